@@ -1,0 +1,494 @@
+//! The `xinfang` binary as scripts use it: real data dirs, real processes, JSON on stdout.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const PASSWORD: &str = "admin-pass-1";
+
+fn xinfang(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("xinfang").unwrap();
+    cmd.env_remove("XINFANG_DATA_DIR")
+        .env_remove("XINFANG_USER")
+        .env("XINFANG_PASSWORD", PASSWORD)
+        .arg("--data-dir")
+        .arg(dir);
+    cmd
+}
+
+fn json_of(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// A hall with an admin and a clerk, both with PASSWORD.
+fn hall() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    xinfang(dir.path())
+        .args(["init", "--hall", "140521", "--admin", "admin"])
+        .assert()
+        .success();
+    xinfang(dir.path())
+        .env("XINFANG_NEW_PASSWORD", PASSWORD)
+        .args([
+            "--user",
+            "admin",
+            "staff",
+            "add",
+            "--username",
+            "clerk",
+            "--name",
+            "王接待",
+            "--role",
+            "clerk",
+        ])
+        .assert()
+        .success();
+    dir
+}
+
+fn id_with_check(body17: &str) -> String {
+    format!(
+        "{body17}{}",
+        xinfang_core::id::resident_id_check_char(body17).unwrap()
+    )
+}
+
+fn visit_file(dir: &Path, name: &str, json: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, json).unwrap();
+    path
+}
+
+#[test]
+fn id_check_reports_what_the_number_says() {
+    let tmp = TempDir::new().unwrap();
+    let id = id_with_check("14052119800101001");
+    let out = xinfang(tmp.path())
+        .args(["id", "check", &id, "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = json_of(&out);
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["kind"], "resident_id");
+    assert_eq!(v["normalized"], id);
+    assert_eq!(v["birth_date"], "1980-01-01");
+    assert_eq!(v["sex"], "male");
+    assert_eq!(v["region_code"], "140521");
+    assert!(v["region_name"].as_str().unwrap().contains("沁水县"));
+    assert!(v["warnings"].as_array().unwrap().is_empty());
+
+    // One wrong check character: exit 1, a field error that says what it should be.
+    let last = id.chars().last().unwrap();
+    let wrong = format!("{}{}", &id[..17], if last == '0' { '1' } else { '0' });
+    let out = xinfang(tmp.path())
+        .args(["id", "check", &wrong, "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_of(&out);
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["errors"][0]["field"], "id_number");
+    assert_eq!(v["errors"][0]["code"], "id_check_digit");
+    assert!(v["errors"][0]["message"].as_str().unwrap().contains(last));
+
+    // 15 digits are converted; no data dir is needed for any of this.
+    let old = format!("{}{}", &id[..6], &id[8..17]);
+    let v = json_of(
+        &xinfang(tmp.path())
+            .args(["--json", "id", "check", &old])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(v["normalized"], id);
+    assert!(!tmp.path().join(xinfang_store::DB_FILE).exists());
+}
+
+#[test]
+fn init_refuses_to_overwrite_and_a_rejected_password_leaves_nothing() {
+    let tmp = TempDir::new().unwrap();
+    let out = xinfang(tmp.path())
+        .env("XINFANG_PASSWORD", "short")
+        .args(["init", "--hall", "140521", "--admin", "admin", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out)["errors"][0]["field"], "password");
+    assert!(!tmp.path().join(xinfang_store::DB_FILE).exists());
+
+    xinfang(tmp.path())
+        .args(["init", "--hall", "140521", "--admin", "admin"])
+        .assert()
+        .success();
+    let out = xinfang(tmp.path())
+        .args(["init", "--hall", "140521", "--admin", "other", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out)["errors"][0]["code"], "already_exists");
+}
+
+#[test]
+fn roles_are_enforced_and_wrong_passwords_refused() {
+    let dir = hall();
+    let out = xinfang(dir.path())
+        .env("XINFANG_NEW_PASSWORD", PASSWORD)
+        .args([
+            "--user",
+            "clerk",
+            "--json",
+            "staff",
+            "add",
+            "--username",
+            "x",
+            "--name",
+            "某某",
+            "--role",
+            "admin",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out)["errors"][0]["code"], "forbidden");
+
+    let out = xinfang(dir.path())
+        .env("XINFANG_PASSWORD", "nope")
+        .args(["--user", "clerk", "search", "张", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out)["errors"][0]["code"], "bad_credentials");
+
+    let out = xinfang(dir.path())
+        .args(["--user", "admin", "staff", "list", "--json"])
+        .output()
+        .unwrap();
+    let staff = json_of(&out)["staff"].as_array().unwrap().clone();
+    assert_eq!(staff.len(), 2);
+    assert!(staff.iter().all(|s| s.get("password_hash").is_none()));
+}
+
+#[test]
+fn visit_add_registers_detects_repeats_and_search_finds_them() {
+    let dir = hall();
+    let id = id_with_check("14052119800101001");
+    let file = visit_file(
+        dir.path(),
+        "visit.json",
+        &format!(
+            r#"{{"visited_at":"2026-11-20T09:30:00+08:00","visitors":[{{"name":"张三丰","id_type":"resident_id",
+            "id_number":"{}","phone":"138 0013 8000","address":"沁水县龙港镇"}}],"head_count":1,"representatives":[0],
+            "appeal":"拖欠工资","appeal_kind":"claim","category":"劳动和社会保障","agency":"县人社局","place_code":"140521"}}"#,
+            id.to_lowercase()
+        ),
+    );
+    let out = xinfang(dir.path())
+        .args(["--user", "clerk", "visit", "add", "--file"])
+        .arg(&file)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = json_of(&out);
+    assert_eq!(first["visitor_ids"].as_array().unwrap().len(), 1);
+    assert_eq!(first["repeat_of"], Value::Array(vec![]));
+
+    let out = xinfang(dir.path())
+        .args(["--user", "clerk", "visit", "add", "--file"])
+        .arg(&file)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let second = json_of(&out);
+    assert_eq!(second["visitor_ids"], first["visitor_ids"]);
+    assert_eq!(second["repeat_of"][0], first["visit_id"]);
+
+    // Global flags after the subcommand, user from the environment.
+    let out = xinfang(dir.path())
+        .env("XINFANG_USER", "clerk")
+        .args(["search", "zsf", "--json"])
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    let hit = &v["visitors"][0];
+    assert_eq!(hit["name"], "张三丰");
+    assert_eq!(hit["visit_count"], 2);
+    assert_eq!(
+        hit["id_number_masked"],
+        format!("1405**********{}", &id[14..])
+    );
+    assert_eq!(hit["last_visit_at"], "2026-11-20T09:30:00+08:00");
+    assert!(
+        !v.to_string().contains(&id),
+        "full ID number leaked into search output"
+    );
+}
+
+#[test]
+fn invalid_visit_lists_every_error_and_writes_nothing() {
+    let dir = hall();
+    let body = "14052119800101001";
+    let good = id_with_check(body);
+    let bad_check = format!("{body}{}", if good.ends_with('0') { '1' } else { '0' });
+    let file = visit_file(
+        dir.path(),
+        "bad.json",
+        &format!(
+            r#"{{"visitors":[{{"name":"","id_number":"{bad_check}","phone":"12345"}}],"head_count":1,
+            "appeal":"","appeal_kind":"complaint","category":"不存在的分类"}}"#
+        ),
+    );
+    let out = xinfang(dir.path())
+        .args(["--user", "clerk", "visit", "add", "--json", "--file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let errors = json_of(&out)["errors"].as_array().unwrap().clone();
+    let fields: Vec<&str> = errors
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for f in [
+        "visitors[0].name",
+        "visitors[0].id_number",
+        "visitors[0].phone",
+        "appeal",
+        "appeal_kind",
+        "category",
+    ] {
+        assert!(fields.contains(&f), "no error for {f}: {fields:?}");
+    }
+    assert!(
+        errors
+            .iter()
+            .all(|e| !e["message"].as_str().unwrap().is_empty())
+    );
+    let out = xinfang(dir.path())
+        .args(["--user", "clerk", "search", &good, "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(json_of(&out)["visitors"], Value::Array(vec![]));
+
+    // Six representatives refused, five accepted.
+    let people: Vec<String> = (0..6)
+        .map(|i| {
+            format!(
+                r#"{{"name":"代表{i}","id_number":"{}"}}"#,
+                id_with_check(&format!("14052119800101{:03}", 10 + i))
+            )
+        })
+        .collect();
+    let group = |reps: &str| {
+        format!(
+            r#"{{"visitors":[{}],"head_count":30,"representatives":{reps},"appeal":"征地补偿","appeal_kind":"claim","category":"自然资源"}}"#,
+            people.join(",")
+        )
+    };
+    let six = visit_file(dir.path(), "six.json", &group("[0,1,2,3,4,5]"));
+    let out = xinfang(dir.path())
+        .args(["--user", "clerk", "visit", "add", "--json", "--file"])
+        .arg(&six)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out)["errors"][0]["field"], "representatives");
+    let five = visit_file(dir.path(), "five.json", &group("[0,1,2,3,4]"));
+    xinfang(dir.path())
+        .args(["--user", "clerk", "visit", "add", "--json", "--file"])
+        .arg(&five)
+        .assert()
+        .success();
+}
+
+#[test]
+fn backup_and_verify() {
+    let dir = hall();
+    // Lawyers have no business seeding or verifying the hall's store.
+    xinfang(dir.path())
+        .env("XINFANG_NEW_PASSWORD", PASSWORD)
+        .args([
+            "--user",
+            "admin",
+            "staff",
+            "add",
+            "--username",
+            "lawyer",
+            "--name",
+            "赵律师",
+            "--role",
+            "lawyer",
+        ])
+        .assert()
+        .success();
+    xinfang(dir.path())
+        .args([
+            "--user",
+            "lawyer",
+            "seed",
+            "--visitors",
+            "50",
+            "--visits",
+            "120",
+        ])
+        .assert()
+        .failure()
+        .code(1);
+    xinfang(dir.path())
+        .args(["--user", "lawyer", "verify"])
+        .assert()
+        .failure()
+        .code(1);
+    xinfang(dir.path())
+        .env("XINFANG_NEW_PASSWORD", PASSWORD)
+        .args([
+            "--user",
+            "admin",
+            "staff",
+            "add",
+            "--username",
+            "boss",
+            "--name",
+            "李科长",
+            "--role",
+            "supervisor",
+        ])
+        .assert()
+        .success();
+    xinfang(dir.path())
+        .args([
+            "--user",
+            "boss",
+            "seed",
+            "--visitors",
+            "50",
+            "--visits",
+            "120",
+        ])
+        .assert()
+        .success();
+    let out = xinfang(dir.path())
+        .args(["--user", "boss", "verify", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_of(&out)["ok"], true);
+
+    let dest = dir.path().join("copy.db");
+    xinfang(dir.path())
+        .args(["--user", "boss", "backup"])
+        .arg(&dest)
+        .assert()
+        .success();
+    let copy = TempDir::new().unwrap();
+    std::fs::copy(&dest, copy.path().join(xinfang_store::DB_FILE)).unwrap();
+    let out = xinfang(copy.path())
+        .args(["--user", "boss", "verify", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(json_of(&out)["ok"], true);
+
+    // Remove a change-log row behind the store's back: verify says so and exits 1.
+    let conn = rusqlite::Connection::open(dir.path().join(xinfang_store::DB_FILE)).unwrap();
+    conn.execute("DELETE FROM change_log WHERE seq = (SELECT max(seq) FROM change_log WHERE entity = 'matter')", [])
+        .unwrap();
+    drop(conn);
+    let out = xinfang(dir.path())
+        .args(["--user", "boss", "verify", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out)["ok"], false);
+}
+
+#[test]
+fn seed_is_deterministic_for_a_seed() {
+    let a = hall();
+    let b = hall();
+    let seeded = |dir: &TempDir, seed: &str| {
+        xinfang(dir.path())
+            .env("XINFANG_NEW_PASSWORD", PASSWORD)
+            .args([
+                "--user",
+                "admin",
+                "staff",
+                "add",
+                "--username",
+                "boss",
+                "--name",
+                "李科长",
+                "--role",
+                "supervisor,clerk",
+            ])
+            .assert()
+            .success();
+        xinfang(dir.path())
+            .args([
+                "--user",
+                "boss",
+                "seed",
+                "--visitors",
+                "200",
+                "--visits",
+                "500",
+                "--seed",
+                seed,
+            ])
+            .assert()
+            .success();
+        let out = xinfang(dir.path())
+            .args(["--user", "boss", "search", "王", "--json", "--limit", "500"])
+            .output()
+            .unwrap();
+        let mut v: Vec<(String, String, i64)> = json_of(&out)["visitors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["name"].as_str().unwrap().into(),
+                    h["id_number_masked"].as_str().unwrap().into(),
+                    h["visit_count"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let x = seeded(&a, "42");
+    let y = seeded(&b, "42");
+    assert!(!x.is_empty());
+    assert_eq!(x, y);
+}
+
+#[test]
+fn deadline_moves_past_rest_days() {
+    let tmp = TempDir::new().unwrap();
+    // 2025-09-16 + 15 days = 2025-10-01, National Day: moves to the first working day, 10-09.
+    let out = xinfang(tmp.path())
+        .args([
+            "deadline",
+            "--start",
+            "2025-09-16",
+            "--days",
+            "15",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = json_of(&out);
+    assert_eq!(v["start"], "2025-09-16");
+    assert_eq!(v["days"], 15);
+    assert_eq!(v["due"], "2025-10-09");
+    assert_eq!(v["moved"], true);
+    assert_eq!(v["calendar_known"], true);
+}

@@ -1,0 +1,18 @@
+//! Domain types and rules of the petition reception hall (信访接待大厅).
+//!
+//! Pure: no I/O, no clock. Callers pass "today" or "now" in, so every rule is testable.
+//! Rules that are facts (regions, categories, legal routes, holidays) live as data in `assets/`
+//! and are compiled in, so the core needs no files at run time.
+
+pub mod calendar;
+pub mod deadline;
+pub mod error;
+pub mod id;
+pub mod matter;
+pub mod phone;
+pub mod reference;
+pub mod regions;
+pub mod staff;
+pub mod visit;
+
+pub use error::{FieldError, ValidationErrors};

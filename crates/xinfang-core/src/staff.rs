@@ -1,0 +1,245 @@
+//! Staff roles of a hall (DOMAIN.md §1).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 接待员 / 登记员
+    Clerk,
+    /// 值班律师
+    Lawyer,
+    /// 人民调解员
+    Mediator,
+    /// 负责人 / 科长
+    Supervisor,
+    /// 管理员
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Clerk,
+        Role::Lawyer,
+        Role::Mediator,
+        Role::Supervisor,
+        Role::Admin,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Clerk => "clerk",
+            Role::Lawyer => "lawyer",
+            Role::Mediator => "mediator",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Role::Clerk => "接待员",
+            Role::Lawyer => "值班律师",
+            Role::Mediator => "人民调解员",
+            Role::Supervisor => "负责人",
+            Role::Admin => "管理员",
+        }
+    }
+
+    /// Accepts the code or the Chinese label.
+    pub fn parse(s: &str) -> Option<Role> {
+        let s = s.trim();
+        Role::ALL
+            .into_iter()
+            .find(|r| r.code() == s || r.label_zh() == s)
+    }
+}
+
+/// Parses a comma-separated role list such as `clerk,supervisor`.
+pub fn parse_roles(s: &str) -> Result<Vec<Role>, crate::FieldError> {
+    let mut roles = Vec::new();
+    for part in s
+        .split([',', '，'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        match Role::parse(part) {
+            Some(r) if !roles.contains(&r) => roles.push(r),
+            Some(_) => {}
+            None => {
+                return Err(crate::FieldError::new(
+                    "role",
+                    "role_unknown",
+                    format!(
+                        "角色“{part}”不存在：请从 clerk（接待员）、lawyer（值班律师）、mediator（人民调解员）、supervisor（负责人）、admin（管理员）中选择。"
+                    ),
+                ));
+            }
+        }
+    }
+    if roles.is_empty() {
+        return Err(crate::FieldError::new(
+            "role",
+            "role_empty",
+            "未指定角色：请至少选择一个角色。",
+        ));
+    }
+    roles.sort();
+    Ok(roles)
+}
+
+/// What a staff member may ask the desk to do. The matrix below is the one place that decides;
+/// the CLI and the app's commands ask it, the UI only hides what it forbids anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    RegisterVisit,
+    SearchVisitors,
+    ListStaff,
+    ManageStaff,
+    Backup,
+    Verify,
+    SeedDemoData,
+    /// Check an identity document as it is typed (registration, mediation parties).
+    CheckDocument,
+    /// 今日来访: the day's visits and their statuses.
+    ViewToday,
+    /// One visit with its visitors, hand-offs, consultations and mediations.
+    ViewVisit,
+    /// 访调对接: send a visit to the lawyer or mediator desk, or mark it handled.
+    HandOff,
+    /// The lawyer desk: its queue, taking the next visitor.
+    LawyerDesk,
+    /// Log a legal consultation (法律咨询记录).
+    LogConsultation,
+    /// Hand a visitor on from the lawyer desk to the mediator desk.
+    HandOnToMediator,
+    /// Read a consultation in full, e.g. to print 法律意见书.
+    ViewConsultation,
+    /// The mediator desk: its queue, taking the next visitor.
+    MediatorDesk,
+    /// Log a mediation (调解记录).
+    LogMediation,
+    /// Read a mediation in full, e.g. to print 调解协议书.
+    ViewMediation,
+    /// All visits, consultations and mediations of one visitor.
+    ViewVisitorDetail,
+}
+
+impl Action {
+    pub const ALL: [Action; 19] = [
+        Action::RegisterVisit,
+        Action::SearchVisitors,
+        Action::ListStaff,
+        Action::ManageStaff,
+        Action::Backup,
+        Action::Verify,
+        Action::SeedDemoData,
+        Action::CheckDocument,
+        Action::ViewToday,
+        Action::ViewVisit,
+        Action::HandOff,
+        Action::LawyerDesk,
+        Action::LogConsultation,
+        Action::HandOnToMediator,
+        Action::ViewConsultation,
+        Action::MediatorDesk,
+        Action::LogMediation,
+        Action::ViewMediation,
+        Action::ViewVisitorDetail,
+    ];
+
+    /// Roles allowed to perform this action.
+    pub fn allowed_roles(self) -> &'static [Role] {
+        use Role::*;
+        match self {
+            Action::RegisterVisit => &[Clerk, Supervisor],
+            Action::SearchVisitors => &[Clerk, Lawyer, Mediator, Supervisor],
+            Action::ListStaff => &[Supervisor, Admin],
+            Action::ManageStaff => &[Admin],
+            Action::Backup | Action::Verify | Action::SeedDemoData => &[Supervisor, Admin],
+            Action::CheckDocument | Action::ViewVisit | Action::ViewVisitorDetail => {
+                &[Clerk, Lawyer, Mediator, Supervisor]
+            }
+            Action::ViewToday | Action::HandOff => &[Clerk, Supervisor],
+            Action::LawyerDesk | Action::ViewConsultation => &[Lawyer, Supervisor],
+            Action::LogConsultation | Action::HandOnToMediator => &[Lawyer],
+            Action::MediatorDesk | Action::ViewMediation => &[Mediator, Supervisor],
+            Action::LogMediation => &[Mediator],
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Action::RegisterVisit => "来访登记",
+            Action::SearchVisitors => "查询来访人",
+            Action::ListStaff => "查看工作人员",
+            Action::ManageStaff => "管理工作人员",
+            Action::Backup => "备份数据",
+            Action::Verify => "校验数据",
+            Action::SeedDemoData => "生成演示数据",
+            Action::CheckDocument => "核验证件号码",
+            Action::ViewToday => "查看今日来访",
+            Action::ViewVisit => "查看来访记录",
+            Action::HandOff => "访调对接转交",
+            Action::LawyerDesk => "使用律师咨询台",
+            Action::LogConsultation => "填写法律咨询记录",
+            Action::HandOnToMediator => "转交人民调解",
+            Action::ViewConsultation => "查看法律咨询记录",
+            Action::MediatorDesk => "使用人民调解台",
+            Action::LogMediation => "填写调解记录",
+            Action::ViewMediation => "查看调解记录",
+            Action::ViewVisitorDetail => "查看来访人详情",
+        }
+    }
+}
+
+/// Whether someone holding `roles` may perform `action`; the error says who may.
+pub fn authorize(roles: &[Role], action: Action) -> Result<(), crate::FieldError> {
+    let allowed = action.allowed_roles();
+    if roles.iter().any(|r| allowed.contains(r)) {
+        return Ok(());
+    }
+    let who: Vec<&str> = allowed.iter().map(|r| r.label_zh()).collect();
+    Err(crate::FieldError::new(
+        "role",
+        "forbidden",
+        format!(
+            "无权{}：只有{}可以执行此操作，请换用有权限的账号。",
+            action.label_zh(),
+            who.join("、")
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matrix_refuses_what_a_role_does_not_need() {
+        assert!(authorize(&[Role::Clerk], Action::RegisterVisit).is_ok());
+        assert!(authorize(&[Role::Lawyer], Action::RegisterVisit).is_err());
+        assert!(authorize(&[Role::Admin], Action::SearchVisitors).is_err());
+        let e = authorize(&[Role::Clerk], Action::ManageStaff).unwrap_err();
+        assert_eq!(e.code, "forbidden");
+        assert!(e.message.contains("管理员"));
+        // Every action is allowed to someone.
+        for a in Action::ALL {
+            assert!(!a.allowed_roles().is_empty());
+        }
+    }
+
+    #[test]
+    fn parses_codes_and_labels() {
+        assert_eq!(
+            parse_roles("clerk, 负责人").unwrap(),
+            vec![Role::Clerk, Role::Supervisor]
+        );
+        assert_eq!(parse_roles("admin,admin").unwrap(), vec![Role::Admin]);
+        let e = parse_roles("boss").unwrap_err();
+        assert_eq!(e.code, "role_unknown");
+        assert!(e.message.contains("boss"));
+        assert_eq!(parse_roles(" ").unwrap_err().code, "role_empty");
+    }
+}

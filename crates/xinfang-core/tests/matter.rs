@@ -1,0 +1,468 @@
+//! The matter lifecycle as a whole: random event sequences never move a status back or skip a
+//! required step, and the refusals the regulation asks for are there.
+
+use chrono::{Days, NaiveDate};
+use proptest::prelude::*;
+use xinfang_core::calendar::HolidayCalendar;
+use xinfang_core::matter::{
+    DeadlineKind, EventKind, MatterEvent, MatterState, MatterStatus, allowed_events, apply,
+    deadlines, may_accept_new_matter,
+};
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+/// One event of `kind` on `at`; `n` varies the numbers and `blank` leaves text empty, so that
+/// the random sequences also hit the field checks.
+fn event(kind: EventKind, at: NaiveDate, n: u32, blank: bool) -> MatterEvent {
+    let text = |s: &str| if blank { String::new() } else { s.to_owned() };
+    match kind {
+        EventKind::Accept => MatterEvent::Accept {
+            at,
+            notice_no: None,
+        },
+        EventKind::Reject => MatterEvent::Reject {
+            at,
+            reason: text("不属于本机关职权范围"),
+        },
+        EventKind::Forward => MatterEvent::Forward {
+            at,
+            to_authority: text("阳城县自然资源局"),
+            report_back_by: n.is_multiple_of(2).then(|| at + Days::new(u64::from(n))),
+        },
+        EventKind::Assign => MatterEvent::Assign {
+            at,
+            to_authority: text("沁水县住房和城乡建设局"),
+            report_back_by: at + Days::new(u64::from(n)),
+        },
+        EventKind::GuideToLegalRoute => MatterEvent::GuideToLegalRoute {
+            at,
+            route_code: text("labor_arbitration"),
+        },
+        EventKind::ReportBack => MatterEvent::ReportBack {
+            at,
+            summary: text("已受理并办理"),
+        },
+        EventKind::StartHandling => MatterEvent::StartHandling { at },
+        EventKind::Extend => MatterEvent::Extend {
+            at,
+            days: n,
+            approver: text("李主任"),
+            reason: text("涉及多个部门"),
+        },
+        EventKind::Conclude => MatterEvent::Conclude {
+            at,
+            opinion_summary: text("支持部分诉求"),
+        },
+        EventKind::OpinionReceived => MatterEvent::OpinionReceived { at },
+        EventKind::RequestReview => MatterEvent::RequestReview {
+            at,
+            body: text("晋城市人民政府"),
+        },
+        EventKind::ReviewOpinion => MatterEvent::ReviewOpinion {
+            at,
+            summary: text("维持"),
+        },
+        EventKind::RequestReReview => MatterEvent::RequestReReview {
+            at,
+            body: text("山西省人民政府"),
+        },
+        EventKind::Hearing => MatterEvent::Hearing {
+            date: at,
+            chair: text("张主持"),
+            participants: vec![text("信访人"), text("县住建局代表")],
+            record: text("听证记录"),
+        },
+        EventKind::ReReviewOpinion => MatterEvent::ReReviewOpinion {
+            at,
+            summary: text("维持"),
+        },
+        EventKind::Close => MatterEvent::Close { at },
+    }
+}
+
+/// What must already be on the record for a status to be reached.
+fn check_invariants(s: &MatterState, cal: &HolidayCalendar) {
+    use MatterStatus as S;
+    let past_acceptance = matches!(
+        s.status,
+        S::InProgress
+            | S::Concluded
+            | S::UnderReview
+            | S::Reviewed
+            | S::UnderReReview
+            | S::ReReviewed
+    );
+    if past_acceptance || s.status == S::Accepted {
+        assert!(s.accepted_on.is_some(), "{:?} without acceptance", s.status);
+    }
+    if s.opinion.is_some() {
+        assert!(s.accepted_on.is_some(), "concluded without acceptance");
+    }
+    if s.review.is_some() {
+        assert!(s.opinion.is_some(), "review without a handling opinion");
+    }
+    if s.re_review.is_some() {
+        let reviewed = s.review.as_ref().is_some_and(|r| r.opinion.is_some());
+        assert!(reviewed, "re-review without a review opinion");
+    }
+    if matches!(s.status, S::Forwarded | S::Assigned) {
+        assert!(s.transfer.is_some());
+    }
+    if s.status == S::Closed {
+        assert!(s.closed_on.is_some());
+        assert!(s.not_accepted.is_some() || s.legal_route.is_some() || s.opinion.is_some());
+    }
+    if let Some(e) = &s.extension {
+        assert!((1..=30).contains(&e.days));
+    }
+    if let Some(r) = &s.review
+        && let Some(o) = &s.opinion
+    {
+        let window = s
+            .deadlines
+            .iter()
+            .find(|x| x.kind == DeadlineKind::ReviewRequest)
+            .unwrap();
+        assert!(r.requested_on <= window.due, "late review request accepted");
+        assert!(r.requested_on >= o.at);
+    }
+    assert_eq!(s.deadlines, deadlines(s, cal), "stored deadlines are stale");
+}
+
+/// One random step: which event (an index), days since the previous one, a number for the
+/// event's data, whether to ignore the buttons, and (0 of 10) whether to leave text blank.
+fn step() -> impl Strategy<Value = (u8, u64, u32, bool, u8)> {
+    // Mostly short gaps so the 30-day windows are met; some long ones so lateness is hit too.
+    let gap = prop_oneof![4 => 0u64..12, 1 => 12u64..60];
+    (
+        any::<u8>(),
+        gap,
+        0u32..40,
+        prop::bool::weighted(0.15),
+        0u8..10,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn random_sequences_keep_the_procedure(
+        start in 0u64..2600,
+        steps in prop::collection::vec(step(), 1..30),
+    ) {
+        let cal = HolidayCalendar::bundled();
+        let received = d("2020-01-01") + Days::new(start);
+        let mut state = MatterState::registered(received, &cal);
+        let mut day = received;
+        for (pick, gap, n, free_choice, blank) in steps {
+            day = day + Days::new(gap);
+            let allowed = allowed_events(&state);
+            // Mostly follow the buttons so sequences get deep; sometimes press anything.
+            let kind = if free_choice || allowed.is_empty() {
+                EventKind::ALL[usize::from(pick) % EventKind::ALL.len()]
+            } else {
+                allowed[usize::from(pick) % allowed.len()]
+            };
+            let ev = event(kind, day, n, blank == 0);
+            match apply(&state, &ev, &cal) {
+                Ok(next) => {
+                    prop_assert!(allowed.contains(&kind), "{kind:?} applied but not offered");
+                    prop_assert!(next.status.ord() >= state.status.ord(),
+                        "{:?} → {:?} by {kind:?}", state.status, next.status);
+                    prop_assert!(state.status != MatterStatus::Closed);
+                    check_invariants(&next, &cal);
+                    state = next;
+                }
+                Err(e) => {
+                    prop_assert!(!e.message.is_empty() && !e.code.is_empty());
+                    if state.status == MatterStatus::Closed {
+                        prop_assert_eq!(e.code.as_str(), "matter_closed");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn concluded() -> MatterState {
+    MatterState::replay(
+        d("2025-03-03"),
+        &[
+            MatterEvent::Accept {
+                at: d("2025-03-05"),
+                notice_no: Some("泽信受〔2025〕8号".into()),
+            },
+            MatterEvent::StartHandling {
+                at: d("2025-03-06"),
+            },
+            MatterEvent::Conclude {
+                at: d("2025-04-10"),
+                opinion_summary: "支持部分诉求".into(),
+            },
+        ],
+        &HolidayCalendar::bundled(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn second_extension_is_refused() {
+    let cal = HolidayCalendar::bundled();
+    let s = MatterState::replay(
+        d("2025-03-03"),
+        &[
+            MatterEvent::Accept {
+                at: d("2025-03-05"),
+                notice_no: None,
+            },
+            MatterEvent::Extend {
+                at: d("2025-04-20"),
+                days: 15,
+                approver: "李主任".into(),
+                reason: "需要现场勘查".into(),
+            },
+        ],
+        &cal,
+    )
+    .unwrap();
+    let again = MatterEvent::Extend {
+        at: d("2025-05-01"),
+        days: 15,
+        approver: "李主任".into(),
+        reason: "仍需补充材料".into(),
+    };
+    let err = apply(&s, &again, &cal).unwrap_err();
+    assert_eq!(err.code, "extension_twice");
+    assert!(err.message.contains("只能延期一次"), "{}", err.message);
+    // 2025-03-05 + 75 = 2025-05-19 (Monday).
+    assert!(err.message.contains("2025-05-19"), "{}", err.message);
+    assert!(
+        err.message.contains("当前可进行：开始办理、办结"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn late_review_request_is_refused() {
+    let cal = HolidayCalendar::bundled();
+    let s = concluded();
+    // Opinion 2025-04-10, no receipt recorded: 30 days end 05-10 (Saturday) → 05-12 (Monday).
+    let late = MatterEvent::RequestReview {
+        at: d("2025-05-13"),
+        body: "晋城市信访局".into(),
+    };
+    let err = apply(&s, &late, &cal).unwrap_err();
+    assert_eq!(err.code, "review_request_late");
+    assert!(err.message.contains("2025-05-12"), "{}", err.message);
+    assert!(err.message.contains("送达日期未登记"), "{}", err.message);
+    let in_time = MatterEvent::RequestReview {
+        at: d("2025-05-12"),
+        body: "晋城市信访局".into(),
+    };
+    assert_eq!(
+        apply(&s, &in_time, &cal).unwrap().status,
+        MatterStatus::UnderReview
+    );
+
+    // A later receipt moves the window: received 04-20, 30 days end 05-20 (Tuesday).
+    let received = apply(
+        &s,
+        &MatterEvent::OpinionReceived {
+            at: d("2025-04-20"),
+        },
+        &cal,
+    )
+    .unwrap();
+    assert!(apply(&received, &late, &cal).is_ok());
+    let too_late = MatterEvent::RequestReview {
+        at: d("2025-05-21"),
+        body: "晋城市信访局".into(),
+    };
+    let err = apply(&received, &too_late, &cal).unwrap_err();
+    assert_eq!(err.code, "review_request_late");
+    assert!(err.message.contains("2025-04-20送达"), "{}", err.message);
+}
+
+#[test]
+fn late_re_review_request_is_refused() {
+    let cal = HolidayCalendar::bundled();
+    let mut s = concluded();
+    for ev in [
+        MatterEvent::RequestReview {
+            at: d("2025-04-20"),
+            body: "晋城市人民政府".into(),
+        },
+        MatterEvent::ReviewOpinion {
+            at: d("2025-05-15"),
+            summary: "维持原处理意见".into(),
+        },
+    ] {
+        s = apply(&s, &ev, &cal).unwrap();
+    }
+    // 2025-05-15 + 30 = 06-14 (Saturday) → 06-16 (Monday).
+    let late = MatterEvent::RequestReReview {
+        at: d("2025-06-17"),
+        body: "山西省人民政府".into(),
+    };
+    assert_eq!(
+        apply(&s, &late, &cal).unwrap_err().code,
+        "re_review_request_late"
+    );
+    let ok = MatterEvent::RequestReReview {
+        at: d("2025-06-16"),
+        body: "山西省人民政府".into(),
+    };
+    assert!(apply(&s, &ok, &cal).is_ok());
+}
+
+#[test]
+fn event_after_closed_is_refused() {
+    let cal = HolidayCalendar::bundled();
+    let s = MatterState::replay(
+        d("2025-03-03"),
+        &[
+            MatterEvent::GuideToLegalRoute {
+                at: d("2025-03-03"),
+                route_code: "litigation".into(),
+            },
+            MatterEvent::Close {
+                at: d("2025-03-04"),
+            },
+        ],
+        &cal,
+    )
+    .unwrap();
+    assert_eq!(s.status, MatterStatus::Closed);
+    assert!(allowed_events(&s).is_empty());
+    for kind in EventKind::ALL {
+        let err = apply(&s, &event(kind, d("2025-03-10"), 10, false), &cal).unwrap_err();
+        assert_eq!(err.code, "matter_closed", "{kind:?}");
+        assert!(err.message.contains("2025-03-04终结"), "{}", err.message);
+        assert!(err.message.contains("不予受理"), "{}", err.message);
+    }
+}
+
+#[test]
+fn full_path_through_hearing_to_closed() {
+    let cal = HolidayCalendar::bundled();
+    let events = [
+        MatterEvent::Forward {
+            at: d("2025-09-22"),
+            to_authority: "陵川县人民政府".into(),
+            report_back_by: Some(d("2025-11-30")),
+        },
+        MatterEvent::Accept {
+            at: d("2025-10-09"),
+            notice_no: Some("陵信受〔2025〕31号".into()),
+        },
+        MatterEvent::ReportBack {
+            at: d("2025-10-10"),
+            summary: "已受理".into(),
+        },
+        MatterEvent::StartHandling {
+            at: d("2025-10-10"),
+        },
+        MatterEvent::Conclude {
+            at: d("2025-11-20"),
+            opinion_summary: "不支持".into(),
+        },
+        MatterEvent::OpinionReceived {
+            at: d("2025-11-21"),
+        },
+        MatterEvent::RequestReview {
+            at: d("2025-12-01"),
+            body: "晋城市人民政府".into(),
+        },
+        MatterEvent::ReviewOpinion {
+            at: d("2025-12-25"),
+            summary: "维持".into(),
+        },
+        MatterEvent::RequestReReview {
+            at: d("2026-01-10"),
+            body: "山西省人民政府".into(),
+        },
+        MatterEvent::Hearing {
+            date: d("2026-01-20"),
+            chair: "赵主任".into(),
+            participants: vec![
+                "信访人王某".into(),
+                "陵川县政府代表".into(),
+                "值班律师".into(),
+            ],
+            record: "双方陈述意见，律师就法律适用发表意见".into(),
+        },
+        MatterEvent::ReReviewOpinion {
+            at: d("2026-02-06"),
+            summary: "维持".into(),
+        },
+        MatterEvent::Close {
+            at: d("2026-02-10"),
+        },
+    ];
+    let s = MatterState::replay(d("2025-09-20"), &events, &cal).unwrap();
+    assert_eq!(s.status, MatterStatus::Closed);
+    assert!(s.re_review.as_ref().unwrap().hearing.is_some());
+
+    let due = |k| s.deadlines.iter().find(|x| x.kind == k).unwrap();
+    // Registered 09-20 (Saturday) + 15 = 10-05, in the National Day break → 10-09.
+    assert_eq!(due(DeadlineKind::Disposition).due, d("2025-10-09"));
+    assert_eq!(due(DeadlineKind::Disposition).on_time(), Some(true));
+    // Forwarded 09-22 + 15 = 10-07 → 10-09; accepted 10-09, in time.
+    assert_eq!(due(DeadlineKind::AcceptanceDecision).due, d("2025-10-09"));
+    assert_eq!(due(DeadlineKind::AcceptanceDecision).on_time(), Some(true));
+    // Accepted 10-09 + 60 = 12-08 (Monday).
+    assert_eq!(due(DeadlineKind::Conclusion).due, d("2025-12-08"));
+    // Received 11-21 + 30 = 12-21 (Sunday) → 12-22.
+    assert_eq!(due(DeadlineKind::ReviewRequest).due, d("2025-12-22"));
+    // Requested 12-01 + 30 = 12-31 (Wednesday).
+    assert_eq!(due(DeadlineKind::ReviewOpinion).due, d("2025-12-31"));
+    // Review opinion 12-25 + 30 = 2026-01-24 (Saturday) → 01-26 (Monday).
+    assert_eq!(due(DeadlineKind::ReReviewRequest).due, d("2026-01-26"));
+    // Requested 2026-01-10 + 30 = 02-09 (Monday).
+    assert_eq!(due(DeadlineKind::ReReviewOpinion).due, d("2026-02-09"));
+    assert!(
+        s.deadlines.iter().all(|x| x.on_time() == Some(true)),
+        "{:#?}",
+        s.deadlines
+    );
+
+    // The same claim on the same facts cannot open a new matter.
+    assert_eq!(
+        may_accept_new_matter(&[s]).unwrap_err().code,
+        "same_facts_finalized"
+    );
+}
+
+#[test]
+fn required_steps_cannot_be_skipped() {
+    let cal = HolidayCalendar::bundled();
+    let registered = MatterState::registered(d("2025-03-03"), &cal);
+    let at = d("2025-03-10");
+    for kind in [
+        EventKind::Conclude,
+        EventKind::Extend,
+        EventKind::RequestReview,
+        EventKind::RequestReReview,
+        EventKind::Hearing,
+        EventKind::Close,
+    ] {
+        let err = apply(&registered, &event(kind, at, 10, false), &cal).unwrap_err();
+        assert_eq!(err.code, "wrong_order", "{kind:?}");
+    }
+    let s = concluded();
+    let err = apply(
+        &s,
+        &event(EventKind::RequestReReview, d("2025-04-12"), 1, false),
+        &cal,
+    )
+    .unwrap_err();
+    assert!(
+        err.message.contains("请求复核须在出具复查意见之后"),
+        "{}",
+        err.message
+    );
+}

@@ -1,0 +1,72 @@
+//! The change log: one row per changed entity, written in the transaction that changes it.
+
+use rusqlite::{Transaction, params};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::Result;
+
+/// One change as stored (and, later, as pushed to the city server).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeRow {
+    /// Device sequence: grows by one per change on this desk.
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: String,
+    pub op: String,
+    pub fields: Value,
+    pub changed_at: String,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum Op {
+    Insert,
+    Update,
+}
+
+impl Op {
+    fn as_str(self) -> &'static str {
+        match self {
+            Op::Insert => "insert",
+            Op::Update => "update",
+        }
+    }
+}
+
+/// Appends one change. `fields` holds only what changed (all fields for an insert).
+pub(crate) fn append(
+    tx: &Transaction<'_>,
+    entity: &str,
+    entity_id: &str,
+    op: Op,
+    fields: Map<String, Value>,
+    changed_at: &str,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO change_log(entity, entity_id, op, fields, changed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![entity, entity_id, op.as_str(), Value::Object(fields).to_string(), changed_at])?;
+    Ok(())
+}
+
+impl crate::Store {
+    /// Changes after device sequence `after`, oldest first.
+    pub fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<ChangeRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, entity, entity_id, op, fields, changed_at FROM change_log
+             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after, limit as i64], |r| {
+            let fields: String = r.get(4)?;
+            Ok(ChangeRow {
+                seq: r.get(0)?,
+                entity: r.get(1)?,
+                entity_id: r.get(2)?,
+                op: r.get(3)?,
+                fields: serde_json::from_str(&fields).unwrap_or(Value::Null),
+                changed_at: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

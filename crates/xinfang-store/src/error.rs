@@ -1,0 +1,38 @@
+use std::path::PathBuf;
+
+use xinfang_core::ValidationErrors;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What can go wrong in the store. `Display` is Chinese: it reaches clerks through the CLI and app.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("数据目录 {0} 中已有数据库，不能覆盖：如需重新开始，请换一个数据目录。")]
+    AlreadyExists(PathBuf),
+    #[error("数据目录 {0} 中还没有数据库：请先运行 `xinfang init` 或在桌面端完成首次设置。")]
+    NotInitialised(PathBuf),
+    #[error("无法访问 {0}：{1}")]
+    Io(PathBuf, #[source] std::io::Error),
+    #[error("用户名或密码不正确，请重新输入。")]
+    BadCredentials,
+    #[error("账号 {0} 已停用，请联系管理员。")]
+    Disabled(String),
+    #[error("没有找到{0}。")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(#[from] ValidationErrors),
+    #[error("数据库已损坏：{0}")]
+    Corrupt(String),
+    #[error("数据库错误：{0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("数据库升级失败：{0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("密码处理失败：{0}")]
+    Password(String),
+}
+
+impl From<xinfang_core::FieldError> for StoreError {
+    fn from(e: xinfang_core::FieldError) -> Self {
+        StoreError::Invalid(e.into())
+    }
+}

@@ -1,0 +1,122 @@
+//! Backup and verification.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, backup::Backup};
+use serde::Serialize;
+
+use crate::{Result, Store, StoreError};
+
+/// What `verify` found. Empty `problems` means the store is sound.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    pub integrity: String,
+    pub problems: Vec<String>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Entities that must each have at least one change-log row, with their table and key.
+const LOGGED: &[(&str, &str, &str)] = &[
+    ("staff", "staff", "id"),
+    ("visitor", "visitors", "id"),
+    ("visit", "visits", "id"),
+    (
+        "visit_visitor",
+        "visit_visitors",
+        "visit_id || ':' || visitor_id",
+    ),
+    ("matter", "matters", "id"),
+];
+
+impl Store {
+    /// Online backup (SQLite backup API) into `dest`, which must not exist yet; the copy is
+    /// reopened and checked before this returns.
+    pub fn backup(&self, dest: &Path) -> Result<()> {
+        if dest.exists() {
+            return Err(StoreError::AlreadyExists(dest.to_path_buf()));
+        }
+        {
+            let mut out = Connection::open(dest)?;
+            let backup = Backup::new(&self.conn, &mut out)?;
+            backup.run_to_completion(1024, Duration::from_millis(0), None)?;
+        }
+        let check = Connection::open(dest)?;
+        let integrity: String = check.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if integrity != "ok" {
+            return Err(StoreError::Corrupt(format!(
+                "备份文件校验失败：{integrity}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Integrity check, foreign keys, and the change log against the tables.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let mut report = VerifyReport::default();
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let lines: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        report.integrity = lines.join("; ");
+        if report.integrity != "ok" {
+            report
+                .problems
+                .push(format!("完整性检查未通过：{}", report.integrity));
+        }
+        let mut stmt = self.conn.prepare("PRAGMA foreign_key_check")?;
+        let fk: Vec<(String, i64, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (table, rowid, parent) in fk {
+            report.problems.push(format!(
+                "外键不一致：{table} 第 {rowid} 行引用的 {parent} 记录不存在"
+            ));
+        }
+        for (entity, table, key) in LOGGED {
+            let missing: i64 = self.conn.query_row(
+                &format!(
+                    "SELECT count(*) FROM {table} t WHERE NOT EXISTS
+                       (SELECT 1 FROM change_log c WHERE c.entity = '{entity}' AND c.entity_id = t.{key})"
+                ),
+                [],
+                |r| r.get(0),
+            )?;
+            if missing > 0 {
+                report.problems.push(format!(
+                    "变更日志缺失：{table} 表有 {missing} 条记录没有对应的变更日志"
+                ));
+            }
+            let orphans: i64 = self.conn.query_row(
+                &format!(
+                    "SELECT count(*) FROM change_log c WHERE c.entity = '{entity}' AND c.op = 'insert'
+                       AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{key} = c.entity_id)"
+                ),
+                [],
+                |r| r.get(0),
+            )?;
+            if orphans > 0 {
+                report.problems.push(format!(
+                    "变更日志多余：有 {orphans} 条 {entity} 新增记录在 {table} 表中找不到"
+                ));
+            }
+        }
+        let tokens: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM visitor_tokens", [], |r| r.get(0))?;
+        let visitors: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM visitors", [], |r| r.get(0))?;
+        if tokens != visitors {
+            report.problems.push(format!(
+                "检索索引不一致：{visitors} 位来访人，索引中有 {tokens} 条"
+            ));
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,37 @@
+//! Connection settings and schema migrations.
+
+use rusqlite::Connection;
+use rusqlite_migration::{M, Migrations};
+
+use crate::Result;
+
+/// Durability first: WAL with a full fsync at every commit, foreign keys enforced.
+pub(crate) fn configure(conn: &Connection) -> Result<()> {
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    debug_assert_eq!(mode, "wal");
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA cache_size = -65536;",
+    )?;
+    Ok(())
+}
+
+/// Append-only list: never edit a migration that has shipped, add a new one.
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("../migrations/0001_init.sql"))])
+}
+
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    migrations().to_latest(conn)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().unwrap();
+    }
+}

@@ -1,0 +1,332 @@
+//! Finding earlier visitors while the clerk types.
+//!
+//! Design (measured in SEARCH-NOTES.md): FTS5 trigrams cannot match the 1–2-character queries
+//! most Chinese names need, so the store feeds a contentless FTS5 table with its own tokens —
+//! each name character, each adjacent pair, each 4-digit window of the phone — hex-encoded so
+//! the plain `ascii` tokenizer keeps them whole whatever the plane of the character. Pinyin lives
+//! in B-tree columns; ID numbers in a B-tree index.
+
+use std::collections::BTreeSet;
+
+use pinyin::ToPinyin;
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use xinfang_core::id::{mask_id, resident_id_from_15};
+use xinfang_core::phone::mask_phone;
+
+use crate::{Result, Store};
+
+/// How a query is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchKind {
+    IdNumber,
+    Phone,
+    Pinyin,
+    Name,
+}
+
+/// One matching visitor, as lists show it: masked, with visit count and last visit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VisitorHit {
+    pub visitor_id: String,
+    pub name: String,
+    pub id_type: String,
+    pub id_number_masked: String,
+    pub phone_masked: Option<String>,
+    pub sex: Option<String>,
+    pub birth_date: Option<String>,
+    pub visit_count: i64,
+    pub last_visit_at: Option<String>,
+}
+
+/// Reads a query: an ID number (18 or 15 digits), a phone fragment (4–11 digits), pinyin
+/// (latin letters), or a name (anything else). Returns the normalised query.
+pub fn classify_query(query: &str) -> Option<(SearchKind, String)> {
+    let q: String = query
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    if q.is_empty() {
+        return None;
+    }
+    let digits = q.chars().all(|c| c.is_ascii_digit());
+    let id_like = q.len() == 18 && q[..17].chars().all(|c| c.is_ascii_digit()) && {
+        let last = q.as_bytes()[17];
+        last.is_ascii_digit() || last == b'x' || last == b'X'
+    };
+    if id_like {
+        return Some((SearchKind::IdNumber, q.to_ascii_uppercase()));
+    }
+    if digits && q.len() == 15 {
+        return resident_id_from_15(&q).map(|id| (SearchKind::IdNumber, id));
+    }
+    if digits {
+        return (q.len() >= 4 && q.len() <= 12).then_some((SearchKind::Phone, q));
+    }
+    if q.chars().all(|c| c.is_ascii_alphabetic() || c == 'ü') {
+        return Some((SearchKind::Pinyin, q.to_ascii_lowercase().replace('ü', "v")));
+    }
+    Some((SearchKind::Name, q))
+}
+
+/// Surnames whose common reading differs (syllables separated by spaces) from the pinyin crate's first reading.
+const SURNAME_READINGS: &[(&str, &str)] = &[
+    ("尉迟", "yu chi"),
+    ("万俟", "mo qi"),
+    ("长孙", "zhang sun"),
+    ("曾", "zeng"),
+    ("单", "shan"),
+    ("乐", "yue"),
+    ("区", "ou"),
+    ("仇", "qiu"),
+    ("解", "xie"),
+    ("查", "zha"),
+    ("朴", "piao"),
+    ("盖", "ge"),
+    ("缪", "miao"),
+    ("覃", "qin"),
+    ("翟", "zhai"),
+    ("燕", "yan"),
+    ("纪", "ji"),
+    ("秘", "bi"),
+    ("种", "chong"),
+    ("繁", "po"),
+    ("员", "yun"),
+    ("尉", "yu"),
+    ("沈", "shen"),
+    ("柏", "bai"),
+    ("薄", "bo"),
+    ("重", "chong"),
+    ("隗", "wei"),
+];
+
+/// Full pinyin and initials of a name, e.g. 张三丰 → (`zhangsanfeng`, `zsf`); 吕 → `lv`.
+/// Characters without a reading (some rare ones) are skipped; they stay findable by name.
+pub fn name_keys(name: &str) -> (String, String) {
+    let mut full = String::new();
+    let mut initials = String::new();
+    let mut rest = name;
+    for (surname, reading) in SURNAME_READINGS {
+        if let Some(tail) = name.strip_prefix(surname) {
+            for syllable in reading.split(' ') {
+                full.push_str(syllable);
+                initials.push_str(&syllable[..1]);
+            }
+            rest = tail;
+            break;
+        }
+    }
+    for c in rest.chars() {
+        if let Some(p) = c.to_pinyin() {
+            let plain = p.plain().replace('ü', "v");
+            initials.push_str(&plain[..1]);
+            full.push_str(&plain);
+        } else if c.is_ascii_alphabetic() {
+            full.push(c.to_ascii_lowercase());
+            initials.push(c.to_ascii_lowercase());
+        }
+    }
+    (full, initials)
+}
+
+fn char_token(c: char) -> String {
+    format!("n{:06x}", c as u32)
+}
+
+fn pair_token(a: char, b: char) -> String {
+    format!("n{:06x}{:06x}", a as u32, b as u32)
+}
+
+/// The tokens indexed for one visitor, space-separated, each once.
+pub(crate) fn tokens(name: &str, phone: Option<&str>) -> String {
+    let chars: Vec<char> = name.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut set = BTreeSet::new();
+    for c in &chars {
+        set.insert(char_token(*c));
+    }
+    for w in chars.windows(2) {
+        set.insert(pair_token(w[0], w[1]));
+    }
+    if let Some(phone) = phone {
+        let digits: Vec<u8> = phone.bytes().filter(u8::is_ascii_digit).collect();
+        for w in digits.windows(4) {
+            set.insert(format!("p{}", String::from_utf8_lossy(w)));
+        }
+    }
+    set.into_iter().collect::<Vec<_>>().join(" ")
+}
+
+/// FTS query for a name: one character, one pair, or all pairs of a longer name.
+fn name_match(q: &str) -> String {
+    let chars: Vec<char> = q.chars().collect();
+    if chars.len() == 1 {
+        return char_token(chars[0]);
+    }
+    let pairs: BTreeSet<String> = chars.windows(2).map(|w| pair_token(w[0], w[1])).collect();
+    pairs.into_iter().collect::<Vec<_>>().join(" ")
+}
+
+fn phone_match(q: &str) -> String {
+    let windows: BTreeSet<String> = q
+        .as_bytes()
+        .windows(4)
+        .map(|w| format!("p{}", String::from_utf8_lossy(w)))
+        .collect();
+    windows.into_iter().collect::<Vec<_>>().join(" ")
+}
+
+pub(crate) fn index_visitor(
+    conn: &Connection,
+    rowid: i64,
+    name: &str,
+    phone: Option<&str>,
+) -> Result<()> {
+    conn.prepare_cached("INSERT INTO visitor_tokens(rowid, tokens) VALUES (?1, ?2)")?
+        .execute(params![rowid, tokens(name, phone)])?;
+    Ok(())
+}
+
+pub(crate) fn reindex_visitor(
+    conn: &Connection,
+    rowid: i64,
+    name: &str,
+    phone: Option<&str>,
+) -> Result<()> {
+    conn.prepare_cached("DELETE FROM visitor_tokens WHERE rowid = ?1")?
+        .execute([rowid])?;
+    index_visitor(conn, rowid, name, phone)
+}
+
+const HIT_COLUMNS: &str =
+    "v.rowid, v.id, v.name, v.id_type, v.id_number, v.phone, v.sex, v.birth_date";
+
+impl Store {
+    /// Visitors matching `query` (ID number, name fragment, pinyin, phone fragment), at most
+    /// `limit`, most recent visit first.
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<VisitorHit>> {
+        let Some((kind, q)) = classify_query(query) else {
+            return Ok(Vec::new());
+        };
+        let limit = limit.clamp(1, 500) as i64;
+        let rowids: Vec<i64> = match kind {
+            SearchKind::IdNumber => self.rowids(
+                "SELECT rowid FROM visitors WHERE id_number = ?1 ORDER BY rowid DESC LIMIT ?2",
+                params![q, limit],
+            )?,
+            SearchKind::Name => {
+                // Pairs may all occur without the whole name in order; instr() confirms it.
+                self.rowids(
+                    "SELECT t.rowid FROM visitor_tokens t JOIN visitors v ON v.rowid = t.rowid
+                     WHERE visitor_tokens MATCH ?1 AND instr(v.name, ?2) > 0
+                     ORDER BY t.rowid DESC LIMIT ?3",
+                    params![name_match(&q), q, limit],
+                )?
+            }
+            SearchKind::Phone => self.rowids(
+                "SELECT t.rowid FROM visitor_tokens t JOIN visitors v ON v.rowid = t.rowid
+                 WHERE visitor_tokens MATCH ?1 AND instr(replace(v.phone, '-', ''), ?2) > 0
+                 ORDER BY t.rowid DESC LIMIT ?3",
+                params![phone_match(&q), q, limit],
+            )?,
+            SearchKind::Pinyin => {
+                // Initials match whole (zsf), full pinyin by prefix (zhangs…). Range, not LIKE,
+                // so the B-tree index is used.
+                let upper = format!("{q}{{");
+                let mut ids = self.rowids(
+                    "SELECT rowid FROM visitors WHERE pinyin_initials = ?1 ORDER BY rowid DESC LIMIT ?2",
+                    params![q, limit],
+                )?;
+                for id in self.rowids(
+                    "SELECT rowid FROM visitors WHERE pinyin_full >= ?1 AND pinyin_full < ?2 LIMIT ?3",
+                    params![q, upper, limit],
+                )? {
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                ids.truncate(limit as usize);
+                ids
+            }
+        };
+        let mut hits = Vec::with_capacity(rowids.len());
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {HIT_COLUMNS},
+                    (SELECT count(*) FROM visit_visitors vv WHERE vv.visitor_id = v.id),
+                    (SELECT max(x.visited_at) FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id
+                      WHERE vv.visitor_id = v.id)
+             FROM visitors v WHERE v.rowid = ?1"
+        ))?;
+        for rowid in rowids {
+            let hit = stmt.query_row([rowid], |r| {
+                let id_number: String = r.get(4)?;
+                let phone: Option<String> = r.get(5)?;
+                Ok(VisitorHit {
+                    visitor_id: r.get(1)?,
+                    name: r.get(2)?,
+                    id_type: r.get(3)?,
+                    id_number_masked: mask_id(&id_number),
+                    phone_masked: phone.as_deref().map(mask_phone),
+                    sex: r.get(6)?,
+                    birth_date: r.get(7)?,
+                    visit_count: r.get(8)?,
+                    last_visit_at: r.get(9)?,
+                })
+            })?;
+            hits.push(hit);
+        }
+        // Newest visit first; visitors never seen at the desk last. Stable, so ties keep the
+        // newest-registered-first order of the index.
+        hits.sort_by(|a, b| b.last_visit_at.cmp(&a.last_visit_at));
+        Ok(hits)
+    }
+
+    fn rowids(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<i64>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params, |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pinyin_keys_use_common_surname_readings() {
+        assert_eq!(name_keys("张三丰"), ("zhangsanfeng".into(), "zsf".into()));
+        assert_eq!(name_keys("曾国藩"), ("zengguofan".into(), "zgf".into()));
+        assert_eq!(name_keys("吕女"), ("lvnv".into(), "ln".into()));
+        assert_eq!(name_keys("尉迟恭").1, "ycg");
+        // 𠮷 has no reading: skipped, the rest stays.
+        assert_eq!(name_keys("刘𠮷").0, "liu");
+    }
+
+    #[test]
+    fn queries_are_classified() {
+        assert_eq!(classify_query("张").unwrap().0, SearchKind::Name);
+        assert_eq!(
+            classify_query("zsf").unwrap(),
+            (SearchKind::Pinyin, "zsf".into())
+        );
+        assert_eq!(classify_query("1380").unwrap().0, SearchKind::Phone);
+        assert_eq!(classify_query("138").map(|q| q.0), None);
+        assert_eq!(
+            classify_query("14052119800101001x").unwrap(),
+            (SearchKind::IdNumber, "14052119800101001X".into())
+        );
+        assert_eq!(classify_query("  ").map(|q| q.0), None);
+    }
+
+    #[test]
+    fn tokens_cover_chars_pairs_and_phone_windows_once() {
+        let t = tokens("刘𠮷", Some("0356-2020203"));
+        let parts: Vec<&str> = t.split(' ').collect();
+        assert!(parts.contains(&"n005218"));
+        assert!(parts.contains(&"n020bb7"));
+        assert!(parts.contains(&"n005218020bb7"));
+        assert!(parts.contains(&"p0356"));
+        // "2020" occurs twice in the number, indexed once.
+        assert_eq!(parts.iter().filter(|p| **p == "p2020").count(), 1);
+    }
+}

@@ -1,0 +1,200 @@
+//! Staff accounts; passwords hashed with argon2id.
+
+use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use serde_json::{Map, json};
+use xinfang_core::staff::Role;
+use xinfang_core::{FieldError, ValidationErrors};
+
+use crate::changelog::{self, Op};
+use crate::{Result, Store, StoreError, now_text};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Staff {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub active: bool,
+    pub hall_code: String,
+}
+
+impl Staff {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// A new account. `Debug` leaves the password out.
+pub struct NewStaff {
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub password: String,
+}
+
+const MIN_PASSWORD_CHARS: usize = 8;
+
+fn validate(new: &NewStaff) -> Result<(), ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    let username = new.username.trim();
+    if username.is_empty() {
+        errors.push(FieldError::new(
+            "username",
+            "username_empty",
+            "用户名不能为空：请输入登录用的用户名。",
+        ));
+    } else if !username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+        || username.len() > 32
+    {
+        errors.push(FieldError::new(
+            "username",
+            "username_charset",
+            "用户名只能由英文字母、数字、下划线、点或短横线组成，最多 32 位，例如 wang.li。",
+        ));
+    }
+    if new.display_name.trim().is_empty() {
+        errors.push(FieldError::new(
+            "display_name",
+            "display_name_empty",
+            "姓名不能为空：请输入工作人员姓名。",
+        ));
+    }
+    if new.roles.is_empty() {
+        errors.push(FieldError::new(
+            "roles",
+            "role_empty",
+            "未指定角色：请至少选择一个角色。",
+        ));
+    }
+    if new.password.chars().count() < MIN_PASSWORD_CHARS {
+        errors.push(FieldError::new(
+            "password",
+            "password_too_short",
+            format!("密码太短：至少需要 {MIN_PASSWORD_CHARS} 位，请换一个更长的密码。"),
+        ));
+    }
+    errors.into_result(())
+}
+
+fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Password(e.to_string()))
+}
+
+fn roles_text(roles: &[Role]) -> String {
+    roles.iter().map(|r| r.code()).collect::<Vec<_>>().join(",")
+}
+
+fn staff_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Staff> {
+    let roles: String = r.get("roles")?;
+    Ok(Staff {
+        id: r.get("id")?,
+        username: r.get("username")?,
+        display_name: r.get("display_name")?,
+        roles: roles.split(',').filter_map(Role::parse).collect(),
+        active: r.get("active")?,
+        hall_code: r.get("hall_code")?,
+    })
+}
+
+impl Store {
+    pub fn add_staff(&mut self, new: &NewStaff) -> Result<Staff> {
+        validate(new)?;
+        let username = new.username.trim().to_owned();
+        let exists: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM staff WHERE username = ?1",
+                [&username],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if exists.is_some() {
+            return Err(FieldError::new(
+                "username",
+                "username_taken",
+                format!("用户名 {username} 已被占用：请换一个用户名。"),
+            )
+            .into());
+        }
+        let hash = hash_password(&new.password)?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let now = now_text();
+        let staff = Staff {
+            id: id.clone(),
+            username,
+            display_name: new.display_name.trim().to_owned(),
+            roles: new.roles.clone(),
+            active: true,
+            hall_code: self.hall_code.clone(),
+        };
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO staff(id, username, display_name, roles, password_hash, active, hall_code, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?7)",
+            params![id, staff.username, staff.display_name, roles_text(&staff.roles), hash, staff.hall_code, now],
+        )?;
+        let mut fields = Map::new();
+        fields.insert("username".into(), json!(staff.username));
+        fields.insert("display_name".into(), json!(staff.display_name));
+        fields.insert("roles".into(), json!(roles_text(&staff.roles)));
+        fields.insert("password_hash".into(), json!(hash));
+        fields.insert("active".into(), json!(true));
+        fields.insert("hall_code".into(), json!(staff.hall_code));
+        changelog::append(&tx, "staff", &id, Op::Insert, fields, &now)?;
+        tx.commit()?;
+        tracing::info!(staff_id = %id, "staff account added");
+        Ok(staff)
+    }
+
+    pub fn list_staff(&self) -> Result<Vec<Staff>> {
+        let mut stmt = self.conn.prepare("SELECT * FROM staff ORDER BY username")?;
+        let rows = stmt.query_map([], staff_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Checks a password. The same error for an unknown user and a wrong password.
+    pub fn authenticate(&self, username: &str, password: &str) -> Result<Staff> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT *, password_hash FROM staff WHERE username = ?1",
+                [username.trim()],
+                |r| Ok((staff_from_row(r)?, r.get::<_, String>("password_hash")?)),
+            )
+            .optional()?;
+        let Some((staff, hash)) = row else {
+            // Spend the same time as a real check so timing does not reveal which usernames exist.
+            let _ = hash_password(password);
+            return Err(StoreError::BadCredentials);
+        };
+        let parsed = PasswordHash::new(&hash).map_err(|e| StoreError::Password(e.to_string()))?;
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .map_err(|_| StoreError::BadCredentials)?;
+        if !staff.active {
+            return Err(StoreError::Disabled(staff.username));
+        }
+        Ok(staff)
+    }
+}
+
+impl std::fmt::Debug for NewStaff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewStaff")
+            .field("username", &self.username)
+            .field("display_name", &self.display_name)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
+}

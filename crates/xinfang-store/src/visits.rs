@@ -1,0 +1,373 @@
+//! Registering visits: visitors (found again by their document), the visit, its matter.
+
+use chrono::FixedOffset;
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use xinfang_core::id::{IdType, Sex};
+use xinfang_core::visit::{ValidVisit, ValidVisitor};
+
+use crate::changelog::{self, Op};
+use crate::search::{index_visitor, name_keys, reindex_visitor};
+use crate::{Result, Store, now_text};
+
+/// What registering a visit produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Registered {
+    pub visit_id: String,
+    pub visitor_ids: Vec<String>,
+    /// Earlier visits of any of these visitors, newest first (a non-empty list means 重复访).
+    pub repeat_of: Vec<String>,
+    /// The day's queue number at this desk.
+    pub queue_no: i64,
+    pub matter_id: String,
+}
+
+/// One visit as the history panel lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VisitSummary {
+    pub visit_id: String,
+    pub visited_at: String,
+    pub queue_no: i64,
+    pub appeal: String,
+    pub appeal_kind: String,
+    pub category_code: String,
+    pub head_count: i64,
+    pub is_repeat: bool,
+}
+
+fn cst() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("valid offset")
+}
+
+fn id_type_code(t: IdType) -> String {
+    serde_json::to_value(t)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn sex_code(s: Option<Sex>) -> Option<&'static str> {
+    s.map(|s| match s {
+        Sex::Male => "male",
+        Sex::Female => "female",
+    })
+}
+
+/// The fields of a visitor as stored and logged.
+fn visitor_fields(v: &ValidVisitor, hall_code: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(v.name));
+    m.insert("id_type".into(), json!(id_type_code(v.id_type)));
+    m.insert("id_number".into(), json!(v.id_number));
+    m.insert("sex".into(), json!(sex_code(v.sex)));
+    m.insert(
+        "birth_date".into(),
+        json!(v.birth_date.map(|d| d.to_string())),
+    );
+    m.insert("phone".into(), json!(v.phone));
+    m.insert("address".into(), json!(v.address));
+    m.insert("ethnicity".into(), json!(v.ethnicity));
+    m.insert("occupation".into(), json!(v.occupation));
+    m.insert("hall_code".into(), json!(hall_code));
+    m
+}
+
+/// The details of a visitor already on file that a new visit may update.
+struct OnFile {
+    rowid: i64,
+    id: String,
+    name: String,
+    phone: Option<String>,
+    address: Option<String>,
+    ethnicity: Option<String>,
+    occupation: Option<String>,
+}
+
+/// Inserts a new visitor or updates the one already on file with this document; returns its id.
+fn upsert_visitor(
+    tx: &Transaction<'_>,
+    v: &ValidVisitor,
+    hall_code: &str,
+    now: &str,
+) -> Result<String> {
+    let id_type = id_type_code(v.id_type);
+    let existing: Option<OnFile> = tx
+        .prepare_cached(
+            "SELECT rowid, id, name, phone, address, ethnicity, occupation FROM visitors
+             WHERE id_number = ?1 AND id_type = ?2 ORDER BY rowid LIMIT 1",
+        )?
+        .query_row(params![v.id_number, id_type], |r| {
+            Ok(OnFile {
+                rowid: r.get(0)?,
+                id: r.get(1)?,
+                name: r.get(2)?,
+                phone: r.get(3)?,
+                address: r.get(4)?,
+                ethnicity: r.get(5)?,
+                occupation: r.get(6)?,
+            })
+        })
+        .optional()?;
+    let (full, initials) = name_keys(&v.name);
+    match existing {
+        None => {
+            let id = uuid::Uuid::now_v7().to_string();
+            let fields = visitor_fields(v, hall_code);
+            tx.prepare_cached(
+                "INSERT INTO visitors(id, name, id_type, id_number, sex, birth_date, phone, address, ethnicity,
+                   occupation, pinyin_full, pinyin_initials, hall_code, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
+            )?
+            .execute(params![
+                id,
+                v.name,
+                id_type,
+                v.id_number,
+                sex_code(v.sex),
+                v.birth_date.map(|d| d.to_string()),
+                v.phone,
+                v.address,
+                v.ethnicity,
+                v.occupation,
+                full,
+                initials,
+                hall_code,
+                now
+            ])?;
+            index_visitor(tx, tx.last_insert_rowid(), &v.name, v.phone.as_deref())?;
+            changelog::append(tx, "visitor", &id, Op::Insert, fields, now)?;
+            Ok(id)
+        }
+        Some(OnFile {
+            rowid,
+            id,
+            name,
+            phone,
+            address,
+            ethnicity,
+            occupation,
+        }) => {
+            // Newer details replace older ones; an empty field on the form keeps what is on file.
+            let mut changed = Map::new();
+            let mut update = |key: &str, old: &Option<String>, new: &Option<String>| {
+                if new.is_some() && new != old {
+                    changed.insert(key.into(), json!(new));
+                }
+            };
+            update("name", &Some(name.clone()), &Some(v.name.clone()));
+            update("phone", &phone, &v.phone);
+            update("address", &address, &v.address);
+            update("ethnicity", &ethnicity, &v.ethnicity);
+            update("occupation", &occupation, &v.occupation);
+            if changed.is_empty() {
+                return Ok(id);
+            }
+            let new_name = changed
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or(&name)
+                .to_owned();
+            let new_phone = v.phone.clone().or(phone);
+            tx.prepare_cached(
+                "UPDATE visitors SET name = ?2, phone = ?3, address = coalesce(?4, address),
+                   ethnicity = coalesce(?5, ethnicity), occupation = coalesce(?6, occupation),
+                   pinyin_full = ?7, pinyin_initials = ?8, updated_at = ?9
+                 WHERE rowid = ?1",
+            )?
+            .execute(params![
+                rowid,
+                new_name,
+                new_phone,
+                v.address,
+                v.ethnicity,
+                v.occupation,
+                full,
+                initials,
+                now
+            ])?;
+            reindex_visitor(tx, rowid, &new_name, new_phone.as_deref())?;
+            changelog::append(tx, "visitor", &id, Op::Update, changed, now)?;
+            Ok(id)
+        }
+    }
+}
+
+fn register_in(
+    tx: &Transaction<'_>,
+    hall: &str,
+    visit: &ValidVisit,
+    clerk_id: &str,
+) -> Result<Registered> {
+    let now = now_text();
+    let visited_at = visit.visited_at.with_timezone(&cst());
+    let visit_date = visited_at.date_naive().to_string();
+    let visited_at_text = visited_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+
+    let mut visitor_ids = Vec::with_capacity(visit.visitors.len());
+    for v in &visit.visitors {
+        visitor_ids.push(upsert_visitor(tx, v, hall, &now)?);
+    }
+    let mut repeat_of: Vec<(String, String)> = Vec::new();
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT x.id, x.visited_at FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id
+                 WHERE vv.visitor_id = ?1",
+        )?;
+        for vid in &visitor_ids {
+            for row in stmt.query_map([vid], |r| Ok((r.get(0)?, r.get(1)?)))? {
+                let row = row?;
+                if !repeat_of.contains(&row) {
+                    repeat_of.push(row);
+                }
+            }
+        }
+    }
+    repeat_of.sort_by(|a, b| b.1.cmp(&a.1));
+    let repeat_of: Vec<String> = repeat_of.into_iter().map(|(id, _)| id).collect();
+
+    let queue_no: i64 = tx
+        .prepare_cached("SELECT coalesce(max(queue_no), 0) + 1 FROM visits WHERE visit_date = ?1")?
+        .query_row([&visit_date], |r| r.get(0))?;
+    let visit_id = uuid::Uuid::now_v7().to_string();
+    let matter_id = uuid::Uuid::now_v7().to_string();
+    let kind = visit.appeal_kind.code();
+    let is_repeat = !repeat_of.is_empty();
+    tx.prepare_cached(
+            "INSERT INTO visits(id, hall_code, visited_at, visit_date, queue_no, clerk_id, head_count, appeal,
+               appeal_kind, category_code, agency, place_code, is_repeat, matter_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )?
+        .execute(params![
+            visit_id,
+            hall,
+            visited_at_text,
+            visit_date,
+            queue_no,
+            clerk_id,
+            visit.head_count,
+            visit.appeal,
+            kind,
+            visit.category_code,
+            (!visit.agency.is_empty()).then_some(&visit.agency),
+            visit.place_code,
+            is_repeat,
+            matter_id,
+            now
+        ])?;
+    let mut fields = Map::new();
+    fields.insert("hall_code".into(), json!(hall));
+    fields.insert("visited_at".into(), json!(visited_at_text));
+    fields.insert("queue_no".into(), json!(queue_no));
+    fields.insert("clerk_id".into(), json!(clerk_id));
+    fields.insert("head_count".into(), json!(visit.head_count));
+    fields.insert("appeal".into(), json!(visit.appeal));
+    fields.insert("appeal_kind".into(), json!(kind));
+    fields.insert("category_code".into(), json!(visit.category_code));
+    fields.insert("agency".into(), json!(visit.agency));
+    fields.insert("place_code".into(), json!(visit.place_code));
+    fields.insert("is_repeat".into(), json!(is_repeat));
+    fields.insert("matter_id".into(), json!(matter_id));
+    changelog::append(tx, "visit", &visit_id, Op::Insert, fields, &now)?;
+
+    for (position, visitor_id) in visitor_ids.iter().enumerate() {
+        let is_rep = visit.representatives.contains(&position);
+        tx.prepare_cached(
+                "INSERT OR IGNORE INTO visit_visitors(visit_id, visitor_id, position, is_representative)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![visit_id, visitor_id, position as i64, is_rep])?;
+        let mut f = Map::new();
+        f.insert("visit_id".into(), json!(visit_id));
+        f.insert("visitor_id".into(), json!(visitor_id));
+        f.insert("position".into(), json!(position));
+        f.insert("is_representative".into(), json!(is_rep));
+        changelog::append(
+            tx,
+            "visit_visitor",
+            &format!("{visit_id}:{visitor_id}"),
+            Op::Insert,
+            f,
+            &now,
+        )?;
+    }
+
+    let confidential = visit.appeal_kind.is_confidential();
+    tx.prepare_cached(
+            "INSERT INTO matters(id, hall_code, first_visit_id, appeal_kind, category_code, confidential, status,
+               received_on, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'registered', ?7, ?8, ?8)",
+        )?
+        .execute(params![matter_id, hall, visit_id, kind, visit.category_code, confidential, visit_date, now])?;
+    let mut f = Map::new();
+    f.insert("hall_code".into(), json!(hall));
+    f.insert("first_visit_id".into(), json!(visit_id));
+    f.insert("appeal_kind".into(), json!(kind));
+    f.insert("category_code".into(), json!(visit.category_code));
+    f.insert("confidential".into(), json!(confidential));
+    f.insert("status".into(), json!("registered"));
+    f.insert("received_on".into(), json!(visit_date));
+    changelog::append(tx, "matter", &matter_id, Op::Insert, f, &now)?;
+    Ok(Registered {
+        visit_id,
+        visitor_ids,
+        repeat_of,
+        queue_no,
+        matter_id,
+    })
+}
+
+impl Store {
+    /// Registers a validated visit in one transaction, with its change-log rows.
+    /// A visitor whose document is already on file is linked, not duplicated.
+    pub fn register_visit(&mut self, visit: &ValidVisit, clerk_id: &str) -> Result<Registered> {
+        let tx = self.conn.transaction()?;
+        let registered = register_in(&tx, &self.hall_code, visit, clerk_id)?;
+        tx.commit()?;
+        tracing::info!(visit_id = %registered.visit_id, queue_no = registered.queue_no, "visit registered");
+        Ok(registered)
+    }
+
+    /// Registers many visits in one transaction (bulk loads: seed, ledger import).
+    pub fn register_visits(
+        &mut self,
+        visits: &[ValidVisit],
+        clerk_id: &str,
+    ) -> Result<Vec<Registered>> {
+        let tx = self.conn.transaction()?;
+        let out = visits
+            .iter()
+            .map(|v| register_in(&tx, &self.hall_code, v, clerk_id))
+            .collect::<Result<_>>()?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// All visits of one visitor, newest first.
+    pub fn visits_of_visitor(&self, visitor_id: &str) -> Result<Vec<VisitSummary>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT x.id, x.visited_at, x.queue_no, x.appeal, x.appeal_kind, x.category_code, x.head_count, x.is_repeat
+             FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id
+             WHERE vv.visitor_id = ?1 ORDER BY x.visited_at DESC",
+        )?;
+        let rows = stmt.query_map([visitor_id], |r| {
+            Ok(VisitSummary {
+                visit_id: r.get(0)?,
+                visited_at: r.get(1)?,
+                queue_no: r.get(2)?,
+                appeal: r.get(3)?,
+                appeal_kind: r.get(4)?,
+                category_code: r.get(5)?,
+                head_count: r.get(6)?,
+                is_repeat: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+impl From<serde_json::Error> for crate::StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        crate::StoreError::Corrupt(e.to_string())
+    }
+}
