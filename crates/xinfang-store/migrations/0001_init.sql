@@ -31,7 +31,11 @@ CREATE TABLE visitors (
     pinyin_initials TEXT NOT NULL,           -- e.g. zsf
     hall_code      TEXT NOT NULL,
     created_at     TEXT NOT NULL,
-    updated_at     TEXT NOT NULL
+    updated_at     TEXT NOT NULL,
+    -- Derived on this replica by the trigger below, never synced: lists show them per hit,
+    -- and counting 3,000,000 visits per keystroke would miss the search budget.
+    visit_count    INTEGER NOT NULL DEFAULT 0,
+    last_visit_at  TEXT
 ) STRICT;
 CREATE INDEX visitors_id_number ON visitors(id_number);
 CREATE INDEX visitors_pinyin_full ON visitors(pinyin_full);
@@ -69,6 +73,15 @@ CREATE TABLE visit_visitors (
     PRIMARY KEY (visit_id, visitor_id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX visit_visitors_visitor ON visit_visitors(visitor_id, visit_id);
+
+-- Whoever links a visitor to a visit (registration, sync, import), the visitor's count and last
+-- visit follow. visited_at is always RFC 3339 in +08:00, so text order is time order.
+CREATE TRIGGER visit_visitors_stats AFTER INSERT ON visit_visitors BEGIN
+    UPDATE visitors SET
+        visit_count = visit_count + 1,
+        last_visit_at = max(coalesce(last_visit_at, ''), (SELECT visited_at FROM visits WHERE id = NEW.visit_id))
+    WHERE id = NEW.visitor_id;
+END;
 
 -- One row per appeal; the legal lifecycle (status, deadlines, events) grows from here.
 CREATE TABLE matters (

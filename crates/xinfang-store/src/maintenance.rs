@@ -106,6 +106,17 @@ impl Store {
                 ));
             }
         }
+        let stale: i64 = self.conn.query_row(
+            "SELECT count(*) FROM visitors v
+             WHERE visit_count != (SELECT count(*) FROM visit_visitors vv WHERE vv.visitor_id = v.id)",
+            [],
+            |r| r.get(0),
+        )?;
+        if stale > 0 {
+            report.problems.push(format!(
+                "来访次数统计不一致：{stale} 位来访人的来访次数与来访记录不符"
+            ));
+        }
         let tokens: i64 = self
             .conn
             .query_row("SELECT count(*) FROM visitor_tokens", [], |r| r.get(0))?;

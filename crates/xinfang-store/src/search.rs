@@ -214,6 +214,11 @@ impl Store {
                 "SELECT rowid FROM visitors WHERE id_number = ?1 ORDER BY rowid DESC LIMIT ?2",
                 params![q, limit],
             )?,
+            // One character or one pair is a single token: the index answers exactly.
+            SearchKind::Name if q.chars().count() <= 2 => self.rowids(
+                "SELECT rowid FROM visitor_tokens WHERE visitor_tokens MATCH ?1 ORDER BY rowid DESC LIMIT ?2",
+                params![name_match(&q), limit],
+            )?,
             SearchKind::Name => {
                 // Pairs may all occur without the whole name in order; instr() confirms it.
                 self.rowids(
@@ -223,6 +228,10 @@ impl Store {
                     params![name_match(&q), q, limit],
                 )?
             }
+            SearchKind::Phone if q.len() == 4 => self.rowids(
+                "SELECT rowid FROM visitor_tokens WHERE visitor_tokens MATCH ?1 ORDER BY rowid DESC LIMIT ?2",
+                params![phone_match(&q), limit],
+            )?,
             SearchKind::Phone => self.rowids(
                 "SELECT t.rowid FROM visitor_tokens t JOIN visitors v ON v.rowid = t.rowid
                  WHERE visitor_tokens MATCH ?1 AND instr(replace(v.phone, '-', ''), ?2) > 0
@@ -249,35 +258,35 @@ impl Store {
                 ids
             }
         };
-        let mut hits = Vec::with_capacity(rowids.len());
+        // One query for all hits, in rowid order for locality.
+        let ids = serde_json::to_string(&rowids).expect("serialisable");
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {HIT_COLUMNS},
-                    (SELECT count(*) FROM visit_visitors vv WHERE vv.visitor_id = v.id),
-                    (SELECT max(x.visited_at) FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id
-                      WHERE vv.visitor_id = v.id)
-             FROM visitors v WHERE v.rowid = ?1"
+            "SELECT {HIT_COLUMNS}, v.visit_count, v.last_visit_at FROM visitors v
+             WHERE v.rowid IN (SELECT value FROM json_each(?1))"
         ))?;
-        for rowid in rowids {
-            let hit = stmt.query_row([rowid], |r| {
+        let mut hits = stmt
+            .query_map([ids], |r| {
                 let id_number: String = r.get(4)?;
                 let phone: Option<String> = r.get(5)?;
-                Ok(VisitorHit {
-                    visitor_id: r.get(1)?,
-                    name: r.get(2)?,
-                    id_type: r.get(3)?,
-                    id_number_masked: mask_id(&id_number),
-                    phone_masked: phone.as_deref().map(mask_phone),
-                    sex: r.get(6)?,
-                    birth_date: r.get(7)?,
-                    visit_count: r.get(8)?,
-                    last_visit_at: r.get(9)?,
-                })
-            })?;
-            hits.push(hit);
-        }
-        // Newest visit first; visitors never seen at the desk last. Stable, so ties keep the
-        // newest-registered-first order of the index.
-        hits.sort_by(|a, b| b.last_visit_at.cmp(&a.last_visit_at));
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    VisitorHit {
+                        visitor_id: r.get(1)?,
+                        name: r.get(2)?,
+                        id_type: r.get(3)?,
+                        id_number_masked: mask_id(&id_number),
+                        phone_masked: phone.as_deref().map(mask_phone),
+                        sex: r.get(6)?,
+                        birth_date: r.get(7)?,
+                        visit_count: r.get(8)?,
+                        last_visit_at: r.get(9)?,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        // Newest visit first, never-seen visitors last; ties keep newest-registered first.
+        hits.sort_by(|(ra, a), (rb, b)| b.last_visit_at.cmp(&a.last_visit_at).then(rb.cmp(ra)));
+        let hits: Vec<VisitorHit> = hits.into_iter().map(|(_, h)| h).collect();
         Ok(hits)
     }
 

@@ -1,0 +1,343 @@
+//! Search and registration against a store seeded with 1,000,000 visitors / 3,000,000 visits
+//! (`make bench-data`), each next to bare SQLite doing the same indexed work in the same run.
+//!
+//! Besides criterion's means, prints p50/p99 over many distinct queries per kind, because the
+//! budgets in ARCHITECTURE.md are p99.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, FixedOffset};
+use criterion::{Criterion, criterion_group, criterion_main};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rusqlite::{Connection, OpenFlags, params};
+use xinfang_core::id::{IdType, Sex};
+use xinfang_core::reference::AppealKind;
+use xinfang_core::visit::{ValidVisit, ValidVisitor};
+use xinfang_store::{DB_FILE, Store, classify_query};
+
+const SAMPLES: usize = 2_000;
+
+fn bench_dir() -> PathBuf {
+    PathBuf::from(
+        std::env::var("XINFANG_BENCH_DIR").expect("XINFANG_BENCH_DIR: run `make bench-data` first"),
+    )
+}
+
+/// Queries of each kind, drawn from the data itself.
+struct Queries {
+    ids: Vec<String>,
+    one_char: Vec<String>,
+    two_char: Vec<String>,
+    initials: Vec<String>,
+    full_prefix: Vec<String>,
+    phone4: Vec<String>,
+}
+
+fn sample_queries(conn: &Connection) -> Queries {
+    let max: i64 = conn
+        .query_row("SELECT max(rowid) FROM visitors", [], |r| r.get(0))
+        .unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut q = Queries {
+        ids: vec![],
+        one_char: vec![],
+        two_char: vec![],
+        initials: vec![],
+        full_prefix: vec![],
+        phone4: vec![],
+    };
+    let mut stmt = conn
+        .prepare("SELECT id_number, name, pinyin_initials, pinyin_full, phone FROM visitors WHERE rowid = ?1")
+        .unwrap();
+    while q.ids.len() < SAMPLES {
+        let row: Option<(String, String, String, String, String)> = stmt
+            .query_row([rng.random_range(1..=max)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .ok();
+        let Some((id, name, initials, full, phone)) = row else {
+            continue;
+        };
+        let chars: Vec<char> = name.chars().collect();
+        q.ids.push(id);
+        q.one_char.push(chars[chars.len() - 1].to_string());
+        q.two_char.push(chars[..2].iter().collect());
+        q.initials.push(initials);
+        q.full_prefix.push(full[..full.len().min(5)].to_owned());
+        let at = rng.random_range(0..=phone.len() - 4);
+        q.phone4.push(phone[at..at + 4].to_owned());
+    }
+    q
+}
+
+fn percentiles(mut t: Vec<Duration>) -> (f64, f64) {
+    t.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    (ms(t[t.len() / 2]), ms(t[t.len() * 99 / 100]))
+}
+
+/// The bare-SQLite twin of each search: the same indexed SELECT of rowids, nothing else.
+fn bare_sql(query: &str) -> (&'static str, String) {
+    use xinfang_store::SearchKind::*;
+    let (kind, q) = classify_query(query).unwrap();
+    match kind {
+        IdNumber => ("SELECT rowid FROM visitors WHERE id_number = ?1 LIMIT 50", q),
+        Pinyin => (
+            "SELECT rowid FROM visitors WHERE pinyin_initials = ?1
+             UNION ALL SELECT rowid FROM visitors WHERE pinyin_full >= ?1 AND pinyin_full < ?1 || '{' LIMIT 50",
+            q,
+        ),
+        Name | Phone => {
+            // The same token query the store builds (its tokens are an implementation detail,
+            // so ask FTS for the rowids the store would get for this query).
+            ("SELECT rowid FROM visitor_tokens WHERE visitor_tokens MATCH ?1 LIMIT 50", fts_query(kind, &q))
+        }
+    }
+}
+
+fn fts_query(kind: xinfang_store::SearchKind, q: &str) -> String {
+    match kind {
+        xinfang_store::SearchKind::Phone => q
+            .as_bytes()
+            .windows(4)
+            .map(|w| format!("p{}", String::from_utf8_lossy(w)))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => {
+            let c: Vec<char> = q.chars().collect();
+            if c.len() == 1 {
+                format!("n{:06x}", c[0] as u32)
+            } else {
+                c.windows(2)
+                    .map(|w| format!("n{:06x}{:06x}", w[0] as u32, w[1] as u32))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+        }
+    }
+}
+
+fn report_percentiles(store: &Store, bare: &Connection, q: &Queries) {
+    let kinds: [(&str, &Vec<String>); 6] = [
+        ("ID number", &q.ids),
+        ("name, 1 char", &q.one_char),
+        ("name, 2 chars", &q.two_char),
+        ("pinyin initials", &q.initials),
+        ("full-pinyin prefix", &q.full_prefix),
+        ("phone, 4 digits", &q.phone4),
+    ];
+    println!(
+        "\n{:<20} {:>12} {:>12} {:>12} {:>12}",
+        "search (50 results)", "store p50", "store p99", "bare p50", "bare p99"
+    );
+    for (label, queries) in kinds {
+        let mut store_t = Vec::with_capacity(queries.len());
+        let mut bare_t = Vec::with_capacity(queries.len());
+        for query in queries {
+            let t = Instant::now();
+            let hits = store.search(query, 50).unwrap();
+            store_t.push(t.elapsed());
+            assert!(!hits.is_empty(), "{label} {query} found nothing");
+            let (sql, arg) = bare_sql(query);
+            let t = Instant::now();
+            let mut stmt = bare.prepare_cached(sql).unwrap();
+            let n = stmt
+                .query_map([&arg], |r| r.get::<_, i64>(0))
+                .unwrap()
+                .count();
+            bare_t.push(t.elapsed());
+            assert!(n > 0, "{label} {query}: bare query found nothing");
+        }
+        let (sp50, sp99) = percentiles(store_t);
+        let (bp50, bp99) = percentiles(bare_t);
+        println!("{label:<20} {sp50:>10.3}ms {sp99:>10.3}ms {bp50:>10.3}ms {bp99:>10.3}ms");
+    }
+}
+
+fn visit_for(i: u64) -> ValidVisit {
+    let body = format!("140521{}{:03}", 19_700_101 + (i % 28), i % 1000);
+    let check = xinfang_core::id::resident_id_check_char(&body).unwrap();
+    let at: DateTime<FixedOffset> =
+        DateTime::parse_from_rfc3339("2026-11-26T10:00:00+08:00").unwrap();
+    ValidVisit {
+        visited_at: at,
+        visitors: vec![ValidVisitor {
+            name: format!(
+                "基准{}",
+                char::from_u32(0x4e00 + (i % 2000) as u32).unwrap()
+            ),
+            id_type: IdType::ResidentId,
+            id_number: format!("{body}{check}"),
+            sex: Some(if (i % 1000) % 2 == 1 {
+                Sex::Male
+            } else {
+                Sex::Female
+            }),
+            birth_date: None,
+            phone: Some(format!("139{:08}", i)),
+            address: Some("山西省晋城市沁水县".into()),
+            ethnicity: None,
+            occupation: None,
+        }],
+        head_count: 1,
+        representatives: vec![0],
+        appeal: "基准测试：拖欠工资，请求协调支付。".into(),
+        appeal_kind: AppealKind::Claim,
+        category_code: "labour_social_security".into(),
+        agency: String::new(),
+        place_code: Some("140521".into()),
+        warnings: vec![],
+    }
+}
+
+/// Bare SQLite writing the same rows (visitor, visit, link, matter) in one fsync'd transaction.
+fn bare_register(conn: &mut Connection, i: u64) {
+    let v = visit_for(i);
+    let tx = conn.transaction().unwrap();
+    let p = &v.visitors[0];
+    let (vid, visit, matter) = (
+        uuid::Uuid::now_v7().to_string(),
+        uuid::Uuid::now_v7().to_string(),
+        uuid::Uuid::now_v7().to_string(),
+    );
+    tx.prepare_cached(
+        "INSERT INTO visitors(id, name, id_number, phone, address) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .unwrap()
+    .execute(params![vid, p.name, p.id_number, p.phone, p.address])
+    .unwrap();
+    tx.prepare_cached(
+        "INSERT INTO visits(id, visited_at, appeal, category_code) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .unwrap()
+    .execute(params![
+        visit,
+        v.visited_at.to_rfc3339(),
+        v.appeal,
+        v.category_code
+    ])
+    .unwrap();
+    tx.prepare_cached("INSERT INTO visit_visitors(visit_id, visitor_id) VALUES (?1, ?2)")
+        .unwrap()
+        .execute(params![visit, vid])
+        .unwrap();
+    tx.prepare_cached("INSERT INTO matters(id, first_visit_id) VALUES (?1, ?2)")
+        .unwrap()
+        .execute(params![matter, visit])
+        .unwrap();
+    tx.commit().unwrap();
+}
+
+fn bare_store(dir: &std::path::Path) -> Connection {
+    let conn = Connection::open(dir.join("bare.db")).unwrap();
+    let _: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .unwrap();
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         CREATE TABLE IF NOT EXISTS visitors(id TEXT UNIQUE, name TEXT, id_number TEXT, phone TEXT, address TEXT);
+         CREATE INDEX IF NOT EXISTS visitors_idn ON visitors(id_number);
+         CREATE TABLE IF NOT EXISTS visits(id TEXT PRIMARY KEY, visited_at TEXT, appeal TEXT, category_code TEXT);
+         CREATE TABLE IF NOT EXISTS visit_visitors(visit_id TEXT, visitor_id TEXT, PRIMARY KEY(visit_id, visitor_id)) WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS matters(id TEXT PRIMARY KEY, first_visit_id TEXT);",
+    )
+    .unwrap();
+    conn
+}
+
+fn report_register(store: &mut Store, bare: &mut Connection, clerk: &str) {
+    let n = 1_000u64;
+    let mut s = Vec::new();
+    let mut b = Vec::new();
+    for i in 0..n {
+        let v = visit_for(1_000_000 + i);
+        let t = Instant::now();
+        store.register_visit(&v, clerk).unwrap();
+        s.push(t.elapsed());
+        let t = Instant::now();
+        bare_register(bare, 1_000_000 + i);
+        b.push(t.elapsed());
+    }
+    let (sp50, sp99) = percentiles(s);
+    let (bp50, bp99) = percentiles(b);
+    println!(
+        "{:<20} {sp50:>10.3}ms {sp99:>10.3}ms {bp50:>10.3}ms {bp99:>10.3}ms",
+        "register one visit"
+    );
+}
+
+fn benches(c: &mut Criterion) {
+    let dir = bench_dir();
+    let store = Store::open(&dir).unwrap();
+    let bare =
+        Connection::open_with_flags(dir.join(DB_FILE), OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let q = sample_queries(&bare);
+    report_percentiles(&store, &bare, &q);
+
+    let mut g = c.benchmark_group("search");
+    for (label, queries) in [
+        ("id", &q.ids),
+        ("name2", &q.two_char),
+        ("initials", &q.initials),
+        ("phone4", &q.phone4),
+    ] {
+        let mut i = 0;
+        g.bench_function(format!("store/{label}"), |b| {
+            b.iter(|| {
+                i = (i + 1) % queries.len();
+                store.search(&queries[i], 50).unwrap()
+            })
+        });
+        let mut i = 0;
+        g.bench_function(format!("bare/{label}"), |b| {
+            b.iter(|| {
+                i = (i + 1) % queries.len();
+                let (sql, arg) = bare_sql(&queries[i]);
+                bare.prepare_cached(sql)
+                    .unwrap()
+                    .query_map([&arg], |r| r.get::<_, i64>(0))
+                    .unwrap()
+                    .count()
+            })
+        });
+    }
+    g.finish();
+}
+
+fn register_benches(c: &mut Criterion) {
+    // Writes go to a copy, so the seeded store stays as generated.
+    let scratch = tempfile::TempDir::new_in(bench_dir().parent().unwrap()).unwrap();
+    Store::open(&bench_dir())
+        .unwrap()
+        .backup(&scratch.path().join(DB_FILE))
+        .unwrap();
+    let mut store = Store::open(scratch.path()).unwrap();
+    let clerk = store
+        .authenticate("bench", "bench-pass-2026")
+        .map(|s| s.id)
+        .unwrap_or_else(|_| "bench".into());
+    let mut bare = bare_store(scratch.path());
+    report_register(&mut store, &mut bare, &clerk);
+
+    let mut g = c.benchmark_group("register");
+    g.sample_size(20);
+    let mut i = 2_000_000u64;
+    g.bench_function("store/register_visit", |b| {
+        b.iter(|| {
+            i += 1;
+            store.register_visit(&visit_for(i), &clerk).unwrap()
+        })
+    });
+    g.bench_function("bare/same_rows_one_txn", |b| {
+        b.iter(|| {
+            i += 1;
+            bare_register(&mut bare, i)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(all, benches, register_benches);
+criterion_main!(all);
