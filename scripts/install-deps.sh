@@ -33,6 +33,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 have tauri-driver || cargo install tauri-driver --locked
 
+# Printed notices (issue 6): tests read the PDFs back with pdftotext and look at pages with pdftoppm.
+if ! dpkg -s poppler-utils >/dev/null 2>&1; then
+  apt_get() { if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi; }
+  apt_get update -qq
+  DEBIAN_FRONTEND=noninteractive apt_get install -y -qq --no-install-recommends poppler-utils
+fi
+
 # Front end: `npm ci` when node_modules is missing or was installed from another lock file.
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 if [ -f "$ROOT/ui/package-lock.json" ]; then
@@ -46,3 +53,17 @@ fi
 # End-to-end tests: Selenium + pytest.
 python3 -c 'import selenium, pytest' 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check -r "$ROOT/tests/e2e/requirements.txt"
+
+# City server API tests (issue 5): schemathesis in its own venv under target/, so it never
+# clashes with system packages. `make city-schemathesis` uses it.
+ST_VENV="$ROOT/target/schemathesis-venv"
+if ! "$ST_VENV/bin/st" --version >/dev/null 2>&1; then
+  if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    apt_get() { if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi; }
+    apt_get update -qq
+    DEBIAN_FRONTEND=noninteractive apt_get install -y -qq --no-install-recommends python3-venv
+  fi
+  rm -rf "$ST_VENV"
+  python3 -m venv "$ST_VENV"
+  "$ST_VENV/bin/pip" install --quiet --disable-pip-version-check 'schemathesis>=4,<5'
+fi

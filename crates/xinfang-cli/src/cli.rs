@@ -82,6 +82,44 @@ pub enum Command {
     Backup { dest: PathBuf },
     /// Check integrity, foreign keys and the change log.
     Verify,
+    /// Enrol this desk with the city server, using a one-time code from the city administrator.
+    Enrol {
+        /// The city server, e.g. https://xinfang.example.gov.cn (plain http only to loopback).
+        #[arg(long)]
+        server: String,
+        /// The one-time enrolment code.
+        #[arg(long)]
+        code: String,
+    },
+    /// Sync once with the city server: push pending changes, pull the hall's (env
+    /// XINFANG_SERVER_URL overrides the stored server address).
+    Sync,
+    /// Matters (信访事项): show, record a step, classify, legal route, due lists.
+    Matter {
+        #[command(subcommand)]
+        command: crate::matter_cmd::MatterCommand,
+    },
+    /// Backlog cases (信访积案): flag, notes, leader, clear, list, dashboard.
+    Backlog {
+        #[command(subcommand)]
+        command: crate::matter_cmd::BacklogCommand,
+    },
+    /// Printed notices (告知书、意见书、协议书) to PDF.
+    Notice {
+        #[command(subcommand)]
+        command: crate::matter_cmd::NoticeCommand,
+    },
+    /// Statistics of a period: counts, the four rates, completeness (有一录一).
+    Stats(crate::stats_cmd::StatsArgs),
+    /// Export a list or the statistics to Excel (.xlsx).
+    Export(crate::stats_cmd::ExportArgs),
+    /// Import a hall's visit ledger (台账) from .xlsx or .csv (layout: docs/ledger.md).
+    Import(crate::stats_cmd::ImportArgs),
+    /// Publicity activities (法治宣传活动): add, list, summary.
+    Publicity {
+        #[command(subcommand)]
+        command: crate::stats_cmd::PublicityCommand,
+    },
     /// Legal deadline: N days after START, per 民法典 §201–203 and the holiday calendar.
     Deadline {
         #[arg(long)]
@@ -275,6 +313,15 @@ pub fn run(args: Args) -> CmdResult {
             });
             Ok(())
         }
+        Command::Enrol { server, code } => crate::sync_cmd::enrol(&args, server, code),
+        Command::Sync => crate::sync_cmd::sync(&args),
+        Command::Matter { command } => crate::matter_cmd::matter(&args, command),
+        Command::Backlog { command } => crate::matter_cmd::backlog(&args, command),
+        Command::Notice { command } => crate::matter_cmd::notice(&args, command),
+        Command::Stats(a) => crate::stats_cmd::stats(&args, a),
+        Command::Export(a) => crate::stats_cmd::export(&args, a),
+        Command::Import(a) => crate::stats_cmd::import(&args, a),
+        Command::Publicity { command } => crate::stats_cmd::publicity(&args, command),
         Command::Verify => {
             let (store, me) = login(&args)?;
             authorize(&me.roles, Action::Verify)?;
@@ -299,7 +346,7 @@ pub fn run(args: Args) -> CmdResult {
     }
 }
 
-fn now() -> chrono::DateTime<FixedOffset> {
+pub(crate) fn now() -> chrono::DateTime<FixedOffset> {
     Utc::now().with_timezone(&FixedOffset::east_opt(8 * 3600).expect("valid offset"))
 }
 
@@ -350,7 +397,7 @@ fn id_check(json: bool, number: &str, id_type: &str) -> CmdResult {
     }
 }
 
-fn data_dir(args: &Args) -> Result<PathBuf, Failure> {
+pub(crate) fn data_dir(args: &Args) -> Result<PathBuf, Failure> {
     if let Some(d) = &args.data_dir {
         return Ok(d.clone());
     }
@@ -412,7 +459,7 @@ fn remove_store(dir: &Path) {
 }
 
 /// Opens the store and logs in with `--user` and the password from env or a prompt.
-fn login(args: &Args) -> Result<(Store, Staff), Failure> {
+pub(crate) fn login(args: &Args) -> Result<(Store, Staff), Failure> {
     let dir = data_dir(args)?;
     let store = Store::open(&dir)?;
     let Some(user) = args.user.as_deref() else {

@@ -2,8 +2,11 @@
 //! scripts and tests rely on; messages to people are in Chinese.
 
 mod cli;
+mod matter_cmd;
 mod output;
 mod seed;
+mod stats_cmd;
+mod sync_cmd;
 
 use std::process::ExitCode;
 

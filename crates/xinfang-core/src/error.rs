@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// One problem with one field of a form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FieldError {
     /// Field path as the form names it, e.g. `visitors[0].id_number` or `appeal`.
     pub field: String,

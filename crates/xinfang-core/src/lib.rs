@@ -4,15 +4,21 @@
 //! Rules that are facts (regions, categories, legal routes, holidays) live as data in `assets/`
 //! and are compiled in, so the core needs no files at run time.
 
+pub mod backlog;
 pub mod calendar;
+pub mod classify;
 pub mod deadline;
+pub mod desk;
+pub mod due;
 pub mod error;
 pub mod id;
 pub mod matter;
+pub mod notice;
 pub mod phone;
 pub mod reference;
 pub mod regions;
 pub mod staff;
+pub mod stats;
 pub mod visit;
 
 pub use error::{FieldError, ValidationErrors};

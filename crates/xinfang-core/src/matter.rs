@@ -34,6 +34,7 @@ pub const REVIEW_DAYS: u32 = 30;
 
 /// Where a matter stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MatterStatus {
     Registered,
@@ -106,6 +107,7 @@ impl MatterStatus {
 
 /// The kinds of [`MatterEvent`], for the UI's buttons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     Accept,
@@ -195,6 +197,7 @@ impl EventKind {
 
 /// Something that happened to a matter, with what the record needs of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MatterEvent {
     /// 受理, with the number of the 受理告知书 once printed.
@@ -337,6 +340,7 @@ impl MatterEvent {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TransferKind {
     /// 转送
@@ -347,6 +351,7 @@ pub enum TransferKind {
 
 /// 转送/交办 to another authority.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Transfer {
     pub kind: TransferKind,
     pub at: NaiveDate,
@@ -357,18 +362,21 @@ pub struct Transfer {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Refusal {
     pub at: NaiveDate,
     pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LegalRouteGuidance {
     pub at: NaiveDate,
     pub route_code: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Extension {
     pub at: NaiveDate,
     pub days: u32,
@@ -378,6 +386,7 @@ pub struct Extension {
 
 /// A written opinion (处理意见书, 复查意见, 复核意见) and when the visitor received it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Opinion {
     pub at: NaiveDate,
     pub summary: String,
@@ -393,6 +402,7 @@ impl Opinion {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HearingRecord {
     pub date: NaiveDate,
     pub chair: String,
@@ -402,6 +412,7 @@ pub struct HearingRecord {
 
 /// A review (复查) or re-review (复核).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReviewStage {
     pub requested_on: NaiveDate,
     pub body: String,
@@ -412,6 +423,7 @@ pub struct ReviewStage {
 
 /// A matter as its events have made it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MatterState {
     pub status: MatterStatus,
     /// The day the appeal was registered (received).
@@ -497,6 +509,7 @@ impl MatterState {
 
 /// Which limit a deadline is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineKind {
     /// The hall disposes of a registered appeal (accept, refuse, forward, assign, guide).
@@ -538,6 +551,7 @@ impl DeadlineKind {
 /// Whose limit: an authority's duty (late = overdue, counts against the rates) or the visitor's
 /// window (once past, the request is refused; nobody is late).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineParty {
     Authority,
@@ -546,6 +560,7 @@ pub enum DeadlineParty {
 
 /// One limit of a matter, for the UI's deadline list and the monthly rates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NamedDeadline {
     pub kind: DeadlineKind,
     pub label_zh: String,

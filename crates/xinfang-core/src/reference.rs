@@ -14,6 +14,7 @@ pub use crate::regions::Regions;
 
 /// The three kinds of appeal (信访工作条例).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum AppealKind {
     /// 建议意见类
@@ -66,6 +67,7 @@ impl AppealKind {
 
 /// An appeal category (问题分类).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Category {
     pub code: String,
     pub name: String,
@@ -76,6 +78,7 @@ pub struct Category {
 
 /// A legal route a claim can be guided into (依法分类处理).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LegalRoute {
     pub code: String,
     pub name: String,

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 接待员 / 登记员
@@ -124,10 +125,44 @@ pub enum Action {
     ViewMediation,
     /// All visits, consultations and mediations of one visitor.
     ViewVisitorDetail,
+    /// A matter with its events, deadlines and notices.
+    ViewMatter,
+    /// Record a step of a matter (受理, 转送, 办结, 复查 …).
+    RecordMatterEvent,
+    /// Set a matter's kind, category and confirmed legal route.
+    ClassifyMatter,
+    /// The lawyer proposes a legal route for a claim after a consultation.
+    ProposeLegalRoute,
+    /// Overdue and due-soon lists of the hall.
+    ViewDueList,
+    /// Flag a backlog case, change its leader, clear it.
+    ManageBacklog,
+    /// Add a progress note to a backlog case.
+    NoteBacklog,
+    /// Backlog list and dashboard.
+    ViewBacklog,
+    /// Print a matter's notices (受理告知书 … 复核意见书).
+    PrintMatterNotice,
+    /// Print a 法律意见书.
+    PrintLegalOpinion,
+    /// Print a 调解协议书.
+    PrintMediationAgreement,
+    /// Statistics and the monthly rates, with the matters behind each rate.
+    ViewStatistics,
+    /// Record the visitor's evaluation (满意/基本满意/不满意) of a concluded matter.
+    EvaluateMatter,
+    /// Export lists and statistics to Excel, ID numbers and phones masked.
+    ExportLedger,
+    /// Export with ID numbers and phones in full (audited).
+    ExportFullIds,
+    /// Import a hall's visit ledger (台账) from Excel or CSV.
+    ImportLedger,
+    /// Record publicity activities (法治宣传活动).
+    RecordPublicity,
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 36] = [
         Action::RegisterVisit,
         Action::SearchVisitors,
         Action::ListStaff,
@@ -147,6 +182,23 @@ impl Action {
         Action::LogMediation,
         Action::ViewMediation,
         Action::ViewVisitorDetail,
+        Action::ViewMatter,
+        Action::RecordMatterEvent,
+        Action::ClassifyMatter,
+        Action::ProposeLegalRoute,
+        Action::ViewDueList,
+        Action::ManageBacklog,
+        Action::NoteBacklog,
+        Action::ViewBacklog,
+        Action::PrintMatterNotice,
+        Action::PrintLegalOpinion,
+        Action::PrintMediationAgreement,
+        Action::ViewStatistics,
+        Action::EvaluateMatter,
+        Action::ExportLedger,
+        Action::ExportFullIds,
+        Action::ImportLedger,
+        Action::RecordPublicity,
     ];
 
     /// Roles allowed to perform this action.
@@ -166,6 +218,20 @@ impl Action {
             Action::LogConsultation | Action::HandOnToMediator => &[Lawyer],
             Action::MediatorDesk | Action::ViewMediation => &[Mediator, Supervisor],
             Action::LogMediation => &[Mediator],
+            Action::ViewMatter => &[Clerk, Lawyer, Mediator, Supervisor],
+            Action::RecordMatterEvent | Action::ClassifyMatter | Action::PrintMatterNotice => {
+                &[Clerk, Supervisor]
+            }
+            Action::ProposeLegalRoute => &[Lawyer],
+            Action::ViewDueList | Action::ViewBacklog | Action::NoteBacklog => &[Clerk, Supervisor],
+            Action::ManageBacklog => &[Supervisor],
+            Action::PrintLegalOpinion => &[Lawyer, Supervisor],
+            Action::PrintMediationAgreement => &[Mediator, Supervisor],
+            Action::ViewStatistics | Action::ExportLedger | Action::RecordPublicity => {
+                &[Clerk, Supervisor]
+            }
+            Action::EvaluateMatter => &[Clerk, Supervisor],
+            Action::ExportFullIds | Action::ImportLedger => &[Supervisor],
         }
     }
 
@@ -190,6 +256,23 @@ impl Action {
             Action::LogMediation => "填写调解记录",
             Action::ViewMediation => "查看调解记录",
             Action::ViewVisitorDetail => "查看来访人详情",
+            Action::ViewMatter => "查看信访事项",
+            Action::RecordMatterEvent => "登记事项办理环节",
+            Action::ClassifyMatter => "确定事项分类和法定途径",
+            Action::ProposeLegalRoute => "建议法定途径",
+            Action::ViewDueList => "查看到期和超期事项",
+            Action::ManageBacklog => "管理信访积案",
+            Action::NoteBacklog => "记录积案化解进展",
+            Action::ViewBacklog => "查看信访积案",
+            Action::PrintMatterNotice => "打印信访事项文书",
+            Action::PrintLegalOpinion => "打印法律意见书",
+            Action::PrintMediationAgreement => "打印调解协议书",
+            Action::ViewStatistics => "查看统计报表",
+            Action::EvaluateMatter => "登记群众满意度评价",
+            Action::ExportLedger => "导出台账和报表",
+            Action::ExportFullIds => "导出完整证件号码",
+            Action::ImportLedger => "导入来访台账",
+            Action::RecordPublicity => "登记法治宣传活动",
         }
     }
 }

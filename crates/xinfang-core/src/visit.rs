@@ -22,6 +22,7 @@ pub const FUTURE_TOLERANCE_MINUTES: i64 = 5;
 
 /// One visitor as typed by the clerk (or given in `visit.json`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct VisitorInput {
     pub name: String,
@@ -40,6 +41,7 @@ pub struct VisitorInput {
 
 /// The registration form as typed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct VisitInput {
     /// RFC 3339; empty means "now".

@@ -16,6 +16,8 @@ pub struct ChangeRow {
     pub op: String,
     pub fields: Value,
     pub changed_at: String,
+    /// Hybrid-logical-clock timestamp (see `xinfang_sync::hlc`): orders changes across desks.
+    pub hlc: i64,
 }
 
 #[derive(Clone, Copy)]
@@ -34,6 +36,7 @@ impl Op {
 }
 
 /// Appends one change. `fields` holds only what changed (all fields for an insert).
+/// The change is stamped with this process's hybrid logical clock.
 pub(crate) fn append(
     tx: &Transaction<'_>,
     entity: &str,
@@ -43,9 +46,16 @@ pub(crate) fn append(
     changed_at: &str,
 ) -> Result<()> {
     tx.prepare_cached(
-        "INSERT INTO change_log(entity, entity_id, op, fields, changed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO change_log(entity, entity_id, op, fields, changed_at, hlc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![entity, entity_id, op.as_str(), Value::Object(fields).to_string(), changed_at])?;
+    .execute(params![
+        entity,
+        entity_id,
+        op.as_str(),
+        Value::Object(fields).to_string(),
+        changed_at,
+        xinfang_sync::hlc::now().0
+    ])?;
     Ok(())
 }
 
@@ -53,7 +63,7 @@ impl crate::Store {
     /// Changes after device sequence `after`, oldest first.
     pub fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<ChangeRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, entity, entity_id, op, fields, changed_at FROM change_log
+            "SELECT seq, entity, entity_id, op, fields, changed_at, hlc FROM change_log
              WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![after, limit as i64], |r| {
@@ -65,6 +75,7 @@ impl crate::Store {
                 op: r.get(3)?,
                 fields: serde_json::from_str(&fields).unwrap_or(Value::Null),
                 changed_at: r.get(5)?,
+                hlc: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

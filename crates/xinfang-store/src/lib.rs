@@ -4,23 +4,42 @@
 //! so sync never misses a change and a crash never leaves half a visit behind.
 //! SQL lives here and nowhere else on the desk.
 
+mod backlog;
 mod changelog;
+mod desk;
 mod error;
 mod maintenance;
+mod matters;
 mod schema;
 mod search;
 mod staff;
+mod stats;
+mod sync;
 mod visits;
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
+pub use backlog::{BacklogCase, BacklogDashboard, BacklogFilter, BacklogNote};
 pub use changelog::ChangeRow;
+pub use desk::{
+    ConsultationRecord, HandoffInfo, HistoryEntry, MediationRecord, PartyRecord, QueueItem,
+    SessionRecord, VisitDetail, VisitRow, VisitorBrief, VisitorProfile,
+};
 pub use error::{Result, StoreError};
 pub use maintenance::VerifyReport;
+pub use matters::{
+    AllowedEvent, DeadlineView, DueItem, DueList, EventRecord, MatterView, RouteProposal,
+};
 pub use search::{SearchKind, VisitorHit, classify_query, name_keys};
 pub use staff::{NewStaff, Staff};
+pub use stats::{
+    BacklogCounts, Completeness, CompletenessCounts, ConsultationCounts, Count, DeskCounts,
+    EvaluationRecord, Gap, ImportOutcome, LedgerConsultation, LedgerImportRow, LedgerMediation,
+    LedgerPerson, LedgerVisit, MediationCounts, OverdueCounts, PublicityRecord, RateMatter, Rates,
+    Statistics, StatsQuery, VisitCounts,
+};
 pub use visits::{Registered, VisitSummary};
 
 /// File name of the database inside a data dir.
@@ -64,6 +83,7 @@ impl Store {
         )?;
         schema::configure(&conn)?;
         schema::migrate(&mut conn)?;
+        sync::observe_stored_clock(&conn)?;
         let device_id = uuid::Uuid::now_v7().to_string();
         let tx = conn.transaction()?;
         tx.execute(
@@ -91,6 +111,7 @@ impl Store {
         )?;
         schema::configure(&conn)?;
         schema::migrate(&mut conn)?;
+        sync::observe_stored_clock(&conn)?;
         let meta = |key: &str| -> Result<String> {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
                 .optional()?

@@ -22,7 +22,7 @@ impl VerifyReport {
 }
 
 /// Entities that must each have at least one change-log row, with their table and key.
-const LOGGED: &[(&str, &str, &str)] = &[
+pub(crate) const LOGGED: &[(&str, &str, &str)] = &[
     ("staff", "staff", "id"),
     ("visitor", "visitors", "id"),
     ("visit", "visits", "id"),
@@ -32,6 +32,19 @@ const LOGGED: &[(&str, &str, &str)] = &[
         "visit_id || ':' || visitor_id",
     ),
     ("matter", "matters", "id"),
+    ("handoff", "handoffs", "id"),
+    ("visit_closure", "visit_closures", "visit_id"),
+    ("consultation", "consultations", "id"),
+    ("mediation", "mediations", "id"),
+    ("mediation_party", "mediation_parties", "id"),
+    ("mediation_session", "mediation_sessions", "id"),
+    ("matter_event", "matter_events", "id"),
+    ("backlog_case", "backlog_cases", "id"),
+    ("backlog_note", "backlog_notes", "id"),
+    ("matter_evaluation", "matter_evaluations", "id"),
+    ("publicity_activity", "publicity_activities", "id"),
+    ("ledger_row", "ledger_rows", "fingerprint"),
+    ("export_log", "export_log", "id"),
 ];
 
 impl Store {
@@ -82,7 +95,9 @@ impl Store {
             let missing: i64 = self.conn.query_row(
                 &format!(
                     "SELECT count(*) FROM {table} t WHERE NOT EXISTS
-                       (SELECT 1 FROM change_log c WHERE c.entity = '{entity}' AND c.entity_id = t.{key})"
+                       (SELECT 1 FROM change_log c WHERE c.entity = '{entity}' AND c.entity_id = t.{key})
+                     AND NOT EXISTS (SELECT 1 FROM sync_remote_log r
+                       WHERE r.entity = '{entity}' AND r.entity_id = t.{key} AND r.applied = 1)"
                 ),
                 [],
                 |r| r.get(0),

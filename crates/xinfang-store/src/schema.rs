@@ -21,7 +21,13 @@ pub(crate) fn configure(conn: &Connection) -> Result<()> {
 
 /// Append-only list: never edit a migration that has shipped, add a new one.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../migrations/0001_init.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("../migrations/0001_init.sql")),
+        M::up(include_str!("../migrations/0002_desk.sql")),
+        M::up(include_str!("../migrations/0003_sync.sql")),
+        M::up(include_str!("../migrations/0004_legal.sql")),
+        M::up(include_str!("../migrations/0005_stats.sql")),
+    ])
 }
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

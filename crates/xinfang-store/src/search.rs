@@ -28,6 +28,7 @@ pub enum SearchKind {
 
 /// One matching visitor, as lists show it: masked, with visit count and last visit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VisitorHit {
     pub visitor_id: String,
     pub name: String,

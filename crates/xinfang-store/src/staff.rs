@@ -14,6 +14,7 @@ use crate::changelog::{self, Op};
 use crate::{Result, Store, StoreError, now_text};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Staff {
     pub id: String,
     pub username: String,
@@ -37,9 +38,9 @@ pub struct NewStaff {
     pub password: String,
 }
 
-const MIN_PASSWORD_CHARS: usize = 8;
+pub(crate) const MIN_PASSWORD_CHARS: usize = 8;
 
-fn validate(new: &NewStaff) -> Result<(), ValidationErrors> {
+pub(crate) fn validate(new: &NewStaff) -> Result<(), ValidationErrors> {
     let mut errors = ValidationErrors::default();
     let username = new.username.trim();
     if username.is_empty() {
@@ -83,7 +84,7 @@ fn validate(new: &NewStaff) -> Result<(), ValidationErrors> {
     errors.into_result(())
 }
 
-fn hash_password(password: &str) -> Result<String> {
+pub(crate) fn hash_password(password: &str) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -91,11 +92,11 @@ fn hash_password(password: &str) -> Result<String> {
         .map_err(|e| StoreError::Password(e.to_string()))
 }
 
-fn roles_text(roles: &[Role]) -> String {
+pub(crate) fn roles_text(roles: &[Role]) -> String {
     roles.iter().map(|r| r.code()).collect::<Vec<_>>().join(",")
 }
 
-fn staff_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Staff> {
+pub(crate) fn staff_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Staff> {
     let roles: String = r.get("roles")?;
     Ok(Staff {
         id: r.get("id")?,

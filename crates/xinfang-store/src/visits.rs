@@ -13,6 +13,7 @@ use crate::{Result, Store, now_text};
 
 /// What registering a visit produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Registered {
     pub visit_id: String,
     pub visitor_ids: Vec<String>,
@@ -25,6 +26,7 @@ pub struct Registered {
 
 /// One visit as the history panel lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VisitSummary {
     pub visit_id: String,
     pub visited_at: String,
@@ -193,7 +195,7 @@ fn upsert_visitor(
     }
 }
 
-fn register_in(
+pub(crate) fn register_in(
     tx: &Transaction<'_>,
     hall: &str,
     visit: &ValidVisit,

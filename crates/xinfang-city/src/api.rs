@@ -1,0 +1,633 @@
+//! The HTTP API (axum). Handlers check the caller and the request, then call [`Storage`]; they
+//! hold no SQL. The OpenAPI document (`docs/openapi.yaml`) is generated from these handlers and
+//! the wire types by utoipa: `xinfang-city openapi`.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi};
+use xinfang_sync::Hlc;
+use xinfang_sync::wire::{
+    ApiError, Change, CityCounts, DeviceState, EnrolRequest, EnrolResponse, HallCounts, Health,
+    MAX_BODY_BYTES, MAX_PULL_CHANGES, MAX_PUSH_CHANGES, Op, PullRequest, PullResponse, PushRequest,
+    PushResponse, ReferenceBundle, RemoteChange, RepeatVisit, RepeatVisits,
+};
+
+use crate::auth;
+use crate::reference;
+use crate::storage::{Device, NewEnrolment, Storage, StorageError};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+}
+
+/// An error answer: status + `ApiError` body.
+#[derive(Debug)]
+pub struct Failure(StatusCode, ApiError);
+
+impl Failure {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Failure {
+        Failure(
+            status,
+            ApiError {
+                code: code.to_owned(),
+                message: message.into(),
+            },
+        )
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (self.0, Json(self.1)).into_response()
+    }
+}
+
+impl From<StorageError> for Failure {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Refused(r) => Failure::new(
+                StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
+                r.code,
+                r.message,
+            ),
+            StorageError::Backend(msg) => {
+                tracing::error!(error = %msg, "storage failure");
+                Failure::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "服务器内部错误：请稍后重试；如果一直出现，请联系市局管理员查看服务器日志。",
+                )
+            }
+        }
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, Failure>;
+
+/// `Json` whose rejections answer with our error body (400, 413, 415, 422).
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Failure;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let value = match Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(Json(v)) => v,
+            Err(rejection) => return Err(json_failure(&rejection)),
+        };
+        // serde would also read a struct from a JSON array; the API takes objects only.
+        if !value.is_object() {
+            return Err(Failure::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "json_shape",
+                "请求体应为 JSON 对象（{…}）：请对照 docs/openapi.yaml。",
+            ));
+        }
+        serde_json::from_value(value).map(ApiJson).map_err(|e| {
+            Failure::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "json_shape",
+                format!(
+                    "请求体的字段不符合接口定义（{}）：请对照 docs/openapi.yaml。",
+                    short(&e.to_string())
+                ),
+            )
+        })
+    }
+}
+
+fn json_failure(rejection: &JsonRejection) -> Failure {
+    let status = rejection.status();
+    let detail = rejection.body_text();
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => Failure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content_type",
+            "请求体必须是 JSON：请设置 Content-Type: application/json。",
+        ),
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!(
+                "请求体超过 {} MB 上限：请分批推送（每批不超过 {MAX_PUSH_CHANGES} 条）。",
+                MAX_BODY_BYTES / (1024 * 1024)
+            ),
+        ),
+        JsonRejection::JsonSyntaxError(_) => Failure::new(
+            StatusCode::BAD_REQUEST,
+            "json_syntax",
+            format!("请求体不是有效的 JSON（{}）：请检查格式。", short(&detail)),
+        ),
+        JsonRejection::JsonDataError(_) => Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "json_shape",
+            format!(
+                "请求体的字段不符合接口定义（{}）：请对照 docs/openapi.yaml。",
+                short(&detail)
+            ),
+        ),
+        _ => Failure::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("无法读取请求体（{}）。", short(&detail)),
+        ),
+    }
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(200).collect()
+}
+
+async fn blocking<T, F>(f: F) -> Result<T, Failure>
+where
+    F: FnOnce() -> Result<T, StorageError> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(Failure::from),
+        Err(e) => {
+            tracing::error!(error = %e, "storage task failed");
+            Err(Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "服务器内部错误：请稍后重试。",
+            ))
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+fn unauthorized() -> Failure {
+    Failure::new(
+        StatusCode::UNAUTHORIZED,
+        "token_invalid",
+        "缺少或无法识别设备令牌：请先用 `xinfang enrol` 登记本机。",
+    )
+}
+
+/// The calling device, from its bearer token; revoked devices are refused with 401.
+async fn device(state: &AppState, headers: &HeaderMap) -> Result<Device, Failure> {
+    let token = bearer(headers).ok_or_else(unauthorized)?;
+    let hash = auth::token_hash(&token);
+    let storage = state.storage.clone();
+    let device = blocking(move || storage.device_by_token(&hash)).await?;
+    match device {
+        None => Err(unauthorized()),
+        Some(d) if d.revoked_at.is_some() => Err(Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "token_revoked",
+            "本设备已被市局注销，不能再同步：如有疑问，请联系市局管理员。",
+        )),
+        Some(d) => Ok(d),
+    }
+}
+
+/// The city administrator, from an admin token; a device token gets 403.
+async fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), Failure> {
+    let token = bearer(headers).ok_or_else(|| {
+        Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "token_invalid",
+            "缺少管理员令牌：请用 `xinfang-city admin-token` 生成，并放在 Authorization: Bearer 头中。",
+        )
+    })?;
+    let hash = auth::token_hash(&token);
+    let storage = state.storage.clone();
+    let (is_admin, is_device) = blocking(move || {
+        Ok((
+            storage.is_admin_token(&hash)?,
+            storage.device_by_token(&hash)?.is_some(),
+        ))
+    })
+    .await?;
+    if is_admin {
+        Ok(())
+    } else if is_device {
+        Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "admin_only",
+            "市级视图只对市局管理员开放：接待台设备只能同步本大厅的数据。",
+        ))
+    } else {
+        Err(Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "token_invalid",
+            "管理员令牌无效：请用 `xinfang-city admin-token` 重新生成。",
+        ))
+    }
+}
+
+/// Service health.
+#[utoipa::path(get, path = "/healthz", tag = "service",
+    responses((status = 200, description = "The server is up", body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+fn valid_device_id(s: &str) -> bool {
+    (8..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+fn valid_hall_code(s: &str) -> bool {
+    s.len() == 6 && s.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Trade a one-time enrolment code for a device token.
+#[utoipa::path(post, path = "/v1/enrol", tag = "sync", request_body = EnrolRequest,
+    responses(
+        (status = 200, description = "Enrolled; the token is shown once", body = EnrolResponse),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 403, description = "Wrong, used or expired code; code of another hall; revoked device", body = ApiError),
+        (status = 413, description = "Body too large", body = ApiError),
+        (status = 415, description = "Not JSON", body = ApiError),
+        (status = 422, description = "Fields do not match the schema", body = ApiError),
+    ))]
+async fn enrol(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<EnrolRequest>,
+) -> ApiResult<EnrolResponse> {
+    if !valid_device_id(&req.device_id) {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "device_id_invalid",
+            "设备编号格式不正确：应为接待台数据库中的设备 UUID。",
+        ));
+    }
+    if !valid_hall_code(&req.hall_code) {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "hall_code_invalid",
+            "大厅代码应为 6 位数字（GB/T 2260 行政区划代码），例如 140521。",
+        ));
+    }
+    let token = auth::new_token();
+    let enrolment = NewEnrolment {
+        code_hash: auth::code_hash(&req.code),
+        device_id: req.device_id.clone(),
+        hall_code: req.hall_code.clone(),
+        device_name: req.device_name.chars().take(100).collect(),
+        token_hash: auth::token_hash(&token),
+        now: chrono::Utc::now().timestamp(),
+    };
+    let storage = state.storage.clone();
+    let hall = blocking(move || storage.enrol(&enrolment)).await?;
+    tracing::info!(device_id = %req.device_id, hall = %hall.code, "device enrolled");
+    Ok(Json(EnrolResponse {
+        device_id: req.device_id,
+        hall_code: hall.code,
+        hall_name: hall.name,
+        token,
+    }))
+}
+
+/// What the server holds of the calling device.
+#[utoipa::path(get, path = "/v1/sync/state", tag = "sync", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Device state", body = DeviceState),
+        (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
+    ))]
+async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<DeviceState> {
+    let dev = device(&state, &headers).await?;
+    let storage = state.storage.clone();
+    let id = dev.id.clone();
+    let hall = dev.hall_code.clone();
+    let (heads, hall_name) = blocking(move || {
+        Ok((
+            storage.device_heads(&id)?,
+            storage.hall(&hall)?.map(|h| h.name).unwrap_or_default(),
+        ))
+    })
+    .await?;
+    Ok(Json(DeviceState {
+        device_id: dev.id,
+        hall_code: dev.hall_code,
+        hall_name,
+        server_max_seq: heads.0,
+        server_seq: heads.1,
+    }))
+}
+
+fn valid_name(s: &str, max: usize) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && s.len() <= max
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn check_batch(changes: &[Change]) -> Result<(), Failure> {
+    let bad =
+        |code: &str, msg: String| Err(Failure::new(StatusCode::UNPROCESSABLE_ENTITY, code, msg));
+    if changes.len() > MAX_PUSH_CHANGES {
+        return Err(Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!(
+                "一次最多推送 {MAX_PUSH_CHANGES} 条变更，本次 {} 条：请分批推送。",
+                changes.len()
+            ),
+        ));
+    }
+    for (i, c) in changes.iter().enumerate() {
+        if c.seq < 1 {
+            return bad(
+                "seq_invalid",
+                format!("第 {} 条变更的序号 {} 无效：序号从 1 开始。", i + 1, c.seq),
+            );
+        }
+        if i > 0 && c.seq != changes[i - 1].seq + 1 {
+            return bad(
+                "batch_not_consecutive",
+                format!(
+                    "一批变更的序号必须连续递增：第 {} 条是 {}，应为 {}。",
+                    i + 1,
+                    c.seq,
+                    changes[i - 1].seq + 1
+                ),
+            );
+        }
+        if !valid_name(&c.entity, 40) {
+            return bad(
+                "entity_invalid",
+                format!(
+                    "第 {} 条变更的记录类型无效：应为小写字母、数字和下划线。",
+                    i + 1
+                ),
+            );
+        }
+        if c.entity_id.is_empty()
+            || c.entity_id.len() > 100
+            || c.entity_id.chars().any(char::is_control)
+        {
+            return bad(
+                "entity_id_invalid",
+                format!("第 {} 条变更的记录编号无效（1–100 个字符）。", i + 1),
+            );
+        }
+        if c.fields.len() > 200 || c.fields.keys().any(|k| !valid_name(k, 64)) {
+            return bad(
+                "fields_invalid",
+                format!(
+                    "第 {} 条变更的字段名无效：应为小写字母、数字和下划线。",
+                    i + 1
+                ),
+            );
+        }
+        if c.op != Op::Delete && c.fields.is_empty() {
+            return bad("fields_empty", format!("第 {} 条变更没有任何字段。", i + 1));
+        }
+        if c.hlc <= Hlc::ZERO {
+            return bad(
+                "hlc_invalid",
+                format!("第 {} 条变更缺少时间戳（hlc）。", i + 1),
+            );
+        }
+        if c.changed_at.len() > 64 {
+            return bad(
+                "changed_at_invalid",
+                format!("第 {} 条变更的时间过长。", i + 1),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Store a batch of the calling device's changes (idempotent by device id + sequence).
+#[utoipa::path(post, path = "/v1/sync/push", tag = "sync", security(("bearer" = [])),
+    request_body = PushRequest,
+    responses(
+        (status = 200, description = "Stored (or already stored)", body = PushResponse),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
+        (status = 403, description = "A change touches another hall's record", body = ApiError),
+        (status = 409, description = "Sequence gap or conflict: resync from the server's position", body = ApiError),
+        (status = 413, description = "Body or batch too large", body = ApiError),
+        (status = 415, description = "Not JSON", body = ApiError),
+        (status = 422, description = "Changes do not match the rules", body = ApiError),
+    ))]
+async fn push(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<ApiJson<PushRequest>, Failure>,
+) -> ApiResult<PushResponse> {
+    let dev = device(&state, &headers).await?;
+    let ApiJson(req) = body?;
+    check_batch(&req.changes)?;
+    let storage = state.storage.clone();
+    let n = req.changes.len();
+    let dev_id = dev.id.clone();
+    let resp = blocking(move || storage.push(&dev, &req.changes)).await?;
+    tracing::info!(device_id = %dev_id, received = n, accepted = resp.accepted,
+        duplicates = resp.duplicates, server_max_seq = resp.server_max_seq, "push");
+    Ok(Json(resp))
+}
+
+/// The hall's changes from its other devices after per-device cursors.
+#[utoipa::path(post, path = "/v1/sync/pull", tag = "sync", security(("bearer" = [])),
+    request_body = PullRequest,
+    responses(
+        (status = 200, description = "Changes in server order, with the new cursors", body = PullResponse),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
+        (status = 403, description = "Another hall's data", body = ApiError),
+        (status = 413, description = "Body too large", body = ApiError),
+        (status = 415, description = "Not JSON", body = ApiError),
+        (status = 422, description = "Fields do not match the schema", body = ApiError),
+    ))]
+async fn pull(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<ApiJson<PullRequest>, Failure>,
+) -> ApiResult<PullResponse> {
+    let dev = device(&state, &headers).await?;
+    let ApiJson(req) = body?;
+    if let Some(h) = &req.hall_code
+        && *h != dev.hall_code
+    {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "hall_forbidden",
+            format!(
+                "本设备属于大厅 {}，不能读取大厅 {h} 的数据。",
+                dev.hall_code
+            ),
+        ));
+    }
+    if req.cursors.len() > 10_000 || req.cursors.values().any(|v| *v < 0) {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "cursors_invalid",
+            "游标无效：每台设备的游标应为不小于 0 的整数。",
+        ));
+    }
+    // Out-of-range limits are refused, not clamped: the schema promises 1..=MAX_PULL_CHANGES.
+    let limit = req.limit.unwrap_or(MAX_PULL_CHANGES);
+    if !(1..=MAX_PULL_CHANGES).contains(&limit) {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "limit_invalid",
+            format!("limit 应在 1 到 {MAX_PULL_CHANGES} 之间，请调小后重试。"),
+        ));
+    }
+    let storage = state.storage.clone();
+    let resp = blocking(move || storage.pull(&dev, &req.cursors, limit)).await?;
+    Ok(Json(resp))
+}
+
+/// City reference data: appeal categories, legal routes, holiday calendars.
+#[utoipa::path(get, path = "/v1/reference", tag = "sync", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Reference lists", body = ReferenceBundle),
+        (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
+    ))]
+async fn reference_data(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<ReferenceBundle> {
+    if admin(&state, &headers).await.is_err() {
+        device(&state, &headers).await?;
+    }
+    Ok(Json(reference::bundle().clone()))
+}
+
+/// Counts per hall (city administrator).
+#[utoipa::path(get, path = "/v1/city/halls", tag = "city", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Counts per hall", body = CityCounts),
+        (status = 401, description = "Missing or unknown admin token", body = ApiError),
+        (status = 403, description = "A device token: the city view is for the administrator", body = ApiError),
+    ))]
+async fn city_halls(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<CityCounts> {
+    admin(&state, &headers).await?;
+    let storage = state.storage.clone();
+    Ok(Json(blocking(move || storage.city_counts()).await?))
+}
+
+#[derive(Debug, Deserialize, Serialize, IntoParams)]
+pub struct RepeatQuery {
+    /// Resident ID number (18 characters; a lower-case x is accepted).
+    #[param(pattern = "^[0-9]{17}[0-9Xx]$")]
+    pub id_number: String,
+}
+
+/// Who came to which halls: visits of a person by resident ID, across halls (city administrator).
+#[utoipa::path(get, path = "/v1/city/repeat-visits", tag = "city", security(("bearer" = [])),
+    params(RepeatQuery),
+    responses(
+        (status = 200, description = "Visits, newest first", body = RepeatVisits),
+        (status = 400, description = "Missing query parameter", body = ApiError),
+        (status = 401, description = "Missing or unknown admin token", body = ApiError),
+        (status = 403, description = "A device token: the city view is for the administrator", body = ApiError),
+        (status = 422, description = "Not a resident ID number", body = ApiError),
+    ))]
+async fn repeat_visits(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<RepeatQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<RepeatVisits> {
+    admin(&state, &headers).await?;
+    let Query(q) = query.map_err(|_| {
+        Failure::new(
+            StatusCode::BAD_REQUEST,
+            "id_number_missing",
+            "请用查询参数 id_number 给出居民身份证号码。",
+        )
+    })?;
+    let id = q.id_number.trim().to_ascii_uppercase();
+    let ok = id.len() == 18
+        && id[..17].chars().all(|c| c.is_ascii_digit())
+        && id[17..].chars().all(|c| c.is_ascii_digit() || c == 'X');
+    if !ok {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "id_number_invalid",
+            "身份证号码应为 18 位（前 17 位为数字，最后一位为数字或 X）。",
+        ));
+    }
+    let storage = state.storage.clone();
+    Ok(Json(blocking(move || storage.repeat_visits(&id)).await?))
+}
+
+async fn not_found() -> Failure {
+    Failure::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "没有这个接口：请对照 docs/openapi.yaml。",
+    )
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "Device token from POST /v1/enrol, or the city administrator's token from `xinfang-city admin-token`.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "信访接待台 city server (xinfang-city)", description = "Enrolment, sync and city views. Protocol: docs/sync.md."),
+    paths(healthz, enrol, sync_state, push, pull, reference_data, city_halls, repeat_visits),
+    components(schemas(ApiError, Change, Op, Hlc, RemoteChange, EnrolRequest, EnrolResponse,
+        DeviceState, PushRequest, PushResponse, PullRequest, PullResponse, Health,
+        ReferenceBundle, HallCounts, CityCounts, RepeatVisit, RepeatVisits)),
+    modifiers(&BearerAuth),
+    tags((name = "service"), (name = "sync", description = "Desk ↔ city sync"), (name = "city", description = "City administrator's views"))
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document as YAML (what `docs/openapi.yaml` holds).
+pub fn openapi_yaml() -> String {
+    ApiDoc::openapi()
+        .to_yaml()
+        .expect("the OpenAPI document serialises")
+}
+
+pub fn router(storage: Arc<dyn Storage>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/enrol", post(enrol))
+        .route("/v1/sync/state", get(sync_state))
+        .route("/v1/sync/push", post(push))
+        .route("/v1/sync/pull", post(pull))
+        .route("/v1/reference", get(reference_data))
+        .route("/v1/city/halls", get(city_halls))
+        .route("/v1/city/repeat-visits", get(repeat_visits))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(AppState { storage })
+}

@@ -1,0 +1,8 @@
+//! The city server (`xinfang-city`): enrolment of hall devices, push/pull sync, city reference
+//! data and city-level views, over HTTP(S) with axum. Storage is behind [`storage::Storage`].
+//! The protocol is in `docs/sync.md`; the API in `docs/openapi.yaml` (generated from [`api`]).
+
+pub mod api;
+pub mod auth;
+pub mod reference;
+pub mod storage;

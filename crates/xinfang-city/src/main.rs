@@ -1,0 +1,282 @@
+//! `xinfang-city`: the city server and its administration commands.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Parser, Subcommand};
+use xinfang_city::storage::{self, Storage};
+use xinfang_city::{api, auth};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "xinfang-city",
+    version,
+    about = "信访接待台市局服务器：设备登记、同步、市级统计"
+)]
+struct Args {
+    /// The server's data dir (else env XINFANG_CITY_DATA_DIR).
+    #[arg(long, global = true, env = "XINFANG_CITY_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP(S) server.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8750 (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:8750")]
+        listen: SocketAddr,
+        /// PEM certificate chain; with --tls-key, serve HTTPS (rustls).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
+    /// Reception halls.
+    Hall {
+        #[command(subcommand)]
+        command: HallCommand,
+    },
+    /// Make a one-time enrolment code for a hall's desk (printed as the last word).
+    EnrolCode {
+        #[arg(long)]
+        hall: String,
+        /// How long the code is valid: 90s, 30m, 24h, 7d.
+        #[arg(long, default_value = "24h")]
+        ttl: String,
+    },
+    /// Enrolled desks.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
+    /// Make a token for the city administrator's views (printed once, as the last word).
+    AdminToken {
+        #[arg(long, default_value = "市局管理员")]
+        label: String,
+    },
+    /// Print the OpenAPI document (what docs/openapi.yaml holds).
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+enum HallCommand {
+    /// List halls.
+    List,
+    /// Add a hall (or rename one).
+    Add {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// List devices.
+    List,
+    /// Revoke a device: its token stops working at once.
+    Revoke { id: String },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("XINFANG_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("错误：{e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn data_dir(args: &Args) -> anyhow::Result<&Path> {
+    args.data_dir.as_deref().ok_or_else(|| {
+        anyhow!("请用 --data-dir 或环境变量 XINFANG_CITY_DATA_DIR 指定服务器的数据目录。")
+    })
+}
+
+fn open(args: &Args) -> anyhow::Result<Arc<dyn Storage>> {
+    let dir = data_dir(args)?;
+    storage::open(dir).map_err(|e| anyhow!("无法打开数据目录 {}：{e}", dir.display()))
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    match &args.command {
+        Command::Openapi => {
+            print!("{}", api::openapi_yaml());
+            Ok(())
+        }
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+        } => {
+            let storage = open(&args)?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("无法启动异步运行时")?;
+            rt.block_on(serve(
+                storage,
+                *listen,
+                tls_cert.as_deref().zip(tls_key.as_deref()),
+            ))
+        }
+        Command::Hall { command } => {
+            let storage = open(&args)?;
+            match command {
+                HallCommand::List => {
+                    for h in storage.halls()? {
+                        println!("{}\t{}", h.code, h.name);
+                    }
+                }
+                HallCommand::Add { code, name } => {
+                    if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
+                        bail!(
+                            "大厅代码“{code}”不对：应为 6 位数字的行政区划代码（GB/T 2260），例如 140521。"
+                        );
+                    }
+                    if name.trim().is_empty() {
+                        bail!("请用 --name 给出大厅名称，例如 --name 沁水县。");
+                    }
+                    storage.put_hall(code, name.trim())?;
+                    println!("已添加大厅 {code} {}", name.trim());
+                }
+            }
+            Ok(())
+        }
+        Command::EnrolCode { hall, ttl } => {
+            let storage = open(&args)?;
+            let secs = auth::parse_ttl(ttl).ok_or_else(|| {
+                anyhow!("有效期“{ttl}”看不懂：请写成 90s、30m、24h 或 7d 这样的形式。")
+            })?;
+            let Some(h) = storage.hall(hall)? else {
+                bail!(
+                    "没有代码为 {hall} 的大厅：请先用 `xinfang-city hall list` 查看，或用 `hall add` 添加。"
+                );
+            };
+            let code = auth::new_code();
+            let expires = chrono::Utc::now().timestamp() + secs;
+            storage.add_enrol_code(&auth::code_hash(&code), hall, expires)?;
+            println!(
+                "大厅 {} {} 的一次性登记码（有效期 {ttl}，只能用一次）：{code}",
+                h.code, h.name
+            );
+            Ok(())
+        }
+        Command::Device { command } => {
+            let storage = open(&args)?;
+            match command {
+                DeviceCommand::List => {
+                    let devices = storage.devices()?;
+                    if devices.is_empty() {
+                        println!("还没有登记的设备。");
+                    }
+                    for d in devices {
+                        let state = match &d.revoked_at {
+                            Some(at) => format!("已注销（{at}）"),
+                            None => "有效".to_owned(),
+                        };
+                        println!(
+                            "{}\t{}\t{}\t登记于 {}\t{state}",
+                            d.id, d.hall_code, d.name, d.enrolled_at
+                        );
+                    }
+                }
+                DeviceCommand::Revoke { id } => {
+                    if !storage.revoke_device(id)? {
+                        bail!("没有编号为 {id} 的设备：请用 `xinfang-city device list` 查看。");
+                    }
+                    println!("已注销设备 {id}：它的令牌立即失效。");
+                }
+            }
+            Ok(())
+        }
+        Command::AdminToken { label } => {
+            let storage = open(&args)?;
+            let token = auth::new_token();
+            storage.add_admin_token(&auth::token_hash(&token), label)?;
+            println!("市局管理员令牌（只显示这一次，请妥善保存）：{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(
+    storage: Arc<dyn Storage>,
+    listen: SocketAddr,
+    tls: Option<(&Path, &Path)>,
+) -> anyhow::Result<()> {
+    let app = api::router(storage);
+    let std_listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("无法监听 {listen}：端口可能已被占用"))?;
+    std_listener.set_nonblocking(true)?;
+    let addr = std_listener.local_addr()?;
+    match tls {
+        None => {
+            if !addr.ip().is_loopback() {
+                tracing::warn!(%addr, "serving plain HTTP on a non-loopback address; desks will refuse it: use --tls-cert/--tls-key");
+            }
+            println!("xinfang-city listening on http://{addr}");
+            let listener = tokio::net::TcpListener::from_std(std_listener)?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown())
+                .await?;
+        }
+        Some((cert, key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| {
+                    format!("无法读取证书 {} 或私钥 {}", cert.display(), key.display())
+                })?;
+            println!("xinfang-city listening on https://{addr}");
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            tokio::spawn(async move {
+                shutdown().await;
+                h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+            });
+            axum_server::from_tcp_rustls(std_listener, config)
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await?;
+        }
+    }
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,124 @@
+//! The city server's storage, behind one trait. Handlers see only [`Storage`]; SQL lives in the
+//! backend modules (SQLite now; PostgreSQL plugs in behind the same trait later, picked by the
+//! `--database` URI).
+
+pub mod sqlite;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+use xinfang_sync::Change;
+use xinfang_sync::wire::{CityCounts, PullResponse, PushResponse, RepeatVisits};
+
+pub use sqlite::SqliteStorage;
+
+/// A reception hall (GB/T 2260 code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hall {
+    pub code: String,
+    pub name: String,
+}
+
+/// An enrolled desk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    pub id: String,
+    pub hall_code: String,
+    pub name: String,
+    pub enrolled_at: String,
+    pub revoked_at: Option<String>,
+}
+
+/// A desk asking to enrol. Only hashes of the code and the new token reach storage.
+#[derive(Debug, Clone)]
+pub struct NewEnrolment {
+    pub code_hash: String,
+    pub device_id: String,
+    pub hall_code: String,
+    pub device_name: String,
+    pub token_hash: String,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+/// A request the rules refuse: an HTTP status, a stable code and a Chinese message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("{}", .0.message)]
+    Refused(Refusal),
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+}
+
+impl StorageError {
+    pub fn refused(status: u16, code: &'static str, message: impl Into<String>) -> StorageError {
+        StorageError::Refused(Refusal {
+            status,
+            code,
+            message: message.into(),
+        })
+    }
+}
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// Everything the server keeps. Implementations serialise writes so that server sequence
+/// numbers are assigned in commit order; every method is a single transaction.
+pub trait Storage: Send + Sync + 'static {
+    fn halls(&self) -> Result<Vec<Hall>>;
+    fn hall(&self, code: &str) -> Result<Option<Hall>>;
+    /// Adds a hall, or renames an existing one.
+    fn put_hall(&self, code: &str, name: &str) -> Result<()>;
+
+    fn add_enrol_code(&self, code_hash: &str, hall_code: &str, expires_at: i64) -> Result<()>;
+    /// Consumes a one-time code and records the device; refuses wrong, used or expired codes,
+    /// a code of another hall, and a revoked device.
+    fn enrol(&self, e: &NewEnrolment) -> Result<Hall>;
+
+    fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>>;
+    fn devices(&self) -> Result<Vec<Device>>;
+    /// Revokes a device; false if there is no such device.
+    fn revoke_device(&self, device_id: &str) -> Result<bool>;
+
+    fn add_admin_token(&self, token_hash: &str, label: &str) -> Result<()>;
+    fn is_admin_token(&self, token_hash: &str) -> Result<bool>;
+
+    /// (highest device sequence stored for the device, highest server sequence).
+    fn device_heads(&self, device_id: &str) -> Result<(i64, i64)>;
+    /// Stores and applies a batch of one device's consecutive changes, all or nothing.
+    fn push(&self, device: &Device, changes: &[Change]) -> Result<PushResponse>;
+    /// Changes of the device's hall's other devices after the given per-device cursors.
+    fn pull(
+        &self,
+        device: &Device,
+        cursors: &BTreeMap<String, i64>,
+        limit: u32,
+    ) -> Result<PullResponse>;
+
+    fn city_counts(&self) -> Result<CityCounts>;
+    fn repeat_visits(&self, id_number: &str) -> Result<RepeatVisits>;
+}
+
+/// The Jincheng units every new store starts with (DOMAIN.md §1).
+pub const PRELOADED_HALLS: &[(&str, &str)] = &[
+    ("140500", "晋城市"),
+    ("140502", "城区"),
+    ("140521", "沁水县"),
+    ("140522", "阳城县"),
+    ("140524", "陵川县"),
+    ("140525", "泽州县"),
+    ("140581", "高平市"),
+];
+
+/// Opens the store in a data dir (SQLite, the embedded default).
+pub fn open(data_dir: &Path) -> Result<std::sync::Arc<dyn Storage>> {
+    Ok(std::sync::Arc::new(SqliteStorage::open(data_dir)?))
+}

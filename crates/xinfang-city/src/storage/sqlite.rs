@@ -1,0 +1,748 @@
+//! The embedded SQLite backend: one file in the data dir, one writer connection.
+//!
+//! Writes are serialised by the connection's mutex, so `changes.server_seq` (the rowid) is handed
+//! out in commit order: a reader can never see seq n+1 committed while n is still in flight.
+//! Per-device cursors make pulls gap-free regardless (docs/sync.md).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite_migration::{M, Migrations};
+use serde_json::{Map, Value};
+use xinfang_sync::merge::{Record, Version};
+use xinfang_sync::wire::{
+    CityCounts, HallCounts, PullResponse, PushResponse, RepeatVisit, RepeatVisits,
+};
+use xinfang_sync::{Change, Hlc, Op, RemoteChange};
+
+use super::{Device, Hall, NewEnrolment, PRELOADED_HALLS, Result, Storage, StorageError};
+
+pub const DB_FILE: &str = "city.db";
+
+fn backend<E: std::fmt::Display>(e: E) -> StorageError {
+    StorageError::Backend(e.to_string())
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        backend(e)
+    }
+}
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("../../migrations/0001_city.sql"))])
+}
+
+fn now_text() -> String {
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    chrono::Utc::now()
+        .with_timezone(&cst)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+pub struct SqliteStorage {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStorage")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl SqliteStorage {
+    /// Opens (creating and migrating if needed) `city.db` in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<SqliteStorage> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StorageError::Backend(format!("cannot create {}: {e}", data_dir.display()))
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let mut conn = Connection::open(&path)?;
+        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        conn.execute_batch(
+            "PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 10000;
+             PRAGMA cache_size = -65536;",
+        )?;
+        migrations().to_latest(&mut conn).map_err(backend)?;
+        {
+            let tx = conn.transaction()?;
+            let empty: bool = tx.query_row("SELECT count(*) = 0 FROM halls", [], |r| r.get(0))?;
+            if empty {
+                let now = now_text();
+                for (code, name) in PRELOADED_HALLS {
+                    tx.execute(
+                        "INSERT INTO halls(code, name, created_at) VALUES (?1, ?2, ?3)",
+                        params![code, name, now],
+                    )?;
+                }
+            }
+            tx.commit()?;
+        }
+        Ok(SqliteStorage {
+            conn: Mutex::new(conn),
+            path,
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn hall_name(conn: &Connection, code: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT name FROM halls WHERE code = ?1")?
+        .query_row([code], |r| r.get(0))
+        .optional()?)
+}
+
+fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
+    Ok(Device {
+        id: r.get(0)?,
+        hall_code: r.get(1)?,
+        name: r.get(2)?,
+        enrolled_at: r.get(3)?,
+        revoked_at: r.get(4)?,
+    })
+}
+
+/// The indexed lookup key of a record (see `records.lookup`).
+fn lookup_key(entity: &str, data: &Map<String, Value>) -> Option<String> {
+    let field = match entity {
+        "visitor" => "id_number",
+        "visit_visitor" => "visitor_id",
+        _ => return None,
+    };
+    data.get(field).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// A stored record, with its versions, as the merge rules see it.
+struct Stored {
+    hall_code: String,
+    record: Record,
+}
+
+fn load_record(tx: &Transaction<'_>, entity: &str, entity_id: &str) -> Result<Option<Stored>> {
+    let row = tx
+        .prepare_cached(
+            "SELECT hall_code, data, versions, base_hlc, base_device, deleted_hlc, deleted_device
+             FROM records WHERE entity = ?1 AND entity_id = ?2",
+        )?
+        .query_row(params![entity, entity_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+            ))
+        })
+        .optional()?;
+    let Some((hall_code, data, versions, base_hlc, base_device, del_hlc, del_dev)) = row else {
+        return Ok(None);
+    };
+    let data: Map<String, Value> = serde_json::from_str(&data).map_err(backend)?;
+    let versions: BTreeMap<String, Version> = serde_json::from_str(&versions).map_err(backend)?;
+    let base = Version::new(Hlc(base_hlc), base_device);
+    let mut record = Record::default();
+    for (field, value) in data {
+        let v = versions
+            .get(&field)
+            .cloned()
+            .unwrap_or_else(|| base.clone());
+        record.fields.insert(field, (value, v));
+    }
+    record.deleted = match (del_hlc, del_dev) {
+        (Some(h), Some(d)) => Some(Version::new(Hlc(h), d)),
+        _ => None,
+    };
+    Ok(Some(Stored { hall_code, record }))
+}
+
+fn save_record(tx: &Transaction<'_>, entity: &str, entity_id: &str, stored: &Stored) -> Result<()> {
+    // The base version is the one that wrote most fields; the others are listed.
+    let mut tally: BTreeMap<&Version, usize> = BTreeMap::new();
+    for (_, v) in stored.record.fields.values() {
+        *tally.entry(v).or_default() += 1;
+    }
+    let base = tally
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0)))
+        .map(|(v, _)| (*v).clone())
+        .or_else(|| stored.record.deleted.clone())
+        .unwrap_or_else(|| Version::new(Hlc::ZERO, ""));
+    let versions: BTreeMap<&String, &Version> = stored
+        .record
+        .fields
+        .iter()
+        .filter(|(_, (_, v))| *v != base)
+        .map(|(k, (_, v))| (k, v))
+        .collect();
+    let data = stored.record.values();
+    tx.prepare_cached(
+        "INSERT INTO records(entity, entity_id, hall_code, data, versions, base_hlc, base_device,
+           deleted_hlc, deleted_device, lookup)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT(entity, entity_id) DO UPDATE SET data = excluded.data,
+           versions = excluded.versions, base_hlc = excluded.base_hlc,
+           base_device = excluded.base_device, deleted_hlc = excluded.deleted_hlc,
+           deleted_device = excluded.deleted_device, lookup = excluded.lookup",
+    )?
+    .execute(params![
+        entity,
+        entity_id,
+        stored.hall_code,
+        Value::Object(data.clone()).to_string(),
+        serde_json::to_string(&versions).map_err(backend)?,
+        base.hlc.0,
+        base.device_id,
+        stored.record.deleted.as_ref().map(|d| d.hlc.0),
+        stored.record.deleted.as_ref().map(|d| d.device_id.clone()),
+        lookup_key(entity, &data),
+    ])?;
+    Ok(())
+}
+
+fn hall_forbidden(what: &str, hall: &str) -> StorageError {
+    StorageError::refused(
+        403,
+        "hall_forbidden",
+        format!("{what}属于其他大厅（{hall}），本设备无权读写：每台设备只能同步本大厅的数据。"),
+    )
+}
+
+/// Applies one new change to the records: the merge rules of `xinfang_sync::merge`.
+fn apply_change(
+    tx: &Transaction<'_>,
+    device: &Device,
+    c: &Change,
+    fields_json: &str,
+) -> Result<()> {
+    if let Some(h) = c.fields.get("hall_code")
+        && h.as_str() != Some(device.hall_code.as_str())
+    {
+        return Err(hall_forbidden("变更中的记录", h.as_str().unwrap_or("?")));
+    }
+    if c.op != Op::Delete {
+        // The common case, a new record: stored as received, every field at this version, in
+        // one statement (no read first). An existing record falls through to the merge.
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO records(entity, entity_id, hall_code, data, versions, base_hlc, base_device, lookup)
+                 VALUES (?1, ?2, ?3, ?4, '{}', ?5, ?6, ?7)
+                 ON CONFLICT(entity, entity_id) DO NOTHING",
+            )?
+            .execute(params![
+                c.entity,
+                c.entity_id,
+                device.hall_code,
+                fields_json,
+                c.hlc.0,
+                device.id,
+                lookup_key(&c.entity, &c.fields),
+            ])?;
+        if inserted == 1 {
+            return Ok(());
+        }
+    }
+    let version = Version::new(c.hlc, device.id.clone());
+    match load_record(tx, &c.entity, &c.entity_id)? {
+        None => {
+            let mut record = Record::default();
+            record.apply(&c.entity, &c.fields, c.op, &version);
+            let stored = Stored {
+                hall_code: device.hall_code.clone(),
+                record,
+            };
+            save_record(tx, &c.entity, &c.entity_id, &stored)
+        }
+        Some(mut stored) => {
+            if stored.hall_code != device.hall_code {
+                return Err(hall_forbidden("该记录", &stored.hall_code));
+            }
+            stored.record.apply(&c.entity, &c.fields, c.op, &version);
+            save_record(tx, &c.entity, &c.entity_id, &stored)
+        }
+    }
+}
+
+impl Storage for SqliteStorage {
+    fn halls(&self) -> Result<Vec<Hall>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT code, name FROM halls ORDER BY code")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Hall {
+                code: r.get(0)?,
+                name: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn hall(&self, code: &str) -> Result<Option<Hall>> {
+        let conn = self.conn();
+        Ok(hall_name(&conn, code)?.map(|name| Hall {
+            code: code.to_owned(),
+            name,
+        }))
+    }
+
+    fn put_hall(&self, code: &str, name: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO halls(code, name, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(code) DO UPDATE SET name = excluded.name",
+            params![code, name, now_text()],
+        )?;
+        Ok(())
+    }
+
+    fn add_enrol_code(&self, code_hash: &str, hall_code: &str, expires_at: i64) -> Result<()> {
+        let conn = self.conn();
+        if hall_name(&conn, hall_code)?.is_none() {
+            return Err(StorageError::refused(
+                404,
+                "hall_unknown",
+                format!("没有代码为 {hall_code} 的大厅：请先用 `xinfang-city hall add` 添加。"),
+            ));
+        }
+        conn.execute(
+            "INSERT INTO enrol_codes(code_hash, hall_code, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![code_hash, hall_code, now_text(), expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn enrol(&self, e: &NewEnrolment) -> Result<Hall> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let code: Option<(String, i64, Option<String>)> = tx
+            .query_row(
+                "SELECT hall_code, expires_at, used_at FROM enrol_codes WHERE code_hash = ?1",
+                [&e.code_hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((hall_code, expires_at, used_at)) = code else {
+            return Err(StorageError::refused(
+                403,
+                "enrol_code_invalid",
+                "登记码不正确：请核对市局管理员给出的登记码（区分字母，不含空格），或请其重新生成。",
+            ));
+        };
+        if used_at.is_some() {
+            return Err(StorageError::refused(
+                403,
+                "enrol_code_used",
+                "该登记码已经使用过：登记码只能用一次，请向市局管理员索取新的登记码。",
+            ));
+        }
+        if expires_at <= e.now {
+            return Err(StorageError::refused(
+                403,
+                "enrol_code_expired",
+                "登记码已过期：请向市局管理员索取新的登记码（`xinfang-city enrol-code`）。",
+            ));
+        }
+        let name = hall_name(&tx, &hall_code)?.unwrap_or_default();
+        if hall_code != e.hall_code {
+            let mine = hall_name(&tx, &e.hall_code)?.unwrap_or_default();
+            return Err(StorageError::refused(
+                403,
+                "hall_mismatch",
+                format!(
+                    "登记码属于 {hall_code} {name}，而本机是 {} {mine} 的接待台：请使用本大厅的登记码。",
+                    e.hall_code
+                ),
+            ));
+        }
+        let existing: Option<(String, Option<String>)> = tx
+            .query_row(
+                "SELECT hall_code, revoked_at FROM devices WHERE id = ?1",
+                [&e.device_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match existing {
+            Some((_, Some(_))) => {
+                return Err(StorageError::refused(
+                    403,
+                    "device_revoked",
+                    "本设备已被市局注销，不能再次登记：如需恢复，请联系市局管理员。",
+                ));
+            }
+            Some((h, None)) if h != hall_code => {
+                return Err(hall_forbidden("本设备", &h));
+            }
+            Some(_) => {
+                tx.execute(
+                    "UPDATE devices SET token_hash = ?2, name = ?3 WHERE id = ?1",
+                    params![e.device_id, e.token_hash, e.device_name],
+                )?;
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO devices(id, hall_code, name, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![e.device_id, hall_code, e.device_name, e.token_hash, now_text()],
+                )?;
+            }
+        }
+        tx.execute(
+            "UPDATE enrol_codes SET used_at = ?2, used_by = ?3 WHERE code_hash = ?1",
+            params![e.code_hash, now_text(), e.device_id],
+        )?;
+        tx.commit()?;
+        Ok(Hall {
+            code: hall_code,
+            name,
+        })
+    }
+
+    fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>> {
+        let conn = self.conn();
+        Ok(conn
+            .prepare_cached(
+                "SELECT id, hall_code, name, enrolled_at, revoked_at FROM devices WHERE token_hash = ?1",
+            )?
+            .query_row([token_hash], device_from_row)
+            .optional()?)
+    }
+
+    fn devices(&self) -> Result<Vec<Device>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, hall_code, name, enrolled_at, revoked_at FROM devices ORDER BY hall_code, enrolled_at",
+        )?;
+        let rows = stmt.query_map([], device_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn revoke_device(&self, device_id: &str) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
+            params![device_id, now_text()],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn add_admin_token(&self, token_hash: &str, label: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO admin_tokens(token_hash, label, created_at) VALUES (?1, ?2, ?3)",
+            params![token_hash, label, now_text()],
+        )?;
+        Ok(())
+    }
+
+    fn is_admin_token(&self, token_hash: &str) -> Result<bool> {
+        let conn = self.conn();
+        Ok(conn
+            .prepare_cached("SELECT 1 FROM admin_tokens WHERE token_hash = ?1")?
+            .exists([token_hash])?)
+    }
+
+    fn device_heads(&self, device_id: &str) -> Result<(i64, i64)> {
+        let conn = self.conn();
+        let max_seq: i64 = conn
+            .prepare_cached("SELECT coalesce(max(seq), 0) FROM changes WHERE device_id = ?1")?
+            .query_row([device_id], |r| r.get(0))?;
+        let server_seq: i64 = conn
+            .prepare_cached("SELECT coalesce(max(server_seq), 0) FROM changes")?
+            .query_row([], |r| r.get(0))?;
+        Ok((max_seq, server_seq))
+    }
+
+    fn push(&self, device: &Device, changes: &[Change]) -> Result<PushResponse> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut max_seq: i64 = tx
+            .prepare_cached("SELECT coalesce(max(seq), 0) FROM changes WHERE device_id = ?1")?
+            .query_row([&device.id], |r| r.get(0))?;
+        let (mut accepted, mut duplicates) = (0u64, 0u64);
+        {
+            let mut existing = tx.prepare_cached(
+                "SELECT entity, entity_id, hlc FROM changes WHERE device_id = ?1 AND seq = ?2",
+            )?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO changes(device_id, seq, hall_code, entity, entity_id, op, fields, hlc, changed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for c in changes {
+                if c.seq <= max_seq {
+                    let had: Option<(String, String, i64)> = existing
+                        .query_row(params![device.id, c.seq], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                        })
+                        .optional()?;
+                    match had {
+                        Some((e, id, h)) if e == c.entity && id == c.entity_id && h == c.hlc.0 => {
+                            duplicates += 1;
+                            continue;
+                        }
+                        _ => {
+                            return Err(StorageError::refused(
+                                409,
+                                "seq_conflict",
+                                format!(
+                                    "服务器已有本设备序号 {} 的另一条变更：本机数据可能是从旧备份恢复的。请停止登记并联系市局管理员。",
+                                    c.seq
+                                ),
+                            ));
+                        }
+                    }
+                }
+                if c.seq != max_seq + 1 {
+                    return Err(StorageError::refused(
+                        409,
+                        "seq_gap",
+                        format!(
+                            "推送的变更序号从 {} 开始，服务器需要的是 {}：请重新同步（客户端会自动从服务器的位置继续）。",
+                            c.seq,
+                            max_seq + 1
+                        ),
+                    ));
+                }
+                let fields_json = serde_json::to_string(&c.fields).map_err(backend)?;
+                insert.execute(params![
+                    device.id,
+                    c.seq,
+                    device.hall_code,
+                    c.entity,
+                    c.entity_id,
+                    c.op.as_str(),
+                    fields_json,
+                    c.hlc.0,
+                    c.changed_at,
+                ])?;
+                apply_change(&tx, device, c, &fields_json)?;
+                max_seq = c.seq;
+                accepted += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(PushResponse {
+            accepted,
+            duplicates,
+            server_max_seq: max_seq,
+        })
+    }
+
+    fn pull(
+        &self,
+        device: &Device,
+        cursors: &BTreeMap<String, i64>,
+        limit: u32,
+    ) -> Result<PullResponse> {
+        let conn = self.conn();
+        // One read transaction: every device's changes as of the same moment.
+        conn.execute_batch("BEGIN")?;
+        let result = (|| -> Result<PullResponse> {
+            let hall_devices: Vec<String> = conn
+                .prepare_cached(
+                    "SELECT id FROM devices WHERE hall_code = ?1 AND id <> ?2 ORDER BY id",
+                )?
+                .query_map(params![device.hall_code, device.id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for d in cursors.keys() {
+                if *d != device.id && !hall_devices.contains(d) {
+                    return Err(hall_forbidden("所请求的设备", "?"));
+                }
+            }
+            let limit = limit.max(1) as usize;
+            let mut all: Vec<RemoteChange> = Vec::new();
+            let mut stmt = conn.prepare_cached(
+                "SELECT server_seq, seq, entity, entity_id, op, fields, hlc, changed_at FROM changes
+                 WHERE device_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            for d in &hall_devices {
+                let after = cursors.get(d).copied().unwrap_or(0);
+                let rows = stmt.query_map(params![d, after, (limit + 1) as i64], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, i64>(6)?,
+                        r.get::<_, String>(7)?,
+                    ))
+                })?;
+                for row in rows {
+                    let (server_seq, seq, entity, entity_id, op, fields, hlc, changed_at) = row?;
+                    all.push(RemoteChange {
+                        device_id: d.clone(),
+                        server_seq,
+                        change: Change {
+                            seq,
+                            entity,
+                            entity_id,
+                            op: Op::parse(&op).ok_or_else(|| backend(format!("bad op {op}")))?,
+                            fields: serde_json::from_str(&fields).map_err(backend)?,
+                            hlc: Hlc(hlc),
+                            changed_at,
+                        },
+                    });
+                }
+            }
+            // Server order is causal order: a change that depends on another arrived after it.
+            all.sort_by_key(|c| c.server_seq);
+            let more = all.len() > limit;
+            all.truncate(limit);
+            let mut out_cursors: BTreeMap<String, i64> = hall_devices
+                .iter()
+                .map(|d| (d.clone(), cursors.get(d).copied().unwrap_or(0)))
+                .collect();
+            for c in &all {
+                let cur = out_cursors.entry(c.device_id.clone()).or_default();
+                *cur = (*cur).max(c.change.seq);
+            }
+            let server_seq: i64 = conn
+                .prepare_cached("SELECT coalesce(max(server_seq), 0) FROM changes")?
+                .query_row([], |r| r.get(0))?;
+            Ok(PullResponse {
+                changes: all,
+                cursors: out_cursors,
+                more,
+                server_seq,
+            })
+        })();
+        conn.execute_batch("COMMIT")?;
+        result
+    }
+
+    fn city_counts(&self) -> Result<CityCounts> {
+        let conn = self.conn();
+        let mut halls: BTreeMap<String, HallCounts> = BTreeMap::new();
+        let mut stmt = conn.prepare_cached("SELECT code, name FROM halls ORDER BY code")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+            let (code, name) = row?;
+            halls.insert(
+                code.clone(),
+                HallCounts {
+                    hall_code: code,
+                    hall_name: name,
+                    visitors: 0,
+                    visits: 0,
+                    matters: 0,
+                    devices: 0,
+                    changes: 0,
+                },
+            );
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT hall_code, entity, count(*) FROM records
+             WHERE deleted_hlc IS NULL AND entity IN ('visitor', 'visit', 'matter')
+             GROUP BY hall_code, entity",
+        )?;
+        for row in stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })? {
+            let (hall, entity, n) = row?;
+            if let Some(h) = halls.get_mut(&hall) {
+                match entity.as_str() {
+                    "visitor" => h.visitors = n,
+                    "visit" => h.visits = n,
+                    _ => h.matters = n,
+                }
+            }
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT hall_code, count(*) FROM devices WHERE revoked_at IS NULL GROUP BY hall_code",
+        )?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (hall, n) = row?;
+            if let Some(h) = halls.get_mut(&hall) {
+                h.devices = n;
+            }
+        }
+        let mut stmt =
+            conn.prepare_cached("SELECT hall_code, count(*) FROM changes GROUP BY hall_code")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (hall, n) = row?;
+            if let Some(h) = halls.get_mut(&hall) {
+                h.changes = n;
+            }
+        }
+        let halls: Vec<HallCounts> = halls.into_values().collect();
+        Ok(CityCounts {
+            total_visitors: halls.iter().map(|h| h.visitors).sum(),
+            total_visits: halls.iter().map(|h| h.visits).sum(),
+            total_matters: halls.iter().map(|h| h.matters).sum(),
+            halls,
+        })
+    }
+
+    fn repeat_visits(&self, id_number: &str) -> Result<RepeatVisits> {
+        let conn = self.conn();
+        let visitors: Vec<(String, String)> = conn
+            .prepare_cached(
+                "SELECT entity_id, hall_code FROM records
+                 WHERE entity = 'visitor' AND lookup = ?1 AND deleted_hlc IS NULL",
+            )?
+            .query_map([id_number], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut links = conn.prepare_cached(
+            "SELECT json_extract(data, '$.visit_id') FROM records
+             WHERE entity = 'visit_visitor' AND lookup = ?1 AND deleted_hlc IS NULL",
+        )?;
+        let mut visit = conn.prepare_cached(
+            "SELECT r.hall_code, coalesce(h.name, ''), json_extract(r.data, '$.visited_at'),
+                    json_extract(r.data, '$.category_code')
+             FROM records r LEFT JOIN halls h ON h.code = r.hall_code
+             WHERE r.entity = 'visit' AND r.entity_id = ?1 AND r.deleted_hlc IS NULL",
+        )?;
+        let mut visits = Vec::new();
+        for (visitor_id, _) in &visitors {
+            let visit_ids: Vec<Option<String>> = links
+                .query_map([visitor_id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for visit_id in visit_ids.into_iter().flatten() {
+                let row = visit
+                    .query_row([&visit_id], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                        ))
+                    })
+                    .optional()?;
+                if let Some((hall_code, hall_name, visited_at, category)) = row {
+                    visits.push(RepeatVisit {
+                        hall_code,
+                        hall_name,
+                        visitor_id: visitor_id.clone(),
+                        visit_id,
+                        visited_at: visited_at.unwrap_or_default(),
+                        category_code: category.unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        visits.sort_by(|a, b| {
+            b.visited_at
+                .cmp(&a.visited_at)
+                .then(a.visit_id.cmp(&b.visit_id))
+        });
+        let mut halls: Vec<String> = visits.iter().map(|v| v.hall_code.clone()).collect();
+        halls.sort();
+        halls.dedup();
+        Ok(RepeatVisits {
+            id_number: id_number.to_owned(),
+            halls,
+            visits,
+        })
+    }
+}

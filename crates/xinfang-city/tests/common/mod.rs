@@ -1,0 +1,544 @@
+//! Test helpers: the real `xinfang-city` binary on a free loopback port, desks as real data dirs,
+//! and a fault-injecting TCP proxy.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rusqlite::{Connection, OpenFlags};
+use tempfile::TempDir;
+use xinfang_core::id::resident_id_check_char;
+use xinfang_core::reference::ReferenceData;
+use xinfang_core::staff::Role;
+use xinfang_core::visit::{VisitInput, VisitorInput, validate_visit};
+use xinfang_store::{NewStaff, Staff, Store};
+use xinfang_sync::client::{self, SyncError, SyncReport};
+
+pub const CITY_BIN: &str = env!("CARGO_BIN_EXE_xinfang-city");
+
+/// The desk CLI, built next to the server binary (same workspace target dir).
+pub fn xinfang_bin() -> PathBuf {
+    let dir = Path::new(CITY_BIN).parent().expect("bin dir");
+    let bin = dir.join("xinfang");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "xinfang-cli", "--bin", "xinfang"])
+            .status()
+            .expect("cargo build xinfang");
+        assert!(status.success(), "building the xinfang CLI failed");
+    }
+    bin
+}
+
+/// A running `xinfang-city serve`, killed on drop.
+pub struct Server {
+    pub dir: TempDir,
+    pub url: String,
+    pub addr: SocketAddr,
+    child: Option<Child>,
+}
+
+impl Server {
+    /// Starts the real server binary on a free loopback port in a new temp data dir.
+    pub fn start() -> Server {
+        let dir = TempDir::new().unwrap();
+        let (child, addr) = spawn_server(dir.path(), "127.0.0.1:0".parse().unwrap());
+        Server {
+            dir,
+            url: format!("http://{addr}"),
+            addr,
+            child: Some(child),
+        }
+    }
+
+    /// Runs an administration command against this server's data dir; returns stdout.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let out = Command::new(CITY_BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .env("XINFANG_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "xinfang-city {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// A fresh one-time enrolment code for `hall` (the last word of stdout).
+    pub fn enrol_code(&self, hall: &str) -> String {
+        last_word(&self.admin(&["enrol-code", "--hall", hall]))
+    }
+
+    pub fn admin_token(&self) -> String {
+        last_word(&self.admin(&["admin-token"]))
+    }
+
+    /// kill -9, no goodbye.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-9", &c.id().to_string()])
+                .status();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the binary again on the same address and data dir.
+    pub fn restart(&mut self) {
+        self.kill9();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            // The port may linger for a moment after the kill.
+            if TcpListener::bind(self.addr).is_ok() || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let (child, addr) = spawn_server(self.dir.path(), self.addr);
+        assert_eq!(addr, self.addr);
+        self.child = Some(child);
+    }
+
+    /// Read-only view of the server's database.
+    pub fn db(&self) -> Connection {
+        Connection::open_with_flags(
+            self.dir.path().join("city.db"),
+            OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap()
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+        let client = reqwest::blocking::Client::new();
+        let mut req = client.get(format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().unwrap_or(serde_json::Value::Null))
+    }
+
+    pub fn post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, serde_json::Value) {
+        let client = reqwest::blocking::Client::new();
+        let mut req = client
+            .post(format!("{}{path}", self.url))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().unwrap_or(serde_json::Value::Null))
+    }
+
+    pub fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        self.post_raw(
+            path,
+            token,
+            "application/json",
+            body.to_string().into_bytes(),
+        )
+    }
+
+    pub fn healthy(&self) -> bool {
+        self.get("/healthz", None).0 == 200
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn spawn_server(dir: &Path, listen: SocketAddr) -> (Child, SocketAddr) {
+    let mut child = Command::new(CITY_BIN)
+        .args(["serve", "--listen", &listen.to_string(), "--data-dir"])
+        .arg(dir)
+        .env("XINFANG_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start xinfang-city");
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let addr: SocketAddr = url
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap_or_else(|_| panic!("server did not print its address: {line:?}"));
+    (child, addr)
+}
+
+pub fn last_word(s: &str) -> String {
+    s.split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .rsplit('：')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A desk: a real data dir with a store, a clerk, and a deterministic stream of visitors.
+pub struct Desk {
+    pub dir: TempDir,
+    pub hall: String,
+    pub clerk: Staff,
+    rng: ChaCha8Rng,
+    pub registered: usize,
+}
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "𠮷",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰",
+];
+
+impl Desk {
+    pub fn new(hall: &str, seed: u64) -> Desk {
+        let dir = TempDir::new().unwrap();
+        let mut store = Store::create(dir.path(), hall).unwrap();
+        let clerk = store
+            .add_staff(&NewStaff {
+                username: format!("clerk{seed}"),
+                display_name: "王接待".into(),
+                roles: vec![Role::Clerk],
+                password: "correct horse battery".into(),
+            })
+            .unwrap();
+        Desk {
+            dir,
+            hall: hall.into(),
+            clerk,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            registered: 0,
+        }
+    }
+
+    pub fn open(&self) -> Store {
+        Store::open(self.dir.path()).unwrap()
+    }
+
+    pub fn device_id(&self) -> String {
+        self.open().device_id().to_owned()
+    }
+
+    /// A valid resident ID number unique to this (seed, n).
+    pub fn resident_id(&mut self) -> String {
+        let birth = format!(
+            "19{:02}{:02}{:02}",
+            self.rng.random_range(40..99),
+            self.rng.random_range(1..13),
+            self.rng.random_range(1..29)
+        );
+        let body = format!("{}{birth}{:03}", self.hall, self.rng.random_range(0..1000));
+        format!("{body}{}", resident_id_check_char(&body).unwrap())
+    }
+
+    pub fn visitor(&mut self, id_number: &str) -> VisitorInput {
+        let name = format!(
+            "{}{}",
+            SURNAMES[self.rng.random_range(0..SURNAMES.len())],
+            GIVEN[self.rng.random_range(0..GIVEN.len())]
+        );
+        VisitorInput {
+            name,
+            id_number: id_number.into(),
+            phone: format!("13{:09}", self.rng.random_range(0..1_000_000_000u64)),
+            ..Default::default()
+        }
+    }
+
+    pub fn visit_input(&mut self, visitors: Vec<VisitorInput>) -> VisitInput {
+        VisitInput {
+            visited_at: String::new(),
+            visitors,
+            head_count: 0,
+            representatives: vec![],
+            appeal: format!("拖欠工资，请求协调支付（{}）。", self.registered),
+            appeal_kind: "claim".into(),
+            category: "劳动和社会保障".into(),
+            agency: if self.registered.is_multiple_of(2) {
+                String::new()
+            } else {
+                "县人社局".into()
+            },
+            place_code: self.hall.clone(),
+        }
+    }
+
+    /// Registers `n` visits of new visitors in one transaction per visit.
+    pub fn register_new(&mut self, n: usize) {
+        let mut store = self.open();
+        for _ in 0..n {
+            let id = self.resident_id();
+            let v = self.visitor(&id);
+            self.register_with(&mut store, vec![v]);
+        }
+    }
+
+    /// Registers `n` visits in one transaction (fast bulk for large tests).
+    pub fn register_bulk(&mut self, n: usize) {
+        let mut store = self.open();
+        let mut visits = Vec::with_capacity(n);
+        for _ in 0..n {
+            let id = self.resident_id();
+            let v = self.visitor(&id);
+            let input = self.visit_input(vec![v]);
+            visits.push(
+                validate_visit(&input, ReferenceData::bundled(), now())
+                    .unwrap_or_else(|e| panic!("{e:?}")),
+            );
+            self.registered += 1;
+        }
+        store.register_visits(&visits, &self.clerk.id).unwrap();
+    }
+
+    /// A visit of a visitor already on file (maybe pulled), with a new phone: a field update.
+    pub fn register_returning(&mut self, id_number: &str) {
+        let mut store = self.open();
+        let v = self.visitor(id_number);
+        self.register_with(&mut store, vec![v]);
+    }
+
+    fn register_with(&mut self, store: &mut Store, visitors: Vec<VisitorInput>) {
+        let input = self.visit_input(visitors);
+        let valid = validate_visit(&input, ReferenceData::bundled(), now())
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        store.register_visit(&valid, &self.clerk.id).unwrap();
+        self.registered += 1;
+    }
+
+    pub fn enrol(&self, server_url: &str, code: &str) -> Result<(), SyncError> {
+        let mut store = self.open();
+        client::enrol(&mut store, server_url, code, "test desk").map(|_| ())
+    }
+
+    pub fn sync(&self) -> Result<SyncReport, SyncError> {
+        let mut store = self.open();
+        client::sync_once(&mut store)
+    }
+
+    /// Points the stored server address elsewhere (e.g. at a proxy).
+    pub fn set_server(&self, url: &str) {
+        let conn = Connection::open(self.dir.path().join(xinfang_store::DB_FILE)).unwrap();
+        conn.execute(
+            "UPDATE sync_state SET value = ?1 WHERE key = 'server_url'",
+            [url],
+        )
+        .unwrap();
+    }
+
+    pub fn db(&self) -> Connection {
+        Connection::open_with_flags(
+            self.dir.path().join(xinfang_store::DB_FILE),
+            OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap()
+    }
+
+    /// The synced records, table by table, one line per row (timestamps left out).
+    pub fn snapshot(&self) -> BTreeMap<&'static str, Vec<String>> {
+        snapshot(&self.db())
+    }
+
+    pub fn count(&self, table: &str) -> i64 {
+        self.db()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+}
+
+pub const SNAPSHOT: &[(&str, &str)] = &[
+    (
+        "visitors",
+        "SELECT id, name, id_type, id_number, sex, birth_date, phone, address, ethnicity, occupation,
+                pinyin_full, pinyin_initials, hall_code FROM visitors",
+    ),
+    (
+        "visits",
+        "SELECT id, hall_code, visited_at, visit_date, queue_no, clerk_id, head_count, appeal,
+                appeal_kind, category_code, agency, place_code, is_repeat, matter_id FROM visits",
+    ),
+    (
+        "visit_visitors",
+        "SELECT visit_id, visitor_id, position, is_representative FROM visit_visitors",
+    ),
+    (
+        "matters",
+        "SELECT id, hall_code, first_visit_id, appeal_kind, category_code, confidential, status,
+                received_on FROM matters",
+    ),
+];
+
+pub fn snapshot(conn: &Connection) -> BTreeMap<&'static str, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for (name, sql) in SNAPSHOT {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        let mut rows: Vec<String> = stmt
+            .query_map([], |r| {
+                let vals: Vec<String> = (0..n)
+                    .map(|i| {
+                        let v: rusqlite::types::Value = r.get(i).unwrap();
+                        format!("{v:?}")
+                    })
+                    .collect();
+                Ok(vals.join("|"))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        rows.sort();
+        out.insert(*name, rows);
+    }
+    out
+}
+
+pub fn now() -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+}
+
+/// A TCP proxy that cuts some connections after a random number of bytes in either direction.
+pub struct FaultyProxy {
+    pub url: String,
+    stop: Arc<AtomicBool>,
+    pub connections: Arc<AtomicU64>,
+    pub cuts: Arc<AtomicU64>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FaultyProxy {
+    /// `cut_probability`: share of connections cut; offsets uniform in `0..max_offset` bytes.
+    pub fn start(
+        upstream: SocketAddr,
+        cut_probability: f64,
+        max_offset: usize,
+        seed: u64,
+    ) -> FaultyProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let stop = Arc::new(AtomicBool::new(false));
+        let connections = Arc::new(AtomicU64::new(0));
+        let cuts = Arc::new(AtomicU64::new(0));
+        let rng = Arc::new(Mutex::new(ChaCha8Rng::seed_from_u64(seed)));
+        let (s, conns, c) = (stop.clone(), connections.clone(), cuts.clone());
+        let handle = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        conns.fetch_add(1, Ordering::Relaxed);
+                        let Ok(server) = TcpStream::connect(upstream) else {
+                            continue;
+                        };
+                        let (up_cut, down_cut) = {
+                            let mut r = rng.lock().unwrap();
+                            if r.random_bool(cut_probability) {
+                                c.fetch_add(1, Ordering::Relaxed);
+                                // Cut one direction at a random byte; the other runs freely.
+                                let at = r.random_range(0..max_offset.max(1));
+                                if r.random_bool(0.5) {
+                                    (Some(at), None)
+                                } else {
+                                    (None, Some(at))
+                                }
+                            } else {
+                                (None, None)
+                            }
+                        };
+                        let _ = client.set_nonblocking(false);
+                        pump_pair(client, server, up_cut, down_cut);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        FaultyProxy {
+            url,
+            stop,
+            connections,
+            cuts,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for FaultyProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn pump_pair(client: TcpStream, server: TcpStream, up_cut: Option<usize>, down_cut: Option<usize>) {
+    let c2 = client.try_clone().unwrap();
+    let s2 = server.try_clone().unwrap();
+    let (c3, s3) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    std::thread::spawn(move || pump(client, server, up_cut, (c3, s3)));
+    let (c4, s4) = (c2.try_clone().unwrap(), s2.try_clone().unwrap());
+    std::thread::spawn(move || pump(s2, c2, down_cut, (c4, s4)));
+}
+
+/// Copies `from` → `to`; after `cut` bytes, drops both connections in both directions.
+fn pump(mut from: TcpStream, mut to: TcpStream, cut: Option<usize>, both: (TcpStream, TcpStream)) {
+    let mut buf = [0u8; 4096];
+    let mut sent = 0usize;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let n = match cut {
+            Some(at) if sent + n >= at => {
+                let _ = to.write_all(&buf[..at - sent]);
+                let _ = both.0.shutdown(Shutdown::Both);
+                let _ = both.1.shutdown(Shutdown::Both);
+                return;
+            }
+            _ => n,
+        };
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+        sent += n;
+    }
+    let _ = to.shutdown(Shutdown::Write);
+}

@@ -1,0 +1,742 @@
+//! `xinfang matter …`, `xinfang backlog …`, `xinfang notice …`: the legal engine from the
+//! command line. Every command logs in and is authorized through the role × action matrix.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::Subcommand;
+use serde_json::json;
+use xinfang_core::FieldError;
+use xinfang_core::backlog::{ClearInput, FlagInput, NoteInput};
+use xinfang_core::calendar::HolidayCalendar;
+use xinfang_core::classify::ClassifyInput;
+use xinfang_core::matter::MatterEvent;
+use xinfang_core::notice::{
+    self, AgreementParty, LegalOpinionInput, MediationAgreementInput, NoticeData, NoticeKind,
+};
+use xinfang_core::reference::ReferenceData;
+use xinfang_core::staff::{Action, authorize};
+use xinfang_print::{PrintError, Printer};
+use xinfang_store::{BacklogFilter, DueItem, Store};
+
+use crate::cli::{Args, data_dir, login, now};
+use crate::output::{CmdResult, Failure, print};
+
+#[derive(Debug, Subcommand)]
+pub enum MatterCommand {
+    /// One matter: status, deadlines (days left), events, the steps it can take next.
+    Show {
+        id: String,
+        /// Count days left from this day (default: today).
+        #[arg(long)]
+        today: Option<NaiveDate>,
+    },
+    /// Record a step, e.g. {"kind":"accept","at":"2026-11-26","notice_no":null}.
+    Event {
+        id: String,
+        /// JSON file with the step.
+        #[arg(long, conflicts_with = "json_event")]
+        file: Option<PathBuf>,
+        /// The step as inline JSON.
+        #[arg(long = "event")]
+        json_event: Option<String>,
+    },
+    /// Set the kind, category and (claims only) legal route.
+    Classify {
+        id: String,
+        /// suggestion | report | claim, or the Chinese name.
+        #[arg(long)]
+        kind: String,
+        #[arg(long, default_value = "")]
+        category: String,
+        #[arg(long, default_value = "")]
+        route: String,
+    },
+    /// The lawyer proposes a legal route for a claim.
+    ProposeRoute {
+        id: String,
+        #[arg(long)]
+        route: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        /// The consultation the proposal comes from.
+        #[arg(long)]
+        consultation: Option<String>,
+    },
+    /// The clerk confirms the proposed route, or sets another with --route.
+    ConfirmRoute {
+        id: String,
+        #[arg(long)]
+        route: Option<String>,
+    },
+    /// Overdue limits and limits due within 3 days, for this hall.
+    Due {
+        #[arg(long)]
+        today: Option<NaiveDate>,
+    },
+    /// The matter registered with a visit.
+    OfVisit { visit_id: String },
+    /// Record the visitor's evaluation of a concluded matter (满意/基本满意/不满意).
+    Evaluate {
+        id: String,
+        /// 满意, 基本满意 or 不满意.
+        #[arg(long)]
+        result: String,
+        /// desk (现场评价, default) or phone (电话回访).
+        #[arg(long, default_value = "")]
+        channel: String,
+        /// Day evaluated, YYYY-MM-DD (default: today).
+        #[arg(long, default_value = "")]
+        on: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FilterArg {
+    All,
+    Open,
+    Overdue,
+    Cleared,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BacklogCommand {
+    /// Flag a matter as a backlog case (积案).
+    Flag {
+        matter_id: String,
+        /// 包联领导.
+        #[arg(long)]
+        leader: String,
+        /// 化解方案.
+        #[arg(long)]
+        plan: String,
+        /// 化解时限, YYYY-MM-DD.
+        #[arg(long)]
+        target: Option<NaiveDate>,
+        /// Day flagged (default: today).
+        #[arg(long)]
+        on: Option<NaiveDate>,
+    },
+    /// Hand an open case to another leader.
+    Leader {
+        case_id: String,
+        #[arg(long)]
+        leader: String,
+    },
+    /// Add a progress note.
+    Note {
+        case_id: String,
+        #[arg(long)]
+        note: String,
+        #[arg(long)]
+        on: Option<NaiveDate>,
+    },
+    /// Record that a case was cleared (化解销号).
+    Clear {
+        case_id: String,
+        #[arg(long)]
+        summary: String,
+        #[arg(long)]
+        on: Option<NaiveDate>,
+    },
+    /// One case with its notes.
+    Show {
+        case_id: String,
+        #[arg(long)]
+        today: Option<NaiveDate>,
+    },
+    /// Cases, oldest flagged first.
+    List {
+        #[arg(long, value_enum, default_value_t = FilterArg::All)]
+        filter: FilterArg,
+        #[arg(long)]
+        today: Option<NaiveDate>,
+    },
+    /// Open/cleared counts, clearance rate, overdue cases, by hall and by leader.
+    Dashboard {
+        #[arg(long)]
+        today: Option<NaiveDate>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NoticeCommand {
+    /// Render a notice to PDF: from a matter (--matter), a consultation (--consultation), a
+    /// mediation (--mediation), or a JSON file of the notice's input (--data).
+    Render {
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, group = "source")]
+        matter: Option<String>,
+        #[arg(long, group = "source")]
+        consultation: Option<String>,
+        #[arg(long, group = "source")]
+        mediation: Option<String>,
+        /// JSON of LegalOpinionInput or MediationAgreementInput.
+        #[arg(long, group = "source")]
+        data: Option<PathBuf>,
+        /// Folder of the hall's adjusted templates (default: <data dir>/templates if present).
+        #[arg(long)]
+        templates: Option<PathBuf>,
+    },
+    /// The notice kinds.
+    Kinds,
+}
+
+fn today_or(d: Option<NaiveDate>) -> NaiveDate {
+    d.unwrap_or_else(|| now().date_naive())
+}
+
+fn cal() -> HolidayCalendar {
+    HolidayCalendar::bundled()
+}
+
+pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
+    let json = args.json;
+    let (mut store, me) = login(args)?;
+    match command {
+        MatterCommand::Show { id, today } => {
+            authorize(&me.roles, Action::ViewMatter)?;
+            let v = store.matter(id, today_or(*today), &cal())?;
+            print(json, &v, |v| {
+                let mut lines = vec![
+                    format!(
+                        "事项 {}：{}（{}，{}{}）",
+                        v.id,
+                        v.status_label,
+                        v.appeal_kind_label,
+                        v.category_name,
+                        if v.confidential { "，保密" } else { "" }
+                    ),
+                    format!(
+                        "信访人：{}；登记日期：{}",
+                        v.visitor_names.join("、"),
+                        v.received_on
+                    ),
+                    format!("诉求：{}", v.appeal),
+                ];
+                if let Some(r) = &v.legal_route_name {
+                    lines.push(format!("法定途径：{r}"));
+                }
+                if let Some(p) = &v.proposed_route {
+                    lines.push(format!("律师建议途径（待确认）：{}", p.route_name));
+                }
+                for d in &v.deadlines {
+                    let state = match d.deadline.done_on {
+                        Some(done) => format!("已于 {done} 完成"),
+                        None if d.overdue => format!("已超期 {} 日", -d.days_left),
+                        None => format!("剩余 {} 日", d.days_left),
+                    };
+                    let guess = if d.deadline.calendar_known {
+                        ""
+                    } else {
+                        "（超出已知节假日安排，仅按周末推算，可能顺延）"
+                    };
+                    lines.push(format!(
+                        "  {}：{}（{}）{state}{guess}",
+                        d.deadline.label_zh, d.deadline.due, d.deadline.basis_zh
+                    ));
+                }
+                for e in &v.events {
+                    lines.push(format!(
+                        "  #{} {} {}（{}）",
+                        e.seq,
+                        e.event.date(),
+                        e.kind_label,
+                        e.by_name
+                    ));
+                }
+                let next: Vec<&str> = v.allowed_events.iter().map(|a| a.label.as_str()).collect();
+                lines.push(format!(
+                    "可进行：{}",
+                    if next.is_empty() {
+                        "（无）".to_owned()
+                    } else {
+                        next.join("、")
+                    }
+                ));
+                lines.join("\n")
+            });
+        }
+        MatterCommand::Event {
+            id,
+            file,
+            json_event,
+        } => {
+            authorize(&me.roles, Action::RecordMatterEvent)?;
+            let text = match (file, json_event) {
+                (Some(f), _) => std::fs::read_to_string(f)
+                    .with_context(|| format!("读取 {} 失败", f.display()))?,
+                (None, Some(t)) => t.clone(),
+                (None, None) => {
+                    return Err(FieldError::new(
+                        "event",
+                        "event_missing",
+                        "请用 --file 指定环节文件，或用 --event 直接给出 JSON，例如 {\"kind\":\"accept\",\"at\":\"2026-11-26\"}。",
+                    )
+                    .into());
+                }
+            };
+            let event: MatterEvent = serde_json::from_str(&text).map_err(|e| {
+                FieldError::new(
+                    "event",
+                    "json_invalid",
+                    format!(
+                        "环节不是有效的 JSON 或缺少字段：{e}。示例：{{\"kind\":\"accept\",\"at\":\"2026-11-26\"}}；kind 可为 accept、reject、forward、assign、guide_to_legal_route、report_back、start_handling、extend、conclude、opinion_received、request_review、review_opinion、request_re_review、hearing、re_review_opinion、close。"
+                    ),
+                )
+            })?;
+            let state = store.record_event(id, &event, &me.id, &cal())?;
+            let v = store.matter(id, now().date_naive(), &cal())?;
+            print(json, &v, |_| {
+                format!(
+                    "已登记「{}」，事项状态：{}",
+                    event.kind().label_zh(),
+                    state.status.label_zh()
+                )
+            });
+        }
+        MatterCommand::Classify {
+            id,
+            kind,
+            category,
+            route,
+        } => {
+            authorize(&me.roles, Action::ClassifyMatter)?;
+            let c = store.classify_matter(
+                id,
+                &ClassifyInput {
+                    appeal_kind: kind.clone(),
+                    category: category.clone(),
+                    legal_route: route.clone(),
+                },
+                &me.id,
+                ReferenceData::bundled(),
+            )?;
+            print(json, &c, |c| {
+                format!(
+                    "已分类：{}{}{}",
+                    c.appeal_kind.label_zh(),
+                    c.legal_route
+                        .as_deref()
+                        .map(|r| format!("，法定途径 {r}"))
+                        .unwrap_or_default(),
+                    if c.confidential { "（保密）" } else { "" }
+                )
+            });
+        }
+        MatterCommand::ProposeRoute {
+            id,
+            route,
+            note,
+            consultation,
+        } => {
+            authorize(&me.roles, Action::ProposeLegalRoute)?;
+            let p = store.propose_route(
+                id,
+                route,
+                note,
+                consultation.as_deref(),
+                &me.id,
+                ReferenceData::bundled(),
+            )?;
+            print(json, &p, |p| {
+                format!("已建议法定途径：{}，待接待员确认", p.route_name)
+            });
+        }
+        MatterCommand::ConfirmRoute { id, route } => {
+            authorize(&me.roles, Action::ClassifyMatter)?;
+            let c = store.confirm_route(id, route.as_deref(), &me.id, ReferenceData::bundled())?;
+            print(json, &c, |c| {
+                format!(
+                    "已确定法定途径：{}",
+                    c.legal_route.as_deref().unwrap_or_default()
+                )
+            });
+        }
+        MatterCommand::Due { today } => {
+            authorize(&me.roles, Action::ViewDueList)?;
+            let list = store.due_list(today_or(*today), &cal())?;
+            print(json, &list, |l| {
+                let line = |i: &DueItem| {
+                    let who = if i.confidential {
+                        "（保密）".to_owned()
+                    } else {
+                        i.visitor_names.join("、")
+                    };
+                    let left = if i.days_left < 0 {
+                        format!("超期 {} 日", -i.days_left)
+                    } else if i.days_left == 0 {
+                        "今日到期".to_owned()
+                    } else {
+                        format!("剩余 {} 日", i.days_left)
+                    };
+                    format!(
+                        "  {} {}（{}）{left}\t{}\t{who}\t{}",
+                        i.due, i.deadline_label, i.status_label, i.category_name, i.matter_id
+                    )
+                };
+                let mut out = vec![format!("已超期 {} 件：", l.overdue.len())];
+                out.extend(l.overdue.iter().map(line));
+                out.push(format!("3 日内到期 {} 件：", l.due_soon.len()));
+                out.extend(l.due_soon.iter().map(line));
+                out.join("\n")
+            });
+        }
+        MatterCommand::OfVisit { visit_id } => {
+            authorize(&me.roles, Action::ViewMatter)?;
+            let id = store.matter_of_visit(visit_id)?;
+            print(json, &json!({ "matter_id": id }), |_| id.clone());
+        }
+        MatterCommand::Evaluate {
+            id,
+            result,
+            channel,
+            on,
+            note,
+        } => {
+            let input = xinfang_core::stats::EvaluationInput {
+                result: result.clone(),
+                channel: channel.clone(),
+                evaluated_on: on.clone(),
+                note: note.clone(),
+            };
+            crate::stats_cmd::evaluate(json, &mut store, &me, id, &input)?;
+        }
+    }
+    Ok(())
+}
+
+fn date_text(d: Option<NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+pub fn backlog(args: &Args, command: &BacklogCommand) -> CmdResult {
+    let json = args.json;
+    let (mut store, me) = login(args)?;
+    let show = |store: &Store, id: &str, today: NaiveDate| -> CmdResult {
+        let c = store.backlog_case(id, today)?;
+        print(json, &c, |c| {
+            let mut lines = vec![
+                format!(
+                    "积案 {}（事项 {}）：{}",
+                    c.id,
+                    c.matter_id,
+                    if c.open { "未化解" } else { "已化解" }
+                ),
+                format!(
+                    "包联领导：{}；列入：{}；化解时限：{}{}",
+                    c.leader,
+                    c.flagged_on,
+                    date_text(c.target_date),
+                    if c.overdue { "（已超期）" } else { "" }
+                ),
+                format!("化解方案：{}", c.plan),
+            ];
+            for n in &c.notes {
+                lines.push(format!("  {} {}（{}）", n.noted_on, n.note, n.by_name));
+            }
+            if let (Some(d), Some(s)) = (c.cleared_on, &c.clear_summary) {
+                lines.push(format!("化解：{d} {s}"));
+            }
+            lines.join("\n")
+        });
+        Ok(())
+    };
+    match command {
+        BacklogCommand::Flag {
+            matter_id,
+            leader,
+            plan,
+            target,
+            on,
+        } => {
+            authorize(&me.roles, Action::ManageBacklog)?;
+            let id = store.flag_backlog(
+                matter_id,
+                &FlagInput {
+                    leader: leader.clone(),
+                    plan: plan.clone(),
+                    target_date: date_text(*target),
+                    flagged_on: today_or(*on).to_string(),
+                },
+                &me.id,
+            )?;
+            show(&store, &id, today_or(None))
+        }
+        BacklogCommand::Leader { case_id, leader } => {
+            authorize(&me.roles, Action::ManageBacklog)?;
+            store.set_backlog_leader(case_id, leader, &me.id)?;
+            show(&store, case_id, today_or(None))
+        }
+        BacklogCommand::Note { case_id, note, on } => {
+            authorize(&me.roles, Action::NoteBacklog)?;
+            store.note_backlog(
+                case_id,
+                &NoteInput {
+                    noted_on: today_or(*on).to_string(),
+                    note: note.clone(),
+                },
+                &me.id,
+            )?;
+            show(&store, case_id, today_or(None))
+        }
+        BacklogCommand::Clear {
+            case_id,
+            summary,
+            on,
+        } => {
+            authorize(&me.roles, Action::ManageBacklog)?;
+            store.clear_backlog(
+                case_id,
+                &ClearInput {
+                    cleared_on: today_or(*on).to_string(),
+                    summary: summary.clone(),
+                },
+                &me.id,
+            )?;
+            show(&store, case_id, today_or(None))
+        }
+        BacklogCommand::Show { case_id, today } => {
+            authorize(&me.roles, Action::ViewBacklog)?;
+            show(&store, case_id, today_or(*today))
+        }
+        BacklogCommand::List { filter, today } => {
+            authorize(&me.roles, Action::ViewBacklog)?;
+            let filter = match filter {
+                FilterArg::All => BacklogFilter::All,
+                FilterArg::Open => BacklogFilter::Open,
+                FilterArg::Overdue => BacklogFilter::Overdue,
+                FilterArg::Cleared => BacklogFilter::Cleared,
+            };
+            let cases = store.backlog_cases(filter, today_or(*today))?;
+            print(json, &json!({ "cases": cases }), |_| {
+                if cases.is_empty() {
+                    return "没有符合条件的积案。".to_owned();
+                }
+                cases
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{}\t{}\t{}\t时限 {}\t{}",
+                            c.id,
+                            c.leader,
+                            if c.open { "未化解" } else { "已化解" },
+                            date_text(c.target_date),
+                            if c.overdue { "已超期" } else { "" }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(())
+        }
+        BacklogCommand::Dashboard { today } => {
+            authorize(&me.roles, Action::ViewBacklog)?;
+            let d = store.backlog_dashboard(today_or(*today))?;
+            print(json, &d, |d| {
+                let rate =
+                    |r: Option<f64>| r.map_or_else(|| "—".to_owned(), |r| format!("{r:.1}%"));
+                let t = &d.summary.totals;
+                let mut lines = vec![format!(
+                    "积案 {} 件：未化解 {}，已化解 {}，超期 {}，化解率 {}",
+                    t.total,
+                    t.open,
+                    t.cleared,
+                    t.overdue,
+                    rate(t.clearance_rate)
+                )];
+                for (title, groups) in [
+                    ("按大厅", &d.summary.by_hall),
+                    ("按包联领导", &d.summary.by_leader),
+                ] {
+                    lines.push(format!("{title}："));
+                    for g in groups {
+                        lines.push(format!(
+                            "  {}\t共 {}\t未化解 {}\t已化解 {}\t超期 {}\t化解率 {}",
+                            g.key,
+                            g.counts.total,
+                            g.counts.open,
+                            g.counts.cleared,
+                            g.counts.overdue,
+                            rate(g.counts.clearance_rate)
+                        ));
+                    }
+                }
+                lines.join("\n")
+            });
+            Ok(())
+        }
+    }
+}
+
+fn print_failure(e: PrintError) -> Failure {
+    match e {
+        PrintError::MissingGlyphs { .. } => {
+            Failure::Invalid(FieldError::new("", "glyph_missing", e.to_string()).into())
+        }
+        other => Failure::Other(other.into()),
+    }
+}
+
+fn date_of(rfc3339: &str) -> Result<NaiveDate, Failure> {
+    rfc3339
+        .get(..10)
+        .and_then(|d| d.parse().ok())
+        .ok_or_else(|| Failure::Other(anyhow::anyhow!("记录时间格式不正确：{rfc3339}")))
+}
+
+fn read_input<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T, Failure> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("读取 {} 失败", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        Failure::from(FieldError::new(
+            "data",
+            "json_invalid",
+            format!("{what}数据文件不是有效的 JSON 或缺少字段：{e}，请检查格式。"),
+        ))
+    })
+}
+
+pub fn notice(args: &Args, command: &NoticeCommand) -> CmdResult {
+    let json = args.json;
+    let (kind_arg, out, matter, consultation, mediation, data, templates) = match command {
+        NoticeCommand::Kinds => {
+            let kinds: Vec<_> = NoticeKind::ALL
+                .iter()
+                .map(|k| json!({ "kind": k.code(), "title": k.title_zh() }))
+                .collect();
+            print(json, &json!({ "kinds": kinds }), |_| {
+                NoticeKind::ALL
+                    .iter()
+                    .map(|k| format!("{}\t{}", k.code(), k.title_zh()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            return Ok(());
+        }
+        NoticeCommand::Render {
+            kind,
+            out,
+            matter,
+            consultation,
+            mediation,
+            data,
+            templates,
+        } => (kind, out, matter, consultation, mediation, data, templates),
+    };
+    let kind = NoticeKind::parse(kind_arg).ok_or_else(|| {
+        FieldError::new(
+            "kind",
+            "notice_kind_unknown",
+            format!(
+                "文书种类“{kind_arg}”不认识，请从以下选择：{}。",
+                NoticeKind::list_zh()
+            ),
+        )
+    })?;
+    let (store, me) = login(args)?;
+    authorize(&me.roles, kind.action())?;
+    let reference = ReferenceData::bundled();
+    let notice: NoticeData = match (kind, matter, consultation, mediation, data) {
+        (k, Some(id), None, None, None) if k.is_matter_notice() => {
+            authorize(&me.roles, Action::ViewMatter)?;
+            let (facts, state) = store.matter_facts(id, &cal())?;
+            notice::matter_notice(k, &facts, &state, reference, &cal())?
+        }
+        (NoticeKind::LegalOpinion, None, Some(id), None, None) => {
+            authorize(&me.roles, Action::ViewConsultation)?;
+            let c = store.consultation(id)?;
+            let visit = store.visit_row(&c.visit_id)?;
+            notice::legal_opinion(
+                &LegalOpinionInput {
+                    hall_code: store.hall_code().to_owned(),
+                    visitor_name: visit
+                        .visitors
+                        .first()
+                        .map(|v| v.name.clone())
+                        .unwrap_or_default(),
+                    lawyer_name: c.lawyer_name,
+                    law_firm: String::new(),
+                    question: c.question,
+                    facts: c.facts,
+                    advice: c.advice,
+                    legal_route: c.legal_route,
+                    laws_cited: c.laws_cited,
+                    consulted_on: date_of(&c.created_at)?,
+                },
+                reference,
+            )?
+        }
+        (NoticeKind::LegalOpinion, None, None, None, Some(path)) => {
+            notice::legal_opinion(&read_input(path, "法律意见书")?, reference)?
+        }
+        (NoticeKind::MediationAgreement, None, None, Some(id), None) => {
+            authorize(&me.roles, Action::ViewMediation)?;
+            let m = store.mediation(id)?;
+            notice::check_agreed(m.outcome)?;
+            let visit = store.visit_row(&m.visit_id)?;
+            notice::mediation_agreement(
+                &MediationAgreementInput {
+                    hall_code: store.hall_code().to_owned(),
+                    doc_no: String::new(),
+                    mediator_name: m.mediator_name,
+                    dispute_type_name: m.dispute_type_name,
+                    parties: m
+                        .parties
+                        .into_iter()
+                        .map(|p| AgreementParty {
+                            role_label: p.role_label,
+                            name: p.name,
+                            sex: String::new(),
+                            id_type_label: p.id_type_label,
+                            id_number: p.id_number,
+                            phone: p.phone.unwrap_or_default(),
+                            address: p.address.unwrap_or_default(),
+                        })
+                        .collect(),
+                    dispute_facts: visit.appeal,
+                    agreement_text: m.agreement_text,
+                    judicial_confirmation: m.judicial_confirmation,
+                    agreed_on: date_of(&m.created_at)?,
+                },
+                reference,
+            )?
+        }
+        (NoticeKind::MediationAgreement, None, None, None, Some(path)) => {
+            notice::mediation_agreement(&read_input(path, "调解协议书")?, reference)?
+        }
+        (k, ..) => {
+            let source = if k.is_matter_notice() {
+                "--matter 事项编号"
+            } else if k == NoticeKind::LegalOpinion {
+                "--consultation 法律咨询记录编号，或 --data 数据文件"
+            } else {
+                "--mediation 调解记录编号，或 --data 数据文件"
+            };
+            return Err(FieldError::new(
+                "source",
+                "notice_source",
+                format!("打印{}请用 {source} 指定内容来源。", k.title_zh()),
+            )
+            .into());
+        }
+    };
+    let overrides = match templates {
+        Some(t) => Some(t.clone()),
+        None => Some(data_dir(args)?.join("templates")).filter(|d| d.is_dir()),
+    };
+    let printer = Printer::bundled(overrides.as_deref()).map_err(print_failure)?;
+    printer.render_to(&notice, out).map_err(print_failure)?;
+    print(
+        json,
+        &json!({ "out": out, "kind": kind.code(), "title": kind.title_zh() }),
+        |_| format!("已生成{}：{}", kind.title_zh(), out.display()),
+    );
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! `xinfang enrol` and `xinfang sync`: the desk's side of sync with the city server
+//! (docs/sync.md). Machine-level commands, like `init`: they act for the desk, not for a user.
+
+use serde_json::json;
+use xinfang_core::FieldError;
+use xinfang_store::Store;
+use xinfang_sync::DeskReplica;
+use xinfang_sync::client::{self, SyncError};
+
+use crate::cli::{Args, data_dir};
+use crate::output::{CmdResult, Failure, print};
+
+impl From<SyncError> for Failure {
+    fn from(e: SyncError) -> Self {
+        let code = match &e {
+            SyncError::NotEnrolled => "not_enrolled".to_owned(),
+            SyncError::BadUrl(..) => "server_url_invalid".to_owned(),
+            SyncError::InsecureUrl(_) => "server_url_insecure".to_owned(),
+            SyncError::Server { code, status, .. } if *status < 500 => code.clone(),
+            SyncError::SeqBehind { .. } => "seq_behind".to_owned(),
+            _ => return Failure::Other(anyhow::anyhow!(e.to_string())),
+        };
+        let field = match &e {
+            SyncError::BadUrl(..) | SyncError::InsecureUrl(_) => "server",
+            SyncError::Server { code, .. }
+                if code.starts_with("enrol_code") || code == "hall_mismatch" =>
+            {
+                "code"
+            }
+            _ => "",
+        };
+        Failure::from(FieldError::new(field, &code, e.to_string()))
+    }
+}
+
+/// `xinfang enrol --server URL --code CODE`.
+pub fn enrol(args: &Args, server: &str, code: &str) -> CmdResult {
+    let dir = data_dir(args)?;
+    let mut store = Store::open(&dir)?;
+    let name = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    let resp = client::enrol(&mut store, server, code, &name)?;
+    let out = json!({
+        "device_id": resp.device_id,
+        "hall_code": resp.hall_code,
+        "hall_name": resp.hall_name,
+        "server": server.trim(),
+    });
+    print(args.json, &out, |_| {
+        format!(
+            "本机已登记到市局服务器 {}（大厅 {} {}，设备编号 {}）。之后运行 `xinfang sync` 即可同步。",
+            server.trim(),
+            resp.hall_code,
+            resp.hall_name,
+            resp.device_id
+        )
+    });
+    Ok(())
+}
+
+/// `xinfang sync [--json]`: one full sync.
+pub fn sync(args: &Args) -> CmdResult {
+    let dir = data_dir(args)?;
+    let mut store = Store::open(&dir)?;
+    let result = client::sync_once(&mut store);
+    let mut record = store.sync_record()?;
+    match &result {
+        Ok(_) => {
+            record.last_sync_at = Some(
+                chrono::Utc::now()
+                    .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"))
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            );
+            record.last_error = None;
+        }
+        Err(e) => record.last_error = Some(e.to_string()),
+    }
+    store.set_sync_record(&record)?;
+    let report = result?;
+    let out = json!({
+        "pushed": report.pushed,
+        "pulled": report.pulled,
+        "pending": report.pending,
+        "server_cursor": report.server_cursor,
+    });
+    print(args.json, &out, |_| {
+        format!(
+            "同步完成：上传 {} 条变更，下载 {} 条，待上传 {} 条。",
+            report.pushed, report.pulled, report.pending
+        )
+    });
+    Ok(())
+}

@@ -1,0 +1,610 @@
+//! The legal engine through the `xinfang` binary: matters, due lists, backlog cases, and every
+//! notice rendered to PDF and read back with `pdftotext` (poppler-utils, see
+//! scripts/install-deps.sh).
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const PASSWORD: &str = "admin-pass-1";
+
+fn xinfang(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("xinfang").unwrap();
+    cmd.env_remove("XINFANG_DATA_DIR")
+        .env_remove("XINFANG_USER")
+        .env_remove("XINFANG_ASSETS_DIR")
+        .env("XINFANG_PASSWORD", PASSWORD)
+        .arg("--data-dir")
+        .arg(dir);
+    cmd
+}
+
+fn as_user(dir: &Path, user: &str) -> Command {
+    let mut cmd = xinfang(dir);
+    cmd.args(["--user", user]);
+    cmd
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn ok(cmd: &mut Command) -> Value {
+    let out = cmd.arg("--json").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_of(&out)
+}
+
+fn refused(cmd: &mut Command) -> Value {
+    let out = cmd.arg("--json").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_of(&out)["errors"][0].clone()
+}
+
+fn add_staff(dir: &Path, username: &str, name: &str, role: &str) {
+    as_user(dir, "admin")
+        .env("XINFANG_NEW_PASSWORD", PASSWORD)
+        .args([
+            "staff",
+            "add",
+            "--username",
+            username,
+            "--name",
+            name,
+            "--role",
+            role,
+        ])
+        .assert()
+        .success();
+}
+
+/// A hall (沁水县 140521) with a clerk, a supervisor and a lawyer.
+fn hall() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    xinfang(dir.path())
+        .args(["init", "--hall", "140521", "--admin", "admin"])
+        .assert()
+        .success();
+    add_staff(dir.path(), "clerk", "王接待", "clerk");
+    add_staff(dir.path(), "boss", "赵科长", "supervisor");
+    add_staff(dir.path(), "lawyer", "陈律师", "lawyer");
+    dir
+}
+
+fn id_with_check(body17: &str) -> String {
+    format!(
+        "{body17}{}",
+        xinfang_core::id::resident_id_check_char(body17).unwrap()
+    )
+}
+
+/// Registers a claim received on `day` and returns its matter id.
+fn register(dir: &Path, name: &str, seq: u32, day: &str, appeal: &str) -> String {
+    let path = dir.join(format!("visit-{seq}.json"));
+    let visit = json!({
+        "visited_at": format!("{day}T09:30:00+08:00"),
+        "visitors": [{ "name": name, "id_number": id_with_check(&format!("14052119800101{seq:03}")) }],
+        "head_count": 0,
+        "representatives": [],
+        "appeal": appeal,
+        "appeal_kind": "claim",
+        "category": "劳动和社会保障",
+        "agency": "沁水县人社局",
+        "place_code": "140521"
+    });
+    std::fs::write(&path, visit.to_string()).unwrap();
+    let v = ok(as_user(dir, "clerk")
+        .args(["visit", "add", "--file"])
+        .arg(&path));
+    v["matter_id"].as_str().unwrap().to_owned()
+}
+
+fn event(dir: &Path, matter: &str, e: Value) -> Value {
+    ok(as_user(dir, "clerk").args(["matter", "event", matter, "--event", &e.to_string()]))
+}
+
+/// The text of a PDF, as pdftotext gives it back, without line breaks and spaces.
+fn pdf_text(pdf: &Path) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .arg("-enc")
+        .arg("UTF-8")
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext is missing: run scripts/install-deps.sh (poppler-utils)");
+    assert!(
+        out.status.success(),
+        "pdftotext failed on {}",
+        pdf.display()
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+fn render(dir: &Path, user: &str, kind: &str, source: &[&str], out: &Path) -> Value {
+    ok(as_user(dir, user)
+        .args(["notice", "render", "--kind", kind])
+        .args(source)
+        .arg("--out")
+        .arg(out))
+}
+
+fn assert_has(text: &str, wanted: &[&str], what: &str) {
+    for w in wanted {
+        assert!(text.contains(w), "{what}: missing “{w}” in {text}");
+    }
+}
+
+#[test]
+fn every_notice_renders_and_reads_back_in_chinese() {
+    let hall = hall();
+    let dir = hall.path();
+    let out_dir = dir.join("pdf");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let pdf = |k: &str| -> PathBuf { out_dir.join(format!("{k}.pdf")) };
+
+    // A claim that goes all the way: accept, extend, conclude, review, re-review with a hearing.
+    let a = register(dir, "王𠮷祥", 1, "2026-03-02", "某建筑公司拖欠工资38600元");
+    for e in [
+        json!({"kind": "accept", "at": "2026-03-04", "notice_no": "沁信受〔2026〕18号"}),
+        json!({"kind": "start_handling", "at": "2026-03-05"}),
+        json!({"kind": "extend", "at": "2026-04-20", "days": 30, "approver": "李局长", "reason": "涉及多家用工单位需要调查核实"}),
+        json!({"kind": "conclude", "at": "2026-05-20", "opinion_summary": "支持补发工资的诉求"}),
+        json!({"kind": "opinion_received", "at": "2026-05-22"}),
+        json!({"kind": "request_review", "at": "2026-06-10", "body": "晋城市信访局"}),
+        json!({"kind": "review_opinion", "at": "2026-07-01", "summary": "维持原处理意见"}),
+        json!({"kind": "request_re_review", "at": "2026-07-15", "body": "晋城市人民政府"}),
+        json!({"kind": "hearing", "date": "2026-07-25", "chair": "刘处长", "participants": ["王𠮷祥", "人社局代表"], "record": "听取各方意见"}),
+        json!({"kind": "re_review_opinion", "at": "2026-08-10", "summary": "维持复查意见"}),
+    ] {
+        event(dir, &a, e);
+    }
+    // Refused, with a field and a Chinese message; the exit code says so.
+    let e = refused(
+        as_user(dir, "clerk")
+            .args([
+                "notice",
+                "render",
+                "--kind",
+                "non_acceptance",
+                "--matter",
+                &a,
+                "--out",
+            ])
+            .arg(pdf("nope")),
+    );
+    assert_eq!(e["code"], "notice_not_ready");
+    assert!(!pdf("nope").exists());
+
+    let b = register(dir, "李四", 2, "2026-03-02", "要求撤销法院判决");
+    event(
+        dir,
+        &b,
+        json!({"kind": "reject", "at": "2026-03-05", "reason": "该事项已由人民法院作出生效判决"}),
+    );
+    let c = register(dir, "张三", 3, "2026-03-02", "小区供暖不达标");
+    event(
+        dir,
+        &c,
+        json!({"kind": "assign", "at": "2026-03-03", "to_authority": "沁水县住房和城乡建设局", "report_back_by": "2026-04-30"}),
+    );
+
+    let cases: [(&str, &str, &[&str]); 7] = [
+        (
+            "acceptance",
+            a.as_str(),
+            &[
+                "沁水县信访局",
+                "受理告知书",
+                "沁信受〔2026〕18号",
+                "王𠮷祥：",
+                "二〇二六年三月二日",
+                "某建筑公司拖欠工资38600元",
+                "二〇二六年三月四日依法受理",
+                // 03-04 + 60 = 05-03 in the Labour Day rest, moved to 05-06.
+                "办理期限至二〇二六年五月六日",
+            ],
+        ),
+        (
+            "non_acceptance",
+            b.as_str(),
+            &[
+                "不予受理告知书",
+                "李四：",
+                "该事项已由人民法院作出生效判决",
+                "二〇二六年三月五日",
+            ],
+        ),
+        (
+            "transfer",
+            c.as_str(),
+            &[
+                "转送告知单",
+                "交办沁水县住房和城乡建设局办理",
+                "二〇二六年四月三十日前报告",
+                // 03-03 + 15 = 03-18, a Wednesday.
+                "期限至二〇二六年三月十八日",
+            ],
+        ),
+        (
+            "handling_opinion",
+            a.as_str(),
+            &[
+                "信访处理意见书",
+                "支持补发工资的诉求",
+                "二〇二六年五月二十日",
+                "三十日内",
+            ],
+        ),
+        (
+            "extension",
+            a.as_str(),
+            &[
+                "延期办理告知书",
+                "涉及多家用工单位需要调查核实",
+                "延长三十日",
+                // 03-04 + 90 = 06-02.
+                "至二〇二六年六月二日",
+            ],
+        ),
+        (
+            "review_opinion",
+            a.as_str(),
+            &[
+                "晋城市信访局",
+                "复查意见书",
+                "维持原处理意见",
+                "二〇二六年七月一日",
+            ],
+        ),
+        (
+            "re_review_opinion",
+            a.as_str(),
+            &[
+                "晋城市人民政府",
+                "复核意见书",
+                "刘处长主持",
+                "维持复查意见",
+                "二〇二六年八月十日",
+                "不再受理",
+            ],
+        ),
+    ];
+    for (kind, matter, wanted) in cases {
+        let v = render(dir, "clerk", kind, &["--matter", matter], &pdf(kind));
+        assert_eq!(v["kind"], kind);
+        assert_has(&pdf_text(&pdf(kind)), wanted, kind);
+    }
+
+    // 法律意见书 and 调解协议书 from data the app would fill from the desk's records.
+    let legal = dir.join("legal.json");
+    std::fs::write(
+        &legal,
+        json!({
+            "hall_code": "140521",
+            "visitor_name": "王𠮷祥",
+            "lawyer_name": "陈明",
+            "law_firm": "山西沁园律师事务所",
+            "question": "公司拖欠工资能否要求支付？",
+            "facts": "未签订书面劳动合同，五个月工资未付。",
+            "advice": "可以要求支付拖欠的工资，并主张二倍工资差额。",
+            "legal_route": "labour_arbitration",
+            "laws_cited": "《中华人民共和国劳动合同法》第八十二条",
+            "consulted_on": "2026-03-02"
+        })
+        .to_string(),
+    )
+    .unwrap();
+    // A clerk may not print a lawyer's opinion.
+    let e = refused(
+        as_user(dir, "clerk")
+            .args(["notice", "render", "--kind", "legal_opinion", "--data"])
+            .arg(&legal)
+            .arg("--out")
+            .arg(pdf("legal_opinion")),
+    );
+    assert_eq!(e["code"], "forbidden");
+    render(
+        dir,
+        "lawyer",
+        "法律意见书",
+        &["--data", legal.to_str().unwrap()],
+        &pdf("legal_opinion"),
+    );
+    assert_has(
+        &pdf_text(&pdf("legal_opinion")),
+        &[
+            "法律意见书",
+            "王𠮷祥：",
+            "公司拖欠工资能否要求支付？",
+            "可以要求支付拖欠的工资",
+            "劳动人事争议仲裁",
+            "值班律师：陈明",
+            "二〇二六年三月二日",
+        ],
+        "legal_opinion",
+    );
+
+    let agreement = dir.join("agreement.json");
+    std::fs::write(
+        &agreement,
+        json!({
+            "hall_code": "140521",
+            "doc_no": "沁调〔2026〕7号",
+            "mediator_name": "刘芳",
+            "dispute_type_name": "劳动争议",
+            "parties": [
+                {"role_label": "申请人", "name": "王𠮷祥", "sex": "男", "id_type_label": "居民身份证",
+                 "id_number": "140521198001010013", "phone": "13835612345", "address": "沁水县龙港镇"},
+                {"role_label": "被申请人", "name": "沁水县某建筑有限公司", "id_type_label": "统一社会信用代码",
+                 "id_number": "91140521MA0K000000"}
+            ],
+            "dispute_facts": "被申请人拖欠申请人工资38600元。",
+            "agreement_text": "一、被申请人于2026年3月20日前支付20000元。\n二、其余18600元于2026年4月20日前付清。",
+            "judicial_confirmation": true,
+            "agreed_on": "2026-03-06"
+        })
+        .to_string(),
+    )
+    .unwrap();
+    render(
+        dir,
+        "boss",
+        "mediation_agreement",
+        &["--data", agreement.to_str().unwrap()],
+        &pdf("mediation_agreement"),
+    );
+    assert_has(
+        &pdf_text(&pdf("mediation_agreement")),
+        &[
+            "调解协议书",
+            "沁调〔2026〕7号",
+            "王𠮷祥（男）",
+            "140521198001010013",
+            "一、被申请人于2026年3月20日前支付20000元。",
+            "二、其余18600元于2026年4月20日前付清。",
+            "司法确认",
+            "一式三份",
+            "人民调解员（签名）：刘芳",
+            "二〇二六年三月六日",
+        ],
+        "mediation_agreement",
+    );
+
+    // The same notice renders to the same bytes.
+    let again = out_dir.join("acceptance-again.pdf");
+    render(dir, "clerk", "acceptance", &["--matter", &a], &again);
+    assert_eq!(
+        std::fs::read(pdf("acceptance")).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+
+    // A hall's adjusted template in <data dir>/templates wins over the bundled one.
+    let templates = dir.join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    let bundled = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/templates/acceptance.typ"),
+    )
+    .unwrap();
+    std::fs::write(
+        templates.join("acceptance.typ"),
+        bundled.replace("特此告知。", "特此告知。请保管好本告知书。"),
+    )
+    .unwrap();
+    render(dir, "clerk", "acceptance", &["--matter", &a], &again);
+    assert_has(&pdf_text(&again), &["请保管好本告知书。"], "override");
+
+    let v = ok(as_user(dir, "boss").arg("verify"));
+    assert_eq!(v["ok"], true, "{v}");
+}
+
+#[test]
+fn matters_due_lists_and_refusals_through_the_cli() {
+    let hall = hall();
+    let dir = hall.path();
+    // Registered 11-02, nothing done by 11-26: the 15 days ran out on 11-17.
+    let a = register(dir, "甲", 1, "2026-11-02", "拖欠工资");
+    // Accepted 09-28: the 60 days end 11-27.
+    let b = register(dir, "乙", 2, "2026-09-24", "社保断缴");
+    event(dir, &b, json!({"kind": "accept", "at": "2026-09-28"}));
+
+    let v = ok(as_user(dir, "clerk").args(["matter", "show", &b, "--today", "2026-11-26"]));
+    assert_eq!(v["status"], "accepted");
+    assert_eq!(v["visitor_names"], json!(["乙"]));
+    let conclusion = v["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "conclusion")
+        .unwrap();
+    assert_eq!(conclusion["due"], "2026-11-27");
+    assert_eq!(conclusion["days_left"], 1);
+    assert_eq!(v["events"][0]["by_name"], "王接待");
+    assert_eq!(
+        v["allowed_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["kind"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["start_handling", "extend", "conclude"]
+    );
+
+    let due = ok(as_user(dir, "boss").args(["matter", "due", "--today", "2026-11-26"]));
+    assert_eq!(due["today"], "2026-11-26");
+    assert_eq!(due["overdue"].as_array().unwrap().len(), 1);
+    assert_eq!(due["overdue"][0]["matter_id"], a.as_str());
+    assert_eq!(due["overdue"][0]["deadline_kind"], "disposition");
+    assert_eq!(due["overdue"][0]["days_left"], -9);
+    assert_eq!(due["due_soon"].as_array().unwrap().len(), 1);
+    assert_eq!(due["due_soon"][0]["matter_id"], b.as_str());
+    assert_eq!(due["due_soon"][0]["due"], "2026-11-27");
+
+    // Refusals: exit 1, {"errors":[{field, code, message}]}, nothing recorded.
+    let e = refused(as_user(dir, "clerk").args([
+        "matter",
+        "event",
+        &b,
+        "--event",
+        r#"{"kind":"request_review","at":"2026-10-01","body":"晋城市信访局"}"#,
+    ]));
+    assert_eq!(e["code"], "wrong_order");
+    assert_eq!(e["field"], "event");
+    assert!(e["message"].as_str().unwrap().contains("当前可进行"));
+    let e = refused(as_user(dir, "clerk").args([
+        "matter",
+        "event",
+        &b,
+        "--event",
+        "{\"kind\":\"fly\"}",
+    ]));
+    assert_eq!(e["code"], "json_invalid");
+    let e = refused(as_user(dir, "lawyer").args([
+        "matter",
+        "event",
+        &b,
+        "--event",
+        r#"{"kind":"start_handling","at":"2026-10-01"}"#,
+    ]));
+    assert_eq!(e["code"], "forbidden");
+    assert_eq!(e["field"], "role");
+    let e = refused(as_user(dir, "clerk").args(["matter", "show", "no-such-matter"]));
+    assert_eq!(e["code"], "not_found");
+    let v = ok(as_user(dir, "clerk").args(["matter", "show", &b]));
+    assert_eq!(v["events"].as_array().unwrap().len(), 1);
+
+    // The lawyer proposes a route, the clerk confirms it.
+    let p = ok(as_user(dir, "lawyer").args([
+        "matter",
+        "propose-route",
+        &a,
+        "--route",
+        "劳动人事争议仲裁",
+        "--note",
+        "属劳动争议",
+    ]));
+    assert_eq!(p["route_code"], "labour_arbitration");
+    let c = ok(as_user(dir, "clerk").args(["matter", "confirm-route", &a]));
+    assert_eq!(c["legal_route"], "labour_arbitration");
+    let c = ok(as_user(dir, "clerk").args(["matter", "classify", &a, "--kind", "检举控告"]));
+    assert_eq!(c["confidential"], true);
+    assert_eq!(c["legal_route"], Value::Null);
+
+    let v = ok(as_user(dir, "boss").arg("verify"));
+    assert_eq!(v["ok"], true, "{v}");
+}
+
+#[test]
+fn backlog_cases_through_the_cli() {
+    let hall = hall();
+    let dir = hall.path();
+    let m1 = register(dir, "周一", 1, "2025-03-02", "征地补偿");
+    let m2 = register(dir, "吴二", 2, "2025-05-06", "宅基地纠纷");
+    let flag = |m: &str, leader: &str, target: &str| {
+        ok(as_user(dir, "boss").args([
+            "backlog",
+            "flag",
+            m,
+            "--leader",
+            leader,
+            "--plan",
+            "包案化解，每月回访",
+            "--target",
+            target,
+            "--on",
+            "2026-01-10",
+        ]))
+    };
+    let c1 = flag(&m1, "李副县长", "2026-06-30");
+    let c1 = c1["id"].as_str().unwrap().to_owned();
+    let c2 = flag(&m2, "王局长", "2026-10-31");
+    assert_eq!(c2["open"], true);
+    // Only a supervisor flags; a clerk may add notes.
+    let e = refused(
+        as_user(dir, "clerk").args(["backlog", "flag", &m1, "--leader", "某", "--plan", "某"]),
+    );
+    assert_eq!(e["code"], "forbidden");
+    let n = ok(as_user(dir, "clerk").args([
+        "backlog",
+        "note",
+        &c1,
+        "--note",
+        "召开协调会",
+        "--on",
+        "2026-03-15",
+    ]));
+    assert_eq!(n["notes"][0]["note"], "召开协调会");
+    ok(as_user(dir, "boss").args([
+        "backlog",
+        "clear",
+        &c1,
+        "--summary",
+        "补偿款已发放",
+        "--on",
+        "2026-05-20",
+    ]));
+    let e = refused(as_user(dir, "boss").args([
+        "backlog",
+        "clear",
+        &c1,
+        "--summary",
+        "再次",
+        "--on",
+        "2026-06-20",
+    ]));
+    assert_eq!(e["code"], "already_cleared");
+
+    let d = ok(as_user(dir, "boss").args(["backlog", "dashboard", "--today", "2026-11-26"]));
+    assert_eq!(
+        (
+            &d["total"],
+            &d["open"],
+            &d["cleared"],
+            &d["overdue"],
+            &d["clearance_rate"]
+        ),
+        (&json!(2), &json!(1), &json!(1), &json!(1), &json!(50.0))
+    );
+    assert_eq!(d["by_hall"][0]["key"], "140521");
+    assert_eq!(d["by_leader"][0]["key"], "李副县长");
+    assert_eq!(d["by_leader"][0]["cleared"], 1);
+    assert_eq!(d["by_leader"][1]["overdue"], 1);
+    assert_eq!(d["overdue_cases"][0]["matter_id"], m2.as_str());
+    let l = ok(as_user(dir, "clerk").args([
+        "backlog",
+        "list",
+        "--filter",
+        "open",
+        "--today",
+        "2026-11-26",
+    ]));
+    assert_eq!(l["cases"].as_array().unwrap().len(), 1);
+    assert_eq!(l["cases"][0]["overdue"], true);
+
+    let v = ok(as_user(dir, "boss").arg("verify"));
+    assert_eq!(v["ok"], true, "{v}");
+}

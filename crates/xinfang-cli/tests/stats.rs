@@ -1,0 +1,401 @@
+//! `xinfang stats`, `export`, `import`, `publicity`, `matter evaluate` as scripts use them: real
+//! data dirs, real processes, JSON on stdout.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const PASSWORD: &str = "admin-pass-1";
+
+fn xinfang(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("xinfang").unwrap();
+    cmd.env_remove("XINFANG_DATA_DIR")
+        .env_remove("XINFANG_USER")
+        .env("XINFANG_PASSWORD", PASSWORD)
+        .arg("--data-dir")
+        .arg(dir);
+    cmd
+}
+
+fn run(dir: &Path, user: &str, args: &[&str]) -> (i32, Value) {
+    let out = xinfang(dir)
+        .args(["--json", "--user", user])
+        .args(args)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), v)
+}
+
+fn ok(dir: &Path, user: &str, args: &[&str]) -> Value {
+    let (code, v) = run(dir, user, args);
+    assert_eq!(code, 0, "{args:?}: {v}");
+    v
+}
+
+fn id(body17: &str) -> String {
+    format!(
+        "{body17}{}",
+        xinfang_core::id::resident_id_check_char(body17).unwrap()
+    )
+}
+
+/// A hall with an admin, a clerk and a supervisor.
+fn hall() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    xinfang(dir.path())
+        .args(["init", "--hall", "140521", "--admin", "admin"])
+        .assert()
+        .success();
+    for (user, name, role) in [
+        ("clerk", "王接待", "clerk"),
+        ("boss", "刘科长", "supervisor"),
+    ] {
+        xinfang(dir.path())
+            .env("XINFANG_NEW_PASSWORD", PASSWORD)
+            .args(["--user", "admin", "staff", "add", "--username", user])
+            .args(["--name", name, "--role", role])
+            .assert()
+            .success();
+    }
+    dir
+}
+
+fn register(dir: &Path, at: &str, name: &str, number: &str, kind: &str) -> Value {
+    let file = dir.join(format!("visit-{number}.json"));
+    let body = serde_json::json!({
+        "visited_at": at,
+        "visitors": [{ "name": name, "id_number": number }],
+        "appeal": "要求解决问题。",
+        "appeal_kind": kind,
+        "category": "城乡建设",
+        "agency": "县住建局",
+    });
+    std::fs::write(&file, body.to_string()).unwrap();
+    ok(
+        dir,
+        "clerk",
+        &["visit", "add", "--file", file.to_str().unwrap()],
+    )
+}
+
+#[test]
+fn stats_json_gives_the_counts_and_rates() {
+    let dir = hall();
+    let d = dir.path();
+    let zhang = id("14052119800115013");
+    let v1 = register(d, "2025-03-03T09:00:00+08:00", "张三", &zhang, "claim");
+    register(d, "2025-03-10T10:00:00+08:00", "张三", &zhang, "claim");
+    register(
+        d,
+        "2025-04-02T11:00:00+08:00",
+        "李四",
+        &id("14052119750301024"),
+        "suggestion",
+    );
+    let m1 = v1["matter_id"].as_str().unwrap();
+    ok(
+        d,
+        "clerk",
+        &[
+            "matter",
+            "event",
+            m1,
+            "--event",
+            r#"{"kind":"accept","at":"2025-03-10","notice_no":null}"#,
+        ],
+    );
+    ok(
+        d,
+        "clerk",
+        &[
+            "matter",
+            "event",
+            m1,
+            "--event",
+            r#"{"kind":"conclude","at":"2025-04-01","opinion_summary":"已答复"}"#,
+        ],
+    );
+    let e = ok(
+        d,
+        "clerk",
+        &[
+            "matter",
+            "evaluate",
+            m1,
+            "--result",
+            "基本满意",
+            "--channel",
+            "phone",
+            "--on",
+            "2025-04-03",
+        ],
+    );
+    assert_eq!(e["result"], "basically_satisfied");
+
+    let s = ok(
+        d,
+        "boss",
+        &[
+            "stats",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-04-30",
+            "--today",
+            "2025-06-30",
+        ],
+    );
+    assert_eq!(s["visits"]["visits"], 3);
+    assert_eq!(s["visits"]["repeat_visits"], 1);
+    assert_eq!(s["visits"]["visitors"], 2);
+    assert_eq!(
+        s["by_month"][0],
+        serde_json::json!({"key": "2025-03", "label": "2025-03", "count": 2})
+    );
+    assert_eq!(s["rates"]["timely_acceptance"]["numerator"], 1);
+    assert_eq!(s["rates"]["timely_acceptance"]["denominator"], 3);
+    assert_eq!(s["rates"]["participation"]["percent"], 100.0);
+    assert_eq!(s["rates"]["satisfaction"]["percent"], 100.0);
+    assert_eq!(s["completeness"]["matters_without_disposition"], 2);
+    // A narrower range changes the numbers.
+    let s = ok(
+        d,
+        "boss",
+        &[
+            "stats",
+            "--from",
+            "2025-04-01",
+            "--to",
+            "2025-04-30",
+            "--today",
+            "2025-06-30",
+        ],
+    );
+    assert_eq!(s["visits"]["visits"], 1);
+    let r = ok(
+        d,
+        "boss",
+        &[
+            "stats",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-04-30",
+            "--today",
+            "2025-06-30",
+            "--rate",
+            "timely-acceptance",
+        ],
+    );
+    assert_eq!(r["matters"].as_array().unwrap().len(), 3);
+    let g = ok(
+        d,
+        "boss",
+        &[
+            "stats",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-04-30",
+            "--today",
+            "2025-06-30",
+            "--gaps",
+        ],
+    );
+    assert_eq!(
+        g["matters_without_disposition"].as_array().unwrap().len(),
+        2
+    );
+    // A reversed period is refused with a message that says how to fix it.
+    let (code, v) = run(
+        d,
+        "boss",
+        &["stats", "--from", "2025-05-01", "--to", "2025-04-30"],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(v["errors"][0]["code"], "period_reversed");
+    // Export: clerks get masked numbers; only a supervisor may export in full, and it is logged.
+    let out = d.join("visits.xlsx");
+    let x = ok(
+        d,
+        "clerk",
+        &[
+            "export",
+            "visits",
+            "--out",
+            out.to_str().unwrap(),
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-04-30",
+        ],
+    );
+    assert_eq!(x["rows"], 3);
+    assert!(out.exists());
+    let (code, v) = run(
+        d,
+        "clerk",
+        &["export", "visits", "--full", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("导出完整证件号码")
+    );
+    let stats_out = d.join("stats.xlsx");
+    ok(
+        d,
+        "boss",
+        &[
+            "export",
+            "stats",
+            "--out",
+            stats_out.to_str().unwrap(),
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-04-30",
+        ],
+    );
+    assert!(stats_out.exists());
+    let v = ok(d, "admin", &["verify"]);
+    assert_eq!(v["ok"], true);
+}
+
+#[test]
+fn import_checks_first_imports_once_and_writes_the_bad_rows() {
+    let dir = hall();
+    let d = dir.path();
+    let csv = d.join("ledger.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "来访日期,姓名,证件号码,诉求内容,诉求类别,问题分类\n\
+             2025-03-03,张三,{},邻居违建,申诉求决类,城乡建设\n\
+             2025-03-04,李四,140521197503010240,工资拖欠,申诉求决类,劳动和社会保障\n\
+             2025-03-05,王五,{},路灯不亮,建议意见类,城乡建设\n",
+            id("14052119800115013"),
+            id("14052119700505031")
+        ),
+    )
+    .unwrap();
+    let f = csv.to_str().unwrap();
+    let dry = ok(d, "boss", &["import", f, "--dry-run"]);
+    assert_eq!(
+        (
+            dry["good"].as_u64(),
+            dry["bad"].as_u64(),
+            dry["imported"].as_u64()
+        ),
+        (Some(2), Some(1), Some(0))
+    );
+    assert_eq!(dry["errors"][0]["row"], 3);
+    assert_eq!(dry["errors"][0]["column"], "证件号码");
+    assert!(!d.join("ledger.errors.xlsx").exists());
+    let s = ok(
+        d,
+        "boss",
+        &["stats", "--from", "2025-03-01", "--to", "2025-03-31"],
+    );
+    assert_eq!(s["visits"]["visits"], 0);
+
+    let first = ok(d, "boss", &["import", f]);
+    assert_eq!(first["imported"], 2);
+    assert!(d.join("ledger.errors.xlsx").exists());
+    let second = ok(d, "boss", &["import", f]);
+    assert_eq!(second["imported"], 0);
+    assert_eq!(second["already_imported"], serde_json::json!([2, 4]));
+    let s = ok(
+        d,
+        "boss",
+        &["stats", "--from", "2025-03-01", "--to", "2025-03-31"],
+    );
+    assert_eq!(s["visits"]["visits"], 2);
+    // Clerks may not import.
+    let (code, _) = run(d, "clerk", &["import", f]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn publicity_add_and_summary() {
+    let dir = hall();
+    let d = dir.path();
+    ok(
+        d,
+        "clerk",
+        &[
+            "publicity",
+            "add",
+            "--date",
+            "2021-12-04",
+            "--place",
+            "城关社区",
+            "--unit",
+            "县司法局",
+            "--unit",
+            "县信访局",
+            "--kind",
+            "进社区",
+            "--leaflets",
+            "800",
+            "--consulted",
+            "60",
+            "--reached",
+            "300",
+        ],
+    );
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/publicity-2021.json"
+    );
+    let added = ok(d, "clerk", &["publicity", "add", "--file", file]);
+    assert_eq!(added["added"], 86);
+    let s = ok(
+        d,
+        "clerk",
+        &[
+            "publicity",
+            "summary",
+            "--from",
+            "2021-01-01",
+            "--to",
+            "2021-12-31",
+        ],
+    );
+    assert_eq!(s["totals"]["events"], 87);
+    assert_eq!(s["totals"]["leaflets"], 76_800);
+    assert_eq!(s["totals"]["units"], 69);
+    let (code, v) = run(
+        d,
+        "clerk",
+        &[
+            "publicity",
+            "add",
+            "--date",
+            "2021-12-04",
+            "--place",
+            "x",
+            "--kind",
+            "跳舞",
+        ],
+    );
+    assert_eq!(code, 1);
+    let codes: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["units_empty", "kind_unknown"]);
+}

@@ -1,0 +1,734 @@
+//! Notices printed for the visitor (文书, DOMAIN.md §2): which exist, when each may be printed,
+//! and the facts each is filled with. The wording lives in the templates
+//! (`assets/templates/<code>.typ`) so a hall can adjust it; this module decides only the facts.
+//!
+//! Every builder here is pure: same record, same notice.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::calendar::HolidayCalendar;
+use crate::deadline::deadline;
+use crate::error::FieldError;
+use crate::matter::{CONCLUSION_DAYS, DeadlineKind, MatterState, TransferKind};
+use crate::reference::{AppealKind, ReferenceData};
+use crate::regions::Regions;
+use crate::staff::Action;
+
+/// The notices the desk prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// 受理告知书
+    Acceptance,
+    /// 不予受理告知书
+    NonAcceptance,
+    /// 转送告知单 (also for 交办)
+    Transfer,
+    /// 信访处理意见书
+    HandlingOpinion,
+    /// 延期办理告知书
+    Extension,
+    /// 复查意见书
+    ReviewOpinion,
+    /// 复核意见书
+    ReReviewOpinion,
+    /// 法律意见书 (from a consultation)
+    LegalOpinion,
+    /// 调解协议书 (from a mediation)
+    MediationAgreement,
+}
+
+impl NoticeKind {
+    pub const ALL: [NoticeKind; 9] = [
+        NoticeKind::Acceptance,
+        NoticeKind::NonAcceptance,
+        NoticeKind::Transfer,
+        NoticeKind::HandlingOpinion,
+        NoticeKind::Extension,
+        NoticeKind::ReviewOpinion,
+        NoticeKind::ReReviewOpinion,
+        NoticeKind::LegalOpinion,
+        NoticeKind::MediationAgreement,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            NoticeKind::Acceptance => "acceptance",
+            NoticeKind::NonAcceptance => "non_acceptance",
+            NoticeKind::Transfer => "transfer",
+            NoticeKind::HandlingOpinion => "handling_opinion",
+            NoticeKind::Extension => "extension",
+            NoticeKind::ReviewOpinion => "review_opinion",
+            NoticeKind::ReReviewOpinion => "re_review_opinion",
+            NoticeKind::LegalOpinion => "legal_opinion",
+            NoticeKind::MediationAgreement => "mediation_agreement",
+        }
+    }
+
+    pub fn title_zh(self) -> &'static str {
+        match self {
+            NoticeKind::Acceptance => "受理告知书",
+            NoticeKind::NonAcceptance => "不予受理告知书",
+            NoticeKind::Transfer => "转送告知单",
+            NoticeKind::HandlingOpinion => "信访处理意见书",
+            NoticeKind::Extension => "延期办理告知书",
+            NoticeKind::ReviewOpinion => "复查意见书",
+            NoticeKind::ReReviewOpinion => "复核意见书",
+            NoticeKind::LegalOpinion => "法律意见书",
+            NoticeKind::MediationAgreement => "调解协议书",
+        }
+    }
+
+    /// Reads the code or the Chinese title.
+    pub fn parse(s: &str) -> Option<NoticeKind> {
+        let s = s.trim();
+        Self::ALL
+            .into_iter()
+            .find(|k| k.code() == s || k.title_zh() == s)
+    }
+
+    /// The template file in the templates folder.
+    pub fn template_file(self) -> String {
+        format!("{}.typ", self.code())
+    }
+
+    /// Whether it is printed from a matter (else from a consultation or a mediation).
+    pub fn is_matter_notice(self) -> bool {
+        !matches!(
+            self,
+            NoticeKind::LegalOpinion | NoticeKind::MediationAgreement
+        )
+    }
+
+    /// What the person printing it must be allowed to do.
+    pub fn action(self) -> Action {
+        match self {
+            NoticeKind::LegalOpinion => Action::PrintLegalOpinion,
+            NoticeKind::MediationAgreement => Action::PrintMediationAgreement,
+            _ => Action::PrintMatterNotice,
+        }
+    }
+
+    /// All codes with titles, for messages.
+    pub fn list_zh() -> String {
+        Self::ALL
+            .iter()
+            .map(|k| format!("{}（{}）", k.code(), k.title_zh()))
+            .collect::<Vec<_>>()
+            .join("、")
+    }
+}
+
+/// A notice ready for a template: who issues it, to whom, when, and its facts.
+/// Templates read it as `data` (see `assets/templates/common.typ`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct NoticeData {
+    pub kind: NoticeKind,
+    pub title: String,
+    /// The body that issues it, e.g. `沁水县信访局`; signs the notice.
+    pub issuer: String,
+    /// The reception hall, e.g. `沁水县信访接待大厅`.
+    pub hall_name: String,
+    /// 文号, e.g. `沁信受〔2026〕12号`; empty when none was given.
+    pub doc_no: String,
+    /// Whom it is addressed to, e.g. `张三、李四`.
+    pub addressee: String,
+    /// `YYYY-MM-DD`.
+    pub issued_on: NaiveDate,
+    /// `二〇二六年十一月二十六日`.
+    pub issued_on_zh: String,
+    /// Kind-specific facts; each template lists the keys it uses.
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, unknown>"))]
+    pub facts: Map<String, Value>,
+}
+
+impl NoticeData {
+    /// Every piece of text in the notice, for checking that the fonts can print it.
+    pub fn texts(&self) -> Vec<&str> {
+        fn walk<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+            match v {
+                Value::String(s) => out.push(s),
+                Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+                Value::Object(o) => o.values().for_each(|x| walk(x, out)),
+                _ => {}
+            }
+        }
+        let mut out = vec![
+            self.title.as_str(),
+            &self.issuer,
+            &self.hall_name,
+            &self.doc_no,
+            &self.addressee,
+            &self.issued_on_zh,
+        ];
+        self.facts.values().for_each(|v| walk(v, &mut out));
+        out
+    }
+}
+
+/// A date as official documents write it: 2026-11-26 → `二〇二六年十一月二十六日`.
+pub fn date_zh(d: NaiveDate) -> String {
+    const DIGITS: [char; 10] = ['〇', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
+    let year: String = d
+        .year()
+        .to_string()
+        .chars()
+        .map(|c| c.to_digit(10).map_or(c, |n| DIGITS[n as usize]))
+        .collect();
+    format!(
+        "{year}年{}月{}日",
+        small_number_zh(d.month()),
+        small_number_zh(d.day())
+    )
+}
+
+/// 1–99 in Chinese numerals as used in dates and counts: 十, 十一, 二十, 三十一.
+pub fn small_number_zh(n: u32) -> String {
+    const D: [&str; 10] = ["〇", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    match n {
+        0..=9 => D[n as usize].to_owned(),
+        10 => "十".to_owned(),
+        11..=19 => format!("十{}", D[(n % 10) as usize]),
+        20..=99 if n.is_multiple_of(10) => format!("{}十", D[(n / 10) as usize]),
+        20..=99 => format!("{}十{}", D[(n / 10) as usize], D[(n % 10) as usize]),
+        _ => n.to_string(),
+    }
+}
+
+/// The issuing bureau and hall of a hall code, from the region table:
+/// 140521 → (`沁水县信访局`, `沁水县信访接待大厅`).
+pub fn hall_names(hall_code: &str, regions: &Regions) -> (String, String) {
+    let place = regions
+        .short_name(hall_code)
+        .filter(|n| !matches!(*n, "市辖区" | "县"))
+        .map(str::to_owned)
+        .or_else(|| regions.name(hall_code))
+        .unwrap_or_else(|| hall_code.to_owned());
+    (format!("{place}信访局"), format!("{place}信访接待大厅"))
+}
+
+/// What a matter notice needs beyond the matter's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatterFacts {
+    pub hall_code: String,
+    /// Visitors of the first visit, representatives first.
+    pub visitor_names: Vec<String>,
+    /// 诉求 as registered.
+    pub appeal: String,
+    pub appeal_kind: AppealKind,
+    pub category_name: String,
+    /// Confirmed legal route, if any.
+    pub legal_route: Option<String>,
+}
+
+fn not_ready(kind: NoticeKind, what: &str) -> FieldError {
+    FieldError::new(
+        "kind",
+        "notice_not_ready",
+        format!(
+            "该事项还没有{what}，不能打印{}。请先登记相应环节，再打印文书。",
+            kind.title_zh()
+        ),
+    )
+}
+
+fn due_of(state: &MatterState, kind: DeadlineKind) -> Option<NaiveDate> {
+    state
+        .deadlines
+        .iter()
+        .find(|d| d.kind == kind)
+        .map(|d| d.due)
+}
+
+fn route_name(code: &str, reference: &ReferenceData) -> String {
+    reference
+        .legal_route(code)
+        .map_or_else(|| code.to_owned(), |r| r.name.clone())
+}
+
+/// The matter notices its record can fill now, for the matter page's print buttons.
+pub fn available_notices(state: &MatterState) -> Vec<NoticeKind> {
+    let has_opinion =
+        |s: &Option<crate::matter::ReviewStage>| s.as_ref().is_some_and(|s| s.opinion.is_some());
+    NoticeKind::ALL
+        .into_iter()
+        .filter(|k| match k {
+            NoticeKind::Acceptance => state.accepted_on.is_some(),
+            NoticeKind::NonAcceptance => state.not_accepted.is_some(),
+            NoticeKind::Transfer => state.transfer.is_some(),
+            NoticeKind::HandlingOpinion => state.opinion.is_some(),
+            NoticeKind::Extension => state.extension.is_some(),
+            NoticeKind::ReviewOpinion => has_opinion(&state.review),
+            NoticeKind::ReReviewOpinion => has_opinion(&state.re_review),
+            NoticeKind::LegalOpinion | NoticeKind::MediationAgreement => false,
+        })
+        .collect()
+}
+
+/// Fills a matter notice from the record. Refuses a notice whose step has not happened yet.
+/// A notice says what was true when it was issued: a 受理告知书 printed again after an
+/// extension still names the original 60-day limit.
+pub fn matter_notice(
+    kind: NoticeKind,
+    facts: &MatterFacts,
+    state: &MatterState,
+    reference: &ReferenceData,
+    cal: &HolidayCalendar,
+) -> Result<NoticeData, FieldError> {
+    let (bureau, hall_name) = hall_names(&facts.hall_code, reference.regions);
+    let mut f = Map::new();
+    f.insert("received_on_zh".into(), json!(date_zh(state.received_on)));
+    f.insert("appeal".into(), json!(facts.appeal.trim()));
+    f.insert("appeal_kind".into(), json!(facts.appeal_kind.label_zh()));
+    f.insert("category".into(), json!(facts.category_name));
+    f.insert(
+        "legal_route".into(),
+        json!(
+            facts
+                .legal_route
+                .as_deref()
+                .map(|c| route_name(c, reference))
+                .unwrap_or_default()
+        ),
+    );
+    let mut issuer = bureau;
+    let mut doc_no = String::new();
+    let due_zh = |k| due_of(state, k).map(date_zh).unwrap_or_default();
+    let issued_on = match kind {
+        NoticeKind::Acceptance => {
+            let at = state
+                .accepted_on
+                .ok_or_else(|| not_ready(kind, "受理决定"))?;
+            doc_no = state.acceptance_notice_no.clone().unwrap_or_default();
+            f.insert("accepted_on_zh".into(), json!(date_zh(at)));
+            f.insert(
+                "conclusion_due_zh".into(),
+                json!(date_zh(deadline(at, CONCLUSION_DAYS, cal).due)),
+            );
+            at
+        }
+        NoticeKind::NonAcceptance => {
+            let r = state
+                .not_accepted
+                .as_ref()
+                .ok_or_else(|| not_ready(kind, "不予受理决定"))?;
+            f.insert("reason".into(), json!(r.reason));
+            r.at
+        }
+        NoticeKind::Transfer => {
+            let t = state
+                .transfer
+                .as_ref()
+                .ok_or_else(|| not_ready(kind, "转送或交办记录"))?;
+            let what = match t.kind {
+                TransferKind::Forward => "转送",
+                TransferKind::Assign => "交办",
+            };
+            f.insert("transfer_kind".into(), json!(what));
+            f.insert("to_authority".into(), json!(t.to_authority));
+            f.insert("transferred_on_zh".into(), json!(date_zh(t.at)));
+            f.insert(
+                "decision_due_zh".into(),
+                json!(due_zh(DeadlineKind::AcceptanceDecision)),
+            );
+            f.insert(
+                "report_back_by_zh".into(),
+                json!(t.report_back_by.map(date_zh).unwrap_or_default()),
+            );
+            t.at
+        }
+        NoticeKind::HandlingOpinion => {
+            let o = state
+                .opinion
+                .as_ref()
+                .ok_or_else(|| not_ready(kind, "办结意见"))?;
+            f.insert(
+                "accepted_on_zh".into(),
+                json!(state.accepted_on.map(date_zh).unwrap_or_default()),
+            );
+            f.insert("opinion".into(), json!(o.summary));
+            f.insert("days".into(), json!(small_number_zh(30)));
+            o.at
+        }
+        NoticeKind::Extension => {
+            let e = state
+                .extension
+                .as_ref()
+                .ok_or_else(|| not_ready(kind, "延期记录"))?;
+            let accepted = state.accepted_on.map(date_zh).unwrap_or_default();
+            f.insert("accepted_on_zh".into(), json!(accepted));
+            f.insert(
+                "original_due_zh".into(),
+                json!(
+                    state
+                        .accepted_on
+                        .map(|a| date_zh(deadline(a, CONCLUSION_DAYS, cal).due))
+                        .unwrap_or_default()
+                ),
+            );
+            f.insert("extension_days".into(), json!(small_number_zh(e.days)));
+            f.insert("reason".into(), json!(e.reason));
+            f.insert("approver".into(), json!(e.approver));
+            f.insert(
+                "conclusion_due_zh".into(),
+                json!(due_zh(DeadlineKind::Conclusion)),
+            );
+            e.at
+        }
+        NoticeKind::ReviewOpinion => {
+            let r = state
+                .review
+                .as_ref()
+                .ok_or_else(|| not_ready(kind, "复查请求"))?;
+            let o = r
+                .opinion
+                .as_ref()
+                .ok_or_else(|| not_ready(kind, "复查意见"))?;
+            issuer = r.body.clone();
+            f.insert("requested_on_zh".into(), json!(date_zh(r.requested_on)));
+            f.insert(
+                "original_opinion".into(),
+                json!(state.opinion.as_ref().map(|o| o.summary.as_str())),
+            );
+            f.insert("opinion".into(), json!(o.summary));
+            o.at
+        }
+        NoticeKind::ReReviewOpinion => {
+            let r = state
+                .re_review
+                .as_ref()
+                .ok_or_else(|| not_ready(kind, "复核请求"))?;
+            let o = r
+                .opinion
+                .as_ref()
+                .ok_or_else(|| not_ready(kind, "复核意见"))?;
+            issuer = r.body.clone();
+            f.insert("requested_on_zh".into(), json!(date_zh(r.requested_on)));
+            f.insert(
+                "review_opinion".into(),
+                json!(
+                    state
+                        .review
+                        .as_ref()
+                        .and_then(|r| r.opinion.as_ref())
+                        .map(|o| o.summary.as_str())
+                ),
+            );
+            let hearing = r.hearing.as_ref().map(|h| {
+                json!({
+                    "date_zh": date_zh(h.date),
+                    "chair": h.chair,
+                    "participants": h.participants.join("、"),
+                })
+            });
+            f.insert("hearing".into(), hearing.unwrap_or(Value::Null));
+            f.insert("opinion".into(), json!(o.summary));
+            o.at
+        }
+        NoticeKind::LegalOpinion | NoticeKind::MediationAgreement => {
+            return Err(FieldError::new(
+                "kind",
+                "notice_not_for_matter",
+                format!(
+                    "{}由{}打印，不从信访事项打印。",
+                    kind.title_zh(),
+                    if kind == NoticeKind::LegalOpinion {
+                        "值班律师在法律咨询记录中"
+                    } else {
+                        "人民调解员在调解记录中"
+                    }
+                ),
+            ));
+        }
+    };
+    Ok(NoticeData {
+        kind,
+        title: kind.title_zh().to_owned(),
+        issuer,
+        hall_name,
+        doc_no,
+        addressee: addressee(&facts.visitor_names),
+        issued_on,
+        issued_on_zh: date_zh(issued_on),
+        facts: f,
+    })
+}
+
+fn addressee(names: &[String]) -> String {
+    let names: Vec<&str> = names
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .collect();
+    if names.is_empty() {
+        "信访人".to_owned()
+    } else {
+        names.join("、")
+    }
+}
+
+/// What a 法律意见书 is made from: a lawyer's consultation (the app fills it from the
+/// consultation record).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LegalOpinionInput {
+    pub hall_code: String,
+    pub visitor_name: String,
+    pub lawyer_name: String,
+    /// The lawyer's firm, if the hall records it.
+    #[serde(default)]
+    pub law_firm: String,
+    pub question: String,
+    pub facts: String,
+    pub advice: String,
+    /// Code or name from the legal-route list.
+    pub legal_route: String,
+    pub laws_cited: String,
+    /// `YYYY-MM-DD`.
+    pub consulted_on: NaiveDate,
+}
+
+/// Fills a 法律意见书.
+pub fn legal_opinion(
+    input: &LegalOpinionInput,
+    reference: &ReferenceData,
+) -> Result<NoticeData, FieldError> {
+    let kind = NoticeKind::LegalOpinion;
+    for (field, value, what) in [
+        ("question", &input.question, "咨询的问题"),
+        ("advice", &input.advice, "法律意见"),
+        ("lawyer_name", &input.lawyer_name, "值班律师姓名"),
+    ] {
+        if value.trim().is_empty() {
+            return Err(FieldError::new(
+                field,
+                "required",
+                format!("法律意见书缺少{what}，请在法律咨询记录中补充后再打印。"),
+            ));
+        }
+    }
+    let (_, hall_name) = hall_names(&input.hall_code, reference.regions);
+    let route = if input.legal_route.trim().is_empty() {
+        String::new()
+    } else {
+        route_name(&input.legal_route, reference)
+    };
+    let route_description = reference
+        .legal_route(&input.legal_route)
+        .map(|r| r.description.clone())
+        .unwrap_or_default();
+    let mut f = Map::new();
+    f.insert("question".into(), json!(input.question.trim()));
+    f.insert("facts".into(), json!(input.facts.trim()));
+    f.insert("advice".into(), json!(input.advice.trim()));
+    f.insert("legal_route".into(), json!(route));
+    f.insert("legal_route_description".into(), json!(route_description));
+    f.insert("laws_cited".into(), json!(input.laws_cited.trim()));
+    f.insert("lawyer_name".into(), json!(input.lawyer_name.trim()));
+    f.insert("law_firm".into(), json!(input.law_firm.trim()));
+    Ok(NoticeData {
+        kind,
+        title: kind.title_zh().to_owned(),
+        // The hall heads the page; the lawyer signs (see the template).
+        issuer: hall_name.clone(),
+        hall_name,
+        doc_no: String::new(),
+        addressee: addressee(std::slice::from_ref(&input.visitor_name)),
+        issued_on: input.consulted_on,
+        issued_on_zh: date_zh(input.consulted_on),
+        facts: f,
+    })
+}
+
+/// One party of a 调解协议书.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AgreementParty {
+    /// `申请人` / `被申请人`.
+    pub role_label: String,
+    pub name: String,
+    #[serde(default)]
+    pub sex: String,
+    pub id_type_label: String,
+    /// In full: the agreement identifies the parties.
+    pub id_number: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub address: String,
+}
+
+/// What a 调解协议书 is made from: a mediation that reached agreement.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MediationAgreementInput {
+    pub hall_code: String,
+    /// 调解协议编号, may be empty.
+    #[serde(default)]
+    pub doc_no: String,
+    pub mediator_name: String,
+    pub dispute_type_name: String,
+    pub parties: Vec<AgreementParty>,
+    /// 纠纷主要事实、争议事项.
+    pub dispute_facts: String,
+    /// 经调解，自愿达成如下协议 …
+    pub agreement_text: String,
+    /// Whether the parties will ask the court for judicial confirmation (司法确认).
+    pub judicial_confirmation: bool,
+    /// `YYYY-MM-DD`, the day the agreement was reached.
+    pub agreed_on: NaiveDate,
+}
+
+/// Only a mediation that reached agreement has a 调解协议书.
+pub fn check_agreed(outcome: crate::desk::MediationOutcome) -> Result<(), FieldError> {
+    if outcome == crate::desk::MediationOutcome::Agreed {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            "mediation_id",
+            "not_agreed",
+            format!(
+                "该调解结果为“{}”，没有调解协议，不能打印调解协议书；如需记录调解经过，请打印调解记录。",
+                outcome.label_zh()
+            ),
+        ))
+    }
+}
+
+/// Fills a 调解协议书. Only an agreement reached can be printed.
+pub fn mediation_agreement(
+    input: &MediationAgreementInput,
+    reference: &ReferenceData,
+) -> Result<NoticeData, FieldError> {
+    let kind = NoticeKind::MediationAgreement;
+    if input.agreement_text.trim().is_empty() {
+        return Err(FieldError::new(
+            "agreement_text",
+            "required",
+            "调解协议书缺少协议内容：只有达成协议的调解才能打印调解协议书，请在调解记录中填写协议内容。",
+        ));
+    }
+    let has = |label: &str| input.parties.iter().any(|p| p.role_label == label);
+    if !has("申请人") || !has("被申请人") {
+        return Err(FieldError::new(
+            "parties",
+            "parties_missing",
+            "调解协议书须列明申请人和被申请人，请在调解记录中补全当事人。",
+        ));
+    }
+    let (_, hall_name) = hall_names(&input.hall_code, reference.regions);
+    let names: Vec<String> = input.parties.iter().map(|p| p.name.clone()).collect();
+    // One copy per party, one kept by the mediation committee.
+    let copies = u32::try_from(input.parties.len() + 1).unwrap_or(u32::MAX);
+    let mut f = Map::new();
+    f.insert(
+        "parties".into(),
+        serde_json::to_value(&input.parties).unwrap_or_default(),
+    );
+    f.insert("dispute_type".into(), json!(input.dispute_type_name));
+    f.insert("dispute_facts".into(), json!(input.dispute_facts.trim()));
+    f.insert("agreement_text".into(), json!(input.agreement_text.trim()));
+    f.insert(
+        "judicial_confirmation".into(),
+        json!(input.judicial_confirmation),
+    );
+    f.insert("copies".into(), json!(small_number_zh(copies)));
+    f.insert("mediator_name".into(), json!(input.mediator_name.trim()));
+    Ok(NoticeData {
+        kind,
+        title: kind.title_zh().to_owned(),
+        issuer: format!("{hall_name}人民调解工作室"),
+        hall_name,
+        doc_no: input.doc_no.trim().to_owned(),
+        addressee: addressee(&names),
+        issued_on: input.agreed_on,
+        issued_on_zh: date_zh(input.agreed_on),
+        facts: f,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::HolidayCalendar;
+    use crate::matter::{MatterEvent, MatterState};
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn dates_in_chinese() {
+        assert_eq!(date_zh(d("2026-11-26")), "二〇二六年十一月二十六日");
+        assert_eq!(date_zh(d("2020-01-01")), "二〇二〇年一月一日");
+        assert_eq!(date_zh(d("2025-10-10")), "二〇二五年十月十日");
+        assert_eq!(date_zh(d("2025-12-31")), "二〇二五年十二月三十一日");
+        assert_eq!(date_zh(d("2025-02-20")), "二〇二五年二月二十日");
+        assert_eq!(small_number_zh(30), "三十");
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        for k in NoticeKind::ALL {
+            assert_eq!(NoticeKind::parse(k.code()), Some(k));
+            assert_eq!(NoticeKind::parse(k.title_zh()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), k.code());
+        }
+        assert_eq!(NoticeKind::parse("通知"), None);
+    }
+
+    #[test]
+    fn hall_names_from_regions() {
+        let r = Regions::bundled();
+        assert_eq!(
+            hall_names("140521", r),
+            ("沁水县信访局".to_owned(), "沁水县信访接待大厅".to_owned())
+        );
+        assert_eq!(hall_names("140500", r).0, "晋城市信访局");
+    }
+
+    #[test]
+    fn notice_waits_for_its_step() {
+        let cal = HolidayCalendar::bundled();
+        let facts = MatterFacts {
+            hall_code: "140521".into(),
+            visitor_names: vec!["张三".into(), "李四".into()],
+            appeal: "拖欠工资".into(),
+            appeal_kind: AppealKind::Claim,
+            category_name: "劳动和社会保障".into(),
+            legal_route: None,
+        };
+        let r = ReferenceData::bundled();
+        let s = MatterState::registered(d("2026-11-02"), &cal);
+        let e = matter_notice(NoticeKind::Acceptance, &facts, &s, r, &cal).unwrap_err();
+        assert_eq!(e.code, "notice_not_ready");
+        assert!(e.message.contains("受理告知书"));
+        let s = MatterState::replay(
+            d("2026-11-02"),
+            &[MatterEvent::Accept {
+                at: d("2026-11-05"),
+                notice_no: Some("沁信受〔2026〕12号".into()),
+            }],
+            &cal,
+        )
+        .unwrap();
+        let n = matter_notice(NoticeKind::Acceptance, &facts, &s, r, &cal).unwrap();
+        assert_eq!(n.addressee, "张三、李四");
+        assert_eq!(n.issued_on_zh, "二〇二六年十一月五日");
+        assert_eq!(n.doc_no, "沁信受〔2026〕12号");
+        // 2026-11-05 + 60 = 2027-01-04, beyond the known calendar: a Monday.
+        assert_eq!(n.facts["conclusion_due_zh"], "二〇二七年一月四日");
+        assert_eq!(available_notices(&s), [NoticeKind::Acceptance]);
+        assert!(n.texts().contains(&"拖欠工资"));
+        assert_eq!(
+            matter_notice(NoticeKind::LegalOpinion, &facts, &s, r, &cal)
+                .unwrap_err()
+                .code,
+            "notice_not_for_matter"
+        );
+    }
+}

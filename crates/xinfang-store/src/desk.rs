@@ -1,0 +1,959 @@
+//! The reception desk's day and the 访调对接 desks: today's visits and their statuses, hand-off
+//! queues, consultations, mediations, a visitor's whole record, and staff administration.
+//!
+//! Every write appends its change-log rows in the same transaction, like the rest of the store.
+
+use std::path::Path;
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde_json::{Map, json};
+use xinfang_core::desk::{
+    Desk, HandoffState, MediationOutcome, PartyRole, ValidConsultation, ValidMediation,
+    VisitStatus, check_admin_remains, dispute_type, may_close, may_hand_off, visit_status,
+};
+use xinfang_core::id::{mask_id, parse_id_type};
+use xinfang_core::phone::mask_phone;
+use xinfang_core::reference::{AppealKind, ReferenceData};
+use xinfang_core::staff::Role;
+use xinfang_core::{FieldError, ValidationErrors};
+
+use crate::changelog::{self, Op};
+use crate::staff::{MIN_PASSWORD_CHARS, hash_password, roles_text, staff_from_row, validate};
+use crate::{NewStaff, Result, Staff, Store, StoreError, VisitSummary, VisitorHit, now_text};
+
+/// One visitor of a visit, as lists show them (ID number masked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VisitorBrief {
+    pub visitor_id: String,
+    pub name: String,
+    pub id_number_masked: String,
+    pub is_representative: bool,
+}
+
+/// One visit as 今日来访 lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VisitRow {
+    pub visit_id: String,
+    pub queue_no: i64,
+    pub visited_at: String,
+    pub visitors: Vec<VisitorBrief>,
+    pub head_count: i64,
+    pub appeal: String,
+    pub appeal_kind: AppealKind,
+    pub appeal_kind_label: String,
+    pub category_name: String,
+    pub agency: Option<String>,
+    pub place_name: Option<String>,
+    pub is_repeat: bool,
+    pub status: VisitStatus,
+    pub status_label: String,
+}
+
+/// One hand-off to a desk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct HandoffInfo {
+    pub id: String,
+    pub visit_id: String,
+    pub desk: Desk,
+    pub desk_label: String,
+    pub state: HandoffState,
+    pub state_label: String,
+    pub note: Option<String>,
+    pub created_at: String,
+    pub created_by_name: String,
+    pub taken_by_name: Option<String>,
+    pub taken_at: Option<String>,
+}
+
+/// A desk's queue entry: the hand-off and the visit it is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct QueueItem {
+    pub handoff: HandoffInfo,
+    pub visit: VisitRow,
+}
+
+/// 法律咨询记录 as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ConsultationRecord {
+    pub id: String,
+    pub visit_id: String,
+    pub lawyer_name: String,
+    pub question: String,
+    pub facts: String,
+    pub advice: String,
+    pub legal_route: String,
+    pub legal_route_name: String,
+    pub laws_cited: String,
+    pub duration_minutes: i64,
+    pub follow_up: bool,
+    pub follow_up_note: String,
+    pub created_at: String,
+}
+
+/// A party of a mediation. `id_number` is the full number, for the agreement; lists use the mask.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PartyRecord {
+    pub role: PartyRole,
+    pub role_label: String,
+    pub name: String,
+    pub id_type_label: String,
+    pub id_number: String,
+    pub id_number_masked: String,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SessionRecord {
+    pub held_on: String,
+    pub notes: String,
+}
+
+/// 调解记录 as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MediationRecord {
+    pub id: String,
+    pub visit_id: String,
+    pub mediator_name: String,
+    pub dispute_type: String,
+    pub dispute_type_name: String,
+    pub parties: Vec<PartyRecord>,
+    pub sessions: Vec<SessionRecord>,
+    pub outcome: MediationOutcome,
+    pub outcome_label: String,
+    pub agreement_text: String,
+    pub judicial_confirmation: bool,
+    pub created_at: String,
+}
+
+/// One visit with everything the desks did about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VisitDetail {
+    pub visit: VisitRow,
+    pub handoffs: Vec<HandoffInfo>,
+    pub consultations: Vec<ConsultationRecord>,
+    pub mediations: Vec<MediationRecord>,
+}
+
+/// One person's whole record (ID number and phone masked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VisitorProfile {
+    pub visitor_id: String,
+    pub name: String,
+    pub id_type_label: String,
+    pub id_number_masked: String,
+    pub sex: Option<String>,
+    pub birth_date: Option<String>,
+    pub phone_masked: Option<String>,
+    pub address: Option<String>,
+    pub visits: Vec<VisitRow>,
+    pub consultations: Vec<ConsultationRecord>,
+    pub mediations: Vec<MediationRecord>,
+}
+
+/// One matching visitor with their earlier visits, for the registration form's history panel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct HistoryEntry {
+    pub hit: VisitorHit,
+    pub visits: Vec<VisitSummary>,
+}
+
+fn not_found(what: &str) -> StoreError {
+    StoreError::NotFound(what.to_owned())
+}
+
+fn category_name(code: &str) -> String {
+    ReferenceData::bundled()
+        .category(code)
+        .map_or_else(|| code.to_owned(), |c| c.name.clone())
+}
+
+fn id_type_label(code: &str) -> String {
+    parse_id_type(code).map_or_else(|| code.to_owned(), |t| t.label_zh().to_owned())
+}
+
+fn staff_name(tx: &rusqlite::Connection, id: &str) -> Result<String> {
+    Ok(tx
+        .prepare_cached("SELECT display_name FROM staff WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .unwrap_or_default())
+}
+
+const HANDOFF_COLUMNS: &str = "h.id, h.visit_id, h.desk, h.state, h.note, h.created_at,
+    coalesce(c.display_name, ''), t.display_name, h.taken_at";
+const HANDOFF_FROM: &str = "handoffs h LEFT JOIN staff c ON c.id = h.created_by
+    LEFT JOIN staff t ON t.id = h.taken_by";
+
+fn handoff_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HandoffInfo> {
+    let desk: String = r.get(2)?;
+    let state: String = r.get(3)?;
+    let desk = Desk::parse(&desk).unwrap_or(Desk::Lawyer);
+    let state = HandoffState::parse(&state).unwrap_or(HandoffState::Done);
+    Ok(HandoffInfo {
+        id: r.get(0)?,
+        visit_id: r.get(1)?,
+        desk,
+        desk_label: desk.label_zh().to_owned(),
+        state,
+        state_label: state.label_zh().to_owned(),
+        note: r.get(4)?,
+        created_at: r.get(5)?,
+        created_by_name: r.get(6)?,
+        taken_by_name: r.get(7)?,
+        taken_at: r.get(8)?,
+    })
+}
+
+/// Hand-off states and whether the visit was closed: what its status is made from.
+fn desk_state(
+    conn: &rusqlite::Connection,
+    visit_id: &str,
+) -> Result<(Vec<(Desk, HandoffState)>, bool)> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT desk, state FROM handoffs WHERE visit_id = ?1 ORDER BY created_at",
+    )?;
+    let rows = stmt.query_map([visit_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut handoffs = Vec::new();
+    for row in rows {
+        let (d, s) = row?;
+        if let (Some(d), Some(s)) = (Desk::parse(&d), HandoffState::parse(&s)) {
+            handoffs.push((d, s));
+        }
+    }
+    let closed = conn
+        .prepare_cached("SELECT 1 FROM visit_closures WHERE visit_id = ?1")?
+        .query_row([visit_id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    Ok((handoffs, closed))
+}
+
+fn visit_row(conn: &rusqlite::Connection, visit_id: &str) -> Result<VisitRow> {
+    let row = conn
+        .prepare_cached(
+            "SELECT id, queue_no, visited_at, head_count, appeal, appeal_kind, category_code, agency,
+                    place_code, is_repeat
+             FROM visits WHERE id = ?1",
+        )?
+        .query_row([visit_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, Option<String>>(7)?,
+                r.get::<_, Option<String>>(8)?,
+                r.get::<_, bool>(9)?,
+            ))
+        })
+        .optional()?
+        .ok_or_else(|| not_found("该来访记录"))?;
+    let (id, queue_no, visited_at, head_count, appeal, kind, category, agency, place, is_repeat) =
+        row;
+    let mut stmt = conn.prepare_cached(
+        "SELECT v.id, v.name, v.id_number, vv.is_representative
+         FROM visit_visitors vv JOIN visitors v ON v.id = vv.visitor_id
+         WHERE vv.visit_id = ?1 ORDER BY vv.position",
+    )?;
+    let visitors = stmt
+        .query_map([&id], |r| {
+            let number: String = r.get(2)?;
+            Ok(VisitorBrief {
+                visitor_id: r.get(0)?,
+                name: r.get(1)?,
+                id_number_masked: mask_id(&number),
+                is_representative: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let (handoffs, closed) = desk_state(conn, &id)?;
+    let status = visit_status(&handoffs, closed);
+    let appeal_kind = AppealKind::parse(&kind).unwrap_or(AppealKind::Claim);
+    let regions = ReferenceData::bundled().regions;
+    Ok(VisitRow {
+        visit_id: id,
+        queue_no,
+        visited_at,
+        visitors,
+        head_count,
+        appeal,
+        appeal_kind,
+        appeal_kind_label: appeal_kind.label_zh().to_owned(),
+        category_name: category_name(&category),
+        agency,
+        place_name: place.map(|p| regions.name(&p).unwrap_or(p)),
+        is_repeat,
+        status,
+        status_label: status.label_zh().to_owned(),
+    })
+}
+
+fn handoff_info(conn: &rusqlite::Connection, id: &str) -> Result<HandoffInfo> {
+    conn.prepare_cached(&format!(
+        "SELECT {HANDOFF_COLUMNS} FROM {HANDOFF_FROM} WHERE h.id = ?1"
+    ))?
+    .query_row([id], handoff_from_row)
+    .optional()?
+    .ok_or_else(|| not_found("该转交记录"))
+}
+
+fn insert_handoff(
+    tx: &Transaction<'_>,
+    visit_id: &str,
+    desk: Desk,
+    note: &str,
+    by: &str,
+    now: &str,
+) -> Result<String> {
+    let (handoffs, closed) = desk_state(tx, visit_id)?;
+    may_hand_off(&handoffs, closed, desk)?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let note = Some(note.trim()).filter(|n| !n.is_empty());
+    tx.execute(
+        "INSERT INTO handoffs(id, visit_id, desk, state, note, created_by, created_at, updated_at)
+         VALUES (?1, ?2, ?3, 'waiting', ?4, ?5, ?6, ?6)",
+        params![id, visit_id, desk.code(), note, by, now],
+    )?;
+    let mut f = Map::new();
+    f.insert("visit_id".into(), json!(visit_id));
+    f.insert("desk".into(), json!(desk.code()));
+    f.insert("state".into(), json!("waiting"));
+    f.insert("note".into(), json!(note));
+    f.insert("created_by".into(), json!(by));
+    changelog::append(tx, "handoff", &id, Op::Insert, f, now)?;
+    Ok(id)
+}
+
+/// Marks the open hand-offs of `visit_id` to `desk` done; returns the first one's id.
+fn finish_handoffs(
+    tx: &Transaction<'_>,
+    visit_id: &str,
+    desk: Desk,
+    by: &str,
+    now: &str,
+) -> Result<Option<String>> {
+    let ids: Vec<(String, Option<String>)> = tx
+        .prepare_cached(
+            "SELECT id, taken_by FROM handoffs WHERE visit_id = ?1 AND desk = ?2 AND state != 'done'
+             ORDER BY created_at",
+        )?
+        .query_map(params![visit_id, desk.code()], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, taken_by) in &ids {
+        let mut f = Map::new();
+        f.insert("state".into(), json!("done"));
+        f.insert("done_at".into(), json!(now));
+        if taken_by.is_none() {
+            f.insert("taken_by".into(), json!(by));
+            f.insert("taken_at".into(), json!(now));
+        }
+        tx.execute(
+            "UPDATE handoffs SET state = 'done', done_at = ?2, taken_by = coalesce(taken_by, ?3),
+               taken_at = coalesce(taken_at, ?2), updated_at = ?2 WHERE id = ?1",
+            params![id, now, by],
+        )?;
+        changelog::append(tx, "handoff", id, Op::Update, f, now)?;
+    }
+    Ok(ids.into_iter().next().map(|(id, _)| id))
+}
+
+fn require_visit(conn: &rusqlite::Connection, visit_id: &str) -> Result<()> {
+    conn.prepare_cached("SELECT 1 FROM visits WHERE id = ?1")?
+        .query_row([visit_id], |_| Ok(()))
+        .optional()?
+        .ok_or_else(|| not_found("该来访记录"))
+}
+
+fn consultations_where(
+    conn: &rusqlite::Connection,
+    clause: &str,
+    key: &str,
+) -> Result<Vec<ConsultationRecord>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT c.id, c.visit_id, coalesce(s.display_name, ''), c.question, c.facts, c.advice,
+                c.legal_route, c.laws_cited, c.duration_minutes, c.follow_up, c.follow_up_note,
+                c.created_at
+         FROM consultations c LEFT JOIN staff s ON s.id = c.lawyer_id
+         WHERE {clause} ORDER BY c.created_at DESC"
+    ))?;
+    let rows = stmt.query_map([key], |r| {
+        let route: String = r.get(6)?;
+        Ok(ConsultationRecord {
+            id: r.get(0)?,
+            visit_id: r.get(1)?,
+            lawyer_name: r.get(2)?,
+            question: r.get(3)?,
+            facts: r.get(4)?,
+            advice: r.get(5)?,
+            legal_route_name: ReferenceData::bundled()
+                .legal_route(&route)
+                .map_or_else(|| route.clone(), |l| l.name.clone()),
+            legal_route: route,
+            laws_cited: r.get(7)?,
+            duration_minutes: r.get(8)?,
+            follow_up: r.get(9)?,
+            follow_up_note: r.get(10)?,
+            created_at: r.get(11)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn mediations_where(
+    conn: &rusqlite::Connection,
+    clause: &str,
+    key: &str,
+) -> Result<Vec<MediationRecord>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT m.id, m.visit_id, coalesce(s.display_name, ''), m.dispute_type, m.outcome,
+                m.agreement_text, m.judicial_confirmation, m.created_at
+         FROM mediations m LEFT JOIN staff s ON s.id = m.mediator_id
+         WHERE {clause} ORDER BY m.created_at DESC"
+    ))?;
+    let heads = stmt
+        .query_map([key], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, bool>(6)?,
+                r.get::<_, String>(7)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut out = Vec::with_capacity(heads.len());
+    for (id, visit_id, mediator_name, dispute, outcome, agreement_text, confirm, created_at) in
+        heads
+    {
+        let parties = conn
+            .prepare_cached(
+                "SELECT role, name, id_type, id_number, phone, address FROM mediation_parties
+                 WHERE mediation_id = ?1 ORDER BY position",
+            )?
+            .query_map([&id], |r| {
+                let role: String = r.get(0)?;
+                let role = PartyRole::parse(&role).unwrap_or(PartyRole::Applicant);
+                let id_type: String = r.get(2)?;
+                let number: String = r.get(3)?;
+                Ok(PartyRecord {
+                    role,
+                    role_label: role.label_zh().to_owned(),
+                    name: r.get(1)?,
+                    id_type_label: id_type_label(&id_type),
+                    id_number_masked: mask_id(&number),
+                    id_number: number,
+                    phone: r.get(4)?,
+                    address: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let sessions = conn
+            .prepare_cached(
+                "SELECT held_on, notes FROM mediation_sessions WHERE mediation_id = ?1 ORDER BY position",
+            )?
+            .query_map([&id], |r| {
+                Ok(SessionRecord {
+                    held_on: r.get(0)?,
+                    notes: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let outcome = MediationOutcome::parse(&outcome).unwrap_or(MediationOutcome::Terminated);
+        out.push(MediationRecord {
+            id,
+            visit_id,
+            mediator_name,
+            dispute_type_name: dispute_type(&dispute)
+                .map_or_else(|| dispute.clone(), |d| d.1.into()),
+            dispute_type: dispute,
+            parties,
+            sessions,
+            outcome,
+            outcome_label: outcome.label_zh().to_owned(),
+            agreement_text,
+            judicial_confirmation: confirm,
+            created_at,
+        });
+    }
+    Ok(out)
+}
+
+impl NewStaff {
+    /// The account's problems, each at its field, without touching any store.
+    pub fn check(&self) -> std::result::Result<(), ValidationErrors> {
+        validate(self)
+    }
+}
+
+impl Store {
+    /// Creates a store with its first admin in one step; nothing is left behind when the
+    /// account is refused (e.g. a short password).
+    pub fn create_with_admin(data_dir: &Path, hall_code: &str, admin: &NewStaff) -> Result<Store> {
+        validate(admin)?;
+        let mut store = Store::create(data_dir, hall_code)?;
+        if let Err(e) = store.add_staff(admin) {
+            drop(store);
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(data_dir.join(format!("{}{suffix}", crate::DB_FILE)));
+            }
+            return Err(e);
+        }
+        Ok(store)
+    }
+
+    /// The visits of one day (`YYYY-MM-DD`), in queue order.
+    pub fn visits_on(&self, date: &str) -> Result<Vec<VisitRow>> {
+        let ids: Vec<String> = self
+            .conn
+            .prepare_cached("SELECT id FROM visits WHERE visit_date = ?1 ORDER BY queue_no")?
+            .query_map([date], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        ids.iter().map(|id| visit_row(&self.conn, id)).collect()
+    }
+
+    pub fn visit_row(&self, visit_id: &str) -> Result<VisitRow> {
+        visit_row(&self.conn, visit_id)
+    }
+
+    /// 访调对接: puts a visit in the lawyer's or the mediator's queue.
+    pub fn hand_off(
+        &mut self,
+        visit_id: &str,
+        desk: Desk,
+        note: &str,
+        by: &str,
+    ) -> Result<HandoffInfo> {
+        let now = now_text();
+        let tx = self.conn.transaction()?;
+        require_visit(&tx, visit_id)?;
+        let id = insert_handoff(&tx, visit_id, desk, note, by, &now)?;
+        tx.commit()?;
+        tracing::info!(handoff_id = %id, visit_id, desk = desk.code(), "visit handed off");
+        handoff_info(&self.conn, &id)
+    }
+
+    /// The clerk marks a visit handled at the desk.
+    pub fn close_visit(&mut self, visit_id: &str, by: &str) -> Result<VisitRow> {
+        let now = now_text();
+        let tx = self.conn.transaction()?;
+        require_visit(&tx, visit_id)?;
+        let (handoffs, closed) = desk_state(&tx, visit_id)?;
+        may_close(&handoffs, closed)?;
+        tx.execute(
+            "INSERT INTO visit_closures(visit_id, closed_by, closed_at) VALUES (?1, ?2, ?3)",
+            params![visit_id, by, now],
+        )?;
+        let mut f = Map::new();
+        f.insert("closed_by".into(), json!(by));
+        f.insert("closed_at".into(), json!(now));
+        changelog::append(&tx, "visit_closure", visit_id, Op::Insert, f, &now)?;
+        tx.commit()?;
+        visit_row(&self.conn, visit_id)
+    }
+
+    /// A desk's open queue: waiting and taken hand-offs, oldest first.
+    pub fn queue(&self, desk: Desk) -> Result<Vec<QueueItem>> {
+        let handoffs: Vec<HandoffInfo> = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {HANDOFF_COLUMNS} FROM {HANDOFF_FROM}
+                 WHERE h.desk = ?1 AND h.state != 'done' ORDER BY h.created_at, h.id"
+            ))?
+            .query_map([desk.code()], handoff_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        handoffs
+            .into_iter()
+            .map(|h| {
+                Ok(QueueItem {
+                    visit: visit_row(&self.conn, &h.visit_id)?,
+                    handoff: h,
+                })
+            })
+            .collect()
+    }
+
+    /// Takes the next visitor from a desk's queue: the one this staff member already has, else
+    /// the oldest waiting one. `None` when the queue is empty.
+    pub fn take_next(&mut self, desk: Desk, staff_id: &str) -> Result<Option<QueueItem>> {
+        let now = now_text();
+        let tx = self.conn.transaction()?;
+        let mine: Option<String> = tx
+            .prepare_cached(
+                "SELECT id FROM handoffs WHERE desk = ?1 AND state = 'taken' AND taken_by = ?2
+                 ORDER BY created_at LIMIT 1",
+            )?
+            .query_row(params![desk.code(), staff_id], |r| r.get(0))
+            .optional()?;
+        let id = match mine {
+            Some(id) => id,
+            None => {
+                let next: Option<String> = tx
+                    .prepare_cached(
+                        "SELECT id FROM handoffs WHERE desk = ?1 AND state = 'waiting'
+                         ORDER BY created_at, id LIMIT 1",
+                    )?
+                    .query_row([desk.code()], |r| r.get(0))
+                    .optional()?;
+                let Some(id) = next else {
+                    return Ok(None);
+                };
+                tx.execute(
+                    "UPDATE handoffs SET state = 'taken', taken_by = ?2, taken_at = ?3, updated_at = ?3
+                     WHERE id = ?1",
+                    params![id, staff_id, now],
+                )?;
+                let mut f = Map::new();
+                f.insert("state".into(), json!("taken"));
+                f.insert("taken_by".into(), json!(staff_id));
+                f.insert("taken_at".into(), json!(now));
+                changelog::append(&tx, "handoff", &id, Op::Update, f, &now)?;
+                id
+            }
+        };
+        tx.commit()?;
+        let handoff = handoff_info(&self.conn, &id)?;
+        Ok(Some(QueueItem {
+            visit: visit_row(&self.conn, &handoff.visit_id)?,
+            handoff,
+        }))
+    }
+
+    /// Logs a consultation; the visit's open lawyer hand-off is done with it.
+    pub fn add_consultation(&mut self, c: &ValidConsultation, lawyer_id: &str) -> Result<String> {
+        let now = now_text();
+        let tx = self.conn.transaction()?;
+        require_visit(&tx, &c.visit_id)?;
+        let handoff_id = finish_handoffs(&tx, &c.visit_id, Desk::Lawyer, lawyer_id, &now)?;
+        let id = uuid::Uuid::now_v7().to_string();
+        tx.execute(
+            "INSERT INTO consultations(id, visit_id, handoff_id, lawyer_id, question, facts, advice, legal_route,
+               laws_cited, duration_minutes, follow_up, follow_up_note, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                id, c.visit_id, handoff_id, lawyer_id, c.question, c.facts, c.advice, c.legal_route,
+                c.laws_cited, c.duration_minutes, c.follow_up, c.follow_up_note, now
+            ],
+        )?;
+        let mut f = Map::new();
+        f.insert("visit_id".into(), json!(c.visit_id));
+        f.insert("handoff_id".into(), json!(handoff_id));
+        f.insert("lawyer_id".into(), json!(lawyer_id));
+        f.insert("question".into(), json!(c.question));
+        f.insert("facts".into(), json!(c.facts));
+        f.insert("advice".into(), json!(c.advice));
+        f.insert("legal_route".into(), json!(c.legal_route));
+        f.insert("laws_cited".into(), json!(c.laws_cited));
+        f.insert("duration_minutes".into(), json!(c.duration_minutes));
+        f.insert("follow_up".into(), json!(c.follow_up));
+        f.insert("follow_up_note".into(), json!(c.follow_up_note));
+        changelog::append(&tx, "consultation", &id, Op::Insert, f, &now)?;
+        tx.commit()?;
+        tracing::info!(consultation_id = %id, visit_id = %c.visit_id, "consultation logged");
+        Ok(id)
+    }
+
+    /// The lawyer hands the visitor on to the mediator desk (the lawyer's part is then done).
+    pub fn hand_on_to_mediator(
+        &mut self,
+        visit_id: &str,
+        lawyer_id: &str,
+        note: &str,
+    ) -> Result<HandoffInfo> {
+        let now = now_text();
+        let tx = self.conn.transaction()?;
+        require_visit(&tx, visit_id)?;
+        finish_handoffs(&tx, visit_id, Desk::Lawyer, lawyer_id, &now)?;
+        let id = insert_handoff(&tx, visit_id, Desk::Mediator, note, lawyer_id, &now)?;
+        tx.commit()?;
+        handoff_info(&self.conn, &id)
+    }
+
+    pub fn consultation(&self, id: &str) -> Result<ConsultationRecord> {
+        consultations_where(&self.conn, "c.id = ?1", id)?
+            .pop()
+            .ok_or_else(|| not_found("该法律咨询记录"))
+    }
+
+    /// Logs a mediation with its parties and sessions; the visit's open mediator hand-off is
+    /// done with it.
+    pub fn add_mediation(&mut self, m: &ValidMediation, mediator_id: &str) -> Result<String> {
+        let now = now_text();
+        let tx = self.conn.transaction()?;
+        require_visit(&tx, &m.visit_id)?;
+        let handoff_id = finish_handoffs(&tx, &m.visit_id, Desk::Mediator, mediator_id, &now)?;
+        let id = uuid::Uuid::now_v7().to_string();
+        tx.execute(
+            "INSERT INTO mediations(id, visit_id, handoff_id, mediator_id, dispute_type, outcome,
+               agreement_text, judicial_confirmation, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                id,
+                m.visit_id,
+                handoff_id,
+                mediator_id,
+                m.dispute_type,
+                m.outcome.code(),
+                m.agreement_text,
+                m.judicial_confirmation,
+                now
+            ],
+        )?;
+        let mut f = Map::new();
+        f.insert("visit_id".into(), json!(m.visit_id));
+        f.insert("handoff_id".into(), json!(handoff_id));
+        f.insert("mediator_id".into(), json!(mediator_id));
+        f.insert("dispute_type".into(), json!(m.dispute_type));
+        f.insert("outcome".into(), json!(m.outcome.code()));
+        f.insert("agreement_text".into(), json!(m.agreement_text));
+        f.insert(
+            "judicial_confirmation".into(),
+            json!(m.judicial_confirmation),
+        );
+        changelog::append(&tx, "mediation", &id, Op::Insert, f, &now)?;
+        for (position, p) in m.parties.iter().enumerate() {
+            let pid = uuid::Uuid::now_v7().to_string();
+            tx.execute(
+                "INSERT INTO mediation_parties(id, mediation_id, position, role, name, id_type, id_number,
+                   phone, address)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    pid, id, position as i64, p.role.code(), p.name, p.id_type.code(), p.id_number,
+                    p.phone, p.address
+                ],
+            )?;
+            let mut f = Map::new();
+            f.insert("mediation_id".into(), json!(id));
+            f.insert("position".into(), json!(position));
+            f.insert("role".into(), json!(p.role.code()));
+            f.insert("name".into(), json!(p.name));
+            f.insert("id_type".into(), json!(p.id_type.code()));
+            f.insert("id_number".into(), json!(p.id_number));
+            f.insert("phone".into(), json!(p.phone));
+            f.insert("address".into(), json!(p.address));
+            changelog::append(&tx, "mediation_party", &pid, Op::Insert, f, &now)?;
+        }
+        for (position, s) in m.sessions.iter().enumerate() {
+            let sid = uuid::Uuid::now_v7().to_string();
+            let held_on = s.held_on.to_string();
+            tx.execute(
+                "INSERT INTO mediation_sessions(id, mediation_id, position, held_on, notes)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![sid, id, position as i64, held_on, s.notes],
+            )?;
+            let mut f = Map::new();
+            f.insert("mediation_id".into(), json!(id));
+            f.insert("position".into(), json!(position));
+            f.insert("held_on".into(), json!(held_on));
+            f.insert("notes".into(), json!(s.notes));
+            changelog::append(&tx, "mediation_session", &sid, Op::Insert, f, &now)?;
+        }
+        tx.commit()?;
+        tracing::info!(mediation_id = %id, visit_id = %m.visit_id, "mediation logged");
+        Ok(id)
+    }
+
+    pub fn mediation(&self, id: &str) -> Result<MediationRecord> {
+        mediations_where(&self.conn, "m.id = ?1", id)?
+            .pop()
+            .ok_or_else(|| not_found("该调解记录"))
+    }
+
+    /// One visit with its hand-offs, consultations and mediations.
+    pub fn visit_detail(&self, visit_id: &str) -> Result<VisitDetail> {
+        let visit = visit_row(&self.conn, visit_id)?;
+        let handoffs = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {HANDOFF_COLUMNS} FROM {HANDOFF_FROM} WHERE h.visit_id = ?1 ORDER BY h.created_at"
+            ))?
+            .query_map([visit_id], handoff_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(VisitDetail {
+            visit,
+            handoffs,
+            consultations: consultations_where(&self.conn, "c.visit_id = ?1", visit_id)?,
+            mediations: mediations_where(&self.conn, "m.visit_id = ?1", visit_id)?,
+        })
+    }
+
+    /// One visitor's whole record: every visit, and the consultations and mediations of them.
+    pub fn visitor_profile(&self, visitor_id: &str) -> Result<VisitorProfile> {
+        let head = self
+            .conn
+            .prepare_cached(
+                "SELECT id, name, id_type, id_number, sex, birth_date, phone, address FROM visitors WHERE id = ?1",
+            )?
+            .query_row([visitor_id], |r| {
+                let id_type: String = r.get(2)?;
+                let number: String = r.get(3)?;
+                let phone: Option<String> = r.get(6)?;
+                Ok(VisitorProfile {
+                    visitor_id: r.get(0)?,
+                    name: r.get(1)?,
+                    id_type_label: id_type_label(&id_type),
+                    id_number_masked: mask_id(&number),
+                    sex: r.get(4)?,
+                    birth_date: r.get(5)?,
+                    phone_masked: phone.as_deref().map(mask_phone),
+                    address: r.get(7)?,
+                    visits: Vec::new(),
+                    consultations: Vec::new(),
+                    mediations: Vec::new(),
+                })
+            })
+            .optional()?
+            .ok_or_else(|| not_found("该来访人"))?;
+        let mut profile = head;
+        let visit_ids: Vec<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT x.id FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id
+                 WHERE vv.visitor_id = ?1 ORDER BY x.visited_at DESC",
+            )?
+            .query_map([visitor_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in &visit_ids {
+            profile.visits.push(visit_row(&self.conn, id)?);
+            profile
+                .consultations
+                .extend(consultations_where(&self.conn, "c.visit_id = ?1", id)?);
+            profile
+                .mediations
+                .extend(mediations_where(&self.conn, "m.visit_id = ?1", id)?);
+        }
+        Ok(profile)
+    }
+
+    /// Visitors matching `query` with their earlier visits, for the history panel.
+    pub fn history(&self, query: &str, limit: usize) -> Result<Vec<HistoryEntry>> {
+        self.search(query, limit)?
+            .into_iter()
+            .map(|hit| {
+                Ok(HistoryEntry {
+                    visits: self.visits_of_visitor(&hit.visitor_id)?,
+                    hit,
+                })
+            })
+            .collect()
+    }
+
+    pub fn staff_by_id(&self, staff_id: &str) -> Result<Staff> {
+        self.conn
+            .prepare_cached("SELECT * FROM staff WHERE id = ?1")?
+            .query_row([staff_id], staff_from_row)
+            .optional()?
+            .ok_or_else(|| not_found("该工作人员账号"))
+    }
+
+    fn active_admins_except(&self, staff_id: &str) -> Result<usize> {
+        Ok(self
+            .list_staff()?
+            .iter()
+            .filter(|s| s.id != staff_id && s.active && s.has_role(Role::Admin))
+            .count())
+    }
+
+    fn update_staff(
+        &mut self,
+        staff_id: &str,
+        set: &str,
+        fields: Map<String, serde_json::Value>,
+        value: &dyn rusqlite::ToSql,
+    ) -> Result<()> {
+        let now = now_text();
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            &format!("UPDATE staff SET {set} = ?2, updated_at = ?3 WHERE id = ?1"),
+            params![staff_id, value, now],
+        )?;
+        if n == 0 {
+            return Err(not_found("该工作人员账号"));
+        }
+        changelog::append(&tx, "staff", staff_id, Op::Update, fields, &now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Enables or disables an account; the last active admin stays.
+    pub fn set_staff_active(&mut self, staff_id: &str, active: bool) -> Result<Staff> {
+        let staff = self.staff_by_id(staff_id)?;
+        if !active && staff.has_role(Role::Admin) {
+            check_admin_remains(self.active_admins_except(staff_id)?)?;
+        }
+        let mut f = Map::new();
+        f.insert("active".into(), json!(active));
+        self.update_staff(staff_id, "active", f, &active)?;
+        tracing::info!(staff_id, active, "staff account enabled/disabled");
+        self.staff_by_id(staff_id)
+    }
+
+    /// Sets a new password for an account (admin reset).
+    pub fn reset_password(&mut self, staff_id: &str, password: &str) -> Result<()> {
+        self.staff_by_id(staff_id)?;
+        if password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(FieldError::new(
+                "password",
+                "password_too_short",
+                format!("密码太短：至少需要 {MIN_PASSWORD_CHARS} 位，请换一个更长的密码。"),
+            )
+            .into());
+        }
+        let hash = hash_password(password)?;
+        let mut f = Map::new();
+        f.insert("password_hash".into(), json!(hash));
+        self.update_staff(staff_id, "password_hash", f, &hash)?;
+        tracing::info!(staff_id, "staff password reset");
+        Ok(())
+    }
+
+    /// Replaces an account's roles; the last active admin keeps the admin role.
+    pub fn set_staff_roles(&mut self, staff_id: &str, roles: &[Role]) -> Result<Staff> {
+        let staff = self.staff_by_id(staff_id)?;
+        let mut roles = roles.to_vec();
+        roles.sort();
+        roles.dedup();
+        if roles.is_empty() {
+            return Err(ValidationErrors::from(FieldError::new(
+                "roles",
+                "role_empty",
+                "未指定角色：请至少选择一个角色。",
+            ))
+            .into());
+        }
+        if staff.active && staff.has_role(Role::Admin) && !roles.contains(&Role::Admin) {
+            check_admin_remains(self.active_admins_except(staff_id)?)?;
+        }
+        let text = roles_text(&roles);
+        let mut f = Map::new();
+        f.insert("roles".into(), json!(text));
+        self.update_staff(staff_id, "roles", f, &text)?;
+        tracing::info!(staff_id, "staff roles changed");
+        self.staff_by_id(staff_id)
+    }
+
+    /// The display name of a staff member ("" when unknown).
+    pub fn staff_name(&self, staff_id: &str) -> Result<String> {
+        staff_name(&self.conn, staff_id)
+    }
+}

@@ -1,0 +1,778 @@
+//! The life of a matter in the store: its events, cached state and deadlines, its
+//! classification and legal route, and the hall's due lists.
+//!
+//! Every transition loads the matter's state, lets `xinfang_core::matter::apply` decide, and only
+//! then writes the event, the new status and state and their change-log rows, all in one
+//! transaction. A refused event writes nothing. The `matter_deadlines` index follows
+//! `matters.state` by triggers (migration 0004), so pulled changes keep it right too.
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use serde_json::{Map, json};
+use xinfang_core::calendar::HolidayCalendar;
+use xinfang_core::classify::{self, Classification, ClassifyInput};
+use xinfang_core::due::{self, DueBucket};
+use xinfang_core::matter::{
+    self, DECISION_DAYS, DeadlineKind, EventKind, MatterEvent, MatterState, MatterStatus,
+    NamedDeadline,
+};
+use xinfang_core::notice::{self, MatterFacts, NoticeKind};
+use xinfang_core::reference::{AppealKind, ReferenceData};
+
+use crate::changelog::{self, Op};
+use crate::{Result, Store, StoreError, now_text};
+
+/// A step as recorded, with who recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct EventRecord {
+    pub seq: i64,
+    pub kind: EventKind,
+    pub kind_label: String,
+    pub event: MatterEvent,
+    pub by_staff: String,
+    /// Display name, or empty when the account is not on this desk.
+    pub by_name: String,
+    /// When it was recorded (RFC 3339).
+    pub recorded_at: String,
+}
+
+/// A deadline as the matter page shows it on `today`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DeadlineView {
+    #[serde(flatten)]
+    pub deadline: NamedDeadline,
+    /// Days from today to the due day: 0 on the day, negative once past.
+    pub days_left: i64,
+    /// An authority's limit that ran out with the act undone (show it red).
+    pub overdue: bool,
+}
+
+/// A legal route the lawyer proposed, waiting for the clerk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RouteProposal {
+    pub route_code: String,
+    pub route_name: String,
+    pub by_staff: String,
+    pub by_name: String,
+    pub at: String,
+    pub note: String,
+    pub consultation_id: Option<String>,
+}
+
+/// One button of the matter page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AllowedEvent {
+    pub kind: EventKind,
+    pub label: String,
+}
+
+/// A matter with everything its page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MatterView {
+    pub id: String,
+    pub hall_code: String,
+    pub first_visit_id: String,
+    pub appeal: String,
+    /// Visitors of the first visit, representatives first.
+    pub visitor_names: Vec<String>,
+    pub appeal_kind: AppealKind,
+    pub appeal_kind_label: String,
+    pub category_code: String,
+    pub category_name: String,
+    /// 检举控告: show only to roles that need it.
+    pub confidential: bool,
+    pub status: MatterStatus,
+    pub status_label: String,
+    pub received_on: NaiveDate,
+    pub legal_route: Option<String>,
+    pub legal_route_name: Option<String>,
+    pub proposed_route: Option<RouteProposal>,
+    pub deadlines: Vec<DeadlineView>,
+    pub allowed_events: Vec<AllowedEvent>,
+    /// Notices the record can fill now (print buttons).
+    pub notices: Vec<NoticeKind>,
+    pub events: Vec<EventRecord>,
+    /// The full state (transfer, extension, opinions, review stages, hearing).
+    pub state: MatterState,
+}
+
+/// One line of the due lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DueItem {
+    pub matter_id: String,
+    pub hall_code: String,
+    pub bucket: DueBucket,
+    pub deadline_kind: DeadlineKind,
+    pub deadline_label: String,
+    pub due: NaiveDate,
+    /// Negative: days overdue.
+    pub days_left: i64,
+    pub status: MatterStatus,
+    pub status_label: String,
+    pub received_on: NaiveDate,
+    pub appeal_kind: AppealKind,
+    pub category_name: String,
+    pub confidential: bool,
+    /// Empty for confidential matters: open the matter to see them.
+    pub visitor_names: Vec<String>,
+    /// Empty for confidential matters.
+    pub appeal: String,
+}
+
+/// The supervisor's morning view of one hall.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DueList {
+    pub hall_code: String,
+    pub today: NaiveDate,
+    /// Last due day counted as "due soon".
+    pub horizon: NaiveDate,
+    /// Most overdue first.
+    pub overdue: Vec<DueItem>,
+    /// Soonest first.
+    pub due_soon: Vec<DueItem>,
+}
+
+/// A matter row as the transitions need it.
+pub(crate) struct MatterRow {
+    pub(crate) hall_code: String,
+    pub(crate) first_visit_id: String,
+    pub(crate) appeal_kind: AppealKind,
+    pub(crate) category_code: String,
+    pub(crate) confidential: bool,
+    pub(crate) status: MatterStatus,
+    pub(crate) received_on: NaiveDate,
+    state: Option<String>,
+    event_count: i64,
+    legal_route: Option<String>,
+}
+
+impl MatterRow {
+    /// The state as cached, or the state of a matter just registered.
+    pub(crate) fn state(&self, cal: &HolidayCalendar) -> Result<MatterState> {
+        match &self.state {
+            Some(json) => Ok(serde_json::from_str(json)?),
+            None => Ok(MatterState::registered(self.received_on, cal)),
+        }
+    }
+
+    fn classification(&self) -> Classification {
+        Classification {
+            appeal_kind: self.appeal_kind,
+            category_code: self.category_code.clone(),
+            legal_route: self.legal_route.clone(),
+            confidential: self.confidential,
+        }
+    }
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("日期格式不正确：{s}")))
+}
+
+fn code_of<T: Serialize>(v: T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn from_code<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    Ok(serde_json::from_value(json!(s))?)
+}
+
+pub(crate) fn load_matter(conn: &Connection, id: &str) -> Result<MatterRow> {
+    let row = conn
+        .prepare_cached(
+            "SELECT hall_code, first_visit_id, appeal_kind, category_code, confidential, status,
+               received_on, state, event_count, legal_route
+             FROM matters WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, bool>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, Option<String>>(7)?,
+                r.get::<_, i64>(8)?,
+                r.get::<_, Option<String>>(9)?,
+            ))
+        })
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("编号为 {id} 的信访事项")))?;
+    let (
+        hall_code,
+        first_visit_id,
+        kind,
+        category_code,
+        confidential,
+        status,
+        received,
+        state,
+        n,
+        route,
+    ) = row;
+    Ok(MatterRow {
+        hall_code,
+        first_visit_id,
+        appeal_kind: AppealKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("事项 {id} 的诉求类别 {kind} 无法识别")))?,
+        category_code,
+        confidential,
+        status: from_code(&status)?,
+        received_on: parse_date(&received)?,
+        state,
+        event_count: n,
+        legal_route: route,
+    })
+}
+
+pub(crate) fn staff_display(conn: &Connection, id: &str) -> Result<String> {
+    Ok(conn
+        .prepare_cached("SELECT display_name FROM staff WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// Visitors of a visit, representatives first, then in registration order.
+pub(crate) fn visitor_names(conn: &Connection, visit_id: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT v.name FROM visit_visitors vv JOIN visitors v ON v.id = vv.visitor_id
+         WHERE vv.visit_id = ?1 ORDER BY vv.is_representative DESC, vv.position",
+    )?;
+    let names = stmt.query_map([visit_id], |r| r.get(0))?;
+    Ok(names.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn appeal_of(conn: &Connection, visit_id: &str) -> Result<String> {
+    Ok(conn
+        .prepare_cached("SELECT appeal FROM visits WHERE id = ?1")?
+        .query_row([visit_id], |r| r.get(0))
+        .optional()?
+        .unwrap_or_default())
+}
+
+pub(crate) fn category_name(code: &str) -> String {
+    ReferenceData::bundled()
+        .category(code)
+        .map_or_else(|| code.to_owned(), |c| c.name.clone())
+}
+
+fn route_name(code: &str, reference: &ReferenceData) -> String {
+    reference
+        .legal_route(code)
+        .map_or_else(|| code.to_owned(), |r| r.name.clone())
+}
+
+fn deadline_views(state: &MatterState, today: NaiveDate) -> Vec<DeadlineView> {
+    state
+        .deadlines
+        .iter()
+        .map(|d| DeadlineView {
+            days_left: (d.due - today).num_days(),
+            overdue: d.is_overdue(today) && state.status != MatterStatus::Closed,
+            deadline: d.clone(),
+        })
+        .collect()
+}
+
+impl Store {
+    /// A matter with its events, deadlines (as of `today`) and the steps it can take next.
+    pub fn matter(&self, id: &str, today: NaiveDate, cal: &HolidayCalendar) -> Result<MatterView> {
+        let row = load_matter(&self.conn, id)?;
+        let state = row.state(cal)?;
+        let reference = ReferenceData::bundled();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.seq, e.payload, e.by_staff, coalesce(s.display_name, ''), e.at
+             FROM matter_events e LEFT JOIN staff s ON s.id = e.by_staff
+             WHERE e.matter_id = ?1 ORDER BY e.seq",
+        )?;
+        let raw: Vec<(i64, String, String, String, String)> = stmt
+            .query_map([id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut events = Vec::with_capacity(raw.len());
+        for (seq, payload, by_staff, by_name, recorded_at) in raw {
+            let event: MatterEvent = serde_json::from_str(&payload)?;
+            events.push(EventRecord {
+                seq,
+                kind: event.kind(),
+                kind_label: event.kind().label_zh().to_owned(),
+                event,
+                by_staff,
+                by_name,
+                recorded_at,
+            });
+        }
+        let proposed_route = self
+            .conn
+            .prepare_cached(
+                "SELECT m.proposed_route, coalesce(m.proposed_by, ''), coalesce(s.display_name, ''),
+                   coalesce(m.proposed_at, ''), coalesce(m.proposal_note, ''), m.proposal_consultation_id
+                 FROM matters m LEFT JOIN staff s ON s.id = m.proposed_by
+                 WHERE m.id = ?1 AND m.proposed_route IS NOT NULL",
+            )?
+            .query_row([id], |r| {
+                let code: String = r.get(0)?;
+                Ok(RouteProposal {
+                    route_name: route_name(&code, reference),
+                    route_code: code,
+                    by_staff: r.get(1)?,
+                    by_name: r.get(2)?,
+                    at: r.get(3)?,
+                    note: r.get(4)?,
+                    consultation_id: r.get(5)?,
+                })
+            })
+            .optional()?;
+        Ok(MatterView {
+            id: id.to_owned(),
+            hall_code: row.hall_code.clone(),
+            first_visit_id: row.first_visit_id.clone(),
+            appeal: appeal_of(&self.conn, &row.first_visit_id)?,
+            visitor_names: visitor_names(&self.conn, &row.first_visit_id)?,
+            appeal_kind: row.appeal_kind,
+            appeal_kind_label: row.appeal_kind.label_zh().to_owned(),
+            category_name: category_name(&row.category_code),
+            category_code: row.category_code.clone(),
+            confidential: row.confidential,
+            status: state.status,
+            status_label: state.status.label_zh().to_owned(),
+            received_on: row.received_on,
+            legal_route_name: row.legal_route.as_deref().map(|c| route_name(c, reference)),
+            legal_route: row.legal_route.clone(),
+            proposed_route,
+            deadlines: deadline_views(&state, today),
+            allowed_events: matter::allowed_events(&state)
+                .into_iter()
+                .map(|k| AllowedEvent {
+                    kind: k,
+                    label: k.label_zh().to_owned(),
+                })
+                .collect(),
+            notices: notice::available_notices(&state),
+            events,
+            state,
+        })
+    }
+
+    /// The matter registered with a visit.
+    pub fn matter_of_visit(&self, visit_id: &str) -> Result<String> {
+        self.conn
+            .prepare_cached("SELECT matter_id FROM visits WHERE id = ?1")?
+            .query_row([visit_id], |r| r.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten()
+            .ok_or_else(|| StoreError::NotFound(format!("来访 {visit_id} 的信访事项")))
+    }
+
+    /// The facts a matter notice is filled with (see `xinfang_core::notice::matter_notice`).
+    pub fn matter_facts(
+        &self,
+        id: &str,
+        cal: &HolidayCalendar,
+    ) -> Result<(MatterFacts, MatterState)> {
+        let row = load_matter(&self.conn, id)?;
+        let state = row.state(cal)?;
+        Ok((
+            MatterFacts {
+                hall_code: row.hall_code.clone(),
+                visitor_names: visitor_names(&self.conn, &row.first_visit_id)?,
+                appeal: appeal_of(&self.conn, &row.first_visit_id)?,
+                appeal_kind: row.appeal_kind,
+                category_name: category_name(&row.category_code),
+                legal_route: row.legal_route.clone(),
+            },
+            state,
+        ))
+    }
+
+    /// Records one step of a matter. The core decides; a refusal (`StoreError::Invalid`, with
+    /// the field and a Chinese message) leaves the store untouched.
+    pub fn record_event(
+        &mut self,
+        id: &str,
+        event: &MatterEvent,
+        by: &str,
+        cal: &HolidayCalendar,
+    ) -> Result<MatterState> {
+        let reference = ReferenceData::bundled();
+        let tx = self.conn.transaction()?;
+        let row = load_matter(&tx, id)?;
+        let state = row.state(cal)?;
+        let next = matter::apply(&state, event, cal)?;
+        // A route named by the event must come from the routes data, and only claims are routed.
+        let mut event = event.clone();
+        let mut new_route = None;
+        if let MatterEvent::GuideToLegalRoute { route_code, .. } = &mut event {
+            classify::may_propose_route(row.appeal_kind, row.status)?;
+            let code = classify::route_code(route_code, reference, "route_code")?;
+            route_code.clone_from(&code);
+            new_route = Some(code);
+        }
+        let next = if new_route.is_some() {
+            matter::apply(&state, &event, cal)?
+        } else {
+            next
+        };
+        let now = now_text();
+        let seq = row.event_count + 1;
+        let kind = code_of(event.kind());
+        let payload = serde_json::to_string(&event)?;
+        let event_id = format!("{id}:{seq}");
+        tx.prepare_cached(
+            "INSERT INTO matter_events(id, matter_id, seq, kind, payload, by_staff, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![event_id, id, seq, kind, payload, by, now])?;
+        let mut f = Map::new();
+        f.insert("matter_id".into(), json!(id));
+        f.insert("seq".into(), json!(seq));
+        f.insert("kind".into(), json!(kind));
+        f.insert("payload".into(), json!(payload));
+        f.insert("by_staff".into(), json!(by));
+        f.insert("at".into(), json!(now));
+        changelog::append(&tx, "matter_event", &event_id, Op::Insert, f, &now)?;
+
+        let status = code_of(next.status);
+        let state_json = serde_json::to_string(&next)?;
+        tx.prepare_cached(
+            "UPDATE matters SET status = ?2, state = ?3, event_count = ?4,
+               legal_route = coalesce(?5, legal_route), updated_at = ?6 WHERE id = ?1",
+        )?
+        .execute(params![id, status, state_json, seq, new_route, now])?;
+        let mut f = Map::new();
+        if next.status != row.status {
+            f.insert("status".into(), json!(status));
+        }
+        f.insert("state".into(), json!(state_json));
+        f.insert("event_count".into(), json!(seq));
+        if let Some(r) = &new_route {
+            f.insert("legal_route".into(), json!(r));
+        }
+        changelog::append(&tx, "matter", id, Op::Update, f, &now)?;
+        tx.commit()?;
+        tracing::info!(matter_id = %id, seq, kind = %kind, "matter event recorded");
+        Ok(next)
+    }
+
+    /// The clerk's (re)classification: kind, category and, for a claim, the legal route.
+    /// A 检举控告 matter stays confidential.
+    pub fn classify_matter(
+        &mut self,
+        id: &str,
+        input: &ClassifyInput,
+        by: &str,
+        reference: &ReferenceData,
+    ) -> Result<Classification> {
+        let tx = self.conn.transaction()?;
+        let row = load_matter(&tx, id)?;
+        let old = row.classification();
+        let new = classify::classify(&old, row.status, input, reference)?;
+        if new != old {
+            let now = now_text();
+            tx.prepare_cached(
+                "UPDATE matters SET appeal_kind = ?2, category_code = ?3, legal_route = ?4,
+                   confidential = ?5, updated_at = ?6 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                new.appeal_kind.code(),
+                new.category_code,
+                new.legal_route,
+                new.confidential,
+                now
+            ])?;
+            let mut f = Map::new();
+            if new.appeal_kind != old.appeal_kind {
+                f.insert("appeal_kind".into(), json!(new.appeal_kind.code()));
+            }
+            if new.category_code != old.category_code {
+                f.insert("category_code".into(), json!(new.category_code));
+            }
+            if new.legal_route != old.legal_route {
+                f.insert("legal_route".into(), json!(new.legal_route));
+            }
+            if new.confidential != old.confidential {
+                f.insert("confidential".into(), json!(new.confidential));
+            }
+            f.insert("classified_by".into(), json!(by));
+            changelog::append(&tx, "matter", id, Op::Update, f, &now)?;
+        }
+        tx.commit()?;
+        Ok(new)
+    }
+
+    /// The lawyer proposes a legal route for a claim (after a consultation); the clerk confirms
+    /// it with [`Store::confirm_route`]. A newer proposal replaces an unconfirmed one.
+    pub fn propose_route(
+        &mut self,
+        id: &str,
+        route: &str,
+        note: &str,
+        consultation_id: Option<&str>,
+        by: &str,
+        reference: &ReferenceData,
+    ) -> Result<RouteProposal> {
+        let tx = self.conn.transaction()?;
+        let row = load_matter(&tx, id)?;
+        classify::may_propose_route(row.appeal_kind, row.status)?;
+        let code = classify::route_code(route, reference, "route_code")?;
+        let consultation_id = consultation_id.map(str::trim).filter(|c| !c.is_empty());
+        if let Some(c) = consultation_id {
+            let known: Option<i64> = tx
+                .prepare_cached("SELECT 1 FROM consultations WHERE id = ?1")?
+                .query_row([c], |r| r.get(0))
+                .optional()?;
+            if known.is_none() {
+                return Err(xinfang_core::FieldError::new(
+                    "consultation_id",
+                    "consultation_unknown",
+                    format!("没有找到编号为 {c} 的法律咨询记录，请从咨询记录中发起建议。"),
+                )
+                .into());
+            }
+        }
+        let now = now_text();
+        let note = note.trim();
+        tx.prepare_cached(
+            "UPDATE matters SET proposed_route = ?2, proposed_by = ?3, proposed_at = ?4,
+               proposal_note = ?5, proposal_consultation_id = ?6, updated_at = ?4 WHERE id = ?1",
+        )?
+        .execute(params![id, code, by, now, note, consultation_id])?;
+        let mut f = Map::new();
+        f.insert("proposed_route".into(), json!(code));
+        f.insert("proposed_by".into(), json!(by));
+        f.insert("proposed_at".into(), json!(now));
+        f.insert("proposal_note".into(), json!(note));
+        f.insert("proposal_consultation_id".into(), json!(consultation_id));
+        changelog::append(&tx, "matter", id, Op::Update, f, &now)?;
+        let by_name = staff_display(&tx, by)?;
+        tx.commit()?;
+        Ok(RouteProposal {
+            route_name: route_name(&code, reference),
+            route_code: code,
+            by_staff: by.to_owned(),
+            by_name,
+            at: now,
+            note: note.to_owned(),
+            consultation_id: consultation_id.map(str::to_owned),
+        })
+    }
+
+    /// The clerk confirms the lawyer's proposed route, or sets `route` instead. The proposal is
+    /// cleared either way.
+    pub fn confirm_route(
+        &mut self,
+        id: &str,
+        route: Option<&str>,
+        by: &str,
+        reference: &ReferenceData,
+    ) -> Result<Classification> {
+        let tx = self.conn.transaction()?;
+        let row = load_matter(&tx, id)?;
+        classify::may_propose_route(row.appeal_kind, row.status)?;
+        let proposed: Option<String> = tx
+            .prepare_cached("SELECT proposed_route FROM matters WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))?;
+        let chosen = match route.map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) => r.to_owned(),
+            None => proposed.clone().ok_or_else(|| {
+                xinfang_core::FieldError::new(
+                    "route_code",
+                    "no_proposal",
+                    "值班律师尚未建议法定途径：请直接选择法定途径，或待律师咨询后再确认。",
+                )
+            })?,
+        };
+        let code = classify::route_code(&chosen, reference, "route_code")?;
+        let now = now_text();
+        tx.prepare_cached(
+            "UPDATE matters SET legal_route = ?2, proposed_route = NULL, proposed_by = NULL,
+               proposed_at = NULL, proposal_note = NULL, proposal_consultation_id = NULL,
+               updated_at = ?3 WHERE id = ?1",
+        )?
+        .execute(params![id, code, now])?;
+        let mut f = Map::new();
+        f.insert("legal_route".into(), json!(code));
+        f.insert("route_confirmed_by".into(), json!(by));
+        if proposed.is_some() {
+            for k in [
+                "proposed_route",
+                "proposed_by",
+                "proposed_at",
+                "proposal_note",
+                "proposal_consultation_id",
+            ] {
+                f.insert(k.into(), serde_json::Value::Null);
+            }
+        }
+        changelog::append(&tx, "matter", id, Op::Update, f, &now)?;
+        tx.commit()?;
+        let mut c = row.classification();
+        c.legal_route = Some(code);
+        Ok(c)
+    }
+
+    /// Overdue and due-soon limits of this desk's hall on `today`: authority duties not yet done
+    /// of matters not closed, overdue ones most overdue first.
+    pub fn due_list(&self, today: NaiveDate, cal: &HolidayCalendar) -> Result<DueList> {
+        let horizon = due::horizon(today);
+        let mut found: Vec<(String, DeadlineKind, NaiveDate, MatterStatus)> = Vec::new();
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT d.matter_id, d.kind, d.due, m.status FROM matter_deadlines d
+                   JOIN matters m ON m.id = d.matter_id
+                 WHERE d.done_on IS NULL AND d.party = 'authority' AND d.due <= ?1
+                   AND m.hall_code = ?2 AND m.status <> 'closed'",
+            )?;
+            let rows = stmt.query_map(params![horizon.to_string(), self.hall_code], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            for row in rows {
+                let (id, kind, due, status) = row?;
+                found.push((
+                    id,
+                    from_code(&kind)?,
+                    parse_date(&due)?,
+                    from_code(&status)?,
+                ));
+            }
+        }
+        {
+            // Matters still waiting for the hall's decision have one deadline, counted from
+            // the day they were received; it cannot fall before received_on + 15 days.
+            let cutoff = horizon
+                .checked_sub_days(chrono::Days::new(DECISION_DAYS.into()))
+                .unwrap_or(NaiveDate::MIN);
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT id, received_on FROM matters
+                 WHERE status = 'registered' AND received_on <= ?1 AND hall_code = ?2",
+            )?;
+            let rows = stmt.query_map(params![cutoff.to_string(), self.hall_code], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            for row in rows {
+                let (id, received) = row?;
+                let state = MatterState::registered(parse_date(&received)?, cal);
+                for d in &state.deadlines {
+                    if due::deadline_bucket(d, state.status, today).is_some() {
+                        found.push((id.clone(), d.kind, d.due, state.status));
+                    }
+                }
+            }
+        }
+        let mut overdue = Vec::new();
+        let mut due_soon = Vec::new();
+        for (id, kind, due_on, status) in found {
+            let Some(bucket) = due::bucket(due_on, today) else {
+                continue;
+            };
+            let item = self.due_item(&id, bucket, kind, due_on, status, today)?;
+            match bucket {
+                DueBucket::Overdue => overdue.push(item),
+                DueBucket::DueSoon => due_soon.push(item),
+            }
+        }
+        let order = |a: &DueItem, b: &DueItem| {
+            (a.due, a.received_on, &a.matter_id).cmp(&(b.due, b.received_on, &b.matter_id))
+        };
+        overdue.sort_by(order);
+        due_soon.sort_by(order);
+        Ok(DueList {
+            hall_code: self.hall_code.clone(),
+            today,
+            horizon,
+            overdue,
+            due_soon,
+        })
+    }
+
+    fn due_item(
+        &self,
+        id: &str,
+        bucket: DueBucket,
+        kind: DeadlineKind,
+        due_on: NaiveDate,
+        status: MatterStatus,
+        today: NaiveDate,
+    ) -> Result<DueItem> {
+        let row = load_matter(&self.conn, id)?;
+        let (visitor_names, appeal) = if row.confidential {
+            (Vec::new(), String::new())
+        } else {
+            (
+                visitor_names(&self.conn, &row.first_visit_id)?,
+                appeal_of(&self.conn, &row.first_visit_id)?,
+            )
+        };
+        Ok(DueItem {
+            matter_id: id.to_owned(),
+            hall_code: row.hall_code,
+            bucket,
+            deadline_kind: kind,
+            deadline_label: kind.label_zh().to_owned(),
+            due: due_on,
+            days_left: (due_on - today).num_days(),
+            status,
+            status_label: status.label_zh().to_owned(),
+            received_on: row.received_on,
+            appeal_kind: row.appeal_kind,
+            category_name: category_name(&row.category_code),
+            confidential: row.confidential,
+            visitor_names,
+            appeal,
+        })
+    }
+
+    /// Recomputes the deadlines of every open matter with `cal` (e.g. after the city server sent
+    /// a newer holiday calendar). Returns how many matters' deadlines changed.
+    pub fn refresh_deadlines(&mut self, cal: &HolidayCalendar) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let rows: Vec<(String, String)> = {
+            let mut stmt = tx.prepare(
+                "SELECT id, state FROM matters WHERE state IS NOT NULL AND status <> 'closed'",
+            )?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let now = now_text();
+        let mut changed = 0;
+        for (id, json_text) in rows {
+            let mut state: MatterState = serde_json::from_str(&json_text)?;
+            let fresh = matter::deadlines(&state, cal);
+            if fresh == state.deadlines {
+                continue;
+            }
+            state.deadlines = fresh;
+            let state_json = serde_json::to_string(&state)?;
+            tx.prepare_cached("UPDATE matters SET state = ?2, updated_at = ?3 WHERE id = ?1")?
+                .execute(params![id, state_json, now])?;
+            let mut f = Map::new();
+            f.insert("state".into(), json!(state_json));
+            changelog::append(&tx, "matter", &id, Op::Update, f, &now)?;
+            changed += 1;
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+}

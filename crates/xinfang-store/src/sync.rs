@@ -1,0 +1,583 @@
+//! The desk's side of sync (docs/sync.md): sync state (server address, device token, what the
+//! server confirmed, per-device pull cursors) and applying pulled changes to the local tables.
+//!
+//! Pulled changes are applied field by field with the same rules as the server
+//! (`xinfang_sync::merge`): a field takes a pulled value only if that write beats the field's
+//! current version. The current version is the greatest write of that field in the local change
+//! log or among the pulled changes (`sync_remote_log`), so no per-field bookkeeping slows the
+//! local write path. Pulled changes are never appended to `change_log`: they are not this desk's
+//! to push.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde_json::{Map, Value};
+use xinfang_sync::merge::{Version, compare_writes};
+use xinfang_sync::{Change, DeskReplica, Hlc, Op, RemoteChange, Secret, SyncRecord, SyncSettings};
+
+use crate::maintenance::LOGGED;
+use crate::search::{index_visitor, name_keys, reindex_visitor};
+use crate::{Result, Store, StoreError};
+
+/// How a pulled change ended up (`sync_remote_log.applied`).
+const KEPT_UNKNOWN_TABLE: i64 = 0;
+const APPLIED: i64 = 1;
+const REFUSED_LOCALLY: i64 = 2;
+
+fn state_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+fn state_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sync_state(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
+    Ok(())
+}
+
+fn state_delete(conn: &Connection, key: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM sync_state WHERE key = ?1")?
+        .execute([key])?;
+    Ok(())
+}
+
+/// Moves the process clock past every timestamp this store has issued or received, so a
+/// restarted desk never stamps a change earlier than one it already made or saw.
+pub(crate) fn observe_stored_clock(conn: &Connection) -> Result<()> {
+    let local: Option<i64> = conn
+        .query_row(
+            "SELECT hlc FROM change_log ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let remote: Option<i64> = state_get(conn, "clock")?.and_then(|s| s.parse().ok());
+    xinfang_sync::hlc::observe(Hlc(local.unwrap_or(0).max(remote.unwrap_or(0))));
+    Ok(())
+}
+
+/// A table's columns: name → (declared type, NOT NULL, has a default).
+struct Columns(HashMap<String, (String, bool, bool)>);
+
+impl Columns {
+    fn read(conn: &Connection, table: &str) -> Result<Option<Columns>> {
+        let mut stmt = conn.prepare(&format!("PRAGMA table_info(\"{table}\")"))?;
+        let cols: HashMap<String, (String, bool, bool)> = stmt
+            .query_map([], |r| {
+                let default: Option<String> = r.get(4)?;
+                Ok((
+                    r.get::<_, String>(1)?,
+                    (
+                        r.get::<_, String>(2)?,
+                        r.get::<_, bool>(3)?,
+                        default.is_some(),
+                    ),
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok((!cols.is_empty()).then_some(Columns(cols)))
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// The SQL value for a JSON field value in this column. An empty string in a nullable
+    /// column is stored as NULL, as the desk's own writes do (an empty form field is absent).
+    fn sql(&self, name: &str, v: &Value) -> SqlValue {
+        let nullable = self.0.get(name).is_some_and(|(_, not_null, _)| !not_null);
+        match v {
+            Value::Null => SqlValue::Null,
+            Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => SqlValue::Integer(i),
+                None => SqlValue::Real(n.as_f64().unwrap_or(0.0)),
+            },
+            Value::String(s) if s.is_empty() && nullable => SqlValue::Null,
+            Value::String(s) => SqlValue::Text(s.clone()),
+            other => SqlValue::Text(other.to_string()),
+        }
+    }
+}
+
+/// Where an entity lives: its table and key columns (one, or two for `visit_visitor`, whose
+/// entity id is `visit_id:visitor_id`).
+struct Target {
+    table: &'static str,
+    keys: Vec<&'static str>,
+}
+
+fn target(entity: &str) -> Option<Target> {
+    LOGGED
+        .iter()
+        .find(|(e, _, _)| *e == entity)
+        .map(|(_, table, key)| Target {
+            table,
+            keys: key
+                .split("||")
+                .map(str::trim)
+                .filter(|k| !k.starts_with('\''))
+                .collect(),
+        })
+}
+
+/// The current version of one field: the greatest write of it in the local change log or among
+/// applied pulled changes.
+fn current_version(
+    tx: &Transaction<'_>,
+    own_device: &str,
+    entity: &str,
+    entity_id: &str,
+    field: &str,
+) -> Result<Option<(Value, Version)>> {
+    let mut best: Option<(Value, Version)> = None;
+    let mut consider = |value: Value, version: Version| {
+        let better = match &best {
+            None => true,
+            Some((bv, bver)) => {
+                compare_writes(entity, field, &value, &version, bv, bver) == Ordering::Greater
+            }
+        };
+        if better {
+            best = Some((value, version));
+        }
+    };
+    let mut local = tx.prepare_cached(
+        "SELECT fields, hlc FROM change_log WHERE entity = ?1 AND entity_id = ?2",
+    )?;
+    let mut rows = local.query(params![entity, entity_id])?;
+    while let Some(r) = rows.next()? {
+        let fields: String = r.get(0)?;
+        if let Ok(Value::Object(mut m)) = serde_json::from_str::<Value>(&fields)
+            && let Some(v) = m.remove(field)
+        {
+            consider(v, Version::new(Hlc(r.get(1)?), own_device));
+        }
+    }
+    let mut remote = tx.prepare_cached(
+        "SELECT fields, hlc, device_id FROM sync_remote_log
+         WHERE entity = ?1 AND entity_id = ?2 AND applied = 1",
+    )?;
+    let mut rows = remote.query(params![entity, entity_id])?;
+    while let Some(r) = rows.next()? {
+        let fields: String = r.get(0)?;
+        if let Ok(Value::Object(mut m)) = serde_json::from_str::<Value>(&fields)
+            && let Some(v) = m.remove(field)
+        {
+            consider(v, Version::new(Hlc(r.get(1)?), r.get::<_, String>(2)?));
+        }
+    }
+    Ok(best)
+}
+
+fn key_values<'a>(t: &Target, entity_id: &'a str) -> Option<Vec<&'a str>> {
+    let vals: Vec<&str> = if t.keys.len() == 1 {
+        vec![entity_id]
+    } else {
+        entity_id.split(':').collect()
+    };
+    (vals.len() == t.keys.len()).then_some(vals)
+}
+
+struct Applier<'a> {
+    tx: &'a Transaction<'a>,
+    own_device: &'a str,
+    columns: HashMap<&'static str, Option<Columns>>,
+}
+
+impl Applier<'_> {
+    /// Applies one pulled change to its table; returns what became of it.
+    fn apply(&mut self, device_id: &str, c: &Change) -> Result<i64> {
+        let Some(t) = target(&c.entity) else {
+            return Ok(KEPT_UNKNOWN_TABLE);
+        };
+        let Some(keys) = key_values(&t, &c.entity_id) else {
+            tracing::warn!(entity = %c.entity, "pulled change with a malformed entity id kept unapplied");
+            return Ok(KEPT_UNKNOWN_TABLE);
+        };
+        if !self.columns.contains_key(t.table) {
+            let cols = Columns::read(self.tx, t.table)?;
+            self.columns.insert(t.table, cols);
+        }
+        let Some(cols) = self.columns.get(t.table).and_then(Option::as_ref) else {
+            return Ok(KEPT_UNKNOWN_TABLE);
+        };
+        let where_sql: String = t
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| format!("{k} = ?{}", i + 1))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let rowid: Option<i64> = self
+            .tx
+            .prepare_cached(&format!("SELECT rowid FROM {} WHERE {where_sql}", t.table))
+            .or_else(|_| {
+                // WITHOUT ROWID tables have no rowid; existence is all we need.
+                self.tx
+                    .prepare_cached(&format!("SELECT 0 FROM {} WHERE {where_sql}", t.table))
+            })?
+            .query_row(rusqlite::params_from_iter(keys.iter()), |r| r.get(0))
+            .optional()?;
+        self.tx.execute_batch("SAVEPOINT pulled")?;
+        let outcome = match rowid {
+            None => self.insert(&t, cols, &keys, c),
+            Some(rowid) => self.update(&t, cols, &where_sql, &keys, rowid, device_id, c),
+        };
+        match outcome {
+            Ok(()) => {
+                self.tx.execute_batch("RELEASE pulled")?;
+                Ok(APPLIED)
+            }
+            Err(StoreError::Sqlite(e)) if is_constraint(&e) => {
+                self.tx
+                    .execute_batch("ROLLBACK TO pulled; RELEASE pulled")?;
+                tracing::warn!(entity = %c.entity, entity_id = %c.entity_id, error = %e,
+                    "pulled change refused by a local constraint; kept in sync_remote_log");
+                Ok(REFUSED_LOCALLY)
+            }
+            Err(e) => {
+                self.tx
+                    .execute_batch("ROLLBACK TO pulled; RELEASE pulled")?;
+                Err(e)
+            }
+        }
+    }
+
+    fn insert(&self, t: &Target, cols: &Columns, keys: &[&str], c: &Change) -> Result<()> {
+        let mut names: Vec<String> = Vec::new();
+        let mut values: Vec<SqlValue> = Vec::new();
+        let mut push = |name: &str, v: SqlValue| {
+            if cols.has(name) && !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+                values.push(v);
+            }
+        };
+        for (k, v) in t.keys.iter().zip(keys) {
+            push(k, SqlValue::Text((*v).to_owned()));
+        }
+        for (field, v) in &c.fields {
+            push(field, cols.sql(field, v));
+        }
+        // Columns the desk derives rather than logs.
+        let name = c.fields.get("name").and_then(Value::as_str);
+        if c.entity == "visitor" {
+            let (full, initials) = name_keys(name.unwrap_or_default());
+            push("pinyin_full", SqlValue::Text(full));
+            push("pinyin_initials", SqlValue::Text(initials));
+        }
+        if let Some(at) = c.fields.get("visited_at").and_then(Value::as_str)
+            && at.len() >= 10
+        {
+            push("visit_date", SqlValue::Text(at[..10].to_owned()));
+        }
+        push("created_at", SqlValue::Text(c.changed_at.clone()));
+        push("updated_at", SqlValue::Text(c.changed_at.clone()));
+        let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+        self.tx
+            .prepare_cached(&format!(
+                "INSERT INTO {}({}) VALUES ({})",
+                t.table,
+                names.join(", "),
+                placeholders.join(", ")
+            ))?
+            .execute(rusqlite::params_from_iter(values.iter()))?;
+        if c.entity == "visitor" {
+            let rowid = self.tx.last_insert_rowid();
+            let phone = c.fields.get("phone").and_then(Value::as_str);
+            index_visitor(self.tx, rowid, name.unwrap_or_default(), phone)?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update(
+        &self,
+        t: &Target,
+        cols: &Columns,
+        where_sql: &str,
+        keys: &[&str],
+        rowid: i64,
+        device_id: &str,
+        c: &Change,
+    ) -> Result<()> {
+        let version = Version::new(c.hlc, device_id);
+        let mut sets: Vec<(String, SqlValue)> = Vec::new();
+        for (field, value) in &c.fields {
+            if !cols.has(field) || t.keys.contains(&field.as_str()) {
+                continue;
+            }
+            let wins =
+                match current_version(self.tx, self.own_device, &c.entity, &c.entity_id, field)? {
+                    None => true,
+                    Some((cur_value, cur_version)) => {
+                        compare_writes(&c.entity, field, value, &version, &cur_value, &cur_version)
+                            == Ordering::Greater
+                    }
+                };
+            if wins {
+                sets.push((field.clone(), cols.sql(field, value)));
+            }
+        }
+        if sets.is_empty() {
+            return Ok(());
+        }
+        let touches_search = sets.iter().any(|(f, _)| f == "name" || f == "phone");
+        if c.entity == "visitor"
+            && let Some((_, SqlValue::Text(name))) = sets.iter().find(|(f, _)| f == "name")
+        {
+            let (full, initials) = name_keys(name);
+            sets.push(("pinyin_full".into(), SqlValue::Text(full)));
+            sets.push(("pinyin_initials".into(), SqlValue::Text(initials)));
+        }
+        if cols.has("updated_at") {
+            sets.push(("updated_at".into(), SqlValue::Text(c.changed_at.clone())));
+        }
+        let n = keys.len();
+        let assignments: Vec<String> = sets
+            .iter()
+            .enumerate()
+            .map(|(i, (f, _))| format!("{f} = ?{}", n + i + 1))
+            .collect();
+        let mut params: Vec<SqlValue> = keys
+            .iter()
+            .map(|k| SqlValue::Text((*k).to_owned()))
+            .collect();
+        params.extend(sets.into_iter().map(|(_, v)| v));
+        self.tx
+            .prepare_cached(&format!(
+                "UPDATE {} SET {} WHERE {where_sql}",
+                t.table,
+                assignments.join(", ")
+            ))?
+            .execute(rusqlite::params_from_iter(params.iter()))?;
+        if c.entity == "visitor" && touches_search {
+            let (name, phone): (String, Option<String>) = self.tx.query_row(
+                "SELECT name, phone FROM visitors WHERE rowid = ?1",
+                [rowid],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            reindex_visitor(self.tx, rowid, &name, phone.as_deref())?;
+        }
+        Ok(())
+    }
+}
+
+fn is_constraint(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+impl Store {
+    /// Pulled changes kept but not applied (`applied` 0: table unknown here; 2: refused by a
+    /// local constraint), for `xinfang verify` and support.
+    pub fn unapplied_remote_changes(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM sync_remote_log WHERE applied <> 1",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The server address stored at enrolment, if any (no token).
+    pub fn sync_server_url(&self) -> Result<Option<String>> {
+        state_get(&self.conn, "server_url")
+    }
+
+    /// Forgets the enrolment (server address and token), e.g. after the device was revoked.
+    pub fn forget_enrolment(&mut self) -> Result<()> {
+        state_delete(&self.conn, "server_url")?;
+        state_delete(&self.conn, "device_token")
+    }
+}
+
+impl DeskReplica for Store {
+    type Error = StoreError;
+
+    fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
+    fn hall_code(&self) -> &str {
+        &self.hall_code
+    }
+
+    fn sync_settings(&self) -> Result<Option<SyncSettings>> {
+        let url = state_get(&self.conn, "server_url")?;
+        let token = state_get(&self.conn, "device_token")?;
+        Ok(match (url, token) {
+            (Some(server_url), Some(token)) => Some(SyncSettings {
+                server_url,
+                token: Secret::new(token),
+            }),
+            _ => None,
+        })
+    }
+
+    fn save_enrolment(&mut self, server_url: &str, token: &Secret) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        state_set(&tx, "server_url", server_url)?;
+        state_set(&tx, "device_token", token.expose())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn pushed_seq(&self) -> Result<i64> {
+        Ok(state_get(&self.conn, "pushed_seq")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
+    }
+
+    fn set_pushed_seq(&mut self, seq: i64) -> Result<()> {
+        state_set(&self.conn, "pushed_seq", &seq.to_string())
+    }
+
+    fn last_local_seq(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM change_log", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    fn local_changes(&self, after: i64, limit: usize) -> Result<Vec<Change>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, entity, entity_id, op, fields, changed_at, hlc FROM change_log
+             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after, limit as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, i64>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, entity, entity_id, op, fields, changed_at, hlc) = row?;
+            let op = Op::parse(&op)
+                .ok_or_else(|| StoreError::Corrupt(format!("change_log seq {seq}: op {op}")))?;
+            let fields: Map<String, Value> = serde_json::from_str(&fields)
+                .map_err(|e| StoreError::Corrupt(format!("change_log seq {seq}: {e}")))?;
+            out.push(Change {
+                seq,
+                entity,
+                entity_id,
+                op,
+                fields,
+                hlc: Hlc(hlc),
+                changed_at,
+            });
+        }
+        Ok(out)
+    }
+
+    fn pull_cursors(&self) -> Result<BTreeMap<String, i64>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT device_id, seq FROM sync_cursors")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn apply_remote(
+        &mut self,
+        changes: &[RemoteChange],
+        cursors: &BTreeMap<String, i64>,
+    ) -> Result<usize> {
+        let own = self.device_id.clone();
+        let tx = self.conn.transaction()?;
+        // A visit's visitor may arrive in the same batch as the visitor it links (causal order
+        // is kept, but a row may refer to one applied later in the batch): check at commit.
+        tx.pragma_update(None, "defer_foreign_keys", true)?;
+        let mut applied = 0usize;
+        let mut clock = Hlc::ZERO;
+        {
+            let mut applier = Applier {
+                tx: &tx,
+                own_device: &own,
+                columns: HashMap::new(),
+            };
+            let mut seen = tx.prepare_cached(
+                "SELECT 1 FROM sync_remote_log WHERE device_id = ?1 AND seq = ?2",
+            )?;
+            let mut log = tx.prepare_cached(
+                "INSERT INTO sync_remote_log(device_id, seq, server_seq, entity, entity_id, op, fields,
+                   hlc, changed_at, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for rc in changes {
+                let c = &rc.change;
+                if rc.device_id == own || seen.exists(params![rc.device_id, c.seq])? {
+                    continue;
+                }
+                xinfang_sync::hlc::observe(c.hlc);
+                clock = clock.max(c.hlc);
+                let outcome = applier.apply(&rc.device_id, c)?;
+                log.execute(params![
+                    rc.device_id,
+                    c.seq,
+                    rc.server_seq,
+                    c.entity,
+                    c.entity_id,
+                    c.op.as_str(),
+                    Value::Object(c.fields.clone()).to_string(),
+                    c.hlc.0,
+                    c.changed_at,
+                    outcome
+                ])?;
+                applied += 1;
+            }
+            let mut cur = tx.prepare_cached(
+                "INSERT INTO sync_cursors(device_id, seq) VALUES (?1, ?2)
+                 ON CONFLICT(device_id) DO UPDATE SET seq = max(seq, excluded.seq)",
+            )?;
+            for (device, seq) in cursors {
+                if *device != own {
+                    cur.execute(params![device, seq])?;
+                }
+            }
+        }
+        if clock > Hlc::ZERO {
+            let stored: i64 = state_get(&tx, "clock")?
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            state_set(&tx, "clock", &stored.max(clock.0).to_string())?;
+        }
+        tx.commit()?;
+        if applied > 0 {
+            tracing::info!(applied, "pulled changes applied");
+        }
+        Ok(applied)
+    }
+
+    fn sync_record(&self) -> Result<SyncRecord> {
+        Ok(SyncRecord {
+            last_sync_at: state_get(&self.conn, "last_sync_at")?,
+            last_error: state_get(&self.conn, "last_error")?,
+        })
+    }
+
+    fn set_sync_record(&mut self, record: &SyncRecord) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        match &record.last_sync_at {
+            Some(at) => state_set(&tx, "last_sync_at", at)?,
+            None => state_delete(&tx, "last_sync_at")?,
+        }
+        match &record.last_error {
+            Some(e) => state_set(&tx, "last_error", e)?,
+            None => state_delete(&tx, "last_error")?,
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,599 @@
+//! Statistics on a known data set, against a real SQLite file: every count worked out by hand
+//! below, the four rates with the matters behind them, completeness, evaluations, publicity.
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::Deserialize;
+use tempfile::TempDir;
+use xinfang_core::backlog::FlagInput;
+use xinfang_core::calendar::HolidayCalendar;
+use xinfang_core::desk::{
+    ConsultationInput, MediationInput, PartyInput, SessionInput, validate_consultation,
+    validate_mediation,
+};
+use xinfang_core::id::resident_id_check_char;
+use xinfang_core::matter::MatterEvent;
+use xinfang_core::reference::ReferenceData;
+use xinfang_core::staff::Role;
+use xinfang_core::stats::{
+    EvaluationInput, Period, PublicityInput, PublicityTotals, RateKind, validate_publicity,
+};
+use xinfang_core::visit::{VisitInput, VisitorInput, validate_visit};
+use xinfang_store::{NewStaff, Staff, StatsQuery, Store, StoreError};
+
+fn id(body17: &str) -> String {
+    format!("{body17}{}", resident_id_check_char(body17).unwrap())
+}
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn now() -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339("2025-06-30T18:00:00+08:00").unwrap()
+}
+
+fn cal() -> HolidayCalendar {
+    HolidayCalendar::bundled()
+}
+
+fn staff(store: &mut Store, username: &str, name: &str, role: Role) -> Staff {
+    store
+        .add_staff(&NewStaff {
+            username: username.into(),
+            display_name: name.into(),
+            roles: vec![role],
+            password: "correct horse".into(),
+        })
+        .unwrap()
+}
+
+fn person(name: &str, number: &str) -> VisitorInput {
+    VisitorInput {
+        name: name.into(),
+        id_number: number.into(),
+        ..Default::default()
+    }
+}
+
+struct Visit<'a> {
+    at: &'a str,
+    people: Vec<VisitorInput>,
+    head_count: u32,
+    kind: &'a str,
+    category: &'a str,
+    agency: &'a str,
+}
+
+fn register(store: &mut Store, clerk: &Staff, v: Visit<'_>) -> (String, String) {
+    let reps = if v.people.len() > 1 {
+        vec![0, 1]
+    } else {
+        vec![]
+    };
+    let input = VisitInput {
+        visited_at: v.at.into(),
+        head_count: v.head_count,
+        representatives: reps,
+        visitors: v.people,
+        appeal: "要求解决问题。".into(),
+        appeal_kind: v.kind.into(),
+        category: v.category.into(),
+        agency: v.agency.into(),
+        ..Default::default()
+    };
+    let valid = validate_visit(&input, ReferenceData::bundled(), now()).unwrap();
+    let r = store.register_visit(&valid, &clerk.id).unwrap();
+    (r.visit_id, r.matter_id)
+}
+
+fn event(store: &mut Store, matter: &str, e: MatterEvent, by: &Staff) {
+    store.record_event(matter, &e, &by.id, &cal()).unwrap();
+}
+
+struct Hall {
+    _dir: TempDir,
+    store: Store,
+    matters: Vec<String>,
+}
+
+/// Five visits in March–April 2025 (see the comments for what each one is).
+fn hall() -> Hall {
+    let dir = TempDir::new().unwrap();
+    let mut store = Store::create(dir.path(), "140521").unwrap();
+    let clerk = staff(&mut store, "clerk", "王接待", Role::Clerk);
+    let clerk2 = staff(&mut store, "clerk2", "赵登记", Role::Clerk);
+    let lawyer = staff(&mut store, "lawyer", "李律师", Role::Lawyer);
+    let mediator = staff(&mut store, "mediator", "陈调解", Role::Mediator);
+    let zhang = id("14052119800115013");
+
+    // V1 3 March: 张三, claim, accepted 10 March (timely), concluded 1 April (limit 9 May),
+    // evaluated 满意 at the desk.
+    let (v1, m1) = register(
+        &mut store,
+        &clerk,
+        Visit {
+            at: "2025-03-03 09:00",
+            people: vec![person("张三", &zhang)],
+            head_count: 1,
+            kind: "claim",
+            category: "城乡建设",
+            agency: "县住建局",
+        },
+    );
+    let acc = |at: &str| MatterEvent::Accept {
+        at: d(at),
+        notice_no: None,
+    };
+    event(&mut store, &m1, acc("2025-03-10"), &clerk);
+    event(
+        &mut store,
+        &m1,
+        MatterEvent::Conclude {
+            at: d("2025-04-01"),
+            opinion_summary: "已答复".into(),
+        },
+        &clerk,
+    );
+    store
+        .evaluate_matter(
+            &m1,
+            &EvaluationInput {
+                result: "满意".into(),
+                evaluated_on: "2025-04-01".into(),
+                ..Default::default()
+            },
+            &clerk.id,
+            d("2025-06-30"),
+            &cal(),
+        )
+        .unwrap();
+    // V2 5 March: a group of 6 (3 listed), suggestion, forwarded 25 March (limit 20 March:
+    // late); the receiving authority never decided: overdue.
+    let (_v2, m2) = register(
+        &mut store,
+        &clerk2,
+        Visit {
+            at: "2025-03-05 10:00",
+            people: vec![
+                person("李四", &id("14052119750301024")),
+                person("王五", &id("14052119700505031")),
+                person("赵六", &id("14052119650707042")),
+            ],
+            head_count: 6,
+            kind: "suggestion",
+            category: "劳动和社会保障",
+            agency: "县人社局",
+        },
+    );
+    event(
+        &mut store,
+        &m2,
+        MatterEvent::Forward {
+            at: d("2025-03-25"),
+            to_authority: "县人社局".into(),
+            report_back_by: None,
+        },
+        &clerk,
+    );
+    // V3 10 March: 张三 again (repeat), no disposition ever: overdue from 26 March; flagged as
+    // backlog 1 April; the mediator mediates, agreed.
+    let (v3, m3) = register(
+        &mut store,
+        &clerk,
+        Visit {
+            at: "2025-03-10 11:00",
+            people: vec![person("张三", &zhang)],
+            head_count: 1,
+            kind: "claim",
+            category: "城乡建设",
+            agency: "县住建局",
+        },
+    );
+    store
+        .flag_backlog(
+            &m3,
+            &FlagInput {
+                leader: "李副县长".into(),
+                plan: "约谈双方".into(),
+                target_date: String::new(),
+                flagged_on: "2025-04-01".into(),
+            },
+            &clerk.id,
+        )
+        .unwrap();
+    // V4 2 April: report (confidential), refused 3 April (timely).
+    let (_v4, m4) = register(
+        &mut store,
+        &clerk,
+        Visit {
+            at: "2025-04-02 09:30",
+            people: vec![person("孙七", &id("14052119900909055"))],
+            head_count: 1,
+            kind: "report",
+            category: "纪检监察",
+            agency: "",
+        },
+    );
+    event(
+        &mut store,
+        &m4,
+        MatterEvent::Reject {
+            at: d("2025-04-03"),
+            reason: "不属于信访受理范围".into(),
+        },
+        &clerk,
+    );
+    // V5 15 April: claim, accepted 16 April, concluded 20 June (limit 15 June, a Sunday, moved
+    // to 16 June: late); evaluated 不满意 by phone 25 June.
+    let (_v5, m5) = register(
+        &mut store,
+        &clerk2,
+        Visit {
+            at: "2025-04-15 15:00",
+            people: vec![person("周八", &id("14052119850202066"))],
+            head_count: 1,
+            kind: "claim",
+            category: "劳动和社会保障",
+            agency: "县人社局",
+        },
+    );
+    event(&mut store, &m5, acc("2025-04-16"), &clerk);
+    event(
+        &mut store,
+        &m5,
+        MatterEvent::Conclude {
+            at: d("2025-06-20"),
+            opinion_summary: "已答复".into(),
+        },
+        &clerk,
+    );
+    store
+        .evaluate_matter(
+            &m5,
+            &EvaluationInput {
+                result: "不满意".into(),
+                channel: "电话回访".into(),
+                evaluated_on: "2025-06-25".into(),
+                note: "认为补偿太少".into(),
+            },
+            &clerk.id,
+            d("2025-06-30"),
+            &cal(),
+        )
+        .unwrap();
+
+    let c = validate_consultation(
+        &ConsultationInput {
+            visit_id: v1,
+            question: "邻居违建怎么办？".into(),
+            advice: "可申请人民调解，不成可起诉。".into(),
+            legal_route: "人民调解".into(),
+            duration_minutes: 25,
+            ..Default::default()
+        },
+        ReferenceData::bundled(),
+    )
+    .unwrap();
+    store.add_consultation(&c, &lawyer.id).unwrap();
+    let m = validate_mediation(
+        &MediationInput {
+            visit_id: v3,
+            dispute_type: "neighbour".into(),
+            parties: vec![
+                PartyInput {
+                    role: "applicant".into(),
+                    name: "张三".into(),
+                    id_number: zhang.clone(),
+                    ..Default::default()
+                },
+                PartyInput {
+                    role: "respondent".into(),
+                    name: "王五".into(),
+                    id_number: id("14052119700505031"),
+                    ..Default::default()
+                },
+            ],
+            sessions: vec![SessionInput {
+                held_on: "2025-03-12".into(),
+                notes: "双方到场。".into(),
+            }],
+            outcome: "agreed".into(),
+            agreement_text: "王五七日内拆除围墙。".into(),
+            judicial_confirmation: true,
+        },
+        ReferenceData::bundled(),
+        d("2025-06-30"),
+    )
+    .unwrap();
+    store.add_mediation(&m, &mediator.id).unwrap();
+    Hall {
+        _dir: dir,
+        store,
+        matters: vec![m1, m2, m3, m4, m5],
+    }
+}
+
+fn q(from: &str, to: &str) -> StatsQuery {
+    StatsQuery::new(Period::new(d(from), d(to)).unwrap(), d("2025-06-30"))
+}
+
+fn count_of(v: &[xinfang_store::Count], key: &str) -> u64 {
+    v.iter().find(|c| c.key == key).map_or(0, |c| c.count)
+}
+
+#[test]
+fn counts_of_march_and_april_are_exact() {
+    let h = hall();
+    let s = h
+        .store
+        .statistics(&q("2025-03-01", "2025-04-30"), &cal())
+        .unwrap();
+    assert_eq!(s.as_of, d("2025-05-01"));
+    let v = &s.visits;
+    assert_eq!(
+        (v.visits, v.people, v.first_visits, v.repeat_visits),
+        (5, 10, 4, 1)
+    );
+    assert_eq!((v.group_visits, v.group_people, v.visitors), (1, 6, 6));
+    assert_eq!(count_of(&s.by_hall, "140521"), 5);
+    assert_eq!(count_of(&s.by_month, "2025-03"), 3);
+    assert_eq!(count_of(&s.by_month, "2025-04"), 2);
+    assert_eq!(count_of(&s.by_year, "2025"), 5);
+    assert_eq!(s.by_day.len(), 5);
+    assert_eq!(count_of(&s.by_appeal_kind, "claim"), 3);
+    assert_eq!(count_of(&s.by_appeal_kind, "suggestion"), 1);
+    assert_eq!(count_of(&s.by_appeal_kind, "report"), 1);
+    let kinds: Vec<&str> = s.by_appeal_kind.iter().map(|c| c.label.as_str()).collect();
+    assert!(kinds.contains(&"申诉求决类"));
+    assert_eq!(s.by_category[0].count, 2);
+    assert_eq!(s.by_category.iter().map(|c| c.count).sum::<u64>(), 5);
+    assert_eq!(count_of(&s.by_agency, "县住建局"), 2);
+    assert_eq!(count_of(&s.by_agency, "县人社局"), 2);
+    assert_eq!(count_of(&s.by_agency, ""), 1);
+    assert_eq!(count_of(&s.by_disposition, "accept"), 2);
+    assert_eq!(count_of(&s.by_disposition, "forward"), 1);
+    assert_eq!(count_of(&s.by_disposition, "reject"), 1);
+    assert_eq!(count_of(&s.by_disposition, ""), 1);
+    // Desks: clerks by visits registered, lawyer and mediator by records.
+    let clerks: Vec<(&str, u64)> = s
+        .desks
+        .clerks
+        .iter()
+        .map(|c| (c.label.as_str(), c.count))
+        .collect();
+    assert_eq!(clerks, [("王接待", 3), ("赵登记", 2)]);
+    assert_eq!(s.desks.lawyers[0].label, "李律师");
+    assert_eq!(s.desks.lawyers[0].count, 1);
+    assert_eq!(s.desks.mediators[0].label, "陈调解");
+    assert_eq!(s.consultations.total, 1);
+    assert_eq!(s.consultations.minutes, 25);
+    assert_eq!(s.consultations.by_route.len(), 1);
+    assert_eq!(s.mediations.total, 1);
+    assert_eq!(count_of(&s.mediations.by_outcome, "agreed"), 1);
+    assert_eq!(count_of(&s.mediations.by_outcome, "not_agreed"), 0);
+    assert_eq!(s.mediations.judicial_confirmation, 1);
+    assert_eq!(
+        (s.backlog.opened, s.backlog.cleared, s.backlog.open_at_end),
+        (1, 0, 1)
+    );
+    // V2 (its acceptance decision) and V3 (its disposition) are overdue on 1 May.
+    assert_eq!(s.overdue.matters, 2);
+    assert_eq!(count_of(&s.overdue.by_deadline, "disposition"), 1);
+    assert_eq!(count_of(&s.overdue.by_deadline, "acceptance_decision"), 1);
+    // Rates: disposition timely for V1, V4, V5; late for V2 (forwarded on day 20) and V3.
+    let r = &s.rates;
+    assert_eq!(
+        (
+            r.timely_acceptance.numerator,
+            r.timely_acceptance.denominator
+        ),
+        (3, 5)
+    );
+    assert_eq!(r.timely_acceptance.percent, Some(60.0));
+    assert_eq!(
+        (
+            r.on_time_conclusion.numerator,
+            r.on_time_conclusion.denominator
+        ),
+        (1, 1)
+    );
+    assert_eq!(
+        (r.participation.numerator, r.participation.denominator),
+        (1, 1)
+    );
+    assert_eq!(
+        (r.satisfaction.numerator, r.satisfaction.denominator),
+        (1, 1)
+    );
+    assert_eq!(count_of(&r.evaluations, "satisfied"), 1);
+    assert_eq!(
+        (
+            s.completeness.visits_without_matter,
+            s.completeness.matters_without_disposition,
+            s.completeness.consultations_without_advice
+        ),
+        (0, 1, 0)
+    );
+}
+
+#[test]
+fn june_has_the_late_conclusion_and_the_unsatisfied_visitor() {
+    let h = hall();
+    let s = h
+        .store
+        .statistics(&q("2025-06-01", "2025-06-30"), &cal())
+        .unwrap();
+    assert_eq!(s.visits.visits, 0);
+    let r = &s.rates;
+    assert_eq!(
+        (
+            r.on_time_conclusion.numerator,
+            r.on_time_conclusion.denominator
+        ),
+        (0, 1)
+    );
+    assert_eq!(r.on_time_conclusion.percent, Some(0.0));
+    assert_eq!(r.timely_acceptance.percent, None);
+    assert_eq!(
+        (r.participation.numerator, r.participation.denominator),
+        (1, 1)
+    );
+    assert_eq!(
+        (r.satisfaction.numerator, r.satisfaction.denominator),
+        (0, 1)
+    );
+    assert_eq!(count_of(&r.evaluations, "unsatisfied"), 1);
+}
+
+#[test]
+fn each_rate_lists_its_matters() {
+    let h = hall();
+    let query = q("2025-03-01", "2025-04-30");
+    let timely = h
+        .store
+        .rate_matters(&query, RateKind::TimelyAcceptance, &cal())
+        .unwrap();
+    assert_eq!(timely.len(), 5);
+    let late: Vec<&str> = timely
+        .iter()
+        .filter(|m| !m.counted)
+        .map(|m| m.matter_id.as_str())
+        .collect();
+    assert_eq!(late, [h.matters[1].as_str(), h.matters[2].as_str()]);
+    // The report (检举控告) shows no names.
+    let report = timely.iter().find(|m| m.matter_id == h.matters[3]).unwrap();
+    assert!(report.visitor_names.is_empty());
+    let first = timely.iter().find(|m| m.matter_id == h.matters[0]).unwrap();
+    assert_eq!(first.visitor_names, ["张三"]);
+    assert_eq!(first.due, Some(d("2025-03-18")));
+    assert_eq!(first.done_on, Some(d("2025-03-10")));
+
+    let june = q("2025-06-01", "2025-06-30");
+    let concl = h
+        .store
+        .rate_matters(&june, RateKind::OnTimeConclusion, &cal())
+        .unwrap();
+    assert_eq!(concl.len(), 1);
+    assert_eq!(concl[0].due, Some(d("2025-06-16")));
+    assert_eq!(concl[0].done_on, Some(d("2025-06-20")));
+    let sat = h
+        .store
+        .rate_matters(&june, RateKind::Satisfaction, &cal())
+        .unwrap();
+    assert_eq!(sat[0].evaluation.as_deref(), Some("不满意"));
+    assert!(!sat[0].counted);
+}
+
+#[test]
+fn completeness_names_the_records() {
+    let h = hall();
+    let c = h
+        .store
+        .completeness(&q("2025-03-01", "2025-04-30"), &cal())
+        .unwrap();
+    assert!(c.visits_without_matter.is_empty());
+    assert_eq!(c.matters_without_disposition.len(), 1);
+    assert_eq!(c.matters_without_disposition[0].id, h.matters[2]);
+    assert!(
+        c.matters_without_disposition[0]
+            .problem
+            .contains("处理期限 2025-03-25 已过")
+    );
+    assert!(c.consultations_without_advice.is_empty());
+}
+
+#[test]
+fn evaluations_are_refused_before_conclusion_and_logged() {
+    let mut h = hall();
+    let e = h
+        .store
+        .evaluate_matter(
+            &h.matters[1],
+            &EvaluationInput {
+                result: "满意".into(),
+                ..Default::default()
+            },
+            "someone",
+            d("2025-06-30"),
+            &cal(),
+        )
+        .unwrap_err();
+    let StoreError::Invalid(errors) = e else {
+        panic!("expected a refusal")
+    };
+    assert_eq!(errors.0[0].code, "not_concluded");
+    // A later phone call replaces the desk's evaluation in the rates.
+    let m1 = h.matters[0].clone();
+    h.store
+        .evaluate_matter(
+            &m1,
+            &EvaluationInput {
+                result: "不满意".into(),
+                channel: "phone".into(),
+                evaluated_on: "2025-04-20".into(),
+                note: String::new(),
+            },
+            "someone",
+            d("2025-06-30"),
+            &cal(),
+        )
+        .unwrap();
+    assert_eq!(h.store.evaluations_of(&m1).unwrap().len(), 2);
+    let s = h
+        .store
+        .statistics(&q("2025-03-01", "2025-04-30"), &cal())
+        .unwrap();
+    assert_eq!(s.rates.satisfaction.numerator, 0);
+    let changes = h.store.changes_since(0, 100_000).unwrap();
+    assert_eq!(
+        changes
+            .iter()
+            .filter(|c| c.entity == "matter_evaluation")
+            .count(),
+        3
+    );
+    assert!(h.store.verify().unwrap().ok());
+}
+
+#[derive(Deserialize)]
+struct PublicityFile {
+    expected: PublicityTotals,
+    activities: Vec<PublicityInput>,
+}
+
+#[test]
+fn publicity_week_2021_reproduces_the_report() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/publicity-2021.json"
+    );
+    let file: PublicityFile =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(file.expected.events, 86);
+    assert_eq!(file.expected.units, 69);
+    assert_eq!(file.expected.leaflets, 76_000);
+    assert_eq!(file.expected.consulted, 7_012);
+    assert_eq!(file.expected.reached, 5_400);
+    assert_eq!(file.expected.posts, 54);
+    assert_eq!(file.expected.reads, 120_000);
+
+    let dir = TempDir::new().unwrap();
+    let mut store = Store::create(dir.path(), "140521").unwrap();
+    let clerk = staff(&mut store, "clerk", "王接待", Role::Clerk);
+    for a in &file.activities {
+        let valid = validate_publicity(a, d("2021-12-31")).unwrap();
+        store.add_publicity(&valid, &clerk.id).unwrap();
+    }
+    let year = Period::new(d("2021-01-01"), d("2021-12-31")).unwrap();
+    let s = store.publicity_summary(&year).unwrap();
+    assert_eq!(s.totals, file.expected);
+    assert_eq!(s.by_month.iter().map(|m| m.totals.events).sum::<u64>(), 86);
+    let moj = s.by_unit.iter().find(|u| u.key == "县司法局").unwrap();
+    assert!(moj.totals.events >= 29);
+    assert_eq!(s.by_unit[0].key, "县司法局");
+    // Another year has none of them.
+    let other = Period::new(d("2022-01-01"), d("2022-12-31")).unwrap();
+    assert_eq!(store.publicity_summary(&other).unwrap().totals.events, 0);
+    assert_eq!(store.publicity_list(&year).unwrap().len(), 86);
+    assert!(store.verify().unwrap().ok());
+}

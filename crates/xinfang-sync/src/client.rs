@@ -1,0 +1,423 @@
+//! The desk's side of the protocol (docs/sync.md): enrol once, then sync = push pending local
+//! changes, then pull the hall's changes. Blocking (reqwest + rustls); from async code call it
+//! inside `tokio::task::spawn_blocking`.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::replica::{DeskReplica, Secret};
+use crate::wire::{
+    ApiError, DeviceState, EnrolRequest, EnrolResponse, MAX_PULL_CHANGES, PullRequest,
+    PullResponse, PushRequest, PushResponse,
+};
+
+/// Env var that overrides the stored server address (e.g. when the city moves its server).
+pub const SERVER_URL_ENV: &str = "XINFANG_SERVER_URL";
+/// Changes per push request.
+pub const PUSH_BATCH: usize = 1000;
+
+/// Why a sync or enrolment did not succeed. `Display` is Chinese, for the clerk.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(
+        "本机尚未登记到市局服务器：请先向市局管理员索取登记码，再运行 `xinfang enrol --server 地址 --code 登记码`。"
+    )]
+    NotEnrolled,
+    #[error("服务器地址“{0}”无效：{1}。请填写形如 https://xinfang.example.gov.cn 的地址。")]
+    BadUrl(String, String),
+    #[error(
+        "服务器地址 {0} 使用不加密的 http：只有本机回环地址（127.0.0.1、localhost、[::1]）可以这样连接。请改用 https:// 开头的地址。"
+    )]
+    InsecureUrl(String),
+    #[error("无法连接市局服务器 {0}：{1}。请检查网络；网络恢复后再同步即可，数据不会丢失。")]
+    Offline(String, String),
+    #[error("{message}")]
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("市局服务器的应答无法识别（{0}）：请确认服务器地址正确、版本匹配。")]
+    Protocol(String),
+    #[error(
+        "本机的变更序号（{local}）落后于服务器已收到的（{server}）：本机数据可能是从旧备份恢复的。请联系市局管理员处理，不要继续登记。"
+    )]
+    SeqBehind { local: i64, server: i64 },
+    #[error("本机数据库出错：{0}")]
+    Local(String),
+}
+
+impl SyncError {
+    /// Whether the server refused this device's token (revoked or unknown).
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, SyncError::Server { status: 401, .. })
+    }
+
+    /// Whether the attempt failed for lack of a connection (worth retrying later as is).
+    pub fn is_offline(&self) -> bool {
+        matches!(self, SyncError::Offline(..))
+    }
+}
+
+fn local<E: std::fmt::Display>(e: E) -> SyncError {
+    SyncError::Local(e.to_string())
+}
+
+/// Checks a server address: https anywhere, http only to a loopback host.
+pub fn check_server_url(raw: &str) -> Result<url::Url, SyncError> {
+    let url =
+        url::Url::parse(raw.trim()).map_err(|e| SyncError::BadUrl(raw.into(), e.to_string()))?;
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+                Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+                None => false,
+            };
+            if !loopback {
+                return Err(SyncError::InsecureUrl(raw.into()));
+            }
+        }
+        other => {
+            return Err(SyncError::BadUrl(
+                raw.into(),
+                format!("不支持的协议 {other}"),
+            ));
+        }
+    }
+    if url.host().is_none() {
+        return Err(SyncError::BadUrl(raw.into(), "缺少主机名".into()));
+    }
+    Ok(url)
+}
+
+/// A connection to the city server.
+pub struct Client {
+    base: url::Url,
+    http: reqwest::blocking::Client,
+    token: Option<Secret>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .finish()
+    }
+}
+
+impl Client {
+    pub fn new(server_url: &str, token: Option<Secret>) -> Result<Client, SyncError> {
+        let base = check_server_url(server_url)?;
+        let http = reqwest::blocking::Client::builder()
+            .use_rustls_tls()
+            .https_only(base.scheme() == "https")
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60))
+            .user_agent(concat!("xinfang-desk/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SyncError::Offline(server_url.into(), e.to_string()))?;
+        Ok(Client { base, http, token })
+    }
+
+    fn url(&self, path: &str) -> Result<url::Url, SyncError> {
+        self.base
+            .join(path)
+            .map_err(|e| SyncError::BadUrl(self.base.to_string(), e.to_string()))
+    }
+
+    fn send<T: DeserializeOwned>(
+        &self,
+        req: reqwest::blocking::RequestBuilder,
+    ) -> Result<T, SyncError> {
+        let req = match &self.token {
+            Some(t) => req.bearer_auth(t.expose()),
+            None => req,
+        };
+        let host = self.base.as_str().trim_end_matches('/').to_owned();
+        let resp = req
+            .send()
+            .map_err(|e| SyncError::Offline(host.clone(), short_reason(&e)))?;
+        let status = resp.status();
+        let body = resp
+            .bytes()
+            .map_err(|e| SyncError::Offline(host.clone(), short_reason(&e)))?;
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|e| SyncError::Protocol(e.to_string()));
+        }
+        match serde_json::from_slice::<ApiError>(&body) {
+            Ok(err) => Err(SyncError::Server {
+                status: status.as_u16(),
+                code: err.code,
+                message: err.message,
+            }),
+            Err(_) => Err(SyncError::Server {
+                status: status.as_u16(),
+                code: "http_error".into(),
+                message: format!("市局服务器返回错误 {status}：请稍后重试，或联系市局管理员。"),
+            }),
+        }
+    }
+
+    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, SyncError> {
+        self.send(self.http.get(self.url(path)?))
+    }
+
+    fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, SyncError> {
+        self.send(self.http.post(self.url(path)?).json(body))
+    }
+
+    pub fn enrol(&self, req: &EnrolRequest) -> Result<EnrolResponse, SyncError> {
+        self.post("/v1/enrol", req)
+    }
+
+    pub fn state(&self) -> Result<DeviceState, SyncError> {
+        self.get("/v1/sync/state")
+    }
+
+    pub fn push(&self, req: &PushRequest) -> Result<PushResponse, SyncError> {
+        self.post("/v1/sync/push", req)
+    }
+
+    pub fn pull(&self, req: &PullRequest) -> Result<PullResponse, SyncError> {
+        self.post("/v1/sync/pull", req)
+    }
+}
+
+fn short_reason(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "连接超时".into()
+    } else if e.is_connect() {
+        "连接被拒绝或网络不通".into()
+    } else {
+        "连接中断".into()
+    }
+}
+
+/// The server address to use: env `XINFANG_SERVER_URL` when set, else the stored one.
+pub fn effective_server_url(stored: Option<&str>) -> Option<String> {
+    std::env::var(SERVER_URL_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| stored.map(str::to_owned))
+}
+
+/// Enrols the desk with a one-time code and stores the server address and token.
+pub fn enrol<R: DeskReplica>(
+    replica: &mut R,
+    server_url: &str,
+    code: &str,
+    device_name: &str,
+) -> Result<EnrolResponse, SyncError> {
+    let client = Client::new(server_url, None)?;
+    let resp = client.enrol(&EnrolRequest {
+        code: code.trim().to_owned(),
+        device_id: replica.device_id().to_owned(),
+        hall_code: replica.hall_code().to_owned(),
+        device_name: device_name.to_owned(),
+    })?;
+    if resp.device_id != replica.device_id() || resp.hall_code != replica.hall_code() {
+        return Err(SyncError::Protocol("登记结果与本机不符".into()));
+    }
+    replica
+        .save_enrolment(server_url.trim(), &Secret::new(resp.token.clone()))
+        .map_err(local)?;
+    tracing::info!(device_id = %resp.device_id, hall = %resp.hall_code, "desk enrolled");
+    Ok(resp)
+}
+
+/// What one full sync did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    /// Local changes the server stored for the first time.
+    pub pushed: u64,
+    /// Remote changes applied here.
+    pub pulled: u64,
+    /// Local changes still not confirmed by the server (0 after a full sync).
+    pub pending: i64,
+    /// The server's highest sequence number when the last pull was answered.
+    pub server_cursor: i64,
+    /// Per-device pull cursors after this sync.
+    pub cursors: BTreeMap<String, i64>,
+}
+
+/// One full sync: push everything pending, then pull until nothing more is waiting.
+/// Every step is idempotent, so a sync cut anywhere is finished by the next one.
+pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncError> {
+    let settings = replica
+        .sync_settings()
+        .map_err(local)?
+        .ok_or(SyncError::NotEnrolled)?;
+    let url = effective_server_url(Some(&settings.server_url)).unwrap_or(settings.server_url);
+    let client = Client::new(&url, Some(settings.token))?;
+
+    let state = client.state()?;
+    if state.device_id != replica.device_id() {
+        return Err(SyncError::Protocol("服务器认出的设备与本机不符".into()));
+    }
+    let last = replica.last_local_seq().map_err(local)?;
+    if state.server_max_seq > last {
+        return Err(SyncError::SeqBehind {
+            local: last,
+            server: state.server_max_seq,
+        });
+    }
+    // The server's count is the truth: after a cut after the server committed, this skips
+    // what it already has; after a lost local mark, it starts where the server stands.
+    let mut pushed_seq = state.server_max_seq;
+    if replica.pushed_seq().map_err(local)? != pushed_seq {
+        replica.set_pushed_seq(pushed_seq).map_err(local)?;
+    }
+    let mut pushed = 0u64;
+    loop {
+        let changes = replica
+            .local_changes(pushed_seq, PUSH_BATCH)
+            .map_err(local)?;
+        if changes.is_empty() {
+            break;
+        }
+        let resp = client.push(&PushRequest { changes })?;
+        pushed += resp.accepted;
+        if resp.server_max_seq <= pushed_seq {
+            return Err(SyncError::Protocol("服务器没有接收推送的变更".into()));
+        }
+        pushed_seq = resp.server_max_seq;
+        replica.set_pushed_seq(pushed_seq).map_err(local)?;
+    }
+
+    let mut pulled = 0u64;
+    let mut server_cursor = state.server_seq;
+    let mut cursors;
+    loop {
+        cursors = replica.pull_cursors().map_err(local)?;
+        let resp = client.pull(&PullRequest {
+            cursors: cursors.clone(),
+            limit: Some(MAX_PULL_CHANGES),
+            hall_code: None,
+        })?;
+        server_cursor = server_cursor.max(resp.server_seq);
+        let n = replica
+            .apply_remote(&resp.changes, &resp.cursors)
+            .map_err(local)?;
+        pulled += n as u64;
+        cursors = resp.cursors;
+        if !resp.more {
+            break;
+        }
+    }
+    let pending = replica.last_local_seq().map_err(local)? - pushed_seq;
+    tracing::info!(pushed, pulled, pending, server_cursor, "sync finished");
+    Ok(SyncReport {
+        pushed,
+        pulled,
+        pending,
+        server_cursor,
+        cursors,
+    })
+}
+
+/// What the desktop's status bar shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncStatus {
+    /// The last attempt reached the server.
+    pub online: bool,
+    /// Local changes not yet confirmed by the server.
+    pub pending: i64,
+    /// RFC 3339 time of the last successful sync.
+    pub last_sync_at: Option<String>,
+    /// Chinese message of the last failure, if the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+/// One sync attempt for a background loop: syncs, records the outcome in the store, and
+/// returns the status. Never fails; errors land in `last_error`.
+pub fn sync_status<R: DeskReplica>(replica: &mut R) -> SyncStatus {
+    let result = sync_once(replica);
+    let mut record = replica.sync_record().unwrap_or_default();
+    let online = match &result {
+        Ok(_) => {
+            record.last_sync_at = Some(now_text());
+            record.last_error = None;
+            true
+        }
+        Err(e) => {
+            tracing::warn!(offline = e.is_offline(), "sync attempt failed");
+            record.last_error = Some(e.to_string());
+            !e.is_offline() && !matches!(e, SyncError::NotEnrolled)
+        }
+    };
+    if let Err(e) = replica.set_sync_record(&record) {
+        record.last_error = Some(format!("本机数据库出错：{e}"));
+    }
+    let pending = match (replica.last_local_seq(), replica.pushed_seq()) {
+        (Ok(last), Ok(pushed)) => (last - pushed).max(0),
+        _ => 0,
+    };
+    SyncStatus {
+        online,
+        pending,
+        last_sync_at: record.last_sync_at,
+        last_error: record.last_error,
+    }
+}
+
+fn now_text() -> String {
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    chrono::Utc::now()
+        .with_timezone(&cst)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(check_server_url("https://xinfang.example.gov.cn").is_ok());
+        assert!(check_server_url("http://127.0.0.1:8750").is_ok());
+        assert!(check_server_url("http://127.8.0.1:8750").is_ok());
+        assert!(check_server_url("http://localhost:8750/").is_ok());
+        assert!(check_server_url("http://[::1]:8750").is_ok());
+        for bad in [
+            "http://192.168.1.10:8750",
+            "http://xinfang.example.gov.cn",
+            "http://10.0.0.1",
+        ] {
+            let e = check_server_url(bad).unwrap_err();
+            assert!(matches!(e, SyncError::InsecureUrl(_)), "{bad}");
+            assert!(e.to_string().contains("https://"));
+        }
+        assert!(matches!(
+            check_server_url("ftp://x"),
+            Err(SyncError::BadUrl(..))
+        ));
+        assert!(matches!(
+            check_server_url("不是地址"),
+            Err(SyncError::BadUrl(..))
+        ));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Secret::new("xft_supersecret");
+        assert!(!format!("{s:?}").contains("supersecret"));
+        let r = EnrolResponse {
+            device_id: "d".into(),
+            hall_code: "140521".into(),
+            hall_name: "沁水县".into(),
+            token: "xft_supersecret".into(),
+        };
+        assert!(!format!("{r:?}").contains("supersecret"));
+    }
+}

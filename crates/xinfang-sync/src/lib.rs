@@ -1,0 +1,23 @@
+//! Sync between desks and the city server.
+//!
+//! - [`wire`]: the JSON both sides speak (the city server's OpenAPI is generated from it);
+//! - [`hlc`]: the hybrid logical clock that stamps every change;
+//! - [`merge`]: the conflict rules every replica applies (field-level LWW, forward-only matter
+//!   status, tombstones);
+//! - [`replica`]: what a desk store offers the sync client;
+//! - `client` (feature `client`): enrolment and one full sync over HTTPS (rustls) or plain HTTP
+//!   to loopback, and [`client::sync_status`] for a background loop.
+//!
+//! The protocol is written down in `docs/sync.md`.
+
+pub mod hlc;
+pub mod merge;
+pub mod replica;
+pub mod wire;
+
+#[cfg(feature = "client")]
+pub mod client;
+
+pub use hlc::Hlc;
+pub use replica::{DeskReplica, Secret, SyncRecord, SyncSettings};
+pub use wire::{Change, Op, RemoteChange};

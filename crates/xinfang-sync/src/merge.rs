@@ -1,0 +1,248 @@
+//! How concurrent changes combine. One set of rules, used by the city server and by every desk,
+//! so every replica that has seen the same changes holds the same record whatever the order.
+//!
+//! - Each field is a last-writer-wins register. A write is ordered by its [`Version`]: the HLC
+//!   timestamp first, then the device id (a total order, so there are no ties).
+//! - A matter's `status` moves only forward: a write is ordered by (rank of the status, HLC,
+//!   device id), where the rank is [`MatterStatus::ord`]; a later write of an earlier status
+//!   loses to an earlier write of a later one.
+//! - A delete is a tombstone: the record stays, marked deleted by the greatest delete version;
+//!   later field writes are still merged (so a tombstone never depends on arrival order).
+//!
+//! Each rule picks the maximum of a total order, which is associative, commutative and
+//! idempotent: replicas converge however changes are batched, repeated or reordered.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use xinfang_core::matter::MatterStatus;
+
+use crate::hlc::Hlc;
+use crate::wire::{Change, Op};
+
+/// Who wrote a value, and when.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Version {
+    pub hlc: Hlc,
+    pub device_id: String,
+}
+
+impl Version {
+    pub fn new(hlc: Hlc, device_id: impl Into<String>) -> Version {
+        Version {
+            hlc,
+            device_id: device_id.into(),
+        }
+    }
+}
+
+/// Rank of a matter status along the procedure; unknown statuses rank below every known one.
+pub fn status_rank(value: &Value) -> i32 {
+    value
+        .as_str()
+        .and_then(|s| serde_json::from_value::<MatterStatus>(Value::String(s.to_owned())).ok())
+        .map_or(-1, |s| i32::from(s.ord()))
+}
+
+/// Whether the field is merged by rank before time (a matter's status).
+pub fn is_forward_only(entity: &str, field: &str) -> bool {
+    entity == "matter" && field == "status"
+}
+
+/// Compares two writes of one field: `Greater` when `(a_value, a)` wins over `(b_value, b)`.
+pub fn compare_writes(
+    entity: &str,
+    field: &str,
+    a_value: &Value,
+    a: &Version,
+    b_value: &Value,
+    b: &Version,
+) -> Ordering {
+    if is_forward_only(entity, field) {
+        let by_rank = status_rank(a_value).cmp(&status_rank(b_value));
+        if by_rank != Ordering::Equal {
+            return by_rank;
+        }
+    }
+    a.cmp(b)
+}
+
+/// A record as every replica should hold it: each field's value with the version that wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Record {
+    pub fields: BTreeMap<String, (Value, Version)>,
+    /// The greatest delete version, when the record has been deleted.
+    pub deleted: Option<Version>,
+}
+
+impl Record {
+    /// Merges one change into the record; returns the names of the fields whose value changed.
+    pub fn apply(
+        &mut self,
+        entity: &str,
+        change_fields: &Map<String, Value>,
+        op: Op,
+        version: &Version,
+    ) -> Vec<String> {
+        let mut changed = Vec::new();
+        if op == Op::Delete && self.deleted.as_ref().is_none_or(|d| version > d) {
+            self.deleted = Some(version.clone());
+        }
+        for (field, value) in change_fields {
+            let wins = match self.fields.get(field) {
+                None => true,
+                Some((old_value, old_version)) => {
+                    compare_writes(entity, field, value, version, old_value, old_version)
+                        == Ordering::Greater
+                }
+            };
+            if wins {
+                let old = self
+                    .fields
+                    .insert(field.clone(), (value.clone(), version.clone()));
+                if old.is_none_or(|(v, _)| &v != value) {
+                    changed.push(field.clone());
+                }
+            }
+        }
+        changed
+    }
+
+    /// Merges a change as pushed by `device_id`.
+    pub fn apply_change(&mut self, entity: &str, device_id: &str, change: &Change) -> Vec<String> {
+        self.apply(
+            entity,
+            &change.fields,
+            change.op,
+            &Version::new(change.hlc, device_id),
+        )
+    }
+
+    /// The plain values, without versions.
+    pub fn values(&self) -> Map<String, Value> {
+        self.fields
+            .iter()
+            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn v(ms: i64, dev: &str) -> Version {
+        Version::new(Hlc::new(ms, 0), dev)
+    }
+
+    fn fields(pairs: &[(&str, Value)]) -> Map<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn later_write_wins_and_device_id_breaks_ties() {
+        let mut r = Record::default();
+        r.apply(
+            "visitor",
+            &fields(&[("phone", json!("13800000001"))]),
+            Op::Insert,
+            &v(10, "b"),
+        );
+        r.apply(
+            "visitor",
+            &fields(&[("phone", json!("13800000002"))]),
+            Op::Update,
+            &v(9, "z"),
+        );
+        assert_eq!(r.values()["phone"], json!("13800000001"));
+        r.apply(
+            "visitor",
+            &fields(&[("phone", json!("13800000003"))]),
+            Op::Update,
+            &v(10, "c"),
+        );
+        assert_eq!(r.values()["phone"], json!("13800000003"));
+    }
+
+    #[test]
+    fn matter_status_only_moves_forward() {
+        let mut r = Record::default();
+        r.apply(
+            "matter",
+            &fields(&[("status", json!("concluded"))]),
+            Op::Update,
+            &v(10, "a"),
+        );
+        r.apply(
+            "matter",
+            &fields(&[("status", json!("accepted"))]),
+            Op::Update,
+            &v(20, "b"),
+        );
+        assert_eq!(r.values()["status"], json!("concluded"));
+        r.apply(
+            "matter",
+            &fields(&[("status", json!("under_review"))]),
+            Op::Update,
+            &v(5, "c"),
+        );
+        assert_eq!(r.values()["status"], json!("under_review"));
+        // Same rank (转送 / 交办): the later write wins.
+        let mut s = Record::default();
+        s.apply(
+            "matter",
+            &fields(&[("status", json!("forwarded"))]),
+            Op::Update,
+            &v(1, "a"),
+        );
+        s.apply(
+            "matter",
+            &fields(&[("status", json!("assigned"))]),
+            Op::Update,
+            &v(2, "a"),
+        );
+        assert_eq!(s.values()["status"], json!("assigned"));
+        // Other entities' `status` fields are plain LWW.
+        let mut t = Record::default();
+        t.apply(
+            "other",
+            &fields(&[("status", json!("closed"))]),
+            Op::Update,
+            &v(1, "a"),
+        );
+        t.apply(
+            "other",
+            &fields(&[("status", json!("registered"))]),
+            Op::Update,
+            &v(2, "a"),
+        );
+        assert_eq!(t.values()["status"], json!("registered"));
+    }
+
+    #[test]
+    fn deletes_are_sticky_tombstones() {
+        let mut r = Record::default();
+        r.apply(
+            "visit",
+            &fields(&[("appeal", json!("x"))]),
+            Op::Insert,
+            &v(1, "a"),
+        );
+        r.apply("visit", &Map::new(), Op::Delete, &v(2, "a"));
+        r.apply(
+            "visit",
+            &fields(&[("appeal", json!("y"))]),
+            Op::Update,
+            &v(3, "b"),
+        );
+        assert_eq!(r.deleted, Some(v(2, "a")));
+        assert_eq!(r.values()["appeal"], json!("y"));
+    }
+}

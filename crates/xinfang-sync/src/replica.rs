@@ -1,0 +1,79 @@
+//! What a desk's store offers the sync client. `xinfang-store` implements it for `Store`; the
+//! client never touches SQL.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::wire::{Change, RemoteChange};
+
+/// A secret string (device token). `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Where and as whom a desk syncs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncSettings {
+    pub server_url: String,
+    pub token: Secret,
+}
+
+/// The outcome of the last sync attempts, kept by the desk for its status bar.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SyncRecord {
+    /// RFC 3339 time of the last successful sync.
+    pub last_sync_at: Option<String>,
+    /// Chinese message of the last failed attempt, cleared by a success.
+    pub last_error: Option<String>,
+}
+
+/// A desk's store, as the sync client sees it.
+pub trait DeskReplica {
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    fn device_id(&self) -> &str;
+    fn hall_code(&self) -> &str;
+
+    /// Server address and device token, once enrolled.
+    fn sync_settings(&self) -> Result<Option<SyncSettings>, Self::Error>;
+    /// Keeps the server address and token after a successful enrolment.
+    fn save_enrolment(&mut self, server_url: &str, token: &Secret) -> Result<(), Self::Error>;
+
+    /// Highest local sequence the server has confirmed.
+    fn pushed_seq(&self) -> Result<i64, Self::Error>;
+    fn set_pushed_seq(&mut self, seq: i64) -> Result<(), Self::Error>;
+    /// Highest local sequence (0 for none).
+    fn last_local_seq(&self) -> Result<i64, Self::Error>;
+    /// Local changes after `after`, oldest first, at most `limit`.
+    fn local_changes(&self, after: i64, limit: usize) -> Result<Vec<Change>, Self::Error>;
+
+    /// Per-device pull cursors.
+    fn pull_cursors(&self) -> Result<BTreeMap<String, i64>, Self::Error>;
+    /// Applies pulled changes and stores the new cursors, atomically; returns how many changes
+    /// were new. Must not log them as local changes.
+    fn apply_remote(
+        &mut self,
+        changes: &[RemoteChange],
+        cursors: &BTreeMap<String, i64>,
+    ) -> Result<usize, Self::Error>;
+
+    fn sync_record(&self) -> Result<SyncRecord, Self::Error>;
+    fn set_sync_record(&mut self, record: &SyncRecord) -> Result<(), Self::Error>;
+}

@@ -1,0 +1,249 @@
+//! What travels between a desk and the city server, as JSON. Both sides use these types, and the
+//! city server's OpenAPI document is generated from them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::hlc::Hlc;
+
+/// Largest number of changes in one push; larger batches get 413.
+pub const MAX_PUSH_CHANGES: usize = 2000;
+/// Largest request body the server reads, in bytes; larger bodies get 413.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Most changes one pull answer holds.
+pub const MAX_PULL_CHANGES: u32 = 2000;
+
+/// What a change does to its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Insert,
+    Update,
+    /// A tombstone: the record is marked deleted, never removed.
+    Delete,
+}
+
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Insert => "insert",
+            Op::Update => "update",
+            Op::Delete => "delete",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Op> {
+        match s {
+            "insert" => Some(Op::Insert),
+            "update" => Some(Op::Update),
+            "delete" => Some(Op::Delete),
+            _ => None,
+        }
+    }
+}
+
+/// One row of a desk's change log, as pushed. `(device id, seq)` names it everywhere.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Change {
+    /// Device sequence number: 1, 2, 3, … per device, without holes.
+    pub seq: i64,
+    /// Kind of record, e.g. `visitor`, `visit`, `visit_visitor`, `matter`, `staff`.
+    pub entity: String,
+    /// The record's id (UUIDv7; `visit_id:visitor_id` for a visit's visitor).
+    pub entity_id: String,
+    pub op: Op,
+    /// The changed fields and their new values (all fields for an insert).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub fields: Map<String, Value>,
+    /// Hybrid-logical-clock timestamp of the change.
+    pub hlc: Hlc,
+    /// The desk's wall-clock time of the change (RFC 3339), for people; ordering uses `hlc`.
+    pub changed_at: String,
+}
+
+/// A change as the server hands it out: with the device it came from and its server sequence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RemoteChange {
+    pub device_id: String,
+    /// Order of arrival at the server; pull answers are sorted by it (causal order).
+    pub server_seq: i64,
+    pub change: Change,
+}
+
+/// `POST /v1/enrol`: a desk trades a one-time code for a device token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrolRequest {
+    /// The one-time code from `xinfang-city enrol-code`.
+    pub code: String,
+    /// The desk's device id (UUID, minted when its store was created).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9-]{8,64}$"))]
+    pub device_id: String,
+    /// The desk's hall (6-digit GB/T 2260 code); must be the code's hall.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{6}$"))]
+    pub hall_code: String,
+    /// A label for the city administrator, e.g. the computer's name.
+    #[serde(default)]
+    pub device_name: String,
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrolResponse {
+    pub device_id: String,
+    pub hall_code: String,
+    pub hall_name: String,
+    /// Bearer token for every later call. Shown once; the server keeps only its hash.
+    pub token: String,
+}
+
+impl std::fmt::Debug for EnrolResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrolResponse")
+            .field("device_id", &self.device_id)
+            .field("hall_code", &self.hall_code)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// `GET /v1/sync/state`: what the server holds of this device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceState {
+    pub device_id: String,
+    pub hall_code: String,
+    pub hall_name: String,
+    /// Highest device sequence the server has stored for this device (0 for none).
+    pub server_max_seq: i64,
+    /// Highest server sequence assigned so far.
+    pub server_seq: i64,
+}
+
+/// `POST /v1/sync/push`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushRequest {
+    /// Consecutive changes of the calling device, in sequence order.
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushResponse {
+    /// Changes stored for the first time.
+    pub accepted: u64,
+    /// Changes the server already had (a repeated push).
+    pub duplicates: u64,
+    /// Highest device sequence now stored for this device.
+    pub server_max_seq: i64,
+}
+
+/// `POST /v1/sync/pull`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PullRequest {
+    /// Per-device cursors: for each device, the highest device sequence already received.
+    /// Devices not listed start at 0.
+    #[serde(default)]
+    pub cursors: BTreeMap<String, i64>,
+    /// Most changes to return (default and maximum 2000).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2000))]
+    pub limit: Option<u32>,
+    /// The hall asked for; when given it must be the device's own hall.
+    #[serde(default)]
+    pub hall_code: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PullResponse {
+    /// Changes of the hall's other devices after the cursors, in server-sequence order.
+    pub changes: Vec<RemoteChange>,
+    /// The cursors after these changes, for every device of the hall (own device excluded).
+    pub cursors: BTreeMap<String, i64>,
+    /// More changes are waiting: pull again with the new cursors.
+    pub more: bool,
+    /// Highest server sequence assigned when this answer was made.
+    pub server_seq: i64,
+}
+
+/// Error body of every 4xx/5xx answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApiError {
+    /// Stable machine code, e.g. `token_revoked`, `hall_forbidden`, `body_too_large`.
+    pub code: String,
+    /// What is wrong and how to fix it, in Chinese.
+    pub message: String,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+}
+
+/// City reference data (`GET /v1/reference`): each list as the JSON the assets hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReferenceBundle {
+    /// Changes whenever any list changes (a hash of their contents).
+    pub version: String,
+    /// Name → JSON document, e.g. `categories`, `legal_routes`, `holidays/2026`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub lists: BTreeMap<String, Value>,
+}
+
+/// One hall's figures in the city view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HallCounts {
+    pub hall_code: String,
+    pub hall_name: String,
+    pub visitors: i64,
+    pub visits: i64,
+    pub matters: i64,
+    pub devices: i64,
+    /// Changes received from the hall's devices.
+    pub changes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CityCounts {
+    pub halls: Vec<HallCounts>,
+    pub total_visitors: i64,
+    pub total_visits: i64,
+    pub total_matters: i64,
+}
+
+/// One visit of a person found by resident ID across halls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RepeatVisit {
+    pub hall_code: String,
+    pub hall_name: String,
+    pub visitor_id: String,
+    pub visit_id: String,
+    pub visited_at: String,
+    pub category_code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RepeatVisits {
+    pub id_number: String,
+    /// Distinct halls the person has visited.
+    pub halls: Vec<String>,
+    /// Visits, newest first.
+    pub visits: Vec<RepeatVisit>,
+}

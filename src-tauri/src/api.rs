@@ -1,0 +1,605 @@
+//! What each command does, as plain functions over [`AppState`] so the command-layer tests can
+//! call them without a webview. Each one checks the session and the role through
+//! `xinfang_core::staff::authorize`, then calls xinfang-core and xinfang-store; no SQL and no
+//! domain rule lives here.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use xinfang_core::FieldError;
+use xinfang_core::desk::{
+    ConsultationInput, DISPUTE_TYPES, Desk, IdCheck, MediationInput, MediationOutcome, PartyRole,
+    check_hall_code, check_id_live, check_password_repeat, validate_consultation,
+    validate_mediation,
+};
+use xinfang_core::id::IdType;
+use xinfang_core::reference::{AppealKind, ReferenceData};
+use xinfang_core::staff::{Action, Role, authorize};
+use xinfang_core::visit::{VisitInput, validate_visit};
+use xinfang_store::{
+    ConsultationRecord, HandoffInfo, HistoryEntry, MediationRecord, NewStaff, QueueItem,
+    Registered, Staff, Store, VisitDetail, VisitRow, VisitorProfile,
+};
+
+use crate::error::{CmdResult, CommandError, ErrorKind};
+
+/// Minutes without any command before the session ends, unless configured.
+pub const DEFAULT_IDLE_MINUTES: u32 = 15;
+
+/// Who may call a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Before login: app info, first-run setup, login, logout, the session itself.
+    Public,
+    /// Any logged-in staff member.
+    LoggedIn,
+    /// Staff whose roles the matrix allows for this action.
+    Action(Action),
+}
+
+impl Access {
+    pub fn allows(self, roles: &[Role]) -> bool {
+        match self {
+            Access::Public | Access::LoggedIn => true,
+            Access::Action(a) => authorize(roles, a).is_ok(),
+        }
+    }
+}
+
+/// The access rule of each command in [`crate::command_list::COMMANDS`]. `None` for a name
+/// that is not a command: the command-layer tests fail when a command has no entry.
+pub fn access(command: &str) -> Option<Access> {
+    let act = Access::Action;
+    Some(match command {
+        "app_info" | "setup" | "login" | "logout" | "session" => Access::Public,
+        "reference" | "sync_status" => Access::LoggedIn,
+        "check_id" => act(Action::CheckDocument),
+        "history" => act(Action::SearchVisitors),
+        "register_visit" => act(Action::RegisterVisit),
+        "today" => act(Action::ViewToday),
+        "visit_detail" => act(Action::ViewVisit),
+        "hand_off" | "close_visit" => act(Action::HandOff),
+        "lawyer_queue" | "lawyer_take_next" => act(Action::LawyerDesk),
+        "log_consultation" => act(Action::LogConsultation),
+        "hand_on_to_mediator" => act(Action::HandOnToMediator),
+        "consultation" => act(Action::ViewConsultation),
+        "mediator_queue" | "mediator_take_next" => act(Action::MediatorDesk),
+        "log_mediation" => act(Action::LogMediation),
+        "mediation" => act(Action::ViewMediation),
+        "visitor_profile" => act(Action::ViewVisitorDetail),
+        "list_staff" => act(Action::ListStaff),
+        "add_staff" | "set_staff_active" | "reset_password" | "set_staff_roles" => {
+            act(Action::ManageStaff)
+        }
+        _ => return None,
+    })
+}
+
+/// Sync state shown in the status bar. The background sync task (another crate) fills it in;
+/// until it is wired, the desk is offline.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+pub struct SyncStatus {
+    pub online: bool,
+    /// Changes not yet pushed to the city server.
+    pub pending: i64,
+    pub last_sync_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// Where the app runs and whether its store exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct AppInfo {
+    pub version: String,
+    pub data_dir: String,
+    /// False: show the first-run screen.
+    pub initialised: bool,
+    pub idle_minutes: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SessionInfo {
+    pub staff: Staff,
+    pub hall_code: String,
+    pub hall_name: String,
+    pub idle_minutes: u32,
+}
+
+/// First-run form: the hall and its first admin.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
+#[serde(default)]
+pub struct SetupInput {
+    pub hall_code: String,
+    pub admin_username: String,
+    pub admin_name: String,
+    pub password: String,
+    pub password_repeat: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
+#[serde(default)]
+pub struct NewStaffInput {
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub password: String,
+}
+
+/// A choice in a select: stored value and Chinese label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    /// A sentence the lawyer can read out (legal routes), else empty.
+    pub hint: String,
+}
+
+fn choice(value: &str, label: &str) -> Choice {
+    Choice {
+        value: value.to_owned(),
+        label: label.to_owned(),
+        hint: String::new(),
+    }
+}
+
+/// The lists the forms choose from, all from xinfang-core's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ReferenceLists {
+    pub appeal_kinds: Vec<Choice>,
+    pub categories: Vec<Choice>,
+    pub legal_routes: Vec<Choice>,
+    /// Regions of the hall's province, for 问题发生地.
+    pub regions: Vec<Choice>,
+    pub id_types: Vec<Choice>,
+    pub sexes: Vec<Choice>,
+    pub dispute_types: Vec<Choice>,
+    pub outcomes: Vec<Choice>,
+    pub party_roles: Vec<Choice>,
+    pub roles: Vec<Choice>,
+    pub desks: Vec<Choice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct RegisterResult {
+    pub registered: Registered,
+    /// Non-blocking remarks (unknown region prefix …), each at its field.
+    pub warnings: Vec<FieldError>,
+}
+
+struct Session {
+    staff: Staff,
+    last_active: Instant,
+}
+
+#[derive(Default)]
+struct Inner {
+    store: Option<Store>,
+    session: Option<Session>,
+}
+
+/// Everything the commands share. One store connection, one logged-in staff member.
+pub struct AppState {
+    data_dir: PathBuf,
+    idle: Duration,
+    idle_minutes: u32,
+    inner: Mutex<Inner>,
+    /// Shared with the background sync task.
+    pub sync: Arc<Mutex<SyncStatus>>,
+    /// Set when the UI first asks for app info: start-up probe for the benchmark script.
+    started: Instant,
+    probe: bool,
+    probed: Mutex<bool>,
+}
+
+pub fn now_cst() -> DateTime<FixedOffset> {
+    Utc::now().with_timezone(&FixedOffset::east_opt(8 * 3600).expect("valid offset"))
+}
+
+fn hall_name(code: &str) -> String {
+    ReferenceData::bundled()
+        .regions
+        .name(code)
+        .unwrap_or_else(|| code.to_owned())
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl AppState {
+    pub fn new(data_dir: PathBuf, idle_minutes: u32) -> Self {
+        AppState {
+            data_dir,
+            idle: Duration::from_secs(u64::from(idle_minutes) * 60),
+            idle_minutes,
+            inner: Mutex::new(Inner::default()),
+            sync: Arc::new(Mutex::new(SyncStatus::default())),
+            started: Instant::now(),
+            probe: std::env::var_os("XINFANG_STARTUP_PROBE").is_some(),
+            probed: Mutex::new(false),
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Runs `f` for the logged-in staff member if the command's access allows it.
+    fn guarded<T>(
+        &self,
+        access: Access,
+        f: impl FnOnce(&mut Store, &Staff) -> CmdResult<T>,
+    ) -> CmdResult<T> {
+        let mut inner = lock(&self.inner);
+        let Some(session) = inner.session.as_mut() else {
+            return Err(CommandError::unauthenticated("not_logged_in", "请先登录。"));
+        };
+        if session.last_active.elapsed() > self.idle {
+            inner.session = None;
+            inner.store = None;
+            tracing::info!("session ended after idle timeout");
+            return Err(CommandError::unauthenticated(
+                "session_expired",
+                &format!(
+                    "已超过 {} 分钟未操作，为保护来访人信息已自动退出，请重新登录。",
+                    self.idle_minutes
+                ),
+            ));
+        }
+        session.last_active = Instant::now();
+        if let Access::Action(action) = access {
+            authorize(&session.staff.roles, action).map_err(CommandError::forbidden)?;
+        }
+        let staff = session.staff.clone();
+        let store = inner
+            .store
+            .as_mut()
+            .ok_or_else(|| CommandError::unauthenticated("not_logged_in", "请先登录。"))?;
+        f(store, &staff)
+    }
+
+    fn act<T>(
+        &self,
+        action: Action,
+        f: impl FnOnce(&mut Store, &Staff) -> CmdResult<T>,
+    ) -> CmdResult<T> {
+        self.guarded(Access::Action(action), f)
+    }
+
+    // ---- public -------------------------------------------------------------------------
+
+    pub fn app_info(&self) -> AppInfo {
+        if self.probe {
+            let mut probed = lock(&self.probed);
+            if !*probed {
+                *probed = true;
+                eprintln!(
+                    "xinfang-desk: ui ready {} ms after start",
+                    self.started.elapsed().as_millis()
+                );
+            }
+        }
+        AppInfo {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            data_dir: self.data_dir.display().to_string(),
+            initialised: Store::exists(&self.data_dir),
+            idle_minutes: self.idle_minutes,
+        }
+    }
+
+    /// First run: creates the store with its hall and first admin.
+    pub fn setup(&self, input: SetupInput) -> CmdResult<AppInfo> {
+        if Store::exists(&self.data_dir) {
+            return Err(CommandError::new(
+                ErrorKind::Setup,
+                "already_initialised",
+                "本机已建立接待台数据库，请直接登录。",
+            ));
+        }
+        let mut errors = xinfang_core::ValidationErrors::default();
+        let hall = check_hall_code(&input.hall_code, ReferenceData::bundled().regions)
+            .map_err(|e| errors.push(e))
+            .ok();
+        if let Err(e) = check_password_repeat(&input.password, &input.password_repeat) {
+            errors.push(e);
+        }
+        let admin = NewStaff {
+            username: input.admin_username.clone(),
+            display_name: input.admin_name.clone(),
+            roles: vec![Role::Admin],
+            password: input.password.clone(),
+        };
+        // Report the account's problems together with the hall's.
+        if let Err(e) = admin.check() {
+            for f in e.0 {
+                errors.push(f);
+            }
+        }
+        let Some(hall) = hall.filter(|_| errors.is_empty()) else {
+            return Err(errors.into());
+        };
+        let store = Store::create_with_admin(&self.data_dir, &hall, &admin)?;
+        tracing::info!(hall = %hall, "store created at first run");
+        drop(store);
+        Ok(self.app_info())
+    }
+
+    pub fn login(&self, username: &str, password: &str) -> CmdResult<SessionInfo> {
+        let mut inner = lock(&self.inner);
+        inner.session = None;
+        if inner.store.is_none() {
+            inner.store = Some(Store::open(&self.data_dir)?);
+        }
+        let store = inner.store.as_ref().expect("opened above");
+        let staff = match store.authenticate(username, password) {
+            Ok(s) => s,
+            Err(e) => {
+                inner.store = None;
+                return Err(e.into());
+            }
+        };
+        let hall_code = store.hall_code().to_owned();
+        tracing::info!(staff_id = %staff.id, "logged in");
+        inner.session = Some(Session {
+            staff: staff.clone(),
+            last_active: Instant::now(),
+        });
+        Ok(SessionInfo {
+            staff,
+            hall_name: hall_name(&hall_code),
+            hall_code,
+            idle_minutes: self.idle_minutes,
+        })
+    }
+
+    /// Ends the session and closes the store (nothing stays unlocked without a login).
+    pub fn logout(&self) {
+        let mut inner = lock(&self.inner);
+        inner.session = None;
+        inner.store = None;
+    }
+
+    /// The current session, if it is still alive (also counts as activity).
+    pub fn session(&self) -> CmdResult<Option<SessionInfo>> {
+        match self.guarded(Access::LoggedIn, |store, me| {
+            Ok(SessionInfo {
+                staff: me.clone(),
+                hall_code: store.hall_code().to_owned(),
+                hall_name: hall_name(store.hall_code()),
+                idle_minutes: self.idle_minutes,
+            })
+        }) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if e.code == "not_logged_in" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    // ---- any logged-in staff ------------------------------------------------------------
+
+    pub fn reference(&self) -> CmdResult<ReferenceLists> {
+        self.guarded(Access::LoggedIn, |store, _| {
+            let r = ReferenceData::bundled();
+            let province = &store.hall_code()[..2.min(store.hall_code().len())];
+            Ok(ReferenceLists {
+                appeal_kinds: AppealKind::ALL
+                    .iter()
+                    .map(|k| choice(k.code(), k.label_zh()))
+                    .collect(),
+                categories: r
+                    .categories
+                    .iter()
+                    .filter(|c| !c.retired)
+                    .map(|c| choice(&c.code, &c.name))
+                    .collect(),
+                legal_routes: r
+                    .legal_routes
+                    .iter()
+                    .filter(|l| !l.retired)
+                    .map(|l| Choice {
+                        hint: l.description.clone(),
+                        ..choice(&l.code, &l.name)
+                    })
+                    .collect(),
+                regions: r
+                    .regions
+                    .codes()
+                    .filter(|c| c.starts_with(province))
+                    .filter_map(|c| {
+                        let name = r.regions.name(c)?;
+                        (!name.ends_with("市辖区")).then(|| choice(c, &format!("{name}（{c}）")))
+                    })
+                    .collect(),
+                id_types: IdType::ALL
+                    .iter()
+                    .map(|t| choice(t.code(), t.label_zh()))
+                    .collect(),
+                sexes: xinfang_core::desk::sexes()
+                    .iter()
+                    .map(|(c, l)| choice(c, l))
+                    .collect(),
+                dispute_types: DISPUTE_TYPES.iter().map(|(c, n)| choice(c, n)).collect(),
+                outcomes: MediationOutcome::ALL
+                    .iter()
+                    .map(|o| choice(o.code(), o.label_zh()))
+                    .collect(),
+                party_roles: [PartyRole::Applicant, PartyRole::Respondent]
+                    .iter()
+                    .map(|p| choice(p.code(), p.label_zh()))
+                    .collect(),
+                roles: Role::ALL
+                    .iter()
+                    .map(|r| choice(r.code(), r.label_zh()))
+                    .collect(),
+                desks: Desk::ALL
+                    .iter()
+                    .map(|d| choice(d.code(), d.label_zh()))
+                    .collect(),
+            })
+        })
+    }
+
+    pub fn sync_status(&self) -> CmdResult<SyncStatus> {
+        self.guarded(Access::LoggedIn, |_, _| Ok(lock(&self.sync).clone()))
+    }
+
+    // ---- registration -------------------------------------------------------------------
+
+    pub fn check_id(
+        &self,
+        id_type: &str,
+        number: &str,
+        sex: &str,
+        birth_date: &str,
+    ) -> CmdResult<IdCheck> {
+        self.act(Action::CheckDocument, |_, _| {
+            Ok(check_id_live(
+                id_type,
+                number,
+                sex,
+                birth_date,
+                now_cst().date_naive(),
+                ReferenceData::bundled().regions,
+            ))
+        })
+    }
+
+    pub fn history(&self, query: &str) -> CmdResult<Vec<HistoryEntry>> {
+        self.act(Action::SearchVisitors, |store, _| {
+            Ok(store.history(query, 10)?)
+        })
+    }
+
+    pub fn register_visit(&self, input: VisitInput) -> CmdResult<RegisterResult> {
+        self.act(Action::RegisterVisit, |store, me| {
+            let valid = validate_visit(&input, ReferenceData::bundled(), now_cst())?;
+            let registered = store.register_visit(&valid, &me.id)?;
+            Ok(RegisterResult {
+                registered,
+                warnings: valid.warnings,
+            })
+        })
+    }
+
+    // ---- today and hand-off -------------------------------------------------------------
+
+    pub fn today(&self) -> CmdResult<Vec<VisitRow>> {
+        self.act(Action::ViewToday, |store, _| {
+            Ok(store.visits_on(&now_cst().date_naive().to_string())?)
+        })
+    }
+
+    pub fn visit_detail(&self, visit_id: &str) -> CmdResult<VisitDetail> {
+        self.act(Action::ViewVisit, |store, _| {
+            Ok(store.visit_detail(visit_id)?)
+        })
+    }
+
+    pub fn hand_off(&self, visit_id: &str, desk: Desk, note: &str) -> CmdResult<HandoffInfo> {
+        self.act(Action::HandOff, |store, me| {
+            Ok(store.hand_off(visit_id, desk, note, &me.id)?)
+        })
+    }
+
+    pub fn close_visit(&self, visit_id: &str) -> CmdResult<VisitRow> {
+        self.act(Action::HandOff, |store, me| {
+            Ok(store.close_visit(visit_id, &me.id)?)
+        })
+    }
+
+    // ---- desks --------------------------------------------------------------------------
+
+    fn desk_action(desk: Desk) -> Action {
+        match desk {
+            Desk::Lawyer => Action::LawyerDesk,
+            Desk::Mediator => Action::MediatorDesk,
+        }
+    }
+
+    pub fn queue(&self, desk: Desk) -> CmdResult<Vec<QueueItem>> {
+        self.act(Self::desk_action(desk), |store, _| Ok(store.queue(desk)?))
+    }
+
+    pub fn take_next(&self, desk: Desk) -> CmdResult<Option<QueueItem>> {
+        self.act(Self::desk_action(desk), |store, me| {
+            Ok(store.take_next(desk, &me.id)?)
+        })
+    }
+
+    pub fn log_consultation(&self, input: ConsultationInput) -> CmdResult<ConsultationRecord> {
+        self.act(Action::LogConsultation, |store, me| {
+            let valid = validate_consultation(&input, ReferenceData::bundled())?;
+            let id = store.add_consultation(&valid, &me.id)?;
+            Ok(store.consultation(&id)?)
+        })
+    }
+
+    pub fn hand_on_to_mediator(&self, visit_id: &str, note: &str) -> CmdResult<HandoffInfo> {
+        self.act(Action::HandOnToMediator, |store, me| {
+            Ok(store.hand_on_to_mediator(visit_id, &me.id, note)?)
+        })
+    }
+
+    pub fn consultation(&self, id: &str) -> CmdResult<ConsultationRecord> {
+        self.act(Action::ViewConsultation, |store, _| {
+            Ok(store.consultation(id)?)
+        })
+    }
+
+    pub fn log_mediation(&self, input: MediationInput) -> CmdResult<MediationRecord> {
+        self.act(Action::LogMediation, |store, me| {
+            let valid =
+                validate_mediation(&input, ReferenceData::bundled(), now_cst().date_naive())?;
+            let id = store.add_mediation(&valid, &me.id)?;
+            Ok(store.mediation(&id)?)
+        })
+    }
+
+    pub fn mediation(&self, id: &str) -> CmdResult<MediationRecord> {
+        self.act(Action::ViewMediation, |store, _| Ok(store.mediation(id)?))
+    }
+
+    pub fn visitor_profile(&self, visitor_id: &str) -> CmdResult<VisitorProfile> {
+        self.act(Action::ViewVisitorDetail, |store, _| {
+            Ok(store.visitor_profile(visitor_id)?)
+        })
+    }
+
+    // ---- staff admin --------------------------------------------------------------------
+
+    pub fn list_staff(&self) -> CmdResult<Vec<Staff>> {
+        self.act(Action::ListStaff, |store, _| Ok(store.list_staff()?))
+    }
+
+    pub fn add_staff(&self, input: NewStaffInput) -> CmdResult<Staff> {
+        self.act(Action::ManageStaff, |store, _| {
+            Ok(store.add_staff(&NewStaff {
+                username: input.username,
+                display_name: input.display_name,
+                roles: input.roles,
+                password: input.password,
+            })?)
+        })
+    }
+
+    pub fn set_staff_active(&self, staff_id: &str, active: bool) -> CmdResult<Staff> {
+        self.act(Action::ManageStaff, |store, _| {
+            Ok(store.set_staff_active(staff_id, active)?)
+        })
+    }
+
+    pub fn reset_password(&self, staff_id: &str, password: &str) -> CmdResult<()> {
+        self.act(Action::ManageStaff, |store, _| {
+            Ok(store.reset_password(staff_id, password)?)
+        })
+    }
+
+    pub fn set_staff_roles(&self, staff_id: &str, roles: &[Role]) -> CmdResult<Staff> {
+        self.act(Action::ManageStaff, |store, _| {
+            Ok(store.set_staff_roles(staff_id, roles)?)
+        })
+    }
+}

@@ -1,0 +1,112 @@
+//! TypeScript types for the UI, generated from the Rust types with ts-rs into
+//! `ui/src/api/bindings/`. The test below fails when the committed files are stale;
+//! `UPDATE_BINDINGS=1 cargo test -p xinfang-desk bindings` rewrites them.
+
+use ts_rs::TS;
+
+/// The generated files: (file name, contents).
+pub fn all() -> Vec<(String, String)> {
+    macro_rules! files {
+        ($($t:ty),* $(,)?) => {
+            vec![$(file::<$t>()),*]
+        };
+    }
+    use xinfang_core::desk as d;
+    use xinfang_store as s;
+    files![
+        crate::api::AppInfo,
+        crate::api::SessionInfo,
+        crate::api::SetupInput,
+        crate::api::NewStaffInput,
+        crate::api::Choice,
+        crate::api::ReferenceLists,
+        crate::api::RegisterResult,
+        crate::api::SyncStatus,
+        crate::error::CommandError,
+        crate::error::ErrorKind,
+        xinfang_core::FieldError,
+        xinfang_core::staff::Role,
+        xinfang_core::reference::AppealKind,
+        xinfang_core::visit::VisitInput,
+        xinfang_core::visit::VisitorInput,
+        d::IdCheck,
+        d::Desk,
+        d::HandoffState,
+        d::VisitStatus,
+        d::ConsultationInput,
+        d::MediationInput,
+        d::PartyInput,
+        d::SessionInput,
+        d::MediationOutcome,
+        d::PartyRole,
+        s::Staff,
+        s::HistoryEntry,
+        s::VisitorHit,
+        s::VisitSummary,
+        s::Registered,
+        s::VisitRow,
+        s::VisitorBrief,
+        s::HandoffInfo,
+        s::QueueItem,
+        s::ConsultationRecord,
+        s::MediationRecord,
+        s::PartyRecord,
+        s::SessionRecord,
+        s::VisitDetail,
+        s::VisitorProfile,
+    ]
+}
+
+fn file<T: TS + 'static>() -> (String, String) {
+    let name = format!("{}.ts", T::name());
+    let text = T::export_to_string()
+        .unwrap_or_else(|e| panic!("cannot generate the TypeScript of {name}: {e}"));
+    // serde_json sends every integer as a JSON number; the counts and sequence numbers that are
+    // i64 in Rust never come near 2^53, so the UI reads them as `number`, not ts-rs's `bigint`.
+    (name, text.replace("bigint", "number"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    fn dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/src/api/bindings")
+    }
+
+    #[test]
+    fn bindings_are_fresh() {
+        let files = super::all();
+        let dir = dir();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let p = entry.unwrap().path();
+                if p.extension().is_some_and(|e| e == "ts") {
+                    std::fs::remove_file(p).unwrap();
+                }
+            }
+            for (name, text) in &files {
+                std::fs::write(dir.join(name), text).unwrap();
+            }
+        }
+        let mut stale = Vec::new();
+        for (name, text) in &files {
+            if std::fs::read_to_string(dir.join(name)).ok().as_deref() != Some(text.as_str()) {
+                stale.push(name.clone());
+            }
+        }
+        let mut extra = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if name.ends_with(".ts") && !files.iter().any(|(n, _)| *n == name) {
+                extra.push(name);
+            }
+        }
+        assert!(
+            stale.is_empty() && extra.is_empty(),
+            "ui/src/api/bindings is stale (changed: {stale:?}, not generated: {extra:?}); \
+             run `UPDATE_BINDINGS=1 cargo test -p xinfang-desk bindings` and commit the result"
+        );
+    }
+}

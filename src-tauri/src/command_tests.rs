@@ -1,0 +1,445 @@
+//! Command-layer tests: every command called as each role; the forbidden ones are refused, the
+//! allowed ones get past the role check. Table-driven: a command in `COMMANDS` without an access
+//! entry or without a case here fails `every_command_has_an_access_rule_and_a_case`.
+
+use std::path::Path;
+
+use xinfang_core::desk::{ConsultationInput, Desk, MediationInput, PartyInput, SessionInput};
+use xinfang_core::id::resident_id_check_char;
+use xinfang_core::staff::Role;
+use xinfang_core::visit::{VisitInput, VisitorInput};
+use xinfang_store::{NewStaff, Store};
+
+use crate::api::{Access, AppState, NewStaffInput, SetupInput, access};
+use crate::command_list::COMMANDS;
+use crate::error::{CmdResult, ErrorKind};
+
+const PW: &str = "test-pass-2026";
+
+fn id(birth: &str, seq: &str) -> String {
+    let first17 = format!("140521{birth}{seq}");
+    format!("{first17}{}", resident_id_check_char(&first17).unwrap())
+}
+
+fn visit(name: &str, number: &str) -> VisitInput {
+    VisitInput {
+        visitors: vec![VisitorInput {
+            name: name.into(),
+            id_number: number.into(),
+            ..Default::default()
+        }],
+        appeal: "拖欠工资三个月，要求支付。".into(),
+        appeal_kind: "claim".into(),
+        category: "劳动和社会保障".into(),
+        ..Default::default()
+    }
+}
+
+fn consultation(visit_id: &str) -> ConsultationInput {
+    ConsultationInput {
+        visit_id: visit_id.into(),
+        question: "被拖欠工资怎么办？".into(),
+        advice: "向劳动人事争议仲裁委员会申请仲裁。".into(),
+        legal_route: "labour_arbitration".into(),
+        duration_minutes: 15,
+        ..Default::default()
+    }
+}
+
+fn mediation(visit_id: &str) -> MediationInput {
+    let party = |role: &str, name: &str, n: String| PartyInput {
+        role: role.into(),
+        name: name.into(),
+        id_number: n,
+        ..Default::default()
+    };
+    MediationInput {
+        visit_id: visit_id.into(),
+        dispute_type: "labour".into(),
+        parties: vec![
+            party("applicant", "张三", id("19800115", "013")),
+            party("respondent", "李四", id("19750301", "024")),
+        ],
+        sessions: vec![SessionInput {
+            held_on: crate::api::now_cst().date_naive().to_string(),
+            notes: "双方同意调解。".into(),
+        }],
+        outcome: "agreed".into(),
+        agreement_text: "李四于月底前支付工资。".into(),
+        judicial_confirmation: true,
+    }
+}
+
+/// A store with one account per role (username = role code) and one registered visit.
+fn fixture(dir: &Path) -> (AppState, String) {
+    let data = dir.join("data");
+    let mut store = Store::create_with_admin(
+        &data,
+        "140521",
+        &NewStaff {
+            username: "admin".into(),
+            display_name: "管理员".into(),
+            roles: vec![Role::Admin],
+            password: PW.into(),
+        },
+    )
+    .unwrap();
+    for role in [Role::Clerk, Role::Lawyer, Role::Mediator, Role::Supervisor] {
+        store
+            .add_staff(&NewStaff {
+                username: role.code().into(),
+                display_name: role.label_zh().into(),
+                roles: vec![role],
+                password: PW.into(),
+            })
+            .unwrap();
+    }
+    let valid = xinfang_core::visit::validate_visit(
+        &visit("张三", &id("19800115", "013")),
+        xinfang_core::reference::ReferenceData::bundled(),
+        crate::api::now_cst(),
+    )
+    .unwrap();
+    let visit_id = store.register_visit(&valid, "seed").unwrap().visit_id;
+    drop(store);
+    (AppState::new(data, 15), visit_id)
+}
+
+type Case = fn(&AppState, &str, Role) -> CmdResult<()>;
+
+fn ok<T>(r: CmdResult<T>) -> CmdResult<()> {
+    r.map(|_| ())
+}
+
+/// One call of each command with plausible arguments.
+fn cases() -> Vec<(&'static str, Case)> {
+    vec![
+        ("app_info", |s, _, _| {
+            s.app_info();
+            Ok(())
+        }),
+        ("setup", |s, _, _| ok(s.setup(SetupInput::default()))),
+        ("login", |s, _, r| ok(s.login(r.code(), PW))),
+        ("logout", |s, _, r| {
+            s.logout();
+            ok(s.login(r.code(), PW))
+        }),
+        ("session", |s, _, _| ok(s.session())),
+        ("reference", |s, _, _| ok(s.reference())),
+        ("sync_status", |s, _, _| ok(s.sync_status())),
+        ("check_id", |s, _, _| {
+            ok(s.check_id("", &id("19800115", "013"), "", ""))
+        }),
+        ("history", |s, _, _| ok(s.history("张三"))),
+        ("register_visit", |s, _, _| {
+            ok(s.register_visit(visit("李四", &id("19750301", "024"))))
+        }),
+        ("today", |s, _, _| ok(s.today())),
+        ("visit_detail", |s, v, _| ok(s.visit_detail(v))),
+        ("hand_off", |s, v, _| ok(s.hand_off(v, Desk::Lawyer, ""))),
+        ("close_visit", |s, v, _| ok(s.close_visit(v))),
+        ("lawyer_queue", |s, _, _| ok(s.queue(Desk::Lawyer))),
+        ("lawyer_take_next", |s, _, _| ok(s.take_next(Desk::Lawyer))),
+        ("log_consultation", |s, v, _| {
+            ok(s.log_consultation(consultation(v)))
+        }),
+        ("hand_on_to_mediator", |s, v, _| {
+            ok(s.hand_on_to_mediator(v, ""))
+        }),
+        ("consultation", |s, _, _| ok(s.consultation("no-such-id"))),
+        ("mediator_queue", |s, _, _| ok(s.queue(Desk::Mediator))),
+        ("mediator_take_next", |s, _, _| {
+            ok(s.take_next(Desk::Mediator))
+        }),
+        ("log_mediation", |s, v, _| ok(s.log_mediation(mediation(v)))),
+        ("mediation", |s, _, _| ok(s.mediation("no-such-id"))),
+        ("visitor_profile", |s, _, _| {
+            ok(s.visitor_profile("no-such-id"))
+        }),
+        ("list_staff", |s, _, _| ok(s.list_staff())),
+        ("add_staff", |s, _, _| {
+            ok(s.add_staff(NewStaffInput {
+                username: String::new(),
+                ..Default::default()
+            }))
+        }),
+        ("set_staff_active", |s, _, _| {
+            ok(s.set_staff_active("no-such-id", true))
+        }),
+        ("reset_password", |s, _, _| {
+            ok(s.reset_password("no-such-id", "x"))
+        }),
+        ("set_staff_roles", |s, _, _| {
+            ok(s.set_staff_roles("no-such-id", &[Role::Clerk]))
+        }),
+    ]
+}
+
+#[test]
+fn every_command_has_an_access_rule_and_a_case() {
+    let cases = cases();
+    for c in COMMANDS {
+        assert!(
+            access(c).is_some(),
+            "command {c} has no entry in api::access"
+        );
+        assert!(
+            cases.iter().any(|(n, _)| n == c),
+            "command {c} has no case in command_tests::cases"
+        );
+    }
+    for (n, _) in &cases {
+        assert!(COMMANDS.contains(n), "case {n} is not a command");
+    }
+    // The capability grants exactly the commands.
+    let cap: serde_json::Value =
+        serde_json::from_str(include_str!("../capabilities/default.json")).unwrap();
+    let granted: Vec<&str> = cap["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    let wanted: Vec<String> = COMMANDS
+        .iter()
+        .map(|c| format!("allow-{}", c.replace('_', "-")))
+        .collect();
+    assert_eq!(
+        granted, wanted,
+        "capabilities/default.json must grant exactly COMMANDS"
+    );
+}
+
+#[test]
+fn every_command_as_each_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, visit_id) = fixture(dir.path());
+    for role in Role::ALL {
+        state.login(role.code(), PW).unwrap();
+        for (name, call) in cases() {
+            let rule = access(name).unwrap();
+            let result = call(&state, &visit_id, role);
+            let refused = matches!(&result, Err(e) if e.kind == ErrorKind::Forbidden);
+            assert_eq!(
+                refused,
+                !rule.allows(&[role]),
+                "{name} as {}: {result:?}",
+                role.code()
+            );
+            if let Err(e) = &result {
+                assert_ne!(
+                    e.kind,
+                    ErrorKind::Unauthenticated,
+                    "{name} as {}",
+                    role.code()
+                );
+                assert_ne!(
+                    e.kind,
+                    ErrorKind::Internal,
+                    "{name} as {}: {e:?}",
+                    role.code()
+                );
+                assert!(!e.message.is_empty());
+                if refused {
+                    assert!(e.message.starts_with("无权"), "{}", e.message);
+                }
+            }
+        }
+        state.logout();
+    }
+}
+
+#[test]
+fn nothing_but_public_commands_without_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, visit_id) = fixture(dir.path());
+    for (name, call) in cases() {
+        if matches!(access(name), Some(Access::Public)) {
+            continue;
+        }
+        let e = call(&state, &visit_id, Role::Clerk).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unauthenticated, "{name}");
+        assert_eq!(e.message, "请先登录。");
+    }
+}
+
+#[test]
+fn idle_session_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    let state = AppState::new(state.data_dir().to_path_buf(), 15);
+    state.login("clerk", PW).unwrap();
+    assert!(state.today().is_ok());
+    let idle = AppState::new(state.data_dir().to_path_buf(), 0);
+    idle.login("clerk", PW).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let e = idle.today().unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_str()),
+        (ErrorKind::Unauthenticated, "session_expired")
+    );
+    assert!(idle.session().unwrap().is_none());
+}
+
+#[test]
+fn wrong_password_is_reported_at_the_password_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    let e = state.login("clerk", "wrong-password").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Validation);
+    assert_eq!(e.field.as_deref(), Some("password"));
+    assert_eq!(e.message, "用户名或密码不正确，请重新输入。");
+}
+
+#[test]
+fn a_rejected_registration_names_each_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("clerk", PW).unwrap();
+    let mut bad = id("19800115", "013");
+    let last = bad.pop().unwrap();
+    bad.push(if last == '1' { '2' } else { '1' });
+    let mut input = visit("王五", &bad);
+    input.appeal.clear();
+    let e = state.register_visit(input).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Validation);
+    let fields: Vec<(&str, &str)> = e
+        .errors
+        .iter()
+        .map(|f| (f.field.as_str(), f.code.as_str()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("visitors[0].id_number", "id_check_digit"),
+            ("appeal", "appeal_empty")
+        ]
+    );
+    let json = serde_json::to_value(&e).unwrap();
+    assert_eq!(json["kind"], "validation");
+    assert_eq!(json["field"], "visitors[0].id_number");
+}
+
+#[test]
+fn clerk_lawyer_mediator_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("clerk", PW).unwrap();
+    let r = state
+        .register_visit(visit("张三", &id("19800115", "013")))
+        .unwrap();
+    assert_eq!(r.registered.queue_no, 2);
+    assert!(
+        !r.registered.repeat_of.is_empty(),
+        "second visit of 张三 is a repeat"
+    );
+    let v = r.registered.visit_id;
+    state.hand_off(&v, Desk::Lawyer, "咨询欠薪").unwrap();
+    let e = state.hand_off(&v, Desk::Lawyer, "").unwrap_err();
+    assert_eq!(e.code, "already_queued");
+    let today = state.today().unwrap();
+    assert_eq!(today[1].status_label, "律师咨询中");
+    assert!(today[1].visitors[0].id_number_masked.contains("****"));
+
+    state.login("lawyer", PW).unwrap();
+    let item = state.take_next(Desk::Lawyer).unwrap().unwrap();
+    assert_eq!(item.visit.visit_id, v);
+    let c = state.log_consultation(consultation(&v)).unwrap();
+    assert_eq!(c.legal_route_name, "劳动人事争议仲裁");
+    state.hand_on_to_mediator(&v, "适合调解").unwrap();
+    assert!(state.queue(Desk::Lawyer).unwrap().is_empty());
+
+    state.login("mediator", PW).unwrap();
+    let item = state.take_next(Desk::Mediator).unwrap().unwrap();
+    assert_eq!(item.handoff.note.as_deref(), Some("适合调解"));
+    let m = state.log_mediation(mediation(&v)).unwrap();
+    assert_eq!(m.outcome_label, "达成协议");
+    assert!(state.take_next(Desk::Mediator).unwrap().is_none());
+
+    state.login("supervisor", PW).unwrap();
+    let today = state.today().unwrap();
+    assert_eq!(today[1].status_label, "已处理");
+    let visitor = &today[1].visitors[0].visitor_id;
+    let p = state.visitor_profile(visitor).unwrap();
+    assert_eq!(
+        (p.visits.len(), p.consultations.len(), p.mediations.len()),
+        (2, 1, 1)
+    );
+    state.logout();
+    let store = Store::open(state.data_dir()).unwrap();
+    let report = store.verify().unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+}
+
+#[test]
+fn staff_admin_keeps_one_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    let me = state.login("admin", PW).unwrap().staff;
+    let e = state.set_staff_active(&me.id, false).unwrap_err();
+    assert_eq!(e.code, "last_admin");
+    let e = state.set_staff_roles(&me.id, &[Role::Clerk]).unwrap_err();
+    assert_eq!(e.code, "last_admin");
+    let clerk = state
+        .list_staff()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.username == "clerk")
+        .unwrap();
+    let u = state.set_staff_active(&clerk.id, false).unwrap();
+    assert!(!u.active);
+    let e = state.login("clerk", PW).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("username"));
+    state.login("admin", PW).unwrap();
+    state.set_staff_active(&clerk.id, true).unwrap();
+    assert_eq!(
+        state
+            .reset_password(&clerk.id, "short")
+            .unwrap_err()
+            .field
+            .as_deref(),
+        Some("password")
+    );
+    state.reset_password(&clerk.id, "new-pass-2026").unwrap();
+    let u = state
+        .set_staff_roles(&clerk.id, &[Role::Clerk, Role::Supervisor])
+        .unwrap();
+    assert_eq!(u.roles, [Role::Clerk, Role::Supervisor]);
+    assert!(state.login("clerk", "new-pass-2026").is_ok());
+}
+
+#[test]
+fn first_run_setup_reports_every_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = AppState::new(dir.path().join("new"), 15);
+    assert!(!state.app_info().initialised);
+    let e = state
+        .setup(SetupInput {
+            hall_code: "1405".into(),
+            admin_username: "".into(),
+            admin_name: "管理员".into(),
+            password: "short".into(),
+            password_repeat: "other".into(),
+        })
+        .unwrap_err();
+    let fields: Vec<&str> = e.errors.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["hall_code", "password_repeat", "username", "password"]
+    );
+    assert!(!state.app_info().initialised);
+    state
+        .setup(SetupInput {
+            hall_code: "140521".into(),
+            admin_username: "admin".into(),
+            admin_name: "管理员".into(),
+            password: PW.into(),
+            password_repeat: PW.into(),
+        })
+        .unwrap();
+    assert!(state.app_info().initialised);
+    assert_eq!(
+        state.login("admin", PW).unwrap().hall_name,
+        "山西省晋城市沁水县"
+    );
+}

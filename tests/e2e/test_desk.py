@@ -1,0 +1,280 @@
+"""The reception desk end to end: login, registration with live ID checks, today's list,
+repeat visits, group visits, the lawyer and mediator desks, and a restart.
+
+The tests share one data dir and run in file order; each starts the app anew.
+"""
+
+import time
+
+from conftest import PASSWORD, SCREENSHOTS
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+CHECK = "10X98765432"
+
+
+def resident_id(birth: str, seq: str, region: str = "140521") -> str:
+    first17 = f"{region}{birth}{seq}"
+    return first17 + CHECK[sum(int(c) * w for c, w in zip(first17, WEIGHTS)) % 11]
+
+
+def wrong_check(n: str) -> str:
+    return n[:17] + ("1" if n[17] != "1" else "2")
+
+
+ZHANG = resident_id("19800115", "013")  # 张建国, male
+
+
+def tid(name: str) -> str:
+    return f'[data-testid="{name}"]'
+
+
+def wait(drv, timeout: float = 15):
+    return WebDriverWait(drv, timeout, ignored_exceptions=[StaleElementReferenceException])
+
+
+def el(drv, name: str, timeout: float = 15):
+    return wait(drv, timeout).until(EC.visibility_of_element_located((By.CSS_SELECTOR, tid(name))))
+
+
+def els(drv, name: str):
+    return drv.find_elements(By.CSS_SELECTOR, tid(name))
+
+
+def click(drv, name: str, index: int = 0):
+    wait(drv).until(lambda d: len(els(d, name)) > index and els(d, name)[index].is_enabled())
+    target = els(drv, name)[index]
+    drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", target)
+    wait(drv).until(EC.element_to_be_clickable(target))
+    target.click()
+
+
+def replace(element, text: str) -> None:
+    """Vue-bound fields: select all, delete, type (clear() does not reach the model)."""
+    element.send_keys(Keys.CONTROL, "a")
+    element.send_keys(Keys.BACKSPACE)
+    if text:
+        element.send_keys(text)
+
+
+def type_into(drv, name: str, text: str, index: int = 0) -> None:
+    wait(drv).until(lambda d: len(els(d, name)) > index)
+    replace(els(drv, name)[index], text)
+
+
+def choose(drv, name: str, query: str, index: int = 0) -> None:
+    """Filterable select: type part of the label, Enter picks the first match."""
+    wait(drv).until(lambda d: len(els(d, name)) > index)
+    select = els(drv, name)[index]
+    inner = select.find_element(By.CSS_SELECTOR, "input")
+    drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", inner)
+    inner.click()
+    listbox = inner.get_attribute("aria-controls")
+    inner.send_keys(query)
+    time.sleep(0.3)
+    inner.send_keys(Keys.ENTER)
+    if listbox:
+        wait(drv).until(EC.invisibility_of_element_located((By.ID, listbox)))
+    inner.send_keys(Keys.ESCAPE)
+
+
+def field_error(drv, field: str, timeout: float = 10):
+    return wait(drv, timeout).until(
+        EC.visibility_of_element_located(
+            (By.CSS_SELECTOR, f'[data-testid="field-error"][data-field="{field}"]')
+        )
+    )
+
+
+def no_field_error(drv, field: str, timeout: float = 10) -> None:
+    wait(drv, timeout).until(
+        lambda d: not d.find_elements(
+            By.CSS_SELECTOR, f'[data-testid="field-error"][data-field="{field}"]'
+        )
+    )
+
+
+def login(drv, username: str) -> None:
+    user = el(drv, "login-username", timeout=30)
+    replace(user, username)
+    replace(el(drv, "login-password"), PASSWORD)
+    click(drv, "login-submit")
+    el(drv, "logout")
+
+
+def logout(drv) -> None:
+    click(drv, "logout")
+    el(drv, "login-username")
+
+
+def fill_appeal(drv, appeal: str) -> None:
+    choose(drv, "visit-kind", "申诉")
+    choose(drv, "visit-category", "劳动")
+    type_into(drv, "visit-agency", "沁水县人力资源和社会保障局")
+    type_into(drv, "visit-appeal", appeal)
+
+
+def submit_registration(drv) -> str:
+    click(drv, "register-submit")
+    return el(drv, "queue-number").text.strip()
+
+
+def shot(drv, name: str) -> None:
+    time.sleep(0.4)  # let transitions settle
+    drv.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+
+
+def test_login_register_wrong_check_digit_then_fix(start_app):
+    drv = start_app()
+    login(drv, "clerk")
+    el(drv, "sync-status")
+    assert "离线" in el(drv, "sync-status").text
+
+    type_into(drv, "visitor-name", "张建国")
+    type_into(drv, "visitor-id-number", wrong_check(ZHANG))
+    type_into(drv, "visitor-phone", "13812345678")
+    fill_appeal(drv, "某建筑公司拖欠工资三个月共 18000 元，多次讨要未果，要求督促支付。")
+    click(drv, "register-submit")
+
+    error = field_error(drv, "visitors[0].id_number")
+    assert "校验位" in error.text, error.text
+    # Everything typed is still there.
+    assert els(drv, "visitor-name")[0].get_attribute("value") == "张建国"
+    assert els(drv, "visitor-id-number")[0].get_attribute("value") == wrong_check(ZHANG)
+    assert els(drv, "visitor-phone")[0].get_attribute("value") == "13812345678"
+    assert "拖欠工资" in el(drv, "visit-appeal").get_attribute("value")
+    assert "申诉求决类" in el(drv, "visit-kind").text
+    assert "劳动和社会保障" in el(drv, "visit-category").text
+    assert not els(drv, "queue-number")
+    shot(drv, "registration-error")
+
+    type_into(drv, "visitor-id-number", ZHANG)
+    no_field_error(drv, "visitors[0].id_number")
+    # The ID filled in sex and birth date.
+    wait(drv).until(lambda d: "男" in el(d, "visitor-sex").text)
+    assert el(drv, "visitor-birth-date").get_attribute("value") == "1980-01-15"
+    shot(drv, "registration")
+    assert submit_registration(drv) == "1"
+
+
+def test_today_list_and_repeat_visit(start_app):
+    drv = start_app()
+    login(drv, "clerk")
+    click(drv, "nav-today")
+    el(drv, "today-list")
+    wait(drv).until(lambda d: len(els(d, "today-row")) == 1)
+    row = els(drv, "today-row")[0]
+    assert "张建国" in row.text
+    assert "待接待" in row.text
+    assert ZHANG not in row.text, "ID numbers are masked in the list"
+    assert ZHANG[:4] + "*" in row.text
+
+    click(drv, "nav-register")
+    type_into(drv, "visitor-id-number", ZHANG)
+    panel = el(drv, "history-panel")
+    wait(drv).until(lambda d: "重复访" in el(d, "history-panel").text)
+    assert "张建国" in panel.text
+    assert "拖欠工资" in panel.text
+    type_into(drv, "visitor-name", "张建国")
+    fill_appeal(drv, "工资仍未支付，再次来访。")
+    shot(drv, "history-panel")
+    assert submit_registration(drv) == "2"
+    assert "重复访" in el(drv, "register-result").text
+
+    click(drv, "nav-today")
+    wait(drv).until(lambda d: len(els(d, "today-row")) == 2)
+    assert "重复访" in els(drv, "today-row")[1].text
+    shot(drv, "today")
+
+
+def test_group_visit_at_most_five_representatives(start_app):
+    drv = start_app()
+    login(drv, "clerk")
+    names = ["李明", "王芳", "刘洋", "陈静", "杨伟", "赵磊"]
+    for _ in names[1:]:
+        click(drv, "visitor-add")
+    wait(drv).until(lambda d: len(els(d, "visitor-name")) == 6)
+    for i, name in enumerate(names):
+        type_into(drv, "visitor-name", name, i)
+        type_into(drv, "visitor-id-number", resident_id("19750301", f"{100 + i:03d}"), i)
+    type_into(drv, "visit-head-count", "30")
+    for i in range(6):
+        click(drv, "visitor-representative", i)
+    fill_appeal(drv, "村集体土地征收补偿款未按时发放，30 名村民集体来访，推选代表反映。")
+    click(drv, "register-submit")
+    error = field_error(drv, "representatives")
+    assert "最多 5 人" in error.text, error.text
+    assert not els(drv, "queue-number")
+    assert els(drv, "visitor-name")[5].get_attribute("value") == "赵磊"
+
+    click(drv, "visitor-representative", 5)
+    assert submit_registration(drv) == "3"
+
+
+def test_hand_off_to_lawyer_and_mediator(start_app):
+    drv = start_app()
+    login(drv, "clerk")
+    click(drv, "nav-today")
+    wait(drv).until(lambda d: len(els(d, "today-row")) == 3)
+    click(drv, "handoff-lawyer", 0)
+    wait(drv).until(lambda d: "律师咨询中" in els(d, "today-row")[0].text)
+    logout(drv)
+
+    login(drv, "lawyer")
+    click(drv, "nav-lawyer")
+    click(drv, "lawyer-take-next")
+    el(drv, "lawyer-current")
+    assert "张建国" in el(drv, "lawyer-current").text
+    assert "拖欠工资" in el(drv, "consultation-question").get_attribute("value")
+    type_into(drv, "consultation-advice", "")
+    click(drv, "consultation-submit")
+    field_error(drv, "advice")
+    field_error(drv, "legal_route")
+    type_into(
+        drv,
+        "consultation-advice",
+        "属于劳动争议，可自争议发生之日起一年内向劳动人事争议仲裁委员会申请仲裁，并保存考勤、工资条等证据。",
+    )
+    choose(drv, "consultation-route", "劳动")
+    type_into(drv, "consultation-laws", "《中华人民共和国劳动争议调解仲裁法》第二十七条")
+    shot(drv, "lawyer-desk")
+    click(drv, "consultation-submit")
+    saved = el(drv, "consultation-saved")
+    assert "劳动人事争议仲裁" in saved.text
+    click(drv, "hand-on-mediator")
+    wait(drv).until(lambda d: "已转人民调解" in el(d, "lawyer-info").text)
+    logout(drv)
+
+    login(drv, "mediator")
+    click(drv, "nav-mediator")
+    click(drv, "mediator-take-next")
+    choose(drv, "mediation-dispute-type", "劳动")
+    type_into(drv, "party-id-number", ZHANG, 0)
+    type_into(drv, "party-name", "某建筑公司负责人孙某", 1)
+    type_into(drv, "party-id-number", resident_id("19700505", "031"), 1)
+    type_into(drv, "session-notes", "双方到场，核对欠薪金额 18000 元，孙某同意分两期支付。")
+    choose(drv, "mediation-outcome", "达成")
+    type_into(drv, "mediation-agreement", "孙某于 7 月 10 日前支付 9000 元，8 月 10 日前支付余款 9000 元。")
+    shot(drv, "mediator-desk")
+    click(drv, "mediation-submit")
+    assert "达成协议" in el(drv, "mediation-saved").text
+
+
+def test_everything_is_still_there_after_restart(start_app):
+    drv = start_app()
+    login(drv, "clerk")
+    click(drv, "nav-today")
+    wait(drv).until(lambda d: len(els(d, "today-row")) == 3)
+    rows = els(drv, "today-row")
+    assert "已处理" in rows[0].text
+    assert "重复访" in rows[1].text
+    assert "赵磊" in rows[2].text
+    rows[0].find_element(By.LINK_TEXT, "张建国").click()
+    detail = el(drv, "visitor-detail")
+    assert "来访 2 次，法律咨询 1 次，人民调解 1 次" in detail.text
+    assert "劳动人事争议仲裁" in drv.find_element(By.CSS_SELECTOR, tid("visitor-consultation")).text
+    logout(drv)

@@ -1,0 +1,86 @@
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
+import { mount } from '@vue/test-utils'
+import { afterEach, describe, expect, it } from 'vitest'
+import { useSessionStore } from '../stores/session'
+import RegisterView from '../views/RegisterView.vue'
+import { clerkSession, commandError, reference, setup, sleep } from './helpers'
+
+afterEach(() => clearMocks())
+
+const GOOD = '140521198001150135'
+const BAD = '140521198001150131'
+
+function mountView() {
+  const { plugins } = setup()
+  const s = useSessionStore()
+  s.session = clerkSession as never
+  s.reference = reference as never
+  return mount(RegisterView, { global: { plugins }, attachTo: document.body })
+}
+
+const q = (name: string) => `[data-testid="${name}"]`
+
+describe('RegisterView', () => {
+  it('fills sex and birth date from a valid ID as it is typed', async () => {
+    mockIPC((cmd) => {
+      if (cmd === 'check_id')
+        return { valid: true, normalized: GOOD, sex: 'male', birth_date: '1980-01-15', region_name: '山西省晋城市沁水县', error: null, warnings: [], conflicts: [] }
+      return []
+    })
+    const w = mountView()
+    await w.find(q('visitor-id-number')).setValue(GOOD)
+    await sleep(300)
+    expect((w.find(q('visitor-birth-date')).element as HTMLInputElement).value).toBe('1980-01-15')
+    expect(w.find(q('id-ok')).text()).toContain('沁水县')
+    w.unmount()
+  })
+
+  it('keeps everything typed when the form is refused and shows each error at its field', async () => {
+    let calls = 0
+    mockIPC((cmd) => {
+      if (cmd === 'register_visit') {
+        calls++
+        if (calls === 1)
+          throw commandError('visitors[0].id_number', 'id_check_digit', '第 1 位来访人：身份证号码校验位不正确')
+        return { registered: { visit_id: 'v1', visitor_ids: ['p1'], repeat_of: [], queue_no: 7, matter_id: 'm1' }, warnings: [] }
+      }
+      if (cmd === 'check_id') return { valid: false, normalized: '', sex: null, birth_date: null, region_name: null, error: null, warnings: [], conflicts: [] }
+      return []
+    })
+    const w = mountView()
+    await w.find(q('visitor-name')).setValue('张建国')
+    await w.find(q('visitor-id-number')).setValue(BAD)
+    await w.find(q('visit-appeal')).setValue('拖欠工资')
+    await w.find(q('register-submit')).trigger('click')
+    await sleep(10)
+    expect(w.find('[data-testid="field-error"][data-field="visitors[0].id_number"]').text()).toContain('校验位')
+    expect((w.find(q('visitor-name')).element as HTMLInputElement).value).toBe('张建国')
+    expect((w.find(q('visit-appeal')).element as HTMLTextAreaElement).value).toBe('拖欠工资')
+    expect(w.find(q('queue-number')).exists()).toBe(false)
+
+    await w.find(q('register-submit')).trigger('click')
+    await sleep(10)
+    expect(w.find(q('queue-number')).text()).toBe('7')
+    w.unmount()
+  })
+
+  it('shows earlier visits in the history panel marked 重复访', async () => {
+    mockIPC((cmd) => {
+      if (cmd === 'history')
+        return [
+          {
+            hit: { visitor_id: 'p1', name: '张建国', id_type: 'resident_id', id_number_masked: '1405**********0135', phone_masked: null, sex: 'male', birth_date: '1980-01-15', visit_count: 1, last_visit_at: '2025-06-01T09:00:00+08:00' },
+            visits: [{ visit_id: 'v0', visited_at: '2025-06-01T09:00:00+08:00', queue_no: 1, appeal: '拖欠工资', appeal_kind: 'claim', category_code: 'labour_social_security', head_count: 1, is_repeat: false }],
+          },
+        ]
+      return { valid: false, normalized: '', sex: null, birth_date: null, region_name: null, error: null, warnings: [], conflicts: [] }
+    })
+    const w = mountView()
+    await w.find(q('visitor-name')).setValue('张建国')
+    await sleep(300)
+    const panel = w.find(q('history-panel'))
+    expect(panel.text()).toContain('张建国')
+    expect(panel.find(q('history-repeat')).text()).toBe('重复访')
+    w.unmount()
+  })
+})

@@ -1,0 +1,32 @@
+import { createRouter, createWebHashHistory } from 'vue-router'
+import { useSessionStore } from './stores/session'
+
+export const router = createRouter({
+  history: createWebHashHistory(),
+  routes: [
+    { path: '/', redirect: () => useSessionStore().home },
+    { path: '/setup', component: () => import('./views/SetupView.vue'), meta: { public: true } },
+    { path: '/login', component: () => import('./views/LoginView.vue'), meta: { public: true } },
+    { path: '/register', component: () => import('./views/RegisterView.vue') },
+    { path: '/today', component: () => import('./views/TodayView.vue') },
+    { path: '/lawyer', component: () => import('./views/LawyerView.vue') },
+    { path: '/mediator', component: () => import('./views/MediatorView.vue') },
+    { path: '/visitor/:id', component: () => import('./views/VisitorView.vue'), props: true },
+    { path: '/staff', component: () => import('./views/StaffView.vue') },
+    { path: '/print/opinion/:id', component: () => import('./views/PrintOpinion.vue'), props: true, meta: { bare: true } },
+    { path: '/print/agreement/:id', component: () => import('./views/PrintAgreement.vue'), props: true, meta: { bare: true } },
+  ],
+})
+
+router.beforeEach(async (to) => {
+  const s = useSessionStore()
+  if (!s.app) {
+    const app = await s.loadApp()
+    if (!app.initialised) return to.path === '/setup' ? true : '/setup'
+    await s.restore().catch(() => undefined)
+  }
+  if (s.app && !s.app.initialised && to.path !== '/setup') return '/setup'
+  if (!to.meta.public && !s.loggedIn) return '/login'
+  if (to.path === '/login' && s.loggedIn) return s.home
+  return true
+})
