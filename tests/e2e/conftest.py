@@ -83,8 +83,7 @@ def driver_url(data_dir):
         ["Xvfb", f":{display}", "-screen", "0", "1440x900x24", "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    env = dict(os.environ, DISPLAY=f":{display}", XINFANG_DATA_DIR=str(data_dir),
-               WEBKIT_DISABLE_COMPOSITING_MODE="1", LIBGL_ALWAYS_SOFTWARE="1")
+    env = dict(os.environ, DISPLAY=f":{display}", XINFANG_DATA_DIR=str(data_dir))
     env.pop("WAYLAND_DISPLAY", None)
     log = open(data_dir.parent / "tauri-driver.log", "wb")
     driver = subprocess.Popen(

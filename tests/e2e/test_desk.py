@@ -178,7 +178,7 @@ def test_today_list_and_repeat_visit(start_app):
     panel = el(drv, "history-panel")
     wait(drv).until(lambda d: "重复访" in el(d, "history-panel").text)
     assert "张建国" in panel.text
-    assert "拖欠工资" in panel.text
+    wait(drv).until(lambda d: "拖欠工资" in el(d, "history-panel").get_attribute("textContent"))
     type_into(drv, "visitor-name", "张建国")
     fill_appeal(drv, "工资仍未支付，再次来访。")
     shot(drv, "history-panel")
