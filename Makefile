@@ -23,8 +23,10 @@ deps:
 cli:
 	$(CARGO) build --release -p xinfang-cli
 
-# A demo data dir with seeded data and demo accounts, then the desktop app opened on it.
-run: deps cli app
+# A demo data dir with seeded data and demo accounts; a local city server (target/demo-city,
+# 127.0.0.1:8750) with the demo desk enrolled to it; then the desktop app opened on the data dir
+# (scripts/demo.sh: the server stops when the app exits).
+run: deps cli app city
 	@rm -rf "$(DEMO_DIR)"
 	@export XINFANG_DATA_DIR="$(DEMO_DIR)" XINFANG_PASSWORD="$(DEMO_PASSWORD)" XINFANG_USER=admin; \
 	set -e; x="$(XINFANG)"; \
@@ -33,12 +35,13 @@ run: deps cli app
 	XINFANG_NEW_PASSWORD="$(DEMO_PASSWORD)" $$x staff add --username supervisor --name 李科长 --role supervisor; \
 	XINFANG_NEW_PASSWORD="$(DEMO_PASSWORD)" $$x staff add --username lawyer --name 张律师 --role lawyer; \
 	XINFANG_NEW_PASSWORD="$(DEMO_PASSWORD)" $$x staff add --username mediator --name 赵调解 --role mediator; \
-	XINFANG_USER=supervisor $$x seed --visitors 2000 --visits 6000 --seed 7; \
+	XINFANG_USER=supervisor $$x seed --visitors 2000 --visits 6000 --seed 7 --lifecycle; \
 	echo; echo "== 按拼音首字母 zsf 查询 =="; XINFANG_USER=clerk $$x search zsf --limit 5; \
 	echo; echo "== 按姓名“王”查询 =="; XINFANG_USER=clerk $$x search 王 --limit 5; \
 	echo; echo "== 校验 =="; $$x verify; \
 	echo; echo "演示数据目录：$(DEMO_DIR)（账号 admin / clerk / supervisor / lawyer / mediator，密码 $(DEMO_PASSWORD)）"
-	"$(DESK)" --data-dir "$(DEMO_DIR)"
+	XINFANG="$(XINFANG)" DESK="$(DESK)" CITY="$(TARGET_DIR)/release/xinfang-city" DEMO_DIR="$(DEMO_DIR)" \
+	DEMO_PASSWORD="$(DEMO_PASSWORD)" CITY_DIR="$(CURDIR)/target/demo-city" bash scripts/demo.sh
 
 fmt:
 	$(CARGO) fmt --all
@@ -50,9 +53,7 @@ lint: ui-build
 rust-test: ui-build
 	$(CARGO) nextest run --workspace --no-fail-fast
 
-# `e2e` (the real app under Xvfb over WebDriver) is not yet part of `test`: it has not passed a
-# full run on the integrated tree. Run it with `make e2e`; it joins `test` once it is green.
-test: deps lint rust-test city-schemathesis ui-test
+test: deps lint rust-test city-schemathesis ui-test e2e
 
 # Desktop app (src-tauri + ui): the release binary with the front end embedded.
 ui-build:
@@ -65,8 +66,9 @@ ui-test:
 	cd ui && npx vitest run && npx vue-tsc --noEmit && npm run lint
 
 # The real app in WebKitGTK under Xvfb over tauri-driver (tests/e2e/conftest.py starts both).
-e2e: app cli
-	XINFANG_DESK_BIN="$(DESK)" XINFANG_CLI_BIN="$(XINFANG)" python3 -m pytest tests/e2e -v -p no:cacheprovider
+e2e: app cli city
+	XINFANG_DESK_BIN="$(DESK)" XINFANG_CLI_BIN="$(XINFANG)" XINFANG_CITY_BIN="$(TARGET_DIR)/release/xinfang-city" \
+		python3 -m pytest tests/e2e -v -p no:cacheprovider
 
 # Start-to-interactive time and memory of the desktop app (docs/performance.md).
 desk-perf: app

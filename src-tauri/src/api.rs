@@ -75,15 +75,36 @@ pub fn access(command: &str) -> Option<Access> {
         "add_staff" | "set_staff_active" | "reset_password" | "set_staff_roles" => {
             act(Action::ManageStaff)
         }
+        // Matters, due lists, backlog cases and notices (crate::matters).
+        "matter" | "matter_of_visit" => act(Action::ViewMatter),
+        "record_matter_event" => act(Action::RecordMatterEvent),
+        "classify_matter" | "confirm_route" => act(Action::ClassifyMatter),
+        "propose_route" => act(Action::ProposeLegalRoute),
+        "due_list" => act(Action::ViewDueList),
+        "backlog_dashboard" | "backlog_cases" => act(Action::ViewBacklog),
+        "flag_backlog" | "set_backlog_leader" | "clear_backlog" => act(Action::ManageBacklog),
+        "note_backlog" => act(Action::NoteBacklog),
+        "print_matter_notice" | "open_notice" => act(Action::PrintMatterNotice),
+        // Statistics, Excel export, monthly report, publicity (crate::stats).
+        "statistics" | "rate_matters" | "completeness" | "monthly_report" | "open_export"
+        | "publicity" => act(Action::ViewStatistics),
+        "export_ledger" => act(Action::ExportLedger),
+        "evaluate_matter" => act(Action::EvaluateMatter),
+        "add_publicity" => act(Action::RecordPublicity),
         _ => return None,
     })
 }
 
-/// Sync state shown in the status bar. The background sync task (another crate) fills it in;
-/// until it is wired, the desk is offline.
+/// Sync state shown in the status bar, filled in by the background sync task
+/// (`crate::sync_task`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
 pub struct SyncStatus {
+    /// The last attempt reached the city server.
     pub online: bool,
+    /// The desk holds an enrolment (server address and device token).
+    pub enrolled: bool,
+    /// At least one attempt (or enrolment check) was made since the app started.
+    pub checked: bool,
     /// Changes not yet pushed to the city server.
     pub pending: i64,
     pub last_sync_at: Option<String>,
@@ -98,6 +119,9 @@ pub struct AppInfo {
     /// False: show the first-run screen.
     pub initialised: bool,
     pub idle_minutes: u32,
+    /// Only in the answer to first-run setup: the store's recovery key, shown once and stored
+    /// nowhere (empty otherwise).
+    pub recovery_key: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -188,6 +212,8 @@ pub struct AppState {
     inner: Mutex<Inner>,
     /// Shared with the background sync task.
     pub sync: Arc<Mutex<SyncStatus>>,
+    /// Wakes the background sync task (after a login, after a registered visit).
+    pub sync_wake: Arc<tokio::sync::Notify>,
     /// Set when the UI first asks for app info: start-up probe for the benchmark script.
     started: Instant,
     probe: bool,
@@ -217,6 +243,7 @@ impl AppState {
             idle_minutes,
             inner: Mutex::new(Inner::default()),
             sync: Arc::new(Mutex::new(SyncStatus::default())),
+            sync_wake: Arc::new(tokio::sync::Notify::new()),
             started: Instant::now(),
             probe: std::env::var_os("XINFANG_STARTUP_PROBE").is_some(),
             probed: Mutex::new(false),
@@ -261,7 +288,7 @@ impl AppState {
         f(store, &staff)
     }
 
-    fn act<T>(
+    pub(crate) fn act<T>(
         &self,
         action: Action,
         f: impl FnOnce(&mut Store, &Staff) -> CmdResult<T>,
@@ -287,6 +314,7 @@ impl AppState {
             data_dir: self.data_dir.display().to_string(),
             initialised: Store::exists(&self.data_dir),
             idle_minutes: self.idle_minutes,
+            recovery_key: String::new(),
         }
     }
 
@@ -321,32 +349,37 @@ impl AppState {
         let Some(hall) = hall.filter(|_| errors.is_empty()) else {
             return Err(errors.into());
         };
-        let store = Store::create_with_admin(&self.data_dir, &hall, &admin)?;
-        tracing::info!(hall = %hall, "store created at first run");
+        let (store, recovery) = Store::create_with_admin(&self.data_dir, &hall, &admin)?;
+        tracing::info!(hall = %hall, "encrypted store created at first run");
         drop(store);
-        Ok(self.app_info())
+        Ok(AppInfo {
+            recovery_key: recovery.as_str().to_owned(),
+            ..self.app_info()
+        })
     }
 
     pub fn login(&self, username: &str, password: &str) -> CmdResult<SessionInfo> {
         let mut inner = lock(&self.inner);
+        // A new login closes the previous session's connection (and wipes its key) first.
         inner.session = None;
-        if inner.store.is_none() {
-            inner.store = Some(Store::open(&self.data_dir)?);
-        }
-        let store = inner.store.as_ref().expect("opened above");
-        let staff = match store.authenticate(username, password) {
-            Ok(s) => s,
-            Err(e) => {
-                inner.store = None;
-                return Err(e.into());
-            }
+        inner.store = None;
+        // The account's key slot unlocks the data key; a legacy plaintext store is checked
+        // against the password hash.
+        let (store, staff) = if Store::is_encrypted_dir(&self.data_dir) {
+            Store::login(&self.data_dir, username, password)?
+        } else {
+            let store = Store::open_unencrypted(&self.data_dir)?;
+            let staff = store.authenticate(username, password)?;
+            (store, staff)
         };
+        let store = inner.store.insert(store);
         let hall_code = store.hall_code().to_owned();
         tracing::info!(staff_id = %staff.id, "logged in");
         inner.session = Some(Session {
             staff: staff.clone(),
             last_active: Instant::now(),
         });
+        self.sync_wake.notify_one();
         Ok(SessionInfo {
             staff,
             hall_name: hall_name(&hall_code),
@@ -446,6 +479,24 @@ impl AppState {
         self.guarded(Access::LoggedIn, |_, _| Ok(lock(&self.sync).clone()))
     }
 
+    /// A second connection to the store for the background sync task, while a staff member
+    /// is logged in and the session is alive; `None` otherwise (nothing is opened without a
+    /// login).
+    pub fn sync_store(&self) -> Option<CmdResult<Store>> {
+        let inner = lock(&self.inner);
+        let session = inner.session.as_ref()?;
+        let store = inner.store.as_ref()?;
+        if session.last_active.elapsed() > self.idle {
+            return None;
+        }
+        // The session's data key opens the second connection; it is dropped with it.
+        let opened = match store.data_key() {
+            Some(key) => Store::open_with_key(&self.data_dir, &key),
+            None => Store::open_unencrypted(&self.data_dir),
+        };
+        Some(opened.map_err(Into::into))
+    }
+
     // ---- registration -------------------------------------------------------------------
 
     pub fn check_id(
@@ -477,6 +528,8 @@ impl AppState {
         self.act(Action::RegisterVisit, |store, me| {
             let valid = validate_visit(&input, ReferenceData::bundled(), now_cst())?;
             let registered = store.register_visit(&valid, &me.id)?;
+            // Push the new visit to the city now rather than at the next round.
+            self.sync_wake.notify_one();
             Ok(RegisterResult {
                 registered,
                 warnings: valid.warnings,

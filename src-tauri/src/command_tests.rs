@@ -73,7 +73,7 @@ fn mediation(visit_id: &str) -> MediationInput {
 /// A store with one account per role (username = role code) and one registered visit.
 fn fixture(dir: &Path) -> (AppState, String) {
     let data = dir.join("data");
-    let mut store = Store::create_with_admin(
+    let (mut store, _recovery) = Store::create_with_admin(
         &data,
         "140521",
         &NewStaff {
@@ -171,6 +171,80 @@ fn cases() -> Vec<(&'static str, Case)> {
         }),
         ("set_staff_roles", |s, _, _| {
             ok(s.set_staff_roles("no-such-id", &[Role::Clerk]))
+        }),
+        // Matters, due lists, backlog cases and notices (crate::matters).
+        ("matter", |s, _, _| ok(s.matter("no-such-id"))),
+        ("matter_of_visit", |s, v, _| ok(s.matter_of_visit(v))),
+        ("record_matter_event", |s, _, _| {
+            ok(s.record_matter_event(
+                "no-such-id",
+                serde_json::json!({"kind": "accept", "at": "2026-11-26"}),
+            ))
+        }),
+        ("classify_matter", |s, _, _| {
+            ok(s.classify_matter("no-such-id", Default::default()))
+        }),
+        ("propose_route", |s, _, _| {
+            ok(s.propose_route("no-such-id", Default::default()))
+        }),
+        ("confirm_route", |s, _, _| {
+            ok(s.confirm_route("no-such-id", None))
+        }),
+        ("due_list", |s, _, _| ok(s.due_list())),
+        ("backlog_dashboard", |s, _, _| ok(s.backlog_dashboard())),
+        ("backlog_cases", |s, _, _| {
+            ok(s.backlog_cases(xinfang_store::BacklogFilter::All))
+        }),
+        ("flag_backlog", |s, _, _| {
+            ok(s.flag_backlog("no-such-id", Default::default()))
+        }),
+        ("set_backlog_leader", |s, _, _| {
+            ok(s.set_backlog_leader("no-such-id", "李副县长"))
+        }),
+        ("note_backlog", |s, _, _| {
+            ok(s.note_backlog("no-such-id", Default::default()))
+        }),
+        ("clear_backlog", |s, _, _| {
+            ok(s.clear_backlog("no-such-id", Default::default()))
+        }),
+        ("print_matter_notice", |s, _, _| {
+            ok(s.print_matter_notice("no-such-id", "acceptance"))
+        }),
+        ("open_notice", |s, _, _| ok(s.open_notice("no-such.pdf"))),
+        // crate::stats
+        ("statistics", |s, _, _| {
+            ok(s.statistics("2025-03-01", "2025-03-31", None))
+        }),
+        ("rate_matters", |s, _, _| {
+            ok(s.rate_matters("2025-03-01", "2025-03-31", None, "timely_acceptance"))
+        }),
+        ("completeness", |s, _, _| {
+            ok(s.completeness("2025-03-01", "2025-03-31", None))
+        }),
+        ("export_ledger", |s, _, _| {
+            ok(s.export_ledger("stats", "2025-03-01", "2025-03-31", None, false))
+        }),
+        // A malformed month: refused at its field (after the role check), nothing rendered.
+        ("monthly_report", |s, _, _| {
+            ok(s.monthly_report("2025/03", None))
+        }),
+        ("open_export", |s, _, _| {
+            ok(s.open_export("no-such-file.xlsx"))
+        }),
+        ("evaluate_matter", |s, _, _| {
+            ok(s.evaluate_matter(
+                "no-such-id",
+                xinfang_core::stats::EvaluationInput {
+                    result: "满意".into(),
+                    ..Default::default()
+                },
+            ))
+        }),
+        ("publicity", |s, _, _| {
+            ok(s.publicity("2025-01-01", "2025-12-31"))
+        }),
+        ("add_publicity", |s, _, _| {
+            ok(s.add_publicity(xinfang_core::stats::PublicityInput::default()))
         }),
     ]
 }
@@ -366,7 +440,7 @@ fn clerk_lawyer_mediator_flow() {
         (2, 1, 1)
     );
     state.logout();
-    let store = Store::open(state.data_dir()).unwrap();
+    let (store, _) = Store::login(state.data_dir(), "supervisor", PW).unwrap();
     let report = store.verify().unwrap();
     assert!(report.ok(), "{:?}", report.problems);
 }
@@ -442,4 +516,47 @@ fn first_run_setup_reports_every_field() {
         state.login("admin", PW).unwrap().hall_name,
         "山西省晋城市沁水县"
     );
+}
+
+#[test]
+fn setup_shows_the_recovery_key_once_and_logout_locks_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let state = AppState::new(data.clone(), 15);
+    let info = state
+        .setup(SetupInput {
+            hall_code: "140521".into(),
+            admin_username: "admin".into(),
+            admin_name: "管理员".into(),
+            password: PW.into(),
+            password_repeat: PW.into(),
+        })
+        .unwrap();
+    assert_eq!(
+        info.recovery_key.split('-').count(),
+        8,
+        "{}",
+        info.recovery_key
+    );
+    assert!(state.app_info().recovery_key.is_empty(), "shown once");
+    // The database is encrypted: no key, no reading.
+    assert!(matches!(
+        xinfang_store::open_raw(&data.join(xinfang_store::DB_FILE), None),
+        Err(xinfang_store::StoreError::WrongKey)
+    ));
+    // No login, no second connection for the sync task; logout takes it away again.
+    assert!(state.sync_store().is_none());
+    let e = state.login("admin", "wrong-password").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Validation);
+    state.login("admin", PW).unwrap();
+    assert!(state.sync_store().unwrap().is_ok());
+    state.logout();
+    assert!(state.sync_store().is_none());
+    // The recovery key opens the store.
+    let store = Store::unlock(
+        &data,
+        &xinfang_store::Credentials::Recovery(info.recovery_key.clone()),
+    )
+    .unwrap();
+    assert_eq!(store.hall_code(), "140521");
 }

@@ -95,6 +95,9 @@ impl From<StoreError> for CommandError {
             StoreError::BadCredentials => CommandError::validation(
                 FieldError::new("password", "bad_credentials", e.to_string()).into(),
             ),
+            StoreError::TooManyAttempts(_) => CommandError::validation(
+                FieldError::new("password", "too_many_attempts", e.to_string()).into(),
+            ),
             StoreError::Disabled(_) => CommandError::validation(
                 FieldError::new("username", "account_disabled", e.to_string()).into(),
             ),

@@ -8,6 +8,10 @@ pub mod command_list;
 mod command_tests;
 pub mod commands;
 pub mod error;
+pub mod matters;
+pub mod security_doc;
+pub mod stats;
+pub mod sync_task;
 
 use std::path::PathBuf;
 
@@ -60,6 +64,10 @@ pub fn run() {
     tracing::info!(data_dir = %data_dir.display(), idle_minutes = idle, "starting");
     tauri::Builder::default()
         .manage(AppState::new(data_dir, idle))
+        .setup(|app| {
+            sync_task::start(app.handle().clone());
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::setup,
@@ -90,6 +98,30 @@ pub fn run() {
             commands::set_staff_active,
             commands::reset_password,
             commands::set_staff_roles,
+            matters::matter,
+            matters::matter_of_visit,
+            matters::record_matter_event,
+            matters::classify_matter,
+            matters::propose_route,
+            matters::confirm_route,
+            matters::due_list,
+            matters::backlog_dashboard,
+            matters::backlog_cases,
+            matters::flag_backlog,
+            matters::set_backlog_leader,
+            matters::note_backlog,
+            matters::clear_backlog,
+            matters::print_matter_notice,
+            matters::open_notice,
+            stats::statistics,
+            stats::rate_matters,
+            stats::completeness,
+            stats::export_ledger,
+            stats::monthly_report,
+            stats::open_export,
+            stats::evaluate_matter,
+            stats::publicity,
+            stats::add_publicity,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

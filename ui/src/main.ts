@@ -1,10 +1,10 @@
 import { createApp } from 'vue'
 import { createPinia } from 'pinia'
-import ElementPlus from 'element-plus'
-import zhCn from 'element-plus/es/locale/lang/zh-cn'
 import 'element-plus/dist/index.css'
 import './style.css'
 import App from './App.vue'
 import { router } from './router'
 
-createApp(App).use(createPinia()).use(router).use(ElementPlus, { locale: zhCn }).mount('#app')
+// Element Plus components are imported on demand (vite.config.ts); the zh-CN locale is given
+// by <el-config-provider> in App.vue.
+createApp(App).use(createPinia()).use(router).mount('#app')

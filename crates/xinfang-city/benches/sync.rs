@@ -57,7 +57,7 @@ fn bench_push(c: &mut Criterion, template: &Desk, n: usize) {
             for _ in 0..iters {
                 let server = Server::start();
                 let dir = copy_desk(template);
-                let mut store = Store::open(dir.path()).unwrap();
+                let mut store = Store::open_unencrypted(dir.path()).unwrap();
                 xinfang_sync::client::enrol(
                     &mut store,
                     &server.url,

@@ -151,7 +151,7 @@ fn short(s: &str) -> String {
     s.chars().take(200).collect()
 }
 
-async fn blocking<T, F>(f: F) -> Result<T, Failure>
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T, Failure>
 where
     F: FnOnce() -> Result<T, StorageError> + Send + 'static,
     T: Send + 'static,
@@ -204,7 +204,7 @@ async fn device(state: &AppState, headers: &HeaderMap) -> Result<Device, Failure
 }
 
 /// The city administrator, from an admin token; a device token gets 403.
-async fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), Failure> {
+pub(crate) async fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), Failure> {
     let token = bearer(headers).ok_or_else(|| {
         Failure::new(
             StatusCode::UNAUTHORIZED,
@@ -328,6 +328,7 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
         hall_name,
         server_max_seq: heads.0,
         server_seq: heads.1,
+        reference_version: Some(reference::bundle().version.clone()),
     }))
 }
 
@@ -601,10 +602,13 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "信访接待台 city server (xinfang-city)", description = "Enrolment, sync and city views. Protocol: docs/sync.md."),
-    paths(healthz, enrol, sync_state, push, pull, reference_data, city_halls, repeat_visits),
+    paths(healthz, enrol, sync_state, push, pull, reference_data, city_halls, repeat_visits,
+        crate::stats::city_stats),
     components(schemas(ApiError, Change, Op, Hlc, RemoteChange, EnrolRequest, EnrolResponse,
         DeviceState, PushRequest, PushResponse, PullRequest, PullResponse, Health,
-        ReferenceBundle, HallCounts, CityCounts, RepeatVisit, RepeatVisits)),
+        ReferenceBundle, HallCounts, CityCounts, RepeatVisit, RepeatVisits,
+        crate::stats::CityStats, crate::stats::HallStats, crate::stats::CityRate,
+        crate::stats::CityCount)),
     modifiers(&BearerAuth),
     tags((name = "service"), (name = "sync", description = "Desk ↔ city sync"), (name = "city", description = "City administrator's views"))
 )]
@@ -627,6 +631,7 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
         .route("/v1/reference", get(reference_data))
         .route("/v1/city/halls", get(city_halls))
         .route("/v1/city/repeat-visits", get(repeat_visits))
+        .route("/v1/city/stats", get(crate::stats::city_stats))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(AppState { storage })

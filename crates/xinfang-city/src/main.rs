@@ -20,6 +20,12 @@ struct Args {
     /// The server's data dir (else env XINFANG_CITY_DATA_DIR).
     #[arg(long, global = true, env = "XINFANG_CITY_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The database key file (`xinfang-city init-key F`; else env XINFANG_CITY_KEY_FILE).
+    #[arg(long, global = true, env = "XINFANG_CITY_KEY_FILE")]
+    key_file: Option<PathBuf>,
+    /// Keep the database unencrypted: only for the demo and for tests.
+    #[arg(long, global = true, conflicts_with = "key_file")]
+    no_encryption: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -63,6 +69,9 @@ enum Command {
     },
     /// Print the OpenAPI document (what docs/openapi.yaml holds).
     Openapi,
+    /// Write a fresh random database key to FILE (mode 0600; never overwrites). Keep it off
+    /// the data dir's backups; without it the database cannot be read.
+    InitKey { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,9 +119,26 @@ fn data_dir(args: &Args) -> anyhow::Result<&Path> {
     })
 }
 
+/// Opens the storage: encrypted with the key file, or plaintext only when asked for with
+/// `--no-encryption`; without either it refuses.
 fn open(args: &Args) -> anyhow::Result<Arc<dyn Storage>> {
     let dir = data_dir(args)?;
-    storage::open(dir).map_err(|e| anyhow!("无法打开数据目录 {}：{e}", dir.display()))
+    let key = match (&args.key_file, args.no_encryption) {
+        (Some(f), _) => Some(
+            storage::sqlite::CityKey::read(f)
+                .with_context(|| format!("无法读取密钥文件 {}", f.display()))?,
+        ),
+        (None, true) => {
+            tracing::warn!("--no-encryption: the city database is stored in clear");
+            None
+        }
+        (None, false) => bail!(
+            "市局服务器的数据库必须加密：请用 --key-file F（或环境变量 XINFANG_CITY_KEY_FILE）指定密钥文件，\
+             密钥文件用 `xinfang-city init-key F` 生成；仅演示或测试时可加 --no-encryption。"
+        ),
+    };
+    storage::open_keyed(dir, key.as_ref())
+        .map_err(|e| anyhow!("无法打开数据目录 {}：{e}", dir.display()))
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
@@ -121,12 +147,28 @@ fn run(args: Args) -> anyhow::Result<()> {
             print!("{}", api::openapi_yaml());
             Ok(())
         }
+        Command::InitKey { file } => {
+            storage::sqlite::CityKey::generate(file).with_context(|| {
+                format!(
+                    "无法写入密钥文件 {}（已存在的文件不会被覆盖）",
+                    file.display()
+                )
+            })?;
+            println!(
+                "已生成数据库密钥 {}（仅本用户可读）。启动服务器时用 --key-file 指定它，并另行妥善备份。",
+                file.display()
+            );
+            Ok(())
+        }
         Command::Serve {
             listen,
             tls_cert,
             tls_key,
         } => {
             let storage = open(&args)?;
+            let reference =
+                xinfang_city::reference::load(data_dir(&args)?).map_err(|e| anyhow!(e))?;
+            tracing::info!(version = %reference.version, lists = reference.lists.len(), "reference data");
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

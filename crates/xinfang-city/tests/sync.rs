@@ -24,7 +24,8 @@ fn cli(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (i32, Valu
         .env("XINFANG_NEW_PASSWORD", PASSWORD)
         .env("XINFANG_LOG", "warn")
         .env_remove("XINFANG_SERVER_URL")
-        .env_remove("XINFANG_USER");
+        // The desk is encrypted: every command, sync and enrol too, unlocks it with a login.
+        .env("XINFANG_USER", "admin");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -106,12 +107,7 @@ fn resident_id(body17: &str) -> String {
 }
 
 fn snapshot_of(dir: &std::path::Path) -> std::collections::BTreeMap<&'static str, Vec<String>> {
-    let conn = rusqlite::Connection::open_with_flags(
-        dir.join(xinfang_store::DB_FILE),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    common::snapshot(&conn)
+    common::snapshot(&common::desk_conn(dir, "clerk", PASSWORD))
 }
 
 #[test]
@@ -443,7 +439,7 @@ fn kill_9_of_the_server_mid_push_loses_and_doubles_nothing() {
     let total: i64 = desk.count("change_log");
     let dir = desk.dir.path().to_owned();
     let syncing = std::thread::spawn(move || {
-        let mut store = xinfang_store::Store::open(&dir).unwrap();
+        let mut store = xinfang_store::Store::open_unencrypted(&dir).unwrap();
         xinfang_sync::client::sync_once(&mut store)
     });
     // Wait until the server has stored part of the push, then kill it.
@@ -669,7 +665,13 @@ fn enrolment_codes_wrong_expired_and_used_are_refused() {
 
     // Unknown hall for a code, bad ttl: clear errors from the admin CLI.
     let out = Command::new(common::CITY_BIN)
-        .args(["enrol-code", "--hall", "999999", "--data-dir"])
+        .args([
+            "enrol-code",
+            "--hall",
+            "999999",
+            "--no-encryption",
+            "--data-dir",
+        ])
         .arg(server.dir.path())
         .output()
         .unwrap();
@@ -809,4 +811,54 @@ fn server_admin_commands_and_health() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--data-dir"));
+}
+
+/// Two desks of one hall register the same person while both are offline: after syncing, every
+/// replica holds one visitor with both visits, not two people with one ID number.
+#[test]
+fn one_person_registered_offline_at_two_desks_is_one_visitor_everywhere() {
+    let server = Server::start();
+    let mut a = Desk::new("140521", 11);
+    let mut b = Desk::new("140521", 12);
+    a.enrol(&server.url, &server.enrol_code("140521")).unwrap();
+    b.enrol(&server.url, &server.enrol_code("140521")).unwrap();
+    let person = resident_id("14052119800202003");
+    a.register_returning(&person);
+    b.register_returning(&person);
+    a.sync().unwrap();
+    b.sync().unwrap();
+    a.sync().unwrap();
+    for desk in [&a, &b] {
+        let conn = rusqlite::Connection::open_with_flags(
+            desk.dir.path().join(xinfang_store::DB_FILE),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let visitors: Vec<String> = conn
+            .prepare("SELECT id FROM visitors WHERE id_number = ?1")
+            .unwrap()
+            .query_map([&person], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(visitors.len(), 1, "one visitor on each desk");
+        let visits: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM visit_visitors WHERE visitor_id = ?1",
+                [&visitors[0]],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(visits, 2, "both visits belong to the one visitor");
+    }
+    assert_eq!(snapshot_of(a.dir.path()), snapshot_of(b.dir.path()));
+    let records: i64 = server
+        .db()
+        .query_row(
+            "SELECT count(*) FROM records WHERE entity = 'visitor'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(records, 1, "the city holds one visitor record");
 }

@@ -1,6 +1,6 @@
 //! Command-line surface of `xinfang`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use chrono::{FixedOffset, NaiveDate, Utc};
@@ -14,7 +14,7 @@ use xinfang_core::regions::Regions;
 use xinfang_core::staff::{Action, authorize, parse_roles};
 use xinfang_core::visit::{VisitInput, validate_visit};
 use xinfang_core::{FieldError, ValidationErrors};
-use xinfang_store::{NewStaff, Staff, Store};
+use xinfang_store::{AuditAction, AuditFilter, Credentials, NewStaff, Staff, Store};
 
 use crate::output::{CmdResult, Failure, print};
 
@@ -77,11 +77,42 @@ pub enum Command {
         visits: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Also take each seeded matter through the steps a hall would have recorded by today
+        /// (受理, 办结, 延期, 评价, 积案 …), for a demo that looks like a working hall.
+        #[arg(long)]
+        lifecycle: bool,
     },
     /// Online backup of the store into DEST (a new file).
     Backup { dest: PathBuf },
-    /// Check integrity, foreign keys and the change log.
+    /// Check integrity, foreign keys, the change log and the audit log's hash chain.
     Verify,
+    /// Rotate the data key of the encrypted store (admin); every key slot keeps working.
+    Rekey,
+    /// Change your own password (new one from env XINFANG_NEW_PASSWORD or a prompt).
+    Passwd,
+    /// Locked out: open the store with the recovery key (env XINFANG_RECOVERY_KEY or a prompt)
+    /// and set a new password for --username (from env XINFANG_NEW_PASSWORD or a prompt).
+    Recover {
+        #[arg(long)]
+        username: String,
+    },
+    /// The audit log (supervisor, admin), newest first.
+    Audit {
+        /// Only entries of this staff member (username).
+        #[arg(long)]
+        staff: Option<String>,
+        /// Only entries about this record id.
+        #[arg(long)]
+        record: Option<String>,
+        /// From this date (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// To this date (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
     /// Enrol this desk with the city server, using a one-time code from the city administrator.
     Enrol {
         /// The city server, e.g. https://xinfang.example.gov.cn (plain http only to loopback).
@@ -154,6 +185,11 @@ pub enum StaffCommand {
     },
     /// List accounts.
     List,
+    /// Set a new password for an account (admin): gives it a new key slot on this desk.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -214,6 +250,25 @@ pub fn run(args: Args) -> CmdResult {
                     })?;
                     print(json, &staff, |s| {
                         format!("已添加工作人员 {}（{}）", s.display_name, s.username)
+                    });
+                }
+                StaffCommand::ResetPassword { username } => {
+                    authorize(&me.roles, Action::ManageStaff)?;
+                    let target = staff_by_username(&store, username)?;
+                    let password = read_secret(
+                        "XINFANG_NEW_PASSWORD",
+                        &format!("请设置 {username} 的新密码："),
+                    )?;
+                    store.reset_password(&target.id, &password)?;
+                    store.audit(
+                        &me.id,
+                        AuditAction::PasswordReset,
+                        "staff",
+                        &target.id,
+                        username,
+                    )?;
+                    print(json, &json!({ "username": username }), |_| {
+                        format!("已重设 {username} 的密码")
                     });
                 }
                 StaffCommand::List => {
@@ -295,18 +350,35 @@ pub fn run(args: Args) -> CmdResult {
             visitors,
             visits,
             seed,
+            lifecycle,
         } => {
             let (mut store, me) = login(&args)?;
             authorize(&me.roles, Action::SeedDemoData)?;
-            let summary = crate::seed::run(&mut store, &me, *visitors, *visits, *seed, !json)?;
+            let today = lifecycle.then(|| now().date_naive());
+            let summary =
+                crate::seed::run(&mut store, &me, *visitors, *visits, *seed, today, !json)?;
             print(json, &summary, |s| {
-                format!("已生成 {} 位来访人、{} 次来访", s.visitors, s.visits)
+                let mut text = format!("已生成 {} 位来访人、{} 次来访", s.visitors, s.visits);
+                if *lifecycle {
+                    text += &format!(
+                        "；办理环节 {} 个、满意度评价 {} 条、积案 {} 件",
+                        s.events, s.evaluations, s.backlog_cases
+                    );
+                }
+                text
             });
             Ok(())
         }
         Command::Backup { dest } => {
             let (store, me) = login(&args)?;
             authorize(&me.roles, Action::Backup)?;
+            store.audit(
+                &me.id,
+                AuditAction::Backup,
+                "store",
+                store.device_id(),
+                &dest.display().to_string(),
+            )?;
             store.backup(dest)?;
             print(json, &json!({ "backup": dest }), |_| {
                 format!("已备份到 {}", dest.display())
@@ -322,6 +394,96 @@ pub fn run(args: Args) -> CmdResult {
         Command::Export(a) => crate::stats_cmd::export(&args, a),
         Command::Import(a) => crate::stats_cmd::import(&args, a),
         Command::Publicity { command } => crate::stats_cmd::publicity(&args, command),
+        Command::Rekey => {
+            let (mut store, me) = login(&args)?;
+            authorize(&me.roles, Action::ManageStaff)?;
+            store.rekey()?;
+            store.audit(&me.id, AuditAction::Rekey, "store", store.device_id(), "")?;
+            let slots = store.key_slot_users()?;
+            print(
+                json,
+                &json!({ "rekeyed": true, "key_slots": slots }),
+                |_| {
+                    format!(
+                        "已轮换数据密钥，数据库已用新密钥重新加密；{} 个账号的密钥槽和恢复密钥继续有效。",
+                        slots.len()
+                    )
+                },
+            );
+            Ok(())
+        }
+        Command::Passwd => {
+            let dir = data_dir(&args)?;
+            let user = required_user(&args)?;
+            let old = read_secret("XINFANG_PASSWORD", &format!("{user} 的当前密码："))?;
+            let (mut store, me) = Store::login(&dir, user, &old)?;
+            let new = read_secret("XINFANG_NEW_PASSWORD", "新密码：")?;
+            store.change_password(&me.id, &old, &new)?;
+            store.audit(&me.id, AuditAction::PasswordChange, "staff", &me.id, user)?;
+            print(json, &json!({ "username": user }), |_| {
+                format!("{user} 的密码已修改")
+            });
+            Ok(())
+        }
+        Command::Recover { username } => {
+            let dir = data_dir(&args)?;
+            let key = read_secret("XINFANG_RECOVERY_KEY", "恢复密钥：")?;
+            let mut store = Store::unlock(&dir, &Credentials::Recovery(key))?;
+            let target = staff_by_username(&store, username)?;
+            let password = read_secret(
+                "XINFANG_NEW_PASSWORD",
+                &format!("请设置 {username} 的新密码："),
+            )?;
+            store.reset_password(&target.id, &password)?;
+            store.audit(
+                "",
+                AuditAction::RecoveryUnlock,
+                "staff",
+                &target.id,
+                username,
+            )?;
+            print(json, &json!({ "username": username }), |_| {
+                format!("已用恢复密钥为 {username} 设置新密码，请用新密码登录。")
+            });
+            Ok(())
+        }
+        Command::Audit {
+            staff,
+            record,
+            from,
+            to,
+            limit,
+        } => {
+            let (store, me) = login(&args)?;
+            authorize(&me.roles, Action::Verify)?;
+            let staff_id = match staff {
+                Some(u) => Some(staff_by_username(&store, u)?.id),
+                None => None,
+            };
+            let entries = store.audit_entries(&AuditFilter {
+                staff_id,
+                entity_id: record.clone(),
+                from: from.clone(),
+                to: to.clone(),
+                limit: Some(*limit),
+            })?;
+            print(json, &json!({ "entries": entries }), |_| {
+                if entries.is_empty() {
+                    return "没有审计记录。".to_owned();
+                }
+                entries
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{}\t{}\t{}\t{} {}\t{}",
+                            e.seq, e.at, e.staff_id, e.action, e.entity_id, e.detail
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(())
+        }
         Command::Verify => {
             let (store, me) = login(&args)?;
             authorize(&me.roles, Action::Verify)?;
@@ -435,44 +597,65 @@ fn init(args: &Args, hall: &str, admin: &str, name: &str) -> CmdResult {
         password,
     };
     // A rejected account (e.g. a short password) leaves no store behind.
-    let mut store = Store::create(&dir, hall)?;
-    if let Err(e) = store.add_staff(&new) {
-        drop(store);
-        remove_store(&dir);
-        return Err(e.into());
-    }
-    let out =
-        json!({ "data_dir": dir, "hall": hall, "admin": admin, "device_id": store.device_id() });
+    let (store, recovery) = Store::create_with_admin(&dir, hall, &new)?;
+    // The recovery key is shown once, here, and stored nowhere.
+    let out = json!({
+        "data_dir": dir, "hall": hall, "admin": admin, "device_id": store.device_id(),
+        "encrypted": true, "recovery_key": recovery.as_str(),
+    });
     print(args.json, &out, |_| {
         format!(
-            "已在 {} 建立接待台数据库（大厅 {hall}），管理员 {admin}",
-            dir.display()
+            "已在 {} 建立接待台数据库（大厅 {hall}，已加密），管理员 {admin}\n\n\
+             恢复密钥（只显示这一次，请抄写后放入保险柜；忘记所有密码时用 `xinfang recover` 解锁）：\n\n    {}\n",
+            dir.display(),
+            recovery.as_str()
         )
     });
     Ok(())
 }
 
-fn remove_store(dir: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(dir.join(format!("{}{suffix}", xinfang_store::DB_FILE)));
-    }
-}
-
-/// Opens the store and logs in with `--user` and the password from env or a prompt.
-pub(crate) fn login(args: &Args) -> Result<(Store, Staff), Failure> {
-    let dir = data_dir(args)?;
-    let store = Store::open(&dir)?;
-    let Some(user) = args.user.as_deref() else {
-        return Err(ValidationErrors::from(FieldError::new(
+fn required_user(args: &Args) -> Result<&str, Failure> {
+    args.user.as_deref().ok_or_else(|| {
+        ValidationErrors::from(FieldError::new(
             "user",
             "user_missing",
             "请用 --user 或环境变量 XINFANG_USER 指定登录的工作人员账号。",
         ))
-        .into());
-    };
+        .into()
+    })
+}
+
+fn staff_by_username(store: &Store, username: &str) -> Result<Staff, Failure> {
+    store
+        .list_staff()?
+        .into_iter()
+        .find(|s| s.username == username.trim())
+        .ok_or_else(|| {
+            Failure::from(FieldError::new(
+                "username",
+                "not_found",
+                format!("没有找到工作人员账号 {username}。"),
+            ))
+        })
+}
+
+/// Unlocks the store with `--user` and the password from env or a prompt (the account's key
+/// slot opens the data key). A legacy plaintext store (made before encryption, e.g. old
+/// benchmark data) is opened as such and checked against the password hash.
+pub(crate) fn login(args: &Args) -> Result<(Store, Staff), Failure> {
+    let dir = data_dir(args)?;
+    if !Store::exists(&dir) {
+        return Err(xinfang_store::StoreError::NotInitialised(dir).into());
+    }
+    let user = required_user(args)?;
     let password = read_secret("XINFANG_PASSWORD", &format!("{user} 的密码："))?;
-    let me = store.authenticate(user, &password)?;
-    Ok((store, me))
+    if !Store::is_encrypted_dir(&dir) {
+        tracing::warn!("opening a plaintext (legacy) store");
+        let store = Store::open_unencrypted(&dir)?;
+        let me = store.authenticate(user, &password)?;
+        return Ok((store, me));
+    }
+    Ok(Store::login(&dir, user, &password)?)
 }
 
 fn read_secret(env: &str, prompt: &str) -> Result<String, Failure> {

@@ -192,8 +192,9 @@ fn today_or(d: Option<NaiveDate>) -> NaiveDate {
     d.unwrap_or_else(|| now().date_naive())
 }
 
-fn cal() -> HolidayCalendar {
-    HolidayCalendar::bundled()
+/// The desk's calendar: the compiled-in years and those the city server handed out at sync.
+fn cal(store: &Store) -> HolidayCalendar {
+    store.holiday_calendar()
 }
 
 pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
@@ -202,7 +203,17 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
     match command {
         MatterCommand::Show { id, today } => {
             authorize(&me.roles, Action::ViewMatter)?;
-            let v = store.matter(id, today_or(*today), &cal())?;
+            let v = store.matter(id, today_or(*today), &cal(&store))?;
+            if v.confidential {
+                // 检举控告: every view is audited, before anything is shown.
+                store.audit(
+                    &me.id,
+                    xinfang_store::AuditAction::ViewConfidential,
+                    "matter",
+                    id,
+                    "",
+                )?;
+            }
             print(json, &v, |v| {
                 let mut lines = vec![
                     format!(
@@ -291,8 +302,8 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
                     ),
                 )
             })?;
-            let state = store.record_event(id, &event, &me.id, &cal())?;
-            let v = store.matter(id, now().date_naive(), &cal())?;
+            let state = store.record_event(id, &event, &me.id, &cal(&store))?;
+            let v = store.matter(id, now().date_naive(), &cal(&store))?;
             print(json, &v, |_| {
                 format!(
                     "已登记「{}」，事项状态：{}",
@@ -361,7 +372,7 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
         }
         MatterCommand::Due { today } => {
             authorize(&me.roles, Action::ViewDueList)?;
-            let list = store.due_list(today_or(*today), &cal())?;
+            let list = store.due_list(today_or(*today), &cal(&store))?;
             print(json, &list, |l| {
                 let line = |i: &DueItem| {
                     let who = if i.confidential {
@@ -646,8 +657,8 @@ pub fn notice(args: &Args, command: &NoticeCommand) -> CmdResult {
     let notice: NoticeData = match (kind, matter, consultation, mediation, data) {
         (k, Some(id), None, None, None) if k.is_matter_notice() => {
             authorize(&me.roles, Action::ViewMatter)?;
-            let (facts, state) = store.matter_facts(id, &cal())?;
-            notice::matter_notice(k, &facts, &state, reference, &cal())?
+            let (facts, state) = store.matter_facts(id, &cal(&store))?;
+            notice::matter_notice(k, &facts, &state, reference, &cal(&store))?
         }
         (NoticeKind::LegalOpinion, None, Some(id), None, None) => {
             authorize(&me.roles, Action::ViewConsultation)?;

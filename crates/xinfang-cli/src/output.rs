@@ -51,6 +51,8 @@ impl From<StoreError> for Failure {
             StoreError::Invalid(errors) => Failure::Invalid(errors),
             StoreError::BadCredentials => refused("bad_credentials", &e),
             StoreError::Disabled(_) => refused("account_disabled", &e),
+            StoreError::TooManyAttempts(_) => refused("too_many_attempts", &e),
+            StoreError::WrongKey => refused("wrong_key", &e),
             StoreError::AlreadyExists(_) => refused("already_exists", &e),
             StoreError::NotInitialised(_) => refused("not_initialised", &e),
             StoreError::NotFound(_) => refused("not_found", &e),

@@ -19,6 +19,10 @@ use crate::output::Failure;
 pub struct SeedSummary {
     pub visitors: usize,
     pub visits: usize,
+    /// With `--lifecycle`: matter events recorded, evaluations, backlog cases flagged.
+    pub events: usize,
+    pub evaluations: usize,
+    pub backlog_cases: usize,
 }
 
 /// Jincheng's county units (DOMAIN.md §1) and the city.
@@ -190,6 +194,7 @@ pub fn run(
     visitors: usize,
     visits: usize,
     seed: u64,
+    lifecycle: Option<NaiveDate>,
     progress: bool,
 ) -> Result<SeedSummary, Failure> {
     let visits = visits.max(visitors);
@@ -210,6 +215,7 @@ pub fn run(
     );
     const BATCH: usize = 5_000;
     let mut j = 0;
+    let mut matters: Vec<SeededMatter> = Vec::new();
     while j < visits {
         let end = (j + BATCH).min(visits);
         let batch: Vec<ValidVisit> = (j..end)
@@ -224,10 +230,202 @@ pub fn run(
                 )
             })
             .collect();
-        store.register_visits(&batch, &me.id)?;
+        let registered = store.register_visits(&batch, &me.id)?;
+        if lifecycle.is_some() {
+            matters.extend(
+                registered
+                    .into_iter()
+                    .zip(&batch)
+                    .zip(j..end)
+                    .map(|((r, v), k)| SeededMatter {
+                        id: r.matter_id,
+                        j: k as u64,
+                        received: v.visited_at.date_naive(),
+                        kind: v.appeal_kind,
+                    }),
+            );
+        }
         bar.inc((end - j) as u64);
         j = end;
     }
     bar.finish_and_clear();
-    Ok(SeedSummary { visitors, visits })
+    let mut summary = SeedSummary {
+        visitors,
+        visits,
+        events: 0,
+        evaluations: 0,
+        backlog_cases: 0,
+    };
+    if let Some(today) = lifecycle {
+        store.without_fsync(|store| {
+            let cal = store.holiday_calendar();
+            for m in &matters {
+                advance(store, me, m, seed, today, &cal, &mut summary)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(summary)
+}
+
+/// A seeded visit's matter, to be taken through its steps.
+struct SeededMatter {
+    id: String,
+    j: u64,
+    received: NaiveDate,
+    kind: AppealKind,
+}
+
+const APPROVERS: [&str; 3] = ["县信访局局长", "县人民政府副县长", "县人社局局长"];
+const LEADERS: [&str; 4] = ["李副县长", "王副书记", "张常务副县长", "赵政法委书记"];
+
+/// Takes one matter through the steps a hall would have recorded by `today`, as the legal
+/// engine allows them: a decision within (now and then past) 15 days, most accepted, some
+/// refused or guided to a legal route; a conclusion within (now and then past) 60 days, a few
+/// extended once; most concluded matters evaluated; some old open ones flagged as backlog.
+fn advance(
+    store: &mut Store,
+    me: &Staff,
+    m: &SeededMatter,
+    seed: u64,
+    today: NaiveDate,
+    cal: &xinfang_core::calendar::HolidayCalendar,
+    n: &mut SeedSummary,
+) -> xinfang_store::Result<()> {
+    use xinfang_core::backlog::{ClearInput, FlagInput};
+    use xinfang_core::matter::MatterEvent as E;
+    use xinfang_core::stats::EvaluationInput;
+
+    let mut rng = rng_for(seed, 3, m.j);
+    let day = |d: NaiveDate, n: i64| d + Duration::days(n);
+    let mut record = |store: &mut Store, e: E| -> xinfang_store::Result<()> {
+        store.record_event(&m.id, &e, &me.id, cal)?;
+        n.events += 1;
+        Ok(())
+    };
+    let decided = if rng.random_ratio(1, 25) {
+        day(m.received, rng.random_range(16..=25))
+    } else {
+        day(m.received, rng.random_range(1..=13))
+    };
+    if decided > today {
+        return Ok(());
+    }
+    let roll = rng.random_range(0..100);
+    if roll < 6 {
+        let reason = "所诉事项已经由人民法院受理，依法不予受理，已告知来访人向人民法院了解进展。";
+        return record(
+            store,
+            E::Reject {
+                at: decided,
+                reason: reason.into(),
+            },
+        );
+    }
+    if roll < 16 && m.kind == AppealKind::Claim {
+        let routes = &ReferenceData::bundled().legal_routes;
+        let route_code = routes[rng.random_range(0..routes.len())].code.clone();
+        return record(
+            store,
+            E::GuideToLegalRoute {
+                at: decided,
+                route_code,
+            },
+        );
+    }
+    record(
+        store,
+        E::Accept {
+            at: decided,
+            notice_no: None,
+        },
+    )?;
+    record(store, E::StartHandling { at: decided })?;
+    let extended = rng.random_ratio(2, 25);
+    let concluded = match (extended, rng.random_ratio(1, 30)) {
+        (true, _) => day(decided, rng.random_range(62..=85)),
+        (false, true) => day(decided, rng.random_range(62..=75)),
+        (false, false) => day(decided, rng.random_range(10..=55)),
+    };
+    if extended {
+        let at = day(decided, 50);
+        if at > today {
+            return Ok(());
+        }
+        let approver = APPROVERS[rng.random_range(0..APPROVERS.len())].into();
+        let reason = "案情复杂，涉及多个部门，需进一步调查核实。".into();
+        record(
+            store,
+            E::Extend {
+                at,
+                days: 30,
+                approver,
+                reason,
+            },
+        )?;
+    }
+    // A few old matters stay open: the hall's backlog, each with a leader and a plan.
+    if rng.random_ratio(1, 60) {
+        let flagged = day(decided, 70);
+        if flagged <= today {
+            let leader = LEADERS[rng.random_range(0..LEADERS.len())].to_owned();
+            let case = store.flag_backlog(
+                &m.id,
+                &FlagInput {
+                    leader,
+                    plan: "包联领导约见当事人，召集相关部门联合调查，依法依规提出化解方案。".into(),
+                    target_date: day(flagged, 90).to_string(),
+                    flagged_on: flagged.to_string(),
+                },
+                &me.id,
+            )?;
+            n.backlog_cases += 1;
+            let cleared = day(flagged, rng.random_range(30..=150));
+            if cleared <= today {
+                let summary = "经包联领导协调，当事人诉求已依法解决，签订息访协议。".into();
+                store.clear_backlog(
+                    &case,
+                    &ClearInput {
+                        cleared_on: cleared.to_string(),
+                        summary,
+                    },
+                    &me.id,
+                )?;
+            }
+        }
+        return Ok(());
+    }
+    if concluded > today {
+        return Ok(());
+    }
+    let opinion_summary = "经调查核实，已督促有关单位依法处理，并书面答复来访人。".into();
+    record(
+        store,
+        E::Conclude {
+            at: concluded,
+            opinion_summary,
+        },
+    )?;
+    let evaluated = day(concluded, rng.random_range(0..=10));
+    if evaluated <= today && rng.random_ratio(17, 20) {
+        let result = match rng.random_range(0..100) {
+            0..75 => "满意",
+            75..93 => "基本满意",
+            _ => "不满意",
+        };
+        let channel = if rng.random_bool(0.5) {
+            "desk"
+        } else {
+            "phone"
+        };
+        let input = EvaluationInput {
+            result: result.into(),
+            channel: channel.into(),
+            evaluated_on: evaluated.to_string(),
+            note: String::new(),
+        };
+        store.evaluate_matter(&m.id, &input, &me.id, today, cal)?;
+        n.evaluations += 1;
+    }
+    Ok(())
 }

@@ -81,6 +81,8 @@ impl From<RateArg> for RateKind {
 
 #[derive(Debug, ClapArgs)]
 pub struct StatsArgs {
+    #[command(subcommand)]
+    pub command: Option<StatsCommand>,
     #[command(flatten)]
     pub period: PeriodArgs,
     /// List the matters behind one rate instead of the figures.
@@ -89,6 +91,31 @@ pub struct StatsArgs {
     /// List the records the completeness check (有一录一) found wanting.
     #[arg(long, conflicts_with = "rate")]
     pub gaps: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatsCommand {
+    /// The monthly report (信访工作统计月报) of a hall to PDF, with the figures, rates and charts.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ReportArgs {
+    /// The month, YYYY-MM.
+    #[arg(long)]
+    pub month: String,
+    /// The PDF file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The hall (GB/T 2260 code); default: this desk's hall.
+    #[arg(long)]
+    pub hall: Option<String>,
+    /// The day the figures are taken (default: today).
+    #[arg(long)]
+    pub today: Option<NaiveDate>,
+    /// Folder of the hall's adjusted templates (default: <data dir>/templates if present).
+    #[arg(long)]
+    pub templates: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -175,8 +202,9 @@ pub enum PublicityCommand {
     },
 }
 
-fn cal() -> HolidayCalendar {
-    HolidayCalendar::bundled()
+/// The desk's calendar: the compiled-in years and those the city server handed out at sync.
+fn cal(store: &Store) -> HolidayCalendar {
+    store.holiday_calendar()
 }
 
 fn year_start(t: NaiveDate) -> NaiveDate {
@@ -196,12 +224,15 @@ fn counts_line(title: &str, counts: &[Count]) -> String {
 
 pub fn stats(args: &Args, a: &StatsArgs) -> CmdResult {
     let json = args.json;
+    if let Some(StatsCommand::Report(r)) = &a.command {
+        return report(args, r);
+    }
     let (store, me) = login(args)?;
     authorize(&me.roles, Action::ViewStatistics)?;
     let q = a.period.query()?;
     if let Some(rate) = a.rate {
         let kind = RateKind::from(rate);
-        let rows = store.rate_matters(&q, kind, &cal())?;
+        let rows = store.rate_matters(&q, kind, &cal(&store))?;
         print(json, &json!({ "rate": kind, "matters": rows }), |_| {
             let mut lines = vec![format!(
                 "{}（{} 至 {}）：{} 件应计事项",
@@ -226,7 +257,7 @@ pub fn stats(args: &Args, a: &StatsArgs) -> CmdResult {
         return Ok(());
     }
     if a.gaps {
-        let c = store.completeness(&q, &cal())?;
+        let c = store.completeness(&q, &cal(&store))?;
         print(json, &c, |c| {
             let mut lines = vec![format!(
                 "有一录一检查（{} 至 {}）：来访无事项 {}，事项未登记处理结果 {}，咨询未填法律意见 {}",
@@ -248,7 +279,7 @@ pub fn stats(args: &Args, a: &StatsArgs) -> CmdResult {
         });
         return Ok(());
     }
-    let s = store.statistics(&q, &cal())?;
+    let s = store.statistics(&q, &cal(&store))?;
     print(json, &s, |s| {
         let v = &s.visits;
         let r = &s.rates;
@@ -304,6 +335,55 @@ pub fn stats(args: &Args, a: &StatsArgs) -> CmdResult {
     Ok(())
 }
 
+/// `xinfang stats report`: the monthly report of one hall to PDF.
+fn report(args: &Args, a: &ReportArgs) -> CmdResult {
+    let json = args.json;
+    let (from, to) = xinfang_print::report::month_bounds(&a.month)?;
+    let (store, me) = login(args)?;
+    authorize(&me.roles, Action::ViewStatistics)?;
+    let hall = a
+        .hall
+        .clone()
+        .unwrap_or_else(|| store.hall_code().to_owned());
+    let generated_on = a.today.unwrap_or_else(|| now().date_naive());
+    let q = StatsQuery {
+        period: Period::new(from, to)?,
+        today: generated_on,
+        hall: Some(hall.clone()),
+    };
+    let s = store.statistics(&q, &cal(&store))?;
+    let (issuer, hall_name) =
+        xinfang_core::notice::hall_names(&hall, ReferenceData::bundled().regions);
+    let r = xinfang_print::report::monthly(&s, &issuer, &hall_name, generated_on);
+    let overrides = match &a.templates {
+        Some(t) => Some(t.clone()),
+        None => Some(crate::cli::data_dir(args)?.join("templates")).filter(|d| d.is_dir()),
+    };
+    let print_err = |e: xinfang_print::PrintError| match e {
+        xinfang_print::PrintError::MissingGlyphs { .. } => {
+            Failure::from(FieldError::new("", "glyph_missing", e.to_string()))
+        }
+        other => Failure::Other(other.into()),
+    };
+    let printer = xinfang_print::Printer::bundled(overrides.as_deref()).map_err(print_err)?;
+    let pdf = printer.render_report(&r).map_err(print_err)?;
+    std::fs::write(&a.out, &pdf).with_context(|| format!("写入 {} 失败", a.out.display()))?;
+    print(
+        json,
+        &json!({ "out": a.out, "hall_code": hall, "hall_name": hall_name,
+                 "from": from, "to": to, "visits": s.visits.visits,
+                 "rates": s.rates }),
+        |_| {
+            format!(
+                "已生成{hall_name}{}信访工作统计月报：{}",
+                r.month_zh,
+                a.out.display()
+            )
+        },
+    );
+    Ok(())
+}
+
 fn ledger_err(e: xinfang_ledger::LedgerError) -> Failure {
     match e {
         xinfang_ledger::LedgerError::Write(..) => Failure::Other(e.into()),
@@ -342,7 +422,7 @@ pub fn export(args: &Args, a: &ExportArgs) -> CmdResult {
     let out = &a.out;
     let (kind, rows) = match a.kind {
         ExportKind::Visits => {
-            let rows = store.visit_ledger(&q, &cal())?;
+            let rows = store.visit_ledger(&q, &cal(&store))?;
             xinfang_ledger::write_visits(out, &rows, a.full).map_err(ledger_err)?;
             ("visits", rows.len())
         }
@@ -363,7 +443,7 @@ pub fn export(args: &Args, a: &ExportArgs) -> CmdResult {
             ("publicity", records.len())
         }
         ExportKind::Stats => {
-            let s = store.statistics(&q, &cal())?;
+            let s = store.statistics(&q, &cal(&store))?;
             xinfang_ledger::write_statistics(out, &s).map_err(ledger_err)?;
             ("stats", 1)
         }
@@ -377,7 +457,7 @@ pub fn export(args: &Args, a: &ExportArgs) -> CmdResult {
                 .into());
             };
             let kind = RateKind::from(rate);
-            let rows = store.rate_matters(&q, kind, &cal())?;
+            let rows = store.rate_matters(&q, kind, &cal(&store))?;
             xinfang_ledger::write_rate_matters(out, kind, &rows).map_err(ledger_err)?;
             ("rate", rows.len())
         }
@@ -626,7 +706,7 @@ pub fn evaluate(
     input: &EvaluationInput,
 ) -> CmdResult {
     authorize(&me.roles, Action::EvaluateMatter)?;
-    let rec = store.evaluate_matter(matter_id, input, &me.id, now().date_naive(), &cal())?;
+    let rec = store.evaluate_matter(matter_id, input, &me.id, now().date_naive(), &cal(store))?;
     print(json, &rec, |r| {
         format!(
             "已登记评价：{}（{}，{}）",

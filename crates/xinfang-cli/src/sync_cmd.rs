@@ -3,11 +3,10 @@
 
 use serde_json::json;
 use xinfang_core::FieldError;
-use xinfang_store::Store;
 use xinfang_sync::DeskReplica;
 use xinfang_sync::client::{self, SyncError};
 
-use crate::cli::{Args, data_dir};
+use crate::cli::Args;
 use crate::output::{CmdResult, Failure, print};
 
 impl From<SyncError> for Failure {
@@ -35,8 +34,7 @@ impl From<SyncError> for Failure {
 
 /// `xinfang enrol --server URL --code CODE`.
 pub fn enrol(args: &Args, server: &str, code: &str) -> CmdResult {
-    let dir = data_dir(args)?;
-    let mut store = Store::open(&dir)?;
+    let (mut store, _me) = crate::cli::login(args)?;
     let name = std::env::var("HOSTNAME")
         .ok()
         .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
@@ -63,8 +61,7 @@ pub fn enrol(args: &Args, server: &str, code: &str) -> CmdResult {
 
 /// `xinfang sync [--json]`: one full sync.
 pub fn sync(args: &Args) -> CmdResult {
-    let dir = data_dir(args)?;
-    let mut store = Store::open(&dir)?;
+    let (mut store, _me) = crate::cli::login(args)?;
     let result = client::sync_once(&mut store);
     let mut record = store.sync_record()?;
     match &result {

@@ -390,6 +390,11 @@ fn backup_and_verify() {
         .success();
     let copy = TempDir::new().unwrap();
     std::fs::copy(&dest, copy.path().join(xinfang_store::DB_FILE)).unwrap();
+    std::fs::copy(
+        xinfang_store::backup_keyslots_path(&dest),
+        copy.path().join(xinfang_store::KEYSLOTS_FILE),
+    )
+    .unwrap();
     let out = xinfang(copy.path())
         .args(["--user", "boss", "verify", "--json"])
         .output()
@@ -397,7 +402,12 @@ fn backup_and_verify() {
     assert_eq!(json_of(&out)["ok"], true);
 
     // Remove a change-log row behind the store's back: verify says so and exits 1.
-    let conn = rusqlite::Connection::open(dir.path().join(xinfang_store::DB_FILE)).unwrap();
+    let key = xinfang_store::Store::login(dir.path(), "boss", PASSWORD)
+        .unwrap()
+        .0
+        .data_key();
+    let conn =
+        xinfang_store::open_raw(&dir.path().join(xinfang_store::DB_FILE), key.as_ref()).unwrap();
     conn.execute("DELETE FROM change_log WHERE seq = (SELECT max(seq) FROM change_log WHERE entity = 'matter')", [])
         .unwrap();
     drop(conn);
@@ -491,4 +501,183 @@ fn deadline_moves_past_rest_days() {
     assert_eq!(v["due"], "2025-10-09");
     assert_eq!(v["moved"], true);
     assert_eq!(v["calendar_known"], true);
+}
+
+/// Runs the CLI as `user` with `--json`; returns (exit code, stdout as JSON).
+fn run_json(dir: &Path, user: &str, password: &str, args: &[&str]) -> (i32, Value) {
+    let out = xinfang(dir)
+        .env("XINFANG_PASSWORD", password)
+        .args(["--json", "--user", user])
+        .args(args)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), v)
+}
+
+#[test]
+fn encrypted_store_passwords_recovery_rekey_and_audit() {
+    let dir = TempDir::new().unwrap();
+    // init shows the recovery key once (8 groups of 4 base32 characters).
+    let out = xinfang(dir.path())
+        .args(["--json", "init", "--hall", "140521", "--admin", "admin"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let init = json_of(&out);
+    assert_eq!(init["encrypted"], true);
+    let recovery = init["recovery_key"].as_str().unwrap().to_owned();
+    assert_eq!(recovery.split('-').count(), 8, "{recovery}");
+    assert!(dir.path().join(xinfang_store::KEYSLOTS_FILE).exists());
+    let slots = std::fs::read_to_string(dir.path().join(xinfang_store::KEYSLOTS_FILE)).unwrap();
+    assert!(!slots.contains(&recovery) && !slots.contains(PASSWORD));
+    // Plain SQLite cannot read the database.
+    let conn = rusqlite::Connection::open(dir.path().join(xinfang_store::DB_FILE)).unwrap();
+    assert!(
+        conn.query_row("SELECT count(*) FROM staff", [], |r| r.get::<_, i64>(0))
+            .is_err()
+    );
+    drop(conn);
+
+    let out = xinfang(dir.path())
+        .env("XINFANG_NEW_PASSWORD", "clerk-pass-2026")
+        .args(["--user", "admin", "staff", "add", "--username", "clerk"])
+        .args(["--name", "王接待", "--role", "clerk"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+
+    // A wrong password: exit 1, 密码 error; after three, that account waits, admin does not.
+    for _ in 0..3 {
+        let (rc, v) = run_json(dir.path(), "clerk", "wrong-password", &["staff", "list"]);
+        assert_eq!(
+            (rc, v["errors"][0]["code"].as_str()),
+            (1, Some("bad_credentials"))
+        );
+    }
+    let (rc, v) = run_json(dir.path(), "clerk", "clerk-pass-2026", &["search", "张"]);
+    assert_eq!(rc, 1);
+    assert_eq!(v["errors"][0]["code"], "too_many_attempts", "{v}");
+    let (rc, _) = run_json(dir.path(), "admin", PASSWORD, &["staff", "list"]);
+    assert_eq!(rc, 0);
+
+    // Admin reset gives the clerk a new slot at once.
+    let out = xinfang(dir.path())
+        .env("XINFANG_NEW_PASSWORD", "clerk-reset-2026")
+        .args([
+            "--json",
+            "--user",
+            "admin",
+            "staff",
+            "reset-password",
+            "--username",
+            "clerk",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let (rc, _) = run_json(dir.path(), "clerk", "clerk-reset-2026", &["search", "张"]);
+    assert_eq!(rc, 0);
+
+    // The clerk changes their own password.
+    let out = xinfang(dir.path())
+        .env("XINFANG_PASSWORD", "clerk-reset-2026")
+        .env("XINFANG_NEW_PASSWORD", "clerk-own-2026")
+        .args(["--json", "--user", "clerk", "passwd"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        run_json(dir.path(), "clerk", "clerk-reset-2026", &["search", "张"]).0,
+        1
+    );
+    assert_eq!(
+        run_json(dir.path(), "clerk", "clerk-own-2026", &["search", "张"]).0,
+        0
+    );
+
+    // Only an admin rotates the key; everyone still logs in after.
+    assert_eq!(
+        run_json(dir.path(), "clerk", "clerk-own-2026", &["rekey"]).0,
+        1
+    );
+    let (rc, v) = run_json(dir.path(), "admin", PASSWORD, &["rekey"]);
+    assert_eq!(rc, 0, "{v}");
+    assert_eq!(v["rekeyed"], true);
+    assert_eq!(
+        run_json(dir.path(), "clerk", "clerk-own-2026", &["search", "张"]).0,
+        0
+    );
+
+    // The admin forgot the password: the recovery key sets a new one.
+    let out = xinfang(dir.path())
+        .env(
+            "XINFANG_RECOVERY_KEY",
+            "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH",
+        )
+        .env("XINFANG_NEW_PASSWORD", "admin-new-2026")
+        .args(["--json", "recover", "--username", "admin"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let out = xinfang(dir.path())
+        .env("XINFANG_RECOVERY_KEY", &recovery)
+        .env("XINFANG_NEW_PASSWORD", "admin-new-2026")
+        .args(["--json", "recover", "--username", "admin"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        run_json(dir.path(), "admin", PASSWORD, &["staff", "list"]).0,
+        1
+    );
+
+    // Everything done above is in the audit log; verify checks its chain.
+    let (rc, v) = run_json(dir.path(), "admin", "admin-new-2026", &["audit"]);
+    assert_eq!(rc, 0, "{v}");
+    let actions: Vec<&str> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "recovery_unlock",
+            "rekey",
+            "password_change",
+            "password_reset"
+        ]
+    );
+    let (rc, v) = run_json(dir.path(), "admin", "admin-new-2026", &["verify"]);
+    assert_eq!((rc, &v["ok"]), (0, &Value::Bool(true)), "{v}");
+
+    // Tamper with one audit row behind the store's back: verify names the first bad entry.
+    let key = xinfang_store::Store::login(dir.path(), "admin", "admin-new-2026")
+        .unwrap()
+        .0
+        .data_key();
+    let conn =
+        xinfang_store::open_raw(&dir.path().join(xinfang_store::DB_FILE), key.as_ref()).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER audit_log_no_update;
+         UPDATE audit_log SET detail = 'nothing to see' WHERE seq = 2;",
+    )
+    .unwrap();
+    drop(conn);
+    let (rc, v) = run_json(dir.path(), "admin", "admin-new-2026", &["verify"]);
+    assert_eq!(rc, 1);
+    let problems = v["problems"].to_string();
+    assert!(problems.contains("审计日志链断裂：第 2 条"), "{problems}");
 }

@@ -514,6 +514,14 @@ fn matters_due_lists_and_refusals_through_the_cli() {
     assert_eq!(c["confidential"], true);
     assert_eq!(c["legal_route"], Value::Null);
 
+    // Every view of a 检举控告 matter is audited, with who and which record.
+    ok(as_user(dir, "boss").args(["matter", "show", &a]));
+    let log = ok(as_user(dir, "boss").args(["audit", "--record", &a]));
+    let entries = log["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{log}");
+    assert_eq!(entries[0]["action"], "view_confidential");
+    assert_eq!(entries[0]["entity"], "matter");
+
     let v = ok(as_user(dir, "boss").arg("verify"));
     assert_eq!(v["ok"], true, "{v}");
 }

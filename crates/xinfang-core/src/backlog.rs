@@ -268,6 +268,8 @@ fn cleared_error(case: &CaseFacts) -> FieldError {
 /// Counts of one group of cases.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+// In TypeScript under another name: the statistics have a `BacklogCounts` of their own.
+#[cfg_attr(feature = "ts", ts(rename = "BacklogCaseCounts"))]
 pub struct BacklogCounts {
     pub total: u32,
     pub open: u32,

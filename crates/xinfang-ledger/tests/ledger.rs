@@ -27,7 +27,7 @@ fn d(s: &str) -> NaiveDate {
 }
 
 fn store(dir: &Path) -> (Store, Staff) {
-    let mut s = Store::create(dir, "140521").unwrap();
+    let mut s = Store::create(dir, "140521").unwrap().0;
     let clerk = s
         .add_staff(&NewStaff {
             username: "clerk".into(),

@@ -26,6 +26,7 @@ use xinfang_core::notice::NoticeData;
 
 use chrono::Datelike;
 
+pub mod report;
 pub mod samples;
 
 /// Why a notice could not be printed. `Display` is Chinese, for the clerk or the administrator.
@@ -174,8 +175,28 @@ impl Printer {
     /// Renders a notice to PDF bytes. Same notice, same bytes.
     pub fn render(&self, notice: &NoticeData) -> Result<Vec<u8>, PrintError> {
         self.check_glyphs(notice.texts())?;
-        let main_file = notice.kind.template_file();
-        let world = NoticeWorld::new(self, notice, &main_file)?;
+        let data = serde_json::to_string(notice)?;
+        self.compile(&notice.kind.template_file(), data, notice.issued_on)
+    }
+
+    /// Renders the monthly statistics report (`monthly_report.typ`). Same report, same bytes.
+    pub fn render_report(&self, report: &report::MonthlyReport) -> Result<Vec<u8>, PrintError> {
+        let value = serde_json::to_value(report)?;
+        let mut texts = Vec::new();
+        report::strings(&value, &mut texts);
+        self.check_glyphs(texts.iter().map(String::as_str))?;
+        self.compile(report::TEMPLATE, value.to_string(), report.generated_on)
+    }
+
+    /// Compiles `main_file` with `data` (JSON) as `sys.inputs.data` and `date` as today.
+    fn compile(
+        &self,
+        main_file: &str,
+        data: String,
+        date: chrono::NaiveDate,
+    ) -> Result<Vec<u8>, PrintError> {
+        let main_file = main_file.to_owned();
+        let world = NoticeWorld::new(self, data, &main_file, date)?;
         let warned = typst::compile::<PagedDocument>(&world);
         if let Some(w) = warned.warnings.first() {
             return Err(world.diagnostic(w));
@@ -221,7 +242,7 @@ impl Printer {
     }
 }
 
-/// The typst world of one notice: the templates, the fonts, and the notice as `sys.inputs.data`.
+/// The typst world of one document: the templates, the fonts, and its data as `sys.inputs.data`.
 struct NoticeWorld<'a> {
     printer: &'a Printer,
     library: LazyHash<Library>,
@@ -231,7 +252,12 @@ struct NoticeWorld<'a> {
 }
 
 impl<'a> NoticeWorld<'a> {
-    fn new(printer: &'a Printer, notice: &NoticeData, main_file: &str) -> Result<Self, PrintError> {
+    fn new(
+        printer: &'a Printer,
+        data: String,
+        main_file: &str,
+        d: chrono::NaiveDate,
+    ) -> Result<Self, PrintError> {
         if printer.locate(main_file).is_none() {
             return Err(PrintError::TemplateMissing {
                 file: main_file.to_owned(),
@@ -243,7 +269,6 @@ impl<'a> NoticeWorld<'a> {
                     .join("、"),
             });
         }
-        let data = serde_json::to_string(notice)?;
         let inputs: Dict = [(Str::from("data"), Str::from(data).into_value())]
             .into_iter()
             .collect();
@@ -253,7 +278,6 @@ impl<'a> NoticeWorld<'a> {
             searched: String::new(),
         })?;
         let main = RootedPath::new(VirtualRoot::Project, vpath).intern();
-        let d = notice.issued_on;
         Ok(NoticeWorld {
             printer,
             library: LazyHash::new(library),

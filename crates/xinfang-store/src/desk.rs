@@ -509,17 +509,20 @@ impl NewStaff {
 impl Store {
     /// Creates a store with its first admin in one step; nothing is left behind when the
     /// account is refused (e.g. a short password).
-    pub fn create_with_admin(data_dir: &Path, hall_code: &str, admin: &NewStaff) -> Result<Store> {
+    /// Returns the recovery key, to be shown once.
+    pub fn create_with_admin(
+        data_dir: &Path,
+        hall_code: &str,
+        admin: &NewStaff,
+    ) -> Result<(Store, crate::RecoveryKey)> {
         validate(admin)?;
-        let mut store = Store::create(data_dir, hall_code)?;
+        let (mut store, recovery) = Store::create(data_dir, hall_code)?;
         if let Err(e) = store.add_staff(admin) {
             drop(store);
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(data_dir.join(format!("{}{suffix}", crate::DB_FILE)));
-            }
+            crate::remove_store_files(data_dir);
             return Err(e);
         }
-        Ok(store)
+        Ok((store, recovery))
     }
 
     /// The visits of one day (`YYYY-MM-DD`), in queue order.
@@ -910,7 +913,6 @@ impl Store {
 
     /// Sets a new password for an account (admin reset).
     pub fn reset_password(&mut self, staff_id: &str, password: &str) -> Result<()> {
-        self.staff_by_id(staff_id)?;
         if password.chars().count() < MIN_PASSWORD_CHARS {
             return Err(FieldError::new(
                 "password",
@@ -919,10 +921,13 @@ impl Store {
             )
             .into());
         }
+        let staff = self.staff_by_id(staff_id)?;
         let hash = hash_password(password)?;
         let mut f = Map::new();
         f.insert("password_hash".into(), json!(hash));
         self.update_staff(staff_id, "password_hash", f, &hash)?;
+        // A new key slot for the account: the admin's session holds the data key.
+        self.set_password_slot(&staff.username, password)?;
         tracing::info!(staff_id, "staff password reset");
         Ok(())
     }

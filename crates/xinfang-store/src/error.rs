@@ -15,6 +15,12 @@ pub enum StoreError {
     Io(PathBuf, #[source] std::io::Error),
     #[error("用户名或密码不正确，请重新输入。")]
     BadCredentials,
+    #[error("密码错误次数过多：为防止猜测密码，请 {0} 秒后再试（其他账号不受影响）。")]
+    TooManyAttempts(u64),
+    #[error("数据库已加密，需要登录解锁：密钥不正确或数据库文件已损坏。")]
+    WrongKey,
+    #[error("{0}")]
+    Encryption(String),
     #[error("账号 {0} 已停用，请联系管理员。")]
     Disabled(String),
     #[error("没有找到{0}。")]

@@ -4,10 +4,13 @@
 //! so sync never misses a change and a crash never leaves half a visit behind.
 //! SQL lives here and nowhere else on the desk.
 
+mod audit;
 mod backlog;
 mod changelog;
 mod desk;
+mod encryption;
 mod error;
+mod keys;
 mod maintenance;
 mod matters;
 mod schema;
@@ -21,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
+pub use audit::{AuditAction, AuditEntry, AuditFilter, ChainBreak, GENESIS};
 pub use backlog::{BacklogCase, BacklogDashboard, BacklogFilter, BacklogNote};
 pub use changelog::ChangeRow;
 pub use desk::{
@@ -28,7 +32,8 @@ pub use desk::{
     SessionRecord, VisitDetail, VisitRow, VisitorBrief, VisitorProfile,
 };
 pub use error::{Result, StoreError};
-pub use maintenance::VerifyReport;
+pub use keys::{Credentials, DataKey, KEYSLOTS_FILE, KdfParams, RecoveryKey, throttle_seconds};
+pub use maintenance::{VerifyReport, backup_keyslots_path};
 pub use matters::{
     AllowedEvent, DeadlineView, DueItem, DueList, EventRecord, MatterView, RouteProposal,
 };
@@ -51,6 +56,8 @@ pub struct Store {
     path: PathBuf,
     hall_code: String,
     device_id: String,
+    /// The data key of an encrypted store (wiped on drop); `None` for a legacy plaintext store.
+    key: Option<DataKey>,
 }
 
 impl std::fmt::Debug for Store {
@@ -58,7 +65,42 @@ impl std::fmt::Debug for Store {
         f.debug_struct("Store")
             .field("path", &self.path)
             .field("hall_code", &self.hall_code)
+            .field("encrypted", &self.key.is_some())
             .finish()
+    }
+}
+
+/// Opens the SQLite file at `path`, keyed with `key` when given, and checks that the key opens
+/// it. For tests and maintenance tools that look at the file directly; the desk's SQL stays in
+/// this crate.
+pub fn open_raw(path: &Path, key: Option<&DataKey>) -> Result<Connection> {
+    open_connection(path, key, false)
+}
+
+pub(crate) fn open_connection(
+    path: &Path,
+    key: Option<&DataKey>,
+    create: bool,
+) -> Result<Connection> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags)?;
+    if let Some(key) = key {
+        let sql = zeroize::Zeroizing::new(format!("PRAGMA key = \"{}\";", &*key.pragma_literal()));
+        conn.execute_batch(&sql)?;
+    }
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(_) => Ok(conn),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            Err(StoreError::WrongKey)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -68,19 +110,63 @@ impl Store {
         data_dir.join(DB_FILE).exists()
     }
 
-    /// Creates a new store for `hall_code` in `data_dir`; refuses to touch an existing one.
-    pub fn create(data_dir: &Path, hall_code: &str) -> Result<Store> {
+    /// Whether the store in `data_dir` is encrypted (has key slots).
+    pub fn is_encrypted_dir(data_dir: &Path) -> bool {
+        keys::KeySlots::exists(data_dir)
+    }
+
+    /// Creates a new encrypted store for `hall_code` in `data_dir`; refuses to touch an
+    /// existing one. Returns the recovery key, to be shown once and never stored.
+    pub fn create(data_dir: &Path, hall_code: &str) -> Result<(Store, RecoveryKey)> {
+        Self::create_with_kdf(data_dir, hall_code, KdfParams::for_new_store())
+    }
+
+    /// [`Store::create`] with explicit argon2id parameters for the password slots.
+    pub fn create_with_kdf(
+        data_dir: &Path,
+        hall_code: &str,
+        kdf: KdfParams,
+    ) -> Result<(Store, RecoveryKey)> {
+        let path = data_dir.join(DB_FILE);
+        if path.exists() {
+            return Err(StoreError::AlreadyExists(path));
+        }
+        if keys::KeySlots::exists(data_dir) {
+            return Err(StoreError::AlreadyExists(keys::KeySlots::path(data_dir)));
+        }
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Io(data_dir.to_path_buf(), e))?;
+        let (slots, key, recovery) = keys::KeySlots::new(kdf)?;
+        slots.save(data_dir)?;
+        let made = (|| {
+            let conn = open_connection(&path, Some(&key), true)?;
+            Self::init_new(conn, path.clone(), hall_code, Some(key))
+        })();
+        match made {
+            Ok(store) => Ok((store, recovery)),
+            Err(e) => {
+                remove_store_files(data_dir);
+                Err(e)
+            }
+        }
+    }
+
+    /// Creates a plaintext store (benchmark data and tests of the legacy path only).
+    pub fn create_unencrypted(data_dir: &Path, hall_code: &str) -> Result<Store> {
         let path = data_dir.join(DB_FILE);
         if path.exists() {
             return Err(StoreError::AlreadyExists(path));
         }
         std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Io(data_dir.to_path_buf(), e))?;
-        let mut conn = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        let conn = open_connection(&path, None, true)?;
+        Self::init_new(conn, path, hall_code, None)
+    }
+
+    fn init_new(
+        mut conn: Connection,
+        path: PathBuf,
+        hall_code: &str,
+        key: Option<DataKey>,
+    ) -> Result<Store> {
         schema::configure(&conn)?;
         schema::migrate(&mut conn)?;
         sync::observe_stored_clock(&conn)?;
@@ -96,19 +182,88 @@ impl Store {
             path,
             hall_code: hall_code.to_owned(),
             device_id,
+            key,
         })
     }
 
-    /// Opens the store in `data_dir`, migrating it to the current schema.
-    pub fn open(data_dir: &Path) -> Result<Store> {
+    /// Unlocks the encrypted store in `data_dir` with a staff password or the recovery key.
+    /// Wrong passwords are counted per account and slow that account's next tries down.
+    pub fn unlock(data_dir: &Path, creds: &Credentials) -> Result<Store> {
         let path = data_dir.join(DB_FILE);
         if !path.exists() {
             return Err(StoreError::NotInitialised(data_dir.to_path_buf()));
         }
-        let mut conn = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        if !keys::KeySlots::exists(data_dir) {
+            return Err(StoreError::Encryption(format!(
+                "数据目录 {} 中的数据库没有加密密钥槽：无法解锁。",
+                data_dir.display()
+            )));
+        }
+        let mut slots = keys::KeySlots::load(data_dir)?;
+        let candidates = slots.unlock(data_dir, creds)?;
+        let mut last = StoreError::WrongKey;
+        for (i, key) in candidates.into_iter().enumerate() {
+            match Self::open_with_key(data_dir, &key) {
+                Ok(store) => {
+                    if i > 0 {
+                        // A rekey was interrupted after the database took the new key.
+                        slots.promote();
+                        slots.save(data_dir)?;
+                        tracing::warn!("finished an interrupted rekey");
+                    }
+                    return Ok(store);
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// Unlocks with a staff member's password and checks the account: the login of the CLI
+    /// and the app.
+    pub fn login(data_dir: &Path, username: &str, password: &str) -> Result<(Store, Staff)> {
+        let store = Self::unlock(data_dir, &Credentials::password(username, password))?;
+        let staff = store
+            .conn
+            .query_row(
+                "SELECT * FROM staff WHERE username = ?1",
+                [username.trim()],
+                staff::staff_from_row,
+            )
+            .optional()?
+            .ok_or(StoreError::BadCredentials)?;
+        if !staff.active {
+            return Err(StoreError::Disabled(staff.username));
+        }
+        Ok((store, staff))
+    }
+
+    /// Opens the encrypted store in `data_dir` with its data key (e.g. a second connection
+    /// for the background sync, from the key of the logged-in session).
+    pub fn open_with_key(data_dir: &Path, key: &DataKey) -> Result<Store> {
+        let path = data_dir.join(DB_FILE);
+        if !path.exists() {
+            return Err(StoreError::NotInitialised(data_dir.to_path_buf()));
+        }
+        let conn = open_connection(&path, Some(key), false)?;
+        Self::finish_open(conn, path, Some(key.clone()))
+    }
+
+    /// Opens a legacy plaintext store (benchmark data made before encryption). Refuses a
+    /// store that has key slots.
+    pub fn open_unencrypted(data_dir: &Path) -> Result<Store> {
+        let path = data_dir.join(DB_FILE);
+        if !path.exists() {
+            return Err(StoreError::NotInitialised(data_dir.to_path_buf()));
+        }
+        if keys::KeySlots::exists(data_dir) {
+            return Err(StoreError::WrongKey);
+        }
+        let conn = open_connection(&path, None, false)?;
+        Self::finish_open(conn, path, None)
+    }
+
+    fn finish_open(mut conn: Connection, path: PathBuf, key: Option<DataKey>) -> Result<Store> {
         schema::configure(&conn)?;
         schema::migrate(&mut conn)?;
         sync::observe_stored_clock(&conn)?;
@@ -124,7 +279,24 @@ impl Store {
             path,
             hall_code,
             device_id,
+            key,
         })
+    }
+
+    /// Whether this store is encrypted.
+    pub fn is_encrypted(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// A copy of the data key, for a second connection of the same session (the background
+    /// sync). Keep it only while the session is unlocked; it is wiped when dropped.
+    pub fn data_key(&self) -> Option<DataKey> {
+        self.key.clone()
+    }
+
+    /// The data dir of this store.
+    pub fn data_dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
     }
 
     pub fn path(&self) -> &Path {
@@ -145,6 +317,14 @@ impl Store {
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
+}
+
+/// Removes a store's files (a creation that failed half-way).
+pub(crate) fn remove_store_files(data_dir: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(data_dir.join(format!("{DB_FILE}{suffix}")));
+    }
+    let _ = std::fs::remove_file(data_dir.join(KEYSLOTS_FILE));
 }
 
 /// Current time as stored: RFC 3339 with milliseconds, China Standard Time.

@@ -3,10 +3,20 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, backup::Backup};
+use std::path::PathBuf;
+
+use rusqlite::backup::Backup;
 use serde::Serialize;
 
-use crate::{Result, Store, StoreError};
+use crate::{KEYSLOTS_FILE, Result, Store, StoreError, open_connection};
+
+/// Where `backup(dest)` puts the key slots of an encrypted store: `DEST.keyslots.json`.
+pub fn backup_keyslots_path(dest: &Path) -> PathBuf {
+    let mut name = dest.as_os_str().to_owned();
+    name.push(".");
+    name.push(KEYSLOTS_FILE);
+    PathBuf::from(name)
+}
 
 /// What `verify` found. Empty `problems` means the store is sound.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -49,24 +59,47 @@ pub(crate) const LOGGED: &[(&str, &str, &str)] = &[
 
 impl Store {
     /// Online backup (SQLite backup API) into `dest`, which must not exist yet; the copy is
-    /// reopened and checked before this returns.
+    /// reopened and checked before this returns. An encrypted store's copy is encrypted with
+    /// the same data key (the destination is keyed before the copy), and its key slots are
+    /// copied beside it as `DEST.keyslots.json`: to restore, put the two in a data dir as
+    /// `xinfang.db` and `keyslots.json`.
     pub fn backup(&self, dest: &Path) -> Result<()> {
         if dest.exists() {
             return Err(StoreError::AlreadyExists(dest.to_path_buf()));
         }
-        {
-            let mut out = Connection::open(dest)?;
-            let backup = Backup::new(&self.conn, &mut out)?;
-            backup.run_to_completion(1024, Duration::from_millis(0), None)?;
+        let slots_dest = backup_keyslots_path(dest);
+        if self.key.is_some() && slots_dest.exists() {
+            return Err(StoreError::AlreadyExists(slots_dest));
         }
-        let check = Connection::open(dest)?;
-        let integrity: String = check.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-        if integrity != "ok" {
-            return Err(StoreError::Corrupt(format!(
-                "备份文件校验失败：{integrity}"
-            )));
+        let done = (|| {
+            {
+                let mut out = open_connection(dest, self.key.as_ref(), true)?;
+                let backup = Backup::new(&self.conn, &mut out)?;
+                backup.run_to_completion(1024, Duration::from_millis(0), None)?;
+            }
+            let check = open_connection(dest, self.key.as_ref(), false)?;
+            let integrity: String = check.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+            if integrity != "ok" {
+                return Err(StoreError::Corrupt(format!(
+                    "备份文件校验失败：{integrity}"
+                )));
+            }
+            if self.key.is_some() {
+                let src = self.data_dir().join(KEYSLOTS_FILE);
+                std::fs::copy(&src, &slots_dest).map_err(|e| StoreError::Io(src, e))?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(&slots_dest, std::fs::Permissions::from_mode(0o600))
+                        .map_err(|e| StoreError::Io(slots_dest.clone(), e))?;
+                }
+            }
+            Ok(())
+        })();
+        if done.is_err() {
+            let _ = std::fs::remove_file(dest);
         }
-        Ok(())
+        done
     }
 
     /// Integrity check, foreign keys, and the change log against the tables.
@@ -120,6 +153,12 @@ impl Store {
                     "变更日志多余：有 {orphans} 条 {entity} 新增记录在 {table} 表中找不到"
                 ));
             }
+        }
+        if let Some(b) = self.verify_audit_chain()? {
+            report.problems.push(format!(
+                "审计日志链断裂：第 {} 条（编号 {}）{}",
+                b.seq, b.id, b.reason
+            ));
         }
         let stale: i64 = self.conn.query_row(
             "SELECT count(*) FROM visitors v

@@ -27,6 +27,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0003_sync.sql")),
         M::up(include_str!("../migrations/0004_legal.sql")),
         M::up(include_str!("../migrations/0005_stats.sql")),
+        M::up(include_str!("../migrations/0006_audit.sql")),
     ])
 }
 

@@ -154,6 +154,7 @@ impl Store {
         fields.insert("hall_code".into(), json!(staff.hall_code));
         changelog::append(&tx, "staff", &id, Op::Insert, fields, &now)?;
         tx.commit()?;
+        self.set_password_slot(&staff.username, &new.password)?;
         tracing::info!(staff_id = %id, "staff account added");
         Ok(staff)
     }

@@ -14,7 +14,9 @@ use std::collections::{BTreeMap, HashMap};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Map, Value};
+use xinfang_core::calendar::{HolidayCalendar, YearCalendar};
 use xinfang_sync::merge::{Version, compare_writes};
+use xinfang_sync::wire::ReferenceBundle;
 use xinfang_sync::{Change, DeskReplica, Hlc, Op, RemoteChange, Secret, SyncRecord, SyncSettings};
 
 use crate::maintenance::LOGGED;
@@ -390,6 +392,40 @@ impl Store {
         state_get(&self.conn, "server_url")
     }
 
+    /// The city reference lists pulled at the last sync (name → JSON, e.g. `holidays/2027`);
+    /// empty before the first sync.
+    pub fn city_reference(&self) -> Result<BTreeMap<String, Value>> {
+        Ok(match state_get(&self.conn, "reference")? {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("sync_state.reference: {e}")))?,
+            None => BTreeMap::new(),
+        })
+    }
+
+    /// The holiday calendar this desk computes deadlines with: the compiled-in years, with the
+    /// years the city server handed out (newer or amended ones) replacing them. A city year
+    /// that does not check out is left out with a warning, so a bad list never stops the desk.
+    pub fn holiday_calendar(&self) -> HolidayCalendar {
+        let mut cal = HolidayCalendar::bundled();
+        let lists = self.city_reference().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "city reference data unreadable; using the bundled calendar");
+            BTreeMap::new()
+        });
+        for (name, value) in lists {
+            if !name.starts_with("holidays/") {
+                continue;
+            }
+            let year = serde_json::from_value::<YearCalendar>(value)
+                .map_err(|e| e.to_string())
+                .and_then(|y| HolidayCalendar::from_years(vec![y]).map_err(|e| e.to_string()));
+            match year {
+                Ok(y) => cal.merge(y),
+                Err(e) => tracing::warn!(list = %name, error = %e, "city holiday year refused"),
+            }
+        }
+        cal
+    }
+
     /// Forgets the enrolment (server address and token), e.g. after the device was revoked.
     pub fn forget_enrolment(&mut self) -> Result<()> {
         state_delete(&self.conn, "server_url")?;
@@ -577,6 +613,20 @@ impl DeskReplica for Store {
             Some(e) => state_set(&tx, "last_error", e)?,
             None => state_delete(&tx, "last_error")?,
         }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn reference_version(&self) -> Result<Option<String>> {
+        state_get(&self.conn, "reference_version")
+    }
+
+    fn save_reference(&mut self, bundle: &ReferenceBundle) -> Result<()> {
+        let lists = serde_json::to_string(&bundle.lists)
+            .map_err(|e| StoreError::Corrupt(format!("reference data: {e}")))?;
+        let tx = self.conn.transaction()?;
+        state_set(&tx, "reference", &lists)?;
+        state_set(&tx, "reference_version", &bundle.version)?;
         tx.commit()?;
         Ok(())
     }

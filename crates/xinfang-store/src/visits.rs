@@ -86,6 +86,19 @@ struct OnFile {
     occupation: Option<String>,
 }
 
+/// A visitor's record id, the same on every desk of a hall for the same document: two desks
+/// that register one person while offline create one record, which sync merges field by field,
+/// not two people with one ID number. Derived from the document, which travels in the same
+/// record anyway; halls keep separate records (hall-scoped sync).
+pub fn visitor_id(hall_code: &str, id_type: &str, id_number: &str) -> String {
+    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6b1f_3c2e_5a47_4d0e_9f8a_2c71_0e5d_b934);
+    let name = format!(
+        "visitor:{hall_code}:{id_type}:{}",
+        id_number.to_ascii_uppercase()
+    );
+    uuid::Uuid::new_v5(&NAMESPACE, name.as_bytes()).to_string()
+}
+
 /// Inserts a new visitor or updates the one already on file with this document; returns its id.
 fn upsert_visitor(
     tx: &Transaction<'_>,
@@ -114,7 +127,7 @@ fn upsert_visitor(
     let (full, initials) = name_keys(&v.name);
     match existing {
         None => {
-            let id = uuid::Uuid::now_v7().to_string();
+            let id = visitor_id(hall_code, &id_type, &v.id_number);
             let fields = visitor_fields(v, hall_code);
             tx.prepare_cached(
                 "INSERT INTO visitors(id, name, id_type, id_number, sex, birth_date, phone, address, ethnicity,
@@ -343,6 +356,17 @@ impl Store {
             .collect::<Result<_>>()?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Runs `f` with commits that do not wait for the disk (`synchronous = OFF`), then restores
+    /// full durability. For generating demo and benchmark data only: thousands of one-step
+    /// transactions (matter events, evaluations) would otherwise each wait for an fsync. A crash
+    /// of the program loses nothing committed; a power cut may lose the last commits.
+    pub fn without_fsync<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("PRAGMA synchronous = OFF")?;
+        let out = f(self);
+        self.conn.execute_batch("PRAGMA synchronous = FULL")?;
+        out
     }
 
     /// All visits of one visitor, newest first.

@@ -52,7 +52,7 @@ fn register(store: &mut Store, clerk: &Staff, name: &str, number: &str) -> Strin
 #[test]
 fn a_visit_through_both_desks() {
     let dir = TempDir::new().unwrap();
-    let mut store = Store::create(dir.path(), "140521").unwrap();
+    let mut store = Store::create(dir.path(), "140521").unwrap().0;
     let clerk = staff(&mut store, "clerk", Role::Clerk);
     let lawyer = staff(&mut store, "lawyer", Role::Lawyer);
     let mediator = staff(&mut store, "mediator", Role::Mediator);
@@ -186,8 +186,9 @@ fn a_visit_through_both_desks() {
     // Every row of the new tables is in the change log, and reopening keeps it all.
     let report = store.verify().unwrap();
     assert!(report.ok(), "{:?}", report.problems);
+    let key = store.data_key().unwrap();
     drop(store);
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_with_key(dir.path(), &key).unwrap();
     assert_eq!(
         store.visit_detail(&v1).unwrap().mediations[0].agreement_text,
         "王五七日内拆除围墙。"
@@ -215,7 +216,7 @@ fn a_visit_through_both_desks() {
 #[test]
 fn close_and_staff_admin() {
     let dir = TempDir::new().unwrap();
-    let mut store = Store::create(dir.path(), "140521").unwrap();
+    let mut store = Store::create(dir.path(), "140521").unwrap().0;
     let admin = staff(&mut store, "admin", Role::Admin);
     let clerk = staff(&mut store, "clerk", Role::Clerk);
     let v = register(&mut store, &clerk, "赵六", &id("14052119900101011"));

@@ -2,7 +2,6 @@
 //! deadlines, classification and routes, due lists, backlog cases and their dashboard.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use rusqlite::Connection;
 use tempfile::TempDir;
 use xinfang_core::backlog::{ClearInput, FlagInput, NoteInput};
 use xinfang_core::calendar::HolidayCalendar;
@@ -46,7 +45,7 @@ struct Hall {
 impl Hall {
     fn new() -> Hall {
         let dir = TempDir::new().unwrap();
-        let mut store = Store::create(dir.path(), "140521").unwrap();
+        let mut store = Store::create(dir.path(), "140521").unwrap().0;
         let clerk = staff(&mut store, "clerk", "王接待", Role::Clerk);
         let supervisor = staff(&mut store, "boss", "赵科长", Role::Supervisor);
         let lawyer = staff(&mut store, "lawyer", "陈律师", Role::Lawyer);
@@ -108,7 +107,8 @@ impl Hall {
 
     /// Rows that any write would add to or change.
     fn footprint(&self, id: &str) -> (i64, i64, String, String) {
-        let conn = Connection::open(self.store.path()).unwrap();
+        let conn =
+            xinfang_store::open_raw(self.store.path(), self.store.data_key().as_ref()).unwrap();
         let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
         let (status, state): (String, Option<String>) = conn
             .query_row(
@@ -285,8 +285,9 @@ fn a_matter_runs_its_whole_course_and_never_goes_back() {
     assert_eq!(h.footprint(&id), before);
 
     // Close and reopen the store: the record is all there, and verify is happy.
+    let key = h.store.data_key().unwrap();
     drop(h.store);
-    h.store = Store::open(h.dir.path()).unwrap();
+    h.store = Store::open_with_key(h.dir.path(), &key).unwrap();
     let v = h.store.matter(&id, today, &cal()).unwrap();
     assert_eq!(v.status, MatterStatus::Closed);
     assert_eq!(v.events.len(), 11);

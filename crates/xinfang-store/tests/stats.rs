@@ -99,7 +99,7 @@ struct Hall {
 /// Five visits in March–April 2025 (see the comments for what each one is).
 fn hall() -> Hall {
     let dir = TempDir::new().unwrap();
-    let mut store = Store::create(dir.path(), "140521").unwrap();
+    let mut store = Store::create(dir.path(), "140521").unwrap().0;
     let clerk = staff(&mut store, "clerk", "王接待", Role::Clerk);
     let clerk2 = staff(&mut store, "clerk2", "赵登记", Role::Clerk);
     let lawyer = staff(&mut store, "lawyer", "李律师", Role::Lawyer);
@@ -578,7 +578,7 @@ fn publicity_week_2021_reproduces_the_report() {
     assert_eq!(file.expected.reads, 120_000);
 
     let dir = TempDir::new().unwrap();
-    let mut store = Store::create(dir.path(), "140521").unwrap();
+    let mut store = Store::create(dir.path(), "140521").unwrap().0;
     let clerk = staff(&mut store, "clerk", "王接待", Role::Clerk);
     for a in &file.activities {
         let valid = validate_publicity(a, d("2021-12-31")).unwrap();

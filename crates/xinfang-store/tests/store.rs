@@ -1,13 +1,12 @@
 //! The store against real SQLite files in temp dirs, including close-and-reopen.
 
 use chrono::{DateTime, FixedOffset};
-use rusqlite::Connection;
 use tempfile::TempDir;
 use xinfang_core::id::resident_id_check_char;
 use xinfang_core::reference::ReferenceData;
 use xinfang_core::staff::Role;
 use xinfang_core::visit::{VisitInput, VisitorInput, validate_visit};
-use xinfang_store::{DB_FILE, NewStaff, Staff, Store, StoreError};
+use xinfang_store::{DB_FILE, NewStaff, Staff, Store, StoreError, open_raw};
 
 fn id(body17: &str) -> String {
     format!("{body17}{}", resident_id_check_char(body17).unwrap())
@@ -19,7 +18,7 @@ fn at(s: &str) -> DateTime<FixedOffset> {
 
 fn new_store() -> (TempDir, Store, Staff) {
     let dir = TempDir::new().unwrap();
-    let mut store = Store::create(dir.path(), "140521").unwrap();
+    let mut store = Store::create(dir.path(), "140521").unwrap().0;
     let clerk = store
         .add_staff(&NewStaff {
             username: "clerk".into(),
@@ -80,7 +79,7 @@ fn create_then_reopen_keeps_everything() {
     assert_eq!(r.queue_no, 1);
     drop(store);
 
-    let store = Store::open(dir.path()).unwrap();
+    let (store, _) = Store::login(dir.path(), "clerk", "correct horse").unwrap();
     assert_eq!(store.hall_code(), "140521");
     assert_eq!(store.device_id(), device);
     let hits = store.search("张三丰", 50).unwrap();
@@ -103,7 +102,7 @@ fn create_refuses_an_existing_store() {
     ));
     let empty = TempDir::new().unwrap();
     assert!(matches!(
-        Store::open(empty.path()),
+        Store::login(empty.path(), "clerk", "correct horse"),
         Err(StoreError::NotInitialised(_))
     ));
 }
@@ -111,8 +110,9 @@ fn create_refuses_an_existing_store() {
 #[test]
 fn durable_settings_are_on() {
     let (dir, store, _) = new_store();
+    let key = store.data_key();
     drop(store);
-    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let conn = open_raw(&dir.path().join(DB_FILE), key.as_ref()).unwrap();
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -158,7 +158,7 @@ fn staff_accounts_and_passwords() {
     assert_eq!(fields, ["username", "display_name", "roles", "password"]);
 
     // The hash is argon2id, never the password.
-    let hash: String = Connection::open(store.path())
+    let hash: String = open_raw(store.path(), store.data_key().as_ref())
         .unwrap()
         .query_row(
             "SELECT password_hash FROM staff WHERE username = 'clerk'",
@@ -351,7 +351,7 @@ fn group_visits_keep_head_count_and_representatives() {
     input.representatives = vec![0, 2];
     let r = register(&mut store, &clerk, &input);
     assert_eq!(r.visitor_ids.len(), 3);
-    let conn = Connection::open(store.path()).unwrap();
+    let conn = open_raw(store.path(), store.data_key().as_ref()).unwrap();
     let head: i64 = conn
         .query_row(
             "SELECT head_count FROM visits WHERE id = ?1",
@@ -422,7 +422,12 @@ fn backup_is_a_complete_checked_copy() {
     // The copy is a store of its own: open it as a data dir.
     let restored_dir = TempDir::new().unwrap();
     std::fs::copy(&dest, restored_dir.path().join(DB_FILE)).unwrap();
-    let restored = Store::open(restored_dir.path()).unwrap();
+    std::fs::copy(
+        xinfang_store::backup_keyslots_path(&dest),
+        restored_dir.path().join(xinfang_store::KEYSLOTS_FILE),
+    )
+    .unwrap();
+    let (restored, _) = Store::login(restored_dir.path(), "clerk", "correct horse").unwrap();
     assert_eq!(restored.search("张三丰", 50).unwrap().len(), 1);
     assert!(restored.verify().unwrap().ok());
 }
@@ -439,7 +444,7 @@ fn verify_reports_a_change_log_out_of_step_with_the_tables() {
         ),
     );
     assert!(store.verify().unwrap().ok());
-    Connection::open(store.path())
+    open_raw(store.path(), store.data_key().as_ref())
         .unwrap()
         .execute("DELETE FROM change_log WHERE entity = 'visit'", [])
         .unwrap();

@@ -12,11 +12,14 @@ use serde::de::DeserializeOwned;
 use crate::replica::{DeskReplica, Secret};
 use crate::wire::{
     ApiError, DeviceState, EnrolRequest, EnrolResponse, MAX_PULL_CHANGES, PullRequest,
-    PullResponse, PushRequest, PushResponse,
+    PullResponse, PushRequest, PushResponse, ReferenceBundle,
 };
 
 /// Env var that overrides the stored server address (e.g. when the city moves its server).
 pub const SERVER_URL_ENV: &str = "XINFANG_SERVER_URL";
+/// Env var naming a PEM file of extra CA certificates to trust (a city server with a
+/// certificate from its own CA), in addition to the built-in web roots.
+pub const CA_FILE_ENV: &str = "XINFANG_CA_FILE";
 /// Changes per push request.
 pub const PUSH_BATCH: usize = 1000;
 
@@ -35,6 +38,14 @@ pub enum SyncError {
     InsecureUrl(String),
     #[error("无法连接市局服务器 {0}：{1}。请检查网络；网络恢复后再同步即可，数据不会丢失。")]
     Offline(String, String),
+    #[error(
+        "无法使用环境变量 XINFANG_CA_FILE 指定的证书文件 {0}：{1}。请把它设为市局提供的 PEM 格式 CA 证书文件的路径，或删除这个环境变量。"
+    )]
+    CaFile(String, String),
+    #[error(
+        "市局服务器 {0} 的 TLS 证书不受本机信任（{1}）。请核对服务器地址；如果市局使用自建的证书，请向市局管理员索取 CA 证书文件，并把它的路径设到环境变量 XINFANG_CA_FILE。"
+    )]
+    Untrusted(String, String),
     #[error("{message}")]
     Server {
         status: u16,
@@ -59,7 +70,7 @@ impl SyncError {
 
     /// Whether the attempt failed for lack of a connection (worth retrying later as is).
     pub fn is_offline(&self) -> bool {
-        matches!(self, SyncError::Offline(..))
+        matches!(self, SyncError::Offline(..) | SyncError::Untrusted(..))
     }
 }
 
@@ -115,7 +126,11 @@ impl std::fmt::Debug for Client {
 impl Client {
     pub fn new(server_url: &str, token: Option<Secret>) -> Result<Client, SyncError> {
         let base = check_server_url(server_url)?;
-        let http = reqwest::blocking::Client::builder()
+        let mut builder = reqwest::blocking::Client::builder();
+        for cert in extra_roots()? {
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder
             .use_rustls_tls()
             .https_only(base.scheme() == "https")
             .connect_timeout(Duration::from_secs(5))
@@ -141,9 +156,7 @@ impl Client {
             None => req,
         };
         let host = self.base.as_str().trim_end_matches('/').to_owned();
-        let resp = req
-            .send()
-            .map_err(|e| SyncError::Offline(host.clone(), short_reason(&e)))?;
+        let resp = req.send().map_err(|e| send_error(&host, &e))?;
         let status = resp.status();
         let body = resp
             .bytes()
@@ -192,6 +205,49 @@ impl Client {
     pub fn pull(&self, req: &PullRequest) -> Result<PullResponse, SyncError> {
         self.post("/v1/sync/pull", req)
     }
+
+    pub fn reference(&self) -> Result<ReferenceBundle, SyncError> {
+        self.get("/v1/reference")
+    }
+}
+
+/// The CA certificates of `XINFANG_CA_FILE`, if set.
+fn extra_roots() -> Result<Vec<reqwest::Certificate>, SyncError> {
+    let Some(path) = std::env::var_os(CA_FILE_ENV).filter(|p| !p.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let shown = path.to_string_lossy().into_owned();
+    let pem = std::fs::read(&path).map_err(|e| SyncError::CaFile(shown.clone(), e.to_string()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| SyncError::CaFile(shown.clone(), e.to_string()))?;
+    if certs.is_empty() {
+        return Err(SyncError::CaFile(shown, "文件里没有 PEM 格式的证书".into()));
+    }
+    Ok(certs)
+}
+
+/// A failed request: an untrusted certificate, or no connection.
+fn send_error(host: &str, e: &reqwest::Error) -> SyncError {
+    let mut chain = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = source {
+        chain.push_str(&err.to_string());
+        chain.push(' ');
+        source = err.source();
+    }
+    if chain.contains("certificate") || chain.contains("UnknownIssuer") {
+        let why = if chain.contains("UnknownIssuer") {
+            "签发机构未知"
+        } else if chain.contains("NotValidForName") {
+            "证书与服务器名称不符"
+        } else if chain.contains("Expired") {
+            "证书已过期"
+        } else {
+            "证书无效"
+        };
+        return SyncError::Untrusted(host.to_owned(), why.to_owned());
+    }
+    SyncError::Offline(host.to_owned(), short_reason(e))
 }
 
 fn short_reason(e: &reqwest::Error) -> String {
@@ -314,6 +370,14 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
         if !resp.more {
             break;
         }
+    }
+    // City reference data, when the server has another version than the one kept here.
+    if let Some(version) = &state.reference_version
+        && replica.reference_version().map_err(local)?.as_ref() != Some(version)
+    {
+        let bundle = client.reference()?;
+        replica.save_reference(&bundle).map_err(local)?;
+        tracing::info!(version = %bundle.version, "city reference data updated");
     }
     let pending = replica.last_local_seq().map_err(local)? - pushed_seq;
     tracing::info!(pushed, pulled, pending, server_cursor, "sync finished");

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::wire::{Change, RemoteChange};
+use crate::wire::{Change, ReferenceBundle, RemoteChange};
 
 /// A secret string (device token). `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -76,4 +76,15 @@ pub trait DeskReplica {
 
     fn sync_record(&self) -> Result<SyncRecord, Self::Error>;
     fn set_sync_record(&mut self, record: &SyncRecord) -> Result<(), Self::Error>;
+
+    /// Version of the city reference data kept here (`None`: none yet, or not kept).
+    fn reference_version(&self) -> Result<Option<String>, Self::Error> {
+        Ok(None)
+    }
+    /// Keeps the city reference data (categories, legal routes, holiday calendars). A replica
+    /// that does not keep it ignores it.
+    fn save_reference(&mut self, bundle: &ReferenceBundle) -> Result<(), Self::Error> {
+        let _ = bundle;
+        Ok(())
+    }
 }

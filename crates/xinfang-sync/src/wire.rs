@@ -123,6 +123,10 @@ pub struct DeviceState {
     pub server_max_seq: i64,
     /// Highest server sequence assigned so far.
     pub server_seq: i64,
+    /// Version of the city reference data (`GET /v1/reference`); a desk holding another
+    /// version fetches it. Absent from servers that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_version: Option<String>,
 }
 
 /// `POST /v1/sync/push`.

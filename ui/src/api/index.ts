@@ -25,7 +25,28 @@ import type { VisitDetail } from './bindings/VisitDetail'
 import type { VisitInput } from './bindings/VisitInput'
 import type { VisitRow } from './bindings/VisitRow'
 import type { VisitorProfile } from './bindings/VisitorProfile'
+import type { BacklogCase } from './bindings/BacklogCase'
+import type { BacklogBoard } from './bindings/BacklogBoard'
+import type { BacklogFilter } from './bindings/BacklogFilter'
+import type { ClassifyInput } from './bindings/ClassifyInput'
+import type { ClearInput } from './bindings/ClearInput'
+import type { DueList } from './bindings/DueList'
+import type { FlagInput } from './bindings/FlagInput'
+import type { MatterPage } from './bindings/MatterPage'
+import type { NoteInput } from './bindings/NoteInput'
+import type { PrintedNotice } from './bindings/PrintedNotice'
+import type { ProposeRouteInput } from './bindings/ProposeRouteInput'
 
+import type { Completeness } from './bindings/Completeness'
+import type { EvaluationInput } from './bindings/EvaluationInput'
+import type { EvaluationRecord } from './bindings/EvaluationRecord'
+import type { PublicityInput } from './bindings/PublicityInput'
+import type { PublicityPage } from './bindings/PublicityPage'
+import type { PublicityRecord } from './bindings/PublicityRecord'
+import type { RateKind } from './bindings/RateKind'
+import type { RateMatter } from './bindings/RateMatter'
+import type { StatsPage } from './bindings/StatsPage'
+import type { WrittenFile } from './bindings/WrittenFile'
 export class ApiError extends Error {
   readonly detail: CommandError
   constructor(detail: CommandError) {
@@ -98,6 +119,37 @@ export const api = {
   setStaffActive: (staffId: string, active: boolean) => call<Staff>('set_staff_active', { staffId, active }),
   resetPassword: (staffId: string, password: string) => call<null>('reset_password', { staffId, password }),
   setStaffRoles: (staffId: string, roles: Role[]) => call<Staff>('set_staff_roles', { staffId, roles }),
+  // Matters, due lists, backlog cases and notices (src-tauri/src/matters.rs).
+  matter: (matterId: string) => call<MatterPage>('matter', { matterId }),
+  matterOfVisit: (visitId: string) => call<string>('matter_of_visit', { visitId }),
+  recordMatterEvent: (matterId: string, event: Record<string, unknown>) =>
+    call<MatterPage>('record_matter_event', { matterId, event }),
+  classifyMatter: (matterId: string, input: ClassifyInput) => call<MatterPage>('classify_matter', { matterId, input }),
+  proposeRoute: (matterId: string, input: ProposeRouteInput) => call<MatterPage>('propose_route', { matterId, input }),
+  confirmRoute: (matterId: string, routeCode: string | null) => call<MatterPage>('confirm_route', { matterId, routeCode }),
+  dueList: () => call<DueList>('due_list'),
+  backlogDashboard: () => call<BacklogBoard>('backlog_dashboard'),
+  backlogCases: (filter: BacklogFilter) => call<BacklogCase[]>('backlog_cases', { filter }),
+  flagBacklog: (matterId: string, input: FlagInput) => call<BacklogCase>('flag_backlog', { matterId, input }),
+  setBacklogLeader: (caseId: string, leader: string) => call<BacklogCase>('set_backlog_leader', { caseId, leader }),
+  noteBacklog: (caseId: string, input: NoteInput) => call<BacklogCase>('note_backlog', { caseId, input }),
+  clearBacklog: (caseId: string, input: ClearInput) => call<BacklogCase>('clear_backlog', { caseId, input }),
+  printMatterNotice: (matterId: string, kind: string) => call<PrintedNotice>('print_matter_notice', { matterId, kind }),
+  openNotice: (fileName: string) => call<string>('open_notice', { fileName }),
+  // Statistics, Excel export, monthly report, publicity (src-tauri/src/stats.rs).
+  statistics: (from: string, to: string, hall: string | null) => call<StatsPage>('statistics', { from, to, hall }),
+  rateMatters: (from: string, to: string, hall: string | null, rate: RateKind) =>
+    call<RateMatter[]>('rate_matters', { from, to, hall, rate }),
+  completeness: (from: string, to: string, hall: string | null) =>
+    call<Completeness>('completeness', { from, to, hall }),
+  exportLedger: (kind: string, from: string, to: string, hall: string | null, full: boolean) =>
+    call<WrittenFile>('export_ledger', { kind, from, to, hall, full }),
+  monthlyReport: (month: string, hall: string | null) => call<WrittenFile>('monthly_report', { month, hall }),
+  openExport: (fileName: string) => call<string>('open_export', { fileName }),
+  evaluateMatter: (matterId: string, input: EvaluationInput) =>
+    call<EvaluationRecord>('evaluate_matter', { matterId, input }),
+  publicity: (from: string, to: string) => call<PublicityPage>('publicity', { from, to }),
+  addPublicity: (input: PublicityInput) => call<PublicityRecord>('add_publicity', { input }),
 }
 
 export type Api = typeof api

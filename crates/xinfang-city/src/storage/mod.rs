@@ -105,6 +105,10 @@ pub trait Storage: Send + Sync + 'static {
 
     fn city_counts(&self) -> Result<CityCounts>;
     fn repeat_visits(&self, id_number: &str) -> Result<RepeatVisits>;
+    /// What city-wide statistics count (`crate::stats::compute`): the halls, the visits of the
+    /// days `from`..=`to` (`YYYY-MM-DD`) with their consultations and mediations, and every
+    /// matter and evaluation. Deleted records are left out.
+    fn stats_facts(&self, from: &str, to: &str) -> Result<crate::stats::StatsFacts>;
 }
 
 /// The Jincheng units every new store starts with (DOMAIN.md §1).
@@ -118,7 +122,17 @@ pub const PRELOADED_HALLS: &[(&str, &str)] = &[
     ("140581", "高平市"),
 ];
 
-/// Opens the store in a data dir (SQLite, the embedded default).
+/// Opens the plaintext store in a data dir (SQLite, the embedded default): `--no-encryption`.
 pub fn open(data_dir: &Path) -> Result<std::sync::Arc<dyn Storage>> {
     Ok(std::sync::Arc::new(SqliteStorage::open(data_dir)?))
+}
+
+/// Opens the store in a data dir, encrypted with `key` when given.
+pub fn open_keyed(
+    data_dir: &Path,
+    key: Option<&sqlite::CityKey>,
+) -> Result<std::sync::Arc<dyn Storage>> {
+    Ok(std::sync::Arc::new(SqliteStorage::open_keyed(
+        data_dir, key,
+    )?))
 }

@@ -21,6 +21,69 @@ use super::{Device, Hall, NewEnrolment, PRELOADED_HALLS, Result, Storage, Storag
 
 pub const DB_FILE: &str = "city.db";
 
+/// The city database's key: 32 random bytes, kept in a file of its own as 64 hex digits
+/// (`xinfang-city init-key F`, mode 0600). Wiped from memory when dropped.
+pub struct CityKey(zeroize::Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for CityKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CityKey(…)")
+    }
+}
+
+impl CityKey {
+    fn pragma(&self) -> zeroize::Zeroizing<String> {
+        let mut s = zeroize::Zeroizing::new(String::from("PRAGMA key = \"x'"));
+        for b in self.0.iter() {
+            s.push_str(&format!("{b:02x}"));
+        }
+        s.push_str("'\";");
+        s
+    }
+
+    /// Writes a fresh random key to `path`, which must not exist yet (mode 0600).
+    pub fn generate(path: &Path) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+        getrandom::fill(&mut bytes[..]).map_err(std::io::Error::other)?;
+        let mut text = zeroize::Zeroizing::new(String::with_capacity(65));
+        for b in bytes.iter() {
+            text.push_str(&format!("{b:02x}"));
+        }
+        text.push('\n');
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(path)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()
+    }
+
+    /// Reads a key file written by [`CityKey::generate`].
+    pub fn read(path: &Path) -> std::io::Result<CityKey> {
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(path)?);
+        let hex = text.trim();
+        let bad = || {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "密钥文件应为 64 位十六进制数字（用 `xinfang-city init-key` 生成）",
+            )
+        };
+        if hex.len() != 64 {
+            return Err(bad());
+        }
+        let mut key = zeroize::Zeroizing::new([0u8; 32]);
+        for (i, k) in key.iter_mut().enumerate() {
+            *k = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Ok(CityKey(key))
+    }
+}
+
 fn backend<E: std::fmt::Display>(e: E) -> StorageError {
     StorageError::Backend(e.to_string())
 }
@@ -56,13 +119,38 @@ impl std::fmt::Debug for SqliteStorage {
 }
 
 impl SqliteStorage {
-    /// Opens (creating and migrating if needed) `city.db` in `data_dir`.
+    /// Opens (creating and migrating if needed) a plaintext `city.db` in `data_dir`: only
+    /// for `--no-encryption` (the demo, tests that choose to).
     pub fn open(data_dir: &Path) -> Result<SqliteStorage> {
+        Self::open_keyed(data_dir, None)
+    }
+
+    /// Opens (creating and migrating if needed) `city.db` in `data_dir`, encrypted with `key`
+    /// (SQLCipher raw key) when given.
+    pub fn open_keyed(data_dir: &Path, key: Option<&CityKey>) -> Result<SqliteStorage> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StorageError::Backend(format!("cannot create {}: {e}", data_dir.display()))
         })?;
         let path = data_dir.join(DB_FILE);
         let mut conn = Connection::open(&path)?;
+        if let Some(key) = key {
+            conn.execute_batch(&key.pragma())?;
+        }
+        match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        }) {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                return Err(StorageError::Backend(if key.is_some() {
+                    "数据库无法用这个密钥打开：密钥文件不对，或数据库未加密".to_owned()
+                } else {
+                    "数据库已加密：请用 --key-file 指定密钥文件".to_owned()
+                }));
+            }
+            Err(e) => return Err(e.into()),
+        }
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         conn.execute_batch(
             "PRAGMA synchronous = FULL;
@@ -744,5 +832,110 @@ impl Storage for SqliteStorage {
             halls,
             visits,
         })
+    }
+
+    fn stats_facts(&self, from: &str, to: &str) -> Result<crate::stats::StatsFacts> {
+        use crate::stats::{DeskFact, EvaluationFact, MatterFact, StatsFacts, VisitFact};
+        let conn = self.conn();
+        // One read transaction: every table as of the same moment.
+        conn.execute_batch("BEGIN")?;
+        let result = (|| -> Result<StatsFacts> {
+            let halls = conn
+                .prepare_cached("SELECT code, name FROM halls ORDER BY code")?
+                .query_map([], |r| {
+                    Ok(Hall {
+                        code: r.get(0)?,
+                        name: r.get(1)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let visits = conn
+                .prepare_cached(
+                    "SELECT hall_code, substr(json_extract(data, '$.visited_at'), 1, 10),
+                       coalesce(json_extract(data, '$.head_count'), 1),
+                       coalesce(json_extract(data, '$.is_repeat'), 0),
+                       coalesce(json_extract(data, '$.appeal_kind'), ''),
+                       coalesce(json_extract(data, '$.category_code'), '')
+                     FROM records
+                     WHERE entity = 'visit' AND deleted_hlc IS NULL
+                       AND substr(json_extract(data, '$.visited_at'), 1, 10) BETWEEN ?1 AND ?2",
+                )?
+                .query_map(params![from, to], |r| {
+                    Ok(VisitFact {
+                        hall_code: r.get(0)?,
+                        date: r.get(1)?,
+                        head_count: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                        is_repeat: r.get::<_, i64>(3)? != 0,
+                        appeal_kind: r.get(4)?,
+                        category_code: r.get(5)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let matters = conn
+                .prepare_cached(
+                    "SELECT entity_id, hall_code, coalesce(json_extract(data, '$.received_on'), ''),
+                       json_extract(data, '$.state')
+                     FROM records WHERE entity = 'matter' AND deleted_hlc IS NULL
+                     ORDER BY entity_id",
+                )?
+                .query_map([], |r| {
+                    Ok(MatterFact {
+                        id: r.get(0)?,
+                        hall_code: r.get(1)?,
+                        received_on: r.get(2)?,
+                        state: r.get(3)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let evaluations = conn
+                .prepare_cached(
+                    "SELECT coalesce(json_extract(data, '$.matter_id'), ''),
+                       coalesce(json_extract(data, '$.result'), ''),
+                       coalesce(json_extract(data, '$.evaluated_on'), ''),
+                       coalesce(json_extract(data, '$.created_at'), '')
+                     FROM records WHERE entity = 'matter_evaluation' AND deleted_hlc IS NULL",
+                )?
+                .query_map([], |r| {
+                    Ok(EvaluationFact {
+                        matter_id: r.get(0)?,
+                        result: r.get(1)?,
+                        evaluated_on: r.get(2)?,
+                        created_at: r.get(3)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let desk = |entity: &str, outcome: &str| -> Result<Vec<DeskFact>> {
+                let sql = format!(
+                    "SELECT k.hall_code, substr(json_extract(v.data, '$.visited_at'), 1, 10), {outcome}
+                     FROM records k JOIN records v
+                       ON v.entity = 'visit' AND v.entity_id = json_extract(k.data, '$.visit_id')
+                     WHERE k.entity = ?1 AND k.deleted_hlc IS NULL AND v.deleted_hlc IS NULL
+                       AND substr(json_extract(v.data, '$.visited_at'), 1, 10) BETWEEN ?2 AND ?3"
+                );
+                Ok(conn
+                    .prepare_cached(&sql)?
+                    .query_map(params![entity, from, to], |r| {
+                        Ok(DeskFact {
+                            hall_code: r.get(0)?,
+                            visit_date: r.get(1)?,
+                            outcome: r.get(2)?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<_>>()?)
+            };
+            Ok(StatsFacts {
+                halls,
+                visits,
+                matters,
+                evaluations,
+                consultations: desk("consultation", "''")?,
+                mediations: desk(
+                    "mediation",
+                    "coalesce(json_extract(k.data, '$.outcome'), '')",
+                )?,
+            })
+        })();
+        conn.execute_batch("COMMIT")?;
+        result
     }
 }

@@ -51,11 +51,34 @@ pub struct Server {
 impl Server {
     /// Starts the real server binary on a free loopback port in a new temp data dir.
     pub fn start() -> Server {
-        let dir = TempDir::new().unwrap();
-        let (child, addr) = spawn_server(dir.path(), "127.0.0.1:0".parse().unwrap());
+        Self::start_in(TempDir::new().unwrap())
+    }
+
+    /// Starts the real server binary on a free loopback port in `dir` (which may hold a
+    /// `reference/` dir of the city's own lists).
+    pub fn start_in(dir: TempDir) -> Server {
+        let (child, addr) = spawn_server(dir.path(), "127.0.0.1:0".parse().unwrap(), &[]);
         Server {
             dir,
             url: format!("http://{addr}"),
+            addr,
+            child: Some(child),
+        }
+    }
+
+    /// Starts the real server binary serving HTTPS with the given PEM certificate and key.
+    pub fn start_tls(cert: &Path, key: &Path) -> Server {
+        let dir = TempDir::new().unwrap();
+        let tls = [
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ];
+        let (child, addr) = spawn_server(dir.path(), "127.0.0.1:0".parse().unwrap(), &tls);
+        Server {
+            dir,
+            url: format!("https://{addr}"),
             addr,
             child: Some(child),
         }
@@ -67,6 +90,8 @@ impl Server {
             .args(args)
             .arg("--data-dir")
             .arg(self.dir.path())
+            // Plaintext: the tests read the server's database directly.
+            .arg("--no-encryption")
             .env("XINFANG_LOG", "warn")
             .output()
             .unwrap();
@@ -108,7 +133,7 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let (child, addr) = spawn_server(self.dir.path(), self.addr);
+        let (child, addr) = spawn_server(self.dir.path(), self.addr, &[]);
         assert_eq!(addr, self.addr);
         self.child = Some(child);
     }
@@ -178,10 +203,12 @@ impl Drop for Server {
     }
 }
 
-fn spawn_server(dir: &Path, listen: SocketAddr) -> (Child, SocketAddr) {
+fn spawn_server(dir: &Path, listen: SocketAddr, extra: &[&str]) -> (Child, SocketAddr) {
     let mut child = Command::new(CITY_BIN)
         .args(["serve", "--listen", &listen.to_string(), "--data-dir"])
         .arg(dir)
+        .arg("--no-encryption")
+        .args(extra)
         .env("XINFANG_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -198,9 +225,26 @@ fn spawn_server(dir: &Path, listen: SocketAddr) -> (Child, SocketAddr) {
         .to_owned();
     let addr: SocketAddr = url
         .trim_start_matches("http://")
+        .trim_start_matches("https://")
         .parse()
         .unwrap_or_else(|_| panic!("server did not print its address: {line:?}"));
     (child, addr)
+}
+
+/// A raw connection to a desk's database, encrypted (unlocked with `username`'s password) or
+/// not.
+pub fn desk_conn(dir: &Path, username: &str, password: &str) -> Connection {
+    let key = if Store::is_encrypted_dir(dir) {
+        let store = Store::unlock(
+            dir,
+            &xinfang_store::Credentials::password(username, password),
+        )
+        .expect("unlock the desk");
+        store.data_key()
+    } else {
+        None
+    };
+    xinfang_store::open_raw(&dir.join(xinfang_store::DB_FILE), key.as_ref()).unwrap()
 }
 
 pub fn last_word(s: &str) -> String {
@@ -232,7 +276,9 @@ const GIVEN: &[&str] = &[
 impl Desk {
     pub fn new(hall: &str, seed: u64) -> Desk {
         let dir = TempDir::new().unwrap();
-        let mut store = Store::create(dir.path(), hall).unwrap();
+        // Plaintext stores: the harness reads their files directly (sync does not depend on
+        // encryption at rest; CLI-made desks are encrypted, see `desk_conn`).
+        let mut store = Store::create_unencrypted(dir.path(), hall).unwrap();
         let clerk = store
             .add_staff(&NewStaff {
                 username: format!("clerk{seed}"),
@@ -251,7 +297,7 @@ impl Desk {
     }
 
     pub fn open(&self) -> Store {
-        Store::open(self.dir.path()).unwrap()
+        Store::open_unencrypted(self.dir.path()).unwrap()
     }
 
     pub fn device_id(&self) -> String {

@@ -7,4 +7,9 @@ export type AppInfo = { version: string, data_dir: string,
 /**
  * False: show the first-run screen.
  */
-initialised: boolean, idle_minutes: number, };
+initialised: boolean, idle_minutes: number, 
+/**
+ * Only in the answer to first-run setup: the store's recovery key, shown once and stored
+ * nowhere (empty otherwise).
+ */
+recovery_key: string, };

@@ -1,0 +1,286 @@
+//! The monthly statistics report (信访工作统计月报) of a hall or of the city: the figures, the
+//! four audited rates and the charts, laid out by `assets/templates/monthly_report.typ`.
+//!
+//! Every figure is taken from [`xinfang_store::Statistics`] (or, for the city, from the city
+//! server's figures turned into the same shape by the caller): nothing is typed or added up here
+//! beyond putting the numbers in the order the report prints them.
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+use xinfang_core::notice::date_zh;
+use xinfang_core::stats::Rate;
+use xinfang_store::{Count, Statistics};
+
+/// The template file of the report.
+pub const TEMPLATE: &str = "monthly_report.typ";
+
+/// One figure of the summary table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Figure {
+    pub label: String,
+    pub value: String,
+    pub unit: String,
+}
+
+/// One of the audited rates, as printed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportRate {
+    pub label: String,
+    /// `93.75%`, or `—` when nothing was due.
+    pub value: String,
+    pub numerator: u32,
+    pub denominator: u32,
+    /// 0–100, for the bar; 0 when nothing was due.
+    pub percent: f64,
+    pub definition: String,
+}
+
+/// One bar or point of a chart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Point {
+    pub label: String,
+    pub value: u64,
+}
+
+/// A chart: `kind` is `line` or `bar`; the points in the order drawn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Chart {
+    pub title: String,
+    pub kind: String,
+    pub points: Vec<Point>,
+}
+
+/// What the template prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonthlyReport {
+    /// 沁水县信访局 (the issuing bureau) or 晋城市信访局.
+    pub issuer: String,
+    /// 沁水县信访接待大厅, or 晋城市（全市）.
+    pub hall_name: String,
+    /// 2025年3月
+    pub month_zh: String,
+    /// 2025年3月1日至2025年3月31日
+    pub period_zh: String,
+    /// 数据截至 …
+    pub as_of_zh: String,
+    pub generated_on: NaiveDate,
+    pub generated_on_zh: String,
+    pub figures: Vec<Figure>,
+    pub rates: Vec<ReportRate>,
+    pub charts: Vec<Chart>,
+    /// 有一录一 lines: (what, count).
+    pub completeness: Vec<Figure>,
+}
+
+/// The first and last day of `YYYY-MM`, or a Chinese message naming the field.
+pub fn month_bounds(month: &str) -> Result<(NaiveDate, NaiveDate), xinfang_core::FieldError> {
+    let bad = || {
+        xinfang_core::FieldError::new(
+            "month",
+            "month_format",
+            format!("月份“{}”无法识别，请写成 2025-03 的格式。", month.trim()),
+        )
+    };
+    let first = NaiveDate::parse_from_str(&format!("{}-01", month.trim()), "%Y-%m-%d")
+        .map_err(|_| bad())?;
+    let next = if first.month() == 12 {
+        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+    }
+    .ok_or_else(bad)?;
+    Ok((first, next.pred_opt().ok_or_else(bad)?))
+}
+
+fn day_zh(d: NaiveDate) -> String {
+    format!("{}年{}月{}日", d.year(), d.month(), d.day())
+}
+
+fn figure(label: &str, value: u64, unit: &str) -> Figure {
+    Figure {
+        label: label.to_owned(),
+        value: value.to_string(),
+        unit: unit.to_owned(),
+    }
+}
+
+fn rate(label: &str, r: &Rate, definition: &str) -> ReportRate {
+    ReportRate {
+        label: label.to_owned(),
+        value: r
+            .percent
+            .map_or_else(|| "—".to_owned(), |p| format!("{p:.2}%")),
+        numerator: r.numerator,
+        denominator: r.denominator,
+        percent: r.percent.unwrap_or(0.0),
+        definition: definition.to_owned(),
+    }
+}
+
+fn points(counts: &[Count], max: usize) -> Vec<Point> {
+    let mut sorted: Vec<&Count> = counts.iter().collect();
+    sorted.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
+    let mut out: Vec<Point> = sorted
+        .iter()
+        .take(max)
+        .map(|c| Point {
+            label: if c.label.is_empty() {
+                "未登记".to_owned()
+            } else {
+                c.label.clone()
+            },
+            value: c.count,
+        })
+        .collect();
+    let rest: u64 = sorted.iter().skip(max).map(|c| c.count).sum();
+    if rest > 0 {
+        out.push(Point {
+            label: "其他".to_owned(),
+            value: rest,
+        });
+    }
+    out
+}
+
+/// The report of `s` for `hall_name` (issued by `issuer`), printed on `generated_on`.
+pub fn monthly(
+    s: &Statistics,
+    issuer: &str,
+    hall_name: &str,
+    generated_on: NaiveDate,
+) -> MonthlyReport {
+    use xinfang_core::stats::RateKind as K;
+    let v = &s.visits;
+    let r = &s.rates;
+    // The trend: every day of the period, days without visits as 0.
+    let mut trend = Vec::new();
+    let mut d = s.period.from;
+    while d <= s.period.to {
+        let key = d.to_string();
+        let n = s
+            .by_day
+            .iter()
+            .find(|c| c.key == key)
+            .map_or(0, |c| c.count);
+        trend.push(Point {
+            label: d.day().to_string(),
+            value: n,
+        });
+        d = match d.succ_opt() {
+            Some(n) => n,
+            None => break,
+        };
+    }
+    let month_zh = if s.period.from.year() == s.period.to.year()
+        && s.period.from.month() == s.period.to.month()
+    {
+        format!("{}年{}月", s.period.from.year(), s.period.from.month())
+    } else {
+        format!("{}至{}", day_zh(s.period.from), day_zh(s.period.to))
+    };
+    MonthlyReport {
+        issuer: issuer.to_owned(),
+        hall_name: hall_name.to_owned(),
+        month_zh,
+        period_zh: format!("{}至{}", day_zh(s.period.from), day_zh(s.period.to)),
+        as_of_zh: day_zh(s.as_of),
+        generated_on,
+        generated_on_zh: date_zh(generated_on),
+        figures: vec![
+            figure("来访批次", v.visits, "批"),
+            figure("来访人次", v.people, "人次"),
+            figure("初次访", v.first_visits, "批"),
+            figure("重复访", v.repeat_visits, "批"),
+            figure("集体访", v.group_visits, "批"),
+            figure("集体访人次", v.group_people, "人次"),
+            figure("法律咨询", s.consultations.total, "次"),
+            figure("人民调解", s.mediations.total, "件"),
+            figure("积案新增", s.backlog.opened, "件"),
+            figure("积案化解", s.backlog.cleared, "件"),
+            figure("超期事项", s.overdue.matters, "件"),
+        ],
+        rates: vec![
+            rate(
+                K::TimelyAcceptance.label_zh(),
+                &r.timely_acceptance,
+                K::TimelyAcceptance.definition_zh(),
+            ),
+            rate(
+                K::OnTimeConclusion.label_zh(),
+                &r.on_time_conclusion,
+                K::OnTimeConclusion.definition_zh(),
+            ),
+            rate(
+                K::Participation.label_zh(),
+                &r.participation,
+                K::Participation.definition_zh(),
+            ),
+            rate(
+                K::Satisfaction.label_zh(),
+                &r.satisfaction,
+                K::Satisfaction.definition_zh(),
+            ),
+        ],
+        charts: vec![
+            Chart {
+                title: "每日来访批次".to_owned(),
+                kind: "line".to_owned(),
+                points: trend,
+            },
+            Chart {
+                title: "问题分类（来访批次）".to_owned(),
+                kind: "bar".to_owned(),
+                points: points(&s.by_category, 8),
+            },
+            Chart {
+                title: "诉求类别（来访批次）".to_owned(),
+                kind: "bar".to_owned(),
+                points: points(&s.by_appeal_kind, 8),
+            },
+        ],
+        completeness: vec![
+            figure("来访无对应事项", s.completeness.visits_without_matter, "条"),
+            figure(
+                "事项未登记处理结果",
+                s.completeness.matters_without_disposition,
+                "件",
+            ),
+            figure(
+                "咨询未填法律意见",
+                s.completeness.consultations_without_advice,
+                "条",
+            ),
+        ],
+    }
+}
+
+/// Every string in a JSON value (for the glyph check).
+pub(crate) fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(
+            month_bounds("2025-02").unwrap(),
+            (d("2025-02-01"), d("2025-02-28"))
+        );
+        assert_eq!(
+            month_bounds("2024-12").unwrap(),
+            (d("2024-12-01"), d("2024-12-31"))
+        );
+        let e = month_bounds("2025-13").unwrap_err();
+        assert_eq!(e.field, "month");
+        assert!(e.message.contains("2025-03"));
+    }
+}

@@ -1,0 +1,965 @@
+//! Matters (信访事项), the due lists, backlog cases (积案) and printed notices: thin commands over
+//! xinfang-store and xinfang-print, in the same shape as [`crate::api`]. The core decides every
+//! step, date and refusal; this module only passes today's date (China Standard Time) and the
+//! holiday calendar, turns the form of a step into a [`MatterEvent`], and says which parts of
+//! the page the logged-in role may use.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tauri::State;
+use ts_rs::TS;
+use xinfang_core::FieldError;
+use xinfang_core::backlog::{ClearInput, FlagInput, NoteInput};
+use xinfang_core::calendar::HolidayCalendar;
+use xinfang_core::classify::ClassifyInput;
+use xinfang_core::matter::{EventKind, MAX_EXTENSION_DAYS, MatterEvent};
+use xinfang_core::notice::{self, NoticeKind};
+use xinfang_core::reference::ReferenceData;
+use xinfang_core::staff::{Action, Role, authorize};
+use xinfang_print::{PrintError, Printer};
+use xinfang_store::{
+    AllowedEvent, BacklogCase, BacklogDashboard, BacklogFilter, DueList, MatterView, Staff, Store,
+};
+
+use crate::api::{AppState, now_cst};
+use crate::error::{CmdResult, CommandError, ErrorKind};
+
+/// The folder of the data dir that printed notices are saved to.
+pub const NOTICES_DIR: &str = "notices";
+
+/// The desk's holiday calendar: the compiled-in years and those the city server handed out at
+/// sync (as the CLI counts).
+fn cal(store: &Store) -> HolidayCalendar {
+    store.holiday_calendar()
+}
+
+fn today() -> chrono::NaiveDate {
+    now_cst().date_naive()
+}
+
+/// What the logged-in staff member may do on the matter page (the commands check again).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, TS)]
+pub struct MatterPermissions {
+    pub record_event: bool,
+    pub classify: bool,
+    pub propose_route: bool,
+    pub print: bool,
+    pub view_backlog: bool,
+    pub manage_backlog: bool,
+    pub note_backlog: bool,
+}
+
+impl MatterPermissions {
+    fn of(roles: &[Role]) -> Self {
+        let may = |a| authorize(roles, a).is_ok();
+        MatterPermissions {
+            record_event: may(Action::RecordMatterEvent),
+            classify: may(Action::ClassifyMatter),
+            propose_route: may(Action::ProposeLegalRoute),
+            print: may(Action::PrintMatterNotice),
+            view_backlog: may(Action::ViewBacklog),
+            manage_backlog: may(Action::ManageBacklog),
+            note_backlog: may(Action::NoteBacklog),
+        }
+    }
+}
+
+/// A notice the matter's record can fill now: one print button.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct NoticeChoice {
+    pub kind: NoticeKind,
+    pub title: String,
+}
+
+/// The matter page: the matter, what may happen next, and what this role may do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct MatterPage {
+    pub matter: MatterView,
+    /// Every other step, for 其他环节: recording one shows why the core refuses it and what is
+    /// allowed instead (e.g. a second 延期).
+    pub other_events: Vec<AllowedEvent>,
+    pub notices: Vec<NoticeChoice>,
+    /// The matter's open backlog case, when the role may see backlog cases.
+    pub backlog_case: Option<BacklogCase>,
+    pub may: MatterPermissions,
+    /// The day the days left were counted from (YYYY-MM-DD, China Standard Time): the default
+    /// date of the forms.
+    pub today: String,
+}
+
+/// A notice printed to PDF and saved in the data dir's `notices/` folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct PrintedNotice {
+    pub kind: NoticeKind,
+    pub title: String,
+    /// Full path of the saved PDF.
+    pub path: String,
+    /// File name inside `notices/` (for [`AppState::open_notice`]).
+    pub file_name: String,
+    pub bytes: u64,
+}
+
+/// The backlog page: the dashboard, and what this role may do with the cases.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct BacklogBoard {
+    pub dashboard: BacklogDashboard,
+    pub may: MatterPermissions,
+}
+
+/// What a form of the lawyer's route proposal sends.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
+#[serde(default)]
+pub struct ProposeRouteInput {
+    pub route_code: String,
+    pub note: String,
+    pub consultation_id: Option<String>,
+}
+
+// ---- a step's form into a MatterEvent -----------------------------------------------------
+
+/// The fields of the step forms, as the refusals name them.
+const FIELD_LABELS: &[(&str, &str)] = &[
+    ("at", "日期"),
+    ("date", "听证日期"),
+    ("report_back_by", "报告期限"),
+    ("to_authority", "接收机关"),
+    ("days", "延长天数"),
+    ("approver", "批准人"),
+    ("reason", "理由"),
+    ("summary", "摘要"),
+    ("opinion_summary", "处理意见摘要"),
+    ("body", "受理机关"),
+    ("chair", "听证主持人"),
+    ("participants", "听证参加人"),
+    ("record", "听证记录"),
+    ("route_code", "法定途径"),
+    ("notice_no", "告知书文号"),
+];
+const DATE_FIELDS: &[&str] = &["at", "date", "report_back_by"];
+
+fn label_of(field: &str) -> &str {
+    FIELD_LABELS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map_or(field, |(_, l)| *l)
+}
+
+/// Reads the form of a step (`{"kind":"extend","at":"2026-11-26","days":30,…}`) into an event.
+/// Empty or malformed dates and missing fields come back at their field, in Chinese; whether
+/// the step may happen is for [`xinfang_core::matter::apply`] to say.
+pub fn parse_event(form: Value) -> Result<MatterEvent, FieldError> {
+    let Value::Object(mut map) = form else {
+        return Err(FieldError::new(
+            "event",
+            "event_invalid",
+            "环节内容格式不对，请在事项页面上选择环节并填写表单后提交。",
+        ));
+    };
+    let kind: Option<EventKind> = map
+        .get("kind")
+        .and_then(|k| serde_json::from_value(k.clone()).ok());
+    let Some(kind) = kind else {
+        return Err(FieldError::new(
+            "event",
+            "event_kind_unknown",
+            "没有选择要登记的环节（如受理、转送、延期），请点击相应按钮后再填写。",
+        ));
+    };
+    for field in DATE_FIELDS {
+        let Some(v) = map.get(*field) else { continue };
+        let text = match v {
+            Value::Null => String::new(),
+            Value::String(s) => s.trim().to_owned(),
+            _ => "?".to_owned(),
+        };
+        if text.is_empty() {
+            if *field == "report_back_by" && kind == EventKind::Forward {
+                // 转送 without an agreed report date.
+                map.remove(*field);
+                continue;
+            }
+            return Err(FieldError::new(
+                *field,
+                "date_required",
+                format!("请选择{}（年-月-日）。", label_of(field)),
+            ));
+        }
+        if chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").is_err() {
+            return Err(FieldError::new(
+                *field,
+                "date_format",
+                format!(
+                    "{}“{text}”格式不正确，请按年-月-日填写，例如 2026-11-26。",
+                    label_of(field)
+                ),
+            ));
+        }
+        map.insert((*field).to_owned(), Value::String(text));
+    }
+    let days_ok = map
+        .get("days")
+        .and_then(Value::as_u64)
+        .is_some_and(|d| u32::try_from(d).is_ok());
+    if kind == EventKind::Extend && !days_ok {
+        return Err(FieldError::new(
+            "days",
+            "days_required",
+            format!("请填写延长天数（1至{MAX_EXTENSION_DAYS}之间的整数）。"),
+        ));
+    }
+    if let Some(Value::String(p)) = map.get("participants") {
+        // One name a line, or separated by 、，, as typed.
+        let list: Vec<Value> = p
+            .split(['\n', '、', '，', ',', '；', ';'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| Value::String(s.to_owned()))
+            .collect();
+        map.insert("participants".into(), Value::Array(list));
+    }
+    serde_json::from_value(Value::Object(map)).map_err(|e| {
+        let text = e.to_string();
+        match text
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            Some(field) => FieldError::new(
+                field,
+                "required",
+                format!("请填写{}后再提交。", label_of(field)),
+            ),
+            None => FieldError::new(
+                "event",
+                "event_invalid",
+                format!(
+                    "「{}」的内容不完整或格式不对，请检查各项后重新提交。",
+                    kind.label_zh()
+                ),
+            ),
+        }
+    })
+}
+
+// ---- printing -----------------------------------------------------------------------------
+
+/// The printer (fonts loaded once), with the hall's adjusted templates (`<data dir>/templates`)
+/// searched first when that folder exists.
+fn printer(data_dir: &Path) -> CmdResult<Arc<Printer>> {
+    static PRINTER: Mutex<Option<(PathBuf, Arc<Printer>)>> = Mutex::new(None);
+    let mut cached = PRINTER.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((dir, p)) = cached.as_ref()
+        && dir == data_dir
+    {
+        return Ok(p.clone());
+    }
+    let overrides = Some(data_dir.join("templates")).filter(|d| d.is_dir());
+    let p = Arc::new(Printer::bundled(overrides.as_deref()).map_err(print_error)?);
+    *cached = Some((data_dir.to_path_buf(), p.clone()));
+    Ok(p)
+}
+
+fn print_error(e: PrintError) -> CommandError {
+    match e {
+        PrintError::MissingGlyphs { .. } => {
+            FieldError::new("notice", "glyph_missing", e.to_string()).into()
+        }
+        other => {
+            tracing::error!(error = %other, "printing failed");
+            CommandError::new(
+                ErrorKind::Internal,
+                "print_failed",
+                format!("{other}（文书没有生成。）"),
+            )
+        }
+    }
+}
+
+fn io_error(path: &Path, e: &std::io::Error) -> CommandError {
+    CommandError::new(
+        ErrorKind::Internal,
+        "notice_save_failed",
+        format!(
+            "无法保存文书到 {}：{e}。请检查数据目录是否可写、磁盘是否已满后重试。",
+            path.display()
+        ),
+    )
+}
+
+/// `受理告知书-1a2b3c4d-20261126-093000.pdf`
+fn notice_file_name(kind: NoticeKind, matter_id: &str) -> String {
+    let short: String = matter_id
+        .chars()
+        .rev()
+        .filter(char::is_ascii_alphanumeric)
+        .take(8)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!(
+        "{}-{short}-{}.pdf",
+        kind.title_zh(),
+        now_cst().format("%Y%m%d-%H%M%S")
+    )
+}
+
+// ---- the commands' work -------------------------------------------------------------------
+
+fn page(store: &Store, me: &Staff, id: &str) -> CmdResult<MatterPage> {
+    let today = today();
+    let matter = store.matter(id, today, &cal(store))?;
+    let may = MatterPermissions::of(&me.roles);
+    let other_events = EventKind::ALL
+        .into_iter()
+        .filter(|k| !matter.allowed_events.iter().any(|a| a.kind == *k))
+        .map(|k| AllowedEvent {
+            kind: k,
+            label: k.label_zh().to_owned(),
+        })
+        .collect();
+    let notices = matter
+        .notices
+        .iter()
+        .map(|k| NoticeChoice {
+            kind: *k,
+            title: k.title_zh().to_owned(),
+        })
+        .collect();
+    let backlog_case = match store.open_backlog_case_of(id)? {
+        Some(case) if may.view_backlog => Some(store.backlog_case(&case, today)?),
+        _ => None,
+    };
+    Ok(MatterPage {
+        matter,
+        other_events,
+        notices,
+        backlog_case,
+        may,
+        today: today.to_string(),
+    })
+}
+
+fn date_or_today(d: &str) -> String {
+    if d.trim().is_empty() {
+        today().to_string()
+    } else {
+        d.to_owned()
+    }
+}
+
+impl AppState {
+    pub fn matter(&self, matter_id: &str) -> CmdResult<MatterPage> {
+        self.act(Action::ViewMatter, |store, me| page(store, me, matter_id))
+    }
+
+    /// The matter registered with a visit (every registered visit has one).
+    pub fn matter_of_visit(&self, visit_id: &str) -> CmdResult<String> {
+        self.act(Action::ViewMatter, |store, _| {
+            Ok(store.matter_of_visit(visit_id)?)
+        })
+    }
+
+    /// Records one step from its form; a refusal writes nothing and names the field.
+    pub fn record_matter_event(&self, matter_id: &str, event: Value) -> CmdResult<MatterPage> {
+        self.act(Action::RecordMatterEvent, |store, me| {
+            let event = parse_event(event)?;
+            store.record_event(matter_id, &event, &me.id, &cal(store))?;
+            tracing::info!(matter_id, kind = ?event.kind(), "matter step recorded");
+            page(store, me, matter_id)
+        })
+    }
+
+    pub fn classify_matter(&self, matter_id: &str, input: ClassifyInput) -> CmdResult<MatterPage> {
+        self.act(Action::ClassifyMatter, |store, me| {
+            store.classify_matter(matter_id, &input, &me.id, ReferenceData::bundled())?;
+            page(store, me, matter_id)
+        })
+    }
+
+    /// The lawyer proposes a legal route; the clerk confirms it.
+    pub fn propose_route(
+        &self,
+        matter_id: &str,
+        input: ProposeRouteInput,
+    ) -> CmdResult<MatterPage> {
+        self.act(Action::ProposeLegalRoute, |store, me| {
+            store.propose_route(
+                matter_id,
+                &input.route_code,
+                &input.note,
+                input.consultation_id.as_deref(),
+                &me.id,
+                ReferenceData::bundled(),
+            )?;
+            page(store, me, matter_id)
+        })
+    }
+
+    /// The clerk confirms the proposed route, or sets `route_code` instead when given.
+    pub fn confirm_route(
+        &self,
+        matter_id: &str,
+        route_code: Option<String>,
+    ) -> CmdResult<MatterPage> {
+        self.act(Action::ClassifyMatter, |store, me| {
+            store.confirm_route(
+                matter_id,
+                route_code.as_deref(),
+                &me.id,
+                ReferenceData::bundled(),
+            )?;
+            page(store, me, matter_id)
+        })
+    }
+
+    /// Overdue limits and limits due within 3 days, for the supervisor's morning.
+    pub fn due_list(&self) -> CmdResult<DueList> {
+        self.act(Action::ViewDueList, |store, _| {
+            Ok(store.due_list(today(), &cal(store))?)
+        })
+    }
+
+    pub fn backlog_dashboard(&self) -> CmdResult<BacklogBoard> {
+        self.act(Action::ViewBacklog, |store, me| {
+            Ok(BacklogBoard {
+                dashboard: store.backlog_dashboard(today())?,
+                may: MatterPermissions::of(&me.roles),
+            })
+        })
+    }
+
+    pub fn backlog_cases(&self, filter: BacklogFilter) -> CmdResult<Vec<BacklogCase>> {
+        self.act(Action::ViewBacklog, |store, _| {
+            Ok(store.backlog_cases(filter, today())?)
+        })
+    }
+
+    /// Flags a matter as a backlog case (an empty flag date is today).
+    pub fn flag_backlog(&self, matter_id: &str, input: FlagInput) -> CmdResult<BacklogCase> {
+        self.act(Action::ManageBacklog, |store, me| {
+            let input = FlagInput {
+                flagged_on: date_or_today(&input.flagged_on),
+                ..input
+            };
+            let id = store.flag_backlog(matter_id, &input, &me.id)?;
+            Ok(store.backlog_case(&id, today())?)
+        })
+    }
+
+    pub fn set_backlog_leader(&self, case_id: &str, leader: &str) -> CmdResult<BacklogCase> {
+        self.act(Action::ManageBacklog, |store, me| {
+            store.set_backlog_leader(case_id, leader, &me.id)?;
+            Ok(store.backlog_case(case_id, today())?)
+        })
+    }
+
+    /// Adds a progress note (an empty date is today).
+    pub fn note_backlog(&self, case_id: &str, input: NoteInput) -> CmdResult<BacklogCase> {
+        self.act(Action::NoteBacklog, |store, me| {
+            let input = NoteInput {
+                noted_on: date_or_today(&input.noted_on),
+                ..input
+            };
+            store.note_backlog(case_id, &input, &me.id)?;
+            Ok(store.backlog_case(case_id, today())?)
+        })
+    }
+
+    /// Records that a case was cleared, 化解销号 (an empty date is today).
+    pub fn clear_backlog(&self, case_id: &str, input: ClearInput) -> CmdResult<BacklogCase> {
+        self.act(Action::ManageBacklog, |store, me| {
+            let input = ClearInput {
+                cleared_on: date_or_today(&input.cleared_on),
+                ..input
+            };
+            store.clear_backlog(case_id, &input, &me.id)?;
+            Ok(store.backlog_case(case_id, today())?)
+        })
+    }
+
+    /// Fills a matter notice from the record (the store lock is held only for that), renders it
+    /// to PDF with xinfang-print and saves it in `<data dir>/notices/`.
+    pub fn print_matter_notice(&self, matter_id: &str, kind: &str) -> CmdResult<PrintedNotice> {
+        let data = self.act(Action::PrintMatterNotice, |store, me| {
+            authorize(&me.roles, Action::ViewMatter).map_err(CommandError::forbidden)?;
+            let kind = NoticeKind::parse(kind)
+                .filter(|k| k.is_matter_notice())
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "kind",
+                        "notice_kind_unknown",
+                        format!(
+                            "文书种类“{kind}”不是信访事项的文书，请从事项页面的打印按钮中选择。"
+                        ),
+                    )
+                })?;
+            let cal = cal(store);
+            let (facts, state) = store.matter_facts(matter_id, &cal)?;
+            Ok(notice::matter_notice(
+                kind,
+                &facts,
+                &state,
+                ReferenceData::bundled(),
+                &cal,
+            )?)
+        })?;
+        let pdf = printer(self.data_dir())?
+            .render(&data)
+            .map_err(print_error)?;
+        let dir = self.data_dir().join(NOTICES_DIR);
+        std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, &e))?;
+        let file_name = notice_file_name(data.kind, matter_id);
+        let path = dir.join(&file_name);
+        std::fs::write(&path, &pdf).map_err(|e| io_error(&path, &e))?;
+        tracing::info!(matter_id, kind = data.kind.code(), "notice printed");
+        Ok(PrintedNotice {
+            kind: data.kind,
+            title: data.kind.title_zh().to_owned(),
+            path: path.display().to_string(),
+            file_name,
+            bytes: pdf.len() as u64,
+        })
+    }
+
+    /// Opens a printed notice (a file of `notices/`, by name) in the system's PDF viewer.
+    pub fn open_notice(&self, file_name: &str) -> CmdResult<String> {
+        self.act(Action::PrintMatterNotice, |_, _| Ok(()))?;
+        let plain = Path::new(file_name)
+            .file_name()
+            .is_some_and(|n| n == file_name)
+            && file_name.ends_with(".pdf");
+        let path = self.data_dir().join(NOTICES_DIR).join(file_name);
+        if !plain || !path.is_file() {
+            return Err(CommandError::new(
+                ErrorKind::NotFound,
+                "not_found",
+                format!("没有找到文书文件 {file_name}，请重新打印。"),
+            ));
+        }
+        let opener = if cfg!(target_os = "windows") {
+            "explorer"
+        } else if cfg!(target_os = "macos") {
+            "open"
+        } else {
+            "xdg-open"
+        };
+        std::process::Command::new(opener)
+            .arg(&path)
+            .spawn()
+            .map_err(|e| {
+                CommandError::new(
+                    ErrorKind::Internal,
+                    "open_failed",
+                    format!(
+                        "无法打开 {}：{e}。请在文件管理器中打开该文件打印。",
+                        path.display()
+                    ),
+                )
+            })?;
+        Ok(path.display().to_string())
+    }
+}
+
+// ---- Tauri commands -----------------------------------------------------------------------
+
+type S<'a> = State<'a, AppState>;
+
+#[tauri::command]
+pub async fn matter(s: S<'_>, matter_id: String) -> CmdResult<MatterPage> {
+    s.matter(&matter_id)
+}
+
+#[tauri::command]
+pub async fn matter_of_visit(s: S<'_>, visit_id: String) -> CmdResult<String> {
+    s.matter_of_visit(&visit_id)
+}
+
+#[tauri::command]
+pub async fn record_matter_event(
+    s: S<'_>,
+    matter_id: String,
+    event: Value,
+) -> CmdResult<MatterPage> {
+    s.record_matter_event(&matter_id, event)
+}
+
+#[tauri::command]
+pub async fn classify_matter(
+    s: S<'_>,
+    matter_id: String,
+    input: ClassifyInput,
+) -> CmdResult<MatterPage> {
+    s.classify_matter(&matter_id, input)
+}
+
+#[tauri::command]
+pub async fn propose_route(
+    s: S<'_>,
+    matter_id: String,
+    input: ProposeRouteInput,
+) -> CmdResult<MatterPage> {
+    s.propose_route(&matter_id, input)
+}
+
+#[tauri::command]
+pub async fn confirm_route(
+    s: S<'_>,
+    matter_id: String,
+    route_code: Option<String>,
+) -> CmdResult<MatterPage> {
+    s.confirm_route(&matter_id, route_code)
+}
+
+#[tauri::command]
+pub async fn due_list(s: S<'_>) -> CmdResult<DueList> {
+    s.due_list()
+}
+
+#[tauri::command]
+pub async fn backlog_dashboard(s: S<'_>) -> CmdResult<BacklogBoard> {
+    s.backlog_dashboard()
+}
+
+#[tauri::command]
+pub async fn backlog_cases(s: S<'_>, filter: BacklogFilter) -> CmdResult<Vec<BacklogCase>> {
+    s.backlog_cases(filter)
+}
+
+#[tauri::command]
+pub async fn flag_backlog(s: S<'_>, matter_id: String, input: FlagInput) -> CmdResult<BacklogCase> {
+    s.flag_backlog(&matter_id, input)
+}
+
+#[tauri::command]
+pub async fn set_backlog_leader(
+    s: S<'_>,
+    case_id: String,
+    leader: String,
+) -> CmdResult<BacklogCase> {
+    s.set_backlog_leader(&case_id, &leader)
+}
+
+#[tauri::command]
+pub async fn note_backlog(s: S<'_>, case_id: String, input: NoteInput) -> CmdResult<BacklogCase> {
+    s.note_backlog(&case_id, input)
+}
+
+#[tauri::command]
+pub async fn clear_backlog(s: S<'_>, case_id: String, input: ClearInput) -> CmdResult<BacklogCase> {
+    s.clear_backlog(&case_id, input)
+}
+
+#[tauri::command]
+pub async fn print_matter_notice(
+    s: S<'_>,
+    matter_id: String,
+    kind: String,
+) -> CmdResult<PrintedNotice> {
+    s.print_matter_notice(&matter_id, &kind)
+}
+
+#[tauri::command]
+pub async fn open_notice(s: S<'_>, file_name: String) -> CmdResult<String> {
+    s.open_notice(&file_name)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Days, NaiveDate};
+    use serde_json::json;
+    use xinfang_core::deadline::deadline;
+    use xinfang_core::id::resident_id_check_char;
+    use xinfang_core::matter::{DeadlineKind, MatterStatus};
+    use xinfang_core::visit::{VisitInput, VisitorInput};
+
+    use super::*;
+    use crate::api::{NewStaffInput, SetupInput};
+
+    const PW: &str = "test-pass-2026";
+
+    fn id(birth: &str, seq: &str) -> String {
+        let first17 = format!("140521{birth}{seq}");
+        format!("{first17}{}", resident_id_check_char(&first17).unwrap())
+    }
+
+    /// A hall with admin, clerk (王接待) and supervisor (李科长), set up through the commands.
+    fn hall(dir: &Path) -> AppState {
+        let state = AppState::new(dir.join("data"), 15);
+        state
+            .setup(SetupInput {
+                hall_code: "140521".into(),
+                admin_username: "admin".into(),
+                admin_name: "管理员".into(),
+                password: PW.into(),
+                password_repeat: PW.into(),
+            })
+            .unwrap();
+        state.login("admin", PW).unwrap();
+        for (user, name, role) in [
+            ("clerk", "王接待", Role::Clerk),
+            ("supervisor", "李科长", Role::Supervisor),
+        ] {
+            state
+                .add_staff(NewStaffInput {
+                    username: user.into(),
+                    display_name: name.into(),
+                    roles: vec![role],
+                    password: PW.into(),
+                })
+                .unwrap();
+        }
+        state.logout();
+        state
+    }
+
+    /// Registers a claim as the clerk; returns its matter id.
+    fn register(state: &AppState, visited_at: &str) -> String {
+        state.login("clerk", PW).unwrap();
+        let r = state
+            .register_visit(VisitInput {
+                visited_at: visited_at.into(),
+                visitors: vec![VisitorInput {
+                    name: "张三".into(),
+                    id_number: id("19800115", "013"),
+                    ..Default::default()
+                }],
+                appeal: "拖欠工资三个月，要求支付。".into(),
+                appeal_kind: "claim".into(),
+                category: "劳动和社会保障".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let matter = state.matter_of_visit(&r.registered.visit_id).unwrap();
+        assert_eq!(matter, r.registered.matter_id);
+        matter
+    }
+
+    fn conclusion_due(p: &MatterPage) -> NaiveDate {
+        p.matter
+            .deadlines
+            .iter()
+            .find(|d| d.deadline.kind == DeadlineKind::Conclusion)
+            .expect("an accepted matter has a conclusion limit")
+            .deadline
+            .due
+    }
+
+    #[test]
+    fn accept_extend_once_and_a_second_extension_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = hall(dir.path());
+        let m = register(&state, "");
+        let p = state.matter(&m).unwrap();
+        assert_eq!(p.matter.status, MatterStatus::Registered);
+        let allowed: Vec<EventKind> = p.matter.allowed_events.iter().map(|a| a.kind).collect();
+        assert!(allowed.contains(&EventKind::Accept), "{allowed:?}");
+        assert!(p.other_events.iter().any(|a| a.kind == EventKind::Extend));
+        assert!(p.may.record_event && p.may.classify && !p.may.manage_backlog);
+        let today: NaiveDate = p.today.parse().unwrap();
+
+        let p = state
+            .record_matter_event(
+                &m,
+                json!({"kind": "accept", "at": p.today, "notice_no": ""}),
+            )
+            .unwrap();
+        assert_eq!(p.matter.status_label, "受理");
+        assert_eq!(
+            conclusion_due(&p),
+            deadline(today, 60, &HolidayCalendar::bundled()).due
+        );
+        assert_eq!(p.matter.events[0].by_name, "王接待");
+        assert!(p.notices.iter().any(|n| n.title == "受理告知书"));
+
+        let extend = json!({"kind": "extend", "at": p.today, "days": 30,
+            "approver": "李局长", "reason": "案情复杂，需要调查核实。"});
+        let p = state.record_matter_event(&m, extend.clone()).unwrap();
+        assert_eq!(
+            conclusion_due(&p),
+            deadline(today, 90, &HolidayCalendar::bundled()).due
+        );
+        assert!(
+            !p.matter
+                .allowed_events
+                .iter()
+                .any(|a| a.kind == EventKind::Extend)
+        );
+        assert!(p.other_events.iter().any(|a| a.kind == EventKind::Extend));
+
+        let e = state.record_matter_event(&m, extend).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Validation);
+        assert_eq!(
+            (e.field.as_deref(), e.code.as_str()),
+            (Some("event"), "extension_twice")
+        );
+        assert!(e.message.contains("只能延期一次"), "{}", e.message);
+        // Nothing was written by the refusal.
+        assert_eq!(state.matter(&m).unwrap().matter.events.len(), 2);
+    }
+
+    #[test]
+    fn a_steps_form_errors_name_their_field() {
+        let field = |v: Value| parse_event(v).unwrap_err();
+        let e = field(json!({"kind": "accept", "at": ""}));
+        assert_eq!((e.field.as_str(), e.code.as_str()), ("at", "date_required"));
+        assert!(e.message.contains("日期"));
+        let e = field(json!({"kind": "accept", "at": "2026/11/26"}));
+        assert_eq!((e.field.as_str(), e.code.as_str()), ("at", "date_format"));
+        let e = field(json!({"kind": "extend", "at": "2026-11-26", "days": null,
+            "approver": "李局长", "reason": "复杂"}));
+        assert_eq!(e.field, "days");
+        let e = field(
+            json!({"kind": "assign", "at": "2026-11-26", "to_authority": "县人社局",
+            "report_back_by": ""}),
+        );
+        assert_eq!(e.field, "report_back_by");
+        let e = field(json!({"kind": "conclude", "at": "2026-11-26"}));
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("opinion_summary", "required")
+        );
+        assert!(e.message.contains("处理意见摘要"));
+        assert_eq!(
+            field(json!({"at": "2026-11-26"})).code,
+            "event_kind_unknown"
+        );
+        // A forward without a report date, and hearing participants as typed.
+        assert!(matches!(
+            parse_event(json!({"kind": "forward", "at": "2026-11-26",
+                "to_authority": "县人社局", "report_back_by": ""})),
+            Ok(MatterEvent::Forward {
+                report_back_by: None,
+                ..
+            })
+        ));
+        match parse_event(
+            json!({"kind": "hearing", "date": "2026-11-26", "chair": "王主任",
+            "participants": "张三、李四\n县人社局代表", "record": "记录"}),
+        ) {
+            Ok(MatterEvent::Hearing { participants, .. }) => {
+                assert_eq!(participants, ["张三", "李四", "县人社局代表"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_due_list_shows_an_old_matter_overdue() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = hall(dir.path());
+        let old = today().checked_sub_days(Days::new(40)).unwrap();
+        let m = register(&state, &format!("{old} 09:30"));
+        register(&state, "");
+        let due = state.due_list().unwrap();
+        let item = due
+            .overdue
+            .iter()
+            .find(|i| i.matter_id == m)
+            .expect("the matter registered 40 days ago is overdue");
+        assert_eq!(item.deadline_kind, DeadlineKind::Disposition);
+        assert!(item.days_left < 0);
+        assert_eq!(due.overdue.len(), 1, "today's matter is not overdue");
+    }
+
+    #[test]
+    fn backlog_flag_note_clear_and_dashboard() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = hall(dir.path());
+        let m = register(&state, "");
+        let flag = FlagInput {
+            leader: "李副县长".into(),
+            plan: "约谈用人单位，督促支付。".into(),
+            target_date: String::new(),
+            flagged_on: String::new(),
+        };
+        let e = state.flag_backlog(&m, flag.clone()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Forbidden, "a clerk may not flag");
+        state.login("supervisor", PW).unwrap();
+        let case = state.flag_backlog(&m, flag).unwrap();
+        assert!(case.open);
+        assert_eq!(case.flagged_on, today());
+        let p = state.matter(&m).unwrap();
+        assert_eq!(
+            p.backlog_case.as_ref().map(|c| c.id.as_str()),
+            Some(case.id.as_str())
+        );
+
+        state.login("clerk", PW).unwrap();
+        let e = state
+            .note_backlog(&case.id, NoteInput::default())
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Validation);
+        assert_eq!(e.field.as_deref(), Some("note"));
+        let c = state
+            .note_backlog(
+                &case.id,
+                NoteInput {
+                    noted_on: String::new(),
+                    note: "已约谈用人单位。".into(),
+                },
+            )
+            .unwrap();
+        assert_eq!(c.notes.len(), 1);
+        let board = state.backlog_dashboard().unwrap();
+        assert_eq!(
+            (
+                board.dashboard.summary.totals.open,
+                board.may.manage_backlog
+            ),
+            (1, false)
+        );
+
+        state.login("supervisor", PW).unwrap();
+        let c = state
+            .clear_backlog(
+                &case.id,
+                ClearInput {
+                    cleared_on: String::new(),
+                    summary: "工资已全部支付。".into(),
+                },
+            )
+            .unwrap();
+        assert!(!c.open);
+        let board = state.backlog_dashboard().unwrap();
+        let t = &board.dashboard.summary.totals;
+        assert_eq!((t.total, t.cleared, t.clearance_rate), (1, 1, Some(100.0)));
+        assert!(board.may.manage_backlog);
+        assert_eq!(state.backlog_cases(BacklogFilter::Open).unwrap().len(), 0);
+        assert_eq!(
+            state.backlog_cases(BacklogFilter::Cleared).unwrap().len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_printed_notice_is_saved_as_pdf_in_the_notices_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = hall(dir.path());
+        let m = register(&state, "");
+        let e = state.print_matter_notice(&m, "acceptance").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Validation, "not accepted yet: {e:?}");
+        let e = state.print_matter_notice(&m, "legal_opinion").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("kind"));
+        let today = today().to_string();
+        state
+            .record_matter_event(&m, json!({"kind": "accept", "at": today}))
+            .unwrap();
+        let printed = state.print_matter_notice(&m, "acceptance").unwrap();
+        assert_eq!(printed.title, "受理告知书");
+        let path = PathBuf::from(&printed.path);
+        assert_eq!(
+            path.parent(),
+            Some(state.data_dir().join(NOTICES_DIR).as_path())
+        );
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(bytes.starts_with(b"%PDF"));
+        assert_eq!(bytes.len() as u64, printed.bytes);
+        for bad in ["../xinfang.db", "no-such.pdf", "x/../../a.pdf"] {
+            let e = state.open_notice(bad).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::NotFound, "{bad}");
+        }
+    }
+}

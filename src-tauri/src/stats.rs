@@ -1,0 +1,675 @@
+//! The statistics screen (统计) and publicity activities (法治宣传): thin commands over
+//! xinfang-store's statistics, xinfang-ledger's Excel export and xinfang-print's monthly report,
+//! in the same shape as [`crate::api`]. Every figure is counted by the store and every rate
+//! decided by `xinfang_core::stats`; this module only reads the form's dates, checks the role and
+//! says where the written file is.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::Datelike;
+use serde::Serialize;
+use tauri::State;
+use ts_rs::TS;
+use xinfang_core::FieldError;
+use xinfang_core::notice::hall_names;
+use xinfang_core::reference::ReferenceData;
+use xinfang_core::staff::{Action, Role, authorize};
+use xinfang_core::stats::{
+    EvaluationInput, PUBLICITY_KINDS, Period, PublicityInput, PublicitySummary, RateKind,
+    validate_publicity,
+};
+use xinfang_print::{PrintError, Printer, report};
+use xinfang_store::{
+    Completeness, EvaluationRecord, PublicityRecord, RateMatter, Statistics, StatsQuery,
+};
+
+use crate::api::{AppState, Choice, now_cst};
+use crate::error::{CmdResult, CommandError, ErrorKind};
+
+/// The folder of the data dir that exports (.xlsx) and reports (.pdf) are written to.
+pub const EXPORTS_DIR: &str = "exports";
+
+/// What the statistics screen shows and what the logged-in role may do there.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct StatsPage {
+    pub stats: Statistics,
+    /// 沁水县信访接待大厅, or 全部大厅 when no hall is chosen and the desk holds several.
+    pub hall_name: String,
+    /// The halls the desk holds records of (for the hall filter).
+    pub halls: Vec<Choice>,
+    pub may_export: bool,
+    /// Export with ID numbers and phones in full (audited).
+    pub may_export_full: bool,
+    pub may_evaluate: bool,
+}
+
+/// A file written into the data dir's `exports/` folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct WrittenFile {
+    pub path: String,
+    pub file_name: String,
+    /// Rows written (lists) or 1 (statistics, report).
+    pub rows: u32,
+    pub full_ids: bool,
+}
+
+/// The publicity screen: activities of the period and their totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct PublicityPage {
+    pub activities: Vec<PublicityRecord>,
+    pub summary: PublicitySummary,
+    pub kinds: Vec<Choice>,
+    pub may_record: bool,
+}
+
+fn bad_field(field: &str, code: &str, message: String) -> CommandError {
+    FieldError::new(field, code, message).into()
+}
+
+fn parse_period(from: &str, to: &str) -> CmdResult<Period> {
+    Ok(Period::parse(from, to)?)
+}
+
+fn hall_filter(hall: Option<String>) -> CmdResult<Option<String>> {
+    match hall.map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()) {
+        Some(h) if h.len() != 6 || !h.chars().all(|c| c.is_ascii_digit()) => Err(bad_field(
+            "hall",
+            "hall_code_invalid",
+            format!("大厅代码“{h}”应为 6 位数字（如 140521），或留空统计全部大厅。"),
+        )),
+        h => Ok(h),
+    }
+}
+
+fn query(from: &str, to: &str, hall: Option<String>) -> CmdResult<StatsQuery> {
+    Ok(StatsQuery {
+        period: parse_period(from, to)?,
+        today: now_cst().date_naive(),
+        hall: hall_filter(hall)?,
+    })
+}
+
+fn hall_label(code: &str) -> String {
+    hall_names(code, ReferenceData::bundled().regions).1
+}
+
+fn may(roles: &[Role], a: Action) -> bool {
+    authorize(roles, a).is_ok()
+}
+
+fn io_error(path: &Path, e: &dyn std::fmt::Display) -> CommandError {
+    tracing::error!(path = %path.display(), error = %e, "cannot write export");
+    CommandError::new(
+        ErrorKind::Internal,
+        "write_failed",
+        format!(
+            "无法写入 {}：{e}。请检查磁盘空间和数据目录的写权限后重试。",
+            path.display()
+        ),
+    )
+}
+
+fn exports_dir(data_dir: &Path) -> CmdResult<PathBuf> {
+    let dir = data_dir.join(EXPORTS_DIR);
+    std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, &e))?;
+    Ok(dir)
+}
+
+fn written(path: &Path, rows: usize, full_ids: bool) -> WrittenFile {
+    WrittenFile {
+        path: path.display().to_string(),
+        file_name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        rows: u32::try_from(rows).unwrap_or(u32::MAX),
+        full_ids,
+    }
+}
+
+/// The printer (fonts loaded once), with the hall's adjusted templates searched first.
+fn printer(data_dir: &Path) -> CmdResult<Arc<Printer>> {
+    static PRINTER: Mutex<Option<(PathBuf, Arc<Printer>)>> = Mutex::new(None);
+    let mut cached = PRINTER.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((dir, p)) = cached.as_ref()
+        && dir == data_dir
+    {
+        return Ok(p.clone());
+    }
+    let overrides = Some(data_dir.join("templates")).filter(|d| d.is_dir());
+    let p = Arc::new(Printer::bundled(overrides.as_deref()).map_err(print_error)?);
+    *cached = Some((data_dir.to_path_buf(), p.clone()));
+    Ok(p)
+}
+
+fn print_error(e: PrintError) -> CommandError {
+    match e {
+        PrintError::MissingGlyphs { .. } => {
+            FieldError::new("report", "glyph_missing", e.to_string()).into()
+        }
+        other => {
+            tracing::error!(error = %other, "report printing failed");
+            CommandError::new(
+                ErrorKind::Internal,
+                "print_failed",
+                format!("{other}（月报没有生成。）"),
+            )
+        }
+    }
+}
+
+fn ledger_error(path: &Path, e: xinfang_ledger::LedgerError) -> CommandError {
+    io_error(path, &e)
+}
+
+impl AppState {
+    /// The statistics of a period (and one hall, or every hall the desk holds).
+    pub fn statistics(&self, from: &str, to: &str, hall: Option<String>) -> CmdResult<StatsPage> {
+        self.act(Action::ViewStatistics, |store, me| {
+            let q = query(from, to, hall)?;
+            let cal = store.holiday_calendar();
+            let stats = store.statistics(&q, &cal)?;
+            let mut codes: Vec<String> = stats.by_hall.iter().map(|c| c.key.clone()).collect();
+            if !codes.iter().any(|c| c == store.hall_code()) {
+                codes.insert(0, store.hall_code().to_owned());
+            }
+            codes.sort();
+            let halls = codes
+                .iter()
+                .map(|c| Choice {
+                    value: c.clone(),
+                    label: hall_label(c),
+                    hint: String::new(),
+                })
+                .collect();
+            let hall_name = match &q.hall {
+                Some(h) => hall_label(h),
+                None if codes.len() > 1 => "全部大厅".to_owned(),
+                None => hall_label(store.hall_code()),
+            };
+            Ok(StatsPage {
+                stats,
+                hall_name,
+                halls,
+                may_export: may(&me.roles, Action::ExportLedger),
+                may_export_full: may(&me.roles, Action::ExportFullIds),
+                may_evaluate: may(&me.roles, Action::EvaluateMatter),
+            })
+        })
+    }
+
+    /// The matters behind one rate (its denominator; `counted` marks the numerator).
+    pub fn rate_matters(
+        &self,
+        from: &str,
+        to: &str,
+        hall: Option<String>,
+        rate: &str,
+    ) -> CmdResult<Vec<RateMatter>> {
+        self.act(Action::ViewStatistics, |store, _| {
+            let q = query(from, to, hall)?;
+            let kind = RateKind::parse(rate).ok_or_else(|| {
+                bad_field(
+                    "rate",
+                    "rate_unknown",
+                    format!("比率“{rate}”无法识别，请选择及时受理率、按期办结率、参评率或满意率。"),
+                )
+            })?;
+            let cal = store.holiday_calendar();
+            Ok(store.rate_matters(&q, kind, &cal)?)
+        })
+    }
+
+    /// 有一录一: the records the completeness check found wanting.
+    pub fn completeness(
+        &self,
+        from: &str,
+        to: &str,
+        hall: Option<String>,
+    ) -> CmdResult<Completeness> {
+        self.act(Action::ViewStatistics, |store, _| {
+            let q = query(from, to, hall)?;
+            let cal = store.holiday_calendar();
+            Ok(store.completeness(&q, &cal)?)
+        })
+    }
+
+    /// Writes a ledger or the statistics to `.xlsx` in `<data dir>/exports/`. ID numbers and
+    /// phones are masked unless `full` is asked for by a role that may (the export is logged
+    /// either way).
+    pub fn export_ledger(
+        &self,
+        kind: &str,
+        from: &str,
+        to: &str,
+        hall: Option<String>,
+        full: bool,
+    ) -> CmdResult<WrittenFile> {
+        let data_dir = self.data_dir().to_path_buf();
+        self.act(Action::ExportLedger, |store, me| {
+            let q = query(from, to, hall)?;
+            if full {
+                authorize(&me.roles, Action::ExportFullIds).map_err(CommandError::forbidden)?;
+            }
+            let dir = exports_dir(&data_dir)?;
+            let stamp = now_cst().format("%Y%m%d-%H%M%S");
+            let scope = q.hall.clone().unwrap_or_else(|| "all".to_owned());
+            let name = |what: &str| {
+                dir.join(format!(
+                    "{what}-{scope}-{}-{}-{stamp}.xlsx",
+                    q.period.from, q.period.to
+                ))
+            };
+            let cal = store.holiday_calendar();
+            let (path, rows) = match kind {
+                "stats" => {
+                    let s = store.statistics(&q, &cal)?;
+                    let p = name("统计");
+                    xinfang_ledger::write_statistics(&p, &s).map_err(|e| ledger_error(&p, e))?;
+                    (p, 1)
+                }
+                "visits" => {
+                    let rows = store.visit_ledger(&q, &cal)?;
+                    let p = name("来访台账");
+                    xinfang_ledger::write_visits(&p, &rows, full)
+                        .map_err(|e| ledger_error(&p, e))?;
+                    (p, rows.len())
+                }
+                "consultations" => {
+                    let rows = store.consultation_ledger(&q)?;
+                    let p = name("法律咨询台账");
+                    xinfang_ledger::write_consultations(&p, &rows)
+                        .map_err(|e| ledger_error(&p, e))?;
+                    (p, rows.len())
+                }
+                "mediations" => {
+                    let rows = store.mediation_ledger(&q)?;
+                    let p = name("人民调解台账");
+                    xinfang_ledger::write_mediations(&p, &rows)
+                        .map_err(|e| ledger_error(&p, e))?;
+                    (p, rows.len())
+                }
+                "publicity" => {
+                    let records = store.publicity_list(&q.period)?;
+                    let summary = store.publicity_summary(&q.period)?;
+                    let p = name("法治宣传活动");
+                    xinfang_ledger::write_publicity(&p, &records, &summary)
+                        .map_err(|e| ledger_error(&p, e))?;
+                    (p, records.len())
+                }
+                other => {
+                    return Err(bad_field(
+                        "kind",
+                        "export_kind_unknown",
+                        format!(
+                            "导出内容“{other}”无法识别，请选择统计（stats）、来访台账（visits）、法律咨询（consultations）、人民调解（mediations）或法治宣传（publicity）。"
+                        ),
+                    ));
+                }
+            };
+            let file = written(&path, rows, full);
+            store.log_export(kind, full, rows, &file.file_name, &me.id)?;
+            tracing::info!(kind, rows, full, "ledger exported");
+            Ok(file)
+        })
+    }
+
+    /// The monthly report (`YYYY-MM`) of one hall (default: this desk's) to PDF in `exports/`.
+    pub fn monthly_report(&self, month: &str, hall: Option<String>) -> CmdResult<WrittenFile> {
+        let data_dir = self.data_dir().to_path_buf();
+        let today = now_cst().date_naive();
+        let (stats, hall_code) = self.act(Action::ViewStatistics, |store, _| {
+            let (from, to) = report::month_bounds(month)?;
+            let hall = hall_filter(hall)?;
+            let hall = hall.unwrap_or_else(|| store.hall_code().to_owned());
+            let q = StatsQuery {
+                period: Period::new(from, to)?,
+                today,
+                hall: Some(hall.clone()),
+            };
+            let cal = store.holiday_calendar();
+            Ok((store.statistics(&q, &cal)?, hall))
+        })?;
+        let (issuer, hall_name) = hall_names(&hall_code, ReferenceData::bundled().regions);
+        let r = report::monthly(&stats, &issuer, &hall_name, today);
+        let from = stats.period.from;
+        let pdf = printer(&data_dir)?.render_report(&r).map_err(print_error)?;
+        let dir = exports_dir(&data_dir)?;
+        let path = dir.join(format!(
+            "月报-{hall_code}-{}{:02}.pdf",
+            from.year(),
+            from.month()
+        ));
+        std::fs::write(&path, &pdf).map_err(|e| io_error(&path, &e))?;
+        tracing::info!(hall = %hall_code, month, "monthly report printed");
+        Ok(written(&path, 1, false))
+    }
+
+    /// Opens a file of `exports/` (by name) with the system's default program.
+    pub fn open_export(&self, file_name: &str) -> CmdResult<String> {
+        self.act(Action::ViewStatistics, |_, _| Ok(()))?;
+        let plain = Path::new(file_name)
+            .file_name()
+            .is_some_and(|n| n == file_name)
+            && (file_name.ends_with(".pdf") || file_name.ends_with(".xlsx"));
+        let path = self.data_dir().join(EXPORTS_DIR).join(file_name);
+        if !plain || !path.is_file() {
+            return Err(CommandError::new(
+                ErrorKind::NotFound,
+                "not_found",
+                format!("没有找到导出文件 {file_name}，请重新导出。"),
+            ));
+        }
+        let opener = if cfg!(target_os = "windows") {
+            "explorer"
+        } else if cfg!(target_os = "macos") {
+            "open"
+        } else {
+            "xdg-open"
+        };
+        std::process::Command::new(opener)
+            .arg(&path)
+            .spawn()
+            .map_err(|e| {
+                CommandError::new(
+                    ErrorKind::Internal,
+                    "open_failed",
+                    format!(
+                        "无法打开 {}：{e}。请在文件管理器中打开该文件。",
+                        path.display()
+                    ),
+                )
+            })?;
+        Ok(path.display().to_string())
+    }
+
+    /// Records the visitor's evaluation of a concluded matter (at the desk or by phone).
+    pub fn evaluate_matter(
+        &self,
+        matter_id: &str,
+        input: EvaluationInput,
+    ) -> CmdResult<EvaluationRecord> {
+        self.act(Action::EvaluateMatter, |store, me| {
+            let cal = store.holiday_calendar();
+            Ok(store.evaluate_matter(matter_id, &input, &me.id, now_cst().date_naive(), &cal)?)
+        })
+    }
+
+    /// Publicity activities of a period with their totals per unit, kind and month.
+    pub fn publicity(&self, from: &str, to: &str) -> CmdResult<PublicityPage> {
+        self.act(Action::ViewStatistics, |store, me| {
+            let period = parse_period(from, to)?;
+            Ok(PublicityPage {
+                activities: store.publicity_list(&period)?,
+                summary: store.publicity_summary(&period)?,
+                kinds: PUBLICITY_KINDS
+                    .iter()
+                    .map(|(c, n)| Choice {
+                        value: (*c).to_owned(),
+                        label: (*n).to_owned(),
+                        hint: String::new(),
+                    })
+                    .collect(),
+                may_record: may(&me.roles, Action::RecordPublicity),
+            })
+        })
+    }
+
+    /// Records a publicity activity (法治宣传活动) of this desk's hall.
+    pub fn add_publicity(&self, input: PublicityInput) -> CmdResult<PublicityRecord> {
+        self.act(Action::RecordPublicity, |store, me| {
+            let valid = validate_publicity(&input, now_cst().date_naive())?;
+            Ok(store.add_publicity(&valid, &me.id)?)
+        })
+    }
+}
+
+// ---- Tauri commands -----------------------------------------------------------------------
+
+type S<'a> = State<'a, AppState>;
+
+#[tauri::command]
+pub async fn statistics(
+    s: S<'_>,
+    from: String,
+    to: String,
+    hall: Option<String>,
+) -> CmdResult<StatsPage> {
+    s.statistics(&from, &to, hall)
+}
+
+#[tauri::command]
+pub async fn rate_matters(
+    s: S<'_>,
+    from: String,
+    to: String,
+    hall: Option<String>,
+    rate: String,
+) -> CmdResult<Vec<RateMatter>> {
+    s.rate_matters(&from, &to, hall, &rate)
+}
+
+#[tauri::command]
+pub async fn completeness(
+    s: S<'_>,
+    from: String,
+    to: String,
+    hall: Option<String>,
+) -> CmdResult<Completeness> {
+    s.completeness(&from, &to, hall)
+}
+
+#[tauri::command]
+pub async fn export_ledger(
+    s: S<'_>,
+    kind: String,
+    from: String,
+    to: String,
+    hall: Option<String>,
+    full: bool,
+) -> CmdResult<WrittenFile> {
+    s.export_ledger(&kind, &from, &to, hall, full)
+}
+
+#[tauri::command]
+pub async fn monthly_report(
+    s: S<'_>,
+    month: String,
+    hall: Option<String>,
+) -> CmdResult<WrittenFile> {
+    s.monthly_report(&month, hall)
+}
+
+#[tauri::command]
+pub async fn open_export(s: S<'_>, file_name: String) -> CmdResult<String> {
+    s.open_export(&file_name)
+}
+
+#[tauri::command]
+pub async fn evaluate_matter(
+    s: S<'_>,
+    matter_id: String,
+    input: EvaluationInput,
+) -> CmdResult<EvaluationRecord> {
+    s.evaluate_matter(&matter_id, input)
+}
+
+#[tauri::command]
+pub async fn publicity(s: S<'_>, from: String, to: String) -> CmdResult<PublicityPage> {
+    s.publicity(&from, &to)
+}
+
+#[tauri::command]
+pub async fn add_publicity(s: S<'_>, input: PublicityInput) -> CmdResult<PublicityRecord> {
+    s.add_publicity(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use xinfang_core::id::resident_id_check_char;
+    use xinfang_core::matter::MatterEvent;
+    use xinfang_core::visit::{VisitInput, VisitorInput, validate_visit};
+    use xinfang_store::{NewStaff, Store};
+
+    use super::*;
+
+    const PW: &str = "test-pass-2026";
+
+    fn id(body: &str) -> String {
+        format!("{body}{}", resident_id_check_char(body).unwrap())
+    }
+
+    /// March 2025: two visits, one accepted in time, one left undone past its limit.
+    fn hall(dir: &Path) -> AppState {
+        let data = dir.join("data");
+        let admin = NewStaff {
+            username: "admin".into(),
+            display_name: "管理员".into(),
+            roles: vec![Role::Admin],
+            password: PW.into(),
+        };
+        let (mut store, _recovery) = Store::create_with_admin(&data, "140521", &admin).unwrap();
+        for (u, role) in [("clerk", Role::Clerk), ("boss", Role::Supervisor)] {
+            store
+                .add_staff(&NewStaff {
+                    username: u.into(),
+                    display_name: role.label_zh().into(),
+                    roles: vec![role],
+                    password: PW.into(),
+                })
+                .unwrap();
+        }
+        let cal = store.holiday_calendar();
+        for (i, (at, body)) in [
+            ("2025-03-03 09:00", "14052119800115013"),
+            ("2025-03-05 10:00", "14052119750301024"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let input = VisitInput {
+                visited_at: at.into(),
+                visitors: vec![VisitorInput {
+                    name: ["张三", "李四"][i].into(),
+                    id_number: id(body),
+                    ..Default::default()
+                }],
+                appeal: "拖欠工资三个月，要求支付。".into(),
+                appeal_kind: "claim".into(),
+                category: "劳动和社会保障".into(),
+                ..Default::default()
+            };
+            let valid = validate_visit(&input, ReferenceData::bundled(), now_cst()).unwrap();
+            let r = store.register_visit(&valid, "seed").unwrap();
+            if i == 0 {
+                let accept = MatterEvent::Accept {
+                    at: "2025-03-10".parse().unwrap(),
+                    notice_no: None,
+                };
+                store
+                    .record_event(&r.matter_id, &accept, "seed", &cal)
+                    .unwrap();
+            }
+        }
+        drop(store);
+        AppState::new(data, 15)
+    }
+
+    #[test]
+    fn the_screen_gets_the_figures_the_rates_the_files_and_the_publicity_totals() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = hall(dir.path());
+        state.login("boss", PW).unwrap();
+        let page = state.statistics("2025-03-01", "2025-03-31", None).unwrap();
+        assert_eq!(page.hall_name, "沁水县信访接待大厅");
+        assert_eq!(page.stats.visits.visits, 2);
+        let r = page.stats.rates.timely_acceptance;
+        assert_eq!((r.numerator, r.denominator, r.percent), (1, 2, Some(50.0)));
+        assert!(page.may_export && page.may_export_full && page.may_evaluate);
+        let rows = state
+            .rate_matters("2025-03-01", "2025-03-31", None, "timely_acceptance")
+            .unwrap();
+        let counted: Vec<(bool, &str)> = rows
+            .iter()
+            .map(|m| (m.counted, m.visitor_names[0].as_str()))
+            .collect();
+        assert_eq!(counted, [(true, "张三"), (false, "李四")]);
+        let gaps = state
+            .completeness("2025-03-01", "2025-03-31", None)
+            .unwrap();
+        assert_eq!(gaps.matters_without_disposition.len(), 1);
+
+        // Files land in <data dir>/exports; the report is named after hall and month.
+        let x = state
+            .export_ledger("visits", "2025-03-01", "2025-03-31", None, true)
+            .unwrap();
+        assert_eq!((x.rows, x.full_ids), (2, true));
+        assert!(Path::new(&x.path).is_file());
+        let pdf = state.monthly_report("2025-03", None).unwrap();
+        assert_eq!(pdf.file_name, "月报-140521-202503.pdf");
+        assert!(std::fs::read(&pdf.path).unwrap().starts_with(b"%PDF-"));
+        let e = state.open_export("../secret.pdf").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NotFound);
+
+        // Every refusal names its field.
+        let e = state
+            .statistics("2025-03-31", "2025-03-01", None)
+            .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("to"));
+        assert!(e.message.contains("早于开始日期"), "{}", e.message);
+        let e = state.monthly_report("2025-13", None).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("month"));
+        let e = state
+            .export_ledger("everything", "2025-03-01", "2025-03-31", None, false)
+            .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("kind"));
+        let e = state
+            .rate_matters("2025-03-01", "2025-03-31", Some("1405".into()), "满意率")
+            .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("hall"));
+
+        // Publicity: recorded, then counted in the period's totals.
+        let today = now_cst().date_naive();
+        let input = PublicityInput {
+            held_on: today.to_string(),
+            place: "城关社区".into(),
+            units: vec!["县司法局".into(), "县信访局".into()],
+            kind: "进社区".into(),
+            leaflets: 500,
+            consulted: 40,
+            reached: 300,
+            ..Default::default()
+        };
+        state.add_publicity(input).unwrap();
+        let p = state
+            .publicity(&today.to_string(), &today.to_string())
+            .unwrap();
+        assert_eq!(p.activities.len(), 1);
+        assert_eq!(
+            (
+                p.summary.totals.events,
+                p.summary.totals.units,
+                p.summary.totals.leaflets
+            ),
+            (1, 2, 500)
+        );
+        let e = state.add_publicity(PublicityInput::default()).unwrap_err();
+        let fields: Vec<&str> = e.errors.iter().map(|f| f.field.as_str()).collect();
+        assert!(
+            fields.contains(&"place") && fields.contains(&"units"),
+            "{fields:?}"
+        );
+
+        // A clerk exports masked only.
+        state.login("clerk", PW).unwrap();
+        let e = state
+            .export_ledger("visits", "2025-03-01", "2025-03-31", None, true)
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Forbidden);
+        let x = state
+            .export_ledger("visits", "2025-03-01", "2025-03-31", None, false)
+            .unwrap();
+        assert!(!x.full_ids);
+    }
+}

@@ -1,0 +1,234 @@
+"""The statistics screen end to end: a known data set seeded with the real CLI, the supervisor
+opens 统计, reads the exact counts and rates, changes the range and sees them change, opens the
+matters behind a rate, and writes the monthly report and an Excel export.
+
+The data dir is this module's own (it needs a supervisor and dated records); the app is pointed at
+it with `--data-dir`, which wins over the shared XINFANG_DATA_DIR.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from conftest import APP, CLI, PASSWORD, SCREENSHOTS
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+CHECK = "10X98765432"
+
+
+def resident_id(birth: str, seq: str) -> str:
+    first17 = f"140521{birth}{seq}"
+    return first17 + CHECK[sum(int(c) * w for c, w in zip(first17, WEIGHTS)) % 11]
+
+
+def run_cli(data_dir: Path, *args: str, user: str | None = None, new_password: str | None = None):
+    env = dict(os.environ, XINFANG_DATA_DIR=str(data_dir), XINFANG_PASSWORD=PASSWORD)
+    if user:
+        env["XINFANG_USER"] = user
+    if new_password:
+        env["XINFANG_NEW_PASSWORD"] = new_password
+    out = subprocess.run([str(CLI), "--json", *args], env=env, stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, f"xinfang {args}: {out.stdout}\n{out.stderr}"
+    return json.loads(out.stdout) if out.stdout.strip().startswith("{") else None
+
+
+# March 2025 in 沁水县: 张三 accepted in time, concluded and evaluated 满意; 李四 left undone past
+# the 15-day limit; 王五 accepted in time. April: 孙七, not disposed of by the end of April.
+VISITS = [
+    ("2025-03-03T09:00:00+08:00", "张三", resident_id("19800115", "013"), "claim", "城乡建设"),
+    ("2025-03-05T10:00:00+08:00", "李四", resident_id("19750301", "024"), "claim", "劳动和社会保障"),
+    ("2025-03-10T11:00:00+08:00", "王五", resident_id("19700505", "031"), "suggestion", "城乡建设"),
+    ("2025-04-02T09:30:00+08:00", "孙七", resident_id("19900909", "055"), "claim", "城乡建设"),
+]
+
+
+@pytest.fixture(scope="module")
+def stats_dir():
+    for p in (APP, CLI):
+        if not p.exists():
+            pytest.fail(f"{p} is missing: run `make app cli` first")
+    d = Path(tempfile.mkdtemp(prefix="xinfang-e2e-stats-")) / "data"
+    run_cli(d, "init", "--hall", "140521", "--admin", "admin", "--name", "系统管理员")
+    for username, name, role in [("clerk", "王接待", "clerk"), ("boss", "李科长", "supervisor")]:
+        run_cli(d, "staff", "add", "--username", username, "--name", name, "--role", role,
+                user="admin", new_password=PASSWORD)
+    matters = []
+    for at, name, number, kind, category in VISITS:
+        f = d.parent / f"visit-{number}.json"
+        f.write_text(json.dumps({
+            "visited_at": at, "visitors": [{"name": name, "id_number": number}],
+            "appeal": "要求解决问题。", "appeal_kind": kind, "category": category, "agency": "县住建局",
+        }, ensure_ascii=False))
+        matters.append(run_cli(d, "visit", "add", "--file", str(f), user="clerk")["matter_id"])
+    event = lambda m, e: run_cli(d, "matter", "event", m, "--event", json.dumps(e), user="clerk")  # noqa: E731
+    event(matters[0], {"kind": "accept", "at": "2025-03-10", "notice_no": None})
+    event(matters[0], {"kind": "conclude", "at": "2025-03-28", "opinion_summary": "已答复"})
+    run_cli(d, "matter", "evaluate", matters[0], "--result", "满意", "--on", "2025-03-28", user="clerk")
+    event(matters[2], {"kind": "accept", "at": "2025-03-12", "notice_no": None})
+    yield d
+    shutil.rmtree(d.parent, ignore_errors=True)
+
+
+@pytest.fixture
+def app(driver_url, stats_dir):
+    opts = ArgOptions()
+    opts.set_capability("browserName", "wry")
+    opts.set_capability("tauri:options", {"application": str(APP), "args": ["--data-dir", str(stats_dir)]})
+    drv = webdriver.Remote(command_executor=driver_url, options=opts)
+    try:
+        yield drv
+    finally:
+        drv.quit()
+
+
+def tid(name: str) -> str:
+    return f'[data-testid="{name}"]'
+
+
+def wait(drv, timeout: float = 15):
+    return WebDriverWait(drv, timeout, ignored_exceptions=[StaleElementReferenceException])
+
+
+def el(drv, name: str, timeout: float = 15):
+    return wait(drv, timeout).until(EC.visibility_of_element_located((By.CSS_SELECTOR, tid(name))))
+
+
+def els(drv, name: str):
+    return drv.find_elements(By.CSS_SELECTOR, tid(name))
+
+
+def click(drv, name: str) -> None:
+    target = el(drv, name)
+    drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", target)
+    wait(drv).until(EC.element_to_be_clickable(target))
+    target.click()
+
+
+def replace(drv, name: str, text: str) -> None:
+    e = el(drv, name)
+    e.send_keys(Keys.CONTROL, "a")
+    e.send_keys(Keys.BACKSPACE)
+    e.send_keys(text)
+
+
+def text_becomes(drv, name: str, want: str, timeout: float = 15) -> None:
+    try:
+        wait(drv, timeout).until(lambda d: els(d, name) and els(d, name)[0].text.strip() == want)
+    except Exception:
+        got = els(drv, name)[0].text.strip() if els(drv, name) else "(missing)"
+        raise AssertionError(f"{name}: want {want!r}, got {got!r}") from None
+
+
+def query(drv, start: str, end: str) -> None:
+    replace(drv, "stats-from", start)
+    replace(drv, "stats-to", end)
+    click(drv, "stats-query")
+
+
+def test_statistics_screen(app, stats_dir):
+    drv = app
+    drv.set_window_size(1400, 1000)
+    user = el(drv, "login-username", timeout=30)
+    user.send_keys("boss")
+    el(drv, "login-password").send_keys(PASSWORD)
+    click(drv, "login-submit")
+    click(drv, "nav-stats")
+    el(drv, "stats-query")
+
+    # March 2025.
+    query(drv, "2025-03-01", "2025-03-31")
+    text_becomes(drv, "fig-visits", "3")
+    text_becomes(drv, "stats-period", "统计区间 2025-03-01 至 2025-03-31（数据截至 2025-04-01）")
+    assert el(drv, "fig-repeat").text.strip() == "0"
+    assert el(drv, "rate-timely_acceptance-value").text.strip() == "66.67%"
+    assert el(drv, "rate-timely_acceptance-frac").text.strip() == "2 / 3"
+    assert el(drv, "rate-on_time_conclusion-value").text.strip() == "100.00%"
+    assert el(drv, "rate-participation-frac").text.strip() == "1 / 1"
+    assert el(drv, "rate-satisfaction-value").text.strip() == "100.00%"
+    assert el(drv, "gap-matters").text.strip() == "1"  # 李四: no disposition recorded
+    assert "城乡建设" in el(drv, "table-category").text
+
+    # March and April: 孙七's visit joins, and his limit ran out undone before 1 May.
+    query(drv, "2025-03-01", "2025-04-30")
+    text_becomes(drv, "fig-visits", "4")
+    text_becomes(drv, "rate-timely_acceptance-value", "50.00%")
+    assert el(drv, "rate-timely_acceptance-frac").text.strip() == "2 / 4"
+
+    # A reversed range is refused at its field, in Chinese.
+    query(drv, "2025-03-31", "2025-03-01")
+    err = wait(drv).until(lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="field-error"][data-field="to"]'))
+    assert "早于开始日期" in err.text
+
+    # Back to March; the screenshot once every chart has rendered.
+    query(drv, "2025-03-01", "2025-03-31")
+    text_becomes(drv, "fig-visits", "3")
+    wait(drv).until(lambda d: all(
+        e.get_attribute("data-rendered") == "true"
+        for e in d.find_elements(By.CSS_SELECTOR, '[data-testid^="chart-"]')
+    ) and len(d.find_elements(By.CSS_SELECTOR, '[data-testid^="chart-"]')) >= 3)
+    wait(drv).until(lambda d: els(d, "stats-query")[0].is_enabled())
+    time.sleep(0.5)
+    drv.execute_script("window.scrollTo(0, 0)")
+    drv.save_screenshot(str(SCREENSHOTS / "stats.png"))
+
+    # The matters behind 及时受理率: three due, two counted; 李四's is the late one.
+    click(drv, "rate-timely_acceptance")
+    wait(drv).until(lambda d: len(els(d, "rate-matter-row")) == 3 and all(r.is_displayed() for r in els(d, "rate-matter-row")))
+    wait(drv).until(lambda d: all(r.text.strip() for r in els(d, "rate-matter-row")))
+    rows = els(drv, "rate-matter-row")
+    counted = [r.get_attribute("data-counted") for r in rows]
+    assert sorted(counted) == ["no", "yes", "yes"]
+    late = [r for r in rows if r.get_attribute("data-counted") == "no"][0]
+    assert "李四" in late.text
+    assert "2025-03-05" in late.text
+    time.sleep(0.3)
+    drv.save_screenshot(str(SCREENSHOTS / "stats-drilldown.png"))
+    drv.find_element(By.CSS_SELECTOR, ".el-dialog__headerbtn").click()
+    wait(drv).until(lambda d: not any(e.is_displayed() for e in els(d, "rate-matters")))
+
+    # The monthly report PDF and an Excel export land in the data dir's exports/ folder.
+    replace(drv, "report-month", "2025-03")
+    click(drv, "report-pdf")
+    written = el(drv, "written-file")
+    wait(drv).until(lambda d: ".pdf" in els(d, "written-file")[0].text)
+    pdf = stats_dir / "exports" / "月报-140521-202503.pdf"
+    assert pdf.exists(), written.text
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    flat = "".join(text.split())
+    for wanted in ["沁水县信访接待大厅", "2025年3月信访工作统计月报", "来访批次3批", "及时受理率66.67%2／3"]:
+        assert wanted in flat, f"{wanted} not in {flat}"
+    click(drv, "export-xlsx")
+    wait(drv).until(lambda d: ".xlsx" in els(d, "written-file")[0].text)
+    assert list((stats_dir / "exports").glob("统计-140521-*.xlsx")) or list((stats_dir / "exports").glob("统计-all-*.xlsx"))
+
+    # 法治宣传: record an activity; the totals come back from Rust.
+    click(drv, "nav-publicity")
+    replace(drv, "pub-place", "城关社区")
+    replace(drv, "pub-units", "县司法局、县信访局")
+    leaflets = el(drv, "pub-leaflets")
+    if leaflets.tag_name.lower() != "input":
+        leaflets = leaflets.find_element(By.CSS_SELECTOR, "input")
+    leaflets.send_keys(Keys.CONTROL, "a")
+    leaflets.send_keys(Keys.BACKSPACE)
+    leaflets.send_keys("500")
+    leaflets.send_keys(Keys.TAB)
+    click(drv, "pub-submit")
+    el(drv, "pub-message")
+    text_becomes(drv, "pub-total-events", "1")
+    text_becomes(drv, "pub-total-units", "2")
+    text_becomes(drv, "pub-total-leaflets", "500")
+    drv.save_screenshot(str(SCREENSHOTS / "stats-publicity.png"))

@@ -1,0 +1,71 @@
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
+import { mount } from '@vue/test-utils'
+import { afterEach, describe, expect, it } from 'vitest'
+import SyncStatus from '../components/SyncStatus.vue'
+import { setup, sleep } from './helpers'
+
+afterEach(() => clearMocks())
+
+const base = {
+  online: false,
+  enrolled: true,
+  checked: true,
+  pending: 0,
+  last_sync_at: null as string | null,
+  last_error: null as string | null,
+}
+
+async function shown(status: typeof base) {
+  const { plugins } = setup()
+  mockIPC((cmd) => (cmd === 'sync_status' ? status : null))
+  const w = mount(SyncStatus, { global: { plugins } })
+  await sleep(10)
+  const text = w.get('[data-testid="sync-status"]').text()
+  w.unmount()
+  return text
+}
+
+describe('SyncStatus', () => {
+  it('shows 在线, the pending count and the last successful sync', async () => {
+    const text = await shown({ ...base, online: true, pending: 3, last_sync_at: '2026-03-02T09:15:07+08:00' })
+    expect(text).toContain('在线')
+    expect(text).toContain('待上传 3 条')
+    expect(text).toContain('上次同步 2026-03-02 09:15')
+  })
+
+  it('shows 离线 with the Chinese error as visible text', async () => {
+    const error = '无法连接市局服务器 http://127.0.0.1:8750：连接被拒绝或网络不通。请检查网络；网络恢复后再同步即可，数据不会丢失。'
+    const text = await shown({ ...base, pending: 2, last_sync_at: '2026-03-02T09:15:07+08:00', last_error: error })
+    expect(text).toContain('离线')
+    expect(text).not.toContain('在线')
+    expect(text).toContain('待上传 2 条')
+    expect(text).toContain('上次同步 2026-03-02 09:15')
+    expect(text).toContain('无法连接市局服务器')
+  })
+
+  it('lets the clerk close the error; the status stays 离线', async () => {
+    const { plugins } = setup()
+    mockIPC((cmd) => (cmd === 'sync_status' ? { ...base, last_error: '无法连接市局服务器 x：连接超时。' } : null))
+    const w = mount(SyncStatus, { global: { plugins } })
+    await sleep(10)
+    expect(w.find('[data-testid="sync-error"]').exists()).toBe(true)
+    await w.get('[data-testid="sync-error-close"]').trigger('click')
+    expect(w.find('[data-testid="sync-error"]').exists()).toBe(false)
+    expect(w.get('[data-testid="sync-status"]').text()).toContain('离线')
+    w.unmount()
+  })
+
+  it('says when the desk is not enrolled', async () => {
+    const text = await shown({ ...base, enrolled: false, pending: 5, last_error: '未登记到市级服务器：…' })
+    expect(text).toContain('离线')
+    expect(text).toContain('未登记到市级服务器')
+    expect(text).toContain('待上传 5 条')
+    expect(text).not.toContain('在线')
+  })
+
+  it('is 离线 until the first attempt, and says it is checking', async () => {
+    const text = await shown({ ...base, checked: false, enrolled: false })
+    expect(text).toContain('离线')
+    expect(text).toContain('正在检查')
+  })
+})
