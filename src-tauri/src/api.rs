@@ -17,12 +17,14 @@ use xinfang_core::desk::{
     validate_mediation,
 };
 use xinfang_core::id::IdType;
+use xinfang_core::phone::mask_phone;
 use xinfang_core::reference::{AppealKind, ReferenceData};
-use xinfang_core::staff::{Action, Role, authorize};
+use xinfang_core::staff::{Action, CONFIDENTIAL_MASK, Role, authorize, may_view_confidential};
 use xinfang_core::visit::{VisitInput, validate_visit};
 use xinfang_store::{
-    ConsultationRecord, HandoffInfo, HistoryEntry, MediationRecord, NewStaff, QueueItem,
-    Registered, Staff, Store, VisitDetail, VisitRow, VisitorProfile,
+    AuditAction, AuditEntry, AuditFilter, ConsultationRecord, HandoffInfo, HistoryEntry,
+    MediationRecord, NewStaff, QueueItem, RecordOwner, Registered, Staff, Store, VisitDetail,
+    VisitRow, VisitorProfile,
 };
 
 use crate::error::{CmdResult, CommandError, ErrorKind};
@@ -91,6 +93,9 @@ pub fn access(command: &str) -> Option<Access> {
         "export_ledger" => act(Action::ExportLedger),
         "evaluate_matter" => act(Action::EvaluateMatter),
         "add_publicity" => act(Action::RecordPublicity),
+        // Audited views (docs/security.md).
+        "reveal_visitor_contact" => act(Action::ViewFullContact),
+        "audit_entries" => act(Action::Verify),
         _ => return None,
     })
 }
@@ -191,6 +196,94 @@ pub struct RegisterResult {
     pub registered: Registered,
     /// Non-blocking remarks (unknown region prefix …), each at its field.
     pub warnings: Vec<FieldError>,
+}
+
+/// Which number `reveal_visitor_contact` shows in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactField {
+    IdNumber,
+    Phone,
+}
+
+/// Filter of the audit view; empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
+#[serde(default)]
+pub struct AuditQuery {
+    /// Staff id of the person who acted.
+    pub staff_id: String,
+    /// The record's id (matter, visit, visitor …).
+    pub record_id: String,
+    /// Inclusive dates `YYYY-MM-DD`.
+    pub from: String,
+    pub to: String,
+}
+
+/// One line of the audit view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: String,
+    pub staff_id: String,
+    /// Display name and username, or the id when the account is unknown on this desk.
+    pub staff_name: String,
+    pub action: String,
+    pub action_label: String,
+    pub entity: String,
+    pub entity_label: String,
+    pub entity_id: String,
+    pub device_id: String,
+    pub detail: String,
+}
+
+/// At most this many entries per query of the audit view.
+pub const AUDIT_VIEW_LIMIT: usize = 500;
+
+fn entity_label(entity: &str) -> String {
+    match entity {
+        "matter" => "信访事项",
+        "visit" => "来访记录",
+        "visitor" => "来访人",
+        "export" => "导出文件",
+        "store" => "数据库",
+        "staff" => "工作人员",
+        other => other,
+    }
+    .to_owned()
+}
+
+/// Checks that `me` may see a confidential (检举控告) record and writes the audit entry of the
+/// view before anything is returned. Nothing to do for a record that is not confidential.
+pub(crate) fn open_confidential(
+    store: &Store,
+    me: &Staff,
+    owner: &RecordOwner,
+    entity: &str,
+    id: &str,
+    detail: &str,
+) -> CmdResult<()> {
+    if !owner.confidential {
+        return Ok(());
+    }
+    check_confidential(me, owner)?;
+    store.audit(&me.id, AuditAction::ViewConfidential, entity, id, detail)?;
+    Ok(())
+}
+
+/// The refusal of a confidential record to someone who may not see it (no audit entry).
+pub(crate) fn check_confidential(me: &Staff, owner: &RecordOwner) -> CmdResult<()> {
+    if owner.confidential {
+        may_view_confidential(&me.id, &me.roles, &owner.registered_by)
+            .map_err(CommandError::forbidden)?;
+    }
+    Ok(())
+}
+
+/// Lists never show the appeal of a confidential visit: open the visit (checked and audited).
+pub(crate) fn mask_row(row: &mut VisitRow) {
+    if row.confidential {
+        row.appeal = CONFIDENTIAL_MASK.to_owned();
+    }
 }
 
 struct Session {
@@ -520,7 +613,14 @@ impl AppState {
 
     pub fn history(&self, query: &str) -> CmdResult<Vec<HistoryEntry>> {
         self.act(Action::SearchVisitors, |store, _| {
-            Ok(store.history(query, 10)?)
+            let mut entries = store.history(query, 10)?;
+            for v in entries.iter_mut().flat_map(|e| e.visits.iter_mut()) {
+                let report = AppealKind::parse(&v.appeal_kind).is_some_and(|k| k.is_confidential());
+                if report {
+                    v.appeal = CONFIDENTIAL_MASK.to_owned();
+                }
+            }
+            Ok(entries)
         })
     }
 
@@ -541,12 +641,18 @@ impl AppState {
 
     pub fn today(&self) -> CmdResult<Vec<VisitRow>> {
         self.act(Action::ViewToday, |store, _| {
-            Ok(store.visits_on(&now_cst().date_naive().to_string())?)
+            let mut rows = store.visits_on(&now_cst().date_naive().to_string())?;
+            rows.iter_mut().for_each(mask_row);
+            Ok(rows)
         })
     }
 
+    /// One visit in full; a confidential one only for its clerk, supervisors and admins, and
+    /// audited before it is returned.
     pub fn visit_detail(&self, visit_id: &str) -> CmdResult<VisitDetail> {
-        self.act(Action::ViewVisit, |store, _| {
+        self.act(Action::ViewVisit, |store, me| {
+            let owner = store.visit_owner(visit_id)?;
+            open_confidential(store, me, &owner, "visit", visit_id, "来访详情")?;
             Ok(store.visit_detail(visit_id)?)
         })
     }
@@ -573,12 +679,20 @@ impl AppState {
     }
 
     pub fn queue(&self, desk: Desk) -> CmdResult<Vec<QueueItem>> {
-        self.act(Self::desk_action(desk), |store, _| Ok(store.queue(desk)?))
+        self.act(Self::desk_action(desk), |store, _| {
+            let mut items = store.queue(desk)?;
+            items.iter_mut().for_each(|i| mask_row(&mut i.visit));
+            Ok(items)
+        })
     }
 
     pub fn take_next(&self, desk: Desk) -> CmdResult<Option<QueueItem>> {
         self.act(Self::desk_action(desk), |store, me| {
-            Ok(store.take_next(desk, &me.id)?)
+            let mut item = store.take_next(desk, &me.id)?;
+            if let Some(i) = item.as_mut() {
+                mask_row(&mut i.visit);
+            }
+            Ok(item)
         })
     }
 
@@ -615,9 +729,109 @@ impl AppState {
         self.act(Action::ViewMediation, |store, _| Ok(store.mediation(id)?))
     }
 
+    /// A visitor's whole record. Confidential visits are listed masked, with the consultations
+    /// and mediations of them: opening the visit shows them to whom may see them (audited).
     pub fn visitor_profile(&self, visitor_id: &str) -> CmdResult<VisitorProfile> {
         self.act(Action::ViewVisitorDetail, |store, _| {
-            Ok(store.visitor_profile(visitor_id)?)
+            let mut p = store.visitor_profile(visitor_id)?;
+            let secret: Vec<String> = p
+                .visits
+                .iter()
+                .filter(|v| v.confidential)
+                .map(|v| v.visit_id.clone())
+                .collect();
+            p.visits.iter_mut().for_each(mask_row);
+            for c in p.consultations.iter_mut() {
+                if secret.contains(&c.visit_id) {
+                    c.question = CONFIDENTIAL_MASK.to_owned();
+                    c.facts.clear();
+                    c.advice.clear();
+                    c.follow_up_note.clear();
+                }
+            }
+            for m in p.mediations.iter_mut() {
+                // The profile is a page of lists: the parties' numbers stay masked too.
+                for party in m.parties.iter_mut() {
+                    party.id_number.clone_from(&party.id_number_masked);
+                    party.phone = party.phone.as_deref().map(mask_phone);
+                }
+                if secret.contains(&m.visit_id) {
+                    m.agreement_text = CONFIDENTIAL_MASK.to_owned();
+                    m.sessions.clear();
+                }
+            }
+            Ok(p)
+        })
+    }
+
+    /// Shows a visitor's ID number or phone in full: an explicit action, audited before the
+    /// number is returned (lists and the profile stay masked).
+    pub fn reveal_visitor_contact(
+        &self,
+        visitor_id: &str,
+        field: ContactField,
+    ) -> CmdResult<String> {
+        self.act(Action::ViewFullContact, |store, me| {
+            let contact = store.visitor_contact(visitor_id)?;
+            let (action, value) = match field {
+                ContactField::IdNumber => (AuditAction::ViewFullId, Some(contact.id_number)),
+                ContactField::Phone => (AuditAction::ViewFullPhone, contact.phone),
+            };
+            let Some(value) = value.filter(|v| !v.is_empty()) else {
+                return Err(CommandError::new(
+                    ErrorKind::NotFound,
+                    "not_found",
+                    "该来访人没有登记电话号码，无需显示。如需补充，请在下次来访登记时填写。",
+                ));
+            };
+            store.audit(&me.id, action, "visitor", visitor_id, "")?;
+            Ok(value)
+        })
+    }
+
+    /// The audit log, newest first (at most [`AUDIT_VIEW_LIMIT`] entries).
+    pub fn audit_entries(&self, query: AuditQuery) -> CmdResult<Vec<AuditRow>> {
+        self.act(Action::Verify, |store, _| {
+            let mut errors = xinfang_core::ValidationErrors::default();
+            let mut date = |field: &str, label: &str, raw: &str| -> Option<String> {
+                let v = raw.trim();
+                if v.is_empty() {
+                    return None;
+                }
+                if chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_err() {
+                    errors.push(FieldError::new(
+                        field,
+                        "date_format",
+                        format!("{label}“{v}”格式不正确，请按年-月-日填写，例如 2026-11-26。"),
+                    ));
+                    return None;
+                }
+                Some(v.to_owned())
+            };
+            let from = date("from", "开始日期", &query.from);
+            let to = date("to", "结束日期", &query.to);
+            if let (Some(f), Some(t)) = (&from, &to)
+                && f > t
+            {
+                errors.push(FieldError::new(
+                    "to",
+                    "date_order",
+                    "结束日期早于开始日期，请重新选择日期范围。",
+                ));
+            }
+            if !errors.is_empty() {
+                return Err(errors.into());
+            }
+            let blank = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+            let entries = store.audit_entries(&AuditFilter {
+                staff_id: blank(&query.staff_id),
+                entity_id: blank(&query.record_id),
+                from,
+                to,
+                limit: Some(AUDIT_VIEW_LIMIT),
+            })?;
+            let staff = store.list_staff()?;
+            Ok(entries.into_iter().map(|e| audit_row(e, &staff)).collect())
         })
     }
 
@@ -654,5 +868,29 @@ impl AppState {
         self.act(Action::ManageStaff, |store, _| {
             Ok(store.set_staff_roles(staff_id, roles)?)
         })
+    }
+}
+
+fn audit_row(e: AuditEntry, staff: &[Staff]) -> AuditRow {
+    let staff_name = staff.iter().find(|s| s.id == e.staff_id).map_or_else(
+        || e.staff_id.clone(),
+        |s| format!("{}（{}）", s.display_name, s.username),
+    );
+    let action_label = AuditAction::ALL
+        .iter()
+        .find(|a| a.code() == e.action)
+        .map_or_else(|| e.action.clone(), |a| a.label_zh().to_owned());
+    AuditRow {
+        seq: e.seq,
+        at: e.at,
+        staff_id: e.staff_id,
+        staff_name,
+        action: e.action,
+        action_label,
+        entity_label: entity_label(&e.entity),
+        entity: e.entity,
+        entity_id: e.entity_id,
+        device_id: e.device_id,
+        detail: e.detail,
     }
 }

@@ -56,4 +56,7 @@ pub const COMMANDS: &[&str] = &[
     "evaluate_matter",
     "publicity",
     "add_publicity",
+    // Audited views: full ID number or phone, the audit log.
+    "reveal_visitor_contact",
+    "audit_entries",
 ];

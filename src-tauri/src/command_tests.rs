@@ -246,6 +246,12 @@ fn cases() -> Vec<(&'static str, Case)> {
         ("add_publicity", |s, _, _| {
             ok(s.add_publicity(xinfang_core::stats::PublicityInput::default()))
         }),
+        ("reveal_visitor_contact", |s, _, _| {
+            ok(s.reveal_visitor_contact("no-such-id", crate::api::ContactField::IdNumber))
+        }),
+        ("audit_entries", |s, _, _| {
+            ok(s.audit_entries(crate::api::AuditQuery::default()))
+        }),
     ]
 }
 
@@ -559,4 +565,190 @@ fn setup_shows_the_recovery_key_once_and_logout_locks_the_store() {
     )
     .unwrap();
     assert_eq!(store.hall_code(), "140521");
+}
+
+/// A 检举控告 visit registered by `clerk`: its matter and visit are refused to the lawyer and a
+/// second clerk; the clerk and the supervisor see them, each view audited first; lists mask it.
+#[test]
+fn confidential_reports_and_the_audit_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("admin", PW).unwrap();
+    state
+        .add_staff(NewStaffInput {
+            username: "clerk2".into(),
+            display_name: "赵接待".into(),
+            roles: vec![Role::Clerk],
+            password: PW.into(),
+        })
+        .unwrap();
+    let clerk = state.login("clerk", PW).unwrap().staff;
+    let mut input = visit("钱检举", &id("19700101", "035"));
+    input.appeal = "举报某局工作人员收受好处费。".into();
+    input.appeal_kind = "report".into();
+    input.category = "纪检监察".into();
+    let r = state.register_visit(input).unwrap().registered;
+    let v = r.visit_id.clone();
+    let matter = state.matter_of_visit(&v).unwrap();
+    // The registering clerk sees it; the view is audited.
+    let page = state.matter(&matter).unwrap();
+    assert!(page.matter.confidential);
+    assert_eq!(page.matter.appeal, "举报某局工作人员收受好处费。");
+    // Lists do not carry the appeal text.
+    let today = state.today().unwrap();
+    let row = today.iter().find(|x| x.visit_id == v).unwrap();
+    assert!(row.confidential);
+    assert_eq!(row.appeal, xinfang_core::staff::CONFIDENTIAL_MASK);
+    state.hand_off(&v, Desk::Lawyer, "").unwrap();
+
+    // The lawyer and a second clerk are refused, with the reason; nothing audited for them.
+    for who in ["lawyer", "clerk2"] {
+        state.login(who, PW).unwrap();
+        let e = state.matter(&matter).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Forbidden, "{who}");
+        assert!(e.message.contains("检举控告件"), "{}", e.message);
+        let e = state.matter_of_visit(&v).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Forbidden);
+        let e = state.visit_detail(&v).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Forbidden);
+        let profile = state.visitor_profile(&r.visitor_ids[0]).unwrap();
+        assert_eq!(
+            profile.visits[0].appeal,
+            xinfang_core::staff::CONFIDENTIAL_MASK
+        );
+    }
+    state.login("lawyer", PW).unwrap();
+    let queue = state.queue(Desk::Lawyer).unwrap();
+    assert_eq!(
+        queue[0].visit.appeal,
+        xinfang_core::staff::CONFIDENTIAL_MASK
+    );
+    let e = state
+        .propose_route(&matter, Default::default())
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Forbidden);
+    state.login("clerk2", PW).unwrap();
+    let e = state
+        .record_matter_event(
+            &matter,
+            serde_json::json!({"kind": "accept", "at": "2026-11-26"}),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Forbidden);
+    let e = state
+        .print_matter_notice(&matter, "acceptance")
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Forbidden);
+
+    // The supervisor sees the matter and the visit; each view audited with its record.
+    let sup = state.login("supervisor", PW).unwrap().staff;
+    assert!(state.matter(&matter).unwrap().matter.confidential);
+    let detail = state.visit_detail(&v).unwrap();
+    assert_eq!(detail.visit.appeal, "举报某局工作人员收受好处费。");
+
+    let all = state
+        .audit_entries(crate::api::AuditQuery::default())
+        .unwrap();
+    let views: Vec<(&str, &str, &str)> = all
+        .iter()
+        .filter(|e| e.action == "view_confidential")
+        .map(|e| (e.staff_id.as_str(), e.entity.as_str(), e.entity_id.as_str()))
+        .collect();
+    assert_eq!(
+        views,
+        [
+            (sup.id.as_str(), "visit", v.as_str()),
+            (sup.id.as_str(), "matter", matter.as_str()),
+            (clerk.id.as_str(), "matter", matter.as_str()),
+        ],
+        "newest first; nothing for the refused views"
+    );
+    assert_eq!(all[0].action_label, "查看检举控告类事项");
+    assert_eq!(all[0].entity_label, "来访记录");
+    assert!(all[0].staff_name.contains("supervisor"));
+
+    // Filters: person, record, dates.
+    let q = |staff: &str, record: &str, from: &str, to: &str| crate::api::AuditQuery {
+        staff_id: staff.into(),
+        record_id: record.into(),
+        from: from.into(),
+        to: to.into(),
+    };
+    let by_clerk = state.audit_entries(q(&clerk.id, "", "", "")).unwrap();
+    assert_eq!(by_clerk.len(), 1);
+    assert_eq!(by_clerk[0].entity_id, matter);
+    let of_matter = state.audit_entries(q("", &matter, "", "")).unwrap();
+    assert_eq!(of_matter.len(), 2);
+    let today = crate::api::now_cst().date_naive().to_string();
+    assert_eq!(
+        state
+            .audit_entries(q("", "", &today, &today))
+            .unwrap()
+            .len(),
+        all.len()
+    );
+    assert!(
+        state
+            .audit_entries(q("", "", "2000-01-01", "2000-12-31"))
+            .unwrap()
+            .is_empty()
+    );
+    let e = state
+        .audit_entries(q("", "", "2026/01/01", ""))
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("from"));
+    let e = state
+        .audit_entries(q("", "", "2026-02-01", "2026-01-01"))
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("to"));
+
+    // The CLI-side store agrees: the chain is intact.
+    state.logout();
+    let (store, _) = Store::login(state.data_dir(), "supervisor", PW).unwrap();
+    assert!(store.verify_audit_chain().unwrap().is_none());
+}
+
+/// Showing a full ID number or phone: clerks and supervisors, audited before it is returned.
+#[test]
+fn reveal_visitor_contact_is_audited() {
+    use crate::api::{AuditQuery, ContactField};
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    let number = id("19800115", "013");
+    state.login("clerk", PW).unwrap();
+    let visitor = state.today().unwrap()[0].visitors[0].visitor_id.clone();
+    state.login("lawyer", PW).unwrap();
+    let e = state
+        .reveal_visitor_contact(&visitor, ContactField::IdNumber)
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Forbidden);
+    let clerk = state.login("clerk", PW).unwrap().staff;
+    let profile = state.visitor_profile(&visitor).unwrap();
+    assert!(profile.id_number_masked.contains('*'));
+    assert_eq!(
+        state
+            .reveal_visitor_contact(&visitor, ContactField::IdNumber)
+            .unwrap(),
+        number
+    );
+    // The fixture's visitor has no phone: said so, nothing audited.
+    let e = state
+        .reveal_visitor_contact(&visitor, ContactField::Phone)
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert!(e.message.contains("电话"));
+    state.login("supervisor", PW).unwrap();
+    let entries = state
+        .audit_entries(AuditQuery {
+            record_id: visitor.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        (entries[0].action.as_str(), entries[0].staff_id.as_str()),
+        ("view_full_id", clerk.id.as_str())
+    );
+    assert_eq!(entries[0].action_label, "查看完整证件号码");
+    assert_eq!(entries[0].entity_label, "来访人");
 }

@@ -11,8 +11,8 @@ use xinfang_store::{
 };
 
 use crate::api::{
-    AppInfo, AppState, NewStaffInput, ReferenceLists, RegisterResult, SessionInfo, SetupInput,
-    SyncStatus,
+    AppInfo, AppState, AuditQuery, AuditRow, ContactField, NewStaffInput, ReferenceLists,
+    RegisterResult, SessionInfo, SetupInput, SyncStatus,
 };
 use crate::error::CmdResult;
 
@@ -177,4 +177,18 @@ pub async fn reset_password(s: S<'_>, staff_id: String, password: String) -> Cmd
 #[tauri::command]
 pub async fn set_staff_roles(s: S<'_>, staff_id: String, roles: Vec<Role>) -> CmdResult<Staff> {
     s.set_staff_roles(&staff_id, &roles)
+}
+
+#[tauri::command]
+pub async fn reveal_visitor_contact(
+    s: S<'_>,
+    visitor_id: String,
+    field: ContactField,
+) -> CmdResult<String> {
+    s.reveal_visitor_contact(&visitor_id, field)
+}
+
+#[tauri::command]
+pub async fn audit_entries(s: S<'_>, filter: AuditQuery) -> CmdResult<Vec<AuditRow>> {
+    s.audit_entries(filter)
 }

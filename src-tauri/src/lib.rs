@@ -122,6 +122,8 @@ pub fn run() {
             stats::evaluate_matter,
             stats::publicity,
             stats::add_publicity,
+            commands::reveal_visitor_contact,
+            commands::audit_entries,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

@@ -18,13 +18,13 @@ use xinfang_core::classify::ClassifyInput;
 use xinfang_core::matter::{EventKind, MAX_EXTENSION_DAYS, MatterEvent};
 use xinfang_core::notice::{self, NoticeKind};
 use xinfang_core::reference::ReferenceData;
-use xinfang_core::staff::{Action, Role, authorize};
+use xinfang_core::staff::{Action, CONFIDENTIAL_MASK, Role, authorize};
 use xinfang_print::{PrintError, Printer};
 use xinfang_store::{
     AllowedEvent, BacklogCase, BacklogDashboard, BacklogFilter, DueList, MatterView, Staff, Store,
 };
 
-use crate::api::{AppState, now_cst};
+use crate::api::{AppState, check_confidential, now_cst, open_confidential};
 use crate::error::{CmdResult, CommandError, ErrorKind};
 
 /// The folder of the data dir that printed notices are saved to.
@@ -308,7 +308,16 @@ fn notice_file_name(kind: NoticeKind, matter_id: &str) -> String {
 
 // ---- the commands' work -------------------------------------------------------------------
 
+/// Refuses a step on a confidential matter to whom may not see it, before anything is written.
+fn may_touch(store: &Store, me: &Staff, id: &str) -> CmdResult<()> {
+    check_confidential(me, &store.matter_owner(id)?)
+}
+
+/// The matter page. A confidential (检举控告) matter only for the registering clerk,
+/// supervisors and admins, and every view of it audited before it is returned.
 fn page(store: &Store, me: &Staff, id: &str) -> CmdResult<MatterPage> {
+    let owner = store.matter_owner(id)?;
+    open_confidential(store, me, &owner, "matter", id, "事项页面")?;
     let today = today();
     let matter = store.matter(id, today, &cal(store))?;
     let may = MatterPermissions::of(&me.roles);
@@ -357,7 +366,9 @@ impl AppState {
 
     /// The matter registered with a visit (every registered visit has one).
     pub fn matter_of_visit(&self, visit_id: &str) -> CmdResult<String> {
-        self.act(Action::ViewMatter, |store, _| {
+        self.act(Action::ViewMatter, |store, me| {
+            // Only an id; the matter page itself is checked and audited.
+            check_confidential(me, &store.visit_owner(visit_id)?)?;
             Ok(store.matter_of_visit(visit_id)?)
         })
     }
@@ -365,6 +376,7 @@ impl AppState {
     /// Records one step from its form; a refusal writes nothing and names the field.
     pub fn record_matter_event(&self, matter_id: &str, event: Value) -> CmdResult<MatterPage> {
         self.act(Action::RecordMatterEvent, |store, me| {
+            may_touch(store, me, matter_id)?;
             let event = parse_event(event)?;
             store.record_event(matter_id, &event, &me.id, &cal(store))?;
             tracing::info!(matter_id, kind = ?event.kind(), "matter step recorded");
@@ -374,6 +386,7 @@ impl AppState {
 
     pub fn classify_matter(&self, matter_id: &str, input: ClassifyInput) -> CmdResult<MatterPage> {
         self.act(Action::ClassifyMatter, |store, me| {
+            may_touch(store, me, matter_id)?;
             store.classify_matter(matter_id, &input, &me.id, ReferenceData::bundled())?;
             page(store, me, matter_id)
         })
@@ -386,6 +399,7 @@ impl AppState {
         input: ProposeRouteInput,
     ) -> CmdResult<MatterPage> {
         self.act(Action::ProposeLegalRoute, |store, me| {
+            may_touch(store, me, matter_id)?;
             store.propose_route(
                 matter_id,
                 &input.route_code,
@@ -405,6 +419,7 @@ impl AppState {
         route_code: Option<String>,
     ) -> CmdResult<MatterPage> {
         self.act(Action::ClassifyMatter, |store, me| {
+            may_touch(store, me, matter_id)?;
             store.confirm_route(
                 matter_id,
                 route_code.as_deref(),
@@ -418,7 +433,14 @@ impl AppState {
     /// Overdue limits and limits due within 3 days, for the supervisor's morning.
     pub fn due_list(&self) -> CmdResult<DueList> {
         self.act(Action::ViewDueList, |store, _| {
-            Ok(store.due_list(today(), &cal(store))?)
+            let mut list = store.due_list(today(), &cal(store))?;
+            // The store leaves out the appeal and names of confidential matters; say why.
+            for item in list.overdue.iter_mut().chain(list.due_soon.iter_mut()) {
+                if item.confidential {
+                    item.appeal = CONFIDENTIAL_MASK.to_owned();
+                }
+            }
+            Ok(list)
         })
     }
 
@@ -496,6 +518,15 @@ impl AppState {
                         ),
                     )
                 })?;
+            let owner = store.matter_owner(matter_id)?;
+            open_confidential(
+                store,
+                me,
+                &owner,
+                "matter",
+                matter_id,
+                &format!("打印{}", kind.title_zh()),
+            )?;
             let cal = cal(store);
             let (facts, state) = store.matter_facts(matter_id, &cal)?;
             Ok(notice::matter_notice(

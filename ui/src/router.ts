@@ -20,6 +20,7 @@ export const router = createRouter({
     { path: '/matter/of-visit/:visitId', component: () => import('./views/MatterPage.vue'), props: true },
     { path: '/due', component: () => import('./views/DueView.vue') },
     { path: '/backlog', component: () => import('./views/BacklogView.vue') },
+    { path: '/audit', component: () => import('./views/AuditView.vue') },
     { path: '/print/opinion/:id', component: () => import('./views/PrintOpinion.vue'), props: true, meta: { bare: true } },
     { path: '/print/agreement/:id', component: () => import('./views/PrintAgreement.vue'), props: true, meta: { bare: true } },
   ],

@@ -67,6 +67,22 @@ enum Command {
         #[arg(long, default_value = "市局管理员")]
         label: String,
     },
+    /// The city's monthly report (月度统计报告) to PDF: city totals, the four rates, a row per
+    /// hall, the hall comparison and the kind/category breakdowns, from the synced records.
+    Report {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// The PDF file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// The day the figures are taken (default: today, China Standard Time).
+        #[arg(long, hide = true)]
+        today: Option<chrono::NaiveDate>,
+        /// Folder of the city's adjusted templates (default: <data dir>/templates if present).
+        #[arg(long)]
+        templates: Option<PathBuf>,
+    },
     /// Print the OpenAPI document (what docs/openapi.yaml holds).
     Openapi,
     /// Write a fresh random database key to FILE (mode 0600; never overwrites). Keep it off
@@ -247,6 +263,42 @@ fn run(args: Args) -> anyhow::Result<()> {
                     println!("已注销设备 {id}：它的令牌立即失效。");
                 }
             }
+            Ok(())
+        }
+        Command::Report {
+            month,
+            out,
+            today,
+            templates,
+        } => {
+            // The month first: a typo is reported before the database is opened.
+            xinfang_print::report::month_bounds(month).map_err(|e| anyhow!(e.message))?;
+            let storage = open(&args)?;
+            let templates = match templates {
+                Some(t) => Some(t.clone()),
+                None => Some(data_dir(&args)?.join("templates")).filter(|d| d.is_dir()),
+            };
+            let today = today.unwrap_or_else(xinfang_city::stats::today_cst);
+            let (r, pdf) = xinfang_city::report::month_pdf(
+                storage.as_ref(),
+                month,
+                today,
+                templates.as_deref(),
+            )
+            .map_err(|e| anyhow!(e))?;
+            std::fs::write(out, &pdf).with_context(|| {
+                format!(
+                    "无法写入 {}：请检查目录是否存在、是否有写权限",
+                    out.display()
+                )
+            })?;
+            println!(
+                "已生成{}{}：{}（全市来访 {} 批）",
+                r.title,
+                r.month_zh,
+                out.display(),
+                r.total.visits
+            );
             Ok(())
         }
         Command::AdminToken { label } => {

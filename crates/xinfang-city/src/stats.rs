@@ -18,7 +18,7 @@ use xinfang_core::reference::{AppealKind, ReferenceData};
 use xinfang_core::stats::{self, Evaluation, Period, Rate};
 
 use crate::api::{AppState, Failure};
-use crate::storage::Hall;
+use crate::storage::{Hall, Storage, StorageError};
 
 /// One synced visit, as the statistics need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -421,23 +421,44 @@ pub async fn city_stats(
         Failure::new(StatusCode::UNPROCESSABLE_ENTITY, code, messages.join(""))
     })?;
     let storage = state.storage.clone();
-    let (from, to) = (period.from.to_string(), period.to.to_string());
-    let facts = crate::api::blocking(move || storage.stats_facts(&from, &to)).await?;
-    let today = chrono::Utc::now()
+    let today = today_cst();
+    Ok(Json(
+        crate::api::blocking(move || load(storage.as_ref(), &period, today)).await?,
+    ))
+}
+
+/// Today in China Standard Time (UTC+8), the day the figures are taken.
+pub fn today_cst() -> NaiveDate {
+    chrono::Utc::now()
         .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"))
-        .date_naive();
-    let cal = HolidayCalendar::bundled();
-    let city = facts
-        .halls
+        .date_naive()
+}
+
+/// The city's own entry among the halls (code ending in `00`, e.g. 140500 晋城市), else
+/// (`city`, 全市): what names the city total.
+pub fn city_of(halls: &[Hall]) -> (String, String) {
+    halls
         .iter()
         .find(|h| h.code.ends_with("00"))
         .map(|h| (h.code.clone(), h.name.clone()))
-        .unwrap_or_else(|| ("city".to_owned(), "全市".to_owned()));
-    Ok(Json(compute(
+        .unwrap_or_else(|| ("city".to_owned(), "全市".to_owned()))
+}
+
+/// The city statistics of `period` from `storage`, taken on `today`: what `GET /v1/city/stats`
+/// answers and what `xinfang-city report` prints.
+pub fn load(
+    storage: &dyn Storage,
+    period: &Period,
+    today: NaiveDate,
+) -> Result<CityStats, StorageError> {
+    let facts = storage.stats_facts(&period.from.to_string(), &period.to.to_string())?;
+    let cal = HolidayCalendar::bundled();
+    let city = city_of(&facts.halls);
+    Ok(compute(
         &facts,
-        &period,
+        period,
         today,
         &cal,
         (&city.0, &format!("{}（全市合计）", city.1)),
-    )))
+    ))
 }

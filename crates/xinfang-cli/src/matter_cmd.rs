@@ -205,7 +205,14 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
             authorize(&me.roles, Action::ViewMatter)?;
             let v = store.matter(id, today_or(*today), &cal(&store))?;
             if v.confidential {
-                // 检举控告: every view is audited, before anything is shown.
+                // 检举控告: only the registering clerk, supervisors and admins; every view is
+                // audited, before anything is shown.
+                let owner = store.matter_owner(id)?;
+                xinfang_core::staff::may_view_confidential(
+                    &me.id,
+                    &me.roles,
+                    &owner.registered_by,
+                )?;
                 store.audit(
                     &me.id,
                     xinfang_store::AuditAction::ViewConfidential,

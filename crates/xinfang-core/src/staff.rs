@@ -159,10 +159,12 @@ pub enum Action {
     ImportLedger,
     /// Record publicity activities (法治宣传活动).
     RecordPublicity,
+    /// Show a visitor's ID number or phone in full (audited; lists stay masked).
+    ViewFullContact,
 }
 
 impl Action {
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 37] = [
         Action::RegisterVisit,
         Action::SearchVisitors,
         Action::ListStaff,
@@ -199,6 +201,7 @@ impl Action {
         Action::ExportFullIds,
         Action::ImportLedger,
         Action::RecordPublicity,
+        Action::ViewFullContact,
     ];
 
     /// Roles allowed to perform this action.
@@ -232,6 +235,9 @@ impl Action {
             }
             Action::EvaluateMatter => &[Clerk, Supervisor],
             Action::ExportFullIds | Action::ImportLedger => &[Supervisor],
+            // The clerks who register (to call a visitor back, to check a document against the
+            // record) and the supervisor; the desks work from the masked numbers.
+            Action::ViewFullContact => &[Clerk, Supervisor],
         }
     }
 
@@ -273,6 +279,7 @@ impl Action {
             Action::ExportFullIds => "导出完整证件号码",
             Action::ImportLedger => "导入来访台账",
             Action::RecordPublicity => "登记法治宣传活动",
+            Action::ViewFullContact => "查看完整证件号码和电话",
         }
     }
 }
@@ -295,6 +302,32 @@ pub fn authorize(roles: &[Role], action: Action) -> Result<(), crate::FieldError
     ))
 }
 
+/// What lists show instead of the appeal of a 检举控告 (confidential) record.
+pub const CONFIDENTIAL_MASK: &str = "【检举控告件，内容保密】";
+
+/// 检举控告 (report/accusation) records are seen only by the clerk who registered them, the
+/// hall's supervisors and its admins. `registered_by` is the staff id of the registering clerk
+/// (empty when unknown, e.g. an imported ledger row: then only supervisors and admins).
+/// Every allowed view is to be audited by the caller before the record is shown.
+pub fn may_view_confidential(
+    viewer_id: &str,
+    viewer_roles: &[Role],
+    registered_by: &str,
+) -> Result<(), crate::FieldError> {
+    let privileged = viewer_roles
+        .iter()
+        .any(|r| matches!(r, Role::Supervisor | Role::Admin));
+    let registrar = !registered_by.is_empty() && viewer_id == registered_by;
+    if privileged || registrar {
+        return Ok(());
+    }
+    Err(crate::FieldError::new(
+        "role",
+        "confidential",
+        "该事项为检举控告件，仅登记人、负责人和管理员可以查看。如确需查看，请联系登记人或本厅负责人。",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +343,39 @@ mod tests {
         // Every action is allowed to someone.
         for a in Action::ALL {
             assert!(!a.allowed_roles().is_empty());
+        }
+    }
+
+    #[test]
+    fn confidential_records_only_for_registrar_supervisor_admin() {
+        // The registering clerk.
+        assert!(may_view_confidential("c1", &[Role::Clerk], "c1").is_ok());
+        // Supervisors and admins, whoever registered.
+        assert!(may_view_confidential("s1", &[Role::Supervisor], "c1").is_ok());
+        assert!(may_view_confidential("a1", &[Role::Admin], "c1").is_ok());
+        assert!(may_view_confidential("s1", &[Role::Clerk, Role::Supervisor], "").is_ok());
+        // Another clerk, the lawyer, the mediator.
+        for (who, roles) in [
+            ("c2", &[Role::Clerk][..]),
+            ("l1", &[Role::Lawyer][..]),
+            ("m1", &[Role::Mediator][..]),
+            ("x", &[Role::Lawyer, Role::Mediator, Role::Clerk][..]),
+        ] {
+            let e = may_view_confidential(who, roles, "c1").unwrap_err();
+            assert_eq!(e.code, "confidential");
+            assert!(e.message.contains("检举控告"), "{}", e.message);
+            assert!(e.message.contains("负责人"));
+        }
+        // Unknown registrar: an empty viewer id does not match it.
+        assert!(may_view_confidential("", &[Role::Clerk], "").is_err());
+    }
+
+    #[test]
+    fn full_contact_numbers_for_clerks_and_supervisors() {
+        assert!(authorize(&[Role::Clerk], Action::ViewFullContact).is_ok());
+        assert!(authorize(&[Role::Supervisor], Action::ViewFullContact).is_ok());
+        for r in [Role::Lawyer, Role::Mediator, Role::Admin] {
+            assert!(authorize(&[r], Action::ViewFullContact).is_err());
         }
     }
 

@@ -188,6 +188,19 @@ impl Printer {
         self.compile(report::TEMPLATE, value.to_string(), report.generated_on)
     }
 
+    /// Renders the city's monthly report (`city_report.typ`). Same report, same bytes.
+    pub fn render_city_report(&self, report: &report::CityReport) -> Result<Vec<u8>, PrintError> {
+        let value = serde_json::to_value(report)?;
+        let mut texts = Vec::new();
+        report::strings(&value, &mut texts);
+        self.check_glyphs(texts.iter().map(String::as_str))?;
+        self.compile(
+            report::CITY_TEMPLATE,
+            value.to_string(),
+            report.generated_on,
+        )
+    }
+
     /// Compiles `main_file` with `data` (JSON) as `sys.inputs.data` and `date` as today.
     fn compile(
         &self,

@@ -1,5 +1,7 @@
-//! The monthly statistics report (信访工作统计月报) of a hall or of the city: the figures, the
-//! four audited rates and the charts, laid out by `assets/templates/monthly_report.typ`.
+//! The monthly statistics report (信访工作统计月报) of a hall, laid out by
+//! `assets/templates/monthly_report.typ`, and the city's monthly report (月度统计报告: city
+//! totals, the four rates, a row per hall, the hall comparison and the breakdowns), laid out by
+//! `assets/templates/city_report.typ`; both draw their charts with `charts.typ`.
 //!
 //! Every figure is taken from [`xinfang_store::Statistics`] (or, for the city, from the city
 //! server's figures turned into the same shape by the caller): nothing is typed or added up here
@@ -8,7 +10,7 @@
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use xinfang_core::notice::date_zh;
-use xinfang_core::stats::Rate;
+use xinfang_core::stats::{Rate, RateKind};
 use xinfang_store::{Count, Statistics};
 
 /// The template file of the report.
@@ -96,6 +98,15 @@ fn day_zh(d: NaiveDate) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }
 
+/// `2025年3月` for a whole month, else `2025年3月1日至2025年3月15日`.
+fn month_zh(from: NaiveDate, to: NaiveDate) -> String {
+    if from.year() == to.year() && from.month() == to.month() {
+        format!("{}年{}月", from.year(), from.month())
+    } else {
+        format!("{}至{}", day_zh(from), day_zh(to))
+    }
+}
+
 fn figure(label: &str, value: u64, unit: &str) -> Figure {
     Figure {
         label: label.to_owned(),
@@ -118,21 +129,28 @@ fn rate(label: &str, r: &Rate, definition: &str) -> ReportRate {
 }
 
 fn points(counts: &[Count], max: usize) -> Vec<Point> {
-    let mut sorted: Vec<&Count> = counts.iter().collect();
-    sorted.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
+    top(
+        counts.iter().map(|c| (c.label.as_str(), c.count)).collect(),
+        max,
+    )
+}
+
+/// The `max` largest of `counts`, most first, the rest summed up as 其他.
+fn top(mut sorted: Vec<(&str, u64)>, max: usize) -> Vec<Point> {
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let mut out: Vec<Point> = sorted
         .iter()
         .take(max)
-        .map(|c| Point {
-            label: if c.label.is_empty() {
+        .map(|(label, count)| Point {
+            label: if label.is_empty() {
                 "未登记".to_owned()
             } else {
-                c.label.clone()
+                (*label).to_owned()
             },
-            value: c.count,
+            value: *count,
         })
         .collect();
-    let rest: u64 = sorted.iter().skip(max).map(|c| c.count).sum();
+    let rest: u64 = sorted.iter().skip(max).map(|c| c.1).sum();
     if rest > 0 {
         out.push(Point {
             label: "其他".to_owned(),
@@ -171,13 +189,7 @@ pub fn monthly(
             None => break,
         };
     }
-    let month_zh = if s.period.from.year() == s.period.to.year()
-        && s.period.from.month() == s.period.to.month()
-    {
-        format!("{}年{}月", s.period.from.year(), s.period.from.month())
-    } else {
-        format!("{}至{}", day_zh(s.period.from), day_zh(s.period.to))
-    };
+    let month_zh = month_zh(s.period.from, s.period.to);
     MonthlyReport {
         issuer: issuer.to_owned(),
         hall_name: hall_name.to_owned(),
@@ -250,6 +262,196 @@ pub fn monthly(
                 s.completeness.consultations_without_advice,
                 "条",
             ),
+        ],
+    }
+}
+
+/// The template file of the city report.
+pub const CITY_TEMPLATE: &str = "city_report.typ";
+
+/// The figures of one hall, or of the whole city, as the city server computed them from the
+/// synced records (`xinfang_city::stats::HallStats`): the caller copies them, nothing is
+/// recomputed here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HallFigures {
+    /// GB/T 2260 code.
+    pub code: String,
+    /// 沁水县
+    pub name: String,
+    pub visits: u64,
+    pub people: u64,
+    pub first_visits: u64,
+    pub repeat_visits: u64,
+    pub group_visits: u64,
+    pub group_people: u64,
+    pub matters_received: u64,
+    pub consultations: u64,
+    pub mediations: u64,
+    pub mediations_agreed: u64,
+    pub overdue_matters: u64,
+    /// 及时受理率, 按期办结率, 参评率, 满意率, in this order.
+    pub rates: [Rate; 4],
+}
+
+/// What the city report is made from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CityFigures {
+    /// 晋城市信访局
+    pub issuer: String,
+    /// 晋城市
+    pub city_name: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// The day the figures are taken.
+    pub as_of: NaiveDate,
+    /// Every hall, in code order.
+    pub halls: Vec<HallFigures>,
+    pub total: HallFigures,
+    /// Visits by appeal kind (label, count).
+    pub by_appeal_kind: Vec<(String, u64)>,
+    /// Visits by category (label, count).
+    pub by_category: Vec<(String, u64)>,
+}
+
+/// A rate in a cell of the hall table: `66.67%` (or `—`) over `2/3`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RateCell {
+    pub value: String,
+    pub fraction: String,
+}
+
+/// One row of the hall table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HallRow {
+    pub code: String,
+    pub name: String,
+    pub visits: u64,
+    pub people: u64,
+    pub repeat_visits: u64,
+    pub group_visits: u64,
+    pub matters_received: u64,
+    pub consultations: u64,
+    pub mediations: u64,
+    pub overdue_matters: u64,
+    /// 及时受理率, 按期办结率, 参评率, 满意率.
+    pub rates: Vec<RateCell>,
+}
+
+/// What `city_report.typ` prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CityReport {
+    /// 晋城市信访局
+    pub issuer: String,
+    /// 晋城市信访接待月度统计报告
+    pub title: String,
+    /// 2025年3月
+    pub month_zh: String,
+    pub period_zh: String,
+    pub as_of_zh: String,
+    pub generated_on: NaiveDate,
+    pub generated_on_zh: String,
+    /// The city totals.
+    pub figures: Vec<Figure>,
+    /// The city's four rates.
+    pub rates: Vec<ReportRate>,
+    /// A row per hall, in code order.
+    pub halls: Vec<HallRow>,
+    /// The 全市合计 row.
+    pub total: HallRow,
+    pub charts: Vec<Chart>,
+}
+
+fn hall_row(h: &HallFigures, name: &str) -> HallRow {
+    HallRow {
+        code: h.code.clone(),
+        name: name.to_owned(),
+        visits: h.visits,
+        people: h.people,
+        repeat_visits: h.repeat_visits,
+        group_visits: h.group_visits,
+        matters_received: h.matters_received,
+        consultations: h.consultations,
+        mediations: h.mediations,
+        overdue_matters: h.overdue_matters,
+        rates: h
+            .rates
+            .iter()
+            .map(|r| RateCell {
+                value: r
+                    .percent
+                    .map_or_else(|| "—".to_owned(), |p| format!("{p:.2}%")),
+                fraction: format!("{}/{}", r.numerator, r.denominator),
+            })
+            .collect(),
+    }
+}
+
+/// The city's monthly report of `c`, printed on `generated_on`.
+pub fn city(c: &CityFigures, generated_on: NaiveDate) -> CityReport {
+    let t = &c.total;
+    CityReport {
+        issuer: c.issuer.clone(),
+        title: format!("{}信访接待月度统计报告", c.city_name),
+        month_zh: month_zh(c.from, c.to),
+        period_zh: format!("{}至{}", day_zh(c.from), day_zh(c.to)),
+        as_of_zh: day_zh(c.as_of),
+        generated_on,
+        generated_on_zh: date_zh(generated_on),
+        figures: vec![
+            figure("来访批次", t.visits, "批"),
+            figure("来访人次", t.people, "人次"),
+            figure("初次访", t.first_visits, "批"),
+            figure("重复访", t.repeat_visits, "批"),
+            figure("集体访", t.group_visits, "批"),
+            figure("集体访人次", t.group_people, "人次"),
+            figure("新收信访事项", t.matters_received, "件"),
+            figure("超期事项", t.overdue_matters, "件"),
+            figure("法律咨询", t.consultations, "次"),
+            figure("人民调解", t.mediations, "件"),
+            figure("调解达成协议", t.mediations_agreed, "件"),
+        ],
+        rates: RateKind::ALL
+            .iter()
+            .zip(&t.rates)
+            .map(|(k, r)| rate(k.label_zh(), r, k.definition_zh()))
+            .collect(),
+        halls: c.halls.iter().map(|h| hall_row(h, &h.name)).collect(),
+        total: hall_row(t, "全市合计"),
+        charts: vec![
+            Chart {
+                title: "各大厅来访批次".to_owned(),
+                kind: "bar".to_owned(),
+                points: c
+                    .halls
+                    .iter()
+                    .map(|h| Point {
+                        label: h.name.clone(),
+                        value: h.visits,
+                    })
+                    .collect(),
+            },
+            Chart {
+                title: "诉求类别（来访批次）".to_owned(),
+                kind: "bar".to_owned(),
+                points: top(
+                    c.by_appeal_kind
+                        .iter()
+                        .map(|(l, n)| (l.as_str(), *n))
+                        .collect(),
+                    8,
+                ),
+            },
+            Chart {
+                title: "问题分类（来访批次）".to_owned(),
+                kind: "bar".to_owned(),
+                points: top(
+                    c.by_category
+                        .iter()
+                        .map(|(l, n)| (l.as_str(), *n))
+                        .collect(),
+                    8,
+                ),
+            },
         ],
     }
 }

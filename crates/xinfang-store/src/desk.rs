@@ -50,6 +50,26 @@ pub struct VisitRow {
     pub is_repeat: bool,
     pub status: VisitStatus,
     pub status_label: String,
+    /// 检举控告: the visit is a report, or its matter was classified as one. The app shows its
+    /// appeal only to the registering clerk, supervisors and admins (`xinfang_core::staff::
+    /// may_view_confidential`), and masks it in lists.
+    pub confidential: bool,
+}
+
+/// Who registered a record and whether it is confidential (检举控告), for
+/// `xinfang_core::staff::may_view_confidential`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordOwner {
+    pub confidential: bool,
+    /// Staff id of the clerk who registered the (first) visit.
+    pub registered_by: String,
+}
+
+/// A visitor's ID number or phone in full (shown after the view is audited).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VisitorContact {
+    pub id_number: String,
+    pub phone: Option<String>,
 }
 
 /// One hand-off to a desk.
@@ -246,9 +266,9 @@ fn desk_state(
 fn visit_row(conn: &rusqlite::Connection, visit_id: &str) -> Result<VisitRow> {
     let row = conn
         .prepare_cached(
-            "SELECT id, queue_no, visited_at, head_count, appeal, appeal_kind, category_code, agency,
-                    place_code, is_repeat
-             FROM visits WHERE id = ?1",
+            "SELECT x.id, x.queue_no, x.visited_at, x.head_count, x.appeal, x.appeal_kind,
+                    x.category_code, x.agency, x.place_code, x.is_repeat, coalesce(m.confidential, 0)
+             FROM visits x LEFT JOIN matters m ON m.id = x.matter_id WHERE x.id = ?1",
         )?
         .query_row([visit_id], |r| {
             Ok((
@@ -262,12 +282,24 @@ fn visit_row(conn: &rusqlite::Connection, visit_id: &str) -> Result<VisitRow> {
                 r.get::<_, Option<String>>(7)?,
                 r.get::<_, Option<String>>(8)?,
                 r.get::<_, bool>(9)?,
+                r.get::<_, bool>(10)?,
             ))
         })
         .optional()?
         .ok_or_else(|| not_found("该来访记录"))?;
-    let (id, queue_no, visited_at, head_count, appeal, kind, category, agency, place, is_repeat) =
-        row;
+    let (
+        id,
+        queue_no,
+        visited_at,
+        head_count,
+        appeal,
+        kind,
+        category,
+        agency,
+        place,
+        is_repeat,
+        matter_confidential,
+    ) = row;
     let mut stmt = conn.prepare_cached(
         "SELECT v.id, v.name, v.id_number, vv.is_representative
          FROM visit_visitors vv JOIN visitors v ON v.id = vv.visitor_id
@@ -303,6 +335,7 @@ fn visit_row(conn: &rusqlite::Connection, visit_id: &str) -> Result<VisitRow> {
         is_repeat,
         status,
         status_label: status.label_zh().to_owned(),
+        confidential: matter_confidential || appeal_kind.is_confidential(),
     })
 }
 
@@ -537,6 +570,57 @@ impl Store {
 
     pub fn visit_row(&self, visit_id: &str) -> Result<VisitRow> {
         visit_row(&self.conn, visit_id)
+    }
+
+    /// Whether a visit is confidential (a report, or its matter is) and who registered it.
+    pub fn visit_owner(&self, visit_id: &str) -> Result<RecordOwner> {
+        self.conn
+            .prepare_cached(
+                "SELECT x.appeal_kind, coalesce(m.confidential, 0), coalesce(x.clerk_id, '')
+                 FROM visits x LEFT JOIN matters m ON m.id = x.matter_id WHERE x.id = ?1",
+            )?
+            .query_row([visit_id], |r| {
+                let kind: String = r.get(0)?;
+                let report = AppealKind::parse(&kind).is_some_and(AppealKind::is_confidential);
+                Ok(RecordOwner {
+                    confidential: report || r.get::<_, bool>(1)?,
+                    registered_by: r.get(2)?,
+                })
+            })
+            .optional()?
+            .ok_or_else(|| not_found("该来访记录"))
+    }
+
+    /// Whether a matter is confidential and who registered its first visit.
+    pub fn matter_owner(&self, matter_id: &str) -> Result<RecordOwner> {
+        self.conn
+            .prepare_cached(
+                "SELECT m.confidential, coalesce(x.clerk_id, '')
+                 FROM matters m LEFT JOIN visits x ON x.id = m.first_visit_id WHERE m.id = ?1",
+            )?
+            .query_row([matter_id], |r| {
+                Ok(RecordOwner {
+                    confidential: r.get(0)?,
+                    registered_by: r.get(1)?,
+                })
+            })
+            .optional()?
+            .ok_or_else(|| not_found("该信访事项"))
+    }
+
+    /// A visitor's ID number and phone in full. Audit the view first (`Store::audit` with
+    /// `AuditAction::ViewFullId` / `ViewFullPhone`); lists never carry these.
+    pub fn visitor_contact(&self, visitor_id: &str) -> Result<VisitorContact> {
+        self.conn
+            .prepare_cached("SELECT id_number, phone FROM visitors WHERE id = ?1")?
+            .query_row([visitor_id], |r| {
+                Ok(VisitorContact {
+                    id_number: r.get(0)?,
+                    phone: r.get(1)?,
+                })
+            })
+            .optional()?
+            .ok_or_else(|| not_found("该来访人"))
     }
 
     /// 访调对接: puts a visit in the lawyer's or the mediator's queue.

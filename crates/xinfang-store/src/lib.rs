@@ -29,7 +29,8 @@ pub use backlog::{BacklogCase, BacklogDashboard, BacklogFilter, BacklogNote};
 pub use changelog::ChangeRow;
 pub use desk::{
     ConsultationRecord, HandoffInfo, HistoryEntry, MediationRecord, PartyRecord, QueueItem,
-    SessionRecord, VisitDetail, VisitRow, VisitorBrief, VisitorProfile,
+    RecordOwner, SessionRecord, VisitDetail, VisitRow, VisitorBrief, VisitorContact,
+    VisitorProfile,
 };
 pub use error::{Result, StoreError};
 pub use keys::{Credentials, DataKey, KEYSLOTS_FILE, KdfParams, RecoveryKey, throttle_seconds};

@@ -47,6 +47,9 @@ import type { RateKind } from './bindings/RateKind'
 import type { RateMatter } from './bindings/RateMatter'
 import type { StatsPage } from './bindings/StatsPage'
 import type { WrittenFile } from './bindings/WrittenFile'
+import type { AuditQuery } from './bindings/AuditQuery'
+import type { AuditRow } from './bindings/AuditRow'
+import type { ContactField } from './bindings/ContactField'
 export class ApiError extends Error {
   readonly detail: CommandError
   constructor(detail: CommandError) {
@@ -150,6 +153,10 @@ export const api = {
     call<EvaluationRecord>('evaluate_matter', { matterId, input }),
   publicity: (from: string, to: string) => call<PublicityPage>('publicity', { from, to }),
   addPublicity: (input: PublicityInput) => call<PublicityRecord>('add_publicity', { input }),
+  // Audited views (docs/security.md): a full ID number or phone, the audit log.
+  revealVisitorContact: (visitorId: string, field: ContactField) =>
+    call<string>('reveal_visitor_contact', { visitorId, field }),
+  auditEntries: (filter: AuditQuery) => call<AuditRow[]>('audit_entries', { filter }),
 }
 
 export type Api = typeof api

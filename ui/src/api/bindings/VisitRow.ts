@@ -6,4 +6,10 @@ import type { VisitorBrief } from "./VisitorBrief";
 /**
  * One visit as 今日来访 lists it.
  */
-export type VisitRow = { visit_id: string, queue_no: number, visited_at: string, visitors: Array<VisitorBrief>, head_count: number, appeal: string, appeal_kind: AppealKind, appeal_kind_label: string, category_name: string, agency: string | null, place_name: string | null, is_repeat: boolean, status: VisitStatus, status_label: string, };
+export type VisitRow = { visit_id: string, queue_no: number, visited_at: string, visitors: Array<VisitorBrief>, head_count: number, appeal: string, appeal_kind: AppealKind, appeal_kind_label: string, category_name: string, agency: string | null, place_name: string | null, is_repeat: boolean, status: VisitStatus, status_label: string, 
+/**
+ * 检举控告: the visit is a report, or its matter was classified as one. The app shows its
+ * appeal only to the registering clerk, supervisors and admins (`xinfang_core::staff::
+ * may_view_confidential`), and masks it in lists.
+ */
+confidential: boolean, };
