@@ -508,7 +508,8 @@ impl AppState {
 
     pub fn reference(&self) -> CmdResult<ReferenceLists> {
         self.guarded(Access::LoggedIn, |store, _| {
-            let r = ReferenceData::bundled();
+            // The lists the store checks submissions against: the city's where it sent them.
+            let r = &store.reference_data();
             let province = &store.hall_code()[..2.min(store.hall_code().len())];
             Ok(ReferenceLists {
                 appeal_kinds: AppealKind::ALL
@@ -614,9 +615,9 @@ impl AppState {
     pub fn history(&self, query: &str) -> CmdResult<Vec<HistoryEntry>> {
         self.act(Action::SearchVisitors, |store, _| {
             let mut entries = store.history(query, 10)?;
+            // By the visit's kind and its matter's: the store decides with the core's rule.
             for v in entries.iter_mut().flat_map(|e| e.visits.iter_mut()) {
-                let report = AppealKind::parse(&v.appeal_kind).is_some_and(|k| k.is_confidential());
-                if report {
+                if v.confidential {
                     v.appeal = CONFIDENTIAL_MASK.to_owned();
                 }
             }
@@ -626,7 +627,7 @@ impl AppState {
 
     pub fn register_visit(&self, input: VisitInput) -> CmdResult<RegisterResult> {
         self.act(Action::RegisterVisit, |store, me| {
-            let valid = validate_visit(&input, ReferenceData::bundled(), now_cst())?;
+            let valid = validate_visit(&input, &store.reference_data(), now_cst())?;
             let registered = store.register_visit(&valid, &me.id)?;
             // Push the new visit to the city now rather than at the next round.
             self.sync_wake.notify_one();
@@ -698,7 +699,7 @@ impl AppState {
 
     pub fn log_consultation(&self, input: ConsultationInput) -> CmdResult<ConsultationRecord> {
         self.act(Action::LogConsultation, |store, me| {
-            let valid = validate_consultation(&input, ReferenceData::bundled())?;
+            let valid = validate_consultation(&input, &store.reference_data())?;
             let id = store.add_consultation(&valid, &me.id)?;
             Ok(store.consultation(&id)?)
         })
@@ -719,7 +720,7 @@ impl AppState {
     pub fn log_mediation(&self, input: MediationInput) -> CmdResult<MediationRecord> {
         self.act(Action::LogMediation, |store, me| {
             let valid =
-                validate_mediation(&input, ReferenceData::bundled(), now_cst().date_naive())?;
+                validate_mediation(&input, &store.reference_data(), now_cst().date_naive())?;
             let id = store.add_mediation(&valid, &me.id)?;
             Ok(store.mediation(&id)?)
         })

@@ -752,3 +752,112 @@ fn reveal_visitor_contact_is_audited() {
     assert_eq!(entries[0].action_label, "查看完整证件号码");
     assert_eq!(entries[0].entity_label, "来访人");
 }
+
+/// A second clerk who takes another clerk's matter for a 检举控告 is refused before anything is
+/// saved (the core decides); the supervisor may, and from then on the history masks its visits.
+#[test]
+fn reclassifying_another_clerks_matter_as_a_report() {
+    use xinfang_core::classify::ClassifyInput;
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("admin", PW).unwrap();
+    state
+        .add_staff(NewStaffInput {
+            username: "clerk2".into(),
+            display_name: "赵接待".into(),
+            roles: vec![Role::Clerk],
+            password: PW.into(),
+        })
+        .unwrap();
+    state.login("clerk", PW).unwrap();
+    let mut input = visit("孙来访", &id("19700101", "035"));
+    input.appeal = "单位克扣工资并威胁举报人。".into();
+    let v = state.register_visit(input).unwrap().registered.visit_id;
+    let matter = state.matter_of_visit(&v).unwrap();
+    let report = || ClassifyInput {
+        appeal_kind: "检举控告类".into(),
+        ..Default::default()
+    };
+
+    state.login("clerk2", PW).unwrap();
+    let e = state.classify_matter(&matter, report()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Validation);
+    assert_eq!(e.field.as_deref(), Some("appeal_kind"));
+    assert_eq!(e.code, "report_registrar_only");
+    assert!(e.message.contains("登记人"), "{}", e.message);
+    // Nothing was saved: the second clerk still sees the matter as it was.
+    let page = state.matter(&matter).unwrap();
+    assert!(!page.matter.confidential);
+    let history = state.history("孙来访").unwrap();
+    assert_eq!(history[0].visits[0].appeal, "单位克扣工资并威胁举报人。");
+
+    state.login("supervisor", PW).unwrap();
+    assert!(
+        state
+            .classify_matter(&matter, report())
+            .unwrap()
+            .matter
+            .confidential
+    );
+    // The visit was registered as a claim; its matter is a report now: masked for everyone.
+    for who in ["clerk2", "clerk", "supervisor"] {
+        state.login(who, PW).unwrap();
+        let history = state.history("孙来访").unwrap();
+        let visit = &history[0].visits[0];
+        assert!(visit.confidential, "{who}");
+        assert_eq!(
+            visit.appeal,
+            xinfang_core::staff::CONFIDENTIAL_MASK,
+            "{who}"
+        );
+    }
+    state.login("clerk2", PW).unwrap();
+    assert_eq!(
+        state.matter(&matter).unwrap_err().kind,
+        ErrorKind::Forbidden
+    );
+}
+
+/// The register form's choices and its check come from one merged list: a category the city
+/// added is offered and accepted, one it dropped is neither offered nor accepted.
+#[test]
+fn register_form_uses_the_citys_category_list() {
+    use xinfang_sync::DeskReplica;
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    {
+        let (mut store, _) = Store::login(state.data_dir(), "admin", PW).unwrap();
+        let mut lists = std::collections::BTreeMap::new();
+        lists.insert(
+            "categories".to_owned(),
+            serde_json::json!([
+                {"code": "housing_security", "name": "住房保障"},
+                {"code": "labour_social_security", "name": "劳动和社会保障"},
+            ]),
+        );
+        store
+            .save_reference(&xinfang_sync::wire::ReferenceBundle {
+                version: "city-1".into(),
+                lists,
+            })
+            .unwrap();
+    }
+    state.login("clerk", PW).unwrap();
+    let offered: Vec<String> = state
+        .reference()
+        .unwrap()
+        .categories
+        .into_iter()
+        .map(|c| c.label)
+        .collect();
+    assert_eq!(offered, ["住房保障", "劳动和社会保障"]);
+    let mut input = visit("冯来访", &id("19700101", "035"));
+    input.category = "housing_security".into();
+    assert!(state.register_visit(input).is_ok());
+    let mut input = visit("蒋来访", &id("19700101", "043"));
+    input.category = "教育".into();
+    let e = state.register_visit(input).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Validation);
+    assert_eq!(e.field.as_deref(), Some("category"));
+    assert!(e.message.contains("问题分类“教育”已停用"), "{}", e.message);
+}

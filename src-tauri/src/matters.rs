@@ -17,7 +17,6 @@ use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::classify::ClassifyInput;
 use xinfang_core::matter::{EventKind, MAX_EXTENSION_DAYS, MatterEvent};
 use xinfang_core::notice::{self, NoticeKind};
-use xinfang_core::reference::ReferenceData;
 use xinfang_core::staff::{Action, CONFIDENTIAL_MASK, Role, authorize};
 use xinfang_print::{PrintError, Printer};
 use xinfang_store::{
@@ -245,9 +244,9 @@ pub fn parse_event(form: Value) -> Result<MatterEvent, FieldError> {
 
 // ---- printing -----------------------------------------------------------------------------
 
-/// The printer (fonts loaded once), with the hall's adjusted templates (`<data dir>/templates`)
-/// searched first when that folder exists.
-fn printer(data_dir: &Path) -> CmdResult<Arc<Printer>> {
+/// The printer (fonts loaded once, for notices and reports alike), with the hall's adjusted
+/// templates (`<data dir>/templates`) searched first when that folder exists.
+pub(crate) fn printer(data_dir: &Path) -> Result<Arc<Printer>, PrintError> {
     static PRINTER: Mutex<Option<(PathBuf, Arc<Printer>)>> = Mutex::new(None);
     let mut cached = PRINTER.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((dir, p)) = cached.as_ref()
@@ -256,25 +255,63 @@ fn printer(data_dir: &Path) -> CmdResult<Arc<Printer>> {
         return Ok(p.clone());
     }
     let overrides = Some(data_dir.join("templates")).filter(|d| d.is_dir());
-    let p = Arc::new(Printer::bundled(overrides.as_deref()).map_err(print_error)?);
+    let p = Arc::new(Printer::bundled(overrides.as_deref())?);
     *cached = Some((data_dir.to_path_buf(), p.clone()));
     Ok(p)
 }
 
-fn print_error(e: PrintError) -> CommandError {
-    match e {
+/// A printing error as the form shows it: a character the font lacks is an error of `field`;
+/// anything else says that `document` (文书, 月报) was not made.
+pub(crate) fn print_error(
+    field: &'static str,
+    document: &'static str,
+) -> impl Fn(PrintError) -> CommandError {
+    move |e| match e {
         PrintError::MissingGlyphs { .. } => {
-            FieldError::new("notice", "glyph_missing", e.to_string()).into()
+            FieldError::new(field, "glyph_missing", e.to_string()).into()
         }
         other => {
-            tracing::error!(error = %other, "printing failed");
+            tracing::error!(error = %other, field, "printing failed");
             CommandError::new(
                 ErrorKind::Internal,
                 "print_failed",
-                format!("{other}（文书没有生成。）"),
+                format!("{other}（{document}没有生成。）"),
             )
         }
     }
+}
+
+/// The file `file_name` of `dir`, if it is a plain name (no path) ending in one of
+/// `extensions` and such a file exists.
+pub(crate) fn file_in(dir: &Path, file_name: &str, extensions: &[&str]) -> Option<PathBuf> {
+    let plain = Path::new(file_name)
+        .file_name()
+        .is_some_and(|n| n == file_name)
+        && extensions.iter().any(|x| file_name.ends_with(x));
+    Some(dir.join(file_name)).filter(|p| plain && p.is_file())
+}
+
+/// Opens `path` with the system's default program; `otherwise` tells the user what to do when
+/// that fails. Returns the path.
+pub(crate) fn open_with_system(path: &Path, otherwise: &str) -> CmdResult<String> {
+    let opener = if cfg!(target_os = "windows") {
+        "explorer"
+    } else if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(opener)
+        .arg(path)
+        .spawn()
+        .map_err(|e| {
+            CommandError::new(
+                ErrorKind::Internal,
+                "open_failed",
+                format!("无法打开 {}：{e}。{otherwise}", path.display()),
+            )
+        })?;
+    Ok(path.display().to_string())
 }
 
 fn io_error(path: &Path, e: &std::io::Error) -> CommandError {
@@ -387,7 +424,7 @@ impl AppState {
     pub fn classify_matter(&self, matter_id: &str, input: ClassifyInput) -> CmdResult<MatterPage> {
         self.act(Action::ClassifyMatter, |store, me| {
             may_touch(store, me, matter_id)?;
-            store.classify_matter(matter_id, &input, &me.id, ReferenceData::bundled())?;
+            store.classify_matter(matter_id, &input, &me.id, &store.reference_data())?;
             page(store, me, matter_id)
         })
     }
@@ -406,7 +443,7 @@ impl AppState {
                 &input.note,
                 input.consultation_id.as_deref(),
                 &me.id,
-                ReferenceData::bundled(),
+                &store.reference_data(),
             )?;
             page(store, me, matter_id)
         })
@@ -424,7 +461,7 @@ impl AppState {
                 matter_id,
                 route_code.as_deref(),
                 &me.id,
-                ReferenceData::bundled(),
+                &store.reference_data(),
             )?;
             page(store, me, matter_id)
         })
@@ -533,13 +570,13 @@ impl AppState {
                 kind,
                 &facts,
                 &state,
-                ReferenceData::bundled(),
+                &store.reference_data(),
                 &cal,
             )?)
         })?;
-        let pdf = printer(self.data_dir())?
-            .render(&data)
-            .map_err(print_error)?;
+        let pdf = printer(self.data_dir())
+            .and_then(|p| p.render(&data))
+            .map_err(print_error("notice", "文书"))?;
         let dir = self.data_dir().join(NOTICES_DIR);
         std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, &e))?;
         let file_name = notice_file_name(data.kind, matter_id);
@@ -558,39 +595,15 @@ impl AppState {
     /// Opens a printed notice (a file of `notices/`, by name) in the system's PDF viewer.
     pub fn open_notice(&self, file_name: &str) -> CmdResult<String> {
         self.act(Action::PrintMatterNotice, |_, _| Ok(()))?;
-        let plain = Path::new(file_name)
-            .file_name()
-            .is_some_and(|n| n == file_name)
-            && file_name.ends_with(".pdf");
-        let path = self.data_dir().join(NOTICES_DIR).join(file_name);
-        if !plain || !path.is_file() {
-            return Err(CommandError::new(
-                ErrorKind::NotFound,
-                "not_found",
-                format!("没有找到文书文件 {file_name}，请重新打印。"),
-            ));
-        }
-        let opener = if cfg!(target_os = "windows") {
-            "explorer"
-        } else if cfg!(target_os = "macos") {
-            "open"
-        } else {
-            "xdg-open"
-        };
-        std::process::Command::new(opener)
-            .arg(&path)
-            .spawn()
-            .map_err(|e| {
+        let path =
+            file_in(&self.data_dir().join(NOTICES_DIR), file_name, &[".pdf"]).ok_or_else(|| {
                 CommandError::new(
-                    ErrorKind::Internal,
-                    "open_failed",
-                    format!(
-                        "无法打开 {}：{e}。请在文件管理器中打开该文件打印。",
-                        path.display()
-                    ),
+                    ErrorKind::NotFound,
+                    "not_found",
+                    format!("没有找到文书文件 {file_name}，请重新打印。"),
                 )
             })?;
-        Ok(path.display().to_string())
+        open_with_system(&path, "请在文件管理器中打开该文件打印。")
     }
 }
 

@@ -5,7 +5,6 @@
 //! says where the written file is.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use chrono::Datelike;
 use serde::Serialize;
@@ -19,13 +18,14 @@ use xinfang_core::stats::{
     EvaluationInput, PUBLICITY_KINDS, Period, PublicityInput, PublicitySummary, RateKind,
     validate_publicity,
 };
-use xinfang_print::{PrintError, Printer, report};
+use xinfang_print::report;
 use xinfang_store::{
     Completeness, EvaluationRecord, PublicityRecord, RateMatter, Statistics, StatsQuery,
 };
 
 use crate::api::{AppState, Choice, now_cst};
 use crate::error::{CmdResult, CommandError, ErrorKind};
+use crate::matters::{file_in, open_with_system, print_error, printer};
 
 /// The folder of the data dir that exports (.xlsx) and reports (.pdf) are written to.
 pub const EXPORTS_DIR: &str = "exports";
@@ -125,37 +125,6 @@ fn written(path: &Path, rows: usize, full_ids: bool) -> WrittenFile {
             .unwrap_or_default(),
         rows: u32::try_from(rows).unwrap_or(u32::MAX),
         full_ids,
-    }
-}
-
-/// The printer (fonts loaded once), with the hall's adjusted templates searched first.
-fn printer(data_dir: &Path) -> CmdResult<Arc<Printer>> {
-    static PRINTER: Mutex<Option<(PathBuf, Arc<Printer>)>> = Mutex::new(None);
-    let mut cached = PRINTER.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((dir, p)) = cached.as_ref()
-        && dir == data_dir
-    {
-        return Ok(p.clone());
-    }
-    let overrides = Some(data_dir.join("templates")).filter(|d| d.is_dir());
-    let p = Arc::new(Printer::bundled(overrides.as_deref()).map_err(print_error)?);
-    *cached = Some((data_dir.to_path_buf(), p.clone()));
-    Ok(p)
-}
-
-fn print_error(e: PrintError) -> CommandError {
-    match e {
-        PrintError::MissingGlyphs { .. } => {
-            FieldError::new("report", "glyph_missing", e.to_string()).into()
-        }
-        other => {
-            tracing::error!(error = %other, "report printing failed");
-            CommandError::new(
-                ErrorKind::Internal,
-                "print_failed",
-                format!("{other}（月报没有生成。）"),
-            )
-        }
     }
 }
 
@@ -334,7 +303,9 @@ impl AppState {
         let (issuer, hall_name) = hall_names(&hall_code, ReferenceData::bundled().regions);
         let r = report::monthly(&stats, &issuer, &hall_name, today);
         let from = stats.period.from;
-        let pdf = printer(&data_dir)?.render_report(&r).map_err(print_error)?;
+        let pdf = printer(&data_dir)
+            .and_then(|p| p.render_report(&r))
+            .map_err(print_error("report", "月报"))?;
         let dir = exports_dir(&data_dir)?;
         let path = dir.join(format!(
             "月报-{hall_code}-{}{:02}.pdf",
@@ -349,39 +320,15 @@ impl AppState {
     /// Opens a file of `exports/` (by name) with the system's default program.
     pub fn open_export(&self, file_name: &str) -> CmdResult<String> {
         self.act(Action::ViewStatistics, |_, _| Ok(()))?;
-        let plain = Path::new(file_name)
-            .file_name()
-            .is_some_and(|n| n == file_name)
-            && (file_name.ends_with(".pdf") || file_name.ends_with(".xlsx"));
-        let path = self.data_dir().join(EXPORTS_DIR).join(file_name);
-        if !plain || !path.is_file() {
-            return Err(CommandError::new(
+        let dir = self.data_dir().join(EXPORTS_DIR);
+        let path = file_in(&dir, file_name, &[".pdf", ".xlsx"]).ok_or_else(|| {
+            CommandError::new(
                 ErrorKind::NotFound,
                 "not_found",
                 format!("没有找到导出文件 {file_name}，请重新导出。"),
-            ));
-        }
-        let opener = if cfg!(target_os = "windows") {
-            "explorer"
-        } else if cfg!(target_os = "macos") {
-            "open"
-        } else {
-            "xdg-open"
-        };
-        std::process::Command::new(opener)
-            .arg(&path)
-            .spawn()
-            .map_err(|e| {
-                CommandError::new(
-                    ErrorKind::Internal,
-                    "open_failed",
-                    format!(
-                        "无法打开 {}：{e}。请在文件管理器中打开该文件。",
-                        path.display()
-                    ),
-                )
-            })?;
-        Ok(path.display().to_string())
+            )
+        })?;
+        open_with_system(&path, "请在文件管理器中打开该文件。")
     }
 
     /// Records the visitor's evaluation of a concluded matter (at the desk or by phone).

@@ -6,20 +6,10 @@ The tests share one data dir and run in file order; each starts the app anew.
 
 import time
 
-from conftest import PASSWORD, SCREENSHOTS
-from selenium.common.exceptions import StaleElementReferenceException
+from helpers import (click, el, els, field_error, login, logout, resident_id, shot, tid, type_into, wait)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
-
-WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-CHECK = "10X98765432"
-
-
-def resident_id(birth: str, seq: str, region: str = "140521") -> str:
-    first17 = f"{region}{birth}{seq}"
-    return first17 + CHECK[sum(int(c) * w for c, w in zip(first17, WEIGHTS)) % 11]
 
 
 def wrong_check(n: str) -> str:
@@ -27,43 +17,6 @@ def wrong_check(n: str) -> str:
 
 
 ZHANG = resident_id("19800115", "013")  # 张建国, male
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
-
-
-def wait(drv, timeout: float = 15):
-    return WebDriverWait(drv, timeout, ignored_exceptions=[StaleElementReferenceException])
-
-
-def el(drv, name: str, timeout: float = 15):
-    return wait(drv, timeout).until(EC.visibility_of_element_located((By.CSS_SELECTOR, tid(name))))
-
-
-def els(drv, name: str):
-    return drv.find_elements(By.CSS_SELECTOR, tid(name))
-
-
-def click(drv, name: str, index: int = 0):
-    wait(drv).until(lambda d: len(els(d, name)) > index and els(d, name)[index].is_enabled())
-    target = els(drv, name)[index]
-    drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", target)
-    wait(drv).until(EC.element_to_be_clickable(target))
-    target.click()
-
-
-def replace(element, text: str) -> None:
-    """Vue-bound fields: select all, delete, type (clear() does not reach the model)."""
-    element.send_keys(Keys.CONTROL, "a")
-    element.send_keys(Keys.BACKSPACE)
-    if text:
-        element.send_keys(text)
-
-
-def type_into(drv, name: str, text: str, index: int = 0) -> None:
-    wait(drv).until(lambda d: len(els(d, name)) > index)
-    replace(els(drv, name)[index], text)
 
 
 def choose(drv, name: str, query: str, index: int = 0) -> None:
@@ -82,33 +35,12 @@ def choose(drv, name: str, query: str, index: int = 0) -> None:
     inner.send_keys(Keys.ESCAPE)
 
 
-def field_error(drv, field: str, timeout: float = 10):
-    return wait(drv, timeout).until(
-        EC.visibility_of_element_located(
-            (By.CSS_SELECTOR, f'[data-testid="field-error"][data-field="{field}"]')
-        )
-    )
-
-
 def no_field_error(drv, field: str, timeout: float = 10) -> None:
     wait(drv, timeout).until(
         lambda d: not d.find_elements(
             By.CSS_SELECTOR, f'[data-testid="field-error"][data-field="{field}"]'
         )
     )
-
-
-def login(drv, username: str) -> None:
-    user = el(drv, "login-username", timeout=30)
-    replace(user, username)
-    replace(el(drv, "login-password"), PASSWORD)
-    click(drv, "login-submit")
-    el(drv, "logout")
-
-
-def logout(drv) -> None:
-    click(drv, "logout")
-    el(drv, "login-username")
 
 
 def fill_appeal(drv, appeal: str) -> None:
@@ -121,11 +53,6 @@ def fill_appeal(drv, appeal: str) -> None:
 def submit_registration(drv) -> str:
     click(drv, "register-submit")
     return el(drv, "queue-number").text.strip()
-
-
-def shot(drv, name: str) -> None:
-    time.sleep(0.4)  # let transitions settle
-    drv.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
 
 
 def test_login_register_wrong_check_digit_then_fix(start_app):

@@ -9,41 +9,16 @@ The tests share one data dir and run in file order; each starts the app anew.
 
 import datetime as dt
 import json
-import os
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from conftest import CLI, PASSWORD, SCREENSHOTS
-from selenium.common.exceptions import StaleElementReferenceException
+from helpers import (PASSWORD, click, el, els, field_error, login, resident_id, shot, text_of, tid, type_into,
+                     wait, xinfang)
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
 
-WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-CHECK = "10X98765432"
 TODAY = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
 OLD = TODAY - dt.timedelta(days=40)
-
-
-def resident_id(birth: str, seq: str, region: str = "140521") -> str:
-    first17 = f"{region}{birth}{seq}"
-    return first17 + CHECK[sum(int(c) * w for c, w in zip(first17, WEIGHTS)) % 11]
-
-
-def xinfang(data_dir: Path, *args: str, user: str | None = None, new_password: str | None = None):
-    """Runs the CLI with --json and returns its parsed output (fails the test on exit ≠ 0)."""
-    env = dict(os.environ, XINFANG_DATA_DIR=str(data_dir), XINFANG_PASSWORD=PASSWORD)
-    if user:
-        env["XINFANG_USER"] = user
-    if new_password:
-        env["XINFANG_NEW_PASSWORD"] = new_password
-    p = subprocess.run([str(CLI), "--json", *args], env=env, stdin=subprocess.DEVNULL,
-                       capture_output=True, text=True)
-    assert p.returncode == 0, f"xinfang {' '.join(args)}: {p.stdout}{p.stderr}"
-    return json.loads(p.stdout) if p.stdout.strip() else None
 
 
 def register(data_dir: Path, name: str, number: str, appeal: str, visited_at: str = "") -> dict:
@@ -78,71 +53,12 @@ def hall(data_dir):
     return {"today": today, "old": old}
 
 
-# ---- WebDriver helpers (as in test_desk.py) ---------------------------------------------------
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
-
-
-def wait(drv, timeout: float = 15):
-    return WebDriverWait(drv, timeout, ignored_exceptions=[StaleElementReferenceException])
-
-
-def el(drv, name: str, timeout: float = 15):
-    return wait(drv, timeout).until(EC.visibility_of_element_located((By.CSS_SELECTOR, tid(name))))
-
-
-def els(drv, name: str):
-    return drv.find_elements(By.CSS_SELECTOR, tid(name))
-
-
-def click(drv, name: str, index: int = 0):
-    wait(drv).until(lambda d: len(els(d, name)) > index and els(d, name)[index].is_enabled())
-    target = els(drv, name)[index]
-    drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", target)
-    wait(drv).until(EC.element_to_be_clickable(target))
-    target.click()
-
-
-def type_into(drv, name: str, text: str) -> None:
-    field = el(drv, name)
-    field.send_keys(Keys.CONTROL, "a")
-    field.send_keys(Keys.BACKSPACE)
-    field.send_keys(text)
-
-
-def text_of(drv, name: str) -> str:
-    return el(drv, name).text.strip()
-
-
-def field_error(drv, field: str, timeout: float = 10):
-    return wait(drv, timeout).until(
-        EC.visibility_of_element_located(
-            (By.CSS_SELECTOR, f'[data-testid="field-error"][data-field="{field}"]')
-        )
-    )
-
-
 def deadline_row(drv, kind: str):
     return wait(drv).until(
         EC.visibility_of_element_located(
             (By.CSS_SELECTOR, f'[data-testid="deadline-row"][data-kind="{kind}"]')
         )
     )
-
-
-def login(drv, username: str) -> None:
-    replace = type_into
-    el(drv, "login-username", timeout=30)
-    replace(drv, "login-username", username)
-    replace(drv, "login-password", PASSWORD)
-    click(drv, "login-submit")
-    el(drv, "logout")
-
-
-def shot(drv, name: str) -> None:
-    time.sleep(0.5)  # let transitions settle
-    drv.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
 
 
 def record_step(drv, button: str, fields: dict[str, str] | None = None) -> None:

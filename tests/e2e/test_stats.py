@@ -7,42 +7,14 @@ it with `--data-dir`, which wins over the shared XINFANG_DATA_DIR.
 """
 
 import json
-import os
-import shutil
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
-from conftest import APP, CLI, PASSWORD, SCREENSHOTS
-from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from helpers import (SCREENSHOTS, click, el, els, login, own_hall, resident_id, text_becomes, type_into,
+                     wait, xinfang)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.common.options import ArgOptions
-from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
-
-WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-CHECK = "10X98765432"
-
-
-def resident_id(birth: str, seq: str) -> str:
-    first17 = f"140521{birth}{seq}"
-    return first17 + CHECK[sum(int(c) * w for c, w in zip(first17, WEIGHTS)) % 11]
-
-
-def run_cli(data_dir: Path, *args: str, user: str | None = None, new_password: str | None = None):
-    env = dict(os.environ, XINFANG_DATA_DIR=str(data_dir), XINFANG_PASSWORD=PASSWORD)
-    if user:
-        env["XINFANG_USER"] = user
-    if new_password:
-        env["XINFANG_NEW_PASSWORD"] = new_password
-    out = subprocess.run([str(CLI), "--json", *args], env=env, stdin=subprocess.DEVNULL,
-                         capture_output=True, text=True)
-    assert out.returncode == 0, f"xinfang {args}: {out.stdout}\n{out.stderr}"
-    return json.loads(out.stdout) if out.stdout.strip().startswith("{") else None
 
 
 # March 2025 in 沁水县: 张三 accepted in time, concluded and evaluated 满意; 李四 left undone past
@@ -57,14 +29,12 @@ VISITS = [
 
 @pytest.fixture(scope="module")
 def stats_dir():
-    for p in (APP, CLI):
-        if not p.exists():
-            pytest.fail(f"{p} is missing: run `make app cli` first")
-    d = Path(tempfile.mkdtemp(prefix="xinfang-e2e-stats-")) / "data"
-    run_cli(d, "init", "--hall", "140521", "--admin", "admin", "--name", "系统管理员")
-    for username, name, role in [("clerk", "王接待", "clerk"), ("boss", "李科长", "supervisor")]:
-        run_cli(d, "staff", "add", "--username", username, "--name", name, "--role", role,
-                user="admin", new_password=PASSWORD)
+    with own_hall("xinfang-e2e-stats-", [("clerk", "王接待", "clerk"), ("boss", "李科长", "supervisor")]) as d:
+        seed(d)
+        yield d
+
+
+def seed(d) -> None:
     matters = []
     for at, name, number, kind, category in VISITS:
         f = d.parent / f"visit-{number}.json"
@@ -72,79 +42,29 @@ def stats_dir():
             "visited_at": at, "visitors": [{"name": name, "id_number": number}],
             "appeal": "要求解决问题。", "appeal_kind": kind, "category": category, "agency": "县住建局",
         }, ensure_ascii=False))
-        matters.append(run_cli(d, "visit", "add", "--file", str(f), user="clerk")["matter_id"])
-    event = lambda m, e: run_cli(d, "matter", "event", m, "--event", json.dumps(e), user="clerk")  # noqa: E731
+        matters.append(xinfang(d, "visit", "add", "--file", str(f), user="clerk")["matter_id"])
+    event = lambda m, e: xinfang(d, "matter", "event", m, "--event", json.dumps(e), user="clerk")  # noqa: E731
     event(matters[0], {"kind": "accept", "at": "2025-03-10", "notice_no": None})
     event(matters[0], {"kind": "conclude", "at": "2025-03-28", "opinion_summary": "已答复"})
-    run_cli(d, "matter", "evaluate", matters[0], "--result", "满意", "--on", "2025-03-28", user="clerk")
+    xinfang(d, "matter", "evaluate", matters[0], "--result", "满意", "--on", "2025-03-28", user="clerk")
     event(matters[2], {"kind": "accept", "at": "2025-03-12", "notice_no": None})
-    yield d
-    shutil.rmtree(d.parent, ignore_errors=True)
 
 
 @pytest.fixture
-def app(driver_url, stats_dir):
-    opts = ArgOptions()
-    opts.set_capability("browserName", "wry")
-    opts.set_capability("tauri:options", {"application": str(APP), "args": ["--data-dir", str(stats_dir)]})
-    drv = webdriver.Remote(command_executor=driver_url, options=opts)
-    try:
-        yield drv
-    finally:
-        drv.quit()
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
-
-
-def wait(drv, timeout: float = 15):
-    return WebDriverWait(drv, timeout, ignored_exceptions=[StaleElementReferenceException])
-
-
-def el(drv, name: str, timeout: float = 15):
-    return wait(drv, timeout).until(EC.visibility_of_element_located((By.CSS_SELECTOR, tid(name))))
-
-
-def els(drv, name: str):
-    return drv.find_elements(By.CSS_SELECTOR, tid(name))
-
-
-def click(drv, name: str) -> None:
-    target = el(drv, name)
-    drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", target)
-    wait(drv).until(EC.element_to_be_clickable(target))
-    target.click()
-
-
-def replace(drv, name: str, text: str) -> None:
-    e = el(drv, name)
-    e.send_keys(Keys.CONTROL, "a")
-    e.send_keys(Keys.BACKSPACE)
-    e.send_keys(text)
-
-
-def text_becomes(drv, name: str, want: str, timeout: float = 15) -> None:
-    try:
-        wait(drv, timeout).until(lambda d: els(d, name) and els(d, name)[0].text.strip() == want)
-    except Exception:
-        got = els(drv, name)[0].text.strip() if els(drv, name) else "(missing)"
-        raise AssertionError(f"{name}: want {want!r}, got {got!r}") from None
+def app(start_app, stats_dir):
+    return start_app(stats_dir)
 
 
 def query(drv, start: str, end: str) -> None:
-    replace(drv, "stats-from", start)
-    replace(drv, "stats-to", end)
+    type_into(drv, "stats-from", start)
+    type_into(drv, "stats-to", end)
     click(drv, "stats-query")
 
 
 def test_statistics_screen(app, stats_dir):
     drv = app
     drv.set_window_size(1400, 1000)
-    user = el(drv, "login-username", timeout=30)
-    user.send_keys("boss")
-    el(drv, "login-password").send_keys(PASSWORD)
-    click(drv, "login-submit")
+    login(drv, "boss")
     click(drv, "nav-stats")
     el(drv, "stats-query")
 
@@ -200,7 +120,7 @@ def test_statistics_screen(app, stats_dir):
     wait(drv).until(lambda d: not any(e.is_displayed() for e in els(d, "rate-matters")))
 
     # The monthly report PDF and an Excel export land in the data dir's exports/ folder.
-    replace(drv, "report-month", "2025-03")
+    type_into(drv, "report-month", "2025-03")
     click(drv, "report-pdf")
     written = el(drv, "written-file")
     wait(drv).until(lambda d: ".pdf" in els(d, "written-file")[0].text)
@@ -217,8 +137,8 @@ def test_statistics_screen(app, stats_dir):
 
     # 法治宣传: record an activity; the totals come back from Rust.
     click(drv, "nav-publicity")
-    replace(drv, "pub-place", "城关社区")
-    replace(drv, "pub-units", "县司法局、县信访局")
+    type_into(drv, "pub-place", "城关社区")
+    type_into(drv, "pub-units", "县司法局、县信访局")
     leaflets = el(drv, "pub-leaflets")
     if leaflets.tag_name.lower() != "input":
         leaflets = leaflets.find_element(By.CSS_SELECTOR, "input")

@@ -12,19 +12,13 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import APP, CLI, PASSWORD, SCREENSHOTS, TARGET, cli, free_display, free_port, wait_port
-from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from helpers import (APP, CLI, TARGET, el, free_port, login, make_hall, new_session, require_binaries, resident_id,
+                     shot, tauri_driver, tid, wait, wait_port, xinfang)
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.common.options import ArgOptions
-from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
 
 
 def _city_bin() -> Path:
@@ -38,15 +32,8 @@ def _city_bin() -> Path:
 
 
 CITY = _city_bin()
-WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-CHECK = "10X98765432"
-
-
-def resident_id(first17: str) -> str:
-    return first17 + CHECK[sum(int(c) * w for c, w in zip(first17, WEIGHTS)) % 11]
-
-
-PERSON = resident_id("14052119750304021")
+SLOW = 30  # seconds: a sync round and the status poll come first
+PERSON = resident_id("19750304", "021")
 
 
 class City:
@@ -92,69 +79,23 @@ class City:
 @pytest.fixture(scope="module")
 def synced():
     """(city, data dir, WebDriver URL): an enrolled desk and a driver whose app syncs every second."""
-    for p in (APP, CLI, CITY):
-        if not p.exists():
-            pytest.fail(f"{p} is missing: run `make app cli city` first")
+    require_binaries(APP, CLI, CITY)
     root = Path(tempfile.mkdtemp(prefix="xinfang-e2e-sync-"))
     city = City(root)
-    data = root / "data"
-    cli(data, "init", "--hall", "140521", "--admin", "admin", "--name", "系统管理员")
-    cli(data, "staff", "add", "--username", "clerk", "--name", "王接待", "--role", "clerk",
-        user="admin", new_password=PASSWORD)
-    cli(data, "enrol", "--server", city.url, "--code", city.admin("enrol-code", "--hall", "140521"), user="admin")
-
-    display, port = free_display(), free_port()
-    xvfb = subprocess.Popen(
-        ["Xvfb", f":{display}", "-screen", "0", "1440x900x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    env = dict(os.environ, DISPLAY=f":{display}", XINFANG_DATA_DIR=str(data), XINFANG_SYNC_SECONDS="1")
-    env.pop("WAYLAND_DISPLAY", None)
-    env.pop("XINFANG_SERVER_URL", None)
-    log = open(root / "tauri-driver.log", "wb")
-    driver = subprocess.Popen(
-        ["tauri-driver", "--port", str(port), "--native-port", str(free_port())],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
     try:
-        wait_port(port)
-        yield city, data, f"http://127.0.0.1:{port}"
+        data = make_hall(root / "data", [("clerk", "王接待", "clerk")])
+        code = city.admin("enrol-code", "--hall", "140521")
+        xinfang(data, "enrol", "--server", city.url, "--code", code, user="admin")
+        env = {"XINFANG_DATA_DIR": str(data), "XINFANG_SYNC_SECONDS": "1", "XINFANG_SERVER_URL": None}
+        with tauri_driver(env, root / "tauri-driver.log") as url:
+            yield city, data, url
     finally:
         city.stop()
-        for p in (driver, xvfb):
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        log.close()
         shutil.rmtree(root, ignore_errors=True)
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
-
-
-def wait(drv, timeout: float = 30):
-    return WebDriverWait(drv, timeout, poll_frequency=0.25, ignored_exceptions=[StaleElementReferenceException])
-
-
-def el(drv, name: str, timeout: float = 30):
-    return wait(drv, timeout).until(EC.visibility_of_element_located((By.CSS_SELECTOR, tid(name))))
 
 
 def status_text(drv) -> str:
     return drv.find_element(By.CSS_SELECTOR, tid("sync-status")).text
-
-
-def login(drv, username: str) -> None:
-    for name, text in (("login-username", username), ("login-password", PASSWORD)):
-        field = el(drv, name)
-        field.send_keys(Keys.CONTROL, "a")
-        field.send_keys(Keys.BACKSPACE)
-        field.send_keys(text)
-    el(drv, "login-submit").click()
-    el(drv, "logout")
 
 
 def add_visit(data: Path) -> None:
@@ -171,22 +112,19 @@ def add_visit(data: Path) -> None:
         "agency": "沁水县自然资源局",
         "place_code": "140521",
     }, ensure_ascii=False), encoding="utf-8")
-    cli(data, "visit", "add", "--file", str(visit), user="clerk")
+    xinfang(data, "visit", "add", "--file", str(visit), user="clerk")
 
 
 def test_the_desk_syncs_in_the_background_and_shows_offline_when_the_city_is_gone(synced):
     city, data, driver_url = synced
     admin_token = city.admin("admin-token")
-    opts = ArgOptions()
-    opts.set_capability("browserName", "wry")
-    opts.set_capability("tauri:options", {"application": str(APP)})
-    drv = webdriver.Remote(command_executor=driver_url, options=opts)
+    drv = new_session(driver_url)
     try:
         login(drv, "clerk")
-        el(drv, "sync-status")
+        el(drv, "sync-status", SLOW)
         # Enrolled and the server is up: 在线, everything pushed, with the time of the sync.
-        wait(drv).until(lambda d: "在线" in status_text(d) and "上次同步" in status_text(d))
-        wait(drv).until(lambda d: "已同步" in status_text(d))
+        wait(drv, SLOW).until(lambda d: "在线" in status_text(d) and "上次同步" in status_text(d))
+        wait(drv, SLOW).until(lambda d: "已同步" in status_text(d))
 
         # A new visit at the desk reaches the city without anyone pressing a button.
         add_visit(data)
@@ -196,16 +134,16 @@ def test_the_desk_syncs_in_the_background_and_shows_offline_when_the_city_is_gon
             found.update(city.get(f"/v1/city/repeat-visits?id_number={PERSON}", admin_token))
             return bool(found.get("visits"))
 
-        wait(drv).until(at_city)
+        wait(drv, SLOW).until(at_city)
         assert found["halls"] == ["140521"], found
         assert found["visits"][0]["hall_code"] == "140521"
-        wait(drv).until(lambda d: "在线" in status_text(d) and "已同步" in status_text(d))
-        drv.save_screenshot(str(SCREENSHOTS / "sync-online.png"))
+        wait(drv, SLOW).until(lambda d: "在线" in status_text(d) and "已同步" in status_text(d))
+        shot(drv, "sync-online", settle=0)
 
         # The city goes away: 离线, and the reason in Chinese as visible text.
         city.stop()
-        wait(drv).until(lambda d: "离线" in status_text(d))
-        error = el(drv, "sync-error")
+        wait(drv, SLOW).until(lambda d: "离线" in status_text(d))
+        error = el(drv, "sync-error", SLOW)
         assert error.is_displayed()
         assert "无法连接市局服务器" in error.text, error.text
         assert "在线" not in status_text(drv)
@@ -213,9 +151,9 @@ def test_the_desk_syncs_in_the_background_and_shows_offline_when_the_city_is_gon
         assert "上次同步" in status_text(drv)
 
         # Work goes on offline: a new visit waits for upload and the count says so.
-        cli(data, "visit", "add", "--file", str(data.parent / "visit.json"), user="clerk")
-        wait(drv).until(lambda d: "待上传" in status_text(d))
-        drv.save_screenshot(str(SCREENSHOTS / "sync-offline.png"))
+        xinfang(data, "visit", "add", "--file", str(data.parent / "visit.json"), user="clerk")
+        wait(drv, SLOW).until(lambda d: "待上传" in status_text(d))
+        shot(drv, "sync-offline", settle=0)
     finally:
         drv.quit()
 

@@ -14,10 +14,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
 use xinfang_sync::Hlc;
+use xinfang_sync::audit::{
+    AuditBreak, AuditChains, AuditEntry, AuditPushRequest, AuditPushResponse, DeviceAuditChain,
+    MAX_FIELD_CHARS, is_hash,
+};
 use xinfang_sync::wire::{
     ApiError, Change, CityCounts, DeviceState, EnrolRequest, EnrolResponse, HallCounts, Health,
-    MAX_BODY_BYTES, MAX_PULL_CHANGES, MAX_PUSH_CHANGES, Op, PullRequest, PullResponse, PushRequest,
-    PushResponse, ReferenceBundle, RemoteChange, RepeatVisit, RepeatVisits,
+    MAX_AUDIT_ENTRIES, MAX_BODY_BYTES, MAX_PULL_CHANGES, MAX_PUSH_CHANGES, Op, PullRequest,
+    PullResponse, PushRequest, PushResponse, ReferenceBundle, RemoteChange, RepeatVisit,
+    RepeatVisits,
 };
 
 use crate::auth;
@@ -315,10 +320,11 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
     let storage = state.storage.clone();
     let id = dev.id.clone();
     let hall = dev.hall_code.clone();
-    let (heads, hall_name) = blocking(move || {
+    let (heads, hall_name, audit_max_seq) = blocking(move || {
         Ok((
             storage.device_heads(&id)?,
             storage.hall(&hall)?.map(|h| h.name).unwrap_or_default(),
+            storage.audit_max_seq(&id)?,
         ))
     })
     .await?;
@@ -329,6 +335,7 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
         server_max_seq: heads.0,
         server_seq: heads.1,
         reference_version: Some(reference::bundle().version.clone()),
+        audit_max_seq: Some(audit_max_seq),
     }))
 }
 
@@ -444,6 +451,114 @@ async fn push(
     tracing::info!(device_id = %dev_id, received = n, accepted = resp.accepted,
         duplicates = resp.duplicates, server_max_seq = resp.server_max_seq, "push");
     Ok(Json(resp))
+}
+
+/// Checks the shape of an audit batch (what the schema promises), before its chain is looked at.
+fn check_audit_batch(entries: &[AuditEntry]) -> Result<(), Failure> {
+    if entries.len() > MAX_AUDIT_ENTRIES {
+        return Err(Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!(
+                "一次最多上传 {MAX_AUDIT_ENTRIES} 条审计日志，本次 {} 条：请分批上传。",
+                entries.len()
+            ),
+        ));
+    }
+    let bad =
+        |code: &str, msg: String| Err(Failure::new(StatusCode::UNPROCESSABLE_ENTITY, code, msg));
+    for (i, e) in entries.iter().enumerate() {
+        if e.seq < 1 {
+            return bad(
+                "seq_invalid",
+                format!(
+                    "第 {} 条审计日志的序号 {} 无效：序号从 1 开始。",
+                    i + 1,
+                    e.seq
+                ),
+            );
+        }
+        for ((name, value), (_, max)) in e.text_fields().into_iter().zip(MAX_FIELD_CHARS) {
+            if value.chars().count() > max {
+                return bad(
+                    "audit_field_too_long",
+                    format!(
+                        "第 {} 条审计日志的 {name} 超过 {max} 个字符：请对照 docs/openapi.yaml。",
+                        i + 1
+                    ),
+                );
+            }
+        }
+        if !is_hash(&e.prev_hash) || !is_hash(&e.hash) {
+            return bad(
+                "audit_hash_invalid",
+                format!(
+                    "第 {} 条审计日志的哈希值格式不对：prev_hash 和 hash 都应为 64 位小写十六进制数字。",
+                    i + 1
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Store a batch of the calling device's audit entries; the server checks the device's chain.
+#[utoipa::path(post, path = "/v1/audit/push", tag = "sync", security(("bearer" = [])),
+    request_body = AuditPushRequest,
+    responses(
+        (status = 200, description = "Stored (or already stored with the same hash)", body = AuditPushResponse),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
+        (status = 403, description = "An entry of another device", body = ApiError),
+        (status = 409, description = "The chain breaks: the entries before the break are stored, the break is recorded for the city administrator", body = ApiError),
+        (status = 413, description = "Body or batch too large", body = ApiError),
+        (status = 415, description = "Not JSON", body = ApiError),
+        (status = 422, description = "Entries do not match the schema", body = ApiError),
+    ))]
+async fn audit_push(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<ApiJson<AuditPushRequest>, Failure>,
+) -> ApiResult<AuditPushResponse> {
+    let dev = device(&state, &headers).await?;
+    let ApiJson(req) = body?;
+    check_audit_batch(&req.entries)?;
+    if let Some((i, e)) = req
+        .entries
+        .iter()
+        .enumerate()
+        .find(|(_, e)| e.device_id != dev.id)
+    {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "audit_device_forbidden",
+            format!(
+                "第 {} 条审计日志属于设备“{}”，而本设备是 {}：每台设备只能上传自己的审计日志。",
+                i + 1,
+                e.device_id,
+                dev.id
+            ),
+        ));
+    }
+    let storage = state.storage.clone();
+    let n = req.entries.len();
+    let dev_id = dev.id.clone();
+    let outcome = blocking(move || storage.push_audit(&dev, &req.entries)).await?;
+    let r = &outcome.response;
+    if let Some(f) = outcome.fault {
+        tracing::warn!(device_id = %dev_id, seq = f.seq, accepted = r.accepted, "audit chain broken");
+        return Err(Failure::new(
+            StatusCode::CONFLICT,
+            "audit_chain_broken",
+            format!(
+                "设备 {dev_id} 的审计日志链在第 {} 条断裂：{}。市局服务器没有接收第 {} 条及以后的审计日志（此前的已接收），并已记录，供市局管理员核查。请在本机运行 `xinfang verify` 检查审计日志，并联系市局管理员。",
+                f.seq, f.reason, f.seq
+            ),
+        ));
+    }
+    tracing::info!(device_id = %dev_id, received = n, accepted = r.accepted,
+        duplicates = r.duplicates, server_max_seq = r.server_max_seq, "audit push");
+    Ok(Json(outcome.response))
 }
 
 /// The hall's changes from its other devices after per-device cursors.
@@ -572,6 +687,20 @@ async fn repeat_visits(
     Ok(Json(blocking(move || storage.repeat_visits(&id)).await?))
 }
 
+/// Every device's audit chain: entries stored, refused pushes, and a fresh check of the stored
+/// chain (city administrator).
+#[utoipa::path(get, path = "/v1/city/audit", tag = "city", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Each device's chain and its breaks", body = AuditChains),
+        (status = 401, description = "Missing or unknown admin token", body = ApiError),
+        (status = 403, description = "A device token: the city view is for the administrator", body = ApiError),
+    ))]
+async fn city_audit(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<AuditChains> {
+    admin(&state, &headers).await?;
+    let storage = state.storage.clone();
+    Ok(Json(blocking(move || storage.audit_chains()).await?))
+}
+
 async fn not_found() -> Failure {
     Failure::new(
         StatusCode::NOT_FOUND,
@@ -602,11 +731,12 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "信访接待台 city server (xinfang-city)", description = "Enrolment, sync and city views. Protocol: docs/sync.md."),
-    paths(healthz, enrol, sync_state, push, pull, reference_data, city_halls, repeat_visits,
-        crate::stats::city_stats),
+    paths(healthz, enrol, sync_state, push, pull, audit_push, reference_data, city_halls,
+        repeat_visits, city_audit, crate::stats::city_stats),
     components(schemas(ApiError, Change, Op, Hlc, RemoteChange, EnrolRequest, EnrolResponse,
         DeviceState, PushRequest, PushResponse, PullRequest, PullResponse, Health,
-        ReferenceBundle, HallCounts, CityCounts, RepeatVisit, RepeatVisits,
+        ReferenceBundle, HallCounts, CityCounts, RepeatVisit, RepeatVisits, AuditEntry,
+        AuditPushRequest, AuditPushResponse, AuditChains, DeviceAuditChain, AuditBreak,
         crate::stats::CityStats, crate::stats::HallStats, crate::stats::CityRate,
         crate::stats::CityCount)),
     modifiers(&BearerAuth),
@@ -628,10 +758,12 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
         .route("/v1/sync/state", get(sync_state))
         .route("/v1/sync/push", post(push))
         .route("/v1/sync/pull", post(pull))
+        .route("/v1/audit/push", post(audit_push))
         .route("/v1/reference", get(reference_data))
         .route("/v1/city/halls", get(city_halls))
         .route("/v1/city/repeat-visits", get(repeat_visits))
         .route("/v1/city/stats", get(crate::stats::city_stats))
+        .route("/v1/city/audit", get(city_audit))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(AppState { storage })

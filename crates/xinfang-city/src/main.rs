@@ -83,6 +83,9 @@ enum Command {
         #[arg(long)]
         templates: Option<PathBuf>,
     },
+    /// Re-check every device's audit chain as stored here, and list the pushes refused for a
+    /// broken chain. Exits with 1 when any chain is broken (a desk's, or this database's).
+    AuditVerify,
     /// Print the OpenAPI document (what docs/openapi.yaml holds).
     Openapi,
     /// Write a fresh random database key to FILE (mode 0600; never overwrites). Keep it off
@@ -299,6 +302,41 @@ fn run(args: Args) -> anyhow::Result<()> {
                 out.display(),
                 r.total.visits
             );
+            Ok(())
+        }
+        Command::AuditVerify => {
+            let storage = open(&args)?;
+            let chains = storage.audit_chains()?;
+            if chains.devices.is_empty() {
+                println!("还没有登记的设备。");
+            }
+            for d in &chains.devices {
+                let state = if d.breaks.is_empty() {
+                    "完好"
+                } else {
+                    "断裂"
+                };
+                println!(
+                    "{}\t{} {}\t{}\t审计日志 {} 条（到第 {} 条）\t{state}",
+                    d.device_id, d.hall_code, d.hall_name, d.device_name, d.entries, d.last_seq
+                );
+                for b in &d.breaks {
+                    let what = if b.source == "stored" {
+                        "服务器数据库中保存的审计日志不符，可能被改动".to_owned()
+                    } else {
+                        format!("上传被拒绝 {} 次，首次于 {}", b.attempts, b.detected_at)
+                    };
+                    println!("\t第 {} 条：{}（{what}）", b.seq, b.reason);
+                }
+            }
+            if chains.broken > 0 {
+                bail!(
+                    "{} 台设备的审计日志链断裂（见上）：请核对这些设备的审计日志（在该接待台运行 `xinfang verify`），\
+                     并检查服务器数据库是否被改动、是否需要从备份恢复。",
+                    chains.broken
+                );
+            }
+            println!("全部 {} 台设备的审计日志链完好。", chains.devices.len());
             Ok(())
         }
         Command::AdminToken { label } => {

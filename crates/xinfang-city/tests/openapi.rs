@@ -27,6 +27,9 @@ fn every_route_is_documented() {
         "/v1/reference",
         "/v1/city/halls",
         "/v1/city/repeat-visits",
+        "/v1/city/stats",
+        "/v1/city/audit",
+        "/v1/audit/push",
     ] {
         assert!(
             yaml.contains(&format!("  {path}:")),

@@ -9,7 +9,6 @@ use serde_json::json;
 use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::deadline::deadline;
 use xinfang_core::id::{check_document, parse_id_type};
-use xinfang_core::reference::ReferenceData;
 use xinfang_core::regions::Regions;
 use xinfang_core::staff::{Action, authorize, parse_roles};
 use xinfang_core::visit::{VisitInput, validate_visit};
@@ -151,7 +150,10 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::stats_cmd::PublicityCommand,
     },
-    /// Legal deadline: N days after START, per 民法典 §201–203 and the holiday calendar.
+    /// Legal deadline: N days after START, per 民法典 §201–203 and the holiday calendar. With
+    /// --user, the calendar this desk uses (the city's holiday years from the last sync merged
+    /// over the compiled-in ones); they are inside the encrypted store, so without a login the
+    /// compiled-in calendar is used.
     Deadline {
         #[arg(long)]
         start: NaiveDate,
@@ -208,8 +210,21 @@ pub fn run(args: Args) -> CmdResult {
             command: IdCommand::Check { number, id_type },
         } => id_check(json, number, id_type),
         Command::Deadline { start, days } => {
-            let d = deadline(*start, *days, &HolidayCalendar::bundled());
+            // The city's holiday years live in the encrypted store: read only after a login.
+            let store_dir = data_dir(&args).ok().filter(|d| Store::exists(d));
+            let from_store = args.user.is_some() && store_dir.is_some();
+            let cal = if from_store {
+                login(&args)?.0.holiday_calendar()
+            } else {
+                HolidayCalendar::bundled()
+            };
+            let d = deadline(*start, *days, &cal);
             print(json, &d, |d| {
+                let source = if from_store || store_dir.is_none() {
+                    ""
+                } else {
+                    "\n（未登录，按程序内置的节假日安排计算；加 --user 可使用本机从市局同步的安排）"
+                };
                 let moved = if d.moved {
                     "（原到期日为休息日，已顺延）"
                 } else {
@@ -221,7 +236,7 @@ pub fn run(args: Args) -> CmdResult {
                     "（超出已知节假日安排，仅按周末计算）"
                 };
                 format!(
-                    "{} 起 {} 日，到期日：{}{moved}{known}",
+                    "{} 起 {} 日，到期日：{}{moved}{known}{source}",
                     d.start, d.days, d.due
                 )
             });
@@ -309,7 +324,7 @@ pub fn run(args: Args) -> CmdResult {
             })?;
             let (mut store, me) = login(&args)?;
             authorize(&me.roles, Action::RegisterVisit)?;
-            let visit = validate_visit(&input, ReferenceData::bundled(), now())?;
+            let visit = validate_visit(&input, &store.reference_data(), now())?;
             let registered = store.register_visit(&visit, &me.id)?;
             print(json, &registered, |r| {
                 let repeat = if r.repeat_of.is_empty() {

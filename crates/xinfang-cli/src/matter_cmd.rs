@@ -15,7 +15,6 @@ use xinfang_core::matter::MatterEvent;
 use xinfang_core::notice::{
     self, AgreementParty, LegalOpinionInput, MediationAgreementInput, NoticeData, NoticeKind,
 };
-use xinfang_core::reference::ReferenceData;
 use xinfang_core::staff::{Action, authorize};
 use xinfang_print::{PrintError, Printer};
 use xinfang_store::{BacklogFilter, DueItem, Store};
@@ -334,7 +333,7 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
                     legal_route: route.clone(),
                 },
                 &me.id,
-                ReferenceData::bundled(),
+                &store.reference_data(),
             )?;
             print(json, &c, |c| {
                 format!(
@@ -361,7 +360,7 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
                 note,
                 consultation.as_deref(),
                 &me.id,
-                ReferenceData::bundled(),
+                &store.reference_data(),
             )?;
             print(json, &p, |p| {
                 format!("已建议法定途径：{}，待接待员确认", p.route_name)
@@ -369,7 +368,7 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
         }
         MatterCommand::ConfirmRoute { id, route } => {
             authorize(&me.roles, Action::ClassifyMatter)?;
-            let c = store.confirm_route(id, route.as_deref(), &me.id, ReferenceData::bundled())?;
+            let c = store.confirm_route(id, route.as_deref(), &me.id, &store.reference_data())?;
             print(json, &c, |c| {
                 format!(
                     "已确定法定途径：{}",
@@ -660,7 +659,7 @@ pub fn notice(args: &Args, command: &NoticeCommand) -> CmdResult {
     })?;
     let (store, me) = login(args)?;
     authorize(&me.roles, kind.action())?;
-    let reference = ReferenceData::bundled();
+    let reference = &store.reference_data();
     let notice: NoticeData = match (kind, matter, consultation, mediation, data) {
         (k, Some(id), None, None, None) if k.is_matter_notice() => {
             authorize(&me.roles, Action::ViewMatter)?;

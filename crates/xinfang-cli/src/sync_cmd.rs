@@ -65,13 +65,14 @@ pub fn sync(args: &Args) -> CmdResult {
     let result = client::sync_once(&mut store);
     let mut record = store.sync_record()?;
     match &result {
-        Ok(_) => {
+        Ok(report) => {
             record.last_sync_at = Some(
                 chrono::Utc::now()
                     .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"))
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
             );
-            record.last_error = None;
+            // A refused audit chain does not stop the sync, but is worth keeping in sight.
+            record.last_error = report.audit_error.clone();
         }
         Err(e) => record.last_error = Some(e.to_string()),
     }
@@ -82,12 +83,20 @@ pub fn sync(args: &Args) -> CmdResult {
         "pulled": report.pulled,
         "pending": report.pending,
         "server_cursor": report.server_cursor,
+        "audit_pushed": report.audit_pushed,
+        "audit_pending": report.audit_pending,
+        "audit_error": report.audit_error,
     });
     print(args.json, &out, |_| {
-        format!(
-            "同步完成：上传 {} 条变更，下载 {} 条，待上传 {} 条。",
-            report.pushed, report.pulled, report.pending
-        )
+        let mut text = format!(
+            "同步完成：上传 {} 条变更，下载 {} 条，待上传 {} 条；上传审计日志 {} 条。",
+            report.pushed, report.pulled, report.pending, report.audit_pushed
+        );
+        if let Some(e) = &report.audit_error {
+            text.push('\n');
+            text.push_str(e);
+        }
+        text
     });
     Ok(())
 }

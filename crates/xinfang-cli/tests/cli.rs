@@ -1,59 +1,16 @@
 //! The `xinfang` binary as scripts use it: real data dirs, real processes, JSON on stdout.
 
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
+use common::{PASSWORD, add_staff, hall_with, id_with_check, json_of, ok, run, xinfang};
 use serde_json::Value;
 use tempfile::TempDir;
 
-const PASSWORD: &str = "admin-pass-1";
-
-fn xinfang(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("xinfang").unwrap();
-    cmd.env_remove("XINFANG_DATA_DIR")
-        .env_remove("XINFANG_USER")
-        .env("XINFANG_PASSWORD", PASSWORD)
-        .arg("--data-dir")
-        .arg(dir);
-    cmd
-}
-
-fn json_of(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
-}
-
 /// A hall with an admin and a clerk, both with PASSWORD.
 fn hall() -> TempDir {
-    let dir = TempDir::new().unwrap();
-    xinfang(dir.path())
-        .args(["init", "--hall", "140521", "--admin", "admin"])
-        .assert()
-        .success();
-    xinfang(dir.path())
-        .env("XINFANG_NEW_PASSWORD", PASSWORD)
-        .args([
-            "--user",
-            "admin",
-            "staff",
-            "add",
-            "--username",
-            "clerk",
-            "--name",
-            "王接待",
-            "--role",
-            "clerk",
-        ])
-        .assert()
-        .success();
-    dir
-}
-
-fn id_with_check(body17: &str) -> String {
-    format!(
-        "{body17}{}",
-        xinfang_core::id::resident_id_check_char(body17).unwrap()
-    )
+    hall_with(&[("clerk", "王接待", "clerk")])
 }
 
 fn visit_file(dir: &Path, name: &str, json: &str) -> std::path::PathBuf {
@@ -65,13 +22,13 @@ fn visit_file(dir: &Path, name: &str, json: &str) -> std::path::PathBuf {
 #[test]
 fn id_check_reports_what_the_number_says() {
     let tmp = TempDir::new().unwrap();
+    let check = |args: &[&str]| {
+        let out = xinfang(tmp.path()).args(args).output().unwrap();
+        (out.status.code(), json_of(&out))
+    };
     let id = id_with_check("14052119800101001");
-    let out = xinfang(tmp.path())
-        .args(["id", "check", &id, "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let v = json_of(&out);
+    let (code, v) = check(&["id", "check", &id, "--json"]);
+    assert_eq!(code, Some(0));
     assert_eq!(v["valid"], true);
     assert_eq!(v["kind"], "resident_id");
     assert_eq!(v["normalized"], id);
@@ -84,12 +41,8 @@ fn id_check_reports_what_the_number_says() {
     // One wrong check character: exit 1, a field error that says what it should be.
     let last = id.chars().last().unwrap();
     let wrong = format!("{}{}", &id[..17], if last == '0' { '1' } else { '0' });
-    let out = xinfang(tmp.path())
-        .args(["id", "check", &wrong, "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let v = json_of(&out);
+    let (code, v) = check(&["id", "check", &wrong, "--json"]);
+    assert_eq!(code, Some(1));
     assert_eq!(v["valid"], false);
     assert_eq!(v["errors"][0]["field"], "id_number");
     assert_eq!(v["errors"][0]["code"], "id_check_digit");
@@ -97,12 +50,7 @@ fn id_check_reports_what_the_number_says() {
 
     // 15 digits are converted; no data dir is needed for any of this.
     let old = format!("{}{}", &id[..6], &id[8..17]);
-    let v = json_of(
-        &xinfang(tmp.path())
-            .args(["--json", "id", "check", &old])
-            .output()
-            .unwrap(),
-    );
+    let (_, v) = check(&["--json", "id", "check", &old]);
     assert_eq!(v["normalized"], id);
     assert!(!tmp.path().join(xinfang_store::DB_FILE).exists());
 }
@@ -185,29 +133,18 @@ fn visit_add_registers_detects_repeats_and_search_finds_them() {
             id.to_lowercase()
         ),
     );
-    let out = xinfang(dir.path())
-        .args(["--user", "clerk", "visit", "add", "--file"])
-        .arg(&file)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let first = json_of(&out);
+    let add = || {
+        ok(
+            dir.path(),
+            "clerk",
+            &["visit", "add", "--file", file.to_str().unwrap()],
+        )
+    };
+    let first = add();
     assert_eq!(first["visitor_ids"].as_array().unwrap().len(), 1);
     assert_eq!(first["repeat_of"], Value::Array(vec![]));
 
-    let out = xinfang(dir.path())
-        .args(["--user", "clerk", "visit", "add", "--file"])
-        .arg(&file)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let second = json_of(&out);
+    let second = add();
     assert_eq!(second["visitor_ids"], first["visitor_ids"]);
     assert_eq!(second["repeat_of"][0], first["visit_id"]);
 
@@ -312,75 +249,35 @@ fn invalid_visit_lists_every_error_and_writes_nothing() {
 #[test]
 fn backup_and_verify() {
     let dir = hall();
+    let d = dir.path();
+    let seed = |user: &str| {
+        xinfang(d)
+            .args([
+                "--user",
+                user,
+                "seed",
+                "--visitors",
+                "50",
+                "--visits",
+                "120",
+            ])
+            .assert()
+    };
     // Lawyers have no business seeding or verifying the hall's store.
-    xinfang(dir.path())
-        .env("XINFANG_NEW_PASSWORD", PASSWORD)
-        .args([
-            "--user",
-            "admin",
-            "staff",
-            "add",
-            "--username",
-            "lawyer",
-            "--name",
-            "赵律师",
-            "--role",
-            "lawyer",
-        ])
-        .assert()
-        .success();
-    xinfang(dir.path())
-        .args([
-            "--user",
-            "lawyer",
-            "seed",
-            "--visitors",
-            "50",
-            "--visits",
-            "120",
-        ])
-        .assert()
-        .failure()
-        .code(1);
-    xinfang(dir.path())
+    add_staff(d, "lawyer", "赵律师", "lawyer");
+    seed("lawyer").failure().code(1);
+    xinfang(d)
         .args(["--user", "lawyer", "verify"])
         .assert()
         .failure()
         .code(1);
-    xinfang(dir.path())
-        .env("XINFANG_NEW_PASSWORD", PASSWORD)
-        .args([
-            "--user",
-            "admin",
-            "staff",
-            "add",
-            "--username",
-            "boss",
-            "--name",
-            "李科长",
-            "--role",
-            "supervisor",
-        ])
-        .assert()
-        .success();
-    xinfang(dir.path())
-        .args([
-            "--user",
-            "boss",
-            "seed",
-            "--visitors",
-            "50",
-            "--visits",
-            "120",
-        ])
-        .assert()
-        .success();
-    let out = xinfang(dir.path())
-        .args(["--user", "boss", "verify", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(json_of(&out)["ok"], true);
+    add_staff(d, "boss", "李科长", "supervisor");
+    seed("boss").success();
+    let verify = |dir: &Path| {
+        let (code, v) = run(dir, "boss", &["verify"]);
+        (code, v["ok"].clone())
+    };
+    assert_eq!(verify(d), (0, Value::Bool(true)));
 
     let dest = dir.path().join("copy.db");
     xinfang(dir.path())
@@ -395,11 +292,7 @@ fn backup_and_verify() {
         copy.path().join(xinfang_store::KEYSLOTS_FILE),
     )
     .unwrap();
-    let out = xinfang(copy.path())
-        .args(["--user", "boss", "verify", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(json_of(&out)["ok"], true);
+    assert_eq!(verify(copy.path()), (0, Value::Bool(true)));
 
     // Remove a change-log row behind the store's back: verify says so and exits 1.
     let key = xinfang_store::Store::login(dir.path(), "boss", PASSWORD)
@@ -411,12 +304,7 @@ fn backup_and_verify() {
     conn.execute("DELETE FROM change_log WHERE seq = (SELECT max(seq) FROM change_log WHERE entity = 'matter')", [])
         .unwrap();
     drop(conn);
-    let out = xinfang(dir.path())
-        .args(["--user", "boss", "verify", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(json_of(&out)["ok"], false);
+    assert_eq!(verify(d), (1, Value::Bool(false)));
 }
 
 #[test]
@@ -424,22 +312,7 @@ fn seed_is_deterministic_for_a_seed() {
     let a = hall();
     let b = hall();
     let seeded = |dir: &TempDir, seed: &str| {
-        xinfang(dir.path())
-            .env("XINFANG_NEW_PASSWORD", PASSWORD)
-            .args([
-                "--user",
-                "admin",
-                "staff",
-                "add",
-                "--username",
-                "boss",
-                "--name",
-                "李科长",
-                "--role",
-                "supervisor,clerk",
-            ])
-            .assert()
-            .success();
+        add_staff(dir.path(), "boss", "李科长", "supervisor,clerk");
         xinfang(dir.path())
             .args([
                 "--user",
@@ -615,22 +488,17 @@ fn encrypted_store_passwords_recovery_rekey_and_audit() {
     );
 
     // The admin forgot the password: the recovery key sets a new one.
-    let out = xinfang(dir.path())
-        .env(
-            "XINFANG_RECOVERY_KEY",
-            "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH",
-        )
-        .env("XINFANG_NEW_PASSWORD", "admin-new-2026")
-        .args(["--json", "recover", "--username", "admin"])
-        .output()
-        .unwrap();
+    let recover = |key: &str| {
+        xinfang(dir.path())
+            .env("XINFANG_RECOVERY_KEY", key)
+            .env("XINFANG_NEW_PASSWORD", "admin-new-2026")
+            .args(["--json", "recover", "--username", "admin"])
+            .output()
+            .unwrap()
+    };
+    let out = recover("AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH");
     assert_eq!(out.status.code(), Some(1));
-    let out = xinfang(dir.path())
-        .env("XINFANG_RECOVERY_KEY", &recovery)
-        .env("XINFANG_NEW_PASSWORD", "admin-new-2026")
-        .args(["--json", "recover", "--username", "admin"])
-        .output()
-        .unwrap();
+    let out = recover(&recovery);
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -2,25 +2,14 @@
 //! notice rendered to PDF and read back with `pdftotext` (poppler-utils, see
 //! scripts/install-deps.sh).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use assert_cmd::Command;
+use common::{hall_with, id_with_check, json_of, xinfang};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-
-const PASSWORD: &str = "admin-pass-1";
-
-fn xinfang(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("xinfang").unwrap();
-    cmd.env_remove("XINFANG_DATA_DIR")
-        .env_remove("XINFANG_USER")
-        .env_remove("XINFANG_ASSETS_DIR")
-        .env("XINFANG_PASSWORD", PASSWORD)
-        .arg("--data-dir")
-        .arg(dir);
-    cmd
-}
 
 fn as_user(dir: &Path, user: &str) -> Command {
     let mut cmd = xinfang(dir);
@@ -28,21 +17,12 @@ fn as_user(dir: &Path, user: &str) -> Command {
     cmd
 }
 
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn ok(cmd: &mut Command) -> Value {
+/// Runs `cmd` with `--json`, which must exit with `code`; returns stdout.
+fn exits(cmd: &mut Command, code: i32) -> Value {
     let out = cmd.arg("--json").output().unwrap();
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(code),
         "stdout: {}\nstderr: {}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
@@ -50,53 +30,21 @@ fn ok(cmd: &mut Command) -> Value {
     json_of(&out)
 }
 
-fn refused(cmd: &mut Command) -> Value {
-    let out = cmd.arg("--json").output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    json_of(&out)["errors"][0].clone()
+fn ok(cmd: &mut Command) -> Value {
+    exits(cmd, 0)
 }
 
-fn add_staff(dir: &Path, username: &str, name: &str, role: &str) {
-    as_user(dir, "admin")
-        .env("XINFANG_NEW_PASSWORD", PASSWORD)
-        .args([
-            "staff",
-            "add",
-            "--username",
-            username,
-            "--name",
-            name,
-            "--role",
-            role,
-        ])
-        .assert()
-        .success();
+fn refused(cmd: &mut Command) -> Value {
+    exits(cmd, 1)["errors"][0].clone()
 }
 
 /// A hall (沁水县 140521) with a clerk, a supervisor and a lawyer.
 fn hall() -> TempDir {
-    let dir = TempDir::new().unwrap();
-    xinfang(dir.path())
-        .args(["init", "--hall", "140521", "--admin", "admin"])
-        .assert()
-        .success();
-    add_staff(dir.path(), "clerk", "王接待", "clerk");
-    add_staff(dir.path(), "boss", "赵科长", "supervisor");
-    add_staff(dir.path(), "lawyer", "陈律师", "lawyer");
-    dir
-}
-
-fn id_with_check(body17: &str) -> String {
-    format!(
-        "{body17}{}",
-        xinfang_core::id::resident_id_check_char(body17).unwrap()
-    )
+    hall_with(&[
+        ("clerk", "王接待", "clerk"),
+        ("boss", "赵科长", "supervisor"),
+        ("lawyer", "陈律师", "lawyer"),
+    ])
 }
 
 /// Registers a claim received on `day` and returns its matter id.

@@ -1,90 +1,17 @@
 //! `xinfang stats`, `export`, `import`, `publicity`, `matter evaluate` as scripts use them: real
 //! data dirs, real processes, JSON on stdout.
 
-use std::path::Path;
+mod common;
 
-use assert_cmd::Command;
-use serde_json::Value;
+use common::{hall_with, id_with_check as id, ok, register, run};
 use tempfile::TempDir;
-
-const PASSWORD: &str = "admin-pass-1";
-
-fn xinfang(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("xinfang").unwrap();
-    cmd.env_remove("XINFANG_DATA_DIR")
-        .env_remove("XINFANG_USER")
-        .env("XINFANG_PASSWORD", PASSWORD)
-        .arg("--data-dir")
-        .arg(dir);
-    cmd
-}
-
-fn run(dir: &Path, user: &str, args: &[&str]) -> (i32, Value) {
-    let out = xinfang(dir)
-        .args(["--json", "--user", user])
-        .args(args)
-        .output()
-        .unwrap();
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), v)
-}
-
-fn ok(dir: &Path, user: &str, args: &[&str]) -> Value {
-    let (code, v) = run(dir, user, args);
-    assert_eq!(code, 0, "{args:?}: {v}");
-    v
-}
-
-fn id(body17: &str) -> String {
-    format!(
-        "{body17}{}",
-        xinfang_core::id::resident_id_check_char(body17).unwrap()
-    )
-}
 
 /// A hall with an admin, a clerk and a supervisor.
 fn hall() -> TempDir {
-    let dir = TempDir::new().unwrap();
-    xinfang(dir.path())
-        .args(["init", "--hall", "140521", "--admin", "admin"])
-        .assert()
-        .success();
-    for (user, name, role) in [
+    hall_with(&[
         ("clerk", "王接待", "clerk"),
         ("boss", "刘科长", "supervisor"),
-    ] {
-        xinfang(dir.path())
-            .env("XINFANG_NEW_PASSWORD", PASSWORD)
-            .args(["--user", "admin", "staff", "add", "--username", user])
-            .args(["--name", name, "--role", role])
-            .assert()
-            .success();
-    }
-    dir
-}
-
-fn register(dir: &Path, at: &str, name: &str, number: &str, kind: &str) -> Value {
-    let file = dir.join(format!("visit-{number}.json"));
-    let body = serde_json::json!({
-        "visited_at": at,
-        "visitors": [{ "name": name, "id_number": number }],
-        "appeal": "要求解决问题。",
-        "appeal_kind": kind,
-        "category": "城乡建设",
-        "agency": "县住建局",
-    });
-    std::fs::write(&file, body.to_string()).unwrap();
-    ok(
-        dir,
-        "clerk",
-        &["visit", "add", "--file", file.to_str().unwrap()],
-    )
+    ])
 }
 
 #[test]
@@ -102,28 +29,12 @@ fn stats_json_gives_the_counts_and_rates() {
         "suggestion",
     );
     let m1 = v1["matter_id"].as_str().unwrap();
-    ok(
-        d,
-        "clerk",
-        &[
-            "matter",
-            "event",
-            m1,
-            "--event",
-            r#"{"kind":"accept","at":"2025-03-10","notice_no":null}"#,
-        ],
-    );
-    ok(
-        d,
-        "clerk",
-        &[
-            "matter",
-            "event",
-            m1,
-            "--event",
-            r#"{"kind":"conclude","at":"2025-04-01","opinion_summary":"已答复"}"#,
-        ],
-    );
+    for event in [
+        r#"{"kind":"accept","at":"2025-03-10","notice_no":null}"#,
+        r#"{"kind":"conclude","at":"2025-04-01","opinion_summary":"已答复"}"#,
+    ] {
+        ok(d, "clerk", &["matter", "event", m1, "--event", event]);
+    }
     let e = ok(
         d,
         "clerk",
@@ -141,19 +52,20 @@ fn stats_json_gives_the_counts_and_rates() {
     );
     assert_eq!(e["result"], "basically_satisfied");
 
-    let s = ok(
-        d,
-        "boss",
-        &[
+    // The statistics of a period as the supervisor sees them on 30 June.
+    let stats = |from: &str, extra: &[&str]| {
+        let period = [
             "stats",
             "--from",
-            "2025-03-01",
+            from,
             "--to",
             "2025-04-30",
             "--today",
             "2025-06-30",
-        ],
-    );
+        ];
+        ok(d, "boss", &[period.as_slice(), extra].concat())
+    };
+    let s = stats("2025-03-01", &[]);
     assert_eq!(s["visits"]["visits"], 3);
     assert_eq!(s["visits"]["repeat_visits"], 1);
     assert_eq!(s["visits"]["visitors"], 2);
@@ -167,50 +79,11 @@ fn stats_json_gives_the_counts_and_rates() {
     assert_eq!(s["rates"]["satisfaction"]["percent"], 100.0);
     assert_eq!(s["completeness"]["matters_without_disposition"], 2);
     // A narrower range changes the numbers.
-    let s = ok(
-        d,
-        "boss",
-        &[
-            "stats",
-            "--from",
-            "2025-04-01",
-            "--to",
-            "2025-04-30",
-            "--today",
-            "2025-06-30",
-        ],
-    );
+    let s = stats("2025-04-01", &[]);
     assert_eq!(s["visits"]["visits"], 1);
-    let r = ok(
-        d,
-        "boss",
-        &[
-            "stats",
-            "--from",
-            "2025-03-01",
-            "--to",
-            "2025-04-30",
-            "--today",
-            "2025-06-30",
-            "--rate",
-            "timely-acceptance",
-        ],
-    );
+    let r = stats("2025-03-01", &["--rate", "timely-acceptance"]);
     assert_eq!(r["matters"].as_array().unwrap().len(), 3);
-    let g = ok(
-        d,
-        "boss",
-        &[
-            "stats",
-            "--from",
-            "2025-03-01",
-            "--to",
-            "2025-04-30",
-            "--today",
-            "2025-06-30",
-            "--gaps",
-        ],
-    );
+    let g = stats("2025-03-01", &["--gaps"]);
     assert_eq!(
         g["matters_without_disposition"].as_array().unwrap().len(),
         2

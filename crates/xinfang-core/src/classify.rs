@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::FieldError;
 use crate::matter::MatterStatus;
 use crate::reference::{AppealKind, ReferenceData};
+use crate::staff::{Role, may_view_confidential};
 
 /// How a matter is classified now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,15 +37,33 @@ pub struct ClassifyInput {
     pub legal_route: String,
 }
 
+/// Who asks for a (re)classification, and who registered the matter's first visit.
+#[derive(Debug, Clone, Copy)]
+pub struct Classifier<'a> {
+    pub staff_id: &'a str,
+    pub roles: &'a [Role],
+    /// Staff id of the registering clerk (empty when unknown).
+    pub registered_by: &'a str,
+}
+
 /// The new classification, or why it is refused.
 ///
 /// Confidentiality only ever goes on: once a matter was recorded as 检举控告 the reporter's
 /// identity is already in the record, so correcting the kind later does not make it visible.
+///
+/// A classification that leaves the matter confidential is made only by someone who may see a
+/// confidential matter ([`may_view_confidential`]: the registering clerk, supervisors, admins),
+/// and that is decided here, before anything is saved. Another clerk who takes a matter for a
+/// 检举控告 is refused rather than let through: the change would lock them out of the record at
+/// once, so they could neither check nor undo it, and in a hall it is the registering clerk or
+/// the 负责人 who answers for how a report is handled and who may see the reporter. The message
+/// tells them whom to ask.
 pub fn classify(
     current: &Classification,
     status: MatterStatus,
     input: &ClassifyInput,
     reference: &ReferenceData,
+    by: &Classifier<'_>,
 ) -> Result<Classification, FieldError> {
     if status == MatterStatus::Closed {
         return Err(FieldError::new(
@@ -97,12 +116,27 @@ pub fn classify(
         }
         Some(route_code(&input.legal_route, reference, "legal_route")?)
     };
-    Ok(Classification {
+    let next = Classification {
         appeal_kind: kind,
         category_code,
         legal_route,
         confidential: current.confidential || kind.is_confidential(),
-    })
+    };
+    if next.confidential
+        && let Err(refused) = may_view_confidential(by.staff_id, by.roles, by.registered_by)
+    {
+        if current.confidential {
+            return Err(refused);
+        }
+        return Err(FieldError::new(
+            "appeal_kind",
+            "report_registrar_only",
+            "不能改为检举控告类：只有该事项的登记人、负责人或管理员可以这样归类（归类后事项对其他人\
+             保密，您将无法再查看或更正）。如认为该事项属于检举控告，请告知登记人或本厅负责人，\
+             由其更正分类。",
+        ));
+    }
+    Ok(next)
 }
 
 /// The code of a legal route that may be used for a new decision: known and not retired.
@@ -175,6 +209,12 @@ mod tests {
         }
     }
 
+    const REGISTRAR: Classifier<'static> = Classifier {
+        staff_id: "c1",
+        roles: &[Role::Clerk],
+        registered_by: "c1",
+    };
+
     fn input(kind: &str, category: &str, route: &str) -> ClassifyInput {
         ClassifyInput {
             appeal_kind: kind.into(),
@@ -191,6 +231,7 @@ mod tests {
             MatterStatus::Registered,
             &input("申诉求决类", "", "劳动人事争议仲裁"),
             r,
+            &REGISTRAR,
         )
         .unwrap();
         assert_eq!(c.legal_route.as_deref(), Some("labour_arbitration"));
@@ -201,6 +242,7 @@ mod tests {
             MatterStatus::Registered,
             &input("claim", "", "上访"),
             r,
+            &REGISTRAR,
         )
         .unwrap_err();
         assert_eq!(e.code, "legal_route_unknown");
@@ -214,6 +256,7 @@ mod tests {
             MatterStatus::Registered,
             &input("suggestion", "", "litigation"),
             r,
+            &REGISTRAR,
         )
         .unwrap_err();
         assert_eq!(e.code, "route_for_claims_only");
@@ -222,6 +265,7 @@ mod tests {
             MatterStatus::Registered,
             &input("检举控告", "纪检监察", ""),
             r,
+            &REGISTRAR,
         )
         .unwrap();
         assert!(report.confidential);
@@ -231,16 +275,87 @@ mod tests {
             MatterStatus::Registered,
             &input("claim", "", ""),
             r,
+            &REGISTRAR,
         )
         .unwrap();
         assert!(back.confidential, "once a report, always confidential");
         assert_eq!(
-            classify(&back, MatterStatus::Closed, &input("claim", "", ""), r)
-                .unwrap_err()
-                .code,
+            classify(
+                &back,
+                MatterStatus::Closed,
+                &input("claim", "", ""),
+                r,
+                &REGISTRAR
+            )
+            .unwrap_err()
+            .code,
             "matter_closed"
         );
         assert!(may_propose_route(AppealKind::Report, MatterStatus::Registered).is_err());
         assert!(may_propose_route(AppealKind::Claim, MatterStatus::Accepted).is_ok());
+    }
+
+    #[test]
+    fn only_who_may_see_a_report_makes_one() {
+        let r = ReferenceData::bundled();
+        let claim = current(AppealKind::Claim);
+        let to_report = input("检举控告类", "纪检监察", "");
+        let other_clerk = Classifier {
+            staff_id: "c2",
+            roles: &[Role::Clerk],
+            registered_by: "c1",
+        };
+        let e = classify(
+            &claim,
+            MatterStatus::Registered,
+            &to_report,
+            r,
+            &other_clerk,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("appeal_kind", "report_registrar_only")
+        );
+        assert!(e.message.contains("检举控告"), "{}", e.message);
+        assert!(e.message.contains("登记人") && e.message.contains("负责人"));
+        // Other kinds stay open to any clerk.
+        let c = classify(
+            &claim,
+            MatterStatus::Registered,
+            &input("建议意见类", "", ""),
+            r,
+            &other_clerk,
+        )
+        .unwrap();
+        assert!(!c.confidential);
+        // The registering clerk, a supervisor and an admin may.
+        for by in [
+            REGISTRAR,
+            Classifier {
+                staff_id: "s1",
+                roles: &[Role::Supervisor],
+                registered_by: "c1",
+            },
+            Classifier {
+                staff_id: "a1",
+                roles: &[Role::Admin],
+                registered_by: "",
+            },
+        ] {
+            let c = classify(&claim, MatterStatus::Registered, &to_report, r, &by).unwrap();
+            assert!(c.confidential);
+        }
+        // A matter already confidential is not reclassified by someone who may not see it.
+        let report = current(AppealKind::Report);
+        let e = classify(
+            &report,
+            MatterStatus::Registered,
+            &input("claim", "", ""),
+            r,
+            &other_clerk,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "confidential");
     }
 }

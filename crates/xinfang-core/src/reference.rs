@@ -5,7 +5,7 @@
 //! were made with, so a code is never reused for something else; a category the city drops is
 //! marked `retired` rather than deleted, so old records still show its name.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
@@ -105,6 +105,19 @@ pub enum ReferenceDataError {
     Duplicate { list: &'static str, value: String },
 }
 
+/// Names of the category and legal-route lists in the city's reference bundle (the city's
+/// `reference/categories.json` and `reference/legal_routes.json`, served as these names).
+pub const CITY_CATEGORIES: &str = "categories";
+pub const CITY_LEGAL_ROUTES: &str = "legal_routes";
+
+/// A city list the desk did not take, and why (for the desk's log; the desk goes on with the
+/// compiled-in list).
+#[derive(Debug)]
+pub struct RefusedList {
+    pub name: &'static str,
+    pub error: ReferenceDataError,
+}
+
 /// Everything a form needs to check codes against.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReferenceData {
@@ -154,6 +167,67 @@ impl ReferenceData {
         })
     }
 
+    /// The lists the desk offers and checks against: the compiled-in ones, each replaced by the
+    /// city's list of that name (`categories`, `legal_routes`) when the city handed one out and
+    /// it checks out as [`ReferenceData::from_json`] would. A compiled-in entry the city's list
+    /// leaves out is kept as retired (old records still show its name; new ones may not use
+    /// it), unless the city reused its name. A bad city list is returned in the second value
+    /// and the compiled-in list used instead: reference data never stops the desk.
+    pub fn with_city_lists(
+        lists: &BTreeMap<String, serde_json::Value>,
+    ) -> (ReferenceData, Vec<RefusedList>) {
+        let bundled = Self::bundled();
+        let mut refused = Vec::new();
+        let categories = city_list(
+            lists.get(CITY_CATEGORIES),
+            "问题分类表",
+            |c: &Category| (c.code.as_str(), c.name.as_str()),
+            CITY_CATEGORIES,
+            &mut refused,
+        )
+        .map_or_else(
+            || bundled.categories.clone(),
+            |city| {
+                with_dropped_retired(
+                    city,
+                    &bundled.categories,
+                    |c| (&c.code, &c.name),
+                    |c| {
+                        c.retired = true;
+                    },
+                )
+            },
+        );
+        let legal_routes = city_list(
+            lists.get(CITY_LEGAL_ROUTES),
+            "法律途径表",
+            |r: &LegalRoute| (r.code.as_str(), r.name.as_str()),
+            CITY_LEGAL_ROUTES,
+            &mut refused,
+        )
+        .map_or_else(
+            || bundled.legal_routes.clone(),
+            |city| {
+                with_dropped_retired(
+                    city,
+                    &bundled.legal_routes,
+                    |r| (&r.code, &r.name),
+                    |r| {
+                        r.retired = true;
+                    },
+                )
+            },
+        );
+        (
+            ReferenceData {
+                categories,
+                legal_routes,
+                regions: bundled.regions,
+            },
+            refused,
+        )
+    }
+
     /// A category by code or by Chinese name (retired ones included: old records need them).
     pub fn category(&self, code_or_name: &str) -> Option<&Category> {
         let s = code_or_name.trim();
@@ -171,6 +245,53 @@ impl ReferenceData {
             .find(|r| r.code == s)
             .or_else(|| self.legal_routes.iter().find(|r| r.name == s))
     }
+}
+
+/// A city list, checked as `from_json` checks the assets; `None` when absent or refused.
+fn city_list<T: for<'de> Deserialize<'de>>(
+    value: Option<&serde_json::Value>,
+    list: &'static str,
+    key: impl Fn(&T) -> (&str, &str),
+    name: &'static str,
+    refused: &mut Vec<RefusedList>,
+) -> Option<Vec<T>> {
+    let value = value?;
+    let checked = serde_json::from_value::<Vec<T>>(value.clone())
+        .map_err(|source| ReferenceDataError::Json { list, source })
+        .and_then(|items| {
+            if items.is_empty() {
+                return Err(ReferenceDataError::Empty { list });
+            }
+            check_unique(list, items.iter().map(&key))?;
+            Ok(items)
+        });
+    match checked {
+        Ok(items) => Some(items),
+        Err(error) => {
+            refused.push(RefusedList { name, error });
+            None
+        }
+    }
+}
+
+/// `city`, then each entry of `bundled` whose code and name `city` does not have, retired.
+fn with_dropped_retired<T: Clone>(
+    mut city: Vec<T>,
+    bundled: &[T],
+    key: impl Fn(&T) -> (&String, &String),
+    retire: impl Fn(&mut T),
+) -> Vec<T> {
+    let codes: HashSet<String> = city.iter().map(|t| key(t).0.clone()).collect();
+    let names: HashSet<String> = city.iter().map(|t| key(t).1.clone()).collect();
+    for b in bundled {
+        let (code, name) = key(b);
+        if !codes.contains(code) && !names.contains(name) {
+            let mut old = b.clone();
+            retire(&mut old);
+            city.push(old);
+        }
+    }
+    city
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(
@@ -303,5 +424,54 @@ mod tests {
             ReferenceData::from_json(blank, routes),
             Err(ReferenceDataError::Blank { .. })
         ));
+    }
+
+    #[test]
+    fn city_lists_replace_the_bundled_ones_and_bad_ones_are_ignored() {
+        let cats = serde_json::json!([
+            {"code": "urban_construction", "name": "城乡建设"},
+            {"code": "housing_security", "name": "住房保障"},
+            {"code": "other", "name": "其他"},
+        ]);
+        let mut lists = BTreeMap::new();
+        lists.insert(CITY_CATEGORIES.to_owned(), cats);
+        lists.insert(CITY_LEGAL_ROUTES.to_owned(), serde_json::json!([]));
+        lists.insert(
+            "holidays/2027".to_owned(),
+            serde_json::json!({"year": 2027}),
+        );
+        let (r, refused) = ReferenceData::with_city_lists(&lists);
+        // The new category is offered; one the city left out is kept, retired.
+        assert!(!r.category("住房保障").unwrap().retired);
+        assert!(r.category("教育").unwrap().retired);
+        let offered: Vec<&str> = r
+            .categories
+            .iter()
+            .filter(|c| !c.retired)
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(offered, ["城乡建设", "住房保障", "其他"]);
+        // The empty route list is refused: the compiled-in routes stay.
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].name, CITY_LEGAL_ROUTES);
+        assert!(matches!(refused[0].error, ReferenceDataError::Empty { .. }));
+        assert_eq!(r.legal_routes, ReferenceData::bundled().legal_routes);
+
+        // Duplicates and a wrong shape are refused too; nothing from the city: the bundled lists.
+        let mut bad = BTreeMap::new();
+        bad.insert(
+            CITY_CATEGORIES.to_owned(),
+            serde_json::json!([{"code": "a", "name": "甲"}, {"code": "a", "name": "乙"}]),
+        );
+        bad.insert(
+            CITY_LEGAL_ROUTES.to_owned(),
+            serde_json::json!({"code": "x"}),
+        );
+        let (r, refused) = ReferenceData::with_city_lists(&bad);
+        assert_eq!(refused.len(), 2);
+        assert_eq!(&r, ReferenceData::bundled());
+        let (r, refused) = ReferenceData::with_city_lists(&BTreeMap::new());
+        assert!(refused.is_empty());
+        assert_eq!(&r, ReferenceData::bundled());
     }
 }

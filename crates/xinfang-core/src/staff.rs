@@ -305,6 +305,17 @@ pub fn authorize(roles: &[Role], action: Action) -> Result<(), crate::FieldError
 /// What lists show instead of the appeal of a 检举控告 (confidential) record.
 pub const CONFIDENTIAL_MASK: &str = "【检举控告件，内容保密】";
 
+/// Whether a visit is to be treated as confidential (检举控告): registered as a report, or its
+/// matter is confidential now — a matter reclassified as 检举控告 later takes its earlier visits
+/// with it. A matter's confidentiality never goes off once on (`classify::classify`: the
+/// reporter is already in the record), so a visit stays masked after such a matter is
+/// reclassified away from 检举控告. `visit_kind` is the stored code (or Chinese name).
+pub fn visit_is_confidential(visit_kind: &str, matter_confidential: bool) -> bool {
+    matter_confidential
+        || crate::reference::AppealKind::parse(visit_kind)
+            .is_some_and(crate::reference::AppealKind::is_confidential)
+}
+
 /// 检举控告 (report/accusation) records are seen only by the clerk who registered them, the
 /// hall's supervisors and its admins. `registered_by` is the staff id of the registering clerk
 /// (empty when unknown, e.g. an imported ledger row: then only supervisors and admins).
@@ -368,6 +379,19 @@ mod tests {
         }
         // Unknown registrar: an empty viewer id does not match it.
         assert!(may_view_confidential("", &[Role::Clerk], "").is_err());
+    }
+
+    #[test]
+    fn a_visit_is_confidential_by_its_own_kind_or_its_matter() {
+        assert!(visit_is_confidential("report", false));
+        assert!(visit_is_confidential("检举控告类", false));
+        assert!(
+            visit_is_confidential("claim", true),
+            "matter reclassified as a report"
+        );
+        assert!(visit_is_confidential("report", true));
+        assert!(!visit_is_confidential("claim", false));
+        assert!(!visit_is_confidential("suggestion", false));
     }
 
     #[test]

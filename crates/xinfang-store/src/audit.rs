@@ -1,16 +1,17 @@
 //! The audit log: append-only and hash-chained. Each entry holds the SHA-256 of the previous
 //! one, so an entry edited or removed (other than the very last) breaks the chain, which
 //! `verify` reports with the first bad entry. SQLite triggers refuse UPDATE and DELETE; the
-//! chain catches whoever drops them.
+//! chain catches whoever drops them. The hash and the linking rule are
+//! `xinfang_sync::audit`'s, the one implementation the city server checks pushed chains with.
 
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use xinfang_sync::audit::check_link;
 
 use crate::{Result, Store, now_text};
 
 /// The hash before the first entry.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub use xinfang_sync::audit::GENESIS;
 
 /// What was done. Stored as the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -92,26 +93,30 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    /// SHA-256 (hex) over every field but `hash`, as a JSON array.
+    /// SHA-256 (hex) over every field but `hash`, as a JSON array
+    /// (`xinfang_sync::audit::AuditEntry::compute_hash`).
     pub fn compute_hash(&self) -> String {
-        let canonical = serde_json::json!([
-            self.seq,
-            self.id,
-            self.at,
-            self.device_id,
-            self.staff_id,
-            self.action,
-            self.entity,
-            self.entity_id,
-            self.detail,
-            self.prev_hash
-        ])
-        .to_string();
-        let digest = Sha256::digest(canonical.as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        self.to_wire().compute_hash()
     }
 
-    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    /// The entry as it is pushed to the city server.
+    pub fn to_wire(&self) -> xinfang_sync::audit::AuditEntry {
+        xinfang_sync::audit::AuditEntry {
+            seq: self.seq,
+            id: self.id.clone(),
+            at: self.at.clone(),
+            device_id: self.device_id.clone(),
+            staff_id: self.staff_id.clone(),
+            action: self.action.clone(),
+            entity: self.entity.clone(),
+            entity_id: self.entity_id.clone(),
+            detail: self.detail.clone(),
+            prev_hash: self.prev_hash.clone(),
+            hash: self.hash.clone(),
+        }
+    }
+
+    pub(crate) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
         Ok(AuditEntry {
             seq: r.get("seq")?,
             id: r.get("id")?,
@@ -241,20 +246,11 @@ impl Store {
         let mut prev = GENESIS.to_owned();
         for (expected, row) in (1i64..).zip(rows) {
             let e = row?;
-            let reason = if e.seq != expected {
-                Some(format!("第 {expected} 条缺失（下一条是第 {} 条）", e.seq))
-            } else if e.prev_hash != prev {
-                Some("上一条的哈希值不符（前面的条目被修改或删除）".to_owned())
-            } else if e.compute_hash() != e.hash {
-                Some("内容与哈希值不符（这一条被修改）".to_owned())
-            } else {
-                None
-            };
-            if let Some(reason) = reason {
+            if let Err(fault) = check_link(expected, &prev, &e.to_wire()) {
                 return Ok(Some(ChainBreak {
                     seq: expected,
                     id: e.id,
-                    reason,
+                    reason: fault.reason(expected),
                 }));
             }
             prev = e.hash;

@@ -245,9 +245,7 @@ fn desk_state(
     let mut stmt = conn.prepare_cached(
         "SELECT desk, state FROM handoffs WHERE visit_id = ?1 ORDER BY created_at",
     )?;
-    let rows = stmt.query_map([visit_id], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })?;
+    let rows = stmt.query_map([visit_id], |r| <(String, String)>::try_from(r))?;
     let mut handoffs = Vec::new();
     for row in rows {
         let (d, s) = row?;
@@ -271,19 +269,19 @@ fn visit_row(conn: &rusqlite::Connection, visit_id: &str) -> Result<VisitRow> {
              FROM visits x LEFT JOIN matters m ON m.id = x.matter_id WHERE x.id = ?1",
         )?
         .query_row([visit_id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, Option<String>>(7)?,
-                r.get::<_, Option<String>>(8)?,
-                r.get::<_, bool>(9)?,
-                r.get::<_, bool>(10)?,
-            ))
+            <(
+                String,
+                i64,
+                String,
+                i64,
+                String,
+                String,
+                String,
+                Option<String>,
+                Option<String>,
+                bool,
+                bool,
+            )>::try_from(r)
         })
         .optional()?
         .ok_or_else(|| not_found("该来访记录"))?;
@@ -463,16 +461,7 @@ fn mediations_where(
     ))?;
     let heads = stmt
         .query_map([key], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, bool>(6)?,
-                r.get::<_, String>(7)?,
-            ))
+            <(String, String, String, String, String, String, bool, String)>::try_from(r)
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut out = Vec::with_capacity(heads.len());

@@ -15,10 +15,9 @@ impl Store {
         let Some(key) = &self.key else {
             return Ok(());
         };
-        let dir = self.data_dir().to_path_buf();
-        let mut slots = KeySlots::load(&dir)?;
-        slots.set_password_slot(username, password, key)?;
-        slots.save(&dir)
+        KeySlots::update(self.data_dir(), |slots| {
+            slots.set_password_slot(username, password, key)
+        })
     }
 
     /// Whether `username` has a key slot on this desk (accounts synced from another desk of the
@@ -59,12 +58,14 @@ impl Store {
             )
             .into());
         }
+        // The key slots stay locked from the check of the old password to the save, so a
+        // change of another account by another process in between is not overwritten.
         let mut slots = match &self.key {
             Some(_) => {
-                let dir = self.data_dir().to_path_buf();
-                let mut slots = KeySlots::load(&dir)?;
+                let lock = KeySlots::lock(self.data_dir())?;
+                let mut slots = KeySlots::load(self.data_dir())?;
                 slots.change_password(&staff.username, old, new)?;
-                Some((dir, slots))
+                Some((lock, slots))
             }
             None => {
                 self.authenticate(&staff.username, old)?;
@@ -89,8 +90,8 @@ impl Store {
             &now,
         )?;
         tx.commit()?;
-        if let Some((dir, slots)) = slots.as_mut() {
-            slots.save(dir)?;
+        if let Some((lock, slots)) = slots.as_mut() {
+            slots.save(lock)?;
         }
         tracing::info!(staff_id, "password changed");
         Ok(())
@@ -106,7 +107,10 @@ impl Store {
                 "这个数据库没有加密，不能轮换密钥。".into(),
             ));
         }
+        // Locked for the whole rotation: a slot added between staging and promoting would be
+        // left sealed to the old key only.
         let dir = self.data_dir().to_path_buf();
+        let lock = KeySlots::lock(&dir)?;
         let mut slots = KeySlots::load(&dir)?;
         for username in slots.usernames() {
             let active: Option<bool> = self
@@ -123,7 +127,7 @@ impl Store {
         }
         let new_key = DataKey::random();
         slots.stage(&new_key)?;
-        slots.save(&dir)?;
+        slots.save(&lock)?;
         // Fold the WAL into the main file first, so every page is rewritten under the new key.
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
@@ -133,7 +137,7 @@ impl Store {
         ));
         self.conn.execute_batch(&sql)?;
         slots.promote();
-        slots.save(&dir)?;
+        slots.save(&lock)?;
         self.key = Some(new_key);
         tracing::info!("data key rotated");
         Ok(())

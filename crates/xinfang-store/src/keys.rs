@@ -9,7 +9,16 @@
 //! another account or its parameters downgraded. Because the data key is sealed to public
 //! keys, it can be rotated (`rekey`) and resealed to every slot without anyone's password.
 //! One slot is the recovery slot, opened by the recovery key shown once at creation.
+//!
+//! The desk app and the `xinfang` CLI may work on one data dir at once (an admin resets a
+//! password in the CLI while the app changes another): every read-modify-write of
+//! `keyslots.json` runs under an exclusive lock on the sibling file `keyslots.lock`
+//! ([`KeySlots::lock`], [`KeySlots::update`]); [`KeySlots::save`] needs the lock to be called
+//! at all. The lock is on a file of its own because the json is replaced by rename: a lock on
+//! the json would stay on the old inode. Readers need no lock: a rename is atomic, so they see
+//! the old file or the new one, never half of one.
 
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -26,7 +35,20 @@ use crate::{Result, StoreError};
 /// File name of the key slots, next to the database in the data dir.
 pub const KEYSLOTS_FILE: &str = "keyslots.json";
 
+/// File name of the lock that serialises writers of [`KEYSLOTS_FILE`], in the same dir. It is
+/// never deleted: removing a lock file others may hold lets two writers in at once.
+pub const KEYSLOTS_LOCK_FILE: &str = "keyslots.lock";
+
 const FORMAT: &str = "xinfang-keyslots-v1";
+
+/// An exclusive lock on the key slots of one data dir, held until dropped. Excludes other
+/// processes and other threads of this one alike (each lock opens the file anew, and the OS
+/// lock belongs to that open file).
+#[must_use = "the key slots are locked only while this guard lives"]
+pub(crate) struct SlotsLock {
+    dir: PathBuf,
+    _file: File,
+}
 
 /// The store's data key. Wiped from memory when dropped; `Debug` shows nothing of it.
 #[derive(Clone, Zeroize)]
@@ -332,10 +354,43 @@ impl KeySlots {
         Ok(slots)
     }
 
-    /// Writes the file atomically (temp file, fsync, rename), readable by the owner only.
-    pub(crate) fn save(&self, dir: &Path) -> Result<()> {
+    /// Takes the exclusive lock on `dir`'s key slots, waiting for another process or thread
+    /// that holds it. Load the slots after taking it, so the changes apply to the latest file.
+    pub(crate) fn lock(dir: &Path) -> Result<SlotsLock> {
+        let path = dir.join(KEYSLOTS_LOCK_FILE);
+        let io = |e| StoreError::Io(path.clone(), e);
+        let mut opts = std::fs::OpenOptions::new();
+        opts.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let file = opts.open(&path).map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(SlotsLock {
+            dir: dir.to_path_buf(),
+            _file: file,
+        })
+    }
+
+    /// Read-modify-write of `dir`'s key slots under the lock: load the current file, apply `f`,
+    /// save. Nothing is written when `f` fails.
+    pub(crate) fn update<T>(dir: &Path, f: impl FnOnce(&mut KeySlots) -> Result<T>) -> Result<T> {
+        let lock = Self::lock(dir)?;
+        let mut slots = Self::load(dir)?;
+        let out = f(&mut slots)?;
+        slots.save(&lock)?;
+        Ok(out)
+    }
+
+    /// Writes the file of the locked dir atomically (temp file, fsync, rename, fsync of the
+    /// dir), readable by the owner only.
+    pub(crate) fn save(&self, lock: &SlotsLock) -> Result<()> {
+        let dir = lock.dir.as_path();
         let path = Self::path(dir);
-        // A temp name of this process, so two processes saving at once never mix their bytes.
+        // Writers are serialised by the lock; the process id keeps the temp name apart from a
+        // stale one of another process all the same.
         let tmp = dir.join(format!("{KEYSLOTS_FILE}.{}.tmp", std::process::id()));
         let io = |e| StoreError::Io(path.clone(), e);
         let text = serde_json::to_string_pretty(self).expect("key slots serialise");
@@ -356,6 +411,10 @@ impl KeySlots {
         {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+            // The rename itself is durable only once the directory is synced.
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| StoreError::Io(dir.to_path_buf(), e))?;
         }
         Ok(())
     }
@@ -463,8 +522,10 @@ impl KeySlots {
     }
 
     /// Candidate data keys for `creds` (the current key first). A wrong password is counted
-    /// for its account and slows the next tries of that account down.
-    pub(crate) fn unlock(&mut self, dir: &Path, creds: &Credentials) -> Result<Vec<DataKey>> {
+    /// for its account and slows the next tries of that account down. `self` is a snapshot
+    /// read without the lock (the KDF runs unlocked, so logins do not queue behind each
+    /// other); the failure count is written to the file of `dir` under the lock.
+    pub(crate) fn unlock(&self, dir: &Path, creds: &Credentials) -> Result<Vec<DataKey>> {
         let now = unix_now();
         let (idx, secret): (Option<usize>, Zeroizing<String>) = match creds {
             Credentials::Password { username, password } => (
@@ -493,18 +554,25 @@ impl KeySlots {
             Ok(sk) => {
                 let keys = Self::unseal_keys(slot, &sk)?;
                 if slot.failures > 0 {
-                    self.slots[idx].failures = 0;
-                    self.slots[idx].last_failure = 0;
-                    self.save(dir)?;
+                    Self::update(dir, |fresh| {
+                        if let Some(s) = fresh.slots.iter_mut().find(|s| s.id == slot.id) {
+                            s.failures = 0;
+                            s.last_failure = 0;
+                        }
+                        Ok(())
+                    })?;
                 }
                 Ok(keys)
             }
             Err(StoreError::BadCredentials) => {
-                let slot = &mut self.slots[idx];
-                slot.failures = slot.failures.saturating_add(1);
-                slot.last_failure = now;
-                tracing::warn!(failures = slot.failures, "wrong password for a key slot");
-                self.save(dir)?;
+                let failures = Self::update(dir, |fresh| {
+                    Ok(fresh.slots.iter_mut().find(|s| s.id == slot.id).map(|s| {
+                        s.failures = s.failures.saturating_add(1);
+                        s.last_failure = now;
+                        s.failures
+                    }))
+                })?;
+                tracing::warn!(?failures, "wrong password for a key slot");
                 Err(StoreError::BadCredentials)
             }
             Err(e) => Err(e),
@@ -669,6 +737,7 @@ mod tests {
             .set_password_slot("alice", "alice-pass-1", &key)
             .unwrap();
         slots.set_password_slot("bob", "bob-pass-12", &key).unwrap();
+        slots.save(&KeySlots::lock(dir.path()).unwrap()).unwrap();
         // Move alice's wrapped secret into bob's slot: the AEAD refuses it.
         let a = slots
             .slots

@@ -13,6 +13,7 @@ mod error;
 mod keys;
 mod maintenance;
 mod matters;
+mod reference;
 mod schema;
 mod search;
 mod staff;
@@ -33,7 +34,10 @@ pub use desk::{
     VisitorProfile,
 };
 pub use error::{Result, StoreError};
-pub use keys::{Credentials, DataKey, KEYSLOTS_FILE, KdfParams, RecoveryKey, throttle_seconds};
+pub use keys::{
+    Credentials, DataKey, KEYSLOTS_FILE, KEYSLOTS_LOCK_FILE, KdfParams, RecoveryKey,
+    throttle_seconds,
+};
 pub use maintenance::{VerifyReport, backup_keyslots_path};
 pub use matters::{
     AllowedEvent, DeadlineView, DueItem, DueList, EventRecord, MatterView, RouteProposal,
@@ -137,7 +141,7 @@ impl Store {
         }
         std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Io(data_dir.to_path_buf(), e))?;
         let (slots, key, recovery) = keys::KeySlots::new(kdf)?;
-        slots.save(data_dir)?;
+        slots.save(&keys::KeySlots::lock(data_dir)?)?;
         let made = (|| {
             let conn = open_connection(&path, Some(&key), true)?;
             Self::init_new(conn, path.clone(), hall_code, Some(key))
@@ -200,16 +204,17 @@ impl Store {
                 data_dir.display()
             )));
         }
-        let mut slots = keys::KeySlots::load(data_dir)?;
-        let candidates = slots.unlock(data_dir, creds)?;
+        let candidates = keys::KeySlots::load(data_dir)?.unlock(data_dir, creds)?;
         let mut last = StoreError::WrongKey;
         for (i, key) in candidates.into_iter().enumerate() {
             match Self::open_with_key(data_dir, &key) {
                 Ok(store) => {
                     if i > 0 {
                         // A rekey was interrupted after the database took the new key.
-                        slots.promote();
-                        slots.save(data_dir)?;
+                        keys::KeySlots::update(data_dir, |slots| {
+                            slots.promote();
+                            Ok(())
+                        })?;
                         tracing::warn!("finished an interrupted rekey");
                     }
                     return Ok(store);

@@ -266,7 +266,13 @@ pub(crate) fn appeal_of(conn: &Connection, visit_id: &str) -> Result<String> {
 }
 
 pub(crate) fn category_name(code: &str) -> String {
-    ReferenceData::bundled()
+    category_name_in(code, ReferenceData::bundled())
+}
+
+/// The name of a category in the desk's lists (`Store::reference_data`: the city's may add
+/// some), or the code when no list knows it.
+pub(crate) fn category_name_in(code: &str, reference: &ReferenceData) -> String {
+    reference
         .category(code)
         .map_or_else(|| code.to_owned(), |c| c.name.clone())
 }
@@ -294,7 +300,7 @@ impl Store {
     pub fn matter(&self, id: &str, today: NaiveDate, cal: &HolidayCalendar) -> Result<MatterView> {
         let row = load_matter(&self.conn, id)?;
         let state = row.state(cal)?;
-        let reference = ReferenceData::bundled();
+        let reference = &self.reference_data();
         let mut stmt = self.conn.prepare_cached(
             "SELECT e.seq, e.payload, e.by_staff, coalesce(s.display_name, ''), e.at
              FROM matter_events e LEFT JOIN staff s ON s.id = e.by_staff
@@ -347,7 +353,7 @@ impl Store {
             visitor_names: visitor_names(&self.conn, &row.first_visit_id)?,
             appeal_kind: row.appeal_kind,
             appeal_kind_label: row.appeal_kind.label_zh().to_owned(),
-            category_name: category_name(&row.category_code),
+            category_name: category_name_in(&row.category_code, reference),
             category_code: row.category_code.clone(),
             confidential: row.confidential,
             status: state.status,
@@ -394,7 +400,7 @@ impl Store {
                 visitor_names: visitor_names(&self.conn, &row.first_visit_id)?,
                 appeal: appeal_of(&self.conn, &row.first_visit_id)?,
                 appeal_kind: row.appeal_kind,
-                category_name: category_name(&row.category_code),
+                category_name: category_name_in(&row.category_code, &self.reference_data()),
                 legal_route: row.legal_route.clone(),
             },
             state,
@@ -410,7 +416,7 @@ impl Store {
         by: &str,
         cal: &HolidayCalendar,
     ) -> Result<MatterState> {
-        let reference = ReferenceData::bundled();
+        let reference = &self.reference_data();
         let tx = self.conn.transaction()?;
         let row = load_matter(&tx, id)?;
         let state = row.state(cal)?;
@@ -471,7 +477,9 @@ impl Store {
     }
 
     /// The clerk's (re)classification: kind, category and, for a claim, the legal route.
-    /// A 检举控告 matter stays confidential.
+    /// A 检举控告 matter stays confidential, and only someone who may see it afterwards (the
+    /// registering clerk, supervisors, admins) may make or keep it so: the core decides that
+    /// before anything is written (`classify::classify`), so a refusal leaves no trace.
     pub fn classify_matter(
         &mut self,
         id: &str,
@@ -479,10 +487,22 @@ impl Store {
         by: &str,
         reference: &ReferenceData,
     ) -> Result<Classification> {
+        let owner = self.matter_owner(id)?;
+        // An id that is no account on this desk has no role: it may not make a report.
+        let roles = match self.staff_by_id(by) {
+            Ok(staff) => staff.roles,
+            Err(StoreError::NotFound(_)) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let classifier = classify::Classifier {
+            staff_id: by,
+            roles: &roles,
+            registered_by: &owner.registered_by,
+        };
         let tx = self.conn.transaction()?;
         let row = load_matter(&tx, id)?;
         let old = row.classification();
-        let new = classify::classify(&old, row.status, input, reference)?;
+        let new = classify::classify(&old, row.status, input, reference, &classifier)?;
         if new != old {
             let now = now_text();
             tx.prepare_cached(
@@ -681,13 +701,14 @@ impl Store {
                 }
             }
         }
+        let reference = self.reference_data();
         let mut overdue = Vec::new();
         let mut due_soon = Vec::new();
         for (id, kind, due_on, status) in found {
             let Some(bucket) = due::bucket(due_on, today) else {
                 continue;
             };
-            let item = self.due_item(&id, bucket, kind, due_on, status, today)?;
+            let item = self.due_item(&id, bucket, (kind, due_on, status), today, &reference)?;
             match bucket {
                 DueBucket::Overdue => overdue.push(item),
                 DueBucket::DueSoon => due_soon.push(item),
@@ -711,10 +732,9 @@ impl Store {
         &self,
         id: &str,
         bucket: DueBucket,
-        kind: DeadlineKind,
-        due_on: NaiveDate,
-        status: MatterStatus,
+        (kind, due_on, status): (DeadlineKind, NaiveDate, MatterStatus),
         today: NaiveDate,
+        reference: &ReferenceData,
     ) -> Result<DueItem> {
         let row = load_matter(&self.conn, id)?;
         let (visitor_names, appeal) = if row.confidential {
@@ -737,7 +757,7 @@ impl Store {
             status_label: status.label_zh().to_owned(),
             received_on: row.received_on,
             appeal_kind: row.appeal_kind,
-            category_name: category_name(&row.category_code),
+            category_name: category_name_in(&row.category_code, reference),
             confidential: row.confidential,
             visitor_names,
             appeal,

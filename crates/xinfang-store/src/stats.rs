@@ -16,7 +16,7 @@ use xinfang_core::matter::{DeadlineKind, MatterState};
 use xinfang_core::reference::{AppealKind, ReferenceData};
 use xinfang_core::stats::{
     self, Disposition, Evaluation, EvaluationChannel, EvaluationInput, Period, PublicitySummary,
-    Rate, RateKind, ValidPublicity,
+    Rate, RateKind, ValidEvaluation, ValidPublicity,
 };
 use xinfang_core::visit::ValidVisit;
 
@@ -374,18 +374,37 @@ fn parse_date(s: &str) -> Result<NaiveDate> {
         .map_err(|_| StoreError::Corrupt(format!("日期格式不正确：{s}")))
 }
 
+fn parse_evaluation(code: &str) -> Result<Evaluation> {
+    Evaluation::parse(code).ok_or_else(|| StoreError::Corrupt(format!("评价结果 {code} 无法识别")))
+}
+
+/// An evaluation as the screens show it.
+fn evaluation_record(
+    id: String,
+    matter_id: &str,
+    e: ValidEvaluation,
+    by: String,
+) -> EvaluationRecord {
+    EvaluationRecord {
+        id,
+        matter_id: matter_id.to_owned(),
+        result: e.result,
+        result_label: e.result.label_zh().to_owned(),
+        channel: e.channel,
+        channel_label: e.channel.label_zh().to_owned(),
+        evaluated_on: e.evaluated_on,
+        note: e.note,
+        by_staff: by,
+    }
+}
+
 fn counts(conn: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<(String, u64)>> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(p, |r| {
-        Ok((
-            r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-            r.get::<_, i64>(1)?,
-        ))
-    })?;
+    let rows = stmt.query_map(p, |r| <(Option<String>, i64)>::try_from(r))?;
     let mut out = Vec::new();
     for row in rows {
         let (k, n) = row?;
-        out.push((k, u64::try_from(n).unwrap_or(0)));
+        out.push((k.unwrap_or_default(), u64::try_from(n).unwrap_or(0)));
     }
     Ok(out)
 }
@@ -438,18 +457,12 @@ fn latest_evaluations(
          WHERE evaluated_on <= ?1 ORDER BY matter_id, evaluated_on, created_at",
     )?;
     let rows = stmt.query_map([as_of.to_string()], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
+        <(String, String, String)>::try_from(r)
     })?;
     let mut out = BTreeMap::new();
     for row in rows {
         let (m, result, on) = row?;
-        let e = Evaluation::parse(&result)
-            .ok_or_else(|| StoreError::Corrupt(format!("评价结果 {result} 无法识别")))?;
-        out.insert(m, (e, parse_date(&on)?));
+        out.insert(m, (parse_evaluation(&result)?, parse_date(&on)?));
     }
     Ok(out)
 }
@@ -461,19 +474,18 @@ impl Store {
                first_visit_id, legal_route, state
              FROM matters WHERE ?1 IS NULL OR hall_code = ?1 ORDER BY received_on, id",
         )?;
-        let rows = stmt.query_map([q.hall.as_deref()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, bool>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, Option<String>>(7)?,
-                r.get::<_, Option<String>>(8)?,
-            ))
-        })?;
+        type Raw = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            bool,
+            String,
+            Option<String>,
+            Option<String>,
+        );
+        let rows = stmt.query_map([q.hall.as_deref()], |r| Raw::try_from(r))?;
         let mut out = Vec::new();
         for row in rows {
             let (id, hall_code, received, kind, category_code, confidential, first, route, state) =
@@ -509,6 +521,11 @@ impl Store {
         let p: [&dyn rusqlite::ToSql; 3] = [&from, &to, &hall];
         const VISITS: &str =
             "FROM visits WHERE visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR hall_code = ?3)";
+        // Consultations (k) and mediations (m) of the period's visits.
+        const K: &str = "FROM consultations k JOIN visits x ON x.id = k.visit_id
+             WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)";
+        const M: &str = "FROM mediations m JOIN visits x ON x.id = m.visit_id
+             WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)";
         let group_min = i64::from(stats::GROUP_VISIT_MIN_PEOPLE);
         let visits = c
             .prepare_cached(&format!(
@@ -565,9 +582,7 @@ impl Store {
             lawyers: by_count(labelled(
                 counts(
                     c,
-                    "SELECT k.lawyer_id, count(*) FROM consultations k JOIN visits x ON x.id = k.visit_id
-                     WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)
-                     GROUP BY 1",
+                    &format!("SELECT k.lawyer_id, count(*) {K} GROUP BY 1"),
                     &p,
                 )?,
                 staff_label,
@@ -575,9 +590,7 @@ impl Store {
             mediators: by_count(labelled(
                 counts(
                     c,
-                    "SELECT m.mediator_id, count(*) FROM mediations m JOIN visits x ON x.id = m.visit_id
-                     WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)
-                     GROUP BY 1",
+                    &format!("SELECT m.mediator_id, count(*) {M} GROUP BY 1"),
                     &p,
                 )?,
                 staff_label,
@@ -585,12 +598,10 @@ impl Store {
         };
         let consultations = {
             let (total, follow_up, minutes): (i64, i64, i64) = c
-                .prepare_cached(
-                    "SELECT count(*), coalesce(sum(k.follow_up <> 0), 0), coalesce(sum(k.duration_minutes), 0)
-                     FROM consultations k JOIN visits x ON x.id = k.visit_id
-                     WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)",
-                )?
-                .query_row(p, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                .prepare_cached(&format!(
+                    "SELECT count(*), coalesce(sum(k.follow_up <> 0), 0), coalesce(sum(k.duration_minutes), 0) {K}"
+                ))?
+                .query_row(p, |r| r.try_into())?;
             ConsultationCounts {
                 total: u64::try_from(total).unwrap_or(0),
                 follow_up: u64::try_from(follow_up).unwrap_or(0),
@@ -598,9 +609,7 @@ impl Store {
                 by_route: by_count(labelled(
                     counts(
                         c,
-                        "SELECT k.legal_route, count(*) FROM consultations k JOIN visits x ON x.id = k.visit_id
-                         WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)
-                         GROUP BY 1",
+                        &format!("SELECT k.legal_route, count(*) {K} GROUP BY 1"),
                         &p,
                     )?,
                     route_label,
@@ -608,13 +617,11 @@ impl Store {
             }
         };
         let mediations = {
-            const M: &str = "FROM mediations m JOIN visits x ON x.id = m.visit_id
-                 WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)";
             let (total, confirm): (i64, i64) = c
                 .prepare_cached(&format!(
                     "SELECT count(*), coalesce(sum(m.judicial_confirmation <> 0), 0) {M}"
                 ))?
-                .query_row(p, |r| Ok((r.get(0)?, r.get(1)?)))?;
+                .query_row(p, |r| r.try_into())?;
             // Every outcome is listed, with 0 where none: the pie always has its three slices.
             let found = counts(c, &format!("SELECT m.outcome, count(*) {M} GROUP BY 1"), &p)?;
             let by_outcome = xinfang_core::desk::MediationOutcome::ALL
@@ -953,17 +960,7 @@ impl Store {
         changelog::append(&tx, "matter_evaluation", &id, Op::Insert, f, &now)?;
         tx.commit()?;
         tracing::info!(matter_id, evaluation_id = %id, "matter evaluated");
-        Ok(EvaluationRecord {
-            id,
-            matter_id: matter_id.to_owned(),
-            result: valid.result,
-            result_label: valid.result.label_zh().to_owned(),
-            channel: valid.channel,
-            channel_label: valid.channel.label_zh().to_owned(),
-            evaluated_on: valid.evaluated_on,
-            note: valid.note,
-            by_staff: by.to_owned(),
-        })
+        Ok(evaluation_record(id, matter_id, valid, by.to_owned()))
     }
 
     /// A matter's evaluations, oldest first (the last one counts).
@@ -973,34 +970,19 @@ impl Store {
              WHERE matter_id = ?1 ORDER BY evaluated_on, created_at",
         )?;
         let rows: Vec<(String, String, String, String, String, String)> = stmt
-            .query_map([matter_id], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })?
+            .query_map([matter_id], |r| r.try_into())?
             .collect::<rusqlite::Result<_>>()?;
         rows.into_iter()
             .map(|(id, result, channel, on, note, by)| {
-                let result = Evaluation::parse(&result)
-                    .ok_or_else(|| StoreError::Corrupt(format!("评价结果 {result} 无法识别")))?;
                 let channel = EvaluationChannel::parse(&channel)
                     .ok_or_else(|| StoreError::Corrupt(format!("评价方式 {channel} 无法识别")))?;
-                Ok(EvaluationRecord {
-                    id,
-                    matter_id: matter_id.to_owned(),
-                    result,
-                    result_label: result.label_zh().to_owned(),
+                let e = ValidEvaluation {
+                    result: parse_evaluation(&result)?,
                     channel,
-                    channel_label: channel.label_zh().to_owned(),
                     evaluated_on: parse_date(&on)?,
                     note,
-                    by_staff: by,
-                })
+                };
+                Ok(evaluation_record(id, matter_id, e, by))
             })
             .collect()
     }
@@ -1281,7 +1263,7 @@ impl Store {
         )?;
         rows.into_iter()
             .map(|mut m| {
-                for p in parties.query_map([&m.id], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
+                for p in parties.query_map([&m.id], |r| <(String, String)>::try_from(r))? {
                     let (role, name) = p?;
                     if role == "applicant" {
                         m.applicants.push(name);

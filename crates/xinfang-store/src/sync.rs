@@ -15,10 +15,12 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Map, Value};
 use xinfang_core::calendar::{HolidayCalendar, YearCalendar};
+use xinfang_sync::audit::AuditEntry as WireAuditEntry;
 use xinfang_sync::merge::{Version, compare_writes};
 use xinfang_sync::wire::ReferenceBundle;
 use xinfang_sync::{Change, DeskReplica, Hlc, Op, RemoteChange, Secret, SyncRecord, SyncSettings};
 
+use crate::AuditEntry;
 use crate::maintenance::LOGGED;
 use crate::search::{index_visitor, name_keys, reindex_visitor};
 use crate::{Result, Store, StoreError};
@@ -514,6 +516,37 @@ impl DeskReplica for Store {
                 hlc: Hlc(hlc),
                 changed_at,
             });
+        }
+        Ok(out)
+    }
+
+    fn last_audit_seq(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM audit_log", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    fn audit_pushed_seq(&self) -> Result<i64> {
+        Ok(state_get(&self.conn, "audit_pushed_seq")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
+    }
+
+    fn set_audit_pushed_seq(&mut self, seq: i64) -> Result<()> {
+        state_set(&self.conn, "audit_pushed_seq", &seq.to_string())
+    }
+
+    fn audit_entries_after(&self, after: i64, limit: usize) -> Result<Vec<WireAuditEntry>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT * FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt.query_map(params![after, limit], AuditEntry::from_row)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r?.to_wire());
         }
         Ok(out)
     }

@@ -36,6 +36,9 @@ pub struct VisitSummary {
     pub category_code: String,
     pub head_count: i64,
     pub is_repeat: bool,
+    /// 检举控告: the visit's own kind or its matter's (reclassified later) —
+    /// `xinfang_core::staff::visit_is_confidential`. Lists mask the appeal of such a visit.
+    pub confidential: bool,
 }
 
 fn cst() -> FixedOffset {
@@ -372,17 +375,21 @@ impl Store {
     /// All visits of one visitor, newest first.
     pub fn visits_of_visitor(&self, visitor_id: &str) -> Result<Vec<VisitSummary>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT x.id, x.visited_at, x.queue_no, x.appeal, x.appeal_kind, x.category_code, x.head_count, x.is_repeat
+            "SELECT x.id, x.visited_at, x.queue_no, x.appeal, x.appeal_kind, x.category_code, x.head_count, x.is_repeat,
+                    coalesce(m.confidential, 0)
              FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id
+             LEFT JOIN matters m ON m.id = x.matter_id
              WHERE vv.visitor_id = ?1 ORDER BY x.visited_at DESC",
         )?;
         let rows = stmt.query_map([visitor_id], |r| {
+            let appeal_kind: String = r.get(4)?;
             Ok(VisitSummary {
+                confidential: xinfang_core::staff::visit_is_confidential(&appeal_kind, r.get(8)?),
                 visit_id: r.get(0)?,
                 visited_at: r.get(1)?,
                 queue_no: r.get(2)?,
                 appeal: r.get(3)?,
-                appeal_kind: r.get(4)?,
+                appeal_kind,
                 category_code: r.get(5)?,
                 head_count: r.get(6)?,
                 is_repeat: r.get(7)?,

@@ -63,18 +63,34 @@ fn register(store: &mut Store, clerk: &Staff, input: &VisitInput) -> xinfang_sto
     store.register_visit(&v, &clerk.id).unwrap()
 }
 
+/// Registers a visit of one visitor at `when`.
+fn register_one(
+    store: &mut Store,
+    clerk: &Staff,
+    name: &str,
+    id_number: &str,
+    phone: &str,
+    when: &str,
+) -> xinfang_store::Registered {
+    register(
+        store,
+        clerk,
+        &visit(vec![person(name, id_number, phone)], when),
+    )
+}
+
 #[test]
 fn create_then_reopen_keeps_everything() {
     let (dir, mut store, clerk) = new_store();
     let device = store.device_id().to_owned();
     assert!(store.schema_version().unwrap() >= 1);
-    let r = register(
+    let r = register_one(
         &mut store,
         &clerk,
-        &visit(
-            vec![person("张三丰", &id("14052119800101001"), "13800138000")],
-            "2026-11-20T09:30:00+08:00",
-        ),
+        "张三丰",
+        &id("14052119800101001"),
+        "13800138000",
+        "2026-11-20T09:30:00+08:00",
     );
     assert_eq!(r.queue_no, 1);
     drop(store);
@@ -174,13 +190,13 @@ fn staff_accounts_and_passwords() {
 fn every_write_appends_its_change_log_rows_in_the_same_transaction() {
     let (_dir, mut store, clerk) = new_store();
     let before = store.changes_since(0, 1000).unwrap().len();
-    let r = register(
+    let r = register_one(
         &mut store,
         &clerk,
-        &visit(
-            vec![person("李四", &id("14052119900215002"), "")],
-            "2026-11-21T10:00:00+08:00",
-        ),
+        "李四",
+        &id("14052119900215002"),
+        "",
+        "2026-11-21T10:00:00+08:00",
     );
     let changes = store.changes_since(0, 1000).unwrap();
     let new: Vec<_> = changes[before..]
@@ -216,25 +232,25 @@ fn every_write_appends_its_change_log_rows_in_the_same_transaction() {
 fn a_returning_visitor_is_linked_not_duplicated() {
     let (_dir, mut store, clerk) = new_store();
     let full = id("14052119800101001"); // 1980-01-01, odd sequence
-    let first = register(
+    let first = register_one(
         &mut store,
         &clerk,
-        &visit(
-            vec![person("张三丰", &full, "13800138000")],
-            "2026-11-01T09:00:00+08:00",
-        ),
+        "张三丰",
+        &full,
+        "13800138000",
+        "2026-11-01T09:00:00+08:00",
     );
     assert!(first.repeat_of.is_empty());
 
     // The same person, this time with the old 15-digit card and a new phone.
     let old15 = format!("{}{}", &full[..6], &full[8..17]);
-    let second = register(
+    let second = register_one(
         &mut store,
         &clerk,
-        &visit(
-            vec![person("张三丰", &old15, "13900139000")],
-            "2026-11-20T09:00:00+08:00",
-        ),
+        "张三丰",
+        &old15,
+        "13900139000",
+        "2026-11-20T09:00:00+08:00",
     );
     assert_eq!(second.visitor_ids, first.visitor_ids);
     assert_eq!(second.repeat_of, vec![first.visit_id.clone()]);
@@ -265,37 +281,37 @@ fn search_finds_by_id_name_pinyin_and_phone() {
         .map(|s| id(&format!("14052519750615{s:03}")))
         .find(|i| i.ends_with('X'))
         .expect("some sequence gives an X check character");
-    register(
+    register_one(
         &mut store,
         &clerk,
-        &visit(
-            vec![person("张三丰", &zhang, "13800138000")],
-            "2026-10-01T09:00:00+08:00",
-        ),
+        "张三丰",
+        &zhang,
+        "13800138000",
+        "2026-10-01T09:00:00+08:00",
     );
-    register(
+    register_one(
         &mut store,
         &clerk,
-        &visit(
-            vec![person("刘𠮷", &x_id, "0356-2021234")],
-            "2026-11-02T09:00:00+08:00",
-        ),
+        "刘𠮷",
+        &x_id,
+        "0356-2021234",
+        "2026-11-02T09:00:00+08:00",
     );
-    register(
+    register_one(
         &mut store,
         &clerk,
-        &visit(
-            vec![person("张丽", &id("14050219920304002"), "13512345678")],
-            "2026-11-03T09:00:00+08:00",
-        ),
+        "张丽",
+        &id("14050219920304002"),
+        "13512345678",
+        "2026-11-03T09:00:00+08:00",
     );
-    register(
+    register_one(
         &mut store,
         &clerk,
-        &visit(
-            vec![person("曾", &id("14058119650708003"), "")],
-            "2026-11-04T09:00:00+08:00",
-        ),
+        "曾",
+        &id("14058119650708003"),
+        "",
+        "2026-11-04T09:00:00+08:00",
     );
 
     let names = |q: &str| {
@@ -352,50 +368,40 @@ fn group_visits_keep_head_count_and_representatives() {
     let r = register(&mut store, &clerk, &input);
     assert_eq!(r.visitor_ids.len(), 3);
     let conn = open_raw(store.path(), store.data_key().as_ref()).unwrap();
-    let head: i64 = conn
-        .query_row(
-            "SELECT head_count FROM visits WHERE id = ?1",
-            [&r.visit_id],
-            |x| x.get(0),
-        )
-        .unwrap();
-    assert_eq!(head, 30);
-    let reps: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM visit_visitors WHERE visit_id = ?1 AND is_representative",
-            [&r.visit_id],
-            |x| x.get(0),
-        )
-        .unwrap();
-    assert_eq!(reps, 2);
+    let of_visit = |sql: &str| -> i64 { conn.query_row(sql, [&r.visit_id], |x| x.get(0)).unwrap() };
+    assert_eq!(of_visit("SELECT head_count FROM visits WHERE id = ?1"), 30);
+    assert_eq!(
+        of_visit("SELECT count(*) FROM visit_visitors WHERE visit_id = ?1 AND is_representative"),
+        2
+    );
 }
 
 #[test]
 fn queue_numbers_count_per_day() {
     let (_dir, mut store, clerk) = new_store();
-    let a = register(
+    let a = register_one(
         &mut store,
         &clerk,
-        &visit(
-            vec![person("甲", &id("14052119800101011"), "")],
-            "2026-11-20T09:00:00+08:00",
-        ),
+        "甲",
+        &id("14052119800101011"),
+        "",
+        "2026-11-20T09:00:00+08:00",
     );
-    let b = register(
+    let b = register_one(
         &mut store,
         &clerk,
-        &visit(
-            vec![person("乙", &id("14052119800101021"), "")],
-            "2026-11-20T10:00:00+08:00",
-        ),
+        "乙",
+        &id("14052119800101021"),
+        "",
+        "2026-11-20T10:00:00+08:00",
     );
-    let c = register(
+    let c = register_one(
         &mut store,
         &clerk,
-        &visit(
-            vec![person("丙", &id("14052119800101031"), "")],
-            "2026-11-21T09:00:00+08:00",
-        ),
+        "丙",
+        &id("14052119800101031"),
+        "",
+        "2026-11-21T09:00:00+08:00",
     );
     assert_eq!((a.queue_no, b.queue_no, c.queue_no), (1, 2, 1));
 }
@@ -403,13 +409,13 @@ fn queue_numbers_count_per_day() {
 #[test]
 fn backup_is_a_complete_checked_copy() {
     let (dir, mut store, clerk) = new_store();
-    register(
+    register_one(
         &mut store,
         &clerk,
-        &visit(
-            vec![person("张三丰", &id("14052119800101001"), "")],
-            "2026-11-20T09:00:00+08:00",
-        ),
+        "张三丰",
+        &id("14052119800101001"),
+        "",
+        "2026-11-20T09:00:00+08:00",
     );
     let dest = dir.path().join("backup").join("copy.db");
     std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
@@ -435,13 +441,13 @@ fn backup_is_a_complete_checked_copy() {
 #[test]
 fn verify_reports_a_change_log_out_of_step_with_the_tables() {
     let (_dir, mut store, clerk) = new_store();
-    register(
+    register_one(
         &mut store,
         &clerk,
-        &visit(
-            vec![person("张三丰", &id("14052119800101001"), "")],
-            "2026-11-20T09:00:00+08:00",
-        ),
+        "张三丰",
+        &id("14052119800101001"),
+        "",
+        "2026-11-20T09:00:00+08:00",
     );
     assert!(store.verify().unwrap().ok());
     open_raw(store.path(), store.data_key().as_ref())

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::audit::{AuditPushRequest, AuditPushResponse};
 use crate::replica::{DeskReplica, Secret};
 use crate::wire::{
     ApiError, DeviceState, EnrolRequest, EnrolResponse, MAX_PULL_CHANGES, PullRequest,
@@ -22,6 +23,8 @@ pub const SERVER_URL_ENV: &str = "XINFANG_SERVER_URL";
 pub const CA_FILE_ENV: &str = "XINFANG_CA_FILE";
 /// Changes per push request.
 pub const PUSH_BATCH: usize = 1000;
+/// Audit entries per audit push request.
+pub const AUDIT_BATCH: usize = 500;
 
 /// Why a sync or enrolment did not succeed. `Display` is Chinese, for the clerk.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +61,10 @@ pub enum SyncError {
         "本机的变更序号（{local}）落后于服务器已收到的（{server}）：本机数据可能是从旧备份恢复的。请联系市局管理员处理，不要继续登记。"
     )]
     SeqBehind { local: i64, server: i64 },
+    #[error(
+        "本机审计日志只到第 {local} 条，而市局服务器已收到本机的第 {server} 条：本机数据可能是从旧备份恢复的，审计日志暂不上传（来访数据照常同步）。请联系市局管理员核对。"
+    )]
+    AuditBehind { local: i64, server: i64 },
     #[error("本机数据库出错：{0}")]
     Local(String),
 }
@@ -202,6 +209,10 @@ impl Client {
         self.post("/v1/sync/push", req)
     }
 
+    pub fn audit_push(&self, req: &AuditPushRequest) -> Result<AuditPushResponse, SyncError> {
+        self.post("/v1/audit/push", req)
+    }
+
     pub fn pull(&self, req: &PullRequest) -> Result<PullResponse, SyncError> {
         self.post("/v1/sync/pull", req)
     }
@@ -305,6 +316,13 @@ pub struct SyncReport {
     pub server_cursor: i64,
     /// Per-device pull cursors after this sync.
     pub cursors: BTreeMap<String, i64>,
+    /// Audit entries the server stored for the first time.
+    pub audit_pushed: u64,
+    /// Audit entries the server has not acknowledged.
+    pub audit_pending: i64,
+    /// Why the audit entries were not all accepted (in Chinese), e.g. the server found the
+    /// chain broken. The changes synced regardless.
+    pub audit_error: Option<String>,
 }
 
 /// One full sync: push everything pending, then pull until nothing more is waiting.
@@ -351,6 +369,21 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
         replica.set_pushed_seq(pushed_seq).map_err(local)?;
     }
 
+    // Audit entries after the changes. A refusal (a broken chain) is reported, but does not
+    // stop the hall's changes from syncing; a lost connection ends this sync as any other.
+    let (audit_pushed, audit_error) = match push_audit(&client, replica, state.audit_max_seq) {
+        Ok(n) => (n, None),
+        Err(e) if e.is_offline() => return Err(e),
+        Err(e) => {
+            tracing::warn!(device_id = %state.device_id, "audit push refused");
+            let why = match &e {
+                SyncError::Server { .. } => format!("审计日志未被市局服务器接收：{e}"),
+                _ => e.to_string(),
+            };
+            (0, Some(why))
+        }
+    };
+
     let mut pulled = 0u64;
     let mut server_cursor = state.server_seq;
     let mut cursors;
@@ -380,14 +413,76 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
         tracing::info!(version = %bundle.version, "city reference data updated");
     }
     let pending = replica.last_local_seq().map_err(local)? - pushed_seq;
-    tracing::info!(pushed, pulled, pending, server_cursor, "sync finished");
+    let audit_pending = audit_pending(replica);
+    tracing::info!(
+        pushed,
+        pulled,
+        pending,
+        server_cursor,
+        audit_pushed,
+        audit_pending,
+        "sync finished"
+    );
     Ok(SyncReport {
         pushed,
         pulled,
         pending,
         server_cursor,
         cursors,
+        audit_pushed,
+        audit_pending,
+        audit_error,
     })
+}
+
+/// Audit entries not yet acknowledged by the server.
+fn audit_pending<R: DeskReplica>(replica: &R) -> i64 {
+    match (replica.last_audit_seq(), replica.audit_pushed_seq()) {
+        (Ok(last), Ok(acked)) => (last - acked).max(0),
+        _ => 0,
+    }
+}
+
+/// Pushes this device's audit entries the server does not hold yet, in sequence order and in
+/// batches, from the server's own count (`audit_max_seq`): like the changes, nothing is sent
+/// twice and nothing is skipped after a cut answer or a lost mark. The server checks the chain.
+/// A server that does not take audit entries (`None`) is skipped.
+fn push_audit<R: DeskReplica>(
+    client: &Client,
+    replica: &mut R,
+    server_max: Option<i64>,
+) -> Result<u64, SyncError> {
+    let Some(server_max) = server_max else {
+        return Ok(0);
+    };
+    let local_last = replica.last_audit_seq().map_err(local)?;
+    if server_max > local_last {
+        return Err(SyncError::AuditBehind {
+            local: local_last,
+            server: server_max,
+        });
+    }
+    let mut acked = server_max;
+    if replica.audit_pushed_seq().map_err(local)? != acked {
+        replica.set_audit_pushed_seq(acked).map_err(local)?;
+    }
+    let mut accepted = 0u64;
+    loop {
+        let entries = replica
+            .audit_entries_after(acked, AUDIT_BATCH)
+            .map_err(local)?;
+        if entries.is_empty() {
+            break;
+        }
+        let resp = client.audit_push(&AuditPushRequest { entries })?;
+        accepted += resp.accepted;
+        if resp.server_max_seq <= acked {
+            return Err(SyncError::Protocol("服务器没有接收推送的审计日志".into()));
+        }
+        acked = resp.server_max_seq;
+        replica.set_audit_pushed_seq(acked).map_err(local)?;
+    }
+    Ok(accepted)
 }
 
 /// What the desktop's status bar shows.
@@ -409,9 +504,10 @@ pub fn sync_status<R: DeskReplica>(replica: &mut R) -> SyncStatus {
     let result = sync_once(replica);
     let mut record = replica.sync_record().unwrap_or_default();
     let online = match &result {
-        Ok(_) => {
+        Ok(report) => {
             record.last_sync_at = Some(now_text());
-            record.last_error = None;
+            // The changes synced; a refused audit chain is still worth a word on the status bar.
+            record.last_error = report.audit_error.clone();
             true
         }
         Err(e) => {

@@ -4,12 +4,14 @@
 //! - [`hlc`]: the hybrid logical clock that stamps every change;
 //! - [`merge`]: the conflict rules every replica applies (field-level LWW, forward-only matter
 //!   status, tombstones);
+//! - [`audit`]: the audit chain's hash and linking rule, shared by the desk and the server;
 //! - [`replica`]: what a desk store offers the sync client;
 //! - `client` (feature `client`): enrolment and one full sync over HTTPS (rustls) or plain HTTP
 //!   to loopback, and [`client::sync_status`] for a background loop.
 //!
 //! The protocol is written down in `docs/sync.md`.
 
+pub mod audit;
 pub mod hlc;
 pub mod merge;
 pub mod replica;

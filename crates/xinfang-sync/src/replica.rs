@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::AuditEntry;
 use crate::wire::{Change, ReferenceBundle, RemoteChange};
 
 /// A secret string (device token). `Debug` and `Display` never show it.
@@ -76,6 +77,30 @@ pub trait DeskReplica {
 
     fn sync_record(&self) -> Result<SyncRecord, Self::Error>;
     fn set_sync_record(&mut self, record: &SyncRecord) -> Result<(), Self::Error>;
+
+    /// Highest sequence of this device's audit log (0 for none, or no audit log).
+    fn last_audit_seq(&self) -> Result<i64, Self::Error> {
+        Ok(0)
+    }
+    /// Highest audit-log sequence the city server has acknowledged (0 for none).
+    fn audit_pushed_seq(&self) -> Result<i64, Self::Error> {
+        Ok(0)
+    }
+    fn set_audit_pushed_seq(&mut self, seq: i64) -> Result<(), Self::Error> {
+        let _ = seq;
+        Ok(())
+    }
+    /// This device's audit entries after `after`, in sequence order, at most `limit`. Entries
+    /// are pushed as stored: the server checks their chain. A replica without an audit log
+    /// has none.
+    fn audit_entries_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, Self::Error> {
+        let _ = (after, limit);
+        Ok(Vec::new())
+    }
 
     /// Version of the city reference data kept here (`None`: none yet, or not kept).
     fn reference_version(&self) -> Result<Option<String>, Self::Error> {

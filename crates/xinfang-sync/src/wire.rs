@@ -12,6 +12,8 @@ use crate::hlc::Hlc;
 pub const MAX_PUSH_CHANGES: usize = 2000;
 /// Largest request body the server reads, in bytes; larger bodies get 413.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Largest number of audit entries in one push; larger batches get 413.
+pub const MAX_AUDIT_ENTRIES: usize = 2000;
 /// Most changes one pull answer holds.
 pub const MAX_PULL_CHANGES: u32 = 2000;
 
@@ -127,6 +129,11 @@ pub struct DeviceState {
     /// version fetches it. Absent from servers that predate it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_version: Option<String>,
+    /// Highest audit-log sequence the server has stored for this device (0 for none); the
+    /// desk pushes its audit entries after it (`POST /v1/audit/push`). Absent from servers
+    /// that predate audit sync: the desk then keeps its entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_max_seq: Option<i64>,
 }
 
 /// `POST /v1/sync/push`.

@@ -70,7 +70,7 @@ describe('RegisterView', () => {
         return [
           {
             hit: { visitor_id: 'p1', name: '张建国', id_type: 'resident_id', id_number_masked: '1405**********0135', phone_masked: null, sex: 'male', birth_date: '1980-01-15', visit_count: 1, last_visit_at: '2025-06-01T09:00:00+08:00' },
-            visits: [{ visit_id: 'v0', visited_at: '2025-06-01T09:00:00+08:00', queue_no: 1, appeal: '拖欠工资', appeal_kind: 'claim', category_code: 'labour_social_security', head_count: 1, is_repeat: false }],
+            visits: [{ visit_id: 'v0', visited_at: '2025-06-01T09:00:00+08:00', queue_no: 1, appeal: '拖欠工资', appeal_kind: 'claim', category_code: 'labour_social_security', head_count: 1, is_repeat: false, confidential: false }],
           },
         ]
       return { valid: false, normalized: '', sex: null, birth_date: null, region_name: null, error: null, warnings: [], conflicts: [] }

@@ -43,6 +43,13 @@ describe('SyncStatus', () => {
     expect(text).toContain('无法连接市局服务器')
   })
 
+  it('online, still shows what the city refused', async () => {
+    const error = '市级服务器拒收本机审计日志：第 3 条与前一条的哈希链接不上。请联系管理员核查本机审计日志。'
+    const text = await shown({ ...base, online: true, last_sync_at: '2026-03-02T09:15:07+08:00', last_error: error })
+    expect(text).toContain('在线')
+    expect(text).toContain('拒收本机审计日志')
+  })
+
   it('lets the clerk close the error; the status stays 离线', async () => {
     const { plugins } = setup()
     mockIPC((cmd) => (cmd === 'sync_status' ? { ...base, last_error: '无法连接市局服务器 x：连接超时。' } : null))

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use xinfang_sync::Change;
+use xinfang_sync::audit::{AuditChains, AuditEntry, AuditPushResponse, ChainFault};
 use xinfang_sync::wire::{CityCounts, PullResponse, PushResponse, RepeatVisits};
 
 pub use sqlite::SqliteStorage;
@@ -70,6 +71,16 @@ impl StorageError {
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
+/// What became of a pushed batch of audit entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditPushOutcome {
+    /// What was stored: the entries before the break, or all of them.
+    pub response: AuditPushResponse,
+    /// Where the batch stopped continuing the device's stored chain (recorded for the
+    /// administrator); nothing from there on was stored.
+    pub fault: Option<ChainFault>,
+}
+
 /// Everything the server keeps. Implementations serialise writes so that server sequence
 /// numbers are assigned in commit order; every method is a single transaction.
 pub trait Storage: Send + Sync + 'static {
@@ -102,6 +113,18 @@ pub trait Storage: Send + Sync + 'static {
         cursors: &BTreeMap<String, i64>,
         limit: u32,
     ) -> Result<PullResponse>;
+
+    /// Highest audit sequence stored for the device (0 for none).
+    fn audit_max_seq(&self, device_id: &str) -> Result<i64>;
+    /// Stores a batch of the device's audit entries (all of the device, checked before) as
+    /// long as each continues the device's stored chain (`xinfang_sync::audit::check_link`);
+    /// an entry already stored with the same hash counts as a duplicate. At the first entry
+    /// that does not, stops, records the break and keeps what came before it: one
+    /// transaction.
+    fn push_audit(&self, device: &Device, entries: &[AuditEntry]) -> Result<AuditPushOutcome>;
+    /// Every device's chain: what is stored, the refused pushes recorded, and a fresh check of
+    /// the stored chain (which catches a changed database).
+    fn audit_chains(&self) -> Result<AuditChains>;
 
     fn city_counts(&self) -> Result<CityCounts>;
     fn repeat_visits(&self, id_number: &str) -> Result<RepeatVisits>;

@@ -11,13 +11,19 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use rusqlite_migration::{M, Migrations};
 use serde_json::{Map, Value};
+use xinfang_sync::audit::{
+    AuditBreak, AuditChains, AuditEntry, AuditPushResponse, ChainFault, DeviceAuditChain, GENESIS,
+    check_link, verify_chain,
+};
 use xinfang_sync::merge::{Record, Version};
 use xinfang_sync::wire::{
     CityCounts, HallCounts, PullResponse, PushResponse, RepeatVisit, RepeatVisits,
 };
 use xinfang_sync::{Change, Hlc, Op, RemoteChange};
 
-use super::{Device, Hall, NewEnrolment, PRELOADED_HALLS, Result, Storage, StorageError};
+use super::{
+    AuditPushOutcome, Device, Hall, NewEnrolment, PRELOADED_HALLS, Result, Storage, StorageError,
+};
 
 pub const DB_FILE: &str = "city.db";
 
@@ -95,7 +101,10 @@ impl From<rusqlite::Error> for StorageError {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../../migrations/0001_city.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/0001_city.sql")),
+        M::up(include_str!("../../migrations/0002_audit.sql")),
+    ])
 }
 
 fn now_text() -> String {
@@ -361,6 +370,73 @@ fn apply_change(
             save_record(tx, &c.entity, &c.entity_id, &stored)
         }
     }
+}
+
+fn audit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: r.get("seq")?,
+        id: r.get("id")?,
+        at: r.get("at")?,
+        device_id: r.get("device_id")?,
+        staff_id: r.get("staff_id")?,
+        action: r.get("action")?,
+        entity: r.get("entity")?,
+        entity_id: r.get("entity_id")?,
+        detail: r.get("detail")?,
+        prev_hash: r.get("prev_hash")?,
+        hash: r.get("hash")?,
+    })
+}
+
+/// The first place where `entries` (in order) stop continuing a stored chain whose last entry
+/// is `max` with hash `prev_hash`; `stored_hash(seq)` gives a stored entry's hash. Returns the
+/// entries to store (a prefix of the new ones), the number of duplicates and the fault.
+fn continue_chain(
+    mut max: i64,
+    mut prev_hash: String,
+    entries: &[AuditEntry],
+    mut stored_hash: impl FnMut(i64) -> Result<Option<String>>,
+) -> Result<(Vec<&AuditEntry>, u64, Option<ChainFault>)> {
+    let mut new = Vec::new();
+    let mut duplicates = 0u64;
+    let mut next_in_batch: Option<i64> = None;
+    for e in entries {
+        if let Some(n) = next_in_batch
+            && e.seq != n
+        {
+            let reason = xinfang_sync::audit::LinkFault::Missing { found: e.seq }.reason(n);
+            return Ok((new, duplicates, Some(ChainFault { seq: n, reason })));
+        }
+        next_in_batch = Some(e.seq.saturating_add(1));
+        if e.seq <= max {
+            let same =
+                stored_hash(e.seq)?.is_some_and(|h| h == e.hash) && e.compute_hash() == e.hash;
+            if same {
+                duplicates += 1;
+                continue;
+            }
+            let reason = format!(
+                "与市局服务器已收到的第 {} 条不同（本机的审计日志被改写，或从旧备份恢复）",
+                e.seq
+            );
+            return Ok((new, duplicates, Some(ChainFault { seq: e.seq, reason })));
+        }
+        let expected = max + 1;
+        if let Err(f) = check_link(expected, &prev_hash, e) {
+            return Ok((
+                new,
+                duplicates,
+                Some(ChainFault {
+                    seq: expected,
+                    reason: f.reason(expected),
+                }),
+            ));
+        }
+        new.push(e);
+        max = e.seq;
+        prev_hash.clone_from(&e.hash);
+    }
+    Ok((new, duplicates, None))
 }
 
 impl Storage for SqliteStorage {
@@ -706,6 +782,156 @@ impl Storage for SqliteStorage {
         result
     }
 
+    fn audit_max_seq(&self, device_id: &str) -> Result<i64> {
+        let conn = self.conn();
+        Ok(conn
+            .prepare_cached("SELECT coalesce(max(seq), 0) FROM audit_entries WHERE device_id = ?1")?
+            .query_row([device_id], |r| r.get(0))?)
+    }
+
+    fn push_audit(&self, device: &Device, entries: &[AuditEntry]) -> Result<AuditPushOutcome> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let last: Option<(i64, String)> = tx
+            .prepare_cached(
+                "SELECT seq, hash FROM audit_entries WHERE device_id = ?1 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row([&device.id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (max, prev_hash) = last.unwrap_or((0, GENESIS.to_owned()));
+        let (new, duplicates, fault) = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT hash FROM audit_entries WHERE device_id = ?1 AND seq = ?2",
+            )?;
+            continue_chain(max, prev_hash, entries, |seq| {
+                Ok(stmt
+                    .query_row(params![device.id, seq], |r| r.get(0))
+                    .optional()?)
+            })?
+        };
+        let now = now_text();
+        let mut server_max_seq = max;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO audit_entries(device_id, seq, hall_code, id, at, staff_id, action, entity,
+                   entity_id, detail, prev_hash, hash, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?;
+            for e in &new {
+                insert.execute(params![
+                    device.id,
+                    e.seq,
+                    device.hall_code,
+                    e.id,
+                    e.at,
+                    e.staff_id,
+                    e.action,
+                    e.entity,
+                    e.entity_id,
+                    e.detail,
+                    e.prev_hash,
+                    e.hash,
+                    now
+                ])?;
+                server_max_seq = e.seq;
+            }
+        }
+        if let Some(f) = &fault {
+            tx.prepare_cached(
+                "INSERT INTO audit_breaks(device_id, seq, hall_code, reason, first_seen_at, last_seen_at, attempts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1)
+                 ON CONFLICT(device_id, seq) DO UPDATE SET last_seen_at = excluded.last_seen_at,
+                   attempts = attempts + 1",
+            )?
+            .execute(params![device.id, f.seq, device.hall_code, f.reason, now])?;
+        }
+        tx.commit()?;
+        Ok(AuditPushOutcome {
+            response: AuditPushResponse {
+                accepted: new.len() as u64,
+                duplicates,
+                server_max_seq,
+            },
+            fault,
+        })
+    }
+
+    fn audit_chains(&self) -> Result<AuditChains> {
+        let conn = self.conn();
+        // One read transaction: every chain as of the same moment.
+        conn.execute_batch("BEGIN")?;
+        let result = (|| -> Result<AuditChains> {
+            let devices: Vec<(String, String, String, String)> = conn
+                .prepare_cached(
+                    "SELECT d.id, d.name, d.hall_code, coalesce(h.name, '') FROM devices d
+                     LEFT JOIN halls h ON h.code = d.hall_code ORDER BY d.hall_code, d.id",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut entries_of = conn
+                .prepare_cached("SELECT * FROM audit_entries WHERE device_id = ?1 ORDER BY seq")?;
+            let mut breaks_of = conn.prepare_cached(
+                "SELECT seq, reason, first_seen_at, attempts FROM audit_breaks
+                 WHERE device_id = ?1 ORDER BY first_seen_at, seq",
+            )?;
+            let now = now_text();
+            let mut out = Vec::with_capacity(devices.len());
+            for (device_id, device_name, hall_code, hall_name) in devices {
+                let mut count = 0i64;
+                let mut last_seq = 0i64;
+                let mut last_at = None;
+                let rows = entries_of
+                    .query_map([&device_id], audit_from_row)?
+                    .map(|r| {
+                        r.inspect(|e| {
+                            count += 1;
+                            last_seq = last_seq.max(e.seq);
+                            last_at = Some(e.at.clone());
+                        })
+                    })
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let stored_fault = verify_chain(rows);
+                let mut breaks: Vec<AuditBreak> = breaks_of
+                    .query_map([&device_id], |r| {
+                        Ok(AuditBreak {
+                            seq: r.get(0)?,
+                            reason: r.get(1)?,
+                            source: "push".into(),
+                            detected_at: r.get(2)?,
+                            attempts: r.get(3)?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+                if let Some(f) = stored_fault {
+                    breaks.push(AuditBreak {
+                        seq: f.seq,
+                        reason: f.reason,
+                        source: "stored".into(),
+                        detected_at: now.clone(),
+                        attempts: 0,
+                    });
+                }
+                out.push(DeviceAuditChain {
+                    device_id,
+                    device_name,
+                    hall_code,
+                    hall_name,
+                    entries: count,
+                    last_seq,
+                    last_at,
+                    status: (if breaks.is_empty() { "ok" } else { "broken" }).into(),
+                    breaks,
+                });
+            }
+            Ok(AuditChains {
+                broken: out.iter().filter(|d| !d.breaks.is_empty()).count() as i64,
+                devices: out,
+            })
+        })();
+        conn.execute_batch("COMMIT")?;
+        result
+    }
+
     fn city_counts(&self) -> Result<CityCounts> {
         let conn = self.conn();
         let mut halls: BTreeMap<String, HallCounts> = BTreeMap::new();
@@ -937,5 +1163,169 @@ impl Storage for SqliteStorage {
         })();
         conn.execute_batch("COMMIT")?;
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth;
+
+    fn chain(device_id: &str, n: i64) -> Vec<AuditEntry> {
+        let mut prev = GENESIS.to_owned();
+        (1..=n)
+            .map(|seq| {
+                let mut e = AuditEntry {
+                    seq,
+                    id: format!("0190a000-0000-7000-8000-{seq:012}"),
+                    at: "2026-03-02T09:15:07+08:00".into(),
+                    device_id: device_id.into(),
+                    staff_id: "staff-1".into(),
+                    action: "view_full_id".into(),
+                    entity: "visitor".into(),
+                    entity_id: format!("visitor-{seq}"),
+                    detail: "来访人页面".into(),
+                    prev_hash: prev.clone(),
+                    hash: String::new(),
+                };
+                e.hash = e.compute_hash();
+                prev = e.hash.clone();
+                e
+            })
+            .collect()
+    }
+
+    fn storage_with_device(dir: &Path) -> (SqliteStorage, Device) {
+        let s = SqliteStorage::open(dir).unwrap();
+        s.add_enrol_code(&auth::code_hash("AAAA-BBBB-CCCC"), "140521", i64::MAX)
+            .unwrap();
+        let token_hash = auth::token_hash("xft_test");
+        s.enrol(&NewEnrolment {
+            code_hash: auth::code_hash("AAAA-BBBB-CCCC"),
+            device_id: "dev-00000001".into(),
+            hall_code: "140521".into(),
+            device_name: "一号机".into(),
+            token_hash: token_hash.clone(),
+            now: 0,
+        })
+        .unwrap();
+        let device = s.device_by_token(&token_hash).unwrap().unwrap();
+        (s, device)
+    }
+
+    fn counts(o: &AuditPushOutcome) -> (u64, u64, i64, Option<i64>) {
+        (
+            o.response.accepted,
+            o.response.duplicates,
+            o.response.server_max_seq,
+            o.fault.as_ref().map(|f| f.seq),
+        )
+    }
+
+    #[test]
+    fn a_chain_is_stored_once_and_continued() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (s, dev) = storage_with_device(dir.path());
+        let full = chain(&dev.id, 6);
+        assert_eq!(
+            counts(&s.push_audit(&dev, &full[..3]).unwrap()),
+            (3, 0, 3, None)
+        );
+        // The same batch again: duplicates, nothing doubled.
+        assert_eq!(
+            counts(&s.push_audit(&dev, &full[..3]).unwrap()),
+            (0, 3, 3, None)
+        );
+        // Overlapping the stored end, then continuing.
+        assert_eq!(
+            counts(&s.push_audit(&dev, &full[1..]).unwrap()),
+            (3, 2, 6, None)
+        );
+        assert_eq!(counts(&s.push_audit(&dev, &[]).unwrap()), (0, 0, 6, None));
+        assert_eq!(s.audit_max_seq(&dev.id).unwrap(), 6);
+        let chains = s.audit_chains().unwrap();
+        assert_eq!(chains.broken, 0);
+        let d = &chains.devices[0];
+        assert_eq!((d.entries, d.last_seq, d.status.as_str()), (6, 6, "ok"));
+        assert_eq!(d.hall_name, "沁水县");
+    }
+
+    #[test]
+    fn each_break_stops_the_batch_there_and_is_recorded() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (s, dev) = storage_with_device(dir.path());
+        let full = chain(&dev.id, 8);
+        s.push_audit(&dev, &full[..2]).unwrap();
+
+        // Edited content: entries before it are kept, none from it on.
+        let mut edited = full[2..6].to_vec();
+        edited[1].detail = "改过".into();
+        let o = s.push_audit(&dev, &edited).unwrap();
+        assert_eq!(counts(&o), (1, 0, 3, Some(4)));
+        assert!(o.fault.unwrap().reason.contains("这一条被修改"));
+
+        // Linked to something else than the stored entry before it.
+        let mut relinked = full[3].clone();
+        relinked.prev_hash = GENESIS.into();
+        relinked.hash = relinked.compute_hash();
+        let o = s.push_audit(&dev, &[relinked]).unwrap();
+        assert_eq!(counts(&o), (0, 0, 3, Some(4)));
+        assert!(o.fault.unwrap().reason.contains("上一条的哈希值不符"));
+
+        // A hole, at the start of a batch and inside one.
+        let o = s.push_audit(&dev, &full[5..]).unwrap();
+        assert_eq!(counts(&o), (0, 0, 3, Some(4)));
+        assert!(o.fault.unwrap().reason.contains("第 4 条缺失"));
+        let o = s
+            .push_audit(&dev, &[full[3].clone(), full[5].clone()])
+            .unwrap();
+        assert_eq!(counts(&o), (1, 0, 4, Some(5)));
+        assert!(o.fault.unwrap().reason.contains("第 5 条缺失"));
+
+        // Another entry under a number already stored (a rewritten or restored log).
+        let mut other = full[1].clone();
+        other.detail = "另一条".into();
+        other.hash = other.compute_hash();
+        let o = s.push_audit(&dev, &[other]).unwrap();
+        assert_eq!(counts(&o), (0, 0, 4, Some(2)));
+        assert!(o.fault.unwrap().reason.contains("已收到的第 2 条不同"));
+
+        // The honest rest still goes on after the breaks.
+        assert_eq!(
+            counts(&s.push_audit(&dev, &full[4..]).unwrap()),
+            (4, 0, 8, None)
+        );
+
+        let chains = s.audit_chains().unwrap();
+        assert_eq!(chains.broken, 1);
+        let d = &chains.devices[0];
+        assert_eq!(d.status, "broken");
+        let mut seqs: Vec<(i64, i64)> = d.breaks.iter().map(|b| (b.seq, b.attempts)).collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, vec![(2, 1), (4, 3), (5, 1)]);
+        assert!(d.breaks.iter().all(|b| b.source == "push"));
+        // What is stored is still a sound chain.
+        assert_eq!(d.last_seq, 8);
+    }
+
+    #[test]
+    fn a_stored_chain_changed_behind_the_servers_back_is_found() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (s, dev) = storage_with_device(dir.path());
+        s.push_audit(&dev, &chain(&dev.id, 3)).unwrap();
+        {
+            let conn = s.conn();
+            let refused = conn.execute("UPDATE audit_entries SET detail = 'x' WHERE seq = 2", []);
+            assert!(refused.is_err(), "the append-only trigger refuses it");
+            conn.execute_batch(
+                "DROP TRIGGER audit_entries_no_update;
+                 UPDATE audit_entries SET detail = 'x' WHERE seq = 2;",
+            )
+            .unwrap();
+        }
+        let chains = s.audit_chains().unwrap();
+        let b = &chains.devices[0].breaks;
+        assert_eq!(b.len(), 1);
+        assert_eq!((b[0].seq, b[0].source.as_str()), (2, "stored"));
     }
 }

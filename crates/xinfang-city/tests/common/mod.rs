@@ -1,13 +1,16 @@
 //! Test helpers: the real `xinfang-city` binary on a free loopback port, desks as real data dirs,
-//! and a fault-injecting TCP proxy.
+//! and a fault-injecting TCP proxy; `march` the known data set of the statistics tests.
 
+// Each test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
+
+pub mod march;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -84,9 +87,9 @@ impl Server {
         }
     }
 
-    /// Runs an administration command against this server's data dir; returns stdout.
-    pub fn admin(&self, args: &[&str]) -> String {
-        let out = Command::new(CITY_BIN)
+    /// Runs an administration command against this server's data dir, success or not.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(CITY_BIN)
             .args(args)
             .arg("--data-dir")
             .arg(self.dir.path())
@@ -94,7 +97,12 @@ impl Server {
             .arg("--no-encryption")
             .env("XINFANG_LOG", "warn")
             .output()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Runs an administration command that must succeed; returns stdout.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let out = self.run(args);
         assert!(
             out.status.success(),
             "xinfang-city {args:?} failed: {}",
@@ -110,6 +118,18 @@ impl Server {
 
     pub fn admin_token(&self) -> String {
         last_word(&self.admin(&["admin-token"]))
+    }
+
+    /// Enrols a device of `hall` over `POST /v1/enrol`; returns its token.
+    pub fn enrol_device(&self, hall: &str, device_id: &str) -> String {
+        let code = self.enrol_code(hall);
+        let (status, body) = self.post_json(
+            "/v1/enrol",
+            None,
+            &serde_json::json!({ "code": code, "device_id": device_id, "hall_code": hall }),
+        );
+        assert_eq!(status, 200, "{body}");
+        body["token"].as_str().unwrap().to_owned()
     }
 
     /// kill -9, no goodbye.
