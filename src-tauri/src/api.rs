@@ -22,7 +22,7 @@ use xinfang_core::reference::{AppealKind, ReferenceData};
 use xinfang_core::staff::{Action, CONFIDENTIAL_MASK, Role, authorize, may_view_confidential};
 use xinfang_core::visit::{VisitInput, validate_visit};
 use xinfang_store::{
-    AuditAction, AuditEntry, AuditFilter, ConsultationRecord, HandoffInfo, HistoryEntry,
+    AuditAction, AuditEntry, AuditFilter, ConsultationRecord, Draft, HandoffInfo, HistoryEntry,
     MediationRecord, NewStaff, QueueItem, RecordOwner, Registered, Staff, Store, VisitDetail,
     VisitRow, VisitorProfile,
 };
@@ -59,6 +59,8 @@ pub fn access(command: &str) -> Option<Access> {
     Some(match command {
         "app_info" | "setup" | "login" | "logout" | "session" => Access::Public,
         "reference" | "sync_status" => Access::LoggedIn,
+        // Drafts: each staff member's own, by the session's staff id.
+        "draft_save" | "draft_load" | "draft_discard" => Access::LoggedIn,
         "check_id" => act(Action::CheckDocument),
         "history" => act(Action::SearchVisitors),
         "register_visit" => act(Action::RegisterVisit),
@@ -571,6 +573,30 @@ impl AppState {
 
     pub fn sync_status(&self) -> CmdResult<SyncStatus> {
         self.guarded(Access::LoggedIn, |_, _| Ok(lock(&self.sync).clone()))
+    }
+
+    // ---- drafts: one's own unsubmitted forms, in the encrypted store, never synced ---------
+    // The staff id is the session's: nobody reads or replaces a colleague's draft.
+
+    /// Saves the logged-in staff member's draft of `form`; returns when it was saved.
+    pub fn draft_save(&self, form: &str, json: &str) -> CmdResult<String> {
+        self.guarded(Access::LoggedIn, |store, me| {
+            Ok(store.save_draft(&me.id, form, json)?.updated_at)
+        })
+    }
+
+    /// The logged-in staff member's draft of `form`, if any.
+    pub fn draft_load(&self, form: &str) -> CmdResult<Option<Draft>> {
+        self.guarded(Access::LoggedIn, |store, me| {
+            Ok(store.load_draft(&me.id, form)?)
+        })
+    }
+
+    /// Forgets the logged-in staff member's draft of `form` (submitted or cleared).
+    pub fn draft_discard(&self, form: &str) -> CmdResult<bool> {
+        self.guarded(Access::LoggedIn, |store, me| {
+            Ok(store.discard_draft(&me.id, form)?)
+        })
     }
 
     /// A second connection to the store for the background sync task, while a staff member

@@ -43,6 +43,7 @@ pub fn all() -> Vec<(String, String)> {
         d::MediationOutcome,
         d::PartyRole,
         s::Staff,
+        s::Draft,
         s::HistoryEntry,
         s::VisitorHit,
         s::VisitSummary,

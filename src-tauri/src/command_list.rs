@@ -9,6 +9,10 @@ pub const COMMANDS: &[&str] = &[
     "session",
     "reference",
     "sync_status",
+    // Drafts of unsubmitted forms, the staff member's own (api.rs).
+    "draft_save",
+    "draft_load",
+    "draft_discard",
     "check_id",
     "history",
     "register_visit",

@@ -127,6 +127,11 @@ fn cases() -> Vec<(&'static str, Case)> {
         ("session", |s, _, _| ok(s.session())),
         ("reference", |s, _, _| ok(s.reference())),
         ("sync_status", |s, _, _| ok(s.sync_status())),
+        ("draft_save", |s, _, _| {
+            ok(s.draft_save("register", r#"{"form":{}}"#))
+        }),
+        ("draft_load", |s, _, _| ok(s.draft_load("register"))),
+        ("draft_discard", |s, _, _| ok(s.draft_discard("register"))),
         ("check_id", |s, _, _| {
             ok(s.check_id("", &id("19800115", "013"), "", ""))
         }),
@@ -860,4 +865,75 @@ fn register_form_uses_the_citys_category_list() {
     assert_eq!(e.kind, ErrorKind::Validation);
     assert_eq!(e.field.as_deref(), Some("category"));
     assert!(e.message.contains("问题分类“教育”已停用"), "{}", e.message);
+}
+
+#[test]
+fn a_draft_is_its_authors_alone_and_survives_logging_in_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    let mine = r#"{"form":{"visitors":[{"name":"林默然"}]}}"#;
+
+    state.login("clerk", PW).unwrap();
+    state.draft_save("register", mine).unwrap();
+    assert_eq!(state.draft_load("register").unwrap().unwrap().json, mine);
+    state.logout();
+    // Logged out, nothing is read or written.
+    let e = state.draft_load("register").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unauthenticated);
+    assert_eq!(
+        state.draft_save("register", "{}").unwrap_err().kind,
+        ErrorKind::Unauthenticated
+    );
+
+    // A colleague on the same desk sees no draft, and their own save or discard leaves mine.
+    state.login("supervisor", PW).unwrap();
+    assert_eq!(state.draft_load("register").unwrap(), None);
+    state
+        .draft_save("register", r#"{"form":{"visitors":[{"name":"张建国"}]}}"#)
+        .unwrap();
+    assert!(state.draft_discard("register").unwrap());
+    assert!(!state.draft_discard("register").unwrap());
+    state.logout();
+
+    state.login("clerk", PW).unwrap();
+    assert_eq!(state.draft_load("register").unwrap().unwrap().json, mine);
+    assert!(state.draft_discard("register").unwrap());
+    assert_eq!(state.draft_load("register").unwrap(), None);
+}
+
+#[test]
+fn drafts_of_unknown_forms_or_too_large_are_refused_in_chinese() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("clerk", PW).unwrap();
+    for e in [
+        state.draft_save("staff", "{}").unwrap_err(),
+        state.draft_load("../register").unwrap_err(),
+        state.draft_discard("").unwrap_err(),
+    ] {
+        assert_eq!(e.kind, ErrorKind::Validation, "{e:?}");
+        assert_eq!(e.field.as_deref(), Some("form"));
+        assert_eq!(e.code, "draft_form_unknown");
+        assert!(e.message.contains("草稿的表单名称"), "{}", e.message);
+        assert!(e.message.contains("register（来访登记）"), "{}", e.message);
+    }
+    let big = format!(
+        r#"{{"appeal":"{}"}}"#,
+        "x".repeat(xinfang_store::DRAFT_MAX_BYTES)
+    );
+    let e = state.draft_save("register", &big).unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_str()),
+        (ErrorKind::Validation, "draft_too_large")
+    );
+    assert!(
+        e.message.contains("草稿内容过大") && e.message.contains("64 KiB"),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        state.draft_load("register").unwrap(),
+        None,
+        "nothing was kept"
+    );
 }

@@ -6,8 +6,8 @@ use xinfang_core::desk::{ConsultationInput, Desk, IdCheck, MediationInput};
 use xinfang_core::staff::Role;
 use xinfang_core::visit::VisitInput;
 use xinfang_store::{
-    ConsultationRecord, HandoffInfo, HistoryEntry, MediationRecord, QueueItem, Staff, VisitDetail,
-    VisitRow, VisitorProfile,
+    ConsultationRecord, Draft, HandoffInfo, HistoryEntry, MediationRecord, QueueItem, Staff,
+    VisitDetail, VisitRow, VisitorProfile,
 };
 
 use crate::api::{
@@ -52,6 +52,21 @@ pub async fn reference(s: S<'_>) -> CmdResult<ReferenceLists> {
 #[tauri::command]
 pub async fn sync_status(s: S<'_>) -> CmdResult<SyncStatus> {
     s.sync_status()
+}
+
+#[tauri::command]
+pub async fn draft_save(s: S<'_>, form: String, json: String) -> CmdResult<String> {
+    s.draft_save(&form, &json)
+}
+
+#[tauri::command]
+pub async fn draft_load(s: S<'_>, form: String) -> CmdResult<Option<Draft>> {
+    s.draft_load(&form)
+}
+
+#[tauri::command]
+pub async fn draft_discard(s: S<'_>, form: String) -> CmdResult<bool> {
+    s.draft_discard(&form)
 }
 
 #[tauri::command]

@@ -19,6 +19,7 @@ use xinfang_core::staff::Role;
 use xinfang_core::{FieldError, ValidationErrors};
 
 use crate::changelog::{self, Op};
+use crate::matters::category_name_in;
 use crate::staff::{MIN_PASSWORD_CHARS, hash_password, roles_text, staff_from_row, validate};
 use crate::{NewStaff, Result, Staff, Store, StoreError, VisitSummary, VisitorHit, now_text};
 
@@ -194,12 +195,6 @@ fn not_found(what: &str) -> StoreError {
     StoreError::NotFound(what.to_owned())
 }
 
-fn category_name(code: &str) -> String {
-    ReferenceData::bundled()
-        .category(code)
-        .map_or_else(|| code.to_owned(), |c| c.name.clone())
-}
-
 fn id_type_label(code: &str) -> String {
     parse_id_type(code).map_or_else(|| code.to_owned(), |t| t.label_zh().to_owned())
 }
@@ -261,7 +256,13 @@ fn desk_state(
     Ok((handoffs, closed))
 }
 
-fn visit_row(conn: &rusqlite::Connection, visit_id: &str) -> Result<VisitRow> {
+/// One visit as the lists show it; category names from the desk's lists (`reference`: the
+/// city's may add some), so read them once per list, not per row.
+fn visit_row(
+    conn: &rusqlite::Connection,
+    reference: &ReferenceData,
+    visit_id: &str,
+) -> Result<VisitRow> {
     let row = conn
         .prepare_cached(
             "SELECT x.id, x.queue_no, x.visited_at, x.head_count, x.appeal, x.appeal_kind,
@@ -327,7 +328,7 @@ fn visit_row(conn: &rusqlite::Connection, visit_id: &str) -> Result<VisitRow> {
         appeal,
         appeal_kind,
         appeal_kind_label: appeal_kind.label_zh().to_owned(),
-        category_name: category_name(&category),
+        category_name: category_name_in(&category, reference),
         agency,
         place_name: place.map(|p| regions.name(&p).unwrap_or(p)),
         is_repeat,
@@ -554,11 +555,14 @@ impl Store {
             .prepare_cached("SELECT id FROM visits WHERE visit_date = ?1 ORDER BY queue_no")?
             .query_map([date], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        ids.iter().map(|id| visit_row(&self.conn, id)).collect()
+        let reference = self.reference_data();
+        ids.iter()
+            .map(|id| visit_row(&self.conn, &reference, id))
+            .collect()
     }
 
     pub fn visit_row(&self, visit_id: &str) -> Result<VisitRow> {
-        visit_row(&self.conn, visit_id)
+        visit_row(&self.conn, &self.reference_data(), visit_id)
     }
 
     /// Whether a visit is confidential (a report, or its matter is) and who registered it.
@@ -645,7 +649,7 @@ impl Store {
         f.insert("closed_at".into(), json!(now));
         changelog::append(&tx, "visit_closure", visit_id, Op::Insert, f, &now)?;
         tx.commit()?;
-        visit_row(&self.conn, visit_id)
+        visit_row(&self.conn, &self.reference_data(), visit_id)
     }
 
     /// A desk's open queue: waiting and taken hand-offs, oldest first.
@@ -658,11 +662,12 @@ impl Store {
             ))?
             .query_map([desk.code()], handoff_from_row)?
             .collect::<rusqlite::Result<_>>()?;
+        let reference = self.reference_data();
         handoffs
             .into_iter()
             .map(|h| {
                 Ok(QueueItem {
-                    visit: visit_row(&self.conn, &h.visit_id)?,
+                    visit: visit_row(&self.conn, &reference, &h.visit_id)?,
                     handoff: h,
                 })
             })
@@ -710,7 +715,7 @@ impl Store {
         tx.commit()?;
         let handoff = handoff_info(&self.conn, &id)?;
         Ok(Some(QueueItem {
-            visit: visit_row(&self.conn, &handoff.visit_id)?,
+            visit: visit_row(&self.conn, &self.reference_data(), &handoff.visit_id)?,
             handoff,
         }))
     }
@@ -857,7 +862,7 @@ impl Store {
 
     /// One visit with its hand-offs, consultations and mediations.
     pub fn visit_detail(&self, visit_id: &str) -> Result<VisitDetail> {
-        let visit = visit_row(&self.conn, visit_id)?;
+        let visit = visit_row(&self.conn, &self.reference_data(), visit_id)?;
         let handoffs = self
             .conn
             .prepare_cached(&format!(
@@ -909,8 +914,9 @@ impl Store {
             )?
             .query_map([visitor_id], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
+        let reference = self.reference_data();
         for id in &visit_ids {
-            profile.visits.push(visit_row(&self.conn, id)?);
+            profile.visits.push(visit_row(&self.conn, &reference, id)?);
             profile
                 .consultations
                 .extend(consultations_where(&self.conn, "c.visit_id = ?1", id)?);

@@ -8,6 +8,7 @@ mod audit;
 mod backlog;
 mod changelog;
 mod desk;
+mod drafts;
 mod encryption;
 mod error;
 mod keys;
@@ -33,6 +34,7 @@ pub use desk::{
     RecordOwner, SessionRecord, VisitDetail, VisitRow, VisitorBrief, VisitorContact,
     VisitorProfile,
 };
+pub use drafts::{DRAFT_FORMS, DRAFT_MAX_BYTES, Draft, check_draft, check_draft_form};
 pub use error::{Result, StoreError};
 pub use keys::{
     Credentials, DataKey, KEYSLOTS_FILE, KEYSLOTS_LOCK_FILE, KdfParams, RecoveryKey,

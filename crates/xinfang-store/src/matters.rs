@@ -265,10 +265,6 @@ pub(crate) fn appeal_of(conn: &Connection, visit_id: &str) -> Result<String> {
         .unwrap_or_default())
 }
 
-pub(crate) fn category_name(code: &str) -> String {
-    category_name_in(code, ReferenceData::bundled())
-}
-
 /// The name of a category in the desk's lists (`Store::reference_data`: the city's may add
 /// some), or the code when no list knows it.
 pub(crate) fn category_name_in(code: &str, reference: &ReferenceData) -> String {

@@ -21,7 +21,7 @@ use xinfang_core::stats::{
 use xinfang_core::visit::ValidVisit;
 
 use crate::changelog::{self, Op};
-use crate::matters::{category_name, load_matter, visitor_names};
+use crate::matters::{category_name_in, load_matter, visitor_names};
 use crate::visits::register_in;
 use crate::{Registered, Result, Store, StoreError, now_text};
 
@@ -516,6 +516,7 @@ impl Store {
     /// the completeness counts. `cal` gives the limits of matters that have no event yet.
     pub fn statistics(&self, q: &StatsQuery, cal: &HolidayCalendar) -> Result<Statistics> {
         let c = &self.conn;
+        let reference = self.reference_data();
         let (from, to) = (q.from(), q.to());
         let hall = q.hall.as_deref();
         let p: [&dyn rusqlite::ToSql; 3] = [&from, &to, &hall];
@@ -565,7 +566,7 @@ impl Store {
         let by_year = labelled(counts(c, &group("substr(visit_date, 1, 4)"), &p)?, same);
         let by_appeal_kind = labelled(counts(c, &group("appeal_kind"), &p)?, kind_label);
         let by_category = by_count(labelled(counts(c, &group("category_code"), &p)?, |k| {
-            category_name(k)
+            category_name_in(k, &reference)
         }));
         let by_agency = by_count(labelled(
             counts(c, &group("nullif(trim(agency), '')"), &p)?,
@@ -804,6 +805,7 @@ impl Store {
     ) -> Result<Vec<RateMatter>> {
         let as_of = q.as_of();
         let evaluations = latest_evaluations(&self.conn, as_of)?;
+        let reference = self.reference_data();
         let mut out = Vec::new();
         for m in self.matters_for(q, cal)? {
             let Some(counted) = rate_side(&m, kind, &q.period, as_of, &evaluations) else {
@@ -834,7 +836,7 @@ impl Store {
                 received_on: m.received_on,
                 status_label: m.state.status.label_zh().to_owned(),
                 appeal_kind_label: m.appeal_kind.label_zh().to_owned(),
-                category_name: category_name(&m.category_code),
+                category_name: category_name_in(&m.category_code, &reference),
                 counted,
                 due: deadline.map(|d| d.due),
                 done_on,
@@ -1110,6 +1112,7 @@ impl Store {
     /// The visit ledger of the period, in visiting order, with full document numbers (the
     /// caller masks them unless the role may see them in full).
     pub fn visit_ledger(&self, q: &StatsQuery, cal: &HolidayCalendar) -> Result<Vec<LedgerVisit>> {
+        let reference = self.reference_data();
         let mut stmt = self.conn.prepare_cached(
             "SELECT x.id, x.hall_code, x.visited_at, x.queue_no, coalesce(s.display_name, ''), x.head_count,
                x.appeal, x.appeal_kind, x.category_code, coalesce(x.agency, ''), coalesce(x.place_code, ''),
@@ -1173,7 +1176,7 @@ impl Store {
                 appeal: r.get(6)?,
                 appeal_kind_label: kind_label(&kind),
                 appeal_kind: kind,
-                category_name: category_name(&category_code),
+                category_name: category_name_in(&category_code, &reference),
                 category_code,
                 agency: r.get(9)?,
                 place_code: r.get(10)?,

@@ -9,8 +9,9 @@ use tempfile::TempDir;
 use xinfang_core::id::resident_id_check_char;
 use xinfang_core::reference::ReferenceData;
 use xinfang_core::staff::Role;
+use xinfang_core::stats::Period;
 use xinfang_core::visit::{VisitInput, VisitorInput, validate_visit};
-use xinfang_store::{NewStaff, Store};
+use xinfang_store::{NewStaff, StatsQuery, Store};
 use xinfang_sync::DeskReplica;
 use xinfang_sync::wire::ReferenceBundle;
 
@@ -104,6 +105,18 @@ fn a_city_category_list_is_offered_accepted_and_enforced() {
         .matter(&matter, now().date_naive(), &store.holiday_calendar())
         .unwrap();
     assert_eq!(view.category_name, "住房保障");
+    // … and in the day's list and the statistics, not as its code.
+    let today = store.visits_on("2026-11-26").unwrap();
+    assert_eq!(today[0].category_name, "住房保障");
+    let day = now().date_naive();
+    let q = StatsQuery::new(Period::new(day, day).unwrap(), day);
+    let stats = store.statistics(&q, &store.holiday_calendar()).unwrap();
+    let housing = stats
+        .by_category
+        .iter()
+        .find(|c| c.key == "housing_security")
+        .unwrap();
+    assert_eq!((housing.label.as_str(), housing.count), ("住房保障", 1));
 
     // The dropped one is refused, at its field, in Chinese; old records still name it.
     let errors = validate_visit(&visit("教育"), &r, now()).unwrap_err();

@@ -49,17 +49,12 @@ fn work(dir: &Path, user: &str) {
     add(&mut store, &added, &new_password(&added));
 }
 
-/// The second process: started by `threads_and_a_second_process_lose_no_slot` with
-/// [`CHILD_ENV`]; a no-op when the test runner runs it on its own.
-#[test]
-fn child_process_worker() {
-    let Some(dir) = std::env::var_os(CHILD_ENV) else {
-        return;
-    };
-    let dir = Path::new(&dir).to_path_buf();
+/// The second process: this test binary run again on the test below, with [`CHILD_ENV`] naming
+/// the data dir, works on its own accounts while the first process's threads work on theirs.
+fn child_process_worker(dir: &Path) {
     let handles: Vec<_> = (0..CHILD_ACCOUNTS)
         .map(|i| {
-            let dir = dir.clone();
+            let dir = dir.to_path_buf();
             std::thread::spawn(move || work(&dir, &format!("child{i}")))
         })
         .collect();
@@ -70,6 +65,9 @@ fn child_process_worker() {
 
 #[test]
 fn threads_and_a_second_process_lose_no_slot() {
+    if let Some(dir) = std::env::var_os(CHILD_ENV) {
+        return child_process_worker(Path::new(&dir));
+    }
     let dir = TempDir::new().unwrap();
     let (mut store, _recovery) = Store::create(dir.path(), "140521").unwrap();
     add(&mut store, "admin", "admin-pass-2026");
@@ -83,7 +81,11 @@ fn threads_and_a_second_process_lose_no_slot() {
 
     // The second process starts first and works while the threads below do.
     let child = Command::new(std::env::current_exe().unwrap())
-        .args(["child_process_worker", "--exact", "--nocapture"])
+        .args([
+            "threads_and_a_second_process_lose_no_slot",
+            "--exact",
+            "--nocapture",
+        ])
         .env(CHILD_ENV, dir.path())
         .spawn()
         .unwrap();

@@ -7,6 +7,7 @@ import type { CommandError } from './bindings/CommandError'
 import type { ConsultationInput } from './bindings/ConsultationInput'
 import type { ConsultationRecord } from './bindings/ConsultationRecord'
 import type { Desk } from './bindings/Desk'
+import type { Draft } from './bindings/Draft'
 import type { HandoffInfo } from './bindings/HandoffInfo'
 import type { HistoryEntry } from './bindings/HistoryEntry'
 import type { IdCheck } from './bindings/IdCheck'
@@ -91,6 +92,9 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
   }
 }
 
+/** The forms that keep a draft (xinfang-store `DRAFT_FORMS`). */
+export type DraftForm = 'register' | 'consultation' | 'mediation'
+
 export const api = {
   appInfo: () => call<AppInfo>('app_info'),
   setup: (input: SetupInput) => call<AppInfo>('setup', { input }),
@@ -99,6 +103,10 @@ export const api = {
   session: () => call<SessionInfo | null>('session'),
   reference: () => call<ReferenceLists>('reference'),
   syncStatus: () => call<SyncStatus>('sync_status'),
+  // Drafts of unsubmitted forms, the logged-in staff member's own, in the encrypted store.
+  draftSave: (form: DraftForm, json: string) => call<string>('draft_save', { form, json }),
+  draftLoad: (form: DraftForm) => call<Draft | null>('draft_load', { form }),
+  draftDiscard: (form: DraftForm) => call<boolean>('draft_discard', { form }),
   checkId: (idType: string, number: string, sex: string, birthDate: string) =>
     call<IdCheck>('check_id', { idType, number, sex, birthDate }),
   history: (query: string) => call<HistoryEntry[]>('history', { query }),

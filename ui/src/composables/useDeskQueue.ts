@@ -1,5 +1,7 @@
-import { onMounted, ref, watch, type Ref } from 'vue'
+import { computed, onMounted, ref, watch, type Ref } from 'vue'
+import type { DraftForm } from '../api'
 import type { QueueItem } from '../api/bindings/QueueItem'
+import { useDraft } from './useDraft'
 import { useFieldErrors } from './useFieldErrors'
 import { useShortcuts } from './useShortcuts'
 
@@ -15,6 +17,8 @@ export function useDeskQueue<Input extends object, Saved>(opts: {
   save: (form: Input) => Promise<Saved>
   emptyText: string
   savedText: string
+  /** Keep the record being written as a draft (the visitor received and the form). */
+  draft?: DraftForm
 }) {
   const queue = ref<QueueItem[]>([])
   const current = ref<QueueItem | null>(null)
@@ -23,6 +27,28 @@ export function useDeskQueue<Input extends object, Saved>(opts: {
   const busy = ref(false)
   const fieldErrors = useFieldErrors()
   const { take, clear } = fieldErrors
+
+  // The visitor being received and the unsaved record survive an idle lock or a crash: a
+  // draft in the encrypted store, gone once the record is saved or the desk is done.
+  const draft = opts.draft
+    ? useDraft<{ current: QueueItem; form: Input } | null>({
+        form: opts.draft,
+        state: () => (current.value && !saved.value ? { current: current.value, form: opts.form } : null),
+        restore(s) {
+          if (!s?.current?.visit || !s.form) return false
+          current.value = s.current
+          saved.value = null
+          Object.assign(opts.form, s.form)
+        },
+      })
+    : null
+  const draftRestored = computed(() => draft?.restored.value ?? false)
+
+  /** 清空 on the restored-draft notice: the record starts again for the same visitor. */
+  function clearDraft() {
+    if (current.value) Object.assign(opts.form, opts.blank(current.value))
+    void draft?.discard()
+  }
 
   async function load() {
     try {
@@ -44,6 +70,8 @@ export function useDeskQueue<Input extends object, Saved>(opts: {
       current.value = next
       saved.value = null
       Object.assign(opts.form, opts.blank(next))
+      // The next visitor's record replaces the restored one as this desk's draft.
+      if (draft) draft.restored.value = false
       await load()
     } catch (e) {
       take(e)
@@ -55,6 +83,7 @@ export function useDeskQueue<Input extends object, Saved>(opts: {
     busy.value = true
     try {
       saved.value = await opts.save(opts.form)
+      void draft?.discard()
       clear()
       info.value = opts.savedText
       await load()
@@ -82,5 +111,5 @@ export function useDeskQueue<Input extends object, Saved>(opts: {
   )
   onMounted(load)
 
-  return { queue, current, saved, info, busy, load, takeNext, submit, finish, ...fieldErrors }
+  return { queue, current, saved, info, busy, load, takeNext, submit, finish, draftRestored, clearDraft, ...fieldErrors }
 }

@@ -1,9 +1,11 @@
 import { onBeforeUnmount, onMounted } from 'vue'
 import { api } from '../api'
+import { flushDrafts } from './useDraft'
 
 /**
  * Logs out after `minutes` without keyboard or mouse, and tells Rust about activity at most once
  * a minute so a clerk typing a long text is not logged out there (Rust enforces the timeout).
+ * A draft still waiting for its debounced save is written first, while the session can.
  */
 export function useIdle(minutes: () => number, onIdle: () => void) {
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -11,7 +13,9 @@ export function useIdle(minutes: () => number, onIdle: () => void) {
 
   function arm() {
     clearTimeout(timer)
-    timer = setTimeout(onIdle, minutes() * 60_000)
+    timer = setTimeout(() => {
+      void flushDrafts().finally(onIdle)
+    }, minutes() * 60_000)
   }
 
   function activity() {
