@@ -5,7 +5,8 @@
 //!   timestamp first, then the device id (a total order, so there are no ties).
 //! - A matter's `status` moves only forward: a write is ordered by (rank of the status, HLC,
 //!   device id), where the rank is [`MatterStatus::ord`]; a later write of an earlier status
-//!   loses to an earlier write of a later one.
+//!   loses to an earlier write of a later one. Its `state` (the steps and deadlines, as JSON
+//!   text) is ordered the same way by the status inside it, so status and steps never disagree.
 //! - A delete is a tombstone: the record stays, marked deleted by the greatest delete version;
 //!   later field writes are still merged (so a tombstone never depends on arrival order).
 //!
@@ -46,9 +47,21 @@ pub fn status_rank(value: &Value) -> i32 {
         .map_or(-1, |s| i32::from(s.ord()))
 }
 
-/// Whether the field is merged by rank before time (a matter's status).
-pub fn is_forward_only(entity: &str, field: &str) -> bool {
-    entity == "matter" && field == "status"
+/// The rank a write of the field is ordered by before time: a matter's `status`, and its
+/// `state` (the JSON text of the whole procedure record) by the status inside it, so the
+/// status and the record of steps always come from the same, furthest-along write. `None` for
+/// every other field (plain last-writer-wins).
+pub fn forward_rank(entity: &str, field: &str, value: &Value) -> Option<i32> {
+    match (entity, field) {
+        ("matter", "status") => Some(status_rank(value)),
+        ("matter", "state") => Some(
+            value
+                .as_str()
+                .and_then(|text| serde_json::from_str::<Value>(text).ok())
+                .map_or(-1, |state| status_rank(&state["status"])),
+        ),
+        _ => None,
+    }
 }
 
 /// Compares two writes of one field: `Greater` when `(a_value, a)` wins over `(b_value, b)`.
@@ -60,11 +73,12 @@ pub fn compare_writes(
     b_value: &Value,
     b: &Version,
 ) -> Ordering {
-    if is_forward_only(entity, field) {
-        let by_rank = status_rank(a_value).cmp(&status_rank(b_value));
-        if by_rank != Ordering::Equal {
-            return by_rank;
-        }
+    if let (Some(ra), Some(rb)) = (
+        forward_rank(entity, field, a_value),
+        forward_rank(entity, field, b_value),
+    ) && ra != rb
+    {
+        return ra.cmp(&rb);
     }
     a.cmp(b)
 }
@@ -169,6 +183,43 @@ mod tests {
             &v(10, "c"),
         );
         assert_eq!(r.values()["phone"], json!("13800000003"));
+    }
+
+    #[test]
+    fn matter_state_comes_from_the_furthest_along_write() {
+        let state = |status: &str, note: &str| {
+            json!(json!({"status": status, "notes": [note]}).to_string())
+        };
+        // Desk a concludes the matter; desk b, offline, later writes a note on the accepted one.
+        let concluded = fields(&[
+            ("status", json!("concluded")),
+            ("state", state("concluded", "办结")),
+        ]);
+        let late_note = fields(&[("state", state("accepted", "补充材料"))]);
+        let mut x = Record::default();
+        x.apply("matter", &concluded, Op::Update, &v(10, "a"));
+        x.apply("matter", &late_note, Op::Update, &v(20, "b"));
+        let mut y = Record::default();
+        y.apply("matter", &late_note, Op::Update, &v(20, "b"));
+        y.apply("matter", &concluded, Op::Update, &v(10, "a"));
+        for r in [&x, &y] {
+            assert_eq!(r.values()["status"], json!("concluded"));
+            assert_eq!(r.values()["state"], state("concluded", "办结"));
+        }
+        // At the same status the later write wins; unreadable text ranks below every status.
+        x.apply(
+            "matter",
+            &fields(&[("state", state("concluded", "更正"))]),
+            Op::Update,
+            &v(30, "b"),
+        );
+        x.apply(
+            "matter",
+            &fields(&[("state", json!("not json"))]),
+            Op::Update,
+            &v(40, "c"),
+        );
+        assert_eq!(x.values()["state"], state("concluded", "更正"));
     }
 
     #[test]

@@ -1,0 +1,131 @@
+//! Every endpoint of the city server, called as each kind of caller: nobody, a made-up token, a
+//! revoked device, an enrolled device, the city administrator. The table below says who may
+//! call what; the endpoints come from the OpenAPI document, so a new endpoint without a row
+//! here fails the test. (Hall scoping of the data itself: `sync.rs`,
+//! `another_halls_data_is_forbidden` and `desks_of_a_hall_share_records_…`.)
+
+mod common;
+
+use common::Server;
+use utoipa::OpenApi;
+use xinfang_city::api::ApiDoc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Anyone (health check; enrolment, which needs a one-time code in the body).
+    Public,
+    /// An enrolled, not revoked device (its hall is checked on the data).
+    Device,
+    /// An enrolled device or the city administrator.
+    DeviceOrAdmin,
+    /// The city administrator's token only.
+    Admin,
+}
+
+const MATRIX: &[(&str, &str, Access)] = &[
+    ("GET", "/healthz", Access::Public),
+    ("POST", "/v1/enrol", Access::Public),
+    ("GET", "/v1/sync/state", Access::Device),
+    ("POST", "/v1/sync/push", Access::Device),
+    ("POST", "/v1/sync/pull", Access::Device),
+    ("POST", "/v1/audit/push", Access::Device),
+    ("GET", "/v1/reference", Access::DeviceOrAdmin),
+    ("GET", "/v1/city/halls", Access::Admin),
+    ("GET", "/v1/city/repeat-visits", Access::Admin),
+    ("GET", "/v1/city/stats", Access::Admin),
+    ("GET", "/v1/city/audit", Access::Admin),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Nobody,
+    MadeUp,
+    Revoked,
+    Device,
+    Admin,
+}
+
+fn allowed(access: Access, caller: Caller) -> bool {
+    match access {
+        Access::Public => true,
+        Access::Device => caller == Caller::Device,
+        Access::DeviceOrAdmin => matches!(caller, Caller::Device | Caller::Admin),
+        Access::Admin => caller == Caller::Admin,
+    }
+}
+
+/// The documented operations, as (method, path).
+fn documented() -> Vec<(String, String)> {
+    let doc = ApiDoc::openapi();
+    let mut out = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        for (method, op) in [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("DELETE", &item.delete),
+            ("PATCH", &item.patch),
+        ] {
+            if op.is_some() {
+                out.push((method.to_owned(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_matrix_names_every_documented_endpoint_and_nothing_else() {
+    let mut documented = documented();
+    documented.sort();
+    let mut table: Vec<(String, String)> = MATRIX
+        .iter()
+        .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    table.sort();
+    assert_eq!(
+        table, documented,
+        "every endpoint needs a row in MATRIX (who may call it), and every row an endpoint"
+    );
+}
+
+#[test]
+fn each_endpoint_refuses_the_callers_the_matrix_refuses() {
+    let server = Server::start();
+    let device = server.enrol_device("140521", "matrix-desk");
+    let revoked = server.enrol_device("140521", "matrix-revoked");
+    server.admin(&["device", "revoke", "matrix-revoked"]);
+    let admin = server.admin_token();
+    let callers = [
+        (Caller::Nobody, None),
+        (Caller::MadeUp, Some("xft_0000000000000000")),
+        (Caller::Revoked, Some(revoked.as_str())),
+        (Caller::Device, Some(device.as_str())),
+        (Caller::Admin, Some(admin.as_str())),
+    ];
+    for (method, path, access) in MATRIX {
+        for (caller, token) in callers {
+            // An empty body: an allowed caller gets past the token check and is then told what
+            // is wrong with the body (4xx, not 401/403); a refused one never gets that far.
+            let (status, body) = match *method {
+                "GET" => server.get(path, token),
+                _ => server.post_json(path, token, &serde_json::json!({})),
+            };
+            let refused = status == 401 || status == 403;
+            assert_eq!(
+                !refused,
+                allowed(*access, caller),
+                "{method} {path} as {caller:?}: {status} {body}"
+            );
+            if refused {
+                let message = body["message"].as_str().unwrap_or_default();
+                assert!(
+                    message
+                        .chars()
+                        .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                    "{method} {path} as {caller:?}: the refusal should say why in Chinese: {body}"
+                );
+            }
+        }
+    }
+}
