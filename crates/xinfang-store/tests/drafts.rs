@@ -31,6 +31,11 @@ fn draft(name: &str) -> String {
         .to_string()
 }
 
+/// The JSON of `staff`'s draft of `form`, if any.
+fn draft_json(store: &Store, staff: &Staff, form: &str) -> Option<String> {
+    store.load_draft(&staff.id, form).unwrap().map(|d| d.json)
+}
+
 fn field_error(e: StoreError) -> (String, String, String) {
     match e {
         StoreError::Invalid(v) => {
@@ -63,11 +68,7 @@ fn save_load_replace_discard() {
         .save_draft(&clerk.id, "register", &draft("林默"))
         .unwrap();
     assert_eq!(
-        store
-            .load_draft(&clerk.id, "register")
-            .unwrap()
-            .unwrap()
-            .json,
+        draft_json(&store, &clerk, "register").unwrap(),
         draft("林默")
     );
     // Another form of the same person is a draft of its own.
@@ -75,11 +76,7 @@ fn save_load_replace_discard() {
         .save_draft(&clerk.id, "consultation", r#"{"question":"工资"}"#)
         .unwrap();
     assert_eq!(
-        store
-            .load_draft(&clerk.id, "register")
-            .unwrap()
-            .unwrap()
-            .json,
+        draft_json(&store, &clerk, "register").unwrap(),
         draft("林默")
     );
 
@@ -108,24 +105,10 @@ fn each_staff_member_sees_only_their_own_drafts() {
     store
         .save_draft(&other.id, "register", &draft("张建国"))
         .unwrap();
-    assert_eq!(
-        store
-            .load_draft(&clerk.id, "register")
-            .unwrap()
-            .unwrap()
-            .json,
-        draft(NAME)
-    );
+    assert_eq!(draft_json(&store, &clerk, "register").unwrap(), draft(NAME));
     // Discarding one's own draft leaves the colleague's.
     store.discard_draft(&other.id, "register").unwrap();
-    assert_eq!(
-        store
-            .load_draft(&clerk.id, "register")
-            .unwrap()
-            .unwrap()
-            .json,
-        draft(NAME)
-    );
+    assert_eq!(draft_json(&store, &clerk, "register").unwrap(), draft(NAME));
 }
 
 #[test]
@@ -159,10 +142,7 @@ fn a_draft_survives_closing_and_unlocking_again_and_is_encrypted() {
 
     let (store, me) = Store::login(dir.path(), "clerk", "clerk-pass-2026").unwrap();
     assert_eq!(me.id, clerk.id);
-    assert_eq!(
-        store.load_draft(&me.id, "register").unwrap().unwrap().json,
-        draft(NAME)
-    );
+    assert_eq!(draft_json(&store, &me, "register").unwrap(), draft(NAME));
     drop(store);
 
     // The name is in no file of the data dir in clear.
@@ -216,12 +196,5 @@ fn unknown_forms_and_oversized_or_malformed_drafts_are_refused_in_chinese() {
     assert_eq!(code, "draft_not_json");
     assert!(message.contains("JSON"), "{message}");
     // Refusals leave the stored draft as it was.
-    assert_eq!(
-        store
-            .load_draft(&clerk.id, "register")
-            .unwrap()
-            .unwrap()
-            .json,
-        edge
-    );
+    assert_eq!(draft_json(&store, &clerk, "register").unwrap(), edge);
 }
