@@ -9,7 +9,7 @@ DEMO_DIR ?= $(CURDIR)/target/demo
 DEMO_PASSWORD ?= demo-pass-2026
 export XINFANG_LOG ?= warn
 
-.PHONY: help run test deps lint rust-test cli bench bench-data fmt app ui-build ui-test e2e desk-perf \
+.PHONY: help run test deps lint rust-test cli bench bench-data fmt app ui-build ui-test e2e screenshots desk-perf \
 	city openapi city-schemathesis city-bench
 
 help:
@@ -67,8 +67,13 @@ ui-test:
 
 # The real app in WebKitGTK under Xvfb over tauri-driver (tests/e2e/conftest.py starts both).
 e2e: app cli city
-	XINFANG_DESK_BIN="$(DESK)" XINFANG_CLI_BIN="$(XINFANG)" XINFANG_CITY_BIN="$(TARGET_DIR)/release/xinfang-city" \
+	XINFANG_SCREENSHOTS="$(XINFANG_SCREENSHOTS)" XINFANG_DESK_BIN="$(DESK)" XINFANG_CLI_BIN="$(XINFANG)" XINFANG_CITY_BIN="$(TARGET_DIR)/release/xinfang-city" \
 		python3 -m pytest tests/e2e -v -p no:cacheprovider
+
+# The committed pictures in docs/screenshots are refreshed only on purpose: the e2e suite with
+# its screenshots pointed there (a plain test run writes them under target/screenshots).
+screenshots:
+	$(MAKE) e2e XINFANG_SCREENSHOTS="$(CURDIR)/docs/screenshots"
 
 # Start-to-interactive time and memory of the desktop app (docs/performance.md).
 desk-perf: app

@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
 APP = Path(os.environ.get("XINFANG_DESK_BIN") or TARGET / "release" / "xinfang-desk")
 CLI = Path(os.environ.get("XINFANG_CLI_BIN") or TARGET / "release" / "xinfang")
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# Tests write screenshots under target/ so a test run leaves the work tree clean;
+# `make screenshots` points this at docs/screenshots to refresh the committed pictures.
+SCREENSHOTS = Path(os.environ.get("XINFANG_SCREENSHOTS") or ROOT / "target" / "screenshots")
 PASSWORD = "e2e-pass-2026"
 
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
