@@ -152,7 +152,9 @@ fn server_ingest(changes: &[Change], device_id: &str) -> Duration {
         .unwrap();
     let start = Instant::now();
     for chunk in changes.chunks(1000) {
-        storage.push(&device, chunk).unwrap();
+        storage
+            .push(&device, chunk, xinfang_sync::hlc::wall_ms())
+            .unwrap();
     }
     start.elapsed()
 }

@@ -20,18 +20,42 @@ use xinfang_sync::audit::{
 };
 use xinfang_sync::wire::{
     ApiError, Change, CityCounts, DeviceState, EnrolRequest, EnrolResponse, HallCounts, Health,
-    MAX_AUDIT_ENTRIES, MAX_BODY_BYTES, MAX_PULL_CHANGES, MAX_PUSH_CHANGES, Op, PullRequest,
-    PullResponse, PushRequest, PushResponse, ReferenceBundle, RemoteChange, RepeatVisit,
-    RepeatVisits,
+    MAX_AUDIT_ENTRIES, MAX_BODY_BYTES, MAX_PULL_CHANGES, MAX_PUSH_CHANGES, Op, OwnChangesRequest,
+    OwnChangesResponse, PROTOCOL_HEADER, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest,
+    PushResponse, Quarantine, QuarantinedChange, ReferenceBundle, RemoteChange, RepeatVisit,
+    RepeatVisits, SCHEMA_HEADER, SetAside,
 };
 
 use crate::auth;
 use crate::reference;
 use crate::storage::{Device, NewEnrolment, Storage, StorageError};
 
+/// The server's wall clock, Unix milliseconds (injected, so tests never wait for time).
+pub type WallClock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
 #[derive(Clone)]
 pub struct AppState {
     pub storage: Arc<dyn Storage>,
+    pub settings: ServerSettings,
+}
+
+/// What a deployment may choose.
+#[derive(Clone)]
+pub struct ServerSettings {
+    /// Lowest desk protocol version served (header `X-Xinfang-Protocol`; none = 1). Older
+    /// desks get 426 `upgrade_required` (请升级).
+    pub min_protocol: u32,
+    /// The server's time: changes stamped beyond it + `hlc::MAX_DRIFT_MS` are set aside.
+    pub clock: WallClock,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            min_protocol: PROTOCOL_VERSION,
+            clock: Arc::new(xinfang_sync::hlc::wall_ms),
+        }
+    }
 }
 
 /// An error answer: status + `ApiError` body.
@@ -270,6 +294,7 @@ fn valid_hall_code(s: &str) -> bool {
         (status = 413, description = "Body too large", body = ApiError),
         (status = 415, description = "Not JSON", body = ApiError),
         (status = 422, description = "Fields do not match the schema", body = ApiError),
+        (status = 426, description = "The desk's protocol is older than the server's minimum (请升级)", body = ApiError),
     ))]
 async fn enrol(
     State(state): State<AppState>,
@@ -314,6 +339,7 @@ async fn enrol(
     responses(
         (status = 200, description = "Device state", body = DeviceState),
         (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
+        (status = 426, description = "The desk's protocol is older than the server's minimum (请升级)", body = ApiError),
     ))]
 async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<DeviceState> {
     let dev = device(&state, &headers).await?;
@@ -336,6 +362,8 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
         server_seq: heads.1,
         reference_version: Some(reference::bundle().version.clone()),
         audit_max_seq: Some(audit_max_seq),
+        server_time_ms: Some((state.settings.clock)()),
+        min_protocol: Some(state.settings.min_protocol),
     }))
 }
 
@@ -427,14 +455,14 @@ fn check_batch(changes: &[Change]) -> Result<(), Failure> {
 #[utoipa::path(post, path = "/v1/sync/push", tag = "sync", security(("bearer" = [])),
     request_body = PushRequest,
     responses(
-        (status = 200, description = "Stored (or already stored)", body = PushResponse),
+        (status = 200, description = "Stored (or already stored); changes the rules refuse (another hall's record, a clock far ahead) are set aside and listed", body = PushResponse),
         (status = 400, description = "Malformed request", body = ApiError),
         (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
-        (status = 403, description = "A change touches another hall's record", body = ApiError),
-        (status = 409, description = "Sequence gap or conflict: resync from the server's position", body = ApiError),
+                (status = 409, description = "Sequence gap or conflict: resync from the server's position", body = ApiError),
         (status = 413, description = "Body or batch too large", body = ApiError),
         (status = 415, description = "Not JSON", body = ApiError),
         (status = 422, description = "Changes do not match the rules", body = ApiError),
+        (status = 426, description = "The desk's protocol is older than the server's minimum (请升级)", body = ApiError),
     ))]
 async fn push(
     State(state): State<AppState>,
@@ -447,10 +475,106 @@ async fn push(
     let storage = state.storage.clone();
     let n = req.changes.len();
     let dev_id = dev.id.clone();
-    let resp = blocking(move || storage.push(&dev, &req.changes)).await?;
+    let now = (state.settings.clock)();
+    let resp = blocking(move || storage.push(&dev, &req.changes, now)).await?;
     tracing::info!(device_id = %dev_id, received = n, accepted = resp.accepted,
-        duplicates = resp.duplicates, server_max_seq = resp.server_max_seq, "push");
+        duplicates = resp.duplicates, set_aside = resp.set_aside.len(),
+        server_max_seq = resp.server_max_seq, "push");
     Ok(Json(resp))
+}
+
+/// The calling device's own changes as stored here, for a desk restored from an old backup.
+#[utoipa::path(post, path = "/v1/sync/own", tag = "sync", security(("bearer" = [])),
+    request_body = OwnChangesRequest,
+    responses(
+        (status = 200, description = "The device's changes after `after`, in sequence order", body = OwnChangesResponse),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
+        (status = 413, description = "Body too large", body = ApiError),
+        (status = 415, description = "Not JSON", body = ApiError),
+        (status = 422, description = "Fields do not match the schema", body = ApiError),
+        (status = 426, description = "The desk's protocol is older than the server's minimum", body = ApiError),
+    ))]
+async fn own_changes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<ApiJson<OwnChangesRequest>, Failure>,
+) -> ApiResult<OwnChangesResponse> {
+    let dev = device(&state, &headers).await?;
+    let ApiJson(req) = body?;
+    if req.after < 0 {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "after_invalid",
+            "after 应为不小于 0 的整数（本机已有的最后一个变更序号）。",
+        ));
+    }
+    let limit = req.limit.unwrap_or(MAX_PULL_CHANGES);
+    if !(1..=MAX_PULL_CHANGES).contains(&limit) {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "limit_invalid",
+            format!("limit 应在 1 到 {MAX_PULL_CHANGES} 之间，请调小后重试。"),
+        ));
+    }
+    let storage = state.storage.clone();
+    let dev_id = dev.id.clone();
+    let resp = blocking(move || storage.own_changes(&dev, req.after, limit)).await?;
+    tracing::info!(device_id = %dev_id, after = req.after, returned = resp.changes.len(),
+        "own changes handed back");
+    Ok(Json(resp))
+}
+
+/// The changes set aside at push, newest first (city administrator).
+#[utoipa::path(get, path = "/v1/city/quarantine", tag = "city", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Changes set aside, newest first (at most 1,000), and the total", body = Quarantine),
+        (status = 401, description = "Missing or unknown admin token", body = ApiError),
+        (status = 403, description = "A device token: the city view is for the administrator", body = ApiError),
+    ))]
+async fn city_quarantine(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Quarantine> {
+    admin(&state, &headers).await?;
+    let storage = state.storage.clone();
+    Ok(Json(blocking(move || storage.quarantine(1000)).await?))
+}
+
+/// Refuses desks older than the server's minimum protocol with 426 (请升级); requests without
+/// the header are protocol 1.
+async fn check_protocol(
+    State(state): State<AppState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (protocol, schema) = {
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u32>().ok())
+        };
+        (header(PROTOCOL_HEADER).unwrap_or(1), header(SCHEMA_HEADER))
+    };
+    if protocol < state.settings.min_protocol {
+        tracing::warn!(
+            protocol,
+            ?schema,
+            min = state.settings.min_protocol,
+            "desk too old"
+        );
+        return Failure::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "upgrade_required",
+            format!(
+                "接待台程序版本过旧（同步协议 {protocol}），市局服务器要求协议 {} 及以上：请升级接待台程序后再同步。升级前登记的数据都保留在本机，升级后自动上传。",
+                state.settings.min_protocol
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// Checks the shape of an audit batch (what the schema promises), before its chain is looked at.
@@ -514,6 +638,7 @@ fn check_audit_batch(entries: &[AuditEntry]) -> Result<(), Failure> {
         (status = 413, description = "Body or batch too large", body = ApiError),
         (status = 415, description = "Not JSON", body = ApiError),
         (status = 422, description = "Entries do not match the schema", body = ApiError),
+        (status = 426, description = "The desk's protocol is older than the server's minimum (请升级)", body = ApiError),
     ))]
 async fn audit_push(
     State(state): State<AppState>,
@@ -572,6 +697,7 @@ async fn audit_push(
         (status = 413, description = "Body too large", body = ApiError),
         (status = 415, description = "Not JSON", body = ApiError),
         (status = 422, description = "Fields do not match the schema", body = ApiError),
+        (status = 426, description = "The desk's protocol is older than the server's minimum (请升级)", body = ApiError),
     ))]
 async fn pull(
     State(state): State<AppState>,
@@ -731,10 +857,11 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "信访接待台 city server (xinfang-city)", description = "Enrolment, sync and city views. Protocol: docs/sync.md."),
-    paths(healthz, enrol, sync_state, push, pull, audit_push, reference_data, city_halls,
-        repeat_visits, city_audit, crate::stats::city_stats),
+    paths(healthz, enrol, sync_state, push, own_changes, pull, audit_push, reference_data,
+        city_halls, repeat_visits, city_audit, city_quarantine, crate::stats::city_stats),
     components(schemas(ApiError, Change, Op, Hlc, RemoteChange, EnrolRequest, EnrolResponse,
-        DeviceState, PushRequest, PushResponse, PullRequest, PullResponse, Health,
+        DeviceState, PushRequest, PushResponse, SetAside, OwnChangesRequest, OwnChangesResponse,
+        Quarantine, QuarantinedChange, PullRequest, PullResponse, Health,
         ReferenceBundle, HallCounts, CityCounts, RepeatVisit, RepeatVisits, AuditEntry,
         AuditPushRequest, AuditPushResponse, AuditChains, DeviceAuditChain, AuditBreak,
         crate::stats::CityStats, crate::stats::HallStats, crate::stats::CityRate,
@@ -752,19 +879,34 @@ pub fn openapi_yaml() -> String {
 }
 
 pub fn router(storage: Arc<dyn Storage>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
+    router_with(storage, ServerSettings::default())
+}
+
+/// The router with chosen settings (minimum protocol, an injected clock).
+pub fn router_with(storage: Arc<dyn Storage>, settings: ServerSettings) -> Router {
+    let state = AppState { storage, settings };
+    // What desks call carries their protocol version; old desks are told to upgrade.
+    let desk = Router::new()
         .route("/v1/enrol", post(enrol))
         .route("/v1/sync/state", get(sync_state))
         .route("/v1/sync/push", post(push))
+        .route("/v1/sync/own", post(own_changes))
         .route("/v1/sync/pull", post(pull))
         .route("/v1/audit/push", post(audit_push))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            check_protocol,
+        ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(desk)
         .route("/v1/reference", get(reference_data))
         .route("/v1/city/halls", get(city_halls))
         .route("/v1/city/repeat-visits", get(repeat_visits))
         .route("/v1/city/stats", get(crate::stats::city_stats))
         .route("/v1/city/audit", get(city_audit))
+        .route("/v1/city/quarantine", get(city_quarantine))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(AppState { storage })
+        .with_state(state)
 }

@@ -43,6 +43,9 @@ enum Command {
         /// PEM private key.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Lowest desk sync protocol served; older desks are told to upgrade (请升级).
+        #[arg(long, default_value_t = xinfang_sync::wire::PROTOCOL_VERSION)]
+        min_protocol: u32,
     },
     /// Reception halls.
     Hall {
@@ -86,6 +89,9 @@ enum Command {
     /// Re-check every device's audit chain as stored here, and list the pushes refused for a
     /// broken chain. Exits with 1 when any chain is broken (a desk's, or this database's).
     AuditVerify,
+    /// List the pushed changes the server set aside instead of applying (a desk's clock far
+    /// ahead, a record of another hall), newest first.
+    Quarantine,
     /// Print the OpenAPI document (what docs/openapi.yaml holds).
     Openapi,
     /// Write a fresh random database key to FILE (mode 0600; never overwrites). Keep it off
@@ -183,6 +189,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             listen,
             tls_cert,
             tls_key,
+            min_protocol,
         } => {
             let storage = open(&args)?;
             let reference =
@@ -192,8 +199,13 @@ fn run(args: Args) -> anyhow::Result<()> {
                 .enable_all()
                 .build()
                 .context("无法启动异步运行时")?;
+            let settings = api::ServerSettings {
+                min_protocol: *min_protocol,
+                ..Default::default()
+            };
             rt.block_on(serve(
                 storage,
+                settings,
                 *listen,
                 tls_cert.as_deref().zip(tls_key.as_deref()),
             ))
@@ -339,6 +351,22 @@ fn run(args: Args) -> anyhow::Result<()> {
             println!("全部 {} 台设备的审计日志链完好。", chains.devices.len());
             Ok(())
         }
+        Command::Quarantine => {
+            let storage = open(&args)?;
+            let q = storage.quarantine(1000)?;
+            if q.total == 0 {
+                println!("没有被暂存的变更：所有上传的变更都已采用。");
+                return Ok(());
+            }
+            println!("共 {} 条变更被暂存待查（最新的在前）：", q.total);
+            for c in &q.changes {
+                println!(
+                    "{}	大厅 {}	设备 {} 第 {} 条	{} {}	{}",
+                    c.received_at, c.hall_code, c.device_id, c.seq, c.entity, c.entity_id, c.reason
+                );
+            }
+            Ok(())
+        }
         Command::AdminToken { label } => {
             let storage = open(&args)?;
             let token = auth::new_token();
@@ -351,10 +379,11 @@ fn run(args: Args) -> anyhow::Result<()> {
 
 async fn serve(
     storage: Arc<dyn Storage>,
+    settings: api::ServerSettings,
     listen: SocketAddr,
     tls: Option<(&Path, &Path)>,
 ) -> anyhow::Result<()> {
-    let app = api::router(storage);
+    let app = api::router_with(storage, settings);
     let std_listener = std::net::TcpListener::bind(listen)
         .with_context(|| format!("无法监听 {listen}：端口可能已被占用"))?;
     std_listener.set_nonblocking(true)?;

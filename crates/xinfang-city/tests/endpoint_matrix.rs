@@ -28,12 +28,14 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("GET", "/v1/sync/state", Access::Device),
     ("POST", "/v1/sync/push", Access::Device),
     ("POST", "/v1/sync/pull", Access::Device),
+    ("POST", "/v1/sync/own", Access::Device),
     ("POST", "/v1/audit/push", Access::Device),
     ("GET", "/v1/reference", Access::DeviceOrAdmin),
     ("GET", "/v1/city/halls", Access::Admin),
     ("GET", "/v1/city/repeat-visits", Access::Admin),
     ("GET", "/v1/city/stats", Access::Admin),
     ("GET", "/v1/city/audit", Access::Admin),
+    ("GET", "/v1/city/quarantine", Access::Admin),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

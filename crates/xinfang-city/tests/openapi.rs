@@ -24,6 +24,8 @@ fn every_route_is_documented() {
         "/v1/sync/state",
         "/v1/sync/push",
         "/v1/sync/pull",
+        "/v1/sync/own",
+        "/v1/city/quarantine",
         "/v1/reference",
         "/v1/city/halls",
         "/v1/city/repeat-visits",

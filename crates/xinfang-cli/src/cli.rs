@@ -83,6 +83,11 @@ pub enum Command {
     },
     /// Online backup of the store into DEST (a new file).
     Backup { dest: PathBuf },
+    /// Restore the data dir's store from BACKUP (made by `xinfang backup`; with
+    /// BACKUP.keyslots.json beside it). The backup is checked before anything is replaced; the
+    /// current store is moved to replaced-<time>/ in the data dir. Close the desk app first;
+    /// afterwards run `xinfang sync` to take back what the city holds from after the backup.
+    Restore { backup: PathBuf },
     /// Check integrity, foreign keys, the change log and the audit log's hash chain.
     Verify,
     /// Rotate the data key of the encrypted store (admin); every key slot keeps working.
@@ -397,6 +402,43 @@ pub fn run(args: Args) -> CmdResult {
             store.backup(dest)?;
             print(json, &json!({ "backup": dest }), |_| {
                 format!("已备份到 {}", dest.display())
+            });
+            Ok(())
+        }
+        Command::Restore { backup } => {
+            let dir = data_dir(&args)?;
+            let user = required_user(&args)?;
+            let password = read_secret("XINFANG_PASSWORD", &format!("{user} 的密码："))?;
+            let mut refused = None;
+            let result = Store::restore(
+                &dir,
+                backup,
+                &Credentials::password(user, &password),
+                |who| {
+                    let roles = who.map(|s| s.roles.clone()).unwrap_or_default();
+                    authorize(&roles, Action::Backup).map_err(|e| {
+                        let msg = e.message.clone();
+                        refused = Some(e);
+                        xinfang_store::StoreError::NotFound(msg)
+                    })
+                },
+            );
+            if let Some(e) = refused {
+                return Err(e.into());
+            }
+            let (_store, outcome) = result?;
+            print(json, &outcome, |o| {
+                let aside = o
+                    .replaced
+                    .as_ref()
+                    .map(|p| format!("原数据库已移到 {}（未删除）。", p.display()))
+                    .unwrap_or_default();
+                format!(
+                    "已从备份 {} 恢复本机数据库（大厅 {}，变更日志到第 {} 条）。{aside}\n请运行 `xinfang sync`：本机会先从市局服务器取回备份之后上传过的变更，再上传新的变更，不会丢失也不会重复。",
+                    backup.display(),
+                    o.hall_code,
+                    o.last_seq
+                )
             });
             Ok(())
         }

@@ -16,7 +16,6 @@ impl From<SyncError> for Failure {
             SyncError::BadUrl(..) => "server_url_invalid".to_owned(),
             SyncError::InsecureUrl(_) => "server_url_insecure".to_owned(),
             SyncError::Server { code, status, .. } if *status < 500 => code.clone(),
-            SyncError::SeqBehind { .. } => "seq_behind".to_owned(),
             _ => return Failure::Other(anyhow::anyhow!(e.to_string())),
         };
         let field = match &e {
@@ -71,8 +70,9 @@ pub fn sync(args: &Args) -> CmdResult {
                     .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"))
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
             );
-            // A refused audit chain does not stop the sync, but is worth keeping in sight.
-            record.last_error = report.audit_error.clone();
+            // A wrong clock, a refused push or audit chain, set-aside changes do not stop the
+            // sync, but are worth keeping in sight.
+            record.last_error = report.warning();
         }
         Err(e) => record.last_error = Some(e.to_string()),
     }
@@ -86,15 +86,27 @@ pub fn sync(args: &Args) -> CmdResult {
         "audit_pushed": report.audit_pushed,
         "audit_pending": report.audit_pending,
         "audit_error": report.audit_error,
+        "recovered": report.recovered,
+        "set_aside": report.set_aside,
+        "push_error": report.push_error,
+        "clock_error": report.clock_error,
+        "clock_skew_secs": report.clock_skew_secs,
     });
     print(args.json, &out, |_| {
-        let mut text = format!(
+        let mut text = String::new();
+        if report.recovered > 0 {
+            text.push_str(&format!(
+                "本机数据曾从较旧的备份恢复：已从市局服务器取回本机此前上传的 {} 条变更，恢复后新登记的变更排在其后上传。\n",
+                report.recovered
+            ));
+        }
+        text.push_str(&format!(
             "同步完成：上传 {} 条变更，下载 {} 条，待上传 {} 条；上传审计日志 {} 条。",
             report.pushed, report.pulled, report.pending, report.audit_pushed
-        );
-        if let Some(e) = &report.audit_error {
+        ));
+        if let Some(w) = report.warning() {
             text.push('\n');
-            text.push_str(e);
+            text.push_str(&w);
         }
         text
     });

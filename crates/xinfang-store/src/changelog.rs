@@ -35,8 +35,36 @@ impl Op {
     }
 }
 
+/// A timestamp for a change of one record: from this process's hybrid logical clock, and
+/// later than every write of that record this desk has made or received. The process clock
+/// takes in remote timestamps only up to the wall clock + the allowed drift (so a desk years
+/// ahead cannot drag everyone's clock along); this keeps an edit of a record later than what
+/// it edits even on a desk whose clock is behind, without moving the clock further. (An edit
+/// of a record already stamped far in the future follows it there, and is set aside at the
+/// city with the reason: such a record needs a person anyway.)
+fn causal_stamp(tx: &Transaction<'_>, entity: &str, entity_id: &str) -> Result<i64> {
+    let now = xinfang_sync::hlc::now();
+    let seen: Option<i64> = tx
+        .prepare_cached(
+            "SELECT max(h) FROM (
+               SELECT max(hlc) AS h FROM change_log WHERE entity = ?1 AND entity_id = ?2
+               UNION ALL
+               SELECT max(hlc) FROM sync_remote_log WHERE entity = ?1 AND entity_id = ?2)",
+        )?
+        .query_row(params![entity, entity_id], |r| r.get(0))?;
+    Ok(match seen {
+        Some(h) if h >= now.0 => {
+            let stamp = h.saturating_add(1);
+            // The clock moves past it too (up to its bound), so this desk's stamps keep growing.
+            xinfang_sync::hlc::observe(xinfang_sync::Hlc(stamp));
+            stamp
+        }
+        _ => now.0,
+    })
+}
+
 /// Appends one change. `fields` holds only what changed (all fields for an insert).
-/// The change is stamped with this process's hybrid logical clock.
+/// The change is stamped with this process's hybrid logical clock (see [`causal_stamp`]).
 pub(crate) fn append(
     tx: &Transaction<'_>,
     entity: &str,
@@ -54,7 +82,7 @@ pub(crate) fn append(
         op.as_str(),
         Value::Object(fields).to_string(),
         changed_at,
-        xinfang_sync::hlc::now().0
+        causal_stamp(tx, entity, entity_id)?
     ])?;
     Ok(())
 }

@@ -40,7 +40,7 @@ pub use keys::{
     Credentials, DataKey, KEYSLOTS_FILE, KEYSLOTS_LOCK_FILE, KdfParams, RecoveryKey,
     throttle_seconds,
 };
-pub use maintenance::{VerifyReport, backup_keyslots_path};
+pub use maintenance::{RestoreOutcome, VerifyReport, backup_keyslots_path};
 pub use matters::{
     AllowedEvent, DeadlineView, DueItem, DueList, EventRecord, MatterView, RouteProposal,
 };
@@ -282,6 +282,7 @@ impl Store {
         };
         let hall_code = meta("hall_code")?;
         let device_id = meta("device_id")?;
+        sync::reapply_kept(&mut conn, &device_id)?;
         Ok(Store {
             conn,
             path,

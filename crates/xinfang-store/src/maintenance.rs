@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use std::path::PathBuf;
 
+use rusqlite::OptionalExtension;
 use rusqlite::backup::Backup;
 use serde::Serialize;
 
-use crate::{KEYSLOTS_FILE, Result, Store, StoreError, open_connection};
+use crate::{DB_FILE, KEYSLOTS_FILE, Result, Store, StoreError, open_connection};
 
 /// Where `backup(dest)` puts the key slots of an encrypted store: `DEST.keyslots.json`.
 pub fn backup_keyslots_path(dest: &Path) -> PathBuf {
@@ -16,6 +17,17 @@ pub fn backup_keyslots_path(dest: &Path) -> PathBuf {
     name.push(".");
     name.push(KEYSLOTS_FILE);
     PathBuf::from(name)
+}
+
+/// What [`Store::restore`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestoreOutcome {
+    pub hall_code: String,
+    pub device_id: String,
+    /// The restored change log's last sequence.
+    pub last_seq: i64,
+    /// Where the store it replaced was moved (inside the data dir), if there was one.
+    pub replaced: Option<PathBuf>,
 }
 
 /// What `verify` found. Empty `problems` means the store is sound.
@@ -102,6 +114,143 @@ impl Store {
         done
     }
 
+    /// Puts a backup made by [`Store::backup`] (and its `.keyslots.json` beside it, for an
+    /// encrypted store) in place as the store of `data_dir`. The backup is copied into the data
+    /// dir first and checked there — it must unlock with `creds` (a password slot of the
+    /// backup, or its recovery key) and pass [`Store::verify`] — before anything is replaced.
+    /// The current store's files, if any, are moved to `replaced-<time>/` inside the data dir,
+    /// never deleted. Returns the restored store (unlocked) and what was done. The desk must
+    /// not be running meanwhile. `allow` decides, before anything is replaced, whether the
+    /// account of `creds` (as the backup knows it; `None` for the recovery key) may restore.
+    /// The next sync takes back from the city server the changes
+    /// this desk pushed after the backup (docs/sync.md, "Restore").
+    pub fn restore(
+        data_dir: &Path,
+        backup: &Path,
+        creds: &crate::Credentials,
+        allow: impl FnOnce(Option<&crate::Staff>) -> Result<()>,
+    ) -> Result<(Store, RestoreOutcome)> {
+        if !backup.is_file() {
+            return Err(StoreError::NotFound(format!(
+                "备份文件 {}",
+                backup.display()
+            )));
+        }
+        let slots = backup_keyslots_path(backup);
+        let encrypted = slots.is_file();
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Io(data_dir.to_path_buf(), e))?;
+        let staging = data_dir.join(".restore");
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).map_err(|e| StoreError::Io(staging.clone(), e))?;
+        let checked = (|| {
+            let copy = |from: &Path, to: PathBuf| {
+                std::fs::copy(from, &to)
+                    .map(|_| ())
+                    .map_err(|e| StoreError::Io(to, e))
+            };
+            copy(backup, staging.join(DB_FILE))?;
+            if encrypted {
+                copy(&slots, staging.join(KEYSLOTS_FILE))?;
+            }
+            let store = if encrypted {
+                Store::unlock(&staging, creds)?
+            } else {
+                let store = Store::open_unencrypted(&staging)?;
+                if let crate::Credentials::Password { username, password } = creds {
+                    store.authenticate(username, password)?;
+                }
+                store
+            };
+            let who = match creds {
+                crate::Credentials::Password { username, .. } => Some(
+                    store
+                        .conn
+                        .query_row(
+                            "SELECT * FROM staff WHERE username = ?1",
+                            [username],
+                            crate::staff::staff_from_row,
+                        )
+                        .optional()?
+                        .ok_or(StoreError::BadCredentials)?,
+                ),
+                crate::Credentials::Recovery(_) => None,
+            };
+            if let Some(s) = &who
+                && !s.active
+            {
+                return Err(StoreError::Disabled(s.username.clone()));
+            }
+            allow(who.as_ref())?;
+            let report = store.verify()?;
+            if !report.ok() {
+                return Err(StoreError::Corrupt(format!(
+                    "备份文件校验未通过，没有恢复：{}",
+                    report.problems.join("；")
+                )));
+            }
+            let last_seq: i64 =
+                store
+                    .conn
+                    .query_row("SELECT coalesce(max(seq), 0) FROM change_log", [], |r| {
+                        r.get(0)
+                    })?;
+            Ok((
+                store.hall_code.clone(),
+                store.device_id.clone(),
+                last_seq,
+                store.key.clone(),
+            ))
+        })();
+        let (hall_code, device_id, last_seq, key) = match checked {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&staging);
+                return Err(e);
+            }
+        };
+        // The checked copy replaces the store; the old files are kept aside.
+        let names = [
+            DB_FILE.to_owned(),
+            format!("{DB_FILE}-wal"),
+            format!("{DB_FILE}-shm"),
+            KEYSLOTS_FILE.to_owned(),
+        ];
+        let mut replaced = None;
+        if names.iter().any(|n| data_dir.join(n).exists()) {
+            let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S");
+            let aside = data_dir.join(format!("replaced-{stamp}"));
+            std::fs::create_dir_all(&aside).map_err(|e| StoreError::Io(aside.clone(), e))?;
+            for n in &names {
+                let from = data_dir.join(n);
+                if from.exists() {
+                    std::fs::rename(&from, aside.join(n)).map_err(|e| StoreError::Io(from, e))?;
+                }
+            }
+            replaced = Some(aside);
+        }
+        for n in &names {
+            let from = staging.join(n);
+            if from.exists() {
+                std::fs::rename(&from, data_dir.join(n)).map_err(|e| StoreError::Io(from, e))?;
+            }
+        }
+        let _ = std::fs::remove_dir_all(&staging);
+        let store = match &key {
+            Some(k) => Store::open_with_key(data_dir, k)?,
+            None => Store::open_unencrypted(data_dir)?,
+        };
+        tracing::warn!(last_seq, "store restored from a backup");
+        Ok((
+            store,
+            RestoreOutcome {
+                hall_code,
+                device_id,
+                last_seq,
+                replaced,
+            },
+        ))
+    }
+
     /// Integrity check, foreign keys, and the change log against the tables.
     pub fn verify(&self) -> Result<VerifyReport> {
         let mut report = VerifyReport::default();
@@ -130,7 +279,7 @@ impl Store {
                     "SELECT count(*) FROM {table} t WHERE NOT EXISTS
                        (SELECT 1 FROM change_log c WHERE c.entity = '{entity}' AND c.entity_id = t.{key})
                      AND NOT EXISTS (SELECT 1 FROM sync_remote_log r
-                       WHERE r.entity = '{entity}' AND r.entity_id = t.{key} AND r.applied = 1)"
+                       WHERE r.entity = '{entity}' AND r.entity_id = t.{key} AND r.applied IN (1, 3))"
                 ),
                 [],
                 |r| r.get(0),

@@ -16,6 +16,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Map, Value};
 use xinfang_core::calendar::{HolidayCalendar, YearCalendar};
 use xinfang_sync::audit::AuditEntry as WireAuditEntry;
+use xinfang_sync::hlc::drift_bound;
 use xinfang_sync::merge::{Version, compare_writes};
 use xinfang_sync::wire::ReferenceBundle;
 use xinfang_sync::{Change, DeskReplica, Hlc, Op, RemoteChange, Secret, SyncRecord, SyncSettings};
@@ -29,6 +30,9 @@ use crate::{Result, Store, StoreError};
 const KEPT_UNKNOWN_TABLE: i64 = 0;
 const APPLIED: i64 = 1;
 const REFUSED_LOCALLY: i64 = 2;
+/// Applied, but some fields have no column here (a newer desk wrote them): kept, and applied
+/// when an upgrade adds the column (`reapply_kept`).
+const APPLIED_PARTLY: i64 = 3;
 
 fn state_get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
@@ -63,7 +67,107 @@ pub(crate) fn observe_stored_clock(conn: &Connection) -> Result<()> {
         )
         .optional()?;
     let remote: Option<i64> = state_get(conn, "clock")?.and_then(|s| s.parse().ok());
+    // `observe` never goes beyond the wall clock + the allowed drift: a value poisoned before
+    // that bound existed (a desk years ahead, a forged i64::MAX) is clamped, not adopted.
     xinfang_sync::hlc::observe(Hlc(local.unwrap_or(0).max(remote.unwrap_or(0))));
+    Ok(())
+}
+
+/// The columns of every synced table, as one text: changes when an upgrade adds a column.
+fn columns_fingerprint(conn: &Connection) -> Result<String> {
+    let mut out = String::new();
+    for (_, table, _) in LOGGED {
+        let mut stmt = conn.prepare_cached(&format!("PRAGMA table_info(\"{table}\")"))?;
+        let cols = stmt
+            .query_map([], |r| r.get::<_, String>(1))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        out.push_str(table);
+        out.push('(');
+        out.push_str(&cols.join(","));
+        out.push(')');
+    }
+    Ok(out)
+}
+
+/// After an upgrade: applies what pulled changes carried that this desk could not hold before
+/// (fields without a column, entities without a table), now that the schema has them. Runs
+/// only when such changes exist and the columns changed since the last try.
+pub(crate) fn reapply_kept(conn: &mut Connection, own_device: &str) -> Result<()> {
+    if state_get(conn, "kept_pending")?.is_none() {
+        return Ok(());
+    }
+    let fingerprint = columns_fingerprint(conn)?;
+    if state_get(conn, "kept_columns")?.as_deref() == Some(fingerprint.as_str()) {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    tx.pragma_update(None, "defer_foreign_keys", true)?;
+    let kept: Vec<(String, Change)> = {
+        let mut stmt = tx.prepare(
+            "SELECT device_id, seq, entity, entity_id, op, fields, hlc, changed_at
+               FROM sync_remote_log WHERE applied IN (0, 3) ORDER BY server_seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, String>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (device, seq, entity, entity_id, op, fields, hlc, changed_at) = row?;
+            let (Some(op), Ok(fields)) = (Op::parse(&op), serde_json::from_str(&fields)) else {
+                continue;
+            };
+            out.push((
+                device,
+                Change {
+                    seq,
+                    entity,
+                    entity_id,
+                    op,
+                    fields,
+                    hlc: Hlc(hlc),
+                    changed_at,
+                },
+            ));
+        }
+        out
+    };
+    let mut still_kept = false;
+    {
+        let mut applier = Applier {
+            tx: &tx,
+            own_device,
+            columns: HashMap::new(),
+            again: true,
+        };
+        let mut mark = tx.prepare_cached(
+            "UPDATE sync_remote_log SET applied = ?3 WHERE device_id = ?1 AND seq = ?2",
+        )?;
+        for (device, c) in &kept {
+            let outcome = applier.apply(device, c)?;
+            still_kept |= matches!(outcome, KEPT_UNKNOWN_TABLE | APPLIED_PARTLY);
+            mark.execute(params![device, c.seq, outcome])?;
+        }
+    }
+    if still_kept {
+        state_set(&tx, "kept_columns", &fingerprint)?;
+    } else {
+        state_delete(&tx, "kept_pending")?;
+        state_delete(&tx, "kept_columns")?;
+    }
+    tx.commit()?;
+    tracing::info!(
+        changes = kept.len(),
+        "kept pulled changes applied after an upgrade"
+    );
     Ok(())
 }
 
@@ -167,7 +271,7 @@ fn current_version(
     }
     let mut remote = tx.prepare_cached(
         "SELECT fields, hlc, device_id FROM sync_remote_log
-         WHERE entity = ?1 AND entity_id = ?2 AND applied = 1",
+         WHERE entity = ?1 AND entity_id = ?2 AND applied IN (1, 3)",
     )?;
     let mut rows = remote.query(params![entity, entity_id])?;
     while let Some(r) = rows.next()? {
@@ -194,6 +298,9 @@ struct Applier<'a> {
     tx: &'a Transaction<'a>,
     own_device: &'a str,
     columns: HashMap<&'static str, Option<Columns>>,
+    /// Applying a change already counted in the current versions (after an upgrade): a
+    /// field it wrote that is still the current version is written again.
+    again: bool,
 }
 
 impl Applier<'_> {
@@ -235,10 +342,12 @@ impl Applier<'_> {
             None => self.insert(&t, cols, &keys, c),
             Some(rowid) => self.update(&t, cols, &where_sql, &keys, rowid, device_id, c),
         };
+        // Fields a newer desk wrote that have no column here yet stay in the log.
+        let partly = c.fields.keys().any(|f| !cols.has(f));
         match outcome {
             Ok(()) => {
                 self.tx.execute_batch("RELEASE pulled")?;
-                Ok(APPLIED)
+                Ok(if partly { APPLIED_PARTLY } else { APPLIED })
             }
             Err(StoreError::Sqlite(e)) if is_constraint(&e) => {
                 self.tx
@@ -321,6 +430,7 @@ impl Applier<'_> {
             let wins =
                 match current_version(self.tx, self.own_device, &c.entity, &c.entity_id, field)? {
                     None => true,
+                    Some((_, cur_version)) if self.again && cur_version == version => true,
                     Some((cur_value, cur_version)) => {
                         compare_writes(&c.entity, field, value, &version, &cur_value, &cur_version)
                             == Ordering::Greater
@@ -383,7 +493,7 @@ impl Store {
     /// local constraint), for `xinfang verify` and support.
     pub fn unapplied_remote_changes(&self) -> Result<i64> {
         Ok(self.conn.query_row(
-            "SELECT count(*) FROM sync_remote_log WHERE applied <> 1",
+            "SELECT count(*) FROM sync_remote_log WHERE applied NOT IN (1, 3)",
             [],
             |r| r.get(0),
         )?)
@@ -520,6 +630,87 @@ impl DeskReplica for Store {
         Ok(out)
     }
 
+    fn recover_own(&mut self, theirs: &[Change]) -> Result<usize> {
+        let (Some(first), Some(last)) = (theirs.first(), theirs.last()) else {
+            return Ok(0);
+        };
+        let own = self.device_id.clone();
+        let tx = self.conn.transaction()?;
+        tx.pragma_update(None, "defer_foreign_keys", true)?;
+        // Changes written after the restore move after the server's last, in their order
+        // (through negative numbers, so no two rows ever share a number).
+        let offset = last.seq - first.seq + 1;
+        let moved = tx.execute(
+            "UPDATE change_log SET seq = -seq WHERE seq >= ?1",
+            [first.seq],
+        )?;
+        tx.execute(
+            "UPDATE change_log SET seq = ?1 - seq WHERE seq < 0",
+            [offset],
+        )?;
+        {
+            let mut applier = Applier {
+                tx: &tx,
+                own_device: &own,
+                columns: HashMap::new(),
+                again: false,
+            };
+            let mut log = tx.prepare_cached(
+                "INSERT INTO change_log(seq, entity, entity_id, op, fields, changed_at, hlc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for c in theirs {
+                xinfang_sync::hlc::observe(c.hlc);
+                // Applied before it is logged, so its fields are weighed against what the desk
+                // wrote since the restore (by the merge rules, as a pulled change).
+                let outcome = applier.apply(&own, c)?;
+                if outcome != APPLIED {
+                    tracing::warn!(entity = %c.entity, outcome, "recovered own change not fully applied");
+                }
+                log.execute(params![
+                    c.seq,
+                    c.entity,
+                    c.entity_id,
+                    c.op.as_str(),
+                    Value::Object(c.fields.clone()).to_string(),
+                    c.changed_at,
+                    c.hlc.0
+                ])?;
+            }
+        }
+        state_set(&tx, "pushed_seq", &last.seq.to_string())?;
+        tx.commit()?;
+        Ok(moved)
+    }
+
+    fn repair_clock(&mut self, now_ms: i64) -> Result<u64> {
+        let bound = drift_bound(now_ms);
+        let pushed = self.pushed_seq()?;
+        let tx = self.conn.transaction()?;
+        let future: Vec<i64> = tx
+            .prepare("SELECT seq FROM change_log WHERE seq > ?1 AND hlc > ?2 ORDER BY seq")?
+            .query_map(params![pushed, bound.0], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if !future.is_empty() {
+            // The process clock was clamped at open, so fresh stamps are in time and later
+            // than every change before them.
+            let mut stamp = tx.prepare("UPDATE change_log SET hlc = ?2 WHERE seq = ?1")?;
+            for seq in &future {
+                stamp.execute(params![seq, xinfang_sync::hlc::now().0])?;
+            }
+        }
+        let stored: Option<i64> = state_get(&tx, "clock")?.and_then(|s| s.parse().ok());
+        if stored.is_some_and(|c| c > bound.0) {
+            state_set(&tx, "clock", &bound.0.to_string())?;
+        }
+        tx.commit()?;
+        Ok(future.len() as u64)
+    }
+
+    fn schema_version(&self) -> u32 {
+        Store::schema_version(self).unwrap_or(0)
+    }
+
     fn last_audit_seq(&self) -> Result<i64> {
         Ok(self
             .conn
@@ -571,11 +762,13 @@ impl DeskReplica for Store {
         tx.pragma_update(None, "defer_foreign_keys", true)?;
         let mut applied = 0usize;
         let mut clock = Hlc::ZERO;
+        let mut kept = false;
         {
             let mut applier = Applier {
                 tx: &tx,
                 own_device: &own,
                 columns: HashMap::new(),
+                again: false,
             };
             let mut seen = tx.prepare_cached(
                 "SELECT 1 FROM sync_remote_log WHERE device_id = ?1 AND seq = ?2",
@@ -592,6 +785,7 @@ impl DeskReplica for Store {
                 xinfang_sync::hlc::observe(c.hlc);
                 clock = clock.max(c.hlc);
                 let outcome = applier.apply(&rc.device_id, c)?;
+                kept |= matches!(outcome, KEPT_UNKNOWN_TABLE | APPLIED_PARTLY);
                 log.execute(params![
                     rc.device_id,
                     c.seq,
@@ -617,10 +811,15 @@ impl DeskReplica for Store {
             }
         }
         if clock > Hlc::ZERO {
+            // What is kept is what the clock took in: never beyond the wall clock + drift.
+            let clock = clock.min(drift_bound(xinfang_sync::hlc::wall_ms()));
             let stored: i64 = state_get(&tx, "clock")?
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(0);
             state_set(&tx, "clock", &stored.max(clock.0).to_string())?;
+        }
+        if kept {
+            state_set(&tx, "kept_pending", "1")?;
         }
         tx.commit()?;
         if applied > 0 {

@@ -10,10 +10,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::audit::{AuditPushRequest, AuditPushResponse};
+use crate::hlc::{MAX_DRIFT_MS, wall_ms};
 use crate::replica::{DeskReplica, Secret};
 use crate::wire::{
-    ApiError, DeviceState, EnrolRequest, EnrolResponse, MAX_PULL_CHANGES, PullRequest,
-    PullResponse, PushRequest, PushResponse, ReferenceBundle,
+    ApiError, Change, DeviceState, EnrolRequest, EnrolResponse, MAX_PULL_CHANGES,
+    OwnChangesRequest, OwnChangesResponse, PROTOCOL_HEADER, PROTOCOL_VERSION, PullRequest,
+    PullResponse, PushRequest, PushResponse, ReferenceBundle, SCHEMA_HEADER, SetAside,
 };
 
 /// Env var that overrides the stored server address (e.g. when the city moves its server).
@@ -58,10 +60,6 @@ pub enum SyncError {
     #[error("市局服务器的应答无法识别（{0}）：请确认服务器地址正确、版本匹配。")]
     Protocol(String),
     #[error(
-        "本机的变更序号（{local}）落后于服务器已收到的（{server}）：本机数据可能是从旧备份恢复的。请联系市局管理员处理，不要继续登记。"
-    )]
-    SeqBehind { local: i64, server: i64 },
-    #[error(
         "本机审计日志只到第 {local} 条，而市局服务器已收到本机的第 {server} 条：本机数据可能是从旧备份恢复的，审计日志暂不上传（来访数据照常同步）。请联系市局管理员核对。"
     )]
     AuditBehind { local: i64, server: i64 },
@@ -78,6 +76,11 @@ impl SyncError {
     /// Whether the attempt failed for lack of a connection (worth retrying later as is).
     pub fn is_offline(&self) -> bool {
         matches!(self, SyncError::Offline(..) | SyncError::Untrusted(..))
+    }
+
+    /// Whether the server refuses this desk's protocol version (请升级).
+    pub fn is_upgrade_required(&self) -> bool {
+        matches!(self, SyncError::Server { status: 426, .. })
     }
 }
 
@@ -120,6 +123,8 @@ pub struct Client {
     base: url::Url,
     http: reqwest::blocking::Client,
     token: Option<Secret>,
+    /// The desk's store schema version, sent with every request.
+    schema: u32,
 }
 
 impl std::fmt::Debug for Client {
@@ -145,7 +150,18 @@ impl Client {
             .user_agent(concat!("xinfang-desk/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SyncError::Offline(server_url.into(), e.to_string()))?;
-        Ok(Client { base, http, token })
+        Ok(Client {
+            base,
+            http,
+            token,
+            schema: 0,
+        })
+    }
+
+    /// Sends `schema` (the desk store's schema version) with every request.
+    pub fn with_schema(mut self, schema: u32) -> Client {
+        self.schema = schema;
+        self
     }
 
     fn url(&self, path: &str) -> Result<url::Url, SyncError> {
@@ -161,7 +177,9 @@ impl Client {
         let req = match &self.token {
             Some(t) => req.bearer_auth(t.expose()),
             None => req,
-        };
+        }
+        .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+        .header(SCHEMA_HEADER, self.schema.to_string());
         let host = self.base.as_str().trim_end_matches('/').to_owned();
         let resp = req.send().map_err(|e| send_error(&host, &e))?;
         let status = resp.status();
@@ -215,6 +233,10 @@ impl Client {
 
     pub fn pull(&self, req: &PullRequest) -> Result<PullResponse, SyncError> {
         self.post("/v1/sync/pull", req)
+    }
+
+    pub fn own_changes(&self, req: &OwnChangesRequest) -> Result<OwnChangesResponse, SyncError> {
+        self.post("/v1/sync/own", req)
     }
 
     pub fn reference(&self) -> Result<ReferenceBundle, SyncError> {
@@ -286,7 +308,7 @@ pub fn enrol<R: DeskReplica>(
     code: &str,
     device_name: &str,
 ) -> Result<EnrolResponse, SyncError> {
-    let client = Client::new(server_url, None)?;
+    let client = Client::new(server_url, None)?.with_schema(replica.schema_version());
     let resp = client.enrol(&EnrolRequest {
         code: code.trim().to_owned(),
         device_id: replica.device_id().to_owned(),
@@ -323,29 +345,99 @@ pub struct SyncReport {
     /// Why the audit entries were not all accepted (in Chinese), e.g. the server found the
     /// chain broken. The changes synced regardless.
     pub audit_error: Option<String>,
+    /// This desk's own changes taken back from the server: it was restored from a backup
+    /// that lacked them (its later changes were renumbered after them and pushed).
+    pub recovered: u64,
+    /// Changes the server set aside instead of applying, and why (in Chinese).
+    pub set_aside: Vec<SetAside>,
+    /// Why pushing stopped (in Chinese); the pull ran regardless.
+    pub push_error: Option<String>,
+    /// 本机时间不准: the desk's clock differs from the server's by more than the allowed drift
+    /// (in Chinese). A desk ahead does not push until its clock is set right.
+    pub clock_error: Option<String>,
+    /// Desk clock minus server clock, in seconds, when beyond the allowed drift.
+    pub clock_skew_secs: Option<i64>,
 }
 
-/// One full sync: push everything pending, then pull until nothing more is waiting.
-/// Every step is idempotent, so a sync cut anywhere is finished by the next one.
+impl SyncReport {
+    /// What the clerk should know although the sync ran (in Chinese), one line each.
+    pub fn warning(&self) -> Option<String> {
+        let mut lines: Vec<String> = Vec::new();
+        lines.extend(self.clock_error.clone());
+        lines.extend(self.push_error.clone());
+        if !self.set_aside.is_empty() {
+            lines.push(set_aside_text(&self.set_aside));
+        }
+        lines.extend(self.audit_error.clone());
+        (!lines.is_empty()).then(|| lines.join("\n"))
+    }
+}
+
+/// The set-aside changes as one Chinese sentence.
+pub fn set_aside_text(set_aside: &[SetAside]) -> String {
+    let reasons: Vec<&str> = set_aside.iter().map(|s| s.reason.as_str()).collect();
+    format!(
+        "市局服务器暂存了本机的 {} 条变更，未予采用（其余变更照常同步）：{}",
+        set_aside.len(),
+        reasons.join("；")
+    )
+}
+
+/// How far the desk's clock is off the server's, as a Chinese message, when beyond the drift.
+fn clock_message(skew_ms: i64) -> String {
+    let mins = skew_ms.unsigned_abs() / 60_000;
+    let amount = if mins >= 2 * 24 * 60 {
+        format!("{} 天", mins / (24 * 60))
+    } else if mins >= 120 {
+        format!("{} 小时", mins / 60)
+    } else {
+        format!("{mins} 分钟")
+    };
+    if skew_ms > 0 {
+        format!(
+            "本机时间不准：比市局服务器快约 {amount}。请校准本机的日期和时间；校准之前本机的登记暂不上传（数据保留在本机，不会丢失）。"
+        )
+    } else {
+        format!(
+            "本机时间不准：比市局服务器慢约 {amount}。请校准本机的日期和时间，否则本机的修改可能被其他接待台较早的修改覆盖。"
+        )
+    }
+}
+
+/// One full sync: recover own changes a restore lost, push everything pending, push audit
+/// entries, then pull until nothing more is waiting. Every step is idempotent, so a sync cut
+/// anywhere is finished by the next one. A refused push (or a clock too far ahead to push) does
+/// not skip the pull.
 pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncError> {
     let settings = replica
         .sync_settings()
         .map_err(local)?
         .ok_or(SyncError::NotEnrolled)?;
     let url = effective_server_url(Some(&settings.server_url)).unwrap_or(settings.server_url);
-    let client = Client::new(&url, Some(settings.token))?;
+    let client = Client::new(&url, Some(settings.token))?.with_schema(replica.schema_version());
 
     let state = client.state()?;
     if state.device_id != replica.device_id() {
         return Err(SyncError::Protocol("服务器认出的设备与本机不符".into()));
     }
-    let last = replica.last_local_seq().map_err(local)?;
-    if state.server_max_seq > last {
-        return Err(SyncError::SeqBehind {
-            local: last,
-            server: state.server_max_seq,
-        });
+    // The desk's clock against the server's: ahead, it would stamp changes the server sets
+    // aside, so it keeps them until the clock is set right; behind, it only warns.
+    let now = wall_ms();
+    let skew = state.server_time_ms.map(|t| now.saturating_sub(t));
+    let clock_off = skew.filter(|s| s.abs() > MAX_DRIFT_MS);
+    let clock_ahead = clock_off.is_some_and(|s| s > 0);
+    if clock_off.is_none() {
+        // Unpushed changes stamped while the clock was wrong get fresh timestamps.
+        let n = replica.repair_clock(now).map_err(local)?;
+        if n > 0 {
+            tracing::warn!(
+                restamped = n,
+                "unpushed changes stamped in the future re-stamped"
+            );
+        }
     }
+
+    let recovered = recover_own(&client, replica, state.server_max_seq)?;
     // The server's count is the truth: after a cut after the server committed, this skips
     // what it already has; after a lost local mark, it starts where the server stands.
     let mut pushed_seq = state.server_max_seq;
@@ -353,15 +445,31 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
         replica.set_pushed_seq(pushed_seq).map_err(local)?;
     }
     let mut pushed = 0u64;
-    loop {
+    let mut set_aside = Vec::new();
+    let mut push_error = None;
+    // A clock too far ahead: the changes wait on the desk (they would be set aside).
+    let mut more = !clock_ahead;
+    while more {
         let changes = replica
             .local_changes(pushed_seq, PUSH_BATCH)
             .map_err(local)?;
         if changes.is_empty() {
             break;
         }
-        let resp = client.push(&PushRequest { changes })?;
+        more = changes.len() == PUSH_BATCH;
+        let resp = match client.push(&PushRequest { changes }) {
+            Ok(r) => r,
+            Err(e) if e.is_offline() || e.is_upgrade_required() || e.is_unauthorized() => {
+                return Err(e);
+            }
+            Err(e) => {
+                tracing::warn!(device_id = %state.device_id, "push refused; pulling regardless");
+                push_error = Some(format!("本机变更未能上传：{e}"));
+                break;
+            }
+        };
         pushed += resp.accepted;
+        set_aside.extend(resp.set_aside);
         if resp.server_max_seq <= pushed_seq {
             return Err(SyncError::Protocol("服务器没有接收推送的变更".into()));
         }
@@ -418,9 +526,12 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
         pushed,
         pulled,
         pending,
+        recovered,
+        set_aside = set_aside.len(),
         server_cursor,
         audit_pushed,
         audit_pending,
+        clock_skew_ms = clock_off,
         "sync finished"
     );
     Ok(SyncReport {
@@ -432,7 +543,84 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
         audit_pushed,
         audit_pending,
         audit_error,
+        recovered,
+        set_aside,
+        push_error,
+        clock_error: clock_off.map(clock_message),
+        clock_skew_secs: clock_off.map(|s| s / 1000),
     })
+}
+
+/// Whether two changes are the same change (a repeat), by content.
+fn same_change(a: &Change, b: &Change) -> bool {
+    a.seq == b.seq
+        && a.entity == b.entity
+        && a.entity_id == b.entity_id
+        && a.op == b.op
+        && a.hlc == b.hlc
+        && a.fields == b.fields
+}
+
+/// A desk restored from a backup: the server holds changes of this device after what the desk
+/// has confirmed (`pushed_seq`). When the desk holds the same changes, nothing is to be done
+/// (the answer to its last push was lost). When it lacks them, or wrote other changes under
+/// their numbers after the restore, it takes the server's back and moves its own after them
+/// (`DeskReplica::recover_own`), so nothing is lost and no number is used twice. Returns how
+/// many changes were taken back.
+fn recover_own<R: DeskReplica>(
+    client: &Client,
+    replica: &mut R,
+    server_max: i64,
+) -> Result<u64, SyncError> {
+    let confirmed = replica.pushed_seq().map_err(local)?;
+    let last = replica.last_local_seq().map_err(local)?;
+    if server_max <= confirmed {
+        return Ok(0);
+    }
+    let mut theirs: Vec<Change> = Vec::new();
+    let mut after = confirmed.min(last);
+    loop {
+        let resp = client.own_changes(&OwnChangesRequest {
+            after,
+            limit: Some(MAX_PULL_CHANGES),
+        })?;
+        let Some(tail) = resp.changes.last() else {
+            break;
+        };
+        after = tail.seq;
+        theirs.extend(resp.changes);
+        if !resp.more || after >= server_max {
+            break;
+        }
+    }
+    theirs.retain(|c| c.seq <= server_max);
+    // The first of the server's changes this desk does not hold as is.
+    let mut first_new = None;
+    for (i, c) in theirs.iter().enumerate() {
+        let mine = replica.local_changes(c.seq - 1, 1).map_err(local)?;
+        if !mine.first().is_some_and(|m| same_change(m, c)) {
+            first_new = Some(i);
+            break;
+        }
+    }
+    let Some(i) = first_new else {
+        return Ok(0);
+    };
+    let missing = &theirs[i..];
+    let expected: Vec<i64> = (missing[0].seq..=server_max).collect();
+    if missing.iter().map(|c| c.seq).collect::<Vec<_>>() != expected {
+        return Err(SyncError::Protocol(
+            "服务器返回的本机变更不连续，无法恢复".into(),
+        ));
+    }
+    let moved = replica.recover_own(missing).map_err(local)?;
+    tracing::warn!(
+        recovered = missing.len(),
+        moved,
+        from_seq = missing[0].seq,
+        "desk restored from an older state: own changes taken back from the server"
+    );
+    Ok(missing.len() as u64)
 }
 
 /// Audit entries not yet acknowledged by the server.
@@ -496,6 +684,9 @@ pub struct SyncStatus {
     pub last_sync_at: Option<String>,
     /// Chinese message of the last failure, if the last attempt failed.
     pub last_error: Option<String>,
+    /// Desk clock minus the server's, in seconds, when beyond the allowed drift: the status
+    /// bar shows 本机时间不准 (the message is in `last_error`). `None`: in time, or unknown.
+    pub clock_skew_secs: Option<i64>,
 }
 
 /// One sync attempt for a background loop: syncs, records the outcome in the store, and
@@ -506,8 +697,9 @@ pub fn sync_status<R: DeskReplica>(replica: &mut R) -> SyncStatus {
     let online = match &result {
         Ok(report) => {
             record.last_sync_at = Some(now_text());
-            // The changes synced; a refused audit chain is still worth a word on the status bar.
-            record.last_error = report.audit_error.clone();
+            // The sync ran; a wrong clock, a refused push or audit chain, set-aside changes are
+            // still worth a word on the status bar.
+            record.last_error = report.warning();
             true
         }
         Err(e) => {
@@ -528,6 +720,7 @@ pub fn sync_status<R: DeskReplica>(replica: &mut R) -> SyncStatus {
         pending,
         last_sync_at: record.last_sync_at,
         last_error: record.last_error,
+        clock_skew_secs: result.as_ref().ok().and_then(|r| r.clock_skew_secs),
     }
 }
 

@@ -65,6 +65,27 @@ pub trait DeskReplica {
     /// Local changes after `after`, oldest first, at most `limit`.
     fn local_changes(&self, after: i64, limit: usize) -> Result<Vec<Change>, Self::Error>;
 
+    /// Takes back this device's own changes that the server holds and this replica lacks (it
+    /// was restored from an older backup). `theirs` are consecutive, from the first sequence
+    /// where this replica differs up to the server's last. Atomically: local changes from that
+    /// sequence on (written after the restore) are moved after the server's last, keeping
+    /// their order; `theirs` are applied to the tables by the merge rules and logged under
+    /// their own numbers. Returns how many local changes were moved.
+    fn recover_own(&mut self, theirs: &[Change]) -> Result<usize, Self::Error>;
+
+    /// Re-stamps unpushed local changes stamped beyond wall-clock `now_ms` + the allowed drift
+    /// (written while the clock was wrong) and pulls a stored clock back the same way. Returns
+    /// how many changes were re-stamped. A replica without a clock of its own does nothing.
+    fn repair_clock(&mut self, now_ms: i64) -> Result<u64, Self::Error> {
+        let _ = now_ms;
+        Ok(0)
+    }
+
+    /// The replica's schema version, sent to the server with every request (0: unknown).
+    fn schema_version(&self) -> u32 {
+        0
+    }
+
     /// Per-device pull cursors.
     fn pull_cursors(&self) -> Result<BTreeMap<String, i64>, Self::Error>;
     /// Applies pulled changes and stores the new cursors, atomically; returns how many changes

@@ -17,6 +17,14 @@ pub const MAX_AUDIT_ENTRIES: usize = 2000;
 /// Most changes one pull answer holds.
 pub const MAX_PULL_CHANGES: u32 = 2000;
 
+/// The sync protocol this build speaks. 2: restores recover their own changes
+/// (`POST /v1/sync/own`), refused changes are set aside one by one, clocks are bounded.
+pub const PROTOCOL_VERSION: u32 = 2;
+/// Request header carrying the desk's protocol version (a request without it is protocol 1).
+pub const PROTOCOL_HEADER: &str = "x-xinfang-protocol";
+/// Request header carrying the desk's store schema version (SQLite `user_version`).
+pub const SCHEMA_HEADER: &str = "x-xinfang-schema";
+
 /// What a change does to its record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -134,6 +142,13 @@ pub struct DeviceState {
     /// that predate audit sync: the desk then keeps its entries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_max_seq: Option<i64>,
+    /// The server's wall-clock time (Unix milliseconds) when it answered: a desk whose clock
+    /// differs by more than the allowed drift says 本机时间不准 and does not push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_time_ms: Option<i64>,
+    /// Lowest protocol version the server accepts (header `X-Xinfang-Protocol`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_protocol: Option<u32>,
 }
 
 /// `POST /v1/sync/push`.
@@ -153,6 +168,76 @@ pub struct PushResponse {
     pub duplicates: u64,
     /// Highest device sequence now stored for this device.
     pub server_max_seq: i64,
+    /// Changes of this batch the server set aside (quarantined) instead of applying: each
+    /// still takes its sequence number, the others were stored and applied. The city
+    /// administrator sees them in `GET /v1/city/quarantine`.
+    #[serde(default)]
+    pub set_aside: Vec<SetAside>,
+}
+
+/// A pushed change the server set aside, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SetAside {
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: String,
+    /// Stable machine code, e.g. `clock_ahead`, `hall_forbidden`.
+    pub code: String,
+    /// Why, in Chinese.
+    pub reason: String,
+}
+
+/// `POST /v1/sync/own`: the calling device's own changes as the server holds them, for a desk
+/// restored from a backup that lacks them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OwnChangesRequest {
+    /// Return the device's changes with `seq > after`.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    pub after: i64,
+    /// Most changes to return (default and maximum 2000).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2000))]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OwnChangesResponse {
+    /// The device's changes after `after`, in sequence order, set-aside ones included (each
+    /// sequence number once, without holes).
+    pub changes: Vec<Change>,
+    /// More are waiting: ask again after the last one.
+    pub more: bool,
+    /// Highest device sequence stored for this device.
+    pub server_max_seq: i64,
+}
+
+/// One change the server set aside (city administrator's view).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QuarantinedChange {
+    pub device_id: String,
+    pub hall_code: String,
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: String,
+    pub op: Op,
+    pub hlc: Hlc,
+    pub changed_at: String,
+    pub code: String,
+    pub reason: String,
+    pub received_at: String,
+}
+
+/// `GET /v1/city/quarantine`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Quarantine {
+    pub total: i64,
+    /// Newest first, at most 1,000.
+    pub changes: Vec<QuarantinedChange>,
 }
 
 /// `POST /v1/sync/pull`.

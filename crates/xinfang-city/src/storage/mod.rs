@@ -10,7 +10,9 @@ use std::path::Path;
 use serde::Serialize;
 use xinfang_sync::Change;
 use xinfang_sync::audit::{AuditChains, AuditEntry, AuditPushResponse, ChainFault};
-use xinfang_sync::wire::{CityCounts, PullResponse, PushResponse, RepeatVisits};
+use xinfang_sync::wire::{
+    CityCounts, OwnChangesResponse, PullResponse, PushResponse, Quarantine, RepeatVisits,
+};
 
 pub use sqlite::SqliteStorage;
 
@@ -102,10 +104,19 @@ pub trait Storage: Send + Sync + 'static {
     fn add_admin_token(&self, token_hash: &str, label: &str) -> Result<()>;
     fn is_admin_token(&self, token_hash: &str) -> Result<bool>;
 
-    /// (highest device sequence stored for the device, highest server sequence).
+    /// (highest device sequence stored for the device, applied or set aside; highest server
+    /// sequence).
     fn device_heads(&self, device_id: &str) -> Result<(i64, i64)>;
-    /// Stores and applies a batch of one device's consecutive changes, all or nothing.
-    fn push(&self, device: &Device, changes: &[Change]) -> Result<PushResponse>;
+    /// Stores and applies a batch of one device's consecutive changes in one transaction. A
+    /// change the rules refuse (stamped beyond `now_ms` + the allowed drift, another hall's
+    /// record) is set aside in quarantine under its sequence number, and the rest of the
+    /// batch goes on; a sequence gap or a number reused with other content refuses the batch.
+    fn push(&self, device: &Device, changes: &[Change], now_ms: i64) -> Result<PushResponse>;
+    /// The device's own changes after `after` (applied and set aside), in sequence order: what
+    /// a desk restored from an old backup takes back.
+    fn own_changes(&self, device: &Device, after: i64, limit: u32) -> Result<OwnChangesResponse>;
+    /// The changes set aside, newest first, at most `limit`, with the total count.
+    fn quarantine(&self, limit: u32) -> Result<Quarantine>;
     /// Changes of the device's hall's other devices after the given per-device cursors.
     fn pull(
         &self,

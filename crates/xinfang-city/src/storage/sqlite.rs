@@ -17,7 +17,8 @@ use xinfang_sync::audit::{
 };
 use xinfang_sync::merge::{Record, Version};
 use xinfang_sync::wire::{
-    CityCounts, HallCounts, PullResponse, PushResponse, RepeatVisit, RepeatVisits,
+    CityCounts, HallCounts, OwnChangesResponse, PullResponse, PushResponse, Quarantine,
+    QuarantinedChange, RepeatVisit, RepeatVisits, SetAside,
 };
 use xinfang_sync::{Change, Hlc, Op, RemoteChange};
 
@@ -104,6 +105,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../../migrations/0001_city.sql")),
         M::up(include_str!("../../migrations/0002_audit.sql")),
+        M::up(include_str!("../../migrations/0003_quarantine.sql")),
     ])
 }
 
@@ -439,6 +441,67 @@ fn continue_chain(
     Ok((new, duplicates, None))
 }
 
+/// Highest sequence stored for a device: applied (`changes`) or set aside (`quarantine`).
+fn device_max_seq(conn: &Connection, device_id: &str) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT max((SELECT coalesce(max(seq), 0) FROM changes WHERE device_id = ?1),
+                        (SELECT coalesce(max(seq), 0) FROM quarantine WHERE device_id = ?1))",
+        )?
+        .query_row([device_id], |r| r.get(0))?)
+}
+
+fn change_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Change>> {
+    let op: String = r.get(3)?;
+    let fields: String = r.get(4)?;
+    Ok((|| {
+        Ok(Change {
+            seq: r.get(0)?,
+            entity: r.get(1)?,
+            entity_id: r.get(2)?,
+            op: Op::parse(&op).ok_or_else(|| backend(format!("bad op {op}")))?,
+            fields: serde_json::from_str(&fields).map_err(backend)?,
+            hlc: Hlc(r.get(5)?),
+            changed_at: r.get(6)?,
+        })
+    })())
+}
+
+/// The change a device stored under `seq`, applied or set aside.
+fn stored_change(tx: &Transaction<'_>, device_id: &str, seq: i64) -> Result<Option<Change>> {
+    let row = tx
+        .prepare_cached(
+            "SELECT seq, entity, entity_id, op, fields, hlc, changed_at FROM changes
+              WHERE device_id = ?1 AND seq = ?2
+             UNION ALL
+             SELECT seq, entity, entity_id, op, fields, hlc, changed_at FROM quarantine
+              WHERE device_id = ?1 AND seq = ?2",
+        )?
+        .query_row(params![device_id, seq], change_from_row)
+        .optional()?;
+    row.transpose()
+}
+
+/// Why a change stamped beyond the server's clock is set aside.
+fn clock_ahead(c: &Change, now_ms: i64) -> (&'static str, String) {
+    let ahead_min = c.hlc.physical_ms().saturating_sub(now_ms) / 60_000;
+    let ahead = if ahead_min >= 2 * 24 * 60 {
+        format!("{} 天", ahead_min / (24 * 60))
+    } else if ahead_min >= 120 {
+        format!("{} 小时", ahead_min / 60)
+    } else {
+        format!("{ahead_min} 分钟")
+    };
+    (
+        "clock_ahead",
+        format!(
+            "第 {} 条变更的时间比市局服务器晚 {ahead}（允许误差 {} 分钟）：发出它的接待台时间不准。请校准该接待台的系统时间；这条变更已暂存待查，未被采用。",
+            c.seq,
+            xinfang_sync::hlc::MAX_DRIFT_MS / 60_000
+        ),
+    )
+}
+
 impl Storage for SqliteStorage {
     fn halls(&self) -> Result<Vec<Hall>> {
         let conn = self.conn();
@@ -614,53 +677,52 @@ impl Storage for SqliteStorage {
 
     fn device_heads(&self, device_id: &str) -> Result<(i64, i64)> {
         let conn = self.conn();
-        let max_seq: i64 = conn
-            .prepare_cached("SELECT coalesce(max(seq), 0) FROM changes WHERE device_id = ?1")?
-            .query_row([device_id], |r| r.get(0))?;
+        let max_seq = device_max_seq(&conn, device_id)?;
         let server_seq: i64 = conn
             .prepare_cached("SELECT coalesce(max(server_seq), 0) FROM changes")?
             .query_row([], |r| r.get(0))?;
         Ok((max_seq, server_seq))
     }
 
-    fn push(&self, device: &Device, changes: &[Change]) -> Result<PushResponse> {
+    fn push(&self, device: &Device, changes: &[Change], now_ms: i64) -> Result<PushResponse> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let mut max_seq: i64 = tx
-            .prepare_cached("SELECT coalesce(max(seq), 0) FROM changes WHERE device_id = ?1")?
-            .query_row([&device.id], |r| r.get(0))?;
+        let mut max_seq = device_max_seq(&tx, &device.id)?;
         let (mut accepted, mut duplicates) = (0u64, 0u64);
+        let mut set_aside = Vec::new();
         {
-            let mut existing = tx.prepare_cached(
-                "SELECT entity, entity_id, hlc FROM changes WHERE device_id = ?1 AND seq = ?2",
-            )?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO changes(device_id, seq, hall_code, entity, entity_id, op, fields, hlc, changed_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
+            let mut quarantine = tx.prepare_cached(
+                "INSERT INTO quarantine(device_id, seq, hall_code, entity, entity_id, op, fields, hlc,
+                   changed_at, code, reason, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?;
             for c in changes {
+                let fields_json = serde_json::to_string(&c.fields).map_err(backend)?;
                 if c.seq <= max_seq {
-                    let had: Option<(String, String, i64)> = existing
-                        .query_row(params![device.id, c.seq], |r| {
-                            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                        })
-                        .optional()?;
-                    match had {
-                        Some((e, id, h)) if e == c.entity && id == c.entity_id && h == c.hlc.0 => {
-                            duplicates += 1;
-                            continue;
-                        }
-                        _ => {
-                            return Err(StorageError::refused(
-                                409,
-                                "seq_conflict",
-                                format!(
-                                    "服务器已有本设备序号 {} 的另一条变更：本机数据可能是从旧备份恢复的。请停止登记并联系市局管理员。",
-                                    c.seq
-                                ),
-                            ));
-                        }
+                    // A repeat is a duplicate only with the same content; the same number with
+                    // other content is a desk that reuses numbers (restored without recovery).
+                    if stored_change(&tx, &device.id, c.seq)?.is_some_and(|had| {
+                        had.entity == c.entity
+                            && had.entity_id == c.entity_id
+                            && had.op == c.op
+                            && had.hlc == c.hlc
+                            && had.fields == c.fields
+                    }) {
+                        duplicates += 1;
+                        continue;
                     }
+                    return Err(StorageError::refused(
+                        409,
+                        "seq_conflict",
+                        format!(
+                            "服务器已有本设备序号 {} 的另一条变更：本机数据可能是从旧备份恢复的。请把接待台程序升级到最新版本后再同步（新版本会先取回服务器上的变更），或联系市局管理员。",
+                            c.seq
+                        ),
+                    ));
                 }
                 if c.seq != max_seq + 1 {
                     return Err(StorageError::refused(
@@ -673,21 +735,62 @@ impl Storage for SqliteStorage {
                         ),
                     ));
                 }
-                let fields_json = serde_json::to_string(&c.fields).map_err(backend)?;
-                insert.execute(params![
-                    device.id,
-                    c.seq,
-                    device.hall_code,
-                    c.entity,
-                    c.entity_id,
-                    c.op.as_str(),
-                    fields_json,
-                    c.hlc.0,
-                    c.changed_at,
-                ])?;
-                apply_change(&tx, device, c, &fields_json)?;
                 max_seq = c.seq;
-                accepted += 1;
+                let refusal = if c.hlc.is_beyond(now_ms) {
+                    Some(clock_ahead(c, now_ms))
+                } else {
+                    // Applied in a savepoint: a change the rules refuse is undone alone.
+                    tx.execute_batch("SAVEPOINT change")?;
+                    insert.execute(params![
+                        device.id,
+                        c.seq,
+                        device.hall_code,
+                        c.entity,
+                        c.entity_id,
+                        c.op.as_str(),
+                        fields_json,
+                        c.hlc.0,
+                        c.changed_at,
+                    ])?;
+                    match apply_change(&tx, device, c, &fields_json) {
+                        Ok(()) => {
+                            tx.execute_batch("RELEASE change")?;
+                            None
+                        }
+                        Err(StorageError::Refused(r)) => {
+                            tx.execute_batch("ROLLBACK TO change; RELEASE change")?;
+                            Some((r.code, r.message))
+                        }
+                        Err(e) => return Err(e),
+                    }
+                };
+                match refusal {
+                    None => accepted += 1,
+                    Some((code, reason)) => {
+                        tracing::warn!(device_id = %device.id, seq = c.seq, code, "change set aside");
+                        quarantine.execute(params![
+                            device.id,
+                            c.seq,
+                            device.hall_code,
+                            c.entity,
+                            c.entity_id,
+                            c.op.as_str(),
+                            fields_json,
+                            c.hlc.0,
+                            c.changed_at,
+                            code,
+                            reason,
+                            now_text(),
+                        ])?;
+                        set_aside.push(SetAside {
+                            seq: c.seq,
+                            entity: c.entity.clone(),
+                            entity_id: c.entity_id.clone(),
+                            code: code.to_owned(),
+                            reason,
+                        });
+                    }
+                }
             }
         }
         tx.commit()?;
@@ -695,7 +798,68 @@ impl Storage for SqliteStorage {
             accepted,
             duplicates,
             server_max_seq: max_seq,
+            set_aside,
         })
+    }
+
+    fn own_changes(&self, device: &Device, after: i64, limit: u32) -> Result<OwnChangesResponse> {
+        let conn = self.conn();
+        conn.execute_batch("BEGIN")?;
+        let result = (|| -> Result<OwnChangesResponse> {
+            let limit = i64::from(limit.max(1));
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, entity, entity_id, op, fields, hlc, changed_at FROM (
+                   SELECT seq, entity, entity_id, op, fields, hlc, changed_at FROM changes
+                    WHERE device_id = ?1 AND seq > ?2
+                   UNION ALL
+                   SELECT seq, entity, entity_id, op, fields, hlc, changed_at FROM quarantine
+                    WHERE device_id = ?1 AND seq > ?2)
+                 ORDER BY seq LIMIT ?3",
+            )?;
+            let mut changes = stmt
+                .query_map(params![device.id, after, limit + 1], change_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+                .into_iter()
+                .collect::<Result<Vec<_>>>()?;
+            let more = changes.len() as i64 > limit;
+            changes.truncate(limit as usize);
+            Ok(OwnChangesResponse {
+                changes,
+                more,
+                server_max_seq: device_max_seq(&conn, &device.id)?,
+            })
+        })();
+        conn.execute_batch("COMMIT")?;
+        result
+    }
+
+    fn quarantine(&self, limit: u32) -> Result<Quarantine> {
+        let conn = self.conn();
+        let total: i64 = conn.query_row("SELECT count(*) FROM quarantine", [], |r| r.get(0))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT device_id, hall_code, seq, entity, entity_id, op, hlc, changed_at, code, reason,
+                    received_at
+             FROM quarantine ORDER BY received_at DESC, device_id, seq DESC LIMIT ?1",
+        )?;
+        let changes = stmt
+            .query_map([i64::from(limit)], |r| {
+                let op: String = r.get(5)?;
+                Ok(QuarantinedChange {
+                    device_id: r.get(0)?,
+                    hall_code: r.get(1)?,
+                    seq: r.get(2)?,
+                    entity: r.get(3)?,
+                    entity_id: r.get(4)?,
+                    op: Op::parse(&op).unwrap_or(Op::Update),
+                    hlc: Hlc(r.get(6)?),
+                    changed_at: r.get(7)?,
+                    code: r.get(8)?,
+                    reason: r.get(9)?,
+                    received_at: r.get(10)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(Quarantine { total, changes })
     }
 
     fn pull(

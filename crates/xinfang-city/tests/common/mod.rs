@@ -25,6 +25,7 @@ use xinfang_core::staff::Role;
 use xinfang_core::visit::{VisitInput, VisitorInput, validate_visit};
 use xinfang_store::{NewStaff, Staff, Store};
 use xinfang_sync::client::{self, SyncError, SyncReport};
+use xinfang_sync::wire::{PROTOCOL_HEADER, PROTOCOL_VERSION};
 
 pub const CITY_BIN: &str = env!("CARGO_BIN_EXE_xinfang-city");
 
@@ -61,6 +62,18 @@ impl Server {
     /// `reference/` dir of the city's own lists).
     pub fn start_in(dir: TempDir) -> Server {
         let (child, addr) = spawn_server(dir.path(), "127.0.0.1:0".parse().unwrap(), &[]);
+        Server {
+            dir,
+            url: format!("http://{addr}"),
+            addr,
+            child: Some(child),
+        }
+    }
+
+    /// Starts the real server binary with extra `serve` arguments (e.g. `--min-protocol 3`).
+    pub fn start_with(extra: &[&str]) -> Server {
+        let dir = TempDir::new().unwrap();
+        let (child, addr) = spawn_server(dir.path(), "127.0.0.1:0".parse().unwrap(), extra);
         Server {
             dir,
             url: format!("http://{addr}"),
@@ -169,7 +182,9 @@ impl Server {
 
     pub fn get(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
         let client = reqwest::blocking::Client::new();
-        let mut req = client.get(format!("{}{path}", self.url));
+        let mut req = client
+            .get(format!("{}{path}", self.url))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string());
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -186,9 +201,11 @@ impl Server {
         body: Vec<u8>,
     ) -> (u16, serde_json::Value) {
         let client = reqwest::blocking::Client::new();
+        // As a desk of this build: with its protocol version.
         let mut req = client
             .post(format!("{}{path}", self.url))
             .header("content-type", content_type)
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
             .body(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
