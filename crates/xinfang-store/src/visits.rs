@@ -137,14 +137,8 @@ fn upsert_visitor(
             // erase nothing another desk recorded (docs/sync.md).
             let mut fields = visitor_fields(v, hall_code);
             fields.retain(|_, value| !value.is_null());
-            crate::records::stamp_bases(
-                tx,
-                own_device,
-                "visitor",
-                &id,
-                Some(clerk_id),
-                &mut fields,
-            )?;
+            // An insert replaces nothing (docs/sync.md): only who wrote it travels with it.
+            fields.insert(xinfang_sync::merge::BY_KEY.into(), json!(clerk_id));
             tx.prepare_cached(
                 "INSERT INTO visitors(id, name, id_type, id_number, sex, birth_date, phone, address, ethnicity,
                    occupation, pinyin_full, pinyin_initials, hall_code, created_at, updated_at)
