@@ -128,7 +128,15 @@ pub enum Command {
     },
     /// Sync once with the city server: push pending changes, pull the hall's (env
     /// XINFANG_SERVER_URL overrides the stored server address).
-    Sync,
+    Sync {
+        #[command(subcommand)]
+        command: Option<SyncCommand>,
+    },
+    /// Sync conflicts for a supervisor: list them, resolve one.
+    Conflict {
+        #[command(subcommand)]
+        command: crate::conflict_cmd::ConflictCommand,
+    },
     /// Matters (信访事项): show, record a step, classify, legal route, due lists.
     Matter {
         #[command(subcommand)]
@@ -165,6 +173,12 @@ pub enum Command {
         #[arg(long)]
         days: u32,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Pulled changes this desk set aside (supervisor): what, why, since when.
+    Quarantine,
 }
 
 #[derive(Debug, Subcommand)]
@@ -443,7 +457,11 @@ pub fn run(args: Args) -> CmdResult {
             Ok(())
         }
         Command::Enrol { server, code } => crate::sync_cmd::enrol(&args, server, code),
-        Command::Sync => crate::sync_cmd::sync(&args),
+        Command::Sync { command: None } => crate::sync_cmd::sync(&args),
+        Command::Sync {
+            command: Some(SyncCommand::Quarantine),
+        } => crate::conflict_cmd::quarantine(&args),
+        Command::Conflict { command } => crate::conflict_cmd::conflict(&args, command),
         Command::Matter { command } => crate::matter_cmd::matter(&args, command),
         Command::Backlog { command } => crate::matter_cmd::backlog(&args, command),
         Command::Notice { command } => crate::matter_cmd::notice(&args, command),

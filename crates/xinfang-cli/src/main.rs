@@ -2,6 +2,7 @@
 //! scripts and tests rely on; messages to people are in Chinese.
 
 mod cli;
+mod conflict_cmd;
 mod matter_cmd;
 mod output;
 mod seed;

@@ -161,10 +161,12 @@ pub enum Action {
     RecordPublicity,
     /// Show a visitor's ID number or phone in full (audited; lists stay masked).
     ViewFullContact,
+    /// Review and resolve sync conflicts and changes set aside by a pull (audited).
+    ResolveConflicts,
 }
 
 impl Action {
-    pub const ALL: [Action; 37] = [
+    pub const ALL: [Action; 38] = [
         Action::RegisterVisit,
         Action::SearchVisitors,
         Action::ListStaff,
@@ -202,6 +204,7 @@ impl Action {
         Action::ImportLedger,
         Action::RecordPublicity,
         Action::ViewFullContact,
+        Action::ResolveConflicts,
     ];
 
     /// Roles allowed to perform this action.
@@ -238,6 +241,7 @@ impl Action {
             // The clerks who register (to call a visitor back, to check a document against the
             // record) and the supervisor; the desks work from the masked numbers.
             Action::ViewFullContact => &[Clerk, Supervisor],
+            Action::ResolveConflicts => &[Supervisor],
         }
     }
 
@@ -280,6 +284,7 @@ impl Action {
             Action::ImportLedger => "导入来访台账",
             Action::RecordPublicity => "登记法治宣传活动",
             Action::ViewFullContact => "查看完整证件号码和电话",
+            Action::ResolveConflicts => "处理同步冲突",
         }
     }
 }

@@ -31,6 +31,8 @@ pub enum AuditAction {
     PasswordReset,
     /// The store unlocked with the recovery key.
     RecoveryUnlock,
+    /// A sync conflict resolved by a supervisor (the resolution syncs like any change).
+    ResolveConflict,
 }
 
 impl AuditAction {
@@ -45,6 +47,7 @@ impl AuditAction {
             AuditAction::PasswordChange => "password_change",
             AuditAction::PasswordReset => "password_reset",
             AuditAction::RecoveryUnlock => "recovery_unlock",
+            AuditAction::ResolveConflict => "resolve_conflict",
         }
     }
 
@@ -59,10 +62,11 @@ impl AuditAction {
             AuditAction::PasswordChange => "修改本人密码",
             AuditAction::PasswordReset => "管理员重设密码",
             AuditAction::RecoveryUnlock => "用恢复密钥解锁",
+            AuditAction::ResolveConflict => "处理同步冲突",
         }
     }
 
-    pub const ALL: [AuditAction; 9] = [
+    pub const ALL: [AuditAction; 10] = [
         AuditAction::ViewConfidential,
         AuditAction::ViewFullId,
         AuditAction::ViewFullPhone,
@@ -72,6 +76,7 @@ impl AuditAction {
         AuditAction::PasswordChange,
         AuditAction::PasswordReset,
         AuditAction::RecoveryUnlock,
+        AuditAction::ResolveConflict,
     ];
 }
 

@@ -145,7 +145,9 @@ fn notes(conn: &Connection, case_id: &str) -> Result<Vec<BacklogNote>> {
     let mut stmt = conn.prepare_cached(
         "SELECT n.id, n.noted_on, n.note, n.by_staff, coalesce(s.display_name, ''), n.created_at
          FROM backlog_notes n LEFT JOIN staff s ON s.id = n.by_staff
-         WHERE n.case_id = ?1 ORDER BY n.noted_on, n.created_at",
+         WHERE n.case_id = ?1
+            OR n.case_id IN (SELECT id FROM backlog_cases WHERE merged_into = ?1)
+         ORDER BY n.noted_on, n.created_at, n.id",
     )?;
     let rows: Vec<(String, String, String, String, String, String)> = stmt
         .query_map([case_id], |r| {
@@ -214,7 +216,7 @@ impl Store {
         let open = tx
             .prepare_cached(&format!(
                 "SELECT {CASE_COLUMNS} FROM backlog_cases c LEFT JOIN staff s ON s.id = c.flagged_by
-                 WHERE c.matter_id = ?1 AND c.cleared_on IS NULL"
+                 WHERE c.matter_id = ?1 AND c.cleared_on IS NULL AND c.merged_into IS NULL"
             ))?
             .query_row([matter_id], case_row)
             .optional()?;
@@ -349,7 +351,8 @@ impl Store {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT id FROM backlog_cases WHERE matter_id = ?1 AND cleared_on IS NULL",
+                "SELECT id FROM backlog_cases
+                 WHERE matter_id = ?1 AND cleared_on IS NULL AND merged_into IS NULL",
             )?
             .query_row([matter_id], |r| r.get(0))
             .optional()?)
@@ -364,7 +367,7 @@ impl Store {
         let rows: Vec<CaseRow> = {
             let mut stmt = self.conn.prepare_cached(&format!(
                 "SELECT {CASE_COLUMNS} FROM backlog_cases c LEFT JOIN staff s ON s.id = c.flagged_by
-                 ORDER BY c.flagged_on, c.id"
+                 WHERE c.merged_into IS NULL ORDER BY c.flagged_on, c.id"
             ))?;
             stmt.query_map([], case_row)?
                 .collect::<rusqlite::Result<_>>()?
@@ -389,7 +392,8 @@ impl Store {
     pub fn backlog_dashboard(&self, today: NaiveDate) -> Result<BacklogDashboard> {
         let facts: Vec<CaseFacts> = {
             let mut stmt = self.conn.prepare_cached(&format!(
-                "SELECT {CASE_COLUMNS} FROM backlog_cases c LEFT JOIN staff s ON s.id = c.flagged_by"
+                "SELECT {CASE_COLUMNS} FROM backlog_cases c LEFT JOIN staff s ON s.id = c.flagged_by
+                 WHERE c.merged_into IS NULL"
             ))?;
             let rows: Vec<CaseRow> = stmt
                 .query_map([], case_row)?

@@ -73,6 +73,21 @@ pub(crate) fn append(
     fields: Map<String, Value>,
     changed_at: &str,
 ) -> Result<()> {
+    let stamp = xinfang_sync::Hlc(causal_stamp(tx, entity, entity_id)?);
+    append_stamped(tx, entity, entity_id, op, fields, changed_at, stamp)
+}
+
+/// [`append`] with a stamp taken by the caller (a matter step carries its own stamp in its
+/// fields, to order the steps of one day the same way on every replica).
+pub(crate) fn append_stamped(
+    tx: &Transaction<'_>,
+    entity: &str,
+    entity_id: &str,
+    op: Op,
+    fields: Map<String, Value>,
+    changed_at: &str,
+    hlc: xinfang_sync::Hlc,
+) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO change_log(entity, entity_id, op, fields, changed_at, hlc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
@@ -82,7 +97,7 @@ pub(crate) fn append(
         op.as_str(),
         Value::Object(fields).to_string(),
         changed_at,
-        causal_stamp(tx, entity, entity_id)?
+        hlc.0
     ])?;
     Ok(())
 }

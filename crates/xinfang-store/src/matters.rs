@@ -297,27 +297,35 @@ impl Store {
         let row = load_matter(&self.conn, id)?;
         let state = row.state(cal)?;
         let reference = &self.reference_data();
+        // The steps that stand, in the order every replica folds them (docs/sync.md); steps
+        // in conflict are in the conflict list.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT e.seq, e.payload, e.by_staff, coalesce(s.display_name, ''), e.at
+            "SELECT e.id, e.payload, e.by_staff, coalesce(s.display_name, ''), e.at
              FROM matter_events e LEFT JOIN staff s ON s.id = e.by_staff
-             WHERE e.matter_id = ?1 ORDER BY e.seq",
+             WHERE e.matter_id = ?1",
         )?;
-        let raw: Vec<(i64, String, String, String, String)> = stmt
+        let raw: Vec<(String, String, String, String, String)> = stmt
             .query_map([id], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })?
             .collect::<rusqlite::Result<_>>()?;
-        let mut events = Vec::with_capacity(raw.len());
-        for (seq, payload, by_staff, by_name, recorded_at) in raw {
-            let event: MatterEvent = serde_json::from_str(&payload)?;
+        let order = crate::records::applied_steps(&self.conn, id, row.received_on, cal)?;
+        let mut events = Vec::with_capacity(order.len());
+        for (i, step_id) in order.iter().enumerate() {
+            let Some((_, payload, by_staff, by_name, recorded_at)) =
+                raw.iter().find(|r| &r.0 == step_id)
+            else {
+                continue;
+            };
+            let event: MatterEvent = serde_json::from_str(payload)?;
             events.push(EventRecord {
-                seq,
+                seq: i64::try_from(i + 1).unwrap_or(i64::MAX),
                 kind: event.kind(),
                 kind_label: event.kind().label_zh().to_owned(),
                 event,
-                by_staff,
-                by_name,
-                recorded_at,
+                by_staff: by_staff.clone(),
+                by_name: by_name.clone(),
+                recorded_at: recorded_at.clone(),
             });
         }
         let proposed_route = self
@@ -416,7 +424,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         let row = load_matter(&tx, id)?;
         let state = row.state(cal)?;
-        let next = matter::apply(&state, event, cal)?;
+        // The core decides; a refusal writes nothing.
+        matter::apply(&state, event, cal)?;
         // A route named by the event must come from the routes data, and only claims are routed.
         let mut event = event.clone();
         let mut new_route = None;
@@ -426,21 +435,28 @@ impl Store {
             route_code.clone_from(&code);
             new_route = Some(code);
         }
-        let next = if new_route.is_some() {
-            matter::apply(&state, &event, cal)?
-        } else {
-            next
-        };
+        if new_route.is_some() {
+            matter::apply(&state, &event, cal)?;
+        }
         let now = now_text();
         let seq = row.event_count + 1;
         let kind = code_of(event.kind());
         let payload = serde_json::to_string(&event)?;
-        let event_id = format!("{id}:{seq}");
+        // Each step is a record of its own: another desk's offline step never overwrites it.
+        let event_id = uuid::Uuid::now_v7().to_string();
+        let stamp = xinfang_sync::hlc::now();
+        // The step that stands last here: a step another desk records on the same one is
+        // concurrent with this one (docs/sync.md).
+        let prev = crate::records::applied_steps(&tx, id, row.received_on, cal)?
+            .pop()
+            .unwrap_or_default();
         tx.prepare_cached(
-            "INSERT INTO matter_events(id, matter_id, seq, kind, payload, by_staff, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO matter_events(id, matter_id, seq, kind, payload, by_staff, at, hlc, prev)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
-        .execute(params![event_id, id, seq, kind, payload, by, now])?;
+        .execute(params![
+            event_id, id, seq, kind, payload, by, now, stamp.0, prev
+        ])?;
         let mut f = Map::new();
         f.insert("matter_id".into(), json!(id));
         f.insert("seq".into(), json!(seq));
@@ -448,21 +464,29 @@ impl Store {
         f.insert("payload".into(), json!(payload));
         f.insert("by_staff".into(), json!(by));
         f.insert("at".into(), json!(now));
-        changelog::append(&tx, "matter_event", &event_id, Op::Insert, f, &now)?;
-
+        f.insert("hlc".into(), json!(stamp.0));
+        f.insert("prev".into(), json!(prev));
+        changelog::append_stamped(&tx, "matter_event", &event_id, Op::Insert, f, &now, stamp)?;
+        if new_route.is_some() {
+            tx.prepare_cached("UPDATE matters SET legal_route = ?2 WHERE id = ?1")?
+                .execute(params![id, new_route])?;
+        }
+        // The matter as all its steps make it (the new one sorts after every applied step:
+        // its date is not before theirs and its stamp is the newest).
+        crate::records::rederive_matter(&tx, &self.device_id, id, cal)?;
+        let derived = load_matter(&tx, id)?;
+        let next = derived.state(cal)?;
         let status = code_of(next.status);
         let state_json = serde_json::to_string(&next)?;
-        tx.prepare_cached(
-            "UPDATE matters SET status = ?2, state = ?3, event_count = ?4,
-               legal_route = coalesce(?5, legal_route), updated_at = ?6 WHERE id = ?1",
-        )?
-        .execute(params![id, status, state_json, seq, new_route, now])?;
+        tx.prepare_cached("UPDATE matters SET updated_at = ?2 WHERE id = ?1")?
+            .execute(params![id, now])?;
+        // Status and state are logged too, for replicas that do not derive them (older desks).
         let mut f = Map::new();
         if next.status != row.status {
             f.insert("status".into(), json!(status));
         }
         f.insert("state".into(), json!(state_json));
-        f.insert("event_count".into(), json!(seq));
+        f.insert("event_count".into(), json!(derived.event_count));
         if let Some(r) = &new_route {
             f.insert("legal_route".into(), json!(r));
         }

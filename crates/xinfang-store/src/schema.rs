@@ -29,6 +29,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0005_stats.sql")),
         M::up(include_str!("../migrations/0006_audit.sql")),
         M::up(include_str!("../migrations/0007_drafts.sql")),
+        M::up(include_str!("../migrations/0008_records.sql")),
     ])
 }
 

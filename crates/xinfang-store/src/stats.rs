@@ -22,7 +22,7 @@ use xinfang_core::visit::ValidVisit;
 
 use crate::changelog::{self, Op};
 use crate::matters::{category_name_in, load_matter, visitor_names};
-use crate::visits::register_in;
+use crate::visits::{VisitIds, register_in};
 use crate::{Registered, Result, Store, StoreError, now_text};
 
 /// What a statistics query covers: a period and, optionally, one hall (a desk may hold several
@@ -1314,8 +1314,16 @@ impl Store {
                 out.already_imported.push(row.row_no);
                 continue;
             }
-            let Registered { visit_id, .. } =
-                register_in(&tx, &self.hall_code, &row.visit, clerk_id)?;
+            // Ids from the row: the same ledger imported at two desks of the hall is one set
+            // of visits after sync, not two.
+            let Registered { visit_id, .. } = register_in(
+                &tx,
+                &self.device_id,
+                &self.hall_code,
+                &row.visit,
+                clerk_id,
+                VisitIds::of_ledger_row(&self.hall_code, &row.fingerprint),
+            )?;
             let now = now_text();
             tx.prepare_cached(
                 "INSERT INTO ledger_rows(fingerprint, visit_id, source, row_no, by_staff, imported_at)

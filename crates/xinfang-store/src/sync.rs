@@ -152,7 +152,8 @@ pub(crate) fn reapply_kept(conn: &mut Connection, own_device: &str) -> Result<()
             "UPDATE sync_remote_log SET applied = ?3 WHERE device_id = ?1 AND seq = ?2",
         )?;
         for (device, c) in &kept {
-            let outcome = applier.apply(device, c)?;
+            // A change a constraint refuses here stays in the log, marked, as on a pull.
+            let (outcome, _refused) = applier.apply(device, c)?;
             still_kept |= matches!(outcome, KEPT_UNKNOWN_TABLE | APPLIED_PARTLY);
             mark.execute(params![device, c.seq, outcome])?;
         }
@@ -304,21 +305,26 @@ struct Applier<'a> {
 }
 
 impl Applier<'_> {
-    /// Applies one pulled change to its table; returns what became of it.
-    fn apply(&mut self, device_id: &str, c: &Change) -> Result<i64> {
+    /// Applies one pulled change to its table; returns what became of it (and, when a local
+    /// constraint refused it, why: the change is then set aside in quarantine).
+    fn apply(
+        &mut self,
+        device_id: &str,
+        c: &Change,
+    ) -> Result<(i64, Option<(&'static str, String)>)> {
         let Some(t) = target(&c.entity) else {
-            return Ok(KEPT_UNKNOWN_TABLE);
+            return Ok((KEPT_UNKNOWN_TABLE, None));
         };
         let Some(keys) = key_values(&t, &c.entity_id) else {
             tracing::warn!(entity = %c.entity, "pulled change with a malformed entity id kept unapplied");
-            return Ok(KEPT_UNKNOWN_TABLE);
+            return Ok((KEPT_UNKNOWN_TABLE, None));
         };
         if !self.columns.contains_key(t.table) {
             let cols = Columns::read(self.tx, t.table)?;
             self.columns.insert(t.table, cols);
         }
         let Some(cols) = self.columns.get(t.table).and_then(Option::as_ref) else {
-            return Ok(KEPT_UNKNOWN_TABLE);
+            return Ok((KEPT_UNKNOWN_TABLE, None));
         };
         let where_sql: String = t
             .keys
@@ -347,14 +353,14 @@ impl Applier<'_> {
         match outcome {
             Ok(()) => {
                 self.tx.execute_batch("RELEASE pulled")?;
-                Ok(if partly { APPLIED_PARTLY } else { APPLIED })
+                Ok((if partly { APPLIED_PARTLY } else { APPLIED }, None))
             }
             Err(StoreError::Sqlite(e)) if is_constraint(&e) => {
                 self.tx
                     .execute_batch("ROLLBACK TO pulled; RELEASE pulled")?;
-                tracing::warn!(entity = %c.entity, entity_id = %c.entity_id, error = %e,
-                    "pulled change refused by a local constraint; kept in sync_remote_log");
-                Ok(REFUSED_LOCALLY)
+                tracing::warn!(entity = %c.entity, error = %e,
+                    "pulled change refused by a local constraint; set aside in quarantine");
+                Ok((REFUSED_LOCALLY, Some(crate::records::quarantine_reason(&e))))
             }
             Err(e) => {
                 self.tx
@@ -379,6 +385,14 @@ impl Applier<'_> {
         for (field, v) in &c.fields {
             push(field, cols.sql(field, v));
         }
+        if c.entity == "backlog_case" {
+            // Two open cases of one matter are one case: the smaller id stands.
+            if let Some(winner) = self.merge_backlog_case(c)? {
+                push("merged_into", SqlValue::Text(winner));
+            }
+        }
+        // A step's stamp orders the steps of one day (older desks did not log it).
+        push("hlc", SqlValue::Integer(c.hlc.0));
         // Columns the desk derives rather than logs.
         let name = c.fields.get("name").and_then(Value::as_str);
         if c.entity == "visitor" {
@@ -410,6 +424,44 @@ impl Applier<'_> {
         Ok(())
     }
 
+    /// A pulled backlog case of a matter that has another open case here: decides which one
+    /// stands (the smaller id, the same on every replica). Returns the winner's id when the
+    /// pulled case loses; marks the local one merged when the pulled case wins.
+    fn merge_backlog_case(&self, c: &Change) -> Result<Option<String>> {
+        let cleared = c.fields.get("cleared_on").is_some_and(|v| !v.is_null());
+        let Some(matter_id) = c.fields.get("matter_id").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        if cleared {
+            return Ok(None);
+        }
+        let open: Option<String> = self
+            .tx
+            .prepare_cached(
+                "SELECT id FROM backlog_cases
+                 WHERE matter_id = ?1 AND cleared_on IS NULL AND merged_into IS NULL AND id <> ?2",
+            )?
+            .query_row(params![matter_id, c.entity_id], |r| r.get(0))
+            .optional()?;
+        let Some(other) = open else {
+            return Ok(None);
+        };
+        if c.entity_id < other {
+            self.tx
+                .prepare_cached("UPDATE backlog_cases SET merged_into = ?2 WHERE id = ?1")?
+                .execute(params![other, c.entity_id])?;
+            // Cases merged into the loser follow the winner too.
+            self.tx
+                .prepare_cached("UPDATE backlog_cases SET merged_into = ?2 WHERE merged_into = ?1")?
+                .execute(params![other, c.entity_id])?;
+            tracing::info!("two open backlog cases of one matter: the pulled one stands");
+            Ok(None)
+        } else {
+            tracing::info!("two open backlog cases of one matter: the local one stands");
+            Ok(Some(other))
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn update(
         &self,
@@ -425,6 +477,10 @@ impl Applier<'_> {
         let mut sets: Vec<(String, SqlValue)> = Vec::new();
         for (field, value) in &c.fields {
             if !cols.has(field) || t.keys.contains(&field.as_str()) {
+                continue;
+            }
+            // A registration sets only what it knows: its empty fields erase nothing.
+            if c.op == Op::Insert && value.is_null() {
                 continue;
             }
             let wins =
@@ -481,6 +537,112 @@ impl Applier<'_> {
             reindex_visitor(self.tx, rowid, &name, phone.as_deref())?;
         }
         Ok(())
+    }
+}
+
+/// What a pulled page touched that is derived here: matters to fold again, person fields whose
+/// conflict to recompute.
+#[derive(Default)]
+struct Touched {
+    matters: std::collections::BTreeSet<String>,
+    fields: std::collections::BTreeSet<(String, String, String)>,
+}
+
+impl Touched {
+    fn note(&mut self, tx: &Transaction<'_>, c: &Change) -> Result<()> {
+        match c.entity.as_str() {
+            "matter" => {
+                self.matters.insert(c.entity_id.clone());
+            }
+            "matter_event" => {
+                let matter = match c.fields.get("matter_id").and_then(Value::as_str) {
+                    Some(m) => Some(m.to_owned()),
+                    None => tx
+                        .prepare_cached("SELECT matter_id FROM matter_events WHERE id = ?1")?
+                        .query_row([&c.entity_id], |r| r.get(0))
+                        .optional()?,
+                };
+                if let Some(m) = matter {
+                    self.matters.insert(m);
+                }
+            }
+            _ => {}
+        }
+        for field in c.fields.keys() {
+            if xinfang_sync::merge::tracks_conflicts(&c.entity, field) {
+                self.fields
+                    .insert((c.entity.clone(), c.entity_id.clone(), field.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Retries the quarantined changes in server order, again while any of them applies.
+fn retry_quarantined(
+    tx: &Transaction<'_>,
+    applier: &mut Applier<'_>,
+    touched: &mut Touched,
+) -> Result<()> {
+    loop {
+        #[allow(clippy::type_complexity)]
+        let waiting: Vec<(String, i64, String, String, String, String, i64, String)> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT r.device_id, r.seq, r.entity, r.entity_id, r.op, r.fields, r.hlc, r.changed_at
+                 FROM sync_quarantine q JOIN sync_remote_log r ON r.device_id = q.device_id AND r.seq = q.seq
+                 ORDER BY r.server_seq",
+            )?;
+            stmt.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?
+        };
+        let mut moved = false;
+        for (device, seq, entity, entity_id, op, fields, hlc, changed_at) in waiting {
+            let Some(op) = Op::parse(&op) else { continue };
+            let Ok(fields) = serde_json::from_str::<Map<String, Value>>(&fields) else {
+                continue;
+            };
+            let c = Change {
+                seq,
+                entity,
+                entity_id,
+                op,
+                fields,
+                hlc: Hlc(hlc),
+                changed_at,
+            };
+            let (outcome, refused) = applier.apply(&device, &c)?;
+            if outcome == APPLIED || outcome == APPLIED_PARTLY {
+                tx.prepare_cached(
+                    "UPDATE sync_remote_log SET applied = ?3 WHERE device_id = ?1 AND seq = ?2",
+                )?
+                .execute(params![device, seq, outcome])?;
+                tx.prepare_cached("DELETE FROM sync_quarantine WHERE device_id = ?1 AND seq = ?2")?
+                    .execute(params![device, seq])?;
+                touched.note(tx, &c)?;
+                tracing::info!(entity = %c.entity, "quarantined change applied on retry");
+                moved = true;
+            } else if let Some((reason, detail)) = refused {
+                tx.prepare_cached(
+                    "UPDATE sync_quarantine SET reason = ?3, detail = ?4
+                     WHERE device_id = ?1 AND seq = ?2",
+                )?
+                .execute(params![device, seq, reason, detail])?;
+            }
+        }
+        if !moved {
+            return Ok(());
+        }
     }
 }
 
@@ -635,6 +797,7 @@ impl DeskReplica for Store {
             return Ok(0);
         };
         let own = self.device_id.clone();
+        let cal = self.holiday_calendar();
         let tx = self.conn.transaction()?;
         tx.pragma_update(None, "defer_foreign_keys", true)?;
         // Changes written after the restore move after the server's last, in their order
@@ -648,6 +811,7 @@ impl DeskReplica for Store {
             "UPDATE change_log SET seq = ?1 - seq WHERE seq < 0",
             [offset],
         )?;
+        let mut touched = Touched::default();
         {
             let mut applier = Applier {
                 tx: &tx,
@@ -663,10 +827,11 @@ impl DeskReplica for Store {
                 xinfang_sync::hlc::observe(c.hlc);
                 // Applied before it is logged, so its fields are weighed against what the desk
                 // wrote since the restore (by the merge rules, as a pulled change).
-                let outcome = applier.apply(&own, c)?;
+                let (outcome, _refused) = applier.apply(&own, c)?;
                 if outcome != APPLIED {
                     tracing::warn!(entity = %c.entity, outcome, "recovered own change not fully applied");
                 }
+                touched.note(&tx, c)?;
                 log.execute(params![
                     c.seq,
                     c.entity,
@@ -677,6 +842,13 @@ impl DeskReplica for Store {
                     c.hlc.0
                 ])?;
             }
+        }
+        // Recovered steps and field writes are folded and checked as pulled ones are.
+        for matter_id in &touched.matters {
+            crate::records::rederive_matter(&tx, &own, matter_id, &cal)?;
+        }
+        for (entity, id, field) in &touched.fields {
+            crate::records::refresh_field_conflict(&tx, &own, entity, id, field)?;
         }
         state_set(&tx, "pushed_seq", &last.seq.to_string())?;
         tx.commit()?;
@@ -756,13 +928,14 @@ impl DeskReplica for Store {
         cursors: &BTreeMap<String, i64>,
     ) -> Result<usize> {
         let own = self.device_id.clone();
+        let cal = self.holiday_calendar();
         let tx = self.conn.transaction()?;
-        // A visit's visitor may arrive in the same batch as the visitor it links (causal order
-        // is kept, but a row may refer to one applied later in the batch): check at commit.
-        tx.pragma_update(None, "defer_foreign_keys", true)?;
+        // Foreign keys are checked per change (not at commit): a change whose parent is not
+        // here is set aside alone, and the rest of the page applies (docs/sync.md).
         let mut applied = 0usize;
         let mut clock = Hlc::ZERO;
         let mut kept = false;
+        let mut touched = Touched::default();
         {
             let mut applier = Applier {
                 tx: &tx,
@@ -784,7 +957,7 @@ impl DeskReplica for Store {
                 }
                 xinfang_sync::hlc::observe(c.hlc);
                 clock = clock.max(c.hlc);
-                let outcome = applier.apply(&rc.device_id, c)?;
+                let (outcome, refused) = applier.apply(&rc.device_id, c)?;
                 kept |= matches!(outcome, KEPT_UNKNOWN_TABLE | APPLIED_PARTLY);
                 log.execute(params![
                     rc.device_id,
@@ -798,8 +971,17 @@ impl DeskReplica for Store {
                     c.changed_at,
                     outcome
                 ])?;
+                if let Some((reason, detail)) = refused {
+                    crate::records::quarantine(&tx, &rc.device_id, c.seq, reason, &detail)?;
+                }
+                if outcome == APPLIED || outcome == APPLIED_PARTLY {
+                    touched.note(&tx, c)?;
+                }
                 applied += 1;
             }
+            // Changes set aside earlier (or just now) may apply once this page brought what
+            // they need (a parent that arrived later): retried in server order until none moves.
+            retry_quarantined(&tx, &mut applier, &mut touched)?;
             let mut cur = tx.prepare_cached(
                 "INSERT INTO sync_cursors(device_id, seq) VALUES (?1, ?2)
                  ON CONFLICT(device_id) DO UPDATE SET seq = max(seq, excluded.seq)",
@@ -809,6 +991,12 @@ impl DeskReplica for Store {
                     cur.execute(params![device, seq])?;
                 }
             }
+        }
+        for matter_id in &touched.matters {
+            crate::records::rederive_matter(&tx, &own, matter_id, &cal)?;
+        }
+        for (entity, id, field) in &touched.fields {
+            crate::records::refresh_field_conflict(&tx, &own, entity, id, field)?;
         }
         if clock > Hlc::ZERO {
             // What is kept is what the clock took in: never beyond the wall clock + drift.

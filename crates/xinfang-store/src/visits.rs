@@ -105,8 +105,10 @@ pub fn visitor_id(hall_code: &str, id_type: &str, id_number: &str) -> String {
 /// Inserts a new visitor or updates the one already on file with this document; returns its id.
 fn upsert_visitor(
     tx: &Transaction<'_>,
+    own_device: &str,
     v: &ValidVisitor,
     hall_code: &str,
+    clerk_id: &str,
     now: &str,
 ) -> Result<String> {
     let id_type = id_type_code(v.id_type);
@@ -131,7 +133,12 @@ fn upsert_visitor(
     match existing {
         None => {
             let id = visitor_id(hall_code, &id_type, &v.id_number);
-            let fields = visitor_fields(v, hall_code);
+            // A registration sets only what it knows: empty fields are not logged, so they
+            // erase nothing another desk recorded (docs/sync.md).
+            let mut fields = visitor_fields(v, hall_code);
+            fields.retain(|_, value| !value.is_null());
+            // An insert replaces nothing (docs/sync.md): only who wrote it travels with it.
+            fields.insert(xinfang_sync::merge::BY_KEY.into(), json!(clerk_id));
             tx.prepare_cached(
                 "INSERT INTO visitors(id, name, id_type, id_number, sex, birth_date, phone, address, ethnicity,
                    occupation, pinyin_full, pinyin_initials, hall_code, created_at, updated_at)
@@ -205,17 +212,68 @@ fn upsert_visitor(
                 now
             ])?;
             reindex_visitor(tx, rowid, &new_name, new_phone.as_deref())?;
+            // Each changed field names the versions it replaces, so a concurrent change made
+            // elsewhere is kept as a conflict instead of silently lost.
+            let fields: Vec<String> = changed.keys().cloned().collect();
+            crate::records::stamp_bases(
+                tx,
+                own_device,
+                "visitor",
+                &id,
+                Some(clerk_id),
+                &mut changed,
+            )?;
             changelog::append(tx, "visitor", &id, Op::Update, changed, now)?;
+            for f in fields {
+                if xinfang_sync::merge::tracks_conflicts("visitor", &f) {
+                    crate::records::refresh_field_conflict(tx, own_device, "visitor", &id, &f)?;
+                }
+            }
             Ok(id)
+        }
+    }
+}
+
+/// Record ids of a visit being registered: fresh UUIDv7s, or, for a ledger row, ids derived
+/// from the row so two desks importing one ledger make one set of visits.
+pub(crate) struct VisitIds {
+    pub(crate) visit_id: String,
+    pub(crate) matter_id: String,
+}
+
+impl VisitIds {
+    pub(crate) fn fresh() -> VisitIds {
+        VisitIds {
+            visit_id: uuid::Uuid::now_v7().to_string(),
+            matter_id: uuid::Uuid::now_v7().to_string(),
+        }
+    }
+
+    /// Ids of an imported ledger row of `hall`, from the row's fingerprint (docs/ledger.md).
+    pub(crate) fn of_ledger_row(hall: &str, fingerprint: &str) -> VisitIds {
+        const NAMESPACE: uuid::Uuid =
+            uuid::Uuid::from_u128(0x3d9a_77c1_0f42_4b6e_8c15_a4e2_6b09_d5f3);
+        let id = |what: &str| {
+            uuid::Uuid::new_v5(
+                &NAMESPACE,
+                format!("{what}:{hall}:{fingerprint}").as_bytes(),
+            )
+            .to_string()
+        };
+        VisitIds {
+            visit_id: id("ledger-visit"),
+            matter_id: id("ledger-matter"),
         }
     }
 }
 
 pub(crate) fn register_in(
     tx: &Transaction<'_>,
+    own_device: &str,
     hall: &str,
     visit: &ValidVisit,
     clerk_id: &str,
+    ids: VisitIds,
 ) -> Result<Registered> {
     let now = now_text();
     let visited_at = visit.visited_at.with_timezone(&cst());
@@ -224,7 +282,7 @@ pub(crate) fn register_in(
 
     let mut visitor_ids = Vec::with_capacity(visit.visitors.len());
     for v in &visit.visitors {
-        visitor_ids.push(upsert_visitor(tx, v, hall, &now)?);
+        visitor_ids.push(upsert_visitor(tx, own_device, v, hall, clerk_id, &now)?);
     }
     let mut repeat_of: Vec<(String, String)> = Vec::new();
     {
@@ -247,8 +305,10 @@ pub(crate) fn register_in(
     let queue_no: i64 = tx
         .prepare_cached("SELECT coalesce(max(queue_no), 0) + 1 FROM visits WHERE visit_date = ?1")?
         .query_row([&visit_date], |r| r.get(0))?;
-    let visit_id = uuid::Uuid::now_v7().to_string();
-    let matter_id = uuid::Uuid::now_v7().to_string();
+    let VisitIds {
+        visit_id,
+        matter_id,
+    } = ids;
     let kind = visit.appeal_kind.code();
     let is_repeat = !repeat_of.is_empty();
     tx.prepare_cached(
@@ -340,7 +400,14 @@ impl Store {
     /// A visitor whose document is already on file is linked, not duplicated.
     pub fn register_visit(&mut self, visit: &ValidVisit, clerk_id: &str) -> Result<Registered> {
         let tx = self.conn.transaction()?;
-        let registered = register_in(&tx, &self.hall_code, visit, clerk_id)?;
+        let registered = register_in(
+            &tx,
+            &self.device_id,
+            &self.hall_code,
+            visit,
+            clerk_id,
+            VisitIds::fresh(),
+        )?;
         tx.commit()?;
         tracing::info!(visit_id = %registered.visit_id, queue_no = registered.queue_no, "visit registered");
         Ok(registered)
@@ -355,7 +422,16 @@ impl Store {
         let tx = self.conn.transaction()?;
         let out = visits
             .iter()
-            .map(|v| register_in(&tx, &self.hall_code, v, clerk_id))
+            .map(|v| {
+                register_in(
+                    &tx,
+                    &self.device_id,
+                    &self.hall_code,
+                    v,
+                    clerk_id,
+                    VisitIds::fresh(),
+                )
+            })
             .collect::<Result<_>>()?;
         tx.commit()?;
         Ok(out)

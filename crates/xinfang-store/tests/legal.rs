@@ -416,7 +416,11 @@ fn every_transition_is_logged_in_its_transaction() {
         .iter()
         .map(|c| (c.entity.as_str(), c.entity_id.as_str(), c.op.as_str()))
         .collect();
-    let event_id = format!("{id}:1");
+    // A step is a record of its own (UUIDv7), never `{matter}:{n}` that another desk's step
+    // could overwrite (issue 13).
+    let event_id = changes[before].entity_id.clone();
+    assert!(uuid::Uuid::parse_str(&event_id).is_ok(), "{event_id}");
+    assert_ne!(event_id, format!("{id}:1"));
     assert_eq!(
         new,
         [
@@ -430,6 +434,8 @@ fn every_transition_is_logged_in_its_transaction() {
     let ev = &changes[before].fields;
     assert_eq!(ev["kind"], "forward");
     assert_eq!(ev["by_staff"], h.clerk.id.as_str());
+    assert_eq!(ev["matter_id"], id.as_str());
+    assert_eq!(ev["prev"], "", "the first step follows none");
     h.verify_ok();
 }
 

@@ -105,6 +105,15 @@ impl Record {
             self.deleted = Some(version.clone());
         }
         for (field, value) in change_fields {
+            // Change metadata (`meta_base`, `meta_by`), not a field of the record.
+            if is_meta(field) {
+                continue;
+            }
+            // A registration sets only what it knows: an empty field of an insert erases
+            // nothing another desk wrote.
+            if op == Op::Insert && value.is_null() {
+                continue;
+            }
             let wins = match self.fields.get(field) {
                 None => true,
                 Some((old_value, old_version)) => {
@@ -141,6 +150,111 @@ impl Record {
             .map(|(k, (v, _))| (k.clone(), v.clone()))
             .collect()
     }
+}
+
+/// Key of the change metadata naming, per field, the versions a write replaced (its base).
+pub const BASE_KEY: &str = "meta_base";
+/// Key of the change metadata naming the staff member who wrote it.
+pub const BY_KEY: &str = "meta_by";
+
+/// Change metadata travels with the fields under the prefix `meta_` (a valid field name for
+/// every server, so older ones store it and desks that do not know it skip it: no table has
+/// such a column); it is never a field of the record.
+pub fn is_meta(field: &str) -> bool {
+    field.starts_with("meta_")
+}
+
+/// Fields whose concurrent writes are kept as a conflict for a person (docs/sync.md): a
+/// person's name, document number, phone and address. Every other field is plain LWW.
+pub const CONFLICT_FIELDS: &[(&str, &str)] = &[
+    ("visitor", "name"),
+    ("visitor", "id_number"),
+    ("visitor", "phone"),
+    ("visitor", "address"),
+];
+
+pub fn tracks_conflicts(entity: &str, field: &str) -> bool {
+    CONFLICT_FIELDS.contains(&(entity, field))
+}
+
+/// One write of a field, as the conflict rule sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldWrite {
+    pub value: Value,
+    pub version: Version,
+    /// The versions this write replaced. `None` (a writer that names no base): it replaces
+    /// every write older than itself, as plain LWW.
+    pub base: Option<Vec<Version>>,
+    /// When it was written (RFC 3339, the writer's clock) and by whom (staff id, if known).
+    pub changed_at: String,
+    pub by: Option<String>,
+}
+
+/// The base a change names for `field`: `[]` for an insert (a registration replaces nothing:
+/// two registrations of one person are concurrent), the listed versions of `meta_base`, or `None`.
+pub fn base_of(fields: &Map<String, Value>, op: Op, field: &str) -> Option<Vec<Version>> {
+    if op == Op::Insert {
+        return Some(Vec::new());
+    }
+    let list = fields.get(BASE_KEY)?.get(field)?.as_array()?;
+    Some(
+        list.iter()
+            .filter_map(|v| {
+                let pair = v.as_array()?;
+                Some(Version::new(
+                    Hlc(pair.first()?.as_i64()?),
+                    pair.get(1)?.as_str()?,
+                ))
+            })
+            .collect(),
+    )
+}
+
+/// The JSON of a base list, as `base_of` reads it.
+pub fn base_json(base: &[Version]) -> Value {
+    Value::Array(
+        base.iter()
+            .map(|v| Value::Array(vec![Value::from(v.hlc.0), Value::from(v.device_id.clone())]))
+            .collect(),
+    )
+}
+
+fn supersedes(w: &FieldWrite, old: &FieldWrite) -> bool {
+    match &w.base {
+        Some(base) => base.contains(&old.version),
+        None => old.version < w.version,
+    }
+}
+
+/// The heads of a field: its writes that no other write replaced, oldest version first. A
+/// function of the set of writes only, so every replica that holds the same writes finds the
+/// same heads whatever order they arrived in.
+pub fn heads(writes: &[FieldWrite]) -> Vec<&FieldWrite> {
+    let mut out: Vec<&FieldWrite> = writes
+        .iter()
+        .filter(|w| {
+            !writes
+                .iter()
+                .any(|o| o.version != w.version && supersedes(o, w))
+        })
+        .collect();
+    out.sort_by(|a, b| a.version.cmp(&b.version));
+    out.dedup_by(|a, b| a.version == b.version);
+    out
+}
+
+/// A conflict: the heads of a field hold more than one distinct value. The options are one
+/// head per value (its latest write), oldest first; the shown value (LWW) is the last.
+pub fn conflict(writes: &[FieldWrite]) -> Option<Vec<&FieldWrite>> {
+    let hs = heads(writes);
+    let mut options: Vec<&FieldWrite> = Vec::new();
+    for h in hs.into_iter().rev() {
+        if !options.iter().any(|o| o.value == h.value) {
+            options.push(h);
+        }
+    }
+    options.reverse();
+    (options.len() > 1).then_some(options)
 }
 
 #[cfg(test)]

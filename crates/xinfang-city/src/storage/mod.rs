@@ -2,6 +2,7 @@
 //! backend modules (SQLite now; PostgreSQL plugs in behind the same trait later, picked by the
 //! `--database` URI).
 
+pub mod derive;
 pub mod sqlite;
 
 use std::collections::BTreeMap;

@@ -15,7 +15,7 @@ use xinfang_sync::audit::{
     AuditBreak, AuditChains, AuditEntry, AuditPushResponse, ChainFault, DeviceAuditChain, GENESIS,
     check_link, verify_chain,
 };
-use xinfang_sync::merge::{Record, Version};
+use xinfang_sync::merge::{self, Record, Version};
 use xinfang_sync::wire::{
     CityCounts, HallCounts, OwnChangesResponse, PullResponse, PushResponse, Quarantine,
     QuarantinedChange, RepeatVisit, RepeatVisits, SetAside,
@@ -106,6 +106,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0001_city.sql")),
         M::up(include_str!("../../migrations/0002_audit.sql")),
         M::up(include_str!("../../migrations/0003_quarantine.sql")),
+        M::up(include_str!("../../migrations/0004_records.sql")),
     ])
 }
 
@@ -119,6 +120,8 @@ fn now_text() -> String {
 pub struct SqliteStorage {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// Deadlines of matters derived from their steps are computed with it.
+    calendar: xinfang_core::calendar::HolidayCalendar,
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -187,6 +190,7 @@ impl SqliteStorage {
         Ok(SqliteStorage {
             conn: Mutex::new(conn),
             path,
+            calendar: super::derive::city_calendar(data_dir),
         })
     }
 
@@ -217,6 +221,7 @@ fn lookup_key(entity: &str, data: &Map<String, Value>) -> Option<String> {
     let field = match entity {
         "visitor" => "id_number",
         "visit_visitor" => "visitor_id",
+        "matter_event" => "matter_id",
         _ => return None,
     };
     data.get(field).and_then(Value::as_str).map(str::to_owned)
@@ -319,6 +324,71 @@ fn hall_forbidden(what: &str, hall: &str) -> StorageError {
     )
 }
 
+/// Derives a matter's status, state and step count from all the step records the city holds
+/// (the desks' rule: `xinfang_core::matter::fold_steps`). A matter without steps keeps what
+/// was pushed.
+fn rederive_matter(
+    tx: &Transaction<'_>,
+    matter_id: &str,
+    cal: &xinfang_core::calendar::HolidayCalendar,
+) -> Result<()> {
+    let received: Option<String> = tx
+        .prepare_cached(
+            "SELECT json_extract(data, '$.received_on') FROM records
+             WHERE entity = 'matter' AND entity_id = ?1",
+        )?
+        .query_row([matter_id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let Some(received) = received else {
+        return Ok(());
+    };
+    let steps: Vec<super::derive::StepRecord> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT entity_id, data, base_hlc FROM records
+             WHERE entity = 'matter_event' AND lookup = ?1",
+        )?;
+        let rows: Vec<(String, String, i64)> = stmt
+            .query_map([matter_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.into_iter()
+            .filter_map(|(id, data, base_hlc)| {
+                Some(super::derive::StepRecord {
+                    id,
+                    data: serde_json::from_str(&data).ok()?,
+                    base_hlc,
+                })
+            })
+            .collect()
+    };
+    if let Some((status, state, count)) = super::derive::matter_fields(&received, &steps, cal) {
+        tx.prepare_cached(
+            "UPDATE records SET data = json_set(data, '$.status', ?2, '$.state', ?3, '$.event_count', ?4)
+             WHERE entity = 'matter' AND entity_id = ?1",
+        )?
+        .execute(params![matter_id, status, state, count])?;
+    }
+    Ok(())
+}
+
+/// The matter a change may change the derived status of.
+fn matter_of_change(tx: &Transaction<'_>, c: &Change) -> Result<Option<String>> {
+    Ok(match c.entity.as_str() {
+        "matter" => Some(c.entity_id.clone()),
+        "matter_event" => match c.fields.get("matter_id").and_then(Value::as_str) {
+            Some(m) => Some(m.to_owned()),
+            None => tx
+                .prepare_cached(
+                    "SELECT lookup FROM records WHERE entity = 'matter_event' AND entity_id = ?1",
+                )?
+                .query_row([&c.entity_id], |r| r.get(0))
+                .optional()?
+                .flatten(),
+        },
+        _ => None,
+    })
+}
+
 /// Applies one new change to the records: the merge rules of `xinfang_sync::merge`.
 fn apply_change(
     tx: &Transaction<'_>,
@@ -334,6 +404,22 @@ fn apply_change(
     if c.op != Op::Delete {
         // The common case, a new record: stored as received, every field at this version, in
         // one statement (no read first). An existing record falls through to the merge.
+        // Change metadata (`meta_base`, `meta_by`) and an insert's empty fields are no fields of it.
+        let stripped;
+        let no_field =
+            |k: &str, v: &Value| merge::is_meta(k) || (c.op == Op::Insert && v.is_null());
+        let fields_json = if c.fields.iter().any(|(k, v)| no_field(k, v)) {
+            let kept: Map<String, Value> = c
+                .fields
+                .iter()
+                .filter(|(k, v)| !no_field(k, v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            stripped = Value::Object(kept).to_string();
+            stripped.as_str()
+        } else {
+            fields_json
+        };
         let inserted = tx
             .prepare_cached(
                 "INSERT INTO records(entity, entity_id, hall_code, data, versions, base_hlc, base_device, lookup)
@@ -754,6 +840,11 @@ impl Storage for SqliteStorage {
                     ])?;
                     match apply_change(&tx, device, c, &fields_json) {
                         Ok(()) => {
+                            // A step (or the matter itself) changed: the matter's state is
+                            // folded again from all its steps, as on every desk.
+                            if let Some(m) = matter_of_change(&tx, c)? {
+                                rederive_matter(&tx, &m, &self.calendar)?;
+                            }
                             tx.execute_batch("RELEASE change")?;
                             None
                         }

@@ -1,0 +1,572 @@
+//! Issue 13, "records and merge": concurrent offline work at two desks of a hall loses nothing.
+//! The real `xinfang` CLI on encrypted desks and the real `xinfang-city` binary on loopback.
+//! Each test is one case of the issue and failed on the main before this work (docs/sync.md,
+//! "Records, conflicts, quarantine").
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{Server, xinfang_bin};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery";
+const HALL: &str = "140521";
+
+/// Runs the real desk CLI as `user` with `--json`; returns (exit code, parsed stdout).
+fn cli(dir: &Path, user: &str, args: &[&str]) -> (i32, Value) {
+    let out = Command::new(xinfang_bin())
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("--json")
+        .args(args)
+        .env("XINFANG_PASSWORD", PASSWORD)
+        .env("XINFANG_NEW_PASSWORD", PASSWORD)
+        .env("XINFANG_LOG", "warn")
+        .env_remove("XINFANG_SERVER_URL")
+        .env("XINFANG_USER", user)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let value = serde_json::from_str(stdout.trim()).unwrap_or(Value::String(format!(
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    )));
+    (out.status.code().unwrap_or(-1), value)
+}
+
+fn ok(dir: &Path, user: &str, args: &[&str]) -> Value {
+    let (code, out) = cli(dir, user, args);
+    assert_eq!(code, 0, "xinfang {args:?} as {user}: {out}");
+    out
+}
+
+/// A desk made with the CLI, enrolled with `server`: admin, a clerk and a supervisor.
+fn desk(server: &Server) -> tempfile::TempDir {
+    let dir = tempfile::TempDir::new().unwrap();
+    let d = dir.path();
+    ok(d, "admin", &["init", "--hall", HALL, "--admin", "admin"]);
+    for (user, name, role) in [
+        ("clerk", "王接待", "clerk"),
+        ("boss", "李主任", "supervisor"),
+    ] {
+        ok(
+            d,
+            "admin",
+            &[
+                "staff",
+                "add",
+                "--username",
+                user,
+                "--name",
+                name,
+                "--role",
+                role,
+            ],
+        );
+    }
+    let code = server.enrol_code(HALL);
+    ok(
+        d,
+        "admin",
+        &["enrol", "--server", &server.url, "--code", &code],
+    );
+    dir
+}
+
+fn sync(dir: &Path) -> Value {
+    ok(dir, "clerk", &["sync"])
+}
+
+fn resident_id(body17: &str) -> String {
+    format!(
+        "{body17}{}",
+        xinfang_core::id::resident_id_check_char(body17).unwrap()
+    )
+}
+
+/// Registers a visit of one person with the CLI; empty phone/address are left out of the form.
+fn visit(dir: &Path, name: &str, id_number: &str, phone: &str, address: &str) -> Value {
+    let mut person = json!({ "name": name, "id_number": id_number });
+    if !phone.is_empty() {
+        person["phone"] = json!(phone);
+    }
+    if !address.is_empty() {
+        person["address"] = json!(address);
+    }
+    let file = dir.join(format!("visit-{}.json", uuid_like()));
+    std::fs::write(
+        &file,
+        json!({
+            "visited_at": "",
+            "visitors": [person],
+            "head_count": 1,
+            "representatives": [],
+            "appeal": "拖欠工资，请求协调支付。",
+            "appeal_kind": "claim",
+            "category": "劳动和社会保障",
+            "agency": "县人社局",
+            "place_code": HALL
+        })
+        .to_string(),
+    )
+    .unwrap();
+    ok(
+        dir,
+        "clerk",
+        &["visit", "add", "--file", file.to_str().unwrap()],
+    )
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn rows(dir: &Path, sql: &str) -> Vec<String> {
+    let conn = common::desk_conn(dir, "clerk", PASSWORD);
+    let mut stmt = conn.prepare(sql).unwrap();
+    let n = stmt.column_count();
+    stmt.query_map([], |r| {
+        Ok((0..n)
+            .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+            .collect::<Vec<_>>()
+            .join("|"))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+fn conflicts(dir: &Path) -> Vec<Value> {
+    ok(dir, "boss", &["conflict", "list"])["conflicts"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The conflicts as every replica must hold them: without the display names, which each desk
+/// takes from its own staff list (here each desk has its own `clerk` account: the other's is
+/// set aside as a duplicate username).
+fn replicated(conflicts: &[Value]) -> Vec<Value> {
+    let mut out = conflicts.to_vec();
+    for c in &mut out {
+        for o in c["options"].as_array_mut().unwrap() {
+            o.as_object_mut().unwrap().remove("by_name");
+        }
+    }
+    out
+}
+
+fn today() -> String {
+    chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive()
+        .to_string()
+}
+
+/// Issue case 2: desk B records 受理 offline while desk A records 转送. Both steps are kept
+/// everywhere; the one the fold cannot apply is a conflict on both desks; the matter's status
+/// is the same on A, B and the city; the supervisor's choice syncs and ends the conflict.
+#[test]
+fn matter_steps_recorded_offline_at_two_desks_are_both_kept_and_a_clash_is_a_conflict() {
+    let server = Server::start();
+    let a = desk(&server);
+    let b = desk(&server);
+    let (a, b) = (a.path(), b.path());
+    let registered = visit(a, "张三", &resident_id("14052119800115013"), "", "");
+    let matter = registered["matter_id"].as_str().unwrap().to_owned();
+    sync(a);
+    sync(b);
+    let day = today();
+    // Offline: B accepts (with its notice number), A forwards.
+    let accept = json!({"kind": "accept", "at": day, "notice_no": "晋受〔2026〕7号"});
+    let forward =
+        json!({"kind": "forward", "at": day, "to_authority": "县人社局", "report_back_by": null});
+    ok(
+        b,
+        "clerk",
+        &["matter", "event", &matter, "--event", &accept.to_string()],
+    );
+    ok(
+        a,
+        "clerk",
+        &["matter", "event", &matter, "--event", &forward.to_string()],
+    );
+    sync(a);
+    sync(b);
+    sync(a);
+
+    let steps = "SELECT id, kind, payload FROM matter_events ORDER BY id";
+    let on_a = rows(a, steps);
+    assert_eq!(on_a.len(), 2, "both steps kept: {on_a:?}");
+    assert_eq!(on_a, rows(b, steps), "the same steps on both desks");
+    assert!(
+        on_a.iter().any(|r| r.contains("晋受〔2026〕7号")),
+        "the 受理 with its notice number survives"
+    );
+    let status = "SELECT id, status, state, event_count FROM matters";
+    assert_eq!(
+        rows(a, status),
+        rows(b, status),
+        "one derived state everywhere"
+    );
+    let city_status = |server: &Server| -> String {
+        server
+            .db()
+            .query_row(
+                "SELECT json_extract(data, '$.status') FROM records WHERE entity = 'matter' AND entity_id = ?1",
+                [&matter],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let desk_status = rows(
+        a,
+        &format!("SELECT status FROM matters WHERE id = '{matter}'"),
+    );
+    assert_eq!(
+        desk_status,
+        vec![format!("Text({:?})", city_status(&server))]
+    );
+
+    let on_a = conflicts(a);
+    assert_eq!(on_a.len(), 1, "{on_a:#?}");
+    assert_eq!(
+        replicated(&on_a),
+        replicated(&conflicts(b)),
+        "the same conflict on both desks"
+    );
+    let c = &on_a[0];
+    assert_eq!(c["kind"], "step");
+    assert_eq!(c["record_id"], matter);
+    let options = c["options"].as_array().unwrap();
+    assert_eq!(options.len(), 2);
+    assert_eq!(options.iter().filter(|o| o["shown"] == true).count(), 1);
+    // A clerk may not resolve; the supervisor keeps the step that was set aside.
+    let (code, _) = cli(b, "clerk", &["conflict", "list"]);
+    assert_eq!(code, 1);
+    let set_aside = options.iter().find(|o| o["shown"] == false).unwrap();
+    let n = set_aside["n"].as_u64().unwrap().to_string();
+    let (code, out) = cli(
+        b,
+        "boss",
+        &[
+            "conflict",
+            "resolve",
+            c["id"].as_str().unwrap(),
+            "--value",
+            "x",
+        ],
+    );
+    assert_eq!(
+        code, 1,
+        "a step conflict takes a choice, not a value: {out}"
+    );
+    ok(
+        b,
+        "boss",
+        &[
+            "conflict",
+            "resolve",
+            c["id"].as_str().unwrap(),
+            "--choose",
+            &n,
+        ],
+    );
+    assert!(conflicts(b).is_empty());
+    sync(b);
+    sync(a);
+    assert!(conflicts(a).is_empty(), "the resolution synced");
+    assert_eq!(rows(a, status), rows(b, status));
+    let chosen_kind = if set_aside["value"].as_str().unwrap().starts_with("受理") {
+        "accepted"
+    } else {
+        "forwarded"
+    };
+    assert_eq!(city_status(&server), chosen_kind);
+    assert_eq!(
+        rows(
+            a,
+            &format!("SELECT status FROM matters WHERE id = '{matter}'")
+        ),
+        vec![format!("Text({chosen_kind:?})")]
+    );
+    // The resolution is audited.
+    let audit = ok(b, "boss", &["audit", "--limit", "5"]);
+    assert!(audit.to_string().contains("resolve_conflict"), "{audit}");
+}
+
+/// Issue case 3: a later registration with empty phone and address erases nothing; concurrent
+/// phone changes are a conflict with both values, who and when, on both desks; a value of the
+/// supervisor's own resolves it everywhere.
+#[test]
+fn a_later_registration_erases_nothing_and_concurrent_phone_edits_are_a_conflict() {
+    let server = Server::start();
+    let a = desk(&server);
+    let b = desk(&server);
+    let (a, b) = (a.path(), b.path());
+    let person = resident_id("14052119750301024");
+    visit(a, "李四", &person, "13800000001", "县城关镇解放路1号");
+    sync(a);
+    // B has not pulled: it registers the same document with phone and address empty.
+    visit(b, "李四", &person, "", "");
+    sync(b);
+    sync(a);
+    let contact = format!("SELECT name, phone, address FROM visitors WHERE id_number = '{person}'");
+    let want = vec![r#"Text("李四")|Text("13800000001")|Text("县城关镇解放路1号")"#.to_owned()];
+    assert_eq!(rows(a, &contact), want);
+    assert_eq!(
+        rows(b, &contact),
+        want,
+        "the empty registration erased nothing"
+    );
+    let city: String = server
+        .db()
+        .query_row(
+            "SELECT json_extract(data, '$.phone') FROM records WHERE entity = 'visitor' AND lookup = ?1",
+            [&person],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(city, "13800000001");
+    assert!(conflicts(a).is_empty() && conflicts(b).is_empty());
+
+    // Both desks now hold the person; each records a new phone offline.
+    visit(a, "李四", &person, "13900000002", "");
+    visit(b, "李四", &person, "13700000003", "");
+    sync(a);
+    sync(b);
+    sync(a);
+    assert_eq!(rows(a, &contact), rows(b, &contact), "one shown value");
+    let on_a = conflicts(a);
+    assert_eq!(on_a.len(), 1, "{on_a:#?}");
+    assert_eq!(
+        replicated(&on_a),
+        replicated(&conflicts(b)),
+        "the same conflict on both desks"
+    );
+    let c = &on_a[0];
+    assert_eq!(
+        (c["kind"].as_str(), c["field"].as_str()),
+        (Some("field"), Some("phone"))
+    );
+    assert_eq!(c["subject"], "李四");
+    let values: Vec<&str> = c["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values.len(), 2);
+    assert!(values.contains(&"13900000002") && values.contains(&"13700000003"));
+    for o in c["options"].as_array().unwrap() {
+        assert!(o["by"].as_str().is_some_and(|b| !b.is_empty()), "who: {o}");
+        assert!(
+            o["device_id"].as_str().is_some_and(|d| !d.is_empty()),
+            "which desk: {o}"
+        );
+        assert!(!o["at"].as_str().unwrap().is_empty(), "when: {o}");
+    }
+    // The clerk of this desk is named; the other desk's account is not on this desk.
+    assert_eq!(
+        c["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["by_name"] == "王接待")
+            .count(),
+        1
+    );
+    ok(
+        a,
+        "boss",
+        &[
+            "conflict",
+            "resolve",
+            c["id"].as_str().unwrap(),
+            "--value",
+            "13600000004",
+        ],
+    );
+    sync(a);
+    sync(b);
+    assert!(conflicts(a).is_empty() && conflicts(b).is_empty());
+    let resolved = vec![r#"Text("李四")|Text("13600000004")|Text("县城关镇解放路1号")"#.to_owned()];
+    assert_eq!(rows(a, &contact), resolved);
+    assert_eq!(rows(b, &contact), resolved);
+    // The new value is found by phone like any other.
+    let found = ok(b, "clerk", &["search", "13600000004"]);
+    assert!(found.to_string().contains("李四"), "{found}");
+    let v = ok(a, "admin", &["verify"]);
+    assert_eq!(v["ok"], true, "{v}");
+}
+
+/// Issue case 4: both desks flag one matter as 积案 offline and A adds a note. B's sync used to
+/// fail for ever with `FOREIGN KEY constraint failed`; now the two flags are one case on both
+/// desks (the same winner), the note shows under it, and later changes keep flowing. What a
+/// desk cannot apply is set aside and listed for the supervisor.
+#[test]
+fn two_backlog_flags_of_one_matter_and_a_note_never_stick_the_pull() {
+    let server = Server::start();
+    let a = desk(&server);
+    let b = desk(&server);
+    let (a, b) = (a.path(), b.path());
+    let registered = visit(a, "王五", &resident_id("14052119700505031"), "", "");
+    let matter = registered["matter_id"].as_str().unwrap().to_owned();
+    sync(a);
+    sync(b);
+    let case_a = ok(
+        a,
+        "boss",
+        &[
+            "backlog",
+            "flag",
+            &matter,
+            "--leader",
+            "张副县长",
+            "--plan",
+            "召开协调会",
+        ],
+    );
+    let case_a = case_a["case_id"]
+        .as_str()
+        .or_else(|| case_a["id"].as_str())
+        .unwrap()
+        .to_owned();
+    ok(
+        a,
+        "clerk",
+        &["backlog", "note", &case_a, "--note", "已约谈用人单位"],
+    );
+    ok(
+        b,
+        "boss",
+        &[
+            "backlog",
+            "flag",
+            &matter,
+            "--leader",
+            "刘局长",
+            "--plan",
+            "入户走访",
+        ],
+    );
+    sync(b);
+    sync(a);
+    let pulled = sync(b);
+    assert!(pulled["pulled"].as_u64().unwrap() >= 2, "{pulled}");
+    // Later changes keep flowing to B.
+    let later = visit(a, "赵六", &resident_id("14052119900909009"), "", "");
+    sync(a);
+    sync(b);
+    let later_visit = later["visit_id"].as_str().unwrap();
+    assert_eq!(
+        rows(
+            b,
+            &format!("SELECT count(*) FROM visits WHERE id = '{later_visit}'")
+        ),
+        vec!["Integer(1)"]
+    );
+    sync(a);
+    let open = |d: &Path| -> Vec<Value> {
+        ok(d, "boss", &["backlog", "list", "--filter", "open"])["cases"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let (on_a, on_b) = (open(a), open(b));
+    assert_eq!(on_a.len(), 1, "one case on A: {on_a:#?}");
+    assert_eq!(on_b.len(), 1, "one case on B: {on_b:#?}");
+    assert_eq!(
+        on_a[0]["id"], on_b[0]["id"],
+        "the same case stands on both desks"
+    );
+    for case in [&on_a[0], &on_b[0]] {
+        let notes: Vec<&str> = case["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["note"].as_str().unwrap())
+            .collect();
+        assert_eq!(notes, vec!["已约谈用人单位"], "the note follows the winner");
+    }
+    // Both desks made an `admin` at init: the other desk's account is set aside, listed for
+    // the supervisor with a reason, and the rest applied.
+    let q = ok(b, "boss", &["sync", "quarantine"]);
+    let q = q["quarantined"].as_array().unwrap();
+    assert!(
+        q.iter()
+            .any(|c| c["entity"] == "staff" && c["reason"] == "duplicate"),
+        "{q:#?}"
+    );
+    assert!(q.iter().all(|c| !c["message"].as_str().unwrap().is_empty()));
+    let (code, _) = cli(b, "clerk", &["sync", "quarantine"]);
+    assert_eq!(code, 1, "supervisor only");
+    let v = ok(b, "admin", &["verify"]);
+    assert_eq!(v["ok"], true, "{v}");
+}
+
+/// Issue case 7: one ledger imported at two desks of a hall is one set of visits after sync.
+#[test]
+fn one_ledger_imported_at_two_desks_is_one_set_of_visits() {
+    let server = Server::start();
+    let a = desk(&server);
+    let b = desk(&server);
+    let (a, b) = (a.path(), b.path());
+    let ledger = |d: &Path| {
+        let csv = d.join("ledger.csv");
+        std::fs::write(
+            &csv,
+            format!(
+                "来访日期,姓名,证件号码,诉求内容,诉求类别,问题分类\n\
+                 2025-03-03,张三,{},邻居违建,申诉求决类,城乡建设\n\
+                 2025-03-05,王五,{},路灯不亮,建议意见类,城乡建设\n",
+                resident_id("14052119800115013"),
+                resident_id("14052119700505031")
+            ),
+        )
+        .unwrap();
+        csv
+    };
+    let (fa, fb) = (ledger(a), ledger(b));
+    assert_eq!(
+        ok(a, "boss", &["import", fa.to_str().unwrap()])["imported"],
+        2
+    );
+    assert_eq!(
+        ok(b, "boss", &["import", fb.to_str().unwrap()])["imported"],
+        2
+    );
+    sync(a);
+    sync(b);
+    sync(a);
+    let visits = "SELECT id, visited_at, appeal, matter_id FROM visits ORDER BY id";
+    assert_eq!(rows(a, visits).len(), 2, "{:?}", rows(a, visits));
+    assert_eq!(rows(a, visits), rows(b, visits));
+    let matters = "SELECT id, status FROM matters ORDER BY id";
+    assert_eq!(rows(a, matters).len(), 2);
+    assert_eq!(rows(a, matters), rows(b, matters));
+    let city_visits: i64 = server
+        .db()
+        .query_row(
+            "SELECT count(*) FROM records WHERE entity = 'visit'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(city_visits, 2, "the city holds one set");
+    // Importing again anywhere imports nothing.
+    assert_eq!(
+        ok(b, "boss", &["import", fb.to_str().unwrap()])["imported"],
+        0
+    );
+    let v = ok(a, "admin", &["verify"]);
+    assert_eq!(v["ok"], true, "{v}");
+}
