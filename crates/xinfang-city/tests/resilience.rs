@@ -183,6 +183,13 @@ fn a_desk_restored_from_a_backup_takes_back_what_it_lost_and_the_city_gets_every
     .unwrap();
     let (rc, out) = cli(a.path(), "admin", &["restore", junk.to_str().unwrap()], &[]);
     assert_eq!(rc, 1, "{out}");
+    assert_eq!(out["errors"][0]["code"], "backup_unusable", "{out}");
+    assert!(
+        out["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("没有恢复")
+    );
     assert_eq!(appeals(a.path()), expected(1..=4));
     // A clerk may not restore.
     let (rc, out) = cli(
