@@ -440,7 +440,19 @@ pub fn run(args: Args) -> CmdResult {
             if let Some(e) = refused {
                 return Err(e.into());
             }
-            let (_store, outcome) = result?;
+            let (_store, outcome) = result.map_err(|e| match e {
+                xinfang_store::StoreError::BadCredentials
+                | xinfang_store::StoreError::TooManyAttempts(_)
+                | xinfang_store::StoreError::Disabled(_) => Failure::from(e),
+                other => Failure::from(FieldError::new(
+                    "backup",
+                    "backup_unusable",
+                    format!(
+                        "没有恢复，本机数据库保持原样：备份 {} 无法使用（{other}）。请确认它是 `xinfang backup` 生成的备份文件，且同名的 .keyslots.json 文件在它旁边。",
+                        backup.display()
+                    ),
+                )),
+            })?;
             print(json, &outcome, |o| {
                 let aside = o
                     .replaced

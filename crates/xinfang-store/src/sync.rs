@@ -792,67 +792,26 @@ impl DeskReplica for Store {
         Ok(out)
     }
 
-    fn recover_own(&mut self, theirs: &[Change]) -> Result<usize> {
-        let (Some(first), Some(last)) = (theirs.first(), theirs.last()) else {
-            return Ok(0);
-        };
-        let own = self.device_id.clone();
-        let cal = self.holiday_calendar();
+    fn make_room(&mut self, from_seq: i64, server_max: i64) -> Result<usize> {
         let tx = self.conn.transaction()?;
-        tx.pragma_update(None, "defer_foreign_keys", true)?;
-        // Changes written after the restore move after the server's last, in their order
-        // (through negative numbers, so no two rows ever share a number).
-        let offset = last.seq - first.seq + 1;
-        let moved = tx.execute(
-            "UPDATE change_log SET seq = -seq WHERE seq >= ?1",
-            [first.seq],
-        )?;
+        let moving: Vec<i64> = tx
+            .prepare("SELECT seq FROM change_log WHERE seq >= ?1 ORDER BY seq")?
+            .query_map([from_seq], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        // Through negative numbers, so no two rows ever share one; in their order, right
+        // after the server's last (again, if a cut sync had moved them before).
         tx.execute(
-            "UPDATE change_log SET seq = ?1 - seq WHERE seq < 0",
-            [offset],
+            "UPDATE change_log SET seq = -seq WHERE seq >= ?1",
+            [from_seq],
         )?;
-        let mut touched = Touched::default();
         {
-            let mut applier = Applier {
-                tx: &tx,
-                own_device: &own,
-                columns: HashMap::new(),
-                again: false,
-            };
-            let mut log = tx.prepare_cached(
-                "INSERT INTO change_log(seq, entity, entity_id, op, fields, changed_at, hlc)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for c in theirs {
-                xinfang_sync::hlc::observe(c.hlc);
-                // Applied before it is logged, so its fields are weighed against what the desk
-                // wrote since the restore (by the merge rules, as a pulled change).
-                let (outcome, _refused) = applier.apply(&own, c)?;
-                if outcome != APPLIED {
-                    tracing::warn!(entity = %c.entity, outcome, "recovered own change not fully applied");
-                }
-                touched.note(&tx, c)?;
-                log.execute(params![
-                    c.seq,
-                    c.entity,
-                    c.entity_id,
-                    c.op.as_str(),
-                    Value::Object(c.fields.clone()).to_string(),
-                    c.changed_at,
-                    c.hlc.0
-                ])?;
+            let mut place = tx.prepare("UPDATE change_log SET seq = ?2 WHERE seq = ?1")?;
+            for (i, seq) in moving.iter().enumerate() {
+                place.execute(params![-seq, server_max + 1 + i as i64])?;
             }
         }
-        // Recovered steps and field writes are folded and checked as pulled ones are.
-        for matter_id in &touched.matters {
-            crate::records::rederive_matter(&tx, &own, matter_id, &cal)?;
-        }
-        for (entity, id, field) in &touched.fields {
-            crate::records::refresh_field_conflict(&tx, &own, entity, id, field)?;
-        }
-        state_set(&tx, "pushed_seq", &last.seq.to_string())?;
         tx.commit()?;
-        Ok(moved)
+        Ok(moving.len())
     }
 
     fn repair_clock(&mut self, now_ms: i64) -> Result<u64> {
@@ -950,9 +909,41 @@ impl DeskReplica for Store {
                 "INSERT INTO sync_remote_log(device_id, seq, server_seq, entity, entity_id, op, fields,
                    hlc, changed_at, applied) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
+            let mut own_seen = tx.prepare_cached("SELECT 1 FROM change_log WHERE seq = ?1")?;
+            let mut own_log = tx.prepare_cached(
+                "INSERT INTO change_log(seq, entity, entity_id, op, fields, changed_at, hlc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
             for rc in changes {
                 let c = &rc.change;
-                if rc.device_id == own || seen.exists(params![rc.device_id, c.seq])? {
+                if rc.device_id == own {
+                    // This desk's own change, taken back after a restore (`make_room` cleared
+                    // its number): applied by the merge rules, as a pulled one, and logged as
+                    // its own again.
+                    if own_seen.exists([c.seq])? {
+                        continue;
+                    }
+                    xinfang_sync::hlc::observe(c.hlc);
+                    clock = clock.max(c.hlc);
+                    let (outcome, _refused) = applier.apply(&own, c)?;
+                    if outcome != APPLIED {
+                        tracing::warn!(entity = %c.entity, outcome, "own change taken back, not fully applied");
+                    }
+                    // Its steps and field writes are folded and checked as pulled ones are.
+                    touched.note(&tx, c)?;
+                    own_log.execute(params![
+                        c.seq,
+                        c.entity,
+                        c.entity_id,
+                        c.op.as_str(),
+                        Value::Object(c.fields.clone()).to_string(),
+                        c.changed_at,
+                        c.hlc.0
+                    ])?;
+                    applied += 1;
+                    continue;
+                }
+                if seen.exists(params![rc.device_id, c.seq])? {
                     continue;
                 }
                 xinfang_sync::hlc::observe(c.hlc);

@@ -15,7 +15,8 @@ use crate::replica::{DeskReplica, Secret};
 use crate::wire::{
     ApiError, Change, DeviceState, EnrolRequest, EnrolResponse, MAX_PULL_CHANGES,
     OwnChangesRequest, OwnChangesResponse, PROTOCOL_HEADER, PROTOCOL_VERSION, PullRequest,
-    PullResponse, PushRequest, PushResponse, ReferenceBundle, SCHEMA_HEADER, SetAside,
+    PullResponse, PushRequest, PushResponse, ReferenceBundle, RemoteChange, SCHEMA_HEADER,
+    SetAside,
 };
 
 /// Env var that overrides the stored server address (e.g. when the city moves its server).
@@ -437,7 +438,21 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
         }
     }
 
-    let recovered = recover_own(&client, replica, state.server_max_seq)?;
+    // A restored desk first takes back its own changes, with the hall's, in the order they
+    // reached the server (each may depend on the other's), then pushes what it wrote since.
+    let own_back = recover_plan(&client, replica, state.server_max_seq)?;
+    let recovered = own_back.len() as u64;
+    let mut pulled = 0u64;
+    let mut server_cursor = state.server_seq;
+    if !own_back.is_empty() {
+        let (n, cursor, _) = pull_all(&client, replica, own_back)?;
+        pulled += n;
+        server_cursor = server_cursor.max(cursor);
+        tracing::warn!(
+            recovered,
+            "desk restored from an older state: own changes taken back from the server"
+        );
+    }
     // The server's count is the truth: after a cut after the server committed, this skips
     // what it already has; after a lost local mark, it starts where the server stands.
     let mut pushed_seq = state.server_max_seq;
@@ -492,26 +507,9 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
         }
     };
 
-    let mut pulled = 0u64;
-    let mut server_cursor = state.server_seq;
-    let mut cursors;
-    loop {
-        cursors = replica.pull_cursors().map_err(local)?;
-        let resp = client.pull(&PullRequest {
-            cursors: cursors.clone(),
-            limit: Some(MAX_PULL_CHANGES),
-            hall_code: None,
-        })?;
-        server_cursor = server_cursor.max(resp.server_seq);
-        let n = replica
-            .apply_remote(&resp.changes, &resp.cursors)
-            .map_err(local)?;
-        pulled += n as u64;
-        cursors = resp.cursors;
-        if !resp.more {
-            break;
-        }
-    }
+    let (n, cursor, cursors) = pull_all(&client, replica, Vec::new())?;
+    pulled += n;
+    server_cursor = server_cursor.max(cursor);
     // City reference data, when the server has another version than the one kept here.
     if let Some(version) = &state.reference_version
         && replica.reference_version().map_err(local)?.as_ref() != Some(version)
@@ -551,6 +549,45 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
     })
 }
 
+/// Pulls until nothing more is waiting, each page applied with its new cursors in one
+/// transaction. `own_back` (this desk's own changes taken back after a restore, in sequence
+/// order) are merged into the pages by server sequence, so a change is applied after those it
+/// depends on, whichever device made them. Returns (changes applied, the server's last
+/// sequence, the cursors).
+fn pull_all<R: DeskReplica>(
+    client: &Client,
+    replica: &mut R,
+    own_back: Vec<RemoteChange>,
+) -> Result<(u64, i64, BTreeMap<String, i64>), SyncError> {
+    let mut own_back = std::collections::VecDeque::from(own_back);
+    let mut pulled = 0u64;
+    let mut server_cursor = 0;
+    loop {
+        let cursors = replica.pull_cursors().map_err(local)?;
+        let resp = client.pull(&PullRequest {
+            cursors,
+            limit: Some(MAX_PULL_CHANGES),
+            hall_code: None,
+        })?;
+        server_cursor = server_cursor.max(resp.server_seq);
+        let upto = match resp.changes.last() {
+            Some(c) if resp.more => c.server_seq,
+            _ => i64::MAX,
+        };
+        let mut page = resp.changes;
+        while own_back.front().is_some_and(|o| o.server_seq <= upto) {
+            page.extend(own_back.pop_front());
+        }
+        // Stable: own changes keep their sequence order among themselves.
+        page.sort_by_key(|c| c.server_seq);
+        let n = replica.apply_remote(&page, &resp.cursors).map_err(local)?;
+        pulled += n as u64;
+        if !resp.more {
+            return Ok((pulled, server_cursor, resp.cursors));
+        }
+    }
+}
+
 /// Whether two changes are the same change (a repeat), by content.
 fn same_change(a: &Change, b: &Change) -> bool {
     a.seq == b.seq
@@ -564,20 +601,22 @@ fn same_change(a: &Change, b: &Change) -> bool {
 /// A desk restored from a backup: the server holds changes of this device after what the desk
 /// has confirmed (`pushed_seq`). When the desk holds the same changes, nothing is to be done
 /// (the answer to its last push was lost). When it lacks them, or wrote other changes under
-/// their numbers after the restore, it takes the server's back and moves its own after them
-/// (`DeskReplica::recover_own`), so nothing is lost and no number is used twice. Returns how
-/// many changes were taken back.
-fn recover_own<R: DeskReplica>(
+/// their numbers after the restore, it makes room (`DeskReplica::make_room`: its own changes
+/// from the first difference on move after the server's last) and returns the server's
+/// changes from there, to be taken back with the pull ([`pull_all`]); nothing is lost and no
+/// number is used twice. Set-aside changes (server sequence 0) are ordered right after the
+/// change before them.
+fn recover_plan<R: DeskReplica>(
     client: &Client,
     replica: &mut R,
     server_max: i64,
-) -> Result<u64, SyncError> {
+) -> Result<Vec<RemoteChange>, SyncError> {
     let confirmed = replica.pushed_seq().map_err(local)?;
-    let last = replica.last_local_seq().map_err(local)?;
     if server_max <= confirmed {
-        return Ok(0);
+        return Ok(Vec::new());
     }
-    let mut theirs: Vec<Change> = Vec::new();
+    let last = replica.last_local_seq().map_err(local)?;
+    let mut theirs: Vec<RemoteChange> = Vec::new();
     let mut after = confirmed.min(last);
     loop {
         let resp = client.own_changes(&OwnChangesRequest {
@@ -587,40 +626,49 @@ fn recover_own<R: DeskReplica>(
         let Some(tail) = resp.changes.last() else {
             break;
         };
-        after = tail.seq;
+        after = tail.change.seq;
         theirs.extend(resp.changes);
         if !resp.more || after >= server_max {
             break;
         }
     }
-    theirs.retain(|c| c.seq <= server_max);
+    theirs.retain(|c| c.change.seq <= server_max);
     // The first of the server's changes this desk does not hold as is.
     let mut first_new = None;
     for (i, c) in theirs.iter().enumerate() {
-        let mine = replica.local_changes(c.seq - 1, 1).map_err(local)?;
-        if !mine.first().is_some_and(|m| same_change(m, c)) {
+        let mine = replica.local_changes(c.change.seq - 1, 1).map_err(local)?;
+        if !mine.first().is_some_and(|m| same_change(m, &c.change)) {
             first_new = Some(i);
             break;
         }
     }
     let Some(i) = first_new else {
-        return Ok(0);
+        replica.set_pushed_seq(server_max).map_err(local)?;
+        return Ok(Vec::new());
     };
-    let missing = &theirs[i..];
-    let expected: Vec<i64> = (missing[0].seq..=server_max).collect();
-    if missing.iter().map(|c| c.seq).collect::<Vec<_>>() != expected {
+    let mut missing = theirs.split_off(i);
+    let expected: Vec<i64> = (missing[0].change.seq..=server_max).collect();
+    if missing.iter().map(|c| c.change.seq).collect::<Vec<_>>() != expected {
         return Err(SyncError::Protocol(
             "服务器返回的本机变更不连续，无法恢复".into(),
         ));
     }
-    let moved = replica.recover_own(missing).map_err(local)?;
+    let moved = replica
+        .make_room(missing[0].change.seq, server_max)
+        .map_err(local)?;
     tracing::warn!(
-        recovered = missing.len(),
+        taking_back = missing.len(),
         moved,
-        from_seq = missing[0].seq,
-        "desk restored from an older state: own changes taken back from the server"
+        "restored desk: own changes to take back from the server"
     );
-    Ok(missing.len() as u64)
+    let mut previous = 0;
+    for c in &mut missing {
+        if c.server_seq == 0 {
+            c.server_seq = previous;
+        }
+        previous = c.server_seq;
+    }
+    Ok(missing)
 }
 
 /// Audit entries not yet acknowledged by the server.

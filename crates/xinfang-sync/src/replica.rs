@@ -65,13 +65,13 @@ pub trait DeskReplica {
     /// Local changes after `after`, oldest first, at most `limit`.
     fn local_changes(&self, after: i64, limit: usize) -> Result<Vec<Change>, Self::Error>;
 
-    /// Takes back this device's own changes that the server holds and this replica lacks (it
-    /// was restored from an older backup). `theirs` are consecutive, from the first sequence
-    /// where this replica differs up to the server's last. Atomically: local changes from that
-    /// sequence on (written after the restore) are moved after the server's last, keeping
-    /// their order; `theirs` are applied to the tables by the merge rules and logged under
-    /// their own numbers. Returns how many local changes were moved.
-    fn recover_own(&mut self, theirs: &[Change]) -> Result<usize, Self::Error>;
+    /// Makes room for this device's own changes that the server holds and this replica lacks
+    /// (it was restored from an older backup): local changes from `from_seq` on (written after
+    /// the restore) move to `server_max + 1, + 2, …`, keeping their order, so the server's
+    /// `from_seq..=server_max` can be taken back under their own numbers (by
+    /// [`DeskReplica::apply_remote`], which applies and logs a change of this very device as
+    /// its own). Atomic and repeatable. Returns how many local changes were moved.
+    fn make_room(&mut self, from_seq: i64, server_max: i64) -> Result<usize, Self::Error>;
 
     /// Re-stamps unpushed local changes stamped beyond wall-clock `now_ms` + the allowed drift
     /// (written while the clock was wrong) and pulls a stored clock back the same way. Returns
@@ -89,7 +89,9 @@ pub trait DeskReplica {
     /// Per-device pull cursors.
     fn pull_cursors(&self) -> Result<BTreeMap<String, i64>, Self::Error>;
     /// Applies pulled changes and stores the new cursors, atomically; returns how many changes
-    /// were new. Must not log them as local changes.
+    /// were new. Must not log them as local changes — except changes of this very device,
+    /// taken back after a restore (see [`DeskReplica::make_room`]): those are applied and
+    /// logged as its own under their sequence (skipped when already there).
     fn apply_remote(
         &mut self,
         changes: &[RemoteChange],

@@ -206,8 +206,10 @@ pub struct OwnChangesRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OwnChangesResponse {
     /// The device's changes after `after`, in sequence order, set-aside ones included (each
-    /// sequence number once, without holes).
-    pub changes: Vec<Change>,
+    /// sequence number once, without holes), with their server sequence (0 for a set-aside
+    /// one, which has none) so the desk can apply them in the order the hall's changes
+    /// arrived.
+    pub changes: Vec<RemoteChange>,
     /// More are waiting: ask again after the last one.
     pub more: bool,
     /// Highest device sequence stored for this device.

@@ -899,19 +899,27 @@ impl Storage for SqliteStorage {
         let result = (|| -> Result<OwnChangesResponse> {
             let limit = i64::from(limit.max(1));
             let mut stmt = conn.prepare_cached(
-                "SELECT seq, entity, entity_id, op, fields, hlc, changed_at FROM (
-                   SELECT seq, entity, entity_id, op, fields, hlc, changed_at FROM changes
-                    WHERE device_id = ?1 AND seq > ?2
+                "SELECT seq, entity, entity_id, op, fields, hlc, changed_at, server_seq FROM (
+                   SELECT seq, entity, entity_id, op, fields, hlc, changed_at, server_seq
+                     FROM changes WHERE device_id = ?1 AND seq > ?2
                    UNION ALL
-                   SELECT seq, entity, entity_id, op, fields, hlc, changed_at FROM quarantine
-                    WHERE device_id = ?1 AND seq > ?2)
+                   SELECT seq, entity, entity_id, op, fields, hlc, changed_at, 0
+                     FROM quarantine WHERE device_id = ?1 AND seq > ?2)
                  ORDER BY seq LIMIT ?3",
             )?;
-            let mut changes = stmt
-                .query_map(params![device.id, after, limit + 1], change_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?
-                .into_iter()
-                .collect::<Result<Vec<_>>>()?;
+            let rows = stmt
+                .query_map(params![device.id, after, limit + 1], |r| {
+                    Ok((change_from_row(r)?, r.get::<_, i64>(7)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut changes = Vec::with_capacity(rows.len());
+            for (change, server_seq) in rows {
+                changes.push(RemoteChange {
+                    device_id: device.id.clone(),
+                    server_seq,
+                    change: change?,
+                });
+            }
             let more = changes.len() as i64 > limit;
             changes.truncate(limit as usize);
             Ok(OwnChangesResponse {
