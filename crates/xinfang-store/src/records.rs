@@ -311,7 +311,7 @@ fn load_steps(conn: &Connection, matter_id: &str) -> Result<Vec<StepRow>> {
                 id,
                 hlc,
                 event,
-                prev: prev.map(|p| (!p.is_empty()).then_some(p)),
+                prev: matter::parse_prev(prev.as_deref()),
                 voided,
             },
             by_staff,
