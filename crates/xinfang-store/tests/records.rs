@@ -248,9 +248,10 @@ fn table(store_dir: &std::path::Path, sql: &str) -> Vec<String> {
     .unwrap()
 }
 
-/// Three desks register one person's phone and record matter steps offline, and sync in random
-/// orders and page sizes. After a full sync every desk holds the same people, the same matters
-/// (status and state folded from the same steps) and the same conflicts; every phone any desk
+/// Three desks register one person's phone, record matter steps, flag backlog cases and add
+/// notes offline, and sync in random orders and page sizes. After a full sync every desk holds
+/// the same people, the same matters (status and state folded from the same steps), the same
+/// open backlog cases with every note under them, and the same conflicts; every phone any desk
 /// wrote is the shown one, in a conflict, or was replaced by a desk that had seen it.
 #[test]
 fn desks_working_offline_in_random_orders_end_equal_with_the_same_conflicts() {
@@ -284,13 +285,35 @@ fn desks_working_offline_in_random_orders_end_equal_with_the_same_conflicts() {
         let mut matters: Vec<String> = Vec::new();
         for _ in 0..25 {
             let d = rng.random_range(0..3);
-            match rng.random_range(0..4) {
+            match rng.random_range(0..5) {
                 0 => {
                     let phone = format!("1390000{:04}", rng.random_range(0..10_000));
                     let (_, store, clerk) = &mut desks[d];
                     let m = register_phone(store, clerk, &phone);
                     phones.push(phone);
                     matters.push(m);
+                }
+                2 if !matters.is_empty() => {
+                    // 积案 flagged (perhaps at two desks offline), with a progress note.
+                    let m = matters[rng.random_range(0..matters.len())].clone();
+                    let (_, store, clerk) = &mut desks[d];
+                    let flag = xinfang_core::backlog::FlagInput {
+                        leader: format!("领导{d}"),
+                        plan: "协调".into(),
+                        target_date: String::new(),
+                        flagged_on: "2025-03-06".into(),
+                    };
+                    let case = store
+                        .flag_backlog(&m, &flag, clerk)
+                        .ok()
+                        .or_else(|| store.open_backlog_case_of(&m).unwrap());
+                    if let Some(case) = case {
+                        let note = xinfang_core::backlog::NoteInput {
+                            noted_on: "2025-03-07".into(),
+                            note: format!("进展{}", rng.random_range(0..1000)),
+                        };
+                        store.note_backlog(&case, &note, clerk).unwrap();
+                    }
                 }
                 1 if !matters.is_empty() => {
                     let m = matters[rng.random_range(0..matters.len())].clone();
@@ -336,11 +359,33 @@ fn desks_working_offline_in_random_orders_end_equal_with_the_same_conflicts() {
                     "SELECT id, status, state, event_count FROM matters ORDER BY id",
                 ),
                 table(dir, "SELECT id FROM matter_events ORDER BY id"),
+                table(
+                    dir,
+                    "SELECT c.id, c.matter_id, c.merged_into, n.id FROM backlog_cases c
+                     LEFT JOIN backlog_notes n ON n.case_id = c.id ORDER BY c.id, n.id",
+                ),
             )
         };
         let first = snapshot(desks[0].0.path());
         let first_conflicts = desks[0].1.open_conflicts().unwrap();
+        let today = "2025-03-10".parse().unwrap();
+        let open_cases = |store: &Store| -> Vec<(String, Vec<String>)> {
+            store
+                .backlog_cases(xinfang_store::BacklogFilter::Open, today)
+                .unwrap()
+                .into_iter()
+                .map(|c| (c.id, c.notes.into_iter().map(|n| n.id).collect()))
+                .collect()
+        };
+        let first_cases = open_cases(&desks[0].1);
+        // One open case a matter, every note under it.
+        let notes: usize = first_cases.iter().map(|(_, n)| n.len()).sum();
+        assert_eq!(
+            notes,
+            first.3.iter().filter(|r| !r.ends_with("|Null")).count()
+        );
         for (dir, store, _) in &desks[1..] {
+            assert_eq!(open_cases(store), first_cases, "seed {seed}");
             assert_eq!(snapshot(dir.path()), first, "seed {seed}");
             assert_eq!(
                 store.open_conflicts().unwrap(),
