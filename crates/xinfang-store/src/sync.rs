@@ -194,6 +194,8 @@ struct Applier<'a> {
     tx: &'a Transaction<'a>,
     own_device: &'a str,
     columns: HashMap<&'static str, Option<Columns>>,
+    /// The last change applied made a new row (a first write: no field conflict possible).
+    fresh: bool,
 }
 
 impl Applier<'_> {
@@ -236,6 +238,7 @@ impl Applier<'_> {
             .query_row(rusqlite::params_from_iter(keys.iter()), |r| r.get(0))
             .optional()?;
         self.tx.execute_batch("SAVEPOINT pulled")?;
+        self.fresh = rowid.is_none();
         let outcome = match rowid {
             None => self.insert(&t, cols, &keys, c),
             Some(rowid) => self.update(&t, cols, &where_sql, &keys, rowid, device_id, c),
@@ -438,7 +441,7 @@ struct Touched {
 }
 
 impl Touched {
-    fn note(&mut self, tx: &Transaction<'_>, c: &Change) -> Result<()> {
+    fn note(&mut self, tx: &Transaction<'_>, c: &Change, new_row: bool) -> Result<()> {
         match c.entity.as_str() {
             "matter" => {
                 self.matters.insert(c.entity_id.clone());
@@ -457,7 +460,9 @@ impl Touched {
             }
             _ => {}
         }
-        for field in c.fields.keys() {
+        // The first write of a record has nothing to conflict with (initial syncs of a whole
+        // hall stay fast); every later write of a tracked field is looked at.
+        for field in c.fields.keys().filter(|_| !new_row) {
             if xinfang_sync::merge::tracks_conflicts(&c.entity, field) {
                 self.fields
                     .insert((c.entity.clone(), c.entity_id.clone(), field.clone()));
@@ -518,7 +523,7 @@ fn retry_quarantined(
                 .execute(params![device, seq])?;
                 tx.prepare_cached("DELETE FROM sync_quarantine WHERE device_id = ?1 AND seq = ?2")?
                     .execute(params![device, seq])?;
-                touched.note(tx, &c)?;
+                touched.note(tx, &c, applier.fresh)?;
                 tracing::info!(entity = %c.entity, "quarantined change applied on retry");
                 moved = true;
             } else if let Some((reason, detail)) = refused {
@@ -738,6 +743,7 @@ impl DeskReplica for Store {
                 tx: &tx,
                 own_device: &own,
                 columns: HashMap::new(),
+                fresh: false,
             };
             let mut seen = tx.prepare_cached(
                 "SELECT 1 FROM sync_remote_log WHERE device_id = ?1 AND seq = ?2",
@@ -770,7 +776,7 @@ impl DeskReplica for Store {
                     crate::records::quarantine(&tx, &rc.device_id, c.seq, reason, &detail)?;
                 }
                 if outcome == APPLIED {
-                    touched.note(&tx, c)?;
+                    touched.note(&tx, c, applier.fresh)?;
                 }
                 applied += 1;
             }
