@@ -235,6 +235,25 @@ fn matter_steps_recorded_offline_at_two_desks_are_both_kept_and_a_clash_is_a_con
         desk_status,
         vec![format!("Text({:?})", city_status(&server))]
     );
+    // The city folds the same steps into the same state (steps, deadlines) as the desks.
+    let same_state_at_the_city = |desk: &Path| {
+        let city_state: String = server
+            .db()
+            .query_row(
+                "SELECT json_extract(data, '$.state') FROM records WHERE entity = 'matter' AND entity_id = ?1",
+                [&matter],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            rows(
+                desk,
+                &format!("SELECT state FROM matters WHERE id = '{matter}'")
+            ),
+            vec![format!("Text({city_state:?})")]
+        );
+    };
+    same_state_at_the_city(a);
 
     let on_a = conflicts(a);
     assert_eq!(on_a.len(), 1, "{on_a:#?}");
@@ -291,6 +310,7 @@ fn matter_steps_recorded_offline_at_two_desks_are_both_kept_and_a_clash_is_a_con
         "forwarded"
     };
     assert_eq!(city_status(&server), chosen_kind);
+    same_state_at_the_city(b);
     assert_eq!(
         rows(
             a,

@@ -1562,6 +1562,19 @@ mod tests {
     }
 }
 
+/// What a step records as its `prev` when it is the first step of its matter (a word, not an
+/// empty text: replicas store an empty text as "nothing").
+pub const FIRST_STEP: &str = "first";
+
+/// The `prev` a step was recorded with: `None` unknown (older steps), `FIRST_STEP`, or an id.
+pub fn parse_prev(recorded: Option<&str>) -> Option<Option<String>> {
+    match recorded {
+        None | Some("") => None,
+        Some(FIRST_STEP) => Some(None),
+        Some(id) => Some(Some(id.to_owned())),
+    }
+}
+
 /// One recorded step of a matter, as every replica holds it: each step is a record of its own
 /// (a UUID), never overwritten by another desk's step.
 #[derive(Debug, Clone, PartialEq, Eq)]

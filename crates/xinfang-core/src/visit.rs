@@ -813,3 +813,56 @@ mod tests {
         );
     }
 }
+
+/// A supervisor's own value for a person's field in a sync conflict (`xinfang conflict resolve
+/// --value`): the rules of registration for that field. Errors are reported at `value`.
+pub fn check_corrected_value(field: &str, value: &str) -> Result<String, FieldError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(FieldError::new(
+            "value",
+            "value_empty",
+            "请填写要保留的内容，或用 --choose 选择列出的一项。",
+        ));
+    }
+    match field {
+        "phone" => crate::phone::normalize_phone(v).map_err(|e| e.at("value")),
+        "name" if v.chars().count() > MAX_NAME_CHARS => Err(FieldError::new(
+            "value",
+            "name_too_long",
+            format!("姓名最多 {MAX_NAME_CHARS} 个字，请核对。"),
+        )),
+        _ if v.chars().count() > 200 => Err(FieldError::new(
+            "value",
+            "value_too_long",
+            "内容过长（最多 200 个字），请精简后再提交。",
+        )),
+        _ => Ok(v.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod corrected_value_tests {
+    use super::check_corrected_value;
+
+    #[test]
+    fn a_corrected_value_follows_the_fields_rules() {
+        assert_eq!(
+            check_corrected_value("phone", " 138-0000-0001 ").unwrap(),
+            "13800000001"
+        );
+        assert_eq!(
+            check_corrected_value("phone", "电话").unwrap_err().field,
+            "value"
+        );
+        assert_eq!(
+            check_corrected_value("address", "  ").unwrap_err().code,
+            "value_empty"
+        );
+        assert_eq!(
+            check_corrected_value("address", "县城关镇解放路1号、2号").unwrap(),
+            "县城关镇解放路1号、2号"
+        );
+        assert!(check_corrected_value("name", &"名".repeat(200)).is_err());
+    }
+}

@@ -14,7 +14,7 @@ CREATE TABLE matter_events_new (
     by_staff   TEXT NOT NULL,
     at         TEXT NOT NULL,
     hlc        INTEGER NOT NULL DEFAULT 0,
-    prev       TEXT,              -- the step that stood last when it was recorded: '' none, NULL unknown
+    prev       TEXT,              -- the step that stood last when it was recorded: 'first' none, NULL unknown
     voided_by  TEXT,
     voided_at  TEXT
 ) STRICT;

@@ -449,7 +449,7 @@ impl Store {
         // concurrent with this one (docs/sync.md).
         let prev = crate::records::applied_steps(&tx, id, row.received_on, cal)?
             .pop()
-            .unwrap_or_default();
+            .unwrap_or_else(|| matter::FIRST_STEP.to_owned());
         tx.prepare_cached(
             "INSERT INTO matter_events(id, matter_id, seq, kind, payload, by_staff, at, hlc, prev)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

@@ -311,7 +311,7 @@ fn load_steps(conn: &Connection, matter_id: &str) -> Result<Vec<StepRow>> {
                 id,
                 hlc,
                 event,
-                prev: prev.map(|p| (!p.is_empty()).then_some(p)),
+                prev: matter::parse_prev(prev.as_deref()),
                 voided,
             },
             by_staff,
@@ -527,37 +527,6 @@ pub(crate) fn quarantine(
     Ok(())
 }
 
-/// Checks a `--value` of a field conflict: the domain's rule for that field.
-fn check_value(field: &str, value: &str) -> std::result::Result<String, FieldError> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(FieldError::new(
-            "value",
-            "value_empty",
-            "请填写要保留的内容，或用 --choose 选择列出的一个值。",
-        ));
-    }
-    if v.chars().count() > 200 {
-        return Err(FieldError::new(
-            "value",
-            "value_too_long",
-            "内容过长（最多 200 个字），请精简后再提交。",
-        ));
-    }
-    if field == "phone"
-        && !v
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
-    {
-        return Err(FieldError::new(
-            "value",
-            "phone_invalid",
-            "电话号码只能包含数字（可用短横线分隔区号），请改正后再提交。",
-        ));
-    }
-    Ok(v.to_owned())
-}
-
 impl Store {
     /// The open conflicts on this desk, oldest record first: the same list on every replica
     /// that holds the same changes.
@@ -684,7 +653,9 @@ impl Store {
         } else {
             let value = match how {
                 Resolution::Choose(n) => pick(*n)?.value.clone(),
-                Resolution::Value(v) => check_value(&conflict.field, v)?,
+                Resolution::Value(v) => {
+                    xinfang_core::visit::check_corrected_value(&conflict.field, v)?
+                }
             };
             let field = conflict.field.as_str();
             if !merge::tracks_conflicts(&conflict.entity, field) || conflict.entity != "visitor" {

@@ -147,6 +147,7 @@ pub(crate) fn reapply_kept(conn: &mut Connection, own_device: &str) -> Result<()
             own_device,
             columns: HashMap::new(),
             again: true,
+            fresh: false,
         };
         let mut mark = tx.prepare_cached(
             "UPDATE sync_remote_log SET applied = ?3 WHERE device_id = ?1 AND seq = ?2",
@@ -302,6 +303,8 @@ struct Applier<'a> {
     /// Applying a change already counted in the current versions (after an upgrade): a
     /// field it wrote that is still the current version is written again.
     again: bool,
+    /// The last change applied made a new row (a first write: no field conflict possible).
+    fresh: bool,
 }
 
 impl Applier<'_> {
@@ -344,6 +347,7 @@ impl Applier<'_> {
             .query_row(rusqlite::params_from_iter(keys.iter()), |r| r.get(0))
             .optional()?;
         self.tx.execute_batch("SAVEPOINT pulled")?;
+        self.fresh = rowid.is_none();
         let outcome = match rowid {
             None => self.insert(&t, cols, &keys, c),
             Some(rowid) => self.update(&t, cols, &where_sql, &keys, rowid, device_id, c),
@@ -549,7 +553,7 @@ struct Touched {
 }
 
 impl Touched {
-    fn note(&mut self, tx: &Transaction<'_>, c: &Change) -> Result<()> {
+    fn note(&mut self, tx: &Transaction<'_>, c: &Change, new_row: bool) -> Result<()> {
         match c.entity.as_str() {
             "matter" => {
                 self.matters.insert(c.entity_id.clone());
@@ -568,7 +572,9 @@ impl Touched {
             }
             _ => {}
         }
-        for field in c.fields.keys() {
+        // The first write of a record has nothing to conflict with (initial syncs of a whole
+        // hall stay fast); every later write of a tracked field is looked at.
+        for field in c.fields.keys().filter(|_| !new_row) {
             if xinfang_sync::merge::tracks_conflicts(&c.entity, field) {
                 self.fields
                     .insert((c.entity.clone(), c.entity_id.clone(), field.clone()));
@@ -629,7 +635,7 @@ fn retry_quarantined(
                 .execute(params![device, seq, outcome])?;
                 tx.prepare_cached("DELETE FROM sync_quarantine WHERE device_id = ?1 AND seq = ?2")?
                     .execute(params![device, seq])?;
-                touched.note(tx, &c)?;
+                touched.note(tx, &c, applier.fresh)?;
                 tracing::info!(entity = %c.entity, "quarantined change applied on retry");
                 moved = true;
             } else if let Some((reason, detail)) = refused {
@@ -901,6 +907,7 @@ impl DeskReplica for Store {
                 own_device: &own,
                 columns: HashMap::new(),
                 again: false,
+                fresh: false,
             };
             let mut seen = tx.prepare_cached(
                 "SELECT 1 FROM sync_remote_log WHERE device_id = ?1 AND seq = ?2",
@@ -930,7 +937,7 @@ impl DeskReplica for Store {
                         tracing::warn!(entity = %c.entity, outcome, "own change taken back, not fully applied");
                     }
                     // Its steps and field writes are folded and checked as pulled ones are.
-                    touched.note(&tx, c)?;
+                    touched.note(&tx, c, applier.fresh)?;
                     own_log.execute(params![
                         c.seq,
                         c.entity,
@@ -966,7 +973,7 @@ impl DeskReplica for Store {
                     crate::records::quarantine(&tx, &rc.device_id, c.seq, reason, &detail)?;
                 }
                 if outcome == APPLIED || outcome == APPLIED_PARTLY {
-                    touched.note(&tx, c)?;
+                    touched.note(&tx, c, applier.fresh)?;
                 }
                 applied += 1;
             }

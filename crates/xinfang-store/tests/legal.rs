@@ -435,7 +435,7 @@ fn every_transition_is_logged_in_its_transaction() {
     assert_eq!(ev["kind"], "forward");
     assert_eq!(ev["by_staff"], h.clerk.id.as_str());
     assert_eq!(ev["matter_id"], id.as_str());
-    assert_eq!(ev["prev"], "", "the first step follows none");
+    assert_eq!(ev["prev"], "first", "the first step follows none");
     h.verify_ok();
 }
 

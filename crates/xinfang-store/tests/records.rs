@@ -195,3 +195,256 @@ fn register_without_phone(store: &mut Store, clerk: &str, body17: &str) -> (Stri
     let r = store.register_visit(&v, clerk).unwrap();
     (r.visit_id, r.matter_id)
 }
+
+/// A hall's desks as the server relays them: every change in push order, pulled by the others.
+struct Relay {
+    log: Vec<RemoteChange>,
+}
+
+impl Relay {
+    /// Pushes what `desk` logged since its last push (`pushed`).
+    fn push(&mut self, desk: &Store, pushed: &mut i64) {
+        for c in desk.local_changes(*pushed, 100_000).unwrap() {
+            *pushed = c.seq;
+            self.log.push(RemoteChange {
+                device_id: desk.device_id().to_owned(),
+                server_seq: self.log.len() as i64 + 1,
+                change: c,
+            });
+        }
+    }
+
+    /// `desk` pulls everything after `cursor` in pages of `page` changes.
+    fn pull(&self, desk: &mut Store, cursor: &mut usize, page: usize) {
+        while *cursor < self.log.len() {
+            let end = (*cursor + page).min(self.log.len());
+            let chunk: Vec<RemoteChange> = self.log[*cursor..end]
+                .iter()
+                .filter(|c| c.device_id != desk.device_id())
+                .cloned()
+                .collect();
+            let mut cursors = std::collections::BTreeMap::new();
+            for c in &chunk {
+                cursors.insert(c.device_id.clone(), c.change.seq);
+            }
+            desk.apply_remote(&chunk, &cursors).unwrap();
+            *cursor = end;
+        }
+    }
+}
+
+fn table(store_dir: &std::path::Path, sql: &str) -> Vec<String> {
+    let conn = xinfang_store::open_raw(&store_dir.join(xinfang_store::DB_FILE), None).unwrap();
+    let mut stmt = conn.prepare(sql).unwrap();
+    let n = stmt.column_count();
+    stmt.query_map([], |r| {
+        Ok((0..n)
+            .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+            .collect::<Vec<_>>()
+            .join("|"))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+/// Three desks register one person's phone, record matter steps, flag backlog cases and add
+/// notes offline, and sync in random orders and page sizes. After a full sync every desk holds
+/// the same people, the same matters (status and state folded from the same steps), the same
+/// open backlog cases with every note under them, and the same conflicts; every phone any desk
+/// wrote is the shown one, in a conflict, or was replaced by a desk that had seen it.
+#[test]
+fn desks_working_offline_in_random_orders_end_equal_with_the_same_conflicts() {
+    use rand::{Rng, SeedableRng};
+    let cal = HolidayCalendar::bundled();
+    // A longer run: XINFANG_RECORDS_SEEDS=500.
+    let seeds: u64 = std::env::var("XINFANG_RECORDS_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(6);
+    for seed in 0..seeds {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut desks: Vec<(TempDir, Store, String)> = Vec::new();
+        for i in 0..3 {
+            let dir = TempDir::new().unwrap();
+            let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
+            let clerk = store
+                .add_staff(&NewStaff {
+                    username: format!("clerk{i}"),
+                    display_name: format!("接待员{i}"),
+                    roles: vec![Role::Clerk],
+                    password: "correct horse".into(),
+                })
+                .unwrap();
+            desks.push((dir, store, clerk.id));
+        }
+        let mut relay = Relay { log: Vec::new() };
+        let mut pushed = [0i64; 3];
+        let mut cursor = [0usize; 3];
+        let mut phones: Vec<String> = Vec::new();
+        let mut matters: Vec<String> = Vec::new();
+        for _ in 0..25 {
+            let d = rng.random_range(0..3);
+            match rng.random_range(0..5) {
+                0 => {
+                    let phone = format!("1390000{:04}", rng.random_range(0..10_000));
+                    let (_, store, clerk) = &mut desks[d];
+                    let m = register_phone(store, clerk, &phone);
+                    phones.push(phone);
+                    matters.push(m);
+                }
+                2 if !matters.is_empty() => {
+                    // 积案 flagged (perhaps at two desks offline), with a progress note.
+                    let m = matters[rng.random_range(0..matters.len())].clone();
+                    let (_, store, clerk) = &mut desks[d];
+                    let flag = xinfang_core::backlog::FlagInput {
+                        leader: format!("领导{d}"),
+                        plan: "协调".into(),
+                        target_date: String::new(),
+                        flagged_on: "2025-03-06".into(),
+                    };
+                    let case = store
+                        .flag_backlog(&m, &flag, clerk)
+                        .ok()
+                        .or_else(|| store.open_backlog_case_of(&m).unwrap());
+                    if let Some(case) = case {
+                        let note = xinfang_core::backlog::NoteInput {
+                            noted_on: "2025-03-07".into(),
+                            note: format!("进展{}", rng.random_range(0..1000)),
+                        };
+                        store.note_backlog(&case, &note, clerk).unwrap();
+                    }
+                }
+                1 if !matters.is_empty() => {
+                    let m = matters[rng.random_range(0..matters.len())].clone();
+                    let day = "2025-03-05".parse().unwrap();
+                    let event = match rng.random_range(0..3) {
+                        0 => MatterEvent::Accept {
+                            at: day,
+                            notice_no: Some(format!("受{d}")),
+                        },
+                        1 => MatterEvent::Forward {
+                            at: day,
+                            to_authority: "县人社局".into(),
+                            report_back_by: None,
+                        },
+                        _ => MatterEvent::StartHandling { at: day },
+                    };
+                    let (_, store, clerk) = &mut desks[d];
+                    // A matter this desk has not pulled yet, or a step it refuses: nothing.
+                    let _ = store.record_event(&m, &event, clerk, &cal);
+                }
+                _ => {
+                    let page = rng.random_range(1..8);
+                    let (_, store, _) = &mut desks[d];
+                    relay.push(store, &mut pushed[d]);
+                    relay.pull(store, &mut cursor[d], page);
+                }
+            }
+        }
+        for _ in 0..2 {
+            for (d, (_, store, _)) in desks.iter_mut().enumerate() {
+                relay.push(store, &mut pushed[d]);
+                relay.pull(store, &mut cursor[d], 5);
+            }
+        }
+        let snapshot = |dir: &std::path::Path| {
+            (
+                table(
+                    dir,
+                    "SELECT id, name, phone, address FROM visitors ORDER BY id",
+                ),
+                table(
+                    dir,
+                    "SELECT id, status, state, event_count FROM matters ORDER BY id",
+                ),
+                table(dir, "SELECT id FROM matter_events ORDER BY id"),
+                table(
+                    dir,
+                    "SELECT c.id, c.matter_id, c.merged_into, n.id FROM backlog_cases c
+                     LEFT JOIN backlog_notes n ON n.case_id = c.id ORDER BY c.id, n.id",
+                ),
+            )
+        };
+        let first = snapshot(desks[0].0.path());
+        let first_conflicts = desks[0].1.open_conflicts().unwrap();
+        let today = "2025-03-10".parse().unwrap();
+        let open_cases = |store: &Store| -> Vec<(String, Vec<String>)> {
+            store
+                .backlog_cases(xinfang_store::BacklogFilter::Open, today)
+                .unwrap()
+                .into_iter()
+                .map(|c| (c.id, c.notes.into_iter().map(|n| n.id).collect()))
+                .collect()
+        };
+        let first_cases = open_cases(&desks[0].1);
+        // One open case a matter, every note under it.
+        let notes: usize = first_cases.iter().map(|(_, n)| n.len()).sum();
+        assert_eq!(
+            notes,
+            first.3.iter().filter(|r| !r.ends_with("|Null")).count()
+        );
+        for (dir, store, _) in &desks[1..] {
+            assert_eq!(open_cases(store), first_cases, "seed {seed}");
+            assert_eq!(snapshot(dir.path()), first, "seed {seed}");
+            assert_eq!(
+                store.open_conflicts().unwrap(),
+                first_conflicts,
+                "seed {seed}"
+            );
+        }
+        // No phone silently lost: shown, in a conflict, or replaced by a write that names it
+        // in its base (a desk that had seen it).
+        let shown = first.0.first().cloned().unwrap_or_default();
+        for p in &phones {
+            let in_conflict = first_conflicts
+                .iter()
+                .any(|c| c.options.iter().any(|o| &o.value == p));
+            let versions: Vec<serde_json::Value> = relay
+                .log
+                .iter()
+                .filter(|rc| rc.change.fields.get("phone").and_then(|v| v.as_str()) == Some(p))
+                .map(|rc| serde_json::json!([rc.change.hlc.0, rc.device_id]))
+                .collect();
+            let replaced_knowingly = relay.log.iter().any(|rc| {
+                rc.change.fields.get("meta_base").is_some_and(|b| {
+                    b["phone"]
+                        .as_array()
+                        .is_some_and(|list| list.iter().any(|v| versions.contains(v)))
+                })
+            });
+            assert!(
+                shown.contains(p.as_str()) || in_conflict || replaced_knowingly,
+                "seed {seed}: phone {p} lost"
+            );
+        }
+        for (_, store, _) in &desks {
+            assert!(store.verify().unwrap().ok(), "seed {seed}");
+        }
+    }
+}
+
+fn register_phone(store: &mut Store, clerk: &str, phone: &str) -> String {
+    let body17 = "14052119800115013";
+    let id_number = format!("{body17}{}", resident_id_check_char(body17).unwrap());
+    let input = VisitInput {
+        visited_at: "2025-03-03T09:30:00+08:00".into(),
+        visitors: vec![VisitorInput {
+            name: "张三".into(),
+            id_number,
+            phone: phone.into(),
+            ..Default::default()
+        }],
+        head_count: 0,
+        representatives: vec![],
+        appeal: "拖欠工资".into(),
+        appeal_kind: "claim".into(),
+        category: "劳动和社会保障".into(),
+        agency: "县人社局".into(),
+        place_code: "140521".into(),
+    };
+    let now: DateTime<FixedOffset> =
+        DateTime::parse_from_rfc3339("2025-03-03T12:00:00+08:00").unwrap();
+    let v = validate_visit(&input, ReferenceData::bundled(), now).unwrap();
+    store.register_visit(&v, clerk).unwrap().matter_id
+}

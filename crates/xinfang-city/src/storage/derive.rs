@@ -59,11 +59,7 @@ pub fn matter_fields(
                     .and_then(Value::as_i64)
                     .unwrap_or(s.base_hlc),
                 event,
-                prev: s
-                    .data
-                    .get("prev")
-                    .and_then(Value::as_str)
-                    .map(|p| (!p.is_empty()).then(|| p.to_owned())),
+                prev: matter::parse_prev(s.data.get("prev").and_then(Value::as_str)),
                 voided: s.data.get("voided_by").is_some_and(|v| !v.is_null()),
             })
         })
