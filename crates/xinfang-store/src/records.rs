@@ -157,7 +157,7 @@ pub(crate) fn field_writes(
     }
     let mut stmt = conn.prepare_cached(
         "SELECT fields, op, hlc, device_id, changed_at FROM sync_remote_log
-         WHERE entity = ?1 AND entity_id = ?2 AND applied = 1",
+         WHERE entity = ?1 AND entity_id = ?2 AND applied IN (1, 3)",
     )?;
     let mut rows = stmt.query(params![entity, entity_id])?;
     while let Some(r) = rows.next()? {

@@ -353,7 +353,11 @@ impl Applier<'_> {
             Some(rowid) => self.update(&t, cols, &where_sql, &keys, rowid, device_id, c),
         };
         // Fields a newer desk wrote that have no column here yet stay in the log.
-        let partly = c.fields.keys().any(|f| !cols.has(f));
+        // (Change metadata such as `meta_base` is never a column.)
+        let partly = c
+            .fields
+            .keys()
+            .any(|f| !cols.has(f) && !xinfang_sync::merge::is_meta(f));
         match outcome {
             Ok(()) => {
                 self.tx.execute_batch("RELEASE pulled")?;
