@@ -1,21 +1,13 @@
-//! 信访接待台 desktop app: a thin Tauri shell. Commands check the session and role, then call
-//! xinfang-core and xinfang-store (see `api`); the UI in `ui/` only shows what they return.
+//! 信访接待台 desktop app: a thin Tauri shell over xinfang-app, which checks the session and
+//! role and holds every use case; the UI in `ui/` only shows what the commands return.
 
-pub mod api;
 pub mod bindings;
-pub mod command_list;
-#[cfg(test)]
-mod command_tests;
 pub mod commands;
-pub mod error;
-pub mod matters;
-pub mod security_doc;
-pub mod stats;
 pub mod sync_task;
 
 use std::path::PathBuf;
 
-use api::{AppState, DEFAULT_IDLE_MINUTES};
+use xinfang_app::api::{AppState, DEFAULT_IDLE_MINUTES};
 
 /// Where the store lives: `--data-dir DIR`, else env `XINFANG_DATA_DIR`, else the platform
 /// data dir (the same default as the `xinfang` CLI).
@@ -101,30 +93,30 @@ pub fn run() {
             commands::set_staff_active,
             commands::reset_password,
             commands::set_staff_roles,
-            matters::matter,
-            matters::matter_of_visit,
-            matters::record_matter_event,
-            matters::classify_matter,
-            matters::propose_route,
-            matters::confirm_route,
-            matters::due_list,
-            matters::backlog_dashboard,
-            matters::backlog_cases,
-            matters::flag_backlog,
-            matters::set_backlog_leader,
-            matters::note_backlog,
-            matters::clear_backlog,
-            matters::print_matter_notice,
-            matters::open_notice,
-            stats::statistics,
-            stats::rate_matters,
-            stats::completeness,
-            stats::export_ledger,
-            stats::monthly_report,
-            stats::open_export,
-            stats::evaluate_matter,
-            stats::publicity,
-            stats::add_publicity,
+            commands::matter,
+            commands::matter_of_visit,
+            commands::record_matter_event,
+            commands::classify_matter,
+            commands::propose_route,
+            commands::confirm_route,
+            commands::due_list,
+            commands::backlog_dashboard,
+            commands::backlog_cases,
+            commands::flag_backlog,
+            commands::set_backlog_leader,
+            commands::note_backlog,
+            commands::clear_backlog,
+            commands::print_matter_notice,
+            commands::open_notice,
+            commands::statistics,
+            commands::rate_matters,
+            commands::completeness,
+            commands::export_ledger,
+            commands::monthly_report,
+            commands::open_export,
+            commands::evaluate_matter,
+            commands::publicity,
+            commands::add_publicity,
             commands::reveal_visitor_contact,
             commands::audit_entries,
         ])

@@ -5,12 +5,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 use xinfang_core::FieldError;
+use xinfang_core::clock::{Clock, SystemClock};
 use xinfang_core::desk::{
     ConsultationInput, DISPUTE_TYPES, Desk, IdCheck, MediationInput, MediationOutcome, PartyRole,
     check_hall_code, check_id_live, check_password_repeat, validate_consultation,
@@ -104,7 +104,8 @@ pub fn access(command: &str) -> Option<Access> {
 
 /// Sync state shown in the status bar, filled in by the background sync task
 /// (`crate::sync_task`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncStatus {
     /// The last attempt reached the city server.
     pub online: bool,
@@ -119,7 +120,8 @@ pub struct SyncStatus {
 }
 
 /// Where the app runs and whether its store exists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AppInfo {
     pub version: String,
     pub data_dir: String,
@@ -131,7 +133,8 @@ pub struct AppInfo {
     pub recovery_key: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SessionInfo {
     pub staff: Staff,
     pub hall_code: String,
@@ -140,7 +143,8 @@ pub struct SessionInfo {
 }
 
 /// First-run form: the hall and its first admin.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct SetupInput {
     pub hall_code: String,
@@ -150,7 +154,8 @@ pub struct SetupInput {
     pub password_repeat: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct NewStaffInput {
     pub username: String,
@@ -160,7 +165,8 @@ pub struct NewStaffInput {
 }
 
 /// A choice in a select: stored value and Chinese label.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Choice {
     pub value: String,
     pub label: String,
@@ -177,7 +183,8 @@ fn choice(value: &str, label: &str) -> Choice {
 }
 
 /// The lists the forms choose from, all from xinfang-core's data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReferenceLists {
     pub appeal_kinds: Vec<Choice>,
     pub categories: Vec<Choice>,
@@ -193,7 +200,8 @@ pub struct ReferenceLists {
     pub desks: Vec<Choice>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RegisterResult {
     pub registered: Registered,
     /// Non-blocking remarks (unknown region prefix …), each at its field.
@@ -201,7 +209,8 @@ pub struct RegisterResult {
 }
 
 /// Which number `reveal_visitor_contact` shows in full.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ContactField {
     IdNumber,
@@ -209,7 +218,8 @@ pub enum ContactField {
 }
 
 /// Filter of the audit view; empty fields match everything.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct AuditQuery {
     /// Staff id of the person who acted.
@@ -222,7 +232,8 @@ pub struct AuditQuery {
 }
 
 /// One line of the audit view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuditRow {
     pub seq: i64,
     pub at: String,
@@ -290,7 +301,7 @@ pub(crate) fn mask_row(row: &mut VisitRow) {
 
 struct Session {
     staff: Staff,
-    last_active: Instant,
+    last_active: DateTime<Utc>,
 }
 
 #[derive(Default)]
@@ -305,6 +316,8 @@ pub struct AppState {
     idle: Duration,
     idle_minutes: u32,
     inner: Mutex<Inner>,
+    /// Today's date, the idle lock and every time stamp the use cases write come from here.
+    clock: Arc<dyn Clock>,
     /// Shared with the background sync task.
     pub sync: Arc<Mutex<SyncStatus>>,
     /// Wakes the background sync task (after a login, after a registered visit).
@@ -313,10 +326,6 @@ pub struct AppState {
     started: Instant,
     probe: bool,
     probed: Mutex<bool>,
-}
-
-pub fn now_cst() -> DateTime<FixedOffset> {
-    Utc::now().with_timezone(&FixedOffset::east_opt(8 * 3600).expect("valid offset"))
 }
 
 fn hall_name(code: &str) -> String {
@@ -332,11 +341,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl AppState {
     pub fn new(data_dir: PathBuf, idle_minutes: u32) -> Self {
+        Self::with_clock(data_dir, idle_minutes, Arc::new(SystemClock))
+    }
+
+    /// An app state reading `clock` (tests set the time instead of waiting).
+    pub fn with_clock(data_dir: PathBuf, idle_minutes: u32, clock: Arc<dyn Clock>) -> Self {
         AppState {
             data_dir,
-            idle: Duration::from_secs(u64::from(idle_minutes) * 60),
+            idle: Duration::minutes(i64::from(idle_minutes)),
             idle_minutes,
             inner: Mutex::new(Inner::default()),
+            clock,
             sync: Arc::new(Mutex::new(SyncStatus::default())),
             sync_wake: Arc::new(tokio::sync::Notify::new()),
             started: Instant::now(),
@@ -349,17 +364,43 @@ impl AppState {
         &self.data_dir
     }
 
-    /// Runs `f` for the logged-in staff member if the command's access allows it.
+    /// Now, China Standard Time.
+    pub fn now_cst(&self) -> DateTime<FixedOffset> {
+        self.clock.now_cst()
+    }
+
+    /// Today's date, China Standard Time.
+    pub fn local_date(&self) -> NaiveDate {
+        self.clock.today()
+    }
+
+    fn idle_expired(&self, session: &Session) -> bool {
+        self.clock.now() - session.last_active > self.idle
+    }
+
+    /// Runs `f` for the logged-in staff member if the command's access allows it; the call
+    /// counts as activity that keeps the session alive.
     fn guarded<T>(
         &self,
         access: Access,
+        f: impl FnOnce(&mut Store, &Staff) -> CmdResult<T>,
+    ) -> CmdResult<T> {
+        self.guarded_as(access, true, f)
+    }
+
+    /// [`Self::guarded`]; `activity` false for the status bar's polls, which run by themselves
+    /// while the window is open and so must not keep an unattended session unlocked.
+    fn guarded_as<T>(
+        &self,
+        access: Access,
+        activity: bool,
         f: impl FnOnce(&mut Store, &Staff) -> CmdResult<T>,
     ) -> CmdResult<T> {
         let mut inner = lock(&self.inner);
         let Some(session) = inner.session.as_mut() else {
             return Err(CommandError::unauthenticated("not_logged_in", "请先登录。"));
         };
-        if session.last_active.elapsed() > self.idle {
+        if self.idle_expired(session) {
             inner.session = None;
             inner.store = None;
             tracing::info!("session ended after idle timeout");
@@ -371,7 +412,9 @@ impl AppState {
                 ),
             ));
         }
-        session.last_active = Instant::now();
+        if activity {
+            session.last_active = self.clock.now();
+        }
         if let Access::Action(action) = access {
             authorize(&session.staff.roles, action).map_err(CommandError::forbidden)?;
         }
@@ -472,7 +515,7 @@ impl AppState {
         tracing::info!(staff_id = %staff.id, "logged in");
         inner.session = Some(Session {
             staff: staff.clone(),
-            last_active: Instant::now(),
+            last_active: self.clock.now(),
         });
         self.sync_wake.notify_one();
         Ok(SessionInfo {
@@ -572,7 +615,8 @@ impl AppState {
     }
 
     pub fn sync_status(&self) -> CmdResult<SyncStatus> {
-        self.guarded(Access::LoggedIn, |_, _| Ok(lock(&self.sync).clone()))
+        // A poll every few seconds: not activity (docs/security.md, idle lock).
+        self.guarded_as(Access::LoggedIn, false, |_, _| Ok(lock(&self.sync).clone()))
     }
 
     // ---- drafts: one's own unsubmitted forms, in the encrypted store, never synced ---------
@@ -606,7 +650,7 @@ impl AppState {
         let inner = lock(&self.inner);
         let session = inner.session.as_ref()?;
         let store = inner.store.as_ref()?;
-        if session.last_active.elapsed() > self.idle {
+        if self.idle_expired(session) {
             return None;
         }
         // The session's data key opens the second connection; it is dropped with it.
@@ -632,7 +676,7 @@ impl AppState {
                 number,
                 sex,
                 birth_date,
-                now_cst().date_naive(),
+                self.local_date(),
                 ReferenceData::bundled().regions,
             ))
         })
@@ -653,7 +697,7 @@ impl AppState {
 
     pub fn register_visit(&self, input: VisitInput) -> CmdResult<RegisterResult> {
         self.act(Action::RegisterVisit, |store, me| {
-            let valid = validate_visit(&input, &store.reference_data(), now_cst())?;
+            let valid = validate_visit(&input, &store.reference_data(), self.now_cst())?;
             let registered = store.register_visit(&valid, &me.id)?;
             // Push the new visit to the city now rather than at the next round.
             self.sync_wake.notify_one();
@@ -668,7 +712,7 @@ impl AppState {
 
     pub fn today(&self) -> CmdResult<Vec<VisitRow>> {
         self.act(Action::ViewToday, |store, _| {
-            let mut rows = store.visits_on(&now_cst().date_naive().to_string())?;
+            let mut rows = store.visits_on(&self.local_date().to_string())?;
             rows.iter_mut().for_each(mask_row);
             Ok(rows)
         })
@@ -745,8 +789,7 @@ impl AppState {
 
     pub fn log_mediation(&self, input: MediationInput) -> CmdResult<MediationRecord> {
         self.act(Action::LogMediation, |store, me| {
-            let valid =
-                validate_mediation(&input, &store.reference_data(), now_cst().date_naive())?;
+            let valid = validate_mediation(&input, &store.reference_data(), self.local_date())?;
             let id = store.add_mediation(&valid, &me.id)?;
             Ok(store.mediation(&id)?)
         })

@@ -3,12 +3,17 @@
 //! entry or without a case here fails `every_command_has_an_access_rule_and_a_case`.
 
 use std::path::Path;
+use std::sync::Arc;
 
+use chrono::Duration;
+
+use xinfang_core::clock::{Clock, ManualClock, SystemClock};
 use xinfang_core::desk::{ConsultationInput, Desk, MediationInput, PartyInput, SessionInput};
 use xinfang_core::id::resident_id_check_char;
-use xinfang_core::staff::Role;
+use xinfang_core::matter::MatterEvent;
+use xinfang_core::staff::{Action, Role};
 use xinfang_core::visit::{VisitInput, VisitorInput};
-use xinfang_store::{NewStaff, Store};
+use xinfang_store::{NewStaff, Staff, Store};
 
 use crate::api::{Access, AppState, NewStaffInput, SetupInput, access};
 use crate::command_list::COMMANDS;
@@ -61,7 +66,7 @@ fn mediation(visit_id: &str) -> MediationInput {
             party("respondent", "李四", id("19750301", "024")),
         ],
         sessions: vec![SessionInput {
-            held_on: crate::api::now_cst().date_naive().to_string(),
+            held_on: SystemClock.now_cst().date_naive().to_string(),
             notes: "双方同意调解。".into(),
         }],
         outcome: "agreed".into(),
@@ -97,7 +102,7 @@ fn fixture(dir: &Path) -> (AppState, String) {
     let valid = xinfang_core::visit::validate_visit(
         &visit("张三", &id("19800115", "013")),
         xinfang_core::reference::ReferenceData::bundled(),
-        crate::api::now_cst(),
+        SystemClock.now_cst(),
     )
     .unwrap();
     let visit_id = store.register_visit(&valid, "seed").unwrap().visit_id;
@@ -278,7 +283,7 @@ fn every_command_has_an_access_rule_and_a_case() {
     }
     // The capability grants exactly the commands.
     let cap: serde_json::Value =
-        serde_json::from_str(include_str!("../capabilities/default.json")).unwrap();
+        serde_json::from_str(include_str!("../../../src-tauri/capabilities/default.json")).unwrap();
     let granted: Vec<&str> = cap["permissions"]
         .as_array()
         .unwrap()
@@ -348,22 +353,52 @@ fn nothing_but_public_commands_without_login() {
     }
 }
 
+/// An app state on the fixture's data dir with a clock the test moves.
+fn with_clock(state: &AppState, idle_minutes: u32) -> (AppState, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::at("2026-11-26T09:00:00+08:00"));
+    let state = AppState::with_clock(state.data_dir().to_path_buf(), idle_minutes, clock.clone());
+    (state, clock)
+}
+
 #[test]
 fn idle_session_ends() {
     let dir = tempfile::tempdir().unwrap();
     let (state, _) = fixture(dir.path());
-    let state = AppState::new(state.data_dir().to_path_buf(), 15);
+    let (state, clock) = with_clock(&state, 15);
     state.login("clerk", PW).unwrap();
+    clock.advance(Duration::minutes(14));
+    assert!(state.today().is_ok(), "14 idle minutes of 15");
+    // Each command is activity: the 15 minutes count from the last one.
+    clock.advance(Duration::minutes(14));
     assert!(state.today().is_ok());
-    let idle = AppState::new(state.data_dir().to_path_buf(), 0);
-    idle.login("clerk", PW).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(5));
-    let e = idle.today().unwrap_err();
+    clock.advance(Duration::minutes(15) + Duration::seconds(1));
+    let e = state.today().unwrap_err();
     assert_eq!(
         (e.kind, e.code.as_str()),
         (ErrorKind::Unauthenticated, "session_expired")
     );
-    assert!(idle.session().unwrap().is_none());
+    assert!(e.message.contains("15 分钟"), "{}", e.message);
+    assert!(state.session().unwrap().is_none());
+    assert!(state.sync_store().is_none(), "no store for the sync task");
+}
+
+/// The status bar polls `sync_status` every few seconds while the window is open: the polls
+/// must not keep an unattended session unlocked (issue 15, item 11).
+#[test]
+fn the_sync_status_poll_does_not_keep_the_session_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    let (state, clock) = with_clock(&state, 15);
+    state.login("clerk", PW).unwrap();
+    for _ in 0..3 {
+        clock.advance(Duration::minutes(4));
+        assert!(state.sync_status().is_ok());
+    }
+    // 16 minutes after the last command, 4 after the last poll.
+    clock.advance(Duration::minutes(4));
+    assert_eq!(state.sync_status().unwrap_err().code, "session_expired");
+    let e = state.today().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unauthenticated);
 }
 
 #[test]
@@ -684,7 +719,7 @@ fn confidential_reports_and_the_audit_view() {
     assert_eq!(by_clerk[0].entity_id, matter);
     let of_matter = state.audit_entries(q("", &matter, "", "")).unwrap();
     assert_eq!(of_matter.len(), 2);
-    let today = crate::api::now_cst().date_naive().to_string();
+    let today = SystemClock.now_cst().date_naive().to_string();
     assert_eq!(
         state
             .audit_entries(q("", "", &today, &today))
@@ -936,4 +971,134 @@ fn drafts_of_unknown_forms_or_too_large_are_refused_in_chinese() {
         None,
         "nothing was kept"
     );
+}
+
+type UseCase = fn(&mut Store, &Staff, &str, &str) -> CmdResult<()>;
+
+/// The use cases the `xinfang` CLI calls (tests/layering.rs checks that it does), each with the
+/// actions its role check asks for. Called directly, as the CLI does after its login.
+fn cli_use_cases() -> Vec<(&'static str, &'static [Action], UseCase)> {
+    use crate::matters as m;
+    fn today() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 26).expect("a date")
+    }
+    vec![
+        ("view_matter", &[Action::ViewMatter], |s, me, mid, _| {
+            ok(m::view_matter(s, me, mid, today(), "测试"))
+        }),
+        ("matter_of_visit", &[Action::ViewMatter], |s, me, _, v| {
+            ok(m::matter_of_visit(s, me, v))
+        }),
+        (
+            "record_event",
+            &[Action::RecordMatterEvent],
+            |s, me, mid, _| {
+                let e = MatterEvent::Accept {
+                    at: today(),
+                    notice_no: None,
+                };
+                ok(m::record_event(s, me, mid, &e))
+            },
+        ),
+        ("classify", &[Action::ClassifyMatter], |s, me, mid, _| {
+            ok(m::classify(s, me, mid, &Default::default()))
+        }),
+        (
+            "propose_route",
+            &[Action::ProposeLegalRoute],
+            |s, me, mid, _| ok(m::propose_route(s, me, mid, &Default::default())),
+        ),
+        (
+            "confirm_route",
+            &[Action::ClassifyMatter],
+            |s, me, mid, _| ok(m::confirm_route(s, me, mid, None)),
+        ),
+        (
+            "matter_notice",
+            &[Action::PrintMatterNotice, Action::ViewMatter],
+            |s, me, mid, _| ok(m::matter_notice(s, me, mid, "acceptance")),
+        ),
+        ("due_list", &[Action::ViewDueList], |s, me, _, _| {
+            ok(m::due_list(s, me, today()))
+        }),
+        ("backlog_case", &[Action::ViewBacklog], |s, me, _, _| {
+            ok(m::backlog_case(s, me, "no-such-case", today()))
+        }),
+        ("backlog_cases", &[Action::ViewBacklog], |s, me, _, _| {
+            ok(m::backlog_cases(
+                s,
+                me,
+                xinfang_store::BacklogFilter::All,
+                today(),
+            ))
+        }),
+        (
+            "backlog_dashboard",
+            &[Action::ViewBacklog],
+            |s, me, _, _| ok(m::backlog_dashboard(s, me, today())),
+        ),
+        ("flag_backlog", &[Action::ManageBacklog], |s, me, mid, _| {
+            ok(m::flag_backlog(s, me, mid, &Default::default(), today()))
+        }),
+        (
+            "set_backlog_leader",
+            &[Action::ManageBacklog],
+            |s, me, _, _| {
+                ok(m::set_backlog_leader(
+                    s,
+                    me,
+                    "no-such-case",
+                    "李副县长",
+                    today(),
+                ))
+            },
+        ),
+        ("note_backlog", &[Action::NoteBacklog], |s, me, _, _| {
+            ok(m::note_backlog(
+                s,
+                me,
+                "no-such-case",
+                &Default::default(),
+                today(),
+            ))
+        }),
+        ("clear_backlog", &[Action::ManageBacklog], |s, me, _, _| {
+            ok(m::clear_backlog(
+                s,
+                me,
+                "no-such-case",
+                &Default::default(),
+                today(),
+            ))
+        }),
+    ]
+}
+
+/// The role × use-case matrix of the CLI's calls: a role the matrix refuses gets `forbidden`
+/// before anything is read; a role it allows gets past the check.
+#[test]
+fn every_cli_use_case_as_each_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, visit_id) = fixture(dir.path());
+    let matter = {
+        state.login("clerk", PW).unwrap();
+        state.matter_of_visit(&visit_id).unwrap()
+    };
+    state.logout();
+    for role in Role::ALL {
+        let (mut store, me) = Store::login(state.data_dir(), role.code(), PW).unwrap();
+        for (name, actions, call) in cli_use_cases() {
+            let allowed = actions
+                .iter()
+                .all(|a| xinfang_core::staff::authorize(&[role], *a).is_ok());
+            let r = call(&mut store, &me, &matter, &visit_id);
+            let refused = matches!(&r, Err(e) if e.kind == ErrorKind::Forbidden);
+            assert_eq!(refused, !allowed, "{name} as {}: {r:?}", role.code());
+            if let Err(e) = &r
+                && refused
+            {
+                assert_eq!(e.code, "forbidden", "{name} as {}", role.code());
+            }
+        }
+    }
 }

@@ -6,10 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
-use tauri::State;
-use ts_rs::TS;
 use xinfang_core::FieldError;
 use xinfang_core::notice::hall_names;
 use xinfang_core::reference::ReferenceData;
@@ -23,7 +21,7 @@ use xinfang_store::{
     Completeness, EvaluationRecord, PublicityRecord, RateMatter, Statistics, StatsQuery,
 };
 
-use crate::api::{AppState, Choice, now_cst};
+use crate::api::{AppState, Choice};
 use crate::error::{CmdResult, CommandError, ErrorKind};
 use crate::matters::{file_in, open_with_system, print_error, printer};
 
@@ -31,7 +29,8 @@ use crate::matters::{file_in, open_with_system, print_error, printer};
 pub const EXPORTS_DIR: &str = "exports";
 
 /// What the statistics screen shows and what the logged-in role may do there.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StatsPage {
     pub stats: Statistics,
     /// 沁水县信访接待大厅, or 全部大厅 when no hall is chosen and the desk holds several.
@@ -45,7 +44,8 @@ pub struct StatsPage {
 }
 
 /// A file written into the data dir's `exports/` folder.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WrittenFile {
     pub path: String,
     pub file_name: String,
@@ -55,7 +55,8 @@ pub struct WrittenFile {
 }
 
 /// The publicity screen: activities of the period and their totals.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PublicityPage {
     pub activities: Vec<PublicityRecord>,
     pub summary: PublicitySummary,
@@ -82,10 +83,10 @@ fn hall_filter(hall: Option<String>) -> CmdResult<Option<String>> {
     }
 }
 
-fn query(from: &str, to: &str, hall: Option<String>) -> CmdResult<StatsQuery> {
+fn query(from: &str, to: &str, hall: Option<String>, today: NaiveDate) -> CmdResult<StatsQuery> {
     Ok(StatsQuery {
         period: parse_period(from, to)?,
-        today: now_cst().date_naive(),
+        today,
         hall: hall_filter(hall)?,
     })
 }
@@ -136,7 +137,7 @@ impl AppState {
     /// The statistics of a period (and one hall, or every hall the desk holds).
     pub fn statistics(&self, from: &str, to: &str, hall: Option<String>) -> CmdResult<StatsPage> {
         self.act(Action::ViewStatistics, |store, me| {
-            let q = query(from, to, hall)?;
+            let q = query(from, to, hall, self.local_date())?;
             let cal = store.holiday_calendar();
             let stats = store.statistics(&q, &cal)?;
             let mut codes: Vec<String> = stats.by_hall.iter().map(|c| c.key.clone()).collect();
@@ -177,7 +178,7 @@ impl AppState {
         rate: &str,
     ) -> CmdResult<Vec<RateMatter>> {
         self.act(Action::ViewStatistics, |store, _| {
-            let q = query(from, to, hall)?;
+            let q = query(from, to, hall, self.local_date())?;
             let kind = RateKind::parse(rate).ok_or_else(|| {
                 bad_field(
                     "rate",
@@ -198,7 +199,7 @@ impl AppState {
         hall: Option<String>,
     ) -> CmdResult<Completeness> {
         self.act(Action::ViewStatistics, |store, _| {
-            let q = query(from, to, hall)?;
+            let q = query(from, to, hall, self.local_date())?;
             let cal = store.holiday_calendar();
             Ok(store.completeness(&q, &cal)?)
         })
@@ -217,12 +218,12 @@ impl AppState {
     ) -> CmdResult<WrittenFile> {
         let data_dir = self.data_dir().to_path_buf();
         self.act(Action::ExportLedger, |store, me| {
-            let q = query(from, to, hall)?;
+            let q = query(from, to, hall, self.local_date())?;
             if full {
                 authorize(&me.roles, Action::ExportFullIds).map_err(CommandError::forbidden)?;
             }
             let dir = exports_dir(&data_dir)?;
-            let stamp = now_cst().format("%Y%m%d-%H%M%S");
+            let stamp = self.now_cst().format("%Y%m%d-%H%M%S");
             let scope = q.hall.clone().unwrap_or_else(|| "all".to_owned());
             let name = |what: &str| {
                 dir.join(format!(
@@ -287,7 +288,7 @@ impl AppState {
     /// The monthly report (`YYYY-MM`) of one hall (default: this desk's) to PDF in `exports/`.
     pub fn monthly_report(&self, month: &str, hall: Option<String>) -> CmdResult<WrittenFile> {
         let data_dir = self.data_dir().to_path_buf();
-        let today = now_cst().date_naive();
+        let today = self.local_date();
         let (stats, hall_code) = self.act(Action::ViewStatistics, |store, _| {
             let (from, to) = report::month_bounds(month)?;
             let hall = hall_filter(hall)?;
@@ -339,7 +340,7 @@ impl AppState {
     ) -> CmdResult<EvaluationRecord> {
         self.act(Action::EvaluateMatter, |store, me| {
             let cal = store.holiday_calendar();
-            Ok(store.evaluate_matter(matter_id, &input, &me.id, now_cst().date_naive(), &cal)?)
+            Ok(store.evaluate_matter(matter_id, &input, &me.id, self.local_date(), &cal)?)
         })
     }
 
@@ -366,94 +367,15 @@ impl AppState {
     /// Records a publicity activity (法治宣传活动) of this desk's hall.
     pub fn add_publicity(&self, input: PublicityInput) -> CmdResult<PublicityRecord> {
         self.act(Action::RecordPublicity, |store, me| {
-            let valid = validate_publicity(&input, now_cst().date_naive())?;
+            let valid = validate_publicity(&input, self.local_date())?;
             Ok(store.add_publicity(&valid, &me.id)?)
         })
     }
 }
 
-// ---- Tauri commands -----------------------------------------------------------------------
-
-type S<'a> = State<'a, AppState>;
-
-#[tauri::command]
-pub async fn statistics(
-    s: S<'_>,
-    from: String,
-    to: String,
-    hall: Option<String>,
-) -> CmdResult<StatsPage> {
-    s.statistics(&from, &to, hall)
-}
-
-#[tauri::command]
-pub async fn rate_matters(
-    s: S<'_>,
-    from: String,
-    to: String,
-    hall: Option<String>,
-    rate: String,
-) -> CmdResult<Vec<RateMatter>> {
-    s.rate_matters(&from, &to, hall, &rate)
-}
-
-#[tauri::command]
-pub async fn completeness(
-    s: S<'_>,
-    from: String,
-    to: String,
-    hall: Option<String>,
-) -> CmdResult<Completeness> {
-    s.completeness(&from, &to, hall)
-}
-
-#[tauri::command]
-pub async fn export_ledger(
-    s: S<'_>,
-    kind: String,
-    from: String,
-    to: String,
-    hall: Option<String>,
-    full: bool,
-) -> CmdResult<WrittenFile> {
-    s.export_ledger(&kind, &from, &to, hall, full)
-}
-
-#[tauri::command]
-pub async fn monthly_report(
-    s: S<'_>,
-    month: String,
-    hall: Option<String>,
-) -> CmdResult<WrittenFile> {
-    s.monthly_report(&month, hall)
-}
-
-#[tauri::command]
-pub async fn open_export(s: S<'_>, file_name: String) -> CmdResult<String> {
-    s.open_export(&file_name)
-}
-
-#[tauri::command]
-pub async fn evaluate_matter(
-    s: S<'_>,
-    matter_id: String,
-    input: EvaluationInput,
-) -> CmdResult<EvaluationRecord> {
-    s.evaluate_matter(&matter_id, input)
-}
-
-#[tauri::command]
-pub async fn publicity(s: S<'_>, from: String, to: String) -> CmdResult<PublicityPage> {
-    s.publicity(&from, &to)
-}
-
-#[tauri::command]
-pub async fn add_publicity(s: S<'_>, input: PublicityInput) -> CmdResult<PublicityRecord> {
-    s.add_publicity(input)
-}
-
 #[cfg(test)]
 mod tests {
+    use xinfang_core::clock::{Clock, SystemClock};
     use xinfang_core::id::resident_id_check_char;
     use xinfang_core::matter::MatterEvent;
     use xinfang_core::visit::{VisitInput, VisitorInput, validate_visit};
@@ -507,7 +429,8 @@ mod tests {
                 category: "劳动和社会保障".into(),
                 ..Default::default()
             };
-            let valid = validate_visit(&input, ReferenceData::bundled(), now_cst()).unwrap();
+            let valid =
+                validate_visit(&input, ReferenceData::bundled(), SystemClock.now_cst()).unwrap();
             let r = store.register_visit(&valid, "seed").unwrap();
             if i == 0 {
                 let accept = MatterEvent::Accept {
@@ -577,7 +500,7 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("hall"));
 
         // Publicity: recorded, then counted in the period's totals.
-        let today = now_cst().date_naive();
+        let today = state.local_date();
         let input = PublicityInput {
             held_on: today.to_string(),
             place: "城关社区".into(),
