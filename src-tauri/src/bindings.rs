@@ -150,6 +150,50 @@ mod tests {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/src/api/bindings")
     }
 
+    use xinfang_app::commands_ts::{commands_ts, signatures};
+
+    /// `ui/src/api/commands.ts`, the typed signature of every command (xinfang_app::commands_ts).
+    #[test]
+    fn commands_ts_is_fresh_and_names_only_generated_types() {
+        let path = dir().join("../commands.ts");
+        let text = commands_ts();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &text).unwrap();
+        }
+        assert!(
+            std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()),
+            "ui/src/api/commands.ts is stale; run `UPDATE_BINDINGS=1 cargo test -p xinfang-desk \
+             bindings` and commit the result"
+        );
+        let generated: Vec<String> = super::all().into_iter().map(|(n, _)| n).collect();
+        for line in text.lines().filter(|l| l.starts_with("import type")) {
+            let file = line.rsplit('/').next().unwrap().trim_end_matches('\'');
+            assert!(
+                generated.contains(&format!("{file}.ts")),
+                "commands.ts imports {file}, which bindings.rs does not generate"
+            );
+        }
+    }
+
+    #[test]
+    fn every_command_has_a_signature_in_the_tables_order() {
+        let names: Vec<&str> = signatures().iter().map(|s| s.0).collect();
+        assert_eq!(names, xinfang_app::command_list::COMMANDS);
+        let ts = commands_ts();
+        assert!(
+            ts.contains(
+                "  check_id: { args: { idType: string; number: string; sex: string; birthDate: string }; result: IdCheck }"
+            ),
+            "{ts}"
+        );
+        assert!(
+            ts.contains("  logout: { args: null; result: null }"),
+            "{ts}"
+        );
+        assert!(ts.contains("import type { MatterPage } from './bindings/MatterPage'"));
+        assert!(ts.contains("event: Record<string, unknown>"));
+    }
+
     #[test]
     fn bindings_are_fresh() {
         let files = super::all();

@@ -393,3 +393,46 @@ pub async fn publicity(s: S<'_>, from: String, to: String) -> CmdResult<Publicit
 pub async fn add_publicity(s: S<'_>, input: PublicityInput) -> CmdResult<PublicityRecord> {
     s.add_publicity(input)
 }
+
+#[cfg(test)]
+mod tests {
+    macro_rules! table {
+        ($($name:ident : $rule:ident, ($($arg:ident : $tn:ident $(<$inner:ty>)?),*) -> $ret:ty;)*) => {
+            &[$((
+                stringify!($name),
+                stringify!($($arg: $tn $(<$inner>)?),*),
+                stringify!($ret),
+            )),*]
+        };
+    }
+
+    fn squeeze(s: &str) -> String {
+        s.chars().filter(|c| !c.is_whitespace()).collect()
+    }
+
+    /// The functions of this file take the arguments and give the answer the command table
+    /// declares (which commands.ts is generated from): a signature changed here and not in
+    /// the table fails.
+    #[test]
+    fn every_command_function_matches_the_table() {
+        let table: &[(&str, &str, &str)] = xinfang_app::command_table!(table);
+        let file = include_str!("commands.rs");
+        let src = squeeze(file.split("#[cfg(test)]").next().unwrap());
+        for (name, args, ret) in table {
+            let args = squeeze(args);
+            let sep = if args.is_empty() { "" } else { "," };
+            let want = format!(
+                "pubasyncfn{name}(s:S<'_>{sep}{args}{})->CmdResult<{}>",
+                if args.is_empty() { "" } else { "," },
+                squeeze(ret)
+            );
+            let want_no_comma = want.replacen(",)", ")", 1);
+            assert!(
+                src.contains(&want) || src.contains(&want_no_comma),
+                "the command {name} in commands.rs does not match the table: want {want_no_comma}"
+            );
+        }
+        let fns = src.matches("#[tauri::command]").count();
+        assert_eq!(fns, table.len(), "a command function not in the table");
+    }
+}

@@ -39,6 +39,14 @@ pub fn idle_minutes_from(args: &[String], env: Option<String>) -> u32 {
         .unwrap_or(DEFAULT_IDLE_MINUTES)
 }
 
+/// The invoke handler of every command of the table (`xinfang_app::command_table`): a command
+/// in `commands` but not in the table cannot be called.
+macro_rules! handler {
+    ($($name:ident : $rule:ident, ($($arg:ident : $tn:ident $(<$inner:ty>)?),*) -> $ret:ty;)*) => {
+        tauri::generate_handler![$(commands::$name),*]
+    };
+}
+
 pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -60,66 +68,7 @@ pub fn run() {
             sync_task::start(app.handle().clone());
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::setup,
-            commands::login,
-            commands::logout,
-            commands::session,
-            commands::reference,
-            commands::sync_status,
-            commands::draft_save,
-            commands::draft_load,
-            commands::draft_discard,
-            commands::check_id,
-            commands::history,
-            commands::register_visit,
-            commands::today,
-            commands::visit_detail,
-            commands::hand_off,
-            commands::close_visit,
-            commands::lawyer_queue,
-            commands::lawyer_take_next,
-            commands::log_consultation,
-            commands::hand_on_to_mediator,
-            commands::consultation,
-            commands::mediator_queue,
-            commands::mediator_take_next,
-            commands::log_mediation,
-            commands::mediation,
-            commands::visitor_profile,
-            commands::list_staff,
-            commands::add_staff,
-            commands::set_staff_active,
-            commands::reset_password,
-            commands::set_staff_roles,
-            commands::matter,
-            commands::matter_of_visit,
-            commands::record_matter_event,
-            commands::classify_matter,
-            commands::propose_route,
-            commands::confirm_route,
-            commands::due_list,
-            commands::backlog_dashboard,
-            commands::backlog_cases,
-            commands::flag_backlog,
-            commands::set_backlog_leader,
-            commands::note_backlog,
-            commands::clear_backlog,
-            commands::print_matter_notice,
-            commands::open_notice,
-            commands::statistics,
-            commands::rate_matters,
-            commands::completeness,
-            commands::export_ledger,
-            commands::monthly_report,
-            commands::open_export,
-            commands::evaluate_matter,
-            commands::publicity,
-            commands::add_publicity,
-            commands::reveal_visitor_contact,
-            commands::audit_entries,
-        ])
+        .invoke_handler(xinfang_app::command_table!(handler))
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
             eprintln!("信访接待台无法启动：{e}");

@@ -52,55 +52,32 @@ impl Access {
     }
 }
 
-/// The access rule of each command in [`crate::command_list::COMMANDS`]. `None` for a name
-/// that is not a command: the command-layer tests fail when a command has no entry.
-pub fn access(command: &str) -> Option<Access> {
-    let act = Access::Action;
-    Some(match command {
-        "app_info" | "setup" | "login" | "logout" | "session" => Access::Public,
-        "reference" | "sync_status" => Access::LoggedIn,
-        // Drafts: each staff member's own, by the session's staff id.
-        "draft_save" | "draft_load" | "draft_discard" => Access::LoggedIn,
-        "check_id" => act(Action::CheckDocument),
-        "history" => act(Action::SearchVisitors),
-        "register_visit" => act(Action::RegisterVisit),
-        "today" => act(Action::ViewToday),
-        "visit_detail" => act(Action::ViewVisit),
-        "hand_off" | "close_visit" => act(Action::HandOff),
-        "lawyer_queue" | "lawyer_take_next" => act(Action::LawyerDesk),
-        "log_consultation" => act(Action::LogConsultation),
-        "hand_on_to_mediator" => act(Action::HandOnToMediator),
-        "consultation" => act(Action::ViewConsultation),
-        "mediator_queue" | "mediator_take_next" => act(Action::MediatorDesk),
-        "log_mediation" => act(Action::LogMediation),
-        "mediation" => act(Action::ViewMediation),
-        "visitor_profile" => act(Action::ViewVisitorDetail),
-        "list_staff" => act(Action::ListStaff),
-        "add_staff" | "set_staff_active" | "reset_password" | "set_staff_roles" => {
-            act(Action::ManageStaff)
-        }
-        // Matters, due lists, backlog cases and notices (crate::matters).
-        "matter" | "matter_of_visit" => act(Action::ViewMatter),
-        "record_matter_event" => act(Action::RecordMatterEvent),
-        "classify_matter" | "confirm_route" => act(Action::ClassifyMatter),
-        "propose_route" => act(Action::ProposeLegalRoute),
-        "due_list" => act(Action::ViewDueList),
-        "backlog_dashboard" | "backlog_cases" => act(Action::ViewBacklog),
-        "flag_backlog" | "set_backlog_leader" | "clear_backlog" => act(Action::ManageBacklog),
-        "note_backlog" => act(Action::NoteBacklog),
-        "print_matter_notice" | "open_notice" => act(Action::PrintMatterNotice),
-        // Statistics, Excel export, monthly report, publicity (crate::stats).
-        "statistics" | "rate_matters" | "completeness" | "monthly_report" | "open_export"
-        | "publicity" => act(Action::ViewStatistics),
-        "export_ledger" => act(Action::ExportLedger),
-        "evaluate_matter" => act(Action::EvaluateMatter),
-        "add_publicity" => act(Action::RecordPublicity),
-        // Audited views (docs/security.md).
-        "reveal_visitor_contact" => act(Action::ViewFullContact),
-        "audit_entries" => act(Action::Verify),
-        _ => return None,
-    })
+macro_rules! access_rule {
+    (Public) => {
+        Access::Public
+    };
+    (LoggedIn) => {
+        Access::LoggedIn
+    };
+    ($action:ident) => {
+        Access::Action(Action::$action)
+    };
 }
+
+macro_rules! access_fn {
+    ($($name:ident : $rule:ident, ($($arg:ident : $tn:ident $(<$inner:ty>)?),*) -> $ret:ty;)*) => {
+        /// The access rule of each command of [`crate::command_table`]; `None` for a name that
+        /// is not a command.
+        pub fn access(command: &str) -> Option<Access> {
+            Some(match command {
+                $(stringify!($name) => access_rule!($rule),)*
+                _ => return None,
+            })
+        }
+    };
+}
+
+crate::command_table!(access_fn);
 
 /// Sync state shown in the status bar, filled in by the background sync task
 /// (`crate::sync_task`).

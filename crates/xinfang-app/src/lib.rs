@@ -5,9 +5,12 @@
 //! input, call these functions and serialise the answer.
 
 pub mod api;
+/// The command table: every command's name, access rule, arguments and answer, declared once.
 pub mod command_list;
 #[cfg(test)]
 mod command_tests;
+#[cfg(feature = "ts")]
+pub mod commands_ts;
 pub mod error;
 pub mod matters;
 pub mod security_doc;
