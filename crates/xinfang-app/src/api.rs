@@ -481,7 +481,7 @@ impl AppState {
         // The account's key slot unlocks the data key; a legacy plaintext store is checked
         // against the password hash.
         let (store, staff) = if Store::is_encrypted_dir(&self.data_dir) {
-            Store::login(&self.data_dir, username, password)?
+            Store::login_at(&self.data_dir, username, password, &*self.clock)?
         } else {
             let store = Store::open_unencrypted(&self.data_dir)?;
             let staff = store.authenticate(username, password)?;
