@@ -269,6 +269,25 @@ pub(crate) fn check_confidential(me: &Staff, owner: &RecordOwner) -> CmdResult<(
     Ok(())
 }
 
+/// A consultation record in full. One of a 检举控告 visit holds what the reporter said: only
+/// for whom may see the visit, audited (entity `visit`) before it is returned.
+pub fn open_consultation(store: &Store, me: &Staff, id: &str) -> CmdResult<ConsultationRecord> {
+    authorize(&me.roles, Action::ViewConsultation).map_err(CommandError::forbidden)?;
+    let c = store.consultation(id)?;
+    let owner = store.visit_owner(&c.visit_id)?;
+    open_confidential(store, me, &owner, "visit", &c.visit_id, "法律咨询记录")?;
+    Ok(c)
+}
+
+/// A mediation record in full, with the same rule as [`open_consultation`].
+pub fn open_mediation(store: &Store, me: &Staff, id: &str) -> CmdResult<MediationRecord> {
+    authorize(&me.roles, Action::ViewMediation).map_err(CommandError::forbidden)?;
+    let m = store.mediation(id)?;
+    let owner = store.visit_owner(&m.visit_id)?;
+    open_confidential(store, me, &owner, "visit", &m.visit_id, "人民调解记录")?;
+    Ok(m)
+}
+
 /// Lists never show the appeal of a confidential visit: open the visit (checked and audited).
 pub(crate) fn mask_row(row: &mut VisitRow) {
     if row.confidential {
@@ -759,8 +778,8 @@ impl AppState {
     }
 
     pub fn consultation(&self, id: &str) -> CmdResult<ConsultationRecord> {
-        self.act(Action::ViewConsultation, |store, _| {
-            Ok(store.consultation(id)?)
+        self.act(Action::ViewConsultation, |store, me| {
+            open_consultation(store, me, id)
         })
     }
 
@@ -773,7 +792,9 @@ impl AppState {
     }
 
     pub fn mediation(&self, id: &str) -> CmdResult<MediationRecord> {
-        self.act(Action::ViewMediation, |store, _| Ok(store.mediation(id)?))
+        self.act(Action::ViewMediation, |store, me| {
+            open_mediation(store, me, id)
+        })
     }
 
     /// A visitor's whole record. Confidential visits are listed masked, with the consultations

@@ -1102,3 +1102,57 @@ fn every_cli_use_case_as_each_role() {
         }
     }
 }
+
+/// A consultation or mediation of a 检举控告 visit holds what the reporter said: opening it by
+/// id follows the visit's rule and is audited (issue 15, item 3; both opened for the lawyer and
+/// the mediator unaudited before).
+#[test]
+fn consultation_and_mediation_of_a_report_are_checked_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("clerk", PW).unwrap();
+    let mut input = visit("钱检举", &id("19700101", "035"));
+    input.appeal = "举报某局工作人员收受好处费。".into();
+    input.appeal_kind = "report".into();
+    input.category = "纪检监察".into();
+    let v = state.register_visit(input).unwrap().registered.visit_id;
+    state.login("lawyer", PW).unwrap();
+    let c = state.log_consultation(consultation(&v)).unwrap();
+    state.login("mediator", PW).unwrap();
+    let m = state.log_mediation(mediation(&v)).unwrap();
+
+    state.login("lawyer", PW).unwrap();
+    let e = state.consultation(&c.id).unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_str()),
+        (ErrorKind::Forbidden, "confidential")
+    );
+    state.login("mediator", PW).unwrap();
+    let e = state.mediation(&m.id).unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_str()),
+        (ErrorKind::Forbidden, "confidential")
+    );
+
+    let sup = state.login("supervisor", PW).unwrap().staff;
+    assert_eq!(state.consultation(&c.id).unwrap().question, c.question);
+    assert_eq!(state.mediation(&m.id).unwrap().id, m.id);
+    let log = state
+        .audit_entries(crate::api::AuditQuery {
+            record_id: v.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    let views: Vec<(&str, &str, &str)> = log
+        .iter()
+        .map(|e| (e.action.as_str(), e.staff_id.as_str(), e.detail.as_str()))
+        .collect();
+    assert_eq!(
+        views,
+        [
+            ("view_confidential", sup.id.as_str(), "人民调解记录"),
+            ("view_confidential", sup.id.as_str(), "法律咨询记录"),
+        ],
+        "newest first; nothing for the refusals"
+    );
+}

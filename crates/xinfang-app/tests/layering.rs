@@ -138,16 +138,9 @@ fn cli_allowed() -> BTreeMap<&'static str, (&'static str, Vec<&'static str>)> {
         (
             "crates/xinfang-cli/src/matter_cmd.rs",
             (
-                "the legal opinion and mediation agreement notices from a consultation or a \
-                 mediation record, not yet moved onto xinfang-app",
-                vec![
-                    "store.consultation",
-                    "store.hall_code",
-                    "store.holiday_calendar",
-                    "store.mediation",
-                    "store.reference_data",
-                    "store.visit_row",
-                ],
+                "the hall and the visit's visitor names on the legal opinion and mediation \
+                 agreement notices (the records themselves are opened through xinfang-app)",
+                vec!["store.hall_code", "store.reference_data", "store.visit_row"],
             ),
         ),
         (
