@@ -1156,3 +1156,59 @@ fn consultation_and_mediation_of_a_report_are_checked_and_audited() {
         "newest first; nothing for the refusals"
     );
 }
+
+/// Every text cell of the first sheet of an exported file.
+fn exported_text(path: &str) -> String {
+    let sheet = xinfang_ledger::read_table(Path::new(path)).unwrap();
+    let mut all = sheet.headers.join("|");
+    for (_, row) in &sheet.rows {
+        all.push('|');
+        all.push_str(&row.join("|"));
+    }
+    all
+}
+
+/// An export is a list that leaves the app: a 检举控告's appeal is masked as on the screens,
+/// and a clerk's consultation ledger carries no question or advice (issue 15, item 1; both were
+/// written in full before).
+#[test]
+fn exports_follow_the_confidentiality_of_the_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, visit_id) = fixture(dir.path());
+    const REPORT: &str = "举报某局工作人员收受好处费。";
+    state.login("clerk", PW).unwrap();
+    let mut input = visit("钱检举", &id("19700101", "035"));
+    input.appeal = REPORT.into();
+    input.appeal_kind = "report".into();
+    input.category = "纪检监察".into();
+    state.register_visit(input).unwrap();
+    state.login("lawyer", PW).unwrap();
+    state.log_consultation(consultation(&visit_id)).unwrap();
+    let day = state.local_date().to_string();
+
+    state.login("clerk", PW).unwrap();
+    let x = state
+        .export_ledger("visits", &day, &day, None, false)
+        .unwrap();
+    let text = exported_text(&x.path);
+    assert!(text.contains("拖欠工资三个月"), "{text}");
+    assert!(!text.contains(REPORT), "{text}");
+    assert!(!text.contains("钱检举"), "{text}");
+    let x = state
+        .export_ledger("consultations", &day, &day, None, false)
+        .unwrap();
+    let text = exported_text(&x.path);
+    assert!(!text.contains("被拖欠工资怎么办"), "{text}");
+    assert!(!text.contains("劳动人事争议仲裁委员会申请仲裁"), "{text}");
+
+    // A supervisor's full export (audited as such) carries it.
+    state.login("supervisor", PW).unwrap();
+    let x = state
+        .export_ledger("visits", &day, &day, None, true)
+        .unwrap();
+    assert!(exported_text(&x.path).contains(REPORT));
+    let x = state
+        .export_ledger("consultations", &day, &day, None, false)
+        .unwrap();
+    assert!(exported_text(&x.path).contains("被拖欠工资怎么办"));
+}

@@ -11,14 +11,15 @@ use serde::Serialize;
 use xinfang_core::FieldError;
 use xinfang_core::notice::hall_names;
 use xinfang_core::reference::ReferenceData;
-use xinfang_core::staff::{Action, Role, authorize};
+use xinfang_core::staff::{Action, CONFIDENTIAL_MASK, Role, authorize};
 use xinfang_core::stats::{
     EvaluationInput, PUBLICITY_KINDS, Period, PublicityInput, PublicitySummary, RateKind,
     validate_publicity,
 };
 use xinfang_print::report;
 use xinfang_store::{
-    Completeness, EvaluationRecord, PublicityRecord, RateMatter, Statistics, StatsQuery,
+    Completeness, EvaluationRecord, LedgerConsultation, LedgerVisit, PublicityRecord, RateMatter,
+    Staff, Statistics, StatsQuery, Store,
 };
 
 use crate::api::{AppState, Choice};
@@ -133,6 +134,60 @@ fn ledger_error(path: &Path, e: xinfang_ledger::LedgerError) -> CommandError {
     io_error(path, &e)
 }
 
+/// A ledger is a list, and lists never show what a 检举控告 says (the screens' rule): the
+/// appeal of a confidential visit is the mask unless a supervisor exports in full (audited
+/// as `export_full`); the writer leaves out the people of those rows the same way.
+fn mask_confidential_visits(rows: &mut [LedgerVisit], full: bool) {
+    if full {
+        return;
+    }
+    for v in rows.iter_mut().filter(|v| v.confidential) {
+        v.appeal = CONFIDENTIAL_MASK.to_owned();
+    }
+}
+
+/// The visit ledger to export (the desk's `exports/` or the CLI's `--out`): full ID numbers
+/// and phones only for a role that may export them.
+pub fn visit_ledger(
+    store: &Store,
+    me: &Staff,
+    q: &StatsQuery,
+    full: bool,
+) -> CmdResult<Vec<LedgerVisit>> {
+    authorize(&me.roles, Action::ExportLedger).map_err(CommandError::forbidden)?;
+    if full {
+        authorize(&me.roles, Action::ExportFullIds).map_err(CommandError::forbidden)?;
+    }
+    let mut rows = store.visit_ledger(q, &store.holiday_calendar())?;
+    mask_confidential_visits(&mut rows, full);
+    Ok(rows)
+}
+
+/// The consultation ledger to export, without question and advice for a role that may not
+/// read consultations.
+pub fn consultation_ledger(
+    store: &Store,
+    me: &Staff,
+    q: &StatsQuery,
+) -> CmdResult<Vec<LedgerConsultation>> {
+    authorize(&me.roles, Action::ExportLedger).map_err(CommandError::forbidden)?;
+    let mut rows = store.consultation_ledger(q)?;
+    if !may(&me.roles, Action::ViewConsultation) {
+        blank_legal_advice(&mut rows);
+    }
+    Ok(rows)
+}
+
+/// What a visitor asked the lawyer and what the lawyer advised are for the roles that may
+/// read a consultation; a clerk's export keeps the dates, names and routes.
+fn blank_legal_advice(rows: &mut [LedgerConsultation]) {
+    for c in rows.iter_mut() {
+        c.question.clear();
+        c.advice.clear();
+        c.laws_cited.clear();
+    }
+}
+
 impl AppState {
     /// The statistics of a period (and one hall, or every hall the desk holds).
     pub fn statistics(&self, from: &str, to: &str, hall: Option<String>) -> CmdResult<StatsPage> {
@@ -240,14 +295,14 @@ impl AppState {
                     (p, 1)
                 }
                 "visits" => {
-                    let rows = store.visit_ledger(&q, &cal)?;
+                    let rows = visit_ledger(store, me, &q, full)?;
                     let p = name("来访台账");
                     xinfang_ledger::write_visits(&p, &rows, full)
                         .map_err(|e| ledger_error(&p, e))?;
                     (p, rows.len())
                 }
                 "consultations" => {
-                    let rows = store.consultation_ledger(&q)?;
+                    let rows = consultation_ledger(store, me, &q)?;
                     let p = name("法律咨询台账");
                     xinfang_ledger::write_consultations(&p, &rows)
                         .map_err(|e| ledger_error(&p, e))?;

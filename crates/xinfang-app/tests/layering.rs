@@ -151,7 +151,6 @@ fn cli_allowed() -> BTreeMap<&'static str, (&'static str, Vec<&'static str>)> {
                 vec![
                     "store.add_publicity",
                     "store.completeness",
-                    "store.consultation_ledger",
                     "store.evaluate_matter",
                     "store.hall_code",
                     "store.holiday_calendar",
@@ -164,7 +163,6 @@ fn cli_allowed() -> BTreeMap<&'static str, (&'static str, Vec<&'static str>)> {
                     "store.rate_matters",
                     "store.reference_data",
                     "store.statistics",
-                    "store.visit_ledger",
                 ],
             ),
         ),

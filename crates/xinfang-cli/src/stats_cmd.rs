@@ -422,12 +422,13 @@ pub fn export(args: &Args, a: &ExportArgs) -> CmdResult {
     let out = &a.out;
     let (kind, rows) = match a.kind {
         ExportKind::Visits => {
-            let rows = store.visit_ledger(&q, &cal(&store))?;
+            // The desk's rule: a 检举控告's appeal masked unless exported in full.
+            let rows = xinfang_app::stats::visit_ledger(&store, &me, &q, a.full)?;
             xinfang_ledger::write_visits(out, &rows, a.full).map_err(ledger_err)?;
             ("visits", rows.len())
         }
         ExportKind::Consultations => {
-            let rows = store.consultation_ledger(&q)?;
+            let rows = xinfang_app::stats::consultation_ledger(&store, &me, &q)?;
             xinfang_ledger::write_consultations(out, &rows).map_err(ledger_err)?;
             ("consultations", rows.len())
         }

@@ -154,3 +154,37 @@ fn a_notice_of_a_report_is_printed_only_for_whom_may_see_it_and_audited() {
         "{after:?}"
     );
 }
+
+#[test]
+fn a_clerks_visit_ledger_export_masks_the_report() {
+    let (hall, _) = report_hall();
+    let dir = hall.path();
+    let out = dir.join("ledger.xlsx");
+    let export = |user: &str, full: bool| {
+        let mut args = vec![
+            "export",
+            "visits",
+            "--out",
+            out.to_str().unwrap(),
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-30",
+        ];
+        if full {
+            args.push("--full");
+        }
+        ok(dir, user, &args);
+        let sheet = xinfang_ledger::read_table(&out).unwrap();
+        sheet
+            .rows
+            .iter()
+            .map(|(_, r)| r.join("|"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let text = export("clerk", false);
+    assert!(text.contains("检举控告"), "{text}");
+    assert!(!text.contains("要求解决问题"), "{text}");
+    assert!(export("boss", true).contains("要求解决问题"));
+}
