@@ -288,11 +288,26 @@ pub fn open_mediation(store: &Store, me: &Staff, id: &str) -> CmdResult<Mediatio
     Ok(m)
 }
 
-/// Lists never show the appeal of a confidential visit: open the visit (checked and audited).
-pub(crate) fn mask_row(row: &mut VisitRow) {
-    if row.confidential {
-        row.appeal = CONFIDENTIAL_MASK.to_owned();
+/// What lists show instead of a reporter's name to whom may not see the report.
+pub const REPORTER_MASK: &str = "（检举人，已隐去）";
+
+/// Lists never show the appeal of a confidential visit (open the visit: checked and audited),
+/// and show who reported, and about which agency and place, only to whom may see the record
+/// (the registering clerk, supervisors, admins).
+pub(crate) fn mask_row(store: &Store, me: &Staff, row: &mut VisitRow) -> CmdResult<()> {
+    if !row.confidential {
+        return Ok(());
     }
+    row.appeal = CONFIDENTIAL_MASK.to_owned();
+    if check_confidential(me, &store.visit_owner(&row.visit_id)?).is_err() {
+        for v in row.visitors.iter_mut() {
+            REPORTER_MASK.clone_into(&mut v.name);
+            v.id_number_masked.clear();
+        }
+        row.agency = None;
+        row.place_name = None;
+    }
+    Ok(())
 }
 
 struct Session {
@@ -707,9 +722,11 @@ impl AppState {
     // ---- today and hand-off -------------------------------------------------------------
 
     pub fn today(&self) -> CmdResult<Vec<VisitRow>> {
-        self.act(Action::ViewToday, |store, _| {
+        self.act(Action::ViewToday, |store, me| {
             let mut rows = store.visits_on(&self.local_date().to_string())?;
-            rows.iter_mut().for_each(mask_row);
+            for row in rows.iter_mut() {
+                mask_row(store, me, row)?;
+            }
             Ok(rows)
         })
     }
@@ -746,9 +763,11 @@ impl AppState {
     }
 
     pub fn queue(&self, desk: Desk) -> CmdResult<Vec<QueueItem>> {
-        self.act(Self::desk_action(desk), |store, _| {
+        self.act(Self::desk_action(desk), |store, me| {
             let mut items = store.queue(desk)?;
-            items.iter_mut().for_each(|i| mask_row(&mut i.visit));
+            for i in items.iter_mut() {
+                mask_row(store, me, &mut i.visit)?;
+            }
             Ok(items)
         })
     }
@@ -757,7 +776,7 @@ impl AppState {
         self.act(Self::desk_action(desk), |store, me| {
             let mut item = store.take_next(desk, &me.id)?;
             if let Some(i) = item.as_mut() {
-                mask_row(&mut i.visit);
+                mask_row(store, me, &mut i.visit)?;
             }
             Ok(item)
         })
@@ -800,7 +819,7 @@ impl AppState {
     /// A visitor's whole record. Confidential visits are listed masked, with the consultations
     /// and mediations of them: opening the visit shows them to whom may see them (audited).
     pub fn visitor_profile(&self, visitor_id: &str) -> CmdResult<VisitorProfile> {
-        self.act(Action::ViewVisitorDetail, |store, _| {
+        self.act(Action::ViewVisitorDetail, |store, me| {
             let mut p = store.visitor_profile(visitor_id)?;
             let secret: Vec<String> = p
                 .visits
@@ -808,7 +827,9 @@ impl AppState {
                 .filter(|v| v.confidential)
                 .map(|v| v.visit_id.clone())
                 .collect();
-            p.visits.iter_mut().for_each(mask_row);
+            for v in p.visits.iter_mut() {
+                mask_row(store, me, v)?;
+            }
             for c in p.consultations.iter_mut() {
                 if secret.contains(&c.visit_id) {
                     c.question = CONFIDENTIAL_MASK.to_owned();

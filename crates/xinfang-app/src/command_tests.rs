@@ -1212,3 +1212,53 @@ fn exports_follow_the_confidentiality_of_the_lists() {
         .unwrap();
     assert!(exported_text(&x.path).contains("被拖欠工资怎么办"));
 }
+
+/// Who reported is as secret as what: in 今日来访 and the desk queues a 检举控告's people,
+/// agency and place show only to the registering clerk and supervisors (issue 15, item 10;
+/// every role saw the reporter's name before).
+#[test]
+fn lists_hide_the_reporter_from_whom_may_not_see_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("admin", PW).unwrap();
+    state
+        .add_staff(NewStaffInput {
+            username: "clerk2".into(),
+            display_name: "赵接待".into(),
+            roles: vec![Role::Clerk],
+            password: PW.into(),
+        })
+        .unwrap();
+    state.login("clerk", PW).unwrap();
+    let mut input = visit("钱检举", &id("19700101", "035"));
+    input.appeal = "举报某局工作人员收受好处费。".into();
+    input.appeal_kind = "report".into();
+    input.category = "纪检监察".into();
+    input.agency = "某局".into();
+    let v = state.register_visit(input).unwrap().registered.visit_id;
+    state.hand_off(&v, Desk::Lawyer, "").unwrap();
+    let row_of =
+        |rows: Vec<xinfang_store::VisitRow>| rows.into_iter().find(|r| r.visit_id == v).unwrap();
+
+    for who in ["clerk", "supervisor"] {
+        state.login(who, PW).unwrap();
+        let row = row_of(state.today().unwrap());
+        assert_eq!(row.visitors[0].name, "钱检举", "{who}");
+        assert_eq!(row.appeal, xinfang_core::staff::CONFIDENTIAL_MASK);
+    }
+    state.login("clerk2", PW).unwrap();
+    let row = row_of(state.today().unwrap());
+    assert_eq!(row.visitors[0].name, crate::api::REPORTER_MASK);
+    assert!(row.visitors[0].id_number_masked.is_empty());
+    assert_eq!(row.agency, None);
+    state.login("lawyer", PW).unwrap();
+    let queue = state.queue(Desk::Lawyer).unwrap();
+    let item = queue.iter().find(|i| i.visit.visit_id == v).unwrap();
+    assert_eq!(item.visit.visitors[0].name, crate::api::REPORTER_MASK);
+    // The fixture's ordinary visit keeps its names.
+    let all = {
+        state.login("clerk2", PW).unwrap();
+        state.today().unwrap()
+    };
+    assert!(all.iter().any(|r| r.visitors[0].name == "张三"));
+}
