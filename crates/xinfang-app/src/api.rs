@@ -861,6 +861,13 @@ impl AppState {
         field: ContactField,
     ) -> CmdResult<String> {
         self.act(Action::ViewFullContact, |store, me| {
+            // A reporter's number identifies the reporter: only for whom may see each of
+            // their 检举控告 visits (refused before anything is read or audited).
+            for v in store.visitor_profile(visitor_id)?.visits {
+                if v.confidential {
+                    check_confidential(me, &store.visit_owner(&v.visit_id)?)?;
+                }
+            }
             let contact = store.visitor_contact(visitor_id)?;
             let (action, value) = match field {
                 ContactField::IdNumber => (AuditAction::ViewFullId, Some(contact.id_number)),

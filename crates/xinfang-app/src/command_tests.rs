@@ -1262,3 +1262,42 @@ fn lists_hide_the_reporter_from_whom_may_not_see_the_report() {
     };
     assert!(all.iter().any(|r| r.visitors[0].name == "张三"));
 }
+
+/// A reporter's full ID number or phone identifies the reporter: a clerk who did not register
+/// the 检举控告 may not reveal it (issue 15, item 10; any clerk could before).
+#[test]
+fn only_whom_may_see_the_report_reveals_the_reporters_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("admin", PW).unwrap();
+    state
+        .add_staff(NewStaffInput {
+            username: "clerk2".into(),
+            display_name: "赵接待".into(),
+            roles: vec![Role::Clerk],
+            password: PW.into(),
+        })
+        .unwrap();
+    state.login("clerk", PW).unwrap();
+    let number = id("19700101", "035");
+    let mut input = visit("钱检举", &number);
+    input.appeal_kind = "report".into();
+    input.category = "纪检监察".into();
+    let visitor = state.register_visit(input).unwrap().registered.visitor_ids[0].clone();
+    let field = crate::api::ContactField::IdNumber;
+
+    state.login("clerk2", PW).unwrap();
+    let e = state.reveal_visitor_contact(&visitor, field).unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_str()),
+        (ErrorKind::Forbidden, "confidential")
+    );
+    for who in ["clerk", "supervisor"] {
+        state.login(who, PW).unwrap();
+        assert_eq!(
+            state.reveal_visitor_contact(&visitor, field).unwrap(),
+            number,
+            "{who}"
+        );
+    }
+}
