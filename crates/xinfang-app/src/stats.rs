@@ -146,6 +146,29 @@ fn mask_confidential_visits(rows: &mut [LedgerVisit], full: bool) {
     }
 }
 
+/// The figures of a period (every count by the store, every rate by the core).
+pub fn statistics(store: &Store, me: &Staff, q: &StatsQuery) -> CmdResult<Statistics> {
+    authorize(&me.roles, Action::ViewStatistics).map_err(CommandError::forbidden)?;
+    Ok(store.statistics(q, &store.holiday_calendar())?)
+}
+
+/// The matters behind one rate (its denominator; `counted` marks the numerator).
+pub fn rate_matters(
+    store: &Store,
+    me: &Staff,
+    q: &StatsQuery,
+    kind: RateKind,
+) -> CmdResult<Vec<RateMatter>> {
+    authorize(&me.roles, Action::ViewStatistics).map_err(CommandError::forbidden)?;
+    Ok(store.rate_matters(q, kind, &store.holiday_calendar())?)
+}
+
+/// 有一录一: the records the completeness check found wanting.
+pub fn completeness(store: &Store, me: &Staff, q: &StatsQuery) -> CmdResult<Completeness> {
+    authorize(&me.roles, Action::ViewStatistics).map_err(CommandError::forbidden)?;
+    Ok(store.completeness(q, &store.holiday_calendar())?)
+}
+
 /// The visit ledger to export (the desk's `exports/` or the CLI's `--out`): full ID numbers
 /// and phones only for a role that may export them.
 pub fn visit_ledger(
@@ -193,8 +216,7 @@ impl AppState {
     pub fn statistics(&self, from: &str, to: &str, hall: Option<String>) -> CmdResult<StatsPage> {
         self.act(Action::ViewStatistics, |store, me| {
             let q = query(from, to, hall, self.local_date())?;
-            let cal = store.holiday_calendar();
-            let stats = store.statistics(&q, &cal)?;
+            let stats = statistics(store, me, &q)?;
             let mut codes: Vec<String> = stats.by_hall.iter().map(|c| c.key.clone()).collect();
             if !codes.iter().any(|c| c == store.hall_code()) {
                 codes.insert(0, store.hall_code().to_owned());
@@ -232,7 +254,7 @@ impl AppState {
         hall: Option<String>,
         rate: &str,
     ) -> CmdResult<Vec<RateMatter>> {
-        self.act(Action::ViewStatistics, |store, _| {
+        self.act(Action::ViewStatistics, |store, me| {
             let q = query(from, to, hall, self.local_date())?;
             let kind = RateKind::parse(rate).ok_or_else(|| {
                 bad_field(
@@ -241,8 +263,7 @@ impl AppState {
                     format!("比率“{rate}”无法识别，请选择及时受理率、按期办结率、参评率或满意率。"),
                 )
             })?;
-            let cal = store.holiday_calendar();
-            Ok(store.rate_matters(&q, kind, &cal)?)
+            rate_matters(store, me, &q, kind)
         })
     }
 
@@ -253,10 +274,9 @@ impl AppState {
         to: &str,
         hall: Option<String>,
     ) -> CmdResult<Completeness> {
-        self.act(Action::ViewStatistics, |store, _| {
+        self.act(Action::ViewStatistics, |store, me| {
             let q = query(from, to, hall, self.local_date())?;
-            let cal = store.holiday_calendar();
-            Ok(store.completeness(&q, &cal)?)
+            completeness(store, me, &q)
         })
     }
 

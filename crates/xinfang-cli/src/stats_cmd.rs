@@ -232,7 +232,7 @@ pub fn stats(args: &Args, a: &StatsArgs) -> CmdResult {
     let q = a.period.query()?;
     if let Some(rate) = a.rate {
         let kind = RateKind::from(rate);
-        let rows = store.rate_matters(&q, kind, &cal(&store))?;
+        let rows = xinfang_app::stats::rate_matters(&store, &me, &q, kind)?;
         print(json, &json!({ "rate": kind, "matters": rows }), |_| {
             let mut lines = vec![format!(
                 "{}（{} 至 {}）：{} 件应计事项",
@@ -257,7 +257,7 @@ pub fn stats(args: &Args, a: &StatsArgs) -> CmdResult {
         return Ok(());
     }
     if a.gaps {
-        let c = store.completeness(&q, &cal(&store))?;
+        let c = xinfang_app::stats::completeness(&store, &me, &q)?;
         print(json, &c, |c| {
             let mut lines = vec![format!(
                 "有一录一检查（{} 至 {}）：来访无事项 {}，事项未登记处理结果 {}，咨询未填法律意见 {}",
@@ -279,7 +279,7 @@ pub fn stats(args: &Args, a: &StatsArgs) -> CmdResult {
         });
         return Ok(());
     }
-    let s = store.statistics(&q, &cal(&store))?;
+    let s = xinfang_app::stats::statistics(&store, &me, &q)?;
     print(json, &s, |s| {
         let v = &s.visits;
         let r = &s.rates;
@@ -351,7 +351,7 @@ fn report(args: &Args, a: &ReportArgs) -> CmdResult {
         today: generated_on,
         hall: Some(hall.clone()),
     };
-    let s = store.statistics(&q, &cal(&store))?;
+    let s = xinfang_app::stats::statistics(&store, &me, &q)?;
     let (issuer, hall_name) =
         xinfang_core::notice::hall_names(&hall, ReferenceData::bundled().regions);
     let r = xinfang_print::report::monthly(&s, &issuer, &hall_name, generated_on);
@@ -444,7 +444,7 @@ pub fn export(args: &Args, a: &ExportArgs) -> CmdResult {
             ("publicity", records.len())
         }
         ExportKind::Stats => {
-            let s = store.statistics(&q, &cal(&store))?;
+            let s = xinfang_app::stats::statistics(&store, &me, &q)?;
             xinfang_ledger::write_statistics(out, &s).map_err(ledger_err)?;
             ("stats", 1)
         }
@@ -458,7 +458,7 @@ pub fn export(args: &Args, a: &ExportArgs) -> CmdResult {
                 .into());
             };
             let kind = RateKind::from(rate);
-            let rows = store.rate_matters(&q, kind, &cal(&store))?;
+            let rows = xinfang_app::stats::rate_matters(&store, &me, &q, kind)?;
             xinfang_ledger::write_rate_matters(out, kind, &rows).map_err(ledger_err)?;
             ("rate", rows.len())
         }
