@@ -14,7 +14,7 @@ use xinfang_core::reference::ReferenceData;
 use xinfang_core::staff::{Action, CONFIDENTIAL_MASK, Role, authorize};
 use xinfang_core::stats::{
     EvaluationInput, PUBLICITY_KINDS, Period, PublicityInput, PublicitySummary, RateKind,
-    validate_publicity,
+    ValidPublicity, validate_publicity,
 };
 use xinfang_print::report;
 use xinfang_store::{
@@ -167,6 +167,49 @@ pub fn rate_matters(
 pub fn completeness(store: &Store, me: &Staff, q: &StatsQuery) -> CmdResult<Completeness> {
     authorize(&me.roles, Action::ViewStatistics).map_err(CommandError::forbidden)?;
     Ok(store.completeness(q, &store.holiday_calendar())?)
+}
+
+/// Records the visitor's evaluation of a concluded matter (at the desk or by phone).
+pub fn evaluate_matter(
+    store: &mut Store,
+    me: &Staff,
+    matter_id: &str,
+    input: &EvaluationInput,
+    today: NaiveDate,
+) -> CmdResult<EvaluationRecord> {
+    authorize(&me.roles, Action::EvaluateMatter).map_err(CommandError::forbidden)?;
+    let cal = store.holiday_calendar();
+    Ok(store.evaluate_matter(matter_id, input, &me.id, today, &cal)?)
+}
+
+/// Publicity activities of a period.
+pub fn publicity_list(
+    store: &Store,
+    me: &Staff,
+    period: &Period,
+) -> CmdResult<Vec<PublicityRecord>> {
+    authorize(&me.roles, Action::ViewStatistics).map_err(CommandError::forbidden)?;
+    Ok(store.publicity_list(period)?)
+}
+
+/// Their totals per unit, kind and month.
+pub fn publicity_summary(
+    store: &Store,
+    me: &Staff,
+    period: &Period,
+) -> CmdResult<PublicitySummary> {
+    authorize(&me.roles, Action::ViewStatistics).map_err(CommandError::forbidden)?;
+    Ok(store.publicity_summary(period)?)
+}
+
+/// Records a publicity activity already checked by `validate_publicity`.
+pub fn add_publicity(
+    store: &mut Store,
+    me: &Staff,
+    valid: &ValidPublicity,
+) -> CmdResult<PublicityRecord> {
+    authorize(&me.roles, Action::RecordPublicity).map_err(CommandError::forbidden)?;
+    Ok(store.add_publicity(valid, &me.id)?)
 }
 
 /// The visit ledger to export (the desk's `exports/` or the CLI's `--out`): full ID numbers
@@ -414,8 +457,7 @@ impl AppState {
         input: EvaluationInput,
     ) -> CmdResult<EvaluationRecord> {
         self.act(Action::EvaluateMatter, |store, me| {
-            let cal = store.holiday_calendar();
-            Ok(store.evaluate_matter(matter_id, &input, &me.id, self.local_date(), &cal)?)
+            evaluate_matter(store, me, matter_id, &input, self.local_date())
         })
     }
 
@@ -424,8 +466,8 @@ impl AppState {
         self.act(Action::ViewStatistics, |store, me| {
             let period = parse_period(from, to)?;
             Ok(PublicityPage {
-                activities: store.publicity_list(&period)?,
-                summary: store.publicity_summary(&period)?,
+                activities: publicity_list(store, me, &period)?,
+                summary: publicity_summary(store, me, &period)?,
                 kinds: PUBLICITY_KINDS
                     .iter()
                     .map(|(c, n)| Choice {
@@ -443,7 +485,7 @@ impl AppState {
     pub fn add_publicity(&self, input: PublicityInput) -> CmdResult<PublicityRecord> {
         self.act(Action::RecordPublicity, |store, me| {
             let valid = validate_publicity(&input, self.local_date())?;
-            Ok(store.add_publicity(&valid, &me.id)?)
+            add_publicity(store, me, &valid)
         })
     }
 }

@@ -8,7 +8,6 @@ use chrono::{Datelike, NaiveDate};
 use clap::{Args as ClapArgs, Subcommand, ValueEnum};
 use serde_json::json;
 use xinfang_core::FieldError;
-use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::reference::ReferenceData;
 use xinfang_core::staff::{Action, authorize};
 use xinfang_core::stats::{EvaluationInput, Period, PublicityInput, RateKind, validate_publicity};
@@ -200,11 +199,6 @@ pub enum PublicityCommand {
         #[command(flatten)]
         period: PeriodArgs,
     },
-}
-
-/// The desk's calendar: the compiled-in years and those the city server handed out at sync.
-fn cal(store: &Store) -> HolidayCalendar {
-    store.holiday_calendar()
 }
 
 fn year_start(t: NaiveDate) -> NaiveDate {
@@ -438,8 +432,8 @@ pub fn export(args: &Args, a: &ExportArgs) -> CmdResult {
             ("mediations", rows.len())
         }
         ExportKind::Publicity => {
-            let records = store.publicity_list(&q.period)?;
-            let summary = store.publicity_summary(&q.period)?;
+            let records = xinfang_app::stats::publicity_list(&store, &me, &q.period)?;
+            let summary = xinfang_app::stats::publicity_summary(&store, &me, &q.period)?;
             xinfang_ledger::write_publicity(out, &records, &summary).map_err(ledger_err)?;
             ("publicity", records.len())
         }
@@ -633,7 +627,7 @@ pub fn publicity(args: &Args, command: &PublicityCommand) -> CmdResult {
             }
             let mut ids = Vec::new();
             for v in &valid {
-                ids.push(store.add_publicity(v, &me.id)?.id);
+                ids.push(xinfang_app::stats::add_publicity(&mut store, &me, v)?.id);
             }
             print(json, &json!({ "added": ids.len(), "ids": ids }), |_| {
                 format!("已登记 {} 场法治宣传活动", ids.len())
@@ -642,7 +636,7 @@ pub fn publicity(args: &Args, command: &PublicityCommand) -> CmdResult {
         PublicityCommand::List { period } => {
             authorize(&me.roles, Action::ViewStatistics)?;
             let p = period.period(year_start)?;
-            let list = store.publicity_list(&p)?;
+            let list = xinfang_app::stats::publicity_list(&store, &me, &p)?;
             print(json, &json!({ "activities": list }), |_| {
                 if list.is_empty() {
                     return format!("{} 至 {} 没有登记法治宣传活动。", p.from, p.to);
@@ -670,7 +664,7 @@ pub fn publicity(args: &Args, command: &PublicityCommand) -> CmdResult {
         PublicityCommand::Summary { period } => {
             authorize(&me.roles, Action::ViewStatistics)?;
             let p = period.period(year_start)?;
-            let s = store.publicity_summary(&p)?;
+            let s = xinfang_app::stats::publicity_summary(&store, &me, &p)?;
             print(json, &s, |s| {
                 let t = &s.totals;
                 let mut lines = vec![format!(
@@ -706,8 +700,7 @@ pub fn evaluate(
     matter_id: &str,
     input: &EvaluationInput,
 ) -> CmdResult {
-    authorize(&me.roles, Action::EvaluateMatter)?;
-    let rec = store.evaluate_matter(matter_id, input, &me.id, now().date_naive(), &cal(store))?;
+    let rec = xinfang_app::stats::evaluate_matter(store, me, matter_id, input, now().date_naive())?;
     print(json, &rec, |r| {
         format!(
             "已登记评价：{}（{}，{}）",
