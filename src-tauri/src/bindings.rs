@@ -14,19 +14,19 @@ pub fn all() -> Vec<(String, String)> {
     use xinfang_core::desk as d;
     use xinfang_store as s;
     files![
-        crate::api::AppInfo,
-        crate::api::SessionInfo,
-        crate::api::SetupInput,
-        crate::api::NewStaffInput,
-        crate::api::Choice,
-        crate::api::ReferenceLists,
-        crate::api::RegisterResult,
-        crate::api::SyncStatus,
-        crate::api::ContactField,
-        crate::api::AuditQuery,
-        crate::api::AuditRow,
-        crate::error::CommandError,
-        crate::error::ErrorKind,
+        xinfang_app::api::AppInfo,
+        xinfang_app::api::SessionInfo,
+        xinfang_app::api::SetupInput,
+        xinfang_app::api::NewStaffInput,
+        xinfang_app::api::Choice,
+        xinfang_app::api::ReferenceLists,
+        xinfang_app::api::RegisterResult,
+        xinfang_app::api::SyncStatus,
+        xinfang_app::api::ContactField,
+        xinfang_app::api::AuditQuery,
+        xinfang_app::api::AuditRow,
+        xinfang_app::error::CommandError,
+        xinfang_app::error::ErrorKind,
         xinfang_core::FieldError,
         xinfang_core::staff::Role,
         xinfang_core::reference::AppealKind,
@@ -58,13 +58,13 @@ pub fn all() -> Vec<(String, String)> {
         s::SessionRecord,
         s::VisitDetail,
         s::VisitorProfile,
-        // Matters, due lists, backlog cases and notices (crate::matters).
-        crate::matters::MatterPage,
-        crate::matters::BacklogBoard,
-        crate::matters::MatterPermissions,
-        crate::matters::NoticeChoice,
-        crate::matters::PrintedNotice,
-        crate::matters::ProposeRouteInput,
+        // Matters, due lists, backlog cases and notices (xinfang_app::matters).
+        xinfang_app::matters::MatterPage,
+        xinfang_app::matters::BacklogBoard,
+        xinfang_app::matters::MatterPermissions,
+        xinfang_app::matters::NoticeChoice,
+        xinfang_app::matters::PrintedNotice,
+        xinfang_app::matters::ProposeRouteInput,
         s::MatterView,
         s::EventRecord,
         s::DeadlineView,
@@ -100,10 +100,10 @@ pub fn all() -> Vec<(String, String)> {
         xinfang_core::backlog::BacklogCounts,
         xinfang_core::backlog::BacklogGroup,
         xinfang_core::backlog::BacklogSummary,
-        // Statistics, Excel export, monthly report, publicity (crate::stats).
-        crate::stats::StatsPage,
-        crate::stats::WrittenFile,
-        crate::stats::PublicityPage,
+        // Statistics, Excel export, monthly report, publicity (xinfang_app::stats).
+        xinfang_app::stats::StatsPage,
+        xinfang_app::stats::WrittenFile,
+        xinfang_app::stats::PublicityPage,
         s::Statistics,
         s::Count,
         s::VisitCounts,
@@ -148,6 +148,50 @@ mod tests {
 
     fn dir() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/src/api/bindings")
+    }
+
+    use xinfang_app::commands_ts::{commands_ts, signatures};
+
+    /// `ui/src/api/commands.ts`, the typed signature of every command (xinfang_app::commands_ts).
+    #[test]
+    fn commands_ts_is_fresh_and_names_only_generated_types() {
+        let path = dir().join("../commands.ts");
+        let text = commands_ts();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &text).unwrap();
+        }
+        assert!(
+            std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()),
+            "ui/src/api/commands.ts is stale; run `UPDATE_BINDINGS=1 cargo test -p xinfang-desk \
+             bindings` and commit the result"
+        );
+        let generated: Vec<String> = super::all().into_iter().map(|(n, _)| n).collect();
+        for line in text.lines().filter(|l| l.starts_with("import type")) {
+            let file = line.rsplit('/').next().unwrap().trim_end_matches('\'');
+            assert!(
+                generated.contains(&format!("{file}.ts")),
+                "commands.ts imports {file}, which bindings.rs does not generate"
+            );
+        }
+    }
+
+    #[test]
+    fn every_command_has_a_signature_in_the_tables_order() {
+        let names: Vec<&str> = signatures().iter().map(|s| s.0).collect();
+        assert_eq!(names, xinfang_app::command_list::COMMANDS);
+        let ts = commands_ts();
+        assert!(
+            ts.contains(
+                "  check_id: { args: { idType: string; number: string; sex: string; birthDate: string }; result: IdCheck }"
+            ),
+            "{ts}"
+        );
+        assert!(
+            ts.contains("  logout: { args: null; result: null }"),
+            "{ts}"
+        );
+        assert!(ts.contains("import type { MatterPage } from './bindings/MatterPage'"));
+        assert!(ts.contains("event: Record<string, unknown>"));
     }
 
     #[test]

@@ -1,20 +1,27 @@
-//! The Tauri commands: one line each over [`crate::api::AppState`]. Async so that they run off
-//! the main thread (password hashing and disk writes never freeze the window).
+//! The Tauri commands: one line each over [`xinfang_app::AppState`], which holds every use case
+//! (session, role and confidentiality checks, audit). Async so that they run off the main
+//! thread (password hashing and disk writes never freeze the window).
 
+use serde_json::Value;
 use tauri::State;
-use xinfang_core::desk::{ConsultationInput, Desk, IdCheck, MediationInput};
-use xinfang_core::staff::Role;
-use xinfang_core::visit::VisitInput;
-use xinfang_store::{
-    ConsultationRecord, Draft, HandoffInfo, HistoryEntry, MediationRecord, QueueItem, Staff,
-    VisitDetail, VisitRow, VisitorProfile,
-};
-
-use crate::api::{
+use xinfang_app::api::{
     AppInfo, AppState, AuditQuery, AuditRow, ContactField, NewStaffInput, ReferenceLists,
     RegisterResult, SessionInfo, SetupInput, SyncStatus,
 };
-use crate::error::CmdResult;
+use xinfang_app::error::CmdResult;
+use xinfang_app::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
+use xinfang_app::stats::{PublicityPage, StatsPage, WrittenFile};
+use xinfang_core::backlog::{ClearInput, FlagInput, NoteInput};
+use xinfang_core::classify::ClassifyInput;
+use xinfang_core::desk::{ConsultationInput, Desk, IdCheck, MediationInput};
+use xinfang_core::staff::Role;
+use xinfang_core::stats::{EvaluationInput, PublicityInput};
+use xinfang_core::visit::VisitInput;
+use xinfang_store::{
+    BacklogCase, BacklogFilter, Completeness, ConsultationRecord, Draft, DueList, EvaluationRecord,
+    HandoffInfo, HistoryEntry, MediationRecord, PublicityRecord, QueueItem, RateMatter, Staff,
+    VisitDetail, VisitRow, VisitorProfile,
+};
 
 type S<'a> = State<'a, AppState>;
 
@@ -206,4 +213,226 @@ pub async fn reveal_visitor_contact(
 #[tauri::command]
 pub async fn audit_entries(s: S<'_>, filter: AuditQuery) -> CmdResult<Vec<AuditRow>> {
     s.audit_entries(filter)
+}
+
+// ---- matters ----
+
+#[tauri::command]
+pub async fn matter(s: S<'_>, matter_id: String) -> CmdResult<MatterPage> {
+    s.matter(&matter_id)
+}
+
+#[tauri::command]
+pub async fn matter_of_visit(s: S<'_>, visit_id: String) -> CmdResult<String> {
+    s.matter_of_visit(&visit_id)
+}
+
+#[tauri::command]
+pub async fn record_matter_event(
+    s: S<'_>,
+    matter_id: String,
+    event: Value,
+) -> CmdResult<MatterPage> {
+    s.record_matter_event(&matter_id, event)
+}
+
+#[tauri::command]
+pub async fn classify_matter(
+    s: S<'_>,
+    matter_id: String,
+    input: ClassifyInput,
+) -> CmdResult<MatterPage> {
+    s.classify_matter(&matter_id, input)
+}
+
+#[tauri::command]
+pub async fn propose_route(
+    s: S<'_>,
+    matter_id: String,
+    input: ProposeRouteInput,
+) -> CmdResult<MatterPage> {
+    s.propose_route(&matter_id, input)
+}
+
+#[tauri::command]
+pub async fn confirm_route(
+    s: S<'_>,
+    matter_id: String,
+    route_code: Option<String>,
+) -> CmdResult<MatterPage> {
+    s.confirm_route(&matter_id, route_code)
+}
+
+#[tauri::command]
+pub async fn due_list(s: S<'_>) -> CmdResult<DueList> {
+    s.due_list()
+}
+
+#[tauri::command]
+pub async fn backlog_dashboard(s: S<'_>) -> CmdResult<BacklogBoard> {
+    s.backlog_dashboard()
+}
+
+#[tauri::command]
+pub async fn backlog_cases(s: S<'_>, filter: BacklogFilter) -> CmdResult<Vec<BacklogCase>> {
+    s.backlog_cases(filter)
+}
+
+#[tauri::command]
+pub async fn flag_backlog(s: S<'_>, matter_id: String, input: FlagInput) -> CmdResult<BacklogCase> {
+    s.flag_backlog(&matter_id, input)
+}
+
+#[tauri::command]
+pub async fn set_backlog_leader(
+    s: S<'_>,
+    case_id: String,
+    leader: String,
+) -> CmdResult<BacklogCase> {
+    s.set_backlog_leader(&case_id, &leader)
+}
+
+#[tauri::command]
+pub async fn note_backlog(s: S<'_>, case_id: String, input: NoteInput) -> CmdResult<BacklogCase> {
+    s.note_backlog(&case_id, input)
+}
+
+#[tauri::command]
+pub async fn clear_backlog(s: S<'_>, case_id: String, input: ClearInput) -> CmdResult<BacklogCase> {
+    s.clear_backlog(&case_id, input)
+}
+
+#[tauri::command]
+pub async fn print_matter_notice(
+    s: S<'_>,
+    matter_id: String,
+    kind: String,
+) -> CmdResult<PrintedNotice> {
+    s.print_matter_notice(&matter_id, &kind)
+}
+
+#[tauri::command]
+pub async fn open_notice(s: S<'_>, file_name: String) -> CmdResult<String> {
+    s.open_notice(&file_name)
+}
+
+// ---- stats ----
+
+#[tauri::command]
+pub async fn statistics(
+    s: S<'_>,
+    from: String,
+    to: String,
+    hall: Option<String>,
+) -> CmdResult<StatsPage> {
+    s.statistics(&from, &to, hall)
+}
+
+#[tauri::command]
+pub async fn rate_matters(
+    s: S<'_>,
+    from: String,
+    to: String,
+    hall: Option<String>,
+    rate: String,
+) -> CmdResult<Vec<RateMatter>> {
+    s.rate_matters(&from, &to, hall, &rate)
+}
+
+#[tauri::command]
+pub async fn completeness(
+    s: S<'_>,
+    from: String,
+    to: String,
+    hall: Option<String>,
+) -> CmdResult<Completeness> {
+    s.completeness(&from, &to, hall)
+}
+
+#[tauri::command]
+pub async fn export_ledger(
+    s: S<'_>,
+    kind: String,
+    from: String,
+    to: String,
+    hall: Option<String>,
+    full: bool,
+) -> CmdResult<WrittenFile> {
+    s.export_ledger(&kind, &from, &to, hall, full)
+}
+
+#[tauri::command]
+pub async fn monthly_report(
+    s: S<'_>,
+    month: String,
+    hall: Option<String>,
+) -> CmdResult<WrittenFile> {
+    s.monthly_report(&month, hall)
+}
+
+#[tauri::command]
+pub async fn open_export(s: S<'_>, file_name: String) -> CmdResult<String> {
+    s.open_export(&file_name)
+}
+
+#[tauri::command]
+pub async fn evaluate_matter(
+    s: S<'_>,
+    matter_id: String,
+    input: EvaluationInput,
+) -> CmdResult<EvaluationRecord> {
+    s.evaluate_matter(&matter_id, input)
+}
+
+#[tauri::command]
+pub async fn publicity(s: S<'_>, from: String, to: String) -> CmdResult<PublicityPage> {
+    s.publicity(&from, &to)
+}
+
+#[tauri::command]
+pub async fn add_publicity(s: S<'_>, input: PublicityInput) -> CmdResult<PublicityRecord> {
+    s.add_publicity(input)
+}
+
+#[cfg(test)]
+mod tests {
+    macro_rules! table {
+        ($($name:ident : $rule:ident, ($($arg:ident : $tn:ident $(<$inner:ty>)?),*) -> $ret:ty;)*) => {
+            &[$((
+                stringify!($name),
+                stringify!($($arg: $tn $(<$inner>)?),*),
+                stringify!($ret),
+            )),*]
+        };
+    }
+
+    fn squeeze(s: &str) -> String {
+        s.chars().filter(|c| !c.is_whitespace()).collect()
+    }
+
+    /// The functions of this file take the arguments and give the answer the command table
+    /// declares (which commands.ts is generated from): a signature changed here and not in
+    /// the table fails.
+    #[test]
+    fn every_command_function_matches_the_table() {
+        let table: &[(&str, &str, &str)] = xinfang_app::command_table!(table);
+        let file = include_str!("commands.rs");
+        let src = squeeze(file.split("#[cfg(test)]").next().unwrap());
+        for (name, args, ret) in table {
+            let args = squeeze(args);
+            let sep = if args.is_empty() { "" } else { "," };
+            let want = format!(
+                "pubasyncfn{name}(s:S<'_>{sep}{args}{})->CmdResult<{}>",
+                if args.is_empty() { "" } else { "," },
+                squeeze(ret)
+            );
+            let want_no_comma = want.replacen(",)", ")", 1);
+            assert!(
+                src.contains(&want) || src.contains(&want_no_comma),
+                "the command {name} in commands.rs does not match the table: want {want_no_comma}"
+            );
+        }
+        let fns = src.matches("#[tauri::command]").count();
+        assert_eq!(fns, table.len(), "a command function not in the table");
+    }
 }

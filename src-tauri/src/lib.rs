@@ -1,21 +1,13 @@
-//! 信访接待台 desktop app: a thin Tauri shell. Commands check the session and role, then call
-//! xinfang-core and xinfang-store (see `api`); the UI in `ui/` only shows what they return.
+//! 信访接待台 desktop app: a thin Tauri shell over xinfang-app, which checks the session and
+//! role and holds every use case; the UI in `ui/` only shows what the commands return.
 
-pub mod api;
 pub mod bindings;
-pub mod command_list;
-#[cfg(test)]
-mod command_tests;
 pub mod commands;
-pub mod error;
-pub mod matters;
-pub mod security_doc;
-pub mod stats;
 pub mod sync_task;
 
 use std::path::PathBuf;
 
-use api::{AppState, DEFAULT_IDLE_MINUTES};
+use xinfang_app::api::{AppState, DEFAULT_IDLE_MINUTES};
 
 /// Where the store lives: `--data-dir DIR`, else env `XINFANG_DATA_DIR`, else the platform
 /// data dir (the same default as the `xinfang` CLI).
@@ -47,6 +39,14 @@ pub fn idle_minutes_from(args: &[String], env: Option<String>) -> u32 {
         .unwrap_or(DEFAULT_IDLE_MINUTES)
 }
 
+/// The invoke handler of every command of the table (`xinfang_app::command_table`): a command
+/// in `commands` but not in the table cannot be called.
+macro_rules! handler {
+    ($($name:ident : $rule:ident, ($($arg:ident : $tn:ident $(<$inner:ty>)?),*) -> $ret:ty;)*) => {
+        tauri::generate_handler![$(commands::$name),*]
+    };
+}
+
 pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -68,66 +68,7 @@ pub fn run() {
             sync_task::start(app.handle().clone());
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::setup,
-            commands::login,
-            commands::logout,
-            commands::session,
-            commands::reference,
-            commands::sync_status,
-            commands::draft_save,
-            commands::draft_load,
-            commands::draft_discard,
-            commands::check_id,
-            commands::history,
-            commands::register_visit,
-            commands::today,
-            commands::visit_detail,
-            commands::hand_off,
-            commands::close_visit,
-            commands::lawyer_queue,
-            commands::lawyer_take_next,
-            commands::log_consultation,
-            commands::hand_on_to_mediator,
-            commands::consultation,
-            commands::mediator_queue,
-            commands::mediator_take_next,
-            commands::log_mediation,
-            commands::mediation,
-            commands::visitor_profile,
-            commands::list_staff,
-            commands::add_staff,
-            commands::set_staff_active,
-            commands::reset_password,
-            commands::set_staff_roles,
-            matters::matter,
-            matters::matter_of_visit,
-            matters::record_matter_event,
-            matters::classify_matter,
-            matters::propose_route,
-            matters::confirm_route,
-            matters::due_list,
-            matters::backlog_dashboard,
-            matters::backlog_cases,
-            matters::flag_backlog,
-            matters::set_backlog_leader,
-            matters::note_backlog,
-            matters::clear_backlog,
-            matters::print_matter_notice,
-            matters::open_notice,
-            stats::statistics,
-            stats::rate_matters,
-            stats::completeness,
-            stats::export_ledger,
-            stats::monthly_report,
-            stats::open_export,
-            stats::evaluate_matter,
-            stats::publicity,
-            stats::add_publicity,
-            commands::reveal_visitor_contact,
-            commands::audit_entries,
-        ])
+        .invoke_handler(xinfang_app::command_table!(handler))
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
             eprintln!("信访接待台无法启动：{e}");

@@ -11,19 +11,14 @@ use std::time::Duration;
 
 use tauri::{AppHandle, Manager};
 use tokio::sync::Notify;
+use xinfang_app::api::{AppState, SyncStatus};
+use xinfang_app::sync::attempt;
 use xinfang_store::Store;
-use xinfang_sync::DeskReplica;
-use xinfang_sync::client;
-
-use crate::api::{AppState, SyncStatus};
 
 /// Env var: seconds between two background syncs.
 pub const INTERVAL_ENV: &str = "XINFANG_SYNC_SECONDS";
 /// Seconds between two background syncs unless configured.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
-
-/// Shown while the desk has no enrolment: nothing is tried, nothing spins.
-pub const NOT_ENROLLED: &str = "未登记到市级服务器：数据只保存在本机。请向市局管理员索取一次性登记码，再在本机运行 `xinfang enrol --server 服务器地址 --code 登记码` 完成登记。";
 
 /// The interval from `XINFANG_SYNC_SECONDS` (a positive number of seconds), else the default.
 pub fn interval_from(env: Option<String>) -> Duration {
@@ -35,36 +30,6 @@ pub fn interval_from(env: Option<String>) -> Duration {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn pending(store: &Store) -> i64 {
-    match (store.last_local_seq(), store.pushed_seq()) {
-        (Ok(last), Ok(pushed)) => (last - pushed).max(0),
-        _ => 0,
-    }
-}
-
-/// One attempt on `store`: syncs if the desk is enrolled, and says what to show.
-pub fn attempt(store: &mut Store) -> SyncStatus {
-    if !matches!(store.sync_settings(), Ok(Some(_))) {
-        return SyncStatus {
-            online: false,
-            enrolled: false,
-            checked: true,
-            pending: pending(store),
-            last_sync_at: None,
-            last_error: Some(NOT_ENROLLED.to_owned()),
-        };
-    }
-    let s = client::sync_status(store);
-    SyncStatus {
-        online: s.online,
-        enrolled: true,
-        checked: true,
-        pending: s.pending,
-        last_sync_at: s.last_sync_at,
-        last_error: s.last_error,
-    }
 }
 
 /// The loop. `open` gives a fresh store connection while someone is logged in (`None`
@@ -117,8 +82,6 @@ pub fn start(app: AppHandle) {
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use xinfang_sync::Secret;
-
     use super::*;
 
     #[test]
@@ -132,38 +95,6 @@ mod tests {
         for bad in ["0", "-3", "abc", ""] {
             assert_eq!(interval_from(Some(bad.into())), DEFAULT_INTERVAL, "{bad}");
         }
-    }
-
-    #[test]
-    fn a_desk_not_enrolled_says_so_and_tries_nothing() {
-        let dir = tempfile::TempDir::new().unwrap();
-        let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
-        let s = attempt(&mut store);
-        assert!(!s.online && !s.enrolled && s.checked);
-        assert!(s.last_error.unwrap().contains("未登记到市级服务器"));
-    }
-
-    #[test]
-    fn an_unreachable_server_is_offline_with_a_chinese_error() {
-        let dir = tempfile::TempDir::new().unwrap();
-        let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
-        // A loopback port nobody listens on.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        store
-            .save_enrolment(
-                &format!("http://127.0.0.1:{port}"),
-                &Secret::new("xft_test"),
-            )
-            .unwrap();
-        let s = attempt(&mut store);
-        assert!(!s.online && s.enrolled && s.checked);
-        let e = s.last_error.unwrap();
-        assert!(e.contains("无法连接市局服务器"), "{e}");
-        assert_eq!(s.last_sync_at, None);
     }
 
     #[test]

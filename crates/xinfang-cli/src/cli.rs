@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::{FixedOffset, NaiveDate};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use xinfang_core::calendar::HolidayCalendar;
+use xinfang_core::clock::{Clock, SystemClock};
 use xinfang_core::deadline::deadline;
 use xinfang_core::id::{check_document, parse_id_type};
 use xinfang_core::regions::Regions;
@@ -595,8 +596,9 @@ pub fn run(args: Args) -> CmdResult {
     }
 }
 
+/// Now, China Standard Time, from the system clock (one definition: `xinfang_core::clock`).
 pub(crate) fn now() -> chrono::DateTime<FixedOffset> {
-    Utc::now().with_timezone(&FixedOffset::east_opt(8 * 3600).expect("valid offset"))
+    SystemClock.now_cst()
 }
 
 fn id_check(json: bool, number: &str, id_type: &str) -> CmdResult {

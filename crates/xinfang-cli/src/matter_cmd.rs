@@ -1,5 +1,7 @@
 //! `xinfang matter …`, `xinfang backlog …`, `xinfang notice …`: the legal engine from the
-//! command line. Every command logs in and is authorized through the role × action matrix.
+//! command line. Every command logs in and is authorized through the role × action matrix; the
+//! matter commands and matter notices go through xinfang-app's use cases, so a 检举控告 is
+//! refused and audited exactly as on the desk.
 
 use std::path::{Path, PathBuf};
 
@@ -7,9 +9,9 @@ use anyhow::Context;
 use chrono::NaiveDate;
 use clap::Subcommand;
 use serde_json::json;
+use xinfang_app::matters::{self, ProposeRouteInput};
 use xinfang_core::FieldError;
 use xinfang_core::backlog::{ClearInput, FlagInput, NoteInput};
-use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::classify::ClassifyInput;
 use xinfang_core::matter::MatterEvent;
 use xinfang_core::notice::{
@@ -17,7 +19,7 @@ use xinfang_core::notice::{
 };
 use xinfang_core::staff::{Action, authorize};
 use xinfang_print::{PrintError, Printer};
-use xinfang_store::{BacklogFilter, DueItem, Store};
+use xinfang_store::{BacklogCase, BacklogFilter, DueItem};
 
 use crate::cli::{Args, data_dir, login, now};
 use crate::output::{CmdResult, Failure, print};
@@ -187,13 +189,11 @@ pub enum NoticeCommand {
     Kinds,
 }
 
+/// Where a view of a 检举控告 matter happened, for the audit log.
+const VIEW_DETAIL: &str = "命令行查看事项";
+
 fn today_or(d: Option<NaiveDate>) -> NaiveDate {
     d.unwrap_or_else(|| now().date_naive())
-}
-
-/// The desk's calendar: the compiled-in years and those the city server handed out at sync.
-fn cal(store: &Store) -> HolidayCalendar {
-    store.holiday_calendar()
 }
 
 pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
@@ -201,25 +201,7 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
     let (mut store, me) = login(args)?;
     match command {
         MatterCommand::Show { id, today } => {
-            authorize(&me.roles, Action::ViewMatter)?;
-            let v = store.matter(id, today_or(*today), &cal(&store))?;
-            if v.confidential {
-                // 检举控告: only the registering clerk, supervisors and admins; every view is
-                // audited, before anything is shown.
-                let owner = store.matter_owner(id)?;
-                xinfang_core::staff::may_view_confidential(
-                    &me.id,
-                    &me.roles,
-                    &owner.registered_by,
-                )?;
-                store.audit(
-                    &me.id,
-                    xinfang_store::AuditAction::ViewConfidential,
-                    "matter",
-                    id,
-                    "",
-                )?;
-            }
+            let v = matters::view_matter(&store, &me, id, today_or(*today), VIEW_DETAIL)?;
             print(json, &v, |v| {
                 let mut lines = vec![
                     format!(
@@ -308,8 +290,9 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
                     ),
                 )
             })?;
-            let state = store.record_event(id, &event, &me.id, &cal(&store))?;
-            let v = store.matter(id, now().date_naive(), &cal(&store))?;
+            let state = matters::record_event(&mut store, &me, id, &event)?;
+            // The answer shows the matter: checked and audited like `matter show`.
+            let v = matters::view_matter(&store, &me, id, today_or(None), VIEW_DETAIL)?;
             print(json, &v, |_| {
                 format!(
                     "已登记「{}」，事项状态：{}",
@@ -324,16 +307,15 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
             category,
             route,
         } => {
-            authorize(&me.roles, Action::ClassifyMatter)?;
-            let c = store.classify_matter(
+            let c = matters::classify(
+                &mut store,
+                &me,
                 id,
                 &ClassifyInput {
                     appeal_kind: kind.clone(),
                     category: category.clone(),
                     legal_route: route.clone(),
                 },
-                &me.id,
-                &store.reference_data(),
             )?;
             print(json, &c, |c| {
                 format!(
@@ -353,22 +335,22 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
             note,
             consultation,
         } => {
-            authorize(&me.roles, Action::ProposeLegalRoute)?;
-            let p = store.propose_route(
+            let p = matters::propose_route(
+                &mut store,
+                &me,
                 id,
-                route,
-                note,
-                consultation.as_deref(),
-                &me.id,
-                &store.reference_data(),
+                &ProposeRouteInput {
+                    route_code: route.clone(),
+                    note: note.clone(),
+                    consultation_id: consultation.clone(),
+                },
             )?;
             print(json, &p, |p| {
                 format!("已建议法定途径：{}，待接待员确认", p.route_name)
             });
         }
         MatterCommand::ConfirmRoute { id, route } => {
-            authorize(&me.roles, Action::ClassifyMatter)?;
-            let c = store.confirm_route(id, route.as_deref(), &me.id, &store.reference_data())?;
+            let c = matters::confirm_route(&mut store, &me, id, route.as_deref())?;
             print(json, &c, |c| {
                 format!(
                     "已确定法定途径：{}",
@@ -377,8 +359,7 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
             });
         }
         MatterCommand::Due { today } => {
-            authorize(&me.roles, Action::ViewDueList)?;
-            let list = store.due_list(today_or(*today), &cal(&store))?;
+            let list = matters::due_list(&store, &me, today_or(*today))?;
             print(json, &list, |l| {
                 let line = |i: &DueItem| {
                     let who = if i.confidential {
@@ -406,8 +387,7 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
             });
         }
         MatterCommand::OfVisit { visit_id } => {
-            authorize(&me.roles, Action::ViewMatter)?;
-            let id = store.matter_of_visit(visit_id)?;
+            let id = matters::matter_of_visit(&store, &me, visit_id)?;
             print(json, &json!({ "matter_id": id }), |_| id.clone());
         }
         MatterCommand::Evaluate {
@@ -436,8 +416,7 @@ fn date_text(d: Option<NaiveDate>) -> String {
 pub fn backlog(args: &Args, command: &BacklogCommand) -> CmdResult {
     let json = args.json;
     let (mut store, me) = login(args)?;
-    let show = |store: &Store, id: &str, today: NaiveDate| -> CmdResult {
-        let c = store.backlog_case(id, today)?;
+    let show = |c: BacklogCase| -> CmdResult {
         print(json, &c, |c| {
             let mut lines = vec![
                 format!(
@@ -473,65 +452,71 @@ pub fn backlog(args: &Args, command: &BacklogCommand) -> CmdResult {
             target,
             on,
         } => {
-            authorize(&me.roles, Action::ManageBacklog)?;
-            let id = store.flag_backlog(
+            let input = FlagInput {
+                leader: leader.clone(),
+                plan: plan.clone(),
+                target_date: date_text(*target),
+                flagged_on: today_or(*on).to_string(),
+            };
+            show(matters::flag_backlog(
+                &mut store,
+                &me,
                 matter_id,
-                &FlagInput {
-                    leader: leader.clone(),
-                    plan: plan.clone(),
-                    target_date: date_text(*target),
-                    flagged_on: today_or(*on).to_string(),
-                },
-                &me.id,
-            )?;
-            show(&store, &id, today_or(None))
+                &input,
+                today_or(None),
+            )?)
         }
-        BacklogCommand::Leader { case_id, leader } => {
-            authorize(&me.roles, Action::ManageBacklog)?;
-            store.set_backlog_leader(case_id, leader, &me.id)?;
-            show(&store, case_id, today_or(None))
-        }
+        BacklogCommand::Leader { case_id, leader } => show(matters::set_backlog_leader(
+            &mut store,
+            &me,
+            case_id,
+            leader,
+            today_or(None),
+        )?),
         BacklogCommand::Note { case_id, note, on } => {
-            authorize(&me.roles, Action::NoteBacklog)?;
-            store.note_backlog(
+            let input = NoteInput {
+                noted_on: today_or(*on).to_string(),
+                note: note.clone(),
+            };
+            show(matters::note_backlog(
+                &mut store,
+                &me,
                 case_id,
-                &NoteInput {
-                    noted_on: today_or(*on).to_string(),
-                    note: note.clone(),
-                },
-                &me.id,
-            )?;
-            show(&store, case_id, today_or(None))
+                &input,
+                today_or(None),
+            )?)
         }
         BacklogCommand::Clear {
             case_id,
             summary,
             on,
         } => {
-            authorize(&me.roles, Action::ManageBacklog)?;
-            store.clear_backlog(
+            let input = ClearInput {
+                cleared_on: today_or(*on).to_string(),
+                summary: summary.clone(),
+            };
+            show(matters::clear_backlog(
+                &mut store,
+                &me,
                 case_id,
-                &ClearInput {
-                    cleared_on: today_or(*on).to_string(),
-                    summary: summary.clone(),
-                },
-                &me.id,
-            )?;
-            show(&store, case_id, today_or(None))
+                &input,
+                today_or(None),
+            )?)
         }
-        BacklogCommand::Show { case_id, today } => {
-            authorize(&me.roles, Action::ViewBacklog)?;
-            show(&store, case_id, today_or(*today))
-        }
+        BacklogCommand::Show { case_id, today } => show(matters::backlog_case(
+            &store,
+            &me,
+            case_id,
+            today_or(*today),
+        )?),
         BacklogCommand::List { filter, today } => {
-            authorize(&me.roles, Action::ViewBacklog)?;
             let filter = match filter {
                 FilterArg::All => BacklogFilter::All,
                 FilterArg::Open => BacklogFilter::Open,
                 FilterArg::Overdue => BacklogFilter::Overdue,
                 FilterArg::Cleared => BacklogFilter::Cleared,
             };
-            let cases = store.backlog_cases(filter, today_or(*today))?;
+            let cases = matters::backlog_cases(&store, &me, filter, today_or(*today))?;
             print(json, &json!({ "cases": cases }), |_| {
                 if cases.is_empty() {
                     return "没有符合条件的积案。".to_owned();
@@ -554,8 +539,7 @@ pub fn backlog(args: &Args, command: &BacklogCommand) -> CmdResult {
             Ok(())
         }
         BacklogCommand::Dashboard { today } => {
-            authorize(&me.roles, Action::ViewBacklog)?;
-            let d = store.backlog_dashboard(today_or(*today))?;
+            let d = matters::backlog_dashboard(&store, &me, today_or(*today))?;
             print(json, &d, |d| {
                 let rate =
                     |r: Option<f64>| r.map_or_else(|| "—".to_owned(), |r| format!("{r:.1}%"));
@@ -662,13 +646,11 @@ pub fn notice(args: &Args, command: &NoticeCommand) -> CmdResult {
     let reference = &store.reference_data();
     let notice: NoticeData = match (kind, matter, consultation, mediation, data) {
         (k, Some(id), None, None, None) if k.is_matter_notice() => {
-            authorize(&me.roles, Action::ViewMatter)?;
-            let (facts, state) = store.matter_facts(id, &cal(&store))?;
-            notice::matter_notice(k, &facts, &state, reference, &cal(&store))?
+            matters::matter_notice(&store, &me, id, k.code())?
         }
         (NoticeKind::LegalOpinion, None, Some(id), None, None) => {
-            authorize(&me.roles, Action::ViewConsultation)?;
-            let c = store.consultation(id)?;
+            // A consultation of a 检举控告 visit: checked and audited as on the desk.
+            let c = xinfang_app::api::open_consultation(&store, &me, id)?;
             let visit = store.visit_row(&c.visit_id)?;
             notice::legal_opinion(
                 &LegalOpinionInput {
@@ -694,8 +676,7 @@ pub fn notice(args: &Args, command: &NoticeCommand) -> CmdResult {
             notice::legal_opinion(&read_input(path, "法律意见书")?, reference)?
         }
         (NoticeKind::MediationAgreement, None, None, Some(id), None) => {
-            authorize(&me.roles, Action::ViewMediation)?;
-            let m = store.mediation(id)?;
+            let m = xinfang_app::api::open_mediation(&store, &me, id)?;
             notice::check_agreed(m.outcome)?;
             let visit = store.visit_row(&m.visit_id)?;
             notice::mediation_agreement(

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 use serde_json::json;
+use xinfang_app::{CommandError, ErrorKind};
 use xinfang_core::{FieldError, ValidationErrors};
 use xinfang_store::StoreError;
 
@@ -39,6 +40,22 @@ impl From<anyhow::Error> for Failure {
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
         Failure::Other(e.into())
+    }
+}
+
+/// A refusal of the application layer, in the CLI's shape: bad input and refusals exit 1 with
+/// every error listed, anything else exits 2.
+impl From<CommandError> for Failure {
+    fn from(e: CommandError) -> Self {
+        match e.kind {
+            ErrorKind::Validation if !e.errors.is_empty() => {
+                Failure::Invalid(ValidationErrors(e.errors))
+            }
+            // Role and 检举控告 refusals are the role's problem, as `authorize` says.
+            ErrorKind::Forbidden => FieldError::new("role", &e.code, e.message).into(),
+            ErrorKind::Internal => Failure::Other(anyhow::anyhow!(e.message)),
+            _ => FieldError::new(e.field.as_deref().unwrap_or(""), &e.code, e.message).into(),
+        }
     }
 }
 

@@ -199,7 +199,7 @@ pub fn run(
 ) -> Result<SeedSummary, Failure> {
     let visits = visits.max(visitors);
     let refdata = ReferenceData::bundled();
-    let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    let cst = xinfang_core::clock::cst();
     let start = cst
         .with_ymd_and_hms(2023, 12, 1, 8, 30, 0)
         .single()

@@ -8,7 +8,6 @@ use chrono::{Datelike, NaiveDate};
 use clap::{Args as ClapArgs, Subcommand, ValueEnum};
 use serde_json::json;
 use xinfang_core::FieldError;
-use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::reference::ReferenceData;
 use xinfang_core::staff::{Action, authorize};
 use xinfang_core::stats::{EvaluationInput, Period, PublicityInput, RateKind, validate_publicity};
@@ -202,11 +201,6 @@ pub enum PublicityCommand {
     },
 }
 
-/// The desk's calendar: the compiled-in years and those the city server handed out at sync.
-fn cal(store: &Store) -> HolidayCalendar {
-    store.holiday_calendar()
-}
-
 fn year_start(t: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(t.year(), 1, 1).unwrap_or(t)
 }
@@ -232,7 +226,7 @@ pub fn stats(args: &Args, a: &StatsArgs) -> CmdResult {
     let q = a.period.query()?;
     if let Some(rate) = a.rate {
         let kind = RateKind::from(rate);
-        let rows = store.rate_matters(&q, kind, &cal(&store))?;
+        let rows = xinfang_app::stats::rate_matters(&store, &me, &q, kind)?;
         print(json, &json!({ "rate": kind, "matters": rows }), |_| {
             let mut lines = vec![format!(
                 "{}（{} 至 {}）：{} 件应计事项",
@@ -257,7 +251,7 @@ pub fn stats(args: &Args, a: &StatsArgs) -> CmdResult {
         return Ok(());
     }
     if a.gaps {
-        let c = store.completeness(&q, &cal(&store))?;
+        let c = xinfang_app::stats::completeness(&store, &me, &q)?;
         print(json, &c, |c| {
             let mut lines = vec![format!(
                 "有一录一检查（{} 至 {}）：来访无事项 {}，事项未登记处理结果 {}，咨询未填法律意见 {}",
@@ -279,7 +273,7 @@ pub fn stats(args: &Args, a: &StatsArgs) -> CmdResult {
         });
         return Ok(());
     }
-    let s = store.statistics(&q, &cal(&store))?;
+    let s = xinfang_app::stats::statistics(&store, &me, &q)?;
     print(json, &s, |s| {
         let v = &s.visits;
         let r = &s.rates;
@@ -351,7 +345,7 @@ fn report(args: &Args, a: &ReportArgs) -> CmdResult {
         today: generated_on,
         hall: Some(hall.clone()),
     };
-    let s = store.statistics(&q, &cal(&store))?;
+    let s = xinfang_app::stats::statistics(&store, &me, &q)?;
     let (issuer, hall_name) =
         xinfang_core::notice::hall_names(&hall, ReferenceData::bundled().regions);
     let r = xinfang_print::report::monthly(&s, &issuer, &hall_name, generated_on);
@@ -422,12 +416,13 @@ pub fn export(args: &Args, a: &ExportArgs) -> CmdResult {
     let out = &a.out;
     let (kind, rows) = match a.kind {
         ExportKind::Visits => {
-            let rows = store.visit_ledger(&q, &cal(&store))?;
+            // The desk's rule: a 检举控告's appeal masked unless exported in full.
+            let rows = xinfang_app::stats::visit_ledger(&store, &me, &q, a.full)?;
             xinfang_ledger::write_visits(out, &rows, a.full).map_err(ledger_err)?;
             ("visits", rows.len())
         }
         ExportKind::Consultations => {
-            let rows = store.consultation_ledger(&q)?;
+            let rows = xinfang_app::stats::consultation_ledger(&store, &me, &q)?;
             xinfang_ledger::write_consultations(out, &rows).map_err(ledger_err)?;
             ("consultations", rows.len())
         }
@@ -437,13 +432,13 @@ pub fn export(args: &Args, a: &ExportArgs) -> CmdResult {
             ("mediations", rows.len())
         }
         ExportKind::Publicity => {
-            let records = store.publicity_list(&q.period)?;
-            let summary = store.publicity_summary(&q.period)?;
+            let records = xinfang_app::stats::publicity_list(&store, &me, &q.period)?;
+            let summary = xinfang_app::stats::publicity_summary(&store, &me, &q.period)?;
             xinfang_ledger::write_publicity(out, &records, &summary).map_err(ledger_err)?;
             ("publicity", records.len())
         }
         ExportKind::Stats => {
-            let s = store.statistics(&q, &cal(&store))?;
+            let s = xinfang_app::stats::statistics(&store, &me, &q)?;
             xinfang_ledger::write_statistics(out, &s).map_err(ledger_err)?;
             ("stats", 1)
         }
@@ -457,7 +452,7 @@ pub fn export(args: &Args, a: &ExportArgs) -> CmdResult {
                 .into());
             };
             let kind = RateKind::from(rate);
-            let rows = store.rate_matters(&q, kind, &cal(&store))?;
+            let rows = xinfang_app::stats::rate_matters(&store, &me, &q, kind)?;
             xinfang_ledger::write_rate_matters(out, kind, &rows).map_err(ledger_err)?;
             ("rate", rows.len())
         }
@@ -632,7 +627,7 @@ pub fn publicity(args: &Args, command: &PublicityCommand) -> CmdResult {
             }
             let mut ids = Vec::new();
             for v in &valid {
-                ids.push(store.add_publicity(v, &me.id)?.id);
+                ids.push(xinfang_app::stats::add_publicity(&mut store, &me, v)?.id);
             }
             print(json, &json!({ "added": ids.len(), "ids": ids }), |_| {
                 format!("已登记 {} 场法治宣传活动", ids.len())
@@ -641,7 +636,7 @@ pub fn publicity(args: &Args, command: &PublicityCommand) -> CmdResult {
         PublicityCommand::List { period } => {
             authorize(&me.roles, Action::ViewStatistics)?;
             let p = period.period(year_start)?;
-            let list = store.publicity_list(&p)?;
+            let list = xinfang_app::stats::publicity_list(&store, &me, &p)?;
             print(json, &json!({ "activities": list }), |_| {
                 if list.is_empty() {
                     return format!("{} 至 {} 没有登记法治宣传活动。", p.from, p.to);
@@ -669,7 +664,7 @@ pub fn publicity(args: &Args, command: &PublicityCommand) -> CmdResult {
         PublicityCommand::Summary { period } => {
             authorize(&me.roles, Action::ViewStatistics)?;
             let p = period.period(year_start)?;
-            let s = store.publicity_summary(&p)?;
+            let s = xinfang_app::stats::publicity_summary(&store, &me, &p)?;
             print(json, &s, |s| {
                 let t = &s.totals;
                 let mut lines = vec![format!(
@@ -705,8 +700,7 @@ pub fn evaluate(
     matter_id: &str,
     input: &EvaluationInput,
 ) -> CmdResult {
-    authorize(&me.roles, Action::EvaluateMatter)?;
-    let rec = store.evaluate_matter(matter_id, input, &me.id, now().date_naive(), &cal(store))?;
+    let rec = xinfang_app::stats::evaluate_matter(store, me, matter_id, input, now().date_naive())?;
     print(json, &rec, |r| {
         format!(
             "已登记评价：{}（{}，{}）",

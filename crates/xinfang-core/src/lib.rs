@@ -1,12 +1,14 @@
 //! Domain types and rules of the petition reception hall (信访接待大厅).
 //!
-//! Pure: no I/O, no clock. Callers pass "today" or "now" in, so every rule is testable.
+//! Pure: no I/O, no clock. Callers pass "today" or "now" in, so every rule is testable
+//! ([`clock`] defines the clock those callers hold; nothing here reads it).
 //! Rules that are facts (regions, categories, legal routes, holidays) live as data in `assets/`
 //! and are compiled in, so the core needs no files at run time.
 
 pub mod backlog;
 pub mod calendar;
 pub mod classify;
+pub mod clock;
 pub mod deadline;
 pub mod desk;
 pub mod due;

@@ -21,7 +21,6 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -302,12 +301,6 @@ pub fn throttle_seconds(failures: u32) -> u64 {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 impl KeySlots {
     pub(crate) fn path(dir: &Path) -> PathBuf {
         dir.join(KEYSLOTS_FILE)
@@ -525,8 +518,8 @@ impl KeySlots {
     /// for its account and slows the next tries of that account down. `self` is a snapshot
     /// read without the lock (the KDF runs unlocked, so logins do not queue behind each
     /// other); the failure count is written to the file of `dir` under the lock.
-    pub(crate) fn unlock(&self, dir: &Path, creds: &Credentials) -> Result<Vec<DataKey>> {
-        let now = unix_now();
+    /// `now` (Unix seconds, from the caller's clock) times the slowdown.
+    pub(crate) fn unlock(&self, dir: &Path, creds: &Credentials, now: u64) -> Result<Vec<DataKey>> {
         let (idx, secret): (Option<usize>, Zeroizing<String>) = match creds {
             Credentials::Password { username, password } => (
                 self.slots
@@ -753,18 +746,26 @@ mod tests {
         forged.slots[b].wrapped_secret = slots.slots[a].wrapped_secret.clone();
         forged.slots[b].salt = slots.slots[a].salt.clone();
         assert!(matches!(
-            forged.unlock(dir.path(), &Credentials::password("bob", "alice-pass-1")),
+            forged.unlock(dir.path(), &Credentials::password("bob", "alice-pass-1"), 0),
             Err(StoreError::BadCredentials)
         ));
         // Downgrading the recorded parameters breaks the AEAD too.
         let mut weak = slots.clone();
         weak.slots[a].kdf.t += 1;
         assert!(
-            weak.unlock(dir.path(), &Credentials::password("alice", "alice-pass-1"))
-                .is_err()
+            weak.unlock(
+                dir.path(),
+                &Credentials::password("alice", "alice-pass-1"),
+                0
+            )
+            .is_err()
         );
         let keys = slots
-            .unlock(dir.path(), &Credentials::password("alice", "alice-pass-1"))
+            .unlock(
+                dir.path(),
+                &Credentials::password("alice", "alice-pass-1"),
+                0,
+            )
             .unwrap();
         assert_eq!(keys[0].0, key.0);
     }

@@ -26,6 +26,7 @@ mod visits;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use xinfang_core::clock::{Clock, SystemClock};
 
 pub use audit::{AuditAction, AuditEntry, AuditFilter, ChainBreak, GENESIS};
 pub use backlog::{BacklogCase, BacklogDashboard, BacklogFilter, BacklogNote};
@@ -198,6 +199,12 @@ impl Store {
     /// Unlocks the encrypted store in `data_dir` with a staff password or the recovery key.
     /// Wrong passwords are counted per account and slow that account's next tries down.
     pub fn unlock(data_dir: &Path, creds: &Credentials) -> Result<Store> {
+        Self::unlock_at(data_dir, creds, &SystemClock)
+    }
+
+    /// [`Store::unlock`] with the time of `clock`, which counts the slowdown after wrong
+    /// passwords (tests move a manual clock instead of waiting it out).
+    pub fn unlock_at(data_dir: &Path, creds: &Credentials, clock: &dyn Clock) -> Result<Store> {
         let path = data_dir.join(DB_FILE);
         if !path.exists() {
             return Err(StoreError::NotInitialised(data_dir.to_path_buf()));
@@ -208,7 +215,8 @@ impl Store {
                 data_dir.display()
             )));
         }
-        let candidates = keys::KeySlots::load(data_dir)?.unlock(data_dir, creds)?;
+        let now = u64::try_from(clock.now().timestamp()).unwrap_or(0);
+        let candidates = keys::KeySlots::load(data_dir)?.unlock(data_dir, creds, now)?;
         let mut last = StoreError::WrongKey;
         for (i, key) in candidates.into_iter().enumerate() {
             match Self::open_with_key(data_dir, &key) {
@@ -232,7 +240,17 @@ impl Store {
     /// Unlocks with a staff member's password and checks the account: the login of the CLI
     /// and the app.
     pub fn login(data_dir: &Path, username: &str, password: &str) -> Result<(Store, Staff)> {
-        let store = Self::unlock(data_dir, &Credentials::password(username, password))?;
+        Self::login_at(data_dir, username, password, &SystemClock)
+    }
+
+    /// [`Store::login`] with the time of `clock` (see [`Store::unlock_at`]).
+    pub fn login_at(
+        data_dir: &Path,
+        username: &str,
+        password: &str,
+        clock: &dyn Clock,
+    ) -> Result<(Store, Staff)> {
+        let store = Self::unlock_at(data_dir, &Credentials::password(username, password), clock)?;
         let staff = store
             .conn
             .query_row(

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use chrono::DateTime;
 use tempfile::TempDir;
+use xinfang_core::clock::ManualClock;
 use xinfang_core::id::resident_id_check_char;
 use xinfang_core::reference::ReferenceData;
 use xinfang_core::staff::Role;
@@ -172,6 +173,10 @@ fn wrong_passwords_slow_that_account_down_not_the_hall() {
     let h = hall();
     let dir = h.dir.path();
     drop(h.store);
+    // The slowdown is timed by the clock handed to the login: moved, not waited out.
+    let clock = ManualClock::at("2026-11-26T09:00:00+08:00");
+    let login =
+        |dir: &Path, user: &str, password: &str| Store::login_at(dir, user, password, &clock);
     for _ in 0..3 {
         assert!(matches!(
             login(dir, "clerk", "wrong-password"),
@@ -194,7 +199,15 @@ fn wrong_passwords_slow_that_account_down_not_the_hall() {
     assert_eq!(admin.id, h.admin.id);
     assert_eq!(store.failed_logins("clerk").unwrap(), 3);
     drop(store);
-    std::thread::sleep(std::time::Duration::from_millis(3100));
+    clock.advance(chrono::Duration::seconds(1));
+    assert!(
+        matches!(
+            login(dir, "clerk", "clerk-pass-2026"),
+            Err(StoreError::TooManyAttempts(_))
+        ),
+        "still waiting after 1 s"
+    );
+    clock.advance(chrono::Duration::seconds(2));
     let (store, clerk) = login(dir, "clerk", "clerk-pass-2026").unwrap();
     assert_eq!(clerk.id, h.clerk.id);
     assert_eq!(

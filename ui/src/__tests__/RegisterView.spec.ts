@@ -1,11 +1,19 @@
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
 import { mount } from '@vue/test-utils'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { useSessionStore } from '../stores/session'
 import RegisterView from '../views/RegisterView.vue'
-import { clerkSession, commandError, reference, setup, sleep } from './helpers'
+import { clerkSession, commandError, reference, setup } from './helpers'
 
-afterEach(() => clearMocks())
+// The ID check and the history panel wait for a pause in typing: a fake clock is moved instead.
+beforeEach(() => {
+  vi.useFakeTimers()
+})
+afterEach(() => {
+  clearMocks()
+  vi.useRealTimers()
+})
+const sleep = (ms: number) => vi.advanceTimersByTimeAsync(ms)
 
 const GOOD = '140521198001150135'
 const BAD = '140521198001150131'

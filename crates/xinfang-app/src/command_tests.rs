@@ -3,12 +3,17 @@
 //! entry or without a case here fails `every_command_has_an_access_rule_and_a_case`.
 
 use std::path::Path;
+use std::sync::Arc;
 
+use chrono::Duration;
+
+use xinfang_core::clock::{Clock, ManualClock, SystemClock};
 use xinfang_core::desk::{ConsultationInput, Desk, MediationInput, PartyInput, SessionInput};
 use xinfang_core::id::resident_id_check_char;
-use xinfang_core::staff::Role;
+use xinfang_core::matter::MatterEvent;
+use xinfang_core::staff::{Action, Role};
 use xinfang_core::visit::{VisitInput, VisitorInput};
-use xinfang_store::{NewStaff, Store};
+use xinfang_store::{NewStaff, Staff, Store};
 
 use crate::api::{Access, AppState, NewStaffInput, SetupInput, access};
 use crate::command_list::COMMANDS;
@@ -61,7 +66,7 @@ fn mediation(visit_id: &str) -> MediationInput {
             party("respondent", "李四", id("19750301", "024")),
         ],
         sessions: vec![SessionInput {
-            held_on: crate::api::now_cst().date_naive().to_string(),
+            held_on: SystemClock.now_cst().date_naive().to_string(),
             notes: "双方同意调解。".into(),
         }],
         outcome: "agreed".into(),
@@ -97,7 +102,7 @@ fn fixture(dir: &Path) -> (AppState, String) {
     let valid = xinfang_core::visit::validate_visit(
         &visit("张三", &id("19800115", "013")),
         xinfang_core::reference::ReferenceData::bundled(),
-        crate::api::now_cst(),
+        SystemClock.now_cst(),
     )
     .unwrap();
     let visit_id = store.register_visit(&valid, "seed").unwrap().visit_id;
@@ -278,7 +283,7 @@ fn every_command_has_an_access_rule_and_a_case() {
     }
     // The capability grants exactly the commands.
     let cap: serde_json::Value =
-        serde_json::from_str(include_str!("../capabilities/default.json")).unwrap();
+        serde_json::from_str(include_str!("../../../src-tauri/capabilities/default.json")).unwrap();
     let granted: Vec<&str> = cap["permissions"]
         .as_array()
         .unwrap()
@@ -348,22 +353,52 @@ fn nothing_but_public_commands_without_login() {
     }
 }
 
+/// An app state on the fixture's data dir with a clock the test moves.
+fn with_clock(state: &AppState, idle_minutes: u32) -> (AppState, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::at("2026-11-26T09:00:00+08:00"));
+    let state = AppState::with_clock(state.data_dir().to_path_buf(), idle_minutes, clock.clone());
+    (state, clock)
+}
+
 #[test]
 fn idle_session_ends() {
     let dir = tempfile::tempdir().unwrap();
     let (state, _) = fixture(dir.path());
-    let state = AppState::new(state.data_dir().to_path_buf(), 15);
+    let (state, clock) = with_clock(&state, 15);
     state.login("clerk", PW).unwrap();
+    clock.advance(Duration::minutes(14));
+    assert!(state.today().is_ok(), "14 idle minutes of 15");
+    // Each command is activity: the 15 minutes count from the last one.
+    clock.advance(Duration::minutes(14));
     assert!(state.today().is_ok());
-    let idle = AppState::new(state.data_dir().to_path_buf(), 0);
-    idle.login("clerk", PW).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(5));
-    let e = idle.today().unwrap_err();
+    clock.advance(Duration::minutes(15) + Duration::seconds(1));
+    let e = state.today().unwrap_err();
     assert_eq!(
         (e.kind, e.code.as_str()),
         (ErrorKind::Unauthenticated, "session_expired")
     );
-    assert!(idle.session().unwrap().is_none());
+    assert!(e.message.contains("15 分钟"), "{}", e.message);
+    assert!(state.session().unwrap().is_none());
+    assert!(state.sync_store().is_none(), "no store for the sync task");
+}
+
+/// The status bar polls `sync_status` every few seconds while the window is open: the polls
+/// must not keep an unattended session unlocked (issue 15, item 11).
+#[test]
+fn the_sync_status_poll_does_not_keep_the_session_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    let (state, clock) = with_clock(&state, 15);
+    state.login("clerk", PW).unwrap();
+    for _ in 0..3 {
+        clock.advance(Duration::minutes(4));
+        assert!(state.sync_status().is_ok());
+    }
+    // 16 minutes after the last command, 4 after the last poll.
+    clock.advance(Duration::minutes(4));
+    assert_eq!(state.sync_status().unwrap_err().code, "session_expired");
+    let e = state.today().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unauthenticated);
 }
 
 #[test]
@@ -684,7 +719,7 @@ fn confidential_reports_and_the_audit_view() {
     assert_eq!(by_clerk[0].entity_id, matter);
     let of_matter = state.audit_entries(q("", &matter, "", "")).unwrap();
     assert_eq!(of_matter.len(), 2);
-    let today = crate::api::now_cst().date_naive().to_string();
+    let today = SystemClock.now_cst().date_naive().to_string();
     assert_eq!(
         state
             .audit_entries(q("", "", &today, &today))
@@ -936,4 +971,333 @@ fn drafts_of_unknown_forms_or_too_large_are_refused_in_chinese() {
         None,
         "nothing was kept"
     );
+}
+
+type UseCase = fn(&mut Store, &Staff, &str, &str) -> CmdResult<()>;
+
+/// The use cases the `xinfang` CLI calls (tests/layering.rs checks that it does), each with the
+/// actions its role check asks for. Called directly, as the CLI does after its login.
+fn cli_use_cases() -> Vec<(&'static str, &'static [Action], UseCase)> {
+    use crate::matters as m;
+    fn today() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 26).expect("a date")
+    }
+    vec![
+        ("view_matter", &[Action::ViewMatter], |s, me, mid, _| {
+            ok(m::view_matter(s, me, mid, today(), "测试"))
+        }),
+        ("matter_of_visit", &[Action::ViewMatter], |s, me, _, v| {
+            ok(m::matter_of_visit(s, me, v))
+        }),
+        (
+            "record_event",
+            &[Action::RecordMatterEvent],
+            |s, me, mid, _| {
+                let e = MatterEvent::Accept {
+                    at: today(),
+                    notice_no: None,
+                };
+                ok(m::record_event(s, me, mid, &e))
+            },
+        ),
+        ("classify", &[Action::ClassifyMatter], |s, me, mid, _| {
+            ok(m::classify(s, me, mid, &Default::default()))
+        }),
+        (
+            "propose_route",
+            &[Action::ProposeLegalRoute],
+            |s, me, mid, _| ok(m::propose_route(s, me, mid, &Default::default())),
+        ),
+        (
+            "confirm_route",
+            &[Action::ClassifyMatter],
+            |s, me, mid, _| ok(m::confirm_route(s, me, mid, None)),
+        ),
+        (
+            "matter_notice",
+            &[Action::PrintMatterNotice, Action::ViewMatter],
+            |s, me, mid, _| ok(m::matter_notice(s, me, mid, "acceptance")),
+        ),
+        ("due_list", &[Action::ViewDueList], |s, me, _, _| {
+            ok(m::due_list(s, me, today()))
+        }),
+        ("backlog_case", &[Action::ViewBacklog], |s, me, _, _| {
+            ok(m::backlog_case(s, me, "no-such-case", today()))
+        }),
+        ("backlog_cases", &[Action::ViewBacklog], |s, me, _, _| {
+            ok(m::backlog_cases(
+                s,
+                me,
+                xinfang_store::BacklogFilter::All,
+                today(),
+            ))
+        }),
+        (
+            "backlog_dashboard",
+            &[Action::ViewBacklog],
+            |s, me, _, _| ok(m::backlog_dashboard(s, me, today())),
+        ),
+        ("flag_backlog", &[Action::ManageBacklog], |s, me, mid, _| {
+            ok(m::flag_backlog(s, me, mid, &Default::default(), today()))
+        }),
+        (
+            "set_backlog_leader",
+            &[Action::ManageBacklog],
+            |s, me, _, _| {
+                ok(m::set_backlog_leader(
+                    s,
+                    me,
+                    "no-such-case",
+                    "李副县长",
+                    today(),
+                ))
+            },
+        ),
+        ("note_backlog", &[Action::NoteBacklog], |s, me, _, _| {
+            ok(m::note_backlog(
+                s,
+                me,
+                "no-such-case",
+                &Default::default(),
+                today(),
+            ))
+        }),
+        ("clear_backlog", &[Action::ManageBacklog], |s, me, _, _| {
+            ok(m::clear_backlog(
+                s,
+                me,
+                "no-such-case",
+                &Default::default(),
+                today(),
+            ))
+        }),
+    ]
+}
+
+/// The role × use-case matrix of the CLI's calls: a role the matrix refuses gets `forbidden`
+/// before anything is read; a role it allows gets past the check.
+#[test]
+fn every_cli_use_case_as_each_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, visit_id) = fixture(dir.path());
+    let matter = {
+        state.login("clerk", PW).unwrap();
+        state.matter_of_visit(&visit_id).unwrap()
+    };
+    state.logout();
+    for role in Role::ALL {
+        let (mut store, me) = Store::login(state.data_dir(), role.code(), PW).unwrap();
+        for (name, actions, call) in cli_use_cases() {
+            let allowed = actions
+                .iter()
+                .all(|a| xinfang_core::staff::authorize(&[role], *a).is_ok());
+            let r = call(&mut store, &me, &matter, &visit_id);
+            let refused = matches!(&r, Err(e) if e.kind == ErrorKind::Forbidden);
+            assert_eq!(refused, !allowed, "{name} as {}: {r:?}", role.code());
+            if let Err(e) = &r
+                && refused
+            {
+                assert_eq!(e.code, "forbidden", "{name} as {}", role.code());
+            }
+        }
+    }
+}
+
+/// A consultation or mediation of a 检举控告 visit holds what the reporter said: opening it by
+/// id follows the visit's rule and is audited (issue 15, item 3; both opened for the lawyer and
+/// the mediator unaudited before).
+#[test]
+fn consultation_and_mediation_of_a_report_are_checked_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("clerk", PW).unwrap();
+    let mut input = visit("钱检举", &id("19700101", "035"));
+    input.appeal = "举报某局工作人员收受好处费。".into();
+    input.appeal_kind = "report".into();
+    input.category = "纪检监察".into();
+    let v = state.register_visit(input).unwrap().registered.visit_id;
+    state.login("lawyer", PW).unwrap();
+    let c = state.log_consultation(consultation(&v)).unwrap();
+    state.login("mediator", PW).unwrap();
+    let m = state.log_mediation(mediation(&v)).unwrap();
+
+    state.login("lawyer", PW).unwrap();
+    let e = state.consultation(&c.id).unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_str()),
+        (ErrorKind::Forbidden, "confidential")
+    );
+    state.login("mediator", PW).unwrap();
+    let e = state.mediation(&m.id).unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_str()),
+        (ErrorKind::Forbidden, "confidential")
+    );
+
+    let sup = state.login("supervisor", PW).unwrap().staff;
+    assert_eq!(state.consultation(&c.id).unwrap().question, c.question);
+    assert_eq!(state.mediation(&m.id).unwrap().id, m.id);
+    let log = state
+        .audit_entries(crate::api::AuditQuery {
+            record_id: v.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    let views: Vec<(&str, &str, &str)> = log
+        .iter()
+        .map(|e| (e.action.as_str(), e.staff_id.as_str(), e.detail.as_str()))
+        .collect();
+    assert_eq!(
+        views,
+        [
+            ("view_confidential", sup.id.as_str(), "人民调解记录"),
+            ("view_confidential", sup.id.as_str(), "法律咨询记录"),
+        ],
+        "newest first; nothing for the refusals"
+    );
+}
+
+/// Every text cell of the first sheet of an exported file.
+fn exported_text(path: &str) -> String {
+    let sheet = xinfang_ledger::read_table(Path::new(path)).unwrap();
+    let mut all = sheet.headers.join("|");
+    for (_, row) in &sheet.rows {
+        all.push('|');
+        all.push_str(&row.join("|"));
+    }
+    all
+}
+
+/// An export is a list that leaves the app: a 检举控告's appeal is masked as on the screens,
+/// and a clerk's consultation ledger carries no question or advice (issue 15, item 1; both were
+/// written in full before).
+#[test]
+fn exports_follow_the_confidentiality_of_the_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, visit_id) = fixture(dir.path());
+    const REPORT: &str = "举报某局工作人员收受好处费。";
+    state.login("clerk", PW).unwrap();
+    let mut input = visit("钱检举", &id("19700101", "035"));
+    input.appeal = REPORT.into();
+    input.appeal_kind = "report".into();
+    input.category = "纪检监察".into();
+    state.register_visit(input).unwrap();
+    state.login("lawyer", PW).unwrap();
+    state.log_consultation(consultation(&visit_id)).unwrap();
+    let day = state.local_date().to_string();
+
+    state.login("clerk", PW).unwrap();
+    let x = state
+        .export_ledger("visits", &day, &day, None, false)
+        .unwrap();
+    let text = exported_text(&x.path);
+    assert!(text.contains("拖欠工资三个月"), "{text}");
+    assert!(!text.contains(REPORT), "{text}");
+    assert!(!text.contains("钱检举"), "{text}");
+    let x = state
+        .export_ledger("consultations", &day, &day, None, false)
+        .unwrap();
+    let text = exported_text(&x.path);
+    assert!(!text.contains("被拖欠工资怎么办"), "{text}");
+    assert!(!text.contains("劳动人事争议仲裁委员会申请仲裁"), "{text}");
+
+    // A supervisor's full export (audited as such) carries it.
+    state.login("supervisor", PW).unwrap();
+    let x = state
+        .export_ledger("visits", &day, &day, None, true)
+        .unwrap();
+    assert!(exported_text(&x.path).contains(REPORT));
+    let x = state
+        .export_ledger("consultations", &day, &day, None, false)
+        .unwrap();
+    assert!(exported_text(&x.path).contains("被拖欠工资怎么办"));
+}
+
+/// Who reported is as secret as what: in 今日来访 and the desk queues a 检举控告's people,
+/// agency and place show only to the registering clerk and supervisors (issue 15, item 10;
+/// every role saw the reporter's name before).
+#[test]
+fn lists_hide_the_reporter_from_whom_may_not_see_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("admin", PW).unwrap();
+    state
+        .add_staff(NewStaffInput {
+            username: "clerk2".into(),
+            display_name: "赵接待".into(),
+            roles: vec![Role::Clerk],
+            password: PW.into(),
+        })
+        .unwrap();
+    state.login("clerk", PW).unwrap();
+    let mut input = visit("钱检举", &id("19700101", "035"));
+    input.appeal = "举报某局工作人员收受好处费。".into();
+    input.appeal_kind = "report".into();
+    input.category = "纪检监察".into();
+    input.agency = "某局".into();
+    let v = state.register_visit(input).unwrap().registered.visit_id;
+    state.hand_off(&v, Desk::Lawyer, "").unwrap();
+    let row_of =
+        |rows: Vec<xinfang_store::VisitRow>| rows.into_iter().find(|r| r.visit_id == v).unwrap();
+
+    for who in ["clerk", "supervisor"] {
+        state.login(who, PW).unwrap();
+        let row = row_of(state.today().unwrap());
+        assert_eq!(row.visitors[0].name, "钱检举", "{who}");
+        assert_eq!(row.appeal, xinfang_core::staff::CONFIDENTIAL_MASK);
+    }
+    state.login("clerk2", PW).unwrap();
+    let row = row_of(state.today().unwrap());
+    assert_eq!(row.visitors[0].name, crate::api::REPORTER_MASK);
+    assert!(row.visitors[0].id_number_masked.is_empty());
+    assert_eq!(row.agency, None);
+    state.login("lawyer", PW).unwrap();
+    let queue = state.queue(Desk::Lawyer).unwrap();
+    let item = queue.iter().find(|i| i.visit.visit_id == v).unwrap();
+    assert_eq!(item.visit.visitors[0].name, crate::api::REPORTER_MASK);
+    // The fixture's ordinary visit keeps its names.
+    let all = {
+        state.login("clerk2", PW).unwrap();
+        state.today().unwrap()
+    };
+    assert!(all.iter().any(|r| r.visitors[0].name == "张三"));
+}
+
+/// A reporter's full ID number or phone identifies the reporter: a clerk who did not register
+/// the 检举控告 may not reveal it (issue 15, item 10; any clerk could before).
+#[test]
+fn only_whom_may_see_the_report_reveals_the_reporters_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("admin", PW).unwrap();
+    state
+        .add_staff(NewStaffInput {
+            username: "clerk2".into(),
+            display_name: "赵接待".into(),
+            roles: vec![Role::Clerk],
+            password: PW.into(),
+        })
+        .unwrap();
+    state.login("clerk", PW).unwrap();
+    let number = id("19700101", "035");
+    let mut input = visit("钱检举", &number);
+    input.appeal_kind = "report".into();
+    input.category = "纪检监察".into();
+    let visitor = state.register_visit(input).unwrap().registered.visitor_ids[0].clone();
+    let field = crate::api::ContactField::IdNumber;
+
+    state.login("clerk2", PW).unwrap();
+    let e = state.reveal_visitor_contact(&visitor, field).unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_str()),
+        (ErrorKind::Forbidden, "confidential")
+    );
+    for who in ["clerk", "supervisor"] {
+        state.login(who, PW).unwrap();
+        assert_eq!(
+            state.reveal_visitor_contact(&visitor, field).unwrap(),
+            number,
+            "{who}"
+        );
+    }
 }

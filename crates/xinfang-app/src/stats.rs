@@ -6,24 +6,23 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
-use tauri::State;
-use ts_rs::TS;
 use xinfang_core::FieldError;
 use xinfang_core::notice::hall_names;
 use xinfang_core::reference::ReferenceData;
-use xinfang_core::staff::{Action, Role, authorize};
+use xinfang_core::staff::{Action, CONFIDENTIAL_MASK, Role, authorize};
 use xinfang_core::stats::{
     EvaluationInput, PUBLICITY_KINDS, Period, PublicityInput, PublicitySummary, RateKind,
-    validate_publicity,
+    ValidPublicity, validate_publicity,
 };
 use xinfang_print::report;
 use xinfang_store::{
-    Completeness, EvaluationRecord, PublicityRecord, RateMatter, Statistics, StatsQuery,
+    Completeness, EvaluationRecord, LedgerConsultation, LedgerVisit, PublicityRecord, RateMatter,
+    Staff, Statistics, StatsQuery, Store,
 };
 
-use crate::api::{AppState, Choice, now_cst};
+use crate::api::{AppState, Choice};
 use crate::error::{CmdResult, CommandError, ErrorKind};
 use crate::matters::{file_in, open_with_system, print_error, printer};
 
@@ -31,7 +30,8 @@ use crate::matters::{file_in, open_with_system, print_error, printer};
 pub const EXPORTS_DIR: &str = "exports";
 
 /// What the statistics screen shows and what the logged-in role may do there.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StatsPage {
     pub stats: Statistics,
     /// 沁水县信访接待大厅, or 全部大厅 when no hall is chosen and the desk holds several.
@@ -45,7 +45,8 @@ pub struct StatsPage {
 }
 
 /// A file written into the data dir's `exports/` folder.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WrittenFile {
     pub path: String,
     pub file_name: String,
@@ -55,7 +56,8 @@ pub struct WrittenFile {
 }
 
 /// The publicity screen: activities of the period and their totals.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PublicityPage {
     pub activities: Vec<PublicityRecord>,
     pub summary: PublicitySummary,
@@ -82,10 +84,10 @@ fn hall_filter(hall: Option<String>) -> CmdResult<Option<String>> {
     }
 }
 
-fn query(from: &str, to: &str, hall: Option<String>) -> CmdResult<StatsQuery> {
+fn query(from: &str, to: &str, hall: Option<String>, today: NaiveDate) -> CmdResult<StatsQuery> {
     Ok(StatsQuery {
         period: parse_period(from, to)?,
-        today: now_cst().date_naive(),
+        today,
         hall: hall_filter(hall)?,
     })
 }
@@ -132,13 +134,132 @@ fn ledger_error(path: &Path, e: xinfang_ledger::LedgerError) -> CommandError {
     io_error(path, &e)
 }
 
+/// A ledger is a list, and lists never show what a 检举控告 says (the screens' rule): the
+/// appeal of a confidential visit is the mask unless a supervisor exports in full (audited
+/// as `export_full`); the writer leaves out the people of those rows the same way.
+fn mask_confidential_visits(rows: &mut [LedgerVisit], full: bool) {
+    if full {
+        return;
+    }
+    for v in rows.iter_mut().filter(|v| v.confidential) {
+        v.appeal = CONFIDENTIAL_MASK.to_owned();
+    }
+}
+
+/// The figures of a period (every count by the store, every rate by the core).
+pub fn statistics(store: &Store, me: &Staff, q: &StatsQuery) -> CmdResult<Statistics> {
+    authorize(&me.roles, Action::ViewStatistics).map_err(CommandError::forbidden)?;
+    Ok(store.statistics(q, &store.holiday_calendar())?)
+}
+
+/// The matters behind one rate (its denominator; `counted` marks the numerator).
+pub fn rate_matters(
+    store: &Store,
+    me: &Staff,
+    q: &StatsQuery,
+    kind: RateKind,
+) -> CmdResult<Vec<RateMatter>> {
+    authorize(&me.roles, Action::ViewStatistics).map_err(CommandError::forbidden)?;
+    Ok(store.rate_matters(q, kind, &store.holiday_calendar())?)
+}
+
+/// 有一录一: the records the completeness check found wanting.
+pub fn completeness(store: &Store, me: &Staff, q: &StatsQuery) -> CmdResult<Completeness> {
+    authorize(&me.roles, Action::ViewStatistics).map_err(CommandError::forbidden)?;
+    Ok(store.completeness(q, &store.holiday_calendar())?)
+}
+
+/// Records the visitor's evaluation of a concluded matter (at the desk or by phone).
+pub fn evaluate_matter(
+    store: &mut Store,
+    me: &Staff,
+    matter_id: &str,
+    input: &EvaluationInput,
+    today: NaiveDate,
+) -> CmdResult<EvaluationRecord> {
+    authorize(&me.roles, Action::EvaluateMatter).map_err(CommandError::forbidden)?;
+    let cal = store.holiday_calendar();
+    Ok(store.evaluate_matter(matter_id, input, &me.id, today, &cal)?)
+}
+
+/// Publicity activities of a period.
+pub fn publicity_list(
+    store: &Store,
+    me: &Staff,
+    period: &Period,
+) -> CmdResult<Vec<PublicityRecord>> {
+    authorize(&me.roles, Action::ViewStatistics).map_err(CommandError::forbidden)?;
+    Ok(store.publicity_list(period)?)
+}
+
+/// Their totals per unit, kind and month.
+pub fn publicity_summary(
+    store: &Store,
+    me: &Staff,
+    period: &Period,
+) -> CmdResult<PublicitySummary> {
+    authorize(&me.roles, Action::ViewStatistics).map_err(CommandError::forbidden)?;
+    Ok(store.publicity_summary(period)?)
+}
+
+/// Records a publicity activity already checked by `validate_publicity`.
+pub fn add_publicity(
+    store: &mut Store,
+    me: &Staff,
+    valid: &ValidPublicity,
+) -> CmdResult<PublicityRecord> {
+    authorize(&me.roles, Action::RecordPublicity).map_err(CommandError::forbidden)?;
+    Ok(store.add_publicity(valid, &me.id)?)
+}
+
+/// The visit ledger to export (the desk's `exports/` or the CLI's `--out`): full ID numbers
+/// and phones only for a role that may export them.
+pub fn visit_ledger(
+    store: &Store,
+    me: &Staff,
+    q: &StatsQuery,
+    full: bool,
+) -> CmdResult<Vec<LedgerVisit>> {
+    authorize(&me.roles, Action::ExportLedger).map_err(CommandError::forbidden)?;
+    if full {
+        authorize(&me.roles, Action::ExportFullIds).map_err(CommandError::forbidden)?;
+    }
+    let mut rows = store.visit_ledger(q, &store.holiday_calendar())?;
+    mask_confidential_visits(&mut rows, full);
+    Ok(rows)
+}
+
+/// The consultation ledger to export, without question and advice for a role that may not
+/// read consultations.
+pub fn consultation_ledger(
+    store: &Store,
+    me: &Staff,
+    q: &StatsQuery,
+) -> CmdResult<Vec<LedgerConsultation>> {
+    authorize(&me.roles, Action::ExportLedger).map_err(CommandError::forbidden)?;
+    let mut rows = store.consultation_ledger(q)?;
+    if !may(&me.roles, Action::ViewConsultation) {
+        blank_legal_advice(&mut rows);
+    }
+    Ok(rows)
+}
+
+/// What a visitor asked the lawyer and what the lawyer advised are for the roles that may
+/// read a consultation; a clerk's export keeps the dates, names and routes.
+fn blank_legal_advice(rows: &mut [LedgerConsultation]) {
+    for c in rows.iter_mut() {
+        c.question.clear();
+        c.advice.clear();
+        c.laws_cited.clear();
+    }
+}
+
 impl AppState {
     /// The statistics of a period (and one hall, or every hall the desk holds).
     pub fn statistics(&self, from: &str, to: &str, hall: Option<String>) -> CmdResult<StatsPage> {
         self.act(Action::ViewStatistics, |store, me| {
-            let q = query(from, to, hall)?;
-            let cal = store.holiday_calendar();
-            let stats = store.statistics(&q, &cal)?;
+            let q = query(from, to, hall, self.local_date())?;
+            let stats = statistics(store, me, &q)?;
             let mut codes: Vec<String> = stats.by_hall.iter().map(|c| c.key.clone()).collect();
             if !codes.iter().any(|c| c == store.hall_code()) {
                 codes.insert(0, store.hall_code().to_owned());
@@ -176,8 +297,8 @@ impl AppState {
         hall: Option<String>,
         rate: &str,
     ) -> CmdResult<Vec<RateMatter>> {
-        self.act(Action::ViewStatistics, |store, _| {
-            let q = query(from, to, hall)?;
+        self.act(Action::ViewStatistics, |store, me| {
+            let q = query(from, to, hall, self.local_date())?;
             let kind = RateKind::parse(rate).ok_or_else(|| {
                 bad_field(
                     "rate",
@@ -185,8 +306,7 @@ impl AppState {
                     format!("比率“{rate}”无法识别，请选择及时受理率、按期办结率、参评率或满意率。"),
                 )
             })?;
-            let cal = store.holiday_calendar();
-            Ok(store.rate_matters(&q, kind, &cal)?)
+            rate_matters(store, me, &q, kind)
         })
     }
 
@@ -197,10 +317,9 @@ impl AppState {
         to: &str,
         hall: Option<String>,
     ) -> CmdResult<Completeness> {
-        self.act(Action::ViewStatistics, |store, _| {
-            let q = query(from, to, hall)?;
-            let cal = store.holiday_calendar();
-            Ok(store.completeness(&q, &cal)?)
+        self.act(Action::ViewStatistics, |store, me| {
+            let q = query(from, to, hall, self.local_date())?;
+            completeness(store, me, &q)
         })
     }
 
@@ -217,12 +336,12 @@ impl AppState {
     ) -> CmdResult<WrittenFile> {
         let data_dir = self.data_dir().to_path_buf();
         self.act(Action::ExportLedger, |store, me| {
-            let q = query(from, to, hall)?;
+            let q = query(from, to, hall, self.local_date())?;
             if full {
                 authorize(&me.roles, Action::ExportFullIds).map_err(CommandError::forbidden)?;
             }
             let dir = exports_dir(&data_dir)?;
-            let stamp = now_cst().format("%Y%m%d-%H%M%S");
+            let stamp = self.now_cst().format("%Y%m%d-%H%M%S");
             let scope = q.hall.clone().unwrap_or_else(|| "all".to_owned());
             let name = |what: &str| {
                 dir.join(format!(
@@ -239,14 +358,14 @@ impl AppState {
                     (p, 1)
                 }
                 "visits" => {
-                    let rows = store.visit_ledger(&q, &cal)?;
+                    let rows = visit_ledger(store, me, &q, full)?;
                     let p = name("来访台账");
                     xinfang_ledger::write_visits(&p, &rows, full)
                         .map_err(|e| ledger_error(&p, e))?;
                     (p, rows.len())
                 }
                 "consultations" => {
-                    let rows = store.consultation_ledger(&q)?;
+                    let rows = consultation_ledger(store, me, &q)?;
                     let p = name("法律咨询台账");
                     xinfang_ledger::write_consultations(&p, &rows)
                         .map_err(|e| ledger_error(&p, e))?;
@@ -287,7 +406,7 @@ impl AppState {
     /// The monthly report (`YYYY-MM`) of one hall (default: this desk's) to PDF in `exports/`.
     pub fn monthly_report(&self, month: &str, hall: Option<String>) -> CmdResult<WrittenFile> {
         let data_dir = self.data_dir().to_path_buf();
-        let today = now_cst().date_naive();
+        let today = self.local_date();
         let (stats, hall_code) = self.act(Action::ViewStatistics, |store, _| {
             let (from, to) = report::month_bounds(month)?;
             let hall = hall_filter(hall)?;
@@ -338,8 +457,7 @@ impl AppState {
         input: EvaluationInput,
     ) -> CmdResult<EvaluationRecord> {
         self.act(Action::EvaluateMatter, |store, me| {
-            let cal = store.holiday_calendar();
-            Ok(store.evaluate_matter(matter_id, &input, &me.id, now_cst().date_naive(), &cal)?)
+            evaluate_matter(store, me, matter_id, &input, self.local_date())
         })
     }
 
@@ -348,8 +466,8 @@ impl AppState {
         self.act(Action::ViewStatistics, |store, me| {
             let period = parse_period(from, to)?;
             Ok(PublicityPage {
-                activities: store.publicity_list(&period)?,
-                summary: store.publicity_summary(&period)?,
+                activities: publicity_list(store, me, &period)?,
+                summary: publicity_summary(store, me, &period)?,
                 kinds: PUBLICITY_KINDS
                     .iter()
                     .map(|(c, n)| Choice {
@@ -366,94 +484,15 @@ impl AppState {
     /// Records a publicity activity (法治宣传活动) of this desk's hall.
     pub fn add_publicity(&self, input: PublicityInput) -> CmdResult<PublicityRecord> {
         self.act(Action::RecordPublicity, |store, me| {
-            let valid = validate_publicity(&input, now_cst().date_naive())?;
-            Ok(store.add_publicity(&valid, &me.id)?)
+            let valid = validate_publicity(&input, self.local_date())?;
+            add_publicity(store, me, &valid)
         })
     }
 }
 
-// ---- Tauri commands -----------------------------------------------------------------------
-
-type S<'a> = State<'a, AppState>;
-
-#[tauri::command]
-pub async fn statistics(
-    s: S<'_>,
-    from: String,
-    to: String,
-    hall: Option<String>,
-) -> CmdResult<StatsPage> {
-    s.statistics(&from, &to, hall)
-}
-
-#[tauri::command]
-pub async fn rate_matters(
-    s: S<'_>,
-    from: String,
-    to: String,
-    hall: Option<String>,
-    rate: String,
-) -> CmdResult<Vec<RateMatter>> {
-    s.rate_matters(&from, &to, hall, &rate)
-}
-
-#[tauri::command]
-pub async fn completeness(
-    s: S<'_>,
-    from: String,
-    to: String,
-    hall: Option<String>,
-) -> CmdResult<Completeness> {
-    s.completeness(&from, &to, hall)
-}
-
-#[tauri::command]
-pub async fn export_ledger(
-    s: S<'_>,
-    kind: String,
-    from: String,
-    to: String,
-    hall: Option<String>,
-    full: bool,
-) -> CmdResult<WrittenFile> {
-    s.export_ledger(&kind, &from, &to, hall, full)
-}
-
-#[tauri::command]
-pub async fn monthly_report(
-    s: S<'_>,
-    month: String,
-    hall: Option<String>,
-) -> CmdResult<WrittenFile> {
-    s.monthly_report(&month, hall)
-}
-
-#[tauri::command]
-pub async fn open_export(s: S<'_>, file_name: String) -> CmdResult<String> {
-    s.open_export(&file_name)
-}
-
-#[tauri::command]
-pub async fn evaluate_matter(
-    s: S<'_>,
-    matter_id: String,
-    input: EvaluationInput,
-) -> CmdResult<EvaluationRecord> {
-    s.evaluate_matter(&matter_id, input)
-}
-
-#[tauri::command]
-pub async fn publicity(s: S<'_>, from: String, to: String) -> CmdResult<PublicityPage> {
-    s.publicity(&from, &to)
-}
-
-#[tauri::command]
-pub async fn add_publicity(s: S<'_>, input: PublicityInput) -> CmdResult<PublicityRecord> {
-    s.add_publicity(input)
-}
-
 #[cfg(test)]
 mod tests {
+    use xinfang_core::clock::{Clock, SystemClock};
     use xinfang_core::id::resident_id_check_char;
     use xinfang_core::matter::MatterEvent;
     use xinfang_core::visit::{VisitInput, VisitorInput, validate_visit};
@@ -507,7 +546,8 @@ mod tests {
                 category: "劳动和社会保障".into(),
                 ..Default::default()
             };
-            let valid = validate_visit(&input, ReferenceData::bundled(), now_cst()).unwrap();
+            let valid =
+                validate_visit(&input, ReferenceData::bundled(), SystemClock.now_cst()).unwrap();
             let r = store.register_visit(&valid, "seed").unwrap();
             if i == 0 {
                 let accept = MatterEvent::Accept {
@@ -577,7 +617,7 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("hall"));
 
         // Publicity: recorded, then counted in the period's totals.
-        let today = now_cst().date_naive();
+        let today = state.local_date();
         let input = PublicityInput {
             held_on: today.to_string(),
             place: "城关社区".into(),

@@ -7,23 +7,23 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tauri::State;
-use ts_rs::TS;
 use xinfang_core::FieldError;
 use xinfang_core::backlog::{ClearInput, FlagInput, NoteInput};
 use xinfang_core::calendar::HolidayCalendar;
-use xinfang_core::classify::ClassifyInput;
-use xinfang_core::matter::{EventKind, MAX_EXTENSION_DAYS, MatterEvent};
-use xinfang_core::notice::{self, NoticeKind};
+use xinfang_core::classify::{Classification, ClassifyInput};
+use xinfang_core::matter::{EventKind, MAX_EXTENSION_DAYS, MatterEvent, MatterState};
+use xinfang_core::notice::{self, NoticeData, NoticeKind};
 use xinfang_core::staff::{Action, CONFIDENTIAL_MASK, Role, authorize};
 use xinfang_print::{PrintError, Printer};
 use xinfang_store::{
-    AllowedEvent, BacklogCase, BacklogDashboard, BacklogFilter, DueList, MatterView, Staff, Store,
+    AllowedEvent, BacklogCase, BacklogDashboard, BacklogFilter, DueList, MatterView, RouteProposal,
+    Staff, Store,
 };
 
-use crate::api::{AppState, check_confidential, now_cst, open_confidential};
+use crate::api::{AppState, check_confidential, open_confidential};
 use crate::error::{CmdResult, CommandError, ErrorKind};
 
 /// The folder of the data dir that printed notices are saved to.
@@ -35,12 +35,9 @@ fn cal(store: &Store) -> HolidayCalendar {
     store.holiday_calendar()
 }
 
-fn today() -> chrono::NaiveDate {
-    now_cst().date_naive()
-}
-
 /// What the logged-in staff member may do on the matter page (the commands check again).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MatterPermissions {
     pub record_event: bool,
     pub classify: bool,
@@ -67,14 +64,16 @@ impl MatterPermissions {
 }
 
 /// A notice the matter's record can fill now: one print button.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NoticeChoice {
     pub kind: NoticeKind,
     pub title: String,
 }
 
 /// The matter page: the matter, what may happen next, and what this role may do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MatterPage {
     pub matter: MatterView,
     /// Every other step, for 其他环节: recording one shows why the core refuses it and what is
@@ -90,7 +89,8 @@ pub struct MatterPage {
 }
 
 /// A notice printed to PDF and saved in the data dir's `notices/` folder.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PrintedNotice {
     pub kind: NoticeKind,
     pub title: String,
@@ -102,14 +102,16 @@ pub struct PrintedNotice {
 }
 
 /// The backlog page: the dashboard, and what this role may do with the cases.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BacklogBoard {
     pub dashboard: BacklogDashboard,
     pub may: MatterPermissions,
 }
 
 /// What a form of the lawyer's route proposal sends.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct ProposeRouteInput {
     pub route_code: String,
@@ -326,7 +328,7 @@ fn io_error(path: &Path, e: &std::io::Error) -> CommandError {
 }
 
 /// `受理告知书-1a2b3c4d-20261126-093000.pdf`
-fn notice_file_name(kind: NoticeKind, matter_id: &str) -> String {
+fn notice_file_name(kind: NoticeKind, matter_id: &str, now: DateTime<FixedOffset>) -> String {
     let short: String = matter_id
         .chars()
         .rev()
@@ -339,24 +341,234 @@ fn notice_file_name(kind: NoticeKind, matter_id: &str) -> String {
     format!(
         "{}-{short}-{}.pdf",
         kind.title_zh(),
-        now_cst().format("%Y%m%d-%H%M%S")
+        now.format("%Y%m%d-%H%M%S")
     )
 }
 
-// ---- the commands' work -------------------------------------------------------------------
+// ---- use cases: the desk and the CLI call these with the logged-in staff member ------------
+// Each checks the role itself, so an adapter cannot forget it, and checks 检举控告
+// confidentiality before anything is read or written.
+
+fn require(me: &Staff, action: Action) -> CmdResult<()> {
+    authorize(&me.roles, action).map_err(CommandError::forbidden)
+}
 
 /// Refuses a step on a confidential matter to whom may not see it, before anything is written.
 fn may_touch(store: &Store, me: &Staff, id: &str) -> CmdResult<()> {
     check_confidential(me, &store.matter_owner(id)?)
 }
 
-/// The matter page. A confidential (检举控告) matter only for the registering clerk,
-/// supervisors and admins, and every view of it audited before it is returned.
-fn page(store: &Store, me: &Staff, id: &str) -> CmdResult<MatterPage> {
+/// A matter with its deadlines counted from `today`. A confidential (检举控告) matter only for
+/// the registering clerk, supervisors and admins, and every view of it audited (with `detail`,
+/// where it was seen) before it is returned.
+pub fn view_matter(
+    store: &Store,
+    me: &Staff,
+    id: &str,
+    today: NaiveDate,
+    detail: &str,
+) -> CmdResult<MatterView> {
+    require(me, Action::ViewMatter)?;
     let owner = store.matter_owner(id)?;
-    open_confidential(store, me, &owner, "matter", id, "事项页面")?;
-    let today = today();
-    let matter = store.matter(id, today, &cal(store))?;
+    open_confidential(store, me, &owner, "matter", id, detail)?;
+    Ok(store.matter(id, today, &cal(store))?)
+}
+
+/// The matter registered with a visit: only an id, refused for a confidential visit to whom
+/// may not see it (the matter itself is checked and audited when opened).
+pub fn matter_of_visit(store: &Store, me: &Staff, visit_id: &str) -> CmdResult<String> {
+    require(me, Action::ViewMatter)?;
+    check_confidential(me, &store.visit_owner(visit_id)?)?;
+    Ok(store.matter_of_visit(visit_id)?)
+}
+
+/// Records one step; whether it may happen is the core's to say, and a refusal writes nothing.
+pub fn record_event(
+    store: &mut Store,
+    me: &Staff,
+    id: &str,
+    event: &MatterEvent,
+) -> CmdResult<MatterState> {
+    require(me, Action::RecordMatterEvent)?;
+    may_touch(store, me, id)?;
+    let state = store.record_event(id, event, &me.id, &cal(store))?;
+    tracing::info!(matter_id = id, kind = ?event.kind(), "matter step recorded");
+    Ok(state)
+}
+
+/// Sets kind, category and (claims only) legal route.
+pub fn classify(
+    store: &mut Store,
+    me: &Staff,
+    id: &str,
+    input: &ClassifyInput,
+) -> CmdResult<Classification> {
+    require(me, Action::ClassifyMatter)?;
+    may_touch(store, me, id)?;
+    let reference = store.reference_data();
+    Ok(store.classify_matter(id, input, &me.id, &reference)?)
+}
+
+/// The lawyer proposes a legal route for a claim; the clerk confirms it.
+pub fn propose_route(
+    store: &mut Store,
+    me: &Staff,
+    id: &str,
+    input: &ProposeRouteInput,
+) -> CmdResult<RouteProposal> {
+    require(me, Action::ProposeLegalRoute)?;
+    may_touch(store, me, id)?;
+    let reference = store.reference_data();
+    Ok(store.propose_route(
+        id,
+        &input.route_code,
+        &input.note,
+        input.consultation_id.as_deref(),
+        &me.id,
+        &reference,
+    )?)
+}
+
+/// The clerk confirms the proposed route, or sets `route_code` instead when given.
+pub fn confirm_route(
+    store: &mut Store,
+    me: &Staff,
+    id: &str,
+    route_code: Option<&str>,
+) -> CmdResult<Classification> {
+    require(me, Action::ClassifyMatter)?;
+    may_touch(store, me, id)?;
+    let reference = store.reference_data();
+    Ok(store.confirm_route(id, route_code, &me.id, &reference)?)
+}
+
+/// A matter notice (`kind` by code or title) filled from the record. Printing shows the whole
+/// matter: a confidential one is checked and the print audited before the data is returned.
+pub fn matter_notice(store: &Store, me: &Staff, id: &str, kind: &str) -> CmdResult<NoticeData> {
+    require(me, Action::PrintMatterNotice)?;
+    require(me, Action::ViewMatter)?;
+    let kind = NoticeKind::parse(kind)
+        .filter(|k| k.is_matter_notice())
+        .ok_or_else(|| {
+            FieldError::new(
+                "kind",
+                "notice_kind_unknown",
+                format!("文书种类“{kind}”不是信访事项的文书，请从事项页面的打印按钮中选择。"),
+            )
+        })?;
+    let owner = store.matter_owner(id)?;
+    let detail = format!("打印{}", kind.title_zh());
+    open_confidential(store, me, &owner, "matter", id, &detail)?;
+    let cal = cal(store);
+    let (facts, state) = store.matter_facts(id, &cal)?;
+    Ok(notice::matter_notice(
+        kind,
+        &facts,
+        &state,
+        &store.reference_data(),
+        &cal,
+    )?)
+}
+
+/// Overdue limits and limits due within 3 days. The store leaves out the appeal and names of
+/// confidential matters; the mask says why.
+pub fn due_list(store: &Store, me: &Staff, today: NaiveDate) -> CmdResult<DueList> {
+    require(me, Action::ViewDueList)?;
+    let mut list = store.due_list(today, &cal(store))?;
+    for item in list.overdue.iter_mut().chain(list.due_soon.iter_mut()) {
+        if item.confidential {
+            item.appeal = CONFIDENTIAL_MASK.to_owned();
+        }
+    }
+    Ok(list)
+}
+
+/// One backlog case with its notes, overdue as of `today`.
+pub fn backlog_case(
+    store: &Store,
+    me: &Staff,
+    case_id: &str,
+    today: NaiveDate,
+) -> CmdResult<BacklogCase> {
+    require(me, Action::ViewBacklog)?;
+    Ok(store.backlog_case(case_id, today)?)
+}
+
+pub fn backlog_cases(
+    store: &Store,
+    me: &Staff,
+    filter: BacklogFilter,
+    today: NaiveDate,
+) -> CmdResult<Vec<BacklogCase>> {
+    require(me, Action::ViewBacklog)?;
+    Ok(store.backlog_cases(filter, today)?)
+}
+
+pub fn backlog_dashboard(
+    store: &Store,
+    me: &Staff,
+    today: NaiveDate,
+) -> CmdResult<BacklogDashboard> {
+    require(me, Action::ViewBacklog)?;
+    Ok(store.backlog_dashboard(today)?)
+}
+
+/// Flags a matter as a backlog case (积案); returns the case.
+pub fn flag_backlog(
+    store: &mut Store,
+    me: &Staff,
+    matter_id: &str,
+    input: &FlagInput,
+    today: NaiveDate,
+) -> CmdResult<BacklogCase> {
+    require(me, Action::ManageBacklog)?;
+    let id = store.flag_backlog(matter_id, input, &me.id)?;
+    Ok(store.backlog_case(&id, today)?)
+}
+
+/// Hands an open case to another leader.
+pub fn set_backlog_leader(
+    store: &mut Store,
+    me: &Staff,
+    case_id: &str,
+    leader: &str,
+    today: NaiveDate,
+) -> CmdResult<BacklogCase> {
+    require(me, Action::ManageBacklog)?;
+    store.set_backlog_leader(case_id, leader, &me.id)?;
+    Ok(store.backlog_case(case_id, today)?)
+}
+
+/// Adds a progress note.
+pub fn note_backlog(
+    store: &mut Store,
+    me: &Staff,
+    case_id: &str,
+    input: &NoteInput,
+    today: NaiveDate,
+) -> CmdResult<BacklogCase> {
+    require(me, Action::NoteBacklog)?;
+    store.note_backlog(case_id, input, &me.id)?;
+    Ok(store.backlog_case(case_id, today)?)
+}
+
+/// Records that a case was cleared (化解销号).
+pub fn clear_backlog(
+    store: &mut Store,
+    me: &Staff,
+    case_id: &str,
+    input: &ClearInput,
+    today: NaiveDate,
+) -> CmdResult<BacklogCase> {
+    require(me, Action::ManageBacklog)?;
+    store.clear_backlog(case_id, input, &me.id)?;
+    Ok(store.backlog_case(case_id, today)?)
+}
+
+/// The matter page: the matter (checked and audited), what may happen next, and what this
+/// role may do.
+fn page(store: &Store, me: &Staff, id: &str, today: NaiveDate) -> CmdResult<MatterPage> {
+    let matter = view_matter(store, me, id, today, "事项页面")?;
     let may = MatterPermissions::of(&me.roles);
     let other_events = EventKind::ALL
         .into_iter()
@@ -388,9 +600,9 @@ fn page(store: &Store, me: &Staff, id: &str) -> CmdResult<MatterPage> {
     })
 }
 
-fn date_or_today(d: &str) -> String {
+fn date_or(d: &str, today: NaiveDate) -> String {
     if d.trim().is_empty() {
-        today().to_string()
+        today.to_string()
     } else {
         d.to_owned()
     }
@@ -398,34 +610,33 @@ fn date_or_today(d: &str) -> String {
 
 impl AppState {
     pub fn matter(&self, matter_id: &str) -> CmdResult<MatterPage> {
-        self.act(Action::ViewMatter, |store, me| page(store, me, matter_id))
+        self.act(Action::ViewMatter, |store, me| {
+            page(store, me, matter_id, self.local_date())
+        })
     }
 
     /// The matter registered with a visit (every registered visit has one).
     pub fn matter_of_visit(&self, visit_id: &str) -> CmdResult<String> {
         self.act(Action::ViewMatter, |store, me| {
-            // Only an id; the matter page itself is checked and audited.
-            check_confidential(me, &store.visit_owner(visit_id)?)?;
-            Ok(store.matter_of_visit(visit_id)?)
+            matter_of_visit(store, me, visit_id)
         })
     }
 
     /// Records one step from its form; a refusal writes nothing and names the field.
     pub fn record_matter_event(&self, matter_id: &str, event: Value) -> CmdResult<MatterPage> {
         self.act(Action::RecordMatterEvent, |store, me| {
+            // The confidentiality refusal comes before any remark about the form.
             may_touch(store, me, matter_id)?;
             let event = parse_event(event)?;
-            store.record_event(matter_id, &event, &me.id, &cal(store))?;
-            tracing::info!(matter_id, kind = ?event.kind(), "matter step recorded");
-            page(store, me, matter_id)
+            record_event(store, me, matter_id, &event)?;
+            page(store, me, matter_id, self.local_date())
         })
     }
 
     pub fn classify_matter(&self, matter_id: &str, input: ClassifyInput) -> CmdResult<MatterPage> {
         self.act(Action::ClassifyMatter, |store, me| {
-            may_touch(store, me, matter_id)?;
-            store.classify_matter(matter_id, &input, &me.id, &store.reference_data())?;
-            page(store, me, matter_id)
+            classify(store, me, matter_id, &input)?;
+            page(store, me, matter_id, self.local_date())
         })
     }
 
@@ -436,16 +647,8 @@ impl AppState {
         input: ProposeRouteInput,
     ) -> CmdResult<MatterPage> {
         self.act(Action::ProposeLegalRoute, |store, me| {
-            may_touch(store, me, matter_id)?;
-            store.propose_route(
-                matter_id,
-                &input.route_code,
-                &input.note,
-                input.consultation_id.as_deref(),
-                &me.id,
-                &store.reference_data(),
-            )?;
-            page(store, me, matter_id)
+            propose_route(store, me, matter_id, &input)?;
+            page(store, me, matter_id, self.local_date())
         })
     }
 
@@ -456,86 +659,72 @@ impl AppState {
         route_code: Option<String>,
     ) -> CmdResult<MatterPage> {
         self.act(Action::ClassifyMatter, |store, me| {
-            may_touch(store, me, matter_id)?;
-            store.confirm_route(
-                matter_id,
-                route_code.as_deref(),
-                &me.id,
-                &store.reference_data(),
-            )?;
-            page(store, me, matter_id)
+            confirm_route(store, me, matter_id, route_code.as_deref())?;
+            page(store, me, matter_id, self.local_date())
         })
     }
 
     /// Overdue limits and limits due within 3 days, for the supervisor's morning.
     pub fn due_list(&self) -> CmdResult<DueList> {
-        self.act(Action::ViewDueList, |store, _| {
-            let mut list = store.due_list(today(), &cal(store))?;
-            // The store leaves out the appeal and names of confidential matters; say why.
-            for item in list.overdue.iter_mut().chain(list.due_soon.iter_mut()) {
-                if item.confidential {
-                    item.appeal = CONFIDENTIAL_MASK.to_owned();
-                }
-            }
-            Ok(list)
+        self.act(Action::ViewDueList, |store, me| {
+            due_list(store, me, self.local_date())
         })
     }
 
     pub fn backlog_dashboard(&self) -> CmdResult<BacklogBoard> {
         self.act(Action::ViewBacklog, |store, me| {
             Ok(BacklogBoard {
-                dashboard: store.backlog_dashboard(today())?,
+                dashboard: backlog_dashboard(store, me, self.local_date())?,
                 may: MatterPermissions::of(&me.roles),
             })
         })
     }
 
     pub fn backlog_cases(&self, filter: BacklogFilter) -> CmdResult<Vec<BacklogCase>> {
-        self.act(Action::ViewBacklog, |store, _| {
-            Ok(store.backlog_cases(filter, today())?)
+        self.act(Action::ViewBacklog, |store, me| {
+            backlog_cases(store, me, filter, self.local_date())
         })
     }
 
     /// Flags a matter as a backlog case (an empty flag date is today).
     pub fn flag_backlog(&self, matter_id: &str, input: FlagInput) -> CmdResult<BacklogCase> {
         self.act(Action::ManageBacklog, |store, me| {
+            let today = self.local_date();
             let input = FlagInput {
-                flagged_on: date_or_today(&input.flagged_on),
+                flagged_on: date_or(&input.flagged_on, today),
                 ..input
             };
-            let id = store.flag_backlog(matter_id, &input, &me.id)?;
-            Ok(store.backlog_case(&id, today())?)
+            flag_backlog(store, me, matter_id, &input, today)
         })
     }
 
     pub fn set_backlog_leader(&self, case_id: &str, leader: &str) -> CmdResult<BacklogCase> {
         self.act(Action::ManageBacklog, |store, me| {
-            store.set_backlog_leader(case_id, leader, &me.id)?;
-            Ok(store.backlog_case(case_id, today())?)
+            set_backlog_leader(store, me, case_id, leader, self.local_date())
         })
     }
 
     /// Adds a progress note (an empty date is today).
     pub fn note_backlog(&self, case_id: &str, input: NoteInput) -> CmdResult<BacklogCase> {
         self.act(Action::NoteBacklog, |store, me| {
+            let today = self.local_date();
             let input = NoteInput {
-                noted_on: date_or_today(&input.noted_on),
+                noted_on: date_or(&input.noted_on, today),
                 ..input
             };
-            store.note_backlog(case_id, &input, &me.id)?;
-            Ok(store.backlog_case(case_id, today())?)
+            note_backlog(store, me, case_id, &input, today)
         })
     }
 
     /// Records that a case was cleared, 化解销号 (an empty date is today).
     pub fn clear_backlog(&self, case_id: &str, input: ClearInput) -> CmdResult<BacklogCase> {
         self.act(Action::ManageBacklog, |store, me| {
+            let today = self.local_date();
             let input = ClearInput {
-                cleared_on: date_or_today(&input.cleared_on),
+                cleared_on: date_or(&input.cleared_on, today),
                 ..input
             };
-            store.clear_backlog(case_id, &input, &me.id)?;
-            Ok(store.backlog_case(case_id, today())?)
+            clear_backlog(store, me, case_id, &input, today)
         })
     }
 
@@ -543,43 +732,14 @@ impl AppState {
     /// to PDF with xinfang-print and saves it in `<data dir>/notices/`.
     pub fn print_matter_notice(&self, matter_id: &str, kind: &str) -> CmdResult<PrintedNotice> {
         let data = self.act(Action::PrintMatterNotice, |store, me| {
-            authorize(&me.roles, Action::ViewMatter).map_err(CommandError::forbidden)?;
-            let kind = NoticeKind::parse(kind)
-                .filter(|k| k.is_matter_notice())
-                .ok_or_else(|| {
-                    FieldError::new(
-                        "kind",
-                        "notice_kind_unknown",
-                        format!(
-                            "文书种类“{kind}”不是信访事项的文书，请从事项页面的打印按钮中选择。"
-                        ),
-                    )
-                })?;
-            let owner = store.matter_owner(matter_id)?;
-            open_confidential(
-                store,
-                me,
-                &owner,
-                "matter",
-                matter_id,
-                &format!("打印{}", kind.title_zh()),
-            )?;
-            let cal = cal(store);
-            let (facts, state) = store.matter_facts(matter_id, &cal)?;
-            Ok(notice::matter_notice(
-                kind,
-                &facts,
-                &state,
-                &store.reference_data(),
-                &cal,
-            )?)
+            matter_notice(store, me, matter_id, kind)
         })?;
         let pdf = printer(self.data_dir())
             .and_then(|p| p.render(&data))
             .map_err(print_error("notice", "文书"))?;
         let dir = self.data_dir().join(NOTICES_DIR);
         std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, &e))?;
-        let file_name = notice_file_name(data.kind, matter_id);
+        let file_name = notice_file_name(data.kind, matter_id, self.now_cst());
         let path = dir.join(&file_name);
         std::fs::write(&path, &pdf).map_err(|e| io_error(&path, &e))?;
         tracing::info!(matter_id, kind = data.kind.code(), "notice printed");
@@ -605,109 +765,6 @@ impl AppState {
             })?;
         open_with_system(&path, "请在文件管理器中打开该文件打印。")
     }
-}
-
-// ---- Tauri commands -----------------------------------------------------------------------
-
-type S<'a> = State<'a, AppState>;
-
-#[tauri::command]
-pub async fn matter(s: S<'_>, matter_id: String) -> CmdResult<MatterPage> {
-    s.matter(&matter_id)
-}
-
-#[tauri::command]
-pub async fn matter_of_visit(s: S<'_>, visit_id: String) -> CmdResult<String> {
-    s.matter_of_visit(&visit_id)
-}
-
-#[tauri::command]
-pub async fn record_matter_event(
-    s: S<'_>,
-    matter_id: String,
-    event: Value,
-) -> CmdResult<MatterPage> {
-    s.record_matter_event(&matter_id, event)
-}
-
-#[tauri::command]
-pub async fn classify_matter(
-    s: S<'_>,
-    matter_id: String,
-    input: ClassifyInput,
-) -> CmdResult<MatterPage> {
-    s.classify_matter(&matter_id, input)
-}
-
-#[tauri::command]
-pub async fn propose_route(
-    s: S<'_>,
-    matter_id: String,
-    input: ProposeRouteInput,
-) -> CmdResult<MatterPage> {
-    s.propose_route(&matter_id, input)
-}
-
-#[tauri::command]
-pub async fn confirm_route(
-    s: S<'_>,
-    matter_id: String,
-    route_code: Option<String>,
-) -> CmdResult<MatterPage> {
-    s.confirm_route(&matter_id, route_code)
-}
-
-#[tauri::command]
-pub async fn due_list(s: S<'_>) -> CmdResult<DueList> {
-    s.due_list()
-}
-
-#[tauri::command]
-pub async fn backlog_dashboard(s: S<'_>) -> CmdResult<BacklogBoard> {
-    s.backlog_dashboard()
-}
-
-#[tauri::command]
-pub async fn backlog_cases(s: S<'_>, filter: BacklogFilter) -> CmdResult<Vec<BacklogCase>> {
-    s.backlog_cases(filter)
-}
-
-#[tauri::command]
-pub async fn flag_backlog(s: S<'_>, matter_id: String, input: FlagInput) -> CmdResult<BacklogCase> {
-    s.flag_backlog(&matter_id, input)
-}
-
-#[tauri::command]
-pub async fn set_backlog_leader(
-    s: S<'_>,
-    case_id: String,
-    leader: String,
-) -> CmdResult<BacklogCase> {
-    s.set_backlog_leader(&case_id, &leader)
-}
-
-#[tauri::command]
-pub async fn note_backlog(s: S<'_>, case_id: String, input: NoteInput) -> CmdResult<BacklogCase> {
-    s.note_backlog(&case_id, input)
-}
-
-#[tauri::command]
-pub async fn clear_backlog(s: S<'_>, case_id: String, input: ClearInput) -> CmdResult<BacklogCase> {
-    s.clear_backlog(&case_id, input)
-}
-
-#[tauri::command]
-pub async fn print_matter_notice(
-    s: S<'_>,
-    matter_id: String,
-    kind: String,
-) -> CmdResult<PrintedNotice> {
-    s.print_matter_notice(&matter_id, &kind)
-}
-
-#[tauri::command]
-pub async fn open_notice(s: S<'_>, file_name: String) -> CmdResult<String> {
-    s.open_notice(&file_name)
 }
 
 #[cfg(test)]
@@ -894,7 +951,7 @@ mod tests {
     fn the_due_list_shows_an_old_matter_overdue() {
         let dir = tempfile::tempdir().unwrap();
         let state = hall(dir.path());
-        let old = today().checked_sub_days(Days::new(40)).unwrap();
+        let old = state.local_date().checked_sub_days(Days::new(40)).unwrap();
         let m = register(&state, &format!("{old} 09:30"));
         register(&state, "");
         let due = state.due_list().unwrap();
@@ -924,7 +981,7 @@ mod tests {
         state.login("supervisor", PW).unwrap();
         let case = state.flag_backlog(&m, flag).unwrap();
         assert!(case.open);
-        assert_eq!(case.flagged_on, today());
+        assert_eq!(case.flagged_on, state.local_date());
         let p = state.matter(&m).unwrap();
         assert_eq!(
             p.backlog_case.as_ref().map(|c| c.id.as_str()),
@@ -987,7 +1044,7 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::Validation, "not accepted yet: {e:?}");
         let e = state.print_matter_notice(&m, "legal_opinion").unwrap_err();
         assert_eq!(e.field.as_deref(), Some("kind"));
-        let today = today().to_string();
+        let today = state.local_date().to_string();
         state
             .record_matter_event(&m, json!({"kind": "accept", "at": today}))
             .unwrap();

@@ -1,14 +1,15 @@
 //! The role × command matrix of docs/security.md is generated from the code: the matrix of
 //! `xinfang_core::staff` (what every action allows) and `api::access` (which action guards each
 //! Tauri command). The test fails when the document is stale; `UPDATE_SECURITY_DOC=1 cargo
-//! test -p xinfang-desk security_doc` rewrites the generated part.
+//! test -p xinfang-app security_doc` rewrites the generated part.
 
 use xinfang_core::staff::{Action, Role, authorize};
 
 use crate::api::{Access, access};
 use crate::command_list::COMMANDS;
 
-pub const BEGIN: &str = "<!-- BEGIN GENERATED: role matrix (src-tauri/src/security_doc.rs) -->";
+pub const BEGIN: &str =
+    "<!-- BEGIN GENERATED: role matrix (crates/xinfang-app/src/security_doc.rs) -->";
 pub const END: &str = "<!-- END GENERATED: role matrix -->";
 
 fn mark(ok: bool) -> &'static str {
@@ -68,7 +69,7 @@ mod tests {
 
     #[test]
     fn security_doc_matrix_is_fresh() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/security.md");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/security.md");
         let doc = std::fs::read_to_string(&path).expect("docs/security.md");
         let (Some(b), Some(e)) = (doc.find(BEGIN), doc.find(END)) else {
             panic!("docs/security.md lacks the generated-matrix markers");
@@ -83,7 +84,7 @@ mod tests {
             }
             panic!(
                 "docs/security.md: the role matrix is stale; run \
-                 `UPDATE_SECURITY_DOC=1 cargo test -p xinfang-desk security_doc`"
+                 `UPDATE_SECURITY_DOC=1 cargo test -p xinfang-app security_doc`"
             );
         }
     }

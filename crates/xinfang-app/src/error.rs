@@ -2,11 +2,11 @@
 //! `{ kind, field, code, message, errors }`.
 
 use serde::Serialize;
-use ts_rs::TS;
 use xinfang_core::{FieldError, ValidationErrors};
 use xinfang_store::StoreError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The form has problems; `errors` lists each at its field.
@@ -23,7 +23,8 @@ pub enum ErrorKind {
     Internal,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CommandError {
     pub kind: ErrorKind,
     /// The field of the first problem, when there is one.

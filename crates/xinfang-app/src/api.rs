@@ -5,12 +5,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 use xinfang_core::FieldError;
+use xinfang_core::clock::{Clock, SystemClock};
 use xinfang_core::desk::{
     ConsultationInput, DISPUTE_TYPES, Desk, IdCheck, MediationInput, MediationOutcome, PartyRole,
     check_hall_code, check_id_live, check_password_repeat, validate_consultation,
@@ -52,59 +52,37 @@ impl Access {
     }
 }
 
-/// The access rule of each command in [`crate::command_list::COMMANDS`]. `None` for a name
-/// that is not a command: the command-layer tests fail when a command has no entry.
-pub fn access(command: &str) -> Option<Access> {
-    let act = Access::Action;
-    Some(match command {
-        "app_info" | "setup" | "login" | "logout" | "session" => Access::Public,
-        "reference" | "sync_status" => Access::LoggedIn,
-        // Drafts: each staff member's own, by the session's staff id.
-        "draft_save" | "draft_load" | "draft_discard" => Access::LoggedIn,
-        "check_id" => act(Action::CheckDocument),
-        "history" => act(Action::SearchVisitors),
-        "register_visit" => act(Action::RegisterVisit),
-        "today" => act(Action::ViewToday),
-        "visit_detail" => act(Action::ViewVisit),
-        "hand_off" | "close_visit" => act(Action::HandOff),
-        "lawyer_queue" | "lawyer_take_next" => act(Action::LawyerDesk),
-        "log_consultation" => act(Action::LogConsultation),
-        "hand_on_to_mediator" => act(Action::HandOnToMediator),
-        "consultation" => act(Action::ViewConsultation),
-        "mediator_queue" | "mediator_take_next" => act(Action::MediatorDesk),
-        "log_mediation" => act(Action::LogMediation),
-        "mediation" => act(Action::ViewMediation),
-        "visitor_profile" => act(Action::ViewVisitorDetail),
-        "list_staff" => act(Action::ListStaff),
-        "add_staff" | "set_staff_active" | "reset_password" | "set_staff_roles" => {
-            act(Action::ManageStaff)
-        }
-        // Matters, due lists, backlog cases and notices (crate::matters).
-        "matter" | "matter_of_visit" => act(Action::ViewMatter),
-        "record_matter_event" => act(Action::RecordMatterEvent),
-        "classify_matter" | "confirm_route" => act(Action::ClassifyMatter),
-        "propose_route" => act(Action::ProposeLegalRoute),
-        "due_list" => act(Action::ViewDueList),
-        "backlog_dashboard" | "backlog_cases" => act(Action::ViewBacklog),
-        "flag_backlog" | "set_backlog_leader" | "clear_backlog" => act(Action::ManageBacklog),
-        "note_backlog" => act(Action::NoteBacklog),
-        "print_matter_notice" | "open_notice" => act(Action::PrintMatterNotice),
-        // Statistics, Excel export, monthly report, publicity (crate::stats).
-        "statistics" | "rate_matters" | "completeness" | "monthly_report" | "open_export"
-        | "publicity" => act(Action::ViewStatistics),
-        "export_ledger" => act(Action::ExportLedger),
-        "evaluate_matter" => act(Action::EvaluateMatter),
-        "add_publicity" => act(Action::RecordPublicity),
-        // Audited views (docs/security.md).
-        "reveal_visitor_contact" => act(Action::ViewFullContact),
-        "audit_entries" => act(Action::Verify),
-        _ => return None,
-    })
+macro_rules! access_rule {
+    (Public) => {
+        Access::Public
+    };
+    (LoggedIn) => {
+        Access::LoggedIn
+    };
+    ($action:ident) => {
+        Access::Action(Action::$action)
+    };
 }
+
+macro_rules! access_fn {
+    ($($name:ident : $rule:ident, ($($arg:ident : $tn:ident $(<$inner:ty>)?),*) -> $ret:ty;)*) => {
+        /// The access rule of each command of [`crate::command_table`]; `None` for a name that
+        /// is not a command.
+        pub fn access(command: &str) -> Option<Access> {
+            Some(match command {
+                $(stringify!($name) => access_rule!($rule),)*
+                _ => return None,
+            })
+        }
+    };
+}
+
+crate::command_table!(access_fn);
 
 /// Sync state shown in the status bar, filled in by the background sync task
 /// (`crate::sync_task`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncStatus {
     /// The last attempt reached the city server.
     pub online: bool,
@@ -119,7 +97,8 @@ pub struct SyncStatus {
 }
 
 /// Where the app runs and whether its store exists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AppInfo {
     pub version: String,
     pub data_dir: String,
@@ -131,7 +110,8 @@ pub struct AppInfo {
     pub recovery_key: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SessionInfo {
     pub staff: Staff,
     pub hall_code: String,
@@ -140,7 +120,8 @@ pub struct SessionInfo {
 }
 
 /// First-run form: the hall and its first admin.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct SetupInput {
     pub hall_code: String,
@@ -150,7 +131,8 @@ pub struct SetupInput {
     pub password_repeat: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct NewStaffInput {
     pub username: String,
@@ -160,7 +142,8 @@ pub struct NewStaffInput {
 }
 
 /// A choice in a select: stored value and Chinese label.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Choice {
     pub value: String,
     pub label: String,
@@ -177,7 +160,8 @@ fn choice(value: &str, label: &str) -> Choice {
 }
 
 /// The lists the forms choose from, all from xinfang-core's data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReferenceLists {
     pub appeal_kinds: Vec<Choice>,
     pub categories: Vec<Choice>,
@@ -193,7 +177,8 @@ pub struct ReferenceLists {
     pub desks: Vec<Choice>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RegisterResult {
     pub registered: Registered,
     /// Non-blocking remarks (unknown region prefix …), each at its field.
@@ -201,7 +186,8 @@ pub struct RegisterResult {
 }
 
 /// Which number `reveal_visitor_contact` shows in full.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ContactField {
     IdNumber,
@@ -209,7 +195,8 @@ pub enum ContactField {
 }
 
 /// Filter of the audit view; empty fields match everything.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct AuditQuery {
     /// Staff id of the person who acted.
@@ -222,7 +209,8 @@ pub struct AuditQuery {
 }
 
 /// One line of the audit view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuditRow {
     pub seq: i64,
     pub at: String,
@@ -281,16 +269,50 @@ pub(crate) fn check_confidential(me: &Staff, owner: &RecordOwner) -> CmdResult<(
     Ok(())
 }
 
-/// Lists never show the appeal of a confidential visit: open the visit (checked and audited).
-pub(crate) fn mask_row(row: &mut VisitRow) {
-    if row.confidential {
-        row.appeal = CONFIDENTIAL_MASK.to_owned();
+/// A consultation record in full. One of a 检举控告 visit holds what the reporter said: only
+/// for whom may see the visit, audited (entity `visit`) before it is returned.
+pub fn open_consultation(store: &Store, me: &Staff, id: &str) -> CmdResult<ConsultationRecord> {
+    authorize(&me.roles, Action::ViewConsultation).map_err(CommandError::forbidden)?;
+    let c = store.consultation(id)?;
+    let owner = store.visit_owner(&c.visit_id)?;
+    open_confidential(store, me, &owner, "visit", &c.visit_id, "法律咨询记录")?;
+    Ok(c)
+}
+
+/// A mediation record in full, with the same rule as [`open_consultation`].
+pub fn open_mediation(store: &Store, me: &Staff, id: &str) -> CmdResult<MediationRecord> {
+    authorize(&me.roles, Action::ViewMediation).map_err(CommandError::forbidden)?;
+    let m = store.mediation(id)?;
+    let owner = store.visit_owner(&m.visit_id)?;
+    open_confidential(store, me, &owner, "visit", &m.visit_id, "人民调解记录")?;
+    Ok(m)
+}
+
+/// What lists show instead of a reporter's name to whom may not see the report.
+pub const REPORTER_MASK: &str = "（检举人，已隐去）";
+
+/// Lists never show the appeal of a confidential visit (open the visit: checked and audited),
+/// and show who reported, and about which agency and place, only to whom may see the record
+/// (the registering clerk, supervisors, admins).
+pub(crate) fn mask_row(store: &Store, me: &Staff, row: &mut VisitRow) -> CmdResult<()> {
+    if !row.confidential {
+        return Ok(());
     }
+    row.appeal = CONFIDENTIAL_MASK.to_owned();
+    if check_confidential(me, &store.visit_owner(&row.visit_id)?).is_err() {
+        for v in row.visitors.iter_mut() {
+            REPORTER_MASK.clone_into(&mut v.name);
+            v.id_number_masked.clear();
+        }
+        row.agency = None;
+        row.place_name = None;
+    }
+    Ok(())
 }
 
 struct Session {
     staff: Staff,
-    last_active: Instant,
+    last_active: DateTime<Utc>,
 }
 
 #[derive(Default)]
@@ -305,6 +327,8 @@ pub struct AppState {
     idle: Duration,
     idle_minutes: u32,
     inner: Mutex<Inner>,
+    /// Today's date, the idle lock and every time stamp the use cases write come from here.
+    clock: Arc<dyn Clock>,
     /// Shared with the background sync task.
     pub sync: Arc<Mutex<SyncStatus>>,
     /// Wakes the background sync task (after a login, after a registered visit).
@@ -313,10 +337,6 @@ pub struct AppState {
     started: Instant,
     probe: bool,
     probed: Mutex<bool>,
-}
-
-pub fn now_cst() -> DateTime<FixedOffset> {
-    Utc::now().with_timezone(&FixedOffset::east_opt(8 * 3600).expect("valid offset"))
 }
 
 fn hall_name(code: &str) -> String {
@@ -332,11 +352,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl AppState {
     pub fn new(data_dir: PathBuf, idle_minutes: u32) -> Self {
+        Self::with_clock(data_dir, idle_minutes, Arc::new(SystemClock))
+    }
+
+    /// An app state reading `clock` (tests set the time instead of waiting).
+    pub fn with_clock(data_dir: PathBuf, idle_minutes: u32, clock: Arc<dyn Clock>) -> Self {
         AppState {
             data_dir,
-            idle: Duration::from_secs(u64::from(idle_minutes) * 60),
+            idle: Duration::minutes(i64::from(idle_minutes)),
             idle_minutes,
             inner: Mutex::new(Inner::default()),
+            clock,
             sync: Arc::new(Mutex::new(SyncStatus::default())),
             sync_wake: Arc::new(tokio::sync::Notify::new()),
             started: Instant::now(),
@@ -349,17 +375,43 @@ impl AppState {
         &self.data_dir
     }
 
-    /// Runs `f` for the logged-in staff member if the command's access allows it.
+    /// Now, China Standard Time.
+    pub fn now_cst(&self) -> DateTime<FixedOffset> {
+        self.clock.now_cst()
+    }
+
+    /// Today's date, China Standard Time.
+    pub fn local_date(&self) -> NaiveDate {
+        self.clock.today()
+    }
+
+    fn idle_expired(&self, session: &Session) -> bool {
+        self.clock.now() - session.last_active > self.idle
+    }
+
+    /// Runs `f` for the logged-in staff member if the command's access allows it; the call
+    /// counts as activity that keeps the session alive.
     fn guarded<T>(
         &self,
         access: Access,
+        f: impl FnOnce(&mut Store, &Staff) -> CmdResult<T>,
+    ) -> CmdResult<T> {
+        self.guarded_as(access, true, f)
+    }
+
+    /// [`Self::guarded`]; `activity` false for the status bar's polls, which run by themselves
+    /// while the window is open and so must not keep an unattended session unlocked.
+    fn guarded_as<T>(
+        &self,
+        access: Access,
+        activity: bool,
         f: impl FnOnce(&mut Store, &Staff) -> CmdResult<T>,
     ) -> CmdResult<T> {
         let mut inner = lock(&self.inner);
         let Some(session) = inner.session.as_mut() else {
             return Err(CommandError::unauthenticated("not_logged_in", "请先登录。"));
         };
-        if session.last_active.elapsed() > self.idle {
+        if self.idle_expired(session) {
             inner.session = None;
             inner.store = None;
             tracing::info!("session ended after idle timeout");
@@ -371,7 +423,9 @@ impl AppState {
                 ),
             ));
         }
-        session.last_active = Instant::now();
+        if activity {
+            session.last_active = self.clock.now();
+        }
         if let Access::Action(action) = access {
             authorize(&session.staff.roles, action).map_err(CommandError::forbidden)?;
         }
@@ -461,7 +515,7 @@ impl AppState {
         // The account's key slot unlocks the data key; a legacy plaintext store is checked
         // against the password hash.
         let (store, staff) = if Store::is_encrypted_dir(&self.data_dir) {
-            Store::login(&self.data_dir, username, password)?
+            Store::login_at(&self.data_dir, username, password, &*self.clock)?
         } else {
             let store = Store::open_unencrypted(&self.data_dir)?;
             let staff = store.authenticate(username, password)?;
@@ -472,7 +526,7 @@ impl AppState {
         tracing::info!(staff_id = %staff.id, "logged in");
         inner.session = Some(Session {
             staff: staff.clone(),
-            last_active: Instant::now(),
+            last_active: self.clock.now(),
         });
         self.sync_wake.notify_one();
         Ok(SessionInfo {
@@ -572,7 +626,8 @@ impl AppState {
     }
 
     pub fn sync_status(&self) -> CmdResult<SyncStatus> {
-        self.guarded(Access::LoggedIn, |_, _| Ok(lock(&self.sync).clone()))
+        // A poll every few seconds: not activity (docs/security.md, idle lock).
+        self.guarded_as(Access::LoggedIn, false, |_, _| Ok(lock(&self.sync).clone()))
     }
 
     // ---- drafts: one's own unsubmitted forms, in the encrypted store, never synced ---------
@@ -606,7 +661,7 @@ impl AppState {
         let inner = lock(&self.inner);
         let session = inner.session.as_ref()?;
         let store = inner.store.as_ref()?;
-        if session.last_active.elapsed() > self.idle {
+        if self.idle_expired(session) {
             return None;
         }
         // The session's data key opens the second connection; it is dropped with it.
@@ -632,7 +687,7 @@ impl AppState {
                 number,
                 sex,
                 birth_date,
-                now_cst().date_naive(),
+                self.local_date(),
                 ReferenceData::bundled().regions,
             ))
         })
@@ -653,7 +708,7 @@ impl AppState {
 
     pub fn register_visit(&self, input: VisitInput) -> CmdResult<RegisterResult> {
         self.act(Action::RegisterVisit, |store, me| {
-            let valid = validate_visit(&input, &store.reference_data(), now_cst())?;
+            let valid = validate_visit(&input, &store.reference_data(), self.now_cst())?;
             let registered = store.register_visit(&valid, &me.id)?;
             // Push the new visit to the city now rather than at the next round.
             self.sync_wake.notify_one();
@@ -667,9 +722,11 @@ impl AppState {
     // ---- today and hand-off -------------------------------------------------------------
 
     pub fn today(&self) -> CmdResult<Vec<VisitRow>> {
-        self.act(Action::ViewToday, |store, _| {
-            let mut rows = store.visits_on(&now_cst().date_naive().to_string())?;
-            rows.iter_mut().for_each(mask_row);
+        self.act(Action::ViewToday, |store, me| {
+            let mut rows = store.visits_on(&self.local_date().to_string())?;
+            for row in rows.iter_mut() {
+                mask_row(store, me, row)?;
+            }
             Ok(rows)
         })
     }
@@ -706,9 +763,11 @@ impl AppState {
     }
 
     pub fn queue(&self, desk: Desk) -> CmdResult<Vec<QueueItem>> {
-        self.act(Self::desk_action(desk), |store, _| {
+        self.act(Self::desk_action(desk), |store, me| {
             let mut items = store.queue(desk)?;
-            items.iter_mut().for_each(|i| mask_row(&mut i.visit));
+            for i in items.iter_mut() {
+                mask_row(store, me, &mut i.visit)?;
+            }
             Ok(items)
         })
     }
@@ -717,7 +776,7 @@ impl AppState {
         self.act(Self::desk_action(desk), |store, me| {
             let mut item = store.take_next(desk, &me.id)?;
             if let Some(i) = item.as_mut() {
-                mask_row(&mut i.visit);
+                mask_row(store, me, &mut i.visit)?;
             }
             Ok(item)
         })
@@ -738,28 +797,29 @@ impl AppState {
     }
 
     pub fn consultation(&self, id: &str) -> CmdResult<ConsultationRecord> {
-        self.act(Action::ViewConsultation, |store, _| {
-            Ok(store.consultation(id)?)
+        self.act(Action::ViewConsultation, |store, me| {
+            open_consultation(store, me, id)
         })
     }
 
     pub fn log_mediation(&self, input: MediationInput) -> CmdResult<MediationRecord> {
         self.act(Action::LogMediation, |store, me| {
-            let valid =
-                validate_mediation(&input, &store.reference_data(), now_cst().date_naive())?;
+            let valid = validate_mediation(&input, &store.reference_data(), self.local_date())?;
             let id = store.add_mediation(&valid, &me.id)?;
             Ok(store.mediation(&id)?)
         })
     }
 
     pub fn mediation(&self, id: &str) -> CmdResult<MediationRecord> {
-        self.act(Action::ViewMediation, |store, _| Ok(store.mediation(id)?))
+        self.act(Action::ViewMediation, |store, me| {
+            open_mediation(store, me, id)
+        })
     }
 
     /// A visitor's whole record. Confidential visits are listed masked, with the consultations
     /// and mediations of them: opening the visit shows them to whom may see them (audited).
     pub fn visitor_profile(&self, visitor_id: &str) -> CmdResult<VisitorProfile> {
-        self.act(Action::ViewVisitorDetail, |store, _| {
+        self.act(Action::ViewVisitorDetail, |store, me| {
             let mut p = store.visitor_profile(visitor_id)?;
             let secret: Vec<String> = p
                 .visits
@@ -767,7 +827,9 @@ impl AppState {
                 .filter(|v| v.confidential)
                 .map(|v| v.visit_id.clone())
                 .collect();
-            p.visits.iter_mut().for_each(mask_row);
+            for v in p.visits.iter_mut() {
+                mask_row(store, me, v)?;
+            }
             for c in p.consultations.iter_mut() {
                 if secret.contains(&c.visit_id) {
                     c.question = CONFIDENTIAL_MASK.to_owned();
@@ -799,6 +861,13 @@ impl AppState {
         field: ContactField,
     ) -> CmdResult<String> {
         self.act(Action::ViewFullContact, |store, me| {
+            // A reporter's number identifies the reporter: only for whom may see each of
+            // their 检举控告 visits (refused before anything is read or audited).
+            for v in store.visitor_profile(visitor_id)?.visits {
+                if v.confidential {
+                    check_confidential(me, &store.visit_owner(&v.visit_id)?)?;
+                }
+            }
             let contact = store.visitor_contact(visitor_id)?;
             let (action, value) = match field {
                 ContactField::IdNumber => (AuditAction::ViewFullId, Some(contact.id_number)),

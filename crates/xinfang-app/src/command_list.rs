@@ -1,0 +1,90 @@
+// Every command the webview may call, declared once: its name, who may call it, its
+// arguments as the webview sends them, and its answer. Everything else derives from this
+// table — `COMMANDS` (build.rs turns each into a permission `allow-…`, and
+// capabilities/default.json grants exactly these), [`crate::api::access`], the
+// `generate_handler!` list of the desktop app and the typed `ui/src/api/commands.ts` — so a
+// command cannot exist without an access rule or a TypeScript signature.
+//
+// The access rule is `Public` (before login), `LoggedIn` (any staff member) or the name of the
+// `xinfang_core::staff::Action` whose roles may call it. src-tauri's build.rs includes this
+// file on its own, so it names no type of any crate.
+
+/// Calls `$callback!` with the table: `name: rule, (argument: Type, …) -> Answer;` per command.
+#[macro_export]
+macro_rules! command_table {
+    ($callback:ident) => {
+        $callback! {
+            app_info: Public, () -> AppInfo;
+            setup: Public, (input: SetupInput) -> AppInfo;
+            login: Public, (username: String, password: String) -> SessionInfo;
+            logout: Public, () -> ();
+            session: Public, () -> Option<SessionInfo>;
+            reference: LoggedIn, () -> ReferenceLists;
+            sync_status: LoggedIn, () -> SyncStatus;
+            // Drafts of unsubmitted forms, the staff member's own (api.rs).
+            draft_save: LoggedIn, (form: String, json: String) -> String;
+            draft_load: LoggedIn, (form: String) -> Option<Draft>;
+            draft_discard: LoggedIn, (form: String) -> bool;
+            check_id: CheckDocument, (id_type: String, number: String, sex: String, birth_date: String) -> IdCheck;
+            history: SearchVisitors, (query: String) -> Vec<HistoryEntry>;
+            register_visit: RegisterVisit, (input: VisitInput) -> RegisterResult;
+            today: ViewToday, () -> Vec<VisitRow>;
+            visit_detail: ViewVisit, (visit_id: String) -> VisitDetail;
+            hand_off: HandOff, (visit_id: String, desk: Desk, note: String) -> HandoffInfo;
+            close_visit: HandOff, (visit_id: String) -> VisitRow;
+            lawyer_queue: LawyerDesk, () -> Vec<QueueItem>;
+            lawyer_take_next: LawyerDesk, () -> Option<QueueItem>;
+            log_consultation: LogConsultation, (input: ConsultationInput) -> ConsultationRecord;
+            hand_on_to_mediator: HandOnToMediator, (visit_id: String, note: String) -> HandoffInfo;
+            consultation: ViewConsultation, (id: String) -> ConsultationRecord;
+            mediator_queue: MediatorDesk, () -> Vec<QueueItem>;
+            mediator_take_next: MediatorDesk, () -> Option<QueueItem>;
+            log_mediation: LogMediation, (input: MediationInput) -> MediationRecord;
+            mediation: ViewMediation, (id: String) -> MediationRecord;
+            visitor_profile: ViewVisitorDetail, (visitor_id: String) -> VisitorProfile;
+            list_staff: ListStaff, () -> Vec<Staff>;
+            add_staff: ManageStaff, (input: NewStaffInput) -> Staff;
+            set_staff_active: ManageStaff, (staff_id: String, active: bool) -> Staff;
+            reset_password: ManageStaff, (staff_id: String, password: String) -> ();
+            set_staff_roles: ManageStaff, (staff_id: String, roles: Vec<Role>) -> Staff;
+            // Matters, due lists, backlog cases and notices (matters.rs).
+            matter: ViewMatter, (matter_id: String) -> MatterPage;
+            matter_of_visit: ViewMatter, (visit_id: String) -> String;
+            record_matter_event: RecordMatterEvent, (matter_id: String, event: Value) -> MatterPage;
+            classify_matter: ClassifyMatter, (matter_id: String, input: ClassifyInput) -> MatterPage;
+            propose_route: ProposeLegalRoute, (matter_id: String, input: ProposeRouteInput) -> MatterPage;
+            confirm_route: ClassifyMatter, (matter_id: String, route_code: Option<String>) -> MatterPage;
+            due_list: ViewDueList, () -> DueList;
+            backlog_dashboard: ViewBacklog, () -> BacklogBoard;
+            backlog_cases: ViewBacklog, (filter: BacklogFilter) -> Vec<BacklogCase>;
+            flag_backlog: ManageBacklog, (matter_id: String, input: FlagInput) -> BacklogCase;
+            set_backlog_leader: ManageBacklog, (case_id: String, leader: String) -> BacklogCase;
+            note_backlog: NoteBacklog, (case_id: String, input: NoteInput) -> BacklogCase;
+            clear_backlog: ManageBacklog, (case_id: String, input: ClearInput) -> BacklogCase;
+            print_matter_notice: PrintMatterNotice, (matter_id: String, kind: String) -> PrintedNotice;
+            open_notice: PrintMatterNotice, (file_name: String) -> String;
+            // Statistics, Excel export, monthly report, publicity (stats.rs).
+            statistics: ViewStatistics, (from: String, to: String, hall: Option<String>) -> StatsPage;
+            rate_matters: ViewStatistics, (from: String, to: String, hall: Option<String>, rate: String) -> Vec<RateMatter>;
+            completeness: ViewStatistics, (from: String, to: String, hall: Option<String>) -> Completeness;
+            export_ledger: ExportLedger, (kind: String, from: String, to: String, hall: Option<String>, full: bool) -> WrittenFile;
+            monthly_report: ViewStatistics, (month: String, hall: Option<String>) -> WrittenFile;
+            open_export: ViewStatistics, (file_name: String) -> String;
+            evaluate_matter: EvaluateMatter, (matter_id: String, input: EvaluationInput) -> EvaluationRecord;
+            publicity: ViewStatistics, (from: String, to: String) -> PublicityPage;
+            add_publicity: RecordPublicity, (input: PublicityInput) -> PublicityRecord;
+            // Audited views: full ID number or phone, the audit log.
+            reveal_visitor_contact: ViewFullContact, (visitor_id: String, field: ContactField) -> String;
+            audit_entries: Verify, (filter: AuditQuery) -> Vec<AuditRow>;
+        }
+    };
+}
+
+macro_rules! command_names {
+    ($($name:ident : $rule:ident, ($($arg:ident : $tn:ident $(<$inner:ty>)?),*) -> $ret:ty;)*) => {
+        /// The command names, in the table's order.
+        pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+command_table!(command_names);

@@ -1,0 +1,21 @@
+//! The desk's application layer: every use case once — session and idle lock, the role check
+//! of each command ([`api::access`]), 检举控告 confidentiality with its audit entry, masking,
+//! exports, reports, notices, sync status — written against xinfang-core and xinfang-store.
+//! No Tauri here: the desktop app (`src-tauri`) and the `xinfang` CLI are adapters that parse
+//! input, call these functions and serialise the answer.
+
+pub mod api;
+/// The command table: every command's name, access rule, arguments and answer, declared once.
+pub mod command_list;
+#[cfg(test)]
+mod command_tests;
+#[cfg(feature = "ts")]
+pub mod commands_ts;
+pub mod error;
+pub mod matters;
+pub mod security_doc;
+pub mod stats;
+pub mod sync;
+
+pub use api::{Access, AppState, access};
+pub use error::{CmdResult, CommandError, ErrorKind};

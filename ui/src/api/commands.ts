@@ -1,0 +1,112 @@
+// Generated from crates/xinfang-app/src/command_list.rs (the command table) by
+// `UPDATE_BINDINGS=1 cargo test -p xinfang-desk bindings`: do not edit.
+import type { AppInfo } from './bindings/AppInfo'
+import type { AuditQuery } from './bindings/AuditQuery'
+import type { AuditRow } from './bindings/AuditRow'
+import type { BacklogBoard } from './bindings/BacklogBoard'
+import type { BacklogCase } from './bindings/BacklogCase'
+import type { BacklogFilter } from './bindings/BacklogFilter'
+import type { ClassifyInput } from './bindings/ClassifyInput'
+import type { ClearInput } from './bindings/ClearInput'
+import type { Completeness } from './bindings/Completeness'
+import type { ConsultationInput } from './bindings/ConsultationInput'
+import type { ConsultationRecord } from './bindings/ConsultationRecord'
+import type { ContactField } from './bindings/ContactField'
+import type { Desk } from './bindings/Desk'
+import type { Draft } from './bindings/Draft'
+import type { DueList } from './bindings/DueList'
+import type { EvaluationInput } from './bindings/EvaluationInput'
+import type { EvaluationRecord } from './bindings/EvaluationRecord'
+import type { FlagInput } from './bindings/FlagInput'
+import type { HandoffInfo } from './bindings/HandoffInfo'
+import type { HistoryEntry } from './bindings/HistoryEntry'
+import type { IdCheck } from './bindings/IdCheck'
+import type { MatterPage } from './bindings/MatterPage'
+import type { MediationInput } from './bindings/MediationInput'
+import type { MediationRecord } from './bindings/MediationRecord'
+import type { NewStaffInput } from './bindings/NewStaffInput'
+import type { NoteInput } from './bindings/NoteInput'
+import type { PrintedNotice } from './bindings/PrintedNotice'
+import type { ProposeRouteInput } from './bindings/ProposeRouteInput'
+import type { PublicityInput } from './bindings/PublicityInput'
+import type { PublicityPage } from './bindings/PublicityPage'
+import type { PublicityRecord } from './bindings/PublicityRecord'
+import type { QueueItem } from './bindings/QueueItem'
+import type { RateMatter } from './bindings/RateMatter'
+import type { ReferenceLists } from './bindings/ReferenceLists'
+import type { RegisterResult } from './bindings/RegisterResult'
+import type { Role } from './bindings/Role'
+import type { SessionInfo } from './bindings/SessionInfo'
+import type { SetupInput } from './bindings/SetupInput'
+import type { Staff } from './bindings/Staff'
+import type { StatsPage } from './bindings/StatsPage'
+import type { SyncStatus } from './bindings/SyncStatus'
+import type { VisitDetail } from './bindings/VisitDetail'
+import type { VisitInput } from './bindings/VisitInput'
+import type { VisitRow } from './bindings/VisitRow'
+import type { VisitorProfile } from './bindings/VisitorProfile'
+import type { WrittenFile } from './bindings/WrittenFile'
+
+/** Every command: its arguments as the webview sends them, `null` for none, and its answer. */
+export interface Commands {
+  app_info: { args: null; result: AppInfo }
+  setup: { args: { input: SetupInput }; result: AppInfo }
+  login: { args: { username: string; password: string }; result: SessionInfo }
+  logout: { args: null; result: null }
+  session: { args: null; result: SessionInfo | null }
+  reference: { args: null; result: ReferenceLists }
+  sync_status: { args: null; result: SyncStatus }
+  draft_save: { args: { form: string; json: string }; result: string }
+  draft_load: { args: { form: string }; result: Draft | null }
+  draft_discard: { args: { form: string }; result: boolean }
+  check_id: { args: { idType: string; number: string; sex: string; birthDate: string }; result: IdCheck }
+  history: { args: { query: string }; result: Array<HistoryEntry> }
+  register_visit: { args: { input: VisitInput }; result: RegisterResult }
+  today: { args: null; result: Array<VisitRow> }
+  visit_detail: { args: { visitId: string }; result: VisitDetail }
+  hand_off: { args: { visitId: string; desk: Desk; note: string }; result: HandoffInfo }
+  close_visit: { args: { visitId: string }; result: VisitRow }
+  lawyer_queue: { args: null; result: Array<QueueItem> }
+  lawyer_take_next: { args: null; result: QueueItem | null }
+  log_consultation: { args: { input: ConsultationInput }; result: ConsultationRecord }
+  hand_on_to_mediator: { args: { visitId: string; note: string }; result: HandoffInfo }
+  consultation: { args: { id: string }; result: ConsultationRecord }
+  mediator_queue: { args: null; result: Array<QueueItem> }
+  mediator_take_next: { args: null; result: QueueItem | null }
+  log_mediation: { args: { input: MediationInput }; result: MediationRecord }
+  mediation: { args: { id: string }; result: MediationRecord }
+  visitor_profile: { args: { visitorId: string }; result: VisitorProfile }
+  list_staff: { args: null; result: Array<Staff> }
+  add_staff: { args: { input: NewStaffInput }; result: Staff }
+  set_staff_active: { args: { staffId: string; active: boolean }; result: Staff }
+  reset_password: { args: { staffId: string; password: string }; result: null }
+  set_staff_roles: { args: { staffId: string; roles: Array<Role> }; result: Staff }
+  matter: { args: { matterId: string }; result: MatterPage }
+  matter_of_visit: { args: { visitId: string }; result: string }
+  record_matter_event: { args: { matterId: string; event: Record<string, unknown> }; result: MatterPage }
+  classify_matter: { args: { matterId: string; input: ClassifyInput }; result: MatterPage }
+  propose_route: { args: { matterId: string; input: ProposeRouteInput }; result: MatterPage }
+  confirm_route: { args: { matterId: string; routeCode: string | null }; result: MatterPage }
+  due_list: { args: null; result: DueList }
+  backlog_dashboard: { args: null; result: BacklogBoard }
+  backlog_cases: { args: { filter: BacklogFilter }; result: Array<BacklogCase> }
+  flag_backlog: { args: { matterId: string; input: FlagInput }; result: BacklogCase }
+  set_backlog_leader: { args: { caseId: string; leader: string }; result: BacklogCase }
+  note_backlog: { args: { caseId: string; input: NoteInput }; result: BacklogCase }
+  clear_backlog: { args: { caseId: string; input: ClearInput }; result: BacklogCase }
+  print_matter_notice: { args: { matterId: string; kind: string }; result: PrintedNotice }
+  open_notice: { args: { fileName: string }; result: string }
+  statistics: { args: { from: string; to: string; hall: string | null }; result: StatsPage }
+  rate_matters: { args: { from: string; to: string; hall: string | null; rate: string }; result: Array<RateMatter> }
+  completeness: { args: { from: string; to: string; hall: string | null }; result: Completeness }
+  export_ledger: { args: { kind: string; from: string; to: string; hall: string | null; full: boolean }; result: WrittenFile }
+  monthly_report: { args: { month: string; hall: string | null }; result: WrittenFile }
+  open_export: { args: { fileName: string }; result: string }
+  evaluate_matter: { args: { matterId: string; input: EvaluationInput }; result: EvaluationRecord }
+  publicity: { args: { from: string; to: string }; result: PublicityPage }
+  add_publicity: { args: { input: PublicityInput }; result: PublicityRecord }
+  reveal_visitor_contact: { args: { visitorId: string; field: ContactField }; result: string }
+  audit_entries: { args: { filter: AuditQuery }; result: Array<AuditRow> }
+}
+
+export type CommandName = keyof Commands
