@@ -11,6 +11,7 @@ pub mod command_list;
 mod command_tests;
 #[cfg(feature = "ts")]
 pub mod commands_ts;
+pub mod conflicts;
 pub mod error;
 pub mod matters;
 pub mod security_doc;

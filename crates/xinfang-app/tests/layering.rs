@@ -107,7 +107,7 @@ fn cli_allowed() -> BTreeMap<&'static str, (&'static str, Vec<&'static str>)> {
             "crates/xinfang-cli/src/cli.rs",
             (
                 "admin store maintenance with no desk screen (init, login, staff accounts, \
-                 backup, verify, rekey, passwd, recover, the audit log) and the plain lists \
+                 backup, restore, verify, rekey, passwd, recover, the audit log) and the plain lists \
                  `search` and `visit add`",
                 vec![
                     "Store::create_with_admin",
@@ -115,6 +115,7 @@ fn cli_allowed() -> BTreeMap<&'static str, (&'static str, Vec<&'static str>)> {
                     "Store::is_encrypted_dir",
                     "Store::login",
                     "Store::open_unencrypted",
+                    "Store::restore",
                     "Store::unlock",
                     "store.add_staff",
                     "store.audit",

@@ -5,7 +5,6 @@
 use clap::Subcommand;
 use serde_json::json;
 use xinfang_core::FieldError;
-use xinfang_core::staff::{Action, authorize};
 use xinfang_store::{Conflict, Resolution};
 
 use crate::cli::{Args, login};
@@ -53,10 +52,9 @@ fn describe(c: &Conflict) -> String {
 
 pub fn conflict(args: &Args, command: &ConflictCommand) -> CmdResult {
     let (mut store, me) = login(args)?;
-    authorize(&me.roles, Action::ResolveConflicts)?;
     match command {
         ConflictCommand::List => {
-            let conflicts = store.open_conflicts()?;
+            let conflicts = xinfang_app::conflicts::list_conflicts(&store, &me)?;
             print(args.json, &json!({ "conflicts": conflicts }), |_| {
                 if conflicts.is_empty() {
                     "没有待处理的同步冲突。".to_owned()
@@ -84,8 +82,7 @@ pub fn conflict(args: &Args, command: &ConflictCommand) -> CmdResult {
                     .into());
                 }
             };
-            let cal = store.holiday_calendar();
-            let resolved = store.resolve_conflict(id, &how, &me.id, &cal)?;
+            let resolved = xinfang_app::conflicts::resolve_conflict(&mut store, &me, id, &how)?;
             let out = json!({ "resolved": resolved.id, "kind": resolved.kind, "record_id": resolved.record_id });
             print(args.json, &out, |_| {
                 format!(
@@ -107,8 +104,7 @@ pub fn conflict(args: &Args, command: &ConflictCommand) -> CmdResult {
 /// `xinfang sync quarantine`: pulled changes set aside on this desk.
 pub fn quarantine(args: &Args) -> CmdResult {
     let (store, me) = login(args)?;
-    authorize(&me.roles, Action::ResolveConflicts)?;
-    let changes = store.quarantined_changes()?;
+    let changes = xinfang_app::conflicts::quarantined(&store, &me)?;
     print(args.json, &json!({ "quarantined": changes }), |_| {
         if changes.is_empty() {
             "没有暂存的同步变更。".to_owned()
