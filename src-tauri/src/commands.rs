@@ -8,6 +8,7 @@ use xinfang_app::api::{
     AppInfo, AppState, AuditQuery, AuditRow, ContactField, NewStaffInput, ReferenceLists,
     RegisterResult, SessionInfo, SetupInput, SyncStatus,
 };
+use xinfang_app::conflicts::SyncConflicts;
 use xinfang_app::error::CmdResult;
 use xinfang_app::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
 use xinfang_app::stats::{PublicityPage, StatsPage, WrittenFile};
@@ -18,9 +19,9 @@ use xinfang_core::staff::Role;
 use xinfang_core::stats::{EvaluationInput, PublicityInput};
 use xinfang_core::visit::VisitInput;
 use xinfang_store::{
-    BacklogCase, BacklogFilter, Completeness, ConsultationRecord, Draft, DueList, EvaluationRecord,
-    HandoffInfo, HistoryEntry, MediationRecord, PublicityRecord, QueueItem, RateMatter, Staff,
-    VisitDetail, VisitRow, VisitorProfile,
+    BacklogCase, BacklogFilter, Completeness, Conflict, ConsultationRecord, Draft, DueList,
+    EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, PublicityRecord, QueueItem,
+    RateMatter, Staff, VisitDetail, VisitRow, VisitorProfile,
 };
 
 type S<'a> = State<'a, AppState>;
@@ -392,6 +393,21 @@ pub async fn publicity(s: S<'_>, from: String, to: String) -> CmdResult<Publicit
 #[tauri::command]
 pub async fn add_publicity(s: S<'_>, input: PublicityInput) -> CmdResult<PublicityRecord> {
     s.add_publicity(input)
+}
+
+#[tauri::command]
+pub async fn sync_conflicts(s: S<'_>) -> CmdResult<SyncConflicts> {
+    s.sync_conflicts()
+}
+
+#[tauri::command]
+pub async fn resolve_sync_conflict(
+    s: S<'_>,
+    id: String,
+    choose: Option<u32>,
+    value: Option<String>,
+) -> CmdResult<Conflict> {
+    s.resolve_sync_conflict(&id, choose, value)
 }
 
 #[cfg(test)]

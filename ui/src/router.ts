@@ -21,6 +21,7 @@ export const router = createRouter({
     { path: '/due', component: () => import('./views/DueView.vue') },
     { path: '/backlog', component: () => import('./views/BacklogView.vue') },
     { path: '/audit', component: () => import('./views/AuditView.vue') },
+    { path: '/conflicts', component: () => import('./views/ConflictsView.vue') },
     { path: '/print/opinion/:id', component: () => import('./views/PrintOpinion.vue'), props: true, meta: { bare: true } },
     { path: '/print/agreement/:id', component: () => import('./views/PrintAgreement.vue'), props: true, meta: { bare: true } },
   ],

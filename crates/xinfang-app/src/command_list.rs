@@ -76,6 +76,9 @@ macro_rules! command_table {
             // Audited views: full ID number or phone, the audit log.
             reveal_visitor_contact: ViewFullContact, (visitor_id: String, field: ContactField) -> String;
             audit_entries: Verify, (filter: AuditQuery) -> Vec<AuditRow>;
+            // What a sync kept for the supervisor to decide (conflicts.rs).
+            sync_conflicts: ResolveConflicts, () -> SyncConflicts;
+            resolve_sync_conflict: ResolveConflicts, (id: String, choose: Option<u32>, value: Option<String>) -> Conflict;
         }
     };
 }

@@ -262,6 +262,11 @@ fn cases() -> Vec<(&'static str, Case)> {
         ("audit_entries", |s, _, _| {
             ok(s.audit_entries(crate::api::AuditQuery::default()))
         }),
+        // crate::conflicts
+        ("sync_conflicts", |s, _, _| ok(s.sync_conflicts())),
+        ("resolve_sync_conflict", |s, _, _| {
+            ok(s.resolve_sync_conflict("no-such-id", Some(1), None))
+        }),
     ]
 }
 
@@ -1300,4 +1305,40 @@ fn only_whom_may_see_the_report_reveals_the_reporters_number() {
             "{who}"
         );
     }
+}
+
+/// The 同步冲突 screen: empty on a desk that never synced; a resolution needs exactly one of
+/// a kept option or a checked value, refused at its field before the store is asked.
+#[test]
+fn sync_conflicts_screen_and_resolution_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("clerk", PW).unwrap();
+    assert_eq!(
+        state.sync_conflicts().unwrap_err().kind,
+        ErrorKind::Forbidden
+    );
+    state.login("supervisor", PW).unwrap();
+    let page = state.sync_conflicts().unwrap();
+    assert!(page.conflicts.is_empty() && page.quarantined.is_empty());
+    let e = state
+        .resolve_sync_conflict("no-such-id", None, None)
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("choose"));
+    assert!(e.message.contains("保留"));
+    let e = state
+        .resolve_sync_conflict("no-such-id", Some(1), Some("x".into()))
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("choose"));
+    let e = state
+        .resolve_sync_conflict("no-such-id", None, Some("  ".into()))
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("value"));
+    assert!(e.message.contains("核实"));
+    // A well-formed choice of an unknown conflict: the store's own answer, not a crash.
+    assert!(
+        state
+            .resolve_sync_conflict("no-such-id", Some(1), None)
+            .is_err()
+    );
 }

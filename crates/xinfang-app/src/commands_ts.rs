@@ -12,15 +12,16 @@ use xinfang_core::staff::Role;
 use xinfang_core::stats::{EvaluationInput, PublicityInput};
 use xinfang_core::visit::VisitInput;
 use xinfang_store::{
-    BacklogCase, BacklogFilter, Completeness, ConsultationRecord, Draft, DueList, EvaluationRecord,
-    HandoffInfo, HistoryEntry, MediationRecord, PublicityRecord, QueueItem, RateMatter, Staff,
-    VisitDetail, VisitRow, VisitorProfile,
+    BacklogCase, BacklogFilter, Completeness, Conflict, ConsultationRecord, Draft, DueList,
+    EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, PublicityRecord, QueueItem,
+    RateMatter, Staff, VisitDetail, VisitRow, VisitorProfile,
 };
 
 use crate::api::{
     AppInfo, AuditQuery, AuditRow, ContactField, NewStaffInput, ReferenceLists, RegisterResult,
     SessionInfo, SetupInput, SyncStatus,
 };
+use crate::conflicts::SyncConflicts;
 use crate::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
 use crate::stats::{PublicityPage, StatsPage, WrittenFile};
 

@@ -9,6 +9,7 @@ import type { BacklogFilter } from './bindings/BacklogFilter'
 import type { ClassifyInput } from './bindings/ClassifyInput'
 import type { ClearInput } from './bindings/ClearInput'
 import type { Completeness } from './bindings/Completeness'
+import type { Conflict } from './bindings/Conflict'
 import type { ConsultationInput } from './bindings/ConsultationInput'
 import type { ConsultationRecord } from './bindings/ConsultationRecord'
 import type { ContactField } from './bindings/ContactField'
@@ -40,6 +41,7 @@ import type { SessionInfo } from './bindings/SessionInfo'
 import type { SetupInput } from './bindings/SetupInput'
 import type { Staff } from './bindings/Staff'
 import type { StatsPage } from './bindings/StatsPage'
+import type { SyncConflicts } from './bindings/SyncConflicts'
 import type { SyncStatus } from './bindings/SyncStatus'
 import type { VisitDetail } from './bindings/VisitDetail'
 import type { VisitInput } from './bindings/VisitInput'
@@ -107,6 +109,8 @@ export interface Commands {
   add_publicity: { args: { input: PublicityInput }; result: PublicityRecord }
   reveal_visitor_contact: { args: { visitorId: string; field: ContactField }; result: string }
   audit_entries: { args: { filter: AuditQuery }; result: Array<AuditRow> }
+  sync_conflicts: { args: null; result: SyncConflicts }
+  resolve_sync_conflict: { args: { id: string; choose: number | null; value: string | null }; result: Conflict }
 }
 
 export type CommandName = keyof Commands

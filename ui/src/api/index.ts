@@ -144,6 +144,10 @@ export const api = {
   revealVisitorContact: (visitorId: string, field: ContactField) =>
     call('reveal_visitor_contact', { visitorId, field }),
   auditEntries: (filter: AuditQuery) => call('audit_entries', { filter }),
+  // What a sync kept for the supervisor to decide: keep option n, or write a checked value.
+  syncConflicts: () => call('sync_conflicts'),
+  resolveSyncConflict: (id: string, choose: number | null, value: string | null) =>
+    call('resolve_sync_conflict', { id, choose, value }),
 }
 
 export type Api = typeof api
