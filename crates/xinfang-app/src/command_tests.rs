@@ -1342,3 +1342,93 @@ fn sync_conflicts_screen_and_resolution_arguments() {
             .is_err()
     );
 }
+
+/// Everything `from` logged, as the city would hand it to another desk.
+fn all_changes(from: &Store) -> Vec<xinfang_sync::RemoteChange> {
+    use xinfang_sync::DeskReplica;
+    from.local_changes(0, 10_000)
+        .unwrap()
+        .into_iter()
+        .map(|c| xinfang_sync::RemoteChange {
+            device_id: from.device_id().to_owned(),
+            server_seq: c.seq,
+            change: c,
+        })
+        .collect()
+}
+
+fn apply_all(from: &Store, to: &mut Store) {
+    use xinfang_sync::DeskReplica;
+    let page = all_changes(from);
+    let max = page.iter().map(|c| c.change.seq).max().unwrap_or(0);
+    let cursor = [(from.device_id().to_owned(), max)].into_iter().collect();
+    to.apply_remote(&page, &cursor).unwrap();
+}
+
+/// Two desks record different phones of one person offline: the supervisor's screen lists
+/// both, keeping one through the desk command empties the list and the kept phone stands.
+#[test]
+fn the_supervisor_keeps_one_phone_of_a_real_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    let number = id("19800115", "013");
+    let with_phone = |phone: &str| {
+        let mut v = visit("张三", &number);
+        v.visitors[0].phone = phone.into();
+        xinfang_core::visit::validate_visit(
+            &v,
+            xinfang_core::reference::ReferenceData::bundled(),
+            SystemClock.now_cst(),
+        )
+        .unwrap()
+    };
+    let b_dir = tempfile::tempdir().unwrap();
+    let mut b = Store::create_unencrypted(b_dir.path(), "140521").unwrap();
+    let clerk_b = b
+        .add_staff(&NewStaff {
+            username: "clerk_b".into(),
+            display_name: "赵接待".into(),
+            roles: vec![Role::Clerk],
+            password: PW.into(),
+        })
+        .unwrap();
+    {
+        let (mut a, clerk) = Store::login(state.data_dir(), "clerk", PW).unwrap();
+        // B knows the person; then each desk records a phone offline, and A pulls B's.
+        apply_all(&a, &mut b);
+        a.register_visit(&with_phone("13600000002"), &clerk.id)
+            .unwrap();
+        b.register_visit(&with_phone("13700000003"), &clerk_b.id)
+            .unwrap();
+        apply_all(&b, &mut a);
+    }
+    state.login("supervisor", PW).unwrap();
+    let page = state.sync_conflicts().unwrap();
+    assert_eq!(page.conflicts.len(), 1, "{page:?}");
+    let c = &page.conflicts[0];
+    assert_eq!(
+        (c.field.as_str(), c.field_label.as_str()),
+        ("phone", "联系电话")
+    );
+    assert_eq!(c.subject, "张三");
+    let mine = c.options.iter().find(|o| o.value == "13600000002").unwrap();
+    let theirs = c.options.iter().find(|o| o.value == "13700000003").unwrap();
+    assert_eq!(
+        (mine.by_name.as_str(), theirs.by_name.as_str()),
+        ("接待员", "赵接待")
+    );
+    assert_eq!(c.options.iter().filter(|o| o.shown).count(), 1);
+
+    let resolved = state
+        .resolve_sync_conflict(&c.id, Some(mine.n), None)
+        .unwrap();
+    assert_eq!(resolved.id, c.id);
+    assert!(state.sync_conflicts().unwrap().conflicts.is_empty());
+    let visitor = state.today().unwrap()[0].visitors[0].visitor_id.clone();
+    assert_eq!(
+        state
+            .reveal_visitor_contact(&visitor, crate::api::ContactField::Phone)
+            .unwrap(),
+        "13600000002"
+    );
+}
