@@ -642,7 +642,7 @@ fn enrolment_codes_wrong_expired_and_used_are_refused() {
 
     let out = server.admin(&["enrol-code", "--hall", "140521", "--ttl", "1s"]);
     let expired = last_word(&out);
-    std::thread::sleep(Duration::from_millis(2100));
+    server.age_enrol_codes(2);
     let err = desk.enrol(&server.url, &expired).unwrap_err();
     assert!(
         matches!(err, SyncError::Server { ref code, .. } if code == "enrol_code_expired"),
