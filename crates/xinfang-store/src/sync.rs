@@ -102,44 +102,11 @@ pub(crate) fn reapply_kept(conn: &mut Connection, own_device: &str) -> Result<()
     }
     let tx = conn.transaction()?;
     tx.pragma_update(None, "defer_foreign_keys", true)?;
-    let kept: Vec<(String, Change)> = {
-        let mut stmt = tx.prepare(
-            "SELECT device_id, seq, entity, entity_id, op, fields, hlc, changed_at
-               FROM sync_remote_log WHERE applied IN (0, 3) ORDER BY server_seq",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, i64>(6)?,
-                r.get::<_, String>(7)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (device, seq, entity, entity_id, op, fields, hlc, changed_at) = row?;
-            let (Some(op), Ok(fields)) = (Op::parse(&op), serde_json::from_str(&fields)) else {
-                continue;
-            };
-            out.push((
-                device,
-                Change {
-                    seq,
-                    entity,
-                    entity_id,
-                    op,
-                    fields,
-                    hlc: Hlc(hlc),
-                    changed_at,
-                },
-            ));
-        }
-        out
-    };
+    let kept = pulled_changes(
+        &tx,
+        "SELECT device_id, seq, entity, entity_id, op, fields, hlc, changed_at
+           FROM sync_remote_log WHERE applied IN (0, 3) ORDER BY server_seq",
+    )?;
     let mut still_kept = false;
     {
         let mut applier = Applier {
@@ -588,6 +555,35 @@ impl Touched {
     }
 }
 
+/// Pulled changes as the log keeps them, with the device that wrote each: `sql` selects
+/// device_id, seq, entity, entity_id, op, fields, hlc, changed_at. A row this version cannot
+/// read is skipped (it stays in the log).
+fn pulled_changes(conn: &Connection, sql: &str) -> Result<Vec<(String, Change)>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let op: String = r.get(4)?;
+        let fields: String = r.get(5)?;
+        let (Some(op), Ok(fields)) = (Op::parse(&op), serde_json::from_str(&fields)) else {
+            continue;
+        };
+        out.push((
+            r.get(0)?,
+            Change {
+                seq: r.get(1)?,
+                entity: r.get(2)?,
+                entity_id: r.get(3)?,
+                op,
+                fields,
+                hlc: Hlc(r.get(6)?),
+                changed_at: r.get(7)?,
+            },
+        ));
+    }
+    Ok(out)
+}
+
 /// Retries the quarantined changes in server order, again while any of them applies.
 fn retry_quarantined(
     tx: &Transaction<'_>,
@@ -595,42 +591,15 @@ fn retry_quarantined(
     touched: &mut Touched,
 ) -> Result<()> {
     loop {
-        #[allow(clippy::type_complexity)]
-        let waiting: Vec<(String, i64, String, String, String, String, i64, String)> = {
-            let mut stmt = tx.prepare_cached(
-                "SELECT r.device_id, r.seq, r.entity, r.entity_id, r.op, r.fields, r.hlc, r.changed_at
-                 FROM sync_quarantine q JOIN sync_remote_log r ON r.device_id = q.device_id AND r.seq = q.seq
-                 ORDER BY r.server_seq",
-            )?;
-            stmt.query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<_>>()?
-        };
+        let waiting = pulled_changes(
+            tx,
+            "SELECT r.device_id, r.seq, r.entity, r.entity_id, r.op, r.fields, r.hlc, r.changed_at
+             FROM sync_quarantine q JOIN sync_remote_log r ON r.device_id = q.device_id AND r.seq = q.seq
+             ORDER BY r.server_seq",
+        )?;
         let mut moved = false;
-        for (device, seq, entity, entity_id, op, fields, hlc, changed_at) in waiting {
-            let Some(op) = Op::parse(&op) else { continue };
-            let Ok(fields) = serde_json::from_str::<Map<String, Value>>(&fields) else {
-                continue;
-            };
-            let c = Change {
-                seq,
-                entity,
-                entity_id,
-                op,
-                fields,
-                hlc: Hlc(hlc),
-                changed_at,
-            };
+        for (device, c) in waiting {
+            let seq = c.seq;
             let (outcome, refused) = applier.apply(&device, &c)?;
             if outcome == APPLIED || outcome == APPLIED_PARTLY {
                 tx.prepare_cached(
