@@ -367,13 +367,6 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
     }))
 }
 
-fn valid_name(s: &str, max: usize) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
-        && s.len() <= max
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
 fn check_batch(changes: &[Change]) -> Result<(), Failure> {
     let bad =
         |code: &str, msg: String| Err(Failure::new(StatusCode::UNPROCESSABLE_ENTITY, code, msg));
@@ -403,48 +396,6 @@ fn check_batch(changes: &[Change]) -> Result<(), Failure> {
                     c.seq,
                     changes[i - 1].seq + 1
                 ),
-            );
-        }
-        if !valid_name(&c.entity, 40) {
-            return bad(
-                "entity_invalid",
-                format!(
-                    "第 {} 条变更的记录类型无效：应为小写字母、数字和下划线。",
-                    i + 1
-                ),
-            );
-        }
-        if c.entity_id.is_empty()
-            || c.entity_id.len() > 100
-            || c.entity_id.chars().any(char::is_control)
-        {
-            return bad(
-                "entity_id_invalid",
-                format!("第 {} 条变更的记录编号无效（1–100 个字符）。", i + 1),
-            );
-        }
-        if c.fields.len() > 200 || c.fields.keys().any(|k| !valid_name(k, 64)) {
-            return bad(
-                "fields_invalid",
-                format!(
-                    "第 {} 条变更的字段名无效：应为小写字母、数字和下划线。",
-                    i + 1
-                ),
-            );
-        }
-        if c.op != Op::Delete && c.fields.is_empty() {
-            return bad("fields_empty", format!("第 {} 条变更没有任何字段。", i + 1));
-        }
-        if c.hlc <= Hlc::ZERO {
-            return bad(
-                "hlc_invalid",
-                format!("第 {} 条变更缺少时间戳（hlc）。", i + 1),
-            );
-        }
-        if c.changed_at.len() > 64 {
-            return bad(
-                "changed_at_invalid",
-                format!("第 {} 条变更的时间过长。", i + 1),
             );
         }
     }

@@ -362,7 +362,13 @@ fn run(args: Args) -> anyhow::Result<()> {
             for c in &q.changes {
                 println!(
                     "{}	大厅 {}	设备 {} 第 {} 条	{} {}	{}",
-                    c.received_at, c.hall_code, c.device_id, c.seq, c.entity, c.entity_id, c.reason
+                    c.received_at,
+                    c.hall_code,
+                    c.device_id,
+                    c.seq,
+                    printable(&c.entity),
+                    printable(&c.entity_id),
+                    c.reason
                 );
             }
             Ok(())
@@ -440,4 +446,14 @@ async fn shutdown() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// A pushed name as it may be shown on the administrator's terminal: a set-aside change can
+/// carry anything, so control characters are escaped and the length is bounded.
+fn printable(s: &str) -> String {
+    let mut out: String = s.chars().take(100).flat_map(char::escape_debug).collect();
+    if s.chars().count() > 100 {
+        out.push('…');
+    }
+    out
 }

@@ -506,16 +506,18 @@ fn a_refused_push_does_not_skip_the_pull() {
     b.register_new(2);
     b.sync().unwrap();
     a.register_new(1);
+    // A change too large for any request (a broken build): the push is refused as a whole.
+    let huge = format!("{{\"a\":\"{}\"}}", "x".repeat(17 * 1024 * 1024));
     desk_raw(&a)
         .execute(
             "INSERT INTO change_log(entity, entity_id, op, fields, changed_at, hlc)
-             VALUES ('Bad Entity', 'x', 'insert', '{\"a\":1}', '', 1)",
-            [],
+             VALUES ('visit_note', 'x', 'insert', ?1, '', 1)",
+            [&huge],
         )
         .unwrap();
     let report = a.sync().unwrap();
     assert!(
-        report.push_error.as_deref().unwrap().contains("记录类型"),
+        report.push_error.as_deref().unwrap().contains("上限"),
         "{report:?}"
     );
     assert_eq!(
@@ -527,6 +529,40 @@ fn a_refused_push_does_not_skip_the_pull() {
     let status = xinfang_sync::client::sync_status(&mut a.open());
     assert!(status.online);
     assert!(status.last_error.unwrap().contains("未能上传"));
+}
+
+/// A malformed change in a desk's log (a broken build wrote it) is set aside by the server and
+/// reported; the desk's later changes reach the city and the other desks.
+#[test]
+fn a_malformed_change_is_set_aside_and_the_desks_later_changes_flow() {
+    let server = Server::start();
+    let mut a = Desk::new("140521", 13);
+    let b = Desk::new("140521", 14);
+    for d in [&a, &b] {
+        d.enrol(&server.url, &server.enrol_code("140521")).unwrap();
+    }
+    a.register_new(1);
+    desk_raw(&a)
+        .execute(
+            "INSERT INTO change_log(entity, entity_id, op, fields, changed_at, hlc)
+             VALUES ('Bad Entity', 'x', 'insert', '{\"a\":1}', '', 1)",
+            [],
+        )
+        .unwrap();
+    a.register_new(2);
+    let report = a.sync().unwrap();
+    assert_eq!(report.push_error, None, "{report:?}");
+    assert_eq!(report.pending, 0);
+    let codes: Vec<&str> = report.set_aside.iter().map(|s| s.code.as_str()).collect();
+    assert_eq!(codes, ["entity_invalid"]);
+    b.sync().unwrap();
+    assert_eq!(
+        b.count("visits"),
+        3,
+        "the visits after the bad change flowed"
+    );
+    let (_, q) = server.get("/v1/city/quarantine", Some(&server.admin_token()));
+    assert_eq!(q["total"], 1, "{q}");
 }
 
 fn desk_raw(d: &Desk) -> rusqlite::Connection {

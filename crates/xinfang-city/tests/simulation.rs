@@ -1,13 +1,16 @@
 //! A deterministic randomized simulation of one hall (issue 13): five desks (real stores in temp
 //! dirs, through the real sync client) and the real server code (the `xinfang-city` router on a
 //! loopback port, with an injected clock), driven by a seeded stream of operations: new visitors
-//! and visits, return visits of people registered anywhere, syncs in random orders, some
-//! through a proxy that cuts connections at random bytes, backups and restores from them, and
-//! the server's clock jumping against the desks'.
+//! and visits, return visits of people registered anywhere (each one edits the person's name
+//! and phone, often concurrently with another desk), matter steps (受理, 转送, 办理, 不予受理 —
+//! clashing ones too), backlog flags and notes, syncs in random orders, some through a proxy
+//! that cuts connections at random bytes, backups and restores from them, and the server's
+//! clock jumping against the desks'.
 //!
-//! After a final full sync: every desk holds the same records, the same as the city, and every
-//! write the city acknowledged is there — none silently lost. On failure it prints the seed and a
-//! shrunk list of operations that still fails.
+//! After a final full sync: every desk holds the same records and the same conflicts, the same
+//! records as the city, and every write the city acknowledged is either in the final state or
+//! in the conflict list (or was replaced by a later write made on top of it) — none silently
+//! lost. On failure it prints the seed and a shrunk list of operations that still fails.
 //!
 //! `make test` runs `XINFANG_SIM_OPS` operations (default 1,500); a long run:
 //! `XINFANG_SIM_OPS=200000 XINFANG_SIM_SEED=7 cargo nextest run -p xinfang-city --test simulation`.
@@ -18,7 +21,7 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
@@ -29,6 +32,10 @@ use rand_chacha::ChaCha8Rng;
 use tempfile::TempDir;
 use xinfang_city::api::{ServerSettings, router_with};
 use xinfang_city::{auth, storage};
+use xinfang_core::backlog::{FlagInput, NoteInput};
+use xinfang_core::calendar::HolidayCalendar;
+use xinfang_core::matter::MatterEvent;
+use xinfang_store::StoreError;
 use xinfang_sync::wire::PROTOCOL_VERSION;
 
 const DESKS: usize = 5;
@@ -48,6 +55,12 @@ enum Op {
     Restore { desk: usize },
     /// The server's clock moves to its true time + `minutes` (the desks' stay true).
     ServerClock { minutes: i64 },
+    /// A step of one of the matters the desk holds (`kind` picks 受理, 转送, 办理 or 不予受理;
+    /// the core refuses what does not fit the matter's state, and clashes across desks become
+    /// conflicts).
+    Step { desk: usize, pick: usize, kind: u8 },
+    /// A matter flagged as a backlog case, or a note on its open case.
+    Backlog { desk: usize, pick: usize },
 }
 
 fn generate(seed: u64, n: usize) -> Vec<Op> {
@@ -56,12 +69,21 @@ fn generate(seed: u64, n: usize) -> Vec<Op> {
         .map(|_| {
             let desk = rng.random_range(0..DESKS);
             match rng.random_range(0..100) {
-                0..40 => Op::Register { desk },
-                40..58 => Op::Return {
+                0..34 => Op::Register { desk },
+                34..58 => Op::Return {
                     desk,
                     person: rng.random_range(0..10_000),
                 },
-                58..88 => Op::Sync {
+                58..66 => Op::Step {
+                    desk,
+                    pick: rng.random_range(0..10_000),
+                    kind: rng.random_range(0..4),
+                },
+                66..70 => Op::Backlog {
+                    desk,
+                    pick: rng.random_range(0..10_000),
+                },
+                70..88 => Op::Sync {
                     desk,
                     cut: rng.random_bool(0.3),
                 },
@@ -138,9 +160,53 @@ struct World {
     /// Visits and visitors the city acknowledged (ids).
     acked_visits: BTreeSet<String>,
     acked_visitors: BTreeSet<String>,
+    /// Steps, backlog cases and notes the city acknowledged (ids).
+    acked_records: BTreeSet<(&'static str, String)>,
+    /// Phone writes not yet acknowledged, per desk (dropped by a restore: those may be lost).
+    pending_writes: Vec<Vec<PhoneWrite>>,
+    /// Phone writes the city acknowledged.
+    acked_writes: Vec<PhoneWrite>,
+    /// Every phone write made, as (visitor, the value it replaced): a value some later write
+    /// was made on top of may be gone without a conflict.
+    replaced: BTreeSet<(String, String)>,
+    exercised: Exercised,
     /// Which desk's stored server address is the proxy.
     via_proxy: Vec<bool>,
     next_person: u32,
+}
+
+/// How much of each kind of record a run produced (a run that made none proves nothing).
+#[derive(Debug, Default)]
+struct Exercised {
+    steps: usize,
+    backlog_notes: usize,
+    conflicts: usize,
+    acked_phones: usize,
+}
+
+/// A phone number written for a person at a desk.
+#[derive(Debug, Clone)]
+struct PhoneWrite {
+    visitor: String,
+    value: String,
+}
+
+const RECORDS: &[(&str, &str)] = &[
+    ("step", "SELECT id FROM matter_events"),
+    ("backlog case", "SELECT id FROM backlog_cases"),
+    ("backlog note", "SELECT id FROM backlog_notes"),
+];
+
+/// What every desk must agree on besides the common snapshot: steps, cases, notes, conflicts.
+const EXTRA_SNAPSHOT: &[&str] = &[
+    "SELECT id || '|' || matter_id || '|' || kind || '|' || coalesce(voided_by, '') FROM matter_events",
+    "SELECT id || '|' || matter_id || '|' || coalesce(merged_into, '') || '|' || coalesce(cleared_on, '') FROM backlog_cases",
+    "SELECT id || '|' || case_id FROM backlog_notes",
+    "SELECT kind || '|' || entity || '|' || entity_id || '|' || field || '|' || options FROM record_conflicts",
+];
+
+fn today() -> chrono::NaiveDate {
+    common::now().date_naive()
 }
 
 fn person_id(n: u32) -> String {
@@ -151,6 +217,28 @@ fn person_id(n: u32) -> String {
         "{body}{}",
         xinfang_core::id::resident_id_check_char(&body).unwrap()
     )
+}
+
+fn phone_of(desk: &Desk, id_number: &str) -> Option<(String, String)> {
+    use rusqlite::OptionalExtension;
+    desk.db()
+        .query_row(
+            "SELECT id, phone FROM visitors WHERE id_number = ?1",
+            [id_number],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                ))
+            },
+        )
+        .optional()
+        .unwrap()
+}
+
+fn pick_matter(desk: &Desk, pick: usize) -> Option<String> {
+    let all: Vec<String> = ids(desk, "SELECT id FROM matters").into_iter().collect();
+    (!all.is_empty()).then(|| all[pick % all.len()].clone())
 }
 
 fn ids(desk: &Desk, sql: &str) -> BTreeSet<String> {
@@ -180,6 +268,11 @@ impl World {
             people: Vec::new(),
             acked_visits: BTreeSet::new(),
             acked_visitors: BTreeSet::new(),
+            acked_records: BTreeSet::new(),
+            pending_writes: vec![Vec::new(); DESKS],
+            acked_writes: Vec::new(),
+            replaced: BTreeSet::new(),
+            exercised: Exercised::default(),
             via_proxy: vec![false; DESKS],
             next_person: 0,
         }
@@ -203,12 +296,98 @@ impl World {
                 let id = person_id(self.next_person);
                 self.next_person += 1;
                 self.desks[desk].register_returning(&id);
+                let (visitor, value) = phone_of(&self.desks[desk], &id).unwrap();
+                self.pending_writes[desk].push(PhoneWrite { visitor, value });
                 self.people.push(id);
             }
             Op::Return { desk, person } => {
                 if !self.people.is_empty() {
                     let id = self.people[person % self.people.len()].clone();
+                    // A write replaces what the desk shows and every value of a conflict the
+                    // desk knows on the field (the clerk took down the phone the person gave).
+                    let before = phone_of(&self.desks[desk], &id);
+                    let mut known: Vec<String> = Vec::new();
+                    if let Some((visitor, shown)) = &before {
+                        known.push(shown.clone());
+                        let store = self.desks[desk].open();
+                        for c in store.open_conflicts().unwrap() {
+                            if &c.record_id == visitor && c.field == "phone" {
+                                known.extend(c.options.into_iter().map(|o| o.value));
+                            }
+                        }
+                    }
                     self.desks[desk].register_returning(&id);
+                    let (visitor, value) = phone_of(&self.desks[desk], &id).unwrap();
+                    for old in known {
+                        self.replaced.insert((visitor.clone(), old));
+                    }
+                    self.pending_writes[desk].push(PhoneWrite { visitor, value });
+                }
+            }
+            Op::Step { desk, pick, kind } => {
+                let d = &self.desks[desk];
+                let Some(matter) = pick_matter(d, pick) else {
+                    return Ok(());
+                };
+                let at = today();
+                let event = match kind {
+                    0 => MatterEvent::Accept {
+                        at,
+                        notice_no: None,
+                    },
+                    1 => MatterEvent::Forward {
+                        at,
+                        to_authority: "县人力资源和社会保障局".into(),
+                        report_back_by: None,
+                    },
+                    2 => MatterEvent::StartHandling { at },
+                    _ => MatterEvent::Reject {
+                        at,
+                        reason: "不属于信访事项受理范围".into(),
+                    },
+                };
+                let mut store = d.open();
+                match store.record_event(&matter, &event, &d.clerk.id, &HolidayCalendar::bundled())
+                {
+                    Ok(_) | Err(StoreError::Invalid(_)) => {}
+                    Err(e) => return Err(format!("desk {desk}: step failed: {e}")),
+                }
+            }
+            Op::Backlog { desk, pick } => {
+                let d = &self.desks[desk];
+                let Some(matter) = pick_matter(d, pick) else {
+                    return Ok(());
+                };
+                let mut store = d.open();
+                let case = store.open_backlog_case_of(&matter).unwrap();
+                let on = today().to_string();
+                let done = match case {
+                    None => store
+                        .flag_backlog(
+                            &matter,
+                            &FlagInput {
+                                leader: "李副县长".into(),
+                                plan: "约谈双方，限期化解。".into(),
+                                target_date: String::new(),
+                                flagged_on: on,
+                            },
+                            &d.clerk.id,
+                        )
+                        .map(drop),
+                    Some(case) => store
+                        .note_backlog(
+                            &case,
+                            &NoteInput {
+                                noted_on: on,
+                                note: "已约谈，继续跟进。".into(),
+                            },
+                            &d.clerk.id,
+                        )
+                        .map(drop),
+                };
+                match done {
+                    Ok(()) | Err(StoreError::Invalid(_)) => {}
+                    Err(e) => return Err(format!("desk {desk}: backlog failed: {e}")),
                 }
             }
             Op::Sync { desk, cut } => {
@@ -236,6 +415,8 @@ impl World {
                         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
                     }
                     std::fs::copy(from, &db).unwrap();
+                    // Writes not acknowledged may be gone with the restore.
+                    self.pending_writes[desk].clear();
                     // The backup holds the server address of its time.
                     let url = if self.via_proxy[desk] {
                         self.proxy.url.clone()
@@ -262,6 +443,12 @@ impl World {
             self.acked_visits.extend(ids(d, "SELECT id FROM visits"));
             self.acked_visitors
                 .extend(ids(d, "SELECT id FROM visitors"));
+            for (what, sql) in RECORDS {
+                self.acked_records
+                    .extend(ids(d, sql).into_iter().map(|id| (*what, id)));
+            }
+            let writes = std::mem::take(&mut self.pending_writes[desk]);
+            self.acked_writes.extend(writes);
         }
     }
 
@@ -287,9 +474,16 @@ impl World {
                 return Err("the final sync does not settle".into());
             }
         }
-        let first = self.desks[0].snapshot();
+        let full = |d: &Desk| {
+            let mut snap: BTreeMap<&'static str, Vec<String>> = d.snapshot();
+            for sql in EXTRA_SNAPSHOT {
+                snap.insert(sql, ids(d, sql).into_iter().collect());
+            }
+            snap
+        };
+        let first = full(&self.desks[0]);
         for (i, d) in self.desks.iter().enumerate().skip(1) {
-            let other = d.snapshot();
+            let other = full(d);
             if other != first {
                 let diff: Vec<String> = first
                     .iter()
@@ -309,6 +503,54 @@ impl World {
         if !lost.is_empty() {
             return Err(format!("acknowledged visitors lost: {lost:?}"));
         }
+        for (what, sql) in RECORDS {
+            let have = ids(&self.desks[0], sql);
+            let lost: Vec<&String> = self
+                .acked_records
+                .iter()
+                .filter(|(w, id)| w == what && !have.contains(id))
+                .map(|(_, id)| id)
+                .collect();
+            if !lost.is_empty() {
+                return Err(format!("acknowledged {what}s lost: {lost:?}"));
+            }
+        }
+        // Every acknowledged phone is the person's phone now, or an option of a conflict on
+        // it, or was replaced by a write made on top of it.
+        let phones: BTreeMap<String, String> = {
+            let conn = self.desks[0].db();
+            let mut stmt = conn
+                .prepare("SELECT id, coalesce(phone, '') FROM visitors")
+                .unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let store = self.desks[0].open();
+        let conflicts = store.open_conflicts().unwrap();
+        let in_conflict = |visitor: &str, value: &str| {
+            conflicts.iter().any(|c| {
+                c.record_id == visitor
+                    && c.field == "phone"
+                    && c.options.iter().any(|o| o.value == value)
+            })
+        };
+        for w in &self.acked_writes {
+            let kept = phones.get(&w.visitor) == Some(&w.value)
+                || in_conflict(&w.visitor, &w.value)
+                || self
+                    .replaced
+                    .contains(&(w.visitor.clone(), w.value.clone()));
+            if !kept {
+                return Err(format!(
+                    "an acknowledged phone of visitor {} is neither kept nor in a conflict: {} (now {:?})",
+                    w.visitor,
+                    w.value,
+                    phones.get(&w.visitor)
+                ));
+            }
+        }
         let city = self.server.storage.city_counts().unwrap();
         let hall = city.halls.iter().find(|h| h.hall_code == HALL).unwrap();
         if (hall.visits, hall.visitors) != (visits.len() as i64, visitors.len() as i64) {
@@ -325,6 +567,12 @@ impl World {
         if q.total != 0 {
             return Err(format!("changes were set aside: {:?}", q.changes));
         }
+        self.exercised = Exercised {
+            steps: ids(&self.desks[0], "SELECT id FROM matter_events").len(),
+            backlog_notes: ids(&self.desks[0], "SELECT id FROM backlog_notes").len(),
+            conflicts: conflicts.len(),
+            acked_phones: self.acked_writes.len(),
+        };
         for (i, d) in self.desks.iter().enumerate() {
             let report = d.open().verify().unwrap();
             if !report.ok() {
@@ -335,14 +583,15 @@ impl World {
     }
 }
 
-fn run(seed: u64, ops: &[Op]) -> Result<(), String> {
+fn run(seed: u64, ops: &[Op]) -> Result<Exercised, String> {
     let mut world = World::new(seed);
     for (i, op) in ops.iter().enumerate() {
         world
             .step(*op)
             .map_err(|e| format!("at operation {i} ({op:?}): {e}"))?;
     }
-    world.check()
+    world.check()?;
+    Ok(world.exercised)
 }
 
 /// Removes chunks, then single operations, as long as the run still fails (within a budget).
@@ -378,7 +627,8 @@ fn five_desks_and_the_city_converge_and_lose_no_acknowledged_write() {
     let n = env_number("XINFANG_SIM_OPS", 1500) as usize;
     let ops = generate(seed, n);
     let started = Instant::now();
-    if let Err(e) = run(seed, &ops) {
+    let result = run(seed, &ops);
+    if let Err(e) = &result {
         let shrunk = shrink(seed, ops, Duration::from_secs(300));
         let again = run(seed, &shrunk).err().unwrap_or_default();
         panic!(
@@ -387,8 +637,74 @@ fn five_desks_and_the_city_converge_and_lose_no_acknowledged_write() {
             shrunk.len()
         );
     }
+    let exercised = result.unwrap();
     eprintln!(
-        "simulation: {n} operations, seed {seed}, {:.1} s",
+        "simulation: {n} operations, seed {seed}, {:.1} s, {exercised:?}",
         started.elapsed().as_secs_f64()
     );
+    if n >= 1000 {
+        assert!(
+            exercised.steps > 0
+                && exercised.backlog_notes > 0
+                && exercised.conflicts > 0
+                && exercised.acked_phones > 0,
+            "the run exercised too little: {exercised:?}"
+        );
+    }
+}
+
+/// One person registered at two desks that had not seen each other, with different phones, is a
+/// conflict on every desk; a phone taken down later at a desk that shows the conflict replaces
+/// both (the rule the simulation's invariant relies on, docs/sync.md).
+#[test]
+fn two_first_registrations_keep_both_phones_until_a_desk_that_shows_both_takes_a_new_one() {
+    let mut world = World::new(1);
+    let person = person_id(0);
+    for op in [
+        Op::Register { desk: 0 },
+        Op::Return { desk: 1, person: 0 },
+        Op::Sync {
+            desk: 1,
+            cut: false,
+        },
+        Op::Sync {
+            desk: 0,
+            cut: false,
+        },
+        Op::Sync {
+            desk: 1,
+            cut: false,
+        },
+    ] {
+        world.step(op).unwrap();
+    }
+    let a = phone_of(&world.desks[0], &person).unwrap();
+    let b = phone_of(&world.desks[1], &person).unwrap();
+    assert_eq!(a, b);
+    let conflicts = world.desks[0].open().open_conflicts().unwrap();
+    let phone = conflicts.iter().find(|c| c.field == "phone");
+    assert_eq!(phone.map(|c| c.options.len()), Some(2), "{conflicts:#?}");
+    // A third phone taken down at desk 1, which shows the conflict, replaces both values.
+    for op in [
+        Op::Return { desk: 1, person: 0 },
+        Op::Sync {
+            desk: 1,
+            cut: false,
+        },
+        Op::Sync {
+            desk: 0,
+            cut: false,
+        },
+    ] {
+        world.step(op).unwrap();
+    }
+    let now = phone_of(&world.desks[1], &person).unwrap();
+    assert_ne!(now, b);
+    assert_eq!(phone_of(&world.desks[0], &person).unwrap(), now);
+    let conflicts = world.desks[0].open().open_conflicts().unwrap();
+    assert!(
+        conflicts.iter().all(|c| c.field != "phone"),
+        "{conflicts:#?}"
+    );
+    world.check().unwrap();
 }

@@ -171,3 +171,48 @@ pub fn open_keyed(
         data_dir, key,
     )?))
 }
+
+fn valid_name(s: &str, max: usize) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && s.len() <= max
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Why one pushed change cannot be stored as it is, if it cannot. Such a change is set aside
+/// like one the rules refuse (its sequence number taken), so the device's later changes still
+/// flow: a desk with one bad change must not be stuck forever.
+pub fn shape_refusal(c: &Change) -> Option<(&'static str, String)> {
+    let n = c.seq;
+    if !valid_name(&c.entity, 40) {
+        return Some((
+            "entity_invalid",
+            format!("第 {n} 条变更的记录类型无效：应为小写字母、数字和下划线。"),
+        ));
+    }
+    if c.entity_id.is_empty()
+        || c.entity_id.len() > 100
+        || c.entity_id.chars().any(char::is_control)
+    {
+        return Some((
+            "entity_id_invalid",
+            format!("第 {n} 条变更的记录编号无效（1–100 个字符）。"),
+        ));
+    }
+    if c.fields.len() > 200 || c.fields.keys().any(|k| !valid_name(k, 64)) {
+        return Some((
+            "fields_invalid",
+            format!("第 {n} 条变更的字段名无效：应为小写字母、数字和下划线。"),
+        ));
+    }
+    if c.op != xinfang_sync::Op::Delete && c.fields.is_empty() {
+        return Some(("fields_empty", format!("第 {n} 条变更没有任何字段。")));
+    }
+    if c.hlc <= xinfang_sync::Hlc::ZERO {
+        return Some(("hlc_invalid", format!("第 {n} 条变更缺少时间戳（hlc）。")));
+    }
+    if c.changed_at.len() > 64 {
+        return Some(("changed_at_invalid", format!("第 {n} 条变更的时间过长。")));
+    }
+    None
+}

@@ -822,7 +822,9 @@ impl Storage for SqliteStorage {
                     ));
                 }
                 max_seq = c.seq;
-                let refusal = if c.hlc.is_beyond(now_ms) {
+                let refusal = if let Some(bad) = super::shape_refusal(c) {
+                    Some(bad)
+                } else if c.hlc.is_beyond(now_ms) {
                     Some(clock_ahead(c, now_ms))
                 } else {
                     // Applied in a savepoint: a change the rules refuse is undone alone.
