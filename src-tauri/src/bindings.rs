@@ -26,6 +26,8 @@ pub fn all() -> Vec<(String, String)> {
         xinfang_app::api::AuditQuery,
         xinfang_app::api::AuditRow,
         xinfang_app::conflicts::SyncConflicts,
+        xinfang_app::backup::BackupDone,
+        xinfang_app::backup::RestoreDone,
         s::Conflict,
         s::ConflictOption,
         s::QuarantinedChange,

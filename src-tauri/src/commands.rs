@@ -8,6 +8,7 @@ use xinfang_app::api::{
     AppInfo, AppState, AuditQuery, AuditRow, ContactField, NewStaffInput, ReferenceLists,
     RegisterResult, SessionInfo, SetupInput, SyncStatus,
 };
+use xinfang_app::backup::{BackupDone, RestoreDone};
 use xinfang_app::conflicts::SyncConflicts;
 use xinfang_app::error::CmdResult;
 use xinfang_app::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
@@ -408,6 +409,16 @@ pub async fn resolve_sync_conflict(
     value: Option<String>,
 ) -> CmdResult<Conflict> {
     s.resolve_sync_conflict(&id, choose, value)
+}
+
+#[tauri::command]
+pub async fn backup_store(s: S<'_>, dest: String) -> CmdResult<BackupDone> {
+    s.backup_store(&dest)
+}
+
+#[tauri::command]
+pub async fn restore_store(s: S<'_>, backup: String, password: String) -> CmdResult<RestoreDone> {
+    s.restore_store(&backup, &password)
 }
 
 #[cfg(test)]

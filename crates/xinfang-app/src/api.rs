@@ -654,6 +654,43 @@ impl AppState {
         })
     }
 
+    // ---- backup and restore ---------------------------------------------------------------
+
+    pub fn backup_store(&self, dest: &str) -> CmdResult<crate::backup::BackupDone> {
+        self.act(Action::Backup, |store, me| {
+            crate::backup::backup(store, me, dest)
+        })
+    }
+
+    /// Replaces this desk's store by a backup, checked first with the logged-in account's
+    /// password as the backup knows it. On success the session ends (the restored store is
+    /// another state: log in again); on any refusal the store and the session stay as they were.
+    pub fn restore_store(
+        &self,
+        backup: &str,
+        password: &str,
+    ) -> CmdResult<crate::backup::RestoreDone> {
+        let username = self.act(Action::Backup, |_, me| Ok(me.username.clone()))?;
+        let mut inner = lock(&self.inner);
+        // The open connection may stay open while the files move (same inode); it is closed
+        // right after, so nothing is written to the replaced store once it is aside.
+        let (restored, outcome) = crate::backup::restore(
+            &self.data_dir,
+            backup,
+            &xinfang_store::Credentials::password(&username, password),
+        )?;
+        drop(restored);
+        inner.session = None;
+        inner.store = None;
+        tracing::warn!("store restored from a backup in the app; session ended");
+        self.sync_wake.notify_one();
+        Ok(crate::backup::RestoreDone {
+            hall_code: outcome.hall_code,
+            last_seq: outcome.last_seq,
+            kept_replaced: outcome.replaced.is_some(),
+        })
+    }
+
     /// A second connection to the store for the background sync task, while a staff member
     /// is logged in and the session is alive; `None` otherwise (nothing is opened without a
     /// login).

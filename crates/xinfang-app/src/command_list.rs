@@ -79,6 +79,9 @@ macro_rules! command_table {
             // What a sync kept for the supervisor to decide (conflicts.rs).
             sync_conflicts: ResolveConflicts, () -> SyncConflicts;
             resolve_sync_conflict: ResolveConflicts, (id: String, choose: Option<u32>, value: Option<String>) -> Conflict;
+            // Backup into a file the user names, restore from one (backup.rs).
+            backup_store: Backup, (dest: String) -> BackupDone;
+            restore_store: Backup, (backup: String, password: String) -> RestoreDone;
         }
     };
 }

@@ -267,6 +267,12 @@ fn cases() -> Vec<(&'static str, Case)> {
         ("resolve_sync_conflict", |s, _, _| {
             ok(s.resolve_sync_conflict("no-such-id", Some(1), None))
         }),
+        // crate::backup (a relative path: refused at the field once the role may)
+        ("backup_store", |s, _, _| ok(s.backup_store("备份.db"))),
+        (
+            "restore_store",
+            |s, _, _| ok(s.restore_store("备份.db", PW)),
+        ),
     ]
 }
 
@@ -1431,4 +1437,64 @@ fn the_supervisor_keeps_one_phone_of_a_real_conflict() {
             .unwrap(),
         "13600000002"
     );
+}
+
+#[test]
+fn backup_and_restore_from_the_app_lose_nothing_on_a_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    let backup = dir.path().join("接待台备份.db");
+    let backup_text = backup.display().to_string();
+    state.login("supervisor", PW).unwrap();
+    let done = state.backup_store(&backup_text).unwrap();
+    assert_eq!(done.path, backup_text);
+    assert!(
+        done.keyslots_path.is_some(),
+        "an encrypted store's key file beside it"
+    );
+    // A second backup onto the same file is refused; nothing is overwritten.
+    let again = state.backup_store(&backup_text).unwrap_err();
+    assert_eq!(again.code, "backup_exists");
+    // A visit after the backup.
+    state.login("clerk", PW).unwrap();
+    state
+        .register_visit(visit("李四", &id("19750301", "024")))
+        .unwrap();
+    assert_eq!(state.today().unwrap().len(), 2);
+
+    state.login("supervisor", PW).unwrap();
+    // Refusals leave the store and the session as they were.
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, b"not a backup").unwrap();
+    let e = state
+        .restore_store(&garbage.display().to_string(), PW)
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("backup"), "{e:?}");
+    assert!(e.message.contains("没有恢复"), "{}", e.message);
+    assert!(
+        !e.message.contains(dir.path().to_str().unwrap()),
+        "no path on screen: {}",
+        e.message
+    );
+    let e = state
+        .restore_store(&backup_text, "wrong-password")
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("password"), "{e:?}");
+    assert_eq!(
+        state.today().unwrap().len(),
+        2,
+        "still logged in, nothing replaced"
+    );
+    // The restore itself: the session ends, the store is the backup's, the old one kept aside.
+    let restored = state.restore_store(&backup_text, PW).unwrap();
+    assert!(restored.kept_replaced);
+    assert_eq!(restored.hall_code, "140521");
+    assert_eq!(state.today().unwrap_err().kind, ErrorKind::Unauthenticated);
+    state.login("clerk", PW).unwrap();
+    assert_eq!(state.today().unwrap().len(), 1, "the backup's state");
+    let aside = std::fs::read_dir(dir.path().join("data"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| e.file_name().to_string_lossy().starts_with("replaced-"));
+    assert!(aside, "the replaced store is kept in the data dir");
 }

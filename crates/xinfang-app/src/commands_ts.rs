@@ -21,6 +21,7 @@ use crate::api::{
     AppInfo, AuditQuery, AuditRow, ContactField, NewStaffInput, ReferenceLists, RegisterResult,
     SessionInfo, SetupInput, SyncStatus,
 };
+use crate::backup::{BackupDone, RestoreDone};
 use crate::conflicts::SyncConflicts;
 use crate::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
 use crate::stats::{PublicityPage, StatsPage, WrittenFile};

@@ -5,6 +5,7 @@
 //! input, call these functions and serialise the answer.
 
 pub mod api;
+pub mod backup;
 /// The command table: every command's name, access rule, arguments and answer, declared once.
 pub mod command_list;
 #[cfg(test)]

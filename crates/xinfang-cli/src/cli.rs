@@ -406,17 +406,9 @@ pub fn run(args: Args) -> CmdResult {
         }
         Command::Backup { dest } => {
             let (store, me) = login(&args)?;
-            authorize(&me.roles, Action::Backup)?;
-            store.audit(
-                &me.id,
-                AuditAction::Backup,
-                "store",
-                store.device_id(),
-                &dest.display().to_string(),
-            )?;
-            store.backup(dest)?;
+            let done = xinfang_app::backup::backup(&store, &me, &absolute(dest)?)?;
             print(json, &json!({ "backup": dest }), |_| {
-                format!("已备份到 {}", dest.display())
+                format!("已备份到 {}", done.path)
             });
             Ok(())
         }
@@ -424,36 +416,11 @@ pub fn run(args: Args) -> CmdResult {
             let dir = data_dir(&args)?;
             let user = required_user(&args)?;
             let password = read_secret("XINFANG_PASSWORD", &format!("{user} 的密码："))?;
-            let mut refused = None;
-            let result = Store::restore(
+            let (_store, outcome) = xinfang_app::backup::restore(
                 &dir,
-                backup,
+                &absolute(backup)?,
                 &Credentials::password(user, &password),
-                |who| {
-                    let roles = who.map(|s| s.roles.clone()).unwrap_or_default();
-                    authorize(&roles, Action::Backup).map_err(|e| {
-                        let msg = e.message.clone();
-                        refused = Some(e);
-                        xinfang_store::StoreError::NotFound(msg)
-                    })
-                },
-            );
-            if let Some(e) = refused {
-                return Err(e.into());
-            }
-            let (_store, outcome) = result.map_err(|e| match e {
-                xinfang_store::StoreError::BadCredentials
-                | xinfang_store::StoreError::TooManyAttempts(_)
-                | xinfang_store::StoreError::Disabled(_) => Failure::from(e),
-                other => Failure::from(FieldError::new(
-                    "backup",
-                    "backup_unusable",
-                    format!(
-                        "没有恢复，本机数据库保持原样：备份 {} 无法使用（{other}）。请确认它是 `xinfang backup` 生成的备份文件，且同名的 .keyslots.json 文件在它旁边。",
-                        backup.display()
-                    ),
-                )),
-            })?;
+            )?;
             print(json, &outcome, |o| {
                 let aside = o
                     .replaced
@@ -758,4 +725,18 @@ fn read_secret(env: &str, prompt: &str) -> Result<String, Failure> {
             format!("无法读取密码（{e}）：请在终端中运行，或设置环境变量 {env}。"),
         ))
     })
+}
+
+/// A path as the user typed it, made absolute against the working directory (the use case
+/// takes absolute paths only, as the app's form does).
+fn absolute(p: &std::path::Path) -> Result<String, Failure> {
+    std::path::absolute(p)
+        .map(|a| a.display().to_string())
+        .map_err(|e| {
+            Failure::from(FieldError::new(
+                "path",
+                "path_invalid",
+                format!("无法使用路径 {}：{e}", p.display()),
+            ))
+        })
 }
