@@ -120,7 +120,9 @@ pub struct SessionInfo {
 }
 
 /// First-run form: the hall and its first admin.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+/// The first-run form. `Debug` leaves the passwords out (a logged or panicking command must not
+/// print them).
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct SetupInput {
@@ -131,7 +133,18 @@ pub struct SetupInput {
     pub password_repeat: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+impl std::fmt::Debug for SetupInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetupInput")
+            .field("hall_code", &self.hall_code)
+            .field("admin_username", &self.admin_username)
+            .field("admin_name", &self.admin_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A new account from the admin's form. `Debug` leaves the password out.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct NewStaffInput {
@@ -139,6 +152,16 @@ pub struct NewStaffInput {
     pub display_name: String,
     pub roles: Vec<Role>,
     pub password: String,
+}
+
+impl std::fmt::Debug for NewStaffInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewStaffInput")
+            .field("username", &self.username)
+            .field("display_name", &self.display_name)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A choice in a select: stored value and Chinese label.

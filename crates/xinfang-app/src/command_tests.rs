@@ -1432,3 +1432,28 @@ fn the_supervisor_keeps_one_phone_of_a_real_conflict() {
         "13600000002"
     );
 }
+
+/// The first-run and new-account forms carry passwords; their `Debug` (a log line, a panic
+/// message) shows the rest and never the password (issue 15, item 14).
+#[test]
+fn the_password_forms_do_not_print_their_passwords() {
+    let setup = crate::api::SetupInput {
+        hall_code: "140521".into(),
+        admin_username: "admin".into(),
+        admin_name: "管理员".into(),
+        password: "Secret-Setup-2026".into(),
+        password_repeat: "Secret-Setup-2026".into(),
+    };
+    let staff = crate::api::NewStaffInput {
+        username: "clerk2".into(),
+        display_name: "接待员二".into(),
+        roles: vec![xinfang_core::staff::Role::Clerk],
+        password: "Secret-Staff-2026".into(),
+    };
+    let printed = format!("{setup:?} {staff:?} {setup:#?}");
+    assert!(
+        printed.contains("140521") && printed.contains("clerk2"),
+        "{printed}"
+    );
+    assert!(!printed.contains("Secret-"), "{printed}");
+}
