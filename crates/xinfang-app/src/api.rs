@@ -380,6 +380,8 @@ impl AppState {
 
     /// An app state reading `clock` (tests set the time instead of waiting).
     pub fn with_clock(data_dir: PathBuf, idle_minutes: u32, clock: Arc<dyn Clock>) -> Self {
+        // A crash or a power cut may have left a file written for printing.
+        crate::matters::clear_printed(&data_dir);
         AppState {
             data_dir,
             idle: Duration::minutes(i64::from(idle_minutes)),
@@ -437,6 +439,7 @@ impl AppState {
         if self.idle_expired(session) {
             inner.session = None;
             inner.store = None;
+            crate::matters::clear_printed(&self.data_dir);
             tracing::info!("session ended after idle timeout");
             return Err(CommandError::unauthenticated(
                 "session_expired",
@@ -532,9 +535,11 @@ impl AppState {
 
     pub fn login(&self, username: &str, password: &str) -> CmdResult<SessionInfo> {
         let mut inner = lock(&self.inner);
-        // A new login closes the previous session's connection (and wipes its key) first.
+        // A new login closes the previous session's connection (and wipes its key) first,
+        // and removes what the previous session wrote out for printing.
         inner.session = None;
         inner.store = None;
+        crate::matters::clear_printed(&self.data_dir);
         // The account's key slot unlocks the data key; a legacy plaintext store is checked
         // against the password hash.
         let (store, staff) = if Store::is_encrypted_dir(&self.data_dir) {
@@ -565,6 +570,7 @@ impl AppState {
         let mut inner = lock(&self.inner);
         inner.session = None;
         inner.store = None;
+        crate::matters::clear_printed(&self.data_dir);
     }
 
     /// The current session, if it is still alive (also counts as activity).
