@@ -120,7 +120,9 @@ pub struct SessionInfo {
 }
 
 /// First-run form: the hall and its first admin.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+/// The first-run form. `Debug` leaves the passwords out (a logged or panicking command must not
+/// print them).
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct SetupInput {
@@ -131,7 +133,18 @@ pub struct SetupInput {
     pub password_repeat: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+impl std::fmt::Debug for SetupInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetupInput")
+            .field("hall_code", &self.hall_code)
+            .field("admin_username", &self.admin_username)
+            .field("admin_name", &self.admin_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A new account from the admin's form. `Debug` leaves the password out.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct NewStaffInput {
@@ -139,6 +152,16 @@ pub struct NewStaffInput {
     pub display_name: String,
     pub roles: Vec<Role>,
     pub password: String,
+}
+
+impl std::fmt::Debug for NewStaffInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewStaffInput")
+            .field("username", &self.username)
+            .field("display_name", &self.display_name)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A choice in a select: stored value and Chinese label.
@@ -357,6 +380,8 @@ impl AppState {
 
     /// An app state reading `clock` (tests set the time instead of waiting).
     pub fn with_clock(data_dir: PathBuf, idle_minutes: u32, clock: Arc<dyn Clock>) -> Self {
+        // A crash or a power cut may have left a file written for printing.
+        crate::matters::clear_printed(&data_dir);
         AppState {
             data_dir,
             idle: Duration::minutes(i64::from(idle_minutes)),
@@ -414,6 +439,7 @@ impl AppState {
         if self.idle_expired(session) {
             inner.session = None;
             inner.store = None;
+            crate::matters::clear_printed(&self.data_dir);
             tracing::info!("session ended after idle timeout");
             return Err(CommandError::unauthenticated(
                 "session_expired",
@@ -509,9 +535,11 @@ impl AppState {
 
     pub fn login(&self, username: &str, password: &str) -> CmdResult<SessionInfo> {
         let mut inner = lock(&self.inner);
-        // A new login closes the previous session's connection (and wipes its key) first.
+        // A new login closes the previous session's connection (and wipes its key) first,
+        // and removes what the previous session wrote out for printing.
         inner.session = None;
         inner.store = None;
+        crate::matters::clear_printed(&self.data_dir);
         // The account's key slot unlocks the data key; a legacy plaintext store is checked
         // against the password hash.
         let (store, staff) = if Store::is_encrypted_dir(&self.data_dir) {
@@ -542,6 +570,7 @@ impl AppState {
         let mut inner = lock(&self.inner);
         inner.session = None;
         inner.store = None;
+        crate::matters::clear_printed(&self.data_dir);
     }
 
     /// The current session, if it is still alive (also counts as activity).

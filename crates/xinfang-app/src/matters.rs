@@ -20,13 +20,14 @@ use xinfang_core::staff::{Action, CONFIDENTIAL_MASK, Role, authorize};
 use xinfang_print::{PrintError, Printer};
 use xinfang_store::{
     AllowedEvent, BacklogCase, BacklogDashboard, BacklogFilter, DueList, MatterView, RouteProposal,
-    Staff, Store,
+    Staff, Store, StoredNotice,
 };
 
 use crate::api::{AppState, check_confidential, open_confidential};
 use crate::error::{CmdResult, CommandError, ErrorKind};
 
-/// The folder of the data dir that printed notices are saved to.
+/// The folder of the data dir where a printed notice is written only while it is printed or
+/// viewed (the notices are kept in the encrypted store; [`clear_printed`]).
 pub const NOTICES_DIR: &str = "notices";
 
 /// The desk's holiday calendar: the compiled-in years and those the city server handed out at
@@ -88,13 +89,14 @@ pub struct MatterPage {
     pub today: String,
 }
 
-/// A notice printed to PDF and saved in the data dir's `notices/` folder.
+/// A notice printed to PDF: kept in the encrypted store, written to the data dir's `notices/`
+/// folder only for the printer, until the next print, logout or lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PrintedNotice {
     pub kind: NoticeKind,
     pub title: String,
-    /// Full path of the saved PDF.
+    /// Full path of the file written for printing (removed at the next print, logout or lock).
     pub path: String,
     /// File name inside `notices/` (for [`AppState::open_notice`]).
     pub file_name: String,
@@ -728,8 +730,11 @@ impl AppState {
         })
     }
 
-    /// Fills a matter notice from the record (the store lock is held only for that), renders it
-    /// to PDF with xinfang-print and saves it in `<data dir>/notices/`.
+    /// Fills a matter notice from the record (the store lock is held only for rendering's
+    /// input), renders it to PDF with xinfang-print and keeps it in the encrypted store. The
+    /// file handed to the printer is written to `<data dir>/notices/` only for that, and
+    /// removed at the next print, at logout, at the idle lock and when the app starts
+    /// ([`clear_printed`]; issue 15, item 9).
     pub fn print_matter_notice(&self, matter_id: &str, kind: &str) -> CmdResult<PrintedNotice> {
         let data = self.act(Action::PrintMatterNotice, |store, me| {
             matter_notice(store, me, matter_id, kind)
@@ -737,34 +742,98 @@ impl AppState {
         let pdf = printer(self.data_dir())
             .and_then(|p| p.render(&data))
             .map_err(print_error("notice", "文书"))?;
-        let dir = self.data_dir().join(NOTICES_DIR);
-        std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, &e))?;
         let file_name = notice_file_name(data.kind, matter_id, self.now_cst());
-        let path = dir.join(&file_name);
-        std::fs::write(&path, &pdf).map_err(|e| io_error(&path, &e))?;
+        let kept = StoredNotice {
+            file_name: file_name.clone(),
+            matter_id: matter_id.to_owned(),
+            kind: data.kind.code().to_owned(),
+            pdf,
+        };
+        self.act(Action::PrintMatterNotice, |store, me| {
+            Ok(store.save_notice(&kept, &me.id)?)
+        })?;
+        let path = write_for_printing(self.data_dir(), &kept)?;
         tracing::info!(matter_id, kind = data.kind.code(), "notice printed");
         Ok(PrintedNotice {
             kind: data.kind,
             title: data.kind.title_zh().to_owned(),
             path: path.display().to_string(),
             file_name,
-            bytes: pdf.len() as u64,
+            bytes: kept.pdf.len() as u64,
         })
     }
 
-    /// Opens a printed notice (a file of `notices/`, by name) in the system's PDF viewer.
+    /// Opens a printed notice (by its file name) in the system's PDF viewer: taken from the
+    /// encrypted store, checked like the matter itself (a 检举控告's notice only for whom may see
+    /// the report, audited), and written out only for the viewer.
     pub fn open_notice(&self, file_name: &str) -> CmdResult<String> {
-        self.act(Action::PrintMatterNotice, |_, _| Ok(()))?;
-        let path =
-            file_in(&self.data_dir().join(NOTICES_DIR), file_name, &[".pdf"]).ok_or_else(|| {
+        let notice = self.act(Action::PrintMatterNotice, |store, me| {
+            let notice = store.notice(file_name)?.ok_or_else(|| {
                 CommandError::new(
                     ErrorKind::NotFound,
                     "not_found",
-                    format!("没有找到文书文件 {file_name}，请重新打印。"),
+                    format!("没有找到文书 {file_name}，请重新打印。"),
                 )
             })?;
+            let owner = store.matter_owner(&notice.matter_id)?;
+            open_confidential(
+                store,
+                me,
+                &owner,
+                "matter",
+                &notice.matter_id,
+                &format!("打开文书 {}", notice.file_name),
+            )?;
+            Ok(notice)
+        })?;
+        let path = write_for_printing(self.data_dir(), &notice)?;
         open_with_system(&path, "请在文件管理器中打开该文件打印。")
     }
+}
+
+/// Removes the files written for printing (`<data dir>/notices/*.pdf`): the notices themselves
+/// are in the encrypted store. Called at logout, at the idle lock, at login and at start.
+pub fn clear_printed(data_dir: &Path) {
+    let dir = data_dir.join(NOTICES_DIR);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "pdf") && std::fs::remove_file(&p).is_err() {
+            tracing::warn!("a printed notice file could not be removed");
+        }
+    }
+}
+
+/// Writes `notice` for the printer or viewer, alone in `<data dir>/notices/` (owner only).
+fn write_for_printing(data_dir: &Path, notice: &StoredNotice) -> CmdResult<PathBuf> {
+    let dir = data_dir.join(NOTICES_DIR);
+    std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, &e))?;
+    clear_printed(data_dir);
+    let path = file_in_name(&dir, &notice.file_name).ok_or_else(|| {
+        CommandError::new(
+            ErrorKind::NotFound,
+            "not_found",
+            format!("没有找到文书 {}，请重新打印。", notice.file_name),
+        )
+    })?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&path).map_err(|e| io_error(&path, &e))?;
+    std::io::Write::write_all(&mut f, &notice.pdf).map_err(|e| io_error(&path, &e))?;
+    Ok(path)
+}
+
+/// `dir/name` when `name` is a plain `.pdf` file name (no path parts).
+fn file_in_name(dir: &Path, name: &str) -> Option<PathBuf> {
+    let plain = Path::new(name).file_name().is_some_and(|n| n == name) && name.ends_with(".pdf");
+    plain.then(|| dir.join(name))
 }
 
 #[cfg(test)]
@@ -1036,7 +1105,7 @@ mod tests {
     }
 
     #[test]
-    fn a_printed_notice_is_saved_as_pdf_in_the_notices_folder() {
+    fn a_printed_notice_is_kept_in_the_store_and_written_only_for_printing() {
         let dir = tempfile::tempdir().unwrap();
         let state = hall(dir.path());
         let m = register(&state, "");
@@ -1058,9 +1127,29 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         assert!(bytes.starts_with(b"%PDF"));
         assert_eq!(bytes.len() as u64, printed.bytes);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "only the owner reads the printed file");
+        }
         for bad in ["../xinfang.db", "no-such.pdf", "x/../../a.pdf"] {
             let e = state.open_notice(bad).unwrap_err();
             assert_eq!(e.kind, ErrorKind::NotFound, "{bad}");
         }
+        // A second print replaces the first file; the first notice stays in the store.
+        let second = state.print_matter_notice(&m, "acceptance").unwrap();
+        if second.file_name != printed.file_name {
+            assert!(!path.exists());
+        }
+        // A new start removes what a crash left behind.
+        std::fs::write(state.data_dir().join(NOTICES_DIR).join("left.pdf"), b"%PDF").unwrap();
+        let _again = AppState::new(state.data_dir().to_path_buf(), 15);
+        assert_eq!(
+            std::fs::read_dir(state.data_dir().join(NOTICES_DIR))
+                .unwrap()
+                .count(),
+            0
+        );
     }
 }

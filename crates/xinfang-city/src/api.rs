@@ -11,6 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use tower_governor::GovernorError;
+use tower_governor::GovernorLayer;
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_governor::key_extractor::GlobalKeyExtractor;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
 use xinfang_sync::Hlc;
@@ -28,7 +32,7 @@ use xinfang_sync::wire::{
 
 use crate::auth;
 use crate::reference;
-use crate::storage::{Device, NewEnrolment, Storage, StorageError};
+use crate::storage::{Device, NewEnrolment, NewLogEntry, Storage, StorageError};
 
 /// The server's wall clock, Unix milliseconds (injected, so tests never wait for time).
 pub type WallClock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -57,6 +61,30 @@ impl Default for ServerSettings {
         }
     }
 }
+
+/// Flood limits (issue 15, item 12), tower layers: requests beyond `max_in_flight` at once are
+/// answered 503 at once (load shedding, nothing queues), and `/v1/enrol` takes a burst of
+/// `enrol_burst` requests and then one per `enrol_period` (429), for the whole server: enrolment
+/// is rare, so a global rate stops code guessing without hurting anyone.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_in_flight: usize,
+    pub enrol_burst: u32,
+    pub enrol_period: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_in_flight: 64,
+            enrol_burst: 20,
+            enrol_period: std::time::Duration::from_secs(6),
+        }
+    }
+}
+
+/// Largest body of `POST /v1/enrol`: a code, two ids and a name fit in far less.
+pub const MAX_ENROL_BODY_BYTES: usize = 4 * 1024;
 
 /// An error answer: status + `ApiError` body.
 #[derive(Debug)]
@@ -232,8 +260,24 @@ async fn device(state: &AppState, headers: &HeaderMap) -> Result<Device, Failure
     }
 }
 
-/// The city administrator, from an admin token; a device token gets 403.
-pub(crate) async fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), Failure> {
+/// The calling device, checked from the headers alone: as an extractor before the body one, it
+/// refuses a caller without a valid token before a byte of the body is read or parsed.
+pub struct Authed(pub Device);
+
+impl axum::extract::FromRequestParts<AppState> for Authed {
+    type Rejection = Failure;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        device(state, &parts.headers).await.map(Authed)
+    }
+}
+
+/// The city administrator, from an admin token (known, not expired, not revoked); a device
+/// token gets 403. Returns the token's label, for the city's log.
+pub(crate) async fn admin(state: &AppState, headers: &HeaderMap) -> Result<String, Failure> {
     let token = bearer(headers).ok_or_else(|| {
         Failure::new(
             StatusCode::UNAUTHORIZED,
@@ -243,15 +287,16 @@ pub(crate) async fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), F
     })?;
     let hash = auth::token_hash(&token);
     let storage = state.storage.clone();
-    let (is_admin, is_device) = blocking(move || {
+    let now = (state.settings.clock)() / 1000;
+    let (label, is_device) = blocking(move || {
         Ok((
-            storage.is_admin_token(&hash)?,
+            storage.admin_token_label(&hash, now)?,
             storage.device_by_token(&hash)?.is_some(),
         ))
     })
     .await?;
-    if is_admin {
-        Ok(())
+    if let Some(label) = label {
+        Ok(label)
     } else if is_device {
         Err(Failure::new(
             StatusCode::FORBIDDEN,
@@ -262,7 +307,7 @@ pub(crate) async fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), F
         Err(Failure::new(
             StatusCode::UNAUTHORIZED,
             "token_invalid",
-            "管理员令牌无效：请用 `xinfang-city admin-token` 重新生成。",
+            "管理员令牌无效、已过期或已被吊销：请用 `xinfang-city admin-token` 重新生成。",
         ))
     }
 }
@@ -291,6 +336,8 @@ fn valid_hall_code(s: &str) -> bool {
         (status = 200, description = "Enrolled; the token is shown once", body = EnrolResponse),
         (status = 400, description = "Malformed request", body = ApiError),
         (status = 403, description = "Wrong, used or expired code; code of another hall; revoked device", body = ApiError),
+        (status = 409, description = "The device id is enrolled already and the administrator has not allowed it to enrol again", body = ApiError),
+        (status = 429, description = "Too many enrolment requests: try again later", body = ApiError),
         (status = 413, description = "Body too large", body = ApiError),
         (status = 415, description = "Not JSON", body = ApiError),
         (status = 422, description = "Fields do not match the schema", body = ApiError),
@@ -298,8 +345,22 @@ fn valid_hall_code(s: &str) -> bool {
     ))]
 async fn enrol(
     State(state): State<AppState>,
-    ApiJson(req): ApiJson<EnrolRequest>,
+    body: Result<ApiJson<EnrolRequest>, Failure>,
 ) -> ApiResult<EnrolResponse> {
+    let ApiJson(req) = body.map_err(|f| {
+        if f.0 == StatusCode::PAYLOAD_TOO_LARGE {
+            Failure::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!(
+                    "登记请求超过 {} KB 上限：登记只需登记码、设备编号、大厅代码和设备名称。",
+                    MAX_ENROL_BODY_BYTES / 1024
+                ),
+            )
+        } else {
+            f
+        }
+    })?;
     if !valid_device_id(&req.device_id) {
         return Err(Failure::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -312,6 +373,14 @@ async fn enrol(
             StatusCode::UNPROCESSABLE_ENTITY,
             "hall_code_invalid",
             "大厅代码应为 6 位数字（GB/T 2260 行政区划代码），例如 140521。",
+        ));
+    }
+    // The name reaches the administrator's terminal (`device list`): no escape sequences.
+    if req.device_name.chars().any(char::is_control) {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "device_name_invalid",
+            "设备名称中有控制字符：请只用文字、数字和常见标点（例如“沁水县接待台1”）后再登记。",
         ));
     }
     let token = auth::new_token();
@@ -417,10 +486,9 @@ fn check_batch(changes: &[Change]) -> Result<(), Failure> {
     ))]
 async fn push(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authed(dev): Authed,
     body: Result<ApiJson<PushRequest>, Failure>,
 ) -> ApiResult<PushResponse> {
-    let dev = device(&state, &headers).await?;
     let ApiJson(req) = body?;
     check_batch(&req.changes)?;
     let storage = state.storage.clone();
@@ -448,10 +516,9 @@ async fn push(
     ))]
 async fn own_changes(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authed(dev): Authed,
     body: Result<ApiJson<OwnChangesRequest>, Failure>,
 ) -> ApiResult<OwnChangesResponse> {
-    let dev = device(&state, &headers).await?;
     let ApiJson(req) = body?;
     if req.after < 0 {
         return Err(Failure::new(
@@ -593,10 +660,9 @@ fn check_audit_batch(entries: &[AuditEntry]) -> Result<(), Failure> {
     ))]
 async fn audit_push(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authed(dev): Authed,
     body: Result<ApiJson<AuditPushRequest>, Failure>,
 ) -> ApiResult<AuditPushResponse> {
-    let dev = device(&state, &headers).await?;
     let ApiJson(req) = body?;
     check_audit_batch(&req.entries)?;
     if let Some((i, e)) = req
@@ -652,10 +718,9 @@ async fn audit_push(
     ))]
 async fn pull(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authed(dev): Authed,
     body: Result<ApiJson<PullRequest>, Failure>,
 ) -> ApiResult<PullResponse> {
-    let dev = device(&state, &headers).await?;
     let ApiJson(req) = body?;
     if let Some(h) = &req.hall_code
         && *h != dev.hall_code
@@ -741,7 +806,7 @@ async fn repeat_visits(
     headers: HeaderMap,
     query: Result<Query<RepeatQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<RepeatVisits> {
-    admin(&state, &headers).await?;
+    let label = admin(&state, &headers).await?;
     let Query(q) = query.map_err(|_| {
         Failure::new(
             StatusCode::BAD_REQUEST,
@@ -761,7 +826,20 @@ async fn repeat_visits(
         ));
     }
     let storage = state.storage.clone();
-    Ok(Json(blocking(move || storage.repeat_visits(&id)).await?))
+    let visits = blocking(move || {
+        // Looked up before the answer leaves: who asked for whose visits (they can show who
+        // reported whom) is in the city's log.
+        let visits = storage.repeat_visits(&id)?;
+        storage.log(&NewLogEntry {
+            action: "repeat_visits",
+            actor: label,
+            device_id: None,
+            detail: format!("id_number {id}; {} visits", visits.visits.len()),
+        })?;
+        Ok(visits)
+    })
+    .await?;
+    Ok(Json(visits))
 }
 
 /// Every device's audit chain: entries stored, refused pushes, and a fresh check of the stored
@@ -835,10 +913,79 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
 
 /// The router with chosen settings (minimum protocol, an injected clock).
 pub fn router_with(storage: Arc<dyn Storage>, settings: ServerSettings) -> Router {
+    router_with_limits(storage, settings, Limits::default())
+}
+
+fn too_many_enrolments(e: GovernorError) -> Response {
+    match e {
+        GovernorError::TooManyRequests { wait_time, .. } => {
+            tracing::warn!(wait_time, "enrolment rate limit reached");
+            let mut resp = Failure::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                format!(
+                    "登记请求太频繁：为防止猜测登记码，请 {} 秒后再试。",
+                    wait_time.max(1)
+                ),
+            )
+            .into_response();
+            if let Ok(v) = header::HeaderValue::from_str(&wait_time.max(1).to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            resp
+        }
+        other => {
+            tracing::error!(error = %other, "rate limiter failed");
+            Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "服务器内部错误：请稍后重试。",
+            )
+            .into_response()
+        }
+    }
+}
+
+async fn overloaded(e: tower::BoxError) -> Failure {
+    if e.is::<tower::load_shed::error::Overloaded>() {
+        tracing::warn!("request shed: too many in flight");
+        Failure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "市局服务器正忙：请稍后重试（接待台会自动重试同步）。",
+        )
+    } else {
+        tracing::error!(error = %e, "request failed in a middleware");
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "服务器内部错误：请稍后重试。",
+        )
+    }
+}
+
+/// The router with chosen settings and flood limits.
+pub fn router_with_limits(
+    storage: Arc<dyn Storage>,
+    settings: ServerSettings,
+    limits: Limits,
+) -> Router {
     let state = AppState { storage, settings };
+    let enrol_rate = GovernorConfigBuilder::default()
+        .key_extractor(GlobalKeyExtractor)
+        .period(limits.enrol_period)
+        .burst_size(limits.enrol_burst.max(1))
+        .finish()
+        .expect("a non-zero period and burst");
+    let enrol_route = post(enrol)
+        .layer::<_, std::convert::Infallible>(
+            GovernorLayer::new(enrol_rate).error_handler(too_many_enrolments),
+        )
+        // Inside the router's 16 MiB default, so this is the limit the body extractor sees.
+        .layer(DefaultBodyLimit::max(MAX_ENROL_BODY_BYTES));
     // What desks call carries their protocol version; old desks are told to upgrade.
     let desk = Router::new()
-        .route("/v1/enrol", post(enrol))
+        .route("/v1/enrol", enrol_route)
         .route("/v1/sync/state", get(sync_state))
         .route("/v1/sync/push", post(push))
         .route("/v1/sync/own", post(own_changes))
@@ -859,5 +1006,13 @@ pub fn router_with(storage: Arc<dyn Storage>, settings: ServerSettings) -> Route
         .route("/v1/city/quarantine", get(city_quarantine))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
+                .load_shed()
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                    limits.max_in_flight.max(1),
+                )),
+        )
         .with_state(state)
 }

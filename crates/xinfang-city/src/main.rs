@@ -46,6 +46,19 @@ enum Command {
         /// Lowest desk sync protocol served; older desks are told to upgrade (请升级).
         #[arg(long, default_value_t = xinfang_sync::wire::PROTOCOL_VERSION)]
         min_protocol: u32,
+        /// Serve plain HTTP on a non-loopback address (tokens and records in clear on the
+        /// network): only behind a TLS-terminating proxy on the same host.
+        #[arg(long)]
+        allow_plain_http: bool,
+        /// Requests handled at once; more are answered 503 at once.
+        #[arg(long, default_value_t = api::Limits::default().max_in_flight)]
+        max_in_flight: usize,
+        /// Enrolment requests accepted in a burst, for the whole server.
+        #[arg(long, default_value_t = api::Limits::default().enrol_burst)]
+        enrol_burst: u32,
+        /// After the burst, one enrolment request per this long: 6s, 1m.
+        #[arg(long, default_value = "6s")]
+        enrol_every: String,
     },
     /// Reception halls.
     Hall {
@@ -69,6 +82,19 @@ enum Command {
     AdminToken {
         #[arg(long, default_value = "市局管理员")]
         label: String,
+        /// How long the token is valid: 30m, 12h, 30d (at most 90d).
+        #[arg(long, default_value = "30d")]
+        ttl: String,
+    },
+    /// List the administrator tokens (id, label, expiry; never the token itself).
+    AdminTokens,
+    /// Revoke an administrator token by its id (from `admin-tokens`): refused at once.
+    RevokeAdminToken { id: String },
+    /// The city's log, newest first: re-enrolments allowed, made and refused, repeat-visit
+    /// lookups, admin tokens revoked.
+    Log {
+        #[arg(long, default_value_t = 200)]
+        limit: u32,
     },
     /// The city's monthly report (月度统计报告) to PDF: city totals, the four rates, a row per
     /// hall, the hall comparison and the kind/category breakdowns, from the synced records.
@@ -118,6 +144,30 @@ enum DeviceCommand {
     List,
     /// Revoke a device: its token stops working at once.
     Revoke { id: String },
+    /// Allow an enrolled device (e.g. a reinstalled desk) to enrol again with a new code, for a
+    /// while; without it, a new code used with an enrolled device id is refused.
+    AllowReenrol {
+        id: String,
+        /// How long the permission lasts: 30m, 24h, 7d.
+        #[arg(long, default_value = "24h")]
+        ttl: String,
+    },
+}
+
+/// Longest life of an admin token.
+const MAX_ADMIN_TOKEN_SECS: i64 = 90 * 86_400;
+
+/// A name a desk sent, for the terminal: control characters (escape sequences) shown escaped.
+fn printable(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 fn main() -> ExitCode {
@@ -190,7 +240,25 @@ fn run(args: Args) -> anyhow::Result<()> {
             tls_cert,
             tls_key,
             min_protocol,
+            allow_plain_http,
+            max_in_flight,
+            enrol_burst,
+            enrol_every,
         } => {
+            let every = auth::parse_ttl(enrol_every).ok_or_else(|| {
+                anyhow!("--enrol-every “{enrol_every}”看不懂：请写成 6s、1m 这样的形式。")
+            })?;
+            let limits = api::Limits {
+                max_in_flight: *max_in_flight,
+                enrol_burst: *enrol_burst,
+                enrol_period: std::time::Duration::from_secs(every.unsigned_abs()),
+            };
+            if tls_cert.is_none() && !listen.ip().is_loopback() && !allow_plain_http {
+                bail!(
+                    "拒绝在非本机地址 {listen} 上用明文 HTTP 提供服务：设备令牌和来访记录会在网络上明文传输。\
+                     请用 --tls-cert 和 --tls-key 启用 HTTPS；如果前面有同一台机器上的 HTTPS 反向代理，才可加 --allow-plain-http。"
+                );
+            }
             let storage = open(&args)?;
             let reference =
                 xinfang_city::reference::load(data_dir(&args)?).map_err(|e| anyhow!(e))?;
@@ -206,6 +274,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             rt.block_on(serve(
                 storage,
                 settings,
+                limits,
                 *listen,
                 tls_cert.as_deref().zip(tls_key.as_deref()),
             ))
@@ -267,7 +336,10 @@ fn run(args: Args) -> anyhow::Result<()> {
                         };
                         println!(
                             "{}\t{}\t{}\t登记于 {}\t{state}",
-                            d.id, d.hall_code, d.name, d.enrolled_at
+                            d.id,
+                            d.hall_code,
+                            printable(&d.name),
+                            d.enrolled_at
                         );
                     }
                 }
@@ -276,6 +348,18 @@ fn run(args: Args) -> anyhow::Result<()> {
                         bail!("没有编号为 {id} 的设备：请用 `xinfang-city device list` 查看。");
                     }
                     println!("已注销设备 {id}：它的令牌立即失效。");
+                }
+                DeviceCommand::AllowReenrol { id, ttl } => {
+                    let secs = auth::parse_ttl(ttl).ok_or_else(|| {
+                        anyhow!("有效期“{ttl}”看不懂：请写成 30m、24h 或 7d 这样的形式。")
+                    })?;
+                    let until = chrono::Utc::now().timestamp() + secs;
+                    if !storage.allow_reenrol(id, until)? {
+                        bail!("没有编号为 {id} 的设备：请用 `xinfang-city device list` 查看。");
+                    }
+                    println!(
+                        "已允许设备 {id} 在 {ttl} 内用新的登记码重新登记一次（已记入市局日志）。"
+                    );
                 }
             }
             Ok(())
@@ -373,11 +457,77 @@ fn run(args: Args) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::AdminToken { label } => {
+        Command::AdminToken { label, ttl } => {
+            let secs = auth::parse_ttl(ttl)
+                .filter(|s| *s <= MAX_ADMIN_TOKEN_SECS)
+                .ok_or_else(|| {
+                    anyhow!("有效期“{ttl}”不对：请写成 12h、30d 这样的形式，最长 90d。")
+                })?;
             let storage = open(&args)?;
             let token = auth::new_token();
-            storage.add_admin_token(&auth::token_hash(&token), label)?;
-            println!("市局管理员令牌（只显示这一次，请妥善保存）：{token}");
+            let expires = chrono::Utc::now().timestamp() + secs;
+            storage.add_admin_token(&auth::token_hash(&token), label, expires)?;
+            println!(
+                "市局管理员令牌（有效期 {ttl}，编号 {}；只显示这一次，请妥善保存）：{token}",
+                &auth::token_hash(&token)[..12]
+            );
+            Ok(())
+        }
+        Command::AdminTokens => {
+            let storage = open(&args)?;
+            let now = chrono::Utc::now().timestamp();
+            let tokens = storage.admin_tokens()?;
+            if tokens.is_empty() {
+                println!("还没有管理员令牌：用 `xinfang-city admin-token` 生成。");
+            }
+            for t in tokens {
+                let expires = chrono::DateTime::from_timestamp(t.expires_at, 0)
+                    .map(|d| {
+                        d.with_timezone(&xinfang_core::clock::cst())
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                let state = match (&t.revoked_at, t.expires_at <= now) {
+                    (Some(at), _) => format!("已吊销（{at}）"),
+                    (None, true) => "已过期".to_owned(),
+                    (None, false) => "有效".to_owned(),
+                };
+                println!(
+                    "{}\t{}\t生成于 {}\t到期 {expires}\t{state}",
+                    t.id,
+                    printable(&t.label),
+                    t.created_at
+                );
+            }
+            Ok(())
+        }
+        Command::RevokeAdminToken { id } => {
+            let storage = open(&args)?;
+            if storage.revoke_admin_token(id)? == 0 {
+                bail!(
+                    "没有编号为 {id} 的有效管理员令牌：请用 `xinfang-city admin-tokens` 查看编号（至少 8 位）。"
+                );
+            }
+            println!("已吊销管理员令牌 {id}：它立即失效（已记入市局日志）。");
+            Ok(())
+        }
+        Command::Log { limit } => {
+            let storage = open(&args)?;
+            let entries = storage.city_log(*limit)?;
+            if entries.is_empty() {
+                println!("市局日志为空。");
+            }
+            for e in entries {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    e.at,
+                    e.action,
+                    printable(&e.actor),
+                    e.device_id.as_deref().unwrap_or("-"),
+                    printable(&e.detail)
+                );
+            }
             Ok(())
         }
     }
@@ -386,10 +536,11 @@ fn run(args: Args) -> anyhow::Result<()> {
 async fn serve(
     storage: Arc<dyn Storage>,
     settings: api::ServerSettings,
+    limits: api::Limits,
     listen: SocketAddr,
     tls: Option<(&Path, &Path)>,
 ) -> anyhow::Result<()> {
-    let app = api::router_with(storage, settings);
+    let app = api::router_with_limits(storage, settings, limits);
     let std_listener = std::net::TcpListener::bind(listen)
         .with_context(|| format!("无法监听 {listen}：端口可能已被占用"))?;
     std_listener.set_nonblocking(true)?;
@@ -397,7 +548,7 @@ async fn serve(
     match tls {
         None => {
             if !addr.ip().is_loopback() {
-                tracing::warn!(%addr, "serving plain HTTP on a non-loopback address; desks will refuse it: use --tls-cert/--tls-key");
+                tracing::warn!(%addr, "serving plain HTTP on a non-loopback address (--allow-plain-http): only behind a TLS proxy on this host");
             }
             println!("xinfang-city listening on http://{addr}");
             let listener = tokio::net::TcpListener::from_std(std_listener)?;

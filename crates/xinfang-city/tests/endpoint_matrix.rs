@@ -1,5 +1,6 @@
 //! Every endpoint of the city server, called as each kind of caller: nobody, a made-up token, a
-//! revoked device, an enrolled device, the city administrator. The table below says who may
+//! revoked device, an enrolled device, the city administrator, and an administrator's token
+//! that expired or was revoked (issue 15, item 14). The table below says who may
 //! call what; the endpoints come from the OpenAPI document, so a new endpoint without a row
 //! here fails the test. (Hall scoping of the data itself: `sync.rs`,
 //! `another_halls_data_is_forbidden` and `desks_of_a_hall_share_records_…`.)
@@ -45,6 +46,8 @@ enum Caller {
     Revoked,
     Device,
     Admin,
+    ExpiredAdmin,
+    RevokedAdmin,
 }
 
 fn allowed(access: Access, caller: Caller) -> bool {
@@ -98,12 +101,33 @@ fn each_endpoint_refuses_the_callers_the_matrix_refuses() {
     let revoked = server.enrol_device("140521", "matrix-revoked");
     server.admin(&["device", "revoke", "matrix-revoked"]);
     let admin = server.admin_token();
+    let expired = server.admin_token();
+    let revoked_admin = server.admin_token();
+    let hash_start = |token: &str| {
+        use sha2::Digest;
+        sha2::Sha256::digest(token.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()[..12]
+            .to_owned()
+    };
+    server.admin(&["revoke-admin-token", &hash_start(&revoked_admin)]);
+    // Expired without waiting: its expiry moves back.
+    rusqlite::Connection::open(server.dir.path().join("city.db"))
+        .unwrap()
+        .execute(
+            "UPDATE admin_tokens SET expires_at = 0 WHERE substr(token_hash, 1, 12) = ?1",
+            [hash_start(&expired)],
+        )
+        .unwrap();
     let callers = [
         (Caller::Nobody, None),
         (Caller::MadeUp, Some("xft_0000000000000000")),
         (Caller::Revoked, Some(revoked.as_str())),
         (Caller::Device, Some(device.as_str())),
         (Caller::Admin, Some(admin.as_str())),
+        (Caller::ExpiredAdmin, Some(expired.as_str())),
+        (Caller::RevokedAdmin, Some(revoked_admin.as_str())),
     ];
     for (method, path, access) in MATRIX {
         for (caller, token) in callers {

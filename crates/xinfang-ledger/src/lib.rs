@@ -9,7 +9,9 @@ mod write;
 
 use std::path::{Path, PathBuf};
 
-pub use read::{BadRow, CheckedLedger, RowError, Sheet, check_ledger, read_table};
+pub use read::{
+    BadRow, CheckedLedger, MAX_COLUMNS, MAX_ROWS, RowError, Sheet, check_ledger, read_table,
+};
 pub use write::{
     write_consultations, write_errors, write_mediations, write_publicity, write_rate_matters,
     write_statistics, write_template, write_visits,
@@ -173,6 +175,18 @@ pub enum LedgerError {
     MissingColumns(Vec<&'static str>),
     #[error("无法写入 {0}：{1}")]
     Write(PathBuf, String),
+    /// A cell beyond what a ledger can have (a huge sparse sheet would take more memory than
+    /// the machine has).
+    #[error(
+        "{path} 的表格太大：第 {row} 行第 {column} 列有内容，而台账最多 {max_rows} 行、{max_columns} 列。请删去表格外的多余内容，或把台账拆成几个文件后再导入。",
+        max_rows = read::MAX_ROWS,
+        max_columns = read::MAX_COLUMNS
+    )]
+    TooLarge {
+        path: PathBuf,
+        row: u32,
+        column: u32,
+    },
 }
 
 /// `F.xlsx` → `F.errors.xlsx` next to it (also for `F.csv`).

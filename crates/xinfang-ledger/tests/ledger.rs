@@ -249,3 +249,54 @@ fn the_committed_template_has_the_documented_columns() {
         assert_eq!(checked.good[0].visit.head_count, 2);
     }
 }
+
+/// Two cells, at A1 and at XFD1048576, make a file of under 2 KB whose range is the whole sheet:
+/// reading it used to allocate 512 GiB and abort `xinfang import` (issue 15, item 13). Now the
+/// far cell is refused by position, in Chinese, before anything is allocated for it.
+#[test]
+fn a_tiny_xlsx_with_a_far_cell_is_refused_without_allocating_the_sheet() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("bomb.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let sheet = wb.add_worksheet();
+    sheet.write_string(0, 0, "来访日期").unwrap();
+    sheet.write_string(1_048_575, 16_383, "x").unwrap();
+    wb.save(&path).unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() < 8 * 1024);
+    let err = read_table(&path).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(
+            err,
+            xinfang_ledger::LedgerError::TooLarge {
+                row: 1_048_576,
+                column: 16_384,
+                ..
+            }
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("表格太大") && msg.contains("第 1048576 行"),
+        "{msg}"
+    );
+
+    // A ledger whose table starts further in (column C, row 3) reads as before.
+    let path = dir.path().join("offset.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let sheet = wb.add_worksheet();
+    sheet.write_string(2, 2, "姓名").unwrap();
+    sheet.write_string(2, 4, "证件号码").unwrap();
+    sheet.write_string(3, 2, "张三").unwrap();
+    sheet.write_string(4, 4, "x").unwrap();
+    wb.save(&path).unwrap();
+    let table = read_table(&path).unwrap();
+    assert_eq!(table.headers, vec!["姓名", "", "证件号码"]);
+    assert_eq!(
+        table.rows,
+        vec![
+            (4, vec!["张三".to_owned()]),
+            (5, vec![String::new(), String::new(), "x".to_owned()])
+        ]
+    );
+}

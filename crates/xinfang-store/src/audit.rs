@@ -25,6 +25,9 @@ pub enum AuditAction {
     ViewFullPhone,
     /// An export with full ID numbers and phones.
     ExportFull,
+    /// Any other export (ledgers, reports): every file that leaves the store is on record
+    /// (issue 15, item 1).
+    Export,
     Backup,
     Rekey,
     PasswordChange,
@@ -42,6 +45,7 @@ impl AuditAction {
             AuditAction::ViewFullId => "view_full_id",
             AuditAction::ViewFullPhone => "view_full_phone",
             AuditAction::ExportFull => "export_full",
+            AuditAction::Export => "export",
             AuditAction::Backup => "backup",
             AuditAction::Rekey => "rekey",
             AuditAction::PasswordChange => "password_change",
@@ -57,6 +61,7 @@ impl AuditAction {
             AuditAction::ViewFullId => "查看完整证件号码",
             AuditAction::ViewFullPhone => "查看完整电话号码",
             AuditAction::ExportFull => "导出完整证件号码和电话",
+            AuditAction::Export => "导出台账和报表",
             AuditAction::Backup => "备份数据库",
             AuditAction::Rekey => "轮换数据密钥",
             AuditAction::PasswordChange => "修改本人密码",
@@ -66,11 +71,12 @@ impl AuditAction {
         }
     }
 
-    pub const ALL: [AuditAction; 10] = [
+    pub const ALL: [AuditAction; 11] = [
         AuditAction::ViewConfidential,
         AuditAction::ViewFullId,
         AuditAction::ViewFullPhone,
         AuditAction::ExportFull,
+        AuditAction::Export,
         AuditAction::Backup,
         AuditAction::Rekey,
         AuditAction::PasswordChange,

@@ -1,6 +1,6 @@
 //! The store's side of encryption at rest: key slots of accounts, password change, rekey.
 
-use rusqlite::OptionalExtension;
+use std::collections::HashSet;
 
 use crate::keys::{DataKey, KeySlots};
 use crate::staff::{MIN_PASSWORD_CHARS, hash_password};
@@ -15,7 +15,7 @@ impl Store {
         let Some(key) = &self.key else {
             return Ok(());
         };
-        KeySlots::update(self.data_dir(), |slots| {
+        KeySlots::update_keyed(self.data_dir(), std::slice::from_ref(key), |slots| {
             slots.set_password_slot(username, password, key)
         })
     }
@@ -61,10 +61,12 @@ impl Store {
         // The key slots stay locked from the check of the old password to the save, so a
         // change of another account by another process in between is not overwritten.
         let mut slots = match &self.key {
-            Some(_) => {
+            Some(key) => {
                 let lock = KeySlots::lock(self.data_dir())?;
                 let mut slots = KeySlots::load(self.data_dir())?;
+                slots.require_authentic(std::slice::from_ref(key))?;
                 slots.change_password(&staff.username, old, new)?;
+                slots.authenticate(key);
                 Some((lock, slots))
             }
             None => {
@@ -98,35 +100,42 @@ impl Store {
     }
 
     /// Rotates the data key: a fresh random key, the database re-encrypted with it (SQLCipher
-    /// `PRAGMA rekey`), and the key sealed to every slot, without anyone's password. Slots of
-    /// disabled accounts are dropped. Crash-safe: the new key is sealed beside the old one
+    /// `PRAGMA rekey`), and the key sealed to the slots without anyone's password. Only the
+    /// recovery slot and the slots of active staff accounts get the new key (one per account):
+    /// slots of disabled or unknown accounts are dropped, and a slot list that fails its MAC is
+    /// refused before anything is sealed. Crash-safe: the new key is sealed beside the old one
     /// before the database changes, and an unlock finishes an interrupted rekey.
     pub fn rekey(&mut self) -> Result<()> {
-        if self.key.is_none() {
+        let Some(old_key) = self.key.clone() else {
             return Err(StoreError::Encryption(
                 "这个数据库没有加密，不能轮换密钥。".into(),
             ));
-        }
+        };
         // Locked for the whole rotation: a slot added between staging and promoting would be
         // left sealed to the old key only.
         let dir = self.data_dir().to_path_buf();
         let lock = KeySlots::lock(&dir)?;
         let mut slots = KeySlots::load(&dir)?;
-        for username in slots.usernames() {
-            let active: Option<bool> = self
+        slots.require_authentic(std::slice::from_ref(&old_key))?;
+        let active: HashSet<String> = {
+            let mut stmt = self
                 .conn
-                .query_row(
-                    "SELECT active FROM staff WHERE username = ?1",
-                    [&username],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if active == Some(false) {
-                slots.remove_password_slot(&username);
-            }
+                .prepare("SELECT username FROM staff WHERE active = 1")?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let dropped = slots.retain_for_rekey(|u| active.contains(u));
+        if !dropped.is_empty() {
+            tracing::info!(
+                dropped = dropped.len(),
+                "key slots of inactive or unknown accounts dropped"
+            );
         }
         let new_key = DataKey::random();
         slots.stage(&new_key)?;
+        // Under the old key until the database has the new one: an unlock that finds the
+        // rotation interrupted checks it with the old key.
+        slots.authenticate(&old_key);
         slots.save(&lock)?;
         // Fold the WAL into the main file first, so every page is rewritten under the new key.
         self.conn
@@ -137,9 +146,86 @@ impl Store {
         ));
         self.conn.execute_batch(&sql)?;
         slots.promote();
+        slots.authenticate(&new_key);
         slots.save(&lock)?;
         self.key = Some(new_key);
         tracing::info!("data key rotated");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NewStaff;
+    use crate::keys::KdfParams;
+    use xinfang_core::staff::Role;
+
+    fn staff(store: &mut Store, username: &str) -> crate::Staff {
+        store
+            .add_staff(&NewStaff {
+                username: username.into(),
+                display_name: format!("{username}姓名"),
+                roles: vec![Role::Clerk],
+                password: format!("{username}-pass-2026"),
+            })
+            .unwrap()
+    }
+
+    /// Someone who once held the data key (an account since disabled) can still write a slot
+    /// with a good MAC; the rekey that revokes them seals the new key only to the recovery slot
+    /// and to active accounts, one slot each.
+    #[test]
+    fn rekey_seals_only_to_active_staff() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _rec) =
+            Store::create_with_kdf(dir.path(), "140521", KdfParams::INSECURE_FAST).unwrap();
+        staff(&mut store, "alice");
+        let bob = staff(&mut store, "bob");
+        let key = store.key.clone().unwrap();
+        // Bob plants a slot for an account that does not exist.
+        KeySlots::update_keyed(dir.path(), std::slice::from_ref(&key), |s| {
+            s.set_password_slot("mallory", "mallory-pass-1", &key)
+        })
+        .unwrap();
+        store.set_staff_active(&bob.id, false).unwrap();
+        store.rekey().unwrap();
+        let slots = KeySlots::load(dir.path()).unwrap();
+        assert_eq!(slots.usernames(), vec!["alice".to_owned()]);
+        drop(store);
+        Store::login(dir.path(), "alice", "alice-pass-2026").unwrap();
+        assert!(Store::login(dir.path(), "mallory", "mallory-pass-1").is_err());
+    }
+
+    /// With a good MAC but lowered `new_slot_kdf` (written by a key holder), a new slot still
+    /// gets at least the floor; release builds' floor is the production parameters.
+    #[test]
+    fn new_slots_never_go_below_the_kdf_floor() {
+        let weak = KdfParams {
+            m_kib: 8,
+            t: 1,
+            p: 1,
+        };
+        assert_eq!(
+            weak.at_least(KdfParams::floor_for(false)),
+            KdfParams::PRODUCTION
+        );
+        assert_eq!(
+            weak.at_least(KdfParams::floor_for(true)),
+            KdfParams::INSECURE_FAST
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _rec) = Store::create_with_kdf(dir.path(), "140521", weak).unwrap();
+        let alice = staff(&mut store, "alice");
+        store
+            .change_password(&alice.id, "alice-pass-2026", "alice-new-2026")
+            .unwrap();
+        let text = std::fs::read_to_string(KeySlots::path(dir.path())).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for s in v["slots"].as_array().unwrap() {
+            if s["kind"] == "password" {
+                assert!(s["kdf"]["m_kib"].as_u64().unwrap() >= 1024, "{s}");
+            }
+        }
     }
 }

@@ -17,6 +17,12 @@
 //! at all. The lock is on a file of its own because the json is replaced by rename: a lock on
 //! the json would stay on the old inode. Readers need no lock: a rename is atomic, so they see
 //! the old file or the new one, never half of one.
+//!
+//! The slot list itself is authenticated (issue 15, item 5): a MAC (keyed BLAKE2s, the key
+//! derived from the data key) covers the store id, the KDF parameters of new slots and every
+//! slot's id, owner, parameters, salt, public key and sealed keys. Whoever cannot open the data
+//! key cannot plant a slot (which a rekey would seal the new key to) nor lower `new_slot_kdf`.
+//! Only the wrong-password counters are outside it: they are written without the data key.
 
 use std::fs::File;
 use std::io::Write;
@@ -39,6 +45,27 @@ pub const KEYSLOTS_FILE: &str = "keyslots.json";
 pub const KEYSLOTS_LOCK_FILE: &str = "keyslots.lock";
 
 const FORMAT: &str = "xinfang-keyslots-v1";
+
+/// BLAKE2s personalisation of the slot-list MAC: the data key keys nothing else this way.
+const MAC_PERSONAL: &[u8; 8] = b"xfslots1";
+
+/// Whether the MAC of a slot list checks out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Authenticity {
+    /// The MAC verifies with one of the keys given.
+    Authentic,
+    /// A file written before slot lists carried a MAC.
+    Legacy,
+}
+
+/// The message when the slot list was changed by someone without the data key.
+pub(crate) fn tampered() -> StoreError {
+    StoreError::Encryption(format!(
+        "密钥槽文件 {KEYSLOTS_FILE} 被改动过（校验不符），为安全起见不能使用：请用备份中的 \
+         {KEYSLOTS_FILE}（`xinfang backup` 写在备份旁的 .keyslots.json）替换它后再登录，\
+         并请管理员检查这台电脑是否被他人动过。"
+    ))
+}
 
 /// An exclusive lock on the key slots of one data dir, held until dropped. Excludes other
 /// processes and other threads of this one alike (each lock opens the file anew, and the OS
@@ -237,6 +264,30 @@ impl KdfParams {
         }
     }
 
+    /// The weakest parameters a password slot may be written with: the production ones in
+    /// release builds (a lowered `new_slot_kdf` cannot weaken the next password change), the
+    /// test ones in debug builds.
+    pub fn floor() -> KdfParams {
+        Self::floor_for(cfg!(debug_assertions))
+    }
+
+    pub(crate) fn floor_for(debug_build: bool) -> KdfParams {
+        if debug_build {
+            KdfParams::INSECURE_FAST
+        } else {
+            KdfParams::PRODUCTION
+        }
+    }
+
+    /// Each parameter raised to at least `floor`'s.
+    pub fn at_least(self, floor: KdfParams) -> KdfParams {
+        KdfParams {
+            m_kib: self.m_kib.max(floor.m_kib),
+            t: self.t.max(floor.t),
+            p: self.p.max(floor.p),
+        }
+    }
+
     fn derive(&self, secret: &[u8], salt: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
         let params = Params::new(self.m_kib, self.t, self.p, Some(32))
             .map_err(|e| StoreError::Password(e.to_string()))?;
@@ -288,6 +339,10 @@ pub(crate) struct KeySlots {
     /// KDF parameters for new password slots (chosen at store creation).
     new_slot_kdf: KdfParams,
     slots: Vec<Slot>,
+    /// MAC of the slot list under a key derived from the data key (hex); empty in files
+    /// written before it existed (accepted once, then written, see `Store::unlock_at`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    mac: String,
 }
 
 /// Seconds to wait before the next try after `failures` consecutive wrong passwords of one
@@ -317,6 +372,7 @@ impl KeySlots {
             store_id: uuid::Uuid::now_v7().to_string(),
             new_slot_kdf: kdf,
             slots: Vec::new(),
+            mac: String::new(),
         };
         let key = DataKey::random();
         let recovery = RecoveryKey::random();
@@ -329,6 +385,7 @@ impl KeySlots {
             &key,
         )?;
         slots.slots.push(slot);
+        slots.authenticate(&key);
         Ok((slots, key, recovery))
     }
 
@@ -375,6 +432,86 @@ impl KeySlots {
         let out = f(&mut slots)?;
         slots.save(&lock)?;
         Ok(out)
+    }
+
+    /// [`KeySlots::update`] for writers holding the data key: the file must be authentic under
+    /// one of `keys` (the current key first; an interrupted rekey's file is under the old one),
+    /// and is written back authenticated under `keys[0]`.
+    pub(crate) fn update_keyed<T>(
+        dir: &Path,
+        keys: &[DataKey],
+        f: impl FnOnce(&mut KeySlots) -> Result<T>,
+    ) -> Result<T> {
+        let lock = Self::lock(dir)?;
+        let mut slots = Self::load(dir)?;
+        slots.require_authentic(keys)?;
+        let out = f(&mut slots)?;
+        slots.authenticate(&keys[0]);
+        slots.save(&lock)?;
+        Ok(out)
+    }
+
+    fn mac_input(&self) -> Vec<u8> {
+        let slots: Vec<_> = self
+            .slots
+            .iter()
+            .map(|s| {
+                (
+                    &s.id,
+                    s.kind,
+                    &s.username,
+                    s.kdf,
+                    &s.salt,
+                    &s.public_key,
+                    &s.wrapped_secret,
+                    &s.sealed_key,
+                    &s.pending_sealed_key,
+                    &s.created_at,
+                )
+            })
+            .collect();
+        serde_json::to_vec(&(&self.format, &self.store_id, self.new_slot_kdf, slots))
+            .expect("key slots serialise")
+    }
+
+    fn mac_with(&self, key: &DataKey) -> blake2::Blake2sMac256 {
+        use blake2::digest::Mac;
+        let mut mac = blake2::Blake2sMac256::new_with_salt_and_personal(&key.0, &[], MAC_PERSONAL)
+            .expect("a 32-byte key and an 8-byte personalisation fit BLAKE2s");
+        mac.update(&self.mac_input());
+        mac
+    }
+
+    /// Writes the MAC of the list as it is now, under `key`.
+    pub(crate) fn authenticate(&mut self, key: &DataKey) {
+        use blake2::digest::Mac;
+        self.mac = hex(&self.mac_with(key).finalize().into_bytes());
+    }
+
+    /// Checks the MAC against each of `keys` (constant time).
+    pub(crate) fn authenticity(&self, keys: &[DataKey]) -> Result<Authenticity> {
+        use blake2::digest::Mac;
+        if self.mac.is_empty() {
+            return Ok(Authenticity::Legacy);
+        }
+        let tag = unhex(&self.mac).map_err(|_| tampered())?;
+        if keys
+            .iter()
+            .any(|k| self.mac_with(k).verify_slice(&tag).is_ok())
+        {
+            Ok(Authenticity::Authentic)
+        } else {
+            Err(tampered())
+        }
+    }
+
+    /// Refuses a list that is not authentic under one of `keys` (a missing MAC included: by
+    /// the time a writer holds the data key, `Store::unlock_at` has written it).
+    pub(crate) fn require_authentic(&self, keys: &[DataKey]) -> Result<()> {
+        match self.authenticity(keys)? {
+            Authenticity::Authentic => Ok(()),
+            Authenticity::Legacy => Err(tampered()),
+        }
     }
 
     /// Writes the file of the locked dir atomically (temp file, fsync, rename, fsync of the
@@ -583,7 +720,7 @@ impl KeySlots {
             SlotKind::Password,
             username,
             password.as_bytes(),
-            self.new_slot_kdf,
+            self.new_slot_kdf.at_least(KdfParams::floor()),
             key,
         )?;
         self.slots
@@ -602,7 +739,7 @@ impl KeySlots {
             .ok_or(StoreError::BadCredentials)?;
         let sk = self.open_slot(&self.slots[idx], old.as_bytes())?;
         let old_slot = self.slots[idx].clone();
-        let kdf = self.new_slot_kdf;
+        let kdf = self.new_slot_kdf.at_least(KdfParams::floor());
         let mut salt = [0u8; 16];
         OsRng.fill_bytes(&mut salt);
         let kek = kdf.derive(new.as_bytes(), &salt)?;
@@ -630,9 +767,23 @@ impl KeySlots {
         Ok(())
     }
 
-    pub(crate) fn remove_password_slot(&mut self, username: &str) {
-        self.slots
-            .retain(|s| !(s.kind == SlotKind::Password && s.username == username));
+    /// Keeps the recovery slot (the first one) and the password slots of `keep(username)`, one
+    /// per account: what a rekey seals the new key to. Returns the usernames dropped.
+    pub(crate) fn retain_for_rekey(&mut self, keep: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut dropped = Vec::new();
+        let mut seen_recovery = false;
+        let mut seen = std::collections::HashSet::new();
+        self.slots.retain(|s| {
+            let ok = match s.kind {
+                SlotKind::Recovery => !std::mem::replace(&mut seen_recovery, true),
+                SlotKind::Password => keep(&s.username) && seen.insert(s.username.clone()),
+            };
+            if !ok {
+                dropped.push(s.username.clone());
+            }
+            ok
+        });
+        dropped
     }
 
     /// Rekey, step 1: the new key sealed to every slot beside the current one.

@@ -14,6 +14,7 @@ mod error;
 mod keys;
 mod maintenance;
 mod matters;
+mod notices;
 mod records;
 mod reference;
 mod schema;
@@ -46,6 +47,7 @@ pub use maintenance::{RestoreOutcome, VerifyReport, backup_keyslots_path};
 pub use matters::{
     AllowedEvent, DeadlineView, DueItem, DueList, EventRecord, MatterView, RouteProposal,
 };
+pub use notices::StoredNotice;
 pub use records::{Conflict, ConflictOption, QuarantinedChange, Resolution};
 pub use search::{SearchKind, VisitorHit, classify_query, name_keys};
 pub use staff::{NewStaff, Staff};
@@ -149,7 +151,13 @@ impl Store {
         slots.save(&keys::KeySlots::lock(data_dir)?)?;
         let made = (|| {
             let conn = open_connection(&path, Some(&key), true)?;
-            Self::init_new(conn, path.clone(), hall_code, Some(key))
+            let store = Self::init_new(conn, path.clone(), hall_code, Some(key))?;
+            // The slots were written with their MAC: a file without one is refused from now on.
+            store.conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('keyslots_mac', '1')",
+                [],
+            )?;
+            Ok(store)
         })();
         match made {
             Ok(store) => Ok((store, recovery)),
@@ -216,14 +224,19 @@ impl Store {
             )));
         }
         let now = u64::try_from(clock.now().timestamp()).unwrap_or(0);
-        let candidates = keys::KeySlots::load(data_dir)?.unlock(data_dir, creds, now)?;
+        let slots = keys::KeySlots::load(data_dir)?;
+        let candidates = slots.unlock(data_dir, creds, now)?;
         let mut last = StoreError::WrongKey;
-        for (i, key) in candidates.into_iter().enumerate() {
-            match Self::open_with_key(data_dir, &key) {
-                Ok(store) => {
+        for (i, key) in candidates.iter().enumerate() {
+            match Self::open_with_key(data_dir, key) {
+                Ok(mut store) => {
+                    store.authenticate_slots(&slots, &candidates)?;
                     if i > 0 {
-                        // A rekey was interrupted after the database took the new key.
-                        keys::KeySlots::update(data_dir, |slots| {
+                        // A rekey was interrupted after the database took the new key; its
+                        // file is still authenticated under the old key.
+                        let mut keys = vec![key.clone()];
+                        keys.extend(candidates.iter().cloned());
+                        keys::KeySlots::update_keyed(data_dir, &keys, |slots| {
                             slots.promote();
                             Ok(())
                         })?;
@@ -235,6 +248,41 @@ impl Store {
             }
         }
         Err(last)
+    }
+
+    /// Checks the MAC of the key slots just used to unlock (`slots`, with the data keys they
+    /// opened). A file from before the MAC existed is authenticated now, once: the database
+    /// records that it was (meta `keyslots_mac`), so a file stripped of its MAC later is refused
+    /// like an altered one.
+    fn authenticate_slots(&mut self, slots: &keys::KeySlots, candidates: &[DataKey]) -> Result<()> {
+        let recorded = self
+            .conn
+            .query_row("SELECT 1 FROM meta WHERE key = 'keyslots_mac'", [], |_| {
+                Ok(())
+            })
+            .optional()?
+            .is_some();
+        match slots.authenticity(candidates)? {
+            keys::Authenticity::Authentic => {}
+            keys::Authenticity::Legacy if recorded => return Err(keys::tampered()),
+            keys::Authenticity::Legacy => {
+                let key = self.key.clone().expect("an unlocked store has its key");
+                let lock = keys::KeySlots::lock(self.data_dir())?;
+                let mut fresh = keys::KeySlots::load(self.data_dir())?;
+                if fresh.authenticity(candidates)? == keys::Authenticity::Legacy {
+                    fresh.authenticate(&key);
+                    fresh.save(&lock)?;
+                    tracing::info!("key slots authenticated for the first time");
+                }
+            }
+        }
+        if !recorded {
+            self.conn.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('keyslots_mac', '1')",
+                [],
+            )?;
+        }
+        Ok(())
     }
 
     /// Unlocks with a staff member's password and checks the account: the login of the CLI

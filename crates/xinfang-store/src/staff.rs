@@ -10,6 +10,8 @@ use serde_json::{Map, json};
 use xinfang_core::staff::Role;
 use xinfang_core::{FieldError, ValidationErrors};
 
+use crate::keys::KdfParams;
+
 use crate::changelog::{self, Op};
 use crate::{Result, Store, StoreError, now_text};
 
@@ -84,9 +86,23 @@ pub(crate) fn validate(new: &NewStaff) -> Result<(), ValidationErrors> {
     errors.into_result(())
 }
 
+/// The argon2id parameters of a staff password hash: those of the key slots (the production
+/// ones in release builds). The hash syncs to the hall's other desks and to the city, so it must
+/// be no cheaper to guess than a slot (issue 15, item 14; argon2's defaults, m = 19 MiB, t = 2,
+/// were). Hashes made before keep their recorded parameters and still verify.
+pub(crate) fn hash_params() -> KdfParams {
+    KdfParams::for_new_store().at_least(KdfParams::floor())
+}
+
 pub(crate) fn hash_password(password: &str) -> Result<String> {
+    hash_password_with(password, hash_params())
+}
+
+fn hash_password_with(password: &str, kdf: KdfParams) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
+    let params = argon2::Params::new(kdf.m_kib, kdf.t, kdf.p, None)
+        .map_err(|e| StoreError::Password(e.to_string()))?;
+    Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| StoreError::Password(e.to_string()))
@@ -198,5 +214,41 @@ impl std::fmt::Debug for NewStaff {
             .field("display_name", &self.display_name)
             .field("roles", &self.roles)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hash that syncs hall-wide costs what a key slot costs: in release builds the
+    /// production parameters, recorded in the PHC string, and it verifies.
+    #[test]
+    fn password_hashes_cost_what_a_key_slot_costs() {
+        assert_eq!(
+            KdfParams::PRODUCTION.at_least(KdfParams::floor_for(false)),
+            KdfParams::PRODUCTION
+        );
+        let hash = hash_password_with("hall-pass-2026", KdfParams::PRODUCTION).unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=65536,t=8,p=1$"),
+            "{hash}"
+        );
+        let parsed = PasswordHash::new(&hash).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"hall-pass-2026", &parsed)
+                .is_ok()
+        );
+        // What a store writes is at the level of its slots.
+        let p = hash_params();
+        let made = hash_password("hall-pass-2026").unwrap();
+        assert!(
+            made.starts_with(&format!(
+                "$argon2id$v=19$m={},t={},p={}$",
+                p.m_kib, p.t, p.p
+            )),
+            "{made}"
+        );
     }
 }

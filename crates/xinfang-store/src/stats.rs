@@ -1374,17 +1374,21 @@ impl Store {
         f.insert("by_staff".into(), json!(by));
         f.insert("exported_at".into(), json!(now));
         changelog::append(&tx, "export_log", &id, Op::Insert, f, &now)?;
-        if full_ids {
-            crate::audit::append_in(
-                &tx,
-                &self.device_id,
-                by,
-                crate::AuditAction::ExportFull,
-                "export_log",
-                &id,
-                &format!("{kind}，{row_count} 行，{file_name}"),
-            )?;
-        }
+        // Every export is audited, in the same transaction; one with full numbers as such.
+        let action = if full_ids {
+            crate::AuditAction::ExportFull
+        } else {
+            crate::AuditAction::Export
+        };
+        crate::audit::append_in(
+            &tx,
+            &self.device_id,
+            by,
+            action,
+            "export_log",
+            &id,
+            &format!("{kind}，{row_count} 行，{file_name}"),
+        )?;
         tx.commit()?;
         if full_ids {
             tracing::info!(export_id = %id, kind, rows = row_count, "export with full ID numbers");

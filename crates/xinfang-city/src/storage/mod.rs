@@ -34,6 +34,37 @@ pub struct Device {
     pub revoked_at: Option<String>,
 }
 
+/// An admin token as listed: never the token, only the start of its hash as its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdminToken {
+    pub id: String,
+    pub label: String,
+    pub created_at: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub revoked_at: Option<String>,
+}
+
+/// An entry for the city's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLogEntry {
+    pub action: &'static str,
+    pub actor: String,
+    pub device_id: Option<String>,
+    pub detail: String,
+}
+
+/// An entry of the city's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogEntry {
+    pub id: i64,
+    pub at: String,
+    pub action: String,
+    pub actor: String,
+    pub device_id: Option<String>,
+    pub detail: String,
+}
+
 /// A desk asking to enrol. Only hashes of the code and the new token reach storage.
 #[derive(Debug, Clone)]
 pub struct NewEnrolment {
@@ -102,8 +133,22 @@ pub trait Storage: Send + Sync + 'static {
     /// Revokes a device; false if there is no such device.
     fn revoke_device(&self, device_id: &str) -> Result<bool>;
 
-    fn add_admin_token(&self, token_hash: &str, label: &str) -> Result<()>;
-    fn is_admin_token(&self, token_hash: &str) -> Result<bool>;
+    /// Allows `device_id` to enrol again with a fresh code until `until` (Unix seconds), e.g.
+    /// after the desk was reinstalled; logged. False if there is no such device.
+    fn allow_reenrol(&self, device_id: &str, until: i64) -> Result<bool>;
+
+    /// A token for the city administrator, valid until `expires_at` (Unix seconds).
+    fn add_admin_token(&self, token_hash: &str, label: &str, expires_at: i64) -> Result<()>;
+    /// The label of a valid (known, not expired at `now`, not revoked) admin token.
+    fn admin_token_label(&self, token_hash: &str, now: i64) -> Result<Option<String>>;
+    fn admin_tokens(&self) -> Result<Vec<AdminToken>>;
+    /// Revokes the admin tokens whose id (the start of their hash) is `id`; how many. Logged.
+    fn revoke_admin_token(&self, id: &str) -> Result<usize>;
+
+    /// Appends to the city's own log (what the administrator did or looked up).
+    fn log(&self, entry: &NewLogEntry) -> Result<()>;
+    /// The city's log, newest first.
+    fn city_log(&self, limit: u32) -> Result<Vec<LogEntry>>;
 
     /// (highest device sequence stored for the device, applied or set aside; highest server
     /// sequence).

@@ -23,7 +23,8 @@ use xinfang_sync::wire::{
 use xinfang_sync::{Change, Hlc, Op, RemoteChange};
 
 use super::{
-    AuditPushOutcome, Device, Hall, NewEnrolment, PRELOADED_HALLS, Result, Storage, StorageError,
+    AdminToken, AuditPushOutcome, Device, Hall, LogEntry, NewEnrolment, NewLogEntry,
+    PRELOADED_HALLS, Result, Storage, StorageError,
 };
 
 pub const DB_FILE: &str = "city.db";
@@ -107,7 +108,22 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0002_audit.sql")),
         M::up(include_str!("../../migrations/0003_quarantine.sql")),
         M::up(include_str!("../../migrations/0004_records.sql")),
+        M::up(include_str!("../../migrations/0005_security.sql")),
     ])
+}
+
+fn append_log(conn: &Connection, e: &NewLogEntry) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO city_log(at, action, actor, device_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        now_text(),
+        e.action,
+        e.actor,
+        e.device_id,
+        e.detail
+    ])?;
+    Ok(())
 }
 
 fn now_text() -> String {
@@ -677,28 +693,58 @@ impl Storage for SqliteStorage {
                 ),
             ));
         }
-        let existing: Option<(String, Option<String>)> = tx
+        let existing: Option<(String, Option<String>, Option<i64>)> = tx
             .query_row(
-                "SELECT hall_code, revoked_at FROM devices WHERE id = ?1",
+                "SELECT hall_code, revoked_at, reenrol_until FROM devices WHERE id = ?1",
                 [&e.device_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
         match existing {
-            Some((_, Some(_))) => {
+            Some((_, Some(_), _)) => {
                 return Err(StorageError::refused(
                     403,
                     "device_revoked",
                     "本设备已被市局注销，不能再次登记：如需恢复，请联系市局管理员。",
                 ));
             }
-            Some((h, None)) if h != hall_code => {
+            Some((h, None, _)) if h != hall_code => {
                 return Err(hall_forbidden("本设备", &h));
+            }
+            // A code alone must not take over an enrolled device's identity (and its token,
+            // chain and changes): only while the administrator allows it.
+            Some((_, None, until)) if until.is_none_or(|u| u <= e.now) => {
+                append_log(
+                    &tx,
+                    &NewLogEntry {
+                        action: "reenrol_refused",
+                        actor: e.device_id.clone(),
+                        device_id: Some(e.device_id.clone()),
+                        detail: format!("hall {hall_code}"),
+                    },
+                )?;
+                // The refusal is recorded; the code stays unused.
+                tx.commit()?;
+                return Err(StorageError::refused(
+                    409,
+                    "device_already_enrolled",
+                    "本设备编号已经登记过，不能用新的登记码再次登记：如果这台接待台重装过，请市局管理员先运行 \
+                     `xinfang-city device allow-reenrol <设备编号>` 允许它重新登记，再用新的登记码登记。",
+                ));
             }
             Some(_) => {
                 tx.execute(
-                    "UPDATE devices SET token_hash = ?2, name = ?3 WHERE id = ?1",
+                    "UPDATE devices SET token_hash = ?2, name = ?3, reenrol_until = NULL WHERE id = ?1",
                     params![e.device_id, e.token_hash, e.device_name],
+                )?;
+                append_log(
+                    &tx,
+                    &NewLogEntry {
+                        action: "reenrolled",
+                        actor: e.device_id.clone(),
+                        device_id: Some(e.device_id.clone()),
+                        detail: format!("hall {hall_code}"),
+                    },
                 )?;
             }
             None => {
@@ -746,19 +792,112 @@ impl Storage for SqliteStorage {
         Ok(n > 0)
     }
 
-    fn add_admin_token(&self, token_hash: &str, label: &str) -> Result<()> {
+    fn allow_reenrol(&self, device_id: &str, until: i64) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE devices SET reenrol_until = ?2 WHERE id = ?1",
+            params![device_id, until],
+        )?;
+        if n > 0 {
+            append_log(
+                &tx,
+                &NewLogEntry {
+                    action: "reenrol_allowed",
+                    actor: "cli".into(),
+                    device_id: Some(device_id.to_owned()),
+                    detail: format!("until {until}"),
+                },
+            )?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    fn add_admin_token(&self, token_hash: &str, label: &str, expires_at: i64) -> Result<()> {
         self.conn().execute(
-            "INSERT INTO admin_tokens(token_hash, label, created_at) VALUES (?1, ?2, ?3)",
-            params![token_hash, label, now_text()],
+            "INSERT INTO admin_tokens(token_hash, label, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![token_hash, label, now_text(), expires_at],
         )?;
         Ok(())
     }
 
-    fn is_admin_token(&self, token_hash: &str) -> Result<bool> {
+    fn admin_token_label(&self, token_hash: &str, now: i64) -> Result<Option<String>> {
         let conn = self.conn();
         Ok(conn
-            .prepare_cached("SELECT 1 FROM admin_tokens WHERE token_hash = ?1")?
-            .exists([token_hash])?)
+            .prepare_cached(
+                "SELECT label FROM admin_tokens
+                 WHERE token_hash = ?1 AND revoked_at IS NULL AND expires_at > ?2",
+            )?
+            .query_row(params![token_hash, now], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn admin_tokens(&self) -> Result<Vec<AdminToken>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT substr(token_hash, 1, 12), label, created_at, expires_at, revoked_at
+             FROM admin_tokens ORDER BY created_at, token_hash",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(AdminToken {
+                id: r.get(0)?,
+                label: r.get(1)?,
+                created_at: r.get(2)?,
+                expires_at: r.get(3)?,
+                revoked_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn revoke_admin_token(&self, id: &str) -> Result<usize> {
+        // At least 8 hex digits: a short prefix must not revoke tokens by accident.
+        if id.len() < 8 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Ok(0);
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE admin_tokens SET revoked_at = ?2
+             WHERE substr(token_hash, 1, length(?1)) = lower(?1) AND revoked_at IS NULL",
+            params![id, now_text()],
+        )?;
+        if n > 0 {
+            append_log(
+                &tx,
+                &NewLogEntry {
+                    action: "admin_token_revoked",
+                    actor: "cli".into(),
+                    device_id: None,
+                    detail: format!("token {}", id.to_ascii_lowercase()),
+                },
+            )?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    fn log(&self, entry: &NewLogEntry) -> Result<()> {
+        append_log(&self.conn(), entry)
+    }
+
+    fn city_log(&self, limit: u32) -> Result<Vec<LogEntry>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, at, action, actor, device_id, detail FROM city_log ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(LogEntry {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                action: r.get(2)?,
+                actor: r.get(3)?,
+                device_id: r.get(4)?,
+                detail: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn device_heads(&self, device_id: &str) -> Result<(i64, i64)> {

@@ -1,0 +1,312 @@
+//! The city server's smaller security findings of issue 15, against the real binary on a
+//! loopback port: re-enrolment (item 6), the order of authentication and body, body and flood
+//! limits (item 12), admin tokens, plain HTTP, repeat-visit lookups and device names (item 14).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{CITY_BIN, Server};
+use serde_json::json;
+use xinfang_sync::wire::{PROTOCOL_HEADER, PROTOCOL_VERSION};
+
+const DEVICE: &str = "01900000-0000-7000-8000-0000000000d6";
+
+fn enrol(server: &Server, device_id: &str, name: &str) -> (u16, serde_json::Value) {
+    let code = server.enrol_code("140521");
+    server.post_json(
+        "/v1/enrol",
+        None,
+        &json!({ "code": code, "device_id": device_id, "hall_code": "140521", "device_name": name }),
+    )
+}
+
+/// The status line and the rest of a raw HTTP/1.1 answer read from `stream`.
+fn read_answer(stream: &mut TcpStream) -> String {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let mut got = Vec::new();
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("no answer from the server: {e}"),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn a_new_code_does_not_take_over_an_enrolled_device() {
+    let server = Server::start();
+    let (status, first) = enrol(&server, DEVICE, "沁水县接待台1");
+    assert_eq!(status, 200, "{first}");
+    let token = first["token"].as_str().unwrap().to_owned();
+
+    // Someone who learned the device id (it travels with every pulled change) and got a code.
+    let (status, body) = enrol(&server, DEVICE, "另一台电脑");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("device_already_enrolled")),
+        "{body}"
+    );
+    assert!(body["message"].as_str().unwrap().contains("allow-reenrol"));
+    // The enrolled desk keeps its token.
+    assert_eq!(server.get("/v1/sync/state", Some(&token)).0, 200);
+    let log = server.admin(&["log"]);
+    assert!(
+        log.contains("reenrol_refused") && log.contains(DEVICE),
+        "{log}"
+    );
+
+    // The administrator allows it (a reinstalled desk): one re-enrolment, logged.
+    let out = server.admin(&["device", "allow-reenrol", DEVICE, "--ttl", "1h"]);
+    assert!(out.contains(DEVICE), "{out}");
+    let (status, again) = enrol(&server, DEVICE, "沁水县接待台1");
+    assert_eq!(status, 200, "{again}");
+    let new_token = again["token"].as_str().unwrap();
+    assert_eq!(server.get("/v1/sync/state", Some(&token)).0, 401);
+    assert_eq!(server.get("/v1/sync/state", Some(new_token)).0, 200);
+    let log = server.admin(&["log"]);
+    assert!(
+        log.contains("reenrol_allowed") && log.contains("reenrolled"),
+        "{log}"
+    );
+    // The permission was used up.
+    let (status, body) = enrol(&server, DEVICE, "沁水县接待台1");
+    assert_eq!(status, 409, "{body}");
+    // An unknown device cannot be allowed.
+    let out = server.run(&["device", "allow-reenrol", "no-such-device"]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn an_unauthenticated_push_is_refused_before_its_body_is_read() {
+    let server = Server::start();
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    // A body of 15 MiB is announced and never sent: the answer must come from the headers.
+    write!(
+        stream,
+        "POST /v1/sync/push HTTP/1.1\r\nHost: city\r\nContent-Type: application/json\r\n\
+         {PROTOCOL_HEADER}: {PROTOCOL_VERSION}\r\nContent-Length: {}\r\n\r\n{{\"changes\": [",
+        15 * 1024 * 1024
+    )
+    .unwrap();
+    let answer = read_answer(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    // The same for the other endpoints that take a body.
+    for path in ["/v1/sync/pull", "/v1/sync/own", "/v1/audit/push"] {
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: city\r\nContent-Type: application/json\r\n\
+             Authorization: Bearer xft_made_up\r\n{PROTOCOL_HEADER}: {PROTOCOL_VERSION}\r\n\
+             Content-Length: 1000000\r\n\r\n{{"
+        )
+        .unwrap();
+        let answer = read_answer(&mut stream);
+        assert!(answer.starts_with("HTTP/1.1 401"), "{path}: {answer}");
+    }
+    assert!(server.healthy());
+}
+
+#[test]
+fn an_enrolment_body_is_small() {
+    let server = Server::start();
+    let code = server.enrol_code("140521");
+    let (status, body) = server.post_json(
+        "/v1/enrol",
+        None,
+        &json!({ "code": code, "device_id": DEVICE, "hall_code": "140521", "device_name": "x".repeat(8 * 1024) }),
+    );
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("body_too_large")),
+        "{body}"
+    );
+    assert!(body["message"].as_str().unwrap().contains("4 KB"), "{body}");
+}
+
+#[test]
+fn enrolment_requests_are_rate_limited() {
+    let server = Server::start_with(&["--enrol-burst", "3", "--enrol-every", "1h"]);
+    let wrong = json!({ "code": "AAAA-BBBB-CCCC", "device_id": DEVICE, "hall_code": "140521" });
+    let statuses: Vec<(u16, String)> = (0..5)
+        .map(|_| {
+            let (status, body) = server.post_json("/v1/enrol", None, &wrong);
+            (status, body["code"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    let want: Vec<(u16, String)> = [
+        (403, "enrol_code_invalid"),
+        (403, "enrol_code_invalid"),
+        (403, "enrol_code_invalid"),
+        (429, "too_many_requests"),
+        (429, "too_many_requests"),
+    ]
+    .iter()
+    .map(|(s, c)| (*s, (*c).to_owned()))
+    .collect();
+    assert_eq!(statuses, want);
+    // The rest of the server is not affected.
+    assert!(server.healthy());
+}
+
+#[test]
+fn requests_beyond_the_ceiling_are_shed_at_once() {
+    let server = Server::start_with(&["--max-in-flight", "1"]);
+    let (status, body) = enrol(&server, DEVICE, "沁水县接待台1");
+    assert_eq!(status, 200, "{body}");
+    let token = body["token"].as_str().unwrap();
+    // A push whose body is still arriving occupies the one slot.
+    let payload = b"{\"changes\": []}";
+    let mut slow = TcpStream::connect(server.addr).unwrap();
+    write!(
+        slow,
+        "POST /v1/sync/push HTTP/1.1\r\nHost: city\r\nContent-Type: application/json\r\n\
+         Authorization: Bearer {token}\r\n{PROTOCOL_HEADER}: {PROTOCOL_VERSION}\r\n\
+         Content-Length: {}\r\n\r\n{{",
+        payload.len()
+    )
+    .unwrap();
+    slow.flush().unwrap();
+    // Until the server has taken the slow request in, the probe may still get through; once it
+    // has, the probe is shed with 503 at once (it does not wait for the slot).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (status, body) = loop {
+        let (status, body) = server.get("/healthz", None);
+        if status == 503 || Instant::now() > deadline {
+            break (status, body);
+        }
+    };
+    assert_eq!((status, body["code"].as_str()), (503, Some("overloaded")));
+    // The slow request completes; the slot is free again.
+    slow.write_all(&payload[1..]).unwrap();
+    let answer = read_answer(&mut slow);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(server.healthy());
+}
+
+#[test]
+fn admin_tokens_expire_and_can_be_revoked() {
+    let server = Server::start();
+    let first = server.admin_token();
+    let second = server.admin_token();
+    assert_eq!(server.get("/v1/city/halls", Some(&first)).0, 200);
+    assert_eq!(server.get("/v1/city/halls", Some(&second)).0, 200);
+
+    // Revoked by the id `admin-tokens` lists (the start of its hash, never the token).
+    let list = server.admin(&["admin-tokens"]);
+    assert!(!list.contains(&first), "the list shows no token");
+    let id = {
+        use sha2::Digest;
+        let h = sha2::Sha256::digest(first.as_bytes());
+        h.iter().map(|b| format!("{b:02x}")).collect::<String>()[..12].to_owned()
+    };
+    assert!(list.contains(&id), "{list}");
+    server.admin(&["revoke-admin-token", &id]);
+    let (status, body) = server.get("/v1/city/halls", Some(&first));
+    assert_eq!(status, 401, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("吊销"));
+    assert!(server.admin(&["admin-tokens"]).contains("已吊销"));
+    assert!(server.admin(&["log"]).contains("admin_token_revoked"));
+
+    // Expired: the token's time is moved back instead of waiting for it.
+    rusqlite::Connection::open(server.dir.path().join("city.db"))
+        .unwrap()
+        .execute(
+            "UPDATE admin_tokens SET expires_at = expires_at - 31 * 86400",
+            [],
+        )
+        .unwrap();
+    assert_eq!(server.get("/v1/city/halls", Some(&second)).0, 401);
+    // A life beyond 90 days is refused; a short one is accepted.
+    assert!(
+        !server
+            .run(&["admin-token", "--ttl", "120d"])
+            .status
+            .success()
+    );
+    let short = common::last_word(&server.admin(&["admin-token", "--ttl", "12h"]));
+    assert_eq!(server.get("/v1/city/halls", Some(&short)).0, 200);
+}
+
+#[test]
+fn repeat_visit_lookups_are_in_the_city_log() {
+    let server = Server::start();
+    let admin = server.admin_token();
+    let id = "140521198001010013";
+    let (status, body) = server.get(
+        &format!("/v1/city/repeat-visits?id_number={id}"),
+        Some(&admin),
+    );
+    assert_eq!(status, 200, "{body}");
+    let log = server.admin(&["log"]);
+    let line = log
+        .lines()
+        .find(|l| l.contains("repeat_visits"))
+        .unwrap_or_else(|| panic!("the lookup is not logged: {log}"));
+    assert!(line.contains(id) && line.contains("市局管理员"), "{line}");
+}
+
+#[test]
+fn plain_http_on_a_non_loopback_address_needs_an_explicit_flag() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let mut child = Command::new(CITY_BIN)
+        .args([
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--no-encryption",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("XINFANG_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let status = status.expect("the server started serving plain HTTP on 0.0.0.0");
+    assert!(!status.success());
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        err.contains("明文 HTTP") && err.contains("--tls-cert"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_device_name_with_control_characters_is_refused() {
+    let server = Server::start();
+    let (status, body) = enrol(&server, DEVICE, "接待台\u{1b}]0;pwned\u{7}\u{1b}[2J");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("device_name_invalid")),
+        "{body}"
+    );
+    let list = server.admin(&["device", "list"]);
+    assert!(!list.contains('\u{1b}'), "{list}");
+}
