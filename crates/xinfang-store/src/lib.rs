@@ -14,6 +14,7 @@ mod error;
 mod keys;
 mod maintenance;
 mod matters;
+mod people;
 mod records;
 mod reference;
 mod schema;
@@ -46,6 +47,7 @@ pub use maintenance::{RestoreOutcome, VerifyReport, backup_keyslots_path};
 pub use matters::{
     AllowedEvent, DeadlineView, DueItem, DueList, EventRecord, MatterView, RouteProposal,
 };
+pub use people::{DuplicatePair, MergeRecord, PersonBrief, SplitOutcome, SplitTarget};
 pub use records::{Conflict, ConflictOption, QuarantinedChange, Resolution};
 pub use search::{SearchKind, VisitorHit, classify_query, name_keys};
 pub use staff::{NewStaff, Staff};

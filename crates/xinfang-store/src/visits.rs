@@ -103,7 +103,7 @@ pub fn visitor_id(hall_code: &str, id_type: &str, id_number: &str) -> String {
 }
 
 /// Inserts a new visitor or updates the one already on file with this document; returns its id.
-fn upsert_visitor(
+pub(crate) fn upsert_visitor(
     tx: &Transaction<'_>,
     own_device: &str,
     v: &ValidVisitor,
@@ -288,7 +288,7 @@ pub(crate) fn register_in(
     {
         let mut stmt = tx.prepare_cached(
             "SELECT x.id, x.visited_at FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id
-                 WHERE vv.visitor_id = ?1",
+                 WHERE vv.person_id = coalesce((SELECT merged_into FROM visitors WHERE id = ?1), ?1)",
         )?;
         for vid in &visitor_ids {
             for row in stmt.query_map([vid], |r| Ok((r.get(0)?, r.get(1)?)))? {
@@ -455,7 +455,7 @@ impl Store {
                     coalesce(m.confidential, 0)
              FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id
              LEFT JOIN matters m ON m.id = x.matter_id
-             WHERE vv.visitor_id = ?1 ORDER BY x.visited_at DESC",
+             WHERE vv.person_id = ?1 ORDER BY x.visited_at DESC",
         )?;
         let rows = stmt.query_map([visitor_id], |r| {
             let appeal_kind: String = r.get(4)?;
