@@ -79,6 +79,12 @@ macro_rules! command_table {
             // What a sync kept for the supervisor to decide (conflicts.rs).
             sync_conflicts: ResolveConflicts, () -> SyncConflicts;
             resolve_sync_conflict: ResolveConflicts, (id: String, choose: Option<u32>, value: Option<String>) -> Conflict;
+            // People: correct a document, likely duplicates, merge, unmerge, split (people.rs).
+            people_duplicates: ManagePeople, () -> PeoplePage;
+            merge_people: ManagePeople, (keep: String, other: String, reason: String) -> MergeRecord;
+            unmerge_people: ManagePeople, (merge_id: String, reason: String) -> MergeRecord;
+            correct_document: ManagePeople, (visitor_id: String, id_type: String, id_number: String, reason: String) -> PersonBrief;
+            split_person: ManagePeople, (input: SplitInput) -> SplitOutcome;
         }
     };
 }
