@@ -132,7 +132,18 @@ pub(crate) fn upsert_visitor(
     let (full, initials) = name_keys(&v.name);
     match existing {
         None => {
-            let id = visitor_id(hall_code, &id_type, &v.id_number);
+            let mut id = visitor_id(hall_code, &id_type, &v.id_number);
+            // The id of this number can be held by a record whose document was corrected
+            // since (docs/sync.md, "People"): the number's real holder is someone else and gets
+            // the next id of the same derivation (the same on every desk that knows the record).
+            let mut n = 1;
+            while tx
+                .prepare_cached("SELECT 1 FROM visitors WHERE id = ?1")?
+                .exists([&id])?
+            {
+                id = visitor_id(hall_code, &id_type, &format!("{}/{n}", v.id_number));
+                n += 1;
+            }
             // A registration sets only what it knows: empty fields are not logged, so they
             // erase nothing another desk recorded (docs/sync.md).
             let mut fields = visitor_fields(v, hall_code);
