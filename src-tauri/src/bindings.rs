@@ -31,6 +31,13 @@ pub fn all() -> Vec<(String, String)> {
         s::Conflict,
         s::ConflictOption,
         s::QuarantinedChange,
+        // People: duplicates, merges, splits (xinfang_app::people).
+        xinfang_app::people::PeoplePage,
+        xinfang_app::people::SplitInput,
+        s::DuplicatePair,
+        s::PersonBrief,
+        s::MergeRecord,
+        s::SplitOutcome,
         xinfang_app::error::CommandError,
         xinfang_app::error::ErrorKind,
         xinfang_core::FieldError,

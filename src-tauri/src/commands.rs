@@ -12,6 +12,7 @@ use xinfang_app::backup::{BackupDone, RestoreDone};
 use xinfang_app::conflicts::SyncConflicts;
 use xinfang_app::error::CmdResult;
 use xinfang_app::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
+use xinfang_app::people::{PeoplePage, SplitInput};
 use xinfang_app::stats::{PublicityPage, StatsPage, WrittenFile};
 use xinfang_core::backlog::{ClearInput, FlagInput, NoteInput};
 use xinfang_core::classify::ClassifyInput;
@@ -21,8 +22,9 @@ use xinfang_core::stats::{EvaluationInput, PublicityInput};
 use xinfang_core::visit::VisitInput;
 use xinfang_store::{
     BacklogCase, BacklogFilter, Completeness, Conflict, ConsultationRecord, Draft, DueList,
-    EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, PublicityRecord, QueueItem,
-    RateMatter, Staff, VisitDetail, VisitRow, VisitorProfile,
+    EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, MergeRecord, PersonBrief,
+    PublicityRecord, QueueItem, RateMatter, SplitOutcome, Staff, VisitDetail, VisitRow,
+    VisitorProfile,
 };
 
 type S<'a> = State<'a, AppState>;
@@ -419,6 +421,42 @@ pub async fn backup_store(s: S<'_>, dest: String) -> CmdResult<BackupDone> {
 #[tauri::command]
 pub async fn restore_store(s: S<'_>, backup: String, password: String) -> CmdResult<RestoreDone> {
     s.restore_store(&backup, &password)
+}
+
+#[tauri::command]
+pub async fn people_duplicates(s: S<'_>) -> CmdResult<PeoplePage> {
+    s.people_duplicates()
+}
+
+#[tauri::command]
+pub async fn merge_people(
+    s: S<'_>,
+    keep: String,
+    other: String,
+    reason: String,
+) -> CmdResult<MergeRecord> {
+    s.merge_people(&keep, &other, &reason)
+}
+
+#[tauri::command]
+pub async fn unmerge_people(s: S<'_>, merge_id: String, reason: String) -> CmdResult<MergeRecord> {
+    s.unmerge_people(&merge_id, &reason)
+}
+
+#[tauri::command]
+pub async fn correct_document(
+    s: S<'_>,
+    visitor_id: String,
+    id_type: String,
+    id_number: String,
+    reason: String,
+) -> CmdResult<PersonBrief> {
+    s.correct_document(&visitor_id, &id_type, &id_number, &reason)
+}
+
+#[tauri::command]
+pub async fn split_person(s: S<'_>, input: SplitInput) -> CmdResult<SplitOutcome> {
+    s.split_person(input)
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ export const router = createRouter({
     { path: '/backlog', component: () => import('./views/BacklogView.vue') },
     { path: '/audit', component: () => import('./views/AuditView.vue') },
     { path: '/conflicts', component: () => import('./views/ConflictsView.vue') },
+    { path: '/people', component: () => import('./views/PeopleView.vue') },
     { path: '/print/opinion/:id', component: () => import('./views/PrintOpinion.vue'), props: true, meta: { bare: true } },
     { path: '/print/agreement/:id', component: () => import('./views/PrintAgreement.vue'), props: true, meta: { bare: true } },
   ],

@@ -82,6 +82,12 @@ macro_rules! command_table {
             // Backup into a file the user names, restore from one (backup.rs).
             backup_store: Backup, (dest: String) -> BackupDone;
             restore_store: Backup, (backup: String, password: String) -> RestoreDone;
+            // People: correct a document, likely duplicates, merge, unmerge, split (people.rs).
+            people_duplicates: ManagePeople, () -> PeoplePage;
+            merge_people: ManagePeople, (keep: String, other: String, reason: String) -> MergeRecord;
+            unmerge_people: ManagePeople, (merge_id: String, reason: String) -> MergeRecord;
+            correct_document: ManagePeople, (visitor_id: String, id_type: String, id_number: String, reason: String) -> PersonBrief;
+            split_person: ManagePeople, (input: SplitInput) -> SplitOutcome;
         }
     };
 }

@@ -273,6 +273,31 @@ fn cases() -> Vec<(&'static str, Case)> {
             "restore_store",
             |s, _, _| ok(s.restore_store("备份.db", PW)),
         ),
+        // crate::people
+        ("people_duplicates", |s, _, _| ok(s.people_duplicates())),
+        ("merge_people", |s, _, _| {
+            ok(s.merge_people("no-such-id", "no-other-id", "同一人"))
+        }),
+        ("unmerge_people", |s, _, _| {
+            ok(s.unmerge_people("no-such-merge", "核实为两人"))
+        }),
+        ("correct_document", |s, _, _| {
+            ok(s.correct_document(
+                "no-such-id",
+                "resident_id",
+                &id("19800115", "021"),
+                "录入错误",
+            ))
+        }),
+        ("split_person", |s, _, _| {
+            ok(s.split_person(crate::people::SplitInput {
+                visitor_id: "no-such-id".into(),
+                visit_ids: vec!["no-such-visit".into()],
+                into: Some("no-other-id".into()),
+                reason: "两人共用一号".into(),
+                ..Default::default()
+            }))
+        }),
     ]
 }
 
@@ -1073,6 +1098,52 @@ fn cli_use_cases() -> Vec<(&'static str, &'static [Action], UseCase)> {
                 today(),
             ))
         }),
+        (
+            "person_duplicates",
+            &[Action::ManagePeople],
+            |s, me, _, _| ok(crate::people::people_page(s, me)),
+        ),
+        ("person_merge", &[Action::ManagePeople], |s, me, _, _| {
+            ok(crate::people::merge(
+                s,
+                me,
+                "no-such-id",
+                "no-other-id",
+                "同一人",
+            ))
+        }),
+        ("person_unmerge", &[Action::ManagePeople], |s, me, _, _| {
+            ok(crate::people::unmerge(s, me, "no-such-merge", "撤销"))
+        }),
+        (
+            "person_correct_document",
+            &[Action::ManagePeople],
+            |s, me, _, _| {
+                ok(crate::people::correct_document(
+                    s,
+                    me,
+                    "no-such-id",
+                    xinfang_core::id::IdType::ResidentId,
+                    &id("19800115", "021"),
+                    "录入错误",
+                    today(),
+                ))
+            },
+        ),
+        ("person_split", &[Action::ManagePeople], |s, me, _, _| {
+            ok(crate::people::split(
+                s,
+                me,
+                &crate::people::SplitInput {
+                    visitor_id: "no-such-id".into(),
+                    visit_ids: vec!["v".into()],
+                    into: Some("other".into()),
+                    reason: "拆分".into(),
+                    ..Default::default()
+                },
+                today(),
+            ))
+        }),
         ("clear_backlog", &[Action::ManageBacklog], |s, me, _, _| {
             ok(m::clear_backlog(
                 s,
@@ -1497,6 +1568,8 @@ fn backup_and_restore_from_the_app_lose_nothing_on_a_refusal() {
         .filter_map(Result::ok)
         .any(|e| e.file_name().to_string_lossy().starts_with("replaced-"));
     assert!(aside, "the replaced store is kept in the data dir");
+}
+
 /// The first-run and new-account forms carry passwords; their `Debug` (a log line, a panic
 /// message) shows the rest and never the password (issue 15, item 14).
 #[test]
@@ -1599,4 +1672,62 @@ fn printed_notices_stay_in_the_store_and_open_only_for_whom_may_see_the_report()
     );
     state.logout();
     assert!(!path.exists());
+}
+
+/// The 疑似重复人员 screen through the desk commands: the supervisor sees the pair (a reporter
+/// flagged as such), merges it, finds one person, undoes the merge; a clerk is refused.
+#[test]
+fn the_supervisor_merges_and_unmerges_from_the_people_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("clerk", PW).unwrap();
+    // The fixture's 张三 (born 1980-01-15) again, under a mistyped number, reporting.
+    let mut input = visit("张三", &id("19800115", "021"));
+    input.appeal_kind = "report".into();
+    input.category = "纪检监察".into();
+    let other = state.register_visit(input).unwrap().registered.visitor_ids[0].clone();
+    assert_eq!(
+        state.people_duplicates().unwrap_err().kind,
+        ErrorKind::Forbidden
+    );
+    let refused = state.merge_people("a", "b", "同一人").unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Forbidden);
+    assert!(refused.message.starts_with("无权"), "{}", refused.message);
+
+    state.login("supervisor", PW).unwrap();
+    let page = state.people_duplicates().unwrap();
+    assert_eq!(page.duplicates.len(), 1, "{page:#?}");
+    let pair = &page.duplicates[0];
+    assert_eq!(pair.reason_labels, ["姓名和出生日期相同"]);
+    assert!(pair.other.reporter || pair.keep.reporter);
+    let (keep, merged) = (pair.keep.visitor_id.clone(), pair.other.visitor_id.clone());
+    assert!(merged == other || keep == other);
+    let empty = state.merge_people(&keep, &merged, " ").unwrap_err();
+    assert_eq!(empty.errors[0].code, "reason_empty");
+    let m = state
+        .merge_people(&keep, &merged, "同一人，号码录错")
+        .unwrap();
+    assert_eq!(m.survivor.visit_count, 2);
+    let page = state.people_duplicates().unwrap();
+    assert!(page.duplicates.is_empty());
+    assert_eq!(page.merges.len(), 1);
+    assert!(page.merges[0].active);
+    assert_eq!(state.history("张三").unwrap().len(), 1);
+    // The survivor's number may not be corrected into the number of another person.
+    state.login("clerk", PW).unwrap();
+    let li = state
+        .register_visit(visit("李四", &id("19750301", "024")))
+        .unwrap()
+        .registered
+        .visitor_ids[0]
+        .clone();
+    state.login("supervisor", PW).unwrap();
+    let taken = state
+        .correct_document(&keep, "resident_id", &id("19750301", "024"), "录入错误")
+        .unwrap_err();
+    assert_eq!(taken.errors[0].code, "document_taken");
+    assert!(!taken.message.contains(&li));
+    let unmerged = state.unmerge_people(&m.merge_id, "核实为两人").unwrap();
+    assert!(!unmerged.active);
+    assert_eq!(state.history("张三").unwrap().len(), 2);
 }

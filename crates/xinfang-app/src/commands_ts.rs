@@ -13,8 +13,9 @@ use xinfang_core::stats::{EvaluationInput, PublicityInput};
 use xinfang_core::visit::VisitInput;
 use xinfang_store::{
     BacklogCase, BacklogFilter, Completeness, Conflict, ConsultationRecord, Draft, DueList,
-    EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, PublicityRecord, QueueItem,
-    RateMatter, Staff, VisitDetail, VisitRow, VisitorProfile,
+    EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, MergeRecord, PersonBrief,
+    PublicityRecord, QueueItem, RateMatter, SplitOutcome, Staff, VisitDetail, VisitRow,
+    VisitorProfile,
 };
 
 use crate::api::{
@@ -24,6 +25,7 @@ use crate::api::{
 use crate::backup::{BackupDone, RestoreDone};
 use crate::conflicts::SyncConflicts;
 use crate::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
+use crate::people::{PeoplePage, SplitInput};
 use crate::stats::{PublicityPage, StatsPage, WrittenFile};
 
 /// A step's form is read by `matters::parse_event`, field by field: any JSON object.

@@ -15,6 +15,7 @@ pub mod commands_ts;
 pub mod conflicts;
 pub mod error;
 pub mod matters;
+pub mod people;
 pub mod security_doc;
 pub mod stats;
 pub mod sync;

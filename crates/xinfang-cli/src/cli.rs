@@ -138,6 +138,11 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::conflict_cmd::ConflictCommand,
     },
+    /// People for a supervisor: likely duplicates, merge, unmerge, split, correct a document.
+    Person {
+        #[command(subcommand)]
+        command: crate::person_cmd::PersonCommand,
+    },
     /// Matters (信访事项): show, record a step, classify, legal route, due lists.
     Matter {
         #[command(subcommand)]
@@ -442,6 +447,7 @@ pub fn run(args: Args) -> CmdResult {
             command: Some(SyncCommand::Quarantine),
         } => crate::conflict_cmd::quarantine(&args),
         Command::Conflict { command } => crate::conflict_cmd::conflict(&args, command),
+        Command::Person { command } => crate::person_cmd::person(&args, command),
         Command::Matter { command } => crate::matter_cmd::matter(&args, command),
         Command::Backlog { command } => crate::matter_cmd::backlog(&args, command),
         Command::Notice { command } => crate::matter_cmd::notice(&args, command),

@@ -5,6 +5,7 @@ mod cli;
 mod conflict_cmd;
 mod matter_cmd;
 mod output;
+mod person_cmd;
 mod seed;
 mod stats_cmd;
 mod sync_cmd;

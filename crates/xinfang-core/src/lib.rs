@@ -16,6 +16,7 @@ pub mod error;
 pub mod id;
 pub mod matter;
 pub mod notice;
+pub mod people;
 pub mod phone;
 pub mod reference;
 pub mod regions;

@@ -163,10 +163,14 @@ pub enum Action {
     ViewFullContact,
     /// Review and resolve sync conflicts and changes set aside by a pull (audited).
     ResolveConflicts,
+    /// Correct a visitor's document number, list likely duplicate people, merge, unmerge and
+    /// split people (audited, synced): who a person is decides which earlier visits, matters
+    /// and 检举控告 records they are shown with.
+    ManagePeople,
 }
 
 impl Action {
-    pub const ALL: [Action; 38] = [
+    pub const ALL: [Action; 39] = [
         Action::RegisterVisit,
         Action::SearchVisitors,
         Action::ListStaff,
@@ -205,6 +209,7 @@ impl Action {
         Action::RecordPublicity,
         Action::ViewFullContact,
         Action::ResolveConflicts,
+        Action::ManagePeople,
     ];
 
     /// Roles allowed to perform this action.
@@ -242,6 +247,9 @@ impl Action {
             // record) and the supervisor; the desks work from the masked numbers.
             Action::ViewFullContact => &[Clerk, Supervisor],
             Action::ResolveConflicts => &[Supervisor],
+            // Not the clerk who registered, either: a corrected number or a merge changes whose
+            // visits and reports a person is shown with, a supervisor's decision (docs/security.md).
+            Action::ManagePeople => &[Supervisor],
         }
     }
 
@@ -285,6 +293,7 @@ impl Action {
             Action::RecordPublicity => "登记法治宣传活动",
             Action::ViewFullContact => "查看完整证件号码和电话",
             Action::ResolveConflicts => "处理同步冲突",
+            Action::ManagePeople => "更正证件号码、合并或拆分来访人",
         }
     }
 }

@@ -36,6 +36,14 @@ pub enum AuditAction {
     RecoveryUnlock,
     /// A sync conflict resolved by a supervisor (the resolution syncs like any change).
     ResolveConflict,
+    /// A visitor's document number corrected (the correction syncs like any change).
+    CorrectDocument,
+    /// Two people merged into one (a merge record, synced).
+    MergePeople,
+    /// A merge undone (an unmerge record, synced).
+    UnmergePeople,
+    /// Visits of a wrongly fused person moved to another person (synced).
+    SplitPerson,
 }
 
 impl AuditAction {
@@ -52,6 +60,10 @@ impl AuditAction {
             AuditAction::PasswordReset => "password_reset",
             AuditAction::RecoveryUnlock => "recovery_unlock",
             AuditAction::ResolveConflict => "resolve_conflict",
+            AuditAction::CorrectDocument => "correct_document",
+            AuditAction::MergePeople => "merge_people",
+            AuditAction::UnmergePeople => "unmerge_people",
+            AuditAction::SplitPerson => "split_person",
         }
     }
 
@@ -68,10 +80,14 @@ impl AuditAction {
             AuditAction::PasswordReset => "管理员重设密码",
             AuditAction::RecoveryUnlock => "用恢复密钥解锁",
             AuditAction::ResolveConflict => "处理同步冲突",
+            AuditAction::CorrectDocument => "更正证件号码",
+            AuditAction::MergePeople => "合并来访人",
+            AuditAction::UnmergePeople => "撤销合并来访人",
+            AuditAction::SplitPerson => "拆分来访人",
         }
     }
 
-    pub const ALL: [AuditAction; 11] = [
+    pub const ALL: [AuditAction; 15] = [
         AuditAction::ViewConfidential,
         AuditAction::ViewFullId,
         AuditAction::ViewFullPhone,
@@ -83,6 +99,10 @@ impl AuditAction {
         AuditAction::PasswordReset,
         AuditAction::RecoveryUnlock,
         AuditAction::ResolveConflict,
+        AuditAction::CorrectDocument,
+        AuditAction::MergePeople,
+        AuditAction::UnmergePeople,
+        AuditAction::SplitPerson,
     ];
 }
 

@@ -301,7 +301,7 @@ fn visit_row(
     ) = row;
     let mut stmt = conn.prepare_cached(
         "SELECT v.id, v.name, v.id_number, vv.is_representative
-         FROM visit_visitors vv JOIN visitors v ON v.id = vv.visitor_id
+         FROM visit_visitors vv JOIN visitors v ON v.id = coalesce(vv.person_id, vv.visitor_id)
          WHERE vv.visit_id = ?1 ORDER BY vv.position",
     )?;
     let visitors = stmt
@@ -880,6 +880,10 @@ impl Store {
 
     /// One visitor's whole record: every visit, and the consultations and mediations of them.
     pub fn visitor_profile(&self, visitor_id: &str) -> Result<VisitorProfile> {
+        // A record merged into another person opens as that person (docs/sync.md, "People").
+        let person = crate::people::person_of(&self.conn, visitor_id)?
+            .unwrap_or_else(|| visitor_id.to_owned());
+        let visitor_id = person.as_str();
         let head = self
             .conn
             .prepare_cached(
@@ -910,7 +914,7 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT x.id FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id
-                 WHERE vv.visitor_id = ?1 ORDER BY x.visited_at DESC",
+                 WHERE vv.person_id = ?1 ORDER BY x.visited_at DESC",
             )?
             .query_map([visitor_id], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;

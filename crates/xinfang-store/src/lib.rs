@@ -15,6 +15,7 @@ mod keys;
 mod maintenance;
 mod matters;
 mod notices;
+mod people;
 mod records;
 mod reference;
 mod schema;
@@ -48,6 +49,7 @@ pub use matters::{
     AllowedEvent, DeadlineView, DueItem, DueList, EventRecord, MatterView, RouteProposal,
 };
 pub use notices::StoredNotice;
+pub use people::{DuplicatePair, MergeRecord, PersonBrief, SplitOutcome, SplitTarget};
 pub use records::{Conflict, ConflictOption, QuarantinedChange, Resolution};
 pub use search::{SearchKind, VisitorHit, classify_query, name_keys};
 pub use staff::{NewStaff, Staff};

@@ -67,6 +67,9 @@ pub(crate) const LOGGED: &[(&str, &str, &str)] = &[
     ("publicity_activity", "publicity_activities", "id"),
     ("ledger_row", "ledger_rows", "fingerprint"),
     ("export_log", "export_log", "id"),
+    ("person_merge", "person_merges", "id"),
+    ("person_unmerge", "person_unmerges", "id"),
+    ("visit_move", "visit_moves", "id"),
 ];
 
 impl Store {
@@ -311,7 +314,7 @@ impl Store {
         }
         let stale: i64 = self.conn.query_row(
             "SELECT count(*) FROM visitors v
-             WHERE visit_count != (SELECT count(*) FROM visit_visitors vv WHERE vv.visitor_id = v.id)",
+             WHERE visit_count != (SELECT count(*) FROM visit_visitors vv WHERE vv.person_id = v.id)",
             [],
             |r| r.get(0),
         )?;

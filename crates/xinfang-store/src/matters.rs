@@ -250,7 +250,7 @@ pub(crate) fn staff_display(conn: &Connection, id: &str) -> Result<String> {
 /// Visitors of a visit, representatives first, then in registration order.
 pub(crate) fn visitor_names(conn: &Connection, visit_id: &str) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT v.name FROM visit_visitors vv JOIN visitors v ON v.id = vv.visitor_id
+        "SELECT v.name FROM visit_visitors vv JOIN visitors v ON v.id = coalesce(vv.person_id, vv.visitor_id)
          WHERE vv.visit_id = ?1 ORDER BY vv.is_representative DESC, vv.position",
     )?;
     let names = stmt.query_map([visit_id], |r| r.get(0))?;

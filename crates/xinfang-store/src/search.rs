@@ -259,11 +259,14 @@ impl Store {
                 ids
             }
         };
-        // One query for all hits, in rowid order for locality.
+        // One query for all hits, in rowid order for locality. A record merged into another
+        // person is shown as that person, once (docs/sync.md, "People").
         let ids = serde_json::to_string(&rowids).expect("serialisable");
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {HIT_COLUMNS}, v.visit_count, v.last_visit_at FROM visitors v
-             WHERE v.rowid IN (SELECT value FROM json_each(?1))"
+             WHERE v.rowid IN (SELECT coalesce(s.rowid, h.rowid) FROM visitors h
+                               LEFT JOIN visitors s ON s.id = h.merged_into
+                               WHERE h.rowid IN (SELECT value FROM json_each(?1)))"
         ))?;
         let mut hits = stmt
             .query_map([ids], |r| {

@@ -126,6 +126,8 @@ pub(crate) fn reapply_kept(conn: &mut Connection, own_device: &str) -> Result<()
             mark.execute(params![device, c.seq, outcome])?;
         }
     }
+    // Merges, unmerges and splits an older version kept unapplied now count.
+    crate::people::rederive(&tx, &Default::default())?;
     if still_kept {
         state_set(&tx, "kept_columns", &fingerprint)?;
     } else {
@@ -521,6 +523,12 @@ impl Applier<'_> {
 struct Touched {
     matters: std::collections::BTreeSet<String>,
     fields: std::collections::BTreeSet<(String, String, String)>,
+    /// A person, a visit's link, a merge, unmerge or split arrived: who shows under whom is
+    /// derived again (people.rs).
+    people: bool,
+    /// Visitor records new here: a person whose record arrives after visits merged into them
+    /// counts those visits.
+    new_visitors: std::collections::BTreeSet<String>,
 }
 
 impl Touched {
@@ -539,6 +547,12 @@ impl Touched {
                 };
                 if let Some(m) = matter {
                     self.matters.insert(m);
+                }
+            }
+            "visitor" | "visit_visitor" | "person_merge" | "person_unmerge" | "visit_move" => {
+                self.people = true;
+                if c.entity == "visitor" && new_row {
+                    self.new_visitors.insert(c.entity_id.clone());
                 }
             }
             _ => {}
@@ -968,6 +982,9 @@ impl DeskReplica for Store {
         }
         for (entity, id, field) in &touched.fields {
             crate::records::refresh_field_conflict(&tx, &own, entity, id, field)?;
+        }
+        if touched.people {
+            crate::people::rederive(&tx, &touched.new_visitors)?;
         }
         if clock > Hlc::ZERO {
             // What is kept is what the clock took in: never beyond the wall clock + drift.

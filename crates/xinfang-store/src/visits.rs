@@ -103,7 +103,7 @@ pub fn visitor_id(hall_code: &str, id_type: &str, id_number: &str) -> String {
 }
 
 /// Inserts a new visitor or updates the one already on file with this document; returns its id.
-fn upsert_visitor(
+pub(crate) fn upsert_visitor(
     tx: &Transaction<'_>,
     own_device: &str,
     v: &ValidVisitor,
@@ -132,7 +132,18 @@ fn upsert_visitor(
     let (full, initials) = name_keys(&v.name);
     match existing {
         None => {
-            let id = visitor_id(hall_code, &id_type, &v.id_number);
+            let mut id = visitor_id(hall_code, &id_type, &v.id_number);
+            // The id of this number can be held by a record whose document was corrected
+            // since (docs/sync.md, "People"): the number's real holder is someone else and gets
+            // the next id of the same derivation (the same on every desk that knows the record).
+            let mut n = 1;
+            while tx
+                .prepare_cached("SELECT 1 FROM visitors WHERE id = ?1")?
+                .exists([&id])?
+            {
+                id = visitor_id(hall_code, &id_type, &format!("{}/{n}", v.id_number));
+                n += 1;
+            }
             // A registration sets only what it knows: empty fields are not logged, so they
             // erase nothing another desk recorded (docs/sync.md).
             let mut fields = visitor_fields(v, hall_code);
@@ -288,7 +299,7 @@ pub(crate) fn register_in(
     {
         let mut stmt = tx.prepare_cached(
             "SELECT x.id, x.visited_at FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id
-                 WHERE vv.visitor_id = ?1",
+                 WHERE vv.person_id = coalesce((SELECT merged_into FROM visitors WHERE id = ?1), ?1)",
         )?;
         for vid in &visitor_ids {
             for row in stmt.query_map([vid], |r| Ok((r.get(0)?, r.get(1)?)))? {
@@ -455,7 +466,7 @@ impl Store {
                     coalesce(m.confidential, 0)
              FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id
              LEFT JOIN matters m ON m.id = x.matter_id
-             WHERE vv.visitor_id = ?1 ORDER BY x.visited_at DESC",
+             WHERE vv.person_id = ?1 ORDER BY x.visited_at DESC",
         )?;
         let rows = stmt.query_map([visitor_id], |r| {
             let appeal_kind: String = r.get(4)?;

@@ -3,7 +3,7 @@ import { mount } from '@vue/test-utils'
 import { afterEach, describe, expect, it } from 'vitest'
 import { useSessionStore } from '../stores/session'
 import VisitorView from '../views/VisitorView.vue'
-import { clerkSession, reference, setup, sleep } from './helpers'
+import { clerkSession, commandError, reference, setup, sleep } from './helpers'
 
 afterEach(() => clearMocks())
 
@@ -62,6 +62,47 @@ describe('VisitorView', () => {
     await sleep(20)
     expect(w.find(q('visitor-detail')).exists()).toBe(true)
     expect(w.find(q('reveal-id-number')).exists()).toBe(false)
+    w.unmount()
+  })
+
+  it('lets the supervisor, and only the supervisor, correct a document number with a reason', async () => {
+    const calls: unknown[] = []
+    let refuse = true
+    mockIPC((cmd, args) => {
+      if (cmd === 'visitor_profile') return profile
+      if (cmd === 'correct_document') {
+        calls.push(args)
+        if (refuse) {
+          refuse = false
+          throw commandError('id_number', 'document_taken', '证件号码已登记在来访人“李四”名下，不能改成这个号码。')
+        }
+        return { visitor_id: 'v1' }
+      }
+      return null
+    })
+    const clerk = mountView(['clerk'])
+    await sleep(20)
+    expect(clerk.find(q('correct-document-open')).exists()).toBe(false)
+    clerk.unmount()
+
+    const w = mountView(['supervisor'])
+    await sleep(20)
+    await w.find(q('correct-document-open')).trigger('click')
+    await w.find(q('correct-document-number')).setValue('14052119690312031X')
+    await w.find(q('correct-document-reason')).setValue('登记时录错，已核对原件')
+    await w.find(q('correct-document')).trigger('submit')
+    await sleep(20)
+    expect(calls[0]).toEqual({
+      visitorId: 'v1',
+      idType: 'resident_id',
+      idNumber: '14052119690312031X',
+      reason: '登记时录错，已核对原件',
+    })
+    expect(w.find('[data-testid="field-error"][data-field="id_number"]').text()).toContain('李四')
+    await w.find(q('correct-document')).trigger('submit')
+    await sleep(20)
+    expect(w.find(q('people-done')).text()).toContain('已更正证件号码')
+    expect(w.find(q('correct-document')).exists()).toBe(false)
     w.unmount()
   })
 })

@@ -25,8 +25,11 @@ import type { IdCheck } from './bindings/IdCheck'
 import type { MatterPage } from './bindings/MatterPage'
 import type { MediationInput } from './bindings/MediationInput'
 import type { MediationRecord } from './bindings/MediationRecord'
+import type { MergeRecord } from './bindings/MergeRecord'
 import type { NewStaffInput } from './bindings/NewStaffInput'
 import type { NoteInput } from './bindings/NoteInput'
+import type { PeoplePage } from './bindings/PeoplePage'
+import type { PersonBrief } from './bindings/PersonBrief'
 import type { PrintedNotice } from './bindings/PrintedNotice'
 import type { ProposeRouteInput } from './bindings/ProposeRouteInput'
 import type { PublicityInput } from './bindings/PublicityInput'
@@ -39,6 +42,8 @@ import type { RegisterResult } from './bindings/RegisterResult'
 import type { Role } from './bindings/Role'
 import type { SessionInfo } from './bindings/SessionInfo'
 import type { SetupInput } from './bindings/SetupInput'
+import type { SplitInput } from './bindings/SplitInput'
+import type { SplitOutcome } from './bindings/SplitOutcome'
 import type { Staff } from './bindings/Staff'
 import type { StatsPage } from './bindings/StatsPage'
 import type { SyncConflicts } from './bindings/SyncConflicts'
@@ -111,6 +116,11 @@ export interface Commands {
   audit_entries: { args: { filter: AuditQuery }; result: Array<AuditRow> }
   sync_conflicts: { args: null; result: SyncConflicts }
   resolve_sync_conflict: { args: { id: string; choose: number | null; value: string | null }; result: Conflict }
+  people_duplicates: { args: null; result: PeoplePage }
+  merge_people: { args: { keep: string; other: string; reason: string }; result: MergeRecord }
+  unmerge_people: { args: { mergeId: string; reason: string }; result: MergeRecord }
+  correct_document: { args: { visitorId: string; idType: string; idNumber: string; reason: string }; result: PersonBrief }
+  split_person: { args: { input: SplitInput }; result: SplitOutcome }
 }
 
 export type CommandName = keyof Commands

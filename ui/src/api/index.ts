@@ -24,6 +24,7 @@ import type { PublicityInput } from './bindings/PublicityInput'
 import type { RateKind } from './bindings/RateKind'
 import type { AuditQuery } from './bindings/AuditQuery'
 import type { ContactField } from './bindings/ContactField'
+import type { SplitInput } from './bindings/SplitInput'
 export class ApiError extends Error {
   readonly detail: CommandError
   constructor(detail: CommandError) {
@@ -148,6 +149,13 @@ export const api = {
   syncConflicts: () => call('sync_conflicts'),
   resolveSyncConflict: (id: string, choose: number | null, value: string | null) =>
     call('resolve_sync_conflict', { id, choose, value }),
+  // People: likely duplicates, merge, unmerge, correct a document, split (supervisor).
+  peopleDuplicates: () => call('people_duplicates'),
+  mergePeople: (keep: string, other: string, reason: string) => call('merge_people', { keep, other, reason }),
+  unmergePeople: (mergeId: string, reason: string) => call('unmerge_people', { mergeId, reason }),
+  correctDocument: (visitorId: string, idType: string, idNumber: string, reason: string) =>
+    call('correct_document', { visitorId, idType, idNumber, reason }),
+  splitPerson: (input: SplitInput) => call('split_person', { input }),
 }
 
 export type Api = typeof api

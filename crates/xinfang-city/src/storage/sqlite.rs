@@ -243,6 +243,52 @@ fn lookup_key(entity: &str, data: &Map<String, Value>) -> Option<String> {
     data.get(field).and_then(Value::as_str).map(str::to_owned)
 }
 
+/// Who shows under whom at the city, by the desks' rule (`xinfang_core::people`) from the
+/// merge, unmerge and visit-move records held here (few: read whole), and the moved links.
+#[allow(clippy::type_complexity)]
+fn city_people(
+    conn: &Connection,
+) -> Result<(
+    xinfang_core::people::People,
+    BTreeMap<(String, String), String>,
+)> {
+    use xinfang_core::people::{Merge, VisitMove, moved_links, resolve};
+    let merges: Vec<Merge> = conn
+        .prepare_cached(
+            "SELECT entity_id, json_extract(data, '$.survivor_id'), json_extract(data, '$.merged_id'), base_hlc
+             FROM records m WHERE entity = 'person_merge' AND deleted_hlc IS NULL
+               AND NOT EXISTS (SELECT 1 FROM records u WHERE u.entity = 'person_unmerge'
+                                 AND u.deleted_hlc IS NULL
+                                 AND json_extract(u.data, '$.merge_id') = m.entity_id)",
+        )?
+        .query_map([], |r| {
+            Ok(Merge {
+                id: r.get(0)?,
+                survivor: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                merged: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                hlc: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let moves: Vec<VisitMove> = conn
+        .prepare_cached(
+            "SELECT entity_id, json_extract(data, '$.visit_id'), json_extract(data, '$.from_visitor'),
+                    json_extract(data, '$.to_visitor'), base_hlc
+             FROM records WHERE entity = 'visit_move' AND deleted_hlc IS NULL",
+        )?
+        .query_map([], |r| {
+            Ok(VisitMove {
+                id: r.get(0)?,
+                visit_id: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                from: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                to: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                hlc: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((resolve(&merges), moved_links(&moves)))
+}
+
 /// A stored record, with its versions, as the merge rules see it.
 struct Stored {
     hall_code: String,
@@ -1393,6 +1439,20 @@ impl Storage for SqliteStorage {
                 h.changes = n;
             }
         }
+        // A record merged into another person is not a person of its own.
+        let (people, _) = city_people(&conn)?;
+        let mut hall_of = conn.prepare_cached(
+            "SELECT hall_code FROM records WHERE entity = 'visitor' AND entity_id = ?1 AND deleted_hlc IS NULL",
+        )?;
+        for record in people.canon.keys() {
+            if let Some(hall) = hall_of
+                .query_row([record], |r| r.get::<_, String>(0))
+                .optional()?
+                && let Some(h) = halls.get_mut(&hall)
+            {
+                h.visitors -= 1;
+            }
+        }
         let halls: Vec<HallCounts> = halls.into_values().collect();
         Ok(CityCounts {
             total_visitors: halls.iter().map(|h| h.visitors).sum(),
@@ -1404,13 +1464,34 @@ impl Storage for SqliteStorage {
 
     fn repeat_visits(&self, id_number: &str) -> Result<RepeatVisits> {
         let conn = self.conn();
-        let visitors: Vec<(String, String)> = conn
+        let found: Vec<String> = conn
             .prepare_cached(
-                "SELECT entity_id, hall_code FROM records
+                "SELECT entity_id FROM records
                  WHERE entity = 'visitor' AND lookup = ?1 AND deleted_hlc IS NULL",
             )?
-            .query_map([id_number], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([id_number], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
+        // One person whatever the records: the people of the records found, and every record
+        // merged into them, with the desks' rule (docs/sync.md, "People").
+        let (people, moved) = city_people(&conn)?;
+        let persons: std::collections::BTreeSet<String> = found
+            .iter()
+            .map(|id| people.person_of(id).to_owned())
+            .collect();
+        let mut records: std::collections::BTreeSet<String> = persons.clone();
+        for (record, person) in &people.canon {
+            if persons.contains(person) {
+                records.insert(record.clone());
+            }
+        }
+        // Links a split moved to these people from records of others.
+        for ((_, from), to) in &moved {
+            if persons.contains(people.person_of(to)) {
+                records.insert(from.clone());
+            }
+        }
+        let visitors: Vec<(String, String)> =
+            records.into_iter().map(|r| (r, String::new())).collect();
         let mut links = conn.prepare_cached(
             "SELECT json_extract(data, '$.visit_id') FROM records
              WHERE entity = 'visit_visitor' AND lookup = ?1 AND deleted_hlc IS NULL",
@@ -1427,6 +1508,15 @@ impl Storage for SqliteStorage {
                 .query_map([visitor_id], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             for visit_id in visit_ids.into_iter().flatten() {
+                let target = moved
+                    .get(&(visit_id.clone(), visitor_id.clone()))
+                    .map_or(visitor_id.as_str(), String::as_str);
+                let person = people.person_of(target).to_owned();
+                if !persons.contains(&person)
+                    || visits.iter().any(|v: &RepeatVisit| v.visit_id == visit_id)
+                {
+                    continue;
+                }
                 let row = visit
                     .query_row([&visit_id], |r| {
                         Ok((
@@ -1441,7 +1531,7 @@ impl Storage for SqliteStorage {
                     visits.push(RepeatVisit {
                         hall_code,
                         hall_name,
-                        visitor_id: visitor_id.clone(),
+                        visitor_id: person,
                         visit_id,
                         visited_at: visited_at.unwrap_or_default(),
                         category_code: category.unwrap_or_default(),
