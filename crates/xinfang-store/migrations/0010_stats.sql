@@ -3,8 +3,6 @@
 
 -- Matters received in the period (their disposition, legal route, completeness).
 CREATE INDEX matters_received ON matters(received_on);
--- Matters concluded in the period (参评率, 满意率): the day of the 信访处理意见书.
-CREATE INDEX matters_concluded ON matters(json_extract(state, '$.opinion.at'))
-    WHERE state IS NOT NULL;
 -- Limits done in the period (及时受理率, 按期办结率); undone ones use matter_deadlines_open.
 CREATE INDEX matter_deadlines_done ON matter_deadlines(done_on);
+

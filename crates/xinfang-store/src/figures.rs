@@ -35,14 +35,15 @@ pub(crate) const MEDIATIONS: &str = "SELECT x.hall_code, m.mediator_id, m.outcom
      WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)";
 
 /// The facts of the state that decide the disposition, columns 2–6 of [`RECEIVED`].
-const DISPOSITION_COLUMNS: &str = "json_extract(m.state, '$.transfer.kind'),
-       json_extract(m.state, '$.transfer.at'), json_extract(m.state, '$.accepted_on'),
-       json_extract(m.state, '$.not_accepted.at'), json_extract(m.state, '$.legal_route.at')";
+const DISPOSITION_COLUMNS: &str =
+    "s.transfer_kind, s.transfer_at, s.accepted_on, s.not_accepted_on,
+       s.legal_route_on";
 
 pub(crate) fn received_sql() -> String {
     format!(
         "SELECT m.hall_code, m.received_on, {DISPOSITION_COLUMNS}, m.legal_route, m.id
-         FROM matters m WHERE m.received_on BETWEEN ?1 AND ?2 AND (?3 IS NULL OR m.hall_code = ?3)"
+         FROM matters m LEFT JOIN matter_stats s ON s.matter_id = m.id
+         WHERE m.received_on BETWEEN ?1 AND ?2 AND (?3 IS NULL OR m.hall_code = ?3)"
     )
 }
 
@@ -70,12 +71,11 @@ pub(crate) const REGISTERED_LATE: &str = "SELECT m.id, m.hall_code, m.received_o
        AND (?3 IS NULL OR m.hall_code = ?3) AND ?1 IS NOT NULL AND ?2 IS NOT NULL";
 
 /// Matters concluded in the period with their latest evaluation up to ?4.
-pub(crate) const CONCLUDED: &str = "SELECT m.hall_code, json_extract(m.state, '$.opinion.at'),
+pub(crate) const CONCLUDED: &str = "SELECT m.hall_code, s.concluded_on,
        (SELECT e.result FROM matter_evaluations e WHERE e.matter_id = m.id AND e.evaluated_on <= ?4
         ORDER BY e.evaluated_on DESC, e.created_at DESC LIMIT 1), m.id
-     FROM matters m
-     WHERE m.state IS NOT NULL AND json_extract(m.state, '$.opinion.at') BETWEEN ?1 AND ?2
-       AND (?3 IS NULL OR m.hall_code = ?3)";
+     FROM matter_stats s JOIN matters m ON m.id = s.matter_id
+     WHERE s.concluded_on BETWEEN ?1 AND ?2 AND (?3 IS NULL OR m.hall_code = ?3)";
 
 fn day(s: &str) -> Result<NaiveDate> {
     s.parse()

@@ -31,6 +31,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0007_drafts.sql")),
         M::up(include_str!("../migrations/0008_records.sql")),
         M::up(include_str!("../migrations/0010_stats.sql")),
+        M::up(include_str!("../migrations/0011_stats_facts.sql")),
     ])
 }
 
