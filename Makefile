@@ -9,7 +9,7 @@ DEMO_DIR ?= $(CURDIR)/target/demo
 DEMO_PASSWORD ?= demo-pass-2026
 export XINFANG_LOG ?= warn
 
-.PHONY: help run test deps lint rust-test cli bench bench-data fmt app ui-build ui-test e2e screenshots desk-perf \
+.PHONY: help run test deps lint rust-test cli bench bench-data bench-stats-data fmt app ui-build ui-test e2e screenshots desk-perf \
 	city openapi city-schemathesis city-bench
 
 help:
@@ -86,8 +86,17 @@ export XINFANG_BENCH_DIR
 bench-data: cli
 	@bash scripts/bench-data.sh
 
-bench: bench-data
+# The statistics, due-list, backlog and today screens (issue 21) need realistic matter states:
+# a second store seeded with `seed --lifecycle` (XINFANG_STATS_BENCH_DIR; size by
+# STATS_BENCH_VISITORS / STATS_BENCH_VISITS, default 1,000,000 / 3,000,000).
+XINFANG_STATS_BENCH_DIR ?= $(HOME)/.cache/xinfang-bench/lifecycle
+export XINFANG_STATS_BENCH_DIR
+bench-stats-data: cli
+	@bash scripts/bench-stats-data.sh
+
+bench: bench-data bench-stats-data
 	$(CARGO) bench -p xinfang-store --bench search
+	XINFANG_BENCH_DIR="$(XINFANG_STATS_BENCH_DIR)" $(CARGO) bench -p xinfang-store --bench stats
 	$(CARGO) bench -p xinfang-city --bench sync
 
 # City server (issue 5): release binary, its OpenAPI document, API fuzzing, sync benchmarks.

@@ -379,9 +379,17 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
                         i.due, i.deadline_label, i.status_label, i.category_name, i.matter_id
                     )
                 };
-                let mut out = vec![format!("已超期 {} 件：", l.overdue.len())];
+                // Only the first lines of a long list are listed: say so.
+                let head = |title: &str, total: u32, listed: usize| {
+                    if total as usize > listed {
+                        format!("{title} {total} 件（列出最紧急的 {listed} 件）：")
+                    } else {
+                        format!("{title} {total} 件：")
+                    }
+                };
+                let mut out = vec![head("已超期", l.overdue_total, l.overdue.len())];
                 out.extend(l.overdue.iter().map(line));
-                out.push(format!("3 日内到期 {} 件：", l.due_soon.len()));
+                out.push(head("3 日内到期", l.due_soon_total, l.due_soon.len()));
                 out.extend(l.due_soon.iter().map(line));
                 out.join("\n")
             });

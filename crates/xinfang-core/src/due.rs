@@ -12,6 +12,10 @@ use crate::matter::{DeadlineParty, MatterStatus, NamedDeadline};
 /// "Due soon" means due today or within this many days.
 pub const DUE_SOON_DAYS: i64 = 3;
 
+/// Most lines of each due list (overdue, due soon) a screen shows; the totals count the rest.
+/// A hall with more than this many overdue limits works from the top (the most overdue).
+pub const DUE_LIST_LIMIT: usize = 200;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]

@@ -22,6 +22,7 @@ pub mod reference;
 pub mod regions;
 pub mod staff;
 pub mod stats;
+pub mod tally;
 pub mod visit;
 
 pub use error::{FieldError, ValidationErrors};

@@ -233,26 +233,51 @@ impl Disposition {
     }
 }
 
-/// The hall's disposition of a matter and its day, if it has one yet. A transfer (转送/交办) is
-/// the hall's disposition even when the receiving authority decides on acceptance later.
+/// The facts of a matter's state that decide its disposition: what a store can read from the
+/// stored state without loading all of it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DispositionFacts {
+    pub transfer: Option<(TransferKind, NaiveDate)>,
+    pub accepted_on: Option<NaiveDate>,
+    pub not_accepted_on: Option<NaiveDate>,
+    pub legal_route_on: Option<NaiveDate>,
+}
+
+impl DispositionFacts {
+    pub fn of(state: &MatterState) -> DispositionFacts {
+        DispositionFacts {
+            transfer: state.transfer.as_ref().map(|t| (t.kind, t.at)),
+            accepted_on: state.accepted_on,
+            not_accepted_on: state.not_accepted.as_ref().map(|r| r.at),
+            legal_route_on: state.legal_route.as_ref().map(|g| g.at),
+        }
+    }
+
+    /// The hall's disposition and its day. A transfer (转送/交办) is the hall's disposition even
+    /// when the receiving authority decides on acceptance later.
+    pub fn disposition(&self) -> Option<(Disposition, NaiveDate)> {
+        if let Some((kind, at)) = self.transfer {
+            let d = match kind {
+                TransferKind::Forward => Disposition::Forward,
+                TransferKind::Assign => Disposition::Assign,
+            };
+            return Some((d, at));
+        }
+        if let Some(at) = self.accepted_on {
+            return Some((Disposition::Accept, at));
+        }
+        if let Some(at) = self.not_accepted_on {
+            return Some((Disposition::Reject, at));
+        }
+        self.legal_route_on
+            .map(|at| (Disposition::GuideToLegalRoute, at))
+    }
+}
+
+/// The hall's disposition of a matter and its day, if it has one yet (see
+/// [`DispositionFacts::disposition`]).
 pub fn disposition(state: &MatterState) -> Option<(Disposition, NaiveDate)> {
-    if let Some(t) = &state.transfer {
-        let d = match t.kind {
-            TransferKind::Forward => Disposition::Forward,
-            TransferKind::Assign => Disposition::Assign,
-        };
-        return Some((d, t.at));
-    }
-    if let Some(at) = state.accepted_on {
-        return Some((Disposition::Accept, at));
-    }
-    if let Some(r) = &state.not_accepted {
-        return Some((Disposition::Reject, r.at));
-    }
-    state
-        .legal_route
-        .as_ref()
-        .map(|g| (Disposition::GuideToLegalRoute, g.at))
+    DispositionFacts::of(state).disposition()
 }
 
 fn find(state: &MatterState, kind: DeadlineKind) -> Option<&NamedDeadline> {

@@ -11,6 +11,7 @@ mod desk;
 mod drafts;
 mod encryption;
 mod error;
+mod figures;
 mod keys;
 mod maintenance;
 mod matters;

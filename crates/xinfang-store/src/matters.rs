@@ -134,10 +134,14 @@ pub struct DueList {
     pub today: NaiveDate,
     /// Last due day counted as "due soon".
     pub horizon: NaiveDate,
-    /// Most overdue first.
+    /// Most overdue first, at most `DUE_LIST_LIMIT` (the most overdue).
     pub overdue: Vec<DueItem>,
-    /// Soonest first.
+    /// All overdue limits, listed or not.
+    pub overdue_total: u32,
+    /// Soonest first, at most `DUE_LIST_LIMIT`.
     pub due_soon: Vec<DueItem>,
+    /// All limits due soon, listed or not.
+    pub due_soon_total: u32,
 }
 
 /// A matter row as the transitions need it.
@@ -669,82 +673,118 @@ impl Store {
     }
 
     /// Overdue and due-soon limits of this desk's hall on `today`: authority duties not yet done
-    /// of matters not closed, overdue ones most overdue first.
+    /// of matters not closed, overdue ones most overdue first. Each list holds at most
+    /// [`due::DUE_LIST_LIMIT`] lines; the totals count them all. Read through the open-limits
+    /// index and the registered-matters index only (issue 21), never every matter.
     pub fn due_list(&self, today: NaiveDate, cal: &HolidayCalendar) -> Result<DueList> {
+        self.due_list_limited(today, cal, due::DUE_LIST_LIMIT)
+    }
+
+    /// [`Store::due_list`] with at most `limit` lines per list.
+    pub fn due_list_limited(
+        &self,
+        today: NaiveDate,
+        cal: &HolidayCalendar,
+        limit: usize,
+    ) -> Result<DueList> {
+        type Found = (NaiveDate, NaiveDate, String, DeadlineKind, MatterStatus);
         let horizon = due::horizon(today);
-        let mut found: Vec<(String, DeadlineKind, NaiveDate, MatterStatus)> = Vec::new();
+        // Per bucket: how many, and the first `limit` in (due, received, id) order of each of
+        // the two sources below (each gives its rows in that order), merged at the end.
+        let mut overdue: (u32, Vec<Found>) = (0, Vec::new());
+        let mut due_soon: (u32, Vec<Found>) = (0, Vec::new());
+        let mut taken = [0usize; 4];
+        let mut keep = |source: usize, bucket: DueBucket, f: Found| {
+            let (n, v, i) = match bucket {
+                DueBucket::Overdue => (&mut overdue.0, &mut overdue.1, source),
+                DueBucket::DueSoon => (&mut due_soon.0, &mut due_soon.1, 2 + source),
+            };
+            *n += 1;
+            if taken[i] < limit {
+                taken[i] += 1;
+                v.push(f);
+            }
+        };
         {
+            // Limits stored with the matter's state, in list order: the first `limit` of each
+            // bucket are the first rows of that bucket.
             let mut stmt = self.conn.prepare_cached(
-                "SELECT d.matter_id, d.kind, d.due, m.status FROM matter_deadlines d
+                "SELECT d.matter_id, d.kind, d.due, m.status, m.received_on FROM matter_deadlines d
                    JOIN matters m ON m.id = d.matter_id
                  WHERE d.done_on IS NULL AND d.party = 'authority' AND d.due <= ?1
-                   AND m.hall_code = ?2 AND m.status <> 'closed'",
+                   AND m.hall_code = ?2 AND m.status <> 'closed'
+                 ORDER BY d.due, m.received_on, d.matter_id",
             )?;
-            let rows = stmt.query_map(params![horizon.to_string(), self.hall_code], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })?;
-            for row in rows {
-                let (id, kind, due, status) = row?;
-                found.push((
-                    id,
-                    from_code(&kind)?,
-                    parse_date(&due)?,
-                    from_code(&status)?,
-                ));
+            let mut rows = stmt.query(params![horizon.to_string(), self.hall_code])?;
+            while let Some(r) = rows.next()? {
+                let due_on = parse_date(&r.get::<_, String>(2)?)?;
+                let Some(bucket) = due::bucket(due_on, today) else {
+                    continue;
+                };
+                keep(
+                    0,
+                    bucket,
+                    (
+                        due_on,
+                        parse_date(&r.get::<_, String>(4)?)?,
+                        r.get(0)?,
+                        from_code(&r.get::<_, String>(1)?)?,
+                        from_code(&r.get::<_, String>(3)?)?,
+                    ),
+                );
             }
         }
         {
-            // Matters still waiting for the hall's decision have one deadline, counted from
-            // the day they were received; it cannot fall before received_on + 15 days.
+            // Matters still waiting for the hall's decision, without a stored state: one
+            // deadline counted from the day they were received; it cannot fall before
+            // received_on + 15 days, and it moves with received_on, so received order is
+            // due order.
             let cutoff = horizon
                 .checked_sub_days(chrono::Days::new(DECISION_DAYS.into()))
                 .unwrap_or(NaiveDate::MIN);
             let mut stmt = self.conn.prepare_cached(
                 "SELECT id, received_on FROM matters
-                 WHERE status = 'registered' AND received_on <= ?1 AND hall_code = ?2",
+                 WHERE status = 'registered' AND received_on <= ?1 AND hall_code = ?2
+                   AND state IS NULL
+                 ORDER BY received_on, id",
             )?;
-            let rows = stmt.query_map(params![cutoff.to_string(), self.hall_code], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?;
-            for row in rows {
-                let (id, received) = row?;
-                let state = MatterState::registered(parse_date(&received)?, cal);
+            let mut rows = stmt.query(params![cutoff.to_string(), self.hall_code])?;
+            while let Some(r) = rows.next()? {
+                let id: String = r.get(0)?;
+                let received = parse_date(&r.get::<_, String>(1)?)?;
+                let state = MatterState::registered(received, cal);
                 for d in &state.deadlines {
-                    if due::deadline_bucket(d, state.status, today).is_some() {
-                        found.push((id.clone(), d.kind, d.due, state.status));
+                    if let Some(bucket) = due::deadline_bucket(d, state.status, today) {
+                        keep(
+                            1,
+                            bucket,
+                            (d.due, received, id.clone(), d.kind, state.status),
+                        );
                     }
                 }
             }
         }
         let reference = self.reference_data();
-        let mut overdue = Vec::new();
-        let mut due_soon = Vec::new();
-        for (id, kind, due_on, status) in found {
-            let Some(bucket) = due::bucket(due_on, today) else {
-                continue;
-            };
-            let item = self.due_item(&id, bucket, (kind, due_on, status), today, &reference)?;
-            match bucket {
-                DueBucket::Overdue => overdue.push(item),
-                DueBucket::DueSoon => due_soon.push(item),
-            }
-        }
-        let order = |a: &DueItem, b: &DueItem| {
-            (a.due, a.received_on, &a.matter_id).cmp(&(b.due, b.received_on, &b.matter_id))
+        let list = |(total, mut found): (u32, Vec<Found>), bucket| -> Result<Vec<DueItem>> {
+            found.sort();
+            found.truncate(limit);
+            debug_assert!(found.len() <= total as usize);
+            found
+                .into_iter()
+                .map(|(due_on, _, id, kind, status)| {
+                    self.due_item(&id, bucket, (kind, due_on, status), today, &reference)
+                })
+                .collect()
         };
-        overdue.sort_by(order);
-        due_soon.sort_by(order);
+        let (overdue_total, due_soon_total) = (overdue.0, due_soon.0);
         Ok(DueList {
             hall_code: self.hall_code.clone(),
             today,
             horizon,
-            overdue,
-            due_soon,
+            overdue: list(overdue, DueBucket::Overdue)?,
+            overdue_total,
+            due_soon: list(due_soon, DueBucket::DueSoon)?,
+            due_soon_total,
         })
     }
 

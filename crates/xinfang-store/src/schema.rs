@@ -32,6 +32,8 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0008_records.sql")),
         M::up(include_str!("../migrations/0009_security.sql")),
         M::up(include_str!("../migrations/0010_people.sql")),
+        M::up(include_str!("../migrations/0011_stats.sql")),
+        M::up(include_str!("../migrations/0012_stats_facts.sql")),
     ])
 }
 

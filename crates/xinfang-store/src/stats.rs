@@ -5,10 +5,10 @@
 //! Counts are SQL over the records; which side of a rate a matter falls on is decided by
 //! `xinfang_core::stats`, from the matter's state (its events), never from a typed figure.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::{Map, json};
 use xinfang_core::calendar::HolidayCalendar;
@@ -18,9 +18,11 @@ use xinfang_core::stats::{
     self, Disposition, Evaluation, EvaluationChannel, EvaluationInput, Period, PublicitySummary,
     Rate, RateKind, ValidEvaluation, ValidPublicity,
 };
+use xinfang_core::tally::StatsAccumulator;
 use xinfang_core::visit::ValidVisit;
 
 use crate::changelog::{self, Op};
+use crate::figures;
 use crate::matters::{category_name_in, load_matter, visitor_names};
 use crate::visits::{VisitIds, register_in};
 use crate::{Registered, Result, Store, StoreError, now_text};
@@ -365,7 +367,6 @@ struct MatterFacts {
     category_code: String,
     confidential: bool,
     first_visit_id: String,
-    legal_route: Option<String>,
     state: MatterState,
 }
 
@@ -398,27 +399,6 @@ fn evaluation_record(
     }
 }
 
-fn counts(conn: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<(String, u64)>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(p, |r| <(Option<String>, i64)>::try_from(r))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (k, n) = row?;
-        out.push((k.unwrap_or_default(), u64::try_from(n).unwrap_or(0)));
-    }
-    Ok(out)
-}
-
-fn labelled(rows: Vec<(String, u64)>, label: impl Fn(&str) -> String) -> Vec<Count> {
-    rows.into_iter()
-        .map(|(key, count)| Count {
-            label: label(&key),
-            key,
-            count,
-        })
-        .collect()
-}
-
 fn same(k: &str) -> String {
     k.to_owned()
 }
@@ -448,31 +428,17 @@ fn by_count(mut v: Vec<Count>) -> Vec<Count> {
     v
 }
 
-fn latest_evaluations(
-    conn: &Connection,
-    as_of: NaiveDate,
-) -> Result<BTreeMap<String, (Evaluation, NaiveDate)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT matter_id, result, evaluated_on FROM matter_evaluations
-         WHERE evaluated_on <= ?1 ORDER BY matter_id, evaluated_on, created_at",
-    )?;
-    let rows = stmt.query_map([as_of.to_string()], |r| {
-        <(String, String, String)>::try_from(r)
-    })?;
-    let mut out = BTreeMap::new();
-    for row in rows {
-        let (m, result, on) = row?;
-        out.insert(m, (parse_evaluation(&result)?, parse_date(&on)?));
-    }
-    Ok(out)
-}
-
 impl Store {
-    fn matters_for(&self, q: &StatsQuery, cal: &HolidayCalendar) -> Result<Vec<MatterFacts>> {
+    /// The facts of the matters with these ids, for the lists behind a figure.
+    fn matters_by_id(
+        &self,
+        ids: impl IntoIterator<Item = String>,
+        cal: &HolidayCalendar,
+    ) -> Result<Vec<MatterFacts>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, hall_code, received_on, appeal_kind, category_code, confidential,
-               first_visit_id, legal_route, state
-             FROM matters WHERE ?1 IS NULL OR hall_code = ?1 ORDER BY received_on, id",
+               first_visit_id, state
+             FROM matters WHERE id = ?1",
         )?;
         type Raw = (
             String,
@@ -483,13 +449,13 @@ impl Store {
             bool,
             String,
             Option<String>,
-            Option<String>,
         );
-        let rows = stmt.query_map([q.hall.as_deref()], |r| Raw::try_from(r))?;
         let mut out = Vec::new();
-        for row in rows {
-            let (id, hall_code, received, kind, category_code, confidential, first, route, state) =
-                row?;
+        for id in ids {
+            let Some(row) = stmt.query_row([&id], |r| Raw::try_from(r)).optional()? else {
+                continue;
+            };
+            let (id, hall_code, received, kind, category_code, confidential, first, state) = row;
             let received_on = parse_date(&received)?;
             let state = match state {
                 Some(json) => serde_json::from_str(&json)?,
@@ -505,73 +471,130 @@ impl Store {
                 category_code,
                 confidential,
                 first_visit_id: first,
-                legal_route: route,
                 state,
             });
         }
+        out.sort_by(|a, b| (a.received_on, &a.id).cmp(&(b.received_on, &b.id)));
         Ok(out)
     }
 
+    /// The ids of the matters that may count in `kind` for the query, selected through the
+    /// period's indexes (as the statistics are): the rule then decides on each.
+    fn rate_candidates(&self, q: &StatsQuery, kind: RateKind) -> Result<Vec<String>> {
+        let (from, to, as_of) = (q.from(), q.to(), q.as_of().to_string());
+        let hall = q.hall.as_deref();
+        let mut ids = BTreeSet::new();
+        let mut collect = |sql: &str, at: usize, extra: &str| -> Result<()> {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let n = stmt.parameter_count();
+            let p: [&dyn rusqlite::ToSql; 4] = [&from, &to, &hall, &extra];
+            let mut rows = stmt.query(&p[..n])?;
+            while let Some(r) = rows.next()? {
+                ids.insert(r.get::<_, String>(at)?);
+            }
+            Ok(())
+        };
+        match kind {
+            RateKind::TimelyAcceptance | RateKind::OnTimeConclusion => {
+                collect(figures::DEADLINES_DONE, 0, "")?;
+                collect(figures::DEADLINES_LATE, 0, &as_of)?;
+                let cutoff = xinfang_core::tally::registered_overdue_cutoff(q.as_of());
+                collect(figures::REGISTERED_LATE, 0, &cutoff.to_string())?;
+            }
+            RateKind::Participation | RateKind::Satisfaction => {
+                collect(figures::CONCLUDED, 3, &as_of)?;
+            }
+        }
+        Ok(ids.into_iter().collect())
+    }
+
+    /// The latest evaluation of a matter recorded up to `as_of`.
+    fn latest_evaluation(
+        &self,
+        matter_id: &str,
+        as_of: NaiveDate,
+    ) -> Result<Option<(Evaluation, NaiveDate)>> {
+        let row: Option<(String, String)> = self
+            .conn
+            .prepare_cached(
+                "SELECT result, evaluated_on FROM matter_evaluations
+                 WHERE matter_id = ?1 AND evaluated_on <= ?2
+                 ORDER BY evaluated_on DESC, created_at DESC LIMIT 1",
+            )?
+            .query_row(params![matter_id, as_of.to_string()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        row.map(|(r, on)| Ok((parse_evaluation(&r)?, parse_date(&on)?)))
+            .transpose()
+    }
+
+    /// Feeds the facts of the query's period (and hall) to `acc`: the desk's row source for the
+    /// one statistics function, `xinfang_core::tally`. Public so a test can see which rows a
+    /// period reads.
+    pub fn feed_statistics(&self, q: &StatsQuery, acc: &mut StatsAccumulator<'_>) -> Result<()> {
+        figures::feed(&self.conn, q.hall.as_deref(), acc)
+    }
+
     /// The statistics of a period: every count, the four rates, backlog and overdue figures and
-    /// the completeness counts. `cal` gives the limits of matters that have no event yet.
+    /// the completeness counts, added up by `xinfang_core::tally` from the period's rows. `cal`
+    /// gives the limits of matters that have no event yet.
     pub fn statistics(&self, q: &StatsQuery, cal: &HolidayCalendar) -> Result<Statistics> {
         let c = &self.conn;
         let reference = self.reference_data();
         let (from, to) = (q.from(), q.to());
         let hall = q.hall.as_deref();
         let p: [&dyn rusqlite::ToSql; 3] = [&from, &to, &hall];
-        const VISITS: &str =
-            "FROM visits WHERE visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR hall_code = ?3)";
-        // Consultations (k) and mediations (m) of the period's visits.
-        const K: &str = "FROM consultations k JOIN visits x ON x.id = k.visit_id
-             WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)";
-        const M: &str = "FROM mediations m JOIN visits x ON x.id = m.visit_id
-             WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)";
-        let group_min = i64::from(stats::GROUP_VISIT_MIN_PEOPLE);
-        let visits = c
-            .prepare_cached(&format!(
-                "SELECT count(*), coalesce(sum(head_count), 0), coalesce(sum(is_repeat = 0), 0),
-                   coalesce(sum(is_repeat <> 0), 0), coalesce(sum(head_count >= ?4), 0),
-                   coalesce(sum(CASE WHEN head_count >= ?4 THEN head_count ELSE 0 END), 0) {VISITS}"
-            ))?
-            .query_row(params![from, to, hall, group_min], |r| {
-                let n = |i: usize| -> rusqlite::Result<u64> {
-                    Ok(u64::try_from(r.get::<_, i64>(i)?).unwrap_or(0))
-                };
-                Ok(VisitCounts {
-                    visits: n(0)?,
-                    people: n(1)?,
-                    first_visits: n(2)?,
-                    repeat_visits: n(3)?,
-                    group_visits: n(4)?,
-                    group_people: n(5)?,
-                    visitors: 0,
-                })
-            })?;
+        let mut acc = StatsAccumulator::new(q.period, q.today, cal);
+        self.feed_statistics(q, &mut acc)?;
+        let f = acc.finish();
+        let t = &f.total;
+        // Distinct people over the period: counted by SQL (a set of every visitor of a year
+        // would not be bounded in memory).
         let visitors: i64 = c
             .prepare_cached(
-                "SELECT count(DISTINCT vv.visitor_id) FROM visit_visitors vv
-                   JOIN visits x ON x.id = vv.visit_id
+                "SELECT count(DISTINCT vv.visitor_id) FROM visits x
+                   JOIN visit_visitors vv ON vv.visit_id = x.id
                  WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)",
             )?
             .query_row(p, |r| r.get(0))?;
         let visits = VisitCounts {
+            visits: t.visits,
+            people: t.people,
+            first_visits: t.first_visits,
+            repeat_visits: t.repeat_visits,
+            group_visits: t.group_visits,
+            group_people: t.group_people,
             visitors: u64::try_from(visitors).unwrap_or(0),
-            ..visits
         };
-        let group = |col: &str| format!("SELECT {col}, count(*) {VISITS} GROUP BY 1 ORDER BY 1");
-        let by_hall = labelled(counts(c, &group("hall_code"), &p)?, same);
-        let by_day = labelled(counts(c, &group("visit_date"), &p)?, same);
-        let by_month = labelled(counts(c, &group("substr(visit_date, 1, 7)"), &p)?, same);
-        let by_year = labelled(counts(c, &group("substr(visit_date, 1, 4)"), &p)?, same);
-        let by_appeal_kind = labelled(counts(c, &group("appeal_kind"), &p)?, kind_label);
-        let by_category = by_count(labelled(counts(c, &group("category_code"), &p)?, |k| {
-            category_name_in(k, &reference)
-        }));
-        let by_agency = by_count(labelled(
-            counts(c, &group("nullif(trim(agency), '')"), &p)?,
-            |k| none_or(k, same),
-        ));
+        let keyed = |m: &BTreeMap<String, u64>, label: &dyn Fn(&str) -> String| -> Vec<Count> {
+            m.iter()
+                .map(|(k, n)| Count {
+                    label: label(k),
+                    key: k.clone(),
+                    count: *n,
+                })
+                .collect()
+        };
+        let by_hall = f
+            .halls
+            .iter()
+            .filter(|(_, h)| h.visits > 0)
+            .map(|(k, h)| Count {
+                key: k.clone(),
+                label: k.clone(),
+                count: h.visits,
+            })
+            .collect();
+        let by_day = f
+            .by_day
+            .iter()
+            .map(|(d, n)| Count {
+                key: d.to_string(),
+                label: d.to_string(),
+                count: *n,
+            })
+            .collect();
         let staff_label = |k: &str| -> String {
             crate::matters::staff_display(c, k)
                 .ok()
@@ -579,81 +602,34 @@ impl Store {
                 .unwrap_or_else(|| k.to_owned())
         };
         let desks = DeskCounts {
-            clerks: by_count(labelled(counts(c, &group("clerk_id"), &p)?, staff_label)),
-            lawyers: by_count(labelled(
-                counts(
-                    c,
-                    &format!("SELECT k.lawyer_id, count(*) {K} GROUP BY 1"),
-                    &p,
-                )?,
-                staff_label,
-            )),
-            mediators: by_count(labelled(
-                counts(
-                    c,
-                    &format!("SELECT m.mediator_id, count(*) {M} GROUP BY 1"),
-                    &p,
-                )?,
-                staff_label,
-            )),
+            clerks: by_count(keyed(&f.by_clerk, &staff_label)),
+            lawyers: by_count(keyed(&f.by_lawyer, &staff_label)),
+            mediators: by_count(keyed(&f.by_mediator, &staff_label)),
         };
-        let consultations = {
-            let (total, follow_up, minutes): (i64, i64, i64) = c
-                .prepare_cached(&format!(
-                    "SELECT count(*), coalesce(sum(k.follow_up <> 0), 0), coalesce(sum(k.duration_minutes), 0) {K}"
-                ))?
-                .query_row(p, |r| r.try_into())?;
-            ConsultationCounts {
-                total: u64::try_from(total).unwrap_or(0),
-                follow_up: u64::try_from(follow_up).unwrap_or(0),
-                minutes: u64::try_from(minutes).unwrap_or(0),
-                by_route: by_count(labelled(
-                    counts(
-                        c,
-                        &format!("SELECT k.legal_route, count(*) {K} GROUP BY 1"),
-                        &p,
-                    )?,
-                    route_label,
-                )),
-            }
+        let consultations = ConsultationCounts {
+            total: t.consultations,
+            follow_up: f.consultation_follow_up,
+            minutes: f.consultation_minutes,
+            by_route: by_count(keyed(&f.consultation_routes, &route_label)),
         };
-        let mediations = {
-            let (total, confirm): (i64, i64) = c
-                .prepare_cached(&format!(
-                    "SELECT count(*), coalesce(sum(m.judicial_confirmation <> 0), 0) {M}"
-                ))?
-                .query_row(p, |r| r.try_into())?;
-            // Every outcome is listed, with 0 where none: the pie always has its three slices.
-            let found = counts(c, &format!("SELECT m.outcome, count(*) {M} GROUP BY 1"), &p)?;
-            let by_outcome = xinfang_core::desk::MediationOutcome::ALL
-                .iter()
-                .map(|o| Count {
-                    key: o.code().to_owned(),
-                    label: o.label_zh().to_owned(),
-                    count: found
-                        .iter()
-                        .find(|(k, _)| k == o.code())
-                        .map_or(0, |(_, n)| *n),
-                })
-                .collect();
-            MediationCounts {
-                total: u64::try_from(total).unwrap_or(0),
-                judicial_confirmation: u64::try_from(confirm).unwrap_or(0),
-                by_outcome,
-                by_dispute_type: by_count(labelled(
-                    counts(
-                        c,
-                        &format!("SELECT m.dispute_type, count(*) {M} GROUP BY 1"),
-                        &p,
-                    )?,
-                    |k| {
-                        xinfang_core::desk::dispute_type(k)
-                            .map_or_else(|| k.to_owned(), |d| d.1.into())
-                    },
-                )),
-            }
+        // Every outcome is listed, with 0 where none: the pie always has its three slices.
+        let by_outcome = xinfang_core::desk::MediationOutcome::ALL
+            .iter()
+            .map(|o| Count {
+                key: o.code().to_owned(),
+                label: o.label_zh().to_owned(),
+                count: f.mediation_outcomes.get(o.code()).copied().unwrap_or(0),
+            })
+            .collect();
+        let mediations = MediationCounts {
+            total: t.mediations,
+            judicial_confirmation: f.judicial_confirmation,
+            by_outcome,
+            by_dispute_type: by_count(keyed(&f.mediation_dispute_types, &|k: &str| {
+                xinfang_core::desk::dispute_type(k).map_or_else(|| k.to_owned(), |d| d.1.into())
+            })),
         };
-        let as_of = q.as_of();
+        let as_of = f.as_of;
         let backlog = {
             let one = |sql: &str, extra: &str| -> Result<u64> {
                 let n: i64 = c
@@ -681,96 +657,48 @@ impl Store {
                 )?,
             }
         };
-
-        let matters = self.matters_for(q, cal)?;
-        let evaluations = latest_evaluations(c, as_of)?;
-        let mut disposition: BTreeMap<Option<Disposition>, u64> = BTreeMap::new();
-        let mut routes: BTreeMap<String, u64> = BTreeMap::new();
-        let mut overdue_kinds: BTreeMap<DeadlineKind, u64> = BTreeMap::new();
-        let mut overdue_matters = 0;
-        let mut without_disposition = 0;
-        let mut tally = [(0u32, 0u32); 4];
-        let mut eval_counts: BTreeMap<Evaluation, u64> = BTreeMap::new();
-        for m in &matters {
-            let d = stats::disposition(&m.state);
-            if q.period.contains(m.received_on) {
-                *disposition.entry(d.map(|d| d.0)).or_default() += 1;
-                if let Some(r) = &m.legal_route {
-                    *routes.entry(r.clone()).or_default() += 1;
-                }
-                if d.is_none() {
-                    without_disposition += 1;
-                }
-            }
-            let late = stats::overdue_deadlines(&m.state, as_of);
-            if !late.is_empty() {
-                overdue_matters += 1;
-                for l in late {
-                    *overdue_kinds.entry(l.kind).or_default() += 1;
-                }
-            }
-            for (i, kind) in RateKind::ALL.into_iter().enumerate() {
-                if let Some(counted) = rate_side(m, kind, &q.period, as_of, &evaluations) {
-                    tally[i].1 += 1;
-                    tally[i].0 += u32::from(counted);
-                }
-            }
-            if stats::concluded_on(&m.state).is_some_and(|d| q.period.contains(d))
-                && let Some((e, _)) = evaluations.get(&m.id)
-            {
-                *eval_counts.entry(*e).or_default() += 1;
-            }
-        }
-        let by_disposition = disposition
-            .into_iter()
+        let by_disposition = f
+            .by_disposition
+            .iter()
             .map(|(d, count)| Count {
                 key: d.map_or("", Disposition::code).to_owned(),
                 label: d.map_or("未处理", Disposition::label_zh).to_owned(),
-                count,
+                count: *count,
             })
             .collect();
-        let by_legal_route = by_count(
-            routes
-                .into_iter()
-                .map(|(k, count)| Count {
-                    label: route_label(&k),
-                    key: k,
-                    count,
-                })
-                .collect(),
-        );
         let overdue = OverdueCounts {
-            matters: overdue_matters,
-            by_deadline: overdue_kinds
-                .into_iter()
+            matters: t.overdue_matters,
+            by_deadline: f
+                .overdue_by_deadline
+                .iter()
                 .map(|(k, count)| Count {
                     key: serde_json::to_value(k)
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_owned))
                         .unwrap_or_default(),
                     label: k.label_zh().to_owned(),
-                    count,
+                    count: *count,
                 })
                 .collect(),
         };
         let rates = Rates {
-            timely_acceptance: Rate::new(tally[0].0, tally[0].1),
-            on_time_conclusion: Rate::new(tally[1].0, tally[1].1),
-            participation: Rate::new(tally[2].0, tally[2].1),
-            satisfaction: Rate::new(tally[3].0, tally[3].1),
+            timely_acceptance: t.rate(0),
+            on_time_conclusion: t.rate(1),
+            participation: t.rate(2),
+            satisfaction: t.rate(3),
             evaluations: Evaluation::ALL
                 .iter()
                 .map(|e| Count {
                     key: e.code().to_owned(),
                     label: e.label_zh().to_owned(),
-                    count: eval_counts.get(e).copied().unwrap_or(0),
+                    count: f.evaluations.get(e).copied().unwrap_or(0),
                 })
                 .collect(),
         };
         let completeness = CompletenessCounts {
-            visits_without_matter: self.visits_without_matter(q)?.len() as u64,
-            matters_without_disposition: without_disposition,
-            consultations_without_advice: self.consultations_without_advice(q)?.len() as u64,
+            visits_without_matter: f.visits_without_matter,
+            matters_without_disposition: f.matters_without_disposition,
+            consultations_without_advice: f.consultations_without_advice,
         };
         Ok(Statistics {
             period: q.period,
@@ -779,13 +707,15 @@ impl Store {
             visits,
             by_hall,
             by_day,
-            by_month,
-            by_year,
-            by_appeal_kind,
-            by_category,
-            by_agency,
+            by_month: keyed(&f.by_month, &same),
+            by_year: keyed(&f.by_year, &same),
+            by_appeal_kind: keyed(&f.by_appeal_kind, &kind_label),
+            by_category: by_count(keyed(&f.by_category, &|k: &str| {
+                category_name_in(k, &reference)
+            })),
+            by_agency: by_count(keyed(&f.by_agency, &|k: &str| none_or(k, same))),
             by_disposition,
-            by_legal_route,
+            by_legal_route: by_count(keyed(&f.by_legal_route, &route_label)),
             desks,
             consultations,
             mediations,
@@ -804,11 +734,12 @@ impl Store {
         cal: &HolidayCalendar,
     ) -> Result<Vec<RateMatter>> {
         let as_of = q.as_of();
-        let evaluations = latest_evaluations(&self.conn, as_of)?;
         let reference = self.reference_data();
         let mut out = Vec::new();
-        for m in self.matters_for(q, cal)? {
-            let Some(counted) = rate_side(&m, kind, &q.period, as_of, &evaluations) else {
+        let candidates = self.rate_candidates(q, kind)?;
+        for m in self.matters_by_id(candidates, cal)? {
+            let evaluation = self.latest_evaluation(&m.id, as_of)?;
+            let Some(counted) = rate_side(&m, kind, &q.period, as_of, evaluation) else {
                 continue;
             };
             let limit = match kind {
@@ -817,7 +748,6 @@ impl Store {
                 _ => None,
             };
             let deadline = limit.and_then(|k| m.state.deadlines.iter().find(|d| d.kind == k));
-            let evaluation = evaluations.get(&m.id);
             let done_on = match kind {
                 RateKind::TimelyAcceptance | RateKind::OnTimeConclusion => {
                     deadline.and_then(|d| d.done_on)
@@ -888,7 +818,12 @@ impl Store {
     pub fn completeness(&self, q: &StatsQuery, cal: &HolidayCalendar) -> Result<Completeness> {
         let as_of = q.as_of();
         let mut matters = Vec::new();
-        for m in self.matters_for(q, cal)? {
+        let received: Vec<String> = {
+            let mut stmt = self.conn.prepare_cached(&figures::received_sql())?;
+            let rows = stmt.query_map(params![q.from(), q.to(), q.hall], |r| r.get(8))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for m in self.matters_by_id(received, cal)? {
             if !q.period.contains(m.received_on) || stats::disposition(&m.state).is_some() {
                 continue;
             }
@@ -1403,17 +1338,17 @@ fn rate_side(
     kind: RateKind,
     period: &Period,
     as_of: NaiveDate,
-    evaluations: &BTreeMap<String, (Evaluation, NaiveDate)>,
+    evaluation: Option<(Evaluation, NaiveDate)>,
 ) -> Option<bool> {
     match kind {
         RateKind::TimelyAcceptance => stats::timely_acceptance(&m.state, period, as_of),
         RateKind::OnTimeConclusion => stats::on_time_conclusion(&m.state, period, as_of),
         RateKind::Participation => stats::concluded_on(&m.state)
             .filter(|d| period.contains(*d))
-            .map(|_| evaluations.contains_key(&m.id)),
+            .map(|_| evaluation.is_some()),
         RateKind::Satisfaction => stats::concluded_on(&m.state)
             .filter(|d| period.contains(*d))
-            .and_then(|_| evaluations.get(&m.id))
+            .and(evaluation)
             .map(|(e, _)| e.is_satisfied()),
     }
 }

@@ -636,6 +636,17 @@ fn due_lists_for_a_fixed_today() {
         ]
     );
     assert_eq!(list.due_soon[1].status, MatterStatus::Accepted);
+    assert_eq!((list.overdue_total, list.due_soon_total), (2, 3));
+
+    // A long list shows its most urgent lines and counts the rest (issue 21).
+    let short = h.store.due_list_limited(today, &cal(), 1).unwrap();
+    assert_eq!((short.overdue_total, short.due_soon_total), (2, 3));
+    assert_eq!(short.overdue.len(), 1);
+    assert_eq!(short.overdue[0].matter_id, g);
+    assert_eq!(short.due_soon.len(), 1);
+    assert_eq!(short.due_soon[0].matter_id, f);
+    let short = h.store.due_list_limited(today, &cal(), 2).unwrap();
+    assert_eq!(short.due_soon[1].matter_id, b);
 
     // Acting on a matter takes it off the list.
     h.record(

@@ -597,3 +597,121 @@ fn publicity_week_2021_reproduces_the_report() {
     assert_eq!(store.publicity_list(&year).unwrap().len(), 86);
     assert!(store.verify().unwrap().ok());
 }
+
+/// Issue 21: the statistics of a period read that period's rows, not the store. January and
+/// June hold twenty handled matters; March holds two (one handled, one never touched and
+/// overdue). March's figures are fed exactly March's rows: its visits, its matters, the limits
+/// done in March or run out undone, and the matter concluded in March.
+#[test]
+fn a_period_reads_only_its_own_rows() {
+    use xinfang_core::tally::{RowsFed, StatsAccumulator};
+    let dir = TempDir::new().unwrap();
+    let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
+    let clerk = staff(&mut store, "clerk", "王接待", Role::Clerk);
+    let mut n = 0;
+    let mut visit = |store: &mut Store, day: &str| {
+        n += 1;
+        let who = person("张三", &id(&format!("14052119800115{n:03}")));
+        let at = format!("{day} 09:00");
+        register(
+            store,
+            &clerk,
+            Visit {
+                at: &at,
+                people: vec![who],
+                head_count: 1,
+                kind: "claim",
+                category: "城乡建设",
+                agency: "",
+            },
+        )
+        .1
+    };
+    let handle = |store: &mut Store, m: &str, accepted: &str, concluded: &str| {
+        event(
+            store,
+            m,
+            MatterEvent::Accept {
+                at: d(accepted),
+                notice_no: None,
+            },
+            &clerk,
+        );
+        event(
+            store,
+            m,
+            MatterEvent::StartHandling { at: d(accepted) },
+            &clerk,
+        );
+        event(
+            store,
+            m,
+            MatterEvent::Conclude {
+                at: d(concluded),
+                opinion_summary: "已答复".into(),
+            },
+            &clerk,
+        );
+    };
+    for i in 0..10 {
+        let m = visit(&mut store, &format!("2025-01-{:02}", 6 + i));
+        handle(
+            &mut store,
+            &m,
+            &format!("2025-01-{:02}", 8 + i),
+            "2025-01-28",
+        );
+        let m = visit(&mut store, &format!("2025-06-{:02}", 2 + i));
+        handle(
+            &mut store,
+            &m,
+            &format!("2025-06-{:02}", 3 + i),
+            "2025-06-20",
+        );
+    }
+    let handled = visit(&mut store, "2025-03-03");
+    handle(&mut store, &handled, "2025-03-05", "2025-03-20");
+    let input = EvaluationInput {
+        result: "满意".into(),
+        evaluated_on: "2025-03-21".into(),
+        ..Default::default()
+    };
+    store
+        .evaluate_matter(&handled, &input, &clerk.id, d("2025-06-30"), &cal())
+        .unwrap();
+    let _untouched = visit(&mut store, "2025-03-12");
+
+    let march = q("2025-03-01", "2025-03-31");
+    let cal = cal();
+    let mut acc = StatsAccumulator::new(march.period, march.today, &cal);
+    store.feed_statistics(&march, &mut acc).unwrap();
+    assert_eq!(
+        acc.rows(),
+        RowsFed {
+            visits: 2,
+            consultations: 0,
+            mediations: 0,
+            received: 2,
+            // The handled matter's two limits done in March, the untouched one's run out.
+            deadlines: 3,
+            concluded: 1,
+        }
+    );
+    let s = store.statistics(&march, &cal).unwrap();
+    assert_eq!(s.visits.visits, 2);
+    assert_eq!(
+        (
+            s.rates.timely_acceptance.numerator,
+            s.rates.timely_acceptance.denominator
+        ),
+        (1, 2)
+    );
+    assert_eq!(s.rates.on_time_conclusion.denominator, 1);
+    assert_eq!(s.rates.participation.numerator, 1);
+    assert_eq!(s.overdue.matters, 1);
+    // The whole half-year reads every row, and counts the same way.
+    let half = q("2025-01-01", "2025-06-30");
+    let mut acc = StatsAccumulator::new(half.period, half.today, &cal);
+    store.feed_statistics(&half, &mut acc).unwrap();
+    assert_eq!((acc.rows().visits, acc.rows().concluded), (22, 21));
+}

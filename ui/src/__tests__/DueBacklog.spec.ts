@@ -46,6 +46,9 @@ describe('DueView', () => {
           today: '2026-11-26',
           horizon: '2026-11-29',
           overdue: [item({})],
+          // A long list: Rust lists the most overdue and counts them all.
+          overdue_total: 250,
+          due_soon_total: 2,
           due_soon: [
             item({ matter_id: 'm2', bucket: 'due_soon', due: '2026-11-26', days_left: 0 }),
             item({ matter_id: 'm3', bucket: 'due_soon', due: '2026-11-28', days_left: 2, confidential: true, visitor_names: [], appeal: '' }),
@@ -55,7 +58,9 @@ describe('DueView', () => {
     })
     const w = mountView(DueView)
     await sleep(20)
-    expect(w.find(q('due-overdue-count')).text()).toBe('1')
+    expect(w.find(q('due-overdue-count')).text()).toBe('250')
+    expect(w.find(q('due-overdue')).find(q('due-partial')).text()).toBe('（列出最紧急的 1 件）')
+    expect(w.find(q('due-soon')).find(q('due-partial')).exists()).toBe(false)
     expect(w.find(q('due-overdue-row')).find(q('due-left')).text()).toBe('超期 48 日')
     const soon = w.findAll(q('due-soon-row'))
     expect(soon.map((r) => r.find(q('due-left')).text())).toEqual(['今日到期', '剩余 2 日'])

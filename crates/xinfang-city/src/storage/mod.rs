@@ -185,10 +185,11 @@ pub trait Storage: Send + Sync + 'static {
 
     fn city_counts(&self) -> Result<CityCounts>;
     fn repeat_visits(&self, id_number: &str) -> Result<RepeatVisits>;
-    /// What city-wide statistics count (`crate::stats::compute`): the halls, the visits of the
-    /// days `from`..=`to` (`YYYY-MM-DD`) with their consultations and mediations, and every
-    /// matter and evaluation. Deleted records are left out.
-    fn stats_facts(&self, from: &str, to: &str) -> Result<crate::stats::StatsFacts>;
+    /// Feeds the facts of the accumulator's period to it (the one statistics function,
+    /// `xinfang_core::tally`, as on the desk): the period's visits with their consultations and
+    /// mediations, the matters received or concluded in it, the limits settled in it or run
+    /// out undone; selected through indexes, never every record. Deleted records are left out.
+    fn feed_statistics(&self, acc: &mut xinfang_core::tally::StatsAccumulator<'_>) -> Result<()>;
 }
 
 /// The Jincheng units every new store starts with (DOMAIN.md §1).

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use rusqlite_migration::{M, Migrations};
 use serde_json::{Map, Value};
+use xinfang_core::tally::StatsAccumulator;
 use xinfang_sync::audit::{
     AuditBreak, AuditChains, AuditEntry, AuditPushResponse, ChainFault, DeviceAuditChain, GENESIS,
     check_link, verify_chain,
@@ -109,6 +110,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0003_quarantine.sql")),
         M::up(include_str!("../../migrations/0004_records.sql")),
         M::up(include_str!("../../migrations/0005_security.sql")),
+        M::up(include_str!("../../migrations/0006_stats.sql")),
     ])
 }
 
@@ -1554,109 +1556,308 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn stats_facts(&self, from: &str, to: &str) -> Result<crate::stats::StatsFacts> {
-        use crate::stats::{DeskFact, EvaluationFact, MatterFact, StatsFacts, VisitFact};
+    fn feed_statistics(&self, acc: &mut StatsAccumulator<'_>) -> Result<()> {
         let conn = self.conn();
         // One read transaction: every table as of the same moment.
         conn.execute_batch("BEGIN")?;
-        let result = (|| -> Result<StatsFacts> {
-            let halls = conn
-                .prepare_cached("SELECT code, name FROM halls ORDER BY code")?
-                .query_map([], |r| {
-                    Ok(Hall {
-                        code: r.get(0)?,
-                        name: r.get(1)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            let visits = conn
-                .prepare_cached(
-                    "SELECT hall_code, substr(json_extract(data, '$.visited_at'), 1, 10),
-                       coalesce(json_extract(data, '$.head_count'), 1),
-                       coalesce(json_extract(data, '$.is_repeat'), 0),
-                       coalesce(json_extract(data, '$.appeal_kind'), ''),
-                       coalesce(json_extract(data, '$.category_code'), '')
-                     FROM records
-                     WHERE entity = 'visit' AND deleted_hlc IS NULL
-                       AND substr(json_extract(data, '$.visited_at'), 1, 10) BETWEEN ?1 AND ?2",
-                )?
-                .query_map(params![from, to], |r| {
-                    Ok(VisitFact {
-                        hall_code: r.get(0)?,
-                        date: r.get(1)?,
-                        head_count: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
-                        is_repeat: r.get::<_, i64>(3)? != 0,
-                        appeal_kind: r.get(4)?,
-                        category_code: r.get(5)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            let matters = conn
-                .prepare_cached(
-                    "SELECT entity_id, hall_code, coalesce(json_extract(data, '$.received_on'), ''),
-                       json_extract(data, '$.state')
-                     FROM records WHERE entity = 'matter' AND deleted_hlc IS NULL
-                     ORDER BY entity_id",
-                )?
-                .query_map([], |r| {
-                    Ok(MatterFact {
-                        id: r.get(0)?,
-                        hall_code: r.get(1)?,
-                        received_on: r.get(2)?,
-                        state: r.get(3)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            let evaluations = conn
-                .prepare_cached(
-                    "SELECT coalesce(json_extract(data, '$.matter_id'), ''),
-                       coalesce(json_extract(data, '$.result'), ''),
-                       coalesce(json_extract(data, '$.evaluated_on'), ''),
-                       coalesce(json_extract(data, '$.created_at'), '')
-                     FROM records WHERE entity = 'matter_evaluation' AND deleted_hlc IS NULL",
-                )?
-                .query_map([], |r| {
-                    Ok(EvaluationFact {
-                        matter_id: r.get(0)?,
-                        result: r.get(1)?,
-                        evaluated_on: r.get(2)?,
-                        created_at: r.get(3)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            let desk = |entity: &str, outcome: &str| -> Result<Vec<DeskFact>> {
-                let sql = format!(
-                    "SELECT k.hall_code, substr(json_extract(v.data, '$.visited_at'), 1, 10), {outcome}
-                     FROM records k JOIN records v
-                       ON v.entity = 'visit' AND v.entity_id = json_extract(k.data, '$.visit_id')
-                     WHERE k.entity = ?1 AND k.deleted_hlc IS NULL AND v.deleted_hlc IS NULL
-                       AND substr(json_extract(v.data, '$.visited_at'), 1, 10) BETWEEN ?2 AND ?3"
-                );
-                Ok(conn
-                    .prepare_cached(&sql)?
-                    .query_map(params![entity, from, to], |r| {
-                        Ok(DeskFact {
-                            hall_code: r.get(0)?,
-                            visit_date: r.get(1)?,
-                            outcome: r.get(2)?,
-                        })
-                    })?
-                    .collect::<rusqlite::Result<_>>()?)
-            };
-            Ok(StatsFacts {
-                halls,
-                visits,
-                matters,
-                evaluations,
-                consultations: desk("consultation", "''")?,
-                mediations: desk(
-                    "mediation",
-                    "coalesce(json_extract(k.data, '$.outcome'), '')",
-                )?,
-            })
-        })();
+        let result = stats_rows::feed(&conn, acc);
         conn.execute_batch("COMMIT")?;
         result
+    }
+}
+
+/// The city's row source for the one statistics function: the SQL that selects a period's rows
+/// through the indexes of migration 0006 (never every record), streamed into the accumulator.
+pub(crate) mod stats_rows {
+    use chrono::NaiveDate;
+    use rusqlite::{Connection, Row, params};
+    use xinfang_core::matter::{DeadlineKind, DeadlineParty, TransferKind};
+    use xinfang_core::stats::{DispositionFacts, Evaluation};
+    use xinfang_core::tally::{
+        ConcludedRow, ConsultationRow, DeadlineRow, MediationRow, ReceivedRow, StatsAccumulator,
+        VisitRow, registered_overdue_cutoff,
+    };
+
+    use super::Result;
+
+    /// ?1 first day, ?2 last day. `INDEXED BY`: without statistics the planner would take the
+    /// primary key's `entity` prefix, i.e. every visit ever synced.
+    pub(crate) const VISITS: &str = "SELECT hall_code, substr(json_extract(data, '$.visited_at'), 1, 10),
+           coalesce(json_extract(data, '$.head_count'), 1), coalesce(json_extract(data, '$.is_repeat'), 0),
+           coalesce(json_extract(data, '$.appeal_kind'), ''), coalesce(json_extract(data, '$.category_code'), ''),
+           coalesce(json_extract(data, '$.agency'), ''), coalesce(json_extract(data, '$.clerk_id'), ''),
+           json_extract(data, '$.matter_id') IS NOT NULL
+         FROM records INDEXED BY records_visit_day
+         WHERE entity = 'visit' AND substr(json_extract(data, '$.visited_at'), 1, 10) BETWEEN ?1 AND ?2
+           AND deleted_hlc IS NULL";
+
+    /// `+v.entity_id`: a bare TEXT column would lend its affinity to the comparison and keep
+    /// the expression index out of it.
+    pub(crate) const CONSULTATIONS: &str = "SELECT k.hall_code, coalesce(json_extract(k.data, '$.lawyer_id'), ''),
+           coalesce(json_extract(k.data, '$.legal_route'), ''), coalesce(json_extract(k.data, '$.follow_up'), 0),
+           coalesce(json_extract(k.data, '$.duration_minutes'), 0),
+           trim(coalesce(json_extract(k.data, '$.advice'), '')) <> ''
+         FROM records v INDEXED BY records_visit_day
+           CROSS JOIN records k INDEXED BY records_consultation_visit
+           ON k.entity = 'consultation' AND json_extract(k.data, '$.visit_id') = +v.entity_id
+         WHERE v.entity = 'visit' AND substr(json_extract(v.data, '$.visited_at'), 1, 10) BETWEEN ?1 AND ?2
+           AND v.deleted_hlc IS NULL AND k.deleted_hlc IS NULL";
+
+    pub(crate) const MEDIATIONS: &str = "SELECT k.hall_code, coalesce(json_extract(k.data, '$.mediator_id'), ''),
+           coalesce(json_extract(k.data, '$.outcome'), ''), coalesce(json_extract(k.data, '$.dispute_type'), ''),
+           coalesce(json_extract(k.data, '$.judicial_confirmation'), 0)
+         FROM records v INDEXED BY records_visit_day
+           CROSS JOIN records k INDEXED BY records_mediation_visit
+           ON k.entity = 'mediation' AND json_extract(k.data, '$.visit_id') = +v.entity_id
+         WHERE v.entity = 'visit' AND substr(json_extract(v.data, '$.visited_at'), 1, 10) BETWEEN ?1 AND ?2
+           AND v.deleted_hlc IS NULL AND k.deleted_hlc IS NULL";
+
+    pub(crate) const RECEIVED: &str =
+        "SELECT hall_code, received_on, transfer_kind, transfer_at, accepted_on,
+           not_accepted_on, legal_route_on, legal_route
+         FROM stats_matters WHERE received_on BETWEEN ?1 AND ?2";
+
+    pub(crate) const DEADLINES_DONE: &str =
+        "SELECT matter_id, hall_code, kind, party, due, done_on, closed
+         FROM stats_deadlines
+         WHERE done_on BETWEEN ?1 AND ?2 AND kind IN ('disposition', 'conclusion')";
+
+    /// ?3: the day the figures are taken.
+    pub(crate) const DEADLINES_LATE: &str =
+        "SELECT matter_id, hall_code, kind, party, due, done_on, closed
+         FROM stats_deadlines
+         WHERE done_on IS NULL AND party = 'authority' AND due < ?3
+           AND ?1 IS NOT NULL AND ?2 IS NOT NULL";
+
+    /// ?3: the cutoff of [`registered_overdue_cutoff`].
+    pub(crate) const REGISTERED_LATE: &str =
+        "SELECT matter_id, hall_code, received_on FROM stats_matters
+         WHERE has_state = 0 AND received_on < ?3 AND ?1 IS NOT NULL AND ?2 IS NOT NULL";
+
+    /// ?3: the day the figures are taken.
+    pub(crate) const CONCLUDED: &str = "SELECT s.hall_code, s.concluded_on,
+           (SELECT json_extract(e.data, '$.result') FROM records e INDEXED BY records_evaluation_matter
+             WHERE e.entity = 'matter_evaluation' AND json_extract(e.data, '$.matter_id') = +s.matter_id
+               AND e.deleted_hlc IS NULL AND json_extract(e.data, '$.evaluated_on') <= ?3
+             ORDER BY json_extract(e.data, '$.evaluated_on') DESC, json_extract(e.data, '$.created_at') DESC
+             LIMIT 1)
+         FROM stats_matters s WHERE s.concluded_on BETWEEN ?1 AND ?2";
+
+    /// A day as the desk wrote it; a record with a malformed day is left out (logged).
+    fn day(s: &str) -> Option<NaiveDate> {
+        let d = s.parse().ok();
+        if d.is_none() {
+            tracing::warn!("statistics row with a malformed day skipped");
+        }
+        d
+    }
+
+    fn opt_day(s: Option<String>) -> Option<NaiveDate> {
+        s.as_deref().and_then(day)
+    }
+
+    fn code<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+    }
+
+    fn text(r: &Row<'_>, i: usize) -> rusqlite::Result<String> {
+        r.get(i)
+    }
+
+    fn feed_deadlines(
+        conn: &Connection,
+        sql: &str,
+        p: &[&dyn rusqlite::ToSql],
+        acc: &mut StatsAccumulator<'_>,
+    ) -> Result<()> {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(p)?;
+        while let Some(r) = rows.next()? {
+            let (id, hall) = (text(r, 0)?, text(r, 1)?);
+            let (Some(kind), Some(party), Some(due)) = (
+                code::<DeadlineKind>(&text(r, 2)?),
+                code::<DeadlineParty>(&text(r, 3)?),
+                day(&text(r, 4)?),
+            ) else {
+                continue;
+            };
+            acc.deadline(&DeadlineRow {
+                matter_id: &id,
+                hall_code: &hall,
+                kind,
+                party,
+                due,
+                done_on: opt_day(r.get(5)?),
+                matter_closed: r.get::<_, i64>(6)? != 0,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn feed(conn: &Connection, acc: &mut StatsAccumulator<'_>) -> Result<()> {
+        let (from, to) = (acc.period().from.to_string(), acc.period().to.to_string());
+        let as_of = acc.as_of().to_string();
+        {
+            let mut stmt = conn.prepare_cached(VISITS)?;
+            let mut rows = stmt.query(params![from, to])?;
+            while let Some(r) = rows.next()? {
+                let Some(date) = day(&text(r, 1)?) else {
+                    continue;
+                };
+                let (hall, kind, category, agency, clerk) = (
+                    text(r, 0)?,
+                    text(r, 4)?,
+                    text(r, 5)?,
+                    text(r, 6)?,
+                    text(r, 7)?,
+                );
+                acc.visit(&VisitRow {
+                    hall_code: &hall,
+                    date,
+                    head_count: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                    is_repeat: r.get::<_, i64>(3)? != 0,
+                    appeal_kind: &kind,
+                    category_code: &category,
+                    agency: &agency,
+                    clerk_id: &clerk,
+                    has_matter: r.get(8)?,
+                });
+            }
+        }
+        {
+            let mut stmt = conn.prepare_cached(CONSULTATIONS)?;
+            let mut rows = stmt.query(params![from, to])?;
+            while let Some(r) = rows.next()? {
+                let (hall, lawyer, route) = (text(r, 0)?, text(r, 1)?, text(r, 2)?);
+                acc.consultation(&ConsultationRow {
+                    hall_code: &hall,
+                    lawyer_id: &lawyer,
+                    legal_route: &route,
+                    follow_up: r.get::<_, i64>(3)? != 0,
+                    minutes: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+                    has_advice: r.get(5)?,
+                });
+            }
+        }
+        {
+            let mut stmt = conn.prepare_cached(MEDIATIONS)?;
+            let mut rows = stmt.query(params![from, to])?;
+            while let Some(r) = rows.next()? {
+                let (hall, mediator, outcome, dispute) =
+                    (text(r, 0)?, text(r, 1)?, text(r, 2)?, text(r, 3)?);
+                acc.mediation(&MediationRow {
+                    hall_code: &hall,
+                    mediator_id: &mediator,
+                    outcome: &outcome,
+                    dispute_type: &dispute,
+                    judicial_confirmation: r.get::<_, i64>(4)? != 0,
+                });
+            }
+        }
+        {
+            let mut stmt = conn.prepare_cached(RECEIVED)?;
+            let mut rows = stmt.query(params![from, to])?;
+            while let Some(r) = rows.next()? {
+                let Some(received_on) = day(&text(r, 1)?) else {
+                    continue;
+                };
+                let kind: Option<String> = r.get(2)?;
+                let transfer = match (
+                    kind.as_deref().and_then(code::<TransferKind>),
+                    opt_day(r.get(3)?),
+                ) {
+                    (Some(k), Some(at)) => Some((k, at)),
+                    _ => None,
+                };
+                let facts = DispositionFacts {
+                    transfer,
+                    accepted_on: opt_day(r.get(4)?),
+                    not_accepted_on: opt_day(r.get(5)?),
+                    legal_route_on: opt_day(r.get(6)?),
+                };
+                let (hall, route): (String, Option<String>) = (text(r, 0)?, r.get(7)?);
+                acc.received(&ReceivedRow {
+                    hall_code: &hall,
+                    received_on,
+                    disposition: facts.disposition().map(|d| d.0),
+                    legal_route: route.as_deref(),
+                });
+            }
+        }
+        feed_deadlines(conn, DEADLINES_DONE, &[&from, &to], acc)?;
+        feed_deadlines(conn, DEADLINES_LATE, &[&from, &to, &as_of], acc)?;
+        {
+            let cutoff = registered_overdue_cutoff(acc.as_of()).to_string();
+            let mut stmt = conn.prepare_cached(REGISTERED_LATE)?;
+            let mut rows = stmt.query(params![from, to, cutoff])?;
+            while let Some(r) = rows.next()? {
+                let (id, hall) = (text(r, 0)?, text(r, 1)?);
+                if let Some(received_on) = day(&text(r, 2)?) {
+                    acc.registered_matter(&id, &hall, received_on);
+                }
+            }
+        }
+        {
+            let mut stmt = conn.prepare_cached(CONCLUDED)?;
+            let mut rows = stmt.query(params![from, to, as_of])?;
+            while let Some(r) = rows.next()? {
+                let Some(concluded_on) = day(&text(r, 1)?) else {
+                    continue;
+                };
+                let hall = text(r, 0)?;
+                let evaluation = r
+                    .get::<_, Option<String>>(2)?
+                    .as_deref()
+                    .and_then(Evaluation::parse);
+                acc.concluded(&ConcludedRow {
+                    hall_code: &hall,
+                    concluded_on,
+                    evaluation,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// Every statistics query of the city reads through an index on the period (or on the
+        /// open limits), never a scan of `records`.
+        #[test]
+        fn every_statistics_query_uses_an_index() {
+            let dir = tempfile::TempDir::new().unwrap();
+            let storage = super::super::SqliteStorage::open(dir.path()).unwrap();
+            let conn = storage.conn();
+            for sql in [
+                VISITS,
+                CONSULTATIONS,
+                MEDIATIONS,
+                RECEIVED,
+                DEADLINES_DONE,
+                DEADLINES_LATE,
+                REGISTERED_LATE,
+                CONCLUDED,
+            ] {
+                let p = params!["2025-03-01", "2025-03-31", "2025-04-01"];
+                let n = if sql.contains("?3") { 3 } else { 2 };
+                let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+                let plan: Vec<String> = stmt
+                    .query_map(&p[..n], |r| r.get::<_, String>(3))
+                    .unwrap()
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap();
+                assert!(
+                    plan[0].starts_with("SEARCH") && plan[0].contains("INDEX"),
+                    "{sql}\n{plan:#?}"
+                );
+                assert!(
+                    !plan.iter().any(|p| p.starts_with("SCAN")),
+                    "{sql}\n{plan:#?}"
+                );
+            }
+        }
     }
 }
 

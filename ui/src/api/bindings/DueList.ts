@@ -10,10 +10,18 @@ export type DueList = { hall_code: string, today: string,
  */
 horizon: string, 
 /**
- * Most overdue first.
+ * Most overdue first, at most `DUE_LIST_LIMIT` (the most overdue).
  */
 overdue: Array<DueItem>, 
 /**
- * Soonest first.
+ * All overdue limits, listed or not.
  */
-due_soon: Array<DueItem>, };
+overdue_total: number, 
+/**
+ * Soonest first, at most `DUE_LIST_LIMIT`.
+ */
+due_soon: Array<DueItem>, 
+/**
+ * All limits due soon, listed or not.
+ */
+due_soon_total: number, };

@@ -1,0 +1,286 @@
+//! The desk's row source for [`xinfang_core::tally::StatsAccumulator`]: the facts of a period,
+//! selected through indexes on the period's days (migration 0010) and streamed row by row, so a
+//! month reads a month's rows whatever the size of the store (issue 21).
+//!
+//! Which rows: see the accumulator's module docs. The SQL here only selects; every rule (which
+//! side of a rate, overdue or not, the disposition) is the core's.
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, Row, params};
+use xinfang_core::matter::{DeadlineKind, DeadlineParty, TransferKind};
+use xinfang_core::stats::{DispositionFacts, Evaluation};
+use xinfang_core::tally::{
+    ConcludedRow, ConsultationRow, DeadlineRow, MediationRow, ReceivedRow, StatsAccumulator,
+    VisitRow, registered_overdue_cutoff,
+};
+
+use crate::{Result, StoreError};
+
+/// ?1 first day, ?2 last day, ?3 hall or NULL.
+pub(crate) const VISITS: &str =
+    "SELECT x.hall_code, x.visit_date, x.head_count, x.is_repeat, x.appeal_kind,
+       x.category_code, coalesce(x.agency, ''), x.clerk_id,
+       x.matter_id IS NOT NULL AND EXISTS (SELECT 1 FROM matters m WHERE m.id = x.matter_id)
+     FROM visits x WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)";
+
+pub(crate) const CONSULTATIONS: &str =
+    "SELECT x.hall_code, k.lawyer_id, k.legal_route, k.follow_up <> 0,
+       k.duration_minutes, trim(k.advice) <> ''
+     FROM visits x JOIN consultations k ON k.visit_id = x.id
+     WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)";
+
+pub(crate) const MEDIATIONS: &str = "SELECT x.hall_code, m.mediator_id, m.outcome, m.dispute_type,
+       m.judicial_confirmation <> 0
+     FROM visits x JOIN mediations m ON m.visit_id = x.id
+     WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)";
+
+/// The facts of the state that decide the disposition, columns 2–6 of [`RECEIVED`].
+const DISPOSITION_COLUMNS: &str =
+    "s.transfer_kind, s.transfer_at, s.accepted_on, s.not_accepted_on,
+       s.legal_route_on";
+
+pub(crate) fn received_sql() -> String {
+    format!(
+        "SELECT m.hall_code, m.received_on, {DISPOSITION_COLUMNS}, m.legal_route, m.id
+         FROM matters m LEFT JOIN matter_stats s ON s.matter_id = m.id
+         WHERE m.received_on BETWEEN ?1 AND ?2 AND (?3 IS NULL OR m.hall_code = ?3)"
+    )
+}
+
+/// Limits done in the period that count in a rate.
+pub(crate) const DEADLINES_DONE: &str =
+    "SELECT d.matter_id, m.hall_code, d.kind, d.party, d.due, d.done_on,
+       m.status = 'closed'
+     FROM matter_deadlines d JOIN matters m ON m.id = d.matter_id
+     WHERE d.done_on BETWEEN ?1 AND ?2 AND d.kind IN ('disposition', 'conclusion')
+       AND (?3 IS NULL OR m.hall_code = ?3)";
+
+/// Authorities' limits undone that ran out before ?4 (the day the figures are taken): late in
+/// a rate if due in the period, and overdue if the matter is not closed.
+pub(crate) const DEADLINES_LATE: &str =
+    "SELECT d.matter_id, m.hall_code, d.kind, d.party, d.due, d.done_on,
+       m.status = 'closed'
+     FROM matter_deadlines d JOIN matters m ON m.id = d.matter_id
+     WHERE d.done_on IS NULL AND d.party = 'authority' AND d.due < ?4
+       AND (?3 IS NULL OR m.hall_code = ?3) AND ?1 IS NOT NULL AND ?2 IS NOT NULL";
+
+/// Matters without steps (no stored state, so no stored limits) received before ?4, the
+/// cutoff: only those can have run out.
+pub(crate) const REGISTERED_LATE: &str = "SELECT m.id, m.hall_code, m.received_on FROM matters m
+     WHERE m.status = 'registered' AND m.state IS NULL AND m.received_on < ?4
+       AND (?3 IS NULL OR m.hall_code = ?3) AND ?1 IS NOT NULL AND ?2 IS NOT NULL";
+
+/// Matters concluded in the period with their latest evaluation up to ?4.
+pub(crate) const CONCLUDED: &str = "SELECT m.hall_code, s.concluded_on,
+       (SELECT e.result FROM matter_evaluations e WHERE e.matter_id = m.id AND e.evaluated_on <= ?4
+        ORDER BY e.evaluated_on DESC, e.created_at DESC LIMIT 1), m.id
+     FROM matter_stats s JOIN matters m ON m.id = s.matter_id
+     WHERE s.concluded_on BETWEEN ?1 AND ?2 AND (?3 IS NULL OR m.hall_code = ?3)";
+
+fn day(s: &str) -> Result<NaiveDate> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("日期格式不正确：{s}")))
+}
+
+fn opt_day(s: Option<String>) -> Result<Option<NaiveDate>> {
+    s.as_deref().map(day).transpose()
+}
+
+fn code<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| StoreError::Corrupt(format!("代码 {s} 无法识别")))
+}
+
+/// The disposition of a matter from columns `at..at + 5` of a row (see [`DISPOSITION_COLUMNS`]).
+pub(crate) fn disposition_facts(r: &Row<'_>, at: usize) -> Result<DispositionFacts> {
+    let kind: Option<String> = r.get(at)?;
+    let transfer = match (kind, opt_day(r.get(at + 1)?)?) {
+        (Some(k), Some(on)) => Some((code::<TransferKind>(&k)?, on)),
+        _ => None,
+    };
+    Ok(DispositionFacts {
+        transfer,
+        accepted_on: opt_day(r.get(at + 2)?)?,
+        not_accepted_on: opt_day(r.get(at + 3)?)?,
+        legal_route_on: opt_day(r.get(at + 4)?)?,
+    })
+}
+
+fn feed_deadlines(
+    conn: &Connection,
+    sql: &str,
+    p: &[&dyn rusqlite::ToSql],
+    acc: &mut StatsAccumulator<'_>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(p)?;
+    while let Some(r) = rows.next()? {
+        let matter_id: String = r.get(0)?;
+        let hall_code: String = r.get(1)?;
+        let kind: DeadlineKind = code(&r.get::<_, String>(2)?)?;
+        let party: DeadlineParty = code(&r.get::<_, String>(3)?)?;
+        acc.deadline(&DeadlineRow {
+            matter_id: &matter_id,
+            hall_code: &hall_code,
+            kind,
+            party,
+            due: day(&r.get::<_, String>(4)?)?,
+            done_on: opt_day(r.get(5)?)?,
+            matter_closed: r.get(6)?,
+        });
+    }
+    Ok(())
+}
+
+/// Feeds the facts of the period (of one hall, or all) to `acc`.
+pub(crate) fn feed(
+    conn: &Connection,
+    hall: Option<&str>,
+    acc: &mut StatsAccumulator<'_>,
+) -> Result<()> {
+    let (from, to) = (acc.period().from.to_string(), acc.period().to.to_string());
+    let p: [&dyn rusqlite::ToSql; 3] = [&from, &to, &hall];
+    {
+        let mut stmt = conn.prepare_cached(VISITS)?;
+        let mut rows = stmt.query(p)?;
+        while let Some(r) = rows.next()? {
+            let (hall_code, date): (String, String) = (r.get(0)?, r.get(1)?);
+            let (kind, category, agency, clerk): (String, String, String, String) =
+                (r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?);
+            acc.visit(&VisitRow {
+                hall_code: &hall_code,
+                date: day(&date)?,
+                head_count: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                is_repeat: r.get::<_, i64>(3)? != 0,
+                appeal_kind: &kind,
+                category_code: &category,
+                agency: &agency,
+                clerk_id: &clerk,
+                has_matter: r.get(8)?,
+            });
+        }
+    }
+    {
+        let mut stmt = conn.prepare_cached(CONSULTATIONS)?;
+        let mut rows = stmt.query(p)?;
+        while let Some(r) = rows.next()? {
+            let (hall_code, lawyer, route): (String, String, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?);
+            acc.consultation(&ConsultationRow {
+                hall_code: &hall_code,
+                lawyer_id: &lawyer,
+                legal_route: &route,
+                follow_up: r.get(3)?,
+                minutes: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+                has_advice: r.get(5)?,
+            });
+        }
+    }
+    {
+        let mut stmt = conn.prepare_cached(MEDIATIONS)?;
+        let mut rows = stmt.query(p)?;
+        while let Some(r) = rows.next()? {
+            let (hall_code, mediator, outcome, dispute): (String, String, String, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            acc.mediation(&MediationRow {
+                hall_code: &hall_code,
+                mediator_id: &mediator,
+                outcome: &outcome,
+                dispute_type: &dispute,
+                judicial_confirmation: r.get(4)?,
+            });
+        }
+    }
+    {
+        let mut stmt = conn.prepare_cached(&received_sql())?;
+        let mut rows = stmt.query(p)?;
+        while let Some(r) = rows.next()? {
+            let hall_code: String = r.get(0)?;
+            let route: Option<String> = r.get(7)?;
+            acc.received(&ReceivedRow {
+                hall_code: &hall_code,
+                received_on: day(&r.get::<_, String>(1)?)?,
+                disposition: disposition_facts(r, 2)?.disposition().map(|d| d.0),
+                legal_route: route.as_deref(),
+            });
+        }
+    }
+    let as_of = acc.as_of().to_string();
+    let p4: [&dyn rusqlite::ToSql; 4] = [&from, &to, &hall, &as_of];
+    feed_deadlines(conn, DEADLINES_DONE, &p, acc)?;
+    feed_deadlines(conn, DEADLINES_LATE, &p4, acc)?;
+    {
+        let cutoff = registered_overdue_cutoff(acc.as_of()).to_string();
+        let mut stmt = conn.prepare_cached(REGISTERED_LATE)?;
+        let mut rows = stmt.query(params![from, to, hall, cutoff])?;
+        while let Some(r) = rows.next()? {
+            let (id, hall_code, received): (String, String, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?);
+            acc.registered_matter(&id, &hall_code, day(&received)?);
+        }
+    }
+    {
+        let mut stmt = conn.prepare_cached(CONCLUDED)?;
+        let mut rows = stmt.query(p4)?;
+        while let Some(r) = rows.next()? {
+            let hall_code: String = r.get(0)?;
+            let evaluation = match r.get::<_, Option<String>>(2)? {
+                Some(e) => Some(
+                    Evaluation::parse(&e)
+                        .ok_or_else(|| StoreError::Corrupt(format!("评价结果 {e} 无法识别")))?,
+                ),
+                None => None,
+            };
+            acc.concluded(&ConcludedRow {
+                hall_code: &hall_code,
+                concluded_on: day(&r.get::<_, String>(1)?)?,
+                evaluation,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every statistics query reads through an index on the period (or on the open limits),
+    /// never a scan of a whole table.
+    #[test]
+    fn every_statistics_query_uses_an_index() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = crate::Store::create_unencrypted(dir.path(), "140521").unwrap();
+        let conn = &store.conn;
+        for sql in [
+            VISITS.to_owned(),
+            CONSULTATIONS.to_owned(),
+            MEDIATIONS.to_owned(),
+            received_sql(),
+            DEADLINES_DONE.to_owned(),
+            DEADLINES_LATE.to_owned(),
+            REGISTERED_LATE.to_owned(),
+            CONCLUDED.to_owned(),
+        ] {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let plan: Vec<String> = stmt
+                .query_map(
+                    &params!["2025-03-01", "2025-03-31", None::<String>, "2025-04-01"]
+                        [..if sql.contains("?4") { 4 } else { 3 }],
+                    |r| r.get::<_, String>(3),
+                )
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            let first = &plan[0];
+            assert!(
+                first.starts_with("SEARCH") && first.contains("INDEX"),
+                "{sql}\n{plan:#?}"
+            );
+            assert!(
+                !plan.iter().any(|p| p.starts_with("SCAN")),
+                "{sql}\n{plan:#?}"
+            );
+        }
+    }
+}
