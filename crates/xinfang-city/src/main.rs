@@ -598,13 +598,3 @@ async fn shutdown() {
         () = term => {},
     }
 }
-
-/// A pushed name as it may be shown on the administrator's terminal: a set-aside change can
-/// carry anything, so control characters are escaped and the length is bounded.
-fn printable(s: &str) -> String {
-    let mut out: String = s.chars().take(100).flat_map(char::escape_debug).collect();
-    if s.chars().count() > 100 {
-        out.push('…');
-    }
-    out
-}

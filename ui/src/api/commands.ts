@@ -6,6 +6,7 @@ import type { AuditRow } from './bindings/AuditRow'
 import type { BacklogBoard } from './bindings/BacklogBoard'
 import type { BacklogCase } from './bindings/BacklogCase'
 import type { BacklogFilter } from './bindings/BacklogFilter'
+import type { BackupDone } from './bindings/BackupDone'
 import type { ClassifyInput } from './bindings/ClassifyInput'
 import type { ClearInput } from './bindings/ClearInput'
 import type { Completeness } from './bindings/Completeness'
@@ -39,6 +40,7 @@ import type { QueueItem } from './bindings/QueueItem'
 import type { RateMatter } from './bindings/RateMatter'
 import type { ReferenceLists } from './bindings/ReferenceLists'
 import type { RegisterResult } from './bindings/RegisterResult'
+import type { RestoreDone } from './bindings/RestoreDone'
 import type { Role } from './bindings/Role'
 import type { SessionInfo } from './bindings/SessionInfo'
 import type { SetupInput } from './bindings/SetupInput'
@@ -116,6 +118,8 @@ export interface Commands {
   audit_entries: { args: { filter: AuditQuery }; result: Array<AuditRow> }
   sync_conflicts: { args: null; result: SyncConflicts }
   resolve_sync_conflict: { args: { id: string; choose: number | null; value: string | null }; result: Conflict }
+  backup_store: { args: { dest: string }; result: BackupDone }
+  restore_store: { args: { backup: string; password: string }; result: RestoreDone }
   people_duplicates: { args: null; result: PeoplePage }
   merge_people: { args: { keep: string; other: string; reason: string }; result: MergeRecord }
   unmerge_people: { args: { mergeId: string; reason: string }; result: MergeRecord }

@@ -2,11 +2,12 @@
 import type { NoticeKind } from "./NoticeKind";
 
 /**
- * A notice printed to PDF and saved in the data dir's `notices/` folder.
+ * A notice printed to PDF: kept in the encrypted store, written to the data dir's `notices/`
+ * folder only for the printer, until the next print, logout or lock.
  */
 export type PrintedNotice = { kind: NoticeKind, title: string, 
 /**
- * Full path of the saved PDF.
+ * Full path of the file written for printing (removed at the next print, logout or lock).
  */
 path: string, 
 /**

@@ -2,5 +2,7 @@
 
 /**
  * First-run form: the hall and its first admin.
+ * The first-run form. `Debug` leaves the passwords out (a logged or panicking command must not
+ * print them).
  */
 export type SetupInput = { hall_code: string, admin_username: string, admin_name: string, password: string, password_repeat: string, };
