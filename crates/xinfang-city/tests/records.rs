@@ -6,74 +6,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{Server, xinfang_bin};
+use common::Server;
+use common::cli_desk::{cli, desk, ok};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery";
 const HALL: &str = "140521";
-
-/// Runs the real desk CLI as `user` with `--json`; returns (exit code, parsed stdout).
-fn cli(dir: &Path, user: &str, args: &[&str]) -> (i32, Value) {
-    let out = Command::new(xinfang_bin())
-        .arg("--data-dir")
-        .arg(dir)
-        .arg("--json")
-        .args(args)
-        .env("XINFANG_PASSWORD", PASSWORD)
-        .env("XINFANG_NEW_PASSWORD", PASSWORD)
-        .env("XINFANG_LOG", "warn")
-        .env_remove("XINFANG_SERVER_URL")
-        .env("XINFANG_USER", user)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let value = serde_json::from_str(stdout.trim()).unwrap_or(Value::String(format!(
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    )));
-    (out.status.code().unwrap_or(-1), value)
-}
-
-fn ok(dir: &Path, user: &str, args: &[&str]) -> Value {
-    let (code, out) = cli(dir, user, args);
-    assert_eq!(code, 0, "xinfang {args:?} as {user}: {out}");
-    out
-}
-
-/// A desk made with the CLI, enrolled with `server`: admin, a clerk and a supervisor.
-fn desk(server: &Server) -> tempfile::TempDir {
-    let dir = tempfile::TempDir::new().unwrap();
-    let d = dir.path();
-    ok(d, "admin", &["init", "--hall", HALL, "--admin", "admin"]);
-    for (user, name, role) in [
-        ("clerk", "王接待", "clerk"),
-        ("boss", "李主任", "supervisor"),
-    ] {
-        ok(
-            d,
-            "admin",
-            &[
-                "staff",
-                "add",
-                "--username",
-                user,
-                "--name",
-                name,
-                "--role",
-                role,
-            ],
-        );
-    }
-    let code = server.enrol_code(HALL);
-    ok(
-        d,
-        "admin",
-        &["enrol", "--server", &server.url, "--code", &code],
-    );
-    dir
-}
 
 fn sync(dir: &Path) -> Value {
     ok(dir, "clerk", &["sync"])
