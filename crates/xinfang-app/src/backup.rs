@@ -140,3 +140,43 @@ fn why_unusable(e: &StoreError) -> &'static str {
         _ => "不是接待台的备份，或与密钥文件不配套",
     }
 }
+
+/// A compaction done (`xinfang compact`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CompactDone {
+    /// Records whose confirmed log rows were folded, and the rows removed.
+    pub records: u64,
+    pub rows: u64,
+    /// The database file's size before and after (the space given back).
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+}
+
+/// Folds every change-log row the city has confirmed and gives the space back (supervisor,
+/// admin; docs/sync.md "Compaction"). A sync does a bounded part of this each time.
+pub fn compact(store: &mut Store, me: &Staff) -> CmdResult<CompactDone> {
+    authorize(&me.roles, Action::Backup).map_err(CommandError::forbidden)?;
+    let bytes_before = store.file_size();
+    let r = store.compact_all()?;
+    Ok(CompactDone {
+        records: r.records,
+        rows: r.rows,
+        bytes_before,
+        bytes_after: store.file_size(),
+    })
+}
+
+/// This copy of the store is the desk from now on (admin; docs/sync.md "A copied store"):
+/// the computer it was copied from is out of use. Audited; syncing resumes.
+pub fn adopt_this_copy(store: &mut Store, me: &Staff) -> CmdResult<()> {
+    authorize(&me.roles, Action::ManageStaff).map_err(CommandError::forbidden)?;
+    store.adopt_this_copy()?;
+    store.audit(
+        &me.id,
+        AuditAction::AdoptCopy,
+        "store",
+        store.device_id(),
+        "",
+    )?;
+    Ok(())
+}

@@ -3,7 +3,9 @@
 //! loopback port, with an injected clock), driven by a seeded stream of operations: new visitors
 //! and visits, return visits of people registered anywhere (each one edits the person's name
 //! and phone, often concurrently with another desk), matter steps (受理, 转送, 办理, 不予受理 —
-//! clashing ones too), backlog flags and notes, syncs in random orders, some through a proxy
+//! clashing ones too), backlog flags and notes, paper ledgers imported at any desk, people
+//! merged and conflicts resolved by a supervisor, syncs in random orders (each one compacting
+//! the desk's logs), some through a proxy
 //! that cuts connections at random bytes, backups and restores from them, and the server's
 //! clock jumping against the desks'.
 //!
@@ -40,6 +42,8 @@ use xinfang_sync::wire::PROTOCOL_VERSION;
 
 const DESKS: usize = 5;
 const HALL: &str = "140521";
+/// Paper ledgers the desks may import (two rows each).
+const LEDGERS: usize = 3;
 
 #[derive(Debug, Clone, Copy)]
 enum Op {
@@ -61,6 +65,21 @@ enum Op {
     Step { desk: usize, pick: usize, kind: u8 },
     /// A matter flagged as a backlog case, or a note on its open case.
     Backlog { desk: usize, pick: usize },
+    /// One of a few paper ledgers (two rows each) imported at a desk: the same ledger imported
+    /// at two desks is one set of visits.
+    Import { desk: usize, ledger: usize },
+    /// Two people registered so far merged at a desk (a supervisor's decision).
+    Merge {
+        desk: usize,
+        keep: usize,
+        other: usize,
+    },
+    /// A supervisor resolves one of the desk's open conflicts by choosing an option.
+    Resolve {
+        desk: usize,
+        pick: usize,
+        choose: usize,
+    },
 }
 
 fn generate(seed: u64, n: usize) -> Vec<Op> {
@@ -69,21 +88,35 @@ fn generate(seed: u64, n: usize) -> Vec<Op> {
         .map(|_| {
             let desk = rng.random_range(0..DESKS);
             match rng.random_range(0..100) {
-                0..34 => Op::Register { desk },
-                34..58 => Op::Return {
+                0..30 => Op::Register { desk },
+                30..52 => Op::Return {
                     desk,
                     person: rng.random_range(0..10_000),
                 },
-                58..66 => Op::Step {
+                52..60 => Op::Step {
                     desk,
                     pick: rng.random_range(0..10_000),
                     kind: rng.random_range(0..4),
                 },
-                66..70 => Op::Backlog {
+                60..64 => Op::Backlog {
                     desk,
                     pick: rng.random_range(0..10_000),
                 },
-                70..88 => Op::Sync {
+                64..66 => Op::Import {
+                    desk,
+                    ledger: rng.random_range(0..LEDGERS),
+                },
+                66..68 => Op::Merge {
+                    desk,
+                    keep: rng.random_range(0..10_000),
+                    other: rng.random_range(0..10_000),
+                },
+                68..71 => Op::Resolve {
+                    desk,
+                    pick: rng.random_range(0..10_000),
+                    choose: rng.random_range(0..10),
+                },
+                71..88 => Op::Sync {
                     desk,
                     cut: rng.random_bool(0.3),
                 },
@@ -173,6 +206,8 @@ struct World {
     /// Which desk's stored server address is the proxy.
     via_proxy: Vec<bool>,
     next_person: u32,
+    /// Conflicts resolved by a supervisor at some desk.
+    resolutions: usize,
 }
 
 /// How much of each kind of record a run produced (a run that made none proves nothing).
@@ -182,6 +217,9 @@ struct Exercised {
     backlog_notes: usize,
     conflicts: usize,
     acked_phones: usize,
+    ledger_rows: usize,
+    merges: usize,
+    resolutions: usize,
 }
 
 /// A phone number written for a person at a desk.
@@ -195,6 +233,8 @@ const RECORDS: &[(&str, &str)] = &[
     ("step", "SELECT id FROM matter_events"),
     ("backlog case", "SELECT id FROM backlog_cases"),
     ("backlog note", "SELECT id FROM backlog_notes"),
+    ("person merge", "SELECT id FROM person_merges"),
+    ("ledger row", "SELECT fingerprint FROM ledger_rows"),
 ];
 
 /// What every desk must agree on besides the common snapshot: steps, cases, notes, conflicts.
@@ -203,6 +243,8 @@ const EXTRA_SNAPSHOT: &[&str] = &[
     "SELECT id || '|' || matter_id || '|' || coalesce(merged_into, '') || '|' || coalesce(cleared_on, '') FROM backlog_cases",
     "SELECT id || '|' || case_id FROM backlog_notes",
     "SELECT kind || '|' || entity || '|' || entity_id || '|' || field || '|' || options FROM record_conflicts",
+    "SELECT id || '|' || coalesce(merged_into, '') FROM visitors",
+    "SELECT fingerprint || '|' || visit_id FROM ledger_rows",
 ];
 
 fn today() -> chrono::NaiveDate {
@@ -241,6 +283,47 @@ fn pick_matter(desk: &Desk, pick: usize) -> Option<String> {
     (!all.is_empty()).then(|| all[pick % all.len()].clone())
 }
 
+/// The rows of paper ledger `n`: two visits of people of their own, each with the fingerprint
+/// the file reader would give it.
+fn ledger_rows(n: usize) -> Vec<xinfang_store::LedgerImportRow> {
+    use xinfang_core::visit::{VisitInput, VisitorInput, validate_visit};
+    (0..2u32)
+        .map(|r| {
+            let body = format!("{HALL}19700101{:03}", n as u32 * 2 + r);
+            let id_number = format!(
+                "{body}{}",
+                xinfang_core::id::resident_id_check_char(&body).unwrap()
+            );
+            let input = VisitInput {
+                visited_at: format!("2026-10-0{}T09:30:00+08:00", n + 1),
+                visitors: vec![VisitorInput {
+                    name: format!("台账{n}{r}"),
+                    id_number,
+                    ..Default::default()
+                }],
+                head_count: 0,
+                representatives: vec![],
+                appeal: "征地补偿款未发放。".into(),
+                appeal_kind: "claim".into(),
+                category: "劳动和社会保障".into(),
+                agency: "县人社局".into(),
+                place_code: HALL.into(),
+            };
+            let now = chrono::DateTime::parse_from_rfc3339("2026-10-31T12:00:00+08:00").unwrap();
+            xinfang_store::LedgerImportRow {
+                fingerprint: format!("sim-ledger-{n}-{r}"),
+                row_no: r + 2,
+                visit: validate_visit(
+                    &input,
+                    xinfang_core::reference::ReferenceData::bundled(),
+                    now,
+                )
+                .unwrap(),
+            }
+        })
+        .collect()
+}
+
 fn ids(desk: &Desk, sql: &str) -> BTreeSet<String> {
     let conn = desk.db();
     let mut stmt = conn.prepare(sql).unwrap();
@@ -275,6 +358,7 @@ impl World {
             exercised: Exercised::default(),
             via_proxy: vec![false; DESKS],
             next_person: 0,
+            resolutions: 0,
         }
     }
 
@@ -355,7 +439,19 @@ impl World {
             }
             Op::Backlog { desk, pick } => {
                 let d = &self.desks[desk];
-                let Some(matter) = pick_matter(d, pick) else {
+                // Half the time a matter already flagged here (a note on its case), else any.
+                let flagged: Vec<String> = ids(
+                    d,
+                    "SELECT matter_id FROM backlog_cases WHERE cleared_on IS NULL AND merged_into IS NULL",
+                )
+                .into_iter()
+                .collect();
+                let matter = if pick % 2 == 0 && !flagged.is_empty() {
+                    Some(flagged[pick / 2 % flagged.len()].clone())
+                } else {
+                    pick_matter(d, pick)
+                };
+                let Some(matter) = matter else {
                     return Ok(());
                 };
                 let mut store = d.open();
@@ -388,6 +484,64 @@ impl World {
                 match done {
                     Ok(()) | Err(StoreError::Invalid(_)) => {}
                     Err(e) => return Err(format!("desk {desk}: backlog failed: {e}")),
+                }
+            }
+            Op::Import { desk, ledger } => {
+                let d = &self.desks[desk];
+                d.open()
+                    .import_ledger(&ledger_rows(ledger), "台账.csv", &d.clerk.id)
+                    .map_err(|e| format!("desk {desk}: import failed: {e}"))?;
+            }
+            Op::Merge { desk, keep, other } => {
+                if self.people.len() < 2 {
+                    return Ok(());
+                }
+                let d = &self.desks[desk];
+                let (Some((keep, _)), Some((other, _))) = (
+                    phone_of(d, &self.people[keep % self.people.len()]),
+                    phone_of(d, &self.people[other % self.people.len()]),
+                ) else {
+                    return Ok(());
+                };
+                if keep == other {
+                    return Ok(());
+                }
+                match d
+                    .open()
+                    .merge_people(&keep, &other, "同一人，证件号码登记有误", &d.clerk.id)
+                {
+                    // Already merged, either way round, or into a third: refused in Chinese.
+                    Ok(_) | Err(StoreError::Invalid(_)) => {}
+                    Err(e) => return Err(format!("desk {desk}: merge failed: {e}")),
+                }
+            }
+            Op::Resolve { desk, pick, choose } => {
+                let d = &self.desks[desk];
+                let mut store = d.open();
+                let conflicts = store.open_conflicts().unwrap();
+                if conflicts.is_empty() {
+                    return Ok(());
+                }
+                let c = &conflicts[pick % conflicts.len()];
+                let n = choose % c.options.len() + 1;
+                let how = xinfang_store::Resolution::Choose(n as u32);
+                match store.resolve_conflict(&c.id, &how, &d.clerk.id, &HolidayCalendar::bundled())
+                {
+                    Ok(_) => {
+                        self.resolutions += 1;
+                        if c.field == "phone" {
+                            // The chosen phone is a new write that replaces every option.
+                            for o in &c.options {
+                                self.replaced.insert((c.record_id.clone(), o.value.clone()));
+                            }
+                            self.pending_writes[desk].push(PhoneWrite {
+                                visitor: c.record_id.clone(),
+                                value: c.options[n - 1].value.clone(),
+                            });
+                        }
+                    }
+                    Err(StoreError::Invalid(_)) => {}
+                    Err(e) => return Err(format!("desk {desk}: resolution failed: {e}")),
                 }
             }
             Op::Sync { desk, cut } => {
@@ -551,15 +705,20 @@ impl World {
                 ));
             }
         }
+        // The city counts people: a record merged into another is not one more.
+        let people = ids(
+            &self.desks[0],
+            "SELECT id FROM visitors WHERE merged_into IS NULL",
+        );
         let city = self.server.storage.city_counts().unwrap();
         let hall = city.halls.iter().find(|h| h.hall_code == HALL).unwrap();
-        if (hall.visits, hall.visitors) != (visits.len() as i64, visitors.len() as i64) {
+        if (hall.visits, hall.visitors) != (visits.len() as i64, people.len() as i64) {
             return Err(format!(
-                "the city holds {} visits and {} visitors, the desks {} and {}",
+                "the city holds {} visits and {} people, the desks {} and {}",
                 hall.visits,
                 hall.visitors,
                 visits.len(),
-                visitors.len()
+                people.len()
             ));
         }
         // Honest desks with clocks in bounds: nothing was ever set aside.
@@ -572,6 +731,9 @@ impl World {
             backlog_notes: ids(&self.desks[0], "SELECT id FROM backlog_notes").len(),
             conflicts: conflicts.len(),
             acked_phones: self.acked_writes.len(),
+            ledger_rows: ids(&self.desks[0], "SELECT fingerprint FROM ledger_rows").len(),
+            merges: ids(&self.desks[0], "SELECT id FROM person_merges").len(),
+            resolutions: self.resolutions,
         };
         for (i, d) in self.desks.iter().enumerate() {
             let report = d.open().verify().unwrap();
@@ -647,7 +809,10 @@ fn five_desks_and_the_city_converge_and_lose_no_acknowledged_write() {
             exercised.steps > 0
                 && exercised.backlog_notes > 0
                 && exercised.conflicts > 0
-                && exercised.acked_phones > 0,
+                && exercised.acked_phones > 0
+                && exercised.ledger_rows > 0
+                && exercised.merges > 0
+                && exercised.resolutions > 0,
             "the run exercised too little: {exercised:?}"
         );
     }

@@ -91,6 +91,10 @@ pub enum Command {
     Restore { backup: PathBuf },
     /// Check integrity, foreign keys, the change log and the audit log's hash chain.
     Verify,
+    /// Fold the change-log rows the city has confirmed into compact version records and give
+    /// the space back (docs/sync.md "Compaction"; a sync compacts a little each time). Close
+    /// the desk app first.
+    Compact,
     /// Rotate the data key of the encrypted store (admin); every key slot keeps working.
     Rekey,
     /// Change your own password (new one from env XINFANG_NEW_PASSWORD or a prompt).
@@ -185,6 +189,9 @@ pub enum Command {
 pub enum SyncCommand {
     /// Pulled changes this desk set aside (supervisor): what, why, since when.
     Quarantine,
+    /// This copy of the store now is the desk (admin): after the data dir was moved or copied
+    /// to this computer and the one it came from is out of use. Syncing resumes.
+    Adopt,
 }
 
 #[derive(Debug, Subcommand)]
@@ -446,6 +453,17 @@ pub fn run(args: Args) -> CmdResult {
         Command::Sync {
             command: Some(SyncCommand::Quarantine),
         } => crate::conflict_cmd::quarantine(&args),
+        Command::Sync {
+            command: Some(SyncCommand::Adopt),
+        } => {
+            let (mut store, me) = login(&args)?;
+            xinfang_app::backup::adopt_this_copy(&mut store, &me)?;
+            print(json, &json!({ "adopted": true }), |_| {
+                "已确认由本机接替原来的电脑：同步恢复。请确保原来那台电脑不再使用这份数据。"
+                    .to_owned()
+            });
+            Ok(())
+        }
         Command::Conflict { command } => crate::conflict_cmd::conflict(&args, command),
         Command::Person { command } => crate::person_cmd::person(&args, command),
         Command::Matter { command } => crate::matter_cmd::matter(&args, command),
@@ -542,6 +560,20 @@ pub fn run(args: Args) -> CmdResult {
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
+            });
+            Ok(())
+        }
+        Command::Compact => {
+            let (mut store, me) = login(&args)?;
+            let r = xinfang_app::backup::compact(&mut store, &me)?;
+            print(json, &r, |r| {
+                format!(
+                    "压缩完成：{} 条记录的 {} 行已确认的变更日志已合并；数据文件 {:.1} MB → {:.1} MB。",
+                    r.records,
+                    r.rows,
+                    r.bytes_before as f64 / 1_048_576.0,
+                    r.bytes_after as f64 / 1_048_576.0
+                )
             });
             Ok(())
         }

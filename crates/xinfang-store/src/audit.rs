@@ -44,6 +44,8 @@ pub enum AuditAction {
     UnmergePeople,
     /// Visits of a wrongly fused person moved to another person (synced).
     SplitPerson,
+    /// A copy of the store confirmed as the desk (its computer replaced), syncing again.
+    AdoptCopy,
 }
 
 impl AuditAction {
@@ -64,6 +66,7 @@ impl AuditAction {
             AuditAction::MergePeople => "merge_people",
             AuditAction::UnmergePeople => "unmerge_people",
             AuditAction::SplitPerson => "split_person",
+            AuditAction::AdoptCopy => "adopt_copy",
         }
     }
 
@@ -84,10 +87,11 @@ impl AuditAction {
             AuditAction::MergePeople => "合并来访人",
             AuditAction::UnmergePeople => "撤销合并来访人",
             AuditAction::SplitPerson => "拆分来访人",
+            AuditAction::AdoptCopy => "确认本机接替原电脑",
         }
     }
 
-    pub const ALL: [AuditAction; 15] = [
+    pub const ALL: [AuditAction; 16] = [
         AuditAction::ViewConfidential,
         AuditAction::ViewFullId,
         AuditAction::ViewFullPhone,
@@ -103,6 +107,7 @@ impl AuditAction {
         AuditAction::MergePeople,
         AuditAction::UnmergePeople,
         AuditAction::SplitPerson,
+        AuditAction::AdoptCopy,
     ];
 }
 

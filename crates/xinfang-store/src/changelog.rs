@@ -49,7 +49,9 @@ fn causal_stamp(tx: &Transaction<'_>, entity: &str, entity_id: &str) -> Result<i
             "SELECT max(h) FROM (
                SELECT max(hlc) AS h FROM change_log WHERE entity = ?1 AND entity_id = ?2
                UNION ALL
-               SELECT max(hlc) FROM sync_remote_log WHERE entity = ?1 AND entity_id = ?2)",
+               SELECT max(hlc) FROM sync_remote_log WHERE entity = ?1 AND entity_id = ?2
+               UNION ALL
+               SELECT max_hlc FROM log_base WHERE entity = ?1 AND entity_id = ?2)",
         )?
         .query_row(params![entity, entity_id], |r| r.get(0))?;
     Ok(match seen {

@@ -7,11 +7,13 @@
 mod audit;
 mod backlog;
 mod changelog;
+mod compact;
 mod desk;
 mod drafts;
 mod encryption;
 mod error;
 mod figures;
+mod home;
 mod keys;
 mod maintenance;
 mod matters;
@@ -34,6 +36,7 @@ use xinfang_core::clock::{Clock, SystemClock};
 pub use audit::{AuditAction, AuditEntry, AuditFilter, ChainBreak, GENESIS};
 pub use backlog::{BacklogCase, BacklogDashboard, BacklogFilter, BacklogNote};
 pub use changelog::ChangeRow;
+pub use compact::CompactReport;
 pub use desk::{
     ConsultationRecord, HandoffInfo, HistoryEntry, MediationRecord, PartyRecord, QueueItem,
     RecordOwner, SessionRecord, VisitDetail, VisitRow, VisitorBrief, VisitorContact,

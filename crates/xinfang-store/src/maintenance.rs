@@ -282,7 +282,9 @@ impl Store {
                     "SELECT count(*) FROM {table} t WHERE NOT EXISTS
                        (SELECT 1 FROM change_log c WHERE c.entity = '{entity}' AND c.entity_id = t.{key})
                      AND NOT EXISTS (SELECT 1 FROM sync_remote_log r
-                       WHERE r.entity = '{entity}' AND r.entity_id = t.{key} AND r.applied IN (1, 3))"
+                       WHERE r.entity = '{entity}' AND r.entity_id = t.{key} AND r.applied IN (1, 3))
+                     AND NOT EXISTS (SELECT 1 FROM log_base b
+                       WHERE b.entity = '{entity}' AND b.entity_id = t.{key})"
                 ),
                 [],
                 |r| r.get(0),

@@ -119,7 +119,8 @@ pub(crate) fn field_writes(
     entity_id: &str,
     field: &str,
 ) -> Result<Vec<FieldWrite>> {
-    let mut out = Vec::new();
+    // Writes folded away by compaction: the heads of a conflict-tracked field, whole.
+    let mut out = crate::compact::field_writes(conn, entity, entity_id, field)?;
     let mut push = |fields: &str, op: &str, hlc: i64, device: String, at: String| {
         let Ok(Value::Object(m)) = serde_json::from_str::<Value>(fields) else {
             return;
@@ -338,6 +339,10 @@ fn step_label(e: &MatterEvent) -> String {
 }
 
 fn step_device(conn: &Connection, own_device: &str, step_id: &str) -> Result<String> {
+    // A compacted step keeps the device that recorded it as its base.
+    if let Some(d) = crate::compact::base_device(conn, "matter_event", step_id)? {
+        return Ok(d);
+    }
     let remote: Option<String> = conn
         .prepare_cached(
             "SELECT device_id FROM sync_remote_log WHERE entity = 'matter_event' AND entity_id = ?1

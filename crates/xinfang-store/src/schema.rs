@@ -34,6 +34,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0010_people.sql")),
         M::up(include_str!("../migrations/0011_stats.sql")),
         M::up(include_str!("../migrations/0012_stats_facts.sql")),
+        M::up(include_str!("../migrations/0013_log_base.sql")),
     ])
 }
 

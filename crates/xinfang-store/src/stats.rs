@@ -88,7 +88,7 @@ pub struct VisitCounts {
     pub group_visits: u64,
     /// People who came in group visits.
     pub group_people: u64,
-    /// Distinct visitors registered.
+    /// Distinct people who came (records merged into one person count once).
     pub visitors: u64,
 }
 
@@ -550,10 +550,11 @@ impl Store {
         let f = acc.finish();
         let t = &f.total;
         // Distinct people over the period: counted by SQL (a set of every visitor of a year
-        // would not be bounded in memory).
+        // would not be bounded in memory). A person on file twice and merged is one person
+        // (`person_id`: the record a visit's visitor is merged into, docs/sync.md "People").
         let visitors: i64 = c
             .prepare_cached(
-                "SELECT count(DISTINCT vv.visitor_id) FROM visits x
+                "SELECT count(DISTINCT coalesce(vv.person_id, vv.visitor_id)) FROM visits x
                    JOIN visit_visitors vv ON vv.visit_id = x.id
                  WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)",
             )?

@@ -33,15 +33,18 @@ const REFUSED_LOCALLY: i64 = 2;
 /// Applied, but some fields have no column here (a newer desk wrote them): kept, and applied
 /// when an upgrade adds the column (`reapply_kept`).
 const APPLIED_PARTLY: i64 = 3;
+/// Records a sync folds out of the logs at most (the first syncs of a store that grew before
+/// compaction existed spread the work; `xinfang compact` does it all at once).
+const COMPACT_PER_SYNC: usize = 2_000;
 
-fn state_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+pub(crate) fn state_get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?
         .query_row([key], |r| r.get(0))
         .optional()?)
 }
 
-fn state_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+pub(crate) fn state_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO sync_state(key, value) VALUES (?1, ?2)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -239,6 +242,9 @@ fn current_version(
         {
             consider(v, Version::new(Hlc(r.get(1)?), own_device));
         }
+    }
+    for w in crate::compact::field_writes(tx, entity, entity_id, field)? {
+        consider(w.value, w.version);
     }
     let mut remote = tx.prepare_cached(
         "SELECT fields, hlc, device_id FROM sync_remote_log
@@ -724,9 +730,11 @@ impl DeskReplica for Store {
     }
 
     fn save_enrolment(&mut self, server_url: &str, token: &Secret) -> Result<()> {
+        let home = crate::home::fingerprint(self.data_dir());
         let tx = self.conn.transaction()?;
         state_set(&tx, "server_url", server_url)?;
         state_set(&tx, "device_token", token.expose())?;
+        state_set(&tx, "home", &home)?;
         tx.commit()?;
         Ok(())
     }
@@ -1027,6 +1035,14 @@ impl DeskReplica for Store {
 
     fn reference_version(&self) -> Result<Option<String>> {
         state_get(&self.conn, "reference_version")
+    }
+
+    fn moved(&mut self) -> Result<bool> {
+        self.moved_since_enrolment()
+    }
+
+    fn compact(&mut self) -> Result<u64> {
+        Ok(self.compact_logs(COMPACT_PER_SYNC)?.rows)
     }
 
     fn save_reference(&mut self, bundle: &ReferenceBundle) -> Result<()> {

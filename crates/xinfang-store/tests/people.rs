@@ -187,7 +187,21 @@ fn a_merge_shows_one_person_with_all_visits_and_unmerge_restores_both() {
     let (late_visit, rec) = visit(&mut b, &boss_b, "张叁", "14052119800115021", "");
     assert_eq!(rec, p2);
 
+    // The statistics count distinct people: two before the merge, one after, two after undo.
+    let people_counted = |s: &Store| {
+        let day: chrono::NaiveDate = "2025-03-03".parse().unwrap();
+        let q = xinfang_store::StatsQuery::new(
+            xinfang_core::stats::Period::new(day, day).unwrap(),
+            day,
+        );
+        s.statistics(&q, &s.holiday_calendar())
+            .unwrap()
+            .visits
+            .visitors
+    };
+    assert_eq!(people_counted(&a), 2);
     let m = a.merge_people(&p1, &p2, "同一人两个证件", &boss).unwrap();
+    assert_eq!(people_counted(&a), 1);
     assert_eq!(m.survivor.visit_count, 3);
     assert_eq!(m.merged.visit_count, 0);
     let hits = a.search(&id_of("14052119800115021"), 10).unwrap();
@@ -218,6 +232,7 @@ fn a_merge_shows_one_person_with_all_visits_and_unmerge_restores_both() {
 
     // Undo: both people again, everywhere.
     a.unmerge_people(&m.merge_id, "核实为两人", &boss).unwrap();
+    assert_eq!(people_counted(&a), 2);
     pull_all(&mut b, &a);
     for s in [&a, &b] {
         assert_eq!(s.visits_of_visitor(&p1).unwrap().len(), 1);

@@ -66,6 +66,10 @@ pub enum SyncError {
     AuditBehind { local: i64, server: i64 },
     #[error("本机数据库出错：{0}")]
     Local(String),
+    #[error(
+        "本机数据是从另一台电脑或另一个目录复制来的：两份数据以同一身份同步会互相混淆，同步已暂停，数据都在本机。若原来那台电脑已停用、由本机接替，请管理员运行 `xinfang sync adopt` 确认；若两台都要使用，请在本机重新初始化并向市局申请新的登记码。"
+    )]
+    Moved,
 }
 
 impl SyncError {
@@ -414,6 +418,10 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
         .sync_settings()
         .map_err(local)?
         .ok_or(SyncError::NotEnrolled)?;
+    // A copy of an enrolled store elsewhere would sync as the same desk as the original.
+    if replica.moved().map_err(local)? {
+        return Err(SyncError::Moved);
+    }
     let url = effective_server_url(Some(&settings.server_url)).unwrap_or(settings.server_url);
     let client = Client::new(&url, Some(settings.token))?.with_schema(replica.schema_version());
 
@@ -517,6 +525,11 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
         let bundle = client.reference()?;
         replica.save_reference(&bundle).map_err(local)?;
         tracing::info!(version = %bundle.version, "city reference data updated");
+    }
+    // What the server now holds need not stay in the logs; a failure here loses nothing
+    // (the rows stay) and does not fail the sync.
+    if let Err(e) = replica.compact() {
+        tracing::warn!(error = %e, "compacting the change logs failed");
     }
     let pending = replica.last_local_seq().map_err(local)? - pushed_seq;
     let audit_pending = audit_pending(replica);

@@ -135,4 +135,19 @@ pub trait DeskReplica {
         let _ = bundle;
         Ok(())
     }
+
+    /// Whether this replica runs somewhere else than where it was enrolled (a copy of its
+    /// store on another computer): it does not sync then, see [`SyncError::Moved`].
+    ///
+    /// [`SyncError::Moved`]: crate::client::SyncError::Moved
+    fn moved(&mut self) -> Result<bool, Self::Error> {
+        Ok(false)
+    }
+
+    /// After a sync: folds a bounded part of what the server now holds out of the replica's
+    /// logs (docs/sync.md "Compaction"); returns the log rows removed. A replica that keeps no
+    /// logs does nothing.
+    fn compact(&mut self) -> Result<u64, Self::Error> {
+        Ok(0)
+    }
 }
