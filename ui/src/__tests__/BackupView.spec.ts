@@ -30,7 +30,7 @@ describe('BackupView', () => {
       if (a.dest.startsWith('/nowhere/')) {
         throw commandError('dest', 'backup_folder_missing', '备份要放的文件夹不存在：请先建立文件夹，或换一个位置。')
       }
-      return { path: a.dest, keyslots_path: `${a.dest.slice(0, -3)}.keyslots.json` }
+      return { path: a.dest, keyslots_path: `${a.dest}.keyslots.json` }
     })
     const { w } = mountView()
     expect((w.find(q('backup-name')).element as HTMLInputElement).value).toMatch(/^接待台备份-\d{8}-\d{4}\.db$/)
@@ -48,7 +48,7 @@ describe('BackupView', () => {
     expect(calls[1]).toEqual({ dest: '/media/usb/b1.db' })
     expect(w.find(fieldError('folder')).exists()).toBe(false)
     expect(w.find(q('backup-done')).text()).toContain('/media/usb/b1.db')
-    expect(w.find(q('backup-done')).text()).toContain('/media/usb/b1.keyslots.json')
+    expect(w.find(q('backup-done')).text()).toContain('/media/usb/b1.db.keyslots.json')
     w.unmount()
   })
 
