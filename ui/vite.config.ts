@@ -19,6 +19,8 @@ export default defineConfig({
     environment: 'jsdom',
     include: ['**/__tests__/*.spec.ts'],
     globals: true,
+    // A fake clock in every test: no test waits real time.
+    setupFiles: ['src/__tests__/fakeClock.ts'],
     // The machine is shared with Rust builds: keep slow-but-correct runs green.
     testTimeout: 30_000,
   },

@@ -136,12 +136,16 @@ def tauri_driver(env: dict, log: Path):
         else:
             app_env[k] = v
     log_file = open(log, "wb")
+    native = free_port()
     driver = subprocess.Popen(
-        ["tauri-driver", "--port", str(port), "--native-port", str(free_port())],
+        ["tauri-driver", "--port", str(port), "--native-port", str(native)],
         env=app_env, stdout=log_file, stderr=subprocess.STDOUT,
     )
     try:
         wait_port(port)
+        # tauri-driver listens before the WebKitWebDriver it starts does; a session asked for in
+        # between is proxied to a closed port and the connection dropped (RemoteDisconnected).
+        wait_port(native)
         yield f"http://127.0.0.1:{port}"
     finally:
         for p in (driver, xvfb):

@@ -1,19 +1,12 @@
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
 import { mount } from '@vue/test-utils'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { useSessionStore } from '../stores/session'
 import RegisterView from '../views/RegisterView.vue'
-import { clerkSession, commandError, reference, setup } from './helpers'
+import { clerkSession, commandError, reference, setup, sleep } from './helpers'
 
-// The ID check and the history panel wait for a pause in typing: a fake clock is moved instead.
-beforeEach(() => {
-  vi.useFakeTimers()
-})
-afterEach(() => {
-  clearMocks()
-  vi.useRealTimers()
-})
-const sleep = (ms: number) => vi.advanceTimersByTimeAsync(ms)
+// The ID check and the history panel wait for a pause in typing: the fake clock (fakeClock.ts) is moved instead.
+afterEach(() => clearMocks())
 
 const GOOD = '140521198001150135'
 const BAD = '140521198001150131'

@@ -1,3 +1,4 @@
+import { vi } from 'vitest'
 import ElementPlus from 'element-plus'
 import { createPinia, setActivePinia } from 'pinia'
 import { createMemoryHistory, createRouter } from 'vue-router'
@@ -51,5 +52,6 @@ export function setup() {
   return { plugins: [pinia, router, ElementPlus], router }
 }
 
-export const tick = () => new Promise((r) => setTimeout(r, 0))
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Moves the fake clock (fakeClock.ts) and lets the promises it releases settle. */
+export const tick = () => vi.advanceTimersByTimeAsync(0)
+export const sleep = (ms: number) => vi.advanceTimersByTimeAsync(ms)

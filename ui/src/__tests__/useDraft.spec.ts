@@ -1,22 +1,15 @@
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
 import { mount } from '@vue/test-utils'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { defineComponent, h, reactive } from 'vue'
 import { flushDrafts, useDraft } from '../composables/useDraft'
 import { useSessionStore } from '../stores/session'
 import LawyerView from '../views/LawyerView.vue'
 import RegisterView from '../views/RegisterView.vue'
-import { clerkSession, commandError, reference, setup } from './helpers'
+import { clerkSession, commandError, reference, setup, sleep } from './helpers'
 
-// The saves are debounced (~800 ms): the tests move a fake clock instead of waiting.
-beforeEach(() => {
-  vi.useFakeTimers()
-})
-afterEach(() => {
-  clearMocks()
-  vi.useRealTimers()
-})
-const sleep = (ms: number) => vi.advanceTimersByTimeAsync(ms)
+// The saves are debounced (~800 ms): the tests move the fake clock (fakeClock.ts).
+afterEach(() => clearMocks())
 
 const q = (name: string) => `[data-testid="${name}"]`
 const NAME = '林默然'

@@ -156,6 +156,9 @@ export const api = {
   correctDocument: (visitorId: string, idType: string, idNumber: string, reason: string) =>
     call('correct_document', { visitorId, idType, idNumber, reason }),
   splitPerson: (input: SplitInput) => call('split_person', { input }),
+  // Backup into a file the user names; restore from one (supervisor, admin; ends the session).
+  backupStore: (dest: string) => call('backup_store', { dest }),
+  restoreStore: (backup: string, password: string) => call('restore_store', { backup, password }),
 }
 
 export type Api = typeof api

@@ -26,7 +26,7 @@ export function useFieldErrors() {
       general.message = e.message
       return false
     }
-    general.message = String(e)
+    general.message = e instanceof Error ? e.message : String(e)
     return false
   }
 
