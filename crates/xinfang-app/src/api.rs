@@ -524,7 +524,8 @@ impl AppState {
         let Some(hall) = hall.filter(|_| errors.is_empty()) else {
             return Err(errors.into());
         };
-        let (store, recovery) = Store::create_with_admin(&self.data_dir, &hall, &admin)?;
+        let (store, recovery) =
+            Store::create_with_admin_at(&self.data_dir, &hall, &admin, self.clock.clone())?;
         tracing::info!(hall = %hall, "encrypted store created at first run");
         drop(store);
         Ok(AppInfo {
@@ -543,9 +544,9 @@ impl AppState {
         // The account's key slot unlocks the data key; a legacy plaintext store is checked
         // against the password hash.
         let (store, staff) = if Store::is_encrypted_dir(&self.data_dir) {
-            Store::login_at(&self.data_dir, username, password, &*self.clock)?
+            Store::login_at(&self.data_dir, username, password, self.clock.clone())?
         } else {
-            let store = Store::open_unencrypted(&self.data_dir)?;
+            let store = Store::open_unencrypted(&self.data_dir)?.with_clock(self.clock.clone());
             let staff = store.authenticate(username, password)?;
             (store, staff)
         };
@@ -707,6 +708,7 @@ impl AppState {
             &self.data_dir,
             backup,
             &xinfang_store::Credentials::password(&username, password),
+            self.clock.clone(),
         )?;
         drop(restored);
         inner.session = None;
@@ -735,7 +737,11 @@ impl AppState {
             Some(key) => Store::open_with_key(&self.data_dir, &key),
             None => Store::open_unencrypted(&self.data_dir),
         };
-        Some(opened.map_err(Into::into))
+        Some(
+            opened
+                .map(|s| s.with_clock(self.clock.clone()))
+                .map_err(Into::into),
+        )
     }
 
     // ---- registration -------------------------------------------------------------------

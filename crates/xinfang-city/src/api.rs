@@ -17,6 +17,7 @@ use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::key_extractor::GlobalKeyExtractor;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
+use xinfang_core::clock::Clock;
 use xinfang_sync::Hlc;
 use xinfang_sync::audit::{
     AuditBreak, AuditChains, AuditEntry, AuditPushRequest, AuditPushResponse, DeviceAuditChain,
@@ -34,8 +35,16 @@ use crate::auth;
 use crate::reference;
 use crate::storage::{Device, NewEnrolment, NewLogEntry, Storage, StorageError};
 
-/// The server's wall clock, Unix milliseconds (injected, so tests never wait for time).
-pub type WallClock = Arc<dyn Fn() -> i64 + Send + Sync>;
+/// The server's clock: the system time, shifted by env `XINFANG_CLOCK_SKEW_SECS` when set (see
+/// [`xinfang_sync::hlc::wall_ms`]). Tests pass a clock of their own, so they never wait for time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerClock;
+
+impl Clock for ServerClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis(xinfang_sync::hlc::wall_ms()).unwrap_or_default()
+    }
+}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -50,14 +59,14 @@ pub struct ServerSettings {
     /// desks get 426 `upgrade_required` (请升级).
     pub min_protocol: u32,
     /// The server's time: changes stamped beyond it + `hlc::MAX_DRIFT_MS` are set aside.
-    pub clock: WallClock,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
             min_protocol: PROTOCOL_VERSION,
-            clock: Arc::new(xinfang_sync::hlc::wall_ms),
+            clock: Arc::new(ServerClock),
         }
     }
 }
@@ -287,7 +296,7 @@ pub(crate) async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Strin
     })?;
     let hash = auth::token_hash(&token);
     let storage = state.storage.clone();
-    let now = (state.settings.clock)() / 1000;
+    let now = state.settings.clock.now().timestamp();
     let (label, is_device) = blocking(move || {
         Ok((
             storage.admin_token_label(&hash, now)?,
@@ -390,7 +399,7 @@ async fn enrol(
         hall_code: req.hall_code.clone(),
         device_name: req.device_name.chars().take(100).collect(),
         token_hash: auth::token_hash(&token),
-        now: chrono::Utc::now().timestamp(),
+        now: state.settings.clock.now().timestamp(),
     };
     let storage = state.storage.clone();
     let hall = blocking(move || storage.enrol(&enrolment)).await?;
@@ -431,7 +440,7 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
         server_seq: heads.1,
         reference_version: Some(reference::bundle().version.clone()),
         audit_max_seq: Some(audit_max_seq),
-        server_time_ms: Some((state.settings.clock)()),
+        server_time_ms: Some(state.settings.clock.now().timestamp_millis()),
         min_protocol: Some(state.settings.min_protocol),
     }))
 }
@@ -494,7 +503,7 @@ async fn push(
     let storage = state.storage.clone();
     let n = req.changes.len();
     let dev_id = dev.id.clone();
-    let now = (state.settings.clock)();
+    let now = state.settings.clock.now().timestamp_millis();
     let resp = blocking(move || storage.push(&dev, &req.changes, now)).await?;
     tracing::info!(device_id = %dev_id, received = n, accepted = resp.accepted,
         duplicates = resp.duplicates, set_aside = resp.set_aside.len(),

@@ -425,6 +425,7 @@ pub fn run(args: Args) -> CmdResult {
                 &dir,
                 &absolute(backup)?,
                 &Credentials::password(user, &password),
+                std::sync::Arc::new(SystemClock),
             )?;
             print(json, &outcome, |o| {
                 let aside = o

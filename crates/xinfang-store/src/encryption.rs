@@ -15,8 +15,9 @@ impl Store {
         let Some(key) = &self.key else {
             return Ok(());
         };
+        let now = crate::now_text(&*self.clock);
         KeySlots::update_keyed(self.data_dir(), std::slice::from_ref(key), |slots| {
-            slots.set_password_slot(username, password, key)
+            slots.set_password_slot(username, password, key, &now)
         })
     }
 
@@ -75,7 +76,7 @@ impl Store {
             }
         };
         let hash = hash_password(new)?;
-        let now = crate::now_text();
+        let now = crate::now_text(&*self.clock);
         let tx = self.conn.transaction()?;
         tx.execute(
             "UPDATE staff SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
@@ -185,7 +186,12 @@ mod tests {
         let key = store.key.clone().unwrap();
         // Bob plants a slot for an account that does not exist.
         KeySlots::update_keyed(dir.path(), std::slice::from_ref(&key), |s| {
-            s.set_password_slot("mallory", "mallory-pass-1", &key)
+            s.set_password_slot(
+                "mallory",
+                "mallory-pass-1",
+                &key,
+                "2026-11-26T09:00:00.000+08:00",
+            )
         })
         .unwrap();
         store.set_staff_active(&bob.id, false).unwrap();

@@ -146,7 +146,7 @@ impl Store {
         }
         let hash = hash_password(&new.password)?;
         let id = uuid::Uuid::now_v7().to_string();
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let staff = Staff {
             id: id.clone(),
             username,
