@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use xinfang_core::FieldError;
 use xinfang_core::clock::{Clock, SystemClock};
+use xinfang_core::date::parse_date_field;
 use xinfang_core::desk::{
     ConsultationInput, DISPUTE_TYPES, Desk, IdCheck, MediationInput, MediationOutcome, PartyRole,
     check_hall_code, check_id_live, check_password_repeat, validate_consultation,
@@ -966,12 +967,8 @@ impl AppState {
                 if v.is_empty() {
                     return None;
                 }
-                if chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_err() {
-                    errors.push(FieldError::new(
-                        field,
-                        "date_format",
-                        format!("{label}“{v}”格式不正确，请按年-月-日填写，例如 2026-11-26。"),
-                    ));
+                if let Err(e) = parse_date_field(field, label, v) {
+                    errors.push(e);
                     return None;
                 }
                 Some(v.to_owned())

@@ -18,6 +18,7 @@ use tower_governor::key_extractor::GlobalKeyExtractor;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
 use xinfang_core::clock::Clock;
+use xinfang_core::hall::HallCode;
 use xinfang_sync::Hlc;
 use xinfang_sync::audit::{
     AuditBreak, AuditChains, AuditEntry, AuditPushRequest, AuditPushResponse, DeviceAuditChain,
@@ -335,10 +336,6 @@ fn valid_device_id(s: &str) -> bool {
     (8..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
-fn valid_hall_code(s: &str) -> bool {
-    s.len() == 6 && s.chars().all(|c| c.is_ascii_digit())
-}
-
 /// Trade a one-time enrolment code for a device token.
 #[utoipa::path(post, path = "/v1/enrol", tag = "sync", request_body = EnrolRequest,
     responses(
@@ -377,13 +374,13 @@ async fn enrol(
             "设备编号格式不正确：应为接待台数据库中的设备 UUID。",
         ));
     }
-    if !valid_hall_code(&req.hall_code) {
-        return Err(Failure::new(
+    let hall_code = HallCode::parse(&req.hall_code).map_err(|e| {
+        Failure::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "hall_code_invalid",
-            "大厅代码应为 6 位数字（GB/T 2260 行政区划代码），例如 140521。",
-        ));
-    }
+            e.message,
+        )
+    })?;
     // The name reaches the administrator's terminal (`device list`): no escape sequences.
     if req.device_name.chars().any(char::is_control) {
         return Err(Failure::new(
@@ -396,7 +393,7 @@ async fn enrol(
     let enrolment = NewEnrolment {
         code_hash: auth::code_hash(&req.code),
         device_id: req.device_id.clone(),
-        hall_code: req.hall_code.clone(),
+        hall_code: hall_code.into_string(),
         device_name: req.device_name.chars().take(100).collect(),
         token_hash: auth::token_hash(&token),
         now: state.settings.clock.now().timestamp(),

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use xinfang_city::storage::{self, Storage};
 use xinfang_city::{api, auth};
 use xinfang_core::clock::{Clock, SystemClock};
+use xinfang_core::hall::HallCode;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -289,11 +290,8 @@ fn run(args: Args) -> anyhow::Result<()> {
                     }
                 }
                 HallCommand::Add { code, name } => {
-                    if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
-                        bail!(
-                            "大厅代码“{code}”不对：应为 6 位数字的行政区划代码（GB/T 2260），例如 140521。"
-                        );
-                    }
+                    let code = HallCode::parse(code).map_err(|e| anyhow!(e.message))?;
+                    let code = code.as_str();
                     if name.trim().is_empty() {
                         bail!("请用 --name 给出大厅名称，例如 --name 沁水县。");
                     }

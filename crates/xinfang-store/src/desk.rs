@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::{Map, json};
+use xinfang_core::account::check_password;
 use xinfang_core::clock::{Clock, SystemClock};
 use xinfang_core::desk::{
     Desk, HandoffState, MediationOutcome, PartyRole, ValidConsultation, ValidMediation,
@@ -22,7 +23,7 @@ use xinfang_core::{FieldError, ValidationErrors};
 
 use crate::changelog::{self, Op};
 use crate::matters::category_name_in;
-use crate::staff::{MIN_PASSWORD_CHARS, hash_password, roles_text, staff_from_row, validate};
+use crate::staff::{hash_password, roles_text, staff_from_row, validate};
 use crate::{NewStaff, Result, Staff, Store, StoreError, VisitSummary, VisitorHit, now_text};
 
 /// One visitor of a visit, as lists show them (ID number masked).
@@ -1008,14 +1009,7 @@ impl Store {
 
     /// Sets a new password for an account (admin reset).
     pub fn reset_password(&mut self, staff_id: &str, password: &str) -> Result<()> {
-        if password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(FieldError::new(
-                "password",
-                "password_too_short",
-                format!("密码太短：至少需要 {MIN_PASSWORD_CHARS} 位，请换一个更长的密码。"),
-            )
-            .into());
-        }
+        check_password(password)?;
         let staff = self.staff_by_id(staff_id)?;
         let hash = hash_password(password)?;
         let mut f = Map::new();

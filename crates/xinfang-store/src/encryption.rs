@@ -3,10 +3,10 @@
 use std::collections::HashSet;
 
 use crate::keys::{DataKey, KeySlots};
-use crate::staff::{MIN_PASSWORD_CHARS, hash_password};
+use crate::staff::hash_password;
 use crate::{Result, Store, StoreError};
 use serde_json::{Map, json};
-use xinfang_core::FieldError;
+use xinfang_core::account::check_password;
 
 impl Store {
     /// Adds or replaces `username`'s key slot (new account, admin reset). No-op on a plaintext
@@ -51,14 +51,7 @@ impl Store {
     /// is updated.
     pub fn change_password(&mut self, staff_id: &str, old: &str, new: &str) -> Result<()> {
         let staff = self.staff_by_id(staff_id)?;
-        if new.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(FieldError::new(
-                "password",
-                "password_too_short",
-                format!("密码太短：至少需要 {MIN_PASSWORD_CHARS} 位，请换一个更长的密码。"),
-            )
-            .into());
-        }
+        check_password(new)?;
         // The key slots stay locked from the check of the old password to the save, so a
         // change of another account by another process in between is not overwritten.
         let mut slots = match &self.key {
