@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use xinfang_core::FieldError;
 use xinfang_core::clock::{Clock, SystemClock};
+use xinfang_core::date::parse_date_field;
 use xinfang_core::desk::{
     ConsultationInput, DISPUTE_TYPES, Desk, IdCheck, MediationInput, MediationOutcome, PartyRole,
     check_hall_code, check_id_live, check_password_repeat, validate_consultation,
@@ -524,7 +525,8 @@ impl AppState {
         let Some(hall) = hall.filter(|_| errors.is_empty()) else {
             return Err(errors.into());
         };
-        let (store, recovery) = Store::create_with_admin(&self.data_dir, &hall, &admin)?;
+        let (store, recovery) =
+            Store::create_with_admin_at(&self.data_dir, &hall, &admin, self.clock.clone())?;
         tracing::info!(hall = %hall, "encrypted store created at first run");
         drop(store);
         Ok(AppInfo {
@@ -543,9 +545,9 @@ impl AppState {
         // The account's key slot unlocks the data key; a legacy plaintext store is checked
         // against the password hash.
         let (store, staff) = if Store::is_encrypted_dir(&self.data_dir) {
-            Store::login_at(&self.data_dir, username, password, &*self.clock)?
+            Store::login_at(&self.data_dir, username, password, self.clock.clone())?
         } else {
-            let store = Store::open_unencrypted(&self.data_dir)?;
+            let store = Store::open_unencrypted(&self.data_dir)?.with_clock(self.clock.clone());
             let staff = store.authenticate(username, password)?;
             (store, staff)
         };
@@ -707,6 +709,7 @@ impl AppState {
             &self.data_dir,
             backup,
             &xinfang_store::Credentials::password(&username, password),
+            self.clock.clone(),
         )?;
         drop(restored);
         inner.session = None;
@@ -735,7 +738,11 @@ impl AppState {
             Some(key) => Store::open_with_key(&self.data_dir, &key),
             None => Store::open_unencrypted(&self.data_dir),
         };
-        Some(opened.map_err(Into::into))
+        Some(
+            opened
+                .map(|s| s.with_clock(self.clock.clone()))
+                .map_err(Into::into),
+        )
     }
 
     // ---- registration -------------------------------------------------------------------
@@ -960,12 +967,8 @@ impl AppState {
                 if v.is_empty() {
                     return None;
                 }
-                if chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_err() {
-                    errors.push(FieldError::new(
-                        field,
-                        "date_format",
-                        format!("{label}“{v}”格式不正确，请按年-月-日填写，例如 2026-11-26。"),
-                    ));
+                if let Err(e) = parse_date_field(field, label, v) {
+                    errors.push(e);
                     return None;
                 }
                 Some(v.to_owned())

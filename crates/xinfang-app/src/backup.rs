@@ -5,9 +5,11 @@
 //! "Restore").
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 use xinfang_core::FieldError;
+use xinfang_core::clock::Clock;
 use xinfang_core::staff::{Action, authorize};
 use xinfang_store::{AuditAction, Credentials, RestoreOutcome, Staff, Store, StoreError};
 
@@ -97,17 +99,24 @@ pub fn restore(
     data_dir: &Path,
     backup: &str,
     creds: &Credentials,
+    clock: Arc<dyn Clock>,
 ) -> CmdResult<(Store, RestoreOutcome)> {
     let path = path_field(backup, "backup")?;
     let mut refused = None;
-    let result = Store::restore(data_dir, &path, creds, |who| {
-        let roles = who.map(|s| s.roles.clone()).unwrap_or_default();
-        authorize(&roles, Action::Backup).map_err(|e| {
-            let msg = e.message.clone();
-            refused = Some(e);
-            StoreError::NotFound(msg)
-        })
-    });
+    let result = Store::restore_at(
+        data_dir,
+        &path,
+        creds,
+        |who| {
+            let roles = who.map(|s| s.roles.clone()).unwrap_or_default();
+            authorize(&roles, Action::Backup).map_err(|e| {
+                let msg = e.message.clone();
+                refused = Some(e);
+                StoreError::NotFound(msg)
+            })
+        },
+        clock,
+    );
     if let Some(e) = refused {
         return Err(CommandError::forbidden(e));
     }

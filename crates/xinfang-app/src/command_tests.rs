@@ -418,6 +418,23 @@ fn idle_session_ends() {
     assert!(state.sync_store().is_none(), "no store for the sync task");
 }
 
+/// The session's store, and the sync task's second connection, write the time of the app's
+/// clock: a test sets it, never waits for it.
+#[test]
+fn the_sessions_store_keeps_the_apps_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    let (state, clock) = with_clock(&state, 15);
+    state.login("clerk", PW).unwrap();
+    let saved = state.draft_save("register", r#"{"form":{}}"#).unwrap();
+    assert_eq!(saved, "2026-11-26T09:00:00.000+08:00");
+    clock.advance(Duration::minutes(3));
+    let saved = state.draft_save("register", r#"{"form":{}}"#).unwrap();
+    assert_eq!(saved, "2026-11-26T09:03:00.000+08:00");
+    let sync = state.sync_store().unwrap().unwrap();
+    assert_eq!(sync.clock().now(), clock.now());
+}
+
 /// The status bar polls `sync_status` every few seconds while the window is open: the polls
 /// must not keep an unattended session unlocked (issue 15, item 11).
 #[test]

@@ -14,7 +14,10 @@ use xinfang_core::FieldError;
 use xinfang_core::backlog::{ClearInput, FlagInput, NoteInput};
 use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::classify::{Classification, ClassifyInput};
-use xinfang_core::matter::{EventKind, MAX_EXTENSION_DAYS, MatterEvent, MatterState};
+use xinfang_core::date::parse_date_field;
+use xinfang_core::matter::{
+    EventKind, MAX_EXTENSION_DAYS, MatterEvent, MatterState, StepField, StepInput, step_fields,
+};
 use xinfang_core::notice::{self, NoticeData, NoticeKind};
 use xinfang_core::staff::{Action, CONFIDENTIAL_MASK, Role, authorize};
 use xinfang_print::{PrintError, Printer};
@@ -123,33 +126,6 @@ pub struct ProposeRouteInput {
 
 // ---- a step's form into a MatterEvent -----------------------------------------------------
 
-/// The fields of the step forms, as the refusals name them.
-const FIELD_LABELS: &[(&str, &str)] = &[
-    ("at", "日期"),
-    ("date", "听证日期"),
-    ("report_back_by", "报告期限"),
-    ("to_authority", "接收机关"),
-    ("days", "延长天数"),
-    ("approver", "批准人"),
-    ("reason", "理由"),
-    ("summary", "摘要"),
-    ("opinion_summary", "处理意见摘要"),
-    ("body", "受理机关"),
-    ("chair", "听证主持人"),
-    ("participants", "听证参加人"),
-    ("record", "听证记录"),
-    ("route_code", "法定途径"),
-    ("notice_no", "告知书文号"),
-];
-const DATE_FIELDS: &[&str] = &["at", "date", "report_back_by"];
-
-fn label_of(field: &str) -> &str {
-    FIELD_LABELS
-        .iter()
-        .find(|(f, _)| *f == field)
-        .map_or(field, |(_, l)| *l)
-}
-
 /// Reads the form of a step (`{"kind":"extend","at":"2026-11-26","days":30,…}`) into an event.
 /// Empty or malformed dates and missing fields come back at their field, in Chinese; whether
 /// the step may happen is for [`xinfang_core::matter::apply`] to say.
@@ -171,36 +147,37 @@ pub fn parse_event(form: Value) -> Result<MatterEvent, FieldError> {
             "没有选择要登记的环节（如受理、转送、延期），请点击相应按钮后再填写。",
         ));
     };
-    for field in DATE_FIELDS {
-        let Some(v) = map.get(*field) else { continue };
+    // The step's own inputs (the list the form shows) name the fields in messages.
+    let fields = step_fields(kind);
+    let label_of = |name: &str| -> String {
+        fields
+            .iter()
+            .find(|f| f.name == name)
+            .map_or(name, StepField::name_zh)
+            .to_owned()
+    };
+    for field in fields.iter().filter(|f| f.input == StepInput::Date) {
+        let name = field.name.as_str();
+        let Some(v) = map.get(name) else { continue };
         let text = match v {
             Value::Null => String::new(),
             Value::String(s) => s.trim().to_owned(),
             _ => "?".to_owned(),
         };
         if text.is_empty() {
-            if *field == "report_back_by" && kind == EventKind::Forward {
+            if name == "report_back_by" && kind == EventKind::Forward {
                 // 转送 without an agreed report date.
-                map.remove(*field);
+                map.remove(name);
                 continue;
             }
             return Err(FieldError::new(
-                *field,
+                name,
                 "date_required",
-                format!("请选择{}（年-月-日）。", label_of(field)),
+                format!("请选择{}（年-月-日）。", field.name_zh()),
             ));
         }
-        if chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").is_err() {
-            return Err(FieldError::new(
-                *field,
-                "date_format",
-                format!(
-                    "{}“{text}”格式不正确，请按年-月-日填写，例如 2026-11-26。",
-                    label_of(field)
-                ),
-            ));
-        }
-        map.insert((*field).to_owned(), Value::String(text));
+        parse_date_field(name, field.name_zh(), &text)?;
+        map.insert(name.to_owned(), Value::String(text));
     }
     let days_ok = map
         .get("days")

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use xinfang_core::FieldError;
+use xinfang_core::hall::HallCode;
 use xinfang_core::notice::hall_names;
 use xinfang_core::reference::ReferenceData;
 use xinfang_core::staff::{Action, CONFIDENTIAL_MASK, Role, authorize};
@@ -73,14 +74,17 @@ fn parse_period(from: &str, to: &str) -> CmdResult<Period> {
     Ok(Period::parse(from, to)?)
 }
 
+/// A hall to count, or none (empty) for all of them.
 fn hall_filter(hall: Option<String>) -> CmdResult<Option<String>> {
-    match hall.map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()) {
-        Some(h) if h.len() != 6 || !h.chars().all(|c| c.is_ascii_digit()) => Err(bad_field(
-            "hall",
-            "hall_code_invalid",
-            format!("大厅代码“{h}”应为 6 位数字（如 140521），或留空统计全部大厅。"),
-        )),
-        h => Ok(h),
+    match hall.filter(|h| !h.trim().is_empty()) {
+        Some(h) => match HallCode::parse(&h) {
+            Ok(code) => Ok(Some(code.into_string())),
+            Err(mut e) => {
+                e.message.push_str("留空则统计全部大厅。");
+                Err(e.at("hall").into())
+            }
+        },
+        None => Ok(None),
     }
 }
 

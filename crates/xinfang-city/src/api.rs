@@ -17,6 +17,8 @@ use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::key_extractor::GlobalKeyExtractor;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
+use xinfang_core::clock::Clock;
+use xinfang_core::hall::HallCode;
 use xinfang_sync::Hlc;
 use xinfang_sync::audit::{
     AuditBreak, AuditChains, AuditEntry, AuditPushRequest, AuditPushResponse, DeviceAuditChain,
@@ -34,8 +36,16 @@ use crate::auth;
 use crate::reference;
 use crate::storage::{Device, NewEnrolment, NewLogEntry, Storage, StorageError};
 
-/// The server's wall clock, Unix milliseconds (injected, so tests never wait for time).
-pub type WallClock = Arc<dyn Fn() -> i64 + Send + Sync>;
+/// The server's clock: the system time, shifted by env `XINFANG_CLOCK_SKEW_SECS` when set (see
+/// [`xinfang_sync::hlc::wall_ms`]). Tests pass a clock of their own, so they never wait for time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerClock;
+
+impl Clock for ServerClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis(xinfang_sync::hlc::wall_ms()).unwrap_or_default()
+    }
+}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -50,14 +60,14 @@ pub struct ServerSettings {
     /// desks get 426 `upgrade_required` (请升级).
     pub min_protocol: u32,
     /// The server's time: changes stamped beyond it + `hlc::MAX_DRIFT_MS` are set aside.
-    pub clock: WallClock,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
             min_protocol: PROTOCOL_VERSION,
-            clock: Arc::new(xinfang_sync::hlc::wall_ms),
+            clock: Arc::new(ServerClock),
         }
     }
 }
@@ -287,7 +297,7 @@ pub(crate) async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Strin
     })?;
     let hash = auth::token_hash(&token);
     let storage = state.storage.clone();
-    let now = (state.settings.clock)() / 1000;
+    let now = state.settings.clock.now().timestamp();
     let (label, is_device) = blocking(move || {
         Ok((
             storage.admin_token_label(&hash, now)?,
@@ -324,10 +334,6 @@ async fn healthz() -> Json<Health> {
 
 fn valid_device_id(s: &str) -> bool {
     (8..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-}
-
-fn valid_hall_code(s: &str) -> bool {
-    s.len() == 6 && s.chars().all(|c| c.is_ascii_digit())
 }
 
 /// Trade a one-time enrolment code for a device token.
@@ -368,13 +374,13 @@ async fn enrol(
             "设备编号格式不正确：应为接待台数据库中的设备 UUID。",
         ));
     }
-    if !valid_hall_code(&req.hall_code) {
-        return Err(Failure::new(
+    let hall_code = HallCode::parse(&req.hall_code).map_err(|e| {
+        Failure::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "hall_code_invalid",
-            "大厅代码应为 6 位数字（GB/T 2260 行政区划代码），例如 140521。",
-        ));
-    }
+            e.message,
+        )
+    })?;
     // The name reaches the administrator's terminal (`device list`): no escape sequences.
     if req.device_name.chars().any(char::is_control) {
         return Err(Failure::new(
@@ -387,10 +393,10 @@ async fn enrol(
     let enrolment = NewEnrolment {
         code_hash: auth::code_hash(&req.code),
         device_id: req.device_id.clone(),
-        hall_code: req.hall_code.clone(),
+        hall_code: hall_code.into_string(),
         device_name: req.device_name.chars().take(100).collect(),
         token_hash: auth::token_hash(&token),
-        now: chrono::Utc::now().timestamp(),
+        now: state.settings.clock.now().timestamp(),
     };
     let storage = state.storage.clone();
     let hall = blocking(move || storage.enrol(&enrolment)).await?;
@@ -431,7 +437,7 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
         server_seq: heads.1,
         reference_version: Some(reference::bundle().version.clone()),
         audit_max_seq: Some(audit_max_seq),
-        server_time_ms: Some((state.settings.clock)()),
+        server_time_ms: Some(state.settings.clock.now().timestamp_millis()),
         min_protocol: Some(state.settings.min_protocol),
     }))
 }
@@ -494,7 +500,7 @@ async fn push(
     let storage = state.storage.clone();
     let n = req.changes.len();
     let dev_id = dev.id.clone();
-    let now = (state.settings.clock)();
+    let now = state.settings.clock.now().timestamp_millis();
     let resp = blocking(move || storage.push(&dev, &req.changes, now)).await?;
     tracing::info!(device_id = %dev_id, received = n, accepted = resp.accepted,
         duplicates = resp.duplicates, set_aside = resp.set_aside.len(),

@@ -9,6 +9,8 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Parser, Subcommand};
 use xinfang_city::storage::{self, Storage};
 use xinfang_city::{api, auth};
+use xinfang_core::clock::{Clock, SystemClock};
+use xinfang_core::hall::HallCode;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -288,11 +290,8 @@ fn run(args: Args) -> anyhow::Result<()> {
                     }
                 }
                 HallCommand::Add { code, name } => {
-                    if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
-                        bail!(
-                            "大厅代码“{code}”不对：应为 6 位数字的行政区划代码（GB/T 2260），例如 140521。"
-                        );
-                    }
+                    let code = HallCode::parse(code).map_err(|e| anyhow!(e.message))?;
+                    let code = code.as_str();
                     if name.trim().is_empty() {
                         bail!("请用 --name 给出大厅名称，例如 --name 沁水县。");
                     }
@@ -313,7 +312,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 );
             };
             let code = auth::new_code();
-            let expires = chrono::Utc::now().timestamp() + secs;
+            let expires = SystemClock.now().timestamp() + secs;
             storage.add_enrol_code(&auth::code_hash(&code), hall, expires)?;
             println!(
                 "大厅 {} {} 的一次性登记码（有效期 {ttl}，只能用一次）：{code}",
@@ -353,7 +352,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                     let secs = auth::parse_ttl(ttl).ok_or_else(|| {
                         anyhow!("有效期“{ttl}”看不懂：请写成 30m、24h 或 7d 这样的形式。")
                     })?;
-                    let until = chrono::Utc::now().timestamp() + secs;
+                    let until = SystemClock.now().timestamp() + secs;
                     if !storage.allow_reenrol(id, until)? {
                         bail!("没有编号为 {id} 的设备：请用 `xinfang-city device list` 查看。");
                     }
@@ -377,7 +376,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 Some(t) => Some(t.clone()),
                 None => Some(data_dir(&args)?.join("templates")).filter(|d| d.is_dir()),
             };
-            let today = today.unwrap_or_else(xinfang_city::stats::today_cst);
+            let today = today.unwrap_or_else(|| SystemClock.today());
             let (r, pdf) = xinfang_city::report::month_pdf(
                 storage.as_ref(),
                 month,
@@ -465,7 +464,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 })?;
             let storage = open(&args)?;
             let token = auth::new_token();
-            let expires = chrono::Utc::now().timestamp() + secs;
+            let expires = SystemClock.now().timestamp() + secs;
             storage.add_admin_token(&auth::token_hash(&token), label, expires)?;
             println!(
                 "市局管理员令牌（有效期 {ttl}，编号 {}；只显示这一次，请妥善保存）：{token}",
@@ -475,7 +474,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::AdminTokens => {
             let storage = open(&args)?;
-            let now = chrono::Utc::now().timestamp();
+            let now = SystemClock.now().timestamp();
             let tokens = storage.admin_tokens()?;
             if tokens.is_empty() {
                 println!("还没有管理员令牌：用 `xinfang-city admin-token` 生成。");

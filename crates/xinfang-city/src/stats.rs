@@ -222,17 +222,10 @@ pub async fn city_stats(
         Failure::new(StatusCode::UNPROCESSABLE_ENTITY, code, messages.join(""))
     })?;
     let storage = state.storage.clone();
-    let today = today_cst();
+    let today = state.settings.clock.today();
     Ok(Json(
         crate::api::blocking(move || load(storage.as_ref(), &period, today)).await?,
     ))
-}
-
-/// Today in China Standard Time (UTC+8), the day the figures are taken.
-pub fn today_cst() -> NaiveDate {
-    chrono::Utc::now()
-        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"))
-        .date_naive()
 }
 
 /// The city's own entry among the halls (code ending in `00`, e.g. 140500 晋城市), else

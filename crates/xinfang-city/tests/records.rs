@@ -103,11 +103,9 @@ fn replicated(conflicts: &[Value]) -> Vec<Value> {
     out
 }
 
+/// The desks under test run on the real clock.
 fn today() -> String {
-    chrono::Utc::now()
-        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
-        .date_naive()
-        .to_string()
+    xinfang_core::clock::Clock::today(&xinfang_core::clock::SystemClock).to_string()
 }
 
 /// Issue case 2: desk B records 受理 offline while desk A records 转送. Both steps are kept

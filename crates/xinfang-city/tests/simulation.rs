@@ -36,6 +36,7 @@ use xinfang_city::api::{ServerSettings, router_with};
 use xinfang_city::{auth, storage};
 use xinfang_core::backlog::{FlagInput, NoteInput};
 use xinfang_core::calendar::HolidayCalendar;
+use xinfang_core::clock::Clock;
 use xinfang_core::matter::MatterEvent;
 use xinfang_store::StoreError;
 use xinfang_sync::wire::PROTOCOL_VERSION;
@@ -130,6 +131,16 @@ fn generate(seed: u64, n: usize) -> Vec<Op> {
         .collect()
 }
 
+/// The system time shifted by a number of milliseconds a test moves.
+struct ShiftedClock(Arc<AtomicI64>);
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let ms = xinfang_sync::hlc::wall_ms() + self.0.load(Ordering::Relaxed);
+        chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+    }
+}
+
 /// The real server code on a loopback port, its clock shifted by `offset_ms`.
 struct SimServer {
     url: String,
@@ -148,7 +159,7 @@ impl SimServer {
         let offset = offset_ms.clone();
         let settings = ServerSettings {
             min_protocol: PROTOCOL_VERSION,
-            clock: Arc::new(move || xinfang_sync::hlc::wall_ms() + offset.load(Ordering::Relaxed)),
+            clock: Arc::new(ShiftedClock(offset)),
         };
         let app = router_with(storage.clone(), settings);
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -175,7 +186,7 @@ impl SimServer {
 
     fn enrol_code(&self) -> String {
         let code = auth::new_code();
-        let expires = chrono::Utc::now().timestamp() + 3600;
+        let expires = common::now().timestamp() + 3600;
         self.storage
             .add_enrol_code(&auth::code_hash(&code), HALL, expires)
             .unwrap();

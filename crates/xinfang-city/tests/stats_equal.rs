@@ -11,6 +11,7 @@ use common::{Desk, Server};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
+use xinfang_core::clock::{Clock, SystemClock};
 use xinfang_core::matter::MatterEvent as E;
 use xinfang_core::reference::ReferenceData;
 use xinfang_core::stats::{EvaluationInput, Period};
@@ -218,7 +219,7 @@ fn a_halls_figures_on_the_city_equal_its_desks() {
             .unwrap();
         desk.sync().unwrap();
     }
-    let today = xinfang_city::stats::today_cst();
+    let today = SystemClock.today();
     let periods = [
         ("2025-01-01", "2025-01-31"),
         ("2025-03-01", "2025-03-31"),

@@ -9,6 +9,7 @@ use serde_json::json;
 use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::clock::{Clock, SystemClock};
 use xinfang_core::deadline::deadline;
+use xinfang_core::hall::HallCode;
 use xinfang_core::id::{check_document, parse_id_type};
 use xinfang_core::regions::Regions;
 use xinfang_core::staff::{Action, authorize, parse_roles};
@@ -432,6 +433,7 @@ pub fn run(args: Args) -> CmdResult {
                 &dir,
                 &absolute(backup)?,
                 &Credentials::password(user, &password),
+                std::sync::Arc::new(SystemClock),
             )?;
             print(json, &outcome, |o| {
                 let aside = o
@@ -666,14 +668,8 @@ pub(crate) fn data_dir(args: &Args) -> Result<PathBuf, Failure> {
 
 fn init(args: &Args, hall: &str, admin: &str, name: &str) -> CmdResult {
     let dir = data_dir(args)?;
-    if !(hall.len() == 6 && hall.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(FieldError::new(
-            "hall",
-            "hall_code_shape",
-            "接待大厅代码应为 6 位行政区划代码，例如 140521。",
-        )
-        .into());
-    }
+    let hall = HallCode::parse(hall).map_err(|e| e.at("hall"))?;
+    let hall = hall.as_str();
     if Store::exists(&dir) {
         return Err(
             xinfang_store::StoreError::AlreadyExists(dir.join(xinfang_store::DB_FILE)).into(),

@@ -66,8 +66,9 @@ pub fn sync(args: &Args) -> CmdResult {
     match &result {
         Ok(report) => {
             record.last_sync_at = Some(
-                chrono::Utc::now()
-                    .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"))
+                store
+                    .clock()
+                    .now_cst()
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
             );
             // A wrong clock, a refused push or audit chain, set-aside changes do not stop the

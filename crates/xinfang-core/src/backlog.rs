@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::date::parse_date_field;
 use crate::error::{FieldError, ValidationErrors};
 
 /// Longest plan, note or clearing summary, in characters.
@@ -103,14 +104,10 @@ fn date(
         }
         return None;
     }
-    match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+    match parse_date_field(field, what, v) {
         Ok(d) => Some(d),
-        Err(_) => {
-            errors.push(FieldError::new(
-                field,
-                "date_invalid",
-                format!("{what}“{v}”不是有效日期，请按 2026-11-26 的格式填写。"),
-            ));
+        Err(e) => {
+            errors.push(e);
             None
         }
     }

@@ -6,7 +6,9 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::date::parse_date_field;
 use crate::error::{FieldError, ValidationErrors};
+use crate::hall::HallCode;
 use crate::id::{IdType, Sex, check_document_detailed, parse_id_type};
 use crate::reference::ReferenceData;
 use crate::regions::Regions;
@@ -184,22 +186,15 @@ pub fn may_close(handoffs: &[(Desk, HandoffState)], closed: bool) -> Result<(), 
 
 /// Hall code of a new store: a 6-digit region code that the table knows.
 pub fn check_hall_code(code: &str, regions: &Regions) -> Result<String, FieldError> {
-    let code = code.trim();
-    if !(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(FieldError::new(
-            "hall_code",
-            "hall_code_shape",
-            "接待大厅代码应为 6 位行政区划代码，例如沁水县 140521。",
-        ));
-    }
-    if !regions.contains(code) {
+    let code = HallCode::parse(code)?.into_string();
+    if !regions.contains(&code) {
         return Err(FieldError::new(
             "hall_code",
             "hall_code_unknown",
             format!("行政区划代码 {code} 不在代码表中，请从列表中选择本大厅所在的县（市、区）。"),
         ));
     }
-    Ok(code.to_owned())
+    Ok(code)
 }
 
 /// What typing a document number tells the form, before the form is submitted.
@@ -714,12 +709,9 @@ pub fn validate_mediation(
     }
     for (i, s) in input.sessions.iter().enumerate() {
         let field = format!("sessions[{i}].held_on");
-        match NaiveDate::parse_from_str(s.held_on.trim(), "%Y-%m-%d") {
-            Err(_) => errors.push(FieldError::new(
-                field,
-                "held_on_invalid",
-                format!("第 {} 次调解的日期请写成 2025-03-01 的格式。", i + 1),
-            )),
+        let label = format!("第 {} 次调解的日期", i + 1);
+        match parse_date_field(&field, &label, &s.held_on) {
+            Err(e) => errors.push(e),
             Ok(d) if d > today => errors.push(FieldError::new(
                 field,
                 "held_on_future",

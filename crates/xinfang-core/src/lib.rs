@@ -5,14 +5,17 @@
 //! Rules that are facts (regions, categories, legal routes, holidays) live as data in `assets/`
 //! and are compiled in, so the core needs no files at run time.
 
+pub mod account;
 pub mod backlog;
 pub mod calendar;
 pub mod classify;
 pub mod clock;
+pub mod date;
 pub mod deadline;
 pub mod desk;
 pub mod due;
 pub mod error;
+pub mod hall;
 pub mod id;
 pub mod matter;
 pub mod notice;

@@ -23,6 +23,9 @@ use crate::calendar::HolidayCalendar;
 use crate::deadline::deadline;
 use crate::error::FieldError;
 
+mod form;
+pub use form::{StepField, StepInput, step_fields};
+
 /// Days the authority has to decide on acceptance (and the hall to dispose of an appeal).
 pub const DECISION_DAYS: u32 = 15;
 /// Days from acceptance to conclusion.

@@ -24,6 +24,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::date::parse_date_field;
 use crate::error::{FieldError, ValidationErrors};
 use crate::matter::{DeadlineKind, MatterState, MatterStatus, NamedDeadline, TransferKind};
 
@@ -64,10 +65,10 @@ impl Period {
     /// Parses `YYYY-MM-DD` ends, with a message that names the field.
     pub fn parse(from: &str, to: &str) -> Result<Period, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let from = parse_day("from", "开始日期", from)
+        let from = parse_date_field("from", "开始日期", from)
             .map_err(|e| errors.push(e))
             .ok();
-        let to = parse_day("to", "结束日期", to)
+        let to = parse_date_field("to", "结束日期", to)
             .map_err(|e| errors.push(e))
             .ok();
         match (from, to) {
@@ -86,16 +87,6 @@ impl Period {
     pub fn as_of(&self, today: NaiveDate) -> NaiveDate {
         today.min(self.to.succ_opt().unwrap_or(self.to))
     }
-}
-
-fn parse_day(field: &str, label: &str, s: &str) -> Result<NaiveDate, FieldError> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
-        FieldError::new(
-            field,
-            "date_format",
-            format!("{label}“{}”无法识别，请写成 2025-03-01 的格式。", s.trim()),
-        )
-    })
 }
 
 /// A rate as reported: the two counts and the percentage (two decimals), none when nothing is
@@ -464,7 +455,7 @@ pub fn validate_evaluation(
     let evaluated_on = if input.evaluated_on.trim().is_empty() {
         Some(today)
     } else {
-        parse_day("evaluated_on", "评价日期", &input.evaluated_on)
+        parse_date_field("evaluated_on", "评价日期", &input.evaluated_on)
             .map_err(|e| errors.push(e))
             .ok()
     };
@@ -587,7 +578,7 @@ pub fn validate_publicity(
     today: NaiveDate,
 ) -> Result<ValidPublicity, ValidationErrors> {
     let mut errors = ValidationErrors::default();
-    let held_on = parse_day("held_on", "活动日期", &input.held_on)
+    let held_on = parse_date_field("held_on", "活动日期", &input.held_on)
         .map_err(|e| errors.push(e))
         .ok();
     if let Some(d) = held_on
@@ -828,7 +819,7 @@ mod tests {
         assert_eq!(e.0[0].code, "period_reversed");
         let e = Period::parse("2025/02/01", "x").unwrap_err();
         assert_eq!(e.0.len(), 2);
-        assert!(e.0[0].message.contains("2025-03-01"));
+        assert!(e.0[0].message.contains("年-月-日"), "{}", e.0[0].message);
     }
 
     #[test]

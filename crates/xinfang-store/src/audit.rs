@@ -197,6 +197,7 @@ pub(crate) fn append_in(
     entity: &str,
     entity_id: &str,
     detail: &str,
+    at: &str,
 ) -> Result<AuditEntry> {
     let last: Option<(i64, String)> = tx
         .query_row(
@@ -209,7 +210,7 @@ pub(crate) fn append_in(
     let mut e = AuditEntry {
         seq,
         id: uuid::Uuid::now_v7().to_string(),
-        at: now_text(),
+        at: at.to_owned(),
         device_id: device_id.to_owned(),
         staff_id: staff_id.to_owned(),
         action: action.code().to_owned(),
@@ -251,6 +252,7 @@ impl Store {
             entity,
             entity_id,
             detail,
+            &now_text(&*self.clock),
         )?;
         tx.commit()?;
         tracing::info!(audit_seq = e.seq, action = %e.action, "audited");

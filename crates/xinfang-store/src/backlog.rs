@@ -223,7 +223,7 @@ impl Store {
         let open_facts = open.as_ref().map(CaseRow::facts).transpose()?;
         let flag = backlog::validate_flag(input, open_facts.as_ref())?;
         let id = uuid::Uuid::now_v7().to_string();
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let target = flag.target_date.map(|d| d.to_string());
         let flagged_on = flag.flagged_on.to_string();
         tx.prepare_cached(
@@ -262,7 +262,7 @@ impl Store {
         let row = find_case(&tx, case_id)?;
         let leader = backlog::validate_leader(leader, &row.facts()?)?;
         if leader != row.leader {
-            let now = now_text();
+            let now = now_text(&*self.clock);
             tx.prepare_cached(
                 "UPDATE backlog_cases SET leader = ?2, updated_at = ?3 WHERE id = ?1",
             )?
@@ -287,7 +287,7 @@ impl Store {
         let row = find_case(&tx, case_id)?;
         let note = backlog::validate_note(input, &row.facts()?)?;
         let id = uuid::Uuid::now_v7().to_string();
-        let now = now_text();
+        let now = now_text(&*self.clock);
         tx.prepare_cached(
             "INSERT INTO backlog_notes(id, case_id, noted_on, note, by_staff, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -323,7 +323,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         let row = find_case(&tx, case_id)?;
         let clear = backlog::validate_clear(input, &row.facts()?)?;
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let cleared_on = clear.cleared_on.to_string();
         tx.prepare_cached(
             "UPDATE backlog_cases SET cleared_on = ?2, cleared_by = ?3, clear_summary = ?4,

@@ -4,10 +4,13 @@
 //! Every write appends its change-log rows in the same transaction, like the rest of the store.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::{Map, json};
+use xinfang_core::account::check_password;
+use xinfang_core::clock::{Clock, SystemClock};
 use xinfang_core::desk::{
     Desk, HandoffState, MediationOutcome, PartyRole, ValidConsultation, ValidMediation,
     VisitStatus, check_admin_remains, dispute_type, may_close, may_hand_off, visit_status,
@@ -20,7 +23,7 @@ use xinfang_core::{FieldError, ValidationErrors};
 
 use crate::changelog::{self, Op};
 use crate::matters::category_name_in;
-use crate::staff::{MIN_PASSWORD_CHARS, hash_password, roles_text, staff_from_row, validate};
+use crate::staff::{hash_password, roles_text, staff_from_row, validate};
 use crate::{NewStaff, Result, Staff, Store, StoreError, VisitSummary, VisitorHit, now_text};
 
 /// One visitor of a visit, as lists show them (ID number masked).
@@ -538,8 +541,18 @@ impl Store {
         hall_code: &str,
         admin: &NewStaff,
     ) -> Result<(Store, crate::RecoveryKey)> {
+        Self::create_with_admin_at(data_dir, hall_code, admin, Arc::new(SystemClock))
+    }
+
+    /// [`Store::create_with_admin`] keeping the time of `clock` from the first record on.
+    pub fn create_with_admin_at(
+        data_dir: &Path,
+        hall_code: &str,
+        admin: &NewStaff,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Store, crate::RecoveryKey)> {
         validate(admin)?;
-        let (mut store, recovery) = Store::create(data_dir, hall_code)?;
+        let (mut store, recovery) = Store::create_at(data_dir, hall_code, clock)?;
         if let Err(e) = store.add_staff(admin) {
             drop(store);
             crate::remove_store_files(data_dir);
@@ -624,7 +637,7 @@ impl Store {
         note: &str,
         by: &str,
     ) -> Result<HandoffInfo> {
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let tx = self.conn.transaction()?;
         require_visit(&tx, visit_id)?;
         let id = insert_handoff(&tx, visit_id, desk, note, by, &now)?;
@@ -635,7 +648,7 @@ impl Store {
 
     /// The clerk marks a visit handled at the desk.
     pub fn close_visit(&mut self, visit_id: &str, by: &str) -> Result<VisitRow> {
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let tx = self.conn.transaction()?;
         require_visit(&tx, visit_id)?;
         let (handoffs, closed) = desk_state(&tx, visit_id)?;
@@ -677,7 +690,7 @@ impl Store {
     /// Takes the next visitor from a desk's queue: the one this staff member already has, else
     /// the oldest waiting one. `None` when the queue is empty.
     pub fn take_next(&mut self, desk: Desk, staff_id: &str) -> Result<Option<QueueItem>> {
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let tx = self.conn.transaction()?;
         let mine: Option<String> = tx
             .prepare_cached(
@@ -722,7 +735,7 @@ impl Store {
 
     /// Logs a consultation; the visit's open lawyer hand-off is done with it.
     pub fn add_consultation(&mut self, c: &ValidConsultation, lawyer_id: &str) -> Result<String> {
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let tx = self.conn.transaction()?;
         require_visit(&tx, &c.visit_id)?;
         let handoff_id = finish_handoffs(&tx, &c.visit_id, Desk::Lawyer, lawyer_id, &now)?;
@@ -761,7 +774,7 @@ impl Store {
         lawyer_id: &str,
         note: &str,
     ) -> Result<HandoffInfo> {
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let tx = self.conn.transaction()?;
         require_visit(&tx, visit_id)?;
         finish_handoffs(&tx, visit_id, Desk::Lawyer, lawyer_id, &now)?;
@@ -779,7 +792,7 @@ impl Store {
     /// Logs a mediation with its parties and sessions; the visit's open mediator hand-off is
     /// done with it.
     pub fn add_mediation(&mut self, m: &ValidMediation, mediator_id: &str) -> Result<String> {
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let tx = self.conn.transaction()?;
         require_visit(&tx, &m.visit_id)?;
         let handoff_id = finish_handoffs(&tx, &m.visit_id, Desk::Mediator, mediator_id, &now)?;
@@ -967,7 +980,7 @@ impl Store {
         fields: Map<String, serde_json::Value>,
         value: &dyn rusqlite::ToSql,
     ) -> Result<()> {
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let tx = self.conn.transaction()?;
         let n = tx.execute(
             &format!("UPDATE staff SET {set} = ?2, updated_at = ?3 WHERE id = ?1"),
@@ -996,14 +1009,7 @@ impl Store {
 
     /// Sets a new password for an account (admin reset).
     pub fn reset_password(&mut self, staff_id: &str, password: &str) -> Result<()> {
-        if password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(FieldError::new(
-                "password",
-                "password_too_short",
-                format!("密码太短：至少需要 {MIN_PASSWORD_CHARS} 位，请换一个更长的密码。"),
-            )
-            .into());
-        }
+        check_password(password)?;
         let staff = self.staff_by_id(staff_id)?;
         let hash = hash_password(password)?;
         let mut f = Map::new();

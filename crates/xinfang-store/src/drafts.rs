@@ -76,7 +76,7 @@ impl Store {
     /// never leave this desk.
     pub fn save_draft(&self, staff_id: &str, form: &str, json: &str) -> Result<Draft> {
         check_draft(form, json)?;
-        let updated_at = now_text();
+        let updated_at = now_text(&*self.clock);
         self.conn
             .prepare_cached(
                 "INSERT INTO drafts(staff_id, form, json, updated_at) VALUES (?1, ?2, ?3, ?4)

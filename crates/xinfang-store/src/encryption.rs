@@ -3,10 +3,10 @@
 use std::collections::HashSet;
 
 use crate::keys::{DataKey, KeySlots};
-use crate::staff::{MIN_PASSWORD_CHARS, hash_password};
+use crate::staff::hash_password;
 use crate::{Result, Store, StoreError};
 use serde_json::{Map, json};
-use xinfang_core::FieldError;
+use xinfang_core::account::check_password;
 
 impl Store {
     /// Adds or replaces `username`'s key slot (new account, admin reset). No-op on a plaintext
@@ -15,8 +15,9 @@ impl Store {
         let Some(key) = &self.key else {
             return Ok(());
         };
+        let now = crate::now_text(&*self.clock);
         KeySlots::update_keyed(self.data_dir(), std::slice::from_ref(key), |slots| {
-            slots.set_password_slot(username, password, key)
+            slots.set_password_slot(username, password, key, &now)
         })
     }
 
@@ -50,14 +51,7 @@ impl Store {
     /// is updated.
     pub fn change_password(&mut self, staff_id: &str, old: &str, new: &str) -> Result<()> {
         let staff = self.staff_by_id(staff_id)?;
-        if new.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(FieldError::new(
-                "password",
-                "password_too_short",
-                format!("密码太短：至少需要 {MIN_PASSWORD_CHARS} 位，请换一个更长的密码。"),
-            )
-            .into());
-        }
+        check_password(new)?;
         // The key slots stay locked from the check of the old password to the save, so a
         // change of another account by another process in between is not overwritten.
         let mut slots = match &self.key {
@@ -75,7 +69,7 @@ impl Store {
             }
         };
         let hash = hash_password(new)?;
-        let now = crate::now_text();
+        let now = crate::now_text(&*self.clock);
         let tx = self.conn.transaction()?;
         tx.execute(
             "UPDATE staff SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
@@ -185,7 +179,12 @@ mod tests {
         let key = store.key.clone().unwrap();
         // Bob plants a slot for an account that does not exist.
         KeySlots::update_keyed(dir.path(), std::slice::from_ref(&key), |s| {
-            s.set_password_slot("mallory", "mallory-pass-1", &key)
+            s.set_password_slot(
+                "mallory",
+                "mallory-pass-1",
+                &key,
+                "2026-11-26T09:00:00.000+08:00",
+            )
         })
         .unwrap();
         store.set_staff_active(&bob.id, false).unwrap();

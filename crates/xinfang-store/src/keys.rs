@@ -366,7 +366,7 @@ impl KeySlots {
     }
 
     /// New slots for a new store: the data key, and the recovery slot with its key.
-    pub(crate) fn new(kdf: KdfParams) -> Result<(KeySlots, DataKey, RecoveryKey)> {
+    pub(crate) fn new(kdf: KdfParams, now: &str) -> Result<(KeySlots, DataKey, RecoveryKey)> {
         let mut slots = KeySlots {
             format: FORMAT.to_owned(),
             store_id: uuid::Uuid::now_v7().to_string(),
@@ -383,6 +383,7 @@ impl KeySlots {
             normalized.as_bytes(),
             KdfParams::RECOVERY,
             &key,
+            now,
         )?;
         slots.slots.push(slot);
         slots.authenticate(&key);
@@ -564,6 +565,7 @@ impl KeySlots {
         secret: &[u8],
         kdf: KdfParams,
         key: &DataKey,
+        now: &str,
     ) -> Result<Slot> {
         let id = uuid::Uuid::now_v7().to_string();
         let mut salt = [0u8; 16];
@@ -598,7 +600,7 @@ impl KeySlots {
             pending_sealed_key: String::new(),
             failures: 0,
             last_failure: 0,
-            created_at: crate::now_text(),
+            created_at: now.to_owned(),
         })
     }
 
@@ -715,6 +717,7 @@ impl KeySlots {
         username: &str,
         password: &str,
         key: &DataKey,
+        now: &str,
     ) -> Result<()> {
         let slot = self.make_slot(
             SlotKind::Password,
@@ -722,6 +725,7 @@ impl KeySlots {
             password.as_bytes(),
             self.new_slot_kdf.at_least(KdfParams::floor()),
             key,
+            now,
         )?;
         self.slots
             .retain(|s| !(s.kind == SlotKind::Password && s.username == username));
@@ -845,6 +849,8 @@ fn seal(pk: &crypto_box::PublicKey, key: &DataKey) -> Result<String> {
 mod tests {
     use super::*;
 
+    const NOW: &str = "2026-11-26T09:00:00.000+08:00";
+
     #[test]
     fn recovery_key_shape() {
         let k = RecoveryKey::random();
@@ -876,11 +882,13 @@ mod tests {
     #[test]
     fn slot_is_bound_to_its_owner() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut slots, key, _rec) = KeySlots::new(KdfParams::INSECURE_FAST).unwrap();
+        let (mut slots, key, _rec) = KeySlots::new(KdfParams::INSECURE_FAST, NOW).unwrap();
         slots
-            .set_password_slot("alice", "alice-pass-1", &key)
+            .set_password_slot("alice", "alice-pass-1", &key, NOW)
             .unwrap();
-        slots.set_password_slot("bob", "bob-pass-12", &key).unwrap();
+        slots
+            .set_password_slot("bob", "bob-pass-12", &key, NOW)
+            .unwrap();
         slots.save(&KeySlots::lock(dir.path()).unwrap()).unwrap();
         // Move alice's wrapped secret into bob's slot: the AEAD refuses it.
         let a = slots

@@ -29,6 +29,7 @@ mod sync;
 mod visits;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use xinfang_core::clock::{Clock, SystemClock};
@@ -76,6 +77,8 @@ pub struct Store {
     device_id: String,
     /// The data key of an encrypted store (wiped on drop); `None` for a legacy plaintext store.
     key: Option<DataKey>,
+    /// Every time stamp the store writes comes from here ([`SystemClock`] unless set).
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Store {
@@ -136,7 +139,16 @@ impl Store {
     /// Creates a new encrypted store for `hall_code` in `data_dir`; refuses to touch an
     /// existing one. Returns the recovery key, to be shown once and never stored.
     pub fn create(data_dir: &Path, hall_code: &str) -> Result<(Store, RecoveryKey)> {
-        Self::create_with_kdf(data_dir, hall_code, KdfParams::for_new_store())
+        Self::create_at(data_dir, hall_code, Arc::new(SystemClock))
+    }
+
+    /// [`Store::create`] keeping the time of `clock` from its first record on.
+    pub fn create_at(
+        data_dir: &Path,
+        hall_code: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Store, RecoveryKey)> {
+        Self::create_with_kdf_at(data_dir, hall_code, KdfParams::for_new_store(), clock)
     }
 
     /// [`Store::create`] with explicit argon2id parameters for the password slots.
@@ -144,6 +156,15 @@ impl Store {
         data_dir: &Path,
         hall_code: &str,
         kdf: KdfParams,
+    ) -> Result<(Store, RecoveryKey)> {
+        Self::create_with_kdf_at(data_dir, hall_code, kdf, Arc::new(SystemClock))
+    }
+
+    fn create_with_kdf_at(
+        data_dir: &Path,
+        hall_code: &str,
+        kdf: KdfParams,
+        clock: Arc<dyn Clock>,
     ) -> Result<(Store, RecoveryKey)> {
         let path = data_dir.join(DB_FILE);
         if path.exists() {
@@ -153,11 +174,11 @@ impl Store {
             return Err(StoreError::AlreadyExists(keys::KeySlots::path(data_dir)));
         }
         std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Io(data_dir.to_path_buf(), e))?;
-        let (slots, key, recovery) = keys::KeySlots::new(kdf)?;
+        let (slots, key, recovery) = keys::KeySlots::new(kdf, &now_text(&*clock))?;
         slots.save(&keys::KeySlots::lock(data_dir)?)?;
         let made = (|| {
             let conn = open_connection(&path, Some(&key), true)?;
-            let store = Self::init_new(conn, path.clone(), hall_code, Some(key))?;
+            let store = Self::init_new(conn, path.clone(), hall_code, Some(key), clock)?;
             // The slots were written with their MAC: a file without one is refused from now on.
             store.conn.execute(
                 "INSERT INTO meta(key, value) VALUES ('keyslots_mac', '1')",
@@ -182,7 +203,7 @@ impl Store {
         }
         std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Io(data_dir.to_path_buf(), e))?;
         let conn = open_connection(&path, None, true)?;
-        Self::init_new(conn, path, hall_code, None)
+        Self::init_new(conn, path, hall_code, None, Arc::new(SystemClock))
     }
 
     fn init_new(
@@ -190,6 +211,7 @@ impl Store {
         path: PathBuf,
         hall_code: &str,
         key: Option<DataKey>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Store> {
         schema::configure(&conn)?;
         schema::migrate(&mut conn)?;
@@ -207,18 +229,20 @@ impl Store {
             hall_code: hall_code.to_owned(),
             device_id,
             key,
+            clock,
         })
     }
 
     /// Unlocks the encrypted store in `data_dir` with a staff password or the recovery key.
     /// Wrong passwords are counted per account and slow that account's next tries down.
     pub fn unlock(data_dir: &Path, creds: &Credentials) -> Result<Store> {
-        Self::unlock_at(data_dir, creds, &SystemClock)
+        Self::unlock_at(data_dir, creds, Arc::new(SystemClock))
     }
 
     /// [`Store::unlock`] with the time of `clock`, which counts the slowdown after wrong
-    /// passwords (tests move a manual clock instead of waiting it out).
-    pub fn unlock_at(data_dir: &Path, creds: &Credentials, clock: &dyn Clock) -> Result<Store> {
+    /// passwords (tests move a manual clock instead of waiting it out) and which the opened
+    /// store keeps.
+    pub fn unlock_at(data_dir: &Path, creds: &Credentials, clock: Arc<dyn Clock>) -> Result<Store> {
         let path = data_dir.join(DB_FILE);
         if !path.exists() {
             return Err(StoreError::NotInitialised(data_dir.to_path_buf()));
@@ -235,7 +259,8 @@ impl Store {
         let mut last = StoreError::WrongKey;
         for (i, key) in candidates.iter().enumerate() {
             match Self::open_with_key(data_dir, key) {
-                Ok(mut store) => {
+                Ok(store) => {
+                    let mut store = store.with_clock(clock.clone());
                     store.authenticate_slots(&slots, &candidates)?;
                     if i > 0 {
                         // A rekey was interrupted after the database took the new key; its
@@ -294,7 +319,7 @@ impl Store {
     /// Unlocks with a staff member's password and checks the account: the login of the CLI
     /// and the app.
     pub fn login(data_dir: &Path, username: &str, password: &str) -> Result<(Store, Staff)> {
-        Self::login_at(data_dir, username, password, &SystemClock)
+        Self::login_at(data_dir, username, password, Arc::new(SystemClock))
     }
 
     /// [`Store::login`] with the time of `clock` (see [`Store::unlock_at`]).
@@ -302,7 +327,7 @@ impl Store {
         data_dir: &Path,
         username: &str,
         password: &str,
-        clock: &dyn Clock,
+        clock: Arc<dyn Clock>,
     ) -> Result<(Store, Staff)> {
         let store = Self::unlock_at(data_dir, &Credentials::password(username, password), clock)?;
         let staff = store
@@ -363,7 +388,25 @@ impl Store {
             hall_code,
             device_id,
             key,
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// This store with its time taken from `clock` (tests set the time instead of waiting).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Store {
+        self.clock = clock;
+        self
+    }
+
+    /// Takes the time from `clock` from now on.
+    pub fn set_clock(&mut self, clock: Arc<dyn Clock>) {
+        self.clock = clock;
+    }
+
+    /// The clock every time stamp of this store comes from.
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.clock
     }
 
     /// Whether this store is encrypted.
@@ -410,10 +453,9 @@ pub(crate) fn remove_store_files(data_dir: &Path) {
     let _ = std::fs::remove_file(data_dir.join(KEYSLOTS_FILE));
 }
 
-/// Current time as stored: RFC 3339 with milliseconds, China Standard Time.
-pub(crate) fn now_text() -> String {
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
-    chrono::Utc::now()
-        .with_timezone(&cst)
+/// The time of `clock` as stored: RFC 3339 with milliseconds, China Standard Time.
+pub(crate) fn now_text(clock: &dyn Clock) -> String {
+    clock
+        .now_cst()
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }

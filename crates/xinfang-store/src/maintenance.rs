@@ -1,6 +1,7 @@
 //! Backup and verification.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use std::path::PathBuf;
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 use rusqlite::OptionalExtension;
 use rusqlite::backup::Backup;
 use serde::Serialize;
+use xinfang_core::clock::{Clock, SystemClock};
 
 use crate::{DB_FILE, KEYSLOTS_FILE, Result, Store, StoreError, open_connection};
 
@@ -133,6 +135,18 @@ impl Store {
         creds: &crate::Credentials,
         allow: impl FnOnce(Option<&crate::Staff>) -> Result<()>,
     ) -> Result<(Store, RestoreOutcome)> {
+        Self::restore_at(data_dir, backup, creds, allow, Arc::new(SystemClock))
+    }
+
+    /// [`Store::restore`] with the time of `clock` (the login slowdown, the name of the folder
+    /// the replaced files go to, and the restored store's time stamps).
+    pub fn restore_at(
+        data_dir: &Path,
+        backup: &Path,
+        creds: &crate::Credentials,
+        allow: impl FnOnce(Option<&crate::Staff>) -> Result<()>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Store, RestoreOutcome)> {
         if !backup.is_file() {
             return Err(StoreError::NotFound(format!(
                 "备份文件 {}",
@@ -156,7 +170,7 @@ impl Store {
                 copy(&slots, staging.join(KEYSLOTS_FILE))?;
             }
             let store = if encrypted {
-                Store::unlock(&staging, creds)?
+                Store::unlock_at(&staging, creds, clock.clone())?
             } else {
                 let store = Store::open_unencrypted(&staging)?;
                 if let crate::Credentials::Password { username, password } = creds {
@@ -220,7 +234,7 @@ impl Store {
         ];
         let mut replaced = None;
         if names.iter().any(|n| data_dir.join(n).exists()) {
-            let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S");
+            let stamp = clock.now().format("%Y%m%d%H%M%S");
             let aside = data_dir.join(format!("replaced-{stamp}"));
             std::fs::create_dir_all(&aside).map_err(|e| StoreError::Io(aside.clone(), e))?;
             for n in &names {
@@ -241,7 +255,8 @@ impl Store {
         let store = match &key {
             Some(k) => Store::open_with_key(data_dir, k)?,
             None => Store::open_unencrypted(data_dir)?,
-        };
+        }
+        .with_clock(clock);
         tracing::warn!(last_seq, "store restored from a backup");
         Ok((
             store,

@@ -442,7 +442,7 @@ impl Store {
         if new_route.is_some() {
             matter::apply(&state, &event, cal)?;
         }
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let seq = row.event_count + 1;
         let kind = code_of(event.kind());
         let payload = serde_json::to_string(&event)?;
@@ -528,7 +528,7 @@ impl Store {
         let old = row.classification();
         let new = classify::classify(&old, row.status, input, reference, &classifier)?;
         if new != old {
-            let now = now_text();
+            let now = now_text(&*self.clock);
             tx.prepare_cached(
                 "UPDATE matters SET appeal_kind = ?2, category_code = ?3, legal_route = ?4,
                    confidential = ?5, updated_at = ?6 WHERE id = ?1",
@@ -591,7 +591,7 @@ impl Store {
                 .into());
             }
         }
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let note = note.trim();
         tx.prepare_cached(
             "UPDATE matters SET proposed_route = ?2, proposed_by = ?3, proposed_at = ?4,
@@ -644,7 +644,7 @@ impl Store {
             })?,
         };
         let code = classify::route_code(&chosen, reference, "route_code")?;
-        let now = now_text();
+        let now = now_text(&*self.clock);
         tx.prepare_cached(
             "UPDATE matters SET legal_route = ?2, proposed_route = NULL, proposed_by = NULL,
                proposed_at = NULL, proposal_note = NULL, proposal_consultation_id = NULL,
@@ -835,7 +835,7 @@ impl Store {
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?
         };
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let mut changed = 0;
         for (id, json_text) in rows {
             let mut state: MatterState = serde_json::from_str(&json_text)?;

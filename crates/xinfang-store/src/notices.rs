@@ -27,7 +27,7 @@ impl Store {
                 notice.kind,
                 notice.pdf,
                 staff_id,
-                now_text()
+                now_text(&*self.clock)
             ],
         )?;
         Ok(())

@@ -561,7 +561,7 @@ impl Store {
             )
             .into());
         }
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let mut f = Map::new();
         f.insert("id_type".into(), json!(type_code));
         f.insert("id_number".into(), json!(id_number));
@@ -588,6 +588,7 @@ impl Store {
             "visitor",
             visitor_id,
             &format!("document corrected; reason: {reason}"),
+            &now,
         )?;
         let out = brief(&tx, visitor_id)?;
         tx.commit()?;
@@ -618,7 +619,7 @@ impl Store {
             .into());
         }
         let id = uuid::Uuid::now_v7().to_string();
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let mut f = Map::new();
         f.insert("survivor_id".into(), json!(keep));
         f.insert("merged_id".into(), json!(other));
@@ -641,6 +642,7 @@ impl Store {
             "person_merge",
             &id,
             &format!("merged {other} into {keep}; reason: {reason}"),
+            &now,
         )?;
         let record = MergeRecord {
             survivor: brief(&tx, keep)?,
@@ -689,7 +691,7 @@ impl Store {
             .into());
         }
         let id = uuid::Uuid::now_v7().to_string();
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let mut f = Map::new();
         f.insert("merge_id".into(), json!(merge_id));
         f.insert("reason".into(), json!(reason));
@@ -711,6 +713,7 @@ impl Store {
             "person_merge",
             merge_id,
             &format!("merge undone; reason: {reason}"),
+            &now,
         )?;
         let (orig_reason, orig_by, orig_at): (String, String, String) = tx.query_row(
             "SELECT reason, by_staff, at FROM person_merges WHERE id = ?1",
@@ -755,7 +758,7 @@ impl Store {
             )
             .into());
         }
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let to = match target {
             SplitTarget::Existing(id) => {
                 require_person(&tx, id, "要移入的来访人")?;
@@ -832,6 +835,7 @@ impl Store {
             "visitor",
             person,
             &format!("{} visit(s) moved to {to}; reason: {reason}", links.len()),
+            &now,
         )?;
         let out = SplitOutcome {
             person: brief(&tx, &to)?,

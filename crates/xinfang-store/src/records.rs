@@ -522,13 +522,14 @@ pub(crate) fn quarantine(
     seq: i64,
     reason: &str,
     detail: &str,
+    now: &str,
 ) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO sync_quarantine(device_id, seq, reason, detail, since) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(device_id, seq) DO UPDATE SET reason = excluded.reason,
            detail = excluded.detail, attempts = attempts + 1",
     )?
-    .execute(params![device_id, seq, reason, detail, now_text()])?;
+    .execute(params![device_id, seq, reason, detail, now])?;
     Ok(())
 }
 
@@ -628,7 +629,7 @@ impl Store {
                 .into()
             })
         };
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let detail = if conflict.kind == "step" {
             let Resolution::Choose(n) = how else {
                 return Err(FieldError::new(
@@ -703,6 +704,7 @@ impl Store {
             &conflict.entity,
             &conflict.record_id,
             &detail,
+            &now,
         )?;
         tx.commit()?;
         tracing::info!(kind = %conflict.kind, "conflict resolved");

@@ -7,6 +7,7 @@ use argon2::password_hash::{
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::{Map, json};
+use xinfang_core::account::check_account;
 use xinfang_core::staff::Role;
 use xinfang_core::{FieldError, ValidationErrors};
 
@@ -40,50 +41,9 @@ pub struct NewStaff {
     pub password: String,
 }
 
-pub(crate) const MIN_PASSWORD_CHARS: usize = 8;
-
+/// A new account's problems, each at its field (the rules are core's).
 pub(crate) fn validate(new: &NewStaff) -> Result<(), ValidationErrors> {
-    let mut errors = ValidationErrors::default();
-    let username = new.username.trim();
-    if username.is_empty() {
-        errors.push(FieldError::new(
-            "username",
-            "username_empty",
-            "用户名不能为空：请输入登录用的用户名。",
-        ));
-    } else if !username
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
-        || username.len() > 32
-    {
-        errors.push(FieldError::new(
-            "username",
-            "username_charset",
-            "用户名只能由英文字母、数字、下划线、点或短横线组成，最多 32 位，例如 wang.li。",
-        ));
-    }
-    if new.display_name.trim().is_empty() {
-        errors.push(FieldError::new(
-            "display_name",
-            "display_name_empty",
-            "姓名不能为空：请输入工作人员姓名。",
-        ));
-    }
-    if new.roles.is_empty() {
-        errors.push(FieldError::new(
-            "roles",
-            "role_empty",
-            "未指定角色：请至少选择一个角色。",
-        ));
-    }
-    if new.password.chars().count() < MIN_PASSWORD_CHARS {
-        errors.push(FieldError::new(
-            "password",
-            "password_too_short",
-            format!("密码太短：至少需要 {MIN_PASSWORD_CHARS} 位，请换一个更长的密码。"),
-        ));
-    }
-    errors.into_result(())
+    check_account(&new.username, &new.display_name, &new.roles, &new.password)
 }
 
 /// The argon2id parameters of a staff password hash: those of the key slots (the production
@@ -146,7 +106,7 @@ impl Store {
         }
         let hash = hash_password(&new.password)?;
         let id = uuid::Uuid::now_v7().to_string();
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let staff = Staff {
             id: id.clone(),
             username,

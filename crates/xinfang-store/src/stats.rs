@@ -872,7 +872,7 @@ impl Store {
         let state = row.state(cal)?;
         let valid = stats::validate_evaluation(input, stats::concluded_on(&state), today)?;
         let id = uuid::Uuid::now_v7().to_string();
-        let now = now_text();
+        let now = now_text(&*self.clock);
         tx.prepare_cached(
             "INSERT INTO matter_evaluations(id, matter_id, result, channel, evaluated_on, note, by_staff, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -929,7 +929,7 @@ impl Store {
     pub fn add_publicity(&mut self, a: &ValidPublicity, by: &str) -> Result<PublicityRecord> {
         let tx = self.conn.transaction()?;
         let id = uuid::Uuid::now_v7().to_string();
-        let now = now_text();
+        let now = now_text(&*self.clock);
         let units = serde_json::to_string(&a.units)?;
         tx.prepare_cached(
             "INSERT INTO publicity_activities(id, hall_code, held_on, place, units, kind, leaflets,
@@ -1252,6 +1252,7 @@ impl Store {
             }
             // Ids from the row: the same ledger imported at two desks of the hall is one set
             // of visits after sync, not two.
+            let now = now_text(&*self.clock);
             let Registered { visit_id, .. } = register_in(
                 &tx,
                 &self.device_id,
@@ -1259,8 +1260,8 @@ impl Store {
                 &row.visit,
                 clerk_id,
                 VisitIds::of_ledger_row(&self.hall_code, &row.fingerprint),
+                &now,
             )?;
-            let now = now_text();
             tx.prepare_cached(
                 "INSERT INTO ledger_rows(fingerprint, visit_id, source, row_no, by_staff, imported_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1296,7 +1297,7 @@ impl Store {
     ) -> Result<String> {
         let tx = self.conn.transaction()?;
         let id = uuid::Uuid::now_v7().to_string();
-        let now = now_text();
+        let now = now_text(&*self.clock);
         tx.prepare_cached(
             "INSERT INTO export_log(id, kind, full_ids, row_count, file_name, by_staff, exported_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -1324,6 +1325,7 @@ impl Store {
             "export_log",
             &id,
             &format!("{kind}，{row_count} 行，{file_name}"),
+            &now,
         )?;
         tx.commit()?;
         if full_ids {

@@ -717,6 +717,10 @@ impl DeskReplica for Store {
         &self.hall_code
     }
 
+    fn clock(&self) -> &dyn xinfang_core::clock::Clock {
+        &*self.clock
+    }
+
     fn sync_settings(&self) -> Result<Option<SyncSettings>> {
         let url = state_get(&self.conn, "server_url")?;
         let token = state_get(&self.conn, "device_token")?;
@@ -889,6 +893,7 @@ impl DeskReplica for Store {
     ) -> Result<usize> {
         let own = self.device_id.clone();
         let cal = self.holiday_calendar();
+        let now = crate::now_text(&*self.clock);
         let tx = self.conn.transaction()?;
         // Foreign keys are checked per change (not at commit): a change whose parent is not
         // here is set aside alone, and the rest of the page applies (docs/sync.md).
@@ -965,7 +970,7 @@ impl DeskReplica for Store {
                     outcome
                 ])?;
                 if let Some((reason, detail)) = refused {
-                    crate::records::quarantine(&tx, &rc.device_id, c.seq, reason, &detail)?;
+                    crate::records::quarantine(&tx, &rc.device_id, c.seq, reason, &detail, &now)?;
                 }
                 if outcome == APPLIED || outcome == APPLIED_PARTLY {
                     touched.note(&tx, c, applier.fresh)?;

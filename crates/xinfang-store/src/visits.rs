@@ -1,9 +1,9 @@
 //! Registering visits: visitors (found again by their document), the visit, its matter.
 
-use chrono::FixedOffset;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+use xinfang_core::clock::cst;
 use xinfang_core::id::{IdType, Sex};
 use xinfang_core::visit::{ValidVisit, ValidVisitor};
 
@@ -39,10 +39,6 @@ pub struct VisitSummary {
     /// 检举控告: the visit's own kind or its matter's (reclassified later) —
     /// `xinfang_core::staff::visit_is_confidential`. Lists mask the appeal of such a visit.
     pub confidential: bool,
-}
-
-fn cst() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("valid offset")
 }
 
 fn id_type_code(t: IdType) -> String {
@@ -285,15 +281,15 @@ pub(crate) fn register_in(
     visit: &ValidVisit,
     clerk_id: &str,
     ids: VisitIds,
+    now: &str,
 ) -> Result<Registered> {
-    let now = now_text();
     let visited_at = visit.visited_at.with_timezone(&cst());
     let visit_date = visited_at.date_naive().to_string();
     let visited_at_text = visited_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
 
     let mut visitor_ids = Vec::with_capacity(visit.visitors.len());
     for v in &visit.visitors {
-        visitor_ids.push(upsert_visitor(tx, own_device, v, hall, clerk_id, &now)?);
+        visitor_ids.push(upsert_visitor(tx, own_device, v, hall, clerk_id, now)?);
     }
     let mut repeat_of: Vec<(String, String)> = Vec::new();
     {
@@ -357,7 +353,7 @@ pub(crate) fn register_in(
     fields.insert("place_code".into(), json!(visit.place_code));
     fields.insert("is_repeat".into(), json!(is_repeat));
     fields.insert("matter_id".into(), json!(matter_id));
-    changelog::append(tx, "visit", &visit_id, Op::Insert, fields, &now)?;
+    changelog::append(tx, "visit", &visit_id, Op::Insert, fields, now)?;
 
     for (position, visitor_id) in visitor_ids.iter().enumerate() {
         let is_rep = visit.representatives.contains(&position);
@@ -377,7 +373,7 @@ pub(crate) fn register_in(
             &format!("{visit_id}:{visitor_id}"),
             Op::Insert,
             f,
-            &now,
+            now,
         )?;
     }
 
@@ -396,7 +392,7 @@ pub(crate) fn register_in(
     f.insert("confidential".into(), json!(confidential));
     f.insert("status".into(), json!("registered"));
     f.insert("received_on".into(), json!(visit_date));
-    changelog::append(tx, "matter", &matter_id, Op::Insert, f, &now)?;
+    changelog::append(tx, "matter", &matter_id, Op::Insert, f, now)?;
     Ok(Registered {
         visit_id,
         visitor_ids,
@@ -410,6 +406,7 @@ impl Store {
     /// Registers a validated visit in one transaction, with its change-log rows.
     /// A visitor whose document is already on file is linked, not duplicated.
     pub fn register_visit(&mut self, visit: &ValidVisit, clerk_id: &str) -> Result<Registered> {
+        let now = now_text(&*self.clock);
         let tx = self.conn.transaction()?;
         let registered = register_in(
             &tx,
@@ -418,6 +415,7 @@ impl Store {
             visit,
             clerk_id,
             VisitIds::fresh(),
+            &now,
         )?;
         tx.commit()?;
         tracing::info!(visit_id = %registered.visit_id, queue_no = registered.queue_no, "visit registered");
@@ -441,6 +439,7 @@ impl Store {
                     v,
                     clerk_id,
                     VisitIds::fresh(),
+                    &now_text(&*self.clock),
                 )
             })
             .collect::<Result<_>>()?;

@@ -174,9 +174,10 @@ fn wrong_passwords_slow_that_account_down_not_the_hall() {
     let dir = h.dir.path();
     drop(h.store);
     // The slowdown is timed by the clock handed to the login: moved, not waited out.
-    let clock = ManualClock::at("2026-11-26T09:00:00+08:00");
-    let login =
-        |dir: &Path, user: &str, password: &str| Store::login_at(dir, user, password, &clock);
+    let clock = std::sync::Arc::new(ManualClock::at("2026-11-26T09:00:00+08:00"));
+    let login = |dir: &Path, user: &str, password: &str| {
+        Store::login_at(dir, user, password, clock.clone())
+    };
     for _ in 0..3 {
         assert!(matches!(
             login(dir, "clerk", "wrong-password"),

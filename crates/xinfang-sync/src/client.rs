@@ -757,7 +757,7 @@ pub fn sync_status<R: DeskReplica>(replica: &mut R) -> SyncStatus {
     let mut record = replica.sync_record().unwrap_or_default();
     let online = match &result {
         Ok(report) => {
-            record.last_sync_at = Some(now_text());
+            record.last_sync_at = Some(now_text(replica.clock()));
             // The sync ran; a wrong clock, a refused push or audit chain, set-aside changes are
             // still worth a word on the status bar.
             record.last_error = report.warning();
@@ -785,10 +785,9 @@ pub fn sync_status<R: DeskReplica>(replica: &mut R) -> SyncStatus {
     }
 }
 
-fn now_text() -> String {
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
-    chrono::Utc::now()
-        .with_timezone(&cst)
+fn now_text(clock: &dyn xinfang_core::clock::Clock) -> String {
+    clock
+        .now_cst()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 

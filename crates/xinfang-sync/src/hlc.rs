@@ -138,7 +138,8 @@ pub fn wall_ms() -> i64 {
         .and_then(|s| s.trim().parse::<i64>().ok())
         .unwrap_or(0)
         .saturating_mul(1000);
-    chrono::Utc::now().timestamp_millis() + skew_ms
+    use xinfang_core::clock::{Clock, SystemClock};
+    SystemClock.now().timestamp_millis() + skew_ms
 }
 
 /// A fresh timestamp from this process's clock.

@@ -52,6 +52,11 @@ pub trait DeskReplica {
     fn device_id(&self) -> &str;
     fn hall_code(&self) -> &str;
 
+    /// The desk's clock: the time of the syncs it records.
+    fn clock(&self) -> &dyn xinfang_core::clock::Clock {
+        &xinfang_core::clock::SystemClock
+    }
+
     /// Server address and device token, once enrolled.
     fn sync_settings(&self) -> Result<Option<SyncSettings>, Self::Error>;
     /// Keeps the server address and token after a successful enrolment.

@@ -6,11 +6,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use rusqlite_migration::{M, Migrations};
 use serde_json::{Map, Value};
+use xinfang_core::clock::{Clock, SystemClock};
 use xinfang_core::tally::StatsAccumulator;
 use xinfang_sync::audit::{
     AuditBreak, AuditChains, AuditEntry, AuditPushResponse, ChainFault, DeviceAuditChain, GENESIS,
@@ -114,24 +115,18 @@ fn migrations() -> Migrations<'static> {
     ])
 }
 
-fn append_log(conn: &Connection, e: &NewLogEntry) -> Result<()> {
+fn append_log(conn: &Connection, e: &NewLogEntry, at: &str) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO city_log(at, action, actor, device_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![
-        now_text(),
-        e.action,
-        e.actor,
-        e.device_id,
-        e.detail
-    ])?;
+    .execute(params![at, e.action, e.actor, e.device_id, e.detail])?;
     Ok(())
 }
 
-fn now_text() -> String {
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
-    chrono::Utc::now()
-        .with_timezone(&cst)
+/// The time of `clock` as stored: RFC 3339 in seconds, China Standard Time.
+fn now_text(clock: &dyn Clock) -> String {
+    clock
+        .now_cst()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
@@ -140,6 +135,8 @@ pub struct SqliteStorage {
     path: PathBuf,
     /// Deadlines of matters derived from their steps are computed with it.
     calendar: xinfang_core::calendar::HolidayCalendar,
+    /// The time stamps it writes come from here.
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -160,6 +157,15 @@ impl SqliteStorage {
     /// Opens (creating and migrating if needed) `city.db` in `data_dir`, encrypted with `key`
     /// (SQLCipher raw key) when given.
     pub fn open_keyed(data_dir: &Path, key: Option<&CityKey>) -> Result<SqliteStorage> {
+        Self::open_keyed_at(data_dir, key, Arc::new(SystemClock))
+    }
+
+    /// [`SqliteStorage::open_keyed`] with the time of `clock` (tests set it).
+    pub fn open_keyed_at(
+        data_dir: &Path,
+        key: Option<&CityKey>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<SqliteStorage> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StorageError::Backend(format!("cannot create {}: {e}", data_dir.display()))
         })?;
@@ -195,7 +201,7 @@ impl SqliteStorage {
             let tx = conn.transaction()?;
             let empty: bool = tx.query_row("SELECT count(*) = 0 FROM halls", [], |r| r.get(0))?;
             if empty {
-                let now = now_text();
+                let now = now_text(&*clock);
                 for (code, name) in PRELOADED_HALLS {
                     tx.execute(
                         "INSERT INTO halls(code, name, created_at) VALUES (?1, ?2, ?3)",
@@ -209,7 +215,12 @@ impl SqliteStorage {
             conn: Mutex::new(conn),
             path,
             calendar: super::derive::city_calendar(data_dir),
+            clock,
         })
+    }
+
+    fn now_text(&self) -> String {
+        now_text(&*self.clock)
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -677,7 +688,7 @@ impl Storage for SqliteStorage {
         self.conn().execute(
             "INSERT INTO halls(code, name, created_at) VALUES (?1, ?2, ?3)
              ON CONFLICT(code) DO UPDATE SET name = excluded.name",
-            params![code, name, now_text()],
+            params![code, name, self.now_text()],
         )?;
         Ok(())
     }
@@ -693,7 +704,7 @@ impl Storage for SqliteStorage {
         }
         conn.execute(
             "INSERT INTO enrol_codes(code_hash, hall_code, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![code_hash, hall_code, now_text(), expires_at],
+            params![code_hash, hall_code, self.now_text(), expires_at],
         )?;
         Ok(())
     }
@@ -770,6 +781,7 @@ impl Storage for SqliteStorage {
                         device_id: Some(e.device_id.clone()),
                         detail: format!("hall {hall_code}"),
                     },
+                    &self.now_text(),
                 )?;
                 // The refusal is recorded; the code stays unused.
                 tx.commit()?;
@@ -793,18 +805,19 @@ impl Storage for SqliteStorage {
                         device_id: Some(e.device_id.clone()),
                         detail: format!("hall {hall_code}"),
                     },
+                    &self.now_text(),
                 )?;
             }
             None => {
                 tx.execute(
                     "INSERT INTO devices(id, hall_code, name, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![e.device_id, hall_code, e.device_name, e.token_hash, now_text()],
+                    params![e.device_id, hall_code, e.device_name, e.token_hash, self.now_text()],
                 )?;
             }
         }
         tx.execute(
             "UPDATE enrol_codes SET used_at = ?2, used_by = ?3 WHERE code_hash = ?1",
-            params![e.code_hash, now_text(), e.device_id],
+            params![e.code_hash, self.now_text(), e.device_id],
         )?;
         tx.commit()?;
         Ok(Hall {
@@ -835,7 +848,7 @@ impl Storage for SqliteStorage {
     fn revoke_device(&self, device_id: &str) -> Result<bool> {
         let n = self.conn().execute(
             "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
-            params![device_id, now_text()],
+            params![device_id, self.now_text()],
         )?;
         Ok(n > 0)
     }
@@ -856,6 +869,7 @@ impl Storage for SqliteStorage {
                     device_id: Some(device_id.to_owned()),
                     detail: format!("until {until}"),
                 },
+                &self.now_text(),
             )?;
         }
         tx.commit()?;
@@ -865,7 +879,7 @@ impl Storage for SqliteStorage {
     fn add_admin_token(&self, token_hash: &str, label: &str, expires_at: i64) -> Result<()> {
         self.conn().execute(
             "INSERT INTO admin_tokens(token_hash, label, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![token_hash, label, now_text(), expires_at],
+            params![token_hash, label, self.now_text(), expires_at],
         )?;
         Ok(())
     }
@@ -909,7 +923,7 @@ impl Storage for SqliteStorage {
         let n = tx.execute(
             "UPDATE admin_tokens SET revoked_at = ?2
              WHERE substr(token_hash, 1, length(?1)) = lower(?1) AND revoked_at IS NULL",
-            params![id, now_text()],
+            params![id, self.now_text()],
         )?;
         if n > 0 {
             append_log(
@@ -920,6 +934,7 @@ impl Storage for SqliteStorage {
                     device_id: None,
                     detail: format!("token {}", id.to_ascii_lowercase()),
                 },
+                &self.now_text(),
             )?;
         }
         tx.commit()?;
@@ -927,7 +942,7 @@ impl Storage for SqliteStorage {
     }
 
     fn log(&self, entry: &NewLogEntry) -> Result<()> {
-        append_log(&self.conn(), entry)
+        append_log(&self.conn(), entry, &self.now_text())
     }
 
     fn city_log(&self, limit: u32) -> Result<Vec<LogEntry>> {
@@ -1060,7 +1075,7 @@ impl Storage for SqliteStorage {
                             c.changed_at,
                             code,
                             reason,
-                            now_text(),
+                            self.now_text(),
                         ])?;
                         set_aside.push(SetAside {
                             seq: c.seq,
@@ -1261,7 +1276,7 @@ impl Storage for SqliteStorage {
                     .optional()?)
             })?
         };
-        let now = now_text();
+        let now = self.now_text();
         let mut server_max_seq = max;
         {
             let mut insert = tx.prepare_cached(
@@ -1326,7 +1341,7 @@ impl Storage for SqliteStorage {
                 "SELECT seq, reason, first_seen_at, attempts FROM audit_breaks
                  WHERE device_id = ?1 ORDER BY first_seen_at, seq",
             )?;
-            let now = now_text();
+            let now = self.now_text();
             let mut out = Vec::with_capacity(devices.len());
             for (device_id, device_name, hall_code, hall_name) in devices {
                 let mut count = 0i64;
