@@ -189,6 +189,7 @@ pub struct ChainBreak {
     pub reason: String,
 }
 
+#[allow(clippy::too_many_arguments)] // one audit entry's fields, named at every call
 pub(crate) fn append_in(
     tx: &Transaction<'_>,
     device_id: &str,
