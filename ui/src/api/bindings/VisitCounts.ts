@@ -29,6 +29,6 @@ group_visits: number,
  */
 group_people: number, 
 /**
- * Distinct visitors registered.
+ * Distinct people who came (records merged into one person count once).
  */
 visitors: number, };
