@@ -29,7 +29,8 @@ use xinfang_sync::wire::{
     MAX_AUDIT_ENTRIES, MAX_BODY_BYTES, MAX_PULL_CHANGES, MAX_PUSH_CHANGES, Op, OwnChangesRequest,
     OwnChangesResponse, PROTOCOL_HEADER, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest,
     PushResponse, Quarantine, QuarantinedChange, ReferenceBundle, RemoteChange, RepeatVisit,
-    RepeatVisits, SCHEMA_HEADER, SetAside,
+    RepeatVisits, SCHEMA_HEADER, SetAside, SnapshotRecord, SnapshotRequest, SnapshotResponse,
+    snapshot_as_changes,
 };
 
 use crate::auth;
@@ -761,6 +762,51 @@ async fn pull(
     Ok(Json(resp))
 }
 
+/// One page of the hall's records of one entity, for a new desk's first sync.
+#[utoipa::path(post, path = "/v1/sync/snapshot", tag = "sync", security(("bearer" = [])),
+    request_body = SnapshotRequest,
+    responses(
+        (status = 200, description = "Records (or the changes that made them) and the cursors to pull after", body = SnapshotResponse),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
+        (status = 413, description = "Body too large", body = ApiError),
+        (status = 415, description = "Not JSON", body = ApiError),
+        (status = 422, description = "Fields do not match the schema", body = ApiError),
+        (status = 426, description = "The desk's protocol is older than the server's minimum (请升级)", body = ApiError),
+    ))]
+async fn snapshot(
+    State(state): State<AppState>,
+    Authed(dev): Authed,
+    body: Result<ApiJson<SnapshotRequest>, Failure>,
+) -> ApiResult<SnapshotResponse> {
+    let ApiJson(req) = body?;
+    let limit = req.limit.unwrap_or(MAX_PULL_CHANGES);
+    if !(1..=MAX_PULL_CHANGES).contains(&limit) {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "limit_invalid",
+            format!("limit 应在 1 到 {MAX_PULL_CHANGES} 之间，请调小后重试。"),
+        ));
+    }
+    let bad_after = req.after.as_ref().is_some_and(|a| {
+        a.len() > 200 || (snapshot_as_changes(&req.entity) && a.parse::<i64>().is_err())
+    });
+    if req.entity.len() > 64 || bad_after {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "snapshot_position_invalid",
+            "快照请求无效：记录类型或续传位置不是服务器给出的值。请重新同步。",
+        ));
+    }
+    let req = SnapshotRequest {
+        limit: Some(limit),
+        ..req
+    };
+    let storage = state.storage.clone();
+    let resp = blocking(move || storage.snapshot(&dev, &req)).await?;
+    Ok(Json(resp))
+}
+
 /// City reference data: appeal categories, legal routes, holiday calendars.
 #[utoipa::path(get, path = "/v1/reference", tag = "sync", security(("bearer" = [])),
     responses(
@@ -892,11 +938,12 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "信访接待台 city server (xinfang-city)", description = "Enrolment, sync and city views. Protocol: docs/sync.md."),
-    paths(healthz, enrol, sync_state, push, own_changes, pull, audit_push, reference_data,
+    paths(healthz, enrol, sync_state, push, own_changes, pull, snapshot, audit_push, reference_data,
         city_halls, repeat_visits, city_audit, city_quarantine, crate::stats::city_stats),
     components(schemas(ApiError, Change, Op, Hlc, RemoteChange, EnrolRequest, EnrolResponse,
         DeviceState, PushRequest, PushResponse, SetAside, OwnChangesRequest, OwnChangesResponse,
-        Quarantine, QuarantinedChange, PullRequest, PullResponse, Health,
+        Quarantine, QuarantinedChange, PullRequest, PullResponse, SnapshotRequest, SnapshotRecord,
+        SnapshotResponse, Health,
         ReferenceBundle, HallCounts, CityCounts, RepeatVisit, RepeatVisits, AuditEntry,
         AuditPushRequest, AuditPushResponse, AuditChains, DeviceAuditChain, AuditBreak,
         crate::stats::CityStats, crate::stats::HallStats, crate::stats::CityRate,
@@ -996,6 +1043,7 @@ pub fn router_with_limits(
         .route("/v1/sync/push", post(push))
         .route("/v1/sync/own", post(own_changes))
         .route("/v1/sync/pull", post(pull))
+        .route("/v1/sync/snapshot", post(snapshot))
         .route("/v1/audit/push", post(audit_push))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

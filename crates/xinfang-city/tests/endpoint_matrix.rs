@@ -29,6 +29,7 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("GET", "/v1/sync/state", Access::Device),
     ("POST", "/v1/sync/push", Access::Device),
     ("POST", "/v1/sync/pull", Access::Device),
+    ("POST", "/v1/sync/snapshot", Access::Device),
     ("POST", "/v1/sync/own", Access::Device),
     ("POST", "/v1/audit/push", Access::Device),
     ("GET", "/v1/reference", Access::DeviceOrAdmin),

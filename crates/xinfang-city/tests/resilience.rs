@@ -503,6 +503,8 @@ fn a_refused_push_does_not_skip_the_pull() {
     for d in [&a, &b] {
         d.enrol(&server.url, &server.enrol_code("140521")).unwrap();
     }
+    // A's first sync (an empty snapshot): B's changes below come to A by the pull.
+    a.sync().unwrap();
     b.register_new(2);
     b.sync().unwrap();
     a.register_new(1);

@@ -58,6 +58,9 @@ enum Op {
     Backup { desk: usize },
     /// The desk's store replaced by its last backup (a file copy, as a person would).
     Restore { desk: usize },
+    /// The desk's computer replaced by a new one: a new store, enrolled afresh, whose first
+    /// sync starts from the city's snapshot of the hall (what it had not pushed is gone).
+    Replace { desk: usize },
     /// The server's clock moves to its true time + `minutes` (the desks' stay true).
     ServerClock { minutes: i64 },
     /// A step of one of the matters the desk holds (`kind` picks 受理, 转送, 办理 or 不予受理;
@@ -121,7 +124,8 @@ fn generate(seed: u64, n: usize) -> Vec<Op> {
                     desk,
                     cut: rng.random_bool(0.3),
                 },
-                88..93 => Op::Backup { desk },
+                88..92 => Op::Backup { desk },
+                92..93 => Op::Replace { desk },
                 93..96 => Op::Restore { desk },
                 _ => Op::ServerClock {
                     minutes: [-30, -3, 0, 0, 3, 30][rng.random_range(0..6)],
@@ -219,6 +223,10 @@ struct World {
     next_person: u32,
     /// Conflicts resolved by a supervisor at some desk.
     resolutions: usize,
+    /// Desks replaced by new computers so far.
+    replacements: u64,
+    /// Syncs that took a snapshot.
+    snapshots: usize,
 }
 
 /// How much of each kind of record a run produced (a run that made none proves nothing).
@@ -231,6 +239,8 @@ struct Exercised {
     ledger_rows: usize,
     merges: usize,
     resolutions: usize,
+    /// Syncs of new desks that started from the city's snapshot.
+    snapshots: usize,
 }
 
 /// A phone number written for a person at a desk.
@@ -370,6 +380,8 @@ impl World {
             via_proxy: vec![false; DESKS],
             next_person: 0,
             resolutions: 0,
+            replacements: 0,
+            snapshots: 0,
         }
     }
 
@@ -591,6 +603,16 @@ impl World {
                     self.desks[desk].set_server(&url);
                 }
             }
+            Op::Replace { desk } => {
+                self.replacements += 1;
+                let new = Desk::new(HALL, 1_000_000 + self.replacements);
+                new.enrol(&self.server.url, &self.server.enrol_code())
+                    .map_err(|e| format!("desk {desk}: enrolling its replacement failed: {e}"))?;
+                self.desks[desk] = new;
+                self.backups[desk] = None;
+                self.pending_writes[desk].clear();
+                self.via_proxy[desk] = false;
+            }
             Op::ServerClock { minutes } => {
                 self.server
                     .offset_ms
@@ -603,6 +625,9 @@ impl World {
     /// What a sync that pushed everything proves the city holds: every visit and visitor on
     /// the desk at that moment.
     fn acknowledge(&mut self, desk: usize, report: &xinfang_sync::client::SyncReport) {
+        if report.snapshot > 0 {
+            self.snapshots += 1;
+        }
         if report.pending == 0 && report.push_error.is_none() && report.set_aside.is_empty() {
             let d = &self.desks[desk];
             self.acked_visits.extend(ids(d, "SELECT id FROM visits"));
@@ -745,6 +770,7 @@ impl World {
             ledger_rows: ids(&self.desks[0], "SELECT fingerprint FROM ledger_rows").len(),
             merges: ids(&self.desks[0], "SELECT id FROM person_merges").len(),
             resolutions: self.resolutions,
+            snapshots: self.snapshots,
         };
         for (i, d) in self.desks.iter().enumerate() {
             let report = d.open().verify().unwrap();
@@ -823,7 +849,8 @@ fn five_desks_and_the_city_converge_and_lose_no_acknowledged_write() {
                 && exercised.acked_phones > 0
                 && exercised.ledger_rows > 0
                 && exercised.merges > 0
-                && exercised.resolutions > 0,
+                && exercised.resolutions > 0
+                && exercised.snapshots > 0,
             "the run exercised too little: {exercised:?}"
         );
     }

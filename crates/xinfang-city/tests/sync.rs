@@ -190,9 +190,10 @@ fn desks_of_a_hall_share_records_other_halls_see_none_and_the_city_counts_all() 
     assert!(out["pushed"].as_u64().unwrap() >= 8, "{out}");
     assert_eq!(out["pulled"], 0);
     assert!(out["server_cursor"].as_i64().unwrap() > 0);
+    // B's first sync: the hall's records as a snapshot (docs/sync.md "Snapshot").
     let (rc, out) = cli(b.path(), &["sync"], &[]);
     assert_eq!(rc, 0, "{out}");
-    assert!(out["pulled"].as_u64().unwrap() >= 8, "{out}");
+    assert!(out["snapshot"].as_u64().unwrap() >= 8, "{out}");
     let (rc, _) = cli(c.path(), &["sync"], &[]);
     assert_eq!(rc, 0);
     let (rc, out) = cli(a.path(), &["sync"], &[]);

@@ -88,6 +88,7 @@ pub fn sync(args: &Args) -> CmdResult {
         "audit_pending": report.audit_pending,
         "audit_error": report.audit_error,
         "recovered": report.recovered,
+        "snapshot": report.snapshot,
         "set_aside": report.set_aside,
         "push_error": report.push_error,
         "clock_error": report.clock_error,
@@ -99,6 +100,12 @@ pub fn sync(args: &Args) -> CmdResult {
             text.push_str(&format!(
                 "本机数据曾从较旧的备份恢复：已从市局服务器取回本机此前上传的 {} 条变更，恢复后新登记的变更排在其后上传。\n",
                 report.recovered
+            ));
+        }
+        if report.snapshot > 0 {
+            text.push_str(&format!(
+                "首次同步：已从市局服务器载入本大厅现有的 {} 条记录。\n",
+                report.snapshot
             ));
         }
         text.push_str(&format!(

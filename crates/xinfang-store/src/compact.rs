@@ -84,14 +84,14 @@ impl KeptWrite {
 }
 
 /// A write whose value matters to the rules: a conflict-tracked field, or one ordered by value.
-fn kept_whole(entity: &str, field: &str) -> bool {
+pub(crate) fn kept_whole(entity: &str, field: &str) -> bool {
     merge::tracks_conflicts(entity, field)
         || merge::forward_rank(entity, field, &Value::Null).is_some()
 }
 
 /// A value reduced to what the rules read of it: a matter's state (the whole procedure, as
 /// JSON text) only orders by the status inside it.
-fn reduced(entity: &str, field: &str, value: &Value) -> Value {
+pub(crate) fn reduced(entity: &str, field: &str, value: &Value) -> Value {
     if (entity, field) == ("matter", "state")
         && let Some(text) = value.as_str()
         && let Ok(state) = serde_json::from_str::<Value>(text)
@@ -265,20 +265,8 @@ fn fold_record(
     if rows.is_empty() {
         return Ok(0);
     }
-    let earlier = read(tx, entity, entity_id)?;
     let mut writes: BTreeMap<String, Vec<FieldWrite>> = BTreeMap::new();
-    let mut max_hlc = rows.iter().map(|r| r.version.hlc.0).max().unwrap_or(0);
-    if let Some(b) = &earlier {
-        for f in b.fields() {
-            writes.entry(f.clone()).or_default().extend(b.writes_of(&f));
-        }
-        let earlier_max: i64 = tx.query_row(
-            "SELECT max_hlc FROM log_base WHERE entity = ?1 AND entity_id = ?2",
-            params![entity, entity_id],
-            |r| r.get(0),
-        )?;
-        max_hlc = max_hlc.max(earlier_max);
-    }
+    let max_hlc = rows.iter().map(|r| r.version.hlc.0).max().unwrap_or(0);
     for row in &rows {
         for (field, value) in &row.fields {
             // Change metadata is no field; an insert's empty fields are no writes.
@@ -310,6 +298,42 @@ fn fold_record(
             });
         }
     }
+    put_base(tx, entity, entity_id, writes, max_hlc, &rows[0].version)?;
+    let mut del_own = tx.prepare_cached("DELETE FROM change_log WHERE seq = ?1")?;
+    for seq in &own {
+        del_own.execute([seq])?;
+    }
+    let mut del_remote =
+        tx.prepare_cached("DELETE FROM sync_remote_log WHERE device_id = ?1 AND seq = ?2")?;
+    for (device, seq) in &remote {
+        del_remote.execute(params![device, seq])?;
+    }
+    Ok((own.len() + remote.len()) as u64)
+}
+
+/// Folds `writes` of a record (value `null` for a plain field, see [`kept_whole`]) and what its
+/// `log_base` row kept so far into that row. `max_hlc`: the greatest hlc among `writes`;
+/// `first`: the base version when no field names one.
+pub(crate) fn put_base(
+    tx: &Transaction<'_>,
+    entity: &str,
+    entity_id: &str,
+    mut writes: BTreeMap<String, Vec<FieldWrite>>,
+    mut max_hlc: i64,
+    first: &Version,
+) -> Result<()> {
+    let earlier = read(tx, entity, entity_id)?;
+    if let Some(b) = &earlier {
+        for f in b.fields() {
+            writes.entry(f.clone()).or_default().extend(b.writes_of(&f));
+        }
+        let earlier_max: i64 = tx.query_row(
+            "SELECT max_hlc FROM log_base WHERE entity = ?1 AND entity_id = ?2",
+            params![entity, entity_id],
+            |r| r.get(0),
+        )?;
+        max_hlc = max_hlc.max(earlier_max);
+    }
     let mut kept = Kept::default();
     let mut plain: BTreeMap<String, Version> = BTreeMap::new();
     for (field, ws) in &writes {
@@ -340,7 +364,7 @@ fn fold_record(
                 .as_ref()
                 .map(|b| Version::new(Hlc(b.hlc), b.device.clone()))
         })
-        .unwrap_or_else(|| rows[0].version.clone());
+        .unwrap_or_else(|| first.clone());
     for (field, v) in &plain {
         if *v == base {
             kept.implicit.push(field.clone());
@@ -363,16 +387,7 @@ fn fold_record(
         max_hlc,
         serde_json::to_string(&kept).unwrap_or_else(|_| "{}".into()),
     ])?;
-    let mut del_own = tx.prepare_cached("DELETE FROM change_log WHERE seq = ?1")?;
-    for seq in &own {
-        del_own.execute([seq])?;
-    }
-    let mut del_remote =
-        tx.prepare_cached("DELETE FROM sync_remote_log WHERE device_id = ?1 AND seq = ?2")?;
-    for (device, seq) in &remote {
-        del_remote.execute(params![device, seq])?;
-    }
-    Ok((own.len() + remote.len()) as u64)
+    Ok(())
 }
 
 /// The write of a field that wins by the merge rules.

@@ -23,6 +23,7 @@ mod records;
 mod reference;
 mod schema;
 mod search;
+mod snapshot;
 mod staff;
 mod stats;
 mod sync;

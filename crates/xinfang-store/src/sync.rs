@@ -18,8 +18,10 @@ use xinfang_core::calendar::{HolidayCalendar, YearCalendar};
 use xinfang_sync::audit::AuditEntry as WireAuditEntry;
 use xinfang_sync::hlc::drift_bound;
 use xinfang_sync::merge::{Version, compare_writes};
-use xinfang_sync::wire::ReferenceBundle;
-use xinfang_sync::{Change, DeskReplica, Hlc, Op, RemoteChange, Secret, SyncRecord, SyncSettings};
+use xinfang_sync::wire::{ReferenceBundle, SnapshotResponse};
+use xinfang_sync::{
+    Change, DeskReplica, Hlc, Op, RemoteChange, Secret, SnapshotPosition, SyncRecord, SyncSettings,
+};
 
 use crate::AuditEntry;
 use crate::maintenance::LOGGED;
@@ -28,7 +30,7 @@ use crate::{Result, Store, StoreError};
 
 /// How a pulled change ended up (`sync_remote_log.applied`).
 const KEPT_UNKNOWN_TABLE: i64 = 0;
-const APPLIED: i64 = 1;
+pub(crate) const APPLIED: i64 = 1;
 const REFUSED_LOCALLY: i64 = 2;
 /// Applied, but some fields have no column here (a newer desk wrote them): kept, and applied
 /// when an upgrade adds the column (`reapply_kept`).
@@ -146,7 +148,7 @@ pub(crate) fn reapply_kept(conn: &mut Connection, own_device: &str) -> Result<()
 }
 
 /// A table's columns: name → (declared type, NOT NULL, has a default).
-struct Columns(HashMap<String, (String, bool, bool)>);
+pub(crate) struct Columns(HashMap<String, (String, bool, bool)>);
 
 impl Columns {
     fn read(conn: &Connection, table: &str) -> Result<Option<Columns>> {
@@ -271,21 +273,21 @@ fn key_values<'a>(t: &Target, entity_id: &'a str) -> Option<Vec<&'a str>> {
     (vals.len() == t.keys.len()).then_some(vals)
 }
 
-struct Applier<'a> {
-    tx: &'a Transaction<'a>,
-    own_device: &'a str,
-    columns: HashMap<&'static str, Option<Columns>>,
+pub(crate) struct Applier<'a> {
+    pub(crate) tx: &'a Transaction<'a>,
+    pub(crate) own_device: &'a str,
+    pub(crate) columns: HashMap<&'static str, Option<Columns>>,
     /// Applying a change already counted in the current versions (after an upgrade): a
     /// field it wrote that is still the current version is written again.
-    again: bool,
+    pub(crate) again: bool,
     /// The last change applied made a new row (a first write: no field conflict possible).
-    fresh: bool,
+    pub(crate) fresh: bool,
 }
 
 impl Applier<'_> {
     /// Applies one pulled change to its table; returns what became of it (and, when a local
     /// constraint refused it, why: the change is then set aside in quarantine).
-    fn apply(
+    pub(crate) fn apply(
         &mut self,
         device_id: &str,
         c: &Change,
@@ -526,19 +528,19 @@ impl Applier<'_> {
 /// What a pulled page touched that is derived here: matters to fold again, person fields whose
 /// conflict to recompute.
 #[derive(Default)]
-struct Touched {
-    matters: std::collections::BTreeSet<String>,
-    fields: std::collections::BTreeSet<(String, String, String)>,
+pub(crate) struct Touched {
+    pub(crate) matters: std::collections::BTreeSet<String>,
+    pub(crate) fields: std::collections::BTreeSet<(String, String, String)>,
     /// A person, a visit's link, a merge, unmerge or split arrived: who shows under whom is
     /// derived again (people.rs).
-    people: bool,
+    pub(crate) people: bool,
     /// Visitor records new here: a person whose record arrives after visits merged into them
     /// counts those visits.
-    new_visitors: std::collections::BTreeSet<String>,
+    pub(crate) new_visitors: std::collections::BTreeSet<String>,
 }
 
 impl Touched {
-    fn note(&mut self, tx: &Transaction<'_>, c: &Change, new_row: bool) -> Result<()> {
+    pub(crate) fn note(&mut self, tx: &Transaction<'_>, c: &Change, new_row: bool) -> Result<()> {
         match c.entity.as_str() {
             "matter" => {
                 self.matters.insert(c.entity_id.clone());
@@ -1015,6 +1017,27 @@ impl DeskReplica for Store {
             tracing::info!(applied, "pulled changes applied");
         }
         Ok(applied)
+    }
+
+    fn snapshot_position(&self) -> Result<Option<SnapshotPosition>> {
+        self.snapshot_position_kept()
+    }
+
+    fn snapshot_entities(&self) -> Vec<String> {
+        Store::snapshot_entity_names()
+    }
+
+    fn apply_snapshot_page(
+        &mut self,
+        entity: &str,
+        page: &SnapshotResponse,
+        next: &SnapshotPosition,
+    ) -> Result<bool> {
+        self.apply_snapshot(entity, page, next)
+    }
+
+    fn end_snapshot(&mut self, cursors: Option<&BTreeMap<String, i64>>) -> Result<()> {
+        self.end_snapshot_here(cursors)
     }
 
     fn sync_record(&self) -> Result<SyncRecord> {

@@ -11,12 +11,12 @@ use serde::de::DeserializeOwned;
 
 use crate::audit::{AuditPushRequest, AuditPushResponse};
 use crate::hlc::{MAX_DRIFT_MS, wall_ms};
-use crate::replica::{DeskReplica, Secret};
+use crate::replica::{DeskReplica, Secret, SnapshotPosition};
 use crate::wire::{
     ApiError, Change, DeviceState, EnrolRequest, EnrolResponse, MAX_PULL_CHANGES,
     OwnChangesRequest, OwnChangesResponse, PROTOCOL_HEADER, PROTOCOL_VERSION, PullRequest,
     PullResponse, PushRequest, PushResponse, ReferenceBundle, RemoteChange, SCHEMA_HEADER,
-    SetAside,
+    SetAside, SnapshotRequest, SnapshotResponse,
 };
 
 /// Env var that overrides the stored server address (e.g. when the city moves its server).
@@ -240,6 +240,10 @@ impl Client {
         self.post("/v1/sync/pull", req)
     }
 
+    pub fn snapshot(&self, req: &SnapshotRequest) -> Result<SnapshotResponse, SyncError> {
+        self.post("/v1/sync/snapshot", req)
+    }
+
     pub fn own_changes(&self, req: &OwnChangesRequest) -> Result<OwnChangesResponse, SyncError> {
         self.post("/v1/sync/own", req)
     }
@@ -353,6 +357,9 @@ pub struct SyncReport {
     /// This desk's own changes taken back from the server: it was restored from a backup
     /// that lacked them (its later changes were renumbered after them and pushed).
     pub recovered: u64,
+    /// Records (and the changes of people and staff) a new desk took from the city's snapshot
+    /// of its hall instead of replaying the hall's history (docs/sync.md "Snapshot").
+    pub snapshot: u64,
     /// Changes the server set aside instead of applying, and why (in Chinese).
     pub set_aside: Vec<SetAside>,
     /// Why pushing stopped (in Chinese); the pull ran regardless.
@@ -515,6 +522,9 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
         }
     };
 
+    // A new desk starts from the hall's records as the city holds them, then pulls what
+    // came after.
+    let snapshot = take_snapshot(&client, replica)?;
     let (n, cursor, cursors) = pull_all(&client, replica, Vec::new())?;
     pulled += n;
     server_cursor = server_cursor.max(cursor);
@@ -538,6 +548,7 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
         pulled,
         pending,
         recovered,
+        snapshot,
         set_aside = set_aside.len(),
         server_cursor,
         audit_pushed,
@@ -555,6 +566,7 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
         audit_pending,
         audit_error,
         recovered,
+        snapshot,
         set_aside,
         push_error,
         clock_error: clock_off.map(clock_message),
@@ -599,6 +611,69 @@ fn pull_all<R: DeskReplica>(
             return Ok((pulled, server_cursor, resp.cursors));
         }
     }
+}
+
+/// A new desk's first sync: the hall's records, entity by entity and page by page, each page
+/// applied with the position after it (a sync cut here goes on where it stopped). Returns the
+/// records and changes taken. When the server has no snapshots (an older one) or a page holds
+/// what this desk cannot take as a snapshot, the desk replays the history instead.
+fn take_snapshot<R: DeskReplica>(client: &Client, replica: &mut R) -> Result<u64, SyncError> {
+    let Some(mut pos) = replica.snapshot_position().map_err(local)? else {
+        return Ok(0);
+    };
+    let entities = replica.snapshot_entities();
+    let mut i = entities.iter().position(|e| *e == pos.entity).unwrap_or(0);
+    if i == 0 && entities.first() != Some(&pos.entity) {
+        pos.after = None;
+    }
+    let mut taken = 0u64;
+    while let Some(entity) = entities.get(i) {
+        let page = match client.snapshot(&SnapshotRequest {
+            entity: entity.clone(),
+            after: pos.after.clone(),
+            limit: None,
+        }) {
+            Ok(p) => p,
+            Err(SyncError::Server { status: 404, .. }) => {
+                tracing::info!("the server offers no snapshot; replaying the hall's history");
+                replica.end_snapshot(None).map_err(local)?;
+                return Ok(taken);
+            }
+            Err(e) => return Err(e),
+        };
+        let cursors = pos
+            .cursors
+            .get_or_insert_with(|| page.cursors.clone())
+            .clone();
+        let next = match &page.next {
+            Some(after) => SnapshotPosition {
+                cursors: Some(cursors),
+                entity: entity.clone(),
+                after: Some(after.clone()),
+            },
+            None => SnapshotPosition {
+                cursors: Some(cursors),
+                entity: entities.get(i + 1).cloned().unwrap_or_default(),
+                after: None,
+            },
+        };
+        if !replica
+            .apply_snapshot_page(entity, &page, &next)
+            .map_err(local)?
+        {
+            tracing::warn!(%entity, "a snapshot page this desk cannot take; replaying the history");
+            replica.end_snapshot(None).map_err(local)?;
+            return Ok(taken);
+        }
+        taken += (page.records.len() + page.changes.len()) as u64;
+        if page.next.is_none() {
+            i += 1;
+        }
+        pos = next;
+    }
+    replica.end_snapshot(pos.cursors.as_ref()).map_err(local)?;
+    tracing::info!(taken, "snapshot taken");
+    Ok(taken)
 }
 
 /// Whether two changes are the same change (a repeat), by content.

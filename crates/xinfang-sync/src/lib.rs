@@ -21,5 +21,5 @@ pub mod wire;
 pub mod client;
 
 pub use hlc::Hlc;
-pub use replica::{DeskReplica, Secret, SyncRecord, SyncSettings};
+pub use replica::{DeskReplica, Secret, SnapshotPosition, SyncRecord, SyncSettings};
 pub use wire::{Change, Op, RemoteChange};

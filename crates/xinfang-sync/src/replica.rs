@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditEntry;
-use crate::wire::{Change, ReferenceBundle, RemoteChange};
+use crate::wire::{Change, ReferenceBundle, RemoteChange, SnapshotResponse};
 
 /// A secret string (device token). `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -43,6 +43,15 @@ pub struct SyncRecord {
     pub last_sync_at: Option<String>,
     /// Chinese message of the last failed attempt, cleared by a success.
     pub last_error: Option<String>,
+}
+
+/// How far a new desk's snapshot has come: the cursors its first page gave (pulls go on after
+/// them), and the entity and position of the next page.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SnapshotPosition {
+    pub cursors: Option<BTreeMap<String, i64>>,
+    pub entity: String,
+    pub after: Option<String>,
 }
 
 /// A desk's store, as the sync client sees it.
@@ -102,6 +111,37 @@ pub trait DeskReplica {
         changes: &[RemoteChange],
         cursors: &BTreeMap<String, i64>,
     ) -> Result<usize, Self::Error>;
+
+    /// Where this replica stands with the snapshot a new desk starts from (docs/sync.md
+    /// "Snapshot"): `None` when it has none to take (it has pulled before, took one, or keeps
+    /// no records); a replica that never takes one replays the hall's whole history.
+    fn snapshot_position(&self) -> Result<Option<SnapshotPosition>, Self::Error> {
+        Ok(None)
+    }
+    /// The entities a snapshot brings, parents before children.
+    fn snapshot_entities(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Applies one snapshot page of `entity` and keeps `next` as the position, atomically.
+    /// Returns `false`, having applied nothing, when the page holds what a snapshot cannot
+    /// bring here (a deleted record, fields or tables this version does not know, a record a
+    /// local constraint refuses): the replica then replays the history instead, which the
+    /// merge rules make safe over whatever earlier pages brought.
+    fn apply_snapshot_page(
+        &mut self,
+        entity: &str,
+        page: &SnapshotResponse,
+        next: &SnapshotPosition,
+    ) -> Result<bool, Self::Error> {
+        let _ = (entity, page, next);
+        Ok(false)
+    }
+    /// Ends the snapshot: with `cursors`, it is complete and pulls go on after them; with
+    /// `None`, it was abandoned and pulls start from the beginning.
+    fn end_snapshot(&mut self, cursors: Option<&BTreeMap<String, i64>>) -> Result<(), Self::Error> {
+        let _ = cursors;
+        Ok(())
+    }
 
     fn sync_record(&self) -> Result<SyncRecord, Self::Error>;
     fn set_sync_record(&mut self, record: &SyncRecord) -> Result<(), Self::Error>;

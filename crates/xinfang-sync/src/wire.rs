@@ -272,6 +272,72 @@ pub struct PullResponse {
     pub server_seq: i64,
 }
 
+/// `POST /v1/sync/snapshot`: one page of the hall's records of one entity, for a new desk's
+/// first sync (docs/sync.md "Snapshot"). Records of most entities come as their merged state;
+/// those whose fields the desk checks for conflicts, or that a desk's own records may clash
+/// with, come as the changes that made them ([`snapshot_as_changes`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SnapshotRequest {
+    /// The entity (`visit`, `matter_event`, …).
+    pub entity: String,
+    /// Where the last page ended ([`SnapshotResponse::next`]); absent for the first page.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Most records or changes to return (default and maximum 2000).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2000))]
+    pub limit: Option<u32>,
+}
+
+/// One record as the city holds it: its fields' merged values and their versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SnapshotRecord {
+    pub entity_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub data: Map<String, Value>,
+    /// The version (hybrid logical clock, device) that wrote most fields.
+    pub base_hlc: i64,
+    pub base_device: String,
+    /// Fields written by another version than the base: field → (hlc, device).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub versions: BTreeMap<String, (i64, String)>,
+    /// The record was deleted (by this version).
+    #[serde(default)]
+    pub deleted: Option<(i64, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SnapshotResponse {
+    /// For every other device of the hall, its highest sequence the city held when this page
+    /// was read. Every record of a later page holds at least these changes; a desk pulls
+    /// after the cursors of its first page.
+    pub cursors: BTreeMap<String, i64>,
+    /// Merged records, by id (entities not taken as changes).
+    #[serde(default)]
+    pub records: Vec<SnapshotRecord>,
+    /// The changes that made the records, in server order (entities taken as changes; the
+    /// asking device's own are left out).
+    #[serde(default)]
+    pub changes: Vec<RemoteChange>,
+    /// Where the next page starts; absent when this was the entity's last page.
+    pub next: Option<String>,
+}
+
+/// Whether a snapshot carries `entity` as the changes that made its records rather than as
+/// merged records: a person's fields keep every concurrent write as a conflict (the merged
+/// state alone would drop them), and a staff record may clash with a new desk's own accounts
+/// (a pulled change refused here is kept and set aside, a record could not be).
+pub fn snapshot_as_changes(entity: &str) -> bool {
+    entity == "staff"
+        || crate::merge::CONFLICT_FIELDS
+            .iter()
+            .any(|(e, _)| *e == entity)
+}
+
 /// Error body of every 4xx/5xx answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -13,6 +13,7 @@ use xinfang_sync::Change;
 use xinfang_sync::audit::{AuditChains, AuditEntry, AuditPushResponse, ChainFault};
 use xinfang_sync::wire::{
     CityCounts, OwnChangesResponse, PullResponse, PushResponse, Quarantine, RepeatVisits,
+    SnapshotRequest, SnapshotResponse,
 };
 
 pub use sqlite::SqliteStorage;
@@ -170,6 +171,8 @@ pub trait Storage: Send + Sync + 'static {
         cursors: &BTreeMap<String, i64>,
         limit: u32,
     ) -> Result<PullResponse>;
+    /// One page of the hall's records of one entity for a new desk (docs/sync.md "Snapshot").
+    fn snapshot(&self, device: &Device, req: &SnapshotRequest) -> Result<SnapshotResponse>;
 
     /// Highest audit sequence stored for the device (0 for none).
     fn audit_max_seq(&self, device_id: &str) -> Result<i64>;

@@ -19,8 +19,9 @@ use xinfang_sync::audit::{
 };
 use xinfang_sync::merge::{self, Record, Version};
 use xinfang_sync::wire::{
-    CityCounts, HallCounts, OwnChangesResponse, PullResponse, PushResponse, Quarantine,
-    QuarantinedChange, RepeatVisit, RepeatVisits, SetAside,
+    CityCounts, HallCounts, MAX_PULL_CHANGES, OwnChangesResponse, PullResponse, PushResponse,
+    Quarantine, QuarantinedChange, RepeatVisit, RepeatVisits, SetAside, SnapshotRecord,
+    SnapshotRequest, SnapshotResponse, snapshot_as_changes,
 };
 use xinfang_sync::{Change, Hlc, Op, RemoteChange};
 
@@ -613,17 +614,23 @@ fn device_max_seq(conn: &Connection, device_id: &str) -> Result<i64> {
 }
 
 fn change_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Change>> {
-    let op: String = r.get(3)?;
-    let fields: String = r.get(4)?;
+    change_from_row_at(r, 0)
+}
+
+/// A change from the columns seq, entity, entity_id, op, fields, hlc, changed_at, the first at
+/// index `at`.
+fn change_from_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Result<Change>> {
+    let op: String = r.get(at + 3)?;
+    let fields: String = r.get(at + 4)?;
     Ok((|| {
         Ok(Change {
-            seq: r.get(0)?,
-            entity: r.get(1)?,
-            entity_id: r.get(2)?,
+            seq: r.get(at)?,
+            entity: r.get(at + 1)?,
+            entity_id: r.get(at + 2)?,
             op: Op::parse(&op).ok_or_else(|| backend(format!("bad op {op}")))?,
             fields: serde_json::from_str(&fields).map_err(backend)?,
-            hlc: Hlc(r.get(5)?),
-            changed_at: r.get(6)?,
+            hlc: Hlc(r.get(at + 5)?),
+            changed_at: r.get(at + 6)?,
         })
     })())
 }
@@ -1244,6 +1251,108 @@ impl Storage for SqliteStorage {
                 more,
                 server_seq,
             })
+        })();
+        conn.execute_batch("COMMIT")?;
+        result
+    }
+
+    fn snapshot(&self, device: &Device, req: &SnapshotRequest) -> Result<SnapshotResponse> {
+        let conn = self.conn();
+        let limit = req
+            .limit
+            .unwrap_or(MAX_PULL_CHANGES)
+            .clamp(1, MAX_PULL_CHANGES) as i64;
+        // One read transaction: the cursors and the page as of the same moment.
+        conn.execute_batch("BEGIN")?;
+        let result = (|| -> Result<SnapshotResponse> {
+            let cursors: BTreeMap<String, i64> = conn
+                .prepare_cached(
+                    "SELECT d.id, coalesce((SELECT max(c.seq) FROM changes c WHERE c.device_id = d.id), 0)
+                     FROM devices d WHERE d.hall_code = ?1 AND d.id <> ?2",
+                )?
+                .query_map(params![device.hall_code, device.id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut resp = SnapshotResponse {
+                cursors,
+                records: Vec::new(),
+                changes: Vec::new(),
+                next: None,
+            };
+            if snapshot_as_changes(&req.entity) {
+                let after: i64 = req
+                    .after
+                    .as_deref()
+                    .and_then(|a| a.parse().ok())
+                    .unwrap_or(0);
+                let mut stmt = conn.prepare_cached(
+                    "SELECT server_seq, device_id, seq, entity, entity_id, op, fields, hlc, changed_at
+                     FROM changes WHERE server_seq > ?1 AND entity = ?2 AND hall_code = ?3
+                       AND device_id <> ?4
+                     ORDER BY server_seq LIMIT ?5",
+                )?;
+                let rows = stmt.query_map(
+                    params![after, req.entity, device.hall_code, device.id, limit],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            change_from_row_at(r, 2)?,
+                        ))
+                    },
+                )?;
+                for row in rows {
+                    let (server_seq, device_id, change) = row?;
+                    resp.changes.push(RemoteChange {
+                        device_id,
+                        server_seq,
+                        change: change?,
+                    });
+                }
+                if resp.changes.len() as i64 == limit {
+                    resp.next = resp.changes.last().map(|c| c.server_seq.to_string());
+                }
+            } else {
+                let after = req.after.clone().unwrap_or_default();
+                let mut stmt = conn.prepare_cached(
+                    "SELECT entity_id, data, versions, base_hlc, base_device, deleted_hlc, deleted_device
+                     FROM records WHERE entity = ?1 AND entity_id > ?2 AND hall_code = ?3
+                     ORDER BY entity_id LIMIT ?4",
+                )?;
+                let rows =
+                    stmt.query_map(params![req.entity, after, device.hall_code, limit], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, i64>(3)?,
+                            r.get::<_, String>(4)?,
+                            r.get::<_, Option<i64>>(5)?,
+                            r.get::<_, Option<String>>(6)?,
+                        ))
+                    })?;
+                for row in rows {
+                    let (entity_id, data, versions, base_hlc, base_device, del_hlc, del_dev) = row?;
+                    let versions: BTreeMap<String, Version> =
+                        serde_json::from_str(&versions).map_err(backend)?;
+                    resp.records.push(SnapshotRecord {
+                        entity_id,
+                        data: serde_json::from_str(&data).map_err(backend)?,
+                        base_hlc,
+                        base_device,
+                        versions: versions
+                            .into_iter()
+                            .map(|(f, v)| (f, (v.hlc.0, v.device_id)))
+                            .collect(),
+                        deleted: del_hlc.zip(del_dev),
+                    });
+                }
+                if resp.records.len() as i64 == limit {
+                    resp.next = resp.records.last().map(|r| r.entity_id.clone());
+                }
+            }
+            Ok(resp)
         })();
         conn.execute_batch("COMMIT")?;
         result
