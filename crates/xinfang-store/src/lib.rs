@@ -24,6 +24,7 @@ mod reference;
 mod schema;
 mod search;
 mod staff;
+mod staff_admin;
 mod stats;
 mod sync;
 mod visits;
