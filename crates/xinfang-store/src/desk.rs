@@ -1,30 +1,23 @@
 //! The reception desk's day and the 访调对接 desks: today's visits and their statuses, hand-off
-//! queues, consultations, mediations, a visitor's whole record, and staff administration.
+//! queues, consultations, mediations and a visitor's whole record. Staff administration is in
+//! `staff_admin.rs`.
 //!
 //! Every write appends its change-log rows in the same transaction, like the rest of the store.
-
-use std::path::Path;
-use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::{Map, json};
-use xinfang_core::account::check_password;
-use xinfang_core::clock::{Clock, SystemClock};
 use xinfang_core::desk::{
     Desk, HandoffState, MediationOutcome, PartyRole, ValidConsultation, ValidMediation,
-    VisitStatus, check_admin_remains, dispute_type, may_close, may_hand_off, visit_status,
+    VisitStatus, dispute_type, may_close, may_hand_off, visit_status,
 };
 use xinfang_core::id::{mask_id, parse_id_type};
 use xinfang_core::phone::mask_phone;
 use xinfang_core::reference::{AppealKind, ReferenceData};
-use xinfang_core::staff::Role;
-use xinfang_core::{FieldError, ValidationErrors};
 
 use crate::changelog::{self, Op};
 use crate::matters::category_name_in;
-use crate::staff::{hash_password, roles_text, staff_from_row, validate};
-use crate::{NewStaff, Result, Staff, Store, StoreError, VisitSummary, VisitorHit, now_text};
+use crate::{Result, Store, StoreError, VisitSummary, VisitorHit, now_text};
 
 /// One visitor of a visit, as lists show them (ID number masked).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -200,14 +193,6 @@ fn not_found(what: &str) -> StoreError {
 
 fn id_type_label(code: &str) -> String {
     parse_id_type(code).map_or_else(|| code.to_owned(), |t| t.label_zh().to_owned())
-}
-
-fn staff_name(tx: &rusqlite::Connection, id: &str) -> Result<String> {
-    Ok(tx
-        .prepare_cached("SELECT display_name FROM staff WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?
-        .unwrap_or_default())
 }
 
 const HANDOFF_COLUMNS: &str = "h.id, h.visit_id, h.desk, h.state, h.note, h.created_at,
@@ -525,42 +510,7 @@ fn mediations_where(
     Ok(out)
 }
 
-impl NewStaff {
-    /// The account's problems, each at its field, without touching any store.
-    pub fn check(&self) -> std::result::Result<(), ValidationErrors> {
-        validate(self)
-    }
-}
-
 impl Store {
-    /// Creates a store with its first admin in one step; nothing is left behind when the
-    /// account is refused (e.g. a short password).
-    /// Returns the recovery key, to be shown once.
-    pub fn create_with_admin(
-        data_dir: &Path,
-        hall_code: &str,
-        admin: &NewStaff,
-    ) -> Result<(Store, crate::RecoveryKey)> {
-        Self::create_with_admin_at(data_dir, hall_code, admin, Arc::new(SystemClock))
-    }
-
-    /// [`Store::create_with_admin`] keeping the time of `clock` from the first record on.
-    pub fn create_with_admin_at(
-        data_dir: &Path,
-        hall_code: &str,
-        admin: &NewStaff,
-        clock: Arc<dyn Clock>,
-    ) -> Result<(Store, crate::RecoveryKey)> {
-        validate(admin)?;
-        let (mut store, recovery) = Store::create_at(data_dir, hall_code, clock)?;
-        if let Err(e) = store.add_staff(admin) {
-            drop(store);
-            crate::remove_store_files(data_dir);
-            return Err(e);
-        }
-        Ok((store, recovery))
-    }
-
     /// The visits of one day (`YYYY-MM-DD`), in queue order.
     pub fn visits_on(&self, date: &str) -> Result<Vec<VisitRow>> {
         let ids: Vec<String> = self
@@ -955,99 +905,5 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    pub fn staff_by_id(&self, staff_id: &str) -> Result<Staff> {
-        self.conn
-            .prepare_cached("SELECT * FROM staff WHERE id = ?1")?
-            .query_row([staff_id], staff_from_row)
-            .optional()?
-            .ok_or_else(|| not_found("该工作人员账号"))
-    }
-
-    fn active_admins_except(&self, staff_id: &str) -> Result<usize> {
-        Ok(self
-            .list_staff()?
-            .iter()
-            .filter(|s| s.id != staff_id && s.active && s.has_role(Role::Admin))
-            .count())
-    }
-
-    fn update_staff(
-        &mut self,
-        staff_id: &str,
-        set: &str,
-        fields: Map<String, serde_json::Value>,
-        value: &dyn rusqlite::ToSql,
-    ) -> Result<()> {
-        let now = now_text(&*self.clock);
-        let tx = self.conn.transaction()?;
-        let n = tx.execute(
-            &format!("UPDATE staff SET {set} = ?2, updated_at = ?3 WHERE id = ?1"),
-            params![staff_id, value, now],
-        )?;
-        if n == 0 {
-            return Err(not_found("该工作人员账号"));
-        }
-        changelog::append(&tx, "staff", staff_id, Op::Update, fields, &now)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Enables or disables an account; the last active admin stays.
-    pub fn set_staff_active(&mut self, staff_id: &str, active: bool) -> Result<Staff> {
-        let staff = self.staff_by_id(staff_id)?;
-        if !active && staff.has_role(Role::Admin) {
-            check_admin_remains(self.active_admins_except(staff_id)?)?;
-        }
-        let mut f = Map::new();
-        f.insert("active".into(), json!(active));
-        self.update_staff(staff_id, "active", f, &active)?;
-        tracing::info!(staff_id, active, "staff account enabled/disabled");
-        self.staff_by_id(staff_id)
-    }
-
-    /// Sets a new password for an account (admin reset).
-    pub fn reset_password(&mut self, staff_id: &str, password: &str) -> Result<()> {
-        check_password(password)?;
-        let staff = self.staff_by_id(staff_id)?;
-        let hash = hash_password(password)?;
-        let mut f = Map::new();
-        f.insert("password_hash".into(), json!(hash));
-        self.update_staff(staff_id, "password_hash", f, &hash)?;
-        // A new key slot for the account: the admin's session holds the data key.
-        self.set_password_slot(&staff.username, password)?;
-        tracing::info!(staff_id, "staff password reset");
-        Ok(())
-    }
-
-    /// Replaces an account's roles; the last active admin keeps the admin role.
-    pub fn set_staff_roles(&mut self, staff_id: &str, roles: &[Role]) -> Result<Staff> {
-        let staff = self.staff_by_id(staff_id)?;
-        let mut roles = roles.to_vec();
-        roles.sort();
-        roles.dedup();
-        if roles.is_empty() {
-            return Err(ValidationErrors::from(FieldError::new(
-                "roles",
-                "role_empty",
-                "未指定角色：请至少选择一个角色。",
-            ))
-            .into());
-        }
-        if staff.active && staff.has_role(Role::Admin) && !roles.contains(&Role::Admin) {
-            check_admin_remains(self.active_admins_except(staff_id)?)?;
-        }
-        let text = roles_text(&roles);
-        let mut f = Map::new();
-        f.insert("roles".into(), json!(text));
-        self.update_staff(staff_id, "roles", f, &text)?;
-        tracing::info!(staff_id, "staff roles changed");
-        self.staff_by_id(staff_id)
-    }
-
-    /// The display name of a staff member ("" when unknown).
-    pub fn staff_name(&self, staff_id: &str) -> Result<String> {
-        staff_name(&self.conn, staff_id)
     }
 }

@@ -25,6 +25,7 @@ mod schema;
 mod search;
 mod snapshot;
 mod staff;
+mod staff_admin;
 mod stats;
 mod sync;
 mod visits;
