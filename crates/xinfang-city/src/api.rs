@@ -748,8 +748,16 @@ async fn pull(
             "游标无效：每台设备的游标应为不小于 0 的整数。",
         ));
     }
-    // Out-of-range limits are refused, not clamped: the schema promises 1..=MAX_PULL_CHANGES.
-    let limit = req.limit.unwrap_or(MAX_PULL_CHANGES);
+    let limit = page_limit(req.limit)?;
+    let storage = state.storage.clone();
+    let resp = blocking(move || storage.pull(&dev, &req.cursors, limit)).await?;
+    Ok(Json(resp))
+}
+
+/// The page size a pull or snapshot asks for. Out-of-range limits are refused, not clamped:
+/// the schema promises 1..=MAX_PULL_CHANGES.
+fn page_limit(limit: Option<u32>) -> Result<u32, Failure> {
+    let limit = limit.unwrap_or(MAX_PULL_CHANGES);
     if !(1..=MAX_PULL_CHANGES).contains(&limit) {
         return Err(Failure::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -757,9 +765,7 @@ async fn pull(
             format!("limit 应在 1 到 {MAX_PULL_CHANGES} 之间，请调小后重试。"),
         ));
     }
-    let storage = state.storage.clone();
-    let resp = blocking(move || storage.pull(&dev, &req.cursors, limit)).await?;
-    Ok(Json(resp))
+    Ok(limit)
 }
 
 /// One page of the hall's records of one entity, for a new desk's first sync.
@@ -780,14 +786,7 @@ async fn snapshot(
     body: Result<ApiJson<SnapshotRequest>, Failure>,
 ) -> ApiResult<SnapshotResponse> {
     let ApiJson(req) = body?;
-    let limit = req.limit.unwrap_or(MAX_PULL_CHANGES);
-    if !(1..=MAX_PULL_CHANGES).contains(&limit) {
-        return Err(Failure::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "limit_invalid",
-            format!("limit 应在 1 到 {MAX_PULL_CHANGES} 之间，请调小后重试。"),
-        ));
-    }
+    let limit = page_limit(req.limit)?;
     let bad_after = req.after.as_ref().is_some_and(|a| {
         a.len() > 200 || (snapshot_as_changes(&req.entity) && a.parse::<i64>().is_err())
     });

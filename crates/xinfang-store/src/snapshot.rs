@@ -9,7 +9,7 @@
 //! `sync_state.snapshot`, with each page: a sync cut during the snapshot goes on where it
 //! stopped. Applying a page twice changes nothing (the merge rules compare versions).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rusqlite::params;
 use serde_json::{Map, Value};
@@ -78,13 +78,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         let mut touched = Touched::default();
         {
-            let mut applier = Applier {
-                tx: &tx,
-                own_device: &own,
-                columns: HashMap::new(),
-                again: false,
-                fresh: false,
-            };
+            let mut applier = Applier::new(&tx, &own);
             for record in &page.records {
                 if record.deleted.is_some() {
                     return Ok(false);

@@ -284,7 +284,17 @@ pub(crate) struct Applier<'a> {
     pub(crate) fresh: bool,
 }
 
-impl Applier<'_> {
+impl<'a> Applier<'a> {
+    pub(crate) fn new(tx: &'a Transaction<'a>, own_device: &'a str) -> Applier<'a> {
+        Applier {
+            tx,
+            own_device,
+            columns: HashMap::new(),
+            again: false,
+            fresh: false,
+        }
+    }
+
     /// Applies one pulled change to its table; returns what became of it (and, when a local
     /// constraint refused it, why: the change is then set aside in quarantine).
     pub(crate) fn apply(
@@ -904,13 +914,7 @@ impl DeskReplica for Store {
         let mut kept = false;
         let mut touched = Touched::default();
         {
-            let mut applier = Applier {
-                tx: &tx,
-                own_device: &own,
-                columns: HashMap::new(),
-                again: false,
-                fresh: false,
-            };
+            let mut applier = Applier::new(&tx, &own);
             let mut seen = tx.prepare_cached(
                 "SELECT 1 FROM sync_remote_log WHERE device_id = ?1 AND seq = ?2",
             )?;

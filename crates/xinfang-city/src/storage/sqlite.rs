@@ -309,23 +309,37 @@ struct Stored {
     record: Record,
 }
 
+/// A `records` row read as (first column, data, versions, base_hlc, base_device, deleted_hlc,
+/// deleted_device).
+type RecordRow = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    Option<i64>,
+    Option<String>,
+);
+
+fn record_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
 fn load_record(tx: &Transaction<'_>, entity: &str, entity_id: &str) -> Result<Option<Stored>> {
     let row = tx
         .prepare_cached(
             "SELECT hall_code, data, versions, base_hlc, base_device, deleted_hlc, deleted_device
              FROM records WHERE entity = ?1 AND entity_id = ?2",
         )?
-        .query_row(params![entity, entity_id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, Option<i64>>(5)?,
-                r.get::<_, Option<String>>(6)?,
-            ))
-        })
+        .query_row(params![entity, entity_id], record_row)
         .optional()?;
     let Some((hall_code, data, versions, base_hlc, base_device, del_hlc, del_dev)) = row else {
         return Ok(None);
@@ -1320,18 +1334,10 @@ impl Storage for SqliteStorage {
                      FROM records WHERE entity = ?1 AND entity_id > ?2 AND hall_code = ?3
                      ORDER BY entity_id LIMIT ?4",
                 )?;
-                let rows =
-                    stmt.query_map(params![req.entity, after, device.hall_code, limit], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, i64>(3)?,
-                            r.get::<_, String>(4)?,
-                            r.get::<_, Option<i64>>(5)?,
-                            r.get::<_, Option<String>>(6)?,
-                        ))
-                    })?;
+                let rows = stmt.query_map(
+                    params![req.entity, after, device.hall_code, limit],
+                    record_row,
+                )?;
                 for row in rows {
                     let (entity_id, data, versions, base_hlc, base_device, del_hlc, del_dev) = row?;
                     let versions: BTreeMap<String, Version> =
