@@ -95,6 +95,9 @@ pub struct SyncStatus {
     pub pending: i64,
     pub last_sync_at: Option<String>,
     pub last_error: Option<String>,
+    /// Whole days since the last successful sync, once they reach
+    /// [`crate::sync::UNSYNCED_WARN_DAYS`] (the warning is in `last_error`).
+    pub unsynced_days: Option<i64>,
 }
 
 /// Where the app runs and whether its store exists.

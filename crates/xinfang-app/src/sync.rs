@@ -10,6 +10,16 @@ pub use crate::api::SyncStatus;
 /// Shown while the desk has no enrolment: nothing is tried, nothing spins.
 pub const NOT_ENROLLED: &str = "未登记到市级服务器：数据只保存在本机。请向市局管理员索取一次性登记码，再在本机运行 `xinfang enrol --server 服务器地址 --code 登记码` 完成登记。";
 
+/// After this many days without a successful sync the status bar warns: audit entries the city
+/// has not received can still be rewritten by whoever holds the data key (docs/security.md).
+pub const UNSYNCED_WARN_DAYS: i64 = 7;
+
+/// Whole days from `at` (RFC 3339) to the store's clock.
+fn days_since(store: &Store, at: &str) -> Option<i64> {
+    let then = chrono::DateTime::parse_from_rfc3339(at).ok()?;
+    Some((store.clock().now_cst() - then).num_days())
+}
+
 fn pending(store: &Store) -> i64 {
     match (store.last_local_seq(), store.pushed_seq()) {
         (Ok(last), Ok(pushed)) => (last - pushed).max(0),
@@ -27,16 +37,35 @@ pub fn attempt(store: &mut Store) -> SyncStatus {
             pending: pending(store),
             last_sync_at: None,
             last_error: Some(NOT_ENROLLED.to_owned()),
+            unsynced_days: None,
         };
     }
     let s = client::sync_status(store);
+    let unsynced_days = s
+        .last_sync_at
+        .as_deref()
+        .and_then(|at| days_since(store, at))
+        .filter(|d| *d >= UNSYNCED_WARN_DAYS);
+    let last_error = match unsynced_days {
+        Some(days) => {
+            let warning = format!(
+                "本机已 {days} 天未与市局服务器同步：审计日志和登记的变更都还只在本机。请负责人尽快安排联网同步。"
+            );
+            Some(match s.last_error {
+                Some(e) => format!("{warning}\n{e}"),
+                None => warning,
+            })
+        }
+        None => s.last_error,
+    };
     SyncStatus {
         online: s.online,
         enrolled: true,
         checked: true,
         pending: s.pending,
         last_sync_at: s.last_sync_at,
-        last_error: s.last_error,
+        last_error,
+        unsynced_days,
     }
 }
 
@@ -45,6 +74,23 @@ mod tests {
     use xinfang_sync::Secret;
 
     use super::*;
+
+    /// A store enrolled with a loopback port nobody listens on.
+    fn enrolled_offline(dir: &tempfile::TempDir) -> Store {
+        let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        store
+            .save_enrolment(
+                &format!("http://127.0.0.1:{port}"),
+                &Secret::new("xft_test"),
+            )
+            .unwrap();
+        store
+    }
 
     #[test]
     fn a_desk_not_enrolled_says_so_and_tries_nothing() {
@@ -58,23 +104,40 @@ mod tests {
     #[test]
     fn an_unreachable_server_is_offline_with_a_chinese_error() {
         let dir = tempfile::TempDir::new().unwrap();
-        let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
-        // A loopback port nobody listens on.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        store
-            .save_enrolment(
-                &format!("http://127.0.0.1:{port}"),
-                &Secret::new("xft_test"),
-            )
-            .unwrap();
+        let mut store = enrolled_offline(&dir);
         let s = attempt(&mut store);
         assert!(!s.online && s.enrolled && s.checked);
         let e = s.last_error.unwrap();
         assert!(e.contains("无法连接市局服务器"), "{e}");
         assert_eq!(s.last_sync_at, None);
+        assert_eq!(s.unsynced_days, None);
+    }
+
+    /// Issue 15, item 8: a desk that has not reached the city for a week says so.
+    #[test]
+    fn a_week_without_a_sync_is_shown_with_the_days() {
+        use xinfang_core::clock::{Clock, ManualClock};
+        let dir = tempfile::TempDir::new().unwrap();
+        let mut store = enrolled_offline(&dir);
+        let synced = "2026-03-02T09:00:00+08:00";
+        store
+            .set_sync_record(&xinfang_sync::SyncRecord {
+                last_sync_at: Some(synced.into()),
+                last_error: None,
+            })
+            .unwrap();
+        let at = |day: &str| {
+            std::sync::Arc::new(ManualClock::at(&format!("2026-03-{day}T10:00:00+08:00")))
+                as std::sync::Arc<dyn Clock>
+        };
+        store.set_clock(at("08"));
+        let s = attempt(&mut store);
+        assert_eq!(s.unsynced_days, None, "six days: no warning yet");
+        store.set_clock(at("10"));
+        let s = attempt(&mut store);
+        assert_eq!(s.unsynced_days, Some(8));
+        let e = s.last_error.unwrap();
+        assert!(e.starts_with("本机已 8 天未与市局服务器同步"), "{e}");
+        assert!(e.contains("无法连接市局服务器"), "the reason follows: {e}");
     }
 }

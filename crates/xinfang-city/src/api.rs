@@ -25,12 +25,12 @@ use xinfang_sync::audit::{
     MAX_FIELD_CHARS, is_hash,
 };
 use xinfang_sync::wire::{
-    ApiError, Change, CityCounts, DeviceState, EnrolRequest, EnrolResponse, HallCounts, Health,
-    MAX_AUDIT_ENTRIES, MAX_BODY_BYTES, MAX_PULL_CHANGES, MAX_PUSH_CHANGES, Op, OwnChangesRequest,
-    OwnChangesResponse, PROTOCOL_HEADER, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest,
-    PushResponse, Quarantine, QuarantinedChange, ReferenceBundle, RemoteChange, RepeatVisit,
-    RepeatVisits, SCHEMA_HEADER, SetAside, SnapshotRecord, SnapshotRequest, SnapshotResponse,
-    snapshot_as_changes,
+    ApiError, AuditHead, Change, CityCounts, DeviceState, EnrolRequest, EnrolResponse, HallCounts,
+    Health, MAX_AUDIT_ENTRIES, MAX_BODY_BYTES, MAX_PULL_CHANGES, MAX_PUSH_CHANGES, Op,
+    OwnChangesRequest, OwnChangesResponse, PROTOCOL_HEADER, PROTOCOL_VERSION, PullRequest,
+    PullResponse, PushRequest, PushResponse, Quarantine, QuarantinedChange, ReferenceBundle,
+    RemoteChange, RepeatVisit, RepeatVisits, SCHEMA_HEADER, SetAside, SnapshotRecord,
+    SnapshotRequest, SnapshotResponse, snapshot_as_changes,
 };
 
 use crate::auth;
@@ -498,11 +498,26 @@ async fn push(
 ) -> ApiResult<PushResponse> {
     let ApiJson(req) = body?;
     check_batch(&req.changes)?;
+    if let Some(head) = &req.audit_head
+        && (head.seq < 1 || !is_hash(&head.hash))
+    {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "audit_head_invalid",
+            "审计日志头无效：序号应为正整数，摘要应为 64 位十六进制。",
+        ));
+    }
     let storage = state.storage.clone();
     let n = req.changes.len();
     let dev_id = dev.id.clone();
     let now = state.settings.clock.now().timestamp_millis();
-    let resp = blocking(move || storage.push(&dev, &req.changes, now)).await?;
+    let resp = blocking(move || {
+        if let Some(head) = &req.audit_head {
+            storage.report_audit_head(&dev, head)?;
+        }
+        storage.push(&dev, &req.changes, now)
+    })
+    .await?;
     tracing::info!(device_id = %dev_id, received = n, accepted = resp.accepted,
         duplicates = resp.duplicates, set_aside = resp.set_aside.len(),
         server_max_seq = resp.server_max_seq, "push");
@@ -939,7 +954,7 @@ impl Modify for BearerAuth {
     info(title = "信访接待台 city server (xinfang-city)", description = "Enrolment, sync and city views. Protocol: docs/sync.md."),
     paths(healthz, enrol, sync_state, push, own_changes, pull, snapshot, audit_push, reference_data,
         city_halls, repeat_visits, city_audit, city_quarantine, crate::stats::city_stats),
-    components(schemas(ApiError, Change, Op, Hlc, RemoteChange, EnrolRequest, EnrolResponse,
+    components(schemas(ApiError, AuditHead, Change, Op, Hlc, RemoteChange, EnrolRequest, EnrolResponse,
         DeviceState, PushRequest, PushResponse, SetAside, OwnChangesRequest, OwnChangesResponse,
         Quarantine, QuarantinedChange, PullRequest, PullResponse, SnapshotRequest, SnapshotRecord,
         SnapshotResponse, Health,

@@ -423,3 +423,79 @@ fn the_city_finds_a_chain_changed_in_its_own_database() {
         "{view}"
     );
 }
+
+/// Issue 15, item 8: a desk that rewrites an audit entry after reporting its chain's head with a
+/// change push (here: the sync cut between the change push and the audit push), even with the
+/// data key and every hash recomputed so that `verify` passes on the desk, is caught by the city
+/// when the entry arrives.
+#[test]
+fn an_entry_rewritten_after_its_head_went_up_with_a_change_push_is_refused() {
+    let server = Server::start();
+    let admin = server.admin_token();
+    let mut desk = enrolled_desk(&server, 8);
+    let device_id = desk.device_id();
+    audit(&desk, 3);
+    desk.register_new(1);
+    {
+        let store = desk.open();
+        let settings = store.sync_settings().unwrap().unwrap();
+        let http = client::Client::new(&settings.server_url, Some(settings.token)).unwrap();
+        let resp = http
+            .push(&xinfang_sync::wire::PushRequest {
+                changes: store.local_changes(0, 1000).unwrap(),
+                audit_head: store.audit_head().unwrap(),
+            })
+            .unwrap();
+        assert!(resp.accepted > 0);
+    }
+    // Entry 3 rewritten and its hash recomputed: the desk's own chain still holds.
+    let mut third = local_entries(&desk.open())[2].clone();
+    third.detail = "改写后的内容".into();
+    third.hash = third.compute_hash();
+    tamper(
+        &desk.dir.path().join(xinfang_store::DB_FILE),
+        "audit_log",
+        &format!(
+            "UPDATE audit_log SET detail = '{}', hash = '{}' WHERE seq = 3",
+            third.detail, third.hash
+        ),
+    );
+    assert!(desk.open().verify().unwrap().ok(), "the desk cannot tell");
+
+    let report = desk.sync().unwrap();
+    let err = report.audit_error.expect("the city refuses entry 3");
+    assert!(
+        err.contains("第 3 条") && err.contains("上报后被改写"),
+        "{err}"
+    );
+    assert_eq!(city_chain(&server, &device_id).len(), 2);
+    let view = admin_view(&server, &admin, &device_id);
+    assert_eq!(view["breaks"][0]["seq"], 3, "{view}");
+}
+
+/// A head reported lower than one reported before (the chain went back: an old backup, or
+/// entries deleted) is flagged for the administrator; a malformed head is refused.
+#[test]
+fn a_head_that_goes_back_is_flagged_and_a_malformed_one_refused() {
+    let server = Server::start();
+    let admin = server.admin_token();
+    let desk = enrolled_desk(&server, 9);
+    let device_id = desk.device_id();
+    let token = token(&desk);
+    let head =
+        |seq: i64, hash: &str| json!({ "changes": [], "audit_head": { "seq": seq, "hash": hash } });
+    let h = "ab".repeat(32);
+    let (status, body) = server.post_json("/v1/sync/push", Some(&token), &head(5, &h));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server.post_json("/v1/sync/push", Some(&token), &head(3, &h));
+    assert_eq!(status, 200, "a flag, not a refusal: {body}");
+    let view = admin_view(&server, &admin, &device_id);
+    let reason = view["breaks"][0]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(reason.contains("回退"), "{view}");
+    let (status, body) = server.post_json("/v1/sync/push", Some(&token), &head(0, "xyz"));
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "audit_head_invalid");
+}

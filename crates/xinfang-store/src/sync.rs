@@ -867,6 +867,22 @@ impl DeskReplica for Store {
             })?)
     }
 
+    fn audit_head(&self) -> Result<Option<xinfang_sync::wire::AuditHead>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(xinfang_sync::wire::AuditHead {
+                        seq: r.get(0)?,
+                        hash: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
     fn audit_pushed_seq(&self) -> Result<i64> {
         Ok(state_get(&self.conn, "audit_pushed_seq")?
             .and_then(|s| s.parse().ok())

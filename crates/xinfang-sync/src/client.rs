@@ -487,7 +487,11 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
             break;
         }
         more = changes.len() == PUSH_BATCH;
-        let resp = match client.push(&PushRequest { changes }) {
+        let audit_head = replica.audit_head().map_err(local)?;
+        let resp = match client.push(&PushRequest {
+            changes,
+            audit_head,
+        }) {
             Ok(r) => r,
             Err(e) if e.is_offline() || e.is_upgrade_required() || e.is_unauthorized() => {
                 return Err(e);

@@ -150,6 +150,11 @@ pub trait DeskReplica {
     fn last_audit_seq(&self) -> Result<i64, Self::Error> {
         Ok(0)
     }
+    /// The last entry of the audit log (`None` for none, or no audit log), reported with every
+    /// change push.
+    fn audit_head(&self) -> Result<Option<crate::wire::AuditHead>, Self::Error> {
+        Ok(None)
+    }
     /// Highest audit-log sequence the city server has acknowledged (0 for none).
     fn audit_pushed_seq(&self) -> Result<i64, Self::Error> {
         Ok(0)

@@ -157,6 +157,19 @@ pub struct DeviceState {
 pub struct PushRequest {
     /// Consecutive changes of the calling device, in sequence order.
     pub changes: Vec<Change>,
+    /// The head of the device's audit chain as it pushes (docs/sync.md "Audit entries"): the
+    /// city keeps every head a device reported, so an entry rewritten on the desk after its
+    /// head was reported is refused when it arrives, and a chain that goes back is flagged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_head: Option<AuditHead>,
+}
+
+/// The last entry of a device's audit chain: its sequence and hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditHead {
+    pub seq: i64,
+    pub hash: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -13,6 +13,7 @@ const base = {
   pending: 0,
   last_sync_at: null as string | null,
   last_error: null as string | null,
+  unsynced_days: null as number | null,
 }
 
 async function shown(status: typeof base) {
@@ -48,6 +49,14 @@ describe('SyncStatus', () => {
     const text = await shown({ ...base, online: true, last_sync_at: '2026-03-02T09:15:07+08:00', last_error: error })
     expect(text).toContain('在线')
     expect(text).toContain('拒收本机审计日志')
+  })
+
+  it('says how many days the desk has not reached the city, from a week on', async () => {
+    const error = '本机已 8 天未与市局服务器同步：审计日志和登记的变更都还只在本机。请负责人尽快安排联网同步。'
+    const text = await shown({ ...base, last_sync_at: '2026-03-02T09:15:07+08:00', last_error: error, unsynced_days: 8 })
+    expect(text).toContain('已 8 天未同步')
+    expect(text).toContain('请负责人尽快安排联网同步')
+    expect(await shown({ ...base, last_sync_at: '2026-03-02T09:15:07+08:00' })).not.toContain('天未同步')
   })
 
   it('lets the clerk close the error; the status stays 离线', async () => {

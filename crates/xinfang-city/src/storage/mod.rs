@@ -12,8 +12,8 @@ use serde::Serialize;
 use xinfang_sync::Change;
 use xinfang_sync::audit::{AuditChains, AuditEntry, AuditPushResponse, ChainFault};
 use xinfang_sync::wire::{
-    CityCounts, OwnChangesResponse, PullResponse, PushResponse, Quarantine, RepeatVisits,
-    SnapshotRequest, SnapshotResponse,
+    AuditHead, CityCounts, OwnChangesResponse, PullResponse, PushResponse, Quarantine,
+    RepeatVisits, SnapshotRequest, SnapshotResponse,
 };
 
 pub use sqlite::SqliteStorage;
@@ -182,6 +182,9 @@ pub trait Storage: Send + Sync + 'static {
     /// that does not, stops, records the break and keeps what came before it: one
     /// transaction.
     fn push_audit(&self, device: &Device, entries: &[AuditEntry]) -> Result<AuditPushOutcome>;
+    /// Keeps the head of its audit chain a device reported with a change push. A head that
+    /// contradicts an entry or a head received before, or goes back, is recorded as a break.
+    fn report_audit_head(&self, device: &Device, head: &AuditHead) -> Result<()>;
     /// Every device's chain: what is stored, the refused pushes recorded, and a fresh check of
     /// the stored chain (which catches a changed database).
     fn audit_chains(&self) -> Result<AuditChains>;

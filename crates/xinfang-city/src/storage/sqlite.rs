@@ -19,9 +19,9 @@ use xinfang_sync::audit::{
 };
 use xinfang_sync::merge::{self, Record, Version};
 use xinfang_sync::wire::{
-    CityCounts, HallCounts, MAX_PULL_CHANGES, OwnChangesResponse, PullResponse, PushResponse,
-    Quarantine, QuarantinedChange, RepeatVisit, RepeatVisits, SetAside, SnapshotRecord,
-    SnapshotRequest, SnapshotResponse, snapshot_as_changes,
+    AuditHead, CityCounts, HallCounts, MAX_PULL_CHANGES, OwnChangesResponse, PullResponse,
+    PushResponse, Quarantine, QuarantinedChange, RepeatVisit, RepeatVisits, SetAside,
+    SnapshotRecord, SnapshotRequest, SnapshotResponse, snapshot_as_changes,
 };
 use xinfang_sync::{Change, Hlc, Op, RemoteChange};
 
@@ -113,6 +113,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0004_records.sql")),
         M::up(include_str!("../../migrations/0005_security.sql")),
         M::up(include_str!("../../migrations/0006_stats.sql")),
+        M::up(include_str!("../../migrations/0007_audit_heads.sql")),
     ])
 }
 
@@ -615,6 +616,18 @@ fn continue_chain(
         prev_hash.clone_from(&e.hash);
     }
     Ok((new, duplicates, None))
+}
+
+/// Keeps where a device's audit chain did not hold, for the administrator (GET /v1/city/audit).
+fn record_break(tx: &Transaction<'_>, device: &Device, f: &ChainFault, now: &str) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO audit_breaks(device_id, seq, hall_code, reason, first_seen_at, last_seen_at, attempts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1)
+         ON CONFLICT(device_id, seq) DO UPDATE SET last_seen_at = excluded.last_seen_at,
+           attempts = attempts + 1",
+    )?
+    .execute(params![device.id, f.seq, device.hall_code, f.reason, now])?;
+    Ok(())
 }
 
 /// Highest sequence stored for a device: applied (`changes`) or set aside (`quarantine`).
@@ -1391,6 +1404,30 @@ impl Storage for SqliteStorage {
                     .optional()?)
             })?
         };
+        // An entry must have the hash its device reported for it with a change push.
+        let (new, fault) = {
+            let mut reported = tx
+                .prepare_cached("SELECT hash FROM audit_heads WHERE device_id = ?1 AND seq = ?2")?;
+            let mut kept = Vec::new();
+            let mut fault = fault;
+            for e in new {
+                let head: Option<String> = reported
+                    .query_row(params![device.id, e.seq], |r| r.get(0))
+                    .optional()?;
+                if head.is_some_and(|h| h != e.hash) {
+                    fault = Some(ChainFault {
+                        seq: e.seq,
+                        reason: format!(
+                            "与本机此前随变更上报的第 {} 条审计日志摘要不同：本机的审计日志在上报后被改写",
+                            e.seq
+                        ),
+                    });
+                    break;
+                }
+                kept.push(e);
+            }
+            (kept, fault)
+        };
         let now = self.now_text();
         let mut server_max_seq = max;
         {
@@ -1419,13 +1456,7 @@ impl Storage for SqliteStorage {
             }
         }
         if let Some(f) = &fault {
-            tx.prepare_cached(
-                "INSERT INTO audit_breaks(device_id, seq, hall_code, reason, first_seen_at, last_seen_at, attempts)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1)
-                 ON CONFLICT(device_id, seq) DO UPDATE SET last_seen_at = excluded.last_seen_at,
-                   attempts = attempts + 1",
-            )?
-            .execute(params![device.id, f.seq, device.hall_code, f.reason, now])?;
+            record_break(&tx, device, f, &now)?;
         }
         tx.commit()?;
         Ok(AuditPushOutcome {
@@ -1436,6 +1467,61 @@ impl Storage for SqliteStorage {
             },
             fault,
         })
+    }
+
+    fn report_audit_head(&self, device: &Device, head: &AuditHead) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = self.now_text();
+        let stored: Option<String> = tx
+            .prepare_cached("SELECT hash FROM audit_entries WHERE device_id = ?1 AND seq = ?2")?
+            .query_row(params![device.id, head.seq], |r| r.get(0))
+            .optional()?;
+        let reported: Option<String> = tx
+            .prepare_cached("SELECT hash FROM audit_heads WHERE device_id = ?1 AND seq = ?2")?
+            .query_row(params![device.id, head.seq], |r| r.get(0))
+            .optional()?;
+        let furthest: i64 = tx
+            .prepare_cached("SELECT coalesce(max(seq), 0) FROM audit_heads WHERE device_id = ?1")?
+            .query_row([&device.id], |r| r.get(0))?;
+        let fault = if stored.as_ref().is_some_and(|h| *h != head.hash) {
+            Some(ChainFault {
+                seq: head.seq,
+                reason: format!(
+                    "本机上报的第 {} 条审计日志摘要与市局服务器已收到的不同：本机的审计日志被改写",
+                    head.seq
+                ),
+            })
+        } else if reported.as_ref().is_some_and(|h| *h != head.hash) {
+            Some(ChainFault {
+                seq: head.seq,
+                reason: format!(
+                    "本机先后上报的第 {} 条审计日志摘要不同：本机的审计日志被改写",
+                    head.seq
+                ),
+            })
+        } else if furthest > head.seq {
+            Some(ChainFault {
+                seq: head.seq + 1,
+                reason: format!(
+                    "本机审计日志回退：此前上报到第 {furthest} 条，现在只到第 {} 条（本机可能从旧备份恢复，或审计日志被删改）",
+                    head.seq
+                ),
+            })
+        } else {
+            None
+        };
+        if let Some(f) = &fault {
+            tracing::warn!(device_id = %device.id, seq = f.seq, "audit head does not match");
+            record_break(&tx, device, f, &now)?;
+        }
+        tx.prepare_cached(
+            "INSERT INTO audit_heads(device_id, seq, hash, first_seen_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(device_id, seq) DO NOTHING",
+        )?
+        .execute(params![device.id, head.seq, head.hash, now])?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn audit_chains(&self) -> Result<AuditChains> {

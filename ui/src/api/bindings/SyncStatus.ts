@@ -20,4 +20,9 @@ checked: boolean,
 /**
  * Changes not yet pushed to the city server.
  */
-pending: number, last_sync_at: string | null, last_error: string | null, };
+pending: number, last_sync_at: string | null, last_error: string | null, 
+/**
+ * Whole days since the last successful sync, once they reach
+ * [`crate::sync::UNSYNCED_WARN_DAYS`] (the warning is in `last_error`).
+ */
+unsynced_days: number | null, };
