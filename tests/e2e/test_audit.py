@@ -14,7 +14,7 @@ from helpers import (body_text, click, el, els, go, login, own_hall, resident_id
 from selenium.webdriver.common.by import By
 
 APPEAL = "举报某乡镇干部在危房改造补助发放中收受好处费。"
-REFUSAL = "该事项为检举控告件，仅登记人、负责人和管理员可以查看"
+REFUSAL = "该事项为检举控告件，仅登记人和本厅负责人可以查看"
 
 
 @pytest.fixture(scope="module")

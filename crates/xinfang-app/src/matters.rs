@@ -745,23 +745,26 @@ impl AppState {
     /// the report, audited), and written out only for the viewer.
     pub fn open_notice(&self, file_name: &str) -> CmdResult<String> {
         let notice = self.act(Action::PrintMatterNotice, |store, me| {
-            let notice = store.notice(file_name)?.ok_or_else(|| {
+            let not_found = || {
                 CommandError::new(
                     ErrorKind::NotFound,
                     "not_found",
                     format!("没有找到文书 {file_name}，请重新打印。"),
                 )
-            })?;
-            let owner = store.matter_owner(&notice.matter_id)?;
+            };
+            // Who may open it is checked before it is opened (a 检举控告's notice is sealed to
+            // its readers, and only they can open it anyway).
+            let matter_id = store.notice_matter(file_name)?.ok_or_else(not_found)?;
+            let owner = store.matter_owner(&matter_id)?;
             open_confidential(
                 store,
                 me,
                 &owner,
                 "matter",
-                &notice.matter_id,
-                &format!("打开文书 {}", notice.file_name),
+                &matter_id,
+                &format!("打开文书 {file_name}"),
             )?;
-            Ok(notice)
+            store.notice(file_name)?.ok_or_else(not_found)
         })?;
         let path = write_for_printing(self.data_dir(), &notice)?;
         open_with_system(&path, "请在文件管理器中打开该文件打印。")

@@ -6,5 +6,6 @@ pub mod api;
 pub mod auth;
 pub mod reference;
 pub mod report;
+pub mod reviewer;
 pub mod stats;
 pub mod storage;

@@ -120,11 +120,34 @@ enum Command {
     /// List the pushed changes the server set aside instead of applying (a desk's clock far
     /// ahead, a record of another hall), newest first.
     Quarantine,
+    /// The city's reviewer key, to which the desks seal every 检举控告 (docs/security.md).
+    ReviewerKey {
+        #[command(subcommand)]
+        command: ReviewerCommand,
+    },
     /// Print the OpenAPI document (what docs/openapi.yaml holds).
     Openapi,
     /// Write a fresh random database key to FILE (mode 0600; never overwrites). Keep it off
     /// the data dir's backups; without it the database cannot be read.
     InitKey { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReviewerCommand {
+    /// Make the key pair: the secret to FILE (mode 0600, never overwritten; keep it off this
+    /// server), the public key into the data dir's reference lists, served to the desks from the
+    /// next start of the server. Prints the public key as the last word.
+    Init {
+        #[arg(long, value_name = "FILE")]
+        secret_out: PathBuf,
+    },
+    /// Print the appeal of one visit as this server holds it, opened with the reviewer's secret.
+    Open {
+        #[arg(long, value_name = "FILE")]
+        secret_file: PathBuf,
+        /// The visit's id.
+        visit_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -432,6 +455,30 @@ fn run(args: Args) -> anyhow::Result<()> {
                 );
             }
             println!("全部 {} 台设备的审计日志链完好。", chains.devices.len());
+            Ok(())
+        }
+        Command::ReviewerKey {
+            command: ReviewerCommand::Init { secret_out },
+        } => {
+            let public = xinfang_city::reviewer::init(data_dir(&args)?, secret_out)?;
+            println!(
+                "已生成市级审阅密钥：私钥 {}（仅本用户可读，请移出服务器另行保管），公钥在下次启动服务器后发给各接待台。公钥 {public}",
+                secret_out.display()
+            );
+            Ok(())
+        }
+        Command::ReviewerKey {
+            command:
+                ReviewerCommand::Open {
+                    secret_file,
+                    visit_id,
+                },
+        } => {
+            let storage = open(&args)?;
+            println!(
+                "{}",
+                xinfang_city::reviewer::open_appeal(&*storage, secret_file, visit_id)?
+            );
             Ok(())
         }
         Command::Quarantine => {

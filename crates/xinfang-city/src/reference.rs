@@ -137,6 +137,21 @@ pub fn with_overrides(data_dir: &Path) -> Result<ReferenceBundle, String> {
             read_list(&format!("holidays/{}", year.year), &path)?;
         }
     }
+    // The city reviewer's public key (`xinfang-city reviewer-key init`), sealed to by the desks.
+    let reviewer = dir.join(crate::reviewer::PUBLIC_FILE);
+    if reviewer.exists() {
+        let value: Value = serde_json::from_str(&read(&reviewer)?)
+            .map_err(|e| bad(&reviewer, format!("不是有效的 JSON（{e}）")))?;
+        if value
+            .get("public")
+            .and_then(Value::as_str)
+            .and_then(xinfang_seal::public_from_hex)
+            .is_none()
+        {
+            return Err(bad(&reviewer, "public 应为 64 位十六进制数字".into()));
+        }
+        lists.insert("reviewer_key".to_owned(), value);
+    }
     // The lists as the desks will read them.
     let text = |name: &str| lists.get(name).map(Value::to_string).unwrap_or_default();
     ReferenceData::from_json(&text("categories"), &text("legal_routes")).map_err(|e| {

@@ -52,7 +52,7 @@ pub struct Classifier<'a> {
 /// identity is already in the record, so correcting the kind later does not make it visible.
 ///
 /// A classification that leaves the matter confidential is made only by someone who may see a
-/// confidential matter ([`may_view_confidential`]: the registering clerk, supervisors, admins),
+/// confidential matter ([`may_view_confidential`]: the registering clerk and supervisors),
 /// and that is decided here, before anything is saved. Another clerk who takes a matter for a
 /// 检举控告 is refused rather than let through: the change would lock them out of the record at
 /// once, so they could neither check nor undo it, and in a hall it is the registering clerk or
@@ -329,7 +329,7 @@ mod tests {
         )
         .unwrap();
         assert!(!c.confidential);
-        // The registering clerk, a supervisor and an admin may.
+        // The registering clerk and a supervisor may; the IT admin may not.
         for by in [
             REGISTRAR,
             Classifier {
@@ -337,15 +337,16 @@ mod tests {
                 roles: &[Role::Supervisor],
                 registered_by: "c1",
             },
-            Classifier {
-                staff_id: "a1",
-                roles: &[Role::Admin],
-                registered_by: "",
-            },
         ] {
             let c = classify(&claim, MatterStatus::Registered, &to_report, r, &by).unwrap();
             assert!(c.confidential);
         }
+        let admin = Classifier {
+            staff_id: "a1",
+            roles: &[Role::Admin],
+            registered_by: "",
+        };
+        assert!(classify(&claim, MatterStatus::Registered, &to_report, r, &admin).is_err());
         // A matter already confidential is not reclassified by someone who may not see it.
         let report = current(AppealKind::Report);
         let e = classify(

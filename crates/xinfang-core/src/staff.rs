@@ -330,18 +330,18 @@ pub fn visit_is_confidential(visit_kind: &str, matter_confidential: bool) -> boo
             .is_some_and(crate::reference::AppealKind::is_confidential)
 }
 
-/// 检举控告 (report/accusation) records are seen only by the clerk who registered them, the
-/// hall's supervisors and its admins. `registered_by` is the staff id of the registering clerk
-/// (empty when unknown, e.g. an imported ledger row: then only supervisors and admins).
-/// Every allowed view is to be audited by the caller before the record is shown.
+/// 检举控告 (report/accusation) records are seen only by the clerk who registered them and the
+/// hall's supervisors (负责人) — not the IT admin, whose job is accounts, not reports (issue 15,
+/// item 2; the content is sealed to exactly these accounts, `xinfang_store` `confidential.rs`).
+/// `registered_by` is the staff id of the registering clerk (empty when unknown, e.g. an
+/// imported ledger row: then only supervisors). Every allowed view is to be audited by the
+/// caller before the record is shown.
 pub fn may_view_confidential(
     viewer_id: &str,
     viewer_roles: &[Role],
     registered_by: &str,
 ) -> Result<(), crate::FieldError> {
-    let privileged = viewer_roles
-        .iter()
-        .any(|r| matches!(r, Role::Supervisor | Role::Admin));
+    let privileged = viewer_roles.contains(&Role::Supervisor);
     let registrar = !registered_by.is_empty() && viewer_id == registered_by;
     if privileged || registrar {
         return Ok(());
@@ -349,7 +349,7 @@ pub fn may_view_confidential(
     Err(crate::FieldError::new(
         "role",
         "confidential",
-        "该事项为检举控告件，仅登记人、负责人和管理员可以查看。如确需查看，请联系登记人或本厅负责人。",
+        "该事项为检举控告件，仅登记人和本厅负责人可以查看。如确需查看，请联系登记人或本厅负责人。",
     ))
 }
 
@@ -372,12 +372,13 @@ mod tests {
     }
 
     #[test]
-    fn confidential_records_only_for_registrar_supervisor_admin() {
+    fn confidential_records_only_for_the_registrar_and_supervisors() {
         // The registering clerk.
         assert!(may_view_confidential("c1", &[Role::Clerk], "c1").is_ok());
-        // Supervisors and admins, whoever registered.
+        // Supervisors, whoever registered.
         assert!(may_view_confidential("s1", &[Role::Supervisor], "c1").is_ok());
-        assert!(may_view_confidential("a1", &[Role::Admin], "c1").is_ok());
+        // The IT admin manages accounts, not reports (issue 15, item 2).
+        assert!(may_view_confidential("a1", &[Role::Admin], "c1").is_err());
         assert!(may_view_confidential("s1", &[Role::Clerk, Role::Supervisor], "").is_ok());
         // Another clerk, the lawyer, the mediator.
         for (who, roles) in [

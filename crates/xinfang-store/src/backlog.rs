@@ -183,7 +183,7 @@ fn view(conn: &Connection, row: CaseRow, today: NaiveDate) -> Result<BacklogCase
     } else {
         (
             visitor_names(conn, &matter.first_visit_id)?,
-            appeal_of(conn, &matter.first_visit_id)?,
+            appeal_of(conn, None, &matter.first_visit_id)?,
         )
     };
     Ok(BacklogCase {

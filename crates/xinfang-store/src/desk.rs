@@ -248,6 +248,7 @@ fn desk_state(
 /// city's may add some), so read them once per list, not per row.
 fn visit_row(
     conn: &rusqlite::Connection,
+    opener: Option<&xinfang_seal::Opener>,
     reference: &ReferenceData,
     visit_id: &str,
 ) -> Result<VisitRow> {
@@ -307,6 +308,7 @@ fn visit_row(
     let status = visit_status(&handoffs, closed);
     let appeal_kind = AppealKind::parse(&kind).unwrap_or(AppealKind::Claim);
     let regions = ReferenceData::bundled().regions;
+    let appeal = crate::confidential::reveal(opener, &id, appeal);
     Ok(VisitRow {
         visit_id: id,
         queue_no,
@@ -520,12 +522,17 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?;
         let reference = self.reference_data();
         ids.iter()
-            .map(|id| visit_row(&self.conn, &reference, id))
+            .map(|id| visit_row(&self.conn, self.opener.as_ref(), &reference, id))
             .collect()
     }
 
     pub fn visit_row(&self, visit_id: &str) -> Result<VisitRow> {
-        visit_row(&self.conn, &self.reference_data(), visit_id)
+        visit_row(
+            &self.conn,
+            self.opener.as_ref(),
+            &self.reference_data(),
+            visit_id,
+        )
     }
 
     /// Whether a visit is confidential (a report, or its matter is) and who registered it.
@@ -612,7 +619,12 @@ impl Store {
         f.insert("closed_at".into(), json!(now));
         changelog::append(&tx, "visit_closure", visit_id, Op::Insert, f, &now)?;
         tx.commit()?;
-        visit_row(&self.conn, &self.reference_data(), visit_id)
+        visit_row(
+            &self.conn,
+            self.opener.as_ref(),
+            &self.reference_data(),
+            visit_id,
+        )
     }
 
     /// A desk's open queue: waiting and taken hand-offs, oldest first.
@@ -630,7 +642,7 @@ impl Store {
             .into_iter()
             .map(|h| {
                 Ok(QueueItem {
-                    visit: visit_row(&self.conn, &reference, &h.visit_id)?,
+                    visit: visit_row(&self.conn, self.opener.as_ref(), &reference, &h.visit_id)?,
                     handoff: h,
                 })
             })
@@ -678,7 +690,12 @@ impl Store {
         tx.commit()?;
         let handoff = handoff_info(&self.conn, &id)?;
         Ok(Some(QueueItem {
-            visit: visit_row(&self.conn, &self.reference_data(), &handoff.visit_id)?,
+            visit: visit_row(
+                &self.conn,
+                self.opener.as_ref(),
+                &self.reference_data(),
+                &handoff.visit_id,
+            )?,
             handoff,
         }))
     }
@@ -825,7 +842,12 @@ impl Store {
 
     /// One visit with its hand-offs, consultations and mediations.
     pub fn visit_detail(&self, visit_id: &str) -> Result<VisitDetail> {
-        let visit = visit_row(&self.conn, &self.reference_data(), visit_id)?;
+        let visit = visit_row(
+            &self.conn,
+            self.opener.as_ref(),
+            &self.reference_data(),
+            visit_id,
+        )?;
         let handoffs = self
             .conn
             .prepare_cached(&format!(
@@ -883,7 +905,9 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?;
         let reference = self.reference_data();
         for id in &visit_ids {
-            profile.visits.push(visit_row(&self.conn, &reference, id)?);
+            profile
+                .visits
+                .push(visit_row(&self.conn, self.opener.as_ref(), &reference, id)?);
             profile
                 .consultations
                 .extend(consultations_where(&self.conn, "c.visit_id = ?1", id)?);

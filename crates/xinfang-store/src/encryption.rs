@@ -70,7 +70,18 @@ impl Store {
         };
         let hash = hash_password(new)?;
         let now = crate::now_text(&*self.clock);
+        // The reading key keeps its secret, rewrapped under the new password (a new one if the
+        // old password does not open it, e.g. it was changed on another desk meanwhile).
+        let wrapped: Option<String> = self.conn.query_row(
+            "SELECT box_secret FROM staff WHERE id = ?1",
+            [staff_id],
+            |r| r.get(0),
+        )?;
+        let reading = wrapped
+            .and_then(|w| crate::box_keys::unwrap(staff_id, &w, old).ok())
+            .unwrap_or_else(xinfang_seal::new_secret);
         let tx = self.conn.transaction()?;
+        crate::box_keys::store_keys(&tx, staff_id, &reading, new, &now)?;
         tx.execute(
             "UPDATE staff SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
             rusqlite::params![staff_id, hash, now],

@@ -42,3 +42,9 @@ impl From<xinfang_core::FieldError> for StoreError {
         StoreError::Invalid(e.into())
     }
 }
+
+impl From<xinfang_seal::SealError> for StoreError {
+    fn from(e: xinfang_seal::SealError) -> Self {
+        StoreError::Encryption(e.to_string())
+    }
+}

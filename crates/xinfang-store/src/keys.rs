@@ -200,7 +200,7 @@ impl std::fmt::Debug for RecoveryKey {
 const HEX: &[u8; 16] = b"0123456789abcdef";
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
         s.push(HEX[usize::from(b >> 4)] as char);
@@ -209,7 +209,7 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-fn unhex(s: &str) -> Result<Vec<u8>> {
+pub(crate) fn unhex(s: &str) -> Result<Vec<u8>> {
     let bad = || StoreError::Corrupt(format!("{KEYSLOTS_FILE} 中的数据格式不对"));
     if !s.len().is_multiple_of(2) {
         return Err(bad());
@@ -288,7 +288,7 @@ impl KdfParams {
         }
     }
 
-    fn derive(&self, secret: &[u8], salt: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
+    pub(crate) fn derive(&self, secret: &[u8], salt: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
         let params = Params::new(self.m_kib, self.t, self.p, Some(32))
             .map_err(|e| StoreError::Password(e.to_string()))?;
         let mut out = Zeroizing::new([0u8; 32]);

@@ -6,8 +6,10 @@
 
 mod audit;
 mod backlog;
+mod box_keys;
 mod changelog;
 mod compact;
+mod confidential;
 mod desk;
 mod drafts;
 mod encryption;
@@ -81,6 +83,9 @@ pub struct Store {
     key: Option<DataKey>,
     /// Every time stamp the store writes comes from here ([`SystemClock`] unless set).
     clock: Arc<dyn Clock>,
+    /// The logged-in account's reading key, which opens the 检举控告 content sealed to it
+    /// (`confidential.rs`); `None` for accounts that read none and for stores opened by key.
+    opener: Option<xinfang_seal::Opener>,
 }
 
 impl std::fmt::Debug for Store {
@@ -232,6 +237,7 @@ impl Store {
             device_id,
             key,
             clock,
+            opener: None,
         })
     }
 
@@ -331,7 +337,8 @@ impl Store {
         password: &str,
         clock: Arc<dyn Clock>,
     ) -> Result<(Store, Staff)> {
-        let store = Self::unlock_at(data_dir, &Credentials::password(username, password), clock)?;
+        let mut store =
+            Self::unlock_at(data_dir, &Credentials::password(username, password), clock)?;
         let staff = store
             .conn
             .query_row(
@@ -344,6 +351,8 @@ impl Store {
         if !staff.active {
             return Err(StoreError::Disabled(staff.username));
         }
+        store.open_reading_key(&staff, password)?;
+        store.reseal_confidential()?;
         Ok((store, staff))
     }
 
@@ -391,6 +400,7 @@ impl Store {
             device_id,
             key,
             clock: Arc::new(SystemClock),
+            opener: None,
         })
     }
 

@@ -261,12 +261,18 @@ pub(crate) fn visitor_names(conn: &Connection, visit_id: &str) -> Result<Vec<Str
     Ok(names.collect::<rusqlite::Result<_>>()?)
 }
 
-pub(crate) fn appeal_of(conn: &Connection, visit_id: &str) -> Result<String> {
-    Ok(conn
+/// The appeal of a visit as `opener` may read it (a sealed 检举控告 is the mask otherwise).
+pub(crate) fn appeal_of(
+    conn: &Connection,
+    opener: Option<&xinfang_seal::Opener>,
+    visit_id: &str,
+) -> Result<String> {
+    let raw: String = conn
         .prepare_cached("SELECT appeal FROM visits WHERE id = ?1")?
         .query_row([visit_id], |r| r.get(0))
         .optional()?
-        .unwrap_or_default())
+        .unwrap_or_default();
+    Ok(crate::confidential::reveal(opener, visit_id, raw))
 }
 
 /// The name of a category in the desk's lists (`Store::reference_data`: the city's may add
@@ -357,7 +363,7 @@ impl Store {
             id: id.to_owned(),
             hall_code: row.hall_code.clone(),
             first_visit_id: row.first_visit_id.clone(),
-            appeal: appeal_of(&self.conn, &row.first_visit_id)?,
+            appeal: appeal_of(&self.conn, self.opener.as_ref(), &row.first_visit_id)?,
             visitor_names: visitor_names(&self.conn, &row.first_visit_id)?,
             appeal_kind: row.appeal_kind,
             appeal_kind_label: row.appeal_kind.label_zh().to_owned(),
@@ -406,7 +412,7 @@ impl Store {
             MatterFacts {
                 hall_code: row.hall_code.clone(),
                 visitor_names: visitor_names(&self.conn, &row.first_visit_id)?,
-                appeal: appeal_of(&self.conn, &row.first_visit_id)?,
+                appeal: appeal_of(&self.conn, self.opener.as_ref(), &row.first_visit_id)?,
                 appeal_kind: row.appeal_kind,
                 category_name: category_name_in(&row.category_code, &self.reference_data()),
                 legal_route: row.legal_route.clone(),
@@ -802,7 +808,7 @@ impl Store {
         } else {
             (
                 visitor_names(&self.conn, &row.first_visit_id)?,
-                appeal_of(&self.conn, &row.first_visit_id)?,
+                appeal_of(&self.conn, self.opener.as_ref(), &row.first_visit_id)?,
             )
         };
         Ok(DueItem {

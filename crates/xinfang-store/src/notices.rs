@@ -1,6 +1,7 @@
 //! Printed notices, kept in the encrypted database (issue 15, item 9): a notice holds the
 //! visitor's name and appeal, a 检举控告's too, so its PDF is never left in the data dir in
-//! clear. Local to this desk: no change-log rows, never synced.
+//! clear. Local to this desk: no change-log rows, never synced. A 检举控告's notice is sealed
+//! to the report's readers (`confidential.rs`), like its appeal.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -18,6 +19,13 @@ pub struct StoredNotice {
 impl Store {
     /// Keeps a printed notice (replacing one of the same file name).
     pub fn save_notice(&mut self, notice: &StoredNotice, staff_id: &str) -> Result<()> {
+        let pdf = match crate::confidential::first_report_visit(&self.conn, &notice.matter_id)? {
+            Some((visit_id, clerk_id)) => {
+                let readers = crate::confidential::readers(&self.conn, &clerk_id)?;
+                xinfang_seal::seal(&notice.pdf, &notice_context(&visit_id), &readers)?.into_bytes()
+            }
+            None => notice.pdf.clone(),
+        };
         self.conn.execute(
             "INSERT OR REPLACE INTO notices(file_name, matter_id, kind, pdf, printed_by, printed_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -25,7 +33,7 @@ impl Store {
                 notice.file_name,
                 notice.matter_id,
                 notice.kind,
-                notice.pdf,
+                pdf,
                 staff_id,
                 now_text(&*self.clock)
             ],
@@ -33,8 +41,44 @@ impl Store {
         Ok(())
     }
 
-    /// A kept notice by its file name.
+    /// The matter of a kept notice (to check who may open it before it is opened).
+    pub fn notice_matter(&self, file_name: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT matter_id FROM notices WHERE file_name = ?1",
+                [file_name],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// A kept notice by its file name; a sealed one only if this session may open it.
     pub fn notice(&self, file_name: &str) -> Result<Option<StoredNotice>> {
+        let Some(mut notice) = self.stored_notice(file_name)? else {
+            return Ok(None);
+        };
+        if let Ok(text) = std::str::from_utf8(&notice.pdf)
+            && xinfang_seal::is_sealed(text)
+        {
+            let Some((visit_id, _)) =
+                crate::confidential::first_report_visit(&self.conn, &notice.matter_id)?
+            else {
+                return Ok(None);
+            };
+            let opened = self
+                .opener
+                .as_ref()
+                .and_then(|o| xinfang_seal::open(text, &notice_context(&visit_id), o));
+            match opened {
+                Some(pdf) => notice.pdf = pdf.to_vec(),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(notice))
+    }
+
+    fn stored_notice(&self, file_name: &str) -> Result<Option<StoredNotice>> {
         Ok(self
             .conn
             .query_row(
@@ -51,4 +95,8 @@ impl Store {
             )
             .optional()?)
     }
+}
+
+fn notice_context(visit_id: &str) -> String {
+    format!("visit:{visit_id}:notice")
 }

@@ -115,11 +115,18 @@ impl Store {
             active: true,
             hall_code: self.hall_code.clone(),
         };
+        // The account's reading key comes with the record itself (one change), so no desk
+        // ever holds the account without it.
+        let reading = xinfang_seal::new_secret();
+        let box_public = xinfang_seal::public_hex(&reading.public_key());
+        let box_secret = crate::box_keys::wrap(&id, &reading, &new.password)?;
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO staff(id, username, display_name, roles, password_hash, active, hall_code, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?7)",
-            params![id, staff.username, staff.display_name, roles_text(&staff.roles), hash, staff.hall_code, now],
+            "INSERT INTO staff(id, username, display_name, roles, password_hash, active, hall_code, created_at, updated_at,
+                               box_public, box_secret)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?7, ?8, ?9)",
+            params![id, staff.username, staff.display_name, roles_text(&staff.roles), hash, staff.hall_code, now,
+                    box_public, box_secret],
         )?;
         let mut fields = Map::new();
         fields.insert("username".into(), json!(staff.username));
@@ -128,6 +135,8 @@ impl Store {
         fields.insert("password_hash".into(), json!(hash));
         fields.insert("active".into(), json!(true));
         fields.insert("hall_code".into(), json!(staff.hall_code));
+        fields.insert("box_public".into(), json!(box_public));
+        fields.insert("box_secret".into(), json!(box_secret));
         changelog::append(&tx, "staff", &id, Op::Insert, fields, &now)?;
         tx.commit()?;
         self.set_password_slot(&staff.username, &new.password)?;

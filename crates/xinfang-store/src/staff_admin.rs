@@ -123,6 +123,12 @@ impl Store {
         let mut f = Map::new();
         f.insert("password_hash".into(), json!(hash));
         self.update_staff(staff_id, "password_hash", f, &hash)?;
+        // A new reading key: the admin cannot open the old one (and must not). The account
+        // reads its reports again once a supervisor's login seals them to the new key.
+        let now = now_text(&*self.clock);
+        let tx = self.conn.transaction()?;
+        crate::box_keys::store_keys(&tx, staff_id, &xinfang_seal::new_secret(), password, &now)?;
+        tx.commit()?;
         // A new key slot for the account: the admin's session holds the data key.
         self.set_password_slot(&staff.username, password)?;
         tracing::info!(staff_id, "staff password reset");

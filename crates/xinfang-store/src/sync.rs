@@ -1099,6 +1099,21 @@ impl DeskReplica for Store {
         let tx = self.conn.transaction()?;
         state_set(&tx, "reference", &lists)?;
         state_set(&tx, "reference_version", &bundle.version)?;
+        // The city reviewer's public key, to which reports are sealed from now on (and, at the
+        // next login of a reader, those sealed before).
+        if let Some(public) = bundle
+            .lists
+            .get(crate::confidential::REVIEWER_LIST)
+            .and_then(|v| v.get("public"))
+            .and_then(|v| v.as_str())
+            .filter(|p| xinfang_seal::public_from_hex(p).is_some())
+        {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                rusqlite::params![crate::confidential::CITY_REVIEWER_KEY, public],
+            )?;
+        }
         tx.commit()?;
         Ok(())
     }

@@ -318,6 +318,12 @@ pub(crate) fn register_in(
     } = ids;
     let kind = visit.appeal_kind.code();
     let is_repeat = !repeat_of.is_empty();
+    // A 检举控告's appeal is written sealed to its readers only, everywhere it goes.
+    let appeal = if visit.appeal_kind.is_confidential() {
+        crate::confidential::seal_appeal(tx, &visit_id, clerk_id, &visit.appeal)?
+    } else {
+        visit.appeal.clone()
+    };
     tx.prepare_cached(
             "INSERT INTO visits(id, hall_code, visited_at, visit_date, queue_no, clerk_id, head_count, appeal,
                appeal_kind, category_code, agency, place_code, is_repeat, matter_id, created_at)
@@ -331,7 +337,7 @@ pub(crate) fn register_in(
             queue_no,
             clerk_id,
             visit.head_count,
-            visit.appeal,
+            appeal,
             kind,
             visit.category_code,
             (!visit.agency.is_empty()).then_some(&visit.agency),
@@ -346,7 +352,7 @@ pub(crate) fn register_in(
     fields.insert("queue_no".into(), json!(queue_no));
     fields.insert("clerk_id".into(), json!(clerk_id));
     fields.insert("head_count".into(), json!(visit.head_count));
-    fields.insert("appeal".into(), json!(visit.appeal));
+    fields.insert("appeal".into(), json!(appeal));
     fields.insert("appeal_kind".into(), json!(kind));
     fields.insert("category_code".into(), json!(visit.category_code));
     fields.insert("agency".into(), json!(visit.agency));
@@ -469,12 +475,13 @@ impl Store {
         )?;
         let rows = stmt.query_map([visitor_id], |r| {
             let appeal_kind: String = r.get(4)?;
+            let visit_id: String = r.get(0)?;
             Ok(VisitSummary {
                 confidential: xinfang_core::staff::visit_is_confidential(&appeal_kind, r.get(8)?),
-                visit_id: r.get(0)?,
+                appeal: crate::confidential::reveal(self.opener.as_ref(), &visit_id, r.get(3)?),
+                visit_id,
                 visited_at: r.get(1)?,
                 queue_no: r.get(2)?,
-                appeal: r.get(3)?,
                 appeal_kind,
                 category_code: r.get(5)?,
                 head_count: r.get(6)?,

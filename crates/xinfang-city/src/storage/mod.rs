@@ -191,6 +191,12 @@ pub trait Storage: Send + Sync + 'static {
 
     fn city_counts(&self) -> Result<CityCounts>;
     fn repeat_visits(&self, id_number: &str) -> Result<RepeatVisits>;
+    /// One record's fields as merged here (`None`: no such record).
+    fn record_data(
+        &self,
+        entity: &str,
+        entity_id: &str,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>>;
     /// Feeds the facts of the accumulator's period to it (the one statistics function,
     /// `xinfang_core::tally`, as on the desk): the period's visits with their consultations and
     /// mediations, the matters received or concluded in it, the limits settled in it or run

@@ -718,6 +718,22 @@ impl Storage for SqliteStorage {
         }))
     }
 
+    fn record_data(
+        &self,
+        entity: &str,
+        entity_id: &str,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
+        let data: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT data FROM records WHERE entity = ?1 AND entity_id = ?2",
+                params![entity, entity_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(data.and_then(|d| serde_json::from_str(&d).ok()))
+    }
+
     fn put_hall(&self, code: &str, name: &str) -> Result<()> {
         self.conn().execute(
             "INSERT INTO halls(code, name, created_at) VALUES (?1, ?2, ?3)

@@ -169,14 +169,13 @@ impl Store {
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             out.push(LedgerVisit {
-                visit_id,
                 hall_code: r.get(1)?,
                 visited_at: r.get(2)?,
                 queue_no: r.get(3)?,
                 clerk_name: r.get(4)?,
                 people,
                 head_count: r.get(5)?,
-                appeal: r.get(6)?,
+                appeal: crate::confidential::reveal(self.opener.as_ref(), &visit_id, r.get(6)?),
                 appeal_kind_label: kind_label(&kind),
                 appeal_kind: kind,
                 category_name: category_name_in(&category_code, &reference),
@@ -186,6 +185,7 @@ impl Store {
                 is_repeat: r.get(11)?,
                 matter_id: r.get(12)?,
                 confidential: r.get(14)?,
+                visit_id,
                 status_label,
                 disposition_label,
             });

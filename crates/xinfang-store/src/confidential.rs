@@ -1,0 +1,167 @@
+//! Who a 检举控告's appeal is sealed to, and reading it back (issue 15, item 2).
+//!
+//! Readers: the clerk who registered it, every active supervisor (负责人) of the hall, and the
+//! city's reviewer key when the desk knows it (`meta.city_reviewer_key`, from the city's
+//! reference data). Not the lawyer, the mediator, other clerks nor the admin. Each value is
+//! sealed on its own (`sealed.rs`): per record, no hall key to share or rotate. When the readers
+//! change — a new supervisor, one who left, a reset password, the city's key arriving — the
+//! next login of a reader who can open a value seals it anew for the readers of now
+//! ([`Store::reseal_confidential`]); the old copies stay in the change log of the desks that
+//! had them (docs/security.md says so).
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Map, json};
+use xinfang_core::staff::CONFIDENTIAL_MASK;
+
+use crate::changelog::{self, Op};
+use crate::{Result, Store, now_text};
+use xinfang_seal::{self as sealed, Recipient};
+
+/// Meta key of the city's reviewer public key (hex).
+pub(crate) const CITY_REVIEWER_KEY: &str = "city_reviewer_key";
+
+/// The reference list in which the city hands out its reviewer key: `{"public": "<hex>"}`.
+pub const REVIEWER_LIST: &str = "reviewer_key";
+
+fn context(visit_id: &str) -> String {
+    format!("visit:{visit_id}:appeal")
+}
+
+fn staff_recipient(conn: &Connection, staff_id: &str) -> Result<Option<Recipient>> {
+    let public: Option<String> = conn
+        .prepare_cached("SELECT box_public FROM staff WHERE id = ?1")?
+        .query_row([staff_id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    Ok(public
+        .as_deref()
+        .and_then(sealed::public_from_hex)
+        .map(|p| Recipient::staff(staff_id, p)))
+}
+
+/// The readers of a report registered by `clerk_id`, sorted by name.
+pub(crate) fn readers(conn: &Connection, clerk_id: &str) -> Result<Vec<Recipient>> {
+    let mut out: Vec<Recipient> = staff_recipient(conn, clerk_id)?.into_iter().collect();
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, box_public FROM staff
+         WHERE active = 1 AND box_public IS NOT NULL AND (',' || roles || ',') LIKE '%,supervisor,%'",
+    )?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (id, public) = row?;
+        if let Some(p) = sealed::public_from_hex(&public) {
+            out.push(Recipient::staff(&id, p));
+        }
+    }
+    let city: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([CITY_REVIEWER_KEY], |r| r.get(0))
+        .optional()?;
+    if let Some(p) = city.as_deref().and_then(sealed::public_from_hex) {
+        out.push(Recipient::city(p));
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out.dedup_by(|a, b| a.name == b.name);
+    Ok(out)
+}
+
+/// The first visit of a matter whose content is sealed (a 检举控告, or a matter marked
+/// confidential), with the clerk who registered it.
+pub(crate) fn first_report_visit(
+    conn: &Connection,
+    matter_id: &str,
+) -> Result<Option<(String, String)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT v.id, v.clerk_id FROM matters m JOIN visits v ON v.id = m.first_visit_id
+             WHERE m.id = ?1 AND (m.confidential = 1 OR v.appeal_kind = 'report')",
+        )?
+        .query_row([matter_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// Seals the appeal of a report about to be written.
+pub(crate) fn seal_appeal(
+    conn: &Connection,
+    visit_id: &str,
+    clerk_id: &str,
+    appeal: &str,
+) -> Result<String> {
+    Ok(sealed::seal(
+        appeal.as_bytes(),
+        &context(visit_id),
+        &readers(conn, clerk_id)?,
+    )?)
+}
+
+impl Store {
+    /// Seals again, for the readers of now, every report's appeal this session can open whose
+    /// readers changed (and seals a report's appeal still in clear, from before sealing).
+    /// Returns how many were sealed anew. Run at the login of a reader.
+    pub fn reseal_confidential(&mut self) -> Result<usize> {
+        let Some(opener) = self.opener.clone() else {
+            return Ok(0);
+        };
+        let rows: Vec<(String, String, String)> = self
+            .conn
+            .prepare(
+                "SELECT id, clerk_id, appeal FROM visits
+                 WHERE appeal_kind = 'report'
+                    OR matter_id IN (SELECT id FROM matters WHERE confidential = 1)
+                 ORDER BY id",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let now = now_text(&*self.clock);
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        let mut by_clerk: HashMap<String, Vec<Recipient>> = HashMap::new();
+        for (id, clerk_id, appeal) in rows {
+            if !by_clerk.contains_key(&clerk_id) {
+                by_clerk.insert(clerk_id.clone(), readers(&tx, &clerk_id)?);
+            }
+            let want = &by_clerk[&clerk_id];
+            let plain = match sealed::recipients(&appeal) {
+                Some(have) => {
+                    let names: Vec<&str> = want.iter().map(|r| r.name.as_str()).collect();
+                    if have == names {
+                        continue;
+                    }
+                    match sealed::open_text(&appeal, &context(&id), &opener) {
+                        Some(p) => p,
+                        None => continue,
+                    }
+                }
+                None => appeal,
+            };
+            if want.is_empty() {
+                continue;
+            }
+            let value = sealed::seal(plain.as_bytes(), &context(&id), want)?;
+            tx.execute(
+                "UPDATE visits SET appeal = ?2 WHERE id = ?1",
+                params![id, value],
+            )?;
+            let mut f = Map::new();
+            f.insert("appeal".into(), json!(value));
+            changelog::append(&tx, "visit", &id, Op::Update, f, &now)?;
+            n += 1;
+        }
+        tx.commit()?;
+        if n > 0 {
+            tracing::info!(n, "confidential appeals sealed for their readers");
+        }
+        Ok(n)
+    }
+}
+
+/// [`Store::reveal_appeal`] for code that has the opener but not the store.
+pub(crate) fn reveal(opener: Option<&sealed::Opener>, visit_id: &str, raw: String) -> String {
+    if !sealed::is_sealed(&raw) {
+        return raw;
+    }
+    opener
+        .and_then(|o| sealed::open_text(&raw, &context(visit_id), o))
+        .unwrap_or_else(|| CONFIDENTIAL_MASK.to_owned())
+}
