@@ -84,7 +84,7 @@ describe('VisitorView', () => {
     const w = mountView(['clerk'])
     await sleep(20)
     expect(w.find(q('visitor-detail')).text()).not.toContain('null')
-    expect(w.find(q('visitor-birth-date')).exists()).toBe(false)
+    expect(w.find(q('profile-birth-date')).exists()).toBe(false)
     const ids = () => w.findAll(q('party-id-number')).map((e) => e.text())
     expect(ids()).toEqual(['1405**********0315', '1405**********0246'])
     await w.findAll(q('reveal-party-id-number'))[1].trigger('click')
