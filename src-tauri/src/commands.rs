@@ -176,6 +176,11 @@ pub async fn mediation(s: S<'_>, id: String) -> CmdResult<MediationRecord> {
 }
 
 #[tauri::command]
+pub async fn mediation_agreement(s: S<'_>, id: String) -> CmdResult<MediationRecord> {
+    s.mediation_agreement(&id)
+}
+
+#[tauri::command]
 pub async fn visitor_profile(s: S<'_>, visitor_id: String) -> CmdResult<VisitorProfile> {
     s.visitor_profile(&visitor_id)
 }
@@ -212,6 +217,16 @@ pub async fn reveal_visitor_contact(
     field: ContactField,
 ) -> CmdResult<String> {
     s.reveal_visitor_contact(&visitor_id, field)
+}
+
+#[tauri::command]
+pub async fn reveal_party_contact(
+    s: S<'_>,
+    mediation_id: String,
+    party: u32,
+    field: ContactField,
+) -> CmdResult<String> {
+    s.reveal_party_contact(&mediation_id, party, field)
 }
 
 #[tauri::command]
@@ -354,6 +369,19 @@ pub async fn completeness(
 }
 
 #[tauri::command]
+pub async fn suggest_export_path(
+    s: S<'_>,
+    kind: String,
+    from: String,
+    to: String,
+    hall: Option<String>,
+    month: String,
+) -> CmdResult<String> {
+    s.suggest_export_path(&kind, &from, &to, hall, &month)
+}
+
+#[tauri::command]
+#[allow(clippy::too_many_arguments)]
 pub async fn export_ledger(
     s: S<'_>,
     kind: String,
@@ -361,8 +389,10 @@ pub async fn export_ledger(
     to: String,
     hall: Option<String>,
     full: bool,
+    dest: String,
+    overwrite: bool,
 ) -> CmdResult<WrittenFile> {
-    s.export_ledger(&kind, &from, &to, hall, full)
+    s.export_ledger(&kind, &from, &to, hall, full, &dest, overwrite)
 }
 
 #[tauri::command]
@@ -370,13 +400,15 @@ pub async fn monthly_report(
     s: S<'_>,
     month: String,
     hall: Option<String>,
+    dest: String,
+    overwrite: bool,
 ) -> CmdResult<WrittenFile> {
-    s.monthly_report(&month, hall)
+    s.monthly_report(&month, hall, &dest, overwrite)
 }
 
 #[tauri::command]
-pub async fn open_export(s: S<'_>, file_name: String) -> CmdResult<String> {
-    s.open_export(&file_name)
+pub async fn open_export(s: S<'_>, path: String) -> CmdResult<String> {
+    s.open_export(&path)
 }
 
 #[tauri::command]

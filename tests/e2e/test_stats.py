@@ -119,21 +119,33 @@ def test_statistics_screen(app, stats_dir):
     drv.find_element(By.CSS_SELECTOR, ".el-dialog__headerbtn").click()
     wait(drv).until(lambda d: not any(e.is_displayed() for e in els(d, "rate-matters")))
 
-    # The monthly report PDF and an Excel export land in the data dir's exports/ folder.
+    # The monthly report PDF and an Excel export go where the user says, never into the data
+    # dir: a dialog warns, suggests a file (its name after hall and month) and takes a path.
+    out = stats_dir.parent / "导出"
     type_into(drv, "report-month", "2025-03")
     click(drv, "report-pdf")
+    wait(drv).until(lambda d: els(d, "export-path") and els(d, "export-path")[0].is_displayed()
+                    and els(d, "export-path")[0].get_attribute("value").endswith("/月报-140521-202503.pdf"))
+    assert "勿拷贝到外网或公用电脑" in el(drv, "export-warning").text
+    pdf = out / "月报-140521-202503.pdf"
+    type_into(drv, "export-path", str(pdf))
+    click(drv, "export-confirm")
     written = el(drv, "written-file")
     wait(drv).until(lambda d: ".pdf" in els(d, "written-file")[0].text)
-    pdf = stats_dir / "exports" / "月报-140521-202503.pdf"
     assert pdf.exists(), written.text
+    assert not (stats_dir / "exports").exists()
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
     flat = "".join(text.split())
     for wanted in ["沁水县信访接待大厅", "2025年3月信访工作统计月报", "来访批次3批", "及时受理率66.67%2／3"]:
         assert wanted in flat, f"{wanted} not in {flat}"
     click(drv, "export-xlsx")
+    wait(drv).until(lambda d: els(d, "export-path") and els(d, "export-path")[0].is_displayed()
+                    and els(d, "export-path")[0].get_attribute("value").endswith(".xlsx"))
+    type_into(drv, "export-path", str(out / "统计.xlsx"))
+    click(drv, "export-confirm")
     wait(drv).until(lambda d: ".xlsx" in els(d, "written-file")[0].text)
-    assert list((stats_dir / "exports").glob("统计-140521-*.xlsx")) or list((stats_dir / "exports").glob("统计-all-*.xlsx"))
+    assert (out / "统计.xlsx").exists()
 
     # 法治宣传: record an activity; the totals come back from Rust.
     click(drv, "nav-publicity")

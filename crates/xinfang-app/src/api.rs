@@ -18,7 +18,6 @@ use xinfang_core::desk::{
     validate_mediation,
 };
 use xinfang_core::id::IdType;
-use xinfang_core::phone::mask_phone;
 use xinfang_core::reference::{AppealKind, ReferenceData};
 use xinfang_core::staff::{Action, CONFIDENTIAL_MASK, Role, authorize, may_view_confidential};
 use xinfang_core::visit::{VisitInput, validate_visit};
@@ -261,6 +260,7 @@ fn entity_label(entity: &str) -> String {
         "matter" => "信访事项",
         "visit" => "来访记录",
         "visitor" => "来访人",
+        "mediation" => "调解记录",
         "export" => "导出文件",
         "store" => "数据库",
         "staff" => "工作人员",
@@ -306,7 +306,9 @@ pub fn open_consultation(store: &Store, me: &Staff, id: &str) -> CmdResult<Consu
     Ok(c)
 }
 
-/// A mediation record in full, with the same rule as [`open_consultation`].
+/// A mediation record in full, with the same rule as [`open_consultation`]. The parties' numbers
+/// are in it: screens show [`crate::contact::mask_parties`] of it, the printed agreement
+/// [`crate::contact::mediation_agreement`].
 pub fn open_mediation(store: &Store, me: &Staff, id: &str) -> CmdResult<MediationRecord> {
     authorize(&me.roles, Action::ViewMediation).map_err(CommandError::forbidden)?;
     let m = store.mediation(id)?;
@@ -340,6 +342,8 @@ pub(crate) fn mask_row(store: &Store, me: &Staff, row: &mut VisitRow) -> CmdResu
 struct Session {
     staff: Staff,
     last_active: DateTime<Utc>,
+    /// Export files this session wrote: `open_export` opens only these.
+    written: Vec<PathBuf>,
 }
 
 #[derive(Default)]
@@ -467,6 +471,21 @@ impl AppState {
         f(store, &staff)
     }
 
+    /// Notes that this session wrote the export at `path` (so that it may open it).
+    pub(crate) fn remember_written(&self, path: &Path) {
+        if let Some(s) = lock(&self.inner).session.as_mut() {
+            s.written.push(path.to_path_buf());
+        }
+    }
+
+    /// Whether this session wrote the export at `path`.
+    pub(crate) fn session_wrote(&self, path: &Path) -> bool {
+        lock(&self.inner)
+            .session
+            .as_ref()
+            .is_some_and(|s| s.written.iter().any(|w| w == path))
+    }
+
     pub(crate) fn act<T>(
         &self,
         action: Action,
@@ -560,6 +579,7 @@ impl AppState {
         inner.session = Some(Session {
             staff: staff.clone(),
             last_active: self.clock.now(),
+            written: Vec::new(),
         });
         self.sync_wake.notify_one();
         Ok(SessionInfo {
@@ -770,13 +790,14 @@ impl AppState {
     }
 
     pub fn history(&self, query: &str) -> CmdResult<Vec<HistoryEntry>> {
-        self.act(Action::SearchVisitors, |store, _| {
+        self.act(Action::SearchVisitors, |store, me| {
             let mut entries = store.history(query, 10)?;
-            // By the visit's kind and its matter's: the store decides with the core's rule.
-            for v in entries.iter_mut().flat_map(|e| e.visits.iter_mut()) {
-                if v.confidential {
+            for e in entries.iter_mut() {
+                // By the visit's kind and its matter's: the store decides with the core's rule.
+                for v in e.visits.iter_mut().filter(|v| v.confidential) {
                     v.appeal = CONFIDENTIAL_MASK.to_owned();
                 }
+                crate::contact::mask_hit(store, me, &mut e.hit)?;
             }
             Ok(entries)
         })
@@ -813,7 +834,12 @@ impl AppState {
         self.act(Action::ViewVisit, |store, me| {
             let owner = store.visit_owner(visit_id)?;
             open_confidential(store, me, &owner, "visit", visit_id, "来访详情")?;
-            Ok(store.visit_detail(visit_id)?)
+            let mut detail = store.visit_detail(visit_id)?;
+            detail
+                .mediations
+                .iter_mut()
+                .for_each(crate::contact::mask_parties);
+            Ok(detail)
         })
     }
 
@@ -882,13 +908,37 @@ impl AppState {
         self.act(Action::LogMediation, |store, me| {
             let valid = validate_mediation(&input, &store.reference_data(), self.local_date())?;
             let id = store.add_mediation(&valid, &me.id)?;
-            Ok(store.mediation(&id)?)
+            let mut m = store.mediation(&id)?;
+            crate::contact::mask_parties(&mut m);
+            Ok(m)
         })
     }
 
+    /// A mediation record as the screens show it: the parties' numbers masked.
     pub fn mediation(&self, id: &str) -> CmdResult<MediationRecord> {
         self.act(Action::ViewMediation, |store, me| {
-            open_mediation(store, me, id)
+            let mut m = open_mediation(store, me, id)?;
+            crate::contact::mask_parties(&mut m);
+            Ok(m)
+        })
+    }
+
+    /// The record to print its agreement from, with the parties' full numbers (audited).
+    pub fn mediation_agreement(&self, id: &str) -> CmdResult<MediationRecord> {
+        self.act(Action::PrintMediationAgreement, |store, me| {
+            crate::contact::mediation_agreement(store, me, id)
+        })
+    }
+
+    /// A mediation party's ID number or phone in full (audited).
+    pub fn reveal_party_contact(
+        &self,
+        mediation_id: &str,
+        party: u32,
+        field: ContactField,
+    ) -> CmdResult<String> {
+        self.act(Action::ViewFullContact, |store, me| {
+            crate::contact::reveal_party_contact(store, me, mediation_id, party, field)
         })
     }
 
@@ -897,6 +947,22 @@ impl AppState {
     pub fn visitor_profile(&self, visitor_id: &str) -> CmdResult<VisitorProfile> {
         self.act(Action::ViewVisitorDetail, |store, me| {
             let mut p = store.visitor_profile(visitor_id)?;
+            // A reporter is nobody in particular to whom may not see each of their reports.
+            if crate::contact::reporter_hidden(store, me, &p.visitor_id)? {
+                REPORTER_MASK.clone_into(&mut p.name);
+                p.id_number_masked.clear();
+                p.phone_masked = None;
+                p.sex = None;
+                p.birth_date = None;
+                p.address = None;
+                let ids = [p.visitor_id.as_str(), visitor_id];
+                for v in p.visits.iter_mut() {
+                    crate::contact::hide_in_row(v, &ids);
+                }
+            }
+            if !crate::contact::may_see_full_contact(me) {
+                p.birth_date = None;
+            }
             let secret: Vec<String> = p
                 .visits
                 .iter()
@@ -916,10 +982,7 @@ impl AppState {
             }
             for m in p.mediations.iter_mut() {
                 // The profile is a page of lists: the parties' numbers stay masked too.
-                for party in m.parties.iter_mut() {
-                    party.id_number.clone_from(&party.id_number_masked);
-                    party.phone = party.phone.as_deref().map(mask_phone);
-                }
+                crate::contact::mask_parties(m);
                 if secret.contains(&m.visit_id) {
                     m.agreement_text = CONFIDENTIAL_MASK.to_owned();
                     m.sessions.clear();

@@ -41,6 +41,8 @@ macro_rules! command_table {
             mediator_take_next: MediatorDesk, () -> Option<QueueItem>;
             log_mediation: LogMediation, (input: MediationInput) -> MediationRecord;
             mediation: ViewMediation, (id: String) -> MediationRecord;
+            // The printed agreement: the parties' full numbers, audited (contact.rs).
+            mediation_agreement: PrintMediationAgreement, (id: String) -> MediationRecord;
             visitor_profile: ViewVisitorDetail, (visitor_id: String) -> VisitorProfile;
             list_staff: ListStaff, () -> Vec<Staff>;
             add_staff: ManageStaff, (input: NewStaffInput) -> Staff;
@@ -67,14 +69,17 @@ macro_rules! command_table {
             statistics: ViewStatistics, (from: String, to: String, hall: Option<String>) -> StatsPage;
             rate_matters: ViewStatistics, (from: String, to: String, hall: Option<String>, rate: String) -> Vec<RateMatter>;
             completeness: ViewStatistics, (from: String, to: String, hall: Option<String>) -> Completeness;
-            export_ledger: ExportLedger, (kind: String, from: String, to: String, hall: Option<String>, full: bool) -> WrittenFile;
-            monthly_report: ViewStatistics, (month: String, hall: Option<String>) -> WrittenFile;
-            open_export: ViewStatistics, (file_name: String) -> String;
+            // Exports go to a file the user names, outside the data dir (export_file.rs).
+            suggest_export_path: ViewStatistics, (kind: String, from: String, to: String, hall: Option<String>, month: String) -> String;
+            export_ledger: ExportLedger, (kind: String, from: String, to: String, hall: Option<String>, full: bool, dest: String, overwrite: bool) -> WrittenFile;
+            monthly_report: ViewStatistics, (month: String, hall: Option<String>, dest: String, overwrite: bool) -> WrittenFile;
+            open_export: ViewStatistics, (path: String) -> String;
             evaluate_matter: EvaluateMatter, (matter_id: String, input: EvaluationInput) -> EvaluationRecord;
             publicity: ViewStatistics, (from: String, to: String) -> PublicityPage;
             add_publicity: RecordPublicity, (input: PublicityInput) -> PublicityRecord;
             // Audited views: full ID number or phone, the audit log.
             reveal_visitor_contact: ViewFullContact, (visitor_id: String, field: ContactField) -> String;
+            reveal_party_contact: ViewFullContact, (mediation_id: String, party: u32, field: ContactField) -> String;
             audit_entries: Verify, (filter: AuditQuery) -> Vec<AuditRow>;
             // What a sync kept for the supervisor to decide (conflicts.rs).
             sync_conflicts: ResolveConflicts, () -> SyncConflicts;

@@ -19,14 +19,14 @@ use crate::api::{Access, AppState, NewStaffInput, SetupInput, access};
 use crate::command_list::COMMANDS;
 use crate::error::{CmdResult, ErrorKind};
 
-const PW: &str = "test-pass-2026";
+pub(crate) const PW: &str = "test-pass-2026";
 
-fn id(birth: &str, seq: &str) -> String {
+pub(crate) fn id(birth: &str, seq: &str) -> String {
     let first17 = format!("140521{birth}{seq}");
     format!("{first17}{}", resident_id_check_char(&first17).unwrap())
 }
 
-fn visit(name: &str, number: &str) -> VisitInput {
+pub(crate) fn visit(name: &str, number: &str) -> VisitInput {
     VisitInput {
         visitors: vec![VisitorInput {
             name: name.into(),
@@ -40,7 +40,7 @@ fn visit(name: &str, number: &str) -> VisitInput {
     }
 }
 
-fn consultation(visit_id: &str) -> ConsultationInput {
+pub(crate) fn consultation(visit_id: &str) -> ConsultationInput {
     ConsultationInput {
         visit_id: visit_id.into(),
         question: "被拖欠工资怎么办？".into(),
@@ -51,7 +51,7 @@ fn consultation(visit_id: &str) -> ConsultationInput {
     }
 }
 
-fn mediation(visit_id: &str) -> MediationInput {
+pub(crate) fn mediation(visit_id: &str) -> MediationInput {
     let party = |role: &str, name: &str, n: String| PartyInput {
         role: role.into(),
         name: name.into(),
@@ -76,7 +76,7 @@ fn mediation(visit_id: &str) -> MediationInput {
 }
 
 /// A store with one account per role (username = role code) and one registered visit.
-fn fixture(dir: &Path) -> (AppState, String) {
+pub(crate) fn fixture(dir: &Path) -> (AppState, String) {
     let data = dir.join("data");
     let (mut store, _recovery) = Store::create_with_admin(
         &data,
@@ -163,6 +163,9 @@ fn cases() -> Vec<(&'static str, Case)> {
         }),
         ("log_mediation", |s, v, _| ok(s.log_mediation(mediation(v)))),
         ("mediation", |s, _, _| ok(s.mediation("no-such-id"))),
+        ("mediation_agreement", |s, _, _| {
+            ok(s.mediation_agreement("no-such-id"))
+        }),
         ("visitor_profile", |s, _, _| {
             ok(s.visitor_profile("no-such-id"))
         }),
@@ -231,15 +234,27 @@ fn cases() -> Vec<(&'static str, Case)> {
         ("completeness", |s, _, _| {
             ok(s.completeness("2025-03-01", "2025-03-31", None))
         }),
+        ("suggest_export_path", |s, _, _| {
+            ok(s.suggest_export_path("stats", "2025-03-01", "2025-03-31", None, ""))
+        }),
+        // A relative destination: refused at its field (after the role check), nothing written.
         ("export_ledger", |s, _, _| {
-            ok(s.export_ledger("stats", "2025-03-01", "2025-03-31", None, false))
+            ok(s.export_ledger(
+                "stats",
+                "2025-03-01",
+                "2025-03-31",
+                None,
+                false,
+                "统计.xlsx",
+                false,
+            ))
         }),
         // A malformed month: refused at its field (after the role check), nothing rendered.
         ("monthly_report", |s, _, _| {
-            ok(s.monthly_report("2025/03", None))
+            ok(s.monthly_report("2025/03", None, "/tmp/月报.pdf", false))
         }),
         ("open_export", |s, _, _| {
-            ok(s.open_export("no-such-file.xlsx"))
+            ok(s.open_export("/no-such-dir/no-such-file.xlsx"))
         }),
         ("evaluate_matter", |s, _, _| {
             ok(s.evaluate_matter(
@@ -258,6 +273,9 @@ fn cases() -> Vec<(&'static str, Case)> {
         }),
         ("reveal_visitor_contact", |s, _, _| {
             ok(s.reveal_visitor_contact("no-such-id", crate::api::ContactField::IdNumber))
+        }),
+        ("reveal_party_contact", |s, _, _| {
+            ok(s.reveal_party_contact("no-such-id", 0, crate::api::ContactField::IdNumber))
         }),
         ("audit_entries", |s, _, _| {
             ok(s.audit_entries(crate::api::AuditQuery::default()))
@@ -1284,17 +1302,26 @@ fn exports_follow_the_confidentiality_of_the_lists() {
     state.login("lawyer", PW).unwrap();
     state.log_consultation(consultation(&visit_id)).unwrap();
     let day = state.local_date().to_string();
+    let out = |name: &str| dir.path().join("导出").join(name).display().to_string();
 
     state.login("clerk", PW).unwrap();
     let x = state
-        .export_ledger("visits", &day, &day, None, false)
+        .export_ledger("visits", &day, &day, None, false, &out("1.xlsx"), false)
         .unwrap();
     let text = exported_text(&x.path);
     assert!(text.contains("拖欠工资三个月"), "{text}");
     assert!(!text.contains(REPORT), "{text}");
     assert!(!text.contains("钱检举"), "{text}");
     let x = state
-        .export_ledger("consultations", &day, &day, None, false)
+        .export_ledger(
+            "consultations",
+            &day,
+            &day,
+            None,
+            false,
+            &out("2.xlsx"),
+            false,
+        )
         .unwrap();
     let text = exported_text(&x.path);
     assert!(!text.contains("被拖欠工资怎么办"), "{text}");
@@ -1303,11 +1330,19 @@ fn exports_follow_the_confidentiality_of_the_lists() {
     // A supervisor's full export (audited as such) carries it.
     state.login("supervisor", PW).unwrap();
     let x = state
-        .export_ledger("visits", &day, &day, None, true)
+        .export_ledger("visits", &day, &day, None, true, &out("3.xlsx"), false)
         .unwrap();
     assert!(exported_text(&x.path).contains(REPORT));
     let x = state
-        .export_ledger("consultations", &day, &day, None, false)
+        .export_ledger(
+            "consultations",
+            &day,
+            &day,
+            None,
+            false,
+            &out("4.xlsx"),
+            false,
+        )
         .unwrap();
     assert!(exported_text(&x.path).contains("被拖欠工资怎么办"));
 }

@@ -13,7 +13,11 @@ mod command_tests;
 #[cfg(feature = "ts")]
 pub mod commands_ts;
 pub mod conflicts;
+pub mod contact;
+#[cfg(test)]
+mod contact_tests;
 pub mod error;
+pub mod export_file;
 pub mod matters;
 pub mod people;
 pub mod security_doc;

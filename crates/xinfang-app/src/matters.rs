@@ -262,16 +262,6 @@ pub(crate) fn print_error(
     }
 }
 
-/// The file `file_name` of `dir`, if it is a plain name (no path) ending in one of
-/// `extensions` and such a file exists.
-pub(crate) fn file_in(dir: &Path, file_name: &str, extensions: &[&str]) -> Option<PathBuf> {
-    let plain = Path::new(file_name)
-        .file_name()
-        .is_some_and(|n| n == file_name)
-        && extensions.iter().any(|x| file_name.ends_with(x));
-    Some(dir.join(file_name)).filter(|p| plain && p.is_file())
-}
-
 /// Opens `path` with the system's default program; `otherwise` tells the user what to do when
 /// that fails. Returns the path.
 pub(crate) fn open_with_system(path: &Path, otherwise: &str) -> CmdResult<String> {

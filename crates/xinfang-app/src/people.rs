@@ -16,7 +16,7 @@ use xinfang_store::{
     DuplicatePair, MergeRecord, PersonBrief, SplitOutcome, SplitTarget, Staff, Store,
 };
 
-use crate::api::{REPORTER_MASK, check_confidential};
+use crate::api::REPORTER_MASK;
 use crate::error::{CmdResult, CommandError};
 
 /// The desk's 疑似重复人员 screen: likely duplicates, and the merges held here (to undo one).
@@ -50,17 +50,14 @@ fn allowed(me: &Staff) -> CmdResult<()> {
 /// Lists show a 检举控告 reporter only to whom may see each of their reports (as every list
 /// of the app): otherwise the name and numbers are hidden.
 fn mask_reporter(store: &Store, me: &Staff, p: &mut PersonBrief) -> CmdResult<()> {
-    if !p.reporter {
-        return Ok(());
+    if !crate::contact::may_see_full_contact(me) {
+        p.birth_date = None;
     }
-    for v in store.visits_of_visitor(&p.visitor_id)? {
-        if v.confidential && check_confidential(me, &store.visit_owner(&v.visit_id)?).is_err() {
-            REPORTER_MASK.clone_into(&mut p.name);
-            p.id_number_masked.clear();
-            p.phone_masked = None;
-            p.birth_date = None;
-            return Ok(());
-        }
+    if p.reporter && crate::contact::reporter_hidden(store, me, &p.visitor_id)? {
+        REPORTER_MASK.clone_into(&mut p.name);
+        p.id_number_masked.clear();
+        p.phone_masked = None;
+        p.birth_date = None;
     }
     Ok(())
 }

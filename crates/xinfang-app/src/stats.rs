@@ -25,10 +25,8 @@ use xinfang_store::{
 
 use crate::api::{AppState, Choice};
 use crate::error::{CmdResult, CommandError, ErrorKind};
-use crate::matters::{file_in, open_with_system, print_error, printer};
-
-/// The folder of the data dir that exports (.xlsx) and reports (.pdf) are written to.
-pub const EXPORTS_DIR: &str = "exports";
+use crate::export_file::{check_destination, write_beside, write_failed};
+use crate::matters::{open_with_system, print_error, printer};
 
 /// What the statistics screen shows and what the logged-in role may do there.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,7 +43,7 @@ pub struct StatsPage {
     pub may_evaluate: bool,
 }
 
-/// A file written into the data dir's `exports/` folder.
+/// An export written where the user chose.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WrittenFile {
@@ -104,24 +102,6 @@ fn may(roles: &[Role], a: Action) -> bool {
     authorize(roles, a).is_ok()
 }
 
-fn io_error(path: &Path, e: &dyn std::fmt::Display) -> CommandError {
-    tracing::error!(path = %path.display(), error = %e, "cannot write export");
-    CommandError::new(
-        ErrorKind::Internal,
-        "write_failed",
-        format!(
-            "无法写入 {}：{e}。请检查磁盘空间和数据目录的写权限后重试。",
-            path.display()
-        ),
-    )
-}
-
-fn exports_dir(data_dir: &Path) -> CmdResult<PathBuf> {
-    let dir = data_dir.join(EXPORTS_DIR);
-    std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, &e))?;
-    Ok(dir)
-}
-
 fn written(path: &Path, rows: usize, full_ids: bool) -> WrittenFile {
     WrittenFile {
         path: path.display().to_string(),
@@ -134,8 +114,24 @@ fn written(path: &Path, rows: usize, full_ids: bool) -> WrittenFile {
     }
 }
 
-fn ledger_error(path: &Path, e: xinfang_ledger::LedgerError) -> CommandError {
-    io_error(path, &e)
+/// The title of an export `kind` (also the start of its suggested file name).
+fn ledger_title(kind: &str) -> CmdResult<&'static str> {
+    Ok(match kind {
+        "stats" => "统计",
+        "visits" => "来访台账",
+        "consultations" => "法律咨询台账",
+        "mediations" => "人民调解台账",
+        "publicity" => "法治宣传活动",
+        other => {
+            return Err(bad_field(
+                "kind",
+                "export_kind_unknown",
+                format!(
+                    "导出内容“{other}”无法识别，请选择统计（stats）、来访台账（visits）、法律咨询（consultations）、人民调解（mediations）或法治宣传（publicity）。"
+                ),
+            ));
+        }
+    })
 }
 
 /// A ledger is a list, and lists never show what a 检举控告 says (the screens' rule): the
@@ -327,9 +323,47 @@ impl AppState {
         })
     }
 
-    /// Writes a ledger or the statistics to `.xlsx` in `<data dir>/exports/`. ID numbers and
-    /// phones are masked unless `full` is asked for by a role that may (the export is logged
-    /// either way).
+    /// The file suggested for an export (`kind`: a ledger of [`Self::export_ledger`], or
+    /// `report` for the monthly report of `month`): a dated name in the user's documents
+    /// (`export_file::default_export_dir`), which the user may change.
+    pub fn suggest_export_path(
+        &self,
+        kind: &str,
+        from: &str,
+        to: &str,
+        hall: Option<String>,
+        month: &str,
+    ) -> CmdResult<String> {
+        let name = self.act(Action::ViewStatistics, |store, _| {
+            if kind == "report" {
+                let (from, _) = report::month_bounds(month)?;
+                let hall = hall_filter(hall)?.unwrap_or_else(|| store.hall_code().to_owned());
+                return Ok(format!(
+                    "月报-{hall}-{}{:02}.pdf",
+                    from.year(),
+                    from.month()
+                ));
+            }
+            let q = query(from, to, hall, self.local_date())?;
+            let stamp = self.now_cst().format("%Y%m%d-%H%M%S");
+            let scope = q.hall.clone().unwrap_or_else(|| "all".to_owned());
+            let (p, t) = (q.period.from, q.period.to);
+            Ok(format!(
+                "{}-{scope}-{p}-{t}-{stamp}.xlsx",
+                ledger_title(kind)?
+            ))
+        })?;
+        let dir = crate::export_file::home_dir()
+            .map(|h| crate::export_file::default_export_dir(&h))
+            .unwrap_or_default();
+        Ok(dir.join(name).display().to_string())
+    }
+
+    /// Writes a ledger or the statistics to the `.xlsx` file `dest` the user chose (checked:
+    /// `export_file::check_destination`; an existing file only with `overwrite`). ID numbers
+    /// and phones are masked unless `full` is asked for by a role that may; every export is
+    /// logged and audited.
+    #[allow(clippy::too_many_arguments)]
     pub fn export_ledger(
         &self,
         kind: &str,
@@ -337,120 +371,109 @@ impl AppState {
         to: &str,
         hall: Option<String>,
         full: bool,
+        dest: &str,
+        overwrite: bool,
     ) -> CmdResult<WrittenFile> {
         let data_dir = self.data_dir().to_path_buf();
-        self.act(Action::ExportLedger, |store, me| {
+        let file = self.act(Action::ExportLedger, |store, me| {
             let q = query(from, to, hall, self.local_date())?;
             if full {
                 authorize(&me.roles, Action::ExportFullIds).map_err(CommandError::forbidden)?;
             }
-            let dir = exports_dir(&data_dir)?;
-            let stamp = self.now_cst().format("%Y%m%d-%H%M%S");
-            let scope = q.hall.clone().unwrap_or_else(|| "all".to_owned());
-            let name = |what: &str| {
-                dir.join(format!(
-                    "{what}-{scope}-{}-{}-{stamp}.xlsx",
-                    q.period.from, q.period.to
-                ))
-            };
+            ledger_title(kind)?;
+            let path = check_destination(&data_dir, dest, ".xlsx", overwrite)?;
             let cal = store.holiday_calendar();
-            let (path, rows) = match kind {
-                "stats" => {
-                    let s = store.statistics(&q, &cal)?;
-                    let p = name("统计");
-                    xinfang_ledger::write_statistics(&p, &s).map_err(|e| ledger_error(&p, e))?;
-                    (p, 1)
-                }
-                "visits" => {
-                    let rows = visit_ledger(store, me, &q, full)?;
-                    let p = name("来访台账");
-                    xinfang_ledger::write_visits(&p, &rows, full)
-                        .map_err(|e| ledger_error(&p, e))?;
-                    (p, rows.len())
-                }
-                "consultations" => {
-                    let rows = consultation_ledger(store, me, &q)?;
-                    let p = name("法律咨询台账");
-                    xinfang_ledger::write_consultations(&p, &rows)
-                        .map_err(|e| ledger_error(&p, e))?;
-                    (p, rows.len())
-                }
-                "mediations" => {
-                    let rows = store.mediation_ledger(&q)?;
-                    let p = name("人民调解台账");
-                    xinfang_ledger::write_mediations(&p, &rows)
-                        .map_err(|e| ledger_error(&p, e))?;
-                    (p, rows.len())
-                }
-                "publicity" => {
-                    let records = store.publicity_list(&q.period)?;
-                    let summary = store.publicity_summary(&q.period)?;
-                    let p = name("法治宣传活动");
-                    xinfang_ledger::write_publicity(&p, &records, &summary)
-                        .map_err(|e| ledger_error(&p, e))?;
-                    (p, records.len())
-                }
-                other => {
-                    return Err(bad_field(
-                        "kind",
-                        "export_kind_unknown",
-                        format!(
-                            "导出内容“{other}”无法识别，请选择统计（stats）、来访台账（visits）、法律咨询（consultations）、人民调解（mediations）或法治宣传（publicity）。"
-                        ),
-                    ));
-                }
-            };
+            let mut rows = 1;
+            write_beside(&path, |p| {
+                let done = match kind {
+                    "stats" => xinfang_ledger::write_statistics(p, &store.statistics(&q, &cal)?),
+                    "visits" => {
+                        let list = visit_ledger(store, me, &q, full)?;
+                        rows = list.len();
+                        xinfang_ledger::write_visits(p, &list, full)
+                    }
+                    "consultations" => {
+                        let list = consultation_ledger(store, me, &q)?;
+                        rows = list.len();
+                        xinfang_ledger::write_consultations(p, &list)
+                    }
+                    "mediations" => {
+                        let list = store.mediation_ledger(&q)?;
+                        rows = list.len();
+                        xinfang_ledger::write_mediations(p, &list)
+                    }
+                    _ => {
+                        let records = store.publicity_list(&q.period)?;
+                        rows = records.len();
+                        let summary = store.publicity_summary(&q.period)?;
+                        xinfang_ledger::write_publicity(p, &records, &summary)
+                    }
+                };
+                done.map_err(|e| write_failed(&path, &e))
+            })?;
             let file = written(&path, rows, full);
             store.log_export(kind, full, rows, &file.file_name, &me.id)?;
             tracing::info!(kind, rows, full, "ledger exported");
             Ok(file)
-        })
+        })?;
+        self.remember_written(Path::new(&file.path));
+        Ok(file)
     }
 
-    /// The monthly report (`YYYY-MM`) of one hall (default: this desk's) to PDF in `exports/`.
-    pub fn monthly_report(&self, month: &str, hall: Option<String>) -> CmdResult<WrittenFile> {
+    /// The monthly report (`YYYY-MM`) of one hall (default: this desk's) to the PDF file
+    /// `dest` the user chose, checked as [`Self::export_ledger`]'s.
+    pub fn monthly_report(
+        &self,
+        month: &str,
+        hall: Option<String>,
+        dest: &str,
+        overwrite: bool,
+    ) -> CmdResult<WrittenFile> {
         let data_dir = self.data_dir().to_path_buf();
         let today = self.local_date();
-        let (stats, hall_code) = self.act(Action::ViewStatistics, |store, _| {
+        let (stats, hall_code, path) = self.act(Action::ViewStatistics, |store, _| {
             let (from, to) = report::month_bounds(month)?;
             let hall = hall_filter(hall)?;
             let hall = hall.unwrap_or_else(|| store.hall_code().to_owned());
+            let path = check_destination(&data_dir, dest, ".pdf", overwrite)?;
             let q = StatsQuery {
                 period: Period::new(from, to)?,
                 today,
                 hall: Some(hall.clone()),
             };
             let cal = store.holiday_calendar();
-            Ok((store.statistics(&q, &cal)?, hall))
+            Ok((store.statistics(&q, &cal)?, hall, path))
         })?;
         let (issuer, hall_name) = hall_names(&hall_code, ReferenceData::bundled().regions);
         let r = report::monthly(&stats, &issuer, &hall_name, today);
-        let from = stats.period.from;
         let pdf = printer(&data_dir)
             .and_then(|p| p.render_report(&r))
             .map_err(print_error("report", "月报"))?;
-        let dir = exports_dir(&data_dir)?;
-        let path = dir.join(format!(
-            "月报-{hall_code}-{}{:02}.pdf",
-            from.year(),
-            from.month()
-        ));
-        std::fs::write(&path, &pdf).map_err(|e| io_error(&path, &e))?;
+        write_beside(&path, |p| {
+            std::fs::write(p, &pdf).map_err(|e| write_failed(&path, &e))
+        })?;
+        let file = written(&path, 1, false);
+        // A file leaving the app is in the audit log, like every export.
+        self.act(Action::ViewStatistics, |store, me| {
+            Ok(store.log_export("report", false, 1, &file.file_name, &me.id)?)
+        })?;
         tracing::info!(hall = %hall_code, month, "monthly report printed");
-        Ok(written(&path, 1, false))
+        self.remember_written(&path);
+        Ok(file)
     }
 
-    /// Opens a file of `exports/` (by name) with the system's default program.
-    pub fn open_export(&self, file_name: &str) -> CmdResult<String> {
+    /// Opens an export this session wrote (`path` as the export returned it) with the system's
+    /// default program.
+    pub fn open_export(&self, path: &str) -> CmdResult<String> {
         self.act(Action::ViewStatistics, |_, _| Ok(()))?;
-        let dir = self.data_dir().join(EXPORTS_DIR);
-        let path = file_in(&dir, file_name, &[".pdf", ".xlsx"]).ok_or_else(|| {
-            CommandError::new(
+        let path = PathBuf::from(path);
+        if !self.session_wrote(&path) || !path.is_file() {
+            return Err(CommandError::new(
                 ErrorKind::NotFound,
                 "not_found",
-                format!("没有找到导出文件 {file_name}，请重新导出。"),
-            )
-        })?;
+                "只能打开本次登录后导出且仍在原位置的文件：请重新导出。",
+            ));
+        }
         open_with_system(&path, "请在文件管理器中打开该文件。")
     }
 
@@ -591,17 +614,36 @@ mod tests {
             .unwrap();
         assert_eq!(gaps.matters_without_disposition.len(), 1);
 
-        // Files land in <data dir>/exports; the report is named after hall and month.
+        // Files land where the user chose, outside the data dir; the report's suggested name
+        // is after hall and month.
+        let out = |name: &str| dir.path().join("导出").join(name).display().to_string();
         let x = state
-            .export_ledger("visits", "2025-03-01", "2025-03-31", None, true)
+            .export_ledger(
+                "visits",
+                "2025-03-01",
+                "2025-03-31",
+                None,
+                true,
+                &out("台账.xlsx"),
+                false,
+            )
             .unwrap();
-        assert_eq!((x.rows, x.full_ids), (2, true));
-        assert!(Path::new(&x.path).is_file());
-        let pdf = state.monthly_report("2025-03", None).unwrap();
+        assert_eq!((x.rows, x.full_ids, x.path), (2, true, out("台账.xlsx")));
+        let suggested = state
+            .suggest_export_path("report", "", "", None, "2025-03")
+            .unwrap();
+        assert!(
+            suggested.ends_with("/月报-140521-202503.pdf"),
+            "{suggested}"
+        );
+        let pdf = state
+            .monthly_report("2025-03", None, &out("月报-140521-202503.pdf"), false)
+            .unwrap();
         assert_eq!(pdf.file_name, "月报-140521-202503.pdf");
         assert!(std::fs::read(&pdf.path).unwrap().starts_with(b"%PDF-"));
         let e = state.open_export("../secret.pdf").unwrap_err();
         assert_eq!(e.kind, ErrorKind::NotFound);
+        assert!(!dir.path().join("data/exports").exists());
 
         // Every refusal names its field.
         let e = state
@@ -609,10 +651,20 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("to"));
         assert!(e.message.contains("早于开始日期"), "{}", e.message);
-        let e = state.monthly_report("2025-13", None).unwrap_err();
+        let e = state
+            .monthly_report("2025-13", None, &out("x.pdf"), false)
+            .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("month"));
         let e = state
-            .export_ledger("everything", "2025-03-01", "2025-03-31", None, false)
+            .export_ledger(
+                "everything",
+                "2025-03-01",
+                "2025-03-31",
+                None,
+                false,
+                &out("x.xlsx"),
+                false,
+            )
             .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("kind"));
         let e = state
@@ -655,11 +707,27 @@ mod tests {
         // A clerk exports masked only.
         state.login("clerk", PW).unwrap();
         let e = state
-            .export_ledger("visits", "2025-03-01", "2025-03-31", None, true)
+            .export_ledger(
+                "visits",
+                "2025-03-01",
+                "2025-03-31",
+                None,
+                true,
+                &out("c.xlsx"),
+                false,
+            )
             .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Forbidden);
         let x = state
-            .export_ledger("visits", "2025-03-01", "2025-03-31", None, false)
+            .export_ledger(
+                "visits",
+                "2025-03-01",
+                "2025-03-31",
+                None,
+                false,
+                &out("c.xlsx"),
+                false,
+            )
             .unwrap();
         assert!(!x.full_ids);
     }

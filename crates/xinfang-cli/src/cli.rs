@@ -375,7 +375,11 @@ pub fn run(args: Args) -> CmdResult {
         Command::Search { query, limit } => {
             let (store, me) = login(&args)?;
             authorize(&me.roles, Action::SearchVisitors)?;
-            let visitors = store.search(query, *limit)?;
+            let mut visitors = store.search(query, *limit)?;
+            // As the app's search: reporters hidden, birth dates for full-number roles only.
+            for v in visitors.iter_mut() {
+                xinfang_app::contact::mask_hit(&store, &me, v)?;
+            }
             print(json, &json!({ "visitors": visitors }), |_| {
                 if visitors.is_empty() {
                     return format!("没有找到与“{query}”匹配的来访人。");

@@ -684,7 +684,7 @@ pub fn notice(args: &Args, command: &NoticeCommand) -> CmdResult {
             notice::legal_opinion(&read_input(path, "法律意见书")?, reference)?
         }
         (NoticeKind::MediationAgreement, None, None, Some(id), None) => {
-            let m = xinfang_app::api::open_mediation(&store, &me, id)?;
+            let m = xinfang_app::contact::mediation_agreement(&store, &me, id)?;
             notice::check_agreed(m.outcome)?;
             let visit = store.visit_row(&m.visit_id)?;
             notice::mediation_agreement(

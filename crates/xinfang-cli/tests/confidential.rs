@@ -188,3 +188,35 @@ fn a_clerks_visit_ledger_export_masks_the_report() {
     assert!(!text.contains("要求解决问题"), "{text}");
     assert!(export("boss", true).contains("要求解决问题"));
 }
+
+/// `xinfang search` shows what the app's search shows: a 检举控告 reporter is nobody in
+/// particular to whom may not see the report, and birth dates go only to roles that may see
+/// full numbers (issue 15, items 10 and 4; the CLI printed both to every role).
+#[test]
+fn search_hides_the_reporter_and_the_birth_date_as_the_app_does() {
+    let (hall, _) = report_hall();
+    let dir = hall.path();
+    let other = id_with_check("14052119750301024");
+    common::register(dir, "2026-11-20T10:00:00+08:00", "张三", &other, "claim");
+    let reporter = id_with_check("14052119800115013");
+    let hit = |user: &str, number: &str| ok(dir, user, &["search", number])["visitors"][0].clone();
+
+    for user in ["clerk", "boss"] {
+        let h = hit(user, &reporter);
+        assert_eq!(
+            (&h["name"], &h["birth_date"]),
+            (&"举报人".into(), &"1980-01-15".into()),
+            "{user}"
+        );
+    }
+    for user in ["clerk2", "lawyer"] {
+        let h = hit(user, &reporter);
+        assert_eq!(h["name"], "（检举人，已隐去）", "{user}: {h}");
+        assert_eq!(h["id_number_masked"], "", "{user}: {h}");
+        assert!(h["birth_date"].is_null(), "{user}: {h}");
+    }
+    let h = hit("lawyer", &other);
+    assert_eq!(h["name"], "张三");
+    assert!(h["birth_date"].is_null(), "{h}");
+    assert_eq!(hit("clerk2", &other)["birth_date"], "1975-03-01");
+}

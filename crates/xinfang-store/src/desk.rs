@@ -140,6 +140,8 @@ pub struct SessionRecord {
 pub struct MediationRecord {
     pub id: String,
     pub visit_id: String,
+    /// Staff id of the mediator who recorded it (who may print its agreement in full).
+    pub mediator_id: String,
     pub mediator_name: String,
     pub dispute_type: String,
     pub dispute_type_name: String,
@@ -445,19 +447,38 @@ fn mediations_where(
     key: &str,
 ) -> Result<Vec<MediationRecord>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT m.id, m.visit_id, coalesce(s.display_name, ''), m.dispute_type, m.outcome,
+        "SELECT m.id, m.visit_id, m.mediator_id, coalesce(s.display_name, ''), m.dispute_type, m.outcome,
                 m.agreement_text, m.judicial_confirmation, m.created_at
          FROM mediations m LEFT JOIN staff s ON s.id = m.mediator_id
          WHERE {clause} ORDER BY m.created_at DESC"
     ))?;
     let heads = stmt
         .query_map([key], |r| {
-            <(String, String, String, String, String, String, bool, String)>::try_from(r)
+            <(
+                String,
+                String,
+                String,
+                String,
+                String,
+                String,
+                String,
+                bool,
+                String,
+            )>::try_from(r)
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut out = Vec::with_capacity(heads.len());
-    for (id, visit_id, mediator_name, dispute, outcome, agreement_text, confirm, created_at) in
-        heads
+    for (
+        id,
+        visit_id,
+        mediator_id,
+        mediator_name,
+        dispute,
+        outcome,
+        agreement_text,
+        confirm,
+        created_at,
+    ) in heads
     {
         let parties = conn
             .prepare_cached(
@@ -496,6 +517,7 @@ fn mediations_where(
         out.push(MediationRecord {
             id,
             visit_id,
+            mediator_id,
             mediator_name,
             dispute_type_name: dispute_type(&dispute)
                 .map_or_else(|| dispute.clone(), |d| d.1.into()),

@@ -56,6 +56,45 @@ describe('VisitorView', () => {
     w.unmount()
   })
 
+  it('reveals a mediation party on request and copes without a birth date', async () => {
+    const asked: unknown[] = []
+    const party = (name: string, masked: string) => ({
+      role: 'applicant', role_label: '申请人', name, id_type_label: '居民身份证',
+      id_number: masked, id_number_masked: masked, phone: null, address: null,
+    })
+    const withParties = {
+      ...profile,
+      sex: null,
+      birth_date: null,
+      mediations: [{
+        id: 'm1', visit_id: 'x1', mediator_id: 's3', mediator_name: '孙调解', dispute_type: 'labour',
+        dispute_type_name: '劳动争议', parties: [party('钱守正', '1405**********0315'), party('李四', '1405**********0246')],
+        sessions: [], outcome: 'agreed', outcome_label: '达成协议', agreement_text: '', judicial_confirmation: false,
+        created_at: '2025-03-03T09:00:00+08:00',
+      }],
+    }
+    mockIPC((cmd, args) => {
+      if (cmd === 'visitor_profile') return withParties
+      if (cmd === 'reveal_party_contact') {
+        asked.push(args)
+        return '140521197503010246'
+      }
+      return null
+    })
+    const w = mountView(['clerk'])
+    await sleep(20)
+    expect(w.find(q('visitor-detail')).text()).not.toContain('null')
+    expect(w.find(q('profile-birth-date')).exists()).toBe(false)
+    const ids = () => w.findAll(q('party-id-number')).map((e) => e.text())
+    expect(ids()).toEqual(['1405**********0315', '1405**********0246'])
+    await w.findAll(q('reveal-party-id-number'))[1].trigger('click')
+    await sleep(20)
+    expect(asked).toEqual([{ mediationId: 'm1', party: 1, field: 'id_number' }])
+    expect(ids()).toEqual(['1405**********0315', '140521197503010246'])
+    expect(w.findAll(q('reveal-party-id-number'))).toHaveLength(1)
+    w.unmount()
+  })
+
   it('offers no reveal to the lawyer', async () => {
     mockIPC((cmd) => (cmd === 'visitor_profile' ? profile : null))
     const w = mountView(['lawyer'])

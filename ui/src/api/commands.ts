@@ -84,6 +84,7 @@ export interface Commands {
   mediator_take_next: { args: null; result: QueueItem | null }
   log_mediation: { args: { input: MediationInput }; result: MediationRecord }
   mediation: { args: { id: string }; result: MediationRecord }
+  mediation_agreement: { args: { id: string }; result: MediationRecord }
   visitor_profile: { args: { visitorId: string }; result: VisitorProfile }
   list_staff: { args: null; result: Array<Staff> }
   add_staff: { args: { input: NewStaffInput }; result: Staff }
@@ -108,13 +109,15 @@ export interface Commands {
   statistics: { args: { from: string; to: string; hall: string | null }; result: StatsPage }
   rate_matters: { args: { from: string; to: string; hall: string | null; rate: string }; result: Array<RateMatter> }
   completeness: { args: { from: string; to: string; hall: string | null }; result: Completeness }
-  export_ledger: { args: { kind: string; from: string; to: string; hall: string | null; full: boolean }; result: WrittenFile }
-  monthly_report: { args: { month: string; hall: string | null }; result: WrittenFile }
-  open_export: { args: { fileName: string }; result: string }
+  suggest_export_path: { args: { kind: string; from: string; to: string; hall: string | null; month: string }; result: string }
+  export_ledger: { args: { kind: string; from: string; to: string; hall: string | null; full: boolean; dest: string; overwrite: boolean }; result: WrittenFile }
+  monthly_report: { args: { month: string; hall: string | null; dest: string; overwrite: boolean }; result: WrittenFile }
+  open_export: { args: { path: string }; result: string }
   evaluate_matter: { args: { matterId: string; input: EvaluationInput }; result: EvaluationRecord }
   publicity: { args: { from: string; to: string }; result: PublicityPage }
   add_publicity: { args: { input: PublicityInput }; result: PublicityRecord }
   reveal_visitor_contact: { args: { visitorId: string; field: ContactField }; result: string }
+  reveal_party_contact: { args: { mediationId: string; party: number; field: ContactField }; result: string }
   audit_entries: { args: { filter: AuditQuery }; result: Array<AuditRow> }
   sync_conflicts: { args: null; result: SyncConflicts }
   resolve_sync_conflict: { args: { id: string; choose: number | null; value: string | null }; result: Conflict }

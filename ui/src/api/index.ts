@@ -104,6 +104,7 @@ export const api = {
   mediatorTakeNext: () => call('mediator_take_next'),
   logMediation: (input: MediationInput) => call('log_mediation', { input }),
   mediation: (id: string) => call('mediation', { id }),
+  mediationAgreement: (id: string) => call('mediation_agreement', { id }),
   visitorProfile: (visitorId: string) => call('visitor_profile', { visitorId }),
   listStaff: () => call('list_staff'),
   addStaff: (input: NewStaffInput) => call('add_staff', { input }),
@@ -133,10 +134,20 @@ export const api = {
     call('rate_matters', { from, to, hall, rate }),
   completeness: (from: string, to: string, hall: string | null) =>
     call('completeness', { from, to, hall }),
-  exportLedger: (kind: string, from: string, to: string, hall: string | null, full: boolean) =>
-    call('export_ledger', { kind, from, to, hall, full }),
-  monthlyReport: (month: string, hall: string | null) => call('monthly_report', { month, hall }),
-  openExport: (fileName: string) => call('open_export', { fileName }),
+  suggestExportPath: (kind: string, from: string, to: string, hall: string | null, month: string) =>
+    call('suggest_export_path', { kind, from, to, hall, month }),
+  exportLedger: (
+    kind: string,
+    from: string,
+    to: string,
+    hall: string | null,
+    full: boolean,
+    dest: string,
+    overwrite: boolean,
+  ) => call('export_ledger', { kind, from, to, hall, full, dest, overwrite }),
+  monthlyReport: (month: string, hall: string | null, dest: string, overwrite: boolean) =>
+    call('monthly_report', { month, hall, dest, overwrite }),
+  openExport: (path: string) => call('open_export', { path }),
   evaluateMatter: (matterId: string, input: EvaluationInput) =>
     call('evaluate_matter', { matterId, input }),
   publicity: (from: string, to: string) => call('publicity', { from, to }),
@@ -144,6 +155,8 @@ export const api = {
   // Audited views (docs/security.md): a full ID number or phone, the audit log.
   revealVisitorContact: (visitorId: string, field: ContactField) =>
     call('reveal_visitor_contact', { visitorId, field }),
+  revealPartyContact: (mediationId: string, party: number, field: ContactField) =>
+    call('reveal_party_contact', { mediationId, party, field }),
   auditEntries: (filter: AuditQuery) => call('audit_entries', { filter }),
   // What a sync kept for the supervisor to decide: keep option n, or write a checked value.
   syncConflicts: () => call('sync_conflicts'),

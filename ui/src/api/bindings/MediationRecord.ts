@@ -6,4 +6,8 @@ import type { SessionRecord } from "./SessionRecord";
 /**
  * 调解记录 as stored.
  */
-export type MediationRecord = { id: string, visit_id: string, mediator_name: string, dispute_type: string, dispute_type_name: string, parties: Array<PartyRecord>, sessions: Array<SessionRecord>, outcome: MediationOutcome, outcome_label: string, agreement_text: string, judicial_confirmation: boolean, created_at: string, };
+export type MediationRecord = { id: string, visit_id: string, 
+/**
+ * Staff id of the mediator who recorded it (who may print its agreement in full).
+ */
+mediator_id: string, mediator_name: string, dispute_type: string, dispute_type_name: string, parties: Array<PartyRecord>, sessions: Array<SessionRecord>, outcome: MediationOutcome, outcome_label: string, agreement_text: string, judicial_confirmation: boolean, created_at: string, };
