@@ -281,3 +281,44 @@ fn the_hall_id_key_is_never_logged() {
     assert!(!logged.is_empty(), "the server logged at trace level");
     assert!(!logged.contains(&hex), "the key is in the server log");
 }
+
+#[test]
+fn halls_have_keys_of_their_own_and_the_citys_repeat_visits_still_find_a_person_across_them() {
+    let server = Server::start();
+    let mut a = Desk::new(HALL, 8);
+    let mut b = Desk::new("140525", 9);
+    a.enrol(&server.url, &server.enrol_code(HALL)).unwrap();
+    b.enrol(&server.url, &server.enrol_code("140525")).unwrap();
+    let keys: i64 = server
+        .db()
+        .query_row(
+            "SELECT count(DISTINCT key) FROM hall_id_keys WHERE hall_code IN ('140521', '140525')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(keys, 2, "one key per hall");
+
+    // One person visits both halls.
+    let number = a.resident_id();
+    a.register_returning(&number);
+    b.register_returning(&number);
+    assert_ne!(one_id(&a, &number), one_id(&b, &number));
+    a.sync().unwrap();
+    b.sync().unwrap();
+
+    let token = server.admin_token();
+    let (status, body) = server.get(
+        &format!("/v1/city/repeat-visits?id_number={number}"),
+        Some(&token),
+    );
+    assert_eq!(status, 200, "{body}");
+    let mut halls: Vec<&str> = body["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["hall_code"].as_str().unwrap())
+        .collect();
+    halls.sort();
+    assert_eq!(halls, ["140521", "140525"]);
+}
