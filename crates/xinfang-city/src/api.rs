@@ -26,7 +26,7 @@ use xinfang_sync::audit::{
 };
 use xinfang_sync::wire::{
     ApiError, AuditHead, Change, CityCounts, DeviceState, EnrolRequest, EnrolResponse, HallCounts,
-    Health, MAX_AUDIT_ENTRIES, MAX_BODY_BYTES, MAX_PULL_CHANGES, MAX_PUSH_CHANGES, Op,
+    HallIdKey, Health, MAX_AUDIT_ENTRIES, MAX_BODY_BYTES, MAX_PULL_CHANGES, MAX_PUSH_CHANGES, Op,
     OwnChangesRequest, OwnChangesResponse, PROTOCOL_HEADER, PROTOCOL_VERSION, PullRequest,
     PullResponse, PushRequest, PushResponse, Quarantine, QuarantinedChange, ReferenceBundle,
     RemoteChange, RepeatVisit, RepeatVisits, SCHEMA_HEADER, SetAside, SnapshotRecord,
@@ -390,6 +390,16 @@ async fn enrol(
             "设备名称中有控制字符：请只用文字、数字和常见标点（例如“沁水县接待台1”）后再登记。",
         ));
     }
+    let offered = match &req.hall_id_key {
+        None => None,
+        Some(k) => Some(k.bytes().ok_or_else(|| {
+            Failure::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "hall_id_key_invalid",
+                "接待台提供的大厅标识密钥格式不正确：请升级接待台软件后再登记。",
+            )
+        })?),
+    };
     let token = auth::new_token();
     let enrolment = NewEnrolment {
         code_hash: auth::code_hash(&req.code),
@@ -400,13 +410,20 @@ async fn enrol(
         now: state.settings.clock.now().timestamp(),
     };
     let storage = state.storage.clone();
-    let hall = blocking(move || storage.enrol(&enrolment)).await?;
+    let (hall, key) = blocking(move || {
+        let hall = storage.enrol(&enrolment)?;
+        // The hall's key, or the offered one when the hall has none yet (docs/sync.md).
+        let key = storage.hall_id_key(&hall.code, offered.as_ref())?;
+        Ok((hall, key))
+    })
+    .await?;
     tracing::info!(device_id = %req.device_id, hall = %hall.code, "device enrolled");
     Ok(Json(EnrolResponse {
         device_id: req.device_id,
         hall_code: hall.code,
         hall_name: hall.name,
         token,
+        hall_id_key: Some(HallIdKey::from_bytes(&key)),
     }))
 }
 
@@ -422,11 +439,12 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
     let storage = state.storage.clone();
     let id = dev.id.clone();
     let hall = dev.hall_code.clone();
-    let (heads, hall_name, audit_max_seq) = blocking(move || {
+    let (heads, hall_name, audit_max_seq, key) = blocking(move || {
         Ok((
             storage.device_heads(&id)?,
             storage.hall(&hall)?.map(|h| h.name).unwrap_or_default(),
             storage.audit_max_seq(&id)?,
+            storage.hall_id_key(&hall, None)?,
         ))
     })
     .await?;
@@ -440,6 +458,7 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
         audit_max_seq: Some(audit_max_seq),
         server_time_ms: Some(state.settings.clock.now().timestamp_millis()),
         min_protocol: Some(state.settings.min_protocol),
+        hall_id_key: Some(HallIdKey::from_bytes(&key)),
     }))
 }
 

@@ -15,6 +15,7 @@ mod drafts;
 mod encryption;
 mod error;
 mod figures;
+mod hall_key;
 mod home;
 mod keys;
 mod maintenance;

@@ -18,7 +18,7 @@ use xinfang_core::calendar::{HolidayCalendar, YearCalendar};
 use xinfang_sync::audit::AuditEntry as WireAuditEntry;
 use xinfang_sync::hlc::drift_bound;
 use xinfang_sync::merge::{Version, compare_writes};
-use xinfang_sync::wire::{ReferenceBundle, SnapshotResponse};
+use xinfang_sync::wire::{HallIdKey, ReferenceBundle, SnapshotResponse};
 use xinfang_sync::{
     Change, DeskReplica, Hlc, Op, RemoteChange, Secret, SnapshotPosition, SyncRecord, SyncSettings,
 };
@@ -752,6 +752,27 @@ impl DeskReplica for Store {
         state_set(&tx, "device_token", token.expose())?;
         state_set(&tx, "home", &home)?;
         tx.commit()?;
+        Ok(())
+    }
+
+    fn hall_id_key_offer(&self) -> Result<Option<HallIdKey>> {
+        Ok(Some(crate::hall_key::current(&self.conn)?.wire()))
+    }
+
+    fn adopt_hall_id_key(&mut self, key: &HallIdKey) -> Result<()> {
+        let bytes = key.bytes().ok_or_else(|| {
+            StoreError::Encryption(
+                "市局服务器给出的大厅标识密钥格式不正确：请联系市局管理员，或升级接待台软件。"
+                    .into(),
+            )
+        })?;
+        let key = crate::hall_key::HallKey::from_bytes(bytes);
+        let tx = self.conn.transaction()?;
+        let rekeyed = crate::hall_key::adopt(&tx, &self.hall_code, &key)?;
+        tx.commit()?;
+        if rekeyed > 0 {
+            tracing::info!(rekeyed, "visitor ids re-derived with the hall id key");
+        }
         Ok(())
     }
 

@@ -8,6 +8,7 @@ use xinfang_core::id::{IdType, Sex};
 use xinfang_core::visit::{ValidVisit, ValidVisitor};
 
 use crate::changelog::{self, Op};
+use crate::hall_key::HallKey;
 use crate::search::{index_visitor, name_keys, reindex_visitor};
 use crate::{Result, Store, now_text};
 
@@ -87,15 +88,12 @@ struct OnFile {
 
 /// A visitor's record id, the same on every desk of a hall for the same document: two desks
 /// that register one person while offline create one record, which sync merges field by field,
-/// not two people with one ID number. Derived from the document, which travels in the same
-/// record anyway; halls keep separate records (hall-scoped sync).
-pub fn visitor_id(hall_code: &str, id_type: &str, id_number: &str) -> String {
-    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6b1f_3c2e_5a47_4d0e_9f8a_2c71_0e5d_b934);
-    let name = format!(
-        "visitor:{hall_code}:{id_type}:{}",
-        id_number.to_ascii_uppercase()
-    );
-    uuid::Uuid::new_v5(&NAMESPACE, name.as_bytes()).to_string()
+/// not two people with one ID number. Derived from the document with the hall id key
+/// (`hall_key`, docs/security.md item 4): without the key an id says nothing of the number.
+/// Records made before the key (UUIDv5 of the document) keep their ids; lookups go by the
+/// document columns, which find both.
+fn visitor_id(key: &HallKey, hall_code: &str, id_type: &str, id_number: &str, n: u32) -> String {
+    crate::hall_key::nth_id(key, hall_code, id_type, id_number, n)
 }
 
 /// Inserts a new visitor or updates the one already on file with this document; returns its id.
@@ -128,7 +126,8 @@ pub(crate) fn upsert_visitor(
     let (full, initials) = name_keys(&v.name);
     match existing {
         None => {
-            let mut id = visitor_id(hall_code, &id_type, &v.id_number);
+            let key = crate::hall_key::current(tx)?;
+            let mut id = visitor_id(&key, hall_code, &id_type, &v.id_number, 0);
             // The id of this number can be held by a record whose document was corrected
             // since (docs/sync.md, "People"): the number's real holder is someone else and gets
             // the next id of the same derivation (the same on every desk that knows the record).
@@ -137,7 +136,7 @@ pub(crate) fn upsert_visitor(
                 .prepare_cached("SELECT 1 FROM visitors WHERE id = ?1")?
                 .exists([&id])?
             {
-                id = visitor_id(hall_code, &id_type, &format!("{}/{n}", v.id_number));
+                id = visitor_id(&key, hall_code, &id_type, &v.id_number, n);
                 n += 1;
             }
             // A registration sets only what it knows: empty fields are not logged, so they

@@ -17,6 +17,10 @@ use xinfang_sync::{DeskReplica, RemoteChange};
 fn desk() -> (TempDir, Store, String) {
     let dir = TempDir::new().unwrap();
     let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
+    // Desks of one hall that sync hold the hall's id key (handed out at enrolment).
+    store
+        .adopt_hall_id_key(&xinfang_sync::wire::HallIdKey::from_bytes(&[7; 32]))
+        .unwrap();
     let clerk = store
         .add_staff(&NewStaff {
             username: "clerk".into(),
@@ -269,6 +273,9 @@ fn desks_working_offline_in_random_orders_end_equal_with_the_same_conflicts() {
         for i in 0..3 {
             let dir = TempDir::new().unwrap();
             let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
+            store
+                .adopt_hall_id_key(&xinfang_sync::wire::HallIdKey::from_bytes(&[7; 32]))
+                .unwrap();
             let clerk = store
                 .add_staff(&NewStaff {
                     username: format!("clerk{i}"),

@@ -323,9 +323,15 @@ pub fn enrol<R: DeskReplica>(
         device_id: replica.device_id().to_owned(),
         hall_code: replica.hall_code().to_owned(),
         device_name: device_name.to_owned(),
+        hall_id_key: replica.hall_id_key_offer().map_err(local)?,
     })?;
     if resp.device_id != replica.device_id() || resp.hall_code != replica.hall_code() {
         return Err(SyncError::Protocol("登记结果与本机不符".into()));
+    }
+    // The hall's key before the token: a desk holding a token pushes, and what it pushes
+    // must carry the ids every desk of the hall derives.
+    if let Some(key) = &resp.hall_id_key {
+        replica.adopt_hall_id_key(key).map_err(local)?;
     }
     replica
         .save_enrolment(server_url.trim(), &Secret::new(resp.token.clone()))
@@ -435,6 +441,11 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
     let state = client.state()?;
     if state.device_id != replica.device_id() {
         return Err(SyncError::Protocol("服务器认出的设备与本机不符".into()));
+    }
+    // A desk enrolled before the city handed out hall id keys takes its hall's now, before
+    // it pushes (its pushed ids stay as they are).
+    if let Some(key) = &state.hall_id_key {
+        replica.adopt_hall_id_key(key).map_err(local)?;
     }
     // The desk's clock against the server's: ahead, it would stamp changes the server sets
     // aside, so it keeps them until the clock is set right; behind, it only warns.
@@ -873,6 +884,7 @@ fn now_text(clock: &dyn xinfang_core::clock::Clock) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::HallIdKey;
 
     #[test]
     fn plain_http_only_to_loopback() {
@@ -909,7 +921,9 @@ mod tests {
             hall_code: "140521".into(),
             hall_name: "沁水县".into(),
             token: "xft_supersecret".into(),
+            hall_id_key: Some(HallIdKey::from_bytes(&[0xab; 32])),
         };
         assert!(!format!("{r:?}").contains("supersecret"));
+        assert!(!format!("{r:?}").contains("abab"), "{r:?}");
     }
 }

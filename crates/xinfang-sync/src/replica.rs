@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditEntry;
-use crate::wire::{Change, ReferenceBundle, RemoteChange, SnapshotResponse};
+use crate::wire::{Change, HallIdKey, ReferenceBundle, RemoteChange, SnapshotResponse};
 
 /// A secret string (device token). `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -70,6 +70,20 @@ pub trait DeskReplica {
     fn sync_settings(&self) -> Result<Option<SyncSettings>, Self::Error>;
     /// Keeps the server address and token after a successful enrolment.
     fn save_enrolment(&mut self, server_url: &str, token: &Secret) -> Result<(), Self::Error>;
+
+    /// The hall id key this desk derives visitor ids with before it has the hall's (offered at
+    /// enrolment; the city keeps it when the hall has none). `None`: nothing to offer.
+    fn hall_id_key_offer(&self) -> Result<Option<HallIdKey>, Self::Error> {
+        Ok(None)
+    }
+    /// Takes the hall's id key from the city (at enrolment, or from the device state). A desk
+    /// that derived ids with another key re-derives those nothing of which was pushed yet, in
+    /// one transaction, before it pushes; pushed ids never change. A replica without keyed
+    /// ids does nothing.
+    fn adopt_hall_id_key(&mut self, key: &HallIdKey) -> Result<(), Self::Error> {
+        let _ = key;
+        Ok(())
+    }
 
     /// Highest local sequence the server has confirmed.
     fn pushed_seq(&self) -> Result<i64, Self::Error>;

@@ -100,6 +100,11 @@ pub struct EnrolRequest {
     /// A label for the city administrator, e.g. the computer's name.
     #[serde(default)]
     pub device_name: String,
+    /// The hall id key this desk derived its visitor ids with before enrolling; the city
+    /// keeps it when the hall has none yet (docs/sync.md "Enrolment").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^[0-9a-f]{64}$"))]
+    pub hall_id_key: Option<HallIdKey>,
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -110,6 +115,50 @@ pub struct EnrolResponse {
     pub hall_name: String,
     /// Bearer token for every later call. Shown once; the server keeps only its hash.
     pub token: String,
+    /// The hall's id key: every desk of the hall derives visitor ids with it. Absent from
+    /// servers that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^[0-9a-f]{64}$"))]
+    pub hall_id_key: Option<HallIdKey>,
+}
+
+/// A hall's visitor-id key: 32 random bytes as 64 lowercase hex digits, kept by the city per
+/// hall and by every enrolled desk of the hall (docs/security.md, item 4). Without it a
+/// visitor id says nothing about the ID number it was derived from. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct HallIdKey(String);
+
+impl HallIdKey {
+    /// The key of these bytes.
+    pub fn from_bytes(bytes: &[u8; 32]) -> HallIdKey {
+        HallIdKey(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// The key as written (checked by [`HallIdKey::bytes`]).
+    pub fn from_hex(text: impl Into<String>) -> HallIdKey {
+        HallIdKey(text.into())
+    }
+
+    /// The 32 bytes, or `None` when the text is not 64 hex digits.
+    pub fn bytes(&self) -> Option<[u8; 32]> {
+        let s = self.0.as_bytes();
+        if s.len() != 64 || !s.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in s.chunks(2).enumerate() {
+            let hex = std::str::from_utf8(pair).ok()?;
+            out[i] = u8::from_str_radix(hex, 16).ok()?;
+        }
+        Some(out)
+    }
+}
+
+impl std::fmt::Debug for HallIdKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HallIdKey(<redacted>)")
+    }
 }
 
 impl std::fmt::Debug for EnrolResponse {
@@ -149,6 +198,10 @@ pub struct DeviceState {
     /// Lowest protocol version the server accepts (header `X-Xinfang-Protocol`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_protocol: Option<u32>,
+    /// The hall's id key, for a desk enrolled before the city handed it out at enrolment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^[0-9a-f]{64}$"))]
+    pub hall_id_key: Option<HallIdKey>,
 }
 
 /// `POST /v1/sync/push`.

@@ -121,6 +121,10 @@ pub struct AuditPushOutcome {
 pub trait Storage: Send + Sync + 'static {
     fn halls(&self) -> Result<Vec<Hall>>;
     fn hall(&self, code: &str) -> Result<Option<Hall>>;
+    /// The hall's visitor-id key (docs/security.md, item 4), created when first needed: from
+    /// `offered` (the key the hall's first enrolling desk derived its ids with) or at random.
+    /// Once kept it never changes.
+    fn hall_id_key(&self, code: &str, offered: Option<&[u8; 32]>) -> Result<[u8; 32]>;
     /// Adds a hall, or renames an existing one.
     fn put_hall(&self, code: &str, name: &str) -> Result<()>;
 

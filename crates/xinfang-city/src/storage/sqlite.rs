@@ -114,6 +114,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0005_security.sql")),
         M::up(include_str!("../../migrations/0006_stats.sql")),
         M::up(include_str!("../../migrations/0007_audit_heads.sql")),
+        M::up(include_str!("../../migrations/0008_hall_id_keys.sql")),
     ])
 }
 
@@ -732,6 +733,26 @@ impl Storage for SqliteStorage {
             )
             .optional()?;
         Ok(data.and_then(|d| serde_json::from_str(&d).ok()))
+    }
+
+    fn hall_id_key(&self, code: &str, offered: Option<&[u8; 32]>) -> Result<[u8; 32]> {
+        let conn = self.conn();
+        let fresh = offered.copied().unwrap_or_else(|| {
+            let mut k = [0u8; 32];
+            rand::Rng::fill(&mut rand::rng(), &mut k);
+            k
+        });
+        // The first key a hall gets stays: a later offer (or a race) takes the kept one.
+        conn.prepare_cached(
+            "INSERT INTO hall_id_keys(hall_code, key, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(hall_code) DO NOTHING",
+        )?
+        .execute(params![code, &fresh[..], self.now_text()])?;
+        let kept: Vec<u8> = conn
+            .prepare_cached("SELECT key FROM hall_id_keys WHERE hall_code = ?1")?
+            .query_row([code], |r| r.get(0))?;
+        kept.try_into()
+            .map_err(|_| StorageError::Backend("hall id key of the wrong length".into()))
     }
 
     fn put_hall(&self, code: &str, name: &str) -> Result<()> {
