@@ -26,6 +26,11 @@ desk() { XINFANG_USER=admin XINFANG_PASSWORD="$DEMO_PASSWORD" "$XINFANG" --data-
 
 rm -rf "$CITY_DIR"
 mkdir -p "$CITY_DIR"
+# The city reviewer's key: desks seal every 检举控告 to it (docs/security.md). Production keeps
+# the secret off the server; the demo keeps it beside the city's dir.
+REVIEWER_KEY="$(dirname "$CITY_DIR")/demo-reviewer.key"
+rm -f "$REVIEWER_KEY"
+city reviewer-key init --secret-out "$REVIEWER_KEY" >/dev/null
 "$CITY" "${ENC[@]}" --data-dir "$CITY_DIR" serve --listen "127.0.0.1:$PORT" >"$CITY_DIR/server.log" 2>&1 &
 PID=$!
 stop() {
@@ -51,4 +56,5 @@ echo; echo "== 首次同步 =="
 desk sync
 echo
 echo "接待台每 ${XINFANG_SYNC_SECONDS:-30} 秒（以及每次登记后）自动同步；关闭接待台窗口即停止演示服务器。"
+echo "市级审阅检举控告件：$CITY --no-encryption --data-dir $CITY_DIR reviewer-key open --secret-file $REVIEWER_KEY 来访编号"
 "$DESK" --data-dir "$DEMO_DIR"
