@@ -1511,8 +1511,18 @@ fn the_supervisor_keeps_one_phone_of_a_real_conflict() {
         )
         .unwrap()
     };
+    use xinfang_sync::DeskReplica;
     let b_dir = tempfile::tempdir().unwrap();
     let mut b = Store::create_unencrypted(b_dir.path(), "140521").unwrap();
+    // B's first admin signs B's clerk; the desks know each other's first admins (the city
+    // hands them out at enrolment).
+    b.add_staff(&NewStaff {
+        username: "admin_b".into(),
+        display_name: "钱管理".into(),
+        roles: vec![Role::Admin],
+        password: PW.into(),
+    })
+    .unwrap();
     let clerk_b = b
         .add_staff(&NewStaff {
             username: "clerk_b".into(),
@@ -1523,6 +1533,8 @@ fn the_supervisor_keeps_one_phone_of_a_real_conflict() {
         .unwrap();
     {
         let (mut a, clerk) = Store::login(state.data_dir(), "clerk", PW).unwrap();
+        a.adopt_hall_roots(&b.root_key_offer().unwrap()).unwrap();
+        b.adopt_hall_roots(&a.root_key_offer().unwrap()).unwrap();
         // B knows the person; then each desk records a phone offline, and A pulls B's.
         apply_all(&a, &mut b);
         a.register_visit(&with_phone("13600000002"), &clerk.id)

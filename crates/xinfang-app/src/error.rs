@@ -105,6 +105,9 @@ impl From<StoreError> for CommandError {
             StoreError::NotFound(_) => {
                 CommandError::new(ErrorKind::NotFound, "not_found", e.to_string())
             }
+            StoreError::NeedsAdminKey => {
+                CommandError::new(ErrorKind::Forbidden, "needs_admin_key", e.to_string())
+            }
             StoreError::AlreadyExists(_) | StoreError::NotInitialised(_) => {
                 CommandError::new(ErrorKind::Setup, "setup", e.to_string())
             }

@@ -144,6 +144,7 @@ fn server_ingest(changes: &[Change], device_id: &str) -> Duration {
             device_name: "bench".into(),
             token_hash: auth::token_hash("t"),
             now: 0,
+            roots: Vec::new(),
         })
         .unwrap();
     let device = storage

@@ -96,6 +96,8 @@ impl Default for Limits {
 
 /// Largest body of `POST /v1/enrol`: a code, two ids and a name fit in far less.
 pub const MAX_ENROL_BODY_BYTES: usize = 4 * 1024;
+/// Root keys one desk may offer at enrolment (its first admins).
+pub const MAX_ROOT_KEYS: usize = 8;
 
 /// An error answer: status + `ApiError` body.
 #[derive(Debug)]
@@ -400,6 +402,21 @@ async fn enrol(
             )
         })?),
     };
+    if req.root_keys.len() > MAX_ROOT_KEYS
+        || !req.root_keys.iter().all(|r| {
+            valid_device_id(&r.staff_id)
+                && r.sign_public.len() == 64
+                && r.sign_public
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+    {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "root_keys_invalid",
+            "接待台提供的管理员签名公钥格式不正确：请升级接待台软件后再登记。",
+        ));
+    }
     let token = auth::new_token();
     let enrolment = NewEnrolment {
         code_hash: auth::code_hash(&req.code),
@@ -408,13 +425,15 @@ async fn enrol(
         device_name: req.device_name.chars().take(100).collect(),
         token_hash: auth::token_hash(&token),
         now: state.settings.clock.now().timestamp(),
+        roots: req.root_keys.clone(),
     };
     let storage = state.storage.clone();
-    let (hall, key) = blocking(move || {
+    let (hall, key, roots) = blocking(move || {
         let hall = storage.enrol(&enrolment)?;
         // The hall's key, or the offered one when the hall has none yet (docs/sync.md).
         let key = storage.hall_id_key(&hall.code, offered.as_ref())?;
-        Ok((hall, key))
+        let roots = storage.hall_roots(&hall.code)?;
+        Ok((hall, key, roots))
     })
     .await?;
     tracing::info!(device_id = %req.device_id, hall = %hall.code, "device enrolled");
@@ -424,6 +443,7 @@ async fn enrol(
         hall_name: hall.name,
         token,
         hall_id_key: Some(HallIdKey::from_bytes(&key)),
+        hall_roots: roots,
     }))
 }
 
@@ -439,12 +459,13 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
     let storage = state.storage.clone();
     let id = dev.id.clone();
     let hall = dev.hall_code.clone();
-    let (heads, hall_name, audit_max_seq, key) = blocking(move || {
+    let (heads, hall_name, audit_max_seq, key, roots) = blocking(move || {
         Ok((
             storage.device_heads(&id)?,
             storage.hall(&hall)?.map(|h| h.name).unwrap_or_default(),
             storage.audit_max_seq(&id)?,
             storage.hall_id_key(&hall, None)?,
+            storage.hall_roots(&hall)?,
         ))
     })
     .await?;
@@ -459,6 +480,7 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
         server_time_ms: Some(state.settings.clock.now().timestamp_millis()),
         min_protocol: Some(state.settings.min_protocol),
         hall_id_key: Some(HallIdKey::from_bytes(&key)),
+        hall_roots: roots,
     }))
 }
 

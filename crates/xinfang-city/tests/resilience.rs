@@ -326,9 +326,8 @@ fn a_desk_ten_years_ahead_is_told_and_nothing_of_its_clock_spreads() {
     // A forged change stamped i64::MAX, pushed by a device of the hall, between good ones.
     let token = server.enrol_device("140521", "01900000-0000-7000-8000-00000000beef");
     let visitor = |seq: i64, id: &str, hlc: i64| {
-        json!({ "seq": seq, "entity": "staff", "entity_id": id, "op": "insert",
-            "fields": { "username": format!("u{seq}"), "display_name": "某", "roles": "[\"clerk\"]",
-                "password_hash": "x", "active": 1 },
+        json!({ "seq": seq, "entity": "visitor", "entity_id": id, "op": "insert",
+            "fields": { "name": format!("某{seq}"), "hall_code": "140521" },
             "hlc": hlc, "changed_at": "2026-12-01T10:00:00+08:00" })
     };
     let now_hlc = xinfang_sync::hlc::now().0;
@@ -390,7 +389,7 @@ fn a_desk_ten_years_ahead_is_told_and_nothing_of_its_clock_spreads() {
         "a future timestamp reached the correct desk"
     );
     let pulled: Vec<String> = conn
-        .prepare("SELECT entity_id FROM sync_remote_log WHERE entity = 'staff' ORDER BY 1")
+        .prepare("SELECT entity_id FROM sync_remote_log WHERE entity = 'visitor' ORDER BY 1")
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
@@ -470,7 +469,7 @@ fn one_refused_change_does_not_block_the_devices_stream() {
     let (s, r) = server.post_json(
         "/v1/sync/push",
         Some(token.expose()),
-        &json!({ "changes": [{ "seq": 2, "entity": "visitor", "entity_id": visitor_id,
+        &json!({ "changes": [{ "seq": 3, "entity": "visitor", "entity_id": visitor_id,
             "op": "insert", "fields": { "name": "占位" }, "hlc": xinfang_sync::hlc::now().0,
             "changed_at": "" }] }),
     );

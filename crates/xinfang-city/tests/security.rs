@@ -310,3 +310,121 @@ fn a_device_name_with_control_characters_is_refused() {
     let list = server.admin(&["device", "list"]);
     assert!(!list.contains('\u{1b}'), "{list}");
 }
+
+/// Item 2: staff and role changes are signed. A lawyer who writes the desk's database directly
+/// (with the data key their account unlocks) to make themselves a supervisor gets the change
+/// set aside at the city, listed for the city administrator, and never onto another desk; the
+/// desk's first admin was pinned as a root of the hall at enrolment.
+#[test]
+fn a_staff_change_without_an_admins_signature_is_set_aside_and_shown() {
+    use common::cli_desk::{PASSWORD, desk, ok};
+    let server = Server::start();
+    let a = desk(&server);
+    let b = desk(&server);
+    let roots: i64 = server
+        .db()
+        .query_row(
+            "SELECT count(*) FROM hall_roots WHERE hall_code = '140521'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        roots, 2,
+        "each desk's first admin is pinned at its enrolment"
+    );
+    ok(
+        a.path(),
+        "admin",
+        &[
+            "staff",
+            "add",
+            "--username",
+            "lawyer",
+            "--name",
+            "赵律师",
+            "--role",
+            "lawyer",
+        ],
+    );
+    ok(a.path(), "admin", &["sync"]);
+    ok(b.path(), "admin", &["sync"]);
+    let roles_on = |dir: &std::path::Path| -> String {
+        common::desk_conn(dir, "admin", PASSWORD)
+            .query_row(
+                "SELECT roles FROM staff WHERE username = 'lawyer'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(roles_on(b.path()), "lawyer", "the signed account reached B");
+
+    let conn = common::desk_conn(a.path(), "lawyer", PASSWORD);
+    let lawyer: String = conn
+        .query_row("SELECT id FROM staff WHERE username = 'lawyer'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    conn.execute_batch(&format!(
+        "UPDATE staff SET roles = 'lawyer,supervisor' WHERE id = '{lawyer}';
+         INSERT INTO change_log(entity, entity_id, op, fields, changed_at, hlc) VALUES
+           ('staff', '{lawyer}', 'update', '{{\"roles\":\"lawyer,supervisor\"}}',
+            '2026-12-03T09:00:00+08:00', {});",
+        xinfang_sync::hlc::now().0
+    ))
+    .unwrap();
+    drop(conn);
+    let report = ok(a.path(), "admin", &["sync"]);
+    assert_eq!(report["set_aside"][0]["code"], "unsigned", "{report}");
+    assert!(
+        report["set_aside"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("管理员签名"),
+        "{report}"
+    );
+    let (s, q) = server.get("/v1/city/quarantine", Some(&server.admin_token()));
+    assert_eq!(s, 200);
+    assert_eq!(q["changes"][0]["entity_id"], lawyer.as_str(), "{q}");
+    assert_eq!(q["changes"][0]["code"], "unsigned", "{q}");
+    let city_roles: String = server
+        .db()
+        .query_row(
+            "SELECT json_extract(data, '$.roles') FROM records WHERE entity = 'staff' AND entity_id = ?1",
+            [&lawyer],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(city_roles, "lawyer");
+    ok(b.path(), "admin", &["sync"]);
+    assert_eq!(
+        roles_on(b.path()),
+        "lawyer",
+        "B never made the lawyer a supervisor"
+    );
+}
+
+/// Root keys offered at enrolment must be keys: anything else is refused before a code is used.
+#[test]
+fn malformed_root_keys_are_refused_at_enrolment() {
+    let server = Server::start();
+    let code = server.enrol_code("140521");
+    let (s, r) = server.post_json(
+        "/v1/enrol",
+        None,
+        &json!({ "code": code, "device_id": DEVICE, "hall_code": "140521",
+                 "root_keys": [{ "staff_id": "x';--", "sign_public": "zz" }] }),
+    );
+    assert_eq!(
+        (s, r["code"].as_str()),
+        (422, Some("root_keys_invalid")),
+        "{r}"
+    );
+    let (s, _) = server.post_json(
+        "/v1/enrol",
+        None,
+        &json!({ "code": code, "device_id": DEVICE, "hall_code": "140521" }),
+    );
+    assert_eq!(s, 200, "the code was not used up by the refused request");
+}

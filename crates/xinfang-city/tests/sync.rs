@@ -815,26 +815,26 @@ fn another_halls_data_is_forbidden() {
         .db()
         .query_row("SELECT id FROM visits LIMIT 1", [], |r| r.get(0))
         .unwrap();
-    // The desk's own first change (its staff row) goes up first, so seq 2 is next. A change
+    // The desk's own first changes (its two staff rows) go up first, so seq 3 is next. A change
     // touching another hall's record is set aside (its seq taken), not applied, and the
     // device's next change still flows.
     c.sync().unwrap();
     let (s, r) = server.post_json(
         "/v1/sync/push",
         t,
-        &json!({ "changes": [{ "seq": 2, "entity": "visit", "entity_id": visit_id, "op": "update",
+        &json!({ "changes": [{ "seq": 3, "entity": "visit", "entity_id": visit_id, "op": "update",
             "fields": { "appeal": "改写" }, "hlc": 1, "changed_at": "" }] }),
     );
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["set_aside"][0]["code"], "hall_forbidden", "{r}");
     assert_eq!(
         (r["accepted"].as_u64(), r["server_max_seq"].as_i64()),
-        (Some(0), Some(2))
+        (Some(0), Some(3))
     );
     let (s, r) = server.post_json(
         "/v1/sync/push",
         t,
-        &json!({ "changes": [{ "seq": 3, "entity": "visit", "entity_id": "new-visit", "op": "insert",
+        &json!({ "changes": [{ "seq": 4, "entity": "visit", "entity_id": "new-visit", "op": "insert",
             "fields": { "hall_code": "140521" }, "hlc": 1, "changed_at": "" }] }),
     );
     assert_eq!(s, 200, "{r}");

@@ -259,3 +259,5 @@ mod tests {
         assert!(seal(b"x", "c", &[]).is_err());
     }
 }
+
+pub mod signing;

@@ -16,9 +16,10 @@ use serde_json::{Map, json};
 use xinfang_core::staff::Role;
 use zeroize::Zeroizing;
 
-use crate::changelog::{self, Op};
+use crate::changelog::Op;
 use crate::keys::{KdfParams, hex, unhex};
 use crate::staff::{Staff, hash_params};
+use crate::staff_sign::{Signer, append_signed};
 use crate::{Result, Store, StoreError, now_text};
 use xinfang_seal::{self as sealed, Opener};
 
@@ -98,24 +99,29 @@ pub(crate) fn unwrap(
     Ok(crypto_box::SecretKey::from_bytes(bytes))
 }
 
-/// Writes an account's reading key (public, wrapped secret) with its change-log row.
+/// Writes an account's reading key (public, wrapped secret) and the signing key's public half
+/// with its change-log row, signed by `signer` (the account itself, or an admin's reset).
 pub(crate) fn store_keys(
     tx: &Transaction<'_>,
+    hall: &str,
     staff_id: &str,
     secret: &crypto_box::SecretKey,
     password: &str,
     now: &str,
+    signer: &Signer,
 ) -> Result<()> {
     let public = sealed::public_hex(&secret.public_key());
     let wrapped = wrap(staff_id, secret, password)?;
+    let sign_public = Signer::of(staff_id, secret).public_hex();
     tx.execute(
-        "UPDATE staff SET box_public = ?2, box_secret = ?3, updated_at = ?4 WHERE id = ?1",
-        params![staff_id, public, wrapped, now],
+        "UPDATE staff SET box_public = ?2, box_secret = ?3, sign_public = ?4, updated_at = ?5 WHERE id = ?1",
+        params![staff_id, public, wrapped, sign_public, now],
     )?;
     let mut f = Map::new();
     f.insert("box_public".into(), json!(public));
     f.insert("box_secret".into(), json!(wrapped));
-    changelog::append(tx, "staff", staff_id, Op::Update, f, now)?;
+    f.insert("sign_public".into(), json!(sign_public));
+    append_signed(tx, hall, staff_id, Op::Update, f, now, signer)?;
     Ok(())
 }
 
@@ -127,10 +133,12 @@ pub fn reads_sealed(roles: &[Role]) -> bool {
 
 impl Store {
     /// After a login with `password`: opens the account's reading key (made now for an
-    /// account from before reading keys), so this session reads what is sealed to it. An
-    /// account that does not read sealed content derives nothing (a login costs one KDF less).
+    /// account from before reading keys), so this session reads what is sealed to it, and for
+    /// an admin the signing key that comes from it, so this session signs staff changes. An
+    /// account that does neither derives nothing (a login costs one KDF less).
     pub(crate) fn open_reading_key(&mut self, staff: &Staff, password: &str) -> Result<()> {
-        if !reads_sealed(&staff.roles) {
+        let admin = staff.has_role(Role::Admin);
+        if !reads_sealed(&staff.roles) && !admin {
             return Ok(());
         }
         let wrapped: Option<String> = self
@@ -153,16 +161,46 @@ impl Store {
                 }
             },
             None => {
+                // An account from before reading keys: its keys, signed by itself (the city
+                // takes that only from a root; docs/security.md says so).
                 let secret = sealed::new_secret();
                 let now = now_text(&*self.clock);
                 let tx = self.conn.transaction()?;
-                store_keys(&tx, &staff.id, &secret, password, &now)?;
+                let own = Signer::of(&staff.id, &secret);
+                store_keys(
+                    &tx,
+                    &self.hall_code,
+                    &staff.id,
+                    &secret,
+                    password,
+                    &now,
+                    &own,
+                )?;
                 tx.commit()?;
                 tracing::info!(staff_id = %staff.id, "reading key made");
                 secret
             }
         };
-        self.opener = Some(Opener::staff(&staff.id, secret));
+        let own = Signer::of(&staff.id, &secret);
+        if crate::staff_sign::stored_sign_public(&self.conn, &staff.id)?.is_none() {
+            // An account from before signing keys.
+            let now = now_text(&*self.clock);
+            let tx = self.conn.transaction()?;
+            tx.execute(
+                "UPDATE staff SET sign_public = ?2 WHERE id = ?1",
+                params![staff.id, own.public_hex()],
+            )?;
+            let mut f = Map::new();
+            f.insert("sign_public".into(), json!(own.public_hex()));
+            append_signed(&tx, &self.hall_code, &staff.id, Op::Update, f, &now, &own)?;
+            tx.commit()?;
+        }
+        if admin {
+            self.signer = Some(own);
+        }
+        if reads_sealed(&staff.roles) {
+            self.opener = Some(Opener::staff(&staff.id, secret));
+        }
         Ok(())
     }
 

@@ -42,7 +42,7 @@ impl Op {
 /// it edits even on a desk whose clock is behind, without moving the clock further. (An edit
 /// of a record already stamped far in the future follows it there, and is set aside at the
 /// city with the reason: such a record needs a person anyway.)
-fn causal_stamp(tx: &Transaction<'_>, entity: &str, entity_id: &str) -> Result<i64> {
+pub(crate) fn causal_stamp(tx: &Transaction<'_>, entity: &str, entity_id: &str) -> Result<i64> {
     let now = xinfang_sync::hlc::now();
     let seen: Option<i64> = tx
         .prepare_cached(

@@ -80,21 +80,24 @@ impl Store {
         let reading = wrapped
             .and_then(|w| crate::box_keys::unwrap(staff_id, &w, old).ok())
             .unwrap_or_else(xinfang_seal::new_secret);
+        // The account signs its own password change (staff_sign.rs).
+        let own = crate::staff_sign::Signer::of(staff_id, &reading);
         let tx = self.conn.transaction()?;
-        crate::box_keys::store_keys(&tx, staff_id, &reading, new, &now)?;
+        crate::box_keys::store_keys(&tx, &self.hall_code, staff_id, &reading, new, &now, &own)?;
         tx.execute(
             "UPDATE staff SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
             rusqlite::params![staff_id, hash, now],
         )?;
         let mut f = Map::new();
         f.insert("password_hash".into(), json!(hash));
-        crate::changelog::append(
+        crate::staff_sign::append_signed(
             &tx,
-            "staff",
+            &self.hall_code,
             staff_id,
             crate::changelog::Op::Update,
             f,
             &now,
+            &own,
         )?;
         tx.commit()?;
         if let Some((lock, slots)) = slots.as_mut() {
@@ -185,6 +188,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut store, _rec) =
             Store::create_with_kdf(dir.path(), "140521", KdfParams::INSECURE_FAST).unwrap();
+        // The desk's first admin, who signs the disabling below.
+        store
+            .add_staff(&NewStaff {
+                username: "admin".into(),
+                display_name: "管理员".into(),
+                roles: vec![Role::Admin],
+                password: "admin-pass-2026".into(),
+            })
+            .unwrap();
         staff(&mut store, "alice");
         let bob = staff(&mut store, "bob");
         let key = store.key.clone().unwrap();
@@ -201,7 +213,10 @@ mod tests {
         store.set_staff_active(&bob.id, false).unwrap();
         store.rekey().unwrap();
         let slots = KeySlots::load(dir.path()).unwrap();
-        assert_eq!(slots.usernames(), vec!["alice".to_owned()]);
+        assert_eq!(
+            slots.usernames(),
+            vec!["admin".to_owned(), "alice".to_owned()]
+        );
         drop(store);
         Store::login(dir.path(), "alice", "alice-pass-2026").unwrap();
         assert!(Store::login(dir.path(), "mallory", "mallory-pass-1").is_err());

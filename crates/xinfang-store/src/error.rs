@@ -35,6 +35,12 @@ pub enum StoreError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("密码处理失败：{0}")]
     Password(String),
+    /// A staff change needs an admin's signature and this session holds no admin's key (not
+    /// logged in as an admin, or the key did not open with the password).
+    #[error(
+        "修改工作人员账号需要以管理员身份登录：账号的变更要由管理员的密钥签名。请用管理员账号登录后再试。"
+    )]
+    NeedsAdminKey,
 }
 
 impl From<xinfang_core::FieldError> for StoreError {

@@ -29,6 +29,7 @@ mod search;
 mod snapshot;
 mod staff;
 mod staff_admin;
+mod staff_sign;
 mod stats;
 mod sync;
 mod visits;
@@ -87,6 +88,9 @@ pub struct Store {
     /// The logged-in account's reading key, which opens the 检举控告 content sealed to it
     /// (`confidential.rs`); `None` for accounts that read none and for stores opened by key.
     opener: Option<xinfang_seal::Opener>,
+    /// The logged-in admin's signing key, which signs staff changes (`staff_sign.rs`); `None`
+    /// for other accounts and for stores opened by key.
+    signer: Option<staff_sign::Signer>,
 }
 
 impl std::fmt::Debug for Store {
@@ -239,6 +243,7 @@ impl Store {
             key,
             clock,
             opener: None,
+            signer: None,
         })
     }
 
@@ -402,6 +407,7 @@ impl Store {
             key,
             clock: Arc::new(SystemClock),
             opener: None,
+            signer: None,
         })
     }
 

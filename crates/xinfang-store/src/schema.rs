@@ -36,6 +36,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0012_stats_facts.sql")),
         M::up(include_str!("../migrations/0013_log_base.sql")),
         M::up(include_str!("../migrations/0014_reading_keys.sql")),
+        M::up(include_str!("../migrations/0015_staff_signatures.sql")),
     ])
 }
 

@@ -13,7 +13,8 @@ use xinfang_core::{FieldError, ValidationErrors};
 
 use crate::keys::KdfParams;
 
-use crate::changelog::{self, Op};
+use crate::changelog::Op;
+use crate::staff_sign::Signer;
 use crate::{Result, Store, StoreError, now_text};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -120,13 +121,31 @@ impl Store {
         let reading = xinfang_seal::new_secret();
         let box_public = xinfang_seal::public_hex(&reading.public_key());
         let box_secret = crate::box_keys::wrap(&id, &reading, &new.password)?;
+        // Its signing key comes from the reading key. The logged-in admin signs the new
+        // account. While the store has no admin yet (it is being set up), the account signs
+        // itself; the first admin so made is the root this desk offers the city at enrolment
+        // (staff_sign.rs). Other desks and the city take a self-signed account only as a root.
+        let own = Signer::of(&id, &reading);
+        let sign_public = own.public_hex();
+        let setting_up: bool = self.signer.is_none()
+            && self.conn.query_row(
+                "SELECT NOT EXISTS (SELECT 1 FROM staff WHERE active = 1 AND ',' || roles || ',' LIKE '%,admin,%')",
+                [],
+                |r| r.get(0),
+            )?;
+        let root = setting_up && staff.has_role(Role::Admin);
+        let signer = if setting_up {
+            own.clone()
+        } else {
+            self.staff_signer()?.clone()
+        };
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO staff(id, username, display_name, roles, password_hash, active, hall_code, created_at, updated_at,
-                               box_public, box_secret)
-             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?7, ?8, ?9)",
+                               box_public, box_secret, sign_public)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?7, ?8, ?9, ?10)",
             params![id, staff.username, staff.display_name, roles_text(&staff.roles), hash, staff.hall_code, now,
-                    box_public, box_secret],
+                    box_public, box_secret, sign_public],
         )?;
         let mut fields = Map::new();
         fields.insert("username".into(), json!(staff.username));
@@ -137,8 +156,30 @@ impl Store {
         fields.insert("hall_code".into(), json!(staff.hall_code));
         fields.insert("box_public".into(), json!(box_public));
         fields.insert("box_secret".into(), json!(box_secret));
-        changelog::append(&tx, "staff", &id, Op::Insert, fields, &now)?;
+        fields.insert("sign_public".into(), json!(sign_public));
+        crate::staff_sign::append_signed(
+            &tx,
+            &self.hall_code,
+            &id,
+            Op::Insert,
+            fields,
+            &now,
+            &signer,
+        )?;
+        if root {
+            crate::staff_sign::add_own_root(
+                &tx,
+                xinfang_sync::staff_sig::RootKey {
+                    staff_id: id.clone(),
+                    sign_public: sign_public.clone(),
+                },
+            )?;
+        }
         tx.commit()?;
+        if root {
+            // The store's maker is its first admin, as if logged in.
+            self.signer = Some(own);
+        }
         self.set_password_slot(&staff.username, &new.password)?;
         tracing::info!(staff_id = %id, "staff account added");
         Ok(staff)

@@ -305,6 +305,16 @@ impl<'a> Applier<'a> {
         let Some(t) = target(&c.entity) else {
             return Ok((KEPT_UNKNOWN_TABLE, None));
         };
+        // A staff change is taken only when signed back to the hall's roots.
+        if c.entity == "staff"
+            && let Some(refusal) = crate::staff_sign::check_pulled(self.tx, c)?
+        {
+            tracing::warn!(
+                code = refusal.0,
+                "pulled staff change not signed as required; set aside"
+            );
+            return Ok((REFUSED_LOCALLY, Some(refusal)));
+        }
         let Some(keys) = key_values(&t, &c.entity_id) else {
             tracing::warn!(entity = %c.entity, "pulled change with a malformed entity id kept unapplied");
             return Ok((KEPT_UNKNOWN_TABLE, None));
@@ -774,6 +784,14 @@ impl DeskReplica for Store {
             tracing::info!(rekeyed, "visitor ids re-derived with the hall id key");
         }
         Ok(())
+    }
+
+    fn root_key_offer(&self) -> Result<Vec<xinfang_sync::staff_sig::RootKey>> {
+        self.own_roots()
+    }
+
+    fn adopt_hall_roots(&mut self, roots: &[xinfang_sync::staff_sig::RootKey]) -> Result<()> {
+        self.keep_hall_roots(roots)
     }
 
     fn pushed_seq(&self) -> Result<i64> {

@@ -14,6 +14,32 @@ use xinfang_core::visit::{VisitInput, VisitorInput, validate_visit};
 use xinfang_store::{NewStaff, Store};
 use xinfang_sync::{DeskReplica, RemoteChange};
 
+/// A desk's first admin (a root of the hall's staff changes), named apart from every other
+/// desk's so that only the clerks clash.
+fn first_admin(store: &mut Store) {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    store
+        .add_staff(&NewStaff {
+            username: format!("admin{n}"),
+            display_name: format!("管理员{n}"),
+            roles: vec![Role::Admin],
+            password: "correct horse".into(),
+        })
+        .unwrap();
+}
+
+/// What the city hands every desk of a hall: the root keys of all of them.
+fn know_each_other(desks: &mut [&mut Store]) {
+    let roots: Vec<_> = desks
+        .iter()
+        .flat_map(|d| d.root_key_offer().unwrap())
+        .collect();
+    for d in desks.iter_mut() {
+        d.adopt_hall_roots(&roots).unwrap();
+    }
+}
+
 fn desk() -> (TempDir, Store, String) {
     let dir = TempDir::new().unwrap();
     let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
@@ -21,6 +47,7 @@ fn desk() -> (TempDir, Store, String) {
     store
         .adopt_hall_id_key(&xinfang_sync::wire::HallIdKey::from_bytes(&[7; 32]))
         .unwrap();
+    first_admin(&mut store);
     let clerk = store
         .add_staff(&NewStaff {
             username: "clerk".into(),
@@ -79,6 +106,7 @@ fn cursor(from: &Store, page: &[RemoteChange]) -> std::collections::BTreeMap<Str
 fn a_change_whose_parent_comes_later_waits_in_quarantine_and_the_rest_applies() {
     let (_da, mut a, clerk_a) = desk();
     let (_db, mut b, _) = desk();
+    know_each_other(&mut [&mut a, &mut b]);
     let (visit_id, _) = register(&mut a, &clerk_a, "14052119800115013");
     let all = pulled(&a, 0);
     // The page as a broken order would deliver it: the visitor comes only in a later page.
@@ -120,6 +148,7 @@ fn steps_pulled_in_any_split_give_the_same_matter_and_a_late_registration_erases
     let cal = HolidayCalendar::bundled();
     let (_da, mut a, clerk_a) = desk();
     let (_db, mut b, clerk_b) = desk();
+    know_each_other(&mut [&mut a, &mut b]);
     let (_, matter) = register(&mut a, &clerk_a, "14052119800115013");
     b.apply_remote(&pulled(&a, 0), &cursor(&a, &pulled(&a, 0)))
         .unwrap();
@@ -146,6 +175,7 @@ fn steps_pulled_in_any_split_give_the_same_matter_and_a_late_registration_erases
     // One page, or one change per page: the same matter as on A.
     for split in [steps.len(), 1] {
         let (_dc, mut c, _) = desk();
+        know_each_other(&mut [&mut a, &mut b, &mut c]);
         let base = pulled(&a, 0);
         let first: Vec<RemoteChange> = base
             .iter()
@@ -276,6 +306,7 @@ fn desks_working_offline_in_random_orders_end_equal_with_the_same_conflicts() {
             store
                 .adopt_hall_id_key(&xinfang_sync::wire::HallIdKey::from_bytes(&[7; 32]))
                 .unwrap();
+            first_admin(&mut store);
             let clerk = store
                 .add_staff(&NewStaff {
                     username: format!("clerk{i}"),
@@ -285,6 +316,10 @@ fn desks_working_offline_in_random_orders_end_equal_with_the_same_conflicts() {
                 })
                 .unwrap();
             desks.push((dir, store, clerk.id));
+        }
+        {
+            let mut stores: Vec<&mut Store> = desks.iter_mut().map(|(_, s, _)| s).collect();
+            know_each_other(&mut stores);
         }
         let mut relay = Relay { log: Vec::new() };
         let mut pushed = [0i64; 3];
@@ -450,6 +485,7 @@ fn desks_working_offline_in_random_orders_end_equal_with_the_same_conflicts() {
 fn compaction_shrinks_the_logs_and_the_rules_decide_as_before() {
     let (_dir_a, mut a, clerk_a) = desk();
     let (_dir_b, mut b, clerk_b) = desk();
+    know_each_other(&mut [&mut a, &mut b]);
     let phone_a = "13900000001";
     let phone_b = "13900000002";
     let _ = register_phone(&mut a, &clerk_a, phone_a);

@@ -324,6 +324,7 @@ pub fn enrol<R: DeskReplica>(
         hall_code: replica.hall_code().to_owned(),
         device_name: device_name.to_owned(),
         hall_id_key: replica.hall_id_key_offer().map_err(local)?,
+        root_keys: replica.root_key_offer().map_err(local)?,
     })?;
     if resp.device_id != replica.device_id() || resp.hall_code != replica.hall_code() {
         return Err(SyncError::Protocol("登记结果与本机不符".into()));
@@ -333,6 +334,7 @@ pub fn enrol<R: DeskReplica>(
     if let Some(key) = &resp.hall_id_key {
         replica.adopt_hall_id_key(key).map_err(local)?;
     }
+    replica.adopt_hall_roots(&resp.hall_roots).map_err(local)?;
     replica
         .save_enrolment(server_url.trim(), &Secret::new(resp.token.clone()))
         .map_err(local)?;
@@ -446,6 +448,11 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
     // it pushes (its pushed ids stay as they are).
     if let Some(key) = &state.hall_id_key {
         replica.adopt_hall_id_key(key).map_err(local)?;
+    }
+    // The hall's root keys before anything is pulled (servers that predate them send none:
+    // the desk keeps those it has).
+    if !state.hall_roots.is_empty() {
+        replica.adopt_hall_roots(&state.hall_roots).map_err(local)?;
     }
     // The desk's clock against the server's: ahead, it would stamp changes the server sets
     // aside, so it keeps them until the clock is set right; behind, it only warns.
@@ -922,6 +929,7 @@ mod tests {
             hall_name: "沁水县".into(),
             token: "xft_supersecret".into(),
             hall_id_key: Some(HallIdKey::from_bytes(&[0xab; 32])),
+            hall_roots: Vec::new(),
         };
         assert!(!format!("{r:?}").contains("supersecret"));
         assert!(!format!("{r:?}").contains("abab"), "{r:?}");

@@ -5,6 +5,7 @@
 //! - [`merge`]: the conflict rules every replica applies (field-level LWW, forward-only matter
 //!   status, tombstones);
 //! - [`audit`]: the audit chain's hash and linking rule, shared by the desk and the server;
+//! - [`staff_sig`]: who may change a staff account, and the signature every replica checks;
 //! - [`replica`]: what a desk store offers the sync client;
 //! - `client` (feature `client`): enrolment and one full sync over HTTPS (rustls) or plain HTTP
 //!   to loopback, and [`client::sync_status`] for a background loop.
@@ -15,6 +16,7 @@ pub mod audit;
 pub mod hlc;
 pub mod merge;
 pub mod replica;
+pub mod staff_sig;
 pub mod wire;
 
 #[cfg(feature = "client")]

@@ -85,6 +85,18 @@ pub trait DeskReplica {
         Ok(())
     }
 
+    /// The keys of this desk's first admins, offered at enrolment for the city to pin as roots
+    /// of the hall's staff changes. A replica without signed staff offers none.
+    fn root_key_offer(&self) -> Result<Vec<crate::staff_sig::RootKey>, Self::Error> {
+        Ok(Vec::new())
+    }
+    /// Keeps the hall's pinned root keys (at enrolment, and from the device state of every
+    /// sync) before pulling: pulled staff changes are checked back to them.
+    fn adopt_hall_roots(&mut self, roots: &[crate::staff_sig::RootKey]) -> Result<(), Self::Error> {
+        let _ = roots;
+        Ok(())
+    }
+
     /// Highest local sequence the server has confirmed.
     fn pushed_seq(&self) -> Result<i64, Self::Error>;
     fn set_pushed_seq(&mut self, seq: i64) -> Result<(), Self::Error>;

@@ -105,6 +105,10 @@ pub struct EnrolRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^[0-9a-f]{64}$"))]
     pub hall_id_key: Option<HallIdKey>,
+    /// The desk's first admin(s), whose own keys sign their accounts: the city pins them as
+    /// roots of the hall's staff changes (docs/security.md "Signed staff changes").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub root_keys: Vec<crate::staff_sig::RootKey>,
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -120,6 +124,10 @@ pub struct EnrolResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^[0-9a-f]{64}$"))]
     pub hall_id_key: Option<HallIdKey>,
+    /// The hall's pinned root keys (every enrolled desk's first admins): a desk checks the
+    /// staff changes it pulls back to them. Absent from servers that predate them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hall_roots: Vec<crate::staff_sig::RootKey>,
 }
 
 /// A hall's visitor-id key: 32 random bytes as 64 lowercase hex digits, kept by the city per
@@ -202,6 +210,9 @@ pub struct DeviceState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^[0-9a-f]{64}$"))]
     pub hall_id_key: Option<HallIdKey>,
+    /// The hall's pinned root keys, as at enrolment (a desk enrolled later adds its own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hall_roots: Vec<crate::staff_sig::RootKey>,
 }
 
 /// `POST /v1/sync/push`.

@@ -76,6 +76,8 @@ pub struct NewEnrolment {
     pub token_hash: String,
     /// Unix seconds.
     pub now: i64,
+    /// The desk's first admins' keys, pinned as roots of the hall's staff changes.
+    pub roots: Vec<xinfang_sync::staff_sig::RootKey>,
 }
 
 /// A request the rules refuse: an HTTP status, a stable code and a Chinese message.
@@ -126,6 +128,8 @@ pub trait Storage: Send + Sync + 'static {
     /// Once kept it never changes.
     fn hall_id_key(&self, code: &str, offered: Option<&[u8; 32]>) -> Result<[u8; 32]>;
     /// Adds a hall, or renames an existing one.
+    /// The hall's pinned root keys of staff changes (docs/security.md "Signed staff changes").
+    fn hall_roots(&self, code: &str) -> Result<Vec<xinfang_sync::staff_sig::RootKey>>;
     fn put_hall(&self, code: &str, name: &str) -> Result<()>;
 
     fn add_enrol_code(&self, code_hash: &str, hall_code: &str, expires_at: i64) -> Result<()>;

@@ -18,6 +18,7 @@ use xinfang_sync::audit::{
     check_link, verify_chain,
 };
 use xinfang_sync::merge::{self, Record, Version};
+use xinfang_sync::staff_sig::{self, RootKey};
 use xinfang_sync::wire::{
     AuditHead, CityCounts, HallCounts, MAX_PULL_CHANGES, OwnChangesResponse, PullResponse,
     PushResponse, Quarantine, QuarantinedChange, RepeatVisit, RepeatVisits, SetAside,
@@ -115,6 +116,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0006_stats.sql")),
         M::up(include_str!("../../migrations/0007_audit_heads.sql")),
         M::up(include_str!("../../migrations/0008_hall_id_keys.sql")),
+        M::up(include_str!("../../migrations/0009_hall_roots.sql")),
     ])
 }
 
@@ -482,12 +484,46 @@ fn matter_of_change(tx: &Transaction<'_>, c: &Change) -> Result<Option<String>> 
 }
 
 /// Applies one new change to the records: the merge rules of `xinfang_sync::merge`.
+fn hall_roots(conn: &Connection, code: &str) -> Result<Vec<RootKey>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT staff_id, sign_public FROM hall_roots WHERE hall_code = ?1 ORDER BY pinned_at, staff_id",
+    )?;
+    let rows = stmt.query_map([code], |r| {
+        Ok(RootKey {
+            staff_id: r.get(0)?,
+            sign_public: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A staff change is taken only when signed back to one of the hall's roots (docs/security.md
+/// "Signed staff changes"); the signer is looked up as the city holds it, in this transaction.
+fn check_staff_signature(tx: &Transaction<'_>, device: &Device, c: &Change) -> Result<()> {
+    let roots = hall_roots(tx, &device.hall_code)?;
+    let mut lookup = tx.prepare_cached(
+        "SELECT data FROM records WHERE entity = 'staff' AND entity_id = ?1 AND hall_code = ?2",
+    )?;
+    let signer = |id: &str| -> Option<staff_sig::SignerState> {
+        let data: String = lookup
+            .query_row(params![id, device.hall_code], |r| r.get(0))
+            .ok()?;
+        let fields: Map<String, Value> = serde_json::from_str(&data).ok()?;
+        Some(staff_sig::SignerState::from_fields(&fields))
+    };
+    staff_sig::verify(&device.hall_code, c, signer, &roots)
+        .map_err(|r| StorageError::refused(403, r.code, r.message))
+}
+
 fn apply_change(
     tx: &Transaction<'_>,
     device: &Device,
     c: &Change,
     fields_json: &str,
 ) -> Result<()> {
+    if c.entity == "staff" {
+        check_staff_signature(tx, device, c)?;
+    }
     if let Some(h) = c.fields.get("hall_code")
         && h.as_str() != Some(device.hall_code.as_str())
     {
@@ -755,6 +791,10 @@ impl Storage for SqliteStorage {
             .map_err(|_| StorageError::Backend("hall id key of the wrong length".into()))
     }
 
+    fn hall_roots(&self, code: &str) -> Result<Vec<RootKey>> {
+        hall_roots(&self.conn(), code)
+    }
+
     fn put_hall(&self, code: &str, name: &str) -> Result<()> {
         self.conn().execute(
             "INSERT INTO halls(code, name, created_at) VALUES (?1, ?2, ?3)
@@ -890,6 +930,21 @@ impl Storage for SqliteStorage {
             "UPDATE enrol_codes SET used_at = ?2, used_by = ?3 WHERE code_hash = ?1",
             params![e.code_hash, self.now_text(), e.device_id],
         )?;
+        // The desk's first admins become roots of the hall's staff changes; a staff id keeps
+        // the key first pinned for it.
+        for root in &e.roots {
+            tx.prepare_cached(
+                "INSERT INTO hall_roots(hall_code, staff_id, sign_public, device_id, pinned_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(hall_code, staff_id) DO NOTHING",
+            )?
+            .execute(params![
+                hall_code,
+                root.staff_id,
+                root.sign_public,
+                e.device_id,
+                self.now_text()
+            ])?;
+        }
         tx.commit()?;
         Ok(Hall {
             code: hall_code,
@@ -2155,6 +2210,7 @@ mod tests {
             device_name: "一号机".into(),
             token_hash: token_hash.clone(),
             now: 0,
+            roots: Vec::new(),
         })
         .unwrap();
         let device = s.device_by_token(&token_hash).unwrap().unwrap();

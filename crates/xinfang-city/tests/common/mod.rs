@@ -328,6 +328,15 @@ impl Desk {
         // Plaintext stores: the harness reads their files directly (sync does not depend on
         // encryption at rest; CLI-made desks are encrypted, see `desk_conn`).
         let mut store = Store::create_unencrypted(dir.path(), hall).unwrap();
+        // The desk's first admin: the root its enrolment offers, which signs the clerk.
+        store
+            .add_staff(&NewStaff {
+                username: format!("admin{seed}"),
+                display_name: "管理员".into(),
+                roles: vec![Role::Admin],
+                password: "correct horse battery".into(),
+            })
+            .unwrap();
         let clerk = store
             .add_staff(&NewStaff {
                 username: format!("clerk{seed}"),
