@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tower_governor::GovernorError;
 use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
-use tower_governor::key_extractor::GlobalKeyExtractor;
+use tower_governor::key_extractor::{GlobalKeyExtractor, PeerIpKeyExtractor};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
 use xinfang_core::clock::Clock;
@@ -74,14 +74,19 @@ impl Default for ServerSettings {
 }
 
 /// Flood limits (issue 15, item 12), tower layers: requests beyond `max_in_flight` at once are
-/// answered 503 at once (load shedding, nothing queues), and `/v1/enrol` takes a burst of
-/// `enrol_burst` requests and then one per `enrol_period` (429), for the whole server: enrolment
-/// is rare, so a global rate stops code guessing without hurting anyone.
+/// answered 503 at once (load shedding, nothing queues), and `/v1/enrol` takes, from each
+/// address, a burst of `enrol_burst_per_address` requests and then one per
+/// `enrol_period_per_address`, and from all addresses together `enrol_burst` and then one per
+/// `enrol_period` (429). Enrolment is rare, so the rates stop code guessing without hurting
+/// anyone; one address's flood stays within its own allowance (checked first, its refusals use
+/// none of the server's) and so does not hold up another hall's enrolment.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_in_flight: usize,
     pub enrol_burst: u32,
     pub enrol_period: std::time::Duration,
+    pub enrol_burst_per_address: u32,
+    pub enrol_period_per_address: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -90,6 +95,8 @@ impl Default for Limits {
             max_in_flight: 64,
             enrol_burst: 20,
             enrol_period: std::time::Duration::from_secs(6),
+            enrol_burst_per_address: 5,
+            enrol_period_per_address: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -1085,9 +1092,19 @@ pub fn router_with_limits(
         .burst_size(limits.enrol_burst.max(1))
         .finish()
         .expect("a non-zero period and burst");
+    let enrol_rate_per_address = GovernorConfigBuilder::default()
+        .key_extractor(PeerIpKeyExtractor)
+        .period(limits.enrol_period_per_address)
+        .burst_size(limits.enrol_burst_per_address.max(1))
+        .finish()
+        .expect("a non-zero period and burst");
+    // The address's allowance is the outer layer: what it refuses never reaches the server's.
     let enrol_route = post(enrol)
         .layer::<_, std::convert::Infallible>(
             GovernorLayer::new(enrol_rate).error_handler(too_many_enrolments),
+        )
+        .layer::<_, std::convert::Infallible>(
+            GovernorLayer::new(enrol_rate_per_address).error_handler(too_many_enrolments),
         )
         // Inside the router's 16 MiB default, so this is the limit the body extractor sees.
         .layer(DefaultBodyLimit::max(MAX_ENROL_BODY_BYTES));

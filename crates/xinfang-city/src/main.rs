@@ -61,6 +61,12 @@ enum Command {
         /// After the burst, one enrolment request per this long: 6s, 1m.
         #[arg(long, default_value = "6s")]
         enrol_every: String,
+        /// Enrolment requests accepted in a burst from one address.
+        #[arg(long, default_value_t = api::Limits::default().enrol_burst_per_address)]
+        enrol_burst_per_address: u32,
+        /// After its burst, one enrolment request per this long from one address: 30s, 1m.
+        #[arg(long, default_value = "30s")]
+        enrol_every_per_address: String,
     },
     /// Reception halls.
     Hall {
@@ -269,14 +275,25 @@ fn run(args: Args) -> anyhow::Result<()> {
             max_in_flight,
             enrol_burst,
             enrol_every,
+            enrol_burst_per_address,
+            enrol_every_per_address,
         } => {
             let every = auth::parse_ttl(enrol_every).ok_or_else(|| {
                 anyhow!("--enrol-every “{enrol_every}”看不懂：请写成 6s、1m 这样的形式。")
+            })?;
+            let every_per_address = auth::parse_ttl(enrol_every_per_address).ok_or_else(|| {
+                anyhow!(
+                    "--enrol-every-per-address “{enrol_every_per_address}”看不懂：请写成 30s、1m 这样的形式。"
+                )
             })?;
             let limits = api::Limits {
                 max_in_flight: *max_in_flight,
                 enrol_burst: *enrol_burst,
                 enrol_period: std::time::Duration::from_secs(every.unsigned_abs()),
+                enrol_burst_per_address: *enrol_burst_per_address,
+                enrol_period_per_address: std::time::Duration::from_secs(
+                    every_per_address.unsigned_abs(),
+                ),
             };
             if tls_cert.is_none() && !listen.ip().is_loopback() && !allow_plain_http {
                 bail!(
@@ -598,9 +615,13 @@ async fn serve(
             }
             println!("xinfang-city listening on http://{addr}");
             let listener = tokio::net::TcpListener::from_std(std_listener)?;
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown())
-                .await?;
+            // With the peer's address: enrolment is rate-limited per address.
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown())
+            .await?;
         }
         Some((cert, key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
@@ -618,7 +639,7 @@ async fn serve(
             });
             axum_server::from_tcp_rustls(std_listener, config)
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await?;
         }
     }

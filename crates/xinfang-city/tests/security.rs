@@ -157,6 +157,46 @@ fn enrolment_requests_are_rate_limited() {
     assert!(server.healthy());
 }
 
+/// One address's flood of wrong codes uses up its own allowance, not the server's: another
+/// address (another hall's desk) still enrols at once.
+#[test]
+fn one_addresss_flood_does_not_hold_up_anothers_enrolment() {
+    let server = Server::start_with(&[
+        "--enrol-burst-per-address",
+        "2",
+        "--enrol-every-per-address",
+        "1h",
+        "--enrol-burst",
+        "4",
+        "--enrol-every",
+        "1h",
+    ]);
+    let from = |ip: &str, body: &serde_json::Value| -> (u16, String) {
+        let client = reqwest::blocking::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap();
+        let resp = client
+            .post(format!("{}/v1/enrol", server.url))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .json(body)
+            .send()
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body: serde_json::Value = resp.json().unwrap_or_default();
+        (status, body["code"].as_str().unwrap_or_default().to_owned())
+    };
+    let wrong = json!({ "code": "AAAA-BBBB-CCCC", "device_id": DEVICE, "hall_code": "140521" });
+    let flood: Vec<u16> = (0..10).map(|_| from("127.0.0.1", &wrong).0).collect();
+    assert_eq!(flood, [403, 403, 429, 429, 429, 429, 429, 429, 429, 429]);
+    let code = server.enrol_code("140521");
+    let (status, body) = from(
+        "127.0.0.2",
+        &json!({ "code": code, "device_id": DEVICE, "hall_code": "140521" }),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
 #[test]
 fn requests_beyond_the_ceiling_are_shed_at_once() {
     let server = Server::start_with(&["--max-in-flight", "1"]);
