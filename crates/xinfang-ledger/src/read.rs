@@ -111,6 +111,9 @@ pub fn read_table(path: &Path) -> Result<Sheet, LedgerError> {
         }
         "xlsx" | "xlsm" | "xlsb" => all = read_cells(path, &ext)?,
         "xls" | "ods" => {
+            if ext == "ods" {
+                check_ods_extent(path)?;
+            }
             let mut wb = open_workbook_auto(path)
                 .map_err(|e| LedgerError::Open(path.to_path_buf(), e.to_string()))?;
             let range = wb
@@ -139,6 +142,94 @@ pub fn read_table(path: &Path) -> Result<Sheet, LedgerError> {
     })
 }
 
+/// An `.ods`'s first sheet is read as a range, which calamine builds for up to 100 million
+/// cells — a few GiB from a tiny file that repeats one cell (`table:number-rows-repeated`,
+/// `number-columns-repeated`). So content.xml is scanned first, holding nothing but counters,
+/// and a sheet whose content reaches beyond [`MAX_ROWS`] × [`MAX_COLUMNS`] is refused before
+/// the range is made; within them the range is at most that rectangle.
+fn check_ods_extent(path: &Path) -> Result<(), LedgerError> {
+    use quick_xml::events::Event;
+    let open = |e: String| LedgerError::Open(path.to_path_buf(), e);
+    let file = std::fs::File::open(path).map_err(|e| open(e.to_string()))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| open(e.to_string()))?;
+    let xml = zip
+        .by_name("content.xml")
+        .map_err(|e| open(e.to_string()))?;
+    let mut reader = quick_xml::Reader::from_reader(std::io::BufReader::new(xml));
+    let repeats = |e: &quick_xml::events::BytesStart<'_>, name: &str| -> u64 {
+        e.try_get_attribute(name)
+            .ok()
+            .flatten()
+            .and_then(|a| a.value.parse().ok())
+            .unwrap_or(1)
+    };
+    let too_large = |row: u64, column: u64| LedgerError::TooLarge {
+        path: path.to_path_buf(),
+        row: u32::try_from(row).unwrap_or(u32::MAX),
+        column: u32::try_from(column).unwrap_or(u32::MAX),
+    };
+    let (mut tables, mut row, mut column) = (0u32, 0u64, 0u64);
+    let (mut row_repeats, mut row_has_content) = (1u64, false);
+    let mut buf = Vec::new();
+    loop {
+        match reader
+            .read_event_into(&mut buf)
+            .map_err(|e| open(e.to_string()))?
+        {
+            Event::Start(e) if e.name().as_ref() == "table:table" => {
+                tables += 1;
+                if tables > 1 {
+                    break;
+                }
+            }
+            Event::Start(e) if e.name().as_ref() == "table:table-row" => {
+                row_repeats = repeats(&e, "table:number-rows-repeated");
+                (column, row_has_content) = (0, false);
+            }
+            Event::End(e) if e.name().as_ref() == "table:table-row" => {
+                let last = row.saturating_add(row_repeats);
+                if row_has_content && last > u64::from(MAX_ROWS) {
+                    return Err(too_large(last, column));
+                }
+                row = last;
+            }
+            // A cell with content is an element with children or a value type; an empty
+            // element is an empty cell, however often repeated.
+            event @ (Event::Start(_) | Event::Empty(_)) => {
+                let (e, children) = match &event {
+                    Event::Start(e) => (e, true),
+                    Event::Empty(e) => (e, false),
+                    _ => unreachable!("matched above"),
+                };
+                if !matches!(
+                    e.name().as_ref(),
+                    "table:table-cell" | "table:covered-table-cell"
+                ) {
+                    buf.clear();
+                    continue;
+                }
+                let n = repeats(e, "table:number-columns-repeated");
+                let filled = children
+                    || e.try_get_attribute("office:value-type")
+                        .ok()
+                        .flatten()
+                        .is_some();
+                column = column.saturating_add(n);
+                if filled {
+                    row_has_content = true;
+                    if column > u64::from(MAX_COLUMNS) {
+                        return Err(too_large(row.saturating_add(1), column));
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(())
+}
+
 /// Rows a ledger may have (the header included), by the sheet's row number.
 pub const MAX_ROWS: u32 = 200_000;
 /// Columns a ledger may have: its 15 and room for a hall's own notes.
@@ -148,7 +239,8 @@ pub const MAX_COLUMNS: u32 = 64;
 /// `worksheet_range` allocates the rectangle spanned by the cells, so two cells at A1 and
 /// XFD1048576 in a 1.6 KB file asked for 512 GiB (issue 15, item 13). Here nothing is
 /// allocated for a cell before its position is checked, and only cells with content take room.
-/// (`.xls` is bounded by its format, 65,536 × 256 cells; `.ods` is read as a range.)
+/// (`.xls` is bounded by its format, 65,536 × 256 cells; an `.ods` is checked first, see
+/// [`check_ods_extent`].)
 fn read_cells(path: &Path, ext: &str) -> Result<Vec<(u32, Vec<String>)>, LedgerError> {
     let open = |e: String| LedgerError::Open(path.to_path_buf(), e);
     let mut cells: Vec<(u32, u32, String)> = Vec::new();

@@ -300,3 +300,84 @@ fn a_tiny_xlsx_with_a_far_cell_is_refused_without_allocating_the_sheet() {
         ]
     );
 }
+
+/// A minimal `.ods` whose first sheet is `rows` (content.xml's table rows, as written).
+fn ods(path: &Path, rows: &str) {
+    use std::io::Write;
+    let file = std::fs::File::create(path).unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("mimetype", stored).unwrap();
+    zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    zip.start_file("META-INF/manifest.xml", stored).unwrap();
+    zip.write_all(
+        br#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">
+ <manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>
+ <manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>
+</manifest:manifest>"#,
+    )
+    .unwrap();
+    zip.start_file("content.xml", stored).unwrap();
+    write!(
+        zip,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">
+<office:body><office:spreadsheet><table:table table:name="台账">{rows}</table:table></office:spreadsheet></office:body>
+</office:document-content>"#
+    )
+    .unwrap();
+    zip.finish().unwrap();
+}
+
+/// The same for `.ods`: a file of a few hundred bytes that repeats one filled cell over 6,000
+/// rows and all 16,384 columns asks calamine for a range of 98 million cells (under its own
+/// limit of 100 million: gigabytes); it is refused from the repeat counts, before the range is
+/// made. An ordinary sheet, with the empty
+/// trailing rows and columns LibreOffice writes, reads as before.
+#[test]
+fn a_tiny_ods_repeating_a_cell_is_refused_before_the_range_is_made() {
+    let dir = TempDir::new().unwrap();
+    let cell = |t: &str| {
+        format!(
+            r#"<table:table-cell office:value-type="string"><text:p>{t}</text:p></table:table-cell>"#
+        )
+    };
+    let header = format!(
+        "<table:table-row>{}{}</table:table-row>",
+        cell("姓名"),
+        cell("证件号码")
+    );
+    let path = dir.path().join("bomb.ods");
+    ods(
+        &path,
+        &format!(
+            r#"{header}<table:table-row table:number-rows-repeated="6000"><table:table-cell table:number-columns-repeated="16384" office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>"#
+        ),
+    );
+    assert!(std::fs::metadata(&path).unwrap().len() < 4 * 1024);
+    let err = read_table(&path).unwrap_err();
+    assert!(
+        matches!(err, xinfang_ledger::LedgerError::TooLarge { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("表格太大"), "{err}");
+
+    let path = dir.path().join("ledger.ods");
+    ods(
+        &path,
+        &format!(
+            r#"{header}<table:table-row>{}{}<table:table-cell table:number-columns-repeated="1022"/></table:table-row><table:table-row table:number-rows-repeated="1048574"><table:table-cell table:number-columns-repeated="1024"/></table:table-row>"#,
+            cell("张三"),
+            cell("x")
+        ),
+    );
+    let table = read_table(&path).unwrap();
+    assert_eq!(table.headers, vec!["姓名", "证件号码"]);
+    assert_eq!(
+        table.rows,
+        vec![(2, vec!["张三".to_owned(), "x".to_owned()])]
+    );
+}
