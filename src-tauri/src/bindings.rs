@@ -62,6 +62,7 @@ pub fn all() -> Vec<(String, String)> {
         s::VisitorHit,
         s::VisitSummary,
         s::Registered,
+        s::PersonMatter,
         s::VisitRow,
         s::VisitorBrief,
         s::HandoffInfo,

@@ -23,8 +23,8 @@ use xinfang_core::visit::VisitInput;
 use xinfang_store::{
     BacklogCase, BacklogFilter, Completeness, Conflict, ConsultationRecord, Draft, DueList,
     EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, MergeRecord, PersonBrief,
-    PublicityRecord, QueueItem, RateMatter, SplitOutcome, Staff, VisitDetail, VisitRow,
-    VisitorProfile,
+    PersonMatter, PublicityRecord, QueueItem, RateMatter, SplitOutcome, Staff, VisitDetail,
+    VisitRow, VisitorProfile,
 };
 
 type S<'a> = State<'a, AppState>;
@@ -99,6 +99,20 @@ pub async fn history(s: S<'_>, query: String) -> CmdResult<Vec<HistoryEntry>> {
 #[tauri::command]
 pub async fn register_visit(s: S<'_>, input: VisitInput) -> CmdResult<RegisterResult> {
     s.register_visit(input)
+}
+
+#[tauri::command]
+pub async fn person_matters(s: S<'_>, id_number: String) -> CmdResult<Vec<PersonMatter>> {
+    s.person_matters(&id_number)
+}
+
+#[tauri::command]
+pub async fn register_repeat_visit(
+    s: S<'_>,
+    input: VisitInput,
+    matter_id: String,
+) -> CmdResult<RegisterResult> {
+    s.register_repeat_visit(input, &matter_id)
 }
 
 #[tauri::command]

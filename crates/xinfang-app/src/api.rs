@@ -816,6 +816,31 @@ impl AppState {
         })
     }
 
+    /// A person's matters, to attach the visit being registered to one (重复访).
+    pub fn person_matters(&self, id_number: &str) -> CmdResult<Vec<xinfang_store::PersonMatter>> {
+        self.act(Action::RegisterVisit, |store, me| {
+            crate::matters::person_matters(store, me, id_number)
+        })
+    }
+
+    /// Registers a visit that joins the earlier matter `matter_id` (重复访); under 不再受理 the
+    /// visit is recorded and the answer carries the refusal for the visitor.
+    pub fn register_repeat_visit(
+        &self,
+        input: VisitInput,
+        matter_id: &str,
+    ) -> CmdResult<RegisterResult> {
+        self.act(Action::RegisterVisit, |store, me| {
+            let valid = validate_visit(&input, &store.reference_data(), self.now_cst())?;
+            let registered = crate::matters::register_repeat_visit(store, me, &valid, matter_id)?;
+            self.sync_wake.notify_one();
+            Ok(RegisterResult {
+                registered,
+                warnings: valid.warnings,
+            })
+        })
+    }
+
     // ---- today and hand-off -------------------------------------------------------------
 
     pub fn today(&self) -> CmdResult<Vec<VisitRow>> {

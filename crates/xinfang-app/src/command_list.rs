@@ -28,6 +28,9 @@ macro_rules! command_table {
             check_id: CheckDocument, (id_type: String, number: String, sex: String, birth_date: String) -> IdCheck;
             history: SearchVisitors, (query: String) -> Vec<HistoryEntry>;
             register_visit: RegisterVisit, (input: VisitInput) -> RegisterResult;
+            // 重复访: a person's matters, and a visit that joins one of them (matters.rs).
+            person_matters: RegisterVisit, (id_number: String) -> Vec<PersonMatter>;
+            register_repeat_visit: RegisterVisit, (input: VisitInput, matter_id: String) -> RegisterResult;
             today: ViewToday, () -> Vec<VisitRow>;
             visit_detail: ViewVisit, (visit_id: String) -> VisitDetail;
             hand_off: HandOff, (visit_id: String, desk: Desk, note: String) -> HandoffInfo;

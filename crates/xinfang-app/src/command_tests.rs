@@ -144,6 +144,12 @@ fn cases() -> Vec<(&'static str, Case)> {
         ("register_visit", |s, _, _| {
             ok(s.register_visit(visit("李四", &id("19750301", "024"))))
         }),
+        ("person_matters", |s, _, _| {
+            ok(s.person_matters(&id("19800115", "013")))
+        }),
+        ("register_repeat_visit", |s, _, _| {
+            ok(s.register_repeat_visit(visit("李四", &id("19750301", "024")), "no-such-id"))
+        }),
         ("today", |s, _, _| ok(s.today())),
         ("visit_detail", |s, v, _| ok(s.visit_detail(v))),
         ("hand_off", |s, v, _| ok(s.hand_off(v, Desk::Lawyer, ""))),
@@ -1057,6 +1063,22 @@ fn cli_use_cases() -> Vec<(&'static str, &'static [Action], UseCase)> {
         ("view_matter", &[Action::ViewMatter], |s, me, mid, _| {
             ok(m::view_matter(s, me, mid, today(), "测试"))
         }),
+        ("person_matters", &[Action::RegisterVisit], |s, me, _, _| {
+            ok(m::person_matters(s, me, &id("19800115", "013")))
+        }),
+        (
+            "register_repeat_visit",
+            &[Action::RegisterVisit],
+            |s, me, mid, _| {
+                let valid = xinfang_core::visit::validate_visit(
+                    &visit("李四", &id("19750301", "024")),
+                    xinfang_core::reference::ReferenceData::bundled(),
+                    SystemClock.now_cst(),
+                )
+                .expect("a valid visit");
+                ok(m::register_repeat_visit(s, me, &valid, mid))
+            },
+        ),
         ("matter_of_visit", &[Action::ViewMatter], |s, me, _, v| {
             ok(m::matter_of_visit(s, me, v))
         }),
@@ -1794,4 +1816,37 @@ fn the_supervisor_merges_and_unmerges_from_the_people_screen() {
     let unmerged = state.unmerge_people(&m.merge_id, "核实为两人").unwrap();
     assert!(!unmerged.active);
     assert_eq!(state.history("张三").unwrap().len(), 2);
+}
+
+/// The person's matters offered for a repeat visit follow the confidentiality rule: a
+/// 检举控告 matter is listed for the clerk who registered it and the supervisor, and another
+/// clerk does not learn that it exists; attaching to it is refused to them too.
+#[test]
+fn a_persons_report_matter_is_listed_only_for_whom_may_see_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("admin", PW).unwrap();
+    state
+        .add_staff(NewStaffInput {
+            username: "clerk2".into(),
+            display_name: "钱接待".into(),
+            roles: vec![Role::Clerk],
+            password: PW.into(),
+        })
+        .unwrap();
+    let number = id("19620505", "037");
+    state.login("clerk", PW).unwrap();
+    let mut report = visit("孙举报", &number);
+    report.appeal_kind = "report".into();
+    report.category = "纪检监察".into();
+    let matter = state.register_visit(report).unwrap().registered.matter_id;
+    assert_eq!(state.person_matters(&number).unwrap().len(), 1);
+    state.login("supervisor", PW).unwrap();
+    assert_eq!(state.person_matters(&number).unwrap().len(), 1);
+    state.login("clerk2", PW).unwrap();
+    assert!(state.person_matters(&number).unwrap().is_empty());
+    let refused = state
+        .register_repeat_visit(visit("孙举报", &number), &matter)
+        .unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Forbidden, "{refused:?}");
 }

@@ -14,8 +14,8 @@ use xinfang_core::visit::VisitInput;
 use xinfang_store::{
     BacklogCase, BacklogFilter, Completeness, Conflict, ConsultationRecord, Draft, DueList,
     EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, MergeRecord, PersonBrief,
-    PublicityRecord, QueueItem, RateMatter, SplitOutcome, Staff, VisitDetail, VisitRow,
-    VisitorProfile,
+    PersonMatter, PublicityRecord, QueueItem, RateMatter, SplitOutcome, Staff, VisitDetail,
+    VisitRow, VisitorProfile,
 };
 
 use crate::api::{

@@ -20,10 +20,11 @@ use xinfang_core::matter::{
 };
 use xinfang_core::notice::{self, NoticeData, NoticeKind};
 use xinfang_core::staff::{Action, CONFIDENTIAL_MASK, Role, authorize};
+use xinfang_core::visit::ValidVisit;
 use xinfang_print::{PrintError, Printer};
 use xinfang_store::{
-    AllowedEvent, BacklogCase, BacklogDashboard, BacklogFilter, DueList, MatterView, RouteProposal,
-    Staff, Store, StoredNotice,
+    AllowedEvent, BacklogCase, BacklogDashboard, BacklogFilter, DueList, MatterView, PersonMatter,
+    Registered, RouteProposal, Staff, Store, StoredNotice,
 };
 
 use crate::api::{AppState, check_confidential, open_confidential};
@@ -325,6 +326,29 @@ fn require(me: &Staff, action: Action) -> CmdResult<()> {
 /// Refuses a step on a confidential matter to whom may not see it, before anything is written.
 fn may_touch(store: &Store, me: &Staff, id: &str) -> CmdResult<()> {
     check_confidential(me, &store.matter_owner(id)?)
+}
+
+/// A person's matters (by document number), to attach a repeat visit to one (重复访); a
+/// 检举控告 matter only for whom may see it (the others do not learn it exists).
+pub fn person_matters(store: &Store, me: &Staff, id_number: &str) -> CmdResult<Vec<PersonMatter>> {
+    require(me, Action::RegisterVisit)?;
+    let mut list = store.matters_of_person(id_number)?;
+    list.retain(|m| !m.confidential || may_touch(store, me, &m.matter_id).is_ok());
+    Ok(list)
+}
+
+/// Registers a visit as a repeat visit of `matter_id` (no new matter; under 不再受理 the visit
+/// is recorded and carries the refusal for the visitor, `xinfang_core::matter::
+/// repeat_visit_refusal`).
+pub fn register_repeat_visit(
+    store: &mut Store,
+    me: &Staff,
+    visit: &ValidVisit,
+    matter_id: &str,
+) -> CmdResult<Registered> {
+    require(me, Action::RegisterVisit)?;
+    may_touch(store, me, matter_id)?;
+    Ok(store.register_repeat_visit(visit, &me.id, matter_id)?)
 }
 
 /// A matter with its deadlines counted from `today`. A confidential (检举控告) matter only for

@@ -348,7 +348,15 @@ pub fn run(args: Args) -> CmdResult {
         } => {
             let text = std::fs::read_to_string(file)
                 .with_context(|| format!("读取 {} 失败", file.display()))?;
-            let input: VisitInput = serde_json::from_str(&text).map_err(|e| {
+            // The visit's form, and `matter_id` to attach it to that earlier matter (重复访).
+            #[derive(serde::Deserialize)]
+            struct VisitFile {
+                #[serde(flatten)]
+                visit: VisitInput,
+                #[serde(default)]
+                matter_id: String,
+            }
+            let file: VisitFile = serde_json::from_str(&text).map_err(|e| {
                 FieldError::new(
                     "file",
                     "json_invalid",
@@ -357,18 +365,27 @@ pub fn run(args: Args) -> CmdResult {
             })?;
             let (mut store, me) = login(&args)?;
             authorize(&me.roles, Action::RegisterVisit)?;
-            let visit = validate_visit(&input, &store.reference_data(), now())?;
-            let registered = store.register_visit(&visit, &me.id)?;
+            let visit = validate_visit(&file.visit, &store.reference_data(), now())?;
+            let registered = match file.matter_id.trim() {
+                "" => store.register_visit(&visit, &me.id)?,
+                matter_id => {
+                    xinfang_app::matters::register_repeat_visit(&mut store, &me, &visit, matter_id)?
+                }
+            };
             print(json, &registered, |r| {
                 let repeat = if r.repeat_of.is_empty() {
                     String::new()
                 } else {
                     format!("，重复访：此前来访 {} 次", r.repeat_of.len())
                 };
-                format!(
+                let mut text = format!(
                     "登记成功，排队号 {}{repeat}（来访编号 {}）",
                     r.queue_no, r.visit_id
-                )
+                );
+                if let Some(refusal) = &r.refusal {
+                    text += &format!("\n不再受理：{}", refusal.message);
+                }
+                text
             });
             Ok(())
         }

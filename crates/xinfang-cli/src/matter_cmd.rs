@@ -78,6 +78,13 @@ pub enum MatterCommand {
     },
     /// The matter registered with a visit.
     OfVisit { visit_id: String },
+    /// A person's matters with their status, to attach a repeat visit (`"matter_id"` in the
+    /// visit's JSON).
+    List {
+        /// The person's document number.
+        #[arg(long)]
+        visitor: String,
+    },
     /// Record the visitor's evaluation of a concluded matter (满意/基本满意/不满意).
     Evaluate {
         id: String,
@@ -392,6 +399,28 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
                 out.push(head("3 日内到期", l.due_soon_total, l.due_soon.len()));
                 out.extend(l.due_soon.iter().map(line));
                 out.join("\n")
+            });
+        }
+        MatterCommand::List { visitor } => {
+            let list = matters::person_matters(&store, &me, visitor)?;
+            print(json, &json!({ "matters": list }), |_| {
+                if list.is_empty() {
+                    return "没有此人的信访事项。".to_owned();
+                }
+                list.iter()
+                    .map(|m| {
+                        let again = if m.not_accepted_again {
+                            "\t再来访：不再受理"
+                        } else {
+                            ""
+                        };
+                        format!(
+                            "{}\t{}\t{}\t来访 {} 次{again}",
+                            m.matter_id, m.received_on, m.status_label, m.visits
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
             });
         }
         MatterCommand::OfVisit { visit_id } => {

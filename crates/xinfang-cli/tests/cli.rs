@@ -549,3 +549,85 @@ fn encrypted_store_passwords_recovery_rekey_and_audit() {
     let problems = v["problems"].to_string();
     assert!(problems.contains("审计日志链断裂：第 2 条"), "{problems}");
 }
+
+/// 重复访 (issue 16): a returning visitor's visit attached to their earlier matter joins it —
+/// the output names that matter, `is_repeat` is set, no new matter is opened — and once the
+/// matter is being handled a visit attached to it is still recorded (exit 0) with the refusal
+/// `not_accepted_again` to tell the visitor. `matter list --visitor` lists the person's matters.
+#[test]
+fn a_repeat_visit_joins_its_matter_and_is_told_not_accepted_again_while_handled() {
+    let dir = hall();
+    let id = id_with_check("14052119800101002");
+    let form = |matter: &str| {
+        format!(
+            r#"{{"visited_at":"2026-11-20T09:30:00+08:00","visitors":[{{"name":"李四","id_type":"resident_id",
+            "id_number":"{id}"}}],"head_count":1,"representatives":[0],"appeal":"拖欠工资","appeal_kind":"claim",
+            "category":"劳动和社会保障","agency":"县人社局","place_code":"140521","matter_id":"{matter}"}}"#
+        )
+    };
+    let add = |matter: &str| {
+        let file = visit_file(dir.path(), "visit.json", &form(matter));
+        ok(
+            dir.path(),
+            "clerk",
+            &["visit", "add", "--file", file.to_str().unwrap()],
+        )
+    };
+    let first = add("");
+    let matter = first["matter_id"].as_str().unwrap().to_owned();
+    assert_eq!(first["is_repeat"], false);
+
+    let again = add(&matter);
+    assert_eq!(again["matter_id"], matter.as_str());
+    assert_eq!(again["is_repeat"], true);
+    assert!(again.get("refusal").is_none(), "{again}");
+
+    ok(
+        dir.path(),
+        "clerk",
+        &[
+            "matter",
+            "event",
+            &matter,
+            "--event",
+            r#"{"kind":"accept","at":"2026-11-21","notice_no":"沁信受〔2026〕1号"}"#,
+        ],
+    );
+    let handled = add(&matter);
+    assert_eq!(handled["matter_id"], matter.as_str());
+    assert_eq!(
+        handled["refusal"]["code"], "not_accepted_again",
+        "{handled}"
+    );
+    assert!(
+        handled["refusal"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("不再重复受理"),
+        "{handled}"
+    );
+
+    let list = ok(dir.path(), "clerk", &["matter", "list", "--visitor", &id]);
+    let matters = list["matters"].as_array().unwrap();
+    assert_eq!(matters.len(), 1, "three visits, one matter: {list}");
+    assert_eq!(matters[0]["matter_id"], matter.as_str());
+    assert_eq!(matters[0]["visits"], 3);
+    assert_eq!(matters[0]["status"], "accepted");
+    assert_eq!(matters[0]["not_accepted_again"], true);
+
+    // A matter that does not exist is refused in Chinese, and nothing is recorded.
+    let file = visit_file(
+        dir.path(),
+        "visit.json",
+        &form("01900000-0000-7000-8000-000000000000"),
+    );
+    let (code, out) = run(
+        dir.path(),
+        "clerk",
+        &["visit", "add", "--file", file.to_str().unwrap()],
+    );
+    assert_ne!(code, 0);
+    assert!(out.to_string().contains("没有找到"), "{out}");
+    let list = ok(dir.path(), "clerk", &["matter", "list", "--visitor", &id]);
+    assert_eq!(list["matters"][0]["visits"], 3);
+}

@@ -19,6 +19,7 @@
 mod deadlines;
 mod events;
 mod form;
+mod repeat;
 mod state;
 mod steps;
 mod transitions;
@@ -26,6 +27,9 @@ mod transitions;
 pub use deadlines::{DeadlineKind, DeadlineParty, NamedDeadline, deadlines};
 pub use events::{EventKind, MatterEvent};
 pub use form::{StepField, StepInput, step_fields};
+pub use repeat::{
+    NOT_ACCEPTED_AGAIN, REPEAT_STAGES, RepeatStage, repeat_stage, repeat_visit_refusal,
+};
 pub use state::{
     Extension, HearingRecord, LegalRouteGuidance, MatterState, MatterStatus, Opinion, Refusal,
     ReviewStage, Transfer, TransferKind,

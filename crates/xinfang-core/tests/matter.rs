@@ -466,3 +466,47 @@ fn required_steps_cannot_be_skipped() {
         err.message
     );
 }
+
+/// 重复访 and 不再受理, from the table a reviewer reads (tests/data/repeat_visits.tsv): every
+/// status is listed once, and a visit attached to a matter in it joins, or joins with the
+/// refusal `not_accepted_again`.
+#[test]
+fn repeat_visits_join_their_matter_or_are_not_accepted_again_by_the_table() {
+    use xinfang_core::matter::{MatterState, NOT_ACCEPTED_AGAIN, repeat_visit_refusal};
+    let table = include_str!("data/repeat_visits.tsv");
+    let cal = xinfang_core::calendar::HolidayCalendar::bundled();
+    let mut seen = Vec::new();
+    for line in table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (status, outcome) = (cols[0], cols[1]);
+        let mut state = MatterState::registered("2026-03-02".parse().unwrap(), &cal);
+        state.status = serde_json::from_value(serde_json::json!(status))
+            .unwrap_or_else(|_| panic!("unknown status {status}"));
+        state.closed_on = (status == "closed").then(|| "2026-09-30".parse().unwrap());
+        let refusal = repeat_visit_refusal(&state);
+        match outcome {
+            "并入" => assert!(refusal.is_none(), "{status}: {refusal:?}"),
+            "不再受理" => {
+                let r = refusal.unwrap_or_else(|| panic!("{status}: joined"));
+                assert_eq!(r.code, NOT_ACCEPTED_AGAIN);
+                assert!(
+                    r.message.contains("不再") && r.message.contains("重复访"),
+                    "{}",
+                    r.message
+                );
+                if status == "closed" {
+                    assert!(r.message.contains("2026-09-30"), "{}", r.message);
+                }
+            }
+            other => panic!("unknown outcome {other}"),
+        }
+        seen.push(state.status);
+    }
+    let mut all = xinfang_core::matter::MatterStatus::ALL.to_vec();
+    all.sort_by_key(|s| s.ord());
+    seen.sort_by_key(|s| s.ord());
+    assert_eq!(seen, all, "every status once");
+}

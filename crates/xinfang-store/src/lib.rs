@@ -70,7 +70,7 @@ pub use stats::{
     LedgerPerson, LedgerVisit, MediationCounts, OverdueCounts, PublicityRecord, RateMatter, Rates,
     Statistics, StatsQuery, VisitCounts,
 };
-pub use visits::{Registered, VisitSummary};
+pub use visits::{PersonMatter, Registered, VisitSummary};
 
 /// File name of the database inside a data dir.
 pub const DB_FILE: &str = "xinfang.db";

@@ -23,6 +23,13 @@ pub struct Registered {
     /// The day's queue number at this desk.
     pub queue_no: i64,
     pub matter_id: String,
+    /// 重复访: the visit joined an earlier matter (`matter_id`) instead of opening one.
+    pub is_repeat: bool,
+    /// 不再受理: why the joined matter will not be accepted again, to tell and print for the
+    /// visitor (`not_accepted_again`); the visit is recorded regardless.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub refusal: Option<xinfang_core::FieldError>,
 }
 
 /// One visit as the history panel lists it.
@@ -245,6 +252,8 @@ pub(crate) fn upsert_visitor(
 pub(crate) struct VisitIds {
     pub(crate) visit_id: String,
     pub(crate) matter_id: String,
+    /// The matter exists already: the visit joins it (重复访).
+    pub(crate) joins: bool,
 }
 
 impl VisitIds {
@@ -252,6 +261,16 @@ impl VisitIds {
         VisitIds {
             visit_id: uuid::Uuid::now_v7().to_string(),
             matter_id: uuid::Uuid::now_v7().to_string(),
+            joins: false,
+        }
+    }
+
+    /// A new visit of the existing matter `matter_id`.
+    pub(crate) fn joining(matter_id: &str) -> VisitIds {
+        VisitIds {
+            visit_id: uuid::Uuid::now_v7().to_string(),
+            matter_id: matter_id.to_owned(),
+            joins: true,
         }
     }
 
@@ -269,6 +288,7 @@ impl VisitIds {
         VisitIds {
             visit_id: id("ledger-visit"),
             matter_id: id("ledger-matter"),
+            joins: false,
         }
     }
 }
@@ -314,9 +334,10 @@ pub(crate) fn register_in(
     let VisitIds {
         visit_id,
         matter_id,
+        joins,
     } = ids;
     let kind = visit.appeal_kind.code();
-    let is_repeat = !repeat_of.is_empty();
+    let is_repeat = joins || !repeat_of.is_empty();
     // A 检举控告's appeal is written sealed to its readers only, everywhere it goes.
     let appeal = if visit.appeal_kind.is_confidential() {
         crate::confidential::seal_appeal(tx, &visit_id, clerk_id, &visit.appeal)?
@@ -382,6 +403,17 @@ pub(crate) fn register_in(
         )?;
     }
 
+    if joins {
+        return Ok(Registered {
+            visit_id,
+            visitor_ids,
+            repeat_of,
+            queue_no,
+            matter_id,
+            is_repeat: true,
+            refusal: None,
+        });
+    }
     let confidential = visit.appeal_kind.is_confidential();
     tx.prepare_cached(
             "INSERT INTO matters(id, hall_code, first_visit_id, appeal_kind, category_code, confidential, status,
@@ -404,6 +436,8 @@ pub(crate) fn register_in(
         repeat_of,
         queue_no,
         matter_id,
+        is_repeat,
+        refusal: None,
     })
 }
 
@@ -424,6 +458,40 @@ impl Store {
         )?;
         tx.commit()?;
         tracing::info!(visit_id = %registered.visit_id, queue_no = registered.queue_no, "visit registered");
+        Ok(registered)
+    }
+
+    /// Registers a visit as a repeat visit (重复访) of the earlier matter `matter_id` of the same
+    /// facts and reasons: no new matter is opened; the visit counts as one of that matter's.
+    /// Under 不再受理 (the matter is being handled, or was finally decided) the visit is still
+    /// recorded and `refusal` says why, for the visitor (`xinfang_core::matter::
+    /// repeat_visit_refusal`).
+    pub fn register_repeat_visit(
+        &mut self,
+        visit: &ValidVisit,
+        clerk_id: &str,
+        matter_id: &str,
+    ) -> Result<Registered> {
+        let row = crate::matters::load_matter(&self.conn, matter_id)?;
+        if row.hall_code != self.hall_code {
+            return Err(crate::StoreError::NotFound("本大厅的该事项".to_owned()));
+        }
+        let state = row.state(&self.holiday_calendar())?;
+        let now = now_text(&*self.clock);
+        let tx = self.conn.transaction()?;
+        let mut registered = register_in(
+            &tx,
+            &self.device_id,
+            &self.hall_code,
+            visit,
+            clerk_id,
+            VisitIds::joining(matter_id),
+            &now,
+        )?;
+        tx.commit()?;
+        registered.refusal = xinfang_core::matter::repeat_visit_refusal(&state);
+        tracing::info!(visit_id = %registered.visit_id, refused = registered.refusal.is_some(),
+            "repeat visit registered to its matter");
         Ok(registered)
     }
 
@@ -494,5 +562,85 @@ impl Store {
 impl From<serde_json::Error> for crate::StoreError {
     fn from(e: serde_json::Error) -> Self {
         crate::StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// One matter of a person, as registration lists them to attach a repeat visit (重复访).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PersonMatter {
+    pub matter_id: String,
+    pub status: xinfang_core::matter::MatterStatus,
+    pub status_label: String,
+    pub received_on: String,
+    pub appeal_kind: String,
+    pub category_code: String,
+    pub confidential: bool,
+    /// Visits of the matter (the first and its repeat visits).
+    pub visits: i64,
+    /// Its latest visit (RFC 3339).
+    pub last_visit_at: String,
+    /// Whether a repeat visit joined to it now would be told 不再受理.
+    pub not_accepted_again: bool,
+}
+
+impl Store {
+    /// The matters of the person with document number `id_number` (any document type, merged
+    /// records included), newest first.
+    pub fn matters_of_person(&self, id_number: &str) -> Result<Vec<PersonMatter>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.id, m.status, m.received_on, m.appeal_kind, m.category_code, m.confidential,
+                    count(DISTINCT x.id), max(x.visited_at)
+             FROM visitors p
+             JOIN visitors q ON coalesce(q.merged_into, q.id) = coalesce(p.merged_into, p.id)
+             JOIN visit_visitors vv ON vv.visitor_id = q.id
+             JOIN visits x ON x.matter_id IN (SELECT matter_id FROM visits WHERE id = vv.visit_id)
+             JOIN matters m ON m.id = x.matter_id
+             WHERE p.id_number = ?1
+             GROUP BY m.id
+             ORDER BY max(x.visited_at) DESC",
+        )?;
+        let rows = stmt.query_map([id_number.trim().to_uppercase()], |r| {
+            let status: String = r.get(1)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                status,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, bool>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, String>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (
+                matter_id,
+                status,
+                received_on,
+                appeal_kind,
+                category_code,
+                confidential,
+                visits,
+                last,
+            ) = row?;
+            let status: xinfang_core::matter::MatterStatus =
+                serde_json::from_value(serde_json::Value::String(status))?;
+            out.push(PersonMatter {
+                matter_id,
+                status,
+                status_label: status.label_zh().to_owned(),
+                received_on,
+                appeal_kind,
+                category_code,
+                confidential,
+                visits,
+                last_visit_at: last,
+                not_accepted_again: xinfang_core::matter::repeat_stage(status)
+                    != xinfang_core::matter::RepeatStage::Open,
+            });
+        }
+        Ok(out)
     }
 }

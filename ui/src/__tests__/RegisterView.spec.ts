@@ -84,4 +84,39 @@ describe('RegisterView', () => {
     expect(panel.find(q('history-repeat')).text()).toBe('重复访')
     w.unmount()
   })
+
+  it('attaches a returning visitor\'s visit to the earlier matter the clerk picks and shows 不再受理', async () => {
+    const calls: { cmd: string; args: Record<string, unknown> }[] = []
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args: args as Record<string, unknown> })
+      if (cmd === 'check_id')
+        return { valid: true, normalized: GOOD, sex: 'male', birth_date: '1980-01-15', region_name: '沁水县', error: null, warnings: [], conflicts: [] }
+      if (cmd === 'person_matters')
+        return [
+          { matter_id: 'm0', status: 'accepted', status_label: '已受理', received_on: '2026-11-02', appeal_kind: 'claim', category_code: 'labour_social_security', confidential: false, visits: 1, last_visit_at: '2026-11-02T09:00:00+08:00', not_accepted_again: true },
+        ]
+      if (cmd === 'register_repeat_visit')
+        return {
+          registered: { visit_id: 'v1', visitor_ids: ['p1'], repeat_of: ['v0'], queue_no: 3, matter_id: 'm0', is_repeat: true, refusal: { field: 'matter_id', code: 'not_accepted_again', message: '该事项正在办理中（已受理），同一事实和理由在办理期间不再重复受理。' } },
+          warnings: [],
+        }
+      return []
+    })
+    const w = mountView()
+    await w.find(q('visitor-name')).setValue('张建国')
+    await w.find(q('visitor-id-number')).setValue(GOOD)
+    await sleep(300)
+    const matters = w.find(q('person-matters'))
+    expect(matters.text()).toContain('已受理')
+    expect(matters.text()).toContain('不再受理')
+    await w.find(`${q('attach-matter')} input`).setValue(true)
+    await w.find(q('visit-appeal')).setValue('拖欠工资')
+    await w.find(q('register-submit')).trigger('click')
+    await sleep(10)
+    const sent = calls.find((c) => c.cmd === 'register_repeat_visit')
+    expect(sent?.args.matterId).toBe('m0')
+    expect(calls.some((c) => c.cmd === 'register_visit')).toBe(false)
+    expect(w.find(q('refusal')).text()).toContain('不再重复受理')
+    w.unmount()
+  })
 })

@@ -31,6 +31,7 @@ import type { NewStaffInput } from './bindings/NewStaffInput'
 import type { NoteInput } from './bindings/NoteInput'
 import type { PeoplePage } from './bindings/PeoplePage'
 import type { PersonBrief } from './bindings/PersonBrief'
+import type { PersonMatter } from './bindings/PersonMatter'
 import type { PrintedNotice } from './bindings/PrintedNotice'
 import type { ProposeRouteInput } from './bindings/ProposeRouteInput'
 import type { PublicityInput } from './bindings/PublicityInput'
@@ -71,6 +72,8 @@ export interface Commands {
   check_id: { args: { idType: string; number: string; sex: string; birthDate: string }; result: IdCheck }
   history: { args: { query: string }; result: Array<HistoryEntry> }
   register_visit: { args: { input: VisitInput }; result: RegisterResult }
+  person_matters: { args: { idNumber: string }; result: Array<PersonMatter> }
+  register_repeat_visit: { args: { input: VisitInput; matterId: string }; result: RegisterResult }
   today: { args: null; result: Array<VisitRow> }
   visit_detail: { args: { visitId: string }; result: VisitDetail }
   hand_off: { args: { visitId: string; desk: Desk; note: string }; result: HandoffInfo }

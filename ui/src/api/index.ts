@@ -91,6 +91,8 @@ export const api = {
     call('check_id', { idType, number, sex, birthDate }),
   history: (query: string) => call('history', { query }),
   registerVisit: (input: VisitInput) => call('register_visit', { input }),
+  personMatters: (idNumber: string) => call('person_matters', { idNumber }),
+  registerRepeatVisit: (input: VisitInput, matterId: string) => call('register_repeat_visit', { input, matterId }),
   today: () => call('today'),
   visitDetail: (visitId: string) => call('visit_detail', { visitId }),
   handOff: (visitId: string, desk: Desk, note = '') => call('hand_off', { visitId, desk, note }),
