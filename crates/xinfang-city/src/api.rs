@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tower_governor::GovernorError;
 use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
-use tower_governor::key_extractor::{GlobalKeyExtractor, PeerIpKeyExtractor};
+use tower_governor::key_extractor::{GlobalKeyExtractor, KeyExtractor};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
 use xinfang_core::clock::Clock;
@@ -98,6 +98,23 @@ impl Default for Limits {
             enrol_burst_per_address: 5,
             enrol_period_per_address: std::time::Duration::from_secs(30),
         }
+    }
+}
+
+/// The key of the per-address enrolment rate: the peer's IP address. A router served without
+/// connection info (in process, as the simulation harness does) counts every request as one
+/// address, so the server-wide rate still holds and nothing fails.
+#[derive(Debug, Clone, Copy)]
+struct PeerAddress;
+
+impl KeyExtractor for PeerAddress {
+    type Key = Option<std::net::IpAddr>;
+
+    fn extract<T>(&self, req: &axum::http::Request<T>) -> Result<Self::Key, GovernorError> {
+        Ok(req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip()))
     }
 }
 
@@ -1093,7 +1110,7 @@ pub fn router_with_limits(
         .finish()
         .expect("a non-zero period and burst");
     let enrol_rate_per_address = GovernorConfigBuilder::default()
-        .key_extractor(PeerIpKeyExtractor)
+        .key_extractor(PeerAddress)
         .period(limits.enrol_period_per_address)
         .burst_size(limits.enrol_burst_per_address.max(1))
         .finish()

@@ -32,7 +32,7 @@ use common::{Desk, FaultyProxy};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tempfile::TempDir;
-use xinfang_city::api::{ServerSettings, router_with};
+use xinfang_city::api::{Limits, ServerSettings, router_with_limits};
 use xinfang_city::{auth, storage};
 use xinfang_core::backlog::{FlagInput, NoteInput};
 use xinfang_core::calendar::HolidayCalendar;
@@ -165,7 +165,13 @@ impl SimServer {
             min_protocol: PROTOCOL_VERSION,
             clock: Arc::new(ShiftedClock(offset)),
         };
-        let app = router_with(storage.clone(), settings);
+        // Every simulated desk enrols from this one address: it gets the server-wide allowance.
+        let limits = Limits {
+            enrol_burst_per_address: Limits::default().enrol_burst,
+            enrol_period_per_address: Limits::default().enrol_period,
+            ..Limits::default()
+        };
+        let app = router_with_limits(storage.clone(), settings, limits);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
