@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.options import ArgOptions
@@ -205,7 +205,16 @@ def click(drv, name: str, index: int = 0) -> None:
     target = els(drv, name)[index]
     drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", target)
     wait(drv).until(EC.element_to_be_clickable(target))
-    target.click()
+
+    # A dialog that is still closing covers the page for a moment: click again once it is gone.
+    def clicked(_):
+        try:
+            target.click()
+            return True
+        except ElementClickInterceptedException:
+            return False
+
+    wait(drv).until(clicked)
 
 
 def replace(element, text: str) -> None:
