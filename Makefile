@@ -9,7 +9,7 @@ DEMO_DIR ?= $(CURDIR)/target/demo
 DEMO_PASSWORD ?= demo-pass-2026
 export XINFANG_LOG ?= warn
 
-.PHONY: help run test deps lint rust-test cli bench bench-data bench-stats-data fmt app ui-build ui-test e2e screenshots desk-perf \
+.PHONY: help run test deps lint rust-test release cli bench bench-data bench-stats-data fmt app ui-build ui-test e2e screenshots desk-perf \
 	city openapi city-schemathesis city-bench
 
 help:
@@ -20,13 +20,17 @@ help:
 deps:
 	@bash scripts/install-deps.sh
 
-cli:
-	$(CARGO) build --release -p xinfang-cli
+# The three release binaries in one cargo call: features are unified once, so the crates they
+# share are compiled once (three calls compiled them up to three times on a cold machine).
+release: ui-build
+	$(CARGO) build --release -p xinfang-desk -p xinfang-cli -p xinfang-city --features xinfang-desk/custom-protocol
+
+cli app city: release
 
 # A demo data dir with seeded data and demo accounts; a local city server (target/demo-city,
 # 127.0.0.1:8750) with the demo desk enrolled to it; then the desktop app opened on the data dir
 # (scripts/demo.sh: the server stops when the app exits).
-run: deps cli app city
+run: deps release
 	@rm -rf "$(DEMO_DIR)"
 	@export XINFANG_DATA_DIR="$(DEMO_DIR)" XINFANG_PASSWORD="$(DEMO_PASSWORD)" XINFANG_USER=admin; \
 	set -e; x="$(XINFANG)"; \
@@ -55,18 +59,15 @@ rust-test: ui-build
 
 test: deps lint rust-test city-schemathesis ui-test e2e
 
-# Desktop app (src-tauri + ui): the release binary with the front end embedded.
+# The desktop app's front end, embedded in its release binary.
 ui-build:
 	cd ui && npm run build
-
-app: ui-build
-	$(CARGO) build --release -p xinfang-desk --features custom-protocol
 
 ui-test:
 	cd ui && npx vitest run && npx vue-tsc --noEmit && npm run lint
 
 # The real app in WebKitGTK under Xvfb over tauri-driver (tests/e2e/conftest.py starts both).
-e2e: app cli city
+e2e: release
 	XINFANG_SCREENSHOTS="$(XINFANG_SCREENSHOTS)" XINFANG_DESK_BIN="$(DESK)" XINFANG_CLI_BIN="$(XINFANG)" XINFANG_CITY_BIN="$(TARGET_DIR)/release/xinfang-city" \
 		python3 -m pytest tests/e2e -v -p no:cacheprovider
 
@@ -99,10 +100,7 @@ bench: bench-data bench-stats-data
 	XINFANG_BENCH_DIR="$(XINFANG_STATS_BENCH_DIR)" $(CARGO) bench -p xinfang-store --bench stats
 	$(CARGO) bench -p xinfang-city --bench sync
 
-# City server (issue 5): release binary, its OpenAPI document, API fuzzing, sync benchmarks.
-city:
-	$(CARGO) build --release -p xinfang-city
-
+# City server (issue 5): its OpenAPI document, API fuzzing, sync benchmarks.
 openapi:
 	$(CARGO) run -q -p xinfang-city -- openapi > docs/openapi.yaml
 
