@@ -267,3 +267,31 @@ def go(drv, route: str) -> None:
 def shot(drv, name: str, settle: float = 0.5) -> None:
     time.sleep(settle)  # let transitions settle
     drv.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+
+
+def choose(drv, name: str, query: str, index: int = 0) -> None:
+    """Filterable select: type part of the label, Enter picks the first match."""
+    wait(drv).until(lambda d: len(els(d, name)) > index)
+    select = els(drv, name)[index]
+    inner = select.find_element(By.CSS_SELECTOR, "input")
+    drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", inner)
+    inner.click()
+    listbox = inner.get_attribute("aria-controls")
+    inner.send_keys(query)
+    time.sleep(0.3)
+    inner.send_keys(Keys.ENTER)
+    if listbox:
+        wait(drv).until(EC.invisibility_of_element_located((By.ID, listbox)))
+    inner.send_keys(Keys.ESCAPE)
+
+
+def fill_appeal(drv, appeal: str) -> None:
+    choose(drv, "visit-kind", "申诉")
+    choose(drv, "visit-category", "劳动")
+    type_into(drv, "visit-agency", "沁水县人力资源和社会保障局")
+    type_into(drv, "visit-appeal", appeal)
+
+
+def submit_registration(drv) -> str:
+    click(drv, "register-submit")
+    return el(drv, "queue-number").text.strip()

@@ -6,7 +6,8 @@ The tests share one data dir and run in file order; each starts the app anew.
 
 import time
 
-from helpers import (click, el, els, field_error, login, logout, resident_id, shot, tid, type_into, wait)
+from helpers import (choose, click, el, els, field_error, fill_appeal, login, logout, resident_id, shot,
+                     submit_registration, tid, type_into, wait)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -19,40 +20,12 @@ def wrong_check(n: str) -> str:
 ZHANG = resident_id("19800115", "013")  # 张建国, male
 
 
-def choose(drv, name: str, query: str, index: int = 0) -> None:
-    """Filterable select: type part of the label, Enter picks the first match."""
-    wait(drv).until(lambda d: len(els(d, name)) > index)
-    select = els(drv, name)[index]
-    inner = select.find_element(By.CSS_SELECTOR, "input")
-    drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", inner)
-    inner.click()
-    listbox = inner.get_attribute("aria-controls")
-    inner.send_keys(query)
-    time.sleep(0.3)
-    inner.send_keys(Keys.ENTER)
-    if listbox:
-        wait(drv).until(EC.invisibility_of_element_located((By.ID, listbox)))
-    inner.send_keys(Keys.ESCAPE)
-
-
 def no_field_error(drv, field: str, timeout: float = 10) -> None:
     wait(drv, timeout).until(
         lambda d: not d.find_elements(
             By.CSS_SELECTOR, f'[data-testid="field-error"][data-field="{field}"]'
         )
     )
-
-
-def fill_appeal(drv, appeal: str) -> None:
-    choose(drv, "visit-kind", "申诉")
-    choose(drv, "visit-category", "劳动")
-    type_into(drv, "visit-agency", "沁水县人力资源和社会保障局")
-    type_into(drv, "visit-appeal", appeal)
-
-
-def submit_registration(drv) -> str:
-    click(drv, "register-submit")
-    return el(drv, "queue-number").text.strip()
 
 
 def test_login_register_wrong_check_digit_then_fix(start_app):

@@ -9,10 +9,11 @@ it with `--data-dir`, which wins over the shared XINFANG_DATA_DIR.
 import json
 import subprocess
 import time
+from datetime import date
 
 import pytest
-from helpers import (SCREENSHOTS, click, el, els, login, own_hall, resident_id, text_becomes, type_into,
-                     wait, xinfang)
+from helpers import (SCREENSHOTS, click, el, els, fill_appeal, login, logout, own_hall, resident_id,
+                     submit_registration, text_becomes, type_into, wait, xinfang)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -164,3 +165,34 @@ def test_statistics_screen(app, stats_dir):
     text_becomes(drv, "pub-total-units", "2")
     text_becomes(drv, "pub-total-leaflets", "500")
     drv.save_screenshot(str(SCREENSHOTS / "stats-publicity.png"))
+
+
+def test_a_returning_visitor_joins_the_open_matter_and_counts_once(app, stats_dir):
+    """王五 comes back about the matter accepted in March: the clerk attaches the visit to it. It is
+    recorded as a 重复访 with the 不再受理 notice (the matter is being handled), and the
+    statistics count one more visit but no new matter."""
+    drv = app
+    drv.set_window_size(1400, 1000)
+    login(drv, "clerk")
+    click(drv, "nav-register")
+    type_into(drv, "visitor-id-number", VISITS[2][2])
+    wait(drv).until(lambda d: len(els(d, "attach-matter")) == 1)
+    assert "受理" in el(drv, "person-matters").text
+    type_into(drv, "visitor-name", "王五")
+    fill_appeal(drv, "上次反映的问题仍未解决，再次来访。")
+    click(drv, "attach-matter")
+    submit_registration(drv)
+    result = el(drv, "register-result")
+    wait(drv).until(lambda d: "重复访" in el(d, "register-result").text)
+    assert "不再受理" in el(drv, "refusal").text, result.text
+    drv.save_screenshot(str(SCREENSHOTS / "repeat-visit.png"))
+
+    # The supervisor's figures from the first March visit to today.
+    logout(drv)
+    login(drv, "boss")
+    click(drv, "nav-stats")
+    query(drv, "2025-03-01", date.today().isoformat())
+    text_becomes(drv, "fig-visits", "5")
+    text_becomes(drv, "fig-repeat", "1")
+    text_becomes(drv, "fig-matters", "4")
+

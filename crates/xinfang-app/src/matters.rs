@@ -166,8 +166,8 @@ pub fn parse_event(form: Value) -> Result<MatterEvent, FieldError> {
             _ => "?".to_owned(),
         };
         if text.is_empty() {
-            if name == "report_back_by" && kind == EventKind::Forward {
-                // 转送 without an agreed report date.
+            if field.optional {
+                // E.g. 转送 without an agreed report date.
                 map.remove(name);
                 continue;
             }
@@ -191,15 +191,17 @@ pub fn parse_event(form: Value) -> Result<MatterEvent, FieldError> {
             format!("请填写延长天数（1至{MAX_EXTENSION_DAYS}之间的整数）。"),
         ));
     }
-    if let Some(Value::String(p)) = map.get("participants") {
-        // One name a line, or separated by 、，, as typed.
-        let list: Vec<Value> = p
-            .split(['\n', '、', '，', ',', '；', ';'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| Value::String(s.to_owned()))
-            .collect();
-        map.insert("participants".into(), Value::Array(list));
+    for list_field in ["participants", "panel"] {
+        if let Some(Value::String(p)) = map.get(list_field) {
+            // One name a line, or separated by 、，, as typed.
+            let list: Vec<Value> = p
+                .split(['\n', '、', '，', ',', '；', ';'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_owned()))
+                .collect();
+            map.insert(list_field.into(), Value::Array(list));
+        }
     }
     serde_json::from_value(Value::Object(map)).map_err(|e| {
         let text = e.to_string();
@@ -1000,11 +1002,19 @@ mod tests {
             })
         ));
         match parse_event(
-            json!({"kind": "hearing", "date": "2026-11-26", "chair": "王主任",
-            "participants": "张三、李四\n县人社局代表", "record": "记录"}),
+            json!({"kind": "hearing", "notice_on": "", "date": "2026-11-26", "chair": "王主任",
+            "panel": "赵律师，钱代表", "participants": "张三、李四\n县人社局代表",
+            "record": "记录", "opinion": "维持"}),
         ) {
-            Ok(MatterEvent::Hearing { participants, .. }) => {
+            Ok(MatterEvent::Hearing {
+                participants,
+                panel,
+                notice_on,
+                ..
+            }) => {
                 assert_eq!(participants, ["张三", "李四", "县人社局代表"]);
+                assert_eq!(panel, ["赵律师", "钱代表"]);
+                assert_eq!(notice_on, None);
             }
             other => panic!("{other:?}"),
         }

@@ -126,7 +126,7 @@ fn every_notice_renders_and_reads_back_in_chinese() {
         json!({"kind": "request_review", "at": "2026-06-10", "body": "晋城市信访局"}),
         json!({"kind": "review_opinion", "at": "2026-07-01", "summary": "维持原处理意见"}),
         json!({"kind": "request_re_review", "at": "2026-07-15", "body": "晋城市人民政府"}),
-        json!({"kind": "hearing", "date": "2026-07-25", "chair": "刘处长", "participants": ["王𠮷祥", "人社局代表"], "record": "听取各方意见"}),
+        json!({"kind": "hearing", "date": "2026-07-25", "chair": "刘处长", "panel": ["省司法厅律师"], "participants": ["王𠮷祥", "人社局代表"], "record": "听取各方意见", "opinion": "维持复查意见"}),
         json!({"kind": "re_review_opinion", "at": "2026-08-10", "summary": "维持复查意见"}),
     ] {
         event(dir, &a, e);
@@ -472,6 +472,69 @@ fn matters_due_lists_and_refusals_through_the_cli() {
 
     let v = ok(as_user(dir, "boss").arg("verify"));
     assert_eq!(v["ok"], true, "{v}");
+}
+
+/// 转送, receipt, a late objection refused, one in time, and the matter forwarded again: the
+/// new authority's 15 days run from its own receipt.
+#[test]
+fn a_transfer_objected_to_in_time_is_forwarded_again() {
+    let hall = hall();
+    let dir = hall.path();
+    let m = register(dir, "丙", 3, "2026-09-14", "宅基地纠纷");
+    event(
+        dir,
+        &m,
+        json!({"kind": "forward", "at": "2026-09-14", "to_authority": "沁水县自然资源局"}),
+    );
+    event(
+        dir,
+        &m,
+        json!({"kind": "receive_transfer", "at": "2026-09-17"}),
+    );
+    let v = ok(as_user(dir, "clerk").args(["matter", "show", &m]));
+    let due = |v: &Value, kind: &str| {
+        v["deadlines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {v}"))["due"]
+            .clone()
+    };
+    // Fri 18, Sun 20 (国庆节调休), Mon 21, Tue 22, Wed 23.
+    assert_eq!(due(&v, "transfer_objection"), "2026-09-23");
+    assert_eq!(due(&v, "acceptance_decision"), "2026-10-08");
+
+    let late = json!({"kind": "object_transfer", "at": "2026-09-24", "reason": "属于住建部门职权"});
+    let e =
+        refused(as_user(dir, "clerk").args(["matter", "event", &m, "--event", &late.to_string()]));
+    assert_eq!(e["code"], "objection_late");
+    assert!(e["message"].as_str().unwrap().contains("5个工作日"), "{e}");
+
+    event(
+        dir,
+        &m,
+        json!({"kind": "object_transfer", "at": "2026-09-23", "reason": "属于住建部门职权"}),
+    );
+    let v = event(
+        dir,
+        &m,
+        json!({"kind": "forward", "at": "2026-09-24", "to_authority": "沁水县住房和城乡建设局"}),
+    );
+    assert_eq!(v["status"], "forwarded", "{v}");
+    event(
+        dir,
+        &m,
+        json!({"kind": "receive_transfer", "at": "2026-09-28"}),
+    );
+    let v = ok(as_user(dir, "clerk").args(["matter", "show", &m]));
+    // 09-28 + 15 = 10-13.
+    assert_eq!(due(&v, "acceptance_decision"), "2026-10-13");
+    assert_eq!(
+        v["state"]["earlier_transfers"][0]["to_authority"],
+        "沁水县自然资源局"
+    );
+    assert_eq!(v["events"].as_array().unwrap().len(), 5);
 }
 
 #[test]

@@ -78,6 +78,33 @@ pub fn deadline(start: NaiveDate, days: u32, cal: &HolidayCalendar) -> Deadline 
     }
 }
 
+/// The last day of "within `n` working days of `start`" (收到之日起N个工作日内): the `n`th
+/// working day after `start`, make-up working days counted and holidays skipped. `days` of the
+/// result is the calendar span; `moved` is always false (the count itself steps over rest days).
+pub fn working_days_deadline(start: NaiveDate, n: u32, cal: &HolidayCalendar) -> Deadline {
+    let mut due = start;
+    let mut calendar_known = true;
+    let mut left = n;
+    while left > 0 {
+        let Some(next) = due.succ_opt() else { break };
+        due = next;
+        let rest = cal.is_rest_day(due).unwrap_or_else(|| {
+            calendar_known = false;
+            is_weekend(due)
+        });
+        if !rest {
+            left -= 1;
+        }
+    }
+    Deadline {
+        start,
+        days: u32::try_from((due - start).num_days()).unwrap_or(u32::MAX),
+        due,
+        moved: false,
+        calendar_known,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +153,19 @@ mod tests {
         assert!(dl.is_overdue(d("2025-03-19")));
         assert_eq!(dl.days_left(d("2025-03-16")), 2);
         assert!(dl.met_by(d("2025-03-18")) && !dl.met_by(d("2025-03-19")));
+    }
+
+    #[test]
+    fn working_days_step_over_the_weekend_and_count_a_make_up_saturday() {
+        let cal = HolidayCalendar::bundled();
+        // Thu 2026-03-05 + 5 working days: Fri, Mon, Tue, Wed, Thu = 2026-03-12.
+        let plain = working_days_deadline(d("2026-03-05"), 5, &cal);
+        assert_eq!((plain.due, plain.days), (d("2026-03-12"), 7));
+        // Received Thu 2025-09-25: Fri 26, Sun 28 (国庆节调休), Mon 29, Tue 30, then the
+        // holiday runs to 10-08, so the fifth working day is Thu 2025-10-09.
+        let across = working_days_deadline(d("2025-09-25"), 5, &cal);
+        assert_eq!(across.due, d("2025-10-09"));
+        assert!(across.calendar_known);
     }
 
     #[test]

@@ -32,13 +32,15 @@ pub use repeat::{
 };
 pub use state::{
     Extension, HearingRecord, LegalRouteGuidance, MatterState, MatterStatus, Opinion, Refusal,
-    ReviewStage, Transfer, TransferKind,
+    ReviewStage, Transfer, TransferKind, TransferObjection,
 };
 pub use steps::{FIRST_STEP, Folded, RefusedStep, Step, fold_steps, parse_prev};
 pub use transitions::{allowed_events, apply, may_accept_new_matter};
 
 /// Days the authority has to decide on acceptance (and the hall to dispose of an appeal).
 pub const DECISION_DAYS: u32 = 15;
+/// Working days the receiving authority has to object to a transfer.
+pub const OBJECTION_WORKING_DAYS: u32 = 5;
 /// Days from acceptance to conclusion.
 pub const CONCLUSION_DAYS: u32 = 60;
 /// Longest single extension of the conclusion limit.

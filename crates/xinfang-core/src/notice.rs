@@ -422,7 +422,9 @@ pub fn matter_notice(
                 json!({
                     "date_zh": date_zh(h.date),
                     "chair": h.chair,
+                    "panel": h.panel.join("、"),
                     "participants": h.participants.join("、"),
+                    "opinion": h.opinion,
                 })
             });
             f.insert("hearing".into(), hearing.unwrap_or(Value::Null));

@@ -31,6 +31,11 @@ fn event(kind: EventKind, at: NaiveDate, n: u32, blank: bool) -> MatterEvent {
             to_authority: text("阳城县自然资源局"),
             report_back_by: n.is_multiple_of(2).then(|| at + Days::new(u64::from(n))),
         },
+        EventKind::ReceiveTransfer => MatterEvent::ReceiveTransfer { at },
+        EventKind::ObjectTransfer => MatterEvent::ObjectTransfer {
+            at,
+            reason: text("不属于本机关职权范围"),
+        },
         EventKind::Assign => MatterEvent::Assign {
             at,
             to_authority: text("沁水县住房和城乡建设局"),
@@ -70,9 +75,14 @@ fn event(kind: EventKind, at: NaiveDate, n: u32, blank: bool) -> MatterEvent {
         },
         EventKind::Hearing => MatterEvent::Hearing {
             date: at,
+            notice_on: n
+                .is_multiple_of(3)
+                .then(|| at - Days::new(u64::from(n % 7))),
             chair: text("张主持"),
+            panel: vec![text("人大代表")],
             participants: vec![text("信访人"), text("县住建局代表")],
             record: text("听证记录"),
+            opinion: text("评议意见"),
         },
         EventKind::ReReviewOpinion => MatterEvent::ReReviewOpinion {
             at,
@@ -387,13 +397,16 @@ fn full_path_through_hearing_to_closed() {
         },
         MatterEvent::Hearing {
             date: d("2026-01-20"),
+            notice_on: None,
             chair: "赵主任".into(),
+            panel: vec!["市人大代表".into()],
             participants: vec![
                 "信访人王某".into(),
                 "陵川县政府代表".into(),
                 "值班律师".into(),
             ],
             record: "双方陈述意见，律师就法律适用发表意见".into(),
+            opinion: "复查意见适用法律正确".into(),
         },
         MatterEvent::ReReviewOpinion {
             at: d("2026-02-06"),
@@ -422,10 +435,20 @@ fn full_path_through_hearing_to_closed() {
     assert_eq!(due(DeadlineKind::ReviewOpinion).due, d("2025-12-31"));
     // Review opinion 12-25 + 30 = 2026-01-24 (Saturday) → 01-26 (Monday).
     assert_eq!(due(DeadlineKind::ReReviewRequest).due, d("2026-01-26"));
-    // Requested 2026-01-10 + 30 = 02-09 (Monday).
-    assert_eq!(due(DeadlineKind::ReReviewOpinion).due, d("2026-02-09"));
+    // Requested 2026-01-10 + 30, plus the hearing day 01-20 not counted = 02-10 (Tuesday).
+    assert_eq!(due(DeadlineKind::ReReviewOpinion).due, d("2026-02-10"));
     assert!(
-        s.deadlines.iter().all(|x| x.on_time() == Some(true)),
+        due(DeadlineKind::ReReviewOpinion)
+            .basis_zh
+            .ends_with("听证1日不计入")
+    );
+    // The authority it was forwarded to never objected: its window just closed.
+    assert_eq!(due(DeadlineKind::TransferObjection).done_on, None);
+    assert!(
+        s.deadlines
+            .iter()
+            .filter(|x| x.kind != DeadlineKind::TransferObjection)
+            .all(|x| x.on_time() == Some(true)),
         "{:#?}",
         s.deadlines
     );
@@ -509,4 +532,202 @@ fn repeat_visits_join_their_matter_or_are_not_accepted_again_by_the_table() {
     all.sort_by_key(|s| s.ord());
     seen.sort_by_key(|s| s.ord());
     assert_eq!(seen, all, "every status once");
+}
+
+/// Rows of a table in tests/data: tab-separated, `#` lines are the reader's notes.
+fn table_rows(table: &str) -> Vec<Vec<&str>> {
+    table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split('\t').collect())
+        .collect()
+}
+
+fn date_or_none(s: &str) -> Option<NaiveDate> {
+    (s != "-").then(|| d(s))
+}
+
+/// The receiving authority's objection within 5 working days of receipt, from the table a
+/// reviewer reads (tests/data/transfer_objections.tsv), across 调休 weekends and holidays.
+#[test]
+fn transfer_objections_follow_the_table() {
+    let cal = HolidayCalendar::bundled();
+    let rows = table_rows(include_str!("data/transfer_objections.tsv"));
+    assert!(rows.len() >= 6);
+    for cols in rows {
+        let [
+            forwarded,
+            received,
+            objected,
+            window_due,
+            decision_due,
+            outcome,
+            note,
+        ] = cols[..]
+        else {
+            panic!("bad row {cols:?}")
+        };
+        let forwarded = d(forwarded);
+        let mut events = vec![MatterEvent::Forward {
+            at: forwarded,
+            to_authority: "沁水县自然资源局".into(),
+            report_back_by: None,
+        }];
+        if let Some(r) = date_or_none(received) {
+            events.push(MatterEvent::ReceiveTransfer { at: r });
+        }
+        let state = MatterState::replay(forwarded, &events, &cal).unwrap();
+        let due = |k| state.deadlines.iter().find(|x| x.kind == k).unwrap().due;
+        assert_eq!(
+            due(DeadlineKind::TransferObjection),
+            d(window_due),
+            "{note}"
+        );
+        assert_eq!(
+            due(DeadlineKind::AcceptanceDecision),
+            d(decision_due),
+            "{note}"
+        );
+        let objection = MatterEvent::ObjectTransfer {
+            at: d(objected),
+            reason: "属于县住建局职权".into(),
+        };
+        match (outcome, apply(&state, &objection, &cal)) {
+            ("在期限内", Ok(next)) => {
+                // Objected: the hall forwards it again, and the new authority's clock starts.
+                assert!(
+                    allowed_events(&next).contains(&EventKind::Forward),
+                    "{note}"
+                );
+                let again = MatterEvent::Forward {
+                    at: d(objected),
+                    to_authority: "沁水县住房和城乡建设局".into(),
+                    report_back_by: None,
+                };
+                let next = apply(&next, &again, &cal).unwrap();
+                assert_eq!(next.earlier_transfers.len(), 1, "{note}");
+                let dl = next
+                    .deadlines
+                    .iter()
+                    .find(|x| x.kind == DeadlineKind::AcceptanceDecision)
+                    .unwrap();
+                assert_eq!(dl.start, d(objected), "{note}");
+                // The hall's own 15 days were met by the first transfer.
+                let disposition = next
+                    .deadlines
+                    .iter()
+                    .find(|x| x.kind == DeadlineKind::Disposition)
+                    .unwrap();
+                assert_eq!(disposition.done_on, Some(forwarded), "{note}");
+            }
+            ("超过期限", Err(e)) => {
+                assert_eq!(e.code, "objection_late", "{note}");
+                assert!(e.message.contains(window_due), "{note}: {}", e.message);
+            }
+            (outcome, got) => panic!("{note}: expected {outcome}, got {got:?}"),
+        }
+    }
+}
+
+/// Hearing time is not counted in the limit of the stage it is held in, from the table
+/// (tests/data/hearing_time.tsv).
+#[test]
+fn hearing_time_is_not_counted_by_the_table() {
+    let cal = HolidayCalendar::bundled();
+    let rows = table_rows(include_str!("data/hearing_time.tsv"));
+    assert!(rows.len() >= 5);
+    for cols in rows {
+        let [stage, start, notice, held, due, note] = cols[..] else {
+            panic!("bad row {cols:?}")
+        };
+        let start = d(start);
+        let (received, mut events, kind) = match stage {
+            "办理" => (
+                start,
+                vec![
+                    MatterEvent::Accept {
+                        at: start,
+                        notice_no: None,
+                    },
+                    MatterEvent::StartHandling { at: start },
+                ],
+                DeadlineKind::Conclusion,
+            ),
+            "复查" => (
+                d("2026-03-02"),
+                vec![
+                    MatterEvent::Accept {
+                        at: d("2026-03-02"),
+                        notice_no: None,
+                    },
+                    MatterEvent::Conclude {
+                        at: d("2026-05-25"),
+                        opinion_summary: "不予支持".into(),
+                    },
+                    MatterEvent::RequestReview {
+                        at: start,
+                        body: "晋城市人民政府".into(),
+                    },
+                ],
+                DeadlineKind::ReviewOpinion,
+            ),
+            "复核" => (
+                d("2026-01-05"),
+                vec![
+                    MatterEvent::Accept {
+                        at: d("2026-01-05"),
+                        notice_no: None,
+                    },
+                    MatterEvent::Conclude {
+                        at: d("2026-03-02"),
+                        opinion_summary: "不予支持".into(),
+                    },
+                    MatterEvent::RequestReview {
+                        at: d("2026-03-10"),
+                        body: "晋城市人民政府".into(),
+                    },
+                    MatterEvent::ReviewOpinion {
+                        at: d("2026-05-25"),
+                        summary: "维持".into(),
+                    },
+                    MatterEvent::RequestReReview {
+                        at: start,
+                        body: "山西省人民政府".into(),
+                    },
+                ],
+                DeadlineKind::ReReviewOpinion,
+            ),
+            other => panic!("unknown stage {other}"),
+        };
+        if let Some(date) = date_or_none(held) {
+            events.push(MatterEvent::Hearing {
+                date,
+                notice_on: date_or_none(notice),
+                chair: "赵主任".into(),
+                panel: vec!["市人大代表".into(), "律师".into()],
+                participants: vec!["信访人".into(), "县人社局代表".into()],
+                record: "各方陈述意见".into(),
+                opinion: "原处理意见事实清楚".into(),
+            });
+        }
+        let state = MatterState::replay(received, &events, &cal).unwrap();
+        let dl = state.deadlines.iter().find(|x| x.kind == kind).unwrap();
+        assert_eq!(dl.due, d(due), "{stage} {note}: {}", dl.basis_zh);
+        // A second hearing in the same stage is refused.
+        if let Some(date) = date_or_none(held) {
+            let again = MatterEvent::Hearing {
+                date,
+                notice_on: None,
+                chair: "赵主任".into(),
+                panel: vec!["律师".into()],
+                participants: vec!["信访人".into()],
+                record: "再次听证".into(),
+                opinion: "同上".into(),
+            };
+            assert_eq!(
+                apply(&state, &again, &cal).unwrap_err().code,
+                "hearing_twice"
+            );
+        }
+    }
 }

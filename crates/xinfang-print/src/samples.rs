@@ -104,13 +104,16 @@ fn matter_sample(kind: NoticeKind) -> MatterState {
                 },
                 MatterEvent::Hearing {
                     date: d("2026-07-10"),
+                    notice_on: Some(d("2026-07-03")),
                     chair: "赵主任".into(),
+                    panel: vec!["市司法局法律顾问".into(), "人大代表".into()],
                     participants: vec![
                         VISITOR.into(),
                         "沁水县人力资源和社会保障局代表".into(),
                         "某建筑公司代表".into(),
                     ],
                     record: "听取各方陈述，核实工资发放记录".into(),
+                    opinion: "工资确已足额发放，复查意见事实清楚".into(),
                 },
                 MatterEvent::ReReviewOpinion {
                     at: d("2026-07-28"),

@@ -197,9 +197,12 @@ fn a_matter_runs_its_whole_course_and_never_goes_back() {
         },
         MatterEvent::Hearing {
             date: d("2026-07-25"),
+            notice_on: None,
             chair: "刘处长".into(),
+            panel: vec!["省司法厅律师".into()],
             participants: vec!["张三".into(), "沁水县人社局代表".into()],
             record: "听取双方意见".into(),
+            opinion: "维持".into(),
         },
         MatterEvent::ReReviewOpinion {
             at: d("2026-08-10"),

@@ -143,6 +143,9 @@ describe('step forms', () => {
   it('default dates to today and send what MatterEvent reads', () => {
     expect(blankStep('extend', '2026-11-26')).toEqual({ at: '2026-11-26', days: 30, approver: '', reason: '' })
     expect(blankStep('forward', '2026-11-26').report_back_by).toBe('')
+    // Optional dates start empty, the others at today.
+    expect(blankStep('hearing', '2026-11-26')).toMatchObject({ notice_on: '', date: '2026-11-26', panel: '', opinion: '' })
+    expect(blankStep('object_transfer', '2026-11-26')).toEqual({ at: '2026-11-26', reason: '' })
     expect(buildEvent('accept', { at: '2026-11-26', notice_no: ' 沁信受〔2026〕1号 ' })).toEqual({
       kind: 'accept',
       at: '2026-11-26',

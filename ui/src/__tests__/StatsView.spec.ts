@@ -31,7 +31,7 @@ function stats(from: string, to: string, visits: number) {
       period: { from, to },
       as_of: '2025-04-01',
       hall: null,
-      visits: { visits, people: visits + 5, first_visits: visits - 1, repeat_visits: 1, group_visits: 1, group_people: 6, visitors: visits },
+      visits: { visits, people: visits + 5, first_visits: visits - 1, repeat_visits: 1, matters_received: visits - 1, group_visits: 1, group_people: 6, visitors: visits },
       by_hall: [count('140521', '140521', visits)],
       by_day: [count('2025-03-03', '2025-03-03', visits)],
       by_month: [count('2025-03', '2025-03', visits)],

@@ -4,9 +4,11 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{CONCLUSION_DAYS, DECISION_DAYS, MatterState, REVIEW_DAYS, TransferKind};
+use super::{
+    CONCLUSION_DAYS, DECISION_DAYS, HearingRecord, MatterState, OBJECTION_WORKING_DAYS, REVIEW_DAYS,
+};
 use crate::calendar::HolidayCalendar;
-use crate::deadline::deadline;
+use crate::deadline::{deadline, working_days_deadline};
 
 /// Which limit a deadline is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -17,6 +19,8 @@ pub enum DeadlineKind {
     Disposition,
     /// The forwarded/assigned authority decides whether to accept.
     AcceptanceDecision,
+    /// The forwarded/assigned authority may object that the matter is not within its powers.
+    TransferObjection,
     /// The forwarded/assigned authority reports back.
     ReportBack,
     Conclusion,
@@ -31,6 +35,7 @@ impl DeadlineKind {
         match self {
             Self::Disposition => "登记处理期限",
             Self::AcceptanceDecision => "受理决定期限",
+            Self::TransferObjection => "异议期限",
             Self::ReportBack => "报告反馈期限",
             Self::Conclusion => "办结期限",
             Self::ReviewRequest => "复查申请期限",
@@ -44,19 +49,23 @@ impl DeadlineKind {
     pub fn party(self) -> DeadlineParty {
         match self {
             Self::ReviewRequest | Self::ReReviewRequest => DeadlineParty::Visitor,
+            Self::TransferObjection => DeadlineParty::Receiver,
             _ => DeadlineParty::Authority,
         }
     }
 }
 
-/// Whose limit: an authority's duty (late = overdue, counts against the rates) or the visitor's
-/// window (once past, the request is refused; nobody is late).
+/// Whose limit: an authority's duty (late = overdue, counts against the rates), or a window of
+/// the visitor's or the receiving authority's (once past, the request or objection is refused;
+/// nobody is late).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineParty {
     Authority,
     Visitor,
+    /// The receiving authority's window to object to a transfer: once past it must decide.
+    Receiver,
 }
 
 /// One limit of a matter, for the UI's deadline list and the monthly rates.
@@ -122,7 +131,9 @@ pub fn deadlines(state: &MatterState, cal: &HolidayCalendar) -> Vec<NamedDeadlin
         .or(state.not_accepted.as_ref().map(|r| r.at))
         .or(state.legal_route.as_ref().map(|g| g.at));
 
-    let disposed_on = state.transfer.as_ref().map(|t| t.at).or(decided_on);
+    // The hall disposed of the appeal with its first transfer, whatever came of it.
+    let first_transfer = state.earlier_transfers.first().or(state.transfer.as_ref());
+    let disposed_on = first_transfer.map(|t| t.at).or(decided_on);
     out.push(NamedDeadline::counted(
         K::Disposition,
         format!("登记之日起{DECISION_DAYS}日"),
@@ -133,18 +144,35 @@ pub fn deadlines(state: &MatterState, cal: &HolidayCalendar) -> Vec<NamedDeadlin
     ));
 
     if let Some(t) = &state.transfer {
-        let what = match t.kind {
-            TransferKind::Forward => "转送",
-            TransferKind::Assign => "交办",
+        let what = t.what_zh();
+        let unknown = if t.received_on.is_some() {
+            ""
+        } else {
+            "（收到日期未登记，按交转日期计算）"
         };
+        // An objection in time ends the authority's duty to decide; the hall moves next.
+        let objected_on = t.objection.as_ref().map(|o| o.at);
         out.push(NamedDeadline::counted(
             K::AcceptanceDecision,
-            format!("收到{what}之日起{DECISION_DAYS}日"),
-            t.at,
+            format!("收到{what}之日起{DECISION_DAYS}日{unknown}"),
+            t.period_start(),
             DECISION_DAYS,
             cal,
-            decided_on,
+            decided_on.or(objected_on),
         ));
+        let window = working_days_deadline(t.period_start(), OBJECTION_WORKING_DAYS, cal);
+        out.push(NamedDeadline {
+            kind: K::TransferObjection,
+            label_zh: K::TransferObjection.label_zh().to_owned(),
+            basis_zh: format!("收到{what}之日起{OBJECTION_WORKING_DAYS}个工作日{unknown}"),
+            party: K::TransferObjection.party(),
+            start: window.start,
+            days: window.days,
+            due: window.due,
+            moved: false,
+            calendar_known: window.calendar_known,
+            done_on: objected_on,
+        });
         if let Some(by) = t.report_back_by {
             // A date fixed by the forwarding authority, not a counted period: not moved.
             out.push(NamedDeadline {
@@ -165,17 +193,18 @@ pub fn deadlines(state: &MatterState, cal: &HolidayCalendar) -> Vec<NamedDeadlin
     if let Some(accepted) = state.accepted_on {
         // The extension lengthens the one period counted from acceptance.
         let ext = state.extension.as_ref().map_or(0, |e| e.days);
-        let basis = if ext > 0 {
+        let mut basis = if ext > 0 {
             format!("受理之日起{CONCLUSION_DAYS}日，经批准延期{ext}日")
         } else {
             format!("受理之日起{CONCLUSION_DAYS}日")
         };
+        let heard = hearing_days(state.handling_hearing.as_ref(), &mut basis);
         let done = state.opinion.as_ref().map(|o| o.at);
         out.push(NamedDeadline::counted(
             K::Conclusion,
             basis,
             accepted,
-            CONCLUSION_DAYS + ext,
+            CONCLUSION_DAYS + ext + heard,
             cal,
             done,
         ));
@@ -217,15 +246,26 @@ pub fn deadlines(state: &MatterState, cal: &HolidayCalendar) -> Vec<NamedDeadlin
             ));
         }
         if let Some(s) = stage {
+            let mut basis = format!("收到{stage_name}请求之日起{REVIEW_DAYS}日");
+            let heard = hearing_days(s.hearing.as_ref(), &mut basis);
             out.push(NamedDeadline::counted(
                 opinion_kind,
-                format!("收到{stage_name}请求之日起{REVIEW_DAYS}日"),
+                basis,
                 s.requested_on,
-                REVIEW_DAYS,
+                REVIEW_DAYS + heard,
                 cal,
                 s.opinion.as_ref().map(|o| o.at),
             ));
         }
     }
     out
+}
+
+/// Hearing time is not counted in the stage's limit: the days it lengthens the period by, said
+/// in the basis.
+fn hearing_days(hearing: Option<&HearingRecord>, basis: &mut String) -> u32 {
+    let Some(h) = hearing else { return 0 };
+    let days = h.excluded_days();
+    basis.push_str(&format!("，听证{days}日不计入"));
+    days
 }

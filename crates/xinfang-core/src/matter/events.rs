@@ -13,6 +13,8 @@ pub enum EventKind {
     Reject,
     Forward,
     Assign,
+    ReceiveTransfer,
+    ObjectTransfer,
     GuideToLegalRoute,
     ReportBack,
     StartHandling,
@@ -28,11 +30,13 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 18] = [
         Self::Accept,
         Self::Reject,
         Self::Forward,
         Self::Assign,
+        Self::ReceiveTransfer,
+        Self::ObjectTransfer,
         Self::GuideToLegalRoute,
         Self::ReportBack,
         Self::StartHandling,
@@ -54,6 +58,8 @@ impl EventKind {
             Self::Reject => "不予受理",
             Self::Forward => "转送",
             Self::Assign => "交办",
+            Self::ReceiveTransfer => "登记有权机关收到",
+            Self::ObjectTransfer => "登记有权机关异议",
             Self::GuideToLegalRoute => "导入法定途径",
             Self::ReportBack => "登记报告反馈",
             Self::StartHandling => "开始办理",
@@ -75,7 +81,13 @@ impl EventKind {
             Self::Accept | Self::Reject => {
                 "受理或不予受理须在登记后、或转送/交办后由有权机关决定，且只决定一次"
             }
-            Self::Forward | Self::Assign => "转送、交办只能在登记后、作出受理决定前进行",
+            Self::Forward | Self::Assign => {
+                "转送、交办只能在登记后、作出受理决定前进行；已转送、交办的，须有权机关提出异议后才能另行转送、交办"
+            }
+            Self::ReceiveTransfer => "登记有权机关收到须在转送或交办之后，且只登记一次",
+            Self::ObjectTransfer => {
+                "有权机关的异议须在转送或交办之后、作出受理决定之前登记，且每次转送、交办只登记一次"
+            }
             Self::GuideToLegalRoute => "导入法定途径只能在登记后（或转送/交办后）、受理前进行",
             Self::ReportBack => "登记报告反馈须在转送或交办并约定报告期限之后，且只登记一次",
             Self::StartHandling => "开始办理须在受理之后",
@@ -87,7 +99,9 @@ impl EventKind {
             Self::RequestReview => "请求复查须在办结并出具信访处理意见书之后",
             Self::ReviewOpinion => "出具复查意见须在收到复查请求之后",
             Self::RequestReReview => "请求复核须在出具复查意见之后",
-            Self::Hearing => "听证须在收到复核请求之后、出具复核意见之前举行，且只记录一次",
+            Self::Hearing => {
+                "听证须在办理中、复查中或复核中举行（出具意见之前），每个阶段只记录一次"
+            }
             Self::ReReviewOpinion => "出具复核意见须在收到复核请求之后",
             Self::Close => "终结须在不予受理、导入法定途径、办结、复查或复核之后",
         }
@@ -120,6 +134,17 @@ pub enum MatterEvent {
         at: NaiveDate,
         to_authority: String,
         report_back_by: NaiveDate,
+    },
+    /// The authority a matter was forwarded or assigned to received it; its 15 days to decide
+    /// and its 5 working days to object run from this day.
+    ReceiveTransfer {
+        at: NaiveDate,
+    },
+    /// The receiving authority holds the matter is not within its powers and says why (within 5
+    /// working days of receipt); the hall then forwards or assigns it again, or handles it.
+    ObjectTransfer {
+        at: NaiveDate,
+        reason: String,
     },
     /// 导入法定途径: litigation, arbitration, reconsideration …; `route_code` is a code of the
     /// legal-route reference list.
@@ -167,12 +192,22 @@ pub enum MatterEvent {
         at: NaiveDate,
         body: String,
     },
-    /// 听证 held for the re-review.
+    /// 听证 held in handling (a major, complex or difficult matter), review or re-review. The
+    /// days from the notice to the hearing are not counted in that stage's limit. `notice_on`,
+    /// `panel` and `opinion` default for hearings recorded before they were asked for.
     Hearing {
         date: NaiveDate,
+        #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        notice_on: Option<NaiveDate>,
         chair: String,
+        #[serde(default)]
+        panel: Vec<String>,
         participants: Vec<String>,
         record: String,
+        /// 评议意见 of the panel.
+        #[serde(default)]
+        opinion: String,
     },
     ReReviewOpinion {
         at: NaiveDate,
@@ -191,6 +226,8 @@ impl MatterEvent {
             Self::Reject { .. } => EventKind::Reject,
             Self::Forward { .. } => EventKind::Forward,
             Self::Assign { .. } => EventKind::Assign,
+            Self::ReceiveTransfer { .. } => EventKind::ReceiveTransfer,
+            Self::ObjectTransfer { .. } => EventKind::ObjectTransfer,
             Self::GuideToLegalRoute { .. } => EventKind::GuideToLegalRoute,
             Self::ReportBack { .. } => EventKind::ReportBack,
             Self::StartHandling { .. } => EventKind::StartHandling,
@@ -213,6 +250,8 @@ impl MatterEvent {
             | Self::Reject { at, .. }
             | Self::Forward { at, .. }
             | Self::Assign { at, .. }
+            | Self::ReceiveTransfer { at }
+            | Self::ObjectTransfer { at, .. }
             | Self::GuideToLegalRoute { at, .. }
             | Self::ReportBack { at, .. }
             | Self::StartHandling { at }

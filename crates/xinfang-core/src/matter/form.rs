@@ -33,6 +33,8 @@ pub struct StepField {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub placeholder: Option<String>,
+    /// May be left empty (a date left empty is then not sent).
+    pub optional: bool,
 }
 
 impl StepField {
@@ -42,7 +44,13 @@ impl StepField {
             label: label.to_owned(),
             input,
             placeholder: None,
+            optional: false,
         }
+    }
+
+    fn optional(mut self) -> StepField {
+        self.optional = true;
+        self
     }
 
     fn hint(mut self, placeholder: &str) -> StepField {
@@ -68,12 +76,17 @@ pub fn step_fields(kind: EventKind) -> Vec<StepField> {
         EventKind::Forward => vec![
             at(),
             authority("转送机关"),
-            f("report_back_by", "报告期限（可不填）", Date),
+            f("report_back_by", "报告期限（可不填）", Date).optional(),
         ],
         EventKind::Assign => vec![
             at(),
             authority("交办机关"),
             f("report_back_by", "报告期限", Date),
+        ],
+        EventKind::ReceiveTransfer => vec![f("at", "有权机关收到日期", Date)],
+        EventKind::ObjectTransfer => vec![
+            f("at", "异议日期", Date),
+            f("reason", "异议理由（不属于其职权范围的理由）", Textarea),
         ],
         EventKind::GuideToLegalRoute => vec![at(), f("route_code", "法定途径", Route)],
         EventKind::ReportBack => vec![at(), f("summary", "报告的办理情况", Textarea)],
@@ -96,10 +109,13 @@ pub fn step_fields(kind: EventKind) -> Vec<StepField> {
             f("body", "复核机关", Text).hint("复查机关的上一级机关"),
         ],
         EventKind::Hearing => vec![
+            f("notice_on", "听证通知日期（可不填）", Date).optional(),
             f("date", "听证日期", Date),
             f("chair", "主持人", Text),
+            f("panel", "听证员（每行一人，或用“、”分隔）", Textarea),
             f("participants", "参加人（每行一人，或用“、”分隔）", Textarea),
             f("record", "听证记录", Textarea),
+            f("opinion", "评议意见", Textarea),
         ],
         EventKind::ReReviewOpinion => vec![at(), f("summary", "复核意见摘要", Textarea)],
     }
@@ -121,7 +137,9 @@ mod tests {
                 let value = match field.input {
                     StepInput::Date => "2026-11-26".into(),
                     StepInput::Days => 30.into(),
-                    _ if field.name == "participants" => serde_json::json!(["张三"]),
+                    _ if matches!(field.name.as_str(), "participants" | "panel") => {
+                        serde_json::json!(["张三"])
+                    }
                     _ => "内容".into(),
                 };
                 assert!(

@@ -101,6 +101,32 @@ pub struct Transfer {
     pub report_back_by: Option<NaiveDate>,
     pub reported_back_on: Option<NaiveDate>,
     pub report_summary: Option<String>,
+    /// The day the authority received it; its limits run from here (from `at` until known).
+    pub received_on: Option<NaiveDate>,
+    pub objection: Option<TransferObjection>,
+}
+
+impl Transfer {
+    /// 转送 or 交办, for messages and limits.
+    pub fn what_zh(&self) -> &'static str {
+        match self.kind {
+            TransferKind::Forward => "转送",
+            TransferKind::Assign => "交办",
+        }
+    }
+
+    /// The day the receiving authority's periods start.
+    pub fn period_start(&self) -> NaiveDate {
+        self.received_on.unwrap_or(self.at)
+    }
+}
+
+/// The receiving authority's objection to a transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TransferObjection {
+    pub at: NaiveDate,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,9 +173,24 @@ impl Opinion {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HearingRecord {
     pub date: NaiveDate,
+    /// The day the parties were notified; the hearing time runs from here to `date`.
+    pub notice_on: Option<NaiveDate>,
     pub chair: String,
+    /// 听证员.
+    pub panel: Vec<String>,
     pub participants: Vec<String>,
     pub record: String,
+    /// 评议意见.
+    pub opinion: String,
+}
+
+impl HearingRecord {
+    /// Days of hearing time not counted in the stage's limit: the notice day through the
+    /// hearing day (the hearing day alone when no notice was recorded).
+    pub fn excluded_days(&self) -> u32 {
+        let from = self.notice_on.unwrap_or(self.date);
+        u32::try_from((self.date - from).num_days() + 1).unwrap_or(1)
+    }
 }
 
 /// A review (复查) or re-review (复核).
@@ -158,7 +199,6 @@ pub struct HearingRecord {
 pub struct ReviewStage {
     pub requested_on: NaiveDate,
     pub body: String,
-    /// Only a re-review holds a hearing.
     pub hearing: Option<HearingRecord>,
     pub opinion: Option<Opinion>,
 }
@@ -173,11 +213,15 @@ pub struct MatterState {
     /// Date of the latest event; events may not go back before it.
     pub last_event_on: NaiveDate,
     pub transfer: Option<Transfer>,
+    /// Transfers the receiving authority objected to, before the current one, oldest first.
+    pub earlier_transfers: Vec<Transfer>,
     pub accepted_on: Option<NaiveDate>,
     pub acceptance_notice_no: Option<String>,
     pub not_accepted: Option<Refusal>,
     pub legal_route: Option<LegalRouteGuidance>,
     pub handling_started_on: Option<NaiveDate>,
+    /// A hearing held while handling a major, complex or difficult matter.
+    pub handling_hearing: Option<HearingRecord>,
     pub extension: Option<Extension>,
     /// The 信访处理意见书.
     pub opinion: Option<Opinion>,
@@ -196,11 +240,13 @@ impl MatterState {
             received_on,
             last_event_on: received_on,
             transfer: None,
+            earlier_transfers: Vec::new(),
             accepted_on: None,
             acceptance_notice_no: None,
             not_accepted: None,
             legal_route: None,
             handling_started_on: None,
+            handling_hearing: None,
             extension: None,
             opinion: None,
             review: None,
@@ -236,6 +282,29 @@ impl MatterState {
         of(&self.re_review)
             .or_else(|| of(&self.review))
             .or(self.opinion.as_ref())
+    }
+
+    /// The hearing of the stage the matter is in (handling, review or re-review), if held.
+    pub fn stage_hearing(&self) -> Option<&HearingRecord> {
+        match self.status {
+            MatterStatus::InProgress => self.handling_hearing.as_ref(),
+            MatterStatus::UnderReview => self.review.as_ref().and_then(|r| r.hearing.as_ref()),
+            MatterStatus::UnderReReview => self.re_review.as_ref().and_then(|r| r.hearing.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// Where a hearing held now is recorded; `apply` only calls it in a stage that holds one.
+    pub(super) fn stage_hearing_mut(&mut self) -> &mut Option<HearingRecord> {
+        let stage = match self.status {
+            MatterStatus::UnderReview => self.review.as_mut(),
+            MatterStatus::UnderReReview => self.re_review.as_mut(),
+            _ => None,
+        };
+        match stage {
+            Some(s) => &mut s.hearing,
+            None => &mut self.handling_hearing,
+        }
     }
 
     pub(super) fn latest_opinion_mut(&mut self) -> Option<&mut Opinion> {

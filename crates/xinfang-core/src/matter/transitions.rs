@@ -5,11 +5,11 @@ use chrono::NaiveDate;
 
 use super::{
     CONCLUSION_DAYS, DeadlineKind, EventKind, Extension, HearingRecord, LegalRouteGuidance,
-    MAX_EXTENSION_DAYS, MatterEvent, MatterState, MatterStatus, Opinion, REVIEW_DAYS, Refusal,
-    ReviewStage, Transfer, TransferKind, deadlines,
+    MAX_EXTENSION_DAYS, MatterEvent, MatterState, MatterStatus, OBJECTION_WORKING_DAYS, Opinion,
+    REVIEW_DAYS, Refusal, ReviewStage, Transfer, TransferKind, TransferObjection, deadlines,
 };
 use crate::calendar::HolidayCalendar;
-use crate::deadline::deadline;
+use crate::deadline::{deadline, working_days_deadline};
 use crate::error::FieldError;
 
 /// The events the matter can take next, for the UI's buttons. Date limits are not checked
@@ -25,12 +25,26 @@ pub fn allowed_events(state: &MatterState) -> Vec<EventKind> {
             E::Assign,
             E::GuideToLegalRoute,
         ],
-        S::Forwarded | S::Assigned => vec![E::Accept, E::Reject, E::GuideToLegalRoute],
+        S::Forwarded | S::Assigned => {
+            let mut out = vec![E::Accept, E::Reject, E::GuideToLegalRoute];
+            match state.transfer.as_ref() {
+                // Objected to: the hall forwards or assigns it again (or decides itself).
+                Some(t) if t.objection.is_some() => out.extend([E::Forward, E::Assign]),
+                Some(t) => {
+                    out.push(E::ObjectTransfer);
+                    if t.received_on.is_none() {
+                        out.push(E::ReceiveTransfer);
+                    }
+                }
+                None => {}
+            }
+            out
+        }
         S::Accepted => vec![E::StartHandling, E::Extend, E::Conclude],
-        S::InProgress => vec![E::Extend, E::Conclude],
+        S::InProgress => vec![E::Extend, E::Hearing, E::Conclude],
         S::NotAccepted | S::GuidedToLegalRoute => vec![E::Close],
         S::Concluded => vec![E::OpinionReceived, E::RequestReview, E::Close],
-        S::UnderReview => vec![E::ReviewOpinion],
+        S::UnderReview => vec![E::Hearing, E::ReviewOpinion],
         S::Reviewed => vec![E::OpinionReceived, E::RequestReReview, E::Close],
         S::UnderReReview => vec![E::Hearing, E::ReReviewOpinion],
         S::ReReviewed => vec![E::OpinionReceived, E::Close],
@@ -41,12 +55,10 @@ pub fn allowed_events(state: &MatterState) -> Vec<EventKind> {
         E::OpinionReceived => state
             .latest_opinion()
             .is_some_and(|o| o.received_on.is_none()),
-        E::Hearing => state
-            .re_review
-            .as_ref()
-            .is_some_and(|r| r.hearing.is_none()),
+        E::Hearing => state.stage_hearing().is_none(),
         _ => true,
     });
+    out.sort();
     let report_pending = state
         .transfer
         .as_ref()
@@ -123,12 +135,8 @@ pub fn apply(
             to_authority,
             report_back_by,
         } => {
-            next.transfer = Some(transfer(
-                TransferKind::Forward,
-                *at,
-                to_authority,
-                *report_back_by,
-            )?);
+            let t = transfer(TransferKind::Forward, *at, to_authority, *report_back_by)?;
+            next.earlier_transfers.extend(next.transfer.replace(t));
             next.status = S::Forwarded;
         }
         Ev::Assign {
@@ -136,13 +144,33 @@ pub fn apply(
             to_authority,
             report_back_by,
         } => {
-            next.transfer = Some(transfer(
+            let t = transfer(
                 TransferKind::Assign,
                 *at,
                 to_authority,
                 Some(*report_back_by),
-            )?);
+            )?;
+            next.earlier_transfers.extend(next.transfer.replace(t));
             next.status = S::Assigned;
+        }
+        Ev::ReceiveTransfer { at } => {
+            if let Some(t) = next.transfer.as_mut() {
+                t.received_on = Some(*at);
+            }
+        }
+        Ev::ObjectTransfer { at, reason } => {
+            required(
+                reason,
+                "reason",
+                "请填写有权机关提出异议的理由（为何不属于其职权范围）。",
+            )?;
+            if let Some(t) = next.transfer.as_mut() {
+                objection_in_time(t, *at, cal)?;
+                t.objection = Some(TransferObjection {
+                    at: *at,
+                    reason: reason.trim().to_owned(),
+                });
+            }
         }
         Ev::GuideToLegalRoute { at, route_code } => {
             required(
@@ -243,31 +271,23 @@ pub fn apply(
         }
         Ev::Hearing {
             date,
+            notice_on,
             chair,
+            panel,
             participants,
             record,
+            opinion,
         } => {
-            required(chair, "chair", "请填写听证主持人。")?;
-            if participants.iter().all(|p| p.trim().is_empty()) {
-                return Err(FieldError::new(
-                    "participants",
-                    "required",
-                    "请填写听证参加人（信访人、有关机关代表等）。",
-                ));
-            }
-            required(record, "record", "请填写听证记录。")?;
-            if let Some(r) = next.re_review.as_mut() {
-                r.hearing = Some(HearingRecord {
-                    date: *date,
-                    chair: chair.trim().to_owned(),
-                    participants: participants
-                        .iter()
-                        .map(|p| p.trim().to_owned())
-                        .filter(|p| !p.is_empty())
-                        .collect(),
-                    record: record.trim().to_owned(),
-                });
-            }
+            let hearing = hearing(
+                *date,
+                *notice_on,
+                chair,
+                panel,
+                participants,
+                record,
+                opinion,
+            )?;
+            *next.stage_hearing_mut() = Some(hearing);
         }
         Ev::ReReviewOpinion { at, summary } => {
             required(summary, "summary", "请填写复核意见摘要。")?;
@@ -338,9 +358,12 @@ fn order_error(state: &MatterState, kind: EventKind, allowed: &[EventKind]) -> F
                 ),
             )
         }
-        EventKind::Hearing if state.status == MatterStatus::UnderReReview => (
+        EventKind::Hearing if state.stage_hearing().is_some() => (
             "hearing_twice",
-            "本次复核已记录过听证，不能重复记录".to_owned(),
+            format!(
+                "本{}阶段已记录过听证，不能重复记录",
+                state.status.label_zh()
+            ),
         ),
         EventKind::OpinionReceived
             if matches!(
@@ -413,7 +436,88 @@ fn transfer(
         report_back_by,
         reported_back_on: None,
         report_summary: None,
+        received_on: None,
+        objection: None,
     })
+}
+
+fn names(list: &[String]) -> Vec<String> {
+    list.iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+fn hearing(
+    date: NaiveDate,
+    notice_on: Option<NaiveDate>,
+    chair: &str,
+    panel: &[String],
+    participants: &[String],
+    record: &str,
+    opinion: &str,
+) -> Result<HearingRecord, FieldError> {
+    if let Some(n) = notice_on
+        && n > date
+    {
+        return Err(FieldError::new(
+            "notice_on",
+            "notice_after_hearing",
+            format!("听证通知日期{n}晚于听证日期{date}，请核对：应先通知、后听证。"),
+        ));
+    }
+    required(chair, "chair", "请填写听证主持人。")?;
+    if names(panel).is_empty() {
+        return Err(FieldError::new(
+            "panel",
+            "required",
+            "请填写听证员（参加评议的人员）。",
+        ));
+    }
+    if names(participants).is_empty() {
+        return Err(FieldError::new(
+            "participants",
+            "required",
+            "请填写听证参加人（信访人、有关机关代表等）。",
+        ));
+    }
+    required(record, "record", "请填写听证记录。")?;
+    required(opinion, "opinion", "请填写听证员的评议意见。")?;
+    Ok(HearingRecord {
+        date,
+        notice_on,
+        chair: chair.trim().to_owned(),
+        panel: names(panel),
+        participants: names(participants),
+        record: record.trim().to_owned(),
+        opinion: opinion.trim().to_owned(),
+    })
+}
+
+/// The receiving authority objects within 5 working days of receipt (of the transfer date
+/// while receipt is not recorded); later it must decide on the matter itself.
+fn objection_in_time(t: &Transfer, at: NaiveDate, cal: &HolidayCalendar) -> Result<(), FieldError> {
+    let window = working_days_deadline(t.period_start(), OBJECTION_WORKING_DAYS, cal);
+    if at <= window.due {
+        return Ok(());
+    }
+    let what = t.what_zh();
+    let from = match t.received_on {
+        Some(r) => format!("有权机关于{r}收到{what}"),
+        None => format!(
+            "{what}日期为{}（收到日期未登记，按{what}日期计算；如实际收到较晚，请先登记收到日期）",
+            t.at
+        ),
+    };
+    Err(FieldError::new(
+        "at",
+        "objection_late",
+        format!(
+            "{from}，提出异议的期限为收到之日起{OBJECTION_WORKING_DAYS}个工作日，至{}届满；{at}提出已超过期限。\
+             有权机关应当依法作出受理或不予受理的决定。",
+            window.due
+        ),
+    ))
 }
 
 fn extend_checks(

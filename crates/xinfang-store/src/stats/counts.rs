@@ -45,6 +45,9 @@ pub struct VisitCounts {
     pub group_people: u64,
     /// Distinct people who came (records merged into one person count once).
     pub visitors: u64,
+    /// 新收信访事项: matters registered in the period; a repeat visit joins its matter and does
+    /// not open another, so it counts here once.
+    pub matters_received: u64,
 }
 
 /// Work of one desk: 接待员 (visits registered), 值班律师 (consultations), 人民调解员 (mediations).
@@ -192,6 +195,7 @@ impl Store {
             people: t.people,
             first_visits: t.first_visits,
             repeat_visits: t.repeat_visits,
+            matters_received: t.matters_received,
             group_visits: t.group_visits,
             group_people: t.group_people,
             visitors: u64::try_from(visitors).unwrap_or(0),

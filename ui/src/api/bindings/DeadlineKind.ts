@@ -3,4 +3,4 @@
 /**
  * Which limit a deadline is.
  */
-export type DeadlineKind = "disposition" | "acceptance_decision" | "report_back" | "conclusion" | "review_request" | "review_opinion" | "re_review_request" | "re_review_opinion";
+export type DeadlineKind = "disposition" | "acceptance_decision" | "transfer_objection" | "report_back" | "conclusion" | "review_request" | "review_opinion" | "re_review_request" | "re_review_opinion";

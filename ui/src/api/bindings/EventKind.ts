@@ -3,4 +3,4 @@
 /**
  * The kinds of [`MatterEvent`], for the UI's buttons.
  */
-export type EventKind = "accept" | "reject" | "forward" | "assign" | "guide_to_legal_route" | "report_back" | "start_handling" | "extend" | "conclude" | "opinion_received" | "request_review" | "review_opinion" | "request_re_review" | "hearing" | "re_review_opinion" | "close";
+export type EventKind = "accept" | "reject" | "forward" | "assign" | "receive_transfer" | "object_transfer" | "guide_to_legal_route" | "report_back" | "start_handling" | "extend" | "conclude" | "opinion_received" | "request_review" | "review_opinion" | "request_re_review" | "hearing" | "re_review_opinion" | "close";

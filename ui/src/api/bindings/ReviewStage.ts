@@ -5,8 +5,4 @@ import type { Opinion } from "./Opinion";
 /**
  * A review (复查) or re-review (复核).
  */
-export type ReviewStage = { requested_on: string, body: string, 
-/**
- * Only a re-review holds a hearing.
- */
-hearing: HearingRecord | null, opinion: Opinion | null, };
+export type ReviewStage = { requested_on: string, body: string, hearing: HearingRecord | null, opinion: Opinion | null, };

@@ -8,4 +8,8 @@ export type StepField = { name: string,
 /**
  * As the form shows it; a hint in （…） is left out when a message names the field.
  */
-label: string, type: StepInput, placeholder?: string, };
+label: string, type: StepInput, placeholder?: string, 
+/**
+ * May be left empty (a date left empty is then not sent).
+ */
+optional: boolean, };

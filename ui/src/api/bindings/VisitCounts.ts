@@ -31,4 +31,9 @@ group_people: number,
 /**
  * Distinct people who came (records merged into one person count once).
  */
-visitors: number, };
+visitors: number, 
+/**
+ * 新收信访事项: matters registered in the period; a repeat visit joins its matter and does
+ * not open another, so it counts here once.
+ */
+matters_received: number, };
