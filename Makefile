@@ -57,7 +57,7 @@ lint: ui-build
 rust-test: ui-build
 	$(CARGO) nextest run --workspace --no-fail-fast
 
-test: deps lint rust-test city-schemathesis ui-test e2e
+test: deps lint rust-test ui-test city-schemathesis e2e
 
 # The desktop app's front end, embedded in its release binary.
 ui-build:
@@ -106,9 +106,10 @@ openapi:
 
 # schemathesis (installed by `make deps` into target/schemathesis-venv) against docs/openapi.yaml
 # and the real server on a loopback port.
-city-schemathesis:
-	$(CARGO) build -p xinfang-city
-	XINFANG_CITY_BIN="$(TARGET_DIR)/debug/xinfang-city" bash scripts/city-schemathesis.sh
+# The release server, built once for e2e as well (a debug build here compiled the shared crates
+# again with other features).
+city-schemathesis: release
+	XINFANG_CITY_BIN="$(TARGET_DIR)/release/xinfang-city" bash scripts/city-schemathesis.sh
 
 city-bench:
 	$(CARGO) bench -p xinfang-city --bench sync

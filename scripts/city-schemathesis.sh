@@ -3,7 +3,7 @@
 # Run by `make city-schemathesis` (part of `make test`). Needs `make deps` (the venv).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-CITY="${XINFANG_CITY_BIN:-$ROOT/target/debug/xinfang-city}"
+CITY="${XINFANG_CITY_BIN:-$ROOT/target/release/xinfang-city}"
 ST="$ROOT/target/schemathesis-venv/bin/st"
 DATA="$(mktemp -d)"
 OUT="$(mktemp)"
