@@ -19,6 +19,7 @@
 mod deadlines;
 mod events;
 mod form;
+mod procedure;
 mod repeat;
 mod state;
 mod steps;
@@ -27,6 +28,7 @@ mod transitions;
 pub use deadlines::{DeadlineKind, DeadlineParty, NamedDeadline, deadlines};
 pub use events::{EventKind, MatterEvent};
 pub use form::{StepField, StepInput, step_fields};
+pub use procedure::{Procedure, allowed_for_kind, check_step, procedure};
 pub use repeat::{
     NOT_ACCEPTED_AGAIN, REPEAT_STAGES, RepeatStage, repeat_stage, repeat_visit_refusal,
 };

@@ -71,6 +71,9 @@ impl AppealKind {
 pub struct Category {
     pub code: String,
     pub name: String,
+    /// Where the category comes from (the statute or national list it follows), for reviewers.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub basis: String,
     /// Dropped by the city: still named on old records, not offered for new ones.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retired: bool,
@@ -85,6 +88,9 @@ pub struct LegalRoute {
     /// One or two sentences a lawyer can read to the visitor.
     #[serde(default)]
     pub description: String,
+    /// The statute that opens the route, for reviewers.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub basis: String,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retired: bool,
 }
@@ -349,7 +355,7 @@ mod tests {
     #[test]
     fn bundled_lists() {
         let r = ReferenceData::bundled();
-        assert_eq!(r.categories.len(), 16);
+        assert_eq!(r.categories.len(), 20);
         let names: Vec<&str> = r.categories.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(
             names,
@@ -369,9 +375,34 @@ mod tests {
                 "企业改制",
                 "市场监管",
                 "党务政务",
+                "退役军人事务",
+                "经济管理（含非法集资）",
+                "民族宗教",
+                "涉法涉诉",
                 "其他",
             ]
         );
+        // The lists added for issue 16 say where each entry comes from.
+        for code in [
+            "veterans_affairs",
+            "economic_management",
+            "ethnic_religious",
+            "law_litigation",
+        ] {
+            let c = r.category(code).unwrap_or_else(|| panic!("{code}"));
+            assert!(c.basis.contains('《'), "{code}: {}", c.basis);
+        }
+        for code in [
+            "retrial",
+            "procuratorial_supervision",
+            "enforcement",
+            "state_compensation",
+            "labour_inspection",
+        ] {
+            let route = r.legal_route(code).unwrap_or_else(|| panic!("{code}"));
+            assert!(route.basis.contains('《'), "{code}: {}", route.basis);
+            assert!(!route.description.is_empty());
+        }
         assert_eq!(r.category("城乡建设").unwrap().code, "urban_construction");
         assert_eq!(r.category("urban_construction").unwrap().name, "城乡建设");
         assert!(r.category("不存在").is_none());

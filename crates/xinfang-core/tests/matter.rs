@@ -731,3 +731,59 @@ fn hearing_time_is_not_counted_by_the_table() {
         }
     }
 }
+
+/// Each kind's steps, and where a report may not be sent, from the table a reviewer reads
+/// (tests/data/procedure_by_kind.tsv).
+#[test]
+fn each_kind_takes_its_own_steps_by_the_table() {
+    use xinfang_core::matter::{allowed_for_kind, check_step};
+    use xinfang_core::reference::AppealKind;
+    let rows = table_rows(include_str!("data/procedure_by_kind.tsv"));
+    assert!(rows.len() >= 15);
+    let kind_of = |code: &str| AppealKind::parse(code).unwrap_or_else(|| panic!("kind {code}"));
+    for cols in rows {
+        match cols[..] {
+            [kind, to, reported, verdict, note] if kind.ends_with("-transfer") => {
+                let kind = kind_of(kind.trim_end_matches("-transfer"));
+                let event = MatterEvent::Forward {
+                    at: d("2026-03-02"),
+                    to_authority: to.into(),
+                    report_back_by: None,
+                };
+                let got = check_step(kind, Some(reported), &event);
+                match verdict {
+                    "可以" => assert!(got.is_ok(), "{note}: {got:?}"),
+                    "不可以" => {
+                        let e = got.expect_err(note);
+                        assert_eq!(e.code, "transfer_to_reported", "{note}");
+                        assert_eq!(e.field, "to_authority");
+                        assert!(e.message.contains("纪检监察"), "{}", e.message);
+                    }
+                    other => panic!("verdict {other}"),
+                }
+            }
+            [kind, step, verdict, note] => {
+                let kind = kind_of(kind);
+                let step: EventKind = serde_json::from_value(serde_json::json!(step))
+                    .unwrap_or_else(|_| panic!("step {step}"));
+                let event = event(step, d("2026-03-02"), 2, false);
+                let mut offered = EventKind::ALL.to_vec();
+                allowed_for_kind(kind, &mut offered);
+                match verdict {
+                    "可以" => {
+                        assert!(check_step(kind, None, &event).is_ok(), "{note}");
+                        assert!(offered.contains(&step), "{note}");
+                    }
+                    "不可以" => {
+                        let e = check_step(kind, None, &event).expect_err(note);
+                        assert_eq!(e.code, "not_for_kind", "{note}");
+                        assert!(e.message.contains(step.label_zh()), "{}", e.message);
+                        assert!(!offered.contains(&step), "{note}");
+                    }
+                    other => panic!("verdict {other}"),
+                }
+            }
+            _ => panic!("bad row {cols:?}"),
+        }
+    }
+}

@@ -83,6 +83,8 @@ pub struct MatterView {
     pub visitor_names: Vec<String>,
     pub appeal_kind: AppealKind,
     pub appeal_kind_label: String,
+    /// How matters of this kind are handled (assets/procedures.json), shown under the heading.
+    pub procedure_zh: String,
     pub category_code: String,
     pub category_name: String,
     /// 检举控告: show only to roles that need it.
@@ -191,6 +193,22 @@ fn code_of<T: Serialize>(v: T) -> String {
 
 fn from_code<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
     Ok(serde_json::from_value(json!(s))?)
+}
+
+/// The steps a matter of `kind` can take next.
+fn allowed_events(kind: AppealKind, state: &MatterState) -> Vec<EventKind> {
+    let mut allowed = matter::allowed_events(state);
+    matter::allowed_for_kind(kind, &mut allowed);
+    allowed
+}
+
+/// The unit the matter's appeal concerns (for a report, the unit reported).
+fn agency_of(conn: &Connection, visit_id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT agency FROM visits WHERE id = ?1")?
+        .query_row([visit_id], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
 }
 
 pub(crate) fn load_matter(conn: &Connection, id: &str) -> Result<MatterRow> {
@@ -367,6 +385,7 @@ impl Store {
             visitor_names: visitor_names(&self.conn, &row.first_visit_id)?,
             appeal_kind: row.appeal_kind,
             appeal_kind_label: row.appeal_kind.label_zh().to_owned(),
+            procedure_zh: matter::procedure(row.appeal_kind).handling.clone(),
             category_name: category_name_in(&row.category_code, reference),
             category_code: row.category_code.clone(),
             confidential: row.confidential,
@@ -377,7 +396,7 @@ impl Store {
             legal_route: row.legal_route.clone(),
             proposed_route,
             deadlines: deadline_views(&state, today),
-            allowed_events: matter::allowed_events(&state)
+            allowed_events: allowed_events(row.appeal_kind, &state)
                 .into_iter()
                 .map(|k| AllowedEvent {
                     kind: k,
@@ -434,7 +453,10 @@ impl Store {
         let tx = self.conn.transaction()?;
         let row = load_matter(&tx, id)?;
         let state = row.state(cal)?;
-        // The core decides; a refusal writes nothing.
+        // The core decides, by the kind's procedure and then the regulation's order and limits;
+        // a refusal writes nothing.
+        let agency = agency_of(&tx, &row.first_visit_id)?;
+        matter::check_step(row.appeal_kind, agency.as_deref(), event)?;
         matter::apply(&state, event, cal)?;
         // A route named by the event must come from the routes data, and only claims are routed.
         let mut event = event.clone();

@@ -516,7 +516,8 @@ fn classification_and_legal_routes() {
             route_code: "litigation".into(),
         },
     );
-    assert_eq!(err.code, "route_for_claims_only");
+    assert_eq!(err.code, "not_for_kind");
+    assert!(err.message.contains("更正分类"), "{}", err.message);
     assert_eq!(h.footprint(&r), before);
     let c = h
         .store
@@ -811,4 +812,65 @@ fn backlog_cases_and_their_dashboard() {
     assert_eq!(dash.summary.totals.clearance_rate, Some(20.0));
     assert_eq!(h.store.open_backlog_case_of(&m1).unwrap(), Some(again));
     h.verify_ok();
+}
+
+/// A report (检举控告) about 沁水县人社局 is never sent to it, takes no legal route and no review;
+/// a refusal writes nothing. A claim about the same unit may be forwarded to it.
+#[test]
+fn a_report_is_not_sent_to_the_unit_it_reports() {
+    let mut hall = Hall::new();
+    let report = hall.matter("钱某", "2026-03-02", "report", "纪检监察");
+    let view = hall.store.matter(&report, d("2026-03-03"), &cal()).unwrap();
+    let offered: Vec<EventKind> = view.allowed_events.iter().map(|a| a.kind).collect();
+    assert!(offered.contains(&EventKind::Forward), "{offered:?}");
+    assert!(
+        !offered.contains(&EventKind::GuideToLegalRoute),
+        "{offered:?}"
+    );
+
+    let before = hall.footprint(&report);
+    let e = hall.refuse(
+        &report,
+        MatterEvent::Forward {
+            at: d("2026-03-03"),
+            to_authority: "沁水县人社局".into(),
+            report_back_by: None,
+        },
+    );
+    assert_eq!(
+        (e.code.as_str(), e.field.as_str()),
+        ("transfer_to_reported", "to_authority")
+    );
+    assert!(e.message.contains("纪检监察"), "{}", e.message);
+    let e = hall.refuse(
+        &report,
+        MatterEvent::GuideToLegalRoute {
+            at: d("2026-03-03"),
+            route_code: "litigation".into(),
+        },
+    );
+    assert_eq!(e.code, "not_for_kind");
+    assert_eq!(hall.footprint(&report), before);
+
+    let status = hall.record(
+        &report,
+        MatterEvent::Forward {
+            at: d("2026-03-03"),
+            to_authority: "中共沁水县纪律检查委员会".into(),
+            report_back_by: None,
+        },
+    );
+    assert_eq!(status, MatterStatus::Forwarded);
+
+    let claim = hall.claim("孙某", "2026-03-02");
+    let status = hall.record(
+        &claim,
+        MatterEvent::Forward {
+            at: d("2026-03-03"),
+            to_authority: "沁水县人社局".into(),
+            report_back_by: None,
+        },
+    );
+    assert_eq!(status, MatterStatus::Forwarded);
+    hall.verify_ok();
 }

@@ -36,6 +36,7 @@ function page(over: Record<string, unknown> = {}) {
       visitor_names: ['张建国'],
       appeal_kind: 'claim',
       appeal_kind_label: '申诉求决类',
+      procedure_zh: '可以通过诉讼、仲裁、行政复议等法定途径解决的，导入相应程序。',
       category_code: 'labour_social_security',
       category_name: '劳动和社会保障',
       confidential: false,

@@ -15,7 +15,11 @@ export type MatterView = { id: string, hall_code: string, first_visit_id: string
 /**
  * Visitors of the first visit, representatives first.
  */
-visitor_names: Array<string>, appeal_kind: AppealKind, appeal_kind_label: string, category_code: string, category_name: string, 
+visitor_names: Array<string>, appeal_kind: AppealKind, appeal_kind_label: string, 
+/**
+ * How matters of this kind are handled (assets/procedures.json), shown under the heading.
+ */
+procedure_zh: string, category_code: string, category_name: string, 
 /**
  * 检举控告: show only to roles that need it.
  */
