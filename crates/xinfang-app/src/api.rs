@@ -20,7 +20,7 @@ use xinfang_core::desk::{
 use xinfang_core::id::IdType;
 use xinfang_core::reference::{AppealKind, ReferenceData};
 use xinfang_core::staff::{Action, CONFIDENTIAL_MASK, Role, authorize, may_view_confidential};
-use xinfang_core::visit::{VisitInput, validate_visit};
+use xinfang_core::visit::{ValidVisit, VisitInput, validate_visit};
 use xinfang_store::{
     AuditAction, AuditEntry, AuditFilter, ConsultationRecord, Draft, HandoffInfo, HistoryEntry,
     MediationRecord, NewStaff, QueueItem, RecordOwner, Registered, Staff, Store, VisitDetail,
@@ -811,7 +811,7 @@ impl AppState {
             self.sync_wake.notify_one();
             Ok(RegisterResult {
                 registered,
-                warnings: valid.warnings,
+                warnings: visit_warnings(store, &valid),
             })
         })
     }
@@ -836,7 +836,7 @@ impl AppState {
             self.sync_wake.notify_one();
             Ok(RegisterResult {
                 registered,
-                warnings: valid.warnings,
+                warnings: visit_warnings(store, &valid),
             })
         })
     }
@@ -1149,4 +1149,18 @@ fn audit_row(e: AuditEntry, staff: &[Staff]) -> AuditRow {
         device_id: e.device_id,
         detail: e.detail,
     }
+}
+
+/// The form's own remarks, and 越级访 when the problem arose below this hall's level: the
+/// remarks every front end shows after registering.
+pub fn visit_warnings(store: &Store, valid: &ValidVisit) -> Vec<FieldError> {
+    let mut warnings = valid.warnings.clone();
+    if let Some(place) = &valid.place_code {
+        warnings.extend(xinfang_core::hall::skip_level_warning(
+            store.hall_code(),
+            place,
+            store.reference_data().regions,
+        ));
+    }
+    warnings
 }

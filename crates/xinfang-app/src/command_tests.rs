@@ -488,6 +488,56 @@ fn wrong_password_is_reported_at_the_password_field() {
     assert_eq!(e.message, "用户名或密码不正确，请重新输入。");
 }
 
+/// 越级访: the 晋城市 hall registers a visit about 沁水县 and says so, naming the 属地; the county's
+/// own hall registers the same visit without the remark.
+#[test]
+fn a_county_matter_at_the_city_hall_is_flagged_as_skip_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("city-hall");
+    let (mut store, _recovery) = Store::create_with_admin(
+        &data,
+        "140500",
+        &NewStaff {
+            username: "admin".into(),
+            display_name: "管理员".into(),
+            roles: vec![Role::Admin],
+            password: PW.into(),
+        },
+    )
+    .unwrap();
+    store
+        .add_staff(&NewStaff {
+            username: "clerk".into(),
+            display_name: "接待员".into(),
+            roles: vec![Role::Clerk],
+            password: PW.into(),
+        })
+        .unwrap();
+    drop(store);
+    let city = AppState::new(data, 15);
+    city.login("clerk", PW).unwrap();
+    let mut input = visit("王五", &id("19800115", "013"));
+    input.place_code = "140521".into();
+    let r = city.register_visit(input.clone()).unwrap();
+    let w = r
+        .warnings
+        .iter()
+        .find(|w| w.code == "skip_level")
+        .expect("越级访 flagged");
+    assert_eq!(w.field, "place_code");
+    assert!(
+        w.message.contains("沁水县") && w.message.contains("逐级"),
+        "{}",
+        w.message
+    );
+
+    let dir2 = tempfile::tempdir().unwrap();
+    let (county, _) = fixture(dir2.path());
+    county.login("clerk", PW).unwrap();
+    let r = county.register_visit(input).unwrap();
+    assert!(r.warnings.iter().all(|w| w.code != "skip_level"));
+}
+
 #[test]
 fn a_rejected_registration_names_each_field() {
     let dir = tempfile::tempdir().unwrap();

@@ -372,6 +372,10 @@ pub fn run(args: Args) -> CmdResult {
                     xinfang_app::matters::register_repeat_visit(&mut store, &me, &visit, matter_id)?
                 }
             };
+            // Remarks (越级访 …) go to stderr: stdout keeps the registration's JSON as it was.
+            for w in xinfang_app::api::visit_warnings(&store, &visit) {
+                eprintln!("提示：{}", w.message);
+            }
             print(json, &registered, |r| {
                 let repeat = if r.repeat_of.is_empty() {
                     String::new()
