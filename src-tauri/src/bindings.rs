@@ -98,6 +98,7 @@ pub fn all() -> Vec<(String, String)> {
         xinfang_core::matter::Transfer,
         xinfang_core::matter::TransferKind,
         xinfang_core::matter::TransferObjection,
+        xinfang_core::matter::OpinionDetails,
         xinfang_core::matter::Refusal,
         xinfang_core::matter::LegalRouteGuidance,
         xinfang_core::matter::Extension,

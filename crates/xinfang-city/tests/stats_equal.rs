@@ -120,6 +120,7 @@ fn half_year(desk: &mut Desk, seed: u64, n: usize) {
         let conclude = E::Conclude {
             at: concluded,
             opinion_summary: "已书面答复。".into(),
+            details: Default::default(),
         };
         if !step(&mut store, conclude) {
             continue;

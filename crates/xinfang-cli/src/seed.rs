@@ -404,6 +404,7 @@ fn advance(
         E::Conclude {
             at: concluded,
             opinion_summary,
+            details: Default::default(),
         },
     )?;
     let evaluated = day(concluded, rng.random_range(0..=10));

@@ -121,7 +121,9 @@ fn every_notice_renders_and_reads_back_in_chinese() {
         json!({"kind": "accept", "at": "2026-03-04", "notice_no": "沁信受〔2026〕18号"}),
         json!({"kind": "start_handling", "at": "2026-03-05"}),
         json!({"kind": "extend", "at": "2026-04-20", "days": 30, "approver": "李局长", "reason": "涉及多家用工单位需要调查核实"}),
-        json!({"kind": "conclude", "at": "2026-05-20", "opinion_summary": "支持补发工资的诉求"}),
+        json!({"kind": "conclude", "at": "2026-05-20", "opinion_summary": "支持补发工资的诉求",
+            "result": "支持", "facts_reasons": "经核实，该公司拖欠工资属实",
+            "legal_basis": "《中华人民共和国劳动法》第五十条"}),
         json!({"kind": "opinion_received", "at": "2026-05-22"}),
         json!({"kind": "request_review", "at": "2026-06-10", "body": "晋城市信访局"}),
         json!({"kind": "review_opinion", "at": "2026-07-01", "summary": "维持原处理意见"}),
@@ -203,6 +205,9 @@ fn every_notice_renders_and_reads_back_in_chinese() {
             a.as_str(),
             &[
                 "信访处理意见书",
+                "经查明的事实和理由：经核实，该公司拖欠工资属实",
+                "依据的法律法规：《中华人民共和国劳动法》第五十条",
+                "处理结果：支持。",
                 "支持补发工资的诉求",
                 "二〇二六年五月二十日",
                 "三十日内",
@@ -235,7 +240,8 @@ fn every_notice_renders_and_reads_back_in_chinese() {
             &[
                 "晋城市人民政府",
                 "复核意见书",
-                "刘处长主持",
+                "刘处长主持，听证员省司法厅律师",
+                "听证员评议意见：维持复查意见",
                 "维持复查意见",
                 "二〇二六年八月十日",
                 "不再受理",
@@ -247,6 +253,23 @@ fn every_notice_renders_and_reads_back_in_chinese() {
         assert_eq!(v["kind"], kind);
         assert_has(&pdf_text(&pdf(kind)), wanted, kind);
     }
+
+    // Assigned to 住建局, which accepted it: the acceptance notice is that authority's.
+    event(dir, &c, json!({"kind": "accept", "at": "2026-03-10"}));
+    render(
+        dir,
+        "clerk",
+        "acceptance",
+        &["--matter", &c],
+        &pdf("acceptance-c"),
+    );
+    let text = pdf_text(&pdf("acceptance-c"));
+    assert_has(
+        &text,
+        &["受理告知书", "沁水县住房和城乡建设局"],
+        "acceptance-c",
+    );
+    assert!(!text.contains("沁水县信访局"), "{text}");
 
     // 法律意见书 and 调解协议书 from data the app would fill from the desk's records.
     let legal = dir.join("legal.json");

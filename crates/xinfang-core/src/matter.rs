@@ -26,7 +26,7 @@ mod steps;
 mod transitions;
 
 pub use deadlines::{DeadlineKind, DeadlineParty, NamedDeadline, deadlines};
-pub use events::{EventKind, MatterEvent};
+pub use events::{EventKind, MatterEvent, OPINION_RESULTS, OpinionDetails};
 pub use form::{StepField, StepInput, step_fields};
 pub use procedure::{Procedure, allowed_for_kind, check_step, procedure};
 pub use repeat::{

@@ -295,7 +295,20 @@ pub fn matter_notice(
                 .unwrap_or_default()
         ),
     );
-    let mut issuer = bureau;
+    // The authority that decided issues the notices of its decision: the one the matter was
+    // forwarded or assigned to (unless it objected), else the hall's bureau.
+    let decider = state
+        .transfer
+        .as_ref()
+        .filter(|t| t.objection.is_none())
+        .map_or_else(|| bureau.clone(), |t| t.to_authority.clone());
+    let mut issuer = match kind {
+        NoticeKind::Acceptance
+        | NoticeKind::NonAcceptance
+        | NoticeKind::HandlingOpinion
+        | NoticeKind::Extension => decider,
+        _ => bureau,
+    };
     let mut doc_no = String::new();
     let due_zh = |k| due_of(state, k).map(date_zh).unwrap_or_default();
     let issued_on = match kind {
@@ -351,6 +364,9 @@ pub fn matter_notice(
                 json!(state.accepted_on.map(date_zh).unwrap_or_default()),
             );
             f.insert("opinion".into(), json!(o.summary));
+            f.insert("result".into(), json!(o.details.result));
+            f.insert("facts_reasons".into(), json!(o.details.facts_reasons));
+            f.insert("legal_basis".into(), json!(o.details.legal_basis));
             f.insert("days".into(), json!(small_number_zh(30)));
             o.at
         }

@@ -882,6 +882,7 @@ mod tests {
             &MatterEvent::Conclude {
                 at: d("2025-04-01"),
                 opinion_summary: "已答复".into(),
+                details: Default::default(),
             },
             &cal,
         )

@@ -505,6 +505,7 @@ mod tests {
                 MatterEvent::Conclude {
                     at: d("2025-03-28"),
                     opinion_summary: "已答复".into(),
+                    details: Default::default(),
                 },
             ],
             &cal,

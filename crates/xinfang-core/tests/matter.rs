@@ -59,6 +59,7 @@ fn event(kind: EventKind, at: NaiveDate, n: u32, blank: bool) -> MatterEvent {
         EventKind::Conclude => MatterEvent::Conclude {
             at,
             opinion_summary: text("支持部分诉求"),
+            details: Default::default(),
         },
         EventKind::OpinionReceived => MatterEvent::OpinionReceived { at },
         EventKind::RequestReview => MatterEvent::RequestReview {
@@ -211,6 +212,7 @@ fn concluded() -> MatterState {
             MatterEvent::Conclude {
                 at: d("2025-04-10"),
                 opinion_summary: "支持部分诉求".into(),
+                details: Default::default(),
             },
         ],
         &HolidayCalendar::bundled(),
@@ -379,6 +381,7 @@ fn full_path_through_hearing_to_closed() {
         MatterEvent::Conclude {
             at: d("2025-11-20"),
             opinion_summary: "不支持".into(),
+            details: Default::default(),
         },
         MatterEvent::OpinionReceived {
             at: d("2025-11-21"),
@@ -663,6 +666,7 @@ fn hearing_time_is_not_counted_by_the_table() {
                     MatterEvent::Conclude {
                         at: d("2026-05-25"),
                         opinion_summary: "不予支持".into(),
+                        details: Default::default(),
                     },
                     MatterEvent::RequestReview {
                         at: start,
@@ -681,6 +685,7 @@ fn hearing_time_is_not_counted_by_the_table() {
                     MatterEvent::Conclude {
                         at: d("2026-03-02"),
                         opinion_summary: "不予支持".into(),
+                        details: Default::default(),
                     },
                     MatterEvent::RequestReview {
                         at: d("2026-03-10"),

@@ -31,6 +31,7 @@ fn event(kind: u8, day: u32) -> MatterEvent {
         4 => MatterEvent::Conclude {
             at,
             opinion_summary: "已协调支付".into(),
+            details: Default::default(),
         },
         _ => MatterEvent::OpinionReceived { at },
     }

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 use xinfang_core::calendar::HolidayCalendar;
-use xinfang_core::matter::{MatterEvent, MatterState};
+use xinfang_core::matter::{MatterEvent, MatterState, OpinionDetails};
 use xinfang_core::notice::{
     self, AgreementParty, LegalOpinionInput, MatterFacts, MediationAgreementInput, NoticeData,
     NoticeKind,
@@ -45,6 +45,11 @@ fn conclude() -> MatterEvent {
     MatterEvent::Conclude {
         at: d("2026-04-28"),
         opinion_summary: "经调查，该公司确实拖欠你的工资38600元。经协调，该公司承诺于2026年5月15日前全额支付。你的诉求合理，予以支持。".into(),
+        details: OpinionDetails {
+            result: "支持".into(),
+            facts_reasons: "经调取考勤记录和工资台账，该公司2025年9月至2026年1月未足额支付你的工资，共计38600元。".into(),
+            legal_basis: "《中华人民共和国劳动法》第五十条；《保障农民工工资支付条例》。".into(),
+        },
     }
 }
 

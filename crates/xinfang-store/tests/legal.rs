@@ -179,6 +179,7 @@ fn a_matter_runs_its_whole_course_and_never_goes_back() {
         MatterEvent::Conclude {
             at: d("2026-05-20"),
             opinion_summary: "支持补发工资的诉求".into(),
+            details: Default::default(),
         },
         MatterEvent::OpinionReceived {
             at: d("2026-05-22"),
@@ -384,6 +385,7 @@ fn refusals_write_nothing_and_say_what_to_do() {
         MatterEvent::Conclude {
             at: d("2026-02-02"),
             opinion_summary: "不予支持".into(),
+            details: Default::default(),
         },
     );
     let before = h.footprint(&id);
@@ -601,6 +603,7 @@ fn due_lists_for_a_fixed_today() {
         MatterEvent::Conclude {
             at: d("2026-10-27"),
             opinion_summary: "已解决".into(),
+            details: Default::default(),
         },
     );
     // Registered long after today's horizon: not listed.

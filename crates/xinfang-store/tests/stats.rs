@@ -131,6 +131,7 @@ fn hall() -> Hall {
         MatterEvent::Conclude {
             at: d("2025-04-01"),
             opinion_summary: "已答复".into(),
+            details: Default::default(),
         },
         &clerk,
     );
@@ -244,6 +245,7 @@ fn hall() -> Hall {
         MatterEvent::Conclude {
             at: d("2025-06-20"),
             opinion_summary: "已答复".into(),
+            details: Default::default(),
         },
         &clerk,
     );
@@ -649,6 +651,7 @@ fn a_period_reads_only_its_own_rows() {
             MatterEvent::Conclude {
                 at: d(concluded),
                 opinion_summary: "已答复".into(),
+                details: Default::default(),
             },
             &clerk,
         );

@@ -108,6 +108,7 @@ pub fn seed(server: &Server) -> Tokens {
             MatterEvent::Conclude {
                 at: d("2025-03-28"),
                 opinion_summary: "已答复".into(),
+                details: Default::default(),
             },
         ],
     );

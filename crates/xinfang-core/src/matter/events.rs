@@ -108,6 +108,32 @@ impl EventKind {
     }
 }
 
+/// The parts a 信访处理意见书 states besides its summary: the result, the facts and reasons
+/// found, and the laws applied. Empty on opinions recorded before the form asked for them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default)]
+pub struct OpinionDetails {
+    /// One of [`OPINION_RESULTS`] (支持 …), or empty.
+    pub result: String,
+    /// 事实和理由.
+    pub facts_reasons: String,
+    /// 法律法规依据.
+    pub legal_basis: String,
+}
+
+/// The results a 信访处理意见书 may give (支持、部分支持、不予支持、解释说明); a suggestion is
+/// answered as 采纳、部分采纳 or 不予采纳.
+pub const OPINION_RESULTS: [&str; 7] = [
+    "支持",
+    "部分支持",
+    "不予支持",
+    "解释说明",
+    "采纳",
+    "部分采纳",
+    "不予采纳",
+];
+
 /// Something that happened to a matter, with what the record needs of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -172,6 +198,8 @@ pub enum MatterEvent {
     Conclude {
         at: NaiveDate,
         opinion_summary: String,
+        #[serde(flatten)]
+        details: OpinionDetails,
     },
     /// The visitor received the latest opinion (handling, review or re-review). The 30 days for
     /// the next request run from this day; without it they run from the opinion's date.

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::EventKind;
+use super::{EventKind, OPINION_RESULTS};
 
 /// What kind of input a field of a step's form is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -19,6 +19,8 @@ pub enum StepInput {
     Days,
     /// A code of the legal-route list.
     Route,
+    /// One of the field's `options`.
+    Choice,
 }
 
 /// One input of a step's form; `name` is the field of [`super::MatterEvent`] it fills.
@@ -35,6 +37,8 @@ pub struct StepField {
     pub placeholder: Option<String>,
     /// May be left empty (a date left empty is then not sent).
     pub optional: bool,
+    /// The choices of a [`StepInput::Choice`]; empty for other inputs.
+    pub options: Vec<String>,
 }
 
 impl StepField {
@@ -45,7 +49,13 @@ impl StepField {
             input,
             placeholder: None,
             optional: false,
+            options: Vec::new(),
         }
+    }
+
+    fn options(mut self, options: &[&str]) -> StepField {
+        self.options = options.iter().map(|o| (*o).to_owned()).collect();
+        self
     }
 
     fn optional(mut self) -> StepField {
@@ -66,7 +76,7 @@ impl StepField {
 
 /// The inputs of the form of a step of `kind`, in the form's order.
 pub fn step_fields(kind: EventKind) -> Vec<StepField> {
-    use StepInput::{Date, Days, Route, Text, Textarea};
+    use StepInput::{Choice, Date, Days, Route, Text, Textarea};
     let f = StepField::new;
     let at = || f("at", "日期", Date);
     let authority = |label: &str| f("to_authority", label, Text).hint("有权处理的机关、单位");
@@ -97,7 +107,13 @@ pub fn step_fields(kind: EventKind) -> Vec<StepField> {
             f("approver", "批准人", Text).hint("本机关、单位负责人"),
             f("reason", "延期理由（告知信访人）", Textarea),
         ],
-        EventKind::Conclude => vec![at(), f("opinion_summary", "信访处理意见摘要", Textarea)],
+        EventKind::Conclude => vec![
+            at(),
+            f("result", "处理结果", Choice).options(&OPINION_RESULTS),
+            f("opinion_summary", "信访处理意见摘要", Textarea),
+            f("facts_reasons", "事实和理由（写入处理意见书）", Textarea),
+            f("legal_basis", "法律法规依据（写入处理意见书）", Textarea),
+        ],
         EventKind::OpinionReceived => vec![f("at", "送达日期", Date)],
         EventKind::RequestReview => vec![
             at(),
@@ -137,6 +153,7 @@ mod tests {
                 let value = match field.input {
                     StepInput::Date => "2026-11-26".into(),
                     StepInput::Days => 30.into(),
+                    StepInput::Choice => field.options[0].clone().into(),
                     _ if matches!(field.name.as_str(), "participants" | "panel") => {
                         serde_json::json!(["张三"])
                     }

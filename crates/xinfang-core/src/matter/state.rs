@@ -159,6 +159,8 @@ pub struct Opinion {
     pub at: NaiveDate,
     pub summary: String,
     pub received_on: Option<NaiveDate>,
+    /// Result, facts and reasons, laws applied (the 处理意见书 only).
+    pub details: super::OpinionDetails,
 }
 
 impl Opinion {

@@ -189,6 +189,7 @@ fn close_waits_for_the_review_window() {
             MatterEvent::Conclude {
                 at: d("2025-04-10"),
                 opinion_summary: "支持部分诉求".into(),
+                details: Default::default(),
             },
         ],
     )
@@ -230,6 +231,7 @@ fn receipt_moves_the_review_window() {
             MatterEvent::Conclude {
                 at: d("2025-04-10"),
                 opinion_summary: "不支持".into(),
+                details: Default::default(),
             },
             MatterEvent::OpinionReceived {
                 at: d("2025-04-15"),
@@ -254,6 +256,7 @@ fn new_matter_refused_after_re_review() {
             MatterEvent::Conclude {
                 at: d("2025-02-10"),
                 opinion_summary: "不支持".into(),
+                details: Default::default(),
             },
             MatterEvent::RequestReview {
                 at: d("2025-02-20"),

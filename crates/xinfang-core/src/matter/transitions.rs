@@ -5,8 +5,9 @@ use chrono::NaiveDate;
 
 use super::{
     CONCLUSION_DAYS, DeadlineKind, EventKind, Extension, HearingRecord, LegalRouteGuidance,
-    MAX_EXTENSION_DAYS, MatterEvent, MatterState, MatterStatus, OBJECTION_WORKING_DAYS, Opinion,
-    REVIEW_DAYS, Refusal, ReviewStage, Transfer, TransferKind, TransferObjection, deadlines,
+    MAX_EXTENSION_DAYS, MatterEvent, MatterState, MatterStatus, OBJECTION_WORKING_DAYS,
+    OPINION_RESULTS, Opinion, OpinionDetails, REVIEW_DAYS, Refusal, ReviewStage, Transfer,
+    TransferKind, TransferObjection, deadlines,
 };
 use crate::calendar::HolidayCalendar;
 use crate::deadline::{deadline, working_days_deadline};
@@ -212,13 +213,31 @@ pub fn apply(
         Ev::Conclude {
             at,
             opinion_summary,
+            details,
         } => {
             required(
                 opinion_summary,
                 "opinion_summary",
                 "办结须出具信访处理意见书，请填写处理意见摘要。",
             )?;
-            next.opinion = Some(opinion(*at, opinion_summary));
+            let result = details.result.trim();
+            if !result.is_empty() && !OPINION_RESULTS.contains(&result) {
+                return Err(FieldError::new(
+                    "result",
+                    "opinion_result_unknown",
+                    format!(
+                        "处理结果“{result}”无法识别，请选择：{}。",
+                        OPINION_RESULTS.join("、")
+                    ),
+                ));
+            }
+            let mut o = opinion(*at, opinion_summary);
+            o.details = OpinionDetails {
+                result: result.to_owned(),
+                facts_reasons: details.facts_reasons.trim().to_owned(),
+                legal_basis: details.legal_basis.trim().to_owned(),
+            };
+            next.opinion = Some(o);
             next.status = S::Concluded;
         }
         Ev::OpinionReceived { at } => {
@@ -626,6 +645,7 @@ fn opinion(at: NaiveDate, summary: &str) -> Opinion {
         at,
         summary: summary.trim().to_owned(),
         received_on: None,
+        details: OpinionDetails::default(),
     }
 }
 

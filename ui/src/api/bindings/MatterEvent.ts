@@ -3,7 +3,19 @@
 /**
  * Something that happened to a matter, with what the record needs of it.
  */
-export type MatterEvent = { "kind": "accept", at: string, notice_no: string | null, } | { "kind": "reject", at: string, reason: string, } | { "kind": "forward", at: string, to_authority: string, report_back_by: string | null, } | { "kind": "assign", at: string, to_authority: string, report_back_by: string, } | { "kind": "receive_transfer", at: string, } | { "kind": "object_transfer", at: string, reason: string, } | { "kind": "guide_to_legal_route", at: string, route_code: string, } | { "kind": "report_back", at: string, summary: string, } | { "kind": "start_handling", at: string, } | { "kind": "extend", at: string, days: number, approver: string, reason: string, } | { "kind": "conclude", at: string, opinion_summary: string, } | { "kind": "opinion_received", at: string, } | { "kind": "request_review", at: string, body: string, } | { "kind": "review_opinion", at: string, summary: string, } | { "kind": "request_re_review", at: string, body: string, } | { "kind": "hearing", date: string, notice_on?: string, chair: string, panel: Array<string>, participants: Array<string>, record: string, 
+export type MatterEvent = { "kind": "accept", at: string, notice_no: string | null, } | { "kind": "reject", at: string, reason: string, } | { "kind": "forward", at: string, to_authority: string, report_back_by: string | null, } | { "kind": "assign", at: string, to_authority: string, report_back_by: string, } | { "kind": "receive_transfer", at: string, } | { "kind": "object_transfer", at: string, reason: string, } | { "kind": "guide_to_legal_route", at: string, route_code: string, } | { "kind": "report_back", at: string, summary: string, } | { "kind": "start_handling", at: string, } | { "kind": "extend", at: string, days: number, approver: string, reason: string, } | { "kind": "conclude", at: string, opinion_summary: string, 
+/**
+ * One of [`OPINION_RESULTS`] (支持 …), or empty.
+ */
+result: string, 
+/**
+ * 事实和理由.
+ */
+facts_reasons: string, 
+/**
+ * 法律法规依据.
+ */
+legal_basis: string, } | { "kind": "opinion_received", at: string, } | { "kind": "request_review", at: string, body: string, } | { "kind": "review_opinion", at: string, summary: string, } | { "kind": "request_re_review", at: string, body: string, } | { "kind": "hearing", date: string, notice_on?: string, chair: string, panel: Array<string>, participants: Array<string>, record: string, 
 /**
  * 评议意见 of the panel.
  */

@@ -12,4 +12,8 @@ label: string, type: StepInput, placeholder?: string,
 /**
  * May be left empty (a date left empty is then not sent).
  */
-optional: boolean, };
+optional: boolean, 
+/**
+ * The choices of a [`StepInput::Choice`]; empty for other inputs.
+ */
+options: Array<string>, };

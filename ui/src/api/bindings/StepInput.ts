@@ -3,4 +3,4 @@
 /**
  * What kind of input a field of a step's form is.
  */
-export type StepInput = "date" | "text" | "textarea" | "days" | "route";
+export type StepInput = "date" | "text" | "textarea" | "days" | "route" | "choice";
