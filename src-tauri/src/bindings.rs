@@ -55,6 +55,7 @@ pub fn all() -> Vec<(String, String)> {
         d::PartyInput,
         d::SessionInput,
         d::MediationOutcome,
+        d::ConfirmationResult,
         d::PartyRole,
         s::Staff,
         s::Draft,

@@ -72,6 +72,7 @@ pub(crate) fn mediation(visit_id: &str) -> MediationInput {
         outcome: "agreed".into(),
         agreement_text: "李四于月底前支付工资。".into(),
         judicial_confirmation: true,
+        ..Default::default()
     }
 }
 

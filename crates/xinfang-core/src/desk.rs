@@ -555,6 +555,55 @@ pub struct MediationInput {
     pub outcome: String,
     pub agreement_text: String,
     pub judicial_confirmation: bool,
+    /// `YYYY-MM-DD` the agreement took effect (signed); empty: the last session's day.
+    pub agreement_effective_on: String,
+    /// The court's answer to 司法确认 once known: `confirmed` / `rejected` or the Chinese name.
+    pub confirmation_result: String,
+}
+
+/// Days the parties have to ask the court for 司法确认 of a mediation agreement, from the day
+/// it took effect (《人民调解法》第三十三条).
+pub const JUDICIAL_CONFIRMATION_DAYS: u32 = 30;
+
+/// The last day to ask for 司法确认 of an agreement that took effect on `effective_on`.
+pub fn judicial_confirmation_due(
+    effective_on: NaiveDate,
+    cal: &crate::calendar::HolidayCalendar,
+) -> NaiveDate {
+    crate::deadline::deadline(effective_on, JUDICIAL_CONFIRMATION_DAYS, cal).due
+}
+
+/// The court's answer to an application for 司法确认.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ConfirmationResult {
+    /// 裁定调解协议有效
+    Confirmed,
+    /// 裁定驳回申请
+    Rejected,
+}
+
+impl ConfirmationResult {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Confirmed => "确认有效",
+            Self::Rejected => "驳回申请",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Confirmed, Self::Rejected]
+            .into_iter()
+            .find(|r| r.code() == s.trim() || r.label_zh() == s.trim())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -582,6 +631,9 @@ pub struct ValidMediation {
     pub outcome: MediationOutcome,
     pub agreement_text: String,
     pub judicial_confirmation: bool,
+    /// Set for an agreement.
+    pub agreement_effective_on: Option<NaiveDate>,
+    pub confirmation_result: Option<ConfirmationResult>,
 }
 
 pub fn validate_mediation(
@@ -746,6 +798,68 @@ pub fn validate_mediation(
             "只有达成调解协议的，才能申请司法确认。",
         ));
     }
+    let last_session = sessions.iter().map(|s| s.held_on).max();
+    let effective_text = input.agreement_effective_on.trim();
+    let agreement_effective_on = if !agreed {
+        if !effective_text.is_empty() {
+            errors.push(FieldError::new(
+                "agreement_effective_on",
+                "effective_without_agreement",
+                "未达成调解协议的，不填写协议生效日期。",
+            ));
+        }
+        None
+    } else if effective_text.is_empty() {
+        last_session
+    } else {
+        match parse_date_field("agreement_effective_on", "协议生效日期", effective_text) {
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+            Ok(d) if d > today => {
+                errors.push(FieldError::new(
+                    "agreement_effective_on",
+                    "effective_in_future",
+                    format!("协议生效日期 {d} 晚于今天，请核对。"),
+                ));
+                None
+            }
+            Ok(d) if last_session.is_some_and(|l| d < l) => {
+                errors.push(FieldError::new(
+                    "agreement_effective_on",
+                    "effective_before_session",
+                    format!(
+                        "协议生效日期 {d} 早于最后一次调解的日期，协议应在调解达成后由双方签字生效，请核对。"
+                    ),
+                ));
+                None
+            }
+            Ok(d) => Some(d),
+        }
+    };
+    let confirmation_result = match input.confirmation_result.trim() {
+        "" => None,
+        text => match ConfirmationResult::parse(text) {
+            Some(_) if !input.judicial_confirmation => {
+                errors.push(FieldError::new(
+                    "confirmation_result",
+                    "result_without_confirmation",
+                    "没有申请司法确认的，不填写司法确认结果。",
+                ));
+                None
+            }
+            Some(r) => Some(r),
+            None => {
+                errors.push(FieldError::new(
+                    "confirmation_result",
+                    "confirmation_result_unknown",
+                    "司法确认结果请选择：确认有效、驳回申请，尚无结果的留空。",
+                ));
+                None
+            }
+        },
+    };
     match outcome {
         Some(outcome) if errors.is_empty() => Ok(ValidMediation {
             visit_id: input.visit_id.trim().to_owned(),
@@ -755,6 +869,8 @@ pub fn validate_mediation(
             outcome,
             agreement_text,
             judicial_confirmation: input.judicial_confirmation,
+            agreement_effective_on,
+            confirmation_result,
         }),
         _ => Err(errors),
     }
@@ -943,7 +1059,49 @@ mod tests {
             outcome: "达成协议".into(),
             agreement_text: "李四于 7 月 10 日前拆除违建围墙。".into(),
             judicial_confirmation: true,
+            ..Default::default()
         }
+    }
+
+    #[test]
+    fn an_agreement_takes_effect_on_its_last_session_unless_told_and_the_courts_answer_is_kept() {
+        let v = validate_mediation(&mediation(), ReferenceData::bundled(), today()).unwrap();
+        assert_eq!(v.agreement_effective_on, "2025-06-30".parse().ok());
+        assert_eq!(v.confirmation_result, None);
+        let mut m = mediation();
+        m.sessions[0].held_on = "2025-06-28".into();
+        m.agreement_effective_on = "2025-06-29".into();
+        m.confirmation_result = "确认有效".into();
+        let v = validate_mediation(&m, ReferenceData::bundled(), today()).unwrap();
+        assert_eq!(v.agreement_effective_on, "2025-06-29".parse().ok());
+        assert_eq!(v.confirmation_result, Some(ConfirmationResult::Confirmed));
+        // Before the last session, an answer without an application, an unknown answer, and
+        // a date on a mediation that did not agree.
+        let codes = |m: &MediationInput| -> Vec<String> {
+            validate_mediation(m, ReferenceData::bundled(), today())
+                .unwrap_err()
+                .0
+                .into_iter()
+                .map(|e| e.code)
+                .collect()
+        };
+        let mut m = mediation();
+        m.agreement_effective_on = "2025-06-29".into();
+        m.judicial_confirmation = false;
+        m.confirmation_result = "rejected".into();
+        assert_eq!(
+            codes(&m),
+            ["effective_before_session", "result_without_confirmation"]
+        );
+        let mut m = mediation();
+        m.confirmation_result = "已确认".into();
+        assert_eq!(codes(&m), ["confirmation_result_unknown"]);
+        let mut m = mediation();
+        m.outcome = "未达成".into();
+        m.agreement_text.clear();
+        m.judicial_confirmation = false;
+        m.agreement_effective_on = "2025-06-30".into();
+        assert_eq!(codes(&m), ["effective_without_agreement"]);
     }
 
     #[test]

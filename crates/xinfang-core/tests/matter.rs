@@ -792,3 +792,22 @@ fn each_kind_takes_its_own_steps_by_the_table() {
         }
     }
 }
+
+/// The last day to ask for 司法确认, from the table (tests/data/judicial_confirmation.tsv).
+#[test]
+fn judicial_confirmation_due_day_by_the_table() {
+    use xinfang_core::desk::judicial_confirmation_due;
+    let cal = HolidayCalendar::bundled();
+    let rows = table_rows(include_str!("data/judicial_confirmation.tsv"));
+    assert!(rows.len() >= 5);
+    for cols in rows {
+        let [effective, due, note] = cols[..] else {
+            panic!("bad row {cols:?}")
+        };
+        assert_eq!(
+            judicial_confirmation_due(d(effective), &cal),
+            d(due),
+            "{note}"
+        );
+    }
+}

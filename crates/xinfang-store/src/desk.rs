@@ -4,12 +4,14 @@
 //!
 //! Every write appends its change-log rows in the same transaction, like the rest of the store.
 
+use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::{Map, json};
+use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::desk::{
-    Desk, HandoffState, MediationOutcome, PartyRole, ValidConsultation, ValidMediation,
-    VisitStatus, dispute_type, may_close, may_hand_off, visit_status,
+    ConfirmationResult, Desk, HandoffState, MediationOutcome, PartyRole, ValidConsultation,
+    ValidMediation, VisitStatus, dispute_type, may_close, may_hand_off, visit_status,
 };
 use xinfang_core::id::{mask_id, parse_id_type};
 use xinfang_core::phone::mask_phone;
@@ -151,6 +153,12 @@ pub struct MediationRecord {
     pub outcome_label: String,
     pub agreement_text: String,
     pub judicial_confirmation: bool,
+    /// The day the agreement took effect; the 30 days for 司法确认 run from it.
+    pub agreement_effective_on: Option<NaiveDate>,
+    /// The last day to ask the court for 司法确认 (an agreement's only).
+    pub confirmation_due: Option<NaiveDate>,
+    pub confirmation_result: Option<ConfirmationResult>,
+    pub confirmation_result_label: Option<String>,
     pub created_at: String,
 }
 
@@ -445,10 +453,12 @@ fn mediations_where(
     conn: &rusqlite::Connection,
     clause: &str,
     key: &str,
+    cal: &HolidayCalendar,
 ) -> Result<Vec<MediationRecord>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT m.id, m.visit_id, m.mediator_id, coalesce(s.display_name, ''), m.dispute_type, m.outcome,
-                m.agreement_text, m.judicial_confirmation, m.created_at
+                m.agreement_text, m.judicial_confirmation, m.created_at, m.agreement_effective_on,
+                m.confirmation_result
          FROM mediations m LEFT JOIN staff s ON s.id = m.mediator_id
          WHERE {clause} ORDER BY m.created_at DESC"
     ))?;
@@ -464,6 +474,8 @@ fn mediations_where(
                 String,
                 bool,
                 String,
+                Option<String>,
+                Option<String>,
             )>::try_from(r)
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -478,8 +490,12 @@ fn mediations_where(
         agreement_text,
         confirm,
         created_at,
+        effective_on,
+        result,
     ) in heads
     {
+        let agreement_effective_on = effective_on.as_deref().and_then(|d| d.parse().ok());
+        let confirmation_result = result.as_deref().and_then(ConfirmationResult::parse);
         let parties = conn
             .prepare_cached(
                 "SELECT role, name, id_type, id_number, phone, address FROM mediation_parties
@@ -528,6 +544,11 @@ fn mediations_where(
             outcome_label: outcome.label_zh().to_owned(),
             agreement_text,
             judicial_confirmation: confirm,
+            agreement_effective_on,
+            confirmation_due: agreement_effective_on
+                .map(|d| xinfang_core::desk::judicial_confirmation_due(d, cal)),
+            confirmation_result,
+            confirmation_result_label: confirmation_result.map(|r| r.label_zh().to_owned()),
             created_at,
         });
     }
@@ -786,10 +807,13 @@ impl Store {
         require_visit(&tx, &m.visit_id)?;
         let handoff_id = finish_handoffs(&tx, &m.visit_id, Desk::Mediator, mediator_id, &now)?;
         let id = uuid::Uuid::now_v7().to_string();
+        let effective_on = m.agreement_effective_on.map(|d| d.to_string());
+        let confirmation_result = m.confirmation_result.map(|r| r.code());
         tx.execute(
             "INSERT INTO mediations(id, visit_id, handoff_id, mediator_id, dispute_type, outcome,
-               agreement_text, judicial_confirmation, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+               agreement_text, judicial_confirmation, created_at, agreement_effective_on,
+               confirmation_result)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 id,
                 m.visit_id,
@@ -799,7 +823,9 @@ impl Store {
                 m.outcome.code(),
                 m.agreement_text,
                 m.judicial_confirmation,
-                now
+                now,
+                effective_on,
+                confirmation_result,
             ],
         )?;
         let mut f = Map::new();
@@ -813,6 +839,8 @@ impl Store {
             "judicial_confirmation".into(),
             json!(m.judicial_confirmation),
         );
+        f.insert("agreement_effective_on".into(), json!(effective_on));
+        f.insert("confirmation_result".into(), json!(confirmation_result));
         changelog::append(&tx, "mediation", &id, Op::Insert, f, &now)?;
         for (position, p) in m.parties.iter().enumerate() {
             let pid = uuid::Uuid::now_v7().to_string();
@@ -857,7 +885,7 @@ impl Store {
     }
 
     pub fn mediation(&self, id: &str) -> Result<MediationRecord> {
-        mediations_where(&self.conn, "m.id = ?1", id)?
+        mediations_where(&self.conn, "m.id = ?1", id, &self.holiday_calendar())?
             .pop()
             .ok_or_else(|| not_found("该调解记录"))
     }
@@ -881,7 +909,12 @@ impl Store {
             visit,
             handoffs,
             consultations: consultations_where(&self.conn, "c.visit_id = ?1", visit_id)?,
-            mediations: mediations_where(&self.conn, "m.visit_id = ?1", visit_id)?,
+            mediations: mediations_where(
+                &self.conn,
+                "m.visit_id = ?1",
+                visit_id,
+                &self.holiday_calendar(),
+            )?,
         })
     }
 
@@ -926,6 +959,7 @@ impl Store {
             .query_map([visitor_id], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         let reference = self.reference_data();
+        let cal = self.holiday_calendar();
         for id in &visit_ids {
             profile
                 .visits
@@ -935,7 +969,7 @@ impl Store {
                 .extend(consultations_where(&self.conn, "c.visit_id = ?1", id)?);
             profile
                 .mediations
-                .extend(mediations_where(&self.conn, "m.visit_id = ?1", id)?);
+                .extend(mediations_where(&self.conn, "m.visit_id = ?1", id, &cal)?);
         }
         Ok(profile)
     }

@@ -141,6 +141,7 @@ fn a_visit_through_both_desks() {
             outcome: "agreed".into(),
             agreement_text: "王五七日内拆除围墙。".into(),
             judicial_confirmation: false,
+            ..Default::default()
         },
         ReferenceData::bundled(),
         now().date_naive(),
@@ -149,6 +150,10 @@ fn a_visit_through_both_desks() {
     let mid = store.add_mediation(&m, &mediator.id).unwrap();
     let rec = store.mediation(&mid).unwrap();
     assert_eq!(rec.parties[1].role_label, "被申请人");
+    // In effect from the last session (2025-06-30): 30 days to ask for 司法确认, to 07-30.
+    assert_eq!(rec.agreement_effective_on, "2025-06-30".parse().ok());
+    assert_eq!(rec.confirmation_due, "2025-07-30".parse().ok());
+    assert_eq!(rec.confirmation_result, None);
     assert_eq!(rec.parties[0].id_number, zhang);
     assert_eq!(store.visit_row(&v1).unwrap().status, VisitStatus::Handled);
 

@@ -302,6 +302,7 @@ fn hall() -> Hall {
             outcome: "agreed".into(),
             agreement_text: "王五七日内拆除围墙。".into(),
             judicial_confirmation: true,
+            ..Default::default()
         },
         ReferenceData::bundled(),
         d("2025-06-30"),

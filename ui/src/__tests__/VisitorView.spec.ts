@@ -69,7 +69,7 @@ describe('VisitorView', () => {
       mediations: [{
         id: 'm1', visit_id: 'x1', mediator_id: 's3', mediator_name: '孙调解', dispute_type: 'labour',
         dispute_type_name: '劳动争议', parties: [party('钱守正', '1405**********0315'), party('李四', '1405**********0246')],
-        sessions: [], outcome: 'agreed', outcome_label: '达成协议', agreement_text: '', judicial_confirmation: false,
+        sessions: [], outcome: 'agreed', outcome_label: '达成协议', agreement_text: '', judicial_confirmation: false, agreement_effective_on: null, confirmation_due: null, confirmation_result: null, confirmation_result_label: null,
         created_at: '2025-03-03T09:00:00+08:00',
       }],
     }

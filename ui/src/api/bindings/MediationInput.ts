@@ -13,4 +13,12 @@ dispute_type: string, parties: Array<PartyInput>, sessions: Array<SessionInput>,
 /**
  * `agreed` / `not_agreed` / `terminated` or the Chinese name.
  */
-outcome: string, agreement_text: string, judicial_confirmation: boolean, };
+outcome: string, agreement_text: string, judicial_confirmation: boolean, 
+/**
+ * `YYYY-MM-DD` the agreement took effect (signed); empty: the last session's day.
+ */
+agreement_effective_on: string, 
+/**
+ * The court's answer to 司法确认 once known: `confirmed` / `rejected` or the Chinese name.
+ */
+confirmation_result: string, };
