@@ -4,13 +4,9 @@ repeat visits, group visits, the lawyer and mediator desks, and a restart.
 The tests share one data dir and run in file order; each starts the app anew.
 """
 
-import time
-
 from helpers import (choose, click, el, els, field_error, fill_appeal, login, logout, resident_id, shot,
                      submit_registration, tid, type_into, wait)
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as EC
 
 
 def wrong_check(n: str) -> str:
