@@ -158,6 +158,8 @@ def test_hand_off_to_lawyer_and_mediator(start_app):
     shot(drv, "mediator-desk")
     click(drv, "mediation-submit")
     assert "达成协议" in el(drv, "mediation-saved").text
+    # In effect from today's session: 30 days to ask the court for 司法确认.
+    assert "申请司法确认" in el(drv, "confirmation-due").text
 
 
 def test_everything_is_still_there_after_restart(start_app):
