@@ -139,7 +139,7 @@ pub struct NoticeData {
     pub addressee: String,
     /// `YYYY-MM-DD`.
     pub issued_on: NaiveDate,
-    /// `二〇二六年十一月二十六日`.
+    /// `2026年11月26日`.
     pub issued_on_zh: String,
     /// Kind-specific facts; each template lists the keys it uses.
     #[cfg_attr(feature = "ts", ts(type = "Record<string, unknown>"))]
@@ -170,20 +170,10 @@ impl NoticeData {
     }
 }
 
-/// A date as official documents write it: 2026-11-26 → `二〇二六年十一月二十六日`.
+/// A date as official documents write it (GB/T 9704-2012 7.3.5.4: Arabic numerals, the year in
+/// full, no leading zeros): 2026-11-26 → `2026年11月26日`.
 pub fn date_zh(d: NaiveDate) -> String {
-    const DIGITS: [char; 10] = ['〇', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
-    let year: String = d
-        .year()
-        .to_string()
-        .chars()
-        .map(|c| c.to_digit(10).map_or(c, |n| DIGITS[n as usize]))
-        .collect();
-    format!(
-        "{year}年{}月{}日",
-        small_number_zh(d.month()),
-        small_number_zh(d.day())
-    )
+    format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }
 
 /// 1–99 in Chinese numerals as used in dates and counts: 十, 十一, 二十, 三十一.
@@ -681,11 +671,11 @@ mod tests {
 
     #[test]
     fn dates_in_chinese() {
-        assert_eq!(date_zh(d("2026-11-26")), "二〇二六年十一月二十六日");
-        assert_eq!(date_zh(d("2020-01-01")), "二〇二〇年一月一日");
-        assert_eq!(date_zh(d("2025-10-10")), "二〇二五年十月十日");
-        assert_eq!(date_zh(d("2025-12-31")), "二〇二五年十二月三十一日");
-        assert_eq!(date_zh(d("2025-02-20")), "二〇二五年二月二十日");
+        assert_eq!(date_zh(d("2026-11-26")), "2026年11月26日");
+        assert_eq!(date_zh(d("2020-01-01")), "2020年1月1日");
+        assert_eq!(date_zh(d("2025-10-10")), "2025年10月10日");
+        assert_eq!(date_zh(d("2025-12-31")), "2025年12月31日");
+        assert_eq!(date_zh(d("2025-02-20")), "2025年2月20日");
         assert_eq!(small_number_zh(30), "三十");
     }
 
@@ -736,10 +726,10 @@ mod tests {
         .unwrap();
         let n = matter_notice(NoticeKind::Acceptance, &facts, &s, r, &cal).unwrap();
         assert_eq!(n.addressee, "张三、李四");
-        assert_eq!(n.issued_on_zh, "二〇二六年十一月五日");
+        assert_eq!(n.issued_on_zh, "2026年11月5日");
         assert_eq!(n.doc_no, "沁信受〔2026〕12号");
         // 2026-11-05 + 60 = 2027-01-04, beyond the known calendar: a Monday.
-        assert_eq!(n.facts["conclusion_due_zh"], "二〇二七年一月四日");
+        assert_eq!(n.facts["conclusion_due_zh"], "2027年1月4日");
         assert_eq!(available_notices(&s), [NoticeKind::Acceptance]);
         assert!(n.texts().contains(&"拖欠工资"));
         assert_eq!(

@@ -118,7 +118,7 @@ fn the_monthly_report_prints_the_exact_figures() {
         "问题分类（来访批次）",
         "城乡建设3",
         "劳动和社会保障1",
-        "二〇二五年四月一日",
+        "2025年4月1日",
     ] {
         assert!(flat.contains(wanted), "no “{wanted}” in:\n{text}");
     }
