@@ -340,8 +340,9 @@ pub async fn print_matter_notice(
     s: S<'_>,
     matter_id: String,
     kind: String,
+    doc_no: Option<String>,
 ) -> CmdResult<PrintedNotice> {
-    s.print_matter_notice(&matter_id, &kind)
+    s.print_matter_notice(&matter_id, &kind, doc_no.as_deref())
 }
 
 #[tauri::command]

@@ -66,7 +66,7 @@ macro_rules! command_table {
             set_backlog_leader: ManageBacklog, (case_id: String, leader: String) -> BacklogCase;
             note_backlog: NoteBacklog, (case_id: String, input: NoteInput) -> BacklogCase;
             clear_backlog: ManageBacklog, (case_id: String, input: ClearInput) -> BacklogCase;
-            print_matter_notice: PrintMatterNotice, (matter_id: String, kind: String) -> PrintedNotice;
+            print_matter_notice: PrintMatterNotice, (matter_id: String, kind: String, doc_no: Option<String>) -> PrintedNotice;
             open_notice: PrintMatterNotice, (file_name: String) -> String;
             // Statistics, Excel export, monthly report, publicity (stats.rs).
             statistics: ViewStatistics, (from: String, to: String, hall: Option<String>) -> StatsPage;

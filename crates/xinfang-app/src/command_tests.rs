@@ -228,7 +228,7 @@ fn cases() -> Vec<(&'static str, Case)> {
             ok(s.clear_backlog("no-such-id", Default::default()))
         }),
         ("print_matter_notice", |s, _, _| {
-            ok(s.print_matter_notice("no-such-id", "acceptance"))
+            ok(s.print_matter_notice("no-such-id", "acceptance", None))
         }),
         ("open_notice", |s, _, _| ok(s.open_notice("no-such.pdf"))),
         // crate::stats
@@ -804,7 +804,7 @@ fn confidential_reports_and_the_audit_view() {
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Forbidden);
     let e = state
-        .print_matter_notice(&matter, "acceptance")
+        .print_matter_notice(&matter, "acceptance", None)
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Forbidden);
 
@@ -1160,7 +1160,7 @@ fn cli_use_cases() -> Vec<(&'static str, &'static [Action], UseCase)> {
         (
             "matter_notice",
             &[Action::PrintMatterNotice, Action::ViewMatter],
-            |s, me, mid, _| ok(m::matter_notice(s, me, mid, "acceptance")),
+            |s, me, mid, _| ok(m::matter_notice(s, me, mid, "acceptance", None)),
         ),
         ("due_list", &[Action::ViewDueList], |s, me, _, _| {
             ok(m::due_list(s, me, today()))
@@ -1760,7 +1760,9 @@ fn printed_notices_stay_in_the_store_and_open_only_for_whom_may_see_the_report()
     state
         .record_matter_event(&matter, serde_json::json!({"kind": "accept", "at": today}))
         .unwrap();
-    let printed = state.print_matter_notice(&matter, "acceptance").unwrap();
+    let printed = state
+        .print_matter_notice(&matter, "acceptance", None)
+        .unwrap();
     let path = std::path::PathBuf::from(&printed.path);
     assert!(std::fs::read(&path).unwrap().starts_with(b"%PDF"));
     let notices = state.data_dir().join(crate::matters::NOTICES_DIR);

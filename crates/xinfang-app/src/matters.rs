@@ -439,7 +439,15 @@ pub fn confirm_route(
 
 /// A matter notice (`kind` by code or title) filled from the record. Printing shows the whole
 /// matter: a confidential one is checked and the print audited before the data is returned.
-pub fn matter_notice(store: &Store, me: &Staff, id: &str, kind: &str) -> CmdResult<NoticeData> {
+/// `doc_no`: the 文号 typed at printing; it replaces the one the record has (the acceptance
+/// notice's), and is checked for its shape first.
+pub fn matter_notice(
+    store: &Store,
+    me: &Staff,
+    id: &str,
+    kind: &str,
+    doc_no: Option<&str>,
+) -> CmdResult<NoticeData> {
     require(me, Action::PrintMatterNotice)?;
     require(me, Action::ViewMatter)?;
     let kind = NoticeKind::parse(kind)
@@ -455,14 +463,13 @@ pub fn matter_notice(store: &Store, me: &Staff, id: &str, kind: &str) -> CmdResu
     let detail = format!("打印{}", kind.title_zh());
     open_confidential(store, me, &owner, "matter", id, &detail)?;
     let cal = cal(store);
+    let doc_no = doc_no.map(notice::check_doc_no).transpose()?;
     let (facts, state) = store.matter_facts(id, &cal)?;
-    Ok(notice::matter_notice(
-        kind,
-        &facts,
-        &state,
-        &store.reference_data(),
-        &cal,
-    )?)
+    let mut data = notice::matter_notice(kind, &facts, &state, &store.reference_data(), &cal)?;
+    if let Some(no) = doc_no.filter(|n| !n.is_empty()) {
+        data.doc_no = no;
+    }
+    Ok(data)
 }
 
 /// Overdue limits and limits due within 3 days. The store leaves out the appeal and names of
@@ -728,9 +735,14 @@ impl AppState {
     /// file handed to the printer is written to `<data dir>/notices/` only for that, and
     /// removed at the next print, at logout, at the idle lock and when the app starts
     /// ([`clear_printed`]; issue 15, item 9).
-    pub fn print_matter_notice(&self, matter_id: &str, kind: &str) -> CmdResult<PrintedNotice> {
+    pub fn print_matter_notice(
+        &self,
+        matter_id: &str,
+        kind: &str,
+        doc_no: Option<&str>,
+    ) -> CmdResult<PrintedNotice> {
         let data = self.act(Action::PrintMatterNotice, |store, me| {
-            matter_notice(store, me, matter_id, kind)
+            matter_notice(store, me, matter_id, kind, doc_no)
         })?;
         let pdf = printer(self.data_dir())
             .and_then(|p| p.render(&data))
@@ -1113,15 +1125,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = hall(dir.path());
         let m = register(&state, "");
-        let e = state.print_matter_notice(&m, "acceptance").unwrap_err();
+        let e = state
+            .print_matter_notice(&m, "acceptance", None)
+            .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Validation, "not accepted yet: {e:?}");
-        let e = state.print_matter_notice(&m, "legal_opinion").unwrap_err();
+        let e = state
+            .print_matter_notice(&m, "legal_opinion", None)
+            .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("kind"));
         let today = state.local_date().to_string();
         state
             .record_matter_event(&m, json!({"kind": "accept", "at": today}))
             .unwrap();
-        let printed = state.print_matter_notice(&m, "acceptance").unwrap();
+        // A 文号 of the wrong shape is refused at its field before anything is printed.
+        let e = state
+            .print_matter_notice(&m, "acceptance", Some("十二号"))
+            .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("doc_no"));
+        let printed = state
+            .print_matter_notice(&m, "acceptance", Some("沁信受[2026]12号"))
+            .unwrap();
         assert_eq!(printed.title, "受理告知书");
         let path = PathBuf::from(&printed.path);
         assert_eq!(
@@ -1142,7 +1165,7 @@ mod tests {
             assert_eq!(e.kind, ErrorKind::NotFound, "{bad}");
         }
         // A second print replaces the first file; the first notice stays in the store.
-        let second = state.print_matter_notice(&m, "acceptance").unwrap();
+        let second = state.print_matter_notice(&m, "acceptance", None).unwrap();
         if second.file_name != printed.file_name {
             assert!(!path.exists());
         }

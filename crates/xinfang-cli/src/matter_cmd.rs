@@ -191,6 +191,9 @@ pub enum NoticeCommand {
         /// Folder of the hall's adjusted templates (default: <data dir>/templates if present).
         #[arg(long)]
         templates: Option<PathBuf>,
+        /// 文号 of a matter's notice, e.g. 沁信复〔2026〕3号 (replaces the one on record).
+        #[arg(long)]
+        doc_no: Option<String>,
     },
     /// The notice kinds.
     Kinds,
@@ -643,7 +646,7 @@ fn read_input<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result
 
 pub fn notice(args: &Args, command: &NoticeCommand) -> CmdResult {
     let json = args.json;
-    let (kind_arg, out, matter, consultation, mediation, data, templates) = match command {
+    let (kind_arg, out, matter, consultation, mediation, data, templates, doc_no) = match command {
         NoticeCommand::Kinds => {
             let kinds: Vec<_> = NoticeKind::ALL
                 .iter()
@@ -666,7 +669,17 @@ pub fn notice(args: &Args, command: &NoticeCommand) -> CmdResult {
             mediation,
             data,
             templates,
-        } => (kind, out, matter, consultation, mediation, data, templates),
+            doc_no,
+        } => (
+            kind,
+            out,
+            matter,
+            consultation,
+            mediation,
+            data,
+            templates,
+            doc_no,
+        ),
     };
     let kind = NoticeKind::parse(kind_arg).ok_or_else(|| {
         FieldError::new(
@@ -683,7 +696,7 @@ pub fn notice(args: &Args, command: &NoticeCommand) -> CmdResult {
     let reference = &store.reference_data();
     let notice: NoticeData = match (kind, matter, consultation, mediation, data) {
         (k, Some(id), None, None, None) if k.is_matter_notice() => {
-            matters::matter_notice(&store, &me, id, k.code())?
+            matters::matter_notice(&store, &me, id, k.code(), doc_no.as_deref())?
         }
         (NoticeKind::LegalOpinion, None, Some(id), None, None) => {
             // A consultation of a 检举控告 visit: checked and audited as on the desk.

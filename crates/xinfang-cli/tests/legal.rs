@@ -254,6 +254,20 @@ fn every_notice_renders_and_reads_back_in_chinese() {
         assert_has(&pdf_text(&pdf(kind)), wanted, kind);
     }
 
+    // A 文号 typed at printing ([] mended to 〔〕) is printed under the title.
+    render(
+        dir,
+        "clerk",
+        "handling_opinion",
+        &["--matter", &a, "--doc-no", "沁信处[2026]7号"],
+        &pdf("handling-numbered"),
+    );
+    assert_has(
+        &pdf_text(&pdf("handling-numbered")),
+        &["信访处理意见书", "沁信处〔2026〕7号"],
+        "handling-numbered",
+    );
+
     // Assigned to 住建局, which accepted it: the acceptance notice is that authority's.
     event(dir, &c, json!({"kind": "accept", "at": "2026-03-10"}));
     render(

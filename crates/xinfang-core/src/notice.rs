@@ -170,6 +170,41 @@ impl NoticeData {
     }
 }
 
+/// A 文号 as typed at printing: `机关代字〔年份〕序号号`, e.g. `沁信受〔2026〕12号`. Brackets typed as
+/// `[]`, `()` or `（）` are turned into 〔〕; empty stays empty (the notice then has none).
+pub fn check_doc_no(text: &str) -> Result<String, FieldError> {
+    let t: String = text
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '[' | '(' | '（' | '【' => '〔',
+            ']' | ')' | '）' | '】' => '〕',
+            c => c,
+        })
+        .collect();
+    if t.is_empty() {
+        return Ok(t);
+    }
+    let shaped = (|| {
+        let (agency, rest) = t.split_once('〔')?;
+        let (year, number) = rest.split_once('〕')?;
+        let number = number.strip_suffix('号')?;
+        let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+        (!agency.is_empty() && year.len() == 4 && digits(year) && digits(number)).then_some(())
+    })();
+    match shaped {
+        Some(()) => Ok(t),
+        None => Err(FieldError::new(
+            "doc_no",
+            "doc_no_shape",
+            format!(
+                "文号“{}”格式不对：应为机关代字、〔年份〕和序号，如“沁信受〔2026〕12号”。",
+                text.trim()
+            ),
+        )),
+    }
+}
+
 /// A date as official documents write it (GB/T 9704-2012 7.3.5.4: Arabic numerals, the year in
 /// full, no leading zeros): 2026-11-26 → `2026年11月26日`.
 pub fn date_zh(d: NaiveDate) -> String {
@@ -667,6 +702,27 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn doc_numbers_are_shaped_and_their_brackets_mended() {
+        assert_eq!(
+            check_doc_no(" 沁信受[2026]12号 ").unwrap(),
+            "沁信受〔2026〕12号"
+        );
+        assert_eq!(
+            check_doc_no("沁信复（2026）3号").unwrap(),
+            "沁信复〔2026〕3号"
+        );
+        assert_eq!(check_doc_no("").unwrap(), "");
+        for bad in [
+            "12号",
+            "沁信受〔26〕12号",
+            "沁信受〔2026〕十二号",
+            "〔2026〕1号",
+        ] {
+            assert_eq!(check_doc_no(bad).unwrap_err().code, "doc_no_shape", "{bad}");
+        }
     }
 
     #[test]

@@ -107,7 +107,7 @@ export interface Commands {
   set_backlog_leader: { args: { caseId: string; leader: string }; result: BacklogCase }
   note_backlog: { args: { caseId: string; input: NoteInput }; result: BacklogCase }
   clear_backlog: { args: { caseId: string; input: ClearInput }; result: BacklogCase }
-  print_matter_notice: { args: { matterId: string; kind: string }; result: PrintedNotice }
+  print_matter_notice: { args: { matterId: string; kind: string; docNo: string | null }; result: PrintedNotice }
   open_notice: { args: { fileName: string }; result: string }
   statistics: { args: { from: string; to: string; hall: string | null }; result: StatsPage }
   rate_matters: { args: { from: string; to: string; hall: string | null; rate: string }; result: Array<RateMatter> }

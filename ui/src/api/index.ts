@@ -128,7 +128,8 @@ export const api = {
   setBacklogLeader: (caseId: string, leader: string) => call('set_backlog_leader', { caseId, leader }),
   noteBacklog: (caseId: string, input: NoteInput) => call('note_backlog', { caseId, input }),
   clearBacklog: (caseId: string, input: ClearInput) => call('clear_backlog', { caseId, input }),
-  printMatterNotice: (matterId: string, kind: string) => call('print_matter_notice', { matterId, kind }),
+  printMatterNotice: (matterId: string, kind: string, docNo?: string) =>
+    call('print_matter_notice', { matterId, kind, docNo: docNo?.trim() ? docNo.trim() : null }),
   openNotice: (fileName: string) => call('open_notice', { fileName }),
   // Statistics, Excel export, monthly report, publicity (xinfang-app stats.rs).
   statistics: (from: string, to: string, hall: string | null) => call('statistics', { from, to, hall }),
