@@ -186,6 +186,10 @@ def test_a_returning_visitor_joins_the_open_matter_and_counts_once(app, stats_di
     wait(drv).until(lambda d: "重复访" in el(d, "register-result").text)
     assert "不再受理" in el(drv, "refusal").text, result.text
     drv.save_screenshot(str(SCREENSHOTS / "repeat-visit.png"))
+    # The matter page prints the 不再受理告知书 for the visitor.
+    click(drv, "open-refusal-notice")
+    click(drv, "print-not_accepted_again")
+    wait(drv).until(lambda d: "不再受理告知书" in el(d, "printed").text)
 
     # The supervisor's figures from the first March visit to today.
     logout(drv)

@@ -1160,7 +1160,16 @@ fn cli_use_cases() -> Vec<(&'static str, &'static [Action], UseCase)> {
         (
             "matter_notice",
             &[Action::PrintMatterNotice, Action::ViewMatter],
-            |s, me, mid, _| ok(m::matter_notice(s, me, mid, "acceptance", None)),
+            |s, me, mid, _| {
+                ok(m::matter_notice(
+                    s,
+                    me,
+                    mid,
+                    "acceptance",
+                    None,
+                    chrono::Local::now().date_naive(),
+                ))
+            },
         ),
         ("due_list", &[Action::ViewDueList], |s, me, _, _| {
             ok(m::due_list(s, me, today()))

@@ -447,6 +447,7 @@ pub fn matter_notice(
     id: &str,
     kind: &str,
     doc_no: Option<&str>,
+    today: NaiveDate,
 ) -> CmdResult<NoticeData> {
     require(me, Action::PrintMatterNotice)?;
     require(me, Action::ViewMatter)?;
@@ -465,7 +466,8 @@ pub fn matter_notice(
     let cal = cal(store);
     let doc_no = doc_no.map(notice::check_doc_no).transpose()?;
     let (facts, state) = store.matter_facts(id, &cal)?;
-    let mut data = notice::matter_notice(kind, &facts, &state, &store.reference_data(), &cal)?;
+    let mut data =
+        notice::matter_notice(kind, &facts, &state, &store.reference_data(), &cal, today)?;
     if let Some(no) = doc_no.filter(|n| !n.is_empty()) {
         data.doc_no = no;
     }
@@ -741,8 +743,9 @@ impl AppState {
         kind: &str,
         doc_no: Option<&str>,
     ) -> CmdResult<PrintedNotice> {
+        let today = self.local_date();
         let data = self.act(Action::PrintMatterNotice, |store, me| {
-            matter_notice(store, me, matter_id, kind, doc_no)
+            matter_notice(store, me, matter_id, kind, doc_no, today)
         })?;
         let pdf = printer(self.data_dir())
             .and_then(|p| p.render(&data))

@@ -696,7 +696,8 @@ pub fn notice(args: &Args, command: &NoticeCommand) -> CmdResult {
     let reference = &store.reference_data();
     let notice: NoticeData = match (kind, matter, consultation, mediation, data) {
         (k, Some(id), None, None, None) if k.is_matter_notice() => {
-            matters::matter_notice(&store, &me, id, k.code(), doc_no.as_deref())?
+            let today = crate::cli::now().date_naive();
+            matters::matter_notice(&store, &me, id, k.code(), doc_no.as_deref(), today)?
         }
         (NoticeKind::LegalOpinion, None, Some(id), None, None) => {
             // A consultation of a 检举控告 visit: checked and audited as on the desk.

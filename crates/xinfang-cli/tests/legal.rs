@@ -254,6 +254,25 @@ fn every_notice_renders_and_reads_back_in_chinese() {
         assert_has(&pdf_text(&pdf(kind)), wanted, kind);
     }
 
+    // 王𠮷祥 comes back after the 复核: the 不再受理告知书 says why, dated the day it is printed.
+    render(
+        dir,
+        "clerk",
+        "not_accepted_again",
+        &["--matter", &a],
+        &pdf("not_accepted_again"),
+    );
+    assert_has(
+        &pdf_text(&pdf("not_accepted_again")),
+        &[
+            "不再受理告知书",
+            "王𠮷祥：",
+            "已于2026年8月10日经复核出具复核意见",
+            "不再受理",
+        ],
+        "not_accepted_again",
+    );
+
     // A 文号 typed at printing ([] mended to 〔〕) is printed under the title.
     render(
         dir,

@@ -35,6 +35,8 @@ pub enum NoticeKind {
     ReviewOpinion,
     /// 复核意见书
     ReReviewOpinion,
+    /// 不再受理告知书: a repeat visit about a matter being handled or finally decided.
+    NotAcceptedAgain,
     /// 法律意见书 (from a consultation)
     LegalOpinion,
     /// 调解协议书 (from a mediation)
@@ -42,7 +44,7 @@ pub enum NoticeKind {
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 9] = [
+    pub const ALL: [NoticeKind; 10] = [
         NoticeKind::Acceptance,
         NoticeKind::NonAcceptance,
         NoticeKind::Transfer,
@@ -50,6 +52,7 @@ impl NoticeKind {
         NoticeKind::Extension,
         NoticeKind::ReviewOpinion,
         NoticeKind::ReReviewOpinion,
+        NoticeKind::NotAcceptedAgain,
         NoticeKind::LegalOpinion,
         NoticeKind::MediationAgreement,
     ];
@@ -63,6 +66,7 @@ impl NoticeKind {
             NoticeKind::Extension => "extension",
             NoticeKind::ReviewOpinion => "review_opinion",
             NoticeKind::ReReviewOpinion => "re_review_opinion",
+            NoticeKind::NotAcceptedAgain => "not_accepted_again",
             NoticeKind::LegalOpinion => "legal_opinion",
             NoticeKind::MediationAgreement => "mediation_agreement",
         }
@@ -77,6 +81,7 @@ impl NoticeKind {
             NoticeKind::Extension => "延期办理告知书",
             NoticeKind::ReviewOpinion => "复查意见书",
             NoticeKind::ReReviewOpinion => "复核意见书",
+            NoticeKind::NotAcceptedAgain => "不再受理告知书",
             NoticeKind::LegalOpinion => "法律意见书",
             NoticeKind::MediationAgreement => "调解协议书",
         }
@@ -289,6 +294,7 @@ pub fn available_notices(state: &MatterState) -> Vec<NoticeKind> {
             NoticeKind::Extension => state.extension.is_some(),
             NoticeKind::ReviewOpinion => has_opinion(&state.review),
             NoticeKind::ReReviewOpinion => has_opinion(&state.re_review),
+            NoticeKind::NotAcceptedAgain => crate::matter::repeat_visit_refusal(state).is_some(),
             NoticeKind::LegalOpinion | NoticeKind::MediationAgreement => false,
         })
         .collect()
@@ -303,6 +309,7 @@ pub fn matter_notice(
     state: &MatterState,
     reference: &ReferenceData,
     cal: &HolidayCalendar,
+    today: NaiveDate,
 ) -> Result<NoticeData, FieldError> {
     let (bureau, hall_name) = hall_names(&facts.hall_code, reference.regions);
     let mut f = Map::new();
@@ -471,6 +478,45 @@ pub fn matter_notice(
             f.insert("hearing".into(), hearing.unwrap_or(Value::Null));
             f.insert("opinion".into(), json!(o.summary));
             o.at
+        }
+        NoticeKind::NotAcceptedAgain => {
+            use crate::matter::{RepeatStage, repeat_stage};
+            let stage = repeat_stage(state.status);
+            let (stage_code, when) = match stage {
+                RepeatStage::Open => {
+                    return Err(not_ready(
+                        kind,
+                        "不再受理的情形（事项正在办理或已复核、终结）",
+                    ));
+                }
+                RepeatStage::Handling => ("handling", String::new()),
+                RepeatStage::Final => (
+                    "final",
+                    state
+                        .re_review
+                        .as_ref()
+                        .and_then(|r| r.opinion.as_ref())
+                        .map(|o| format!("已于{}经复核出具复核意见", date_zh(o.at)))
+                        .or_else(|| state.closed_on.map(|d| format!("已于{}终结", date_zh(d))))
+                        .unwrap_or_else(|| "已经终结".to_owned()),
+                ),
+            };
+            f.insert("stage".into(), json!(stage_code));
+            f.insert("status".into(), json!(state.status.label_zh()));
+            f.insert("when".into(), json!(when));
+            // The limit the visitor waits for: the first authority limit still running.
+            let waiting = state.deadlines.iter().find(|d| {
+                d.party == crate::matter::DeadlineParty::Authority && d.done_on.is_none()
+            });
+            f.insert(
+                "due_zh".into(),
+                json!(waiting.map(|d| date_zh(d.due)).unwrap_or_default()),
+            );
+            f.insert(
+                "due_label".into(),
+                json!(waiting.map(|d| d.label_zh.clone()).unwrap_or_default()),
+            );
+            today
         }
         NoticeKind::LegalOpinion | NoticeKind::MediationAgreement => {
             return Err(FieldError::new(
@@ -768,7 +814,8 @@ mod tests {
         };
         let r = ReferenceData::bundled();
         let s = MatterState::registered(d("2026-11-02"), &cal);
-        let e = matter_notice(NoticeKind::Acceptance, &facts, &s, r, &cal).unwrap_err();
+        let e = matter_notice(NoticeKind::Acceptance, &facts, &s, r, &cal, s.last_event_on)
+            .unwrap_err();
         assert_eq!(e.code, "notice_not_ready");
         assert!(e.message.contains("受理告知书"));
         let s = MatterState::replay(
@@ -780,18 +827,30 @@ mod tests {
             &cal,
         )
         .unwrap();
-        let n = matter_notice(NoticeKind::Acceptance, &facts, &s, r, &cal).unwrap();
+        let n =
+            matter_notice(NoticeKind::Acceptance, &facts, &s, r, &cal, s.last_event_on).unwrap();
         assert_eq!(n.addressee, "张三、李四");
         assert_eq!(n.issued_on_zh, "2026年11月5日");
         assert_eq!(n.doc_no, "沁信受〔2026〕12号");
         // 2026-11-05 + 60 = 2027-01-04, beyond the known calendar: a Monday.
         assert_eq!(n.facts["conclusion_due_zh"], "2027年1月4日");
-        assert_eq!(available_notices(&s), [NoticeKind::Acceptance]);
+        // Accepted: the 受理告知书, and the 不再受理告知书 should the visitor come again.
+        assert_eq!(
+            available_notices(&s),
+            [NoticeKind::Acceptance, NoticeKind::NotAcceptedAgain]
+        );
         assert!(n.texts().contains(&"拖欠工资"));
         assert_eq!(
-            matter_notice(NoticeKind::LegalOpinion, &facts, &s, r, &cal)
-                .unwrap_err()
-                .code,
+            matter_notice(
+                NoticeKind::LegalOpinion,
+                &facts,
+                &s,
+                r,
+                &cal,
+                s.last_event_on
+            )
+            .unwrap_err()
+            .code,
             "notice_not_for_matter"
         );
     }

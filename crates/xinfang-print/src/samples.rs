@@ -82,6 +82,8 @@ fn matter_sample(kind: NoticeKind) -> MatterState {
             report_back_by: d("2026-04-30"),
         }]),
         NoticeKind::HandlingOpinion => replay(&[accept(), conclude()]),
+        // Came again on 04-15 while the matter was being handled.
+        NoticeKind::NotAcceptedAgain => replay(&[accept()]),
         NoticeKind::Extension => replay(&[
             accept(),
             MatterEvent::Extend {
@@ -194,6 +196,7 @@ pub fn sample(kind: NoticeKind) -> NoticeData {
             &matter_sample(kind),
             reference,
             &HolidayCalendar::bundled(),
+            d("2026-04-15"),
         ),
     };
     built.expect("samples are complete")

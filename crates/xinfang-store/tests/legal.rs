@@ -305,7 +305,9 @@ fn a_matter_runs_its_whole_course_and_never_goes_back() {
             N::HandlingOpinion,
             N::Extension,
             N::ReviewOpinion,
-            N::ReReviewOpinion
+            N::ReReviewOpinion,
+            // Closed: a repeat visit on the same facts is told 不再受理.
+            N::NotAcceptedAgain
         ]
     );
     let hearing = v
