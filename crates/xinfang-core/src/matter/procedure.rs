@@ -17,6 +17,9 @@ use crate::reference::AppealKind;
 pub struct Procedure {
     pub kind: AppealKind,
     pub name: String,
+    /// The results its 处理意见书 may give (a suggestion is adopted or not; a claim supported
+    /// or not), each one of `OPINION_RESULTS`.
+    pub results: Vec<String>,
     /// What the regulation asks for this kind, in a sentence the clerk can read.
     pub handling: String,
     /// Steps this kind never takes.
@@ -69,6 +72,21 @@ pub fn check_step(
             ),
         ));
     }
+    if let MatterEvent::Conclude { details, .. } = event {
+        let result = details.result.trim();
+        if !result.is_empty() && !p.results.iter().any(|r| r == result) {
+            return Err(FieldError::new(
+                "result",
+                "result_not_for_kind",
+                format!(
+                    "{}事项的处理结果应为：{}，不能是“{result}”。",
+                    p.name,
+                    p.results.join("、")
+                ),
+            ));
+        }
+        return Ok(());
+    }
     let to = match event {
         MatterEvent::Forward { to_authority, .. } | MatterEvent::Assign { to_authority, .. } => {
             to_authority.trim()
@@ -105,8 +123,41 @@ mod tests {
     #[test]
     fn every_kind_has_one_procedure() {
         for kind in AppealKind::ALL {
-            assert_eq!(procedure(kind).kind, kind);
-            assert!(procedure(kind).basis.contains('《'));
+            let p = procedure(kind);
+            assert_eq!(p.kind, kind);
+            assert!(p.basis.contains('《'));
+            assert!(!p.results.is_empty());
+            for r in &p.results {
+                assert!(super::super::OPINION_RESULTS.contains(&r.as_str()), "{r}");
+            }
         }
+    }
+
+    #[test]
+    fn a_suggestion_is_adopted_or_not_and_a_claim_supported_or_not() {
+        use super::super::OpinionDetails;
+        let conclude = |result: &str| MatterEvent::Conclude {
+            at: "2026-03-02".parse().unwrap(),
+            opinion_summary: "答复".into(),
+            details: OpinionDetails {
+                result: result.into(),
+                ..Default::default()
+            },
+        };
+        assert!(check_step(AppealKind::Suggestion, None, &conclude("部分采纳")).is_ok());
+        let e = check_step(AppealKind::Suggestion, None, &conclude("支持")).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("result", "result_not_for_kind")
+        );
+        assert!(
+            e.message.contains("采纳、部分采纳、不予采纳"),
+            "{}",
+            e.message
+        );
+        assert!(check_step(AppealKind::Claim, None, &conclude("解释说明")).is_ok());
+        assert!(check_step(AppealKind::Claim, None, &conclude("采纳")).is_err());
+        // Opinions recorded before results were asked for have none.
+        assert!(check_step(AppealKind::Claim, None, &conclude("")).is_ok());
     }
 }
