@@ -78,10 +78,15 @@ pub(crate) fn mediation(visit_id: &str) -> MediationInput {
 
 /// A store with one account per role (username = role code) and one registered visit.
 pub(crate) fn fixture(dir: &Path) -> (AppState, String) {
+    fixture_at(dir, "140521")
+}
+
+/// [`fixture`] for the hall of `hall_code`.
+pub(crate) fn fixture_at(dir: &Path, hall_code: &str) -> (AppState, String) {
     let data = dir.join("data");
     let (mut store, _recovery) = Store::create_with_admin(
         &data,
-        "140521",
+        hall_code,
         &NewStaff {
             username: "admin".into(),
             display_name: "管理员".into(),
@@ -494,30 +499,9 @@ fn wrong_password_is_reported_at_the_password_field() {
 #[test]
 fn a_county_matter_at_the_city_hall_is_flagged_as_skip_level() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("city-hall");
-    let (mut store, _recovery) = Store::create_with_admin(
-        &data,
-        "140500",
-        &NewStaff {
-            username: "admin".into(),
-            display_name: "管理员".into(),
-            roles: vec![Role::Admin],
-            password: PW.into(),
-        },
-    )
-    .unwrap();
-    store
-        .add_staff(&NewStaff {
-            username: "clerk".into(),
-            display_name: "接待员".into(),
-            roles: vec![Role::Clerk],
-            password: PW.into(),
-        })
-        .unwrap();
-    drop(store);
-    let city = AppState::new(data, 15);
+    let (city, _) = fixture_at(dir.path(), "140500");
     city.login("clerk", PW).unwrap();
-    let mut input = visit("王五", &id("19800115", "013"));
+    let mut input = visit("王五", &id("19700505", "031"));
     input.place_code = "140521".into();
     let r = city.register_visit(input.clone()).unwrap();
     let w = r
@@ -1160,16 +1144,7 @@ fn cli_use_cases() -> Vec<(&'static str, &'static [Action], UseCase)> {
         (
             "matter_notice",
             &[Action::PrintMatterNotice, Action::ViewMatter],
-            |s, me, mid, _| {
-                ok(m::matter_notice(
-                    s,
-                    me,
-                    mid,
-                    "acceptance",
-                    None,
-                    chrono::Local::now().date_naive(),
-                ))
-            },
+            |s, me, mid, _| ok(m::matter_notice(s, me, mid, "acceptance", None, today())),
         ),
         ("due_list", &[Action::ViewDueList], |s, me, _, _| {
             ok(m::due_list(s, me, today()))

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::calendar::HolidayCalendar;
 use crate::deadline::deadline;
 use crate::error::FieldError;
-use crate::matter::{CONCLUSION_DAYS, DeadlineKind, MatterState, TransferKind};
+use crate::matter::{CONCLUSION_DAYS, DeadlineKind, MatterState};
 use crate::reference::{AppealKind, ReferenceData};
 use crate::regions::Regions;
 use crate::staff::Action;
@@ -369,11 +369,7 @@ pub fn matter_notice(
                 .transfer
                 .as_ref()
                 .ok_or_else(|| not_ready(kind, "转送或交办记录"))?;
-            let what = match t.kind {
-                TransferKind::Forward => "转送",
-                TransferKind::Assign => "交办",
-            };
-            f.insert("transfer_kind".into(), json!(what));
+            f.insert("transfer_kind".into(), json!(t.kind.label_zh()));
             f.insert("to_authority".into(), json!(t.to_authority));
             f.insert("transferred_on_zh".into(), json!(date_zh(t.at)));
             f.insert(

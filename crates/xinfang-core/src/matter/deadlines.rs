@@ -144,7 +144,7 @@ pub fn deadlines(state: &MatterState, cal: &HolidayCalendar) -> Vec<NamedDeadlin
     ));
 
     if let Some(t) = &state.transfer {
-        let what = t.what_zh();
+        let what = t.kind.label_zh();
         let unknown = if t.received_on.is_some() {
             ""
         } else {

@@ -106,15 +106,17 @@ pub struct Transfer {
     pub objection: Option<TransferObjection>,
 }
 
-impl Transfer {
-    /// 转送 or 交办, for messages and limits.
-    pub fn what_zh(&self) -> &'static str {
-        match self.kind {
+impl TransferKind {
+    /// 转送 or 交办, for messages, limits and notices.
+    pub fn label_zh(self) -> &'static str {
+        match self {
             TransferKind::Forward => "转送",
             TransferKind::Assign => "交办",
         }
     }
+}
 
+impl Transfer {
     /// The day the receiving authority's periods start.
     pub fn period_start(&self) -> NaiveDate {
         self.received_on.unwrap_or(self.at)

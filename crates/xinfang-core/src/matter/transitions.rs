@@ -430,10 +430,7 @@ fn transfer(
     to_authority: &str,
     report_back_by: Option<NaiveDate>,
 ) -> Result<Transfer, FieldError> {
-    let what = match kind {
-        TransferKind::Forward => "转送",
-        TransferKind::Assign => "交办",
-    };
+    let what = kind.label_zh();
     required(
         to_authority,
         "to_authority",
@@ -520,7 +517,7 @@ fn objection_in_time(t: &Transfer, at: NaiveDate, cal: &HolidayCalendar) -> Resu
     if at <= window.due {
         return Ok(());
     }
-    let what = t.what_zh();
+    let what = t.kind.label_zh();
     let from = match t.received_on {
         Some(r) => format!("有权机关于{r}收到{what}"),
         None => format!(
