@@ -16,7 +16,9 @@ use xinfang_app::people::{PeoplePage, SplitInput};
 use xinfang_app::stats::{PublicityPage, StatsPage, WrittenFile};
 use xinfang_core::backlog::{ClearInput, FlagInput, NoteInput};
 use xinfang_core::classify::ClassifyInput;
-use xinfang_core::desk::{ConsultationInput, Desk, IdCheck, MediationInput};
+use xinfang_core::desk::{
+    ConsultationInput, ContinueMediationInput, Desk, FollowUpInput, IdCheck, MediationInput,
+};
 use xinfang_core::staff::Role;
 use xinfang_core::stats::{EvaluationInput, PublicityInput};
 use xinfang_core::visit::VisitInput;
@@ -185,6 +187,37 @@ pub async fn log_mediation(s: S<'_>, input: MediationInput) -> CmdResult<Mediati
 }
 
 #[tauri::command]
+pub async fn pending_mediations(s: S<'_>) -> CmdResult<Vec<MediationRecord>> {
+    s.pending_mediations()
+}
+
+#[tauri::command]
+pub async fn continue_mediation(
+    s: S<'_>,
+    input: ContinueMediationInput,
+) -> CmdResult<MediationRecord> {
+    s.continue_mediation(input)
+}
+
+#[tauri::command]
+pub async fn record_confirmation_result(
+    s: S<'_>,
+    mediation_id: String,
+    result: String,
+) -> CmdResult<MediationRecord> {
+    s.record_confirmation_result(&mediation_id, &result)
+}
+
+#[tauri::command]
+pub async fn add_mediation_follow_up(
+    s: S<'_>,
+    mediation_id: String,
+    input: FollowUpInput,
+) -> CmdResult<MediationRecord> {
+    s.add_mediation_follow_up(&mediation_id, input)
+}
+
+#[tauri::command]
 pub async fn mediation(s: S<'_>, id: String) -> CmdResult<MediationRecord> {
     s.mediation(&id)
 }
@@ -343,6 +376,15 @@ pub async fn print_matter_notice(
     doc_no: Option<String>,
 ) -> CmdResult<PrintedNotice> {
     s.print_matter_notice(&matter_id, &kind, doc_no.as_deref())
+}
+
+#[tauri::command]
+pub async fn print_mediation_document(
+    s: S<'_>,
+    mediation_id: String,
+    kind: String,
+) -> CmdResult<PrintedNotice> {
+    s.print_mediation_document(&mediation_id, &kind)
 }
 
 #[tauri::command]

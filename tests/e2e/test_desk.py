@@ -154,12 +154,24 @@ def test_hand_off_to_lawyer_and_mediator(start_app):
     type_into(drv, "party-id-number", resident_id("19700505", "031"), 1)
     type_into(drv, "session-notes", "双方到场，核对欠薪金额 18000 元，孙某同意分两期支付。")
     choose(drv, "mediation-outcome", "达成")
+    type_into(drv, "mediation-facts", "张建国在孙某承包的工地务工，被拖欠工资 18000 元。")
+    type_into(drv, "mediation-points", "欠薪的支付时间。")
     type_into(drv, "mediation-agreement", "孙某于 7 月 10 日前支付 9000 元，8 月 10 日前支付余款 9000 元。")
     shot(drv, "mediator-desk")
     click(drv, "mediation-submit")
     assert "达成协议" in el(drv, "mediation-saved").text
     # In effect from today's session: 30 days to ask the court for 司法确认.
     assert "申请司法确认" in el(drv, "confirmation-due").text
+    # The agreement and the record print from the record (PDF, the committee's name on both);
+    # a 回访 of the agreement is logged and adds its own document.
+    click(drv, "print-mediation_record")
+    wait(drv).until(lambda d: "人民调解记录" in el(d, "open-printed").text)
+    choose(drv, "follow-up-fulfilment", "部分")
+    type_into(drv, "follow-up-notes", "电话回访，第一期 9000 元已支付。")
+    click(drv, "follow-up-save")
+    wait(drv).until(lambda d: "部分履行" in el(d, "follow-up").text)
+    wait(drv).until(lambda d: len(els(d, "print-mediation_follow_up")) == 1)
+    shot(drv, "mediator-follow-up")
 
 
 def test_everything_is_still_there_after_restart(start_app):

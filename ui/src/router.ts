@@ -25,7 +25,6 @@ export const router = createRouter({
     { path: '/people', component: () => import('./views/PeopleView.vue') },
     { path: '/backup', component: () => import('./views/BackupView.vue') },
     { path: '/print/opinion/:id', component: () => import('./views/PrintOpinion.vue'), props: true, meta: { bare: true } },
-    { path: '/print/agreement/:id', component: () => import('./views/PrintAgreement.vue'), props: true, meta: { bare: true } },
   ],
 })
 

@@ -13,9 +13,10 @@ use xinfang_core::FieldError;
 use xinfang_core::clock::{Clock, SystemClock};
 use xinfang_core::date::parse_date_field;
 use xinfang_core::desk::{
-    ConsultationInput, DISPUTE_TYPES, Desk, IdCheck, MediationInput, MediationOutcome, PartyRole,
-    check_hall_code, check_id_live, check_password_repeat, validate_consultation,
-    validate_mediation,
+    AgreementForm, ConsultationInput, ContinueMediationInput, DISPUTE_TYPES, Desk, FollowUpInput,
+    Fulfilment, IdCheck, MediationInput, MediationOutcome, PartyKind, PartyRole, StartedBy,
+    check_confirmation_answer, check_hall_code, check_id_live, check_password_repeat,
+    validate_consultation, validate_continuation, validate_follow_up, validate_mediation,
 };
 use xinfang_core::id::IdType;
 use xinfang_core::reference::{AppealKind, ReferenceData};
@@ -199,6 +200,10 @@ pub struct ReferenceLists {
     pub dispute_types: Vec<Choice>,
     pub outcomes: Vec<Choice>,
     pub party_roles: Vec<Choice>,
+    pub party_kinds: Vec<Choice>,
+    pub started_by: Vec<Choice>,
+    pub agreement_forms: Vec<Choice>,
+    pub fulfilments: Vec<Choice>,
     pub roles: Vec<Choice>,
     pub desks: Vec<Choice>,
 }
@@ -424,7 +429,7 @@ impl AppState {
 
     /// Runs `f` for the logged-in staff member if the command's access allows it; the call
     /// counts as activity that keeps the session alive.
-    fn guarded<T>(
+    pub(crate) fn guarded<T>(
         &self,
         access: Access,
         f: impl FnOnce(&mut Store, &Staff) -> CmdResult<T>,
@@ -663,7 +668,23 @@ impl AppState {
                     .iter()
                     .map(|o| choice(o.code(), o.label_zh()))
                     .collect(),
-                party_roles: [PartyRole::Applicant, PartyRole::Respondent]
+                party_roles: PartyRole::ALL
+                    .iter()
+                    .map(|p| choice(p.code(), p.label_zh()))
+                    .collect(),
+                party_kinds: PartyKind::ALL
+                    .iter()
+                    .map(|p| choice(p.code(), p.label_zh()))
+                    .collect(),
+                started_by: StartedBy::ALL
+                    .iter()
+                    .map(|p| choice(p.code(), p.label_zh()))
+                    .collect(),
+                agreement_forms: AgreementForm::ALL
+                    .iter()
+                    .map(|p| choice(p.code(), p.label_zh()))
+                    .collect(),
+                fulfilments: Fulfilment::ALL
                     .iter()
                     .map(|p| choice(p.code(), p.label_zh()))
                     .collect(),
@@ -934,6 +955,80 @@ impl AppState {
             let valid = validate_mediation(&input, &store.reference_data(), self.local_date())?;
             let id = store.add_mediation(&valid, &me.id)?;
             let mut m = store.mediation(&id)?;
+            crate::contact::mask_parties(&mut m);
+            Ok(m)
+        })
+    }
+
+    /// The pending mediations (调解中) this mediator recorded: the disputes still being
+    /// mediated, to continue (parties' numbers masked).
+    pub fn pending_mediations(&self) -> CmdResult<Vec<MediationRecord>> {
+        self.act(Action::LogMediation, |store, me| {
+            let mut list = Vec::new();
+            for m in store.pending_mediations(&me.id)? {
+                let mut m = open_mediation(store, me, &m.id)?;
+                crate::contact::mask_parties(&mut m);
+                list.push(m);
+            }
+            Ok(list)
+        })
+    }
+
+    /// Continues a pending mediation: the sessions held since and, once known, the outcome.
+    pub fn continue_mediation(&self, input: ContinueMediationInput) -> CmdResult<MediationRecord> {
+        self.act(Action::LogMediation, |store, me| {
+            let m = open_mediation(store, me, &input.mediation_id)?;
+            let days: Vec<NaiveDate> = m
+                .sessions
+                .iter()
+                .filter_map(|s| s.held_on.parse().ok())
+                .collect();
+            let (sessions, conclusion) =
+                validate_continuation(&input, m.outcome, &days, m.applied_on, self.local_date())?;
+            store.continue_mediation(&m.id, &sessions, &conclusion)?;
+            let mut m = store.mediation(&m.id)?;
+            crate::contact::mask_parties(&mut m);
+            Ok(m)
+        })
+    }
+
+    /// Records the court's answer to 司法确认 of an agreement (once).
+    pub fn record_confirmation_result(
+        &self,
+        mediation_id: &str,
+        result: &str,
+    ) -> CmdResult<MediationRecord> {
+        self.act(Action::LogMediation, |store, me| {
+            let m = open_mediation(store, me, mediation_id)?;
+            let result = check_confirmation_answer(
+                m.outcome,
+                m.judicial_confirmation,
+                m.confirmation_result,
+                result,
+            )?;
+            store.record_confirmation_result(&m.id, result)?;
+            let mut m = store.mediation(&m.id)?;
+            crate::contact::mask_parties(&mut m);
+            Ok(m)
+        })
+    }
+
+    /// Adds a 回访 of an agreement: how far it has been performed.
+    pub fn add_mediation_follow_up(
+        &self,
+        mediation_id: &str,
+        input: FollowUpInput,
+    ) -> CmdResult<MediationRecord> {
+        self.act(Action::LogMediation, |store, me| {
+            let m = open_mediation(store, me, mediation_id)?;
+            let valid = validate_follow_up(
+                &input,
+                m.outcome,
+                m.agreement_effective_on,
+                self.local_date(),
+            )?;
+            store.add_mediation_follow_up(&m.id, &valid, &me.id)?;
+            let mut m = store.mediation(&m.id)?;
             crate::contact::mask_parties(&mut m);
             Ok(m)
         })

@@ -44,6 +44,11 @@ macro_rules! command_table {
             mediator_take_next: MediatorDesk, () -> Option<QueueItem>;
             log_mediation: LogMediation, (input: MediationInput) -> MediationRecord;
             mediation: ViewMediation, (id: String) -> MediationRecord;
+            // A pending mediation continued, the court's answer, 回访 (api.rs).
+            pending_mediations: LogMediation, () -> Vec<MediationRecord>;
+            continue_mediation: LogMediation, (input: ContinueMediationInput) -> MediationRecord;
+            record_confirmation_result: LogMediation, (mediation_id: String, result: String) -> MediationRecord;
+            add_mediation_follow_up: LogMediation, (mediation_id: String, input: FollowUpInput) -> MediationRecord;
             // The printed agreement: the parties' full numbers, audited (contact.rs).
             mediation_agreement: PrintMediationAgreement, (id: String) -> MediationRecord;
             visitor_profile: ViewVisitorDetail, (visitor_id: String) -> VisitorProfile;
@@ -67,7 +72,9 @@ macro_rules! command_table {
             note_backlog: NoteBacklog, (case_id: String, input: NoteInput) -> BacklogCase;
             clear_backlog: ManageBacklog, (case_id: String, input: ClearInput) -> BacklogCase;
             print_matter_notice: PrintMatterNotice, (matter_id: String, kind: String, doc_no: Option<String>) -> PrintedNotice;
-            open_notice: PrintMatterNotice, (file_name: String) -> String;
+            // A matter's notice or a mediation's document: checked by its kind (matters.rs).
+            print_mediation_document: PrintMediationAgreement, (mediation_id: String, kind: String) -> PrintedNotice;
+            open_notice: LoggedIn, (file_name: String) -> String;
             // Statistics, Excel export, monthly report, publicity (stats.rs).
             statistics: ViewStatistics, (from: String, to: String, hall: Option<String>) -> StatsPage;
             rate_matters: ViewStatistics, (from: String, to: String, hall: Option<String>, rate: String) -> Vec<RateMatter>;

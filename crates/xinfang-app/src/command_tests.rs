@@ -8,7 +8,10 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use xinfang_core::clock::{Clock, ManualClock, SystemClock};
-use xinfang_core::desk::{ConsultationInput, Desk, MediationInput, PartyInput, SessionInput};
+use xinfang_core::desk::{
+    ConclusionInput, ConsultationInput, ContinueMediationInput, Desk, FollowUpInput,
+    MediationInput, PartyInput, SessionInput,
+};
 use xinfang_core::id::resident_id_check_char;
 use xinfang_core::matter::MatterEvent;
 use xinfang_core::staff::{Action, Role};
@@ -69,9 +72,13 @@ pub(crate) fn mediation(visit_id: &str) -> MediationInput {
             held_on: SystemClock.now_cst().date_naive().to_string(),
             notes: "双方同意调解。".into(),
         }],
-        outcome: "agreed".into(),
-        agreement_text: "李四于月底前支付工资。".into(),
-        judicial_confirmation: true,
+        conclusion: ConclusionInput {
+            outcome: "agreed".into(),
+            dispute_facts: "李四拖欠张三工资，双方对数额无争议。".into(),
+            agreement_text: "李四于月底前支付工资。".into(),
+            judicial_confirmation: true,
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -175,6 +182,19 @@ fn cases() -> Vec<(&'static str, Case)> {
         }),
         ("log_mediation", |s, v, _| ok(s.log_mediation(mediation(v)))),
         ("mediation", |s, _, _| ok(s.mediation("no-such-id"))),
+        ("pending_mediations", |s, _, _| ok(s.pending_mediations())),
+        ("continue_mediation", |s, _, _| {
+            ok(s.continue_mediation(ContinueMediationInput {
+                mediation_id: "no-such-id".into(),
+                ..Default::default()
+            }))
+        }),
+        ("record_confirmation_result", |s, _, _| {
+            ok(s.record_confirmation_result("no-such-id", "confirmed"))
+        }),
+        ("add_mediation_follow_up", |s, _, _| {
+            ok(s.add_mediation_follow_up("no-such-id", Default::default()))
+        }),
         ("mediation_agreement", |s, _, _| {
             ok(s.mediation_agreement("no-such-id"))
         }),
@@ -234,6 +254,9 @@ fn cases() -> Vec<(&'static str, Case)> {
         }),
         ("print_matter_notice", |s, _, _| {
             ok(s.print_matter_notice("no-such-id", "acceptance", None))
+        }),
+        ("print_mediation_document", |s, _, _| {
+            ok(s.print_mediation_document("no-such-id", "mediation_record"))
         }),
         ("open_notice", |s, _, _| ok(s.open_notice("no-such.pdf"))),
         // crate::stats
@@ -1886,4 +1909,91 @@ fn a_persons_report_matter_is_listed_only_for_whom_may_see_it() {
         .register_repeat_visit(visit("孙举报", &number), &matter)
         .unwrap_err();
     assert_eq!(refused.kind, ErrorKind::Forbidden, "{refused:?}");
+}
+
+/// A mediation saved while the other party is called in, continued to an agreement, followed
+/// up; its documents printed by its mediator only, and each only when the record has it.
+#[test]
+fn a_pending_mediation_is_continued_and_its_documents_are_its_mediators_to_print() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, v) = fixture(dir.path());
+    state.login("mediator", PW).unwrap();
+    let mut first = mediation(&v);
+    first.sessions.clear();
+    first.conclusion = ConclusionInput::default();
+    let m = state.log_mediation(first).unwrap();
+    assert_eq!(m.outcome_label, "调解中");
+    assert_eq!(state.pending_mediations().unwrap().len(), 1);
+    let e = state
+        .print_mediation_document(&m.id, "mediation_agreement")
+        .unwrap_err();
+    assert_eq!(e.code, "not_agreed");
+
+    let today = SystemClock.now_cst().date_naive().to_string();
+    let agreed = mediation(&v).conclusion;
+    let next = ContinueMediationInput {
+        mediation_id: m.id.clone(),
+        sessions: vec![SessionInput {
+            held_on: today.clone(),
+            notes: "被申请人到场，双方达成一致。".into(),
+        }],
+        conclusion: agreed,
+    };
+    let m = state.continue_mediation(next.clone()).unwrap();
+    assert_eq!(
+        (m.outcome_label.as_str(), m.sessions.len()),
+        ("达成协议", 1)
+    );
+    assert!(m.parties[0].id_number.contains('*'), "screens get masks");
+    assert_eq!(
+        state.continue_mediation(next).unwrap_err().code,
+        "mediation_ended"
+    );
+    assert!(state.pending_mediations().unwrap().is_empty());
+    let m = state
+        .add_mediation_follow_up(
+            &m.id,
+            FollowUpInput {
+                visited_on: today,
+                fulfilment: "fulfilled".into(),
+                notes: "申请人确认已收到工资。".into(),
+            },
+        )
+        .unwrap();
+    let m = state.record_confirmation_result(&m.id, "确认有效").unwrap();
+    assert_eq!(m.confirmation_result_label.as_deref(), Some("确认有效"));
+    assert_eq!(m.follow_ups[0].fulfilment_label, "已履行");
+
+    let mut printed = Vec::new();
+    for kind in [
+        "mediation_agreement",
+        "mediation_record",
+        "mediation_follow_up",
+    ] {
+        let p = state.print_mediation_document(&m.id, kind).unwrap();
+        assert!(p.bytes > 1000, "{kind}");
+        printed.push(p.file_name);
+    }
+    let e = state
+        .print_mediation_document(&m.id, "oral_agreement")
+        .unwrap_err();
+    assert_eq!(e.code, "document_unavailable");
+    assert!(e.message.contains("调解协议书"), "{}", e.message);
+
+    // A lawyer may neither print them nor open the printed ones; a clerk may not open them
+    // either, though a clerk opens matter notices.
+    state.login("lawyer", PW).unwrap();
+    let e = state
+        .print_mediation_document(&m.id, "mediation_record")
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Forbidden);
+    assert_eq!(
+        state.open_notice(&printed[0]).unwrap_err().kind,
+        ErrorKind::Forbidden
+    );
+    state.login("clerk", PW).unwrap();
+    assert_eq!(
+        state.open_notice(&printed[1]).unwrap_err().kind,
+        ErrorKind::Forbidden
+    );
 }

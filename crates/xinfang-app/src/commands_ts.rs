@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use ts_rs::TS;
 use xinfang_core::backlog::{ClearInput, FlagInput, NoteInput};
 use xinfang_core::classify::ClassifyInput;
-use xinfang_core::desk::{ConsultationInput, Desk, IdCheck, MediationInput};
+use xinfang_core::desk::{
+    ConsultationInput, ContinueMediationInput, Desk, FollowUpInput, IdCheck, MediationInput,
+};
 use xinfang_core::staff::Role;
 use xinfang_core::stats::{EvaluationInput, PublicityInput};
 use xinfang_core::visit::VisitInput;

@@ -3,6 +3,11 @@
 //! (with the masked number a birth date gives most of it back), and a 检举控告 reporter only to
 //! whom may see each of their reports (docs/security.md, "Full ID numbers and phones").
 
+use chrono::NaiveDate;
+use xinfang_core::notice::{
+    self, AgreementParty, DocumentFollowUp, DocumentSession, MediationAgreementInput, NoticeData,
+    NoticeKind,
+};
 use xinfang_core::phone::mask_phone;
 use xinfang_core::staff::{Action, Role, authorize};
 use xinfang_store::{AuditAction, MediationRecord, Staff, Store, VisitRow, VisitorHit};
@@ -89,6 +94,104 @@ pub fn mediation_agreement(store: &Store, me: &Staff, id: &str) -> CmdResult<Med
         )?;
     }
     Ok(m)
+}
+
+/// One of the mediation documents (协议书, 口头协议登记表, 调解记录, 回访记录) filled from the
+/// record: the parties in full, so checked and audited as [`mediation_agreement`]; refused when
+/// the record has no such document (no agreement, an agreement of the other form, no 回访).
+/// The desk's print command and the CLI's `notice render --mediation` both use it.
+pub fn mediation_document(
+    store: &Store,
+    me: &Staff,
+    id: &str,
+    kind: NoticeKind,
+    today: NaiveDate,
+) -> CmdResult<NoticeData> {
+    let m = mediation_agreement(store, me, id)?;
+    if matches!(
+        kind,
+        NoticeKind::MediationAgreement | NoticeKind::OralAgreement
+    ) {
+        notice::check_agreed(m.outcome)?;
+    }
+    let available =
+        notice::available_mediation_documents(m.outcome, m.agreement_form, m.follow_ups.len());
+    if !available.contains(&kind) {
+        let names: Vec<&str> = available.iter().map(|k| k.title_zh()).collect();
+        return Err(xinfang_core::FieldError::new(
+            "kind",
+            "document_unavailable",
+            format!(
+                "该调解记录不能打印{}，可以打印：{}。",
+                kind.title_zh(),
+                names.join("、")
+            ),
+        )
+        .into());
+    }
+    let created_on = m
+        .created_at
+        .get(..10)
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(today);
+    let input = MediationAgreementInput {
+        hall_code: store.hall_code().to_owned(),
+        doc_no: String::new(),
+        mediator_name: m.mediator_name,
+        dispute_type_name: m.dispute_type_name,
+        parties: m
+            .parties
+            .into_iter()
+            .map(|p| AgreementParty {
+                role_label: p.role_label,
+                name: match p.representative {
+                    Some(r) => format!("{}（负责人：{r}）", p.name),
+                    None => p.name,
+                },
+                sex: String::new(),
+                id_type_label: p.id_type_label,
+                id_number: p.id_number,
+                phone: p.phone.unwrap_or_default(),
+                address: p.address.unwrap_or_default(),
+            })
+            .collect(),
+        dispute_facts: m.dispute_facts,
+        agreement_text: m.agreement_text,
+        judicial_confirmation: m.judicial_confirmation,
+        agreed_on: m.agreement_effective_on.unwrap_or(created_on),
+        committee_name: String::new(),
+        points_in_dispute: m.points_in_dispute,
+        responsibility: m.responsibility,
+        started_by_label: m.started_by_label,
+        applied_on: m.applied_on,
+        outcome_label: m.outcome_label,
+        sessions: m
+            .sessions
+            .into_iter()
+            .filter_map(|s| {
+                Some(DocumentSession {
+                    held_on: s.held_on.parse().ok()?,
+                    notes: s.notes,
+                })
+            })
+            .collect(),
+        follow_ups: m
+            .follow_ups
+            .into_iter()
+            .map(|f| DocumentFollowUp {
+                visited_on: f.visited_on,
+                fulfilment_label: f.fulfilment_label,
+                notes: f.notes,
+                by_name: f.by_name,
+            })
+            .collect(),
+        printed_on: Some(today),
+    };
+    Ok(notice::mediation_document(
+        kind,
+        &input,
+        &store.reference_data(),
+    )?)
 }
 
 /// One mediation party's ID number or phone in full (`party`: its place in the record's list,

@@ -771,11 +771,57 @@ impl AppState {
         })
     }
 
+    /// Prints one of a mediation's documents (协议书, 口头协议登记表, 调解记录, 回访记录) like a
+    /// matter notice: rendered from the record ([`crate::contact::mediation_document`]: the
+    /// mediator who recorded it or a supervisor, audited), kept in the encrypted store under the
+    /// mediation's id, and written out only for the printer.
+    pub fn print_mediation_document(
+        &self,
+        mediation_id: &str,
+        kind: &str,
+    ) -> CmdResult<PrintedNotice> {
+        let today = self.local_date();
+        let kind = NoticeKind::parse(kind)
+            .filter(|k| k.is_mediation_document())
+            .ok_or_else(|| {
+                FieldError::new(
+                    "kind",
+                    "notice_kind_unknown",
+                    format!("文书种类“{kind}”不是人民调解文书，请从调解记录的打印按钮中选择。"),
+                )
+            })?;
+        let data = self.act(Action::PrintMediationAgreement, |store, me| {
+            crate::contact::mediation_document(store, me, mediation_id, kind, today)
+        })?;
+        let pdf = printer(self.data_dir())
+            .and_then(|p| p.render(&data))
+            .map_err(print_error("notice", "文书"))?;
+        let file_name = notice_file_name(data.kind, mediation_id, self.now_cst());
+        let kept = StoredNotice {
+            file_name: file_name.clone(),
+            matter_id: mediation_id.to_owned(),
+            kind: data.kind.code().to_owned(),
+            pdf,
+        };
+        self.act(Action::PrintMediationAgreement, |store, me| {
+            Ok(store.save_notice(&kept, &me.id)?)
+        })?;
+        let path = write_for_printing(self.data_dir(), &kept)?;
+        tracing::info!(kind = data.kind.code(), "mediation document printed");
+        Ok(PrintedNotice {
+            kind: data.kind,
+            title: data.kind.title_zh().to_owned(),
+            path: path.display().to_string(),
+            file_name,
+            bytes: kept.pdf.len() as u64,
+        })
+    }
+
     /// Opens a printed notice (by its file name) in the system's PDF viewer: taken from the
     /// encrypted store, checked like the matter itself (a 检举控告's notice only for whom may see
     /// the report, audited), and written out only for the viewer.
     pub fn open_notice(&self, file_name: &str) -> CmdResult<String> {
-        let notice = self.act(Action::PrintMatterNotice, |store, me| {
+        let notice = self.guarded(crate::api::Access::LoggedIn, |store, me| {
             let not_found = || {
                 CommandError::new(
                     ErrorKind::NotFound,
@@ -784,17 +830,25 @@ impl AppState {
                 )
             };
             // Who may open it is checked before it is opened (a 检举控告's notice is sealed to
-            // its readers, and only they can open it anyway).
-            let matter_id = store.notice_matter(file_name)?.ok_or_else(not_found)?;
-            let owner = store.matter_owner(&matter_id)?;
-            open_confidential(
-                store,
-                me,
-                &owner,
-                "matter",
-                &matter_id,
-                &format!("打开文书 {file_name}"),
-            )?;
+            // its readers, and only they can open it anyway): a matter's notice as the matter,
+            // a mediation's document as printing it.
+            let (source_id, kind) = store.notice_source(file_name)?.ok_or_else(not_found)?;
+            if NoticeKind::parse(&kind).is_some_and(NoticeKind::is_mediation_document) {
+                authorize(&me.roles, Action::PrintMediationAgreement)
+                    .map_err(CommandError::forbidden)?;
+                crate::contact::mediation_agreement(store, me, &source_id)?;
+            } else {
+                authorize(&me.roles, Action::PrintMatterNotice).map_err(CommandError::forbidden)?;
+                let owner = store.matter_owner(&source_id)?;
+                open_confidential(
+                    store,
+                    me,
+                    &owner,
+                    "matter",
+                    &source_id,
+                    &format!("打开文书 {file_name}"),
+                )?;
+            }
             store.notice(file_name)?.ok_or_else(not_found)
         })?;
         let path = write_for_printing(self.data_dir(), &notice)?;

@@ -14,9 +14,7 @@ use xinfang_core::FieldError;
 use xinfang_core::backlog::{ClearInput, FlagInput, NoteInput};
 use xinfang_core::classify::ClassifyInput;
 use xinfang_core::matter::MatterEvent;
-use xinfang_core::notice::{
-    self, AgreementParty, LegalOpinionInput, MediationAgreementInput, NoticeData, NoticeKind,
-};
+use xinfang_core::notice::{self, LegalOpinionInput, NoticeData, NoticeKind};
 use xinfang_core::staff::{Action, authorize};
 use xinfang_print::{PrintError, Printer};
 use xinfang_store::{BacklogCase, BacklogFilter, DueItem};
@@ -726,39 +724,12 @@ pub fn notice(args: &Args, command: &NoticeCommand) -> CmdResult {
         (NoticeKind::LegalOpinion, None, None, None, Some(path)) => {
             notice::legal_opinion(&read_input(path, "法律意见书")?, reference)?
         }
-        (NoticeKind::MediationAgreement, None, None, Some(id), None) => {
-            let m = xinfang_app::contact::mediation_agreement(&store, &me, id)?;
-            notice::check_agreed(m.outcome)?;
-            let visit = store.visit_row(&m.visit_id)?;
-            notice::mediation_agreement(
-                &MediationAgreementInput {
-                    hall_code: store.hall_code().to_owned(),
-                    doc_no: String::new(),
-                    mediator_name: m.mediator_name,
-                    dispute_type_name: m.dispute_type_name,
-                    parties: m
-                        .parties
-                        .into_iter()
-                        .map(|p| AgreementParty {
-                            role_label: p.role_label,
-                            name: p.name,
-                            sex: String::new(),
-                            id_type_label: p.id_type_label,
-                            id_number: p.id_number,
-                            phone: p.phone.unwrap_or_default(),
-                            address: p.address.unwrap_or_default(),
-                        })
-                        .collect(),
-                    dispute_facts: visit.appeal,
-                    agreement_text: m.agreement_text,
-                    judicial_confirmation: m.judicial_confirmation,
-                    agreed_on: date_of(&m.created_at)?,
-                },
-                reference,
-            )?
+        (k, None, None, Some(id), None) if k.is_mediation_document() => {
+            let today = crate::cli::now().date_naive();
+            xinfang_app::contact::mediation_document(&store, &me, id, k, today)?
         }
-        (NoticeKind::MediationAgreement, None, None, None, Some(path)) => {
-            notice::mediation_agreement(&read_input(path, "调解协议书")?, reference)?
+        (k, None, None, None, Some(path)) if k.is_mediation_document() => {
+            notice::mediation_document(k, &read_input(path, k.title_zh())?, reference)?
         }
         (k, ..) => {
             let source = if k.is_matter_notice() {

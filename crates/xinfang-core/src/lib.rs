@@ -18,6 +18,7 @@ pub mod error;
 pub mod hall;
 pub mod id;
 pub mod matter;
+pub mod mediation;
 pub mod notice;
 pub mod people;
 pub mod phone;

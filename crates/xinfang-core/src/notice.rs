@@ -41,10 +41,16 @@ pub enum NoticeKind {
     LegalOpinion,
     /// 调解协议书 (from a mediation)
     MediationAgreement,
+    /// 口头调解协议登记表: an oral agreement as the committee records it (人民调解法第二十八条)
+    OralAgreement,
+    /// 人民调解记录: the parties and every session (司法部人民调解文书格式)
+    MediationRecord,
+    /// 人民调解回访记录
+    MediationFollowUp,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 10] = [
+    pub const ALL: [NoticeKind; 13] = [
         NoticeKind::Acceptance,
         NoticeKind::NonAcceptance,
         NoticeKind::Transfer,
@@ -55,6 +61,9 @@ impl NoticeKind {
         NoticeKind::NotAcceptedAgain,
         NoticeKind::LegalOpinion,
         NoticeKind::MediationAgreement,
+        NoticeKind::OralAgreement,
+        NoticeKind::MediationRecord,
+        NoticeKind::MediationFollowUp,
     ];
 
     pub fn code(self) -> &'static str {
@@ -69,6 +78,9 @@ impl NoticeKind {
             NoticeKind::NotAcceptedAgain => "not_accepted_again",
             NoticeKind::LegalOpinion => "legal_opinion",
             NoticeKind::MediationAgreement => "mediation_agreement",
+            NoticeKind::OralAgreement => "oral_agreement",
+            NoticeKind::MediationRecord => "mediation_record",
+            NoticeKind::MediationFollowUp => "mediation_follow_up",
         }
     }
 
@@ -84,6 +96,9 @@ impl NoticeKind {
             NoticeKind::NotAcceptedAgain => "不再受理告知书",
             NoticeKind::LegalOpinion => "法律意见书",
             NoticeKind::MediationAgreement => "调解协议书",
+            NoticeKind::OralAgreement => "口头调解协议登记表",
+            NoticeKind::MediationRecord => "人民调解记录",
+            NoticeKind::MediationFollowUp => "人民调解回访记录",
         }
     }
 
@@ -102,9 +117,17 @@ impl NoticeKind {
 
     /// Whether it is printed from a matter (else from a consultation or a mediation).
     pub fn is_matter_notice(self) -> bool {
-        !matches!(
+        self != NoticeKind::LegalOpinion && !self.is_mediation_document()
+    }
+
+    /// Whether it is printed from a mediation record.
+    pub fn is_mediation_document(self) -> bool {
+        matches!(
             self,
-            NoticeKind::LegalOpinion | NoticeKind::MediationAgreement
+            NoticeKind::MediationAgreement
+                | NoticeKind::OralAgreement
+                | NoticeKind::MediationRecord
+                | NoticeKind::MediationFollowUp
         )
     }
 
@@ -112,7 +135,7 @@ impl NoticeKind {
     pub fn action(self) -> Action {
         match self {
             NoticeKind::LegalOpinion => Action::PrintLegalOpinion,
-            NoticeKind::MediationAgreement => Action::PrintMediationAgreement,
+            k if k.is_mediation_document() => Action::PrintMediationAgreement,
             _ => Action::PrintMatterNotice,
         }
     }
@@ -295,7 +318,11 @@ pub fn available_notices(state: &MatterState) -> Vec<NoticeKind> {
             NoticeKind::ReviewOpinion => has_opinion(&state.review),
             NoticeKind::ReReviewOpinion => has_opinion(&state.re_review),
             NoticeKind::NotAcceptedAgain => crate::matter::repeat_visit_refusal(state).is_some(),
-            NoticeKind::LegalOpinion | NoticeKind::MediationAgreement => false,
+            NoticeKind::LegalOpinion
+            | NoticeKind::MediationAgreement
+            | NoticeKind::OralAgreement
+            | NoticeKind::MediationRecord
+            | NoticeKind::MediationFollowUp => false,
         })
         .collect()
 }
@@ -514,7 +541,11 @@ pub fn matter_notice(
             );
             today
         }
-        NoticeKind::LegalOpinion | NoticeKind::MediationAgreement => {
+        NoticeKind::LegalOpinion
+        | NoticeKind::MediationAgreement
+        | NoticeKind::OralAgreement
+        | NoticeKind::MediationRecord
+        | NoticeKind::MediationFollowUp => {
             return Err(FieldError::new(
                 "kind",
                 "notice_not_for_matter",
@@ -647,7 +678,27 @@ pub struct AgreementParty {
     pub address: String,
 }
 
-/// What a 调解协议书 is made from: a mediation that reached agreement.
+/// One session in a mediation document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DocumentSession {
+    pub held_on: NaiveDate,
+    pub notes: String,
+}
+
+/// One 回访 in a mediation document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DocumentFollowUp {
+    pub visited_on: NaiveDate,
+    pub fulfilment_label: String,
+    pub notes: String,
+    pub by_name: String,
+}
+
+/// What the mediation documents (协议书, 口头协议登记表, 调解记录, 回访记录) are made from: the
+/// mediation record. The fields after `agreed_on` came later and may be left out of a `--data`
+/// file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MediationAgreementInput {
@@ -658,14 +709,56 @@ pub struct MediationAgreementInput {
     pub mediator_name: String,
     pub dispute_type_name: String,
     pub parties: Vec<AgreementParty>,
-    /// 纠纷主要事实、争议事项.
+    /// 纠纷的主要事实.
     pub dispute_facts: String,
     /// 经调解，自愿达成如下协议 …
     pub agreement_text: String,
     /// Whether the parties will ask the court for judicial confirmation (司法确认).
     pub judicial_confirmation: bool,
-    /// `YYYY-MM-DD`, the day the agreement was reached.
+    /// `YYYY-MM-DD`, the day the agreement was reached (took effect).
     pub agreed_on: NaiveDate,
+    /// The 人民调解委员会 the mediator serves; empty: `<hall>人民调解委员会`.
+    #[serde(default)]
+    pub committee_name: String,
+    /// 争议事项.
+    #[serde(default)]
+    pub points_in_dispute: String,
+    /// 各方当事人的责任.
+    #[serde(default)]
+    pub responsibility: String,
+    /// 当事人申请 / 主动调解.
+    #[serde(default)]
+    pub started_by_label: String,
+    #[serde(default)]
+    pub applied_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub outcome_label: String,
+    #[serde(default)]
+    pub sessions: Vec<DocumentSession>,
+    #[serde(default)]
+    pub follow_ups: Vec<DocumentFollowUp>,
+    /// The day the document is printed (the 调解记录's and 回访记录's date).
+    #[serde(default)]
+    pub printed_on: Option<NaiveDate>,
+}
+
+impl MediationAgreementInput {
+    /// The committee's name, the same on every document and screen.
+    pub fn committee(&self, reference: &ReferenceData) -> String {
+        let name = self.committee_name.trim();
+        if name.is_empty() {
+            committee_name(&self.hall_code, reference.regions)
+        } else {
+            name.to_owned()
+        }
+    }
+}
+
+/// The default name of a hall's 人民调解委员会 (`沁水县信访接待大厅人民调解委员会`), which every
+/// mediation document and screen shows.
+pub fn committee_name(hall_code: &str, regions: &Regions) -> String {
+    let (_, hall_name) = hall_names(hall_code, regions);
+    format!("{hall_name}人民调解委员会")
 }
 
 /// Only a mediation that reached agreement has a 调解协议书.
@@ -684,17 +777,67 @@ pub fn check_agreed(outcome: crate::desk::MediationOutcome) -> Result<(), FieldE
     }
 }
 
+/// Which mediation documents a record has: the 调解记录 always; an agreement's written or oral
+/// form; the 回访记录 once there is a 回访.
+pub fn available_mediation_documents(
+    outcome: crate::desk::MediationOutcome,
+    form: Option<crate::desk::AgreementForm>,
+    follow_ups: usize,
+) -> Vec<NoticeKind> {
+    use crate::desk::{AgreementForm, MediationOutcome};
+    let mut kinds = vec![NoticeKind::MediationRecord];
+    if outcome == MediationOutcome::Agreed {
+        kinds.push(match form {
+            Some(AgreementForm::Oral) => NoticeKind::OralAgreement,
+            _ => NoticeKind::MediationAgreement,
+        });
+    }
+    if follow_ups > 0 {
+        kinds.push(NoticeKind::MediationFollowUp);
+    }
+    kinds
+}
+
 /// Fills a 调解协议书. Only an agreement reached can be printed.
 pub fn mediation_agreement(
     input: &MediationAgreementInput,
     reference: &ReferenceData,
 ) -> Result<NoticeData, FieldError> {
-    let kind = NoticeKind::MediationAgreement;
-    if input.agreement_text.trim().is_empty() {
+    mediation_document(NoticeKind::MediationAgreement, input, reference)
+}
+
+/// Fills one of the mediation documents from the record.
+pub fn mediation_document(
+    kind: NoticeKind,
+    input: &MediationAgreementInput,
+    reference: &ReferenceData,
+) -> Result<NoticeData, FieldError> {
+    let agreement = matches!(
+        kind,
+        NoticeKind::MediationAgreement | NoticeKind::OralAgreement
+    );
+    if !kind.is_mediation_document() {
+        return Err(FieldError::new(
+            "kind",
+            "notice_kind_unknown",
+            format!("{}不是人民调解文书。", kind.title_zh()),
+        ));
+    }
+    if agreement && input.agreement_text.trim().is_empty() {
         return Err(FieldError::new(
             "agreement_text",
             "required",
-            "调解协议书缺少协议内容：只有达成协议的调解才能打印调解协议书，请在调解记录中填写协议内容。",
+            format!(
+                "{}缺少协议内容：只有达成协议的调解才能打印，请在调解记录中填写协议内容。",
+                kind.title_zh()
+            ),
+        ));
+    }
+    if kind == NoticeKind::MediationFollowUp && input.follow_ups.is_empty() {
+        return Err(FieldError::new(
+            "follow_ups",
+            "no_follow_up",
+            "该调解还没有回访，请先登记回访情况。",
         ));
     }
     let has = |label: &str| input.parties.iter().any(|p| p.role_label == label);
@@ -702,13 +845,33 @@ pub fn mediation_agreement(
         return Err(FieldError::new(
             "parties",
             "parties_missing",
-            "调解协议书须列明申请人和被申请人，请在调解记录中补全当事人。",
+            format!(
+                "{}须列明申请人和被申请人，请在调解记录中补全当事人。",
+                kind.title_zh()
+            ),
         ));
     }
     let (_, hall_name) = hall_names(&input.hall_code, reference.regions);
     let names: Vec<String> = input.parties.iter().map(|p| p.name.clone()).collect();
     // One copy per party, one kept by the mediation committee.
     let copies = u32::try_from(input.parties.len() + 1).unwrap_or(u32::MAX);
+    let sessions: Vec<Value> = input
+        .sessions
+        .iter()
+        .map(|s| json!({ "held_on_zh": date_zh(s.held_on), "notes": s.notes.trim() }))
+        .collect();
+    let follow_ups: Vec<Value> = input
+        .follow_ups
+        .iter()
+        .map(|f| {
+            json!({
+                "visited_on_zh": date_zh(f.visited_on),
+                "fulfilment": f.fulfilment_label,
+                "notes": f.notes.trim(),
+                "by_name": f.by_name,
+            })
+        })
+        .collect();
     let mut f = Map::new();
     f.insert(
         "parties".into(),
@@ -716,6 +879,11 @@ pub fn mediation_agreement(
     );
     f.insert("dispute_type".into(), json!(input.dispute_type_name));
     f.insert("dispute_facts".into(), json!(input.dispute_facts.trim()));
+    f.insert(
+        "points_in_dispute".into(),
+        json!(input.points_in_dispute.trim()),
+    );
+    f.insert("responsibility".into(), json!(input.responsibility.trim()));
     f.insert("agreement_text".into(), json!(input.agreement_text.trim()));
     f.insert(
         "judicial_confirmation".into(),
@@ -723,15 +891,30 @@ pub fn mediation_agreement(
     );
     f.insert("copies".into(), json!(small_number_zh(copies)));
     f.insert("mediator_name".into(), json!(input.mediator_name.trim()));
+    f.insert("started_by".into(), json!(input.started_by_label));
+    f.insert(
+        "applied_on_zh".into(),
+        json!(input.applied_on.map(date_zh).unwrap_or_default()),
+    );
+    f.insert("outcome".into(), json!(input.outcome_label));
+    f.insert("agreed_on_zh".into(), json!(date_zh(input.agreed_on)));
+    f.insert("sessions".into(), Value::Array(sessions));
+    f.insert("follow_ups".into(), Value::Array(follow_ups));
+    // An agreement is dated the day it took effect; the records the day they are printed.
+    let issued_on = if agreement {
+        input.agreed_on
+    } else {
+        input.printed_on.unwrap_or(input.agreed_on)
+    };
     Ok(NoticeData {
         kind,
         title: kind.title_zh().to_owned(),
-        issuer: format!("{hall_name}人民调解工作室"),
+        issuer: input.committee(reference),
         hall_name,
         doc_no: input.doc_no.trim().to_owned(),
         addressee: addressee(&names),
-        issued_on: input.agreed_on,
-        issued_on_zh: date_zh(input.agreed_on),
+        issued_on,
+        issued_on_zh: date_zh(issued_on),
         facts: f,
     })
 }

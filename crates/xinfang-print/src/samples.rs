@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::matter::{MatterEvent, MatterState, OpinionDetails};
 use xinfang_core::notice::{
-    self, AgreementParty, LegalOpinionInput, MatterFacts, MediationAgreementInput, NoticeData,
-    NoticeKind,
+    self, AgreementParty, DocumentFollowUp, DocumentSession, LegalOpinionInput, MatterFacts,
+    MediationAgreementInput, NoticeData, NoticeKind,
 };
 use xinfang_core::reference::{AppealKind, ReferenceData};
 
@@ -170,7 +170,7 @@ pub fn mediation_agreement_input() -> MediationAgreementInput {
                 name: "沁水县某建筑有限公司".into(),
                 sex: String::new(),
                 id_type_label: "统一社会信用代码".into(),
-                id_number: "91140521MA0K000000".into(),
+                id_number: "91140521MA0K000019".into(),
                 phone: "0356-7021234".into(),
                 address: "沁水县东大街".into(),
             },
@@ -179,6 +179,29 @@ pub fn mediation_agreement_input() -> MediationAgreementInput {
         agreement_text: "一、被申请人于2026年3月20日前向申请人支付工资20000元，于2026年4月20日前支付剩余18600元，均转入申请人银行账户。\n二、申请人收到全部款项后，不再就本纠纷向被申请人主张其他权利。".into(),
         judicial_confirmation: true,
         agreed_on: d("2026-03-06"),
+        committee_name: String::new(),
+        points_in_dispute: "工资的支付时间。".into(),
+        responsibility: "被申请人未按月足额支付工资，应承担支付责任；申请人无过错。".into(),
+        started_by_label: "当事人申请".into(),
+        applied_on: Some(d("2026-03-02")),
+        outcome_label: "达成协议".into(),
+        sessions: vec![
+            DocumentSession {
+                held_on: d("2026-03-03"),
+                notes: "通知被申请人到场，被申请人负责人称资金紧张，请求分期支付。".into(),
+            },
+            DocumentSession {
+                held_on: d("2026-03-06"),
+                notes: "双方核对考勤和工资表，同意分两期支付，当场签订协议。".into(),
+            },
+        ],
+        follow_ups: vec![DocumentFollowUp {
+            visited_on: d("2026-03-23"),
+            fulfilment_label: "部分履行".into(),
+            notes: "电话回访申请人，第一期20000元已于3月20日收到。".into(),
+            by_name: "刘芳".into(),
+        }],
+        printed_on: Some(d("2026-03-23")),
     }
 }
 
@@ -187,8 +210,12 @@ pub fn sample(kind: NoticeKind) -> NoticeData {
     let reference = ReferenceData::bundled();
     let built = match kind {
         NoticeKind::LegalOpinion => notice::legal_opinion(&legal_opinion_input(), reference),
-        NoticeKind::MediationAgreement => {
-            notice::mediation_agreement(&mediation_agreement_input(), reference)
+        k if k.is_mediation_document() => {
+            let mut input = mediation_agreement_input();
+            if k == NoticeKind::OralAgreement {
+                input.judicial_confirmation = false;
+            }
+            notice::mediation_document(k, &input, reference)
         }
         _ => notice::matter_notice(
             kind,

@@ -4,14 +4,11 @@
 //!
 //! Every write appends its change-log rows in the same transaction, like the rest of the store.
 
-use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::{Map, json};
-use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::desk::{
-    ConfirmationResult, Desk, HandoffState, MediationOutcome, PartyRole, ValidConsultation,
-    ValidMediation, VisitStatus, dispute_type, may_close, may_hand_off, visit_status,
+    Desk, HandoffState, ValidConsultation, VisitStatus, may_close, may_hand_off, visit_status,
 };
 use xinfang_core::id::{mask_id, parse_id_type};
 use xinfang_core::phone::mask_phone;
@@ -19,6 +16,10 @@ use xinfang_core::reference::{AppealKind, ReferenceData};
 
 use crate::changelog::{self, Op};
 use crate::matters::category_name_in;
+use crate::mediation::mediations_where;
+pub use crate::mediation::{
+    FollowUpRecord, MediationDocument, MediationRecord, PartyRecord, SessionRecord,
+};
 use crate::{Result, Store, StoreError, VisitSummary, VisitorHit, now_text};
 
 /// One visitor of a visit, as lists show them (ID number masked).
@@ -115,53 +116,6 @@ pub struct ConsultationRecord {
     pub created_at: String,
 }
 
-/// A party of a mediation. `id_number` is the full number, for the agreement; lists use the mask.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct PartyRecord {
-    pub role: PartyRole,
-    pub role_label: String,
-    pub name: String,
-    pub id_type_label: String,
-    pub id_number: String,
-    pub id_number_masked: String,
-    pub phone: Option<String>,
-    pub address: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct SessionRecord {
-    pub held_on: String,
-    pub notes: String,
-}
-
-/// 调解记录 as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct MediationRecord {
-    pub id: String,
-    pub visit_id: String,
-    /// Staff id of the mediator who recorded it (who may print its agreement in full).
-    pub mediator_id: String,
-    pub mediator_name: String,
-    pub dispute_type: String,
-    pub dispute_type_name: String,
-    pub parties: Vec<PartyRecord>,
-    pub sessions: Vec<SessionRecord>,
-    pub outcome: MediationOutcome,
-    pub outcome_label: String,
-    pub agreement_text: String,
-    pub judicial_confirmation: bool,
-    /// The day the agreement took effect; the 30 days for 司法确认 run from it.
-    pub agreement_effective_on: Option<NaiveDate>,
-    /// The last day to ask the court for 司法确认 (an agreement's only).
-    pub confirmation_due: Option<NaiveDate>,
-    pub confirmation_result: Option<ConfirmationResult>,
-    pub confirmation_result_label: Option<String>,
-    pub created_at: String,
-}
-
 /// One visit with everything the desks did about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -197,7 +151,7 @@ pub struct HistoryEntry {
     pub visits: Vec<VisitSummary>,
 }
 
-fn not_found(what: &str) -> StoreError {
+pub(crate) fn not_found(what: &str) -> StoreError {
     StoreError::NotFound(what.to_owned())
 }
 
@@ -375,7 +329,7 @@ fn insert_handoff(
 }
 
 /// Marks the open hand-offs of `visit_id` to `desk` done; returns the first one's id.
-fn finish_handoffs(
+pub(crate) fn finish_handoffs(
     tx: &Transaction<'_>,
     visit_id: &str,
     desk: Desk,
@@ -407,7 +361,7 @@ fn finish_handoffs(
     Ok(ids.into_iter().next().map(|(id, _)| id))
 }
 
-fn require_visit(conn: &rusqlite::Connection, visit_id: &str) -> Result<()> {
+pub(crate) fn require_visit(conn: &rusqlite::Connection, visit_id: &str) -> Result<()> {
     conn.prepare_cached("SELECT 1 FROM visits WHERE id = ?1")?
         .query_row([visit_id], |_| Ok(()))
         .optional()?
@@ -447,112 +401,6 @@ fn consultations_where(
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-fn mediations_where(
-    conn: &rusqlite::Connection,
-    clause: &str,
-    key: &str,
-    cal: &HolidayCalendar,
-) -> Result<Vec<MediationRecord>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT m.id, m.visit_id, m.mediator_id, coalesce(s.display_name, ''), m.dispute_type, m.outcome,
-                m.agreement_text, m.judicial_confirmation, m.created_at, m.agreement_effective_on,
-                m.confirmation_result
-         FROM mediations m LEFT JOIN staff s ON s.id = m.mediator_id
-         WHERE {clause} ORDER BY m.created_at DESC"
-    ))?;
-    let heads = stmt
-        .query_map([key], |r| {
-            <(
-                String,
-                String,
-                String,
-                String,
-                String,
-                String,
-                String,
-                bool,
-                String,
-                Option<String>,
-                Option<String>,
-            )>::try_from(r)
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut out = Vec::with_capacity(heads.len());
-    for (
-        id,
-        visit_id,
-        mediator_id,
-        mediator_name,
-        dispute,
-        outcome,
-        agreement_text,
-        confirm,
-        created_at,
-        effective_on,
-        result,
-    ) in heads
-    {
-        let agreement_effective_on = effective_on.as_deref().and_then(|d| d.parse().ok());
-        let confirmation_result = result.as_deref().and_then(ConfirmationResult::parse);
-        let parties = conn
-            .prepare_cached(
-                "SELECT role, name, id_type, id_number, phone, address FROM mediation_parties
-                 WHERE mediation_id = ?1 ORDER BY position",
-            )?
-            .query_map([&id], |r| {
-                let role: String = r.get(0)?;
-                let role = PartyRole::parse(&role).unwrap_or(PartyRole::Applicant);
-                let id_type: String = r.get(2)?;
-                let number: String = r.get(3)?;
-                Ok(PartyRecord {
-                    role,
-                    role_label: role.label_zh().to_owned(),
-                    name: r.get(1)?,
-                    id_type_label: id_type_label(&id_type),
-                    id_number_masked: mask_id(&number),
-                    id_number: number,
-                    phone: r.get(4)?,
-                    address: r.get(5)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let sessions = conn
-            .prepare_cached(
-                "SELECT held_on, notes FROM mediation_sessions WHERE mediation_id = ?1 ORDER BY position",
-            )?
-            .query_map([&id], |r| {
-                Ok(SessionRecord {
-                    held_on: r.get(0)?,
-                    notes: r.get(1)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let outcome = MediationOutcome::parse(&outcome).unwrap_or(MediationOutcome::Terminated);
-        out.push(MediationRecord {
-            id,
-            visit_id,
-            mediator_id,
-            mediator_name,
-            dispute_type_name: dispute_type(&dispute)
-                .map_or_else(|| dispute.clone(), |d| d.1.into()),
-            dispute_type: dispute,
-            parties,
-            sessions,
-            outcome,
-            outcome_label: outcome.label_zh().to_owned(),
-            agreement_text,
-            judicial_confirmation: confirm,
-            agreement_effective_on,
-            confirmation_due: agreement_effective_on
-                .map(|d| xinfang_core::desk::judicial_confirmation_due(d, cal)),
-            confirmation_result,
-            confirmation_result_label: confirmation_result.map(|r| r.label_zh().to_owned()),
-            created_at,
-        });
-    }
-    Ok(out)
 }
 
 impl Store {
@@ -797,97 +645,6 @@ impl Store {
         consultations_where(&self.conn, "c.id = ?1", id)?
             .pop()
             .ok_or_else(|| not_found("该法律咨询记录"))
-    }
-
-    /// Logs a mediation with its parties and sessions; the visit's open mediator hand-off is
-    /// done with it.
-    pub fn add_mediation(&mut self, m: &ValidMediation, mediator_id: &str) -> Result<String> {
-        let now = now_text(&*self.clock);
-        let tx = self.conn.transaction()?;
-        require_visit(&tx, &m.visit_id)?;
-        let handoff_id = finish_handoffs(&tx, &m.visit_id, Desk::Mediator, mediator_id, &now)?;
-        let id = uuid::Uuid::now_v7().to_string();
-        let effective_on = m.agreement_effective_on.map(|d| d.to_string());
-        let confirmation_result = m.confirmation_result.map(|r| r.code());
-        tx.execute(
-            "INSERT INTO mediations(id, visit_id, handoff_id, mediator_id, dispute_type, outcome,
-               agreement_text, judicial_confirmation, created_at, agreement_effective_on,
-               confirmation_result)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                id,
-                m.visit_id,
-                handoff_id,
-                mediator_id,
-                m.dispute_type,
-                m.outcome.code(),
-                m.agreement_text,
-                m.judicial_confirmation,
-                now,
-                effective_on,
-                confirmation_result,
-            ],
-        )?;
-        let mut f = Map::new();
-        f.insert("visit_id".into(), json!(m.visit_id));
-        f.insert("handoff_id".into(), json!(handoff_id));
-        f.insert("mediator_id".into(), json!(mediator_id));
-        f.insert("dispute_type".into(), json!(m.dispute_type));
-        f.insert("outcome".into(), json!(m.outcome.code()));
-        f.insert("agreement_text".into(), json!(m.agreement_text));
-        f.insert(
-            "judicial_confirmation".into(),
-            json!(m.judicial_confirmation),
-        );
-        f.insert("agreement_effective_on".into(), json!(effective_on));
-        f.insert("confirmation_result".into(), json!(confirmation_result));
-        changelog::append(&tx, "mediation", &id, Op::Insert, f, &now)?;
-        for (position, p) in m.parties.iter().enumerate() {
-            let pid = uuid::Uuid::now_v7().to_string();
-            tx.execute(
-                "INSERT INTO mediation_parties(id, mediation_id, position, role, name, id_type, id_number,
-                   phone, address)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    pid, id, position as i64, p.role.code(), p.name, p.id_type.code(), p.id_number,
-                    p.phone, p.address
-                ],
-            )?;
-            let mut f = Map::new();
-            f.insert("mediation_id".into(), json!(id));
-            f.insert("position".into(), json!(position));
-            f.insert("role".into(), json!(p.role.code()));
-            f.insert("name".into(), json!(p.name));
-            f.insert("id_type".into(), json!(p.id_type.code()));
-            f.insert("id_number".into(), json!(p.id_number));
-            f.insert("phone".into(), json!(p.phone));
-            f.insert("address".into(), json!(p.address));
-            changelog::append(&tx, "mediation_party", &pid, Op::Insert, f, &now)?;
-        }
-        for (position, s) in m.sessions.iter().enumerate() {
-            let sid = uuid::Uuid::now_v7().to_string();
-            let held_on = s.held_on.to_string();
-            tx.execute(
-                "INSERT INTO mediation_sessions(id, mediation_id, position, held_on, notes)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![sid, id, position as i64, held_on, s.notes],
-            )?;
-            let mut f = Map::new();
-            f.insert("mediation_id".into(), json!(id));
-            f.insert("position".into(), json!(position));
-            f.insert("held_on".into(), json!(held_on));
-            f.insert("notes".into(), json!(s.notes));
-            changelog::append(&tx, "mediation_session", &sid, Op::Insert, f, &now)?;
-        }
-        tx.commit()?;
-        tracing::info!(mediation_id = %id, visit_id = %m.visit_id, "mediation logged");
-        Ok(id)
-    }
-
-    pub fn mediation(&self, id: &str) -> Result<MediationRecord> {
-        mediations_where(&self.conn, "m.id = ?1", id, &self.holiday_calendar())?
-            .pop()
-            .ok_or_else(|| not_found("该调解记录"))
     }
 
     /// One visit with its hand-offs, consultations and mediations.

@@ -20,6 +20,7 @@ mod home;
 mod keys;
 mod maintenance;
 mod matters;
+mod mediation;
 mod notices;
 mod people;
 mod records;
@@ -45,8 +46,8 @@ pub use backlog::{BacklogCase, BacklogDashboard, BacklogFilter, BacklogNote};
 pub use changelog::ChangeRow;
 pub use compact::CompactReport;
 pub use desk::{
-    ConsultationRecord, HandoffInfo, HistoryEntry, MediationRecord, PartyRecord, QueueItem,
-    RecordOwner, SessionRecord, VisitDetail, VisitRow, VisitorBrief, VisitorContact,
+    ConsultationRecord, FollowUpRecord, HandoffInfo, HistoryEntry, MediationDocument, MediationRecord, PartyRecord,
+    QueueItem, RecordOwner, SessionRecord, VisitDetail, VisitRow, VisitorBrief, VisitorContact,
     VisitorProfile,
 };
 pub use drafts::{DRAFT_FORMS, DRAFT_MAX_BYTES, Draft, check_draft, check_draft_form};

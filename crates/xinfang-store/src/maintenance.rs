@@ -62,6 +62,7 @@ pub(crate) const LOGGED: &[(&str, &str, &str)] = &[
     ("mediation", "mediations", "id"),
     ("mediation_party", "mediation_parties", "id"),
     ("mediation_session", "mediation_sessions", "id"),
+    ("mediation_follow_up", "mediation_follow_ups", "id"),
     ("matter_event", "matter_events", "id"),
     ("backlog_case", "backlog_cases", "id"),
     ("backlog_note", "backlog_notes", "id"),

@@ -41,14 +41,15 @@ impl Store {
         Ok(())
     }
 
-    /// The matter of a kept notice (to check who may open it before it is opened).
-    pub fn notice_matter(&self, file_name: &str) -> Result<Option<String>> {
+    /// What a kept notice was printed from (a matter's id, or a mediation's for a mediation
+    /// document) and its kind, to check who may open it before it is opened.
+    pub fn notice_source(&self, file_name: &str) -> Result<Option<(String, String)>> {
         Ok(self
             .conn
             .query_row(
-                "SELECT matter_id FROM notices WHERE file_name = ?1",
+                "SELECT matter_id, kind FROM notices WHERE file_name = ?1",
                 [file_name],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?)
     }

@@ -4,8 +4,8 @@
 use chrono::{DateTime, FixedOffset};
 use tempfile::TempDir;
 use xinfang_core::desk::{
-    ConsultationInput, Desk, HandoffState, MediationInput, PartyInput, SessionInput, VisitStatus,
-    validate_consultation, validate_mediation,
+    ConclusionInput, ConsultationInput, Desk, HandoffState, MediationInput, PartyInput,
+    SessionInput, VisitStatus, validate_consultation, validate_mediation,
 };
 use xinfang_core::id::resident_id_check_char;
 use xinfang_core::reference::ReferenceData;
@@ -138,9 +138,13 @@ fn a_visit_through_both_desks() {
                 held_on: "2025-06-30".into(),
                 notes: "双方到场。".into(),
             }],
-            outcome: "agreed".into(),
-            agreement_text: "王五七日内拆除围墙。".into(),
-            judicial_confirmation: false,
+            conclusion: ConclusionInput {
+                outcome: "agreed".into(),
+                dispute_facts: "王五在两家之间砌墙，堵住通道。".into(),
+                agreement_text: "王五七日内拆除围墙。".into(),
+                judicial_confirmation: false,
+                ..Default::default()
+            },
             ..Default::default()
         },
         ReferenceData::bundled(),

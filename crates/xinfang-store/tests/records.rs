@@ -551,3 +551,148 @@ fn register_phone(store: &mut Store, clerk: &str, phone: &str) -> String {
     let v = validate_visit(&input, ReferenceData::bundled(), now).unwrap();
     store.register_visit(&v, clerk).unwrap().matter_id
 }
+
+/// A mediation saved while the other party was being called in, continued, agreed, followed up
+/// and answered by the court at one desk reads the same at another desk of the hall; a second
+/// conclusion is refused and writes nothing.
+#[test]
+fn a_pending_mediation_continued_at_one_desk_reads_the_same_at_another() {
+    use xinfang_core::desk::{
+        ConclusionInput, ConfirmationResult, FollowUpInput, MediationInput, MediationOutcome,
+        PartyInput, SessionInput, validate_conclusion, validate_follow_up, validate_mediation,
+        validate_session,
+    };
+    let (_da, mut a, clerk_a) = desk();
+    let (_db, mut b, _) = desk();
+    know_each_other(&mut [&mut a, &mut b]);
+    let mediator = a
+        .add_staff(&NewStaff {
+            username: "mediator".into(),
+            display_name: "李调解".into(),
+            roles: vec![Role::Mediator],
+            password: "correct horse".into(),
+        })
+        .unwrap();
+    let (visit_id, _) = register(&mut a, &clerk_a, "14052119800115013");
+    let today: chrono::NaiveDate = "2025-03-10".parse().unwrap();
+    let first = validate_mediation(
+        &MediationInput {
+            visit_id: visit_id.clone(),
+            dispute_type: "劳动争议".into(),
+            applied_on: "2025-03-03".into(),
+            parties: vec![
+                PartyInput {
+                    role: "applicant".into(),
+                    name: "张三".into(),
+                    id_number: format!(
+                        "14052119800115013{}",
+                        resident_id_check_char("14052119800115013").unwrap()
+                    ),
+                    ..Default::default()
+                },
+                PartyInput {
+                    role: "respondent".into(),
+                    kind: "organisation".into(),
+                    name: "沁水县某建筑工程有限公司".into(),
+                    id_number: "91350100M000100Y43".into(),
+                    representative: "王五".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        },
+        ReferenceData::bundled(),
+        today,
+    )
+    .unwrap();
+    assert_eq!(first.conclusion.outcome, MediationOutcome::Pending);
+    let id = a.add_mediation(&first, &mediator.id).unwrap();
+    assert_eq!(a.pending_mediations(&mediator.id).unwrap().len(), 1);
+
+    // The company's manager comes on the 5th; they agree on the 7th.
+    let mut errors = xinfang_core::ValidationErrors::default();
+    let sessions: Vec<_> = [
+        ("2025-03-05", "双方到场，公司对数额有异议。"),
+        ("2025-03-07", "核对考勤后达成一致。"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (on, notes))| {
+        let s = SessionInput {
+            held_on: (*on).into(),
+            notes: (*notes).into(),
+        };
+        validate_session(i, &s, today, &mut errors).unwrap()
+    })
+    .collect();
+    let days: Vec<_> = sessions.iter().map(|s| s.held_on).collect();
+    let conclusion = validate_conclusion(
+        &ConclusionInput {
+            outcome: "达成协议".into(),
+            dispute_facts: "申请人在被申请人工地务工，被拖欠工资38600元。".into(),
+            points_in_dispute: "拖欠数额及支付时间。".into(),
+            responsibility: "被申请人未按约定支付工资，应承担支付责任。".into(),
+            agreement_text: "被申请人于2025年3月31日前支付工资38600元。".into(),
+            judicial_confirmation: true,
+            ..Default::default()
+        },
+        2,
+        &days,
+        today,
+        &mut errors,
+    )
+    .unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    a.continue_mediation(&id, &sessions, &conclusion).unwrap();
+    // Ended: no more sessions, no second conclusion.
+    assert!(a.continue_mediation(&id, &sessions, &conclusion).is_err());
+    a.record_confirmation_result(&id, ConfirmationResult::Confirmed)
+        .unwrap();
+    assert!(
+        a.record_confirmation_result(&id, ConfirmationResult::Rejected)
+            .is_err()
+    );
+    let follow_up = validate_follow_up(
+        &FollowUpInput {
+            visited_on: "2025-03-10".into(),
+            fulfilment: "部分履行".into(),
+            notes: "已付两万元，余款月底付清。".into(),
+        },
+        MediationOutcome::Agreed,
+        "2025-03-07".parse().ok(),
+        today,
+    )
+    .unwrap();
+    a.add_mediation_follow_up(&id, &follow_up, &mediator.id)
+        .unwrap();
+
+    let page = pulled(&a, 0);
+    b.apply_remote(&page, &cursor(&a, &page)).unwrap();
+    let (mut at_a, mut at_b) = (a.mediation(&id).unwrap(), b.mediation(&id).unwrap());
+    assert_eq!(at_a.outcome, MediationOutcome::Agreed);
+    assert_eq!(at_a.sessions.len(), 2);
+    // 30 days from 03-07 is Sunday 04-06, the last day of 清明: due on Monday 04-07.
+    assert_eq!(at_a.confirmation_due, "2025-04-07".parse().ok());
+    assert_eq!(
+        at_a.confirmation_result,
+        Some(ConfirmationResult::Confirmed)
+    );
+    assert_eq!(at_a.follow_ups[0].fulfilment_label, "部分履行");
+    assert_eq!(at_a.parties[1].id_type_label, "统一社会信用代码");
+    assert_eq!(at_a.parties[1].representative.as_deref(), Some("王五"));
+    assert!(a.pending_mediations(&mediator.id).unwrap().is_empty());
+    // Names come from each desk's own staff table: compare the record, not the names.
+    for m in [&mut at_a, &mut at_b] {
+        m.mediator_name.clear();
+        for f in &mut m.follow_ups {
+            f.by_name.clear();
+        }
+    }
+    assert_eq!(at_a, at_b);
+    assert!(
+        b.quarantined_changes()
+            .unwrap()
+            .iter()
+            .all(|q| q.entity == "staff")
+    );
+}

@@ -7,8 +7,8 @@ use tempfile::TempDir;
 use xinfang_core::backlog::FlagInput;
 use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::desk::{
-    ConsultationInput, MediationInput, PartyInput, SessionInput, validate_consultation,
-    validate_mediation,
+    ConclusionInput, ConsultationInput, MediationInput, PartyInput, SessionInput,
+    validate_consultation, validate_mediation,
 };
 use xinfang_core::id::resident_id_check_char;
 use xinfang_core::matter::MatterEvent;
@@ -299,9 +299,13 @@ fn hall() -> Hall {
                 held_on: "2025-03-12".into(),
                 notes: "双方到场。".into(),
             }],
-            outcome: "agreed".into(),
-            agreement_text: "王五七日内拆除围墙。".into(),
-            judicial_confirmation: true,
+            conclusion: ConclusionInput {
+                outcome: "agreed".into(),
+                dispute_facts: "王五在两家之间砌墙，堵住通道。".into(),
+                agreement_text: "王五七日内拆除围墙。".into(),
+                judicial_confirmation: true,
+                ..Default::default()
+            },
             ..Default::default()
         },
         ReferenceData::bundled(),

@@ -14,12 +14,14 @@ import type { Conflict } from './bindings/Conflict'
 import type { ConsultationInput } from './bindings/ConsultationInput'
 import type { ConsultationRecord } from './bindings/ConsultationRecord'
 import type { ContactField } from './bindings/ContactField'
+import type { ContinueMediationInput } from './bindings/ContinueMediationInput'
 import type { Desk } from './bindings/Desk'
 import type { Draft } from './bindings/Draft'
 import type { DueList } from './bindings/DueList'
 import type { EvaluationInput } from './bindings/EvaluationInput'
 import type { EvaluationRecord } from './bindings/EvaluationRecord'
 import type { FlagInput } from './bindings/FlagInput'
+import type { FollowUpInput } from './bindings/FollowUpInput'
 import type { HandoffInfo } from './bindings/HandoffInfo'
 import type { HistoryEntry } from './bindings/HistoryEntry'
 import type { IdCheck } from './bindings/IdCheck'
@@ -87,6 +89,10 @@ export interface Commands {
   mediator_take_next: { args: null; result: QueueItem | null }
   log_mediation: { args: { input: MediationInput }; result: MediationRecord }
   mediation: { args: { id: string }; result: MediationRecord }
+  pending_mediations: { args: null; result: Array<MediationRecord> }
+  continue_mediation: { args: { input: ContinueMediationInput }; result: MediationRecord }
+  record_confirmation_result: { args: { mediationId: string; result: string }; result: MediationRecord }
+  add_mediation_follow_up: { args: { mediationId: string; input: FollowUpInput }; result: MediationRecord }
   mediation_agreement: { args: { id: string }; result: MediationRecord }
   visitor_profile: { args: { visitorId: string }; result: VisitorProfile }
   list_staff: { args: null; result: Array<Staff> }
@@ -108,6 +114,7 @@ export interface Commands {
   note_backlog: { args: { caseId: string; input: NoteInput }; result: BacklogCase }
   clear_backlog: { args: { caseId: string; input: ClearInput }; result: BacklogCase }
   print_matter_notice: { args: { matterId: string; kind: string; docNo: string | null }; result: PrintedNotice }
+  print_mediation_document: { args: { mediationId: string; kind: string }; result: PrintedNotice }
   open_notice: { args: { fileName: string }; result: string }
   statistics: { args: { from: string; to: string; hall: string | null }; result: StatsPage }
   rate_matters: { args: { from: string; to: string; hall: string | null; rate: string }; result: Array<RateMatter> }

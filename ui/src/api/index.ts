@@ -8,6 +8,8 @@ import type { CommandError } from './bindings/CommandError'
 import type { ConsultationInput } from './bindings/ConsultationInput'
 import type { Desk } from './bindings/Desk'
 import type { MediationInput } from './bindings/MediationInput'
+import type { ContinueMediationInput } from './bindings/ContinueMediationInput'
+import type { FollowUpInput } from './bindings/FollowUpInput'
 import type { NewStaffInput } from './bindings/NewStaffInput'
 import type { Role } from './bindings/Role'
 import type { SetupInput } from './bindings/SetupInput'
@@ -107,6 +109,14 @@ export const api = {
   logMediation: (input: MediationInput) => call('log_mediation', { input }),
   mediation: (id: string) => call('mediation', { id }),
   mediationAgreement: (id: string) => call('mediation_agreement', { id }),
+  pendingMediations: () => call('pending_mediations'),
+  continueMediation: (input: ContinueMediationInput) => call('continue_mediation', { input }),
+  recordConfirmationResult: (mediationId: string, result: string) =>
+    call('record_confirmation_result', { mediationId, result }),
+  addMediationFollowUp: (mediationId: string, input: FollowUpInput) =>
+    call('add_mediation_follow_up', { mediationId, input }),
+  printMediationDocument: (mediationId: string, kind: string) =>
+    call('print_mediation_document', { mediationId, kind }),
   visitorProfile: (visitorId: string) => call('visitor_profile', { visitorId }),
   listStaff: () => call('list_staff'),
   addStaff: (input: NewStaffInput) => call('add_staff', { input }),

@@ -9,11 +9,40 @@ export type MediationInput = { visit_id: string,
 /**
  * Dispute type code or name.
  */
-dispute_type: string, parties: Array<PartyInput>, sessions: Array<SessionInput>, 
+dispute_type: string, 
 /**
- * `agreed` / `not_agreed` / `terminated` or the Chinese name.
+ * `application` (when empty) / `initiative`.
  */
-outcome: string, agreement_text: string, judicial_confirmation: boolean, 
+started_by: string, 
+/**
+ * `YYYY-MM-DD` the parties applied for, or agreed to, mediation; empty: the first
+ * session's day, else today.
+ */
+applied_on: string, parties: Array<PartyInput>, sessions: Array<SessionInput>, 
+/**
+ * `pending` (when empty) / `agreed` / `not_agreed` / `terminated` or the Chinese name.
+ */
+outcome: string, 
+/**
+ * `written` (when empty) / `oral`, for an agreement.
+ */
+agreement_form: string, 
+/**
+ * 纠纷的主要事实 (an agreement's).
+ */
+dispute_facts: string, 
+/**
+ * 争议事项.
+ */
+points_in_dispute: string, 
+/**
+ * 各方当事人的责任.
+ */
+responsibility: string, 
+/**
+ * 协议内容, with the manner and time of performance.
+ */
+agreement_text: string, judicial_confirmation: boolean, 
 /**
  * `YYYY-MM-DD` the agreement took effect (signed); empty: the last session's day.
  */

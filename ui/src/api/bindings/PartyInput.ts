@@ -4,8 +4,24 @@ export type PartyInput = {
 /**
  * `applicant` / `respondent`.
  */
-role: string, name: string, 
+role: string, 
 /**
- * `resident_id` when empty.
+ * `person` (when empty) / `organisation`.
  */
-id_type: string, id_number: string, phone: string, address: string, };
+kind: string, 
+/**
+ * A person's name, or an organisation's registered name.
+ */
+name: string, 
+/**
+ * `resident_id` when empty; not used for an organisation.
+ */
+id_type: string, 
+/**
+ * A person's document number, or an organisation's 统一社会信用代码.
+ */
+id_number: string, phone: string, address: string, 
+/**
+ * An organisation's 法定代表人 or 主要负责人.
+ */
+representative: string, };

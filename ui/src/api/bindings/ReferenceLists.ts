@@ -8,4 +8,4 @@ export type ReferenceLists = { appeal_kinds: Array<Choice>, categories: Array<Ch
 /**
  * Regions of the hall's province, for 问题发生地.
  */
-regions: Array<Choice>, id_types: Array<Choice>, sexes: Array<Choice>, dispute_types: Array<Choice>, outcomes: Array<Choice>, party_roles: Array<Choice>, roles: Array<Choice>, desks: Array<Choice>, };
+regions: Array<Choice>, id_types: Array<Choice>, sexes: Array<Choice>, dispute_types: Array<Choice>, outcomes: Array<Choice>, party_roles: Array<Choice>, party_kinds: Array<Choice>, started_by: Array<Choice>, agreement_forms: Array<Choice>, fulfilments: Array<Choice>, roles: Array<Choice>, desks: Array<Choice>, };
