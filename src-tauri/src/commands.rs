@@ -478,8 +478,13 @@ pub async fn evaluate_matter(
 }
 
 #[tauri::command]
-pub async fn publicity(s: S<'_>, from: String, to: String) -> CmdResult<PublicityPage> {
-    s.publicity(&from, &to)
+pub async fn publicity(
+    s: S<'_>,
+    from: String,
+    to: String,
+    campaign: Option<String>,
+) -> CmdResult<PublicityPage> {
+    s.publicity(&from, &to, campaign)
 }
 
 #[tauri::command]

@@ -85,7 +85,7 @@ macro_rules! command_table {
             monthly_report: ViewStatistics, (month: String, hall: Option<String>, dest: String, overwrite: bool) -> WrittenFile;
             open_export: ViewStatistics, (path: String) -> String;
             evaluate_matter: EvaluateMatter, (matter_id: String, input: EvaluationInput) -> EvaluationRecord;
-            publicity: ViewStatistics, (from: String, to: String) -> PublicityPage;
+            publicity: ViewStatistics, (from: String, to: String, campaign: Option<String>) -> PublicityPage;
             add_publicity: RecordPublicity, (input: PublicityInput) -> PublicityRecord;
             // Audited views: full ID number or phone, the audit log.
             reveal_visitor_contact: ViewFullContact, (visitor_id: String, field: ContactField) -> String;

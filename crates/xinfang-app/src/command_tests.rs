@@ -301,7 +301,7 @@ fn cases() -> Vec<(&'static str, Case)> {
             ))
         }),
         ("publicity", |s, _, _| {
-            ok(s.publicity("2025-01-01", "2025-12-31"))
+            ok(s.publicity("2025-01-01", "2025-12-31", None))
         }),
         ("add_publicity", |s, _, _| {
             ok(s.add_publicity(xinfang_core::stats::PublicityInput::default()))

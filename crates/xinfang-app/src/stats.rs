@@ -54,7 +54,8 @@ pub struct WrittenFile {
     pub full_ids: bool,
 }
 
-/// The publicity screen: activities of the period and their totals.
+/// The publicity screen: activities of the period (of one campaign when chosen) and their
+/// totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PublicityPage {
@@ -62,6 +63,8 @@ pub struct PublicityPage {
     pub summary: PublicitySummary,
     pub kinds: Vec<Choice>,
     pub may_record: bool,
+    /// Campaigns recorded before, most recent first: what the 活动名称 field offers.
+    pub campaigns: Vec<String>,
 }
 
 fn bad_field(field: &str, code: &str, message: String) -> CommandError {
@@ -182,24 +185,26 @@ pub fn evaluate_matter(
     Ok(store.evaluate_matter(matter_id, input, &me.id, today, &cal)?)
 }
 
-/// Publicity activities of a period.
+/// Publicity activities of a period, of one campaign when given.
 pub fn publicity_list(
     store: &Store,
     me: &Staff,
     period: &Period,
+    campaign: Option<&str>,
 ) -> CmdResult<Vec<PublicityRecord>> {
     authorize(&me.roles, Action::ViewStatistics).map_err(CommandError::forbidden)?;
-    Ok(store.publicity_list(period)?)
+    Ok(store.publicity_list(period, campaign)?)
 }
 
-/// Their totals per unit, kind and month.
+/// Their totals per unit, kind, month and campaign.
 pub fn publicity_summary(
     store: &Store,
     me: &Staff,
     period: &Period,
+    campaign: Option<&str>,
 ) -> CmdResult<PublicitySummary> {
     authorize(&me.roles, Action::ViewStatistics).map_err(CommandError::forbidden)?;
-    Ok(store.publicity_summary(period)?)
+    Ok(store.publicity_summary(period, campaign)?)
 }
 
 /// Records a publicity activity already checked by `validate_publicity`.
@@ -403,9 +408,9 @@ impl AppState {
                         xinfang_ledger::write_mediations(p, &list)
                     }
                     _ => {
-                        let records = store.publicity_list(&q.period)?;
+                        let records = store.publicity_list(&q.period, None)?;
                         rows = records.len();
-                        let summary = store.publicity_summary(&q.period)?;
+                        let summary = store.publicity_summary(&q.period, None)?;
                         xinfang_ledger::write_publicity(p, &records, &summary)
                     }
                 };
@@ -488,13 +493,21 @@ impl AppState {
         })
     }
 
-    /// Publicity activities of a period with their totals per unit, kind and month.
-    pub fn publicity(&self, from: &str, to: &str) -> CmdResult<PublicityPage> {
+    /// Publicity activities of a period (of one campaign when `campaign` is given and not
+    /// blank) with their totals per unit, kind, month and campaign.
+    pub fn publicity(
+        &self,
+        from: &str,
+        to: &str,
+        campaign: Option<String>,
+    ) -> CmdResult<PublicityPage> {
         self.act(Action::ViewStatistics, |store, me| {
             let period = parse_period(from, to)?;
+            let campaign = campaign.as_deref().filter(|c| !c.trim().is_empty());
             Ok(PublicityPage {
-                activities: publicity_list(store, me, &period)?,
-                summary: publicity_summary(store, me, &period)?,
+                activities: publicity_list(store, me, &period, campaign)?,
+                summary: publicity_summary(store, me, &period, campaign)?,
+                campaigns: store.publicity_campaigns()?,
                 kinds: PUBLICITY_KINDS
                     .iter()
                     .map(|(c, n)| Choice {
@@ -682,13 +695,31 @@ mod tests {
             leaflets: 500,
             consulted: 40,
             reached: 300,
+            campaign: " 宪法宣传周 ".into(),
             ..Default::default()
         };
-        state.add_publicity(input).unwrap();
+        let added = state.add_publicity(input.clone()).unwrap();
+        assert_eq!(added.activity.campaign, "宪法宣传周");
+        state
+            .add_publicity(PublicityInput {
+                campaign: String::new(),
+                ..input
+            })
+            .unwrap();
+        let all = state
+            .publicity(&today.to_string(), &today.to_string(), None)
+            .unwrap();
+        assert_eq!(all.activities.len(), 2);
+        assert_eq!(all.campaigns, ["宪法宣传周"]);
         let p = state
-            .publicity(&today.to_string(), &today.to_string())
+            .publicity(
+                &today.to_string(),
+                &today.to_string(),
+                Some("宪法宣传周".into()),
+            )
             .unwrap();
         assert_eq!(p.activities.len(), 1);
+        assert_eq!(p.activities[0].county, "沁水县");
         assert_eq!(
             (
                 p.summary.totals.events,

@@ -1018,7 +1018,8 @@ impl Modify for BearerAuth {
 #[openapi(
     info(title = "信访接待台 city server (xinfang-city)", description = "Enrolment, sync and city views. Protocol: docs/sync.md."),
     paths(healthz, enrol, sync_state, push, own_changes, pull, snapshot, audit_push, reference_data,
-        city_halls, repeat_visits, city_audit, city_quarantine, crate::stats::city_stats),
+        city_halls, repeat_visits, city_audit, city_quarantine, crate::stats::city_stats,
+        crate::publicity::city_publicity),
     components(schemas(ApiError, AuditHead, Change, Op, Hlc, RemoteChange, EnrolRequest, EnrolResponse,
         DeviceState, PushRequest, PushResponse, SetAside, OwnChangesRequest, OwnChangesResponse,
         Quarantine, QuarantinedChange, PullRequest, PullResponse, SnapshotRequest, SnapshotRecord,
@@ -1026,7 +1027,9 @@ impl Modify for BearerAuth {
         ReferenceBundle, HallCounts, CityCounts, RepeatVisit, RepeatVisits, AuditEntry,
         AuditPushRequest, AuditPushResponse, AuditChains, DeviceAuditChain, AuditBreak,
         crate::stats::CityStats, crate::stats::HallStats, crate::stats::CityRate,
-        crate::stats::CityCount)),
+        crate::stats::CityCount, crate::publicity::CityPublicity,
+        crate::publicity::HallPublicity, crate::publicity::CampaignPublicity,
+        crate::publicity::PublicityFigures)),
     modifiers(&BearerAuth),
     tags((name = "service"), (name = "sync", description = "Desk ↔ city sync"), (name = "city", description = "City administrator's views"))
 )]
@@ -1145,6 +1148,7 @@ pub fn router_with_limits(
         .route("/v1/city/halls", get(city_halls))
         .route("/v1/city/repeat-visits", get(repeat_visits))
         .route("/v1/city/stats", get(crate::stats::city_stats))
+        .route("/v1/city/publicity", get(crate::publicity::city_publicity))
         .route("/v1/city/audit", get(city_audit))
         .route("/v1/city/quarantine", get(city_quarantine))
         .fallback(not_found)

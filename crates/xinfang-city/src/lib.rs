@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod publicity;
 pub mod reference;
 pub mod report;
 pub mod reviewer;

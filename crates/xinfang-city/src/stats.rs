@@ -210,7 +210,18 @@ pub async fn city_stats(
             "请用查询参数 from 和 to 给出统计区间，例如 ?from=2025-03-01&to=2025-03-31。",
         )
     })?;
-    let period = Period::parse(&q.from, &q.to).map_err(|e| {
+    let period = parse_period(&q.from, &q.to)?;
+    let storage = state.storage.clone();
+    let today = state.settings.clock.today();
+    Ok(Json(
+        crate::api::blocking(move || load(storage.as_ref(), &period, today)).await?,
+    ))
+}
+
+/// A period of the city's views from its query parameters; a bad one is a 422 with the
+/// core's Chinese messages.
+pub(crate) fn parse_period(from: &str, to: &str) -> Result<Period, Failure> {
+    Period::parse(from, to).map_err(|e| {
         let messages: Vec<String> = e.0.iter().map(|f| f.message.clone()).collect();
         let code =
             e.0.first()
@@ -220,12 +231,7 @@ pub async fn city_stats(
                     _ => "date_format",
                 });
         Failure::new(StatusCode::UNPROCESSABLE_ENTITY, code, messages.join(""))
-    })?;
-    let storage = state.storage.clone();
-    let today = state.settings.clock.today();
-    Ok(Json(
-        crate::api::blocking(move || load(storage.as_ref(), &period, today)).await?,
-    ))
+    })
 }
 
 /// The city's own entry among the halls (code ending in `00`, e.g. 140500 晋城市), else

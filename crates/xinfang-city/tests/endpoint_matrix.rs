@@ -36,6 +36,7 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("GET", "/v1/city/halls", Access::Admin),
     ("GET", "/v1/city/repeat-visits", Access::Admin),
     ("GET", "/v1/city/stats", Access::Admin),
+    ("GET", "/v1/city/publicity", Access::Admin),
     ("GET", "/v1/city/audit", Access::Admin),
     ("GET", "/v1/city/quarantine", Access::Admin),
 ];

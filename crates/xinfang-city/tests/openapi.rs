@@ -30,6 +30,7 @@ fn every_route_is_documented() {
         "/v1/city/halls",
         "/v1/city/repeat-visits",
         "/v1/city/stats",
+        "/v1/city/publicity",
         "/v1/city/audit",
         "/v1/audit/push",
     ] {

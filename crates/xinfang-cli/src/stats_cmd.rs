@@ -188,16 +188,26 @@ pub enum PublicityCommand {
         reads: u32,
         #[arg(long, default_value = "")]
         note: String,
+        /// The campaign (活动名称), e.g. 第三届“循法信访、依法办访”法治宣传周; with --file, for
+        /// the activities that name none.
+        #[arg(long)]
+        campaign: Option<String>,
     },
-    /// Activities of a period (default: this year).
+    /// Activities of a period (default: this year), with their county and campaign.
     List {
         #[command(flatten)]
         period: PeriodArgs,
+        /// Only the activities of this campaign (活动名称).
+        #[arg(long)]
+        campaign: Option<String>,
     },
-    /// Totals of a period (default: this year), per unit, kind and month.
+    /// Totals of a period (default: this year), per unit, kind, month and campaign.
     Summary {
         #[command(flatten)]
         period: PeriodArgs,
+        /// Only the activities of this campaign (活动名称).
+        #[arg(long)]
+        campaign: Option<String>,
     },
 }
 
@@ -432,8 +442,8 @@ pub fn export(args: &Args, a: &ExportArgs) -> CmdResult {
             ("mediations", rows.len())
         }
         ExportKind::Publicity => {
-            let records = xinfang_app::stats::publicity_list(&store, &me, &q.period)?;
-            let summary = xinfang_app::stats::publicity_summary(&store, &me, &q.period)?;
+            let records = xinfang_app::stats::publicity_list(&store, &me, &q.period, None)?;
+            let summary = xinfang_app::stats::publicity_summary(&store, &me, &q.period, None)?;
             xinfang_ledger::write_publicity(out, &records, &summary).map_err(ledger_err)?;
             ("publicity", records.len())
         }
@@ -557,7 +567,7 @@ fn publicity_inputs(path: &Path) -> Result<Vec<PublicityInput>, Failure> {
             "file",
             "json_invalid",
             format!(
-                "活动文件不是有效的 JSON：{e}。请写成一个活动对象或活动数组，字段见 PublicityInput（held_on、place、units、kind、leaflets、consulted、reached、posts、reads）。"
+                "活动文件不是有效的 JSON：{e}。请写成一个活动对象或活动数组，字段见 PublicityInput（held_on、place、units、kind、leaflets、consulted、reached、posts、reads、campaign）。"
             ),
         ))
     };
@@ -586,9 +596,10 @@ pub fn publicity(args: &Args, command: &PublicityCommand) -> CmdResult {
             posts,
             reads,
             note,
+            campaign,
         } => {
             authorize(&me.roles, Action::RecordPublicity)?;
-            let inputs = match file {
+            let mut inputs = match file {
                 Some(f) => publicity_inputs(f)?,
                 None => vec![PublicityInput {
                     held_on: date.clone().unwrap_or_default(),
@@ -601,8 +612,14 @@ pub fn publicity(args: &Args, command: &PublicityCommand) -> CmdResult {
                     posts: *posts,
                     reads: *reads,
                     note: note.clone(),
+                    campaign: String::new(),
                 }],
             };
+            if let Some(c) = campaign {
+                for input in inputs.iter_mut().filter(|i| i.campaign.trim().is_empty()) {
+                    input.campaign = c.clone();
+                }
+            }
             let today = now().date_naive();
             // Every activity is checked before any is stored.
             let mut valid = Vec::with_capacity(inputs.len());
@@ -633,10 +650,10 @@ pub fn publicity(args: &Args, command: &PublicityCommand) -> CmdResult {
                 format!("已登记 {} 场法治宣传活动", ids.len())
             });
         }
-        PublicityCommand::List { period } => {
+        PublicityCommand::List { period, campaign } => {
             authorize(&me.roles, Action::ViewStatistics)?;
             let p = period.period(year_start)?;
-            let list = xinfang_app::stats::publicity_list(&store, &me, &p)?;
+            let list = xinfang_app::stats::publicity_list(&store, &me, &p, campaign.as_deref())?;
             print(json, &json!({ "activities": list }), |_| {
                 if list.is_empty() {
                     return format!("{} 至 {} 没有登记法治宣传活动。", p.from, p.to);
@@ -645,8 +662,10 @@ pub fn publicity(args: &Args, command: &PublicityCommand) -> CmdResult {
                     .map(|r| {
                         let a = &r.activity;
                         format!(
-                            "{}\t{}\t{}\t{}\t资料 {} 份，咨询 {} 人次，受益 {} 人，推文 {} 篇，阅读 {} 次",
+                            "{}\t{}\t{}\t{}\t{}\t{}\t资料 {} 份，咨询 {} 人次，受益 {} 人，推文 {} 篇，阅读 {} 次",
                             a.held_on,
+                            r.county,
+                            if a.campaign.is_empty() { "（未填活动名称）" } else { &a.campaign },
                             a.kind_label,
                             a.place,
                             a.units.join("、"),
@@ -661,14 +680,18 @@ pub fn publicity(args: &Args, command: &PublicityCommand) -> CmdResult {
                     .join("\n")
             });
         }
-        PublicityCommand::Summary { period } => {
+        PublicityCommand::Summary { period, campaign } => {
             authorize(&me.roles, Action::ViewStatistics)?;
             let p = period.period(year_start)?;
-            let s = xinfang_app::stats::publicity_summary(&store, &me, &p)?;
+            let s = xinfang_app::stats::publicity_summary(&store, &me, &p, campaign.as_deref())?;
             print(json, &s, |s| {
                 let t = &s.totals;
+                let of = campaign
+                    .as_deref()
+                    .map(|c| format!("（{}）", c.trim()))
+                    .unwrap_or_default();
                 let mut lines = vec![format!(
-                    "{} 至 {}：开展活动 {} 场，参与单位 {} 个，发放资料 {} 份，接受咨询 {} 人次，受益群众 {} 人，推文 {} 篇，阅读量 {} 次",
+                    "{} 至 {}{of}：开展活动 {} 场，参与单位 {} 个，发放资料 {} 份，接受咨询 {} 人次，受益群众 {} 人，推文 {} 篇，阅读量 {} 次",
                     p.from,
                     p.to,
                     t.events,
@@ -684,6 +707,19 @@ pub fn publicity(args: &Args, command: &PublicityCommand) -> CmdResult {
                         "  {}：{} 场，资料 {} 份，咨询 {} 人次",
                         u.key, u.totals.events, u.totals.leaflets, u.totals.consulted
                     ));
+                }
+                if campaign.is_none() && s.by_campaign.len() > 1 {
+                    for c in &s.by_campaign {
+                        let name = if c.key.is_empty() {
+                            "（未填活动名称）"
+                        } else {
+                            &c.key
+                        };
+                        lines.push(format!(
+                            "  活动 {name}：{} 场，参与单位 {} 个",
+                            c.totals.events, c.totals.units
+                        ));
+                    }
                 }
                 lines.join("\n")
             });

@@ -228,12 +228,49 @@ fn publicity_add_and_summary() {
             "300",
         ],
     );
-    let file = concat!(
+    // 沁水县's share of the city's third 法治宣传周 (tests/data/publicity-week-2021.tsv), as
+    // the JSON file `publicity add --file` reads, the campaign given once on the command line.
+    let table = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/data/publicity-2021.json"
+        "/../../tests/data/publicity-week-2021.tsv"
+    ))
+    .unwrap();
+    let week = "第三届“循法信访、依法办访”法治宣传周";
+    let n = |s: &str| s.parse::<u64>().unwrap();
+    let activities: Vec<serde_json::Value> = table
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .skip(1)
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .filter(|c| c[1] == "140521" && c[11] == week)
+        .map(|c| {
+            serde_json::json!({
+                "held_on": c[2], "kind": c[3], "place": c[4],
+                "units": c[5].split('、').collect::<Vec<_>>(),
+                "leaflets": n(c[6]), "consulted": n(c[7]), "reached": n(c[8]),
+                "posts": n(c[9]), "reads": n(c[10]),
+            })
+        })
+        .collect();
+    let leaflets: u64 = activities
+        .iter()
+        .map(|a| a["leaflets"].as_u64().unwrap())
+        .sum();
+    let file = d.join("week.json");
+    std::fs::write(&file, serde_json::to_string(&activities).unwrap()).unwrap();
+    let added = ok(
+        d,
+        "clerk",
+        &[
+            "publicity",
+            "add",
+            "--file",
+            file.to_str().unwrap(),
+            "--campaign",
+            week,
+        ],
     );
-    let added = ok(d, "clerk", &["publicity", "add", "--file", file]);
-    assert_eq!(added["added"], 86);
+    assert_eq!(added["added"], 12);
     let s = ok(
         d,
         "clerk",
@@ -246,9 +283,54 @@ fn publicity_add_and_summary() {
             "2021-12-31",
         ],
     );
-    assert_eq!(s["totals"]["events"], 87);
-    assert_eq!(s["totals"]["leaflets"], 76_800);
-    assert_eq!(s["totals"]["units"], 69);
+    assert_eq!(s["totals"]["events"], 13);
+    assert_eq!(s["totals"]["leaflets"], 800 + leaflets);
+    assert_eq!(s["by_campaign"][0]["key"], "");
+    assert_eq!(s["by_campaign"][1]["key"], week);
+    let of_week = [
+        "publicity",
+        "summary",
+        "--from",
+        "2021-05-01",
+        "--to",
+        "2021-05-31",
+        "--campaign",
+        week,
+    ];
+    let s = ok(d, "clerk", &of_week);
+    assert_eq!(s["totals"]["events"], 12);
+    assert_eq!(s["totals"]["leaflets"], leaflets);
+    let list = ok(
+        d,
+        "clerk",
+        &[
+            "publicity",
+            "list",
+            "--from",
+            "2021-01-01",
+            "--to",
+            "2021-12-31",
+            "--campaign",
+            week,
+        ],
+    );
+    let list = list["activities"].as_array().unwrap();
+    assert_eq!(list.len(), 12);
+    assert_eq!(list[0]["county"], "沁水县");
+    assert_eq!(list[0]["hall_code"], "140521");
+    assert_eq!(list[0]["campaign"], week);
+    // Text for people: the county and the campaign on each line.
+    let out = common::xinfang(d)
+        .args(["--user", "clerk", "publicity", "list"])
+        .args(["--from", "2021-05-17", "--to", "2021-05-17"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("沁水县\t第三届“循法信访、依法办访”法治宣传周"),
+        "{text}"
+    );
     let (code, v) = run(
         d,
         "clerk",

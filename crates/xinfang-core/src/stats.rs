@@ -553,6 +553,9 @@ pub struct PublicityInput {
     /// Reads of those posts (阅读量, 次).
     pub reads: u32,
     pub note: String,
+    /// The campaign it belongs to (活动名称), e.g. `第三届“循法信访、依法办访”法治宣传周`;
+    /// optional. The city totals each campaign across halls by this name.
+    pub campaign: String,
 }
 
 /// A publicity activity once checked; also the shape the store returns.
@@ -571,6 +574,14 @@ pub struct ValidPublicity {
     pub posts: u32,
     pub reads: u32,
     pub note: String,
+    /// Trimmed, inner runs of white space made one space; empty: no campaign given.
+    pub campaign: String,
+}
+
+/// A campaign's name as compared: trimmed, every run of white space one space, so that
+/// `法治宣传周 ` and `法治宣传周` are one campaign on the city.
+pub fn normalize_campaign(name: &str) -> String {
+    name.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 pub fn validate_publicity(
@@ -656,6 +667,14 @@ pub fn validate_publicity(
             "填写了阅读量但推文篇数为 0：请填写推文篇数，或把阅读量改为 0。",
         ));
     }
+    let campaign = normalize_campaign(&input.campaign);
+    if campaign.chars().count() > MAX_PUBLICITY_TEXT {
+        errors.push(FieldError::new(
+            "campaign",
+            "campaign_too_long",
+            format!("活动名称最多 {MAX_PUBLICITY_TEXT} 个字，请简写（如“第三届法治宣传周”）。"),
+        ));
+    }
     let note = input.note.trim();
     match (held_on, kind) {
         (Some(held_on), Some((code, label))) if errors.is_empty() => Ok(ValidPublicity {
@@ -670,6 +689,7 @@ pub fn validate_publicity(
             posts: input.posts,
             reads: input.reads,
             note: note.to_owned(),
+            campaign,
         }),
         _ => Err(errors),
     }
@@ -704,7 +724,7 @@ pub struct PublicityGroup {
     pub totals: PublicityTotals,
 }
 
-/// Totals for a period, and by unit, kind and month.
+/// Totals for a period, and by unit, kind, month and campaign.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PublicitySummary {
@@ -713,6 +733,24 @@ pub struct PublicitySummary {
     pub by_unit: Vec<PublicityGroup>,
     pub by_kind: Vec<PublicityGroup>,
     pub by_month: Vec<PublicityGroup>,
+    /// By campaign name, in name order; the key is empty for activities of no campaign.
+    pub by_campaign: Vec<PublicityGroup>,
+}
+
+/// The report's figures over some activities. `units` counts distinct organising units by
+/// name: a unit that organised or joined several of the activities (in one county or in
+/// several) counts once, so the units of a city total are not the sum of its counties'.
+pub fn publicity_totals<'a>(
+    activities: impl IntoIterator<Item = &'a ValidPublicity>,
+) -> PublicityTotals {
+    let mut t = PublicityTotals::default();
+    let mut units = std::collections::BTreeSet::new();
+    for a in activities {
+        add(&mut t, a);
+        units.extend(a.units.iter().map(String::as_str));
+    }
+    t.units = units.len() as u64;
+    t
 }
 
 fn add(t: &mut PublicityTotals, a: &ValidPublicity) {
@@ -782,11 +820,22 @@ pub fn summarize_publicity(activities: &[ValidPublicity]) -> PublicitySummary {
             group(&k, t)
         })
         .collect();
+    let campaigns: BTreeSet<&str> = activities.iter().map(|a| a.campaign.as_str()).collect();
+    let by_campaign = campaigns
+        .into_iter()
+        .map(|c| {
+            group(
+                c,
+                publicity_totals(activities.iter().filter(|a| a.campaign == c)),
+            )
+        })
+        .collect();
     PublicitySummary {
         totals,
         by_unit,
         by_kind,
         by_month,
+        by_campaign,
     }
 }
 
@@ -982,5 +1031,62 @@ mod tests {
                 "reads_without_posts"
             ]
         );
+    }
+
+    #[test]
+    fn a_campaign_is_trimmed_and_totalled_with_each_unit_once() {
+        let today = d("2021-12-31");
+        let act = |held_on: &str, units: &[&str], campaign: &str, leaflets: u32| {
+            validate_publicity(
+                &PublicityInput {
+                    held_on: held_on.into(),
+                    place: "文化广场".into(),
+                    units: units.iter().map(|u| (*u).into()).collect(),
+                    kind: "宣讲".into(),
+                    leaflets,
+                    campaign: campaign.into(),
+                    ..Default::default()
+                },
+                today,
+            )
+            .unwrap()
+        };
+        let week = "第三届“循法信访、依法办访”法治宣传周";
+        let a = act(
+            "2021-05-17",
+            &["沁水县信访局", "沁水县司法局"],
+            "  第三届“循法信访、依法办访”法治宣传周 ",
+            100,
+        );
+        assert_eq!(a.campaign, week);
+        // The same unit in a second event of the week counts once among the week's units.
+        let b = act("2021-05-18", &["沁水县信访局"], week, 50);
+        let c = act("2021-12-04", &["沁水县司法局"], "宪法宣传周", 10);
+        let none = act("2021-06-01", &["沁水县信访局"], "", 5);
+        assert_eq!(none.campaign, "");
+        let week_totals = publicity_totals([&a, &b]);
+        assert_eq!(
+            (week_totals.events, week_totals.units, week_totals.leaflets),
+            (2, 2, 150)
+        );
+        let s = summarize_publicity(&[a, b, c, none]);
+        let keys: Vec<&str> = s.by_campaign.iter().map(|g| g.key.as_str()).collect();
+        assert_eq!(keys, ["", "宪法宣传周", week]);
+        assert_eq!(s.by_campaign[2].totals, week_totals);
+        assert_eq!((s.totals.events, s.totals.units), (4, 2));
+        let long = validate_publicity(
+            &PublicityInput {
+                held_on: "2021-05-17".into(),
+                place: "广场".into(),
+                units: vec!["县信访局".into()],
+                kind: "宣讲".into(),
+                campaign: "周".repeat(MAX_PUBLICITY_TEXT + 1),
+                ..Default::default()
+            },
+            today,
+        )
+        .unwrap_err();
+        assert_eq!(long.0[0].code, "campaign_too_long");
+        assert!(long.0[0].message.contains("活动名称"));
     }
 }

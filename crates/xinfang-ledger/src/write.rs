@@ -452,7 +452,8 @@ const TOTAL_HEADERS: [(&str, f64); 8] = [
     ("阅读量（次）", 12.0),
 ];
 
-/// Publicity activities, and their totals per period, unit, kind and month.
+/// Publicity activities with their county and campaign, and their totals per period, unit,
+/// kind, month and campaign.
 pub fn write_publicity(
     path: &Path,
     records: &[PublicityRecord],
@@ -468,6 +469,8 @@ pub fn write_publicity(
             let a = &r.activity;
             vec![
                 V::D(a.held_on),
+                t(r.county.clone()),
+                t(a.campaign.clone()),
                 t(a.place.clone()),
                 t(a.units.join("、")),
                 t(a.kind_label.clone()),
@@ -486,6 +489,8 @@ pub fn write_publicity(
         0,
         &[
             ("活动日期", 12.0),
+            ("县（市、区）", 12.0),
+            ("活动名称", 30.0),
             ("地点", 20.0),
             ("组织单位", 36.0),
             ("活动形式", 10.0),
@@ -504,6 +509,7 @@ pub fn write_publicity(
         ("按单位", "单位", Some(&summary.by_unit)),
         ("按形式", "活动形式", Some(&summary.by_kind)),
         ("按月份", "月份", Some(&summary.by_month)),
+        ("按活动名称", "活动名称", Some(&summary.by_campaign)),
     ] {
         let ws = wb.add_worksheet();
         ws.set_name(name).map_err(xe(path))?;
@@ -511,7 +517,19 @@ pub fn write_publicity(
         headers[0].0 = first;
         let rows: Vec<Vec<V>> = match groups {
             None => vec![totals_row("合计", &summary.totals)],
-            Some(g) => g.iter().map(|g| totals_row(&g.key, &g.totals)).collect(),
+            Some(g) => g
+                .iter()
+                .map(|g| {
+                    totals_row(
+                        if g.key.is_empty() {
+                            "（未填）"
+                        } else {
+                            &g.key
+                        },
+                        &g.totals,
+                    )
+                })
+                .collect(),
         };
         table(ws, &f, 0, &headers, &rows).map_err(xe(path))?;
     }

@@ -381,3 +381,39 @@ fn a_tiny_ods_repeating_a_cell_is_refused_before_the_range_is_made() {
         vec![(2, vec!["张三".to_owned(), "x".to_owned()])]
     );
 }
+
+/// The publicity export names each activity's county and campaign (issue 16).
+#[test]
+fn the_publicity_export_names_the_county_and_the_campaign() {
+    use xinfang_core::stats::{PublicityInput, validate_publicity};
+    let dir = TempDir::new().unwrap();
+    let (mut store, clerk) = store(dir.path());
+    let week = "第三届“循法信访、依法办访”法治宣传周";
+    for campaign in [week, ""] {
+        let input = PublicityInput {
+            held_on: "2021-05-17".into(),
+            place: "沁水中学".into(),
+            units: vec!["沁水县信访局".into()],
+            kind: "进校园".into(),
+            leaflets: 1400,
+            campaign: campaign.into(),
+            ..Default::default()
+        };
+        let valid = validate_publicity(&input, d("2021-12-31")).unwrap();
+        store.add_publicity(&valid, &clerk.id).unwrap();
+    }
+    let period = Period::new(d("2021-05-01"), d("2021-05-31")).unwrap();
+    let records = store.publicity_list(&period, None).unwrap();
+    let summary = store.publicity_summary(&period, None).unwrap();
+    let file = dir.path().join("宣传.xlsx");
+    xinfang_ledger::write_publicity(&file, &records, &summary).unwrap();
+    let sheet = read_table(&file).unwrap();
+    assert_eq!(
+        sheet.headers[..4],
+        ["活动日期", "县（市、区）", "活动名称", "地点"]
+    );
+    let mut campaigns: Vec<&str> = sheet.rows.iter().map(|(_, r)| r[2].as_str()).collect();
+    campaigns.sort_unstable();
+    assert_eq!(campaigns, ["", week]);
+    assert!(sheet.rows.iter().all(|(_, r)| r[1] == "沁水县"));
+}

@@ -133,34 +133,64 @@ describe('StatsView', () => {
 })
 
 describe('PublicityView', () => {
-  it('records an activity with its units split and shows the totals from Rust', async () => {
+  const week = '第三届“循法信访、依法办访”法治宣传周'
+  const totals = { events: 12, units: 11, leaflets: 12550, consulted: 1020, reached: 836, posts: 7, reads: 16130 }
+  const activity = {
+    id: 'p1', hall_code: '140521', county: '沁水县', held_on: '2021-05-17', place: '沁水中学', units: ['沁水县信访局', '沁水县司法局'],
+    kind: 'school', kind_label: '进校园', leaflets: 1400, consulted: 122, reached: 69, posts: 0, reads: 0, note: '', campaign: week,
+  }
+  const page = (activities: unknown[]) => ({
+    activities,
+    summary: { totals, by_unit: [{ key: '沁水县司法局', totals }], by_kind: [], by_month: [], by_campaign: [{ key: week, totals }] },
+    kinds: [{ value: 'community', label: '进社区', hint: '' }],
+    may_record: true,
+    campaigns: [week, '2021年宪法宣传周'],
+  })
+
+  it('records an activity with its units split and its campaign, and shows the totals from Rust', async () => {
     let added: Record<string, unknown> | null = null
-    const totals = { events: 86, units: 69, leaflets: 76000, consulted: 7012, reached: 5400, posts: 54, reads: 120000 }
     mockIPC((cmd, args) => {
-      if (cmd === 'publicity')
-        return {
-          activities: [],
-          summary: { totals, by_unit: [{ key: '县司法局', totals }], by_kind: [], by_month: [] },
-          kinds: [{ value: 'community', label: '进社区', hint: '' }],
-          may_record: true,
-        }
+      if (cmd === 'publicity') return page([])
       if (cmd === 'add_publicity') {
         added = (args as { input: Record<string, unknown> }).input
-        return { id: 'p1', hall_code: '140521', held_on: '2025-03-15', place: '城关社区', units: ['县司法局', '县信访局'], kind: 'community', kind_label: '进社区', leaflets: 500, consulted: 0, reached: 0, posts: 0, reads: 0, note: '' }
+        return { ...activity, held_on: '2025-03-15', place: '城关社区', kind: 'community', kind_label: '进社区' }
       }
       return null
     })
     const w = mountIt(PublicityView)
     await sleep(10)
-    expect(w.find(q('pub-total-events')).text()).toBe('86')
-    expect(w.find(q('pub-total-reads')).text()).toBe('120000')
+    expect(w.find(q('pub-total-events')).text()).toBe('12')
+    expect(w.find(q('pub-total-reads')).text()).toBe('16130')
+    expect(w.find(q('pub-by-campaign')).text()).toContain(week)
     await typeInto(w, 'pub-held-on', '2025-03-15')
     await typeInto(w, 'pub-place', '城关社区')
     await typeInto(w, 'pub-units', '县司法局、县信访局')
+    await typeInto(w, 'pub-campaign', week)
     await w.find(q('pub-submit')).trigger('click')
     await sleep(10)
-    expect(added).toMatchObject({ held_on: '2025-03-15', place: '城关社区', units: ['县司法局', '县信访局'], kind: 'community' })
+    expect(added).toMatchObject({ held_on: '2025-03-15', place: '城关社区', units: ['县司法局', '县信访局'], kind: 'community', campaign: week })
     expect(w.find(q('pub-message')).text()).toContain('城关社区')
+    // The next activity keeps the campaign.
+    expect((w.find(q('pub-campaign')).element as HTMLInputElement).value).toBe(week)
+    w.unmount()
+  })
+
+  it('lists each activity with its county and campaign, all campaigns at first', async () => {
+    const asked: unknown[] = []
+    mockIPC((cmd, args) => {
+      if (cmd === 'publicity') {
+        asked.push((args as { campaign: unknown }).campaign)
+        return page([activity, { ...activity, id: 'p2', campaign: '' }])
+      }
+      return null
+    })
+    const w = mountIt(PublicityView)
+    await sleep(10)
+    expect(asked).toEqual([null])
+    const counties = w.findAll(q('pub-row-county')).map((c) => c.text())
+    expect(counties).toEqual(['沁水县', '沁水县'])
+    const campaigns = w.findAll(q('pub-row-campaign')).map((c) => c.text())
+    expect(campaigns).toEqual([week, '（未填活动名称）'])
     w.unmount()
   })
 })

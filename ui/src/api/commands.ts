@@ -124,7 +124,7 @@ export interface Commands {
   monthly_report: { args: { month: string; hall: string | null; dest: string; overwrite: boolean }; result: WrittenFile }
   open_export: { args: { path: string }; result: string }
   evaluate_matter: { args: { matterId: string; input: EvaluationInput }; result: EvaluationRecord }
-  publicity: { args: { from: string; to: string }; result: PublicityPage }
+  publicity: { args: { from: string; to: string; campaign: string | null }; result: PublicityPage }
   add_publicity: { args: { input: PublicityInput }; result: PublicityRecord }
   reveal_visitor_contact: { args: { visitorId: string; field: ContactField }; result: string }
   reveal_party_contact: { args: { mediationId: string; party: number; field: ContactField }; result: string }

@@ -163,7 +163,7 @@ export const api = {
   openExport: (path: string) => call('open_export', { path }),
   evaluateMatter: (matterId: string, input: EvaluationInput) =>
     call('evaluate_matter', { matterId, input }),
-  publicity: (from: string, to: string) => call('publicity', { from, to }),
+  publicity: (from: string, to: string, campaign: string | null = null) => call('publicity', { from, to, campaign }),
   addPublicity: (input: PublicityInput) => call('add_publicity', { input }),
   // Audited views (docs/security.md): a full ID number or phone, the audit log.
   revealVisitorContact: (visitorId: string, field: ContactField) =>

@@ -210,6 +210,22 @@ pub trait Storage: Send + Sync + 'static {
     /// mediations, the matters received or concluded in it, the limits settled in it or run
     /// out undone; selected through indexes, never every record. Deleted records are left out.
     fn feed_statistics(&self, acc: &mut xinfang_core::tally::StatsAccumulator<'_>) -> Result<()>;
+    /// The publicity activities (法治宣传活动) the halls synced, held in the period and of the
+    /// campaign when one is given (`Some("")`: of none), each with its hall; in (day, hall)
+    /// order, deleted ones left out. A city holds a few hundred a year, so they are read by
+    /// their entity, with no index of their own.
+    fn publicity_activities(
+        &self,
+        period: &xinfang_core::stats::Period,
+        campaign: Option<&str>,
+    ) -> Result<Vec<PublicityRow>>;
+}
+
+/// A hall's publicity activity as synced: the hall it was recorded at is its county.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicityRow {
+    pub hall_code: String,
+    pub activity: xinfang_core::stats::ValidPublicity,
 }
 
 /// The Jincheng units every new store starts with (DOMAIN.md §1).

@@ -1864,6 +1864,72 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn publicity_activities(
+        &self,
+        period: &xinfang_core::stats::Period,
+        campaign: Option<&str>,
+    ) -> Result<Vec<super::PublicityRow>> {
+        use xinfang_core::stats::{ValidPublicity, normalize_campaign, publicity_kind};
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT hall_code, json_extract(data, '$.held_on'),
+                    coalesce(json_extract(data, '$.place'), ''),
+                    coalesce(json_extract(data, '$.units'), '[]'),
+                    coalesce(json_extract(data, '$.kind'), ''),
+                    coalesce(json_extract(data, '$.leaflets'), 0),
+                    coalesce(json_extract(data, '$.consulted'), 0),
+                    coalesce(json_extract(data, '$.reached'), 0),
+                    coalesce(json_extract(data, '$.posts'), 0),
+                    coalesce(json_extract(data, '$.reads'), 0),
+                    coalesce(json_extract(data, '$.note'), ''),
+                    coalesce(json_extract(data, '$.campaign'), '')
+             FROM records
+             WHERE entity = 'publicity_activity' AND deleted_hlc IS NULL
+               AND json_extract(data, '$.held_on') BETWEEN ?1 AND ?2
+               AND (?3 IS NULL OR coalesce(json_extract(data, '$.campaign'), '') = ?3)
+             ORDER BY json_extract(data, '$.held_on'), hall_code, entity_id",
+        )?;
+        let mut rows = stmt.query(params![
+            period.from.to_string(),
+            period.to.to_string(),
+            campaign.map(normalize_campaign)
+        ])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let held: String = r.get(1)?;
+            let units: String = r.get(3)?;
+            let (Ok(held_on), Ok(units)) = (
+                held.parse::<chrono::NaiveDate>(),
+                serde_json::from_str::<Vec<String>>(&units),
+            ) else {
+                tracing::warn!("publicity record with a malformed day or units skipped");
+                continue;
+            };
+            let kind: String = r.get(4)?;
+            let n = |i: usize| -> rusqlite::Result<u32> {
+                Ok(u32::try_from(r.get::<_, i64>(i)?).unwrap_or(0))
+            };
+            out.push(super::PublicityRow {
+                hall_code: r.get(0)?,
+                activity: ValidPublicity {
+                    held_on,
+                    place: r.get(2)?,
+                    units,
+                    kind_label: publicity_kind(&kind).map_or_else(|| kind.clone(), |k| k.1.into()),
+                    kind,
+                    leaflets: n(5)?,
+                    consulted: n(6)?,
+                    reached: n(7)?,
+                    posts: n(8)?,
+                    reads: n(9)?,
+                    note: r.get(10)?,
+                    campaign: r.get(11)?,
+                },
+            });
+        }
+        Ok(out)
+    }
+
     fn feed_statistics(&self, acc: &mut StatsAccumulator<'_>) -> Result<()> {
         let conn = self.conn();
         // One read transaction: every table as of the same moment.

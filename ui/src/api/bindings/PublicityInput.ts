@@ -35,4 +35,9 @@ posts: number,
 /**
  * Reads of those posts (阅读量, 次).
  */
-reads: number, note: string, };
+reads: number, note: string, 
+/**
+ * The campaign it belongs to (活动名称), e.g. `第三届“循法信访、依法办访”法治宣传周`;
+ * optional. The city totals each campaign across halls by this name.
+ */
+campaign: string, };

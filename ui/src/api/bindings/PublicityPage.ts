@@ -4,6 +4,11 @@ import type { PublicityRecord } from "./PublicityRecord";
 import type { PublicitySummary } from "./PublicitySummary";
 
 /**
- * The publicity screen: activities of the period and their totals.
+ * The publicity screen: activities of the period (of one campaign when chosen) and their
+ * totals.
  */
-export type PublicityPage = { activities: Array<PublicityRecord>, summary: PublicitySummary, kinds: Array<Choice>, may_record: boolean, };
+export type PublicityPage = { activities: Array<PublicityRecord>, summary: PublicitySummary, kinds: Array<Choice>, may_record: boolean, 
+/**
+ * Campaigns recorded before, most recent first: what the 活动名称 field offers.
+ */
+campaigns: Array<string>, };

@@ -3,8 +3,20 @@
 /**
  * A publicity activity as stored.
  */
-export type PublicityRecord = { id: string, hall_code: string, held_on: string, place: string, 
+export type PublicityRecord = { id: string, 
+/**
+ * The hall it was recorded at: its county (县、市、区) or the city bureau.
+ */
+hall_code: string, 
+/**
+ * The county's name, e.g. 沁水县 (the code itself when the region table lacks it).
+ */
+county: string, held_on: string, place: string, 
 /**
  * Trimmed, each once, in the order typed.
  */
-units: Array<string>, kind: string, kind_label: string, leaflets: number, consulted: number, reached: number, posts: number, reads: number, note: string, };
+units: Array<string>, kind: string, kind_label: string, leaflets: number, consulted: number, reached: number, posts: number, reads: number, note: string, 
+/**
+ * Trimmed, inner runs of white space made one space; empty: no campaign given.
+ */
+campaign: string, };

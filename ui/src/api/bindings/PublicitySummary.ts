@@ -3,10 +3,14 @@ import type { PublicityGroup } from "./PublicityGroup";
 import type { PublicityTotals } from "./PublicityTotals";
 
 /**
- * Totals for a period, and by unit, kind and month.
+ * Totals for a period, and by unit, kind, month and campaign.
  */
 export type PublicitySummary = { totals: PublicityTotals, 
 /**
  * Most events first, then by name. An activity counts fully for each of its units.
  */
-by_unit: Array<PublicityGroup>, by_kind: Array<PublicityGroup>, by_month: Array<PublicityGroup>, };
+by_unit: Array<PublicityGroup>, by_kind: Array<PublicityGroup>, by_month: Array<PublicityGroup>, 
+/**
+ * By campaign name, in name order; the key is empty for activities of no campaign.
+ */
+by_campaign: Array<PublicityGroup>, };

@@ -7,4 +7,8 @@ export type ValidPublicity = { held_on: string, place: string,
 /**
  * Trimmed, each once, in the order typed.
  */
-units: Array<string>, kind: string, kind_label: string, leaflets: number, consulted: number, reached: number, posts: number, reads: number, note: string, };
+units: Array<string>, kind: string, kind_label: string, leaflets: number, consulted: number, reached: number, posts: number, reads: number, note: string, 
+/**
+ * Trimmed, inner runs of white space made one space; empty: no campaign given.
+ */
+campaign: string, };
