@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use xinfang_core::clock::cst;
-use xinfang_core::hall::{Handling, SkipLevel, skip_level};
+use xinfang_core::hall::{Handling, SkipLevel, SkipLevelBasis, skip_level};
 use xinfang_core::id::{IdType, Sex};
 use xinfang_core::regions::Regions;
 use xinfang_core::visit::{ValidVisit, ValidVisitor};
@@ -300,6 +300,13 @@ impl VisitIds {
     }
 }
 
+fn basis_code(b: SkipLevelBasis) -> &'static str {
+    match b {
+        SkipLevelBasis::Place => "place",
+        SkipLevelBasis::Handling => "handling",
+    }
+}
+
 pub(crate) fn register_in(
     tx: &Transaction<'_>,
     own_device: &str,
@@ -355,8 +362,8 @@ pub(crate) fn register_in(
     tx.prepare_cached(
             "INSERT INTO visits(id, hall_code, visited_at, visit_date, queue_no, clerk_id, head_count, appeal,
                appeal_kind, category_code, agency, place_code, is_repeat, matter_id, created_at,
-               skip_level, skip_level_local, skip_level_authority)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+               skip_level, skip_level_basis, skip_level_local, skip_level_authority)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         )?
         .execute(params![
             visit_id,
@@ -375,6 +382,7 @@ pub(crate) fn register_in(
             matter_id,
             now,
             skip.flagged,
+            skip.basis.map(basis_code),
             skip.flagged.then_some(&skip.local_code),
             skip.flagged.then_some(&skip.authority),
         ])?;
@@ -393,6 +401,7 @@ pub(crate) fn register_in(
     fields.insert("matter_id".into(), json!(matter_id));
     fields.insert("skip_level".into(), json!(skip.flagged));
     if skip.flagged {
+        fields.insert("skip_level_basis".into(), json!(skip.basis.map(basis_code)));
         fields.insert("skip_level_local".into(), json!(skip.local_code));
         fields.insert("skip_level_authority".into(), json!(skip.authority));
     }

@@ -114,6 +114,7 @@ fn a_skip_level_visit_is_stored_logged_synced_and_counted() {
     // Logged with the visit, as fields of the `visit` entity.
     let f = visit_fields(&a, &skipped.visit_id);
     assert_eq!(f["skip_level"], true);
+    assert_eq!(f["skip_level_basis"], "place");
     assert_eq!(f["skip_level_local"], "140521");
     assert_eq!(f["skip_level_authority"], "沁水县信访局");
     assert_eq!(visit_fields(&a, &own.visit_id)["skip_level"], false);
