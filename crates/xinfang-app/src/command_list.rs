@@ -68,6 +68,8 @@ macro_rules! command_table {
             clear_backlog: ManageBacklog, (case_id: String, input: ClearInput) -> BacklogCase;
             print_matter_notice: PrintMatterNotice, (matter_id: String, kind: String, doc_no: Option<String>) -> PrintedNotice;
             open_notice: PrintMatterNotice, (file_name: String) -> String;
+            // The 越级走访告知书 of a visit (matters.rs).
+            print_visit_notice: PrintMatterNotice, (visit_id: String, kind: String, doc_no: Option<String>) -> PrintedNotice;
             // Statistics, Excel export, monthly report, publicity (stats.rs).
             statistics: ViewStatistics, (from: String, to: String, hall: Option<String>) -> StatsPage;
             rate_matters: ViewStatistics, (from: String, to: String, hall: Option<String>, rate: String) -> Vec<RateMatter>;

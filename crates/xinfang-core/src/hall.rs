@@ -101,20 +101,20 @@ pub struct SkipLevel {
     /// 属地: the region code of the place the visitor is guided to, e.g. `140521`; empty when
     /// not flagged.
     #[serde(default, skip_serializing_if = "String::is_empty")]
-    #[cfg_attr(feature = "ts", ts(optional))]
+    #[cfg_attr(feature = "ts", ts(as = "Option<String>", optional))]
     pub local_code: String,
     /// Its name, e.g. `沁水县`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
-    #[cfg_attr(feature = "ts", ts(optional))]
+    #[cfg_attr(feature = "ts", ts(as = "Option<String>", optional))]
     pub local_name: String,
     /// The 属地 authority named to the visitor: the one handling the matter, else the place's
     /// 信访局, e.g. `沁水县信访局`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
-    #[cfg_attr(feature = "ts", ts(optional))]
+    #[cfg_attr(feature = "ts", ts(as = "Option<String>", optional))]
     pub authority: String,
     /// The remark for the clerk (Chinese); empty when not flagged.
     #[serde(default, skip_serializing_if = "String::is_empty")]
-    #[cfg_attr(feature = "ts", ts(optional))]
+    #[cfg_attr(feature = "ts", ts(as = "Option<String>", optional))]
     pub message: String,
 }
 
