@@ -171,6 +171,7 @@ pub enum BacklogCommand {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // command-line arguments, parsed once per run
 pub enum NoticeCommand {
     /// Render a notice to PDF: from a matter (--matter), a visit (--visit, the 越级走访告知书),
     /// a consultation (--consultation), a mediation (--mediation), or a JSON file of the

@@ -307,6 +307,7 @@ fn basis_code(b: SkipLevelBasis) -> &'static str {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // the desk, the visit, its ids and its 越级访: one registration
 pub(crate) fn register_in(
     tx: &Transaction<'_>,
     own_device: &str,
