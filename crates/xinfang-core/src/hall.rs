@@ -340,4 +340,64 @@ mod tests {
         assert!(skip_level_warning("140500", "140105", r).is_none());
         assert!(skip_level_warning("140500", "140500", r).is_none());
     }
+
+    /// Where a matter is handled, for a repeat visit to the 晋城市 hall: the county it was
+    /// assigned to while it is handled; the hall itself once that county objected, or when it
+    /// handles the matter itself; nowhere once it is concluded (the visitor may then ask for a
+    /// review).
+    #[test]
+    fn a_matter_is_handled_where_it_was_assigned_until_objected_or_concluded() {
+        use crate::calendar::HolidayCalendar;
+        use crate::matter::{MatterEvent, MatterState};
+        let r = Regions::bundled();
+        let cal = HolidayCalendar::bundled();
+        let d = |s: &str| s.parse().unwrap();
+        let replay =
+            |events: &[MatterEvent]| MatterState::replay(d("2026-03-02"), events, &cal).unwrap();
+        let assign = MatterEvent::Assign {
+            at: d("2026-03-03"),
+            to_authority: "沁水县人力资源和社会保障局".into(),
+            report_back_by: d("2026-04-30"),
+        };
+        let h = handling_of(&replay(std::slice::from_ref(&assign)), "140500", r).unwrap();
+        assert_eq!(
+            (h.code.as_str(), h.authority.as_str()),
+            ("140521", "沁水县人力资源和社会保障局")
+        );
+        let objected = replay(&[
+            assign.clone(),
+            MatterEvent::ReceiveTransfer {
+                at: d("2026-03-04"),
+            },
+            MatterEvent::ObjectTransfer {
+                at: d("2026-03-05"),
+                reason: "不属于本机关职权范围".into(),
+            },
+        ]);
+        // Objected: back with the hall until it transfers again.
+        let h = handling_of(&objected, "140500", r).unwrap();
+        assert_eq!(h.code, "140500", "{h:?}");
+        let own = replay(&[MatterEvent::Accept {
+            at: d("2026-03-03"),
+            notice_no: None,
+        }]);
+        let h = handling_of(&own, "140500", r).unwrap();
+        assert_eq!(
+            (h.code.as_str(), h.authority.as_str()),
+            ("140500", "晋城市信访局")
+        );
+        assert!(!skip_level("140500", Some("140521"), Some(&h), r).flagged);
+        let concluded = replay(&[
+            MatterEvent::Accept {
+                at: d("2026-03-03"),
+                notice_no: None,
+            },
+            MatterEvent::Conclude {
+                at: d("2026-03-20"),
+                opinion_summary: "已答复".into(),
+                details: Default::default(),
+            },
+        ]);
+        assert_eq!(handling_of(&concluded, "140500", r), None);
+    }
 }
