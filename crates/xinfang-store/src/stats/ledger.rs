@@ -305,7 +305,7 @@ impl Store {
         source: &str,
         clerk_id: &str,
     ) -> Result<ImportOutcome> {
-        let regions = self.reference_data().regions;
+        let regions = xinfang_core::regions::Regions::bundled();
         let skips: Vec<_> = rows
             .iter()
             .map(|row| self.skip_level_of(&row.visit, None, regions))
