@@ -119,6 +119,8 @@ pub fn all() -> Vec<(String, String)> {
         xinfang_core::matter::DeadlineKind,
         xinfang_core::matter::DeadlineParty,
         xinfang_core::notice::NoticeKind,
+        xinfang_core::hall::SkipLevel,
+        xinfang_core::hall::SkipLevelBasis,
         xinfang_core::due::DueBucket,
         xinfang_core::classify::ClassifyInput,
         xinfang_core::backlog::FlagInput,

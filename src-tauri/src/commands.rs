@@ -388,6 +388,16 @@ pub async fn print_mediation_document(
 }
 
 #[tauri::command]
+pub async fn print_visit_notice(
+    s: S<'_>,
+    visit_id: String,
+    kind: String,
+    doc_no: Option<String>,
+) -> CmdResult<PrintedNotice> {
+    s.print_visit_notice(&visit_id, &kind, doc_no.as_deref())
+}
+
+#[tauri::command]
 pub async fn open_notice(s: S<'_>, file_name: String) -> CmdResult<String> {
     s.open_notice(&file_name)
 }

@@ -827,13 +827,10 @@ impl AppState {
     pub fn register_visit(&self, input: VisitInput) -> CmdResult<RegisterResult> {
         self.act(Action::RegisterVisit, |store, me| {
             let valid = validate_visit(&input, &store.reference_data(), self.now_cst())?;
-            let registered = store.register_visit(&valid, &me.id)?;
+            let result = register(store, me, &valid, None)?;
             // Push the new visit to the city now rather than at the next round.
             self.sync_wake.notify_one();
-            Ok(RegisterResult {
-                registered,
-                warnings: visit_warnings(store, &valid),
-            })
+            Ok(result)
         })
     }
 
@@ -853,12 +850,9 @@ impl AppState {
     ) -> CmdResult<RegisterResult> {
         self.act(Action::RegisterVisit, |store, me| {
             let valid = validate_visit(&input, &store.reference_data(), self.now_cst())?;
-            let registered = crate::matters::register_repeat_visit(store, me, &valid, matter_id)?;
+            let result = register(store, me, &valid, Some(matter_id))?;
             self.sync_wake.notify_one();
-            Ok(RegisterResult {
-                registered,
-                warnings: visit_warnings(store, &valid),
-            })
+            Ok(result)
         })
     }
 
@@ -1246,16 +1240,31 @@ fn audit_row(e: AuditEntry, staff: &[Staff]) -> AuditRow {
     }
 }
 
-/// The form's own remarks, and 越级访 when the problem arose below this hall's level: the
-/// remarks every front end shows after registering.
-pub fn visit_warnings(store: &Store, valid: &ValidVisit) -> Vec<FieldError> {
+/// Registers a validated visit: a new matter, or (`matter_id`) a repeat visit joining that one
+/// (重复访, with 不再受理 when the law says so). 越级访 is decided by the store with the visit, in
+/// its transaction. The use case of every front end (the desk, `xinfang visit add`).
+pub fn register(
+    store: &mut Store,
+    me: &Staff,
+    valid: &ValidVisit,
+    matter_id: Option<&str>,
+) -> CmdResult<RegisterResult> {
+    authorize(&me.roles, Action::RegisterVisit).map_err(CommandError::forbidden)?;
+    let registered = match matter_id.map(str::trim).filter(|m| !m.is_empty()) {
+        None => store.register_visit(valid, &me.id)?,
+        Some(id) => crate::matters::register_repeat_visit(store, me, valid, id)?,
+    };
+    let warnings = visit_warnings(valid, &registered);
+    Ok(RegisterResult {
+        registered,
+        warnings,
+    })
+}
+
+/// The form's own remarks, and 越级访 as stored with the visit: the remarks every front end
+/// shows after registering.
+pub fn visit_warnings(valid: &ValidVisit, registered: &Registered) -> Vec<FieldError> {
     let mut warnings = valid.warnings.clone();
-    if let Some(place) = &valid.place_code {
-        warnings.extend(xinfang_core::hall::skip_level_warning(
-            store.hall_code(),
-            place,
-            store.reference_data().regions,
-        ));
-    }
+    warnings.extend(registered.skip_level.warning());
     warnings
 }

@@ -75,6 +75,8 @@ macro_rules! command_table {
             // A matter's notice or a mediation's document: checked by its kind (matters.rs).
             print_mediation_document: PrintMediationAgreement, (mediation_id: String, kind: String) -> PrintedNotice;
             open_notice: LoggedIn, (file_name: String) -> String;
+            // The 越级走访告知书 of a visit (matters.rs).
+            print_visit_notice: PrintMatterNotice, (visit_id: String, kind: String, doc_no: Option<String>) -> PrintedNotice;
             // Statistics, Excel export, monthly report, publicity (stats.rs).
             statistics: ViewStatistics, (from: String, to: String, hall: Option<String>) -> StatsPage;
             rate_matters: ViewStatistics, (from: String, to: String, hall: Option<String>, rate: String) -> Vec<RateMatter>;

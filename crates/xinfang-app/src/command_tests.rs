@@ -14,6 +14,7 @@ use xinfang_core::desk::{
 };
 use xinfang_core::id::resident_id_check_char;
 use xinfang_core::matter::MatterEvent;
+use xinfang_core::notice::NoticeKind;
 use xinfang_core::staff::{Action, Role};
 use xinfang_core::visit::{VisitInput, VisitorInput};
 use xinfang_store::{NewStaff, Staff, Store};
@@ -259,6 +260,9 @@ fn cases() -> Vec<(&'static str, Case)> {
             ok(s.print_mediation_document("no-such-id", "mediation_record"))
         }),
         ("open_notice", |s, _, _| ok(s.open_notice("no-such.pdf"))),
+        ("print_visit_notice", |s, _, _| {
+            ok(s.print_visit_notice("no-such-id", "skip_level_guidance", None))
+        }),
         // crate::stats
         ("statistics", |s, _, _| {
             ok(s.statistics("2025-03-01", "2025-03-31", None))
@@ -539,11 +543,68 @@ fn a_county_matter_at_the_city_hall_is_flagged_as_skip_level() {
         w.message
     );
 
+    // Stored with the visit, shown in its row, counted in the period's statistics.
+    assert!(r.registered.skip_level.flagged);
+    assert_eq!(r.registered.skip_level.authority, "沁水县信访局");
+    let v = r.registered.visit_id.clone();
+    assert!(city.visit_detail(&v).unwrap().visit.skip_level);
+    assert!(
+        city.today()
+            .unwrap()
+            .iter()
+            .any(|row| row.visit_id == v && row.skip_level)
+    );
+
+    // The 越级走访告知书, printed from the visit by the clerk; kept in the store under the
+    // visit's matter.
+    let printed = city
+        .print_visit_notice(&v, "skip_level_guidance", None)
+        .unwrap();
+    assert_eq!(printed.title, "越级走访告知书");
+    assert!(std::fs::read(&printed.path).unwrap().starts_with(b"%PDF"));
+    // Not a matter's notice: the matter page neither offers nor prints it.
+    let matter = r.registered.matter_id.clone();
+    let page = city.matter(&matter).unwrap();
+    assert!(
+        page.notices
+            .iter()
+            .all(|n| n.kind != NoticeKind::SkipLevelGuidance)
+    );
+    let e = city
+        .print_matter_notice(&matter, "skip_level_guidance", None)
+        .unwrap_err();
+    assert_eq!(e.code, "notice_kind_unknown");
+
+    // A role without the print permission is refused, in Rust, before anything is made.
+    city.login("lawyer", PW).unwrap();
+    let e = city
+        .print_visit_notice(&v, "skip_level_guidance", None)
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Forbidden);
+
+    city.login("supervisor", PW).unwrap();
+    let today = city.local_date().to_string();
+    let stats = city.statistics(&today, &today, None).unwrap().stats;
+    assert_eq!(stats.visits.skip_level_visits, 1);
+
     let dir2 = tempfile::tempdir().unwrap();
     let (county, _) = fixture(dir2.path());
     county.login("clerk", PW).unwrap();
     let r = county.register_visit(input).unwrap();
     assert!(r.warnings.iter().all(|w| w.code != "skip_level"));
+    assert!(!r.registered.skip_level.flagged);
+    // A visit at the right level has no 越级走访告知书.
+    let e = county
+        .print_visit_notice(&r.registered.visit_id, "skip_level_guidance", None)
+        .unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_str()),
+        (ErrorKind::Validation, "not_skip_level")
+    );
+    county.login("supervisor", PW).unwrap();
+    let today = county.local_date().to_string();
+    let stats = county.statistics(&today, &today, None).unwrap().stats;
+    assert_eq!(stats.visits.skip_level_visits, 0);
 }
 
 #[test]

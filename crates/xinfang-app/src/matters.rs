@@ -474,6 +474,47 @@ pub fn matter_notice(
     Ok(data)
 }
 
+/// A notice of one visit (`kind` by code or title; the 越级走访告知书) filled from the visit as
+/// registered, with the visit's matter (the printed notice is kept under it). Whom the print
+/// permission of the kind allows (`NoticeKind::action`); a 检举控告 visit only for whom may see
+/// it, the print audited first.
+pub fn visit_notice(
+    store: &Store,
+    me: &Staff,
+    visit_id: &str,
+    kind: &str,
+    doc_no: Option<&str>,
+    today: NaiveDate,
+) -> CmdResult<(NoticeData, String)> {
+    let kind = NoticeKind::parse(kind)
+        .filter(|k| k.is_visit_notice())
+        .ok_or_else(|| {
+            FieldError::new(
+                "kind",
+                "notice_kind_unknown",
+                format!("文书种类“{kind}”不是来访登记的文书，可打印的是越级走访告知书。"),
+            )
+        })?;
+    require(me, kind.action())?;
+    require(me, Action::ViewVisit)?;
+    let doc_no = doc_no.map(notice::check_doc_no).transpose()?;
+    let owner = store.visit_owner(visit_id)?;
+    open_confidential(
+        store,
+        me,
+        &owner,
+        "visit",
+        visit_id,
+        &format!("打印{}", kind.title_zh()),
+    )?;
+    let facts = store.visit_facts(visit_id)?;
+    let mut data = notice::visit_notice(kind, &facts, store.reference_data().regions, today)?;
+    if let Some(no) = doc_no.filter(|n| !n.is_empty()) {
+        data.doc_no = no;
+    }
+    Ok((data, store.matter_of_visit(visit_id)?))
+}
+
 /// Overdue limits and limits due within 3 days. The store leaves out the appeal and names of
 /// confidential matters; the mask says why.
 pub fn due_list(store: &Store, me: &Staff, today: NaiveDate) -> CmdResult<DueList> {
@@ -808,6 +849,43 @@ impl AppState {
         })?;
         let path = write_for_printing(self.data_dir(), &kept)?;
         tracing::info!(kind = data.kind.code(), "mediation document printed");
+        Ok(PrintedNotice {
+            kind: data.kind,
+            title: data.kind.title_zh().to_owned(),
+            path: path.display().to_string(),
+            file_name,
+            bytes: kept.pdf.len() as u64,
+        })
+    }
+
+    /// Prints a notice of one visit (the 越级走访告知书, offered after registering a 越级访):
+    /// filled by [`visit_notice`], rendered and kept in the encrypted store under the visit's
+    /// matter, written out for the printer as [`Self::print_matter_notice`] does.
+    pub fn print_visit_notice(
+        &self,
+        visit_id: &str,
+        kind: &str,
+        doc_no: Option<&str>,
+    ) -> CmdResult<PrintedNotice> {
+        let today = self.local_date();
+        let (data, matter_id) = self.act(Action::PrintMatterNotice, |store, me| {
+            visit_notice(store, me, visit_id, kind, doc_no, today)
+        })?;
+        let pdf = printer(self.data_dir())
+            .and_then(|p| p.render(&data))
+            .map_err(print_error("notice", "文书"))?;
+        let file_name = notice_file_name(data.kind, visit_id, self.now_cst());
+        let kept = StoredNotice {
+            file_name: file_name.clone(),
+            matter_id,
+            kind: data.kind.code().to_owned(),
+            pdf,
+        };
+        self.act(Action::PrintMatterNotice, |store, me| {
+            Ok(store.save_notice(&kept, &me.id)?)
+        })?;
+        let path = write_for_printing(self.data_dir(), &kept)?;
+        tracing::info!(visit_id, kind = data.kind.code(), "visit notice printed");
         Ok(PrintedNotice {
             kind: data.kind,
             title: data.kind.title_zh().to_owned(),

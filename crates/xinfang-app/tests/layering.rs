@@ -128,7 +128,6 @@ fn cli_allowed() -> BTreeMap<&'static str, (&'static str, Vec<&'static str>)> {
                     "store.key_slot_users",
                     "store.list_staff",
                     "store.reference_data",
-                    "store.register_visit",
                     "store.rekey",
                     "store.reset_password",
                     "store.search",

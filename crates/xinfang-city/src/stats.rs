@@ -53,6 +53,8 @@ pub struct HallStats {
     pub first_visits: u64,
     /// 重复访
     pub repeat_visits: u64,
+    /// 越级访: visits to the hall about a place, or a matter being handled, below it.
+    pub skip_level_visits: u64,
     /// 集体访 (5 people or more)
     pub group_visits: u64,
     pub group_people: u64,
@@ -125,6 +127,7 @@ fn hall_stats(f: &HallFigures, hall_code: &str, hall_name: &str) -> HallStats {
         people: f.people,
         first_visits: f.first_visits,
         repeat_visits: f.repeat_visits,
+        skip_level_visits: f.skip_level_visits,
         group_visits: f.group_visits,
         group_people: f.group_people,
         matters_received: f.matters_received,

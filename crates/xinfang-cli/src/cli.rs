@@ -366,14 +366,13 @@ pub fn run(args: Args) -> CmdResult {
             let (mut store, me) = login(&args)?;
             authorize(&me.roles, Action::RegisterVisit)?;
             let visit = validate_visit(&file.visit, &store.reference_data(), now())?;
-            let registered = match file.matter_id.trim() {
-                "" => store.register_visit(&visit, &me.id)?,
-                matter_id => {
-                    xinfang_app::matters::register_repeat_visit(&mut store, &me, &visit, matter_id)?
-                }
-            };
-            // Remarks (越级访 …) go to stderr: stdout keeps the registration's JSON as it was.
-            for w in xinfang_app::api::visit_warnings(&store, &visit) {
+            let xinfang_app::api::RegisterResult {
+                registered,
+                warnings,
+            } = xinfang_app::api::register(&mut store, &me, &visit, Some(&file.matter_id))?;
+            // Remarks (越级访 …) go to stderr: stdout keeps the registration's JSON, with
+            // `skip_level` added.
+            for w in warnings {
                 eprintln!("提示：{}", w.message);
             }
             print(json, &registered, |r| {
@@ -388,6 +387,12 @@ pub fn run(args: Args) -> CmdResult {
                 );
                 if let Some(refusal) = &r.refusal {
                     text += &format!("\n不再受理：{}", refusal.message);
+                }
+                if r.skip_level.flagged {
+                    text += &format!(
+                        "\n越级访：属地 {}（{}），可打印越级走访告知书：xinfang notice render --kind skip_level_guidance --visit {}",
+                        r.skip_level.local_name, r.skip_level.authority, r.visit_id
+                    );
                 }
                 text
             });

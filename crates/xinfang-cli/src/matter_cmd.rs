@@ -169,9 +169,11 @@ pub enum BacklogCommand {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // command-line arguments, parsed once per run
 pub enum NoticeCommand {
-    /// Render a notice to PDF: from a matter (--matter), a consultation (--consultation), a
-    /// mediation (--mediation), or a JSON file of the notice's input (--data).
+    /// Render a notice to PDF: from a matter (--matter), a visit (--visit, the 越级走访告知书),
+    /// a consultation (--consultation), a mediation (--mediation), or a JSON file of the
+    /// notice's input (--data).
     Render {
         #[arg(long)]
         kind: String,
@@ -179,6 +181,9 @@ pub enum NoticeCommand {
         out: PathBuf,
         #[arg(long, group = "source")]
         matter: Option<String>,
+        /// A visit's id: its 越级走访告知书.
+        #[arg(long, group = "source")]
+        visit: Option<String>,
         #[arg(long, group = "source")]
         consultation: Option<String>,
         #[arg(long, group = "source")]
@@ -644,41 +649,44 @@ fn read_input<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result
 
 pub fn notice(args: &Args, command: &NoticeCommand) -> CmdResult {
     let json = args.json;
-    let (kind_arg, out, matter, consultation, mediation, data, templates, doc_no) = match command {
-        NoticeCommand::Kinds => {
-            let kinds: Vec<_> = NoticeKind::ALL
-                .iter()
-                .map(|k| json!({ "kind": k.code(), "title": k.title_zh() }))
-                .collect();
-            print(json, &json!({ "kinds": kinds }), |_| {
-                NoticeKind::ALL
+    let (kind_arg, out, matter, visit, consultation, mediation, data, templates, doc_no) =
+        match command {
+            NoticeCommand::Kinds => {
+                let kinds: Vec<_> = NoticeKind::ALL
                     .iter()
-                    .map(|k| format!("{}\t{}", k.code(), k.title_zh()))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
-            return Ok(());
-        }
-        NoticeCommand::Render {
-            kind,
-            out,
-            matter,
-            consultation,
-            mediation,
-            data,
-            templates,
-            doc_no,
-        } => (
-            kind,
-            out,
-            matter,
-            consultation,
-            mediation,
-            data,
-            templates,
-            doc_no,
-        ),
-    };
+                    .map(|k| json!({ "kind": k.code(), "title": k.title_zh() }))
+                    .collect();
+                print(json, &json!({ "kinds": kinds }), |_| {
+                    NoticeKind::ALL
+                        .iter()
+                        .map(|k| format!("{}\t{}", k.code(), k.title_zh()))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                });
+                return Ok(());
+            }
+            NoticeCommand::Render {
+                kind,
+                out,
+                matter,
+                visit,
+                consultation,
+                mediation,
+                data,
+                templates,
+                doc_no,
+            } => (
+                kind,
+                out,
+                matter,
+                visit,
+                consultation,
+                mediation,
+                data,
+                templates,
+                doc_no,
+            ),
+        };
     let kind = NoticeKind::parse(kind_arg).ok_or_else(|| {
         FieldError::new(
             "kind",
@@ -693,6 +701,12 @@ pub fn notice(args: &Args, command: &NoticeCommand) -> CmdResult {
     authorize(&me.roles, kind.action())?;
     let reference = &store.reference_data();
     let notice: NoticeData = match (kind, matter, consultation, mediation, data) {
+        // The 越级走访告知书 of a visit: the app's use case, checked and audited as on the desk.
+        (k, None, None, None, None) if k.is_visit_notice() && visit.is_some() => {
+            let today = crate::cli::now().date_naive();
+            let id = visit.as_deref().unwrap_or_default();
+            matters::visit_notice(&store, &me, id, k.code(), doc_no.as_deref(), today)?.0
+        }
         (k, Some(id), None, None, None) if k.is_matter_notice() => {
             let today = crate::cli::now().date_naive();
             matters::matter_notice(&store, &me, id, k.code(), doc_no.as_deref(), today)?
@@ -734,6 +748,8 @@ pub fn notice(args: &Args, command: &NoticeCommand) -> CmdResult {
         (k, ..) => {
             let source = if k.is_matter_notice() {
                 "--matter 事项编号"
+            } else if k.is_visit_notice() {
+                "--visit 来访编号"
             } else if k == NoticeKind::LegalOpinion {
                 "--consultation 法律咨询记录编号，或 --data 数据文件"
             } else {

@@ -293,12 +293,13 @@ pub fn stats(args: &Args, a: &StatsArgs) -> CmdResult {
                 s.period.from, s.period.to, s.as_of
             ),
             format!(
-                "来访 {} 批 {} 人次（去重 {} 人）；初次访 {}，重复访 {}；集体访 {} 批 {} 人次",
+                "来访 {} 批 {} 人次（去重 {} 人）；初次访 {}，重复访 {}，越级访 {}；集体访 {} 批 {} 人次",
                 v.visits,
                 v.people,
                 v.visitors,
                 v.first_visits,
                 v.repeat_visits,
+                v.skip_level_visits,
                 v.group_visits,
                 v.group_people
             ),

@@ -683,3 +683,138 @@ fn backlog_cases_through_the_cli() {
     let v = ok(as_user(dir, "boss").arg("verify"));
     assert_eq!(v["ok"], true, "{v}");
 }
+
+/// 越级访 through the binary at the 晋城市 hall: `visit add` says so in its JSON
+/// (`skip_level`, keys added only) and names the 属地; a repeat visit about a matter assigned to
+/// 沁水县 is 越级 with no place written; the 越级走访告知书 renders from the visit for the clerk
+/// and is refused to the lawyer.
+#[test]
+fn a_skip_level_visit_is_flagged_in_its_json_and_its_notice_renders_from_the_visit() {
+    let hall = TempDir::new().unwrap();
+    let dir = hall.path();
+    xinfang(dir)
+        .args(["init", "--hall", "140500", "--admin", "admin"])
+        .assert()
+        .success();
+    common::add_staff(dir, "clerk", "王接待", "clerk");
+    common::add_staff(dir, "lawyer", "陈律师", "lawyer");
+    let add = |name: &str, place: &str, matter: &str| {
+        let path = dir.join(format!("visit-{name}.json"));
+        let visit = json!({
+            "visited_at": "2026-03-03T09:30:00+08:00",
+            "visitors": [{ "name": "王五", "id_number": id_with_check("14052119700505031") }],
+            "head_count": 0,
+            "representatives": [],
+            "appeal": "征地补偿款未发放",
+            "appeal_kind": "claim",
+            "category": "自然资源",
+            "agency": "",
+            "place_code": place,
+            "matter_id": matter
+        });
+        std::fs::write(&path, visit.to_string()).unwrap();
+        let out = as_user(dir, "clerk")
+            .args(["--json", "visit", "add", "--file"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        (json_of(&out), String::from_utf8(out.stderr).unwrap())
+    };
+
+    let (v, stderr) = add("place", "140521", "");
+    for key in [
+        "visit_id",
+        "visitor_ids",
+        "repeat_of",
+        "queue_no",
+        "matter_id",
+        "is_repeat",
+    ] {
+        assert!(v.get(key).is_some(), "{key} kept: {v}");
+    }
+    assert_eq!(v["skip_level"]["flagged"], true, "{v}");
+    assert_eq!(v["skip_level"]["basis"], "place");
+    assert_eq!(v["skip_level"]["local_code"], "140521");
+    assert_eq!(v["skip_level"]["authority"], "沁水县信访局");
+    assert!(
+        stderr.contains("越级访") && stderr.contains("沁水县"),
+        "{stderr}"
+    );
+    let visit_id = v["visit_id"].as_str().unwrap().to_owned();
+
+    let pdf = dir.join("skip.pdf");
+    let r = ok(as_user(dir, "clerk")
+        .args([
+            "notice",
+            "render",
+            "--kind",
+            "skip_level_guidance",
+            "--visit",
+            &visit_id,
+        ])
+        .arg("--out")
+        .arg(&pdf));
+    assert_eq!(r["title"], "越级走访告知书");
+    assert_has(
+        &pdf_text(&pdf),
+        &[
+            "晋城市信访局",
+            "越级走访告知书",
+            "王五",
+            "发生在沁水县",
+            "逐级走访",
+            "沁水县信访局",
+        ],
+        "越级走访告知书",
+    );
+    let e = refused(
+        as_user(dir, "lawyer")
+            .args([
+                "notice",
+                "render",
+                "--kind",
+                "skip_level_guidance",
+                "--visit",
+                &visit_id,
+            ])
+            .arg("--out")
+            .arg(dir.join("lawyer.pdf")),
+    );
+    assert_eq!(e["code"], "forbidden", "{e}");
+    assert!(!dir.join("lawyer.pdf").exists());
+
+    // About the city itself: not 越级, and no notice for it.
+    let (own, _) = add("own", "140500", "");
+    assert_eq!(own["skip_level"], json!({ "flagged": false }));
+    let matter = own["matter_id"].as_str().unwrap().to_owned();
+    let e = refused(
+        as_user(dir, "clerk")
+            .args(["notice", "render", "--kind", "skip_level_guidance"])
+            .args(["--visit", own["visit_id"].as_str().unwrap()])
+            .arg("--out")
+            .arg(dir.join("own.pdf")),
+    );
+    assert_eq!(e["code"], "not_skip_level", "{e}");
+
+    // The city assigns the matter to 沁水县: coming back to the city hall about it is 越级,
+    // with no place of the problem written.
+    ok(as_user(dir, "clerk").args([
+        "matter",
+        "event",
+        &matter,
+        "--event",
+        &json!({"kind": "assign", "at": "2026-03-04", "to_authority": "沁水县人力资源和社会保障局",
+            "report_back_by": "2026-04-30"})
+        .to_string(),
+    ]));
+    let (again, _) = add("again", "", &matter);
+    assert_eq!(again["is_repeat"], true);
+    assert_eq!(again["skip_level"]["flagged"], true, "{again}");
+    assert_eq!(again["skip_level"]["basis"], "handling");
+    assert_eq!(again["skip_level"]["local_code"], "140521");
+    assert_eq!(
+        again["skip_level"]["authority"],
+        "沁水县人力资源和社会保障局"
+    );
+}

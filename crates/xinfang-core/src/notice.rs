@@ -47,10 +47,12 @@ pub enum NoticeKind {
     MediationRecord,
     /// 人民调解回访记录
     MediationFollowUp,
+    /// 越级走访告知书: a 越级访 told where to go (属地, 逐级), printed from the visit.
+    SkipLevelGuidance,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 13] = [
+    pub const ALL: [NoticeKind; 14] = [
         NoticeKind::Acceptance,
         NoticeKind::NonAcceptance,
         NoticeKind::Transfer,
@@ -64,6 +66,7 @@ impl NoticeKind {
         NoticeKind::OralAgreement,
         NoticeKind::MediationRecord,
         NoticeKind::MediationFollowUp,
+        NoticeKind::SkipLevelGuidance,
     ];
 
     pub fn code(self) -> &'static str {
@@ -81,6 +84,7 @@ impl NoticeKind {
             NoticeKind::OralAgreement => "oral_agreement",
             NoticeKind::MediationRecord => "mediation_record",
             NoticeKind::MediationFollowUp => "mediation_follow_up",
+            NoticeKind::SkipLevelGuidance => "skip_level_guidance",
         }
     }
 
@@ -99,6 +103,7 @@ impl NoticeKind {
             NoticeKind::OralAgreement => "口头调解协议登记表",
             NoticeKind::MediationRecord => "人民调解记录",
             NoticeKind::MediationFollowUp => "人民调解回访记录",
+            NoticeKind::SkipLevelGuidance => "越级走访告知书",
         }
     }
 
@@ -115,9 +120,12 @@ impl NoticeKind {
         format!("{}.typ", self.code())
     }
 
-    /// Whether it is printed from a matter (else from a consultation or a mediation).
+    /// Whether it is printed from a matter (else from a consultation, a mediation or a visit).
     pub fn is_matter_notice(self) -> bool {
-        self != NoticeKind::LegalOpinion && !self.is_mediation_document()
+        !matches!(
+            self,
+            NoticeKind::LegalOpinion | NoticeKind::SkipLevelGuidance
+        ) && !self.is_mediation_document()
     }
 
     /// Whether it is printed from a mediation record.
@@ -129,6 +137,11 @@ impl NoticeKind {
                 | NoticeKind::MediationRecord
                 | NoticeKind::MediationFollowUp
         )
+    }
+
+    /// Whether it is printed from one visit (the 越级走访告知书).
+    pub fn is_visit_notice(self) -> bool {
+        self == NoticeKind::SkipLevelGuidance
     }
 
     /// What the person printing it must be allowed to do.
@@ -322,7 +335,8 @@ pub fn available_notices(state: &MatterState) -> Vec<NoticeKind> {
             | NoticeKind::MediationAgreement
             | NoticeKind::OralAgreement
             | NoticeKind::MediationRecord
-            | NoticeKind::MediationFollowUp => false,
+            | NoticeKind::MediationFollowUp
+            | NoticeKind::SkipLevelGuidance => false,
         })
         .collect()
 }
@@ -545,17 +559,18 @@ pub fn matter_notice(
         | NoticeKind::MediationAgreement
         | NoticeKind::OralAgreement
         | NoticeKind::MediationRecord
-        | NoticeKind::MediationFollowUp => {
+        | NoticeKind::MediationFollowUp
+        | NoticeKind::SkipLevelGuidance => {
             return Err(FieldError::new(
                 "kind",
                 "notice_not_for_matter",
                 format!(
                     "{}由{}打印，不从信访事项打印。",
                     kind.title_zh(),
-                    if kind == NoticeKind::LegalOpinion {
-                        "值班律师在法律咨询记录中"
-                    } else {
-                        "人民调解员在调解记录中"
+                    match kind {
+                        NoticeKind::LegalOpinion => "值班律师在法律咨询记录中",
+                        NoticeKind::MediationAgreement => "人民调解员在调解记录中",
+                        _ => "接待员在来访登记中",
                     }
                 ),
             ));
@@ -570,6 +585,101 @@ pub fn matter_notice(
         addressee: addressee(&facts.visitor_names),
         issued_on,
         issued_on_zh: date_zh(issued_on),
+        facts: f,
+    })
+}
+
+/// What a notice of one visit (the 越级走访告知书) is filled from: the visit as registered, with
+/// its 越级访 as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitFacts {
+    /// The hall visited; its bureau issues the notice.
+    pub hall_code: String,
+    /// Visitors of the visit, representatives first.
+    pub visitor_names: Vec<String>,
+    pub visited_on: NaiveDate,
+    /// 诉求 as registered.
+    pub appeal: String,
+    pub category_name: String,
+    /// 问题发生地, if written.
+    pub place_code: Option<String>,
+    pub skip_level: crate::hall::SkipLevel,
+}
+
+/// Fills a notice of one visit: the 越级走访告知书 of a visit flagged 越级访, naming the 属地
+/// authority the visitor is guided to; issued by the hall's bureau, dated `today` (the day it
+/// is printed and handed over). Refused for a visit not flagged.
+pub fn visit_notice(
+    kind: NoticeKind,
+    facts: &VisitFacts,
+    regions: &Regions,
+    today: NaiveDate,
+) -> Result<NoticeData, FieldError> {
+    if !kind.is_visit_notice() {
+        return Err(FieldError::new(
+            "kind",
+            "notice_not_for_visit",
+            format!(
+                "{}不从来访登记打印，请到相应的事项、咨询或调解记录中打印。",
+                kind.title_zh()
+            ),
+        ));
+    }
+    let skip = &facts.skip_level;
+    if !skip.flagged {
+        return Err(FieldError::new(
+            "kind",
+            "not_skip_level",
+            "这次来访没有标为越级访（问题发生地和正在办理的机关都不在本大厅以下），不能打印越级走访告知书。",
+        ));
+    }
+    let (bureau, hall_name) = hall_names(&facts.hall_code, regions);
+    let place_name = |code: &str| {
+        regions
+            .short_name(code)
+            .filter(|n| !matches!(*n, "市辖区" | "县"))
+            .map_or_else(|| code.to_owned(), str::to_owned)
+    };
+    let mut f = Map::new();
+    f.insert("visited_on_zh".into(), json!(date_zh(facts.visited_on)));
+    f.insert("appeal".into(), json!(facts.appeal.trim()));
+    f.insert("category".into(), json!(facts.category_name));
+    f.insert(
+        "place".into(),
+        json!(
+            facts
+                .place_code
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .map(place_name)
+                .unwrap_or_default()
+        ),
+    );
+    let basis = match skip.basis {
+        Some(crate::hall::SkipLevelBasis::Handling) => "handling",
+        _ => "place",
+    };
+    f.insert("basis".into(), json!(basis));
+    let local_name = if skip.local_name.is_empty() {
+        place_name(&skip.local_code)
+    } else {
+        skip.local_name.clone()
+    };
+    f.insert("local_name".into(), json!(local_name));
+    f.insert("authority".into(), json!(skip.authority));
+    f.insert(
+        "local_hall".into(),
+        json!(hall_names(&skip.local_code, regions).1),
+    );
+    Ok(NoticeData {
+        kind,
+        title: kind.title_zh().to_owned(),
+        issuer: bureau,
+        hall_name,
+        doc_no: String::new(),
+        addressee: addressee(&facts.visitor_names),
+        issued_on: today,
+        issued_on_zh: date_zh(today),
         facts: f,
     })
 }
@@ -968,6 +1078,38 @@ mod tests {
             assert_eq!(serde_json::to_value(k).unwrap(), k.code());
         }
         assert_eq!(NoticeKind::parse("通知"), None);
+    }
+
+    #[test]
+    fn the_skip_level_notice_names_the_local_authority_and_only_for_a_flagged_visit() {
+        let r = Regions::bundled();
+        let skip = crate::hall::skip_level("140500", Some("140521"), None, r);
+        let mut facts = VisitFacts {
+            hall_code: "140500".into(),
+            visitor_names: vec!["王五".into()],
+            visited_on: d("2026-03-03"),
+            appeal: "征地补偿款未发放".into(),
+            category_name: "自然资源".into(),
+            place_code: Some("140521".into()),
+            skip_level: skip,
+        };
+        let n = visit_notice(NoticeKind::SkipLevelGuidance, &facts, r, d("2026-03-04")).unwrap();
+        assert_eq!(n.title, "越级走访告知书");
+        assert_eq!(n.issuer, "晋城市信访局");
+        assert_eq!(n.hall_name, "晋城市信访接待大厅");
+        assert_eq!(n.issued_on_zh, "2026年3月4日");
+        assert_eq!(n.facts["visited_on_zh"], "2026年3月3日");
+        assert_eq!(n.facts["place"], "沁水县");
+        assert_eq!(n.facts["local_name"], "沁水县");
+        assert_eq!(n.facts["authority"], "沁水县信访局");
+        assert_eq!(n.facts["local_hall"], "沁水县信访接待大厅");
+        assert_eq!(n.facts["basis"], "place");
+        facts.skip_level = crate::hall::SkipLevel::none();
+        let e =
+            visit_notice(NoticeKind::SkipLevelGuidance, &facts, r, d("2026-03-04")).unwrap_err();
+        assert_eq!(e.code, "not_skip_level");
+        let e = visit_notice(NoticeKind::Acceptance, &facts, r, d("2026-03-04")).unwrap_err();
+        assert_eq!(e.code, "notice_not_for_visit");
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct VisitRow<'a> {
     pub clerk_id: &'a str,
     /// Whether the visit's matter is on record (有一录一).
     pub has_matter: bool,
+    /// 越级访 (`crate::hall::skip_level`, stored with the visit).
+    pub skip_level: bool,
 }
 
 /// One consultation (法律咨询) of a visit of the period.
@@ -106,6 +108,8 @@ pub struct HallFigures {
     pub people: u64,
     pub first_visits: u64,
     pub repeat_visits: u64,
+    /// 越级访
+    pub skip_level_visits: u64,
     pub group_visits: u64,
     pub group_people: u64,
     /// Matters received in the period.
@@ -125,6 +129,7 @@ impl HallFigures {
         self.people += o.people;
         self.first_visits += o.first_visits;
         self.repeat_visits += o.repeat_visits;
+        self.skip_level_visits += o.skip_level_visits;
         self.group_visits += o.group_visits;
         self.group_people += o.group_people;
         self.matters_received += o.matters_received;
@@ -311,6 +316,9 @@ impl<'c> StatsAccumulator<'c> {
         } else {
             h.first_visits += 1;
         }
+        if v.skip_level {
+            h.skip_level_visits += 1;
+        }
         if v.head_count >= GROUP_VISIT_MIN_PEOPLE {
             h.group_visits += 1;
             h.group_people += people;
@@ -486,7 +494,26 @@ mod tests {
             agency: "",
             clerk_id: "c1",
             has_matter: true,
+            skip_level: false,
         }
+    }
+
+    /// 越级访 are counted per hall within the period, beside the other visit counts.
+    #[test]
+    fn skip_level_visits_are_counted_in_their_period() {
+        let cal = HolidayCalendar::bundled();
+        let march = Period::new(d("2025-03-01"), d("2025-03-31")).unwrap();
+        let mut acc = StatsAccumulator::new(march, d("2025-06-01"), &cal);
+        let skipped = |date| VisitRow {
+            skip_level: true,
+            ..visit("140500", date, 1, false)
+        };
+        acc.visit(&skipped("2025-03-03"));
+        acc.visit(&skipped("2025-04-03"));
+        acc.visit(&visit("140500", "2025-03-05", 1, false));
+        let f = acc.finish();
+        assert_eq!((f.total.visits, f.total.skip_level_visits), (2, 1));
+        assert_eq!(f.halls["140500"].skip_level_visits, 1);
     }
 
     /// The accumulator fed a matter's stored deadlines gives the rates that

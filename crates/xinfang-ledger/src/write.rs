@@ -566,6 +566,7 @@ pub fn write_statistics(path: &Path, s: &Statistics) -> Result<(), LedgerError> 
         ("来访人数（去重）", v.visitors),
         ("初次访", v.first_visits),
         ("重复访", v.repeat_visits),
+        ("越级访", v.skip_level_visits),
         ("集体访批次（5人及以上）", v.group_visits),
         ("集体访人次", v.group_people),
         ("法律咨询", s.consultations.total),

@@ -203,6 +203,7 @@ pub fn monthly(
             figure("来访人次", v.people, "人次"),
             figure("初次访", v.first_visits, "批"),
             figure("重复访", v.repeat_visits, "批"),
+            figure("越级访", v.skip_level_visits, "批"),
             figure("集体访", v.group_visits, "批"),
             figure("集体访人次", v.group_people, "人次"),
             figure("法律咨询", s.consultations.total, "次"),

@@ -7,7 +7,7 @@ use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::matter::{MatterEvent, MatterState, OpinionDetails};
 use xinfang_core::notice::{
     self, AgreementParty, DocumentFollowUp, DocumentSession, LegalOpinionInput, MatterFacts,
-    MediationAgreementInput, NoticeData, NoticeKind,
+    MediationAgreementInput, NoticeData, NoticeKind, VisitFacts,
 };
 use xinfang_core::reference::{AppealKind, ReferenceData};
 
@@ -205,6 +205,20 @@ pub fn mediation_agreement_input() -> MediationAgreementInput {
     }
 }
 
+/// A 沁水县 visitor at the 晋城市 hall about a problem in 沁水县 (越级访).
+fn skip_level_facts() -> VisitFacts {
+    let regions = ReferenceData::bundled().regions;
+    VisitFacts {
+        hall_code: "140500".into(),
+        visitor_names: vec![VISITOR.into()],
+        visited_on: d("2026-03-03"),
+        appeal: "某建筑公司拖欠2025年8月至12月工资共计38600元，请求协调支付".into(),
+        category_name: "劳动和社会保障".into(),
+        place_code: Some("140521".into()),
+        skip_level: xinfang_core::hall::skip_level("140500", Some("140521"), None, regions),
+    }
+}
+
 /// A sample of `kind`.
 pub fn sample(kind: NoticeKind) -> NoticeData {
     let reference = ReferenceData::bundled();
@@ -217,6 +231,12 @@ pub fn sample(kind: NoticeKind) -> NoticeData {
             }
             notice::mediation_document(k, &input, reference)
         }
+        NoticeKind::SkipLevelGuidance => notice::visit_notice(
+            kind,
+            &skip_level_facts(),
+            reference.regions,
+            d("2026-03-03"),
+        ),
         _ => notice::matter_notice(
             kind,
             &facts(),

@@ -164,3 +164,33 @@ fn a_missing_template_says_where_it_looked() {
         Err(PrintError::NoFonts(_))
     ));
 }
+
+/// The 越级走访告知书 names the 属地 by the place of the problem, or, for a repeat visit about a
+/// matter a county is handling, that county's authority.
+#[test]
+fn the_skip_level_notice_guides_to_the_local_authority() {
+    let printer = bundled();
+    let place = samples::sample(NoticeKind::SkipLevelGuidance);
+    let text = text_of(&printer.render(&place).unwrap());
+    for wanted in [
+        "晋城市信访局",
+        "2026年3月3日到晋城市信访接待大厅走访",
+        "发生在沁水县",
+        "第二十二条",
+        "逐级走访",
+        "沁水县信访接待大厅（沁水县信访局）",
+    ] {
+        assert!(text.contains(wanted), "no “{wanted}” in {text}");
+    }
+    let mut handling = place;
+    handling.facts.insert("basis".into(), "handling".into());
+    handling
+        .facts
+        .insert("authority".into(), "沁水县人力资源和社会保障局".into());
+    handling.facts.insert("place".into(), "".into());
+    let text = text_of(&printer.render(&handling).unwrap());
+    assert!(
+        text.contains("正由沁水县人力资源和社会保障局依法办理") && !text.contains("发生在"),
+        "{text}"
+    );
+}

@@ -48,6 +48,9 @@ pub struct VisitRow {
     pub agency: Option<String>,
     pub place_name: Option<String>,
     pub is_repeat: bool,
+    /// 越级访 (stored at registration), and the 属地 authority the visitor was guided to.
+    pub skip_level: bool,
+    pub skip_level_authority: Option<String>,
     pub status: VisitStatus,
     pub status_label: String,
     /// 检举控告: the visit is a report, or its matter was classified as one. The app shows its
@@ -219,7 +222,8 @@ fn visit_row(
     let row = conn
         .prepare_cached(
             "SELECT x.id, x.queue_no, x.visited_at, x.head_count, x.appeal, x.appeal_kind,
-                    x.category_code, x.agency, x.place_code, x.is_repeat, coalesce(m.confidential, 0)
+                    x.category_code, x.agency, x.place_code, x.is_repeat, coalesce(m.confidential, 0),
+                    x.skip_level, x.skip_level_authority
              FROM visits x LEFT JOIN matters m ON m.id = x.matter_id WHERE x.id = ?1",
         )?
         .query_row([visit_id], |r| {
@@ -235,6 +239,8 @@ fn visit_row(
                 Option<String>,
                 bool,
                 bool,
+                bool,
+                Option<String>,
             )>::try_from(r)
         })
         .optional()?
@@ -251,6 +257,8 @@ fn visit_row(
         place,
         is_repeat,
         matter_confidential,
+        skip_level,
+        skip_level_authority,
     ) = row;
     let mut stmt = conn.prepare_cached(
         "SELECT v.id, v.name, v.id_number, vv.is_representative
@@ -286,6 +294,8 @@ fn visit_row(
         agency,
         place_name: place.map(|p| regions.name(&p).unwrap_or(p)),
         is_repeat,
+        skip_level,
+        skip_level_authority: skip_level_authority.filter(|_| skip_level),
         status,
         status_label: status.label_zh().to_owned(),
         confidential: matter_confidential || appeal_kind.is_confidential(),

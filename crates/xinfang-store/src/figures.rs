@@ -20,7 +20,8 @@ use crate::{Result, StoreError};
 pub(crate) const VISITS: &str =
     "SELECT x.hall_code, x.visit_date, x.head_count, x.is_repeat, x.appeal_kind,
        x.category_code, coalesce(x.agency, ''), x.clerk_id,
-       x.matter_id IS NOT NULL AND EXISTS (SELECT 1 FROM matters m WHERE m.id = x.matter_id)
+       x.matter_id IS NOT NULL AND EXISTS (SELECT 1 FROM matters m WHERE m.id = x.matter_id),
+       x.skip_level
      FROM visits x WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)";
 
 pub(crate) const CONSULTATIONS: &str =
@@ -157,6 +158,7 @@ pub(crate) fn feed(
                 agency: &agency,
                 clerk_id: &clerk,
                 has_matter: r.get(8)?,
+                skip_level: r.get::<_, i64>(9)? != 0,
             });
         }
     }

@@ -46,9 +46,9 @@ pub use backlog::{BacklogCase, BacklogDashboard, BacklogFilter, BacklogNote};
 pub use changelog::ChangeRow;
 pub use compact::CompactReport;
 pub use desk::{
-    ConsultationRecord, FollowUpRecord, HandoffInfo, HistoryEntry, MediationDocument, MediationRecord, PartyRecord,
-    QueueItem, RecordOwner, SessionRecord, VisitDetail, VisitRow, VisitorBrief, VisitorContact,
-    VisitorProfile,
+    ConsultationRecord, FollowUpRecord, HandoffInfo, HistoryEntry, MediationDocument,
+    MediationRecord, PartyRecord, QueueItem, RecordOwner, SessionRecord, VisitDetail, VisitRow,
+    VisitorBrief, VisitorContact, VisitorProfile,
 };
 pub use drafts::{DRAFT_FORMS, DRAFT_MAX_BYTES, Draft, check_draft, check_draft_form};
 pub use error::{Result, StoreError};

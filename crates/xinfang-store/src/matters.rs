@@ -13,11 +13,12 @@ use serde_json::{Map, json};
 use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::classify::{self, Classification, ClassifyInput};
 use xinfang_core::due::{self, DueBucket};
+use xinfang_core::hall::{SkipLevel, SkipLevelBasis};
 use xinfang_core::matter::{
     self, DECISION_DAYS, DeadlineKind, EventKind, MatterEvent, MatterState, MatterStatus,
     NamedDeadline,
 };
-use xinfang_core::notice::{self, MatterFacts, NoticeKind};
+use xinfang_core::notice::{self, MatterFacts, NoticeKind, VisitFacts};
 use xinfang_core::reference::{AppealKind, ReferenceData};
 
 use crate::changelog::{self, Op};
@@ -438,6 +439,62 @@ impl Store {
             },
             state,
         ))
+    }
+
+    /// What a notice of one visit (越级走访告知书) is filled from: the visit as registered and its
+    /// 越级访 as stored at registration (not decided again: the notice names the 属地 the
+    /// visitor was told that day).
+    pub fn visit_facts(&self, visit_id: &str) -> Result<VisitFacts> {
+        type Row = (
+            String,
+            String,
+            String,
+            Option<String>,
+            bool,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let row: Row = self
+            .conn
+            .prepare_cached(
+                "SELECT hall_code, visit_date, category_code, place_code, skip_level,
+                        skip_level_basis, skip_level_local, skip_level_authority
+                 FROM visits WHERE id = ?1",
+            )?
+            .query_row([visit_id], |r| Row::try_from(r))
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound("该来访记录".to_owned()))?;
+        let (hall_code, day, category, place_code, flagged, basis, local, authority) = row;
+        let reference = self.reference_data();
+        let local_code = local.unwrap_or_default();
+        let skip_level = SkipLevel {
+            flagged,
+            basis: match basis.as_deref() {
+                Some("handling") => Some(SkipLevelBasis::Handling),
+                Some(_) => Some(SkipLevelBasis::Place),
+                None => None,
+            },
+            local_name: reference
+                .regions
+                .short_name(&local_code)
+                .unwrap_or_default()
+                .to_owned(),
+            local_code,
+            authority: authority.unwrap_or_default(),
+            message: String::new(),
+        };
+        Ok(VisitFacts {
+            hall_code,
+            visitor_names: visitor_names(&self.conn, visit_id)?,
+            visited_on: day
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("visit {visit_id}: day {day}")))?,
+            appeal: appeal_of(&self.conn, self.opener.as_ref(), visit_id)?,
+            category_name: category_name_in(&category, &reference),
+            place_code,
+            skip_level,
+        })
     }
 
     /// Records one step of a matter. The core decides; a refusal (`StoreError::Invalid`, with

@@ -4,7 +4,9 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use xinfang_core::clock::cst;
+use xinfang_core::hall::{Handling, SkipLevel, SkipLevelBasis, skip_level};
 use xinfang_core::id::{IdType, Sex};
+use xinfang_core::regions::Regions;
 use xinfang_core::visit::{ValidVisit, ValidVisitor};
 
 use crate::changelog::{self, Op};
@@ -30,6 +32,9 @@ pub struct Registered {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub refusal: Option<xinfang_core::FieldError>,
+    /// 越级访 as decided at registration and stored with the visit (`xinfang_core::hall::
+    /// skip_level`): whether it is flagged, the 属地 and its authority.
+    pub skip_level: SkipLevel,
 }
 
 /// One visit as the history panel lists it.
@@ -44,6 +49,8 @@ pub struct VisitSummary {
     pub category_code: String,
     pub head_count: i64,
     pub is_repeat: bool,
+    /// 越级访 (stored at registration).
+    pub skip_level: bool,
     /// 检举控告: the visit's own kind or its matter's (reclassified later) —
     /// `xinfang_core::staff::visit_is_confidential`. Lists mask the appeal of such a visit.
     pub confidential: bool,
@@ -293,6 +300,14 @@ impl VisitIds {
     }
 }
 
+fn basis_code(b: SkipLevelBasis) -> &'static str {
+    match b {
+        SkipLevelBasis::Place => "place",
+        SkipLevelBasis::Handling => "handling",
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // the desk, the visit, its ids and its 越级访: one registration
 pub(crate) fn register_in(
     tx: &Transaction<'_>,
     own_device: &str,
@@ -300,6 +315,7 @@ pub(crate) fn register_in(
     visit: &ValidVisit,
     clerk_id: &str,
     ids: VisitIds,
+    skip: SkipLevel,
     now: &str,
 ) -> Result<Registered> {
     let visited_at = visit.visited_at.with_timezone(&cst());
@@ -346,8 +362,9 @@ pub(crate) fn register_in(
     };
     tx.prepare_cached(
             "INSERT INTO visits(id, hall_code, visited_at, visit_date, queue_no, clerk_id, head_count, appeal,
-               appeal_kind, category_code, agency, place_code, is_repeat, matter_id, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+               appeal_kind, category_code, agency, place_code, is_repeat, matter_id, created_at,
+               skip_level, skip_level_basis, skip_level_local, skip_level_authority)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         )?
         .execute(params![
             visit_id,
@@ -364,7 +381,11 @@ pub(crate) fn register_in(
             visit.place_code,
             is_repeat,
             matter_id,
-            now
+            now,
+            skip.flagged,
+            skip.basis.map(basis_code),
+            skip.flagged.then_some(&skip.local_code),
+            skip.flagged.then_some(&skip.authority),
         ])?;
     let mut fields = Map::new();
     fields.insert("hall_code".into(), json!(hall));
@@ -379,6 +400,12 @@ pub(crate) fn register_in(
     fields.insert("place_code".into(), json!(visit.place_code));
     fields.insert("is_repeat".into(), json!(is_repeat));
     fields.insert("matter_id".into(), json!(matter_id));
+    fields.insert("skip_level".into(), json!(skip.flagged));
+    if skip.flagged {
+        fields.insert("skip_level_basis".into(), json!(skip.basis.map(basis_code)));
+        fields.insert("skip_level_local".into(), json!(skip.local_code));
+        fields.insert("skip_level_authority".into(), json!(skip.authority));
+    }
     changelog::append(tx, "visit", &visit_id, Op::Insert, fields, now)?;
 
     for (position, visitor_id) in visitor_ids.iter().enumerate() {
@@ -412,6 +439,7 @@ pub(crate) fn register_in(
             matter_id,
             is_repeat: true,
             refusal: None,
+            skip_level: skip,
         });
     }
     let confidential = visit.appeal_kind.is_confidential();
@@ -438,14 +466,32 @@ pub(crate) fn register_in(
         matter_id,
         is_repeat,
         refusal: None,
+        skip_level: skip,
     })
 }
 
 impl Store {
+    /// 越级访 of a visit to this hall: by the place of the problem, or by where the matter it
+    /// joins is being handled (`handled`).
+    pub(crate) fn skip_level_of(
+        &self,
+        visit: &ValidVisit,
+        handled: Option<&Handling>,
+        regions: &Regions,
+    ) -> SkipLevel {
+        skip_level(
+            &self.hall_code,
+            visit.place_code.as_deref(),
+            handled,
+            regions,
+        )
+    }
+
     /// Registers a validated visit in one transaction, with its change-log rows.
     /// A visitor whose document is already on file is linked, not duplicated.
     pub fn register_visit(&mut self, visit: &ValidVisit, clerk_id: &str) -> Result<Registered> {
         let now = now_text(&*self.clock);
+        let skip = self.skip_level_of(visit, None, Regions::bundled());
         let tx = self.conn.transaction()?;
         let registered = register_in(
             &tx,
@@ -454,6 +500,7 @@ impl Store {
             visit,
             clerk_id,
             VisitIds::fresh(),
+            skip,
             &now,
         )?;
         tx.commit()?;
@@ -477,6 +524,11 @@ impl Store {
             return Err(crate::StoreError::NotFound("本大厅的该事项".to_owned()));
         }
         let state = row.state(&self.holiday_calendar())?;
+        // 越级 also by where the matter is being handled (a county it was assigned to …).
+        // The region table is compiled in (the city sends no regions): no store read per visit.
+        let regions = Regions::bundled();
+        let handled = xinfang_core::hall::handling_of(&state, &self.hall_code, regions);
+        let skip = self.skip_level_of(visit, handled.as_ref(), regions);
         let now = now_text(&*self.clock);
         let tx = self.conn.transaction()?;
         let mut registered = register_in(
@@ -486,6 +538,7 @@ impl Store {
             visit,
             clerk_id,
             VisitIds::joining(matter_id),
+            skip,
             &now,
         )?;
         tx.commit()?;
@@ -501,10 +554,17 @@ impl Store {
         visits: &[ValidVisit],
         clerk_id: &str,
     ) -> Result<Vec<Registered>> {
+        // The region table is compiled in (the city sends no regions): no store read per visit.
+        let regions = Regions::bundled();
+        let skips: Vec<SkipLevel> = visits
+            .iter()
+            .map(|v| self.skip_level_of(v, None, regions))
+            .collect();
         let tx = self.conn.transaction()?;
         let out = visits
             .iter()
-            .map(|v| {
+            .zip(skips)
+            .map(|(v, skip)| {
                 register_in(
                     &tx,
                     &self.device_id,
@@ -512,6 +572,7 @@ impl Store {
                     v,
                     clerk_id,
                     VisitIds::fresh(),
+                    skip,
                     &now_text(&*self.clock),
                 )
             })
@@ -535,7 +596,7 @@ impl Store {
     pub fn visits_of_visitor(&self, visitor_id: &str) -> Result<Vec<VisitSummary>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT x.id, x.visited_at, x.queue_no, x.appeal, x.appeal_kind, x.category_code, x.head_count, x.is_repeat,
-                    coalesce(m.confidential, 0)
+                    coalesce(m.confidential, 0), x.skip_level
              FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id
              LEFT JOIN matters m ON m.id = x.matter_id
              WHERE vv.person_id = ?1 ORDER BY x.visited_at DESC",
@@ -553,6 +614,7 @@ impl Store {
                 category_code: r.get(5)?,
                 head_count: r.get(6)?,
                 is_repeat: r.get(7)?,
+                skip_level: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

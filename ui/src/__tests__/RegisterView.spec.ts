@@ -43,7 +43,7 @@ describe('RegisterView', () => {
         calls++
         if (calls === 1)
           throw commandError('visitors[0].id_number', 'id_check_digit', '第 1 位来访人：身份证号码校验位不正确')
-        return { registered: { visit_id: 'v1', visitor_ids: ['p1'], repeat_of: [], queue_no: 7, matter_id: 'm1' }, warnings: [] }
+        return { registered: { visit_id: 'v1', visitor_ids: ['p1'], repeat_of: [], queue_no: 7, matter_id: 'm1', skip_level: { flagged: false } }, warnings: [] }
       }
       if (cmd === 'check_id') return { valid: false, normalized: '', sex: null, birth_date: null, region_name: null, error: null, warnings: [], conflicts: [] }
       return []
@@ -97,7 +97,7 @@ describe('RegisterView', () => {
         ]
       if (cmd === 'register_repeat_visit')
         return {
-          registered: { visit_id: 'v1', visitor_ids: ['p1'], repeat_of: ['v0'], queue_no: 3, matter_id: 'm0', is_repeat: true, refusal: { field: 'matter_id', code: 'not_accepted_again', message: '该事项正在办理中（已受理），同一事实和理由在办理期间不再重复受理。' } },
+          registered: { visit_id: 'v1', visitor_ids: ['p1'], repeat_of: ['v0'], queue_no: 3, matter_id: 'm0', is_repeat: true, refusal: { field: 'matter_id', code: 'not_accepted_again', message: '该事项正在办理中（已受理），同一事实和理由在办理期间不再重复受理。' }, skip_level: { flagged: false } },
           warnings: [],
         }
       return []
@@ -117,6 +117,69 @@ describe('RegisterView', () => {
     expect(sent?.args.matterId).toBe('m0')
     expect(calls.some((c) => c.cmd === 'register_visit')).toBe(false)
     expect(w.find(q('refusal')).text()).toContain('不再重复受理')
+    w.unmount()
+  })
+
+  it('flags a 越级访 with its 属地 and prints the 越级走访告知书 for the visit', async () => {
+    const calls: { cmd: string; args: Record<string, unknown> }[] = []
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args: args as Record<string, unknown> })
+      if (cmd === 'check_id')
+        return { valid: true, normalized: GOOD, sex: 'male', birth_date: '1980-01-15', region_name: '沁水县', error: null, warnings: [], conflicts: [] }
+      if (cmd === 'register_visit')
+        return {
+          registered: {
+            visit_id: 'v9', visitor_ids: ['p1'], repeat_of: [], queue_no: 4, matter_id: 'm9', is_repeat: false,
+            skip_level: { flagged: true, basis: 'place', local_code: '140521', local_name: '沁水县', authority: '沁水县信访局', message: '越级访：问题发生在沁水县……' },
+          },
+          warnings: [{ field: 'place_code', code: 'skip_level', message: '越级访：问题发生在沁水县，请告知信访人逐级走访。' }],
+        }
+      if (cmd === 'print_visit_notice')
+        return { kind: 'skip_level_guidance', title: '越级走访告知书', path: '/data/notices/越级走访告知书-v9.pdf', file_name: '越级走访告知书-v9.pdf', bytes: 60000 }
+      if (cmd === 'open_notice') return '/data/notices/越级走访告知书-v9.pdf'
+      return []
+    })
+    const w = mountView()
+    await w.find(q('visitor-name')).setValue('王五')
+    await w.find(q('visitor-id-number')).setValue(GOOD)
+    await w.find(q('visit-appeal')).setValue('征地补偿款未发放')
+    await w.find(q('register-submit')).trigger('click')
+    await sleep(10)
+    expect(w.find(q('skip-level-tag')).text()).toBe('越级访')
+    expect(w.find(q('skip-level')).text()).toContain('沁水县信访局')
+    await w.find(q('print-skip-level-notice')).trigger('click')
+    await sleep(10)
+    const printed = calls.find((c) => c.cmd === 'print_visit_notice')
+    expect(printed?.args).toMatchObject({ visitId: 'v9', kind: 'skip_level_guidance' })
+    expect(calls.find((c) => c.cmd === 'open_notice')?.args).toMatchObject({ fileName: '越级走访告知书-v9.pdf' })
+    expect(w.find(q('skip-level-notice-path')).text()).toContain('越级走访告知书-v9.pdf')
+    w.unmount()
+  })
+
+  it('shows why the 越级走访告知书 was not printed', async () => {
+    mockIPC((cmd) => {
+      if (cmd === 'check_id')
+        return { valid: true, normalized: GOOD, sex: 'male', birth_date: '1980-01-15', region_name: '沁水县', error: null, warnings: [], conflicts: [] }
+      if (cmd === 'register_visit')
+        return {
+          registered: {
+            visit_id: 'v9', visitor_ids: ['p1'], repeat_of: [], queue_no: 4, matter_id: 'm9', is_repeat: false,
+            skip_level: { flagged: true, basis: 'place', local_code: '140521', local_name: '沁水县', authority: '沁水县信访局', message: '越级访' },
+          },
+          warnings: [],
+        }
+      if (cmd === 'print_visit_notice') throw commandError('', 'forbidden', '您没有打印信访事项文书的权限。')
+      return []
+    })
+    const w = mountView()
+    await w.find(q('visitor-name')).setValue('王五')
+    await w.find(q('visitor-id-number')).setValue(GOOD)
+    await w.find(q('visit-appeal')).setValue('征地补偿款未发放')
+    await w.find(q('register-submit')).trigger('click')
+    await sleep(10)
+    await w.find(q('print-skip-level-notice')).trigger('click')
+    await sleep(10)
+    expect(w.find(q('skip-level-notice-error')).text()).toContain('权限')
     w.unmount()
   })
 })

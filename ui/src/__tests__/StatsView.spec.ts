@@ -31,7 +31,7 @@ function stats(from: string, to: string, visits: number) {
       period: { from, to },
       as_of: '2025-04-01',
       hall: null,
-      visits: { visits, people: visits + 5, first_visits: visits - 1, repeat_visits: 1, matters_received: visits - 1, group_visits: 1, group_people: 6, visitors: visits },
+      visits: { visits, people: visits + 5, first_visits: visits - 1, repeat_visits: 1, skip_level_visits: 2, matters_received: visits - 1, group_visits: 1, group_people: 6, visitors: visits },
       by_hall: [count('140521', '140521', visits)],
       by_day: [count('2025-03-03', '2025-03-03', visits)],
       by_month: [count('2025-03', '2025-03', visits)],
@@ -99,6 +99,7 @@ describe('StatsView', () => {
     await sleep(10)
     expect(calls.at(-1)).toMatchObject({ from: '2025-03-01', to: '2025-03-31', hall: null })
     expect(w.find(q('fig-visits')).text()).toBe('3')
+    expect(w.find(q('fig-skip-level')).text()).toBe('2')
     expect(w.find(q('rate-timely_acceptance-value')).text()).toBe('66.67%')
     expect(w.find(q('rate-timely_acceptance-frac')).text()).toBe('2 / 3')
     expect(w.find(q('rate-satisfaction-value')).text()).toBe('—')

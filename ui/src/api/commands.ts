@@ -116,6 +116,7 @@ export interface Commands {
   print_matter_notice: { args: { matterId: string; kind: string; docNo: string | null }; result: PrintedNotice }
   print_mediation_document: { args: { mediationId: string; kind: string }; result: PrintedNotice }
   open_notice: { args: { fileName: string }; result: string }
+  print_visit_notice: { args: { visitId: string; kind: string; docNo: string | null }; result: PrintedNotice }
   statistics: { args: { from: string; to: string; hall: string | null }; result: StatsPage }
   rate_matters: { args: { from: string; to: string; hall: string | null; rate: string }; result: Array<RateMatter> }
   completeness: { args: { from: string; to: string; hall: string | null }; result: Completeness }

@@ -141,6 +141,9 @@ export const api = {
   printMatterNotice: (matterId: string, kind: string, docNo?: string) =>
     call('print_matter_notice', { matterId, kind, docNo: docNo?.trim() ? docNo.trim() : null }),
   openNotice: (fileName: string) => call('open_notice', { fileName }),
+  // The 越级走访告知书 of a visit.
+  printVisitNotice: (visitId: string, kind: string) =>
+    call('print_visit_notice', { visitId, kind, docNo: null }),
   // Statistics, Excel export, monthly report, publicity (xinfang-app stats.rs).
   statistics: (from: string, to: string, hall: string | null) => call('statistics', { from, to, hall }),
   rateMatters: (from: string, to: string, hall: string | null, rate: RateKind) =>

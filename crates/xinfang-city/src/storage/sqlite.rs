@@ -1960,7 +1960,7 @@ pub(crate) mod stats_rows {
            coalesce(json_extract(data, '$.head_count'), 1), coalesce(json_extract(data, '$.is_repeat'), 0),
            coalesce(json_extract(data, '$.appeal_kind'), ''), coalesce(json_extract(data, '$.category_code'), ''),
            coalesce(json_extract(data, '$.agency'), ''), coalesce(json_extract(data, '$.clerk_id'), ''),
-           json_extract(data, '$.matter_id') IS NOT NULL
+           json_extract(data, '$.matter_id') IS NOT NULL, coalesce(json_extract(data, '$.skip_level'), 0)
          FROM records INDEXED BY records_visit_day
          WHERE entity = 'visit' AND substr(json_extract(data, '$.visited_at'), 1, 10) BETWEEN ?1 AND ?2
            AND deleted_hlc IS NULL";
@@ -2095,6 +2095,7 @@ pub(crate) mod stats_rows {
                     agency: &agency,
                     clerk_id: &clerk,
                     has_matter: r.get(8)?,
+                    skip_level: r.get::<_, i64>(9)? != 0,
                 });
             }
         }

@@ -39,6 +39,8 @@ pub struct VisitCounts {
     pub first_visits: u64,
     /// 重复访
     pub repeat_visits: u64,
+    /// 越级访: visits to this hall about a place, or a matter being handled, below it.
+    pub skip_level_visits: u64,
     /// 集体访 (head count ≥ `GROUP_VISIT_MIN_PEOPLE`)
     pub group_visits: u64,
     /// People who came in group visits.
@@ -195,6 +197,7 @@ impl Store {
             people: t.people,
             first_visits: t.first_visits,
             repeat_visits: t.repeat_visits,
+            skip_level_visits: t.skip_level_visits,
             matters_received: t.matters_received,
             group_visits: t.group_visits,
             group_people: t.group_people,

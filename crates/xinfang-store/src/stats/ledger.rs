@@ -305,10 +305,15 @@ impl Store {
         source: &str,
         clerk_id: &str,
     ) -> Result<ImportOutcome> {
+        let regions = xinfang_core::regions::Regions::bundled();
+        let skips: Vec<_> = rows
+            .iter()
+            .map(|row| self.skip_level_of(&row.visit, None, regions))
+            .collect();
         let tx = self.conn.transaction()?;
         let mut out = ImportOutcome::default();
         let mut seen = HashSet::new();
-        for row in rows {
+        for (row, skip) in rows.iter().zip(skips) {
             let known: Option<i64> = tx
                 .prepare_cached("SELECT 1 FROM ledger_rows WHERE fingerprint = ?1")?
                 .query_row([&row.fingerprint], |r| r.get(0))
@@ -327,6 +332,7 @@ impl Store {
                 &row.visit,
                 clerk_id,
                 VisitIds::of_ledger_row(&self.hall_code, &row.fingerprint),
+                skip,
                 &now,
             )?;
             tx.prepare_cached(

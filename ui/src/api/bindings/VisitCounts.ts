@@ -21,6 +21,10 @@ first_visits: number,
  */
 repeat_visits: number, 
 /**
+ * 越级访: visits to this hall about a place, or a matter being handled, below it.
+ */
+skip_level_visits: number, 
+/**
  * 集体访 (head count ≥ `GROUP_VISIT_MIN_PEOPLE`)
  */
 group_visits: number, 

@@ -6,7 +6,11 @@ import type { VisitorBrief } from "./VisitorBrief";
 /**
  * One visit as 今日来访 lists it.
  */
-export type VisitRow = { visit_id: string, queue_no: number, visited_at: string, visitors: Array<VisitorBrief>, head_count: number, appeal: string, appeal_kind: AppealKind, appeal_kind_label: string, category_name: string, agency: string | null, place_name: string | null, is_repeat: boolean, status: VisitStatus, status_label: string, 
+export type VisitRow = { visit_id: string, queue_no: number, visited_at: string, visitors: Array<VisitorBrief>, head_count: number, appeal: string, appeal_kind: AppealKind, appeal_kind_label: string, category_name: string, agency: string | null, place_name: string | null, is_repeat: boolean, 
+/**
+ * 越级访 (stored at registration), and the 属地 authority the visitor was guided to.
+ */
+skip_level: boolean, skip_level_authority: string | null, status: VisitStatus, status_label: string, 
 /**
  * 检举控告: the visit is a report, or its matter was classified as one. The app shows its
  * appeal only to the registering clerk, supervisors and admins (`xinfang_core::staff::

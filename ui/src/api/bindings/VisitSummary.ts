@@ -5,6 +5,10 @@
  */
 export type VisitSummary = { visit_id: string, visited_at: string, queue_no: number, appeal: string, appeal_kind: string, category_code: string, head_count: number, is_repeat: boolean, 
 /**
+ * 越级访 (stored at registration).
+ */
+skip_level: boolean, 
+/**
  * 检举控告: the visit's own kind or its matter's (reclassified later) —
  * `xinfang_core::staff::visit_is_confidential`. Lists mask the appeal of such a visit.
  */
