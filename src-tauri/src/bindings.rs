@@ -81,6 +81,7 @@ pub fn all() -> Vec<(String, String)> {
         s::SessionRecord,
         s::FollowUpRecord,
         s::MediationDocument,
+        s::PrintedEntry,
         s::VisitDetail,
         s::VisitorProfile,
         // Matters, due lists, backlog cases and notices (xinfang_app::matters).

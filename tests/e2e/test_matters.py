@@ -116,11 +116,14 @@ def test_accept_extend_once_then_a_second_extension_is_refused(start_app, hall):
     assert [i.get_attribute("data-kind") for i in items] == ["accept", "extend"]
     assert all("王接待" in i.text for i in items)
 
-    # Print the 受理告知书: a PDF saved in the data dir's notices folder.
+    # Print the 受理告知书 with its 文号: a PDF saved in the data dir's notices folder, listed
+    # with the 文号 it was printed with.
+    type_into(drv, "notice-doc-no", "沁信受[2026]12号")
     click(drv, "print-acceptance")
     path = Path(text_of(drv, "printed-path"))
     assert path.parent.name == "notices" and path.suffix == ".pdf"
     assert path.read_bytes().startswith(b"%PDF")
+    wait(drv).until(lambda d: any("沁信受〔2026〕12号" in e.text for e in els(d, "printed-entry")))
     # The shot shows the refusal under the steps.
     drv.execute_script("arguments[0].scrollIntoView({block: 'end'})", el(drv, "step-form"))
     shot(drv, "matter")

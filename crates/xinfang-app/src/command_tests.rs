@@ -2058,3 +2058,37 @@ fn a_pending_mediation_is_continued_and_its_documents_are_its_mediators_to_print
         ErrorKind::Forbidden
     );
 }
+
+/// A notice keeps the 文号 it was printed with: the matter page lists it, and a reprint with no
+/// 文号 typed keeps the last one; a badly shaped 文号 is refused at its field.
+#[test]
+fn a_printed_notice_keeps_its_doc_number_and_a_reprint_reuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, v) = fixture(dir.path());
+    state.login("clerk", PW).unwrap();
+    let matter = state.matter_of_visit(&v).unwrap();
+    let today = state.local_date().to_string();
+    state
+        .record_matter_event(&matter, serde_json::json!({"kind": "accept", "at": today}))
+        .unwrap();
+    assert!(state.matter(&matter).unwrap().printed.is_empty());
+    state
+        .print_matter_notice(&matter, "acceptance", Some("沁信受[2026]12号"))
+        .unwrap();
+    state
+        .print_matter_notice(&matter, "acceptance", None)
+        .unwrap();
+    let e = state
+        .print_matter_notice(&matter, "acceptance", Some("12号"))
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("doc_no"));
+    // Two prints in one second share a file name: the reprint replaces the first.
+    let printed = state.matter(&matter).unwrap().printed;
+    assert!(!printed.is_empty());
+    for p in &printed {
+        assert_eq!(
+            (p.title.as_str(), p.doc_no.as_str()),
+            ("受理告知书", "沁信受〔2026〕12号")
+        );
+    }
+}

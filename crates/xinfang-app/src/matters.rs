@@ -24,7 +24,7 @@ use xinfang_core::visit::ValidVisit;
 use xinfang_print::{PrintError, Printer};
 use xinfang_store::{
     AllowedEvent, BacklogCase, BacklogDashboard, BacklogFilter, DueList, MatterView, PersonMatter,
-    Registered, RouteProposal, Staff, Store, StoredNotice,
+    PrintedEntry, Registered, RouteProposal, Staff, Store, StoredNotice,
 };
 
 use crate::api::{AppState, check_confidential, open_confidential};
@@ -85,6 +85,8 @@ pub struct MatterPage {
     /// allowed instead (e.g. a second 延期).
     pub other_events: Vec<AllowedEvent>,
     pub notices: Vec<NoticeChoice>,
+    /// The notices printed from it on this desk, newest first, each with its 文号.
+    pub printed: Vec<PrintedEntry>,
     /// The matter's open backlog case, when the role may see backlog cases.
     pub backlog_case: Option<BacklogCase>,
     pub may: MatterPermissions,
@@ -468,8 +470,14 @@ pub fn matter_notice(
     let (facts, state) = store.matter_facts(id, &cal)?;
     let mut data =
         notice::matter_notice(kind, &facts, &state, &store.reference_data(), &cal, today)?;
-    if let Some(no) = doc_no.filter(|n| !n.is_empty()) {
-        data.doc_no = no;
+    // The 文号 typed now; else the one this notice was last printed with (a reprint keeps it).
+    match doc_no.filter(|n| !n.is_empty()) {
+        Some(no) => data.doc_no = no,
+        None => {
+            if let Some(no) = store.last_doc_no(id, kind.code())? {
+                data.doc_no = no;
+            }
+        }
     }
     Ok(data)
 }
@@ -635,10 +643,16 @@ fn page(store: &Store, me: &Staff, id: &str, today: NaiveDate) -> CmdResult<Matt
         Some(case) if may.view_backlog => Some(store.backlog_case(&case, today)?),
         _ => None,
     };
+    let printed = if may.print {
+        store.printed_notices(id)?
+    } else {
+        Vec::new()
+    };
     Ok(MatterPage {
         matter,
         other_events,
         notices,
+        printed,
         backlog_case,
         may,
         today: today.to_string(),
@@ -797,6 +811,7 @@ impl AppState {
             matter_id: matter_id.to_owned(),
             kind: data.kind.code().to_owned(),
             pdf,
+            doc_no: data.doc_no.clone(),
         };
         self.act(Action::PrintMatterNotice, |store, me| {
             Ok(store.save_notice(&kept, &me.id)?)
@@ -843,6 +858,7 @@ impl AppState {
             matter_id: mediation_id.to_owned(),
             kind: data.kind.code().to_owned(),
             pdf,
+            doc_no: data.doc_no.clone(),
         };
         self.act(Action::PrintMediationAgreement, |store, me| {
             Ok(store.save_notice(&kept, &me.id)?)
@@ -880,6 +896,7 @@ impl AppState {
             matter_id,
             kind: data.kind.code().to_owned(),
             pdf,
+            doc_no: data.doc_no.clone(),
         };
         self.act(Action::PrintMatterNotice, |store, me| {
             Ok(store.save_notice(&kept, &me.id)?)

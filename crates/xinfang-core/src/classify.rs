@@ -69,7 +69,7 @@ pub fn classify(
         return Err(FieldError::new(
             "appeal_kind",
             "matter_closed",
-            "该事项已终结，不能再更改分类。如分类确有错误，请由负责人在备注中说明。",
+            "该事项已结案，不能再更改分类。如分类确有错误，请由负责人在备注中说明。",
         ));
     }
     let kind = AppealKind::parse(&input.appeal_kind).ok_or_else(|| {
@@ -179,7 +179,7 @@ pub fn may_propose_route(kind: AppealKind, status: MatterStatus) -> Result<(), F
         return Err(FieldError::new(
             "route_code",
             "matter_closed",
-            "该事项已终结，不能再建议法定途径；如有新的事实和理由，请登记新事项。",
+            "该事项已结案，不能再建议法定途径；如有新的事实和理由，请登记新事项。",
         ));
     }
     Ok(())

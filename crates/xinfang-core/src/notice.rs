@@ -534,8 +534,12 @@ pub fn matter_notice(
                         .as_ref()
                         .and_then(|r| r.opinion.as_ref())
                         .map(|o| format!("已于{}经复核出具复核意见", date_zh(o.at)))
-                        .or_else(|| state.closed_on.map(|d| format!("已于{}终结", date_zh(d))))
-                        .unwrap_or_else(|| "已经终结".to_owned()),
+                        .or_else(|| {
+                            state
+                                .closed_on
+                                .map(|d| format!("已于{}{}", date_zh(d), state.status_label()))
+                        })
+                        .unwrap_or_else(|| format!("已经{}", state.status_label())),
                 ),
             };
             f.insert("stage".into(), json!(stage_code));

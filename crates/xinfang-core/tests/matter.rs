@@ -349,11 +349,17 @@ fn event_after_closed_is_refused() {
     )
     .unwrap();
     assert_eq!(s.status, MatterStatus::Closed);
+    assert_eq!(s.status_label(), "结案归档");
     assert!(allowed_events(&s).is_empty());
     for kind in EventKind::ALL {
         let err = apply(&s, &event(kind, d("2025-03-10"), 10, false), &cal).unwrap_err();
         assert_eq!(err.code, "matter_closed", "{kind:?}");
-        assert!(err.message.contains("2025-03-04终结"), "{}", err.message);
+        // Closed without a 复核: 结案归档 (终结 is the close of a matter decided on 复核).
+        assert!(
+            err.message.contains("2025-03-04结案归档"),
+            "{}",
+            err.message
+        );
         assert!(err.message.contains("不予受理"), "{}", err.message);
     }
 }
@@ -421,6 +427,9 @@ fn full_path_through_hearing_to_closed() {
     ];
     let s = MatterState::replay(d("2025-09-20"), &events, &cal).unwrap();
     assert_eq!(s.status, MatterStatus::Closed);
+    // Decided on 复核, so its close is 终结 (not 结案归档).
+    assert_eq!(s.status_label(), "终结");
+    assert_eq!(s.close_label(), "终结");
     assert!(s.re_review.as_ref().unwrap().hearing.is_some());
 
     let due = |k| s.deadlines.iter().find(|x| x.kind == k).unwrap();

@@ -60,7 +60,7 @@ pub use maintenance::{RestoreOutcome, VerifyReport, backup_keyslots_path};
 pub use matters::{
     AllowedEvent, DeadlineView, DueItem, DueList, EventRecord, MatterView, RouteProposal,
 };
-pub use notices::StoredNotice;
+pub use notices::{PrintedEntry, StoredNotice};
 pub use people::{DuplicatePair, MergeRecord, PersonBrief, SplitOutcome, SplitTarget};
 pub use records::{Conflict, ConflictOption, QuarantinedChange, Resolution};
 pub use search::{SearchKind, VisitorHit, classify_query, name_keys};

@@ -391,7 +391,7 @@ impl Store {
             category_code: row.category_code.clone(),
             confidential: row.confidential,
             status: state.status,
-            status_label: state.status.label_zh().to_owned(),
+            status_label: state.status_label().to_owned(),
             received_on: row.received_on,
             legal_route_name: row.legal_route.as_deref().map(|c| route_name(c, reference)),
             legal_route: row.legal_route.clone(),
@@ -401,7 +401,12 @@ impl Store {
                 .into_iter()
                 .map(|k| AllowedEvent {
                     kind: k,
-                    label: k.label_zh().to_owned(),
+                    label: if k == EventKind::Close {
+                        state.close_label()
+                    } else {
+                        k.label_zh()
+                    }
+                    .to_owned(),
                 })
                 .collect(),
             notices: notice::available_notices(&state),

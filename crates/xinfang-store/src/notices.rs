@@ -14,6 +14,20 @@ pub struct StoredNotice {
     pub matter_id: String,
     pub kind: String,
     pub pdf: Vec<u8>,
+    /// The 文号 it was printed with ('' when none).
+    pub doc_no: String,
+}
+
+/// A printed notice as the matter page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PrintedEntry {
+    pub file_name: String,
+    pub kind: String,
+    pub title: String,
+    pub doc_no: String,
+    pub printed_at: String,
+    pub printed_by_name: String,
 }
 
 impl Store {
@@ -27,18 +41,58 @@ impl Store {
             None => notice.pdf.clone(),
         };
         self.conn.execute(
-            "INSERT OR REPLACE INTO notices(file_name, matter_id, kind, pdf, printed_by, printed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT OR REPLACE INTO notices(file_name, matter_id, kind, pdf, printed_by, printed_at,
+               doc_no)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 notice.file_name,
                 notice.matter_id,
                 notice.kind,
                 pdf,
                 staff_id,
-                now_text(&*self.clock)
+                now_text(&*self.clock),
+                notice.doc_no
             ],
         )?;
         Ok(())
+    }
+
+    /// The notices printed from a matter (or a mediation), newest first, with their 文号.
+    pub fn printed_notices(&self, source_id: &str) -> Result<Vec<PrintedEntry>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT n.file_name, n.kind, n.doc_no, n.printed_at, coalesce(s.display_name, '')
+                 FROM notices n LEFT JOIN staff s ON s.id = n.printed_by
+                 WHERE n.matter_id = ?1 ORDER BY n.printed_at DESC, n.file_name DESC",
+            )?
+            .query_map([source_id], |r| {
+                let kind: String = r.get(1)?;
+                Ok(PrintedEntry {
+                    file_name: r.get(0)?,
+                    title: xinfang_core::notice::NoticeKind::parse(&kind)
+                        .map_or_else(|| kind.clone(), |k| k.title_zh().to_owned()),
+                    kind,
+                    doc_no: r.get(2)?,
+                    printed_at: r.get(3)?,
+                    printed_by_name: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The 文号 the latest notice of `kind` from `source_id` was printed with, if it had one: a
+    /// reprint keeps it.
+    pub fn last_doc_no(&self, source_id: &str, kind: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT doc_no FROM notices WHERE matter_id = ?1 AND kind = ?2 AND doc_no <> ''
+                 ORDER BY printed_at DESC LIMIT 1",
+                [source_id, kind],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// What a kept notice was printed from (a matter's id, or a mediation's for a mediation
@@ -83,7 +137,7 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT file_name, matter_id, kind, pdf FROM notices WHERE file_name = ?1",
+                "SELECT file_name, matter_id, kind, pdf, doc_no FROM notices WHERE file_name = ?1",
                 [file_name],
                 |r| {
                     Ok(StoredNotice {
@@ -91,6 +145,7 @@ impl Store {
                         matter_id: r.get(1)?,
                         kind: r.get(2)?,
                         pdf: r.get(3)?,
+                        doc_no: r.get(4)?,
                     })
                 },
             )

@@ -652,7 +652,8 @@ impl Store {
     pub fn matters_of_person(&self, id_number: &str) -> Result<Vec<PersonMatter>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT m.id, m.status, m.received_on, m.appeal_kind, m.category_code, m.confidential,
-                    count(DISTINCT x.id), max(x.visited_at)
+                    count(DISTINCT x.id), max(x.visited_at),
+                    json_extract(m.state, '$.re_review.opinion') IS NOT NULL
              FROM visitors p
              JOIN visitors q ON coalesce(q.merged_into, q.id) = coalesce(p.merged_into, p.id)
              JOIN visit_visitors vv ON vv.visitor_id = q.id
@@ -673,6 +674,7 @@ impl Store {
                 r.get::<_, bool>(5)?,
                 r.get::<_, i64>(6)?,
                 r.get::<_, String>(7)?,
+                r.get::<_, bool>(8)?,
             ))
         })?;
         let mut out = Vec::new();
@@ -686,13 +688,14 @@ impl Store {
                 confidential,
                 visits,
                 last,
+                re_reviewed,
             ) = row?;
             let status: xinfang_core::matter::MatterStatus =
                 serde_json::from_value(serde_json::Value::String(status))?;
             out.push(PersonMatter {
                 matter_id,
                 status,
-                status_label: status.label_zh().to_owned(),
+                status_label: status.label_after(re_reviewed).to_owned(),
                 received_on,
                 appeal_kind,
                 category_code,

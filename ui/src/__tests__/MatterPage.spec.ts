@@ -57,6 +57,7 @@ function page(over: Record<string, unknown> = {}) {
     },
     other_events: [{ kind: 'extend', label: '延期' }],
     notices: [],
+    printed: [],
     backlog_case: null,
     may: { record_event: true, classify: true, propose_route: false, print: true, view_backlog: true, manage_backlog: false, note_backlog: true },
     today: '2026-11-26',

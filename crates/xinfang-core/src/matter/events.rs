@@ -71,7 +71,7 @@ impl EventKind {
             Self::RequestReReview => "请求复核",
             Self::Hearing => "举行听证",
             Self::ReReviewOpinion => "出具复核意见",
-            Self::Close => "终结",
+            Self::Close => "结案归档",
         }
     }
 
@@ -103,7 +103,7 @@ impl EventKind {
                 "听证须在办理中、复查中或复核中举行（出具意见之前），每个阶段只记录一次"
             }
             Self::ReReviewOpinion => "出具复核意见须在收到复核请求之后",
-            Self::Close => "终结须在不予受理、导入法定途径、办结、复查或复核之后",
+            Self::Close => "结案归档须在不予受理、导入法定途径、办结、复查或复核之后",
         }
     }
 }

@@ -61,8 +61,12 @@ pub fn repeat_visit_refusal(state: &MatterState) -> Option<FieldError> {
                 .as_ref()
                 .and_then(|r| r.opinion.as_ref())
                 .map(|o| format!("已于{}经复核出具意见", o.at))
-                .or_else(|| state.closed_on.map(|d| format!("已于{d}终结")))
-                .unwrap_or_else(|| "已经终结".to_owned());
+                .or_else(|| {
+                    state
+                        .closed_on
+                        .map(|d| format!("已于{d}{}", state.status_label()))
+                })
+                .unwrap_or_else(|| format!("已经{}", state.status_label()));
             format!(
                 "该事项{when}。信访人仍以同一事实和理由提出的，依照《信访工作条例》不再受理。\
                  本次来访已登记为该事项的重复访，请向信访人出具不再受理告知；如有新的事实和理由，请登记为新事项。"

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{MatterEvent, NamedDeadline, apply, deadlines};
+use super::{EventKind, MatterEvent, NamedDeadline, apply, deadlines};
 use crate::calendar::HolidayCalendar;
 use crate::error::FieldError;
 
@@ -59,7 +59,19 @@ impl MatterStatus {
             Self::Reviewed => "已复查",
             Self::UnderReReview => "复核中",
             Self::ReReviewed => "已复核",
-            Self::Closed => "终结",
+            // 终结 is the close of a matter decided on 复核; every other close is 结案归档
+            // (see `MatterState::status_label`).
+            Self::Closed => "结案归档",
+        }
+    }
+
+    /// The label of a matter in this status that was (or not) decided on 复核: a closed one is
+    /// then 终结, else 结案归档 ([`MatterState::status_label`]).
+    pub fn label_after(self, re_reviewed: bool) -> &'static str {
+        if self == Self::Closed && re_reviewed {
+            "终结"
+        } else {
+            self.label_zh()
         }
     }
 
@@ -237,6 +249,27 @@ pub struct MatterState {
 }
 
 impl MatterState {
+    /// The status as lists and notices name it: a closed matter decided on 复核 is 终结 (the
+    /// regulation's final decision: the same facts and reasons are not accepted again); every
+    /// other close is 结案归档.
+    pub fn status_label(&self) -> &'static str {
+        self.status.label_after(self.decided_on_re_review())
+    }
+
+    /// Whether the 复核 gave its opinion.
+    pub fn decided_on_re_review(&self) -> bool {
+        self.re_review.as_ref().is_some_and(|r| r.opinion.is_some())
+    }
+
+    /// The name of the closing step on this matter: 终结 after 复核, else 结案归档.
+    pub fn close_label(&self) -> &'static str {
+        if self.decided_on_re_review() {
+            "终结"
+        } else {
+            EventKind::Close.label_zh()
+        }
+    }
+
     /// A matter just registered on `received_on`.
     pub fn registered(received_on: NaiveDate, cal: &HolidayCalendar) -> Self {
         let mut state = Self {

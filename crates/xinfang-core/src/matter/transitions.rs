@@ -85,8 +85,9 @@ pub fn apply(
             "event",
             "matter_closed",
             format!(
-                "该事项已于{closed_on}终结，不能再登记「{}」或其他任何环节。\
+                "该事项已于{closed_on}{}，不能再登记「{}」或其他任何环节。\
                  信访人以同一事实和理由再次提出的，不予受理；如有新的事实和理由，请另行登记新事项。",
+                state.status_label(),
                 event.kind().label_zh()
             ),
         ));

@@ -143,7 +143,7 @@ impl Store {
                     None => MatterState::registered(received, cal),
                 };
                 (
-                    state.status.label_zh().to_owned(),
+                    state.status_label().to_owned(),
                     stats::disposition(&state)
                         .map_or("未处理", |d| d.0.label_zh())
                         .to_owned(),

@@ -144,7 +144,7 @@ impl Store {
                 matter_id: m.id.clone(),
                 hall_code: m.hall_code.clone(),
                 received_on: m.received_on,
-                status_label: m.state.status.label_zh().to_owned(),
+                status_label: m.state.status_label().to_owned(),
                 appeal_kind_label: m.appeal_kind.label_zh().to_owned(),
                 category_name: category_name_in(&m.category_code, &reference),
                 counted,

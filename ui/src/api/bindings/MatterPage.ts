@@ -4,6 +4,7 @@ import type { BacklogCase } from "./BacklogCase";
 import type { MatterPermissions } from "./MatterPermissions";
 import type { MatterView } from "./MatterView";
 import type { NoticeChoice } from "./NoticeChoice";
+import type { PrintedEntry } from "./PrintedEntry";
 
 /**
  * The matter page: the matter, what may happen next, and what this role may do.
@@ -14,6 +15,10 @@ export type MatterPage = { matter: MatterView,
  * allowed instead (e.g. a second 延期).
  */
 other_events: Array<AllowedEvent>, notices: Array<NoticeChoice>, 
+/**
+ * The notices printed from it on this desk, newest first, each with its 文号.
+ */
+printed: Array<PrintedEntry>, 
 /**
  * The matter's open backlog case, when the role may see backlog cases.
  */
