@@ -150,6 +150,7 @@ def test_statistics_screen(app, stats_dir):
 
     # 法治宣传: record an activity; the totals come back from Rust.
     click(drv, "nav-publicity")
+    type_into(drv, "pub-campaign", "2026年宪法宣传周")
     type_into(drv, "pub-place", "城关社区")
     type_into(drv, "pub-units", "县司法局、县信访局")
     leaflets = el(drv, "pub-leaflets")
@@ -164,6 +165,8 @@ def test_statistics_screen(app, stats_dir):
     text_becomes(drv, "pub-total-events", "1")
     text_becomes(drv, "pub-total-units", "2")
     text_becomes(drv, "pub-total-leaflets", "500")
+    # The activity counts under its campaign (the city totals campaigns across counties).
+    wait(drv).until(lambda d: "2026年宪法宣传周" in el(d, "pub-by-campaign").text)
     drv.save_screenshot(str(SCREENSHOTS / "stats-publicity.png"))
 
 
