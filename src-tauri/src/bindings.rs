@@ -82,6 +82,7 @@ pub fn all() -> Vec<(String, String)> {
         s::FollowUpRecord,
         s::MediationDocument,
         s::PrintedEntry,
+        xinfang_app::contact::HallSettings,
         s::VisitDetail,
         s::VisitorProfile,
         // Matters, due lists, backlog cases and notices (xinfang_app::matters).

@@ -10,6 +10,7 @@ use xinfang_app::api::{
 };
 use xinfang_app::backup::{BackupDone, RestoreDone};
 use xinfang_app::conflicts::SyncConflicts;
+use xinfang_app::contact::HallSettings;
 use xinfang_app::error::CmdResult;
 use xinfang_app::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
 use xinfang_app::people::{PeoplePage, SplitInput};
@@ -215,6 +216,16 @@ pub async fn add_mediation_follow_up(
     input: FollowUpInput,
 ) -> CmdResult<MediationRecord> {
     s.add_mediation_follow_up(&mediation_id, input)
+}
+
+#[tauri::command]
+pub async fn hall_settings(s: S<'_>) -> CmdResult<HallSettings> {
+    s.hall_settings()
+}
+
+#[tauri::command]
+pub async fn set_committee_name(s: S<'_>, name: String) -> CmdResult<HallSettings> {
+    s.set_committee_name(&name)
 }
 
 #[tauri::command]

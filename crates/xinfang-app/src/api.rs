@@ -1044,6 +1044,19 @@ impl AppState {
         })
     }
 
+    /// The hall's names (its 人民调解委员会), for every logged-in desk.
+    pub fn hall_settings(&self) -> CmdResult<crate::contact::HallSettings> {
+        self.guarded(Access::LoggedIn, |store, _| {
+            crate::contact::hall_settings(store)
+        })
+    }
+
+    pub fn set_committee_name(&self, name: &str) -> CmdResult<crate::contact::HallSettings> {
+        self.act(Action::ConfigureHall, |store, me| {
+            crate::contact::set_committee_name(store, me, name)
+        })
+    }
+
     /// A mediation party's ID number or phone in full (audited).
     pub fn reveal_party_contact(
         &self,

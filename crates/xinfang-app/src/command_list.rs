@@ -92,6 +92,9 @@ macro_rules! command_table {
             // Audited views: full ID number or phone, the audit log.
             reveal_visitor_contact: ViewFullContact, (visitor_id: String, field: ContactField) -> String;
             reveal_party_contact: ViewFullContact, (mediation_id: String, party: u32, field: ContactField) -> String;
+            // The hall's names: its 人民调解委员会 (contact.rs).
+            hall_settings: LoggedIn, () -> HallSettings;
+            set_committee_name: ConfigureHall, (name: String) -> HallSettings;
             audit_entries: Verify, (filter: AuditQuery) -> Vec<AuditRow>;
             // What a sync kept for the supervisor to decide (conflicts.rs).
             sync_conflicts: ResolveConflicts, () -> SyncConflicts;

@@ -184,6 +184,10 @@ fn cases() -> Vec<(&'static str, Case)> {
         ("log_mediation", |s, v, _| ok(s.log_mediation(mediation(v)))),
         ("mediation", |s, _, _| ok(s.mediation("no-such-id"))),
         ("pending_mediations", |s, _, _| ok(s.pending_mediations())),
+        ("hall_settings", |s, _, _| ok(s.hall_settings())),
+        ("set_committee_name", |s, _, _| {
+            ok(s.set_committee_name("沁水县信访事项人民调解委员会"))
+        }),
         ("continue_mediation", |s, _, _| {
             ok(s.continue_mediation(ContinueMediationInput {
                 mediation_id: "no-such-id".into(),
@@ -2091,4 +2095,59 @@ fn a_printed_notice_keeps_its_doc_number_and_a_reprint_reuses_it() {
             ("受理告知书", "沁信受〔2026〕12号")
         );
     }
+}
+
+/// The text of a printed PDF, as pdftotext (poppler-utils) reads it, without spaces.
+fn pdf_text(path: &str) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .args([path, "-"])
+        .output()
+        .expect("pdftotext (poppler-utils) is installed by scripts/install-deps.sh");
+    String::from_utf8_lossy(&out.stdout)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// The hall's 人民调解委员会 is named by an administrator only, and every mediation document is
+/// issued in that name (the default until then is the hall's).
+#[test]
+fn the_committee_named_by_the_admin_issues_the_mediation_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, v) = fixture(dir.path());
+    state.login("mediator", PW).unwrap();
+    let default = state.hall_settings().unwrap();
+    assert!(!default.committee_name_set);
+    assert!(
+        default.committee_name.ends_with("人民调解委员会"),
+        "{}",
+        default.committee_name
+    );
+    let e = state
+        .set_committee_name("沁水县信访事项人民调解委员会")
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Forbidden);
+    let m = state.log_mediation(mediation(&v)).unwrap();
+    let before = state
+        .print_mediation_document(&m.id, "mediation_record")
+        .unwrap();
+    assert!(pdf_text(&before.path).contains(&default.committee_name));
+
+    state.login("admin", PW).unwrap();
+    let e = state.set_committee_name("沁水县信访局").unwrap_err();
+    assert_eq!(e.code, "committee_name_not_mediation");
+    let set = state
+        .set_committee_name(" 沁水县信访事项人民调解委员会 ")
+        .unwrap();
+    assert_eq!(
+        (set.committee_name.as_str(), set.committee_name_set),
+        ("沁水县信访事项人民调解委员会", true)
+    );
+
+    state.login("mediator", PW).unwrap();
+    let after = state
+        .print_mediation_document(&m.id, "mediation_agreement")
+        .unwrap();
+    let text = pdf_text(&after.path);
+    assert!(text.contains("沁水县信访事项人民调解委员会"), "{text}");
 }

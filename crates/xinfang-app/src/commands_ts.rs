@@ -26,6 +26,7 @@ use crate::api::{
 };
 use crate::backup::{BackupDone, RestoreDone};
 use crate::conflicts::SyncConflicts;
+use crate::contact::HallSettings;
 use crate::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
 use crate::people::{PeoplePage, SplitInput};
 use crate::stats::{PublicityPage, StatsPage, WrittenFile};

@@ -159,7 +159,9 @@ pub fn mediation_document(
         agreement_text: m.agreement_text,
         judicial_confirmation: m.judicial_confirmation,
         agreed_on: m.agreement_effective_on.unwrap_or(created_on),
-        committee_name: String::new(),
+        committee_name: store
+            .hall_setting(xinfang_store::MEDIATION_COMMITTEE)?
+            .unwrap_or_default(),
         points_in_dispute: m.points_in_dispute,
         responsibility: m.responsibility,
         started_by_label: m.started_by_label,
@@ -192,6 +194,36 @@ pub fn mediation_document(
         &input,
         &store.reference_data(),
     )?)
+}
+
+/// The hall's names as the desks show them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct HallSettings {
+    /// The 人民调解委员会 the mediation documents are issued in.
+    pub committee_name: String,
+    /// False while it is the default (`<hall>人民调解委员会`), not set by an administrator.
+    pub committee_name_set: bool,
+}
+
+pub fn hall_settings(store: &Store) -> CmdResult<HallSettings> {
+    let set = store.hall_setting(xinfang_store::MEDIATION_COMMITTEE)?;
+    Ok(HallSettings {
+        committee_name_set: set.is_some(),
+        committee_name: set.unwrap_or_else(|| {
+            notice::committee_name(store.hall_code(), store.reference_data().regions)
+        }),
+    })
+}
+
+/// Names the hall's 人民调解委员会 (administrators): every desk of the hall issues its mediation
+/// documents in it once synced.
+pub fn set_committee_name(store: &mut Store, me: &Staff, name: &str) -> CmdResult<HallSettings> {
+    authorize(&me.roles, Action::ConfigureHall).map_err(CommandError::forbidden)?;
+    let name = xinfang_core::desk::check_committee_name(name)?;
+    store.set_hall_setting(xinfang_store::MEDIATION_COMMITTEE, &name)?;
+    tracing::info!("mediation committee named");
+    hall_settings(store)
 }
 
 /// One mediation party's ID number or phone in full (`party`: its place in the record's list,

@@ -247,6 +247,37 @@ pub struct FollowUpInput {
     pub notes: String,
 }
 
+/// Longest name of a 人民调解委员会, in characters.
+pub const MAX_COMMITTEE_NAME_CHARS: usize = 60;
+
+/// The name of the hall's 人民调解委员会 as an administrator types it (every mediation document
+/// is issued in it): trimmed, spaces inside removed, and it must name a mediation body.
+pub fn check_committee_name(text: &str) -> Result<String, FieldError> {
+    let name: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if name.is_empty() {
+        return Err(FieldError::new(
+            "committee_name",
+            "committee_name_empty",
+            "请填写人民调解委员会的名称，如“沁水县信访事项人民调解委员会”。",
+        ));
+    }
+    if name.chars().count() > MAX_COMMITTEE_NAME_CHARS {
+        return Err(FieldError::new(
+            "committee_name",
+            "committee_name_too_long",
+            format!("名称最多 {MAX_COMMITTEE_NAME_CHARS} 个字，请核对。"),
+        ));
+    }
+    if !name.contains("调解") {
+        return Err(FieldError::new(
+            "committee_name",
+            "committee_name_not_mediation",
+            format!("“{name}”不像人民调解组织的名称：请填写调解协议书上盖章的人民调解委员会全称。"),
+        ));
+    }
+    Ok(name)
+}
+
 /// Days the parties have to ask the court for 司法确认 of a mediation agreement, from the day
 /// it took effect (《人民调解法》第三十三条).
 pub const JUDICIAL_CONFIRMATION_DAYS: u32 = 30;
@@ -1181,5 +1212,17 @@ mod tests {
                 "fulfilment_unknown"
             ]
         );
+    }
+
+    #[test]
+    fn a_committee_is_named_as_on_its_seal() {
+        assert_eq!(
+            check_committee_name(" 沁水县信访事项 人民调解委员会 ").unwrap(),
+            "沁水县信访事项人民调解委员会"
+        );
+        let code = |s: &str| check_committee_name(s).unwrap_err().code;
+        assert_eq!(code("  "), "committee_name_empty");
+        assert_eq!(code("沁水县信访局"), "committee_name_not_mediation");
+        assert_eq!(code(&"调".repeat(61)), "committee_name_too_long");
     }
 }

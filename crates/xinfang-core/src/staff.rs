@@ -167,10 +167,12 @@ pub enum Action {
     /// split people (audited, synced): who a person is decides which earlier visits, matters
     /// and 检举控告 records they are shown with.
     ManagePeople,
+    /// Set the hall's own names (e.g. its 人民调解委员会), the same on every desk of the hall.
+    ConfigureHall,
 }
 
 impl Action {
-    pub const ALL: [Action; 39] = [
+    pub const ALL: [Action; 40] = [
         Action::RegisterVisit,
         Action::SearchVisitors,
         Action::ListStaff,
@@ -210,6 +212,7 @@ impl Action {
         Action::ViewFullContact,
         Action::ResolveConflicts,
         Action::ManagePeople,
+        Action::ConfigureHall,
     ];
 
     /// Roles allowed to perform this action.
@@ -250,6 +253,7 @@ impl Action {
             // Not the clerk who registered, either: a corrected number or a merge changes whose
             // visits and reports a person is shown with, a supervisor's decision (docs/security.md).
             Action::ManagePeople => &[Supervisor],
+            Action::ConfigureHall => &[Admin],
         }
     }
 
@@ -294,6 +298,7 @@ impl Action {
             Action::ViewFullContact => "查看完整证件号码和电话",
             Action::ResolveConflicts => "处理同步冲突",
             Action::ManagePeople => "更正证件号码、合并或拆分来访人",
+            Action::ConfigureHall => "设置大厅信息（人民调解委员会名称）",
         }
     }
 }

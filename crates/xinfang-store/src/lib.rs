@@ -16,6 +16,7 @@ mod encryption;
 mod error;
 mod figures;
 mod hall_key;
+mod hall_settings;
 mod home;
 mod keys;
 mod maintenance;
@@ -52,6 +53,7 @@ pub use desk::{
 };
 pub use drafts::{DRAFT_FORMS, DRAFT_MAX_BYTES, Draft, check_draft, check_draft_form};
 pub use error::{Result, StoreError};
+pub use hall_settings::MEDIATION_COMMITTEE;
 pub use keys::{
     Credentials, DataKey, KEYSLOTS_FILE, KEYSLOTS_LOCK_FILE, KdfParams, RecoveryKey,
     throttle_seconds,

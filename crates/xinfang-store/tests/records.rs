@@ -696,3 +696,34 @@ fn a_pending_mediation_continued_at_one_desk_reads_the_same_at_another() {
             .all(|q| q.entity == "staff")
     );
 }
+
+/// The hall's names set at one desk are the hall's: another desk has them after a pull, and a
+/// later renaming there reaches the first desk too.
+#[test]
+fn a_hall_setting_set_at_one_desk_reaches_every_desk() {
+    let (_da, mut a, _) = desk();
+    let (_db, mut b, _) = desk();
+    know_each_other(&mut [&mut a, &mut b]);
+    let key = xinfang_store::MEDIATION_COMMITTEE;
+    assert_eq!(b.hall_setting(key).unwrap(), None);
+    a.set_hall_setting(key, "沁水县人民调解委员会").unwrap();
+    let page = pulled(&a, 0);
+    b.apply_remote(&page, &cursor(&a, &page)).unwrap();
+    assert_eq!(
+        b.hall_setting(key).unwrap().as_deref(),
+        Some("沁水县人民调解委员会")
+    );
+    let seen = b
+        .local_changes(0, 10_000)
+        .unwrap()
+        .last()
+        .map_or(0, |c| c.seq);
+    b.set_hall_setting(key, "沁水县信访事项人民调解委员会")
+        .unwrap();
+    let page = pulled(&b, seen);
+    a.apply_remote(&page, &cursor(&b, &page)).unwrap();
+    assert_eq!(
+        a.hall_setting(key).unwrap().as_deref(),
+        Some("沁水县信访事项人民调解委员会")
+    );
+}

@@ -22,6 +22,7 @@ import type { EvaluationInput } from './bindings/EvaluationInput'
 import type { EvaluationRecord } from './bindings/EvaluationRecord'
 import type { FlagInput } from './bindings/FlagInput'
 import type { FollowUpInput } from './bindings/FollowUpInput'
+import type { HallSettings } from './bindings/HallSettings'
 import type { HandoffInfo } from './bindings/HandoffInfo'
 import type { HistoryEntry } from './bindings/HistoryEntry'
 import type { IdCheck } from './bindings/IdCheck'
@@ -129,6 +130,8 @@ export interface Commands {
   add_publicity: { args: { input: PublicityInput }; result: PublicityRecord }
   reveal_visitor_contact: { args: { visitorId: string; field: ContactField }; result: string }
   reveal_party_contact: { args: { mediationId: string; party: number; field: ContactField }; result: string }
+  hall_settings: { args: null; result: HallSettings }
+  set_committee_name: { args: { name: string }; result: HallSettings }
   audit_entries: { args: { filter: AuditQuery }; result: Array<AuditRow> }
   sync_conflicts: { args: null; result: SyncConflicts }
   resolve_sync_conflict: { args: { id: string; choose: number | null; value: string | null }; result: Conflict }

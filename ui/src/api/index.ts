@@ -115,6 +115,8 @@ export const api = {
     call('record_confirmation_result', { mediationId, result }),
   addMediationFollowUp: (mediationId: string, input: FollowUpInput) =>
     call('add_mediation_follow_up', { mediationId, input }),
+  hallSettings: () => call('hall_settings'),
+  setCommitteeName: (name: string) => call('set_committee_name', { name }),
   printMediationDocument: (mediationId: string, kind: string) =>
     call('print_mediation_document', { mediationId, kind }),
   visitorProfile: (visitorId: string) => call('visitor_profile', { visitorId }),
