@@ -149,6 +149,7 @@ def test_hand_off_to_lawyer_and_mediator(start_app):
     click(drv, "nav-mediator")
     click(drv, "mediator-take-next")
     choose(drv, "mediation-dispute-type", "劳动")
+    type_into(drv, "mediation-request", "请求孙某支付拖欠的工资 18000 元。")
     type_into(drv, "party-id-number", ZHANG, 0)
     type_into(drv, "party-name", "某建筑公司负责人孙某", 1)
     type_into(drv, "party-id-number", resident_id("19700505", "031"), 1)

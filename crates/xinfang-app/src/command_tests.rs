@@ -65,6 +65,7 @@ pub(crate) fn mediation(visit_id: &str) -> MediationInput {
     MediationInput {
         visit_id: visit_id.into(),
         dispute_type: "labour".into(),
+        request: "请求李四支付拖欠的工资。".into(),
         parties: vec![
             party("applicant", "张三", id("19800115", "013")),
             party("respondent", "李四", id("19750301", "024")),
@@ -2034,6 +2035,8 @@ fn a_pending_mediation_is_continued_and_its_documents_are_its_mediators_to_print
         "mediation_agreement",
         "mediation_record",
         "mediation_follow_up",
+        "mediation_application",
+        "mediation_registration",
     ] {
         let p = state.print_mediation_document(&m.id, kind).unwrap();
         assert!(p.bytes > 1000, "{kind}");

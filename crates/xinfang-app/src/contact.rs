@@ -114,8 +114,12 @@ pub fn mediation_document(
     ) {
         notice::check_agreed(m.outcome)?;
     }
-    let available =
-        notice::available_mediation_documents(m.outcome, m.agreement_form, m.follow_ups.len());
+    let available = notice::available_mediation_documents(
+        m.started_by,
+        m.outcome,
+        m.agreement_form,
+        m.follow_ups.len(),
+    );
     if !available.contains(&kind) {
         let names: Vec<&str> = available.iter().map(|k| k.title_zh()).collect();
         return Err(xinfang_core::FieldError::new(
@@ -165,6 +169,7 @@ pub fn mediation_document(
         points_in_dispute: m.points_in_dispute,
         responsibility: m.responsibility,
         started_by_label: m.started_by_label,
+        request: m.request,
         applied_on: m.applied_on,
         outcome_label: m.outcome_label,
         sessions: m

@@ -215,6 +215,9 @@ pub struct MediationInput {
     /// `YYYY-MM-DD` the parties applied for, or agreed to, mediation; empty: the first
     /// session's day, else today.
     pub applied_on: String,
+    /// 申请调解事项: what the dispute is about and what the applicant asks, as the 申请书 and the
+    /// 受理登记表 state it.
+    pub request: String,
     pub parties: Vec<PartyInput>,
     pub sessions: Vec<SessionInput>,
     #[serde(flatten)]
@@ -347,6 +350,7 @@ pub struct ValidMediation {
     pub dispute_type: String,
     pub started_by: StartedBy,
     pub applied_on: NaiveDate,
+    pub request: String,
     pub parties: Vec<ValidParty>,
     pub sessions: Vec<ValidSession>,
     pub conclusion: ValidConclusion,
@@ -732,6 +736,12 @@ pub fn validate_mediation(
         .enumerate()
         .filter_map(|(i, s)| validate_session(i, s, today, &mut errors))
         .collect();
+    let request = text(
+        &mut errors,
+        "request",
+        &input.request,
+        Some("申请调解事项（纠纷的简要情况和当事人的请求）"),
+    );
     let first_session = sessions.iter().map(|s| s.held_on).min();
     let applied_on = match input.applied_on.trim() {
         "" => Some(first_session.unwrap_or(today)),
@@ -776,6 +786,7 @@ pub fn validate_mediation(
                 dispute_type: dispute,
                 started_by,
                 applied_on,
+                request,
                 parties,
                 sessions,
                 conclusion,
@@ -975,6 +986,7 @@ mod tests {
         MediationInput {
             visit_id: "v1".into(),
             dispute_type: "邻里纠纷".into(),
+            request: "请求李四拆除砌在通道上的围墙。".into(),
             parties: vec![
                 PartyInput {
                     role: "applicant".into(),
@@ -1112,6 +1124,11 @@ mod tests {
         m.sessions[0].held_on = "2025-06-29".into();
         let e = validate_mediation(&m, ReferenceData::bundled(), today()).unwrap_err();
         assert_eq!(codes(e), ["session_before_application"]);
+        // What the dispute is about is stated from the first save (the 申请书, the 受理登记表).
+        let mut m = mediation();
+        m.request = " ".into();
+        let e = validate_mediation(&m, ReferenceData::bundled(), today()).unwrap_err();
+        assert_eq!(codes(e), ["request_empty"]);
         assert!(check_pending(MediationOutcome::Pending).is_ok());
         assert_eq!(
             check_pending(MediationOutcome::Agreed).unwrap_err().code,

@@ -47,12 +47,16 @@ pub enum NoticeKind {
     MediationRecord,
     /// 人民调解回访记录
     MediationFollowUp,
+    /// 人民调解申请书: the parties' application (when they applied, not 主动调解)
+    MediationApplication,
+    /// 人民调解受理登记表: the committee's registration of the dispute taken on
+    MediationRegistration,
     /// 越级走访告知书: a 越级访 told where to go (属地, 逐级), printed from the visit.
     SkipLevelGuidance,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 14] = [
+    pub const ALL: [NoticeKind; 16] = [
         NoticeKind::Acceptance,
         NoticeKind::NonAcceptance,
         NoticeKind::Transfer,
@@ -67,6 +71,8 @@ impl NoticeKind {
         NoticeKind::MediationRecord,
         NoticeKind::MediationFollowUp,
         NoticeKind::SkipLevelGuidance,
+        NoticeKind::MediationApplication,
+        NoticeKind::MediationRegistration,
     ];
 
     pub fn code(self) -> &'static str {
@@ -84,6 +90,8 @@ impl NoticeKind {
             NoticeKind::OralAgreement => "oral_agreement",
             NoticeKind::MediationRecord => "mediation_record",
             NoticeKind::MediationFollowUp => "mediation_follow_up",
+            NoticeKind::MediationApplication => "mediation_application",
+            NoticeKind::MediationRegistration => "mediation_registration",
             NoticeKind::SkipLevelGuidance => "skip_level_guidance",
         }
     }
@@ -103,6 +111,8 @@ impl NoticeKind {
             NoticeKind::OralAgreement => "口头调解协议登记表",
             NoticeKind::MediationRecord => "人民调解记录",
             NoticeKind::MediationFollowUp => "人民调解回访记录",
+            NoticeKind::MediationApplication => "人民调解申请书",
+            NoticeKind::MediationRegistration => "人民调解受理登记表",
             NoticeKind::SkipLevelGuidance => "越级走访告知书",
         }
     }
@@ -136,6 +146,8 @@ impl NoticeKind {
                 | NoticeKind::OralAgreement
                 | NoticeKind::MediationRecord
                 | NoticeKind::MediationFollowUp
+                | NoticeKind::MediationApplication
+                | NoticeKind::MediationRegistration
         )
     }
 
@@ -336,6 +348,8 @@ pub fn available_notices(state: &MatterState) -> Vec<NoticeKind> {
             | NoticeKind::OralAgreement
             | NoticeKind::MediationRecord
             | NoticeKind::MediationFollowUp
+            | NoticeKind::MediationApplication
+            | NoticeKind::MediationRegistration
             | NoticeKind::SkipLevelGuidance => false,
         })
         .collect()
@@ -564,6 +578,8 @@ pub fn matter_notice(
         | NoticeKind::OralAgreement
         | NoticeKind::MediationRecord
         | NoticeKind::MediationFollowUp
+        | NoticeKind::MediationApplication
+        | NoticeKind::MediationRegistration
         | NoticeKind::SkipLevelGuidance => {
             return Err(FieldError::new(
                 "kind",
@@ -843,6 +859,9 @@ pub struct MediationAgreementInput {
     /// 当事人申请 / 主动调解.
     #[serde(default)]
     pub started_by_label: String,
+    /// 申请调解事项.
+    #[serde(default)]
+    pub request: String,
     #[serde(default)]
     pub applied_on: Option<NaiveDate>,
     #[serde(default)]
@@ -891,15 +910,24 @@ pub fn check_agreed(outcome: crate::desk::MediationOutcome) -> Result<(), FieldE
     }
 }
 
-/// Which mediation documents a record has: the 调解记录 always; an agreement's written or oral
-/// form; the 回访记录 once there is a 回访.
+/// Which mediation documents a record has: the 申请书 when the parties applied (not 主动调解),
+/// the 受理登记表 and the 调解记录 always; an agreement's written or oral form; the 回访记录
+/// once there is a 回访.
 pub fn available_mediation_documents(
+    started_by: crate::desk::StartedBy,
     outcome: crate::desk::MediationOutcome,
     form: Option<crate::desk::AgreementForm>,
     follow_ups: usize,
 ) -> Vec<NoticeKind> {
-    use crate::desk::{AgreementForm, MediationOutcome};
-    let mut kinds = vec![NoticeKind::MediationRecord];
+    use crate::desk::{AgreementForm, MediationOutcome, StartedBy};
+    let mut kinds = Vec::new();
+    if started_by == StartedBy::Application {
+        kinds.push(NoticeKind::MediationApplication);
+    }
+    kinds.extend([
+        NoticeKind::MediationRegistration,
+        NoticeKind::MediationRecord,
+    ]);
     if outcome == MediationOutcome::Agreed {
         kinds.push(match form {
             Some(AgreementForm::Oral) => NoticeKind::OralAgreement,
@@ -1006,6 +1034,7 @@ pub fn mediation_document(
     f.insert("copies".into(), json!(small_number_zh(copies)));
     f.insert("mediator_name".into(), json!(input.mediator_name.trim()));
     f.insert("started_by".into(), json!(input.started_by_label));
+    f.insert("request".into(), json!(input.request.trim()));
     f.insert(
         "applied_on_zh".into(),
         json!(input.applied_on.map(date_zh).unwrap_or_default()),
@@ -1014,11 +1043,15 @@ pub fn mediation_document(
     f.insert("agreed_on_zh".into(), json!(date_zh(input.agreed_on)));
     f.insert("sessions".into(), Value::Array(sessions));
     f.insert("follow_ups".into(), Value::Array(follow_ups));
-    // An agreement is dated the day it took effect; the records the day they are printed.
-    let issued_on = if agreement {
-        input.agreed_on
-    } else {
-        input.printed_on.unwrap_or(input.agreed_on)
+    // An agreement is dated the day it took effect, the application and its registration the
+    // day the parties applied, the records the day they are printed.
+    let printed_on = input.printed_on.unwrap_or(input.agreed_on);
+    let issued_on = match kind {
+        _ if agreement => input.agreed_on,
+        NoticeKind::MediationApplication | NoticeKind::MediationRegistration => {
+            input.applied_on.unwrap_or(printed_on)
+        }
+        _ => printed_on,
     };
     Ok(NoticeData {
         kind,

@@ -183,6 +183,7 @@ pub fn mediation_agreement_input() -> MediationAgreementInput {
         points_in_dispute: "工资的支付时间。".into(),
         responsibility: "被申请人未按月足额支付工资，应承担支付责任；申请人无过错。".into(),
         started_by_label: "当事人申请".into(),
+        request: "被申请人拖欠申请人2025年8月至12月工资38600元，请求调解，由被申请人支付。".into(),
         applied_on: Some(d("2026-03-02")),
         outcome_label: "达成协议".into(),
         sessions: vec![

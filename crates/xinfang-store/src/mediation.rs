@@ -73,6 +73,8 @@ pub struct MediationRecord {
     pub started_by_label: String,
     /// The day the parties applied for, or agreed to, mediation (unknown on older records).
     pub applied_on: Option<NaiveDate>,
+    /// 申请调解事项 (empty on older records).
+    pub request: String,
     pub parties: Vec<PartyRecord>,
     pub sessions: Vec<SessionRecord>,
     pub outcome: MediationOutcome,
@@ -116,6 +118,7 @@ type Head = (
         String,
         String,
     ),
+    String,
 );
 
 pub(crate) fn mediations_where(
@@ -128,7 +131,7 @@ pub(crate) fn mediations_where(
         "SELECT m.id, m.visit_id, m.mediator_id, coalesce(s.display_name, ''), m.dispute_type, m.outcome,
                 m.agreement_text, m.judicial_confirmation, m.created_at, m.agreement_effective_on,
                 m.confirmation_result, m.started_by, m.applied_on, m.agreement_form,
-                m.dispute_facts, m.points_in_dispute, m.responsibility
+                m.dispute_facts, m.points_in_dispute, m.responsibility, m.request
          FROM mediations m LEFT JOIN staff s ON s.id = m.mediator_id
          WHERE {clause} ORDER BY m.created_at DESC"
     ))?;
@@ -152,6 +155,7 @@ pub(crate) fn mediations_where(
                     r.get(15)?,
                     r.get(16)?,
                 ),
+                r.get(17)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<Head>>>()?;
@@ -160,6 +164,7 @@ pub(crate) fn mediations_where(
         (id, visit_id, mediator_id, mediator_name, dispute, outcome),
         (agreement_text, confirm, created_at, effective_on, result),
         (started_by, applied_on, form, dispute_facts, points_in_dispute, responsibility),
+        request,
     ) in heads
     {
         let agreement_effective_on = effective_on.as_deref().and_then(|d| d.parse().ok());
@@ -168,13 +173,14 @@ pub(crate) fn mediations_where(
         let agreement_form = form.as_deref().and_then(AgreementForm::parse);
         let outcome = MediationOutcome::parse(&outcome).unwrap_or(MediationOutcome::Terminated);
         let follow_ups = follow_ups_of(conn, &id)?;
-        let documents = available_mediation_documents(outcome, agreement_form, follow_ups.len())
-            .into_iter()
-            .map(|kind| MediationDocument {
-                kind,
-                title: kind.title_zh().to_owned(),
-            })
-            .collect();
+        let documents =
+            available_mediation_documents(started_by, outcome, agreement_form, follow_ups.len())
+                .into_iter()
+                .map(|kind| MediationDocument {
+                    kind,
+                    title: kind.title_zh().to_owned(),
+                })
+                .collect();
         out.push(MediationRecord {
             parties: parties_of(conn, &id)?,
             sessions: sessions_of(conn, &id)?,
@@ -190,6 +196,7 @@ pub(crate) fn mediations_where(
             started_by,
             started_by_label: started_by.label_zh().to_owned(),
             applied_on: applied_on.as_deref().and_then(|d| d.parse().ok()),
+            request,
             outcome,
             outcome_label: outcome.label_zh().to_owned(),
             agreement_form,
@@ -354,6 +361,7 @@ impl Store {
         f.insert("dispute_type".into(), json!(m.dispute_type));
         f.insert("started_by".into(), json!(m.started_by.code()));
         f.insert("applied_on".into(), json!(m.applied_on.to_string()));
+        f.insert("request".into(), json!(m.request));
         f.insert("created_at".into(), json!(now));
         // One list of columns for the row and its change-log entry.
         let names: Vec<&str> = f.keys().map(String::as_str).collect();

@@ -44,6 +44,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0020_skip_level.sql")),
         M::up(include_str!("../migrations/0021_notice_doc_no.sql")),
         M::up(include_str!("../migrations/0022_hall_settings.sql")),
+        M::up(include_str!("../migrations/0023_mediation_request.sql")),
     ])
 }
 

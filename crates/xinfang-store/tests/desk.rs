@@ -120,6 +120,7 @@ fn a_visit_through_both_desks() {
         &MediationInput {
             visit_id: v1.clone(),
             dispute_type: "neighbour".into(),
+            request: "请求王五拆除围墙。".into(),
             parties: vec![
                 PartyInput {
                     role: "applicant".into(),

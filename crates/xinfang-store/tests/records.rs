@@ -579,6 +579,7 @@ fn a_pending_mediation_continued_at_one_desk_reads_the_same_at_another() {
         &MediationInput {
             visit_id: visit_id.clone(),
             dispute_type: "劳动争议".into(),
+            request: "请求公司支付拖欠的工资38600元。".into(),
             applied_on: "2025-03-03".into(),
             parties: vec![
                 PartyInput {

@@ -280,6 +280,7 @@ fn hall() -> Hall {
         &MediationInput {
             visit_id: v3,
             dispute_type: "neighbour".into(),
+            request: "请求王五拆除围墙。".into(),
             parties: vec![
                 PartyInput {
                     role: "applicant".into(),

@@ -19,6 +19,7 @@ const record = (outcome: string, sessions: number) => ({
   started_by: 'application',
   started_by_label: '当事人申请',
   applied_on: '2026-12-01',
+  request: '请求支付工资。',
   parties: [{ role: 'applicant', role_label: '申请人', kind: 'person', kind_label: '自然人', name: '张三', id_type_label: '居民身份证', id_number: '1405**********013', id_number_masked: '1405**********013', phone: null, address: null, representative: null }],
   sessions: Array.from({ length: sessions }, (_, i) => ({ held_on: `2026-12-0${i + 2}`, notes: '调解' })),
   outcome,

@@ -18,7 +18,12 @@ started_by: string,
  * `YYYY-MM-DD` the parties applied for, or agreed to, mediation; empty: the first
  * session's day, else today.
  */
-applied_on: string, parties: Array<PartyInput>, sessions: Array<SessionInput>, 
+applied_on: string, 
+/**
+ * 申请调解事项: what the dispute is about and what the applicant asks, as the 申请书 and the
+ * 受理登记表 state it.
+ */
+request: string, parties: Array<PartyInput>, sessions: Array<SessionInput>, 
 /**
  * `pending` (when empty) / `agreed` / `not_agreed` / `terminated` or the Chinese name.
  */

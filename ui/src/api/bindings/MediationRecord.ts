@@ -19,7 +19,11 @@ mediator_id: string, mediator_name: string, dispute_type: string, dispute_type_n
 /**
  * The day the parties applied for, or agreed to, mediation (unknown on older records).
  */
-applied_on: string | null, parties: Array<PartyRecord>, sessions: Array<SessionRecord>, outcome: MediationOutcome, outcome_label: string, 
+applied_on: string | null, 
+/**
+ * 申请调解事项 (empty on older records).
+ */
+request: string, parties: Array<PartyRecord>, sessions: Array<SessionRecord>, outcome: MediationOutcome, outcome_label: string, 
 /**
  * An agreement's form (书面 / 口头).
  */
