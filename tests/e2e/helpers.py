@@ -295,3 +295,11 @@ def fill_appeal(drv, appeal: str) -> None:
 def submit_registration(drv) -> str:
     click(drv, "register-submit")
     return el(drv, "queue-number").text.strip()
+
+
+def china_today():
+    """Today in China (UTC+8), the day the desk dates its records by; the test machine's own
+    date differs from it eight hours a day."""
+    import datetime as _dt
+
+    return _dt.datetime.now(_dt.timezone(_dt.timedelta(hours=8))).date()

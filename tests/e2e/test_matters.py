@@ -12,12 +12,12 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import (PASSWORD, click, el, els, field_error, login, resident_id, shot, text_of, tid, type_into,
+from helpers import (PASSWORD, china_today, click, el, els, field_error, login, resident_id, shot, text_of, tid, type_into,
                      wait, xinfang)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-TODAY = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+TODAY = china_today()
 OLD = TODAY - dt.timedelta(days=40)
 
 

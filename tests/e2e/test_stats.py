@@ -9,11 +9,9 @@ it with `--data-dir`, which wins over the shared XINFANG_DATA_DIR.
 import json
 import subprocess
 import time
-from datetime import date
-
 import pytest
-from helpers import (SCREENSHOTS, click, el, els, fill_appeal, login, logout, own_hall, resident_id,
-                     submit_registration, text_becomes, type_into, wait, xinfang)
+from helpers import (SCREENSHOTS, china_today, click, el, els, fill_appeal, login, logout, own_hall,
+                     resident_id, submit_registration, text_becomes, type_into, wait, xinfang)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -198,7 +196,7 @@ def test_a_returning_visitor_joins_the_open_matter_and_counts_once(app, stats_di
     logout(drv)
     login(drv, "boss")
     click(drv, "nav-stats")
-    query(drv, "2025-03-01", date.today().isoformat())
+    query(drv, "2025-03-01", china_today().isoformat())
     text_becomes(drv, "fig-visits", "5")
     text_becomes(drv, "fig-repeat", "1")
     text_becomes(drv, "fig-matters", "4")
