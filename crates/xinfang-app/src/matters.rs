@@ -802,29 +802,9 @@ impl AppState {
         let data = self.act(Action::PrintMatterNotice, |store, me| {
             matter_notice(store, me, matter_id, kind, doc_no, today)
         })?;
-        let pdf = printer(self.data_dir())
-            .and_then(|p| p.render(&data))
-            .map_err(print_error("notice", "文书"))?;
-        let file_name = notice_file_name(data.kind, matter_id, self.now_cst());
-        let kept = StoredNotice {
-            file_name: file_name.clone(),
-            matter_id: matter_id.to_owned(),
-            kind: data.kind.code().to_owned(),
-            pdf,
-            doc_no: data.doc_no.clone(),
-        };
-        self.act(Action::PrintMatterNotice, |store, me| {
-            Ok(store.save_notice(&kept, &me.id)?)
-        })?;
-        let path = write_for_printing(self.data_dir(), &kept)?;
+        let printed = self.keep_printed(&data, Action::PrintMatterNotice, matter_id, matter_id)?;
         tracing::info!(matter_id, kind = data.kind.code(), "notice printed");
-        Ok(PrintedNotice {
-            kind: data.kind,
-            title: data.kind.title_zh().to_owned(),
-            path: path.display().to_string(),
-            file_name,
-            bytes: kept.pdf.len() as u64,
-        })
+        Ok(printed)
     }
 
     /// Prints one of a mediation's documents (协议书, 口头协议登记表, 调解记录, 回访记录) like a
@@ -849,29 +829,14 @@ impl AppState {
         let data = self.act(Action::PrintMediationAgreement, |store, me| {
             crate::contact::mediation_document(store, me, mediation_id, kind, today)
         })?;
-        let pdf = printer(self.data_dir())
-            .and_then(|p| p.render(&data))
-            .map_err(print_error("notice", "文书"))?;
-        let file_name = notice_file_name(data.kind, mediation_id, self.now_cst());
-        let kept = StoredNotice {
-            file_name: file_name.clone(),
-            matter_id: mediation_id.to_owned(),
-            kind: data.kind.code().to_owned(),
-            pdf,
-            doc_no: data.doc_no.clone(),
-        };
-        self.act(Action::PrintMediationAgreement, |store, me| {
-            Ok(store.save_notice(&kept, &me.id)?)
-        })?;
-        let path = write_for_printing(self.data_dir(), &kept)?;
+        let printed = self.keep_printed(
+            &data,
+            Action::PrintMediationAgreement,
+            mediation_id,
+            mediation_id,
+        )?;
         tracing::info!(kind = data.kind.code(), "mediation document printed");
-        Ok(PrintedNotice {
-            kind: data.kind,
-            title: data.kind.title_zh().to_owned(),
-            path: path.display().to_string(),
-            file_name,
-            bytes: kept.pdf.len() as u64,
-        })
+        Ok(printed)
     }
 
     /// Prints a notice of one visit (the 越级走访告知书, offered after registering a 越级访):
@@ -887,22 +852,34 @@ impl AppState {
         let (data, matter_id) = self.act(Action::PrintMatterNotice, |store, me| {
             visit_notice(store, me, visit_id, kind, doc_no, today)
         })?;
+        let printed = self.keep_printed(&data, Action::PrintMatterNotice, &matter_id, visit_id)?;
+        tracing::info!(visit_id, kind = data.kind.code(), "visit notice printed");
+        Ok(printed)
+    }
+
+    /// Renders a filled notice, keeps it in the encrypted store under `kept_under` (the matter or
+    /// mediation it is opened by) and writes it out for the printer; `name_key` goes into the
+    /// file name. `action` is the print permission of the notice.
+    fn keep_printed(
+        &self,
+        data: &NoticeData,
+        action: Action,
+        kept_under: &str,
+        name_key: &str,
+    ) -> CmdResult<PrintedNotice> {
         let pdf = printer(self.data_dir())
-            .and_then(|p| p.render(&data))
+            .and_then(|p| p.render(data))
             .map_err(print_error("notice", "文书"))?;
-        let file_name = notice_file_name(data.kind, visit_id, self.now_cst());
+        let file_name = notice_file_name(data.kind, name_key, self.now_cst());
         let kept = StoredNotice {
             file_name: file_name.clone(),
-            matter_id,
+            matter_id: kept_under.to_owned(),
             kind: data.kind.code().to_owned(),
             pdf,
             doc_no: data.doc_no.clone(),
         };
-        self.act(Action::PrintMatterNotice, |store, me| {
-            Ok(store.save_notice(&kept, &me.id)?)
-        })?;
+        self.act(action, |store, me| Ok(store.save_notice(&kept, &me.id)?))?;
         let path = write_for_printing(self.data_dir(), &kept)?;
-        tracing::info!(visit_id, kind = data.kind.code(), "visit notice printed");
         Ok(PrintedNotice {
             kind: data.kind,
             title: data.kind.title_zh().to_owned(),
