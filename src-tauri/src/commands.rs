@@ -13,12 +13,14 @@ use xinfang_app::conflicts::SyncConflicts;
 use xinfang_app::contact::HallSettings;
 use xinfang_app::error::CmdResult;
 use xinfang_app::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
+use xinfang_app::other_halls::OtherHallMatters;
 use xinfang_app::people::{PeoplePage, SplitInput};
 use xinfang_app::stats::{PublicityPage, StatsPage, WrittenFile};
 use xinfang_core::backlog::{ClearInput, FlagInput, NoteInput};
 use xinfang_core::classify::ClassifyInput;
 use xinfang_core::desk::{
-    ConsultationInput, ContinueMediationInput, Desk, FollowUpInput, IdCheck, MediationInput,
+    ConsultationInput, ContinueMediationInput, Desk, FollowUpInput, IdCheck, InvestigationInput,
+    MediationInput,
 };
 use xinfang_core::staff::Role;
 use xinfang_core::stats::{EvaluationInput, PublicityInput};
@@ -107,6 +109,13 @@ pub async fn register_visit(s: S<'_>, input: VisitInput) -> CmdResult<RegisterRe
 #[tauri::command]
 pub async fn person_matters(s: S<'_>, id_number: String) -> CmdResult<Vec<PersonMatter>> {
     s.person_matters(&id_number)
+}
+
+/// Asks the city (a blocking HTTP call of a few seconds at most): the worker thread is handed
+/// over to blocking work meanwhile, so the runtime's other tasks go on.
+#[tauri::command]
+pub async fn other_hall_matters(s: S<'_>, id_number: String) -> CmdResult<OtherHallMatters> {
+    tokio::task::block_in_place(|| s.other_hall_matters(&id_number))
 }
 
 #[tauri::command]
@@ -207,6 +216,15 @@ pub async fn record_confirmation_result(
     result: String,
 ) -> CmdResult<MediationRecord> {
     s.record_confirmation_result(&mediation_id, &result)
+}
+
+#[tauri::command]
+pub async fn add_mediation_investigation(
+    s: S<'_>,
+    mediation_id: String,
+    input: InvestigationInput,
+) -> CmdResult<MediationRecord> {
+    s.add_mediation_investigation(&mediation_id, input)
 }
 
 #[tauri::command]

@@ -172,6 +172,15 @@ def test_hand_off_to_lawyer_and_mediator(start_app):
     click(drv, "follow-up-save")
     wait(drv).until(lambda d: "部分履行" in el(d, "follow-up").text)
     wait(drv).until(lambda d: len(els(d, "print-mediation_follow_up")) == 1)
+    # A 调查 (the MoJ's 调查记录): logged with its place, person and content, then printed.
+    click(drv, "investigation-open")
+    type_into(drv, "investigation-place", "工地项目部")
+    type_into(drv, "investigation-person", "李某（班组长）")
+    type_into(drv, "investigation-content", "李某证实张建国在其班组务工，欠薪 18000 元属实。")
+    click(drv, "investigation-save")
+    wait(drv).until(lambda d: "李某（班组长）" in el(d, "investigation").text)
+    click(drv, "print-mediation_investigation")
+    wait(drv).until(lambda d: "人民调解调查记录" in el(d, "open-printed").text)
     shot(drv, "mediator-follow-up")
 
 

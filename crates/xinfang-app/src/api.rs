@@ -14,9 +14,10 @@ use xinfang_core::clock::{Clock, SystemClock};
 use xinfang_core::date::parse_date_field;
 use xinfang_core::desk::{
     AgreementForm, ConsultationInput, ContinueMediationInput, DISPUTE_TYPES, Desk, FollowUpInput,
-    Fulfilment, IdCheck, MediationInput, MediationOutcome, PartyKind, PartyRole, StartedBy,
-    check_confirmation_answer, check_hall_code, check_id_live, check_password_repeat,
-    validate_consultation, validate_continuation, validate_follow_up, validate_mediation,
+    Fulfilment, IdCheck, InvestigationInput, MediationInput, MediationOutcome, PartyKind,
+    PartyRole, StartedBy, check_confirmation_answer, check_hall_code, check_id_live,
+    check_password_repeat, validate_consultation, validate_continuation, validate_follow_up,
+    validate_investigation, validate_mediation,
 };
 use xinfang_core::id::IdType;
 use xinfang_core::reference::{AppealKind, ReferenceData};
@@ -1001,6 +1002,25 @@ impl AppState {
                 result,
             )?;
             store.record_confirmation_result(&m.id, result)?;
+            let mut m = store.mediation(&m.id)?;
+            crate::contact::mask_parties(&mut m);
+            Ok(m)
+        })
+    }
+
+    /// Adds a 调查 of a mediation (pending or concluded): the 调查记录's facts.
+    pub fn add_mediation_investigation(
+        &self,
+        mediation_id: &str,
+        input: InvestigationInput,
+    ) -> CmdResult<MediationRecord> {
+        self.act(Action::LogMediation, |store, me| {
+            let m = open_mediation(store, me, mediation_id)?;
+            let began_on = m
+                .applied_on
+                .or_else(|| m.created_at.get(..10).and_then(|d| d.parse().ok()));
+            let valid = validate_investigation(&input, began_on, self.local_date())?;
+            store.add_mediation_investigation(&m.id, &valid, &me.id)?;
             let mut m = store.mediation(&m.id)?;
             crate::contact::mask_parties(&mut m);
             Ok(m)

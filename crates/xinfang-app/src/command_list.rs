@@ -31,6 +31,8 @@ macro_rules! command_table {
             // 重复访: a person's matters, and a visit that joins one of them (matters.rs).
             person_matters: RegisterVisit, (id_number: String) -> Vec<PersonMatter>;
             register_repeat_visit: RegisterVisit, (input: VisitInput, matter_id: String) -> RegisterResult;
+            // The person's matters at the city's other halls, asked of the city (other_halls.rs).
+            other_hall_matters: RegisterVisit, (id_number: String) -> OtherHallMatters;
             today: ViewToday, () -> Vec<VisitRow>;
             visit_detail: ViewVisit, (visit_id: String) -> VisitDetail;
             hand_off: HandOff, (visit_id: String, desk: Desk, note: String) -> HandoffInfo;
@@ -49,6 +51,7 @@ macro_rules! command_table {
             continue_mediation: LogMediation, (input: ContinueMediationInput) -> MediationRecord;
             record_confirmation_result: LogMediation, (mediation_id: String, result: String) -> MediationRecord;
             add_mediation_follow_up: LogMediation, (mediation_id: String, input: FollowUpInput) -> MediationRecord;
+            add_mediation_investigation: LogMediation, (mediation_id: String, input: InvestigationInput) -> MediationRecord;
             // The printed agreement: the parties' full numbers, audited (contact.rs).
             mediation_agreement: PrintMediationAgreement, (id: String) -> MediationRecord;
             visitor_profile: ViewVisitorDetail, (visitor_id: String) -> VisitorProfile;

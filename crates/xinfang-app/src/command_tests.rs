@@ -165,6 +165,9 @@ fn cases() -> Vec<(&'static str, Case)> {
         ("register_repeat_visit", |s, _, _| {
             ok(s.register_repeat_visit(visit("李四", &id("19750301", "024")), "no-such-id"))
         }),
+        ("other_hall_matters", |s, _, _| {
+            ok(s.other_hall_matters(&id("19800115", "013")))
+        }),
         ("today", |s, _, _| ok(s.today())),
         ("visit_detail", |s, v, _| ok(s.visit_detail(v))),
         ("hand_off", |s, v, _| ok(s.hand_off(v, Desk::Lawyer, ""))),
@@ -200,6 +203,9 @@ fn cases() -> Vec<(&'static str, Case)> {
         }),
         ("add_mediation_follow_up", |s, _, _| {
             ok(s.add_mediation_follow_up("no-such-id", Default::default()))
+        }),
+        ("add_mediation_investigation", |s, _, _| {
+            ok(s.add_mediation_investigation("no-such-id", Default::default()))
         }),
         ("mediation_agreement", |s, _, _| {
             ok(s.mediation_agreement("no-such-id"))
@@ -2029,12 +2035,39 @@ fn a_pending_mediation_is_continued_and_its_documents_are_its_mediators_to_print
     let m = state.record_confirmation_result(&m.id, "确认有效").unwrap();
     assert_eq!(m.confirmation_result_label.as_deref(), Some("确认有效"));
     assert_eq!(m.follow_ups[0].fulfilment_label, "已履行");
+    // Before an investigation is recorded there is no 调查记录 to print; a blank one is refused
+    // at its fields.
+    assert_eq!(
+        state
+            .print_mediation_document(&m.id, "mediation_investigation")
+            .unwrap_err()
+            .code,
+        "document_unavailable"
+    );
+    let e = state
+        .add_mediation_investigation(&m.id, Default::default())
+        .unwrap_err();
+    assert!(e.errors.iter().any(|f| f.field == "person"), "{e:?}");
+    let m = state
+        .add_mediation_investigation(
+            &m.id,
+            xinfang_core::desk::InvestigationInput {
+                investigated_on: SystemClock.now_cst().date_naive().to_string(),
+                place: "县信访接待大厅调解室".into(),
+                person: "李某（工友）".into(),
+                present: String::new(),
+                content: "证实申请人2026年8月至10月在工地务工。".into(),
+            },
+        )
+        .unwrap();
+    assert_eq!(m.investigations[0].by_name, m.mediator_name);
 
     let mut printed = Vec::new();
     for kind in [
         "mediation_agreement",
         "mediation_record",
         "mediation_follow_up",
+        "mediation_investigation",
         "mediation_application",
         "mediation_registration",
     ] {

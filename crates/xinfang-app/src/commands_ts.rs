@@ -8,7 +8,8 @@ use ts_rs::TS;
 use xinfang_core::backlog::{ClearInput, FlagInput, NoteInput};
 use xinfang_core::classify::ClassifyInput;
 use xinfang_core::desk::{
-    ConsultationInput, ContinueMediationInput, Desk, FollowUpInput, IdCheck, MediationInput,
+    ConsultationInput, ContinueMediationInput, Desk, FollowUpInput, IdCheck, InvestigationInput,
+    MediationInput,
 };
 use xinfang_core::staff::Role;
 use xinfang_core::stats::{EvaluationInput, PublicityInput};
@@ -28,6 +29,7 @@ use crate::backup::{BackupDone, RestoreDone};
 use crate::conflicts::SyncConflicts;
 use crate::contact::HallSettings;
 use crate::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
+use crate::other_halls::OtherHallMatters;
 use crate::people::{PeoplePage, SplitInput};
 use crate::stats::{PublicityPage, StatsPage, WrittenFile};
 

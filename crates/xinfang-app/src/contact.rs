@@ -5,8 +5,8 @@
 
 use chrono::NaiveDate;
 use xinfang_core::notice::{
-    self, AgreementParty, DocumentFollowUp, DocumentSession, MediationAgreementInput, NoticeData,
-    NoticeKind,
+    self, AgreementParty, DocumentFollowUp, DocumentInvestigation, DocumentSession,
+    MediationAgreementInput, NoticeData, NoticeKind,
 };
 use xinfang_core::phone::mask_phone;
 use xinfang_core::staff::{Action, Role, authorize};
@@ -119,6 +119,7 @@ pub fn mediation_document(
         m.outcome,
         m.agreement_form,
         m.follow_ups.len(),
+        m.investigations.len(),
     );
     if !available.contains(&kind) {
         let names: Vec<&str> = available.iter().map(|k| k.title_zh()).collect();
@@ -190,6 +191,18 @@ pub fn mediation_document(
                 fulfilment_label: f.fulfilment_label,
                 notes: f.notes,
                 by_name: f.by_name,
+            })
+            .collect(),
+        investigations: m
+            .investigations
+            .into_iter()
+            .map(|i| DocumentInvestigation {
+                investigated_on: i.investigated_on,
+                place: i.place,
+                person: i.person,
+                present: i.present,
+                content: i.content,
+                by_name: i.by_name,
             })
             .collect(),
         printed_on: Some(today),

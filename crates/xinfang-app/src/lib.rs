@@ -19,6 +19,7 @@ mod contact_tests;
 pub mod error;
 pub mod export_file;
 pub mod matters;
+pub mod other_halls;
 pub mod people;
 pub mod security_doc;
 pub mod stats;

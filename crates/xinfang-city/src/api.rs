@@ -27,10 +27,11 @@ use xinfang_sync::audit::{
 use xinfang_sync::wire::{
     ApiError, AuditHead, Change, CityCounts, DeviceState, EnrolRequest, EnrolResponse, HallCounts,
     HallIdKey, Health, MAX_AUDIT_ENTRIES, MAX_BODY_BYTES, MAX_PULL_CHANGES, MAX_PUSH_CHANGES, Op,
-    OwnChangesRequest, OwnChangesResponse, PROTOCOL_HEADER, PROTOCOL_VERSION, PullRequest,
-    PullResponse, PushRequest, PushResponse, Quarantine, QuarantinedChange, ReferenceBundle,
-    RemoteChange, RepeatVisit, RepeatVisits, SCHEMA_HEADER, SetAside, SnapshotRecord,
-    SnapshotRequest, SnapshotResponse, snapshot_as_changes,
+    OtherHallMatter, OwnChangesRequest, OwnChangesResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    PersonMattersRequest, PersonMattersResponse, PullRequest, PullResponse, PushRequest,
+    PushResponse, Quarantine, QuarantinedChange, ReferenceBundle, RemoteChange, RepeatVisit,
+    RepeatVisits, SCHEMA_HEADER, SetAside, SnapshotRecord, SnapshotRequest, SnapshotResponse,
+    snapshot_as_changes,
 };
 
 use crate::auth;
@@ -791,6 +792,59 @@ async fn audit_push(
 }
 
 /// The hall's changes from its other devices after per-device cursors.
+#[utoipa::path(post, path = "/v1/sync/person-matters", tag = "sync", security(("bearer" = [])),
+    request_body = PersonMattersRequest,
+    responses(
+        (status = 200, description = "The person's matters at the city's other halls (reports left out)", body = PersonMattersResponse),
+        (status = 400, description = "Malformed request", body = ApiError),
+        (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
+        (status = 413, description = "Body too large", body = ApiError),
+        (status = 415, description = "Not JSON", body = ApiError),
+        (status = 422, description = "No document number, or one too long", body = ApiError),
+        (status = 426, description = "The desk's protocol is older than the server's minimum (请升级)", body = ApiError),
+    ))]
+async fn person_matters(
+    State(state): State<AppState>,
+    Authed(dev): Authed,
+    body: Result<ApiJson<PersonMattersRequest>, Failure>,
+) -> ApiResult<PersonMattersResponse> {
+    let ApiJson(req) = body?;
+    let id = req.id_number.trim().to_ascii_uppercase();
+    if id.is_empty() || id.chars().count() > 64 || id.chars().any(char::is_control) {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "id_number_invalid",
+            "请给出来访人的证件号码（不超过 64 个字符）。",
+        ));
+    }
+    let storage = state.storage.clone();
+    let matters = blocking(move || {
+        let matters = storage.person_matters(&id, &dev.hall_code)?;
+        // Who looked up whom at the other halls is in the city's log (the number masked: the
+        // log is read by more people than the records).
+        let masked: String = id
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if i < 6 || i + 4 >= id.chars().count() {
+                    c
+                } else {
+                    '*'
+                }
+            })
+            .collect();
+        storage.log(&NewLogEntry {
+            action: "person_matters",
+            actor: format!("device {}", dev.id),
+            device_id: Some(dev.id.clone()),
+            detail: format!("id_number {masked}; {} matters", matters.len()),
+        })?;
+        Ok(matters)
+    })
+    .await?;
+    Ok(Json(PersonMattersResponse { matters }))
+}
+
 #[utoipa::path(post, path = "/v1/sync/pull", tag = "sync", security(("bearer" = [])),
     request_body = PullRequest,
     responses(
@@ -1017,14 +1071,15 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "信访接待台 city server (xinfang-city)", description = "Enrolment, sync and city views. Protocol: docs/sync.md."),
-    paths(healthz, enrol, sync_state, push, own_changes, pull, snapshot, audit_push, reference_data,
+    paths(healthz, enrol, sync_state, push, own_changes, pull, person_matters, snapshot, audit_push, reference_data,
         city_halls, repeat_visits, city_audit, city_quarantine, crate::stats::city_stats,
         crate::publicity::city_publicity),
     components(schemas(ApiError, AuditHead, Change, Op, Hlc, RemoteChange, EnrolRequest, EnrolResponse,
         DeviceState, PushRequest, PushResponse, SetAside, OwnChangesRequest, OwnChangesResponse,
         Quarantine, QuarantinedChange, PullRequest, PullResponse, SnapshotRequest, SnapshotRecord,
         SnapshotResponse, Health,
-        ReferenceBundle, HallCounts, CityCounts, RepeatVisit, RepeatVisits, AuditEntry,
+        ReferenceBundle, HallCounts, CityCounts, RepeatVisit, RepeatVisits, PersonMattersRequest,
+        PersonMattersResponse, OtherHallMatter, AuditEntry,
         AuditPushRequest, AuditPushResponse, AuditChains, DeviceAuditChain, AuditBreak,
         crate::stats::CityStats, crate::stats::HallStats, crate::stats::CityRate,
         crate::stats::CityCount, crate::publicity::CityPublicity,
@@ -1135,6 +1190,7 @@ pub fn router_with_limits(
         .route("/v1/sync/push", post(push))
         .route("/v1/sync/own", post(own_changes))
         .route("/v1/sync/pull", post(pull))
+        .route("/v1/sync/person-matters", post(person_matters))
         .route("/v1/sync/snapshot", post(snapshot))
         .route("/v1/audit/push", post(audit_push))
         .route_layer(axum::middleware::from_fn_with_state(

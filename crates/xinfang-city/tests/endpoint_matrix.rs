@@ -31,6 +31,7 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("POST", "/v1/sync/pull", Access::Device),
     ("POST", "/v1/sync/snapshot", Access::Device),
     ("POST", "/v1/sync/own", Access::Device),
+    ("POST", "/v1/sync/person-matters", Access::Device),
     ("POST", "/v1/audit/push", Access::Device),
     ("GET", "/v1/reference", Access::DeviceOrAdmin),
     ("GET", "/v1/city/halls", Access::Admin),

@@ -28,15 +28,16 @@ mod transitions;
 pub use deadlines::{DeadlineKind, DeadlineParty, NamedDeadline, deadlines};
 pub use events::{EventKind, MatterEvent, OPINION_RESULTS, OpinionDetails};
 pub use form::{StepField, StepInput, step_fields};
-pub use procedure::{Procedure, allowed_for_kind, check_step, procedure};
+pub use procedure::{Procedure, allowed_for_kind, check_kind_change, check_step, procedure};
 pub use repeat::{
-    NOT_ACCEPTED_AGAIN, REPEAT_STAGES, RepeatStage, repeat_stage, repeat_visit_refusal,
+    NOT_ACCEPTED_AGAIN, OtherHallRemark, REPEAT_STAGES, RepeatStage, other_hall_remark,
+    repeat_stage, repeat_visit_refusal,
 };
 pub use state::{
     Extension, HearingRecord, LegalRouteGuidance, MatterState, MatterStatus, Opinion, Refusal,
     ReviewStage, Transfer, TransferKind, TransferObjection,
 };
-pub use steps::{FIRST_STEP, Folded, RefusedStep, Step, fold_steps, parse_prev};
+pub use steps::{FIRST_STEP, Folded, RefusedStep, Step, Subject, fold_steps, parse_prev};
 pub use transitions::{allowed_events, apply, may_accept_new_matter};
 
 /// Days the authority has to decide on acceptance (and the hall to dispose of an appeal).

@@ -250,6 +250,23 @@ pub struct FollowUpInput {
     pub notes: String,
 }
 
+/// A 调查 the mediator made (人民调解法第二十二条: 调查了解纠纷事实): when and where, whom
+/// and who else was there, what was found. The mediator who records it is its 记录人.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(default)]
+pub struct InvestigationInput {
+    /// `YYYY-MM-DD`
+    pub investigated_on: String,
+    pub place: String,
+    /// 被调查人.
+    pub person: String,
+    /// 参加人, may be empty.
+    pub present: String,
+    /// 调查内容.
+    pub content: String,
+}
+
 /// Longest name of a 人民调解委员会, in characters.
 pub const MAX_COMMITTEE_NAME_CHARS: usize = 60;
 
@@ -354,6 +371,15 @@ pub struct ValidMediation {
     pub parties: Vec<ValidParty>,
     pub sessions: Vec<ValidSession>,
     pub conclusion: ValidConclusion,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValidInvestigation {
+    pub investigated_on: NaiveDate,
+    pub place: String,
+    pub person: String,
+    pub present: String,
+    pub content: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -908,6 +934,54 @@ pub fn check_confirmation_answer(
     }
 }
 
+/// A 调查: of any mediation, also one still being mediated; not before the mediation began
+/// (`began_on`: the application, else the first record), not after today.
+pub fn validate_investigation(
+    input: &InvestigationInput,
+    began_on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<ValidInvestigation, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    let investigated_on =
+        match parse_date_field("investigated_on", "调查日期", &input.investigated_on) {
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+            Ok(d) if d > today => {
+                errors.push(FieldError::new(
+                    "investigated_on",
+                    "investigated_in_future",
+                    format!("调查日期 {d} 晚于今天，请核对。"),
+                ));
+                None
+            }
+            Ok(d) if began_on.is_some_and(|b| d < b) => {
+                errors.push(FieldError::new(
+                    "investigated_on",
+                    "investigated_before_mediation",
+                    format!("调查日期 {d} 早于这次调解开始（申请或登记）的日期，请核对。"),
+                ));
+                None
+            }
+            Ok(d) => Some(d),
+        };
+    let place = text(&mut errors, "place", &input.place, Some("调查地点"));
+    let person = text(&mut errors, "person", &input.person, Some("被调查人"));
+    let present = text(&mut errors, "present", &input.present, None);
+    let content = text(&mut errors, "content", &input.content, Some("调查内容"));
+    match investigated_on {
+        Some(investigated_on) if errors.is_empty() => Ok(ValidInvestigation {
+            investigated_on,
+            place,
+            person,
+            present,
+            content,
+        }),
+        _ => Err(errors),
+    }
+}
+
 /// A 回访: only of an agreement, on or after the day it took effect, not after today.
 pub fn validate_follow_up(
     input: &FollowUpInput,
@@ -1176,6 +1250,41 @@ mod tests {
         m.conclusion.judicial_confirmation = false;
         let v = validate_mediation(&m, ReferenceData::bundled(), today()).unwrap();
         assert_eq!(v.conclusion.agreement_form, Some(AgreementForm::Oral));
+    }
+
+    #[test]
+    fn an_investigation_needs_its_place_person_and_content_within_the_mediation() {
+        let input = |on: &str| InvestigationInput {
+            investigated_on: on.into(),
+            place: "沁水县某村村委会".into(),
+            person: "李某（证人）".into(),
+            present: String::new(),
+            content: "证实双方于2025年5月口头约定由被申请人修缮院墙。".into(),
+        };
+        let began = NaiveDate::from_ymd_opt(2025, 6, 2);
+        let ok = validate_investigation(&input("2025-06-03"), began, today()).unwrap();
+        assert_eq!(ok.person, "李某（证人）");
+        assert!(ok.present.is_empty());
+        let codes = |r: Result<ValidInvestigation, ValidationErrors>| -> Vec<String> {
+            r.unwrap_err().0.into_iter().map(|e| e.code).collect()
+        };
+        assert_eq!(
+            codes(validate_investigation(&input("2025-06-01"), began, today())),
+            ["investigated_before_mediation"]
+        );
+        let tomorrow = (today() + chrono::Days::new(1)).to_string();
+        assert_eq!(
+            codes(validate_investigation(&input(&tomorrow), began, today())),
+            ["investigated_in_future"]
+        );
+        let blank = InvestigationInput {
+            investigated_on: "2025-06-03".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            codes(validate_investigation(&blank, began, today())),
+            ["place_empty", "person_empty", "content_empty"]
+        );
     }
 
     #[test]

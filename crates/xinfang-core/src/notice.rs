@@ -47,6 +47,8 @@ pub enum NoticeKind {
     MediationRecord,
     /// 人民调解回访记录
     MediationFollowUp,
+    /// 人民调解调查记录: what the mediator found out from a party or a witness
+    MediationInvestigation,
     /// 人民调解申请书: the parties' application (when they applied, not 主动调解)
     MediationApplication,
     /// 人民调解受理登记表: the committee's registration of the dispute taken on
@@ -56,7 +58,7 @@ pub enum NoticeKind {
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 16] = [
+    pub const ALL: [NoticeKind; 17] = [
         NoticeKind::Acceptance,
         NoticeKind::NonAcceptance,
         NoticeKind::Transfer,
@@ -70,6 +72,7 @@ impl NoticeKind {
         NoticeKind::OralAgreement,
         NoticeKind::MediationRecord,
         NoticeKind::MediationFollowUp,
+        NoticeKind::MediationInvestigation,
         NoticeKind::SkipLevelGuidance,
         NoticeKind::MediationApplication,
         NoticeKind::MediationRegistration,
@@ -90,6 +93,7 @@ impl NoticeKind {
             NoticeKind::OralAgreement => "oral_agreement",
             NoticeKind::MediationRecord => "mediation_record",
             NoticeKind::MediationFollowUp => "mediation_follow_up",
+            NoticeKind::MediationInvestigation => "mediation_investigation",
             NoticeKind::MediationApplication => "mediation_application",
             NoticeKind::MediationRegistration => "mediation_registration",
             NoticeKind::SkipLevelGuidance => "skip_level_guidance",
@@ -111,6 +115,7 @@ impl NoticeKind {
             NoticeKind::OralAgreement => "口头调解协议登记表",
             NoticeKind::MediationRecord => "人民调解记录",
             NoticeKind::MediationFollowUp => "人民调解回访记录",
+            NoticeKind::MediationInvestigation => "人民调解调查记录",
             NoticeKind::MediationApplication => "人民调解申请书",
             NoticeKind::MediationRegistration => "人民调解受理登记表",
             NoticeKind::SkipLevelGuidance => "越级走访告知书",
@@ -146,6 +151,7 @@ impl NoticeKind {
                 | NoticeKind::OralAgreement
                 | NoticeKind::MediationRecord
                 | NoticeKind::MediationFollowUp
+                | NoticeKind::MediationInvestigation
                 | NoticeKind::MediationApplication
                 | NoticeKind::MediationRegistration
         )
@@ -348,6 +354,7 @@ pub fn available_notices(state: &MatterState) -> Vec<NoticeKind> {
             | NoticeKind::OralAgreement
             | NoticeKind::MediationRecord
             | NoticeKind::MediationFollowUp
+            | NoticeKind::MediationInvestigation
             | NoticeKind::MediationApplication
             | NoticeKind::MediationRegistration
             | NoticeKind::SkipLevelGuidance => false,
@@ -578,6 +585,7 @@ pub fn matter_notice(
         | NoticeKind::OralAgreement
         | NoticeKind::MediationRecord
         | NoticeKind::MediationFollowUp
+        | NoticeKind::MediationInvestigation
         | NoticeKind::MediationApplication
         | NoticeKind::MediationRegistration
         | NoticeKind::SkipLevelGuidance => {
@@ -826,6 +834,20 @@ pub struct DocumentFollowUp {
     pub by_name: String,
 }
 
+/// One 调查 of a mediation as its 调查记录 prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DocumentInvestigation {
+    pub investigated_on: NaiveDate,
+    pub place: String,
+    /// 被调查人 and 参加人.
+    pub person: String,
+    pub present: String,
+    pub content: String,
+    /// 记录人: the mediator who recorded it.
+    pub by_name: String,
+}
+
 /// What the mediation documents (协议书, 口头协议登记表, 调解记录, 回访记录) are made from: the
 /// mediation record. The fields after `agreed_on` came later and may be left out of a `--data`
 /// file.
@@ -870,6 +892,8 @@ pub struct MediationAgreementInput {
     pub sessions: Vec<DocumentSession>,
     #[serde(default)]
     pub follow_ups: Vec<DocumentFollowUp>,
+    #[serde(default)]
+    pub investigations: Vec<DocumentInvestigation>,
     /// The day the document is printed (the 调解记录's and 回访记录's date).
     #[serde(default)]
     pub printed_on: Option<NaiveDate>,
@@ -918,6 +942,7 @@ pub fn available_mediation_documents(
     outcome: crate::desk::MediationOutcome,
     form: Option<crate::desk::AgreementForm>,
     follow_ups: usize,
+    investigations: usize,
 ) -> Vec<NoticeKind> {
     use crate::desk::{AgreementForm, MediationOutcome, StartedBy};
     let mut kinds = Vec::new();
@@ -933,6 +958,9 @@ pub fn available_mediation_documents(
             Some(AgreementForm::Oral) => NoticeKind::OralAgreement,
             _ => NoticeKind::MediationAgreement,
         });
+    }
+    if investigations > 0 {
+        kinds.push(NoticeKind::MediationInvestigation);
     }
     if follow_ups > 0 {
         kinds.push(NoticeKind::MediationFollowUp);
@@ -975,6 +1003,13 @@ pub fn mediation_document(
             ),
         ));
     }
+    if kind == NoticeKind::MediationInvestigation && input.investigations.is_empty() {
+        return Err(FieldError::new(
+            "investigations",
+            "no_investigation",
+            "该调解还没有调查记录，请先登记调查情况。",
+        ));
+    }
     if kind == NoticeKind::MediationFollowUp && input.follow_ups.is_empty() {
         return Err(FieldError::new(
             "follow_ups",
@@ -1014,6 +1049,20 @@ pub fn mediation_document(
             })
         })
         .collect();
+    let investigations: Vec<Value> = input
+        .investigations
+        .iter()
+        .map(|v| {
+            json!({
+                "investigated_on_zh": date_zh(v.investigated_on),
+                "place": v.place.trim(),
+                "person": v.person.trim(),
+                "present": v.present.trim(),
+                "content": v.content.trim(),
+                "by_name": v.by_name,
+            })
+        })
+        .collect();
     let mut f = Map::new();
     f.insert(
         "parties".into(),
@@ -1043,6 +1092,7 @@ pub fn mediation_document(
     f.insert("agreed_on_zh".into(), json!(date_zh(input.agreed_on)));
     f.insert("sessions".into(), Value::Array(sessions));
     f.insert("follow_ups".into(), Value::Array(follow_ups));
+    f.insert("investigations".into(), Value::Array(investigations));
     // An agreement is dated the day it took effect, the application and its registration the
     // day the parties applied, the records the day they are printed.
     let printed_on = input.printed_on.unwrap_or(input.agreed_on);

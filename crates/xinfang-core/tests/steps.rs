@@ -5,7 +5,14 @@
 use chrono::NaiveDate;
 use proptest::prelude::*;
 use xinfang_core::calendar::HolidayCalendar;
-use xinfang_core::matter::{self, MatterEvent, MatterStatus, Step};
+use xinfang_core::matter::{self, MatterEvent, MatterStatus, Step, Subject};
+use xinfang_core::reference::AppealKind;
+
+/// A claim about no unit in particular: every step of the regulation's order is open to it.
+const CLAIM: Subject<'static> = Subject {
+    kind: AppealKind::Claim,
+    agency: None,
+};
 
 fn d(day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 3, day).unwrap()
@@ -62,16 +69,25 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
 
 proptest! {
     #[test]
-    fn any_arrival_order_folds_to_the_same_matter(steps in steps(), seed in any::<u64>()) {
+    fn any_arrival_order_folds_to_the_same_matter(
+        steps in steps(),
+        seed in any::<u64>(),
+        kind in 0usize..3,
+    ) {
         let cal = HolidayCalendar::bundled();
-        let want = matter::fold_steps(d(3), &steps, &cal);
+        // Every kind, and a report about the unit the steps forward to (those are refused).
+        let subject = Subject {
+            kind: [AppealKind::Claim, AppealKind::Suggestion, AppealKind::Report][kind],
+            agency: Some("县人社局"),
+        };
+        let want = matter::fold_steps(d(3), subject, &steps, &cal);
         let mut shuffled = steps.clone();
         let mut x = seed | 1;
         for i in (1..shuffled.len()).rev() {
             x ^= x << 13; x ^= x >> 7; x ^= x << 17;
             shuffled.swap(i, (x % (i as u64 + 1)) as usize);
         }
-        prop_assert_eq!(matter::fold_steps(d(3), &shuffled, &cal), want.clone());
+        prop_assert_eq!(matter::fold_steps(d(3), subject, &shuffled, &cal), want.clone());
         // Every step that is not voided either stands or is listed as refused.
         let kept = steps.iter().filter(|s| !s.voided).count();
         prop_assert_eq!(want.applied.len() + want.refused.len(), kept);
@@ -95,7 +111,7 @@ fn accept_and_forward_recorded_at_two_desks_leave_one_standing_and_one_refused()
         prev: Some(None),
         voided: false,
     };
-    let folded = matter::fold_steps(d(3), &[accept.clone(), forward.clone()], &cal);
+    let folded = matter::fold_steps(d(3), CLAIM, &[accept.clone(), forward.clone()], &cal);
     // Same day: the earlier stamp goes first; 受理 after 转送 would be allowed in one desk's
     // sequence, but both were decided on the registered matter: a person chooses.
     assert_eq!(folded.applied, vec!["a-forward"]);
@@ -109,7 +125,7 @@ fn accept_and_forward_recorded_at_two_desks_leave_one_standing_and_one_refused()
         voided: true,
         ..forward
     };
-    let folded = matter::fold_steps(d(3), &[accept, voided], &cal);
+    let folded = matter::fold_steps(d(3), CLAIM, &[accept, voided], &cal);
     assert_eq!(folded.state.status, MatterStatus::Accepted);
     assert_eq!(folded.state.acceptance_notice_no.as_deref(), Some("受5"));
     assert!(folded.refused.is_empty());
@@ -128,7 +144,111 @@ fn accept_and_forward_recorded_at_two_desks_leave_one_standing_and_one_refused()
         prev: Some(None),
         voided: false,
     };
-    let folded = matter::fold_steps(d(3), &[start, accept], &cal);
+    let folded = matter::fold_steps(d(3), CLAIM, &[start, accept], &cal);
     assert_eq!(folded.applied, vec!["b-accept", "c-start"]);
     assert!(folded.refused.is_empty());
+}
+
+fn step(id: &str, hlc: i64, event: MatterEvent, prev: Option<&str>) -> Step {
+    Step {
+        id: id.into(),
+        hlc,
+        event,
+        prev: Some(prev.map(str::to_owned)),
+        voided: false,
+    }
+}
+
+/// A step the matter's kind never takes is refused in the fold, not only at the desk that
+/// records it: a 复查 request recorded on a desk that still saw a claim, synced after another
+/// desk reclassified the matter as a suggestion, stands as a refused step with the reason.
+#[test]
+fn a_step_the_kind_never_takes_is_refused_with_the_procedure_reason() {
+    let cal = HolidayCalendar::bundled();
+    let steps = [
+        step(
+            "a",
+            1,
+            MatterEvent::Accept {
+                at: d(4),
+                notice_no: None,
+            },
+            None,
+        ),
+        step(
+            "b",
+            2,
+            MatterEvent::Conclude {
+                at: d(5),
+                opinion_summary: "予以答复".into(),
+                details: Default::default(),
+            },
+            Some("a"),
+        ),
+        step("c", 3, MatterEvent::OpinionReceived { at: d(6) }, Some("b")),
+        step(
+            "d",
+            4,
+            MatterEvent::RequestReview {
+                at: d(7),
+                body: "市信访局".into(),
+            },
+            Some("c"),
+        ),
+    ];
+    let claim = matter::fold_steps(d(3), CLAIM, &steps, &cal);
+    assert_eq!(claim.applied, vec!["a", "b", "c", "d"]);
+    assert!(claim.refused.is_empty());
+    let suggestion = Subject {
+        kind: AppealKind::Suggestion,
+        agency: None,
+    };
+    let folded = matter::fold_steps(d(3), suggestion, &steps, &cal);
+    assert_eq!(folded.applied, vec!["a", "b", "c"]);
+    assert_eq!(folded.refused.len(), 1);
+    assert_eq!(folded.refused[0].step_id, "d");
+    assert!(
+        folded.refused[0]
+            .reason
+            .contains("建议意见类事项不能「请求复查」"),
+        "{}",
+        folded.refused[0].reason
+    );
+}
+
+/// A report forwarded to the unit it reports is refused in the fold as at the desk.
+#[test]
+fn a_report_forwarded_to_the_unit_reported_is_refused_in_the_fold() {
+    let cal = HolidayCalendar::bundled();
+    let forward = step(
+        "f",
+        1,
+        MatterEvent::Forward {
+            at: d(4),
+            to_authority: "沁水县住建局".into(),
+            report_back_by: None,
+        },
+        None,
+    );
+    let report = Subject {
+        kind: AppealKind::Report,
+        agency: Some("沁水县住建局"),
+    };
+    let folded = matter::fold_steps(d(3), report, std::slice::from_ref(&forward), &cal);
+    assert!(folded.applied.is_empty());
+    assert_eq!(folded.state.status, MatterStatus::Registered);
+    assert_eq!(folded.refused[0].step_id, "f");
+    assert!(
+        folded.refused[0]
+            .reason
+            .contains("不能转送、交办给被检举控告的单位")
+    );
+    let elsewhere = Subject {
+        agency: Some("沁水县教育局"),
+        ..report
+    };
+    assert_eq!(
+        matter::fold_steps(d(3), elsewhere, &[forward], &cal).applied,
+        vec!["f"]
+    );
 }

@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::matter::{MatterEvent, MatterState, OpinionDetails};
 use xinfang_core::notice::{
-    self, AgreementParty, DocumentFollowUp, DocumentSession, LegalOpinionInput, MatterFacts,
-    MediationAgreementInput, NoticeData, NoticeKind, VisitFacts,
+    self, AgreementParty, DocumentFollowUp, DocumentInvestigation, DocumentSession,
+    LegalOpinionInput, MatterFacts, MediationAgreementInput, NoticeData, NoticeKind, VisitFacts,
 };
 use xinfang_core::reference::{AppealKind, ReferenceData};
 
@@ -200,6 +200,14 @@ pub fn mediation_agreement_input() -> MediationAgreementInput {
             visited_on: d("2026-03-23"),
             fulfilment_label: "部分履行".into(),
             notes: "电话回访申请人，第一期20000元已于3月20日收到。".into(),
+            by_name: "刘芳".into(),
+        }],
+        investigations: vec![DocumentInvestigation {
+            investigated_on: d("2026-03-04"),
+            place: "沁水县某建筑有限公司项目部".into(),
+            person: "李某（工地班组长）".into(),
+            present: "刘芳、沁水县龙港镇司法所工作人员".into(),
+            content: "李某称申请人自2025年8月起在其班组务工，出勤记录与申请人所述一致，12月工资表上的金额为38600元。".into(),
             by_name: "刘芳".into(),
         }],
         printed_on: Some(d("2026-03-23")),

@@ -18,7 +18,8 @@ use crate::changelog::{self, Op};
 use crate::matters::category_name_in;
 use crate::mediation::mediations_where;
 pub use crate::mediation::{
-    FollowUpRecord, MediationDocument, MediationRecord, PartyRecord, SessionRecord,
+    FollowUpRecord, InvestigationRecord, MediationDocument, MediationRecord, PartyRecord,
+    SessionRecord,
 };
 use crate::{Result, Store, StoreError, VisitSummary, VisitorHit, now_text};
 

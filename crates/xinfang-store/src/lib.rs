@@ -23,6 +23,7 @@ mod maintenance;
 mod matters;
 mod mediation;
 mod notices;
+mod other_halls;
 mod people;
 mod records;
 mod reference;
@@ -47,9 +48,9 @@ pub use backlog::{BacklogCase, BacklogDashboard, BacklogFilter, BacklogNote};
 pub use changelog::ChangeRow;
 pub use compact::CompactReport;
 pub use desk::{
-    ConsultationRecord, FollowUpRecord, HandoffInfo, HistoryEntry, MediationDocument,
-    MediationRecord, PartyRecord, QueueItem, RecordOwner, SessionRecord, VisitDetail, VisitRow,
-    VisitorBrief, VisitorContact, VisitorProfile,
+    ConsultationRecord, FollowUpRecord, HandoffInfo, HistoryEntry, InvestigationRecord,
+    MediationDocument, MediationRecord, PartyRecord, QueueItem, RecordOwner, SessionRecord,
+    VisitDetail, VisitRow, VisitorBrief, VisitorContact, VisitorProfile,
 };
 pub use drafts::{DRAFT_FORMS, DRAFT_MAX_BYTES, Draft, check_draft, check_draft_form};
 pub use error::{Result, StoreError};
@@ -63,6 +64,7 @@ pub use matters::{
     AllowedEvent, DeadlineView, DueItem, DueList, EventRecord, MatterView, RouteProposal,
 };
 pub use notices::{PrintedEntry, StoredNotice};
+pub use other_halls::OtherHallsSeen;
 pub use people::{DuplicatePair, MergeRecord, PersonBrief, SplitOutcome, SplitTarget};
 pub use records::{Conflict, ConflictOption, QuarantinedChange, Resolution};
 pub use search::{SearchKind, VisitorHit, classify_query, name_keys};

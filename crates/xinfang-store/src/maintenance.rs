@@ -63,6 +63,7 @@ pub(crate) const LOGGED: &[(&str, &str, &str)] = &[
     ("mediation_party", "mediation_parties", "id"),
     ("mediation_session", "mediation_sessions", "id"),
     ("mediation_follow_up", "mediation_follow_ups", "id"),
+    ("mediation_investigation", "mediation_investigations", "id"),
     ("hall_setting", "hall_settings", "key"),
     ("matter_event", "matter_events", "id"),
     ("backlog_case", "backlog_cases", "id"),

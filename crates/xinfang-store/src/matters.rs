@@ -617,6 +617,16 @@ impl Store {
         let row = load_matter(&tx, id)?;
         let old = row.classification();
         let new = classify::classify(&old, row.status, input, reference, &classifier)?;
+        if new.appeal_kind != old.appeal_kind {
+            // The steps recorded so far must fit the new kind's procedure.
+            let steps: Vec<MatterEvent> = crate::records::load_steps(&tx, id)?
+                .into_iter()
+                .filter(|r| !r.step.voided)
+                .map(|r| r.step.event)
+                .collect();
+            let agency = agency_of(&tx, &row.first_visit_id)?;
+            matter::check_kind_change(new.appeal_kind, agency.as_deref(), &steps)?;
+        }
         if new != old {
             let now = now_text(&*self.clock);
             tx.prepare_cached(

@@ -12,8 +12,8 @@ use serde_json::{Map, json};
 use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::desk::{
     AgreementForm, ConfirmationResult, Desk, Fulfilment, MediationOutcome, PartyKind, PartyRole,
-    StartedBy, ValidConclusion, ValidFollowUp, ValidMediation, ValidSession, check_pending,
-    dispute_type, judicial_confirmation_due, party_id_type_label,
+    StartedBy, ValidConclusion, ValidFollowUp, ValidInvestigation, ValidMediation, ValidSession,
+    check_pending, dispute_type, judicial_confirmation_due, party_id_type_label,
 };
 use xinfang_core::id::mask_id;
 use xinfang_core::notice::{NoticeKind, available_mediation_documents};
@@ -58,6 +58,18 @@ pub struct FollowUpRecord {
     pub by_name: String,
 }
 
+/// A 调查 of a mediation; `by_name` is its 记录人.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct InvestigationRecord {
+    pub investigated_on: NaiveDate,
+    pub place: String,
+    pub person: String,
+    pub present: String,
+    pub content: String,
+    pub by_name: String,
+}
+
 /// 调解记录 as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -94,6 +106,7 @@ pub struct MediationRecord {
     pub confirmation_result: Option<ConfirmationResult>,
     pub confirmation_result_label: Option<String>,
     pub follow_ups: Vec<FollowUpRecord>,
+    pub investigations: Vec<InvestigationRecord>,
     /// The documents the record can print now (调解记录; the agreement in its form; 回访记录).
     pub documents: Vec<MediationDocument>,
     pub created_at: String,
@@ -173,18 +186,25 @@ pub(crate) fn mediations_where(
         let agreement_form = form.as_deref().and_then(AgreementForm::parse);
         let outcome = MediationOutcome::parse(&outcome).unwrap_or(MediationOutcome::Terminated);
         let follow_ups = follow_ups_of(conn, &id)?;
-        let documents =
-            available_mediation_documents(started_by, outcome, agreement_form, follow_ups.len())
-                .into_iter()
-                .map(|kind| MediationDocument {
-                    kind,
-                    title: kind.title_zh().to_owned(),
-                })
-                .collect();
+        let investigations = investigations_of(conn, &id)?;
+        let documents = available_mediation_documents(
+            started_by,
+            outcome,
+            agreement_form,
+            follow_ups.len(),
+            investigations.len(),
+        )
+        .into_iter()
+        .map(|kind| MediationDocument {
+            kind,
+            title: kind.title_zh().to_owned(),
+        })
+        .collect();
         out.push(MediationRecord {
             parties: parties_of(conn, &id)?,
             sessions: sessions_of(conn, &id)?,
             follow_ups,
+            investigations,
             documents,
             id,
             visit_id,
@@ -279,6 +299,28 @@ fn follow_ups_of(conn: &Connection, id: &str) -> Result<Vec<FollowUpRecord>> {
                 fulfilment_label: fulfilment.label_zh().to_owned(),
                 notes: r.get(2)?,
                 by_name: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+fn investigations_of(conn: &Connection, id: &str) -> Result<Vec<InvestigationRecord>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT i.investigated_on, i.place, i.person, i.present, i.content,
+               coalesce(s.display_name, '')
+             FROM mediation_investigations i LEFT JOIN staff s ON s.id = i.by_staff
+             WHERE i.mediation_id = ?1 ORDER BY i.investigated_on, i.created_at",
+        )?
+        .query_map([id], |r| {
+            let on: String = r.get(0)?;
+            Ok(InvestigationRecord {
+                investigated_on: on.parse().unwrap_or_default(),
+                place: r.get(1)?,
+                person: r.get(2)?,
+                present: r.get(3)?,
+                content: r.get(4)?,
+                by_name: r.get(5)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?)
@@ -504,6 +546,55 @@ impl Store {
         let mut f = Map::new();
         f.insert("confirmation_result".into(), json!(result.code()));
         changelog::append(&tx, "mediation", id, Op::Update, f, &now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Adds a 调查 of a mediation, pending or concluded (checked by the caller against the
+    /// record).
+    pub fn add_mediation_investigation(
+        &mut self,
+        id: &str,
+        investigation: &ValidInvestigation,
+        by: &str,
+    ) -> Result<()> {
+        let now = now_text(&*self.clock);
+        let tx = self.conn.transaction()?;
+        let known: Option<i64> = tx
+            .prepare_cached("SELECT 1 FROM mediations WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        if known.is_none() {
+            return Err(not_found("调解记录"));
+        }
+        let iid = uuid::Uuid::now_v7().to_string();
+        let on = investigation.investigated_on.to_string();
+        tx.execute(
+            "INSERT INTO mediation_investigations(id, mediation_id, investigated_on, place, person,
+               present, content, by_staff, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                iid,
+                id,
+                on,
+                investigation.place,
+                investigation.person,
+                investigation.present,
+                investigation.content,
+                by,
+                now
+            ],
+        )?;
+        let mut f = Map::new();
+        f.insert("mediation_id".into(), json!(id));
+        f.insert("investigated_on".into(), json!(on));
+        f.insert("place".into(), json!(investigation.place));
+        f.insert("person".into(), json!(investigation.person));
+        f.insert("present".into(), json!(investigation.present));
+        f.insert("content".into(), json!(investigation.content));
+        f.insert("by_staff".into(), json!(by));
+        f.insert("created_at".into(), json!(now));
+        changelog::append(&tx, "mediation_investigation", &iid, Op::Insert, f, &now)?;
         tx.commit()?;
         Ok(())
     }

@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 use xinfang_core::FieldError;
 use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::matter::{self, MatterEvent, Step};
+use xinfang_core::reference::AppealKind;
 use xinfang_sync::Hlc;
 use xinfang_sync::merge::{self, BASE_KEY, BY_KEY, FieldWrite, Version};
 use xinfang_sync::wire::Op as WireOp;
@@ -272,13 +273,13 @@ fn conflict_id(key: &str) -> String {
     uuid::Uuid::new_v5(&NAMESPACE, key.as_bytes()).to_string()
 }
 
-struct StepRow {
-    step: Step,
+pub(crate) struct StepRow {
+    pub(crate) step: Step,
     by_staff: String,
     at: String,
 }
 
-fn load_steps(conn: &Connection, matter_id: &str) -> Result<Vec<StepRow>> {
+pub(crate) fn load_steps(conn: &Connection, matter_id: &str) -> Result<Vec<StepRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, hlc, payload, voided_by IS NOT NULL, by_staff, at, prev FROM matter_events
          WHERE matter_id = ?1",
@@ -331,7 +332,29 @@ pub(crate) fn applied_steps(
 ) -> Result<Vec<String>> {
     let rows = load_steps(conn, matter_id)?;
     let steps: Vec<Step> = rows.into_iter().map(|r| r.step).collect();
-    Ok(matter::fold_steps(received_on, &steps, cal).applied)
+    let (kind, agency) = procedure_subject(conn, matter_id)?;
+    let subject = matter::Subject {
+        kind,
+        agency: agency.as_deref(),
+    };
+    Ok(matter::fold_steps(received_on, subject, &steps, cal).applied)
+}
+
+/// What the kind's procedure judges a matter's steps by: its kind and the unit its first
+/// visit concerns (for a report, the unit reported).
+fn procedure_subject(conn: &Connection, matter_id: &str) -> Result<(AppealKind, Option<String>)> {
+    let row: Option<(String, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT m.appeal_kind, v.agency FROM matters m
+             LEFT JOIN visits v ON v.id = m.first_visit_id WHERE m.id = ?1",
+        )?
+        .query_row([matter_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (kind, agency) = row.unwrap_or_default();
+    Ok((
+        AppealKind::parse(&kind).unwrap_or(AppealKind::Claim),
+        agency,
+    ))
 }
 
 fn step_label(e: &MatterEvent) -> String {
@@ -352,6 +375,9 @@ fn step_device(conn: &Connection, own_device: &str, step_id: &str) -> Result<Str
         .optional()?;
     Ok(remote.unwrap_or_else(|| own_device.to_owned()))
 }
+
+/// The choice that sets a refused step aside when no other step stands against it.
+const VOID_STEP: &str = "作废此环节（不计入办理过程）";
 
 /// Derives a matter's status, state and deadlines from all its steps (nothing to do for a
 /// matter without steps: its registration is its state), and its step conflicts.
@@ -378,7 +404,12 @@ pub(crate) fn rederive_matter(
         return Ok(());
     }
     let steps: Vec<Step> = rows.iter().map(|r| r.step.clone()).collect();
-    let folded = matter::fold_steps(received_on, &steps, cal);
+    let (kind, agency) = procedure_subject(conn, matter_id)?;
+    let subject = matter::Subject {
+        kind,
+        agency: agency.as_deref(),
+    };
+    let folded = matter::fold_steps(received_on, subject, &steps, cal);
     let status = serde_json::to_value(folded.state.status)?
         .as_str()
         .unwrap_or_default()
@@ -412,6 +443,15 @@ pub(crate) fn rederive_matter(
                 "at": r.at,
                 "shown": id != refused.step_id,
                 "reason": if id == refused.step_id { refused.reason.clone() } else { String::new() },
+            }));
+        }
+        if refused.competitor.is_none() {
+            // Nothing it clashes with stands (a step the kind never takes, or one that cannot
+            // follow the registration): the choice is to set it aside.
+            opts.push(json!({
+                "value": VOID_STEP,
+                "step_id": Value::Null,
+                "shown": false,
             }));
         }
         let id = conflict_id(&format!("step:{matter_id}:{}", refused.step_id));
@@ -643,6 +683,15 @@ impl Store {
                 .into());
             };
             let keep = pick(*n)?.step_id.clone().unwrap_or_default();
+            if !keep.is_empty() && conflict.options.iter().any(|o| o.step_id.is_none()) {
+                // Kept, it would stay refused: it does not fit the matter as it stands.
+                return Err(FieldError::new(
+                    "choose",
+                    "step_cannot_stand",
+                    "该环节不符合事项当前的类别或办理顺序，不能保留：请选择作废；如事项类别有误，请先更正分类，冲突会自动消除。",
+                )
+                .into());
+            }
             for o in &conflict.options {
                 let Some(step) = &o.step_id else { continue };
                 if *step == keep {

@@ -45,6 +45,10 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0021_notice_doc_no.sql")),
         M::up(include_str!("../migrations/0022_hall_settings.sql")),
         M::up(include_str!("../migrations/0023_mediation_request.sql")),
+        M::up(include_str!("../migrations/0024_other_hall_matters.sql")),
+        M::up(include_str!(
+            "../migrations/0025_mediation_investigations.sql"
+        )),
     ])
 }
 

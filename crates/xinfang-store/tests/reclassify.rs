@@ -166,3 +166,91 @@ fn history_follows_the_matter_kind() {
         visit.confidential
     );
 }
+
+/// A matter's kind may change only to one whose procedure its recorded steps fit: a claim
+/// forwarded to the unit it concerns cannot become a report about that unit, a claim in 复查
+/// cannot become a suggestion. The refusal names the step and writes nothing.
+#[test]
+fn a_kind_the_recorded_steps_do_not_fit_is_refused() {
+    use xinfang_core::calendar::HolidayCalendar;
+    use xinfang_core::matter::{MatterEvent, MatterStatus};
+    let cal = HolidayCalendar::bundled();
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let mut h = hall();
+    let m = register(&mut h.store, &h.clerk, "冯某", 31, "claim");
+    let forward = MatterEvent::Forward {
+        at: day(23),
+        to_authority: "沁水县人社局".into(),
+        report_back_by: None,
+    };
+    h.store
+        .record_event(&m, &forward, &h.clerk.id, &cal)
+        .unwrap();
+    let before = h.store.changes_since(0, 100_000).unwrap().len();
+    let err = h
+        .store
+        .classify_matter(
+            &m,
+            &to_kind("report"),
+            &h.clerk.id,
+            ReferenceData::bundled(),
+        )
+        .unwrap_err();
+    let StoreError::Invalid(e) = err else {
+        panic!("expected a field error, got {err}");
+    };
+    assert_eq!(e.0[0].field, "appeal_kind");
+    assert_eq!(e.0[0].code, "kind_does_not_fit_steps");
+    assert!(
+        e.0[0]
+            .message
+            .contains("已登记「转送」（2026-11-23），不能改为检举控告类"),
+        "{}",
+        e.0[0].message
+    );
+    assert!(!h.store.matter_owner(&m).unwrap().confidential);
+    assert_eq!(h.store.changes_since(0, 100_000).unwrap().len(), before);
+    // A suggestion may be forwarded: that change stands, and the matter keeps its status.
+    h.store
+        .classify_matter(
+            &m,
+            &to_kind("suggestion"),
+            &h.clerk.id,
+            ReferenceData::bundled(),
+        )
+        .unwrap();
+    let page = h.store.matter(&m, day(24), &cal).unwrap();
+    assert_eq!(page.status, MatterStatus::Forwarded);
+
+    // A claim whose opinion was asked to be reviewed cannot become a suggestion (no 复查).
+    let c = register(&mut h.store, &h.clerk, "陈某", 32, "claim");
+    for event in [
+        MatterEvent::Accept {
+            at: day(21),
+            notice_no: None,
+        },
+        MatterEvent::Conclude {
+            at: day(22),
+            opinion_summary: "不予支持".into(),
+            details: Default::default(),
+        },
+        MatterEvent::OpinionReceived { at: day(23) },
+        MatterEvent::RequestReview {
+            at: day(24),
+            body: "晋城市信访局".into(),
+        },
+    ] {
+        h.store.record_event(&c, &event, &h.clerk.id, &cal).unwrap();
+    }
+    let err = h
+        .store
+        .classify_matter(
+            &c,
+            &to_kind("suggestion"),
+            &h.clerk.id,
+            ReferenceData::bundled(),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("请求复查"), "{err}");
+    assert!(h.store.verify().unwrap().ok());
+}

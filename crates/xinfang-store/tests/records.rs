@@ -666,6 +666,20 @@ fn a_pending_mediation_continued_at_one_desk_reads_the_same_at_another() {
     .unwrap();
     a.add_mediation_follow_up(&id, &follow_up, &mediator.id)
         .unwrap();
+    let investigation = xinfang_core::desk::validate_investigation(
+        &xinfang_core::desk::InvestigationInput {
+            investigated_on: "2025-03-05".into(),
+            place: "沁水县某村村委会".into(),
+            person: "李某（证人）".into(),
+            present: "村调解员赵某".into(),
+            content: "证实双方曾约定分三期付款。".into(),
+        },
+        None,
+        today,
+    )
+    .unwrap();
+    a.add_mediation_investigation(&id, &investigation, &mediator.id)
+        .unwrap();
 
     let page = pulled(&a, 0);
     b.apply_remote(&page, &cursor(&a, &page)).unwrap();
@@ -679,6 +693,13 @@ fn a_pending_mediation_continued_at_one_desk_reads_the_same_at_another() {
         Some(ConfirmationResult::Confirmed)
     );
     assert_eq!(at_a.follow_ups[0].fulfilment_label, "部分履行");
+    assert_eq!(at_b.investigations.len(), 1);
+    assert_eq!(at_b.investigations[0].person, "李某（证人）");
+    assert!(
+        at_b.documents
+            .iter()
+            .any(|d| d.kind == xinfang_core::notice::NoticeKind::MediationInvestigation)
+    );
     assert_eq!(at_a.parties[1].id_type_label, "统一社会信用代码");
     assert_eq!(at_a.parties[1].representative.as_deref(), Some("王五"));
     assert!(a.pending_mediations(&mediator.id).unwrap().is_empty());
@@ -687,6 +708,9 @@ fn a_pending_mediation_continued_at_one_desk_reads_the_same_at_another() {
         m.mediator_name.clear();
         for f in &mut m.follow_ups {
             f.by_name.clear();
+        }
+        for i in &mut m.investigations {
+            i.by_name.clear();
         }
     }
     assert_eq!(at_a, at_b);

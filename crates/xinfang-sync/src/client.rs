@@ -14,9 +14,9 @@ use crate::hlc::{MAX_DRIFT_MS, wall_ms};
 use crate::replica::{DeskReplica, Secret, SnapshotPosition};
 use crate::wire::{
     ApiError, Change, DeviceState, EnrolRequest, EnrolResponse, MAX_PULL_CHANGES,
-    OwnChangesRequest, OwnChangesResponse, PROTOCOL_HEADER, PROTOCOL_VERSION, PullRequest,
-    PullResponse, PushRequest, PushResponse, ReferenceBundle, RemoteChange, SCHEMA_HEADER,
-    SetAside, SnapshotRequest, SnapshotResponse,
+    OwnChangesRequest, OwnChangesResponse, PROTOCOL_HEADER, PROTOCOL_VERSION, PersonMattersRequest,
+    PersonMattersResponse, PullRequest, PullResponse, PushRequest, PushResponse, ReferenceBundle,
+    RemoteChange, SCHEMA_HEADER, SetAside, SnapshotRequest, SnapshotResponse,
 };
 
 /// Env var that overrides the stored server address (e.g. when the city moves its server).
@@ -142,6 +142,32 @@ impl std::fmt::Debug for Client {
 
 impl Client {
     pub fn new(server_url: &str, token: Option<Secret>) -> Result<Client, SyncError> {
+        Client::with_timeouts(
+            server_url,
+            token,
+            Duration::from_secs(5),
+            Duration::from_secs(60),
+        )
+    }
+
+    /// A client for a question asked while someone waits at the counter (the city's matters of
+    /// a person at registration): it gives up soon, and the desk answers from what it last
+    /// heard.
+    pub fn quick(server_url: &str, token: Option<Secret>) -> Result<Client, SyncError> {
+        Client::with_timeouts(
+            server_url,
+            token,
+            Duration::from_secs(2),
+            Duration::from_secs(4),
+        )
+    }
+
+    fn with_timeouts(
+        server_url: &str,
+        token: Option<Secret>,
+        connect: Duration,
+        total: Duration,
+    ) -> Result<Client, SyncError> {
         let base = check_server_url(server_url)?;
         let mut builder = reqwest::blocking::Client::builder();
         for cert in extra_roots()? {
@@ -150,8 +176,8 @@ impl Client {
         let http = builder
             .use_rustls_tls()
             .https_only(base.scheme() == "https")
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(60))
+            .connect_timeout(connect)
+            .timeout(total)
             .user_agent(concat!("xinfang-desk/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SyncError::Offline(server_url.into(), e.to_string()))?;
@@ -250,6 +276,13 @@ impl Client {
 
     pub fn reference(&self) -> Result<ReferenceBundle, SyncError> {
         self.get("/v1/reference")
+    }
+
+    pub fn person_matters(
+        &self,
+        req: &PersonMattersRequest,
+    ) -> Result<PersonMattersResponse, SyncError> {
+        self.post("/v1/sync/person-matters", req)
     }
 }
 
@@ -424,11 +457,15 @@ fn clock_message(skew_ms: i64) -> String {
     }
 }
 
-/// One full sync: recover own changes a restore lost, push everything pending, push audit
-/// entries, then pull until nothing more is waiting. Every step is idempotent, so a sync cut
-/// anywhere is finished by the next one. A refused push (or a clock too far ahead to push) does
-/// not skip the pull.
-pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncError> {
+/// A [`Client::quick`] for the enrolled desk `replica`, for a question asked while someone
+/// waits (no network here: the caller asks it without holding the store).
+pub fn quick_client<R: DeskReplica>(replica: &mut R) -> Result<Client, SyncError> {
+    let (url, token) = enrolled(replica)?;
+    Ok(Client::quick(&url, Some(token))?.with_schema(replica.schema_version()))
+}
+
+/// The server address and token of the enrolled desk `replica`; a copied store is refused.
+fn enrolled<R: DeskReplica>(replica: &mut R) -> Result<(String, Secret), SyncError> {
     let settings = replica
         .sync_settings()
         .map_err(local)?
@@ -438,7 +475,16 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
         return Err(SyncError::Moved);
     }
     let url = effective_server_url(Some(&settings.server_url)).unwrap_or(settings.server_url);
-    let client = Client::new(&url, Some(settings.token))?.with_schema(replica.schema_version());
+    Ok((url, settings.token))
+}
+
+/// One full sync: recover own changes a restore lost, push everything pending, push audit
+/// entries, then pull until nothing more is waiting. Every step is idempotent, so a sync cut
+/// anywhere is finished by the next one. A refused push (or a clock too far ahead to push) does
+/// not skip the pull.
+pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncError> {
+    let (url, token) = enrolled(replica)?;
+    let client = Client::new(&url, Some(token))?.with_schema(replica.schema_version());
 
     let state = client.state()?;
     if state.device_id != replica.device_id() {

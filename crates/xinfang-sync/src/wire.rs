@@ -467,6 +467,47 @@ pub struct CityCounts {
     pub total_matters: i64,
 }
 
+/// `POST /v1/sync/person-matters`: at registration, a desk asks which matters the person with
+/// this document has at the city's other halls (重复访 joins, 不再受理 and 越级访 are judged on
+/// them). The number goes in the body, never in a URL that proxies log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PersonMattersRequest {
+    pub id_number: String,
+}
+
+/// One matter of the person at another hall, as the city holds it. A 检举控告 matter is never
+/// listed: it stays with its hall.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OtherHallMatter {
+    pub hall_code: String,
+    pub hall_name: String,
+    pub matter_id: String,
+    pub received_on: String,
+    pub appeal_kind: String,
+    pub category_code: String,
+    /// The appeal of its first visit, the unit it concerns and where the problem arose.
+    pub appeal: String,
+    pub agency: String,
+    pub place_code: String,
+    /// Its status code and derived state (`xinfang_core::matter::MatterState` as JSON; empty
+    /// before the first step).
+    pub status: String,
+    pub state: String,
+    /// Its visits (the first and its repeat visits) and the latest one (RFC 3339).
+    pub visits: i64,
+    pub last_visit_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PersonMattersResponse {
+    /// Newest visit first; the asking desk's own hall is left out (the desk holds those).
+    pub matters: Vec<OtherHallMatter>,
+}
+
 /// One visit of a person found by resident ID across halls.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

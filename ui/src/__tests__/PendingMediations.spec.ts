@@ -1,6 +1,7 @@
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
 import { mount } from '@vue/test-utils'
 import { afterEach, describe, expect, it } from 'vitest'
+import MediationActions from '../components/mediation/MediationActions.vue'
 import PendingMediations from '../components/mediation/PendingMediations.vue'
 import { useSessionStore } from '../stores/session'
 import { clerkSession, commandError, reference, setup, sleep } from './helpers'
@@ -36,6 +37,7 @@ const record = (outcome: string, sessions: number) => ({
   confirmation_result: null,
   confirmation_result_label: null,
   follow_ups: [],
+  investigations: [] as Record<string, unknown>[],
   documents: [{ kind: 'mediation_record', title: '人民调解记录' }],
   created_at: '2026-12-01T09:00:00+08:00',
 })
@@ -78,6 +80,42 @@ describe('PendingMediations', () => {
     expect(w.find(q('continued')).text()).toContain('未达成')
     expect(w.find(q('print-mediation_record')).exists()).toBe(true)
     expect(w.findAll(q('pending-mediation'))).toHaveLength(0)
+    w.unmount()
+  })
+
+  it('records an investigation of a pending mediation; a blank one is refused at its fields', async () => {
+    const sent: Record<string, unknown>[] = []
+    mockIPC((cmd, args) => {
+      if (cmd === 'add_mediation_investigation') {
+        const input = (args as { input: Record<string, unknown> }).input
+        sent.push(input)
+        if (!input.person) throw commandError('person', 'person_empty', '请填写被调查人。')
+        const r = record('pending', 1)
+        r.investigations = [{ investigated_on: '2026-12-02', place: '调解室', person: '李某（工友）', present: '', content: '证实务工三个月。', by_name: '赵调解' }]
+        r.documents = [...r.documents, { kind: 'mediation_investigation', title: '人民调解调查记录' }]
+        return r
+      }
+      return null
+    })
+    const { plugins } = setup()
+    const s = useSessionStore()
+    s.session = { ...clerkSession, staff: { ...clerkSession.staff, roles: ['mediator'] } } as never
+    s.reference = reference as never
+    const w = mount(MediationActions, { props: { record: record('pending', 1) as never }, global: { plugins }, attachTo: document.body })
+    await w.find(q('investigation-open')).trigger('click')
+    await w.find(q('investigation-save')).trigger('click')
+    await sleep(20)
+    expect(w.find('[data-field="person"]').text()).toContain('请填写被调查人')
+
+    await w.find(`${q('investigation-place')} input, input${q('investigation-place')}`).setValue('调解室')
+    await w.find(`${q('investigation-person')} input, input${q('investigation-person')}`).setValue('李某（工友）')
+    await w.find(`${q('investigation-content')} textarea, textarea${q('investigation-content')}`).setValue('证实务工三个月。')
+    await w.find(q('investigation-save')).trigger('click')
+    await sleep(20)
+    expect(sent[1]).toMatchObject({ place: '调解室', person: '李某（工友）', content: '证实务工三个月。' })
+    const updated = w.emitted('updated') as [{ investigations: unknown[] }][]
+    expect(updated[0][0].investigations).toHaveLength(1)
+    expect(w.find(q('investigation-form')).exists()).toBe(false)
     w.unmount()
   })
 })

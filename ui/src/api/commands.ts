@@ -26,12 +26,14 @@ import type { HallSettings } from './bindings/HallSettings'
 import type { HandoffInfo } from './bindings/HandoffInfo'
 import type { HistoryEntry } from './bindings/HistoryEntry'
 import type { IdCheck } from './bindings/IdCheck'
+import type { InvestigationInput } from './bindings/InvestigationInput'
 import type { MatterPage } from './bindings/MatterPage'
 import type { MediationInput } from './bindings/MediationInput'
 import type { MediationRecord } from './bindings/MediationRecord'
 import type { MergeRecord } from './bindings/MergeRecord'
 import type { NewStaffInput } from './bindings/NewStaffInput'
 import type { NoteInput } from './bindings/NoteInput'
+import type { OtherHallMatters } from './bindings/OtherHallMatters'
 import type { PeoplePage } from './bindings/PeoplePage'
 import type { PersonBrief } from './bindings/PersonBrief'
 import type { PersonMatter } from './bindings/PersonMatter'
@@ -77,6 +79,7 @@ export interface Commands {
   register_visit: { args: { input: VisitInput }; result: RegisterResult }
   person_matters: { args: { idNumber: string }; result: Array<PersonMatter> }
   register_repeat_visit: { args: { input: VisitInput; matterId: string }; result: RegisterResult }
+  other_hall_matters: { args: { idNumber: string }; result: OtherHallMatters }
   today: { args: null; result: Array<VisitRow> }
   visit_detail: { args: { visitId: string }; result: VisitDetail }
   hand_off: { args: { visitId: string; desk: Desk; note: string }; result: HandoffInfo }
@@ -94,6 +97,7 @@ export interface Commands {
   continue_mediation: { args: { input: ContinueMediationInput }; result: MediationRecord }
   record_confirmation_result: { args: { mediationId: string; result: string }; result: MediationRecord }
   add_mediation_follow_up: { args: { mediationId: string; input: FollowUpInput }; result: MediationRecord }
+  add_mediation_investigation: { args: { mediationId: string; input: InvestigationInput }; result: MediationRecord }
   mediation_agreement: { args: { id: string }; result: MediationRecord }
   visitor_profile: { args: { visitorId: string }; result: VisitorProfile }
   list_staff: { args: null; result: Array<Staff> }

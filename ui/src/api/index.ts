@@ -10,6 +10,7 @@ import type { Desk } from './bindings/Desk'
 import type { MediationInput } from './bindings/MediationInput'
 import type { ContinueMediationInput } from './bindings/ContinueMediationInput'
 import type { FollowUpInput } from './bindings/FollowUpInput'
+import type { InvestigationInput } from './bindings/InvestigationInput'
 import type { NewStaffInput } from './bindings/NewStaffInput'
 import type { Role } from './bindings/Role'
 import type { SetupInput } from './bindings/SetupInput'
@@ -95,6 +96,7 @@ export const api = {
   registerVisit: (input: VisitInput) => call('register_visit', { input }),
   personMatters: (idNumber: string) => call('person_matters', { idNumber }),
   registerRepeatVisit: (input: VisitInput, matterId: string) => call('register_repeat_visit', { input, matterId }),
+  otherHallMatters: (idNumber: string) => call('other_hall_matters', { idNumber }),
   today: () => call('today'),
   visitDetail: (visitId: string) => call('visit_detail', { visitId }),
   handOff: (visitId: string, desk: Desk, note = '') => call('hand_off', { visitId, desk, note }),
@@ -115,6 +117,8 @@ export const api = {
     call('record_confirmation_result', { mediationId, result }),
   addMediationFollowUp: (mediationId: string, input: FollowUpInput) =>
     call('add_mediation_follow_up', { mediationId, input }),
+  addMediationInvestigation: (mediationId: string, input: InvestigationInput) =>
+    call('add_mediation_investigation', { mediationId, input }),
   hallSettings: () => call('hall_settings'),
   setCommitteeName: (name: string) => call('set_committee_name', { name }),
   printMediationDocument: (mediationId: string, kind: string) =>

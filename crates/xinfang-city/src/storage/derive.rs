@@ -42,6 +42,7 @@ pub struct StepRecord {
 /// `None` when it has no readable step (its registration is its state).
 pub fn matter_fields(
     received_on: &str,
+    subject: matter::Subject<'_>,
     steps: &[StepRecord],
     cal: &HolidayCalendar,
 ) -> Option<(String, String, i64)> {
@@ -67,7 +68,7 @@ pub fn matter_fields(
     if steps.is_empty() {
         return None;
     }
-    let folded = matter::fold_steps(received, &steps, cal);
+    let folded = matter::fold_steps(received, subject, &steps, cal);
     let status = serde_json::to_value(folded.state.status)
         .ok()?
         .as_str()?

@@ -12,8 +12,8 @@ use serde::Serialize;
 use xinfang_sync::Change;
 use xinfang_sync::audit::{AuditChains, AuditEntry, AuditPushResponse, ChainFault};
 use xinfang_sync::wire::{
-    AuditHead, CityCounts, OwnChangesResponse, PullResponse, PushResponse, Quarantine,
-    RepeatVisits, SnapshotRequest, SnapshotResponse,
+    AuditHead, CityCounts, OtherHallMatter, OwnChangesResponse, PullResponse, PushResponse,
+    Quarantine, RepeatVisits, SnapshotRequest, SnapshotResponse,
 };
 
 pub use sqlite::SqliteStorage;
@@ -199,6 +199,9 @@ pub trait Storage: Send + Sync + 'static {
 
     fn city_counts(&self) -> Result<CityCounts>;
     fn repeat_visits(&self, id_number: &str) -> Result<RepeatVisits>;
+    /// The matters of the person with `id_number` at halls other than `except_hall`, newest
+    /// visit first; 检举控告 matters (and confidential ones) left out.
+    fn person_matters(&self, id_number: &str, except_hall: &str) -> Result<Vec<OtherHallMatter>>;
     /// One record's fields as merged here (`None`: no such record).
     fn record_data(
         &self,

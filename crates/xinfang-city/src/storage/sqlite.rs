@@ -20,8 +20,8 @@ use xinfang_sync::audit::{
 use xinfang_sync::merge::{self, Record, Version};
 use xinfang_sync::staff_sig::{self, RootKey};
 use xinfang_sync::wire::{
-    AuditHead, CityCounts, HallCounts, MAX_PULL_CHANGES, OwnChangesResponse, PullResponse,
-    PushResponse, Quarantine, QuarantinedChange, RepeatVisit, RepeatVisits, SetAside,
+    AuditHead, CityCounts, HallCounts, MAX_PULL_CHANGES, OtherHallMatter, OwnChangesResponse,
+    PullResponse, PushResponse, Quarantine, QuarantinedChange, RepeatVisit, RepeatVisits, SetAside,
     SnapshotRecord, SnapshotRequest, SnapshotResponse, snapshot_as_changes,
 };
 use xinfang_sync::{Change, Hlc, Op, RemoteChange};
@@ -426,16 +426,28 @@ fn rederive_matter(
     matter_id: &str,
     cal: &xinfang_core::calendar::HolidayCalendar,
 ) -> Result<()> {
-    let received: Option<String> = tx
+    // The matter's kind and the unit its first visit concerns: the kind's procedure judges
+    // the steps by them.
+    let row: Option<(Option<String>, Option<String>, Option<String>)> = tx
         .prepare_cached(
-            "SELECT json_extract(data, '$.received_on') FROM records
-             WHERE entity = 'matter' AND entity_id = ?1",
+            "SELECT json_extract(m.data, '$.received_on'), json_extract(m.data, '$.appeal_kind'),
+               json_extract(v.data, '$.agency')
+             FROM records m
+             LEFT JOIN records v ON v.entity = 'visit'
+               AND v.entity_id = json_extract(m.data, '$.first_visit_id')
+             WHERE m.entity = 'matter' AND m.entity_id = ?1",
         )?
-        .query_row([matter_id], |r| r.get(0))
-        .optional()?
-        .flatten();
-    let Some(received) = received else {
+        .query_row([matter_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((Some(received), kind, agency)) = row else {
         return Ok(());
+    };
+    let subject = xinfang_core::matter::Subject {
+        kind: kind
+            .as_deref()
+            .and_then(xinfang_core::reference::AppealKind::parse)
+            .unwrap_or(xinfang_core::reference::AppealKind::Claim),
+        agency: agency.as_deref(),
     };
     let steps: Vec<super::derive::StepRecord> = {
         let mut stmt = tx.prepare_cached(
@@ -455,7 +467,9 @@ fn rederive_matter(
             })
             .collect()
     };
-    if let Some((status, state, count)) = super::derive::matter_fields(&received, &steps, cal) {
+    if let Some((status, state, count)) =
+        super::derive::matter_fields(&received, subject, &steps, cal)
+    {
         tx.prepare_cached(
             "UPDATE records SET data = json_set(data, '$.status', ?2, '$.state', ?3, '$.event_count', ?4)
              WHERE entity = 'matter' AND entity_id = ?1",
@@ -1770,6 +1784,93 @@ impl Storage for SqliteStorage {
             total_matters: halls.iter().map(|h| h.matters).sum(),
             halls,
         })
+    }
+
+    fn person_matters(&self, id_number: &str, except_hall: &str) -> Result<Vec<OtherHallMatter>> {
+        // The person's visits at every hall (merged records included), then their matters.
+        let visits = self.repeat_visits(id_number)?.visits;
+        let conn = self.conn();
+        let mut matter_of = conn.prepare_cached(
+            "SELECT json_extract(data, '$.matter_id') FROM records
+             WHERE entity = 'visit' AND entity_id = ?1 AND deleted_hlc IS NULL",
+        )?;
+        let mut matter = conn.prepare_cached(
+            "SELECT m.hall_code, coalesce(h.name, ''), coalesce(json_extract(m.data, '$.received_on'), ''),
+               coalesce(json_extract(m.data, '$.appeal_kind'), ''),
+               coalesce(json_extract(m.data, '$.category_code'), ''),
+               coalesce(json_extract(m.data, '$.confidential'), 0),
+               coalesce(json_extract(m.data, '$.status'), 'registered'),
+               coalesce(json_extract(m.data, '$.state'), ''),
+               coalesce(json_extract(v.data, '$.appeal'), ''), coalesce(json_extract(v.data, '$.agency'), ''),
+               coalesce(json_extract(v.data, '$.place_code'), ''),
+               coalesce(json_extract(v.data, '$.appeal_kind'), '')
+             FROM records m LEFT JOIN halls h ON h.code = m.hall_code
+             LEFT JOIN records v ON v.entity = 'visit'
+               AND v.entity_id = json_extract(m.data, '$.first_visit_id')
+             WHERE m.entity = 'matter' AND m.entity_id = ?1 AND m.deleted_hlc IS NULL",
+        )?;
+        let mut out: Vec<OtherHallMatter> = Vec::new();
+        // Visits come newest first: a matter's first listing carries its latest visit.
+        for v in visits.iter().filter(|v| v.hall_code != except_hall) {
+            let Some(matter_id) = matter_of
+                .query_row([&v.visit_id], |r| r.get::<_, Option<String>>(0))
+                .optional()?
+                .flatten()
+            else {
+                continue;
+            };
+            if let Some(seen) = out.iter_mut().find(|m| m.matter_id == matter_id) {
+                seen.visits += 1;
+                continue;
+            }
+            let row = matter
+                .query_row([&matter_id], |r| {
+                    Ok((
+                        (
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, String>(4)?,
+                            r.get::<_, i64>(5)? != 0,
+                        ),
+                        (
+                            r.get::<_, String>(6)?,
+                            r.get::<_, String>(7)?,
+                            r.get::<_, String>(8)?,
+                            r.get::<_, String>(9)?,
+                            r.get::<_, String>(10)?,
+                            r.get::<_, String>(11)?,
+                        ),
+                    ))
+                })
+                .optional()?;
+            let Some((head, (status, state, appeal, agency, place_code, visit_kind))) = row else {
+                continue;
+            };
+            let (hall_code, hall_name, received_on, appeal_kind, category_code, confidential) =
+                head;
+            // A report stays with its hall: who reported whom is never told to another hall.
+            if confidential || appeal_kind == "report" || visit_kind == "report" {
+                continue;
+            }
+            out.push(OtherHallMatter {
+                hall_code,
+                hall_name,
+                matter_id,
+                received_on,
+                appeal_kind,
+                category_code,
+                appeal,
+                agency,
+                place_code,
+                status,
+                state,
+                visits: 1,
+                last_visit_at: v.visited_at.clone(),
+            });
+        }
+        Ok(out)
     }
 
     fn repeat_visits(&self, id_number: &str) -> Result<RepeatVisits> {

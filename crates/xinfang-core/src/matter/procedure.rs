@@ -108,6 +108,33 @@ pub fn check_step(
     Ok(())
 }
 
+/// Whether a matter whose recorded steps are `steps` may become a matter of `kind`: every step
+/// must be one the new kind takes (a suggestion has no 复查, a report is never with the unit it
+/// reports), else the clerk is told which step stands in the way. The fold would refuse it.
+pub fn check_kind_change(
+    kind: AppealKind,
+    agency: Option<&str>,
+    steps: &[MatterEvent],
+) -> Result<(), FieldError> {
+    for step in steps {
+        if let Err(e) = check_step(kind, agency, step) {
+            let p = procedure(kind);
+            return Err(FieldError::new(
+                "appeal_kind",
+                "kind_does_not_fit_steps",
+                format!(
+                    "该事项已登记「{}」（{}），不能改为{}：{}",
+                    step.kind().label_zh(),
+                    step.date(),
+                    p.name,
+                    e.message.replace("如事项类别有误，请先更正分类。", "")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether two names of units are the same unit as typed: equal, or one inside the other once
 /// spaces are dropped (沁水县住建局 / 沁水县住建局办公室).
 fn same_unit(a: &str, b: &str) -> bool {

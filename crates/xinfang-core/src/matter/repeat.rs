@@ -56,17 +56,7 @@ pub fn repeat_visit_refusal(state: &MatterState) -> Option<FieldError> {
             state.status.label_zh()
         ),
         RepeatStage::Final => {
-            let when = state
-                .re_review
-                .as_ref()
-                .and_then(|r| r.opinion.as_ref())
-                .map(|o| format!("已于{}经复核出具意见", o.at))
-                .or_else(|| {
-                    state
-                        .closed_on
-                        .map(|d| format!("已于{d}{}", state.status_label()))
-                })
-                .unwrap_or_else(|| format!("已经{}", state.status_label()));
+            let when = format!("已{}", final_words(state));
             format!(
                 "该事项{when}。信访人仍以同一事实和理由提出的，依照《信访工作条例》不再受理。\
                  本次来访已登记为该事项的重复访，请向信访人出具不再受理告知；如有新的事实和理由，请登记为新事项。"
@@ -74,4 +64,74 @@ pub fn repeat_visit_refusal(state: &MatterState) -> Option<FieldError> {
         }
     };
     Some(FieldError::new("matter_id", NOT_ACCEPTED_AGAIN, message))
+}
+
+/// How a matter of the visitor at another hall of the city bears on this visit: 不再受理 by its
+/// stage, and 越级访 when it is being handled below this hall. The clerk reads `message`; the
+/// visit is registered either way (a matter of another hall is not joined across halls: the
+/// visitor is guided to it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct OtherHallRemark {
+    pub not_accepted_again: bool,
+    pub skip_level: crate::hall::SkipLevel,
+    /// Empty when the matter does not stand in the way (it waits, was refused or guided, or
+    /// the visitor may still ask for 复查/复核).
+    pub message: String,
+}
+
+/// The remark for a matter of `state` held by the hall of `matter_hall` (its name
+/// `matter_hall_name`) when the visitor comes to the hall of `own_hall`.
+pub fn other_hall_remark(
+    state: &MatterState,
+    matter_hall: &str,
+    matter_hall_name: &str,
+    own_hall: &str,
+    regions: &crate::regions::Regions,
+) -> OtherHallRemark {
+    match repeat_stage(state.status) {
+        RepeatStage::Open => OtherHallRemark::default(),
+        RepeatStage::Handling => {
+            let handled = crate::hall::handling_of(state, matter_hall, regions);
+            let skip = crate::hall::skip_level(own_hall, None, handled.as_ref(), regions);
+            let message = if skip.flagged {
+                skip.message.clone()
+            } else {
+                format!(
+                    "该事项正由{matter_hall_name}受理办理（{}），同一事实和理由在办理期间不再重复受理。\
+                     请向信访人说明，并请其向办理机关了解进度、等待书面答复；如有新的事实和理由，请登记为新事项。",
+                    state.status_label()
+                )
+            };
+            OtherHallRemark {
+                not_accepted_again: true,
+                skip_level: skip,
+                message,
+            }
+        }
+        RepeatStage::Final => OtherHallRemark {
+            not_accepted_again: true,
+            skip_level: crate::hall::SkipLevel::none(),
+            message: format!(
+                "该事项已在{matter_hall_name}{}。信访人仍以同一事实和理由提出的，依照《信访工作条例》不再受理；\
+                 请出具不再受理告知，如有新的事实和理由，请登记为新事项。",
+                final_words(state)
+            ),
+        },
+    }
+}
+
+/// 已于…经复核出具意见 / 已于…结案归档: how a finally decided matter ended.
+fn final_words(state: &MatterState) -> String {
+    state
+        .re_review
+        .as_ref()
+        .and_then(|r| r.opinion.as_ref())
+        .map(|o| format!("于{}经复核出具意见", o.at))
+        .or_else(|| {
+            state
+                .closed_on
+                .map(|d| format!("于{d}{}", state.status_label()))
+        })
+        .unwrap_or_else(|| state.status_label().to_owned())
 }

@@ -3,8 +3,9 @@
 
 use chrono::NaiveDate;
 
-use super::{MatterEvent, MatterState, apply};
+use super::{MatterEvent, MatterState, apply, check_step};
 use crate::calendar::HolidayCalendar;
+use crate::reference::AppealKind;
 
 /// What a step records as its `prev` when it is the first step of its matter (a word, not an
 /// empty text: replicas store an empty text as "nothing").
@@ -46,6 +47,14 @@ pub struct RefusedStep {
     pub reason: String,
 }
 
+/// What the kind's procedure needs to know of a matter to judge its steps: its kind of appeal
+/// and, for a report, the unit reported (the visit's agency).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subject<'a> {
+    pub kind: AppealKind,
+    pub agency: Option<&'a str>,
+}
+
 /// What the steps of a matter make of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Folded {
@@ -62,8 +71,15 @@ pub struct Folded {
 /// concurrently with another step — both on the same previous step — and both decide where the
 /// matter goes (each changes its status from there: 受理 at one desk, 转送 at another), so a
 /// person chooses. Concurrent steps that do not both move the status (延期 beside 开始办理)
-/// both stand. Voided steps are skipped.
-pub fn fold_steps(received_on: NaiveDate, steps: &[Step], cal: &HolidayCalendar) -> Folded {
+/// both stand. A step the matter's kind never takes (`check_step`: a 复查 of a suggestion, a
+/// report sent to the unit reported) is refused too: it arrived from a desk that still saw
+/// another kind, or the matter was reclassified meanwhile. Voided steps are skipped.
+pub fn fold_steps(
+    received_on: NaiveDate,
+    subject: Subject<'_>,
+    steps: &[Step],
+    cal: &HolidayCalendar,
+) -> Folded {
     let mut order: Vec<&Step> = steps.iter().collect();
     order.sort_by(|a, b| (a.event.date(), a.hlc, &a.id).cmp(&(b.event.date(), b.hlc, &b.id)));
     let initial = MatterState::registered(received_on, cal);
@@ -72,6 +88,14 @@ pub fn fold_steps(received_on: NaiveDate, steps: &[Step], cal: &HolidayCalendar)
     let mut refused = Vec::new();
     for step in order {
         if step.voided {
+            continue;
+        }
+        if let Err(e) = check_step(subject.kind, subject.agency, &step.event) {
+            refused.push(RefusedStep {
+                step_id: step.id.clone(),
+                competitor: None,
+                reason: e.message,
+            });
             continue;
         }
         let last_id = history.last().map(|(s, _)| s.id.as_str());

@@ -2,6 +2,7 @@
 import type { AgreementForm } from "./AgreementForm";
 import type { ConfirmationResult } from "./ConfirmationResult";
 import type { FollowUpRecord } from "./FollowUpRecord";
+import type { InvestigationRecord } from "./InvestigationRecord";
 import type { MediationDocument } from "./MediationDocument";
 import type { MediationOutcome } from "./MediationOutcome";
 import type { PartyRecord } from "./PartyRecord";
@@ -35,7 +36,7 @@ agreement_effective_on: string | null,
 /**
  * The last day to ask the court for 司法确认 (an agreement's only).
  */
-confirmation_due: string | null, confirmation_result: ConfirmationResult | null, confirmation_result_label: string | null, follow_ups: Array<FollowUpRecord>, 
+confirmation_due: string | null, confirmation_result: ConfirmationResult | null, confirmation_result_label: string | null, follow_ups: Array<FollowUpRecord>, investigations: Array<InvestigationRecord>, 
 /**
  * The documents the record can print now (调解记录; the agreement in its form; 回访记录).
  */

@@ -3,4 +3,4 @@
 /**
  * The notices the desk prints.
  */
-export type NoticeKind = "acceptance" | "non_acceptance" | "transfer" | "handling_opinion" | "extension" | "review_opinion" | "re_review_opinion" | "not_accepted_again" | "legal_opinion" | "mediation_agreement" | "oral_agreement" | "mediation_record" | "mediation_follow_up" | "mediation_application" | "mediation_registration" | "skip_level_guidance";
+export type NoticeKind = "acceptance" | "non_acceptance" | "transfer" | "handling_opinion" | "extension" | "review_opinion" | "re_review_opinion" | "not_accepted_again" | "legal_opinion" | "mediation_agreement" | "oral_agreement" | "mediation_record" | "mediation_follow_up" | "mediation_investigation" | "mediation_application" | "mediation_registration" | "skip_level_guidance";
