@@ -71,6 +71,10 @@ pub struct HallPublicity {
 pub struct CampaignPublicity {
     /// The campaign's name as the halls typed it; empty for activities of no campaign.
     pub campaign: String,
+    /// The campaign's dates as its activities in the period show them: the first and the last
+    /// day an event was held (`YYYY-MM-DD`), e.g. 2021-05-17 and 2021-05-21 for the week.
+    pub first_day: String,
+    pub last_day: String,
     pub total: PublicityFigures,
     /// The counties with events of the campaign, in code order.
     pub halls: Vec<HallPublicity>,
@@ -155,8 +159,15 @@ pub fn city_publicity_of(
             for r in &rs {
                 counties.entry(&r.hall_code).or_default().push(&r.activity);
             }
+            let days = rs.iter().map(|r| r.activity.held_on);
             CampaignPublicity {
                 campaign: name.to_owned(),
+                first_day: days
+                    .clone()
+                    .min()
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                last_day: days.max().map(|d| d.to_string()).unwrap_or_default(),
                 total: publicity_totals(rs.iter().map(|r| &r.activity)).into(),
                 halls: counties
                     .into_iter()

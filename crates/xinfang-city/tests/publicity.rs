@@ -111,6 +111,9 @@ fn the_city_totals_its_publicity_week_from_the_halls_activities() {
     assert_eq!(week["total"]["hall_name"], "晋城市（全市合计）");
     assert_eq!(week["by_campaign"].as_array().unwrap().len(), 1);
     assert_eq!(week["by_campaign"][0]["total"], week["total"]["figures"]);
+    // The week's dates, as the counties' activities show them (the report: 5月17日至21日).
+    assert_eq!(week["by_campaign"][0]["first_day"], "2021-05-17");
+    assert_eq!(week["by_campaign"][0]["last_day"], "2021-05-21");
 
     // Each county's figures on the city are its desk's own.
     let week_only = Period::new("2021-05-17".parse().unwrap(), today).unwrap();

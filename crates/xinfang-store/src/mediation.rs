@@ -350,6 +350,59 @@ fn insert_session(
 }
 
 /// The conclusion's columns, as written on insert and on a later conclusion.
+/// The conclusion chosen by a supervisor resolving a conflict of two desks' conclusions,
+/// written again whole (its columns, and the conclusion replacing every write held here).
+pub(crate) fn rewrite_conclusion(
+    tx: &Transaction<'_>,
+    own_device: &str,
+    id: &str,
+    chosen: &Map<String, serde_json::Value>,
+    by: &str,
+    now: &str,
+) -> Result<()> {
+    let text = |k: &str| chosen.get(k).and_then(serde_json::Value::as_str);
+    let outcome = text("outcome")
+        .and_then(MediationOutcome::parse)
+        .filter(|o| o.is_final())
+        .ok_or_else(|| crate::StoreError::Corrupt(format!("mediation {id}: conclusion")))?;
+    tx.execute(
+        "UPDATE mediations SET outcome = ?2, agreement_form = ?3, dispute_facts = ?4,
+           points_in_dispute = ?5, responsibility = ?6, agreement_text = ?7,
+           judicial_confirmation = ?8, agreement_effective_on = ?9,
+           confirmation_result = coalesce(?10, confirmation_result)
+         WHERE id = ?1",
+        params![
+            id,
+            outcome.code(),
+            text("agreement_form"),
+            text("dispute_facts").unwrap_or_default(),
+            text("points_in_dispute").unwrap_or_default(),
+            text("responsibility").unwrap_or_default(),
+            text("agreement_text").unwrap_or_default(),
+            chosen
+                .get("judicial_confirmation")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
+            text("agreement_effective_on"),
+            text("confirmation_result"),
+        ],
+    )?;
+    let mut f = chosen.clone();
+    // A court's answer recorded since stays: the conclusion chosen does not erase it.
+    if f.get("confirmation_result")
+        .is_some_and(serde_json::Value::is_null)
+    {
+        f.remove("confirmation_result");
+    }
+    f.insert(
+        xinfang_sync::merge::MEDIATION_CONCLUSION.into(),
+        serde_json::Value::Object(chosen.clone()),
+    );
+    crate::records::stamp_bases(tx, own_device, "mediation", id, Some(by), &mut f)?;
+    changelog::append(tx, "mediation", id, Op::Update, f, now)?;
+    Ok(())
+}
+
 fn conclusion_fields(c: &ValidConclusion) -> Map<String, serde_json::Value> {
     let mut f = Map::new();
     f.insert("outcome".into(), json!(c.outcome.code()));
@@ -499,7 +552,14 @@ impl Store {
             insert_session(&tx, id, usize::try_from(next).unwrap_or(0) + i, s, &now)?;
         }
         if conclusion.outcome.is_final() {
-            let f = conclusion_fields(conclusion);
+            let mut f = conclusion_fields(conclusion);
+            // The conclusion whole, with the write it replaces: another desk's conclusion of
+            // the same pending record is concurrent and kept as a conflict (docs/sync.md).
+            f.insert(
+                xinfang_sync::merge::MEDIATION_CONCLUSION.into(),
+                serde_json::Value::Object(f.clone()),
+            );
+            crate::records::stamp_bases(&tx, &self.device_id, "mediation", id, None, &mut f)?;
             tx.execute(
                 "UPDATE mediations SET outcome = ?2, agreement_form = ?3, dispute_facts = ?4,
                    points_in_dispute = ?5, responsibility = ?6, agreement_text = ?7,

@@ -99,8 +99,34 @@ fn field_label(field: &str) -> &'static str {
         "id_number" => "证件号码",
         "phone" => "联系电话",
         "address" => "住址",
+        merge::MEDIATION_CONCLUSION => "调解结论",
         _ => "字段",
     }
+}
+
+/// A written value as the conflict list shows it: a mediation's conclusion as its outcome and
+/// agreement in words, any other value as text.
+fn option_text(field: &str, v: &Value) -> String {
+    use xinfang_core::desk::{AgreementForm, MediationOutcome};
+    if field != merge::MEDIATION_CONCLUSION {
+        return text_of(v);
+    }
+    let get = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default();
+    let outcome = MediationOutcome::parse(get("outcome")).map_or("", MediationOutcome::label_zh);
+    let form = AgreementForm::parse(get("agreement_form"))
+        .map(|f| format!("（{}）", f.label_zh()))
+        .unwrap_or_default();
+    let body = [get("agreement_text"), get("dispute_facts")]
+        .into_iter()
+        .find(|t| !t.trim().is_empty())
+        .unwrap_or_default();
+    let short: String = body.chars().take(80).collect();
+    let more = if body.chars().count() > 80 {
+        "……"
+    } else {
+        ""
+    };
+    format!("{outcome}{form}：{short}{more}")
 }
 
 fn text_of(v: &Value) -> String {
@@ -237,7 +263,9 @@ pub(crate) fn refresh_field_conflict(
         .enumerate()
         .map(|(i, w)| {
             json!({
-                "value": text_of(&w.value),
+                "value": option_text(field, &w.value),
+                // The write itself: a conclusion chosen is written again whole.
+                "raw": w.value,
                 "by": w.by,
                 "device_id": w.version.device_id,
                 "hlc": w.version.hlc.0,
@@ -484,8 +512,24 @@ fn subject_of(conn: &Connection, entity: &str, id: &str) -> Result<String> {
             .query_row([id], |r| r.get(0))
             .optional()?
             .unwrap_or_default(),
+        "mediation" => conn
+            .prepare_cached(
+                "SELECT '人民调解：' || coalesce(v.appeal, m.request, '')
+                 FROM mediations m LEFT JOIN visits v ON v.id = m.visit_id WHERE m.id = ?1",
+            )?
+            .query_row([id], |r| r.get(0))
+            .optional()?
+            .unwrap_or_default(),
         _ => String::new(),
     })
+}
+
+/// The options of a conflict as stored (with what read_conflict leaves out).
+fn raw_options(conn: &Connection, id: &str) -> Result<Vec<Value>> {
+    let options: String = conn
+        .prepare_cached("SELECT options FROM record_conflicts WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    Ok(serde_json::from_str(&options)?)
 }
 
 fn read_conflict(
@@ -708,6 +752,39 @@ impl Store {
             }
             rederive_matter(&tx, &own, &conflict.record_id, cal)?;
             format!("step kept: option {n}")
+        } else if conflict.entity == "mediation" {
+            let Resolution::Choose(n) = how else {
+                return Err(FieldError::new(
+                    "value",
+                    "value_not_for_conclusion",
+                    "调解结论的冲突只能选择保留其中一个结论（--choose 序号），不能填写新内容。",
+                )
+                .into());
+            };
+            pick(*n)?;
+            let raw = raw_options(&tx, id)?
+                .into_iter()
+                .nth(usize::try_from(*n).unwrap_or(usize::MAX).saturating_sub(1))
+                .and_then(|o| o.get("raw").cloned());
+            let Some(Value::Object(chosen)) = raw else {
+                return Err(StoreError::Corrupt(format!("conflict {id}: no conclusion")));
+            };
+            crate::mediation::rewrite_conclusion(
+                &tx,
+                &own,
+                &conflict.record_id,
+                &chosen,
+                by,
+                &now,
+            )?;
+            refresh_field_conflict(
+                &tx,
+                &own,
+                "mediation",
+                &conflict.record_id,
+                merge::MEDIATION_CONCLUSION,
+            )?;
+            format!("conclusion: option {n}")
         } else {
             let value = match how {
                 Resolution::Choose(n) => pick(*n)?.value.clone(),

@@ -752,3 +752,154 @@ fn a_hall_setting_set_at_one_desk_reaches_every_desk() {
         Some("沁水县信访事项人民调解委员会")
     );
 }
+
+/// Two desks of a hall each conclude the same pending mediation offline — one with an
+/// agreement, one without: neither conclusion is lost. Both desks list the conflict with both
+/// conclusions in words; the supervisor keeps one at one desk, which writes it again whole,
+/// and the other desk drops the conflict when it pulls that.
+#[test]
+fn two_desks_concluding_one_mediation_offline_keep_both_as_a_conflict() {
+    use xinfang_core::calendar::HolidayCalendar;
+    use xinfang_core::desk::{
+        ConclusionInput, MediationInput, MediationOutcome, PartyInput, validate_conclusion,
+        validate_mediation,
+    };
+    use xinfang_store::Resolution;
+    use xinfang_sync::DeskReplica as _;
+    let (_da, mut a, clerk_a) = desk();
+    let (_db, mut b, _) = desk();
+    know_each_other(&mut [&mut a, &mut b]);
+    let mediator = a
+        .add_staff(&NewStaff {
+            username: "mediator".into(),
+            display_name: "李调解".into(),
+            roles: vec![Role::Mediator, Role::Supervisor],
+            password: "correct horse".into(),
+        })
+        .unwrap();
+    let (visit_id, _) = register(&mut a, &clerk_a, "14052119800115013");
+    let today: chrono::NaiveDate = "2025-03-10".parse().unwrap();
+    let party = |role: &str, name: &str, body17: &str| PartyInput {
+        role: role.into(),
+        name: name.into(),
+        id_number: format!("{body17}{}", resident_id_check_char(body17).unwrap()),
+        ..Default::default()
+    };
+    let pending = validate_mediation(
+        &MediationInput {
+            visit_id,
+            dispute_type: "劳动争议".into(),
+            request: "请求支付拖欠的工资。".into(),
+            applied_on: "2025-03-03".into(),
+            parties: vec![
+                party("applicant", "张三", "14052119800115013"),
+                party("respondent", "李四", "14052119750301024"),
+            ],
+            ..Default::default()
+        },
+        ReferenceData::bundled(),
+        today,
+    )
+    .unwrap();
+    let id = a.add_mediation(&pending, &mediator.id).unwrap();
+    let page = pulled(&a, 0);
+    b.apply_remote(&page, &cursor(&a, &page)).unwrap();
+    let seen_a = a.last_local_seq().unwrap();
+    let seen_b = b.last_local_seq().unwrap();
+
+    let mut errors = xinfang_core::ValidationErrors::default();
+    let session = xinfang_core::desk::validate_session(
+        0,
+        &xinfang_core::desk::SessionInput {
+            held_on: "2025-03-07".into(),
+            notes: "双方到场调解。".into(),
+        },
+        today,
+        &mut errors,
+    )
+    .unwrap();
+    let conclude = |outcome: &str, text: &str| {
+        let mut errors = xinfang_core::ValidationErrors::default();
+        let c = validate_conclusion(
+            &ConclusionInput {
+                outcome: outcome.into(),
+                dispute_facts: "申请人被拖欠工资38600元。".into(),
+                agreement_text: text.into(),
+                ..Default::default()
+            },
+            1,
+            &[session.held_on],
+            today,
+            &mut errors,
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        c.unwrap()
+    };
+    // Offline, each desk concludes it.
+    let one = std::slice::from_ref(&session);
+    a.continue_mediation(
+        &id,
+        one,
+        &conclude("达成协议", "李四于3月31日前支付38600元。"),
+    )
+    .unwrap();
+    b.continue_mediation(&id, one, &conclude("未达成", ""))
+        .unwrap();
+    let (to_b, to_a) = (pulled(&a, seen_a), pulled(&b, seen_b));
+    b.apply_remote(&to_b, &cursor(&a, &to_b)).unwrap();
+    a.apply_remote(&to_a, &cursor(&b, &to_a)).unwrap();
+
+    for store in [&a, &b] {
+        let conflicts = store.open_conflicts().unwrap();
+        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        let c = &conflicts[0];
+        assert_eq!(
+            (c.entity.as_str(), c.field_label.as_str()),
+            ("mediation", "调解结论")
+        );
+        assert!(c.subject.starts_with("人民调解："), "{}", c.subject);
+        let values: Vec<&str> = c.options.iter().map(|o| o.value.as_str()).collect();
+        assert!(
+            values.contains(&"达成协议（书面协议）：李四于3月31日前支付38600元。")
+                && values.iter().any(|v| v.starts_with("未达成：")),
+            "{values:?}"
+        );
+    }
+    // Both desks show the same conclusion meanwhile (the later write's), and it is whole.
+    let (at_a, at_b) = (a.mediation(&id).unwrap(), b.mediation(&id).unwrap());
+    assert_eq!(at_a.outcome, at_b.outcome);
+    assert_eq!(at_a.agreement_text, at_b.agreement_text);
+
+    // The supervisor keeps the agreement, at desk B.
+    let conflict = &b.open_conflicts().unwrap()[0];
+    let keep = conflict
+        .options
+        .iter()
+        .find(|o| o.value.starts_with("达成协议"))
+        .unwrap()
+        .n;
+    let cal = HolidayCalendar::bundled();
+    let typed = b.resolve_conflict(
+        &conflict.id,
+        &Resolution::Value("x".into()),
+        &mediator.id,
+        &cal,
+    );
+    assert!(typed.is_err(), "a conclusion is chosen, not typed");
+    let before = b.last_local_seq().unwrap();
+    b.resolve_conflict(&conflict.id, &Resolution::Choose(keep), &mediator.id, &cal)
+        .unwrap();
+    assert!(b.open_conflicts().unwrap().is_empty());
+    let kept = b.mediation(&id).unwrap();
+    assert_eq!(kept.outcome, MediationOutcome::Agreed);
+    assert_eq!(kept.agreement_text, "李四于3月31日前支付38600元。");
+    let resolution = pulled(&b, before);
+    a.apply_remote(&resolution, &cursor(&b, &resolution))
+        .unwrap();
+    assert!(a.open_conflicts().unwrap().is_empty());
+    assert_eq!(a.mediation(&id).unwrap().outcome, MediationOutcome::Agreed);
+    assert_eq!(
+        a.mediation(&id).unwrap().agreement_text,
+        "李四于3月31日前支付38600元。"
+    );
+}

@@ -165,13 +165,21 @@ pub fn is_meta(field: &str) -> bool {
 }
 
 /// Fields whose concurrent writes are kept as a conflict for a person (docs/sync.md): a
-/// person's name, document number, phone and address. Every other field is plain LWW.
+/// person's name, document number, phone and address; and a mediation's conclusion, carried
+/// whole as change metadata (`MEDIATION_CONCLUSION`) beside its fields, so two desks that
+/// each concluded the same pending mediation offline (even with the same outcome and other
+/// agreements) are both kept. Every other field is plain LWW.
 pub const CONFLICT_FIELDS: &[(&str, &str)] = &[
     ("visitor", "name"),
     ("visitor", "id_number"),
     ("visitor", "phone"),
     ("visitor", "address"),
+    ("mediation", MEDIATION_CONCLUSION),
 ];
+
+/// A mediation's conclusion as one value (an object of its fields), sent with the fields
+/// of every write that concludes it.
+pub const MEDIATION_CONCLUSION: &str = "meta_conclusion";
 
 pub fn tracks_conflicts(entity: &str, field: &str) -> bool {
     CONFLICT_FIELDS.contains(&(entity, field))
