@@ -4,7 +4,7 @@
 //! chain catches whoever drops them. The hash and the linking rule are
 //! `xinfang_sync::audit`'s, the one implementation the city server checks pushed chains with.
 
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use xinfang_sync::audit::check_link;
 
@@ -191,7 +191,7 @@ pub struct ChainBreak {
 
 #[allow(clippy::too_many_arguments)] // one audit entry's fields, named at every call
 pub(crate) fn append_in(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     device_id: &str,
     staff_id: &str,
     action: AuditAction,

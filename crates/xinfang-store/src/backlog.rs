@@ -211,7 +211,7 @@ fn view(conn: &Connection, row: CaseRow, today: NaiveDate) -> Result<BacklogCase
 impl Store {
     /// Flags a matter as a backlog case; returns the case id. A matter has at most one open case.
     pub fn flag_backlog(&mut self, matter_id: &str, input: &FlagInput, by: &str) -> Result<String> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let matter = load_matter(&tx, matter_id)?;
         let open = tx
             .prepare_cached(&format!(
@@ -258,7 +258,7 @@ impl Store {
 
     /// Hands an open case to another leader.
     pub fn set_backlog_leader(&mut self, case_id: &str, leader: &str, by: &str) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let row = find_case(&tx, case_id)?;
         let leader = backlog::validate_leader(leader, &row.facts()?)?;
         if leader != row.leader {
@@ -283,7 +283,7 @@ impl Store {
         input: &NoteInput,
         by: &str,
     ) -> Result<BacklogNote> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let row = find_case(&tx, case_id)?;
         let note = backlog::validate_note(input, &row.facts()?)?;
         let id = uuid::Uuid::now_v7().to_string();
@@ -320,7 +320,7 @@ impl Store {
 
     /// Records that a case was cleared (化解销号). A cleared case is not changed again.
     pub fn clear_backlog(&mut self, case_id: &str, input: &ClearInput, by: &str) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let row = find_case(&tx, case_id)?;
         let clear = backlog::validate_clear(input, &row.facts()?)?;
         let now = now_text(&*self.clock);

@@ -11,7 +11,7 @@
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, json};
 use xinfang_core::staff::Role;
 use zeroize::Zeroizing;
@@ -102,7 +102,7 @@ pub(crate) fn unwrap(
 /// Writes an account's reading key (public, wrapped secret) and the signing key's public half
 /// with its change-log row, signed by `signer` (the account itself, or an admin's reset).
 pub(crate) fn store_keys(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     hall: &str,
     staff_id: &str,
     secret: &crypto_box::SecretKey,
@@ -165,7 +165,7 @@ impl Store {
                 // takes that only from a root; docs/security.md says so).
                 let secret = sealed::new_secret();
                 let now = now_text(&*self.clock);
-                let tx = self.conn.transaction()?;
+                let tx = self.conn.savepoint()?;
                 let own = Signer::of(&staff.id, &secret);
                 store_keys(
                     &tx,
@@ -185,7 +185,7 @@ impl Store {
         if crate::staff_sign::stored_sign_public(&self.conn, &staff.id)?.is_none() {
             // An account from before signing keys.
             let now = now_text(&*self.clock);
-            let tx = self.conn.transaction()?;
+            let tx = self.conn.savepoint()?;
             tx.execute(
                 "UPDATE staff SET sign_public = ?2 WHERE id = ?1",
                 params![staff.id, own.public_hex()],

@@ -1,6 +1,6 @@
 //! The change log: one row per changed entity, written in the transaction that changes it.
 
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -42,7 +42,7 @@ impl Op {
 /// it edits even on a desk whose clock is behind, without moving the clock further. (An edit
 /// of a record already stamped far in the future follows it there, and is set aside at the
 /// city with the reason: such a record needs a person anyway.)
-pub(crate) fn causal_stamp(tx: &Transaction<'_>, entity: &str, entity_id: &str) -> Result<i64> {
+pub(crate) fn causal_stamp(tx: &Connection, entity: &str, entity_id: &str) -> Result<i64> {
     let now = xinfang_sync::hlc::now();
     let seen: Option<i64> = tx
         .prepare_cached(
@@ -68,7 +68,7 @@ pub(crate) fn causal_stamp(tx: &Transaction<'_>, entity: &str, entity_id: &str) 
 /// Appends one change. `fields` holds only what changed (all fields for an insert).
 /// The change is stamped with this process's hybrid logical clock (see [`causal_stamp`]).
 pub(crate) fn append(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     entity: &str,
     entity_id: &str,
     op: Op,
@@ -82,7 +82,7 @@ pub(crate) fn append(
 /// [`append`] with a stamp taken by the caller (a matter step carries its own stamp in its
 /// fields, to order the steps of one day the same way on every replica).
 pub(crate) fn append_stamped(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     entity: &str,
     entity_id: &str,
     op: Op,

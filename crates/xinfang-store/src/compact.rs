@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use xinfang_sync::Hlc;
@@ -200,7 +200,7 @@ struct Row {
 type LogRows = (Vec<Row>, Vec<i64>, Vec<(String, i64)>);
 
 fn rows_of(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     own_device: &str,
     own_limit: i64,
     entity: &str,
@@ -255,7 +255,7 @@ fn rows_of(
 
 /// Folds one record's compactable rows (and its earlier base) into its `log_base` row.
 fn fold_record(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     own_device: &str,
     own_limit: i64,
     entity: &str,
@@ -315,7 +315,7 @@ fn fold_record(
 /// `log_base` row kept so far into that row. `max_hlc`: the greatest hlc among `writes`;
 /// `first`: the base version when no field names one.
 pub(crate) fn put_base(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     entity: &str,
     entity_id: &str,
     mut writes: BTreeMap<String, Vec<FieldWrite>>,
@@ -402,7 +402,7 @@ impl Store {
     /// merge rules, the conflict lists or `verify` see.
     pub fn compact_logs(&mut self, max_records: usize) -> Result<CompactReport> {
         let own_device = self.device_id.clone();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let pushed: i64 = crate::sync::state_get(&tx, "pushed_seq")?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);

@@ -4,7 +4,7 @@
 //!
 //! Every write appends its change-log rows in the same transaction, like the rest of the store.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::{Map, json};
 use xinfang_core::desk::{
@@ -313,7 +313,7 @@ fn handoff_info(conn: &rusqlite::Connection, id: &str) -> Result<HandoffInfo> {
 }
 
 fn insert_handoff(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     visit_id: &str,
     desk: Desk,
     note: &str,
@@ -341,7 +341,7 @@ fn insert_handoff(
 
 /// Marks the open hand-offs of `visit_id` to `desk` done; returns the first one's id.
 pub(crate) fn finish_handoffs(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     visit_id: &str,
     desk: Desk,
     by: &str,
@@ -497,7 +497,7 @@ impl Store {
         by: &str,
     ) -> Result<HandoffInfo> {
         let now = now_text(&*self.clock);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         require_visit(&tx, visit_id)?;
         let id = insert_handoff(&tx, visit_id, desk, note, by, &now)?;
         tx.commit()?;
@@ -508,7 +508,7 @@ impl Store {
     /// The clerk marks a visit handled at the desk.
     pub fn close_visit(&mut self, visit_id: &str, by: &str) -> Result<VisitRow> {
         let now = now_text(&*self.clock);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         require_visit(&tx, visit_id)?;
         let (handoffs, closed) = desk_state(&tx, visit_id)?;
         may_close(&handoffs, closed)?;
@@ -555,7 +555,7 @@ impl Store {
     /// the oldest waiting one. `None` when the queue is empty.
     pub fn take_next(&mut self, desk: Desk, staff_id: &str) -> Result<Option<QueueItem>> {
         let now = now_text(&*self.clock);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let mine: Option<String> = tx
             .prepare_cached(
                 "SELECT id FROM handoffs WHERE desk = ?1 AND state = 'taken' AND taken_by = ?2
@@ -605,7 +605,7 @@ impl Store {
     /// Logs a consultation; the visit's open lawyer hand-off is done with it.
     pub fn add_consultation(&mut self, c: &ValidConsultation, lawyer_id: &str) -> Result<String> {
         let now = now_text(&*self.clock);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         require_visit(&tx, &c.visit_id)?;
         let handoff_id = finish_handoffs(&tx, &c.visit_id, Desk::Lawyer, lawyer_id, &now)?;
         let id = uuid::Uuid::now_v7().to_string();
@@ -644,7 +644,7 @@ impl Store {
         note: &str,
     ) -> Result<HandoffInfo> {
         let now = now_text(&*self.clock);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         require_visit(&tx, visit_id)?;
         finish_handoffs(&tx, visit_id, Desk::Lawyer, lawyer_id, &now)?;
         let id = insert_handoff(&tx, visit_id, Desk::Mediator, note, lawyer_id, &now)?;

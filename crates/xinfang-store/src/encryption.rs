@@ -82,7 +82,7 @@ impl Store {
             .unwrap_or_else(xinfang_seal::new_secret);
         // The account signs its own password change (staff_sign.rs).
         let own = crate::staff_sign::Signer::of(staff_id, &reading);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         crate::box_keys::store_keys(&tx, &self.hall_code, staff_id, &reading, new, &now, &own)?;
         tx.execute(
             "UPDATE staff SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",

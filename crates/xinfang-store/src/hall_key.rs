@@ -8,7 +8,7 @@
 //! nothing of them was pushed ([`adopt`]); a pushed id never changes.
 
 use blake2::digest::Mac;
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, params};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -97,7 +97,7 @@ pub(crate) fn current(conn: &Connection) -> Result<HallKey> {
 /// pushed (their insert is after the pushed sequence; no other desk has written them; the
 /// city's never saw them) get the id the hall's key gives, everywhere the id is held; the rest
 /// keep theirs. Returns how many records were re-keyed.
-pub(crate) fn adopt(tx: &Transaction<'_>, hall_code: &str, key: &HallKey) -> Result<usize> {
+pub(crate) fn adopt(tx: &Connection, hall_code: &str, key: &HallKey) -> Result<usize> {
     let old = current(tx)?;
     if &old == key && state_get(tx, SOURCE)?.as_deref() == Some("city") {
         // Every sync brings the key: nothing to write when it is the one kept.
@@ -132,7 +132,7 @@ const MAX_HOLDERS: u32 = 8;
 
 /// Old id → new id of the visitors to re-key.
 fn rekey_plan(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     hall: &str,
     old: &HallKey,
     new: &HallKey,
@@ -192,7 +192,7 @@ const ID_COLUMNS: &[(&str, &str)] = &[
     ("visit_moves", "to_visitor"),
 ];
 
-fn apply_rekey(tx: &Transaction<'_>, map: &[(String, String)], pushed: i64) -> Result<()> {
+fn apply_rekey(tx: &Connection, map: &[(String, String)], pushed: i64) -> Result<()> {
     if map.is_empty() {
         return Ok(());
     }

@@ -23,7 +23,7 @@ impl Store {
     /// Sets a hall setting (checked by the caller), logged so every desk of the hall has it.
     pub fn set_hall_setting(&mut self, key: &str, value: &str) -> Result<()> {
         let now = now_text(&*self.clock);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let existed = tx
             .prepare_cached("SELECT 1 FROM hall_settings WHERE key = ?1")?
             .query_row([key], |_| Ok(()))

@@ -512,7 +512,7 @@ impl Store {
         cal: &HolidayCalendar,
     ) -> Result<MatterState> {
         let reference = &self.reference_data();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let row = load_matter(&tx, id)?;
         let state = row.state(cal)?;
         // The core decides, by the kind's procedure and then the regulation's order and limits;
@@ -613,7 +613,7 @@ impl Store {
             roles: &roles,
             registered_by: &owner.registered_by,
         };
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let row = load_matter(&tx, id)?;
         let old = row.classification();
         let new = classify::classify(&old, row.status, input, reference, &classifier)?;
@@ -672,7 +672,7 @@ impl Store {
         by: &str,
         reference: &ReferenceData,
     ) -> Result<RouteProposal> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let row = load_matter(&tx, id)?;
         classify::may_propose_route(row.appeal_kind, row.status)?;
         let code = classify::route_code(route, reference, "route_code")?;
@@ -727,7 +727,7 @@ impl Store {
         by: &str,
         reference: &ReferenceData,
     ) -> Result<Classification> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let row = load_matter(&tx, id)?;
         classify::may_propose_route(row.appeal_kind, row.status)?;
         let proposed: Option<String> = tx
@@ -809,8 +809,10 @@ impl Store {
             // Limits stored with the matter's state, in list order: the first `limit` of each
             // bucket are the first rows of that bucket.
             let mut stmt = self.conn.prepare_cached(
-                "SELECT d.matter_id, d.kind, d.due, m.status, m.received_on FROM matter_deadlines d
-                   JOIN matters m ON m.id = d.matter_id
+                // `INDEXED BY`: see figures::DEADLINES_LATE and DEADLINES_DONE.
+                "SELECT d.matter_id, d.kind, d.due, m.status, m.received_on
+                 FROM matter_deadlines d INDEXED BY matter_deadlines_open
+                   JOIN matters m INDEXED BY matters_facts ON m.id = d.matter_id
                  WHERE d.done_on IS NULL AND d.party = 'authority' AND d.due <= ?1
                    AND m.hall_code = ?2 AND m.status <> 'closed'
                  ORDER BY d.due, m.received_on, d.matter_id",
@@ -927,7 +929,7 @@ impl Store {
     /// Recomputes the deadlines of every open matter with `cal` (e.g. after the city server sent
     /// a newer holiday calendar). Returns how many matters' deadlines changed.
     pub fn refresh_deadlines(&mut self, cal: &HolidayCalendar) -> Result<usize> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let rows: Vec<(String, String)> = {
             let mut stmt = tx.prepare(
                 "SELECT id, state FROM matters WHERE state IS NOT NULL AND status <> 'closed'",

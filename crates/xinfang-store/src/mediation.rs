@@ -6,7 +6,7 @@
 //! Every write appends its change-log rows in the same transaction, like the rest of the store.
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::{Map, json};
 use xinfang_core::calendar::HolidayCalendar;
@@ -327,7 +327,7 @@ fn investigations_of(conn: &Connection, id: &str) -> Result<Vec<InvestigationRec
 }
 
 fn insert_session(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     mediation_id: &str,
     position: usize,
     s: &ValidSession,
@@ -353,7 +353,7 @@ fn insert_session(
 /// The conclusion chosen by a supervisor resolving a conflict of two desks' conclusions,
 /// written again whole (its columns, and the conclusion replacing every write held here).
 pub(crate) fn rewrite_conclusion(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     own_device: &str,
     id: &str,
     chosen: &Map<String, serde_json::Value>,
@@ -430,7 +430,7 @@ fn conclusion_fields(c: &ValidConclusion) -> Map<String, serde_json::Value> {
 }
 
 /// The outcome as stored now, inside the writing transaction.
-fn outcome_of(tx: &Transaction<'_>, id: &str) -> Result<MediationOutcome> {
+fn outcome_of(tx: &Connection, id: &str) -> Result<MediationOutcome> {
     let outcome: String = tx
         .prepare_cached("SELECT outcome FROM mediations WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
@@ -445,7 +445,7 @@ impl Store {
     /// [`Store::conclude_mediation`].
     pub fn add_mediation(&mut self, m: &ValidMediation, mediator_id: &str) -> Result<String> {
         let now = now_text(&*self.clock);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         require_visit(&tx, &m.visit_id)?;
         let handoff_id = finish_handoffs(&tx, &m.visit_id, Desk::Mediator, mediator_id, &now)?;
         let id = uuid::Uuid::now_v7().to_string();
@@ -541,7 +541,7 @@ impl Store {
         conclusion: &ValidConclusion,
     ) -> Result<()> {
         let now = now_text(&*self.clock);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         check_pending(outcome_of(&tx, id)?)?;
         let next: i64 = tx.query_row(
             "SELECT coalesce(max(position) + 1, 0) FROM mediation_sessions WHERE mediation_id = ?1",
@@ -593,7 +593,7 @@ impl Store {
         result: ConfirmationResult,
     ) -> Result<()> {
         let now = now_text(&*self.clock);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let n = tx.execute(
             "UPDATE mediations SET confirmation_result = ?2
              WHERE id = ?1 AND outcome = 'agreed' AND judicial_confirmation <> 0
@@ -619,7 +619,7 @@ impl Store {
         by: &str,
     ) -> Result<()> {
         let now = now_text(&*self.clock);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let known: Option<i64> = tx
             .prepare_cached("SELECT 1 FROM mediations WHERE id = ?1")?
             .query_row([id], |r| r.get(0))
@@ -667,7 +667,7 @@ impl Store {
         by: &str,
     ) -> Result<()> {
         let now = now_text(&*self.clock);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         if outcome_of(&tx, id)? != MediationOutcome::Agreed {
             return Err(not_found("可回访的调解协议"));
         }

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::{Map, json};
 use xinfang_core::FieldError;
@@ -187,7 +187,7 @@ fn require_person(conn: &Connection, visitor_id: &str, what: &str) -> Result<Per
 /// Re-derives who shows under whom from all merges, unmerges and visit moves held here, and
 /// the visit counts of every person that changed. Cheap when nothing changed: merges and moves
 /// are few, and only the links of records whose person changed are looked at.
-pub(crate) fn rederive(tx: &Transaction<'_>, new_records: &BTreeSet<String>) -> Result<()> {
+pub(crate) fn rederive(tx: &Connection, new_records: &BTreeSet<String>) -> Result<()> {
     let merges: Vec<Merge> = tx
         .prepare_cached(
             "SELECT id, survivor_id, merged_id, hlc FROM person_merges m
@@ -302,7 +302,7 @@ pub(crate) fn rederive(tx: &Transaction<'_>, new_records: &BTreeSet<String>) -> 
 /// Appends a people record (merge, unmerge, move) with its own stamp, which it also stores:
 /// the stamp orders merges and moves the same way on every replica.
 fn log_record(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     entity: &str,
     id: &str,
     fields: Map<String, serde_json::Value>,
@@ -524,7 +524,7 @@ impl Store {
         by: &str,
     ) -> Result<PersonBrief> {
         let own = self.device_id.clone();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let before = require_person(&tx, visitor_id, "该来访人")?;
         let type_code = id_type_code(id_type);
         let old_number: String = tx.query_row(
@@ -607,7 +607,7 @@ impl Store {
     ) -> Result<MergeRecord> {
         let own = self.device_id.clone();
         let hall = self.hall_code.clone();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let survivor = require_person(&tx, keep, "要保留的来访人")?;
         let merged = require_person(&tx, other, "要合并的来访人")?;
         if survivor.visitor_id == merged.visitor_id {
@@ -668,7 +668,7 @@ impl Store {
     ) -> Result<MergeRecord> {
         let own = self.device_id.clone();
         let hall = self.hall_code.clone();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let row: Option<(String, String, bool)> = tx
             .prepare_cached(
                 "SELECT survivor_id, merged_id,
@@ -748,7 +748,7 @@ impl Store {
     ) -> Result<SplitOutcome> {
         let own = self.device_id.clone();
         let hall = self.hall_code.clone();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         require_person(&tx, person, "要拆分的来访人")?;
         if visit_ids.is_empty() {
             return Err(FieldError::new(

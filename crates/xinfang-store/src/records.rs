@@ -11,7 +11,7 @@
 //! `record_conflicts` is derived, never synced: the same writes give the same rows everywhere.
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use xinfang_core::FieldError;
@@ -604,7 +604,7 @@ pub(crate) fn quarantine_reason(e: &rusqlite::Error) -> (&'static str, String) {
 }
 
 pub(crate) fn quarantine(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     device_id: &str,
     seq: i64,
     reason: &str,
@@ -681,7 +681,7 @@ impl Store {
         cal: &HolidayCalendar,
     ) -> Result<Conflict> {
         let own = self.device_id.clone();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let row: Option<(String, String, String, String, String, String)> = tx
             .prepare_cached(
                 "SELECT id, kind, entity, entity_id, field, options FROM record_conflicts WHERE id = ?1",

@@ -75,7 +75,7 @@ impl Store {
         }
         let own = self.device_id.clone();
         let cal = self.holiday_calendar();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let mut touched = Touched::default();
         {
             let mut applier = Applier::new(&tx, &own);
@@ -112,7 +112,7 @@ impl Store {
         cursors: Option<&BTreeMap<String, i64>>,
     ) -> Result<()> {
         let own = self.device_id.clone();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         if let Some(cursors) = cursors {
             let mut cur = tx.prepare_cached(
                 "INSERT INTO sync_cursors(device_id, seq) VALUES (?1, ?2)

@@ -139,7 +139,7 @@ impl Store {
         } else {
             self.staff_signer()?.clone()
         };
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         tx.execute(
             "INSERT INTO staff(id, username, display_name, roles, password_hash, active, hall_code, created_at, updated_at,
                                box_public, box_secret, sign_public)

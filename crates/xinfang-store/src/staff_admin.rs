@@ -90,7 +90,7 @@ impl Store {
     ) -> Result<()> {
         let now = now_text(&*self.clock);
         let signer = self.staff_signer()?.clone();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let n = tx.execute(
             &format!("UPDATE staff SET {set} = ?2, updated_at = ?3 WHERE id = ?1"),
             params![staff_id, value, now],
@@ -149,7 +149,7 @@ impl Store {
         let mut f = Map::new();
         f.insert("password_hash".into(), json!(hash));
         let now = now_text(&*self.clock);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         tx.execute(
             "UPDATE staff SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
             params![staff_id, hash, now],

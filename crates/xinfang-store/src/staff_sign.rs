@@ -6,7 +6,7 @@
 //! when this desk enrols. Every staff change pulled from the city is checked back to the hall's
 //! roots before it is applied; one that fails is set aside in quarantine and shown.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 use xinfang_seal::signing::SigningKey;
 use xinfang_sync::staff_sig::{self, RootKey, SignerState};
@@ -53,7 +53,7 @@ fn sync_op(op: Op) -> xinfang_sync::Op {
 
 /// Appends a staff change signed by `signer`.
 pub(crate) fn append_signed(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     hall: &str,
     staff_id: &str,
     op: Op,
@@ -97,7 +97,7 @@ pub(crate) fn add_own_root(conn: &Connection, root: RootKey) -> Result<()> {
 }
 
 /// The staff account `id` as this desk holds it, for checking what it signed.
-fn signer_state(tx: &Transaction<'_>, id: &str) -> Option<SignerState> {
+fn signer_state(tx: &Connection, id: &str) -> Option<SignerState> {
     tx.prepare_cached("SELECT sign_public, roles, active FROM staff WHERE id = ?1")
         .ok()?
         .query_row([id], |r| {
@@ -119,7 +119,7 @@ fn signer_state(tx: &Transaction<'_>, id: &str) -> Option<SignerState> {
 /// Checks a pulled staff change back to the hall's roots (`None`: it may be applied), or the
 /// reason to set it aside.
 pub(crate) fn check_pulled(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     change: &Change,
 ) -> Result<Option<(&'static str, String)>> {
     let hall: String = tx.query_row("SELECT value FROM meta WHERE key = 'hall_code'", [], |r| {

@@ -12,7 +12,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 use xinfang_core::calendar::{HolidayCalendar, YearCalendar};
 use xinfang_sync::audit::AuditEntry as WireAuditEntry;
@@ -215,7 +215,7 @@ fn target(entity: &str) -> Option<Target> {
 /// The current version of one field: the greatest write of it in the local change log or among
 /// applied pulled changes.
 fn current_version(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     own_device: &str,
     entity: &str,
     entity_id: &str,
@@ -274,7 +274,7 @@ fn key_values<'a>(t: &Target, entity_id: &'a str) -> Option<Vec<&'a str>> {
 }
 
 pub(crate) struct Applier<'a> {
-    pub(crate) tx: &'a Transaction<'a>,
+    pub(crate) tx: &'a Connection,
     pub(crate) own_device: &'a str,
     pub(crate) columns: HashMap<&'static str, Option<Columns>>,
     /// Applying a change already counted in the current versions (after an upgrade): a
@@ -285,7 +285,7 @@ pub(crate) struct Applier<'a> {
 }
 
 impl<'a> Applier<'a> {
-    pub(crate) fn new(tx: &'a Transaction<'a>, own_device: &'a str) -> Applier<'a> {
+    pub(crate) fn new(tx: &'a Connection, own_device: &'a str) -> Applier<'a> {
         Applier {
             tx,
             own_device,
@@ -560,7 +560,7 @@ pub(crate) struct Touched {
 }
 
 impl Touched {
-    pub(crate) fn note(&mut self, tx: &Transaction<'_>, c: &Change, new_row: bool) -> Result<()> {
+    pub(crate) fn note(&mut self, tx: &Connection, c: &Change, new_row: bool) -> Result<()> {
         match c.entity.as_str() {
             "matter" => {
                 self.matters.insert(c.entity_id.clone());
@@ -628,7 +628,7 @@ fn pulled_changes(conn: &Connection, sql: &str) -> Result<Vec<(String, Change)>>
 
 /// Retries the quarantined changes in server order, again while any of them applies.
 fn retry_quarantined(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     applier: &mut Applier<'_>,
     touched: &mut Touched,
 ) -> Result<()> {
@@ -757,7 +757,7 @@ impl DeskReplica for Store {
 
     fn save_enrolment(&mut self, server_url: &str, token: &Secret) -> Result<()> {
         let home = crate::home::fingerprint(self.data_dir());
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         state_set(&tx, "server_url", server_url)?;
         state_set(&tx, "device_token", token.expose())?;
         state_set(&tx, "home", &home)?;
@@ -777,7 +777,7 @@ impl DeskReplica for Store {
             )
         })?;
         let key = crate::hall_key::HallKey::from_bytes(bytes);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let rekeyed = crate::hall_key::adopt(&tx, &self.hall_code, &key)?;
         tx.commit()?;
         if rekeyed > 0 {
@@ -849,7 +849,7 @@ impl DeskReplica for Store {
     }
 
     fn make_room(&mut self, from_seq: i64, server_max: i64) -> Result<usize> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let moving: Vec<i64> = tx
             .prepare("SELECT seq FROM change_log WHERE seq >= ?1 ORDER BY seq")?
             .query_map([from_seq], |r| r.get(0))?
@@ -873,7 +873,7 @@ impl DeskReplica for Store {
     fn repair_clock(&mut self, now_ms: i64) -> Result<u64> {
         let bound = drift_bound(now_ms);
         let pushed = self.pushed_seq()?;
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let future: Vec<i64> = tx
             .prepare("SELECT seq FROM change_log WHERE seq > ?1 AND hlc > ?2 ORDER BY seq")?
             .query_map(params![pushed, bound.0], |r| r.get(0))?
@@ -961,7 +961,7 @@ impl DeskReplica for Store {
         let own = self.device_id.clone();
         let cal = self.holiday_calendar();
         let now = crate::now_text(&*self.clock);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         // Foreign keys are checked per change (not at commit): a change whose parent is not
         // here is set aside alone, and the rest of the page applies (docs/sync.md).
         let mut applied = 0usize;
@@ -1107,7 +1107,7 @@ impl DeskReplica for Store {
     }
 
     fn set_sync_record(&mut self, record: &SyncRecord) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         match &record.last_sync_at {
             Some(at) => state_set(&tx, "last_sync_at", at)?,
             None => state_delete(&tx, "last_sync_at")?,
@@ -1135,7 +1135,7 @@ impl DeskReplica for Store {
     fn save_reference(&mut self, bundle: &ReferenceBundle) -> Result<()> {
         let lists = serde_json::to_string(&bundle.lists)
             .map_err(|e| StoreError::Corrupt(format!("reference data: {e}")))?;
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         state_set(&tx, "reference", &lists)?;
         state_set(&tx, "reference_version", &bundle.version)?;
         // The city reviewer's public key, to which reports are sealed from now on (and, at the

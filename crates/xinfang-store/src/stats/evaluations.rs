@@ -62,7 +62,7 @@ impl Store {
         today: NaiveDate,
         cal: &HolidayCalendar,
     ) -> Result<EvaluationRecord> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let row = load_matter(&tx, matter_id)?;
         let state = row.state(cal)?;
         let valid = stats::validate_evaluation(input, stats::concluded_on(&state), today)?;

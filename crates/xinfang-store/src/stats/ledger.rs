@@ -310,7 +310,7 @@ impl Store {
             .iter()
             .map(|row| self.skip_level_of(&row.visit, None, regions))
             .collect();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let mut out = ImportOutcome::default();
         let mut seen = HashSet::new();
         for (row, skip) in rows.iter().zip(skips) {
@@ -368,7 +368,7 @@ impl Store {
         file_name: &str,
         by: &str,
     ) -> Result<String> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let id = uuid::Uuid::now_v7().to_string();
         let now = now_text(&*self.clock);
         tx.prepare_cached(

@@ -25,7 +25,7 @@ pub struct PublicityRecord {
 impl Store {
     /// Records a publicity activity (法治宣传活动) of this desk's hall.
     pub fn add_publicity(&mut self, a: &ValidPublicity, by: &str) -> Result<PublicityRecord> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let id = uuid::Uuid::now_v7().to_string();
         let now = now_text(&*self.clock);
         let units = serde_json::to_string(&a.units)?;
