@@ -108,6 +108,7 @@ impl HttpConfig {
     }
 }
 
+/// Blocking (reqwest's blocking client): from async code, call it on a blocking thread.
 pub struct HttpReader {
     client: reqwest::blocking::Client,
     url: reqwest::Url,
