@@ -42,6 +42,12 @@ pub enum Command {
         #[command(subcommand)]
         command: IdCommand,
     },
+    /// 二代证 readers: read a card (serial SAM or a vendor's HTTP service), or run the
+    /// simulated reader. No data dir or login needed.
+    Idcard {
+        #[command(subcommand)]
+        command: crate::idcard_cmd::IdcardCommand,
+    },
     /// Create the data dir and the hall's first admin.
     Init {
         /// GB/T 2260 code of the hall, e.g. 140521.
@@ -242,6 +248,7 @@ pub fn run(args: Args) -> CmdResult {
         Command::Id {
             command: IdCommand::Check { number, id_type },
         } => id_check(json, number, id_type),
+        Command::Idcard { command } => crate::idcard_cmd::run(json, command),
         Command::Deadline { start, days } => {
             // The city's holiday years live in the encrypted store: read only after a login.
             let store_dir = data_dir(&args).ok().filter(|d| Store::exists(d));

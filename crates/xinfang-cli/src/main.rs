@@ -3,6 +3,7 @@
 
 mod cli;
 mod conflict_cmd;
+mod idcard_cmd;
 mod matter_cmd;
 mod output;
 mod person_cmd;
