@@ -1,0 +1,54 @@
+//! Times the statistics of a month and a year, the due list, the backlog dashboard and today's
+//! list on a store, each a few times in one process, as the desk app calls them (the store
+//! opened once): `cargo run --release -p xinfang-store --example screens -- DIR USER PASSWORD`.
+//! The criterion bench (`benches/stats.rs`) also times bare SQLite; this is its quick form.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use xinfang_core::stats::Period;
+use xinfang_store::{StatsQuery, Store};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let dir = PathBuf::from(args.next().expect("DATA_DIR"));
+    let user = args.next().expect("USER");
+    let password = args.next().expect("PASSWORD");
+    let at = Instant::now();
+    let (store, _) = Store::login(&dir, &user, &password).expect("login");
+    println!("login {:.0} ms", at.elapsed().as_secs_f64() * 1e3);
+    let cal = store.holiday_calendar();
+    let day = |s: &str| s.parse::<NaiveDate>().expect("date");
+    let today = day("2026-11-30");
+    let month = StatsQuery::new(
+        Period::new(day("2026-10-01"), day("2026-10-31")).unwrap(),
+        today,
+    );
+    let year = StatsQuery::new(
+        Period::new(day("2025-11-01"), day("2026-10-31")).unwrap(),
+        today,
+    );
+    let time = |name: &str, f: &dyn Fn()| {
+        for _ in 0..3 {
+            let at = Instant::now();
+            f();
+            println!("{name} {:.0} ms", at.elapsed().as_secs_f64() * 1e3);
+        }
+    };
+    time("statistics, month", &|| {
+        store.statistics(&month, &cal).unwrap();
+    });
+    time("statistics, year", &|| {
+        store.statistics(&year, &cal).unwrap();
+    });
+    time("due list", &|| {
+        store.due_list(today, &cal).unwrap();
+    });
+    time("backlog dashboard", &|| {
+        store.backlog_dashboard(today).unwrap();
+    });
+    time("today's list", &|| {
+        store.visits_on("2026-11-29").unwrap();
+    });
+}
