@@ -1,0 +1,63 @@
+"""The statistics and due-list screens on a store of 100,000 visits (issue 21), seeded with the real
+CLI and realistic matter states (`seed --lifecycle`): the supervisor sees the same figures as
+`xinfang stats` and `xinfang matter due`, for a month and for a year. How long the seed and each
+screen took goes to target/e2e-scale.json and is reported in docs/performance.md; the test asserts
+the figures, not the times (speed is measured in benchmarks).
+"""
+
+import json
+import time
+import pytest
+from helpers import ROOT, click, el, login, own_hall, text_becomes, type_into, xinfang
+
+VISITORS, VISITS = 33_000, 100_000
+MONTH = ("2026-10-01", "2026-10-31")
+YEAR = ("2025-11-01", "2026-10-31")
+TIMINGS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module")
+def scale_dir():
+    with own_hall("xinfang-e2e-scale-", [("boss", "李科长", "supervisor,clerk")]) as d:
+        at = time.monotonic()
+        xinfang(d, "seed", "--visitors", str(VISITORS), "--visits", str(VISITS), "--seed", "21",
+                "--lifecycle", user="boss")
+        TIMINGS["seed_s"] = round(time.monotonic() - at, 1)
+        yield d
+    out = ROOT / "target" / "e2e-scale.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"visitors": VISITORS, "visits": VISITS, **TIMINGS}, indent=2))
+
+
+@pytest.fixture
+def app(start_app, scale_dir):
+    return start_app(scale_dir)
+
+
+def shown(drv, name: str, want: str, key: str) -> None:
+    """Waits until `name` shows `want` and keeps how long it took under `key`."""
+    at = time.monotonic()
+    text_becomes(drv, name, want, timeout=60)
+    TIMINGS[key] = round(time.monotonic() - at, 2)
+
+
+def test_statistics_and_due_list_at_100000_visits(app, scale_dir):
+    drv = app
+    drv.set_window_size(1400, 1000)
+    login(drv, "boss")
+
+    click(drv, "nav-stats")
+    el(drv, "stats-query")
+    for key, (start, end) in (("stats_month_s", MONTH), ("stats_year_s", YEAR)):
+        want = xinfang(scale_dir, "stats", "--from", start, "--to", end, user="boss")
+        assert want["visits"]["visits"] > 0
+        type_into(drv, "stats-from", start)
+        type_into(drv, "stats-to", end)
+        click(drv, "stats-query")
+        shown(drv, "fig-visits", str(want["visits"]["visits"]), key)
+        text_becomes(drv, "stats-period", f"统计区间 {start} 至 {end}（数据截至 {want['as_of']}）")
+
+    due = xinfang(scale_dir, "matter", "due", user="boss")
+    assert due["overdue_total"] > 0, "the lifecycle seed leaves some matters past their limits"
+    click(drv, "nav-due")
+    shown(drv, "due-overdue-count", str(due["overdue_total"]), "due_list_s")
