@@ -246,6 +246,13 @@ def field_error(drv, field: str, timeout: float = 10):
     )
 
 
+def stats_query(drv, start: str, end: str) -> None:
+    """Asks the statistics screen for the period start..end."""
+    type_into(drv, "stats-from", start)
+    type_into(drv, "stats-to", end)
+    click(drv, "stats-query")
+
+
 def login(drv, username: str, timeout: float = 30) -> None:
     el(drv, "login-username", timeout=timeout)
     type_into(drv, "login-username", username)

@@ -8,7 +8,7 @@ the figures, not the times (speed is measured in benchmarks).
 import json
 import time
 import pytest
-from helpers import ROOT, click, el, login, own_hall, text_becomes, type_into, xinfang
+from helpers import ROOT, click, el, login, own_hall, stats_query, text_becomes, xinfang
 
 VISITORS, VISITS = 33_000, 100_000
 MONTH = ("2026-10-01", "2026-10-31")
@@ -51,9 +51,7 @@ def test_statistics_and_due_list_at_100000_visits(app, scale_dir):
     for key, (start, end) in (("stats_month_s", MONTH), ("stats_year_s", YEAR)):
         want = xinfang(scale_dir, "stats", "--from", start, "--to", end, user="boss")
         assert want["visits"]["visits"] > 0
-        type_into(drv, "stats-from", start)
-        type_into(drv, "stats-to", end)
-        click(drv, "stats-query")
+        stats_query(drv, start, end)
         shown(drv, "fig-visits", str(want["visits"]["visits"]), key)
         text_becomes(drv, "stats-period", f"统计区间 {start} 至 {end}（数据截至 {want['as_of']}）")
 

@@ -11,7 +11,7 @@ import subprocess
 import time
 import pytest
 from helpers import (SCREENSHOTS, china_today, click, el, els, fill_appeal, login, logout, own_hall,
-                     resident_id, submit_registration, text_becomes, type_into, wait, xinfang)
+                     resident_id, stats_query, submit_registration, text_becomes, type_into, wait, xinfang)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -54,12 +54,6 @@ def app(start_app, stats_dir):
     return start_app(stats_dir)
 
 
-def query(drv, start: str, end: str) -> None:
-    type_into(drv, "stats-from", start)
-    type_into(drv, "stats-to", end)
-    click(drv, "stats-query")
-
-
 def test_statistics_screen(app, stats_dir):
     drv = app
     drv.set_window_size(1400, 1000)
@@ -68,7 +62,7 @@ def test_statistics_screen(app, stats_dir):
     el(drv, "stats-query")
 
     # March 2025.
-    query(drv, "2025-03-01", "2025-03-31")
+    stats_query(drv, "2025-03-01", "2025-03-31")
     text_becomes(drv, "fig-visits", "3")
     text_becomes(drv, "stats-period", "统计区间 2025-03-01 至 2025-03-31（数据截至 2025-04-01）")
     assert el(drv, "fig-repeat").text.strip() == "0"
@@ -81,18 +75,18 @@ def test_statistics_screen(app, stats_dir):
     assert "城乡建设" in el(drv, "table-category").text
 
     # March and April: 孙七's visit joins, and his limit ran out undone before 1 May.
-    query(drv, "2025-03-01", "2025-04-30")
+    stats_query(drv, "2025-03-01", "2025-04-30")
     text_becomes(drv, "fig-visits", "4")
     text_becomes(drv, "rate-timely_acceptance-value", "50.00%")
     assert el(drv, "rate-timely_acceptance-frac").text.strip() == "2 / 4"
 
     # A reversed range is refused at its field, in Chinese.
-    query(drv, "2025-03-31", "2025-03-01")
+    stats_query(drv, "2025-03-31", "2025-03-01")
     err = wait(drv).until(lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="field-error"][data-field="to"]'))
     assert "早于开始日期" in err.text
 
     # Back to March; the screenshot once every chart has rendered.
-    query(drv, "2025-03-01", "2025-03-31")
+    stats_query(drv, "2025-03-01", "2025-03-31")
     text_becomes(drv, "fig-visits", "3")
     wait(drv).until(lambda d: all(
         e.get_attribute("data-rendered") == "true"
@@ -196,7 +190,7 @@ def test_a_returning_visitor_joins_the_open_matter_and_counts_once(app, stats_di
     logout(drv)
     login(drv, "boss")
     click(drv, "nav-stats")
-    query(drv, "2025-03-01", china_today().isoformat())
+    stats_query(drv, "2025-03-01", china_today().isoformat())
     text_becomes(drv, "fig-visits", "5")
     text_becomes(drv, "fig-repeat", "1")
     text_becomes(drv, "fig-matters", "4")
