@@ -22,6 +22,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
 
 use crate::calendar::HolidayCalendar;
 use crate::matter::{DeadlineKind, DeadlineParty, MatterState, NamedDeadline};
@@ -100,7 +101,7 @@ pub struct ConcludedRow<'a> {
 }
 
 /// The figures of one hall (or of all of them).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HallFigures {
     /// 来访批次
     pub visits: u64,
@@ -124,7 +125,7 @@ pub struct HallFigures {
 }
 
 impl HallFigures {
-    fn add(&mut self, o: &HallFigures) {
+    pub fn add(&mut self, o: &HallFigures) {
         self.visits += o.visits;
         self.people += o.people;
         self.first_visits += o.first_visits;
@@ -158,7 +159,7 @@ impl HallFigures {
 
 /// How many rows of each kind were fed: what a test checks to see that a period reads only
 /// that period's rows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowsFed {
     pub visits: u64,
     pub consultations: u64,
@@ -179,8 +180,9 @@ impl RowsFed {
     }
 }
 
-/// The statistics of a period, keyed by codes (the callers label them).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The statistics of a period, keyed by codes (the callers label them). Serialisable so a
+/// source may keep the figures of a past day and add them up later (see [`Figures::add`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Figures {
     pub period: Period,
     pub as_of: NaiveDate,
@@ -206,6 +208,7 @@ pub struct Figures {
     pub mediation_dispute_types: BTreeMap<String, u64>,
     pub judicial_confirmation: u64,
     /// Of the matters received in the period; `None` = not disposed of yet.
+    #[serde(with = "pairs")]
     pub by_disposition: BTreeMap<Option<Disposition>, u64>,
     pub by_legal_route: BTreeMap<String, u64>,
     /// Overdue limits by kind (of matters not closed).
@@ -216,6 +219,77 @@ pub struct Figures {
     pub matters_without_disposition: u64,
     pub consultations_without_advice: u64,
     pub rows: RowsFed,
+}
+
+fn add_map<K: Ord + Clone>(a: &mut BTreeMap<K, u64>, b: &BTreeMap<K, u64>) {
+    for (k, n) in b {
+        match a.get_mut(k) {
+            Some(m) => *m += n,
+            None => {
+                a.insert(k.clone(), *n);
+            }
+        }
+    }
+}
+
+impl Figures {
+    /// Adds the figures of another, disjoint part of the period (e.g. one day's, kept from an
+    /// earlier call): every count, map and rate side. `rows` is left alone — it tells the rows
+    /// read for *this* figure, not those the added one was made from.
+    pub fn add(&mut self, o: &Figures) {
+        self.total.add(&o.total);
+        for (code, h) in &o.halls {
+            self.halls.entry(code.clone()).or_default().add(h);
+        }
+        add_map(&mut self.by_day, &o.by_day);
+        add_map(&mut self.by_month, &o.by_month);
+        add_map(&mut self.by_year, &o.by_year);
+        add_map(&mut self.by_appeal_kind, &o.by_appeal_kind);
+        add_map(&mut self.by_category, &o.by_category);
+        add_map(&mut self.by_agency, &o.by_agency);
+        add_map(&mut self.by_clerk, &o.by_clerk);
+        add_map(&mut self.by_lawyer, &o.by_lawyer);
+        add_map(&mut self.by_mediator, &o.by_mediator);
+        add_map(&mut self.consultation_routes, &o.consultation_routes);
+        self.consultation_follow_up += o.consultation_follow_up;
+        self.consultation_minutes += o.consultation_minutes;
+        add_map(&mut self.mediation_outcomes, &o.mediation_outcomes);
+        add_map(
+            &mut self.mediation_dispute_types,
+            &o.mediation_dispute_types,
+        );
+        self.judicial_confirmation += o.judicial_confirmation;
+        add_map(&mut self.by_disposition, &o.by_disposition);
+        add_map(&mut self.by_legal_route, &o.by_legal_route);
+        add_map(&mut self.overdue_by_deadline, &o.overdue_by_deadline);
+        add_map(&mut self.evaluations, &o.evaluations);
+        self.visits_without_matter += o.visits_without_matter;
+        self.matters_without_disposition += o.matters_without_disposition;
+        self.consultations_without_advice += o.consultations_without_advice;
+    }
+}
+
+/// A map whose keys are not strings (`Option<Disposition>`), as a list of pairs in JSON.
+mod pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, K: Serialize, V: Serialize>(
+        m: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(m.iter())
+    }
+
+    pub fn deserialize<'de, D, K, V>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        D: Deserializer<'de>,
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+    {
+        Vec::<(K, V)>::deserialize(d).map(|v| v.into_iter().collect())
+    }
 }
 
 /// Adds up the facts of a period; see the module docs for what to feed.

@@ -5,13 +5,16 @@
 //! Which rows: see the accumulator's module docs. The SQL here only selects; every rule (which
 //! side of a rate, overdue or not, the disposition) is the core's.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use rusqlite::{Connection, Row, params};
+use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::matter::{DeadlineKind, DeadlineParty, TransferKind};
-use xinfang_core::stats::{DispositionFacts, Evaluation};
+use xinfang_core::stats::{DispositionFacts, Evaluation, Period};
 use xinfang_core::tally::{
-    ConcludedRow, ConsultationRow, DeadlineRow, MediationRow, ReceivedRow, StatsAccumulator,
-    VisitRow, registered_overdue_cutoff,
+    ConcludedRow, ConsultationRow, DeadlineRow, Figures, MediationRow, ReceivedRow,
+    StatsAccumulator, VisitRow, registered_overdue_cutoff,
 };
 
 use crate::{Result, StoreError};
@@ -137,13 +140,29 @@ fn feed_deadlines(
     Ok(())
 }
 
-/// Feeds the facts of the period (of one hall, or all) to `acc`.
+/// Feeds the facts of the period (of one hall, or all) to `acc`, every row read.
 pub(crate) fn feed(
     conn: &Connection,
     hall: Option<&str>,
     acc: &mut StatsAccumulator<'_>,
 ) -> Result<()> {
     let (from, to) = (acc.period().from.to_string(), acc.period().to.to_string());
+    let as_of = acc.as_of().to_string();
+    feed_days(conn, (&from, &to), hall, &as_of, acc)?;
+    feed_open(conn, (&from, &to), hall, acc)
+}
+
+/// The rows that belong to the days `from..=to` alone: visits and their consultations and
+/// mediations, matters received, limits done, matters concluded with their latest evaluation
+/// up to `evaluated_until`. What they add up to depends on nothing else, so a day's sum can be
+/// kept (see [`figures`]).
+fn feed_days(
+    conn: &Connection,
+    (from, to): (&str, &str),
+    hall: Option<&str>,
+    evaluated_until: &str,
+    acc: &mut StatsAccumulator<'_>,
+) -> Result<()> {
     let p: [&dyn rusqlite::ToSql; 3] = [&from, &to, &hall];
     {
         let mut stmt = conn.prepare_cached(VISITS)?;
@@ -211,21 +230,9 @@ pub(crate) fn feed(
             });
         }
     }
-    let as_of = acc.as_of().to_string();
-    let p4: [&dyn rusqlite::ToSql; 4] = [&from, &to, &hall, &as_of];
     feed_deadlines(conn, DEADLINES_DONE, &p, acc)?;
-    feed_deadlines(conn, DEADLINES_LATE, &p4, acc)?;
     {
-        let cutoff = registered_overdue_cutoff(acc.as_of()).to_string();
-        let mut stmt = conn.prepare_cached(REGISTERED_LATE)?;
-        let mut rows = stmt.query(params![from, to, hall, cutoff])?;
-        while let Some(r) = rows.next()? {
-            let (id, hall_code, received): (String, String, String) =
-                (r.get(0)?, r.get(1)?, r.get(2)?);
-            acc.registered_matter(&id, &hall_code, day(&received)?);
-        }
-    }
-    {
+        let p4: [&dyn rusqlite::ToSql; 4] = [&from, &to, &hall, &evaluated_until];
         let mut stmt = conn.prepare_cached(CONCLUDED)?;
         let mut rows = stmt.query(p4)?;
         while let Some(r) = rows.next()? {
@@ -243,6 +250,174 @@ pub(crate) fn feed(
                 evaluation,
             });
         }
+    }
+    Ok(())
+}
+
+/// The limits that ran out undone before the day the figures are taken: they depend on that
+/// day, so they are read at every call (the open limits, not the period's).
+fn feed_open(
+    conn: &Connection,
+    (from, to): (&str, &str),
+    hall: Option<&str>,
+    acc: &mut StatsAccumulator<'_>,
+) -> Result<()> {
+    let as_of = acc.as_of().to_string();
+    let p4: [&dyn rusqlite::ToSql; 4] = [&from, &to, &hall, &as_of];
+    feed_deadlines(conn, DEADLINES_LATE, &p4, acc)?;
+    let cutoff = registered_overdue_cutoff(acc.as_of()).to_string();
+    let mut stmt = conn.prepare_cached(REGISTERED_LATE)?;
+    let mut rows = stmt.query(params![from, to, hall, cutoff])?;
+    while let Some(r) = rows.next()? {
+        let (id, hall_code, received): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        acc.registered_matter(&id, &hall_code, day(&received)?);
+    }
+    Ok(())
+}
+
+/// The format of the figures kept in `stats_days`: raise it when [`Figures`] changes shape, so
+/// figures kept by an older version are added up again rather than misread.
+const FORMAT: i64 = 1;
+
+/// Evaluations up to this day: all of them (the day kept says how late the latest was).
+const EVERY_EVALUATION: &str = "9999-12-31";
+
+/// The figures of the period (of one hall, or all): each day's figures from `stats_days` where
+/// kept (migration 0027 drops a day's whenever one of its rows is written), the other days
+/// added up from their rows and kept, the limits run out undone read at every call.
+///
+/// A day whose conclusions were evaluated after the day the figures are taken is added up
+/// from its rows with only the evaluations until then, and not kept.
+pub(crate) fn figures(
+    conn: &Connection,
+    hall: Option<&str>,
+    period: Period,
+    today: NaiveDate,
+    cal: &HolidayCalendar,
+) -> Result<Figures> {
+    let mut acc = StatsAccumulator::new(period, today, cal);
+    let (from, to) = (period.from.to_string(), period.to.to_string());
+    feed_open(conn, (&from, &to), hall, &mut acc)?;
+    let as_of = acc.as_of();
+    let mut out = acc.finish();
+    let scope = hall.unwrap_or("*");
+    let mut kept: BTreeMap<NaiveDate, (Figures, Option<NaiveDate>)> = BTreeMap::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT day, figures, evaluated_until FROM stats_days
+              WHERE day BETWEEN ?1 AND ?2 AND scope = ?3 AND format = ?4",
+        )?;
+        let mut rows = stmt.query(params![from, to, scope, FORMAT])?;
+        while let Some(r) = rows.next()? {
+            // Figures that do not read are added up again, like a day never kept.
+            if let Ok(f) = serde_json::from_str::<Figures>(&r.get::<_, String>(1)?) {
+                kept.insert(day(&r.get::<_, String>(0)?)?, (f, opt_day(r.get(2)?)?));
+            }
+        }
+    }
+    // Days added up now are kept in one go, inside the read: another connection writing one of
+    // their rows meanwhile makes the write fail (the read is then stale), and nothing is kept.
+    conn.execute_batch("SAVEPOINT stats_days")?;
+    let mut fresh = Vec::new();
+    let result = (|| -> Result<()> {
+        for d in period.from.iter_days().take_while(|d| *d <= period.to) {
+            match kept.get(&d) {
+                Some((f, until)) if until.is_none_or(|u| u <= as_of) => out.add(f),
+                Some(_) => {
+                    // Evaluated after the figures' day: only the evaluations until then count.
+                    let f = day_figures(conn, hall, d, &as_of.to_string(), cal)?;
+                    out.add(&f);
+                    add_rows(&mut out, &f);
+                }
+                None => {
+                    let f = day_figures(conn, hall, d, EVERY_EVALUATION, cal)?;
+                    let until = latest_evaluation(conn, hall, d)?;
+                    if until.is_none_or(|u| u <= as_of) {
+                        out.add(&f);
+                        add_rows(&mut out, &f);
+                    } else {
+                        let now = day_figures(conn, hall, d, &as_of.to_string(), cal)?;
+                        out.add(&now);
+                        add_rows(&mut out, &now);
+                    }
+                    fresh.push((d, f, until));
+                }
+            }
+        }
+        Ok(())
+    })();
+    let kept_now = result.is_ok() && keep(conn, scope, &fresh).is_ok();
+    conn.execute_batch(if kept_now {
+        "RELEASE stats_days"
+    } else {
+        "ROLLBACK TO stats_days; RELEASE stats_days"
+    })?;
+    result?;
+    Ok(out)
+}
+
+/// One day's figures from its rows.
+fn day_figures(
+    conn: &Connection,
+    hall: Option<&str>,
+    d: NaiveDate,
+    evaluated_until: &str,
+    cal: &HolidayCalendar,
+) -> Result<Figures> {
+    let one = Period::new(d, d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut acc = StatsAccumulator::new(one, d, cal);
+    let s = d.to_string();
+    feed_days(conn, (&s, &s), hall, evaluated_until, &mut acc)?;
+    Ok(acc.finish())
+}
+
+/// The rows read for `f` count as read for `out` (see [`Figures::add`]).
+fn add_rows(out: &mut Figures, f: &Figures) {
+    let (a, b) = (&mut out.rows, f.rows);
+    a.visits += b.visits;
+    a.consultations += b.consultations;
+    a.mediations += b.mediations;
+    a.received += b.received;
+    a.deadlines += b.deadlines;
+    a.concluded += b.concluded;
+}
+
+/// The latest day an evaluation was recorded for a matter concluded on `d`.
+fn latest_evaluation(
+    conn: &Connection,
+    hall: Option<&str>,
+    d: NaiveDate,
+) -> Result<Option<NaiveDate>> {
+    let latest: Option<String> = conn
+        .prepare_cached(
+            "SELECT max(e.evaluated_on)
+               FROM matter_stats s JOIN matters m INDEXED BY matters_facts ON m.id = s.matter_id
+               JOIN matter_evaluations e ON e.matter_id = s.matter_id
+              WHERE s.concluded_on = ?1 AND (?2 IS NULL OR m.hall_code = ?2)",
+        )?
+        .query_row(params![d.to_string(), hall], |r| r.get(0))?;
+    opt_day(latest)
+}
+
+fn keep(
+    conn: &Connection,
+    scope: &str,
+    days: &[(NaiveDate, Figures, Option<NaiveDate>)],
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR REPLACE INTO stats_days(day, scope, format, figures, evaluated_until)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (d, f, until) in days {
+        let json = serde_json::to_string(f)
+            .map_err(|e| StoreError::Corrupt(format!("统计数字无法保存：{e}")))?;
+        stmt.execute(params![
+            d.to_string(),
+            scope,
+            FORMAT,
+            json,
+            until.map(|u| u.to_string())
+        ])?;
     }
     Ok(())
 }

@@ -797,3 +797,142 @@ fn a_period_reads_only_its_own_rows() {
     store.feed_statistics(&half, &mut acc).unwrap();
     assert_eq!((acc.rows().visits, acc.rows().concluded), (22, 21));
 }
+
+/// Issue 21: a day's figures are kept (migration 0027) and dropped whenever a row they are made
+/// from is written. Seeded random writes of every kind — visits, limits done, conclusions,
+/// evaluations (some after a period's end), consultations — between statistics of random
+/// periods, halls and days taken: the figures from kept days always equal the figures added up
+/// from the rows alone.
+#[test]
+fn kept_day_figures_always_equal_the_rows() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+    let dir = TempDir::new().unwrap();
+    let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
+    let clerk = staff(&mut store, "clerk", "王接待", Role::Clerk);
+    let lawyer = staff(&mut store, "lawyer", "李律师", Role::Lawyer);
+    let march = |day: u32| NaiveDate::from_ymd_opt(2025, 3, day).unwrap();
+    let mut visits: Vec<(String, String, NaiveDate)> = Vec::new();
+    let mut concluded: Vec<(String, NaiveDate)> = Vec::new();
+    let (mut kept_used, mut n) = (0, 0);
+    for step in 0..150 {
+        let k = rng.random_range(0..8);
+        if k < 2 || visits.is_empty() {
+            n += 1;
+            let on = march(rng.random_range(1..=31));
+            let (kind, category) =
+                [("claim", "城乡建设"), ("suggestion", "劳动和社会保障")][rng.random_range(0..2)];
+            let at = format!("{on} 09:00");
+            let (v, m) = register(
+                &mut store,
+                &clerk,
+                Visit {
+                    at: &at,
+                    people: vec![person("张三", &id(&format!("14052119800115{n:03}")))],
+                    head_count: 1,
+                    kind,
+                    category,
+                    agency: "",
+                },
+            );
+            visits.push((v, m, on));
+        } else {
+            let (v, m, on) = visits[rng.random_range(0..visits.len())].clone();
+            let later = on + chrono::Days::new(rng.random_range(0..30));
+            match k {
+                2 | 3 => {
+                    // Steps the procedure refuses (twice the same) change nothing.
+                    let accept = MatterEvent::Accept {
+                        at: later,
+                        notice_no: None,
+                    };
+                    let _ = store.record_event(&m, &accept, &clerk.id, &cal());
+                }
+                4 | 5 => {
+                    let conclude = MatterEvent::Conclude {
+                        at: later,
+                        opinion_summary: "已答复".into(),
+                        details: Default::default(),
+                    };
+                    if store.record_event(&m, &conclude, &clerk.id, &cal()).is_ok() {
+                        concluded.push((m, later));
+                    }
+                }
+                6 if !concluded.is_empty() => {
+                    let (m, on) = concluded[rng.random_range(0..concluded.len())].clone();
+                    let input = EvaluationInput {
+                        result: ["满意", "基本满意", "不满意"][rng.random_range(0..3)].into(),
+                        evaluated_on: (on + chrono::Days::new(rng.random_range(0..30))).to_string(),
+                        ..Default::default()
+                    };
+                    store
+                        .evaluate_matter(&m, &input, &clerk.id, d("2025-06-30"), &cal())
+                        .unwrap();
+                }
+                _ => {
+                    let c = validate_consultation(
+                        &ConsultationInput {
+                            visit_id: v,
+                            question: "怎么办？".into(),
+                            advice: "可起诉。".into(),
+                            legal_route: "诉讼".into(),
+                            duration_minutes: rng.random_range(5..60),
+                            ..Default::default()
+                        },
+                        ReferenceData::bundled(),
+                    )
+                    .unwrap();
+                    store.add_consultation(&c, &lawyer.id).unwrap();
+                }
+            }
+        }
+        let from = march(rng.random_range(1..=31));
+        let to = from + chrono::Days::new(rng.random_range(0..45));
+        let today = from + chrono::Days::new(rng.random_range(0..75));
+        let mut query = StatsQuery::new(Period::new(from, to).unwrap(), today);
+        if rng.random_bool(0.3) {
+            query.hall = Some("140521".into());
+        }
+        let from_kept = store.statistics(&query, &cal()).unwrap();
+        let before: u64 = store.kept_figure_days().unwrap();
+        kept_used += u64::from(before > 0);
+        store.forget_kept_figures().unwrap();
+        let from_rows = store.statistics(&query, &cal()).unwrap();
+        assert_eq!(from_kept, from_rows, "step {step}: {query:?}");
+    }
+    // The kept figures were there to be used (not dropped by every write).
+    assert!(kept_used > 120, "{kept_used}");
+}
+
+/// A month's statistics keep its 31 days' figures; a visit registered on one of them drops that
+/// day's alone, and the next statistics count it.
+#[test]
+fn a_write_drops_only_its_days_kept_figures() {
+    let mut h = hall();
+    let march = q("2025-03-01", "2025-03-31");
+    let before = h.store.statistics(&march, &cal()).unwrap();
+    assert_eq!(h.store.kept_figure_days().unwrap(), 31);
+    let clerk = h
+        .store
+        .list_staff()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.username == "clerk")
+        .unwrap();
+    register(
+        &mut h.store,
+        &clerk,
+        Visit {
+            at: "2025-03-20 09:00",
+            people: vec![person("钱九", &id("14052119920303077"))],
+            head_count: 1,
+            kind: "claim",
+            category: "城乡建设",
+            agency: "",
+        },
+    );
+    assert_eq!(h.store.kept_figure_days().unwrap(), 30);
+    let after = h.store.statistics(&march, &cal()).unwrap();
+    assert_eq!(after.visits.visits, before.visits.visits + 1);
+    assert_eq!(h.store.kept_figure_days().unwrap(), 31);
+}

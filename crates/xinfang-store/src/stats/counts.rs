@@ -169,6 +169,21 @@ impl Store {
         figures::feed(&self.conn, q.hall.as_deref(), acc)
     }
 
+    /// Drops every day's kept figures (migration 0027): the next statistics add every day up
+    /// from its rows again. Nothing else changes; for checking the kept figures against the rows.
+    pub fn forget_kept_figures(&self) -> Result<()> {
+        self.conn.execute("DELETE FROM stats_days", [])?;
+        Ok(())
+    }
+
+    /// How many (day, hall or every hall) figures are kept.
+    pub fn kept_figure_days(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM stats_days", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// The statistics of a period: every count, the four rates, backlog and overdue figures and
     /// the completeness counts, added up by `xinfang_core::tally` from the period's rows. `cal`
     /// gives the limits of matters that have no event yet.
@@ -178,9 +193,7 @@ impl Store {
         let (from, to) = (q.from(), q.to());
         let hall = q.hall.as_deref();
         let p: [&dyn rusqlite::ToSql; 3] = [&from, &to, &hall];
-        let mut acc = StatsAccumulator::new(q.period, q.today, cal);
-        self.feed_statistics(q, &mut acc)?;
-        let f = acc.finish();
+        let f = figures::figures(c, hall, q.period, q.today, cal)?;
         let t = &f.total;
         // Distinct people over the period: counted by SQL (a set of every visitor of a year
         // would not be bounded in memory). A person on file twice and merged is one person
