@@ -29,12 +29,12 @@ pub(crate) const VISITS: &str =
 
 pub(crate) const CONSULTATIONS: &str =
     "SELECT x.hall_code, k.lawyer_id, k.legal_route, k.follow_up <> 0,
-       k.duration_minutes, trim(k.advice) <> ''
+       k.duration_minutes, trim(k.advice) <> '', x.visit_date
      FROM visits x JOIN consultations k ON k.visit_id = x.id
      WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)";
 
 pub(crate) const MEDIATIONS: &str = "SELECT x.hall_code, m.mediator_id, m.outcome, m.dispute_type,
-       m.judicial_confirmation <> 0
+       m.judicial_confirmation <> 0, x.visit_date
      FROM visits x JOIN mediations m ON m.visit_id = x.id
      WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)";
 
@@ -114,11 +114,39 @@ pub(crate) fn disposition_facts(r: &Row<'_>, at: usize) -> Result<DispositionFac
     })
 }
 
-fn feed_deadlines(
+/// Where a row goes: the one accumulator of a period, or the accumulator of the row's day
+/// ([`ByDay`]).
+trait Sink<'c> {
+    fn at(&mut self, day: NaiveDate) -> &mut StatsAccumulator<'c>;
+}
+
+impl<'c> Sink<'c> for StatsAccumulator<'c> {
+    fn at(&mut self, _: NaiveDate) -> &mut StatsAccumulator<'c> {
+        self
+    }
+}
+
+/// One accumulator per day: the figures of each day of a range, from one pass over its rows.
+struct ByDay<'c> {
+    cal: &'c HolidayCalendar,
+    days: BTreeMap<NaiveDate, StatsAccumulator<'c>>,
+}
+
+impl<'c> Sink<'c> for ByDay<'c> {
+    fn at(&mut self, day: NaiveDate) -> &mut StatsAccumulator<'c> {
+        let cal = self.cal;
+        self.days
+            .entry(day)
+            .or_insert_with(|| StatsAccumulator::new(Period { from: day, to: day }, day, cal))
+    }
+}
+
+/// Feeds limits, each to the accumulator of the day it was done (or of its due day if undone).
+fn feed_deadlines<'c>(
     conn: &Connection,
     sql: &str,
     p: &[&dyn rusqlite::ToSql],
-    acc: &mut StatsAccumulator<'_>,
+    acc: &mut impl Sink<'c>,
 ) -> Result<()> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(p)?;
@@ -127,13 +155,14 @@ fn feed_deadlines(
         let hall_code: String = r.get(1)?;
         let kind: DeadlineKind = code(&r.get::<_, String>(2)?)?;
         let party: DeadlineParty = code(&r.get::<_, String>(3)?)?;
-        acc.deadline(&DeadlineRow {
+        let (due, done_on) = (day(&r.get::<_, String>(4)?)?, opt_day(r.get(5)?)?);
+        acc.at(done_on.unwrap_or(due)).deadline(&DeadlineRow {
             matter_id: &matter_id,
             hall_code: &hall_code,
             kind,
             party,
-            due: day(&r.get::<_, String>(4)?)?,
-            done_on: opt_day(r.get(5)?)?,
+            due,
+            done_on,
             matter_closed: r.get(6)?,
         });
     }
@@ -156,12 +185,12 @@ pub(crate) fn feed(
 /// mediations, matters received, limits done, matters concluded with their latest evaluation
 /// up to `evaluated_until`. What they add up to depends on nothing else, so a day's sum can be
 /// kept (see [`figures`]).
-fn feed_days(
+fn feed_days<'c>(
     conn: &Connection,
     (from, to): (&str, &str),
     hall: Option<&str>,
     evaluated_until: &str,
-    acc: &mut StatsAccumulator<'_>,
+    acc: &mut impl Sink<'c>,
 ) -> Result<()> {
     let p: [&dyn rusqlite::ToSql; 3] = [&from, &to, &hall];
     {
@@ -171,9 +200,10 @@ fn feed_days(
             let (hall_code, date): (String, String) = (r.get(0)?, r.get(1)?);
             let (kind, category, agency, clerk): (String, String, String, String) =
                 (r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?);
-            acc.visit(&VisitRow {
+            let date = day(&date)?;
+            acc.at(date).visit(&VisitRow {
                 hall_code: &hall_code,
-                date: day(&date)?,
+                date,
                 head_count: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
                 is_repeat: r.get::<_, i64>(3)? != 0,
                 appeal_kind: &kind,
@@ -191,14 +221,15 @@ fn feed_days(
         while let Some(r) = rows.next()? {
             let (hall_code, lawyer, route): (String, String, String) =
                 (r.get(0)?, r.get(1)?, r.get(2)?);
-            acc.consultation(&ConsultationRow {
-                hall_code: &hall_code,
-                lawyer_id: &lawyer,
-                legal_route: &route,
-                follow_up: r.get(3)?,
-                minutes: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
-                has_advice: r.get(5)?,
-            });
+            acc.at(day(&r.get::<_, String>(6)?)?)
+                .consultation(&ConsultationRow {
+                    hall_code: &hall_code,
+                    lawyer_id: &lawyer,
+                    legal_route: &route,
+                    follow_up: r.get(3)?,
+                    minutes: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+                    has_advice: r.get(5)?,
+                });
         }
     }
     {
@@ -207,13 +238,14 @@ fn feed_days(
         while let Some(r) = rows.next()? {
             let (hall_code, mediator, outcome, dispute): (String, String, String, String) =
                 (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-            acc.mediation(&MediationRow {
-                hall_code: &hall_code,
-                mediator_id: &mediator,
-                outcome: &outcome,
-                dispute_type: &dispute,
-                judicial_confirmation: r.get(4)?,
-            });
+            acc.at(day(&r.get::<_, String>(5)?)?)
+                .mediation(&MediationRow {
+                    hall_code: &hall_code,
+                    mediator_id: &mediator,
+                    outcome: &outcome,
+                    dispute_type: &dispute,
+                    judicial_confirmation: r.get(4)?,
+                });
         }
     }
     {
@@ -222,9 +254,10 @@ fn feed_days(
         while let Some(r) = rows.next()? {
             let hall_code: String = r.get(0)?;
             let route: Option<String> = r.get(7)?;
-            acc.received(&ReceivedRow {
+            let received_on = day(&r.get::<_, String>(1)?)?;
+            acc.at(received_on).received(&ReceivedRow {
                 hall_code: &hall_code,
-                received_on: day(&r.get::<_, String>(1)?)?,
+                received_on,
                 disposition: disposition_facts(r, 2)?.disposition().map(|d| d.0),
                 legal_route: route.as_deref(),
             });
@@ -244,9 +277,10 @@ fn feed_days(
                 ),
                 None => None,
             };
-            acc.concluded(&ConcludedRow {
+            let concluded_on = day(&r.get::<_, String>(1)?)?;
+            acc.at(concluded_on).concluded(&ConcludedRow {
                 hall_code: &hall_code,
-                concluded_on: day(&r.get::<_, String>(1)?)?,
+                concluded_on,
                 evaluation,
             });
         }
@@ -284,10 +318,11 @@ const EVERY_EVALUATION: &str = "9999-12-31";
 
 /// The figures of the period (of one hall, or all): each day's figures from `stats_days` where
 /// kept (migration 0027 drops a day's whenever one of its rows is written), the other days
-/// added up from their rows and kept, the limits run out undone read at every call.
+/// added up from their rows — each run of such days in one pass — and kept, the limits run out
+/// undone read at every call.
 ///
 /// A day whose conclusions were evaluated after the day the figures are taken is added up
-/// from its rows with only the evaluations until then, and not kept.
+/// from its rows with only the evaluations until then, and that sum is not kept.
 pub(crate) fn figures(
     conn: &Connection,
     hall: Option<&str>,
@@ -315,37 +350,37 @@ pub(crate) fn figures(
             }
         }
     }
-    // Days added up now are kept in one go, inside the read: another connection writing one of
-    // their rows meanwhile makes the write fail (the read is then stale), and nothing is kept.
+    // The days added up now are kept in one go, inside the read: if another connection wrote
+    // one of their rows meanwhile, the write fails (the read is stale) and nothing is kept.
     conn.execute_batch("SAVEPOINT stats_days")?;
     let mut fresh = Vec::new();
-    let result = (|| -> Result<()> {
-        for d in period.from.iter_days().take_while(|d| *d <= period.to) {
-            match kept.get(&d) {
-                Some((f, until)) if until.is_none_or(|u| u <= as_of) => out.add(f),
-                Some(_) => {
+    let mut add_up = || -> Result<()> {
+        let mut run: Option<(NaiveDate, NaiveDate)> = None;
+        let days = period.from.iter_days().take_while(|d| *d <= period.to);
+        // A day past the end closes the last run.
+        for d in days.map(Some).chain([None]) {
+            let k = d.and_then(|d| kept.get(&d));
+            if let (Some(d), None) = (d, k) {
+                run = Some((run.map_or(d, |r| r.0), d));
+                continue;
+            }
+            if let Some(r) = run.take() {
+                add_run(conn, hall, r, as_of, cal, &mut out, &mut fresh)?;
+            }
+            if let (Some(d), Some((f, until))) = (d, k) {
+                if until.is_some_and(|u| u > as_of) {
                     // Evaluated after the figures' day: only the evaluations until then count.
-                    let f = day_figures(conn, hall, d, &as_of.to_string(), cal)?;
+                    let f = day_figures(conn, hall, d, as_of, cal)?;
                     out.add(&f);
                     add_rows(&mut out, &f);
-                }
-                None => {
-                    let f = day_figures(conn, hall, d, EVERY_EVALUATION, cal)?;
-                    let until = latest_evaluation(conn, hall, d)?;
-                    if until.is_none_or(|u| u <= as_of) {
-                        out.add(&f);
-                        add_rows(&mut out, &f);
-                    } else {
-                        let now = day_figures(conn, hall, d, &as_of.to_string(), cal)?;
-                        out.add(&now);
-                        add_rows(&mut out, &now);
-                    }
-                    fresh.push((d, f, until));
+                } else {
+                    out.add(f);
                 }
             }
         }
         Ok(())
-    })();
+    };
+    let result = add_up();
     let kept_now = result.is_ok() && keep(conn, scope, &fresh).is_ok();
     conn.execute_batch(if kept_now {
         "RELEASE stats_days"
@@ -356,18 +391,54 @@ pub(crate) fn figures(
     Ok(out)
 }
 
-/// One day's figures from its rows.
+/// The days `a..=b`, none kept: added up from their rows in one pass, added to `out`, and
+/// pushed to `fresh` to be kept.
+fn add_run(
+    conn: &Connection,
+    hall: Option<&str>,
+    (a, b): (NaiveDate, NaiveDate),
+    as_of: NaiveDate,
+    cal: &HolidayCalendar,
+    out: &mut Figures,
+    fresh: &mut Vec<(NaiveDate, Figures, Option<NaiveDate>)>,
+) -> Result<()> {
+    let mut by_day = ByDay {
+        cal,
+        days: BTreeMap::new(),
+    };
+    let (from, to) = (a.to_string(), b.to_string());
+    feed_days(conn, (&from, &to), hall, EVERY_EVALUATION, &mut by_day)?;
+    let latest = latest_evaluations(conn, hall, (&from, &to))?;
+    for d in a.iter_days().take_while(|d| *d <= b) {
+        let f = match by_day.days.remove(&d) {
+            Some(acc) => acc.finish(),
+            None => StatsAccumulator::new(Period { from: d, to: d }, d, cal).finish(),
+        };
+        let until = latest.get(&d).copied();
+        if until.is_none_or(|u| u <= as_of) {
+            out.add(&f);
+            add_rows(out, &f);
+        } else {
+            let now = day_figures(conn, hall, d, as_of, cal)?;
+            out.add(&now);
+            add_rows(out, &now);
+        }
+        fresh.push((d, f, until));
+    }
+    Ok(())
+}
+
+/// One day's figures from its rows, with the evaluations up to `evaluated_until`.
 fn day_figures(
     conn: &Connection,
     hall: Option<&str>,
     d: NaiveDate,
-    evaluated_until: &str,
+    evaluated_until: NaiveDate,
     cal: &HolidayCalendar,
 ) -> Result<Figures> {
-    let one = Period::new(d, d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let mut acc = StatsAccumulator::new(one, d, cal);
+    let mut acc = StatsAccumulator::new(Period { from: d, to: d }, d, cal);
     let s = d.to_string();
-    feed_days(conn, (&s, &s), hall, evaluated_until, &mut acc)?;
+    feed_days(conn, (&s, &s), hall, &evaluated_until.to_string(), &mut acc)?;
     Ok(acc.finish())
 }
 
@@ -382,21 +453,26 @@ fn add_rows(out: &mut Figures, f: &Figures) {
     a.concluded += b.concluded;
 }
 
-/// The latest day an evaluation was recorded for a matter concluded on `d`.
-fn latest_evaluation(
+/// For each day of the range, the latest day an evaluation was recorded for a matter concluded
+/// on it.
+fn latest_evaluations(
     conn: &Connection,
     hall: Option<&str>,
-    d: NaiveDate,
-) -> Result<Option<NaiveDate>> {
-    let latest: Option<String> = conn
-        .prepare_cached(
-            "SELECT max(e.evaluated_on)
-               FROM matter_stats s JOIN matters m INDEXED BY matters_facts ON m.id = s.matter_id
-               JOIN matter_evaluations e ON e.matter_id = s.matter_id
-              WHERE s.concluded_on = ?1 AND (?2 IS NULL OR m.hall_code = ?2)",
-        )?
-        .query_row(params![d.to_string(), hall], |r| r.get(0))?;
-    opt_day(latest)
+    (from, to): (&str, &str),
+) -> Result<BTreeMap<NaiveDate, NaiveDate>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.concluded_on, max(e.evaluated_on)
+           FROM matter_stats s JOIN matters m INDEXED BY matters_facts ON m.id = s.matter_id
+           JOIN matter_evaluations e ON e.matter_id = s.matter_id
+          WHERE s.concluded_on BETWEEN ?1 AND ?2 AND (?3 IS NULL OR m.hall_code = ?3)
+          GROUP BY s.concluded_on",
+    )?;
+    let mut rows = stmt.query(params![from, to, hall])?;
+    let mut out = BTreeMap::new();
+    while let Some(r) = rows.next()? {
+        out.insert(day(&r.get::<_, String>(0)?)?, day(&r.get::<_, String>(1)?)?);
+    }
+    Ok(out)
 }
 
 fn keep(
