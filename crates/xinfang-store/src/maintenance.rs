@@ -354,6 +354,36 @@ impl Store {
                 "检索索引不一致：{visitors} 位来访人，索引中有 {tokens} 条"
             ));
         }
+        // What triggers keep for the statistics and the due list (migrations 0028, 0029).
+        let limits: i64 = self.conn.query_row(
+            "SELECT count(*) FROM matter_deadlines d JOIN matters m ON m.id = d.matter_id
+              WHERE d.hall_code IS NOT m.hall_code OR d.status IS NOT m.status
+                 OR d.received_on IS NOT m.received_on",
+            [],
+            |r| r.get(0),
+        )?;
+        if limits > 0 {
+            report.problems.push(format!(
+                "期限索引不一致：{limits} 条期限的单位、状态或收件日期与事项不符"
+            ));
+        }
+        let people: i64 = self.conn.query_row(
+            "SELECT (SELECT count(*) FROM (
+                SELECT x.visit_date, x.hall_code, coalesce(vv.person_id, vv.visitor_id), vv.visit_id
+                  FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id
+                EXCEPT SELECT visit_date, hall_code, person, visit_id FROM visit_people))
+             + (SELECT count(*) FROM (
+                SELECT visit_date, hall_code, person, visit_id FROM visit_people
+                EXCEPT SELECT x.visit_date, x.hall_code, coalesce(vv.person_id, vv.visitor_id), vv.visit_id
+                  FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id))",
+            [],
+            |r| r.get(0),
+        )?;
+        if people > 0 {
+            report
+                .problems
+                .push(format!("来访人数索引不一致：{people} 条与来访记录不符"));
+        }
         Ok(report)
     }
 }

@@ -320,6 +320,14 @@ fn deadline_views(state: &MatterState, today: NaiveDate) -> Vec<DeadlineView> {
         .collect()
 }
 
+/// The due list's limits stored with a matter's state, in list order (?1 horizon, ?2 hall).
+/// `INDEXED BY`: see `figures::DEADLINES_LATE`; the index holds all of it (migration 0029).
+pub(crate) const DUE_LIMITS: &str = "SELECT d.matter_id, d.kind, d.due, d.status, d.received_on
+     FROM matter_deadlines d INDEXED BY matter_deadlines_open
+     WHERE d.done_on IS NULL AND d.party = 'authority' AND d.due <= ?1
+       AND d.hall_code = ?2 AND d.status <> 'closed'
+     ORDER BY d.due, d.received_on, d.matter_id";
+
 impl Store {
     /// A matter with its events, deadlines (as of `today`) and the steps it can take next.
     pub fn matter(&self, id: &str, today: NaiveDate, cal: &HolidayCalendar) -> Result<MatterView> {
@@ -808,15 +816,7 @@ impl Store {
         {
             // Limits stored with the matter's state, in list order: the first `limit` of each
             // bucket are the first rows of that bucket.
-            let mut stmt = self.conn.prepare_cached(
-                // `INDEXED BY`: see figures::DEADLINES_LATE and DEADLINES_DONE.
-                "SELECT d.matter_id, d.kind, d.due, m.status, m.received_on
-                 FROM matter_deadlines d INDEXED BY matter_deadlines_open
-                   JOIN matters m INDEXED BY matters_facts ON m.id = d.matter_id
-                 WHERE d.done_on IS NULL AND d.party = 'authority' AND d.due <= ?1
-                   AND m.hall_code = ?2 AND m.status <> 'closed'
-                 ORDER BY d.due, m.received_on, d.matter_id",
-            )?;
+            let mut stmt = self.conn.prepare_cached(DUE_LIMITS)?;
             let mut rows = stmt.query(params![horizon.to_string(), self.hall_code])?;
             while let Some(r) = rows.next()? {
                 let due_on = parse_date(&r.get::<_, String>(2)?)?;

@@ -320,6 +320,21 @@ fn a_split_moves_chosen_visits_to_a_new_person() {
 /// Who shows under whom on a desk: merged records, each link's person, each visit count.
 fn people_state(dir: &std::path::Path) -> Vec<String> {
     let conn = rusqlite::Connection::open(dir.join("xinfang.db")).unwrap();
+    // Who came on which day (migration 0028, kept by triggers) is what the links say.
+    let rows = |sql: &str| -> Vec<String> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        stmt.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(
+        rows("SELECT visit_date || hall_code || person || visit_id FROM visit_people ORDER BY 1"),
+        rows(
+            "SELECT DISTINCT x.visit_date || x.hall_code || coalesce(vv.person_id, vv.visitor_id) || vv.visit_id
+               FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id ORDER BY 1"
+        )
+    );
     let mut out = Vec::new();
     for sql in [
         "SELECT id || '>' || coalesce(merged_into, '-') || ' n=' || visit_count FROM visitors ORDER BY id",

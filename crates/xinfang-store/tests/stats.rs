@@ -936,3 +936,31 @@ fn a_write_drops_only_its_days_kept_figures() {
     assert_eq!(after.visits.visits, before.visits.visits + 1);
     assert_eq!(h.store.kept_figure_days().unwrap(), 31);
 }
+
+/// `verify` checks what the triggers keep for the statistics and the due list: a limit whose
+/// matter's status it no longer carries, a visit's visitor missing from `visit_people`.
+#[test]
+fn verify_finds_derived_rows_out_of_step() {
+    let h = hall();
+    assert!(h.store.verify().unwrap().ok());
+    let raw = xinfang_store::open_raw(h.store.path(), h.store.data_key().as_ref()).unwrap();
+    raw.execute_batch(
+        "UPDATE matter_deadlines SET status = 'unknown'
+          WHERE (matter_id, kind) IN (SELECT matter_id, kind FROM matter_deadlines LIMIT 1);
+         DELETE FROM visit_people WHERE visit_date = '2025-03-03';",
+    )
+    .unwrap();
+    let problems = h.store.verify().unwrap().problems;
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("期限索引不一致：1 条")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("来访人数索引不一致：1 条")),
+        "{problems:?}"
+    );
+}
