@@ -323,6 +323,46 @@ pub fn open_mediation(store: &Store, me: &Staff, id: &str) -> CmdResult<Mediatio
     Ok(m)
 }
 
+fn desk_action(desk: Desk) -> Action {
+    match desk {
+        Desk::Lawyer => Action::LawyerDesk,
+        Desk::Mediator => Action::MediatorDesk,
+    }
+}
+
+/// 访调对接: the clerk puts a visit in the lawyer's or the mediator's queue.
+pub fn hand_off(
+    store: &mut Store,
+    me: &Staff,
+    visit_id: &str,
+    desk: Desk,
+    note: &str,
+) -> CmdResult<HandoffInfo> {
+    authorize(&me.roles, Action::HandOff).map_err(CommandError::forbidden)?;
+    Ok(store.hand_off(visit_id, desk, note, &me.id)?)
+}
+
+/// A desk's open queue, for its lawyer or mediator; a report's visitors masked as in lists.
+pub fn desk_queue(store: &Store, me: &Staff, desk: Desk) -> CmdResult<Vec<QueueItem>> {
+    authorize(&me.roles, desk_action(desk)).map_err(CommandError::forbidden)?;
+    let mut items = store.queue(desk)?;
+    for i in items.iter_mut() {
+        mask_row(store, me, &mut i.visit)?;
+    }
+    Ok(items)
+}
+
+/// The next visitor of a desk's queue (the one this lawyer or mediator has already taken, else
+/// the longest waiting), taken by them; `None` when nobody waits.
+pub fn take_next(store: &mut Store, me: &Staff, desk: Desk) -> CmdResult<Option<QueueItem>> {
+    authorize(&me.roles, desk_action(desk)).map_err(CommandError::forbidden)?;
+    let mut item = store.take_next(desk, &me.id)?;
+    if let Some(i) = item.as_mut() {
+        mask_row(store, me, &mut i.visit)?;
+    }
+    Ok(item)
+}
+
 /// What lists show instead of a reporter's name to whom may not see the report.
 pub const REPORTER_MASK: &str = "（检举人，已隐去）";
 
@@ -886,7 +926,7 @@ impl AppState {
 
     pub fn hand_off(&self, visit_id: &str, desk: Desk, note: &str) -> CmdResult<HandoffInfo> {
         self.act(Action::HandOff, |store, me| {
-            Ok(store.hand_off(visit_id, desk, note, &me.id)?)
+            hand_off(store, me, visit_id, desk, note)
         })
     }
 
@@ -898,31 +938,12 @@ impl AppState {
 
     // ---- desks --------------------------------------------------------------------------
 
-    fn desk_action(desk: Desk) -> Action {
-        match desk {
-            Desk::Lawyer => Action::LawyerDesk,
-            Desk::Mediator => Action::MediatorDesk,
-        }
-    }
-
     pub fn queue(&self, desk: Desk) -> CmdResult<Vec<QueueItem>> {
-        self.act(Self::desk_action(desk), |store, me| {
-            let mut items = store.queue(desk)?;
-            for i in items.iter_mut() {
-                mask_row(store, me, &mut i.visit)?;
-            }
-            Ok(items)
-        })
+        self.act(desk_action(desk), |store, me| desk_queue(store, me, desk))
     }
 
     pub fn take_next(&self, desk: Desk) -> CmdResult<Option<QueueItem>> {
-        self.act(Self::desk_action(desk), |store, me| {
-            let mut item = store.take_next(desk, &me.id)?;
-            if let Some(i) = item.as_mut() {
-                mask_row(store, me, &mut i.visit)?;
-            }
-            Ok(item)
-        })
+        self.act(desk_action(desk), |store, me| take_next(store, me, desk))
     }
 
     pub fn log_consultation(&self, input: ConsultationInput) -> CmdResult<ConsultationRecord> {

@@ -144,6 +144,13 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<SyncCommand>,
     },
+    /// 访调对接: a desk's queue (lawyer or mediator), or take its next visitor.
+    Queue {
+        #[arg(long)]
+        desk: Option<crate::queue_cmd::DeskArg>,
+        #[command(subcommand)]
+        command: Option<crate::queue_cmd::QueueCommand>,
+    },
     /// Sync conflicts for a supervisor: list them, resolve one.
     Conflict {
         #[command(subcommand)]
@@ -239,6 +246,14 @@ pub enum VisitCommand {
     Add {
         #[arg(long)]
         file: PathBuf,
+    },
+    /// 访调对接: hand the visitor to the lawyer's or the mediator's queue.
+    Handoff {
+        visit_id: String,
+        #[arg(long)]
+        desk: crate::queue_cmd::DeskArg,
+        #[arg(long)]
+        note: Option<String>,
     },
 }
 
@@ -503,6 +518,15 @@ pub fn run(args: Args) -> CmdResult {
             });
             Ok(())
         }
+        Command::Visit {
+            command:
+                VisitCommand::Handoff {
+                    visit_id,
+                    desk,
+                    note,
+                },
+        } => crate::queue_cmd::handoff(&args, visit_id, *desk, note.as_deref()),
+        Command::Queue { desk, command } => crate::queue_cmd::queue(&args, *desk, command.as_ref()),
         Command::Conflict { command } => crate::conflict_cmd::conflict(&args, command),
         Command::Person { command } => crate::person_cmd::person(&args, command),
         Command::Matter { command } => crate::matter_cmd::matter(&args, command),

@@ -7,6 +7,7 @@ mod idcard_cmd;
 mod matter_cmd;
 mod output;
 mod person_cmd;
+mod queue_cmd;
 mod seed;
 mod stats_cmd;
 mod sync_cmd;

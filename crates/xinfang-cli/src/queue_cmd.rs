@@ -1,0 +1,133 @@
+//! 访调对接 from scripts and tests: `xinfang visit handoff`, `xinfang queue`, `xinfang queue take`
+//! (issue 17). The same use cases as the desk app's hand-off button and the lawyer's and
+//! mediator's queues (`xinfang_app::api`), with the same role checks.
+
+use clap::{Subcommand, ValueEnum};
+use serde::Serialize;
+use xinfang_core::desk::Desk;
+use xinfang_store::QueueItem;
+
+use crate::cli::{Args, login};
+use crate::output::{CmdResult, print};
+
+/// The desk a visitor is handed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeskArg {
+    /// 值班律师（法律咨询）
+    Lawyer,
+    /// 人民调解员（人民调解）
+    Mediator,
+}
+
+impl From<DeskArg> for Desk {
+    fn from(d: DeskArg) -> Desk {
+        match d {
+            DeskArg::Lawyer => Desk::Lawyer,
+            DeskArg::Mediator => Desk::Mediator,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Take the next visitor of the desk's queue (the one you already have, else the one
+    /// waiting longest) and print it; nothing (`null` with --json) when nobody waits.
+    Take {
+        #[arg(long)]
+        desk: DeskArg,
+    },
+}
+
+/// One line of a desk's queue, as scripts read it.
+#[derive(Debug, Serialize)]
+pub struct QueueLine {
+    pub visit_id: String,
+    pub queue_no: i64,
+    /// `waiting` or `taken`.
+    pub status: String,
+    pub status_label: String,
+    pub handoff_id: String,
+    pub desk: String,
+    /// The visitors' names (a report's masked for whom may not see it).
+    pub visitors: Vec<String>,
+    pub note: Option<String>,
+    pub handed_off_at: String,
+    pub taken_by: Option<String>,
+}
+
+impl From<QueueItem> for QueueLine {
+    fn from(i: QueueItem) -> QueueLine {
+        QueueLine {
+            visit_id: i.visit.visit_id,
+            queue_no: i.visit.queue_no,
+            status: i.handoff.state.code().to_owned(),
+            status_label: i.handoff.state_label,
+            handoff_id: i.handoff.id,
+            desk: i.handoff.desk.code().to_owned(),
+            visitors: i.visit.visitors.into_iter().map(|v| v.name).collect(),
+            note: i.handoff.note,
+            handed_off_at: i.handoff.created_at,
+            taken_by: i.handoff.taken_by_name,
+        }
+    }
+}
+
+fn line_text(l: &QueueLine) -> String {
+    let who = l
+        .taken_by
+        .as_deref()
+        .map_or(String::new(), |t| format!("（{t}）"));
+    format!(
+        "{:>4} 号  {}  {}{who}",
+        l.queue_no,
+        l.visitors.join("、"),
+        l.status_label
+    )
+}
+
+/// `xinfang visit handoff VISIT_ID --desk lawyer|mediator [--note TEXT]`.
+pub fn handoff(args: &Args, visit_id: &str, desk: DeskArg, note: Option<&str>) -> CmdResult {
+    let (mut store, me) = login(args)?;
+    let h = xinfang_app::api::hand_off(&mut store, &me, visit_id, desk.into(), note.unwrap_or(""))?;
+    print(args.json, &h, |h| {
+        format!("已转{}，等候接待（来访编号 {}）", h.desk_label, h.visit_id)
+    });
+    Ok(())
+}
+
+/// `xinfang queue --desk D` and `xinfang queue take --desk D`.
+pub fn queue(args: &Args, desk: Option<DeskArg>, command: Option<&QueueCommand>) -> CmdResult {
+    match command {
+        Some(QueueCommand::Take { desk }) => {
+            let (mut store, me) = login(args)?;
+            let next =
+                xinfang_app::api::take_next(&mut store, &me, (*desk).into())?.map(QueueLine::from);
+            print(args.json, &next, |n| match n {
+                Some(l) => format!("请 {} 号：{}", l.queue_no, line_text(l)),
+                None => "没有等候的来访人。".to_owned(),
+            });
+        }
+        None => {
+            let desk = desk.ok_or_else(|| {
+                xinfang_core::FieldError::new(
+                    "desk",
+                    "desk_required",
+                    "请用 --desk lawyer 或 --desk mediator 指明哪个窗口的队列。",
+                )
+            })?;
+            let (store, me) = login(args)?;
+            let lines: Vec<QueueLine> = xinfang_app::api::desk_queue(&store, &me, desk.into())?
+                .into_iter()
+                .map(QueueLine::from)
+                .collect();
+            print(args.json, &lines, |ls| {
+                if ls.is_empty() {
+                    "没有等候的来访人。".to_owned()
+                } else {
+                    ls.iter().map(line_text).collect::<Vec<_>>().join("\n")
+                }
+            });
+        }
+    }
+    Ok(())
+}
