@@ -363,6 +363,45 @@ pub fn take_next(store: &mut Store, me: &Staff, desk: Desk) -> CmdResult<Option<
     Ok(item)
 }
 
+/// The queue slip (排队单) of a visit, as printed at registration: the hall, the queue number,
+/// when, where to wait (the lawyer's or mediator's room once handed off), the hall's phone and
+/// the visit's number for the QR code — nothing personal (issue 17).
+pub fn queue_slip(
+    store: &Store,
+    me: &Staff,
+    visit_id: &str,
+    today: NaiveDate,
+) -> CmdResult<xinfang_print::slip::QueueSlip> {
+    authorize(&me.roles, Action::RegisterVisit).map_err(CommandError::forbidden)?;
+    let detail = store.visit_detail(visit_id)?;
+    let (_, hall_name) =
+        xinfang_core::notice::hall_names(store.hall_code(), store.reference_data().regions);
+    let waiting = detail
+        .handoffs
+        .iter()
+        .find(|h| h.state == xinfang_core::desk::HandoffState::Waiting);
+    let wait_at = match waiting.map(|h| h.desk) {
+        Some(Desk::Lawyer) => "请到律师咨询室外等候叫号。",
+        Some(Desk::Mediator) => "请到人民调解室外等候叫号。",
+        None => "请在等候区就座，听到叫号后到登记窗口。",
+    };
+    let at = &detail.visit.visited_at;
+    let visited_at_zh = DateTime::parse_from_rfc3339(at)
+        .map(|t| t.format("%Y年%-m月%-d日 %H:%M").to_string())
+        .unwrap_or_else(|_| at.clone());
+    Ok(xinfang_print::slip::QueueSlip {
+        hall_name,
+        queue_no: detail.visit.queue_no.to_string(),
+        visited_at_zh,
+        wait_at: wait_at.to_owned(),
+        phone: store
+            .hall_setting(xinfang_store::HALL_PHONE)?
+            .unwrap_or_default(),
+        visit_ref: visit_id.to_owned(),
+        date: today,
+    })
+}
+
 /// What lists show instead of a reporter's name to whom may not see the report.
 pub const REPORTER_MASK: &str = "（检举人，已隐去）";
 

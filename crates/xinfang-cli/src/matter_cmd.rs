@@ -200,6 +200,17 @@ pub enum NoticeCommand {
     },
     /// The notice kinds.
     Kinds,
+    /// 排队单: the slip a visitor takes at registration (hall, queue number, time, where to
+    /// wait, the hall's phone, a QR code of the visit's number; nothing personal).
+    Slip {
+        #[arg(long)]
+        visit: String,
+        /// receipt (80 mm) or a5.
+        #[arg(long, default_value = "receipt")]
+        size: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Where a view of a 检举控告 matter happened, for the audit log.
@@ -647,6 +658,30 @@ fn read_input<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result
     })
 }
 
+/// `xinfang notice slip`.
+fn queue_slip(args: &Args, visit: &str, size: &str, out: &std::path::Path) -> CmdResult {
+    let size = xinfang_print::slip::SlipSize::parse(size).ok_or_else(|| {
+        FieldError::new(
+            "size",
+            "slip_size_unknown",
+            "排队单纸张请用 receipt（80 毫米小票）或 a5。",
+        )
+    })?;
+    let (store, me) = login(args)?;
+    let slip = xinfang_app::api::queue_slip(&store, &me, visit, now().date_naive())?;
+    let overrides = Some(data_dir(args)?.join("templates")).filter(|d| d.is_dir());
+    let pdf = Printer::bundled(overrides.as_deref())
+        .and_then(|p| p.render_slip(&slip, size))
+        .map_err(print_failure)?;
+    std::fs::write(out, pdf).with_context(|| format!("写入 {} 失败", out.display()))?;
+    print(
+        args.json,
+        &json!({ "out": out, "queue_no": slip.queue_no }),
+        |_| format!("已生成排队单（{} 号）：{}", slip.queue_no, out.display()),
+    );
+    Ok(())
+}
+
 pub fn notice(args: &Args, command: &NoticeCommand) -> CmdResult {
     let json = args.json;
     let (kind_arg, out, matter, visit, consultation, mediation, data, templates, doc_no) =
@@ -665,6 +700,7 @@ pub fn notice(args: &Args, command: &NoticeCommand) -> CmdResult {
                 });
                 return Ok(());
             }
+            NoticeCommand::Slip { visit, size, out } => return queue_slip(args, visit, size, out),
             NoticeCommand::Render {
                 kind,
                 out,

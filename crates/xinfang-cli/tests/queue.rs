@@ -124,3 +124,109 @@ fn the_queues_refuse_the_wrong_role() {
     assert_ne!(code, 0);
     assert!(out.to_string().contains("来访"), "{out}");
 }
+
+/// The text of a PDF, as pdftotext gives it back, without line breaks and spaces.
+fn pdf_text(pdf: &std::path::Path) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext is missing: run scripts/install-deps.sh (poppler-utils)");
+    assert!(
+        out.status.success(),
+        "pdftotext failed on {}",
+        pdf.display()
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// The queue slip (排队单) at registration: the hall, the number, the time and where to wait —
+/// the lawyer's room once handed off — on an 80 mm receipt and on A5; never the visitor's name,
+/// document number or appeal.
+#[test]
+fn the_queue_slip_shows_the_number_and_where_to_wait_and_nothing_personal() {
+    let dir = hall_with(&[("clerk", "王接待", "clerk"), ("lawyer", "张律师", "lawyer")]);
+    let d = dir.path();
+    let number = id_with_check("14052119800115013");
+    let v = register(d, "2025-03-03T09:05:00+08:00", "张三", &number, "claim");
+    let (visit, queue_no) = (v["visit_id"].as_str().unwrap(), v["queue_no"].to_string());
+    let receipt = d.join("slip.pdf");
+    let out = ok(
+        d,
+        "clerk",
+        &[
+            "notice",
+            "slip",
+            "--visit",
+            visit,
+            "--out",
+            receipt.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out["queue_no"].as_str(), Some(queue_no.as_str()));
+    let text = pdf_text(&receipt);
+    for want in [
+        "沁水县信访接待大厅",
+        "排队单",
+        &queue_no,
+        "2025年3月3日09:05",
+        "登记窗口",
+    ] {
+        assert!(text.contains(want), "{want} not in {text}");
+    }
+    for never in ["张三", number.as_str(), "要求解决问题"] {
+        assert!(!text.contains(never), "{never} on the slip: {text}");
+    }
+    ok(d, "clerk", &["visit", "handoff", visit, "--desk", "lawyer"]);
+    let a5 = d.join("slip-a5.pdf");
+    ok(
+        d,
+        "clerk",
+        &[
+            "notice",
+            "slip",
+            "--visit",
+            visit,
+            "--size",
+            "a5",
+            "--out",
+            a5.to_str().unwrap(),
+        ],
+    );
+    assert!(pdf_text(&a5).contains("请到律师咨询室外等候叫号"));
+    // The lawyer does not register visitors, so prints no slip; a wrong paper is named.
+    let (code, _) = run(
+        d,
+        "lawyer",
+        &[
+            "notice",
+            "slip",
+            "--visit",
+            visit,
+            "--out",
+            a5.to_str().unwrap(),
+        ],
+    );
+    assert_ne!(code, 0);
+    let (code, e) = run(
+        d,
+        "clerk",
+        &[
+            "notice",
+            "slip",
+            "--visit",
+            visit,
+            "--size",
+            "a4",
+            "--out",
+            a5.to_str().unwrap(),
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(e.to_string().contains("receipt"), "{e}");
+}

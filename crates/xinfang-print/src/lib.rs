@@ -28,6 +28,7 @@ use chrono::Datelike;
 
 pub mod report;
 pub mod samples;
+pub mod slip;
 
 /// Why a notice could not be printed. `Display` is Chinese, for the clerk or the administrator.
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,9 @@ use crate::{Result, Store, now_text};
 /// The 人民调解委员会 the hall's mediation documents are issued in.
 pub const MEDIATION_COMMITTEE: &str = "mediation_committee";
 
+/// The hall's phone, printed on the queue slip (排队单).
+pub const HALL_PHONE: &str = "hall_phone";
+
 impl Store {
     /// A hall setting, if set.
     pub fn hall_setting(&self, key: &str) -> Result<Option<String>> {
