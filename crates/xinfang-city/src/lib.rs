@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod protocol;
 pub mod publicity;
 pub mod reference;
 pub mod report;

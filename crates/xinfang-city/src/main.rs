@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow, bail};
 use clap::{Parser, Subcommand};
 use xinfang_city::storage::{self, Storage};
-use xinfang_city::{api, auth};
+use xinfang_city::{api, auth, protocol};
 use xinfang_core::clock::{Clock, SystemClock};
 use xinfang_core::hall::HallCode;
 
@@ -353,7 +353,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             };
             let code = auth::new_code();
             let expires = SystemClock.now().timestamp() + secs;
-            storage.add_enrol_code(&auth::code_hash(&code), hall, expires)?;
+            protocol::add_enrol_code(storage.as_ref(), &auth::code_hash(&code), hall, expires)?;
             println!(
                 "大厅 {} {} 的一次性登记码（有效期 {ttl}，只能用一次）：{code}",
                 h.code, h.name
@@ -441,7 +441,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::AuditVerify => {
             let storage = open(&args)?;
-            let chains = storage.audit_chains()?;
+            let chains = protocol::audit_chains(storage.as_ref())?;
             if chains.devices.is_empty() {
                 println!("还没有登记的设备。");
             }
@@ -567,7 +567,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::RevokeAdminToken { id } => {
             let storage = open(&args)?;
-            if storage.revoke_admin_token(id)? == 0 {
+            if protocol::revoke_admin_token(storage.as_ref(), id)? == 0 {
                 bail!(
                     "没有编号为 {id} 的有效管理员令牌：请用 `xinfang-city admin-tokens` 查看编号（至少 8 位）。"
                 );
