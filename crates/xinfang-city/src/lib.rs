@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod database;
 pub mod protocol;
 pub mod publicity;
 pub mod reference;

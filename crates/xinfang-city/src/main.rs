@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
 use clap::{Parser, Subcommand};
+use xinfang_city::database::Database;
 use xinfang_city::storage::{self, Storage};
 use xinfang_city::{api, auth, protocol};
 use xinfang_core::clock::{Clock, SystemClock};
@@ -22,6 +23,10 @@ struct Args {
     /// The server's data dir (else env XINFANG_CITY_DATA_DIR).
     #[arg(long, global = true, env = "XINFANG_CITY_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The database: sqlite:///path/to/city.db or postgres://user@host:5432/db (else env
+    /// XINFANG_CITY_DATABASE; without either, city.db in the data dir).
+    #[arg(long, global = true, env = "XINFANG_CITY_DATABASE")]
+    database: Option<String>,
     /// The database key file (`xinfang-city init-key F`; else env XINFANG_CITY_KEY_FILE).
     #[arg(long, global = true, env = "XINFANG_CITY_KEY_FILE")]
     key_file: Option<PathBuf>,
@@ -225,11 +230,29 @@ fn data_dir(args: &Args) -> anyhow::Result<&Path> {
     })
 }
 
-/// Opens the storage: encrypted with the key file, or plaintext only when asked for with
-/// `--no-encryption`; without either it refuses.
+/// Opens the storage named by `--database` (else `city.db` in the data dir). SQLite is
+/// encrypted with the key file, or plaintext only when asked for with `--no-encryption`;
+/// without either it refuses.
 fn open(args: &Args) -> anyhow::Result<Arc<dyn Storage>> {
-    let dir = data_dir(args)?;
-    let key = match (&args.key_file, args.no_encryption) {
+    let database = match &args.database {
+        Some(uri) => Database::parse(uri).map_err(|e| anyhow!(e))?,
+        None => Database::Sqlite(data_dir(args)?.join(storage::sqlite::DB_FILE)),
+    };
+    match &database {
+        Database::Sqlite(path) => {
+            let key = sqlite_key(args)?;
+            storage::open_sqlite(path, args.data_dir.as_deref(), key.as_ref())
+                .map_err(|e| anyhow!("无法打开数据库 {}：{e}", path.display()))
+        }
+        Database::Postgres(_) => bail!(
+            "本版本的市局服务器尚不能使用 PostgreSQL 数据库（{}）：请用 sqlite:///路径/city.db，或不加 --database。",
+            database.display()
+        ),
+    }
+}
+
+fn sqlite_key(args: &Args) -> anyhow::Result<Option<storage::sqlite::CityKey>> {
+    Ok(match (&args.key_file, args.no_encryption) {
         (Some(f), _) => Some(
             storage::sqlite::CityKey::read(f)
                 .with_context(|| format!("无法读取密钥文件 {}", f.display()))?,
@@ -242,9 +265,7 @@ fn open(args: &Args) -> anyhow::Result<Arc<dyn Storage>> {
             "市局服务器的数据库必须加密：请用 --key-file F（或环境变量 XINFANG_CITY_KEY_FILE）指定密钥文件，\
              密钥文件用 `xinfang-city init-key F` 生成；仅演示或测试时可加 --no-encryption。"
         ),
-    };
-    storage::open_keyed(dir, key.as_ref())
-        .map_err(|e| anyhow!("无法打开数据目录 {}：{e}", dir.display()))
+    })
 }
 
 fn run(args: Args) -> anyhow::Result<()> {

@@ -419,6 +419,21 @@ pub fn open(data_dir: &Path) -> Result<std::sync::Arc<dyn Storage>> {
     Ok(std::sync::Arc::new(SqliteStorage::open(data_dir)?))
 }
 
+/// Opens the SQLite file `path`, encrypted with `key` when given; the city's own holiday years
+/// come from `data_dir` when given.
+pub fn open_sqlite(
+    path: &Path,
+    data_dir: Option<&Path>,
+    key: Option<&sqlite::CityKey>,
+) -> Result<std::sync::Arc<dyn Storage>> {
+    Ok(std::sync::Arc::new(SqliteStorage::open_file_at(
+        path,
+        data_dir,
+        key,
+        std::sync::Arc::new(xinfang_core::clock::SystemClock),
+    )?))
+}
+
 /// Opens the store in a data dir, encrypted with `key` when given.
 pub fn open_keyed(
     data_dir: &Path,

@@ -169,10 +169,24 @@ impl SqliteStorage {
         key: Option<&CityKey>,
         clock: Arc<dyn Clock>,
     ) -> Result<SqliteStorage> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StorageError::Backend(format!("cannot create {}: {e}", data_dir.display()))
-        })?;
-        let path = data_dir.join(DB_FILE);
+        Self::open_file_at(&data_dir.join(DB_FILE), Some(data_dir), key, clock)
+    }
+
+    /// Opens (creating and migrating if needed) the database file `path` (`--database
+    /// sqlite:///path`); the city's own holiday years are read from `data_dir` when given.
+    pub fn open_file_at(
+        path: &Path,
+        data_dir: Option<&Path>,
+        key: Option<&CityKey>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<SqliteStorage> {
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Some(dir) = parent {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StorageError::Backend(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let path = path.to_path_buf();
         let mut conn = Connection::open(&path)?;
         if let Some(key) = key {
             conn.execute_batch(&key.pragma())?;
@@ -217,7 +231,10 @@ impl SqliteStorage {
         Ok(SqliteStorage {
             conn: Mutex::new(conn),
             path,
-            calendar: super::derive::city_calendar(data_dir),
+            calendar: data_dir.map_or_else(
+                xinfang_core::calendar::HolidayCalendar::bundled,
+                super::derive::city_calendar,
+            ),
             clock,
         })
     }

@@ -50,6 +50,8 @@ pub struct Server {
     pub url: String,
     pub addr: SocketAddr,
     child: Option<Child>,
+    /// `--database` given to the server and to every administration command, if any.
+    pub database: Option<String>,
 }
 
 impl Server {
@@ -67,6 +69,7 @@ impl Server {
             url: format!("http://{addr}"),
             addr,
             child: Some(child),
+            database: None,
         }
     }
 
@@ -79,6 +82,25 @@ impl Server {
             url: format!("http://{addr}"),
             addr,
             child: Some(child),
+            database: None,
+        }
+    }
+
+    /// Starts the real server binary on the database `uri` (`--database`), with a fresh data
+    /// dir for everything else.
+    pub fn start_on(uri: &str) -> Server {
+        let dir = TempDir::new().unwrap();
+        let (child, addr) = spawn_server(
+            dir.path(),
+            "127.0.0.1:0".parse().unwrap(),
+            &["--database", uri],
+        );
+        Server {
+            dir,
+            url: format!("http://{addr}"),
+            addr,
+            child: Some(child),
+            database: Some(uri.to_owned()),
         }
     }
 
@@ -97,20 +119,23 @@ impl Server {
             url: format!("https://{addr}"),
             addr,
             child: Some(child),
+            database: None,
         }
     }
 
     /// Runs an administration command against this server's data dir, success or not.
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(CITY_BIN)
-            .args(args)
+        let mut cmd = Command::new(CITY_BIN);
+        cmd.args(args)
             .arg("--data-dir")
             .arg(self.dir.path())
             // Plaintext: the tests read the server's database directly.
             .arg("--no-encryption")
-            .env("XINFANG_LOG", "warn")
-            .output()
-            .unwrap()
+            .env("XINFANG_LOG", "warn");
+        if let Some(uri) = &self.database {
+            cmd.arg("--database").arg(uri);
+        }
+        cmd.output().unwrap()
     }
 
     /// Runs an administration command that must succeed; returns stdout.
@@ -166,7 +191,11 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let (child, addr) = spawn_server(self.dir.path(), self.addr, &[]);
+        let database: Vec<&str> = match &self.database {
+            Some(uri) => vec!["--database", uri],
+            None => Vec::new(),
+        };
+        let (child, addr) = spawn_server(self.dir.path(), self.addr, &database);
         assert_eq!(addr, self.addr);
         self.child = Some(child);
     }
