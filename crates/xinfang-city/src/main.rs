@@ -244,10 +244,17 @@ fn open(args: &Args) -> anyhow::Result<Arc<dyn Storage>> {
             storage::open_sqlite(path, args.data_dir.as_deref(), key.as_ref())
                 .map_err(|e| anyhow!("无法打开数据库 {}：{e}", path.display()))
         }
-        Database::Postgres(_) => bail!(
-            "本版本的市局服务器尚不能使用 PostgreSQL 数据库（{}）：请用 sqlite:///路径/city.db，或不加 --database。",
-            database.display()
-        ),
+        Database::Postgres(uri) => {
+            // At rest the data is the database's to encrypt (TDE, disk encryption: README);
+            // the key file is SQLCipher's.
+            if args.key_file.is_some() {
+                bail!(
+                    "--key-file 只用于 SQLite 数据库；PostgreSQL 的数据由数据库服务器加密（透明加密或磁盘加密，见 README）。"
+                );
+            }
+            storage::open_postgres(uri, args.data_dir.as_deref())
+                .map_err(|e| anyhow!("无法连接数据库 {}：{e}", database.display()))
+        }
     }
 }
 

@@ -110,7 +110,7 @@ fn snapshot_of(dir: &std::path::Path) -> std::collections::BTreeMap<&'static str
     common::snapshot(&common::desk_conn(dir, "clerk", PASSWORD))
 }
 
-#[test]
+common::both_backends! {
 fn desks_of_a_hall_share_records_other_halls_see_none_and_the_city_counts_all() {
     let server = Server::start();
     let a = cli_desk("140521", &[]);
@@ -247,8 +247,9 @@ fn desks_of_a_hall_share_records_other_halls_see_none_and_the_city_counts_all() 
     assert_eq!(hall("140525")["visits"], 1);
     assert_eq!(hall("140581")["visits"], 0);
 }
+}
 
-#[test]
+common::both_backends! {
 fn the_city_finds_repeat_visits_across_halls_by_resident_id() {
     let server = Server::start();
     let mut a = Desk::new("140521", 1);
@@ -276,6 +277,7 @@ fn the_city_finds_repeat_visits_across_halls_by_resident_id() {
     assert_eq!(server.get("/v1/city/halls", None).0, 401);
     let (status, _) = server.get("/v1/city/repeat-visits?id_number=123", Some(&token));
     assert_eq!(status, 422);
+}
 }
 
 /// Reads a desk's token for raw HTTP tests.
@@ -555,7 +557,7 @@ fn the_same_batch_pushed_twice_changes_nothing_and_gaps_are_refused() {
     assert_eq!((r.pushed, r.pending), (0, 0));
 }
 
-#[test]
+common::both_backends! {
 fn a_desk_whose_clock_is_a_day_behind_still_wins_with_its_later_edit() {
     let server = Server::start();
     let slow = [("XINFANG_CLOCK_SKEW_SECS", "-86400")];
@@ -598,8 +600,9 @@ fn a_desk_whose_clock_is_a_day_behind_still_wins_with_its_later_edit() {
     assert!(visitors.contains("周八"));
     assert_eq!(sa["visits"].len(), 3);
 }
+}
 
-#[test]
+common::both_backends! {
 fn a_revoked_device_is_refused_with_401() {
     let server = Server::start();
     let mut desk = Desk::new("140521", 41);
@@ -629,6 +632,7 @@ fn a_revoked_device_is_refused_with_401() {
         (status, body["code"].as_str()),
         (401, Some("token_invalid"))
     );
+}
 }
 
 #[test]
@@ -720,7 +724,7 @@ fn malformed_and_oversized_bodies_get_a_clear_4xx_and_the_server_stays_up() {
     assert!(server.healthy());
 }
 
-#[test]
+common::both_backends! {
 fn a_malformed_change_is_set_aside_and_the_devices_later_changes_flow() {
     let server = Server::start();
     let desk = Desk::new("140521", 62);
@@ -788,6 +792,7 @@ fn a_malformed_change_is_set_aside_and_the_devices_later_changes_flow() {
     assert!(listed.contains("共 5 条变更被暂存待查"), "{listed}");
     assert!(!listed.contains('\u{1b}'), "{listed}");
     assert!(listed.contains("x\\u{1b}[2J"), "{listed}");
+}
 }
 
 #[test]
@@ -860,7 +865,7 @@ fn another_halls_data_is_forbidden() {
     assert_ne!(appeal, "改写");
 }
 
-#[test]
+common::both_backends! {
 fn server_admin_commands_and_health() {
     let server = Server::start();
     let halls = server.admin(&["hall", "list"]);
@@ -889,6 +894,7 @@ fn server_admin_commands_and_health() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--data-dir"));
+}
 }
 
 /// Two desks of one hall register the same person while both are offline: after syncing, every

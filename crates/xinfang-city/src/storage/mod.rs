@@ -3,7 +3,9 @@
 //! `--database` URI.
 
 pub mod derive;
+pub mod postgres;
 pub mod sqlite;
+pub mod stats_feed;
 
 use std::path::Path;
 
@@ -14,6 +16,7 @@ use xinfang_sync::wire::{
 };
 use xinfang_sync::{Change, RemoteChange};
 
+pub use postgres::PgStorage;
 pub use sqlite::SqliteStorage;
 
 /// A reception hall (GB/T 2260 code).
@@ -430,6 +433,16 @@ pub fn open_sqlite(
         path,
         data_dir,
         key,
+        std::sync::Arc::new(xinfang_core::clock::SystemClock),
+    )?))
+}
+
+/// Connects to the PostgreSQL database `uri` (migrating it); the city's own holiday years come
+/// from `data_dir` when given.
+pub fn open_postgres(uri: &str, data_dir: Option<&Path>) -> Result<std::sync::Arc<dyn Storage>> {
+    Ok(std::sync::Arc::new(PgStorage::open(
+        uri,
+        data_dir,
         std::sync::Arc::new(xinfang_core::clock::SystemClock),
     )?))
 }

@@ -127,7 +127,7 @@ fn append_log(conn: &Connection, e: &NewLogEntry, at: &str) -> Result<()> {
 }
 
 /// The time of `clock` as stored: RFC 3339 in seconds, China Standard Time.
-fn now_text(clock: &dyn Clock) -> String {
+pub(crate) fn now_text(clock: &dyn Clock) -> String {
     clock
         .now_cst()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
@@ -318,12 +318,11 @@ fn load_record(tx: &Connection, entity: &str, entity_id: &str) -> Result<Option<
     Ok(Some(StoredRecord { hall_code, record }))
 }
 
-fn save_record(
-    tx: &Connection,
-    entity: &str,
-    entity_id: &str,
+/// A record as stored by both backends: its base version (the one that wrote most fields), the
+/// other fields' versions as JSON, and its values.
+pub(crate) fn record_columns(
     stored: &StoredRecord,
-) -> Result<()> {
+) -> Result<(Version, String, Map<String, Value>)> {
     // The base version is the one that wrote most fields; the others are listed.
     let mut tally: BTreeMap<&Version, usize> = BTreeMap::new();
     for (_, v) in stored.record.fields.values() {
@@ -342,7 +341,17 @@ fn save_record(
         .filter(|(_, (_, v))| *v != base)
         .map(|(k, (_, v))| (k, v))
         .collect();
-    let data = stored.record.values();
+    let versions = serde_json::to_string(&versions).map_err(backend)?;
+    Ok((base, versions, stored.record.values()))
+}
+
+fn save_record(
+    tx: &Connection,
+    entity: &str,
+    entity_id: &str,
+    stored: &StoredRecord,
+) -> Result<()> {
+    let (base, versions, data) = record_columns(stored)?;
     tx.prepare_cached(
         "INSERT INTO records(entity, entity_id, hall_code, data, versions, base_hlc, base_device,
            deleted_hlc, deleted_device, lookup)
@@ -357,7 +366,7 @@ fn save_record(
         entity_id,
         stored.hall_code,
         Value::Object(data.clone()).to_string(),
-        serde_json::to_string(&versions).map_err(backend)?,
+        versions,
         base.hlc.0,
         base.device_id,
         stored.record.deleted.as_ref().map(|d| d.hlc.0),
@@ -1602,7 +1611,7 @@ impl Storage for SqliteStorage {
         let conn = self.conn();
         // One read transaction: every table as of the same moment.
         conn.execute_batch("BEGIN")?;
-        let result = stats_rows::feed(&conn, acc);
+        let result = super::stats_feed::feed(&mut stats_rows::Source(&conn), acc);
         conn.execute_batch("COMMIT")?;
         result
     }
@@ -1611,16 +1620,10 @@ impl Storage for SqliteStorage {
 /// The city's row source for the one statistics function: the SQL that selects a period's rows
 /// through the indexes of migration 0006 (never every record), streamed into the accumulator.
 pub(crate) mod stats_rows {
-    use chrono::NaiveDate;
-    use rusqlite::{Connection, Row, params};
-    use xinfang_core::matter::{DeadlineKind, DeadlineParty, TransferKind};
-    use xinfang_core::stats::{DispositionFacts, Evaluation};
-    use xinfang_core::tally::{
-        ConcludedRow, ConsultationRow, DeadlineRow, MediationRow, ReceivedRow, StatsAccumulator,
-        VisitRow, registered_overdue_cutoff,
-    };
+    use rusqlite::{Connection, Row};
 
     use super::Result;
+    use crate::storage::stats_feed::{StatRow, StatsQuery, StatsSource};
 
     /// ?1 first day, ?2 last day. `INDEXED BY`: without statistics the planner would take the
     /// primary key's `entity` prefix, i.e. every visit ever synced.
@@ -1685,186 +1688,58 @@ pub(crate) mod stats_rows {
              LIMIT 1)
          FROM stats_matters s WHERE s.concluded_on BETWEEN ?1 AND ?2";
 
-    /// A day as the desk wrote it; a record with a malformed day is left out (logged).
-    fn day(s: &str) -> Option<NaiveDate> {
-        let d = s.parse().ok();
-        if d.is_none() {
-            tracing::warn!("statistics row with a malformed day skipped");
+    /// The SQL of each statistics query.
+    pub(crate) fn sql(q: StatsQuery) -> &'static str {
+        match q {
+            StatsQuery::Visits => VISITS,
+            StatsQuery::Consultations => CONSULTATIONS,
+            StatsQuery::Mediations => MEDIATIONS,
+            StatsQuery::Received => RECEIVED,
+            StatsQuery::DeadlinesDone => DEADLINES_DONE,
+            StatsQuery::DeadlinesLate => DEADLINES_LATE,
+            StatsQuery::RegisteredLate => REGISTERED_LATE,
+            StatsQuery::Concluded => CONCLUDED,
         }
-        d
     }
 
-    fn opt_day(s: Option<String>) -> Option<NaiveDate> {
-        s.as_deref().and_then(day)
+    impl StatRow for Row<'_> {
+        fn text(&self, i: usize) -> Result<String> {
+            Ok(self.get(i)?)
+        }
+        fn opt_text(&self, i: usize) -> Result<Option<String>> {
+            Ok(self.get(i)?)
+        }
+        fn int(&self, i: usize) -> Result<i64> {
+            Ok(self.get(i)?)
+        }
+        fn flag(&self, i: usize) -> Result<bool> {
+            Ok(self.get(i)?)
+        }
     }
 
-    fn code<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
-        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
-    }
+    /// The connection as the statistics' row source: rows streamed, never all held.
+    pub(crate) struct Source<'a>(pub(crate) &'a Connection);
 
-    fn text(r: &Row<'_>, i: usize) -> rusqlite::Result<String> {
-        r.get(i)
-    }
-
-    fn feed_deadlines(
-        conn: &Connection,
-        sql: &str,
-        p: &[&dyn rusqlite::ToSql],
-        acc: &mut StatsAccumulator<'_>,
-    ) -> Result<()> {
-        let mut stmt = conn.prepare_cached(sql)?;
-        let mut rows = stmt.query(p)?;
-        while let Some(r) = rows.next()? {
-            let (id, hall) = (text(r, 0)?, text(r, 1)?);
-            let (Some(kind), Some(party), Some(due)) = (
-                code::<DeadlineKind>(&text(r, 2)?),
-                code::<DeadlineParty>(&text(r, 3)?),
-                day(&text(r, 4)?),
-            ) else {
-                continue;
-            };
-            acc.deadline(&DeadlineRow {
-                matter_id: &id,
-                hall_code: &hall,
-                kind,
-                party,
-                due,
-                done_on: opt_day(r.get(5)?),
-                matter_closed: r.get::<_, i64>(6)? != 0,
-            });
-        }
-        Ok(())
-    }
-
-    pub(crate) fn feed(conn: &Connection, acc: &mut StatsAccumulator<'_>) -> Result<()> {
-        let (from, to) = (acc.period().from.to_string(), acc.period().to.to_string());
-        let as_of = acc.as_of().to_string();
-        {
-            let mut stmt = conn.prepare_cached(VISITS)?;
-            let mut rows = stmt.query(params![from, to])?;
+    impl StatsSource for Source<'_> {
+        fn each(
+            &mut self,
+            q: StatsQuery,
+            params: &[&str],
+            f: &mut dyn FnMut(&dyn StatRow) -> Result<()>,
+        ) -> Result<()> {
+            let mut stmt = self.0.prepare_cached(sql(q))?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
             while let Some(r) = rows.next()? {
-                let Some(date) = day(&text(r, 1)?) else {
-                    continue;
-                };
-                let (hall, kind, category, agency, clerk) = (
-                    text(r, 0)?,
-                    text(r, 4)?,
-                    text(r, 5)?,
-                    text(r, 6)?,
-                    text(r, 7)?,
-                );
-                acc.visit(&VisitRow {
-                    hall_code: &hall,
-                    date,
-                    head_count: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
-                    is_repeat: r.get::<_, i64>(3)? != 0,
-                    appeal_kind: &kind,
-                    category_code: &category,
-                    agency: &agency,
-                    clerk_id: &clerk,
-                    has_matter: r.get(8)?,
-                    skip_level: r.get::<_, i64>(9)? != 0,
-                });
+                f(r)?;
             }
+            Ok(())
         }
-        {
-            let mut stmt = conn.prepare_cached(CONSULTATIONS)?;
-            let mut rows = stmt.query(params![from, to])?;
-            while let Some(r) = rows.next()? {
-                let (hall, lawyer, route) = (text(r, 0)?, text(r, 1)?, text(r, 2)?);
-                acc.consultation(&ConsultationRow {
-                    hall_code: &hall,
-                    lawyer_id: &lawyer,
-                    legal_route: &route,
-                    follow_up: r.get::<_, i64>(3)? != 0,
-                    minutes: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
-                    has_advice: r.get(5)?,
-                });
-            }
-        }
-        {
-            let mut stmt = conn.prepare_cached(MEDIATIONS)?;
-            let mut rows = stmt.query(params![from, to])?;
-            while let Some(r) = rows.next()? {
-                let (hall, mediator, outcome, dispute) =
-                    (text(r, 0)?, text(r, 1)?, text(r, 2)?, text(r, 3)?);
-                acc.mediation(&MediationRow {
-                    hall_code: &hall,
-                    mediator_id: &mediator,
-                    outcome: &outcome,
-                    dispute_type: &dispute,
-                    judicial_confirmation: r.get::<_, i64>(4)? != 0,
-                });
-            }
-        }
-        {
-            let mut stmt = conn.prepare_cached(RECEIVED)?;
-            let mut rows = stmt.query(params![from, to])?;
-            while let Some(r) = rows.next()? {
-                let Some(received_on) = day(&text(r, 1)?) else {
-                    continue;
-                };
-                let kind: Option<String> = r.get(2)?;
-                let transfer = match (
-                    kind.as_deref().and_then(code::<TransferKind>),
-                    opt_day(r.get(3)?),
-                ) {
-                    (Some(k), Some(at)) => Some((k, at)),
-                    _ => None,
-                };
-                let facts = DispositionFacts {
-                    transfer,
-                    accepted_on: opt_day(r.get(4)?),
-                    not_accepted_on: opt_day(r.get(5)?),
-                    legal_route_on: opt_day(r.get(6)?),
-                };
-                let (hall, route): (String, Option<String>) = (text(r, 0)?, r.get(7)?);
-                acc.received(&ReceivedRow {
-                    hall_code: &hall,
-                    received_on,
-                    disposition: facts.disposition().map(|d| d.0),
-                    legal_route: route.as_deref(),
-                });
-            }
-        }
-        feed_deadlines(conn, DEADLINES_DONE, &[&from, &to], acc)?;
-        feed_deadlines(conn, DEADLINES_LATE, &[&from, &to, &as_of], acc)?;
-        {
-            let cutoff = registered_overdue_cutoff(acc.as_of()).to_string();
-            let mut stmt = conn.prepare_cached(REGISTERED_LATE)?;
-            let mut rows = stmt.query(params![from, to, cutoff])?;
-            while let Some(r) = rows.next()? {
-                let (id, hall) = (text(r, 0)?, text(r, 1)?);
-                if let Some(received_on) = day(&text(r, 2)?) {
-                    acc.registered_matter(&id, &hall, received_on);
-                }
-            }
-        }
-        {
-            let mut stmt = conn.prepare_cached(CONCLUDED)?;
-            let mut rows = stmt.query(params![from, to, as_of])?;
-            while let Some(r) = rows.next()? {
-                let Some(concluded_on) = day(&text(r, 1)?) else {
-                    continue;
-                };
-                let hall = text(r, 0)?;
-                let evaluation = r
-                    .get::<_, Option<String>>(2)?
-                    .as_deref()
-                    .and_then(Evaluation::parse);
-                acc.concluded(&ConcludedRow {
-                    hall_code: &hall,
-                    concluded_on,
-                    evaluation,
-                });
-            }
-        }
-        Ok(())
     }
 
     #[cfg(test)]
     mod tests {
         use super::*;
+        use rusqlite::params;
 
         /// Every statistics query of the city reads through an index on the period (or on the
         /// open limits), never a scan of `records`.

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod march;
+pub mod pg;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -28,6 +29,70 @@ use xinfang_sync::client::{self, SyncError, SyncReport};
 use xinfang_sync::wire::{PROTOCOL_HEADER, PROTOCOL_VERSION};
 
 pub const CITY_BIN: &str = env!("CARGO_BIN_EXE_xinfang-city");
+
+/// The backend a test's servers keep their data in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `city.db` in the server's data dir.
+    Sqlite,
+    /// A fresh database on the test binary's PostgreSQL cluster ([`pg`]).
+    Postgres,
+}
+
+thread_local! {
+    /// SQLite unless a test says otherwise ([`on`]) or `XINFANG_TEST_BACKEND=postgres` (to try
+    /// a whole test binary on PostgreSQL).
+    static BACKEND: std::cell::Cell<Backend> = std::cell::Cell::new(
+        if std::env::var("XINFANG_TEST_BACKEND").as_deref() == Ok("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        },
+    );
+}
+
+/// Runs `f` with every server it starts on `backend`.
+pub fn on<T>(backend: Backend, f: impl FnOnce() -> T) -> T {
+    BACKEND.set(backend);
+    f()
+}
+
+pub fn backend() -> Backend {
+    BACKEND.get()
+}
+
+/// `--database` for a new server of the current backend, if not the data dir.
+fn database_for_backend() -> Option<String> {
+    match backend() {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(pg::fresh_database()),
+    }
+}
+
+/// One test, twice: `name::sqlite` and `name::postgres`, every server it starts on that
+/// backend.
+#[allow(unused_macros)]
+macro_rules! both_backends {
+    ($(#[$meta:meta])* fn $name:ident() $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn sqlite() {
+                common::on(common::Backend::Sqlite, || $body)
+            }
+
+            #[test]
+            fn postgres() {
+                common::on(common::Backend::Postgres, || $body)
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use both_backends;
 
 /// The desk CLI, built next to the server binary (same workspace target dir).
 pub fn xinfang_bin() -> PathBuf {
@@ -63,27 +128,29 @@ impl Server {
     /// Starts the real server binary on a free loopback port in `dir` (which may hold a
     /// `reference/` dir of the city's own lists).
     pub fn start_in(dir: TempDir) -> Server {
-        let (child, addr) = spawn_server(dir.path(), "127.0.0.1:0".parse().unwrap(), &[]);
+        Self::launch(dir, &[], "http")
+    }
+
+    /// Starts the server in `dir` on the current backend ([`on`]).
+    fn launch(dir: TempDir, extra: &[&str], scheme: &str) -> Server {
+        let database = database_for_backend();
+        let mut args: Vec<&str> = extra.to_vec();
+        if let Some(uri) = &database {
+            args.extend(["--database", uri.as_str()]);
+        }
+        let (child, addr) = spawn_server(dir.path(), "127.0.0.1:0".parse().unwrap(), &args);
         Server {
             dir,
-            url: format!("http://{addr}"),
+            url: format!("{scheme}://{addr}"),
             addr,
             child: Some(child),
-            database: None,
+            database,
         }
     }
 
     /// Starts the real server binary with extra `serve` arguments (e.g. `--min-protocol 3`).
     pub fn start_with(extra: &[&str]) -> Server {
-        let dir = TempDir::new().unwrap();
-        let (child, addr) = spawn_server(dir.path(), "127.0.0.1:0".parse().unwrap(), extra);
-        Server {
-            dir,
-            url: format!("http://{addr}"),
-            addr,
-            child: Some(child),
-            database: None,
-        }
+        Self::launch(TempDir::new().unwrap(), extra, "http")
     }
 
     /// Starts the real server binary on the database `uri` (`--database`), with a fresh data
@@ -113,14 +180,7 @@ impl Server {
             "--tls-key",
             key.to_str().unwrap(),
         ];
-        let (child, addr) = spawn_server(dir.path(), "127.0.0.1:0".parse().unwrap(), &tls);
-        Server {
-            dir,
-            url: format!("https://{addr}"),
-            addr,
-            child: Some(child),
-            database: None,
-        }
+        Self::launch(dir, &tls, "https")
     }
 
     /// Runs an administration command against this server's data dir, success or not.
