@@ -1094,7 +1094,7 @@ impl Tx for PgTx<'_> {
 
 /// The statistics queries on PostgreSQL: a period's rows through the indexes of migration 0001.
 /// `jint` reads a JSON flag or number as SQLite's json_extract does.
-pub(crate) fn stats_sql(q: StatsQuery) -> &'static str {
+pub fn stats_sql(q: StatsQuery) -> &'static str {
     match q {
         StatsQuery::Visits => {
             "SELECT hall_code, substr(data->>'visited_at', 1, 10),

@@ -1784,7 +1784,6 @@ mod tests {
     use super::*;
     use crate::auth;
     use crate::protocol;
-    use crate::storage::AuditPushOutcome;
     use xinfang_sync::audit::GENESIS;
 
     fn chain(device_id: &str, n: i64) -> Vec<AuditEntry> {
@@ -1831,102 +1830,6 @@ mod tests {
         .unwrap();
         let device = s.device_by_token(&token_hash).unwrap().unwrap();
         (s, device)
-    }
-
-    fn counts(o: &AuditPushOutcome) -> (u64, u64, i64, Option<i64>) {
-        (
-            o.response.accepted,
-            o.response.duplicates,
-            o.response.server_max_seq,
-            o.fault.as_ref().map(|f| f.seq),
-        )
-    }
-
-    #[test]
-    fn a_chain_is_stored_once_and_continued() {
-        let dir = tempfile::TempDir::new().unwrap();
-        let (s, dev) = storage_with_device(dir.path());
-        let full = chain(&dev.id, 6);
-        assert_eq!(
-            counts(&protocol::push_audit(&s, &dev, &full[..3]).unwrap()),
-            (3, 0, 3, None)
-        );
-        // The same batch again: duplicates, nothing doubled.
-        assert_eq!(
-            counts(&protocol::push_audit(&s, &dev, &full[..3]).unwrap()),
-            (0, 3, 3, None)
-        );
-        // Overlapping the stored end, then continuing.
-        assert_eq!(
-            counts(&protocol::push_audit(&s, &dev, &full[1..]).unwrap()),
-            (3, 2, 6, None)
-        );
-        assert_eq!(
-            counts(&protocol::push_audit(&s, &dev, &[]).unwrap()),
-            (0, 0, 6, None)
-        );
-        assert_eq!(s.audit_max_seq(&dev.id).unwrap(), 6);
-        let chains = protocol::audit_chains(&s).unwrap();
-        assert_eq!(chains.broken, 0);
-        let d = &chains.devices[0];
-        assert_eq!((d.entries, d.last_seq, d.status.as_str()), (6, 6, "ok"));
-        assert_eq!(d.hall_name, "沁水县");
-    }
-
-    #[test]
-    fn each_break_stops_the_batch_there_and_is_recorded() {
-        let dir = tempfile::TempDir::new().unwrap();
-        let (s, dev) = storage_with_device(dir.path());
-        let full = chain(&dev.id, 8);
-        protocol::push_audit(&s, &dev, &full[..2]).unwrap();
-
-        // Edited content: entries before it are kept, none from it on.
-        let mut edited = full[2..6].to_vec();
-        edited[1].detail = "改过".into();
-        let o = protocol::push_audit(&s, &dev, &edited).unwrap();
-        assert_eq!(counts(&o), (1, 0, 3, Some(4)));
-        assert!(o.fault.unwrap().reason.contains("这一条被修改"));
-
-        // Linked to something else than the stored entry before it.
-        let mut relinked = full[3].clone();
-        relinked.prev_hash = GENESIS.into();
-        relinked.hash = relinked.compute_hash();
-        let o = protocol::push_audit(&s, &dev, &[relinked]).unwrap();
-        assert_eq!(counts(&o), (0, 0, 3, Some(4)));
-        assert!(o.fault.unwrap().reason.contains("上一条的哈希值不符"));
-
-        // A hole, at the start of a batch and inside one.
-        let o = protocol::push_audit(&s, &dev, &full[5..]).unwrap();
-        assert_eq!(counts(&o), (0, 0, 3, Some(4)));
-        assert!(o.fault.unwrap().reason.contains("第 4 条缺失"));
-        let o = protocol::push_audit(&s, &dev, &[full[3].clone(), full[5].clone()]).unwrap();
-        assert_eq!(counts(&o), (1, 0, 4, Some(5)));
-        assert!(o.fault.unwrap().reason.contains("第 5 条缺失"));
-
-        // Another entry under a number already stored (a rewritten or restored log).
-        let mut other = full[1].clone();
-        other.detail = "另一条".into();
-        other.hash = other.compute_hash();
-        let o = protocol::push_audit(&s, &dev, &[other]).unwrap();
-        assert_eq!(counts(&o), (0, 0, 4, Some(2)));
-        assert!(o.fault.unwrap().reason.contains("已收到的第 2 条不同"));
-
-        // The honest rest still goes on after the breaks.
-        assert_eq!(
-            counts(&protocol::push_audit(&s, &dev, &full[4..]).unwrap()),
-            (4, 0, 8, None)
-        );
-
-        let chains = protocol::audit_chains(&s).unwrap();
-        assert_eq!(chains.broken, 1);
-        let d = &chains.devices[0];
-        assert_eq!(d.status, "broken");
-        let mut seqs: Vec<(i64, i64)> = d.breaks.iter().map(|b| (b.seq, b.attempts)).collect();
-        seqs.sort_unstable();
-        assert_eq!(seqs, vec![(2, 1), (4, 3), (5, 1)]);
-        assert!(d.breaks.iter().all(|b| b.source == "push"));
-        // What is stored is still a sound chain.
-        assert_eq!(d.last_seq, 8);
     }
 
     #[test]
