@@ -17,6 +17,11 @@ use xinfang_core::clock::SystemClock;
 use xinfang_sync::wire::SnapshotRequest;
 use xinfang_sync::{Change, Hlc, Op};
 
+// The load generator, in its short form (docs/performance.md "Province scale").
+#[path = "../examples/load.rs"]
+#[allow(dead_code)]
+mod load;
+
 fn open(uri: &str) -> Arc<PgStorage> {
     Arc::new(PgStorage::open(uri, None, Arc::new(SystemClock)).unwrap())
 }
@@ -251,4 +256,29 @@ fn desks_pushing_to_two_instances_converge_and_one_killed_mid_push_loses_and_dou
     desks[2].set_server(&a.url);
     let err = desks[2].sync().unwrap_err();
     assert!(format!("{err:?}").contains("token_revoked"), "{err:?}");
+}
+
+/// The load generator's short form: four desks against two instances on one PostgreSQL, every
+/// push and pull answered, every change stored once.
+#[test]
+fn the_load_generator_runs_against_two_instances_without_errors() {
+    let uri = pg::fresh_database();
+    let (a, b) = (Server::start_on(&uri), Server::start_on(&uri));
+    let report = load::run(&load::Args {
+        urls: vec![a.url.clone(), b.url.clone()],
+        database: uri.clone(),
+        desks: 4,
+        batches: 2,
+        per_batch: 10,
+        bare: false,
+    });
+    assert_eq!((report.errors, report.changes), (0, 4 * 2 * 10 * 3));
+    assert_eq!(
+        pg::query(&uri, "SELECT count(*) FROM changes"),
+        report.changes.to_string()
+    );
+    assert_eq!(
+        pg::query(&uri, "SELECT count(*) FROM records WHERE entity = 'visit'"),
+        (4 * 2 * 10).to_string()
+    );
 }
