@@ -955,11 +955,30 @@ pub fn shape_refusal(c: &Change) -> Option<(&'static str, String)> {
     if c.op != xinfang_sync::Op::Delete && c.fields.is_empty() {
         return Some(("fields_empty", format!("第 {n} 条变更没有任何字段。")));
     }
+    // A NUL character is no text a desk means to keep, and PostgreSQL cannot store it: set
+    // aside on every backend alike, never a push that fails forever.
+    if c.fields.values().any(has_nul) {
+        return Some((
+            "fields_nul",
+            format!(
+                "第 {n} 条变更的字段值含有空字符（\\0），无法保存：请在该接待台上修改这条记录。"
+            ),
+        ));
+    }
     if c.hlc <= xinfang_sync::Hlc::ZERO {
         return Some(("hlc_invalid", format!("第 {n} 条变更缺少时间戳（hlc）。")));
     }
-    if c.changed_at.len() > 64 {
+    if c.changed_at.len() > 64 || c.changed_at.contains('\0') {
         return Some(("changed_at_invalid", format!("第 {n} 条变更的时间过长。")));
     }
     None
+}
+
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(has_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
 }

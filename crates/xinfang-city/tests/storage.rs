@@ -208,3 +208,42 @@ fn every_postgres_statistics_query_uses_an_index() {
         assert!(plan.contains("Index"), "{q:?}\n{plan}");
     }
 }
+
+/// Text PostgreSQL cannot store (a NUL character) is set aside on both backends alike, and the
+/// device's later changes flow: never a push that fails forever on one backend only.
+#[test]
+fn a_nul_character_is_set_aside_alike_on_both_backends() {
+    use xinfang_sync::{Change, Hlc, Op};
+    let change = |seq: i64, id: &str, name: &str| Change {
+        seq,
+        entity: "visitor".into(),
+        entity_id: id.into(),
+        op: Op::Insert,
+        fields: serde_json::json!({ "name": name })
+            .as_object()
+            .unwrap()
+            .clone(),
+        hlc: Hlc::new(xinfang_sync::hlc::wall_ms(), 0),
+        changed_at: "2026-03-02T09:15:07+08:00".into(),
+    };
+    for (backend, s, dev, _dir) in backends() {
+        let batch = [
+            change(1, "v-1", "张\u{0}三"),
+            change(2, "v-\u{0}2", "李四"),
+            change(3, "v-3", "王五"),
+        ];
+        let now = xinfang_sync::hlc::wall_ms();
+        let resp = protocol::push(s.as_ref(), &dev, &batch, now).unwrap();
+        let codes: Vec<&str> = resp.set_aside.iter().map(|a| a.code.as_str()).collect();
+        assert_eq!(
+            (resp.accepted, resp.server_max_seq, codes),
+            (1, 3, vec!["fields_nul", "entity_id_invalid"]),
+            "{backend}"
+        );
+        assert_eq!(s.quarantine(10).unwrap().total, 2, "{backend}");
+        assert!(
+            s.record_data("visitor", "v-3").unwrap().is_some(),
+            "{backend}"
+        );
+    }
+}

@@ -575,6 +575,10 @@ impl Tx for PgTx<'_> {
         code: &str,
         reason: &str,
     ) -> Result<()> {
+        // A change set aside for its malformed text is kept as readably as PostgreSQL can
+        // (no NUL in its text).
+        let clean = |s: &str| s.replace('\0', "\u{fffd}");
+        let (entity_id, changed_at) = (clean(&c.entity_id), clean(&c.changed_at));
         self.exec(
             "INSERT INTO quarantine(device_id, seq, hall_code, entity, entity_id, op, fields, hlc,
                changed_at, code, reason, received_at)
@@ -584,11 +588,11 @@ impl Tx for PgTx<'_> {
                 &c.seq,
                 &device.hall_code,
                 &c.entity,
-                &c.entity_id,
+                &entity_id,
                 &c.op.as_str(),
                 &fields_json,
                 &c.hlc.0,
-                &c.changed_at,
+                &changed_at,
                 &code,
                 &reason,
                 &self.now_text(),
