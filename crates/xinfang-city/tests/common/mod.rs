@@ -260,6 +260,50 @@ impl Server {
         self.child = Some(child);
     }
 
+    /// The rows a query answers on the server's database, whichever backend, each row's
+    /// columns as text joined by `|` (the SQL must be portable between SQLite and PostgreSQL).
+    pub fn rows(&self, sql: &str) -> Vec<String> {
+        match self.database.as_deref() {
+            Some(uri) if uri.starts_with("postgres") => pg::query(uri, sql)
+                .lines()
+                .map(str::to_owned)
+                .filter(|l| !l.is_empty())
+                .collect(),
+            _ => {
+                let db = self.db();
+                let mut stmt = db.prepare(sql).unwrap();
+                let n = stmt.column_count();
+                stmt.query_map([], |r| {
+                    (0..n)
+                        .map(|i| {
+                            Ok(match r.get_ref(i)? {
+                                rusqlite::types::ValueRef::Null => String::new(),
+                                rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                                rusqlite::types::ValueRef::Real(v) => v.to_string(),
+                                rusqlite::types::ValueRef::Text(t)
+                                | rusqlite::types::ValueRef::Blob(t) => {
+                                    String::from_utf8_lossy(t).into_owned()
+                                }
+                            })
+                        })
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                        .map(|cols| cols.join("|"))
+                })
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+            }
+        }
+    }
+
+    /// The one number a query answers on the server's database (0 when it cannot be read yet).
+    pub fn int(&self, sql: &str) -> i64 {
+        match self.database.as_deref() {
+            Some(uri) if uri.starts_with("postgres") => pg::query(uri, sql).parse().unwrap_or(0),
+            _ => self.db().query_row(sql, [], |r| r.get(0)).unwrap_or(0),
+        }
+    }
+
     /// Read-only view of the server's database.
     pub fn db(&self) -> Connection {
         Connection::open_with_flags(
