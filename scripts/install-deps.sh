@@ -40,6 +40,14 @@ if ! dpkg -s poppler-utils >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt_get install -y -qq --no-install-recommends poppler-utils
 fi
 
+# City server on PostgreSQL (issue 18): its tests start a real cluster (initdb + pg_ctl from
+# /usr/lib/postgresql/N/bin, run as the package's `postgres` user when the tests run as root).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  apt_get() { if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi; }
+  apt_get update -qq
+  DEBIAN_FRONTEND=noninteractive apt_get install -y -qq --no-install-recommends postgresql
+fi
+
 # Front end: `npm ci` when node_modules is missing or was installed from another lock file.
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 if [ -f "$ROOT/ui/package-lock.json" ]; then

@@ -17,6 +17,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rusqlite::{Connection, params};
 use tempfile::TempDir;
 use xinfang_city::auth;
+use xinfang_city::protocol;
 use xinfang_city::storage::{NewEnrolment, SqliteStorage, Storage};
 use xinfang_store::Store;
 use xinfang_sync::{Change, DeskReplica};
@@ -133,11 +134,10 @@ fn server_ingest(changes: &[Change], device_id: &str) -> Duration {
     let dir = TempDir::new().unwrap();
     let storage = SqliteStorage::open(dir.path()).unwrap();
     let code = auth::new_code();
-    storage
-        .add_enrol_code(&auth::code_hash(&code), "140521", i64::MAX)
-        .unwrap();
-    storage
-        .enrol(&NewEnrolment {
+    protocol::add_enrol_code(&storage, &auth::code_hash(&code), "140521", i64::MAX).unwrap();
+    protocol::enrol(
+        &storage,
+        &NewEnrolment {
             code_hash: auth::code_hash(&code),
             device_id: device_id.into(),
             hall_code: "140521".into(),
@@ -145,17 +145,16 @@ fn server_ingest(changes: &[Change], device_id: &str) -> Duration {
             token_hash: auth::token_hash("t"),
             now: 0,
             roots: Vec::new(),
-        })
-        .unwrap();
+        },
+    )
+    .unwrap();
     let device = storage
         .device_by_token(&auth::token_hash("t"))
         .unwrap()
         .unwrap();
     let start = Instant::now();
     for chunk in changes.chunks(1000) {
-        storage
-            .push(&device, chunk, xinfang_sync::hlc::wall_ms())
-            .unwrap();
+        protocol::push(&storage, &device, chunk, xinfang_sync::hlc::wall_ms()).unwrap();
     }
     start.elapsed()
 }

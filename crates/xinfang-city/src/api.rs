@@ -35,6 +35,7 @@ use xinfang_sync::wire::{
 };
 
 use crate::auth;
+use crate::protocol::{self, CityError, RefusalKind};
 use crate::reference;
 use crate::storage::{Device, NewEnrolment, NewLogEntry, Storage, StorageError};
 
@@ -146,14 +147,39 @@ impl IntoResponse for Failure {
     }
 }
 
-impl From<StorageError> for Failure {
-    fn from(e: StorageError) -> Self {
+/// The one place refusals and data errors become HTTP statuses.
+impl From<CityError> for Failure {
+    fn from(e: CityError) -> Self {
         match e {
-            StorageError::Refused(r) => Failure::new(
-                StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
+            CityError::Refused(r) => Failure::new(
+                match r.kind {
+                    RefusalKind::Forbidden => StatusCode::FORBIDDEN,
+                    RefusalKind::Conflict => StatusCode::CONFLICT,
+                    RefusalKind::NotFound => StatusCode::NOT_FOUND,
+                },
                 r.code,
                 r.message,
             ),
+            CityError::Storage(e) => e.into(),
+        }
+    }
+}
+
+impl From<StorageError> for Failure {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NotFound(what) => {
+                tracing::warn!(what = %what, "not found");
+                Failure::new(StatusCode::NOT_FOUND, "not_found", "所请求的数据不存在。")
+            }
+            StorageError::Conflict(what) => {
+                tracing::warn!(what = %what, "concurrent write");
+                Failure::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    "数据刚被同时修改：请稍后重试。",
+                )
+            }
             StorageError::Backend(msg) => {
                 tracing::error!(error = %msg, "storage failure");
                 Failure::new(
@@ -248,7 +274,7 @@ fn short(s: &str) -> String {
 
 pub(crate) async fn blocking<T, F>(f: F) -> Result<T, Failure>
 where
-    F: FnOnce() -> Result<T, StorageError> + Send + 'static,
+    F: FnOnce() -> Result<T, CityError> + Send + 'static,
     T: Send + 'static,
 {
     match tokio::task::spawn_blocking(f).await {
@@ -286,7 +312,7 @@ async fn device(state: &AppState, headers: &HeaderMap) -> Result<Device, Failure
     let token = bearer(headers).ok_or_else(unauthorized)?;
     let hash = auth::token_hash(&token);
     let storage = state.storage.clone();
-    let device = blocking(move || storage.device_by_token(&hash)).await?;
+    let device = blocking(move || Ok(storage.device_by_token(&hash)?)).await?;
     match device {
         None => Err(unauthorized()),
         Some(d) if d.revoked_at.is_some() => Err(Failure::new(
@@ -454,7 +480,7 @@ async fn enrol(
     };
     let storage = state.storage.clone();
     let (hall, key, roots) = blocking(move || {
-        let hall = storage.enrol(&enrolment)?;
+        let hall = protocol::enrol(storage.as_ref(), &enrolment)?;
         // The hall's key, or the offered one when the hall has none yet (docs/sync.md).
         let key = storage.hall_id_key(&hall.code, offered.as_ref())?;
         let roots = storage.hall_roots(&hall.code)?;
@@ -579,9 +605,9 @@ async fn push(
     let now = state.settings.clock.now().timestamp_millis();
     let resp = blocking(move || {
         if let Some(head) = &req.audit_head {
-            storage.report_audit_head(&dev, head)?;
+            protocol::report_audit_head(storage.as_ref(), &dev, head)?;
         }
-        storage.push(&dev, &req.changes, now)
+        protocol::push(storage.as_ref(), &dev, &req.changes, now)
     })
     .await?;
     tracing::info!(device_id = %dev_id, received = n, accepted = resp.accepted,
@@ -625,7 +651,7 @@ async fn own_changes(
     }
     let storage = state.storage.clone();
     let dev_id = dev.id.clone();
-    let resp = blocking(move || storage.own_changes(&dev, req.after, limit)).await?;
+    let resp = blocking(move || Ok(storage.own_changes(&dev, req.after, limit)?)).await?;
     tracing::info!(device_id = %dev_id, after = req.after, returned = resp.changes.len(),
         "own changes handed back");
     Ok(Json(resp))
@@ -644,7 +670,7 @@ async fn city_quarantine(
 ) -> ApiResult<Quarantine> {
     admin(&state, &headers).await?;
     let storage = state.storage.clone();
-    Ok(Json(blocking(move || storage.quarantine(1000)).await?))
+    Ok(Json(blocking(move || Ok(storage.quarantine(1000)?)).await?))
 }
 
 /// Refuses desks older than the server's minimum protocol with 426 (请升级); requests without
@@ -773,7 +799,8 @@ async fn audit_push(
     let storage = state.storage.clone();
     let n = req.entries.len();
     let dev_id = dev.id.clone();
-    let outcome = blocking(move || storage.push_audit(&dev, &req.entries)).await?;
+    let outcome =
+        blocking(move || protocol::push_audit(storage.as_ref(), &dev, &req.entries)).await?;
     let r = &outcome.response;
     if let Some(f) = outcome.fault {
         tracing::warn!(device_id = %dev_id, seq = f.seq, accepted = r.accepted, "audit chain broken");
@@ -819,7 +846,7 @@ async fn person_matters(
     }
     let storage = state.storage.clone();
     let matters = blocking(move || {
-        let matters = storage.person_matters(&id, &dev.hall_code)?;
+        let matters = protocol::person_matters(storage.as_ref(), &id, &dev.hall_code)?;
         // Who looked up whom at the other halls is in the city's log (the number masked: the
         // log is read by more people than the records).
         let masked: String = id
@@ -884,7 +911,8 @@ async fn pull(
     }
     let limit = page_limit(req.limit)?;
     let storage = state.storage.clone();
-    let resp = blocking(move || storage.pull(&dev, &req.cursors, limit)).await?;
+    let resp =
+        blocking(move || protocol::pull(storage.as_ref(), &dev, &req.cursors, limit)).await?;
     Ok(Json(resp))
 }
 
@@ -936,7 +964,7 @@ async fn snapshot(
         ..req
     };
     let storage = state.storage.clone();
-    let resp = blocking(move || storage.snapshot(&dev, &req)).await?;
+    let resp = blocking(move || Ok(storage.snapshot(&dev, &req)?)).await?;
     Ok(Json(resp))
 }
 
@@ -966,7 +994,9 @@ async fn reference_data(
 async fn city_halls(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<CityCounts> {
     admin(&state, &headers).await?;
     let storage = state.storage.clone();
-    Ok(Json(blocking(move || storage.city_counts()).await?))
+    Ok(Json(
+        blocking(move || protocol::city_counts(storage.as_ref())).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, Serialize, IntoParams)]
@@ -1014,7 +1044,7 @@ async fn repeat_visits(
     let visits = blocking(move || {
         // Looked up before the answer leaves: who asked for whose visits (they can show who
         // reported whom) is in the city's log.
-        let visits = storage.repeat_visits(&id)?;
+        let visits = protocol::repeat_visits(storage.as_ref(), &id)?;
         storage.log(&NewLogEntry {
             action: "repeat_visits",
             actor: label,
@@ -1038,7 +1068,9 @@ async fn repeat_visits(
 async fn city_audit(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<AuditChains> {
     admin(&state, &headers).await?;
     let storage = state.storage.clone();
-    Ok(Json(blocking(move || storage.audit_chains()).await?))
+    Ok(Json(
+        blocking(move || protocol::audit_chains(storage.as_ref())).await?,
+    ))
 }
 
 async fn not_found() -> Failure {

@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod auth;
+pub mod database;
+pub mod protocol;
 pub mod publicity;
 pub mod reference;
 pub mod report;

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
 use clap::{Parser, Subcommand};
+use xinfang_city::database::Database;
 use xinfang_city::storage::{self, Storage};
-use xinfang_city::{api, auth};
+use xinfang_city::{api, auth, protocol};
 use xinfang_core::clock::{Clock, SystemClock};
 use xinfang_core::hall::HallCode;
 
@@ -22,6 +23,10 @@ struct Args {
     /// The server's data dir (else env XINFANG_CITY_DATA_DIR).
     #[arg(long, global = true, env = "XINFANG_CITY_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The database: sqlite:///path/to/city.db or postgres://user@host:5432/db (else env
+    /// XINFANG_CITY_DATABASE; without either, city.db in the data dir).
+    #[arg(long, global = true, env = "XINFANG_CITY_DATABASE")]
+    database: Option<String>,
     /// The database key file (`xinfang-city init-key F`; else env XINFANG_CITY_KEY_FILE).
     #[arg(long, global = true, env = "XINFANG_CITY_KEY_FILE")]
     key_file: Option<PathBuf>,
@@ -225,11 +230,36 @@ fn data_dir(args: &Args) -> anyhow::Result<&Path> {
     })
 }
 
-/// Opens the storage: encrypted with the key file, or plaintext only when asked for with
-/// `--no-encryption`; without either it refuses.
+/// Opens the storage named by `--database` (else `city.db` in the data dir). SQLite is
+/// encrypted with the key file, or plaintext only when asked for with `--no-encryption`;
+/// without either it refuses.
 fn open(args: &Args) -> anyhow::Result<Arc<dyn Storage>> {
-    let dir = data_dir(args)?;
-    let key = match (&args.key_file, args.no_encryption) {
+    let database = match &args.database {
+        Some(uri) => Database::parse(uri).map_err(|e| anyhow!(e))?,
+        None => Database::Sqlite(data_dir(args)?.join(storage::sqlite::DB_FILE)),
+    };
+    match &database {
+        Database::Sqlite(path) => {
+            let key = sqlite_key(args)?;
+            storage::open_sqlite(path, args.data_dir.as_deref(), key.as_ref())
+                .map_err(|e| anyhow!("无法打开数据库 {}：{e}", path.display()))
+        }
+        Database::Postgres(uri) => {
+            // At rest the data is the database's to encrypt (TDE, disk encryption: README);
+            // the key file is SQLCipher's.
+            if args.key_file.is_some() {
+                bail!(
+                    "--key-file 只用于 SQLite 数据库；PostgreSQL 的数据由数据库服务器加密（透明加密或磁盘加密，见 README）。"
+                );
+            }
+            storage::open_postgres(uri, args.data_dir.as_deref())
+                .map_err(|e| anyhow!("无法连接数据库 {}：{e}", database.display()))
+        }
+    }
+}
+
+fn sqlite_key(args: &Args) -> anyhow::Result<Option<storage::sqlite::CityKey>> {
+    Ok(match (&args.key_file, args.no_encryption) {
         (Some(f), _) => Some(
             storage::sqlite::CityKey::read(f)
                 .with_context(|| format!("无法读取密钥文件 {}", f.display()))?,
@@ -242,9 +272,7 @@ fn open(args: &Args) -> anyhow::Result<Arc<dyn Storage>> {
             "市局服务器的数据库必须加密：请用 --key-file F（或环境变量 XINFANG_CITY_KEY_FILE）指定密钥文件，\
              密钥文件用 `xinfang-city init-key F` 生成；仅演示或测试时可加 --no-encryption。"
         ),
-    };
-    storage::open_keyed(dir, key.as_ref())
-        .map_err(|e| anyhow!("无法打开数据目录 {}：{e}", dir.display()))
+    })
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
@@ -353,7 +381,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             };
             let code = auth::new_code();
             let expires = SystemClock.now().timestamp() + secs;
-            storage.add_enrol_code(&auth::code_hash(&code), hall, expires)?;
+            protocol::add_enrol_code(storage.as_ref(), &auth::code_hash(&code), hall, expires)?;
             println!(
                 "大厅 {} {} 的一次性登记码（有效期 {ttl}，只能用一次）：{code}",
                 h.code, h.name
@@ -441,7 +469,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::AuditVerify => {
             let storage = open(&args)?;
-            let chains = storage.audit_chains()?;
+            let chains = protocol::audit_chains(storage.as_ref())?;
             if chains.devices.is_empty() {
                 println!("还没有登记的设备。");
             }
@@ -567,7 +595,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::RevokeAdminToken { id } => {
             let storage = open(&args)?;
-            if storage.revoke_admin_token(id)? == 0 {
+            if protocol::revoke_admin_token(storage.as_ref(), id)? == 0 {
                 bail!(
                     "没有编号为 {id} 的有效管理员令牌：请用 `xinfang-city admin-tokens` 查看编号（至少 8 位）。"
                 );

@@ -245,6 +245,6 @@ pub async fn city_publicity(
     }
     let storage = state.storage.clone();
     Ok(Json(
-        crate::api::blocking(move || load(storage.as_ref(), &period, campaign)).await?,
+        crate::api::blocking(move || Ok(load(storage.as_ref(), &period, campaign)?)).await?,
     ))
 }

@@ -217,7 +217,7 @@ pub async fn city_stats(
     let storage = state.storage.clone();
     let today = state.settings.clock.today();
     Ok(Json(
-        crate::api::blocking(move || load(storage.as_ref(), &period, today)).await?,
+        crate::api::blocking(move || Ok(load(storage.as_ref(), &period, today)?)).await?,
     ))
 }
 

@@ -473,9 +473,9 @@ fn an_entry_rewritten_after_its_head_went_up_with_a_change_push_is_refused() {
     assert_eq!(view["breaks"][0]["seq"], 3, "{view}");
 }
 
+common::both_backends! {
 /// A head reported lower than one reported before (the chain went back: an old backup, or
 /// entries deleted) is flagged for the administrator; a malformed head is refused.
-#[test]
 fn a_head_that_goes_back_is_flagged_and_a_malformed_one_refused() {
     let server = Server::start();
     let admin = server.admin_token();
@@ -498,4 +498,5 @@ fn a_head_that_goes_back_is_flagged_and_a_malformed_one_refused() {
     let (status, body) = server.post_json("/v1/sync/push", Some(&token), &head(0, "xyz"));
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["code"], "audit_head_invalid");
+}
 }

@@ -73,7 +73,7 @@ fn rows_holding(desk: &Desk, ids: &[String]) -> Vec<String> {
     found
 }
 
-#[test]
+common::both_backends! {
 fn two_enrolled_desks_of_a_hall_give_one_person_one_keyed_id_offline() {
     let server = Server::start();
     let mut a = Desk::new(HALL, 1);
@@ -95,6 +95,7 @@ fn two_enrolled_desks_of_a_hall_give_one_person_one_keyed_id_offline() {
     assert_eq!(one_id(&a, &number), id);
     assert_eq!(one_id(&b, &number), id);
     assert_eq!(a.snapshot(), b.snapshot());
+}
 }
 
 #[test]
@@ -177,7 +178,7 @@ fn a_desk_that_registered_before_enrolling_takes_the_halls_key_and_syncs_without
     assert_eq!(city_records, 2, "no duplicate person at the city");
 }
 
-#[test]
+common::both_backends! {
 fn pushed_ids_never_change_when_a_desk_learns_the_halls_key_late() {
     let server = Server::start();
     let mut a = Desk::new(HALL, 5);
@@ -220,6 +221,7 @@ fn pushed_ids_never_change_when_a_desk_learns_the_halls_key_late() {
     b.sync().unwrap();
     assert_eq!(one_id(&b, &fresh), fresh_after);
     assert_eq!(one_id(&b, &pushed), pushed_id);
+}
 }
 
 #[test]

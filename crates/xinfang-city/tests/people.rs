@@ -85,10 +85,10 @@ fn city_view(server: &Server, token: &str, id_number: &str) -> (Vec<String>, usi
     (who, visits.len())
 }
 
+common::both_backends! {
 /// The case: desk A merges two records of one person while desk B, offline, registers
 /// a new visit of the merged one. After sync both desks and the city show one person with all
 /// three visits; an unmerge (made at B) restores both everywhere.
-#[test]
 fn a_merge_at_one_desk_and_a_visit_offline_at_another_end_as_one_person_everywhere() {
     let server = Server::start();
     let token = server.admin_token();
@@ -185,11 +185,12 @@ fn a_merge_at_one_desk_and_a_visit_offline_at_another_end_as_one_person_everywhe
     let audit = ok(b, "admin", &["audit"]);
     assert!(audit.to_string().contains("unmerge_people"), "{audit}");
 }
+}
 
+common::both_backends! {
 /// A typo in a document number, corrected at one desk with a reason: every replica finds the
 /// person by the new number and no more by the old one; a number that is someone else's is
 /// refused with a pointer to merging.
-#[test]
 fn a_corrected_document_syncs_and_a_number_of_another_person_is_refused() {
     let server = Server::start();
     let (da, db) = (desk(&server), desk(&server));
@@ -253,4 +254,5 @@ fn a_corrected_document_syncs_and_a_number_of_another_person_is_refused() {
     }
     let token = server.admin_token();
     assert_eq!(city_view(&server, &token, &right), (vec![p.clone()], 1));
+}
 }

@@ -65,7 +65,7 @@ fn figures(v: &Value) -> [u64; 7] {
     })
 }
 
-#[test]
+common::both_backends! {
 fn the_city_totals_its_publicity_week_from_the_halls_activities() {
     // Seven desks enrol one after another from one address.
     let server = Server::start_with(&["--enrol-burst-per-address", "10"]);
@@ -186,8 +186,9 @@ fn the_city_totals_its_publicity_week_from_the_halls_activities() {
     );
     assert_eq!(days["total"]["figures"], week["total"]["figures"]);
 }
+}
 
-#[test]
+common::both_backends! {
 fn the_publicity_view_is_the_administrators_and_says_what_is_wrong() {
     let server = Server::start();
     let admin = server.admin_token();
@@ -223,4 +224,5 @@ fn the_publicity_view_is_the_administrators_and_says_what_is_wrong() {
     assert_eq!(status, 403);
     let (status, _) = server.get("/v1/city/publicity?from=2021-05-17&to=2021-05-21", None);
     assert_eq!(status, 401);
+}
 }

@@ -365,11 +365,11 @@ fn a_later_registration_erases_nothing_and_concurrent_phone_edits_are_a_conflict
     assert_eq!(v["ok"], true, "{v}");
 }
 
+common::both_backends! {
 /// Issue case 4: both desks flag one matter as 积案 offline and A adds a note. B's sync used to
 /// fail for ever with `FOREIGN KEY constraint failed`; now the two flags are one case on both
 /// desks (the same winner), the note shows under it, and later changes keep flowing. What a
 /// desk cannot apply is set aside and listed for the supervisor.
-#[test]
 fn two_backlog_flags_of_one_matter_and_a_note_never_stick_the_pull() {
     let server = Server::start();
     let a = desk(&server);
@@ -469,6 +469,7 @@ fn two_backlog_flags_of_one_matter_and_a_note_never_stick_the_pull() {
     let v = ok(b, "admin", &["verify"]);
     assert_eq!(v["ok"], true, "{v}");
 }
+}
 
 /// Issue case 7: one ledger imported at two desks of a hall is one set of visits after sync.
 #[test]
@@ -528,11 +529,11 @@ fn one_ledger_imported_at_two_desks_is_one_set_of_visits() {
     assert_eq!(v["ok"], true, "{v}");
 }
 
+common::both_backends! {
 /// Compaction with the real binaries: a sync folds what the city holds out of the logs (the
 /// last change stays), `xinfang compact` gives the space back, the store verifies, and the
 /// desks go on syncing as before: a phone taken down after the compaction reaches the other desk, and a phone
 /// registered offline at the other desk is still a conflict.
-#[test]
 fn compacting_a_synced_desk_loses_nothing_and_syncs_go_on() {
     let server = Server::start();
     let a = desk(&server);
@@ -593,4 +594,5 @@ fn compacting_a_synced_desk_loses_nothing_and_syncs_go_on() {
     );
     assert_eq!(ok(a, "boss", &["verify"])["ok"], json!(true));
     assert_eq!(ok(b, "boss", &["verify"])["ok"], json!(true));
+}
 }

@@ -36,7 +36,7 @@ fn row(name: &str, counts: [u64; 8], rates: [&str; 4]) -> String {
     format!("{name}{counts}{}", rates.concat())
 }
 
-#[test]
+common::both_backends! {
 fn the_city_report_of_march_has_every_hall_and_the_exact_figures() {
     let server = Server::start();
     march::seed(&server);
@@ -164,6 +164,7 @@ fn the_city_report_of_march_has_every_hall_and_the_exact_figures() {
     if let Ok(sample) = std::env::var("XINFANG_CITY_REPORT_SAMPLE") {
         std::fs::copy(&pdf, sample).unwrap();
     }
+}
 }
 
 #[test]

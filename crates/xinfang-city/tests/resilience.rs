@@ -275,7 +275,7 @@ fn a_store_copied_back_from_an_older_file_recovers_on_its_own() {
 
 // The city refuses a sequence number reused with other content instead of counting it as a
 // duplicate (it used to compare only the record and the timestamp).
-#[test]
+common::both_backends! {
 fn a_sequence_reused_with_other_content_is_refused() {
     let server = Server::start();
     let mut desk = Desk::new("140521", 2);
@@ -302,6 +302,7 @@ fn a_sequence_reused_with_other_content_is_refused() {
         &json!({ "changes": [last] }),
     );
     assert_eq!((s, r["duplicates"].as_u64()), (200, Some(1)), "{r}");
+}
 }
 
 // Case 5: a desk ten years ahead is told its clock is wrong and keeps its changes until it is
@@ -494,7 +495,7 @@ fn one_refused_change_does_not_block_the_devices_stream() {
 
 // A push the server refuses outright (a malformed change: only a broken build writes one)
 // stops the push there, but the pull still brings the hall's news (it used to be skipped).
-#[test]
+common::both_backends! {
 fn a_refused_push_does_not_skip_the_pull() {
     let server = Server::start();
     let mut a = Desk::new("140521", 11);
@@ -532,10 +533,11 @@ fn a_refused_push_does_not_skip_the_pull() {
     assert!(status.online);
     assert!(status.last_error.unwrap().contains("未能上传"));
 }
+}
 
+common::both_backends! {
 /// A malformed change in a desk's log (a broken build wrote it) is set aside by the server and
 /// reported; the desk's later changes reach the city and the other desks.
-#[test]
 fn a_malformed_change_is_set_aside_and_the_desks_later_changes_flow() {
     let server = Server::start();
     let mut a = Desk::new("140521", 13);
@@ -565,6 +567,7 @@ fn a_malformed_change_is_set_aside_and_the_desks_later_changes_flow() {
     );
     let (_, q) = server.get("/v1/city/quarantine", Some(&server.admin_token()));
     assert_eq!(q["total"], 1, "{q}");
+}
 }
 
 fn desk_raw(d: &Desk) -> rusqlite::Connection {
@@ -619,7 +622,7 @@ fn desks_older_than_the_servers_minimum_are_told_to_upgrade() {
 
 // Versions: fields a newer desk writes that this desk has no column for are kept, and applied
 // once an upgrade adds the column.
-#[test]
+common::both_backends! {
 fn fields_this_desk_does_not_know_are_kept_and_applied_after_its_upgrade() {
     let server = Server::start();
     let mut newer = Desk::new("140521", 9);
@@ -668,11 +671,12 @@ fn fields_this_desk_does_not_know_are_kept_and_applied_after_its_upgrade() {
     assert_eq!(older.open().unapplied_remote_changes().unwrap(), 0);
     assert!(older.open().verify().unwrap().ok());
 }
+}
 
 // Found by the simulation: what a restored desk takes back may depend on changes of other
 // desks it has not pulled again yet (its cursors were restored too), and other desks' changes
 // may depend on what it takes back. Both come back in the order they reached the server.
-#[test]
+common::both_backends! {
 fn a_restored_desk_takes_back_changes_that_depend_on_other_desks_and_vice_versa() {
     let server = Server::start();
     let mut a = Desk::new("140521", 13);
@@ -707,12 +711,13 @@ fn a_restored_desk_takes_back_changes_that_depend_on_other_desks_and_vice_versa(
     assert_eq!(a.count("visits"), 4);
     assert!(a.open().verify().unwrap().ok());
 }
+}
 
+common::both_backends! {
 /// A desk's data dir copied to another place (another computer, or another directory) carries
 /// the desk's identity along: the copy does not sync, with a Chinese reason, while the
 /// original goes on; after an administrator confirms the copy took over (`adopt`), it syncs,
 /// and what it registered meanwhile reaches the other desks.
-#[test]
 fn a_copied_store_does_not_sync_as_the_original_until_it_is_adopted() {
     use xinfang_sync::client::{SyncError, sync_once};
     let server = Server::start();
@@ -761,4 +766,5 @@ fn a_copied_store_does_not_sync_as_the_original_until_it_is_adopted() {
         2,
         "both visits of the original reached desk B"
     );
+}
 }

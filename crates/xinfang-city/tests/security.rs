@@ -41,7 +41,7 @@ fn read_answer(stream: &mut TcpStream) -> String {
     String::from_utf8_lossy(&got).into_owned()
 }
 
-#[test]
+common::both_backends! {
 fn a_new_code_does_not_take_over_an_enrolled_device() {
     let server = Server::start();
     let (status, first) = enrol(&server, DEVICE, "沁水县接待台1");
@@ -83,6 +83,7 @@ fn a_new_code_does_not_take_over_an_enrolled_device() {
     // An unknown device cannot be allowed.
     let out = server.run(&["device", "allow-reenrol", "no-such-device"]);
     assert!(!out.status.success());
+}
 }
 
 #[test]
@@ -276,7 +277,7 @@ fn admin_tokens_expire_and_can_be_revoked() {
     assert_eq!(server.get("/v1/city/halls", Some(&short)).0, 200);
 }
 
-#[test]
+common::both_backends! {
 fn repeat_visit_lookups_are_in_the_city_log() {
     let server = Server::start();
     let admin = server.admin_token();
@@ -292,6 +293,7 @@ fn repeat_visit_lookups_are_in_the_city_log() {
         .find(|l| l.contains("repeat_visits"))
         .unwrap_or_else(|| panic!("the lookup is not logged: {log}"));
     assert!(line.contains(id) && line.contains("市局管理员"), "{line}");
+}
 }
 
 #[test]

@@ -33,7 +33,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tempfile::TempDir;
 use xinfang_city::api::{Limits, ServerSettings, router_with_limits};
-use xinfang_city::{auth, storage};
+use xinfang_city::{auth, protocol, storage};
 use xinfang_core::backlog::{FlagInput, NoteInput};
 use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::clock::Clock;
@@ -197,9 +197,13 @@ impl SimServer {
     fn enrol_code(&self) -> String {
         let code = auth::new_code();
         let expires = common::now().timestamp() + 3600;
-        self.storage
-            .add_enrol_code(&auth::code_hash(&code), HALL, expires)
-            .unwrap();
+        protocol::add_enrol_code(
+            self.storage.as_ref(),
+            &auth::code_hash(&code),
+            HALL,
+            expires,
+        )
+        .unwrap();
         code
     }
 }
@@ -752,7 +756,7 @@ impl World {
             &self.desks[0],
             "SELECT id FROM visitors WHERE merged_into IS NULL",
         );
-        let city = self.server.storage.city_counts().unwrap();
+        let city = protocol::city_counts(self.server.storage.as_ref()).unwrap();
         let hall = city.halls.iter().find(|h| h.hall_code == HALL).unwrap();
         if (hall.visits, hall.visitors) != (visits.len() as i64, people.len() as i64) {
             return Err(format!(

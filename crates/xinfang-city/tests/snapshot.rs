@@ -48,7 +48,7 @@ const MATTER_ROWS: &str = "SELECT m.id || '|' || m.status || '|' || coalesce(m.s
            FROM (SELECT * FROM matter_events WHERE matter_id = m.id ORDER BY id) e), '')
    FROM matters m";
 
-#[test]
+common::both_backends! {
 fn a_new_desk_starts_from_the_snapshot_and_ends_as_a_desk_that_replayed_everything() {
     let server = Server::start();
     let mut a = Desk::new(HALL, 1);
@@ -174,9 +174,10 @@ fn a_new_desk_starts_from_the_snapshot_and_ends_as_a_desk_that_replayed_everythi
         conflicts(&c)
     );
 }
+}
 
+common::both_backends! {
 /// A new desk's first sync cut during the snapshot goes on where it stopped at the next one.
-#[test]
 fn a_snapshot_cut_halfway_goes_on_at_the_next_sync() {
     let server = Server::start();
     let mut a = Desk::new(HALL, 11);
@@ -240,4 +241,5 @@ fn a_snapshot_cut_halfway_goes_on_at_the_next_sync() {
     );
     assert_eq!(c.snapshot(), a.snapshot());
     assert!(c.open().verify().unwrap().ok());
+}
 }

@@ -25,7 +25,7 @@ fn hall<'a>(stats: &'a Value, code: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no hall {code} in {stats}"))
 }
 
-#[test]
+common::both_backends! {
 fn city_statistics_of_march_are_exact() {
     let server = Server::start();
     let admin = server.admin_token();
@@ -146,4 +146,5 @@ fn city_statistics_of_march_are_exact() {
     let (status, e) = server.get("/v1/city/stats?from=2025/03/01&to=x", Some(&admin));
     assert_eq!((status, e["code"].as_str()), (422, Some("date_format")));
     assert!(e["message"].as_str().unwrap().contains("年-月-日"));
+}
 }

@@ -211,7 +211,7 @@ fn city_side(h: &Value) -> (Vec<u64>, Vec<(u64, u64)>) {
     (counts, rates)
 }
 
-#[test]
+common::both_backends! {
 fn a_halls_figures_on_the_city_equal_its_desks() {
     let server = Server::start();
     let admin = server.admin_token();
@@ -264,4 +264,5 @@ fn a_halls_figures_on_the_city_equal_its_desks() {
         "a rate without both sides: {rates:?}"
     );
     assert!(denominators > 0);
+}
 }

@@ -110,7 +110,7 @@ fn snapshot_of(dir: &std::path::Path) -> std::collections::BTreeMap<&'static str
     common::snapshot(&common::desk_conn(dir, "clerk", PASSWORD))
 }
 
-#[test]
+common::both_backends! {
 fn desks_of_a_hall_share_records_other_halls_see_none_and_the_city_counts_all() {
     let server = Server::start();
     let a = cli_desk("140521", &[]);
@@ -247,8 +247,9 @@ fn desks_of_a_hall_share_records_other_halls_see_none_and_the_city_counts_all() 
     assert_eq!(hall("140525")["visits"], 1);
     assert_eq!(hall("140581")["visits"], 0);
 }
+}
 
-#[test]
+common::both_backends! {
 fn the_city_finds_repeat_visits_across_halls_by_resident_id() {
     let server = Server::start();
     let mut a = Desk::new("140521", 1);
@@ -277,6 +278,7 @@ fn the_city_finds_repeat_visits_across_halls_by_resident_id() {
     let (status, _) = server.get("/v1/city/repeat-visits?id_number=123", Some(&token));
     assert_eq!(status, 422);
 }
+}
 
 /// Reads a desk's token for raw HTTP tests.
 trait TokenOf {
@@ -295,7 +297,7 @@ impl TokenOf for xinfang_store::Store {
     }
 }
 
-#[test]
+common::both_backends! {
 fn cut_connections_at_random_bytes_lose_and_double_nothing() {
     let server = Server::start();
     let mut desks = vec![
@@ -372,47 +374,31 @@ fn cut_connections_at_random_bytes_lose_and_double_nothing() {
             .all(|r| !a_ids.contains(&r[..r.find('|').unwrap()]))
     );
     // None doubled: the server stored each desk change exactly once.
-    let db = server.db();
     for d in &desks {
         // Its last number: the log itself is compacted as the city confirms it.
         let local: i64 = xinfang_sync::DeskReplica::last_local_seq(&d.open()).unwrap();
-        let on_server: i64 = db
-            .query_row(
-                "SELECT count(*), count(DISTINCT seq) FROM changes WHERE device_id = ?1",
-                [d.device_id()],
-                |r| {
-                    let n: i64 = r.get(0)?;
-                    let distinct: i64 = r.get(1)?;
-                    assert_eq!(n, distinct);
-                    Ok(n)
-                },
-            )
-            .unwrap();
-        assert_eq!(local, on_server);
+        let id = d.device_id();
+        assert_eq!(
+            server.rows(&format!(
+                "SELECT count(*), count(DISTINCT seq) FROM changes WHERE device_id = '{id}'"
+            )),
+            [format!("{local}|{local}")]
+        );
     }
     // The server's own tables agree with the desks.
-    let server_visits: i64 = db
-        .query_row(
-            "SELECT count(*) FROM records WHERE entity = 'visit' AND hall_code = '140521'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let server_visits = server
+        .int("SELECT count(*) FROM records WHERE entity = 'visit' AND hall_code = '140521'");
     assert_eq!(server_visits as usize, a["visits"].len());
     // Phones merged by LWW: the server's value of each visitor equals the desks'.
-    let mut stmt = db
-        .prepare("SELECT entity_id, json_extract(data, '$.phone') FROM records WHERE entity = 'visitor' AND hall_code = '140521'")
-        .unwrap();
-    let server_phones: BTreeSet<String> = stmt
-        .query_map([], |r| {
-            Ok(format!(
-                "{}|{}",
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?
-            ))
-        })
-        .unwrap()
-        .map(Result::unwrap)
+    let phone = match common::backend() {
+        common::Backend::Sqlite => "json_extract(data, '$.phone')",
+        common::Backend::Postgres => "data->>'phone'",
+    };
+    let server_phones: BTreeSet<String> = server
+        .rows(&format!(
+            "SELECT entity_id, {phone} FROM records WHERE entity = 'visitor' AND hall_code = '140521'"
+        ))
+        .into_iter()
         .collect();
     let desk_phones: BTreeSet<String> = desks[0]
         .db()
@@ -430,8 +416,9 @@ fn cut_connections_at_random_bytes_lose_and_double_nothing() {
         .collect();
     assert_eq!(server_phones, desk_phones);
 }
+}
 
-#[test]
+common::both_backends! {
 fn kill_9_of_the_server_mid_push_loses_and_doubles_nothing() {
     let mut server = Server::start();
     let mut desk = Desk::new("140521", 21);
@@ -447,10 +434,7 @@ fn kill_9_of_the_server_mid_push_loses_and_doubles_nothing() {
     // Wait until the server has stored part of the push, then kill it.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let n: i64 = server
-            .db()
-            .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
-            .unwrap_or(0);
+        let n = server.int("SELECT count(*) FROM changes");
         if n > 0 || std::time::Instant::now() > deadline {
             break;
         }
@@ -458,10 +442,7 @@ fn kill_9_of_the_server_mid_push_loses_and_doubles_nothing() {
     }
     server.kill9();
     let first = syncing.join().unwrap();
-    let stored: i64 = server
-        .db()
-        .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
-        .unwrap();
+    let stored = server.int("SELECT count(*) FROM changes");
     eprintln!(
         "killed with {stored} of {total} changes stored; first sync: {:?}",
         first.as_ref().map(|r| r.pushed)
@@ -475,26 +456,16 @@ fn kill_9_of_the_server_mid_push_loses_and_doubles_nothing() {
         total,
         "the second sync pushes exactly the rest"
     );
-    let db = server.db();
-    let (n, distinct, max): (i64, i64, i64) = db
-        .query_row(
-            "SELECT count(*), count(DISTINCT seq), max(seq) FROM changes",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
-    assert_eq!((n, distinct, max), (total, total, total));
-    let visits: i64 = db
-        .query_row(
-            "SELECT count(*) FROM records WHERE entity = 'visit'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    assert_eq!(
+        server.rows("SELECT count(*), count(DISTINCT seq), max(seq) FROM changes"),
+        [format!("{total}|{total}|{total}")]
+    );
+    let visits = server.int("SELECT count(*) FROM records WHERE entity = 'visit'");
     assert_eq!(visits, 2000);
 }
+}
 
-#[test]
+common::both_backends! {
 fn the_same_batch_pushed_twice_changes_nothing_and_gaps_are_refused() {
     let server = Server::start();
     let mut desk = Desk::new("140521", 31);
@@ -509,28 +480,14 @@ fn the_same_batch_pushed_twice_changes_nothing_and_gaps_are_refused() {
     let (s1, r1) = server.post_json("/v1/sync/push", Some(&token), &body);
     assert_eq!(s1, 200, "{r1}");
     assert_eq!(r1["accepted"], changes.len());
-    let records_before: Vec<String> = server
-        .db()
-        .prepare("SELECT entity || entity_id || data || versions FROM records ORDER BY 1")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let records_before: Vec<String> = server.rows("SELECT entity || entity_id || data || versions FROM records ORDER BY 1");
     let (s2, r2) = server.post_json("/v1/sync/push", Some(&token), &body);
     assert_eq!(s2, 200);
     assert_eq!(
         (r2["accepted"].as_u64(), r2["duplicates"].as_u64()),
         (Some(0), Some(changes.len() as u64))
     );
-    let records_after: Vec<String> = server
-        .db()
-        .prepare("SELECT entity || entity_id || data || versions FROM records ORDER BY 1")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let records_after: Vec<String> = server.rows("SELECT entity || entity_id || data || versions FROM records ORDER BY 1");
     assert_eq!(records_before, records_after);
     // A batch that skips ahead is refused with 409: nothing a reader could skip.
     let mut later = changes[0].clone();
@@ -554,8 +511,9 @@ fn the_same_batch_pushed_twice_changes_nothing_and_gaps_are_refused() {
     let r = desk.sync().unwrap();
     assert_eq!((r.pushed, r.pending), (0, 0));
 }
+}
 
-#[test]
+common::both_backends! {
 fn a_desk_whose_clock_is_a_day_behind_still_wins_with_its_later_edit() {
     let server = Server::start();
     let slow = [("XINFANG_CLOCK_SKEW_SECS", "-86400")];
@@ -598,8 +556,9 @@ fn a_desk_whose_clock_is_a_day_behind_still_wins_with_its_later_edit() {
     assert!(visitors.contains("周八"));
     assert_eq!(sa["visits"].len(), 3);
 }
+}
 
-#[test]
+common::both_backends! {
 fn a_revoked_device_is_refused_with_401() {
     let server = Server::start();
     let mut desk = Desk::new("140521", 41);
@@ -629,6 +588,7 @@ fn a_revoked_device_is_refused_with_401() {
         (status, body["code"].as_str()),
         (401, Some("token_invalid"))
     );
+}
 }
 
 #[test]
@@ -720,7 +680,7 @@ fn malformed_and_oversized_bodies_get_a_clear_4xx_and_the_server_stays_up() {
     assert!(server.healthy());
 }
 
-#[test]
+common::both_backends! {
 fn a_malformed_change_is_set_aside_and_the_devices_later_changes_flow() {
     let server = Server::start();
     let desk = Desk::new("140521", 62);
@@ -788,6 +748,7 @@ fn a_malformed_change_is_set_aside_and_the_devices_later_changes_flow() {
     assert!(listed.contains("共 5 条变更被暂存待查"), "{listed}");
     assert!(!listed.contains('\u{1b}'), "{listed}");
     assert!(listed.contains("x\\u{1b}[2J"), "{listed}");
+}
 }
 
 #[test]
@@ -860,7 +821,7 @@ fn another_halls_data_is_forbidden() {
     assert_ne!(appeal, "改写");
 }
 
-#[test]
+common::both_backends! {
 fn server_admin_commands_and_health() {
     let server = Server::start();
     let halls = server.admin(&["hall", "list"]);
@@ -889,6 +850,7 @@ fn server_admin_commands_and_health() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--data-dir"));
+}
 }
 
 /// Two desks of one hall register the same person while both are offline: after syncing, every

@@ -1,21 +1,22 @@
-//! The city server's storage, behind one trait. Handlers see only [`Storage`]; SQL lives in the
-//! backend modules (SQLite now; PostgreSQL plugs in behind the same trait later, picked by the
-//! `--database` URI).
+//! The city server's storage, behind one trait: data operations inside a transaction, no rules
+//! (those are in [`crate::protocol`]). SQL lives in the backend modules, picked by the
+//! `--database` URI.
 
 pub mod derive;
+pub mod postgres;
 pub mod sqlite;
+pub mod stats_feed;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
-use xinfang_sync::Change;
-use xinfang_sync::audit::{AuditChains, AuditEntry, AuditPushResponse, ChainFault};
+use xinfang_sync::audit::{AuditBreak, AuditEntry, AuditPushResponse, ChainFault};
 use xinfang_sync::wire::{
-    AuditHead, CityCounts, OtherHallMatter, OwnChangesResponse, PullResponse, PushResponse,
-    Quarantine, RepeatVisits, SnapshotRequest, SnapshotResponse,
+    AuditHead, HallCounts, OwnChangesResponse, Quarantine, SnapshotRequest, SnapshotResponse,
 };
+use xinfang_sync::{Change, RemoteChange};
 
+pub use postgres::PgStorage;
 pub use sqlite::SqliteStorage;
 
 /// A reception hall (GB/T 2260 code).
@@ -80,30 +81,18 @@ pub struct NewEnrolment {
     pub roots: Vec<xinfang_sync::staff_sig::RootKey>,
 }
 
-/// A request the rules refuse: an HTTP status, a stable code and a Chinese message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub status: u16,
-    pub code: &'static str,
-    pub message: String,
-}
-
+/// A data error: what a backend can say about its own data, never a rule of the protocol
+/// (those are [`crate::protocol::Refusal`]s). `api.rs` alone turns them into HTTP statuses.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    #[error("{}", .0.message)]
-    Refused(Refusal),
+    /// The row asked for is not there.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A write clashed with data already there (a unique key, a concurrent writer).
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("storage backend failed: {0}")]
     Backend(String),
-}
-
-impl StorageError {
-    pub fn refused(status: u16, code: &'static str, message: impl Into<String>) -> StorageError {
-        StorageError::Refused(Refusal {
-            status,
-            code,
-            message: message.into(),
-        })
-    }
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
@@ -118,30 +107,46 @@ pub struct AuditPushOutcome {
     pub fault: Option<ChainFault>,
 }
 
-/// Everything the server keeps. Implementations serialise writes so that server sequence
-/// numbers are assigned in commit order; every method is a single transaction.
+/// What a transaction's body asks of its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    Commit,
+    /// Undo everything the body wrote (a refused request).
+    Rollback,
+}
+
+/// The body of one transaction. It may run more than once (a backend retries a transaction a
+/// concurrent writer made fail), so it keeps its results in variables it overwrites.
+pub type TxBody<'a> = dyn FnMut(&mut dyn Tx) -> Result<Done> + 'a;
+
+/// Everything the server keeps, as data. The protocol's rules (enrolment, idempotency by
+/// (device, seq), gaps, hall isolation, audit-chain continuation, merge) live above it in
+/// [`crate::protocol`]; a backend only stores, finds and counts.
 pub trait Storage: Send + Sync + 'static {
+    /// Runs `body` in one write transaction. Server sequence numbers are assigned so that a
+    /// change is visible to readers only once every change numbered before it is (docs/sync.md,
+    /// "Server sequence").
+    fn write(&self, body: &mut TxBody<'_>) -> Result<()>;
+    /// Runs `body` in one read transaction: everything it reads as of the same moment.
+    fn read(&self, body: &mut TxBody<'_>) -> Result<()>;
+    /// The holiday calendar matters' deadlines are derived with (the city's reference data).
+    fn calendar(&self) -> &xinfang_core::calendar::HolidayCalendar;
+
     fn halls(&self) -> Result<Vec<Hall>>;
     fn hall(&self, code: &str) -> Result<Option<Hall>>;
     /// The hall's visitor-id key (docs/security.md, item 4), created when first needed: from
     /// `offered` (the key the hall's first enrolling desk derived its ids with) or at random.
     /// Once kept it never changes.
     fn hall_id_key(&self, code: &str, offered: Option<&[u8; 32]>) -> Result<[u8; 32]>;
-    /// Adds a hall, or renames an existing one.
     /// The hall's pinned root keys of staff changes (docs/security.md "Signed staff changes").
     fn hall_roots(&self, code: &str) -> Result<Vec<xinfang_sync::staff_sig::RootKey>>;
+    /// Adds a hall, or renames an existing one.
     fn put_hall(&self, code: &str, name: &str) -> Result<()>;
-
-    fn add_enrol_code(&self, code_hash: &str, hall_code: &str, expires_at: i64) -> Result<()>;
-    /// Consumes a one-time code and records the device; refuses wrong, used or expired codes,
-    /// a code of another hall, and a revoked device.
-    fn enrol(&self, e: &NewEnrolment) -> Result<Hall>;
 
     fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>>;
     fn devices(&self) -> Result<Vec<Device>>;
     /// Revokes a device; false if there is no such device.
     fn revoke_device(&self, device_id: &str) -> Result<bool>;
-
     /// Allows `device_id` to enrol again with a fresh code until `until` (Unix seconds), e.g.
     /// after the desk was reinstalled; logged. False if there is no such device.
     fn allow_reenrol(&self, device_id: &str, until: i64) -> Result<bool>;
@@ -151,8 +156,9 @@ pub trait Storage: Send + Sync + 'static {
     /// The label of a valid (known, not expired at `now`, not revoked) admin token.
     fn admin_token_label(&self, token_hash: &str, now: i64) -> Result<Option<String>>;
     fn admin_tokens(&self) -> Result<Vec<AdminToken>>;
-    /// Revokes the admin tokens whose id (the start of their hash) is `id`; how many. Logged.
-    fn revoke_admin_token(&self, id: &str) -> Result<usize>;
+    /// Revokes the admin tokens whose hash starts with `prefix` (lower-case hex); how many.
+    /// Logged.
+    fn revoke_admin_tokens(&self, prefix: &str) -> Result<usize>;
 
     /// Appends to the city's own log (what the administrator did or looked up).
     fn log(&self, entry: &NewLogEntry) -> Result<()>;
@@ -162,46 +168,16 @@ pub trait Storage: Send + Sync + 'static {
     /// (highest device sequence stored for the device, applied or set aside; highest server
     /// sequence).
     fn device_heads(&self, device_id: &str) -> Result<(i64, i64)>;
-    /// Stores and applies a batch of one device's consecutive changes in one transaction. A
-    /// change the rules refuse (stamped beyond `now_ms` + the allowed drift, another hall's
-    /// record) is set aside in quarantine under its sequence number, and the rest of the
-    /// batch goes on; a sequence gap or a number reused with other content refuses the batch.
-    fn push(&self, device: &Device, changes: &[Change], now_ms: i64) -> Result<PushResponse>;
-    /// The device's own changes after `after` (applied and set aside), in sequence order: what
-    /// a desk restored from an old backup takes back.
+    /// The device's own changes after `after` (applied and set aside), in sequence order.
     fn own_changes(&self, device: &Device, after: i64, limit: u32) -> Result<OwnChangesResponse>;
     /// The changes set aside, newest first, at most `limit`, with the total count.
     fn quarantine(&self, limit: u32) -> Result<Quarantine>;
-    /// Changes of the device's hall's other devices after the given per-device cursors.
-    fn pull(
-        &self,
-        device: &Device,
-        cursors: &BTreeMap<String, i64>,
-        limit: u32,
-    ) -> Result<PullResponse>;
-    /// One page of the hall's records of one entity for a new desk (docs/sync.md "Snapshot").
+    /// One page of the hall's records of one entity (docs/sync.md "Snapshot"): only records and
+    /// changes of `device`'s hall, none of `device` itself.
     fn snapshot(&self, device: &Device, req: &SnapshotRequest) -> Result<SnapshotResponse>;
-
     /// Highest audit sequence stored for the device (0 for none).
     fn audit_max_seq(&self, device_id: &str) -> Result<i64>;
-    /// Stores a batch of the device's audit entries (all of the device, checked before) as
-    /// long as each continues the device's stored chain (`xinfang_sync::audit::check_link`);
-    /// an entry already stored with the same hash counts as a duplicate. At the first entry
-    /// that does not, stops, records the break and keeps what came before it: one
-    /// transaction.
-    fn push_audit(&self, device: &Device, entries: &[AuditEntry]) -> Result<AuditPushOutcome>;
-    /// Keeps the head of its audit chain a device reported with a change push. A head that
-    /// contradicts an entry or a head received before, or goes back, is recorded as a break.
-    fn report_audit_head(&self, device: &Device, head: &AuditHead) -> Result<()>;
-    /// Every device's chain: what is stored, the refused pushes recorded, and a fresh check of
-    /// the stored chain (which catches a changed database).
-    fn audit_chains(&self) -> Result<AuditChains>;
 
-    fn city_counts(&self) -> Result<CityCounts>;
-    fn repeat_visits(&self, id_number: &str) -> Result<RepeatVisits>;
-    /// The matters of the person with `id_number` at halls other than `except_hall`, newest
-    /// visit first; 检举控告 matters (and confidential ones) left out.
-    fn person_matters(&self, id_number: &str, except_hall: &str) -> Result<Vec<OtherHallMatter>>;
     /// One record's fields as merged here (`None`: no such record).
     fn record_data(
         &self,
@@ -215,13 +191,212 @@ pub trait Storage: Send + Sync + 'static {
     fn feed_statistics(&self, acc: &mut xinfang_core::tally::StatsAccumulator<'_>) -> Result<()>;
     /// The publicity activities (法治宣传活动) the halls synced, held in the period and of the
     /// campaign when one is given (`Some("")`: of none), each with its hall; in (day, hall)
-    /// order, deleted ones left out. A city holds a few hundred a year, so they are read by
-    /// their entity, with no index of their own.
+    /// order, deleted ones left out.
     fn publicity_activities(
         &self,
         period: &xinfang_core::stats::Period,
         campaign: Option<&str>,
     ) -> Result<Vec<PublicityRow>>;
+}
+
+/// An enrolment code as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrolCode {
+    pub hall_code: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub used: bool,
+}
+
+/// What enrolment needs to know of a device id already stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceEnrolment {
+    pub hall_code: String,
+    pub revoked: bool,
+    /// Unix seconds until which it may enrol again.
+    pub reenrol_until: Option<i64>,
+}
+
+/// A stored record, with its versions, as the merge rules see it.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    pub hall_code: String,
+    pub record: xinfang_sync::merge::Record,
+}
+
+/// What deriving a matter's state needs of it: the day received, its kind, the agency its first
+/// visit concerns.
+#[derive(Debug, Clone, Default)]
+pub struct MatterSubject {
+    pub received_on: Option<String>,
+    pub appeal_kind: Option<String>,
+    pub agency: Option<String>,
+}
+
+/// A visit as the repeat-visit lookup shows it.
+#[derive(Debug, Clone)]
+pub struct VisitFacts {
+    pub hall_code: String,
+    pub hall_name: String,
+    pub visited_at: Option<String>,
+    pub category_code: Option<String>,
+}
+
+/// A matter as another hall is told of it, with its first visit's facts.
+#[derive(Debug, Clone)]
+pub struct MatterFacts {
+    pub hall_code: String,
+    pub hall_name: String,
+    pub received_on: String,
+    pub appeal_kind: String,
+    pub category_code: String,
+    pub confidential: bool,
+    pub status: String,
+    pub state: String,
+    pub appeal: String,
+    pub agency: String,
+    pub place_code: String,
+    pub visit_kind: String,
+}
+
+/// A device as the audit view lists it.
+#[derive(Debug, Clone)]
+pub struct AuditDevice {
+    pub device_id: String,
+    pub device_name: String,
+    pub hall_code: String,
+    pub hall_name: String,
+}
+
+/// The data operations of one transaction ([`Storage::write`], [`Storage::read`]). Each is one
+/// statement or a few; none decides anything.
+pub trait Tx {
+    /// The time stamp the backend writes: RFC 3339 in seconds, China Standard Time.
+    fn now_text(&self) -> String;
+
+    fn hall_name(&mut self, code: &str) -> Result<Option<String>>;
+    fn append_log(&mut self, entry: &NewLogEntry) -> Result<()>;
+
+    // Enrolment.
+    fn insert_enrol_code(
+        &mut self,
+        code_hash: &str,
+        hall_code: &str,
+        expires_at: i64,
+    ) -> Result<()>;
+    fn enrol_code(&mut self, code_hash: &str) -> Result<Option<EnrolCode>>;
+    fn use_enrol_code(&mut self, code_hash: &str, device_id: &str) -> Result<()>;
+    fn device_enrolment(&mut self, device_id: &str) -> Result<Option<DeviceEnrolment>>;
+    fn insert_device(&mut self, e: &NewEnrolment) -> Result<()>;
+    /// A new token and name for an enrolled device; its permission to re-enrol is used up.
+    fn reenrol_device(&mut self, e: &NewEnrolment) -> Result<()>;
+    /// Pins a root key for the hall unless the staff id has one already.
+    fn pin_root(
+        &mut self,
+        hall_code: &str,
+        root: &xinfang_sync::staff_sig::RootKey,
+        device_id: &str,
+    ) -> Result<()>;
+    fn hall_roots(&mut self, hall_code: &str) -> Result<Vec<xinfang_sync::staff_sig::RootKey>>;
+
+    // Changes.
+    /// Highest sequence stored for a device: applied or set aside.
+    fn device_max_seq(&mut self, device_id: &str) -> Result<i64>;
+    /// The change a device stored under `seq`, applied or set aside.
+    fn stored_change(&mut self, device_id: &str, seq: i64) -> Result<Option<Change>>;
+    /// Stores an applied change and gives it the next server sequence number.
+    fn insert_change(&mut self, device: &Device, c: &Change, fields_json: &str) -> Result<()>;
+    fn insert_quarantine(
+        &mut self,
+        device: &Device,
+        c: &Change,
+        fields_json: &str,
+        code: &str,
+        reason: &str,
+    ) -> Result<()>;
+    /// Marks a point the transaction can go back to with [`Tx::rollback_to_savepoint`].
+    fn savepoint(&mut self) -> Result<()>;
+    fn release_savepoint(&mut self) -> Result<()>;
+    fn rollback_to_savepoint(&mut self) -> Result<()>;
+    /// The changes of `device_id` after `after`, in sequence order, at most `limit`.
+    fn changes_after(
+        &mut self,
+        device_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<RemoteChange>>;
+    /// The highest server sequence number readers may rely on.
+    fn max_server_seq(&mut self) -> Result<i64>;
+    /// Every device of the hall but `except`, by id.
+    fn hall_device_ids(&mut self, hall_code: &str, except: &str) -> Result<Vec<String>>;
+
+    // Records.
+    /// Stores a record not yet held, every field at one version; false if it is held.
+    #[allow(clippy::too_many_arguments)]
+    fn insert_new_record(
+        &mut self,
+        entity: &str,
+        entity_id: &str,
+        hall_code: &str,
+        data_json: &str,
+        hlc: i64,
+        device_id: &str,
+        lookup: Option<&str>,
+    ) -> Result<bool>;
+    fn load_record(&mut self, entity: &str, entity_id: &str) -> Result<Option<StoredRecord>>;
+    fn save_record(&mut self, entity: &str, entity_id: &str, stored: &StoredRecord) -> Result<()>;
+    /// The record's indexed lookup key (`records.lookup`).
+    fn record_lookup(&mut self, entity: &str, entity_id: &str) -> Result<Option<String>>;
+    /// A record's fields, if the hall holds it.
+    fn record_in_hall(
+        &mut self,
+        entity: &str,
+        entity_id: &str,
+        hall_code: &str,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>>;
+    fn matter_subject(&mut self, matter_id: &str) -> Result<Option<MatterSubject>>;
+    fn matter_steps(&mut self, matter_id: &str) -> Result<Vec<derive::StepRecord>>;
+    fn set_matter_derived(
+        &mut self,
+        matter_id: &str,
+        status: &str,
+        state: &str,
+        event_count: i64,
+    ) -> Result<()>;
+
+    // People (docs/sync.md "People").
+    /// The merges not undone and the visit moves, not deleted.
+    fn person_links(
+        &mut self,
+    ) -> Result<(
+        Vec<xinfang_core::people::Merge>,
+        Vec<xinfang_core::people::VisitMove>,
+    )>;
+    fn visitors_by_id_number(&mut self, id_number: &str) -> Result<Vec<String>>;
+    /// The visits a visitor record is linked to (`visit_visitor`).
+    fn visits_of_visitor(&mut self, visitor_id: &str) -> Result<Vec<String>>;
+    fn visit_facts(&mut self, visit_id: &str) -> Result<Option<VisitFacts>>;
+    fn visit_matter(&mut self, visit_id: &str) -> Result<Option<String>>;
+    fn matter_facts(&mut self, matter_id: &str) -> Result<Option<MatterFacts>>;
+    /// Per hall, what is held: visitor records, visits, matters, live devices, changes.
+    fn hall_counts(&mut self) -> Result<Vec<HallCounts>>;
+    fn visitor_hall(&mut self, visitor_id: &str) -> Result<Option<String>>;
+
+    // Audit.
+    /// The last stored entry of the device's chain: (seq, hash).
+    fn audit_last(&mut self, device_id: &str) -> Result<Option<(i64, String)>>;
+    fn audit_hash(&mut self, device_id: &str, seq: i64) -> Result<Option<String>>;
+    fn insert_audit(&mut self, device: &Device, e: &AuditEntry) -> Result<()>;
+    /// The hash a device reported with a change push for its audit entry `seq`.
+    fn reported_head(&mut self, device_id: &str, seq: i64) -> Result<Option<String>>;
+    fn furthest_head(&mut self, device_id: &str) -> Result<i64>;
+    /// Keeps a reported head unless one is kept for that sequence already.
+    fn insert_head(&mut self, device_id: &str, head: &AuditHead) -> Result<()>;
+    /// Keeps where a device's chain did not hold (again: one more attempt).
+    fn record_break(&mut self, device: &Device, fault: &ChainFault) -> Result<()>;
+    fn audit_devices(&mut self) -> Result<Vec<AuditDevice>>;
+    fn audit_entries(&mut self, device_id: &str) -> Result<Vec<AuditEntry>>;
+    fn audit_breaks(&mut self, device_id: &str) -> Result<Vec<AuditBreak>>;
 }
 
 /// A hall's publicity activity as synced: the hall it was recorded at is its county.
@@ -247,6 +422,31 @@ pub fn open(data_dir: &Path) -> Result<std::sync::Arc<dyn Storage>> {
     Ok(std::sync::Arc::new(SqliteStorage::open(data_dir)?))
 }
 
+/// Opens the SQLite file `path`, encrypted with `key` when given; the city's own holiday years
+/// come from `data_dir` when given.
+pub fn open_sqlite(
+    path: &Path,
+    data_dir: Option<&Path>,
+    key: Option<&sqlite::CityKey>,
+) -> Result<std::sync::Arc<dyn Storage>> {
+    Ok(std::sync::Arc::new(SqliteStorage::open_file_at(
+        path,
+        data_dir,
+        key,
+        std::sync::Arc::new(xinfang_core::clock::SystemClock),
+    )?))
+}
+
+/// Connects to the PostgreSQL database `uri` (migrating it); the city's own holiday years come
+/// from `data_dir` when given.
+pub fn open_postgres(uri: &str, data_dir: Option<&Path>) -> Result<std::sync::Arc<dyn Storage>> {
+    Ok(std::sync::Arc::new(PgStorage::open(
+        uri,
+        data_dir,
+        std::sync::Arc::new(xinfang_core::clock::SystemClock),
+    )?))
+}
+
 /// Opens the store in a data dir, encrypted with `key` when given.
 pub fn open_keyed(
     data_dir: &Path,
@@ -257,47 +457,19 @@ pub fn open_keyed(
     )?))
 }
 
-fn valid_name(s: &str, max: usize) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
-        && s.len() <= max
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
-/// Why one pushed change cannot be stored as it is, if it cannot. Such a change is set aside
-/// like one the rules refuse (its sequence number taken), so the device's later changes still
-/// flow: a desk with one bad change must not be stuck forever.
-pub fn shape_refusal(c: &Change) -> Option<(&'static str, String)> {
-    let n = c.seq;
-    if !valid_name(&c.entity, 40) {
-        return Some((
-            "entity_invalid",
-            format!("第 {n} 条变更的记录类型无效：应为小写字母、数字和下划线。"),
-        ));
-    }
-    if c.entity_id.is_empty()
-        || c.entity_id.len() > 100
-        || c.entity_id.chars().any(char::is_control)
-    {
-        return Some((
-            "entity_id_invalid",
-            format!("第 {n} 条变更的记录编号无效（1–100 个字符）。"),
-        ));
-    }
-    if c.fields.len() > 200 || c.fields.keys().any(|k| !valid_name(k, 64)) {
-        return Some((
-            "fields_invalid",
-            format!("第 {n} 条变更的字段名无效：应为小写字母、数字和下划线。"),
-        ));
-    }
-    if c.op != xinfang_sync::Op::Delete && c.fields.is_empty() {
-        return Some(("fields_empty", format!("第 {n} 条变更没有任何字段。")));
-    }
-    if c.hlc <= xinfang_sync::Hlc::ZERO {
-        return Some(("hlc_invalid", format!("第 {n} 条变更缺少时间戳（hlc）。")));
-    }
-    if c.changed_at.len() > 64 {
-        return Some(("changed_at_invalid", format!("第 {n} 条变更的时间过长。")));
-    }
-    None
+/// The indexed lookup key of a record (`records.lookup`): what the repeat-visit lookup and the
+/// derivation of a matter's state find records by.
+pub fn lookup_key(
+    entity: &str,
+    data: &serde_json::Map<String, serde_json::Value>,
+) -> Option<String> {
+    let field = match entity {
+        "visitor" => "id_number",
+        "visit_visitor" => "visitor_id",
+        "matter_event" => "matter_id",
+        _ => return None,
+    };
+    data.get(field)
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod march;
+pub mod pg;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -29,6 +30,70 @@ use xinfang_sync::wire::{PROTOCOL_HEADER, PROTOCOL_VERSION};
 
 pub const CITY_BIN: &str = env!("CARGO_BIN_EXE_xinfang-city");
 
+/// The backend a test's servers keep their data in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `city.db` in the server's data dir.
+    Sqlite,
+    /// A fresh database on the test binary's PostgreSQL cluster ([`pg`]).
+    Postgres,
+}
+
+thread_local! {
+    /// SQLite unless a test says otherwise ([`on`]) or `XINFANG_TEST_BACKEND=postgres` (to try
+    /// a whole test binary on PostgreSQL).
+    static BACKEND: std::cell::Cell<Backend> = std::cell::Cell::new(
+        if std::env::var("XINFANG_TEST_BACKEND").as_deref() == Ok("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        },
+    );
+}
+
+/// Runs `f` with every server it starts on `backend`.
+pub fn on<T>(backend: Backend, f: impl FnOnce() -> T) -> T {
+    BACKEND.set(backend);
+    f()
+}
+
+pub fn backend() -> Backend {
+    BACKEND.get()
+}
+
+/// `--database` for a new server of the current backend, if not the data dir.
+fn database_for_backend() -> Option<String> {
+    match backend() {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(pg::fresh_database()),
+    }
+}
+
+/// One test, twice: `name::sqlite` and `name::postgres`, every server it starts on that
+/// backend.
+#[allow(unused_macros)]
+macro_rules! both_backends {
+    ($(#[$meta:meta])* fn $name:ident() $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn sqlite() {
+                common::on(common::Backend::Sqlite, || $body)
+            }
+
+            #[test]
+            fn postgres() {
+                common::on(common::Backend::Postgres, || $body)
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use both_backends;
+
 /// The desk CLI, built next to the server binary (same workspace target dir).
 pub fn xinfang_bin() -> PathBuf {
     let dir = Path::new(CITY_BIN).parent().expect("bin dir");
@@ -50,6 +115,8 @@ pub struct Server {
     pub url: String,
     pub addr: SocketAddr,
     child: Option<Child>,
+    /// `--database` given to the server and to every administration command, if any.
+    pub database: Option<String>,
 }
 
 impl Server {
@@ -61,24 +128,46 @@ impl Server {
     /// Starts the real server binary on a free loopback port in `dir` (which may hold a
     /// `reference/` dir of the city's own lists).
     pub fn start_in(dir: TempDir) -> Server {
-        let (child, addr) = spawn_server(dir.path(), "127.0.0.1:0".parse().unwrap(), &[]);
+        Self::launch(dir, &[], "http")
+    }
+
+    /// Starts the server in `dir` on the current backend ([`on`]).
+    fn launch(dir: TempDir, extra: &[&str], scheme: &str) -> Server {
+        let database = database_for_backend();
+        let mut args: Vec<&str> = extra.to_vec();
+        if let Some(uri) = &database {
+            args.extend(["--database", uri.as_str()]);
+        }
+        let (child, addr) = spawn_server(dir.path(), "127.0.0.1:0".parse().unwrap(), &args);
         Server {
             dir,
-            url: format!("http://{addr}"),
+            url: format!("{scheme}://{addr}"),
             addr,
             child: Some(child),
+            database,
         }
     }
 
     /// Starts the real server binary with extra `serve` arguments (e.g. `--min-protocol 3`).
     pub fn start_with(extra: &[&str]) -> Server {
+        Self::launch(TempDir::new().unwrap(), extra, "http")
+    }
+
+    /// Starts the real server binary on the database `uri` (`--database`), with a fresh data
+    /// dir for everything else.
+    pub fn start_on(uri: &str) -> Server {
         let dir = TempDir::new().unwrap();
-        let (child, addr) = spawn_server(dir.path(), "127.0.0.1:0".parse().unwrap(), extra);
+        let (child, addr) = spawn_server(
+            dir.path(),
+            "127.0.0.1:0".parse().unwrap(),
+            &["--database", uri],
+        );
         Server {
             dir,
             url: format!("http://{addr}"),
             addr,
             child: Some(child),
+            database: Some(uri.to_owned()),
         }
     }
 
@@ -91,26 +180,22 @@ impl Server {
             "--tls-key",
             key.to_str().unwrap(),
         ];
-        let (child, addr) = spawn_server(dir.path(), "127.0.0.1:0".parse().unwrap(), &tls);
-        Server {
-            dir,
-            url: format!("https://{addr}"),
-            addr,
-            child: Some(child),
-        }
+        Self::launch(dir, &tls, "https")
     }
 
     /// Runs an administration command against this server's data dir, success or not.
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(CITY_BIN)
-            .args(args)
+        let mut cmd = Command::new(CITY_BIN);
+        cmd.args(args)
             .arg("--data-dir")
             .arg(self.dir.path())
             // Plaintext: the tests read the server's database directly.
             .arg("--no-encryption")
-            .env("XINFANG_LOG", "warn")
-            .output()
-            .unwrap()
+            .env("XINFANG_LOG", "warn");
+        if let Some(uri) = &self.database {
+            cmd.arg("--database").arg(uri);
+        }
+        cmd.output().unwrap()
     }
 
     /// Runs an administration command that must succeed; returns stdout.
@@ -166,9 +251,57 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let (child, addr) = spawn_server(self.dir.path(), self.addr, &[]);
+        let database: Vec<&str> = match &self.database {
+            Some(uri) => vec!["--database", uri],
+            None => Vec::new(),
+        };
+        let (child, addr) = spawn_server(self.dir.path(), self.addr, &database);
         assert_eq!(addr, self.addr);
         self.child = Some(child);
+    }
+
+    /// The rows a query answers on the server's database, whichever backend, each row's
+    /// columns as text joined by `|` (the SQL must be portable between SQLite and PostgreSQL).
+    pub fn rows(&self, sql: &str) -> Vec<String> {
+        match self.database.as_deref() {
+            Some(uri) if uri.starts_with("postgres") => pg::query(uri, sql)
+                .lines()
+                .map(str::to_owned)
+                .filter(|l| !l.is_empty())
+                .collect(),
+            _ => {
+                let db = self.db();
+                let mut stmt = db.prepare(sql).unwrap();
+                let n = stmt.column_count();
+                stmt.query_map([], |r| {
+                    (0..n)
+                        .map(|i| {
+                            Ok(match r.get_ref(i)? {
+                                rusqlite::types::ValueRef::Null => String::new(),
+                                rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                                rusqlite::types::ValueRef::Real(v) => v.to_string(),
+                                rusqlite::types::ValueRef::Text(t)
+                                | rusqlite::types::ValueRef::Blob(t) => {
+                                    String::from_utf8_lossy(t).into_owned()
+                                }
+                            })
+                        })
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                        .map(|cols| cols.join("|"))
+                })
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+            }
+        }
+    }
+
+    /// The one number a query answers on the server's database (0 when it cannot be read yet).
+    pub fn int(&self, sql: &str) -> i64 {
+        match self.database.as_deref() {
+            Some(uri) if uri.starts_with("postgres") => pg::query(uri, sql).parse().unwrap_or(0),
+            _ => self.db().query_row(sql, [], |r| r.get(0)).unwrap_or(0),
+        }
     }
 
     /// Read-only view of the server's database.

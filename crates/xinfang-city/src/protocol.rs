@@ -1,0 +1,984 @@
+//! The sync protocol's rules, once for every backend: enrolment, idempotency by (device, seq),
+//! sequence gaps and conflicts, hall isolation, the merge of records, signed staff changes, the
+//! continuation of audit chains, the people of the repeat-visit lookup. Each request is one
+//! storage transaction ([`Storage::write`] / [`Storage::read`]); the backend only stores and
+//! finds. A request the rules refuse is a [`Refusal`]: a kind, a stable code and a Chinese
+//! message; `api.rs` gives the kind its HTTP status.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+use xinfang_sync::audit::{
+    AuditBreak, AuditChains, AuditEntry, AuditPushResponse, ChainFault, DeviceAuditChain, GENESIS,
+    check_link, verify_chain,
+};
+use xinfang_sync::merge::{self, Record, Version};
+use xinfang_sync::staff_sig;
+use xinfang_sync::wire::{
+    AuditHead, CityCounts, OtherHallMatter, PullResponse, PushResponse, RepeatVisit, RepeatVisits,
+    SetAside,
+};
+use xinfang_sync::{Change, Op, RemoteChange};
+
+use crate::storage::{
+    AuditPushOutcome, Device, Done, Hall, NewEnrolment, NewLogEntry, Storage, StorageError,
+    StoredRecord, Tx, lookup_key,
+};
+
+/// What kind of refusal: `api.rs` maps it to an HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// Not this caller's to do (403).
+    Forbidden,
+    /// Contradicts what is stored (409).
+    Conflict,
+    /// Names something that is not there (404).
+    NotFound,
+}
+
+/// A request the rules refuse: a kind, a stable code and a Chinese message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub kind: RefusalKind,
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CityError {
+    #[error("{}", .0.message)]
+    Refused(Refusal),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+pub type Result<T, E = CityError> = std::result::Result<T, E>;
+
+fn hall_forbidden(what: &str, hall: &str) -> Refusal {
+    Refusal {
+        kind: RefusalKind::Forbidden,
+        code: "hall_forbidden",
+        message: format!(
+            "{what}属于其他大厅（{hall}），本设备无权读写：每台设备只能同步本大厅的数据。"
+        ),
+    }
+}
+
+/// Runs `body` in a write transaction; a refusal it returns rolls the transaction back, unless
+/// it asks to keep what it wrote (`(Done::Commit, Err(_))`).
+fn write<T>(
+    storage: &dyn Storage,
+    mut body: impl FnMut(&mut dyn Tx) -> Result<(Done, std::result::Result<T, Refusal>), StorageError>,
+) -> Result<T> {
+    let mut out = None;
+    storage.write(&mut |tx| {
+        let (done, result) = body(tx)?;
+        out = Some(result);
+        Ok(done)
+    })?;
+    finish(out)
+}
+
+fn read<T>(
+    storage: &dyn Storage,
+    mut body: impl FnMut(&mut dyn Tx) -> Result<std::result::Result<T, Refusal>, StorageError>,
+) -> Result<T> {
+    let mut out = None;
+    storage.read(&mut |tx| {
+        out = Some(body(tx)?);
+        Ok(Done::Commit)
+    })?;
+    finish(out)
+}
+
+fn finish<T>(out: Option<std::result::Result<T, Refusal>>) -> Result<T> {
+    match out {
+        Some(Ok(v)) => Ok(v),
+        Some(Err(r)) => Err(CityError::Refused(r)),
+        None => Err(StorageError::Backend("transaction body did not run".into()).into()),
+    }
+}
+
+// ---- Enrolment -------------------------------------------------------------------------------
+
+/// Makes a one-time enrolment code for a known hall.
+pub fn add_enrol_code(
+    storage: &dyn Storage,
+    code_hash: &str,
+    hall_code: &str,
+    expires_at: i64,
+) -> Result<()> {
+    write(storage, |tx| {
+        if tx.hall_name(hall_code)?.is_none() {
+            return Ok((
+                Done::Rollback,
+                Err(Refusal {
+                    kind: RefusalKind::NotFound,
+                    code: "hall_unknown",
+                    message: format!(
+                        "没有代码为 {hall_code} 的大厅：请先用 `xinfang-city hall add` 添加。"
+                    ),
+                }),
+            ));
+        }
+        tx.insert_enrol_code(code_hash, hall_code, expires_at)?;
+        Ok((Done::Commit, Ok(())))
+    })
+}
+
+/// Consumes a one-time code and records the device; refuses wrong, used or expired codes,
+/// a code of another hall, a revoked device, and an enrolled one the administrator did not
+/// allow to enrol again.
+pub fn enrol(storage: &dyn Storage, e: &NewEnrolment) -> Result<Hall> {
+    write(storage, |tx| enrol_in(tx, e))
+}
+
+fn enrol_in(
+    tx: &mut dyn Tx,
+    e: &NewEnrolment,
+) -> Result<(Done, std::result::Result<Hall, Refusal>), StorageError> {
+    let refuse = |code: &'static str, message: String| {
+        Ok((
+            Done::Rollback,
+            Err(Refusal {
+                kind: RefusalKind::Forbidden,
+                code,
+                message,
+            }),
+        ))
+    };
+    let Some(code) = tx.enrol_code(&e.code_hash)? else {
+        return refuse(
+            "enrol_code_invalid",
+            "登记码不正确：请核对市局管理员给出的登记码（区分字母，不含空格），或请其重新生成。"
+                .into(),
+        );
+    };
+    if code.used {
+        return refuse(
+            "enrol_code_used",
+            "该登记码已经使用过：登记码只能用一次，请向市局管理员索取新的登记码。".into(),
+        );
+    }
+    if code.expires_at <= e.now {
+        return refuse(
+            "enrol_code_expired",
+            "登记码已过期：请向市局管理员索取新的登记码（`xinfang-city enrol-code`）。".into(),
+        );
+    }
+    let hall_code = code.hall_code;
+    let name = tx.hall_name(&hall_code)?.unwrap_or_default();
+    if hall_code != e.hall_code {
+        let mine = tx.hall_name(&e.hall_code)?.unwrap_or_default();
+        return refuse(
+            "hall_mismatch",
+            format!(
+                "登记码属于 {hall_code} {name}，而本机是 {} {mine} 的接待台：请使用本大厅的登记码。",
+                e.hall_code
+            ),
+        );
+    }
+    match tx.device_enrolment(&e.device_id)? {
+        Some(d) if d.revoked => {
+            return refuse(
+                "device_revoked",
+                "本设备已被市局注销，不能再次登记：如需恢复，请联系市局管理员。".into(),
+            );
+        }
+        Some(d) if d.hall_code != hall_code => {
+            return Ok((Done::Rollback, Err(hall_forbidden("本设备", &d.hall_code))));
+        }
+        // A code alone must not take over an enrolled device's identity (and its token,
+        // chain and changes): only while the administrator allows it.
+        Some(d) if d.reenrol_until.is_none_or(|u| u <= e.now) => {
+            tx.append_log(&NewLogEntry {
+                action: "reenrol_refused",
+                actor: e.device_id.clone(),
+                device_id: Some(e.device_id.clone()),
+                detail: format!("hall {hall_code}"),
+            })?;
+            // The refusal is recorded; the code stays unused.
+            return Ok((
+                Done::Commit,
+                Err(Refusal {
+                    kind: RefusalKind::Conflict,
+                    code: "device_already_enrolled",
+                    message: "本设备编号已经登记过，不能用新的登记码再次登记：如果这台接待台重装过，请市局管理员先运行 \
+                     `xinfang-city device allow-reenrol <设备编号>` 允许它重新登记，再用新的登记码登记。".into(),
+                }),
+            ));
+        }
+        Some(_) => {
+            tx.reenrol_device(e)?;
+            tx.append_log(&NewLogEntry {
+                action: "reenrolled",
+                actor: e.device_id.clone(),
+                device_id: Some(e.device_id.clone()),
+                detail: format!("hall {hall_code}"),
+            })?;
+        }
+        None => tx.insert_device(e)?,
+    }
+    tx.use_enrol_code(&e.code_hash, &e.device_id)?;
+    // The desk's first admins become roots of the hall's staff changes; a staff id keeps the
+    // key first pinned for it.
+    for root in &e.roots {
+        tx.pin_root(&hall_code, root, &e.device_id)?;
+    }
+    Ok((
+        Done::Commit,
+        Ok(Hall {
+            code: hall_code,
+            name,
+        }),
+    ))
+}
+
+/// Revokes the admin tokens whose id (the start of their hash) is `id`; how many. At least 8
+/// hex digits: a short prefix must not revoke tokens by accident.
+pub fn revoke_admin_token(storage: &dyn Storage, id: &str) -> Result<usize> {
+    if id.len() < 8 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(0);
+    }
+    Ok(storage.revoke_admin_tokens(&id.to_ascii_lowercase())?)
+}
+
+// ---- Changes ---------------------------------------------------------------------------------
+
+/// Stores and applies a batch of one device's consecutive changes in one transaction. A
+/// change the rules refuse (stamped beyond `now_ms` + the allowed drift, another hall's
+/// record, malformed) is set aside in quarantine under its sequence number, and the rest of the
+/// batch goes on; a sequence gap or a number reused with other content refuses the batch.
+pub fn push(
+    storage: &dyn Storage,
+    device: &Device,
+    changes: &[Change],
+    now_ms: i64,
+) -> Result<PushResponse> {
+    let cal = storage.calendar();
+    write(storage, |tx| {
+        Ok(match push_in(tx, device, changes, now_ms, cal)? {
+            Ok(resp) => (Done::Commit, Ok(resp)),
+            Err(r) => (Done::Rollback, Err(r)),
+        })
+    })
+}
+
+fn push_in(
+    tx: &mut dyn Tx,
+    device: &Device,
+    changes: &[Change],
+    now_ms: i64,
+    cal: &xinfang_core::calendar::HolidayCalendar,
+) -> Result<std::result::Result<PushResponse, Refusal>, StorageError> {
+    let mut max_seq = tx.device_max_seq(&device.id)?;
+    let (mut accepted, mut duplicates) = (0u64, 0u64);
+    let mut set_aside = Vec::new();
+    for c in changes {
+        let fields_json = serde_json::to_string(&c.fields).map_err(backend)?;
+        if c.seq <= max_seq {
+            // A repeat is a duplicate only with the same content; the same number with other
+            // content is a desk that reuses numbers (restored without recovery).
+            if tx.stored_change(&device.id, c.seq)?.is_some_and(|had| {
+                had.entity == c.entity
+                    && had.entity_id == c.entity_id
+                    && had.op == c.op
+                    && had.hlc == c.hlc
+                    && had.fields == c.fields
+            }) {
+                duplicates += 1;
+                continue;
+            }
+            return Ok(Err(Refusal {
+                kind: RefusalKind::Conflict,
+                code: "seq_conflict",
+                message: format!(
+                    "服务器已有本设备序号 {} 的另一条变更：本机数据可能是从旧备份恢复的。请把接待台程序升级到最新版本后再同步（新版本会先取回服务器上的变更），或联系市局管理员。",
+                    c.seq
+                ),
+            }));
+        }
+        if c.seq != max_seq + 1 {
+            return Ok(Err(Refusal {
+                kind: RefusalKind::Conflict,
+                code: "seq_gap",
+                message: format!(
+                    "推送的变更序号从 {} 开始，服务器需要的是 {}：请重新同步（客户端会自动从服务器的位置继续）。",
+                    c.seq,
+                    max_seq + 1
+                ),
+            }));
+        }
+        max_seq = c.seq;
+        let refusal = if let Some(bad) = shape_refusal(c) {
+            Some(bad)
+        } else if c.hlc.is_beyond(now_ms) {
+            Some(clock_ahead(c, now_ms))
+        } else {
+            // Applied in a savepoint: a change the rules refuse is undone alone.
+            tx.savepoint()?;
+            tx.insert_change(device, c, &fields_json)?;
+            match apply_change(tx, device, c, &fields_json)? {
+                Ok(()) => {
+                    // A step (or the matter itself) changed: the matter's state is folded
+                    // again from all its steps, as on every desk.
+                    if let Some(m) = matter_of_change(tx, c)? {
+                        rederive_matter(tx, &m, cal)?;
+                    }
+                    tx.release_savepoint()?;
+                    None
+                }
+                Err(r) => {
+                    tx.rollback_to_savepoint()?;
+                    Some((r.code, r.message))
+                }
+            }
+        };
+        if let Some((code, reason)) = refusal {
+            tracing::warn!(device_id = %device.id, seq = c.seq, code, "change set aside");
+            tx.insert_quarantine(device, c, &fields_json, code, &reason)?;
+            set_aside.push(SetAside {
+                seq: c.seq,
+                entity: c.entity.clone(),
+                entity_id: c.entity_id.clone(),
+                code: code.to_owned(),
+                reason,
+            });
+        } else {
+            accepted += 1;
+        }
+    }
+    Ok(Ok(PushResponse {
+        accepted,
+        duplicates,
+        server_max_seq: max_seq,
+        set_aside,
+    }))
+}
+
+fn backend<E: std::fmt::Display>(e: E) -> StorageError {
+    StorageError::Backend(e.to_string())
+}
+
+/// Why a change stamped beyond the server's clock is set aside.
+fn clock_ahead(c: &Change, now_ms: i64) -> (&'static str, String) {
+    let ahead_min = c.hlc.physical_ms().saturating_sub(now_ms) / 60_000;
+    let ahead = if ahead_min >= 2 * 24 * 60 {
+        format!("{} 天", ahead_min / (24 * 60))
+    } else if ahead_min >= 120 {
+        format!("{} 小时", ahead_min / 60)
+    } else {
+        format!("{ahead_min} 分钟")
+    };
+    (
+        "clock_ahead",
+        format!(
+            "第 {} 条变更的时间比市局服务器晚 {ahead}（允许误差 {} 分钟）：发出它的接待台时间不准。请校准该接待台的系统时间；这条变更已暂存待查，未被采用。",
+            c.seq,
+            xinfang_sync::hlc::MAX_DRIFT_MS / 60_000
+        ),
+    )
+}
+
+/// A staff change is taken only when signed back to one of the hall's roots (docs/security.md
+/// "Signed staff changes"); the signer is looked up as the city holds it, in this transaction.
+fn check_staff_signature(
+    tx: &mut dyn Tx,
+    device: &Device,
+    c: &Change,
+) -> Result<std::result::Result<(), Refusal>, StorageError> {
+    let roots = tx.hall_roots(&device.hall_code)?;
+    let mut failed = None;
+    let signer = |id: &str| -> Option<staff_sig::SignerState> {
+        match tx.record_in_hall("staff", id, &device.hall_code) {
+            Ok(fields) => fields.map(|f| staff_sig::SignerState::from_fields(&f)),
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        }
+    };
+    let verdict = staff_sig::verify(&device.hall_code, c, signer, &roots);
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(verdict.map_err(|r| Refusal {
+        kind: RefusalKind::Forbidden,
+        code: r.code,
+        message: r.message,
+    }))
+}
+
+/// Applies one new change to the records: the merge rules of `xinfang_sync::merge`, within
+/// the device's hall.
+fn apply_change(
+    tx: &mut dyn Tx,
+    device: &Device,
+    c: &Change,
+    fields_json: &str,
+) -> Result<std::result::Result<(), Refusal>, StorageError> {
+    if c.entity == "staff"
+        && let Err(r) = check_staff_signature(tx, device, c)?
+    {
+        return Ok(Err(r));
+    }
+    if let Some(h) = c.fields.get("hall_code")
+        && h.as_str() != Some(device.hall_code.as_str())
+    {
+        return Ok(Err(hall_forbidden(
+            "变更中的记录",
+            h.as_str().unwrap_or("?"),
+        )));
+    }
+    if c.op != Op::Delete {
+        // The common case, a new record: stored as received, every field at this version, in
+        // one statement (no read first). An existing record falls through to the merge.
+        // Change metadata (`meta_base`, `meta_by`) and an insert's empty fields are no fields of it.
+        let stripped;
+        let no_field =
+            |k: &str, v: &Value| merge::is_meta(k) || (c.op == Op::Insert && v.is_null());
+        let fields_json = if c.fields.iter().any(|(k, v)| no_field(k, v)) {
+            let kept: Map<String, Value> = c
+                .fields
+                .iter()
+                .filter(|(k, v)| !no_field(k, v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            stripped = Value::Object(kept).to_string();
+            stripped.as_str()
+        } else {
+            fields_json
+        };
+        if tx.insert_new_record(
+            &c.entity,
+            &c.entity_id,
+            &device.hall_code,
+            fields_json,
+            c.hlc.0,
+            &device.id,
+            lookup_key(&c.entity, &c.fields).as_deref(),
+        )? {
+            return Ok(Ok(()));
+        }
+    }
+    let version = Version::new(c.hlc, device.id.clone());
+    let stored = match tx.load_record(&c.entity, &c.entity_id)? {
+        None => {
+            let mut record = Record::default();
+            record.apply(&c.entity, &c.fields, c.op, &version);
+            StoredRecord {
+                hall_code: device.hall_code.clone(),
+                record,
+            }
+        }
+        Some(mut stored) => {
+            if stored.hall_code != device.hall_code {
+                return Ok(Err(hall_forbidden("该记录", &stored.hall_code)));
+            }
+            stored.record.apply(&c.entity, &c.fields, c.op, &version);
+            stored
+        }
+    };
+    tx.save_record(&c.entity, &c.entity_id, &stored)?;
+    Ok(Ok(()))
+}
+
+/// The matter a change may change the derived status of.
+fn matter_of_change(tx: &mut dyn Tx, c: &Change) -> Result<Option<String>, StorageError> {
+    Ok(match c.entity.as_str() {
+        "matter" => Some(c.entity_id.clone()),
+        "matter_event" => match c.fields.get("matter_id").and_then(Value::as_str) {
+            Some(m) => Some(m.to_owned()),
+            None => tx.record_lookup("matter_event", &c.entity_id)?,
+        },
+        _ => None,
+    })
+}
+
+/// Derives a matter's status, state and step count from all the step records the city holds
+/// (the desks' rule: `xinfang_core::matter::fold_steps`). A matter without steps keeps what
+/// was pushed.
+fn rederive_matter(
+    tx: &mut dyn Tx,
+    matter_id: &str,
+    cal: &xinfang_core::calendar::HolidayCalendar,
+) -> Result<(), StorageError> {
+    // The matter's kind and the unit its first visit concerns: the kind's procedure judges
+    // the steps by them.
+    let Some(subject) = tx.matter_subject(matter_id)? else {
+        return Ok(());
+    };
+    let Some(received) = subject.received_on else {
+        return Ok(());
+    };
+    let subject_of = xinfang_core::matter::Subject {
+        kind: subject
+            .appeal_kind
+            .as_deref()
+            .and_then(xinfang_core::reference::AppealKind::parse)
+            .unwrap_or(xinfang_core::reference::AppealKind::Claim),
+        agency: subject.agency.as_deref(),
+    };
+    let steps = tx.matter_steps(matter_id)?;
+    if let Some((status, state, count)) =
+        crate::storage::derive::matter_fields(&received, subject_of, &steps, cal)
+    {
+        tx.set_matter_derived(matter_id, &status, &state, count)?;
+    }
+    Ok(())
+}
+
+/// Changes of the device's hall's other devices after the given per-device cursors, in
+/// server order; a cursor of a device of another hall is refused.
+pub fn pull(
+    storage: &dyn Storage,
+    device: &Device,
+    cursors: &BTreeMap<String, i64>,
+    limit: u32,
+) -> Result<PullResponse> {
+    read(storage, |tx| {
+        let hall_devices = tx.hall_device_ids(&device.hall_code, &device.id)?;
+        for d in cursors.keys() {
+            if *d != device.id && !hall_devices.contains(d) {
+                return Ok(Err(hall_forbidden("所请求的设备", "?")));
+            }
+        }
+        let limit = limit.max(1) as usize;
+        let mut all: Vec<RemoteChange> = Vec::new();
+        for d in &hall_devices {
+            let after = cursors.get(d).copied().unwrap_or(0);
+            all.extend(tx.changes_after(d, after, (limit + 1) as i64)?);
+        }
+        // Server order is causal order: a change that depends on another arrived after it.
+        all.sort_by_key(|c| c.server_seq);
+        let more = all.len() > limit;
+        all.truncate(limit);
+        let mut out_cursors: BTreeMap<String, i64> = hall_devices
+            .iter()
+            .map(|d| (d.clone(), cursors.get(d).copied().unwrap_or(0)))
+            .collect();
+        for c in &all {
+            let cur = out_cursors.entry(c.device_id.clone()).or_default();
+            *cur = (*cur).max(c.change.seq);
+        }
+        Ok(Ok(PullResponse {
+            changes: all,
+            cursors: out_cursors,
+            more,
+            server_seq: tx.max_server_seq()?,
+        }))
+    })
+}
+
+// ---- Audit chains ----------------------------------------------------------------------------
+
+/// Stores a batch of the device's audit entries (all of the device, checked before) as long as
+/// each continues the device's stored chain (`xinfang_sync::audit::check_link`) and has the
+/// hash the device reported for it; an entry already stored with the same hash counts as a
+/// duplicate. At the first entry that does not, stops, records the break and keeps what came
+/// before it: one transaction.
+pub fn push_audit(
+    storage: &dyn Storage,
+    device: &Device,
+    entries: &[AuditEntry],
+) -> Result<AuditPushOutcome> {
+    write(storage, |tx| {
+        let (max, prev_hash) = tx
+            .audit_last(&device.id)?
+            .unwrap_or((0, GENESIS.to_owned()));
+        let (new, duplicates, fault) = continue_chain(max, prev_hash, entries, |seq| {
+            tx.audit_hash(&device.id, seq)
+        })?;
+        // An entry must have the hash its device reported for it with a change push.
+        let mut fault = fault;
+        let mut kept = Vec::new();
+        for e in new {
+            if tx
+                .reported_head(&device.id, e.seq)?
+                .is_some_and(|h| h != e.hash)
+            {
+                fault = Some(ChainFault {
+                    seq: e.seq,
+                    reason: format!(
+                        "与本机此前随变更上报的第 {} 条审计日志摘要不同：本机的审计日志在上报后被改写",
+                        e.seq
+                    ),
+                });
+                break;
+            }
+            kept.push(e);
+        }
+        let mut server_max_seq = max;
+        for e in &kept {
+            tx.insert_audit(device, e)?;
+            server_max_seq = e.seq;
+        }
+        if let Some(f) = &fault {
+            tx.record_break(device, f)?;
+        }
+        Ok((
+            Done::Commit,
+            Ok(AuditPushOutcome {
+                response: AuditPushResponse {
+                    accepted: kept.len() as u64,
+                    duplicates,
+                    server_max_seq,
+                },
+                fault,
+            }),
+        ))
+    })
+}
+
+/// The first place where `entries` (in order) stop continuing a stored chain whose last entry
+/// is `max` with hash `prev_hash`; `stored_hash(seq)` gives a stored entry's hash. Returns the
+/// entries to store (a prefix of the new ones), the number of duplicates and the fault.
+fn continue_chain(
+    mut max: i64,
+    mut prev_hash: String,
+    entries: &[AuditEntry],
+    mut stored_hash: impl FnMut(i64) -> Result<Option<String>, StorageError>,
+) -> Result<(Vec<&AuditEntry>, u64, Option<ChainFault>), StorageError> {
+    let mut new = Vec::new();
+    let mut duplicates = 0u64;
+    let mut next_in_batch: Option<i64> = None;
+    for e in entries {
+        if let Some(n) = next_in_batch
+            && e.seq != n
+        {
+            let reason = xinfang_sync::audit::LinkFault::Missing { found: e.seq }.reason(n);
+            return Ok((new, duplicates, Some(ChainFault { seq: n, reason })));
+        }
+        next_in_batch = Some(e.seq.saturating_add(1));
+        if e.seq <= max {
+            let same =
+                stored_hash(e.seq)?.is_some_and(|h| h == e.hash) && e.compute_hash() == e.hash;
+            if same {
+                duplicates += 1;
+                continue;
+            }
+            let reason = format!(
+                "与市局服务器已收到的第 {} 条不同（本机的审计日志被改写，或从旧备份恢复）",
+                e.seq
+            );
+            return Ok((new, duplicates, Some(ChainFault { seq: e.seq, reason })));
+        }
+        let expected = max + 1;
+        if let Err(f) = check_link(expected, &prev_hash, e) {
+            return Ok((
+                new,
+                duplicates,
+                Some(ChainFault {
+                    seq: expected,
+                    reason: f.reason(expected),
+                }),
+            ));
+        }
+        new.push(e);
+        max = e.seq;
+        prev_hash.clone_from(&e.hash);
+    }
+    Ok((new, duplicates, None))
+}
+
+/// Keeps the head of its audit chain a device reported with a change push. A head that
+/// contradicts an entry or a head received before, or goes back, is recorded as a break.
+pub fn report_audit_head(storage: &dyn Storage, device: &Device, head: &AuditHead) -> Result<()> {
+    write(storage, |tx| {
+        let stored = tx.audit_hash(&device.id, head.seq)?;
+        let reported = tx.reported_head(&device.id, head.seq)?;
+        let furthest = tx.furthest_head(&device.id)?;
+        let fault = if stored.as_ref().is_some_and(|h| *h != head.hash) {
+            Some(ChainFault {
+                seq: head.seq,
+                reason: format!(
+                    "本机上报的第 {} 条审计日志摘要与市局服务器已收到的不同：本机的审计日志被改写",
+                    head.seq
+                ),
+            })
+        } else if reported.as_ref().is_some_and(|h| *h != head.hash) {
+            Some(ChainFault {
+                seq: head.seq,
+                reason: format!(
+                    "本机先后上报的第 {} 条审计日志摘要不同：本机的审计日志被改写",
+                    head.seq
+                ),
+            })
+        } else if furthest > head.seq {
+            Some(ChainFault {
+                seq: head.seq + 1,
+                reason: format!(
+                    "本机审计日志回退：此前上报到第 {furthest} 条，现在只到第 {} 条（本机可能从旧备份恢复，或审计日志被删改）",
+                    head.seq
+                ),
+            })
+        } else {
+            None
+        };
+        if let Some(f) = &fault {
+            tracing::warn!(device_id = %device.id, seq = f.seq, "audit head does not match");
+            tx.record_break(device, f)?;
+        }
+        tx.insert_head(&device.id, head)?;
+        Ok((Done::Commit, Ok(())))
+    })
+}
+
+/// Every device's chain: what is stored, the refused pushes recorded, and a fresh check of
+/// the stored chain (which catches a changed database).
+pub fn audit_chains(storage: &dyn Storage) -> Result<AuditChains> {
+    read(storage, |tx| {
+        let now = tx.now_text();
+        let mut out = Vec::new();
+        for d in tx.audit_devices()? {
+            let entries = tx.audit_entries(&d.device_id)?;
+            let count = entries.len() as i64;
+            let last_seq = entries.iter().map(|e| e.seq).max().unwrap_or(0);
+            let last_at = entries.last().map(|e| e.at.clone());
+            let stored_fault = verify_chain(entries);
+            let mut breaks: Vec<AuditBreak> = tx.audit_breaks(&d.device_id)?;
+            if let Some(f) = stored_fault {
+                breaks.push(AuditBreak {
+                    seq: f.seq,
+                    reason: f.reason,
+                    source: "stored".into(),
+                    detected_at: now.clone(),
+                    attempts: 0,
+                });
+            }
+            out.push(DeviceAuditChain {
+                device_id: d.device_id,
+                device_name: d.device_name,
+                hall_code: d.hall_code,
+                hall_name: d.hall_name,
+                entries: count,
+                last_seq,
+                last_at,
+                status: (if breaks.is_empty() { "ok" } else { "broken" }).into(),
+                breaks,
+            });
+        }
+        Ok(Ok(AuditChains {
+            broken: out.iter().filter(|d| !d.breaks.is_empty()).count() as i64,
+            devices: out,
+        }))
+    })
+}
+
+// ---- People and counts -----------------------------------------------------------------------
+
+/// Who shows under whom at the city, by the desks' rule (`xinfang_core::people`) from the
+/// merge, unmerge and visit-move records held here, and the moved links.
+#[allow(clippy::type_complexity)]
+fn city_people(
+    tx: &mut dyn Tx,
+) -> Result<
+    (
+        xinfang_core::people::People,
+        BTreeMap<(String, String), String>,
+    ),
+    StorageError,
+> {
+    let (merges, moves) = tx.person_links()?;
+    Ok((
+        xinfang_core::people::resolve(&merges),
+        xinfang_core::people::moved_links(&moves),
+    ))
+}
+
+/// Per hall: visitors (a record merged into another person is not a person of its own),
+/// visits, matters, live devices, changes.
+pub fn city_counts(storage: &dyn Storage) -> Result<CityCounts> {
+    read(storage, |tx| {
+        let mut halls = tx.hall_counts()?;
+        let (people, _) = city_people(tx)?;
+        for record in people.canon.keys() {
+            if let Some(hall) = tx.visitor_hall(record)?
+                && let Some(h) = halls.iter_mut().find(|h| h.hall_code == hall)
+            {
+                h.visitors -= 1;
+            }
+        }
+        Ok(Ok(CityCounts {
+            total_visitors: halls.iter().map(|h| h.visitors).sum(),
+            total_visits: halls.iter().map(|h| h.visits).sum(),
+            total_matters: halls.iter().map(|h| h.matters).sum(),
+            halls,
+        }))
+    })
+}
+
+/// Every visit, at every hall, of the person with `id_number`: one person whatever the records
+/// (the records found by the number, and every record merged into them, with the desks' rule,
+/// docs/sync.md "People"), newest first.
+pub fn repeat_visits(storage: &dyn Storage, id_number: &str) -> Result<RepeatVisits> {
+    read(storage, |tx| Ok(Ok(repeat_visits_in(tx, id_number)?)))
+}
+
+fn repeat_visits_in(tx: &mut dyn Tx, id_number: &str) -> Result<RepeatVisits, StorageError> {
+    let found = tx.visitors_by_id_number(id_number)?;
+    let (people, moved) = city_people(tx)?;
+    let persons: BTreeSet<String> = found
+        .iter()
+        .map(|id| people.person_of(id).to_owned())
+        .collect();
+    let mut records: BTreeSet<String> = persons.clone();
+    for (record, person) in &people.canon {
+        if persons.contains(person) {
+            records.insert(record.clone());
+        }
+    }
+    // Links a split moved to these people from records of others.
+    for ((_, from), to) in &moved {
+        if persons.contains(people.person_of(to)) {
+            records.insert(from.clone());
+        }
+    }
+    let mut visits: Vec<RepeatVisit> = Vec::new();
+    for visitor_id in &records {
+        for visit_id in tx.visits_of_visitor(visitor_id)? {
+            let target = moved
+                .get(&(visit_id.clone(), visitor_id.clone()))
+                .map_or(visitor_id.as_str(), String::as_str);
+            let person = people.person_of(target).to_owned();
+            if !persons.contains(&person) || visits.iter().any(|v| v.visit_id == visit_id) {
+                continue;
+            }
+            if let Some(v) = tx.visit_facts(&visit_id)? {
+                visits.push(RepeatVisit {
+                    hall_code: v.hall_code,
+                    hall_name: v.hall_name,
+                    visitor_id: person,
+                    visit_id,
+                    visited_at: v.visited_at.unwrap_or_default(),
+                    category_code: v.category_code.unwrap_or_default(),
+                });
+            }
+        }
+    }
+    visits.sort_by(|a, b| {
+        b.visited_at
+            .cmp(&a.visited_at)
+            .then(a.visit_id.cmp(&b.visit_id))
+    });
+    let mut halls: Vec<String> = visits.iter().map(|v| v.hall_code.clone()).collect();
+    halls.sort();
+    halls.dedup();
+    Ok(RepeatVisits {
+        id_number: id_number.to_owned(),
+        halls,
+        visits,
+    })
+}
+
+/// The matters of the person with `id_number` at halls other than `except_hall`, newest
+/// visit first; 检举控告 matters (and confidential ones) left out: who reported whom is never
+/// told to another hall.
+pub fn person_matters(
+    storage: &dyn Storage,
+    id_number: &str,
+    except_hall: &str,
+) -> Result<Vec<OtherHallMatter>> {
+    read(storage, |tx| {
+        let visits = repeat_visits_in(tx, id_number)?.visits;
+        let mut out: Vec<OtherHallMatter> = Vec::new();
+        // Visits come newest first: a matter's first listing carries its latest visit.
+        for v in visits.iter().filter(|v| v.hall_code != except_hall) {
+            let Some(matter_id) = tx.visit_matter(&v.visit_id)? else {
+                continue;
+            };
+            if let Some(seen) = out.iter_mut().find(|m| m.matter_id == matter_id) {
+                seen.visits += 1;
+                continue;
+            }
+            let Some(m) = tx.matter_facts(&matter_id)? else {
+                continue;
+            };
+            if m.confidential || m.appeal_kind == "report" || m.visit_kind == "report" {
+                continue;
+            }
+            out.push(OtherHallMatter {
+                hall_code: m.hall_code,
+                hall_name: m.hall_name,
+                matter_id,
+                received_on: m.received_on,
+                appeal_kind: m.appeal_kind,
+                category_code: m.category_code,
+                appeal: m.appeal,
+                agency: m.agency,
+                place_code: m.place_code,
+                status: m.status,
+                state: m.state,
+                visits: 1,
+                last_visit_at: v.visited_at.clone(),
+            });
+        }
+        Ok(Ok(out))
+    })
+}
+
+// ---- The shape of a change -------------------------------------------------------------------
+
+fn valid_name(s: &str, max: usize) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && s.len() <= max
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Why one pushed change cannot be stored as it is, if it cannot. Such a change is set aside
+/// like one the rules refuse (its sequence number taken), so the device's later changes still
+/// flow: a desk with one bad change must not be stuck forever.
+pub fn shape_refusal(c: &Change) -> Option<(&'static str, String)> {
+    let n = c.seq;
+    if !valid_name(&c.entity, 40) {
+        return Some((
+            "entity_invalid",
+            format!("第 {n} 条变更的记录类型无效：应为小写字母、数字和下划线。"),
+        ));
+    }
+    if c.entity_id.is_empty()
+        || c.entity_id.len() > 100
+        || c.entity_id.chars().any(char::is_control)
+    {
+        return Some((
+            "entity_id_invalid",
+            format!("第 {n} 条变更的记录编号无效（1–100 个字符）。"),
+        ));
+    }
+    if c.fields.len() > 200 || c.fields.keys().any(|k| !valid_name(k, 64)) {
+        return Some((
+            "fields_invalid",
+            format!("第 {n} 条变更的字段名无效：应为小写字母、数字和下划线。"),
+        ));
+    }
+    if c.op != xinfang_sync::Op::Delete && c.fields.is_empty() {
+        return Some(("fields_empty", format!("第 {n} 条变更没有任何字段。")));
+    }
+    // A NUL character is no text a desk means to keep, and PostgreSQL cannot store it: set
+    // aside on every backend alike, never a push that fails forever.
+    if c.fields.values().any(has_nul) {
+        return Some((
+            "fields_nul",
+            format!(
+                "第 {n} 条变更的字段值含有空字符（\\0），无法保存：请在该接待台上修改这条记录。"
+            ),
+        ));
+    }
+    if c.hlc <= xinfang_sync::Hlc::ZERO {
+        return Some(("hlc_invalid", format!("第 {n} 条变更缺少时间戳（hlc）。")));
+    }
+    if c.changed_at.len() > 64 || c.changed_at.contains('\0') {
+        return Some(("changed_at_invalid", format!("第 {n} 条变更的时间过长。")));
+    }
+    None
+}
+
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(has_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}

@@ -1,0 +1,1639 @@
+//! The PostgreSQL backend (`--database postgres://…`): several `xinfang-city` instances on one
+//! database, none keeping state of its own.
+//!
+//! **Server sequence** (docs/sync.md "Server sequence"): every write transaction first takes
+//! one transaction-level advisory lock (`pg_advisory_xact_lock`), held to its commit. Writes of
+//! all instances are therefore serialised like the SQLite backend's single writer, and
+//! `changes.server_seq` (from a sequence, inside that lock) becomes visible in commit order:
+//! PostgreSQL makes a commit visible before it releases the transaction's locks, so a reader
+//! that sees number n+1 sees n. Reads run in REPEATABLE READ snapshots and take no lock.
+//!
+//! The trait is synchronous (handlers call it on tokio's blocking threads, the CLI without a
+//! runtime), so the backend drives tokio-postgres on a small runtime of its own.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
+use serde_json::{Map, Value};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{IsolationLevel, NoTls, Row};
+use xinfang_core::clock::Clock;
+use xinfang_core::people::{Merge, VisitMove};
+use xinfang_core::tally::StatsAccumulator;
+use xinfang_sync::audit::{AuditBreak, AuditEntry, ChainFault};
+use xinfang_sync::merge::{Record, Version};
+use xinfang_sync::staff_sig::RootKey;
+use xinfang_sync::wire::{
+    AuditHead, HallCounts, MAX_PULL_CHANGES, OwnChangesResponse, Quarantine, QuarantinedChange,
+    SnapshotRecord, SnapshotRequest, SnapshotResponse, snapshot_as_changes,
+};
+use xinfang_sync::{Change, Hlc, Op, RemoteChange};
+
+use super::stats_feed::{StatRow, StatsQuery, StatsSource};
+use super::{
+    AdminToken, AuditDevice, Device, DeviceEnrolment, Done, EnrolCode, Hall, LogEntry, MatterFacts,
+    MatterSubject, NewEnrolment, NewLogEntry, PRELOADED_HALLS, PublicityRow, Result, Storage,
+    StorageError, StoredRecord, Tx, TxBody, VisitFacts, lookup_key,
+};
+
+/// The versioned migrations of the PostgreSQL store, applied in order, each once.
+const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../migrations/postgres/0001_city.sql"))];
+
+/// The advisory lock every write transaction holds to its commit (an arbitrary constant).
+const WRITE_LOCK: i64 = 0x7869_6e66_616e_6701;
+/// The advisory lock of the migrations, so two instances starting at once migrate once.
+const MIGRATE_LOCK: i64 = 0x7869_6e66_616e_6702;
+
+type Params<'a> = [&'a (dyn ToSql + Sync)];
+
+fn pg(e: tokio_postgres::Error) -> StorageError {
+    use tokio_postgres::error::SqlState;
+    match e.code() {
+        Some(c) if *c == SqlState::UNIQUE_VIOLATION => StorageError::Conflict(e.to_string()),
+        Some(c)
+            if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                || *c == SqlState::T_R_DEADLOCK_DETECTED =>
+        {
+            StorageError::Conflict(e.to_string())
+        }
+        _ => StorageError::Backend(match e.as_db_error() {
+            Some(db) => format!("{}: {}", db.code().code(), db.message()),
+            None => format!(
+                "{e}: {}",
+                std::error::Error::source(&e).map_or_else(String::new, ToString::to_string)
+            ),
+        }),
+    }
+}
+
+fn backend<E: std::fmt::Display>(e: E) -> StorageError {
+    StorageError::Backend(e.to_string())
+}
+
+pub struct PgStorage {
+    /// Drives the connections; `None` only while dropping.
+    rt: Option<tokio::runtime::Runtime>,
+    pool: Pool,
+    calendar: xinfang_core::calendar::HolidayCalendar,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for PgStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStorage").finish_non_exhaustive()
+    }
+}
+
+impl Drop for PgStorage {
+    fn drop(&mut self) {
+        // Dropped from async code too (the server's state): never block there.
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl PgStorage {
+    /// Connects to `uri`, migrates the schema to the latest version and preloads the halls of a
+    /// new store; the city's own holiday years come from `data_dir` when given.
+    pub fn open(uri: &str, data_dir: Option<&Path>, clock: Arc<dyn Clock>) -> Result<PgStorage> {
+        let config: tokio_postgres::Config = uri
+            .parse()
+            .map_err(|e| StorageError::Backend(format!("PostgreSQL 连接地址无效：{e}")))?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("xinfang-pg")
+            .enable_all()
+            .build()
+            .map_err(backend)?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .build()
+            .map_err(backend)?;
+        let storage = PgStorage {
+            rt: Some(rt),
+            pool,
+            calendar: data_dir.map_or_else(
+                xinfang_core::calendar::HolidayCalendar::bundled,
+                super::derive::city_calendar,
+            ),
+            clock,
+        };
+        storage.migrate()?;
+        Ok(storage)
+    }
+
+    fn rt(&self) -> &tokio::runtime::Runtime {
+        self.rt.as_ref().expect("runtime lives until drop")
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let now = super::sqlite::now_text(&*self.clock);
+        self.rt().block_on(async {
+            let mut client = self.pool.get().await.map_err(backend)?;
+            client
+                .execute("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK])
+                .await
+                .map_err(pg)?;
+            let result = async {
+                client
+                    .batch_execute(
+                        "SET client_min_messages TO warning;
+                         CREATE TABLE IF NOT EXISTS schema_migrations (
+                           version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+                    )
+                    .await
+                    .map_err(pg)?;
+                let have: i32 = client
+                    .query_one(
+                        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                        &[],
+                    )
+                    .await
+                    .map_err(pg)?
+                    .get(0);
+                for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > have) {
+                    let tx = client.transaction().await.map_err(pg)?;
+                    tx.batch_execute(sql).await.map_err(pg)?;
+                    tx.execute(
+                        "INSERT INTO schema_migrations(version, applied_at) VALUES ($1, $2)",
+                        &[version, &now],
+                    )
+                    .await
+                    .map_err(pg)?;
+                    tx.commit().await.map_err(pg)?;
+                    tracing::info!(version, "PostgreSQL store migrated");
+                }
+                let tx = client.transaction().await.map_err(pg)?;
+                let empty: bool = tx
+                    .query_one("SELECT NOT EXISTS (SELECT 1 FROM halls)", &[])
+                    .await
+                    .map_err(pg)?
+                    .get(0);
+                if empty {
+                    for (code, name) in PRELOADED_HALLS {
+                        tx.execute(
+                            "INSERT INTO halls(code, name, created_at) VALUES ($1, $2, $3)",
+                            &[code, name, &now],
+                        )
+                        .await
+                        .map_err(pg)?;
+                    }
+                }
+                tx.commit().await.map_err(pg)
+            }
+            .await;
+            client
+                .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATE_LOCK])
+                .await
+                .map_err(pg)?;
+            result
+        })
+    }
+
+    /// Runs `f` in one transaction: a write one (holding the city's write lock) or a
+    /// read-only snapshot. Committed when `f` says so; rolled back otherwise or on error.
+    fn with_tx<T>(
+        &self,
+        write: bool,
+        f: impl FnOnce(&mut PgTx<'_>) -> Result<(Done, T)>,
+    ) -> Result<T> {
+        let rt = self.rt();
+        let mut client = rt.block_on(self.pool.get()).map_err(backend)?;
+        let tx = rt
+            .block_on(async {
+                if write {
+                    let tx = client.transaction().await?;
+                    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+                        .await?;
+                    Ok(tx)
+                } else {
+                    client
+                        .build_transaction()
+                        .isolation_level(IsolationLevel::RepeatableRead)
+                        .read_only(true)
+                        .start()
+                        .await
+                }
+            })
+            .map_err(pg)?;
+        let mut t = PgTx {
+            tx: Some(tx),
+            rt,
+            clock: &*self.clock,
+        };
+        let result = f(&mut t);
+        let tx = t.tx.take().expect("transaction");
+        match result {
+            Ok((Done::Commit, v)) => {
+                rt.block_on(tx.commit()).map_err(pg)?;
+                Ok(v)
+            }
+            Ok((Done::Rollback, v)) => {
+                rt.block_on(tx.rollback()).map_err(pg)?;
+                Ok(v)
+            }
+            Err(e) => {
+                // The connection goes back clean; the error said what went wrong.
+                let _ = rt.block_on(tx.rollback());
+                Err(e)
+            }
+        }
+    }
+
+    fn read_with<T>(&self, f: impl FnOnce(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
+        self.with_tx(false, |t| Ok((Done::Commit, f(t)?)))
+    }
+
+    fn write_with<T>(&self, f: impl FnOnce(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
+        self.with_tx(true, |t| Ok((Done::Commit, f(t)?)))
+    }
+}
+
+/// One transaction's data operations.
+pub struct PgTx<'a> {
+    tx: Option<Transaction<'a>>,
+    rt: &'a tokio::runtime::Runtime,
+    clock: &'a dyn Clock,
+}
+
+impl PgTx<'_> {
+    fn tx(&self) -> &Transaction<'_> {
+        self.tx.as_ref().expect("open transaction")
+    }
+
+    fn query(&self, sql: &str, p: &Params<'_>) -> Result<Vec<Row>> {
+        let tx = self.tx();
+        self.rt
+            .block_on(async {
+                let st = tx.prepare_cached(sql).await?;
+                tx.query(&st, p).await
+            })
+            .map_err(pg)
+    }
+
+    fn opt(&self, sql: &str, p: &Params<'_>) -> Result<Option<Row>> {
+        let tx = self.tx();
+        self.rt
+            .block_on(async {
+                let st = tx.prepare_cached(sql).await?;
+                tx.query_opt(&st, p).await
+            })
+            .map_err(pg)
+    }
+
+    fn one(&self, sql: &str, p: &Params<'_>) -> Result<Row> {
+        let tx = self.tx();
+        self.rt
+            .block_on(async {
+                let st = tx.prepare_cached(sql).await?;
+                tx.query_one(&st, p).await
+            })
+            .map_err(pg)
+    }
+
+    fn exec(&self, sql: &str, p: &Params<'_>) -> Result<u64> {
+        let tx = self.tx();
+        self.rt
+            .block_on(async {
+                let st = tx.prepare_cached(sql).await?;
+                tx.execute(&st, p).await
+            })
+            .map_err(pg)
+    }
+
+    fn batch(&self, sql: &str) -> Result<()> {
+        self.rt.block_on(self.tx().batch_execute(sql)).map_err(pg)
+    }
+
+    fn get<T: for<'r> tokio_postgres::types::FromSql<'r>>(r: &Row, i: usize) -> Result<T> {
+        r.try_get(i).map_err(pg)
+    }
+}
+
+fn change_from(r: &Row, at: usize) -> Result<Change> {
+    let op: String = PgTx::get(r, at + 3)?;
+    let fields: String = PgTx::get(r, at + 4)?;
+    Ok(Change {
+        seq: PgTx::get(r, at)?,
+        entity: PgTx::get(r, at + 1)?,
+        entity_id: PgTx::get(r, at + 2)?,
+        op: Op::parse(&op).ok_or_else(|| backend(format!("bad op {op}")))?,
+        fields: serde_json::from_str(&fields).map_err(backend)?,
+        hlc: Hlc(PgTx::get(r, at + 5)?),
+        changed_at: PgTx::get(r, at + 6)?,
+    })
+}
+
+fn device_from(r: &Row) -> Result<Device> {
+    Ok(Device {
+        id: PgTx::get(r, 0)?,
+        hall_code: PgTx::get(r, 1)?,
+        name: PgTx::get(r, 2)?,
+        enrolled_at: PgTx::get(r, 3)?,
+        revoked_at: PgTx::get(r, 4)?,
+    })
+}
+
+fn audit_from(r: &Row) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: PgTx::get(r, 0)?,
+        id: PgTx::get(r, 1)?,
+        at: PgTx::get(r, 2)?,
+        device_id: PgTx::get(r, 3)?,
+        staff_id: PgTx::get(r, 4)?,
+        action: PgTx::get(r, 5)?,
+        entity: PgTx::get(r, 6)?,
+        entity_id: PgTx::get(r, 7)?,
+        detail: PgTx::get(r, 8)?,
+        prev_hash: PgTx::get(r, 9)?,
+        hash: PgTx::get(r, 10)?,
+    })
+}
+
+/// A `records` row as read: its first column (hall or id), the record as the merge sees it,
+/// and its stored columns for a snapshot.
+struct RecordRow {
+    first: String,
+    record: Record,
+    data: String,
+    base_hlc: i64,
+    base_device: String,
+    versions: BTreeMap<String, Version>,
+    deleted: Option<(i64, String)>,
+}
+
+/// A stored record from (hall or id, data, versions, base_hlc, base_device, deleted_hlc,
+/// deleted_device).
+fn record_from(r: &Row) -> Result<RecordRow> {
+    let first: String = PgTx::get(r, 0)?;
+    let data: String = PgTx::get(r, 1)?;
+    let versions: String = PgTx::get(r, 2)?;
+    let base_hlc: i64 = PgTx::get(r, 3)?;
+    let base_device: String = PgTx::get(r, 4)?;
+    let deleted: Option<(i64, String)> =
+        PgTx::get::<Option<i64>>(r, 5)?.zip(PgTx::get::<Option<String>>(r, 6)?);
+    let data_map: Map<String, Value> = serde_json::from_str(&data).map_err(backend)?;
+    let versions: BTreeMap<String, Version> = serde_json::from_str(&versions).map_err(backend)?;
+    let base = Version::new(Hlc(base_hlc), base_device.clone());
+    let mut record = Record::default();
+    for (field, value) in data_map {
+        let v = versions
+            .get(&field)
+            .cloned()
+            .unwrap_or_else(|| base.clone());
+        record.fields.insert(field, (value, v));
+    }
+    record.deleted = deleted.clone().map(|(h, d)| Version::new(Hlc(h), d));
+    Ok(RecordRow {
+        first,
+        record,
+        data,
+        base_hlc,
+        base_device,
+        versions,
+        deleted,
+    })
+}
+
+const DEVICE_MAX_SEQ: &str = "SELECT greatest(
+       (SELECT coalesce(max(seq), 0) FROM changes WHERE device_id = $1),
+       (SELECT coalesce(max(seq), 0) FROM quarantine WHERE device_id = $1))";
+
+impl Tx for PgTx<'_> {
+    fn now_text(&self) -> String {
+        super::sqlite::now_text(self.clock)
+    }
+
+    fn hall_name(&mut self, code: &str) -> Result<Option<String>> {
+        self.opt("SELECT name FROM halls WHERE code = $1", &[&code])?
+            .map(|r| Self::get(&r, 0))
+            .transpose()
+    }
+
+    fn append_log(&mut self, e: &NewLogEntry) -> Result<()> {
+        self.exec(
+            "INSERT INTO city_log(at, action, actor, device_id, detail) VALUES ($1, $2, $3, $4, $5)",
+            &[&self.now_text(), &e.action, &e.actor, &e.device_id, &e.detail],
+        )?;
+        Ok(())
+    }
+
+    fn insert_enrol_code(
+        &mut self,
+        code_hash: &str,
+        hall_code: &str,
+        expires_at: i64,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT INTO enrol_codes(code_hash, hall_code, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            &[&code_hash, &hall_code, &self.now_text(), &expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn enrol_code(&mut self, code_hash: &str) -> Result<Option<EnrolCode>> {
+        self.opt(
+            "SELECT hall_code, expires_at, used_at IS NOT NULL FROM enrol_codes WHERE code_hash = $1",
+            &[&code_hash],
+        )?
+        .map(|r| {
+            Ok(EnrolCode {
+                hall_code: Self::get(&r, 0)?,
+                expires_at: Self::get(&r, 1)?,
+                used: Self::get(&r, 2)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn use_enrol_code(&mut self, code_hash: &str, device_id: &str) -> Result<()> {
+        self.exec(
+            "UPDATE enrol_codes SET used_at = $2, used_by = $3 WHERE code_hash = $1",
+            &[&code_hash, &self.now_text(), &device_id],
+        )?;
+        Ok(())
+    }
+
+    fn device_enrolment(&mut self, device_id: &str) -> Result<Option<DeviceEnrolment>> {
+        self.opt(
+            "SELECT hall_code, revoked_at IS NOT NULL, reenrol_until FROM devices WHERE id = $1",
+            &[&device_id],
+        )?
+        .map(|r| {
+            Ok(DeviceEnrolment {
+                hall_code: Self::get(&r, 0)?,
+                revoked: Self::get(&r, 1)?,
+                reenrol_until: Self::get(&r, 2)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn insert_device(&mut self, e: &NewEnrolment) -> Result<()> {
+        self.exec(
+            "INSERT INTO devices(id, hall_code, name, token_hash, enrolled_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&e.device_id, &e.hall_code, &e.device_name, &e.token_hash, &self.now_text()],
+        )?;
+        Ok(())
+    }
+
+    fn reenrol_device(&mut self, e: &NewEnrolment) -> Result<()> {
+        self.exec(
+            "UPDATE devices SET token_hash = $2, name = $3, reenrol_until = NULL WHERE id = $1",
+            &[&e.device_id, &e.token_hash, &e.device_name],
+        )?;
+        Ok(())
+    }
+
+    fn pin_root(&mut self, hall_code: &str, root: &RootKey, device_id: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO hall_roots(hall_code, staff_id, sign_public, device_id, pinned_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hall_code, staff_id) DO NOTHING",
+            &[
+                &hall_code,
+                &root.staff_id,
+                &root.sign_public,
+                &device_id,
+                &self.now_text(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn hall_roots(&mut self, hall_code: &str) -> Result<Vec<RootKey>> {
+        self.query(
+            "SELECT staff_id, sign_public FROM hall_roots WHERE hall_code = $1
+             ORDER BY pinned_at, staff_id COLLATE \"C\"",
+            &[&hall_code],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(RootKey {
+                staff_id: Self::get(r, 0)?,
+                sign_public: Self::get(r, 1)?,
+            })
+        })
+        .collect()
+    }
+
+    fn device_max_seq(&mut self, device_id: &str) -> Result<i64> {
+        Self::get(&self.one(DEVICE_MAX_SEQ, &[&device_id])?, 0)
+    }
+
+    fn stored_change(&mut self, device_id: &str, seq: i64) -> Result<Option<Change>> {
+        self.opt(
+            "SELECT seq, entity, entity_id, op, fields, hlc, changed_at FROM changes
+              WHERE device_id = $1 AND seq = $2
+             UNION ALL
+             SELECT seq, entity, entity_id, op, fields, hlc, changed_at FROM quarantine
+              WHERE device_id = $1 AND seq = $2",
+            &[&device_id, &seq],
+        )?
+        .map(|r| change_from(&r, 0))
+        .transpose()
+    }
+
+    fn insert_change(&mut self, device: &Device, c: &Change, fields_json: &str) -> Result<()> {
+        // Inside the write lock: numbers are handed out and committed in one order.
+        self.exec(
+            "INSERT INTO changes(server_seq, device_id, seq, hall_code, entity, entity_id, op, fields, hlc, changed_at)
+             VALUES (nextval('changes_server_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &device.id,
+                &c.seq,
+                &device.hall_code,
+                &c.entity,
+                &c.entity_id,
+                &c.op.as_str(),
+                &fields_json,
+                &c.hlc.0,
+                &c.changed_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn insert_quarantine(
+        &mut self,
+        device: &Device,
+        c: &Change,
+        fields_json: &str,
+        code: &str,
+        reason: &str,
+    ) -> Result<()> {
+        // A change set aside for its malformed text is kept as readably as PostgreSQL can
+        // (no NUL in its text).
+        let clean = |s: &str| s.replace('\0', "\u{fffd}");
+        let (entity_id, changed_at) = (clean(&c.entity_id), clean(&c.changed_at));
+        self.exec(
+            "INSERT INTO quarantine(device_id, seq, hall_code, entity, entity_id, op, fields, hlc,
+               changed_at, code, reason, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            &[
+                &device.id,
+                &c.seq,
+                &device.hall_code,
+                &c.entity,
+                &entity_id,
+                &c.op.as_str(),
+                &fields_json,
+                &c.hlc.0,
+                &changed_at,
+                &code,
+                &reason,
+                &self.now_text(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn savepoint(&mut self) -> Result<()> {
+        self.batch("SAVEPOINT change")
+    }
+
+    fn release_savepoint(&mut self) -> Result<()> {
+        self.batch("RELEASE SAVEPOINT change")
+    }
+
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        self.batch("ROLLBACK TO SAVEPOINT change; RELEASE SAVEPOINT change")
+    }
+
+    fn changes_after(
+        &mut self,
+        device_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<RemoteChange>> {
+        self.query(
+            "SELECT seq, entity, entity_id, op, fields, hlc, changed_at, server_seq FROM changes
+             WHERE device_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            &[&device_id, &after, &limit],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(RemoteChange {
+                device_id: device_id.to_owned(),
+                server_seq: Self::get(r, 7)?,
+                change: change_from(r, 0)?,
+            })
+        })
+        .collect()
+    }
+
+    fn max_server_seq(&mut self) -> Result<i64> {
+        Self::get(
+            &self.one("SELECT coalesce(max(server_seq), 0) FROM changes", &[])?,
+            0,
+        )
+    }
+
+    fn hall_device_ids(&mut self, hall_code: &str, except: &str) -> Result<Vec<String>> {
+        self.query(
+            "SELECT id FROM devices WHERE hall_code = $1 AND id <> $2 ORDER BY id COLLATE \"C\"",
+            &[&hall_code, &except],
+        )?
+        .iter()
+        .map(|r| Self::get(r, 0))
+        .collect()
+    }
+
+    fn insert_new_record(
+        &mut self,
+        entity: &str,
+        entity_id: &str,
+        hall_code: &str,
+        data_json: &str,
+        hlc: i64,
+        device_id: &str,
+        lookup: Option<&str>,
+    ) -> Result<bool> {
+        let n = self.exec(
+            "INSERT INTO records(entity, entity_id, hall_code, data, versions, base_hlc, base_device, lookup)
+             VALUES ($1, $2, $3, $4::text::jsonb, '{}', $5, $6, $7)
+             ON CONFLICT (entity, entity_id) DO NOTHING",
+            &[&entity, &entity_id, &hall_code, &data_json, &hlc, &device_id, &lookup],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn load_record(&mut self, entity: &str, entity_id: &str) -> Result<Option<StoredRecord>> {
+        self.opt(
+            "SELECT hall_code, data::text, versions, base_hlc, base_device, deleted_hlc, deleted_device
+             FROM records WHERE entity = $1 AND entity_id = $2",
+            &[&entity, &entity_id],
+        )?
+        .map(|r| {
+            let row = record_from(&r)?;
+            Ok(StoredRecord {
+                hall_code: row.first,
+                record: row.record,
+            })
+        })
+        .transpose()
+    }
+
+    fn save_record(&mut self, entity: &str, entity_id: &str, stored: &StoredRecord) -> Result<()> {
+        let (base, versions, data) = super::sqlite::record_columns(stored)?;
+        self.exec(
+            "INSERT INTO records(entity, entity_id, hall_code, data, versions, base_hlc, base_device,
+               deleted_hlc, deleted_device, lookup)
+             VALUES ($1, $2, $3, $4::text::jsonb, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (entity, entity_id) DO UPDATE SET data = excluded.data,
+               versions = excluded.versions, base_hlc = excluded.base_hlc,
+               base_device = excluded.base_device, deleted_hlc = excluded.deleted_hlc,
+               deleted_device = excluded.deleted_device, lookup = excluded.lookup",
+            &[
+                &entity,
+                &entity_id,
+                &stored.hall_code,
+                &Value::Object(data.clone()).to_string(),
+                &versions,
+                &base.hlc.0,
+                &base.device_id,
+                &stored.record.deleted.as_ref().map(|d| d.hlc.0),
+                &stored.record.deleted.as_ref().map(|d| d.device_id.clone()),
+                &lookup_key(entity, &data),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn record_lookup(&mut self, entity: &str, entity_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .opt(
+                "SELECT lookup FROM records WHERE entity = $1 AND entity_id = $2",
+                &[&entity, &entity_id],
+            )?
+            .map(|r| Self::get::<Option<String>>(&r, 0))
+            .transpose()?
+            .flatten())
+    }
+
+    fn record_in_hall(
+        &mut self,
+        entity: &str,
+        entity_id: &str,
+        hall_code: &str,
+    ) -> Result<Option<Map<String, Value>>> {
+        let data: Option<String> = self
+            .opt(
+                "SELECT data::text FROM records WHERE entity = $1 AND entity_id = $2 AND hall_code = $3",
+                &[&entity, &entity_id, &hall_code],
+            )?
+            .map(|r| Self::get(&r, 0))
+            .transpose()?;
+        Ok(data.and_then(|d| serde_json::from_str(&d).ok()))
+    }
+
+    fn matter_subject(&mut self, matter_id: &str) -> Result<Option<MatterSubject>> {
+        self.opt(
+            "SELECT m.data->>'received_on', m.data->>'appeal_kind', v.data->>'agency'
+             FROM records m
+             LEFT JOIN records v ON v.entity = 'visit' AND v.entity_id = m.data->>'first_visit_id'
+             WHERE m.entity = 'matter' AND m.entity_id = $1",
+            &[&matter_id],
+        )?
+        .map(|r| {
+            Ok(MatterSubject {
+                received_on: Self::get(&r, 0)?,
+                appeal_kind: Self::get(&r, 1)?,
+                agency: Self::get(&r, 2)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn matter_steps(&mut self, matter_id: &str) -> Result<Vec<super::derive::StepRecord>> {
+        let rows = self.query(
+            "SELECT entity_id, data::text, base_hlc FROM records
+             WHERE entity = 'matter_event' AND lookup = $1",
+            &[&matter_id],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let data: String = Self::get(r, 1)?;
+            if let Ok(data) = serde_json::from_str(&data) {
+                out.push(super::derive::StepRecord {
+                    id: Self::get(r, 0)?,
+                    data,
+                    base_hlc: Self::get(r, 2)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn set_matter_derived(
+        &mut self,
+        matter_id: &str,
+        status: &str,
+        state: &str,
+        event_count: i64,
+    ) -> Result<()> {
+        self.exec(
+            "UPDATE records SET data = data || jsonb_build_object('status', $2::text, 'state', $3::text,
+               'event_count', $4::bigint)
+             WHERE entity = 'matter' AND entity_id = $1",
+            &[&matter_id, &status, &state, &event_count],
+        )?;
+        Ok(())
+    }
+
+    fn person_links(&mut self) -> Result<(Vec<Merge>, Vec<VisitMove>)> {
+        let merges = self
+            .query(
+                "SELECT entity_id, data->>'survivor_id', data->>'merged_id', base_hlc
+                 FROM records m WHERE entity = 'person_merge' AND deleted_hlc IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM records u WHERE u.entity = 'person_unmerge'
+                                     AND u.deleted_hlc IS NULL
+                                     AND u.data->>'merge_id' = m.entity_id)",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(Merge {
+                    id: Self::get(r, 0)?,
+                    survivor: Self::get::<Option<String>>(r, 1)?.unwrap_or_default(),
+                    merged: Self::get::<Option<String>>(r, 2)?.unwrap_or_default(),
+                    hlc: Self::get(r, 3)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let moves = self
+            .query(
+                "SELECT entity_id, data->>'visit_id', data->>'from_visitor', data->>'to_visitor', base_hlc
+                 FROM records WHERE entity = 'visit_move' AND deleted_hlc IS NULL",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(VisitMove {
+                    id: Self::get(r, 0)?,
+                    visit_id: Self::get::<Option<String>>(r, 1)?.unwrap_or_default(),
+                    from: Self::get::<Option<String>>(r, 2)?.unwrap_or_default(),
+                    to: Self::get::<Option<String>>(r, 3)?.unwrap_or_default(),
+                    hlc: Self::get(r, 4)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok((merges, moves))
+    }
+
+    fn visitors_by_id_number(&mut self, id_number: &str) -> Result<Vec<String>> {
+        self.query(
+            "SELECT entity_id FROM records WHERE entity = 'visitor' AND lookup = $1 AND deleted_hlc IS NULL",
+            &[&id_number],
+        )?
+        .iter()
+        .map(|r| Self::get(r, 0))
+        .collect()
+    }
+
+    fn visits_of_visitor(&mut self, visitor_id: &str) -> Result<Vec<String>> {
+        Ok(self
+            .query(
+                "SELECT data->>'visit_id' FROM records
+                 WHERE entity = 'visit_visitor' AND lookup = $1 AND deleted_hlc IS NULL",
+                &[&visitor_id],
+            )?
+            .iter()
+            .map(|r| Self::get::<Option<String>>(r, 0))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    fn visit_facts(&mut self, visit_id: &str) -> Result<Option<VisitFacts>> {
+        self.opt(
+            "SELECT r.hall_code, coalesce(h.name, ''), r.data->>'visited_at', r.data->>'category_code'
+             FROM records r LEFT JOIN halls h ON h.code = r.hall_code
+             WHERE r.entity = 'visit' AND r.entity_id = $1 AND r.deleted_hlc IS NULL",
+            &[&visit_id],
+        )?
+        .map(|r| {
+            Ok(VisitFacts {
+                hall_code: Self::get(&r, 0)?,
+                hall_name: Self::get(&r, 1)?,
+                visited_at: Self::get(&r, 2)?,
+                category_code: Self::get(&r, 3)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn visit_matter(&mut self, visit_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .opt(
+                "SELECT data->>'matter_id' FROM records
+                 WHERE entity = 'visit' AND entity_id = $1 AND deleted_hlc IS NULL",
+                &[&visit_id],
+            )?
+            .map(|r| Self::get::<Option<String>>(&r, 0))
+            .transpose()?
+            .flatten())
+    }
+
+    fn matter_facts(&mut self, matter_id: &str) -> Result<Option<MatterFacts>> {
+        self.opt(
+            "SELECT m.hall_code, coalesce(h.name, ''), coalesce(m.data->>'received_on', ''),
+               coalesce(m.data->>'appeal_kind', ''), coalesce(m.data->>'category_code', ''),
+               coalesce(jint(m.data->'confidential'), 0),
+               coalesce(m.data->>'status', 'registered'), coalesce(m.data->>'state', ''),
+               coalesce(v.data->>'appeal', ''), coalesce(v.data->>'agency', ''),
+               coalesce(v.data->>'place_code', ''), coalesce(v.data->>'appeal_kind', '')
+             FROM records m LEFT JOIN halls h ON h.code = m.hall_code
+             LEFT JOIN records v ON v.entity = 'visit' AND v.entity_id = m.data->>'first_visit_id'
+             WHERE m.entity = 'matter' AND m.entity_id = $1 AND m.deleted_hlc IS NULL",
+            &[&matter_id],
+        )?
+        .map(|r| {
+            Ok(MatterFacts {
+                hall_code: Self::get(&r, 0)?,
+                hall_name: Self::get(&r, 1)?,
+                received_on: Self::get(&r, 2)?,
+                appeal_kind: Self::get(&r, 3)?,
+                category_code: Self::get(&r, 4)?,
+                confidential: Self::get::<i64>(&r, 5)? != 0,
+                status: Self::get(&r, 6)?,
+                state: Self::get(&r, 7)?,
+                appeal: Self::get(&r, 8)?,
+                agency: Self::get(&r, 9)?,
+                place_code: Self::get(&r, 10)?,
+                visit_kind: Self::get(&r, 11)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn hall_counts(&mut self) -> Result<Vec<HallCounts>> {
+        // One statement: every hall with its counts, each count through its own index.
+        self.query(
+            "SELECT h.code, h.name,
+               coalesce(r.visitors, 0), coalesce(r.visits, 0), coalesce(r.matters, 0),
+               coalesce(d.n, 0), coalesce(c.n, 0)
+             FROM halls h
+             LEFT JOIN (SELECT hall_code,
+                          count(*) FILTER (WHERE entity = 'visitor') AS visitors,
+                          count(*) FILTER (WHERE entity = 'visit') AS visits,
+                          count(*) FILTER (WHERE entity = 'matter') AS matters
+                        FROM records WHERE deleted_hlc IS NULL AND entity IN ('visitor', 'visit', 'matter')
+                        GROUP BY hall_code) r ON r.hall_code = h.code
+             LEFT JOIN (SELECT hall_code, count(*) AS n FROM devices WHERE revoked_at IS NULL
+                        GROUP BY hall_code) d ON d.hall_code = h.code
+             LEFT JOIN (SELECT hall_code, count(*) AS n FROM changes GROUP BY hall_code) c
+               ON c.hall_code = h.code
+             ORDER BY h.code COLLATE \"C\"",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(HallCounts {
+                hall_code: Self::get(r, 0)?,
+                hall_name: Self::get(r, 1)?,
+                visitors: Self::get(r, 2)?,
+                visits: Self::get(r, 3)?,
+                matters: Self::get(r, 4)?,
+                devices: Self::get(r, 5)?,
+                changes: Self::get(r, 6)?,
+            })
+        })
+        .collect()
+    }
+
+    fn visitor_hall(&mut self, visitor_id: &str) -> Result<Option<String>> {
+        self.opt(
+            "SELECT hall_code FROM records WHERE entity = 'visitor' AND entity_id = $1 AND deleted_hlc IS NULL",
+            &[&visitor_id],
+        )?
+        .map(|r| Self::get(&r, 0))
+        .transpose()
+    }
+
+    fn audit_last(&mut self, device_id: &str) -> Result<Option<(i64, String)>> {
+        self.opt(
+            "SELECT seq, hash FROM audit_entries WHERE device_id = $1 ORDER BY seq DESC LIMIT 1",
+            &[&device_id],
+        )?
+        .map(|r| Ok((Self::get(&r, 0)?, Self::get(&r, 1)?)))
+        .transpose()
+    }
+
+    fn audit_hash(&mut self, device_id: &str, seq: i64) -> Result<Option<String>> {
+        self.opt(
+            "SELECT hash FROM audit_entries WHERE device_id = $1 AND seq = $2",
+            &[&device_id, &seq],
+        )?
+        .map(|r| Self::get(&r, 0))
+        .transpose()
+    }
+
+    fn insert_audit(&mut self, device: &Device, e: &AuditEntry) -> Result<()> {
+        self.exec(
+            "INSERT INTO audit_entries(device_id, seq, hall_code, id, at, staff_id, action, entity,
+               entity_id, detail, prev_hash, hash, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            &[
+                &device.id,
+                &e.seq,
+                &device.hall_code,
+                &e.id,
+                &e.at,
+                &e.staff_id,
+                &e.action,
+                &e.entity,
+                &e.entity_id,
+                &e.detail,
+                &e.prev_hash,
+                &e.hash,
+                &self.now_text(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn reported_head(&mut self, device_id: &str, seq: i64) -> Result<Option<String>> {
+        self.opt(
+            "SELECT hash FROM audit_heads WHERE device_id = $1 AND seq = $2",
+            &[&device_id, &seq],
+        )?
+        .map(|r| Self::get(&r, 0))
+        .transpose()
+    }
+
+    fn furthest_head(&mut self, device_id: &str) -> Result<i64> {
+        Self::get(
+            &self.one(
+                "SELECT coalesce(max(seq), 0) FROM audit_heads WHERE device_id = $1",
+                &[&device_id],
+            )?,
+            0,
+        )
+    }
+
+    fn insert_head(&mut self, device_id: &str, head: &AuditHead) -> Result<()> {
+        self.exec(
+            "INSERT INTO audit_heads(device_id, seq, hash, first_seen_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (device_id, seq) DO NOTHING",
+            &[&device_id, &head.seq, &head.hash, &self.now_text()],
+        )?;
+        Ok(())
+    }
+
+    fn record_break(&mut self, device: &Device, f: &ChainFault) -> Result<()> {
+        self.exec(
+            "INSERT INTO audit_breaks(device_id, seq, hall_code, reason, first_seen_at, last_seen_at, attempts)
+             VALUES ($1, $2, $3, $4, $5, $5, 1)
+             ON CONFLICT (device_id, seq) DO UPDATE SET last_seen_at = excluded.last_seen_at,
+               attempts = audit_breaks.attempts + 1",
+            &[&device.id, &f.seq, &device.hall_code, &f.reason, &self.now_text()],
+        )?;
+        Ok(())
+    }
+
+    fn audit_devices(&mut self) -> Result<Vec<AuditDevice>> {
+        self.query(
+            "SELECT d.id, d.name, d.hall_code, coalesce(h.name, '') FROM devices d
+             LEFT JOIN halls h ON h.code = d.hall_code
+             ORDER BY d.hall_code COLLATE \"C\", d.id COLLATE \"C\"",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(AuditDevice {
+                device_id: Self::get(r, 0)?,
+                device_name: Self::get(r, 1)?,
+                hall_code: Self::get(r, 2)?,
+                hall_name: Self::get(r, 3)?,
+            })
+        })
+        .collect()
+    }
+
+    fn audit_entries(&mut self, device_id: &str) -> Result<Vec<AuditEntry>> {
+        self.query(
+            "SELECT seq, id, at, device_id, staff_id, action, entity, entity_id, detail, prev_hash, hash
+             FROM audit_entries WHERE device_id = $1 ORDER BY seq",
+            &[&device_id],
+        )?
+        .iter()
+        .map(audit_from)
+        .collect()
+    }
+
+    fn audit_breaks(&mut self, device_id: &str) -> Result<Vec<AuditBreak>> {
+        self.query(
+            "SELECT seq, reason, first_seen_at, attempts FROM audit_breaks
+             WHERE device_id = $1 ORDER BY first_seen_at, seq",
+            &[&device_id],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(AuditBreak {
+                seq: Self::get(r, 0)?,
+                reason: Self::get(r, 1)?,
+                source: "push".into(),
+                detected_at: Self::get(r, 2)?,
+                attempts: Self::get(r, 3)?,
+            })
+        })
+        .collect()
+    }
+}
+
+/// The statistics queries on PostgreSQL: a period's rows through the indexes of migration 0001.
+/// `jint` reads a JSON flag or number as SQLite's json_extract does.
+pub fn stats_sql(q: StatsQuery) -> &'static str {
+    match q {
+        StatsQuery::Visits => {
+            "SELECT hall_code, substr(data->>'visited_at', 1, 10),
+               coalesce(jint(data->'head_count'), 1), coalesce(jint(data->'is_repeat'), 0),
+               coalesce(data->>'appeal_kind', ''), coalesce(data->>'category_code', ''),
+               coalesce(data->>'agency', ''), coalesce(data->>'clerk_id', ''),
+               data->>'matter_id' IS NOT NULL, coalesce(jint(data->'skip_level'), 0)
+             FROM records
+             WHERE entity = 'visit' AND substr(data->>'visited_at', 1, 10) BETWEEN $1 AND $2
+               AND deleted_hlc IS NULL"
+        }
+        StatsQuery::Consultations => {
+            "SELECT k.hall_code, coalesce(k.data->>'lawyer_id', ''), coalesce(k.data->>'legal_route', ''),
+               coalesce(jint(k.data->'follow_up'), 0), coalesce(jint(k.data->'duration_minutes'), 0),
+               trim(coalesce(k.data->>'advice', '')) <> ''
+             FROM records v
+             JOIN records k ON k.entity = 'consultation' AND k.data->>'visit_id' = v.entity_id
+             WHERE v.entity = 'visit' AND substr(v.data->>'visited_at', 1, 10) BETWEEN $1 AND $2
+               AND v.deleted_hlc IS NULL AND k.deleted_hlc IS NULL"
+        }
+        StatsQuery::Mediations => {
+            "SELECT k.hall_code, coalesce(k.data->>'mediator_id', ''), coalesce(k.data->>'outcome', ''),
+               coalesce(k.data->>'dispute_type', ''), coalesce(jint(k.data->'judicial_confirmation'), 0)
+             FROM records v
+             JOIN records k ON k.entity = 'mediation' AND k.data->>'visit_id' = v.entity_id
+             WHERE v.entity = 'visit' AND substr(v.data->>'visited_at', 1, 10) BETWEEN $1 AND $2
+               AND v.deleted_hlc IS NULL AND k.deleted_hlc IS NULL"
+        }
+        StatsQuery::Received => {
+            "SELECT hall_code, received_on, transfer_kind, transfer_at, accepted_on,
+               not_accepted_on, legal_route_on, legal_route
+             FROM stats_matters WHERE received_on BETWEEN $1 AND $2"
+        }
+        StatsQuery::DeadlinesDone => {
+            "SELECT matter_id, hall_code, kind, party, due, done_on, closed
+             FROM stats_deadlines
+             WHERE done_on BETWEEN $1 AND $2 AND kind IN ('disposition', 'conclusion')"
+        }
+        StatsQuery::DeadlinesLate => {
+            "SELECT matter_id, hall_code, kind, party, due, done_on, closed
+             FROM stats_deadlines
+             WHERE done_on IS NULL AND party = 'authority' AND due < $3
+               AND $1::text IS NOT NULL AND $2::text IS NOT NULL"
+        }
+        StatsQuery::RegisteredLate => {
+            "SELECT matter_id, hall_code, received_on FROM stats_matters
+             WHERE has_state = 0 AND received_on < $3 AND $1::text IS NOT NULL AND $2::text IS NOT NULL"
+        }
+        StatsQuery::Concluded => {
+            "SELECT s.hall_code, s.concluded_on,
+               (SELECT e.data->>'result' FROM records e
+                 WHERE e.entity = 'matter_evaluation' AND e.data->>'matter_id' = s.matter_id
+                   AND e.deleted_hlc IS NULL AND e.data->>'evaluated_on' <= $3
+                 ORDER BY e.data->>'evaluated_on' DESC, e.data->>'created_at' DESC
+                 LIMIT 1)
+             FROM stats_matters s WHERE s.concluded_on BETWEEN $1 AND $2"
+        }
+    }
+}
+
+impl StatRow for Row {
+    fn text(&self, i: usize) -> Result<String> {
+        PgTx::get(self, i)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        PgTx::get(self, i)
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        PgTx::get(self, i)
+    }
+    fn flag(&self, i: usize) -> Result<bool> {
+        PgTx::get(self, i)
+    }
+}
+
+impl StatsSource for PgTx<'_> {
+    fn each(
+        &mut self,
+        q: StatsQuery,
+        params: &[&str],
+        f: &mut dyn FnMut(&dyn StatRow) -> Result<()>,
+    ) -> Result<()> {
+        let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|s| s as &(dyn ToSql + Sync)).collect();
+        for r in &self.query(stats_sql(q), &p)? {
+            f(r)?;
+        }
+        Ok(())
+    }
+}
+
+impl Storage for PgStorage {
+    fn write(&self, body: &mut TxBody<'_>) -> Result<()> {
+        self.with_tx(true, |t| Ok((body(t)?, ())))
+    }
+
+    fn read(&self, body: &mut TxBody<'_>) -> Result<()> {
+        self.with_tx(false, |t| body(t).map(|_| (Done::Commit, ())))
+    }
+
+    fn calendar(&self) -> &xinfang_core::calendar::HolidayCalendar {
+        &self.calendar
+    }
+
+    fn halls(&self) -> Result<Vec<Hall>> {
+        self.read_with(|t| {
+            t.query(
+                "SELECT code, name FROM halls ORDER BY code COLLATE \"C\"",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(Hall {
+                    code: PgTx::get(r, 0)?,
+                    name: PgTx::get(r, 1)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn hall(&self, code: &str) -> Result<Option<Hall>> {
+        self.read_with(|t| {
+            Ok(t.hall_name(code)?.map(|name| Hall {
+                code: code.to_owned(),
+                name,
+            }))
+        })
+    }
+
+    fn hall_id_key(&self, code: &str, offered: Option<&[u8; 32]>) -> Result<[u8; 32]> {
+        let fresh = offered.copied().unwrap_or_else(|| {
+            let mut k = [0u8; 32];
+            rand::Rng::fill(&mut rand::rng(), &mut k);
+            k
+        });
+        self.write_with(|t| {
+            // The first key a hall gets stays: a later offer (or another instance) takes it.
+            t.exec(
+                "INSERT INTO hall_id_keys(hall_code, key, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (hall_code) DO NOTHING",
+                &[&code, &&fresh[..], &t.now_text()],
+            )?;
+            let kept: Vec<u8> = PgTx::get(
+                &t.one(
+                    "SELECT key FROM hall_id_keys WHERE hall_code = $1",
+                    &[&code],
+                )?,
+                0,
+            )?;
+            kept.try_into()
+                .map_err(|_| StorageError::Backend("hall id key of the wrong length".into()))
+        })
+    }
+
+    fn hall_roots(&self, code: &str) -> Result<Vec<RootKey>> {
+        self.read_with(|t| t.hall_roots(code))
+    }
+
+    fn put_hall(&self, code: &str, name: &str) -> Result<()> {
+        self.write_with(|t| {
+            t.exec(
+                "INSERT INTO halls(code, name, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name",
+                &[&code, &name, &t.now_text()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>> {
+        self.read_with(|t| {
+            t.opt(
+                "SELECT id, hall_code, name, enrolled_at, revoked_at FROM devices WHERE token_hash = $1",
+                &[&token_hash],
+            )?
+            .map(|r| device_from(&r))
+            .transpose()
+        })
+    }
+
+    fn devices(&self) -> Result<Vec<Device>> {
+        self.read_with(|t| {
+            t.query(
+                "SELECT id, hall_code, name, enrolled_at, revoked_at FROM devices
+                 ORDER BY hall_code COLLATE \"C\", enrolled_at",
+                &[],
+            )?
+            .iter()
+            .map(device_from)
+            .collect()
+        })
+    }
+
+    fn revoke_device(&self, device_id: &str) -> Result<bool> {
+        self.write_with(|t| {
+            Ok(t.exec(
+                "UPDATE devices SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1",
+                &[&device_id, &t.now_text()],
+            )? > 0)
+        })
+    }
+
+    fn allow_reenrol(&self, device_id: &str, until: i64) -> Result<bool> {
+        self.write_with(|t| {
+            let n = t.exec(
+                "UPDATE devices SET reenrol_until = $2 WHERE id = $1",
+                &[&device_id, &until],
+            )?;
+            if n > 0 {
+                t.append_log(&NewLogEntry {
+                    action: "reenrol_allowed",
+                    actor: "cli".into(),
+                    device_id: Some(device_id.to_owned()),
+                    detail: format!("until {until}"),
+                })?;
+            }
+            Ok(n > 0)
+        })
+    }
+
+    fn add_admin_token(&self, token_hash: &str, label: &str, expires_at: i64) -> Result<()> {
+        self.write_with(|t| {
+            t.exec(
+                "INSERT INTO admin_tokens(token_hash, label, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                &[&token_hash, &label, &t.now_text(), &expires_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn admin_token_label(&self, token_hash: &str, now: i64) -> Result<Option<String>> {
+        self.read_with(|t| {
+            t.opt(
+                "SELECT label FROM admin_tokens
+                 WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
+                &[&token_hash, &now],
+            )?
+            .map(|r| PgTx::get(&r, 0))
+            .transpose()
+        })
+    }
+
+    fn admin_tokens(&self) -> Result<Vec<AdminToken>> {
+        self.read_with(|t| {
+            t.query(
+                "SELECT substr(token_hash, 1, 12), label, created_at, coalesce(expires_at, 0), revoked_at
+                 FROM admin_tokens ORDER BY created_at, token_hash COLLATE \"C\"",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(AdminToken {
+                    id: PgTx::get(r, 0)?,
+                    label: PgTx::get(r, 1)?,
+                    created_at: PgTx::get(r, 2)?,
+                    expires_at: PgTx::get(r, 3)?,
+                    revoked_at: PgTx::get(r, 4)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn revoke_admin_tokens(&self, prefix: &str) -> Result<usize> {
+        self.write_with(|t| {
+            let n = t.exec(
+                "UPDATE admin_tokens SET revoked_at = $2
+                 WHERE substr(token_hash, 1, length($1)) = $1 AND revoked_at IS NULL",
+                &[&prefix, &t.now_text()],
+            )?;
+            if n > 0 {
+                t.append_log(&NewLogEntry {
+                    action: "admin_token_revoked",
+                    actor: "cli".into(),
+                    device_id: None,
+                    detail: format!("token {prefix}"),
+                })?;
+            }
+            Ok(n as usize)
+        })
+    }
+
+    fn log(&self, entry: &NewLogEntry) -> Result<()> {
+        self.write_with(|t| t.append_log(entry))
+    }
+
+    fn city_log(&self, limit: u32) -> Result<Vec<LogEntry>> {
+        self.read_with(|t| {
+            t.query(
+                "SELECT id, at, action, actor, device_id, detail FROM city_log ORDER BY id DESC LIMIT $1",
+                &[&i64::from(limit)],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(LogEntry {
+                    id: PgTx::get(r, 0)?,
+                    at: PgTx::get(r, 1)?,
+                    action: PgTx::get(r, 2)?,
+                    actor: PgTx::get(r, 3)?,
+                    device_id: PgTx::get(r, 4)?,
+                    detail: PgTx::get(r, 5)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn device_heads(&self, device_id: &str) -> Result<(i64, i64)> {
+        self.read_with(|t| Ok((t.device_max_seq(device_id)?, t.max_server_seq()?)))
+    }
+
+    fn own_changes(&self, device: &Device, after: i64, limit: u32) -> Result<OwnChangesResponse> {
+        self.read_with(|t| {
+            let limit = i64::from(limit.max(1));
+            let rows = t.query(
+                "SELECT seq, entity, entity_id, op, fields, hlc, changed_at, server_seq FROM (
+                   SELECT seq, entity, entity_id, op, fields, hlc, changed_at, server_seq
+                     FROM changes WHERE device_id = $1 AND seq > $2
+                   UNION ALL
+                   SELECT seq, entity, entity_id, op, fields, hlc, changed_at, 0
+                     FROM quarantine WHERE device_id = $1 AND seq > $2) own
+                 ORDER BY seq LIMIT $3",
+                &[&device.id, &after, &(limit + 1)],
+            )?;
+            let mut changes = rows
+                .iter()
+                .map(|r| {
+                    Ok(RemoteChange {
+                        device_id: device.id.clone(),
+                        server_seq: PgTx::get(r, 7)?,
+                        change: change_from(r, 0)?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let more = changes.len() as i64 > limit;
+            changes.truncate(limit as usize);
+            Ok(OwnChangesResponse {
+                changes,
+                more,
+                server_max_seq: t.device_max_seq(&device.id)?,
+            })
+        })
+    }
+
+    fn quarantine(&self, limit: u32) -> Result<Quarantine> {
+        self.read_with(|t| {
+            let total: i64 = PgTx::get(&t.one("SELECT count(*) FROM quarantine", &[])?, 0)?;
+            let changes = t
+                .query(
+                    "SELECT device_id, hall_code, seq, entity, entity_id, op, hlc, changed_at, code, reason,
+                            received_at
+                     FROM quarantine ORDER BY received_at DESC, device_id COLLATE \"C\", seq DESC LIMIT $1",
+                    &[&i64::from(limit)],
+                )?
+                .iter()
+                .map(|r| {
+                    let op: String = PgTx::get(r, 5)?;
+                    Ok(QuarantinedChange {
+                        device_id: PgTx::get(r, 0)?,
+                        hall_code: PgTx::get(r, 1)?,
+                        seq: PgTx::get(r, 2)?,
+                        entity: PgTx::get(r, 3)?,
+                        entity_id: PgTx::get(r, 4)?,
+                        op: Op::parse(&op).unwrap_or(Op::Update),
+                        hlc: Hlc(PgTx::get(r, 6)?),
+                        changed_at: PgTx::get(r, 7)?,
+                        code: PgTx::get(r, 8)?,
+                        reason: PgTx::get(r, 9)?,
+                        received_at: PgTx::get(r, 10)?,
+                    })
+                })
+                .collect::<Result<_>>()?;
+            Ok(Quarantine { total, changes })
+        })
+    }
+
+    fn snapshot(&self, device: &Device, req: &SnapshotRequest) -> Result<SnapshotResponse> {
+        let limit = i64::from(
+            req.limit
+                .unwrap_or(MAX_PULL_CHANGES)
+                .clamp(1, MAX_PULL_CHANGES),
+        );
+        self.read_with(|t| {
+            let cursors: BTreeMap<String, i64> = t
+                .query(
+                    "SELECT d.id, coalesce((SELECT max(c.seq) FROM changes c WHERE c.device_id = d.id), 0)
+                     FROM devices d WHERE d.hall_code = $1 AND d.id <> $2",
+                    &[&device.hall_code, &device.id],
+                )?
+                .iter()
+                .map(|r| Ok((PgTx::get(r, 0)?, PgTx::get(r, 1)?)))
+                .collect::<Result<_>>()?;
+            let mut resp = SnapshotResponse {
+                cursors,
+                records: Vec::new(),
+                changes: Vec::new(),
+                next: None,
+            };
+            if snapshot_as_changes(&req.entity) {
+                let after: i64 = req.after.as_deref().and_then(|a| a.parse().ok()).unwrap_or(0);
+                for r in &t.query(
+                    "SELECT server_seq, device_id, seq, entity, entity_id, op, fields, hlc, changed_at
+                     FROM changes WHERE server_seq > $1 AND entity = $2 AND hall_code = $3
+                       AND device_id <> $4
+                     ORDER BY server_seq LIMIT $5",
+                    &[&after, &req.entity, &device.hall_code, &device.id, &limit],
+                )? {
+                    resp.changes.push(RemoteChange {
+                        server_seq: PgTx::get(r, 0)?,
+                        device_id: PgTx::get(r, 1)?,
+                        change: change_from(r, 2)?,
+                    });
+                }
+                if resp.changes.len() as i64 == limit {
+                    resp.next = resp.changes.last().map(|c| c.server_seq.to_string());
+                }
+            } else {
+                let after = req.after.clone().unwrap_or_default();
+                // Byte order (COLLATE "C"), as SQLite pages: the cursor is an entity id.
+                for r in &t.query(
+                    "SELECT entity_id, data::text, versions, base_hlc, base_device, deleted_hlc, deleted_device
+                     FROM records WHERE entity = $1 AND hall_code = $3
+                       AND entity_id COLLATE \"C\" > $2
+                     ORDER BY entity_id COLLATE \"C\" LIMIT $4",
+                    &[&req.entity, &after, &device.hall_code, &limit],
+                )? {
+                    let row = record_from(r)?;
+                    resp.records.push(SnapshotRecord {
+                        entity_id: row.first,
+                        data: serde_json::from_str(&row.data).map_err(backend)?,
+                        base_hlc: row.base_hlc,
+                        base_device: row.base_device,
+                        versions: row
+                            .versions
+                            .into_iter()
+                            .map(|(f, v)| (f, (v.hlc.0, v.device_id)))
+                            .collect(),
+                        deleted: row.deleted,
+                    });
+                }
+                if resp.records.len() as i64 == limit {
+                    resp.next = resp.records.last().map(|r| r.entity_id.clone());
+                }
+            }
+            Ok(resp)
+        })
+    }
+
+    fn audit_max_seq(&self, device_id: &str) -> Result<i64> {
+        self.read_with(|t| {
+            PgTx::get(
+                &t.one(
+                    "SELECT coalesce(max(seq), 0) FROM audit_entries WHERE device_id = $1",
+                    &[&device_id],
+                )?,
+                0,
+            )
+        })
+    }
+
+    fn record_data(&self, entity: &str, entity_id: &str) -> Result<Option<Map<String, Value>>> {
+        self.read_with(|t| {
+            let data: Option<String> = t
+                .opt(
+                    "SELECT data::text FROM records WHERE entity = $1 AND entity_id = $2",
+                    &[&entity, &entity_id],
+                )?
+                .map(|r| PgTx::get(&r, 0))
+                .transpose()?;
+            Ok(data.and_then(|d| serde_json::from_str(&d).ok()))
+        })
+    }
+
+    fn feed_statistics(&self, acc: &mut StatsAccumulator<'_>) -> Result<()> {
+        self.read_with(|t| super::stats_feed::feed(t, acc))
+    }
+
+    fn publicity_activities(
+        &self,
+        period: &xinfang_core::stats::Period,
+        campaign: Option<&str>,
+    ) -> Result<Vec<PublicityRow>> {
+        use xinfang_core::stats::{ValidPublicity, normalize_campaign, publicity_kind};
+        let (from, to) = (period.from.to_string(), period.to.to_string());
+        let campaign = campaign.map(normalize_campaign);
+        self.read_with(|t| {
+            let rows = t.query(
+                "SELECT hall_code, data->>'held_on', coalesce(data->>'place', ''),
+                        coalesce(data->>'units', '[]'), coalesce(data->>'kind', ''),
+                        coalesce(jint(data->'leaflets'), 0), coalesce(jint(data->'consulted'), 0),
+                        coalesce(jint(data->'reached'), 0), coalesce(jint(data->'posts'), 0),
+                        coalesce(jint(data->'reads'), 0), coalesce(data->>'note', ''),
+                        coalesce(data->>'campaign', '')
+                 FROM records
+                 WHERE entity = 'publicity_activity' AND deleted_hlc IS NULL
+                   AND data->>'held_on' BETWEEN $1 AND $2
+                   AND ($3::text IS NULL OR coalesce(data->>'campaign', '') = $3)
+                 ORDER BY data->>'held_on', hall_code COLLATE \"C\", entity_id COLLATE \"C\"",
+                &[&from, &to, &campaign],
+            )?;
+            let mut out = Vec::new();
+            for r in &rows {
+                let held: String = PgTx::get(r, 1)?;
+                let units: String = PgTx::get(r, 3)?;
+                let (Ok(held_on), Ok(units)) = (
+                    held.parse::<chrono::NaiveDate>(),
+                    serde_json::from_str::<Vec<String>>(&units),
+                ) else {
+                    tracing::warn!("publicity record with a malformed day or units skipped");
+                    continue;
+                };
+                let kind: String = PgTx::get(r, 4)?;
+                let n = |i: usize| -> Result<u32> {
+                    Ok(u32::try_from(PgTx::get::<i64>(r, i)?).unwrap_or(0))
+                };
+                out.push(PublicityRow {
+                    hall_code: PgTx::get(r, 0)?,
+                    activity: ValidPublicity {
+                        held_on,
+                        place: PgTx::get(r, 2)?,
+                        units,
+                        kind_label: publicity_kind(&kind)
+                            .map_or_else(|| kind.clone(), |k| k.1.into()),
+                        kind,
+                        leaflets: n(5)?,
+                        consulted: n(6)?,
+                        reached: n(7)?,
+                        posts: n(8)?,
+                        reads: n(9)?,
+                        note: PgTx::get(r, 10)?,
+                        campaign: PgTx::get(r, 11)?,
+                    },
+                });
+            }
+            Ok(out)
+        })
+    }
+}
