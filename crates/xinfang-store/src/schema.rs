@@ -50,6 +50,7 @@ fn migrations() -> Migrations<'static> {
             "../migrations/0025_mediation_investigations.sql"
         )),
         M::up(include_str!("../migrations/0026_scale_indexes.sql")),
+        M::up(include_str!("../migrations/0027_local_settings.sql")),
     ])
 }
 
