@@ -88,6 +88,9 @@ pub fn all() -> Vec<(String, String)> {
         s::MediationDocument,
         s::PrintedEntry,
         xinfang_app::contact::HallSettings,
+        xinfang_app::desk_settings::MySettings,
+        xinfang_app::desk_settings::ReaderSettings,
+        xinfang_app::desk_settings::CardFill,
         s::VisitDetail,
         s::VisitorProfile,
         // Matters, due lists, backlog cases and notices (xinfang_app::matters).

@@ -11,6 +11,7 @@ use xinfang_app::api::{
 use xinfang_app::backup::{BackupDone, RestoreDone};
 use xinfang_app::conflicts::SyncConflicts;
 use xinfang_app::contact::HallSettings;
+use xinfang_app::desk_settings::{CardFill, MySettings, ReaderSettings};
 use xinfang_app::error::CmdResult;
 use xinfang_app::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
 use xinfang_app::other_halls::OtherHallMatters;
@@ -24,7 +25,7 @@ use xinfang_core::desk::{
 };
 use xinfang_core::staff::Role;
 use xinfang_core::stats::{EvaluationInput, PublicityInput};
-use xinfang_core::visit::VisitInput;
+use xinfang_core::visit::{VisitInput, VisitorInput};
 use xinfang_store::{
     BacklogCase, BacklogFilter, Completeness, Conflict, ConsultationRecord, Draft, DueList,
     EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, MergeRecord, PersonBrief,
@@ -50,8 +51,10 @@ pub async fn login(s: S<'_>, username: String, password: String) -> CmdResult<Se
 }
 
 #[tauri::command]
-pub async fn logout(s: S<'_>) -> CmdResult<()> {
+pub async fn logout(s: S<'_>, webview: tauri::Webview) -> CmdResult<()> {
     s.logout();
+    // The next account starts at the standard size until its own setting is read.
+    let _ = webview.set_zoom(1.0);
     Ok(())
 }
 
@@ -244,6 +247,57 @@ pub async fn hall_settings(s: S<'_>) -> CmdResult<HallSettings> {
 #[tauri::command]
 pub async fn set_committee_name(s: S<'_>, name: String) -> CmdResult<HallSettings> {
     s.set_committee_name(&name)
+}
+
+/// 大字 is the webview's own zoom (125 %): every screen, its menus and dialogs alike, and the
+/// layout reflows to the smaller CSS width. 高对比 is the UI's style sheet.
+fn apply_display(webview: &tauri::Webview, settings: &MySettings) {
+    let zoom = if settings.display == "large" {
+        1.25
+    } else {
+        1.0
+    };
+    if let Err(e) = webview.set_zoom(zoom) {
+        tracing::warn!("cannot set the webview's zoom: {e}");
+    }
+}
+
+#[tauri::command]
+pub async fn returning_visitor(s: S<'_>, visitor_id: String) -> CmdResult<VisitorInput> {
+    s.returning_visitor(&visitor_id)
+}
+
+#[tauri::command]
+pub async fn my_settings(s: S<'_>, webview: tauri::Webview) -> CmdResult<MySettings> {
+    let settings = s.my_settings()?;
+    apply_display(&webview, &settings);
+    Ok(settings)
+}
+
+#[tauri::command]
+pub async fn set_display_mode(
+    s: S<'_>,
+    webview: tauri::Webview,
+    mode: String,
+) -> CmdResult<MySettings> {
+    let settings = s.set_display_mode(&mode)?;
+    apply_display(&webview, &settings);
+    Ok(settings)
+}
+
+#[tauri::command]
+pub async fn set_id_reader(s: S<'_>, settings: ReaderSettings) -> CmdResult<MySettings> {
+    s.set_id_reader(&settings)
+}
+
+#[tauri::command]
+pub async fn test_id_reader(s: S<'_>, settings: ReaderSettings) -> CmdResult<CardFill> {
+    s.test_id_reader(&settings)
+}
+
+#[tauri::command]
+pub async fn read_id_card(s: S<'_>) -> CmdResult<CardFill> {
+    s.read_id_card()
 }
 
 #[tauri::command]

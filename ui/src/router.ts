@@ -24,6 +24,7 @@ export const router = createRouter({
     { path: '/conflicts', component: () => import('./views/ConflictsView.vue') },
     { path: '/people', component: () => import('./views/PeopleView.vue') },
     { path: '/backup', component: () => import('./views/BackupView.vue') },
+    { path: '/settings', component: () => import('./views/SettingsView.vue') },
     { path: '/print/opinion/:id', component: () => import('./views/PrintOpinion.vue'), props: true, meta: { bare: true } },
   ],
 })

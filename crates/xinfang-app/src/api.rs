@@ -22,7 +22,7 @@ use xinfang_core::desk::{
 use xinfang_core::id::IdType;
 use xinfang_core::reference::{AppealKind, ReferenceData};
 use xinfang_core::staff::{Action, CONFIDENTIAL_MASK, Role, authorize, may_view_confidential};
-use xinfang_core::visit::{ValidVisit, VisitInput, validate_visit};
+use xinfang_core::visit::{ValidVisit, VisitInput, VisitorInput, validate_visit};
 use xinfang_store::{
     AuditAction, AuditEntry, AuditFilter, ConsultationRecord, Draft, HandoffInfo, HistoryEntry,
     MediationRecord, NewStaff, QueueItem, RecordOwner, Registered, Staff, Store, VisitDetail,
@@ -177,6 +177,9 @@ pub struct Choice {
     pub label: String,
     /// A sentence the lawyer can read out (legal routes), else empty.
     pub hint: String,
+    /// Pinyin initials of the label (劳动和社会保障 → `ldhshbz`): a select finds the choice by
+    /// them as well as by the Chinese.
+    pub initials: String,
 }
 
 fn choice(value: &str, label: &str) -> Choice {
@@ -184,6 +187,7 @@ fn choice(value: &str, label: &str) -> Choice {
         value: value.to_owned(),
         label: label.to_owned(),
         hint: String::new(),
+        initials: xinfang_store::name_keys(label).1,
     }
 }
 
@@ -915,6 +919,38 @@ impl AppState {
     }
 
     /// A person's matters, to attach the visit being registered to one (重复访).
+    /// A returning visitor chosen in the history panel: their fields for the form, the number
+    /// and phone in full (audited as a view of the full number).
+    pub fn returning_visitor(&self, visitor_id: &str) -> CmdResult<VisitorInput> {
+        self.act(Action::RegisterVisit, |store, me| {
+            let profile = store.visitor_profile(visitor_id)?;
+            // A reporter's number identifies the reporter (as reveal_visitor_contact).
+            for v in &profile.visits {
+                if v.confidential {
+                    check_confidential(me, &store.visit_owner(&v.visit_id)?)?;
+                }
+            }
+            let contact = store.visitor_contact(visitor_id)?;
+            store.audit(
+                &me.id,
+                AuditAction::ViewFullId,
+                "visitor",
+                visitor_id,
+                "重复来访登记带出",
+            )?;
+            Ok(VisitorInput {
+                name: profile.name,
+                id_type: contact.id_type,
+                id_number: contact.id_number,
+                phone: contact.phone.unwrap_or_default(),
+                address: profile.address.unwrap_or_default(),
+                sex: profile.sex.unwrap_or_default(),
+                birth_date: profile.birth_date.unwrap_or_default(),
+                ..Default::default()
+            })
+        })
+    }
+
     pub fn person_matters(&self, id_number: &str) -> CmdResult<Vec<xinfang_store::PersonMatter>> {
         self.act(Action::RegisterVisit, |store, me| {
             crate::matters::person_matters(store, me, id_number)
@@ -1135,6 +1171,47 @@ impl AppState {
         self.act(Action::ConfigureHall, |store, me| {
             crate::contact::set_committee_name(store, me, name)
         })
+    }
+
+    // ---- this desk's reader, the account's display mode (desk_settings.rs) ------------------
+
+    pub fn my_settings(&self) -> CmdResult<crate::desk_settings::MySettings> {
+        self.guarded(Access::LoggedIn, |store, me| {
+            crate::desk_settings::my_settings(store, me)
+        })
+    }
+
+    pub fn set_display_mode(&self, mode: &str) -> CmdResult<crate::desk_settings::MySettings> {
+        self.guarded(Access::LoggedIn, |store, me| {
+            crate::desk_settings::set_display_mode(store, me, mode)
+        })
+    }
+
+    pub fn set_id_reader(
+        &self,
+        settings: &crate::desk_settings::ReaderSettings,
+    ) -> CmdResult<crate::desk_settings::MySettings> {
+        self.act(Action::ConfigureDesk, |store, me| {
+            crate::desk_settings::set_id_reader(store, me, settings)
+        })
+    }
+
+    /// A test read on the reader of the settings form, saved or not. The role is checked
+    /// first; the read itself holds no lock.
+    pub fn test_id_reader(
+        &self,
+        settings: &crate::desk_settings::ReaderSettings,
+    ) -> CmdResult<crate::desk_settings::CardFill> {
+        self.act(Action::ConfigureDesk, |_, _| Ok(()))?;
+        crate::desk_settings::read_card(settings, self.local_date())
+    }
+
+    /// Reads the card on this desk's reader, for the registration form.
+    pub fn read_id_card(&self) -> CmdResult<crate::desk_settings::CardFill> {
+        let settings = self.act(Action::CheckDocument, |store, _| {
+            crate::desk_settings::reader_settings(store)
+        })?;
+        crate::desk_settings::read_card(&settings, self.local_date())
     }
 
     /// A mediation party's ID number or phone in full (audited).

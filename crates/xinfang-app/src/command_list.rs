@@ -30,6 +30,8 @@ macro_rules! command_table {
             register_visit: RegisterVisit, (input: VisitInput) -> RegisterResult;
             // 重复访: a person's matters, and a visit that joins one of them (matters.rs).
             person_matters: RegisterVisit, (id_number: String) -> Vec<PersonMatter>;
+            // A returning visitor chosen in the history panel fills the form (audited).
+            returning_visitor: RegisterVisit, (visitor_id: String) -> VisitorInput;
             register_repeat_visit: RegisterVisit, (input: VisitInput, matter_id: String) -> RegisterResult;
             // The person's matters at the city's other halls, asked of the city (other_halls.rs).
             other_hall_matters: RegisterVisit, (id_number: String) -> OtherHallMatters;
@@ -98,6 +100,13 @@ macro_rules! command_table {
             // The hall's names: its 人民调解委员会 (contact.rs).
             hall_settings: LoggedIn, () -> HallSettings;
             set_committee_name: ConfigureHall, (name: String) -> HallSettings;
+            // This desk's ID-card reader, the account's display mode; a read of the card
+            // (desk_settings.rs).
+            my_settings: LoggedIn, () -> MySettings;
+            set_display_mode: LoggedIn, (mode: String) -> MySettings;
+            set_id_reader: ConfigureDesk, (settings: ReaderSettings) -> MySettings;
+            test_id_reader: ConfigureDesk, (settings: ReaderSettings) -> CardFill;
+            read_id_card: CheckDocument, () -> CardFill;
             audit_entries: Verify, (filter: AuditQuery) -> Vec<AuditRow>;
             // What a sync kept for the supervisor to decide (conflicts.rs).
             sync_conflicts: ResolveConflicts, () -> SyncConflicts;

@@ -21,6 +21,7 @@ use xinfang_store::{NewStaff, Staff, Store};
 
 use crate::api::{Access, AppState, NewStaffInput, SetupInput, access};
 use crate::command_list::COMMANDS;
+use crate::desk_settings::ReaderSettings;
 use crate::error::{CmdResult, ErrorKind};
 
 pub(crate) const PW: &str = "test-pass-2026";
@@ -192,6 +193,24 @@ fn cases() -> Vec<(&'static str, Case)> {
         ("set_committee_name", |s, _, _| {
             ok(s.set_committee_name("沁水县信访事项人民调解委员会"))
         }),
+        ("my_settings", |s, _, _| ok(s.my_settings())),
+        ("returning_visitor", |s, _, _| {
+            ok(s.returning_visitor("no-such-id"))
+        }),
+        (
+            "set_display_mode",
+            |s, _, _| ok(s.set_display_mode("large")),
+        ),
+        ("set_id_reader", |s, _, _| {
+            ok(s.set_id_reader(&ReaderSettings {
+                kind: "wedge".into(),
+                ..Default::default()
+            }))
+        }),
+        ("test_id_reader", |s, _, _| {
+            ok(s.test_id_reader(&ReaderSettings::default()))
+        }),
+        ("read_id_card", |s, _, _| ok(s.read_id_card())),
         ("continue_mediation", |s, _, _| {
             ok(s.continue_mediation(ContinueMediationInput {
                 mediation_id: "no-such-id".into(),
@@ -2186,4 +2205,127 @@ fn the_committee_named_by_the_admin_issues_the_mediation_documents() {
         .unwrap();
     let text = pdf_text(&after.path);
     assert!(text.contains("沁水县信访事项人民调解委员会"), "{text}");
+}
+
+/// Issue 19: the display mode is each account's, the reader the desk's; both outlive a login;
+/// a read on the configured (simulated) reader fills the form's fields.
+#[test]
+fn display_mode_per_account_and_the_desk_s_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("clerk", PW).unwrap();
+    // 问题分类 is found by pinyin initials too.
+    let categories = state.reference().unwrap().categories;
+    let labour = categories
+        .iter()
+        .find(|c| c.label == "劳动和社会保障")
+        .unwrap();
+    assert_eq!(labour.initials, "ldhshbz");
+    assert_eq!(state.my_settings().unwrap().display, "standard");
+    assert_eq!(state.my_settings().unwrap().reader.kind, "none");
+    let e = state.read_id_card().unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_str()),
+        (ErrorKind::Validation, "no_reader")
+    );
+    assert_eq!(state.set_display_mode("large").unwrap().display, "large");
+    let e = state.set_display_mode("huge").unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("display"));
+    // A refused reader setting leaves the saved one.
+    let e = state
+        .set_id_reader(&ReaderSettings {
+            kind: "http".into(),
+            url: "127.0.0.1".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("url"));
+    assert_eq!(state.my_settings().unwrap().reader.kind, "none");
+    #[cfg(unix)]
+    let _sim = {
+        let sim = xinfang_idcard::Simulator::start(
+            &xinfang_idcard::test_person(),
+            xinfang_idcard::Behaviour::Card,
+        )
+        .unwrap();
+        let port = sim.path().display().to_string();
+        let settings = ReaderSettings {
+            kind: "serial".into(),
+            port: port.clone(),
+            ..Default::default()
+        };
+        assert_eq!(state.test_id_reader(&settings).unwrap().name, "李明华");
+        assert_eq!(
+            state.my_settings().unwrap().reader.kind,
+            "none",
+            "a test read saves nothing"
+        );
+        assert_eq!(state.set_id_reader(&settings).unwrap().reader.port, port);
+        sim
+    };
+    state.logout();
+
+    state.login("supervisor", PW).unwrap();
+    assert_eq!(
+        state.my_settings().unwrap().display,
+        "standard",
+        "the clerk's, not mine"
+    );
+    #[cfg(unix)]
+    {
+        assert_eq!(
+            state.my_settings().unwrap().reader.kind,
+            "serial",
+            "the desk's"
+        );
+        let card = state.read_id_card().unwrap();
+        assert_eq!(card.id_number, "140521198503150016");
+        assert_eq!(card.sex, "male");
+    }
+    state.logout();
+    state.login("clerk", PW).unwrap();
+    assert_eq!(state.my_settings().unwrap().display, "large");
+    state.logout();
+
+    state.login("lawyer", PW).unwrap();
+    let e = state.set_id_reader(&ReaderSettings::default()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Forbidden);
+}
+
+/// Issue 19: a returning visitor chosen in the history panel fills the form with the number and
+/// phone in full, and the view is on record.
+#[test]
+fn a_returning_visitor_fills_the_form_and_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("clerk", PW).unwrap();
+    let number = id("19800115", "013");
+    let hit = state.history(&number).unwrap().remove(0).hit;
+    assert_ne!(hit.id_number_masked, number, "the panel shows it masked");
+    let v = state.returning_visitor(&hit.visitor_id).unwrap();
+    assert_eq!(
+        (v.name.as_str(), v.id_number.as_str()),
+        ("张三", number.as_str())
+    );
+    assert_eq!(v.id_type, "resident_id");
+    assert_eq!(v.sex, "male");
+    assert_eq!(v.birth_date, "1980-01-15");
+    state.logout();
+    state.login("supervisor", PW).unwrap();
+    let audit = state
+        .audit_entries(crate::api::AuditQuery {
+            record_id: hit.visitor_id.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "view_full_id" && a.detail.contains("重复来访")),
+        "{audit:?}"
+    );
+    state.logout();
+    state.login("lawyer", PW).unwrap();
+    let e = state.returning_visitor(&hit.visitor_id).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Forbidden);
 }

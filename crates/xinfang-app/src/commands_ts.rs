@@ -13,7 +13,7 @@ use xinfang_core::desk::{
 };
 use xinfang_core::staff::Role;
 use xinfang_core::stats::{EvaluationInput, PublicityInput};
-use xinfang_core::visit::VisitInput;
+use xinfang_core::visit::{VisitInput, VisitorInput};
 use xinfang_store::{
     BacklogCase, BacklogFilter, Completeness, Conflict, ConsultationRecord, Draft, DueList,
     EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, MergeRecord, PersonBrief,
@@ -28,6 +28,7 @@ use crate::api::{
 use crate::backup::{BackupDone, RestoreDone};
 use crate::conflicts::SyncConflicts;
 use crate::contact::HallSettings;
+use crate::desk_settings::{CardFill, MySettings, ReaderSettings};
 use crate::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
 use crate::other_halls::OtherHallMatters;
 use crate::people::{PeoplePage, SplitInput};

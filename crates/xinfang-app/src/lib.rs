@@ -16,6 +16,7 @@ pub mod conflicts;
 pub mod contact;
 #[cfg(test)]
 mod contact_tests;
+pub mod desk_settings;
 pub mod error;
 pub mod export_file;
 pub mod matters;

@@ -276,6 +276,7 @@ impl AppState {
                     value: c.clone(),
                     label: hall_label(c),
                     hint: String::new(),
+                    initials: String::new(),
                 })
                 .collect();
             let hall_name = match &q.hall {
@@ -514,6 +515,7 @@ impl AppState {
                         value: (*c).to_owned(),
                         label: (*n).to_owned(),
                         hint: String::new(),
+                        initials: String::new(),
                     })
                     .collect(),
                 may_record: may(&me.roles, Action::RecordPublicity),

@@ -169,10 +169,12 @@ pub enum Action {
     ManagePeople,
     /// Set the hall's own names (e.g. its 人民调解委员会), the same on every desk of the hall.
     ConfigureHall,
+    /// Set this desk's ID-card reader (which reader, its port or URL) and test it.
+    ConfigureDesk,
 }
 
 impl Action {
-    pub const ALL: [Action; 40] = [
+    pub const ALL: [Action; 41] = [
         Action::RegisterVisit,
         Action::SearchVisitors,
         Action::ListStaff,
@@ -213,6 +215,7 @@ impl Action {
         Action::ResolveConflicts,
         Action::ManagePeople,
         Action::ConfigureHall,
+        Action::ConfigureDesk,
     ];
 
     /// Roles allowed to perform this action.
@@ -254,6 +257,8 @@ impl Action {
             // visits and reports a person is shown with, a supervisor's decision (docs/security.md).
             Action::ManagePeople => &[Supervisor],
             Action::ConfigureHall => &[Admin],
+            // The desk's own device: whoever sets up or works at the registration desk.
+            Action::ConfigureDesk => &[Clerk, Supervisor, Admin],
         }
     }
 
@@ -299,6 +304,7 @@ impl Action {
             Action::ResolveConflicts => "处理同步冲突",
             Action::ManagePeople => "更正证件号码、合并或拆分来访人",
             Action::ConfigureHall => "设置大厅信息（人民调解委员会名称）",
+            Action::ConfigureDesk => "设置本机身份证读卡器",
         }
     }
 }

@@ -72,6 +72,8 @@ pub struct RecordOwner {
 /// A visitor's ID number or phone in full (shown after the view is audited).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VisitorContact {
+    /// `resident_id`, `passport` …
+    pub id_type: String,
     pub id_number: String,
     pub phone: Option<String>,
 }
@@ -477,11 +479,12 @@ impl Store {
     /// `AuditAction::ViewFullId` / `ViewFullPhone`); lists never carry these.
     pub fn visitor_contact(&self, visitor_id: &str) -> Result<VisitorContact> {
         self.conn
-            .prepare_cached("SELECT id_number, phone FROM visitors WHERE id = ?1")?
+            .prepare_cached("SELECT id_type, id_number, phone FROM visitors WHERE id = ?1")?
             .query_row([visitor_id], |r| {
                 Ok(VisitorContact {
-                    id_number: r.get(0)?,
-                    phone: r.get(1)?,
+                    id_type: r.get(0)?,
+                    id_number: r.get(1)?,
+                    phone: r.get(2)?,
                 })
             })
             .optional()?

@@ -19,6 +19,7 @@ mod hall_key;
 mod hall_settings;
 mod home;
 mod keys;
+mod local_settings;
 mod maintenance;
 mod matters;
 mod mediation;
@@ -59,6 +60,7 @@ pub use keys::{
     Credentials, DataKey, KEYSLOTS_FILE, KEYSLOTS_LOCK_FILE, KdfParams, RecoveryKey,
     throttle_seconds,
 };
+pub use local_settings::{DISPLAY, ID_READER};
 pub use maintenance::{RestoreOutcome, VerifyReport, backup_keyslots_path};
 pub use matters::{
     AllowedEvent, DeadlineView, DueItem, DueList, EventRecord, MatterView, RouteProposal,

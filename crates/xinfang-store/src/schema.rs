@@ -55,6 +55,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0027_stats_days.sql")),
         M::up(include_str!("../migrations/0028_visit_people.sql")),
         M::up(include_str!("../migrations/0029_open_limits.sql")),
+        M::up(include_str!("../migrations/0030_local_settings.sql")),
     ])
 }
 

@@ -7,6 +7,7 @@ import type { BacklogBoard } from './bindings/BacklogBoard'
 import type { BacklogCase } from './bindings/BacklogCase'
 import type { BacklogFilter } from './bindings/BacklogFilter'
 import type { BackupDone } from './bindings/BackupDone'
+import type { CardFill } from './bindings/CardFill'
 import type { ClassifyInput } from './bindings/ClassifyInput'
 import type { ClearInput } from './bindings/ClearInput'
 import type { Completeness } from './bindings/Completeness'
@@ -31,6 +32,7 @@ import type { MatterPage } from './bindings/MatterPage'
 import type { MediationInput } from './bindings/MediationInput'
 import type { MediationRecord } from './bindings/MediationRecord'
 import type { MergeRecord } from './bindings/MergeRecord'
+import type { MySettings } from './bindings/MySettings'
 import type { NewStaffInput } from './bindings/NewStaffInput'
 import type { NoteInput } from './bindings/NoteInput'
 import type { OtherHallMatters } from './bindings/OtherHallMatters'
@@ -44,6 +46,7 @@ import type { PublicityPage } from './bindings/PublicityPage'
 import type { PublicityRecord } from './bindings/PublicityRecord'
 import type { QueueItem } from './bindings/QueueItem'
 import type { RateMatter } from './bindings/RateMatter'
+import type { ReaderSettings } from './bindings/ReaderSettings'
 import type { ReferenceLists } from './bindings/ReferenceLists'
 import type { RegisterResult } from './bindings/RegisterResult'
 import type { RestoreDone } from './bindings/RestoreDone'
@@ -59,6 +62,7 @@ import type { SyncStatus } from './bindings/SyncStatus'
 import type { VisitDetail } from './bindings/VisitDetail'
 import type { VisitInput } from './bindings/VisitInput'
 import type { VisitRow } from './bindings/VisitRow'
+import type { VisitorInput } from './bindings/VisitorInput'
 import type { VisitorProfile } from './bindings/VisitorProfile'
 import type { WrittenFile } from './bindings/WrittenFile'
 
@@ -78,6 +82,7 @@ export interface Commands {
   history: { args: { query: string }; result: Array<HistoryEntry> }
   register_visit: { args: { input: VisitInput }; result: RegisterResult }
   person_matters: { args: { idNumber: string }; result: Array<PersonMatter> }
+  returning_visitor: { args: { visitorId: string }; result: VisitorInput }
   register_repeat_visit: { args: { input: VisitInput; matterId: string }; result: RegisterResult }
   other_hall_matters: { args: { idNumber: string }; result: OtherHallMatters }
   today: { args: null; result: Array<VisitRow> }
@@ -136,6 +141,11 @@ export interface Commands {
   reveal_party_contact: { args: { mediationId: string; party: number; field: ContactField }; result: string }
   hall_settings: { args: null; result: HallSettings }
   set_committee_name: { args: { name: string }; result: HallSettings }
+  my_settings: { args: null; result: MySettings }
+  set_display_mode: { args: { mode: string }; result: MySettings }
+  set_id_reader: { args: { settings: ReaderSettings }; result: MySettings }
+  test_id_reader: { args: { settings: ReaderSettings }; result: CardFill }
+  read_id_card: { args: null; result: CardFill }
   audit_entries: { args: { filter: AuditQuery }; result: Array<AuditRow> }
   sync_conflicts: { args: null; result: SyncConflicts }
   resolve_sync_conflict: { args: { id: string; choose: number | null; value: string | null }; result: Conflict }

@@ -28,6 +28,7 @@ import type { RateKind } from './bindings/RateKind'
 import type { AuditQuery } from './bindings/AuditQuery'
 import type { ContactField } from './bindings/ContactField'
 import type { SplitInput } from './bindings/SplitInput'
+import type { ReaderSettings } from './bindings/ReaderSettings'
 export class ApiError extends Error {
   readonly detail: CommandError
   constructor(detail: CommandError) {
@@ -121,6 +122,12 @@ export const api = {
     call('add_mediation_investigation', { mediationId, input }),
   hallSettings: () => call('hall_settings'),
   setCommitteeName: (name: string) => call('set_committee_name', { name }),
+  mySettings: () => call('my_settings'),
+  returningVisitor: (visitorId: string) => call('returning_visitor', { visitorId }),
+  setDisplayMode: (mode: string) => call('set_display_mode', { mode }),
+  setIdReader: (settings: ReaderSettings) => call('set_id_reader', { settings }),
+  testIdReader: (settings: ReaderSettings) => call('test_id_reader', { settings }),
+  readIdCard: () => call('read_id_card'),
   printMediationDocument: (mediationId: string, kind: string) =>
     call('print_mediation_document', { mediationId, kind }),
   visitorProfile: (visitorId: string) => call('visitor_profile', { visitorId }),

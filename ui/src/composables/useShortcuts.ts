@@ -7,9 +7,11 @@ export interface Shortcuts {
   search?: () => void
   /** Ctrl+Enter */
   submit?: () => void
+  /** F4: read the ID card on the desk's reader */
+  readCard?: () => void
 }
 
-/** The registration form's keys: F2 new registration, Ctrl+F search, Ctrl+Enter submit. */
+/** The registration form's keys: F2 new registration, Ctrl+F search, Ctrl+Enter submit, F4 read the ID card. */
 export function useShortcuts(keys: Shortcuts) {
   function onKey(e: KeyboardEvent) {
     if (e.key === 'F2' && keys.newForm) {
@@ -18,6 +20,9 @@ export function useShortcuts(keys: Shortcuts) {
     } else if (e.ctrlKey && (e.key === 'f' || e.key === 'F') && keys.search) {
       e.preventDefault()
       keys.search()
+    } else if (e.key === 'F4' && keys.readCard) {
+      e.preventDefault()
+      keys.readCard()
     } else if (e.ctrlKey && e.key === 'Enter' && keys.submit) {
       e.preventDefault()
       keys.submit()

@@ -2,6 +2,7 @@ import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { api } from '../api'
 import type { AppInfo } from '../api/bindings/AppInfo'
+import type { MySettings } from '../api/bindings/MySettings'
 import type { ReferenceLists } from '../api/bindings/ReferenceLists'
 import type { SessionInfo } from '../api/bindings/SessionInfo'
 
@@ -11,6 +12,8 @@ export const useSessionStore = defineStore('session', () => {
   const session = ref<SessionInfo | null>(null)
   const reference = ref<ReferenceLists | null>(null)
   const endedBecause = ref('')
+  /** The account's display mode and this desk's ID-card reader (kept in the store). */
+  const settings = ref<MySettings | null>(null)
 
   const roles = computed(() => session.value?.staff.roles ?? [])
   const loggedIn = computed(() => session.value !== null)
@@ -24,22 +27,31 @@ export const useSessionStore = defineStore('session', () => {
     session.value = await api.login(username, password)
     endedBecause.value = ''
     reference.value = await api.reference()
+    await loadSettings()
+  }
+
+  /** A failure leaves the standard display and no reader: nothing needs them to work. */
+  async function loadSettings() {
+    settings.value = await api.mySettings().catch(() => null)
   }
 
   async function restore() {
     session.value = await api.session()
     if (session.value && !reference.value) reference.value = await api.reference()
+    if (session.value && !settings.value) await loadSettings()
   }
 
   async function logout(reason = '') {
     endedBecause.value = reason
     session.value = null
+    settings.value = null
     await api.logout().catch(() => undefined)
   }
 
   /** The session ended on the Rust side (idle timeout): forget it here too. */
   function ended(reason: string) {
     session.value = null
+    settings.value = null
     endedBecause.value = reason
   }
 
@@ -53,5 +65,9 @@ export const useSessionStore = defineStore('session', () => {
     return '/login'
   })
 
-  return { app, session, reference, endedBecause, roles, loggedIn, home, loadApp, login, restore, logout, ended }
+  /** 标准, 大字 or 高对比: applied to every screen through the root element. */
+  const display = computed(() => settings.value?.display ?? 'standard')
+  const readerKind = computed(() => settings.value?.reader.kind ?? 'none')
+
+  return { app, session, reference, endedBecause, settings, display, readerKind, roles, loggedIn, home, loadApp, login, restore, logout, ended, loadSettings }
 })

@@ -7,4 +7,9 @@ export type Choice = { value: string, label: string,
 /**
  * A sentence the lawyer can read out (legal routes), else empty.
  */
-hint: string, };
+hint: string, 
+/**
+ * Pinyin initials of the label (劳动和社会保障 → `ldhshbz`): a select finds the choice by
+ * them as well as by the Chinese.
+ */
+initials: string, };
