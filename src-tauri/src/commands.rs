@@ -669,7 +669,10 @@ mod tests {
     fn every_command_function_matches_the_table() {
         let table: &[(&str, &str, &str)] = xinfang_app::command_table!(table);
         let file = include_str!("commands.rs");
-        let src = squeeze(file.split("#[cfg(test)]").next().unwrap());
+        // The webview is Tauri's to inject (the display mode's zoom), not an argument the page
+        // sends, so it is not in the table.
+        let src = squeeze(file.split("#[cfg(test)]").next().unwrap())
+            .replace(",webview:tauri::Webview", "");
         for (name, args, ret) in table {
             let args = squeeze(args);
             let sep = if args.is_empty() { "" } else { "," };
