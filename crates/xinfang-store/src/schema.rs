@@ -6,9 +6,9 @@ use rusqlite_migration::{M, Migrations};
 use crate::Result;
 
 /// Durability first: WAL with a full fsync at every commit, foreign keys enforced. The page
-/// cache (decrypted pages) may grow to 96 MiB: the desk's memory budget is 200 MB for any
-/// screen at a million visitors (issue 21), and the statistics, which read the most, now read
-/// kept figures and narrow indexes (migrations 0027, 0028). It was 256 MiB, for search.
+/// cache (decrypted pages) may grow to 256 MiB so a hall's visitor rows stay in memory for
+/// search: at 96 MiB search was ten times slower on a 900,000-visit store (docs/performance.md),
+/// though the statistics alone would fit the 200 MB memory budget with it.
 pub(crate) fn configure(conn: &Connection) -> Result<()> {
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     debug_assert_eq!(mode, "wal");
@@ -16,7 +16,7 @@ pub(crate) fn configure(conn: &Connection) -> Result<()> {
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;
-         PRAGMA cache_size = -98304;",
+         PRAGMA cache_size = -262144;",
     )?;
     Ok(())
 }
