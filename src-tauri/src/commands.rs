@@ -12,7 +12,9 @@ use xinfang_app::backup::{BackupDone, RestoreDone};
 use xinfang_app::conflicts::SyncConflicts;
 use xinfang_app::contact::HallSettings;
 use xinfang_app::desk_settings::{CardFill, MySettings, ReaderSettings};
+use xinfang_app::enrolment::{EnrolledDesk, FoundServer};
 use xinfang_app::error::CmdResult;
+use xinfang_app::hall_queue::CallOutcome;
 use xinfang_app::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
 use xinfang_app::other_halls::OtherHallMatters;
 use xinfang_app::people::{PeoplePage, SplitInput};
@@ -23,6 +25,7 @@ use xinfang_core::desk::{
     ConsultationInput, ContinueMediationInput, Desk, FollowUpInput, IdCheck, InvestigationInput,
     MediationInput,
 };
+use xinfang_core::queue::Room;
 use xinfang_core::staff::Role;
 use xinfang_core::stats::{EvaluationInput, PublicityInput};
 use xinfang_core::visit::{VisitInput, VisitorInput};
@@ -71,6 +74,16 @@ pub async fn reference(s: S<'_>) -> CmdResult<ReferenceLists> {
 #[tauri::command]
 pub async fn sync_status(s: S<'_>) -> CmdResult<SyncStatus> {
     s.sync_status()
+}
+
+#[tauri::command]
+pub async fn discover_servers(s: S<'_>) -> CmdResult<Vec<FoundServer>> {
+    s.discover_servers()
+}
+
+#[tauri::command]
+pub async fn enrol_desk(s: S<'_>, server: String, code: String) -> CmdResult<EnrolledDesk> {
+    s.enrol_desk(&server, &code)
 }
 
 #[tauri::command]
@@ -192,6 +205,21 @@ pub async fn mediator_queue(s: S<'_>) -> CmdResult<Vec<QueueItem>> {
 #[tauri::command]
 pub async fn mediator_take_next(s: S<'_>) -> CmdResult<Option<QueueItem>> {
     s.take_next(Desk::Mediator)
+}
+
+#[tauri::command]
+pub async fn call_registration(s: S<'_>, queue_label: String) -> CmdResult<CallOutcome> {
+    s.call_number(&queue_label, Room::Registration)
+}
+
+#[tauri::command]
+pub async fn lawyer_call(s: S<'_>, queue_label: String) -> CmdResult<CallOutcome> {
+    s.call_number(&queue_label, Room::Lawyer)
+}
+
+#[tauri::command]
+pub async fn mediator_call(s: S<'_>, queue_label: String) -> CmdResult<CallOutcome> {
+    s.call_number(&queue_label, Room::Mediator)
 }
 
 #[tauri::command]

@@ -5,20 +5,27 @@
 //! (SQLite WAL: the app's connection keeps answering the clerk during the network round trip).
 //! It syncs only while a staff member is logged in: nothing is opened without a login. The
 //! outcome lands in [`AppState::sync`], which the status bar reads through `sync_status`.
+//!
+//! Live inside the hall (docs/sync.md "Live notifications"): a thread listens to the enrolled
+//! server's notifications (`xinfang_app::live`) and wakes the loop on each; after a sync that
+//! pulled something the app emits [`HALL_CHANGED`], on which the lawyer's and mediator's
+//! queues and the clerk's today list reload by themselves.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tauri::{AppHandle, Manager};
+use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::Notify;
 use xinfang_app::api::{AppState, SyncStatus};
-use xinfang_app::sync::attempt;
+use xinfang_app::sync::attempt_counted;
 use xinfang_store::Store;
 
 /// Env var: seconds between two background syncs.
 pub const INTERVAL_ENV: &str = "XINFANG_SYNC_SECONDS";
 /// Seconds between two background syncs unless configured.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
+/// The event the UI reloads the hall's lists on; its payload is the number of changes pulled.
+pub const HALL_CHANGED: &str = "hall-changed";
 
 /// The interval from `XINFANG_SYNC_SECONDS` (a positive number of seconds), else the default.
 pub fn interval_from(env: Option<String>) -> Duration {
@@ -33,19 +40,31 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The loop. `open` gives a fresh store connection while someone is logged in (`None`
-/// otherwise: skip this round). Runs until the runtime stops.
-pub async fn run<F>(open: F, wake: Arc<Notify>, status: Arc<Mutex<SyncStatus>>, interval: Duration)
-where
+/// otherwise: skip this round); `pulled` is told how many changes a sync brought, when any.
+/// Runs until the runtime stops.
+pub async fn run<F, P>(
+    open: F,
+    wake: Arc<Notify>,
+    status: Arc<Mutex<SyncStatus>>,
+    interval: Duration,
+    pulled: P,
+) where
     F: Fn() -> Option<Result<Store, String>> + Send + Sync + Clone + 'static,
+    P: Fn(u64) + Send + 'static,
 {
     loop {
         let open = open.clone();
         let outcome = tauri::async_runtime::spawn_blocking(move || {
-            open().map(|r| r.map(|mut store| attempt(&mut store)))
+            open().map(|r| r.map(|mut store| attempt_counted(&mut store)))
         })
         .await;
         match outcome {
-            Ok(Some(Ok(s))) => *lock(&status) = s,
+            Ok(Some(Ok((s, n)))) => {
+                *lock(&status) = s;
+                if n > 0 {
+                    pulled(n);
+                }
+            }
             Ok(Some(Err(e))) => {
                 let mut st = lock(&status);
                 st.online = false;
@@ -70,12 +89,34 @@ pub fn start(app: AppHandle) {
     let state = app.state::<AppState>();
     let (wake, status) = (state.sync_wake.clone(), state.sync.clone());
     tracing::info!(seconds = interval.as_secs_f64(), "background sync started");
+    let handle = app.clone();
     let open = move || {
-        app.state::<AppState>()
+        handle
+            .state::<AppState>()
             .sync_store()
             .map(|r| r.map_err(|e| e.message))
     };
-    tauri::async_runtime::spawn(run(open, wake, status, interval));
+    let emitter = app.clone();
+    let pulled = move |n: u64| {
+        if let Err(e) = emitter.emit(HALL_CHANGED, n) {
+            tracing::warn!(error = %e, "hall-changed not emitted");
+        }
+    };
+    tauri::async_runtime::spawn(run(open.clone(), wake.clone(), status, interval, pulled));
+    // The live stream blocks on its reads: a thread of its own, for the app's lifetime.
+    let spawned = std::thread::Builder::new()
+        .name("xinfang-live".into())
+        .spawn(move || {
+            xinfang_app::live::listen(
+                || xinfang_app::live::connect_store(open()),
+                |_| wake.notify_one(),
+                || true,
+                std::thread::sleep,
+            )
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "live updates not started: the desk syncs periodically");
+    }
 }
 
 #[cfg(test)]
@@ -116,6 +157,7 @@ mod tests {
             wake.clone(),
             status.clone(),
             Duration::from_secs(3600),
+            |_| panic!("nothing to pull without an enrolment"),
         ));
         let wait_for = |n: usize| {
             let end = std::time::Instant::now() + Duration::from_secs(10);

@@ -304,6 +304,14 @@ def submit_registration(drv) -> str:
     return el(drv, "queue-number").text.strip()
 
 
+def own_number(label: str, n: int) -> bool:
+    """A queue number the desk issued itself (not enrolled, or its server out of reach): its
+    letter and three digits, e.g. `B001` (issue 17)."""
+    import re
+
+    return re.fullmatch(rf"[B-Z]{n:03d}", label) is not None
+
+
 def china_today():
     """Today in China (UTC+8), the day the desk dates its records by; the test machine's own
     date differs from it eight hours a day."""

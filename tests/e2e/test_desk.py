@@ -4,8 +4,8 @@ repeat visits, group visits, the lawyer and mediator desks, and a restart.
 The tests share one data dir and run in file order; each starts the app anew.
 """
 
-from helpers import (choose, click, el, els, field_error, fill_appeal, login, logout, resident_id, shot,
-                     submit_registration, tid, type_into, wait)
+from helpers import (choose, click, el, els, field_error, fill_appeal, login, logout, own_number, resident_id, shot,
+                     submit_registration, text_of, tid, type_into, wait)
 from selenium.webdriver.common.by import By
 
 
@@ -54,7 +54,9 @@ def test_login_register_wrong_check_digit_then_fix(start_app):
     wait(drv).until(lambda d: "男" in el(d, "visitor-sex").text)
     assert el(drv, "visitor-birth-date").get_attribute("value") == "1980-01-15"
     shot(drv, "registration")
-    assert submit_registration(drv) == "1"
+    assert own_number(submit_registration(drv), 1)
+    # Not enrolled: the desk's own number, and the clerk is told why.
+    assert "本机号" in text_of(drv, "queue-note")
 
 
 def test_today_list_and_repeat_visit(start_app):
@@ -78,7 +80,7 @@ def test_today_list_and_repeat_visit(start_app):
     type_into(drv, "visitor-name", "张建国")
     fill_appeal(drv, "工资仍未支付，再次来访。")
     shot(drv, "history-panel")
-    assert submit_registration(drv) == "2"
+    assert own_number(submit_registration(drv), 2)
     assert "重复访" in el(drv, "register-result").text
 
     click(drv, "nav-today")
@@ -108,7 +110,7 @@ def test_group_visit_at_most_five_representatives(start_app):
     assert els(drv, "visitor-name")[5].get_attribute("value") == "赵磊"
 
     click(drv, "visitor-representative", 5)
-    assert submit_registration(drv) == "3"
+    assert own_number(submit_registration(drv), 3)
 
 
 def test_hand_off_to_lawyer_and_mediator(start_app):

@@ -9,8 +9,8 @@ import json
 import subprocess
 import time
 
-from helpers import (CLI, choose, click, el, els, login, own_hall, resident_id, shot, submit_registration,
-                     tid, type_into, wait)
+from helpers import (CLI, choose, click, el, els, login, own_hall, own_number, resident_id, shot,
+                     submit_registration, tid, type_into, wait)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -97,7 +97,7 @@ def test_the_simulated_reader_fills_the_form_and_the_visit_is_registered(start_a
             strokes += 1
             queue = el(drv, "queue-number").text.strip()
             seconds = time.monotonic() - start
-            assert queue == "1"
+            assert own_number(queue, 1)
             print(f"\nPERF walk-in with a reader read: {strokes} keystrokes "
                   f"({len(APPEAL)} of them the appeal), {seconds:.1f} s")
 
@@ -151,7 +151,7 @@ def test_keyboard_wedge_and_a_returning_visitor(start_app):
         keys(drv, Keys.ENTER)
         wait(drv).until(lambda d: "劳动和社会保障" in el(d, "visit-category").text)
         type_into(drv, "visit-appeal", "拖欠工资三个月，要求支付。")
-        assert submit_registration(drv) == "1"
+        assert own_number(submit_registration(drv), 1)
 
         # A returning visitor: the number finds them; the history panel fills the rest.
         click(drv, "register-reset")
@@ -172,7 +172,7 @@ def test_keyboard_wedge_and_a_returning_visitor(start_app):
         shot(drv, "returning-visitor")
         queue = submit_registration(drv)
         seconds = time.monotonic() - start
-        assert queue == "2"
+        assert own_number(queue, 2)
         assert "重复访" in el(drv, "register-result").text
         print(f"\nPERF returning visitor: {strokes} keystrokes and 2 clicks, {seconds:.1f} s")
 

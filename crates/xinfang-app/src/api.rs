@@ -28,6 +28,7 @@ use xinfang_store::{
     MediationRecord, NewStaff, QueueItem, RecordOwner, Registered, Staff, Store, VisitDetail,
     VisitRow, VisitorProfile,
 };
+use xinfang_sync::client::SyncError;
 
 use crate::error::{CmdResult, CommandError, ErrorKind};
 
@@ -219,6 +220,11 @@ pub struct RegisterResult {
     pub registered: Registered,
     /// Non-blocking remarks (unknown region prefix …), each at its field.
     pub warnings: Vec<FieldError>,
+    /// Why the queue number is this desk's own (`B017`) and not the hall's (Chinese); none
+    /// when the hall's server issued it (`crate::hall_queue`).
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_note: Option<String>,
 }
 
 /// Which number `reveal_visitor_contact` shows in full.
@@ -395,7 +401,7 @@ pub fn queue_slip(
         .unwrap_or_else(|_| at.clone());
     Ok(xinfang_print::slip::QueueSlip {
         hall_name,
-        queue_no: detail.visit.queue_no.to_string(),
+        queue_no: detail.visit.queue_label.clone(),
         visited_at_zh,
         wait_at: wait_at.to_owned(),
         phone: store
@@ -557,7 +563,15 @@ impl AppState {
             .store
             .as_mut()
             .ok_or_else(|| CommandError::unauthenticated("not_logged_in", "请先登录。"))?;
-        f(store, &staff)
+        // A command that wrote a synced change (a hand-off, a taken visitor, a consultation…)
+        // is pushed at once, so the hall's other desks hear of it now (docs/sync.md "Live
+        // notifications"); reads and audit entries alone do not wake the sync.
+        let before = xinfang_sync::DeskReplica::last_local_seq(store).ok();
+        let result = f(store, &staff);
+        if result.is_ok() && xinfang_sync::DeskReplica::last_local_seq(store).ok() > before {
+            self.sync_wake.notify_one();
+        }
+        result
     }
 
     /// Notes that this session wrote the export at `path` (so that it may open it).
@@ -909,13 +923,24 @@ impl AppState {
     }
 
     pub fn register_visit(&self, input: VisitInput) -> CmdResult<RegisterResult> {
+        let number = self.ask_queue_number(&input)?;
         self.act(Action::RegisterVisit, |store, me| {
             let valid = validate_visit(&input, &store.reference_data(), self.now_cst())?;
-            let result = register(store, me, &valid, None)?;
+            let result = register(store, me, &valid, None, number)?;
             // Push the new visit to the city now rather than at the next round.
             self.sync_wake.notify_one();
             Ok(result)
         })
+    }
+
+    /// The hall's next queue number for a valid form (an invalid one takes none), asked of the
+    /// server before the store's transaction and without holding the store.
+    fn ask_queue_number(&self, input: &VisitInput) -> CmdResult<Result<String, SyncError>> {
+        let (client, day) = self.act(Action::RegisterVisit, |store, _| {
+            let valid = validate_visit(input, &store.reference_data(), self.now_cst())?;
+            Ok((xinfang_sync::client::hall_client(store), visit_day(&valid)))
+        })?;
+        Ok(crate::hall_queue::ask_number(client, day))
     }
 
     /// A person's matters, to attach the visit being registered to one (重复访).
@@ -964,9 +989,10 @@ impl AppState {
         input: VisitInput,
         matter_id: &str,
     ) -> CmdResult<RegisterResult> {
+        let number = self.ask_queue_number(&input)?;
         self.act(Action::RegisterVisit, |store, me| {
             let valid = validate_visit(&input, &store.reference_data(), self.now_cst())?;
-            let result = register(store, me, &valid, Some(matter_id))?;
+            let result = register(store, me, &valid, Some(matter_id), number)?;
             self.sync_wake.notify_one();
             Ok(result)
         })
@@ -1412,23 +1438,39 @@ fn audit_row(e: AuditEntry, staff: &[Staff]) -> AuditRow {
 
 /// Registers a validated visit: a new matter, or (`matter_id`) a repeat visit joining that one
 /// (重复访, with 不再受理 when the law says so). 越级访 is decided by the store with the visit, in
-/// its transaction. The use case of every front end (the desk, `xinfang visit add`).
+/// its transaction. `hall_number` is the hall's queue number the server issued (asked before,
+/// `crate::hall_queue::ask_number`), or why there is none: then the desk issues its own and
+/// the answer says why. The use case of every front end (the desk, `xinfang visit add`).
 pub fn register(
     store: &mut Store,
     me: &Staff,
     valid: &ValidVisit,
     matter_id: Option<&str>,
+    hall_number: Result<String, SyncError>,
 ) -> CmdResult<RegisterResult> {
     authorize(&me.roles, Action::RegisterVisit).map_err(CommandError::forbidden)?;
+    let label = hall_number.as_ref().ok().map(String::as_str);
     let registered = match matter_id.map(str::trim).filter(|m| !m.is_empty()) {
-        None => store.register_visit(valid, &me.id)?,
-        Some(id) => crate::matters::register_repeat_visit(store, me, valid, id)?,
+        None => store.register_visit_labelled(valid, &me.id, label)?,
+        Some(id) => crate::matters::register_repeat_visit(store, me, valid, id, label)?,
     };
     let warnings = visit_warnings(valid, &registered);
+    let queue_note = hall_number
+        .err()
+        .map(|e| crate::hall_queue::own_number_note(&e, &registered.queue_label));
     Ok(RegisterResult {
         registered,
         warnings,
+        queue_note,
     })
+}
+
+/// The day a visit is numbered in: its own (China Standard Time), as the store dates it.
+pub fn visit_day(valid: &ValidVisit) -> NaiveDate {
+    valid
+        .visited_at
+        .with_timezone(&xinfang_core::clock::cst())
+        .date_naive()
 }
 
 /// The form's own remarks, and 越级访 as stored with the visit: the remarks every front end

@@ -21,6 +21,9 @@ macro_rules! command_table {
             session: Public, () -> Option<SessionInfo>;
             reference: LoggedIn, () -> ReferenceLists;
             sync_status: LoggedIn, () -> SyncStatus;
+            // 连接服务器: the servers on the LAN, enrolment with a code (enrolment.rs).
+            discover_servers: ManageStaff, () -> Vec<FoundServer>;
+            enrol_desk: ManageStaff, (server: String, code: String) -> EnrolledDesk;
             // Drafts of unsubmitted forms, the staff member's own (api.rs).
             draft_save: LoggedIn, (form: String, json: String) -> String;
             draft_load: LoggedIn, (form: String) -> Option<Draft>;
@@ -46,6 +49,11 @@ macro_rules! command_table {
             consultation: ViewConsultation, (id: String) -> ConsultationRecord;
             mediator_queue: MediatorDesk, () -> Vec<QueueItem>;
             mediator_take_next: MediatorDesk, () -> Option<QueueItem>;
+            // 叫号: a number called to the room of the caller's desk on the hall's call screen
+            // (hall_queue.rs); each room's own rule.
+            call_registration: RegisterVisit, (queue_label: String) -> CallOutcome;
+            lawyer_call: LawyerDesk, (queue_label: String) -> CallOutcome;
+            mediator_call: MediatorDesk, (queue_label: String) -> CallOutcome;
             log_mediation: LogMediation, (input: MediationInput) -> MediationRecord;
             mediation: ViewMediation, (id: String) -> MediationRecord;
             // A pending mediation continued, the court's answer, 回访 (api.rs).

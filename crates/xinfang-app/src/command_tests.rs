@@ -15,6 +15,7 @@ use xinfang_core::desk::{
 use xinfang_core::id::resident_id_check_char;
 use xinfang_core::matter::MatterEvent;
 use xinfang_core::notice::NoticeKind;
+use xinfang_core::queue::Room;
 use xinfang_core::staff::{Action, Role};
 use xinfang_core::visit::{VisitInput, VisitorInput};
 use xinfang_store::{NewStaff, Staff, Store};
@@ -148,6 +149,15 @@ fn cases() -> Vec<(&'static str, Case)> {
         ("session", |s, _, _| ok(s.session())),
         ("reference", |s, _, _| ok(s.reference())),
         ("sync_status", |s, _, _| ok(s.sync_status())),
+        // Refused before any network when the role may not; allowed: a short LAN browse.
+        ("discover_servers", |s, _, _| ok(s.discover_servers())),
+        // An unreachable server: past the access check, refused with its reason.
+        ("enrol_desk", |s, _, _| {
+            match s.enrol_desk("http://127.0.0.1:9", "CODE") {
+                Err(e) if e.kind == crate::error::ErrorKind::Validation => Ok(()),
+                other => ok(other),
+            }
+        }),
         ("draft_save", |s, _, _| {
             ok(s.draft_save("register", r#"{"form":{}}"#))
         }),
@@ -185,6 +195,16 @@ fn cases() -> Vec<(&'static str, Case)> {
         ("mediator_queue", |s, _, _| ok(s.queue(Desk::Mediator))),
         ("mediator_take_next", |s, _, _| {
             ok(s.take_next(Desk::Mediator))
+        }),
+        // Not enrolled: the call is not made, but the role check comes first.
+        ("call_registration", |s, _, _| {
+            ok(s.call_number("17", Room::Registration))
+        }),
+        ("lawyer_call", |s, _, _| {
+            ok(s.call_number("17", Room::Lawyer))
+        }),
+        ("mediator_call", |s, _, _| {
+            ok(s.call_number("17", Room::Mediator))
         }),
         ("log_mediation", |s, v, _| ok(s.log_mediation(mediation(v)))),
         ("mediation", |s, _, _| ok(s.mediation("no-such-id"))),
@@ -413,13 +433,16 @@ fn every_command_has_an_access_rule_and_a_case() {
         .iter()
         .map(|p| p.as_str().unwrap())
         .collect();
-    let wanted: Vec<String> = COMMANDS
+    let mut wanted: Vec<String> = COMMANDS
         .iter()
         .map(|c| format!("allow-{}", c.replace('_', "-")))
         .collect();
+    // Beyond the commands, only listening to the app's own events (`hall-changed`, issue 17):
+    // no other core plugin.
+    wanted.extend(["core:event:allow-listen", "core:event:allow-unlisten"].map(String::from));
     assert_eq!(
         granted, wanted,
-        "capabilities/default.json must grant exactly COMMANDS"
+        "capabilities/default.json must grant exactly COMMANDS and listening to events"
     );
 }
 
@@ -715,6 +738,45 @@ fn clerk_lawyer_mediator_flow() {
     let (store, _) = Store::login(state.data_dir(), "supervisor", PW).unwrap();
     let report = store.verify().unwrap();
     assert!(report.ok(), "{:?}", report.problems);
+}
+
+/// Whether the background sync was woken (a permit is waiting), taking the permit.
+fn sync_woken(state: &AppState) -> bool {
+    use std::future::Future;
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    let notified = std::pin::pin!(state.sync_wake.notified());
+    notified.poll(&mut cx).is_ready()
+}
+
+/// Issue 17: what the hall's other desks wait for (a hand-off, a taken visitor, a
+/// consultation) is pushed at once; a look at a list is not.
+#[test]
+fn a_hall_change_wakes_the_sync_and_a_read_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("clerk", PW).unwrap();
+    let v = state
+        .register_visit(visit("张三", &id("19800115", "013")))
+        .unwrap()
+        .registered
+        .visit_id;
+    assert!(sync_woken(&state));
+    assert!(!sync_woken(&state), "one permit, taken");
+    state.today().unwrap();
+    assert!(!sync_woken(&state), "a read pushes nothing");
+    state.hand_off(&v, Desk::Lawyer, "").unwrap();
+    assert!(sync_woken(&state), "a hand-off is pushed at once");
+    assert!(state.hand_off(&v, Desk::Lawyer, "").is_err());
+    assert!(!sync_woken(&state), "a refused command wrote nothing");
+    state.login("lawyer", PW).unwrap();
+    assert!(sync_woken(&state), "a login syncs");
+    state.queue(Desk::Lawyer).unwrap();
+    assert!(!sync_woken(&state));
+    state.take_next(Desk::Lawyer).unwrap().unwrap();
+    assert!(sync_woken(&state), "a taken visitor is pushed at once");
+    state.log_consultation(consultation(&v)).unwrap();
+    assert!(sync_woken(&state), "a consultation is pushed at once");
 }
 
 #[test]
@@ -1225,7 +1287,7 @@ fn cli_use_cases() -> Vec<(&'static str, &'static [Action], UseCase)> {
                     SystemClock.now_cst(),
                 )
                 .expect("a valid visit");
-                ok(m::register_repeat_visit(s, me, &valid, mid))
+                ok(m::register_repeat_visit(s, me, &valid, mid, None))
             },
         ),
         ("matter_of_visit", &[Action::ViewMatter], |s, me, _, v| {

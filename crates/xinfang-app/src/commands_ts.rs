@@ -29,6 +29,8 @@ use crate::backup::{BackupDone, RestoreDone};
 use crate::conflicts::SyncConflicts;
 use crate::contact::HallSettings;
 use crate::desk_settings::{CardFill, MySettings, ReaderSettings};
+use crate::enrolment::{EnrolledDesk, FoundServer};
+use crate::hall_queue::CallOutcome;
 use crate::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
 use crate::other_halls::OtherHallMatters;
 use crate::people::{PeoplePage, SplitInput};

@@ -17,8 +17,11 @@ pub mod contact;
 #[cfg(test)]
 mod contact_tests;
 pub mod desk_settings;
+pub mod enrolment;
 pub mod error;
 pub mod export_file;
+pub mod hall_queue;
+pub mod live;
 pub mod matters;
 pub mod other_halls;
 pub mod people;

@@ -349,10 +349,11 @@ pub fn register_repeat_visit(
     me: &Staff,
     visit: &ValidVisit,
     matter_id: &str,
+    hall_label: Option<&str>,
 ) -> CmdResult<Registered> {
     require(me, Action::RegisterVisit)?;
     may_touch(store, me, matter_id)?;
-    Ok(store.register_repeat_visit(visit, &me.id, matter_id)?)
+    Ok(store.register_repeat_visit_labelled(visit, &me.id, matter_id, hall_label)?)
 }
 
 /// A matter with its deadlines counted from `today`. A confidential (检举控告) matter only for

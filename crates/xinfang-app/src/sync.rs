@@ -29,8 +29,14 @@ fn pending(store: &Store) -> i64 {
 
 /// One attempt on `store`: syncs if the desk is enrolled, and says what to show.
 pub fn attempt(store: &mut Store) -> SyncStatus {
+    attempt_counted(store).0
+}
+
+/// [`attempt`], and how many remote changes it applied: the screens that show the hall's
+/// records refresh when that is not 0 (docs/sync.md "Live notifications").
+pub fn attempt_counted(store: &mut Store) -> (SyncStatus, u64) {
     if !matches!(store.sync_settings(), Ok(Some(_))) {
-        return SyncStatus {
+        let status = SyncStatus {
             online: false,
             enrolled: false,
             checked: true,
@@ -39,6 +45,7 @@ pub fn attempt(store: &mut Store) -> SyncStatus {
             last_error: Some(NOT_ENROLLED.to_owned()),
             unsynced_days: None,
         };
+        return (status, 0);
     }
     let s = client::sync_status(store);
     let unsynced_days = s
@@ -58,7 +65,7 @@ pub fn attempt(store: &mut Store) -> SyncStatus {
         }
         None => s.last_error,
     };
-    SyncStatus {
+    let status = SyncStatus {
         online: s.online,
         enrolled: true,
         checked: true,
@@ -66,7 +73,8 @@ pub fn attempt(store: &mut Store) -> SyncStatus {
         last_sync_at: s.last_sync_at,
         last_error,
         unsynced_days,
-    }
+    };
+    (status, s.pulled)
 }
 
 #[cfg(test)]

@@ -145,6 +145,8 @@ fn server_ingest(changes: &[Change], device_id: &str) -> Duration {
             token_hash: auth::token_hash("t"),
             now: 0,
             roots: Vec::new(),
+            hub: false,
+            other_kind_hash: String::new(),
         },
     )
     .unwrap();

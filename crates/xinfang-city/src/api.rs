@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -26,7 +27,8 @@ use xinfang_sync::audit::{
 };
 use xinfang_sync::wire::{
     ApiError, AuditHead, Change, CityCounts, DeviceState, EnrolRequest, EnrolResponse, HallCounts,
-    HallIdKey, Health, MAX_AUDIT_ENTRIES, MAX_BODY_BYTES, MAX_PULL_CHANGES, MAX_PUSH_CHANGES, Op,
+    HallIdKey, Health, HubAuditRequest, HubDevicesRequest, HubDevicesResponse, HubPullRequest,
+    HubPushRequest, MAX_AUDIT_ENTRIES, MAX_BODY_BYTES, MAX_PULL_CHANGES, MAX_PUSH_CHANGES, Op,
     OtherHallMatter, OwnChangesRequest, OwnChangesResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
     PersonMattersRequest, PersonMattersResponse, PullRequest, PullResponse, PushRequest,
     PushResponse, Quarantine, QuarantinedChange, ReferenceBundle, RemoteChange, RepeatVisit,
@@ -35,6 +37,7 @@ use xinfang_sync::wire::{
 };
 
 use crate::auth;
+use crate::notify::HallNotifier;
 use crate::protocol::{self, CityError, RefusalKind};
 use crate::reference;
 use crate::storage::{Device, NewEnrolment, NewLogEntry, Storage, StorageError};
@@ -64,6 +67,11 @@ pub struct ServerSettings {
     pub min_protocol: u32,
     /// The server's time: changes stamped beyond it + `hlc::MAX_DRIFT_MS` are set aside.
     pub clock: Arc<dyn Clock>,
+    /// A hall hub's relay to its city, woken when a desk pushed (docs/sync.md "Hall hub").
+    pub relay: Option<Arc<crate::hub::RelayWake>>,
+    /// Who is told when a hall's records change (`GET /v1/sync/events`). Keep a clone to
+    /// notify from outside a push (a hub's relay) or to end the streams at shutdown.
+    pub notifier: HallNotifier,
 }
 
 impl Default for ServerSettings {
@@ -71,6 +79,8 @@ impl Default for ServerSettings {
         ServerSettings {
             min_protocol: PROTOCOL_VERSION,
             clock: Arc::new(ServerClock),
+            relay: None,
+            notifier: HallNotifier::new(),
         }
     }
 }
@@ -324,8 +334,9 @@ async fn device(state: &AppState, headers: &HeaderMap) -> Result<Device, Failure
     }
 }
 
-/// The calling device, checked from the headers alone: as an extractor before the body one, it
-/// refuses a caller without a valid token before a byte of the body is read or parsed.
+/// The calling desk, checked from the headers alone: as an extractor before the body one, it
+/// refuses a caller without a valid token before a byte of the body is read or parsed. A hall
+/// hub's token is not a desk's: it relays through `/v1/hub/*` only.
 pub struct Authed(pub Device);
 
 impl axum::extract::FromRequestParts<AppState> for Authed {
@@ -335,7 +346,36 @@ impl axum::extract::FromRequestParts<AppState> for Authed {
         parts: &mut axum::http::request::Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        device(state, &parts.headers).await.map(Authed)
+        desk(state, &parts.headers).await.map(Authed)
+    }
+}
+
+/// The calling desk: a device that is not a hall hub.
+async fn desk(state: &AppState, headers: &HeaderMap) -> Result<Device, Failure> {
+    let d = device(state, headers).await?;
+    if crate::hub::is_hub_id(&d.id) {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "hub_token",
+            "这是大厅服务器的令牌：大厅服务器只通过转发接口与市局同步，不能当作接待台使用。",
+        ));
+    }
+    Ok(d)
+}
+
+/// The calling hall hub, checked from the headers alone (before the body, as [`Authed`]).
+pub struct HubAuthed(pub Device);
+
+impl axum::extract::FromRequestParts<AppState> for HubAuthed {
+    type Rejection = Failure;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let d = device(state, &parts.headers).await?;
+        crate::hub::check_hub(&d).map_err(Failure::from)?;
+        Ok(HubAuthed(d))
     }
 }
 
@@ -428,13 +468,22 @@ async fn enrol(
             "设备编号格式不正确：应为接待台数据库中的设备 UUID。",
         ));
     }
-    let hall_code = HallCode::parse(&req.hall_code).map_err(|e| {
-        Failure::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "hall_code_invalid",
-            e.message,
-        )
-    })?;
+    // A hall hub joins with a code of the hub kind and serves the hall its code names
+    // (docs/sync.md "Hall hub"); a desk names its own hall.
+    let hub = crate::hub::is_hub_id(&req.device_id);
+    let hall_code = if hub {
+        String::new()
+    } else {
+        HallCode::parse(&req.hall_code)
+            .map_err(|e| {
+                Failure::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "hall_code_invalid",
+                    e.message,
+                )
+            })?
+            .into_string()
+    };
     // The name reaches the administrator's terminal (`device list`): no escape sequences.
     if req.device_name.chars().any(char::is_control) {
         return Err(Failure::new(
@@ -469,14 +518,21 @@ async fn enrol(
         ));
     }
     let token = auth::new_token();
+    let (kind, other) = if hub {
+        (auth::CodeKind::Hub, auth::CodeKind::Desk)
+    } else {
+        (auth::CodeKind::Desk, auth::CodeKind::Hub)
+    };
     let enrolment = NewEnrolment {
-        code_hash: auth::code_hash(&req.code),
+        code_hash: auth::code_hash_of(kind, &req.code),
         device_id: req.device_id.clone(),
-        hall_code: hall_code.into_string(),
+        hall_code,
         device_name: req.device_name.chars().take(100).collect(),
         token_hash: auth::token_hash(&token),
         now: state.settings.clock.now().timestamp(),
         roots: req.root_keys.clone(),
+        hub,
+        other_kind_hash: auth::code_hash_of(other, &req.code),
     };
     let storage = state.storage.clone();
     let (hall, key, roots) = blocking(move || {
@@ -506,7 +562,7 @@ async fn enrol(
         (status = 426, description = "The desk's protocol is older than the server's minimum (请升级)", body = ApiError),
     ))]
 async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<DeviceState> {
-    let dev = device(&state, &headers).await?;
+    let dev = desk(&state, &headers).await?;
     let storage = state.storage.clone();
     let id = dev.id.clone();
     let hall = dev.hall_code.clone();
@@ -535,7 +591,7 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
     }))
 }
 
-fn check_batch(changes: &[Change]) -> Result<(), Failure> {
+pub(crate) fn check_batch(changes: &[Change]) -> Result<(), Failure> {
     let bad =
         |code: &str, msg: String| Err(Failure::new(StatusCode::UNPROCESSABLE_ENTITY, code, msg));
     if changes.len() > MAX_PUSH_CHANGES {
@@ -603,17 +659,91 @@ async fn push(
     let n = req.changes.len();
     let dev_id = dev.id.clone();
     let now = state.settings.clock.now().timestamp_millis();
+    let notifier = state.settings.notifier.clone();
     let resp = blocking(move || {
         if let Some(head) = &req.audit_head {
             protocol::report_audit_head(storage.as_ref(), &dev, head)?;
         }
-        protocol::push(storage.as_ref(), &dev, &req.changes, now)
+        let resp = protocol::push(storage.as_ref(), &dev, &req.changes, now)?;
+        // Committed: the hall's other desks may sync now. A failure to read the sequence
+        // only costs them the wait for their next periodic sync.
+        if resp.accepted > 0 && notifier.subscribers(&dev.hall_code) > 0 {
+            match protocol::server_seq(storage.as_ref()) {
+                Ok(seq) => notifier.changed_by(&dev.hall_code, seq, &dev.id),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no live notification: server sequence unread")
+                }
+            }
+        }
+        Ok(resp)
     })
     .await?;
     tracing::info!(device_id = %dev_id, received = n, accepted = resp.accepted,
         duplicates = resp.duplicates, set_aside = resp.set_aside.len(),
         server_max_seq = resp.server_max_seq, "push");
+    if let Some(relay) = &state.settings.relay
+        && resp.accepted + resp.set_aside.len() as u64 > 0
+    {
+        relay.wake();
+    }
     Ok(Json(resp))
+}
+
+/// Seconds between two keep-alive comments of `GET /v1/sync/events`: well inside the idle
+/// timeouts of proxies, and what a desk's read timeout is measured against.
+pub const EVENTS_KEEP_ALIVE_SECS: u64 = 15;
+
+/// One frame of the live stream as a client reads it: its `event:` line (`ready`, `changed`)
+/// and its `data:` line (JSON: `{}`, `{"server_seq": N}`). For the OpenAPI document only.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct LiveFrame {
+    pub event: String,
+    pub data: String,
+}
+
+/// Live notifications of the caller's hall: a Server-Sent Events stream that says only *that*
+/// something changed, never what (docs/sync.md "Live notifications").
+#[utoipa::path(get, path = "/v1/sync/events", tag = "sync", security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = LiveFrame,
+            description = "Server-Sent Events. First `event: ready` (data `{}`): the subscription is live, sync once to catch up. Then `event: changed`, data `{\"server_seq\": N}`, each time another device's changes of the caller's hall were stored (committed; the caller's own pushes are not echoed); a desk syncs on it. A comment line every 15 s keeps the connection alive. Never any record content. The stream ends when the server shuts down: reconnect with a backoff."),
+        (status = 401, description = "Missing, unknown or revoked token", body = ApiError),
+        (status = 426, description = "The desk's protocol is older than the server's minimum (请升级)", body = ApiError),
+        (status = 503, description = "Too many streams open on this server: sync periodically and try again later", body = ApiError),
+    ))]
+async fn events(
+    State(state): State<AppState>,
+    Authed(dev): Authed,
+) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>>, Failure>
+{
+    let sub = state
+        .settings
+        .notifier
+        .subscribe(&dev.hall_code, &dev.id)
+        .ok_or_else(|| {
+            tracing::warn!("live notification streams at their limit");
+            Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "服务器的实时通知连接已满：接待台会照常定时同步，稍后自动重试。",
+            )
+        })?;
+    tracing::info!(device_id = %dev.id, hall = %dev.hall_code, "events stream opened");
+    let ready =
+        futures_util::stream::once(async { Ok(Event::default().event("ready").data("{}")) });
+    let changes = futures_util::stream::unfold(sub, |mut sub| async move {
+        let c = sub.next().await?;
+        let data = serde_json::json!({ "server_seq": c.server_seq }).to_string();
+        Some((Ok(Event::default().event("changed").data(data)), sub))
+    });
+    Ok(
+        Sse::new(futures_util::StreamExt::chain(ready, changes)).keep_alive(
+            KeepAlive::new()
+                .interval(std::time::Duration::from_secs(EVENTS_KEEP_ALIVE_SECS))
+                .text("keep-alive"),
+        ),
+    )
 }
 
 /// The calling device's own changes as stored here, for a desk restored from an old backup.
@@ -710,7 +840,7 @@ async fn check_protocol(
 }
 
 /// Checks the shape of an audit batch (what the schema promises), before its chain is looked at.
-fn check_audit_batch(entries: &[AuditEntry]) -> Result<(), Failure> {
+pub(crate) fn check_audit_batch(entries: &[AuditEntry]) -> Result<(), Failure> {
     if entries.len() > MAX_AUDIT_ENTRIES {
         return Err(Failure::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -918,7 +1048,7 @@ async fn pull(
 
 /// The page size a pull or snapshot asks for. Out-of-range limits are refused, not clamped:
 /// the schema promises 1..=MAX_PULL_CHANGES.
-fn page_limit(limit: Option<u32>) -> Result<u32, Failure> {
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, Failure> {
     let limit = limit.unwrap_or(MAX_PULL_CHANGES);
     if !(1..=MAX_PULL_CHANGES).contains(&limit) {
         return Err(Failure::new(
@@ -981,7 +1111,7 @@ async fn reference_data(
     if admin(&state, &headers).await.is_err() {
         device(&state, &headers).await?;
     }
-    Ok(Json(reference::bundle().clone()))
+    Ok(Json((*reference::bundle()).clone()))
 }
 
 /// Counts per hall (city administrator).
@@ -1103,9 +1233,11 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "信访接待台 city server (xinfang-city)", description = "Enrolment, sync and city views. Protocol: docs/sync.md."),
-    paths(healthz, enrol, sync_state, push, own_changes, pull, person_matters, snapshot, audit_push, reference_data,
+    paths(healthz, enrol, sync_state, push, events, own_changes, pull, person_matters, snapshot, audit_push, reference_data,
         city_halls, repeat_visits, city_audit, city_quarantine, crate::stats::city_stats,
-        crate::publicity::city_publicity),
+        crate::publicity::city_publicity, crate::hub_api::hub_devices, crate::hub_api::hub_push,
+        crate::hub_api::hub_pull, crate::hub_api::hub_audit, crate::hall_desk::queue_number,
+        crate::hall_desk::call, crate::hall_desk::screen, crate::hall_desk::screen_state),
     components(schemas(ApiError, AuditHead, Change, Op, Hlc, RemoteChange, EnrolRequest, EnrolResponse,
         DeviceState, PushRequest, PushResponse, SetAside, OwnChangesRequest, OwnChangesResponse,
         Quarantine, QuarantinedChange, PullRequest, PullResponse, SnapshotRequest, SnapshotRecord,
@@ -1116,9 +1248,16 @@ impl Modify for BearerAuth {
         crate::stats::CityStats, crate::stats::HallStats, crate::stats::CityRate,
         crate::stats::CityCount, crate::publicity::CityPublicity,
         crate::publicity::HallPublicity, crate::publicity::CampaignPublicity,
-        crate::publicity::PublicityFigures)),
+        crate::publicity::PublicityFigures, xinfang_sync::wire::HubDevice,
+        HubDevicesRequest, HubDevicesResponse, HubPushRequest, HubPullRequest, HubAuditRequest,
+        LiveFrame,
+        xinfang_sync::queue::QueueNumberRequest,
+        xinfang_sync::queue::QueueNumber, xinfang_sync::queue::CallRequest,
+        xinfang_sync::queue::HallCall, xinfang_sync::queue::ScreenState)),
     modifiers(&BearerAuth),
-    tags((name = "service"), (name = "sync", description = "Desk ↔ city sync"), (name = "city", description = "City administrator's views"))
+    tags((name = "service"), (name = "sync", description = "Desk ↔ city sync"), (name = "city", description = "City administrator's views"),
+        (name = "hub", description = "A hall hub's relay to its city"),
+        (name = "hall", description = "Queue numbers and the call screen (叫号屏)"))
 )]
 pub struct ApiDoc;
 
@@ -1225,6 +1364,18 @@ pub fn router_with_limits(
         .route("/v1/sync/person-matters", post(person_matters))
         .route("/v1/sync/snapshot", post(snapshot))
         .route("/v1/audit/push", post(audit_push))
+        .route("/v1/hub/devices", post(crate::hub_api::hub_devices))
+        .route("/v1/hub/push", post(crate::hub_api::hub_push))
+        .route("/v1/hub/pull", post(crate::hub_api::hub_pull))
+        .route("/v1/hub/audit", post(crate::hub_api::hub_audit))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            check_protocol,
+        ));
+    // A stream stays open for hours: it must not hold one of the in-flight slots of the load
+    // shedding below (64 desks listening would shut everyone out); the notifier caps streams.
+    let live = Router::new()
+        .route("/v1/sync/events", get(events))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             check_protocol,
@@ -1239,6 +1390,7 @@ pub fn router_with_limits(
         .route("/v1/city/publicity", get(crate::publicity::city_publicity))
         .route("/v1/city/audit", get(city_audit))
         .route("/v1/city/quarantine", get(city_quarantine))
+        .merge(crate::hall_desk::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
@@ -1249,5 +1401,6 @@ pub fn router_with_limits(
                     limits.max_in_flight.max(1),
                 )),
         )
+        .merge(live)
         .with_state(state)
 }

@@ -34,14 +34,31 @@ pub fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
+/// What an enrolment code enrols: a desk of the hall, or the hall's hub (docs/sync.md "Hall
+/// hub"). The kind is part of what is hashed, so a code of one kind is not found as the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeKind {
+    Desk,
+    Hub,
+}
+
 /// Codes are compared without dashes, spaces or case, as people retype them.
 pub fn code_hash(code: &str) -> String {
+    code_hash_of(CodeKind::Desk, code)
+}
+
+/// The stored hash of a code of `kind`.
+pub fn code_hash_of(kind: CodeKind, code: &str) -> String {
     let norm: String = code
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    hex(&Sha256::digest(format!("enrol:{norm}").as_bytes()))
+    let prefix = match kind {
+        CodeKind::Desk => "enrol",
+        CodeKind::Hub => "hub",
+    };
+    hex(&Sha256::digest(format!("{prefix}:{norm}").as_bytes()))
 }
 
 /// Parses a duration like `24h`, `30m`, `7d`, `90s` into seconds.

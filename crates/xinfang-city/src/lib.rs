@@ -5,6 +5,10 @@
 pub mod api;
 pub mod auth;
 pub mod database;
+pub mod hall_desk;
+pub mod hub;
+pub mod hub_api;
+pub mod notify;
 pub mod protocol;
 pub mod publicity;
 pub mod reference;

@@ -9,7 +9,7 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Parser, Subcommand};
 use xinfang_city::database::Database;
 use xinfang_city::storage::{self, Storage};
-use xinfang_city::{api, auth, protocol};
+use xinfang_city::{api, auth, hub, protocol};
 use xinfang_core::clock::{Clock, SystemClock};
 use xinfang_core::hall::HallCode;
 
@@ -72,6 +72,20 @@ enum Command {
         /// After its burst, one enrolment request per this long from one address: 30s, 1m.
         #[arg(long, default_value = "30s")]
         enrol_every_per_address: String,
+        /// Announce this server on the LAN (mDNS/DNS-SD `_xinfang._tcp`, TXT hall=…), so the
+        /// hall's desks find it: `--announce 140521` for a hall's hub, `--announce` alone for
+        /// every hall it serves. Not for a city data centre.
+        #[arg(long, num_args = 0.., value_name = "HALL")]
+        announce: Option<Vec<String>>,
+        /// A hall hub relays to its city this often (and at once after a desk pushed): 5s, 1m.
+        #[arg(long, default_value = "5s")]
+        relay_every: String,
+    },
+    /// The hall hub: this server, on an always-on PC of a county hall, serving the hall's desks
+    /// and relaying to the city (docs/sync.md "Hall hub").
+    Hub {
+        #[command(subcommand)]
+        command: HubCommand,
     },
     /// Reception halls.
     Hall {
@@ -82,6 +96,9 @@ enum Command {
     EnrolCode {
         #[arg(long)]
         hall: String,
+        /// A code for the hall's hub (`xinfang-city hub join`), not for a desk.
+        #[arg(long)]
+        hub: bool,
         /// How long the code is valid: 90s, 30m, 24h, 7d.
         #[arg(long, default_value = "24h")]
         ttl: String,
@@ -159,6 +176,31 @@ enum ReviewerCommand {
         /// The visit's id.
         visit_id: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum HubCommand {
+    /// Join this data dir to the city as the hub of the hall the code names
+    /// (`xinfang-city enrol-code --hall CODE --hub` on the city).
+    Join {
+        /// The city server's address, e.g. https://xinfang.example.gov.cn.
+        #[arg(long)]
+        upstream: String,
+        /// The one-time hub code.
+        #[arg(long)]
+        code: String,
+        /// How the city lists this hub.
+        #[arg(long, default_value = "大厅服务器")]
+        name: String,
+    },
+    /// Relay with the city once now and print what moved (the server relays by itself).
+    Relay {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Where this hub relays to and for which hall.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -305,7 +347,12 @@ fn run(args: Args) -> anyhow::Result<()> {
             enrol_every,
             enrol_burst_per_address,
             enrol_every_per_address,
+            relay_every,
+            announce,
         } => {
+            let relay_every = auth::parse_ttl(relay_every).ok_or_else(|| {
+                anyhow!("--relay-every “{relay_every}”看不懂：请写成 5s、1m 这样的形式。")
+            })?;
             let every = auth::parse_ttl(enrol_every).ok_or_else(|| {
                 anyhow!("--enrol-every “{enrol_every}”看不懂：请写成 6s、1m 这样的形式。")
             })?;
@@ -330,6 +377,23 @@ fn run(args: Args) -> anyhow::Result<()> {
                 );
             }
             let storage = open(&args)?;
+            let announce_halls = match announce {
+                None => None,
+                Some(chosen) => {
+                    let served: Vec<String> =
+                        storage.halls()?.into_iter().map(|h| h.code).collect();
+                    if let Some(unknown) = chosen.iter().find(|h| !served.contains(h)) {
+                        bail!(
+                            "--announce {unknown}：本服务器没有这个大厅。请用 `xinfang-city hall list` 查看大厅代码。"
+                        );
+                    }
+                    Some(if chosen.is_empty() {
+                        served
+                    } else {
+                        chosen.clone()
+                    })
+                }
+            };
             let reference =
                 xinfang_city::reference::load(data_dir(&args)?).map_err(|e| anyhow!(e))?;
             tracing::info!(version = %reference.version, lists = reference.lists.len(), "reference data");
@@ -337,17 +401,44 @@ fn run(args: Args) -> anyhow::Result<()> {
                 .enable_all()
                 .build()
                 .context("无法启动异步运行时")?;
-            let settings = api::ServerSettings {
+            let mut settings = api::ServerSettings {
                 min_protocol: *min_protocol,
                 ..Default::default()
             };
-            rt.block_on(serve(
+            // A hall hub relays to its city from a thread of its own (blocking HTTP client).
+            let link = match args.data_dir.as_deref() {
+                Some(dir) => hub::HubLink::load(dir).map_err(|e| anyhow!(e))?,
+                None => None,
+            };
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            if let Some(link) = link {
+                let wake = Arc::new(hub::RelayWake::default());
+                settings.relay = Some(wake.clone());
+                // Changes the relay brought down from the city reach the hall's desks live.
+                let (notifier, st, hall) = (
+                    settings.notifier.clone(),
+                    storage.clone(),
+                    link.hall_code.clone(),
+                );
+                wake.on_pulled(move || {
+                    let seq = st.device_heads("").map(|h| h.1).unwrap_or_default();
+                    notifier.changed(&hall, seq);
+                });
+                tracing::info!(hall = %link.hall_code, upstream = %link.upstream, "hall hub: relaying to the city");
+                let (dir, st, stop) = (data_dir(&args)?.to_owned(), storage.clone(), stop.clone());
+                let every = std::time::Duration::from_secs(relay_every.unsigned_abs());
+                std::thread::spawn(move || hub::run_relay(dir, st, link, every, wake, stop));
+            }
+            let served = rt.block_on(serve(
                 storage,
                 settings,
                 limits,
                 *listen,
                 tls_cert.as_deref().zip(tls_key.as_deref()),
-            ))
+                announce_halls,
+            ));
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            served
         }
         Command::Hall { command } => {
             let storage = open(&args)?;
@@ -369,7 +460,24 @@ fn run(args: Args) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::EnrolCode { hall, ttl } => {
+        Command::EnrolCode { hall, hub, ttl } => {
+            // A hub makes codes for its own hall's desks only, and none for hubs.
+            let link = match args.data_dir.as_deref() {
+                Some(dir) => hub::HubLink::load(dir).map_err(|e| anyhow!(e))?,
+                None => None,
+            };
+            if let Some(link) = link {
+                if *hub {
+                    bail!("大厅服务器不能生成大厅服务器登记码：请在市局服务器上运行这条命令。");
+                }
+                if *hall != link.hall_code {
+                    bail!(
+                        "本机是 {} {} 的大厅服务器，只能为本大厅的接待台生成登记码。",
+                        link.hall_code,
+                        link.hall_name
+                    );
+                }
+            }
             let storage = open(&args)?;
             let secs = auth::parse_ttl(ttl).ok_or_else(|| {
                 anyhow!("有效期“{ttl}”看不懂：请写成 90s、30m、24h 或 7d 这样的形式。")
@@ -381,11 +489,72 @@ fn run(args: Args) -> anyhow::Result<()> {
             };
             let code = auth::new_code();
             let expires = SystemClock.now().timestamp() + secs;
-            protocol::add_enrol_code(storage.as_ref(), &auth::code_hash(&code), hall, expires)?;
+            let kind = if *hub {
+                auth::CodeKind::Hub
+            } else {
+                auth::CodeKind::Desk
+            };
+            protocol::add_enrol_code(
+                storage.as_ref(),
+                &auth::code_hash_of(kind, &code),
+                hall,
+                expires,
+            )?;
+            let what = if *hub {
+                "大厅服务器的一次性登记码（在大厅服务器上运行 `xinfang-city hub join`"
+            } else {
+                "的一次性登记码（"
+            };
             println!(
-                "大厅 {} {} 的一次性登记码（有效期 {ttl}，只能用一次）：{code}",
+                "大厅 {} {} {what}，有效期 {ttl}，只能用一次）：{code}",
                 h.code, h.name
             );
+            Ok(())
+        }
+        Command::Hub { command } => {
+            let dir = data_dir(&args)?;
+            match command {
+                HubCommand::Join {
+                    upstream,
+                    code,
+                    name,
+                } => {
+                    let storage = open(&args)?;
+                    let link = hub::join(dir, storage.as_ref(), upstream, code, name)
+                        .map_err(|e| anyhow!(e))?;
+                    println!(
+                        "已作为 {} {} 的大厅服务器加入市局服务器 {}。接着运行 `xinfang-city serve --listen 0.0.0.0:8750` 为本大厅的接待台服务，并用 `xinfang-city enrol-code --hall {}` 为每台接待台生成登记码。",
+                        link.hall_code, link.hall_name, link.upstream, link.hall_code
+                    );
+                }
+                HubCommand::Relay { json } => {
+                    let Some(link) = hub::HubLink::load(dir).map_err(|e| anyhow!(e))? else {
+                        bail!("这个数据目录不是大厅服务器：请先运行 `xinfang-city hub join`。");
+                    };
+                    let storage = open(&args)?;
+                    let now = SystemClock.now().timestamp();
+                    let r = hub::relay_once(dir, storage.as_ref(), &link, now)
+                        .map_err(|e| anyhow!("转发到市局失败：{e}"))?;
+                    if *json {
+                        println!("{}", serde_json::to_string(&r)?);
+                    } else {
+                        println!(
+                            "已转发：上传 {} 条变更、{} 条审计日志，取回 {} 条变更；新设备 {} 台，注销 {} 台。",
+                            r.pushed, r.audit_pushed, r.pulled, r.learned, r.revoked
+                        );
+                        for p in &r.problems {
+                            println!("未能转发：{p}");
+                        }
+                    }
+                }
+                HubCommand::Status => match hub::HubLink::load(dir).map_err(|e| anyhow!(e))? {
+                    Some(link) => println!(
+                        "大厅服务器：{} {}，上级 {}，本机编号 {}",
+                        link.hall_code, link.hall_name, link.upstream, link.hub_id
+                    ),
+                    None => println!("这个数据目录不是大厅服务器（是市局服务器）。"),
+                },
+            }
             Ok(())
         }
         Command::Device { command } => {
@@ -401,8 +570,13 @@ fn run(args: Args) -> anyhow::Result<()> {
                             Some(at) => format!("已注销（{at}）"),
                             None => "有效".to_owned(),
                         };
+                        let kind = if hub::is_hub_id(&d.id) {
+                            "大厅服务器"
+                        } else {
+                            "接待台"
+                        };
                         println!(
-                            "{}\t{}\t{}\t登记于 {}\t{state}",
+                            "{}\t{}\t{kind}\t{}\t登记于 {}\t{state}",
                             d.id,
                             d.hall_code,
                             printable(&d.name),
@@ -630,12 +804,28 @@ async fn serve(
     limits: api::Limits,
     listen: SocketAddr,
     tls: Option<(&Path, &Path)>,
+    announce_halls: Option<Vec<String>>,
 ) -> anyhow::Result<()> {
+    let notifier = settings.notifier.clone();
     let app = api::router_with_limits(storage, settings, limits);
+    // Open event streams never end by themselves: end them when the shutdown begins, or a
+    // graceful shutdown would wait for every listening desk.
+    let stopping = move || {
+        let notifier = notifier.clone();
+        async move {
+            shutdown().await;
+            notifier.close();
+        }
+    };
     let std_listener = std::net::TcpListener::bind(listen)
         .with_context(|| format!("无法监听 {listen}：端口可能已被占用"))?;
     std_listener.set_nonblocking(true)?;
     let addr = std_listener.local_addr()?;
+    // Withdrawn (mDNS goodbye) when the server stops and this is dropped.
+    let _announced = match announce_halls {
+        Some(halls) => Some(announce(&halls, addr, tls.is_some())?),
+        None => None,
+    };
     match tls {
         None => {
             if !addr.ip().is_loopback() {
@@ -648,7 +838,7 @@ async fn serve(
                 listener,
                 app.into_make_service_with_connect_info::<SocketAddr>(),
             )
-            .with_graceful_shutdown(shutdown())
+            .with_graceful_shutdown(stopping())
             .await?;
         }
         Some((cert, key)) => {
@@ -662,7 +852,7 @@ async fn serve(
             let handle = axum_server::Handle::new();
             let h = handle.clone();
             tokio::spawn(async move {
-                shutdown().await;
+                stopping().await;
                 h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
             });
             axum_server::from_tcp_rustls(std_listener, config)
@@ -673,6 +863,38 @@ async fn serve(
     }
     tracing::info!("server stopped");
     Ok(())
+}
+
+/// Announces the server on the LAN: on the address it listens on, or on every address of the
+/// computer when it listens on all (0.0.0.0).
+fn announce(
+    halls: &[String],
+    addr: SocketAddr,
+    tls: bool,
+) -> anyhow::Result<xinfang_sync::lan::Announcement> {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .unwrap_or_else(|| "xinfang-hub".to_owned());
+    let addrs: Vec<std::net::IpAddr> = if addr.ip().is_unspecified() {
+        Vec::new()
+    } else {
+        vec![addr.ip()]
+    };
+    let name = format!("xinfang-city {host} {}", addr.port());
+    let info = xinfang_sync::lan::service_info(
+        &name,
+        &host,
+        halls,
+        if tls { "https" } else { "http" },
+        &addrs,
+        addr.port(),
+    )?;
+    let announced = xinfang_sync::lan::announce(info)?;
+    tracing::info!(?halls, %addr, "announced on the LAN (_xinfang._tcp)");
+    Ok(announced)
 }
 
 async fn shutdown() {

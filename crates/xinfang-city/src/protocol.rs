@@ -148,6 +148,17 @@ fn enrol_in(
         ))
     };
     let Some(code) = tx.enrol_code(&e.code_hash)? else {
+        if tx.enrol_code(&e.other_kind_hash)?.is_some() {
+            return refuse(
+                "enrol_code_kind",
+                if e.hub {
+                    "这是接待台的登记码，不能用来加入大厅服务器：请市局管理员用 `xinfang-city enrol-code --hall 大厅代码 --hub` 生成大厅服务器登记码。"
+                } else {
+                    "这是大厅服务器的登记码，不能用来登记接待台：请向大厅服务器或市局管理员索取接待台登记码。"
+                }
+                .into(),
+            );
+        }
         return refuse(
             "enrol_code_invalid",
             "登记码不正确：请核对市局管理员给出的登记码（区分字母，不含空格），或请其重新生成。"
@@ -168,6 +179,17 @@ fn enrol_in(
     }
     let hall_code = code.hall_code;
     let name = tx.hall_name(&hall_code)?.unwrap_or_default();
+    // A hub serves the hall its code names; a desk's own hall must be the code's.
+    let hub_enrolment;
+    let e = if e.hub {
+        hub_enrolment = NewEnrolment {
+            hall_code: hall_code.clone(),
+            ..e.clone()
+        };
+        &hub_enrolment
+    } else {
+        e
+    };
     if hall_code != e.hall_code {
         let mine = tx.hall_name(&e.hall_code)?.unwrap_or_default();
         return refuse(
@@ -187,6 +209,17 @@ fn enrol_in(
         }
         Some(d) if d.hall_code != hall_code => {
             return Ok((Done::Rollback, Err(hall_forbidden("本设备", &d.hall_code))));
+        }
+        // A desk this server knows only through a relay holds no token here: it moves here
+        // (from the hub to the city, or back) with a code of its hall like a new desk.
+        Some(d) if d.relayed => {
+            tx.reenrol_device(e)?;
+            tx.append_log(&NewLogEntry {
+                action: "moved_here",
+                actor: e.device_id.clone(),
+                device_id: Some(e.device_id.clone()),
+                detail: format!("hall {hall_code}"),
+            })?;
         }
         // A code alone must not take over an enrolled device's identity (and its token,
         // chain and changes): only while the administrator allows it.
@@ -315,24 +348,7 @@ fn push_in(
         } else if c.hlc.is_beyond(now_ms) {
             Some(clock_ahead(c, now_ms))
         } else {
-            // Applied in a savepoint: a change the rules refuse is undone alone.
-            tx.savepoint()?;
-            tx.insert_change(device, c, &fields_json)?;
-            match apply_change(tx, device, c, &fields_json)? {
-                Ok(()) => {
-                    // A step (or the matter itself) changed: the matter's state is folded
-                    // again from all its steps, as on every desk.
-                    if let Some(m) = matter_of_change(tx, c)? {
-                        rederive_matter(tx, &m, cal)?;
-                    }
-                    tx.release_savepoint()?;
-                    None
-                }
-                Err(r) => {
-                    tx.rollback_to_savepoint()?;
-                    Some((r.code, r.message))
-                }
-            }
+            store_and_apply(tx, device, c, &fields_json, cal)?
         };
         if let Some((code, reason)) = refusal {
             tracing::warn!(device_id = %device.id, seq = c.seq, code, "change set aside");
@@ -354,6 +370,76 @@ fn push_in(
         server_max_seq: max_seq,
         set_aside,
     }))
+}
+
+/// Stores one device's changes as the hall hub's city holds them (the hub's pull, docs/sync.md
+/// "Hall hub"), in sequence order from the next one the hub lacks: an applied one is applied
+/// here by the same merge rules, one the city set aside (server sequence 0) is set aside here
+/// too. No clock check: the city checked the change against its own clock, and the two must
+/// hold the same. Stops at a gap or at a number held here with other content (a desk that
+/// reused numbers; the city's administrator sees it there). Returns how many were stored.
+pub fn store_relayed(
+    storage: &dyn Storage,
+    device: &Device,
+    changes: &[RemoteChange],
+) -> Result<u64> {
+    let cal = storage.calendar();
+    write(storage, |tx| {
+        let mut max_seq = tx.device_max_seq(&device.id)?;
+        let mut stored = 0u64;
+        for rc in changes {
+            let c = &rc.change;
+            if c.seq <= max_seq {
+                continue;
+            }
+            if c.seq != max_seq + 1 {
+                break;
+            }
+            max_seq = c.seq;
+            stored += 1;
+            let fields_json = serde_json::to_string(&c.fields).map_err(backend)?;
+            let refusal = if rc.server_seq == 0 {
+                Some((
+                    "set_aside_upstream",
+                    "市局已搁置这条变更（原因见市局的搁置记录）。".to_owned(),
+                ))
+            } else {
+                store_and_apply(tx, device, c, &fields_json, cal)?
+            };
+            if let Some((code, reason)) = refusal {
+                tx.insert_quarantine(device, c, &fields_json, code, &reason)?;
+            }
+        }
+        Ok((Done::Commit, Ok(stored)))
+    })
+}
+
+/// Stores a change and applies it to the records, in a savepoint: a change the rules refuse
+/// is undone alone and its refusal (code, reason) returned, for quarantine.
+fn store_and_apply(
+    tx: &mut dyn Tx,
+    device: &Device,
+    c: &Change,
+    fields_json: &str,
+    cal: &xinfang_core::calendar::HolidayCalendar,
+) -> Result<Option<(&'static str, String)>, StorageError> {
+    tx.savepoint()?;
+    tx.insert_change(device, c, fields_json)?;
+    match apply_change(tx, device, c, fields_json)? {
+        Ok(()) => {
+            // A step (or the matter itself) changed: the matter's state is folded again from
+            // all its steps, as on every desk.
+            if let Some(m) = matter_of_change(tx, c)? {
+                rederive_matter(tx, &m, cal)?;
+            }
+            tx.release_savepoint()?;
+            Ok(None)
+        }
+        Err(r) => {
+            tx.rollback_to_savepoint()?;
+            Ok(Some((r.code, r.message)))
+        }
+    }
 }
 
 fn backend<E: std::fmt::Display>(e: E) -> StorageError {
@@ -537,10 +623,20 @@ pub fn pull(
     limit: u32,
 ) -> Result<PullResponse> {
     read(storage, |tx| {
-        let hall_devices = tx.hall_device_ids(&device.hall_code, &device.id)?;
+        let mut hall_devices = tx.hall_device_ids(&device.hall_code, &device.id)?;
+        // A hub makes no changes of its own: nothing to pull from it.
+        hall_devices.retain(|d| !crate::hub::is_hub_id(d));
         for d in cursors.keys() {
-            if *d != device.id && !hall_devices.contains(d) {
-                return Ok(Err(hall_forbidden("所请求的设备", "?")));
+            if *d == device.id || hall_devices.contains(d) {
+                continue;
+            }
+            // Another hall's device is refused; one this server does not know (yet) — a desk
+            // moved here from the city or the hub brings cursors of its hall's other desks —
+            // has nothing here to pull.
+            if let Some(other) = tx.device_enrolment(d)?
+                && other.hall_code != device.hall_code
+            {
+                return Ok(Err(hall_forbidden("所请求的设备", &other.hall_code)));
             }
         }
         let limit = limit.max(1) as usize;
@@ -568,6 +664,11 @@ pub fn pull(
             server_seq: tx.max_server_seq()?,
         }))
     })
+}
+
+/// The highest server sequence number stored (what a live notification carries).
+pub fn server_seq(storage: &dyn Storage) -> Result<i64> {
+    read(storage, |tx| Ok(Ok(tx.max_server_seq()?)))
 }
 
 // ---- Audit chains ----------------------------------------------------------------------------

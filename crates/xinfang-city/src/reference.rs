@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -50,8 +50,12 @@ const LISTS: &[(&str, &str)] = &[
 ];
 
 /// The reference data this process serves: the compiled-in lists, plus what [`load`] found in
-/// the data dir.
-static BUNDLE: OnceLock<ReferenceBundle> = OnceLock::new();
+/// the data dir; a hall hub replaces it with its city's ([`replace`]).
+static BUNDLE: RwLock<Option<Arc<ReferenceBundle>>> = RwLock::new(None);
+
+/// Where a hall hub keeps the lists its city served last (docs/sync.md "Hall hub"): they are
+/// what its desks get, also while the city is out of reach and after a restart.
+pub const UPSTREAM_FILE: &str = "upstream-reference.json";
 
 fn make(lists: BTreeMap<String, Value>) -> ReferenceBundle {
     let mut hash = Sha256::new();
@@ -90,6 +94,10 @@ pub const DIR: &str = "reference";
 /// hands its desks a newly announced holiday calendar without a new build. Every file is checked
 /// as the desks will read it; a bad one stops the server with a message saying which and why.
 pub fn with_overrides(data_dir: &Path) -> Result<ReferenceBundle, String> {
+    let upstream = data_dir.join(UPSTREAM_FILE);
+    if upstream.exists() {
+        return read_upstream(&upstream);
+    }
     let mut lists = compiled_in();
     let dir = data_dir.join(DIR);
     let read = |path: &Path| -> Result<String, String> {
@@ -163,15 +171,62 @@ pub fn with_overrides(data_dir: &Path) -> Result<ReferenceBundle, String> {
     Ok(make(lists))
 }
 
-/// Serves the lists of `data_dir` from now on (once per process; `xinfang-city serve`).
-pub fn load(data_dir: &Path) -> Result<&'static ReferenceBundle, String> {
-    let bundle = with_overrides(data_dir)?;
-    Ok(BUNDLE.get_or_init(|| bundle))
+/// The city's lists as a hub kept them, checked as the desks will read them.
+fn read_upstream(path: &Path) -> Result<ReferenceBundle, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("无法读取 {}：{e}", path.display()))?;
+    let bundle: ReferenceBundle = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "参考数据文件 {} 不对（{e}）：请删除它，大厅服务器下次连上市局时会重新取得。",
+            path.display()
+        )
+    })?;
+    check(&bundle)?;
+    Ok(bundle)
+}
+
+/// The lists a desk needs are there and read as the desks read them.
+fn check(bundle: &ReferenceBundle) -> Result<(), String> {
+    let text = |name: &str| {
+        bundle
+            .lists
+            .get(name)
+            .map(Value::to_string)
+            .unwrap_or_default()
+    };
+    ReferenceData::from_json(&text("categories"), &text("legal_routes"))
+        .map(|_| ())
+        .map_err(|e| format!("市局的参考数据不对：{e}"))
+}
+
+/// Serves the lists of `data_dir` from now on (`xinfang-city serve`).
+pub fn load(data_dir: &Path) -> Result<Arc<ReferenceBundle>, String> {
+    let bundle = Arc::new(with_overrides(data_dir)?);
+    *BUNDLE.write().unwrap_or_else(|e| e.into_inner()) = Some(bundle.clone());
+    Ok(bundle)
+}
+
+/// A hall hub serves its city's lists from now on, and keeps them in its data dir for its
+/// next start. Lists that would not read on a desk are refused.
+pub fn replace(data_dir: &Path, bundle: ReferenceBundle) -> Result<(), String> {
+    check(&bundle)?;
+    let path = data_dir.join(UPSTREAM_FILE);
+    let tmp = data_dir.join(format!("{UPSTREAM_FILE}.tmp"));
+    let text = serde_json::to_string(&bundle).map_err(|e| e.to_string())?;
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| format!("无法写入 {}：{e}", path.display()))?;
+    *BUNDLE.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(bundle));
+    Ok(())
 }
 
 /// What `GET /v1/reference` answers.
-pub fn bundle() -> &'static ReferenceBundle {
-    BUNDLE.get_or_init(|| make(compiled_in()))
+pub fn bundle() -> Arc<ReferenceBundle> {
+    BUNDLE
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(|| Arc::new(make(compiled_in())))
+        .clone()
 }
 
 #[cfg(test)]

@@ -17,10 +17,12 @@ enum Access {
     Public,
     /// An enrolled, not revoked device (its hall is checked on the data).
     Device,
-    /// An enrolled device or the city administrator.
-    DeviceOrAdmin,
     /// The city administrator's token only.
     Admin,
+    /// A hall hub's token only (docs/sync.md "Hall hub").
+    Hub,
+    /// An enrolled desk, a hall hub or the city administrator.
+    AnyDevice,
 }
 
 const MATRIX: &[(&str, &str, Access)] = &[
@@ -28,18 +30,28 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("POST", "/v1/enrol", Access::Public),
     ("GET", "/v1/sync/state", Access::Device),
     ("POST", "/v1/sync/push", Access::Device),
+    ("GET", "/v1/sync/events", Access::Device),
     ("POST", "/v1/sync/pull", Access::Device),
     ("POST", "/v1/sync/snapshot", Access::Device),
     ("POST", "/v1/sync/own", Access::Device),
     ("POST", "/v1/sync/person-matters", Access::Device),
     ("POST", "/v1/audit/push", Access::Device),
-    ("GET", "/v1/reference", Access::DeviceOrAdmin),
+    ("GET", "/v1/reference", Access::AnyDevice),
+    ("POST", "/v1/hub/devices", Access::Hub),
+    ("POST", "/v1/hub/push", Access::Hub),
+    ("POST", "/v1/hub/pull", Access::Hub),
+    ("POST", "/v1/hub/audit", Access::Hub),
     ("GET", "/v1/city/halls", Access::Admin),
     ("GET", "/v1/city/repeat-visits", Access::Admin),
     ("GET", "/v1/city/stats", Access::Admin),
     ("GET", "/v1/city/publicity", Access::Admin),
     ("GET", "/v1/city/audit", Access::Admin),
     ("GET", "/v1/city/quarantine", Access::Admin),
+    ("POST", "/v1/hall/queue-number", Access::Device),
+    ("POST", "/v1/hall/call", Access::Device),
+    // The waiting room's screen: numbers, rooms and times only (hall_queue.rs).
+    ("GET", "/hall/screen", Access::Public),
+    ("GET", "/hall/screen/state", Access::Public),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +60,7 @@ enum Caller {
     MadeUp,
     Revoked,
     Device,
+    Hub,
     Admin,
     ExpiredAdmin,
     RevokedAdmin,
@@ -57,8 +70,9 @@ fn allowed(access: Access, caller: Caller) -> bool {
     match access {
         Access::Public => true,
         Access::Device => caller == Caller::Device,
-        Access::DeviceOrAdmin => matches!(caller, Caller::Device | Caller::Admin),
         Access::Admin => caller == Caller::Admin,
+        Access::Hub => caller == Caller::Hub,
+        Access::AnyDevice => matches!(caller, Caller::Device | Caller::Hub | Caller::Admin),
     }
 }
 
@@ -103,6 +117,14 @@ fn each_endpoint_refuses_the_callers_the_matrix_refuses() {
     let device = server.enrol_device("140521", "matrix-desk");
     let revoked = server.enrol_device("140521", "matrix-revoked");
     server.admin(&["device", "revoke", "matrix-revoked"]);
+    let hub_code = common::last_word(&server.admin(&["enrol-code", "--hall", "140521", "--hub"]));
+    let (status, body) = server.post_json(
+        "/v1/enrol",
+        None,
+        &serde_json::json!({ "code": hub_code, "device_id": "hub-matrix-hub", "hall_code": "" }),
+    );
+    assert_eq!(status, 200, "{body}");
+    let hub = body["token"].as_str().unwrap().to_owned();
     let admin = server.admin_token();
     let expired = server.admin_token();
     let revoked_admin = server.admin_token();
@@ -128,6 +150,7 @@ fn each_endpoint_refuses_the_callers_the_matrix_refuses() {
         (Caller::MadeUp, Some("xft_0000000000000000")),
         (Caller::Revoked, Some(revoked.as_str())),
         (Caller::Device, Some(device.as_str())),
+        (Caller::Hub, Some(hub.as_str())),
         (Caller::Admin, Some(admin.as_str())),
         (Caller::ExpiredAdmin, Some(expired.as_str())),
         (Caller::RevokedAdmin, Some(revoked_admin.as_str())),

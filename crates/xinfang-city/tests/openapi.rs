@@ -23,6 +23,7 @@ fn every_route_is_documented() {
         "/v1/enrol",
         "/v1/sync/state",
         "/v1/sync/push",
+        "/v1/sync/events",
         "/v1/sync/pull",
         "/v1/sync/own",
         "/v1/city/quarantine",

@@ -40,6 +40,8 @@ fn enrol(s: &dyn Storage, id: &str) -> Device {
             token_hash: token.clone(),
             now: 0,
             roots: Vec::new(),
+            hub: false,
+            other_kind_hash: String::new(),
         },
     )
     .unwrap();

@@ -164,6 +164,7 @@ impl SimServer {
         let settings = ServerSettings {
             min_protocol: PROTOCOL_VERSION,
             clock: Arc::new(ShiftedClock(offset)),
+            ..ServerSettings::default()
         };
         // Every simulated desk enrols from this one address: it gets the server-wide allowance.
         let limits = Limits {

@@ -50,6 +50,8 @@ fn enrol(s: &dyn Storage) -> Device {
             token_hash: token_hash.clone(),
             now: 0,
             roots: Vec::new(),
+            hub: false,
+            other_kind_hash: String::new(),
         },
     )
     .unwrap();

@@ -129,6 +129,12 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+    /// Find the servers announced on the LAN (a hall's hub, mDNS/DNS-SD): address and halls.
+    Discover {
+        /// How long to listen for answers, in seconds.
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+    },
     /// Enrol this desk with the city server, using a one-time code from the city administrator.
     Enrol {
         /// The city server, e.g. https://xinfang.example.gov.cn (plain http only to loopback).
@@ -141,6 +147,10 @@ pub enum Command {
     /// Sync once with the city server: push pending changes, pull the hall's (env
     /// XINFANG_SERVER_URL overrides the stored server address).
     Sync {
+        /// Keep listening to the server's live notifications and sync at once on each (one
+        /// output line per sync), until stopped with Ctrl+C.
+        #[arg(long)]
+        watch: bool,
         #[command(subcommand)]
         command: Option<SyncCommand>,
     },
@@ -388,14 +398,23 @@ pub fn run(args: Args) -> CmdResult {
             let (mut store, me) = login(&args)?;
             authorize(&me.roles, Action::RegisterVisit)?;
             let visit = validate_visit(&file.visit, &store.reference_data(), now())?;
+            // The hall's number, asked before the store's transaction (issue 17).
+            let number = xinfang_app::hall_queue::ask_number(
+                xinfang_sync::client::hall_client(&mut store),
+                xinfang_app::api::visit_day(&visit),
+            );
             let xinfang_app::api::RegisterResult {
                 registered,
                 warnings,
-            } = xinfang_app::api::register(&mut store, &me, &visit, Some(&file.matter_id))?;
-            // Remarks (越级访 …) go to stderr: stdout keeps the registration's JSON, with
-            // `skip_level` added.
+                queue_note,
+            } = xinfang_app::api::register(&mut store, &me, &visit, Some(&file.matter_id), number)?;
+            // Remarks (越级访, a desk's own number …) go to stderr: stdout keeps the
+            // registration's JSON, with `skip_level` and `queue_label` added.
             for w in warnings {
                 eprintln!("提示：{}", w.message);
+            }
+            if let Some(note) = queue_note {
+                eprintln!("提示：{note}");
             }
             print(json, &registered, |r| {
                 let repeat = if r.repeat_of.is_empty() {
@@ -405,7 +424,7 @@ pub fn run(args: Args) -> CmdResult {
                 };
                 let mut text = format!(
                     "登记成功，排队号 {}{repeat}（来访编号 {}）",
-                    r.queue_no, r.visit_id
+                    r.queue_label, r.visit_id
                 );
                 if let Some(refusal) = &r.refusal {
                     text += &format!("\n不再受理：{}", refusal.message);
@@ -502,13 +521,23 @@ pub fn run(args: Args) -> CmdResult {
             });
             Ok(())
         }
+        Command::Discover { seconds } => crate::sync_cmd::discover(&args, *seconds),
         Command::Enrol { server, code } => crate::sync_cmd::enrol(&args, server, code),
-        Command::Sync { command: None } => crate::sync_cmd::sync(&args),
+        Command::Sync {
+            watch: true,
+            command: None,
+        } => crate::sync_cmd::watch(&args),
+        Command::Sync {
+            watch: false,
+            command: None,
+        } => crate::sync_cmd::sync(&args),
         Command::Sync {
             command: Some(SyncCommand::Quarantine),
+            ..
         } => crate::conflict_cmd::quarantine(&args),
         Command::Sync {
             command: Some(SyncCommand::Adopt),
+            ..
         } => {
             let (mut store, me) = login(&args)?;
             xinfang_app::backup::adopt_this_copy(&mut store, &me)?;

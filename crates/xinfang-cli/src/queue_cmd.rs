@@ -1,10 +1,12 @@
-//! 访调对接 from scripts and tests: `xinfang visit handoff`, `xinfang queue`, `xinfang queue take`
-//! (issue 17). The same use cases as the desk app's hand-off button and the lawyer's and
-//! mediator's queues (`xinfang_app::api`), with the same role checks.
+//! 访调对接 from scripts and tests: `xinfang visit handoff`, `xinfang queue`, `xinfang queue take`,
+//! `xinfang queue call` (issue 17). The same use cases as the desk app's hand-off button, the
+//! lawyer's and mediator's queues and the 叫号 buttons (`xinfang_app::api`,
+//! `xinfang_app::hall_queue`), with the same role checks.
 
 use clap::{Subcommand, ValueEnum};
 use serde::Serialize;
 use xinfang_core::desk::Desk;
+use xinfang_core::queue::Room;
 use xinfang_store::QueueItem;
 
 use crate::cli::{Args, login};
@@ -28,13 +30,44 @@ impl From<DeskArg> for Desk {
     }
 }
 
+/// The room a number is called to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoomArg {
+    /// 登记窗口
+    Registration,
+    /// 律师咨询室
+    Lawyer,
+    /// 人民调解室
+    Mediator,
+}
+
+impl From<RoomArg> for Room {
+    fn from(r: RoomArg) -> Room {
+        match r {
+            RoomArg::Registration => Room::Registration,
+            RoomArg::Lawyer => Room::Lawyer,
+            RoomArg::Mediator => Room::Mediator,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum QueueCommand {
     /// Take the next visitor of the desk's queue (the one you already have, else the one
-    /// waiting longest) and print it; nothing (`null` with --json) when nobody waits.
+    /// waiting longest), call their number on the hall's call screen (best effort: `called`
+    /// says whether it was) and print it; nothing (`null` with --json) when nobody waits.
     Take {
         #[arg(long)]
         desk: DeskArg,
+    },
+    /// Call a queue number to a room on the hall's call screen (叫号屏); fails, saying why,
+    /// when the hall's server cannot be reached.
+    Call {
+        #[arg(long)]
+        room: RoomArg,
+        /// The number as shown: `17` or `B017`.
+        #[arg(long)]
+        label: String,
     },
 }
 
@@ -43,6 +76,8 @@ pub enum QueueCommand {
 pub struct QueueLine {
     pub visit_id: String,
     pub queue_no: i64,
+    /// The number shown and called: `17` (the hall's) or `B017` (a desk's own).
+    pub queue_label: String,
     /// `waiting` or `taken`.
     pub status: String,
     pub status_label: String,
@@ -60,6 +95,7 @@ impl From<QueueItem> for QueueLine {
         QueueLine {
             visit_id: i.visit.visit_id,
             queue_no: i.visit.queue_no,
+            queue_label: i.visit.queue_label,
             status: i.handoff.state.code().to_owned(),
             status_label: i.handoff.state_label,
             handoff_id: i.handoff.id,
@@ -72,6 +108,17 @@ impl From<QueueItem> for QueueLine {
     }
 }
 
+/// The visitor taken, and whether the call screen shows their number.
+#[derive(Debug, Serialize)]
+pub struct Taken {
+    #[serde(flatten)]
+    pub line: QueueLine,
+    pub called: bool,
+    /// Why the number was not called (Chinese).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_note: Option<String>,
+}
+
 fn line_text(l: &QueueLine) -> String {
     let who = l
         .taken_by
@@ -79,7 +126,7 @@ fn line_text(l: &QueueLine) -> String {
         .map_or(String::new(), |t| format!("（{t}）"));
     format!(
         "{:>4} 号  {}  {}{who}",
-        l.queue_no,
+        l.queue_label,
         l.visitors.join("、"),
         l.status_label
     )
@@ -100,12 +147,50 @@ pub fn queue(args: &Args, desk: Option<DeskArg>, command: Option<&QueueCommand>)
     match command {
         Some(QueueCommand::Take { desk }) => {
             let (mut store, me) = login(args)?;
-            let next =
-                xinfang_app::api::take_next(&mut store, &me, (*desk).into())?.map(QueueLine::from);
-            print(args.json, &next, |n| match n {
-                Some(l) => format!("请 {} 号：{}", l.queue_no, line_text(l)),
+            let desk: Desk = (*desk).into();
+            let next = xinfang_app::api::take_next(&mut store, &me, desk)?.map(QueueLine::from);
+            let taken = match next {
+                None => None,
+                Some(line) => {
+                    let room = Room::of_desk(desk);
+                    let (client, label) = xinfang_app::hall_queue::prepare_call(
+                        &mut store,
+                        &me,
+                        &line.queue_label,
+                        room,
+                    )?;
+                    let outcome = xinfang_app::hall_queue::send_call(client, &label, room);
+                    Some(Taken {
+                        line,
+                        called: outcome.called,
+                        call_note: outcome.note,
+                    })
+                }
+            };
+            print(args.json, &taken, |n| match n {
+                Some(t) => {
+                    let mut text = format!("请 {} 号：{}", t.line.queue_label, line_text(&t.line));
+                    if let Some(note) = &t.call_note {
+                        text += &format!("\n{note}");
+                    }
+                    text
+                }
                 None => "没有等候的来访人。".to_owned(),
             });
+        }
+        Some(QueueCommand::Call { room, label }) => {
+            let (mut store, me) = login(args)?;
+            let room: Room = (*room).into();
+            let (client, label) =
+                xinfang_app::hall_queue::prepare_call(&mut store, &me, label, room)?;
+            drop(store);
+            let outcome = xinfang_app::hall_queue::send_call(client, &label, room);
+            if let Some(note) = &outcome.note {
+                return Err(
+                    xinfang_core::FieldError::new("server", "not_called", note.clone()).into(),
+                );
+            }
+            print(args.json, &outcome, |o| format!("已叫号：{}", o.text));
         }
         None => {
             let desk = desk.ok_or_else(|| {

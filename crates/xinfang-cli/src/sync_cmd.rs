@@ -31,6 +31,25 @@ impl From<SyncError> for Failure {
     }
 }
 
+/// `xinfang discover [--seconds N] [--json]`: the servers that answer on the LAN.
+pub fn discover(args: &Args, seconds: f64) -> CmdResult {
+    let wait = std::time::Duration::try_from_secs_f64(seconds.clamp(0.2, 30.0))
+        .unwrap_or(xinfang_sync::lan::BROWSE);
+    let found = xinfang_sync::lan::discover(wait)
+        .map_err(|e| Failure::from(FieldError::new("discover", "mdns_failed", e.to_string())))?;
+    print(args.json, &found, |found| {
+        if found.is_empty() {
+            return "局域网上没有找到接待台服务器：请确认大厅服务器已用 --announce 启动、与本机在同一网段，或直接填写服务器地址。".to_owned();
+        }
+        found
+            .iter()
+            .map(|f| format!("{}	大厅 {}	{}", f.url, f.halls.join("、"), f.host))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    Ok(())
+}
+
 /// `xinfang enrol --server URL --code CODE`.
 pub fn enrol(args: &Args, server: &str, code: &str) -> CmdResult {
     let (mut store, _me) = crate::cli::login(args)?;
@@ -61,7 +80,35 @@ pub fn enrol(args: &Args, server: &str, code: &str) -> CmdResult {
 /// `xinfang sync [--json]`: one full sync.
 pub fn sync(args: &Args) -> CmdResult {
     let (mut store, _me) = crate::cli::login(args)?;
-    let result = client::sync_once(&mut store);
+    sync_and_print(args, &mut store)
+}
+
+/// `xinfang sync --watch [--json]`: listens to the server's live notifications (docs/sync.md
+/// "Live notifications") and syncs once when the stream opens and at once on each
+/// notification, one output line per sync. Runs until stopped; a lost connection is retried
+/// with a backoff, and a failed sync is printed and waited out like the periodic one.
+pub fn watch(args: &Args) -> CmdResult {
+    let (store, _me) = crate::cli::login(args)?;
+    let store = std::cell::RefCell::new(store);
+    // Not enrolled: said once, as `xinfang sync` would, rather than waited on.
+    if store.borrow_mut().sync_settings()?.is_none() {
+        return Err(SyncError::NotEnrolled.into());
+    }
+    xinfang_app::live::listen(
+        || Some(client::live_events(&mut *store.borrow_mut())),
+        |_| {
+            if let Err(e) = sync_and_print(args, &mut store.borrow_mut()) {
+                crate::output::fail(&e, args.json);
+            }
+        },
+        || true,
+        std::thread::sleep,
+    );
+    Ok(())
+}
+
+fn sync_and_print(args: &Args, store: &mut xinfang_store::Store) -> CmdResult {
+    let result = client::sync_once(store);
     let mut record = store.sync_record()?;
     match &result {
         Ok(report) => {

@@ -154,7 +154,12 @@ fn the_queue_slip_shows_the_number_and_where_to_wait_and_nothing_personal() {
     let d = dir.path();
     let number = id_with_check("14052119800115013");
     let v = register(d, "2025-03-03T09:05:00+08:00", "张三", &number, "claim");
-    let (visit, queue_no) = (v["visit_id"].as_str().unwrap(), v["queue_no"].to_string());
+    // Not enrolled: the desk's own number, with its letter (`B001`).
+    let (visit, queue_no) = (
+        v["visit_id"].as_str().unwrap(),
+        v["queue_label"].as_str().unwrap().to_owned(),
+    );
+    assert!(queue_no.ends_with("001") && queue_no.len() == 4, "{v}");
     let receipt = d.join("slip.pdf");
     let out = ok(
         d,

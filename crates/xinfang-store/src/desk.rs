@@ -39,6 +39,9 @@ pub struct VisitorBrief {
 pub struct VisitRow {
     pub visit_id: String,
     pub queue_no: i64,
+    /// The queue number shown, called and printed (`17` or `B017`; older visits: their
+    /// `queue_no`).
+    pub queue_label: String,
     pub visited_at: String,
     pub visitors: Vec<VisitorBrief>,
     pub head_count: i64,
@@ -226,7 +229,8 @@ fn visit_row(
         .prepare_cached(
             "SELECT x.id, x.queue_no, x.visited_at, x.head_count, x.appeal, x.appeal_kind,
                     x.category_code, x.agency, x.place_code, x.is_repeat, coalesce(m.confidential, 0),
-                    x.skip_level, x.skip_level_authority
+                    x.skip_level, x.skip_level_authority,
+                    coalesce(x.queue_label, CAST(x.queue_no AS TEXT))
              FROM visits x LEFT JOIN matters m ON m.id = x.matter_id WHERE x.id = ?1",
         )?
         .query_row([visit_id], |r| {
@@ -244,6 +248,7 @@ fn visit_row(
                 bool,
                 bool,
                 Option<String>,
+                String,
             )>::try_from(r)
         })
         .optional()?
@@ -262,6 +267,7 @@ fn visit_row(
         matter_confidential,
         skip_level,
         skip_level_authority,
+        queue_label,
     ) = row;
     let mut stmt = conn.prepare_cached(
         "SELECT v.id, v.name, v.id_number, vv.is_representative
@@ -287,6 +293,7 @@ fn visit_row(
     Ok(VisitRow {
         visit_id: id,
         queue_no,
+        queue_label,
         visited_at,
         visitors,
         head_count,

@@ -56,6 +56,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0028_visit_people.sql")),
         M::up(include_str!("../migrations/0029_open_limits.sql")),
         M::up(include_str!("../migrations/0030_local_settings.sql")),
+        M::up(include_str!("../migrations/0031_queue_label.sql")),
     ])
 }
 

@@ -24,6 +24,9 @@ pub struct Registered {
     pub repeat_of: Vec<String>,
     /// The day's queue number at this desk.
     pub queue_no: i64,
+    /// The queue number shown and printed: the hall's (`17`, from its server) or this desk's
+    /// own with its letter (`B017`), `xinfang_core::queue`.
+    pub queue_label: String,
     pub matter_id: String,
     /// 重复访: the visit joined an earlier matter (`matter_id`) instead of opening one.
     pub is_repeat: bool,
@@ -44,6 +47,8 @@ pub struct VisitSummary {
     pub visit_id: String,
     pub visited_at: String,
     pub queue_no: i64,
+    /// The queue number shown (`17` or `B017`; older visits: their `queue_no`).
+    pub queue_label: String,
     pub appeal: String,
     pub appeal_kind: String,
     pub category_code: String,
@@ -307,6 +312,19 @@ fn basis_code(b: SkipLevelBasis) -> &'static str {
     }
 }
 
+/// This desk's own queue number of the day, for a visit registered without the hall's: its
+/// letter (`xinfang_core::queue::desk_letter`) and the next of its own numbers that day.
+pub(crate) fn local_queue_label(tx: &Connection, own_device: &str, day: &str) -> Result<String> {
+    let letter = xinfang_core::queue::desk_letter(own_device);
+    let last: i64 = tx
+        .prepare_cached(
+            "SELECT coalesce(max(CAST(substr(queue_label, 2) AS INTEGER)), 0) FROM visits
+             WHERE visit_date = ?1 AND substr(queue_label, 1, 1) = ?2",
+        )?
+        .query_row(params![day, letter.to_string()], |r| r.get(0))?;
+    Ok(xinfang_core::queue::local_label(letter, last + 1))
+}
+
 #[allow(clippy::too_many_arguments)] // the desk, the visit, its ids and its 越级访: one registration
 pub(crate) fn register_in(
     tx: &Connection,
@@ -317,6 +335,7 @@ pub(crate) fn register_in(
     ids: VisitIds,
     skip: SkipLevel,
     now: &str,
+    hall_label: Option<&str>,
 ) -> Result<Registered> {
     let visited_at = visit.visited_at.with_timezone(&cst());
     let visit_date = visited_at.date_naive().to_string();
@@ -347,6 +366,10 @@ pub(crate) fn register_in(
     let queue_no: i64 = tx
         .prepare_cached("SELECT coalesce(max(queue_no), 0) + 1 FROM visits WHERE visit_date = ?1")?
         .query_row([&visit_date], |r| r.get(0))?;
+    let queue_label = match hall_label {
+        Some(l) => l.to_owned(),
+        None => local_queue_label(tx, own_device, &visit_date)?,
+    };
     let VisitIds {
         visit_id,
         matter_id,
@@ -363,8 +386,8 @@ pub(crate) fn register_in(
     tx.prepare_cached(
             "INSERT INTO visits(id, hall_code, visited_at, visit_date, queue_no, clerk_id, head_count, appeal,
                appeal_kind, category_code, agency, place_code, is_repeat, matter_id, created_at,
-               skip_level, skip_level_basis, skip_level_local, skip_level_authority)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+               skip_level, skip_level_basis, skip_level_local, skip_level_authority, queue_label)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
         )?
         .execute(params![
             visit_id,
@@ -386,11 +409,13 @@ pub(crate) fn register_in(
             skip.basis.map(basis_code),
             skip.flagged.then_some(&skip.local_code),
             skip.flagged.then_some(&skip.authority),
+            queue_label,
         ])?;
     let mut fields = Map::new();
     fields.insert("hall_code".into(), json!(hall));
     fields.insert("visited_at".into(), json!(visited_at_text));
     fields.insert("queue_no".into(), json!(queue_no));
+    fields.insert("queue_label".into(), json!(queue_label));
     fields.insert("clerk_id".into(), json!(clerk_id));
     fields.insert("head_count".into(), json!(visit.head_count));
     fields.insert("appeal".into(), json!(appeal));
@@ -436,6 +461,7 @@ pub(crate) fn register_in(
             visitor_ids,
             repeat_of,
             queue_no,
+            queue_label,
             matter_id,
             is_repeat: true,
             refusal: None,
@@ -463,6 +489,7 @@ pub(crate) fn register_in(
         visitor_ids,
         repeat_of,
         queue_no,
+        queue_label,
         matter_id,
         is_repeat,
         refusal: None,
@@ -490,6 +517,18 @@ impl Store {
     /// Registers a validated visit in one transaction, with its change-log rows.
     /// A visitor whose document is already on file is linked, not duplicated.
     pub fn register_visit(&mut self, visit: &ValidVisit, clerk_id: &str) -> Result<Registered> {
+        self.register_visit_labelled(visit, clerk_id, None)
+    }
+
+    /// [`Store::register_visit`] with the hall's queue number `hall_label` when the desk got
+    /// one from its server (asked before, never inside, this transaction); without one the
+    /// desk issues its own ([`local_queue_label`]).
+    pub fn register_visit_labelled(
+        &mut self,
+        visit: &ValidVisit,
+        clerk_id: &str,
+        hall_label: Option<&str>,
+    ) -> Result<Registered> {
         let now = now_text(&*self.clock);
         let skip = self.skip_level_of(visit, None, Regions::bundled());
         let tx = self.conn.savepoint()?;
@@ -502,6 +541,7 @@ impl Store {
             VisitIds::fresh(),
             skip,
             &now,
+            hall_label,
         )?;
         tx.commit()?;
         tracing::info!(visit_id = %registered.visit_id, queue_no = registered.queue_no, "visit registered");
@@ -518,6 +558,18 @@ impl Store {
         visit: &ValidVisit,
         clerk_id: &str,
         matter_id: &str,
+    ) -> Result<Registered> {
+        self.register_repeat_visit_labelled(visit, clerk_id, matter_id, None)
+    }
+
+    /// [`Store::register_repeat_visit`] with the hall's queue number, as
+    /// [`Store::register_visit_labelled`].
+    pub fn register_repeat_visit_labelled(
+        &mut self,
+        visit: &ValidVisit,
+        clerk_id: &str,
+        matter_id: &str,
+        hall_label: Option<&str>,
     ) -> Result<Registered> {
         let row = crate::matters::load_matter(&self.conn, matter_id)?;
         if row.hall_code != self.hall_code {
@@ -540,6 +592,7 @@ impl Store {
             VisitIds::joining(matter_id),
             skip,
             &now,
+            hall_label,
         )?;
         tx.commit()?;
         registered.refusal = xinfang_core::matter::repeat_visit_refusal(&state);
@@ -574,6 +627,7 @@ impl Store {
                     VisitIds::fresh(),
                     skip,
                     &now_text(&*self.clock),
+                    None,
                 )
             })
             .collect::<Result<_>>()?;
@@ -616,7 +670,8 @@ impl Store {
     pub fn visits_of_visitor(&self, visitor_id: &str) -> Result<Vec<VisitSummary>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT x.id, x.visited_at, x.queue_no, x.appeal, x.appeal_kind, x.category_code, x.head_count, x.is_repeat,
-                    coalesce(m.confidential, 0), x.skip_level
+                    coalesce(m.confidential, 0), x.skip_level,
+                    coalesce(x.queue_label, CAST(x.queue_no AS TEXT))
              FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id
              LEFT JOIN matters m ON m.id = x.matter_id
              WHERE vv.person_id = ?1 ORDER BY x.visited_at DESC",
@@ -630,6 +685,7 @@ impl Store {
                 visit_id,
                 visited_at: r.get(1)?,
                 queue_no: r.get(2)?,
+                queue_label: r.get(10)?,
                 appeal_kind,
                 category_code: r.get(5)?,
                 head_count: r.get(6)?,

@@ -162,6 +162,17 @@ impl Client {
         )
     }
 
+    /// A client for the hall's queue numbers and calls (issue 17): the hub answers at once on
+    /// the LAN, so after 1.5 s the desk goes on alone (its own number, a call not made).
+    pub fn hall(server_url: &str, token: Option<Secret>) -> Result<Client, SyncError> {
+        Client::with_timeouts(
+            server_url,
+            token,
+            Duration::from_millis(1000),
+            Duration::from_millis(1500),
+        )
+    }
+
     fn with_timeouts(
         server_url: &str,
         token: Option<Secret>,
@@ -201,18 +212,32 @@ impl Client {
             .map_err(|e| SyncError::BadUrl(self.base.to_string(), e.to_string()))
     }
 
-    fn send<T: DeserializeOwned>(
+    /// The token and the version headers every request carries.
+    fn authorised(
         &self,
         req: reqwest::blocking::RequestBuilder,
-    ) -> Result<T, SyncError> {
-        let req = match &self.token {
+    ) -> reqwest::blocking::RequestBuilder {
+        match &self.token {
             Some(t) => req.bearer_auth(t.expose()),
             None => req,
         }
         .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-        .header(SCHEMA_HEADER, self.schema.to_string());
-        let host = self.base.as_str().trim_end_matches('/').to_owned();
-        let resp = req.send().map_err(|e| send_error(&host, &e))?;
+        .header(SCHEMA_HEADER, self.schema.to_string())
+    }
+
+    fn host(&self) -> String {
+        self.base.as_str().trim_end_matches('/').to_owned()
+    }
+
+    fn send<T: DeserializeOwned>(
+        &self,
+        req: reqwest::blocking::RequestBuilder,
+    ) -> Result<T, SyncError> {
+        let host = self.host();
+        let resp = self
+            .authorised(req)
+            .send()
+            .map_err(|e| send_error(&host, &e))?;
         let status = resp.status();
         let body = resp
             .bytes()
@@ -220,18 +245,7 @@ impl Client {
         if status.is_success() {
             return serde_json::from_slice(&body).map_err(|e| SyncError::Protocol(e.to_string()));
         }
-        match serde_json::from_slice::<ApiError>(&body) {
-            Ok(err) => Err(SyncError::Server {
-                status: status.as_u16(),
-                code: err.code,
-                message: err.message,
-            }),
-            Err(_) => Err(SyncError::Server {
-                status: status.as_u16(),
-                code: "http_error".into(),
-                message: format!("市局服务器返回错误 {status}：请稍后重试，或联系市局管理员。"),
-            }),
-        }
+        Err(server_error(status, &body))
     }
 
     fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, SyncError> {
@@ -284,6 +298,210 @@ impl Client {
     ) -> Result<PersonMattersResponse, SyncError> {
         self.post("/v1/sync/person-matters", req)
     }
+
+    // A hall hub's calls to its city (docs/sync.md "Hall hub").
+
+    pub fn hub_devices(
+        &self,
+        req: &crate::wire::HubDevicesRequest,
+    ) -> Result<crate::wire::HubDevicesResponse, SyncError> {
+        self.post("/v1/hub/devices", req)
+    }
+
+    pub fn hub_push(&self, req: &crate::wire::HubPushRequest) -> Result<PushResponse, SyncError> {
+        self.post("/v1/hub/push", req)
+    }
+
+    pub fn hub_pull(
+        &self,
+        req: &crate::wire::HubPullRequest,
+    ) -> Result<OwnChangesResponse, SyncError> {
+        self.post("/v1/hub/pull", req)
+    }
+
+    pub fn hub_audit(
+        &self,
+        req: &crate::wire::HubAuditRequest,
+    ) -> Result<AuditPushResponse, SyncError> {
+        self.post("/v1/hub/audit", req)
+    }
+
+    /// The hall's next queue number (`POST /v1/hall/queue-number`).
+    pub fn queue_number(
+        &self,
+        req: &crate::queue::QueueNumberRequest,
+    ) -> Result<crate::queue::QueueNumber, SyncError> {
+        self.post("/v1/hall/queue-number", req)
+    }
+
+    /// Calls a number to a room on the hall's call screen (`POST /v1/hall/call`).
+    pub fn call(
+        &self,
+        req: &crate::queue::CallRequest,
+    ) -> Result<crate::queue::HallCall, SyncError> {
+        self.post("/v1/hall/call", req)
+    }
+
+    /// A client for [`Client::events`]: no limit on the whole answer, which never ends, but
+    /// [`EVENTS_READ_TIMEOUT`] on each read, so a connection that died silently is noticed.
+    pub fn live(server_url: &str, token: Secret) -> Result<Client, SyncError> {
+        Client::with_timeouts(
+            server_url,
+            Some(token),
+            Duration::from_secs(5),
+            EVENTS_READ_TIMEOUT,
+        )
+    }
+
+    /// Opens the live notifications of the desk's hall (`GET /v1/sync/events`). Use a
+    /// [`Client::live`]: another client gives up on the stream after its own timeout.
+    pub fn events(&self) -> Result<EventStream, SyncError> {
+        let host = self.host();
+        let resp = self
+            .authorised(self.http.get(self.url("/v1/sync/events")?))
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .send()
+            .map_err(|e| send_error(&host, &e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.bytes().unwrap_or_default();
+            return Err(server_error(status, &body));
+        }
+        Ok(EventStream {
+            reader: std::io::BufReader::new(resp),
+            host,
+        })
+    }
+}
+
+/// Without a byte for this long (the server sends a keep-alive every 15 s), the live stream
+/// is taken for dead and opened again.
+pub const EVENTS_READ_TIMEOUT: Duration = Duration::from_secs(45);
+
+/// What the live stream of the hall says (docs/sync.md "Live notifications"): never what
+/// changed, only that something did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveEvent {
+    /// The subscription is live: what happened before it is caught up by one sync.
+    Ready,
+    /// Another device's changes of the hall were stored, up to this server sequence.
+    Changed { server_seq: i64 },
+    /// The server's keep-alive: nothing happened, the connection is alive.
+    KeepAlive,
+}
+
+/// The live notifications, read as they come (blocking; a thread of its own).
+pub struct EventStream {
+    reader: std::io::BufReader<reqwest::blocking::Response>,
+    host: String,
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("host", &self.host)
+            .finish()
+    }
+}
+
+impl EventStream {
+    /// The next event; an error when the connection ends or stays silent past
+    /// [`EVENTS_READ_TIMEOUT`] (open it again after a pause).
+    pub fn next_event(&mut self) -> Result<LiveEvent, SyncError> {
+        use std::io::BufRead;
+        let mut frame = SseFrame::default();
+        loop {
+            let mut line = String::new();
+            let n = self.reader.read_line(&mut line).map_err(|e| {
+                let why = if e.kind() == std::io::ErrorKind::TimedOut
+                    || e.to_string().contains("timed out")
+                {
+                    "连接超时"
+                } else {
+                    "连接中断"
+                };
+                SyncError::Offline(self.host.clone(), why.into())
+            })?;
+            if n == 0 {
+                return Err(SyncError::Offline(self.host.clone(), "连接中断".into()));
+            }
+            if let Some(ev) = frame.line(&line) {
+                return Ok(ev);
+            }
+        }
+    }
+}
+
+/// One Server-Sent Events frame being read: `event:` and `data:` lines up to a blank line;
+/// a comment line (`:`) is the keep-alive. What we need of the format is this much, so it is
+/// parsed here rather than through an async SSE crate the blocking client would have to drive.
+#[derive(Debug, Default)]
+struct SseFrame {
+    event: Option<String>,
+    data: String,
+}
+
+impl SseFrame {
+    /// Takes one line (with or without its line end); returns the event a blank line ends.
+    fn line(&mut self, line: &str) -> Option<LiveEvent> {
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            let frame = std::mem::take(self);
+            return match frame.event.as_deref() {
+                Some("ready") => Some(LiveEvent::Ready),
+                Some("changed") => {
+                    let server_seq = serde_json::from_str::<serde_json::Value>(&frame.data)
+                        .ok()
+                        .and_then(|v| v.get("server_seq")?.as_i64())
+                        .unwrap_or(0);
+                    Some(LiveEvent::Changed { server_seq })
+                }
+                // An event this desk does not know yet (a newer server): ignored.
+                _ => None,
+            };
+        }
+        if line.starts_with(':') {
+            return Some(LiveEvent::KeepAlive);
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "event" => self.event = Some(value.to_owned()),
+            "data" => {
+                if !self.data.is_empty() {
+                    self.data.push('\n');
+                }
+                self.data.push_str(value);
+            }
+            _ => {}
+        }
+        None
+    }
+}
+
+/// A refusal's answer as a [`SyncError`]: the server's Chinese message when it sent one.
+fn server_error(status: reqwest::StatusCode, body: &[u8]) -> SyncError {
+    match serde_json::from_slice::<ApiError>(body) {
+        Ok(err) => SyncError::Server {
+            status: status.as_u16(),
+            code: err.code,
+            message: err.message,
+        },
+        Err(_) => SyncError::Server {
+            status: status.as_u16(),
+            code: "http_error".into(),
+            message: format!("市局服务器返回错误 {status}：请稍后重试，或联系市局管理员。"),
+        },
+    }
+}
+
+/// The live notifications of the enrolled desk `replica` (no network but the stream; the
+/// caller may drop the store before reading it).
+pub fn live_events<R: DeskReplica>(replica: &mut R) -> Result<EventStream, SyncError> {
+    let (url, token) = enrolled(replica)?;
+    Client::live(&url, token)?
+        .with_schema(replica.schema_version())
+        .events()
 }
 
 /// The CA certificates of `XINFANG_CA_FILE`, if set.
@@ -462,6 +680,13 @@ fn clock_message(skew_ms: i64) -> String {
 pub fn quick_client<R: DeskReplica>(replica: &mut R) -> Result<Client, SyncError> {
     let (url, token) = enrolled(replica)?;
     Ok(Client::quick(&url, Some(token))?.with_schema(replica.schema_version()))
+}
+
+/// A [`Client::hall`] for the enrolled desk `replica` (its city or its hall's hub), asked
+/// without holding the store.
+pub fn hall_client<R: DeskReplica>(replica: &mut R) -> Result<Client, SyncError> {
+    let (url, token) = enrolled(replica)?;
+    Ok(Client::hall(&url, Some(token))?.with_schema(replica.schema_version()))
 }
 
 /// The server address and token of the enrolled desk `replica`; a copied store is refused.
@@ -891,6 +1116,9 @@ pub struct SyncStatus {
     /// Desk clock minus the server's, in seconds, when beyond the allowed drift: the status
     /// bar shows 本机时间不准 (the message is in `last_error`). `None`: in time, or unknown.
     pub clock_skew_secs: Option<i64>,
+    /// Remote changes this attempt applied here (0 when it failed): the screens showing the
+    /// hall's records refresh when it is not 0.
+    pub pulled: u64,
 }
 
 /// One sync attempt for a background loop: syncs, records the outcome in the store, and
@@ -925,6 +1153,7 @@ pub fn sync_status<R: DeskReplica>(replica: &mut R) -> SyncStatus {
         last_sync_at: record.last_sync_at,
         last_error: record.last_error,
         clock_skew_secs: result.as_ref().ok().and_then(|r| r.clock_skew_secs),
+        pulled: result.as_ref().map_or(0, |r| r.pulled + r.snapshot),
     }
 }
 
@@ -963,6 +1192,35 @@ mod tests {
             check_server_url("不是地址"),
             Err(SyncError::BadUrl(..))
         ));
+    }
+
+    #[test]
+    fn server_sent_events_are_read_frame_by_frame() {
+        let mut f = SseFrame::default();
+        let mut got = Vec::new();
+        for line in [
+            "event: ready\r\n",
+            "data: {}\r\n",
+            "\r\n",
+            ": keep-alive\n",
+            "\n",
+            "event:changed\n",
+            "data: {\"server_seq\": 42}\n",
+            "\n",
+            "event: unknown-later\n",
+            "data: x\n",
+            "\n",
+        ] {
+            got.extend(f.line(line));
+        }
+        assert_eq!(
+            got,
+            vec![
+                LiveEvent::Ready,
+                LiveEvent::KeepAlive,
+                LiveEvent::Changed { server_seq: 42 }
+            ]
+        );
     }
 
     #[test]

@@ -15,12 +15,15 @@
 pub mod audit;
 pub mod hlc;
 pub mod merge;
+pub mod queue;
 pub mod replica;
 pub mod staff_sig;
 pub mod wire;
 
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "lan")]
+pub mod lan;
 
 pub use hlc::Hlc;
 pub use replica::{DeskReplica, Secret, SnapshotPosition, SyncRecord, SyncSettings};

@@ -529,3 +529,73 @@ pub struct RepeatVisits {
     /// Visits, newest first.
     pub visits: Vec<RepeatVisit>,
 }
+
+// ---- Hall hub (docs/sync.md "Hall hub") ---------------------------------------------------
+
+/// A device of a hall as a hub and its city tell each other of it at every relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HubDevice {
+    pub id: String,
+    pub name: String,
+    /// Revoked where it is told from: revoked on the other side at this relay.
+    pub revoked: bool,
+    /// Highest device sequence stored on the side that tells (applied or set aside).
+    pub max_seq: i64,
+    /// Highest audit sequence stored on the side that tells.
+    pub audit_max_seq: i64,
+}
+
+/// `POST /v1/hub/devices`: the hub's devices and root keys; the city answers with its own view
+/// of the hall.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HubDevicesRequest {
+    pub devices: Vec<HubDevice>,
+    /// Root keys of staff changes pinned at the hub (its desks' first admins).
+    #[serde(default)]
+    pub roots: Vec<crate::staff_sig::RootKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HubDevicesResponse {
+    /// Every desk of the hub's hall the city knows, with what it holds of each.
+    pub devices: Vec<HubDevice>,
+    /// Device ids the hub told of that the city refused (of another hall, not a desk id).
+    pub refused: Vec<String>,
+    /// The hall's pinned root keys.
+    pub hall_roots: Vec<crate::staff_sig::RootKey>,
+    /// The version of the city's reference data (`GET /v1/reference`).
+    pub reference_version: String,
+}
+
+/// `POST /v1/hub/push`: changes of one desk of the hub's hall, as the desk made them (its
+/// device id and sequence numbers), stored by the city exactly once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HubPushRequest {
+    pub device_id: String,
+    pub changes: Vec<Change>,
+}
+
+/// `POST /v1/hub/pull`: one desk's changes as the city holds them after `after` (applied and
+/// set aside, each sequence number once), for the hub to hold the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HubPullRequest {
+    pub device_id: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    pub after: i64,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2000))]
+    pub limit: Option<u32>,
+}
+
+/// `POST /v1/hub/audit`: one desk's audit entries, continued on its chain at the city.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HubAuditRequest {
+    pub device_id: String,
+    pub entries: Vec<crate::audit::AuditEntry>,
+}

@@ -43,7 +43,7 @@ describe('RegisterView', () => {
         calls++
         if (calls === 1)
           throw commandError('visitors[0].id_number', 'id_check_digit', '第 1 位来访人：身份证号码校验位不正确')
-        return { registered: { visit_id: 'v1', visitor_ids: ['p1'], repeat_of: [], queue_no: 7, matter_id: 'm1', skip_level: { flagged: false } }, warnings: [] }
+        return { registered: { visit_id: 'v1', visitor_ids: ['p1'], repeat_of: [], queue_no: 7, queue_label: '7', matter_id: 'm1', skip_level: { flagged: false } }, warnings: [] }
       }
       if (cmd === 'check_id') return { valid: false, normalized: '', sex: null, birth_date: null, region_name: null, error: null, warnings: [], conflicts: [] }
       return []
@@ -71,7 +71,7 @@ describe('RegisterView', () => {
         return [
           {
             hit: { visitor_id: 'p1', name: '张建国', id_type: 'resident_id', id_number_masked: '1405**********0135', phone_masked: null, sex: 'male', birth_date: '1980-01-15', visit_count: 1, last_visit_at: '2025-06-01T09:00:00+08:00' },
-            visits: [{ visit_id: 'v0', visited_at: '2025-06-01T09:00:00+08:00', queue_no: 1, appeal: '拖欠工资', appeal_kind: 'claim', category_code: 'labour_social_security', head_count: 1, is_repeat: false, confidential: false }],
+            visits: [{ visit_id: 'v0', visited_at: '2025-06-01T09:00:00+08:00', queue_no: 1, queue_label: '1', appeal: '拖欠工资', appeal_kind: 'claim', category_code: 'labour_social_security', head_count: 1, is_repeat: false, confidential: false }],
           },
         ]
       return { valid: false, normalized: '', sex: null, birth_date: null, region_name: null, error: null, warnings: [], conflicts: [] }
@@ -97,7 +97,7 @@ describe('RegisterView', () => {
         ]
       if (cmd === 'register_repeat_visit')
         return {
-          registered: { visit_id: 'v1', visitor_ids: ['p1'], repeat_of: ['v0'], queue_no: 3, matter_id: 'm0', is_repeat: true, refusal: { field: 'matter_id', code: 'not_accepted_again', message: '该事项正在办理中（已受理），同一事实和理由在办理期间不再重复受理。' }, skip_level: { flagged: false } },
+          registered: { visit_id: 'v1', visitor_ids: ['p1'], repeat_of: ['v0'], queue_no: 3, queue_label: '3', matter_id: 'm0', is_repeat: true, refusal: { field: 'matter_id', code: 'not_accepted_again', message: '该事项正在办理中（已受理），同一事实和理由在办理期间不再重复受理。' }, skip_level: { flagged: false } },
           warnings: [],
         }
       return []
@@ -129,7 +129,7 @@ describe('RegisterView', () => {
       if (cmd === 'register_visit')
         return {
           registered: {
-            visit_id: 'v9', visitor_ids: ['p1'], repeat_of: [], queue_no: 4, matter_id: 'm9', is_repeat: false,
+            visit_id: 'v9', visitor_ids: ['p1'], repeat_of: [], queue_no: 4, queue_label: '4', matter_id: 'm9', is_repeat: false,
             skip_level: { flagged: true, basis: 'place', local_code: '140521', local_name: '沁水县', authority: '沁水县信访局', message: '越级访：问题发生在沁水县……' },
           },
           warnings: [{ field: 'place_code', code: 'skip_level', message: '越级访：问题发生在沁水县，请告知信访人逐级走访。' }],
@@ -163,7 +163,7 @@ describe('RegisterView', () => {
       if (cmd === 'register_visit')
         return {
           registered: {
-            visit_id: 'v9', visitor_ids: ['p1'], repeat_of: [], queue_no: 4, matter_id: 'm9', is_repeat: false,
+            visit_id: 'v9', visitor_ids: ['p1'], repeat_of: [], queue_no: 4, queue_label: '4', matter_id: 'm9', is_repeat: false,
             skip_level: { flagged: true, basis: 'place', local_code: '140521', local_name: '沁水县', authority: '沁水县信访局', message: '越级访' },
           },
           warnings: [],

@@ -119,7 +119,7 @@ describe('register form drafts', () => {
       if (cmd === 'register_visit') {
         submits++
         if (submits === 1) throw commandError('appeal', 'appeal_empty', '诉求内容未填写：请写明来访人的诉求。')
-        return { registered: { visit_id: 'v1', visitor_ids: ['p1'], repeat_of: [], queue_no: 3, matter_id: 'm1' }, warnings: [] }
+        return { registered: { visit_id: 'v1', visitor_ids: ['p1'], repeat_of: [], queue_no: 3, queue_label: '3', matter_id: 'm1' }, warnings: [] }
       }
       if (cmd === 'check_id')
         return { valid: false, normalized: '', sex: null, birth_date: null, region_name: null, error: null, warnings: [], conflicts: [] }
@@ -183,7 +183,7 @@ describe('register form drafts', () => {
 const lawyerSession = { ...clerkSession, staff: { ...clerkSession.staff, id: 's2', username: 'lawyer', display_name: '张律师', roles: ['lawyer'] } }
 const queueItem = {
   handoff: { id: 'h1', visit_id: 'v1', desk: 'lawyer', desk_label: '律师咨询', state: 'taken', state_label: '接待中', note: null, created_at: '2026-11-26T09:00:00+08:00', created_by_name: '王接待', taken_by_name: '张律师', taken_at: '2026-11-26T09:10:00+08:00' },
-  visit: { visit_id: 'v1', queue_no: 5, visited_at: '2026-11-26T09:00:00+08:00', visitors: [], head_count: 1, appeal: '拖欠工资', appeal_kind: 'claim', appeal_kind_label: '申诉求决类', category_name: '劳动和社会保障', agency: null, place_name: null, is_repeat: false, status: 'open', status_label: '接待中', confidential: false },
+  visit: { visit_id: 'v1', queue_no: 5, queue_label: '5', visited_at: '2026-11-26T09:00:00+08:00', visitors: [], head_count: 1, appeal: '拖欠工资', appeal_kind: 'claim', appeal_kind_label: '申诉求决类', category_name: '劳动和社会保障', agency: null, place_name: null, is_repeat: false, status: 'open', status_label: '接待中', confidential: false },
 }
 
 describe('lawyer desk drafts', () => {

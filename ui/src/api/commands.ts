@@ -7,6 +7,7 @@ import type { BacklogBoard } from './bindings/BacklogBoard'
 import type { BacklogCase } from './bindings/BacklogCase'
 import type { BacklogFilter } from './bindings/BacklogFilter'
 import type { BackupDone } from './bindings/BackupDone'
+import type { CallOutcome } from './bindings/CallOutcome'
 import type { CardFill } from './bindings/CardFill'
 import type { ClassifyInput } from './bindings/ClassifyInput'
 import type { ClearInput } from './bindings/ClearInput'
@@ -19,10 +20,12 @@ import type { ContinueMediationInput } from './bindings/ContinueMediationInput'
 import type { Desk } from './bindings/Desk'
 import type { Draft } from './bindings/Draft'
 import type { DueList } from './bindings/DueList'
+import type { EnrolledDesk } from './bindings/EnrolledDesk'
 import type { EvaluationInput } from './bindings/EvaluationInput'
 import type { EvaluationRecord } from './bindings/EvaluationRecord'
 import type { FlagInput } from './bindings/FlagInput'
 import type { FollowUpInput } from './bindings/FollowUpInput'
+import type { FoundServer } from './bindings/FoundServer'
 import type { HallSettings } from './bindings/HallSettings'
 import type { HandoffInfo } from './bindings/HandoffInfo'
 import type { HistoryEntry } from './bindings/HistoryEntry'
@@ -75,6 +78,8 @@ export interface Commands {
   session: { args: null; result: SessionInfo | null }
   reference: { args: null; result: ReferenceLists }
   sync_status: { args: null; result: SyncStatus }
+  discover_servers: { args: null; result: Array<FoundServer> }
+  enrol_desk: { args: { server: string; code: string }; result: EnrolledDesk }
   draft_save: { args: { form: string; json: string }; result: string }
   draft_load: { args: { form: string }; result: Draft | null }
   draft_discard: { args: { form: string }; result: boolean }
@@ -96,6 +101,9 @@ export interface Commands {
   consultation: { args: { id: string }; result: ConsultationRecord }
   mediator_queue: { args: null; result: Array<QueueItem> }
   mediator_take_next: { args: null; result: QueueItem | null }
+  call_registration: { args: { queueLabel: string }; result: CallOutcome }
+  lawyer_call: { args: { queueLabel: string }; result: CallOutcome }
+  mediator_call: { args: { queueLabel: string }; result: CallOutcome }
   log_mediation: { args: { input: MediationInput }; result: MediationRecord }
   mediation: { args: { id: string }; result: MediationRecord }
   pending_mediations: { args: null; result: Array<MediationRecord> }

@@ -87,6 +87,8 @@ export const api = {
   session: () => call('session'),
   reference: () => call('reference'),
   syncStatus: () => call('sync_status'),
+  discoverServers: () => call('discover_servers'),
+  enrolDesk: (server: string, code: string) => call('enrol_desk', { server, code }),
   // Drafts of unsubmitted forms, the logged-in staff member's own, in the encrypted store.
   draftSave: (form: DraftForm, json: string) => call('draft_save', { form, json }),
   draftLoad: (form: DraftForm) => call('draft_load', { form }),
@@ -109,6 +111,10 @@ export const api = {
   consultation: (id: string) => call('consultation', { id }),
   mediatorQueue: () => call('mediator_queue'),
   mediatorTakeNext: () => call('mediator_take_next'),
+  // 叫号: the number to the room of the caller's desk on the hall's call screen.
+  callRegistration: (queueLabel: string) => call('call_registration', { queueLabel }),
+  lawyerCall: (queueLabel: string) => call('lawyer_call', { queueLabel }),
+  mediatorCall: (queueLabel: string) => call('mediator_call', { queueLabel }),
   logMediation: (input: MediationInput) => call('log_mediation', { input }),
   mediation: (id: string) => call('mediation', { id }),
   mediationAgreement: (id: string) => call('mediation_agreement', { id }),

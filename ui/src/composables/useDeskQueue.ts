@@ -3,6 +3,7 @@ import type { DraftForm } from '../api'
 import type { QueueItem } from '../api/bindings/QueueItem'
 import { useDraft } from './useDraft'
 import { useFieldErrors } from './useFieldErrors'
+import { useHallChanged } from './useHallChanged'
 import { useShortcuts } from './useShortcuts'
 
 /**
@@ -110,6 +111,8 @@ export function useDeskQueue<Input extends object, Saved>(opts: {
     },
   )
   onMounted(load)
+  // Another desk's hand-off shows up here by itself.
+  useHallChanged(load)
 
   return { queue, current, saved, info, busy, load, takeNext, submit, finish, draftRestored, clearDraft, ...fieldErrors }
 }

@@ -14,7 +14,7 @@ use xinfang_core::matter::{self, MatterEvent, Step};
 /// own years (its `reference/holidays/`) replacing them — what its desks receive and use.
 pub fn city_calendar(data_dir: &Path) -> HolidayCalendar {
     let bundle = crate::reference::with_overrides(data_dir)
-        .unwrap_or_else(|_| crate::reference::bundle().clone());
+        .unwrap_or_else(|_| (*crate::reference::bundle()).clone());
     let mut cal = HolidayCalendar::bundled();
     for (name, value) in &bundle.lists {
         if !name.starts_with("holidays/") {

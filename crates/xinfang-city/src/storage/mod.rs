@@ -79,6 +79,11 @@ pub struct NewEnrolment {
     pub now: i64,
     /// The desk's first admins' keys, pinned as roots of the hall's staff changes.
     pub roots: Vec<xinfang_sync::staff_sig::RootKey>,
+    /// A hall hub joining (docs/sync.md "Hall hub"): its hall is the code's, not its own word.
+    pub hub: bool,
+    /// The hash the same code has as the other kind (hub for a desk, desk for a hub), so a
+    /// code of the wrong kind is told apart from a wrong one.
+    pub other_kind_hash: String,
 }
 
 /// A data error: what a backend can say about its own data, never a rule of the protocol
@@ -215,7 +220,19 @@ pub struct DeviceEnrolment {
     pub revoked: bool,
     /// Unix seconds until which it may enrol again.
     pub reenrol_until: Option<i64>,
+    /// Known only through a relay (docs/sync.md "Hall hub"): enrolled at the hall's hub (here,
+    /// the city) or directly at the city (here, a hub); it holds no token of this server.
+    pub relayed: bool,
 }
+
+/// The token hash a device known only through a relay is stored with: not a SHA-256 in hex,
+/// so no token ever matches it (`devices.token_hash` is unique, hence the device's id).
+pub fn relayed_token_hash(device_id: &str) -> String {
+    format!("{RELAYED_PREFIX}{device_id}")
+}
+
+/// See [`relayed_token_hash`].
+pub const RELAYED_PREFIX: &str = "relayed:";
 
 /// A stored record, with its versions, as the merge rules see it.
 #[derive(Debug, Clone)]
@@ -397,6 +414,15 @@ pub trait Tx {
     fn audit_devices(&mut self) -> Result<Vec<AuditDevice>>;
     fn audit_entries(&mut self, device_id: &str) -> Result<Vec<AuditEntry>>;
     fn audit_breaks(&mut self, device_id: &str) -> Result<Vec<AuditBreak>>;
+
+    // Queue numbers and calls (issue 17; `crate::hall_desk`).
+    /// One more than the last number issued for the hall's day (1 for the first), kept: a
+    /// number is never issued twice, even when the next transaction fails.
+    fn next_queue_number(&mut self, hall_code: &str, day: &str) -> Result<i64>;
+    /// Keeps a call; its id, which grows with every call.
+    fn insert_hall_call(&mut self, call: &NewHallCall) -> Result<i64>;
+    /// The hall's calls of the day, latest first, at most `limit`.
+    fn hall_calls(&mut self, hall_code: &str, day: &str, limit: i64) -> Result<Vec<CallRow>>;
 }
 
 /// A hall's publicity activity as synced: the hall it was recorded at is its county.
@@ -472,4 +498,23 @@ pub fn lookup_key(
     data.get(field)
         .and_then(serde_json::Value::as_str)
         .map(str::to_owned)
+}
+
+/// A call to keep (issue 17): a number, a room, who called; never a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHallCall {
+    pub hall_code: String,
+    pub day: String,
+    pub queue_label: String,
+    pub room: String,
+    pub device_id: String,
+}
+
+/// A call as kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRow {
+    pub id: i64,
+    pub queue_label: String,
+    pub room: String,
+    pub called_at: String,
 }

@@ -40,7 +40,13 @@ use super::{
 };
 
 /// The versioned migrations of the PostgreSQL store, applied in order, each once.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../migrations/postgres/0001_city.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_city.sql")),
+    (
+        2,
+        include_str!("../../migrations/postgres/0002_hall_queue.sql"),
+    ),
+];
 
 /// The advisory lock every write transaction holds to its commit (an arbitrary constant).
 const WRITE_LOCK: i64 = 0x7869_6e66_616e_6701;
@@ -470,7 +476,7 @@ impl Tx for PgTx<'_> {
 
     fn device_enrolment(&mut self, device_id: &str) -> Result<Option<DeviceEnrolment>> {
         self.opt(
-            "SELECT hall_code, revoked_at IS NOT NULL, reenrol_until FROM devices WHERE id = $1",
+            "SELECT hall_code, revoked_at IS NOT NULL, reenrol_until, token_hash LIKE 'relayed:%' FROM devices WHERE id = $1",
             &[&device_id],
         )?
         .map(|r| {
@@ -478,6 +484,7 @@ impl Tx for PgTx<'_> {
                 hall_code: Self::get(&r, 0)?,
                 revoked: Self::get(&r, 1)?,
                 reenrol_until: Self::get(&r, 2)?,
+                relayed: Self::get(&r, 3)?,
             })
         })
         .transpose()
@@ -1090,6 +1097,60 @@ impl Tx for PgTx<'_> {
                 source: "push".into(),
                 detected_at: Self::get(r, 2)?,
                 attempts: Self::get(r, 3)?,
+            })
+        })
+        .collect()
+    }
+
+    fn next_queue_number(&mut self, hall_code: &str, day: &str) -> Result<i64> {
+        // One statement: the row lock of the upsert orders instances issuing at once.
+        Self::get(
+            &self.one(
+                "INSERT INTO hall_queue(hall_code, day, last_number) VALUES ($1, $2, 1)
+                 ON CONFLICT (hall_code, day) DO UPDATE SET last_number = hall_queue.last_number + 1
+                 RETURNING last_number",
+                &[&hall_code, &day],
+            )?,
+            0,
+        )
+    }
+
+    fn insert_hall_call(&mut self, c: &super::NewHallCall) -> Result<i64> {
+        Self::get(
+            &self.one(
+                "INSERT INTO hall_calls(hall_code, day, queue_label, room, device_id, called_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                &[
+                    &c.hall_code,
+                    &c.day,
+                    &c.queue_label,
+                    &c.room,
+                    &c.device_id,
+                    &self.now_text(),
+                ],
+            )?,
+            0,
+        )
+    }
+
+    fn hall_calls(
+        &mut self,
+        hall_code: &str,
+        day: &str,
+        limit: i64,
+    ) -> Result<Vec<super::CallRow>> {
+        self.query(
+            "SELECT id, queue_label, room, called_at FROM hall_calls
+             WHERE hall_code = $1 AND day = $2 ORDER BY id DESC LIMIT $3",
+            &[&hall_code, &day, &limit],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(super::CallRow {
+                id: Self::get(r, 0)?,
+                queue_label: Self::get(r, 1)?,
+                room: Self::get(r, 2)?,
+                called_at: Self::get(r, 3)?,
             })
         })
         .collect()

@@ -115,6 +115,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0007_audit_heads.sql")),
         M::up(include_str!("../../migrations/0008_hall_id_keys.sql")),
         M::up(include_str!("../../migrations/0009_hall_roots.sql")),
+        M::up(include_str!("../../migrations/0010_hall_queue.sql")),
     ])
 }
 
@@ -542,13 +543,14 @@ impl Tx for SqliteTx<'_> {
     fn device_enrolment(&mut self, device_id: &str) -> Result<Option<DeviceEnrolment>> {
         one(
             self.conn,
-            "SELECT hall_code, revoked_at IS NOT NULL, reenrol_until FROM devices WHERE id = ?1",
+            "SELECT hall_code, revoked_at IS NOT NULL, reenrol_until, token_hash LIKE 'relayed:%' FROM devices WHERE id = ?1",
             [device_id],
             |r| {
                 Ok(DeviceEnrolment {
                     hall_code: r.get(0)?,
                     revoked: r.get(1)?,
                     reenrol_until: r.get(2)?,
+                    relayed: r.get(3)?,
                 })
             },
         )
@@ -1129,12 +1131,63 @@ impl Tx for SqliteTx<'_> {
             },
         )
     }
+
+    fn next_queue_number(&mut self, hall_code: &str, day: &str) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "INSERT INTO hall_queue(hall_code, day, last_number) VALUES (?1, ?2, 1)
+                 ON CONFLICT(hall_code, day) DO UPDATE SET last_number = last_number + 1
+                 RETURNING last_number",
+            )?
+            .query_row(params![hall_code, day], |r| r.get(0))?)
+    }
+
+    fn insert_hall_call(&mut self, c: &super::NewHallCall) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO hall_calls(hall_code, day, queue_label, room, device_id, called_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                c.hall_code,
+                c.day,
+                c.queue_label,
+                c.room,
+                c.device_id,
+                self.now_text()
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn hall_calls(
+        &mut self,
+        hall_code: &str,
+        day: &str,
+        limit: i64,
+    ) -> Result<Vec<super::CallRow>> {
+        rows(
+            self.conn,
+            "SELECT id, queue_label, room, called_at FROM hall_calls
+             WHERE hall_code = ?1 AND day = ?2 ORDER BY id DESC LIMIT ?3",
+            params![hall_code, day, limit],
+            |r| {
+                Ok(super::CallRow {
+                    id: r.get(0)?,
+                    queue_label: r.get(1)?,
+                    room: r.get(2)?,
+                    called_at: r.get(3)?,
+                })
+            },
+        )
+    }
 }
 
 impl Storage for SqliteStorage {
     fn write(&self, body: &mut TxBody<'_>) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        // Immediate: another process on the file (an administration command, `hub relay` beside
+        // the hub's server) waits for the write lock instead of failing when it upgrades a read.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let done = body(&mut SqliteTx {
             conn: &tx,
             clock: &*self.clock,
@@ -1825,6 +1878,8 @@ mod tests {
                 token_hash: token_hash.clone(),
                 now: 0,
                 roots: Vec::new(),
+                hub: false,
+                other_kind_hash: String::new(),
             },
         )
         .unwrap();

@@ -117,6 +117,8 @@ pub struct Server {
     child: Option<Child>,
     /// `--database` given to the server and to every administration command, if any.
     pub database: Option<String>,
+    /// Extra `serve` arguments, given again at a restart.
+    extra: Vec<String>,
 }
 
 impl Server {
@@ -129,6 +131,11 @@ impl Server {
     /// `reference/` dir of the city's own lists).
     pub fn start_in(dir: TempDir) -> Server {
         Self::launch(dir, &[], "http")
+    }
+
+    /// Starts the real server binary in `dir` with extra `serve` arguments.
+    pub fn start_in_with(dir: TempDir, extra: &[&str]) -> Server {
+        Self::launch(dir, extra, "http")
     }
 
     /// Starts the server in `dir` on the current backend ([`on`]).
@@ -145,6 +152,7 @@ impl Server {
             addr,
             child: Some(child),
             database,
+            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
 
@@ -168,6 +176,7 @@ impl Server {
             addr,
             child: Some(child),
             database: Some(uri.to_owned()),
+            extra: Vec::new(),
         }
     }
 
@@ -240,6 +249,25 @@ impl Server {
         }
     }
 
+    /// SIGTERM (a graceful shutdown); waits for the exit at most `within`, else kills and
+    /// returns `None`.
+    pub fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let mut c = self.child.take()?;
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+        let end = Instant::now() + within;
+        while Instant::now() < end {
+            if let Ok(Some(status)) = c.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+        None
+    }
+
     /// Starts the binary again on the same address and data dir.
     pub fn restart(&mut self) {
         self.kill9();
@@ -251,11 +279,11 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let database: Vec<&str> = match &self.database {
-            Some(uri) => vec!["--database", uri],
-            None => Vec::new(),
-        };
-        let (child, addr) = spawn_server(self.dir.path(), self.addr, &database);
+        let mut args: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        if let Some(uri) = &self.database {
+            args.extend(["--database", uri]);
+        }
+        let (child, addr) = spawn_server(self.dir.path(), self.addr, &args);
         assert_eq!(addr, self.addr);
         self.child = Some(child);
     }
@@ -335,6 +363,14 @@ impl Server {
         }
         let resp = req.send().unwrap();
         let status = resp.status().as_u16();
+        // A live stream never ends: its status is the answer.
+        if resp
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
+        {
+            return (status, serde_json::Value::Null);
+        }
         (status, resp.json().unwrap_or(serde_json::Value::Null))
     }
 

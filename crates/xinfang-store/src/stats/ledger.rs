@@ -334,6 +334,7 @@ impl Store {
                 VisitIds::of_ledger_row(&self.hall_code, &row.fingerprint),
                 skip,
                 &now,
+                None,
             )?;
             tx.prepare_cached(
                 "INSERT INTO ledger_rows(fingerprint, visit_id, source, row_no, by_staff, imported_at)

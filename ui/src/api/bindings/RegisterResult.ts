@@ -6,4 +6,9 @@ export type RegisterResult = { registered: Registered,
 /**
  * Non-blocking remarks (unknown region prefix …), each at its field.
  */
-warnings: Array<FieldError>, };
+warnings: Array<FieldError>, 
+/**
+ * Why the queue number is this desk's own (`B017`) and not the hall's (Chinese); none
+ * when the hall's server issued it (`crate::hall_queue`).
+ */
+queue_note?: string, };

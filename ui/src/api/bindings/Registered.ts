@@ -13,7 +13,12 @@ repeat_of: Array<string>,
 /**
  * The day's queue number at this desk.
  */
-queue_no: number, matter_id: string, 
+queue_no: number, 
+/**
+ * The queue number shown and printed: the hall's (`17`, from its server) or this desk's
+ * own with its letter (`B017`), `xinfang_core::queue`.
+ */
+queue_label: string, matter_id: string, 
 /**
  * 重复访: the visit joined an earlier matter (`matter_id`) instead of opening one.
  */

@@ -6,7 +6,12 @@ import type { VisitorBrief } from "./VisitorBrief";
 /**
  * One visit as 今日来访 lists it.
  */
-export type VisitRow = { visit_id: string, queue_no: number, visited_at: string, visitors: Array<VisitorBrief>, head_count: number, appeal: string, appeal_kind: AppealKind, appeal_kind_label: string, category_name: string, agency: string | null, place_name: string | null, is_repeat: boolean, 
+export type VisitRow = { visit_id: string, queue_no: number, 
+/**
+ * The queue number shown, called and printed (`17` or `B017`; older visits: their
+ * `queue_no`).
+ */
+queue_label: string, visited_at: string, visitors: Array<VisitorBrief>, head_count: number, appeal: string, appeal_kind: AppealKind, appeal_kind_label: string, category_name: string, agency: string | null, place_name: string | null, is_repeat: boolean, 
 /**
  * 越级访 (stored at registration), and the 属地 authority the visitor was guided to.
  */

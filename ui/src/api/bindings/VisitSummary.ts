@@ -3,7 +3,11 @@
 /**
  * One visit as the history panel lists it.
  */
-export type VisitSummary = { visit_id: string, visited_at: string, queue_no: number, appeal: string, appeal_kind: string, category_code: string, head_count: number, is_repeat: boolean, 
+export type VisitSummary = { visit_id: string, visited_at: string, queue_no: number, 
+/**
+ * The queue number shown (`17` or `B017`; older visits: their `queue_no`).
+ */
+queue_label: string, appeal: string, appeal_kind: string, category_code: string, head_count: number, is_repeat: boolean, 
 /**
  * 越级访 (stored at registration).
  */
