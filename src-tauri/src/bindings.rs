@@ -33,6 +33,7 @@ pub fn all() -> Vec<(String, String)> {
         xinfang_app::backup::RestoreDone,
         xinfang_app::other_halls::OtherHallMatters,
         xinfang_app::hall_queue::CallOutcome,
+        xinfang_app::hall_queue::PrintedSlip,
         xinfang_app::other_halls::OtherHallEntry,
         xinfang_core::matter::OtherHallRemark,
         s::Conflict,

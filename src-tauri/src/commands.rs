@@ -14,7 +14,7 @@ use xinfang_app::contact::HallSettings;
 use xinfang_app::desk_settings::{CardFill, MySettings, ReaderSettings};
 use xinfang_app::enrolment::{EnrolledDesk, FoundServer};
 use xinfang_app::error::CmdResult;
-use xinfang_app::hall_queue::CallOutcome;
+use xinfang_app::hall_queue::{CallOutcome, PrintedSlip};
 use xinfang_app::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
 use xinfang_app::other_halls::OtherHallMatters;
 use xinfang_app::people::{PeoplePage, SplitInput};
@@ -210,6 +210,11 @@ pub async fn mediator_take_next(s: S<'_>) -> CmdResult<Option<QueueItem>> {
 #[tauri::command]
 pub async fn call_registration(s: S<'_>, queue_label: String) -> CmdResult<CallOutcome> {
     s.call_number(&queue_label, Room::Registration)
+}
+
+#[tauri::command]
+pub async fn print_queue_slip(s: S<'_>, visit_id: String, size: String) -> CmdResult<PrintedSlip> {
+    s.print_queue_slip(&visit_id, &size)
 }
 
 #[tauri::command]

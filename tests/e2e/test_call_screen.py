@@ -79,6 +79,10 @@ def test_a_called_number_shows_on_the_call_screen(hall):
         # The lawyer takes the visitor from the CLI: the screen calls them to the lawyer's room.
         second = register(data)
         xinfang(data, "visit", "handoff", second["visit_id"], "--desk", "lawyer", user="clerk")
+        # Synced to the server, the hand-off puts the number on the screen's waiting list.
+        xinfang(data, "sync", user="admin")
+        wait(drv, 20).until(lambda d: f"{second['queue_label']} 号" in d.find_element(By.ID, "waiting").text)
+        assert "律师咨询室" in drv.find_element(By.ID, "waiting").text
         taken = xinfang(data, "queue", "take", "--desk", "lawyer", user="lawyer")
         assert taken["called"] is True, taken
         screen_shows(drv, second["queue_label"], "律师咨询室")

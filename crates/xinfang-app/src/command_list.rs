@@ -52,6 +52,8 @@ macro_rules! command_table {
             // 叫号: a number called to the room of the caller's desk on the hall's call screen
             // (hall_queue.rs); each room's own rule.
             call_registration: RegisterVisit, (queue_label: String) -> CallOutcome;
+            // 排队单 at registration, opened for the print dialog (hall_queue.rs).
+            print_queue_slip: RegisterVisit, (visit_id: String, size: String) -> PrintedSlip;
             lawyer_call: LawyerDesk, (queue_label: String) -> CallOutcome;
             mediator_call: MediatorDesk, (queue_label: String) -> CallOutcome;
             log_mediation: LogMediation, (input: MediationInput) -> MediationRecord;

@@ -200,6 +200,9 @@ fn cases() -> Vec<(&'static str, Case)> {
         ("call_registration", |s, _, _| {
             ok(s.call_number("17", Room::Registration))
         }),
+        ("print_queue_slip", |s, v, _| {
+            ok(s.queue_slip_pdf(v, "receipt"))
+        }),
         ("lawyer_call", |s, _, _| {
             ok(s.call_number("17", Room::Lawyer))
         }),
@@ -2390,4 +2393,47 @@ fn a_returning_visitor_fills_the_form_and_is_audited() {
     state.login("lawyer", PW).unwrap();
     let e = state.returning_visitor(&hit.visitor_id).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Forbidden);
+}
+
+#[test]
+fn the_queue_slip_prints_for_the_clerk_and_holds_nothing_personal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, visit_id) = fixture(dir.path());
+    state.login("clerk", PW).unwrap();
+    let printed = state.queue_slip_pdf(&visit_id, "receipt").unwrap();
+    let pdf = std::fs::read(&printed.path).unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    assert_eq!(printed.bytes, pdf.len() as u64);
+    // Written for the printer only, beside the notices, readable by this user alone.
+    let path = std::path::Path::new(&printed.path);
+    assert_eq!(
+        path.parent(),
+        Some(state.data_dir().join("notices").as_path())
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+    }
+    // The file name carries the number, never the visitor's name or the visit's id.
+    let name = path.file_name().unwrap().to_string_lossy();
+    assert!(name.contains(&printed.queue_label), "{name}");
+    assert!(
+        !name.contains("张三") && !name.contains(&visit_id),
+        "{name}"
+    );
+    // A5 too; a size that is no paper is refused at its field.
+    assert!(state.queue_slip_pdf(&visit_id, "a5").is_ok());
+    let e = state.queue_slip_pdf(&visit_id, "a4").unwrap_err();
+    assert_eq!(e.code, "slip_size_unknown");
+    // The lawyer does not register visits: refused in Rust, nothing written.
+    crate::matters::clear_printed(state.data_dir());
+    state.login("lawyer", PW).unwrap();
+    let e = state.queue_slip_pdf(&visit_id, "receipt").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Forbidden);
+    let left = std::fs::read_dir(state.data_dir().join("notices"))
+        .unwrap()
+        .count();
+    assert_eq!(left, 0);
 }

@@ -30,7 +30,7 @@ use crate::conflicts::SyncConflicts;
 use crate::contact::HallSettings;
 use crate::desk_settings::{CardFill, MySettings, ReaderSettings};
 use crate::enrolment::{EnrolledDesk, FoundServer};
-use crate::hall_queue::CallOutcome;
+use crate::hall_queue::{CallOutcome, PrintedSlip};
 use crate::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
 use crate::other_halls::OtherHallMatters;
 use crate::people::{PeoplePage, SplitInput};

@@ -6,16 +6,21 @@
 //! clerk is told why. Nothing is refused for want of a number. "叫号" sends a number and a room
 //! to the server's call screen: best effort, the answer says whether it was called.
 
+use std::path::Path;
+
 use chrono::NaiveDate;
 use serde::Serialize;
+use xinfang_core::error::FieldError;
 use xinfang_core::queue::{Room, call_text, check_label};
 use xinfang_core::staff::{Action, authorize};
+use xinfang_print::slip::SlipSize;
 use xinfang_store::{Staff, Store};
 use xinfang_sync::client::{Client, SyncError, hall_client};
 use xinfang_sync::queue::{CallRequest, QueueNumberRequest};
 
 use crate::api::AppState;
 use crate::error::{CmdResult, CommandError};
+use crate::matters::{open_with_system, print_error, printer, write_pdf_for_printing};
 
 /// Asks the hall's server for its next number of `day`; the error says why there is none.
 pub fn ask_number(client: Result<Client, SyncError>, day: NaiveDate) -> Result<String, SyncError> {
@@ -112,7 +117,57 @@ fn why_not_call(e: &SyncError) -> String {
     }
 }
 
+/// A queue slip (排队单) written for the printer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PrintedSlip {
+    pub queue_label: String,
+    /// Full path of the PDF written for printing (removed at the next print, logout or lock).
+    pub path: String,
+    pub bytes: u64,
+}
+
 impl AppState {
+    /// The queue slip of a visit (`size`: `receipt`, 80 mm, or `a5`), rendered and written for
+    /// the printer: hall, number, time, where to wait, the hall's phone, a QR code of the
+    /// visit's number — nothing personal ([`crate::api::queue_slip`]).
+    pub fn queue_slip_pdf(&self, visit_id: &str, size: &str) -> CmdResult<PrintedSlip> {
+        let size = SlipSize::parse(size).ok_or_else(|| {
+            FieldError::new(
+                "size",
+                "slip_size_unknown",
+                "排队单纸张请用 receipt（80 毫米小票）或 a5。",
+            )
+        })?;
+        let today = self.local_date();
+        let slip = self.act(Action::RegisterVisit, |store, me| {
+            crate::api::queue_slip(store, me, visit_id, today)
+        })?;
+        let pdf = printer(self.data_dir())
+            .and_then(|p| p.render_slip(&slip, size))
+            .map_err(print_error("slip", "排队单"))?;
+        let file_name = format!(
+            "排队单-{}-{}.pdf",
+            slip.queue_no,
+            self.now_cst().format("%Y%m%d-%H%M%S")
+        );
+        let path = write_pdf_for_printing(self.data_dir(), &file_name, &pdf)?;
+        tracing::info!(visit_id, "queue slip printed");
+        Ok(PrintedSlip {
+            queue_label: slip.queue_no,
+            path: path.display().to_string(),
+            bytes: pdf.len() as u64,
+        })
+    }
+
+    /// 打印排队单: the slip written for the printer and opened in the system's PDF viewer,
+    /// whose print dialog sends it to the receipt or A5 printer.
+    pub fn print_queue_slip(&self, visit_id: &str, size: &str) -> CmdResult<PrintedSlip> {
+        let printed = self.queue_slip_pdf(visit_id, size)?;
+        open_with_system(Path::new(&printed.path), "请在文件管理器中打开该文件打印。")?;
+        Ok(printed)
+    }
+
     /// "叫号": calls `label` to `room` on the hall's call screen, role-checked for the room.
     pub fn call_number(&self, label: &str, room: Room) -> CmdResult<CallOutcome> {
         let (client, label) = self.act(call_action(room), |store, me| {

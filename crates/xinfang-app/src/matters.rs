@@ -946,14 +946,24 @@ pub fn clear_printed(data_dir: &Path) {
 
 /// Writes `notice` for the printer or viewer, alone in `<data dir>/notices/` (owner only).
 fn write_for_printing(data_dir: &Path, notice: &StoredNotice) -> CmdResult<PathBuf> {
+    write_pdf_for_printing(data_dir, &notice.file_name, &notice.pdf)
+}
+
+/// Writes a PDF named `file_name` for the printer or viewer, alone in `<data dir>/notices/`
+/// (owner only; removed at the next print, logout or lock).
+pub(crate) fn write_pdf_for_printing(
+    data_dir: &Path,
+    file_name: &str,
+    pdf: &[u8],
+) -> CmdResult<PathBuf> {
     let dir = data_dir.join(NOTICES_DIR);
     std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, &e))?;
     clear_printed(data_dir);
-    let path = file_in_name(&dir, &notice.file_name).ok_or_else(|| {
+    let path = file_in_name(&dir, file_name).ok_or_else(|| {
         CommandError::new(
             ErrorKind::NotFound,
             "not_found",
-            format!("没有找到文书 {}，请重新打印。", notice.file_name),
+            format!("没有找到文书 {file_name}，请重新打印。"),
         )
     })?;
     let mut opts = std::fs::OpenOptions::new();
@@ -964,7 +974,7 @@ fn write_for_printing(data_dir: &Path, notice: &StoredNotice) -> CmdResult<PathB
         opts.mode(0o600);
     }
     let mut f = opts.open(&path).map_err(|e| io_error(&path, &e))?;
-    std::io::Write::write_all(&mut f, &notice.pdf).map_err(|e| io_error(&path, &e))?;
+    std::io::Write::write_all(&mut f, pdf).map_err(|e| io_error(&path, &e))?;
     Ok(path)
 }
 

@@ -535,12 +535,18 @@ async fn enrol(
         other_kind_hash: auth::code_hash_of(other, &req.code),
     };
     let storage = state.storage.clone();
-    let (hall, key, roots) = blocking(move || {
+    let (hall, key, roots, letter) = blocking(move || {
         let hall = protocol::enrol(storage.as_ref(), &enrolment)?;
         // The hall's key, or the offered one when the hall has none yet (docs/sync.md).
         let key = storage.hall_id_key(&hall.code, offered.as_ref())?;
         let roots = storage.hall_roots(&hall.code)?;
-        Ok((hall, key, roots))
+        // A desk's letter for the numbers it issues offline; a hub issues none of its own.
+        let letter = if enrolment.hub {
+            None
+        } else {
+            protocol::queue_letter(storage.as_ref(), &hall.code, &enrolment.device_id)?
+        };
+        Ok((hall, key, roots, letter))
     })
     .await?;
     tracing::info!(device_id = %req.device_id, hall = %hall.code, "device enrolled");
@@ -551,6 +557,7 @@ async fn enrol(
         token,
         hall_id_key: Some(HallIdKey::from_bytes(&key)),
         hall_roots: roots,
+        queue_letter: letter,
     }))
 }
 
@@ -566,13 +573,15 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
     let storage = state.storage.clone();
     let id = dev.id.clone();
     let hall = dev.hall_code.clone();
-    let (heads, hall_name, audit_max_seq, key, roots) = blocking(move || {
+    let (heads, hall_name, audit_max_seq, key, roots, letter) = blocking(move || {
         Ok((
             storage.device_heads(&id)?,
             storage.hall(&hall)?.map(|h| h.name).unwrap_or_default(),
             storage.audit_max_seq(&id)?,
             storage.hall_id_key(&hall, None)?,
             storage.hall_roots(&hall)?,
+            // Given at the first sync to desks enrolled before letters were.
+            protocol::queue_letter(storage.as_ref(), &hall, &id)?,
         ))
     })
     .await?;
@@ -588,7 +597,36 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
         min_protocol: Some(state.settings.min_protocol),
         hall_id_key: Some(HallIdKey::from_bytes(&key)),
         hall_roots: roots,
+        queue_letter: letter,
     }))
+}
+
+/// Tells the desks listening to `hall` that its records changed (by `origin`'s push, or
+/// relayed): through the database to every instance when the backend shares changes
+/// (PostgreSQL's LISTEN/NOTIFY), else to this server's own listeners. A failure only costs
+/// the desks the wait for their next periodic sync.
+pub fn tell_hall(storage: &dyn Storage, notifier: &HallNotifier, hall: &str, origin: Option<&str>) {
+    let shared = storage.shares_changes();
+    if !shared && notifier.subscribers(hall) == 0 {
+        return;
+    }
+    let seq = match protocol::server_seq(storage) {
+        Ok(seq) => seq,
+        Err(e) => {
+            tracing::warn!(error = %e, "no live notification: server sequence unread");
+            return;
+        }
+    };
+    if shared {
+        match storage.announce_change(hall, seq, origin) {
+            Ok(()) => return,
+            Err(e) => tracing::warn!(error = %e, "change not announced to the other instances"),
+        }
+    }
+    match origin {
+        Some(device) => notifier.changed_by(hall, seq, device),
+        None => notifier.changed(hall, seq),
+    }
 }
 
 pub(crate) fn check_batch(changes: &[Change]) -> Result<(), Failure> {
@@ -665,15 +703,9 @@ async fn push(
             protocol::report_audit_head(storage.as_ref(), &dev, head)?;
         }
         let resp = protocol::push(storage.as_ref(), &dev, &req.changes, now)?;
-        // Committed: the hall's other desks may sync now. A failure to read the sequence
-        // only costs them the wait for their next periodic sync.
-        if resp.accepted > 0 && notifier.subscribers(&dev.hall_code) > 0 {
-            match protocol::server_seq(storage.as_ref()) {
-                Ok(seq) => notifier.changed_by(&dev.hall_code, seq, &dev.id),
-                Err(e) => {
-                    tracing::warn!(error = %e, "no live notification: server sequence unread")
-                }
-            }
+        // Committed: the hall's other desks may sync now.
+        if resp.accepted > 0 {
+            tell_hall(storage.as_ref(), &notifier, &dev.hall_code, Some(&dev.id));
         }
         Ok(resp)
     })
@@ -1253,7 +1285,8 @@ impl Modify for BearerAuth {
         LiveFrame,
         xinfang_sync::queue::QueueNumberRequest,
         xinfang_sync::queue::QueueNumber, xinfang_sync::queue::CallRequest,
-        xinfang_sync::queue::HallCall, xinfang_sync::queue::ScreenState)),
+        xinfang_sync::queue::HallCall, xinfang_sync::queue::ScreenState,
+        xinfang_sync::queue::RoomWaiting)),
     modifiers(&BearerAuth),
     tags((name = "service"), (name = "sync", description = "Desk ↔ city sync"), (name = "city", description = "City administrator's views"),
         (name = "hub", description = "A hall hub's relay to its city"),

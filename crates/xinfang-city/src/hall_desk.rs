@@ -24,17 +24,23 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use xinfang_core::queue::{Room, call_text, check_label, hall_label};
-use xinfang_sync::queue::{CallRequest, HallCall, QueueNumber, QueueNumberRequest, ScreenState};
+use xinfang_sync::queue::{
+    CallRequest, HallCall, QueueNumber, QueueNumberRequest, RoomWaiting, ScreenState,
+};
 use xinfang_sync::wire::ApiError;
 
 use crate::api::{ApiJson, AppState, Authed, Failure, blocking};
-use crate::storage::{CallRow, Done, NewHallCall, Storage};
+use crate::storage::{CallRow, Done, NewHallCall, Storage, WaitingRow};
 
 /// The page the waiting room's TV shows; self-contained (no CDN: a hall's LAN may have no
 /// internet).
 const SCREEN_HTML: &str = include_str!("../assets/call_screen.html");
 /// Calls the screen lists: the latest and the ones before it.
 const SCREEN_CALLS: i64 = 10;
+/// Waiting numbers the screen lists per room.
+const SCREEN_WAITING: usize = 6;
+/// Hand-offs read for the waiting numbers: more than a hall hands off in a day.
+const WAITING_READ: i64 = 500;
 
 /// The routes of this module, merged into the server's router.
 pub fn routes() -> Router<AppState> {
@@ -277,24 +283,114 @@ pub async fn screen_state(
     let found = blocking(move || {
         let hall = screen_hall(storage.as_ref(), q.hall.as_deref());
         let Ok((code, _)) = &hall else {
-            return Ok((hall, Vec::new()));
+            return Ok((hall, Vec::new(), Vec::new()));
         };
-        let mut calls = Vec::new();
+        let (mut calls, mut waiting) = (Vec::new(), Vec::new());
         let code = code.clone();
+        let since = waiting_since(&d);
         storage.read(&mut |tx| {
             calls = tx.hall_calls(&code, &d, SCREEN_CALLS)?;
+            waiting = tx.hall_waiting(&code, &d, &since, WAITING_READ)?;
             Ok(Done::Commit)
         })?;
-        Ok((hall, calls))
+        Ok((hall, calls, waiting))
     })
     .await?;
     match found {
-        (Ok((hall_code, hall_name)), calls) => Ok(Json(ScreenState {
+        (Ok((hall_code, hall_name)), calls, waiting) => Ok(Json(ScreenState {
             hall_code,
             hall_name,
             day,
             calls: calls.into_iter().map(call_of).collect(),
+            waiting: waiting_by_room(waiting),
         })),
-        (Err(message), _) => Err(Failure::new(StatusCode::NOT_FOUND, "hall_unknown", message)),
+        (Err(message), _, _) => Err(Failure::new(StatusCode::NOT_FOUND, "hall_unknown", message)),
+    }
+}
+
+/// The smallest UUIDv7 of a hand-off made from two days before `day` on (its first 48 bits
+/// are the Unix time in ms): hand-offs of the day's visits are later, even from a desk whose
+/// clock was a day behind.
+fn waiting_since(day: &str) -> String {
+    let ms = NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.checked_sub_days(chrono::Days::new(2)))
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(0, |t| t.and_utc().timestamp_millis().max(0));
+    let ms = u64::try_from(ms).unwrap_or(0);
+    format!("{:08x}-{:04x}", ms >> 16, ms & 0xffff)
+}
+
+/// Waiting numbers grouped by room (lawyer's first), each room's in hand-off order; a number
+/// handed to a room twice is listed once.
+fn waiting_by_room(rows: Vec<WaitingRow>) -> Vec<RoomWaiting> {
+    [Room::Lawyer, Room::Mediator]
+        .into_iter()
+        .filter_map(|room| {
+            let mut labels: Vec<String> = Vec::new();
+            for r in rows.iter().filter(|r| r.desk == room.code()) {
+                if labels.len() < SCREEN_WAITING && !labels.contains(&r.queue_label) {
+                    labels.push(r.queue_label.clone());
+                }
+            }
+            (!labels.is_empty()).then(|| RoomWaiting {
+                room: room.code().to_owned(),
+                room_label: room.label_zh().to_owned(),
+                queue_labels: labels,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_waiting_bound_is_a_uuid7_prefix_two_days_back() {
+        // A UUIDv7 made at `ms` (Unix time): its first 48 bits are `ms`, as `uuid` makes them.
+        let made = |ms: u64| {
+            format!(
+                "{:08x}-{:04x}-7abc-8def-0123456789ab",
+                ms >> 16,
+                ms & 0xffff
+            )
+        };
+        // 2026-12-03T00:00:00Z, two days before the day asked for.
+        let start = 1_796_256_000_000u64;
+        let since = waiting_since("2026-12-05");
+        assert_eq!(since, made(start)[..13]);
+        // A hand-off made on the day is above it, one from three days before below it.
+        assert!(made(start + 2 * 86_400_000) > since);
+        assert!(made(start - 86_400_000) < since);
+        assert_eq!(waiting_since("not a day"), "00000000-0000");
+    }
+
+    #[test]
+    fn waiting_numbers_are_grouped_by_room_once_each() {
+        let row = |desk: &str, l: &str| WaitingRow {
+            desk: desk.into(),
+            queue_label: l.into(),
+        };
+        let got = waiting_by_room(vec![
+            row("mediator", "3"),
+            row("lawyer", "5"),
+            row("lawyer", "B002"),
+            row("lawyer", "5"),
+        ]);
+        let shown: Vec<(&str, Vec<&str>)> = got
+            .iter()
+            .map(|w| {
+                (
+                    w.room_label.as_str(),
+                    w.queue_labels.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [("律师咨询室", vec!["5", "B002"]), ("人民调解室", vec!["3"])]
+        );
+        assert!(waiting_by_room(Vec::new()).is_empty());
     }
 }

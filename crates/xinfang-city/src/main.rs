@@ -370,7 +370,19 @@ fn run(args: Args) -> anyhow::Result<()> {
                     every_per_address.unsigned_abs(),
                 ),
             };
-            if tls_cert.is_none() && !listen.ip().is_loopback() && !allow_plain_http {
+            // A hall hub serves its desks on the hall's LAN (issue 17: `serve --listen
+            // 0.0.0.0:8750`, desks enrol with `http://HUB:8750`, which they accept on a LAN
+            // address only); a city server on the network needs TLS or a TLS proxy.
+            let link = match args.data_dir.as_deref() {
+                Some(dir) => hub::HubLink::load(dir).map_err(|e| anyhow!(e))?,
+                None => None,
+            };
+            if tls_cert.is_none() && !listen.ip().is_loopback() && link.is_some() {
+                eprintln!(
+                    "提示：大厅服务器在 {listen} 上用明文 HTTP 为本大厅的接待台服务，只应在大厅的内部局域网上使用；\
+                     如局域网不可信，请用 --tls-cert 和 --tls-key 启用 HTTPS。"
+                );
+            } else if tls_cert.is_none() && !listen.ip().is_loopback() && !allow_plain_http {
                 bail!(
                     "拒绝在非本机地址 {listen} 上用明文 HTTP 提供服务：设备令牌和来访记录会在网络上明文传输。\
                      请用 --tls-cert 和 --tls-key 启用 HTTPS；如果前面有同一台机器上的 HTTPS 反向代理，才可加 --allow-plain-http。"
@@ -405,11 +417,20 @@ fn run(args: Args) -> anyhow::Result<()> {
                 min_protocol: *min_protocol,
                 ..Default::default()
             };
+            // Several instances on one PostgreSQL database hear each other's changes
+            // (LISTEN/NOTIFY); on SQLite the process tells its own listeners.
+            let heard = settings.notifier.clone();
+            let shared =
+                storage.listen_changes(Arc::new(move |hall, seq, origin| match origin {
+                    Some(device) => heard.changed_by(hall, seq, device),
+                    None => heard.changed(hall, seq),
+                }))?;
+            if shared {
+                tracing::info!(
+                    "live notifications shared with the other instances through the database"
+                );
+            }
             // A hall hub relays to its city from a thread of its own (blocking HTTP client).
-            let link = match args.data_dir.as_deref() {
-                Some(dir) => hub::HubLink::load(dir).map_err(|e| anyhow!(e))?,
-                None => None,
-            };
             let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
             if let Some(link) = link {
                 let wake = Arc::new(hub::RelayWake::default());
@@ -420,10 +441,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                     storage.clone(),
                     link.hall_code.clone(),
                 );
-                wake.on_pulled(move || {
-                    let seq = st.device_heads("").map(|h| h.1).unwrap_or_default();
-                    notifier.changed(&hall, seq);
-                });
+                wake.on_pulled(move || api::tell_hall(st.as_ref(), &notifier, &hall, None));
                 tracing::info!(hall = %link.hall_code, upstream = %link.upstream, "hall hub: relaying to the city");
                 let (dir, st, stop) = (data_dir(&args)?.to_owned(), storage.clone(), stop.clone());
                 let every = std::time::Duration::from_secs(relay_every.unsigned_abs());
@@ -829,7 +847,7 @@ async fn serve(
     match tls {
         None => {
             if !addr.ip().is_loopback() {
-                tracing::warn!(%addr, "serving plain HTTP on a non-loopback address (--allow-plain-http): only behind a TLS proxy on this host");
+                tracing::warn!(%addr, "serving plain HTTP on a non-loopback address: a hall hub's LAN, or a TLS proxy on this host");
             }
             println!("xinfang-city listening on http://{addr}");
             let listener = tokio::net::TcpListener::from_std(std_listener)?;

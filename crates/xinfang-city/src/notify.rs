@@ -5,9 +5,10 @@
 //! [`Subscription`] into a Server-Sent Events stream. A notification says only that the hall's
 //! records changed and the server sequence reached: never what changed.
 //!
-//! One process only: several city instances behind one PostgreSQL database do not see each
-//! other's notifications (they would need LISTEN/NOTIFY; not done). A desk still syncs every
-//! 30 s, so a missed notification delays, it never loses.
+//! Several city instances behind one PostgreSQL database hear each other: a push is announced
+//! through the database (`NOTIFY`, [`crate::api::tell_hall`]) and every instance's listener
+//! (`LISTEN`, `Storage::listen_changes`) feeds its own notifier. A desk still syncs every 30 s,
+//! so a missed notification delays, it never loses.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};

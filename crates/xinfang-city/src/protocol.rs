@@ -21,8 +21,8 @@ use xinfang_sync::wire::{
 use xinfang_sync::{Change, Op, RemoteChange};
 
 use crate::storage::{
-    AuditPushOutcome, Device, Done, Hall, NewEnrolment, NewLogEntry, Storage, StorageError,
-    StoredRecord, Tx, lookup_key,
+    AuditPushOutcome, Device, Done, Hall, LetterRow, NewEnrolment, NewLogEntry, Storage,
+    StorageError, StoredRecord, Tx, lookup_key,
 };
 
 /// What kind of refusal: `api.rs` maps it to an HTTP status.
@@ -265,6 +265,39 @@ fn enrol_in(
             name,
         }),
     ))
+}
+
+/// The letter of a desk's own queue numbers (`B017`'s `B`): the one it was given, or else the
+/// first of `B`–`Z` no live desk of its hall holds, kept from now on — so two desks of a hall
+/// cut off from their server at once never issue the same label (issue 17). `None` when the
+/// hall has more live desks than letters (the desk then numbers with a letter of its own).
+pub fn queue_letter(
+    storage: &dyn Storage,
+    hall_code: &str,
+    device_id: &str,
+) -> Result<Option<String>> {
+    let given = |rows: &[LetterRow]| {
+        rows.iter()
+            .find(|r| r.device_id == device_id)
+            .map(|r| r.letter.clone())
+    };
+    let held = read(storage, |tx| Ok(Ok(given(&tx.queue_letters(hall_code)?))))?;
+    if held.is_some() {
+        return Ok(held);
+    }
+    write(storage, |tx| {
+        let rows = tx.queue_letters(hall_code)?;
+        if let Some(l) = given(&rows) {
+            return Ok((Done::Commit, Ok(Some(l))));
+        }
+        let free = xinfang_core::queue::desk_letters()
+            .map(String::from)
+            .find(|c| !rows.iter().any(|r| !r.revoked && r.letter == *c));
+        if let Some(l) = &free {
+            tx.set_queue_letter(hall_code, l, device_id)?;
+        }
+        Ok((Done::Commit, Ok(free)))
+    })
 }
 
 /// Revokes the admin tokens whose id (the start of their hash) is `id`; how many. At least 8

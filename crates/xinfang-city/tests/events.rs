@@ -307,3 +307,37 @@ fn a_hand_off_at_one_desk_reaches_the_lawyers_queue_at_another_desk() {
     assert_eq!(queue[0]["visit_id"], visit_id.as_str(), "{queue}");
     assert_eq!(queue[0]["status"], "waiting");
 }
+
+/// Two instances on one PostgreSQL database (issue 18): a desk listening to one hears a push
+/// stored through the other (LISTEN/NOTIFY through the database), within the hall's budget,
+/// and never its own push echoed back.
+#[test]
+fn a_push_through_one_instance_reaches_desks_listening_to_another() {
+    common::on(common::Backend::Postgres, || {
+        let one = Server::start();
+        let two = Server::start_on(one.database.as_deref().expect("a PostgreSQL server"));
+        let mut a = enrolled(&one, "140521", 21);
+        let mut b = enrolled(&two, "140521", 22);
+        let (from_a, from_b) = (listen(&a), listen(&b));
+
+        // B pushes through instance two: A, listening to instance one, hears it.
+        b.register_new(1);
+        let pushed_at = Instant::now();
+        assert!(b.sync().unwrap().pushed > 0);
+        let (heard_at, seq_b) = changed(&from_a, LIVE_BUDGET);
+        let took = heard_at.duration_since(pushed_at);
+        assert!(took < LIVE_BUDGET, "desk A heard after {took:?}");
+        assert!(a.sync().unwrap().pulled >= 1);
+
+        // A pushes through instance one: B hears it, and A's next notification is B's next
+        // push, not an echo of its own.
+        a.register_new(1);
+        a.sync().unwrap();
+        let (_, seq_a) = changed(&from_b, LIVE_BUDGET);
+        assert!(seq_a > seq_b);
+        b.register_new(1);
+        b.sync().unwrap();
+        let (_, seq_b2) = changed(&from_a, LIVE_BUDGET);
+        assert!(seq_b2 > seq_a, "desk A was told of its own push ({seq_a})");
+    })
+}

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Server, both_backends};
+use common::{Server, both_backends, last_word};
 use serde_json::json;
 
 const HALL: &str = "140521";
@@ -152,6 +152,56 @@ both_backends! {
     }
 }
 
+/// Enrols a device of `hall` with a fresh code; the enrolment's answer.
+fn enrol(server: &Server, hall: &str, device_id: &str) -> serde_json::Value {
+    let code = server.enrol_code(hall);
+    let (status, body) = server.post_json(
+        "/v1/enrol",
+        None,
+        &json!({ "code": code, "device_id": device_id, "hall_code": hall }),
+    );
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+both_backends! {
+    /// Each desk of a hall is given its own letter for the numbers it issues offline, kept
+    /// across re-enrolment and told at every sync; a revoked desk's letter is given again.
+    fn each_desk_of_a_hall_gets_its_own_letter() {
+        // Many enrolments from one address in a moment: more than the default allowance.
+        let server = Server::start_with(&["--enrol-burst-per-address", "50"]);
+        let letter = |b: &serde_json::Value| b["queue_letter"].as_str().unwrap_or("").to_owned();
+        let a = enrol(&server, HALL, "desk-aaaa-0001");
+        let b = enrol(&server, HALL, "desk-bbbb-0002");
+        let c = enrol(&server, HALL, "desk-cccc-0003");
+        let other = enrol(&server, OTHER, "desk-dddd-0004");
+        assert_eq!(
+            [letter(&a), letter(&b), letter(&c), letter(&other)],
+            ["B", "C", "D", "B"]
+        );
+        // Told again at every sync, the same.
+        let (status, st) = server.get("/v1/sync/state", b["token"].as_str());
+        assert_eq!(status, 200, "{st}");
+        assert_eq!(st["queue_letter"], "C");
+        // Re-enrolled (the administrator allowed it): the same letter.
+        server.admin(&["device", "allow-reenrol", "desk-bbbb-0002"]);
+        assert_eq!(letter(&enrol(&server, HALL, "desk-bbbb-0002")), "C");
+        // Revoked: its letter goes to the next desk of the hall.
+        server.admin(&["device", "revoke", "desk-aaaa-0001"]);
+        assert_eq!(letter(&enrol(&server, HALL, "desk-eeee-0005")), "B");
+        assert_eq!(letter(&enrol(&server, HALL, "desk-ffff-0006")), "E");
+        // A hub gets none: it issues the hall's numbers itself.
+        let code = last_word(&server.admin(&["enrol-code", "--hall", HALL, "--hub"]));
+        let (status, hub) = server.post_json(
+            "/v1/enrol",
+            None,
+            &json!({ "code": code, "device_id": "hub-0000-0007", "hall_code": "" }),
+        );
+        assert_eq!(status, 200, "{hub}");
+        assert!(hub.get("queue_letter").is_none(), "{hub}");
+    }
+}
+
 /// The page: the hall named, or the only hall with desks; otherwise a Chinese error page.
 #[test]
 fn the_screen_page_finds_its_hall() {
@@ -273,12 +323,10 @@ fn desks_number_through_the_server_and_fall_back_to_their_letter() {
         own1["queue_label"].as_str().unwrap(),
         own2["queue_label"].as_str().unwrap(),
     );
-    let letter = &l1[..1];
-    assert!(
-        ("B"..="Z").contains(&letter) && l1.ends_with("001"),
-        "{own1}"
-    );
-    assert_eq!(l2, format!("{letter}002"));
+    // Desk a was the hall's first desk at the server: it was given the letter B (b got C).
+    assert_eq!((l1, l2), ("B001", "B002"), "{own1} {own2}");
+    let b_own = register(b.path(), 102, "孙某某", &resident_id("14052119900101041"));
+    assert_eq!(b_own["queue_label"], "C001", "{b_own}");
     // Offline, the lawyer still takes the visitor; the number is not called.
     let visit = own1["visit_id"].as_str().unwrap();
     cli_desk::ok(
@@ -333,4 +381,80 @@ fn desks_number_through_the_server_and_fall_back_to_their_letter() {
     let (_, state) = server.get(&format!("/hall/screen/state?hall={HALL}"), None);
     assert_eq!(state["calls"][0]["queue_label"], "17");
     assert_eq!(state["calls"].as_array().unwrap().len(), 2);
+}
+
+/// The rooms' waiting numbers of `state`: (room label, numbers), lawyer's room first.
+fn waiting(state: &serde_json::Value) -> Vec<(String, Vec<String>)> {
+    state["waiting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            let labels = w["queue_labels"].as_array().unwrap();
+            (
+                w["room_label"].as_str().unwrap().to_owned(),
+                labels
+                    .iter()
+                    .map(|l| l.as_str().unwrap().to_owned())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+both_backends! {
+    /// The screen lists the numbers waiting for the lawyer's and the mediator's rooms, in the
+    /// order they were handed off, from what the desks synced; a number taken leaves the list
+    /// and is called. Nothing but numbers and rooms.
+    fn the_screen_shows_the_next_numbers_of_each_room() {
+        let server = Server::start();
+        let desk = cli_desk::desk(&server);
+        let d = desk.path();
+        for (user, name, role) in [("lawyer", "张律师", "lawyer"), ("mediator", "赵调解", "mediator")] {
+            cli_desk::ok(d, "admin", &["staff", "add", "--username", user, "--name", name, "--role", role]);
+        }
+        let visits: Vec<serde_json::Value> = (0..3)
+            .map(|i| register(d, 200 + i, "周某某", &resident_id(&format!("1405211975030400{i}"))))
+            .collect();
+        let label = |i: usize| visits[i]["queue_label"].as_str().unwrap().to_owned();
+        let id = |i: usize| visits[i]["visit_id"].as_str().unwrap().to_owned();
+        let (_, state) = server.get(&format!("/hall/screen/state?hall={HALL}"), None);
+        assert!(waiting(&state).is_empty(), "{state}");
+
+        for (i, to) in [(0, "lawyer"), (1, "mediator"), (2, "lawyer")] {
+            cli_desk::ok(d, "clerk", &["visit", "handoff", &id(i), "--desk", to]);
+        }
+        cli_desk::ok(d, "admin", &["sync"]);
+        let (status, state) = server.get(&format!("/hall/screen/state?hall={HALL}"), None);
+        assert_eq!(status, 200, "{state}");
+        assert_eq!(
+            waiting(&state),
+            [
+                ("律师咨询室".to_owned(), vec![label(0), label(2)]),
+                ("人民调解室".to_owned(), vec![label(1)]),
+            ]
+        );
+
+        // The lawyer takes the next visitor: called, and off the waiting list once synced.
+        let taken = cli_desk::ok(d, "lawyer", &["queue", "take", "--desk", "lawyer"]);
+        assert_eq!(taken["queue_label"].as_str(), Some(label(0).as_str()), "{taken}");
+        cli_desk::ok(d, "admin", &["sync"]);
+        let (_, state) = server.get(&format!("/hall/screen/state?hall={HALL}"), None);
+        assert_eq!(
+            waiting(&state),
+            [
+                ("律师咨询室".to_owned(), vec![label(2)]),
+                ("人民调解室".to_owned(), vec![label(1)]),
+            ]
+        );
+        assert_eq!(state["calls"][0]["queue_label"].as_str(), Some(label(0).as_str()));
+        let text = state.to_string();
+        for never in ["周某某", "140521197503040", "拖欠工资", "张律师", "王接待"] {
+            assert!(!text.contains(never), "{never} on the screen state: {text}");
+        }
+        // Another hall's screen shows none of it.
+        server.enrol_device(OTHER, "desk-cccc-0009");
+        let (_, theirs) = server.get(&format!("/hall/screen/state?hall={OTHER}"), None);
+        assert!(waiting(&theirs).is_empty(), "{theirs}");
+    }
 }

@@ -168,6 +168,53 @@ fn the_hall_works_through_its_hub_while_the_city_is_down() {
     assert_each_once(&hub);
 }
 
+/// This machine's name, as the hall's desks would call the hub's PC (`http://HUB:8750`).
+fn machine_name() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let name = name.trim().to_owned();
+    assert!(
+        !name.is_empty() && !name.contains('.'),
+        "a one-label machine name is needed for this test, got {name:?}"
+    );
+    name
+}
+
+#[test]
+fn desks_enrol_with_their_hub_over_the_halls_lan_in_plain_http() {
+    // The commands: `serve --listen 0.0.0.0:8750` on the hub, no TLS flags, and
+    // `xinfang enrol --server http://HUB:8750` at the desk.
+    let city = Server::start();
+    let dir = join_hub(&city, &city.url);
+    let hub = Server::start_listening(dir, "0.0.0.0:0".parse().unwrap(), &machine_name(), &[]);
+    assert!(hub.addr.ip().is_unspecified(), "{}", hub.addr);
+    let desk = Desk::new(HALL, 21);
+    desk.enrol(&hub.url, &hub.enrol_code(HALL)).unwrap();
+    desk.sync().unwrap();
+
+    // The city is no hub: on every interface it still needs TLS (or a TLS proxy's flag).
+    let dir = TempDir::new().unwrap();
+    let out = Command::new(CITY_BIN)
+        .args([
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--no-encryption",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("XINFANG_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-cert"));
+
+    // A desk still refuses plain http to an address out on the network, before connecting.
+    let far = Desk::new(HALL, 22);
+    let code = hub.enrol_code(HALL);
+    let err = far.enrol("http://203.0.113.9:8750", &code).unwrap_err();
+    assert!(matches!(err, SyncError::InsecureUrl(_)), "{err:?}");
+}
+
 #[test]
 fn a_hub_relays_only_its_own_halls_desks() {
     // Many enrolments from one address in a moment: more than the default allowance.

@@ -207,7 +207,7 @@ fn plain_http_to_a_non_loopback_address_is_refused_before_connecting() {
     let (rc, out, err) = cli(
         &desk,
         &["sync"],
-        &[("XINFANG_SERVER_URL", "http://10.20.30.40:8750")],
+        &[("XINFANG_SERVER_URL", "http://198.51.100.7:8750")],
     );
     assert_ne!(rc, 0);
     let msg = messages(&out, &err);
@@ -216,7 +216,7 @@ fn plain_http_to_a_non_loopback_address_is_refused_before_connecting() {
         "{msg}"
     );
     // The client library refuses it the same way; the stored loopback address still works.
-    let e = client::Client::new("http://10.20.30.40:8750", None).unwrap_err();
+    let e = client::Client::new("http://198.51.100.7:8750", None).unwrap_err();
     assert!(matches!(e, SyncError::InsecureUrl(_)));
     assert!(client::sync_once(&mut desk.open()).is_ok());
 }

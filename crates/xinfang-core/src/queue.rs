@@ -69,8 +69,20 @@ pub fn local_label(letter: char, n: i64) -> String {
     format!("{letter}{n:03}")
 }
 
-/// The letter a desk puts before its own numbers, fixed per device: `B` to `Z` from the
-/// device id (`A` is left out so it is never read as a hall number's prefix by habit).
+/// The letters desks number with on their own: `B` to `Z` (`A` is left out so it is never
+/// read as a hall number's prefix by habit). The server gives each desk of a hall its own.
+pub fn desk_letters() -> impl Iterator<Item = char> {
+    'B'..='Z'
+}
+
+/// Whether `s` is one of [`desk_letters`].
+pub fn is_desk_letter(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!((chars.next(), chars.next()), (Some(c), None) if desk_letters().any(|l| l == c))
+}
+
+/// The letter of a desk no server has given one yet (never enrolled, or enrolled with a
+/// server that predates letters): `B` to `Z` from the device id.
 pub fn desk_letter(device_id: &str) -> char {
     let h = device_id
         .bytes()
@@ -143,5 +155,16 @@ mod tests {
         }
         assert_eq!(Room::parse("lawyer"), Some(Room::Lawyer));
         assert_eq!(Room::parse("x"), None);
+    }
+
+    #[test]
+    fn desk_letters_are_b_to_z() {
+        assert_eq!(desk_letters().count(), 25);
+        for ok in ["B", "C", "Z"] {
+            assert!(is_desk_letter(ok), "{ok}");
+        }
+        for bad in ["A", "b", "BC", "", "1", "Ｂ"] {
+            assert!(!is_desk_letter(bad), "{bad}");
+        }
     }
 }

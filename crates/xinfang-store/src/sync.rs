@@ -39,6 +39,9 @@ const APPLIED_PARTLY: i64 = 3;
 /// compaction existed spread the work; `xinfang compact` does it all at once).
 const COMPACT_PER_SYNC: usize = 2_000;
 
+/// The `sync_state` key of the letter the server gave this desk (`B017`'s `B`).
+pub(crate) const QUEUE_LETTER: &str = "queue_letter";
+
 pub(crate) fn state_get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?
@@ -792,6 +795,17 @@ impl DeskReplica for Store {
 
     fn adopt_hall_roots(&mut self, roots: &[xinfang_sync::staff_sig::RootKey]) -> Result<()> {
         self.keep_hall_roots(roots)
+    }
+
+    fn adopt_queue_letter(&mut self, letter: &str) -> Result<()> {
+        // Only a letter this version numbers with; another is ignored (the desk keeps its own).
+        if xinfang_core::queue::is_desk_letter(letter)
+            && state_get(&self.conn, QUEUE_LETTER)?.as_deref() != Some(letter)
+        {
+            state_set(&self.conn, QUEUE_LETTER, letter)?;
+            tracing::info!(letter, "queue letter given by the server");
+        }
+        Ok(())
     }
 
     fn pushed_seq(&self) -> Result<i64> {

@@ -313,9 +313,13 @@ fn basis_code(b: SkipLevelBasis) -> &'static str {
 }
 
 /// This desk's own queue number of the day, for a visit registered without the hall's: its
-/// letter (`xinfang_core::queue::desk_letter`) and the next of its own numbers that day.
+/// letter (the one its server gave it, else `xinfang_core::queue::desk_letter`) and the next
+/// of the numbers with that letter that day.
 pub(crate) fn local_queue_label(tx: &Connection, own_device: &str, day: &str) -> Result<String> {
-    let letter = xinfang_core::queue::desk_letter(own_device);
+    let given = crate::sync::state_get(tx, crate::sync::QUEUE_LETTER)?
+        .filter(|l| xinfang_core::queue::is_desk_letter(l))
+        .and_then(|l| l.chars().next());
+    let letter = given.unwrap_or_else(|| xinfang_core::queue::desk_letter(own_device));
     let last: i64 = tx
         .prepare_cached(
             "SELECT coalesce(max(CAST(substr(queue_label, 2) AS INTEGER)), 0) FROM visits

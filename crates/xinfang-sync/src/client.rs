@@ -3,7 +3,6 @@
 //! inside `tokio::task::spawn_blocking`.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -39,7 +38,7 @@ pub enum SyncError {
     #[error("服务器地址“{0}”无效：{1}。请填写形如 https://xinfang.example.gov.cn 的地址。")]
     BadUrl(String, String),
     #[error(
-        "服务器地址 {0} 使用不加密的 http：只有本机回环地址（127.0.0.1、localhost、[::1]）可以这样连接。请改用 https:// 开头的地址。"
+        "服务器地址 {0} 使用不加密的 http：只有本机（127.0.0.1、localhost）和本大厅局域网内的地址（如 192.168.x.x、10.x.x.x、大厅服务器的机器名）可以这样连接。请改用 https:// 开头的地址。"
     )]
     InsecureUrl(String),
     #[error("无法连接市局服务器 {0}：{1}。请检查网络；网络恢复后再同步即可，数据不会丢失。")]
@@ -93,20 +92,17 @@ fn local<E: std::fmt::Display>(e: E) -> SyncError {
     SyncError::Local(e.to_string())
 }
 
-/// Checks a server address: https anywhere, http only to a loopback host.
+/// Checks a server address: https anywhere; plain http only to this computer or to the hall's
+/// own LAN (issue 17: `xinfang enrol --server http://HUB:8750`), where a hall hub serves its
+/// desks — never to an address or dotted name out on the network, where the city is.
 pub fn check_server_url(raw: &str) -> Result<url::Url, SyncError> {
     let url =
         url::Url::parse(raw.trim()).map_err(|e| SyncError::BadUrl(raw.into(), e.to_string()))?;
     match url.scheme() {
         "https" => {}
         "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-                Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-                None => false,
-            };
-            if !loopback {
+            let near = url.host().is_some_and(|h| is_loopback_or_lan(&h));
+            if !near {
                 return Err(SyncError::InsecureUrl(raw.into()));
             }
         }
@@ -121,6 +117,28 @@ pub fn check_server_url(raw: &str) -> Result<url::Url, SyncError> {
         return Err(SyncError::BadUrl(raw.into(), "缺少主机名".into()));
     }
     Ok(url)
+}
+
+/// This computer, or a host only the local network can name: a private or link-local address
+/// (RFC 1918, RFC 4193, 169.254/16, fe80::/10), an mDNS name (`hub.local`, what discovery
+/// finds) or a single-label machine name (`HUB`).
+fn is_loopback_or_lan(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".local") || (!d.is_empty() && !d.contains('.'))
+        }
+        url::Host::Ipv4(ip) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+        url::Host::Ipv6(ip) => {
+            let first = ip.segments()[0];
+            ip.is_loopback()
+                || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
+                || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
+                || ip
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_private())
+        }
+    }
 }
 
 /// A connection to the city server.
@@ -586,6 +604,9 @@ pub fn enrol<R: DeskReplica>(
         replica.adopt_hall_id_key(key).map_err(local)?;
     }
     replica.adopt_hall_roots(&resp.hall_roots).map_err(local)?;
+    if let Some(letter) = &resp.queue_letter {
+        replica.adopt_queue_letter(letter).map_err(local)?;
+    }
     replica
         .save_enrolment(server_url.trim(), &Secret::new(resp.token.clone()))
         .map_err(local)?;
@@ -722,6 +743,9 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
     }
     // The hall's root keys before anything is pulled (servers that predate them send none:
     // the desk keeps those it has).
+    if let Some(letter) = &state.queue_letter {
+        replica.adopt_queue_letter(letter).map_err(local)?;
+    }
     if !state.hall_roots.is_empty() {
         replica.adopt_hall_roots(&state.hall_roots).map_err(local)?;
     }
@@ -1169,19 +1193,35 @@ mod tests {
     use crate::wire::HallIdKey;
 
     #[test]
-    fn plain_http_only_to_loopback() {
+    fn plain_http_only_to_this_computer_and_the_hall_lan() {
         assert!(check_server_url("https://xinfang.example.gov.cn").is_ok());
-        assert!(check_server_url("http://127.0.0.1:8750").is_ok());
-        assert!(check_server_url("http://127.8.0.1:8750").is_ok());
-        assert!(check_server_url("http://localhost:8750/").is_ok());
-        assert!(check_server_url("http://[::1]:8750").is_ok());
-        for bad in [
+        for near in [
+            "http://127.0.0.1:8750",
+            "http://127.8.0.1:8750",
+            "http://localhost:8750/",
+            "http://[::1]:8750",
+            // A hall hub on the LAN (issue 17).
             "http://192.168.1.10:8750",
-            "http://xinfang.example.gov.cn",
             "http://10.0.0.1",
+            "http://172.16.5.4:8750",
+            "http://169.254.10.20:8750",
+            "http://[fd12:3456::1]:8750",
+            "http://[fe80::1]:8750",
+            "http://xinfang-hub.local:8750",
+            "http://HUB:8750",
         ] {
-            let e = check_server_url(bad).unwrap_err();
-            assert!(matches!(e, SyncError::InsecureUrl(_)), "{bad}");
+            assert!(check_server_url(near).is_ok(), "{near}");
+        }
+        for far in [
+            "http://xinfang.example.gov.cn",
+            "http://192.0.2.10:8750",
+            "http://172.32.0.1:8750",
+            "http://8.8.8.8",
+            "http://[2001:db8::1]:8750",
+            "http://hub.local.example.cn:8750",
+        ] {
+            let e = check_server_url(far).unwrap_err();
+            assert!(matches!(e, SyncError::InsecureUrl(_)), "{far}");
             assert!(e.to_string().contains("https://"));
         }
         assert!(matches!(
@@ -1234,6 +1274,7 @@ mod tests {
             token: "xft_supersecret".into(),
             hall_id_key: Some(HallIdKey::from_bytes(&[0xab; 32])),
             hall_roots: Vec::new(),
+            queue_letter: Some("C".into()),
         };
         assert!(!format!("{r:?}").contains("supersecret"));
         assert!(!format!("{r:?}").contains("abab"), "{r:?}");

@@ -65,4 +65,18 @@ pub struct ScreenState {
     pub day: String,
     /// The latest call first, then the ones before it (at most 10), of the day.
     pub calls: Vec<HallCall>,
+    /// The numbers waiting for the lawyer's and the mediator's rooms, next first: handed off
+    /// today and not yet taken. A room nobody waits for is left out.
+    #[serde(default)]
+    pub waiting: Vec<RoomWaiting>,
+}
+
+/// The numbers waiting for one room, next first (at most 6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RoomWaiting {
+    pub room: String,
+    /// 律师咨询室 / 人民调解室
+    pub room_label: String,
+    pub queue_labels: Vec<String>,
 }

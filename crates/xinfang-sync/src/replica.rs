@@ -85,6 +85,13 @@ pub trait DeskReplica {
         Ok(())
     }
 
+    /// Keeps the letter the server gave this desk for the queue numbers it issues offline
+    /// (`B017`), at enrolment and from the device state of every sync.
+    fn adopt_queue_letter(&mut self, letter: &str) -> Result<(), Self::Error> {
+        let _ = letter;
+        Ok(())
+    }
+
     /// The keys of this desk's first admins, offered at enrolment for the city to pin as roots
     /// of the hall's staff changes. A replica without signed staff offers none.
     fn root_key_offer(&self) -> Result<Vec<crate::staff_sig::RootKey>, Self::Error> {

@@ -128,6 +128,10 @@ pub struct EnrolResponse {
     /// staff changes it pulls back to them. Absent from servers that predate them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hall_roots: Vec<crate::staff_sig::RootKey>,
+    /// The letter of the queue numbers this desk issues when it cannot reach the server
+    /// (`B017`), its own in the hall. Absent from servers that predate it, and for hubs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_letter: Option<String>,
 }
 
 /// A hall's visitor-id key: 32 random bytes as 64 lowercase hex digits, kept by the city per
@@ -213,6 +217,10 @@ pub struct DeviceState {
     /// The hall's pinned root keys, as at enrolment (a desk enrolled later adds its own).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hall_roots: Vec<crate::staff_sig::RootKey>,
+    /// This desk's letter for the queue numbers it issues offline, as at enrolment (given
+    /// now to a desk enrolled before letters were).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_letter: Option<String>,
 }
 
 /// `POST /v1/sync/push`.

@@ -182,4 +182,42 @@ describe('RegisterView', () => {
     expect(w.find(q('skip-level-notice-error')).text()).toContain('权限')
     w.unmount()
   })
+
+  it('prints the queue slip of the visit just registered, 80 mm or A5, and says why not', async () => {
+    const calls: { cmd: string; args: Record<string, unknown> }[] = []
+    let fail = false
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args: args as Record<string, unknown> })
+      if (cmd === 'check_id')
+        return { valid: true, normalized: GOOD, sex: 'male', birth_date: '1980-01-15', region_name: '沁水县', error: null, warnings: [], conflicts: [] }
+      if (cmd === 'register_visit')
+        return {
+          registered: { visit_id: 'v7', visitor_ids: ['p1'], repeat_of: [], queue_no: 7, queue_label: '17', matter_id: 'm7', is_repeat: false, skip_level: null },
+          warnings: [],
+        }
+      if (cmd === 'print_queue_slip') {
+        if (fail) throw commandError('', 'open_failed', '无法打开排队单：请在文件管理器中打开该文件打印。')
+        return { queue_label: '17', path: '/data/notices/排队单-17.pdf', bytes: 9000 }
+      }
+      return []
+    })
+    const w = mountView()
+    await w.find(q('visitor-name')).setValue('王五')
+    await w.find(q('visitor-id-number')).setValue(GOOD)
+    await w.find(q('visit-appeal')).setValue('拖欠工资')
+    await w.find(q('register-submit')).trigger('click')
+    await sleep(10)
+    await w.find(q('print-slip')).trigger('click')
+    await sleep(10)
+    expect(calls.find((c) => c.cmd === 'print_queue_slip')?.args).toEqual({ visitId: 'v7', size: 'receipt' })
+    expect(w.find(q('slip-path')).text()).toContain('17 号排队单已打开')
+    expect(w.find(q('slip-path')).text()).not.toContain('/data')
+    fail = true
+    await w.find(q('print-slip-a5')).trigger('click')
+    await sleep(10)
+    expect(calls.filter((c) => c.cmd === 'print_queue_slip').map((c) => c.args.size)).toEqual(['receipt', 'a5'])
+    expect(w.find(q('slip-error')).text()).toContain('请在文件管理器中打开')
+    expect(w.find(q('slip-path')).exists()).toBe(false)
+    w.unmount()
+  })
 })

@@ -43,6 +43,7 @@ import type { PeoplePage } from './bindings/PeoplePage'
 import type { PersonBrief } from './bindings/PersonBrief'
 import type { PersonMatter } from './bindings/PersonMatter'
 import type { PrintedNotice } from './bindings/PrintedNotice'
+import type { PrintedSlip } from './bindings/PrintedSlip'
 import type { ProposeRouteInput } from './bindings/ProposeRouteInput'
 import type { PublicityInput } from './bindings/PublicityInput'
 import type { PublicityPage } from './bindings/PublicityPage'
@@ -102,6 +103,7 @@ export interface Commands {
   mediator_queue: { args: null; result: Array<QueueItem> }
   mediator_take_next: { args: null; result: QueueItem | null }
   call_registration: { args: { queueLabel: string }; result: CallOutcome }
+  print_queue_slip: { args: { visitId: string; size: string }; result: PrintedSlip }
   lawyer_call: { args: { queueLabel: string }; result: CallOutcome }
   mediator_call: { args: { queueLabel: string }; result: CallOutcome }
   log_mediation: { args: { input: MediationInput }; result: MediationRecord }

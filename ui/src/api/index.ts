@@ -113,6 +113,7 @@ export const api = {
   mediatorTakeNext: () => call('mediator_take_next'),
   // 叫号: the number to the room of the caller's desk on the hall's call screen.
   callRegistration: (queueLabel: string) => call('call_registration', { queueLabel }),
+  printQueueSlip: (visitId: string, size: 'receipt' | 'a5') => call('print_queue_slip', { visitId, size }),
   lawyerCall: (queueLabel: string) => call('lawyer_call', { queueLabel }),
   mediatorCall: (queueLabel: string) => call('mediator_call', { queueLabel }),
   logMediation: (input: MediationInput) => call('log_mediation', { input }),

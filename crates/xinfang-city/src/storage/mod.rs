@@ -8,6 +8,7 @@ pub mod sqlite;
 pub mod stats_feed;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 use xinfang_sync::audit::{AuditBreak, AuditEntry, AuditPushResponse, ChainFault};
@@ -124,6 +125,9 @@ pub enum Done {
 /// concurrent writer made fail), so it keeps its results in variables it overwrites.
 pub type TxBody<'a> = dyn FnMut(&mut dyn Tx) -> Result<Done> + 'a;
 
+/// Called with (hall, server sequence, pushing device) for every change announced.
+pub type ChangeListener = Arc<dyn Fn(&str, i64, Option<&str>) + Send + Sync>;
+
 /// Everything the server keeps, as data. The protocol's rules (enrolment, idempotency by
 /// (device, seq), gaps, hall isolation, audit-chain continuation, merge) live above it in
 /// [`crate::protocol`]; a backend only stores, finds and counts.
@@ -136,6 +140,26 @@ pub trait Storage: Send + Sync + 'static {
     fn read(&self, body: &mut TxBody<'_>) -> Result<()>;
     /// The holiday calendar matters' deadlines are derived with (the city's reference data).
     fn calendar(&self) -> &xinfang_core::calendar::HolidayCalendar;
+
+    /// Starts delivering every change any server instance on this database announces
+    /// ([`Storage::announce_change`], this instance's own included) to `on_change`, until the
+    /// storage is dropped; `false` when the backend has no channel between instances (SQLite:
+    /// one process), and the caller tells its own subscribers itself.
+    fn listen_changes(&self, on_change: ChangeListener) -> Result<bool> {
+        let _ = on_change;
+        Ok(false)
+    }
+    /// Whether [`Storage::listen_changes`] is delivering: changes are then announced to every
+    /// instance through the database.
+    fn shares_changes(&self) -> bool {
+        false
+    }
+    /// Tells every instance's listener that `hall` changed up to `server_seq` (by `origin`'s
+    /// push, or relayed). Only while [`Storage::shares_changes`].
+    fn announce_change(&self, hall: &str, server_seq: i64, origin: Option<&str>) -> Result<()> {
+        let _ = (hall, server_seq, origin);
+        Ok(())
+    }
 
     fn halls(&self) -> Result<Vec<Hall>>;
     fn hall(&self, code: &str) -> Result<Option<Hall>>;
@@ -423,6 +447,21 @@ pub trait Tx {
     fn insert_hall_call(&mut self, call: &NewHallCall) -> Result<i64>;
     /// The hall's calls of the day, latest first, at most `limit`.
     fn hall_calls(&mut self, hall_code: &str, day: &str, limit: i64) -> Result<Vec<CallRow>>;
+    /// The desk letters given out in the hall (`B017`'s `B`), with their desks.
+    fn queue_letters(&mut self, hall_code: &str) -> Result<Vec<LetterRow>>;
+    /// Gives `letter` of the hall to `device_id` (taking it from a revoked desk).
+    fn set_queue_letter(&mut self, hall_code: &str, letter: &str, device_id: &str) -> Result<()>;
+    /// The numbers waiting for the lawyer's and the mediator's rooms: the hall's hand-offs
+    /// still `waiting` whose visit is of `day` and has a queue number, oldest hand-off first,
+    /// at most `limit`. Only hand-offs with an id from `since_id` on are read: their ids are
+    /// UUIDv7, so the bound keeps the read to the last days however old the hall's data.
+    fn hall_waiting(
+        &mut self,
+        hall_code: &str,
+        day: &str,
+        since_id: &str,
+        limit: i64,
+    ) -> Result<Vec<WaitingRow>>;
 }
 
 /// A hall's publicity activity as synced: the hall it was recorded at is its county.
@@ -508,6 +547,21 @@ pub struct NewHallCall {
     pub queue_label: String,
     pub room: String,
     pub device_id: String,
+}
+
+/// A desk letter given out, and whether its desk has been revoked since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LetterRow {
+    pub letter: String,
+    pub device_id: String,
+    pub revoked: bool,
+}
+
+/// A number waiting for a hand-off desk's room (`desk`: `lawyer` or `mediator`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingRow {
+    pub desk: String,
+    pub queue_label: String,
 }
 
 /// A call as kept.

@@ -46,7 +46,65 @@ const MIGRATIONS: &[(i32, &str)] = &[
         2,
         include_str!("../../migrations/postgres/0002_hall_queue.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations/postgres/0003_queue_letters.sql"),
+    ),
 ];
+
+/// The channel instances announce stored changes on (`NOTIFY`), for the desks listening to
+/// any of them (docs/sync.md "Live notifications").
+const CHANGES_CHANNEL: &str = "xinfang_changes";
+
+/// `hall`, the sequence and the pushing device (empty for a relay), tab-separated: hall codes
+/// and device ids hold no tab.
+fn change_payload(hall: &str, server_seq: i64, origin: Option<&str>) -> String {
+    format!("{hall}\t{server_seq}\t{}", origin.unwrap_or(""))
+}
+
+fn parse_change(payload: &str) -> Option<(&str, i64, Option<&str>)> {
+    let mut parts = payload.splitn(3, '\t');
+    let hall = parts.next().filter(|h| !h.is_empty())?;
+    let seq = parts.next()?.parse().ok()?;
+    let origin = parts.next().filter(|o| !o.is_empty());
+    Some((hall, seq, origin))
+}
+
+/// One LISTEN connection: every notification on [`CHANGES_CHANNEL`] to `on_change`, until the
+/// connection ends.
+async fn listen(
+    config: &tokio_postgres::Config,
+    on_change: &super::ChangeListener,
+) -> std::result::Result<(), tokio_postgres::Error> {
+    let (client, mut connection) = config.connect(NoTls).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    // The connection is driven here: its messages carry the notifications.
+    let driver = tokio::spawn(async move {
+        while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            match message? {
+                tokio_postgres::AsyncMessage::Notification(n) => {
+                    if tx.send(n.payload().to_owned()).is_err() {
+                        break;
+                    }
+                }
+                _ => continue,
+            }
+        }
+        Ok::<(), tokio_postgres::Error>(())
+    });
+    client
+        .batch_execute(&format!("LISTEN {CHANGES_CHANNEL}"))
+        .await?;
+    tracing::info!("change listener: listening");
+    while let Some(payload) = rx.recv().await {
+        match parse_change(&payload) {
+            Some((hall, seq, origin)) => on_change(hall, seq, origin),
+            None => tracing::warn!(%payload, "change listener: unreadable notification"),
+        }
+    }
+    drop(client);
+    driver.await.unwrap_or(Ok(()))
+}
 
 /// The advisory lock every write transaction holds to its commit (an arbitrary constant).
 const WRITE_LOCK: i64 = 0x7869_6e66_616e_6701;
@@ -83,6 +141,10 @@ pub struct PgStorage {
     /// Drives the connections; `None` only while dropping.
     rt: Option<tokio::runtime::Runtime>,
     pool: Pool,
+    /// For the connection that LISTENs ([`Storage::listen_changes`]): not one of the pool's.
+    config: tokio_postgres::Config,
+    /// Set once `listen_changes` started its listener.
+    listening: std::sync::atomic::AtomicBool,
     calendar: xinfang_core::calendar::HolidayCalendar,
     clock: Arc<dyn Clock>,
 }
@@ -116,7 +178,7 @@ impl PgStorage {
             .build()
             .map_err(backend)?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -132,6 +194,8 @@ impl PgStorage {
         let storage = PgStorage {
             rt: Some(rt),
             pool,
+            config,
+            listening: std::sync::atomic::AtomicBool::new(false),
             calendar: data_dir.map_or_else(
                 xinfang_core::calendar::HolidayCalendar::bundled,
                 super::derive::city_calendar,
@@ -1155,6 +1219,63 @@ impl Tx for PgTx<'_> {
         })
         .collect()
     }
+
+    fn queue_letters(&mut self, hall_code: &str) -> Result<Vec<super::LetterRow>> {
+        self.query(
+            "SELECT q.letter, q.device_id, d.revoked_at IS NOT NULL
+             FROM queue_letters q LEFT JOIN devices d ON d.id = q.device_id
+             WHERE q.hall_code = $1 ORDER BY q.letter",
+            &[&hall_code],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(super::LetterRow {
+                letter: Self::get(r, 0)?,
+                device_id: Self::get(r, 1)?,
+                revoked: Self::get(r, 2)?,
+            })
+        })
+        .collect()
+    }
+
+    fn set_queue_letter(&mut self, hall_code: &str, letter: &str, device_id: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO queue_letters(hall_code, letter, device_id) VALUES ($1, $2, $3)
+             ON CONFLICT(hall_code, letter) DO UPDATE SET device_id = excluded.device_id",
+            &[&hall_code, &letter, &device_id],
+        )?;
+        Ok(())
+    }
+
+    fn hall_waiting(
+        &mut self,
+        hall_code: &str,
+        day: &str,
+        since_id: &str,
+        limit: i64,
+    ) -> Result<Vec<super::WaitingRow>> {
+        self.query(
+            "SELECT h.data->>'desk', v.data->>'queue_label'
+             FROM records h JOIN records v
+               ON v.entity = 'visit' AND v.entity_id = h.data->>'visit_id'
+             WHERE h.entity = 'handoff' AND h.hall_code = $1 AND h.entity_id >= $3
+               AND h.deleted_hlc IS NULL AND v.deleted_hlc IS NULL
+               AND h.data->>'state' = 'waiting'
+               AND h.data->>'desk' IN ('lawyer', 'mediator')
+               AND substr(v.data->>'visited_at', 1, 10) = $2
+               AND coalesce(v.data->>'queue_label', '') != ''
+             ORDER BY h.entity_id LIMIT $4",
+            &[&hall_code, &day, &since_id, &limit],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(super::WaitingRow {
+                desk: Self::get(r, 0)?,
+                queue_label: Self::get(r, 1)?,
+            })
+        })
+        .collect()
+    }
 }
 
 /// The statistics queries on PostgreSQL: a period's rows through the indexes of migration 0001.
@@ -1261,6 +1382,42 @@ impl Storage for PgStorage {
 
     fn calendar(&self) -> &xinfang_core::calendar::HolidayCalendar {
         &self.calendar
+    }
+
+    fn listen_changes(&self, on_change: super::ChangeListener) -> Result<bool> {
+        let config = self.config.clone();
+        self.rt().spawn(async move {
+            // A dropped connection is opened again; a change announced meanwhile is missed,
+            // which only delays the desks until their periodic sync.
+            let mut pause = Duration::from_secs(1);
+            loop {
+                match listen(&config, &on_change).await {
+                    Ok(()) => pause = Duration::from_secs(1),
+                    Err(e) => tracing::warn!(error = %e, "change listener: connection lost"),
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(30));
+            }
+        });
+        self.listening
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        Ok(true)
+    }
+
+    fn shares_changes(&self) -> bool {
+        self.listening.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn announce_change(&self, hall: &str, server_seq: i64, origin: Option<&str>) -> Result<()> {
+        let payload = change_payload(hall, server_seq, origin);
+        self.rt().block_on(async {
+            let client = self.pool.get().await.map_err(backend)?;
+            client
+                .execute("SELECT pg_notify($1, $2)", &[&CHANGES_CHANNEL, &payload])
+                .await
+                .map_err(pg)?;
+            Ok(())
+        })
     }
 
     fn halls(&self) -> Result<Vec<Hall>> {
@@ -1696,5 +1853,24 @@ impl Storage for PgStorage {
             }
             Ok(out)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_notification_reads_back_as_sent() {
+        let p = change_payload("140521", 42, Some("desk-aaaa-0001"));
+        assert_eq!(
+            parse_change(&p),
+            Some(("140521", 42, Some("desk-aaaa-0001")))
+        );
+        let p = change_payload("140521", 7, None);
+        assert_eq!(parse_change(&p), Some(("140521", 7, None)));
+        for bad in ["", "140521", "140521\tx\t", "\t1\t"] {
+            assert_eq!(parse_change(bad), None, "{bad:?}");
+        }
     }
 }

@@ -116,6 +116,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0008_hall_id_keys.sql")),
         M::up(include_str!("../../migrations/0009_hall_roots.sql")),
         M::up(include_str!("../../migrations/0010_hall_queue.sql")),
+        M::up(include_str!("../../migrations/0011_queue_letters.sql")),
     ])
 }
 
@@ -1176,6 +1177,62 @@ impl Tx for SqliteTx<'_> {
                     queue_label: r.get(1)?,
                     room: r.get(2)?,
                     called_at: r.get(3)?,
+                })
+            },
+        )
+    }
+
+    fn queue_letters(&mut self, hall_code: &str) -> Result<Vec<super::LetterRow>> {
+        rows(
+            self.conn,
+            "SELECT q.letter, q.device_id, d.revoked_at IS NOT NULL
+             FROM queue_letters q LEFT JOIN devices d ON d.id = q.device_id
+             WHERE q.hall_code = ?1 ORDER BY q.letter",
+            params![hall_code],
+            |r| {
+                Ok(super::LetterRow {
+                    letter: r.get(0)?,
+                    device_id: r.get(1)?,
+                    revoked: r.get(2)?,
+                })
+            },
+        )
+    }
+
+    fn set_queue_letter(&mut self, hall_code: &str, letter: &str, device_id: &str) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO queue_letters(hall_code, letter, device_id) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(hall_code, letter) DO UPDATE SET device_id = excluded.device_id",
+            )?
+            .execute(params![hall_code, letter, device_id])?;
+        Ok(())
+    }
+
+    fn hall_waiting(
+        &mut self,
+        hall_code: &str,
+        day: &str,
+        since_id: &str,
+        limit: i64,
+    ) -> Result<Vec<super::WaitingRow>> {
+        rows(
+            self.conn,
+            "SELECT json_extract(h.data, '$.desk'), json_extract(v.data, '$.queue_label')
+             FROM records h JOIN records v
+               ON v.entity = 'visit' AND v.entity_id = json_extract(h.data, '$.visit_id')
+             WHERE h.entity = 'handoff' AND h.entity_id >= ?3 AND h.hall_code = ?1
+               AND h.deleted_hlc IS NULL AND v.deleted_hlc IS NULL
+               AND json_extract(h.data, '$.state') = 'waiting'
+               AND json_extract(h.data, '$.desk') IN ('lawyer', 'mediator')
+               AND substr(json_extract(v.data, '$.visited_at'), 1, 10) = ?2
+               AND coalesce(json_extract(v.data, '$.queue_label'), '') != ''
+             ORDER BY h.entity_id LIMIT ?4",
+            params![hall_code, day, since_id, limit],
+            |r| {
+                Ok(super::WaitingRow {
+                    desk: r.get(0)?,
+                    queue_label: r.get(1)?,
                 })
             },
         )

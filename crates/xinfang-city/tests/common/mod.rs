@@ -156,6 +156,20 @@ impl Server {
         }
     }
 
+    /// Starts the real server binary in `dir` listening on `listen` (e.g. `0.0.0.0:0`, every
+    /// interface, as a hall hub on its LAN); `url` names the server by `host`.
+    pub fn start_listening(dir: TempDir, listen: SocketAddr, host: &str, extra: &[&str]) -> Server {
+        let (child, addr) = spawn_server(dir.path(), listen, extra);
+        Server {
+            dir,
+            url: format!("http://{host}:{}", addr.port()),
+            addr,
+            child: Some(child),
+            database: None,
+            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
     /// Starts the real server binary with extra `serve` arguments (e.g. `--min-protocol 3`).
     pub fn start_with(extra: &[&str]) -> Server {
         Self::launch(TempDir::new().unwrap(), extra, "http")
