@@ -17,9 +17,16 @@ mkdir -p "$BASE/pg"
 as_pg "$PGBIN/initdb" -D "$BASE/pg/data" -A trust -U xinfang -E UTF8 --locale=C >/dev/null
 as_pg "$PGBIN/pg_ctl" -D "$BASE/pg/data" -l "$BASE/pg/log" -w start \
   -o "-p $PORT -k $BASE/pg -c listen_addresses=127.0.0.1 -c max_connections=200" >/dev/null
-PIDS=()
+# Each instance's pid is kept in its data dir: serve runs in a command substitution's subshell.
+stop_all() {
+  for f in "$BASE"/*/pid; do
+    [ -f "$f" ] || continue
+    p=$(cat "$f"); rm -f "$f"; kill "$p" 2>/dev/null || true
+    while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+  done
+}
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  stop_all
   as_pg "$PGBIN/pg_ctl" -D "$BASE/pg/data" stop -m fast >/dev/null 2>&1 || true
   rm -rf "$BASE"
 }
@@ -33,11 +40,10 @@ serve() {
   XINFANG_LOG=warn "$CITY" serve --listen 127.0.0.1:0 --data-dir "$2" --no-encryption \
     --max-in-flight 1024 --enrol-burst 100000 --enrol-burst-per-address 100000 \
     ${1:+--database "$1"} >"$2/out" 2>"$2/err" &
-  PIDS+=($!)
+  echo $! >"$2/pid"
   until grep -q 'http://' "$2/out" 2>/dev/null; do sleep 0.1; done
   grep -o 'http://[0-9.:]*' "$2/out" | head -1
 }
-stop_all() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; PIDS=(); }
 
 echo "$(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg) desks $DESKS batches $BATCHES"
 TWO=$(db two)
