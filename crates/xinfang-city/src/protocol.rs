@@ -21,7 +21,7 @@ use xinfang_sync::wire::{
 use xinfang_sync::{Change, Op, RemoteChange};
 
 use crate::storage::{
-    AuditPushOutcome, Device, Done, Hall, LetterRow, NewEnrolment, NewLogEntry, Storage,
+    AuditPushOutcome, Device, Done, Hall, LetterRow, NewEnrolment, NewLogEntry, NewRecord, Storage,
     StorageError, StoredRecord, Tx, lookup_key,
 };
 
@@ -338,13 +338,15 @@ fn push_in(
     cal: &xinfang_core::calendar::HolidayCalendar,
 ) -> Result<std::result::Result<PushResponse, Refusal>, StorageError> {
     let mut max_seq = tx.device_max_seq(&device.id)?;
-    let (mut accepted, mut duplicates) = (0u64, 0u64);
-    let mut set_aside = Vec::new();
+    let (mut new, mut duplicates) = (0u64, 0u64);
+    let mut batch = Applier::new(device, cal);
     for c in changes {
         let fields_json = serde_json::to_string(&c.fields).map_err(backend)?;
         if c.seq <= max_seq {
             // A repeat is a duplicate only with the same content; the same number with other
-            // content is a desk that reuses numbers (restored without recovery).
+            // content is a desk that reuses numbers (restored without recovery). It may repeat
+            // a change of this very batch: what the batch holds back is stored first.
+            batch.flush(tx)?;
             if tx.stored_change(&device.id, c.seq)?.is_some_and(|had| {
                 had.entity == c.entity
                     && had.entity_id == c.entity_id
@@ -376,29 +378,32 @@ fn push_in(
             }));
         }
         max_seq = c.seq;
-        let refusal = if let Some(bad) = shape_refusal(c) {
-            Some(bad)
+        new += 1;
+        if let Some((code, reason)) = shape_refusal(c) {
+            batch.set_aside(tx, c, &fields_json, code, reason)?;
         } else if c.hlc.is_beyond(now_ms) {
-            Some(clock_ahead(c, now_ms))
+            let (code, reason) = clock_ahead(c, now_ms);
+            batch.set_aside(tx, c, &fields_json, code, reason)?;
         } else {
-            store_and_apply(tx, device, c, &fields_json, cal)?
-        };
-        if let Some((code, reason)) = refusal {
+            batch.apply(tx, c, fields_json)?;
+        }
+    }
+    let set_aside: Vec<SetAside> = batch
+        .finish(tx)?
+        .into_iter()
+        .map(|(c, code, reason)| {
             tracing::warn!(device_id = %device.id, seq = c.seq, code, "change set aside");
-            tx.insert_quarantine(device, c, &fields_json, code, &reason)?;
-            set_aside.push(SetAside {
+            SetAside {
                 seq: c.seq,
                 entity: c.entity.clone(),
                 entity_id: c.entity_id.clone(),
                 code: code.to_owned(),
                 reason,
-            });
-        } else {
-            accepted += 1;
-        }
-    }
+            }
+        })
+        .collect();
     Ok(Ok(PushResponse {
-        accepted,
+        accepted: new - set_aside.len() as u64,
         duplicates,
         server_max_seq: max_seq,
         set_aside,
@@ -420,6 +425,7 @@ pub fn store_relayed(
     write(storage, |tx| {
         let mut max_seq = tx.device_max_seq(&device.id)?;
         let mut stored = 0u64;
+        let mut batch = Applier::new(device, cal);
         for rc in changes {
             let c = &rc.change;
             if c.seq <= max_seq {
@@ -431,21 +437,147 @@ pub fn store_relayed(
             max_seq = c.seq;
             stored += 1;
             let fields_json = serde_json::to_string(&c.fields).map_err(backend)?;
-            let refusal = if rc.server_seq == 0 {
-                Some((
+            if rc.server_seq == 0 {
+                batch.set_aside(
+                    tx,
+                    c,
+                    &fields_json,
                     "set_aside_upstream",
                     "市局已搁置这条变更（原因见市局的搁置记录）。".to_owned(),
-                ))
+                )?;
             } else {
-                store_and_apply(tx, device, c, &fields_json, cal)?
-            };
-            if let Some((code, reason)) = refusal {
-                tx.insert_quarantine(device, c, &fields_json, code, &reason)?;
+                batch.apply(tx, c, fields_json)?;
             }
         }
+        batch.finish(tx)?;
         Ok((Done::Commit, Ok(stored)))
     })
 }
+
+/// A refusal of one change: its code and reason, for quarantine.
+type ChangeRefusal = (&'static str, String);
+
+/// Stores and applies one device's new changes in batch order, with the same result as
+/// [`store_and_apply`] one by one, in a handful of statements (docs/performance.md, "Province
+/// scale"). The usual change makes a new record that nothing else in the batch touches
+/// before it is written: such changes are held back in a run and stored together, their new
+/// records in one statement and their change rows (numbered in batch order) in another; the
+/// few whose record was held already take the merge. Any other change (a delete, a staff
+/// change, a matter or one of its steps, another hall's code, a record the run holds
+/// already) first stores the run, then goes alone through [`store_and_apply`], so whatever it
+/// reads is what the changes before it wrote.
+struct Applier<'c> {
+    device: &'c Device,
+    cal: &'c xinfang_core::calendar::HolidayCalendar,
+    /// The run held back: each change, its fields as JSON, its new record's fields as JSON.
+    run: Vec<(&'c Change, String, Option<String>)>,
+    /// The changes set aside, in batch order.
+    set_aside: Vec<(&'c Change, &'static str, String)>,
+}
+
+impl<'c> Applier<'c> {
+    fn new(device: &'c Device, cal: &'c xinfang_core::calendar::HolidayCalendar) -> Self {
+        Applier {
+            device,
+            cal,
+            run: Vec::new(),
+            set_aside: Vec::new(),
+        }
+    }
+
+    /// Stores and applies a change, now or with the run.
+    fn apply(&mut self, tx: &mut dyn Tx, c: &'c Change, fields_json: String) -> StoreResult<()> {
+        let joins_run = c.op != Op::Delete
+            && !matches!(c.entity.as_str(), "staff" | "matter" | "matter_event")
+            && c.fields
+                .get("hall_code")
+                .is_none_or(|h| h.as_str() == Some(self.device.hall_code.as_str()));
+        if !joins_run {
+            self.flush(tx)?;
+            if let Some((code, reason)) =
+                store_and_apply(tx, self.device, c, &fields_json, self.cal)?
+            {
+                self.set_aside(tx, c, &fields_json, code, reason)?;
+            }
+            return Ok(());
+        }
+        if self
+            .run
+            .iter()
+            .any(|(r, ..)| r.entity == c.entity && r.entity_id == c.entity_id)
+        {
+            self.flush(tx)?;
+        }
+        let data = new_record_fields(c).map(|m| Value::Object(m).to_string());
+        self.run.push((c, fields_json, data));
+        Ok(())
+    }
+
+    /// Sets a change aside in quarantine.
+    fn set_aside(
+        &mut self,
+        tx: &mut dyn Tx,
+        c: &'c Change,
+        fields_json: &str,
+        code: &'static str,
+        reason: String,
+    ) -> StoreResult<()> {
+        tx.insert_quarantine(self.device, c, fields_json, code, &reason)?;
+        self.set_aside.push((c, code, reason));
+        Ok(())
+    }
+
+    /// Stores the run held back: as [`store_and_apply`] for each of its changes in turn, for
+    /// none reads a record another one writes.
+    fn flush(&mut self, tx: &mut dyn Tx) -> StoreResult<()> {
+        if self.run.is_empty() {
+            return Ok(());
+        }
+        let run = std::mem::take(&mut self.run);
+        let device = self.device;
+        let lookups: Vec<Option<String>> = run
+            .iter()
+            .map(|(c, ..)| lookup_key(&c.entity, &c.fields))
+            .collect();
+        let rows: Vec<NewRecord<'_>> = run
+            .iter()
+            .zip(&lookups)
+            .map(|((c, fields_json, data), lookup)| NewRecord {
+                entity: &c.entity,
+                entity_id: &c.entity_id,
+                hall_code: &device.hall_code,
+                data_json: data.as_deref().unwrap_or(fields_json),
+                hlc: c.hlc.0,
+                device_id: &device.id,
+                lookup: lookup.as_deref(),
+            })
+            .collect();
+        let stored = tx.insert_new_records(&rows)?;
+        let mut applied: Vec<(&Change, &str)> = Vec::with_capacity(run.len());
+        for (held, new) in run.iter().zip(stored) {
+            let (c, fields_json): (&'c Change, &String) = (held.0, &held.1);
+            let refusal = if new {
+                None
+            } else {
+                merge_record(tx, device, c)?.err()
+            };
+            match refusal {
+                None => applied.push((c, fields_json.as_str())),
+                Some(r) => self.set_aside(tx, c, fields_json, r.code, r.message)?,
+            }
+        }
+        tx.insert_changes(device, &applied)
+    }
+
+    /// Stores the run held back; the changes set aside, in batch order.
+    fn finish(mut self, tx: &mut dyn Tx) -> StoreResult<Vec<(&'c Change, &'static str, String)>> {
+        self.flush(tx)?;
+        self.set_aside.sort_by_key(|(c, ..)| c.seq);
+        Ok(self.set_aside)
+    }
+}
+
+type StoreResult<T> = Result<T, StorageError>;
 
 /// Stores a change and applies it to the records, in a savepoint: a change the rules refuse
 /// is undone alone and its refusal (code, reason) returned, for quarantine.
@@ -455,7 +587,7 @@ fn store_and_apply(
     c: &Change,
     fields_json: &str,
     cal: &xinfang_core::calendar::HolidayCalendar,
-) -> Result<Option<(&'static str, String)>, StorageError> {
+) -> Result<Option<ChangeRefusal>, StorageError> {
     tx.savepoint()?;
     tx.insert_change(device, c, fields_json)?;
     match apply_change(tx, device, c, fields_json)? {
@@ -552,22 +684,8 @@ fn apply_change(
     if c.op != Op::Delete {
         // The common case, a new record: stored as received, every field at this version, in
         // one statement (no read first). An existing record falls through to the merge.
-        // Change metadata (`meta_base`, `meta_by`) and an insert's empty fields are no fields of it.
-        let stripped;
-        let no_field =
-            |k: &str, v: &Value| merge::is_meta(k) || (c.op == Op::Insert && v.is_null());
-        let fields_json = if c.fields.iter().any(|(k, v)| no_field(k, v)) {
-            let kept: Map<String, Value> = c
-                .fields
-                .iter()
-                .filter(|(k, v)| !no_field(k, v))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            stripped = Value::Object(kept).to_string();
-            stripped.as_str()
-        } else {
-            fields_json
-        };
+        let stripped = new_record_fields(c).map(|m| Value::Object(m).to_string());
+        let fields_json = stripped.as_deref().unwrap_or(fields_json);
         if tx.insert_new_record(
             &c.entity,
             &c.entity_id,
@@ -580,6 +698,29 @@ fn apply_change(
             return Ok(Ok(()));
         }
     }
+    merge_record(tx, device, c)
+}
+
+/// A new record's fields when they are not the change's own: change metadata (`meta_base`,
+/// `meta_by`) and an insert's empty fields are no fields of it.
+fn new_record_fields(c: &Change) -> Option<Map<String, Value>> {
+    let no_field = |k: &str, v: &Value| merge::is_meta(k) || (c.op == Op::Insert && v.is_null());
+    c.fields.iter().any(|(k, v)| no_field(k, v)).then(|| {
+        c.fields
+            .iter()
+            .filter(|(k, v)| !no_field(k, v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    })
+}
+
+/// Merges a change into its record as held (a new one when none is): the merge rules of
+/// `xinfang_sync::merge`, within the device's hall.
+fn merge_record(
+    tx: &mut dyn Tx,
+    device: &Device,
+    c: &Change,
+) -> Result<std::result::Result<(), Refusal>, StorageError> {
     let version = Version::new(c.hlc, device.id.clone());
     let stored = match tx.load_record(&c.entity, &c.entity_id)? {
         None => {

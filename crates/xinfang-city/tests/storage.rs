@@ -249,3 +249,304 @@ fn a_nul_character_is_set_aside_alike_on_both_backends() {
         );
     }
 }
+
+/// Enrols a second device, of 城区 (140522), in `s`.
+fn enrol_other_hall(s: &dyn Storage) -> Device {
+    protocol::add_enrol_code(s, &auth::code_hash("DDDD-EEEE-FFFF"), "140522", i64::MAX).unwrap();
+    let token_hash = auth::token_hash("xft_other");
+    protocol::enrol(
+        s,
+        &NewEnrolment {
+            code_hash: auth::code_hash("DDDD-EEEE-FFFF"),
+            device_id: "dev-00000002".into(),
+            hall_code: "140522".into(),
+            device_name: "城区一号机".into(),
+            token_hash: token_hash.clone(),
+            now: 0,
+            roots: Vec::new(),
+            hub: false,
+            other_kind_hash: String::new(),
+        },
+    )
+    .unwrap();
+    s.device_by_token(&token_hash).unwrap().unwrap()
+}
+
+fn change(
+    seq: i64,
+    entity: &str,
+    id: &str,
+    op: xinfang_sync::Op,
+    fields: serde_json::Value,
+) -> xinfang_sync::Change {
+    let now = xinfang_sync::hlc::wall_ms();
+    xinfang_sync::Change {
+        seq,
+        entity: entity.into(),
+        entity_id: id.into(),
+        op,
+        fields: fields.as_object().unwrap().clone(),
+        // Later changes of a record win the merge.
+        hlc: xinfang_sync::Hlc::new(now - 60_000, seq as u16),
+        changed_at: "2026-03-02T09:15:07+08:00".into(),
+    }
+}
+
+/// What a store holds after a push, as the protocol shows it: each record's fields, the
+/// device's changes in sequence order (applied or set aside) and in server order, the
+/// quarantine's codes.
+#[allow(clippy::type_complexity)]
+fn held(
+    s: &dyn Storage,
+    dev: &Device,
+    keys: &[(&str, &str)],
+) -> (
+    Vec<Option<serde_json::Map<String, serde_json::Value>>>,
+    Vec<(i64, bool)>,
+    Vec<i64>,
+    Vec<(i64, String)>,
+) {
+    let records = keys
+        .iter()
+        .map(|(e, id)| s.record_data(e, id).unwrap())
+        .collect();
+    let own = s.own_changes(dev, 0, 1000).unwrap().changes;
+    let seqs = own
+        .iter()
+        .map(|c| (c.change.seq, c.server_seq > 0))
+        .collect();
+    let mut applied: Vec<&xinfang_sync::RemoteChange> =
+        own.iter().filter(|c| c.server_seq > 0).collect();
+    applied.sort_by_key(|c| c.server_seq);
+    let server_order = applied.iter().map(|c| c.change.seq).collect();
+    let mut quarantine: Vec<(i64, String)> = s
+        .quarantine(1000)
+        .unwrap()
+        .changes
+        .into_iter()
+        .map(|q| (q.seq, q.code))
+        .collect();
+    quarantine.sort();
+    (records, seqs, server_order, quarantine)
+}
+
+/// A batch is stored as its changes would be one by one (docs/performance.md, "Province
+/// scale": new records in one statement, the rest alone, in order): new records, a resent
+/// change, a record held already (the merge), one record twice, another hall's record and
+/// code, a matter and its step, an unsigned staff change, a clock ahead, a bad shape, a
+/// delete; on both backends.
+#[test]
+fn a_mixed_batch_is_stored_as_its_changes_one_by_one() {
+    use serde_json::json;
+    use xinfang_sync::Op::{Delete, Insert, Update};
+    for ((backend, batched, dev, _d1), (_, single, dev_single, _d2)) in
+        backends().into_iter().zip(backends())
+    {
+        eprintln!("{backend}");
+        let earlier = [
+            change(
+                1,
+                "visitor",
+                "v-old",
+                Insert,
+                json!({"name": "甲", "phone": "1"}),
+            ),
+            change(2, "visitor", "v-prev", Insert, json!({"name": "乙"})),
+        ];
+        let future = xinfang_sync::hlc::wall_ms() + 86_400_000;
+        let mut ahead = change(14, "visitor", "v-3", Insert, json!({"name": "丁"}));
+        ahead.hlc = xinfang_sync::Hlc::new(future, 0);
+        let batch = vec![
+            earlier[1].clone(),
+            change(
+                3,
+                "visitor",
+                "v-1",
+                Insert,
+                json!({"name": "张三", "id_number": "140521199001011234"}),
+            ),
+            change(
+                4,
+                "visit",
+                "vi-1",
+                Insert,
+                json!({"visited_at": "2026-03-02T09:00:00+08:00", "hall_code": "140521"}),
+            ),
+            change(
+                5,
+                "visit_visitor",
+                "l-1",
+                Insert,
+                json!({"visit_id": "vi-1", "visitor_id": "v-1"}),
+            ),
+            change(6, "visitor", "v-old", Update, json!({"name": "甲乙"})),
+            change(
+                7,
+                "visitor",
+                "v-2",
+                Insert,
+                json!({"name": "丙", "phone": null, "meta_by": "staff-1"}),
+            ),
+            change(8, "visitor", "v-2", Update, json!({"phone": "139"})),
+            change(9, "visitor", "x-other", Update, json!({"name": "别人"})),
+            change(10, "visit", "vi-2", Insert, json!({"hall_code": "140522"})),
+            change(
+                11,
+                "matter",
+                "m-1",
+                Insert,
+                json!({"received_on": "2026-03-02", "appeal_kind": "claim", "status": "open"}),
+            ),
+            change(
+                12,
+                "matter_event",
+                "e-1",
+                Insert,
+                json!({"matter_id": "m-1", "kind": "accept", "at": "2026-03-03"}),
+            ),
+            change(13, "staff", "s-1", Insert, json!({"name": "王"})),
+            ahead,
+            change(15, "Bad", "b-1", Insert, json!({"name": "坏"})),
+            change(16, "visit", "vi-1", Delete, json!({})),
+            change(17, "visitor", "v-4", Insert, json!({"name": "戊"})),
+        ];
+        let keys = [
+            ("visitor", "v-old"),
+            ("visitor", "v-prev"),
+            ("visitor", "v-1"),
+            ("visit", "vi-1"),
+            ("visit_visitor", "l-1"),
+            ("visitor", "v-2"),
+            ("visitor", "x-other"),
+            ("visit", "vi-2"),
+            ("matter", "m-1"),
+            ("matter_event", "e-1"),
+            ("staff", "s-1"),
+            ("visitor", "v-3"),
+            ("visitor", "v-4"),
+        ];
+        let now = xinfang_sync::hlc::wall_ms();
+        for (s, dev) in [(&batched, &dev), (&single, &dev_single)] {
+            let other = enrol_other_hall(s.as_ref());
+            let theirs = change(1, "visitor", "x-other", Insert, json!({"name": "城区的人"}));
+            protocol::push(s.as_ref(), &other, &[theirs], now).unwrap();
+            protocol::push(s.as_ref(), dev, &earlier, now).unwrap();
+        }
+
+        let resp = protocol::push(batched.as_ref(), &dev, &batch, now).unwrap();
+        let mut one_by_one = (0, 0, 0, Vec::new());
+        for c in &batch {
+            let r =
+                protocol::push(single.as_ref(), &dev_single, std::slice::from_ref(c), now).unwrap();
+            one_by_one.0 += r.accepted;
+            one_by_one.1 += r.duplicates;
+            one_by_one.2 = r.server_max_seq;
+            one_by_one
+                .3
+                .extend(r.set_aside.into_iter().map(|a| (a.seq, a.code)));
+        }
+        let set_aside: Vec<(i64, String)> = resp
+            .set_aside
+            .iter()
+            .map(|a| (a.seq, a.code.clone()))
+            .collect();
+        assert_eq!(
+            (
+                resp.accepted,
+                resp.duplicates,
+                resp.server_max_seq,
+                set_aside.clone()
+            ),
+            one_by_one,
+            "{backend}"
+        );
+        let seqs: Vec<i64> = set_aside.iter().map(|(seq, _)| *seq).collect();
+        assert_eq!(seqs, vec![9, 10, 13, 14, 15], "{backend}: {set_aside:?}");
+
+        let (a, b) = (
+            held(batched.as_ref(), &dev, &keys),
+            held(single.as_ref(), &dev_single, &keys),
+        );
+        assert_eq!(a, b, "{backend}");
+        // Server order is the batch's order.
+        assert_eq!(
+            a.2,
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 16, 17],
+            "{backend}"
+        );
+        // The merge took the later name; the stripped insert kept its real fields only.
+        let v_old = a.0[0].as_ref().unwrap();
+        assert_eq!(
+            (v_old["name"].as_str(), v_old["phone"].as_str()),
+            (Some("甲乙"), Some("1"))
+        );
+        let v2 = a.0[5].as_ref().unwrap();
+        assert_eq!(
+            v2.get("phone").and_then(|p| p.as_str()),
+            Some("139"),
+            "{backend}"
+        );
+        assert!(!v2.contains_key("meta_by"), "{backend}");
+        assert_eq!(a.0[6].as_ref().unwrap()["name"], "城区的人", "{backend}");
+
+        // The same batch again: every change a duplicate, nothing doubled.
+        let again = protocol::push(batched.as_ref(), &dev, &batch, now).unwrap();
+        assert_eq!(
+            (again.accepted, again.duplicates, again.set_aside.len()),
+            (0, batch.len() as u64, 0),
+            "{backend}"
+        );
+        assert_eq!(held(batched.as_ref(), &dev, &keys), a, "{backend}");
+    }
+}
+
+/// A batch of new records costs PostgreSQL a handful of statements, not a few per change
+/// (docs/performance.md, "Province scale"): 150 changes, as the load generator pushes them.
+#[test]
+fn a_batch_of_new_records_costs_a_handful_of_statements_on_postgres() {
+    use serde_json::json;
+    use xinfang_sync::Op::Insert;
+    let s = PgStorage::open(&pg::fresh_database(), None, Arc::new(SystemClock)).unwrap();
+    let dev = enrol(&s);
+    let mut batch = Vec::new();
+    for i in 0..50 {
+        let n = batch.len() as i64;
+        batch.push(change(
+            n + 1,
+            "visitor",
+            &format!("v-{i}"),
+            Insert,
+            json!({"name": "张三", "id_number": format!("14052119900101{i:04}")}),
+        ));
+        batch.push(change(
+            n + 2,
+            "visit",
+            &format!("vi-{i}"),
+            Insert,
+            json!({"visited_at": "2026-03-02T09:00:00+08:00"}),
+        ));
+        batch.push(change(
+            n + 3,
+            "visit_visitor",
+            &format!("l-{i}"),
+            Insert,
+            json!({"visit_id": format!("vi-{i}"), "visitor_id": format!("v-{i}")}),
+        ));
+    }
+    let now = xinfang_sync::hlc::wall_ms();
+    let before = s.statements();
+    let resp = protocol::push(&s, &dev, &batch, now).unwrap();
+    let spent = s.statements() - before;
+    assert_eq!((resp.accepted, resp.server_max_seq), (150, 150));
+    // Begin, lock, the device's position, the records, the changes, commit.
+    assert!(spent <= 8, "{spent} statements for a batch of 150");
+    assert_eq!(
+        s.record_data("visit_visitor", "l-49").unwrap().unwrap()["visitor_id"],
+        "v-49"
+    );
+    // The resent batch reads each change to compare: still no write.
+    let before = s.statements();
+    let again = protocol::push(&s, &dev, &batch, now).unwrap();
+    assert_eq!((again.accepted, again.duplicates), (0, 150));
+    assert!(s.statements() - before <= 160);
+}

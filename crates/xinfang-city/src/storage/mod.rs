@@ -355,6 +355,9 @@ pub trait Tx {
         code: &str,
         reason: &str,
     ) -> Result<()>;
+    /// Stores applied changes of one device, numbered in this order, as [`Tx::insert_change`]
+    /// each: one statement for a batch (docs/performance.md, "Province scale").
+    fn insert_changes(&mut self, device: &Device, changes: &[(&Change, &str)]) -> Result<()>;
     /// Marks a point the transaction can go back to with [`Tx::rollback_to_savepoint`].
     fn savepoint(&mut self) -> Result<()>;
     fn release_savepoint(&mut self) -> Result<()>;
@@ -384,6 +387,9 @@ pub trait Tx {
         device_id: &str,
         lookup: Option<&str>,
     ) -> Result<bool>;
+    /// Stores the records not yet held, each as [`Tx::insert_new_record`] (their keys are
+    /// distinct): one statement for a batch. For each, whether it was stored (false: held).
+    fn insert_new_records(&mut self, rows: &[NewRecord<'_>]) -> Result<Vec<bool>>;
     fn load_record(&mut self, entity: &str, entity_id: &str) -> Result<Option<StoredRecord>>;
     fn save_record(&mut self, entity: &str, entity_id: &str, stored: &StoredRecord) -> Result<()>;
     /// The record's indexed lookup key (`records.lookup`).
@@ -462,6 +468,19 @@ pub trait Tx {
         since_id: &str,
         limit: i64,
     ) -> Result<Vec<WaitingRow>>;
+}
+
+/// A record to store if it is not yet held ([`Tx::insert_new_records`]): every field at one
+/// version (`hlc`, `device_id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewRecord<'a> {
+    pub entity: &'a str,
+    pub entity_id: &'a str,
+    pub hall_code: &'a str,
+    pub data_json: &'a str,
+    pub hlc: i64,
+    pub device_id: &'a str,
+    pub lookup: Option<&'a str>,
 }
 
 /// A hall's publicity activity as synced: the hall it was recorded at is its county.

@@ -12,8 +12,10 @@
 //! runtime), so the backend drives tokio-postgres on a small runtime of its own.
 
 use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
@@ -35,8 +37,8 @@ use xinfang_sync::{Change, Hlc, Op, RemoteChange};
 use super::stats_feed::{StatRow, StatsQuery, StatsSource};
 use super::{
     AdminToken, AuditDevice, Device, DeviceEnrolment, Done, EnrolCode, Hall, LogEntry, MatterFacts,
-    MatterSubject, NewEnrolment, NewLogEntry, PRELOADED_HALLS, PublicityRow, Result, Storage,
-    StorageError, StoredRecord, Tx, TxBody, VisitFacts, lookup_key,
+    MatterSubject, NewEnrolment, NewLogEntry, NewRecord, PRELOADED_HALLS, PublicityRow, Result,
+    Storage, StorageError, StoredRecord, Tx, TxBody, VisitFacts, lookup_key,
 };
 
 /// The versioned migrations of the PostgreSQL store, applied in order, each once.
@@ -147,6 +149,8 @@ pub struct PgStorage {
     listening: std::sync::atomic::AtomicBool,
     calendar: xinfang_core::calendar::HolidayCalendar,
     clock: Arc<dyn Clock>,
+    /// Statements sent in transactions, each a round trip (see [`PgStorage::statements`]).
+    statements: AtomicU64,
 }
 
 impl std::fmt::Debug for PgStorage {
@@ -201,6 +205,7 @@ impl PgStorage {
                 super::derive::city_calendar,
             ),
             clock,
+            statements: AtomicU64::new(0),
         };
         storage.migrate()?;
         Ok(storage)
@@ -208,6 +213,13 @@ impl PgStorage {
 
     fn rt(&self) -> &tokio::runtime::Runtime {
         self.rt.as_ref().expect("runtime lives until drop")
+    }
+
+    /// How many statements this store's transactions have sent so far (their begin, the write
+    /// lock and their end included), each one round trip to PostgreSQL: what a push costs
+    /// besides the rows themselves (docs/performance.md, "Province scale").
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     fn migrate(&self) -> Result<()> {
@@ -283,6 +295,9 @@ impl PgStorage {
     ) -> Result<T> {
         let rt = self.rt();
         let mut client = rt.block_on(self.pool.get()).map_err(backend)?;
+        // Begin, the lock of a write one; then the statements; then the end.
+        self.statements
+            .fetch_add(if write { 3 } else { 2 }, Ordering::Relaxed);
         let tx = rt
             .block_on(async {
                 if write {
@@ -304,6 +319,7 @@ impl PgStorage {
             tx: Some(tx),
             rt,
             clock: &*self.clock,
+            statements: &self.statements,
         };
         let result = f(&mut t);
         let tx = t.tx.take().expect("transaction");
@@ -338,10 +354,12 @@ pub struct PgTx<'a> {
     tx: Option<Transaction<'a>>,
     rt: &'a tokio::runtime::Runtime,
     clock: &'a dyn Clock,
+    statements: &'a AtomicU64,
 }
 
 impl PgTx<'_> {
     fn tx(&self) -> &Transaction<'_> {
+        self.statements.fetch_add(1, Ordering::Relaxed);
         self.tx.as_ref().expect("open transaction")
     }
 
@@ -638,6 +656,54 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    fn insert_changes(&mut self, device: &Device, changes: &[(&Change, &str)]) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        // Inside the write lock: the batch takes the next n numbers of the sequence at once and
+        // numbers its rows in their order, so server order stays the batch's order.
+        let n = changes.len() as i64;
+        let mut seq = Vec::with_capacity(changes.len());
+        let (mut entity, mut entity_id, mut op, mut fields, mut hlc, mut changed_at) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
+        for (c, f) in changes {
+            seq.push(c.seq);
+            entity.push(c.entity.as_str());
+            entity_id.push(c.entity_id.as_str());
+            op.push(c.op.as_str());
+            fields.push(*f);
+            hlc.push(c.hlc.0);
+            changed_at.push(c.changed_at.as_str());
+        }
+        self.exec(
+            "WITH last AS (
+               SELECT setval('changes_server_seq', nextval('changes_server_seq') + $3 - 1) AS n)
+             INSERT INTO changes(server_seq, device_id, seq, hall_code, entity, entity_id, op, fields, hlc, changed_at)
+             SELECT last.n - $3 + u.ord, $1, u.seq, $2, u.entity, u.entity_id, u.op, u.fields, u.hlc, u.changed_at
+               FROM last, unnest($4::int8[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int8[], $10::text[])
+                    WITH ORDINALITY AS u(seq, entity, entity_id, op, fields, hlc, changed_at, ord)",
+            &[
+                &device.id,
+                &device.hall_code,
+                &n,
+                &seq,
+                &entity,
+                &entity_id,
+                &op,
+                &fields,
+                &hlc,
+                &changed_at,
+            ],
+        )?;
+        Ok(())
+    }
+
     fn insert_quarantine(
         &mut self,
         device: &Device,
@@ -740,6 +806,41 @@ impl Tx for PgTx<'_> {
             &[&entity, &entity_id, &hall_code, &data_json, &hlc, &device_id, &lookup],
         )?;
         Ok(n == 1)
+    }
+
+    fn insert_new_records(&mut self, rows: &[NewRecord<'_>]) -> Result<Vec<bool>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (mut entity, mut entity_id, mut hall, mut data, mut device) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for r in rows {
+            entity.push(r.entity);
+            entity_id.push(r.entity_id);
+            hall.push(r.hall_code);
+            data.push(r.data_json);
+            device.push(r.device_id);
+        }
+        let hlc: Vec<i64> = rows.iter().map(|r| r.hlc).collect();
+        let lookup: Vec<Option<&str>> = rows.iter().map(|r| r.lookup).collect();
+        let stored: HashSet<(String, String)> = self
+            .query(
+                "INSERT INTO records(entity, entity_id, hall_code, data, versions, base_hlc, base_device, lookup)
+                 SELECT u.entity, u.entity_id, u.hall_code, u.data::jsonb, '{}', u.hlc, u.device, u.lookup
+                   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[])
+                        WITH ORDINALITY AS u(entity, entity_id, hall_code, data, hlc, device, lookup, ord)
+                  ORDER BY u.ord
+                 ON CONFLICT (entity, entity_id) DO NOTHING
+                 RETURNING entity, entity_id",
+                &[&entity, &entity_id, &hall, &data, &hlc, &device, &lookup],
+            )?
+            .iter()
+            .map(|r| Ok((Self::get(r, 0)?, Self::get(r, 1)?)))
+            .collect::<Result<_>>()?;
+        Ok(rows
+            .iter()
+            .map(|r| stored.contains(&(r.entity.to_owned(), r.entity_id.to_owned())))
+            .collect())
     }
 
     fn load_record(&mut self, entity: &str, entity_id: &str) -> Result<Option<StoredRecord>> {

@@ -622,6 +622,13 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn insert_changes(&mut self, device: &Device, changes: &[(&Change, &str)]) -> Result<()> {
+        for (c, fields_json) in changes {
+            self.insert_change(device, c, fields_json)?;
+        }
+        Ok(())
+    }
+
     fn insert_quarantine(
         &mut self,
         device: &Device,
@@ -727,6 +734,23 @@ impl Tx for SqliteTx<'_> {
             )?
             .execute(params![entity, entity_id, hall_code, data_json, hlc, device_id, lookup])?;
         Ok(n == 1)
+    }
+
+    fn insert_new_records(&mut self, rows: &[super::NewRecord<'_>]) -> Result<Vec<bool>> {
+        // One process, no round trips: a loop is as fast as a batch.
+        rows.iter()
+            .map(|r| {
+                self.insert_new_record(
+                    r.entity,
+                    r.entity_id,
+                    r.hall_code,
+                    r.data_json,
+                    r.hlc,
+                    r.device_id,
+                    r.lookup,
+                )
+            })
+            .collect()
     }
 
     fn load_record(&mut self, entity: &str, entity_id: &str) -> Result<Option<StoredRecord>> {
