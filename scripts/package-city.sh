@@ -46,5 +46,5 @@ install -m0755 "$SRC/debian/postinst" "$SRC/debian/prerm" "$SRC/debian/postrm" "
 
 mkdir -p "$OUT"
 DEB="$OUT/xinfang-city_${VERSION}_${ARCH}.deb"
-dpkg-deb --root-owner-group -Zxz --build "$PKG" "$DEB" >/dev/null
+dpkg-deb --root-owner-group -Zgzip --build "$PKG" "$DEB" >/dev/null
 echo "$DEB"
