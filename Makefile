@@ -74,12 +74,17 @@ e2e: release
 # Packages (docs/deploy.md): the desk as .deb and .rpm by Tauri's bundler (`tauri bundle` packages
 # the release binary built above, it does not build it again; the `xinfang` CLI and the print
 # assets go in too), the city server as a .deb with its systemd unit by Debian's dpkg-deb
-# (scripts/package-city.sh). All in $(PACKAGES).
-PACKAGES := $(TARGET_DIR)/release/bundle
+# (scripts/package-city.sh). All in $(PACKAGES) (target/package/release/bundle).
+PKG_STAGE := $(TARGET_DIR)/package
+PACKAGES := $(PKG_STAGE)/release/bundle
 package: release
-	@rm -rf "$(PACKAGES)/deb" "$(PACKAGES)/rpm"
-	cd src-tauri && ../ui/node_modules/.bin/tauri bundle --ci --bundles deb,rpm --config \
-		'{"bundle":{"linux":{"deb":{"files":{"/usr/bin/xinfang":"$(XINFANG)"}},"rpm":{"files":{"/usr/bin/xinfang":"$(XINFANG)"}}}}}'
+	@rm -rf "$(PKG_STAGE)" && mkdir -p "$(PKG_STAGE)/release"
+	@# Stripped copies: the release profile keeps line tables (400 MB binaries); the bundler reads
+	@# the app from a target dir, so it is pointed at the copies' (and patches those, not the build).
+	strip --strip-unneeded -o "$(PKG_STAGE)/release/xinfang-desk" "$(DESK)"
+	strip --strip-unneeded -o "$(PKG_STAGE)/release/xinfang" "$(XINFANG)"
+	cd src-tauri && CARGO_TARGET_DIR="$(PKG_STAGE)" ../ui/node_modules/.bin/tauri bundle --ci --bundles deb,rpm \
+		--config '{"bundle":{"linux":{"deb":{"files":{"/usr/bin/xinfang":"$(PKG_STAGE)/release/xinfang"}},"rpm":{"files":{"/usr/bin/xinfang":"$(PKG_STAGE)/release/xinfang"}}}}}'
 	bash scripts/package-city.sh "$(TARGET_DIR)/release/xinfang-city" "$(PACKAGES)/deb"
 	@ls -l "$(PACKAGES)"/deb/*.deb "$(PACKAGES)"/rpm/*.rpm
 

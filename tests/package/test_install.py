@@ -89,7 +89,8 @@ def deb_files(deb: Path) -> dict[str, str]:
     files = {}
     for line in out.splitlines():
         parts = line.split(None, 5)
-        files[parts[5].removeprefix(".").split(" -> ")[0]] = f"{parts[0]} {parts[1]}"
+        name = parts[5].split(" -> ")[0].removeprefix("./")  # dpkg-deb writes ./usr, Tauri usr
+        files["/" + name.lstrip("/")] = f"{parts[0]} {parts[1]}"
     return files
 
 
@@ -163,7 +164,7 @@ def test_desk_deb_contents(packages):
     for icon in ("32x32", "128x128"):
         assert f"/usr/share/icons/hicolor/{icon}/apps/xinfang-desk.png" in files, files
     desktop = sh("sh", "-c", f"dpkg-deb --fsys-tarfile {shlex.quote(str(deb))} | "
-                 "tar -xO ./usr/share/applications/xinfang-desk.desktop").stdout
+                 "tar -xO --wildcards '*usr/share/applications/xinfang-desk.desktop'").stdout
     assert "\nName=信访接待台\n" in desktop, desktop
     assert "\nExec=xinfang-desk\n" in desktop and "\nIcon=xinfang-desk\n" in desktop, desktop
 
