@@ -257,6 +257,9 @@ def test_unit_verifies(machine):
 
 def test_desk_first_run_screen(machine, tmp_path):
     """The installed binary, an empty data dir: the first-run (setup) screen."""
+    # A binary that is not the app would leave the WebDriver session waiting for its window.
+    ldd = sh("ldd", str(INSTALLED_DESK)).stdout
+    assert "libwebkit2gtk-4.1.so.0" in ldd and "not found" not in ldd, ldd
     data = tmp_path / "data"
     with tauri_driver({"XINFANG_DATA_DIR": str(data)}, tmp_path / "tauri-driver.log") as url:
         drv = new_session(url, ["--data-dir", str(data)])
