@@ -10,7 +10,7 @@ DEMO_PASSWORD ?= demo-pass-2026
 export XINFANG_LOG ?= warn
 
 .PHONY: help run test deps lint rust-test release cli bench bench-data bench-stats-data fmt app ui-build ui-test e2e screenshots desk-perf \
-	city openapi city-schemathesis city-bench
+	city openapi city-schemathesis city-bench package package-test
 
 help:
 	@echo "make run    构建并打开演示（建立演示数据目录并生成演示数据）"
@@ -57,7 +57,7 @@ lint: ui-build
 rust-test: ui-build
 	$(CARGO) nextest run --workspace --no-fail-fast
 
-test: deps lint rust-test ui-test city-schemathesis e2e
+test: deps lint rust-test ui-test city-schemathesis e2e package-test
 
 # The desktop app's front end, embedded in its release binary.
 ui-build:
@@ -70,6 +70,28 @@ ui-test:
 e2e: release
 	XINFANG_SCREENSHOTS="$(XINFANG_SCREENSHOTS)" XINFANG_DESK_BIN="$(DESK)" XINFANG_CLI_BIN="$(XINFANG)" XINFANG_CITY_BIN="$(TARGET_DIR)/release/xinfang-city" \
 		python3 -m pytest tests/e2e -v -p no:cacheprovider
+
+# Packages (docs/deploy.md): the desk as .deb and .rpm by Tauri's bundler (`tauri bundle` packages
+# the release binary built above, it does not build it again; the `xinfang` CLI and the print
+# assets go in too), the city server as a .deb with its systemd unit by Debian's dpkg-deb
+# (scripts/package-city.sh). All in $(PACKAGES) (target/package/release/bundle).
+PKG_STAGE := $(TARGET_DIR)/package
+PACKAGES := $(PKG_STAGE)/release/bundle
+package: release
+	@rm -rf "$(PKG_STAGE)" && mkdir -p "$(PKG_STAGE)/release"
+	@# Stripped copies: the release profile keeps line tables (400 MB binaries); the bundler reads
+	@# the app from a target dir, so it is pointed at the copies' (and patches those, not the build).
+	strip --strip-unneeded -o "$(PKG_STAGE)/release/xinfang-desk" "$(DESK)"
+	strip --strip-unneeded -o "$(PKG_STAGE)/release/xinfang" "$(XINFANG)"
+	cd src-tauri && CARGO_TARGET_DIR="$(PKG_STAGE)" ../ui/node_modules/.bin/tauri bundle --ci --bundles deb,rpm \
+		--config '{"bundle":{"linux":{"deb":{"files":{"/usr/bin/xinfang":"$(PKG_STAGE)/release/xinfang"}},"rpm":{"files":{"/usr/bin/xinfang":"$(PKG_STAGE)/release/xinfang"}}}}}'
+	bash scripts/package-city.sh "$(TARGET_DIR)/release/xinfang-city" "$(PACKAGES)/deb"
+	@ls -l "$(PACKAGES)"/deb/*.deb "$(PACKAGES)"/rpm/*.rpm
+
+# Installs the packages on this machine (root), starts the installed desk and city service,
+# removes them and checks the data kept; leaves the machine as it was (tests/package).
+package-test: package
+	XINFANG_PACKAGES="$(PACKAGES)" python3 -m pytest tests/package -v -p no:cacheprovider
 
 # The committed pictures in docs/screenshots are refreshed only on purpose: the e2e suite with
 # its screenshots pointed there (a plain test run writes them under target/screenshots).

@@ -40,6 +40,20 @@ if ! dpkg -s poppler-utils >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt_get install -y -qq --no-install-recommends poppler-utils
 fi
 
+# Packages (issue 20): `rpm` reads the desk's .rpm back in the install test (tests/package);
+# Tauri's bundler writes .deb and .rpm itself, dpkg-deb/dpkg-shlibdeps (dpkg-dev) make the
+# city's .deb, systemd-analyze checks its unit.
+PKG_TOOLS=(rpm dpkg-dev systemd)
+missing=()
+for p in "${PKG_TOOLS[@]}"; do
+  dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt_get() { if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi; }
+  apt_get update -qq
+  DEBIAN_FRONTEND=noninteractive apt_get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
 # City server on PostgreSQL (issue 18): its tests start a real cluster (initdb + pg_ctl from
 # /usr/lib/postgresql/N/bin, run as the package's `postgres` user when the tests run as root).
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
