@@ -87,6 +87,13 @@ def test_a_called_number_shows_on_the_call_screen(hall):
         assert taken["called"] is True, taken
         screen_shows(drv, second["queue_label"], "律师咨询室")
         wait(drv).until(lambda d: "1 号" in d.find_element(By.ID, "recent").text)
+        # The number called left the waiting list; a visitor handed to the mediator waits there.
+        third = register(data)
+        xinfang(data, "visit", "handoff", third["visit_id"], "--desk", "mediator", user="clerk")
+        xinfang(data, "sync", user="admin")
+        wait(drv, 20).until(lambda d: "人民调解室" in d.find_element(By.ID, "waiting").text)
+        waiting = drv.find_element(By.ID, "waiting").text
+        assert f"{third['queue_label']} 号" in waiting and "律师咨询室" not in waiting, waiting
         page = drv.find_element(By.TAG_NAME, "body").text
         for never in (NAME, PERSON, APPEAL, "王接待", "张律师"):
             assert never not in page

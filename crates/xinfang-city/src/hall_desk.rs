@@ -36,7 +36,10 @@ use crate::storage::{CallRow, Done, NewHallCall, Storage, WaitingRow};
 /// internet).
 const SCREEN_HTML: &str = include_str!("../assets/call_screen.html");
 /// Calls the screen lists: the latest and the ones before it.
-const SCREEN_CALLS: i64 = 10;
+const SCREEN_CALLS: usize = 10;
+/// Calls of the day read to leave the numbers already called off the waiting lists: more
+/// than a hall calls in a day.
+const CALLS_READ: i64 = 1000;
 /// Waiting numbers the screen lists per room.
 const SCREEN_WAITING: usize = 6;
 /// Hand-offs read for the waiting numbers: more than a hall hands off in a day.
@@ -289,7 +292,7 @@ pub async fn screen_state(
         let code = code.clone();
         let since = waiting_since(&d);
         storage.read(&mut |tx| {
-            calls = tx.hall_calls(&code, &d, SCREEN_CALLS)?;
+            calls = tx.hall_calls(&code, &d, CALLS_READ)?;
             waiting = tx.hall_waiting(&code, &d, &since, WAITING_READ)?;
             Ok(Done::Commit)
         })?;
@@ -301,8 +304,8 @@ pub async fn screen_state(
             hall_code,
             hall_name,
             day,
-            calls: calls.into_iter().map(call_of).collect(),
-            waiting: waiting_by_room(waiting),
+            waiting: waiting_by_room(waiting, &calls),
+            calls: calls.into_iter().take(SCREEN_CALLS).map(call_of).collect(),
         })),
         (Err(message), _, _) => Err(Failure::new(StatusCode::NOT_FOUND, "hall_unknown", message)),
     }
@@ -322,14 +325,23 @@ fn waiting_since(day: &str) -> String {
 }
 
 /// Waiting numbers grouped by room (lawyer's first), each room's in hand-off order; a number
-/// handed to a room twice is listed once.
-fn waiting_by_room(rows: Vec<WaitingRow>) -> Vec<RoomWaiting> {
+/// handed to a room twice is listed once, and a number already called to the room today is
+/// not waiting any more (the desk that took it may not have synced yet).
+fn waiting_by_room(rows: Vec<WaitingRow>, calls: &[CallRow]) -> Vec<RoomWaiting> {
     [Room::Lawyer, Room::Mediator]
         .into_iter()
         .filter_map(|room| {
+            let called = |label: &str| {
+                calls
+                    .iter()
+                    .any(|c| c.room == room.code() && c.queue_label == label)
+            };
             let mut labels: Vec<String> = Vec::new();
             for r in rows.iter().filter(|r| r.desk == room.code()) {
-                if labels.len() < SCREEN_WAITING && !labels.contains(&r.queue_label) {
+                if labels.len() < SCREEN_WAITING
+                    && !labels.contains(&r.queue_label)
+                    && !called(&r.queue_label)
+                {
                     labels.push(r.queue_label.clone());
                 }
             }
@@ -372,12 +384,23 @@ mod tests {
             desk: desk.into(),
             queue_label: l.into(),
         };
-        let got = waiting_by_room(vec![
-            row("mediator", "3"),
-            row("lawyer", "5"),
-            row("lawyer", "B002"),
-            row("lawyer", "5"),
-        ]);
+        // 7 was called to the lawyer's room already; 3 to another room only.
+        let call = |label: &str, room: &str| CallRow {
+            id: 1,
+            queue_label: label.into(),
+            room: room.into(),
+            called_at: String::new(),
+        };
+        let got = waiting_by_room(
+            vec![
+                row("mediator", "3"),
+                row("lawyer", "5"),
+                row("lawyer", "7"),
+                row("lawyer", "B002"),
+                row("lawyer", "5"),
+            ],
+            &[call("7", "lawyer"), call("3", "registration")],
+        );
         let shown: Vec<(&str, Vec<&str>)> = got
             .iter()
             .map(|w| {
@@ -391,6 +414,6 @@ mod tests {
             shown,
             [("律师咨询室", vec!["5", "B002"]), ("人民调解室", vec!["3"])]
         );
-        assert!(waiting_by_room(Vec::new()).is_empty());
+        assert!(waiting_by_room(Vec::new(), &[]).is_empty());
     }
 }

@@ -435,9 +435,18 @@ both_backends! {
             ]
         );
 
-        // The lawyer takes the next visitor: called, and off the waiting list once synced.
+        // The lawyer takes the next visitor: called, and off the waiting list at once (the
+        // take not synced yet), and still once synced.
         let taken = cli_desk::ok(d, "lawyer", &["queue", "take", "--desk", "lawyer"]);
         assert_eq!(taken["queue_label"].as_str(), Some(label(0).as_str()), "{taken}");
+        let (_, state) = server.get(&format!("/hall/screen/state?hall={HALL}"), None);
+        assert_eq!(
+            waiting(&state),
+            [
+                ("律师咨询室".to_owned(), vec![label(2)]),
+                ("人民调解室".to_owned(), vec![label(1)]),
+            ]
+        );
         cli_desk::ok(d, "admin", &["sync"]);
         let (_, state) = server.get(&format!("/hall/screen/state?hall={HALL}"), None);
         assert_eq!(
