@@ -62,6 +62,14 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt_get install -y -qq --no-install-recommends postgresql
 fi
 
+# Two city instances behind nginx with deploy/nginx-city.conf (crates/xinfang-city/tests/nginx.rs
+# runs it unprivileged on a free port; the package's own service is not used).
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  apt_get() { if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi; }
+  apt_get update -qq
+  DEBIAN_FRONTEND=noninteractive apt_get install -y -qq --no-install-recommends nginx
+fi
+
 # Front end: `npm ci` when node_modules is missing or was installed from another lock file.
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 if [ -f "$ROOT/ui/package-lock.json" ]; then

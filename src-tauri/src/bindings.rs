@@ -18,6 +18,8 @@ pub fn all() -> Vec<(String, String)> {
         xinfang_app::api::AppInfo,
         xinfang_app::api::SessionInfo,
         xinfang_app::api::SetupInput,
+        xinfang_app::account::PasswordChange,
+        xinfang_app::account::RecoveryInput,
         xinfang_app::api::NewStaffInput,
         xinfang_app::api::Choice,
         xinfang_app::api::ReferenceLists,

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 use tauri::State;
+use xinfang_app::account::{PasswordChange, RecoveryInput};
 use xinfang_app::api::{
     AppInfo, AppState, AuditQuery, AuditRow, ContactField, NewStaffInput, ReferenceLists,
     RegisterResult, SessionInfo, SetupInput, SyncStatus,
@@ -64,6 +65,16 @@ pub async fn logout(s: S<'_>, webview: tauri::Webview) -> CmdResult<()> {
 #[tauri::command]
 pub async fn session(s: S<'_>) -> CmdResult<Option<SessionInfo>> {
     s.session()
+}
+
+#[tauri::command]
+pub async fn recover_password(s: S<'_>, input: RecoveryInput) -> CmdResult<()> {
+    s.recover_password(input)
+}
+
+#[tauri::command]
+pub async fn change_password(s: S<'_>, form: PasswordChange) -> CmdResult<()> {
+    s.change_password(form)
 }
 
 #[tauri::command]

@@ -717,7 +717,20 @@ impl AppState {
         }
     }
 
+    /// 忘记密码: the recovery key of the store sets a new password for an account (audited);
+    /// the staff member then logs in with it.
+    pub fn recover_password(&self, input: crate::account::RecoveryInput) -> CmdResult<()> {
+        crate::account::recover_password(&self.data_dir, self.clock.clone(), &input)
+    }
+
     // ---- any logged-in staff ------------------------------------------------------------
+
+    /// 修改密码: the logged-in staff member's own password.
+    pub fn change_password(&self, form: crate::account::PasswordChange) -> CmdResult<()> {
+        self.guarded(Access::LoggedIn, |store, me| {
+            crate::account::change_own_password(store, me, &form)
+        })
+    }
 
     pub fn reference(&self) -> CmdResult<ReferenceLists> {
         self.guarded(Access::LoggedIn, |store, _| {

@@ -19,6 +19,9 @@ macro_rules! command_table {
             login: Public, (username: String, password: String) -> SessionInfo;
             logout: Public, () -> ();
             session: Public, () -> Option<SessionInfo>;
+            // 忘记密码 on the login screen, and 修改密码 of one's own (account.rs).
+            recover_password: Public, (input: RecoveryInput) -> ();
+            change_password: LoggedIn, (form: PasswordChange) -> ();
             reference: LoggedIn, () -> ReferenceLists;
             sync_status: LoggedIn, () -> SyncStatus;
             // 连接服务器: the servers on the LAN, enrolment with a code (enrolment.rs).

@@ -147,6 +147,24 @@ fn cases() -> Vec<(&'static str, Case)> {
             ok(s.login(r.code(), PW))
         }),
         ("session", |s, _, _| ok(s.session())),
+        // Refused by its own checks (no key given), never by a role.
+        ("recover_password", |s, _, _| {
+            match s.recover_password(Default::default()) {
+                Err(e) if e.kind == crate::error::ErrorKind::Validation => Ok(()),
+                other => other,
+            }
+        }),
+        // A wrong current password: past the access check, refused as a field error.
+        ("change_password", |s, _, _| {
+            match s.change_password(crate::account::PasswordChange {
+                old_password: "not-the-password".into(),
+                password: "another-pass-2026".into(),
+                password_repeat: "another-pass-2026".into(),
+            }) {
+                Err(e) if e.kind == crate::error::ErrorKind::Validation => Ok(()),
+                other => other,
+            }
+        }),
         ("reference", |s, _, _| ok(s.reference())),
         ("sync_status", |s, _, _| ok(s.sync_status())),
         // Refused before any network when the role may not; allowed: a short LAN browse.
@@ -1887,7 +1905,18 @@ fn the_password_forms_do_not_print_their_passwords() {
         roles: vec![xinfang_core::staff::Role::Clerk],
         password: "Secret-Staff-2026".into(),
     };
-    let printed = format!("{setup:?} {staff:?} {setup:#?}");
+    let change = crate::account::PasswordChange {
+        old_password: "Secret-Old-2026".into(),
+        password: "Secret-New-2026".into(),
+        password_repeat: "Secret-New-2026".into(),
+    };
+    let recovery = crate::account::RecoveryInput {
+        recovery_key: "Secret-KEY".into(),
+        username: "clerk2".into(),
+        password: "Secret-New-2026".into(),
+        password_repeat: "Secret-New-2026".into(),
+    };
+    let printed = format!("{setup:?} {staff:?} {setup:#?} {change:?} {recovery:?}");
     assert!(
         printed.contains("140521") && printed.contains("clerk2"),
         "{printed}"
@@ -2436,4 +2465,114 @@ fn the_queue_slip_prints_for_the_clerk_and_holds_nothing_personal() {
         .unwrap()
         .count();
     assert_eq!(left, 0);
+}
+
+#[test]
+fn staff_change_their_own_password_and_the_old_one_stops_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let state = AppState::new(data.clone(), 15);
+    state
+        .setup(SetupInput {
+            hall_code: "140521".into(),
+            admin_username: "admin".into(),
+            admin_name: "管理员".into(),
+            password: PW.into(),
+            password_repeat: PW.into(),
+        })
+        .unwrap();
+    state.login("admin", PW).unwrap();
+    let change = |old: &str, new: &str, repeat: &str| {
+        state.change_password(crate::account::PasswordChange {
+            old_password: old.into(),
+            password: new.into(),
+            password_repeat: repeat.into(),
+        })
+    };
+    let fields = |e: crate::error::CommandError| -> Vec<String> {
+        e.errors.iter().map(|f| f.field.clone()).collect()
+    };
+    assert_eq!(
+        fields(change("wrong-old-pass", "new-pass-2026", "new-pass-2026").unwrap_err()),
+        ["old_password"]
+    );
+    assert_eq!(
+        fields(change(PW, "new-pass-2026", "new-pass-2062").unwrap_err()),
+        ["password_repeat"]
+    );
+    assert_eq!(fields(change(PW, PW, PW).unwrap_err()), ["password"]);
+    change(PW, "new-pass-2026", "new-pass-2026").unwrap();
+    state.logout();
+    assert_eq!(
+        state.login("admin", PW).unwrap_err().kind,
+        ErrorKind::Validation
+    );
+    state.login("admin", "new-pass-2026").unwrap();
+    let audit = state
+        .audit_entries(crate::api::AuditQuery::default())
+        .unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "password_change"),
+        "the change is in the audit log"
+    );
+    // Not logged in: no change.
+    state.logout();
+    assert_eq!(
+        change("new-pass-2026", "third-pass-2026", "third-pass-2026")
+            .unwrap_err()
+            .code,
+        "not_logged_in"
+    );
+}
+
+#[test]
+fn the_recovery_key_sets_a_new_password_from_the_login_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let state = AppState::new(data.clone(), 15);
+    let info = state
+        .setup(SetupInput {
+            hall_code: "140521".into(),
+            admin_username: "admin".into(),
+            admin_name: "管理员".into(),
+            password: PW.into(),
+            password_repeat: PW.into(),
+        })
+        .unwrap();
+    let recover = |key: &str, user: &str, pw: &str| {
+        state.recover_password(crate::account::RecoveryInput {
+            recovery_key: key.into(),
+            username: user.into(),
+            password: pw.into(),
+            password_repeat: pw.into(),
+        })
+    };
+    let field = |e: crate::error::CommandError| e.errors[0].field.clone();
+    assert_eq!(
+        field(
+            recover(
+                "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH",
+                "admin",
+                "new-pass-2026"
+            )
+            .unwrap_err()
+        ),
+        "recovery_key"
+    );
+    assert_eq!(
+        field(recover(&info.recovery_key, "nobody", "new-pass-2026").unwrap_err()),
+        "username"
+    );
+    // Copied from paper: lower case and spaces instead of dashes still open it.
+    let typed = info.recovery_key.to_lowercase().replace('-', " ");
+    recover(&typed, "admin", "new-pass-2026").unwrap();
+    assert_eq!(
+        state.login("admin", PW).unwrap_err().kind,
+        ErrorKind::Validation
+    );
+    state.login("admin", "new-pass-2026").unwrap();
+    let audit = state
+        .audit_entries(crate::api::AuditQuery::default())
+        .unwrap();
+    assert!(audit.iter().any(|e| e.action == "recovery_unlock"));
 }

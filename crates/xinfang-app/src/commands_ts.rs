@@ -21,6 +21,7 @@ use xinfang_store::{
     VisitRow, VisitorProfile,
 };
 
+use crate::account::{PasswordChange, RecoveryInput};
 use crate::api::{
     AppInfo, AuditQuery, AuditRow, ContactField, NewStaffInput, ReferenceLists, RegisterResult,
     SessionInfo, SetupInput, SyncStatus,

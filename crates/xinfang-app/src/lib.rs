@@ -4,6 +4,7 @@
 //! No Tauri here: the desktop app (`src-tauri`) and the `xinfang` CLI are adapters that parse
 //! input, call these functions and serialise the answer.
 
+pub mod account;
 pub mod api;
 pub mod backup;
 /// The command table: every command's name, access rule, arguments and answer, declared once.

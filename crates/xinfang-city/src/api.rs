@@ -92,13 +92,19 @@ impl Default for ServerSettings {
 /// `enrol_period` (429). Enrolment is rare, so the rates stop code guessing without hurting
 /// anyone; one address's flood stays within its own allowance (checked first, its refusals use
 /// none of the server's) and so does not hold up another hall's enrolment.
-#[derive(Debug, Clone, Copy)]
+///
+/// Behind a reverse proxy every request comes from the proxy's address: the proxies named in
+/// `trusted_proxies` are asked who their client was (the last `X-Forwarded-For` entry, the one
+/// the proxy itself added), so each desk's address keeps its own allowance. Anyone else's
+/// `X-Forwarded-For` is ignored: a client cannot pick its own key.
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub max_in_flight: usize,
     pub enrol_burst: u32,
     pub enrol_period: std::time::Duration,
     pub enrol_burst_per_address: u32,
     pub enrol_period_per_address: std::time::Duration,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Limits {
@@ -109,25 +115,47 @@ impl Default for Limits {
             enrol_period: std::time::Duration::from_secs(6),
             enrol_burst_per_address: 5,
             enrol_period_per_address: std::time::Duration::from_secs(30),
+            trusted_proxies: Vec::new(),
         }
     }
 }
 
-/// The key of the per-address enrolment rate: the peer's IP address. A router served without
-/// connection info (in process, as the simulation harness does) counts every request as one
-/// address, so the server-wide rate still holds and nothing fails.
-#[derive(Debug, Clone, Copy)]
-struct PeerAddress;
+/// The key of the per-address enrolment rate: the peer's IP address, or the client a trusted
+/// proxy names ([`Limits::trusted_proxies`]). A router served without connection info (in
+/// process, as the simulation harness does) counts every request as one address, so the
+/// server-wide rate still holds and nothing fails.
+#[derive(Debug, Clone)]
+struct PeerAddress {
+    trusted_proxies: Arc<[std::net::IpAddr]>,
+}
 
 impl KeyExtractor for PeerAddress {
     type Key = Option<std::net::IpAddr>;
 
     fn extract<T>(&self, req: &axum::http::Request<T>) -> Result<Self::Key, GovernorError> {
-        Ok(req
+        let peer = req
             .extensions()
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip()))
+            .map(|c| c.0.ip());
+        Ok(match peer {
+            Some(ip) if self.trusted_proxies.contains(&ip) => {
+                forwarded_client(req.headers()).or(peer)
+            }
+            _ => peer,
+        })
     }
+}
+
+/// The client a proxy names: the last `X-Forwarded-For` entry (earlier ones came from the
+/// client and prove nothing).
+fn forwarded_client(headers: &HeaderMap) -> Option<std::net::IpAddr> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .next_back()
+        .and_then(|last| last.trim().parse().ok())
 }
 
 /// Largest body of `POST /v1/enrol`: a code, two ids and a name fit in far less.
@@ -1372,7 +1400,9 @@ pub fn router_with_limits(
         .finish()
         .expect("a non-zero period and burst");
     let enrol_rate_per_address = GovernorConfigBuilder::default()
-        .key_extractor(PeerAddress)
+        .key_extractor(PeerAddress {
+            trusted_proxies: limits.trusted_proxies.clone().into(),
+        })
         .period(limits.enrol_period_per_address)
         .burst_size(limits.enrol_burst_per_address.max(1))
         .finish()

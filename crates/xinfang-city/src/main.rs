@@ -72,6 +72,10 @@ enum Command {
         /// After its burst, one enrolment request per this long from one address: 30s, 1m.
         #[arg(long, default_value = "30s")]
         enrol_every_per_address: String,
+        /// A reverse proxy in front of this server (its IP address; repeatable): the
+        /// per-address enrolment rate counts the client it names in X-Forwarded-For.
+        #[arg(long = "trusted-proxy")]
+        trusted_proxies: Vec<std::net::IpAddr>,
         /// Announce this server on the LAN (mDNS/DNS-SD `_xinfang._tcp`, TXT hall=…), so the
         /// hall's desks find it: `--announce 140521` for a hall's hub, `--announce` alone for
         /// every hall it serves. Not for a city data centre.
@@ -347,6 +351,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             enrol_every,
             enrol_burst_per_address,
             enrol_every_per_address,
+            trusted_proxies,
             relay_every,
             announce,
         } => {
@@ -369,6 +374,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 enrol_period_per_address: std::time::Duration::from_secs(
                     every_per_address.unsigned_abs(),
                 ),
+                trusted_proxies: trusted_proxies.clone(),
             };
             // A hall hub serves its desks on the hall's LAN (issue 17: `serve --listen
             // 0.0.0.0:8750`, desks enrol with `http://HUB:8750`, which they accept on a LAN

@@ -198,6 +198,64 @@ fn one_addresss_flood_does_not_hold_up_anothers_enrolment() {
     assert_eq!(status, 200, "{body}");
 }
 
+/// Behind a reverse proxy every desk comes from the proxy's address. The proxy named with
+/// `--trusted-proxy` says who its client was (X-Forwarded-For, last entry), so one desk's flood
+/// does not use up another's allowance; the same header from anyone else is ignored, so a
+/// flooder cannot give itself fresh allowances by making up addresses.
+#[test]
+fn the_per_address_rate_counts_the_client_a_trusted_proxy_names() {
+    let limits = [
+        "--enrol-burst-per-address",
+        "2",
+        "--enrol-every-per-address",
+        "1h",
+        "--enrol-burst",
+        "50",
+    ];
+    let post = |server: &Server, from: &str, forwarded: &str, body: &serde_json::Value| -> u16 {
+        reqwest::blocking::Client::builder()
+            .local_address(from.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+            .post(format!("{}/v1/enrol", server.url))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .header("X-Forwarded-For", forwarded)
+            .json(body)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let wrong = json!({ "code": "AAAA-BBBB-CCCC", "device_id": DEVICE, "hall_code": "140521" });
+
+    let mut args = limits.to_vec();
+    args.extend(["--trusted-proxy", "127.0.0.1"]);
+    let behind_proxy = Server::start_with(&args);
+    // A flood from 10.0.0.7 through the proxy; the entries before the proxy's own are the
+    // client's word and do not count.
+    let flood: Vec<u16> = (0..4)
+        .map(|i| {
+            post(
+                &behind_proxy,
+                "127.0.0.1",
+                &format!("10.9.9.{i}, 10.0.0.7"),
+                &wrong,
+            )
+        })
+        .collect();
+    assert_eq!(flood, [403, 403, 429, 429]);
+    let code = behind_proxy.enrol_code("140521");
+    let ok = json!({ "code": code, "device_id": DEVICE, "hall_code": "140521" });
+    assert_eq!(post(&behind_proxy, "127.0.0.1", "10.0.0.8", &ok), 200);
+
+    // Not a trusted proxy: its X-Forwarded-For is ignored, the peer address counts.
+    let direct = Server::start_with(&args);
+    let made_up: Vec<u16> = (0..4)
+        .map(|i| post(&direct, "127.0.0.2", &format!("10.0.1.{i}"), &wrong))
+        .collect();
+    assert_eq!(made_up, [403, 403, 429, 429]);
+}
+
 #[test]
 fn requests_beyond_the_ceiling_are_shed_at_once() {
     let server = Server::start_with(&["--max-in-flight", "1"]);

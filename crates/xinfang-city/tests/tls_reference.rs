@@ -6,43 +6,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use chrono::NaiveDate;
-use common::{Desk, Server, xinfang_bin};
+use common::tls::Pki;
+use common::{Desk, Server, desk_cli as cli};
 use serde_json::{Value, json};
 use xinfang_sync::client::{self, SyncError};
-
-const PASSWORD: &str = "correct horse battery";
-
-/// Runs the real desk CLI on `desk`'s data dir as its clerk, with `--json`; returns (exit code,
-/// stdout JSON, stderr).
-fn cli(desk: &Desk, args: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
-    let mut cmd = Command::new(xinfang_bin());
-    cmd.arg("--data-dir")
-        .arg(desk.dir.path())
-        .arg("--user")
-        .arg(&desk.clerk.username)
-        .arg("--json")
-        .args(args)
-        .env("XINFANG_PASSWORD", PASSWORD)
-        .env("XINFANG_NEW_PASSWORD", PASSWORD)
-        .env("XINFANG_LOG", "warn")
-        .env_remove("XINFANG_SERVER_URL")
-        .env_remove("XINFANG_CA_FILE")
-        .env_remove("XINFANG_USER");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let value = serde_json::from_str(stdout.trim()).unwrap_or(Value::String(stdout.into_owned()));
-    (
-        out.status.code().unwrap_or(-1),
-        value,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// Every error message of a CLI answer, joined (JSON errors on stdout, else stderr).
 fn messages(out: &Value, stderr: &str) -> String {
@@ -67,37 +36,6 @@ fn device_token(desk: &Desk) -> String {
             |r| r.get(0),
         )
         .unwrap()
-}
-
-/// A test CA and a server certificate for 127.0.0.1 and localhost signed by it, as PEM files.
-struct Pki {
-    dir: tempfile::TempDir,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-        let dir = tempfile::TempDir::new().unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "晋城市信访局测试 CA");
-        let ca_key = KeyPair::generate().unwrap();
-        let ca = ca_params.self_signed(&ca_key).unwrap();
-        let params =
-            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
-        std::fs::write(dir.path().join("server.pem"), cert.pem()).unwrap();
-        std::fs::write(dir.path().join("server.key"), key.serialize_pem()).unwrap();
-        Pki { dir }
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).to_str().unwrap().to_owned()
-    }
 }
 
 #[test]

@@ -589,8 +589,15 @@ pub fn run(args: Args) -> CmdResult {
             let old = read_secret("XINFANG_PASSWORD", &format!("{user} 的当前密码："))?;
             let (mut store, me) = Store::login(&dir, user, &old)?;
             let new = read_secret("XINFANG_NEW_PASSWORD", "新密码：")?;
-            store.change_password(&me.id, &old, &new)?;
-            store.audit(&me.id, AuditAction::PasswordChange, "staff", &me.id, user)?;
+            xinfang_app::account::change_own_password(
+                &mut store,
+                &me,
+                &xinfang_app::account::PasswordChange {
+                    old_password: old,
+                    password: new.clone(),
+                    password_repeat: new,
+                },
+            )?;
             print(json, &json!({ "username": user }), |_| {
                 format!("{user} 的密码已修改")
             });
@@ -599,19 +606,19 @@ pub fn run(args: Args) -> CmdResult {
         Command::Recover { username } => {
             let dir = data_dir(&args)?;
             let key = read_secret("XINFANG_RECOVERY_KEY", "恢复密钥：")?;
-            let mut store = Store::unlock(&dir, &Credentials::Recovery(key))?;
-            let target = staff_by_username(&store, username)?;
             let password = read_secret(
                 "XINFANG_NEW_PASSWORD",
                 &format!("请设置 {username} 的新密码："),
             )?;
-            store.reset_password(&target.id, &password)?;
-            store.audit(
-                "",
-                AuditAction::RecoveryUnlock,
-                "staff",
-                &target.id,
-                username,
+            xinfang_app::account::recover_password(
+                &dir,
+                std::sync::Arc::new(SystemClock),
+                &xinfang_app::account::RecoveryInput {
+                    recovery_key: key,
+                    username: username.clone(),
+                    password: password.clone(),
+                    password_repeat: password,
+                },
             )?;
             print(json, &json!({ "username": username }), |_| {
                 format!("已用恢复密钥为 {username} 设置新密码，请用新密码登录。")

@@ -39,6 +39,7 @@ import type { MySettings } from './bindings/MySettings'
 import type { NewStaffInput } from './bindings/NewStaffInput'
 import type { NoteInput } from './bindings/NoteInput'
 import type { OtherHallMatters } from './bindings/OtherHallMatters'
+import type { PasswordChange } from './bindings/PasswordChange'
 import type { PeoplePage } from './bindings/PeoplePage'
 import type { PersonBrief } from './bindings/PersonBrief'
 import type { PersonMatter } from './bindings/PersonMatter'
@@ -51,6 +52,7 @@ import type { PublicityRecord } from './bindings/PublicityRecord'
 import type { QueueItem } from './bindings/QueueItem'
 import type { RateMatter } from './bindings/RateMatter'
 import type { ReaderSettings } from './bindings/ReaderSettings'
+import type { RecoveryInput } from './bindings/RecoveryInput'
 import type { ReferenceLists } from './bindings/ReferenceLists'
 import type { RegisterResult } from './bindings/RegisterResult'
 import type { RestoreDone } from './bindings/RestoreDone'
@@ -77,6 +79,8 @@ export interface Commands {
   login: { args: { username: string; password: string }; result: SessionInfo }
   logout: { args: null; result: null }
   session: { args: null; result: SessionInfo | null }
+  recover_password: { args: { input: RecoveryInput }; result: null }
+  change_password: { args: { form: PasswordChange }; result: null }
   reference: { args: null; result: ReferenceLists }
   sync_status: { args: null; result: SyncStatus }
   discover_servers: { args: null; result: Array<FoundServer> }

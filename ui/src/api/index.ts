@@ -14,6 +14,8 @@ import type { InvestigationInput } from './bindings/InvestigationInput'
 import type { NewStaffInput } from './bindings/NewStaffInput'
 import type { Role } from './bindings/Role'
 import type { SetupInput } from './bindings/SetupInput'
+import type { PasswordChange } from './bindings/PasswordChange'
+import type { RecoveryInput } from './bindings/RecoveryInput'
 import type { VisitInput } from './bindings/VisitInput'
 import type { BacklogFilter } from './bindings/BacklogFilter'
 import type { ClassifyInput } from './bindings/ClassifyInput'
@@ -84,6 +86,8 @@ export const api = {
   setup: (input: SetupInput) => call('setup', { input }),
   login: (username: string, password: string) => call('login', { username, password }),
   logout: () => call('logout'),
+  recoverPassword: (input: RecoveryInput) => call('recover_password', { input }),
+  changePassword: (form: PasswordChange) => call('change_password', { form }),
   session: () => call('session'),
   reference: () => call('reference'),
   syncStatus: () => call('sync_status'),

@@ -6,6 +6,7 @@
 
 pub mod march;
 pub mod pg;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -191,6 +192,23 @@ impl Server {
             child: Some(child),
             database: Some(uri.to_owned()),
             extra: Vec::new(),
+        }
+    }
+
+    /// Starts the real server binary on the database `uri` with extra `serve` arguments: a
+    /// second instance of the same city (issue 18).
+    pub fn start_on_with(uri: &str, extra: &[&str]) -> Server {
+        let dir = TempDir::new().unwrap();
+        let mut args = vec!["--database", uri];
+        args.extend_from_slice(extra);
+        let (child, addr) = spawn_server(dir.path(), "127.0.0.1:0".parse().unwrap(), &args);
+        Server {
+            dir,
+            url: format!("http://{addr}"),
+            addr,
+            child: Some(child),
+            database: Some(uri.to_owned()),
+            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
 
@@ -829,6 +847,40 @@ fn pump(mut from: TcpStream, mut to: TcpStream, cut: Option<usize>, both: (TcpSt
         sent += n;
     }
     let _ = to.shutdown(Shutdown::Write);
+}
+
+/// Runs the real desk CLI on `desk`'s data dir as its clerk, with `--json`; returns (exit code,
+/// stdout JSON, stderr).
+pub fn desk_cli(
+    desk: &Desk,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (i32, serde_json::Value, String) {
+    let mut cmd = Command::new(xinfang_bin());
+    cmd.arg("--data-dir")
+        .arg(desk.dir.path())
+        .arg("--user")
+        .arg(&desk.clerk.username)
+        .arg("--json")
+        .args(args)
+        .env("XINFANG_PASSWORD", cli_desk::PASSWORD)
+        .env("XINFANG_NEW_PASSWORD", cli_desk::PASSWORD)
+        .env("XINFANG_LOG", "warn")
+        .env_remove("XINFANG_SERVER_URL")
+        .env_remove("XINFANG_CA_FILE")
+        .env_remove("XINFANG_USER");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let value = serde_json::from_str(stdout.trim())
+        .unwrap_or(serde_json::Value::String(stdout.into_owned()));
+    (
+        out.status.code().unwrap_or(-1),
+        value,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// A desk made and driven with the real `xinfang` CLI (an encrypted store), enrolled with a

@@ -1,0 +1,62 @@
+"""Accessibility of the main screens (issue 19): axe-core, run in the real WebKitGTK page of the
+app, finds no serious or critical violation of WCAG 2 A/AA on the login screen and on every screen
+of the supervisor's menu (labels bound to their inputs, contrast of text and hints ≥ 4.5:1, names
+of buttons and links, valid ARIA). axe-core comes from the UI's npm packages
+(ui/node_modules/axe-core), so it is installed with the rest by `npm ci`.
+"""
+
+import json
+import time
+
+import pytest
+from helpers import ROOT, click, el, login, own_hall
+
+AXE = ROOT / "ui" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENS = [
+    "nav-register", "nav-today", "nav-lawyer", "nav-mediator", "nav-matters", "nav-due",
+    "nav-backlog", "nav-stats", "nav-publicity", "nav-staff", "nav-audit", "nav-conflicts",
+    "nav-people", "nav-backup", "nav-settings",
+]
+
+
+@pytest.fixture(scope="module")
+def hall():
+    accounts = [("supervisor", "李科长", "supervisor")]
+    with own_hall("xinfang-e2e-a11y-", accounts) as d:
+        yield d
+
+
+def serious_violations(drv) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now, one line each."""
+    if not drv.execute_script("return typeof window.axe !== 'undefined'"):
+        drv.execute_script(AXE.read_text(encoding="utf-8"))
+    found = drv.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+          .then((r) => done(JSON.stringify(r.violations)), (e) => done(JSON.stringify({ error: String(e) })));
+        """
+    )
+    violations = json.loads(found)
+    assert not isinstance(violations, dict), violations
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(" ".join(n["target"]) for n in v["nodes"][:4])
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_no_serious_accessibility_violations_on_the_main_screens(start_app, hall):
+    assert AXE.exists(), f"{AXE} is missing: run `npm ci` in ui/"
+    drv = start_app(hall)
+    drv.set_script_timeout(60)
+    el(drv, "login-username", timeout=30)
+    found = {"登录": serious_violations(drv)}
+    login(drv, "supervisor")
+    for screen in SCREENS:
+        click(drv, screen)
+        time.sleep(1)  # let the screen load its data and settle
+        found[screen] = serious_violations(drv)
+    bad = {k: v for k, v in found.items() if v}
+    assert not bad, json.dumps(bad, ensure_ascii=False, indent=1)
