@@ -310,6 +310,50 @@ pub fn default_download_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("updates")
 }
 
+impl crate::api::AppState {
+    /// 有新版本? (any signed-in account). The question goes out without holding the store.
+    pub fn check_update(&self) -> CmdResult<UpdateCheck> {
+        let src = self.act(Action::CheckUpdate, |store, me| {
+            source(store, me, Action::CheckUpdate)
+        })?;
+        check(&src, RUNNING_VERSION)
+    }
+
+    /// 安装 (supervisor, admin): downloads and verifies the new version into the data dir's
+    /// `updates/`, backs the store up into `backup_dir`, then hands the package to the system
+    /// installer. A package that fails verification is deleted and nothing is installed.
+    pub fn install_update(&self, backup_dir: &str) -> CmdResult<InstallStarted> {
+        let src = self.act(Action::InstallUpdate, |store, me| {
+            source(store, me, Action::InstallUpdate)
+        })?;
+        let backup_dir = PathBuf::from(backup_dir.trim());
+        if !backup_dir.is_absolute() || !backup_dir.is_dir() {
+            return Err(refused(
+                "backup_folder_missing",
+                "请选择一个已有的文件夹存放安装前的备份（完整路径，以 / 开头）。".into(),
+            ));
+        }
+        let dir = default_download_dir(self.data_dir());
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            CommandError::new(
+                ErrorKind::Internal,
+                "update_write_failed",
+                format!("无法建立存放新版本的文件夹：{e}"),
+            )
+        })?;
+        let package = download(&src, RUNNING_VERSION, &dir)?;
+        let backup = self.act(Action::InstallUpdate, |store, me| {
+            backup_before_install(store, me, &backup_dir, &package.version)
+        })?;
+        launch_installer(Path::new(&package.path))?;
+        Ok(InstallStarted {
+            version: package.version,
+            package: package.path,
+            backup,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
