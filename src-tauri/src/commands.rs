@@ -20,6 +20,7 @@ use xinfang_app::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRoute
 use xinfang_app::other_halls::OtherHallMatters;
 use xinfang_app::people::{PeoplePage, SplitInput};
 use xinfang_app::stats::{PublicityPage, StatsPage, WrittenFile};
+use xinfang_app::update::{InstallStarted, UpdateCheck};
 use xinfang_core::backlog::{ClearInput, FlagInput, NoteInput};
 use xinfang_core::classify::ClassifyInput;
 use xinfang_core::desk::{
@@ -647,6 +648,16 @@ pub async fn resolve_sync_conflict(
 #[tauri::command]
 pub async fn backup_store(s: S<'_>, dest: String) -> CmdResult<BackupDone> {
     s.backup_store(&dest)
+}
+
+#[tauri::command]
+pub async fn check_update(s: S<'_>) -> CmdResult<UpdateCheck> {
+    s.check_update()
+}
+
+#[tauri::command]
+pub async fn install_update(s: S<'_>, backup_dir: String) -> CmdResult<InstallStarted> {
+    s.install_update(&backup_dir)
 }
 
 #[tauri::command]

@@ -126,6 +126,9 @@ macro_rules! command_table {
             resolve_sync_conflict: ResolveConflicts, (id: String, choose: Option<u32>, value: Option<String>) -> Conflict;
             // Backup into a file the user names, restore from one (backup.rs).
             backup_store: Backup, (dest: String) -> BackupDone;
+            // 有新版本: check (any account), install after a backup (update.rs).
+            check_update: CheckUpdate, () -> UpdateCheck;
+            install_update: InstallUpdate, (backup_dir: String) -> InstallStarted;
             restore_store: Backup, (backup: String, password: String) -> RestoreDone;
             // People: correct a document, likely duplicates, merge, unmerge, split (people.rs).
             people_duplicates: ManagePeople, () -> PeoplePage;

@@ -401,6 +401,9 @@ fn cases() -> Vec<(&'static str, Case)> {
             "restore_store",
             |s, _, _| ok(s.restore_store("备份.db", PW)),
         ),
+        // crate::update (a desk not enrolled: refused past the role check)
+        ("check_update", |s, _, _| ok(s.check_update())),
+        ("install_update", |s, _, _| ok(s.install_update("/"))),
         // crate::people
         ("people_duplicates", |s, _, _| ok(s.people_duplicates())),
         ("merge_people", |s, _, _| {

@@ -36,6 +36,7 @@ use crate::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput}
 use crate::other_halls::OtherHallMatters;
 use crate::people::{PeoplePage, SplitInput};
 use crate::stats::{PublicityPage, StatsPage, WrittenFile};
+use crate::update::{InstallStarted, UpdateCheck};
 
 /// A step's form is read by `matters::parse_event`, field by field: any JSON object.
 macro_rules! ts_name {

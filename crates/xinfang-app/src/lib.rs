@@ -29,6 +29,7 @@ pub mod people;
 pub mod security_doc;
 pub mod stats;
 pub mod sync;
+pub mod update;
 
 pub use api::{Access, AppState, access};
 pub use error::{CmdResult, CommandError, ErrorKind};

@@ -346,7 +346,7 @@ fn unauthorized() -> Failure {
 }
 
 /// The calling device, from its bearer token; revoked devices are refused with 401.
-async fn device(state: &AppState, headers: &HeaderMap) -> Result<Device, Failure> {
+pub(crate) async fn device(state: &AppState, headers: &HeaderMap) -> Result<Device, Failure> {
     let token = bearer(headers).ok_or_else(unauthorized)?;
     let hash = auth::token_hash(&token);
     let storage = state.storage.clone();
@@ -563,7 +563,7 @@ async fn enrol(
         other_kind_hash: auth::code_hash_of(other, &req.code),
     };
     let storage = state.storage.clone();
-    let (hall, key, roots, letter) = blocking(move || {
+    let (hall, key, roots, letter, update_key) = blocking(move || {
         let hall = protocol::enrol(storage.as_ref(), &enrolment)?;
         // The hall's key, or the offered one when the hall has none yet (docs/sync.md).
         let key = storage.hall_id_key(&hall.code, offered.as_ref())?;
@@ -574,7 +574,9 @@ async fn enrol(
         } else {
             protocol::queue_letter(storage.as_ref(), &hall.code, &enrolment.device_id)?
         };
-        Ok((hall, key, roots, letter))
+        // The update key the desk pins (docs/security.md "Signed updates").
+        let update_key = crate::updates::update_key(storage.as_ref())?;
+        Ok((hall, key, roots, letter, update_key))
     })
     .await?;
     tracing::info!(device_id = %req.device_id, hall = %hall.code, "device enrolled");
@@ -586,6 +588,7 @@ async fn enrol(
         hall_id_key: Some(HallIdKey::from_bytes(&key)),
         hall_roots: roots,
         queue_letter: letter,
+        update_key,
     }))
 }
 
@@ -601,7 +604,7 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
     let storage = state.storage.clone();
     let id = dev.id.clone();
     let hall = dev.hall_code.clone();
-    let (heads, hall_name, audit_max_seq, key, roots, letter) = blocking(move || {
+    let (heads, hall_name, audit_max_seq, key, roots, letter, update_key) = blocking(move || {
         Ok((
             storage.device_heads(&id)?,
             storage.hall(&hall)?.map(|h| h.name).unwrap_or_default(),
@@ -610,6 +613,8 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
             storage.hall_roots(&hall)?,
             // Given at the first sync to desks enrolled before letters were.
             protocol::queue_letter(storage.as_ref(), &hall, &id)?,
+            // Pinned by desks enrolled before the city had one; never replaces a pinned key.
+            crate::updates::update_key(storage.as_ref())?,
         ))
     })
     .await?;
@@ -626,6 +631,7 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
         hall_id_key: Some(HallIdKey::from_bytes(&key)),
         hall_roots: roots,
         queue_letter: letter,
+        update_key,
     }))
 }
 
@@ -1297,7 +1303,8 @@ impl Modify for BearerAuth {
         city_halls, repeat_visits, city_audit, city_quarantine, crate::stats::city_stats,
         crate::publicity::city_publicity, crate::hub_api::hub_devices, crate::hub_api::hub_push,
         crate::hub_api::hub_pull, crate::hub_api::hub_audit, crate::hall_desk::queue_number,
-        crate::hall_desk::call, crate::hall_desk::screen, crate::hall_desk::screen_state),
+        crate::hall_desk::call, crate::hall_desk::screen, crate::hall_desk::screen_state,
+        crate::updates_api::update_manifest, crate::updates_api::update_package),
     components(schemas(ApiError, AuditHead, Change, Op, Hlc, RemoteChange, EnrolRequest, EnrolResponse,
         DeviceState, PushRequest, PushResponse, SetAside, OwnChangesRequest, OwnChangesResponse,
         Quarantine, QuarantinedChange, PullRequest, PullResponse, SnapshotRequest, SnapshotRecord,
@@ -1314,11 +1321,13 @@ impl Modify for BearerAuth {
         xinfang_sync::queue::QueueNumberRequest,
         xinfang_sync::queue::QueueNumber, xinfang_sync::queue::CallRequest,
         xinfang_sync::queue::HallCall, xinfang_sync::queue::ScreenState,
-        xinfang_sync::queue::RoomWaiting)),
+        xinfang_sync::queue::RoomWaiting, xinfang_sync::update::UpdateManifest,
+        xinfang_sync::update::UpdateRelease)),
     modifiers(&BearerAuth),
     tags((name = "service"), (name = "sync", description = "Desk ↔ city sync"), (name = "city", description = "City administrator's views"),
         (name = "hub", description = "A hall hub's relay to its city"),
-        (name = "hall", description = "Queue numbers and the call screen (叫号屏)"))
+        (name = "hall", description = "Queue numbers and the call screen (叫号屏)"),
+        (name = "updates", description = "Signed desk update packages (docs/deploy.md \"Updates\")"))
 )]
 pub struct ApiDoc;
 
@@ -1454,6 +1463,8 @@ pub fn router_with_limits(
         .route("/v1/city/audit", get(city_audit))
         .route("/v1/city/quarantine", get(city_quarantine))
         .merge(crate::hall_desk::routes())
+        // Outside the protocol check: a desk told to upgrade must still reach its update.
+        .merge(crate::updates_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(

@@ -304,6 +304,15 @@ pub fn join(
         return Err("这个数据目录已有另一个大厅标识密钥：请用新的数据目录加入。".into());
     }
     pin_roots(storage, &resp.hall_code, &resp.hall_roots, &hub_id).map_err(|e| e.to_string())?;
+    // The city's update key, handed on to the desks that enrol here (they pin it).
+    if let Some(key) = &resp.update_key {
+        storage
+            .write(&mut |tx| {
+                tx.set_update_key(key)?;
+                Ok(Done::Commit)
+            })
+            .map_err(|e| e.to_string())?;
+    }
     let link = HubLink {
         upstream: upstream.trim().to_owned(),
         hub_id,
@@ -360,6 +369,8 @@ pub struct RelayReport {
     pub revoked: u64,
     /// Whether the city's reference data was taken.
     pub reference_updated: bool,
+    /// Update packages fetched from the city and kept for the hall's desks.
+    pub updates_fetched: u64,
     /// What did not go through, per desk (in Chinese); the rest of the relay went on.
     pub problems: Vec<String>,
 }
@@ -510,6 +521,11 @@ pub fn relay_once(
             }
         }
     }
+    // The city's signed packages, kept here for the hall's desks (not re-signed: the desks
+    // check the city's signature against the key they pinned).
+    let (fetched, problems) = crate::updates::relay(storage, &client)?;
+    report.updates_fetched = fetched;
+    report.problems.extend(problems);
     if resp.reference_version != crate::reference::bundle().version {
         let bundle = client.reference()?;
         match crate::reference::replace(data_dir, bundle) {
@@ -539,7 +555,8 @@ pub fn run_relay(
         let now = chrono::Utc::now().timestamp();
         match relay_once(&data_dir, storage.as_ref(), &link, now) {
             Ok(r) => {
-                if r.pushed + r.pulled + r.audit_pushed + r.learned + r.revoked > 0
+                if r.pushed + r.pulled + r.audit_pushed + r.learned + r.revoked + r.updates_fetched
+                    > 0
                     || !r.problems.is_empty()
                 {
                     tracing::info!(pushed = r.pushed, pulled = r.pulled, audit = r.audit_pushed,

@@ -16,3 +16,5 @@ pub mod report;
 pub mod reviewer;
 pub mod stats;
 pub mod storage;
+pub mod updates;
+pub mod updates_api;

@@ -157,6 +157,17 @@ enum Command {
         #[command(subcommand)]
         command: ReviewerCommand,
     },
+    /// The update key: a minisign key pair whose secret signs the desk packages and whose
+    /// public key every desk pins at enrolment (docs/deploy.md "Updates").
+    UpdateKey {
+        #[command(subcommand)]
+        command: UpdateKeyCommand,
+    },
+    /// Desk update packages: publish a signed one, list them.
+    Release {
+        #[command(subcommand)]
+        command: ReleaseCommand,
+    },
     /// Print the OpenAPI document (what docs/openapi.yaml holds).
     Openapi,
     /// Write a fresh random database key to FILE (mode 0600; never overwrites). Keep it off
@@ -180,6 +191,76 @@ enum ReviewerCommand {
         /// The visit's id.
         visit_id: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum UpdateKeyCommand {
+    /// Make a key pair in DIR: xinfang-update.key (the secret, encrypted with the password of
+    /// env XINFANG_UPDATE_KEY_PASSWORD or asked for; mode 0600; keep it off the server) and
+    /// xinfang-update.pub. Prints the public key as the last word. Needs no database.
+    Generate {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Set the city's update key from a .pub file (or the key itself): desks enrolling from
+    /// now on pin it; packages are published only with signatures it verifies.
+    Install {
+        #[arg(long, value_name = "FILE")]
+        public_key: PathBuf,
+        /// Replace a different key already set (desks keep the one they pinned).
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Print the city's update key.
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
+enum ReleaseCommand {
+    /// Publish a desk package: signed here with --secret-key, or with a signature made
+    /// elsewhere (`minisign -S -t "xinfang-desk VERSION KIND"`), checked against the update key.
+    Publish {
+        /// The package file (.deb or .rpm).
+        #[arg(long)]
+        file: PathBuf,
+        /// Its version, e.g. 0.2.0.
+        #[arg(long)]
+        version: String,
+        /// desk-deb or desk-rpm.
+        #[arg(long)]
+        kind: String,
+        /// The update secret key (password from env XINFANG_UPDATE_KEY_PASSWORD, else asked).
+        #[arg(
+            long,
+            value_name = "FILE",
+            conflicts_with = "signature",
+            required_unless_present = "signature"
+        )]
+        secret_key: Option<PathBuf>,
+        /// A .minisig signature of the file made elsewhere.
+        #[arg(long, value_name = "FILE.minisig")]
+        signature: Option<PathBuf>,
+        /// What changed, shown to the supervisor.
+        #[arg(long, default_value = "")]
+        notes: String,
+    },
+    /// List the published packages.
+    List,
+}
+
+/// The update key's password: env XINFANG_UPDATE_KEY_PASSWORD, else asked on the terminal.
+fn update_key_password(twice: bool) -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("XINFANG_UPDATE_KEY_PASSWORD") {
+        return Ok(p);
+    }
+    let first = rpassword::prompt_password("更新密钥的密码：").context("无法读取密码")?;
+    if twice {
+        let again = rpassword::prompt_password("再输入一次：").context("无法读取密码")?;
+        if again != first {
+            bail!("两次输入的密码不一致。");
+        }
+    }
+    Ok(first)
 }
 
 #[derive(Debug, Subcommand)]
@@ -463,6 +544,108 @@ fn run(args: Args) -> anyhow::Result<()> {
             ));
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
             served
+        }
+        Command::UpdateKey {
+            command: UpdateKeyCommand::Generate { out },
+        } => {
+            let password = update_key_password(true)?;
+            let (sk, pk, public) =
+                xinfang_city::updates::generate_key(out, &password).map_err(|e| anyhow!(e))?;
+            println!(
+                "已生成更新密钥：私钥 {}（仅本用户可读{}，请离线妥善保管，不要放在服务器上），公钥 {}。",
+                sk.display(),
+                if password.is_empty() {
+                    "，未加密码"
+                } else {
+                    "，已用密码加密"
+                },
+                pk.display()
+            );
+            println!(
+                "在市局服务器上运行 `xinfang-city update-key install --public-key {}` 设置公钥。",
+                pk.display()
+            );
+            println!("公钥：{public}");
+            Ok(())
+        }
+        Command::UpdateKey { command } => {
+            let storage = open(&args)?;
+            match command {
+                UpdateKeyCommand::Generate { .. } => unreachable!("handled above"),
+                UpdateKeyCommand::Install {
+                    public_key,
+                    replace,
+                } => {
+                    let text = std::fs::read_to_string(public_key)
+                        .with_context(|| format!("无法读取 {}", public_key.display()))?;
+                    let key =
+                        xinfang_city::updates::install_key(storage.as_ref(), &text, *replace)?;
+                    println!("已设置更新公钥（此后登记的接待台记下它，用它校验更新包）：{key}");
+                }
+                UpdateKeyCommand::Show => {
+                    match xinfang_city::updates::update_key(storage.as_ref())? {
+                        Some(key) => println!("{key}"),
+                        None => {
+                            bail!("尚未设置更新公钥：请用 `xinfang-city update-key install` 设置。")
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Release { command } => {
+            let storage = open(&args)?;
+            match command {
+                ReleaseCommand::Publish {
+                    file,
+                    version,
+                    kind,
+                    secret_key,
+                    signature,
+                    notes,
+                } => {
+                    let bytes = std::fs::read(file)
+                        .with_context(|| format!("无法读取安装包 {}", file.display()))?;
+                    let signature = match (secret_key, signature) {
+                        (Some(sk), _) => {
+                            let password = update_key_password(false)?;
+                            xinfang_city::updates::sign(&bytes, sk, &password, version, kind)
+                                .map_err(|e| anyhow!(e))?
+                        }
+                        (None, Some(sig)) => std::fs::read_to_string(sig)
+                            .with_context(|| format!("无法读取签名 {}", sig.display()))?,
+                        (None, None) => bail!("请用 --secret-key 或 --signature 给出签名。"),
+                    };
+                    let r = xinfang_city::updates::publish(
+                        storage.as_ref(),
+                        &xinfang_city::updates::Publish {
+                            version,
+                            kind,
+                            bytes: &bytes,
+                            signature: &signature,
+                            notes,
+                        },
+                    )?;
+                    println!(
+                        "已发布 {} 版 {} 安装包（{} 字节，SHA-256 {}）：接待台和大厅服务器下次检查时即可看到。",
+                        r.version, r.kind, r.size, r.sha256
+                    );
+                }
+                ReleaseCommand::List => {
+                    for r in xinfang_city::updates::releases(storage.as_ref())? {
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}\t{}",
+                            r.version,
+                            r.kind,
+                            r.size,
+                            r.sha256,
+                            r.published_at,
+                            printable(&r.notes)
+                        );
+                    }
+                }
+            }
+            Ok(())
         }
         Command::Hall { command } => {
             let storage = open(&args)?;

@@ -23,6 +23,8 @@ enum Access {
     Hub,
     /// An enrolled desk, a hall hub or the city administrator.
     AnyDevice,
+    /// An enrolled desk or a hall hub (signed updates: a hub relays them to its desks).
+    DeskOrHub,
 }
 
 const MATRIX: &[(&str, &str, Access)] = &[
@@ -49,6 +51,12 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("GET", "/v1/city/quarantine", Access::Admin),
     ("POST", "/v1/hall/queue-number", Access::Device),
     ("POST", "/v1/hall/call", Access::Device),
+    ("GET", "/v1/updates/manifest", Access::DeskOrHub),
+    (
+        "GET",
+        "/v1/updates/package/{version}/{kind}",
+        Access::DeskOrHub,
+    ),
     // The waiting room's screen: numbers, rooms and times only (hall_queue.rs).
     ("GET", "/hall/screen", Access::Public),
     ("GET", "/hall/screen/state", Access::Public),
@@ -73,6 +81,7 @@ fn allowed(access: Access, caller: Caller) -> bool {
         Access::Admin => caller == Caller::Admin,
         Access::Hub => caller == Caller::Hub,
         Access::AnyDevice => matches!(caller, Caller::Device | Caller::Hub | Caller::Admin),
+        Access::DeskOrHub => matches!(caller, Caller::Device | Caller::Hub),
     }
 }
 

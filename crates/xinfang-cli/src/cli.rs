@@ -144,6 +144,12 @@ pub enum Command {
         #[arg(long)]
         code: String,
     },
+    /// 有新版本: check the desk's server for a newer signed version, or download and verify
+    /// it (docs/deploy.md "Updates").
+    Update {
+        #[command(subcommand)]
+        command: UpdateCommand,
+    },
     /// Sync once with the city server: push pending changes, pull the hall's (env
     /// XINFANG_SERVER_URL overrides the stored server address).
     Sync {
@@ -206,6 +212,19 @@ pub enum Command {
         start: NaiveDate,
         #[arg(long)]
         days: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UpdateCommand {
+    /// Whether the server offers a newer version (any signed-in account).
+    Check,
+    /// Download the newer version into DIR and verify its signature against the pinned update
+    /// key (supervisor, admin); prints the verified file as the last word. A package that fails
+    /// is deleted. Installing is the system's: `sudo apt-get install FILE`.
+    Download {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
 }
 
@@ -519,6 +538,44 @@ pub fn run(args: Args) -> CmdResult {
                     o.last_seq
                 )
             });
+            Ok(())
+        }
+        Command::Update { command } => {
+            use xinfang_app::update;
+            let (mut store, me) = login(&args)?;
+            match command {
+                UpdateCommand::Check => {
+                    let src = update::source(&mut store, &me, Action::CheckUpdate)?;
+                    drop(store);
+                    let found = update::check(&src, update::RUNNING_VERSION)?;
+                    print(json, &found, |c| match &c.offer {
+                        Some(o) => format!(
+                            "有新版本 {}（当前 {}，{} 字节）：{}",
+                            o.version,
+                            c.current,
+                            o.size,
+                            if o.notes.is_empty() {
+                                "无更新说明"
+                            } else {
+                                &o.notes
+                            }
+                        ),
+                        None => format!("当前版本 {} 已是最新。", c.current),
+                    });
+                }
+                UpdateCommand::Download { out } => {
+                    let src = update::source(&mut store, &me, Action::InstallUpdate)?;
+                    drop(store);
+                    let dir = std::path::PathBuf::from(absolute(out)?);
+                    let done = update::download(&src, update::RUNNING_VERSION, &dir)?;
+                    print(json, &done, |d| {
+                        format!(
+                            "已下载并核验新版本 {}（签名有效）。安装前请先备份数据，再运行 sudo apt-get install 安装：{}",
+                            d.version, d.path
+                        )
+                    });
+                }
+            }
             Ok(())
         }
         Command::Discover { seconds } => crate::sync_cmd::discover(&args, *seconds),

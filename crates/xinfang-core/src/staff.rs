@@ -171,10 +171,15 @@ pub enum Action {
     ConfigureHall,
     /// Set this desk's ID-card reader (which reader, its port or URL) and test it.
     ConfigureDesk,
+    /// See whether the city (or the hall's hub) offers a newer version of the desk (有新版本).
+    CheckUpdate,
+    /// Download a new version, check its signature, back up and hand it to the system
+    /// installer.
+    InstallUpdate,
 }
 
 impl Action {
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 43] = [
         Action::RegisterVisit,
         Action::SearchVisitors,
         Action::ListStaff,
@@ -216,6 +221,8 @@ impl Action {
         Action::ManagePeople,
         Action::ConfigureHall,
         Action::ConfigureDesk,
+        Action::CheckUpdate,
+        Action::InstallUpdate,
     ];
 
     /// Roles allowed to perform this action.
@@ -259,6 +266,10 @@ impl Action {
             Action::ConfigureHall => &[Admin],
             // The desk's own device: whoever sets up or works at the registration desk.
             Action::ConfigureDesk => &[Clerk, Supervisor, Admin],
+            // Anyone signed in may see that a new version exists; installing replaces the
+            // program every account of the desk works with, and takes a backup first.
+            Action::CheckUpdate => &[Clerk, Lawyer, Mediator, Supervisor, Admin],
+            Action::InstallUpdate => &[Supervisor, Admin],
         }
     }
 
@@ -305,6 +316,8 @@ impl Action {
             Action::ManagePeople => "更正证件号码、合并或拆分来访人",
             Action::ConfigureHall => "设置大厅信息（人民调解委员会名称）",
             Action::ConfigureDesk => "设置本机身份证读卡器",
+            Action::CheckUpdate => "检查新版本",
+            Action::InstallUpdate => "安装新版本",
         }
     }
 }

@@ -41,6 +41,8 @@ const COMPACT_PER_SYNC: usize = 2_000;
 
 /// The `sync_state` key of the letter the server gave this desk (`B017`'s `B`).
 pub(crate) const QUEUE_LETTER: &str = "queue_letter";
+/// The `sync_state` key of the city's update key this desk pinned (issue 20).
+pub(crate) const UPDATE_KEY: &str = "update_key";
 
 pub(crate) fn state_get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
@@ -806,6 +808,28 @@ impl DeskReplica for Store {
             tracing::info!(letter, "queue letter given by the server");
         }
         Ok(())
+    }
+
+    fn pin_update_key(&mut self, key: &str) -> Result<()> {
+        let Ok(key) = xinfang_sync::update::check_public_key(key) else {
+            tracing::warn!("the server named an update key that is not one: ignored");
+            return Ok(());
+        };
+        match state_get(&self.conn, UPDATE_KEY)? {
+            None => {
+                state_set(&self.conn, UPDATE_KEY, &key)?;
+                tracing::info!("update key pinned");
+            }
+            Some(pinned) if pinned != key => {
+                tracing::warn!("the server names another update key: the pinned one stays");
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    fn update_key(&self) -> Result<Option<String>> {
+        state_get(&self.conn, UPDATE_KEY)
     }
 
     fn pushed_seq(&self) -> Result<i64> {

@@ -344,6 +344,47 @@ impl Client {
         self.post("/v1/hub/audit", req)
     }
 
+    /// The latest update packages the server holds (`GET /v1/updates/manifest`).
+    pub fn update_manifest(&self) -> Result<crate::update::UpdateManifest, SyncError> {
+        self.get("/v1/updates/manifest")
+    }
+
+    /// The bytes of one package (`GET /v1/updates/package/{version}/{kind}`), at most
+    /// `max_bytes` (what the manifest said): a longer answer is cut there and fails the check.
+    pub fn update_package(
+        &self,
+        version: &str,
+        kind: &str,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, SyncError> {
+        use std::io::Read;
+        let host = self.host();
+        let mut url = self.url("/v1/updates/package/")?;
+        url.path_segments_mut()
+            .map_err(|()| SyncError::BadUrl(host.clone(), "不能作为基础地址".into()))?
+            .pop_if_empty()
+            .push(version)
+            .push(kind);
+        let resp = self
+            .authorised(self.http.get(url))
+            // A package is tens of megabytes: the client's whole-answer limit is for JSON.
+            .timeout(Duration::from_secs(30 * 60))
+            .send()
+            .map_err(|e| send_error(&host, &e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp
+                .bytes()
+                .map_err(|e| SyncError::Offline(host.clone(), short_reason(&e)))?;
+            return Err(server_error(status, &body));
+        }
+        let mut bytes = Vec::new();
+        resp.take(max_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| SyncError::Offline(host, e.to_string()))?;
+        Ok(bytes)
+    }
+
     /// The hall's next queue number (`POST /v1/hall/queue-number`).
     pub fn queue_number(
         &self,
@@ -607,6 +648,9 @@ pub fn enrol<R: DeskReplica>(
     if let Some(letter) = &resp.queue_letter {
         replica.adopt_queue_letter(letter).map_err(local)?;
     }
+    if let Some(key) = &resp.update_key {
+        replica.pin_update_key(key).map_err(local)?;
+    }
     replica
         .save_enrolment(server_url.trim(), &Secret::new(resp.token.clone()))
         .map_err(local)?;
@@ -703,6 +747,13 @@ pub fn quick_client<R: DeskReplica>(replica: &mut R) -> Result<Client, SyncError
     Ok(Client::quick(&url, Some(token))?.with_schema(replica.schema_version()))
 }
 
+/// A [`Client::new`] for the enrolled desk `replica` (its city or its hall's hub), asked
+/// without holding the store (an update package takes minutes to download).
+pub fn desk_client<R: DeskReplica>(replica: &mut R) -> Result<Client, SyncError> {
+    let (url, token) = enrolled(replica)?;
+    Ok(Client::new(&url, Some(token))?.with_schema(replica.schema_version()))
+}
+
 /// A [`Client::hall`] for the enrolled desk `replica` (its city or its hall's hub), asked
 /// without holding the store.
 pub fn hall_client<R: DeskReplica>(replica: &mut R) -> Result<Client, SyncError> {
@@ -745,6 +796,10 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
     // the desk keeps those it has).
     if let Some(letter) = &state.queue_letter {
         replica.adopt_queue_letter(letter).map_err(local)?;
+    }
+    // Pinned once: a key the state names later (another key) is never taken.
+    if let Some(key) = &state.update_key {
+        replica.pin_update_key(key).map_err(local)?;
     }
     if !state.hall_roots.is_empty() {
         replica.adopt_hall_roots(&state.hall_roots).map_err(local)?;
@@ -1275,6 +1330,7 @@ mod tests {
             hall_id_key: Some(HallIdKey::from_bytes(&[0xab; 32])),
             hall_roots: Vec::new(),
             queue_letter: Some("C".into()),
+            update_key: None,
         };
         assert!(!format!("{r:?}").contains("supersecret"));
         assert!(!format!("{r:?}").contains("abab"), "{r:?}");

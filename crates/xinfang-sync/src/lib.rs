@@ -18,6 +18,7 @@ pub mod merge;
 pub mod queue;
 pub mod replica;
 pub mod staff_sig;
+pub mod update;
 pub mod wire;
 
 #[cfg(feature = "client")]

@@ -92,6 +92,18 @@ pub trait DeskReplica {
         Ok(())
     }
 
+    /// Pins the city's update key (minisign public key) if this desk has none yet: the first
+    /// one given (at enrolment, or by the device state to a desk enrolled before the city had
+    /// one) stays; another is ignored (docs/security.md "Signed updates").
+    fn pin_update_key(&mut self, key: &str) -> Result<(), Self::Error> {
+        let _ = key;
+        Ok(())
+    }
+    /// The pinned update key, if any.
+    fn update_key(&self) -> Result<Option<String>, Self::Error> {
+        Ok(None)
+    }
+
     /// The keys of this desk's first admins, offered at enrolment for the city to pin as roots
     /// of the hall's staff changes. A replica without signed staff offers none.
     fn root_key_offer(&self) -> Result<Vec<crate::staff_sig::RootKey>, Self::Error> {

@@ -132,6 +132,11 @@ pub struct EnrolResponse {
     /// (`B017`), its own in the hall. Absent from servers that predate it, and for hubs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_letter: Option<String>,
+    /// The city's update key (minisign public key, `RW…`): the desk pins it and checks every
+    /// update package against it, never taking another later (docs/security.md "Signed
+    /// updates"). Absent when the city has none, and from servers that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_key: Option<String>,
 }
 
 /// A hall's visitor-id key: 32 random bytes as 64 lowercase hex digits, kept by the city per
@@ -221,6 +226,10 @@ pub struct DeviceState {
     /// now to a desk enrolled before letters were).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_letter: Option<String>,
+    /// The city's update key, for a desk enrolled before the city had one: a desk pins the
+    /// first it is given and never takes another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_key: Option<String>,
 }
 
 /// `POST /v1/sync/push`.

@@ -30,6 +30,7 @@ import type { HallSettings } from './bindings/HallSettings'
 import type { HandoffInfo } from './bindings/HandoffInfo'
 import type { HistoryEntry } from './bindings/HistoryEntry'
 import type { IdCheck } from './bindings/IdCheck'
+import type { InstallStarted } from './bindings/InstallStarted'
 import type { InvestigationInput } from './bindings/InvestigationInput'
 import type { MatterPage } from './bindings/MatterPage'
 import type { MediationInput } from './bindings/MediationInput'
@@ -65,6 +66,7 @@ import type { Staff } from './bindings/Staff'
 import type { StatsPage } from './bindings/StatsPage'
 import type { SyncConflicts } from './bindings/SyncConflicts'
 import type { SyncStatus } from './bindings/SyncStatus'
+import type { UpdateCheck } from './bindings/UpdateCheck'
 import type { VisitDetail } from './bindings/VisitDetail'
 import type { VisitInput } from './bindings/VisitInput'
 import type { VisitRow } from './bindings/VisitRow'
@@ -164,6 +166,8 @@ export interface Commands {
   sync_conflicts: { args: null; result: SyncConflicts }
   resolve_sync_conflict: { args: { id: string; choose: number | null; value: string | null }; result: Conflict }
   backup_store: { args: { dest: string }; result: BackupDone }
+  check_update: { args: null; result: UpdateCheck }
+  install_update: { args: { backupDir: string }; result: InstallStarted }
   restore_store: { args: { backup: string; password: string }; result: RestoreDone }
   people_duplicates: { args: null; result: PeoplePage }
   merge_people: { args: { keep: string; other: string; reason: string }; result: MergeRecord }

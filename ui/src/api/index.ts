@@ -212,6 +212,9 @@ export const api = {
   // Backup into a file the user names; restore from one (supervisor, admin; ends the session).
   backupStore: (dest: string) => call('backup_store', { dest }),
   restoreStore: (backup: string, password: string) => call('restore_store', { backup, password }),
+  // 有新版本: check (any account); install after a backup (supervisor, admin).
+  checkUpdate: () => call('check_update'),
+  installUpdate: (backupDir: string) => call('install_update', { backupDir }),
 }
 
 export type Api = typeof api

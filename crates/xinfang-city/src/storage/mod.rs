@@ -457,6 +457,18 @@ pub trait Tx {
     fn queue_letters(&mut self, hall_code: &str) -> Result<Vec<LetterRow>>;
     /// Gives `letter` of the hall to `device_id` (taking it from a revoked desk).
     fn set_queue_letter(&mut self, hall_code: &str, letter: &str, device_id: &str) -> Result<()>;
+    // Signed updates (issue 20; `crate::updates`).
+    /// The update key (minisign public key) packages are checked against, if set.
+    fn update_key(&mut self) -> Result<Option<String>>;
+    /// Sets the update key (replacing one).
+    fn set_update_key(&mut self, public_key: &str) -> Result<()>;
+    /// Every published package, without the bytes.
+    fn releases(&mut self) -> Result<Vec<ReleaseRow>>;
+    /// Keeps a package (refused by the primary key when the version and kind are held).
+    fn insert_release(&mut self, r: &NewRelease<'_>) -> Result<()>;
+    /// The bytes of a package, if held.
+    fn release_bytes(&mut self, version: &str, kind: &str) -> Result<Option<Vec<u8>>>;
+
     /// The numbers waiting for the lawyer's and the mediator's rooms: the hall's hand-offs
     /// still `waiting` whose visit is of `day` and has a queue number, oldest hand-off first,
     /// at most `limit`. Only hand-offs with an id from `since_id` on are read: their ids are
@@ -468,6 +480,31 @@ pub trait Tx {
         since_id: &str,
         limit: i64,
     ) -> Result<Vec<WaitingRow>>;
+}
+
+/// A package to publish (issue 20): checked by [`crate::updates`] before it is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct NewRelease<'a> {
+    pub version: &'a str,
+    pub kind: &'a str,
+    pub sha256: &'a str,
+    pub signature: &'a str,
+    pub notes: &'a str,
+    /// RFC 3339; a hub keeps the city's.
+    pub published_at: &'a str,
+    pub bytes: &'a [u8],
+}
+
+/// A published package as listed (without its bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseRow {
+    pub version: String,
+    pub kind: String,
+    pub size: i64,
+    pub sha256: String,
+    pub signature: String,
+    pub notes: String,
+    pub published_at: String,
 }
 
 /// A record to store if it is not yet held ([`Tx::insert_new_records`]): every field at one

@@ -52,6 +52,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         3,
         include_str!("../../migrations/postgres/0003_queue_letters.sql"),
     ),
+    (
+        4,
+        include_str!("../../migrations/postgres/0004_updates.sql"),
+    ),
 ];
 
 /// The channel instances announce stored changes on (`NOTIFY`), for the desks listening to
@@ -1346,6 +1350,71 @@ impl Tx for PgTx<'_> {
             &[&hall_code, &letter, &device_id],
         )?;
         Ok(())
+    }
+
+    fn update_key(&mut self) -> Result<Option<String>> {
+        self.opt("SELECT public_key FROM update_key WHERE id = 1", &[])?
+            .map(|r| Self::get(&r, 0))
+            .transpose()
+    }
+
+    fn set_update_key(&mut self, public_key: &str) -> Result<()> {
+        let at = self.now_text();
+        self.exec(
+            "INSERT INTO update_key(id, public_key, set_at) VALUES (1, $1, $2)
+             ON CONFLICT(id) DO UPDATE SET public_key = excluded.public_key, set_at = excluded.set_at",
+            &[&public_key, &at],
+        )?;
+        Ok(())
+    }
+
+    fn releases(&mut self) -> Result<Vec<super::ReleaseRow>> {
+        self.query(
+            "SELECT version, kind, size, sha256, signature, notes, published_at
+             FROM update_releases ORDER BY published_at, version, kind",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(super::ReleaseRow {
+                version: Self::get(r, 0)?,
+                kind: Self::get(r, 1)?,
+                size: Self::get(r, 2)?,
+                sha256: Self::get(r, 3)?,
+                signature: Self::get(r, 4)?,
+                notes: Self::get(r, 5)?,
+                published_at: Self::get(r, 6)?,
+            })
+        })
+        .collect()
+    }
+
+    fn insert_release(&mut self, r: &super::NewRelease<'_>) -> Result<()> {
+        let size = r.bytes.len() as i64;
+        self.exec(
+            "INSERT INTO update_releases(version, kind, size, sha256, signature, notes, published_at, bytes)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &r.version,
+                &r.kind,
+                &size,
+                &r.sha256,
+                &r.signature,
+                &r.notes,
+                &r.published_at,
+                &r.bytes,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn release_bytes(&mut self, version: &str, kind: &str) -> Result<Option<Vec<u8>>> {
+        self.opt(
+            "SELECT bytes FROM update_releases WHERE version = $1 AND kind = $2",
+            &[&version, &kind],
+        )?
+        .map(|r| Self::get(&r, 0))
+        .transpose()
     }
 
     fn hall_waiting(

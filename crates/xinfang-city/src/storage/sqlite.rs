@@ -117,6 +117,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0009_hall_roots.sql")),
         M::up(include_str!("../../migrations/0010_hall_queue.sql")),
         M::up(include_str!("../../migrations/0011_queue_letters.sql")),
+        M::up(include_str!("../../migrations/0012_updates.sql")),
     ])
 }
 
@@ -1231,6 +1232,74 @@ impl Tx for SqliteTx<'_> {
             )?
             .execute(params![hall_code, letter, device_id])?;
         Ok(())
+    }
+
+    fn update_key(&mut self) -> Result<Option<String>> {
+        one(
+            self.conn,
+            "SELECT public_key FROM update_key WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+    }
+
+    fn set_update_key(&mut self, public_key: &str) -> Result<()> {
+        let at = self.now_text();
+        self.conn
+            .prepare_cached(
+                "INSERT INTO update_key(id, public_key, set_at) VALUES (1, ?1, ?2)
+                 ON CONFLICT(id) DO UPDATE SET public_key = excluded.public_key, set_at = excluded.set_at",
+            )?
+            .execute(params![public_key, at])?;
+        Ok(())
+    }
+
+    fn releases(&mut self) -> Result<Vec<super::ReleaseRow>> {
+        rows(
+            self.conn,
+            "SELECT version, kind, size, sha256, signature, notes, published_at
+             FROM update_releases ORDER BY published_at, version, kind",
+            [],
+            |r| {
+                Ok(super::ReleaseRow {
+                    version: r.get(0)?,
+                    kind: r.get(1)?,
+                    size: r.get(2)?,
+                    sha256: r.get(3)?,
+                    signature: r.get(4)?,
+                    notes: r.get(5)?,
+                    published_at: r.get(6)?,
+                })
+            },
+        )
+    }
+
+    fn insert_release(&mut self, r: &super::NewRelease<'_>) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO update_releases(version, kind, size, sha256, signature, notes, published_at, bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                r.version,
+                r.kind,
+                r.bytes.len() as i64,
+                r.sha256,
+                r.signature,
+                r.notes,
+                r.published_at,
+                r.bytes
+            ])?;
+        Ok(())
+    }
+
+    fn release_bytes(&mut self, version: &str, kind: &str) -> Result<Option<Vec<u8>>> {
+        one(
+            self.conn,
+            "SELECT bytes FROM update_releases WHERE version = ?1 AND kind = ?2",
+            params![version, kind],
+            |r| r.get(0),
+        )
     }
 
     fn hall_waiting(
