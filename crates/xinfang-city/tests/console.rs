@@ -276,3 +276,33 @@ fn the_console_page_is_served_at_admin() {
     let (status, body) = server.get("/admin/api/nothing", None);
     assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
 }
+
+#[test]
+fn the_monthly_report_is_a_pdf_for_the_administrator_only() {
+    let server = Server::start();
+    let cookie = logged_in(&server);
+    let client = reqwest::blocking::Client::new();
+    let resp = client
+        .get(format!("{}/v1/city/report?month=2025-03", server.url))
+        .header("cookie", &cookie)
+        .header("x-xinfang-admin", "1")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    assert!(resp.bytes().unwrap().starts_with(b"%PDF"));
+    let (status, body) = call(
+        &server,
+        "GET",
+        "/v1/city/report?month=2025-13",
+        &cookie,
+        true,
+        None,
+    );
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("month_invalid"))
+    );
+    let (status, _) = server.get("/v1/city/report?month=2025-03", None);
+    assert_eq!(status, 401);
+}
