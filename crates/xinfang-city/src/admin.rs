@@ -175,4 +175,33 @@ mod tests {
         assert!(valid_username("admin.li"));
         assert!(!valid_username("a b"));
     }
+
+    #[test]
+    fn a_session_ends_after_eight_hours_however_busy() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let storage = crate::storage::open(dir.path()).unwrap();
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(storage.put_admin_user("chen", &hash).unwrap());
+        let t0 = 1_800_000_000;
+        let Login::Ok(token) =
+            login(storage.as_ref(), "chen", "correct horse battery", t0).unwrap()
+        else {
+            panic!("the right password logs in")
+        };
+        // A request every 20 minutes keeps it alive…
+        let mut t = t0;
+        while t + 20 * 60 < t0 + MAX_SECS {
+            t += 20 * 60;
+            assert_eq!(
+                session(storage.as_ref(), &token, t).unwrap().as_deref(),
+                Some("chen")
+            );
+        }
+        // …until 8 hours after the login.
+        assert_eq!(
+            session(storage.as_ref(), &token, t0 + MAX_SECS + 1).unwrap(),
+            None
+        );
+        assert_eq!(session(storage.as_ref(), "xft_other", t0).unwrap(), None);
+    }
 }
