@@ -49,6 +49,7 @@ pub struct AdminSession {
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<ApiJson<AdminLoginRequest>, Failure>,
 ) -> Result<Response, Failure> {
     let ApiJson(req) = body?;
@@ -71,7 +72,7 @@ pub async fn login(
             .into_response();
             set_cookie(
                 &mut resp,
-                &admin::session_cookie(&token, state.settings.secure_cookies),
+                &admin::session_cookie(&token, secure(&state, &headers)),
             );
             Ok(resp)
         }
@@ -98,6 +99,17 @@ fn wrong_login() -> Failure {
     )
 }
 
+/// Whether the browser reached the server over HTTPS: TLS here, `--allow-plain-http` (a TLS
+/// proxy in front), or a proxy saying so (`X-Forwarded-Proto: https`). Believing the header
+/// costs nothing: a forged one only makes the cookie stricter.
+fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state.settings.secure_cookies
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+}
+
 fn set_cookie(resp: &mut Response, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
@@ -116,10 +128,7 @@ pub async fn logout(
         blocking(move || Ok(admin::logout(storage.as_ref(), &token)?)).await?;
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    set_cookie(
-        &mut resp,
-        &admin::cleared_cookie(state.settings.secure_cookies),
-    );
+    set_cookie(&mut resp, &admin::cleared_cookie(secure(&state, &headers)));
     Ok(resp)
 }
 

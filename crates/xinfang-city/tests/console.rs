@@ -109,10 +109,18 @@ fn a_console_session_makes_a_code_that_enrols_a_desk_and_revokes_it() {
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
     // Plain HTTP on loopback: no Secure flag (the browser would drop the cookie).
     assert!(!set_cookie.contains("Secure"), "{set_cookie}");
+    // Behind the HTTPS proxy (deploy/nginx-city.conf) it is Secure.
+    let proxied = reqwest::blocking::Client::new()
+        .post(format!("{}/admin/api/login", server.url))
+        .header("x-forwarded-proto", "https")
+        .json(&json!({ "username": "chen", "password": PASSWORD }))
+        .send()
+        .unwrap();
+    assert!(proxied.headers()["set-cookie"].to_str().unwrap().ends_with("; Secure"));
     let cookie = cookie_pair(&set_cookie);
     // Only the token's hash is stored.
     let token = cookie.trim_start_matches("xinfang_admin=");
-    assert_eq!(server.int("SELECT count(*) FROM admin_sessions"), 1);
+    assert_eq!(server.int("SELECT count(*) FROM admin_sessions"), 2);
     assert!(server.rows("SELECT token_hash FROM admin_sessions").iter().all(|h| h != token));
 
     // The session without the CSRF header is refused; with it, the console's calls answer.
@@ -187,7 +195,12 @@ fn a_console_session_makes_a_code_that_enrols_a_desk_and_revokes_it() {
     );
     assert_eq!(
         log,
-        ["admin_login|admin user chen", "enrol_code_made|admin user chen", "device_revoked|admin user chen"]
+        [
+            "admin_login|admin user chen",
+            "admin_login|admin user chen",
+            "enrol_code_made|admin user chen",
+            "device_revoked|admin user chen"
+        ]
     );
 
     // The admin token still works on the new endpoints (unchanged contract).
