@@ -173,6 +173,23 @@ fn a_console_session_makes_a_code_that_enrols_a_desk_and_revokes_it() {
     assert!(desk["last_contact_at"].is_string(), "{desk}");
     assert!(desk["revoked_at"].is_null());
 
+    // A hub's code; codes for no hall, or for longer than a week, are refused.
+    let (status, hub) = call(
+        &server, "POST", "/v1/city/enrol-codes", &cookie, true,
+        Some(json!({ "hall_code": "140521", "hub": true })),
+    );
+    assert_eq!((status, hub["kind"].as_str()), (200, Some("hub")), "{hub}");
+    let (status, body) = call(
+        &server, "POST", "/v1/city/enrol-codes", &cookie, true,
+        Some(json!({ "hall_code": "999999" })),
+    );
+    assert_eq!((status, body["code"].as_str()), (404, Some("hall_unknown")));
+    let (status, body) = call(
+        &server, "POST", "/v1/city/enrol-codes", &cookie, true,
+        Some(json!({ "hall_code": "140521", "ttl": "30d" })),
+    );
+    assert_eq!((status, body["code"].as_str()), (422, Some("ttl_invalid")));
+
     // Revoking needs the header too; then the desk is refused at once.
     let (status, _) = call(
         &server, "POST", "/v1/city/devices/desk-console-0001/revoke", &cookie, false, None,
@@ -198,6 +215,7 @@ fn a_console_session_makes_a_code_that_enrols_a_desk_and_revokes_it() {
         [
             "admin_login|admin user chen",
             "admin_login|admin user chen",
+            "enrol_code_made|admin user chen",
             "enrol_code_made|admin user chen",
             "device_revoked|admin user chen"
         ]
