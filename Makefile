@@ -59,7 +59,8 @@ rust-test: ui-build
 
 test: deps lint rust-test ui-test city-schemathesis e2e package-test
 
-# The desktop app's front end, embedded in its release binary.
+# The desktop app's front end (ui/dist, embedded in its release binary) and the city's web
+# console (ui/admin → ui/dist-admin, embedded in xinfang-city's): `npm run build` builds both.
 ui-build:
 	cd ui && npm run build
 

@@ -33,6 +33,19 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 have tauri-driver || cargo install tauri-driver --locked
 
+# The city's web console (issue 20) is driven in headless Chromium over chromedriver
+# (tests/e2e/test_city_console.py).
+CONSOLE_PKGS=(chromium chromium-driver)
+missing=()
+for p in "${CONSOLE_PKGS[@]}"; do
+  dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt_get() { if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi; }
+  apt_get update -qq
+  DEBIAN_FRONTEND=noninteractive apt_get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
 # Printed notices (issue 6): tests read the PDFs back with pdftotext and look at pages with pdftoppm.
 if ! dpkg -s poppler-utils >/dev/null 2>&1; then
   apt_get() { if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi; }

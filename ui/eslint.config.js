@@ -2,7 +2,7 @@ import pluginVue from 'eslint-plugin-vue'
 import { defineConfigWithVueTs, vueTsConfigs } from '@vue/eslint-config-typescript'
 
 export default defineConfigWithVueTs(
-  { ignores: ['dist/**', 'src/api/bindings/**'] },
+  { ignores: ['dist/**', 'dist-admin/**', 'src/api/bindings/**'] },
   pluginVue.configs['flat/recommended'],
   vueTsConfigs.recommended,
   {

@@ -16,7 +16,7 @@ use tower_governor::GovernorError;
 use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::key_extractor::{GlobalKeyExtractor, KeyExtractor};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
 use xinfang_core::clock::Clock;
 use xinfang_core::hall::HallCode;
@@ -72,6 +72,11 @@ pub struct ServerSettings {
     /// Who is told when a hall's records change (`GET /v1/sync/events`). Keep a clone to
     /// notify from outside a push (a hub's relay) or to end the streams at shutdown.
     pub notifier: HallNotifier,
+    /// The console's session cookie is `Secure` (the browser reaches the server over HTTPS:
+    /// TLS here, or a TLS proxy in front).
+    pub secure_cookies: bool,
+    /// The city's adjusted report templates (`<data dir>/templates`), if any.
+    pub report_templates: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerSettings {
@@ -81,6 +86,8 @@ impl Default for ServerSettings {
             clock: Arc::new(ServerClock),
             relay: None,
             notifier: HallNotifier::new(),
+            secure_cookies: false,
+            report_templates: None,
         }
     }
 }
@@ -407,9 +414,20 @@ impl axum::extract::FromRequestParts<AppState> for HubAuthed {
     }
 }
 
-/// The city administrator, from an admin token (known, not expired, not revoked); a device
-/// token gets 403. Returns the token's label, for the city's log.
+/// The header every request of a console session must carry: a page of another site cannot
+/// send it without the server's leave (CORS, never given), so a session cookie alone does not
+/// authorise a forged request (CSRF).
+pub const ADMIN_HEADER: &str = "x-xinfang-admin";
+
+/// The city administrator: from an admin token (known, not expired, not revoked; a device token
+/// gets 403), or from a web console session (cookie + [`ADMIN_HEADER`]). Returns who, for the
+/// city's log: the token's label, or `admin user NAME`.
 pub(crate) async fn admin(state: &AppState, headers: &HeaderMap) -> Result<String, Failure> {
+    if bearer(headers).is_none()
+        && let Some(token) = crate::console::session_token(headers)
+    {
+        return console_admin(state, headers, token).await;
+    }
     let token = bearer(headers).ok_or_else(|| {
         Failure::new(
             StatusCode::UNAUTHORIZED,
@@ -441,6 +459,31 @@ pub(crate) async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Strin
             "token_invalid",
             "管理员令牌无效、已过期或已被吊销：请用 `xinfang-city admin-token` 重新生成。",
         ))
+    }
+}
+
+async fn console_admin(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: String,
+) -> Result<String, Failure> {
+    if headers.get(ADMIN_HEADER).and_then(|v| v.to_str().ok()) != Some("1") {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "admin_header_missing",
+            "请求缺少 X-Xinfang-Admin 头：网页管理后台的操作只能从管理后台页面发出（防止跨站请求伪造）。",
+        ));
+    }
+    let storage = state.storage.clone();
+    let now = state.settings.clock.now().timestamp();
+    let user = blocking(move || Ok(crate::admin::session(storage.as_ref(), &token, now)?)).await?;
+    match user {
+        Some(u) => Ok(format!("admin user {u}")),
+        None => Err(Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "session_expired",
+            "登录已过期或已退出：请重新登录。",
+        )),
     }
 }
 
@@ -605,6 +648,8 @@ async fn sync_state(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
     let id = dev.id.clone();
     let hall = dev.hall_code.clone();
     let (heads, hall_name, audit_max_seq, key, roots, letter, update_key) = blocking(move || {
+        // The start of a sync: the console shows it as the device's last contact.
+        storage.touch_device(&id)?;
         Ok((
             storage.device_heads(&id)?,
             storage.hall(&hall)?.map(|h| h.name).unwrap_or_default(),
@@ -1293,6 +1338,13 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::admin::COOKIE,
+                "The web console's session (POST /admin/api/login); every request with it must also carry the header `X-Xinfang-Admin: 1`.",
+            ))),
+        );
     }
 }
 
@@ -1304,7 +1356,10 @@ impl Modify for BearerAuth {
         crate::publicity::city_publicity, crate::hub_api::hub_devices, crate::hub_api::hub_push,
         crate::hub_api::hub_pull, crate::hub_api::hub_audit, crate::hall_desk::queue_number,
         crate::hall_desk::call, crate::hall_desk::screen, crate::hall_desk::screen_state,
-        crate::updates_api::update_manifest, crate::updates_api::update_package),
+        crate::updates_api::update_manifest, crate::updates_api::update_package,
+        crate::console::login, crate::console::logout, crate::console::me,
+        crate::console::devices, crate::console::revoke, crate::console::enrol_code,
+        crate::console::report),
     components(schemas(ApiError, AuditHead, Change, Op, Hlc, RemoteChange, EnrolRequest, EnrolResponse,
         DeviceState, PushRequest, PushResponse, SetAside, OwnChangesRequest, OwnChangesResponse,
         Quarantine, QuarantinedChange, PullRequest, PullResponse, SnapshotRequest, SnapshotRecord,
@@ -1322,12 +1377,16 @@ impl Modify for BearerAuth {
         xinfang_sync::queue::QueueNumber, xinfang_sync::queue::CallRequest,
         xinfang_sync::queue::HallCall, xinfang_sync::queue::ScreenState,
         xinfang_sync::queue::RoomWaiting, xinfang_sync::update::UpdateManifest,
-        xinfang_sync::update::UpdateRelease)),
+        xinfang_sync::update::UpdateRelease, crate::console::AdminLoginRequest,
+        crate::console::AdminSession, crate::console::DeviceList,
+        crate::storage::DeviceOverview, crate::console::EnrolCodeRequest,
+        crate::console::EnrolCodeResponse)),
     modifiers(&BearerAuth),
     tags((name = "service"), (name = "sync", description = "Desk ↔ city sync"), (name = "city", description = "City administrator's views"),
         (name = "hub", description = "A hall hub's relay to its city"),
         (name = "hall", description = "Queue numbers and the call screen (叫号屏)"),
-        (name = "updates", description = "Signed desk update packages (docs/deploy.md \"Updates\")"))
+        (name = "updates", description = "Signed desk update packages (docs/deploy.md \"Updates\")"),
+        (name = "console", description = "The city administrator's web console (/admin): login and session"))
 )]
 pub struct ApiDoc;
 
@@ -1345,6 +1404,21 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
 /// The router with chosen settings (minimum protocol, an injected clock).
 pub fn router_with(storage: Arc<dyn Storage>, settings: ServerSettings) -> Router {
     router_with_limits(storage, settings, Limits::default())
+}
+
+fn too_many_logins(e: GovernorError) -> Response {
+    match e {
+        GovernorError::TooManyRequests { wait_time, .. } => {
+            tracing::warn!(wait_time, "console login rate limit reached");
+            Failure::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                format!("登录尝试太频繁：请 {} 秒后再试。", wait_time.max(1)),
+            )
+            .into_response()
+        }
+        other => too_many_enrolments(other),
+    }
 }
 
 fn too_many_enrolments(e: GovernorError) -> Response {
@@ -1408,10 +1482,11 @@ pub fn router_with_limits(
         .burst_size(limits.enrol_burst.max(1))
         .finish()
         .expect("a non-zero period and burst");
+    let peer = PeerAddress {
+        trusted_proxies: limits.trusted_proxies.clone().into(),
+    };
     let enrol_rate_per_address = GovernorConfigBuilder::default()
-        .key_extractor(PeerAddress {
-            trusted_proxies: limits.trusted_proxies.clone().into(),
-        })
+        .key_extractor(peer.clone())
         .period(limits.enrol_period_per_address)
         .burst_size(limits.enrol_burst_per_address.max(1))
         .finish()
@@ -1425,6 +1500,19 @@ pub fn router_with_limits(
             GovernorLayer::new(enrol_rate_per_address).error_handler(too_many_enrolments),
         )
         // Inside the router's 16 MiB default, so this is the limit the body extractor sees.
+        .layer(DefaultBodyLimit::max(MAX_ENROL_BODY_BYTES));
+    // Wrong passwords are limited per account in the database; this limits how fast one
+    // address can try accounts at all.
+    let login_rate = GovernorConfigBuilder::default()
+        .key_extractor(peer)
+        .period(std::time::Duration::from_secs(6))
+        .burst_size(10)
+        .finish()
+        .expect("a non-zero period and burst");
+    let login_route = post(crate::console::login)
+        .layer::<_, std::convert::Infallible>(
+            GovernorLayer::new(login_rate).error_handler(too_many_logins),
+        )
         .layer(DefaultBodyLimit::max(MAX_ENROL_BODY_BYTES));
     // What desks call carries their protocol version; old desks are told to upgrade.
     let desk = Router::new()
@@ -1462,6 +1550,16 @@ pub fn router_with_limits(
         .route("/v1/city/publicity", get(crate::publicity::city_publicity))
         .route("/v1/city/audit", get(city_audit))
         .route("/v1/city/quarantine", get(city_quarantine))
+        .route("/v1/city/devices", get(crate::console::devices))
+        .route("/v1/city/devices/{id}/revoke", post(crate::console::revoke))
+        .route("/v1/city/enrol-codes", post(crate::console::enrol_code))
+        .route("/v1/city/report", get(crate::console::report))
+        .route("/admin/api/login", login_route)
+        .route("/admin/api/logout", post(crate::console::logout))
+        .route("/admin/api/me", get(crate::console::me))
+        .route("/admin", get(crate::console::page))
+        .route("/admin/", get(crate::console::page))
+        .route("/admin/{*path}", get(crate::console::page))
         .merge(crate::hall_desk::routes())
         // Outside the protocol check: a desk told to upgrade must still reach its update.
         .merge(crate::updates_api::routes())

@@ -2,8 +2,10 @@
 //! data and city-level views, over HTTP(S) with axum. Storage is behind [`storage::Storage`].
 //! The protocol is in `docs/sync.md`; the API in `docs/openapi.yaml` (generated from [`api`]).
 
+pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod console;
 pub mod database;
 pub mod hall_desk;
 pub mod hub;

@@ -9,7 +9,7 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Parser, Subcommand};
 use xinfang_city::database::Database;
 use xinfang_city::storage::{self, Storage};
-use xinfang_city::{api, auth, hub, protocol};
+use xinfang_city::{admin, api, auth, hub, protocol};
 use xinfang_core::clock::{Clock, SystemClock};
 use xinfang_core::hall::HallCode;
 
@@ -119,6 +119,11 @@ enum Command {
         /// How long the token is valid: 30m, 12h, 30d (at most 90d).
         #[arg(long, default_value = "30d")]
         ttl: String,
+    },
+    /// Accounts of the web console (`/admin`): log in with a user name and password.
+    AdminUser {
+        #[command(subcommand)]
+        command: AdminUserCommand,
     },
     /// List the administrator tokens (id, label, expiry; never the token itself).
     AdminTokens,
@@ -289,6 +294,23 @@ enum HubCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum AdminUserCommand {
+    /// Add an account, or set a new password for one (its sessions end). The password comes
+    /// from env XINFANG_CITY_ADMIN_PASSWORD, else it is asked for twice.
+    Add {
+        #[arg(long)]
+        username: String,
+    },
+    /// List the accounts.
+    List,
+    /// Remove an account: its sessions end at once.
+    Remove {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum HallCommand {
     /// List halls.
     List,
@@ -315,6 +337,26 @@ enum DeviceCommand {
         #[arg(long, default_value = "24h")]
         ttl: String,
     },
+}
+
+/// A console account's password: env XINFANG_CITY_ADMIN_PASSWORD, else asked twice on the
+/// terminal (not echoed).
+fn admin_password() -> anyhow::Result<String> {
+    let password = match std::env::var("XINFANG_CITY_ADMIN_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let p = rpassword::prompt_password("新密码：").context("无法读取密码")?;
+            let again = rpassword::prompt_password("再输入一次：").context("无法读取密码")?;
+            if p != again {
+                bail!("两次输入的密码不一致，请重新运行。");
+            }
+            p
+        }
+    };
+    if password.chars().count() < admin::MIN_PASSWORD_CHARS {
+        bail!("密码太短：至少 {} 个字符。", admin::MIN_PASSWORD_CHARS);
+    }
+    Ok(password)
 }
 
 /// Longest life of an admin token.
@@ -502,6 +544,9 @@ fn run(args: Args) -> anyhow::Result<()> {
                 .context("无法启动异步运行时")?;
             let mut settings = api::ServerSettings {
                 min_protocol: *min_protocol,
+                // Browsers reach the console over HTTPS: TLS here, or the proxy in front.
+                secure_cookies: tls_cert.is_some() || *allow_plain_http,
+                report_templates: Some(data_dir(&args)?.join("templates")).filter(|d| d.is_dir()),
                 ..Default::default()
             };
             // Several instances on one PostgreSQL database hear each other's changes
@@ -694,19 +739,20 @@ fn run(args: Args) -> anyhow::Result<()> {
                     "没有代码为 {hall} 的大厅：请先用 `xinfang-city hall list` 查看，或用 `hall add` 添加。"
                 );
             };
-            let code = auth::new_code();
-            let expires = SystemClock.now().timestamp() + secs;
             let kind = if *hub {
                 auth::CodeKind::Hub
             } else {
                 auth::CodeKind::Desk
             };
-            protocol::add_enrol_code(
+            let made = protocol::make_enrol_code(
                 storage.as_ref(),
-                &auth::code_hash_of(kind, &code),
-                hall,
-                expires,
+                &h.code,
+                kind,
+                secs,
+                SystemClock.now().timestamp(),
+                "cli",
             )?;
+            let code = made.code;
             let what = if *hub {
                 "大厅服务器的一次性登记码（在大厅服务器上运行 `xinfang-city hub join`"
             } else {
@@ -792,7 +838,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                     }
                 }
                 DeviceCommand::Revoke { id } => {
-                    if !storage.revoke_device(id)? {
+                    if !protocol::revoke_device(storage.as_ref(), id, "cli")? {
                         bail!("没有编号为 {id} 的设备：请用 `xinfang-city device list` 查看。");
                     }
                     println!("已注销设备 {id}：它的令牌立即失效。");
@@ -971,6 +1017,64 @@ fn run(args: Args) -> anyhow::Result<()> {
                     printable(&t.label),
                     t.created_at
                 );
+            }
+            Ok(())
+        }
+        Command::AdminUser { command } => {
+            let storage = open(&args)?;
+            match command {
+                AdminUserCommand::Add { username } => {
+                    if !admin::valid_username(username) {
+                        bail!(
+                            "用户名“{}”不合适：请用 2 到 32 个英文字母、数字或 . _ -。",
+                            printable(username)
+                        );
+                    }
+                    let password = admin_password()?;
+                    let hash = admin::hash_password(&password)
+                        .map_err(|e| anyhow!("无法处理密码：{e}"))?;
+                    if storage.put_admin_user(username, &hash)? {
+                        println!(
+                            "已添加网页管理账号 {username}：在浏览器打开本服务器的 /admin 登录。"
+                        );
+                    } else {
+                        println!(
+                            "已为网页管理账号 {username} 设置新密码，它原来的登录已全部失效。"
+                        );
+                    }
+                    storage.log(&storage::NewLogEntry {
+                        action: "admin_user_set",
+                        actor: "cli".into(),
+                        device_id: None,
+                        detail: format!("admin user {username}"),
+                    })?;
+                }
+                AdminUserCommand::List => {
+                    let users = storage.admin_users()?;
+                    if users.is_empty() {
+                        println!(
+                            "还没有网页管理账号：用 `xinfang-city admin-user add --username 名称` 添加。"
+                        );
+                    }
+                    for u in users {
+                        println!("{}\t添加于 {}", printable(&u.username), u.created_at);
+                    }
+                }
+                AdminUserCommand::Remove { username } => {
+                    if !storage.remove_admin_user(username)? {
+                        bail!(
+                            "没有网页管理账号“{}”：请用 `xinfang-city admin-user list` 查看。",
+                            printable(username)
+                        );
+                    }
+                    storage.log(&storage::NewLogEntry {
+                        action: "admin_user_removed",
+                        actor: "cli".into(),
+                        device_id: None,
+                        detail: format!("admin user {username}"),
+                    })?;
+                    println!("已删除网页管理账号 {username}，它的登录立即失效。");
+                }
             }
             Ok(())
         }

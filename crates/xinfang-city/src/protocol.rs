@@ -126,6 +126,74 @@ pub fn add_enrol_code(
     })
 }
 
+/// A code just made: shown once, only its hash is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCode {
+    pub code: String,
+    pub hall: Hall,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// Makes a one-time enrolment code for a desk or the hub (`kind`) of `hall_code`, valid for
+/// `ttl_secs` from `now`; logged with `actor` (the CLI and the web console both call this).
+pub fn make_enrol_code(
+    storage: &dyn Storage,
+    hall_code: &str,
+    kind: crate::auth::CodeKind,
+    ttl_secs: i64,
+    now: i64,
+    actor: &str,
+) -> Result<NewCode> {
+    let Some(hall) = storage.hall(hall_code)? else {
+        return Err(CityError::Refused(Refusal {
+            kind: RefusalKind::NotFound,
+            code: "hall_unknown",
+            message: format!("没有代码为 {hall_code} 的大厅：请先添加这个大厅。"),
+        }));
+    };
+    let code = crate::auth::new_code();
+    let expires_at = now + ttl_secs;
+    add_enrol_code(
+        storage,
+        &crate::auth::code_hash_of(kind, &code),
+        hall_code,
+        expires_at,
+    )?;
+    storage.log(&NewLogEntry {
+        action: "enrol_code_made",
+        actor: actor.to_owned(),
+        device_id: None,
+        detail: format!(
+            "hall {hall_code}; {}; expires {expires_at}",
+            match kind {
+                crate::auth::CodeKind::Desk => "desk",
+                crate::auth::CodeKind::Hub => "hub",
+            }
+        ),
+    })?;
+    Ok(NewCode {
+        code,
+        hall,
+        expires_at,
+    })
+}
+
+/// Revokes a device (its token refused at once); false if there is no such device. Logged
+/// with `actor`.
+pub fn revoke_device(storage: &dyn Storage, device_id: &str, actor: &str) -> Result<bool> {
+    if !storage.revoke_device(device_id)? {
+        return Ok(false);
+    }
+    storage.log(&NewLogEntry {
+        action: "device_revoked",
+        actor: actor.to_owned(),
+        device_id: Some(device_id.to_owned()),
+        detail: String::new(),
+    })?;
+    Ok(true)
+}
+
 /// Consumes a one-time code and records the device; refuses wrong, used or expired codes,
 /// a code of another hall, a revoked device, and an enrolled one the administrator did not
 /// allow to enrol again.

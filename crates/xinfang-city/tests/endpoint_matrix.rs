@@ -49,6 +49,15 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("GET", "/v1/city/publicity", Access::Admin),
     ("GET", "/v1/city/audit", Access::Admin),
     ("GET", "/v1/city/quarantine", Access::Admin),
+    ("GET", "/v1/city/devices", Access::Admin),
+    ("POST", "/v1/city/devices/{id}/revoke", Access::Admin),
+    ("POST", "/v1/city/enrol-codes", Access::Admin),
+    ("GET", "/v1/city/report", Access::Admin),
+    // The web console's login and logout (a password or a cookie, never a token); who is
+    // logged in is the administrator's (console.rs).
+    ("POST", "/admin/api/login", Access::Public),
+    ("POST", "/admin/api/logout", Access::Public),
+    ("GET", "/admin/api/me", Access::Admin),
     ("POST", "/v1/hall/queue-number", Access::Device),
     ("POST", "/v1/hall/call", Access::Device),
     ("GET", "/v1/updates/manifest", Access::DeskOrHub),

@@ -48,6 +48,42 @@ pub struct AdminToken {
     pub revoked_at: Option<String>,
 }
 
+/// An account of the administrator's web console, as listed (never its password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdminUser {
+    pub username: String,
+    pub created_at: String,
+}
+
+/// What a console login needs to know of an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminLogin {
+    /// argon2 PHC string.
+    pub password_hash: String,
+    pub failed_attempts: i64,
+    /// Unix seconds until which the account refuses logins (too many wrong passwords).
+    pub locked_until: Option<i64>,
+}
+
+/// A device as the console lists it: with its last contact and what it pushed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DeviceOverview {
+    pub id: String,
+    pub hall_code: String,
+    pub hall_name: String,
+    pub name: String,
+    /// `desk` (接待台) or `hub` (大厅服务器).
+    pub kind: String,
+    pub enrolled_at: String,
+    pub revoked_at: Option<String>,
+    /// When the device last started a sync here (RFC 3339), if it has since this was recorded.
+    pub last_contact_at: Option<String>,
+    /// Changes received from the device (its highest sequence number stored).
+    pub changes: i64,
+    /// Of them, set aside for the administrator (quarantine).
+    pub set_aside: i64,
+}
+
 /// An entry for the city's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewLogEntry {
@@ -188,6 +224,43 @@ pub trait Storage: Send + Sync + 'static {
     /// Revokes the admin tokens whose hash starts with `prefix` (lower-case hex); how many.
     /// Logged.
     fn revoke_admin_tokens(&self, prefix: &str) -> Result<usize>;
+
+    /// Adds a console account, or sets a new password for an existing one (its failures and
+    /// lock cleared, its sessions ended); true when the account is new.
+    fn put_admin_user(&self, username: &str, password_hash: &str) -> Result<bool>;
+    fn admin_users(&self) -> Result<Vec<AdminUser>>;
+    /// Removes a console account and its sessions; false if there is no such account.
+    fn remove_admin_user(&self, username: &str) -> Result<bool>;
+    fn admin_login(&self, username: &str) -> Result<Option<AdminLogin>>;
+    /// Counts a wrong password; at `max_attempts` failures in a row the account is locked until
+    /// `lock_until` (Unix seconds) and the count starts again.
+    fn admin_login_failed(&self, username: &str, max_attempts: i64, lock_until: i64) -> Result<()>;
+    /// A successful login: the account's failures cleared, the session (the token's hash)
+    /// stored at `now`, and every session of any account no longer valid (last seen before
+    /// `seen_after` or started before `started_after`) deleted.
+    fn start_admin_session(
+        &self,
+        username: &str,
+        token_hash: &str,
+        now: i64,
+        seen_after: i64,
+        started_after: i64,
+    ) -> Result<()>;
+    /// The account of a valid session (last seen at or after `seen_after`, started at or after
+    /// `started_after`), whose last seen moves to `now`.
+    fn admin_session(
+        &self,
+        token_hash: &str,
+        now: i64,
+        seen_after: i64,
+        started_after: i64,
+    ) -> Result<Option<String>>;
+    /// Ends a session (logout).
+    fn end_admin_session(&self, token_hash: &str) -> Result<()>;
+    /// Notes that the device called now (the start of its sync), for the console.
+    fn touch_device(&self, device_id: &str) -> Result<()>;
+    /// Every device with its hall's name, last contact and what it pushed.
+    fn device_overview(&self) -> Result<Vec<DeviceOverview>>;
 
     /// Appends to the city's own log (what the administrator did or looked up).
     fn log(&self, entry: &NewLogEntry) -> Result<()>;

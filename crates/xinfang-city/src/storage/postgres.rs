@@ -36,9 +36,10 @@ use xinfang_sync::{Change, Hlc, Op, RemoteChange};
 
 use super::stats_feed::{StatRow, StatsQuery, StatsSource};
 use super::{
-    AdminToken, AuditDevice, Device, DeviceEnrolment, Done, EnrolCode, Hall, LogEntry, MatterFacts,
-    MatterSubject, NewEnrolment, NewLogEntry, NewRecord, PRELOADED_HALLS, PublicityRow, Result,
-    Storage, StorageError, StoredRecord, Tx, TxBody, VisitFacts, lookup_key,
+    AdminLogin, AdminToken, AdminUser, AuditDevice, Device, DeviceEnrolment, DeviceOverview, Done,
+    EnrolCode, Hall, LogEntry, MatterFacts, MatterSubject, NewEnrolment, NewLogEntry, NewRecord,
+    PRELOADED_HALLS, PublicityRow, Result, Storage, StorageError, StoredRecord, Tx, TxBody,
+    VisitFacts, lookup_key,
 };
 
 /// The versioned migrations of the PostgreSQL store, applied in order, each once.
@@ -55,6 +56,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (
         4,
         include_str!("../../migrations/postgres/0004_updates.sql"),
+    ),
+    (
+        5,
+        include_str!("../../migrations/postgres/0005_admin_console.sql"),
     ),
 ];
 
@@ -1766,6 +1771,181 @@ impl Storage for PgStorage {
                 })?;
             }
             Ok(n as usize)
+        })
+    }
+
+    fn put_admin_user(&self, username: &str, password_hash: &str) -> Result<bool> {
+        self.write_with(|t| {
+            let existed = t
+                .opt("SELECT 1 FROM admin_users WHERE username = $1", &[&username])?
+                .is_some();
+            if existed {
+                t.exec(
+                    "UPDATE admin_users SET password_hash = $2, failed_attempts = 0, locked_until = NULL
+                     WHERE username = $1",
+                    &[&username, &password_hash],
+                )?;
+                t.exec("DELETE FROM admin_sessions WHERE username = $1", &[&username])?;
+            } else {
+                t.exec(
+                    "INSERT INTO admin_users(username, password_hash, created_at) VALUES ($1, $2, $3)",
+                    &[&username, &password_hash, &t.now_text()],
+                )?;
+            }
+            Ok(!existed)
+        })
+    }
+
+    fn admin_users(&self) -> Result<Vec<AdminUser>> {
+        self.read_with(|t| {
+            t.query(
+                "SELECT username, created_at FROM admin_users ORDER BY username COLLATE \"C\"",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(AdminUser {
+                    username: PgTx::get(r, 0)?,
+                    created_at: PgTx::get(r, 1)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn remove_admin_user(&self, username: &str) -> Result<bool> {
+        self.write_with(|t| {
+            t.exec(
+                "DELETE FROM admin_sessions WHERE username = $1",
+                &[&username],
+            )?;
+            Ok(t.exec("DELETE FROM admin_users WHERE username = $1", &[&username])? > 0)
+        })
+    }
+
+    fn admin_login(&self, username: &str) -> Result<Option<AdminLogin>> {
+        self.read_with(|t| {
+            t.opt(
+                "SELECT password_hash, failed_attempts, locked_until FROM admin_users WHERE username = $1",
+                &[&username],
+            )?
+            .map(|r| {
+                Ok(AdminLogin {
+                    password_hash: PgTx::get(&r, 0)?,
+                    failed_attempts: PgTx::get(&r, 1)?,
+                    locked_until: PgTx::get(&r, 2)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn admin_login_failed(&self, username: &str, max_attempts: i64, lock_until: i64) -> Result<()> {
+        self.write_with(|t| {
+            t.exec(
+                "UPDATE admin_users SET
+                     locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until END,
+                     failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 ELSE failed_attempts + 1 END
+                 WHERE username = $1",
+                &[&username, &max_attempts, &lock_until],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn start_admin_session(
+        &self,
+        username: &str,
+        token_hash: &str,
+        now: i64,
+        seen_after: i64,
+        started_after: i64,
+    ) -> Result<()> {
+        self.write_with(|t| {
+            t.exec(
+                "DELETE FROM admin_sessions WHERE last_seen_at < $1 OR created_at < $2",
+                &[&seen_after, &started_after],
+            )?;
+            t.exec(
+                "UPDATE admin_users SET failed_attempts = 0, locked_until = NULL WHERE username = $1",
+                &[&username],
+            )?;
+            t.exec(
+                "INSERT INTO admin_sessions(token_hash, username, created_at, last_seen_at)
+                 VALUES ($1, $2, $3, $3)",
+                &[&token_hash, &username, &now],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn admin_session(
+        &self,
+        token_hash: &str,
+        now: i64,
+        seen_after: i64,
+        started_after: i64,
+    ) -> Result<Option<String>> {
+        self.write_with(|t| {
+            t.opt(
+                "UPDATE admin_sessions SET last_seen_at = greatest(last_seen_at, $2)
+                 WHERE token_hash = $1 AND last_seen_at >= $3 AND created_at >= $4
+                 RETURNING username",
+                &[&token_hash, &now, &seen_after, &started_after],
+            )?
+            .map(|r| PgTx::get(&r, 0))
+            .transpose()
+        })
+    }
+
+    fn end_admin_session(&self, token_hash: &str) -> Result<()> {
+        self.write_with(|t| {
+            t.exec(
+                "DELETE FROM admin_sessions WHERE token_hash = $1",
+                &[&token_hash],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn touch_device(&self, device_id: &str) -> Result<()> {
+        self.write_with(|t| {
+            t.exec(
+                "UPDATE devices SET last_contact_at = $2 WHERE id = $1",
+                &[&device_id, &t.now_text()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn device_overview(&self) -> Result<Vec<DeviceOverview>> {
+        self.read_with(|t| {
+            t.query(
+                "SELECT d.id, d.hall_code, coalesce(h.name, ''), d.name, d.enrolled_at, d.revoked_at,
+                        d.last_contact_at,
+                        coalesce((SELECT max(seq) FROM changes c WHERE c.device_id = d.id), 0)::BIGINT,
+                        (SELECT count(*) FROM quarantine q WHERE q.device_id = d.id)::BIGINT
+                 FROM devices d LEFT JOIN halls h ON h.code = d.hall_code
+                 ORDER BY d.hall_code COLLATE \"C\", d.enrolled_at",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                let id: String = PgTx::get(r, 0)?;
+                Ok(DeviceOverview {
+                    kind: super::sqlite::device_kind(&id),
+                    id,
+                    hall_code: PgTx::get(r, 1)?,
+                    hall_name: PgTx::get(r, 2)?,
+                    name: PgTx::get(r, 3)?,
+                    enrolled_at: PgTx::get(r, 4)?,
+                    revoked_at: PgTx::get(r, 5)?,
+                    last_contact_at: PgTx::get(r, 6)?,
+                    changes: PgTx::get(r, 7)?,
+                    set_aside: PgTx::get(r, 8)?,
+                })
+            })
+            .collect()
         })
     }
 

@@ -24,9 +24,10 @@ use xinfang_sync::wire::{
 use xinfang_sync::{Change, Hlc, Op, RemoteChange};
 
 use super::{
-    AdminToken, AuditDevice, Device, DeviceEnrolment, Done, EnrolCode, Hall, LogEntry, MatterFacts,
-    MatterSubject, NewEnrolment, NewLogEntry, PRELOADED_HALLS, Result, Storage, StorageError,
-    StoredRecord, Tx, TxBody, VisitFacts, lookup_key,
+    AdminLogin, AdminToken, AdminUser, AuditDevice, Device, DeviceEnrolment, DeviceOverview, Done,
+    EnrolCode, Hall, LogEntry, MatterFacts, MatterSubject, NewEnrolment, NewLogEntry,
+    PRELOADED_HALLS, Result, Storage, StorageError, StoredRecord, Tx, TxBody, VisitFacts,
+    lookup_key,
 };
 
 pub const DB_FILE: &str = "city.db";
@@ -118,6 +119,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0010_hall_queue.sql")),
         M::up(include_str!("../../migrations/0011_queue_letters.sql")),
         M::up(include_str!("../../migrations/0012_updates.sql")),
+        M::up(include_str!("../../migrations/0013_admin_console.sql")),
     ])
 }
 
@@ -256,6 +258,16 @@ fn hall_name(conn: &Connection, code: &str) -> Result<Option<String>> {
         .prepare_cached("SELECT name FROM halls WHERE code = ?1")?
         .query_row([code], |r| r.get(0))
         .optional()?)
+}
+
+/// `desk` or `hub`, for the console.
+pub(crate) fn device_kind(id: &str) -> String {
+    if crate::hub::is_hub_id(id) {
+        "hub"
+    } else {
+        "desk"
+    }
+    .to_owned()
 }
 
 fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
@@ -1542,6 +1554,169 @@ impl Storage for SqliteStorage {
         }
         tx.commit()?;
         Ok(n)
+    }
+
+    fn put_admin_user(&self, username: &str, password_hash: &str) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let existed = tx
+            .prepare_cached("SELECT 1 FROM admin_users WHERE username = ?1")?
+            .exists([username])?;
+        if existed {
+            tx.execute(
+                "UPDATE admin_users SET password_hash = ?2, failed_attempts = 0, locked_until = NULL
+                 WHERE username = ?1",
+                params![username, password_hash],
+            )?;
+            tx.execute("DELETE FROM admin_sessions WHERE username = ?1", [username])?;
+        } else {
+            tx.execute(
+                "INSERT INTO admin_users(username, password_hash, created_at) VALUES (?1, ?2, ?3)",
+                params![username, password_hash, self.now_text()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(!existed)
+    }
+
+    fn admin_users(&self) -> Result<Vec<AdminUser>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT username, created_at FROM admin_users ORDER BY username")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(AdminUser {
+                username: r.get(0)?,
+                created_at: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn remove_admin_user(&self, username: &str) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM admin_sessions WHERE username = ?1", [username])?;
+        let n = tx.execute("DELETE FROM admin_users WHERE username = ?1", [username])?;
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    fn admin_login(&self, username: &str) -> Result<Option<AdminLogin>> {
+        let conn = self.conn();
+        Ok(conn
+            .prepare_cached(
+                "SELECT password_hash, failed_attempts, locked_until FROM admin_users WHERE username = ?1",
+            )?
+            .query_row([username], |r| {
+                Ok(AdminLogin {
+                    password_hash: r.get(0)?,
+                    failed_attempts: r.get(1)?,
+                    locked_until: r.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn admin_login_failed(&self, username: &str, max_attempts: i64, lock_until: i64) -> Result<()> {
+        self.conn().execute(
+            "UPDATE admin_users SET
+                 locked_until = CASE WHEN failed_attempts + 1 >= ?2 THEN ?3 ELSE locked_until END,
+                 failed_attempts = CASE WHEN failed_attempts + 1 >= ?2 THEN 0 ELSE failed_attempts + 1 END
+             WHERE username = ?1",
+            params![username, max_attempts, lock_until],
+        )?;
+        Ok(())
+    }
+
+    fn start_admin_session(
+        &self,
+        username: &str,
+        token_hash: &str,
+        now: i64,
+        seen_after: i64,
+        started_after: i64,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM admin_sessions WHERE last_seen_at < ?1 OR created_at < ?2",
+            params![seen_after, started_after],
+        )?;
+        tx.execute(
+            "UPDATE admin_users SET failed_attempts = 0, locked_until = NULL WHERE username = ?1",
+            [username],
+        )?;
+        tx.execute(
+            "INSERT INTO admin_sessions(token_hash, username, created_at, last_seen_at)
+             VALUES (?1, ?2, ?3, ?3)",
+            params![token_hash, username, now],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn admin_session(
+        &self,
+        token_hash: &str,
+        now: i64,
+        seen_after: i64,
+        started_after: i64,
+    ) -> Result<Option<String>> {
+        let conn = self.conn();
+        Ok(conn
+            .prepare_cached(
+                "UPDATE admin_sessions SET last_seen_at = max(last_seen_at, ?2)
+                 WHERE token_hash = ?1 AND last_seen_at >= ?3 AND created_at >= ?4
+                 RETURNING username",
+            )?
+            .query_row(params![token_hash, now, seen_after, started_after], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    fn end_admin_session(&self, token_hash: &str) -> Result<()> {
+        self.conn().execute(
+            "DELETE FROM admin_sessions WHERE token_hash = ?1",
+            [token_hash],
+        )?;
+        Ok(())
+    }
+
+    fn touch_device(&self, device_id: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE devices SET last_contact_at = ?2 WHERE id = ?1",
+            params![device_id, self.now_text()],
+        )?;
+        Ok(())
+    }
+
+    fn device_overview(&self) -> Result<Vec<DeviceOverview>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT d.id, d.hall_code, coalesce(h.name, ''), d.name, d.enrolled_at, d.revoked_at,
+                    d.last_contact_at,
+                    coalesce((SELECT max(seq) FROM changes c WHERE c.device_id = d.id), 0),
+                    (SELECT count(*) FROM quarantine q WHERE q.device_id = d.id)
+             FROM devices d LEFT JOIN halls h ON h.code = d.hall_code
+             ORDER BY d.hall_code, d.enrolled_at",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let id: String = r.get(0)?;
+            Ok(DeviceOverview {
+                kind: device_kind(&id),
+                id,
+                hall_code: r.get(1)?,
+                hall_name: r.get(2)?,
+                name: r.get(3)?,
+                enrolled_at: r.get(4)?,
+                revoked_at: r.get(5)?,
+                last_contact_at: r.get(6)?,
+                changes: r.get(7)?,
+                set_aside: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn log(&self, entry: &NewLogEntry) -> Result<()> {

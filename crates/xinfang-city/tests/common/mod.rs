@@ -320,6 +320,23 @@ impl Server {
         self.child = Some(child);
     }
 
+    /// Starts the binary again on the same address, data dir and database with extra
+    /// environment (e.g. `XINFANG_CLOCK_SKEW_SECS`: the server's clock moved on).
+    pub fn restart_with_env(&mut self, env: &[(&str, &str)]) {
+        self.kill9();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpListener::bind(self.addr).is_err() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut args: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        if let Some(uri) = &self.database {
+            args.extend(["--database", uri]);
+        }
+        let (child, addr) = spawn_server_env(self.dir.path(), self.addr, &args, env);
+        assert_eq!(addr, self.addr);
+        self.child = Some(child);
+    }
+
     /// The rows a query answers on the server's database, whichever backend, each row's
     /// columns as text joined by `|` (the SQL must be portable between SQLite and PostgreSQL).
     pub fn rows(&self, sql: &str) -> Vec<String> {
@@ -454,12 +471,22 @@ impl Drop for Server {
 }
 
 fn spawn_server(dir: &Path, listen: SocketAddr, extra: &[&str]) -> (Child, SocketAddr) {
+    spawn_server_env(dir, listen, extra, &[])
+}
+
+fn spawn_server_env(
+    dir: &Path,
+    listen: SocketAddr,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Child, SocketAddr) {
     let mut child = Command::new(CITY_BIN)
         .args(["serve", "--listen", &listen.to_string(), "--data-dir"])
         .arg(dir)
         .arg("--no-encryption")
         .args(extra)
         .env("XINFANG_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
