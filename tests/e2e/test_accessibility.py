@@ -41,7 +41,7 @@ def serious_violations(drv) -> list[str]:
     assert not isinstance(violations, dict), violations
     return [
         f"{v['id']} ({v['impact']}): {v['help']} — "
-        + "; ".join(" ".join(n["target"]) for n in v["nodes"][:4])
+        + "; ".join(f'{" ".join(n["target"])} {n["html"][:160]}' for n in v["nodes"][:4])
         for v in violations
         if v["impact"] in ("serious", "critical")
     ]
