@@ -876,11 +876,9 @@ fn first_run_setup_reports_every_field() {
     );
 }
 
-#[test]
-fn setup_shows_the_recovery_key_once_and_logout_locks_the_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let state = AppState::new(data.clone(), 15);
+/// A desk after its first-run setup in `data`: the hall 140521 and its admin (password `PW`).
+fn first_run(data: &std::path::Path) -> (AppState, crate::api::AppInfo) {
+    let state = AppState::new(data.to_path_buf(), 15);
     let info = state
         .setup(SetupInput {
             hall_code: "140521".into(),
@@ -890,6 +888,14 @@ fn setup_shows_the_recovery_key_once_and_logout_locks_the_store() {
             password_repeat: PW.into(),
         })
         .unwrap();
+    (state, info)
+}
+
+#[test]
+fn setup_shows_the_recovery_key_once_and_logout_locks_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (state, info) = first_run(&data);
     assert_eq!(
         info.recovery_key.split('-').count(),
         8,
@@ -2474,16 +2480,7 @@ fn the_queue_slip_prints_for_the_clerk_and_holds_nothing_personal() {
 fn staff_change_their_own_password_and_the_old_one_stops_working() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let state = AppState::new(data.clone(), 15);
-    state
-        .setup(SetupInput {
-            hall_code: "140521".into(),
-            admin_username: "admin".into(),
-            admin_name: "管理员".into(),
-            password: PW.into(),
-            password_repeat: PW.into(),
-        })
-        .unwrap();
+    let (state, _) = first_run(&data);
     state.login("admin", PW).unwrap();
     let change = |old: &str, new: &str, repeat: &str| {
         state.change_password(crate::account::PasswordChange {
@@ -2532,16 +2529,7 @@ fn staff_change_their_own_password_and_the_old_one_stops_working() {
 fn the_recovery_key_sets_a_new_password_from_the_login_screen() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let state = AppState::new(data.clone(), 15);
-    let info = state
-        .setup(SetupInput {
-            hall_code: "140521".into(),
-            admin_username: "admin".into(),
-            admin_name: "管理员".into(),
-            password: PW.into(),
-            password_repeat: PW.into(),
-        })
-        .unwrap();
+    let (state, info) = first_run(&data);
     let recover = |key: &str, user: &str, pw: &str| {
         state.recover_password(crate::account::RecoveryInput {
             recovery_key: key.into(),
