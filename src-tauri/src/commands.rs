@@ -9,11 +9,14 @@ use xinfang_app::api::{
     AppInfo, AppState, AuditQuery, AuditRow, ContactField, NewStaffInput, ReferenceLists,
     RegisterResult, SessionInfo, SetupInput, SyncStatus,
 };
+use xinfang_app::backup::BackupReminder;
 use xinfang_app::backup::{BackupDone, RestoreDone};
 use xinfang_app::conflicts::SyncConflicts;
 use xinfang_app::contact::HallSettings;
 use xinfang_app::desk_settings::{CardFill, MySettings, ReaderSettings};
-use xinfang_app::enrolment::{EnrolledDesk, FoundServer};
+use xinfang_app::enrolment::{
+    ConnectionInfo, ConnectionTest, EnrolledDesk, FoundServer, TrustedCa,
+};
 use xinfang_app::error::CmdResult;
 use xinfang_app::hall_queue::{CallOutcome, PrintedSlip};
 use xinfang_app::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
@@ -94,8 +97,38 @@ pub async fn discover_servers(s: S<'_>) -> CmdResult<Vec<FoundServer>> {
 }
 
 #[tauri::command]
-pub async fn enrol_desk(s: S<'_>, server: String, code: String) -> CmdResult<EnrolledDesk> {
-    s.enrol_desk(&server, &code)
+pub async fn enrol_desk(
+    s: S<'_>,
+    server: String,
+    code: String,
+    desk_name: String,
+) -> CmdResult<EnrolledDesk> {
+    s.enrol_desk(&server, &code, &desk_name)
+}
+
+#[tauri::command]
+pub async fn connection_info(s: S<'_>) -> CmdResult<ConnectionInfo> {
+    s.connection_info()
+}
+
+#[tauri::command]
+pub async fn set_trusted_ca(s: S<'_>, pem: Option<String>) -> CmdResult<Vec<TrustedCa>> {
+    s.set_trusted_ca(pem)
+}
+
+#[tauri::command]
+pub async fn test_connection(s: S<'_>, server: Option<String>) -> CmdResult<ConnectionTest> {
+    s.test_connection(server)
+}
+
+#[tauri::command]
+pub async fn leave_server(s: S<'_>, even_if_pending: bool) -> CmdResult<()> {
+    s.leave_server(even_if_pending)
+}
+
+#[tauri::command]
+pub async fn adopt_this_copy(s: S<'_>) -> CmdResult<()> {
+    s.adopt_this_copy()
 }
 
 #[tauri::command]
@@ -648,6 +681,11 @@ pub async fn resolve_sync_conflict(
 #[tauri::command]
 pub async fn backup_store(s: S<'_>, dest: String) -> CmdResult<BackupDone> {
     s.backup_store(&dest)
+}
+
+#[tauri::command]
+pub async fn backup_reminder(s: S<'_>) -> CmdResult<Option<BackupReminder>> {
+    s.backup_reminder()
 }
 
 #[tauri::command]

@@ -848,6 +848,13 @@ impl AppState {
         })
     }
 
+    /// 该备份了, for the supervisor's screen.
+    pub fn backup_reminder(&self) -> CmdResult<Option<crate::backup::BackupReminder>> {
+        self.guarded(Access::LoggedIn, |store, me| {
+            crate::backup::backup_reminder(store, me)
+        })
+    }
+
     /// Replaces this desk's store by a backup, checked first with the logged-in account's
     /// password as the backup knows it. On success the session ends (the restored store is
     /// another state: log in again); on any refusal the store and the session stay as they were.

@@ -25,6 +25,62 @@ pub struct BackupDone {
     pub keyslots_path: Option<String>,
 }
 
+/// The desk setting with the time of the last backup written and checked.
+const LAST_BACKUP: &str = "last_backup";
+/// The desk setting with when the reminder first looked and found no backup at all.
+const BACKUP_WATCH_SINCE: &str = "backup_watch_since";
+/// After this many days without a backup the supervisor's screen reminds them.
+pub const BACKUP_REMIND_DAYS: i64 = 7;
+
+/// 该备份了: shown to those who may back up when the last backup is too old.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BackupReminder {
+    /// Whole days since the last backup; `None`: no backup was ever made on this desk.
+    pub days: Option<i64>,
+    pub message: String,
+}
+
+/// The reminder for `me`, if one is due: the last backup (or, with none ever, the first time
+/// this looked) is [`BACKUP_REMIND_DAYS`] or more days old. Nothing for roles that may not
+/// back up.
+pub fn backup_reminder(store: &Store, me: &Staff) -> CmdResult<Option<BackupReminder>> {
+    if authorize(&me.roles, Action::Backup).is_err() {
+        return Ok(None);
+    }
+    let now = store.clock().now();
+    let since = |key: &str| -> CmdResult<Option<chrono::DateTime<chrono::Utc>>> {
+        Ok(store
+            .local_setting("", key)?
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.to_utc()))
+    };
+    let (days, never) = match since(LAST_BACKUP)? {
+        Some(at) => ((now - at).num_days(), false),
+        None => match since(BACKUP_WATCH_SINCE)? {
+            Some(at) => ((now - at).num_days(), true),
+            None => {
+                store.set_local_setting("", BACKUP_WATCH_SINCE, &now.to_rfc3339())?;
+                (0, true)
+            }
+        },
+    };
+    if days < BACKUP_REMIND_DAYS {
+        return Ok(None);
+    }
+    let message = if never {
+        "本机还从未备份过数据：请到“备份与恢复”把数据备份到 U 盘或其他电脑，以防硬盘损坏时丢失登记。".to_owned()
+    } else {
+        format!(
+            "本机上次备份已是 {days} 天前：请到“备份与恢复”备份一次，以防硬盘损坏时丢失这些天的登记。"
+        )
+    };
+    Ok(Some(BackupReminder {
+        days: (!never).then_some(days),
+        message,
+    }))
+}
+
 /// A restore done.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -85,6 +141,8 @@ pub fn backup(store: &Store, me: &Staff, dest: &str) -> CmdResult<BackupDone> {
         &dest.display().to_string(),
     )?;
     store.backup(&dest)?;
+    // Written and checked: the reminder's clock starts again.
+    store.set_local_setting("", LAST_BACKUP, &store.clock().now().to_rfc3339())?;
     let slots = xinfang_store::backup_keyslots_path(&dest);
     Ok(BackupDone {
         path: dest.display().to_string(),

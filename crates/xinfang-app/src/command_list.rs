@@ -24,9 +24,15 @@ macro_rules! command_table {
             change_password: LoggedIn, (form: PasswordChange) -> ();
             reference: LoggedIn, () -> ReferenceLists;
             sync_status: LoggedIn, () -> SyncStatus;
-            // 连接服务器: the servers on the LAN, enrolment with a code (enrolment.rs).
+            // 连接服务器: the servers on the LAN, the city's CA from a file, enrolment with a
+            // code, a connection test, leaving, taking over a copied store (enrolment.rs).
             discover_servers: ManageStaff, () -> Vec<FoundServer>;
-            enrol_desk: ManageStaff, (server: String, code: String) -> EnrolledDesk;
+            enrol_desk: ManageStaff, (server: String, code: String, desk_name: String) -> EnrolledDesk;
+            connection_info: ManageStaff, () -> ConnectionInfo;
+            set_trusted_ca: ManageStaff, (pem: Option<String>) -> Vec<TrustedCa>;
+            test_connection: ManageStaff, (server: Option<String>) -> ConnectionTest;
+            leave_server: ManageStaff, (even_if_pending: bool) -> ();
+            adopt_this_copy: ManageStaff, () -> ();
             // Drafts of unsubmitted forms, the staff member's own (api.rs).
             draft_save: LoggedIn, (form: String, json: String) -> String;
             draft_load: LoggedIn, (form: String) -> Option<Draft>;
@@ -126,6 +132,8 @@ macro_rules! command_table {
             resolve_sync_conflict: ResolveConflicts, (id: String, choose: Option<u32>, value: Option<String>) -> Conflict;
             // Backup into a file the user names, restore from one (backup.rs).
             backup_store: Backup, (dest: String) -> BackupDone;
+            // 该备份了: the last backup is a week old (none for roles that may not back up).
+            backup_reminder: LoggedIn, () -> Option<BackupReminder>;
             // 有新版本: check (any account), install after a backup (update.rs).
             check_update: CheckUpdate, () -> UpdateCheck;
             install_update: InstallUpdate, (backup_dir: String) -> InstallStarted;

@@ -171,11 +171,29 @@ fn cases() -> Vec<(&'static str, Case)> {
         ("discover_servers", |s, _, _| ok(s.discover_servers())),
         // An unreachable server: past the access check, refused with its reason.
         ("enrol_desk", |s, _, _| {
-            match s.enrol_desk("http://127.0.0.1:9", "CODE") {
+            match s.enrol_desk("http://127.0.0.1:9", "CODE", "") {
                 Err(e) if e.kind == crate::error::ErrorKind::Validation => Ok(()),
                 other => ok(other),
             }
         }),
+        ("connection_info", |s, _, _| ok(s.connection_info())),
+        // A file that is no certificate: past the access check, refused at its field.
+        ("set_trusted_ca", |s, _, _| {
+            match s.set_trusted_ca(Some("not a certificate".into())) {
+                Err(e) if e.kind == crate::error::ErrorKind::Validation => Ok(()),
+                other => ok(other),
+            }
+        }),
+        // Nothing listens on port 9: the answer says so.
+        ("test_connection", |s, _, _| {
+            ok(s.test_connection(Some("http://127.0.0.1:9".into())))
+        }),
+        // Not enrolled: past the access check, refused at its field.
+        ("leave_server", |s, _, _| match s.leave_server(false) {
+            Err(e) if e.kind == crate::error::ErrorKind::Validation => Ok(()),
+            other => other,
+        }),
+        ("adopt_this_copy", |s, _, _| s.adopt_this_copy()),
         ("draft_save", |s, _, _| {
             ok(s.draft_save("register", r#"{"form":{}}"#))
         }),
@@ -396,6 +414,7 @@ fn cases() -> Vec<(&'static str, Case)> {
             ok(s.resolve_sync_conflict("no-such-id", Some(1), None))
         }),
         // crate::backup (a relative path: refused at the field once the role may)
+        ("backup_reminder", |s, _, _| ok(s.backup_reminder())),
         ("backup_store", |s, _, _| ok(s.backup_store("备份.db"))),
         (
             "restore_store",
@@ -2567,3 +2586,97 @@ fn the_recovery_key_sets_a_new_password_from_the_login_screen() {
         .unwrap();
     assert!(audit.iter().any(|e| e.action == "recovery_unlock"));
 }
+
+#[test]
+fn the_supervisor_is_reminded_to_back_up_after_a_week_and_a_backup_ends_the_reminder() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    let (state, clock) = with_clock(&state, 24 * 60 * 30);
+    state.login("supervisor", PW).unwrap();
+    // The first look starts the week of a desk that never backed up.
+    assert_eq!(state.backup_reminder().unwrap(), None);
+    clock.advance(Duration::days(6));
+    assert_eq!(state.backup_reminder().unwrap(), None, "six days");
+    clock.advance(Duration::days(1));
+    let never = state
+        .backup_reminder()
+        .unwrap()
+        .expect("a week without any backup");
+    assert_eq!(never.days, None);
+    assert!(never.message.contains("从未备份") && never.message.contains("备份与恢复"));
+    // Not the clerk's business (and no way to act on it).
+    state.logout();
+    state.login("clerk", PW).unwrap();
+    assert_eq!(state.backup_reminder().unwrap(), None);
+    state.logout();
+
+    // A backup written and checked ends it, for a week.
+    state.login("supervisor", PW).unwrap();
+    let dest = dir.path().join("备份.db");
+    state.backup_store(dest.to_str().unwrap()).unwrap();
+    assert_eq!(state.backup_reminder().unwrap(), None);
+    clock.advance(Duration::days(9));
+    let old = state
+        .backup_reminder()
+        .unwrap()
+        .expect("nine days after the backup");
+    assert_eq!(old.days, Some(9));
+    assert!(old.message.contains("9 天前"), "{}", old.message);
+    // A refused backup (the file exists) does not count as one.
+    assert!(state.backup_store(dest.to_str().unwrap()).is_err());
+    assert_eq!(
+        state.backup_reminder().unwrap().map(|r| r.days),
+        Some(Some(9))
+    );
+}
+
+#[test]
+fn the_city_ca_chosen_from_a_file_is_checked_kept_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("admin", PW).unwrap();
+    let info = state.connection_info().unwrap();
+    assert!(!info.enrolled && info.trusted_ca.is_empty() && !info.copied);
+    assert!(!info.desk_name.is_empty(), "the computer's name by default");
+
+    // Not a certificate: refused at its field, nothing kept.
+    let e = state
+        .set_trusted_ca(Some(
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into(),
+        ))
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("ca"));
+    assert!(e.message.contains("不能用作 CA 证书"), "{}", e.message);
+    assert!(state.connection_info().unwrap().trusted_ca.is_empty());
+
+    let chosen = state.set_trusted_ca(Some(TEST_CA_PEM.into())).unwrap();
+    assert_eq!(
+        chosen,
+        [crate::enrolment::TrustedCa {
+            name: "晋城市信访局测试 CA".into(),
+            valid_until: "2046-11-30".into(),
+        }]
+    );
+    assert_eq!(state.connection_info().unwrap().trusted_ca, chosen);
+    assert!(state.set_trusted_ca(None).unwrap().is_empty());
+
+    // Leaving before enrolling: said, at the address.
+    let e = state.leave_server(true).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("server"));
+}
+
+/// A self-signed test CA (`openssl req -x509 -subj "/CN=晋城市信访局测试 CA" -days 7300`); its
+/// key was thrown away.
+const TEST_CA_PEM: &str = "\
+-----BEGIN CERTIFICATE-----\n\
+MIIBoDCCAUegAwIBAgIUYfVTv9+4uSrj+Nrg1ucPN6ukKH0wCgYIKoZIzj0EAwIw\n\
+JjEkMCIGA1UEAwwb5pmL5Z+O5biC5L+h6K6/5bGA5rWL6K+VIENBMB4XDTI2MTIw\n\
+NTEwMDEyMVoXDTQ2MTEzMDEwMDEyMVowJjEkMCIGA1UEAwwb5pmL5Z+O5biC5L+h\n\
+6K6/5bGA5rWL6K+VIENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE0QQcLEgv\n\
+Khq/8rtvTsjVbnpmGMBBhJAmozTH245iKe47tvLtjX1PDT7gTALsay1WfSk9+rwB\n\
+hqMDG840WSSXvKNTMFEwHQYDVR0OBBYEFGIHYCCNpmccY9RhICenLuFzji1rMB8G\n\
+A1UdIwQYMBaAFGIHYCCNpmccY9RhICenLuFzji1rMA8GA1UdEwEB/wQFMAMBAf8w\n\
+CgYIKoZIzj0EAwIDRwAwRAIgM0MC08j82/Rb8IYgz11du+dKgUxLwwYi00nDri4v\n\
+WgcCIEwJDR3+x6N7nDJfHaKefmEwth5HSsl44s/hbnTSesyD\n\
+-----END CERTIFICATE-----\n\
+";

@@ -26,11 +26,11 @@ use crate::api::{
     AppInfo, AuditQuery, AuditRow, ContactField, NewStaffInput, ReferenceLists, RegisterResult,
     SessionInfo, SetupInput, SyncStatus,
 };
-use crate::backup::{BackupDone, RestoreDone};
+use crate::backup::{BackupDone, BackupReminder, RestoreDone};
 use crate::conflicts::SyncConflicts;
 use crate::contact::HallSettings;
 use crate::desk_settings::{CardFill, MySettings, ReaderSettings};
-use crate::enrolment::{EnrolledDesk, FoundServer};
+use crate::enrolment::{ConnectionInfo, ConnectionTest, EnrolledDesk, FoundServer, TrustedCa};
 use crate::hall_queue::{CallOutcome, PrintedSlip};
 use crate::matters::{BacklogBoard, MatterPage, PrintedNotice, ProposeRouteInput};
 use crate::other_halls::OtherHallMatters;

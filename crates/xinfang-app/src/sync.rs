@@ -8,7 +8,7 @@ use xinfang_sync::client;
 pub use crate::api::SyncStatus;
 
 /// Shown while the desk has no enrolment: nothing is tried, nothing spins.
-pub const NOT_ENROLLED: &str = "未登记到市级服务器：数据只保存在本机。请向市局管理员索取一次性登记码，再在本机运行 `xinfang enrol --server 服务器地址 --code 登记码` 完成登记。";
+pub const NOT_ENROLLED: &str = "未登记到服务器：数据只保存在本机。请向市局或大厅服务器的管理员索取一次性登记码，由本机管理员在“设置 → 连接服务器”中完成登记。";
 
 /// After this many days without a successful sync the status bar warns: audit entries the city
 /// has not received can still be rewritten by whoever holds the data key (docs/security.md).
@@ -106,7 +106,7 @@ mod tests {
         let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
         let s = attempt(&mut store);
         assert!(!s.online && !s.enrolled && s.checked);
-        assert!(s.last_error.unwrap().contains("未登记到市级服务器"));
+        assert!(s.last_error.unwrap().contains("未登记到服务器"));
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub struct ServerSettings {
     pub clock: Arc<dyn Clock>,
     /// A hall hub's relay to its city, woken when a desk pushed (docs/sync.md "Hall hub").
     pub relay: Option<Arc<crate::hub::RelayWake>>,
+    /// The hall a hub serves (`None` on the city): its console makes codes for it only.
+    pub hub_hall: Option<String>,
     /// Who is told when a hall's records change (`GET /v1/sync/events`). Keep a clone to
     /// notify from outside a push (a hub's relay) or to end the streams at shutdown.
     pub notifier: HallNotifier,
@@ -85,6 +87,7 @@ impl Default for ServerSettings {
             min_protocol: PROTOCOL_VERSION,
             clock: Arc::new(ServerClock),
             relay: None,
+            hub_hall: None,
             notifier: HallNotifier::new(),
             secure_cookies: false,
             report_templates: None,
@@ -348,7 +351,7 @@ fn unauthorized() -> Failure {
     Failure::new(
         StatusCode::UNAUTHORIZED,
         "token_invalid",
-        "缺少或无法识别设备令牌：请先用 `xinfang enrol` 登记本机。",
+        "缺少或无法识别设备令牌：请先在“设置 → 连接服务器”中用登记码登记本机。",
     )
 }
 
@@ -1049,7 +1052,7 @@ async fn audit_push(
             StatusCode::CONFLICT,
             "audit_chain_broken",
             format!(
-                "设备 {dev_id} 的审计日志链在第 {} 条断裂：{}。市局服务器没有接收第 {} 条及以后的审计日志（此前的已接收），并已记录，供市局管理员核查。请在本机运行 `xinfang verify` 检查审计日志，并联系市局管理员。",
+                "本机的审计日志链在第 {} 条断裂：{}。市局服务器没有接收第 {} 条及以后的审计日志（此前的已接收），并已记录，供市局管理员核查。请联系市局管理员核对本机的审计日志。",
                 f.seq, f.reason, f.seq
             ),
         ));
@@ -1358,7 +1361,7 @@ impl Modify for BearerAuth {
         crate::hall_desk::call, crate::hall_desk::screen, crate::hall_desk::screen_state,
         crate::updates_api::update_manifest, crate::updates_api::update_package,
         crate::console::login, crate::console::logout, crate::console::me,
-        crate::console::devices, crate::console::revoke, crate::console::enrol_code,
+        crate::console::devices, crate::console::revoke, crate::console::allow_reenrol, crate::console::enrol_code,
         crate::console::report),
     components(schemas(ApiError, AuditHead, Change, Op, Hlc, RemoteChange, EnrolRequest, EnrolResponse,
         DeviceState, PushRequest, PushResponse, SetAside, OwnChangesRequest, OwnChangesResponse,
@@ -1552,6 +1555,10 @@ pub fn router_with_limits(
         .route("/v1/city/quarantine", get(city_quarantine))
         .route("/v1/city/devices", get(crate::console::devices))
         .route("/v1/city/devices/{id}/revoke", post(crate::console::revoke))
+        .route(
+            "/v1/city/devices/{id}/allow-reenrol",
+            post(crate::console::allow_reenrol),
+        )
         .route("/v1/city/enrol-codes", post(crate::console::enrol_code))
         .route("/v1/city/report", get(crate::console::report))
         .route("/admin/api/login", login_route)

@@ -208,6 +208,38 @@ pub async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// How long 允许重新登记 from the console lasts.
+const REENROL_WINDOW_SECS: i64 = 24 * 3600;
+
+/// Allow a device to enrol once more with a fresh code within 24 h (city administrator): a
+/// reinstalled desk, or one that left its server. Logged.
+#[utoipa::path(post, path = "/v1/city/devices/{id}/allow-reenrol", tag = "city", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "The device's id")),
+    responses(
+        (status = 204, description = "Allowed for the next 24 hours"),
+        (status = 401, description = "Missing or unknown admin token, or no valid session", body = ApiError),
+        (status = 403, description = "A device token, or a session request without X-Xinfang-Admin", body = ApiError),
+        (status = 404, description = "No such device", body = ApiError),
+    ))]
+pub async fn allow_reenrol(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Failure> {
+    let actor = admin(&state, &headers).await?;
+    let storage = state.storage.clone();
+    let until = state.settings.clock.now().timestamp() + REENROL_WINDOW_SECS;
+    let found = blocking(move || Ok(storage.allow_reenrol(&id, until, &actor)?)).await?;
+    if !found {
+        return Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "device_unknown",
+            "没有这台设备：请刷新设备列表后再试。",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `POST /v1/city/enrol-codes`.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct EnrolCodeRequest {
@@ -266,13 +298,7 @@ pub async fn enrol_code(
             )
         })?;
     // A hall hub makes codes for its own desks only (as `xinfang-city enrol-code` there).
-    if req.hub && state.settings.relay.is_some() {
-        return Err(Failure::new(
-            StatusCode::FORBIDDEN,
-            "hub_code_on_hub",
-            "大厅服务器不能生成大厅服务器登记码：请在市局服务器上生成。",
-        ));
-    }
+    protocol::check_code_on_hub(state.settings.hub_hall.as_deref(), &req.hall_code, req.hub)?;
     let kind = if req.hub {
         CodeKind::Hub
     } else {

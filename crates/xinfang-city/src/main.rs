@@ -567,6 +567,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             if let Some(link) = link {
                 let wake = Arc::new(hub::RelayWake::default());
                 settings.relay = Some(wake.clone());
+                settings.hub_hall = Some(link.hall_code.clone());
                 // Changes the relay brought down from the city reach the hall's desks live.
                 let (notifier, st, hall) = (
                     settings.notifier.clone(),
@@ -718,18 +719,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 Some(dir) => hub::HubLink::load(dir).map_err(|e| anyhow!(e))?,
                 None => None,
             };
-            if let Some(link) = link {
-                if *hub {
-                    bail!("大厅服务器不能生成大厅服务器登记码：请在市局服务器上运行这条命令。");
-                }
-                if *hall != link.hall_code {
-                    bail!(
-                        "本机是 {} {} 的大厅服务器，只能为本大厅的接待台生成登记码。",
-                        link.hall_code,
-                        link.hall_name
-                    );
-                }
-            }
+            protocol::check_code_on_hub(link.as_ref().map(|l| l.hall_code.as_str()), hall, *hub)?;
             let storage = open(&args)?;
             let secs = auth::parse_ttl(ttl).ok_or_else(|| {
                 anyhow!("有效期“{ttl}”看不懂：请写成 90s、30m、24h 或 7d 这样的形式。")
@@ -848,7 +838,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                         anyhow!("有效期“{ttl}”看不懂：请写成 30m、24h 或 7d 这样的形式。")
                     })?;
                     let until = SystemClock.now().timestamp() + secs;
-                    if !storage.allow_reenrol(id, until)? {
+                    if !storage.allow_reenrol(id, until, "cli")? {
                         bail!("没有编号为 {id} 的设备：请用 `xinfang-city device list` 查看。");
                     }
                     println!(

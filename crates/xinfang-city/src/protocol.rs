@@ -137,6 +137,34 @@ pub struct NewCode {
 
 /// Makes a one-time enrolment code for a desk or the hub (`kind`) of `hall_code`, valid for
 /// `ttl_secs` from `now`; logged with `actor` (the CLI and the web console both call this).
+/// What a hall hub may make codes for: its own hall's desks only, and no hub's code
+/// (`hub_hall`: the hall a hub serves; `None` on the city, which may make any).
+pub fn check_code_on_hub(hub_hall: Option<&str>, hall_code: &str, hub: bool) -> Result<()> {
+    let Some(own) = hub_hall else {
+        return Ok(());
+    };
+    let refuse = |code, message: String| {
+        Err(CityError::Refused(Refusal {
+            kind: RefusalKind::Forbidden,
+            code,
+            message,
+        }))
+    };
+    if hub {
+        return refuse(
+            "hub_code_on_hub",
+            "大厅服务器不能生成大厅服务器登记码：请在市局服务器上生成。".into(),
+        );
+    }
+    if hall_code != own {
+        return refuse(
+            "hall_not_this_hub",
+            format!("本机是大厅 {own} 的大厅服务器，只能为本大厅的接待台生成登记码。"),
+        );
+    }
+    Ok(())
+}
+
 pub fn make_enrol_code(
     storage: &dyn Storage,
     hall_code: &str,
@@ -304,8 +332,8 @@ fn enrol_in(
                 Err(Refusal {
                     kind: RefusalKind::Conflict,
                     code: "device_already_enrolled",
-                    message: "本设备编号已经登记过，不能用新的登记码再次登记：如果这台接待台重装过，请市局管理员先运行 \
-                     `xinfang-city device allow-reenrol <设备编号>` 允许它重新登记，再用新的登记码登记。".into(),
+                    message: "本机已经登记过，不能直接用新的登记码再次登记：如果这台接待台重装过或断开过服务器，\
+                     请市局管理员在管理控制台的“设备”页对它点“允许重新登记”，再用新的登记码登记。".into(),
                 }),
             ));
         }

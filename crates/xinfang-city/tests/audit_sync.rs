@@ -203,7 +203,10 @@ fn a_forged_batch_is_refused_at_its_first_bad_entry_and_nothing_after_it_is_stor
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["code"], "audit_chain_broken");
     let msg = body["message"].as_str().unwrap();
-    assert!(msg.contains(&device_id), "{msg}");
+    assert!(
+        msg.contains("本机") && !msg.contains(&device_id),
+        "no device id on screen: {msg}"
+    );
     assert!(msg.contains("第 3 条"), "{msg}");
     assert!(msg.contains("这一条被修改"), "{msg}");
     // The two entries before the break are kept; none from the break on.

@@ -152,7 +152,41 @@ fn a_console_session_makes_a_code_that_enrols_a_desk_and_revokes_it() {
                  "device_name": "沁水县接待台1" }),
     );
     assert_eq!(status, 200, "{enrolled}");
-    let desk_token = enrolled["token"].as_str().unwrap().to_owned();
+    let mut desk_token = enrolled["token"].as_str().unwrap().to_owned();
+
+    // The desk left its server and comes back with a fresh code: refused until the console
+    // allows it (允许重新登记), then it enrols once more under a new token.
+    let enrol_again = |server: &Server, cookie: &str| {
+        let (_, made) = call(
+            server, "POST", "/v1/city/enrol-codes", cookie, true,
+            Some(json!({ "hall_code": "140521" })),
+        );
+        server.post_json(
+            "/v1/enrol",
+            None,
+            &json!({ "code": made["code"], "device_id": "desk-console-0001",
+                     "hall_code": "140521", "device_name": "沁水县接待台1" }),
+        )
+    };
+    let (status, body) = enrol_again(&server, &cookie);
+    assert_eq!((status, body["code"].as_str()), (409, Some("device_already_enrolled")));
+    let (status, _) = call(
+        &server, "POST", "/v1/city/devices/desk-console-0001/allow-reenrol", &cookie, false, None,
+    );
+    assert_eq!(status, 403, "the CSRF header is needed");
+    let (status, _) = call(
+        &server, "POST", "/v1/city/devices/desk-console-0001/allow-reenrol", &cookie, true, None,
+    );
+    assert_eq!(status, 204);
+    let (status, body) = enrol_again(&server, &cookie);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(server.get("/v1/sync/state", Some(&desk_token)).0, 401, "the old token ends");
+    desk_token = body["token"].as_str().unwrap().to_owned();
+    let (status, body) = call(
+        &server, "POST", "/v1/city/devices/no-such-device-1/allow-reenrol", &cookie, true, None,
+    );
+    assert_eq!((status, body["code"].as_str()), (404, Some("device_unknown")));
+
     let (status, _) = server.get("/v1/city/devices", Some(&desk_token));
     assert_eq!(status, 403, "a device token is not the administrator's");
     let (status, _) = server.get("/v1/sync/state", Some(&desk_token));
@@ -208,13 +242,16 @@ fn a_console_session_makes_a_code_that_enrols_a_desk_and_revokes_it() {
 
     // What the administrator did is in the city's log, under the account's name.
     let log = server.rows(
-        "SELECT action, actor FROM city_log WHERE action IN ('enrol_code_made', 'device_revoked', 'admin_login') ORDER BY id",
+        "SELECT action, actor FROM city_log WHERE action IN ('enrol_code_made', 'device_revoked', 'admin_login', 'reenrol_allowed') ORDER BY id",
     );
     assert_eq!(
         log,
         [
             "admin_login|admin user chen",
             "admin_login|admin user chen",
+            "enrol_code_made|admin user chen",
+            "enrol_code_made|admin user chen",
+            "reenrol_allowed|admin user chen",
             "enrol_code_made|admin user chen",
             "enrol_code_made|admin user chen",
             "device_revoked|admin user chen"

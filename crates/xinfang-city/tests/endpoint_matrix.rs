@@ -51,6 +51,7 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("GET", "/v1/city/quarantine", Access::Admin),
     ("GET", "/v1/city/devices", Access::Admin),
     ("POST", "/v1/city/devices/{id}/revoke", Access::Admin),
+    ("POST", "/v1/city/devices/{id}/allow-reenrol", Access::Admin),
     ("POST", "/v1/city/enrol-codes", Access::Admin),
     ("GET", "/v1/city/report", Access::Admin),
     // The web console's login and logout (a password or a cookie, never a token); who is

@@ -280,6 +280,30 @@ fn a_hub_relays_only_its_own_halls_desks() {
     let out = hub.run(&["enrol-code", "--hall", "140525"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("只能为本大厅的接待台生成登记码"));
+    // The same rule at the hub's web console (its administrator's token): another hall's code
+    // and a hub's code refused, its own hall's desk code made.
+    let admin = hub.admin_token();
+    for (body, code) in [
+        (json!({"hall_code": "140525"}), "hall_not_this_hub"),
+        (json!({"hall_code": HALL, "hub": true}), "hub_code_on_hub"),
+    ] {
+        let (status, answer) = hub.post_json("/v1/city/enrol-codes", Some(&admin), &body);
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (403, Some(code)),
+            "{answer}"
+        );
+    }
+    let (status, made) = hub.post_json(
+        "/v1/city/enrol-codes",
+        Some(&admin),
+        &json!({"hall_code": HALL}),
+    );
+    assert_eq!(
+        (status, made["hall_code"].as_str()),
+        (200, Some(HALL)),
+        "{made}"
+    );
     let stranger = Desk::new("140525", 7);
     let err = stranger.enrol(&hub.url, &hub.enrol_code(HALL)).unwrap_err();
     assert!(

@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::tls::Pki;
-use common::{Desk, Server, desk_cli, pg};
+use common::{Desk, Server, desk_admin_cli, desk_cli, pg};
 use xinfang_sync::wire::{PROTOCOL_HEADER, PROTOCOL_VERSION};
 
 const CONFIG: &str = include_str!("../../../deploy/nginx-city.conf");
@@ -172,7 +172,12 @@ fn desks_sync_through_nginx_over_two_instances_and_one_killed_loses_nothing() {
     let mut desks: Vec<Desk> = (0..2).map(|i| Desk::new("140521", 70 + i)).collect();
     for d in &desks {
         let code = a.enrol_code("140521");
-        run_ok(d, &["enrol", "--server", &nginx.url, "--code", &code], &ca);
+        let (rc, out, err) = desk_admin_cli(
+            d,
+            &["enrol", "--server", &nginx.url, "--code", &code],
+            &[("XINFANG_CA_FILE", &ca)],
+        );
+        assert_eq!(rc, 0, "{out} {err}");
     }
 
     // The other desk hears of a push at once, through nginx.

@@ -740,7 +740,7 @@ fn a_copied_store_does_not_sync_as_the_original_until_it_is_adopted() {
     assert!(matches!(err, SyncError::Moved), "{err:?}");
     let message = err.to_string();
     assert!(
-        message.contains("复制") && message.contains("xinfang sync adopt"),
+        message.contains("复制") && message.contains("由本机接替"),
         "{message}"
     );
     assert!(

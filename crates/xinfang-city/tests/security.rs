@@ -55,7 +55,7 @@ fn a_new_code_does_not_take_over_an_enrolled_device() {
         (409, Some("device_already_enrolled")),
         "{body}"
     );
-    assert!(body["message"].as_str().unwrap().contains("allow-reenrol"));
+    assert!(body["message"].as_str().unwrap().contains("允许重新登记"));
     // The enrolled desk keeps its token.
     assert_eq!(server.get("/v1/sync/state", Some(&token)).0, 200);
     let log = server.admin(&["log"]);

@@ -143,6 +143,13 @@ pub enum Command {
         /// The one-time enrolment code.
         #[arg(long)]
         code: String,
+        /// A PEM file of the city's own CA certificate(s), kept in the store and trusted for
+        /// the server from now on (as 设置 → 连接服务器 → CA 证书 in the app).
+        #[arg(long, value_name = "PEM")]
+        ca_file: Option<std::path::PathBuf>,
+        /// The name the server lists this desk under (default: the computer's name).
+        #[arg(long, default_value = "")]
+        name: String,
     },
     /// 有新版本: check the desk's server for a newer signed version, or download and verify
     /// it (docs/deploy.md "Updates").
@@ -235,6 +242,14 @@ pub enum SyncCommand {
     /// This copy of the store now is the desk (admin): after the data dir was moved or copied
     /// to this computer and the one it came from is out of use. Syncing resumes.
     Adopt,
+    /// 测试连接 (admin): the server answers over a trusted link and still knows this desk.
+    Check,
+    /// 断开服务器 (admin): forget the server and token; the data stays. Refused while changes
+    /// wait to be pushed, unless `--even-if-pending`.
+    Leave {
+        #[arg(long)]
+        even_if_pending: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -579,7 +594,12 @@ pub fn run(args: Args) -> CmdResult {
             Ok(())
         }
         Command::Discover { seconds } => crate::sync_cmd::discover(&args, *seconds),
-        Command::Enrol { server, code } => crate::sync_cmd::enrol(&args, server, code),
+        Command::Enrol {
+            server,
+            code,
+            ca_file,
+            name,
+        } => crate::sync_cmd::enrol(&args, server, code, ca_file.as_deref(), name),
         Command::Sync {
             watch: true,
             command: None,
@@ -592,6 +612,21 @@ pub fn run(args: Args) -> CmdResult {
             command: Some(SyncCommand::Quarantine),
             ..
         } => crate::conflict_cmd::quarantine(&args),
+        Command::Sync {
+            command: Some(SyncCommand::Check),
+            ..
+        } => crate::sync_cmd::check(&args),
+        Command::Sync {
+            command: Some(SyncCommand::Leave { even_if_pending }),
+            ..
+        } => {
+            let (mut store, me) = login(&args)?;
+            xinfang_app::enrolment::leave(&mut store, &me, *even_if_pending)?;
+            print(json, &json!({ "left": true }), |_| {
+                "本机已断开服务器：数据都在本机。要再同步，请用新的登记码重新登记。".to_owned()
+            });
+            Ok(())
+        }
         Command::Sync {
             command: Some(SyncCommand::Adopt),
             ..

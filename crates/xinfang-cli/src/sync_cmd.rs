@@ -51,30 +51,58 @@ pub fn discover(args: &Args, seconds: f64) -> CmdResult {
 }
 
 /// `xinfang enrol --server URL --code CODE`.
-pub fn enrol(args: &Args, server: &str, code: &str) -> CmdResult {
-    let (mut store, _me) = crate::cli::login(args)?;
-    let name = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default();
-    let resp = client::enrol(&mut store, server, code, &name)?;
+pub fn enrol(
+    args: &Args,
+    server: &str,
+    code: &str,
+    ca_file: Option<&std::path::Path>,
+    name: &str,
+) -> CmdResult {
+    let (mut store, me) = crate::cli::login(args)?;
+    if let Some(path) = ca_file {
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("无法读取 CA 证书文件 {}：{e}", path.display()))?;
+        xinfang_app::enrolment::set_trusted_ca(&mut store, &me, Some(&pem))?;
+    }
+    let done = xinfang_app::enrolment::enrol(&mut store, &me, server, code, name)?;
     let out = json!({
-        "device_id": resp.device_id,
-        "hall_code": resp.hall_code,
-        "hall_name": resp.hall_name,
-        "server": server.trim(),
+        "device_id": store.device_id(),
+        "hall_code": done.hall_code,
+        "hall_name": done.hall_name,
+        "server": done.server,
+        "desk_name": done.desk_name,
     });
     print(args.json, &out, |_| {
         format!(
-            "本机已登记到市局服务器 {}（大厅 {} {}，设备编号 {}）。之后运行 `xinfang sync` 即可同步。",
-            server.trim(),
-            resp.hall_code,
-            resp.hall_name,
-            resp.device_id
+            "本机已登记到服务器 {}（大厅 {} {}，本机名称 {}）。之后运行 `xinfang sync` 即可同步。",
+            done.server, done.hall_code, done.hall_name, done.desk_name
         )
     });
     Ok(())
+}
+
+/// `xinfang sync check [--json]`: 测试连接 with the enrolled server; exit 1 when it fails.
+pub fn check(args: &Args) -> CmdResult {
+    let (mut store, me) = crate::cli::login(args)?;
+    xinfang_app::enrolment::connection(&mut store, &me)?;
+    let settings = store.sync_settings()?.ok_or(SyncError::NotEnrolled)?;
+    let ca = store.trusted_ca()?;
+    let device = store.device_id().to_owned();
+    drop(store);
+    let url =
+        client::effective_server_url(Some(&settings.server_url)).unwrap_or(settings.server_url);
+    let test =
+        xinfang_app::enrolment::test_connection(&url, Some(settings.token), ca.as_deref(), &device);
+    print(
+        args.json,
+        &json!({ "ok": test.ok, "message": test.message }),
+        |_| test.message.clone(),
+    );
+    if test.ok {
+        Ok(())
+    } else {
+        Err(Failure::AlreadyReported)
+    }
 }
 
 /// `xinfang sync [--json]`: one full sync.

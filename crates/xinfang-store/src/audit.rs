@@ -46,6 +46,12 @@ pub enum AuditAction {
     SplitPerson,
     /// A copy of the store confirmed as the desk (its computer replaced), syncing again.
     AdoptCopy,
+    /// The desk enrolled with a server (the city's or the hall's hub).
+    ConnectServer,
+    /// The desk's enrolment forgotten (断开服务器); its data stays.
+    LeaveServer,
+    /// The CA certificates the desk trusts for its server chosen or removed.
+    TrustCa,
 }
 
 impl AuditAction {
@@ -67,6 +73,9 @@ impl AuditAction {
             AuditAction::UnmergePeople => "unmerge_people",
             AuditAction::SplitPerson => "split_person",
             AuditAction::AdoptCopy => "adopt_copy",
+            AuditAction::ConnectServer => "connect_server",
+            AuditAction::LeaveServer => "leave_server",
+            AuditAction::TrustCa => "trust_ca",
         }
     }
 
@@ -88,10 +97,13 @@ impl AuditAction {
             AuditAction::UnmergePeople => "撤销合并来访人",
             AuditAction::SplitPerson => "拆分来访人",
             AuditAction::AdoptCopy => "确认本机接替原电脑",
+            AuditAction::ConnectServer => "登记到服务器",
+            AuditAction::LeaveServer => "断开服务器",
+            AuditAction::TrustCa => "更换信任的 CA 证书",
         }
     }
 
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 19] = [
         AuditAction::ViewConfidential,
         AuditAction::ViewFullId,
         AuditAction::ViewFullPhone,
@@ -108,6 +120,9 @@ impl AuditAction {
         AuditAction::UnmergePeople,
         AuditAction::SplitPerson,
         AuditAction::AdoptCopy,
+        AuditAction::ConnectServer,
+        AuditAction::LeaveServer,
+        AuditAction::TrustCa,
     ];
 }
 

@@ -41,6 +41,8 @@ const COMPACT_PER_SYNC: usize = 2_000;
 
 /// The `sync_state` key of the letter the server gave this desk (`B017`'s `B`).
 pub(crate) const QUEUE_LETTER: &str = "queue_letter";
+/// The `sync_state` key of the CA certificates (PEM) this desk trusts for its server.
+const TRUSTED_CA: &str = "trusted_ca";
 /// The `sync_state` key of the city's update key this desk pinned (issue 20).
 pub(crate) const UPDATE_KEY: &str = "update_key";
 
@@ -731,6 +733,15 @@ impl Store {
         state_delete(&self.conn, "server_url")?;
         state_delete(&self.conn, "device_token")
     }
+
+    /// Keeps (or with `None` forgets) the CA certificates (PEM) this desk trusts for its
+    /// server; the caller has checked they parse.
+    pub fn set_trusted_ca(&mut self, pem: Option<&str>) -> Result<()> {
+        match pem {
+            Some(pem) => state_set(&self.conn, TRUSTED_CA, pem),
+            None => state_delete(&self.conn, TRUSTED_CA),
+        }
+    }
 }
 
 impl DeskReplica for Store {
@@ -768,6 +779,10 @@ impl DeskReplica for Store {
         state_set(&tx, "home", &home)?;
         tx.commit()?;
         Ok(())
+    }
+
+    fn trusted_ca(&self) -> Result<Option<String>> {
+        state_get(&self.conn, TRUSTED_CA)
     }
 
     fn hall_id_key_offer(&self) -> Result<Option<HallIdKey>> {

@@ -32,7 +32,7 @@ pub const AUDIT_BATCH: usize = 500;
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error(
-        "本机尚未登记到市局服务器：请先向市局管理员索取登记码，再运行 `xinfang enrol --server 地址 --code 登记码`。"
+        "本机尚未登记到服务器：请向市局或大厅服务器的管理员索取一次性登记码，由本机管理员在“设置 → 连接服务器”中填写服务器地址和登记码。"
     )]
     NotEnrolled,
     #[error("服务器地址“{0}”无效：{1}。请填写形如 https://xinfang.example.gov.cn 的地址。")]
@@ -48,7 +48,11 @@ pub enum SyncError {
     )]
     CaFile(String, String),
     #[error(
-        "市局服务器 {0} 的 TLS 证书不受本机信任（{1}）。请核对服务器地址；如果市局使用自建的证书，请向市局管理员索取 CA 证书文件，并把它的路径设到环境变量 XINFANG_CA_FILE。"
+        "本机保存的 CA 证书无法使用（{0}）：请管理员在“设置 → 连接服务器”中重新选择市局提供的 CA 证书文件。"
+    )]
+    TrustedCa(String),
+    #[error(
+        "服务器 {0} 的 TLS 证书不受本机信任（{1}）。请核对服务器地址；如果市局使用自建的证书，请向市局管理员索取 CA 证书文件（.pem 或 .crt），由本机管理员在“设置 → 连接服务器”中选择它。"
     )]
     Untrusted(String, String),
     #[error("{message}")]
@@ -66,7 +70,7 @@ pub enum SyncError {
     #[error("本机数据库出错：{0}")]
     Local(String),
     #[error(
-        "本机数据是从另一台电脑或另一个目录复制来的：两份数据以同一身份同步会互相混淆，同步已暂停，数据都在本机。若原来那台电脑已停用、由本机接替，请管理员运行 `xinfang sync adopt` 确认；若两台都要使用，请在本机重新初始化并向市局申请新的登记码。"
+        "本机数据是从另一台电脑或另一个目录复制来的：两份数据以同一身份同步会互相混淆，同步已暂停，数据都在本机。若原来那台电脑已停用、由本机接替，请管理员在“设置 → 连接服务器”中点“由本机接替”确认；若两台都要使用，请在本机重新初始化并向市局申请新的登记码。"
     )]
     Moved,
 }
@@ -158,49 +162,66 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// How long a client waits, by what it is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Patience {
+    /// A sync, an enrolment, a download: 5 s to connect, 60 s per answer.
+    Sync,
+    /// A question asked while someone waits at the counter ([`Client::quick`]).
+    Quick,
+    /// The hall's queue numbers and calls ([`Client::hall`]).
+    Hall,
+    /// The live notifications ([`Client::live`]).
+    Live,
+}
+
+impl Patience {
+    fn timeouts(self) -> (Duration, Duration) {
+        match self {
+            Patience::Sync => (Duration::from_secs(5), Duration::from_secs(60)),
+            Patience::Quick => (Duration::from_secs(2), Duration::from_secs(4)),
+            Patience::Hall => (Duration::from_millis(1000), Duration::from_millis(1500)),
+            Patience::Live => (Duration::from_secs(5), EVENTS_READ_TIMEOUT),
+        }
+    }
+}
+
 impl Client {
     pub fn new(server_url: &str, token: Option<Secret>) -> Result<Client, SyncError> {
-        Client::with_timeouts(
-            server_url,
-            token,
-            Duration::from_secs(5),
-            Duration::from_secs(60),
-        )
+        Client::build(server_url, token, Patience::Sync, None)
     }
 
     /// A client for a question asked while someone waits at the counter (the city's matters of
     /// a person at registration): it gives up soon, and the desk answers from what it last
     /// heard.
     pub fn quick(server_url: &str, token: Option<Secret>) -> Result<Client, SyncError> {
-        Client::with_timeouts(
-            server_url,
-            token,
-            Duration::from_secs(2),
-            Duration::from_secs(4),
-        )
+        Client::build(server_url, token, Patience::Quick, None)
     }
 
     /// A client for the hall's queue numbers and calls (issue 17): the hub answers at once on
     /// the LAN, so after 1.5 s the desk goes on alone (its own number, a call not made).
     pub fn hall(server_url: &str, token: Option<Secret>) -> Result<Client, SyncError> {
-        Client::with_timeouts(
-            server_url,
-            token,
-            Duration::from_millis(1000),
-            Duration::from_millis(1500),
-        )
+        Client::build(server_url, token, Patience::Hall, None)
     }
 
-    fn with_timeouts(
+    /// A client that trusts, besides the built-in web roots and `XINFANG_CA_FILE`, the CA
+    /// certificates of `ca_pem` (the city's own CA, kept in the desk's store).
+    pub fn build(
         server_url: &str,
         token: Option<Secret>,
-        connect: Duration,
-        total: Duration,
+        patience: Patience,
+        ca_pem: Option<&str>,
     ) -> Result<Client, SyncError> {
         let base = check_server_url(server_url)?;
+        let (connect, total) = patience.timeouts();
         let mut builder = reqwest::blocking::Client::builder();
         for cert in extra_roots()? {
             builder = builder.add_root_certificate(cert);
+        }
+        if let Some(pem) = ca_pem {
+            for cert in parse_ca(pem.as_bytes()).map_err(SyncError::TrustedCa)? {
+                builder = builder.add_root_certificate(cert);
+            }
         }
         let http = builder
             .use_rustls_tls()
@@ -280,6 +301,11 @@ impl Client {
 
     pub fn enrol(&self, req: &EnrolRequest) -> Result<EnrolResponse, SyncError> {
         self.post("/v1/enrol", req)
+    }
+
+    /// `GET /healthz`: the server answers, and its version.
+    pub fn health(&self) -> Result<crate::wire::Health, SyncError> {
+        self.get("/healthz")
     }
 
     pub fn state(&self) -> Result<DeviceState, SyncError> {
@@ -404,12 +430,7 @@ impl Client {
     /// A client for [`Client::events`]: no limit on the whole answer, which never ends, but
     /// [`EVENTS_READ_TIMEOUT`] on each read, so a connection that died silently is noticed.
     pub fn live(server_url: &str, token: Secret) -> Result<Client, SyncError> {
-        Client::with_timeouts(
-            server_url,
-            Some(token),
-            Duration::from_secs(5),
-            EVENTS_READ_TIMEOUT,
-        )
+        Client::build(server_url, Some(token), Patience::Live, None)
     }
 
     /// Opens the live notifications of the desk's hall (`GET /v1/sync/events`). Use a
@@ -557,10 +578,20 @@ fn server_error(status: reqwest::StatusCode, body: &[u8]) -> SyncError {
 /// The live notifications of the enrolled desk `replica` (no network but the stream; the
 /// caller may drop the store before reading it).
 pub fn live_events<R: DeskReplica>(replica: &mut R) -> Result<EventStream, SyncError> {
-    let (url, token) = enrolled(replica)?;
-    Client::live(&url, token)?
-        .with_schema(replica.schema_version())
-        .events()
+    desk_client_for(replica, Patience::Live)?.events()
+}
+
+/// The certificates of a PEM file or text; the reason in Chinese when there are none.
+pub fn parse_ca(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, String> {
+    let certs = reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|_| "不是 PEM 格式的证书文件".to_owned())?;
+    if certs.is_empty() {
+        return Err("文件里没有 PEM 格式的证书".into());
+    }
+    // reqwest takes the PEM armour on trust; a body that is no certificate fails only at the
+    // first connection, so it is decoded here.
+    x509_cert::Certificate::load_pem_chain(pem).map_err(|_| "文件里的证书已损坏".to_owned())?;
+    Ok(certs)
 }
 
 /// The CA certificates of `XINFANG_CA_FILE`, if set.
@@ -570,12 +601,7 @@ fn extra_roots() -> Result<Vec<reqwest::Certificate>, SyncError> {
     };
     let shown = path.to_string_lossy().into_owned();
     let pem = std::fs::read(&path).map_err(|e| SyncError::CaFile(shown.clone(), e.to_string()))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|e| SyncError::CaFile(shown.clone(), e.to_string()))?;
-    if certs.is_empty() {
-        return Err(SyncError::CaFile(shown, "文件里没有 PEM 格式的证书".into()));
-    }
-    Ok(certs)
+    parse_ca(&pem).map_err(|why| SyncError::CaFile(shown, why))
 }
 
 /// A failed request: an untrusted certificate, or no connection.
@@ -627,7 +653,9 @@ pub fn enrol<R: DeskReplica>(
     code: &str,
     device_name: &str,
 ) -> Result<EnrolResponse, SyncError> {
-    let client = Client::new(server_url, None)?.with_schema(replica.schema_version());
+    let ca = replica.trusted_ca().map_err(local)?;
+    let client = Client::build(server_url, None, Patience::Sync, ca.as_deref())?
+        .with_schema(replica.schema_version());
     let resp = client.enrol(&EnrolRequest {
         code: code.trim().to_owned(),
         device_id: replica.device_id().to_owned(),
@@ -743,22 +771,30 @@ fn clock_message(skew_ms: i64) -> String {
 /// A [`Client::quick`] for the enrolled desk `replica`, for a question asked while someone
 /// waits (no network here: the caller asks it without holding the store).
 pub fn quick_client<R: DeskReplica>(replica: &mut R) -> Result<Client, SyncError> {
-    let (url, token) = enrolled(replica)?;
-    Ok(Client::quick(&url, Some(token))?.with_schema(replica.schema_version()))
+    desk_client_for(replica, Patience::Quick)
 }
 
 /// A [`Client::new`] for the enrolled desk `replica` (its city or its hall's hub), asked
 /// without holding the store (an update package takes minutes to download).
 pub fn desk_client<R: DeskReplica>(replica: &mut R) -> Result<Client, SyncError> {
-    let (url, token) = enrolled(replica)?;
-    Ok(Client::new(&url, Some(token))?.with_schema(replica.schema_version()))
+    desk_client_for(replica, Patience::Sync)
 }
 
 /// A [`Client::hall`] for the enrolled desk `replica` (its city or its hall's hub), asked
 /// without holding the store.
 pub fn hall_client<R: DeskReplica>(replica: &mut R) -> Result<Client, SyncError> {
+    desk_client_for(replica, Patience::Hall)
+}
+
+/// A client of the enrolled desk `replica`: its server, token, trusted CA and schema.
+fn desk_client_for<R: DeskReplica>(
+    replica: &mut R,
+    patience: Patience,
+) -> Result<Client, SyncError> {
     let (url, token) = enrolled(replica)?;
-    Ok(Client::hall(&url, Some(token))?.with_schema(replica.schema_version()))
+    let ca = replica.trusted_ca().map_err(local)?;
+    Ok(Client::build(&url, Some(token), patience, ca.as_deref())?
+        .with_schema(replica.schema_version()))
 }
 
 /// The server address and token of the enrolled desk `replica`; a copied store is refused.
@@ -780,8 +816,7 @@ fn enrolled<R: DeskReplica>(replica: &mut R) -> Result<(String, Secret), SyncErr
 /// anywhere is finished by the next one. A refused push (or a clock too far ahead to push) does
 /// not skip the pull.
 pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncError> {
-    let (url, token) = enrolled(replica)?;
-    let client = Client::new(&url, Some(token))?.with_schema(replica.schema_version());
+    let client = desk_client_for(replica, Patience::Sync)?;
 
     let state = client.state()?;
     if state.device_id != replica.device_id() {
@@ -1335,4 +1370,53 @@ mod tests {
         assert!(!format!("{r:?}").contains("supersecret"));
         assert!(!format!("{r:?}").contains("abab"), "{r:?}");
     }
+}
+
+/// A CA certificate as the administrator sees it after choosing the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaSummary {
+    /// The subject's common name (else the whole subject).
+    pub name: String,
+    /// The last day it is valid (YYYY-MM-DD, UTC).
+    pub valid_until: String,
+}
+
+/// The certificates of `pem` as [`CaSummary`]s (those that decode; [`parse_ca`] decides).
+pub fn describe_ca(pem: &str) -> Vec<CaSummary> {
+    use x509_cert::der::asn1::{PrintableStringRef, Utf8StringRef};
+    let Ok(certs) = x509_cert::Certificate::load_pem_chain(pem.as_bytes()) else {
+        return Vec::new();
+    };
+    certs
+        .iter()
+        .map(|cert| {
+            let tbs = &cert.tbs_certificate;
+            let common_name = tbs
+                .subject
+                .0
+                .iter()
+                .flat_map(|rdn| rdn.0.iter())
+                .find_map(|atv| {
+                    (atv.oid == x509_cert::der::oid::db::rfc4519::CN).then(|| {
+                        Utf8StringRef::try_from(&atv.value)
+                            .map(|s| s.as_str().to_owned())
+                            .or_else(|_| {
+                                PrintableStringRef::try_from(&atv.value)
+                                    .map(|s| s.as_str().to_owned())
+                            })
+                            .ok()
+                    })?
+                });
+            let until = tbs.validity.not_after.to_date_time();
+            CaSummary {
+                name: common_name.unwrap_or_else(|| tbs.subject.to_string()),
+                valid_until: format!(
+                    "{:04}-{:02}-{:02}",
+                    until.year(),
+                    until.month(),
+                    until.day()
+                ),
+            }
+        })
+        .collect()
 }

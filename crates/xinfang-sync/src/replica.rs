@@ -71,6 +71,12 @@ pub trait DeskReplica {
     /// Keeps the server address and token after a successful enrolment.
     fn save_enrolment(&mut self, server_url: &str, token: &Secret) -> Result<(), Self::Error>;
 
+    /// The CA certificates (PEM) this desk trusts for its server besides the web roots: the
+    /// city's own CA, chosen from a file by the desk's administrator.
+    fn trusted_ca(&self) -> Result<Option<String>, Self::Error> {
+        Ok(None)
+    }
+
     /// The hall id key this desk derives visitor ids with before it has the hall's (offered at
     /// enrolment; the city keeps it when the hall has none). `None`: nothing to offer.
     fn hall_id_key_offer(&self) -> Result<Option<HallIdKey>, Self::Error> {

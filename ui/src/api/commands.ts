@@ -7,12 +7,15 @@ import type { BacklogBoard } from './bindings/BacklogBoard'
 import type { BacklogCase } from './bindings/BacklogCase'
 import type { BacklogFilter } from './bindings/BacklogFilter'
 import type { BackupDone } from './bindings/BackupDone'
+import type { BackupReminder } from './bindings/BackupReminder'
 import type { CallOutcome } from './bindings/CallOutcome'
 import type { CardFill } from './bindings/CardFill'
 import type { ClassifyInput } from './bindings/ClassifyInput'
 import type { ClearInput } from './bindings/ClearInput'
 import type { Completeness } from './bindings/Completeness'
 import type { Conflict } from './bindings/Conflict'
+import type { ConnectionInfo } from './bindings/ConnectionInfo'
+import type { ConnectionTest } from './bindings/ConnectionTest'
 import type { ConsultationInput } from './bindings/ConsultationInput'
 import type { ConsultationRecord } from './bindings/ConsultationRecord'
 import type { ContactField } from './bindings/ContactField'
@@ -66,6 +69,7 @@ import type { Staff } from './bindings/Staff'
 import type { StatsPage } from './bindings/StatsPage'
 import type { SyncConflicts } from './bindings/SyncConflicts'
 import type { SyncStatus } from './bindings/SyncStatus'
+import type { TrustedCa } from './bindings/TrustedCa'
 import type { UpdateCheck } from './bindings/UpdateCheck'
 import type { VisitDetail } from './bindings/VisitDetail'
 import type { VisitInput } from './bindings/VisitInput'
@@ -86,7 +90,12 @@ export interface Commands {
   reference: { args: null; result: ReferenceLists }
   sync_status: { args: null; result: SyncStatus }
   discover_servers: { args: null; result: Array<FoundServer> }
-  enrol_desk: { args: { server: string; code: string }; result: EnrolledDesk }
+  enrol_desk: { args: { server: string; code: string; deskName: string }; result: EnrolledDesk }
+  connection_info: { args: null; result: ConnectionInfo }
+  set_trusted_ca: { args: { pem: string | null }; result: Array<TrustedCa> }
+  test_connection: { args: { server: string | null }; result: ConnectionTest }
+  leave_server: { args: { evenIfPending: boolean }; result: null }
+  adopt_this_copy: { args: null; result: null }
   draft_save: { args: { form: string; json: string }; result: string }
   draft_load: { args: { form: string }; result: Draft | null }
   draft_discard: { args: { form: string }; result: boolean }
@@ -166,6 +175,7 @@ export interface Commands {
   sync_conflicts: { args: null; result: SyncConflicts }
   resolve_sync_conflict: { args: { id: string; choose: number | null; value: string | null }; result: Conflict }
   backup_store: { args: { dest: string }; result: BackupDone }
+  backup_reminder: { args: null; result: BackupReminder | null }
   check_update: { args: null; result: UpdateCheck }
   install_update: { args: { backupDir: string }; result: InstallStarted }
   restore_store: { args: { backup: string; password: string }; result: RestoreDone }

@@ -92,7 +92,12 @@ export const api = {
   reference: () => call('reference'),
   syncStatus: () => call('sync_status'),
   discoverServers: () => call('discover_servers'),
-  enrolDesk: (server: string, code: string) => call('enrol_desk', { server, code }),
+  enrolDesk: (server: string, code: string, deskName: string) => call('enrol_desk', { server, code, deskName }),
+  connectionInfo: () => call('connection_info'),
+  setTrustedCa: (pem: string | null) => call('set_trusted_ca', { pem }),
+  testConnection: (server: string | null) => call('test_connection', { server }),
+  leaveServer: (evenIfPending: boolean) => call('leave_server', { evenIfPending }),
+  adoptThisCopy: () => call('adopt_this_copy'),
   // Drafts of unsubmitted forms, the logged-in staff member's own, in the encrypted store.
   draftSave: (form: DraftForm, json: string) => call('draft_save', { form, json }),
   draftLoad: (form: DraftForm) => call('draft_load', { form }),
@@ -211,6 +216,7 @@ export const api = {
   splitPerson: (input: SplitInput) => call('split_person', { input }),
   // Backup into a file the user names; restore from one (supervisor, admin; ends the session).
   backupStore: (dest: string) => call('backup_store', { dest }),
+  backupReminder: () => call('backup_reminder'),
   restoreStore: (backup: string, password: string) => call('restore_store', { backup, password }),
   // 有新版本: check (any account); install after a backup (supervisor, admin).
   checkUpdate: () => call('check_update'),

@@ -213,8 +213,9 @@ pub trait Storage: Send + Sync + 'static {
     /// Revokes a device; false if there is no such device.
     fn revoke_device(&self, device_id: &str) -> Result<bool>;
     /// Allows `device_id` to enrol again with a fresh code until `until` (Unix seconds), e.g.
-    /// after the desk was reinstalled; logged. False if there is no such device.
-    fn allow_reenrol(&self, device_id: &str, until: i64) -> Result<bool>;
+    /// after the desk was reinstalled or left its server; logged as `actor`'s. False if there is
+    /// no such device.
+    fn allow_reenrol(&self, device_id: &str, until: i64, actor: &str) -> Result<bool>;
 
     /// A token for the city administrator, valid until `expires_at` (Unix seconds).
     fn add_admin_token(&self, token_hash: &str, label: &str, expires_at: i64) -> Result<()>;

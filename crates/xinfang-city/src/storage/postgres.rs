@@ -1694,7 +1694,7 @@ impl Storage for PgStorage {
         })
     }
 
-    fn allow_reenrol(&self, device_id: &str, until: i64) -> Result<bool> {
+    fn allow_reenrol(&self, device_id: &str, until: i64, actor: &str) -> Result<bool> {
         self.write_with(|t| {
             let n = t.exec(
                 "UPDATE devices SET reenrol_until = $2 WHERE id = $1",
@@ -1703,7 +1703,7 @@ impl Storage for PgStorage {
             if n > 0 {
                 t.append_log(&NewLogEntry {
                     action: "reenrol_allowed",
-                    actor: "cli".into(),
+                    actor: actor.to_owned(),
                     device_id: Some(device_id.to_owned()),
                     detail: format!("until {until}"),
                 })?;

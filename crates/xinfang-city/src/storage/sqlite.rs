@@ -1472,7 +1472,7 @@ impl Storage for SqliteStorage {
         Ok(n > 0)
     }
 
-    fn allow_reenrol(&self, device_id: &str, until: i64) -> Result<bool> {
+    fn allow_reenrol(&self, device_id: &str, until: i64, actor: &str) -> Result<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let n = tx.execute(
@@ -1484,7 +1484,7 @@ impl Storage for SqliteStorage {
                 &tx,
                 &NewLogEntry {
                     action: "reenrol_allowed",
-                    actor: "cli".into(),
+                    actor: actor.to_owned(),
                     device_id: Some(device_id.to_owned()),
                     detail: format!("until {until}"),
                 },

@@ -538,6 +538,8 @@ pub fn last_word(s: &str) -> String {
 pub struct Desk {
     pub dir: TempDir,
     pub hall: String,
+    /// The desk's administrator (enrols it, leaves its server).
+    pub admin: Staff,
     pub clerk: Staff,
     rng: ChaCha8Rng,
     pub registered: usize,
@@ -557,7 +559,7 @@ impl Desk {
         // encryption at rest; CLI-made desks are encrypted, see `desk_conn`).
         let mut store = Store::create_unencrypted(dir.path(), hall).unwrap();
         // The desk's first admin: the root its enrolment offers, which signs the clerk.
-        store
+        let admin = store
             .add_staff(&NewStaff {
                 username: format!("admin{seed}"),
                 display_name: "管理员".into(),
@@ -576,6 +578,7 @@ impl Desk {
         Desk {
             dir,
             hall: hall.into(),
+            admin,
             clerk,
             rng: ChaCha8Rng::seed_from_u64(seed),
             registered: 0,
@@ -883,11 +886,29 @@ pub fn desk_cli(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> (i32, serde_json::Value, String) {
+    desk_cli_as(desk, &desk.clerk, args, env)
+}
+
+/// [`desk_cli`] as the desk's administrator (enrolment, leaving the server).
+pub fn desk_admin_cli(
+    desk: &Desk,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (i32, serde_json::Value, String) {
+    desk_cli_as(desk, &desk.admin, args, env)
+}
+
+fn desk_cli_as(
+    desk: &Desk,
+    who: &Staff,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (i32, serde_json::Value, String) {
     let mut cmd = Command::new(xinfang_bin());
     cmd.arg("--data-dir")
         .arg(desk.dir.path())
         .arg("--user")
-        .arg(&desk.clerk.username)
+        .arg(&who.username)
         .arg("--json")
         .args(args)
         .env("XINFANG_PASSWORD", cli_desk::PASSWORD)

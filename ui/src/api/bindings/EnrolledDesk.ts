@@ -3,4 +3,8 @@
 /**
  * The desk once enrolled.
  */
-export type EnrolledDesk = { server: string, hall_code: string, hall_name: string, };
+export type EnrolledDesk = { server: string, hall_code: string, hall_name: string, 
+/**
+ * The name the server lists this desk under.
+ */
+desk_name: string, };
