@@ -1,7 +1,8 @@
 """Accessibility of the main screens (issue 19): axe-core, run in the real WebKitGTK page of the
-app, finds no serious or critical violation of WCAG 2 A/AA on the login screen and on every screen
-of the supervisor's menu (labels bound to their inputs, contrast of text and hints ≥ 4.5:1, names
-of buttons and links, valid ARIA). axe-core comes from the UI's npm packages
+app, finds no serious or critical violation of WCAG 2 A/AA on the login screen, on every screen
+of the supervisor's menu, and on the lawyer's consultation and the mediator's mediation forms
+with a visitor taken from their queues (labels bound to their inputs, contrast of text and hints
+≥ 4.5:1, names of buttons and links, valid ARIA). axe-core comes from the UI's npm packages
 (ui/node_modules/axe-core), so it is installed with the rest by `npm ci`.
 """
 
@@ -9,7 +10,7 @@ import json
 import time
 
 import pytest
-from helpers import ROOT, click, el, login, own_hall
+from helpers import ROOT, click, el, login, logout, own_hall, resident_id, xinfang
 
 AXE = ROOT / "ui" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENS = [
@@ -21,8 +22,21 @@ SCREENS = [
 
 @pytest.fixture(scope="module")
 def hall():
-    accounts = [("supervisor", "李科长", "supervisor")]
+    """A hall with a visitor waiting for the lawyer and one for the mediator."""
+    accounts = [("supervisor", "李科长", "supervisor"), ("clerk", "王接待", "clerk"),
+                ("lawyer", "张律师", "lawyer"), ("mediator", "赵调解", "mediator")]
     with own_hall("xinfang-e2e-a11y-", accounts) as d:
+        for n, desk in enumerate(("lawyer", "mediator")):
+            visit = d.parent / "visit.json"
+            visit.write_text(json.dumps({
+                "visitors": [{"name": f"韩无障{n}", "id_number": resident_id("19700101", f"10{n}")}],
+                "appeal": "拖欠工资三个月未发，请求协调。",
+                "appeal_kind": "claim",
+                "category": "劳动和社会保障",
+                "agency": "沁水县人力资源和社会保障局",
+            }, ensure_ascii=False), encoding="utf-8")
+            added = xinfang(d, "visit", "add", "--file", str(visit), user="clerk")
+            xinfang(d, "visit", "handoff", added["visit_id"], "--desk", desk, user="clerk")
         yield d
 
 
@@ -58,5 +72,16 @@ def test_no_serious_accessibility_violations_on_the_main_screens(start_app, hall
         click(drv, screen)
         time.sleep(1)  # let the screen load its data and settle
         found[screen] = serious_violations(drv)
+
+    # The forms the lawyer and the mediator fill, with a visitor taken from the queue.
+    for account, screen, form in (("lawyer", "nav-lawyer", "lawyer-current"),
+                                  ("mediator", "nav-mediator", "mediation-dispute-type")):
+        logout(drv)
+        login(drv, account)
+        click(drv, screen)
+        click(drv, f"{account}-take-next")
+        el(drv, form)
+        time.sleep(1)
+        found[f"{account} form"] = serious_violations(drv)
     bad = {k: v for k, v in found.items() if v}
     assert not bad, json.dumps(bad, ensure_ascii=False, indent=1)

@@ -39,16 +39,20 @@ PERSON = resident_id("19750304", "021")
 class City:
     """The real city server on a loopback port, in a temp data dir."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, tls: tuple[Path, Path] | None = None):
+        """`tls`: (certificate, key) PEM files to serve HTTPS with."""
         self.dir = root / "city"
         self.dir.mkdir()
         help_text = subprocess.run([str(CITY), "--help"], capture_output=True, text=True).stdout
         self.flags = ["--no-encryption"] if "--no-encryption" in help_text else []
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+        serve_tls = ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])] if tls else []
         self.log = open(root / "city.log", "wb")
         self.proc = subprocess.Popen(
-            [str(CITY), *self.flags, "--data-dir", str(self.dir), "serve", "--listen", f"127.0.0.1:{self.port}"],
+            [str(CITY), *self.flags, "--data-dir", str(self.dir), "serve", "--listen", f"127.0.0.1:{self.port}",
+             *serve_tls],
             stdout=self.log, stderr=subprocess.STDOUT, env=dict(os.environ, XINFANG_LOG="warn"),
         )
         wait_port(self.port)

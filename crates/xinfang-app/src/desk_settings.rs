@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use xinfang_core::FieldError;
 use xinfang_idcard::{
-    CardRead, HttpConfig, HttpReader, IdReader, ReadError, SerialConfig, SerialReader,
+    CardRead, FieldMap, HttpConfig, HttpReader, IdReader, ReadError, SerialConfig, SerialReader,
 };
 use xinfang_store::{DISPLAY, ID_READER, Staff, Store};
 
@@ -25,6 +25,32 @@ pub struct ReaderSettings {
     pub kind: String,
     pub port: String,
     pub url: String,
+    /// For `http`: which of the vendor's keys holds which field, as JSON
+    /// (`{"name": "xm", "id_number": ["sfzh", "cardNo"]}`); empty: the usual keys.
+    pub field_map: String,
+}
+
+/// The field map of an `http` reader's settings: the usual keys when empty.
+fn field_map(text: &str) -> Result<FieldMap, FieldError> {
+    if text.trim().is_empty() {
+        return Ok(FieldMap::default());
+    }
+    serde_json::from_str(text).map_err(|e| {
+        FieldError::new(
+            "field_map",
+            "field_map_invalid",
+            format!(
+                "字段对照不是有效的 JSON（{e}）：应为 {{\"name\": \"xm\", \"id_number\": [\"sfzh\", \"cardNo\"]}} 这样的对照，不需要时留空。"
+            ),
+        )
+    })
+}
+
+fn http_config(s: &ReaderSettings) -> Result<HttpConfig, FieldError> {
+    Ok(HttpConfig {
+        fields: field_map(&s.field_map)?,
+        ..HttpConfig::new(s.url.clone())
+    })
 }
 
 pub const READER_KINDS: &[(&str, &str)] = &[
@@ -100,21 +126,24 @@ pub fn check_reader_settings(s: &ReaderSettings) -> Result<ReaderSettings, Field
         )),
         "http" => match HttpReader::new(HttpConfig::new(url.clone())) {
             Err(e @ ReadError::BadUrl(_)) => Err(FieldError::new("url", e.code(), e.to_string())),
-            _ => Ok(ReaderSettings {
-                kind: kind.into(),
-                port: String::new(),
-                url,
-            }),
+            _ => {
+                field_map(&s.field_map)?;
+                Ok(ReaderSettings {
+                    kind: kind.into(),
+                    url,
+                    field_map: s.field_map.trim().to_owned(),
+                    ..Default::default()
+                })
+            }
         },
         "serial" => Ok(ReaderSettings {
             kind: kind.into(),
             port,
-            url: String::new(),
+            ..Default::default()
         }),
         _ => Ok(ReaderSettings {
             kind: kind.into(),
-            port: String::new(),
-            url: String::new(),
+            ..Default::default()
         }),
     }
 }
@@ -177,7 +206,7 @@ pub fn read_card(s: &ReaderSettings, today: NaiveDate) -> CmdResult<CardFill> {
             .spawn(|| -> Result<CardRead, FieldError> {
                 let mut reader: Box<dyn IdReader> = match s.kind.as_str() {
                     "serial" => Box::new(SerialReader::open(&SerialConfig::new(&s.port)).map_err(reader_error)?),
-                    "http" => Box::new(HttpReader::new(HttpConfig::new(&s.url)).map_err(reader_error)?),
+                    "http" => Box::new(HttpReader::new(http_config(&s)?).map_err(reader_error)?),
                     "wedge" => {
                         return Err(FieldError::new(
                             "reader",
@@ -250,6 +279,7 @@ mod tests {
             kind: kind.into(),
             port: port.into(),
             url: url.into(),
+            field_map: String::new(),
         }
     }
 
@@ -273,12 +303,71 @@ mod tests {
             (s("http", "", ""), "url"),
             (s("http", "", "ftp://x/"), "url"),
             (s("http", "", "127.0.0.1:80"), "url"),
+            (
+                ReaderSettings {
+                    field_map: "{name: xm}".into(),
+                    ..s("http", "", "http://127.0.0.1:19196/readcard")
+                },
+                "field_map",
+            ),
         ];
         for (input, field) in cases {
             let e = check_reader_settings(&input).unwrap_err();
             assert_eq!(e.field, field, "{input:?}");
             assert!(!e.message.is_empty());
         }
+    }
+
+    /// A vendor's service on loopback answering one read with its own key names.
+    fn vendor_service(body: &'static str) -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/readcard", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut head = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while head.read_line(&mut line).unwrap() > 0 && line != "\r\n" {
+                line.clear();
+            }
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+        });
+        url
+    }
+
+    #[test]
+    fn a_vendor_service_with_its_own_key_names_fills_the_form_through_the_field_map() {
+        const BODY: &str = r#"{"ret": 0, "info": {"PeopleName": "王读卡", "PeopleSex": "女",
+            "PeopleNation": "汉", "PeopleBirthday": "19900102", "PeopleAddress": "山西省晋城市沁水县1号",
+            "PeopleIDCode": "140521199001020021", "Department": "沁水县公安局",
+            "StartDate": "20200101", "EndDate": "20400101"}}"#;
+        let map = r#"{"name": "info.PeopleName", "sex": "info.PeopleSex", "nation": "info.PeopleNation",
+            "birth_date": "info.PeopleBirthday", "address": "info.PeopleAddress",
+            "id_number": "info.PeopleIDCode", "issuing_authority": "info.Department",
+            "valid_from": "info.StartDate", "valid_to": "info.EndDate"}"#;
+        let today = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        // The usual keys find nothing in this vendor's answer.
+        assert!(read_card(&s("http", "", &vendor_service(BODY)), today).is_err());
+        let settings = ReaderSettings {
+            field_map: map.into(),
+            ..s("http", "", &vendor_service(BODY))
+        };
+        assert_eq!(check_reader_settings(&settings).unwrap().field_map, map);
+        let f = read_card(&settings, today).unwrap();
+        assert_eq!(
+            (
+                f.name.as_str(),
+                f.sex.as_str(),
+                f.id_number.as_str(),
+                f.birth_date.as_str()
+            ),
+            ("王读卡", "female", "140521199001020021", "1990-01-02")
+        );
     }
 
     #[test]

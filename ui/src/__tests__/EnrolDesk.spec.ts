@@ -42,7 +42,7 @@ function mountAs(session: object) {
   const s = useSessionStore()
   s.session = session as never
   s.reference = reference as never
-  s.settings = { display: 'standard', reader: { kind: 'none', port: '', url: '' } }
+  s.settings = { display: 'standard', reader: { kind: 'none', port: '', url: '', field_map: '' } }
   return mount(SettingsView, { global: { plugins }, attachTo: document.body })
 }
 

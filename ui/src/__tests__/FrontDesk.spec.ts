@@ -31,7 +31,7 @@ function mountWith<T>(component: T, reader = 'none') {
   const s = useSessionStore()
   s.session = clerkSession as never
   s.reference = reference as never
-  s.settings = { display: 'standard', reader: { kind: reader, port: reader === 'serial' ? '/dev/pts/7' : '', url: '' } }
+  s.settings = { display: 'standard', reader: { kind: reader, port: reader === 'serial' ? '/dev/pts/7' : '', url: '', field_map: '' } }
   return mount(component as never, { global: { plugins }, attachTo: document.body })
 }
 
@@ -179,8 +179,8 @@ describe('设置', () => {
     mockIPC((cmd, args) => {
       calls.push({ cmd, args })
       if (cmd === 'test_id_reader') return CARD
-      if (cmd === 'set_id_reader') return { display: 'standard', reader: { kind: 'serial', port: '/dev/pts/7', url: '' } }
-      if (cmd === 'set_display_mode') return { display: 'large', reader: { kind: 'serial', port: '/dev/pts/7', url: '' } }
+      if (cmd === 'set_id_reader') return { display: 'standard', reader: { kind: 'serial', port: '/dev/pts/7', url: '', field_map: '' } }
+      if (cmd === 'set_display_mode') return { display: 'large', reader: { kind: 'serial', port: '/dev/pts/7', url: '', field_map: '' } }
       return []
     })
     const w = mountWith(SettingsView, 'serial')
@@ -191,7 +191,7 @@ describe('设置', () => {
     expect(w.find(q('reader-card')).text()).toContain(CARD.id_number)
     await w.find(q('reader-save')).trigger('click')
     await sleep(10)
-    expect(calls.find((c) => c.cmd === 'set_id_reader')?.args).toEqual({ settings: { kind: 'serial', port: '/dev/pts/7', url: '' } })
+    expect(calls.find((c) => c.cmd === 'set_id_reader')?.args).toEqual({ settings: { kind: 'serial', port: '/dev/pts/7', url: '', field_map: '' } })
     await w.find(`${q('display-large')} input`).setValue(true)
     await sleep(10)
     expect(calls.find((c) => c.cmd === 'set_display_mode')?.args).toEqual({ mode: 'large' })

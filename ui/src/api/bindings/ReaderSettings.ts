@@ -5,4 +5,9 @@
  * (the vendor's local reading service, `url`) or `wedge` (a reader that types the number and
  * Enter into the focused field).
  */
-export type ReaderSettings = { kind: string, port: string, url: string, };
+export type ReaderSettings = { kind: string, port: string, url: string, 
+/**
+ * For `http`: which of the vendor's keys holds which field, as JSON
+ * (`{"name": "xm", "id_number": ["sfzh", "cardNo"]}`); empty: the usual keys.
+ */
+field_map: string, };
