@@ -57,11 +57,14 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0029_open_limits.sql")),
         M::up(include_str!("../migrations/0030_local_settings.sql")),
         M::up(include_str!("../migrations/0031_queue_label.sql")),
+        M::up(include_str!("../migrations/0033_matter_number.sql")),
     ])
 }
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     migrations().to_latest(conn)?;
+    // Matters from before numbers (migration 0033) get theirs here: the rule is Rust's.
+    crate::numbers::fill_legacy(conn)?;
     Ok(())
 }
 

@@ -138,6 +138,7 @@ pub(crate) fn reapply_kept(conn: &mut Connection, own_device: &str) -> Result<()
     }
     // Merges, unmerges and splits an older version kept unapplied now count.
     crate::people::rederive(&tx, &Default::default())?;
+    crate::numbers::fill_legacy(&tx)?;
     if still_kept {
         state_set(&tx, "kept_columns", &fingerprint)?;
     } else {
@@ -348,12 +349,34 @@ impl<'a> Applier<'a> {
             })?
             .query_row(rusqlite::params_from_iter(keys.iter()), |r| r.get(0))
             .optional()?;
+        // Two matters with one number (numbers.rs): settled before the change applies.
+        let without_number;
+        let mut renumber_pulled = None;
+        let c = match c.fields.get("number").and_then(Value::as_str) {
+            Some(number) if c.entity == "matter" && cols.has("number") && !number.is_empty() => {
+                match crate::numbers::settle_clash(self.tx, &c.entity_id, number, &c.changed_at)? {
+                    crate::numbers::Clash::PulledLoses => {
+                        let mut stripped = c.clone();
+                        stripped.fields.remove("number");
+                        without_number = stripped;
+                        renumber_pulled = Some(number.to_owned());
+                        &without_number
+                    }
+                    _ => c,
+                }
+            }
+            _ => c,
+        };
         self.tx.execute_batch("SAVEPOINT pulled")?;
         self.fresh = rowid.is_none();
         let outcome = match rowid {
             None => self.insert(&t, cols, &keys, c),
             Some(rowid) => self.update(&t, cols, &where_sql, &keys, rowid, device_id, c),
-        };
+        }
+        .and_then(|()| match &renumber_pulled {
+            Some(taken) => crate::numbers::renumber(self.tx, &c.entity_id, taken, &c.changed_at),
+            None => Ok(()),
+        });
         // Fields a newer desk wrote that have no column here yet stay in the log.
         // (Change metadata such as `meta_base` is never a column.)
         let partly = c
@@ -1109,6 +1132,8 @@ impl DeskReplica for Store {
         if kept {
             state_set(&tx, "kept_pending", "1")?;
         }
+        // Matters from desks that predate numbers.
+        crate::numbers::fill_legacy(&tx)?;
         tx.commit()?;
         if applied > 0 {
             tracing::info!(applied, "pulled changes applied");
