@@ -264,6 +264,9 @@ pub struct AuditRow {
     pub entity: String,
     pub entity_label: String,
     pub entity_id: String,
+    /// The record's 编号 as screens show it (matters and visits); empty for others, shown by
+    /// their label alone.
+    pub entity_number: String,
     pub device_id: String,
     pub detail: String,
 }
@@ -1377,15 +1380,31 @@ impl AppState {
                 return Err(errors.into());
             }
             let blank = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+            // A 事项编号 or 来访编号 finds its record; anything else is taken as an id.
+            let record = match blank(&query.record_id) {
+                Some(typed) => Some(match store.find_matter(&typed)? {
+                    Some(id) => id,
+                    None => store.find_visit(&typed)?.unwrap_or(typed),
+                }),
+                None => None,
+            };
             let entries = store.audit_entries(&AuditFilter {
                 staff_id: blank(&query.staff_id),
-                entity_id: blank(&query.record_id),
+                entity_id: record,
                 from,
                 to,
                 limit: Some(AUDIT_VIEW_LIMIT),
             })?;
             let staff = store.list_staff()?;
-            Ok(entries.into_iter().map(|e| audit_row(e, &staff)).collect())
+            entries
+                .into_iter()
+                .map(|e| {
+                    let number = store
+                        .record_number(&e.entity, &e.entity_id)?
+                        .unwrap_or_default();
+                    Ok(audit_row(e, &staff, number))
+                })
+                .collect()
         })
     }
 
@@ -1425,7 +1444,7 @@ impl AppState {
     }
 }
 
-fn audit_row(e: AuditEntry, staff: &[Staff]) -> AuditRow {
+fn audit_row(e: AuditEntry, staff: &[Staff], entity_number: String) -> AuditRow {
     let staff_name = staff.iter().find(|s| s.id == e.staff_id).map_or_else(
         || e.staff_id.clone(),
         |s| format!("{}（{}）", s.display_name, s.username),
@@ -1444,6 +1463,7 @@ fn audit_row(e: AuditEntry, staff: &[Staff]) -> AuditRow {
         entity_label: entity_label(&e.entity),
         entity: e.entity,
         entity_id: e.entity_id,
+        entity_number,
         device_id: e.device_id,
         detail: e.detail,
     }

@@ -142,6 +142,17 @@ pub fn normalize_number(raw: &str) -> String {
         .collect()
 }
 
+/// Whether `s` has the shape of a record id (a UUID, `8-4-4-4-12` hex digits): links carry
+/// ids, people type numbers.
+pub fn is_record_id(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +237,14 @@ mod tests {
         ] {
             assert_eq!(normalize_number(typed), want, "{typed}");
         }
+    }
+
+    #[test]
+    fn record_ids_are_told_from_numbers() {
+        assert!(is_record_id("0193a7c2-5b1e-7c3d-9e4f-0a1b2c3d4e5f"));
+        assert!(!is_record_id("沁水-2026-11-B0017"));
+        assert!(!is_record_id("2026-11-05-B017-1"));
+        assert!(!is_record_id(""));
     }
 
     /// A lettered number and a legacy one never coincide, whatever the counts.

@@ -125,8 +125,8 @@ const VISIT_EXTRA: [(&str, f64); 7] = [
     ("重复访", 7.0),
     ("处理方式", 12.0),
     ("事项状态", 10.0),
-    ("来访编号", 38.0),
-    ("事项编号", 38.0),
+    ("来访编号", 24.0),
+    ("事项编号", 22.0),
 ];
 
 fn visit_headers() -> Vec<(&'static str, f64)> {
@@ -221,8 +221,8 @@ pub fn write_visits(
                 yes(v.is_repeat),
                 t(v.disposition_label.clone()),
                 t(v.status_label.clone()),
-                t(v.visit_id.clone()),
-                t(v.matter_id.clone().unwrap_or_default()),
+                t(v.number.clone()),
+                t(v.matter_number.clone().unwrap_or_default()),
             ]
         })
         .collect();
@@ -691,7 +691,7 @@ pub fn write_rate_matters(
                 m.done_on.map_or_else(|| t(""), V::D),
                 t(m.evaluation.clone().unwrap_or_default()),
                 yes(m.counted),
-                t(m.matter_id.clone()),
+                t(m.matter_number.clone()),
             ]
         })
         .collect();
@@ -709,7 +709,7 @@ pub fn write_rate_matters(
             ("完成日期", 12.0),
             ("评价", 10.0),
             (counted, 10.0),
-            ("事项编号", 38.0),
+            ("事项编号", 22.0),
         ],
         &data,
     )

@@ -222,7 +222,7 @@ pub(crate) fn load_matter(conn: &Connection, id: &str) -> Result<MatterRow> {
     let row = conn
         .prepare_cached(
             "SELECT hall_code, first_visit_id, appeal_kind, category_code, confidential, status,
-               received_on, state, event_count, legal_route, coalesce(number, '')
+               received_on, state, event_count, legal_route, coalesce(shown_number, '')
              FROM matters WHERE id = ?1",
         )?
         .query_row([id], |r| {

@@ -1,13 +1,16 @@
 //! Matter and visit numbers in the store (`xinfang_core::numbering`, issue 20): given to a
 //! matter when this desk opens it, synced as its `number` field; legacy matters numbered here.
+//! What screens show is `shown_number`, derived by the triggers of migration 0033 (a number two
+//! desks gave alike shows as `number-2` on the matter with the greater id, on every replica).
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::{Map, json};
 use xinfang_core::numbering;
 use xinfang_core::regions::Regions;
 
-use crate::changelog::{self, Op};
 use crate::{Result, Store};
 
 /// This desk's letter: the one its server gave it, else the one from its device id.
@@ -25,7 +28,7 @@ fn short_name(hall: &str) -> String {
 /// The greatest count among this replica's numbers that start with `start` and continue with
 /// digits only (`沁水-2026-11-B` → the B numbers of the month), 0 when none.
 fn last_count(tx: &Connection, start: &str) -> Result<i64> {
-    // Digits sort between '0' and ':'; the unique index answers the range.
+    // Digits sort between '0' and ':'; the index on the given numbers answers the range.
     let mut stmt = tx.prepare_cached(
         "SELECT number FROM matters WHERE number >= ?1 || '0' AND number < ?1 || ':'",
     )?;
@@ -72,7 +75,7 @@ pub(crate) fn fill_legacy(conn: &Connection) -> Result<usize> {
     if missing.is_empty() {
         return Ok(0);
     }
-    let mut next: std::collections::HashMap<String, i64> = Default::default();
+    let mut next: HashMap<String, i64> = HashMap::new();
     let mut set = conn.prepare_cached("UPDATE matters SET number = ?2 WHERE id = ?1")?;
     let mut numbered = 0;
     for (id, hall, received_on) in &missing {
@@ -81,11 +84,12 @@ pub(crate) fn fill_legacy(conn: &Connection) -> Result<usize> {
         };
         let short = short_name(hall);
         let prefix = numbering::month_prefix(&short, day);
-        let n = match next.get_mut(&prefix) {
-            Some(n) => n,
-            None => next
-                .entry(prefix.clone())
-                .or_insert(last_count(conn, &prefix)?),
+        let n = match next.entry(prefix) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => {
+                let last = last_count(conn, v.key())?;
+                v.insert(last)
+            }
         };
         *n += 1;
         set.execute(params![
@@ -98,52 +102,14 @@ pub(crate) fn fill_legacy(conn: &Connection) -> Result<usize> {
     Ok(numbered)
 }
 
-/// A pulled matter change whose `number` another matter here already holds (two desks that
-/// numbered with one letter: an unenrolled desk's letter from its id, or a letter given again
-/// after its desk was revoked): the matter with the smaller id keeps the number, the other
-/// takes the next free one of its letter, written and logged here so every replica ends with
-/// the same.
-pub(crate) fn settle_clash(
-    tx: &Connection,
-    matter_id: &str,
-    number: &str,
-    now: &str,
-) -> Result<Clash> {
-    let holder: Option<String> = tx
-        .prepare_cached("SELECT id FROM matters WHERE number = ?1 AND id <> ?2")?
-        .query_row(params![number, matter_id], |r| r.get(0))
-        .optional()?;
-    let Some(holder) = holder else {
-        return Ok(Clash::None);
-    };
-    if matter_id < holder.as_str() {
-        renumber(tx, &holder, number, now)?;
-        Ok(Clash::HolderRenumbered)
-    } else {
-        Ok(Clash::PulledLoses)
-    }
-}
-
-pub(crate) enum Clash {
-    None,
-    HolderRenumbered,
-    /// Apply the change without its number, then [`renumber`] the pulled matter.
-    PulledLoses,
-}
-
-/// Gives `matter_id` the next free number of the letter and month of `taken` and logs it.
-pub(crate) fn renumber(tx: &Connection, matter_id: &str, taken: &str, now: &str) -> Result<()> {
-    // `沁水-2026-11-B0017` → start `沁水-2026-11-B`.
-    let start = taken.trim_end_matches(|c: char| c.is_ascii_digit());
-    let n = last_count(tx, start)? + 1;
-    let number = format!("{start}{n:04}");
-    tx.prepare_cached("UPDATE matters SET number = ?2 WHERE id = ?1")?
-        .execute(params![matter_id, number])?;
-    let mut f = Map::new();
-    f.insert("number".into(), json!(number));
-    changelog::append(tx, "matter", matter_id, Op::Update, f, now)?;
-    tracing::warn!("two matters carried one number; the later one renumbered");
-    Ok(())
+/// The number a matter shows (empty for a matter not here, or one without a number yet).
+pub(crate) fn shown_matter_number(tx: &Connection, matter_id: &str) -> Result<String> {
+    Ok(tx
+        .prepare_cached("SELECT shown_number FROM matters WHERE id = ?1")?
+        .query_row([matter_id], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten()
+        .unwrap_or_default())
 }
 
 /// A visit's number from its stored day and queue number (`沁水-2026-11-05-B017`); a visit from
@@ -182,8 +148,64 @@ impl Store {
         }
         Ok(self
             .conn
-            .prepare_cached("SELECT id FROM matters WHERE number = ?1")?
+            .prepare_cached("SELECT id FROM matters WHERE shown_number = ?1")?
             .query_row([&number], |r| r.get(0))
             .optional()?)
+    }
+}
+
+impl Store {
+    /// The visit a typed visit number names (`沁水-2026-11-05-B017`): its day and queue number
+    /// in a hall of that short name.
+    pub fn find_visit(&self, typed: &str) -> Result<Option<String>> {
+        let number = numbering::normalize_number(typed);
+        // Short name, year, month, day, label: the name itself has no '-'.
+        let parts: Vec<&str> = number.rsplitn(5, '-').collect();
+        let [label, d, m, y, short] = parts[..] else {
+            return Ok(None);
+        };
+        let Ok(day) = format!("{y}-{m}-{d}").parse::<NaiveDate>() else {
+            return Ok(None);
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, hall_code FROM visits
+             WHERE visit_date = ?1 AND coalesce(queue_label, CAST(queue_no AS TEXT)) = ?2",
+        )?;
+        let found: Vec<(String, String)> = stmt
+            .query_map(params![day.to_string(), label], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(found
+            .into_iter()
+            .find(|(_, hall)| short_name(hall) == short)
+            .map(|(id, _)| id))
+    }
+
+    /// The number a record is shown by, for the records that have one (matters, visits).
+    pub fn record_number(&self, entity: &str, id: &str) -> Result<Option<String>> {
+        Ok(match entity {
+            "matter" => self
+                .conn
+                .prepare_cached("SELECT shown_number FROM matters WHERE id = ?1")?
+                .query_row([id], |r| r.get::<_, Option<String>>(0))
+                .optional()?
+                .flatten(),
+            "visit" => self
+                .conn
+                .prepare_cached(
+                    "SELECT hall_code, visit_date, queue_label, queue_no FROM visits WHERE id = ?1",
+                )?
+                .query_row([id], |r| {
+                    Ok(visit_number(
+                        &r.get::<_, String>(0)?,
+                        &r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?.as_deref(),
+                        r.get(3)?,
+                    ))
+                })
+                .optional()?,
+            _ => None,
+        })
     }
 }

@@ -349,34 +349,12 @@ impl<'a> Applier<'a> {
             })?
             .query_row(rusqlite::params_from_iter(keys.iter()), |r| r.get(0))
             .optional()?;
-        // Two matters with one number (numbers.rs): settled before the change applies.
-        let without_number;
-        let mut renumber_pulled = None;
-        let c = match c.fields.get("number").and_then(Value::as_str) {
-            Some(number) if c.entity == "matter" && cols.has("number") && !number.is_empty() => {
-                match crate::numbers::settle_clash(self.tx, &c.entity_id, number, &c.changed_at)? {
-                    crate::numbers::Clash::PulledLoses => {
-                        let mut stripped = c.clone();
-                        stripped.fields.remove("number");
-                        without_number = stripped;
-                        renumber_pulled = Some(number.to_owned());
-                        &without_number
-                    }
-                    _ => c,
-                }
-            }
-            _ => c,
-        };
         self.tx.execute_batch("SAVEPOINT pulled")?;
         self.fresh = rowid.is_none();
         let outcome = match rowid {
             None => self.insert(&t, cols, &keys, c),
             Some(rowid) => self.update(&t, cols, &where_sql, &keys, rowid, device_id, c),
-        }
-        .and_then(|()| match &renumber_pulled {
-            Some(taken) => crate::numbers::renumber(self.tx, &c.entity_id, taken, &c.changed_at),
-            None => Ok(()),
-        });
+        };
         // Fields a newer desk wrote that have no column here yet stay in the log.
         // (Change metadata such as `meta_base` is never a column.)
         let partly = c

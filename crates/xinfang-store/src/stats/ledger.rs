@@ -36,6 +36,8 @@ pub struct LedgerPerson {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LedgerVisit {
     pub visit_id: String,
+    /// 来访编号 (`沁水-2026-11-05-B017`).
+    pub number: String,
     pub hall_code: String,
     /// RFC 3339, +08:00.
     pub visited_at: String,
@@ -53,6 +55,8 @@ pub struct LedgerVisit {
     pub is_repeat: bool,
     pub confidential: bool,
     pub matter_id: Option<String>,
+    /// 事项编号 of its matter (`沁水-2026-11-B0017`).
+    pub matter_number: Option<String>,
     pub status_label: String,
     pub disposition_label: String,
 }
@@ -119,7 +123,8 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT x.id, x.hall_code, x.visited_at, x.queue_no, coalesce(s.display_name, ''), x.head_count,
                x.appeal, x.appeal_kind, x.category_code, coalesce(x.agency, ''), coalesce(x.place_code, ''),
-               x.is_repeat, x.matter_id, m.id IS NOT NULL, coalesce(m.confidential, 0), m.received_on, m.state
+               x.is_repeat, x.matter_id, m.id IS NOT NULL, coalesce(m.confidential, 0), m.received_on, m.state,
+               x.visit_date, x.queue_label, m.shown_number
              FROM visits x LEFT JOIN staff s ON s.id = x.clerk_id LEFT JOIN matters m ON m.id = x.matter_id
              WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)
              ORDER BY x.visited_at, x.queue_no",
@@ -168,8 +173,16 @@ impl Store {
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
+            let hall_code: String = r.get(1)?;
             out.push(LedgerVisit {
-                hall_code: r.get(1)?,
+                number: crate::numbers::visit_number(
+                    &hall_code,
+                    &r.get::<_, String>(17)?,
+                    r.get::<_, Option<String>>(18)?.as_deref(),
+                    r.get(3)?,
+                ),
+                matter_number: r.get(19)?,
+                hall_code,
                 visited_at: r.get(2)?,
                 queue_no: r.get(3)?,
                 clerk_name: r.get(4)?,
