@@ -410,7 +410,8 @@ pub fn queue_slip(
         phone: store
             .hall_setting(xinfang_store::HALL_PHONE)?
             .unwrap_or_default(),
-        visit_ref: visit_id.to_owned(),
+        // 来访编号, never the visit's id (issue 20).
+        visit_ref: detail.visit.number.clone(),
         date: today,
     })
 }

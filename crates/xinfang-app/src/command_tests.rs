@@ -2618,6 +2618,13 @@ fn matters_and_visits_go_by_their_numbers() {
         format!("沁水-{}-{}", today.format("%Y-%m-%d"), row.queue_label)
     );
     assert_eq!(row.matter_number, number);
+    // The queue slip prints the visit's number (and its QR code), not its id.
+    let slip = state
+        .act(Action::RegisterVisit, |store, me| {
+            crate::api::queue_slip(store, me, &r.visit_id, today)
+        })
+        .unwrap();
+    assert_eq!(slip.visit_ref, row.number);
     // The audit view finds a record by its number and shows the number.
     state.login("supervisor", PW).unwrap();
     state.visit_detail(&r.visit_id).unwrap();
