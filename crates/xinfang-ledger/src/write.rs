@@ -360,6 +360,8 @@ pub fn write_consultations(path: &Path, rows: &[LedgerConsultation]) -> Result<(
                 t(c.laws_cited.clone()),
                 n(c.duration_minutes as f64),
                 yes(c.follow_up),
+                t(c.visit_number.clone()),
+                // The record's id stays: `xinfang notice render --consultation` takes it.
                 t(c.id.clone()),
             ]
         })
@@ -378,6 +380,7 @@ pub fn write_consultations(path: &Path, rows: &[LedgerConsultation]) -> Result<(
             ("引用法律", 24.0),
             ("时长（分钟）", 10.0),
             ("需跟进", 8.0),
+            ("来访编号", 24.0),
             ("记录编号", 38.0),
         ],
         &data,
@@ -403,6 +406,8 @@ pub fn write_mediations(path: &Path, rows: &[LedgerMediation]) -> Result<(), Led
                 n(m.sessions as f64),
                 t(m.outcome_label.clone()),
                 yes(m.judicial_confirmation),
+                t(m.visit_number.clone()),
+                // The record's id stays: `xinfang notice render --mediation` takes it.
                 t(m.id.clone()),
             ]
         })
@@ -420,6 +425,7 @@ pub fn write_mediations(path: &Path, rows: &[LedgerMediation]) -> Result<(), Led
             ("调解次数", 9.0),
             ("调解结果", 10.0),
             ("申请司法确认", 12.0),
+            ("来访编号", 24.0),
             ("记录编号", 38.0),
         ],
         &data,

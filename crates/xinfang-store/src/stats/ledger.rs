@@ -67,6 +67,8 @@ pub struct LedgerVisit {
 pub struct LedgerConsultation {
     pub id: String,
     pub visit_id: String,
+    /// 来访编号 of its visit (`沁水-2026-11-05-B017`).
+    pub visit_number: String,
     pub date: String,
     pub lawyer_name: String,
     pub visitor_names: Vec<String>,
@@ -84,6 +86,8 @@ pub struct LedgerConsultation {
 pub struct LedgerMediation {
     pub id: String,
     pub visit_id: String,
+    /// 来访编号 of its visit (`沁水-2026-11-05-B017`).
+    pub visit_number: String,
     pub date: String,
     pub mediator_name: String,
     pub dispute_type_name: String,
@@ -210,7 +214,8 @@ impl Store {
     pub fn consultation_ledger(&self, q: &StatsQuery) -> Result<Vec<LedgerConsultation>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT k.id, k.visit_id, substr(k.created_at, 1, 10), coalesce(s.display_name, ''), k.question,
-               k.advice, k.legal_route, k.laws_cited, k.duration_minutes, k.follow_up, coalesce(m.confidential, 0)
+               k.advice, k.legal_route, k.laws_cited, k.duration_minutes, k.follow_up, coalesce(m.confidential, 0),
+               x.hall_code, x.visit_date, x.queue_label, x.queue_no
              FROM consultations k JOIN visits x ON x.id = k.visit_id
                LEFT JOIN staff s ON s.id = k.lawyer_id LEFT JOIN matters m ON m.id = x.matter_id
              WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)
@@ -223,6 +228,12 @@ impl Store {
                     LedgerConsultation {
                         id: r.get(0)?,
                         visit_id: r.get(1)?,
+                        visit_number: crate::numbers::visit_number(
+                            &r.get::<_, String>(11)?,
+                            &r.get::<_, String>(12)?,
+                            r.get::<_, Option<String>>(13)?.as_deref(),
+                            r.get(14)?,
+                        ),
                         date: r.get(2)?,
                         lawyer_name: r.get(3)?,
                         visitor_names: Vec::new(),
@@ -252,7 +263,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT m.id, m.visit_id, substr(m.created_at, 1, 10), coalesce(s.display_name, ''), m.dispute_type,
                (SELECT count(*) FROM mediation_sessions ms WHERE ms.mediation_id = m.id),
-               m.outcome, m.judicial_confirmation
+               m.outcome, m.judicial_confirmation, x.hall_code, x.visit_date, x.queue_label, x.queue_no
              FROM mediations m JOIN visits x ON x.id = m.visit_id LEFT JOIN staff s ON s.id = m.mediator_id
              WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)
              ORDER BY m.created_at",
@@ -264,6 +275,12 @@ impl Store {
                 Ok(LedgerMediation {
                     id: r.get(0)?,
                     visit_id: r.get(1)?,
+                    visit_number: crate::numbers::visit_number(
+                        &r.get::<_, String>(8)?,
+                        &r.get::<_, String>(9)?,
+                        r.get::<_, Option<String>>(10)?.as_deref(),
+                        r.get(11)?,
+                    ),
                     date: r.get(2)?,
                     mediator_name: r.get(3)?,
                     dispute_type_name: xinfang_core::desk::dispute_type(&dispute)
