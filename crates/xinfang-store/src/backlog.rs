@@ -140,7 +140,7 @@ fn find_case(conn: &Connection, case_id: &str) -> Result<CaseRow> {
     ))?
     .query_row([case_id], case_row)
     .optional()?
-    .ok_or_else(|| StoreError::NotFound(format!("编号为 {case_id} 的积案")))
+    .ok_or_else(|| StoreError::NotFound("所查的积案".into()))
 }
 
 fn notes(conn: &Connection, case_id: &str) -> Result<Vec<BacklogNote>> {

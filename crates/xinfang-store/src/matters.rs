@@ -705,7 +705,7 @@ impl Store {
                 return Err(xinfang_core::FieldError::new(
                     "consultation_id",
                     "consultation_unknown",
-                    format!("没有找到编号为 {c} 的法律咨询记录，请从咨询记录中发起建议。"),
+                    "没有找到所选的法律咨询记录，请从咨询记录中发起建议。",
                 )
                 .into());
             }
