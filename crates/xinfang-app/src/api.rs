@@ -355,6 +355,13 @@ pub fn hand_off(
     Ok(store.hand_off(visit_id, desk, note, &me.id)?)
 }
 
+/// A visit's 来访编号 (`沁水-2026-11-05-B017`), for the text that names the visit just handed on
+/// (the number reveals nothing of a 检举控告).
+pub fn visit_number(store: &Store, me: &Staff, visit_id: &str) -> CmdResult<String> {
+    authorize(&me.roles, Action::HandOff).map_err(CommandError::forbidden)?;
+    Ok(store.record_number("visit", visit_id)?.unwrap_or_default())
+}
+
 /// A desk's open queue, for its lawyer or mediator; a report's visitors masked as in lists.
 pub fn desk_queue(store: &Store, me: &Staff, desk: Desk) -> CmdResult<Vec<QueueItem>> {
     authorize(&me.roles, desk_action(desk)).map_err(CommandError::forbidden)?;
