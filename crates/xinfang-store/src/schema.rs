@@ -63,8 +63,11 @@ fn migrations() -> Migrations<'static> {
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     migrations().to_latest(conn)?;
-    // Matters from before numbers (migration 0033) get theirs here: the rule is Rust's.
-    crate::numbers::fill_legacy(conn)?;
+    // Matters from before numbers (migration 0033) get theirs here: the rule is Rust's. One
+    // transaction: one fsync, not one per matter.
+    let tx = conn.transaction()?;
+    crate::numbers::fill_legacy(&tx)?;
+    tx.commit()?;
     Ok(())
 }
 
