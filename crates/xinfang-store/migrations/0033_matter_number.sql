@@ -22,7 +22,10 @@ CREATE TRIGGER matters_number_insert AFTER INSERT ON matters WHEN NEW.number IS 
     WHERE number = NEW.number;
 END;
 
-CREATE TRIGGER matters_number_update AFTER UPDATE OF number ON matters BEGIN
+-- A legacy number given with its shown number (numbers.rs `fill_legacy`: unique by making) needs
+-- no ranking: at the first open after the upgrade that is every old matter.
+CREATE TRIGGER matters_number_update AFTER UPDATE OF number ON matters
+WHEN OLD.number IS NOT NULL OR NEW.shown_number IS NOT NEW.number BEGIN
     UPDATE matters SET shown_number = NULL
     WHERE number IN (NEW.number, OLD.number) OR id = NEW.id;
     UPDATE matters SET shown_number = number || coalesce('-' || nullif(

@@ -76,7 +76,9 @@ pub(crate) fn fill_legacy(conn: &Connection) -> Result<usize> {
         return Ok(0);
     }
     let mut next: HashMap<String, i64> = HashMap::new();
-    let mut set = conn.prepare_cached("UPDATE matters SET number = ?2 WHERE id = ?1")?;
+    // Shown as given: a legacy number is unique on this replica by making (no trigger work).
+    let mut set =
+        conn.prepare_cached("UPDATE matters SET number = ?2, shown_number = ?2 WHERE id = ?1")?;
     let mut numbered = 0;
     for (id, hall, received_on) in &missing {
         let Ok(day) = received_on.parse::<NaiveDate>() else {
