@@ -101,18 +101,21 @@ def test_the_supervisor_opens_it_and_the_audit_view_lists_the_view(start_app_her
     newest = rows[0]
     assert "李科长" in newest.find_element(By.CSS_SELECTOR, tid("audit-row-staff")).text
     assert newest.find_element(By.CSS_SELECTOR, tid("audit-row-action")).text == "查看检举控告类事项"
-    assert matter_id in newest.find_element(By.CSS_SELECTOR, tid("audit-row-record")).text
+    # The record by its 事项编号 (issue 20), never its id.
+    number = report["matter_number"]
+    record = newest.find_element(By.CSS_SELECTOR, tid("audit-row-record")).text
+    assert number in record and matter_id not in record, record
     # Nothing was written for the lawyer's refused attempt.
     assert not any("张律师" in r.text for r in rows)
     full = [r for r in els(drv, "audit-row") if r.get_attribute("data-action") == "view_full_id"]
     assert full and "查看完整证件号码" in full[0].text and report["visitor_ids"][0] in full[0].text
     shot(drv, "audit")
 
-    # Filter by the record: only that matter's entries.
-    type_into(drv, "audit-record", matter_id)
+    # Filter by the record's number: only that matter's entries.
+    type_into(drv, "audit-record", number)
     click(drv, "audit-search")
     wait(drv).until(lambda d: all(
-        matter_id in r.find_element(By.CSS_SELECTOR, tid("audit-row-record")).text
+        number in r.find_element(By.CSS_SELECTOR, tid("audit-row-record")).text
         for r in els(d, "audit-row")) and len(els(d, "audit-row")) >= 1)
 
     # The chain the CLI verifies still holds.

@@ -82,7 +82,9 @@ def test_accept_extend_once_then_a_second_extension_is_refused(start_app, hall):
     link.click()
 
     wait(drv).until(lambda d: text_of(d, "matter-status") == "登记")
-    assert hall["today"]["matter_id"] in text_of(drv, "matter-head")
+    # The head names the matter by its 事项编号 (issue 20), never its id.
+    assert text_of(drv, "matter-number") == hall["today"]["matter_number"]
+    assert hall["today"]["matter_id"] not in text_of(drv, "matter-head")
     assert text_of(drv, "matter-kind") == "申诉求决类"
     disposition = deadline_row(drv, "disposition")
     assert disposition.find_element(By.CSS_SELECTOR, tid("deadline-due")).text == due_after(TODAY, 15)
@@ -141,6 +143,7 @@ def test_the_due_view_lists_an_old_matter_as_overdue(start_app, hall):
     assert "周桂兰" in row.text
     assert row.find_element(By.CSS_SELECTOR, tid("due-left")).text.startswith("超期")
     assert due_after(OLD, 15) in row.text
+    assert row.find_element(By.CSS_SELECTOR, tid("due-number")).text == hall["old"]["matter_number"]
     # Today's accepted matter is not overdue.
     fresh = hall["today"]["matter_id"]
     assert not any(r.get_attribute("data-matter") == fresh for r in els(drv, "due-overdue-row"))
@@ -155,7 +158,8 @@ def test_the_due_view_lists_an_old_matter_as_overdue(start_app, hall):
 def test_backlog_flag_note_clear_and_dashboard(start_app, hall, data_dir):
     # A second case, flagged from the CLI with a target date already past.
     target = (TODAY - dt.timedelta(days=5)).isoformat()
-    xinfang(data_dir, "backlog", "flag", hall["today"]["matter_id"], "--leader", "王副县长",
+    # The CLI takes the matter's number as printed.
+    xinfang(data_dir, "backlog", "flag", hall["today"]["matter_number"], "--leader", "王副县长",
             "--plan", "协调物业公司与街道共同解决。", "--target", target,
             "--on", (TODAY - dt.timedelta(days=20)).isoformat(), user="supervisor")
 

@@ -264,6 +264,9 @@ pub struct AuditRow {
     pub entity: String,
     pub entity_label: String,
     pub entity_id: String,
+    /// The record's 编号 as screens show it (matters and visits); empty for others, shown by
+    /// their label alone.
+    pub entity_number: String,
     pub device_id: String,
     pub detail: String,
 }
@@ -352,6 +355,13 @@ pub fn hand_off(
     Ok(store.hand_off(visit_id, desk, note, &me.id)?)
 }
 
+/// A visit's 来访编号 (`沁水-2026-11-05-B017`), for the text that names the visit just handed on
+/// (the number reveals nothing of a 检举控告).
+pub fn visit_number(store: &Store, me: &Staff, visit_id: &str) -> CmdResult<String> {
+    authorize(&me.roles, Action::HandOff).map_err(CommandError::forbidden)?;
+    Ok(store.record_number("visit", visit_id)?.unwrap_or_default())
+}
+
 /// A desk's open queue, for its lawyer or mediator; a report's visitors masked as in lists.
 pub fn desk_queue(store: &Store, me: &Staff, desk: Desk) -> CmdResult<Vec<QueueItem>> {
     authorize(&me.roles, desk_action(desk)).map_err(CommandError::forbidden)?;
@@ -407,7 +417,8 @@ pub fn queue_slip(
         phone: store
             .hall_setting(xinfang_store::HALL_PHONE)?
             .unwrap_or_default(),
-        visit_ref: visit_id.to_owned(),
+        // 来访编号, never the visit's id (issue 20).
+        visit_ref: detail.visit.number.clone(),
         date: today,
     })
 }
@@ -1384,15 +1395,31 @@ impl AppState {
                 return Err(errors.into());
             }
             let blank = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+            // A 事项编号 or 来访编号 finds its record; anything else is taken as an id.
+            let record = match blank(&query.record_id) {
+                Some(typed) => Some(match store.find_matter(&typed)? {
+                    Some(id) => id,
+                    None => store.find_visit(&typed)?.unwrap_or(typed),
+                }),
+                None => None,
+            };
             let entries = store.audit_entries(&AuditFilter {
                 staff_id: blank(&query.staff_id),
-                entity_id: blank(&query.record_id),
+                entity_id: record,
                 from,
                 to,
                 limit: Some(AUDIT_VIEW_LIMIT),
             })?;
             let staff = store.list_staff()?;
-            Ok(entries.into_iter().map(|e| audit_row(e, &staff)).collect())
+            entries
+                .into_iter()
+                .map(|e| {
+                    let number = store
+                        .record_number(&e.entity, &e.entity_id)?
+                        .unwrap_or_default();
+                    Ok(audit_row(e, &staff, number))
+                })
+                .collect()
         })
     }
 
@@ -1432,7 +1459,7 @@ impl AppState {
     }
 }
 
-fn audit_row(e: AuditEntry, staff: &[Staff]) -> AuditRow {
+fn audit_row(e: AuditEntry, staff: &[Staff], entity_number: String) -> AuditRow {
     let staff_name = staff.iter().find(|s| s.id == e.staff_id).map_or_else(
         || e.staff_id.clone(),
         |s| format!("{}（{}）", s.display_name, s.username),
@@ -1451,6 +1478,7 @@ fn audit_row(e: AuditEntry, staff: &[Staff]) -> AuditRow {
         entity_label: entity_label(&e.entity),
         entity: e.entity,
         entity_id: e.entity_id,
+        entity_number,
         device_id: e.device_id,
         detail: e.detail,
     }

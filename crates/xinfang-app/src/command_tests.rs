@@ -2680,3 +2680,81 @@ CgYIKoZIzj0EAwIDRwAwRAIgM0MC08j82/Rb8IYgz11du+dKgUxLwwYi00nDri4v\n\
 WgcCIEwJDR3+x6N7nDJfHaKefmEwth5HSsl44s/hbnTSesyD\n\
 -----END CERTIFICATE-----\n\
 ";
+
+/// Issue 20: a matter and a visit are shown and asked for by their numbers (事项编号
+/// `沁水-2026-11-B0017`, 来访编号 `沁水-2026-11-05-B017`), never by an id: the matter page, the
+/// day's list, opening a typed number, the audit view's search and rows.
+#[test]
+fn matters_and_visits_go_by_their_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    state.login("clerk", PW).unwrap();
+    let mut input = visit("钱检举", &id("19700101", "035"));
+    input.appeal = "举报某局工作人员收受好处费。".into();
+    input.appeal_kind = "report".into();
+    input.category = "纪检监察".into();
+    let r = state.register_visit(input).unwrap().registered;
+    let matter = state.matter_of_visit(&r.visit_id).unwrap();
+    let page = state.matter(&matter).unwrap();
+    let today = SystemClock.now_cst().date_naive();
+    let month = today.format("%Y-%m").to_string();
+    let number = page.matter.number.clone();
+    let count = number
+        .strip_prefix(&format!("沁水-{month}-"))
+        .unwrap_or_else(|| panic!("{number}"));
+    assert!(
+        count.len() == 5
+            && xinfang_core::queue::is_desk_letter(&count[..1])
+            && count[1..].bytes().all(|b| b.is_ascii_digit()),
+        "{number}"
+    );
+    // The number opens the page, typed as printed or loosely; the id still does (links).
+    let loose = format!(" {} ", number.to_lowercase().replace('-', "－"));
+    for typed in [number.as_str(), loose.as_str(), matter.as_str()] {
+        assert_eq!(state.matter(typed).unwrap().matter.id, matter, "{typed}");
+    }
+    let e = state.matter("沁水-2000-01-B9999").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert!(
+        e.message.contains("事项编号为“沁水-2000-01-B9999”"),
+        "{}",
+        e.message
+    );
+    let unknown = "0193a7c2-5b1e-7c3d-9e4f-0a1b2c3d4e5f";
+    let e = state.matter(unknown).unwrap_err();
+    assert!(!e.message.contains(unknown), "{}", e.message);
+    // The day's list: the visit's number and its matter's.
+    let rows = state.today().unwrap();
+    let row = rows.iter().find(|x| x.visit_id == r.visit_id).unwrap();
+    assert_eq!(
+        row.number,
+        format!("沁水-{}-{}", today.format("%Y-%m-%d"), row.queue_label)
+    );
+    assert_eq!(row.matter_number, number);
+    // The queue slip prints the visit's number (and its QR code), not its id.
+    let slip = state
+        .act(Action::RegisterVisit, |store, me| {
+            crate::api::queue_slip(store, me, &r.visit_id, today)
+        })
+        .unwrap();
+    assert_eq!(slip.visit_ref, row.number);
+    // The audit view finds a record by its number and shows the number.
+    state.login("supervisor", PW).unwrap();
+    state.visit_detail(&r.visit_id).unwrap();
+    state.matter(&number).unwrap();
+    let q = |record: &str| crate::api::AuditQuery {
+        record_id: record.into(),
+        ..Default::default()
+    };
+    let of_matter = state.audit_entries(q(&number)).unwrap();
+    // Every view of the 检举控告: the clerk's four, the supervisor's one.
+    assert_eq!(of_matter.len(), 5, "{of_matter:#?}");
+    assert!(
+        of_matter
+            .iter()
+            .all(|e| e.entity_id == matter && e.entity_number == number)
+    );
+    let of_visit = state.audit_entries(q(&row.number)).unwrap();
+    assert_eq!(of_visit.len(), 1, "{of_visit:#?}");
+    assert_eq!(of_visit[0].entity_number, row.number);
+}

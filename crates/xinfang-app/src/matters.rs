@@ -352,6 +352,8 @@ pub fn register_repeat_visit(
     hall_label: Option<&str>,
 ) -> CmdResult<Registered> {
     require(me, Action::RegisterVisit)?;
+    // The matter as typed in a visit file (`xinfang visit add`): its number, or its id.
+    let matter_id = &find_matter(store, matter_id)?;
     may_touch(store, me, matter_id)?;
     Ok(store.register_repeat_visit_labelled(visit, &me.id, matter_id, hall_label)?)
 }
@@ -370,6 +372,32 @@ pub fn view_matter(
     let owner = store.matter_owner(id)?;
     open_confidential(store, me, &owner, "matter", id, detail)?;
     Ok(store.matter(id, today, &cal(store))?)
+}
+
+/// The id of the matter a typed 事项编号 (or an id) names; not found says so with what was typed
+/// when it was a number.
+pub fn find_matter(store: &Store, number_or_id: &str) -> CmdResult<String> {
+    store.find_matter(number_or_id)?.ok_or_else(|| {
+        let t = number_or_id.trim();
+        let what = if t.is_empty() || xinfang_core::numbering::is_record_id(t) {
+            "该信访事项".to_owned()
+        } else {
+            format!(
+                "事项编号为“{}”的信访事项，请核对编号",
+                t.chars().take(40).collect::<String>()
+            )
+        };
+        xinfang_store::StoreError::NotFound(what).into()
+    })
+}
+
+/// A matter's 事项编号 (`沁水-2026-11-B0017`): shown where a matter is named, for whoever may
+/// view matters (the number reveals nothing of a 检举控告).
+pub fn matter_number(store: &Store, me: &Staff, matter_id: &str) -> CmdResult<String> {
+    require(me, Action::ViewMatter)?;
+    Ok(store
+        .record_number("matter", matter_id)?
+        .unwrap_or_default())
 }
 
 /// The matter registered with a visit: only an id, refused for a confidential visit to whom
@@ -669,9 +697,12 @@ fn date_or(d: &str, today: NaiveDate) -> String {
 }
 
 impl AppState {
-    pub fn matter(&self, matter_id: &str) -> CmdResult<MatterPage> {
+    /// A matter's page by its 事项编号 as printed or typed (`沁水-2026-11-B0017`), or by its id
+    /// (the links of the lists).
+    pub fn matter(&self, number_or_id: &str) -> CmdResult<MatterPage> {
         self.act(Action::ViewMatter, |store, me| {
-            page(store, me, matter_id, self.local_date())
+            let id = find_matter(store, number_or_id)?;
+            page(store, me, &id, self.local_date())
         })
     }
 

@@ -902,3 +902,55 @@ fn one_person_registered_offline_at_two_desks_is_one_visitor_everywhere() {
         .unwrap();
     assert_eq!(records, 1, "the city holds one visitor record");
 }
+
+common::both_backends! {
+/// 事项编号 (issue 20): two desks of a hall, each with the letter the server gave it, open
+/// matters offline in one month; after syncing both ways (and on a desk that joins later, from
+/// the city's snapshot) every replica holds every matter under the same number, none twice.
+fn matter_numbers_made_offline_reach_every_desk_unchanged() {
+    let server = Server::start();
+    let mut a = Desk::new("140521", 41);
+    let mut b = Desk::new("140521", 42);
+    a.enrol(&server.url, &server.enrol_code("140521")).unwrap();
+    b.enrol(&server.url, &server.enrol_code("140521")).unwrap();
+    a.register_new(2);
+    b.register_new(3);
+    a.sync().unwrap();
+    b.sync().unwrap();
+    a.sync().unwrap();
+    let numbers = |d: &Desk| -> Vec<(String, String)> {
+        let conn = d.db();
+        let mut stmt = conn
+            .prepare("SELECT id, shown_number FROM matters ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let on_a = numbers(&a);
+    assert_eq!(on_a.len(), 5);
+    assert_eq!(numbers(&b), on_a);
+    let distinct: BTreeSet<&String> = on_a.iter().map(|(_, n)| n).collect();
+    assert_eq!(distinct.len(), 5, "{on_a:?}");
+    // Two letters, the months of today, counts from 1 per letter.
+    let month = common::now().format("%Y-%m").to_string();
+    let mut counts: Vec<String> = on_a
+        .iter()
+        .map(|(_, n)| {
+            n.strip_prefix(&format!("沁水-{month}-"))
+                .unwrap_or_else(|| panic!("{n}"))
+                .to_owned()
+        })
+        .collect();
+    counts.sort();
+    let letter = |c: &str| c.chars().next().unwrap();
+    assert_ne!(letter(&counts[0]), letter(&counts[4]), "{counts:?}");
+    assert!(counts.iter().all(|c| c[1..].len() == 4 && c.ends_with(['1', '2', '3'])), "{counts:?}");
+    // A desk enrolled later takes the hall from the city: the same numbers.
+    let c = Desk::new("140521", 43);
+    c.enrol(&server.url, &server.enrol_code("140521")).unwrap();
+    c.sync().unwrap();
+    assert_eq!(numbers(&c), on_a);
+}
+}

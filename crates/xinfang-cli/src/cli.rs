@@ -457,8 +457,8 @@ pub fn run(args: Args) -> CmdResult {
                     format!("，重复访：此前来访 {} 次", r.repeat_of.len())
                 };
                 let mut text = format!(
-                    "登记成功，排队号 {}{repeat}（来访编号 {}）",
-                    r.queue_label, r.visit_id
+                    "登记成功，排队号 {}{repeat}（来访编号 {}，事项编号 {}）",
+                    r.queue_label, r.number, r.matter_number
                 );
                 if let Some(refusal) = &r.refusal {
                     text += &format!("\n不再受理：{}", refusal.message);

@@ -76,8 +76,8 @@ pub enum MatterCommand {
     },
     /// The matter registered with a visit.
     OfVisit { visit_id: String },
-    /// A person's matters with their status, to attach a repeat visit (`"matter_id"` in the
-    /// visit's JSON).
+    /// A person's matters with their status and 事项编号, to attach a repeat visit (`"matter_id"`
+    /// in the visit's JSON: the number or the id).
     List {
         /// The person's document number.
         #[arg(long)]
@@ -223,14 +223,25 @@ fn today_or(d: Option<NaiveDate>) -> NaiveDate {
 pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
     let json = args.json;
     let (mut store, me) = login(args)?;
+    // A matter is named by its 事项编号 as printed (`沁水-2026-11-B0017`), or by its id.
+    let resolved = match command {
+        MatterCommand::Show { id, .. }
+        | MatterCommand::Event { id, .. }
+        | MatterCommand::Classify { id, .. }
+        | MatterCommand::ProposeRoute { id, .. }
+        | MatterCommand::ConfirmRoute { id, .. }
+        | MatterCommand::Evaluate { id, .. } => matters::find_matter(&store, id)?,
+        _ => String::new(),
+    };
+    let id = &resolved;
     match command {
-        MatterCommand::Show { id, today } => {
+        MatterCommand::Show { today, .. } => {
             let v = matters::view_matter(&store, &me, id, today_or(*today), VIEW_DETAIL)?;
             print(json, &v, |v| {
                 let mut lines = vec![
                     format!(
                         "事项 {}：{}（{}，{}{}）",
-                        v.id,
+                        v.number,
                         v.status_label,
                         v.appeal_kind_label,
                         v.category_name,
@@ -287,9 +298,7 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
             });
         }
         MatterCommand::Event {
-            id,
-            file,
-            json_event,
+            file, json_event, ..
         } => {
             authorize(&me.roles, Action::RecordMatterEvent)?;
             let text = match (file, json_event) {
@@ -326,10 +335,10 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
             });
         }
         MatterCommand::Classify {
-            id,
             kind,
             category,
             route,
+            ..
         } => {
             let c = matters::classify(
                 &mut store,
@@ -354,10 +363,10 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
             });
         }
         MatterCommand::ProposeRoute {
-            id,
             route,
             note,
             consultation,
+            ..
         } => {
             let p = matters::propose_route(
                 &mut store,
@@ -373,7 +382,7 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
                 format!("已建议法定途径：{}，待接待员确认", p.route_name)
             });
         }
-        MatterCommand::ConfirmRoute { id, route } => {
+        MatterCommand::ConfirmRoute { route, .. } => {
             let c = matters::confirm_route(&mut store, &me, id, route.as_deref())?;
             print(json, &c, |c| {
                 format!(
@@ -400,7 +409,7 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
                     };
                     format!(
                         "  {} {}（{}）{left}\t{}\t{who}\t{}",
-                        i.due, i.deadline_label, i.status_label, i.category_name, i.matter_id
+                        i.due, i.deadline_label, i.status_label, i.category_name, i.number
                     )
                 };
                 // Only the first lines of a long list are listed: say so.
@@ -433,7 +442,7 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
                         };
                         format!(
                             "{}\t{}\t{}\t来访 {} 次{again}",
-                            m.matter_id, m.received_on, m.status_label, m.visits
+                            m.number, m.received_on, m.status_label, m.visits
                         )
                     })
                     .collect::<Vec<_>>()
@@ -442,14 +451,17 @@ pub fn matter(args: &Args, command: &MatterCommand) -> CmdResult {
         }
         MatterCommand::OfVisit { visit_id } => {
             let id = matters::matter_of_visit(&store, &me, visit_id)?;
-            print(json, &json!({ "matter_id": id }), |_| id.clone());
+            let number = matters::matter_number(&store, &me, &id)?;
+            print(json, &json!({ "matter_id": id, "number": number }), |_| {
+                number.clone()
+            });
         }
         MatterCommand::Evaluate {
-            id,
             result,
             channel,
             on,
             note,
+            ..
         } => {
             let input = xinfang_core::stats::EvaluationInput {
                 result: result.clone(),
@@ -476,7 +488,7 @@ pub fn backlog(args: &Args, command: &BacklogCommand) -> CmdResult {
                 format!(
                     "积案 {}（事项 {}）：{}",
                     c.id,
-                    c.matter_id,
+                    c.matter_number,
                     if c.open { "未化解" } else { "已化解" }
                 ),
                 format!(
@@ -506,6 +518,7 @@ pub fn backlog(args: &Args, command: &BacklogCommand) -> CmdResult {
             target,
             on,
         } => {
+            let matter_id = &matters::find_matter(&store, matter_id)?;
             let input = FlagInput {
                 leader: leader.clone(),
                 plan: plan.clone(),

@@ -75,6 +75,8 @@ pub enum QueueCommand {
 #[derive(Debug, Serialize)]
 pub struct QueueLine {
     pub visit_id: String,
+    /// 来访编号 (`沁水-2026-11-05-B017`).
+    pub number: String,
     pub queue_no: i64,
     /// The number shown and called: `17` (the hall's) or `B017` (a desk's own).
     pub queue_label: String,
@@ -94,6 +96,7 @@ impl From<QueueItem> for QueueLine {
     fn from(i: QueueItem) -> QueueLine {
         QueueLine {
             visit_id: i.visit.visit_id,
+            number: i.visit.number,
             queue_no: i.visit.queue_no,
             queue_label: i.visit.queue_label,
             status: i.handoff.state.code().to_owned(),
@@ -136,8 +139,9 @@ fn line_text(l: &QueueLine) -> String {
 pub fn handoff(args: &Args, visit_id: &str, desk: DeskArg, note: Option<&str>) -> CmdResult {
     let (mut store, me) = login(args)?;
     let h = xinfang_app::api::hand_off(&mut store, &me, visit_id, desk.into(), note.unwrap_or(""))?;
+    let number = xinfang_app::api::visit_number(&store, &me, &h.visit_id)?;
     print(args.json, &h, |h| {
-        format!("已转{}，等候接待（来访编号 {}）", h.desk_label, h.visit_id)
+        format!("已转{}，等候接待（来访编号 {number}）", h.desk_label)
     });
     Ok(())
 }

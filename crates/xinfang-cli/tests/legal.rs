@@ -818,3 +818,53 @@ fn a_skip_level_visit_is_flagged_in_its_json_and_its_notice_renders_from_the_vis
         "沁水县人力资源和社会保障局"
     );
 }
+
+/// Issue 20: the CLI's text names a matter by its 事项编号, never its id, and every matter
+/// command takes the number back as printed or typed loosely.
+#[test]
+fn the_cli_names_matters_by_their_numbers() {
+    let hall = hall();
+    let dir = hall.path();
+    let id = register(dir, "张三", 31, "2026-11-05", "拖欠工资三个月。");
+    let v = ok(as_user(dir, "clerk").args(["matter", "show", &id]));
+    let number = v["number"].as_str().unwrap().to_owned();
+    let count = number
+        .strip_prefix("沁水-2026-11-")
+        .unwrap_or_else(|| panic!("{number}"));
+    assert_eq!(count.len(), 5, "{number}");
+    let text = |args: &[&str]| -> String {
+        let out = as_user(dir, "clerk").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let loose = number.to_lowercase().replace('-', " - ");
+    for typed in [number.as_str(), loose.as_str()] {
+        let shown = text(&["matter", "show", typed]);
+        assert!(shown.starts_with(&format!("事项 {number}：")), "{shown}");
+        assert!(!shown.contains(&id), "{shown}");
+    }
+    let due = text(&["matter", "due", "--today", "2026-12-31"]);
+    assert!(due.contains(&number) && !due.contains(&id), "{due}");
+    // A step recorded by number lands on the matter.
+    let v = ok(as_user(dir, "clerk").args([
+        "matter",
+        "event",
+        &number,
+        "--event",
+        r#"{"kind":"accept","at":"2026-11-06","notice_no":null}"#,
+    ]));
+    assert_eq!(v["id"], id.as_str());
+    let e = refused(as_user(dir, "clerk").args(["matter", "show", "沁水-2026-11-Z9999"]));
+    assert_eq!(e["code"], "not_found");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("沁水-2026-11-Z9999"),
+        "{e}"
+    );
+}

@@ -64,6 +64,15 @@ fn a_clerk_hands_off_and_the_lawyer_takes_the_visitors_in_order() {
     assert_eq!(items.len(), 2);
     assert_eq!(items[0]["visit_id"], v1);
     assert_eq!(items[0]["queue_no"], first["queue_no"]);
+    // The 来访编号 people are told at registration (issue 20).
+    assert!(
+        first["number"]
+            .as_str()
+            .unwrap()
+            .starts_with("沁水-2025-03-03-"),
+        "{first}"
+    );
+    assert_eq!(items[0]["number"], first["number"]);
     assert_eq!(items[0]["status"], "waiting");
     assert_eq!(items[0]["note"], "咨询拆迁补偿");
     assert_eq!(items[1]["visit_id"], v2);

@@ -20,6 +20,7 @@ pub mod id;
 pub mod matter;
 pub mod mediation;
 pub mod notice;
+pub mod numbering;
 pub mod people;
 pub mod phone;
 pub mod queue;

@@ -125,8 +125,8 @@ const VISIT_EXTRA: [(&str, f64); 7] = [
     ("重复访", 7.0),
     ("处理方式", 12.0),
     ("事项状态", 10.0),
-    ("来访编号", 38.0),
-    ("事项编号", 38.0),
+    ("来访编号", 24.0),
+    ("事项编号", 22.0),
 ];
 
 fn visit_headers() -> Vec<(&'static str, f64)> {
@@ -221,8 +221,8 @@ pub fn write_visits(
                 yes(v.is_repeat),
                 t(v.disposition_label.clone()),
                 t(v.status_label.clone()),
-                t(v.visit_id.clone()),
-                t(v.matter_id.clone().unwrap_or_default()),
+                t(v.number.clone()),
+                t(v.matter_number.clone().unwrap_or_default()),
             ]
         })
         .collect();
@@ -360,6 +360,8 @@ pub fn write_consultations(path: &Path, rows: &[LedgerConsultation]) -> Result<(
                 t(c.laws_cited.clone()),
                 n(c.duration_minutes as f64),
                 yes(c.follow_up),
+                t(c.visit_number.clone()),
+                // The record's id stays: `xinfang notice render --consultation` takes it.
                 t(c.id.clone()),
             ]
         })
@@ -378,6 +380,7 @@ pub fn write_consultations(path: &Path, rows: &[LedgerConsultation]) -> Result<(
             ("引用法律", 24.0),
             ("时长（分钟）", 10.0),
             ("需跟进", 8.0),
+            ("来访编号", 24.0),
             ("记录编号", 38.0),
         ],
         &data,
@@ -403,6 +406,8 @@ pub fn write_mediations(path: &Path, rows: &[LedgerMediation]) -> Result<(), Led
                 n(m.sessions as f64),
                 t(m.outcome_label.clone()),
                 yes(m.judicial_confirmation),
+                t(m.visit_number.clone()),
+                // The record's id stays: `xinfang notice render --mediation` takes it.
                 t(m.id.clone()),
             ]
         })
@@ -420,6 +425,7 @@ pub fn write_mediations(path: &Path, rows: &[LedgerMediation]) -> Result<(), Led
             ("调解次数", 9.0),
             ("调解结果", 10.0),
             ("申请司法确认", 12.0),
+            ("来访编号", 24.0),
             ("记录编号", 38.0),
         ],
         &data,
@@ -691,7 +697,7 @@ pub fn write_rate_matters(
                 m.done_on.map_or_else(|| t(""), V::D),
                 t(m.evaluation.clone().unwrap_or_default()),
                 yes(m.counted),
-                t(m.matter_id.clone()),
+                t(m.matter_number.clone()),
             ]
         })
         .collect();
@@ -709,7 +715,7 @@ pub fn write_rate_matters(
             ("完成日期", 12.0),
             ("评价", 10.0),
             (counted, 10.0),
-            ("事项编号", 38.0),
+            ("事项编号", 22.0),
         ],
         &data,
     )

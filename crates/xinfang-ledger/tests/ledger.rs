@@ -123,6 +123,16 @@ fn export_then_import_gives_the_same_figures() {
 
     let sheet = read_table(&full).unwrap();
     assert_eq!(&sheet.headers[..15], COLUMNS.map(|c| c.header.to_owned()));
+    // The export's 来访编号 and 事项编号 are the numbers screens show, never ids (issue 20).
+    let col = |h: &str| sheet.headers.iter().position(|x| x == h).unwrap();
+    for (r, (_, cells)) in rows.iter().zip(&sheet.rows) {
+        assert!(r.number.starts_with("沁水-2025-"), "{}", r.number);
+        assert_eq!(cells[col("来访编号")], r.number);
+        let matter = r.matter_number.as_deref().unwrap();
+        assert!(matter.starts_with("沁水-2025-"), "{matter}");
+        assert_eq!(cells[col("事项编号")], matter);
+        assert!(!cells.contains(&r.visit_id), "{cells:?}");
+    }
     let checked = check_ledger(&sheet, ReferenceData::bundled(), now()).unwrap();
     assert!(checked.bad.is_empty(), "{:?}", checked.bad);
     assert_eq!(checked.good.len(), 3);

@@ -22,7 +22,7 @@ pub struct QueueSlip {
     pub wait_at: String,
     /// The hall's phone; empty when none is set.
     pub phone: String,
-    /// The visit's number, in the QR code and under it.
+    /// The visit's 来访编号 (`沁水-2026-11-05-B017`), in the QR code and under it.
     pub visit_ref: String,
     /// The day printed, for the document's date.
     pub date: chrono::NaiveDate,

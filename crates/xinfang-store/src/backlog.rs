@@ -31,6 +31,8 @@ pub struct BacklogNote {
 pub struct BacklogCase {
     pub id: String,
     pub matter_id: String,
+    /// 事项编号 of the matter (`沁水-2026-11-B0017`).
+    pub matter_number: String,
     pub hall_code: String,
     pub leader: String,
     pub plan: String,
@@ -138,7 +140,7 @@ fn find_case(conn: &Connection, case_id: &str) -> Result<CaseRow> {
     ))?
     .query_row([case_id], case_row)
     .optional()?
-    .ok_or_else(|| StoreError::NotFound(format!("编号为 {case_id} 的积案")))
+    .ok_or_else(|| StoreError::NotFound("所查的积案".into()))
 }
 
 fn notes(conn: &Connection, case_id: &str) -> Result<Vec<BacklogNote>> {
@@ -190,6 +192,7 @@ fn view(conn: &Connection, row: CaseRow, today: NaiveDate) -> Result<BacklogCase
         notes: notes(conn, &row.id)?,
         id: row.id,
         matter_id: row.matter_id,
+        matter_number: matter.number.clone(),
         hall_code: row.hall_code,
         leader: row.leader,
         plan: row.plan,

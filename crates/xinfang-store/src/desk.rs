@@ -38,6 +38,10 @@ pub struct VisitorBrief {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VisitRow {
     pub visit_id: String,
+    /// 来访编号 (`沁水-2026-11-05-B017`).
+    pub number: String,
+    /// 事项编号 of its matter (`沁水-2026-11-B0017`); empty when it has none.
+    pub matter_number: String,
     pub queue_no: i64,
     /// The queue number shown, called and printed (`17` or `B017`; older visits: their
     /// `queue_no`).
@@ -285,12 +289,20 @@ fn visit_row(
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let (hall, visit_date, matter_number): (String, String, Option<String>) = conn
+        .prepare_cached(
+            "SELECT x.hall_code, x.visit_date, m.shown_number
+             FROM visits x LEFT JOIN matters m ON m.id = x.matter_id WHERE x.id = ?1",
+        )?
+        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let (handoffs, closed) = desk_state(conn, &id)?;
     let status = visit_status(&handoffs, closed);
     let appeal_kind = AppealKind::parse(&kind).unwrap_or(AppealKind::Claim);
     let regions = ReferenceData::bundled().regions;
     let appeal = crate::confidential::reveal(opener, &id, appeal);
     Ok(VisitRow {
+        number: crate::numbers::visit_number(&hall, &visit_date, Some(&queue_label), queue_no),
+        matter_number: matter_number.unwrap_or_default(),
         visit_id: id,
         queue_no,
         queue_label,

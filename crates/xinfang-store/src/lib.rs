@@ -24,6 +24,7 @@ mod maintenance;
 mod matters;
 mod mediation;
 mod notices;
+mod numbers;
 mod other_halls;
 mod people;
 mod records;

@@ -77,6 +77,8 @@ pub struct AllowedEvent {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MatterView {
     pub id: String,
+    /// 事项编号 as shown and printed (`沁水-2026-11-B0017`, `xinfang_core::numbering`).
+    pub number: String,
     pub hall_code: String,
     pub first_visit_id: String,
     pub appeal: String,
@@ -110,6 +112,8 @@ pub struct MatterView {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DueItem {
     pub matter_id: String,
+    /// 事项编号 (`沁水-2026-11-B0017`).
+    pub number: String,
     pub hall_code: String,
     pub bucket: DueBucket,
     pub deadline_kind: DeadlineKind,
@@ -159,6 +163,8 @@ pub(crate) struct MatterRow {
     state: Option<String>,
     event_count: i64,
     legal_route: Option<String>,
+    /// 事项编号 (every matter has one once the store is open: numbers.rs).
+    pub(crate) number: String,
 }
 
 impl MatterRow {
@@ -216,7 +222,7 @@ pub(crate) fn load_matter(conn: &Connection, id: &str) -> Result<MatterRow> {
     let row = conn
         .prepare_cached(
             "SELECT hall_code, first_visit_id, appeal_kind, category_code, confidential, status,
-               received_on, state, event_count, legal_route
+               received_on, state, event_count, legal_route, coalesce(shown_number, '')
              FROM matters WHERE id = ?1",
         )?
         .query_row([id], |r| {
@@ -231,10 +237,11 @@ pub(crate) fn load_matter(conn: &Connection, id: &str) -> Result<MatterRow> {
                 r.get::<_, Option<String>>(7)?,
                 r.get::<_, i64>(8)?,
                 r.get::<_, Option<String>>(9)?,
+                r.get::<_, String>(10)?,
             ))
         })
         .optional()?
-        .ok_or_else(|| StoreError::NotFound(format!("编号为 {id} 的信访事项")))?;
+        .ok_or_else(|| StoreError::NotFound("所查的信访事项".into()))?;
     let (
         hall_code,
         first_visit_id,
@@ -246,12 +253,14 @@ pub(crate) fn load_matter(conn: &Connection, id: &str) -> Result<MatterRow> {
         state,
         n,
         route,
+        number,
     ) = row;
     Ok(MatterRow {
         hall_code,
         first_visit_id,
-        appeal_kind: AppealKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("事项 {id} 的诉求类别 {kind} 无法识别")))?,
+        appeal_kind: AppealKind::parse(&kind).ok_or_else(|| {
+            StoreError::Corrupt(format!("事项 {number} 的诉求类别 {kind} 无法识别"))
+        })?,
         category_code,
         confidential,
         status: from_code(&status)?,
@@ -259,6 +268,7 @@ pub(crate) fn load_matter(conn: &Connection, id: &str) -> Result<MatterRow> {
         state,
         event_count: n,
         legal_route: route,
+        number,
     })
 }
 
@@ -388,6 +398,7 @@ impl Store {
             .optional()?;
         Ok(MatterView {
             id: id.to_owned(),
+            number: row.number.clone(),
             hall_code: row.hall_code.clone(),
             first_visit_id: row.first_visit_id.clone(),
             appeal: appeal_of(&self.conn, self.opener.as_ref(), &row.first_visit_id)?,
@@ -694,7 +705,7 @@ impl Store {
                 return Err(xinfang_core::FieldError::new(
                     "consultation_id",
                     "consultation_unknown",
-                    format!("没有找到编号为 {c} 的法律咨询记录，请从咨询记录中发起建议。"),
+                    "没有找到所选的法律咨询记录，请从咨询记录中发起建议。",
                 )
                 .into());
             }
@@ -909,6 +920,7 @@ impl Store {
         };
         Ok(DueItem {
             matter_id: id.to_owned(),
+            number: row.number.clone(),
             hall_code: row.hall_code,
             bucket,
             deadline_kind: kind,

@@ -698,9 +698,10 @@ impl Store {
             })
             .optional()?;
         let Some(row) = row else {
-            return Err(StoreError::NotFound(format!(
-                "编号为 {id} 的冲突（可能已被其他设备处理，请先同步后再查看冲突列表）"
-            )));
+            // No id in the message: people see it (issue 20).
+            return Err(StoreError::NotFound(
+                "该冲突（可能已被其他设备处理，请先同步后再查看冲突列表）".into(),
+            ));
         };
         let conflict = read_conflict(&tx, row)?;
         let pick = |n: u32| -> Result<&ConflictOption> {

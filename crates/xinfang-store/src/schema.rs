@@ -57,11 +57,17 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0029_open_limits.sql")),
         M::up(include_str!("../migrations/0030_local_settings.sql")),
         M::up(include_str!("../migrations/0031_queue_label.sql")),
+        M::up(include_str!("../migrations/0032_matter_number.sql")),
     ])
 }
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     migrations().to_latest(conn)?;
+    // Matters from before numbers (migration 0032) get theirs here: the rule is Rust's. One
+    // transaction: one fsync, not one per matter.
+    let tx = conn.transaction()?;
+    crate::numbers::fill_legacy(&tx)?;
+    tx.commit()?;
     Ok(())
 }
 

@@ -102,6 +102,7 @@ impl Store {
         if touched.people {
             crate::people::rederive(&tx, &touched.new_visitors)?;
         }
+        crate::numbers::fill_legacy(&tx)?;
         state_set(&tx, "snapshot", &next_text)?;
         tx.commit()?;
         Ok(true)

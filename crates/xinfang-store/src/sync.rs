@@ -140,6 +140,7 @@ pub(crate) fn reapply_kept(conn: &mut Connection, own_device: &str) -> Result<()
     }
     // Merges, unmerges and splits an older version kept unapplied now count.
     crate::people::rederive(&tx, &Default::default())?;
+    crate::numbers::fill_legacy(&tx)?;
     if still_kept {
         state_set(&tx, "kept_columns", &fingerprint)?;
     } else {
@@ -1124,6 +1125,8 @@ impl DeskReplica for Store {
         if kept {
             state_set(&tx, "kept_pending", "1")?;
         }
+        // Matters from desks that predate numbers.
+        crate::numbers::fill_legacy(&tx)?;
         tx.commit()?;
         if applied > 0 {
             tracing::info!(applied, "pulled changes applied");

@@ -19,6 +19,8 @@ use crate::{Result, Store, now_text};
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Registered {
     pub visit_id: String,
+    /// 来访编号 (`沁水-2026-11-05-B017`).
+    pub number: String,
     pub visitor_ids: Vec<String>,
     /// Earlier visits of any of these visitors, newest first (a non-empty list means 重复访).
     pub repeat_of: Vec<String>,
@@ -28,6 +30,8 @@ pub struct Registered {
     /// own with its letter (`B017`), `xinfang_core::queue`.
     pub queue_label: String,
     pub matter_id: String,
+    /// 事项编号 of that matter (`沁水-2026-11-B0017`).
+    pub matter_number: String,
     /// 重复访: the visit joined an earlier matter (`matter_id`) instead of opening one.
     pub is_repeat: bool,
     /// 不再受理: why the joined matter will not be accepted again, to tell and print for the
@@ -45,6 +49,8 @@ pub struct Registered {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VisitSummary {
     pub visit_id: String,
+    /// 来访编号 (`沁水-2026-11-05-B017`), from the visit's day and queue number.
+    pub number: String,
     pub visited_at: String,
     pub queue_no: i64,
     /// The queue number shown (`17` or `B017`; older visits: their `queue_no`).
@@ -316,10 +322,7 @@ fn basis_code(b: SkipLevelBasis) -> &'static str {
 /// letter (the one its server gave it, else `xinfang_core::queue::desk_letter`) and the next
 /// of the numbers with that letter that day.
 pub(crate) fn local_queue_label(tx: &Connection, own_device: &str, day: &str) -> Result<String> {
-    let given = crate::sync::state_get(tx, crate::sync::QUEUE_LETTER)?
-        .filter(|l| xinfang_core::queue::is_desk_letter(l))
-        .and_then(|l| l.chars().next());
-    let letter = given.unwrap_or_else(|| xinfang_core::queue::desk_letter(own_device));
+    let letter = crate::numbers::desk_letter(tx, own_device)?;
     let last: i64 = tx
         .prepare_cached(
             "SELECT coalesce(max(CAST(substr(queue_label, 2) AS INTEGER)), 0) FROM visits
@@ -459,8 +462,11 @@ pub(crate) fn register_in(
         )?;
     }
 
+    let number = crate::numbers::visit_number(hall, &visit_date, Some(&queue_label), queue_no);
     if joins {
         return Ok(Registered {
+            matter_number: crate::numbers::shown_matter_number(tx, &matter_id)?,
+            number,
             visit_id,
             visitor_ids,
             repeat_of,
@@ -473,13 +479,15 @@ pub(crate) fn register_in(
         });
     }
     let confidential = visit.appeal_kind.is_confidential();
+    let given = crate::numbers::next_matter_number(tx, own_device, hall, &visit_date)?;
     tx.prepare_cached(
             "INSERT INTO matters(id, hall_code, first_visit_id, appeal_kind, category_code, confidential, status,
-               received_on, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'registered', ?7, ?8, ?8)",
+               received_on, created_at, updated_at, number)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'registered', ?7, ?8, ?8, ?9)",
         )?
-        .execute(params![matter_id, hall, visit_id, kind, visit.category_code, confidential, visit_date, now])?;
+        .execute(params![matter_id, hall, visit_id, kind, visit.category_code, confidential, visit_date, now, given])?;
     let mut f = Map::new();
+    f.insert("number".into(), json!(given));
     f.insert("hall_code".into(), json!(hall));
     f.insert("first_visit_id".into(), json!(visit_id));
     f.insert("appeal_kind".into(), json!(kind));
@@ -489,6 +497,8 @@ pub(crate) fn register_in(
     f.insert("received_on".into(), json!(visit_date));
     changelog::append(tx, "matter", &matter_id, Op::Insert, f, now)?;
     Ok(Registered {
+        matter_number: crate::numbers::shown_matter_number(tx, &matter_id)?,
+        number,
         visit_id,
         visitor_ids,
         repeat_of,
@@ -675,7 +685,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT x.id, x.visited_at, x.queue_no, x.appeal, x.appeal_kind, x.category_code, x.head_count, x.is_repeat,
                     coalesce(m.confidential, 0), x.skip_level,
-                    coalesce(x.queue_label, CAST(x.queue_no AS TEXT))
+                    coalesce(x.queue_label, CAST(x.queue_no AS TEXT)), x.hall_code, x.visit_date
              FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id
              LEFT JOIN matters m ON m.id = x.matter_id
              WHERE vv.person_id = ?1 ORDER BY x.visited_at DESC",
@@ -683,13 +693,20 @@ impl Store {
         let rows = stmt.query_map([visitor_id], |r| {
             let appeal_kind: String = r.get(4)?;
             let visit_id: String = r.get(0)?;
+            let label: String = r.get(10)?;
             Ok(VisitSummary {
+                number: crate::numbers::visit_number(
+                    &r.get::<_, String>(11)?,
+                    &r.get::<_, String>(12)?,
+                    Some(&label),
+                    r.get(2)?,
+                ),
                 confidential: xinfang_core::staff::visit_is_confidential(&appeal_kind, r.get(8)?),
                 appeal: crate::confidential::reveal(self.opener.as_ref(), &visit_id, r.get(3)?),
                 visit_id,
                 visited_at: r.get(1)?,
                 queue_no: r.get(2)?,
-                queue_label: r.get(10)?,
+                queue_label: label,
                 appeal_kind,
                 category_code: r.get(5)?,
                 head_count: r.get(6)?,
@@ -712,6 +729,8 @@ impl From<serde_json::Error> for crate::StoreError {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PersonMatter {
     pub matter_id: String,
+    /// 事项编号 (`沁水-2026-11-B0017`).
+    pub number: String,
     pub status: xinfang_core::matter::MatterStatus,
     pub status_label: String,
     pub received_on: String,
@@ -731,7 +750,7 @@ pub struct PersonMatter {
 pub(crate) const MATTERS_OF_PERSON: &str =
     "SELECT m.id, m.status, m.received_on, m.appeal_kind, m.category_code, m.confidential,
                     count(DISTINCT x.id), max(x.visited_at),
-                    json_extract(m.state, '$.re_review.opinion') IS NOT NULL
+                    json_extract(m.state, '$.re_review.opinion') IS NOT NULL, coalesce(m.shown_number, '')
              FROM visitors p
              JOIN visit_visitors vv ON vv.person_id = coalesce(p.merged_into, p.id)
              JOIN visits v ON v.id = vv.visit_id
@@ -759,6 +778,7 @@ impl Store {
                 r.get::<_, i64>(6)?,
                 r.get::<_, String>(7)?,
                 r.get::<_, bool>(8)?,
+                r.get::<_, String>(9)?,
             ))
         })?;
         let mut out = Vec::new();
@@ -773,11 +793,13 @@ impl Store {
                 visits,
                 last,
                 re_reviewed,
+                number,
             ) = row?;
             let status: xinfang_core::matter::MatterStatus =
                 serde_json::from_value(serde_json::Value::String(status))?;
             out.push(PersonMatter {
                 matter_id,
+                number,
                 status,
                 status_label: status.label_after(re_reviewed).to_owned(),
                 received_on,

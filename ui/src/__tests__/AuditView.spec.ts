@@ -19,6 +19,7 @@ const row = (over: Record<string, unknown>) => ({
   entity: 'matter',
   entity_label: '信访事项',
   entity_id: 'm-1',
+  entity_number: '沁水-2026-11-B0017',
   device_id: '0192abcd-ef00-7000-8000-000000000000',
   detail: '事项页面',
   ...over,
@@ -39,7 +40,7 @@ describe('AuditView', () => {
       if (cmd === 'list_staff') return [{ id: 'sup', username: 'supervisor', display_name: '李科长', roles: ['supervisor'], active: true, hall_code: '140521' }]
       if (cmd === 'audit_entries') {
         calls.push((args as { filter: unknown }).filter)
-        return [row({}), row({ seq: 2, action: 'view_full_id', action_label: '查看完整证件号码', entity: 'visitor', entity_label: '来访人', entity_id: 'v-9', detail: '' })]
+        return [row({}), row({ seq: 2, action: 'view_full_id', action_label: '查看完整证件号码', entity: 'visitor', entity_label: '来访人', entity_id: 'v-9', entity_number: '', detail: '' })]
       }
       return null
     })
@@ -49,7 +50,9 @@ describe('AuditView', () => {
     const rows = w.findAll(q('audit-row'))
     expect(rows).toHaveLength(2)
     expect(rows[0].find(q('audit-row-action')).text()).toBe('查看检举控告类事项')
-    expect(rows[0].find(q('audit-row-record')).text()).toBe('信访事项 m-1')
+    // A matter by its 事项编号, never its id; a visitor (no number) by its id.
+    expect(rows[0].find(q('audit-row-record')).text()).toBe('信访事项 沁水-2026-11-B0017')
+    expect(rows[1].find(q('audit-row-record')).text()).toBe('来访人 v-9')
     expect(rows[0].text()).toContain('2026-11-26 10:15:30')
     expect(rows[1].find(q('audit-row-staff')).text()).toBe('李科长（supervisor）')
     expect(w.find(q('audit-count')).text()).toContain('2')

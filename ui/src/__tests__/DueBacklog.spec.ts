@@ -20,6 +20,7 @@ function mountView(view: typeof DueView | typeof BacklogView) {
 
 const item = (over: Record<string, unknown>) => ({
   matter_id: 'm1',
+  number: '沁水-2026-09-B0001',
   hall_code: '140521',
   bucket: 'overdue',
   deadline_kind: 'disposition',
@@ -62,6 +63,7 @@ describe('DueView', () => {
     expect(w.find(q('due-overdue')).find(q('due-partial')).text()).toBe('（列出最紧急的 1 件）')
     expect(w.find(q('due-soon')).find(q('due-partial')).exists()).toBe(false)
     expect(w.find(q('due-overdue-row')).find(q('due-left')).text()).toBe('超期 48 日')
+    expect(w.find(q('due-overdue-row')).find(q('due-number')).text()).toBe('沁水-2026-09-B0001')
     const soon = w.findAll(q('due-soon-row'))
     expect(soon.map((r) => r.find(q('due-left')).text())).toEqual(['今日到期', '剩余 2 日'])
     expect(soon[1].text()).toContain('保密')
@@ -73,6 +75,7 @@ describe('DueView', () => {
 const backlogCase = (over: Record<string, unknown>) => ({
   id: 'c1',
   matter_id: 'm1',
+  matter_number: '沁水-2026-09-B0001',
   hall_code: '140521',
   leader: '李副县长',
   plan: '约谈用人单位',
@@ -118,6 +121,7 @@ describe('BacklogView', () => {
     expect(w.find(q('backlog-rate')).text()).toBe('50.0%')
     expect(w.find(q('backlog-leader-row')).text()).toContain('李副县长')
     expect(w.find(q('backlog-row')).text()).toContain('已超期')
+    expect(w.find(q('backlog-number')).text()).toBe('沁水-2026-09-B0001')
     await w.find(q('backlog-select')).trigger('click')
     await sleep(10)
     expect(w.find(q('clear-submit')).exists()).toBe(false) // a clerk may not clear

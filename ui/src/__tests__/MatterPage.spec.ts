@@ -30,6 +30,7 @@ function page(over: Record<string, unknown> = {}) {
   return {
     matter: {
       id: 'm1',
+      number: '沁水-2026-09-B0003',
       hall_code: '140521',
       first_visit_id: 'v1',
       appeal: '拖欠工资三个月',
@@ -82,6 +83,9 @@ describe('MatterPage', () => {
     const w = mountPage()
     await sleep(20)
     expect(w.find(q('matter-status')).text()).toBe('登记')
+    // The head names the matter by its 事项编号, not its id.
+    expect(w.find(q('matter-number')).text()).toBe('沁水-2026-09-B0003')
+    expect(w.find(q('matter-head')).text()).not.toContain('m1')
     const row = w.find(q('deadline-row'))
     expect(row.find(q('deadline-due')).text()).toBe('2026-10-09')
     expect(row.find(q('deadline-moved')).text()).toBe('遇节假日顺延')

@@ -43,7 +43,7 @@ describe('RegisterView', () => {
         calls++
         if (calls === 1)
           throw commandError('visitors[0].id_number', 'id_check_digit', '第 1 位来访人：身份证号码校验位不正确')
-        return { registered: { visit_id: 'v1', visitor_ids: ['p1'], repeat_of: [], queue_no: 7, queue_label: '7', matter_id: 'm1', skip_level: { flagged: false } }, warnings: [] }
+        return { registered: { visit_id: 'v1', number: '沁水-2026-11-26-7', visitor_ids: ['p1'], repeat_of: [], queue_no: 7, queue_label: '7', matter_id: 'm1', matter_number: '沁水-2026-11-B0017', skip_level: { flagged: false } }, warnings: [] }
       }
       if (cmd === 'check_id') return { valid: false, normalized: '', sex: null, birth_date: null, region_name: null, error: null, warnings: [], conflicts: [] }
       return []
@@ -62,6 +62,8 @@ describe('RegisterView', () => {
     await w.find(q('register-submit')).trigger('click')
     await sleep(10)
     expect(w.find(q('queue-number')).text()).toBe('7')
+    // The numbers the visitor is told, never the record ids.
+    expect(w.find(q('register-numbers')).text()).toBe('来访编号 沁水-2026-11-26-7，事项编号 沁水-2026-11-B0017')
     w.unmount()
   })
 

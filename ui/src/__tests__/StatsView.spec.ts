@@ -86,8 +86,8 @@ describe('StatsView', () => {
       }
       if (cmd === 'rate_matters')
         return [
-          { matter_id: 'm1', hall_code: '140521', received_on: '2025-03-03', status_label: '已受理', appeal_kind_label: '申诉求决类', category_name: '城乡建设', visitor_names: ['张三'], counted: true, due: '2025-03-18', done_on: '2025-03-10', evaluation: null },
-          { matter_id: 'm2', hall_code: '140521', received_on: '2025-03-05', status_label: '已登记', appeal_kind_label: '申诉求决类', category_name: '城乡建设', visitor_names: [], counted: false, due: '2025-03-20', done_on: null, evaluation: null },
+          { matter_id: 'm1', matter_number: '沁水-2025-03-B0001', hall_code: '140521', received_on: '2025-03-03', status_label: '已受理', appeal_kind_label: '申诉求决类', category_name: '城乡建设', visitor_names: ['张三'], counted: true, due: '2025-03-18', done_on: '2025-03-10', evaluation: null },
+          { matter_id: 'm2', matter_number: '沁水-2025-03-B0002', hall_code: '140521', received_on: '2025-03-05', status_label: '已登记', appeal_kind_label: '申诉求决类', category_name: '城乡建设', visitor_names: [], counted: false, due: '2025-03-20', done_on: null, evaluation: null },
         ]
       return null
     })

@@ -737,7 +737,7 @@ pub const SNAPSHOT: &[(&str, &str)] = &[
     (
         "matters",
         "SELECT id, hall_code, first_visit_id, appeal_kind, category_code, confidential, status,
-                received_on FROM matters",
+                received_on, number, shown_number FROM matters",
     ),
 ];
 

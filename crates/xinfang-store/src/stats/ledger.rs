@@ -36,6 +36,8 @@ pub struct LedgerPerson {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LedgerVisit {
     pub visit_id: String,
+    /// 来访编号 (`沁水-2026-11-05-B017`).
+    pub number: String,
     pub hall_code: String,
     /// RFC 3339, +08:00.
     pub visited_at: String,
@@ -53,6 +55,8 @@ pub struct LedgerVisit {
     pub is_repeat: bool,
     pub confidential: bool,
     pub matter_id: Option<String>,
+    /// 事项编号 of its matter (`沁水-2026-11-B0017`).
+    pub matter_number: Option<String>,
     pub status_label: String,
     pub disposition_label: String,
 }
@@ -63,6 +67,8 @@ pub struct LedgerVisit {
 pub struct LedgerConsultation {
     pub id: String,
     pub visit_id: String,
+    /// 来访编号 of its visit (`沁水-2026-11-05-B017`).
+    pub visit_number: String,
     pub date: String,
     pub lawyer_name: String,
     pub visitor_names: Vec<String>,
@@ -80,6 +86,8 @@ pub struct LedgerConsultation {
 pub struct LedgerMediation {
     pub id: String,
     pub visit_id: String,
+    /// 来访编号 of its visit (`沁水-2026-11-05-B017`).
+    pub visit_number: String,
     pub date: String,
     pub mediator_name: String,
     pub dispute_type_name: String,
@@ -119,7 +127,8 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT x.id, x.hall_code, x.visited_at, x.queue_no, coalesce(s.display_name, ''), x.head_count,
                x.appeal, x.appeal_kind, x.category_code, coalesce(x.agency, ''), coalesce(x.place_code, ''),
-               x.is_repeat, x.matter_id, m.id IS NOT NULL, coalesce(m.confidential, 0), m.received_on, m.state
+               x.is_repeat, x.matter_id, m.id IS NOT NULL, coalesce(m.confidential, 0), m.received_on, m.state,
+               x.visit_date, x.queue_label, m.shown_number
              FROM visits x LEFT JOIN staff s ON s.id = x.clerk_id LEFT JOIN matters m ON m.id = x.matter_id
              WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)
              ORDER BY x.visited_at, x.queue_no",
@@ -168,8 +177,16 @@ impl Store {
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
+            let hall_code: String = r.get(1)?;
             out.push(LedgerVisit {
-                hall_code: r.get(1)?,
+                number: crate::numbers::visit_number(
+                    &hall_code,
+                    &r.get::<_, String>(17)?,
+                    r.get::<_, Option<String>>(18)?.as_deref(),
+                    r.get(3)?,
+                ),
+                matter_number: r.get(19)?,
+                hall_code,
                 visited_at: r.get(2)?,
                 queue_no: r.get(3)?,
                 clerk_name: r.get(4)?,
@@ -197,7 +214,8 @@ impl Store {
     pub fn consultation_ledger(&self, q: &StatsQuery) -> Result<Vec<LedgerConsultation>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT k.id, k.visit_id, substr(k.created_at, 1, 10), coalesce(s.display_name, ''), k.question,
-               k.advice, k.legal_route, k.laws_cited, k.duration_minutes, k.follow_up, coalesce(m.confidential, 0)
+               k.advice, k.legal_route, k.laws_cited, k.duration_minutes, k.follow_up, coalesce(m.confidential, 0),
+               x.hall_code, x.visit_date, x.queue_label, x.queue_no
              FROM consultations k JOIN visits x ON x.id = k.visit_id
                LEFT JOIN staff s ON s.id = k.lawyer_id LEFT JOIN matters m ON m.id = x.matter_id
              WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)
@@ -210,6 +228,12 @@ impl Store {
                     LedgerConsultation {
                         id: r.get(0)?,
                         visit_id: r.get(1)?,
+                        visit_number: crate::numbers::visit_number(
+                            &r.get::<_, String>(11)?,
+                            &r.get::<_, String>(12)?,
+                            r.get::<_, Option<String>>(13)?.as_deref(),
+                            r.get(14)?,
+                        ),
                         date: r.get(2)?,
                         lawyer_name: r.get(3)?,
                         visitor_names: Vec::new(),
@@ -239,7 +263,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT m.id, m.visit_id, substr(m.created_at, 1, 10), coalesce(s.display_name, ''), m.dispute_type,
                (SELECT count(*) FROM mediation_sessions ms WHERE ms.mediation_id = m.id),
-               m.outcome, m.judicial_confirmation
+               m.outcome, m.judicial_confirmation, x.hall_code, x.visit_date, x.queue_label, x.queue_no
              FROM mediations m JOIN visits x ON x.id = m.visit_id LEFT JOIN staff s ON s.id = m.mediator_id
              WHERE x.visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR x.hall_code = ?3)
              ORDER BY m.created_at",
@@ -251,6 +275,12 @@ impl Store {
                 Ok(LedgerMediation {
                     id: r.get(0)?,
                     visit_id: r.get(1)?,
+                    visit_number: crate::numbers::visit_number(
+                        &r.get::<_, String>(8)?,
+                        &r.get::<_, String>(9)?,
+                        r.get::<_, Option<String>>(10)?.as_deref(),
+                        r.get(11)?,
+                    ),
                     date: r.get(2)?,
                     mediator_name: r.get(3)?,
                     dispute_type_name: xinfang_core::desk::dispute_type(&dispute)

@@ -37,6 +37,8 @@ pub struct Rates {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RateMatter {
     pub matter_id: String,
+    /// 事项编号 (`沁水-2026-11-B0017`).
+    pub matter_number: String,
     pub hall_code: String,
     pub received_on: NaiveDate,
     pub status_label: String,
@@ -141,6 +143,7 @@ impl Store {
                 } else {
                     visitor_names(&self.conn, &m.first_visit_id)?
                 },
+                matter_number: self.record_number("matter", &m.id)?.unwrap_or_default(),
                 matter_id: m.id.clone(),
                 hall_code: m.hall_code.clone(),
                 received_on: m.received_on,

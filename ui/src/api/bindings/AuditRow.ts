@@ -7,4 +7,9 @@ export type AuditRow = { seq: number, at: string, staff_id: string,
 /**
  * Display name and username, or the id when the account is unknown on this desk.
  */
-staff_name: string, action: string, action_label: string, entity: string, entity_label: string, entity_id: string, device_id: string, detail: string, };
+staff_name: string, action: string, action_label: string, entity: string, entity_label: string, entity_id: string, 
+/**
+ * The record's 编号 as screens show it (matters and visits); empty for others, shown by
+ * their label alone.
+ */
+entity_number: string, device_id: string, detail: string, };

@@ -5,7 +5,11 @@ import type { MatterStatus } from "./MatterStatus";
 /**
  * A backlog case with its matter's essentials and its notes.
  */
-export type BacklogCase = { id: string, matter_id: string, hall_code: string, leader: string, plan: string, target_date: string | null, flagged_on: string, flagged_by_name: string, cleared_on: string | null, clear_summary: string | null, open: boolean, 
+export type BacklogCase = { id: string, matter_id: string, 
+/**
+ * 事项编号 of the matter (`沁水-2026-11-B0017`).
+ */
+matter_number: string, hall_code: string, leader: string, plan: string, target_date: string | null, flagged_on: string, flagged_by_name: string, cleared_on: string | null, clear_summary: string | null, open: boolean, 
 /**
  * Open past its target date (as of the `today` asked for).
  */

@@ -7,7 +7,11 @@ import type { MatterStatus } from "./MatterStatus";
 /**
  * One line of the due lists.
  */
-export type DueItem = { matter_id: string, hall_code: string, bucket: DueBucket, deadline_kind: DeadlineKind, deadline_label: string, due: string, 
+export type DueItem = { matter_id: string, 
+/**
+ * 事项编号 (`沁水-2026-11-B0017`).
+ */
+number: string, hall_code: string, bucket: DueBucket, deadline_kind: DeadlineKind, deadline_label: string, due: string, 
 /**
  * Negative: days overdue.
  */

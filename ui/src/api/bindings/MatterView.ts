@@ -11,7 +11,11 @@ import type { RouteProposal } from "./RouteProposal";
 /**
  * A matter with everything its page shows.
  */
-export type MatterView = { id: string, hall_code: string, first_visit_id: string, appeal: string, 
+export type MatterView = { id: string, 
+/**
+ * 事项编号 as shown and printed (`沁水-2026-11-B0017`, `xinfang_core::numbering`).
+ */
+number: string, hall_code: string, first_visit_id: string, appeal: string, 
 /**
  * Visitors of the first visit, representatives first.
  */

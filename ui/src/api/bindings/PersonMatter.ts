@@ -4,7 +4,11 @@ import type { MatterStatus } from "./MatterStatus";
 /**
  * One matter of a person, as registration lists them to attach a repeat visit (重复访).
  */
-export type PersonMatter = { matter_id: string, status: MatterStatus, status_label: string, received_on: string, appeal_kind: string, category_code: string, confidential: boolean, 
+export type PersonMatter = { matter_id: string, 
+/**
+ * 事项编号 (`沁水-2026-11-B0017`).
+ */
+number: string, status: MatterStatus, status_label: string, received_on: string, appeal_kind: string, category_code: string, confidential: boolean, 
 /**
  * Visits of the matter (the first and its repeat visits).
  */

@@ -3,7 +3,11 @@
 /**
  * One matter behind a rate.
  */
-export type RateMatter = { matter_id: string, hall_code: string, received_on: string, status_label: string, appeal_kind_label: string, category_name: string, 
+export type RateMatter = { matter_id: string, 
+/**
+ * 事项编号 (`沁水-2026-11-B0017`).
+ */
+matter_number: string, hall_code: string, received_on: string, status_label: string, appeal_kind_label: string, category_name: string, 
 /**
  * Empty for confidential matters (检举控告): open the matter to see them.
  */

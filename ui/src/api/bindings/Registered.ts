@@ -5,7 +5,11 @@ import type { SkipLevel } from "./SkipLevel";
 /**
  * What registering a visit produced.
  */
-export type Registered = { visit_id: string, visitor_ids: Array<string>, 
+export type Registered = { visit_id: string, 
+/**
+ * 来访编号 (`沁水-2026-11-05-B017`).
+ */
+number: string, visitor_ids: Array<string>, 
 /**
  * Earlier visits of any of these visitors, newest first (a non-empty list means 重复访).
  */
@@ -19,6 +23,10 @@ queue_no: number,
  * own with its letter (`B017`), `xinfang_core::queue`.
  */
 queue_label: string, matter_id: string, 
+/**
+ * 事项编号 of that matter (`沁水-2026-11-B0017`).
+ */
+matter_number: string, 
 /**
  * 重复访: the visit joined an earlier matter (`matter_id`) instead of opening one.
  */

@@ -6,7 +6,15 @@ import type { VisitorBrief } from "./VisitorBrief";
 /**
  * One visit as 今日来访 lists it.
  */
-export type VisitRow = { visit_id: string, queue_no: number, 
+export type VisitRow = { visit_id: string, 
+/**
+ * 来访编号 (`沁水-2026-11-05-B017`).
+ */
+number: string, 
+/**
+ * 事项编号 of its matter (`沁水-2026-11-B0017`); empty when it has none.
+ */
+matter_number: string, queue_no: number, 
 /**
  * The queue number shown, called and printed (`17` or `B017`; older visits: their
  * `queue_no`).

@@ -3,7 +3,11 @@
 /**
  * One visit as the history panel lists it.
  */
-export type VisitSummary = { visit_id: string, visited_at: string, queue_no: number, 
+export type VisitSummary = { visit_id: string, 
+/**
+ * 来访编号 (`沁水-2026-11-05-B017`), from the visit's day and queue number.
+ */
+number: string, visited_at: string, queue_no: number, 
 /**
  * The queue number shown (`17` or `B017`; older visits: their `queue_no`).
  */
