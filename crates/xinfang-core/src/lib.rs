@@ -22,6 +22,7 @@ pub mod mediation;
 pub mod notice;
 pub mod people;
 pub mod phone;
+pub mod photo;
 pub mod queue;
 pub mod reference;
 pub mod regions;

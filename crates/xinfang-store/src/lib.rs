@@ -26,6 +26,7 @@ mod mediation;
 mod notices;
 mod other_halls;
 mod people;
+mod photos;
 mod records;
 mod reference;
 mod schema;
@@ -68,6 +69,7 @@ pub use matters::{
 pub use notices::{PrintedEntry, StoredNotice};
 pub use other_halls::OtherHallsSeen;
 pub use people::{DuplicatePair, MergeRecord, PersonBrief, SplitOutcome, SplitTarget};
+pub use photos::VisitorPhoto;
 pub use records::{Conflict, ConflictOption, QuarantinedChange, Resolution};
 pub use search::{SearchKind, VisitorHit, classify_query, name_keys};
 pub use staff::{NewStaff, Staff};

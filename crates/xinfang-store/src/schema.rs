@@ -57,6 +57,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0029_open_limits.sql")),
         M::up(include_str!("../migrations/0030_local_settings.sql")),
         M::up(include_str!("../migrations/0031_queue_label.sql")),
+        M::up(include_str!("../migrations/0032_visit_photos.sql")),
     ])
 }
 
