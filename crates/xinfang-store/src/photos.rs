@@ -94,10 +94,14 @@ impl Store {
             .optional()?)
     }
 
+    /// The person a visitor record is shown as: itself, or the person it was merged into.
+    pub fn person_id(&self, visitor_id: &str) -> Result<String> {
+        crate::people::person_of(&self.conn, visitor_id)?.ok_or_else(|| not_found("该来访人"))
+    }
+
     /// A person's latest photo (of any record merged into them), if any was taken.
     pub fn visitor_photo(&self, visitor_id: &str) -> Result<Option<VisitorPhoto>> {
-        let person = crate::people::person_of(&self.conn, visitor_id)?
-            .unwrap_or_else(|| visitor_id.to_owned());
+        let person = self.person_id(visitor_id)?;
         Ok(self
             .conn
             .prepare_cached(
