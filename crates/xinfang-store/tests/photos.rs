@@ -201,3 +201,59 @@ fn a_photo_is_kept_encrypted_read_back_by_person_logged_once_and_pulled() {
     let report = b.verify().unwrap();
     assert!(report.ok(), "{:?}", report.problems);
 }
+
+/// Lists, search hits, the visit's own records and the ledger export never carry the photo:
+/// only `visitor_photo` / `visit_photo` read it.
+#[test]
+fn no_list_search_or_export_carries_the_photo() {
+    use xinfang_core::calendar::HolidayCalendar;
+    use xinfang_core::stats::Period;
+    use xinfang_store::StatsQuery;
+
+    let dir = TempDir::new().unwrap();
+    let (mut store, clerk) = desk(&dir, false, "admin");
+    let r = store
+        .register_visit(
+            &visit("14052119800101001", "2026-03-02T09:00:00+08:00"),
+            &clerk,
+        )
+        .unwrap();
+    let photo = encode_photo(&jpeg(b"LIST-MARKER"));
+    store
+        .save_visit_photo(&r.visit_id, &r.visitor_ids[0], &photo, &clerk)
+        .unwrap();
+    // Any 40 characters of the base64 would do; these are past the JPEG header.
+    let needle = &photo[40..80];
+    let q = StatsQuery::new(
+        Period::new("2026-03-01".parse().unwrap(), "2026-03-31".parse().unwrap()).unwrap(),
+        "2026-04-01".parse().unwrap(),
+    );
+    let shown = [
+        format!("{:?}", store.visit_row(&r.visit_id).unwrap()),
+        format!("{:?}", store.visit_detail(&r.visit_id).unwrap()),
+        format!("{:?}", store.visits_on("2026-03-02").unwrap()),
+        format!("{:?}", store.history("赵六", 10).unwrap()),
+        format!("{:?}", store.search("赵六", 10).unwrap()),
+        format!("{:?}", store.visitor_profile(&r.visitor_ids[0]).unwrap()),
+        format!("{:?}", store.visits_of_visitor(&r.visitor_ids[0]).unwrap()),
+        format!(
+            "{:?}",
+            store.visit_ledger(&q, &HolidayCalendar::bundled()).unwrap()
+        ),
+    ];
+    for (i, text) in shown.iter().enumerate() {
+        assert!(
+            text.contains("赵六") || text.contains(&r.visit_id),
+            "case {i} is empty"
+        );
+        assert!(!text.contains(needle), "case {i} carries the photo");
+    }
+    assert_eq!(
+        store
+            .visitor_photo(&r.visitor_ids[0])
+            .unwrap()
+            .unwrap()
+            .jpeg,
+        photo
+    );
+}
