@@ -48,7 +48,7 @@ both_backends! {
         a.sync().unwrap();
         // The city holds it once, as the `visit_photo` record of the visit.
         let held = server.rows("SELECT entity_id FROM changes WHERE entity = 'visit_photo'");
-        assert_eq!(held, [visit_id.clone()]);
+        assert_eq!(held, std::slice::from_ref(&visit_id));
 
         b.sync().unwrap();
         other.sync().unwrap();
