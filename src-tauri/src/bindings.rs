@@ -105,6 +105,7 @@ pub fn all() -> Vec<(String, String)> {
         xinfang_app::desk_settings::ReaderSettings,
         xinfang_app::desk_settings::CardFill,
         s::VisitDetail,
+        s::VisitorPhoto,
         s::VisitorProfile,
         // Matters, due lists, backlog cases and notices (xinfang_app::matters).
         xinfang_app::matters::MatterPage,

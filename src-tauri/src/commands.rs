@@ -38,7 +38,7 @@ use xinfang_store::{
     BacklogCase, BacklogFilter, Completeness, Conflict, ConsultationRecord, Draft, DueList,
     EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, MergeRecord, PersonBrief,
     PersonMatter, PublicityRecord, QueueItem, RateMatter, SplitOutcome, Staff, VisitDetail,
-    VisitRow, VisitorProfile,
+    VisitRow, VisitorPhoto, VisitorProfile,
 };
 
 type S<'a> = State<'a, AppState>;
@@ -391,6 +391,21 @@ pub async fn mediation_agreement(s: S<'_>, id: String) -> CmdResult<MediationRec
 #[tauri::command]
 pub async fn visitor_profile(s: S<'_>, visitor_id: String) -> CmdResult<VisitorProfile> {
     s.visitor_profile(&visitor_id)
+}
+
+#[tauri::command]
+pub async fn save_visit_photo(
+    s: S<'_>,
+    visit_id: String,
+    visitor_id: String,
+    jpeg: String,
+) -> CmdResult<VisitorPhoto> {
+    s.save_visit_photo(&visit_id, &visitor_id, &jpeg)
+}
+
+#[tauri::command]
+pub async fn visitor_photo(s: S<'_>, visitor_id: String) -> CmdResult<Option<VisitorPhoto>> {
+    s.visitor_photo(&visitor_id)
 }
 
 #[tauri::command]

@@ -2,6 +2,7 @@
 //! role and holds every use case; the UI in `ui/` only shows what the commands return.
 
 pub mod bindings;
+pub mod camera;
 pub mod commands;
 pub mod sync_task;
 
@@ -61,10 +62,15 @@ pub fn run() {
         std::process::exit(2);
     };
     let idle = idle_minutes_from(&args, std::env::var("XINFANG_IDLE_MINUTES").ok());
-    tracing::info!(data_dir = %data_dir.display(), idle_minutes = idle, "starting");
+    let mock_camera = camera::mock_camera_from(std::env::var("XINFANG_MOCK_CAMERA").ok());
+    tracing::info!(data_dir = %data_dir.display(), idle_minutes = idle, mock_camera, "starting");
     tauri::Builder::default()
         .manage(AppState::new(data_dir, idle))
-        .setup(|app| {
+        .setup(move |app| {
+            use tauri::Manager;
+            if let Some(window) = app.get_webview_window("main") {
+                camera::enable(&window, mock_camera);
+            }
             sync_task::start(app.handle().clone());
             Ok(())
         })

@@ -31,7 +31,9 @@ def data_dir():
 
 @pytest.fixture(scope="session")
 def driver_url(data_dir):
-    with tauri_driver({"XINFANG_DATA_DIR": str(data_dir)}, data_dir.parent / "tauri-driver.log") as url:
+    # No camera here: WebKitGTK's mock capture device stands in for the desk's webcam (test_photo.py).
+    env = {"XINFANG_DATA_DIR": str(data_dir), "XINFANG_MOCK_CAMERA": "1"}
+    with tauri_driver(env, data_dir.parent / "tauri-driver.log") as url:
         yield url
 
 

@@ -76,6 +76,9 @@ macro_rules! command_table {
             // The printed agreement: the parties' full numbers, audited (contact.rs).
             mediation_agreement: PrintMediationAgreement, (id: String) -> MediationRecord;
             visitor_profile: ViewVisitorDetail, (visitor_id: String) -> VisitorProfile;
+            // The live photo: kept with the saved visit, shown with the person (photos.rs).
+            save_visit_photo: RegisterVisit, (visit_id: String, visitor_id: String, jpeg: String) -> VisitorPhoto;
+            visitor_photo: ViewVisitorDetail, (visitor_id: String) -> Option<VisitorPhoto>;
             list_staff: ListStaff, () -> Vec<Staff>;
             add_staff: ManageStaff, (input: NewStaffInput) -> Staff;
             set_staff_active: ManageStaff, (staff_id: String, active: bool) -> Staff;

@@ -18,7 +18,7 @@ use xinfang_store::{
     BacklogCase, BacklogFilter, Completeness, Conflict, ConsultationRecord, Draft, DueList,
     EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, MergeRecord, PersonBrief,
     PersonMatter, PublicityRecord, QueueItem, RateMatter, SplitOutcome, Staff, VisitDetail,
-    VisitRow, VisitorProfile,
+    VisitRow, VisitorPhoto, VisitorProfile,
 };
 
 use crate::account::{PasswordChange, RecoveryInput};

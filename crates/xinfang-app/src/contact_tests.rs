@@ -268,3 +268,52 @@ fn exports_go_where_the_user_chooses_and_only_those_open() {
         .count();
     assert_eq!(log, 2);
 }
+
+/// The live photo (issue 19): kept by whom may register, shown to every role that may see the
+/// visitor's details, and — as the reporter's name — to none of those from whom a 检举控告
+/// reporter is hidden. A bad photo is refused at its field.
+#[test]
+fn the_photo_is_shown_with_the_visitors_details_and_hidden_with_a_reporter() {
+    use xinfang_core::photo::encode_photo;
+    let dir = tempfile::tempdir().unwrap();
+    let (state, _) = fixture(dir.path());
+    add_clerk2(&state);
+    let jpeg = {
+        let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        b.resize(3000, 7);
+        b.extend([0xFF, 0xD9]);
+        encode_photo(&b)
+    };
+    state.login("clerk", PW).unwrap();
+    let plain = state
+        .register_visit(visit("孙拍照", &id("19820202", "017")))
+        .unwrap()
+        .registered;
+    let mut input = visit("钱检举", &id("19700101", "035"));
+    input.appeal = "举报某局工作人员收受好处费。".into();
+    input.appeal_kind = "report".into();
+    input.category = "纪检监察".into();
+    let report = state.register_visit(input).unwrap().registered;
+    for r in [&plain, &report] {
+        state
+            .save_visit_photo(&r.visit_id, &r.visitor_ids[0], &jpeg)
+            .unwrap();
+    }
+    let e = state
+        .save_visit_photo(&plain.visit_id, &plain.visitor_ids[0], "R0lGODlh")
+        .unwrap_err();
+    assert_eq!(
+        (e.kind, e.field.as_deref()),
+        (ErrorKind::Validation, Some("photo"))
+    );
+    assert!(e.message.contains("照片"), "{}", e.message);
+
+    for who in ["clerk", "clerk2", "lawyer", "mediator", "supervisor"] {
+        state.login(who, PW).unwrap();
+        let photo = state.visitor_photo(&plain.visitor_ids[0]).unwrap();
+        assert_eq!(photo.map(|p| p.jpeg), Some(jpeg.clone()), "{who}");
+        let reporter = state.visitor_photo(&report.visitor_ids[0]).unwrap();
+        let sees_report = matches!(who, "clerk" | "supervisor");
+        assert_eq!(reporter.is_some(), sees_report, "{who}");
+    }
+}

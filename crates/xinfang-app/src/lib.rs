@@ -26,6 +26,7 @@ pub mod live;
 pub mod matters;
 pub mod other_halls;
 pub mod people;
+pub mod photos;
 pub mod security_doc;
 pub mod stats;
 pub mod sync;

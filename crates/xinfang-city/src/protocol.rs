@@ -1339,6 +1339,17 @@ pub fn shape_refusal(c: &Change) -> Option<(&'static str, String)> {
     if c.hlc <= xinfang_sync::Hlc::ZERO {
         return Some(("hlc_invalid", format!("第 {n} 条变更缺少时间戳（hlc）。")));
     }
+    // A visitor's photo is kept by every desk of the hall: one the desk's own check would
+    // refuse (not a JPEG, over the cap) is not relayed to them either.
+    if c.entity == "visit_photo"
+        && let Some(jpeg) = c.fields.get("jpeg")
+        && let Err(e) = xinfang_core::photo::check_photo(jpeg.as_str().unwrap_or_default())
+    {
+        return Some((
+            "photo_invalid",
+            format!("第 {n} 条变更的来访人照片无法保存：{}", e.message),
+        ));
+    }
     if c.changed_at.len() > 64 || c.changed_at.contains('\0') {
         return Some(("changed_at_invalid", format!("第 {n} 条变更的时间过长。")));
     }

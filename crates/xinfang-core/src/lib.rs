@@ -23,6 +23,7 @@ pub mod notice;
 pub mod numbering;
 pub mod people;
 pub mod phone;
+pub mod photo;
 pub mod queue;
 pub mod reference;
 pub mod regions;

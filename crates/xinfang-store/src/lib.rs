@@ -27,6 +27,7 @@ mod notices;
 mod numbers;
 mod other_halls;
 mod people;
+mod photos;
 mod records;
 mod reference;
 mod schema;
@@ -69,6 +70,7 @@ pub use matters::{
 pub use notices::{PrintedEntry, StoredNotice};
 pub use other_halls::OtherHallsSeen;
 pub use people::{DuplicatePair, MergeRecord, PersonBrief, SplitOutcome, SplitTarget};
+pub use photos::VisitorPhoto;
 pub use records::{Conflict, ConflictOption, QuarantinedChange, Resolution};
 pub use search::{SearchKind, VisitorHit, classify_query, name_keys};
 pub use staff::{NewStaff, Staff};

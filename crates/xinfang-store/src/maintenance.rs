@@ -58,6 +58,7 @@ pub(crate) const LOGGED: &[(&str, &str, &str)] = &[
     ("matter", "matters", "id"),
     ("handoff", "handoffs", "id"),
     ("visit_closure", "visit_closures", "visit_id"),
+    ("visit_photo", "visit_photos", "visit_id"),
     ("consultation", "consultations", "id"),
     ("mediation", "mediations", "id"),
     ("mediation_party", "mediation_parties", "id"),

@@ -25,6 +25,26 @@ pub const SERVER_URL_ENV: &str = "XINFANG_SERVER_URL";
 pub const CA_FILE_ENV: &str = "XINFANG_CA_FILE";
 /// Changes per push request.
 pub const PUSH_BATCH: usize = 1000;
+/// Bytes of change fields per push request, at most: half the server's body limit, so a
+/// batch of large changes (visitors' photos, tens of KB each) is cut into several pushes
+/// instead of refused as too large, forever.
+pub const PUSH_BYTES: usize = crate::wire::MAX_BODY_BYTES / 2;
+
+/// Cuts `changes` after the last one that fits in `budget` bytes of fields (always keeping
+/// the first, which the server takes alone if need be); true when it cut any.
+pub fn cut_to_bytes(changes: &mut Vec<Change>, budget: usize) -> bool {
+    let mut used = 0usize;
+    let keep = changes
+        .iter()
+        .position(|c| {
+            used += serde_json::to_string(&c.fields).map_or(0, |f| f.len()) + 200;
+            used > budget
+        })
+        .map_or(changes.len(), |i| i.max(1));
+    let cut = keep < changes.len();
+    changes.truncate(keep);
+    cut
+}
 /// Audit entries per audit push request.
 pub const AUDIT_BATCH: usize = 500;
 
@@ -883,13 +903,14 @@ pub fn sync_once<R: DeskReplica>(replica: &mut R) -> Result<SyncReport, SyncErro
     // A clock too far ahead: the changes wait on the desk (they would be set aside).
     let mut more = !clock_ahead;
     while more {
-        let changes = replica
+        let mut changes = replica
             .local_changes(pushed_seq, PUSH_BATCH)
             .map_err(local)?;
         if changes.is_empty() {
             break;
         }
         more = changes.len() == PUSH_BATCH;
+        more |= cut_to_bytes(&mut changes, PUSH_BYTES);
         let audit_head = replica.audit_head().map_err(local)?;
         let resp = match client.push(&PushRequest {
             changes,
@@ -1281,6 +1302,39 @@ fn now_text(clock: &dyn xinfang_core::clock::Clock) -> String {
 mod tests {
     use super::*;
     use crate::wire::HallIdKey;
+
+    /// Photos of 40 KB each (issue 19): a full batch of them would be a 40 MB body, over the
+    /// server's 16 MB limit, refused every time. The push takes what fits and goes on.
+    #[test]
+    fn a_batch_of_large_changes_is_cut_to_fit_the_servers_body_limit() {
+        let change = |seq: i64, bytes: usize| Change {
+            seq,
+            entity: "visit_photo".into(),
+            entity_id: format!("v{seq}"),
+            op: crate::Op::Insert,
+            fields: [("jpeg".to_owned(), serde_json::json!("A".repeat(bytes)))]
+                .into_iter()
+                .collect(),
+            hlc: crate::Hlc(seq),
+            changed_at: String::new(),
+        };
+        let mut photos: Vec<Change> = (1..=1000).map(|s| change(s, 40_000)).collect();
+        assert!(cut_to_bytes(&mut photos, PUSH_BYTES));
+        let body = serde_json::to_vec(&photos).unwrap().len();
+        assert!(body <= PUSH_BYTES && body > PUSH_BYTES * 9 / 10, "{body}");
+        assert_eq!(
+            photos.last().unwrap().seq,
+            photos.len() as i64,
+            "a prefix, in order"
+        );
+        // Small changes are not cut; one change larger than the budget still goes, alone.
+        let mut small: Vec<Change> = (1..=1000).map(|s| change(s, 100)).collect();
+        assert!(!cut_to_bytes(&mut small, PUSH_BYTES));
+        assert_eq!(small.len(), 1000);
+        let mut huge = vec![change(1, 100), change(2, 100)];
+        assert!(cut_to_bytes(&mut huge, 50));
+        assert_eq!(huge.len(), 1);
+    }
 
     #[test]
     fn plain_http_only_to_this_computer_and_the_hall_lan() {

@@ -116,6 +116,7 @@ describe('faster registration', () => {
         return { name: '张建国', id_type: 'resident_id', id_number: '140521198001150135', phone: '13812345678', address: '沁水县龙港镇', sex: 'male', birth_date: '1980-01-15', ethnicity: '', occupation: '' }
       }
       if (cmd === 'check_id') return { ...CHECK_OK, normalized: '140521198001150135' }
+      if (cmd === 'visitor_photo') return null
       return []
     })
     const w = mountWith(RegisterView)

@@ -67,8 +67,13 @@ describe('RegisterView', () => {
     w.unmount()
   })
 
-  it('shows earlier visits in the history panel marked 重复访', async () => {
-    mockIPC((cmd) => {
+  it('shows earlier visits in the history panel marked 重复访, with the person\'s photo', async () => {
+    mockIPC((cmd, args) => {
+      // The live photo of p1 (issue 19); nobody else has one.
+      if (cmd === 'visitor_photo')
+        return (args as { visitorId: string }).visitorId === 'p1'
+          ? { visit_id: 'v0', visited_at: '2025-06-01T09:00:00+08:00', taken_at: '2025-06-01T09:01:00+08:00', jpeg: '/9j/2Q==' }
+          : null
       if (cmd === 'history')
         return [
           {
@@ -84,6 +89,9 @@ describe('RegisterView', () => {
     const panel = w.find(q('history-panel'))
     expect(panel.text()).toContain('张建国')
     expect(panel.find(q('history-repeat')).text()).toBe('重复访')
+    const photo = panel.find(q('visitor-photo'))
+    expect(photo.attributes('src')).toBe('data:image/jpeg;base64,/9j/2Q==')
+    expect(photo.attributes('alt')).toBe('来访人照片（2025-06-01 拍摄）')
     w.unmount()
   })
 

@@ -75,6 +75,7 @@ import type { VisitDetail } from './bindings/VisitDetail'
 import type { VisitInput } from './bindings/VisitInput'
 import type { VisitRow } from './bindings/VisitRow'
 import type { VisitorInput } from './bindings/VisitorInput'
+import type { VisitorPhoto } from './bindings/VisitorPhoto'
 import type { VisitorProfile } from './bindings/VisitorProfile'
 import type { WrittenFile } from './bindings/WrittenFile'
 
@@ -130,6 +131,8 @@ export interface Commands {
   add_mediation_investigation: { args: { mediationId: string; input: InvestigationInput }; result: MediationRecord }
   mediation_agreement: { args: { id: string }; result: MediationRecord }
   visitor_profile: { args: { visitorId: string }; result: VisitorProfile }
+  save_visit_photo: { args: { visitId: string; visitorId: string; jpeg: string }; result: VisitorPhoto }
+  visitor_photo: { args: { visitorId: string }; result: VisitorPhoto | null }
   list_staff: { args: null; result: Array<Staff> }
   add_staff: { args: { input: NewStaffInput }; result: Staff }
   set_staff_active: { args: { staffId: string; active: boolean }; result: Staff }

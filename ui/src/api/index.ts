@@ -147,6 +147,10 @@ export const api = {
   printMediationDocument: (mediationId: string, kind: string) =>
     call('print_mediation_document', { mediationId, kind }),
   visitorProfile: (visitorId: string) => call('visitor_profile', { visitorId }),
+  // The live photo (JPEG, base64): kept with the saved visit, shown with the person.
+  saveVisitPhoto: (visitId: string, visitorId: string, jpeg: string) =>
+    call('save_visit_photo', { visitId, visitorId, jpeg }),
+  visitorPhoto: (visitorId: string) => call('visitor_photo', { visitorId }),
   listStaff: () => call('list_staff'),
   addStaff: (input: NewStaffInput) => call('add_staff', { input }),
   setStaffActive: (staffId: string, active: boolean) => call('set_staff_active', { staffId, active }),
