@@ -206,7 +206,7 @@ fn trusted_ca(store: &Store) -> Result<Vec<TrustedCa>, xinfang_store::StoreError
 pub fn connection(store: &mut Store, me: &Staff) -> CmdResult<ConnectionInfo> {
     own(me)?;
     let record = store.sync_record()?;
-    let pending = (store.last_local_seq()? - store.pushed_seq()?).max(0);
+    let pending = pending_changes(store)?;
     let (_, hall_name) =
         xinfang_core::notice::hall_names(store.hall_code(), store.reference_data().regions);
     Ok(ConnectionInfo {
@@ -236,7 +236,7 @@ pub fn leave(store: &mut Store, me: &Staff, even_if_pending: bool) -> CmdResult<
             "本机还没有登记到服务器，无需断开。",
         ));
     };
-    let pending = (store.last_local_seq()? - store.pushed_seq()?).max(0);
+    let pending = pending_changes(store)?;
     if pending > 0 && !even_if_pending {
         return Err(field_error(
             "even_if_pending",
@@ -259,12 +259,56 @@ pub fn leave(store: &mut Store, me: &Staff, even_if_pending: bool) -> CmdResult<
 
 /// What a connection test found, in words: the address (or the enrolled one) answers over a
 /// trusted link, and — enrolled — the server still knows this desk. No store is held.
-pub fn test_connection(
-    server: &str,
+/// What a connection test asks, read from the store (which is not held while it asks).
+pub struct Link {
+    server: String,
     token: Option<xinfang_sync::replica::Secret>,
-    ca: Option<&str>,
-    device_id: &str,
-) -> ConnectionTest {
+    ca: Option<String>,
+    device_id: String,
+}
+
+/// The link 测试连接 tries: `typed` (an address typed in before enrolment, asked without this
+/// desk's token) or the enrolled server with its token.
+pub fn link_to_test(store: &mut Store, me: &Staff, typed: Option<&str>) -> CmdResult<Link> {
+    own(me)?;
+    let settings = store.sync_settings()?;
+    let typed = typed.map(str::trim).filter(|s| !s.is_empty());
+    let (server, token) = match (typed, settings) {
+        (Some(t), Some(s)) if t != s.server_url => (t.to_owned(), None),
+        (Some(t), None) => (t.to_owned(), None),
+        (_, Some(s)) => (
+            client::effective_server_url(Some(&s.server_url)).unwrap_or(s.server_url),
+            Some(s.token),
+        ),
+        (None, None) => {
+            return Err(field_error(
+                "server",
+                "required",
+                "请先填写服务器地址，再测试连接。",
+            ));
+        }
+    };
+    Ok(Link {
+        server,
+        token,
+        ca: store.trusted_ca()?,
+        device_id: store.device_id().to_owned(),
+    })
+}
+
+/// Local changes the server has not confirmed.
+pub fn pending_changes(store: &Store) -> Result<i64, xinfang_store::StoreError> {
+    Ok((store.last_local_seq()? - store.pushed_seq()?).max(0))
+}
+
+pub fn test_connection(link: &Link) -> ConnectionTest {
+    let Link {
+        server,
+        token,
+        ca,
+        device_id,
+    } = link;
+    let ca = ca.as_deref();
     let outcome = (|| {
         let client = Client::build(server, token.clone(), Patience::Quick, ca)?;
         let health = client.health()?;
@@ -275,7 +319,7 @@ pub fn test_connection(
         );
         if token.is_some() {
             match client.state() {
-                Ok(state) if state.device_id == device_id => {
+                Ok(state) if state.device_id == *device_id => {
                     message.push_str("本机的登记有效。");
                 }
                 Ok(_) => {
@@ -344,33 +388,10 @@ impl AppState {
 
     /// 测试连接 with `server` (the address typed in, before enrolment) or the enrolled one.
     pub fn test_connection(&self, server: Option<String>) -> CmdResult<ConnectionTest> {
-        let (url, token, ca, device) = self.act(Action::ManageStaff, |store, _| {
-            let settings = store.sync_settings()?;
-            let typed = server.as_deref().map(str::trim).filter(|s| !s.is_empty());
-            let (url, token) = match (typed, settings) {
-                // Another address than the enrolled one is asked without this desk's token.
-                (Some(t), Some(s)) if t != s.server_url => (t.to_owned(), None),
-                (Some(t), None) => (t.to_owned(), None),
-                (_, Some(s)) => (
-                    client::effective_server_url(Some(&s.server_url)).unwrap_or(s.server_url),
-                    Some(s.token),
-                ),
-                (None, None) => {
-                    return Err(field_error(
-                        "server",
-                        "required",
-                        "请先填写服务器地址，再测试连接。",
-                    ));
-                }
-            };
-            Ok((
-                url,
-                token,
-                store.trusted_ca()?,
-                store.device_id().to_owned(),
-            ))
+        let link = self.act(Action::ManageStaff, |store, me| {
+            link_to_test(store, me, server.as_deref())
         })?;
-        Ok(test_connection(&url, token, ca.as_deref(), &device))
+        Ok(test_connection(&link))
     }
 
     pub fn leave_server(&self, even_if_pending: bool) -> CmdResult<()> {

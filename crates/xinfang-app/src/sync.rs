@@ -21,10 +21,7 @@ fn days_since(store: &Store, at: &str) -> Option<i64> {
 }
 
 fn pending(store: &Store) -> i64 {
-    match (store.last_local_seq(), store.pushed_seq()) {
-        (Ok(last), Ok(pushed)) => (last - pushed).max(0),
-        _ => 0,
-    }
+    crate::enrolment::pending_changes(store).unwrap_or(0)
 }
 
 /// One attempt on `store`: syncs if the desk is enrolled, and says what to show.

@@ -197,7 +197,11 @@ pub async fn revoke(
 ) -> Result<StatusCode, Failure> {
     let actor = admin(&state, &headers).await?;
     let storage = state.storage.clone();
-    let found = blocking(move || protocol::revoke_device(storage.as_ref(), &id, &actor)).await?;
+    device_done(blocking(move || protocol::revoke_device(storage.as_ref(), &id, &actor)).await?)
+}
+
+/// 204 when the device was there, else 404: the answer of the console's device actions.
+fn device_done(found: bool) -> Result<StatusCode, Failure> {
     if !found {
         return Err(Failure::new(
             StatusCode::NOT_FOUND,
@@ -229,15 +233,7 @@ pub async fn allow_reenrol(
     let actor = admin(&state, &headers).await?;
     let storage = state.storage.clone();
     let until = state.settings.clock.now().timestamp() + REENROL_WINDOW_SECS;
-    let found = blocking(move || Ok(storage.allow_reenrol(&id, until, &actor)?)).await?;
-    if !found {
-        return Err(Failure::new(
-            StatusCode::NOT_FOUND,
-            "device_unknown",
-            "没有这台设备：请刷新设备列表后再试。",
-        ));
-    }
-    Ok(StatusCode::NO_CONTENT)
+    device_done(blocking(move || Ok(storage.allow_reenrol(&id, until, &actor)?)).await?)
 }
 
 /// `POST /v1/city/enrol-codes`.

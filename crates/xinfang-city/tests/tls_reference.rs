@@ -28,6 +28,18 @@ fn messages(out: &Value, stderr: &str) -> String {
     all.join("\n")
 }
 
+/// How many of `desk`'s changes the server holds.
+fn changes_on_server(server: &Server, desk: &Desk) -> i64 {
+    server
+        .db()
+        .query_row(
+            "SELECT count(*) FROM changes WHERE device_id = ?1",
+            [desk.device_id()],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
 /// The desk's device token, as stored at enrolment.
 fn device_token(desk: &Desk) -> String {
     desk.db()
@@ -118,14 +130,7 @@ fn a_desk_syncs_over_https_when_it_trusts_the_citys_ca_and_refuses_otherwise() {
     assert_eq!(rc, 0, "{out} {err}");
     assert_eq!(out["pending"], json!(0), "{out}");
     assert!(out["pushed"].as_u64().unwrap() > 0, "{out}");
-    let on_server: i64 = server
-        .db()
-        .query_row(
-            "SELECT count(*) FROM changes WHERE device_id = ?1",
-            [desk.device_id()],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let on_server = changes_on_server(&server, &desk);
     assert_eq!(on_server, out["pushed"].as_i64().unwrap());
     let named: String = server
         .db()
@@ -369,14 +374,7 @@ fn a_desk_leaves_its_server_keeping_its_data_and_comes_back_when_the_city_allows
     assert_eq!(rc, 0, "{out} {err}");
     assert_eq!(out["pending"], json!(0), "{out}");
     // Nothing lost or doubled: the server holds each of the desk's changes once.
-    let on_server: i64 = server
-        .db()
-        .query_row(
-            "SELECT count(*) FROM changes WHERE device_id = ?1",
-            [desk.device_id()],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let on_server = changes_on_server(&server, &desk);
     let local: i64 = desk
         .db()
         .query_row("SELECT max(seq) FROM change_log", [], |r| r.get(0))

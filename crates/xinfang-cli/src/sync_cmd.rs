@@ -84,15 +84,12 @@ pub fn enrol(
 /// `xinfang sync check [--json]`: 测试连接 with the enrolled server; exit 1 when it fails.
 pub fn check(args: &Args) -> CmdResult {
     let (mut store, me) = crate::cli::login(args)?;
-    xinfang_app::enrolment::connection(&mut store, &me)?;
-    let settings = store.sync_settings()?.ok_or(SyncError::NotEnrolled)?;
-    let ca = store.trusted_ca()?;
-    let device = store.device_id().to_owned();
+    if store.sync_settings()?.is_none() {
+        return Err(SyncError::NotEnrolled.into());
+    }
+    let link = xinfang_app::enrolment::link_to_test(&mut store, &me, None)?;
     drop(store);
-    let url =
-        client::effective_server_url(Some(&settings.server_url)).unwrap_or(settings.server_url);
-    let test =
-        xinfang_app::enrolment::test_connection(&url, Some(settings.token), ca.as_deref(), &device);
+    let test = xinfang_app::enrolment::test_connection(&link);
     print(
         args.json,
         &json!({ "ok": test.ok, "message": test.message }),
