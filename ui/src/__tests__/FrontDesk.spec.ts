@@ -200,6 +200,26 @@ describe('设置', () => {
     w.unmount()
   })
 
+  it('settings that arrive late do not undo a reader chosen but not yet saved', async () => {
+    mockIPC(() => [])
+    const { plugins } = setup()
+    const s = useSessionStore()
+    s.session = clerkSession as never
+    s.reference = reference as never
+    s.settings = null
+    const w = mount(SettingsView as never, { global: { plugins }, attachTo: document.body })
+    const select = w.findComponent({ name: 'ElSelect' })
+    select.vm.$emit('update:modelValue', 'wedge')
+    await sleep(1)
+    // The settings loaded after login come in now, and again when the display mode is saved.
+    s.settings = { display: 'standard', reader: { kind: 'none', port: '', url: '', field_map: '' } }
+    await sleep(1)
+    s.settings = { display: 'large', reader: { kind: 'none', port: '', url: '', field_map: '' } }
+    await sleep(1)
+    expect(w.find(q('reader-kind')).text()).toContain('键盘式读卡器')
+    w.unmount()
+  })
+
   it('shows a refused port at its field', async () => {
     mockIPC((cmd) => {
       if (cmd === 'set_id_reader') throw commandError('port', 'port_missing', '请填写读卡器的串口，例如 /dev/ttyUSB0 或 COM3。')
