@@ -21,7 +21,11 @@ as_pg "$PGBIN/pg_ctl" -D "$BASE/pg/data" -l "$BASE/pg/log" -w start \
 stop_all() {
   for f in "$BASE"/*/pid; do
     [ -f "$f" ] || continue
-    p=$(cat "$f"); rm -f "$f"; kill "$p" 2>/dev/null || true
+    p=$(cat "$f"); rm -f "$f"
+    # CPU the instance spent (user + system), less sensitive to a busy machine than changes/s.
+    [ -r "/proc/$p/stat" ] && awk -v t="$(getconf CLK_TCK)" -v d="$(basename "$(dirname "$f")")" \
+      '{ printf "  instance %s: %.2f s CPU\n", d, ($14 + $15) / t }' "/proc/$p/stat"
+    kill "$p" 2>/dev/null || true
     while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
   done
 }

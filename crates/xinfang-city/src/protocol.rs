@@ -910,13 +910,12 @@ pub fn pull(
             }
         }
         let limit = limit.max(1) as usize;
-        let mut all: Vec<RemoteChange> = Vec::new();
-        for d in &hall_devices {
-            let after = cursors.get(d).copied().unwrap_or(0);
-            all.extend(tx.changes_after(d, after, (limit + 1) as i64)?);
-        }
+        let after: Vec<(String, i64)> = hall_devices
+            .iter()
+            .map(|d| (d.clone(), cursors.get(d).copied().unwrap_or(0)))
+            .collect();
         // Server order is causal order: a change that depends on another arrived after it.
-        all.sort_by_key(|c| c.server_seq);
+        let mut all = tx.hall_changes_after(&after, (limit + 1) as i64)?;
         let more = all.len() > limit;
         all.truncate(limit);
         let mut out_cursors: BTreeMap<String, i64> = hall_devices

@@ -550,3 +550,112 @@ fn a_batch_of_new_records_costs_a_handful_of_statements_on_postgres() {
     assert_eq!((again.accepted, again.duplicates), (0, 150));
     assert!(s.statements() - before <= 160);
 }
+
+/// A pull pages the hall's changes in server order, each once, however many desks the hall
+/// has (SQLite asks in parts of 200 desks), and reads only the page: on both backends.
+#[test]
+fn a_pull_pages_the_changes_of_many_desks_in_server_order() {
+    use serde_json::json;
+    use std::collections::BTreeMap;
+    const DESKS: usize = 205;
+    for (name, s, puller, _dir) in backends() {
+        let desks = enrol_desks(s.as_ref(), DESKS);
+        // Two rounds, the second in the other order, so server order mixes the desks.
+        let now = xinfang_sync::hlc::wall_ms();
+        for round in 0..2i64 {
+            let order: Vec<&Device> = if round == 0 {
+                desks.iter().collect()
+            } else {
+                desks.iter().rev().collect()
+            };
+            for d in order {
+                let id = format!("p-{}-{round}", d.id);
+                let c = change(
+                    round + 1,
+                    "visitor",
+                    &id,
+                    xinfang_sync::Op::Insert,
+                    json!({"name": "张三"}),
+                );
+                assert_eq!(
+                    protocol::push(s.as_ref(), d, &[c], now).unwrap().accepted,
+                    1
+                );
+            }
+        }
+        let mut cursors: BTreeMap<String, i64> = BTreeMap::new();
+        let mut seen: Vec<(i64, String, i64)> = Vec::new();
+        loop {
+            let page = protocol::pull(s.as_ref(), &puller, &cursors, 37).unwrap();
+            assert!(page.changes.len() <= 37, "{name}");
+            seen.extend(
+                page.changes
+                    .iter()
+                    .map(|c| (c.server_seq, c.device_id.clone(), c.change.seq)),
+            );
+            cursors = page.cursors;
+            if !page.more {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), DESKS * 2, "{name}: every change once");
+        assert!(
+            seen.windows(2).all(|w| w[0].0 < w[1].0),
+            "{name}: in server order across pages"
+        );
+        assert!(cursors.values().all(|c| *c == 2), "{name}");
+    }
+}
+
+/// `n` more desks of 沁水县.
+fn enrol_desks(s: &dyn Storage, n: usize) -> Vec<Device> {
+    (0..n)
+        .map(|i| {
+            let code = format!("CODE-{i:04}-XXXX");
+            protocol::add_enrol_code(s, &auth::code_hash(&code), "140521", i64::MAX).unwrap();
+            let token_hash = auth::token_hash(&format!("xft_desk_{i}"));
+            protocol::enrol(
+                s,
+                &NewEnrolment {
+                    code_hash: auth::code_hash(&code),
+                    device_id: format!("dev-1{i:07}"),
+                    hall_code: "140521".into(),
+                    device_name: format!("{i} 号机"),
+                    token_hash: token_hash.clone(),
+                    now: 0,
+                    roots: Vec::new(),
+                    hub: false,
+                    other_kind_hash: String::new(),
+                },
+            )
+            .unwrap();
+            s.device_by_token(&token_hash).unwrap().unwrap()
+        })
+        .collect()
+}
+
+/// A pull costs PostgreSQL a handful of statements whatever the number of the hall's desks
+/// (it was one a desk, each reading a page of that desk's changes: docs/performance.md).
+#[test]
+fn a_pull_costs_a_handful_of_statements_on_postgres() {
+    use serde_json::json;
+    let s = PgStorage::open(&pg::fresh_database(), None, Arc::new(SystemClock)).unwrap();
+    let puller = enrol(&s);
+    let now = xinfang_sync::hlc::wall_ms();
+    for d in enrol_desks(&s, 30) {
+        let c = change(
+            1,
+            "visitor",
+            &format!("p-{}", d.id),
+            xinfang_sync::Op::Insert,
+            json!({"name": "张三"}),
+        );
+        protocol::push(&s, &d, &[c], now).unwrap();
+    }
+    let before = s.statements();
+    let page = protocol::pull(&s, &puller, &Default::default(), 200).unwrap();
+    let spent = s.statements() - before;
+    assert_eq!(page.changes.len(), 30);
+    // Begin, the hall's desks, their changes, the server's position, commit.
+    assert!(spent <= 6, "{spent} statements for a pull of 30 desks");
+}

@@ -436,11 +436,13 @@ pub trait Tx {
     fn savepoint(&mut self) -> Result<()>;
     fn release_savepoint(&mut self) -> Result<()>;
     fn rollback_to_savepoint(&mut self) -> Result<()>;
-    /// The changes of `device_id` after `after`, in sequence order, at most `limit`.
-    fn changes_after(
+    /// The first `limit` changes, in server order, of the devices after their cursors
+    /// (`(device_id, after)`): each device's changes after its cursor in sequence order, at most
+    /// `limit` of each, merged by server sequence. One statement, so a pull reads and parses
+    /// only the page it returns, not `limit` rows of every desk of the hall.
+    fn hall_changes_after(
         &mut self,
-        device_id: &str,
-        after: i64,
+        cursors: &[(String, i64)],
         limit: i64,
     ) -> Result<Vec<RemoteChange>>;
     /// The highest server sequence number readers may rely on.

@@ -759,21 +759,27 @@ impl Tx for PgTx<'_> {
         self.batch("ROLLBACK TO SAVEPOINT change; RELEASE SAVEPOINT change")
     }
 
-    fn changes_after(
+    fn hall_changes_after(
         &mut self,
-        device_id: &str,
-        after: i64,
+        cursors: &[(String, i64)],
         limit: i64,
     ) -> Result<Vec<RemoteChange>> {
+        let (devices, after): (Vec<&str>, Vec<i64>) =
+            cursors.iter().map(|(d, a)| (d.as_str(), *a)).unzip();
         self.query(
-            "SELECT seq, entity, entity_id, op, fields, hlc, changed_at, server_seq FROM changes
-             WHERE device_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-            &[&device_id, &after, &limit],
+            "SELECT c.seq, c.entity, c.entity_id, c.op, c.fields, c.hlc, c.changed_at,
+                    c.server_seq, c.device_id
+             FROM unnest($1::text[], $2::int8[]) AS cur(device_id, after)
+             CROSS JOIN LATERAL (
+                SELECT * FROM changes ch WHERE ch.device_id = cur.device_id AND ch.seq > cur.after
+                ORDER BY ch.seq LIMIT $3) c
+             ORDER BY c.server_seq LIMIT $3",
+            &[&devices, &after, &limit],
         )?
         .iter()
         .map(|r| {
             Ok(RemoteChange {
-                device_id: device_id.to_owned(),
+                device_id: Self::get(r, 8)?,
                 server_seq: Self::get(r, 7)?,
                 change: change_from(r, 0)?,
             })

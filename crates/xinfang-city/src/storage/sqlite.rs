@@ -687,29 +687,53 @@ impl Tx for SqliteTx<'_> {
             .execute_batch("ROLLBACK TO change; RELEASE change")?)
     }
 
-    fn changes_after(
+    fn hall_changes_after(
         &mut self,
-        device_id: &str,
-        after: i64,
+        cursors: &[(String, i64)],
         limit: i64,
     ) -> Result<Vec<RemoteChange>> {
-        let found = rows(
-            self.conn,
-            "SELECT seq, entity, entity_id, op, fields, hlc, changed_at, server_seq FROM changes
-             WHERE device_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-            params![device_id, after, limit],
-            |r| Ok((change_from_row(r)?, r.get::<_, i64>(7)?)),
-        )?;
-        found
-            .into_iter()
-            .map(|(change, server_seq)| {
-                Ok(RemoteChange {
-                    device_id: device_id.to_owned(),
+        // No LATERAL join in SQLite: one limited term a device, under SQLite's limit on the
+        // terms of a compound SELECT; the pages of several statements are merged here.
+        const TERMS: usize = 200;
+        let mut all = Vec::new();
+        for part in cursors.chunks(TERMS) {
+            let term = "SELECT * FROM (SELECT seq, entity, entity_id, op, fields, hlc, changed_at,
+                        server_seq, device_id FROM changes WHERE device_id = ? AND seq > ?
+                        ORDER BY seq LIMIT ?)";
+            let sql = format!(
+                "{} ORDER BY 8 LIMIT ?",
+                vec![term; part.len()].join(" UNION ALL ")
+            );
+            let mut p: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(part.len() * 3 + 1);
+            for (device, after) in part {
+                p.extend([device as &dyn rusqlite::ToSql, after, &limit]);
+            }
+            p.push(&limit);
+            // Not cached: the text differs with the hall's number of devices and would push
+            // the hot statements out of the connection's cache.
+            let mut stmt = self.conn.prepare(&sql)?;
+            let found = stmt
+                .query_map(p.as_slice(), |r| {
+                    Ok((
+                        change_from_row(r)?,
+                        r.get::<_, i64>(7)?,
+                        r.get::<_, String>(8)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for (change, server_seq, device_id) in found {
+                all.push(RemoteChange {
+                    device_id,
                     server_seq,
                     change: change?,
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        if cursors.len() > TERMS {
+            all.sort_by_key(|c| c.server_seq);
+            all.truncate(limit.max(0) as usize);
+        }
+        Ok(all)
     }
 
     fn max_server_seq(&mut self) -> Result<i64> {
