@@ -393,13 +393,30 @@ impl Server {
     /// Lets `secs` pass for the enrolment codes already made: their expiry moves back, so a
     /// test sees a code expire without waiting for the clock.
     pub fn age_enrol_codes(&self, secs: i64) {
-        Connection::open(self.dir.path().join("city.db"))
-            .unwrap()
-            .execute(
-                "UPDATE enrol_codes SET expires_at = expires_at - ?1",
-                [secs],
-            )
-            .unwrap();
+        self.execute(&format!(
+            "UPDATE enrol_codes SET expires_at = expires_at - {secs}"
+        ));
+    }
+
+    /// Runs statements that change the server's database behind its back (as someone with a
+    /// database shell could), whichever backend; the SQL must be portable.
+    pub fn execute(&self, sql: &str) {
+        match self.database.as_deref() {
+            Some(uri) if uri.starts_with("postgres") => {
+                pg::query(uri, sql);
+            }
+            _ => Connection::open(self.dir.path().join("city.db"))
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+        }
+    }
+
+    /// Whether this server keeps its data on PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.database
+            .as_deref()
+            .is_some_and(|uri| uri.starts_with("postgres"))
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
