@@ -63,7 +63,7 @@ pub fn backend() -> Backend {
 }
 
 /// `--database` for a new server of the current backend, if not the data dir.
-fn database_for_backend() -> Option<String> {
+pub fn database_for_backend() -> Option<String> {
     match backend() {
         Backend::Sqlite => None,
         Backend::Postgres => Some(pg::fresh_database()),
@@ -409,6 +409,15 @@ impl Server {
                 .unwrap()
                 .execute_batch(sql)
                 .unwrap(),
+        }
+    }
+
+    /// SQL of a binary column as lowercase hex, whichever backend.
+    pub fn hex_sql(&self, column: &str) -> String {
+        if self.on_postgres() {
+            format!("encode({column}, 'hex')")
+        } else {
+            format!("lower(hex({column}))")
         }
     }
 
