@@ -421,6 +421,15 @@ impl Server {
         }
     }
 
+    /// SQL of a top-level field of a JSON column as text, whichever backend.
+    pub fn json_sql(&self, column: &str, field: &str) -> String {
+        if self.on_postgres() {
+            format!("{column}->>'{field}'")
+        } else {
+            format!("json_extract({column}, '$.{field}')")
+        }
+    }
+
     /// Whether this server keeps its data on PostgreSQL.
     pub fn on_postgres(&self) -> bool {
         self.database
