@@ -3,7 +3,6 @@
 
 mod common;
 
-
 use common::{Desk, Server};
 use rusqlite::Connection;
 use serde_json::{Value, json};
