@@ -310,7 +310,7 @@ fn five_wrong_passwords_lock_the_account() {
 }
 }
 
-#[test]
+common::both_backends! {
 fn admin_user_commands_refuse_bad_names_and_short_passwords() {
     let server = Server::start();
     let out = add_admin_user(&server, "bad name", PASSWORD);
@@ -322,6 +322,7 @@ fn admin_user_commands_refuse_bad_names_and_short_passwords() {
     assert!(add_admin_user(&server, "chen", PASSWORD).status.success());
     server.admin(&["admin-user", "remove", "--username", "chen"]);
     assert_eq!(login(&server, "chen", PASSWORD).0, 401);
+}
 }
 
 #[test]
@@ -345,7 +346,7 @@ fn the_console_page_is_served_at_admin() {
     assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
 }
 
-#[test]
+common::both_backends! {
 fn the_monthly_report_is_a_pdf_for_the_administrator_only() {
     let server = Server::start();
     let cookie = logged_in(&server);
@@ -373,4 +374,5 @@ fn the_monthly_report_is_a_pdf_for_the_administrator_only() {
     );
     let (status, _) = server.get("/v1/city/report?month=2025-03", None);
     assert_eq!(status, 401);
+}
 }

@@ -50,7 +50,7 @@ fn changed(rx: &mpsc::Receiver<(Instant, LiveEvent)>, within: Duration) -> (Inst
     }
 }
 
-#[test]
+common::both_backends! {
 fn a_push_reaches_the_halls_other_desks_at_once_and_no_other_hall() {
     let server = Server::start();
     let mut a = enrolled(&server, "140521", 1);
@@ -102,8 +102,9 @@ fn a_push_reaches_the_halls_other_desks_at_once_and_no_other_hall() {
         "nothing more was stored for 140521"
     );
 }
+}
 
-#[test]
+common::both_backends! {
 fn unknown_and_revoked_tokens_get_401_in_chinese() {
     let server = Server::start();
     let token = server.enrol_device("140521", "events-revoked");
@@ -139,10 +140,11 @@ fn unknown_and_revoked_tokens_get_401_in_chinese() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
 }
+}
 
+common::both_backends! {
 /// The raw bytes of the stream around a push of a visit: only the event names, `{}` and the
 /// server sequence, and keep-alive comments; nothing of the visit.
-#[test]
 fn the_stream_carries_no_record_contents() {
     let server = Server::start();
     let mut a = enrolled(&server, "140521", 4);
@@ -188,9 +190,10 @@ fn the_stream_carries_no_record_contents() {
     assert!(wire.is_ascii(), "{wire}");
     assert!(!wire.contains("140521"), "not even the hall: {wire}");
 }
+}
 
+common::both_backends! {
 /// A graceful shutdown ends the open streams instead of waiting for the desks to hang up.
-#[test]
 fn a_shutdown_ends_the_streams() {
     let mut server = Server::start();
     let a = enrolled(&server, "140521", 5);
@@ -203,10 +206,11 @@ fn a_shutdown_ends_the_streams() {
     );
     assert!(matches!(stream.next_event(), Err(SyncError::Offline(..))));
 }
+}
 
+common::both_backends! {
 /// The desk's side: `xinfang sync --watch` on the lawyer's desk syncs at once when the clerk's
 /// desk hands a visitor off, and the lawyer's queue has the visitor, within the budget.
-#[test]
 fn a_hand_off_at_one_desk_reaches_the_lawyers_queue_at_another_desk() {
     use common::cli_desk::{PASSWORD, desk, ok};
     let server = Server::start();
@@ -306,6 +310,7 @@ fn a_hand_off_at_one_desk_reaches_the_lawyers_queue_at_another_desk() {
     let queue = ok(b, "lawyer", &["queue", "--desk", "lawyer"]);
     assert_eq!(queue[0]["visit_id"], visit_id.as_str(), "{queue}");
     assert_eq!(queue[0]["status"], "waiting");
+}
 }
 
 /// Two instances on one PostgreSQL database (issue 18): a desk listening to one hears a push

@@ -30,15 +30,11 @@ fn one_id(desk: &Desk, id_number: &str) -> String {
 }
 
 fn hall_key(server: &Server) -> String {
-    let k: Vec<u8> = server
-        .db()
-        .query_row(
-            "SELECT key FROM hall_id_keys WHERE hall_code = ?1",
-            [HALL],
-            |r| r.get(0),
-        )
-        .unwrap();
-    k.iter().map(|b| format!("{b:02x}")).collect()
+    server.rows(&format!(
+        "SELECT {} FROM hall_id_keys WHERE hall_code = '{HALL}'",
+        server.hex_sql("key")
+    ))[0]
+        .clone()
 }
 
 /// A keyed id is a version-8 UUID (a UUIDv5 of the document was version 5).
@@ -98,7 +94,7 @@ fn two_enrolled_desks_of_a_hall_give_one_person_one_keyed_id_offline() {
 }
 }
 
-#[test]
+common::both_backends! {
 fn a_desk_that_registered_before_enrolling_takes_the_halls_key_and_syncs_without_duplicates() {
     let server = Server::start();
     let mut a = Desk::new(HALL, 3);
@@ -167,15 +163,9 @@ fn a_desk_that_registered_before_enrolling_takes_the_halls_key_and_syncs_without
         assert_eq!(visits, 3, "A's visit and B's two under one person");
     }
     assert_eq!(a.snapshot(), b.snapshot());
-    let city_records: i64 = server
-        .db()
-        .query_row(
-            "SELECT count(*) FROM records WHERE entity = 'visitor'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let city_records = server.int("SELECT count(*) FROM records WHERE entity = 'visitor'");
     assert_eq!(city_records, 2, "no duplicate person at the city");
+}
 }
 
 common::both_backends! {
@@ -224,15 +214,19 @@ fn pushed_ids_never_change_when_a_desk_learns_the_halls_key_late() {
 }
 }
 
-#[test]
+common::both_backends! {
 fn the_hall_id_key_is_never_logged() {
     let dir = tempfile::TempDir::new().unwrap();
     let log = dir.path().join("server.log");
     let data = dir.path().join("data");
+    let database: Vec<String> = common::database_for_backend()
+        .map(|uri| vec!["--database".into(), uri])
+        .unwrap_or_default();
     let mut child = Command::new(CITY_BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data)
         .arg("--no-encryption")
+        .args(&database)
         .env("XINFANG_LOG", "trace")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -248,6 +242,7 @@ fn the_hall_id_key_is_never_logged() {
             .args(["enrol-code", "--hall", HALL, "--data-dir"])
             .arg(&data)
             .arg("--no-encryption")
+            .args(&database)
             .output()
             .unwrap();
         assert!(out.status.success());
@@ -264,11 +259,17 @@ fn the_hall_id_key_is_never_logged() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let key: Vec<u8> = rusqlite::Connection::open(data.join("city.db"))
-        .unwrap()
-        .query_row("SELECT key FROM hall_id_keys", [], |r| r.get(0))
-        .unwrap();
-    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = match database.get(1) {
+        Some(uri) => common::pg::query(uri, "SELECT encode(key, 'hex') FROM hall_id_keys"),
+        None => rusqlite::Connection::open(data.join("city.db"))
+            .unwrap()
+            .query_row("SELECT lower(hex(key)) FROM hall_id_keys", [], |r| r.get(0))
+            .unwrap(),
+    };
+    let key: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
     assert_eq!(
         resp.hall_id_key
             .as_ref()
@@ -283,22 +284,18 @@ fn the_hall_id_key_is_never_logged() {
     assert!(!logged.is_empty(), "the server logged at trace level");
     assert!(!logged.contains(&hex), "the key is in the server log");
 }
+}
 
-#[test]
+common::both_backends! {
 fn halls_have_keys_of_their_own_and_the_citys_repeat_visits_still_find_a_person_across_them() {
     let server = Server::start();
     let mut a = Desk::new(HALL, 8);
     let mut b = Desk::new("140525", 9);
     a.enrol(&server.url, &server.enrol_code(HALL)).unwrap();
     b.enrol(&server.url, &server.enrol_code("140525")).unwrap();
-    let keys: i64 = server
-        .db()
-        .query_row(
-            "SELECT count(DISTINCT key) FROM hall_id_keys WHERE hall_code IN ('140521', '140525')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let keys = server.int(
+        "SELECT count(DISTINCT key) FROM hall_id_keys WHERE hall_code IN ('140521', '140525')",
+    );
     assert_eq!(keys, 2, "one key per hall");
 
     // One person visits both halls.
@@ -323,4 +320,5 @@ fn halls_have_keys_of_their_own_and_the_citys_repeat_visits_still_find_a_person_
         .collect();
     halls.sort();
     assert_eq!(halls, ["140521", "140525"]);
+}
 }

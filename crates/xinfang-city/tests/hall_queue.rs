@@ -202,8 +202,8 @@ both_backends! {
     }
 }
 
+both_backends! {
 /// The page: the hall named, or the only hall with desks; otherwise a Chinese error page.
-#[test]
 fn the_screen_page_finds_its_hall() {
     let server = Server::start();
     let (status, html) = screen_html(&server, "");
@@ -237,6 +237,7 @@ fn the_screen_page_finds_its_hall() {
     let (status, out) = server.get("/hall/screen/state?hall=999999", None);
     assert_eq!(status, 404, "{out}");
 }
+}
 
 /// Registers one visit with the real CLI at `dir`; returns its JSON.
 fn register(dir: &std::path::Path, n: usize, name: &str, id_number: &str) -> serde_json::Value {
@@ -265,11 +266,11 @@ fn resident_id(body17: &str) -> String {
 
 use common::cli_desk;
 
+both_backends! {
 /// Two clerk desks of a hall register at once through the server: every visit gets the hall's
 /// number once. With the server stopped the desk numbers on its own, with its letter, and
 /// nothing is refused. The lawyer's "take" calls the number to the screen, whose state carries
 /// the number and the room and never the visitor's name, document number or appeal.
-#[test]
 fn desks_number_through_the_server_and_fall_back_to_their_letter() {
     let mut server = Server::start();
     let a = cli_desk::desk(&server);
@@ -381,6 +382,7 @@ fn desks_number_through_the_server_and_fall_back_to_their_letter() {
     let (_, state) = server.get(&format!("/hall/screen/state?hall={HALL}"), None);
     assert_eq!(state["calls"][0]["queue_label"], "17");
     assert_eq!(state["calls"].as_array().unwrap().len(), 2);
+}
 }
 
 /// The rooms' waiting numbers of `state`: (room label, numbers), lawyer's room first.

@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -18,12 +17,22 @@ use xinfang_sync::client::SyncError;
 
 const HALL: &str = "140521";
 
-/// A hub code from the city and a data dir joined with it (`hub join`), through `upstream`.
-fn join_hub(city: &Server, upstream: &str) -> TempDir {
+/// A hub's data dir and its database (`None`: the dir's SQLite file; else a database of the
+/// test's backend).
+struct HubDir {
+    dir: TempDir,
+    database: Option<String>,
+}
+
+/// A hub code from the city and a hub joined with it (`hub join`), through `upstream`.
+fn join_hub(city: &Server, upstream: &str) -> HubDir {
     let code = last_word(&city.admin(&["enrol-code", "--hall", HALL, "--hub"]));
-    let dir = TempDir::new().unwrap();
+    let hub = HubDir {
+        dir: TempDir::new().unwrap(),
+        database: common::database_for_backend(),
+    };
     let out = hub_cmd(
-        dir.path(),
+        &hub,
         &["hub", "join", "--upstream", upstream, "--code", &code],
     );
     assert!(
@@ -31,23 +40,33 @@ fn join_hub(city: &Server, upstream: &str) -> TempDir {
         "hub join: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    dir
+    hub
 }
 
-fn hub_cmd(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(CITY_BIN)
-        .args(args)
+fn hub_cmd(hub: &HubDir, args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(CITY_BIN);
+    cmd.args(args)
         .arg("--data-dir")
-        .arg(dir)
+        .arg(hub.dir.path())
         .arg("--no-encryption")
-        .env("XINFANG_LOG", "error")
-        .output()
-        .unwrap()
+        .env("XINFANG_LOG", "error");
+    if let Some(uri) = &hub.database {
+        cmd.arg("--database").arg(uri);
+    }
+    cmd.output().unwrap()
+}
+
+/// A fresh hub's data dir and database, not joined yet.
+fn fresh_hub() -> HubDir {
+    HubDir {
+        dir: TempDir::new().unwrap(),
+        database: common::database_for_backend(),
+    }
 }
 
 /// The hub's server, relaying every second and whenever a desk pushed.
-fn start_hub(dir: TempDir) -> Server {
-    Server::start_in_with(dir, &["--relay-every", "1s"])
+fn start_hub(hub: HubDir) -> Server {
+    Server::start_in_on(hub.dir, hub.database, &["--relay-every", "1s"])
 }
 
 /// One relay now with the hub's CLI (while its server may relay too): the report, or why not.
@@ -117,7 +136,7 @@ fn first_visit(d: &Desk) -> String {
         .unwrap()
 }
 
-#[test]
+common::both_backends! {
 fn the_hall_works_through_its_hub_while_the_city_is_down() {
     let mut city = Server::start();
     let hub = start_hub(join_hub(&city, &city.url));
@@ -167,6 +186,7 @@ fn the_hall_works_through_its_hub_while_the_city_is_down() {
     assert_eq!(changes(&city), changes(&hub));
     assert_each_once(&hub);
 }
+}
 
 /// This machine's name, as the hall's desks would call the hub's PC (`http://HUB:8750`).
 fn machine_name() -> String {
@@ -179,13 +199,19 @@ fn machine_name() -> String {
     name
 }
 
-#[test]
+common::both_backends! {
 fn desks_enrol_with_their_hub_over_the_halls_lan_in_plain_http() {
     // The commands: `serve --listen 0.0.0.0:8750` on the hub, no TLS flags, and
     // `xinfang enrol --server http://HUB:8750` at the desk.
     let city = Server::start();
-    let dir = join_hub(&city, &city.url);
-    let hub = Server::start_listening(dir, "0.0.0.0:0".parse().unwrap(), &machine_name(), &[]);
+    let joined = join_hub(&city, &city.url);
+    let hub = Server::start_listening_on(
+        joined.dir,
+        joined.database,
+        "0.0.0.0:0".parse().unwrap(),
+        &machine_name(),
+        &[],
+    );
     assert!(hub.addr.ip().is_unspecified(), "{}", hub.addr);
     let desk = Desk::new(HALL, 21);
     desk.enrol(&hub.url, &hub.enrol_code(HALL)).unwrap();
@@ -214,8 +240,9 @@ fn desks_enrol_with_their_hub_over_the_halls_lan_in_plain_http() {
     let err = far.enrol("http://203.0.113.9:8750", &code).unwrap_err();
     assert!(matches!(err, SyncError::InsecureUrl(_)), "{err:?}");
 }
+}
 
-#[test]
+common::both_backends! {
 fn a_hub_relays_only_its_own_halls_desks() {
     // Many enrolments from one address in a moment: more than the default allowance.
     let city = Server::start_with(&["--enrol-burst-per-address", "50"]);
@@ -318,9 +345,9 @@ fn a_hub_relays_only_its_own_halls_desks() {
         matches!(&err, SyncError::Server { status: 403, code, .. } if code == "enrol_code_kind"),
         "{err:?}"
     );
-    let fresh = TempDir::new().unwrap();
+    let fresh = fresh_hub();
     let out = hub_cmd(
-        fresh.path(),
+        &fresh,
         &[
             "hub",
             "join",
@@ -333,7 +360,7 @@ fn a_hub_relays_only_its_own_halls_desks() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("这是接待台的登记码"));
     let out = hub_cmd(
-        fresh.path(),
+        &fresh,
         &[
             "hub",
             "join",
@@ -345,21 +372,22 @@ fn a_hub_relays_only_its_own_halls_desks() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("连不上市局服务器"));
     // A used code.
-    let used = TempDir::new().unwrap();
+    let used = fresh_hub();
     let out = hub_cmd(
-        used.path(),
+        &used,
         &["hub", "join", "--upstream", &city.url, "--code", &hub_code],
     );
     assert!(out.status.success());
-    let again = TempDir::new().unwrap();
+    let again = fresh_hub();
     let out = hub_cmd(
-        again.path(),
+        &again,
         &["hub", "join", "--upstream", &city.url, "--code", &hub_code],
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("已经使用过"));
 }
+}
 
-#[test]
+common::both_backends! {
 fn revocations_cross_the_relay_both_ways() {
     let city = Server::start();
     let hub = start_hub(join_hub(&city, &city.url));
@@ -377,8 +405,9 @@ fn revocations_cross_the_relay_both_ways() {
     assert!(revoked(&city, &at_hub.device_id()));
     assert!(revoked(&hub, &at_city.device_id()));
 }
+}
 
-#[test]
+common::both_backends! {
 fn a_desk_moves_from_the_city_to_the_hub_and_back() {
     let city = Server::start();
     let hub = start_hub(join_hub(&city, &city.url));
@@ -412,23 +441,29 @@ fn a_desk_moves_from_the_city_to_the_hub_and_back() {
     assert_each_once(&city);
     assert_eq!(records(&city), records(&hub));
 }
+}
 
-#[test]
+common::both_backends! {
 fn relays_cut_at_random_and_a_killed_hub_lose_and_double_nothing() {
+    // The PostgreSQL twin runs a shorter scenario (two hub kills instead of five) to keep the
+    // suite's time: the SQLite run is the long one.
     let rounds: usize = std::env::var("XINFANG_HUB_RELAYS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(200);
+        .unwrap_or(match common::backend() {
+            common::Backend::Sqlite => 200,
+            common::Backend::Postgres => 80,
+        });
     let city = Server::start();
     let proxy = FaultyProxy::start(city.addr, 0.4, 6000, 17);
-    let dir = join_hub(&city, &city.url);
+    let joined = join_hub(&city, &city.url);
     // From now on the hub reaches the city only through the cutting proxy.
-    let link_file = dir.path().join("hub.json");
+    let link_file = joined.dir.path().join("hub.json");
     let mut link: Value =
         serde_json::from_str(&std::fs::read_to_string(&link_file).unwrap()).unwrap();
     link["upstream"] = json!(proxy.url);
     std::fs::write(&link_file, link.to_string()).unwrap();
-    let mut hub = start_hub(dir);
+    let mut hub = start_hub(joined);
     let mut desks = [Desk::new(HALL, 11), Desk::new(HALL, 12)];
     for d in &desks {
         d.enrol(&hub.url, &hub.enrol_code(HALL)).unwrap();
@@ -484,4 +519,5 @@ fn relays_cut_at_random_and_a_killed_hub_lose_and_double_nothing() {
         assert_eq!(d.snapshot(), want);
     }
     drop(proxy);
+}
 }

@@ -38,10 +38,11 @@ fn a_hub_started_with_announce_is_found_with_its_hall_and_address() {
     assert_eq!(status, 200, "{body}");
 }
 
-#[test]
+common::both_backends! {
 fn a_hall_the_server_does_not_serve_is_not_announced() {
     let dir = tempfile::TempDir::new().unwrap();
-    let out = Command::new(CITY_BIN)
+    let mut serve = Command::new(CITY_BIN);
+    serve
         .arg("--data-dir")
         .arg(dir.path())
         .args([
@@ -52,15 +53,19 @@ fn a_hall_the_server_does_not_serve_is_not_announced() {
             "--announce",
             "999999",
         ])
-        .env("XINFANG_LOG", "warn")
-        .output()
-        .unwrap();
+        .env("XINFANG_LOG", "warn");
+    // The halls it serves are read from its database.
+    if let Some(uri) = common::database_for_backend() {
+        serve.arg("--database").arg(uri);
+    }
+    let out = serve.output().unwrap();
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("本服务器没有这个大厅"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
 }
 
 #[test]

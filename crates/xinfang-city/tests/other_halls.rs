@@ -45,7 +45,7 @@ fn register(desk: &mut Desk, id_number: &str, kind: &str, appeal: &str) -> Strin
         .matter_id
 }
 
-#[test]
+common::both_backends! {
 fn the_city_hall_sees_the_matter_a_county_is_handling_and_never_a_report() {
     let server = Server::start();
     let mut qinshui = enrolled(&server, QINSHUI, 1);
@@ -116,22 +116,14 @@ fn the_city_hall_sees_the_matter_a_county_is_handling_and_never_a_report() {
     assert!(message.contains("证件号码"), "{message}");
 
     // The city's log says which desk asked, with the number masked.
-    let logged: Vec<String> = {
-        let db = server.db();
-        let mut stmt = db
-            .prepare("SELECT detail FROM city_log WHERE action = 'person_matters'")
-            .unwrap();
-        stmt.query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap()
-    };
+    let logged = server.rows("SELECT detail FROM city_log WHERE action = 'person_matters'");
     assert!(logged.len() >= 4, "{logged:?}");
     assert!(logged.iter().all(|d| !d.contains(&person)), "{logged:?}");
     assert!(logged.iter().any(|d| d.contains(&person[..6])));
 }
+}
 
-#[test]
+common::both_backends! {
 fn a_desk_without_a_valid_token_is_refused() {
     let server = Server::start();
     let (status, body) = server.post_json(
@@ -140,4 +132,5 @@ fn a_desk_without_a_valid_token_is_refused() {
         &serde_json::json!({ "id_number": "140521198001150135" }),
     );
     assert_eq!(status, 401, "{body}");
+}
 }

@@ -108,10 +108,10 @@ fn today() -> String {
     xinfang_core::clock::Clock::today(&xinfang_core::clock::SystemClock).to_string()
 }
 
+common::both_backends! {
 /// Issue case 2: desk B records 受理 offline while desk A records 转送. Both steps are kept
 /// everywhere; the one the fold cannot apply is a conflict on both desks; the matter's status
 /// is the same on A, B and the city; the supervisor's choice syncs and ends the conflict.
-#[test]
 fn matter_steps_recorded_offline_at_two_desks_are_both_kept_and_a_clash_is_a_conflict() {
     let server = Server::start();
     let a = desk(&server);
@@ -155,14 +155,11 @@ fn matter_steps_recorded_offline_at_two_desks_are_both_kept_and_a_clash_is_a_con
         "one derived state everywhere"
     );
     let city_status = |server: &Server| -> String {
-        server
-            .db()
-            .query_row(
-                "SELECT json_extract(data, '$.status') FROM records WHERE entity = 'matter' AND entity_id = ?1",
-                [&matter],
-                |r| r.get(0),
-            )
-            .unwrap()
+        server.rows(&format!(
+            "SELECT {} FROM records WHERE entity = 'matter' AND entity_id = '{matter}'",
+            server.json_sql("data", "status")
+        ))[0]
+            .clone()
     };
     let desk_status = rows(
         a,
@@ -174,14 +171,11 @@ fn matter_steps_recorded_offline_at_two_desks_are_both_kept_and_a_clash_is_a_con
     );
     // The city folds the same steps into the same state (steps, deadlines) as the desks.
     let same_state_at_the_city = |desk: &Path| {
-        let city_state: String = server
-            .db()
-            .query_row(
-                "SELECT json_extract(data, '$.state') FROM records WHERE entity = 'matter' AND entity_id = ?1",
-                [&matter],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let city_state = server.rows(&format!(
+            "SELECT {} FROM records WHERE entity = 'matter' AND entity_id = '{matter}'",
+            server.json_sql("data", "state")
+        ))[0]
+            .clone();
         assert_eq!(
             rows(
                 desk,
@@ -259,11 +253,12 @@ fn matter_steps_recorded_offline_at_two_desks_are_both_kept_and_a_clash_is_a_con
     let audit = ok(b, "boss", &["audit", "--limit", "5"]);
     assert!(audit.to_string().contains("resolve_conflict"), "{audit}");
 }
+}
 
+common::both_backends! {
 /// Issue case 3: a later registration with empty phone and address erases nothing; concurrent
 /// phone changes are a conflict with both values, who and when, on both desks; a value of the
 /// supervisor's own resolves it everywhere.
-#[test]
 fn a_later_registration_erases_nothing_and_concurrent_phone_edits_are_a_conflict() {
     let server = Server::start();
     let a = desk(&server);
@@ -284,14 +279,11 @@ fn a_later_registration_erases_nothing_and_concurrent_phone_edits_are_a_conflict
         want,
         "the empty registration erased nothing"
     );
-    let city: String = server
-        .db()
-        .query_row(
-            "SELECT json_extract(data, '$.phone') FROM records WHERE entity = 'visitor' AND lookup = ?1",
-            [&person],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let city = server.rows(&format!(
+        "SELECT {} FROM records WHERE entity = 'visitor' AND lookup = '{person}'",
+        server.json_sql("data", "phone")
+    ))[0]
+        .clone();
     assert_eq!(city, "13800000001");
     assert!(conflicts(a).is_empty() && conflicts(b).is_empty());
 
@@ -363,6 +355,7 @@ fn a_later_registration_erases_nothing_and_concurrent_phone_edits_are_a_conflict
     assert!(found.to_string().contains("李四"), "{found}");
     let v = ok(a, "admin", &["verify"]);
     assert_eq!(v["ok"], true, "{v}");
+}
 }
 
 common::both_backends! {
@@ -471,8 +464,8 @@ fn two_backlog_flags_of_one_matter_and_a_note_never_stick_the_pull() {
 }
 }
 
+common::both_backends! {
 /// Issue case 7: one ledger imported at two desks of a hall is one set of visits after sync.
-#[test]
 fn one_ledger_imported_at_two_desks_is_one_set_of_visits() {
     let server = Server::start();
     let a = desk(&server);
@@ -511,14 +504,7 @@ fn one_ledger_imported_at_two_desks_is_one_set_of_visits() {
     let matters = "SELECT id, status FROM matters ORDER BY id";
     assert_eq!(rows(a, matters).len(), 2);
     assert_eq!(rows(a, matters), rows(b, matters));
-    let city_visits: i64 = server
-        .db()
-        .query_row(
-            "SELECT count(*) FROM records WHERE entity = 'visit'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let city_visits = server.int("SELECT count(*) FROM records WHERE entity = 'visit'");
     assert_eq!(city_visits, 2, "the city holds one set");
     // Importing again anywhere imports nothing.
     assert_eq!(
@@ -527,6 +513,7 @@ fn one_ledger_imported_at_two_desks_is_one_set_of_visits() {
     );
     let v = ok(a, "admin", &["verify"]);
     assert_eq!(v["ok"], true, "{v}");
+}
 }
 
 common::both_backends! {

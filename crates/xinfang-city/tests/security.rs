@@ -86,7 +86,7 @@ fn a_new_code_does_not_take_over_an_enrolled_device() {
 }
 }
 
-#[test]
+common::both_backends! {
 fn an_unauthenticated_push_is_refused_before_its_body_is_read() {
     let server = Server::start();
     let mut stream = TcpStream::connect(server.addr).unwrap();
@@ -115,8 +115,9 @@ fn an_unauthenticated_push_is_refused_before_its_body_is_read() {
     }
     assert!(server.healthy());
 }
+}
 
-#[test]
+common::both_backends! {
 fn an_enrolment_body_is_small() {
     let server = Server::start();
     let code = server.enrol_code("140521");
@@ -131,6 +132,7 @@ fn an_enrolment_body_is_small() {
         "{body}"
     );
     assert!(body["message"].as_str().unwrap().contains("4 KB"), "{body}");
+}
 }
 
 #[test]
@@ -291,7 +293,7 @@ fn requests_beyond_the_ceiling_are_shed_at_once() {
     assert!(server.healthy());
 }
 
-#[test]
+common::both_backends! {
 fn admin_tokens_expire_and_can_be_revoked() {
     let server = Server::start();
     let first = server.admin_token();
@@ -316,13 +318,7 @@ fn admin_tokens_expire_and_can_be_revoked() {
     assert!(server.admin(&["log"]).contains("admin_token_revoked"));
 
     // Expired: the token's time is moved back instead of waiting for it.
-    rusqlite::Connection::open(server.dir.path().join("city.db"))
-        .unwrap()
-        .execute(
-            "UPDATE admin_tokens SET expires_at = expires_at - 31 * 86400",
-            [],
-        )
-        .unwrap();
+    server.execute("UPDATE admin_tokens SET expires_at = expires_at - 31 * 86400");
     assert_eq!(server.get("/v1/city/halls", Some(&second)).0, 401);
     // A life beyond 90 days is refused; a short one is accepted.
     assert!(
@@ -333,6 +329,7 @@ fn admin_tokens_expire_and_can_be_revoked() {
     );
     let short = common::last_word(&server.admin(&["admin-token", "--ttl", "12h"]));
     assert_eq!(server.get("/v1/city/halls", Some(&short)).0, 200);
+}
 }
 
 common::both_backends! {
@@ -398,7 +395,7 @@ fn plain_http_on_a_non_loopback_address_needs_an_explicit_flag() {
     );
 }
 
-#[test]
+common::both_backends! {
 fn a_device_name_with_control_characters_is_refused() {
     let server = Server::start();
     let (status, body) = enrol(&server, DEVICE, "接待台\u{1b}]0;pwned\u{7}\u{1b}[2J");
@@ -410,25 +407,19 @@ fn a_device_name_with_control_characters_is_refused() {
     let list = server.admin(&["device", "list"]);
     assert!(!list.contains('\u{1b}'), "{list}");
 }
+}
 
+common::both_backends! {
 /// Item 2: staff and role changes are signed. A lawyer who writes the desk's database directly
 /// (with the data key their account unlocks) to make themselves a supervisor gets the change
 /// set aside at the city, listed for the city administrator, and never onto another desk; the
 /// desk's first admin was pinned as a root of the hall at enrolment.
-#[test]
 fn a_staff_change_without_an_admins_signature_is_set_aside_and_shown() {
     use common::cli_desk::{PASSWORD, desk, ok};
     let server = Server::start();
     let a = desk(&server);
     let b = desk(&server);
-    let roots: i64 = server
-        .db()
-        .query_row(
-            "SELECT count(*) FROM hall_roots WHERE hall_code = '140521'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let roots = server.int("SELECT count(*) FROM hall_roots WHERE hall_code = '140521'");
     assert_eq!(
         roots, 2,
         "each desk's first admin is pinned at its enrolment"
@@ -488,14 +479,11 @@ fn a_staff_change_without_an_admins_signature_is_set_aside_and_shown() {
     assert_eq!(s, 200);
     assert_eq!(q["changes"][0]["entity_id"], lawyer.as_str(), "{q}");
     assert_eq!(q["changes"][0]["code"], "unsigned", "{q}");
-    let city_roles: String = server
-        .db()
-        .query_row(
-            "SELECT json_extract(data, '$.roles') FROM records WHERE entity = 'staff' AND entity_id = ?1",
-            [&lawyer],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let city_roles = server.rows(&format!(
+        "SELECT {} FROM records WHERE entity = 'staff' AND entity_id = '{lawyer}'",
+        server.json_sql("data", "roles")
+    ))[0]
+        .clone();
     assert_eq!(city_roles, "lawyer");
     ok(b.path(), "admin", &["sync"]);
     assert_eq!(
@@ -504,9 +492,10 @@ fn a_staff_change_without_an_admins_signature_is_set_aside_and_shown() {
         "B never made the lawyer a supervisor"
     );
 }
+}
 
+common::both_backends! {
 /// Root keys offered at enrolment must be keys: anything else is refused before a code is used.
-#[test]
 fn malformed_root_keys_are_refused_at_enrolment() {
     let server = Server::start();
     let code = server.enrol_code("140521");
@@ -527,4 +516,5 @@ fn malformed_root_keys_are_refused_at_enrolment() {
         &json!({ "code": code, "device_id": DEVICE, "hall_code": "140521" }),
     );
     assert_eq!(s, 200, "the code was not used up by the refused request");
+}
 }

@@ -1,6 +1,6 @@
 //! A deterministic randomized simulation of one hall (issue 13): five desks (real stores in temp
 //! dirs, through the real sync client) and the real server code (the `xinfang-city` router on a
-//! loopback port, with an injected clock), driven by a seeded stream of operations: new visitors
+//! loopback port, with an injected clock, on SQLite or PostgreSQL), driven by a seeded stream of operations: new visitors
 //! and visits, return visits of people registered anywhere (each one edits the person's name
 //! and phone, often concurrently with another desk), matter steps (受理, 转送, 办理, 不予受理 —
 //! clashing ones too), backlog flags and notes, paper ledgers imported at any desk, people
@@ -14,7 +14,8 @@
 //! in the conflict list (or was replaced by a later write made on top of it) — none silently
 //! lost. On failure it prints the seed and a shrunk list of operations that still fails.
 //!
-//! `make test` runs `XINFANG_SIM_OPS` operations (default 1,500); a long run:
+//! `make test` runs it on both backends, `XINFANG_SIM_OPS` operations (default 1,500 on SQLite,
+//! 600 on PostgreSQL); a long run:
 //! `XINFANG_SIM_OPS=200000 XINFANG_SIM_SEED=7 cargo nextest run -p xinfang-city --test simulation`.
 //!
 //! Extending it: add a variant to [`Op`], generate it in [`generate`], carry it out in
@@ -158,7 +159,10 @@ struct SimServer {
 impl SimServer {
     fn start() -> SimServer {
         let dir = TempDir::new().unwrap();
-        let storage = storage::open(dir.path()).unwrap();
+        let storage = match common::database_for_backend() {
+            Some(uri) => storage::open_postgres(&uri, Some(dir.path())).unwrap(),
+            None => storage::open(dir.path()).unwrap(),
+        };
         let offset_ms = Arc::new(AtomicI64::new(0));
         let offset = offset_ms.clone();
         let settings = ServerSettings {
@@ -831,10 +835,16 @@ fn env_number(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-#[test]
+common::both_backends! {
 fn five_desks_and_the_city_converge_and_lose_no_acknowledged_write() {
     let seed = env_number("XINFANG_SIM_SEED", 20_261_202);
-    let n = env_number("XINFANG_SIM_OPS", 1500) as usize;
+    // The PostgreSQL twin runs fewer operations (its seed's 600 still exercise everything
+    // checked below) to keep the suite's time: the SQLite run is the long one.
+    let default_ops = match common::backend() {
+        common::Backend::Sqlite => 1500,
+        common::Backend::Postgres => 600,
+    };
+    let n = env_number("XINFANG_SIM_OPS", default_ops) as usize;
     let ops = generate(seed, n);
     let started = Instant::now();
     let result = run(seed, &ops);
@@ -852,7 +862,7 @@ fn five_desks_and_the_city_converge_and_lose_no_acknowledged_write() {
         "simulation: {n} operations, seed {seed}, {:.1} s, {exercised:?}",
         started.elapsed().as_secs_f64()
     );
-    if n >= 1000 {
+    if n >= default_ops.min(1000) as usize {
         assert!(
             exercised.steps > 0
                 && exercised.backlog_notes > 0
@@ -866,11 +876,12 @@ fn five_desks_and_the_city_converge_and_lose_no_acknowledged_write() {
         );
     }
 }
+}
 
+common::both_backends! {
 /// One person registered at two desks that had not seen each other, with different phones, is a
 /// conflict on every desk; a phone taken down later at a desk that shows the conflict replaces
 /// both (the rule the simulation's invariant relies on, docs/sync.md).
-#[test]
 fn two_first_registrations_keep_both_phones_until_a_desk_that_shows_both_takes_a_new_one() {
     let mut world = World::new(1);
     let person = person_id(0);
@@ -921,4 +932,5 @@ fn two_first_registrations_keep_both_phones_until_a_desk_that_shows_both_takes_a
         "{conflicts:#?}"
     );
     world.check().unwrap();
+}
 }

@@ -591,7 +591,7 @@ fn a_revoked_device_is_refused_with_401() {
 }
 }
 
-#[test]
+common::both_backends! {
 fn enrolment_codes_wrong_expired_and_used_are_refused() {
     let server = Server::start();
     let desk = Desk::new("140521", 51);
@@ -626,22 +626,13 @@ fn enrolment_codes_wrong_expired_and_used_are_refused() {
     assert!(err.to_string().contains("https://"));
 
     // Unknown hall for a code, bad ttl: clear errors from the admin CLI.
-    let out = Command::new(common::CITY_BIN)
-        .args([
-            "enrol-code",
-            "--hall",
-            "999999",
-            "--no-encryption",
-            "--data-dir",
-        ])
-        .arg(server.dir.path())
-        .output()
-        .unwrap();
+    let out = server.run(&["enrol-code", "--hall", "999999"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("没有代码为 999999 的大厅"));
 }
+}
 
-#[test]
+common::both_backends! {
 fn malformed_and_oversized_bodies_get_a_clear_4xx_and_the_server_stays_up() {
     let server = Server::start();
     let desk = Desk::new("140521", 61);
@@ -678,6 +669,7 @@ fn malformed_and_oversized_bodies_get_a_clear_4xx_and_the_server_stays_up() {
     // Unknown paths answer 404 in JSON.
     assert_eq!(server.get("/v1/nope", t).0, 404);
     assert!(server.healthy());
+}
 }
 
 common::both_backends! {
@@ -751,7 +743,7 @@ fn a_malformed_change_is_set_aside_and_the_devices_later_changes_flow() {
 }
 }
 
-#[test]
+common::both_backends! {
 fn another_halls_data_is_forbidden() {
     let server = Server::start();
     let mut a = Desk::new("140521", 71);
@@ -800,25 +792,19 @@ fn another_halls_data_is_forbidden() {
     );
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["set_aside"][0]["code"], "hall_forbidden", "{r}");
-    assert!(
-        !server
-            .db()
-            .prepare("SELECT 1 FROM records WHERE entity_id = 'new-visit'")
-            .unwrap()
-            .exists([])
-            .unwrap()
+    assert_eq!(
+        server.int("SELECT count(*) FROM records WHERE entity_id = 'new-visit'"),
+        0
     );
     // Nothing of 140521 reached the other hall's desk.
     assert_eq!(c.count("visits"), 0);
-    let appeal: String = server
-        .db()
-        .query_row(
-            "SELECT json_extract(data, '$.appeal') FROM records WHERE entity = 'visit' AND entity_id = ?1",
-            [&visit_id],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let appeal = server.rows(&format!(
+        "SELECT {} FROM records WHERE entity = 'visit' AND entity_id = '{visit_id}'",
+        server.json_sql("data", "appeal")
+    ))[0]
+        .clone();
     assert_ne!(appeal, "改写");
+}
 }
 
 common::both_backends! {
@@ -853,9 +839,9 @@ fn server_admin_commands_and_health() {
 }
 }
 
+common::both_backends! {
 /// Two desks of one hall register the same person while both are offline: after syncing, every
 /// replica holds one visitor with both visits, not two people with one ID number.
-#[test]
 fn one_person_registered_offline_at_two_desks_is_one_visitor_everywhere() {
     let server = Server::start();
     let mut a = Desk::new("140521", 11);
@@ -892,15 +878,9 @@ fn one_person_registered_offline_at_two_desks_is_one_visitor_everywhere() {
         assert_eq!(visits, 2, "both visits belong to the one visitor");
     }
     assert_eq!(snapshot_of(a.dir.path()), snapshot_of(b.dir.path()));
-    let records: i64 = server
-        .db()
-        .query_row(
-            "SELECT count(*) FROM records WHERE entity = 'visitor'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let records = server.int("SELECT count(*) FROM records WHERE entity = 'visitor'");
     assert_eq!(records, 1, "the city holds one visitor record");
+}
 }
 
 common::both_backends! {

@@ -30,14 +30,10 @@ fn messages(out: &Value, stderr: &str) -> String {
 
 /// How many of `desk`'s changes the server holds.
 fn changes_on_server(server: &Server, desk: &Desk) -> i64 {
-    server
-        .db()
-        .query_row(
-            "SELECT count(*) FROM changes WHERE device_id = ?1",
-            [desk.device_id()],
-            |r| r.get(0),
-        )
-        .unwrap()
+    server.int(&format!(
+        "SELECT count(*) FROM changes WHERE device_id = '{}'",
+        desk.device_id()
+    ))
 }
 
 /// The desk's device token, as stored at enrolment.
@@ -51,7 +47,7 @@ fn device_token(desk: &Desk) -> String {
         .unwrap()
 }
 
-#[test]
+common::both_backends! {
 fn a_desk_syncs_over_https_when_it_trusts_the_citys_ca_and_refuses_otherwise() {
     let pki = Pki::new();
     let server = Server::start_tls(
@@ -132,14 +128,11 @@ fn a_desk_syncs_over_https_when_it_trusts_the_citys_ca_and_refuses_otherwise() {
     assert!(out["pushed"].as_u64().unwrap() > 0, "{out}");
     let on_server = changes_on_server(&server, &desk);
     assert_eq!(on_server, out["pushed"].as_i64().unwrap());
-    let named: String = server
-        .db()
-        .query_row(
-            "SELECT name FROM devices WHERE id = ?1",
-            [desk.device_id()],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let named = server.rows(&format!(
+        "SELECT name FROM devices WHERE id = '{}'",
+        desk.device_id()
+    ))[0]
+        .clone();
     assert_eq!(named, "登记窗口一");
 
     // 测试连接: the server answers over the trusted link and still knows the desk.
@@ -150,6 +143,7 @@ fn a_desk_syncs_over_https_when_it_trusts_the_citys_ca_and_refuses_otherwise() {
         out["message"].as_str().unwrap().contains("登记有效"),
         "{out}"
     );
+}
 }
 
 #[test]
@@ -300,7 +294,7 @@ fn refusal(out: &Value) -> (String, String) {
     )
 }
 
-#[test]
+common::both_backends! {
 fn a_desk_leaves_its_server_keeping_its_data_and_comes_back_when_the_city_allows_it() {
     let server = Server::start();
     let mut desk = Desk::new("140521", 44);
@@ -408,4 +402,5 @@ fn a_desk_leaves_its_server_keeping_its_data_and_comes_back_when_the_city_allows
             .contains("不再接受本机的登记"),
         "{out}"
     );
+}
 }

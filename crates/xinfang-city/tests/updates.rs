@@ -412,9 +412,9 @@ fn the_pinned_key_never_changes_and_another_keys_signature_is_refused() {
     assert!(files_in(dir.path()).is_empty());
 }
 
+common::both_backends! {
 /// A hall hub takes the city's packages when it reaches the city and serves them to its hall's
 /// desks while the city is down: the desk verifies the city's signature (the hub signs nothing).
-#[test]
 fn a_hub_relays_a_signed_package_to_a_desk_while_the_city_is_down() {
     let mut city_server = Server::start();
     let (_keys, sk, pk, public) = key_pair(&city_server);
@@ -431,27 +431,31 @@ fn a_hub_relays_a_signed_package_to_a_desk_while_the_city_is_down() {
     // The hub joins (taking the city's update key) and relays once.
     let code = last_word(&city_server.admin(&["enrol-code", "--hall", HALL, "--hub"]));
     let hub_dir = TempDir::new().unwrap();
-    let out = Command::new(CITY_BIN)
-        .args([
-            "hub",
-            "join",
-            "--upstream",
-            &city_server.url,
-            "--code",
-            &code,
-        ])
-        .arg("--data-dir")
-        .arg(hub_dir.path())
-        .arg("--no-encryption")
-        .env("XINFANG_LOG", "error")
-        .output()
-        .unwrap();
+    // The hub joins and serves on one database of the test's backend.
+    let hub_database = common::database_for_backend();
+    let mut join = Command::new(CITY_BIN);
+    join.args([
+        "hub",
+        "join",
+        "--upstream",
+        &city_server.url,
+        "--code",
+        &code,
+    ])
+    .arg("--data-dir")
+    .arg(hub_dir.path())
+    .arg("--no-encryption")
+    .env("XINFANG_LOG", "error");
+    if let Some(uri) = &hub_database {
+        join.arg("--database").arg(uri);
+    }
+    let out = join.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let hub = Server::start_in_with(hub_dir, &["--relay-every", "1h"]);
+    let hub = Server::start_in_on(hub_dir, hub_database, &["--relay-every", "1h"]);
     let out = hub.run(&["hub", "relay", "--json"]);
     assert!(
         out.status.success(),
@@ -482,17 +486,7 @@ fn a_hub_relays_a_signed_package_to_a_desk_while_the_city_is_down() {
     assert_eq!(std::fs::read(out["path"].as_str().unwrap()).unwrap(), bytes);
 
     // The hub's copy changed behind its back: the desk still refuses it.
-    let conn = rusqlite::Connection::open(hub.dir.path().join("city.db")).unwrap();
-    let fake = b"a hub cannot sign for the city";
-    conn.execute(
-        "UPDATE update_releases SET bytes = ?1, size = ?2, sha256 = ?3",
-        rusqlite::params![
-            &fake[..],
-            fake.len() as i64,
-            xinfang_sync::update::sha256_hex(fake)
-        ],
-    )
-    .unwrap();
+    tamper(&hub, "99.2.0");
     let bad = TempDir::new().unwrap();
     let (rc, out) = cli(
         desk.path(),
@@ -502,4 +496,5 @@ fn a_hub_relays_a_signed_package_to_a_desk_while_the_city_is_down() {
     assert_eq!(rc, 1, "{out}");
     assert!(out.to_string().contains("签名校验失败"), "{out}");
     assert!(files_in(bad.path()).is_empty());
+}
 }

@@ -63,7 +63,7 @@ pub fn backend() -> Backend {
 }
 
 /// `--database` for a new server of the current backend, if not the data dir.
-fn database_for_backend() -> Option<String> {
+pub fn database_for_backend() -> Option<String> {
     match backend() {
         Backend::Sqlite => None,
         Backend::Postgres => Some(pg::fresh_database()),
@@ -141,7 +141,16 @@ impl Server {
 
     /// Starts the server in `dir` on the current backend ([`on`]).
     fn launch(dir: TempDir, extra: &[&str], scheme: &str) -> Server {
-        let database = database_for_backend();
+        Self::launch_on(dir, database_for_backend(), extra, scheme)
+    }
+
+    /// Starts the server in `dir` on `database` (`None`: the data dir's SQLite file), e.g. a hub
+    /// on the database its `hub join` wrote to.
+    pub fn start_in_on(dir: TempDir, database: Option<String>, extra: &[&str]) -> Server {
+        Self::launch_on(dir, database, extra, "http")
+    }
+
+    fn launch_on(dir: TempDir, database: Option<String>, extra: &[&str], scheme: &str) -> Server {
         let mut args: Vec<&str> = extra.to_vec();
         if let Some(uri) = &database {
             args.extend(["--database", uri.as_str()]);
@@ -160,13 +169,28 @@ impl Server {
     /// Starts the real server binary in `dir` listening on `listen` (e.g. `0.0.0.0:0`, every
     /// interface, as a hall hub on its LAN); `url` names the server by `host`.
     pub fn start_listening(dir: TempDir, listen: SocketAddr, host: &str, extra: &[&str]) -> Server {
-        let (child, addr) = spawn_server(dir.path(), listen, extra);
+        Self::start_listening_on(dir, None, listen, host, extra)
+    }
+
+    /// [`Server::start_listening`] on `database` (`None`: the data dir's SQLite file).
+    pub fn start_listening_on(
+        dir: TempDir,
+        database: Option<String>,
+        listen: SocketAddr,
+        host: &str,
+        extra: &[&str],
+    ) -> Server {
+        let mut args: Vec<&str> = extra.to_vec();
+        if let Some(uri) = &database {
+            args.extend(["--database", uri.as_str()]);
+        }
+        let (child, addr) = spawn_server(dir.path(), listen, &args);
         Server {
             dir,
             url: format!("http://{host}:{}", addr.port()),
             addr,
             child: Some(child),
-            database: None,
+            database,
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
@@ -341,11 +365,13 @@ impl Server {
     /// columns as text joined by `|` (the SQL must be portable between SQLite and PostgreSQL).
     pub fn rows(&self, sql: &str) -> Vec<String> {
         match self.database.as_deref() {
-            Some(uri) if uri.starts_with("postgres") => pg::query(uri, sql)
-                .lines()
-                .map(str::to_owned)
-                .filter(|l| !l.is_empty())
-                .collect(),
+            // Each row marked: psql prints a row of one NULL, and no row at all, as nothing.
+            Some(uri) if uri.starts_with("postgres") => {
+                pg::query(uri, &format!("SELECT 'r', q.* FROM ({sql}) q"))
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("r|").map(str::to_owned))
+                    .collect()
+            }
             _ => {
                 let db = self.db();
                 let mut stmt = db.prepare(sql).unwrap();
@@ -393,13 +419,48 @@ impl Server {
     /// Lets `secs` pass for the enrolment codes already made: their expiry moves back, so a
     /// test sees a code expire without waiting for the clock.
     pub fn age_enrol_codes(&self, secs: i64) {
-        Connection::open(self.dir.path().join("city.db"))
-            .unwrap()
-            .execute(
-                "UPDATE enrol_codes SET expires_at = expires_at - ?1",
-                [secs],
-            )
-            .unwrap();
+        self.execute(&format!(
+            "UPDATE enrol_codes SET expires_at = expires_at - {secs}"
+        ));
+    }
+
+    /// Runs statements that change the server's database behind its back (as someone with a
+    /// database shell could), whichever backend; the SQL must be portable.
+    pub fn execute(&self, sql: &str) {
+        match self.database.as_deref() {
+            Some(uri) if uri.starts_with("postgres") => {
+                pg::query(uri, sql);
+            }
+            _ => Connection::open(self.dir.path().join("city.db"))
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+        }
+    }
+
+    /// SQL of a binary column as lowercase hex, whichever backend.
+    pub fn hex_sql(&self, column: &str) -> String {
+        if self.on_postgres() {
+            format!("encode({column}, 'hex')")
+        } else {
+            format!("lower(hex({column}))")
+        }
+    }
+
+    /// SQL of a top-level field of a JSON column as text, whichever backend.
+    pub fn json_sql(&self, column: &str, field: &str) -> String {
+        if self.on_postgres() {
+            format!("{column}->>'{field}'")
+        } else {
+            format!("json_extract({column}, '$.{field}')")
+        }
+    }
+
+    /// Whether this server keeps its data on PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.database
+            .as_deref()
+            .is_some_and(|uri| uri.starts_with("postgres"))
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
