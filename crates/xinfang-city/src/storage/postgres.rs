@@ -38,8 +38,8 @@ use super::stats_feed::{StatRow, StatsQuery, StatsSource};
 use super::{
     AdminLogin, AdminToken, AdminUser, AuditDevice, Device, DeviceEnrolment, DeviceOverview, Done,
     EnrolCode, Hall, LogEntry, MatterFacts, MatterSubject, NewEnrolment, NewLogEntry, NewRecord,
-    PRELOADED_HALLS, PublicityRow, Result, Storage, StorageError, StoredRecord, Tx, TxBody,
-    VisitFacts, lookup_key,
+    PRELOADED_HALLS, PublicityRow, RateBucket, Result, Storage, StorageError, StoredRecord, Tx,
+    TxBody, VisitFacts, lookup_key,
 };
 
 /// The versioned migrations of the PostgreSQL store, applied in order, each once.
@@ -60,6 +60,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (
         5,
         include_str!("../../migrations/postgres/0005_admin_console.sql"),
+    ),
+    (
+        6,
+        include_str!("../../migrations/postgres/0006_rate_buckets.sql"),
     ),
 ];
 
@@ -1838,6 +1842,33 @@ impl Storage for PgStorage {
             })
             .transpose()
         })
+    }
+
+    fn take_rate_token(&self, key: &str, now_ms: i64, bucket: RateBucket) -> Result<Option<i64>> {
+        // One statement outside the write lock: the upsert is atomic on its row, whichever
+        // instance sends it. The prune skips rows another instance holds, so it never waits.
+        let row = self.rt().block_on(async {
+            let client = self.pool.get().await.map_err(backend)?;
+            client
+                .query_one(
+                    "WITH pruned AS (
+                       DELETE FROM rate_buckets WHERE key IN (
+                         SELECT key FROM rate_buckets WHERE tat_ms < $2 AND key <> $1
+                         FOR UPDATE SKIP LOCKED))
+                     INSERT INTO rate_buckets(key, tat_ms, allowed) VALUES ($1, $2 + $3, TRUE)
+                     ON CONFLICT (key) DO UPDATE SET
+                       allowed = (GREATEST(rate_buckets.tat_ms, $2) + $3 <= $2 + $3 * $4),
+                       tat_ms = CASE WHEN GREATEST(rate_buckets.tat_ms, $2) + $3 <= $2 + $3 * $4
+                                     THEN GREATEST(rate_buckets.tat_ms, $2) + $3
+                                     ELSE rate_buckets.tat_ms END
+                     RETURNING allowed, tat_ms",
+                    &[&key, &now_ms, &bucket.period_ms, &bucket.burst],
+                )
+                .await
+                .map_err(pg)
+        })?;
+        let (allowed, tat): (bool, i64) = (row.get(0), row.get(1));
+        Ok((!allowed).then(|| bucket.wait_ms(tat, now_ms)))
     }
 
     fn admin_login_failed(&self, username: &str, max_attempts: i64, lock_until: i64) -> Result<()> {

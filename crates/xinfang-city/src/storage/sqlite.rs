@@ -26,8 +26,8 @@ use xinfang_sync::{Change, Hlc, Op, RemoteChange};
 use super::{
     AdminLogin, AdminToken, AdminUser, AuditDevice, Device, DeviceEnrolment, DeviceOverview, Done,
     EnrolCode, Hall, LogEntry, MatterFacts, MatterSubject, NewEnrolment, NewLogEntry,
-    PRELOADED_HALLS, Result, Storage, StorageError, StoredRecord, Tx, TxBody, VisitFacts,
-    lookup_key,
+    PRELOADED_HALLS, RateBucket, Result, Storage, StorageError, StoredRecord, Tx, TxBody,
+    VisitFacts, lookup_key,
 };
 
 pub const DB_FILE: &str = "city.db";
@@ -120,6 +120,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0011_queue_letters.sql")),
         M::up(include_str!("../../migrations/0012_updates.sql")),
         M::up(include_str!("../../migrations/0013_admin_console.sql")),
+        M::up(include_str!("../../migrations/0014_rate_buckets.sql")),
     ])
 }
 
@@ -1615,6 +1616,28 @@ impl Storage for SqliteStorage {
                 })
             })
             .optional()?)
+    }
+
+    fn take_rate_token(&self, key: &str, now_ms: i64, bucket: RateBucket) -> Result<Option<i64>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.prepare_cached("DELETE FROM rate_buckets WHERE tat_ms < ?1 AND key <> ?2")?
+            .execute(params![now_ms, key])?;
+        // The SET expressions all read the row as it was (see `RateBucket`).
+        let (allowed, tat): (bool, i64) = tx
+            .prepare_cached(
+                "INSERT INTO rate_buckets(key, tat_ms, allowed) VALUES (?1, ?2 + ?3, 1)
+                 ON CONFLICT(key) DO UPDATE SET
+                   allowed = (max(tat_ms, ?2) + ?3 <= ?2 + ?3 * ?4),
+                   tat_ms = CASE WHEN max(tat_ms, ?2) + ?3 <= ?2 + ?3 * ?4
+                                 THEN max(tat_ms, ?2) + ?3 ELSE tat_ms END
+                 RETURNING allowed, tat_ms",
+            )?
+            .query_row(params![key, now_ms, bucket.period_ms, bucket.burst], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        tx.commit()?;
+        Ok((!allowed).then(|| bucket.wait_ms(tat, now_ms)))
     }
 
     fn admin_login_failed(&self, username: &str, max_attempts: i64, lock_until: i64) -> Result<()> {
