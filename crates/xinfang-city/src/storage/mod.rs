@@ -3,6 +3,7 @@
 //! `--database` URI.
 
 pub mod derive;
+pub mod pg_tls;
 pub mod postgres;
 pub mod sqlite;
 pub mod stats_feed;

@@ -21,7 +21,8 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, NoTls, Row};
+use tokio_postgres::{IsolationLevel, Row};
+use tokio_postgres_rustls::MakeRustlsConnect;
 use xinfang_core::clock::Clock;
 use xinfang_core::people::{Merge, VisitMove};
 use xinfang_core::tally::StatsAccumulator;
@@ -89,9 +90,10 @@ fn parse_change(payload: &str) -> Option<(&str, i64, Option<&str>)> {
 /// connection ends.
 async fn listen(
     config: &tokio_postgres::Config,
+    tls: &MakeRustlsConnect,
     on_change: &super::ChangeListener,
 ) -> std::result::Result<(), tokio_postgres::Error> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+    let (client, mut connection) = config.connect(tls.clone()).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     // The connection is driven here: its messages carry the notifications.
     let driver = tokio::spawn(async move {
@@ -152,12 +154,23 @@ fn backend<E: std::fmt::Display>(e: E) -> StorageError {
     StorageError::Backend(e.to_string())
 }
 
+/// A connection the pool could not make: TLS and the server's refusals in clear Chinese
+/// ([`super::pg_tls::explain`]), as the administrator starting the server sees them.
+fn pool_err(e: deadpool_postgres::PoolError) -> StorageError {
+    match super::pg_tls::explain(&e) {
+        Some(message) => StorageError::Backend(message),
+        None => backend(e),
+    }
+}
+
 pub struct PgStorage {
     /// Drives the connections; `None` only while dropping.
     rt: Option<tokio::runtime::Runtime>,
     pool: Pool,
     /// For the connection that LISTENs ([`Storage::listen_changes`]): not one of the pool's.
     config: tokio_postgres::Config,
+    /// The URI's TLS (`sslmode`, `sslrootcert`), for the pool and the listener alike.
+    tls: MakeRustlsConnect,
     /// Set once `listen_changes` started its listener.
     listening: std::sync::atomic::AtomicBool,
     calendar: xinfang_core::calendar::HolidayCalendar,
@@ -185,9 +198,8 @@ impl PgStorage {
     /// Connects to `uri`, migrates the schema to the latest version and preloads the halls of a
     /// new store; the city's own holiday years come from `data_dir` when given.
     pub fn open(uri: &str, data_dir: Option<&Path>, clock: Arc<dyn Clock>) -> Result<PgStorage> {
-        let config: tokio_postgres::Config = uri
-            .parse()
-            .map_err(|e| StorageError::Backend(format!("PostgreSQL 连接地址无效：{e}")))?;
+        let super::pg_tls::PgConnect { config, tls, .. } =
+            super::pg_tls::parse(uri).map_err(StorageError::Backend)?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("xinfang-pg")
@@ -196,7 +208,7 @@ impl PgStorage {
             .map_err(backend)?;
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -212,6 +224,7 @@ impl PgStorage {
             rt: Some(rt),
             pool,
             config,
+            tls,
             listening: std::sync::atomic::AtomicBool::new(false),
             calendar: data_dir.map_or_else(
                 xinfang_core::calendar::HolidayCalendar::bundled,
@@ -238,7 +251,7 @@ impl PgStorage {
     fn migrate(&self) -> Result<()> {
         let now = super::sqlite::now_text(&*self.clock);
         self.rt().block_on(async {
-            let mut client = self.pool.get().await.map_err(backend)?;
+            let mut client = self.pool.get().await.map_err(pool_err)?;
             client
                 .execute("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK])
                 .await
@@ -307,7 +320,7 @@ impl PgStorage {
         f: impl FnOnce(&mut PgTx<'_>) -> Result<(Done, T)>,
     ) -> Result<T> {
         let rt = self.rt();
-        let mut client = rt.block_on(self.pool.get()).map_err(backend)?;
+        let mut client = rt.block_on(self.pool.get()).map_err(pool_err)?;
         // Begin, the lock of a write one; then the statements; then the end.
         self.statements
             .fetch_add(if write { 3 } else { 2 }, Ordering::Relaxed);
@@ -1564,15 +1577,18 @@ impl Storage for PgStorage {
     }
 
     fn listen_changes(&self, on_change: super::ChangeListener) -> Result<bool> {
-        let config = self.config.clone();
+        let (config, tls) = (self.config.clone(), self.tls.clone());
         self.rt().spawn(async move {
             // A dropped connection is opened again; a change announced meanwhile is missed,
             // which only delays the desks until their periodic sync.
             let mut pause = Duration::from_secs(1);
             loop {
-                match listen(&config, &on_change).await {
+                match listen(&config, &tls, &on_change).await {
                     Ok(()) => pause = Duration::from_secs(1),
-                    Err(e) => tracing::warn!(error = %e, "change listener: connection lost"),
+                    Err(e) => {
+                        let why = super::pg_tls::explain(&e).unwrap_or_else(|| e.to_string());
+                        tracing::warn!(error = %why, "change listener: connection lost");
+                    }
                 }
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(30));
@@ -1590,7 +1606,7 @@ impl Storage for PgStorage {
     fn announce_change(&self, hall: &str, server_seq: i64, origin: Option<&str>) -> Result<()> {
         let payload = change_payload(hall, server_seq, origin);
         self.rt().block_on(async {
-            let client = self.pool.get().await.map_err(backend)?;
+            let client = self.pool.get().await.map_err(pool_err)?;
             client
                 .execute("SELECT pg_notify($1, $2)", &[&CHANGES_CHANNEL, &payload])
                 .await
@@ -1848,7 +1864,7 @@ impl Storage for PgStorage {
         // One statement outside the write lock: the upsert is atomic on its row, whichever
         // instance sends it. The prune skips rows another instance holds, so it never waits.
         let row = self.rt().block_on(async {
-            let client = self.pool.get().await.map_err(backend)?;
+            let client = self.pool.get().await.map_err(pool_err)?;
             client
                 .query_one(
                     "WITH pruned AS (
