@@ -82,6 +82,25 @@ fn a_bucket_gives_its_burst_then_one_token_per_period_on_both_backends() {
             Some(10_000),
             "{name}"
         );
+        // The clock steps back ten minutes: the bucket's time stands still, it is not drained
+        // (the wait is what it was at its latest time) and not refilled.
+        assert_eq!(
+            take("enrol:global", T0 + 10_000 - 600_000, three),
+            Some(10_000),
+            "{name}"
+        );
+        let back = RateBucket {
+            period_ms: 10_000,
+            burst: 3,
+        };
+        assert_eq!(take("enrol:back", T0, back), None, "{name}");
+        assert_eq!(take("enrol:back", T0 - 600_000, back), None, "{name}");
+        assert_eq!(take("enrol:back", T0 - 600_000, back), None, "{name}");
+        assert_eq!(
+            take("enrol:back", T0 - 590_000, back),
+            Some(10_000),
+            "{name}"
+        );
         // Another key has its own bucket.
         assert_eq!(
             take("enrol:addr:10.0.0.7", T0 + 10_000, three),
@@ -104,7 +123,7 @@ fn a_bucket_gives_its_burst_then_one_token_per_period_on_both_backends() {
             None,
             "{name}"
         );
-        assert_eq!(s.rows(), 3, "{name}");
+        assert_eq!(s.rows(), 4, "{name}");
         // Idle for a while: the bucket refills, but never beyond the burst.
         let later = T0 + 10 * three.period_ms;
         let refilled: Vec<_> = (0..4).map(|_| take("enrol:global", later, three)).collect();

@@ -146,6 +146,11 @@ pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 /// `now` would move it to `max(tat, now) + period`; it is allowed when that is no later than
 /// `now + burst × period` (the time is then stored), else refused (nothing stored), and the
 /// next token comes when the difference has passed. No row is the same as `tat <= now`.
+///
+/// `now` is never taken to be before the latest time a take on the bucket saw: a server clock
+/// stepped back (or an instance's clock a little behind another's) neither drains the bucket
+/// nor refills it; the bucket waits for the clock to catch up. Keep the instances' clocks in
+/// step (NTP) as the sync protocol needs anyway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateBucket {
     pub period_ms: i64,
@@ -162,7 +167,8 @@ impl RateBucket {
         }
     }
 
-    /// How long a refused request waits: the stored `tat` (unchanged by the refusal) at `now`.
+    /// How long a refused request waits: the stored `tat` (unchanged by the refusal) at the
+    /// bucket's time `now_ms`.
     pub fn wait_ms(&self, tat: i64, now_ms: i64) -> i64 {
         (tat.max(now_ms) + self.period_ms - now_ms - self.burst * self.period_ms).max(1)
     }

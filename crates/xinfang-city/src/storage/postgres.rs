@@ -1871,20 +1871,25 @@ impl Storage for PgStorage {
                        DELETE FROM rate_buckets WHERE key IN (
                          SELECT key FROM rate_buckets WHERE tat_ms < $2 AND key <> $1
                          FOR UPDATE SKIP LOCKED))
-                     INSERT INTO rate_buckets(key, tat_ms, allowed) VALUES ($1, $2 + $3, TRUE)
+                     INSERT INTO rate_buckets(key, tat_ms, at_ms, allowed)
+                       VALUES ($1, $2 + $3, $2, TRUE)
                      ON CONFLICT (key) DO UPDATE SET
-                       allowed = (GREATEST(rate_buckets.tat_ms, $2) + $3 <= $2 + $3 * $4),
-                       tat_ms = CASE WHEN GREATEST(rate_buckets.tat_ms, $2) + $3 <= $2 + $3 * $4
-                                     THEN GREATEST(rate_buckets.tat_ms, $2) + $3
-                                     ELSE rate_buckets.tat_ms END
-                     RETURNING allowed, tat_ms",
+                       allowed = (GREATEST(rate_buckets.tat_ms, $2, rate_buckets.at_ms) + $3
+                                  <= GREATEST($2, rate_buckets.at_ms) + $3 * $4),
+                       tat_ms = CASE
+                         WHEN GREATEST(rate_buckets.tat_ms, $2, rate_buckets.at_ms) + $3
+                              <= GREATEST($2, rate_buckets.at_ms) + $3 * $4
+                         THEN GREATEST(rate_buckets.tat_ms, $2, rate_buckets.at_ms) + $3
+                         ELSE rate_buckets.tat_ms END,
+                       at_ms = GREATEST($2, rate_buckets.at_ms)
+                     RETURNING allowed, tat_ms, at_ms",
                     &[&key, &now_ms, &bucket.period_ms, &bucket.burst],
                 )
                 .await
                 .map_err(pg)
         })?;
-        let (allowed, tat): (bool, i64) = (row.get(0), row.get(1));
-        Ok((!allowed).then(|| bucket.wait_ms(tat, now_ms)))
+        let (allowed, tat, at): (bool, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        Ok((!allowed).then(|| bucket.wait_ms(tat, at)))
     }
 
     fn admin_login_failed(&self, username: &str, max_attempts: i64, lock_until: i64) -> Result<()> {

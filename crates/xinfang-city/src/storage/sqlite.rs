@@ -1623,21 +1623,23 @@ impl Storage for SqliteStorage {
         let tx = conn.transaction()?;
         tx.prepare_cached("DELETE FROM rate_buckets WHERE tat_ms < ?1 AND key <> ?2")?
             .execute(params![now_ms, key])?;
-        // The SET expressions all read the row as it was (see `RateBucket`).
-        let (allowed, tat): (bool, i64) = tx
+        // The SET expressions all read the row as it was; `now` is never before the bucket's
+        // latest time (see `RateBucket`).
+        let (allowed, tat, at): (bool, i64, i64) = tx
             .prepare_cached(
-                "INSERT INTO rate_buckets(key, tat_ms, allowed) VALUES (?1, ?2 + ?3, 1)
+                "INSERT INTO rate_buckets(key, tat_ms, at_ms, allowed) VALUES (?1, ?2 + ?3, ?2, 1)
                  ON CONFLICT(key) DO UPDATE SET
-                   allowed = (max(tat_ms, ?2) + ?3 <= ?2 + ?3 * ?4),
-                   tat_ms = CASE WHEN max(tat_ms, ?2) + ?3 <= ?2 + ?3 * ?4
-                                 THEN max(tat_ms, ?2) + ?3 ELSE tat_ms END
-                 RETURNING allowed, tat_ms",
+                   allowed = (max(tat_ms, ?2, at_ms) + ?3 <= max(?2, at_ms) + ?3 * ?4),
+                   tat_ms = CASE WHEN max(tat_ms, ?2, at_ms) + ?3 <= max(?2, at_ms) + ?3 * ?4
+                                 THEN max(tat_ms, ?2, at_ms) + ?3 ELSE tat_ms END,
+                   at_ms = max(?2, at_ms)
+                 RETURNING allowed, tat_ms, at_ms",
             )?
             .query_row(params![key, now_ms, bucket.period_ms, bucket.burst], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })?;
         tx.commit()?;
-        Ok((!allowed).then(|| bucket.wait_ms(tat, now_ms)))
+        Ok((!allowed).then(|| bucket.wait_ms(tat, at)))
     }
 
     fn admin_login_failed(&self, username: &str, max_attempts: i64, lock_until: i64) -> Result<()> {
