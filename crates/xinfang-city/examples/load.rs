@@ -254,9 +254,9 @@ fn bare(uri: &str, desks: &[(String, &str)], batches: usize, per_batch: usize) {
         .build()
         .unwrap();
     rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(uri, tokio_postgres::NoTls)
-            .await
-            .unwrap();
+        // The URI as the server reads it (sslmode, sslrootcert): the same TLS as the instances.
+        let pg = xinfang_city::storage::pg_tls::parse(uri).unwrap();
+        let (client, conn) = pg.config.connect(pg.tls.clone()).await.unwrap();
         tokio::spawn(conn);
         client
             .batch_execute(
@@ -274,11 +274,9 @@ fn bare(uri: &str, desks: &[(String, &str)], batches: usize, per_batch: usize) {
                 .iter()
                 .map(|(d, h)| (d.clone(), (*h).to_owned()))
                 .collect();
-            let uri = uri.to_owned();
+            let (config, tls) = (pg.config.clone(), pg.tls.clone());
             tasks.push(tokio::spawn(async move {
-                let (mut client, conn) = tokio_postgres::connect(&uri, tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
+                let (mut client, conn) = config.connect(tls).await.unwrap();
                 tokio::spawn(conn);
                 let st = client
                     .prepare(

@@ -12,10 +12,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use tower_governor::GovernorError;
-use tower_governor::GovernorLayer;
-use tower_governor::governor::GovernorConfigBuilder;
-use tower_governor::key_extractor::{GlobalKeyExtractor, KeyExtractor};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
 use xinfang_core::clock::Clock;
@@ -95,13 +91,15 @@ impl Default for ServerSettings {
     }
 }
 
-/// Flood limits (issue 15, item 12), tower layers: requests beyond `max_in_flight` at once are
-/// answered 503 at once (load shedding, nothing queues), and `/v1/enrol` takes, from each
+/// Flood limits (issue 15, item 12): requests beyond `max_in_flight` at once are answered 503
+/// at once (load shedding in this instance, nothing queues), and `/v1/enrol` takes, from each
 /// address, a burst of `enrol_burst_per_address` requests and then one per
 /// `enrol_period_per_address`, and from all addresses together `enrol_burst` and then one per
 /// `enrol_period` (429). Enrolment is rare, so the rates stop code guessing without hurting
 /// anyone; one address's flood stays within its own allowance (checked first, its refusals use
-/// none of the server's) and so does not hold up another hall's enrolment.
+/// none of the server's) and so does not hold up another hall's enrolment. The enrolment and
+/// login allowances are kept in the database, shared by every instance on it
+/// (`crate::rate_limit`).
 ///
 /// Behind a reverse proxy every request comes from the proxy's address: the proxies named in
 /// `trusted_proxies` are asked who their client was (the last `X-Forwarded-For` entry, the one
@@ -128,44 +126,6 @@ impl Default for Limits {
             trusted_proxies: Vec::new(),
         }
     }
-}
-
-/// The key of the per-address enrolment rate: the peer's IP address, or the client a trusted
-/// proxy names ([`Limits::trusted_proxies`]). A router served without connection info (in
-/// process, as the simulation harness does) counts every request as one address, so the
-/// server-wide rate still holds and nothing fails.
-#[derive(Debug, Clone)]
-struct PeerAddress {
-    trusted_proxies: Arc<[std::net::IpAddr]>,
-}
-
-impl KeyExtractor for PeerAddress {
-    type Key = Option<std::net::IpAddr>;
-
-    fn extract<T>(&self, req: &axum::http::Request<T>) -> Result<Self::Key, GovernorError> {
-        let peer = req
-            .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip());
-        Ok(match peer {
-            Some(ip) if self.trusted_proxies.contains(&ip) => {
-                forwarded_client(req.headers()).or(peer)
-            }
-            _ => peer,
-        })
-    }
-}
-
-/// The client a proxy names: the last `X-Forwarded-For` entry (earlier ones came from the
-/// client and prove nothing).
-fn forwarded_client(headers: &HeaderMap) -> Option<std::net::IpAddr> {
-    headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .next_back()
-        .and_then(|last| last.trim().parse().ok())
 }
 
 /// Largest body of `POST /v1/enrol`: a code, two ids and a name fit in far less.
@@ -1409,51 +1369,6 @@ pub fn router_with(storage: Arc<dyn Storage>, settings: ServerSettings) -> Route
     router_with_limits(storage, settings, Limits::default())
 }
 
-fn too_many_logins(e: GovernorError) -> Response {
-    match e {
-        GovernorError::TooManyRequests { wait_time, .. } => {
-            tracing::warn!(wait_time, "console login rate limit reached");
-            Failure::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_requests",
-                format!("登录尝试太频繁：请 {} 秒后再试。", wait_time.max(1)),
-            )
-            .into_response()
-        }
-        other => too_many_enrolments(other),
-    }
-}
-
-fn too_many_enrolments(e: GovernorError) -> Response {
-    match e {
-        GovernorError::TooManyRequests { wait_time, .. } => {
-            tracing::warn!(wait_time, "enrolment rate limit reached");
-            let mut resp = Failure::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_requests",
-                format!(
-                    "登记请求太频繁：为防止猜测登记码，请 {} 秒后再试。",
-                    wait_time.max(1)
-                ),
-            )
-            .into_response();
-            if let Ok(v) = header::HeaderValue::from_str(&wait_time.max(1).to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            resp
-        }
-        other => {
-            tracing::error!(error = %other, "rate limiter failed");
-            Failure::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "服务器内部错误：请稍后重试。",
-            )
-            .into_response()
-        }
-    }
-}
-
 async fn overloaded(e: tower::BoxError) -> Failure {
     if e.is::<tower::load_shed::error::Overloaded>() {
         tracing::warn!("request shed: too many in flight");
@@ -1479,43 +1394,23 @@ pub fn router_with_limits(
     limits: Limits,
 ) -> Router {
     let state = AppState { storage, settings };
-    let enrol_rate = GovernorConfigBuilder::default()
-        .key_extractor(GlobalKeyExtractor)
-        .period(limits.enrol_period)
-        .burst_size(limits.enrol_burst.max(1))
-        .finish()
-        .expect("a non-zero period and burst");
-    let peer = PeerAddress {
-        trusted_proxies: limits.trusted_proxies.clone().into(),
-    };
-    let enrol_rate_per_address = GovernorConfigBuilder::default()
-        .key_extractor(peer.clone())
-        .period(limits.enrol_period_per_address)
-        .burst_size(limits.enrol_burst_per_address.max(1))
-        .finish()
-        .expect("a non-zero period and burst");
-    // The address's allowance is the outer layer: what it refuses never reaches the server's.
+    // Kept in the database: every instance on it shares the allowances (crate::rate_limit).
+    let rates: crate::rate_limit::RateState = (
+        state.clone(),
+        Arc::new(crate::rate_limit::RateLimits::new(&limits)),
+    );
     let enrol_route = post(enrol)
-        .layer::<_, std::convert::Infallible>(
-            GovernorLayer::new(enrol_rate).error_handler(too_many_enrolments),
-        )
-        .layer::<_, std::convert::Infallible>(
-            GovernorLayer::new(enrol_rate_per_address).error_handler(too_many_enrolments),
-        )
+        .layer::<_, std::convert::Infallible>(axum::middleware::from_fn_with_state(
+            rates.clone(),
+            crate::rate_limit::enrol,
+        ))
         // Inside the router's 16 MiB default, so this is the limit the body extractor sees.
         .layer(DefaultBodyLimit::max(MAX_ENROL_BODY_BYTES));
-    // Wrong passwords are limited per account in the database; this limits how fast one
-    // address can try accounts at all.
-    let login_rate = GovernorConfigBuilder::default()
-        .key_extractor(peer)
-        .period(std::time::Duration::from_secs(6))
-        .burst_size(10)
-        .finish()
-        .expect("a non-zero period and burst");
     let login_route = post(crate::console::login)
-        .layer::<_, std::convert::Infallible>(
-            GovernorLayer::new(login_rate).error_handler(too_many_logins),
-        )
+        .layer::<_, std::convert::Infallible>(axum::middleware::from_fn_with_state(
+            rates,
+            crate::rate_limit::login,
+        ))
         .layer(DefaultBodyLimit::max(MAX_ENROL_BODY_BYTES));
     // What desks call carries their protocol version; old desks are told to upgrade.
     let desk = Router::new()

@@ -13,6 +13,7 @@ pub mod hub_api;
 pub mod notify;
 pub mod protocol;
 pub mod publicity;
+mod rate_limit;
 pub mod reference;
 pub mod report;
 pub mod reviewer;

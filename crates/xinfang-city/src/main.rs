@@ -421,8 +421,13 @@ fn open(args: &Args) -> anyhow::Result<Arc<dyn Storage>> {
                     "--key-file 只用于 SQLite 数据库；PostgreSQL 的数据由数据库服务器加密（透明加密或磁盘加密，见 README）。"
                 );
             }
-            storage::open_postgres(uri, args.data_dir.as_deref())
-                .map_err(|e| anyhow!("无法连接数据库 {}：{e}", database.display()))
+            storage::open_postgres(uri, args.data_dir.as_deref()).map_err(|e| match e {
+                // Already said for the administrator (TLS, refusals: storage::pg_tls).
+                storage::StorageError::Backend(why) => {
+                    anyhow!("无法连接数据库 {}：{why}", database.display())
+                }
+                other => anyhow!("无法连接数据库 {}：{other}", database.display()),
+            })
         }
     }
 }

@@ -3,6 +3,7 @@
 //! `--database` URI.
 
 pub mod derive;
+pub mod pg_tls;
 pub mod postgres;
 pub mod sqlite;
 pub mod stats_feed;
@@ -139,6 +140,40 @@ pub enum StorageError {
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
+/// A rate limit's shape: a burst of `burst` requests, then one per `period_ms`.
+///
+/// Kept as GCRA: a bucket is one number, its theoretical arrival time `tat` (ms). A request at
+/// `now` would move it to `max(tat, now) + period`; it is allowed when that is no later than
+/// `now + burst × period` (the time is then stored), else refused (nothing stored), and the
+/// next token comes when the difference has passed. No row is the same as `tat <= now`.
+///
+/// `now` is never taken to be before the latest time a take on the bucket saw: a server clock
+/// stepped back (or an instance's clock a little behind another's) neither drains the bucket
+/// nor refills it; the bucket waits for the clock to catch up. Keep the instances' clocks in
+/// step (NTP) as the sync protocol needs anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateBucket {
+    pub period_ms: i64,
+    pub burst: i64,
+}
+
+impl RateBucket {
+    pub fn new(period: std::time::Duration, burst: u32) -> RateBucket {
+        RateBucket {
+            period_ms: i64::try_from(period.as_millis())
+                .unwrap_or(i64::MAX / 4)
+                .max(1),
+            burst: i64::from(burst.max(1)),
+        }
+    }
+
+    /// How long a refused request waits: the stored `tat` (unchanged by the refusal) at the
+    /// bucket's time `now_ms`.
+    pub fn wait_ms(&self, tat: i64, now_ms: i64) -> i64 {
+        (tat.max(now_ms) + self.period_ms - now_ms - self.burst * self.period_ms).max(1)
+    }
+}
+
 /// What became of a pushed batch of audit entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditPushOutcome {
@@ -196,6 +231,13 @@ pub trait Storage: Send + Sync + 'static {
         let _ = (hall, server_seq, origin);
         Ok(())
     }
+
+    /// Takes one request's token from the rate bucket `key` (e.g. `enrol:global`,
+    /// `enrol:addr:<ip>`), atomically in one statement, so every instance on one database
+    /// shares the allowance: a burst of `burst` requests, then one per `period_ms` (GCRA; see
+    /// [`RateBucket`]). `None`: allowed; `Some(ms)`: refused, the next token comes in `ms`. Full
+    /// buckets' rows (their time passed before `now_ms`) are pruned on the way.
+    fn take_rate_token(&self, key: &str, now_ms: i64, bucket: RateBucket) -> Result<Option<i64>>;
 
     fn halls(&self) -> Result<Vec<Hall>>;
     fn hall(&self, code: &str) -> Result<Option<Hall>>;

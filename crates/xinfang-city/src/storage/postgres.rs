@@ -21,7 +21,8 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, NoTls, Row};
+use tokio_postgres::{IsolationLevel, Row};
+use tokio_postgres_rustls::MakeRustlsConnect;
 use xinfang_core::clock::Clock;
 use xinfang_core::people::{Merge, VisitMove};
 use xinfang_core::tally::StatsAccumulator;
@@ -38,8 +39,8 @@ use super::stats_feed::{StatRow, StatsQuery, StatsSource};
 use super::{
     AdminLogin, AdminToken, AdminUser, AuditDevice, Device, DeviceEnrolment, DeviceOverview, Done,
     EnrolCode, Hall, LogEntry, MatterFacts, MatterSubject, NewEnrolment, NewLogEntry, NewRecord,
-    PRELOADED_HALLS, PublicityRow, Result, Storage, StorageError, StoredRecord, Tx, TxBody,
-    VisitFacts, lookup_key,
+    PRELOADED_HALLS, PublicityRow, RateBucket, Result, Storage, StorageError, StoredRecord, Tx,
+    TxBody, VisitFacts, lookup_key,
 };
 
 /// The versioned migrations of the PostgreSQL store, applied in order, each once.
@@ -60,6 +61,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (
         5,
         include_str!("../../migrations/postgres/0005_admin_console.sql"),
+    ),
+    (
+        6,
+        include_str!("../../migrations/postgres/0006_rate_buckets.sql"),
     ),
 ];
 
@@ -85,9 +90,10 @@ fn parse_change(payload: &str) -> Option<(&str, i64, Option<&str>)> {
 /// connection ends.
 async fn listen(
     config: &tokio_postgres::Config,
+    tls: &MakeRustlsConnect,
     on_change: &super::ChangeListener,
 ) -> std::result::Result<(), tokio_postgres::Error> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+    let (client, mut connection) = config.connect(tls.clone()).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     // The connection is driven here: its messages carry the notifications.
     let driver = tokio::spawn(async move {
@@ -148,12 +154,23 @@ fn backend<E: std::fmt::Display>(e: E) -> StorageError {
     StorageError::Backend(e.to_string())
 }
 
+/// A connection the pool could not make: TLS and the server's refusals in clear Chinese
+/// ([`super::pg_tls::explain`]), as the administrator starting the server sees them.
+fn pool_err(e: deadpool_postgres::PoolError) -> StorageError {
+    match super::pg_tls::explain(&e) {
+        Some(message) => StorageError::Backend(message),
+        None => backend(e),
+    }
+}
+
 pub struct PgStorage {
     /// Drives the connections; `None` only while dropping.
     rt: Option<tokio::runtime::Runtime>,
     pool: Pool,
     /// For the connection that LISTENs ([`Storage::listen_changes`]): not one of the pool's.
     config: tokio_postgres::Config,
+    /// The URI's TLS (`sslmode`, `sslrootcert`), for the pool and the listener alike.
+    tls: MakeRustlsConnect,
     /// Set once `listen_changes` started its listener.
     listening: std::sync::atomic::AtomicBool,
     calendar: xinfang_core::calendar::HolidayCalendar,
@@ -181,9 +198,8 @@ impl PgStorage {
     /// Connects to `uri`, migrates the schema to the latest version and preloads the halls of a
     /// new store; the city's own holiday years come from `data_dir` when given.
     pub fn open(uri: &str, data_dir: Option<&Path>, clock: Arc<dyn Clock>) -> Result<PgStorage> {
-        let config: tokio_postgres::Config = uri
-            .parse()
-            .map_err(|e| StorageError::Backend(format!("PostgreSQL 连接地址无效：{e}")))?;
+        let super::pg_tls::PgConnect { config, tls, .. } =
+            super::pg_tls::parse(uri).map_err(StorageError::Backend)?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("xinfang-pg")
@@ -192,7 +208,7 @@ impl PgStorage {
             .map_err(backend)?;
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -208,6 +224,7 @@ impl PgStorage {
             rt: Some(rt),
             pool,
             config,
+            tls,
             listening: std::sync::atomic::AtomicBool::new(false),
             calendar: data_dir.map_or_else(
                 xinfang_core::calendar::HolidayCalendar::bundled,
@@ -234,7 +251,7 @@ impl PgStorage {
     fn migrate(&self) -> Result<()> {
         let now = super::sqlite::now_text(&*self.clock);
         self.rt().block_on(async {
-            let mut client = self.pool.get().await.map_err(backend)?;
+            let mut client = self.pool.get().await.map_err(pool_err)?;
             client
                 .execute("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK])
                 .await
@@ -303,7 +320,7 @@ impl PgStorage {
         f: impl FnOnce(&mut PgTx<'_>) -> Result<(Done, T)>,
     ) -> Result<T> {
         let rt = self.rt();
-        let mut client = rt.block_on(self.pool.get()).map_err(backend)?;
+        let mut client = rt.block_on(self.pool.get()).map_err(pool_err)?;
         // Begin, the lock of a write one; then the statements; then the end.
         self.statements
             .fetch_add(if write { 3 } else { 2 }, Ordering::Relaxed);
@@ -1566,15 +1583,18 @@ impl Storage for PgStorage {
     }
 
     fn listen_changes(&self, on_change: super::ChangeListener) -> Result<bool> {
-        let config = self.config.clone();
+        let (config, tls) = (self.config.clone(), self.tls.clone());
         self.rt().spawn(async move {
             // A dropped connection is opened again; a change announced meanwhile is missed,
             // which only delays the desks until their periodic sync.
             let mut pause = Duration::from_secs(1);
             loop {
-                match listen(&config, &on_change).await {
+                match listen(&config, &tls, &on_change).await {
                     Ok(()) => pause = Duration::from_secs(1),
-                    Err(e) => tracing::warn!(error = %e, "change listener: connection lost"),
+                    Err(e) => {
+                        let why = super::pg_tls::explain(&e).unwrap_or_else(|| e.to_string());
+                        tracing::warn!(error = %why, "change listener: connection lost");
+                    }
                 }
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(30));
@@ -1592,7 +1612,7 @@ impl Storage for PgStorage {
     fn announce_change(&self, hall: &str, server_seq: i64, origin: Option<&str>) -> Result<()> {
         let payload = change_payload(hall, server_seq, origin);
         self.rt().block_on(async {
-            let client = self.pool.get().await.map_err(backend)?;
+            let client = self.pool.get().await.map_err(pool_err)?;
             client
                 .execute("SELECT pg_notify($1, $2)", &[&CHANGES_CHANNEL, &payload])
                 .await
@@ -1844,6 +1864,38 @@ impl Storage for PgStorage {
             })
             .transpose()
         })
+    }
+
+    fn take_rate_token(&self, key: &str, now_ms: i64, bucket: RateBucket) -> Result<Option<i64>> {
+        // One statement outside the write lock: the upsert is atomic on its row, whichever
+        // instance sends it. The prune skips rows another instance holds, so it never waits.
+        let row = self.rt().block_on(async {
+            let client = self.pool.get().await.map_err(pool_err)?;
+            client
+                .query_one(
+                    "WITH pruned AS (
+                       DELETE FROM rate_buckets WHERE key IN (
+                         SELECT key FROM rate_buckets WHERE tat_ms < $2 AND key <> $1
+                         FOR UPDATE SKIP LOCKED))
+                     INSERT INTO rate_buckets(key, tat_ms, at_ms, allowed)
+                       VALUES ($1, $2 + $3, $2, TRUE)
+                     ON CONFLICT (key) DO UPDATE SET
+                       allowed = (GREATEST(rate_buckets.tat_ms, $2, rate_buckets.at_ms) + $3
+                                  <= GREATEST($2, rate_buckets.at_ms) + $3 * $4),
+                       tat_ms = CASE
+                         WHEN GREATEST(rate_buckets.tat_ms, $2, rate_buckets.at_ms) + $3
+                              <= GREATEST($2, rate_buckets.at_ms) + $3 * $4
+                         THEN GREATEST(rate_buckets.tat_ms, $2, rate_buckets.at_ms) + $3
+                         ELSE rate_buckets.tat_ms END,
+                       at_ms = GREATEST($2, rate_buckets.at_ms)
+                     RETURNING allowed, tat_ms, at_ms",
+                    &[&key, &now_ms, &bucket.period_ms, &bucket.burst],
+                )
+                .await
+                .map_err(pg)
+        })?;
+        let (allowed, tat, at): (bool, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        Ok((!allowed).then(|| bucket.wait_ms(tat, at)))
     }
 
     fn admin_login_failed(&self, username: &str, max_attempts: i64, lock_until: i64) -> Result<()> {

@@ -26,8 +26,8 @@ use xinfang_sync::{Change, Hlc, Op, RemoteChange};
 use super::{
     AdminLogin, AdminToken, AdminUser, AuditDevice, Device, DeviceEnrolment, DeviceOverview, Done,
     EnrolCode, Hall, LogEntry, MatterFacts, MatterSubject, NewEnrolment, NewLogEntry,
-    PRELOADED_HALLS, Result, Storage, StorageError, StoredRecord, Tx, TxBody, VisitFacts,
-    lookup_key,
+    PRELOADED_HALLS, RateBucket, Result, Storage, StorageError, StoredRecord, Tx, TxBody,
+    VisitFacts, lookup_key,
 };
 
 pub const DB_FILE: &str = "city.db";
@@ -120,6 +120,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0011_queue_letters.sql")),
         M::up(include_str!("../../migrations/0012_updates.sql")),
         M::up(include_str!("../../migrations/0013_admin_console.sql")),
+        M::up(include_str!("../../migrations/0014_rate_buckets.sql")),
     ])
 }
 
@@ -1639,6 +1640,30 @@ impl Storage for SqliteStorage {
                 })
             })
             .optional()?)
+    }
+
+    fn take_rate_token(&self, key: &str, now_ms: i64, bucket: RateBucket) -> Result<Option<i64>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.prepare_cached("DELETE FROM rate_buckets WHERE tat_ms < ?1 AND key <> ?2")?
+            .execute(params![now_ms, key])?;
+        // The SET expressions all read the row as it was; `now` is never before the bucket's
+        // latest time (see `RateBucket`).
+        let (allowed, tat, at): (bool, i64, i64) = tx
+            .prepare_cached(
+                "INSERT INTO rate_buckets(key, tat_ms, at_ms, allowed) VALUES (?1, ?2 + ?3, ?2, 1)
+                 ON CONFLICT(key) DO UPDATE SET
+                   allowed = (max(tat_ms, ?2, at_ms) + ?3 <= max(?2, at_ms) + ?3 * ?4),
+                   tat_ms = CASE WHEN max(tat_ms, ?2, at_ms) + ?3 <= max(?2, at_ms) + ?3 * ?4
+                                 THEN max(tat_ms, ?2, at_ms) + ?3 ELSE tat_ms END,
+                   at_ms = max(?2, at_ms)
+                 RETURNING allowed, tat_ms, at_ms",
+            )?
+            .query_row(params![key, now_ms, bucket.period_ms, bucket.burst], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        tx.commit()?;
+        Ok((!allowed).then(|| bucket.wait_ms(tat, at)))
     }
 
     fn admin_login_failed(&self, username: &str, max_attempts: i64, lock_until: i64) -> Result<()> {

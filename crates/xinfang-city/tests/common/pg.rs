@@ -15,9 +15,14 @@ struct Cluster {
     port: u16,
     /// The unprivileged user the server runs as, when the tests run as root.
     run_as: Option<&'static str>,
+    /// A TLS-only cluster's CA (the one that signed its certificate).
+    ca: Option<PathBuf>,
 }
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+/// The second cluster, started on first use: `ssl = on` with a certificate of a test CA, and
+/// only `hostssl` in pg_hba.conf, so a connection without TLS is refused.
+static TLS_CLUSTER: OnceLock<Cluster> = OnceLock::new();
 static NEXT_DB: AtomicU32 = AtomicU32::new(1);
 
 /// The bin dir of the newest PostgreSQL installed (Debian: /usr/lib/postgresql/N/bin), or
@@ -76,8 +81,31 @@ fn run(mut cmd: Command, what: &str) {
 }
 
 fn start() -> Cluster {
+    start_cluster(false)
+}
+
+fn start_tls() -> Cluster {
+    start_cluster(true)
+}
+
+/// Writes `contents` to `path`, owned by the server's user with `mode`.
+fn write_for(run_as: Option<&str>, path: &Path, contents: &[u8], mode: u32) {
+    std::fs::write(path, contents).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    if let Some(user) = run_as {
+        let mut c = Command::new("chown");
+        c.arg(format!("{user}:")).arg(path);
+        run(c, "chown a cluster file");
+    }
+}
+
+fn start_cluster(tls: bool) -> Cluster {
     let run_as = is_root().then_some("postgres");
-    let base = std::env::temp_dir().join(format!("xinfang-pg-{}", std::process::id()));
+    let base = std::env::temp_dir().join(format!(
+        "xinfang-pg{}-{}",
+        if tls { "-tls" } else { "" },
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&base);
     std::fs::create_dir_all(&base).unwrap();
     std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -96,10 +124,11 @@ fn start() -> Cluster {
         .local_addr()
         .unwrap()
         .port();
-    let c = Cluster {
+    let mut c = Cluster {
         bin: bin_dir(),
         port,
         run_as,
+        ca: None,
     };
     let data = base.join("data");
     let mut initdb = cmd(&c, "initdb");
@@ -114,6 +143,42 @@ fn start() -> Cluster {
         "--no-sync",
     ]);
     run(initdb, "initdb");
+    let mut ssl = String::new();
+    if tls {
+        // The repo's test PKI: a CA, and a certificate for 127.0.0.1 and localhost it signed.
+        let pki = super::tls::Pki::new();
+        let (cert, key, ca) = (
+            base.join("server.crt"),
+            base.join("server.key"),
+            base.join("ca.pem"),
+        );
+        write_for(
+            run_as,
+            &cert,
+            &std::fs::read(pki.path("server.pem")).unwrap(),
+            0o644,
+        );
+        write_for(
+            run_as,
+            &key,
+            &std::fs::read(pki.path("server.key")).unwrap(),
+            0o600,
+        );
+        std::fs::copy(pki.path("ca.pem"), &ca).unwrap();
+        // TLS over TCP only; the Unix socket stays for the tests' own psql.
+        write_for(
+            run_as,
+            &data.join("pg_hba.conf"),
+            b"local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+            0o600,
+        );
+        ssl = format!(
+            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            cert.display(),
+            key.display()
+        );
+        c.ca = Some(ca);
+    }
     let mut pg_ctl = cmd(&c, "pg_ctl");
     pg_ctl
         .arg("-D")
@@ -123,7 +188,7 @@ fn start() -> Cluster {
         .arg("-o")
         .arg(format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-         -c full_page_writes=off -c max_connections=300",
+         -c full_page_writes=off -c max_connections=300{ssl}",
             base.display()
         ));
     pg_ctl.args(["-w", "start"]).stdout(Stdio::null());
@@ -165,7 +230,17 @@ fn watch_teardown(c: &Cluster, base: &Path, data: &Path) {
 
 /// A new, empty database on the test cluster (started on first use): its URI.
 pub fn fresh_database() -> String {
-    let c = CLUSTER.get_or_init(start);
+    fresh_on(CLUSTER.get_or_init(start))
+}
+
+/// A new, empty database on the TLS-only cluster (started on first use): its URI without
+/// `sslmode`, and the CA file that signed the cluster's certificate.
+pub fn fresh_tls_database() -> (String, PathBuf) {
+    let c = TLS_CLUSTER.get_or_init(start_tls);
+    (fresh_on(c), c.ca.clone().expect("a TLS cluster has a CA"))
+}
+
+fn fresh_on(c: &Cluster) -> String {
     let name = format!(
         "t{}_{}",
         std::process::id(),
@@ -194,8 +269,7 @@ pub fn fresh_database() -> String {
 
 /// One value (or `|`-separated row) a query on `uri` answers, through psql.
 pub fn query(uri: &str, sql: &str) -> String {
-    let c = CLUSTER.get_or_init(start);
-    let out = Command::new(c.bin.join("psql"))
+    let out = Command::new(bin_dir().join("psql"))
         .args(["-At", "-v", "ON_ERROR_STOP=1", uri, "-c", sql])
         .output()
         .expect("psql");
