@@ -4,9 +4,9 @@
 # one instance on PostgreSQL, one on SQLite, and the bare PostgreSQL insert of the same rows.
 # PostgreSQL: a fresh local cluster with default settings (fsync and synchronous_commit on).
 # Needs release builds: cargo build --release -p xinfang-city --bin xinfang-city --example load
-# Usage: scripts/city-load.sh [DESKS] [BATCHES]   (defaults 100 3)
+# Usage: scripts/city-load.sh [DESKS] [BATCHES] [HALLS]   (defaults 100 3 6; a province: 1000 3 120)
 set -euo pipefail
-DESKS="${1:-100}"; BATCHES="${2:-3}"
+DESKS="${1:-100}"; BATCHES="${2:-3}"; HALLS="${3:-6}"
 TARGET="${CARGO_TARGET_DIR:-target}/${PROFILE:-release}"
 CITY="$TARGET/xinfang-city"; LOAD="$TARGET/examples/load"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -53,15 +53,15 @@ echo "$(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg) desks $DESKS batc
 TWO=$(db two)
 A=$(serve "$TWO" "$BASE/a"); B=$(serve "$TWO" "$BASE/b")
 echo -n "two instances, one PostgreSQL: "
-"$LOAD" --urls "$A,$B" --database "$TWO" --desks "$DESKS" --batches "$BATCHES" --bare
+"$LOAD" --urls "$A,$B" --database "$TWO" --desks "$DESKS" --batches "$BATCHES" --halls "$HALLS" --bare
 stop_all
 ONE=$(db one)
 A=$(serve "$ONE" "$BASE/c")
 echo -n "one instance, PostgreSQL: "
-"$LOAD" --urls "$A" --database "$ONE" --desks "$DESKS" --batches "$BATCHES"
+"$LOAD" --urls "$A" --database "$ONE" --desks "$DESKS" --batches "$BATCHES" --halls "$HALLS"
 stop_all
 A=$(serve "" "$BASE/d")
 echo -n "one instance, SQLite: "
-"$LOAD" --urls "$A" --database "sqlite://$BASE/d/city.db" --desks "$DESKS" --batches "$BATCHES"
+"$LOAD" --urls "$A" --database "sqlite://$BASE/d/city.db" --desks "$DESKS" --batches "$BATCHES" --halls "$HALLS"
 stop_all
 echo "$(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)"

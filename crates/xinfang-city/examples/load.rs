@@ -30,6 +30,9 @@ pub struct Args {
     pub batches: usize,
     /// Registrations a batch (three changes each).
     pub per_batch: usize,
+    /// Halls the desks are spread over: the first six are 晋城's counties; more are made up
+    /// (a province has ~120 county halls for its ~1,000 desks).
+    pub halls: usize,
     pub bare: bool,
 }
 
@@ -50,6 +53,7 @@ fn args() -> Args {
         desks: 20,
         batches: 5,
         per_batch: 50,
+        halls: HALLS.len(),
         bare: false,
     };
     let mut it = std::env::args().skip(1);
@@ -61,6 +65,7 @@ fn args() -> Args {
             "--desks" => a.desks = v().parse().expect("--desks N"),
             "--batches" => a.batches = v().parse().expect("--batches N"),
             "--per-batch" => a.per_batch = v().parse().expect("--per-batch N"),
+            "--halls" => a.halls = v().parse().expect("--halls N"),
             "--bare" => a.bare = true,
             other => panic!("unknown option {other}"),
         }
@@ -133,11 +138,13 @@ fn main() {
         r.p99,
         r.errors
     );
+    println!("  over {} halls", a.halls);
     if a.bare
         && let Database::Postgres(uri) = Database::parse(&a.database).unwrap()
     {
+        let halls = hall_codes(a.halls);
         let desks: Vec<(String, &str)> = (0..a.desks)
-            .map(|i| (device_name(i), HALLS[i % HALLS.len()]))
+            .map(|i| (device_name(i), halls[i % halls.len()].as_str()))
             .collect();
         bare(&uri, &desks, a.batches, a.per_batch);
     }
@@ -145,6 +152,16 @@ fn main() {
 
 fn device_name(i: usize) -> String {
     format!("load-{}-{i:05}", std::process::id())
+}
+
+/// The codes of `n` halls: 晋城's six counties first, then made-up county codes.
+fn hall_codes(n: usize) -> Vec<String> {
+    (0..n.max(1))
+        .map(|k| match HALLS.get(k) {
+            Some(h) => h.to_string(),
+            None => format!("14{:02}{:02}", 12 + k / 60, 30 + k % 60),
+        })
+        .collect()
 }
 
 /// Enrols the desks, then has each push and pull its batches at once.
@@ -159,11 +176,17 @@ pub fn run(a: &Args) -> Report {
         .unwrap();
     // Enrol every desk (codes straight into the database: the servers' rate limit is for
     // strangers, not for this).
+    let halls = hall_codes(a.halls);
+    for (k, h) in halls.iter().enumerate().skip(HALLS.len()) {
+        store
+            .put_hall(h, &format!("负载测试大厅 {k}"))
+            .expect("hall");
+    }
     let mut desks = Vec::new();
     for i in 0..a.desks {
-        let hall = HALLS[i % HALLS.len()];
+        let hall = halls[i % halls.len()].clone();
         let code = auth::new_code();
-        protocol::add_enrol_code(store.as_ref(), &auth::code_hash(&code), hall, i64::MAX)
+        protocol::add_enrol_code(store.as_ref(), &auth::code_hash(&code), &hall, i64::MAX)
             .expect("enrol code");
         let url = &a.urls[i % a.urls.len()];
         let device = device_name(i);
@@ -197,7 +220,7 @@ pub fn run(a: &Args) -> Report {
                 for _ in 0..batches {
                     let mut changes = Vec::new();
                     for _ in 0..per_batch {
-                        changes.extend(registration(&device, hall, &mut seq, n));
+                        changes.extend(registration(&device, &hall, &mut seq, n));
                         n += 1;
                     }
                     let t = Instant::now();

@@ -265,22 +265,29 @@ fn desks_pushing_to_two_instances_converge_and_one_killed_mid_push_loses_and_dou
 #[test]
 fn the_load_generator_runs_against_two_instances_without_errors() {
     let uri = pg::fresh_database();
-    let (a, b) = (Server::start_on(&uri), Server::start_on(&uri));
+    // Eight desks enrol from one address: the shared enrolment limit is raised, as the script does.
+    let raised = ["--enrol-burst-per-address", "100", "--enrol-burst", "100"];
+    let (a, b) = (
+        Server::start_on_with(&uri, &raised),
+        Server::start_on_with(&uri, &raised),
+    );
     let report = load::run(&load::Args {
         urls: vec![a.url.clone(), b.url.clone()],
         database: uri.clone(),
-        desks: 4,
+        desks: 8,
         batches: 2,
         per_batch: 10,
+        // Two made-up halls beside 晋城's six.
+        halls: 8,
         bare: false,
     });
-    assert_eq!((report.errors, report.changes), (0, 4 * 2 * 10 * 3));
+    assert_eq!((report.errors, report.changes), (0, 8 * 2 * 10 * 3));
     assert_eq!(
         pg::query(&uri, "SELECT count(*) FROM changes"),
         report.changes.to_string()
     );
     assert_eq!(
         pg::query(&uri, "SELECT count(*) FROM records WHERE entity = 'visit'"),
-        (4 * 2 * 10).to_string()
+        (8 * 2 * 10).to_string()
     );
 }
