@@ -38,15 +38,34 @@ fn backends() -> Vec<Backend> {
 }
 
 fn enrol(s: &dyn Storage) -> Device {
-    protocol::add_enrol_code(s, &auth::code_hash("AAAA-BBBB-CCCC"), "140521", i64::MAX).unwrap();
-    let token_hash = auth::token_hash("xft_test");
+    enrol_as(
+        s,
+        "AAAA-BBBB-CCCC",
+        "dev-00000001",
+        "140521",
+        "一号机",
+        "xft_test",
+    )
+}
+
+/// Enrols `device_id` of `hall` with a fresh `code`; the device as the server holds it.
+fn enrol_as(
+    s: &dyn Storage,
+    code: &str,
+    device_id: &str,
+    hall: &str,
+    name: &str,
+    token: &str,
+) -> Device {
+    protocol::add_enrol_code(s, &auth::code_hash(code), hall, i64::MAX).unwrap();
+    let token_hash = auth::token_hash(token);
     protocol::enrol(
         s,
         &NewEnrolment {
-            code_hash: auth::code_hash("AAAA-BBBB-CCCC"),
-            device_id: "dev-00000001".into(),
-            hall_code: "140521".into(),
-            device_name: "一号机".into(),
+            code_hash: auth::code_hash(code),
+            device_id: device_id.into(),
+            hall_code: hall.into(),
+            device_name: name.into(),
             token_hash: token_hash.clone(),
             now: 0,
             roots: Vec::new(),
@@ -252,24 +271,14 @@ fn a_nul_character_is_set_aside_alike_on_both_backends() {
 
 /// Enrols a second device, of 城区 (140522), in `s`.
 fn enrol_other_hall(s: &dyn Storage) -> Device {
-    protocol::add_enrol_code(s, &auth::code_hash("DDDD-EEEE-FFFF"), "140522", i64::MAX).unwrap();
-    let token_hash = auth::token_hash("xft_other");
-    protocol::enrol(
+    enrol_as(
         s,
-        &NewEnrolment {
-            code_hash: auth::code_hash("DDDD-EEEE-FFFF"),
-            device_id: "dev-00000002".into(),
-            hall_code: "140522".into(),
-            device_name: "城区一号机".into(),
-            token_hash: token_hash.clone(),
-            now: 0,
-            roots: Vec::new(),
-            hub: false,
-            other_kind_hash: String::new(),
-        },
+        "DDDD-EEEE-FFFF",
+        "dev-00000002",
+        "140522",
+        "城区一号机",
+        "xft_other",
     )
-    .unwrap();
-    s.device_by_token(&token_hash).unwrap().unwrap()
 }
 
 fn change(
@@ -611,25 +620,15 @@ fn a_pull_pages_the_changes_of_many_desks_in_server_order() {
 fn enrol_desks(s: &dyn Storage, n: usize) -> Vec<Device> {
     (0..n)
         .map(|i| {
-            let code = format!("CODE-{i:04}-XXXX");
-            protocol::add_enrol_code(s, &auth::code_hash(&code), "140521", i64::MAX).unwrap();
-            let token_hash = auth::token_hash(&format!("xft_desk_{i}"));
-            protocol::enrol(
+            let (code, device) = (format!("CODE-{i:04}-XXXX"), format!("dev-1{i:07}"));
+            enrol_as(
                 s,
-                &NewEnrolment {
-                    code_hash: auth::code_hash(&code),
-                    device_id: format!("dev-1{i:07}"),
-                    hall_code: "140521".into(),
-                    device_name: format!("{i} 号机"),
-                    token_hash: token_hash.clone(),
-                    now: 0,
-                    roots: Vec::new(),
-                    hub: false,
-                    other_kind_hash: String::new(),
-                },
+                &code,
+                &device,
+                "140521",
+                &format!("{i} 号机"),
+                &format!("xft_desk_{i}"),
             )
-            .unwrap();
-            s.device_by_token(&token_hash).unwrap().unwrap()
         })
         .collect()
 }
