@@ -535,6 +535,9 @@ pub fn visit_notice(
     require(me, kind.action())?;
     require(me, Action::ViewVisit)?;
     let doc_no = doc_no.map(notice::check_doc_no).transpose()?;
+    // A 来访编号 as printed (沁水-2026-11-05-B017) names its visit, as an id does.
+    let found = store.find_visit(visit_id)?;
+    let visit_id = found.as_deref().unwrap_or(visit_id);
     let owner = store.visit_owner(visit_id)?;
     open_confidential(
         store,

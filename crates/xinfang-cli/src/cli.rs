@@ -466,7 +466,7 @@ pub fn run(args: Args) -> CmdResult {
                 if r.skip_level.flagged {
                     text += &format!(
                         "\n越级访：属地 {}（{}），可打印越级走访告知书：xinfang notice render --kind skip_level_guidance --visit {}",
-                        r.skip_level.local_name, r.skip_level.authority, r.visit_id
+                        r.skip_level.local_name, r.skip_level.authority, r.number
                     );
                 }
                 text

@@ -742,6 +742,9 @@ fn a_skip_level_visit_is_flagged_in_its_json_and_its_notice_renders_from_the_vis
         "{stderr}"
     );
     let visit_id = v["visit_id"].as_str().unwrap().to_owned();
+    // The visit is named by its 来访编号, as the registration's remark prints it.
+    let number = v["number"].as_str().unwrap().to_owned();
+    assert!(number.starts_with("晋城-2026-03-03-"), "{v}");
 
     let pdf = dir.join("skip.pdf");
     let r = ok(as_user(dir, "clerk")
@@ -751,7 +754,7 @@ fn a_skip_level_visit_is_flagged_in_its_json_and_its_notice_renders_from_the_vis
             "--kind",
             "skip_level_guidance",
             "--visit",
-            &visit_id,
+            &number,
         ])
         .arg("--out")
         .arg(&pdf));
