@@ -576,7 +576,16 @@ pub fn backlog_case(
     today: NaiveDate,
 ) -> CmdResult<BacklogCase> {
     require(me, Action::ViewBacklog)?;
-    Ok(store.backlog_case(case_id, today)?)
+    Ok(store.backlog_case(&case_named(store, case_id)?, today)?)
+}
+
+/// The case a 事项编号 names (the matter's open case, else its latest), or `typed` as a case id.
+fn case_named(store: &Store, typed: &str) -> CmdResult<String> {
+    let case = match store.find_matter(typed)? {
+        Some(matter) => store.backlog_case_of(&matter)?,
+        None => None,
+    };
+    Ok(case.unwrap_or_else(|| typed.trim().to_owned()))
 }
 
 pub fn backlog_cases(
@@ -620,6 +629,7 @@ pub fn set_backlog_leader(
     today: NaiveDate,
 ) -> CmdResult<BacklogCase> {
     require(me, Action::ManageBacklog)?;
+    let case_id = &case_named(store, case_id)?;
     store.set_backlog_leader(case_id, leader, &me.id)?;
     Ok(store.backlog_case(case_id, today)?)
 }
@@ -633,6 +643,7 @@ pub fn note_backlog(
     today: NaiveDate,
 ) -> CmdResult<BacklogCase> {
     require(me, Action::NoteBacklog)?;
+    let case_id = &case_named(store, case_id)?;
     store.note_backlog(case_id, input, &me.id)?;
     Ok(store.backlog_case(case_id, today)?)
 }
@@ -646,6 +657,7 @@ pub fn clear_backlog(
     today: NaiveDate,
 ) -> CmdResult<BacklogCase> {
     require(me, Action::ManageBacklog)?;
+    let case_id = &case_named(store, case_id)?;
     store.clear_backlog(case_id, input, &me.id)?;
     Ok(store.backlog_case(case_id, today)?)
 }

@@ -128,12 +128,14 @@ pub enum BacklogCommand {
     },
     /// Hand an open case to another leader.
     Leader {
+        /// The matter's 事项编号 (e.g. 沁水-2026-11-B0017), or the case's id.
         case_id: String,
         #[arg(long)]
         leader: String,
     },
     /// Add a progress note.
     Note {
+        /// The matter's 事项编号 (e.g. 沁水-2026-11-B0017), or the case's id.
         case_id: String,
         #[arg(long)]
         note: String,
@@ -142,6 +144,7 @@ pub enum BacklogCommand {
     },
     /// Record that a case was cleared (化解销号).
     Clear {
+        /// The matter's 事项编号 (e.g. 沁水-2026-11-B0017), or the case's id.
         case_id: String,
         #[arg(long)]
         summary: String,
@@ -150,6 +153,7 @@ pub enum BacklogCommand {
     },
     /// One case with its notes.
     Show {
+        /// The matter's 事项编号 (e.g. 沁水-2026-11-B0017), or the case's id.
         case_id: String,
         #[arg(long)]
         today: Option<NaiveDate>,
@@ -486,8 +490,7 @@ pub fn backlog(args: &Args, command: &BacklogCommand) -> CmdResult {
         print(json, &c, |c| {
             let mut lines = vec![
                 format!(
-                    "积案 {}（事项 {}）：{}",
-                    c.id,
+                    "积案（事项 {}）：{}",
                     c.matter_number,
                     if c.open { "未化解" } else { "已化解" }
                 ),
@@ -593,7 +596,7 @@ pub fn backlog(args: &Args, command: &BacklogCommand) -> CmdResult {
                     .map(|c| {
                         format!(
                             "{}\t{}\t{}\t时限 {}\t{}",
-                            c.id,
+                            c.matter_number,
                             c.leader,
                             if c.open { "未化解" } else { "已化解" },
                             date_text(c.target_date),

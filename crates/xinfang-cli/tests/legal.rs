@@ -615,6 +615,9 @@ fn backlog_cases_through_the_cli() {
         ]))
     };
     let c1 = flag(&m1, "李副县长", "2026-06-30");
+    // A clerk names a case by its matter's 事项编号; the case's id works too.
+    let c1_number = c1["matter_number"].as_str().unwrap().to_owned();
+    assert!(c1_number.starts_with("沁水-"), "{c1}");
     let c1 = c1["id"].as_str().unwrap().to_owned();
     let c2 = flag(&m2, "王局长", "2026-10-31");
     assert_eq!(c2["open"], true);
@@ -626,7 +629,7 @@ fn backlog_cases_through_the_cli() {
     let n = ok(as_user(dir, "clerk").args([
         "backlog",
         "note",
-        &c1,
+        &c1_number,
         "--note",
         "召开协调会",
         "--on",
@@ -642,10 +645,11 @@ fn backlog_cases_through_the_cli() {
         "--on",
         "2026-05-20",
     ]));
+    // The matter's case is cleared: its number still names it (the latest case).
     let e = refused(as_user(dir, "boss").args([
         "backlog",
         "clear",
-        &c1,
+        &c1_number,
         "--summary",
         "再次",
         "--on",
@@ -679,6 +683,13 @@ fn backlog_cases_through_the_cli() {
     ]));
     assert_eq!(l["cases"].as_array().unwrap().len(), 1);
     assert_eq!(l["cases"][0]["overdue"], true);
+    // The list a clerk reads shows 事项编号, no internal ids.
+    let text = as_user(dir, "clerk")
+        .args(["backlog", "list", "--today", "2026-11-26"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains(&c1_number) && !text.contains(&c1), "{text}");
 
     let v = ok(as_user(dir, "boss").arg("verify"));
     assert_eq!(v["ok"], true, "{v}");

@@ -349,6 +349,19 @@ impl Store {
         view(&self.conn, row, today)
     }
 
+    /// The case of a matter a clerk names by its 事项编号: the open one, else the latest.
+    pub fn backlog_case_of(&self, matter_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM backlog_cases WHERE matter_id = ?1
+                 ORDER BY (cleared_on IS NULL AND merged_into IS NULL) DESC, created_at DESC
+                 LIMIT 1",
+            )?
+            .query_row([matter_id], |r| r.get(0))
+            .optional()?)
+    }
+
     /// The open case of a matter, if any.
     pub fn open_backlog_case_of(&self, matter_id: &str) -> Result<Option<String>> {
         Ok(self
