@@ -283,6 +283,7 @@ fn entity_label(entity: &str) -> String {
         "export" => "导出文件",
         "store" => "数据库",
         "staff" => "工作人员",
+        "backlog_case" => "信访积案",
         other => other,
     }
     .to_owned()
@@ -1460,10 +1461,18 @@ impl AppState {
 }
 
 fn audit_row(e: AuditEntry, staff: &[Staff], entity_number: String) -> AuditRow {
-    let staff_name = staff.iter().find(|s| s.id == e.staff_id).map_or_else(
-        || e.staff_id.clone(),
-        |s| format!("{}（{}）", s.display_name, s.username),
-    );
+    let name_of = |id: &str| {
+        staff
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| format!("{}（{}）", s.display_name, s.username))
+    };
+    let staff_name = name_of(&e.staff_id).unwrap_or_else(|| e.staff_id.clone());
+    // A staff record is shown by the person's name, as the actor is.
+    let entity_number = match (e.entity.as_str(), entity_number.is_empty()) {
+        ("staff", true) => name_of(&e.entity_id).unwrap_or_default(),
+        _ => entity_number,
+    };
     let action_label = AuditAction::ALL
         .iter()
         .find(|a| a.code() == e.action)

@@ -184,9 +184,37 @@ impl Store {
             .map(|(id, _)| id))
     }
 
-    /// The number a record is shown by, for the records that have one (matters, visits).
+    /// The number a record is shown by: a matter's or a visit's own; a backlog case's matter's;
+    /// a mediation's visit's; a visitor's latest visit's (a visitor has no number of their own,
+    /// and the audit log shows no name).
     pub fn record_number(&self, entity: &str, id: &str) -> Result<Option<String>> {
+        let via_visit = |sql: &str| -> Result<Option<String>> {
+            let visit: Option<String> = self
+                .conn
+                .prepare_cached(sql)?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+            match visit {
+                Some(v) => self.record_number("visit", &v),
+                None => Ok(None),
+            }
+        };
         Ok(match entity {
+            "backlog_case" => self
+                .conn
+                .prepare_cached(
+                    "SELECT m.shown_number FROM backlog_cases b JOIN matters m ON m.id = b.matter_id
+                     WHERE b.id = ?1",
+                )?
+                .query_row([id], |r| r.get::<_, Option<String>>(0))
+                .optional()?
+                .flatten(),
+            "mediation" => via_visit("SELECT visit_id FROM mediations WHERE id = ?1")?,
+            "visitor" => via_visit(
+                "SELECT vv.visit_id FROM visit_visitors vv JOIN visits v ON v.id = vv.visit_id
+                 WHERE vv.visitor_id = ?1 ORDER BY v.visit_date DESC, v.rowid DESC LIMIT 1",
+            )?
+            .map(|n| format!("最近来访 {n}")),
             "matter" => self
                 .conn
                 .prepare_cached("SELECT shown_number FROM matters WHERE id = ?1")?

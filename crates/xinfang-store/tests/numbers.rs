@@ -10,7 +10,7 @@ use xinfang_core::id::resident_id_check_char;
 use xinfang_core::reference::ReferenceData;
 use xinfang_core::staff::Role;
 use xinfang_core::visit::{VisitInput, VisitorInput, validate_visit};
-use xinfang_store::{NewStaff, Store};
+use xinfang_store::{NewStaff, Registered, Store};
 use xinfang_sync::{DeskReplica, RemoteChange};
 
 fn desk(letter: &str) -> (TempDir, Store, String) {
@@ -33,6 +33,11 @@ fn desk(letter: &str) -> (TempDir, Store, String) {
 
 /// Registers a new matter on `day` (a new visitor each time: `n` makes the document number).
 fn register(store: &mut Store, clerk: &str, day: &str, n: u32) -> String {
+    register_visit(store, clerk, day, n).matter_id
+}
+
+/// [`register`], with all the registration says.
+fn register_visit(store: &mut Store, clerk: &str, day: &str, n: u32) -> Registered {
     let body17 = format!("1405211980011{n:04}");
     let id_number = format!("{body17}{}", resident_id_check_char(&body17).unwrap());
     let input = VisitInput {
@@ -53,7 +58,7 @@ fn register(store: &mut Store, clerk: &str, day: &str, n: u32) -> String {
     let now: DateTime<FixedOffset> =
         DateTime::parse_from_rfc3339(&format!("{day}T12:00:00+08:00")).unwrap();
     let v = validate_visit(&input, ReferenceData::bundled(), now).unwrap();
-    store.register_visit(&v, clerk).unwrap().matter_id
+    store.register_visit(&v, clerk).unwrap()
 }
 
 fn number(store: &Store, matter_id: &str) -> String {
@@ -209,4 +214,35 @@ fn matters_from_before_numbers_are_numbered_when_the_store_opens() {
         .filter(|c| c.entity == "matter" && c.op.as_str() == "update")
         .count();
     assert_eq!(logged, 0);
+}
+
+/// The audit log shows a record by a number a clerk knows: a backlog case by its matter's, a
+/// visitor by their latest visit's, never by an id.
+#[test]
+fn records_without_a_number_of_their_own_are_shown_by_one_they_relate_to() {
+    let (_dir, mut store, clerk) = desk("B");
+    let first = register_visit(&mut store, &clerk, "2026-11-03", 1);
+    let matter_number = number(&store, &first.matter_id);
+    let case = store
+        .flag_backlog(
+            &first.matter_id,
+            &xinfang_core::backlog::FlagInput {
+                leader: "李副县长".into(),
+                plan: "包案化解".into(),
+                target_date: String::new(),
+                flagged_on: "2026-11-04".into(),
+            },
+            &clerk,
+        )
+        .unwrap();
+    assert_eq!(
+        store.record_number("backlog_case", &case).unwrap(),
+        Some(matter_number)
+    );
+    let visitor = &first.visitor_ids[0];
+    assert_eq!(
+        store.record_number("visitor", visitor).unwrap(),
+        Some(format!("最近来访 {}", first.number))
+    );
+    assert_eq!(store.record_number("visitor", "no-such").unwrap(), None);
 }
