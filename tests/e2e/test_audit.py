@@ -108,7 +108,9 @@ def test_the_supervisor_opens_it_and_the_audit_view_lists_the_view(start_app_her
     # Nothing was written for the lawyer's refused attempt.
     assert not any("张律师" in r.text for r in rows)
     full = [r for r in els(drv, "audit-row") if r.get_attribute("data-action") == "view_full_id"]
-    assert full and "查看完整证件号码" in full[0].text and report["visitor_ids"][0] in full[0].text
+    # The visitor by their latest visit's 来访编号, not their id.
+    assert full and "查看完整证件号码" in full[0].text, [r.text for r in full]
+    assert f"最近来访 {report['number']}" in full[0].text and report["visitor_ids"][0] not in full[0].text
     shot(drv, "audit")
 
     # Filter by the record's number: only that matter's entries.
