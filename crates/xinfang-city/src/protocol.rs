@@ -691,7 +691,7 @@ fn store_and_apply(
             // A step (or the matter itself) changed: the matter's state is folded again from
             // all its steps, as on every desk.
             if let Some(m) = matter_of_change(tx, c)? {
-                rederive_matter(tx, &m, cal)?;
+                rederive_matter(tx, &m, &device.hall_code, cal)?;
             }
             tx.release_savepoint()?;
             Ok(None)
@@ -851,17 +851,20 @@ fn matter_of_change(tx: &mut dyn Tx, c: &Change) -> Result<Option<String>, Stora
     })
 }
 
-/// Derives a matter's status, state and step count from all the step records the city holds
+/// Derives a matter's status, state and step count from all the step records its hall holds
 /// (the desks' rule: `xinfang_core::matter::fold_steps`). A matter without steps keeps what
-/// was pushed.
+/// was pushed. Only the pushing device's hall is read and written: a step another hall's device
+/// recorded for this matter is that hall's record, never folded into a matter it does not own
+/// (it is also what lets halls write at once, docs/sync.md "Server sequence").
 fn rederive_matter(
     tx: &mut dyn Tx,
     matter_id: &str,
+    hall_code: &str,
     cal: &xinfang_core::calendar::HolidayCalendar,
 ) -> Result<(), StorageError> {
     // The matter's kind and the unit its first visit concerns: the kind's procedure judges
     // the steps by them.
-    let Some(subject) = tx.matter_subject(matter_id)? else {
+    let Some(subject) = tx.matter_subject(matter_id, hall_code)? else {
         return Ok(());
     };
     let Some(received) = subject.received_on else {
@@ -875,11 +878,11 @@ fn rederive_matter(
             .unwrap_or(xinfang_core::reference::AppealKind::Claim),
         agency: subject.agency.as_deref(),
     };
-    let steps = tx.matter_steps(matter_id)?;
+    let steps = tx.matter_steps(matter_id, hall_code)?;
     if let Some((status, state, count)) =
         crate::storage::derive::matter_fields(&received, subject_of, &steps, cal)
     {
-        tx.set_matter_derived(matter_id, &status, &state, count)?;
+        tx.set_matter_derived(matter_id, hall_code, &status, &state, count)?;
     }
     Ok(())
 }

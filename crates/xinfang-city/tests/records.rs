@@ -109,6 +109,52 @@ fn today() -> String {
 }
 
 common::both_backends! {
+/// Hall isolation of what the city derives: a device of another hall that pushes a step naming
+/// this hall's matter gets its own record stored (it is its hall's), but the city does not fold
+/// that step into the matter it does not own — its status and state stay what its own hall's
+/// steps make them.
+fn a_step_pushed_by_another_hall_does_not_change_this_halls_matter_at_the_city() {
+    let server = Server::start();
+    let a = desk(&server);
+    let a = a.path();
+    let registered = visit(a, "张三", &resident_id("14052119800115013"), "", "");
+    let matter = registered["matter_id"].as_str().unwrap().to_owned();
+    sync(a);
+    let city_matter = |field: &str| -> String {
+        server.rows(&format!(
+            "SELECT {} FROM records WHERE entity = 'matter' AND entity_id = '{matter}'",
+            server.json_sql("data", field)
+        ))[0]
+            .clone()
+    };
+    let (status, state) = (city_matter("status"), city_matter("state"));
+    let token = server.enrol_device("140525", "other-hall-desk");
+    let accept = json!({"kind": "accept", "at": today(), "notice_no": "晋受〔2026〕9号"});
+    let (s, r) = server.post_json(
+        "/v1/sync/push",
+        Some(&token),
+        &json!({ "changes": [{ "seq": 1, "entity": "matter_event", "entity_id": "foreign-step",
+            "op": "insert", "fields": { "matter_id": matter, "kind": "accept",
+            "payload": accept.to_string() },
+            "hlc": xinfang_sync::Hlc::new(xinfang_sync::hlc::wall_ms(), 0).0, "changed_at": "" }] }),
+    );
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(
+        (city_matter("status"), city_matter("state")),
+        (status, state),
+        "the other hall's step left the matter as its own hall's steps make it"
+    );
+    // The desk of the matter's hall agrees, and never sees the other hall's step.
+    sync(a);
+    assert_eq!(
+        rows(a, &format!("SELECT status FROM matters WHERE id = '{matter}'")),
+        vec![format!("Text({:?})", city_matter("status"))]
+    );
+    assert_eq!(rows(a, "SELECT id FROM matter_events"), Vec::<String>::new());
+}
+}
+
+common::both_backends! {
 /// Issue case 2: desk B records 受理 offline while desk A records 转送. Both steps are kept
 /// everywhere; the one the fold cannot apply is a conflict on both desks; the matter's status
 /// is the same on A, B and the city; the supervisor's choice syncs and ends the conflict.

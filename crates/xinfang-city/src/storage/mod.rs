@@ -519,11 +519,17 @@ pub trait Tx {
         entity_id: &str,
         hall_code: &str,
     ) -> Result<Option<serde_json::Map<String, serde_json::Value>>>;
-    fn matter_subject(&mut self, matter_id: &str) -> Result<Option<MatterSubject>>;
-    fn matter_steps(&mut self, matter_id: &str) -> Result<Vec<derive::StepRecord>>;
+    /// What a matter of `hall_code` is judged by (none when the hall holds no such matter).
+    fn matter_subject(&mut self, matter_id: &str, hall_code: &str)
+    -> Result<Option<MatterSubject>>;
+    /// The steps of the matter that `hall_code`'s devices recorded: another hall's record naming
+    /// the matter is not one of its steps.
+    fn matter_steps(&mut self, matter_id: &str, hall_code: &str)
+    -> Result<Vec<derive::StepRecord>>;
     fn set_matter_derived(
         &mut self,
         matter_id: &str,
+        hall_code: &str,
         status: &str,
         state: &str,
         event_count: i64,

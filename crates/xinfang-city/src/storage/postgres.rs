@@ -944,13 +944,18 @@ impl Tx for PgTx<'_> {
         Ok(data.and_then(|d| serde_json::from_str(&d).ok()))
     }
 
-    fn matter_subject(&mut self, matter_id: &str) -> Result<Option<MatterSubject>> {
+    fn matter_subject(
+        &mut self,
+        matter_id: &str,
+        hall_code: &str,
+    ) -> Result<Option<MatterSubject>> {
         self.opt(
             "SELECT m.data->>'received_on', m.data->>'appeal_kind', v.data->>'agency'
              FROM records m
              LEFT JOIN records v ON v.entity = 'visit' AND v.entity_id = m.data->>'first_visit_id'
-             WHERE m.entity = 'matter' AND m.entity_id = $1",
-            &[&matter_id],
+               AND v.hall_code = m.hall_code
+             WHERE m.entity = 'matter' AND m.entity_id = $1 AND m.hall_code = $2",
+            &[&matter_id, &hall_code],
         )?
         .map(|r| {
             Ok(MatterSubject {
@@ -962,11 +967,15 @@ impl Tx for PgTx<'_> {
         .transpose()
     }
 
-    fn matter_steps(&mut self, matter_id: &str) -> Result<Vec<super::derive::StepRecord>> {
+    fn matter_steps(
+        &mut self,
+        matter_id: &str,
+        hall_code: &str,
+    ) -> Result<Vec<super::derive::StepRecord>> {
         let rows = self.query(
             "SELECT entity_id, data::text, base_hlc FROM records
-             WHERE entity = 'matter_event' AND lookup = $1",
-            &[&matter_id],
+             WHERE entity = 'matter_event' AND lookup = $1 AND hall_code = $2",
+            &[&matter_id, &hall_code],
         )?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -985,6 +994,7 @@ impl Tx for PgTx<'_> {
     fn set_matter_derived(
         &mut self,
         matter_id: &str,
+        hall_code: &str,
         status: &str,
         state: &str,
         event_count: i64,
@@ -992,8 +1002,8 @@ impl Tx for PgTx<'_> {
         self.exec(
             "UPDATE records SET data = data || jsonb_build_object('status', $2::text, 'state', $3::text,
                'event_count', $4::bigint)
-             WHERE entity = 'matter' AND entity_id = $1",
-            &[&matter_id, &status, &state, &event_count],
+             WHERE entity = 'matter' AND entity_id = $1 AND hall_code = $5",
+            &[&matter_id, &status, &state, &event_count, &hall_code],
         )?;
         Ok(())
     }

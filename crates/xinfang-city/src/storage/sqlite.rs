@@ -824,7 +824,11 @@ impl Tx for SqliteTx<'_> {
         Ok(data.and_then(|d| serde_json::from_str(&d).ok()))
     }
 
-    fn matter_subject(&mut self, matter_id: &str) -> Result<Option<MatterSubject>> {
+    fn matter_subject(
+        &mut self,
+        matter_id: &str,
+        hall_code: &str,
+    ) -> Result<Option<MatterSubject>> {
         one(
             self.conn,
             "SELECT json_extract(m.data, '$.received_on'), json_extract(m.data, '$.appeal_kind'),
@@ -832,8 +836,9 @@ impl Tx for SqliteTx<'_> {
              FROM records m
              LEFT JOIN records v ON v.entity = 'visit'
                AND v.entity_id = json_extract(m.data, '$.first_visit_id')
-             WHERE m.entity = 'matter' AND m.entity_id = ?1",
-            [matter_id],
+               AND v.hall_code = m.hall_code
+             WHERE m.entity = 'matter' AND m.entity_id = ?1 AND m.hall_code = ?2",
+            [matter_id, hall_code],
             |r| {
                 Ok(MatterSubject {
                     received_on: r.get(0)?,
@@ -844,12 +849,16 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
-    fn matter_steps(&mut self, matter_id: &str) -> Result<Vec<super::derive::StepRecord>> {
+    fn matter_steps(
+        &mut self,
+        matter_id: &str,
+        hall_code: &str,
+    ) -> Result<Vec<super::derive::StepRecord>> {
         let found: Vec<(String, String, i64)> = rows(
             self.conn,
             "SELECT entity_id, data, base_hlc FROM records
-             WHERE entity = 'matter_event' AND lookup = ?1",
-            [matter_id],
+             WHERE entity = 'matter_event' AND lookup = ?1 AND hall_code = ?2",
+            [matter_id, hall_code],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         Ok(found
@@ -867,6 +876,7 @@ impl Tx for SqliteTx<'_> {
     fn set_matter_derived(
         &mut self,
         matter_id: &str,
+        hall_code: &str,
         status: &str,
         state: &str,
         event_count: i64,
@@ -874,9 +884,9 @@ impl Tx for SqliteTx<'_> {
         self.conn
             .prepare_cached(
                 "UPDATE records SET data = json_set(data, '$.status', ?2, '$.state', ?3, '$.event_count', ?4)
-                 WHERE entity = 'matter' AND entity_id = ?1",
+                 WHERE entity = 'matter' AND entity_id = ?1 AND hall_code = ?5",
             )?
-            .execute(params![matter_id, status, state, event_count])?;
+            .execute(params![matter_id, status, state, event_count, hall_code])?;
         Ok(())
     }
 
