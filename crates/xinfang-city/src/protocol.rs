@@ -79,6 +79,22 @@ fn write<T>(
     finish(out)
 }
 
+/// [`write`] of a transaction that reads and writes `hall`'s data only ([`Storage::write_hall`]):
+/// other halls' writers need not wait for it.
+fn write_hall<T>(
+    storage: &dyn Storage,
+    hall: &str,
+    mut body: impl FnMut(&mut dyn Tx) -> Result<(Done, std::result::Result<T, Refusal>), StorageError>,
+) -> Result<T> {
+    let mut out = None;
+    storage.write_hall(hall, &mut |tx| {
+        let (done, result) = body(tx)?;
+        out = Some(result);
+        Ok(done)
+    })?;
+    finish(out)
+}
+
 fn read<T>(
     storage: &dyn Storage,
     mut body: impl FnMut(&mut dyn Tx) -> Result<std::result::Result<T, Refusal>, StorageError>,
@@ -418,7 +434,7 @@ pub fn push(
     now_ms: i64,
 ) -> Result<PushResponse> {
     let cal = storage.calendar();
-    write(storage, |tx| {
+    write_hall(storage, &device.hall_code, |tx| {
         Ok(match push_in(tx, device, changes, now_ms, cal)? {
             Ok(resp) => (Done::Commit, Ok(resp)),
             Err(r) => (Done::Rollback, Err(r)),
@@ -518,7 +534,7 @@ pub fn store_relayed(
     changes: &[RemoteChange],
 ) -> Result<u64> {
     let cal = storage.calendar();
-    write(storage, |tx| {
+    write_hall(storage, &device.hall_code, |tx| {
         let mut max_seq = tx.device_max_seq(&device.id)?;
         let mut stored = 0u64;
         let mut batch = Applier::new(device, cal);
@@ -955,7 +971,7 @@ pub fn push_audit(
     device: &Device,
     entries: &[AuditEntry],
 ) -> Result<AuditPushOutcome> {
-    write(storage, |tx| {
+    write_hall(storage, &device.hall_code, |tx| {
         let (max, prev_hash) = tx
             .audit_last(&device.id)?
             .unwrap_or((0, GENESIS.to_owned()));
@@ -1057,7 +1073,7 @@ fn continue_chain(
 /// Keeps the head of its audit chain a device reported with a change push. A head that
 /// contradicts an entry or a head received before, or goes back, is recorded as a break.
 pub fn report_audit_head(storage: &dyn Storage, device: &Device, head: &AuditHead) -> Result<()> {
-    write(storage, |tx| {
+    write_hall(storage, &device.hall_code, |tx| {
         let stored = tx.audit_hash(&device.id, head.seq)?;
         let reported = tx.reported_head(&device.id, head.seq)?;
         let furthest = tx.furthest_head(&device.id)?;

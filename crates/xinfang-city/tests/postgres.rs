@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Desk, Server, pg};
-use xinfang_city::storage::{Device, NewEnrolment, PgStorage, Storage};
+use xinfang_city::storage::{Device, Done, NewEnrolment, PgStorage, Storage};
 use xinfang_city::{auth, protocol};
 use xinfang_core::clock::SystemClock;
 use xinfang_sync::wire::SnapshotRequest;
@@ -26,16 +26,16 @@ fn open(uri: &str) -> Arc<PgStorage> {
     Arc::new(PgStorage::open(uri, None, Arc::new(SystemClock)).unwrap())
 }
 
-fn enrol(s: &dyn Storage, id: &str) -> Device {
+fn enrol(s: &dyn Storage, hall: &str, id: &str) -> Device {
     let code = auth::new_code();
-    protocol::add_enrol_code(s, &auth::code_hash(&code), "140521", i64::MAX).unwrap();
+    protocol::add_enrol_code(s, &auth::code_hash(&code), hall, i64::MAX).unwrap();
     let token = auth::token_hash(&format!("token-{id}"));
     protocol::enrol(
         s,
         &NewEnrolment {
             code_hash: auth::code_hash(&code),
             device_id: id.into(),
-            hall_code: "140521".into(),
+            hall_code: hall.into(),
             device_name: id.into(),
             token_hash: token.clone(),
             now: 0,
@@ -62,17 +62,22 @@ fn visitor(device: &str, seq: i64) -> Change {
 }
 
 /// The classic gap: with numbers handed out before commit, a reader that has paged past n+1
-/// never sees n committed late. Six devices push through two instances at once while a third
-/// instance pages the hall's visitor changes by server sequence (the snapshot of a new desk):
-/// it must see every change exactly once.
+/// never sees n committed late. Eight devices of two halls push through two instances at once
+/// (the halls' writes run side by side, each hall's one at a time) while a third instance pages
+/// each hall's visitor changes by server sequence (the snapshot of a new desk): each reader must
+/// see every change of its hall exactly once.
 #[test]
 fn a_reader_paging_by_server_sequence_skips_nothing_while_two_instances_write() {
+    const HALLS: [&str; 2] = ["140521", "140522"];
     let uri = pg::fresh_database();
     let (a, b, r) = (open(&uri), open(&uri), open(&uri));
-    let reader = enrol(r.as_ref(), "reader");
-    let (writers, batches, per_batch) = (6, 25, 4);
+    let readers: Vec<Device> = HALLS
+        .iter()
+        .map(|h| enrol(r.as_ref(), h, &format!("reader-{h}")))
+        .collect();
+    let (writers, batches, per_batch) = (8, 25, 4);
     let devices: Vec<Device> = (0..writers)
-        .map(|i| enrol(a.as_ref(), &format!("writer-{i}")))
+        .map(|i| enrol(a.as_ref(), HALLS[i % 2], &format!("writer-{i}")))
         .collect();
     let done = Arc::new(AtomicBool::new(false));
     let threads: Vec<_> = devices
@@ -94,56 +99,122 @@ fn a_reader_paging_by_server_sequence_skips_nothing_while_two_instances_write() 
             })
         })
         .collect();
-    let reading = {
-        let (r, done) = (r.clone(), done.clone());
-        std::thread::spawn(move || {
-            let mut seen: Vec<(String, i64, i64)> = Vec::new();
-            let mut after: Option<String> = None;
-            loop {
-                // Read `done` first: a page read after it is the last word.
-                let finished = done.load(Ordering::SeqCst);
-                let page = r
-                    .snapshot(
-                        &reader,
-                        &SnapshotRequest {
-                            entity: "visitor".into(),
-                            after: after.clone(),
-                            limit: Some(7),
-                        },
-                    )
-                    .unwrap();
-                if let Some(last) = page.changes.last() {
-                    after = Some(last.server_seq.to_string());
+    let reading: Vec<_> = readers
+        .into_iter()
+        .map(|reader| {
+            let (r, done) = (r.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut seen: Vec<(String, i64, i64)> = Vec::new();
+                let mut after: Option<String> = None;
+                loop {
+                    // Read `done` first: a page read after it is the last word.
+                    let finished = done.load(Ordering::SeqCst);
+                    let page = r
+                        .snapshot(
+                            &reader,
+                            &SnapshotRequest {
+                                entity: "visitor".into(),
+                                after: after.clone(),
+                                limit: Some(7),
+                            },
+                        )
+                        .unwrap();
+                    if let Some(last) = page.changes.last() {
+                        after = Some(last.server_seq.to_string());
+                    }
+                    let empty = page.changes.is_empty();
+                    seen.extend(
+                        page.changes
+                            .into_iter()
+                            .map(|c| (c.device_id, c.change.seq, c.server_seq)),
+                    );
+                    if finished && empty {
+                        return seen;
+                    }
                 }
-                let empty = page.changes.is_empty();
-                seen.extend(
-                    page.changes
-                        .into_iter()
-                        .map(|c| (c.device_id, c.change.seq, c.server_seq)),
-                );
-                if finished && empty {
-                    return seen;
-                }
-            }
+            })
         })
-    };
+        .collect();
     for t in threads {
         t.join().unwrap();
     }
     done.store(true, Ordering::SeqCst);
-    let seen = reading.join().unwrap();
-    let total = writers * batches * per_batch;
-    let distinct: BTreeSet<(String, i64)> = seen.iter().map(|(d, s, _)| (d.clone(), *s)).collect();
+    for (h, reading) in HALLS.iter().zip(reading) {
+        let seen = reading.join().unwrap();
+        let total = writers / 2 * batches * per_batch;
+        let distinct: BTreeSet<(String, i64)> =
+            seen.iter().map(|(d, s, _)| (d.clone(), *s)).collect();
+        assert_eq!(
+            distinct.len(),
+            total,
+            "hall {h}: a change the reader paged past was skipped"
+        );
+        assert_eq!(seen.len(), total, "hall {h}: nothing seen twice");
+        assert!(
+            seen.windows(2).all(|w| w[0].2 < w[1].2),
+            "hall {h}: pages in server order"
+        );
+    }
+}
+
+/// The write locks (docs/sync.md "Server sequence"): while a write of one hall is open, a
+/// write of another hall commits; a second write of the same hall, and a city-wide write,
+/// wait for it — also on another instance.
+#[test]
+fn a_halls_writes_wait_for_each_other_and_another_halls_do_not() {
+    use std::sync::mpsc;
+    let uri = pg::fresh_database();
+    let (a, b) = (open(&uri), open(&uri));
+    let (inside, is_inside) = mpsc::channel();
+    let (release, released) = mpsc::channel::<()>();
+    let holder = std::thread::spawn({
+        let a = a.clone();
+        move || {
+            a.write_hall("140521", &mut |_| {
+                inside.send(()).unwrap();
+                released.recv().unwrap();
+                Ok(Done::Commit)
+            })
+            .unwrap()
+        }
+    });
+    is_inside.recv().unwrap();
+    let (finished, finishes) = mpsc::channel();
+    let write = |what: &'static str, hall: Option<&'static str>| {
+        let (b, finished) = (b.clone(), finished.clone());
+        std::thread::spawn(move || {
+            let mut body = |_: &mut dyn xinfang_city::storage::Tx| Ok(Done::Commit);
+            match hall {
+                Some(h) => b.write_hall(h, &mut body).unwrap(),
+                None => b.write(&mut body).unwrap(),
+            }
+            finished.send(what).unwrap();
+        })
+    };
+    write("another hall", Some("140522"));
     assert_eq!(
-        distinct.len(),
-        total,
-        "a change the reader paged past was skipped"
+        finishes.recv_timeout(Duration::from_secs(60)),
+        Ok("another hall"),
+        "another hall's write commits while the first hall's is open"
     );
-    assert_eq!(seen.len(), total, "nothing seen twice");
+    write("the same hall", Some("140521"));
+    write("city-wide", None);
+    let waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted";
+    wait_for("both writes waiting for a lock", || {
+        pg::query(&uri, waiting) == "2"
+    });
     assert!(
-        seen.windows(2).all(|w| w[0].2 < w[1].2),
-        "pages in server order"
+        finishes.try_recv().is_err(),
+        "nothing finished while waiting"
     );
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    let mut rest = vec![
+        finishes.recv_timeout(Duration::from_secs(60)).unwrap(),
+        finishes.recv_timeout(Duration::from_secs(60)).unwrap(),
+    ];
+    rest.sort();
+    assert_eq!(rest, ["city-wide", "the same hall"]);
 }
 
 /// Waits (polling the database, at most a minute) until `cond` holds.

@@ -207,6 +207,16 @@ pub trait Storage: Send + Sync + 'static {
     /// change is visible to readers only once every change numbered before it is (docs/sync.md,
     /// "Server sequence").
     fn write(&self, body: &mut TxBody<'_>) -> Result<()>;
+    /// Runs `body` in one write transaction that reads and writes `hall`'s data only (a
+    /// device's push, a hub's relay, a device's audit entries): writes of one hall are
+    /// serialised as [`Storage::write`]'s, and server sequence numbers are assigned so that a
+    /// change is visible to the hall's readers only once every change of the hall numbered
+    /// before it is. Writes of different halls may run at once (PostgreSQL); a city-wide write
+    /// waits for them. The default is [`Storage::write`] (SQLite: one writer).
+    fn write_hall(&self, hall: &str, body: &mut TxBody<'_>) -> Result<()> {
+        let _ = hall;
+        self.write(body)
+    }
     /// Runs `body` in one read transaction: everything it reads as of the same moment.
     fn read(&self, body: &mut TxBody<'_>) -> Result<()>;
     /// The holiday calendar matters' deadlines are derived with (the city's reference data).

@@ -2,11 +2,15 @@
 //! database, none keeping state of its own.
 //!
 //! **Server sequence** (docs/sync.md "Server sequence"): every write transaction first takes
-//! one transaction-level advisory lock (`pg_advisory_xact_lock`), held to its commit. Writes of
-//! all instances are therefore serialised like the SQLite backend's single writer, and
-//! `changes.server_seq` (from a sequence, inside that lock) becomes visible in commit order:
-//! PostgreSQL makes a commit visible before it releases the transaction's locks, so a reader
-//! that sees number n+1 sees n. Reads run in REPEATABLE READ snapshots and take no lock.
+//! transaction-level advisory locks (`pg_advisory_xact_lock…`), held to its commit. A write of
+//! one hall's data (a push, a relay, a device's audit entries) takes the city's lock shared and
+//! its hall's lock exclusive; any other write takes the city's lock exclusive. Writes of one
+//! hall, from all instances, are therefore serialised like the SQLite backend's single writer,
+//! while different halls commit at once, and `changes.server_seq` (from a sequence, drawn inside
+//! the hall's lock) becomes visible in commit order within a hall: PostgreSQL makes a commit
+//! visible before it releases the transaction's locks, so a reader of a hall that sees number
+//! n+1 sees the hall's n. Every reader by server sequence reads one hall. Reads run in
+//! REPEATABLE READ snapshots and take no lock.
 //!
 //! The trait is synchronous (handlers call it on tokio's blocking threads, the CLI without a
 //! runtime), so the backend drives tokio-postgres on a small runtime of its own.
@@ -123,8 +127,28 @@ async fn listen(
     driver.await.unwrap_or(Ok(()))
 }
 
-/// The advisory lock every write transaction holds to its commit (an arbitrary constant).
+/// The city's advisory lock, held to its commit by every write transaction: exclusive by a
+/// city-wide write, shared by a write of one hall's data (an arbitrary constant).
 const WRITE_LOCK: i64 = 0x7869_6e66_616e_6701;
+/// The first key of a hall's advisory lock (the two-key form, a key space of its own); the
+/// second is the hash of the hall's code. Two halls whose codes hash alike share a lock: they
+/// only wait for each other.
+const HALL_LOCKS: i32 = 0x7866_6c6b;
+
+/// What a transaction locks before its first statement.
+#[derive(Clone, Copy)]
+enum Lock<'a> {
+    /// A read-only snapshot: nothing.
+    Read,
+    /// A city-wide write: the city's lock, exclusive.
+    City,
+    /// A write of this hall's data only: the city's lock shared, the hall's exclusive.
+    Hall(&'a str),
+    /// A write whose statements hold by themselves, each atomic (one row updated, a row
+    /// inserted unless a unique key holds one): no lock, so a device's contact at every sync
+    /// waits for no one.
+    Rows,
+}
 /// The advisory lock of the migrations, so two instances starting at once migrate once.
 const MIGRATE_LOCK: i64 = 0x7869_6e66_616e_6702;
 
@@ -312,32 +336,53 @@ impl PgStorage {
         })
     }
 
-    /// Runs `f` in one transaction: a write one (holding the city's write lock) or a
+    /// Runs `f` in one transaction: a write one (holding the locks `lock` names) or a
     /// read-only snapshot. Committed when `f` says so; rolled back otherwise or on error.
     fn with_tx<T>(
         &self,
-        write: bool,
+        lock: Lock<'_>,
         f: impl FnOnce(&mut PgTx<'_>) -> Result<(Done, T)>,
     ) -> Result<T> {
         let rt = self.rt();
         let mut client = rt.block_on(self.pool.get()).map_err(pool_err)?;
         // Begin, the lock of a write one; then the statements; then the end.
-        self.statements
-            .fetch_add(if write { 3 } else { 2 }, Ordering::Relaxed);
+        self.statements.fetch_add(
+            match lock {
+                Lock::Read | Lock::Rows => 2,
+                Lock::City | Lock::Hall(_) => 3,
+            },
+            Ordering::Relaxed,
+        );
         let tx = rt
             .block_on(async {
-                if write {
-                    let tx = client.transaction().await?;
-                    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+                match lock {
+                    Lock::Read => {
+                        client
+                            .build_transaction()
+                            .isolation_level(IsolationLevel::RepeatableRead)
+                            .read_only(true)
+                            .start()
+                            .await
+                    }
+                    Lock::Rows => client.transaction().await,
+                    Lock::City => {
+                        let tx = client.transaction().await?;
+                        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+                            .await?;
+                        Ok(tx)
+                    }
+                    Lock::Hall(hall) => {
+                        // The city's lock first, always: a city-wide writer never waits for a
+                        // hall's lock, so the two orders cannot deadlock.
+                        let tx = client.transaction().await?;
+                        tx.execute(
+                            "SELECT pg_advisory_xact_lock_shared($1),
+                                    pg_advisory_xact_lock($2, hashtext($3))",
+                            &[&WRITE_LOCK, &HALL_LOCKS, &hall],
+                        )
                         .await?;
-                    Ok(tx)
-                } else {
-                    client
-                        .build_transaction()
-                        .isolation_level(IsolationLevel::RepeatableRead)
-                        .read_only(true)
-                        .start()
-                        .await
+                        Ok(tx)
+                    }
                 }
             })
             .map_err(pg)?;
@@ -367,11 +412,15 @@ impl PgStorage {
     }
 
     fn read_with<T>(&self, f: impl FnOnce(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
-        self.with_tx(false, |t| Ok((Done::Commit, f(t)?)))
+        self.with_tx(Lock::Read, |t| Ok((Done::Commit, f(t)?)))
     }
 
     fn write_with<T>(&self, f: impl FnOnce(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
-        self.with_tx(true, |t| Ok((Done::Commit, f(t)?)))
+        self.with_tx(Lock::City, |t| Ok((Done::Commit, f(t)?)))
+    }
+
+    fn write_rows<T>(&self, f: impl FnOnce(&mut PgTx<'_>) -> Result<T>) -> Result<T> {
+        self.with_tx(Lock::Rows, |t| Ok((Done::Commit, f(t)?)))
     }
 }
 
@@ -663,7 +712,8 @@ impl Tx for PgTx<'_> {
     }
 
     fn insert_change(&mut self, device: &Device, c: &Change, fields_json: &str) -> Result<()> {
-        // Inside the write lock: numbers are handed out and committed in one order.
+        // Inside the hall's write lock: the hall's numbers are handed out and committed in one
+        // order.
         self.exec(
             "INSERT INTO changes(server_seq, device_id, seq, hall_code, entity, entity_id, op, fields, hlc, changed_at)
              VALUES (nextval('changes_server_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -686,9 +736,10 @@ impl Tx for PgTx<'_> {
         if changes.is_empty() {
             return Ok(());
         }
-        // Inside the write lock: the batch takes the next n numbers of the sequence at once and
-        // numbers its rows in their order, so server order stays the batch's order.
-        let n = changes.len() as i64;
+        // Inside the hall's write lock: each row draws its number in batch order (`nextval` in
+        // the select list runs after the sort), so server order stays the batch's order. Other
+        // halls draw from the same sequence at the same time: the batch's numbers need not
+        // follow each other, only rise.
         let mut seq = Vec::with_capacity(changes.len());
         let (mut entity, mut entity_id, mut op, mut fields, mut hlc, mut changed_at) = (
             Vec::new(),
@@ -708,16 +759,15 @@ impl Tx for PgTx<'_> {
             changed_at.push(c.changed_at.as_str());
         }
         self.exec(
-            "WITH last AS (
-               SELECT setval('changes_server_seq', nextval('changes_server_seq') + $3 - 1) AS n)
-             INSERT INTO changes(server_seq, device_id, seq, hall_code, entity, entity_id, op, fields, hlc, changed_at)
-             SELECT last.n - $3 + u.ord, $1, u.seq, $2, u.entity, u.entity_id, u.op, u.fields, u.hlc, u.changed_at
-               FROM last, unnest($4::int8[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int8[], $10::text[])
-                    WITH ORDINALITY AS u(seq, entity, entity_id, op, fields, hlc, changed_at, ord)",
+            "INSERT INTO changes(server_seq, device_id, seq, hall_code, entity, entity_id, op, fields, hlc, changed_at)
+             SELECT nextval('changes_server_seq'), $1, u.seq, $2, u.entity, u.entity_id, u.op, u.fields, u.hlc,
+                    u.changed_at
+               FROM unnest($3::int8[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::text[])
+                    WITH ORDINALITY AS u(seq, entity, entity_id, op, fields, hlc, changed_at, ord)
+              ORDER BY u.ord",
             &[
                 &device.id,
                 &device.hall_code,
-                &n,
                 &seq,
                 &entity,
                 &entity_id,
@@ -1581,11 +1631,15 @@ impl StatsSource for PgTx<'_> {
 
 impl Storage for PgStorage {
     fn write(&self, body: &mut TxBody<'_>) -> Result<()> {
-        self.with_tx(true, |t| Ok((body(t)?, ())))
+        self.with_tx(Lock::City, |t| Ok((body(t)?, ())))
+    }
+
+    fn write_hall(&self, hall: &str, body: &mut TxBody<'_>) -> Result<()> {
+        self.with_tx(Lock::Hall(hall), |t| Ok((body(t)?, ())))
     }
 
     fn read(&self, body: &mut TxBody<'_>) -> Result<()> {
-        self.with_tx(false, |t| body(t).map(|_| (Done::Commit, ())))
+        self.with_tx(Lock::Read, |t| body(t).map(|_| (Done::Commit, ())))
     }
 
     fn calendar(&self) -> &xinfang_core::calendar::HolidayCalendar {
@@ -1663,7 +1717,9 @@ impl Storage for PgStorage {
             rand::Rng::fill(&mut rand::rng(), &mut k);
             k
         });
-        self.write_with(|t| {
+        // The unique key decides between instances: a second insert waits for the first's
+        // commit and then inserts nothing, and the select reads what was committed.
+        self.write_rows(|t| {
             // The first key a hall gets stays: a later offer (or another instance) takes it.
             t.exec(
                 "INSERT INTO hall_id_keys(hall_code, key, created_at) VALUES ($1, $2, $3)
@@ -1977,7 +2033,7 @@ impl Storage for PgStorage {
     }
 
     fn touch_device(&self, device_id: &str) -> Result<()> {
-        self.write_with(|t| {
+        self.write_rows(|t| {
             t.exec(
                 "UPDATE devices SET last_contact_at = $2 WHERE id = $1",
                 &[&device_id, &t.now_text()],
