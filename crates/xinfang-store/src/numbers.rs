@@ -350,4 +350,27 @@ mod tests {
             "{plan:#?}"
         );
     }
+
+    /// A registration's queue label comes from the day's labels in the index, never from the
+    /// visit rows of the day.
+    #[test]
+    fn last_queue_label_reads_the_index_only() {
+        let (_dir, store) = store_with_numbers(&[]);
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                crate::visits::LAST_QUEUE_LABEL
+            ))
+            .unwrap()
+            .query_map(["2026-11-05", "B"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            plan,
+            ["SEARCH visits USING COVERING INDEX visits_date_label (visit_date=?)"],
+            "{plan:#?}"
+        );
+    }
 }

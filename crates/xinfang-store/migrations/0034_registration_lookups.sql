@@ -8,3 +8,7 @@ CREATE INDEX matters_number_count ON matters(
     length(ltrim(substr(number, length(rtrim(number, '0123456789')) + 1), '0')),
     ltrim(substr(number, length(rtrim(number, '0123456789')) + 1), '0')
 );
+
+-- A desk's next queue label of the day is read from the day's labels (visits.rs
+-- `local_queue_label`): from this index alone, not from every visit row of the day.
+CREATE INDEX visits_date_label ON visits(visit_date, queue_label);
