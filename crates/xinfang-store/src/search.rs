@@ -378,4 +378,35 @@ mod tests {
         // "2020" occurs twice in the number, indexed once.
         assert_eq!(parts.iter().filter(|p| **p == "p2020").count(), 1);
     }
+
+    /// A record merged into a person this replica does not hold shows as itself; a record
+    /// merged into a person who is a hit too shows once, as that person.
+    #[test]
+    fn merged_hits_show_as_their_person_once_or_as_themselves() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = crate::Store::create_unencrypted(dir.path(), "140521").unwrap();
+        let add = |id: &str, name: &str, merged_into: Option<&str>| {
+            let (full, initials) = name_keys(name);
+            store
+                .conn
+                .execute(
+                    "INSERT INTO visitors(id, name, id_type, id_number, pinyin_full, pinyin_initials,
+                       hall_code, created_at, updated_at, merged_into)
+                     VALUES (?1, ?2, 'resident_id', '140521198001150134', ?3, ?4, '140521', 'x', 'x', ?5)",
+                    params![id, name, full, initials, merged_into],
+                )
+                .unwrap();
+            index_visitor(&store.conn, store.conn.last_insert_rowid(), name, None).unwrap();
+        };
+        add("p1", "张三", None);
+        add("r1", "张三", Some("p1"));
+        add("r2", "张四", Some("not-here"));
+        let ids: Vec<String> = store
+            .search("张", 10)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.visitor_id)
+            .collect();
+        assert_eq!(ids, ["r2", "p1"]);
+    }
 }
