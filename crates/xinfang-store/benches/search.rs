@@ -230,8 +230,18 @@ fn bare_register(conn: &mut Connection, i: u64) {
     tx.commit().unwrap();
 }
 
-fn bare_store(dir: &std::path::Path) -> Connection {
-    let conn = Connection::open(dir.join("bare.db")).unwrap();
+/// A bare store: plaintext, or keyed like the store (SQLCipher, the same page encryption).
+fn bare_store(dir: &std::path::Path, key: Option<&xinfang_store::DataKey>) -> Connection {
+    let file = if key.is_some() {
+        "bare-keyed.db"
+    } else {
+        "bare.db"
+    };
+    let conn = Connection::open(dir.join(file)).unwrap();
+    if let Some(key) = key {
+        conn.execute_batch(&format!("PRAGMA key = \"{}\";", &*key.pragma_literal()))
+            .unwrap();
+    }
     let _: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .unwrap();
@@ -247,10 +257,19 @@ fn bare_store(dir: &std::path::Path) -> Connection {
     conn
 }
 
-fn report_register(store: &mut Store, bare: &mut Connection, clerk: &str) {
+/// Registration next to bare SQLite, plaintext and (when the store is encrypted) keyed the
+/// same way as the store: every page a commit writes is encrypted and authenticated.
+fn report_register(
+    store: &mut Store,
+    bare: &mut Connection,
+    keyed: Option<&mut Connection>,
+    clerk: &str,
+) {
     let n = 1_000u64;
     let mut s = Vec::new();
     let mut b = Vec::new();
+    let mut k = Vec::new();
+    let mut keyed = keyed;
     for i in 0..n {
         let v = visit_for(1_000_000 + i);
         let t = Instant::now();
@@ -259,6 +278,11 @@ fn report_register(store: &mut Store, bare: &mut Connection, clerk: &str) {
         let t = Instant::now();
         bare_register(bare, 1_000_000 + i);
         b.push(t.elapsed());
+        if let Some(keyed) = keyed.as_deref_mut() {
+            let t = Instant::now();
+            bare_register(keyed, 1_000_000 + i);
+            k.push(t.elapsed());
+        }
     }
     let (sp50, sp99) = percentiles(s);
     let (bp50, bp99) = percentiles(b);
@@ -266,6 +290,13 @@ fn report_register(store: &mut Store, bare: &mut Connection, clerk: &str) {
         "{:<20} {sp50:>10.3}ms {sp99:>10.3}ms {bp50:>10.3}ms {bp99:>10.3}ms",
         "register one visit"
     );
+    if !k.is_empty() {
+        let (kp50, kp99) = percentiles(k);
+        println!(
+            "{:<20} {:>12} {:>12} {kp50:>10.3}ms {kp99:>10.3}ms",
+            "  bare keyed", "", ""
+        );
+    }
 }
 
 /// The bench store: encrypted (made by `make bench-data` since issue 7, unlocked as the bench
@@ -345,8 +376,10 @@ fn register_benches(c: &mut Criterion) {
         .authenticate("bench", "bench-pass-2026")
         .map(|s| s.id)
         .unwrap_or_else(|_| "bench".into());
-    let mut bare = bare_store(scratch.path());
-    report_register(&mut store, &mut bare, &clerk);
+    let mut bare = bare_store(scratch.path(), None);
+    let key = store.data_key();
+    let mut keyed = key.as_ref().map(|k| bare_store(scratch.path(), Some(k)));
+    report_register(&mut store, &mut bare, keyed.as_mut(), &clerk);
 
     let mut g = c.benchmark_group("register");
     g.sample_size(20);

@@ -26,8 +26,35 @@ fn short_name(hall: &str) -> String {
 }
 
 /// The greatest count among this replica's numbers that start with `start` and continue with
-/// digits only (`沁水-2026-11-B` → the B numbers of the month), 0 when none.
-fn last_count(tx: &Connection, start: &str) -> Result<i64> {
+/// digits only (`沁水-2026-11-B` → the B numbers of the month), 0 when none. `start` never
+/// ends with a digit (it ends with the desk's letter or `-`), so these are the numbers whose
+/// start without trailing digits is `start`: one step down the index of migration 0034.
+pub(crate) fn last_count(tx: &Connection, start: &str) -> Result<i64> {
+    let greatest: Option<String> = tx
+        .prepare_cached(LAST_COUNT)?
+        .query_row([start], |r| r.get(0))
+        .optional()?;
+    let Some(number) = greatest else {
+        return Ok(0);
+    };
+    match numbering::matter_count(&number, start, None) {
+        Some(c) => Ok(c),
+        // Only `start` itself (no digits: no count) … or a count too long for a number,
+        // which the scan below skips as it always did.
+        None if number == start => Ok(0),
+        None => scan_last_count(tx, start),
+    }
+}
+
+/// The number with the greatest count after `start` (the index's order, see migration 0034).
+pub(crate) const LAST_COUNT: &str = "SELECT number FROM matters
+     WHERE rtrim(number, '0123456789') = ?1
+     ORDER BY length(ltrim(substr(number, length(rtrim(number, '0123456789')) + 1), '0')) DESC,
+              ltrim(substr(number, length(rtrim(number, '0123456789')) + 1), '0') DESC
+     LIMIT 1";
+
+/// [`last_count`] by reading every number with `start`.
+fn scan_last_count(tx: &Connection, start: &str) -> Result<i64> {
     // Digits sort between '0' and ':'; the index on the given numbers answers the range.
     let mut stmt = tx.prepare_cached(
         "SELECT number FROM matters WHERE number >= ?1 || '0' AND number < ?1 || ':'",
@@ -237,5 +264,113 @@ impl Store {
                 .optional()?,
             _ => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_with_numbers(numbers: &[&str]) -> (tempfile::TempDir, crate::Store) {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = crate::Store::create_unencrypted(dir.path(), "140521").unwrap();
+        // Matters with only a number: no visit behind them (foreign keys off for this).
+        store
+            .conn
+            .execute_batch("PRAGMA foreign_keys = OFF")
+            .unwrap();
+        for (i, n) in numbers.iter().enumerate() {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO matters(id, hall_code, first_visit_id, appeal_kind, category_code,
+                       received_on, created_at, updated_at, number)
+                     VALUES (?1, '140521', ?1, 'claim', 'other', '2026-11-05', 'x', 'x', ?2)",
+                    params![format!("m{i}"), n],
+                )
+                .unwrap();
+        }
+        (dir, store)
+    }
+
+    /// The index's answer is the greatest count as every number with the start reads it:
+    /// counts past 9999, leading zeros, other letters and months, non-digit tails, legacy
+    /// numbers without a letter, the start alone, counts too long for a number.
+    #[test]
+    fn last_count_from_the_index_is_the_greatest_count_of_the_start() {
+        let (_dir, store) = store_with_numbers(&[
+            "沁水-2026-11-B0017",
+            "沁水-2026-11-B9999",
+            "沁水-2026-11-B10000",
+            "沁水-2026-11-B000010001",
+            "沁水-2026-11-B20000x",
+            "沁水-2026-11-B",
+            "沁水-2026-11-C50000",
+            "沁水-2026-12-B70000",
+            "沁水-2026-11-0042",
+            "沁水-2026-11-00420",
+            "沁水-2026-10-D0001",
+            "沁水-2026-10-D99999999999999999999999",
+            "沁水-2026-09-E",
+            "沁水-2026-09-E0000",
+        ]);
+        for (start, want) in [
+            ("沁水-2026-11-B", 10001),
+            ("沁水-2026-11-C", 50000),
+            ("沁水-2026-12-B", 70000),
+            ("沁水-2026-11-", 420),
+            ("沁水-2026-10-D", 1),
+            ("沁水-2026-09-E", 0),
+            ("沁水-2026-08-B", 0),
+        ] {
+            assert_eq!(last_count(&store.conn, start).unwrap(), want, "{start}");
+            assert_eq!(
+                scan_last_count(&store.conn, start).unwrap(),
+                want,
+                "{start}"
+            );
+        }
+    }
+
+    /// One step down the index of migration 0034, no sort, whatever the month holds.
+    #[test]
+    fn last_count_reads_one_index_entry() {
+        let (_dir, store) = store_with_numbers(&["沁水-2026-11-B0001"]);
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {LAST_COUNT}"))
+            .unwrap()
+            .query_map(["沁水-2026-11-B"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            plan,
+            ["SEARCH matters USING INDEX matters_number_count (<expr>=?)"],
+            "{plan:#?}"
+        );
+    }
+
+    /// A registration's queue label comes from the day's labels in the index, never from the
+    /// visit rows of the day.
+    #[test]
+    fn last_queue_label_reads_the_index_only() {
+        let (_dir, store) = store_with_numbers(&[]);
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                crate::visits::LAST_QUEUE_LABEL
+            ))
+            .unwrap()
+            .query_map(["2026-11-05", "B"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            plan,
+            ["SEARCH visits USING COVERING INDEX visits_date_label (visit_date=?)"],
+            "{plan:#?}"
+        );
     }
 }

@@ -6,10 +6,10 @@
 //! the plain `ascii` tokenizer keeps them whole whatever the plane of the character. Pinyin lives
 //! in B-tree columns; ID numbers in a B-tree index.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use pinyin::ToPinyin;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use xinfang_core::id::{mask_id, resident_id_from_15};
 use xinfang_core::phone::mask_phone;
@@ -202,6 +202,23 @@ pub(crate) fn reindex_visitor(
 const HIT_COLUMNS: &str =
     "v.rowid, v.id, v.name, v.id_type, v.id_number, v.phone, v.sex, v.birth_date";
 
+/// One result line from a row of `HIT_COLUMNS, visit_count, last_visit_at`.
+fn hit_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitorHit> {
+    let id_number: String = r.get(4)?;
+    let phone: Option<String> = r.get(5)?;
+    Ok(VisitorHit {
+        visitor_id: r.get(1)?,
+        name: r.get(2)?,
+        id_type: r.get(3)?,
+        id_number_masked: mask_id(&id_number),
+        phone_masked: phone.as_deref().map(mask_phone),
+        sex: r.get(6)?,
+        birth_date: r.get(7)?,
+        visit_count: r.get(8)?,
+        last_visit_at: r.get(9)?,
+    })
+}
+
 impl Store {
     /// Visitors matching `query` (ID number, name fragment, pinyin, phone fragment), at most
     /// `limit`, most recent visit first.
@@ -210,46 +227,48 @@ impl Store {
             return Ok(Vec::new());
         };
         let limit = limit.clamp(1, 500) as i64;
+        // The limit is written into the SQL, not bound: SQLite reads a bound LIMIT as a
+        // constant of the plan, so rebinding it re-prepared the statement at every search.
         let rowids: Vec<i64> = match kind {
             SearchKind::IdNumber => self.rowids(
-                "SELECT rowid FROM visitors WHERE id_number = ?1 ORDER BY rowid DESC LIMIT ?2",
-                params![q, limit],
+                &format!("SELECT rowid FROM visitors WHERE id_number = ?1 ORDER BY rowid DESC LIMIT {limit}"),
+                params![q],
             )?,
             // One character or one pair is a single token: the index answers exactly.
             SearchKind::Name if q.chars().count() <= 2 => self.rowids(
-                "SELECT rowid FROM visitor_tokens WHERE visitor_tokens MATCH ?1 ORDER BY rowid DESC LIMIT ?2",
-                params![name_match(&q), limit],
+                &format!("SELECT rowid FROM visitor_tokens WHERE visitor_tokens MATCH ?1 ORDER BY rowid DESC LIMIT {limit}"),
+                params![name_match(&q)],
             )?,
             SearchKind::Name => {
                 // Pairs may all occur without the whole name in order; instr() confirms it.
                 self.rowids(
-                    "SELECT t.rowid FROM visitor_tokens t JOIN visitors v ON v.rowid = t.rowid
+                    &format!("SELECT t.rowid FROM visitor_tokens t JOIN visitors v ON v.rowid = t.rowid
                      WHERE visitor_tokens MATCH ?1 AND instr(v.name, ?2) > 0
-                     ORDER BY t.rowid DESC LIMIT ?3",
-                    params![name_match(&q), q, limit],
+                     ORDER BY t.rowid DESC LIMIT {limit}"),
+                    params![name_match(&q), q],
                 )?
             }
             SearchKind::Phone if q.len() == 4 => self.rowids(
-                "SELECT rowid FROM visitor_tokens WHERE visitor_tokens MATCH ?1 ORDER BY rowid DESC LIMIT ?2",
-                params![phone_match(&q), limit],
+                &format!("SELECT rowid FROM visitor_tokens WHERE visitor_tokens MATCH ?1 ORDER BY rowid DESC LIMIT {limit}"),
+                params![phone_match(&q)],
             )?,
             SearchKind::Phone => self.rowids(
-                "SELECT t.rowid FROM visitor_tokens t JOIN visitors v ON v.rowid = t.rowid
+                &format!("SELECT t.rowid FROM visitor_tokens t JOIN visitors v ON v.rowid = t.rowid
                  WHERE visitor_tokens MATCH ?1 AND instr(replace(v.phone, '-', ''), ?2) > 0
-                 ORDER BY t.rowid DESC LIMIT ?3",
-                params![phone_match(&q), q, limit],
+                 ORDER BY t.rowid DESC LIMIT {limit}"),
+                params![phone_match(&q), q],
             )?,
             SearchKind::Pinyin => {
                 // Initials match whole (zsf), full pinyin by prefix (zhangs…). Range, not LIKE,
                 // so the B-tree index is used.
                 let upper = format!("{q}{{");
                 let mut ids = self.rowids(
-                    "SELECT rowid FROM visitors WHERE pinyin_initials = ?1 ORDER BY rowid DESC LIMIT ?2",
-                    params![q, limit],
+                    &format!("SELECT rowid FROM visitors WHERE pinyin_initials = ?1 ORDER BY rowid DESC LIMIT {limit}"),
+                    params![q],
                 )?;
                 for id in self.rowids(
-                    "SELECT rowid FROM visitors WHERE pinyin_full >= ?1 AND pinyin_full < ?2 LIMIT ?3",
-                    params![q, upper, limit],
+                    &format!("SELECT rowid FROM visitors WHERE pinyin_full >= ?1 AND pinyin_full < ?2 LIMIT {limit}"),
+                    params![q, upper],
                 )? {
                     if !ids.contains(&id) {
                         ids.push(id);
@@ -259,35 +278,52 @@ impl Store {
                 ids
             }
         };
-        // One query for all hits, in rowid order for locality. A record merged into another
-        // person is shown as that person, once (docs/sync.md, "People").
+        // One query for all hits, each row read once. A record merged into another person is
+        // shown as that person, once (docs/sync.md, "People"): the few merged hits are
+        // replaced by their person in a second lookup.
         let ids = serde_json::to_string(&rowids).expect("serialisable");
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {HIT_COLUMNS}, v.visit_count, v.last_visit_at FROM visitors v
-             WHERE v.rowid IN (SELECT coalesce(s.rowid, h.rowid) FROM visitors h
-                               LEFT JOIN visitors s ON s.id = h.merged_into
-                               WHERE h.rowid IN (SELECT value FROM json_each(?1)))"
-        ))?;
-        let mut hits = stmt
-            .query_map([ids], |r| {
-                let id_number: String = r.get(4)?;
-                let phone: Option<String> = r.get(5)?;
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    VisitorHit {
-                        visitor_id: r.get(1)?,
-                        name: r.get(2)?,
-                        id_type: r.get(3)?,
-                        id_number_masked: mask_id(&id_number),
-                        phone_masked: phone.as_deref().map(mask_phone),
-                        sex: r.get(6)?,
-                        birth_date: r.get(7)?,
-                        visit_count: r.get(8)?,
-                        last_visit_at: r.get(9)?,
-                    },
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut hits: BTreeMap<i64, VisitorHit> = BTreeMap::new();
+        let mut merged: Vec<(i64, String)> = Vec::new();
+        {
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "SELECT {HIT_COLUMNS}, v.visit_count, v.last_visit_at, v.merged_into FROM visitors v
+                 WHERE v.rowid IN (SELECT value FROM json_each(?1))"
+            ))?;
+            let mut rows = stmt.query([ids])?;
+            while let Some(r) = rows.next()? {
+                let rowid: i64 = r.get(0)?;
+                match r.get::<_, Option<String>>(10)? {
+                    Some(person) => merged.push((rowid, person)),
+                    None => {
+                        hits.insert(rowid, hit_of(r)?);
+                    }
+                }
+            }
+        }
+        if !merged.is_empty() {
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "SELECT {HIT_COLUMNS}, v.visit_count, v.last_visit_at FROM visitors v WHERE v.id = ?1"
+            ))?;
+            for (rowid, person) in merged {
+                match stmt
+                    .query_row([&person], |r| Ok((r.get::<_, i64>(0)?, hit_of(r)?)))
+                    .optional()?
+                {
+                    Some((at, hit)) => {
+                        hits.insert(at, hit);
+                    }
+                    // A person not on this replica: the record shows as itself.
+                    None => {
+                        let hit = self.conn.prepare_cached(&format!(
+                            "SELECT {HIT_COLUMNS}, v.visit_count, v.last_visit_at FROM visitors v WHERE v.rowid = ?1"
+                        ))?
+                        .query_row([rowid], hit_of)?;
+                        hits.insert(rowid, hit);
+                    }
+                }
+            }
+        }
+        let mut hits: Vec<(i64, VisitorHit)> = hits.into_iter().collect();
         // Newest visit first, never-seen visitors last; ties keep newest-registered first.
         hits.sort_by(|(ra, a), (rb, b)| b.last_visit_at.cmp(&a.last_visit_at).then(rb.cmp(ra)));
         let hits: Vec<VisitorHit> = hits.into_iter().map(|(_, h)| h).collect();
@@ -341,5 +377,36 @@ mod tests {
         assert!(parts.contains(&"p0356"));
         // "2020" occurs twice in the number, indexed once.
         assert_eq!(parts.iter().filter(|p| **p == "p2020").count(), 1);
+    }
+
+    /// A record merged into a person this replica does not hold shows as itself; a record
+    /// merged into a person who is a hit too shows once, as that person.
+    #[test]
+    fn merged_hits_show_as_their_person_once_or_as_themselves() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = crate::Store::create_unencrypted(dir.path(), "140521").unwrap();
+        let add = |id: &str, name: &str, merged_into: Option<&str>| {
+            let (full, initials) = name_keys(name);
+            store
+                .conn
+                .execute(
+                    "INSERT INTO visitors(id, name, id_type, id_number, pinyin_full, pinyin_initials,
+                       hall_code, created_at, updated_at, merged_into)
+                     VALUES (?1, ?2, 'resident_id', '140521198001150134', ?3, ?4, '140521', 'x', 'x', ?5)",
+                    params![id, name, full, initials, merged_into],
+                )
+                .unwrap();
+            index_visitor(&store.conn, store.conn.last_insert_rowid(), name, None).unwrap();
+        };
+        add("p1", "张三", None);
+        add("r1", "张三", Some("p1"));
+        add("r2", "张四", Some("not-here"));
+        let ids: Vec<String> = store
+            .search("张", 10)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.visitor_id)
+            .collect();
+        assert_eq!(ids, ["r2", "p1"]);
     }
 }

@@ -318,16 +318,19 @@ fn basis_code(b: SkipLevelBasis) -> &'static str {
     }
 }
 
+/// The greatest count among a letter's queue labels of a day: from the index of the day's
+/// labels (migration 0034), not the visit rows.
+pub(crate) const LAST_QUEUE_LABEL: &str =
+    "SELECT coalesce(max(CAST(substr(queue_label, 2) AS INTEGER)), 0) FROM visits
+     WHERE visit_date = ?1 AND substr(queue_label, 1, 1) = ?2";
+
 /// This desk's own queue number of the day, for a visit registered without the hall's: its
 /// letter (the one its server gave it, else `xinfang_core::queue::desk_letter`) and the next
 /// of the numbers with that letter that day.
 pub(crate) fn local_queue_label(tx: &Connection, own_device: &str, day: &str) -> Result<String> {
     let letter = crate::numbers::desk_letter(tx, own_device)?;
     let last: i64 = tx
-        .prepare_cached(
-            "SELECT coalesce(max(CAST(substr(queue_label, 2) AS INTEGER)), 0) FROM visits
-             WHERE visit_date = ?1 AND substr(queue_label, 1, 1) = ?2",
-        )?
+        .prepare_cached(LAST_QUEUE_LABEL)?
         .query_row(params![day, letter.to_string()], |r| r.get(0))?;
     Ok(xinfang_core::queue::local_label(letter, last + 1))
 }
