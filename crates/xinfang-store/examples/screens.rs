@@ -51,4 +51,20 @@ fn main() {
     time("today's list", &|| {
         store.visits_on("2026-11-29").unwrap();
     });
+    println!(
+        "peak RSS {} (the page cache may grow to 256 MiB)",
+        peak_rss()
+    );
+}
+
+/// The process's peak resident set (`VmHWM`), as `/usr/bin/time -v` would report it.
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l["VmHWM:".len()..].trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
