@@ -17,7 +17,11 @@ fn main() {
     let password = args.next().expect("PASSWORD");
     let at = Instant::now();
     let (store, _) = Store::login(&dir, &user, &password).expect("login");
-    println!("login {:.0} ms", at.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "login {:.0} ms (peak RSS {})",
+        at.elapsed().as_secs_f64() * 1e3,
+        peak_rss()
+    );
     let cal = store.holiday_calendar();
     let day = |s: &str| s.parse::<NaiveDate>().expect("date");
     let today = day("2026-11-30");
@@ -33,7 +37,11 @@ fn main() {
         for _ in 0..3 {
             let at = Instant::now();
             f();
-            println!("{name} {:.0} ms", at.elapsed().as_secs_f64() * 1e3);
+            println!(
+                "{name} {:.0} ms (peak RSS {})",
+                at.elapsed().as_secs_f64() * 1e3,
+                peak_rss()
+            );
         }
     };
     time("statistics, month", &|| {

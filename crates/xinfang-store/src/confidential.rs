@@ -103,46 +103,71 @@ pub(crate) const SEALED_VISITS: &str =
      SELECT x.id, x.clerk_id, x.appeal FROM matters m JOIN visits x ON x.matter_id = m.id
      WHERE m.confidential = 1";
 
+/// The page cache of the login's pass over the sealed appeals (KiB, as `PRAGMA cache_size`
+/// takes a negative size). The pass reads every sealed visit once and none of it again: with the
+/// store's own cache (256 MiB, for search) those pages would stay resident, and a desk's memory
+/// would be at its peak from the login on.
+const RESEAL_CACHE_KIB: i64 = 8 * 1024;
+
 impl Store {
     /// Seals again, for the readers of now, every report's appeal this session can open whose
     /// readers changed (and seals a report's appeal still in clear, from before sealing).
     /// Returns how many were sealed anew. Run at the login of a reader.
+    ///
+    /// The sealed visits are streamed, keeping only those to seal anew (usually none), through a
+    /// small page cache; the store's cache size is restored afterwards.
     pub fn reseal_confidential(&mut self) -> Result<usize> {
         let Some(opener) = self.opener.clone() else {
             return Ok(0);
         };
-        let mut rows: Vec<(String, String, String)> = self
-            .conn
-            .prepare(SEALED_VISITS)?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        rows.sort();
+        let cache: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+        self.conn
+            .execute_batch(&format!("PRAGMA cache_size = -{RESEAL_CACHE_KIB}"))?;
+        let pass = self.reseal_with(&opener);
+        self.conn
+            .execute_batch(&format!("PRAGMA cache_size = {cache}"))?;
+        pass
+    }
+
+    fn reseal_with(&mut self, opener: &sealed::Opener) -> Result<usize> {
+        let mut by_clerk: HashMap<String, Vec<Recipient>> = HashMap::new();
+        // (visit, readers' clerk, the appeal in clear)
+        let mut todo: Vec<(String, String, String)> = Vec::new();
+        {
+            let mut stmt = self.conn.prepare(SEALED_VISITS)?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let (id, clerk_id, appeal): (String, String, String) =
+                    (row.get(0)?, row.get(1)?, row.get(2)?);
+                if !by_clerk.contains_key(&clerk_id) {
+                    by_clerk.insert(clerk_id.clone(), readers(&self.conn, &clerk_id)?);
+                }
+                let want = &by_clerk[&clerk_id];
+                let plain = match sealed::recipients(&appeal) {
+                    Some(have) => {
+                        let names: Vec<&str> = want.iter().map(|r| r.name.as_str()).collect();
+                        if have == names {
+                            continue;
+                        }
+                        match sealed::open_text(&appeal, &context(&id), opener) {
+                            Some(p) => p,
+                            None => continue,
+                        }
+                    }
+                    None => appeal,
+                };
+                if want.is_empty() {
+                    continue;
+                }
+                todo.push((id, clerk_id, plain));
+            }
+        }
+        todo.sort();
         let now = now_text(&*self.clock);
         let tx = self.conn.savepoint()?;
-        let mut n = 0;
-        let mut by_clerk: HashMap<String, Vec<Recipient>> = HashMap::new();
-        for (id, clerk_id, appeal) in rows {
-            if !by_clerk.contains_key(&clerk_id) {
-                by_clerk.insert(clerk_id.clone(), readers(&tx, &clerk_id)?);
-            }
-            let want = &by_clerk[&clerk_id];
-            let plain = match sealed::recipients(&appeal) {
-                Some(have) => {
-                    let names: Vec<&str> = want.iter().map(|r| r.name.as_str()).collect();
-                    if have == names {
-                        continue;
-                    }
-                    match sealed::open_text(&appeal, &context(&id), &opener) {
-                        Some(p) => p,
-                        None => continue,
-                    }
-                }
-                None => appeal,
-            };
-            if want.is_empty() {
-                continue;
-            }
-            let value = sealed::seal(plain.as_bytes(), &context(&id), want)?;
+        let n = todo.len();
+        for (id, clerk_id, plain) in todo {
+            let value = sealed::seal(plain.as_bytes(), &context(&id), &by_clerk[&clerk_id])?;
             tx.execute(
                 "UPDATE visits SET appeal = ?2 WHERE id = ?1",
                 params![id, value],
@@ -150,7 +175,6 @@ impl Store {
             let mut f = Map::new();
             f.insert("appeal".into(), json!(value));
             changelog::append(&tx, "visit", &id, Op::Update, f, &now)?;
-            n += 1;
         }
         tx.commit()?;
         if n > 0 {
@@ -168,4 +192,49 @@ pub(crate) fn reveal(opener: Option<&sealed::Opener>, visit_id: &str, raw: Strin
     opener
         .and_then(|o| sealed::open_text(&raw, &context(visit_id), o))
         .unwrap_or_else(|| CONFIDENTIAL_MASK.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use xinfang_core::staff::Role;
+
+    use crate::{NewStaff, Store};
+
+    const PASS: &str = "correct horse 9";
+
+    fn new_staff(username: &str, role: Role) -> NewStaff {
+        NewStaff {
+            username: username.into(),
+            display_name: format!("{username}姓名"),
+            roles: vec![role],
+            password: PASS.into(),
+        }
+    }
+
+    /// The login's pass over the sealed appeals runs through a small page cache; the session
+    /// then has the store's own cache (search needs it) — not the pass's.
+    #[test]
+    fn a_readers_login_leaves_the_store_its_own_page_cache() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (mut admin, _) =
+            Store::create_with_admin(dir.path(), "140521", &new_staff("admin", Role::Admin))
+                .unwrap();
+        let cache = |s: &Store| -> i64 {
+            s.conn
+                .query_row("PRAGMA cache_size", [], |r| r.get(0))
+                .unwrap()
+        };
+        let configured = cache(&admin);
+        assert_eq!(configured, -262_144);
+        admin
+            .add_staff(&new_staff("boss", Role::Supervisor))
+            .unwrap();
+        drop(admin);
+        let (boss, _) = Store::login(dir.path(), "boss", PASS).unwrap();
+        assert!(
+            boss.opener.is_some(),
+            "a supervisor reads reports: the pass ran"
+        );
+        assert_eq!(cache(&boss), configured);
+    }
 }
