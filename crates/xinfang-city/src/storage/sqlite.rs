@@ -32,6 +32,20 @@ use super::{
 
 pub const DB_FILE: &str = "city.db";
 
+// Lookups by `records.lookup`, run for each pushed step and visitor. They name their index:
+// without statistics SQLite prefers the primary key's `entity` prefix to the partial index
+// `records_lookup` (which is not covering), reads every record of the entity, and a hall's
+// first sync of a year's history slowed with every record stored (docs/performance.md "The
+// city's first sync"). `lookup IS NOT NULL` is the index's own condition, which it requires.
+const STEPS_OF_MATTER: &str =
+    "SELECT entity_id, data, base_hlc FROM records INDEXED BY records_lookup
+     WHERE entity = 'matter_event' AND lookup = ?1 AND lookup IS NOT NULL AND hall_code = ?2";
+const VISITORS_BY_ID_NUMBER: &str = "SELECT entity_id FROM records INDEXED BY records_lookup
+     WHERE entity = 'visitor' AND lookup = ?1 AND lookup IS NOT NULL AND deleted_hlc IS NULL";
+const VISITS_OF_VISITOR: &str =
+    "SELECT json_extract(data, '$.visit_id') FROM records INDEXED BY records_lookup
+     WHERE entity = 'visit_visitor' AND lookup = ?1 AND lookup IS NOT NULL AND deleted_hlc IS NULL";
+
 /// The city database's key: 32 random bytes, kept in a file of its own as 64 hex digits
 /// (`xinfang-city init-key F`, mode 0600). Wiped from memory when dropped.
 pub struct CityKey(zeroize::Zeroizing<[u8; 32]>);
@@ -854,13 +868,10 @@ impl Tx for SqliteTx<'_> {
         matter_id: &str,
         hall_code: &str,
     ) -> Result<Vec<super::derive::StepRecord>> {
-        let found: Vec<(String, String, i64)> = rows(
-            self.conn,
-            "SELECT entity_id, data, base_hlc FROM records
-             WHERE entity = 'matter_event' AND lookup = ?1 AND hall_code = ?2",
-            [matter_id, hall_code],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
+        let found: Vec<(String, String, i64)> =
+            rows(self.conn, STEPS_OF_MATTER, [matter_id, hall_code], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
         Ok(found
             .into_iter()
             .filter_map(|(id, data, base_hlc)| {
@@ -928,23 +939,12 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn visitors_by_id_number(&mut self, id_number: &str) -> Result<Vec<String>> {
-        rows(
-            self.conn,
-            "SELECT entity_id FROM records
-             WHERE entity = 'visitor' AND lookup = ?1 AND deleted_hlc IS NULL",
-            [id_number],
-            |r| r.get(0),
-        )
+        rows(self.conn, VISITORS_BY_ID_NUMBER, [id_number], |r| r.get(0))
     }
 
     fn visits_of_visitor(&mut self, visitor_id: &str) -> Result<Vec<String>> {
-        let found: Vec<Option<String>> = rows(
-            self.conn,
-            "SELECT json_extract(data, '$.visit_id') FROM records
-             WHERE entity = 'visit_visitor' AND lookup = ?1 AND deleted_hlc IS NULL",
-            [visitor_id],
-            |r| r.get(0),
-        )?;
+        let found: Vec<Option<String>> =
+            rows(self.conn, VISITS_OF_VISITOR, [visitor_id], |r| r.get(0))?;
         Ok(found.into_iter().flatten().collect())
     }
 
@@ -2222,6 +2222,34 @@ mod tests {
     use crate::auth;
     use crate::protocol;
     use xinfang_sync::audit::GENESIS;
+
+    /// The lookups a push runs for each step and visitor read the `records_lookup` index, not
+    /// every record of the entity (that made a hall's first sync quadratic).
+    #[test]
+    fn the_lookups_of_a_push_use_the_lookup_index() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let storage = SqliteStorage::open(dir.path()).unwrap();
+        let conn = storage.conn();
+        for (sql, n) in [
+            (STEPS_OF_MATTER, 2),
+            (VISITORS_BY_ID_NUMBER, 1),
+            (VISITS_OF_VISITOR, 1),
+        ] {
+            let p = ["01a248bd-07ce-777e-82f6-46058f25593c", "140521"];
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let plan: Vec<String> = stmt
+                .query_map(rusqlite::params_from_iter(&p[..n]), |r| {
+                    r.get::<_, String>(3)
+                })
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert!(
+                plan.iter().all(|p| p.contains("INDEX records_lookup")),
+                "{sql}\n{plan:#?}"
+            );
+        }
+    }
 
     fn chain(device_id: &str, n: i64) -> Vec<AuditEntry> {
         let mut prev = GENESIS.to_owned();
