@@ -32,9 +32,13 @@ use crate::{Result, Store};
 /// What compaction keeps of one record's writes (`log_base.kept`).
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Kept {
-    /// Fields whose greatest write is the base version.
+    /// Fields whose greatest write is the base version. Stored as `set` since migration 0035;
+    /// rows written before keep the list here.
     #[serde(rename = "i", default, skip_serializing_if = "Vec::is_empty")]
     implicit: Vec<String>,
+    /// The `log_field_sets` row that lists `implicit` (most records of an entity share one).
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    set: Option<i64>,
     /// Other plain fields: the version of their greatest write.
     #[serde(rename = "v", default, skip_serializing_if = "BTreeMap::is_empty")]
     versions: BTreeMap<String, (i64, String)>,
@@ -116,12 +120,31 @@ fn read(conn: &Connection, entity: &str, entity_id: &str) -> Result<Option<Base>
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .optional()?;
-    Ok(row.map(|(hlc, device, kept)| Base {
-        hlc,
-        device,
-        // A row this version wrote; unreadable only if damaged, then it keeps nothing.
-        kept: serde_json::from_str(&kept).unwrap_or_default(),
-    }))
+    let Some((hlc, device, kept)) = row else {
+        return Ok(None);
+    };
+    // A row this version wrote; unreadable only if damaged, then it keeps nothing.
+    let mut kept: Kept = serde_json::from_str(&kept).unwrap_or_default();
+    if let Some(set) = kept.set.take() {
+        let fields: Option<String> = conn
+            .prepare_cached("SELECT fields FROM log_field_sets WHERE id = ?1")?
+            .query_row([set], |r| r.get(0))
+            .optional()?;
+        kept.implicit = fields
+            .and_then(|f| serde_json::from_str(&f).ok())
+            .unwrap_or_default();
+    }
+    Ok(Some(Base { hlc, device, kept }))
+}
+
+/// The `log_field_sets` row listing `fields`, added when new.
+fn field_set(tx: &Connection, fields: &[String]) -> Result<i64> {
+    let text = serde_json::to_string(fields).unwrap_or_else(|_| "[]".into());
+    tx.prepare_cached("INSERT INTO log_field_sets(fields) VALUES (?1) ON CONFLICT DO NOTHING")?
+        .execute([&text])?;
+    Ok(tx
+        .prepare_cached("SELECT id FROM log_field_sets WHERE fields = ?1")?
+        .query_row([&text], |r| r.get(0))?)
 }
 
 impl Base {
@@ -373,6 +396,11 @@ pub(crate) fn put_base(
                 .insert(field.clone(), (v.hlc.0, v.device_id.clone()));
         }
     }
+    if !kept.implicit.is_empty() {
+        kept.implicit.sort();
+        kept.set = Some(field_set(tx, &kept.implicit)?);
+        kept.implicit.clear();
+    }
     tx.prepare_cached(
         "INSERT INTO log_base(entity, entity_id, base_hlc, base_device, max_hlc, kept)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -461,5 +489,61 @@ impl Store {
         }
         self.conn.execute_batch("VACUUM")?;
         Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(version: &Version) -> FieldWrite {
+        FieldWrite {
+            value: Value::Null,
+            version: version.clone(),
+            base: None,
+            changed_at: String::new(),
+            by: None,
+        }
+    }
+
+    /// The fields kept at the base version are read back through their shared list, also after
+    /// the record is folded again with a later write, and a second record of the same fields
+    /// adds no list.
+    #[test]
+    fn base_fields_read_back_through_their_shared_list() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = Store::create_unencrypted(dir.path(), "140521").unwrap();
+        let conn = &store.conn;
+        let registered = Version::new(Hlc(100), "desk-a".to_owned());
+        let edited = Version::new(Hlc(300), "desk-b".to_owned());
+        let fields = ["appeal", "category_code", "visited_at"];
+        for id in ["v1", "v2"] {
+            let writes = fields
+                .iter()
+                .map(|f| (f.to_string(), vec![plain(&registered)]))
+                .collect();
+            put_base(conn, "visit", id, writes, 100, &registered).unwrap();
+        }
+        let sets: i64 = conn
+            .query_row("SELECT count(*) FROM log_field_sets", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sets, 1);
+        let version_of = |id: &str, f: &str| -> Vec<Version> {
+            field_writes(conn, "visit", id, f)
+                .unwrap()
+                .into_iter()
+                .map(|w| w.version)
+                .collect()
+        };
+        for f in fields {
+            assert_eq!(version_of("v2", f), vec![registered.clone()], "{f}");
+        }
+        // v1's appeal is edited later and folded again: the other fields keep theirs.
+        let later = BTreeMap::from([("appeal".to_owned(), vec![plain(&edited)])]);
+        put_base(conn, "visit", "v1", later, 300, &edited).unwrap();
+        assert_eq!(version_of("v1", "appeal"), vec![edited.clone()]);
+        assert_eq!(version_of("v1", "visited_at"), vec![registered.clone()]);
+        assert_eq!(version_of("v1", "category_code"), vec![registered]);
+        assert!(version_of("v1", "agency").is_empty());
     }
 }

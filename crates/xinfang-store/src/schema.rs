@@ -60,6 +60,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0032_matter_number.sql")),
         M::up(include_str!("../migrations/0033_visit_photos.sql")),
         M::up(include_str!("../migrations/0034_registration_lookups.sql")),
+        M::up(include_str!("../migrations/0035_log_field_sets.sql")),
     ])
 }
 

@@ -527,6 +527,52 @@ fn compaction_shrinks_the_logs_and_the_rules_decide_as_before() {
     assert_eq!(a.local_changes(last, 10).unwrap()[0].seq, last + 1);
 }
 
+/// The fields compaction keeps at a record's base version are listed once per distinct list,
+/// not in every record: registrations share their lists (the compacted log of a lifecycle
+/// store was ≈ 40 % such lists), and each record names one.
+#[test]
+fn compaction_lists_the_base_fields_of_like_records_once() {
+    let (dir, mut a, clerk) = desk();
+    for n in 1..=6 {
+        let _ = register(&mut a, &clerk, &format!("140521198001010{n:02}"));
+    }
+    a.set_pushed_seq(a.last_local_seq().unwrap()).unwrap();
+    assert!(a.compact_logs(1_000).unwrap().records >= 18);
+    let conn = xinfang_store::open_raw(&dir.path().join(xinfang_store::DB_FILE), None).unwrap();
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    let records = count("SELECT count(*) FROM log_base");
+    let sets = count("SELECT count(*) FROM log_field_sets");
+    assert!(
+        sets >= 3 && sets * 3 <= records,
+        "{sets} lists for {records} records"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM log_base WHERE kept -> '$.i' IS NOT NULL"),
+        0
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM log_base b WHERE kept -> '$.s' IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM log_field_sets s WHERE s.id = b.kept ->> '$.s')"
+        ),
+        0
+    );
+    let visit_fields: String = conn
+        .query_row(
+            "SELECT s.fields FROM log_base b JOIN log_field_sets s ON s.id = b.kept ->> '$.s'
+             WHERE b.entity = 'visit' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(visit_fields.contains("\"appeal\""), "{visit_fields}");
+    assert!(
+        a.verify().unwrap().ok(),
+        "{:?}",
+        a.verify().unwrap().problems
+    );
+}
+
 fn register_phone(store: &mut Store, clerk: &str, phone: &str) -> String {
     let body17 = "14052119800115013";
     let id_number = format!("{body17}{}", resident_id_check_char(body17).unwrap());
