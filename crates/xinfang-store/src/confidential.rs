@@ -103,6 +103,39 @@ pub(crate) const SEALED_VISITS: &str =
      SELECT x.id, x.clerk_id, x.appeal FROM matters m JOIN visits x ON x.matter_id = m.id
      WHERE m.confidential = 1";
 
+/// The sealed visits written, changed or left unopened since the last pass (migration 0036).
+/// `?1`: the last touch the pass read.
+const PENDING_SEALED_VISITS: &str = "SELECT v.id, v.clerk_id, v.appeal FROM visits v
+     WHERE v.id IN (SELECT visit_id FROM reseal_pending WHERE n <= ?1)
+       AND (v.appeal_kind = 'report'
+            OR EXISTS (SELECT 1 FROM matters m WHERE m.id = v.matter_id AND m.confidential = 1))";
+
+/// Meta key of the readers the last complete pass sealed for (see [`readers_fingerprint`]).
+const RESEAL_READERS: &str = "reseal_readers";
+
+/// A digest of everything [`readers`] depends on: every account's id, state, roles and public
+/// key, and the city's reviewer key. While it stays the same, a sealed appeal already sealed
+/// for its readers stays so, and the login's pass need only look at the pending ones.
+fn readers_fingerprint(conn: &Connection) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, active, roles, coalesce(box_public, '') FROM staff ORDER BY id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let (id, active, roles, public): (String, i64, String, String) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        h.update(format!("{id}\x1f{active}\x1f{roles}\x1f{public}\x1e").as_bytes());
+    }
+    let city: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([CITY_REVIEWER_KEY], |r| r.get(0))
+        .optional()?;
+    h.update(city.unwrap_or_default().as_bytes());
+    Ok(format!("{:x}", h.finalize()))
+}
+
 /// The page cache of the login's pass over the sealed appeals (KiB, as `PRAGMA cache_size`
 /// takes a negative size). The pass reads every sealed visit once and none of it again: with the
 /// store's own cache (256 MiB, for search) those pages would stay resident, and a desk's memory
@@ -129,13 +162,37 @@ impl Store {
         pass
     }
 
+    /// With the readers as the last complete pass left them, only the pending visits are read;
+    /// otherwise every sealed one. A visit this session cannot open stays pending for a reader
+    /// who can; the others leave the list, sealed anew or already right.
     fn reseal_with(&mut self, opener: &sealed::Opener) -> Result<usize> {
+        let fingerprint = readers_fingerprint(&self.conn)?;
+        let stored: Option<String> = self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([RESEAL_READERS], |r| r.get(0))
+            .optional()?;
+        let whole = stored.as_deref() != Some(fingerprint.as_str());
+        let read_up_to: i64 =
+            self.conn
+                .query_row("SELECT coalesce(max(n), 0) FROM reseal_pending", [], |r| {
+                    r.get(0)
+                })?;
         let mut by_clerk: HashMap<String, Vec<Recipient>> = HashMap::new();
         // (visit, readers' clerk, the appeal in clear)
         let mut todo: Vec<(String, String, String)> = Vec::new();
+        let mut unopened: Vec<String> = Vec::new();
         {
-            let mut stmt = self.conn.prepare(SEALED_VISITS)?;
-            let mut rows = stmt.query([])?;
+            let mut stmt = self.conn.prepare(if whole {
+                SEALED_VISITS
+            } else {
+                PENDING_SEALED_VISITS
+            })?;
+            let mut rows = if whole {
+                stmt.query([])?
+            } else {
+                stmt.query([read_up_to])?
+            };
             while let Some(row) = rows.next()? {
                 let (id, clerk_id, appeal): (String, String, String) =
                     (row.get(0)?, row.get(1)?, row.get(2)?);
@@ -151,7 +208,10 @@ impl Store {
                         }
                         match sealed::open_text(&appeal, &context(&id), opener) {
                             Some(p) => p,
-                            None => continue,
+                            None => {
+                                unopened.push(id);
+                                continue;
+                            }
                         }
                     }
                     None => appeal,
@@ -165,6 +225,14 @@ impl Store {
         todo.sort();
         let now = now_text(&*self.clock);
         let tx = self.conn.savepoint()?;
+        // The touches read are settled. This first write takes the store's write lock, so every
+        // touch after `ours` is one of the seals below (the trigger's), settled too; a touch
+        // made by another process after the read and before the lock stays for the next pass.
+        tx.execute("DELETE FROM reseal_pending WHERE n <= ?1", [read_up_to])?;
+        let ours: i64 =
+            tx.query_row("SELECT coalesce(max(n), 0) FROM reseal_pending", [], |r| {
+                r.get(0)
+            })?;
         let n = todo.len();
         for (id, clerk_id, plain) in todo {
             let value = sealed::seal(plain.as_bytes(), &context(&id), &by_clerk[&clerk_id])?;
@@ -175,6 +243,20 @@ impl Store {
             let mut f = Map::new();
             f.insert("appeal".into(), json!(value));
             changelog::append(&tx, "visit", &id, Op::Update, f, &now)?;
+        }
+        tx.execute("DELETE FROM reseal_pending WHERE n > ?1", [ours])?;
+        // What this session could not open waits for a reader who can.
+        let mut keep = tx.prepare_cached("INSERT INTO reseal_pending(visit_id) VALUES (?1)")?;
+        for id in &unopened {
+            keep.execute([id])?;
+        }
+        drop(keep);
+        if whole {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![RESEAL_READERS, fingerprint],
+            )?;
         }
         tx.commit()?;
         if n > 0 {

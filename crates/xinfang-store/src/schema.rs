@@ -61,6 +61,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0033_visit_photos.sql")),
         M::up(include_str!("../migrations/0034_registration_lookups.sql")),
         M::up(include_str!("../migrations/0035_log_field_sets.sql")),
+        M::up(include_str!("../migrations/0036_reseal_pending.sql")),
     ])
 }
 

@@ -245,3 +245,84 @@ fn raw_appeal(dir: &Path, visit_id: &str) -> String {
     })
     .unwrap()
 }
+
+/// Writes `visit_id`'s appeal as another desk would have sealed it: for `username` alone. The
+/// UPDATE is what applying a pulled change does to the row (and its trigger marks the visit).
+fn seal_for_one(dir: &Path, visit_id: &str, username: &str) {
+    let store = login(dir, "admin");
+    let conn = open_raw(&dir.join("xinfang.db"), store.data_key().as_ref()).unwrap();
+    let (id, public): (String, String) = conn
+        .query_row(
+            "SELECT id, box_public FROM staff WHERE username = ?1",
+            [username],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let reader =
+        xinfang_seal::Recipient::staff(&id, xinfang_seal::public_from_hex(&public).unwrap());
+    let value = xinfang_seal::seal(
+        SECRET.as_bytes(),
+        &format!("visit:{visit_id}:appeal"),
+        &[reader],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE visits SET appeal = ?2 WHERE id = ?1",
+        [visit_id, value.as_str()],
+    )
+    .unwrap();
+}
+
+fn readers_of(dir: &Path, visit_id: &str) -> usize {
+    xinfang_seal::recipients(&raw_appeal(dir, visit_id))
+        .unwrap()
+        .len()
+}
+
+/// With no account changed, a login looks only at the appeals written since the last pass: one
+/// that came sealed for fewer readers (from a desk that did not know them all) is sealed for
+/// the hall's readers by the next login of a reader who can open it, and waits, marked, through
+/// the logins of those who cannot.
+#[test]
+fn an_appeal_sealed_elsewhere_for_fewer_readers_is_sealed_anew_though_no_account_changed() {
+    let dir = desk();
+    let visit = register_report(dir.path());
+    assert_eq!(appeal_as(dir.path(), "boss", &visit), SECRET);
+    assert_eq!(readers_of(dir.path(), &visit), 2, "clerk1 and boss");
+    seal_for_one(dir.path(), &visit, "clerk1");
+    // boss cannot open it: it stays as it came, and stays marked.
+    assert_eq!(appeal_as(dir.path(), "boss", &visit), CONFIDENTIAL_MASK);
+    assert_eq!(appeal_as(dir.path(), "clerk2", &visit), CONFIDENTIAL_MASK);
+    assert_eq!(readers_of(dir.path(), &visit), 1);
+    // clerk1 can: their login seals it for the readers of now, boss included.
+    assert_eq!(appeal_as(dir.path(), "clerk1", &visit), SECRET);
+    assert_eq!(readers_of(dir.path(), &visit), 2);
+    assert_eq!(appeal_as(dir.path(), "boss", &visit), SECRET);
+}
+
+/// The pass reads every sealed appeal only when the readers changed. A wrongly sealed appeal
+/// nobody marked (here: the mark taken away behind the store's back) is left alone by a login
+/// with the same readers, and sealed anew once an account changes.
+#[test]
+fn a_login_with_the_readers_unchanged_reads_only_the_marked_appeals() {
+    let dir = desk();
+    let visit = register_report(dir.path());
+    assert_eq!(appeal_as(dir.path(), "boss", &visit), SECRET);
+    seal_for_one(dir.path(), &visit, "clerk1");
+    {
+        let store = login(dir.path(), "admin");
+        let conn = open_raw(&dir.path().join("xinfang.db"), store.data_key().as_ref()).unwrap();
+        conn.execute("DELETE FROM reseal_pending", []).unwrap();
+    }
+    assert_eq!(appeal_as(dir.path(), "clerk1", &visit), SECRET);
+    assert_eq!(
+        readers_of(dir.path(), &visit),
+        1,
+        "not read: nothing changed"
+    );
+    login(dir.path(), "admin")
+        .add_staff(&new_staff("boss2", Role::Supervisor))
+        .unwrap();
+    assert_eq!(appeal_as(dir.path(), "clerk1", &visit), SECRET);
+    assert_eq!(readers_of(dir.path(), &visit), 3, "clerk1, boss and boss2");
+}
