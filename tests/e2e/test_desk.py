@@ -65,9 +65,10 @@ def test_today_list_and_repeat_visit(start_app):
     click(drv, "nav-today")
     el(drv, "today-list")
     wait(drv).until(lambda d: len(els(d, "today-row")) == 1)
+    # The status tag is text once shown; wait for it rather than read it mid-render.
+    wait(drv).until(lambda d: "待接待" in text_of(d, "today-status"))
     row = els(drv, "today-row")[0]
     assert "张建国" in row.text
-    assert "待接待" in row.text
     assert ZHANG not in row.text, "ID numbers are masked in the list"
     assert ZHANG[:4] + "*" in row.text
 
@@ -191,8 +192,9 @@ def test_everything_is_still_there_after_restart(start_app):
     login(drv, "clerk")
     click(drv, "nav-today")
     wait(drv).until(lambda d: len(els(d, "today-row")) == 3)
+    # The status tag, not the row: the row's 已处理 button would match any status.
+    wait(drv).until(lambda d: els(d, "today-status")[0].text.strip() == "已处理")
     rows = els(drv, "today-row")
-    assert "已处理" in rows[0].text
     assert "重复访" in rows[1].text
     assert "赵磊" in rows[2].text
     rows[0].find_element(By.LINK_TEXT, "张建国").click()
