@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::reference::{AppealKind, ReferenceData};
 use xinfang_core::stats::{Period, Rate};
-use xinfang_core::tally::{Figures, HallFigures, StatsAccumulator};
+use xinfang_core::tally::{Figures, HallFigures};
 
 use crate::api::{AppState, Failure};
 use crate::storage::{Hall, Storage, StorageError};
@@ -255,12 +255,11 @@ pub fn load(
     today: NaiveDate,
 ) -> Result<CityStats, StorageError> {
     let cal = HolidayCalendar::bundled();
-    let mut acc = StatsAccumulator::new(*period, today, &cal);
-    storage.feed_statistics(&mut acc)?;
+    let figures = storage.statistics(*period, today, &cal)?;
     let halls = storage.halls()?;
     let city = city_of(&halls);
     Ok(city_stats_of(
-        &acc.finish(),
+        &figures,
         &halls,
         (&city.0, &format!("{}（全市合计）", city.1)),
     ))

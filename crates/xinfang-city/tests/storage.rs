@@ -658,3 +658,113 @@ fn a_pull_costs_a_handful_of_statements_on_postgres() {
     // Begin, the hall's desks, their changes, the server's position, commit.
     assert!(spent <= 6, "{spent} statements for a pull of 30 desks");
 }
+
+/// A day's figures, once added up, are kept and not read again from its rows; whatever writes
+/// one of its rows (an edited visit, a consultation of one of its visits, a deleted visit) drops
+/// them, and the next figures read that day's rows, and only that day's; on both backends.
+#[test]
+fn a_days_figures_are_kept_until_one_of_its_rows_changes() {
+    use serde_json::json;
+    use xinfang_core::calendar::HolidayCalendar;
+    use xinfang_core::stats::Period;
+    use xinfang_sync::Op::{Delete, Insert, Update};
+    let visit = |seq, id: &str, at: &str, head: u32| {
+        change(
+            seq,
+            "visit",
+            id,
+            Insert,
+            json!({ "visited_at": at, "head_count": head, "appeal_kind": "complaint",
+                    "category_code": "labor", "clerk_id": "staff-1" }),
+        )
+    };
+    let cal = HolidayCalendar::bundled();
+    let period = Period::new("2025-03-03".parse().unwrap(), "2025-03-04".parse().unwrap()).unwrap();
+    let today = "2025-04-01".parse().unwrap();
+    for (backend, s, dev, _dir) in backends() {
+        let push = |batch: &[xinfang_sync::Change]| {
+            let resp =
+                protocol::push(s.as_ref(), &dev, batch, xinfang_sync::hlc::wall_ms()).unwrap();
+            assert!(resp.set_aside.is_empty(), "{backend}: {:?}", resp.set_aside);
+        };
+        // (visits, people, consultations) and the visits read from their rows.
+        let figures = || {
+            let f = s.statistics(period, today, &cal).unwrap();
+            (
+                (f.total.visits, f.total.people, f.total.consultations),
+                f.rows.visits,
+            )
+        };
+        push(&[
+            visit(1, "v-1", "2025-03-03 09:10", 1),
+            visit(2, "v-2", "2025-03-03 10:20", 2),
+            visit(3, "v-3", "2025-03-04 09:30", 1),
+        ]);
+        assert_eq!(figures(), ((3, 4, 0), 3), "{backend}: added up");
+        assert_eq!(figures(), ((3, 4, 0), 0), "{backend}: every day kept");
+
+        push(&[change(
+            4,
+            "visit",
+            "v-1",
+            Update,
+            json!({ "head_count": 5 }),
+        )]);
+        assert_eq!(
+            figures(),
+            ((3, 8, 0), 2),
+            "{backend}: the edited visit's day"
+        );
+
+        push(&[change(
+            5,
+            "consultation",
+            "k-1",
+            Insert,
+            json!({ "visit_id": "v-3", "lawyer_id": "staff-2", "legal_route": "labor",
+                    "advice": "申请劳动仲裁。" }),
+        )]);
+        assert_eq!(
+            figures(),
+            ((3, 8, 1), 1),
+            "{backend}: the consulted visit's day"
+        );
+
+        push(&[change(6, "visit", "v-2", Delete, json!({}))]);
+        assert_eq!(
+            figures(),
+            ((2, 6, 1), 1),
+            "{backend}: the deleted visit's day"
+        );
+        assert_eq!(figures(), ((2, 6, 1), 0), "{backend}: kept again");
+
+        // An evaluation pushed after its matter's conclusion (taken that day, so within the
+        // figures' time): the day concluded counts it.
+        let participation = || {
+            let r = s.statistics(period, today, &cal).unwrap().total.rate(2);
+            (r.numerator, r.denominator)
+        };
+        let state = json!({ "status": "concluded", "opinion": { "at": "2025-03-04" } });
+        push(&[change(
+            7,
+            "matter",
+            "m-1",
+            Insert,
+            json!({ "received_on": "2025-03-03", "state": state.to_string() }),
+        )]);
+        assert_eq!(
+            participation(),
+            (0, 1),
+            "{backend}: concluded, not evaluated"
+        );
+        push(&[change(
+            8,
+            "matter_evaluation",
+            "e-1",
+            Insert,
+            json!({ "matter_id": "m-1", "result": "satisfied", "evaluated_on": "2025-03-04",
+                    "created_at": "2025-03-04T16:00:00+08:00" }),
+        )]);
+        assert_eq!(participation(), (1, 1), "{backend}: the evaluation counts");
+    }
+}

@@ -17,6 +17,7 @@ pub mod due;
 pub mod error;
 pub mod hall;
 pub mod id;
+pub mod kept_days;
 pub mod matter;
 pub mod mediation;
 pub mod notice;

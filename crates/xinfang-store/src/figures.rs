@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use rusqlite::{Connection, Row, params};
 use xinfang_core::calendar::HolidayCalendar;
+use xinfang_core::kept_days::{DayRows, KeptDay, Sink, add_days};
 use xinfang_core::matter::{DeadlineKind, DeadlineParty, TransferKind};
 use xinfang_core::stats::{DispositionFacts, Evaluation, Period};
 use xinfang_core::tally::{
@@ -114,39 +115,12 @@ pub(crate) fn disposition_facts(r: &Row<'_>, at: usize) -> Result<DispositionFac
     })
 }
 
-/// Where a row goes: the one accumulator of a period, or the accumulator of the row's day
-/// ([`ByDay`]).
-trait Sink<'c> {
-    fn at(&mut self, day: NaiveDate) -> &mut StatsAccumulator<'c>;
-}
-
-impl<'c> Sink<'c> for StatsAccumulator<'c> {
-    fn at(&mut self, _: NaiveDate) -> &mut StatsAccumulator<'c> {
-        self
-    }
-}
-
-/// One accumulator per day: the figures of each day of a range, from one pass over its rows.
-struct ByDay<'c> {
-    cal: &'c HolidayCalendar,
-    days: BTreeMap<NaiveDate, StatsAccumulator<'c>>,
-}
-
-impl<'c> Sink<'c> for ByDay<'c> {
-    fn at(&mut self, day: NaiveDate) -> &mut StatsAccumulator<'c> {
-        let cal = self.cal;
-        self.days
-            .entry(day)
-            .or_insert_with(|| StatsAccumulator::new(Period { from: day, to: day }, day, cal))
-    }
-}
-
 /// Feeds limits, each to the accumulator of the day it was done (or of its due day if undone).
 fn feed_deadlines<'c>(
     conn: &Connection,
     sql: &str,
     p: &[&dyn rusqlite::ToSql],
-    acc: &mut impl Sink<'c>,
+    acc: &mut dyn Sink<'c>,
 ) -> Result<()> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(p)?;
@@ -190,7 +164,7 @@ fn feed_days<'c>(
     (from, to): (&str, &str),
     hall: Option<&str>,
     evaluated_until: &str,
-    acc: &mut impl Sink<'c>,
+    acc: &mut dyn Sink<'c>,
 ) -> Result<()> {
     let p: [&dyn rusqlite::ToSql; 3] = [&from, &to, &hall];
     {
@@ -318,11 +292,8 @@ const EVERY_EVALUATION: &str = "9999-12-31";
 
 /// The figures of the period (of one hall, or all): each day's figures from `stats_days` where
 /// kept (migration 0027 drops a day's whenever one of its rows is written), the other days
-/// added up from their rows — each run of such days in one pass — and kept, the limits run out
-/// undone read at every call.
-///
-/// A day whose conclusions were evaluated after the day the figures are taken is added up
-/// from its rows with only the evaluations until then, and that sum is not kept.
+/// added up from their rows and kept ([`xinfang_core::kept_days`]), the limits run out undone
+/// read at every call.
 pub(crate) fn figures(
     conn: &Connection,
     hall: Option<&str>,
@@ -336,7 +307,7 @@ pub(crate) fn figures(
     let as_of = acc.as_of();
     let mut out = acc.finish();
     let scope = hall.unwrap_or("*");
-    let mut kept: BTreeMap<NaiveDate, (Figures, Option<NaiveDate>)> = BTreeMap::new();
+    let mut kept: BTreeMap<NaiveDate, KeptDay> = BTreeMap::new();
     {
         let mut stmt = conn.prepare_cached(
             "SELECT day, figures, evaluated_until FROM stats_days
@@ -345,43 +316,33 @@ pub(crate) fn figures(
         let mut rows = stmt.query(params![from, to, scope, FORMAT])?;
         while let Some(r) = rows.next()? {
             // Figures that do not read are added up again, like a day never kept.
-            if let Ok(f) = serde_json::from_str::<Figures>(&r.get::<_, String>(1)?) {
-                kept.insert(day(&r.get::<_, String>(0)?)?, (f, opt_day(r.get(2)?)?));
+            if let Ok(figures) = serde_json::from_str::<Figures>(&r.get::<_, String>(1)?) {
+                let evaluated_until = opt_day(r.get(2)?)?;
+                kept.insert(
+                    day(&r.get::<_, String>(0)?)?,
+                    KeptDay {
+                        figures,
+                        evaluated_until,
+                    },
+                );
             }
         }
     }
     // The days added up now are kept in one go, inside the read: if another connection wrote
     // one of their rows meanwhile, the write fails (the read is stale) and nothing is kept.
     conn.execute_batch("SAVEPOINT stats_days")?;
-    let mut fresh = Vec::new();
-    let mut add_up = || -> Result<()> {
-        let mut run: Option<(NaiveDate, NaiveDate)> = None;
-        let days = period.from.iter_days().take_while(|d| *d <= period.to);
-        // A day past the end closes the last run.
-        for d in days.map(Some).chain([None]) {
-            let k = d.and_then(|d| kept.get(&d));
-            if let (Some(d), None) = (d, k) {
-                run = Some((run.map_or(d, |r| r.0), d));
-                continue;
-            }
-            if let Some(r) = run.take() {
-                add_run(conn, hall, r, as_of, cal, &mut out, &mut fresh)?;
-            }
-            if let (Some(d), Some((f, until))) = (d, k) {
-                if until.is_some_and(|u| u > as_of) {
-                    // Evaluated after the figures' day: only the evaluations until then count.
-                    let f = day_figures(conn, hall, d, as_of, cal)?;
-                    out.add(&f);
-                    add_rows(&mut out, &f);
-                } else {
-                    out.add(f);
-                }
-            }
-        }
-        Ok(())
+    let result = add_days(
+        &mut DeskRows { conn, hall },
+        period,
+        as_of,
+        cal,
+        &kept,
+        &mut out,
+    );
+    let kept_now = match &result {
+        Ok(fresh) => keep(conn, scope, fresh).is_ok(),
+        Err(_) => false,
     };
-    let result = add_up();
-    let kept_now = result.is_ok() && keep(conn, scope, &fresh).is_ok();
     conn.execute_batch(if kept_now {
         "RELEASE stats_days"
     } else {
@@ -391,66 +352,34 @@ pub(crate) fn figures(
     Ok(out)
 }
 
-/// The days `a..=b`, none kept: added up from their rows in one pass, added to `out`, and
-/// pushed to `fresh` to be kept.
-fn add_run(
-    conn: &Connection,
-    hall: Option<&str>,
-    (a, b): (NaiveDate, NaiveDate),
-    as_of: NaiveDate,
-    cal: &HolidayCalendar,
-    out: &mut Figures,
-    fresh: &mut Vec<(NaiveDate, Figures, Option<NaiveDate>)>,
-) -> Result<()> {
-    let mut by_day = ByDay {
-        cal,
-        days: BTreeMap::new(),
-    };
-    let (from, to) = (a.to_string(), b.to_string());
-    feed_days(conn, (&from, &to), hall, EVERY_EVALUATION, &mut by_day)?;
-    let latest = latest_evaluations(conn, hall, (&from, &to))?;
-    for d in a.iter_days().take_while(|d| *d <= b) {
-        let f = match by_day.days.remove(&d) {
-            Some(acc) => acc.finish(),
-            None => StatsAccumulator::new(Period { from: d, to: d }, d, cal).finish(),
-        };
-        let until = latest.get(&d).copied();
-        if until.is_none_or(|u| u <= as_of) {
-            out.add(&f);
-            add_rows(out, &f);
-        } else {
-            let now = day_figures(conn, hall, d, as_of, cal)?;
-            out.add(&now);
-            add_rows(out, &now);
-        }
-        fresh.push((d, f, until));
+/// The desk's rows of days, of one hall or all.
+struct DeskRows<'a> {
+    conn: &'a Connection,
+    hall: Option<&'a str>,
+}
+
+impl<'c> DayRows<'c> for DeskRows<'_> {
+    type Error = StoreError;
+
+    fn feed_days(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+        evaluated_until: Option<NaiveDate>,
+        sink: &mut dyn Sink<'c>,
+    ) -> Result<()> {
+        let until = evaluated_until.map_or_else(|| EVERY_EVALUATION.to_owned(), |d| d.to_string());
+        let (from, to) = (from.to_string(), to.to_string());
+        feed_days(self.conn, (&from, &to), self.hall, &until, sink)
     }
-    Ok(())
-}
 
-/// One day's figures from its rows, with the evaluations up to `evaluated_until`.
-fn day_figures(
-    conn: &Connection,
-    hall: Option<&str>,
-    d: NaiveDate,
-    evaluated_until: NaiveDate,
-    cal: &HolidayCalendar,
-) -> Result<Figures> {
-    let mut acc = StatsAccumulator::new(Period { from: d, to: d }, d, cal);
-    let s = d.to_string();
-    feed_days(conn, (&s, &s), hall, &evaluated_until.to_string(), &mut acc)?;
-    Ok(acc.finish())
-}
-
-/// The rows read for `f` count as read for `out` (see [`Figures::add`]).
-fn add_rows(out: &mut Figures, f: &Figures) {
-    let (a, b) = (&mut out.rows, f.rows);
-    a.visits += b.visits;
-    a.consultations += b.consultations;
-    a.mediations += b.mediations;
-    a.received += b.received;
-    a.deadlines += b.deadlines;
-    a.concluded += b.concluded;
+    fn latest_evaluations(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeMap<NaiveDate, NaiveDate>> {
+        latest_evaluations(self.conn, self.hall, (&from.to_string(), &to.to_string()))
+    }
 }
 
 /// For each day of the range, the latest day an evaluation was recorded for a matter concluded
@@ -475,24 +404,20 @@ fn latest_evaluations(
     Ok(out)
 }
 
-fn keep(
-    conn: &Connection,
-    scope: &str,
-    days: &[(NaiveDate, Figures, Option<NaiveDate>)],
-) -> Result<()> {
+fn keep(conn: &Connection, scope: &str, days: &[(NaiveDate, KeptDay)]) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT OR REPLACE INTO stats_days(day, scope, format, figures, evaluated_until)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
-    for (d, f, until) in days {
-        let json = serde_json::to_string(f)
+    for (d, k) in days {
+        let json = serde_json::to_string(&k.figures)
             .map_err(|e| StoreError::Corrupt(format!("统计数字无法保存：{e}")))?;
         stmt.execute(params![
             d.to_string(),
             scope,
             FORMAT,
             json,
-            until.map(|u| u.to_string())
+            k.evaluated_until.map(|u| u.to_string())
         ])?;
     }
     Ok(())

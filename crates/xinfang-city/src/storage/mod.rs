@@ -339,11 +339,18 @@ pub trait Storage: Send + Sync + 'static {
         entity: &str,
         entity_id: &str,
     ) -> Result<Option<serde_json::Map<String, serde_json::Value>>>;
-    /// Feeds the facts of the accumulator's period to it (the one statistics function,
+    /// The figures of `period` taken on `today` (the one statistics function,
     /// `xinfang_core::tally`, as on the desk): the period's visits with their consultations and
-    /// mediations, the matters received or concluded in it, the limits settled in it or run
-    /// out undone; selected through indexes, never every record. Deleted records are left out.
-    fn feed_statistics(&self, acc: &mut xinfang_core::tally::StatsAccumulator<'_>) -> Result<()>;
+    /// mediations, the matters received or concluded in it, the limits settled in it or run out
+    /// undone; each day's figures kept once added up (`stats_days`, dropped by trigger when one
+    /// of the day's rows is written), the other days' rows selected through indexes, never
+    /// every record. Deleted records are left out.
+    fn statistics(
+        &self,
+        period: xinfang_core::stats::Period,
+        today: chrono::NaiveDate,
+        cal: &xinfang_core::calendar::HolidayCalendar,
+    ) -> Result<xinfang_core::tally::Figures>;
     /// The publicity activities (法治宣传活动) the halls synced, held in the period and of the
     /// campaign when one is given (`Some("")`: of none), each with its hall; in (day, hall)
     /// order, deleted ones left out.

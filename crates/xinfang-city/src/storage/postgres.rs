@@ -22,14 +22,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
+use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::clock::Clock;
 use xinfang_core::people::{Merge, VisitMove};
-use xinfang_core::tally::StatsAccumulator;
+use xinfang_core::stats::Period;
+use xinfang_core::tally::Figures;
 use xinfang_sync::audit::{AuditBreak, AuditEntry, ChainFault};
 use xinfang_sync::merge::{Record, Version};
 use xinfang_sync::staff_sig::RootKey;
@@ -69,6 +72,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (
         6,
         include_str!("../../migrations/postgres/0006_rate_buckets.sql"),
+    ),
+    (
+        7,
+        include_str!("../../migrations/postgres/0007_stats_days.sql"),
     ),
 ];
 
@@ -1553,7 +1560,7 @@ pub fn stats_sql(q: StatsQuery) -> &'static str {
         StatsQuery::Consultations => {
             "SELECT k.hall_code, coalesce(k.data->>'lawyer_id', ''), coalesce(k.data->>'legal_route', ''),
                coalesce(jint(k.data->'follow_up'), 0), coalesce(jint(k.data->'duration_minutes'), 0),
-               trim(coalesce(k.data->>'advice', '')) <> ''
+               trim(coalesce(k.data->>'advice', '')) <> '', substr(v.data->>'visited_at', 1, 10)
              FROM records v
              JOIN records k ON k.entity = 'consultation' AND k.data->>'visit_id' = v.entity_id
              WHERE v.entity = 'visit' AND substr(v.data->>'visited_at', 1, 10) BETWEEN $1 AND $2
@@ -1561,7 +1568,8 @@ pub fn stats_sql(q: StatsQuery) -> &'static str {
         }
         StatsQuery::Mediations => {
             "SELECT k.hall_code, coalesce(k.data->>'mediator_id', ''), coalesce(k.data->>'outcome', ''),
-               coalesce(k.data->>'dispute_type', ''), coalesce(jint(k.data->'judicial_confirmation'), 0)
+               coalesce(k.data->>'dispute_type', ''), coalesce(jint(k.data->'judicial_confirmation'), 0),
+               substr(v.data->>'visited_at', 1, 10)
              FROM records v
              JOIN records k ON k.entity = 'mediation' AND k.data->>'visit_id' = v.entity_id
              WHERE v.entity = 'visit' AND substr(v.data->>'visited_at', 1, 10) BETWEEN $1 AND $2
@@ -1596,6 +1604,13 @@ pub fn stats_sql(q: StatsQuery) -> &'static str {
                  LIMIT 1)
              FROM stats_matters s WHERE s.concluded_on BETWEEN $1 AND $2"
         }
+        StatsQuery::LatestEvaluations => {
+            "SELECT s.concluded_on, max(e.data->>'evaluated_on')
+             FROM stats_matters s
+             JOIN records e ON e.entity = 'matter_evaluation' AND e.data->>'matter_id' = s.matter_id
+             WHERE s.concluded_on BETWEEN $1 AND $2 AND e.deleted_hlc IS NULL
+             GROUP BY s.concluded_on"
+        }
     }
 }
 
@@ -1625,6 +1640,43 @@ impl StatsSource for PgTx<'_> {
         for r in &self.query(stats_sql(q), &p)? {
             f(r)?;
         }
+        Ok(())
+    }
+
+    fn kept_days(
+        &mut self,
+        from: &str,
+        to: &str,
+        format: i64,
+    ) -> Result<Vec<(String, String, Option<String>)>> {
+        let rows = self.query(
+            "SELECT day, figures, evaluated_until FROM stats_days
+              WHERE day BETWEEN $1 AND $2 AND format = $3",
+            &[&from as &(dyn ToSql + Sync), &to, &format],
+        )?;
+        rows.iter()
+            .map(|r| Ok((PgTx::get(r, 0)?, PgTx::get(r, 1)?, PgTx::get(r, 2)?)))
+            .collect()
+    }
+
+    fn keep_day(
+        &mut self,
+        day: &str,
+        format: i64,
+        figures: &str,
+        evaluated_until: Option<&str>,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT INTO stats_days(day, format, figures, evaluated_until) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (day) DO UPDATE SET format = excluded.format, figures = excluded.figures,
+               evaluated_until = excluded.evaluated_until",
+            &[
+                &day as &(dyn ToSql + Sync),
+                &format,
+                &figures,
+                &evaluated_until,
+            ],
+        )?;
         Ok(())
     }
 }
@@ -2264,8 +2316,25 @@ impl Storage for PgStorage {
         })
     }
 
-    fn feed_statistics(&self, acc: &mut StatsAccumulator<'_>) -> Result<()> {
-        self.read_with(|t| super::stats_feed::feed(t, acc))
+    fn statistics(
+        &self,
+        period: Period,
+        today: NaiveDate,
+        cal: &HolidayCalendar,
+    ) -> Result<Figures> {
+        use super::stats_feed::{figures, keep};
+        // Every day kept: a plain read, beside the pushes.
+        if let Some(f) = self.read_with(|t| figures(t, period, today, cal, true))? {
+            return Ok(f.figures);
+        }
+        // Days to add up: under the city's write lock, so no push changes a day's rows between
+        // adding it up and keeping it (a kept day would otherwise miss that push for good).
+        self.write_with(|t| {
+            let f = figures(t, period, today, cal, false)?
+                .ok_or_else(|| StorageError::Backend("statistics: no figures".into()))?;
+            keep(t, &f.fresh)?;
+            Ok(f.figures)
+        })
     }
 
     fn publicity_activities(

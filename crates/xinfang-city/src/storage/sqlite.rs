@@ -8,12 +8,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 use serde_json::{Map, Value};
+use xinfang_core::calendar::HolidayCalendar;
 use xinfang_core::clock::{Clock, SystemClock};
 use xinfang_core::people::{Merge, VisitMove};
-use xinfang_core::tally::StatsAccumulator;
+use xinfang_core::stats::Period;
+use xinfang_core::tally::Figures;
 use xinfang_sync::audit::{AuditBreak, AuditEntry, ChainFault};
 use xinfang_sync::merge::{Record, Version};
 use xinfang_sync::staff_sig::RootKey;
@@ -135,6 +138,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0012_updates.sql")),
         M::up(include_str!("../../migrations/0013_admin_console.sql")),
         M::up(include_str!("../../migrations/0014_rate_buckets.sql")),
+        M::up(include_str!("../../migrations/0015_stats_days.sql")),
     ])
 }
 
@@ -2044,11 +2048,30 @@ impl Storage for SqliteStorage {
         Ok(out)
     }
 
-    fn feed_statistics(&self, acc: &mut StatsAccumulator<'_>) -> Result<()> {
+    fn statistics(
+        &self,
+        period: Period,
+        today: NaiveDate,
+        cal: &HolidayCalendar,
+    ) -> Result<Figures> {
+        use super::stats_feed::{figures, keep};
         let conn = self.conn();
-        // One read transaction: every table as of the same moment.
+        // One transaction: every table as of the same moment. The days added up are kept inside
+        // it, after a savepoint: if another process wrote meanwhile, the write fails (the read
+        // is stale) and nothing is kept.
         conn.execute_batch("BEGIN")?;
-        let result = super::stats_feed::feed(&mut stats_rows::Source(&conn), acc);
+        let mut src = stats_rows::Source(&conn);
+        let result = figures(&mut src, period, today, cal, false).and_then(|f| {
+            let f = f.ok_or_else(|| StorageError::Backend("statistics: no figures".into()))?;
+            conn.execute_batch("SAVEPOINT keep_days")?;
+            let kept = keep(&mut src, &f.fresh).is_ok();
+            conn.execute_batch(if kept {
+                "RELEASE keep_days"
+            } else {
+                "ROLLBACK TO keep_days; RELEASE keep_days"
+            })?;
+            Ok(f.figures)
+        });
         conn.execute_batch("COMMIT")?;
         result
     }
@@ -2078,7 +2101,8 @@ pub(crate) mod stats_rows {
     pub(crate) const CONSULTATIONS: &str = "SELECT k.hall_code, coalesce(json_extract(k.data, '$.lawyer_id'), ''),
            coalesce(json_extract(k.data, '$.legal_route'), ''), coalesce(json_extract(k.data, '$.follow_up'), 0),
            coalesce(json_extract(k.data, '$.duration_minutes'), 0),
-           trim(coalesce(json_extract(k.data, '$.advice'), '')) <> ''
+           trim(coalesce(json_extract(k.data, '$.advice'), '')) <> '',
+           substr(json_extract(v.data, '$.visited_at'), 1, 10)
          FROM records v INDEXED BY records_visit_day
            CROSS JOIN records k INDEXED BY records_consultation_visit
            ON k.entity = 'consultation' AND json_extract(k.data, '$.visit_id') = +v.entity_id
@@ -2087,7 +2111,8 @@ pub(crate) mod stats_rows {
 
     pub(crate) const MEDIATIONS: &str = "SELECT k.hall_code, coalesce(json_extract(k.data, '$.mediator_id'), ''),
            coalesce(json_extract(k.data, '$.outcome'), ''), coalesce(json_extract(k.data, '$.dispute_type'), ''),
-           coalesce(json_extract(k.data, '$.judicial_confirmation'), 0)
+           coalesce(json_extract(k.data, '$.judicial_confirmation'), 0),
+           substr(json_extract(v.data, '$.visited_at'), 1, 10)
          FROM records v INDEXED BY records_visit_day
            CROSS JOIN records k INDEXED BY records_mediation_visit
            ON k.entity = 'mediation' AND json_extract(k.data, '$.visit_id') = +v.entity_id
@@ -2116,7 +2141,7 @@ pub(crate) mod stats_rows {
         "SELECT matter_id, hall_code, received_on FROM stats_matters
          WHERE has_state = 0 AND received_on < ?3 AND ?1 IS NOT NULL AND ?2 IS NOT NULL";
 
-    /// ?3: the day the figures are taken.
+    /// ?3: the last day of the evaluations that count.
     pub(crate) const CONCLUDED: &str = "SELECT s.hall_code, s.concluded_on,
            (SELECT json_extract(e.data, '$.result') FROM records e INDEXED BY records_evaluation_matter
              WHERE e.entity = 'matter_evaluation' AND json_extract(e.data, '$.matter_id') = +s.matter_id
@@ -2124,6 +2149,14 @@ pub(crate) mod stats_rows {
              ORDER BY json_extract(e.data, '$.evaluated_on') DESC, json_extract(e.data, '$.created_at') DESC
              LIMIT 1)
          FROM stats_matters s WHERE s.concluded_on BETWEEN ?1 AND ?2";
+
+    pub(crate) const LATEST_EVALUATIONS: &str =
+        "SELECT s.concluded_on, max(json_extract(e.data, '$.evaluated_on'))
+         FROM stats_matters s INDEXED BY stats_matters_concluded
+           CROSS JOIN records e INDEXED BY records_evaluation_matter
+           ON e.entity = 'matter_evaluation' AND json_extract(e.data, '$.matter_id') = +s.matter_id
+         WHERE s.concluded_on BETWEEN ?1 AND ?2 AND e.deleted_hlc IS NULL
+         GROUP BY s.concluded_on";
 
     /// The SQL of each statistics query.
     pub(crate) fn sql(q: StatsQuery) -> &'static str {
@@ -2136,6 +2169,7 @@ pub(crate) mod stats_rows {
             StatsQuery::DeadlinesLate => DEADLINES_LATE,
             StatsQuery::RegisteredLate => REGISTERED_LATE,
             StatsQuery::Concluded => CONCLUDED,
+            StatsQuery::LatestEvaluations => LATEST_EVALUATIONS,
         }
     }
 
@@ -2169,6 +2203,38 @@ pub(crate) mod stats_rows {
             while let Some(r) = rows.next()? {
                 f(r)?;
             }
+            Ok(())
+        }
+
+        fn kept_days(
+            &mut self,
+            from: &str,
+            to: &str,
+            format: i64,
+        ) -> Result<Vec<(String, String, Option<String>)>> {
+            let mut stmt = self.0.prepare_cached(
+                "SELECT day, figures, evaluated_until FROM stats_days
+                  WHERE day BETWEEN ?1 AND ?2 AND format = ?3",
+            )?;
+            let rows = stmt.query_map(rusqlite::params![from, to, format], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        }
+
+        fn keep_day(
+            &mut self,
+            day: &str,
+            format: i64,
+            figures: &str,
+            evaluated_until: Option<&str>,
+        ) -> Result<()> {
+            self.0
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO stats_days(day, format, figures, evaluated_until)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(rusqlite::params![day, format, figures, evaluated_until])?;
             Ok(())
         }
     }

@@ -1,16 +1,22 @@
 //! The city's statistics rows, once for every backend: each backend selects a period's rows
 //! with its own SQL through its indexes ([`StatsQuery`]), and this feeds them to the one
-//! statistics function (`xinfang_core::tally`), as the desk does.
+//! statistics function (`xinfang_core::tally`), as the desk does. Each day's figures are kept
+//! once added up (`stats_days`, dropped by trigger when one of the day's rows is written), so a
+//! period adds up its days' figures ([`xinfang_core::kept_days`]).
+
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use xinfang_core::calendar::HolidayCalendar;
+use xinfang_core::kept_days::{DayRows, KeptDay, Sink, add_days};
 use xinfang_core::matter::{DeadlineKind, DeadlineParty, TransferKind};
-use xinfang_core::stats::{DispositionFacts, Evaluation};
+use xinfang_core::stats::{DispositionFacts, Evaluation, Period};
 use xinfang_core::tally::{
-    ConcludedRow, ConsultationRow, DeadlineRow, MediationRow, ReceivedRow, StatsAccumulator,
-    VisitRow, registered_overdue_cutoff,
+    ConcludedRow, ConsultationRow, DeadlineRow, Figures, MediationRow, ReceivedRow,
+    StatsAccumulator, VisitRow, registered_overdue_cutoff,
 };
 
-use super::Result;
+use super::{Result, StorageError};
 
 /// The queries of the statistics; each backend has its SQL for each. Parameters are days as
 /// text: the first and last day of the period, and a third as the query says.
@@ -19,9 +25,9 @@ pub enum StatsQuery {
     /// hall, day, head count, is repeat, appeal kind, category, agency, clerk, has matter,
     /// skip level.
     Visits,
-    /// hall, lawyer, legal route, follow up, minutes, has advice.
+    /// hall, lawyer, legal route, follow up, minutes, has advice, the visit's day.
     Consultations,
-    /// hall, mediator, outcome, dispute type, judicial confirmation.
+    /// hall, mediator, outcome, dispute type, judicial confirmation, the visit's day.
     Mediations,
     /// hall, received on, transfer kind, transfer at, accepted on, not accepted on, legal
     /// route on, legal route.
@@ -32,12 +38,14 @@ pub enum StatsQuery {
     DeadlinesLate,
     /// matter, hall, received on; third parameter: the cutoff of [`registered_overdue_cutoff`].
     RegisteredLate,
-    /// hall, concluded on, evaluation; third parameter: the day the figures are taken.
+    /// hall, concluded on, evaluation; third parameter: the last day of evaluations that count.
     Concluded,
+    /// concluded on, the latest day an evaluation was recorded for a matter concluded that day.
+    LatestEvaluations,
 }
 
 impl StatsQuery {
-    pub const ALL: [StatsQuery; 8] = [
+    pub const ALL: [StatsQuery; 9] = [
         StatsQuery::Visits,
         StatsQuery::Consultations,
         StatsQuery::Mediations,
@@ -46,6 +54,7 @@ impl StatsQuery {
         StatsQuery::DeadlinesLate,
         StatsQuery::RegisteredLate,
         StatsQuery::Concluded,
+        StatsQuery::LatestEvaluations,
     ];
 
     /// How many parameters the query takes.
@@ -65,7 +74,8 @@ pub trait StatRow {
     fn flag(&self, i: usize) -> Result<bool>;
 }
 
-/// Where the rows come from: runs a query and hands each row to `f`.
+/// Where the rows come from: runs a query and hands each row to `f`; and where the days'
+/// figures are kept.
 pub trait StatsSource {
     fn each(
         &mut self,
@@ -73,7 +83,32 @@ pub trait StatsSource {
         params: &[&str],
         f: &mut dyn FnMut(&dyn StatRow) -> Result<()>,
     ) -> Result<()>;
+
+    /// The figures kept for the days `from..=to` in `format`: day, figures (JSON), evaluated
+    /// until.
+    fn kept_days(
+        &mut self,
+        from: &str,
+        to: &str,
+        format: i64,
+    ) -> Result<Vec<(String, String, Option<String>)>>;
+
+    /// Keeps a day's figures, replacing any kept before.
+    fn keep_day(
+        &mut self,
+        day: &str,
+        format: i64,
+        figures: &str,
+        evaluated_until: Option<&str>,
+    ) -> Result<()>;
 }
+
+/// The format of the figures kept in `stats_days`: raise it when [`Figures`] changes shape, so
+/// figures kept by an older version are added up again rather than misread.
+pub const FORMAT: i64 = 1;
+
+/// Evaluations up to this day: all of them.
+const EVERY_EVALUATION: &str = "9999-12-31";
 
 /// A day as the desk wrote it; a record with a malformed day is left out (logged).
 fn day(s: &str) -> Option<NaiveDate> {
@@ -92,11 +127,11 @@ fn code<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
 }
 
-fn feed_deadlines(
+fn feed_deadlines<'c>(
     src: &mut dyn StatsSource,
     q: StatsQuery,
     p: &[&str],
-    acc: &mut StatsAccumulator<'_>,
+    acc: &mut dyn Sink<'c>,
 ) -> Result<()> {
     src.each(q, p, &mut |r| {
         let (id, hall) = (r.text(0)?, r.text(1)?);
@@ -107,30 +142,35 @@ fn feed_deadlines(
         ) else {
             return Ok(());
         };
-        acc.deadline(&DeadlineRow {
+        let done_on = opt_day(r.opt_text(5)?);
+        acc.at(done_on.unwrap_or(due)).deadline(&DeadlineRow {
             matter_id: &id,
             hall_code: &hall,
             kind,
             party,
             due,
-            done_on: opt_day(r.opt_text(5)?),
+            done_on,
             matter_closed: r.int(6)? != 0,
         });
         Ok(())
     })
 }
 
-/// Feeds the accumulator's period from `src`.
-pub fn feed(src: &mut dyn StatsSource, acc: &mut StatsAccumulator<'_>) -> Result<()> {
-    let (from, to) = (acc.period().from.to_string(), acc.period().to.to_string());
-    let as_of = acc.as_of().to_string();
-    src.each(StatsQuery::Visits, &[&from, &to], &mut |r| {
+/// Feeds the rows that belong to the days `from..=to` alone, each to the accumulator of its
+/// day (see [`DayRows::feed_days`]).
+fn feed_days<'c>(
+    src: &mut dyn StatsSource,
+    (from, to): (&str, &str),
+    evaluated_until: &str,
+    acc: &mut dyn Sink<'c>,
+) -> Result<()> {
+    src.each(StatsQuery::Visits, &[from, to], &mut |r| {
         let Some(date) = day(&r.text(1)?) else {
             return Ok(());
         };
         let (hall, kind, category, agency, clerk) =
             (r.text(0)?, r.text(4)?, r.text(5)?, r.text(6)?, r.text(7)?);
-        acc.visit(&VisitRow {
+        acc.at(date).visit(&VisitRow {
             hall_code: &hall,
             date,
             head_count: u32::try_from(r.int(2)?).unwrap_or(0),
@@ -144,9 +184,12 @@ pub fn feed(src: &mut dyn StatsSource, acc: &mut StatsAccumulator<'_>) -> Result
         });
         Ok(())
     })?;
-    src.each(StatsQuery::Consultations, &[&from, &to], &mut |r| {
+    src.each(StatsQuery::Consultations, &[from, to], &mut |r| {
+        let Some(date) = day(&r.text(6)?) else {
+            return Ok(());
+        };
         let (hall, lawyer, route) = (r.text(0)?, r.text(1)?, r.text(2)?);
-        acc.consultation(&ConsultationRow {
+        acc.at(date).consultation(&ConsultationRow {
             hall_code: &hall,
             lawyer_id: &lawyer,
             legal_route: &route,
@@ -156,9 +199,12 @@ pub fn feed(src: &mut dyn StatsSource, acc: &mut StatsAccumulator<'_>) -> Result
         });
         Ok(())
     })?;
-    src.each(StatsQuery::Mediations, &[&from, &to], &mut |r| {
+    src.each(StatsQuery::Mediations, &[from, to], &mut |r| {
+        let Some(date) = day(&r.text(5)?) else {
+            return Ok(());
+        };
         let (hall, mediator, outcome, dispute) = (r.text(0)?, r.text(1)?, r.text(2)?, r.text(3)?);
-        acc.mediation(&MediationRow {
+        acc.at(date).mediation(&MediationRow {
             hall_code: &hall,
             mediator_id: &mediator,
             outcome: &outcome,
@@ -167,7 +213,7 @@ pub fn feed(src: &mut dyn StatsSource, acc: &mut StatsAccumulator<'_>) -> Result
         });
         Ok(())
     })?;
-    src.each(StatsQuery::Received, &[&from, &to], &mut |r| {
+    src.each(StatsQuery::Received, &[from, to], &mut |r| {
         let Some(received_on) = day(&r.text(1)?) else {
             return Ok(());
         };
@@ -186,7 +232,7 @@ pub fn feed(src: &mut dyn StatsSource, acc: &mut StatsAccumulator<'_>) -> Result
             legal_route_on: opt_day(r.opt_text(6)?),
         };
         let (hall, route) = (r.text(0)?, r.opt_text(7)?);
-        acc.received(&ReceivedRow {
+        acc.at(received_on).received(&ReceivedRow {
             hall_code: &hall,
             received_on,
             disposition: facts.disposition().map(|d| d.0),
@@ -194,7 +240,31 @@ pub fn feed(src: &mut dyn StatsSource, acc: &mut StatsAccumulator<'_>) -> Result
         });
         Ok(())
     })?;
-    feed_deadlines(src, StatsQuery::DeadlinesDone, &[&from, &to], acc)?;
+    feed_deadlines(src, StatsQuery::DeadlinesDone, &[from, to], acc)?;
+    src.each(
+        StatsQuery::Concluded,
+        &[from, to, evaluated_until],
+        &mut |r| {
+            let Some(concluded_on) = day(&r.text(1)?) else {
+                return Ok(());
+            };
+            let hall = r.text(0)?;
+            let evaluation = r.opt_text(2)?.as_deref().and_then(Evaluation::parse);
+            acc.at(concluded_on).concluded(&ConcludedRow {
+                hall_code: &hall,
+                concluded_on,
+                evaluation,
+            });
+            Ok(())
+        },
+    )
+}
+
+/// Feeds what depends on the day the figures are taken: the limits run out undone before it,
+/// read at every call (never kept with a day).
+fn feed_open(src: &mut dyn StatsSource, acc: &mut StatsAccumulator<'_>) -> Result<()> {
+    let (from, to) = (acc.period().from.to_string(), acc.period().to.to_string());
+    let as_of = acc.as_of().to_string();
     feed_deadlines(src, StatsQuery::DeadlinesLate, &[&from, &to, &as_of], acc)?;
     let cutoff = registered_overdue_cutoff(acc.as_of()).to_string();
     src.each(
@@ -207,18 +277,100 @@ pub fn feed(src: &mut dyn StatsSource, acc: &mut StatsAccumulator<'_>) -> Result
             }
             Ok(())
         },
-    )?;
-    src.each(StatsQuery::Concluded, &[&from, &to, &as_of], &mut |r| {
-        let Some(concluded_on) = day(&r.text(1)?) else {
-            return Ok(());
-        };
-        let hall = r.text(0)?;
-        let evaluation = r.opt_text(2)?.as_deref().and_then(Evaluation::parse);
-        acc.concluded(&ConcludedRow {
-            hall_code: &hall,
-            concluded_on,
-            evaluation,
-        });
-        Ok(())
-    })
+    )
+}
+
+/// The city's rows of days.
+struct CityRows<'s>(&'s mut dyn StatsSource);
+
+impl<'c> DayRows<'c> for CityRows<'_> {
+    type Error = StorageError;
+
+    fn feed_days(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+        evaluated_until: Option<NaiveDate>,
+        sink: &mut dyn Sink<'c>,
+    ) -> Result<()> {
+        let until = evaluated_until.map_or_else(|| EVERY_EVALUATION.to_owned(), |d| d.to_string());
+        feed_days(self.0, (&from.to_string(), &to.to_string()), &until, sink)
+    }
+
+    fn latest_evaluations(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeMap<NaiveDate, NaiveDate>> {
+        let mut out = BTreeMap::new();
+        self.0.each(
+            StatsQuery::LatestEvaluations,
+            &[&from.to_string(), &to.to_string()],
+            &mut |r| {
+                if let (Some(d), Some(u)) = (day(&r.text(0)?), opt_day(r.opt_text(1)?)) {
+                    out.insert(d, u);
+                }
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+}
+
+/// The figures of a period and the days added up for them from their rows, to keep.
+pub struct PeriodFigures {
+    pub figures: Figures,
+    pub fresh: Vec<(NaiveDate, KeptDay)>,
+}
+
+/// The figures of `period` taken on `today`: each day's kept figures where kept, the other
+/// days added up from their rows (returned in `fresh`, for [`keep`]), the limits run out
+/// undone read anew. With `only_kept`, `None` when a day of the period is not kept, before
+/// any row is read (a reader that cannot keep leaves the adding up to one that can).
+pub fn figures(
+    src: &mut dyn StatsSource,
+    period: Period,
+    today: NaiveDate,
+    cal: &HolidayCalendar,
+    only_kept: bool,
+) -> Result<Option<PeriodFigures>> {
+    let (from, to) = (period.from.to_string(), period.to.to_string());
+    let mut kept = BTreeMap::new();
+    for (d, json, until) in src.kept_days(&from, &to, FORMAT)? {
+        // Figures that do not read are added up again, like a day never kept.
+        if let (Some(d), Ok(figures)) = (day(&d), serde_json::from_str::<Figures>(&json)) {
+            let evaluated_until = opt_day(until);
+            kept.insert(
+                d,
+                KeptDay {
+                    figures,
+                    evaluated_until,
+                },
+            );
+        }
+    }
+    let days = period.from.iter_days().take_while(|d| *d <= period.to);
+    if only_kept && days.count() != kept.len() {
+        return Ok(None);
+    }
+    let mut acc = StatsAccumulator::new(period, today, cal);
+    feed_open(src, &mut acc)?;
+    let as_of = acc.as_of();
+    let mut out = acc.finish();
+    let fresh = add_days(&mut CityRows(src), period, as_of, cal, &kept, &mut out)?;
+    Ok(Some(PeriodFigures {
+        figures: out,
+        fresh,
+    }))
+}
+
+/// Keeps the days added up by [`figures`].
+pub fn keep(src: &mut dyn StatsSource, fresh: &[(NaiveDate, KeptDay)]) -> Result<()> {
+    for (d, k) in fresh {
+        let json = serde_json::to_string(&k.figures)
+            .map_err(|e| StorageError::Backend(format!("statistics figures: {e}")))?;
+        let until = k.evaluated_until.map(|u| u.to_string());
+        src.keep_day(&d.to_string(), FORMAT, &json, until.as_deref())?;
+    }
+    Ok(())
 }

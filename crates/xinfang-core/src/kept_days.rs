@@ -1,0 +1,193 @@
+//! A period's statistics from figures kept per day (issue 21), once for the desk and the city.
+//!
+//! The figures of a day depend only on that day's rows — its visits with their consultations
+//! and mediations, the matters received, the limits done and the matters concluded on it — and
+//! on the evaluations recorded for those matters. So each day's figures, once added up, can be
+//! kept (the desk's and the city's `stats_days`, dropped by trigger whenever one of the day's
+//! rows is written), and a period adds up its days' figures instead of its rows. What depends
+//! on the day the figures are taken (limits run out undone) is read at every call, by the
+//! caller, and is not part of a day.
+//!
+//! The store keeps and reads the days; [`add_days`] decides which days come from where.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::calendar::HolidayCalendar;
+use crate::stats::Period;
+use crate::tally::{Figures, StatsAccumulator};
+
+/// Where a row goes: the one accumulator of a period, or the accumulator of the row's day
+/// ([`ByDay`]).
+pub trait Sink<'c> {
+    fn at(&mut self, day: NaiveDate) -> &mut StatsAccumulator<'c>;
+}
+
+impl<'c> Sink<'c> for StatsAccumulator<'c> {
+    fn at(&mut self, _: NaiveDate) -> &mut StatsAccumulator<'c> {
+        self
+    }
+}
+
+/// One accumulator per day: the figures of each day of a range, from one pass over its rows.
+pub struct ByDay<'c> {
+    cal: &'c HolidayCalendar,
+    days: BTreeMap<NaiveDate, StatsAccumulator<'c>>,
+}
+
+impl<'c> ByDay<'c> {
+    pub fn new(cal: &'c HolidayCalendar) -> Self {
+        ByDay {
+            cal,
+            days: BTreeMap::new(),
+        }
+    }
+
+    /// The figures of `day`: its rows', or a day's without any.
+    fn take(&mut self, day: NaiveDate) -> Figures {
+        match self.days.remove(&day) {
+            Some(acc) => acc.finish(),
+            None => StatsAccumulator::new(Period { from: day, to: day }, day, self.cal).finish(),
+        }
+    }
+}
+
+impl<'c> Sink<'c> for ByDay<'c> {
+    fn at(&mut self, day: NaiveDate) -> &mut StatsAccumulator<'c> {
+        let cal = self.cal;
+        self.days
+            .entry(day)
+            .or_insert_with(|| StatsAccumulator::new(Period { from: day, to: day }, day, cal))
+    }
+}
+
+/// A day's figures as kept, with the latest day an evaluation was recorded for a matter
+/// concluded on it: figures taken before that day must not count it.
+#[derive(Debug, Clone)]
+pub struct KeptDay {
+    pub figures: Figures,
+    pub evaluated_until: Option<NaiveDate>,
+}
+
+/// The rows of days, as a store selects them.
+pub trait DayRows<'c> {
+    type Error;
+
+    /// Feeds the rows that belong to the days `from..=to` alone, each to `sink.at(its day)`:
+    /// visits with their consultations and mediations, matters received, limits done (the
+    /// rated kinds), matters concluded with their latest evaluation recorded up to
+    /// `evaluated_until` (every evaluation when `None`).
+    fn feed_days(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+        evaluated_until: Option<NaiveDate>,
+        sink: &mut dyn Sink<'c>,
+    ) -> Result<(), Self::Error>;
+
+    /// For each day of `from..=to`, the latest day an evaluation was recorded for a matter
+    /// concluded on it.
+    fn latest_evaluations(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeMap<NaiveDate, NaiveDate>, Self::Error>;
+}
+
+/// Adds the days of `period` to `out`, taken on `as_of`: a day kept in `kept` from there, the
+/// others added up from their rows — each run of such days in one pass. Returns the days added
+/// up, for the store to keep.
+///
+/// A day whose conclusions were evaluated after `as_of` is added up from its rows with only the
+/// evaluations until then (that sum is not what is kept).
+pub fn add_days<'c, R: DayRows<'c>>(
+    rows: &mut R,
+    period: Period,
+    as_of: NaiveDate,
+    cal: &'c HolidayCalendar,
+    kept: &BTreeMap<NaiveDate, KeptDay>,
+    out: &mut Figures,
+) -> Result<Vec<(NaiveDate, KeptDay)>, R::Error> {
+    let mut fresh = Vec::new();
+    let mut run: Option<(NaiveDate, NaiveDate)> = None;
+    let days = period.from.iter_days().take_while(|d| *d <= period.to);
+    // A day past the end closes the last run.
+    for d in days.map(Some).chain([None]) {
+        let k = d.and_then(|d| kept.get(&d));
+        if let (Some(d), None) = (d, k) {
+            run = Some((run.map_or(d, |r| r.0), d));
+            continue;
+        }
+        if let Some(r) = run.take() {
+            add_run(rows, r, as_of, cal, out, &mut fresh)?;
+        }
+        if let (Some(d), Some(k)) = (d, k) {
+            if k.evaluated_until.is_some_and(|u| u > as_of) {
+                let now = day_figures(rows, d, as_of, cal)?;
+                add_read(out, &now);
+            } else {
+                out.add(&k.figures);
+            }
+        }
+    }
+    Ok(fresh)
+}
+
+/// The days `a..=b`, none kept: added up from their rows in one pass, added to `out`, and
+/// pushed to `fresh` to be kept.
+fn add_run<'c, R: DayRows<'c>>(
+    rows: &mut R,
+    (a, b): (NaiveDate, NaiveDate),
+    as_of: NaiveDate,
+    cal: &'c HolidayCalendar,
+    out: &mut Figures,
+    fresh: &mut Vec<(NaiveDate, KeptDay)>,
+) -> Result<(), R::Error> {
+    let mut by_day = ByDay::new(cal);
+    rows.feed_days(a, b, None, &mut by_day)?;
+    let latest = rows.latest_evaluations(a, b)?;
+    for d in a.iter_days().take_while(|d| *d <= b) {
+        let figures = by_day.take(d);
+        let evaluated_until = latest.get(&d).copied();
+        if evaluated_until.is_none_or(|u| u <= as_of) {
+            add_read(out, &figures);
+        } else {
+            let now = day_figures(rows, d, as_of, cal)?;
+            add_read(out, &now);
+        }
+        fresh.push((
+            d,
+            KeptDay {
+                figures,
+                evaluated_until,
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// One day's figures from its rows, with the evaluations up to `evaluated_until`.
+fn day_figures<'c, R: DayRows<'c>>(
+    rows: &mut R,
+    d: NaiveDate,
+    evaluated_until: NaiveDate,
+    cal: &'c HolidayCalendar,
+) -> Result<Figures, R::Error> {
+    let mut acc = StatsAccumulator::new(Period { from: d, to: d }, d, cal);
+    rows.feed_days(d, d, Some(evaluated_until), &mut acc)?;
+    Ok(acc.finish())
+}
+
+/// Adds figures just added up from rows: their counts, and the rows read for them count as
+/// read for `out` (see [`Figures::add`]).
+fn add_read(out: &mut Figures, f: &Figures) {
+    out.add(f);
+    let (a, b) = (&mut out.rows, f.rows);
+    a.visits += b.visits;
+    a.consultations += b.consultations;
+    a.mediations += b.mediations;
+    a.received += b.received;
+    a.deadlines += b.deadlines;
+    a.concluded += b.concluded;
+}
