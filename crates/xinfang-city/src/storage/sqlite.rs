@@ -2130,9 +2130,12 @@ pub(crate) mod stats_rows {
          WHERE done_on BETWEEN ?1 AND ?2 AND kind IN ('disposition', 'conclusion')";
 
     /// ?3: the day the figures are taken.
+    /// `INDEXED BY`: without statistics the planner took `stats_deadlines_done` on
+    /// `done_on IS NULL`, every undone limit with visitors' windows (798,593 limits at 300,000
+    /// visits, 0.14 s, against 12 ms for the 3,840 open authority limits).
     pub(crate) const DEADLINES_LATE: &str =
         "SELECT matter_id, hall_code, kind, party, due, done_on, closed
-         FROM stats_deadlines
+         FROM stats_deadlines INDEXED BY stats_deadlines_open
          WHERE done_on IS NULL AND party = 'authority' AND due < ?3
            AND ?1 IS NOT NULL AND ?2 IS NOT NULL";
 
@@ -2278,6 +2281,28 @@ pub(crate) mod stats_rows {
                     "{sql}\n{plan:#?}"
                 );
             }
+        }
+
+        /// The open limits are read from their own index, not from every undone limit's.
+        #[test]
+        fn the_open_limits_are_read_from_their_own_index() {
+            let dir = tempfile::TempDir::new().unwrap();
+            let storage = super::super::SqliteStorage::open(dir.path()).unwrap();
+            let conn = storage.conn();
+            let mut stmt = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {DEADLINES_LATE}"))
+                .unwrap();
+            let plan: Vec<String> = stmt
+                .query_map(params!["2025-03-01", "2025-03-31", "2025-04-01"], |r| {
+                    r.get::<_, String>(3)
+                })
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert!(
+                plan[0].contains("USING INDEX stats_deadlines_open"),
+                "{plan:#?}"
+            );
         }
     }
 }
