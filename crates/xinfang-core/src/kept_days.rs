@@ -193,13 +193,7 @@ fn day_figures<'c, R: DayRows<'c>>(
 /// read for `out` (see [`Figures::add`]).
 fn add_read(out: &mut Figures, f: &Figures) {
     out.add(f);
-    let (a, b) = (&mut out.rows, f.rows);
-    a.visits += b.visits;
-    a.consultations += b.consultations;
-    a.mediations += b.mediations;
-    a.received += b.received;
-    a.deadlines += b.deadlines;
-    a.concluded += b.concluded;
+    out.rows.add(f.rows);
 }
 
 #[cfg(test)]

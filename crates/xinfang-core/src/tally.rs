@@ -178,6 +178,16 @@ impl RowsFed {
             + self.deadlines
             + self.concluded
     }
+
+    /// Counts the rows read for another figure as read for this one.
+    pub fn add(&mut self, o: RowsFed) {
+        self.visits += o.visits;
+        self.consultations += o.consultations;
+        self.mediations += o.mediations;
+        self.received += o.received;
+        self.deadlines += o.deadlines;
+        self.concluded += o.concluded;
+    }
 }
 
 /// The statistics of a period, keyed by codes (the callers label them). Serialisable so a
