@@ -95,6 +95,12 @@ pub trait DayRows<'c> {
     ) -> Result<BTreeMap<NaiveDate, NaiveDate>, Self::Error>;
 }
 
+/// `evaluated_until` as the day a store's SQL compares evaluations' days with: every
+/// evaluation when `None`.
+pub fn evaluated_until_text(evaluated_until: Option<NaiveDate>) -> String {
+    evaluated_until.map_or_else(|| "9999-12-31".to_owned(), |d| d.to_string())
+}
+
 /// The most days added up from their rows in one pass: one accumulator per day is held
 /// meanwhile (the city server peaked at 169 MB adding up three years in one pass).
 const RUN_DAYS: i64 = 31;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use rusqlite::{Connection, Row, params};
 use xinfang_core::calendar::HolidayCalendar;
-use xinfang_core::kept_days::{DayRows, KeptDay, Sink, add_days};
+use xinfang_core::kept_days::{DayRows, KeptDay, Sink, add_days, evaluated_until_text};
 use xinfang_core::matter::{DeadlineKind, DeadlineParty, TransferKind};
 use xinfang_core::stats::{DispositionFacts, Evaluation, Period};
 use xinfang_core::tally::{
@@ -287,9 +287,6 @@ fn feed_open(
 /// figures kept by an older version are added up again rather than misread.
 const FORMAT: i64 = 1;
 
-/// Evaluations up to this day: all of them (the day kept says how late the latest was).
-const EVERY_EVALUATION: &str = "9999-12-31";
-
 /// The figures of the period (of one hall, or all): each day's figures from `stats_days` where
 /// kept (migration 0027 drops a day's whenever one of its rows is written), the other days
 /// added up from their rows and kept ([`xinfang_core::kept_days`]), the limits run out undone
@@ -368,7 +365,7 @@ impl<'c> DayRows<'c> for DeskRows<'_> {
         evaluated_until: Option<NaiveDate>,
         sink: &mut dyn Sink<'c>,
     ) -> Result<()> {
-        let until = evaluated_until.map_or_else(|| EVERY_EVALUATION.to_owned(), |d| d.to_string());
+        let until = evaluated_until_text(evaluated_until);
         let (from, to) = (from.to_string(), to.to_string());
         feed_days(self.conn, (&from, &to), self.hall, &until, sink)
     }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use xinfang_core::calendar::HolidayCalendar;
-use xinfang_core::kept_days::{DayRows, KeptDay, Sink, add_days};
+use xinfang_core::kept_days::{DayRows, KeptDay, Sink, add_days, evaluated_until_text};
 use xinfang_core::matter::{DeadlineKind, DeadlineParty, TransferKind};
 use xinfang_core::stats::{DispositionFacts, Evaluation, Period};
 use xinfang_core::tally::{
@@ -106,9 +106,6 @@ pub trait StatsSource {
 /// The format of the figures kept in `stats_days`: raise it when [`Figures`] changes shape, so
 /// figures kept by an older version are added up again rather than misread.
 pub const FORMAT: i64 = 1;
-
-/// Evaluations up to this day: all of them.
-const EVERY_EVALUATION: &str = "9999-12-31";
 
 /// A day as the desk wrote it; a record with a malformed day is left out (logged).
 fn day(s: &str) -> Option<NaiveDate> {
@@ -293,7 +290,7 @@ impl<'c> DayRows<'c> for CityRows<'_> {
         evaluated_until: Option<NaiveDate>,
         sink: &mut dyn Sink<'c>,
     ) -> Result<()> {
-        let until = evaluated_until.map_or_else(|| EVERY_EVALUATION.to_owned(), |d| d.to_string());
+        let until = evaluated_until_text(evaluated_until);
         feed_days(self.0, (&from.to_string(), &to.to_string()), &until, sink)
     }
 
