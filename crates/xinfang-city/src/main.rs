@@ -84,6 +84,11 @@ enum Command {
         /// A hall hub relays to its city this often (and at once after a desk pushed): 5s, 1m.
         #[arg(long, default_value = "5s")]
         relay_every: String,
+        /// The figures of the days pushes wrote to are added up in the background this often,
+        /// so the statistics find them kept: 30s, 5m; 0 turns it off (each statistics call
+        /// then adds up what it needs).
+        #[arg(long, default_value = "30s")]
+        keep_figures_every: String,
     },
     /// The hall hub: this server, on an always-on PC of a county hall, serving the hall's desks
     /// and relaying to the city (docs/sync.md "Hall hub").
@@ -481,11 +486,18 @@ fn run(args: Args) -> anyhow::Result<()> {
             enrol_every_per_address,
             trusted_proxies,
             relay_every,
+            keep_figures_every,
             announce,
         } => {
             let relay_every = auth::parse_ttl(relay_every).ok_or_else(|| {
                 anyhow!("--relay-every “{relay_every}”看不懂：请写成 5s、1m 这样的形式。")
             })?;
+            let keep_figures_every = match keep_figures_every.as_str() {
+                "0" => None,
+                every => Some(auth::parse_ttl(every).ok_or_else(|| {
+                    anyhow!("--keep-figures-every “{every}”看不懂：请写成 30s、5m 这样的形式，或 0 表示不在后台统计。")
+                })?),
+            };
             let every = auth::parse_ttl(enrol_every).ok_or_else(|| {
                 anyhow!("--enrol-every “{enrol_every}”看不懂：请写成 6s、1m 这样的形式。")
             })?;
@@ -584,6 +596,13 @@ fn run(args: Args) -> anyhow::Result<()> {
                 let (dir, st, stop) = (data_dir(&args)?.to_owned(), storage.clone(), stop.clone());
                 let every = std::time::Duration::from_secs(relay_every.unsigned_abs());
                 std::thread::spawn(move || hub::run_relay(dir, st, link, every, wake, stop));
+            }
+            if let Some(every) = keep_figures_every {
+                let (st, stop) = (storage.clone(), stop.clone());
+                let every = std::time::Duration::from_secs(every.unsigned_abs());
+                std::thread::Builder::new()
+                    .name("figures".into())
+                    .spawn(move || xinfang_city::stats::run_keeper(st, every, stop))?;
             }
             let served = rt.block_on(serve(
                 storage,

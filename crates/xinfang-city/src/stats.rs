@@ -264,3 +264,41 @@ pub fn load(
         (&city.0, &format!("{}（全市合计）", city.1)),
     ))
 }
+
+/// Adds up the days due (a push wrote one of their rows since their figures were kept) until
+/// none is, or `stop` is set: a month of days per transaction, so pushes go on in between.
+/// Returns how many days were kept.
+pub fn keep_due_days(
+    storage: &dyn Storage,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<usize, StorageError> {
+    let cal = HolidayCalendar::bundled();
+    let mut kept = 0;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        match storage.keep_due_days(&cal)? {
+            0 => break,
+            n => kept += n,
+        }
+    }
+    Ok(kept)
+}
+
+/// The server's keeper of figures: every `every`, adds up the days due ([`keep_due_days`]),
+/// so that an administrator's statistics after a hall's sync read kept days, not rows, and do
+/// not hold the store meanwhile. Runs until `stop`.
+pub fn run_keeper(
+    storage: std::sync::Arc<dyn Storage>,
+    every: std::time::Duration,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        match keep_due_days(storage.as_ref(), &stop) {
+            Ok(0) => {}
+            Ok(days) => tracing::info!(days, "statistics: figures of the days pushed kept"),
+            Err(e) => {
+                tracing::warn!(error = %e, "statistics: keeping the days' figures failed; trying again later")
+            }
+        }
+        std::thread::sleep(every);
+    }
+}

@@ -768,3 +768,90 @@ fn a_days_figures_are_kept_until_one_of_its_rows_changes() {
         assert_eq!(participation(), (1, 1), "{backend}: the evaluation counts");
     }
 }
+
+/// The server's keeper adds up in the background the days whose rows pushes wrote, a month per
+/// transaction, newest first, so that the statistics read kept days and not rows.
+#[test]
+fn the_days_pushes_write_are_kept_in_the_background() {
+    use serde_json::json;
+    use std::sync::atomic::AtomicBool;
+    use xinfang_core::calendar::HolidayCalendar;
+    use xinfang_core::stats::Period;
+    use xinfang_sync::Op::{Insert, Update};
+    let visit = |seq, id: &str, at: &str| {
+        change(
+            seq,
+            "visit",
+            id,
+            Insert,
+            json!({ "visited_at": at, "head_count": 1, "appeal_kind": "complaint" }),
+        )
+    };
+    let cal = HolidayCalendar::bundled();
+    let today = "2025-06-01".parse().unwrap();
+    let day = |d: &str| -> Period {
+        let d = d.parse().unwrap();
+        Period::new(d, d).unwrap()
+    };
+    let march = Period::new("2025-03-03".parse().unwrap(), "2025-03-04".parse().unwrap()).unwrap();
+    for (backend, s, dev, _dir) in backends() {
+        let push = |batch: &[xinfang_sync::Change]| {
+            let resp =
+                protocol::push(s.as_ref(), &dev, batch, xinfang_sync::hlc::wall_ms()).unwrap();
+            assert!(resp.set_aside.is_empty(), "{backend}: {:?}", resp.set_aside);
+        };
+        // (people, visits read from their rows)
+        let figures = |p: Period| {
+            let f = s.statistics(p, today, &cal).unwrap();
+            (f.total.people, f.rows.visits)
+        };
+        push(&[
+            visit(1, "v-1", "2025-03-03 09:10"),
+            visit(2, "v-2", "2025-03-04 10:20"),
+            visit(3, "v-3", "2025-05-10 09:30"),
+            // A desk's malformed day: nothing to add up, and not due for ever.
+            visit(4, "v-4", "2025-02-30 09:30"),
+        ]);
+        assert_eq!(
+            s.keep_due_days(&cal).unwrap(),
+            2,
+            "{backend}: the newest month (05-10) and the malformed day"
+        );
+        assert_eq!(
+            s.keep_due_days(&cal).unwrap(),
+            2,
+            "{backend}: March, two months older"
+        );
+        assert_eq!(s.keep_due_days(&cal).unwrap(), 0, "{backend}: none due");
+        assert_eq!(figures(march), (2, 0), "{backend}: March kept");
+        assert_eq!(figures(day("2025-05-10")), (1, 0), "{backend}: May kept");
+
+        push(&[change(
+            5,
+            "visit",
+            "v-1",
+            Update,
+            json!({ "head_count": 4 }),
+        )]);
+        let stop = AtomicBool::new(false);
+        assert_eq!(
+            xinfang_city::stats::keep_due_days(s.as_ref(), &stop).unwrap(),
+            1,
+            "{backend}: the edited visit's day only"
+        );
+        assert_eq!(figures(march), (5, 0), "{backend}: kept anew");
+
+        // A day the statistics kept themselves is no longer due.
+        push(&[visit(6, "v-6", "2025-03-04 15:00")]);
+        assert_eq!(
+            figures(march),
+            (6, 2),
+            "{backend}: 03-04 added up by the call"
+        );
+        assert_eq!(
+            s.keep_due_days(&cal).unwrap(),
+            0,
+            "{backend}: kept by the call"
+        );
+    }
+}

@@ -351,6 +351,12 @@ pub trait Storage: Send + Sync + 'static {
         today: chrono::NaiveDate,
         cal: &xinfang_core::calendar::HolidayCalendar,
     ) -> Result<xinfang_core::tally::Figures>;
+    /// Adds up and keeps the figures of the newest days due — days a write touched since they
+    /// were kept, at most a month of them — in one transaction; returns how many are no longer
+    /// due (0: none was). The server calls it in the background until it returns 0
+    /// ([`crate::stats::keep_due_days`]), so the administrator's [`Storage::statistics`] find
+    /// the days kept and pushes wait at most a month's adding up for the store.
+    fn keep_due_days(&self, cal: &xinfang_core::calendar::HolidayCalendar) -> Result<usize>;
     /// The publicity activities (法治宣传活动) the halls synced, held in the period and of the
     /// campaign when one is given (`Some("")`: of none), each with its hall; in (day, hall)
     /// order, deleted ones left out.

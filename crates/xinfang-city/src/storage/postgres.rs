@@ -77,6 +77,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         7,
         include_str!("../../migrations/postgres/0007_stats_days.sql"),
     ),
+    (
+        8,
+        include_str!("../../migrations/postgres/0008_stats_days_due.sql"),
+    ),
 ];
 
 /// The channel instances announce stored changes on (`NOTIFY`), for the desks listening to
@@ -1677,6 +1681,22 @@ impl StatsSource for PgTx<'_> {
                 &evaluated_until,
             ],
         )?;
+        self.clear_due(day, day)
+    }
+
+    fn due_days(&mut self, limit: usize) -> Result<Vec<String>> {
+        let rows = self.query(
+            "SELECT DISTINCT day FROM stats_days_due ORDER BY day DESC LIMIT $1",
+            &[&(limit as i64)],
+        )?;
+        rows.iter().map(|r| PgTx::get(r, 0)).collect()
+    }
+
+    fn clear_due(&mut self, from: &str, to: &str) -> Result<()> {
+        self.exec(
+            "DELETE FROM stats_days_due WHERE day BETWEEN $1 AND $2",
+            &[&from as &(dyn ToSql + Sync), &to],
+        )?;
         Ok(())
     }
 }
@@ -2335,6 +2355,11 @@ impl Storage for PgStorage {
             keep(t, &f.fresh)?;
             Ok(f.figures)
         })
+    }
+
+    fn keep_due_days(&self, cal: &HolidayCalendar) -> Result<usize> {
+        // Under the city's write lock, as the statistics keep their days.
+        self.write_with(|t| super::stats_feed::keep_due(t, cal))
     }
 
     fn publicity_activities(

@@ -139,6 +139,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0013_admin_console.sql")),
         M::up(include_str!("../../migrations/0014_rate_buckets.sql")),
         M::up(include_str!("../../migrations/0015_stats_days.sql")),
+        M::up(include_str!("../../migrations/0016_stats_days_due.sql")),
     ])
 }
 
@@ -2075,6 +2076,14 @@ impl Storage for SqliteStorage {
         conn.execute_batch("COMMIT")?;
         result
     }
+
+    fn keep_due_days(&self, cal: &HolidayCalendar) -> Result<usize> {
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction()?;
+        let n = super::stats_feed::keep_due(&mut stats_rows::Source(&tx), cal)?;
+        tx.commit()?;
+        Ok(n)
+    }
 }
 
 /// The city's row source for the one statistics function: the SQL that selects a period's rows
@@ -2238,6 +2247,21 @@ pub(crate) mod stats_rows {
                      VALUES (?1, ?2, ?3, ?4)",
                 )?
                 .execute(rusqlite::params![day, format, figures, evaluated_until])?;
+            self.clear_due(day, day)
+        }
+
+        fn due_days(&mut self, limit: usize) -> Result<Vec<String>> {
+            let mut stmt = self.0.prepare_cached(
+                "SELECT DISTINCT day FROM stats_days_due ORDER BY day DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit as i64], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        }
+
+        fn clear_due(&mut self, from: &str, to: &str) -> Result<()> {
+            self.0
+                .prepare_cached("DELETE FROM stats_days_due WHERE day BETWEEN ?1 AND ?2")?
+                .execute([from, to])?;
             Ok(())
         }
     }
@@ -2246,6 +2270,31 @@ pub(crate) mod stats_rows {
     mod tests {
         use super::*;
         use rusqlite::params;
+
+        /// A city upgraded with history in it: the days of its rows not kept become due, so the
+        /// keeper adds them up after the upgrade; kept ones do not.
+        #[test]
+        fn an_upgraded_city_has_its_days_not_kept_due() {
+            let mut conn = Connection::open_in_memory().unwrap();
+            let m = super::super::migrations();
+            m.to_version(&mut conn, 15).unwrap();
+            conn.execute_batch(
+                "INSERT INTO records(entity, entity_id, hall_code, data, versions, base_hlc, base_device)
+                 VALUES ('visit', 'v-1', '140521', '{\"visited_at\":\"2025-03-03 09:00\"}', '{}', 1, 'd'),
+                        ('visit', 'v-2', '140522', '{\"visited_at\":\"2025-03-04 09:00\"}', '{}', 1, 'd');
+                 INSERT INTO stats_days(day, format, figures) VALUES ('2025-03-04', 1, '{}');",
+            )
+            .unwrap();
+            m.to_latest(&mut conn).unwrap();
+            let due: Vec<(String, String)> = conn
+                .prepare("SELECT day, hall_code FROM stats_days_due")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert_eq!(due, [("2025-03-03".to_owned(), "140521".to_owned())]);
+        }
 
         /// Every statistics query of the city reads through an index on the period (or on the
         /// open limits), never a scan of `records`.

@@ -93,7 +93,7 @@ pub trait StatsSource {
         format: i64,
     ) -> Result<Vec<(String, String, Option<String>)>>;
 
-    /// Keeps a day's figures, replacing any kept before.
+    /// Keeps a day's figures, replacing any kept before; the day is no longer due.
     fn keep_day(
         &mut self,
         day: &str,
@@ -101,6 +101,13 @@ pub trait StatsSource {
         figures: &str,
         evaluated_until: Option<&str>,
     ) -> Result<()>;
+
+    /// The newest `limit` days due (`stats_days_due`: a row of theirs was written since their
+    /// figures were kept, or they never were), newest first.
+    fn due_days(&mut self, limit: usize) -> Result<Vec<String>>;
+
+    /// The days `from..=to` are no longer due.
+    fn clear_due(&mut self, from: &str, to: &str) -> Result<()>;
 }
 
 /// The format of the figures kept in `stats_days`: raise it when [`Figures`] changes shape, so
@@ -314,6 +321,26 @@ impl<'c> DayRows<'c> for CityRows<'_> {
     }
 }
 
+/// The figures kept for the days of `period`.
+fn kept_days(src: &mut dyn StatsSource, period: Period) -> Result<BTreeMap<NaiveDate, KeptDay>> {
+    let (from, to) = (period.from.to_string(), period.to.to_string());
+    let mut kept = BTreeMap::new();
+    for (d, json, until) in src.kept_days(&from, &to, FORMAT)? {
+        // Figures that do not read are added up again, like a day never kept.
+        if let (Some(d), Ok(figures)) = (day(&d), serde_json::from_str::<Figures>(&json)) {
+            let evaluated_until = opt_day(until);
+            kept.insert(
+                d,
+                KeptDay {
+                    figures,
+                    evaluated_until,
+                },
+            );
+        }
+    }
+    Ok(kept)
+}
+
 /// The figures of a period and the days added up for them from their rows, to keep.
 pub struct PeriodFigures {
     pub figures: Figures,
@@ -331,21 +358,7 @@ pub fn figures(
     cal: &HolidayCalendar,
     only_kept: bool,
 ) -> Result<Option<PeriodFigures>> {
-    let (from, to) = (period.from.to_string(), period.to.to_string());
-    let mut kept = BTreeMap::new();
-    for (d, json, until) in src.kept_days(&from, &to, FORMAT)? {
-        // Figures that do not read are added up again, like a day never kept.
-        if let (Some(d), Ok(figures)) = (day(&d), serde_json::from_str::<Figures>(&json)) {
-            let evaluated_until = opt_day(until);
-            kept.insert(
-                d,
-                KeptDay {
-                    figures,
-                    evaluated_until,
-                },
-            );
-        }
-    }
+    let kept = kept_days(src, period)?;
     let days = period.from.iter_days().take_while(|d| *d <= period.to);
     if only_kept && days.count() != kept.len() {
         return Ok(None);
@@ -370,4 +383,50 @@ pub fn keep(src: &mut dyn StatsSource, fresh: &[(NaiveDate, KeptDay)]) -> Result
         src.keep_day(&d.to_string(), FORMAT, &json, until.as_deref())?;
     }
     Ok(())
+}
+
+/// The most days [`keep_due`] adds up at once: a month, one run of
+/// [`xinfang_core::kept_days::add_days`], so a push waits no longer than that for the store.
+const DUE_RUN_DAYS: i64 = 31;
+
+/// Adds up and keeps the newest days due, those of at most a month ([`DUE_RUN_DAYS`]) ending
+/// with the newest: what the server does in the background after pushes, so that the
+/// administrator's statistics find their days kept. Returns how many days are no longer due
+/// (0: none was).
+pub fn keep_due(src: &mut dyn StatsSource, cal: &HolidayCalendar) -> Result<usize> {
+    let due = src.due_days(DUE_RUN_DAYS as usize)?;
+    let mut days = Vec::new();
+    for d in &due {
+        match d.parse::<NaiveDate>() {
+            Ok(d) => days.push(d),
+            // A desk's malformed date: no day to add up.
+            Err(_) => src.clear_due(d, d)?,
+        }
+    }
+    let Some(&to) = days.first() else {
+        return Ok(due.len());
+    };
+    let from = days
+        .iter()
+        .copied()
+        .take_while(|d| (to - *d).num_days() < DUE_RUN_DAYS)
+        .last()
+        .unwrap_or(to);
+    let period = Period { from, to };
+    let kept = kept_days(src, period)?;
+    // Only the days added up are wanted, not the period's sum: no kept day is read again for
+    // evaluations after the day the sum is taken.
+    let mut sum = StatsAccumulator::new(period, to, cal).finish();
+    let fresh = add_days(
+        &mut CityRows(src),
+        period,
+        NaiveDate::MAX,
+        cal,
+        &kept,
+        &mut sum,
+    )?;
+    keep(src, &fresh)?;
+    src.clear_due(&from.to_string(), &to.to_string())?;
+    let malformed = due.len() - days.len();
+    Ok(days.iter().filter(|d| **d >= from).count() + malformed)
 }
