@@ -266,11 +266,14 @@ pub fn load(
 }
 
 /// Adds up the days due (a push wrote one of their rows since their figures were kept) until
-/// none is, or `stop` is set: a month of days per transaction, so pushes go on in between.
+/// none is, or `stop` is set: a month of days per transaction, with `pause` between them so
+/// pushes waiting for the store go first (a lock released and taken again at once by the
+/// same thread starves its waiters: a request waited the whole 6 s of three years' days).
 /// Returns how many days were kept.
 pub fn keep_due_days(
     storage: &dyn Storage,
     stop: &std::sync::atomic::AtomicBool,
+    pause: std::time::Duration,
 ) -> Result<usize, StorageError> {
     let cal = HolidayCalendar::bundled();
     let mut kept = 0;
@@ -279,9 +282,16 @@ pub fn keep_due_days(
             0 => break,
             n => kept += n,
         }
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
     }
     Ok(kept)
 }
+
+/// Between two months the keeper adds up: long enough for a push waiting for the store to take
+/// it, short against a month's adding up (≈ 0.2 s at 300,000 visits).
+const PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The server's keeper of figures: every `every`, adds up the days due ([`keep_due_days`]),
 /// so that an administrator's statistics after a hall's sync read kept days, not rows, and do
@@ -292,7 +302,7 @@ pub fn run_keeper(
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) {
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        match keep_due_days(storage.as_ref(), &stop) {
+        match keep_due_days(storage.as_ref(), &stop, PAUSE) {
             Ok(0) => {}
             Ok(days) => tracing::info!(days, "statistics: figures of the days pushed kept"),
             Err(e) => {

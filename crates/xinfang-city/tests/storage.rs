@@ -835,7 +835,8 @@ fn the_days_pushes_write_are_kept_in_the_background() {
         )]);
         let stop = AtomicBool::new(false);
         assert_eq!(
-            xinfang_city::stats::keep_due_days(s.as_ref(), &stop).unwrap(),
+            xinfang_city::stats::keep_due_days(s.as_ref(), &stop, std::time::Duration::ZERO)
+                .unwrap(),
             1,
             "{backend}: the edited visit's day only"
         );
@@ -853,5 +854,69 @@ fn the_days_pushes_write_are_kept_in_the_background() {
             0,
             "{backend}: kept by the call"
         );
+    }
+}
+
+/// The administrator's counts per hall are kept as pushes write (migration 0017; PostgreSQL
+/// 0009), not counted at each call: visits, people and matters not deleted, and changes, each
+/// hall its own.
+#[test]
+fn the_halls_counts_follow_pushes_and_deletions() {
+    use serde_json::json;
+    use xinfang_sync::Op::{Delete, Insert, Update};
+    for (backend, s, dev, _dir) in backends() {
+        let other = enrol_as(
+            s.as_ref(),
+            "DDDD-EEEE-FFFF",
+            "dev-00000002",
+            "140522",
+            "二号机",
+            "xft_other",
+        );
+        let push = |dev: &Device, batch: &[xinfang_sync::Change]| {
+            let resp =
+                protocol::push(s.as_ref(), dev, batch, xinfang_sync::hlc::wall_ms()).unwrap();
+            assert!(resp.set_aside.is_empty(), "{backend}: {:?}", resp.set_aside);
+        };
+        // (visitors, visits, matters, changes) of a hall.
+        let counts = |hall: &str| {
+            let c = protocol::city_counts(s.as_ref()).unwrap();
+            let h = c.halls.iter().find(|h| h.hall_code == hall).unwrap();
+            (h.visitors, h.visits, h.matters, h.changes)
+        };
+        let at = json!({ "visited_at": "2025-03-03 09:10" });
+        push(
+            &dev,
+            &[
+                change(1, "visitor", "p-1", Insert, json!({ "name": "张三" })),
+                change(2, "visit", "v-1", Insert, at.clone()),
+                change(3, "visit", "v-2", Insert, at.clone()),
+                change(
+                    4,
+                    "matter",
+                    "m-1",
+                    Insert,
+                    json!({ "received_on": "2025-03-03" }),
+                ),
+            ],
+        );
+        push(&other, &[change(1, "visit", "v-9", Insert, at.clone())]);
+        assert_eq!(counts("140521"), (1, 2, 1, 4), "{backend}");
+        assert_eq!(counts("140522"), (0, 1, 0, 1), "{backend}: its own");
+
+        let edit = change(6, "visit", "v-1", Update, json!({ "head_count": 2 }));
+        push(
+            &dev,
+            &[change(5, "visit", "v-2", Delete, json!({})), edit.clone()],
+        );
+        assert_eq!(
+            counts("140521"),
+            (1, 1, 1, 6),
+            "{backend}: a deleted visit no longer counts, an edited one still does"
+        );
+        // The same changes again (a desk that did not hear the answer): nothing more.
+        push(&dev, &[edit]);
+        assert_eq!(counts("140521"), (1, 1, 1, 6), "{backend}: a push repeated");
+        assert_eq!(counts("140522"), (0, 1, 0, 1), "{backend}: untouched");
     }
 }

@@ -81,6 +81,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         8,
         include_str!("../../migrations/postgres/0008_stats_days_due.sql"),
     ),
+    (
+        9,
+        include_str!("../../migrations/postgres/0009_hall_counts.sql"),
+    ),
 ];
 
 /// The channel instances announce stored changes on (`NOTIFY`), for the desks listening to
@@ -1197,22 +1201,21 @@ impl Tx for PgTx<'_> {
     }
 
     fn hall_counts(&mut self) -> Result<Vec<HallCounts>> {
-        // One statement: every hall with its counts, each count through its own index.
+        // One statement: every hall with its counts, kept by migration 0009's triggers
+        // (counting the records and changes at every call read them all).
         self.query(
             "SELECT h.code, h.name,
                coalesce(r.visitors, 0), coalesce(r.visits, 0), coalesce(r.matters, 0),
-               coalesce(d.n, 0), coalesce(c.n, 0)
+               coalesce(d.n, 0), coalesce(r.changes, 0)
              FROM halls h
              LEFT JOIN (SELECT hall_code,
-                          count(*) FILTER (WHERE entity = 'visitor') AS visitors,
-                          count(*) FILTER (WHERE entity = 'visit') AS visits,
-                          count(*) FILTER (WHERE entity = 'matter') AS matters
-                        FROM records WHERE deleted_hlc IS NULL AND entity IN ('visitor', 'visit', 'matter')
-                        GROUP BY hall_code) r ON r.hall_code = h.code
+                          sum(n) FILTER (WHERE what = 'visitor')::int8 AS visitors,
+                          sum(n) FILTER (WHERE what = 'visit')::int8 AS visits,
+                          sum(n) FILTER (WHERE what = 'matter')::int8 AS matters,
+                          sum(n) FILTER (WHERE what = 'change')::int8 AS changes
+                        FROM hall_counts GROUP BY hall_code) r ON r.hall_code = h.code
              LEFT JOIN (SELECT hall_code, count(*) AS n FROM devices WHERE revoked_at IS NULL
                         GROUP BY hall_code) d ON d.hall_code = h.code
-             LEFT JOIN (SELECT hall_code, count(*) AS n FROM changes GROUP BY hall_code) c
-               ON c.hall_code = h.code
              ORDER BY h.code COLLATE \"C\"",
             &[],
         )?

@@ -140,6 +140,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0014_rate_buckets.sql")),
         M::up(include_str!("../../migrations/0015_stats_days.sql")),
         M::up(include_str!("../../migrations/0016_stats_days_due.sql")),
+        M::up(include_str!("../../migrations/0017_hall_counts.sql")),
     ])
 }
 
@@ -1042,20 +1043,21 @@ impl Tx for SqliteTx<'_> {
         )?
         .into_iter()
         .collect();
-        let by_entity: Vec<(String, String, i64)> = rows(
+        // Kept by migration 0017's triggers: counting the records and changes at every call
+        // read them all.
+        let counts: Vec<(String, String, i64)> = rows(
             self.conn,
-            "SELECT hall_code, entity, count(*) FROM records
-             WHERE deleted_hlc IS NULL AND entity IN ('visitor', 'visit', 'matter')
-             GROUP BY hall_code, entity",
+            "SELECT hall_code, what, n FROM hall_counts",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        for (hall, entity, n) in by_entity {
+        for (hall, what, n) in counts {
             if let Some(h) = halls.get_mut(&hall) {
-                match entity.as_str() {
+                match what.as_str() {
                     "visitor" => h.visitors = n,
                     "visit" => h.visits = n,
-                    _ => h.matters = n,
+                    "matter" => h.matters = n,
+                    _ => h.changes = n,
                 }
             }
         }
@@ -1068,17 +1070,6 @@ impl Tx for SqliteTx<'_> {
         for (hall, n) in devices {
             if let Some(h) = halls.get_mut(&hall) {
                 h.devices = n;
-            }
-        }
-        let changes: Vec<(String, i64)> = rows(
-            self.conn,
-            "SELECT hall_code, count(*) FROM changes GROUP BY hall_code",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        for (hall, n) in changes {
-            if let Some(h) = halls.get_mut(&hall) {
-                h.changes = n;
             }
         }
         Ok(halls.into_values().collect())
