@@ -266,43 +266,110 @@ pub fn load(
 }
 
 /// Adds up the days due (a push wrote one of their rows since their figures were kept) until
-/// none is, or `stop` is set: a month of days per transaction, with `pause` between them so
-/// pushes waiting for the store go first (a lock released and taken again at once by the
-/// same thread starves its waiters: a request waited the whole 6 s of three years' days).
-/// Returns how many days were kept.
+/// none is, or `go_on` (asked between two months) says to stop: a month of days per
+/// transaction, so pushes go on in between. Returns how many days were kept.
 pub fn keep_due_days(
     storage: &dyn Storage,
-    stop: &std::sync::atomic::AtomicBool,
-    pause: std::time::Duration,
+    go_on: &mut dyn FnMut() -> bool,
 ) -> Result<usize, StorageError> {
     let cal = HolidayCalendar::bundled();
     let mut kept = 0;
-    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+    loop {
         match storage.keep_due_days(&cal)? {
             0 => break,
             n => kept += n,
         }
-        if !pause.is_zero() {
-            std::thread::sleep(pause);
+        if !go_on() {
+            break;
         }
     }
     Ok(kept)
 }
 
-/// Between two months the keeper adds up: long enough for a push waiting for the store to take
-/// it, short against a month's adding up (≈ 0.2 s at 300,000 visits).
+/// Between two months the keeper adds up: a push waiting for the store takes it meanwhile (a
+/// lock released and taken again at once by the same thread starves its waiters: a request
+/// waited the whole 6 s of three years' days). Short against a month's adding up (≈ 0.2 s at
+/// 300,000 visits).
 const PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Turns a busy city's keeper waits for a quiet one, at most; then it adds up at most
+/// [`BUSY_MONTHS`] anyway.
+const BUSY_TURNS: u32 = 10;
+const BUSY_MONTHS: u32 = 12;
+
+/// What the keeper does at a turn.
+#[derive(Debug, PartialEq, Eq)]
+enum Turn {
+    /// Pushes came since the last turn: wait for a quiet one.
+    Wait,
+    /// None came: add up every day due, stopping if a push comes.
+    Quiet,
+    /// Pushes came at every one of [`BUSY_TURNS`] turns: add up [`BUSY_MONTHS`] anyway.
+    Busy,
+}
+
+/// The keeper's turns: the server sequence seen at the last one, and how many it waited.
+#[derive(Default)]
+struct Turns {
+    seen: Option<i64>,
+    waited: u32,
+}
+
+impl Turns {
+    fn next(&mut self, seq: i64) -> Turn {
+        let pushed = self.seen.replace(seq).is_some_and(|s| s != seq);
+        if !pushed {
+            self.waited = 0;
+            Turn::Quiet
+        } else if self.waited < BUSY_TURNS {
+            self.waited += 1;
+            Turn::Wait
+        } else {
+            self.waited = 0;
+            Turn::Busy
+        }
+    }
+}
+
+/// The newest server sequence: it moves with every push.
+fn last_change(storage: &dyn Storage) -> Result<i64, StorageError> {
+    let mut seq = 0;
+    storage.read(&mut |tx| {
+        seq = tx.max_server_seq()?;
+        Ok(crate::storage::Done::Commit)
+    })?;
+    Ok(seq)
+}
 
 /// The server's keeper of figures: every `every`, adds up the days due ([`keep_due_days`]),
 /// so that an administrator's statistics after a hall's sync read kept days, not rows, and do
-/// not hold the store meanwhile. Runs until `stop`.
+/// not hold the store meanwhile. While pushes arrive (a hall sending its history drops the same
+/// days again and again) it waits for a quiet turn, and stops a pass when a push comes; a city
+/// never quiet gets [`BUSY_MONTHS`] added up every [`BUSY_TURNS`] turns. Runs until `stop`.
 pub fn run_keeper(
     storage: std::sync::Arc<dyn Storage>,
     every: std::time::Duration,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) {
-    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        match keep_due_days(storage.as_ref(), &stop, PAUSE) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let storage = storage.as_ref();
+    let mut turns = Turns::default();
+    while !stop.load(Relaxed) {
+        let pass = last_change(storage).and_then(|seq| {
+            let busy = match turns.next(seq) {
+                Turn::Wait => return Ok(0),
+                Turn::Quiet => false,
+                Turn::Busy => true,
+            };
+            let mut months = 1;
+            keep_due_days(storage, &mut || {
+                std::thread::sleep(PAUSE);
+                months += 1;
+                let quiet = last_change(storage).is_ok_and(|now| now == seq);
+                !stop.load(Relaxed) && if busy { months <= BUSY_MONTHS } else { quiet }
+            })
+        });
+        match pass {
             Ok(0) => {}
             Ok(days) => tracing::info!(days, "statistics: figures of the days pushed kept"),
             Err(e) => {
@@ -310,5 +377,26 @@ pub fn run_keeper(
             }
         }
         std::thread::sleep(every);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_keeper_waits_for_a_quiet_turn_but_not_for_ever() {
+        let mut t = Turns::default();
+        assert_eq!(t.next(5), Turn::Quiet, "the first turn, at start");
+        assert_eq!(t.next(5), Turn::Quiet, "no push since");
+        assert_eq!(t.next(9), Turn::Wait, "pushes came");
+        assert_eq!(t.next(9), Turn::Quiet, "quiet again");
+        let mut seq = 9;
+        for _ in 0..BUSY_TURNS {
+            seq += 1;
+            assert_eq!(t.next(seq), Turn::Wait);
+        }
+        assert_eq!(t.next(seq + 1), Turn::Busy, "pushes at every turn");
+        assert_eq!(t.next(seq + 2), Turn::Wait, "then waits again");
     }
 }
