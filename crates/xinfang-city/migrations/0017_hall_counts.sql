@@ -8,20 +8,32 @@ CREATE TABLE hall_counts (
     PRIMARY KEY (hall_code, what)
 ) STRICT, WITHOUT ROWID;
 
-INSERT INTO hall_counts(hall_code, what, n)
-SELECT hall_code, entity, count(*) FROM records
- WHERE deleted_hlc IS NULL AND entity IN ('visitor', 'visit', 'matter')
- GROUP BY hall_code, entity;
-INSERT INTO hall_counts(hall_code, what, n)
-SELECT hall_code, 'change', count(*) FROM changes GROUP BY hall_code;
-
--- "Add d to a hall's count": one verb for the triggers below. Not an upsert: in a trigger, the
--- conflict clause of the statement that fired it wins.
-CREATE VIEW hall_counts_add(hall_code, what, d) AS SELECT hall_code, what, n FROM hall_counts WHERE 0;
-CREATE TRIGGER hall_counts_add INSTEAD OF INSERT ON hall_counts_add WHEN NEW.d <> 0 BEGIN
+-- Every hall has its four counts from the start, so the triggers below only add to them. Not
+-- `OR IGNORE`: in a trigger, the conflict clause of the statement that fired it wins.
+CREATE TRIGGER hall_counts_hall AFTER INSERT ON halls BEGIN
     INSERT INTO hall_counts(hall_code, what, n)
-    SELECT NEW.hall_code, NEW.what, 0
-     WHERE NOT EXISTS (SELECT 1 FROM hall_counts WHERE hall_code = NEW.hall_code AND what = NEW.what);
+    SELECT NEW.code, w.what, 0
+      FROM (SELECT 'visitor' AS what UNION ALL SELECT 'visit' UNION ALL SELECT 'matter'
+            UNION ALL SELECT 'change') w
+     WHERE NOT EXISTS (SELECT 1 FROM hall_counts WHERE hall_code = NEW.code);
+END;
+INSERT INTO hall_counts(hall_code, what, n)
+SELECT h.code, w.what, 0
+  FROM halls h,
+       (SELECT 'visitor' AS what UNION ALL SELECT 'visit' UNION ALL SELECT 'matter'
+        UNION ALL SELECT 'change') w;
+UPDATE hall_counts SET n = g.n
+  FROM (SELECT hall_code, entity AS what, count(*) AS n FROM records
+         WHERE deleted_hlc IS NULL AND entity IN ('visitor', 'visit', 'matter')
+         GROUP BY hall_code, entity
+        UNION ALL
+        SELECT hall_code, 'change', count(*) FROM changes GROUP BY hall_code) g
+ WHERE g.hall_code = hall_counts.hall_code AND g.what = hall_counts.what;
+
+-- "Add d to a hall's count", for the triggers below: one UPDATE per change pushed, the
+-- hall's row already there. (Records of a hall not in `halls` are not listed, so not counted.)
+CREATE VIEW hall_counts_add(hall_code, what, d) AS SELECT hall_code, what, n FROM hall_counts WHERE 0;
+CREATE TRIGGER hall_counts_add INSTEAD OF INSERT ON hall_counts_add BEGIN
     UPDATE hall_counts SET n = n + NEW.d WHERE hall_code = NEW.hall_code AND what = NEW.what;
 END;
 
@@ -40,9 +52,10 @@ CREATE TRIGGER hall_counts_record_delete AFTER DELETE ON records
 WHEN OLD.entity IN ('visitor', 'visit', 'matter') AND OLD.deleted_hlc IS NULL BEGIN
     INSERT INTO hall_counts_add VALUES (OLD.hall_code, OLD.entity, -1);
 END;
+-- Changes, the most frequent write: the UPDATE itself, without the view.
 CREATE TRIGGER hall_counts_change_insert AFTER INSERT ON changes BEGIN
-    INSERT INTO hall_counts_add VALUES (NEW.hall_code, 'change', 1);
+    UPDATE hall_counts SET n = n + 1 WHERE hall_code = NEW.hall_code AND what = 'change';
 END;
 CREATE TRIGGER hall_counts_change_delete AFTER DELETE ON changes BEGIN
-    INSERT INTO hall_counts_add VALUES (OLD.hall_code, 'change', -1);
+    UPDATE hall_counts SET n = n - 1 WHERE hall_code = OLD.hall_code AND what = 'change';
 END;

@@ -2263,9 +2263,10 @@ pub(crate) mod stats_rows {
         use rusqlite::params;
 
         /// A city upgraded with history in it: the days of its rows not kept become due, so the
-        /// keeper adds them up after the upgrade; kept ones do not.
+        /// keeper adds them up after the upgrade (kept ones do not), and each hall's records are
+        /// counted.
         #[test]
-        fn an_upgraded_city_has_its_days_not_kept_due() {
+        fn an_upgraded_city_has_its_days_not_kept_due_and_its_halls_counted() {
             let mut conn = Connection::open_in_memory().unwrap();
             let m = super::super::migrations();
             m.to_version(&mut conn, 15).unwrap();
@@ -2273,10 +2274,20 @@ pub(crate) mod stats_rows {
                 "INSERT INTO records(entity, entity_id, hall_code, data, versions, base_hlc, base_device)
                  VALUES ('visit', 'v-1', '140521', '{\"visited_at\":\"2025-03-03 09:00\"}', '{}', 1, 'd'),
                         ('visit', 'v-2', '140522', '{\"visited_at\":\"2025-03-04 09:00\"}', '{}', 1, 'd');
-                 INSERT INTO stats_days(day, format, figures) VALUES ('2025-03-04', 1, '{}');",
+                 INSERT INTO stats_days(day, format, figures) VALUES ('2025-03-04', 1, '{}');
+                 INSERT INTO halls(code, name, created_at) VALUES ('140521', '沁水县', ''), ('140522', '阳城县', '');",
             )
             .unwrap();
             m.to_latest(&mut conn).unwrap();
+            // And its halls' counts (migration 0017) are counted once.
+            let visits: Vec<(String, i64)> = conn
+                .prepare("SELECT hall_code, n FROM hall_counts WHERE what = 'visit' ORDER BY 1")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert_eq!(visits, [("140521".to_owned(), 1), ("140522".to_owned(), 1)]);
             let due: Vec<(String, String)> = conn
                 .prepare("SELECT day, hall_code FROM stats_days_due")
                 .unwrap()
