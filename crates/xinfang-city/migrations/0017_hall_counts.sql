@@ -30,29 +30,23 @@ UPDATE hall_counts SET n = g.n
         SELECT hall_code, 'change', count(*) FROM changes GROUP BY hall_code) g
  WHERE g.hall_code = hall_counts.hall_code AND g.what = hall_counts.what;
 
--- "Add d to a hall's count", for the triggers below: one UPDATE per change pushed, the
--- hall's row already there. (Records of a hall not in `halls` are not listed, so not counted.)
-CREATE VIEW hall_counts_add(hall_code, what, d) AS SELECT hall_code, what, n FROM hall_counts WHERE 0;
-CREATE TRIGGER hall_counts_add INSTEAD OF INSERT ON hall_counts_add BEGIN
-    UPDATE hall_counts SET n = n + NEW.d WHERE hall_code = NEW.hall_code AND what = NEW.what;
-END;
-
+-- Each trigger adds to its hall's count with one UPDATE, the hall's row already there.
+-- (Records of a hall not in `halls` are not listed, so not counted.)
 CREATE TRIGGER hall_counts_record_insert AFTER INSERT ON records
 WHEN NEW.entity IN ('visitor', 'visit', 'matter') AND NEW.deleted_hlc IS NULL BEGIN
-    INSERT INTO hall_counts_add VALUES (NEW.hall_code, NEW.entity, 1);
+    UPDATE hall_counts SET n = n + 1 WHERE hall_code = NEW.hall_code AND what = NEW.entity;
 END;
 -- A record deleted (softly) or brought back; a record never moves to another hall or entity.
 CREATE TRIGGER hall_counts_record_update AFTER UPDATE OF deleted_hlc ON records
 WHEN NEW.entity IN ('visitor', 'visit', 'matter')
  AND (OLD.deleted_hlc IS NULL) <> (NEW.deleted_hlc IS NULL) BEGIN
-    INSERT INTO hall_counts_add
-    VALUES (NEW.hall_code, NEW.entity, CASE WHEN NEW.deleted_hlc IS NULL THEN 1 ELSE -1 END);
+    UPDATE hall_counts SET n = n + CASE WHEN NEW.deleted_hlc IS NULL THEN 1 ELSE -1 END
+     WHERE hall_code = NEW.hall_code AND what = NEW.entity;
 END;
 CREATE TRIGGER hall_counts_record_delete AFTER DELETE ON records
 WHEN OLD.entity IN ('visitor', 'visit', 'matter') AND OLD.deleted_hlc IS NULL BEGIN
-    INSERT INTO hall_counts_add VALUES (OLD.hall_code, OLD.entity, -1);
+    UPDATE hall_counts SET n = n - 1 WHERE hall_code = OLD.hall_code AND what = OLD.entity;
 END;
--- Changes, the most frequent write: the UPDATE itself, without the view.
 CREATE TRIGGER hall_counts_change_insert AFTER INSERT ON changes BEGIN
     UPDATE hall_counts SET n = n + 1 WHERE hall_code = NEW.hall_code AND what = 'change';
 END;

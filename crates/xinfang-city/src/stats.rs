@@ -365,8 +365,12 @@ pub fn run_keeper(
             keep_due_days(storage, &mut || {
                 std::thread::sleep(PAUSE);
                 months += 1;
-                let quiet = last_change(storage).is_ok_and(|now| now == seq);
-                !stop.load(Relaxed) && if busy { months <= BUSY_MONTHS } else { quiet }
+                !stop.load(Relaxed)
+                    && if busy {
+                        months <= BUSY_MONTHS
+                    } else {
+                        last_change(storage).is_ok_and(|now| now == seq)
+                    }
             })
         });
         match pass {
