@@ -5,6 +5,8 @@
 //! (SQLite WAL: the app's connection keeps answering the clerk during the network round trip).
 //! It syncs only while a staff member is logged in: nothing is opened without a login. The
 //! outcome lands in [`AppState::sync`], which the status bar reads through `sync_status`.
+//! After each sync the same connection adds up the statistics' days it dropped
+//! (`xinfang_app::stats::keep_figures`), a bounded number of months per turn.
 //!
 //! Live inside the hall (docs/sync.md "Live notifications"): a thread listens to the enrolled
 //! server's notifications (`xinfang_app::live`) and wakes the loop on each; after a sync that
@@ -17,6 +19,7 @@ use std::time::Duration;
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::Notify;
 use xinfang_app::api::{AppState, SyncStatus};
+use xinfang_app::stats::{KEEP_MONTHS_PER_TURN, keep_figures};
 use xinfang_app::sync::attempt_counted;
 use xinfang_store::Store;
 
@@ -55,14 +58,33 @@ pub async fn run<F, P>(
     loop {
         let open = open.clone();
         let outcome = tauri::async_runtime::spawn_blocking(move || {
-            open().map(|r| r.map(|mut store| attempt_counted(&mut store)))
+            open().map(|r| {
+                r.map(|mut store| {
+                    let (s, n) = attempt_counted(&mut store);
+                    (s, n, store)
+                })
+            })
         })
         .await;
         match outcome {
-            Ok(Some(Ok((s, n)))) => {
+            Ok(Some(Ok((s, n, store)))) => {
                 *lock(&status) = s;
                 if n > 0 {
                     pulled(n);
+                }
+                // After the status is shown: the days the sync dropped are added up before the
+                // statistics screen asks for them (a bounded turn; the rest at the next).
+                let kept = tauri::async_runtime::spawn_blocking(move || {
+                    keep_figures(&store, KEEP_MONTHS_PER_TURN)
+                })
+                .await;
+                match kept {
+                    Ok(Ok(k)) if k.days > 0 => {
+                        tracing::info!(days = k.days, months_left = k.months_left, "figures kept");
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::warn!(error = %e.message, "figures not kept"),
+                    Err(e) => tracing::error!(error = %e, "keeping figures panicked"),
                 }
             }
             Ok(Some(Err(e))) => {

@@ -19,8 +19,8 @@ use xinfang_core::stats::{
 };
 use xinfang_print::report;
 use xinfang_store::{
-    Completeness, EvaluationRecord, LedgerConsultation, LedgerVisit, PublicityRecord, RateMatter,
-    Staff, Statistics, StatsQuery, Store,
+    Completeness, EvaluationRecord, FiguresKept, LedgerConsultation, LedgerVisit, PublicityRecord,
+    RateMatter, Staff, Statistics, StatsQuery, Store,
 };
 
 use crate::api::{AppState, Choice};
@@ -153,6 +153,20 @@ fn mask_confidential_visits(rows: &mut [LedgerVisit], full: bool) {
 pub fn statistics(store: &Store, me: &Staff, q: &StatsQuery) -> CmdResult<Statistics> {
     authorize(&me.roles, Action::ViewStatistics).map_err(CommandError::forbidden)?;
     Ok(store.statistics(q, &store.holiday_calendar())?)
+}
+
+/// Months of days the desk's keeper adds up in one turn of the background sync: the statistics
+/// screen opens on kept days after a hall's history arrived, and a turn does not hold the sync
+/// back for long (a month of 100,000 visitors' history: ≈ 0.5 s).
+pub const KEEP_MONTHS_PER_TURN: usize = 12;
+
+/// The desk's keeper of figures, after each sync: adds up the days whose kept figures a sync or
+/// a form dropped, newest month first, up to `max_months` months (see
+/// [`Store::keep_due_figures`]). Shows nothing and needs no role: it derives figures from the
+/// desk's own records, on the connection of the logged-in staff member's sync.
+pub fn keep_figures(store: &Store, max_months: usize) -> CmdResult<FiguresKept> {
+    let today = store.clock().today();
+    Ok(store.keep_due_figures(today, &store.holiday_calendar(), max_months)?)
 }
 
 /// The matters behind one rate (its denominator; `counted` marks the numerator).
@@ -603,6 +617,33 @@ mod tests {
         }
         drop(store);
         AppState::new(data, 15)
+    }
+
+    /// The keeper the desk runs after each sync, on the sync's own connection: it adds up the
+    /// days a sync dropped, a bounded number of months per turn, and the screen shows the same.
+    #[test]
+    fn the_keeper_after_a_sync_adds_up_the_dropped_days_in_bounded_turns() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = hall(dir.path());
+        state.login("boss", PW).unwrap();
+        // From the first visit on: the days before it have no rows, and are not the keeper's.
+        let before = state.statistics("2025-03-03", "2025-03-31", None).unwrap();
+        let store = state.sync_store().unwrap().unwrap();
+        store.forget_kept_figures().unwrap();
+        let first = keep_figures(&store, 2).unwrap();
+        assert!(first.days > 0 && first.months_left > 0, "{first:?}");
+        let rest = keep_figures(&store, usize::MAX).unwrap();
+        assert!(rest.days > 0 && rest.months_left == 0, "{rest:?}");
+        let kept = store.kept_figure_days().unwrap();
+        assert_eq!(kept, (first.days + rest.days) as u64);
+        assert_eq!(keep_figures(&store, usize::MAX).unwrap().days, 0);
+        let after = state.statistics("2025-03-03", "2025-03-31", None).unwrap();
+        assert_eq!(after.stats, before.stats);
+        assert_eq!(
+            store.kept_figure_days().unwrap(),
+            kept,
+            "nothing added up again"
+        );
     }
 
     #[test]

@@ -102,7 +102,7 @@ pub fn check(args: &Args) -> CmdResult {
     }
 }
 
-/// `xinfang sync [--json]`: one full sync.
+/// `xinfang sync [--json]`: one full sync, then the statistics' days it dropped added up.
 pub fn sync(args: &Args) -> CmdResult {
     let (mut store, _me) = crate::cli::login(args)?;
     sync_and_print(args, &mut store)
@@ -190,5 +190,10 @@ fn sync_and_print(args: &Args, store: &mut xinfang_store::Store) -> CmdResult {
         }
         text
     });
+    // The days the sync dropped are added up now, as the desk app does after each sync, so the
+    // next statistics read kept days. A failure here does not fail the sync.
+    if let Err(e) = xinfang_app::stats::keep_figures(store, usize::MAX) {
+        eprintln!("统计数字暂未汇总（下次查询统计时再汇总）：{}", e.message);
+    }
     Ok(())
 }

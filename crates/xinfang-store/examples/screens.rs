@@ -1,6 +1,8 @@
 //! Times the statistics of a month and a year, the due list, the backlog dashboard and today's
 //! list on a store, each a few times in one process, as the desk app calls them (the store
-//! opened once): `cargo run --release -p xinfang-store --example screens -- DIR USER PASSWORD`.
+//! opened once): `cargo run --release -p xinfang-store --example screens -- DIR USER PASSWORD
+//! [--forget | --keep]`. Both drop every kept day first, as a hall's first sync drops them;
+//! with `--keep` the desk's keeper adds them up again (timed) before the screens.
 //! The criterion bench (`benches/stats.rs`) also times bare SQLite; this is its quick form.
 
 use std::path::PathBuf;
@@ -33,6 +35,20 @@ fn main() {
         Period::new(day("2025-11-01"), day("2026-10-31")).unwrap(),
         today,
     );
+    let mode = args.next();
+    if matches!(mode.as_deref(), Some("--forget" | "--keep")) {
+        store.forget_kept_figures().unwrap();
+    }
+    if mode.as_deref() == Some("--keep") {
+        let at = Instant::now();
+        let kept = store.keep_due_figures(today, &cal, usize::MAX).unwrap();
+        println!(
+            "keeper: {} days in {:.0} ms (peak RSS {})",
+            kept.days,
+            at.elapsed().as_secs_f64() * 1e3,
+            peak_rss()
+        );
+    }
     let time = |name: &str, f: &dyn Fn()| {
         for _ in 0..3 {
             let at = Instant::now();

@@ -57,6 +57,7 @@ pub use desk::{
 };
 pub use drafts::{DRAFT_FORMS, DRAFT_MAX_BYTES, Draft, check_draft, check_draft_form};
 pub use error::{Result, StoreError};
+pub use figures::FiguresKept;
 pub use hall_settings::{HALL_PHONE, MEDIATION_COMMITTEE};
 pub use keys::{
     Credentials, DataKey, KEYSLOTS_FILE, KEYSLOTS_LOCK_FILE, KdfParams, RecoveryKey,

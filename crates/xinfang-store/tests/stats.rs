@@ -937,6 +937,78 @@ fn a_write_drops_only_its_days_kept_figures() {
     assert_eq!(h.store.kept_figure_days().unwrap(), 31);
 }
 
+/// The desk's keeper adds up the days a sync dropped before anyone asks: the newest month
+/// first, at most the months it is given per turn, only the days up to today and from the
+/// first day with rows, and nothing again once kept; the statistics then read kept days and
+/// count what they counted from the rows.
+#[test]
+fn the_keeper_adds_up_the_days_not_kept_newest_month_first() {
+    let mut h = hall();
+    let today = d("2025-06-30");
+    let whole = q("2025-03-03", "2025-06-30");
+    let from_rows = h.store.statistics(&whole, &cal()).unwrap();
+    h.store.forget_kept_figures().unwrap();
+
+    let turn = h.store.keep_due_figures(today, &cal(), 1).unwrap();
+    assert_eq!((turn.days, turn.months_left), (30, 3));
+    assert_eq!(h.store.kept_figure_days().unwrap(), 30);
+    let june = q("2025-06-01", "2025-06-30");
+    h.store.statistics(&june, &cal()).unwrap();
+    assert_eq!(h.store.kept_figure_days().unwrap(), 30, "June was kept");
+
+    // May (31), April (30) and March from the 3rd, the first visit (29).
+    let turn = h.store.keep_due_figures(today, &cal(), 12).unwrap();
+    assert_eq!((turn.days, turn.months_left), (90, 0));
+    assert_eq!(h.store.kept_figure_days().unwrap(), 120);
+    let turn = h.store.keep_due_figures(today, &cal(), 12).unwrap();
+    assert_eq!((turn.days, turn.months_left), (0, 0));
+
+    assert_eq!(h.store.statistics(&whole, &cal()).unwrap(), from_rows);
+    assert_eq!(
+        h.store.kept_figure_days().unwrap(),
+        120,
+        "the statistics added up no day"
+    );
+
+    // A visit registered on 10 May drops that day alone: the next turn adds it up again.
+    let clerk = h
+        .store
+        .list_staff()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.username == "clerk")
+        .unwrap();
+    register(
+        &mut h.store,
+        &clerk,
+        Visit {
+            at: "2025-05-10 09:00",
+            people: vec![person("钱九", &id("14052119920303077"))],
+            head_count: 1,
+            kind: "claim",
+            category: "城乡建设",
+            agency: "",
+        },
+    );
+    assert_eq!(h.store.kept_figure_days().unwrap(), 119);
+    let turn = h.store.keep_due_figures(today, &cal(), 12).unwrap();
+    assert_eq!((turn.days, turn.months_left), (1, 0));
+    let stats = h.store.statistics(&whole, &cal()).unwrap();
+    assert_eq!(stats.visits.visits, from_rows.visits.visits + 1);
+    h.store.forget_kept_figures().unwrap();
+    assert_eq!(h.store.statistics(&whole, &cal()).unwrap(), stats);
+}
+
+/// An empty store has nothing to keep.
+#[test]
+fn the_keeper_of_an_empty_store_keeps_nothing() {
+    let dir = TempDir::new().unwrap();
+    let store = Store::create_unencrypted(dir.path(), "140521").unwrap();
+    let turn = store.keep_due_figures(d("2025-06-30"), &cal(), 12).unwrap();
+    assert_eq!((turn.days, turn.months_left), (0, 0));
+    assert_eq!(store.kept_figure_days().unwrap(), 0);
+}
+
 /// `verify` checks what the triggers keep for the statistics and the due list: a limit whose
 /// matter's status it no longer carries, a visit's visitor missing from `visit_people`.
 #[test]

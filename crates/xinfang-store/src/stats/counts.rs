@@ -13,6 +13,7 @@ use xinfang_core::stats::{Disposition, Evaluation, Period};
 use xinfang_core::tally::StatsAccumulator;
 
 use super::{CompletenessCounts, Rates, StatsQuery};
+use crate::figures::FiguresKept;
 use crate::matters::category_name_in;
 use crate::{Result, Store, figures};
 
@@ -203,6 +204,18 @@ impl Store {
     pub fn forget_kept_figures(&self) -> Result<()> {
         self.conn.execute("DELETE FROM stats_days", [])?;
         Ok(())
+    }
+
+    /// Adds up and keeps the figures of the days up to `today` that have none kept, for every
+    /// hall together, newest month first, at most `max_months` months that need it (the desk's
+    /// keeper after a sync: see [`crate::figures::keep_due`]).
+    pub fn keep_due_figures(
+        &self,
+        today: NaiveDate,
+        cal: &HolidayCalendar,
+        max_months: usize,
+    ) -> Result<FiguresKept> {
+        figures::keep_due(&self.conn, today, cal, max_months)
     }
 
     /// How many (day, hall or every hall) figures are kept.
