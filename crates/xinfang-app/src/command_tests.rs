@@ -2258,9 +2258,16 @@ fn a_printed_notice_keeps_its_doc_number_and_a_reprint_reuses_it() {
         .record_matter_event(&matter, serde_json::json!({"kind": "accept", "at": today}))
         .unwrap();
     assert!(state.matter(&matter).unwrap().printed.is_empty());
-    state
+    let first = state
         .print_matter_notice(&matter, "acceptance", Some("沁信受[2026]12号"))
         .unwrap();
+    // On paper the notice leads back to its matter: its 事项编号 as the desk shows it.
+    let number = state.matter(&matter).unwrap().matter.number;
+    assert!(!number.is_empty());
+    assert!(
+        pdf_text(&first.path).contains(&format!("事项编号：{number}")),
+        "{number}"
+    );
     state
         .print_matter_notice(&matter, "acceptance", None)
         .unwrap();

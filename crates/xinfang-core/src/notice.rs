@@ -307,6 +307,10 @@ pub struct MatterFacts {
     pub category_name: String,
     /// Confirmed legal route, if any.
     pub legal_route: Option<String>,
+    /// 事项编号 as the desk shows it (`沁水-2026-11-B0017`), printed under the title so a notice
+    /// on paper leads back to its matter; empty when the matter has none.
+    #[serde(default)]
+    pub number: String,
 }
 
 fn not_ready(kind: NoticeKind, what: &str) -> FieldError {
@@ -376,6 +380,7 @@ pub fn matter_notice(
     let (bureau, hall_name) = hall_names(&facts.hall_code, reference.regions);
     let mut f = Map::new();
     f.insert("received_on_zh".into(), json!(date_zh(state.received_on)));
+    f.insert("matter_number".into(), json!(facts.number));
     f.insert("appeal".into(), json!(facts.appeal.trim()));
     f.insert("appeal_kind".into(), json!(facts.appeal_kind.label_zh()));
     f.insert("category".into(), json!(facts.category_name));
@@ -1219,6 +1224,7 @@ mod tests {
             appeal_kind: AppealKind::Claim,
             category_name: "劳动和社会保障".into(),
             legal_route: None,
+            number: "沁水-2026-11-B0017".into(),
         };
         let r = ReferenceData::bundled();
         let s = MatterState::registered(d("2026-11-02"), &cal);

@@ -18,6 +18,9 @@ fn d(s: &str) -> NaiveDate {
 /// The sample visitor.
 pub const VISITOR: &str = "王𠮷祥";
 
+/// The sample matter's number (事项编号).
+pub const MATTER_NUMBER: &str = "沁水-2026-03-B0018";
+
 fn facts() -> MatterFacts {
     MatterFacts {
         hall_code: "140521".into(),
@@ -26,6 +29,7 @@ fn facts() -> MatterFacts {
         appeal_kind: AppealKind::Claim,
         category_name: "劳动和社会保障".into(),
         legal_route: None,
+        number: MATTER_NUMBER.into(),
     }
 }
 

@@ -58,6 +58,14 @@ fn every_sample_renders_with_its_text_and_the_rare_name() {
             );
         }
         assert!(text.contains('𠮷'));
+        // A matter's notices lead back to it on paper; the others have no matter number.
+        let number = format!("事项编号：{}", samples::MATTER_NUMBER);
+        assert_eq!(
+            text.contains(&number),
+            notice.facts.contains_key("matter_number"),
+            "{:?}: {text}",
+            notice.kind
+        );
         // Same notice, same bytes.
         assert_eq!(printer.render(&notice).unwrap(), pdf, "{:?}", notice.kind);
     }

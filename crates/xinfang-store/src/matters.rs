@@ -460,6 +460,7 @@ impl Store {
                 appeal_kind: row.appeal_kind,
                 category_name: category_name_in(&row.category_code, &self.reference_data()),
                 legal_route: row.legal_route.clone(),
+                number: row.number.clone(),
             },
             state,
         ))
