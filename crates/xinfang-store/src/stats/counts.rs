@@ -191,6 +191,10 @@ fn distinct_visitors(c: &rusqlite::Connection, p: [&dyn rusqlite::ToSql; 3]) -> 
     Ok((uuids.len() + others.len()) as u64)
 }
 
+/// The page cache of the desk's keeper of figures (KiB, as `PRAGMA cache_size` takes a negative
+/// size).
+const KEEPER_CACHE_KIB: i64 = 16 * 1024;
+
 impl Store {
     /// Feeds the facts of the query's period (and hall) to `acc`: the desk's row source for the
     /// one statistics function, `xinfang_core::tally`. Public so a test can see which rows a
@@ -215,7 +219,15 @@ impl Store {
         cal: &HolidayCalendar,
         max_months: usize,
     ) -> Result<FiguresKept> {
-        figures::keep_due(&self.conn, today, cal, max_months)
+        // The keeper reads each day's rows once: through the store's own cache (256 MiB, for
+        // search) they would stay resident for nothing.
+        let cache: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+        self.conn
+            .execute_batch(&format!("PRAGMA cache_size = -{KEEPER_CACHE_KIB}"))?;
+        let kept = figures::keep_due(&self.conn, today, cal, max_months);
+        self.conn
+            .execute_batch(&format!("PRAGMA cache_size = {cache}"))?;
+        kept
     }
 
     /// How many (day, hall or every hall) figures are kept.
