@@ -904,14 +904,8 @@ fn kept_day_figures_always_equal_the_rows() {
     assert!(kept_used > 120, "{kept_used}");
 }
 
-/// A month's statistics keep its 31 days' figures; a visit registered on one of them drops that
-/// day's alone, and the next statistics count it.
-#[test]
-fn a_write_drops_only_its_days_kept_figures() {
-    let mut h = hall();
-    let march = q("2025-03-01", "2025-03-31");
-    let before = h.store.statistics(&march, &cal()).unwrap();
-    assert_eq!(h.store.kept_figure_days().unwrap(), 31);
+/// The clerk registers one more visit (钱九, a claim) at `at`.
+fn register_one_more(h: &mut Hall, at: &str) {
     let clerk = h
         .store
         .list_staff()
@@ -923,7 +917,7 @@ fn a_write_drops_only_its_days_kept_figures() {
         &mut h.store,
         &clerk,
         Visit {
-            at: "2025-03-20 09:00",
+            at,
             people: vec![person("钱九", &id("14052119920303077"))],
             head_count: 1,
             kind: "claim",
@@ -931,6 +925,17 @@ fn a_write_drops_only_its_days_kept_figures() {
             agency: "",
         },
     );
+}
+
+/// A month's statistics keep its 31 days' figures; a visit registered on one of them drops that
+/// day's alone, and the next statistics count it.
+#[test]
+fn a_write_drops_only_its_days_kept_figures() {
+    let mut h = hall();
+    let march = q("2025-03-01", "2025-03-31");
+    let before = h.store.statistics(&march, &cal()).unwrap();
+    assert_eq!(h.store.kept_figure_days().unwrap(), 31);
+    register_one_more(&mut h, "2025-03-20 09:00");
     assert_eq!(h.store.kept_figure_days().unwrap(), 30);
     let after = h.store.statistics(&march, &cal()).unwrap();
     assert_eq!(after.visits.visits, before.visits.visits + 1);
@@ -971,25 +976,7 @@ fn the_keeper_adds_up_the_days_not_kept_newest_month_first() {
     );
 
     // A visit registered on 10 May drops that day alone: the next turn adds it up again.
-    let clerk = h
-        .store
-        .list_staff()
-        .unwrap()
-        .into_iter()
-        .find(|s| s.username == "clerk")
-        .unwrap();
-    register(
-        &mut h.store,
-        &clerk,
-        Visit {
-            at: "2025-05-10 09:00",
-            people: vec![person("钱九", &id("14052119920303077"))],
-            head_count: 1,
-            kind: "claim",
-            category: "城乡建设",
-            agency: "",
-        },
-    );
+    register_one_more(&mut h, "2025-05-10 09:00");
     assert_eq!(h.store.kept_figure_days().unwrap(), 119);
     let turn = h.store.keep_due_figures(today, &cal(), 12).unwrap();
     assert_eq!((turn.days, turn.months_left), (1, 0));
