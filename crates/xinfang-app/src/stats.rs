@@ -157,7 +157,7 @@ pub fn statistics(store: &Store, me: &Staff, q: &StatsQuery) -> CmdResult<Statis
 
 /// Months of days the desk's keeper adds up in one turn of the background sync: the statistics
 /// screen opens on kept days after a hall's history arrived, and a turn does not hold the sync
-/// back for long (a month of 100,000 visitors' history: ≈ 0.5 s).
+/// back for long (a month of 100,000 visitors' history: 0.15–0.3 s).
 pub const KEEP_MONTHS_PER_TURN: usize = 12;
 
 /// The desk's keeper of figures, after each sync: adds up the days whose kept figures a sync or

@@ -369,7 +369,7 @@ pub struct FiguresKept {
 
 /// The desk's keeper of figures (issue 21): a sync that brings a hall's history writes rows of
 /// every day of it, and each write drops its day's kept figures (migration 0027), so the first
-/// statistics after it would add up every day again (5.5 s for a year at 100,000 visitors).
+/// statistics after it would add up every day again (1.4–5.5 s for a year at 100,000 visitors).
 /// This adds up, for every hall together (what the statistics screen opens on), the days up to
 /// `today` that have none kept, a month per pass, newest month first, at most `max_months`
 /// months that need it. Every pass is [`add_kept_days`]: a write from another connection
