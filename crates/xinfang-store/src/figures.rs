@@ -370,7 +370,7 @@ pub struct FiguresKept {
 /// The desk's keeper of figures (issue 21): a sync that brings a hall's history writes rows of
 /// every day of it, and each write drops its day's kept figures (migration 0027), so the first
 /// statistics after it would add up every day again (1.4–5.5 s for a year at 100,000 visitors).
-/// This adds up, for every hall together (what the statistics screen opens on), the days up to
+/// This adds up, for every hall together (what the statistics screen opens on), the days before
 /// `today` that have none kept, a month per pass, newest month first, at most `max_months`
 /// months that need it. Every pass is [`add_kept_days`]: a write from another connection
 /// meanwhile keeps nothing of that month, and a later turn adds it up again.
@@ -393,7 +393,11 @@ pub(crate) fn keep_due(
     };
     let mut out = FiguresKept::default();
     let mut months_done = 0;
-    let mut month_end = today;
+    // Not today: every registration drops today's figures again, and a kept row there would
+    // only cost each one a page to delete. The statistics add today up from its rows.
+    let Some(mut month_end) = today.pred_opt() else {
+        return Ok(out);
+    };
     while month_end >= first {
         let month_start = month_end.with_day(1).unwrap_or(month_end).max(first);
         let period = Period {

@@ -943,47 +943,54 @@ fn a_write_drops_only_its_days_kept_figures() {
 }
 
 /// The desk's keeper adds up the days a sync dropped before anyone asks: the newest month
-/// first, at most the months it is given per turn, only the days up to today and from the
-/// first day with rows, and nothing again once kept; the statistics then read kept days and
-/// count what they counted from the rows.
+/// first, at most the months it is given per turn, only the days before today (every
+/// registration drops today's again) and from the first day with rows, and nothing again once
+/// kept; the statistics then read kept days and count what they counted from the rows.
 #[test]
 fn the_keeper_adds_up_the_days_not_kept_newest_month_first() {
     let mut h = hall();
     let today = d("2025-06-30");
-    let whole = q("2025-03-03", "2025-06-30");
+    let whole = q("2025-03-03", "2025-06-29");
     let from_rows = h.store.statistics(&whole, &cal()).unwrap();
     h.store.forget_kept_figures().unwrap();
 
+    // June until the 29th.
     let turn = h.store.keep_due_figures(today, &cal(), 1).unwrap();
-    assert_eq!((turn.days, turn.months_left), (30, 3));
-    assert_eq!(h.store.kept_figure_days().unwrap(), 30);
-    let june = q("2025-06-01", "2025-06-30");
+    assert_eq!((turn.days, turn.months_left), (29, 3));
+    assert_eq!(h.store.kept_figure_days().unwrap(), 29);
+    let june = q("2025-06-01", "2025-06-29");
     h.store.statistics(&june, &cal()).unwrap();
-    assert_eq!(h.store.kept_figure_days().unwrap(), 30, "June was kept");
+    assert_eq!(h.store.kept_figure_days().unwrap(), 29, "June was kept");
 
     // May (31), April (30) and March from the 3rd, the first visit (29).
     let turn = h.store.keep_due_figures(today, &cal(), 12).unwrap();
     assert_eq!((turn.days, turn.months_left), (90, 0));
-    assert_eq!(h.store.kept_figure_days().unwrap(), 120);
+    assert_eq!(h.store.kept_figure_days().unwrap(), 119);
     let turn = h.store.keep_due_figures(today, &cal(), 12).unwrap();
     assert_eq!((turn.days, turn.months_left), (0, 0));
 
     assert_eq!(h.store.statistics(&whole, &cal()).unwrap(), from_rows);
     assert_eq!(
         h.store.kept_figure_days().unwrap(),
-        120,
+        119,
         "the statistics added up no day"
     );
 
     // A visit registered on 10 May drops that day alone: the next turn adds it up again.
     register_one_more(&mut h, "2025-05-10 09:00");
-    assert_eq!(h.store.kept_figure_days().unwrap(), 119);
+    assert_eq!(h.store.kept_figure_days().unwrap(), 118);
     let turn = h.store.keep_due_figures(today, &cal(), 12).unwrap();
     assert_eq!((turn.days, turn.months_left), (1, 0));
     let stats = h.store.statistics(&whole, &cal()).unwrap();
     assert_eq!(stats.visits.visits, from_rows.visits.visits + 1);
     h.store.forget_kept_figures().unwrap();
     assert_eq!(h.store.statistics(&whole, &cal()).unwrap(), stats);
+
+    // Today is left to the statistics: its visits drop it again all day.
+    register_one_more(&mut h, "2025-06-30 09:00");
+    h.store.forget_kept_figures().unwrap();
+    h.store.keep_due_figures(today, &cal(), 12).unwrap();
+    assert_eq!(h.store.kept_figure_days().unwrap(), 119);
 }
 
 /// An empty store has nothing to keep.

@@ -210,7 +210,7 @@ impl Store {
         Ok(())
     }
 
-    /// Adds up and keeps the figures of the days up to `today` that have none kept, for every
+    /// Adds up and keeps the figures of the days before `today` that have none kept, for every
     /// hall together, newest month first, at most `max_months` months that need it (the desk's
     /// keeper after a sync: see [`crate::figures::keep_due`]).
     pub fn keep_due_figures(
