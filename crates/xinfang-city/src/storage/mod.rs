@@ -497,10 +497,6 @@ pub trait Tx {
     /// Stores applied changes of one device, numbered in this order, as [`Tx::insert_change`]
     /// each: one statement for a batch (docs/performance.md, "Province scale").
     fn insert_changes(&mut self, device: &Device, changes: &[(&Change, &str)]) -> Result<()>;
-    /// Marks a point the transaction can go back to with [`Tx::rollback_to_savepoint`].
-    fn savepoint(&mut self) -> Result<()>;
-    fn release_savepoint(&mut self) -> Result<()>;
-    fn rollback_to_savepoint(&mut self) -> Result<()>;
     /// The first `limit` changes, in server order, of the devices after their cursors
     /// (`(device_id, after)`): each device's changes after its cursor in sequence order, at most
     /// `limit` of each, merged by server sequence. One statement, so a pull reads and parses

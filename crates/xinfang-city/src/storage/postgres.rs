@@ -493,10 +493,6 @@ impl PgTx<'_> {
             .map_err(pg)
     }
 
-    fn batch(&self, sql: &str) -> Result<()> {
-        self.rt.block_on(self.tx().batch_execute(sql)).map_err(pg)
-    }
-
     fn get<T: for<'r> tokio_postgres::types::FromSql<'r>>(r: &Row, i: usize) -> Result<T> {
         r.try_get(i).map_err(pg)
     }
@@ -827,18 +823,6 @@ impl Tx for PgTx<'_> {
             ],
         )?;
         Ok(())
-    }
-
-    fn savepoint(&mut self) -> Result<()> {
-        self.batch("SAVEPOINT change")
-    }
-
-    fn release_savepoint(&mut self) -> Result<()> {
-        self.batch("RELEASE SAVEPOINT change")
-    }
-
-    fn rollback_to_savepoint(&mut self) -> Result<()> {
-        self.batch("ROLLBACK TO SAVEPOINT change; RELEASE SAVEPOINT change")
     }
 
     fn hall_changes_after(

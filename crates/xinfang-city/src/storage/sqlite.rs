@@ -694,20 +694,6 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn savepoint(&mut self) -> Result<()> {
-        Ok(self.conn.execute_batch("SAVEPOINT change")?)
-    }
-
-    fn release_savepoint(&mut self) -> Result<()> {
-        Ok(self.conn.execute_batch("RELEASE change")?)
-    }
-
-    fn rollback_to_savepoint(&mut self) -> Result<()> {
-        Ok(self
-            .conn
-            .execute_batch("ROLLBACK TO change; RELEASE change")?)
-    }
-
     fn hall_changes_after(
         &mut self,
         cursors: &[(String, i64)],
