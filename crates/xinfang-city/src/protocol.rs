@@ -585,6 +585,10 @@ struct Applier<'c> {
     run: Vec<(&'c Change, String, Option<String>)>,
     /// The changes set aside, in batch order.
     set_aside: Vec<(&'c Change, &'static str, String)>,
+    /// The matters a change of the batch touched (the matter or one of its steps): each is
+    /// folded once, at the end, from all its steps — what folding it after every change would
+    /// leave, as every fold reads all the steps (a history brings a matter's steps together).
+    to_fold: BTreeSet<String>,
 }
 
 impl<'c> Applier<'c> {
@@ -594,6 +598,7 @@ impl<'c> Applier<'c> {
             cal,
             run: Vec::new(),
             set_aside: Vec::new(),
+            to_fold: BTreeSet::new(),
         }
     }
 
@@ -607,7 +612,7 @@ impl<'c> Applier<'c> {
         if !joins_run {
             self.flush(tx)?;
             if let Some((code, reason)) =
-                store_and_apply(tx, self.device, c, &fields_json, self.cal)?
+                store_and_apply(tx, self.device, c, &fields_json, &mut self.to_fold)?
             {
                 self.set_aside(tx, c, &fields_json, code, reason)?;
             }
@@ -681,9 +686,13 @@ impl<'c> Applier<'c> {
         tx.insert_changes(device, &applied)
     }
 
-    /// Stores the run held back; the changes set aside, in batch order.
+    /// Stores the run held back and folds the matters touched; the changes set aside, in batch
+    /// order.
     fn finish(mut self, tx: &mut dyn Tx) -> StoreResult<Vec<(&'c Change, &'static str, String)>> {
         self.flush(tx)?;
+        for m in &self.to_fold {
+            rederive_matter(tx, m, &self.device.hall_code, self.cal)?;
+        }
         self.set_aside.sort_by_key(|(c, ..)| c.seq);
         Ok(self.set_aside)
     }
@@ -691,8 +700,8 @@ impl<'c> Applier<'c> {
 
 type StoreResult<T> = Result<T, StorageError>;
 
-/// Applies a change to the records and stores it: a change the rules refuse is neither, and its
-/// refusal (code, reason) is returned, for quarantine. [`apply_change`] decides every refusal
+/// Applies a change to the records and stores it, and lists its matter to fold: a change the
+/// rules refuse is neither, and its refusal (code, reason) is returned, for quarantine. [`apply_change`] decides every refusal
 /// before it writes anything, so a refused change leaves nothing to undo and no savepoint is
 /// taken per change (on PostgreSQL each was two more round trips of a history's thousands).
 fn store_and_apply(
@@ -700,16 +709,16 @@ fn store_and_apply(
     device: &Device,
     c: &Change,
     fields_json: &str,
-    cal: &xinfang_core::calendar::HolidayCalendar,
+    to_fold: &mut BTreeSet<String>,
 ) -> Result<Option<ChangeRefusal>, StorageError> {
     if let Err(r) = apply_change(tx, device, c, fields_json)? {
         return Ok(Some((r.code, r.message)));
     }
     tx.insert_change(device, c, fields_json)?;
     // A step (or the matter itself) changed: the matter's state is folded again from all its
-    // steps, as on every desk.
+    // steps, as on every desk, once the batch is stored.
     if let Some(m) = matter_of_change(tx, c)? {
-        rederive_matter(tx, &m, &device.hall_code, cal)?;
+        to_fold.insert(m);
     }
     Ok(None)
 }
