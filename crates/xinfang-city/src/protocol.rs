@@ -701,9 +701,10 @@ impl<'c> Applier<'c> {
 type StoreResult<T> = Result<T, StorageError>;
 
 /// Applies a change to the records and stores it, and lists its matter to fold: a change the
-/// rules refuse is neither, and its refusal (code, reason) is returned, for quarantine. [`apply_change`] decides every refusal
-/// before it writes anything, so a refused change leaves nothing to undo and no savepoint is
-/// taken per change (on PostgreSQL each was two more round trips of a history's thousands).
+/// rules refuse is neither, and its refusal (code, reason) is returned, for quarantine.
+/// [`apply_change`] decides every refusal before it writes anything, so a refused change leaves
+/// nothing to undo and no savepoint is taken per change (on PostgreSQL each was two more round
+/// trips of a history's thousands).
 fn store_and_apply(
     tx: &mut dyn Tx,
     device: &Device,
