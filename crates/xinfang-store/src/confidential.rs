@@ -153,12 +153,9 @@ impl Store {
         let Some(opener) = self.opener.clone() else {
             return Ok(0);
         };
-        let cache: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-        self.conn
-            .execute_batch(&format!("PRAGMA cache_size = -{RESEAL_CACHE_KIB}"))?;
+        let cache = crate::small_page_cache(&self.conn, RESEAL_CACHE_KIB)?;
         let pass = self.reseal_with(&opener);
-        self.conn
-            .execute_batch(&format!("PRAGMA cache_size = {cache}"))?;
+        crate::restore_page_cache(&self.conn, cache)?;
         pass
     }
 

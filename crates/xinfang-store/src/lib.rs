@@ -114,6 +114,21 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Sets the connection's page cache to `kib` KiB for a pass that reads its pages once (the
+/// login's pass over sealed appeals, the keeper of figures): through the store's own cache
+/// (256 MiB, for search) they would stay resident for nothing. Returns the size to give back
+/// with [`restore_page_cache`].
+pub(crate) fn small_page_cache(conn: &Connection, kib: i64) -> Result<i64> {
+    let cache: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    conn.execute_batch(&format!("PRAGMA cache_size = -{kib}"))?;
+    Ok(cache)
+}
+
+/// Gives back the page cache [`small_page_cache`] replaced.
+pub(crate) fn restore_page_cache(conn: &Connection, cache: i64) -> Result<()> {
+    Ok(conn.execute_batch(&format!("PRAGMA cache_size = {cache}"))?)
+}
+
 /// Opens the SQLite file at `path`, keyed with `key` when given, and checks that the key opens
 /// it. For tests and maintenance tools that look at the file directly; the desk's SQL stays in
 /// this crate.

@@ -219,14 +219,10 @@ impl Store {
         cal: &HolidayCalendar,
         max_months: usize,
     ) -> Result<FiguresKept> {
-        // The keeper reads each day's rows once: through the store's own cache (256 MiB, for
-        // search) they would stay resident for nothing.
-        let cache: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-        self.conn
-            .execute_batch(&format!("PRAGMA cache_size = -{KEEPER_CACHE_KIB}"))?;
+        // The keeper reads each day's rows once.
+        let cache = crate::small_page_cache(&self.conn, KEEPER_CACHE_KIB)?;
         let kept = figures::keep_due(&self.conn, today, cal, max_months);
-        self.conn
-            .execute_batch(&format!("PRAGMA cache_size = {cache}"))?;
+        crate::restore_page_cache(&self.conn, cache)?;
         kept
     }
 
