@@ -298,10 +298,20 @@ struct SeededMatter {
 const APPROVERS: [&str; 3] = ["县信访局局长", "县人民政府副县长", "县人社局局长"];
 const LEADERS: [&str; 4] = ["李副县长", "王副书记", "张常务副县长", "赵政法委书记"];
 
-/// Takes one matter through the steps a hall would have recorded by `today`, as the legal
-/// engine allows them: a decision within (now and then past) 15 days, most accepted, some
-/// refused or guided to a legal route; a conclusion within (now and then past) 60 days, a few
-/// extended once; most concluded matters evaluated; some old open ones flagged as backlog.
+/// What a hall would have recorded on one matter by `today`.
+#[derive(Default)]
+struct Plan {
+    steps: Vec<xinfang_core::matter::MatterEvent>,
+    /// Flagged as backlog, and cleared if it was by `today`.
+    backlog: Option<(
+        xinfang_core::backlog::FlagInput,
+        Option<xinfang_core::backlog::ClearInput>,
+    )>,
+    evaluation: Option<xinfang_core::stats::EvaluationInput>,
+}
+
+/// Takes one matter through the steps a hall would have recorded by `today`, its steps in one
+/// go (one derivation of the matter instead of one per step).
 fn advance(
     store: &mut Store,
     me: &Staff,
@@ -311,55 +321,68 @@ fn advance(
     cal: &xinfang_core::calendar::HolidayCalendar,
     n: &mut SeedSummary,
 ) -> xinfang_store::Result<()> {
+    let plan = plan(m, seed, today);
+    if !plan.steps.is_empty() {
+        store.record_events(&m.id, &plan.steps, &me.id, cal)?;
+        n.events += plan.steps.len();
+    }
+    if let Some((flag, clear)) = &plan.backlog {
+        let case = store.flag_backlog(&m.id, flag, &me.id)?;
+        n.backlog_cases += 1;
+        if let Some(clear) = clear {
+            store.clear_backlog(&case, clear, &me.id)?;
+        }
+    }
+    if let Some(input) = &plan.evaluation {
+        store.evaluate_matter(&m.id, input, &me.id, today, cal)?;
+        n.evaluations += 1;
+    }
+    Ok(())
+}
+
+/// The steps, as the legal engine allows them: a decision within (now and then past) 15 days,
+/// most accepted, some refused or guided to a legal route; a conclusion within (now and then
+/// past) 60 days, a few extended once; most concluded matters evaluated; some old open ones
+/// flagged as backlog.
+fn plan(m: &SeededMatter, seed: u64, today: NaiveDate) -> Plan {
     use xinfang_core::backlog::{ClearInput, FlagInput};
     use xinfang_core::matter::MatterEvent as E;
     use xinfang_core::stats::EvaluationInput;
 
     let mut rng = rng_for(seed, 3, m.j);
     let day = |d: NaiveDate, n: i64| d + Duration::days(n);
-    let mut record = |store: &mut Store, e: E| -> xinfang_store::Result<()> {
-        store.record_event(&m.id, &e, &me.id, cal)?;
-        n.events += 1;
-        Ok(())
-    };
+    let mut plan = Plan::default();
     let decided = if rng.random_ratio(1, 25) {
         day(m.received, rng.random_range(16..=25))
     } else {
         day(m.received, rng.random_range(1..=13))
     };
     if decided > today {
-        return Ok(());
+        return plan;
     }
     let roll = rng.random_range(0..100);
     if roll < 6 {
         let reason = "所诉事项已经由人民法院受理，依法不予受理，已告知来访人向人民法院了解进展。";
-        return record(
-            store,
-            E::Reject {
-                at: decided,
-                reason: reason.into(),
-            },
-        );
+        plan.steps.push(E::Reject {
+            at: decided,
+            reason: reason.into(),
+        });
+        return plan;
     }
     if roll < 16 && m.kind == AppealKind::Claim {
         let routes = &ReferenceData::bundled().legal_routes;
         let route_code = routes[rng.random_range(0..routes.len())].code.clone();
-        return record(
-            store,
-            E::GuideToLegalRoute {
-                at: decided,
-                route_code,
-            },
-        );
-    }
-    record(
-        store,
-        E::Accept {
+        plan.steps.push(E::GuideToLegalRoute {
             at: decided,
-            notice_no: None,
-        },
-    )?;
-    record(store, E::StartHandling { at: decided })?;
+            route_code,
+        });
+        return plan;
+    }
+    plan.steps.push(E::Accept {
+        at: decided,
+        notice_no: None,
+    });
+    plan.steps.push(E::StartHandling { at: decided });
     let extended = rng.random_ratio(2, 25);
     let concluded = match (extended, rng.random_ratio(1, 30)) {
         (true, _) => day(decided, rng.random_range(62..=85)),
@@ -369,63 +392,46 @@ fn advance(
     if extended {
         let at = day(decided, 50);
         if at > today {
-            return Ok(());
+            return plan;
         }
         let approver = APPROVERS[rng.random_range(0..APPROVERS.len())].into();
         let reason = "案情复杂，涉及多个部门，需进一步调查核实。".into();
-        record(
-            store,
-            E::Extend {
-                at,
-                days: 30,
-                approver,
-                reason,
-            },
-        )?;
+        plan.steps.push(E::Extend {
+            at,
+            days: 30,
+            approver,
+            reason,
+        });
     }
     // A few old matters stay open: the hall's backlog, each with a leader and a plan.
     if rng.random_ratio(1, 60) {
         let flagged = day(decided, 70);
         if flagged <= today {
             let leader = LEADERS[rng.random_range(0..LEADERS.len())].to_owned();
-            let case = store.flag_backlog(
-                &m.id,
-                &FlagInput {
-                    leader,
-                    plan: "包联领导约见当事人，召集相关部门联合调查，依法依规提出化解方案。".into(),
-                    target_date: day(flagged, 90).to_string(),
-                    flagged_on: flagged.to_string(),
-                },
-                &me.id,
-            )?;
-            n.backlog_cases += 1;
+            let flag = FlagInput {
+                leader,
+                plan: "包联领导约见当事人，召集相关部门联合调查，依法依规提出化解方案。".into(),
+                target_date: day(flagged, 90).to_string(),
+                flagged_on: flagged.to_string(),
+            };
             let cleared = day(flagged, rng.random_range(30..=150));
-            if cleared <= today {
-                let summary = "经包联领导协调，当事人诉求已依法解决，签订息访协议。".into();
-                store.clear_backlog(
-                    &case,
-                    &ClearInput {
-                        cleared_on: cleared.to_string(),
-                        summary,
-                    },
-                    &me.id,
-                )?;
-            }
+            let clear = (cleared <= today).then(|| ClearInput {
+                cleared_on: cleared.to_string(),
+                summary: "经包联领导协调，当事人诉求已依法解决，签订息访协议。".into(),
+            });
+            plan.backlog = Some((flag, clear));
         }
-        return Ok(());
+        return plan;
     }
     if concluded > today {
-        return Ok(());
+        return plan;
     }
     let opinion_summary = "经调查核实，已督促有关单位依法处理，并书面答复来访人。".into();
-    record(
-        store,
-        E::Conclude {
-            at: concluded,
-            opinion_summary,
-            details: Default::default(),
-        },
-    )?;
+    plan.steps.push(E::Conclude {
+        at: concluded,
+        opinion_summary,
+        details: Default::default(),
+    });
     let evaluated = day(concluded, rng.random_range(0..=10));
     if evaluated <= today && rng.random_ratio(17, 20) {
         let result = match rng.random_range(0..100) {
@@ -438,14 +444,12 @@ fn advance(
         } else {
             "phone"
         };
-        let input = EvaluationInput {
+        plan.evaluation = Some(EvaluationInput {
             result: result.into(),
             channel: channel.into(),
             evaluated_on: evaluated.to_string(),
             note: String::new(),
-        };
-        store.evaluate_matter(&m.id, &input, &me.id, today, cal)?;
-        n.evaluations += 1;
+        });
     }
-    Ok(())
+    plan
 }

@@ -79,6 +79,20 @@ pub(crate) fn append(
     append_stamped(tx, entity, entity_id, op, fields, changed_at, stamp)
 }
 
+/// [`append`] of the insert of a record whose id was made just now (a UUIDv7 of this
+/// registration, or a key holding one): no stamp of it can have been seen, so the clock's is
+/// the causal one without looking.
+pub(crate) fn append_new(
+    tx: &Connection,
+    entity: &str,
+    entity_id: &str,
+    fields: Map<String, Value>,
+    changed_at: &str,
+) -> Result<()> {
+    let stamp = xinfang_sync::hlc::now();
+    append_stamped(tx, entity, entity_id, Op::Insert, fields, changed_at, stamp)
+}
+
 /// [`append`] with a stamp taken by the caller (a matter step carries its own stamp in its
 /// fields, to order the steps of one day the same way on every replica).
 pub(crate) fn append_stamped(

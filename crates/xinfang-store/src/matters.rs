@@ -531,82 +531,139 @@ impl Store {
         by: &str,
         cal: &HolidayCalendar,
     ) -> Result<MatterState> {
-        let reference = &self.reference_data();
+        self.record_events(id, std::slice::from_ref(event), by, cal)
+    }
+
+    /// Records steps of one matter in order, each judged on the state the steps before it
+    /// leave, as one step after another would be; the matter is derived and stored once, at
+    /// the end. A refusal of any step leaves the store untouched.
+    pub fn record_events(
+        &mut self,
+        id: &str,
+        events: &[MatterEvent],
+        by: &str,
+        cal: &HolidayCalendar,
+    ) -> Result<MatterState> {
+        if events.is_empty() {
+            return load_matter(&self.conn, id)?.state(cal);
+        }
+        // The routes data is read only for a step that names a route.
+        let reference = events
+            .iter()
+            .any(|e| matches!(e, MatterEvent::GuideToLegalRoute { .. }))
+            .then(|| self.reference_data());
         let tx = self.conn.savepoint()?;
         let row = load_matter(&tx, id)?;
-        let state = row.state(cal)?;
-        // The core decides, by the kind's procedure and then the regulation's order and limits;
-        // a refusal writes nothing.
         let agency = agency_of(&tx, &row.first_visit_id)?;
-        matter::check_step(row.appeal_kind, agency.as_deref(), event)?;
-        matter::apply(&state, event, cal)?;
-        // A route named by the event must come from the routes data, and only claims are routed.
-        let mut event = event.clone();
+        let subject = matter::Subject {
+            kind: row.appeal_kind,
+            agency: agency.as_deref(),
+        };
+        // The steps are read once; each new one is folded with them in memory.
+        let mut steps = crate::records::load_steps(&tx, id)?;
+        let fold = |steps: &[crate::records::StepRow]| {
+            let steps: Vec<matter::Step> = steps.iter().map(|r| r.step.clone()).collect();
+            matter::fold_steps(row.received_on, subject, &steps, cal)
+        };
+        let mut applied = fold(&steps).applied;
+        let mut state = row.state(cal)?;
+        let mut seq = row.event_count + 1;
         let mut new_route = None;
-        if let MatterEvent::GuideToLegalRoute { route_code, .. } = &mut event {
-            classify::may_propose_route(row.appeal_kind, row.status)?;
-            let code = classify::route_code(route_code, reference, "route_code")?;
-            route_code.clone_from(&code);
-            new_route = Some(code);
-        }
-        if new_route.is_some() {
-            matter::apply(&state, &event, cal)?;
-        }
         let now = now_text(&*self.clock);
-        let seq = row.event_count + 1;
-        let kind = code_of(event.kind());
-        let payload = serde_json::to_string(&event)?;
-        // Each step is a record of its own: another desk's offline step never overwrites it.
-        let event_id = uuid::Uuid::now_v7().to_string();
-        let stamp = xinfang_sync::hlc::now();
-        // The step that stands last here: a step another desk records on the same one is
-        // concurrent with this one (docs/sync.md).
-        let prev = crate::records::applied_steps(&tx, id, row.received_on, cal)?
-            .pop()
-            .unwrap_or_else(|| matter::FIRST_STEP.to_owned());
-        tx.prepare_cached(
-            "INSERT INTO matter_events(id, matter_id, seq, kind, payload, by_staff, at, hlc, prev)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?
-        .execute(params![
-            event_id, id, seq, kind, payload, by, now, stamp.0, prev
-        ])?;
-        let mut f = Map::new();
-        f.insert("matter_id".into(), json!(id));
-        f.insert("seq".into(), json!(seq));
-        f.insert("kind".into(), json!(kind));
-        f.insert("payload".into(), json!(payload));
-        f.insert("by_staff".into(), json!(by));
-        f.insert("at".into(), json!(now));
-        f.insert("hlc".into(), json!(stamp.0));
-        f.insert("prev".into(), json!(prev));
-        changelog::append_stamped(&tx, "matter_event", &event_id, Op::Insert, f, &now, stamp)?;
+        for event in events {
+            // The core decides, by the kind's procedure and then the regulation's order and
+            // limits; a refusal writes nothing.
+            matter::check_step(row.appeal_kind, agency.as_deref(), event)?;
+            matter::apply(&state, event, cal)?;
+            // A route named by the event must come from the routes data, and only claims are
+            // routed.
+            let mut event = event.clone();
+            if let (MatterEvent::GuideToLegalRoute { route_code, .. }, Some(reference)) =
+                (&mut event, &reference)
+            {
+                classify::may_propose_route(row.appeal_kind, state.status)?;
+                let code = classify::route_code(route_code, reference, "route_code")?;
+                route_code.clone_from(&code);
+                matter::apply(&state, &event, cal)?;
+                new_route = Some(code);
+            }
+            let kind = code_of(event.kind());
+            let payload = serde_json::to_string(&event)?;
+            // Each step is a record of its own: another desk's offline step never overwrites
+            // it.
+            let event_id = uuid::Uuid::now_v7().to_string();
+            let stamp = xinfang_sync::hlc::now();
+            // The step that stands last here: a step another desk records on the same one is
+            // concurrent with this one (docs/sync.md).
+            let prev = applied
+                .last()
+                .cloned()
+                .unwrap_or_else(|| matter::FIRST_STEP.to_owned());
+            tx.prepare_cached(
+                "INSERT INTO matter_events(id, matter_id, seq, kind, payload, by_staff, at, hlc, prev)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                event_id, id, seq, kind, payload, by, now, stamp.0, prev
+            ])?;
+            let mut f = Map::new();
+            f.insert("matter_id".into(), json!(id));
+            f.insert("seq".into(), json!(seq));
+            f.insert("kind".into(), json!(kind));
+            f.insert("payload".into(), json!(payload));
+            f.insert("by_staff".into(), json!(by));
+            f.insert("at".into(), json!(now));
+            f.insert("hlc".into(), json!(stamp.0));
+            f.insert("prev".into(), json!(prev));
+            changelog::append_stamped(&tx, "matter_event", &event_id, Op::Insert, f, &now, stamp)?;
+            tracing::info!(matter_id = %id, seq, kind = %kind, "matter event recorded");
+            steps.push(crate::records::StepRow {
+                step: matter::Step {
+                    id: event_id,
+                    hlc: stamp.0,
+                    event,
+                    prev: matter::parse_prev(Some(prev.as_str())),
+                    voided: false,
+                },
+                by_staff: by.to_owned(),
+                at: now.clone(),
+            });
+            // The new step sorts after every applied step: its date is not before theirs and
+            // its stamp is the newest.
+            let folded = fold(&steps);
+            applied = folded.applied;
+            state = folded.state;
+            seq = applied.len() as i64 + 1;
+        }
         if new_route.is_some() {
             tx.prepare_cached("UPDATE matters SET legal_route = ?2 WHERE id = ?1")?
                 .execute(params![id, new_route])?;
         }
-        // The matter as all its steps make it (the new one sorts after every applied step:
-        // its date is not before theirs and its stamp is the newest).
-        crate::records::rederive_matter(&tx, &self.device_id, id, cal)?;
-        let derived = load_matter(&tx, id)?;
-        let next = derived.state(cal)?;
-        let status = code_of(next.status);
-        let state_json = serde_json::to_string(&next)?;
-        tx.prepare_cached("UPDATE matters SET updated_at = ?2 WHERE id = ?1")?
-            .execute(params![id, now])?;
+        // The matter as all its steps make it, stored with this moment as its last change.
+        let folded = crate::records::settle_steps(
+            &tx,
+            &self.device_id,
+            id,
+            row.received_on,
+            subject,
+            &steps,
+            cal,
+            Some(&now),
+        )?
+        .expect("a matter with the steps just recorded has steps");
+        let next = folded.state;
         // Status and state are logged too, for replicas that do not derive them (older desks).
         let mut f = Map::new();
         if next.status != row.status {
-            f.insert("status".into(), json!(status));
+            f.insert("status".into(), json!(code_of(next.status)));
         }
-        f.insert("state".into(), json!(state_json));
-        f.insert("event_count".into(), json!(derived.event_count));
+        f.insert("state".into(), json!(serde_json::to_string(&next)?));
+        f.insert("event_count".into(), json!(folded.applied.len()));
         if let Some(r) = &new_route {
             f.insert("legal_route".into(), json!(r));
         }
         changelog::append(&tx, "matter", id, Op::Update, f, &now)?;
         tx.commit()?;
-        tracing::info!(matter_id = %id, seq, kind = %kind, "matter event recorded");
         Ok(next)
     }
 

@@ -303,8 +303,8 @@ fn conflict_id(key: &str) -> String {
 
 pub(crate) struct StepRow {
     pub(crate) step: Step,
-    by_staff: String,
-    at: String,
+    pub(crate) by_staff: String,
+    pub(crate) at: String,
 }
 
 pub(crate) fn load_steps(conn: &Connection, matter_id: &str) -> Result<Vec<StepRow>> {
@@ -426,32 +426,63 @@ pub(crate) fn rederive_matter(
         .parse()
         .map_err(|_| StoreError::Corrupt(format!("日期格式不正确：{received}")))?;
     let rows = load_steps(conn, matter_id)?;
-    conn.prepare_cached("DELETE FROM record_conflicts WHERE kind = 'step' AND entity_id = ?1")?
-        .execute([matter_id])?;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let steps: Vec<Step> = rows.iter().map(|r| r.step.clone()).collect();
     let (kind, agency) = procedure_subject(conn, matter_id)?;
     let subject = matter::Subject {
         kind,
         agency: agency.as_deref(),
     };
+    settle_steps(
+        conn,
+        own_device,
+        matter_id,
+        received_on,
+        subject,
+        &rows,
+        cal,
+        None,
+    )?;
+    Ok(())
+}
+
+/// The matter as `rows` (all its steps, in any order) make it: its status, state and step
+/// count stored (with `touched_at` as its `updated_at`, when given), its step conflicts
+/// written again. Returns the fold, or `None` for a matter without steps.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn settle_steps(
+    conn: &Connection,
+    own_device: &str,
+    matter_id: &str,
+    received_on: NaiveDate,
+    subject: matter::Subject<'_>,
+    rows: &[StepRow],
+    cal: &HolidayCalendar,
+    touched_at: Option<&str>,
+) -> Result<Option<matter::Folded>> {
+    conn.prepare_cached("DELETE FROM record_conflicts WHERE kind = 'step' AND entity_id = ?1")?
+        .execute([matter_id])?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let steps: Vec<Step> = rows.iter().map(|r| r.step.clone()).collect();
     let folded = matter::fold_steps(received_on, subject, &steps, cal);
     let status = serde_json::to_value(folded.state.status)?
         .as_str()
         .unwrap_or_default()
         .to_owned();
     let state_json = serde_json::to_string(&folded.state)?;
+    // Written only when something changed: an unchanged row fires no trigger.
     conn.prepare_cached(
-        "UPDATE matters SET status = ?2, state = ?3, event_count = ?4
-         WHERE id = ?1 AND (status IS NOT ?2 OR state IS NOT ?3 OR event_count IS NOT ?4)",
+        "UPDATE matters SET status = ?2, state = ?3, event_count = ?4,
+           updated_at = coalesce(?5, updated_at)
+         WHERE id = ?1
+           AND (status IS NOT ?2 OR state IS NOT ?3 OR event_count IS NOT ?4 OR ?5 IS NOT NULL)",
     )?
     .execute(params![
         matter_id,
         status,
         state_json,
-        folded.applied.len() as i64
+        folded.applied.len() as i64,
+        touched_at
     ])?;
     let row_of = |id: &str| rows.iter().find(|r| r.step.id == id);
     for refused in &folded.refused {
@@ -494,7 +525,7 @@ pub(crate) fn rederive_matter(
             Value::Array(opts).to_string()
         ])?;
     }
-    Ok(())
+    Ok(Some(folded))
 }
 
 fn subject_of(conn: &Connection, entity: &str, id: &str) -> Result<String> {

@@ -62,6 +62,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0034_registration_lookups.sql")),
         M::up(include_str!("../migrations/0035_log_field_sets.sql")),
         M::up(include_str!("../migrations/0036_reseal_pending.sql")),
+        M::up(include_str!(
+            "../migrations/0037_state_triggers_on_change.sql"
+        )),
     ])
 }
 

@@ -272,6 +272,9 @@ pub(crate) struct VisitIds {
     pub(crate) matter_id: String,
     /// The matter exists already: the visit joins it (重复访).
     pub(crate) joins: bool,
+    /// The new records' ids were made just now (UUIDv7s), so no stamp of them can have been
+    /// seen; a ledger row's ids may have arrived from another desk that imported it too.
+    pub(crate) made_now: bool,
 }
 
 impl VisitIds {
@@ -280,6 +283,7 @@ impl VisitIds {
             visit_id: uuid::Uuid::now_v7().to_string(),
             matter_id: uuid::Uuid::now_v7().to_string(),
             joins: false,
+            made_now: true,
         }
     }
 
@@ -289,6 +293,7 @@ impl VisitIds {
             visit_id: uuid::Uuid::now_v7().to_string(),
             matter_id: matter_id.to_owned(),
             joins: true,
+            made_now: true,
         }
     }
 
@@ -307,6 +312,7 @@ impl VisitIds {
             visit_id: id("ledger-visit"),
             matter_id: id("ledger-matter"),
             joins: false,
+            made_now: false,
         }
     }
 }
@@ -384,7 +390,15 @@ pub(crate) fn register_in(
         visit_id,
         matter_id,
         joins,
+        made_now,
     } = ids;
+    let log_insert = |entity: &str, id: &str, fields: Map<String, Value>| {
+        if made_now {
+            changelog::append_new(tx, entity, id, fields, now)
+        } else {
+            changelog::append(tx, entity, id, Op::Insert, fields, now)
+        }
+    };
     let kind = visit.appeal_kind.code();
     let is_repeat = joins || !repeat_of.is_empty();
     // A 检举控告's appeal is written sealed to its readers only, everywhere it goes.
@@ -441,7 +455,7 @@ pub(crate) fn register_in(
         fields.insert("skip_level_local".into(), json!(skip.local_code));
         fields.insert("skip_level_authority".into(), json!(skip.authority));
     }
-    changelog::append(tx, "visit", &visit_id, Op::Insert, fields, now)?;
+    log_insert("visit", &visit_id, fields)?;
 
     for (position, visitor_id) in visitor_ids.iter().enumerate() {
         let is_rep = visit.representatives.contains(&position);
@@ -455,14 +469,7 @@ pub(crate) fn register_in(
         f.insert("visitor_id".into(), json!(visitor_id));
         f.insert("position".into(), json!(position));
         f.insert("is_representative".into(), json!(is_rep));
-        changelog::append(
-            tx,
-            "visit_visitor",
-            &format!("{visit_id}:{visitor_id}"),
-            Op::Insert,
-            f,
-            now,
-        )?;
+        log_insert("visit_visitor", &format!("{visit_id}:{visitor_id}"), f)?;
     }
 
     let number = crate::numbers::visit_number(hall, &visit_date, Some(&queue_label), queue_no);
@@ -483,10 +490,14 @@ pub(crate) fn register_in(
     }
     let confidential = visit.appeal_kind.is_confidential();
     let given = crate::numbers::next_matter_number(tx, own_device, hall, &visit_date)?;
+    // A number no other matter has is shown as given, written with the row: the ranking of
+    // matters sharing a number (migration 0032's trigger) has nothing to do.
     tx.prepare_cached(
             "INSERT INTO matters(id, hall_code, first_visit_id, appeal_kind, category_code, confidential, status,
-               received_on, created_at, updated_at, number)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'registered', ?7, ?8, ?8, ?9)",
+               received_on, created_at, updated_at, number, shown_number)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'registered', ?7, ?8, ?8, ?9,
+               CASE WHEN EXISTS (SELECT 1 FROM matters WHERE number = ?9 OR shown_number = ?9)
+                    THEN NULL ELSE ?9 END)",
         )?
         .execute(params![matter_id, hall, visit_id, kind, visit.category_code, confidential, visit_date, now, given])?;
     let mut f = Map::new();
@@ -498,7 +509,7 @@ pub(crate) fn register_in(
     f.insert("confidential".into(), json!(confidential));
     f.insert("status".into(), json!("registered"));
     f.insert("received_on".into(), json!(visit_date));
-    changelog::append(tx, "matter", &matter_id, Op::Insert, f, now)?;
+    log_insert("matter", &matter_id, f)?;
     Ok(Registered {
         matter_number: crate::numbers::shown_matter_number(tx, &matter_id)?,
         number,

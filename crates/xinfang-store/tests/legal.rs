@@ -879,3 +879,89 @@ fn a_report_is_not_sent_to_the_unit_it_reports() {
     assert_eq!(status, MatterStatus::Forwarded);
     hall.verify_ok();
 }
+
+/// Steps recorded in one go leave the matter as one step after another would: the same
+/// status, state and limits, each step with the one before it as its `prev`, and one change of
+/// the matter after them. A refused step (here the third) leaves the store untouched, the
+/// steps before it in the same call included.
+#[test]
+fn steps_recorded_in_one_go_are_as_one_after_another() {
+    let mut h = Hall::new();
+    let steps = [
+        MatterEvent::Accept {
+            at: d("2026-11-03"),
+            notice_no: None,
+        },
+        MatterEvent::StartHandling {
+            at: d("2026-11-04"),
+        },
+        MatterEvent::Extend {
+            at: d("2026-12-20"),
+            days: 30,
+            approver: "县信访局局长".into(),
+            reason: "案情复杂，需进一步调查核实。".into(),
+        },
+    ];
+    let by = h.clerk.id.clone();
+    let one_by_one = h.claim("李四", "2026-11-02");
+    for e in &steps {
+        h.record(&one_by_one, e.clone());
+    }
+    let at_once = h.claim("王五", "2026-11-02");
+    let before = h.store.changes_since(0, 10_000).unwrap().len();
+    let state = h
+        .store
+        .record_events(&at_once, &steps, &by, &cal())
+        .unwrap();
+    let (a, b) = (h.footprint(&one_by_one), h.footprint(&at_once));
+    assert_eq!((a.2, a.3), (b.2, b.3), "status and state");
+    assert_eq!(state.status, MatterStatus::InProgress);
+    let today = d("2026-12-21");
+    let (va, vb) = (
+        h.store.matter(&one_by_one, today, &cal()).unwrap(),
+        h.store.matter(&at_once, today, &cal()).unwrap(),
+    );
+    assert_eq!(
+        serde_json::to_value(&va.deadlines).unwrap(),
+        serde_json::to_value(&vb.deadlines).unwrap()
+    );
+    let changes = h.store.changes_since(0, 10_000).unwrap();
+    let new: Vec<(&str, &str)> = changes[before..]
+        .iter()
+        .map(|c| (c.entity.as_str(), c.op.as_str()))
+        .collect();
+    assert_eq!(
+        new,
+        [
+            ("matter_event", "insert"),
+            ("matter_event", "insert"),
+            ("matter_event", "insert"),
+            ("matter", "update")
+        ]
+    );
+    let prevs: Vec<&str> = changes[before..before + 3]
+        .iter()
+        .map(|c| c.fields["prev"].as_str().unwrap())
+        .collect();
+    assert_eq!(prevs[0], "first");
+    assert_eq!(prevs[1], changes[before].entity_id);
+    assert_eq!(prevs[2], changes[before + 1].entity_id);
+    assert_eq!(changes[before + 3].fields["event_count"], 3);
+
+    let untouched = h.claim("赵六", "2026-11-02");
+    let footprint = h.footprint(&untouched);
+    let refused = [
+        steps[0].clone(),
+        steps[1].clone(),
+        MatterEvent::Accept {
+            at: d("2026-11-05"),
+            notice_no: None,
+        },
+    ];
+    assert!(matches!(
+        h.store.record_events(&untouched, &refused, &by, &cal()),
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(h.footprint(&untouched), footprint);
+    h.verify_ok();
+}

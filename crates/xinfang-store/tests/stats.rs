@@ -942,6 +942,66 @@ fn a_write_drops_only_its_days_kept_figures() {
     assert_eq!(h.store.kept_figure_days().unwrap(), 31);
 }
 
+/// A step that changes no figure keeps every kept day: starting the handling (a new status,
+/// not closed) and an extension (an undone limit's new due day) write only the limit rows and
+/// facts that changed. A conclusion drops the days it changes, and the statistics count it.
+#[test]
+fn a_step_that_changes_no_figure_keeps_the_kept_days() {
+    let mut h = hall();
+    let clerk = h
+        .store
+        .list_staff()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.username == "clerk")
+        .unwrap();
+    let (_, matter) = register(
+        &mut h.store,
+        &clerk,
+        Visit {
+            at: "2025-04-10 09:00",
+            people: vec![person("钱九", &id("14052119920303077"))],
+            head_count: 1,
+            kind: "claim",
+            category: "城乡建设",
+            agency: "",
+        },
+    );
+    let accept = MatterEvent::Accept {
+        at: d("2025-04-14"),
+        notice_no: None,
+    };
+    event(&mut h.store, &matter, accept, &clerk);
+    let april = q("2025-04-01", "2025-04-30");
+    h.store.statistics(&april, &cal()).unwrap();
+    assert_eq!(h.store.kept_figure_days().unwrap(), 30);
+
+    let start = MatterEvent::StartHandling {
+        at: d("2025-04-15"),
+    };
+    event(&mut h.store, &matter, start, &clerk);
+    assert_eq!(h.store.kept_figure_days().unwrap(), 30, "handling started");
+    let extend = MatterEvent::Extend {
+        at: d("2025-04-20"),
+        days: 30,
+        approver: "县信访局局长".into(),
+        reason: "案情复杂，需进一步调查核实。".into(),
+    };
+    event(&mut h.store, &matter, extend, &clerk);
+    assert_eq!(h.store.kept_figure_days().unwrap(), 30, "extended");
+
+    let conclude = MatterEvent::Conclude {
+        at: d("2025-04-28"),
+        opinion_summary: "已答复".into(),
+        details: Default::default(),
+    };
+    event(&mut h.store, &matter, conclude, &clerk);
+    assert!(h.store.kept_figure_days().unwrap() < 30, "concluded");
+    let kept = h.store.statistics(&april, &cal()).unwrap();
+    h.store.forget_kept_figures().unwrap();
+    assert_eq!(h.store.statistics(&april, &cal()).unwrap(), kept);
+}
+
 /// The desk's keeper adds up the days a sync dropped before anyone asks: the newest month
 /// first, at most the months it is given per turn, only the days before today (every
 /// registration drops today's again) and from the first day with rows, and nothing again once
