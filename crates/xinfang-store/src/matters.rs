@@ -570,6 +570,8 @@ impl Store {
         let mut seq = row.event_count + 1;
         let mut new_route = None;
         let now = now_text(&*self.clock);
+        // Logged once they are committed: a refusal of a later step records none.
+        let mut recorded = Vec::with_capacity(events.len());
         for event in events {
             // The core decides, by the kind's procedure and then the regulation's order and
             // limits; a refusal writes nothing.
@@ -616,7 +618,7 @@ impl Store {
             f.insert("hlc".into(), json!(stamp.0));
             f.insert("prev".into(), json!(prev));
             changelog::append_stamped(&tx, "matter_event", &event_id, Op::Insert, f, &now, stamp)?;
-            tracing::info!(matter_id = %id, seq, kind = %kind, "matter event recorded");
+            recorded.push((seq, kind));
             steps.push(crate::records::StepRow {
                 step: matter::Step {
                     id: event_id,
@@ -664,6 +666,9 @@ impl Store {
         }
         changelog::append(&tx, "matter", id, Op::Update, f, &now)?;
         tx.commit()?;
+        for (seq, kind) in recorded {
+            tracing::info!(matter_id = %id, seq, kind = %kind, "matter event recorded");
+        }
         Ok(next)
     }
 
