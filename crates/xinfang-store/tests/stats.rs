@@ -904,16 +904,20 @@ fn kept_day_figures_always_equal_the_rows() {
     assert!(kept_used > 120, "{kept_used}");
 }
 
-/// The clerk registers one more visit (钱九, a claim) at `at`.
-fn register_one_more(h: &mut Hall, at: &str) {
-    let clerk = h
-        .store
+/// The hall's clerk 王接待.
+fn clerk_of(h: &Hall) -> Staff {
+    h.store
         .list_staff()
         .unwrap()
         .into_iter()
         .find(|s| s.username == "clerk")
-        .unwrap();
-    register(
+        .unwrap()
+}
+
+/// The clerk registers one more visit (钱九, a claim) at `at`; returns its matter.
+fn register_one_more(h: &mut Hall, at: &str) -> String {
+    let clerk = clerk_of(h);
+    let (_, matter) = register(
         &mut h.store,
         &clerk,
         Visit {
@@ -925,6 +929,7 @@ fn register_one_more(h: &mut Hall, at: &str) {
             agency: "",
         },
     );
+    matter
 }
 
 /// A month's statistics keep its 31 days' figures; a visit registered on one of them drops that
@@ -948,25 +953,8 @@ fn a_write_drops_only_its_days_kept_figures() {
 #[test]
 fn a_step_that_changes_no_figure_keeps_the_kept_days() {
     let mut h = hall();
-    let clerk = h
-        .store
-        .list_staff()
-        .unwrap()
-        .into_iter()
-        .find(|s| s.username == "clerk")
-        .unwrap();
-    let (_, matter) = register(
-        &mut h.store,
-        &clerk,
-        Visit {
-            at: "2025-04-10 09:00",
-            people: vec![person("钱九", &id("14052119920303077"))],
-            head_count: 1,
-            kind: "claim",
-            category: "城乡建设",
-            agency: "",
-        },
-    );
+    let clerk = clerk_of(&h);
+    let matter = register_one_more(&mut h, "2025-04-10 09:00");
     let accept = MatterEvent::Accept {
         at: d("2025-04-14"),
         notice_no: None,
