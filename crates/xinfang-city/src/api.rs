@@ -1022,7 +1022,7 @@ async fn audit_push(
     Ok(Json(outcome.response))
 }
 
-/// The hall's changes from its other devices after per-device cursors.
+/// The matters the person with a document has at the city's other halls, for a registration.
 #[utoipa::path(post, path = "/v1/sync/person-matters", tag = "sync", security(("bearer" = [])),
     request_body = PersonMattersRequest,
     responses(
