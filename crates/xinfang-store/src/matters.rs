@@ -565,7 +565,7 @@ impl Store {
             let steps: Vec<matter::Step> = steps.iter().map(|r| r.step.clone()).collect();
             matter::fold_steps(row.received_on, subject, &steps, cal)
         };
-        let mut applied = fold(&steps).applied;
+        let mut folded = fold(&steps);
         let mut state = row.state(cal)?;
         let mut seq = row.event_count + 1;
         let mut new_route = None;
@@ -597,7 +597,8 @@ impl Store {
             let stamp = xinfang_sync::hlc::now();
             // The step that stands last here: a step another desk records on the same one is
             // concurrent with this one (docs/sync.md).
-            let prev = applied
+            let prev = folded
+                .applied
                 .last()
                 .cloned()
                 .unwrap_or_else(|| matter::FIRST_STEP.to_owned());
@@ -632,34 +633,23 @@ impl Store {
             });
             // The new step sorts after every applied step: its date is not before theirs and
             // its stamp is the newest.
-            let folded = fold(&steps);
-            applied = folded.applied;
-            state = folded.state;
-            seq = applied.len() as i64 + 1;
+            folded = fold(&steps);
+            state = folded.state.clone();
+            seq = folded.applied.len() as i64 + 1;
         }
         if new_route.is_some() {
             tx.prepare_cached("UPDATE matters SET legal_route = ?2 WHERE id = ?1")?
                 .execute(params![id, new_route])?;
         }
         // The matter as all its steps make it, stored with this moment as its last change.
-        let folded = crate::records::settle_steps(
-            &tx,
-            &self.device_id,
-            id,
-            row.received_on,
-            subject,
-            &steps,
-            cal,
-            Some(&now),
-        )?
-        .expect("a matter with the steps just recorded has steps");
-        let next = folded.state;
+        let state_json =
+            crate::records::settle_steps(&tx, &self.device_id, id, &steps, &folded, Some(&now))?;
         // Status and state are logged too, for replicas that do not derive them (older desks).
         let mut f = Map::new();
-        if next.status != row.status {
-            f.insert("status".into(), json!(code_of(next.status)));
+        if state.status != row.status {
+            f.insert("status".into(), json!(code_of(state.status)));
         }
-        f.insert("state".into(), json!(serde_json::to_string(&next)?));
+        f.insert("state".into(), json!(state_json));
         f.insert("event_count".into(), json!(folded.applied.len()));
         if let Some(r) = &new_route {
             f.insert("legal_route".into(), json!(r));
@@ -669,7 +659,7 @@ impl Store {
         for (seq, kind) in recorded {
             tracing::info!(matter_id = %id, seq, kind = %kind, "matter event recorded");
         }
-        Ok(next)
+        Ok(state)
     }
 
     /// The clerk's (re)classification: kind, category and, for a claim, the legal route.

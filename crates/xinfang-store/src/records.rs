@@ -426,45 +426,39 @@ pub(crate) fn rederive_matter(
         .parse()
         .map_err(|_| StoreError::Corrupt(format!("日期格式不正确：{received}")))?;
     let rows = load_steps(conn, matter_id)?;
+    if rows.is_empty() {
+        clear_step_conflicts(conn, matter_id)?;
+        return Ok(());
+    }
     let (kind, agency) = procedure_subject(conn, matter_id)?;
     let subject = matter::Subject {
         kind,
         agency: agency.as_deref(),
     };
-    settle_steps(
-        conn,
-        own_device,
-        matter_id,
-        received_on,
-        subject,
-        &rows,
-        cal,
-        None,
-    )?;
+    let steps: Vec<Step> = rows.iter().map(|r| r.step.clone()).collect();
+    let folded = matter::fold_steps(received_on, subject, &steps, cal);
+    settle_steps(conn, own_device, matter_id, &rows, &folded, None)?;
     Ok(())
 }
 
-/// The matter as `rows` (all its steps, in any order) make it: its status, state and step
-/// count stored (with `touched_at` as its `updated_at`, when given), its step conflicts
-/// written again. Returns the fold, or `None` for a matter without steps.
-#[allow(clippy::too_many_arguments)]
+fn clear_step_conflicts(conn: &Connection, matter_id: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM record_conflicts WHERE kind = 'step' AND entity_id = ?1")?
+        .execute([matter_id])?;
+    Ok(())
+}
+
+/// Stores `folded`, the fold of a matter's steps `rows` (all of them): its status, state and
+/// step count (with `touched_at` as its `updated_at`, when given), and its step conflicts
+/// written again. Returns the state's JSON as stored.
 pub(crate) fn settle_steps(
     conn: &Connection,
     own_device: &str,
     matter_id: &str,
-    received_on: NaiveDate,
-    subject: matter::Subject<'_>,
     rows: &[StepRow],
-    cal: &HolidayCalendar,
+    folded: &matter::Folded,
     touched_at: Option<&str>,
-) -> Result<Option<matter::Folded>> {
-    conn.prepare_cached("DELETE FROM record_conflicts WHERE kind = 'step' AND entity_id = ?1")?
-        .execute([matter_id])?;
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    let steps: Vec<Step> = rows.iter().map(|r| r.step.clone()).collect();
-    let folded = matter::fold_steps(received_on, subject, &steps, cal);
+) -> Result<String> {
+    clear_step_conflicts(conn, matter_id)?;
     let status = serde_json::to_value(folded.state.status)?
         .as_str()
         .unwrap_or_default()
@@ -525,7 +519,7 @@ pub(crate) fn settle_steps(
             Value::Array(opts).to_string()
         ])?;
     }
-    Ok(Some(folded))
+    Ok(state_json)
 }
 
 fn subject_of(conn: &Connection, entity: &str, id: &str) -> Result<String> {
