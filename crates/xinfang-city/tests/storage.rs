@@ -769,6 +769,122 @@ fn a_days_figures_are_kept_until_one_of_its_rows_changes() {
     }
 }
 
+/// A matter's change that moves none of its figures (its handling started, a limit not yet done
+/// extended, one more step counted) keeps the days its facts count on: none is due, none is read
+/// again from rows. One that moves a figure (its conclusion) drops those days, and a deleted
+/// matter its facts; the figures then equal those of a city that received only the last record;
+/// on both backends.
+#[test]
+fn a_matter_change_that_moves_no_figure_keeps_its_days() {
+    use serde_json::json;
+    use xinfang_core::calendar::HolidayCalendar;
+    use xinfang_core::stats::Period;
+    use xinfang_sync::Op::{Delete, Insert, Update};
+    let matter = |seq, op, status: &str, due: &str, concluded: Option<&str>| {
+        let mut state = json!({ "status": status, "accepted_on": "2025-03-05",
+            "deadlines": [{ "kind": "conclusion", "party": "authority", "due": due,
+                            "done_on": concluded }] });
+        if let Some(day) = concluded {
+            state["opinion"] = json!({ "at": day });
+        }
+        change(
+            seq,
+            "matter",
+            "m-1",
+            op,
+            json!({ "received_on": "2025-03-03", "status": status,
+                    "state": state.to_string(), "event_count": seq }),
+        )
+    };
+    let cal = HolidayCalendar::bundled();
+    let march = Period::new("2025-03-01".parse().unwrap(), "2025-03-31".parse().unwrap()).unwrap();
+    let today = "2025-04-01".parse().unwrap();
+    for ((backend, s, dev, _dir), (_, fresh, fresh_dev, _fresh_dir)) in
+        backends().into_iter().zip(backends())
+    {
+        let push = |s: &dyn Storage, dev: &Device, batch: &[xinfang_sync::Change]| {
+            let resp = protocol::push(s, dev, batch, xinfang_sync::hlc::wall_ms()).unwrap();
+            assert!(resp.set_aside.is_empty(), "{backend}: {:?}", resp.set_aside);
+        };
+        let figures = |s: &dyn Storage| {
+            let f = s.statistics(march, today, &cal).unwrap();
+            ((f.total, f.halls), f.rows.total())
+        };
+        let empty = figures(fresh.as_ref()).0;
+
+        push(
+            s.as_ref(),
+            &dev,
+            &[matter(1, Insert, "accepted", "2025-05-30", None)],
+        );
+        while s.keep_due_days(&cal).unwrap() > 0 {}
+        let accepted = figures(s.as_ref());
+        assert_eq!(accepted.1, 0, "{backend}: every day kept");
+
+        for (seq, status, due, what) in [
+            (2, "handling", "2025-05-30", "its handling started"),
+            (3, "handling", "2025-06-30", "its limit extended"),
+        ] {
+            push(s.as_ref(), &dev, &[matter(seq, Update, status, due, None)]);
+            assert_eq!(
+                s.keep_due_days(&cal).unwrap(),
+                0,
+                "{backend}: {what}: no day due"
+            );
+            assert_eq!(
+                figures(s.as_ref()),
+                accepted,
+                "{backend}: {what}: kept, not read"
+            );
+        }
+
+        push(
+            s.as_ref(),
+            &dev,
+            &[matter(
+                4,
+                Update,
+                "concluded",
+                "2025-06-30",
+                Some("2025-03-20"),
+            )],
+        );
+        assert!(
+            s.keep_due_days(&cal).unwrap() > 0,
+            "{backend}: concluded: its days due"
+        );
+        push(
+            fresh.as_ref(),
+            &fresh_dev,
+            &[matter(
+                1,
+                Insert,
+                "concluded",
+                "2025-06-30",
+                Some("2025-03-20"),
+            )],
+        );
+        let concluded = figures(s.as_ref()).0;
+        assert_eq!(
+            concluded,
+            figures(fresh.as_ref()).0,
+            "{backend}: as the last record alone"
+        );
+        assert_ne!(concluded, accepted.0, "{backend}: the conclusion counts");
+
+        push(
+            s.as_ref(),
+            &dev,
+            &[change(5, "matter", "m-1", Delete, json!({}))],
+        );
+        assert_eq!(
+            figures(s.as_ref()).0,
+            empty,
+            "{backend}: deleted, counted nowhere"
+        );
+    }
+}
+
 /// The server's keeper adds up in the background the days whose rows pushes wrote, a month per
 /// transaction, newest first, so that the statistics read kept days and not rows.
 #[test]

@@ -85,6 +85,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         9,
         include_str!("../../migrations/postgres/0009_hall_counts.sql"),
     ),
+    (
+        10,
+        include_str!("../../migrations/postgres/0010_facts_on_change.sql"),
+    ),
 ];
 
 /// The channel instances announce stored changes on (`NOTIFY`), for the desks listening to

@@ -141,6 +141,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0015_stats_days.sql")),
         M::up(include_str!("../../migrations/0016_stats_days_due.sql")),
         M::up(include_str!("../../migrations/0017_hall_counts.sql")),
+        M::up(include_str!("../../migrations/0018_facts_on_change.sql")),
     ])
 }
 
