@@ -351,11 +351,47 @@ mod tests {
         );
     }
 
-    /// A registration's queue label comes from the day's labels in the index, never from the
-    /// visit rows of the day.
+    /// A registration's queue label is the last entry of the day and the desk's letter in the
+    /// index: the statement takes as many steps for a day of 400 labels as for a day of 4, and
+    /// never reads a visit row; its answer is the greatest number, not the last in text order.
     #[test]
-    fn last_queue_label_reads_the_index_only() {
+    fn last_queue_label_is_one_step_down_the_index() {
         let (_dir, store) = store_with_numbers(&[]);
+        let label = |n: usize| {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO visits(id, hall_code, visited_at, visit_date, queue_no, clerk_id,
+                       head_count, appeal, appeal_kind, category_code, created_at, queue_label)
+                     VALUES (?1, '140521', '2026-11-05T09:00:00+08:00', '2026-11-05', ?2, 's', 1,
+                       '', 'claim', 'other', 'x', ?3)",
+                    params![format!("v{n}"), n as i64, format!("B{n:03}")],
+                )
+                .unwrap();
+        };
+        let last = || {
+            let mut stmt = store.conn.prepare(crate::visits::LAST_QUEUE_LABEL).unwrap();
+            let last: i64 = stmt.query_row(["2026-11-05", "B"], |r| r.get(0)).unwrap();
+            (last, stmt.get_status(rusqlite::StatementStatus::VmStep))
+        };
+        (1..=4).for_each(label);
+        store
+            .conn
+            .execute(
+                "INSERT INTO visits(id, hall_code, visited_at, visit_date, queue_no, clerk_id,
+                   head_count, appeal, appeal_kind, category_code, created_at, queue_label)
+                 VALUES ('c', '140521', '2026-11-05T09:00:00+08:00', '2026-11-05', 0, 's', 1, '',
+                   'claim', 'other', 'x', 'C900')",
+                [],
+            )
+            .unwrap();
+        let (four, steps) = last();
+        assert_eq!(four, 4);
+        (5..=400).for_each(label);
+        let (four_hundred, steps_at_400) = last();
+        assert_eq!(four_hundred, 400, "B400 after B099: by number");
+        assert_eq!(steps_at_400, steps, "one entry read, not the day's");
+
         let plan: Vec<String> = store
             .conn
             .prepare(&format!(
@@ -369,7 +405,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             plan,
-            ["SEARCH visits USING COVERING INDEX visits_date_label (visit_date=?)"],
+            ["SEARCH visits USING COVERING INDEX visits_date_label (visit_date=? AND <expr>=?)"],
             "{plan:#?}"
         );
     }

@@ -65,6 +65,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../migrations/0037_state_triggers_on_change.sql"
         )),
+        M::up(include_str!("../migrations/0038_queue_label_count.sql")),
     ])
 }
 
