@@ -6,7 +6,8 @@
 //! MODE: none — the store's search SQL by phase (candidates, fetch of the hit rows) on a raw
 //! connection with a page cache of CACHE_KIB; `store` — `Store::search` p50/p99 per kind;
 //! `register` — 3,000 registrations, p50/p99 (writes to the store: use a copy); `frames` —
-//! WAL frames (pages) one registration writes (writes too).
+//! WAL frames (pages) one registration writes (writes too); `btrees` — the tables and indexes
+//! those pages belong to, a mean of 20 registrations (writes too; reads the whole file after each).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -58,6 +59,49 @@ fn main() {
                 .register_visit(&visit_for(6_000_000 + i), &clerk)
                 .unwrap();
             println!("frames of one registration: {}", frames(&conn));
+        }
+        return;
+    }
+    if mode.as_deref() == Some("btrees") {
+        let (mut store, _) = Store::login(&dir, &user, &password).expect("login");
+        let clerk = store.authenticate(&user, &password).unwrap().id;
+        let mut per_tree = std::collections::BTreeMap::<String, usize>::new();
+        let n = 20u64;
+        for i in 0..n {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .unwrap();
+            store
+                .register_visit(&visit_for(7_000_000 + i), &clerk)
+                .unwrap();
+            let owner = page_owners(&conn);
+            for page in wal_pages(&dir.join(format!("{DB_FILE}-wal"))) {
+                let name = owner
+                    .get(&page)
+                    .cloned()
+                    .unwrap_or_else(|| "(new page)".into());
+                *per_tree.entry(name).or_default() += 1;
+            }
+        }
+        // The last registration's change-log rows, and whether each id is the greatest of its
+        // entity (an append to the index) or falls inside it (a leaf of its own).
+        let mut stmt = conn
+            .prepare(
+                "SELECT c.entity, c.entity_id,
+                        (SELECT count(*) FROM change_log d
+                          WHERE d.entity = c.entity AND d.entity_id > c.entity_id)
+                 FROM change_log c ORDER BY seq DESC LIMIT 8",
+            )
+            .unwrap();
+        let mut q = stmt.query([]).unwrap();
+        while let Some(r) = q.next().unwrap() {
+            let (e, id, after): (String, String, i64) =
+                (r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap());
+            println!("change log: {e} {id} ({after} ids of its entity after it)");
+        }
+        let mut rows: Vec<_> = per_tree.into_iter().collect();
+        rows.sort_by_key(|row| std::cmp::Reverse(row.1));
+        for (name, pages) in rows {
+            println!("{:>6.2}  {name}", pages as f64 / n as f64);
         }
         return;
     }
@@ -198,4 +242,26 @@ fn visit_for(i: u64) -> xinfang_core::visit::ValidVisit {
         place_code: Some("140521".into()),
         warnings: vec![],
     }
+}
+
+/// Which table or index each page of the file belongs to (SQLite's `dbstat`).
+fn page_owners(conn: &Connection) -> std::collections::HashMap<u32, String> {
+    conn.prepare("SELECT pageno, name FROM dbstat")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The distinct pages in a WAL file's frames (the frame headers are not encrypted).
+fn wal_pages(wal: &std::path::Path) -> std::collections::BTreeSet<u32> {
+    let bytes = std::fs::read(wal).unwrap();
+    let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    let page_size = be(8) as usize;
+    (32..bytes.len())
+        .step_by(24 + page_size)
+        .filter(|at| at + 24 <= bytes.len())
+        .map(be)
+        .collect()
 }

@@ -66,6 +66,7 @@ fn migrations() -> Migrations<'static> {
             "../migrations/0037_state_triggers_on_change.sql"
         )),
         M::up(include_str!("../migrations/0038_queue_label_count.sql")),
+        M::up(include_str!("../migrations/0039_registration_pages.sql")),
     ])
 }
 

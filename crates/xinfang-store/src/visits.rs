@@ -460,8 +460,11 @@ pub(crate) fn register_in(
     for (position, visitor_id) in visitor_ids.iter().enumerate() {
         let is_rep = visit.representatives.contains(&position);
         tx.prepare_cached(
-                "INSERT OR IGNORE INTO visit_visitors(visit_id, visitor_id, position, is_representative)
-                 VALUES (?1, ?2, ?3, ?4)",
+                // With its person: set afterwards, the link's person index entry would move
+                // (migration 0039).
+                "INSERT OR IGNORE INTO visit_visitors(visit_id, visitor_id, position, is_representative, person_id)
+                 VALUES (?1, ?2, ?3, ?4,
+                         coalesce((SELECT merged_into FROM visitors WHERE id = ?2), ?2))",
             )?
             .execute(params![visit_id, visitor_id, position as i64, is_rep])?;
         let mut f = Map::new();
@@ -827,5 +830,113 @@ impl Store {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use xinfang_core::id::{IdType, resident_id_check_char};
+    use xinfang_core::reference::AppealKind;
+    use xinfang_core::visit::{ValidVisit, ValidVisitor};
+
+    use crate::{NewStaff, Store};
+
+    fn visit_of(body17: &str) -> ValidVisit {
+        ValidVisit {
+            visited_at: chrono::DateTime::parse_from_rfc3339("2026-11-05T09:30:00+08:00").unwrap(),
+            visitors: vec![ValidVisitor {
+                name: "张三".into(),
+                id_type: IdType::ResidentId,
+                id_number: format!("{body17}{}", resident_id_check_char(body17).unwrap()),
+                sex: None,
+                birth_date: None,
+                phone: Some("13900001111".into()),
+                address: None,
+                ethnicity: None,
+                occupation: None,
+            }],
+            head_count: 1,
+            representatives: vec![0],
+            appeal: "拖欠工资".into(),
+            appeal_kind: AppealKind::Claim,
+            category_code: "labour_social_security".into(),
+            agency: String::new(),
+            place_code: Some("140521".into()),
+            warnings: vec![],
+        }
+    }
+
+    /// A registration's link to its visitor is written once, with its person: a link updated
+    /// afterwards moves its entry in the person index (another leaf at scale) and its
+    /// `visit_people` entry. Its person is still the visitor's, and the merged record's survivor.
+    #[test]
+    fn a_registration_writes_its_link_once_with_its_person() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
+        let clerk = store
+            .add_staff(&NewStaff {
+                username: "clerk".into(),
+                display_name: "王".into(),
+                roles: vec![xinfang_core::staff::Role::Clerk],
+                password: "correct horse".into(),
+            })
+            .unwrap()
+            .id;
+        store
+            .conn
+            .execute_batch(
+                "CREATE TEMP TABLE link_updates(visit_id TEXT);
+                 CREATE TEMP TRIGGER count_link_updates AFTER UPDATE ON main.visit_visitors
+                 BEGIN INSERT INTO link_updates VALUES (NEW.visit_id); END;",
+            )
+            .unwrap();
+        let first = store
+            .register_visit(&visit_of("14052119800101001"), &clerk)
+            .unwrap();
+        let again = store
+            .register_visit(&visit_of("14052119800101001"), &clerk)
+            .unwrap();
+        let other = store
+            .register_visit(&visit_of("14052119800101002"), &clerk)
+            .unwrap();
+        // The second person's record merged into the first: its next visit is the first's.
+        store
+            .conn
+            .execute(
+                "UPDATE visitors SET merged_into = ?1 WHERE id = ?2",
+                [&first.visitor_ids[0], &other.visitor_ids[0]],
+            )
+            .unwrap();
+        let merged = store
+            .register_visit(&visit_of("14052119800101002"), &clerk)
+            .unwrap();
+
+        let updates: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM link_updates", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(updates, 0, "no link was updated after its insert");
+        let person = |visit: &str| -> (String, String) {
+            store
+                .conn
+                .query_row(
+                    "SELECT vv.person_id, vp.person FROM visit_visitors vv
+                     JOIN visit_people vp ON vp.visit_id = vv.visit_id
+                     WHERE vv.visit_id = ?1",
+                    [visit],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap()
+        };
+        let p = &first.visitor_ids[0];
+        assert_eq!(person(&first.visit_id), (p.clone(), p.clone()));
+        assert_eq!(person(&again.visit_id), (p.clone(), p.clone()));
+        let o = &other.visitor_ids[0];
+        assert_eq!(person(&other.visit_id), (o.clone(), o.clone()));
+        assert_eq!(
+            person(&merged.visit_id),
+            (p.clone(), p.clone()),
+            "the survivor's"
+        );
     }
 }
