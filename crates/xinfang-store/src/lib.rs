@@ -47,7 +47,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use xinfang_core::clock::{Clock, SystemClock};
 
 pub use audit::{AuditAction, AuditEntry, AuditFilter, ChainBreak, GENESIS};
-pub use backlog::{BacklogCase, BacklogDashboard, BacklogFilter, BacklogNote};
+pub use backlog::{
+    BacklogCase, BacklogDashboard, BacklogFilter, BacklogNote, DASHBOARD_OVERDUE_SHOWN,
+};
 pub use changelog::ChangeRow;
 pub use compact::CompactReport;
 pub use desk::{

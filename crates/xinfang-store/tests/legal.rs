@@ -12,7 +12,7 @@ use xinfang_core::matter::{DeadlineKind, EventKind, MatterEvent, MatterStatus};
 use xinfang_core::reference::ReferenceData;
 use xinfang_core::staff::Role;
 use xinfang_core::visit::{VisitInput, VisitorInput, validate_visit};
-use xinfang_store::{BacklogFilter, NewStaff, Staff, Store, StoreError};
+use xinfang_store::{BacklogFilter, DASHBOARD_OVERDUE_SHOWN, NewStaff, Staff, Store, StoreError};
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -817,6 +817,59 @@ fn backlog_cases_and_their_dashboard() {
     assert_eq!(dash.summary.totals.clearance_rate, Some(20.0));
     assert_eq!(h.store.open_backlog_case_of(&m1).unwrap(), Some(again));
     h.verify_ok();
+}
+
+/// The dashboard shows the cases longest overdue in full and counts them all: a city's backlog
+/// of thousands of overdue cases is not read case by case (issue 21).
+#[test]
+fn the_dashboard_shows_the_longest_overdue_cases_and_counts_them_all() {
+    let mut h = Hall::new();
+    let boss = h.supervisor.id.clone();
+    let today = d("2026-11-26");
+    let n = DASHBOARD_OVERDUE_SHOWN + 3;
+    let flag = |target: NaiveDate| FlagInput {
+        leader: "李副县长".into(),
+        plan: "包案化解".into(),
+        target_date: target.to_string(),
+        flagged_on: "2025-12-01".into(),
+    };
+    let mut by_target = vec![];
+    for i in 0..n {
+        let name = format!("周{}", char::from_u32(0x4e00 + i as u32).unwrap());
+        let m = h.claim(&name, "2025-03-02");
+        // Targets in another order than the flagging: 7 steps round n days (n is prime).
+        let target = d("2026-01-01") + chrono::Days::new(((i * 7) % n) as u64);
+        let case = h.store.flag_backlog(&m, &flag(target), &boss).unwrap();
+        by_target.push((target, case));
+    }
+    let later = h.claim("吴一", "2025-03-02");
+    h.store
+        .flag_backlog(&later, &flag(d("2026-12-31")), &boss)
+        .unwrap();
+    by_target.sort();
+
+    let dash = h.store.backlog_dashboard(today).unwrap();
+    assert_eq!(dash.summary.totals.overdue as usize, n);
+    assert_eq!(dash.summary.totals.open as usize, n + 1);
+    let shown: Vec<&str> = dash.overdue_cases.iter().map(|c| c.id.as_str()).collect();
+    let longest: Vec<&str> = by_target[..DASHBOARD_OVERDUE_SHOWN]
+        .iter()
+        .map(|(_, case)| case.as_str())
+        .collect();
+    assert_eq!(shown, longest);
+    assert!(
+        dash.overdue_cases
+            .iter()
+            .all(|c| c.overdue && c.visitor_names.len() == 1)
+    );
+    assert_eq!(
+        h.store
+            .backlog_cases(BacklogFilter::Overdue, today)
+            .unwrap()
+            .len(),
+        n,
+        "the list shows them all"
+    );
 }
 
 /// A report (检举控告) about 沁水县人社局 is never sent to it, takes no legal route and no review;

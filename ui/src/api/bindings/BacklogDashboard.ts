@@ -7,7 +7,8 @@ import type { BacklogGroup } from "./BacklogGroup";
  */
 export type BacklogDashboard = { today: string, 
 /**
- * Open cases past their target date, longest overdue first.
+ * The [`DASHBOARD_OVERDUE_SHOWN`] open cases longest past their target date, longest
+ * first; `summary` counts them all, and the backlog list (`backlog_cases`) shows them all.
  */
 overdue_cases: Array<BacklogCase>, 
 /**
