@@ -122,6 +122,7 @@ pub fn all() -> Vec<(String, String)> {
         s::DueItem,
         s::DueList,
         s::BacklogCase,
+        s::BacklogCasePage,
         s::BacklogNote,
         s::BacklogFilter,
         s::BacklogDashboard,

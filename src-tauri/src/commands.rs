@@ -35,10 +35,10 @@ use xinfang_core::staff::Role;
 use xinfang_core::stats::{EvaluationInput, PublicityInput};
 use xinfang_core::visit::{VisitInput, VisitorInput};
 use xinfang_store::{
-    BacklogCase, BacklogFilter, Completeness, Conflict, ConsultationRecord, Draft, DueList,
-    EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, MergeRecord, PersonBrief,
-    PersonMatter, PublicityRecord, QueueItem, RateMatter, SplitOutcome, Staff, VisitDetail,
-    VisitRow, VisitorPhoto, VisitorProfile,
+    BacklogCase, BacklogCasePage, BacklogFilter, Completeness, Conflict, ConsultationRecord, Draft,
+    DueList, EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, MergeRecord,
+    PersonBrief, PersonMatter, PublicityRecord, QueueItem, RateMatter, SplitOutcome, Staff,
+    VisitDetail, VisitRow, VisitorPhoto, VisitorProfile,
 };
 
 type S<'a> = State<'a, AppState>;
@@ -516,8 +516,12 @@ pub async fn backlog_dashboard(s: S<'_>) -> CmdResult<BacklogBoard> {
 }
 
 #[tauri::command]
-pub async fn backlog_cases(s: S<'_>, filter: BacklogFilter) -> CmdResult<Vec<BacklogCase>> {
-    s.backlog_cases(filter)
+pub async fn backlog_cases(
+    s: S<'_>,
+    filter: BacklogFilter,
+    offset: u32,
+) -> CmdResult<BacklogCasePage> {
+    s.backlog_cases(filter, offset)
 }
 
 #[tauri::command]

@@ -93,7 +93,8 @@ macro_rules! command_table {
             confirm_route: ClassifyMatter, (matter_id: String, route_code: Option<String>) -> MatterPage;
             due_list: ViewDueList, () -> DueList;
             backlog_dashboard: ViewBacklog, () -> BacklogBoard;
-            backlog_cases: ViewBacklog, (filter: BacklogFilter) -> Vec<BacklogCase>;
+            // A page of the list, [`BACKLOG_PAGE_SIZE`] cases from `offset`.
+            backlog_cases: ViewBacklog, (filter: BacklogFilter, offset: u32) -> BacklogCasePage;
             flag_backlog: ManageBacklog, (matter_id: String, input: FlagInput) -> BacklogCase;
             set_backlog_leader: ManageBacklog, (case_id: String, leader: String) -> BacklogCase;
             note_backlog: NoteBacklog, (case_id: String, input: NoteInput) -> BacklogCase;

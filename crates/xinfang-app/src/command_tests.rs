@@ -333,7 +333,7 @@ fn cases() -> Vec<(&'static str, Case)> {
         ("due_list", |s, _, _| ok(s.due_list())),
         ("backlog_dashboard", |s, _, _| ok(s.backlog_dashboard())),
         ("backlog_cases", |s, _, _| {
-            ok(s.backlog_cases(xinfang_store::BacklogFilter::All))
+            ok(s.backlog_cases(xinfang_store::BacklogFilter::All, 0))
         }),
         ("flag_backlog", |s, _, _| {
             ok(s.flag_backlog("no-such-id", Default::default()))
@@ -1387,6 +1387,15 @@ fn cli_use_cases() -> Vec<(&'static str, &'static [Action], UseCase)> {
                 s,
                 me,
                 xinfang_store::BacklogFilter::All,
+                today(),
+            ))
+        }),
+        ("backlog_page", &[Action::ViewBacklog], |s, me, _, _| {
+            ok(m::backlog_page(
+                s,
+                me,
+                xinfang_store::BacklogFilter::All,
+                0,
                 today(),
             ))
         }),

@@ -15,10 +15,10 @@ use xinfang_core::staff::Role;
 use xinfang_core::stats::{EvaluationInput, PublicityInput};
 use xinfang_core::visit::{VisitInput, VisitorInput};
 use xinfang_store::{
-    BacklogCase, BacklogFilter, Completeness, Conflict, ConsultationRecord, Draft, DueList,
-    EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, MergeRecord, PersonBrief,
-    PersonMatter, PublicityRecord, QueueItem, RateMatter, SplitOutcome, Staff, VisitDetail,
-    VisitRow, VisitorPhoto, VisitorProfile,
+    BacklogCase, BacklogCasePage, BacklogFilter, Completeness, Conflict, ConsultationRecord, Draft,
+    DueList, EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, MergeRecord,
+    PersonBrief, PersonMatter, PublicityRecord, QueueItem, RateMatter, SplitOutcome, Staff,
+    VisitDetail, VisitRow, VisitorPhoto, VisitorProfile,
 };
 
 use crate::account::{PasswordChange, RecoveryInput};

@@ -23,8 +23,9 @@ use xinfang_core::staff::{Action, CONFIDENTIAL_MASK, Role, authorize};
 use xinfang_core::visit::ValidVisit;
 use xinfang_print::{PrintError, Printer};
 use xinfang_store::{
-    AllowedEvent, BacklogCase, BacklogDashboard, BacklogFilter, DueList, MatterView, PersonMatter,
-    PrintedEntry, Registered, RouteProposal, Staff, Store, StoredNotice,
+    AllowedEvent, BACKLOG_PAGE_SIZE, BacklogCase, BacklogCasePage, BacklogDashboard, BacklogFilter,
+    DueList, MatterView, PersonMatter, PrintedEntry, Registered, RouteProposal, Staff, Store,
+    StoredNotice,
 };
 
 use crate::api::{AppState, check_confidential, open_confidential};
@@ -598,6 +599,18 @@ pub fn backlog_cases(
     Ok(store.backlog_cases(filter, today)?)
 }
 
+/// A page of the backlog list from `offset`, [`BACKLOG_PAGE_SIZE`] cases long.
+pub fn backlog_page(
+    store: &Store,
+    me: &Staff,
+    filter: BacklogFilter,
+    offset: u32,
+    today: NaiveDate,
+) -> CmdResult<BacklogCasePage> {
+    require(me, Action::ViewBacklog)?;
+    Ok(store.backlog_cases_page(filter, today, offset as usize, BACKLOG_PAGE_SIZE)?)
+}
+
 pub fn backlog_dashboard(
     store: &Store,
     me: &Staff,
@@ -786,9 +799,10 @@ impl AppState {
         })
     }
 
-    pub fn backlog_cases(&self, filter: BacklogFilter) -> CmdResult<Vec<BacklogCase>> {
+    /// A page of the backlog list: a city's backlog can hold thousands of cases.
+    pub fn backlog_cases(&self, filter: BacklogFilter, offset: u32) -> CmdResult<BacklogCasePage> {
         self.act(Action::ViewBacklog, |store, me| {
-            backlog_cases(store, me, filter, self.local_date())
+            backlog_page(store, me, filter, offset, self.local_date())
         })
     }
 
@@ -1299,11 +1313,12 @@ mod tests {
         let t = &board.dashboard.summary.totals;
         assert_eq!((t.total, t.cleared, t.clearance_rate), (1, 1, Some(100.0)));
         assert!(board.may.manage_backlog);
-        assert_eq!(state.backlog_cases(BacklogFilter::Open).unwrap().len(), 0);
         assert_eq!(
-            state.backlog_cases(BacklogFilter::Cleared).unwrap().len(),
-            1
+            state.backlog_cases(BacklogFilter::Open, 0).unwrap().total,
+            0
         );
+        let cleared = state.backlog_cases(BacklogFilter::Cleared, 0).unwrap();
+        assert_eq!((cleared.total, cleared.cases.len()), (1, 1));
     }
 
     #[test]

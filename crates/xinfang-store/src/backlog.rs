@@ -78,9 +78,26 @@ pub struct BacklogDashboard {
     #[serde(flatten)]
     pub summary: BacklogSummary,
     /// The [`DASHBOARD_OVERDUE_SHOWN`] open cases longest past their target date, longest
-    /// first; `summary` counts them all, and the backlog list (`backlog_cases`) shows them all.
+    /// first; `summary` counts them all, and the backlog list (`backlog_cases`) pages through them.
     pub overdue_cases: Vec<BacklogCase>,
 }
+
+/// One page of a backlog list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BacklogCasePage {
+    /// Oldest flagged first.
+    pub cases: Vec<BacklogCase>,
+    /// How many cases the list holds, on every page.
+    pub total: usize,
+    /// Where this page starts in the list.
+    pub offset: usize,
+    /// How many cases a page holds at most.
+    pub page_size: usize,
+}
+
+/// How many cases a page of the backlog list shows: a city's backlog can hold thousands.
+pub const BACKLOG_PAGE_SIZE: usize = 50;
 
 /// How many overdue cases the dashboard shows in full: a city's backlog can hold thousands,
 /// each view several reads (issue 21: 1.4 s at a million visits).
@@ -385,6 +402,19 @@ impl Store {
         filter: BacklogFilter,
         today: NaiveDate,
     ) -> Result<Vec<BacklogCase>> {
+        Ok(self.backlog_cases_page(filter, today, 0, usize::MAX)?.cases)
+    }
+
+    /// `limit` cases from `offset` of a backlog list, oldest flagged first, with how many the
+    /// list holds. Every case's facts are read to filter and count them (a narrow table); the
+    /// full view — matter, names, appeal, notes, several reads each — only of the page.
+    pub fn backlog_cases_page(
+        &self,
+        filter: BacklogFilter,
+        today: NaiveDate,
+        offset: usize,
+        limit: usize,
+    ) -> Result<BacklogCasePage> {
         let rows: Vec<CaseRow> = {
             let mut stmt = self.conn.prepare_cached(&format!(
                 "SELECT {CASE_COLUMNS} FROM backlog_cases c LEFT JOIN staff s ON s.id = c.flagged_by
@@ -393,7 +423,7 @@ impl Store {
             stmt.query_map([], case_row)?
                 .collect::<rusqlite::Result<_>>()?
         };
-        let mut out = Vec::new();
+        let mut kept = Vec::new();
         for row in rows {
             let facts = row.facts()?;
             let keep = match filter {
@@ -403,10 +433,22 @@ impl Store {
                 BacklogFilter::Cleared => !facts.is_open(),
             };
             if keep {
-                out.push(view(&self.conn, row, today)?);
+                kept.push(row);
             }
         }
-        Ok(out)
+        let total = kept.len();
+        let cases = kept
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|row| view(&self.conn, row, today))
+            .collect::<Result<_>>()?;
+        Ok(BacklogCasePage {
+            cases,
+            total,
+            offset,
+            page_size: limit,
+        })
     }
 
     /// Dashboard numbers as of `today`, over every hall in this store.

@@ -48,7 +48,8 @@ use xinfang_core::clock::{Clock, SystemClock};
 
 pub use audit::{AuditAction, AuditEntry, AuditFilter, ChainBreak, GENESIS};
 pub use backlog::{
-    BacklogCase, BacklogDashboard, BacklogFilter, BacklogNote, DASHBOARD_OVERDUE_SHOWN,
+    BACKLOG_PAGE_SIZE, BacklogCase, BacklogCasePage, BacklogDashboard, BacklogFilter, BacklogNote,
+    DASHBOARD_OVERDUE_SHOWN,
 };
 pub use changelog::ChangeRow;
 pub use compact::CompactReport;

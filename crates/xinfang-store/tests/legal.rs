@@ -12,7 +12,9 @@ use xinfang_core::matter::{DeadlineKind, EventKind, MatterEvent, MatterStatus};
 use xinfang_core::reference::ReferenceData;
 use xinfang_core::staff::Role;
 use xinfang_core::visit::{VisitInput, VisitorInput, validate_visit};
-use xinfang_store::{BacklogFilter, DASHBOARD_OVERDUE_SHOWN, NewStaff, Staff, Store, StoreError};
+use xinfang_store::{
+    BACKLOG_PAGE_SIZE, BacklogFilter, DASHBOARD_OVERDUE_SHOWN, NewStaff, Staff, Store, StoreError,
+};
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -870,6 +872,76 @@ fn the_dashboard_shows_the_longest_overdue_cases_and_counts_them_all() {
         n,
         "the list shows them all"
     );
+}
+
+/// The backlog list comes a page at a time, each page counting the whole list: a city's
+/// backlog can hold thousands of cases, and the list viewed every one of them.
+#[test]
+fn the_backlog_list_comes_a_page_at_a_time_and_counts_the_whole_list() {
+    let mut h = Hall::new();
+    let boss = h.supervisor.id.clone();
+    let today = d("2026-11-26");
+    let n = BACKLOG_PAGE_SIZE + 3;
+    let flag = |flagged_on: &str, target: &str| FlagInput {
+        leader: "李副县长".into(),
+        plan: "包案化解".into(),
+        target_date: target.into(),
+        flagged_on: flagged_on.into(),
+    };
+    for i in 0..n {
+        let name = format!("郑{}", char::from_u32(0x4e00 + i as u32).unwrap());
+        let m = h.claim(&name, "2025-03-02");
+        // Flag dates in another order than the flagging: the list is oldest flagged first.
+        let flagged_on = d("2025-10-01") + chrono::Days::new(((i * 7) % n) as u64);
+        h.store
+            .flag_backlog(&m, &flag(&flagged_on.to_string(), "2026-01-31"), &boss)
+            .unwrap();
+    }
+    let later = h.claim("吴二", "2025-03-02");
+    h.store
+        .flag_backlog(&later, &flag("2025-09-01", "2026-12-31"), &boss)
+        .unwrap();
+
+    let all = h
+        .store
+        .backlog_cases(BacklogFilter::Overdue, today)
+        .unwrap();
+    assert_eq!(all.len(), n);
+    assert!(all.windows(2).all(|w| w[0].flagged_on < w[1].flagged_on));
+    let first = h
+        .store
+        .backlog_cases_page(BacklogFilter::Overdue, today, 0, BACKLOG_PAGE_SIZE)
+        .unwrap();
+    let second = h
+        .store
+        .backlog_cases_page(
+            BacklogFilter::Overdue,
+            today,
+            BACKLOG_PAGE_SIZE,
+            BACKLOG_PAGE_SIZE,
+        )
+        .unwrap();
+    assert_eq!(
+        (first.total, first.offset, first.cases.len()),
+        (n, 0, BACKLOG_PAGE_SIZE)
+    );
+    assert_eq!(
+        (second.total, second.offset, second.cases.len()),
+        (n, BACKLOG_PAGE_SIZE, 3)
+    );
+    let paged: Vec<_> = first.cases.iter().chain(&second.cases).collect();
+    assert_eq!(paged, all.iter().collect::<Vec<_>>());
+    let past = h
+        .store
+        .backlog_cases_page(BacklogFilter::Overdue, today, n, BACKLOG_PAGE_SIZE)
+        .unwrap();
+    assert_eq!((past.total, past.cases.len()), (n, 0));
+    let open = h
+        .store
+        .backlog_cases_page(BacklogFilter::Open, today, 0, 1)
+        .unwrap();
+    assert_eq!(open.total, n + 1);
+    assert_eq!(open.cases[0].matter_id, later, "the oldest flagged first");
 }
 
 /// A report (检举控告) about 沁水县人社局 is never sent to it, takes no legal route and no review;

@@ -96,6 +96,11 @@ const backlogCase = (over: Record<string, unknown>) => ({
 })
 
 const counts = { total: 2, open: 1, cleared: 1, overdue: 1, clearance_rate: 50 }
+const page = (cases: unknown[], total = cases.length, offset = 0) => ({ cases, total, offset, page_size: 50 })
+const board = {
+  dashboard: { today: '2026-11-26', ...counts, by_hall: [{ key: '140521', ...counts }], by_leader: [{ key: '李副县长', ...counts }], overdue_cases: [] },
+  may: { record_event: true, classify: true, propose_route: false, print: true, view_backlog: true, manage_backlog: false, note_backlog: true },
+}
 
 describe('BacklogView', () => {
   it('shows the counts and adds a progress note; a refusal shows at its field', async () => {
@@ -106,7 +111,8 @@ describe('BacklogView', () => {
           dashboard: { today: '2026-11-26', ...counts, by_hall: [{ key: '140521', ...counts }], by_leader: [{ key: '李副县长', ...counts }], overdue_cases: [] },
           may: { record_event: true, classify: true, propose_route: false, print: true, view_backlog: true, manage_backlog: false, note_backlog: true },
         }
-      if (cmd === 'backlog_cases') return [backlogCase({ notes: notes.length ? [{ id: 'n1', noted_on: '2026-11-26', note: '已约谈', by_staff: 's1', by_name: '王接待', created_at: '' }] : [] })]
+      if (cmd === 'backlog_cases')
+        return page([backlogCase({ notes: notes.length ? [{ id: 'n1', noted_on: '2026-11-26', note: '已约谈', by_staff: 's1', by_name: '王接待', created_at: '' }] : [] })])
       if (cmd === 'note_backlog') {
         const input = (args as { input: { note: string } }).input
         if (!input.note) throw commandError('note', 'required', '请填写化解进展。')
@@ -133,6 +139,44 @@ describe('BacklogView', () => {
     await sleep(20)
     expect(notes).toEqual([{ noted_on: '', note: '已约谈' }])
     expect(w.find(q('backlog-note')).text()).toContain('已约谈')
+    w.unmount()
+  })
+
+  it('pages through a long list and starts again at the first page for another filter', async () => {
+    const asked: { filter: string; offset: number }[] = []
+    mockIPC((cmd, args) => {
+      if (cmd === 'backlog_dashboard') return board
+      if (cmd === 'backlog_cases') {
+        const a = args as { filter: string; offset: number }
+        asked.push({ filter: a.filter, offset: a.offset })
+        const n = Math.min(50, 120 - a.offset)
+        return page(
+          Array.from({ length: n }, (_, i) => backlogCase({ id: `c${a.offset + i}`, matter_number: `沁水-2026-09-B${String(a.offset + i + 1).padStart(4, '0')}` })),
+          120,
+          a.offset,
+        )
+      }
+      return null
+    })
+    const w = mountView(BacklogView)
+    await sleep(20)
+    expect(w.findAll(q('backlog-row'))).toHaveLength(50)
+    expect(w.find(q('backlog-pager')).text()).toContain('120') // the total (共 120 条 in the app's zh-CN)
+    await w.find(`${q('backlog-pager')} .btn-next`).trigger('click')
+    await sleep(20)
+    await w.find(`${q('backlog-pager')} .btn-next`).trigger('click')
+    await sleep(20)
+    const rows = w.findAll(q('backlog-row'))
+    expect(rows).toHaveLength(20)
+    expect(w.find(q('backlog-number')).text()).toBe('沁水-2026-09-B0101')
+    await w.find(`${q('backlog-filter-all')} input`).setValue(true)
+    await sleep(20)
+    expect(asked).toEqual([
+      { filter: 'open', offset: 0 },
+      { filter: 'open', offset: 50 },
+      { filter: 'open', offset: 100 },
+      { filter: 'all', offset: 0 },
+    ])
     w.unmount()
   })
 })

@@ -5,6 +5,7 @@ import type { AuditQuery } from './bindings/AuditQuery'
 import type { AuditRow } from './bindings/AuditRow'
 import type { BacklogBoard } from './bindings/BacklogBoard'
 import type { BacklogCase } from './bindings/BacklogCase'
+import type { BacklogCasePage } from './bindings/BacklogCasePage'
 import type { BacklogFilter } from './bindings/BacklogFilter'
 import type { BackupDone } from './bindings/BackupDone'
 import type { BackupReminder } from './bindings/BackupReminder'
@@ -146,7 +147,7 @@ export interface Commands {
   confirm_route: { args: { matterId: string; routeCode: string | null }; result: MatterPage }
   due_list: { args: null; result: DueList }
   backlog_dashboard: { args: null; result: BacklogBoard }
-  backlog_cases: { args: { filter: BacklogFilter }; result: Array<BacklogCase> }
+  backlog_cases: { args: { filter: BacklogFilter; offset: number }; result: BacklogCasePage }
   flag_backlog: { args: { matterId: string; input: FlagInput }; result: BacklogCase }
   set_backlog_leader: { args: { caseId: string; leader: string }; result: BacklogCase }
   note_backlog: { args: { caseId: string; input: NoteInput }; result: BacklogCase }

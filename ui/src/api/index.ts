@@ -166,7 +166,7 @@ export const api = {
   confirmRoute: (matterId: string, routeCode: string | null) => call('confirm_route', { matterId, routeCode }),
   dueList: () => call('due_list'),
   backlogDashboard: () => call('backlog_dashboard'),
-  backlogCases: (filter: BacklogFilter) => call('backlog_cases', { filter }),
+  backlogCases: (filter: BacklogFilter, offset = 0) => call('backlog_cases', { filter, offset }),
   flagBacklog: (matterId: string, input: FlagInput) => call('flag_backlog', { matterId, input }),
   setBacklogLeader: (caseId: string, leader: string) => call('set_backlog_leader', { caseId, leader }),
   noteBacklog: (caseId: string, input: NoteInput) => call('note_backlog', { caseId, input }),

@@ -8,7 +8,7 @@ import type { BacklogGroup } from "./BacklogGroup";
 export type BacklogDashboard = { today: string, 
 /**
  * The [`DASHBOARD_OVERDUE_SHOWN`] open cases longest past their target date, longest
- * first; `summary` counts them all, and the backlog list (`backlog_cases`) shows them all.
+ * first; `summary` counts them all, and the backlog list (`backlog_cases`) pages through them.
  */
 overdue_cases: Array<BacklogCase>, 
 /**
