@@ -202,6 +202,16 @@ fn desk_state(
     conn: &rusqlite::Connection,
     visit_id: &str,
 ) -> Result<(Vec<(Desk, HandoffState)>, bool)> {
+    let closed = conn
+        .prepare_cached("SELECT 1 FROM visit_closures WHERE visit_id = ?1")?
+        .query_row([visit_id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    Ok((handoffs_of(conn, visit_id)?, closed))
+}
+
+/// A visit's hand-offs to the lawyer's and the mediator's desks, oldest first.
+fn handoffs_of(conn: &rusqlite::Connection, visit_id: &str) -> Result<Vec<(Desk, HandoffState)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT desk, state FROM handoffs WHERE visit_id = ?1 ORDER BY created_at",
     )?;
@@ -213,66 +223,73 @@ fn desk_state(
             handoffs.push((d, s));
         }
     }
-    let closed = conn
-        .prepare_cached("SELECT 1 FROM visit_closures WHERE visit_id = ?1")?
-        .query_row([visit_id], |_| Ok(()))
-        .optional()?
-        .is_some();
-    Ok((handoffs, closed))
+    Ok(handoffs)
+}
+
+/// The columns of a visit a list row shows (`visit_row`'s one read of the visit).
+struct VisitColumns {
+    queue_no: i64,
+    visited_at: String,
+    head_count: i64,
+    appeal: String,
+    kind: String,
+    category: String,
+    agency: Option<String>,
+    place: Option<String>,
+    is_repeat: bool,
+    matter_confidential: bool,
+    skip_level: bool,
+    skip_level_authority: Option<String>,
+    queue_label: String,
+    hall: String,
+    visit_date: String,
+    matter_number: Option<String>,
+    closed: bool,
 }
 
 /// One visit as the lists show it; category names from the desk's lists (`reference`: the
-/// city's may add some), so read them once per list, not per row.
+/// city's may add some), so read them once per list, not per row. Three reads: the visit with
+/// its matter and closure, its visitors, its hand-offs (today's list reads every visit of a day).
 fn visit_row(
     conn: &rusqlite::Connection,
     opener: Option<&xinfang_seal::Opener>,
     reference: &ReferenceData,
     visit_id: &str,
 ) -> Result<VisitRow> {
-    let row = conn
+    let v = conn
         .prepare_cached(
-            "SELECT x.id, x.queue_no, x.visited_at, x.head_count, x.appeal, x.appeal_kind,
+            "SELECT x.queue_no, x.visited_at, x.head_count, x.appeal, x.appeal_kind,
                     x.category_code, x.agency, x.place_code, x.is_repeat, coalesce(m.confidential, 0),
                     x.skip_level, x.skip_level_authority,
-                    coalesce(x.queue_label, CAST(x.queue_no AS TEXT))
+                    coalesce(x.queue_label, CAST(x.queue_no AS TEXT)),
+                    x.hall_code, x.visit_date, m.shown_number,
+                    EXISTS (SELECT 1 FROM visit_closures c WHERE c.visit_id = x.id)
              FROM visits x LEFT JOIN matters m ON m.id = x.matter_id WHERE x.id = ?1",
         )?
         .query_row([visit_id], |r| {
-            <(
-                String,
-                i64,
-                String,
-                i64,
-                String,
-                String,
-                String,
-                Option<String>,
-                Option<String>,
-                bool,
-                bool,
-                bool,
-                Option<String>,
-                String,
-            )>::try_from(r)
+            Ok(VisitColumns {
+                queue_no: r.get(0)?,
+                visited_at: r.get(1)?,
+                head_count: r.get(2)?,
+                appeal: r.get(3)?,
+                kind: r.get(4)?,
+                category: r.get(5)?,
+                agency: r.get(6)?,
+                place: r.get(7)?,
+                is_repeat: r.get(8)?,
+                matter_confidential: r.get(9)?,
+                skip_level: r.get(10)?,
+                skip_level_authority: r.get(11)?,
+                queue_label: r.get(12)?,
+                hall: r.get(13)?,
+                visit_date: r.get(14)?,
+                matter_number: r.get(15)?,
+                closed: r.get(16)?,
+            })
         })
         .optional()?
         .ok_or_else(|| not_found("该来访记录"))?;
-    let (
-        id,
-        queue_no,
-        visited_at,
-        head_count,
-        appeal,
-        kind,
-        category,
-        agency,
-        place,
-        is_repeat,
-        matter_confidential,
-        skip_level,
-        skip_level_authority,
-        queue_label,
-    ) = row;
+    let id = visit_id.to_owned();
     let mut stmt = conn.prepare_cached(
         "SELECT v.id, v.name, v.id_number, vv.is_representative
          FROM visit_visitors vv JOIN visitors v ON v.id = coalesce(vv.person_id, vv.visitor_id)
@@ -289,38 +306,36 @@ fn visit_row(
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let (hall, visit_date, matter_number): (String, String, Option<String>) = conn
-        .prepare_cached(
-            "SELECT x.hall_code, x.visit_date, m.shown_number
-             FROM visits x LEFT JOIN matters m ON m.id = x.matter_id WHERE x.id = ?1",
-        )?
-        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    let (handoffs, closed) = desk_state(conn, &id)?;
-    let status = visit_status(&handoffs, closed);
-    let appeal_kind = AppealKind::parse(&kind).unwrap_or(AppealKind::Claim);
+    let status = visit_status(&handoffs_of(conn, &id)?, v.closed);
+    let appeal_kind = AppealKind::parse(&v.kind).unwrap_or(AppealKind::Claim);
     let regions = ReferenceData::bundled().regions;
-    let appeal = crate::confidential::reveal(opener, &id, appeal);
+    let appeal = crate::confidential::reveal(opener, &id, v.appeal);
     Ok(VisitRow {
-        number: crate::numbers::visit_number(&hall, &visit_date, Some(&queue_label), queue_no),
-        matter_number: matter_number.unwrap_or_default(),
+        number: crate::numbers::visit_number(
+            &v.hall,
+            &v.visit_date,
+            Some(&v.queue_label),
+            v.queue_no,
+        ),
+        matter_number: v.matter_number.unwrap_or_default(),
         visit_id: id,
-        queue_no,
-        queue_label,
-        visited_at,
+        queue_no: v.queue_no,
+        queue_label: v.queue_label,
+        visited_at: v.visited_at,
         visitors,
-        head_count,
+        head_count: v.head_count,
         appeal,
         appeal_kind,
         appeal_kind_label: appeal_kind.label_zh().to_owned(),
-        category_name: category_name_in(&category, reference),
-        agency,
-        place_name: place.map(|p| regions.name(&p).unwrap_or(p)),
-        is_repeat,
-        skip_level,
-        skip_level_authority: skip_level_authority.filter(|_| skip_level),
+        category_name: category_name_in(&v.category, reference),
+        agency: v.agency,
+        place_name: v.place.map(|p| regions.name(&p).unwrap_or(p)),
+        is_repeat: v.is_repeat,
+        skip_level: v.skip_level,
+        skip_level_authority: v.skip_level_authority.filter(|_| v.skip_level),
         status,
         status_label: status.label_zh().to_owned(),
-        confidential: matter_confidential || appeal_kind.is_confidential(),
+        confidential: v.matter_confidential || appeal_kind.is_confidential(),
     })
 }
 
