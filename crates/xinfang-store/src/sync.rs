@@ -323,6 +323,16 @@ impl<'a> Applier<'a> {
             );
             return Ok((REFUSED_LOCALLY, Some(refusal)));
         }
+        // A photo is drawn from its bytes: one this desk's own check would refuse (not a whole
+        // JPEG, over the cap) is set aside, whoever relayed it — the city checks pushes, but a
+        // hub or a peer of the hall's LAN need not be the city's build.
+        if c.entity == "visit_photo"
+            && let Some(jpeg) = c.fields.get("jpeg")
+            && let Err(e) = xinfang_core::photo::check_photo(jpeg.as_str().unwrap_or_default())
+        {
+            tracing::warn!(code = %e.code, "pulled photo refused by the photo check; set aside");
+            return Ok((REFUSED_LOCALLY, Some(("photo_invalid", e.message))));
+        }
         let Some(keys) = key_values(&t, &c.entity_id) else {
             tracing::warn!(entity = %c.entity, "pulled change with a malformed entity id kept unapplied");
             return Ok((KEPT_UNKNOWN_TABLE, None));

@@ -257,3 +257,92 @@ fn no_list_search_or_export_carries_the_photo() {
         photo
     );
 }
+
+/// A pulled photo this desk's own check would refuse — not a JPEG, or over the cap — is set
+/// aside, whoever relayed it; the visit it came with applies.
+#[test]
+fn a_pulled_photo_the_check_refuses_is_set_aside_and_the_rest_applies() {
+    use xinfang_core::photo::MAX_PHOTO_BYTES;
+
+    let (da, db) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (mut a, clerk) = desk(&da, false, "admin-a");
+    let (mut b, _) = desk(&db, false, "admin-b");
+    let roots: Vec<_> = [&a, &b]
+        .iter()
+        .flat_map(|s| s.root_key_offer().unwrap())
+        .collect();
+    a.adopt_hall_roots(&roots).unwrap();
+    b.adopt_hall_roots(&roots).unwrap();
+    let mut bad = Vec::new();
+    for (i, blob) in [b"GIF89a-not-a-jpeg".to_vec(), {
+        let mut big = jpeg(b"BIG");
+        big.splice(4..4, vec![0u8; MAX_PHOTO_BYTES]);
+        big
+    }]
+    .into_iter()
+    .enumerate()
+    {
+        let r = a
+            .register_visit(
+                &visit(
+                    &format!("1405211980010100{}", i + 2),
+                    "2026-03-02T09:00:00+08:00",
+                ),
+                &clerk,
+            )
+            .unwrap();
+        a.save_visit_photo(
+            &r.visit_id,
+            &r.visitor_ids[0],
+            &encode_photo(&jpeg(b"OK")),
+            &clerk,
+        )
+        .unwrap();
+        bad.push((r.visit_id, encode_photo(&blob)));
+    }
+    // What a bad peer relays: the desk's changes with the photos' bytes swapped.
+    let page: Vec<RemoteChange> = a
+        .local_changes(0, 10_000)
+        .unwrap()
+        .into_iter()
+        .map(|mut c| {
+            if c.entity == "visit_photo"
+                && let Some((_, blob)) = bad.iter().find(|(v, _)| *v == c.entity_id)
+            {
+                c.fields.insert("jpeg".into(), blob.clone().into());
+            }
+            RemoteChange {
+                device_id: a.device_id().to_owned(),
+                server_seq: c.seq,
+                change: c,
+            }
+        })
+        .collect();
+    let max = page.iter().map(|c| c.change.seq).max().unwrap();
+    let cursor = [(a.device_id().to_owned(), max)].into_iter().collect();
+    b.apply_remote(&page, &cursor).unwrap();
+
+    for (visit_id, _) in &bad {
+        assert_eq!(b.visit_photo(visit_id).unwrap(), None, "not kept");
+        assert!(b.visit_row(visit_id).is_ok(), "the visit applied");
+    }
+    let set_aside: Vec<_> = b
+        .quarantined_changes()
+        .unwrap()
+        .into_iter()
+        .map(|q| (q.entity, q.entity_id, q.reason))
+        .collect();
+    let expected: Vec<_> = bad
+        .iter()
+        .map(|(v, _)| {
+            (
+                "visit_photo".to_owned(),
+                v.clone(),
+                "photo_invalid".to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(set_aside, expected);
+    let report = b.verify().unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+}
