@@ -1,5 +1,5 @@
-//! Times the statistics of a month and a year, the due list, the backlog dashboard and today's
-//! list on a store, each a few times in one process, as the desk app calls them (the store
+//! Times the statistics of a month and a year, the due list, the backlog dashboard, the backlog
+//! list (a page of it, and all of it as a script asks) and today's list on a store, each a few times in one process, as the desk app calls them (the store
 //! opened once): `cargo run --release -p xinfang-store --example screens -- DIR USER PASSWORD
 //! [--forget | --keep]`. Both drop every kept day first, as a hall's first sync drops them;
 //! with `--keep` the desk's keeper adds them up again (timed) before the screens.
@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use xinfang_core::stats::Period;
-use xinfang_store::{StatsQuery, Store};
+use xinfang_store::{BACKLOG_PAGE_SIZE, BacklogFilter, StatsQuery, Store};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -71,6 +71,14 @@ fn main() {
     });
     time("backlog dashboard", &|| {
         store.backlog_dashboard(today).unwrap();
+    });
+    time("backlog list, a page of the open cases", &|| {
+        store
+            .backlog_cases_page(BacklogFilter::Open, today, 0, BACKLOG_PAGE_SIZE)
+            .unwrap();
+    });
+    time("backlog list, every open case", &|| {
+        store.backlog_cases(BacklogFilter::Open, today).unwrap();
     });
     time("today's list", &|| {
         store.visits_on("2026-11-29").unwrap();
