@@ -155,6 +155,41 @@ impl CaseRow {
     }
 }
 
+/// Every case's id and facts, oldest flagged first: what the lists filter and the dashboard
+/// counts. Only these columns — no plan, summary or staff name — since a city's backlog holds
+/// tens of thousands of cases and the lists show a page of them.
+fn all_case_facts(conn: &Connection) -> Result<Vec<(String, CaseFacts)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, hall_code, leader, flagged_on, target_date, cleared_on FROM backlog_cases
+         WHERE merged_into IS NULL ORDER BY flagged_on, id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, hall_code, leader, flagged_on, target_date, cleared_on) = row?;
+        out.push((
+            id,
+            CaseFacts {
+                hall_code,
+                leader,
+                flagged_on: date(&flagged_on)?,
+                target_date: opt_date(target_date.as_deref())?,
+                cleared_on: opt_date(cleared_on.as_deref())?,
+            },
+        ));
+    }
+    Ok(out)
+}
+
 fn find_case(conn: &Connection, case_id: &str) -> Result<CaseRow> {
     conn.prepare_cached(&format!(
         "SELECT {CASE_COLUMNS} FROM backlog_cases c LEFT JOIN staff s ON s.id = c.flagged_by
@@ -165,14 +200,16 @@ fn find_case(conn: &Connection, case_id: &str) -> Result<CaseRow> {
     .ok_or_else(|| StoreError::NotFound("所查的积案".into()))
 }
 
+/// A case's notes with those of the cases merged into it, oldest first.
+pub(crate) const NOTES_OF_CASE: &str =
+    "SELECT n.id, n.noted_on, n.note, n.by_staff, coalesce(s.display_name, ''), n.created_at
+     FROM backlog_notes n LEFT JOIN staff s ON s.id = n.by_staff
+     WHERE n.case_id = ?1
+        OR n.case_id IN (SELECT id FROM backlog_cases WHERE merged_into = ?1)
+     ORDER BY n.noted_on, n.created_at, n.id";
+
 fn notes(conn: &Connection, case_id: &str) -> Result<Vec<BacklogNote>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT n.id, n.noted_on, n.note, n.by_staff, coalesce(s.display_name, ''), n.created_at
-         FROM backlog_notes n LEFT JOIN staff s ON s.id = n.by_staff
-         WHERE n.case_id = ?1
-            OR n.case_id IN (SELECT id FROM backlog_cases WHERE merged_into = ?1)
-         ORDER BY n.noted_on, n.created_at, n.id",
-    )?;
+    let mut stmt = conn.prepare_cached(NOTES_OF_CASE)?;
     let rows: Vec<(String, String, String, String, String, String)> = stmt
         .query_map([case_id], |r| {
             Ok((
@@ -415,33 +452,22 @@ impl Store {
         offset: usize,
         limit: usize,
     ) -> Result<BacklogCasePage> {
-        let rows: Vec<CaseRow> = {
-            let mut stmt = self.conn.prepare_cached(&format!(
-                "SELECT {CASE_COLUMNS} FROM backlog_cases c LEFT JOIN staff s ON s.id = c.flagged_by
-                 WHERE c.merged_into IS NULL ORDER BY c.flagged_on, c.id"
-            ))?;
-            stmt.query_map([], case_row)?
-                .collect::<rusqlite::Result<_>>()?
-        };
-        let mut kept = Vec::new();
-        for row in rows {
-            let facts = row.facts()?;
-            let keep = match filter {
+        let kept: Vec<String> = all_case_facts(&self.conn)?
+            .into_iter()
+            .filter(|(_, facts)| match filter {
                 BacklogFilter::All => true,
                 BacklogFilter::Open => facts.is_open(),
                 BacklogFilter::Overdue => facts.is_overdue(today),
                 BacklogFilter::Cleared => !facts.is_open(),
-            };
-            if keep {
-                kept.push(row);
-            }
-        }
+            })
+            .map(|(id, _)| id)
+            .collect();
         let total = kept.len();
         let cases = kept
-            .into_iter()
+            .iter()
             .skip(offset)
             .take(limit)
-            .map(|row| view(&self.conn, row, today))
+            .map(|id| view(&self.conn, find_case(&self.conn, id)?, today))
             .collect::<Result<_>>()?;
         Ok(BacklogCasePage {
             cases,
@@ -453,28 +479,21 @@ impl Store {
 
     /// Dashboard numbers as of `today`, over every hall in this store.
     pub fn backlog_dashboard(&self, today: NaiveDate) -> Result<BacklogDashboard> {
-        // Every case's facts for the counts (a narrow table); the full view — matter, names,
-        // appeal, notes, several reads each — only of the overdue cases shown.
-        let rows: Vec<CaseRow> = {
-            let mut stmt = self.conn.prepare_cached(&format!(
-                "SELECT {CASE_COLUMNS} FROM backlog_cases c LEFT JOIN staff s ON s.id = c.flagged_by
-                 WHERE c.merged_into IS NULL"
-            ))?;
-            stmt.query_map([], case_row)?
-                .collect::<rusqlite::Result<_>>()?
-        };
-        let facts: Vec<CaseFacts> = rows.iter().map(CaseRow::facts).collect::<Result<_>>()?;
+        // Every case's facts for the counts; the full view — matter, names, appeal, notes,
+        // several reads each — only of the overdue cases shown.
+        let cases = all_case_facts(&self.conn)?;
+        let (ids, facts): (Vec<String>, Vec<CaseFacts>) = cases.into_iter().unzip();
         let summary = backlog::summarize(&facts, today);
-        let mut overdue: Vec<(CaseRow, CaseFacts)> = rows
-            .into_iter()
-            .zip(facts)
+        let mut overdue: Vec<(&String, &CaseFacts)> = ids
+            .iter()
+            .zip(&facts)
             .filter(|(_, f)| f.is_overdue(today))
             .collect();
-        overdue.sort_by(|(a, fa), (b, fb)| (fa.target_date, &a.id).cmp(&(fb.target_date, &b.id)));
+        overdue.sort_by(|(a, fa), (b, fb)| (fa.target_date, a).cmp(&(fb.target_date, b)));
         overdue.truncate(DASHBOARD_OVERDUE_SHOWN);
         let overdue_cases = overdue
             .into_iter()
-            .map(|(row, _)| view(&self.conn, row, today))
+            .map(|(id, _)| view(&self.conn, find_case(&self.conn, id)?, today))
             .collect::<Result<_>>()?;
         Ok(BacklogDashboard {
             today,
