@@ -1,6 +1,7 @@
-"""The statistics and due-list screens on a store of 100,000 visits (issue 21), seeded with the real
-CLI and realistic matter states (`seed --lifecycle`): the supervisor sees the same figures as
-`xinfang stats` and `xinfang matter due`, for a month and for a year. How long the seed and each
+"""The statistics, due-list and backlog screens on a store of 100,000 visits (issue 21), seeded with
+the real CLI and realistic matter states (`seed --lifecycle`): the supervisor sees the same figures
+as `xinfang stats` and `xinfang matter due`, for a month and for a year, and the open backlog
+cases fifty to a page in the order of `xinfang backlog list`. How long the seed and each
 screen took goes to target/e2e-scale.json and is reported in docs/performance.md; the test asserts
 the figures, not the times (speed is measured in benchmarks).
 """
@@ -8,7 +9,9 @@ the figures, not the times (speed is measured in benchmarks).
 import json
 import time
 import pytest
-from helpers import ROOT, click, el, login, own_hall, stats_query, text_becomes, xinfang
+from helpers import (ROOT, click, el, els, login, own_hall, shot, stats_query, text_becomes, text_of, tid,
+                     wait, xinfang)
+from selenium.webdriver.common.by import By
 
 VISITORS, VISITS = 33_000, 100_000
 MONTH = ("2026-10-01", "2026-10-31")
@@ -59,3 +62,16 @@ def test_statistics_and_due_list_at_100000_visits(app, scale_dir):
     assert due["overdue_total"] > 0, "the lifecycle seed leaves some matters past their limits"
     click(drv, "nav-due")
     shown(drv, "due-overdue-count", str(due["overdue_total"]), "due_list_s")
+
+    # The backlog screen: the open cases fifty to a page, in the CLI's order.
+    cases = xinfang(scale_dir, "backlog", "list", "--filter", "open", user="boss")["cases"]
+    assert len(cases) > 100, "the lifecycle seed flags more than two pages of cases"
+    numbers = [c["matter_number"] for c in cases]
+    click(drv, "nav-backlog")
+    shown(drv, "backlog-open", str(len(cases)), "backlog_s")
+    page = lambda d: [e.text for e in els(d, "backlog-number")]  # noqa: E731
+    wait(drv).until(lambda d: page(d) == numbers[:50])
+    assert f"共 {len(cases)} 条" in text_of(drv, "backlog-pager")
+    drv.find_element(By.CSS_SELECTOR, f"{tid('backlog-pager')} .btn-next").click()
+    wait(drv).until(lambda d: page(d) == numbers[50:100])
+    shot(drv, "backlog-pages")  # the second page, scrolled down to its pager
