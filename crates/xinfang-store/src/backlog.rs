@@ -463,12 +463,13 @@ impl Store {
             .map(|(id, _)| id)
             .collect();
         let total = kept.len();
-        let cases = kept
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|id| view(&self.conn, find_case(&self.conn, id)?, today))
-            .collect::<Result<_>>()?;
+        let cases = self.reading(|conn| {
+            kept.iter()
+                .skip(offset)
+                .take(limit)
+                .map(|id| view(conn, find_case(conn, id)?, today))
+                .collect()
+        })?;
         Ok(BacklogCasePage {
             cases,
             total,
@@ -491,10 +492,12 @@ impl Store {
             .collect();
         overdue.sort_by(|(a, fa), (b, fb)| (fa.target_date, a).cmp(&(fb.target_date, b)));
         overdue.truncate(DASHBOARD_OVERDUE_SHOWN);
-        let overdue_cases = overdue
-            .into_iter()
-            .map(|(id, _)| view(&self.conn, find_case(&self.conn, id)?, today))
-            .collect::<Result<_>>()?;
+        let overdue_cases = self.reading(|conn| {
+            overdue
+                .into_iter()
+                .map(|(id, _)| view(conn, find_case(conn, id)?, today))
+                .collect()
+        })?;
         Ok(BacklogDashboard {
             today,
             summary,

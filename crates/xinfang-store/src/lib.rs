@@ -485,6 +485,19 @@ impl Store {
         &self.device_id
     }
 
+    /// Runs a screen's reads in one read transaction: one snapshot, and one lock of the file
+    /// for all of them. Each statement alone takes and drops the lock (fcntl calls, a check of
+    /// the WAL's header): 40 % of today's list, which reads three rows per visit of the day.
+    pub(crate) fn reading<T>(&self, read: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        if !self.conn.is_autocommit() {
+            return read(&self.conn);
+        }
+        let tx = self.conn.unchecked_transaction()?;
+        let out = read(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
     /// The schema version (SQLite `user_version`, maintained by the migrations).
     pub fn schema_version(&self) -> Result<u32> {
         Ok(self

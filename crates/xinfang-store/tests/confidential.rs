@@ -124,6 +124,23 @@ fn only_the_registering_clerk_and_the_supervisors_read_a_report() {
     }
 }
 
+/// A day's list shows every confidential appeal masked (the app masks it for everyone), so it
+/// does not open a sealed one, even for a reader: opening costs a key agreement per report.
+/// The visit's own row still opens it for its readers.
+#[test]
+fn the_days_list_does_not_open_a_report_its_row_does() {
+    let dir = desk();
+    let visit = register_report(dir.path());
+    for reader in ["clerk1", "boss"] {
+        let store = login(dir.path(), reader);
+        let day = store.visits_on("2026-03-03").unwrap();
+        assert_eq!(day.len(), 1);
+        assert!(day[0].confidential);
+        assert_eq!(day[0].appeal, CONFIDENTIAL_MASK, "{reader}");
+        assert_eq!(store.visit_row(&visit).unwrap().appeal, SECRET, "{reader}");
+    }
+}
+
 #[test]
 fn a_lawyers_copy_opened_with_the_lawyers_key_holds_no_plaintext_of_a_report() {
     let hall = desk();
