@@ -60,6 +60,35 @@ fn visit(body17: &str, at: &str) -> ValidVisit {
     validate_visit(&input, ReferenceData::bundled(), now).unwrap()
 }
 
+/// Two desks of the hall that take each other's staff changes (their admins are the roots):
+/// the first, its clerk, the second.
+fn two_desks(da: &TempDir, db: &TempDir, first_encrypted: bool) -> (Store, String, Store) {
+    let (mut a, clerk) = desk(da, first_encrypted, "admin-a");
+    let (mut b, _) = desk(db, false, "admin-b");
+    let roots: Vec<_> = [&a, &b]
+        .iter()
+        .flat_map(|s| s.root_key_offer().unwrap())
+        .collect();
+    a.adopt_hall_roots(&roots).unwrap();
+    b.adopt_hall_roots(&roots).unwrap();
+    (a, clerk, b)
+}
+
+/// `changes` of `from` applied by `to` as one pulled page.
+fn pull(from: &Store, changes: Vec<xinfang_sync::Change>, to: &mut Store) {
+    let page: Vec<RemoteChange> = changes
+        .into_iter()
+        .map(|c| RemoteChange {
+            device_id: from.device_id().to_owned(),
+            server_seq: c.seq,
+            change: c,
+        })
+        .collect();
+    let max = page.iter().map(|c| c.change.seq).max().unwrap();
+    let cursor = [(from.device_id().to_owned(), max)].into_iter().collect();
+    to.apply_remote(&page, &cursor).unwrap();
+}
+
 /// A small JPEG-shaped blob with a marker that must never appear in clear on disk.
 fn jpeg(marker: &[u8]) -> Vec<u8> {
     let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0];
@@ -81,14 +110,7 @@ fn code(e: StoreError) -> String {
 #[test]
 fn a_photo_is_kept_encrypted_read_back_by_person_logged_once_and_pulled() {
     let (da, db) = (TempDir::new().unwrap(), TempDir::new().unwrap());
-    let (mut a, clerk) = desk(&da, true, "admin-a");
-    let (mut b, _) = desk(&db, false, "admin-b");
-    let roots: Vec<_> = [&a, &b]
-        .iter()
-        .flat_map(|s| s.root_key_offer().unwrap())
-        .collect();
-    a.adopt_hall_roots(&roots).unwrap();
-    b.adopt_hall_roots(&roots).unwrap();
+    let (mut a, clerk, mut b) = two_desks(&da, &db, true);
 
     let first = a
         .register_visit(
@@ -182,17 +204,7 @@ fn a_photo_is_kept_encrypted_read_back_by_person_logged_once_and_pulled() {
     let (a, _) = Store::login(da.path(), "clerk-admin-a", "correct horse").unwrap();
 
     // Another desk of the hall pulls it: the same photo, found by the same person.
-    let page: Vec<RemoteChange> = changes
-        .into_iter()
-        .map(|c| RemoteChange {
-            device_id: a.device_id().to_owned(),
-            server_seq: c.seq,
-            change: c,
-        })
-        .collect();
-    let max = page.iter().map(|c| c.change.seq).max().unwrap();
-    let cursor = [(a.device_id().to_owned(), max)].into_iter().collect();
-    b.apply_remote(&page, &cursor).unwrap();
+    pull(&a, changes, &mut b);
     assert_eq!(b.visitor_photo(&person).unwrap(), Some(latest));
     assert_eq!(
         b.visit_photo(&first.visit_id).unwrap().unwrap().jpeg,
@@ -265,14 +277,7 @@ fn a_pulled_photo_the_check_refuses_is_set_aside_and_the_rest_applies() {
     use xinfang_core::photo::MAX_PHOTO_BYTES;
 
     let (da, db) = (TempDir::new().unwrap(), TempDir::new().unwrap());
-    let (mut a, clerk) = desk(&da, false, "admin-a");
-    let (mut b, _) = desk(&db, false, "admin-b");
-    let roots: Vec<_> = [&a, &b]
-        .iter()
-        .flat_map(|s| s.root_key_offer().unwrap())
-        .collect();
-    a.adopt_hall_roots(&roots).unwrap();
-    b.adopt_hall_roots(&roots).unwrap();
+    let (mut a, clerk, mut b) = two_desks(&da, &db, false);
     let mut bad = Vec::new();
     for (i, blob) in [b"GIF89a-not-a-jpeg".to_vec(), {
         let mut big = jpeg(b"BIG");
@@ -301,26 +306,13 @@ fn a_pulled_photo_the_check_refuses_is_set_aside_and_the_rest_applies() {
         bad.push((r.visit_id, encode_photo(&blob)));
     }
     // What a bad peer relays: the desk's changes with the photos' bytes swapped.
-    let page: Vec<RemoteChange> = a
-        .local_changes(0, 10_000)
-        .unwrap()
-        .into_iter()
-        .map(|mut c| {
-            if c.entity == "visit_photo"
-                && let Some((_, blob)) = bad.iter().find(|(v, _)| *v == c.entity_id)
-            {
-                c.fields.insert("jpeg".into(), blob.clone().into());
-            }
-            RemoteChange {
-                device_id: a.device_id().to_owned(),
-                server_seq: c.seq,
-                change: c,
-            }
-        })
-        .collect();
-    let max = page.iter().map(|c| c.change.seq).max().unwrap();
-    let cursor = [(a.device_id().to_owned(), max)].into_iter().collect();
-    b.apply_remote(&page, &cursor).unwrap();
+    let mut changes = a.local_changes(0, 10_000).unwrap();
+    for c in changes.iter_mut().filter(|c| c.entity == "visit_photo") {
+        if let Some((_, blob)) = bad.iter().find(|(v, _)| *v == c.entity_id) {
+            c.fields.insert("jpeg".into(), blob.clone().into());
+        }
+    }
+    pull(&a, changes, &mut b);
 
     for (visit_id, _) in &bad {
         assert_eq!(b.visit_photo(visit_id).unwrap(), None, "not kept");
