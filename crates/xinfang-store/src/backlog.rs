@@ -145,14 +145,31 @@ fn opt_date(s: Option<&str>) -> Result<Option<NaiveDate>> {
 
 impl CaseRow {
     fn facts(&self) -> Result<CaseFacts> {
-        Ok(CaseFacts {
-            hall_code: self.hall_code.clone(),
-            leader: self.leader.clone(),
-            flagged_on: date(&self.flagged_on)?,
-            target_date: opt_date(self.target_date.as_deref())?,
-            cleared_on: opt_date(self.cleared_on.as_deref())?,
-        })
+        case_facts(
+            self.hall_code.clone(),
+            self.leader.clone(),
+            &self.flagged_on,
+            self.target_date.as_deref(),
+            self.cleared_on.as_deref(),
+        )
     }
+}
+
+/// A case's facts from its stored columns.
+fn case_facts(
+    hall_code: String,
+    leader: String,
+    flagged_on: &str,
+    target_date: Option<&str>,
+    cleared_on: Option<&str>,
+) -> Result<CaseFacts> {
+    Ok(CaseFacts {
+        hall_code,
+        leader,
+        flagged_on: date(flagged_on)?,
+        target_date: opt_date(target_date)?,
+        cleared_on: opt_date(cleared_on)?,
+    })
 }
 
 /// Every case's id and facts, oldest flagged first: what the lists filter and the dashboard
@@ -176,16 +193,14 @@ fn all_case_facts(conn: &Connection) -> Result<Vec<(String, CaseFacts)>> {
     let mut out = Vec::new();
     for row in rows {
         let (id, hall_code, leader, flagged_on, target_date, cleared_on) = row?;
-        out.push((
-            id,
-            CaseFacts {
-                hall_code,
-                leader,
-                flagged_on: date(&flagged_on)?,
-                target_date: opt_date(target_date.as_deref())?,
-                cleared_on: opt_date(cleared_on.as_deref())?,
-            },
-        ));
+        let facts = case_facts(
+            hall_code,
+            leader,
+            &flagged_on,
+            target_date.as_deref(),
+            cleared_on.as_deref(),
+        )?;
+        out.push((id, facts));
     }
     Ok(out)
 }
@@ -452,56 +467,57 @@ impl Store {
         offset: usize,
         limit: usize,
     ) -> Result<BacklogCasePage> {
-        let kept: Vec<String> = all_case_facts(&self.conn)?
-            .into_iter()
-            .filter(|(_, facts)| match filter {
-                BacklogFilter::All => true,
-                BacklogFilter::Open => facts.is_open(),
-                BacklogFilter::Overdue => facts.is_overdue(today),
-                BacklogFilter::Cleared => !facts.is_open(),
-            })
-            .map(|(id, _)| id)
-            .collect();
-        let total = kept.len();
-        let cases = self.reading(|conn| {
-            kept.iter()
+        // One read transaction: the page and its total from the same snapshot.
+        self.reading(|conn| {
+            let kept: Vec<String> = all_case_facts(conn)?
+                .into_iter()
+                .filter(|(_, facts)| match filter {
+                    BacklogFilter::All => true,
+                    BacklogFilter::Open => facts.is_open(),
+                    BacklogFilter::Overdue => facts.is_overdue(today),
+                    BacklogFilter::Cleared => !facts.is_open(),
+                })
+                .map(|(id, _)| id)
+                .collect();
+            let cases = kept
+                .iter()
                 .skip(offset)
                 .take(limit)
                 .map(|id| view(conn, find_case(conn, id)?, today))
-                .collect()
-        })?;
-        Ok(BacklogCasePage {
-            cases,
-            total,
-            offset,
-            page_size: limit,
+                .collect::<Result<_>>()?;
+            Ok(BacklogCasePage {
+                cases,
+                total: kept.len(),
+                offset,
+                page_size: limit,
+            })
         })
     }
 
     /// Dashboard numbers as of `today`, over every hall in this store.
     pub fn backlog_dashboard(&self, today: NaiveDate) -> Result<BacklogDashboard> {
         // Every case's facts for the counts; the full view — matter, names, appeal, notes,
-        // several reads each — only of the overdue cases shown.
-        let cases = all_case_facts(&self.conn)?;
-        let (ids, facts): (Vec<String>, Vec<CaseFacts>) = cases.into_iter().unzip();
-        let summary = backlog::summarize(&facts, today);
-        let mut overdue: Vec<(&String, &CaseFacts)> = ids
-            .iter()
-            .zip(&facts)
-            .filter(|(_, f)| f.is_overdue(today))
-            .collect();
-        overdue.sort_by(|(a, fa), (b, fb)| (fa.target_date, a).cmp(&(fb.target_date, b)));
-        overdue.truncate(DASHBOARD_OVERDUE_SHOWN);
-        let overdue_cases = self.reading(|conn| {
-            overdue
+        // several reads each — only of the overdue cases shown. One snapshot for both.
+        self.reading(|conn| {
+            let (ids, facts): (Vec<String>, Vec<CaseFacts>) =
+                all_case_facts(conn)?.into_iter().unzip();
+            let summary = backlog::summarize(&facts, today);
+            let mut overdue: Vec<(&String, &CaseFacts)> = ids
+                .iter()
+                .zip(&facts)
+                .filter(|(_, f)| f.is_overdue(today))
+                .collect();
+            overdue.sort_by(|(a, fa), (b, fb)| (fa.target_date, a).cmp(&(fb.target_date, b)));
+            overdue.truncate(DASHBOARD_OVERDUE_SHOWN);
+            let overdue_cases = overdue
                 .into_iter()
                 .map(|(id, _)| view(conn, find_case(conn, id)?, today))
-                .collect()
-        })?;
-        Ok(BacklogDashboard {
-            today,
-            summary,
-            overdue_cases,
+                .collect::<Result<_>>()?;
+            Ok(BacklogDashboard {
+                today,
+                summary,
+                overdue_cases,
+            })
         })
     }
 }
