@@ -12,7 +12,9 @@ use xinfang_core::reference::ReferenceData;
 use xinfang_core::staff::{CONFIDENTIAL_MASK, Role};
 use xinfang_core::visit::{VisitInput, VisitorInput, validate_visit};
 use xinfang_store::{NewStaff, Store, open_raw};
-use xinfang_sync::{DeskReplica, RemoteChange};
+use xinfang_sync::DeskReplica;
+
+mod common;
 
 const SECRET: &str = "举报县某局局长收受红包二十万元";
 const PASS: &str = "correct horse 9";
@@ -159,20 +161,12 @@ fn a_lawyers_copy_opened_with_the_lawyers_key_holds_no_plaintext_of_a_report() {
         .add_staff(&new_staff("lawyer2", Role::Lawyer))
         .unwrap();
     let from = login(hall.path(), "admin");
-    let page: Vec<RemoteChange> = from
-        .local_changes(0, 10_000)
-        .unwrap()
-        .into_iter()
-        .map(|c| RemoteChange {
-            device_id: from.device_id().to_owned(),
-            server_seq: c.seq,
-            change: c,
-        })
-        .collect();
-    let cursor = [(from.device_id().to_owned(), i64::MAX)]
-        .into_iter()
-        .collect();
-    theirs.apply_remote(&page, &cursor).unwrap();
+    common::pull_changes(
+        &mut theirs,
+        &from,
+        from.local_changes(0, 10_000).unwrap(),
+        0,
+    );
     drop(theirs);
     let lawyer2 = login(own.path(), "lawyer2");
     assert_eq!(lawyer2.visit_row(&visit).unwrap().appeal, CONFIDENTIAL_MASK);

@@ -11,7 +11,9 @@ use xinfang_core::reference::ReferenceData;
 use xinfang_core::staff::Role;
 use xinfang_core::visit::{VisitInput, VisitorInput, validate_visit};
 use xinfang_store::{NewStaff, Registered, Store};
-use xinfang_sync::{DeskReplica, RemoteChange};
+use xinfang_sync::DeskReplica;
+
+mod common;
 
 fn desk(letter: &str) -> (TempDir, Store, String) {
     let dir = TempDir::new().unwrap();
@@ -71,19 +73,7 @@ fn number(store: &Store, matter_id: &str) -> String {
 
 /// Everything `from` logged, as the server would hand it to another desk.
 fn pull(into: &mut Store, from: &Store) {
-    let page: Vec<RemoteChange> = from
-        .local_changes(0, 10_000)
-        .unwrap()
-        .into_iter()
-        .map(|c| RemoteChange {
-            device_id: from.device_id().to_owned(),
-            server_seq: c.seq,
-            change: c,
-        })
-        .collect();
-    let max = page.iter().map(|c| c.change.seq).max().unwrap_or(0);
-    let cursors = [(from.device_id().to_owned(), max)].into_iter().collect();
-    into.apply_remote(&page, &cursors).unwrap();
+    common::pull_changes(into, from, from.local_changes(0, 10_000).unwrap(), 0);
 }
 
 /// Nothing of a matter set aside (the desks' staff are, unsigned here: not this test's matter).

@@ -10,7 +10,9 @@ use xinfang_core::reference::ReferenceData;
 use xinfang_core::staff::Role;
 use xinfang_core::visit::{ValidVisit, VisitInput, VisitorInput, validate_visit};
 use xinfang_store::{NewStaff, Store, StoreError};
-use xinfang_sync::{DeskReplica, RemoteChange};
+use xinfang_sync::DeskReplica;
+
+mod common;
 
 fn add_staff(store: &mut Store, username: &str, role: Role) -> String {
     store
@@ -72,21 +74,6 @@ fn two_desks(da: &TempDir, db: &TempDir, first_encrypted: bool) -> (Store, Strin
     a.adopt_hall_roots(&roots).unwrap();
     b.adopt_hall_roots(&roots).unwrap();
     (a, clerk, b)
-}
-
-/// `changes` of `from` applied by `to` as one pulled page.
-fn pull(from: &Store, changes: Vec<xinfang_sync::Change>, to: &mut Store) {
-    let page: Vec<RemoteChange> = changes
-        .into_iter()
-        .map(|c| RemoteChange {
-            device_id: from.device_id().to_owned(),
-            server_seq: c.seq,
-            change: c,
-        })
-        .collect();
-    let max = page.iter().map(|c| c.change.seq).max().unwrap();
-    let cursor = [(from.device_id().to_owned(), max)].into_iter().collect();
-    to.apply_remote(&page, &cursor).unwrap();
 }
 
 /// A small JPEG-shaped blob with a marker that must never appear in clear on disk.
@@ -204,7 +191,7 @@ fn a_photo_is_kept_encrypted_read_back_by_person_logged_once_and_pulled() {
     let (a, _) = Store::login(da.path(), "clerk-admin-a", "correct horse").unwrap();
 
     // Another desk of the hall pulls it: the same photo, found by the same person.
-    pull(&a, changes, &mut b);
+    common::pull_changes(&mut b, &a, changes, 0);
     assert_eq!(b.visitor_photo(&person).unwrap(), Some(latest));
     assert_eq!(
         b.visit_photo(&first.visit_id).unwrap().unwrap().jpeg,
@@ -312,7 +299,7 @@ fn a_pulled_photo_the_check_refuses_is_set_aside_and_the_rest_applies() {
             c.fields.insert("jpeg".into(), blob.clone().into());
         }
     }
-    pull(&a, changes, &mut b);
+    common::pull_changes(&mut b, &a, changes, 0);
 
     for (visit_id, _) in &bad {
         assert_eq!(b.visit_photo(visit_id).unwrap(), None, "not kept");

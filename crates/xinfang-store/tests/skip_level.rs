@@ -13,7 +13,9 @@ use xinfang_core::staff::Role;
 use xinfang_core::stats::Period;
 use xinfang_core::visit::{ValidVisit, VisitInput, VisitorInput, validate_visit};
 use xinfang_store::{NewStaff, Registered, StatsQuery, Store};
-use xinfang_sync::{DeskReplica, RemoteChange};
+use xinfang_sync::DeskReplica;
+
+mod common;
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -121,19 +123,7 @@ fn a_skip_level_visit_is_stored_logged_synced_and_counted() {
     assert!(a.verify().unwrap().ok());
 
     // Another desk of the hall pulls it and has the flag.
-    let page: Vec<RemoteChange> = a
-        .local_changes(0, 10_000)
-        .unwrap()
-        .into_iter()
-        .map(|c| RemoteChange {
-            device_id: a.device_id().to_owned(),
-            server_seq: c.seq,
-            change: c,
-        })
-        .collect();
-    let max = page.iter().map(|c| c.change.seq).max().unwrap();
-    let cursor = [(a.device_id().to_owned(), max)].into_iter().collect();
-    b.apply_remote(&page, &cursor).unwrap();
+    common::pull_changes(&mut b, &a, a.local_changes(0, 10_000).unwrap(), 0);
     let pulled = b.visit_row(&skipped.visit_id).unwrap();
     assert!(pulled.skip_level);
     assert_eq!(pulled.skip_level_authority.as_deref(), Some("沁水县信访局"));

@@ -8,7 +8,9 @@ use std::path::Path;
 use tempfile::TempDir;
 use xinfang_core::staff::Role;
 use xinfang_store::{NewStaff, Store, open_raw};
-use xinfang_sync::{DeskReplica, RemoteChange};
+use xinfang_sync::DeskReplica;
+
+mod common;
 
 const PASS: &str = "correct horse 9";
 
@@ -41,20 +43,12 @@ fn know_each_other(desks: &mut [&mut Store]) {
 
 /// `from`'s changes after `after`, as the city would hand them on.
 fn pull(into: &mut Store, from: &Store, after: i64) -> i64 {
-    let page: Vec<RemoteChange> = from
-        .local_changes(after, 10_000)
-        .unwrap()
-        .into_iter()
-        .map(|c| RemoteChange {
-            device_id: from.device_id().to_owned(),
-            server_seq: c.seq,
-            change: c,
-        })
-        .collect();
-    let last = page.last().map_or(after, |c| c.change.seq);
-    let cursors = [(from.device_id().to_owned(), last)].into_iter().collect();
-    into.apply_remote(&page, &cursors).unwrap();
-    last
+    common::pull_changes(
+        into,
+        from,
+        from.local_changes(after, 10_000).unwrap(),
+        after,
+    )
 }
 
 fn staff_field(
