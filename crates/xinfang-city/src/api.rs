@@ -855,7 +855,8 @@ async fn own_changes(
     }
     let storage = state.storage.clone();
     let dev_id = dev.id.clone();
-    let resp = blocking(move || Ok(storage.own_changes(&dev, req.after, limit)?)).await?;
+    let resp =
+        blocking(move || protocol::own_changes(storage.as_ref(), &dev, req.after, limit)).await?;
     tracing::info!(device_id = %dev_id, after = req.after, returned = resp.changes.len(),
         "own changes handed back");
     Ok(Json(resp))
@@ -1168,7 +1169,7 @@ async fn snapshot(
         ..req
     };
     let storage = state.storage.clone();
-    let resp = blocking(move || Ok(storage.snapshot(&dev, &req)?)).await?;
+    let resp = blocking(move || protocol::snapshot(storage.as_ref(), &dev, &req)).await?;
     Ok(Json(resp))
 }
 

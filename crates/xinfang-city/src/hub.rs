@@ -446,9 +446,14 @@ pub fn relay_once(
         // Up: what the hub holds beyond the city, in sequence order, set-aside ones included
         // (each number once, so the city sees no gap; it sets them aside by its own rules).
         while hub_max > city_max {
-            let own = storage
-                .own_changes(&device, city_max, RELAY_PAGE.min(MAX_PUSH_CHANGES as u32))
-                .map_err(local)?;
+            // A page the city takes: at most so many changes, and so many bytes (photos).
+            let own = protocol::own_changes(
+                storage,
+                &device,
+                city_max,
+                RELAY_PAGE.min(MAX_PUSH_CHANGES as u32),
+            )
+            .map_err(city_err)?;
             if own.changes.is_empty() {
                 break;
             }

@@ -110,7 +110,7 @@ pub(crate) async fn hub_pull(
     let storage = state.storage.clone();
     let resp = blocking(move || {
         let desk = hub::relayed_device(storage.as_ref(), &hub, &req.device_id)?;
-        Ok(storage.own_changes(&desk, req.after, limit)?)
+        protocol::own_changes(storage.as_ref(), &desk, req.after, limit)
     })
     .await?;
     Ok(Json(resp))

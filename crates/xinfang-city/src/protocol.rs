@@ -15,8 +15,9 @@ use xinfang_sync::audit::{
 use xinfang_sync::merge::{self, Record, Version};
 use xinfang_sync::staff_sig;
 use xinfang_sync::wire::{
-    AuditHead, CityCounts, OtherHallMatter, PullResponse, PushResponse, RepeatVisit, RepeatVisits,
-    SetAside,
+    AuditHead, CityCounts, MAX_PAGE_BYTES, OtherHallMatter, OwnChangesResponse, PullResponse,
+    PushResponse, RepeatVisit, RepeatVisits, SetAside, SnapshotRequest, SnapshotResponse,
+    change_bytes, fitting, json_len,
 };
 use xinfang_sync::{Change, Op, RemoteChange};
 
@@ -941,8 +942,9 @@ pub fn pull(
             .collect();
         // Server order is causal order: a change that depends on another arrived after it.
         let mut all = tx.hall_changes_after(&after, (limit + 1) as i64)?;
-        let more = all.len() > limit;
-        all.truncate(limit);
+        let keep = page_fitting(&all[..all.len().min(limit)], |c| change_bytes(&c.change));
+        let more = all.len() > keep;
+        all.truncate(keep);
         let mut out_cursors: BTreeMap<String, i64> = hall_devices
             .iter()
             .map(|d| (d.clone(), cursors.get(d).copied().unwrap_or(0)))
@@ -958,6 +960,50 @@ pub fn pull(
             server_seq: tx.max_server_seq()?,
         }))
     })
+}
+
+/// How many of a page's items, from the first, it carries: at most [`MAX_PAGE_BYTES`] of them
+/// (at least one), so an answer of photos is cut into several a slow line brings in time.
+fn page_fitting<T>(items: &[T], size: impl Fn(&T) -> usize) -> usize {
+    fitting(items, MAX_PAGE_BYTES, size)
+}
+
+/// The device's own changes after `after` (a restored desk's recovery), at most `limit` and
+/// [`MAX_PAGE_BYTES`] of them.
+pub fn own_changes(
+    storage: &dyn Storage,
+    device: &Device,
+    after: i64,
+    limit: u32,
+) -> Result<OwnChangesResponse> {
+    let mut page = storage.own_changes(device, after, limit)?;
+    let keep = page_fitting(&page.changes, |c| change_bytes(&c.change));
+    page.more |= keep < page.changes.len();
+    page.changes.truncate(keep);
+    Ok(page)
+}
+
+/// One page of a snapshot of the hall's records of one entity, at most [`MAX_PAGE_BYTES`] of
+/// records or changes: a page cut short continues after its last.
+pub fn snapshot(
+    storage: &dyn Storage,
+    device: &Device,
+    req: &SnapshotRequest,
+) -> Result<SnapshotResponse> {
+    let mut page = storage.snapshot(device, req)?;
+    let keep = page_fitting(&page.changes, |c| change_bytes(&c.change));
+    if keep < page.changes.len() {
+        page.changes.truncate(keep);
+        page.next = page.changes.last().map(|c| c.server_seq.to_string());
+    }
+    let keep = page_fitting(&page.records, |r| {
+        json_len(&r.data) + json_len(&r.versions) + 200
+    });
+    if keep < page.records.len() {
+        page.records.truncate(keep);
+        page.next = page.records.last().map(|r| r.entity_id.clone());
+    }
+    Ok(page)
 }
 
 /// The highest server sequence number stored (what a live notification carries).

@@ -25,22 +25,15 @@ pub const SERVER_URL_ENV: &str = "XINFANG_SERVER_URL";
 pub const CA_FILE_ENV: &str = "XINFANG_CA_FILE";
 /// Changes per push request.
 pub const PUSH_BATCH: usize = 1000;
-/// Bytes of change fields per push request, at most: half the server's body limit, so a
-/// batch of large changes (visitors' photos, tens of KB each) is cut into several pushes
-/// instead of refused as too large, forever.
-pub const PUSH_BYTES: usize = crate::wire::MAX_BODY_BYTES / 2;
+/// Bytes of change fields per push request, at most ([`crate::wire::MAX_PAGE_BYTES`]: half
+/// the server's body limit), so a batch of large changes (visitors' photos, tens of KB each) is
+/// cut into several pushes instead of refused as too large, forever.
+pub const PUSH_BYTES: usize = crate::wire::MAX_PAGE_BYTES;
 
 /// Cuts `changes` after the last one that fits in `budget` bytes of fields (always keeping
 /// the first, which the server takes alone if need be); true when it cut any.
 pub fn cut_to_bytes(changes: &mut Vec<Change>, budget: usize) -> bool {
-    let mut used = 0usize;
-    let keep = changes
-        .iter()
-        .position(|c| {
-            used += serde_json::to_string(&c.fields).map_or(0, |f| f.len()) + 200;
-            used > budget
-        })
-        .map_or(changes.len(), |i| i.max(1));
+    let keep = crate::wire::fitting(changes, budget, crate::wire::change_bytes);
     let cut = keep < changes.len();
     changes.truncate(keep);
     cut

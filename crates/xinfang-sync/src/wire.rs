@@ -16,6 +16,45 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 pub const MAX_AUDIT_ENTRIES: usize = 2000;
 /// Most changes one pull answer holds.
 pub const MAX_PULL_CHANGES: u32 = 2000;
+/// Bytes of changes (or of records) one page carries, at most: a push, a pull, a snapshot
+/// page, a desk's own changes handed back. Half the body limit, so a page is an answer a slow
+/// county line brings within a sync's patience whatever its records hold (2,000 visitors'
+/// photos in one page would be ≈ 250 MB).
+pub const MAX_PAGE_BYTES: usize = MAX_BODY_BYTES / 2;
+
+/// How many of `items`, from the first, fit in `budget` bytes, `size` each; at least one, so
+/// a record larger than the budget still travels, alone.
+pub fn fitting<T>(items: &[T], budget: usize, size: impl Fn(&T) -> usize) -> usize {
+    let mut used = 0usize;
+    items
+        .iter()
+        .position(|item| {
+            used = used.saturating_add(size(item));
+            used > budget
+        })
+        .map_or(items.len(), |i| i.max(1))
+}
+
+/// What a change weighs in a page: its fields as JSON and what goes around them.
+pub fn change_bytes(change: &Change) -> usize {
+    json_len(&change.fields) + 200
+}
+
+/// Bytes `value` takes as JSON, counted without writing it out.
+pub fn json_len(value: &impl Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).map_or(0, |()| count.0)
+}
 
 /// The sync protocol this build speaks. 2: restores recover their own changes
 /// (`POST /v1/sync/own`), refused changes are set aside one by one, clocks are bounded.
@@ -290,7 +329,8 @@ pub struct OwnChangesRequest {
     /// Return the device's changes with `seq > after`.
     #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub after: i64,
-    /// Most changes to return (default and maximum 2000).
+    /// Most changes to return (default and maximum 2000). A page also ends before 8 MiB of
+    /// changes (`MAX_PAGE_BYTES`, photos); `more` then says more are waiting.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2000))]
     pub limit: Option<u32>,
@@ -344,7 +384,8 @@ pub struct PullRequest {
     /// Devices not listed start at 0.
     #[serde(default)]
     pub cursors: BTreeMap<String, i64>,
-    /// Most changes to return (default and maximum 2000).
+    /// Most changes to return (default and maximum 2000). A page also ends before 8 MiB of
+    /// changes (`MAX_PAGE_BYTES`, photos); `more` then says more are waiting.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2000))]
     pub limit: Option<u32>,
@@ -378,7 +419,8 @@ pub struct SnapshotRequest {
     /// Where the last page ended ([`SnapshotResponse::next`]); absent for the first page.
     #[serde(default)]
     pub after: Option<String>,
-    /// Most records or changes to return (default and maximum 2000).
+    /// Most records or changes to return (default and maximum 2000). A page also ends before
+    /// 8 MiB of them (`MAX_PAGE_BYTES`, photos); `next` then says where the rest starts.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2000))]
     pub limit: Option<u32>,
