@@ -238,7 +238,15 @@ impl Store {
     /// the completeness counts, added up by `xinfang_core::tally` from the period's rows. `cal`
     /// gives the limits of matters that have no event yet.
     pub fn statistics(&self, q: &StatsQuery, cal: &HolidayCalendar) -> Result<Statistics> {
-        let c = &self.conn;
+        self.scanning(|c| self.statistics_on(c, q, cal))
+    }
+
+    fn statistics_on(
+        &self,
+        c: &rusqlite::Connection,
+        q: &StatsQuery,
+        cal: &HolidayCalendar,
+    ) -> Result<Statistics> {
         let reference = self.reference_data();
         let (from, to) = (q.from(), q.to());
         let hall = q.hall.as_deref();
@@ -414,5 +422,105 @@ impl Store {
             rates,
             completeness,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, NaiveDate};
+    use xinfang_core::calendar::HolidayCalendar;
+    use xinfang_core::id::{IdType, resident_id_check_char};
+    use xinfang_core::reference::AppealKind;
+    use xinfang_core::staff::Role;
+    use xinfang_core::stats::Period;
+    use xinfang_core::visit::{ValidVisit, ValidVisitor};
+
+    use crate::{NewStaff, StatsQuery, Store};
+
+    /// The statements run on the connection traced with [`record`].
+    static RAN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+    fn record(event: rusqlite::trace::TraceEvent<'_>) {
+        if let rusqlite::trace::TraceEvent::Stmt(_, sql) = event {
+            RAN.lock().unwrap().push(sql.to_owned());
+        }
+    }
+
+    fn visit(n: u32) -> ValidVisit {
+        let body17 = format!("14052119800101{n:03}");
+        ValidVisit {
+            visited_at: DateTime::parse_from_rfc3339(&format!(
+                "2026-11-{:02}T09:30:00+08:00",
+                2 + n % 20
+            ))
+            .unwrap(),
+            visitors: vec![ValidVisitor {
+                name: "张三".into(),
+                id_type: IdType::ResidentId,
+                id_number: format!("{body17}{}", resident_id_check_char(&body17).unwrap()),
+                sex: None,
+                birth_date: None,
+                phone: Some("13900001111".into()),
+                address: None,
+                ethnicity: None,
+                occupation: None,
+            }],
+            head_count: 1,
+            representatives: vec![0],
+            appeal: "拖欠工资".into(),
+            appeal_kind: AppealKind::Claim,
+            category_code: "labour_social_security".into(),
+            agency: String::new(),
+            place_code: Some("140521".into()),
+            warnings: vec![],
+        }
+    }
+
+    /// A period's statistics read its rows on a connection of their own, with a page cache of
+    /// its own: not one of them passes through the store's connection and its cache, kept for
+    /// search. Inside a transaction they are read on the store's connection, with the same
+    /// figures.
+    #[test]
+    fn statistics_read_their_rows_on_a_connection_of_their_own() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
+        let clerk = store
+            .add_staff(&NewStaff {
+                username: "clerk".into(),
+                display_name: "王".into(),
+                roles: vec![Role::Clerk],
+                password: "correct horse".into(),
+            })
+            .unwrap()
+            .id;
+        for n in 0..200 {
+            store.register_visit(&visit(n), &clerk).unwrap();
+        }
+        store.conn.trace_v2(
+            rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
+            Some(record),
+        );
+
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let q = StatsQuery::new(
+            Period::new(d("2026-11-01"), d("2026-11-30")).unwrap(),
+            d("2026-12-01"),
+        );
+        let cal = HolidayCalendar::bundled();
+        let stats = store.statistics(&q, &cal).unwrap();
+        assert_eq!(stats.visits.visits, 200);
+        assert_eq!(stats.visits.visitors, 200);
+        let ran = std::mem::take(&mut *RAN.lock().unwrap());
+        assert!(
+            !ran.iter()
+                .any(|sql| sql.contains("visit_people") || sql.contains("FROM visits")),
+            "the period's rows were read on the store's connection: {ran:#?}"
+        );
+
+        let in_transaction = store.reading(|_| store.statistics(&q, &cal)).unwrap();
+        assert_eq!(
+            serde_json::to_value(&in_transaction).unwrap(),
+            serde_json::to_value(&stats).unwrap()
+        );
     }
 }
