@@ -5,19 +5,12 @@
 
 mod common;
 
-use common::{Desk, Server, both_backends};
+use common::{Desk, Server, both_backends, jpeg, photo_change};
 use serde_json::json;
 use xinfang_core::photo::{MAX_PHOTO_BYTES, encode_photo};
 
 const HALL: &str = "140521";
 const OTHER: &str = "140525";
-
-fn jpeg(len: usize, fill: u8) -> String {
-    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    b.resize(len - 2, fill);
-    b.extend([0xFF, 0xD9]);
-    encode_photo(&b)
-}
 
 /// The visit and visitor a desk registered first.
 fn first_visit(desk: &Desk) -> (String, String) {
@@ -134,14 +127,6 @@ fn pages(
             None => return (carried, count),
         }
     }
-}
-
-/// A change of `visit_photo` as a desk pushes it.
-fn photo_change(seq: usize, id: &str) -> serde_json::Value {
-    json!({ "seq": seq, "entity": "visit_photo", "entity_id": id, "op": "insert",
-            "fields": { "visitor_id": "p-1", "jpeg": jpeg(90_000, seq as u8), "taken_by": "s-1",
-                        "taken_at": "2026-12-05T10:00:00+08:00" },
-            "hlc": 1_000_000 + seq, "changed_at": "2026-12-05T10:00:00+08:00" })
 }
 
 both_backends! {

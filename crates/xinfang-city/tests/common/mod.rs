@@ -1066,3 +1066,19 @@ pub mod cli_desk {
         dir
     }
 }
+
+/// A JPEG of `len` bytes (its markers and `fill`), as a photo travels: base64.
+pub fn jpeg(len: usize, fill: u8) -> String {
+    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    b.resize(len - 2, fill);
+    b.extend([0xFF, 0xD9]);
+    xinfang_core::photo::encode_photo(&b)
+}
+
+/// A change of `visit_photo` as a desk pushes it.
+pub fn photo_change(seq: usize, id: &str) -> serde_json::Value {
+    serde_json::json!({ "seq": seq, "entity": "visit_photo", "entity_id": id, "op": "insert",
+            "fields": { "visitor_id": "p-1", "jpeg": jpeg(90_000, seq as u8), "taken_by": "s-1",
+                        "taken_at": "2026-12-05T10:00:00+08:00" },
+            "hlc": 1_000_000 + seq, "changed_at": "2026-12-05T10:00:00+08:00" })
+}
