@@ -38,6 +38,8 @@ mod staff_admin;
 mod staff_sign;
 mod stats;
 mod sync;
+#[cfg(test)]
+mod test_support;
 mod visits;
 
 use std::path::{Path, PathBuf};

@@ -835,35 +835,12 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use xinfang_core::id::{IdType, resident_id_check_char};
-    use xinfang_core::reference::AppealKind;
-    use xinfang_core::visit::{ValidVisit, ValidVisitor};
+    use xinfang_core::visit::ValidVisit;
 
-    use crate::{NewStaff, Store};
+    use crate::Store;
 
     fn visit_of(body17: &str) -> ValidVisit {
-        ValidVisit {
-            visited_at: chrono::DateTime::parse_from_rfc3339("2026-11-05T09:30:00+08:00").unwrap(),
-            visitors: vec![ValidVisitor {
-                name: "张三".into(),
-                id_type: IdType::ResidentId,
-                id_number: format!("{body17}{}", resident_id_check_char(body17).unwrap()),
-                sex: None,
-                birth_date: None,
-                phone: Some("13900001111".into()),
-                address: None,
-                ethnicity: None,
-                occupation: None,
-            }],
-            head_count: 1,
-            representatives: vec![0],
-            appeal: "拖欠工资".into(),
-            appeal_kind: AppealKind::Claim,
-            category_code: "labour_social_security".into(),
-            agency: String::new(),
-            place_code: Some("140521".into()),
-            warnings: vec![],
-        }
+        crate::test_support::visit_of(body17, "2026-11-05T09:30:00+08:00")
     }
 
     /// A registration's link to its visitor is written once, with its person: a link updated
@@ -873,15 +850,7 @@ mod tests {
     fn a_registration_writes_its_link_once_with_its_person() {
         let dir = tempfile::TempDir::new().unwrap();
         let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
-        let clerk = store
-            .add_staff(&NewStaff {
-                username: "clerk".into(),
-                display_name: "王".into(),
-                roles: vec![xinfang_core::staff::Role::Clerk],
-                password: "correct horse".into(),
-            })
-            .unwrap()
-            .id;
+        let clerk = crate::test_support::clerk(&mut store);
         store
             .conn
             .execute_batch(

@@ -427,15 +427,12 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, NaiveDate};
+    use chrono::NaiveDate;
     use xinfang_core::calendar::HolidayCalendar;
-    use xinfang_core::id::{IdType, resident_id_check_char};
-    use xinfang_core::reference::AppealKind;
-    use xinfang_core::staff::Role;
     use xinfang_core::stats::Period;
-    use xinfang_core::visit::{ValidVisit, ValidVisitor};
+    use xinfang_core::visit::ValidVisit;
 
-    use crate::{NewStaff, StatsQuery, Store};
+    use crate::{StatsQuery, Store};
 
     /// The statements run on the connection traced with [`record`].
     static RAN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
@@ -446,34 +443,10 @@ mod tests {
         }
     }
 
+    /// The `n`th of the test's visits, each of another person, on a day of November 2026.
     fn visit(n: u32) -> ValidVisit {
-        let body17 = format!("14052119800101{n:03}");
-        ValidVisit {
-            visited_at: DateTime::parse_from_rfc3339(&format!(
-                "2026-11-{:02}T09:30:00+08:00",
-                2 + n % 20
-            ))
-            .unwrap(),
-            visitors: vec![ValidVisitor {
-                name: "张三".into(),
-                id_type: IdType::ResidentId,
-                id_number: format!("{body17}{}", resident_id_check_char(&body17).unwrap()),
-                sex: None,
-                birth_date: None,
-                phone: Some("13900001111".into()),
-                address: None,
-                ethnicity: None,
-                occupation: None,
-            }],
-            head_count: 1,
-            representatives: vec![0],
-            appeal: "拖欠工资".into(),
-            appeal_kind: AppealKind::Claim,
-            category_code: "labour_social_security".into(),
-            agency: String::new(),
-            place_code: Some("140521".into()),
-            warnings: vec![],
-        }
+        let at = format!("2026-11-{:02}T09:30:00+08:00", 2 + n % 20);
+        crate::test_support::visit_of(&format!("14052119800101{n:03}"), &at)
     }
 
     /// A period's statistics read its rows on a connection of their own, with a page cache of
@@ -484,15 +457,7 @@ mod tests {
     fn statistics_read_their_rows_on_a_connection_of_their_own() {
         let dir = tempfile::TempDir::new().unwrap();
         let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
-        let clerk = store
-            .add_staff(&NewStaff {
-                username: "clerk".into(),
-                display_name: "王".into(),
-                roles: vec![Role::Clerk],
-                password: "correct horse".into(),
-            })
-            .unwrap()
-            .id;
+        let clerk = crate::test_support::clerk(&mut store);
         for n in 0..200 {
             store.register_visit(&visit(n), &clerk).unwrap();
         }
