@@ -80,6 +80,15 @@ fn run(mut cmd: Command, what: &str) {
     );
 }
 
+/// A loopback port no one listens on now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn start() -> Cluster {
     start_cluster(false)
 }
@@ -119,14 +128,9 @@ fn start_cluster(tls: bool) -> Cluster {
             "chown the cluster dir",
         );
     }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let mut c = Cluster {
         bin: bin_dir(),
-        port,
+        port: free_port(),
         run_as,
         ca: None,
     };
@@ -179,20 +183,35 @@ fn start_cluster(tls: bool) -> Cluster {
         );
         c.ca = Some(ca);
     }
-    let mut pg_ctl = cmd(&c, "pg_ctl");
-    pg_ctl
-        .arg("-D")
-        .arg(&data)
-        .arg("-l")
-        .arg(base.join("log"))
-        .arg("-o")
-        .arg(format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-         -c full_page_writes=off -c max_connections=300{ssl}",
-            base.display()
-        ));
-    pg_ctl.args(["-w", "start"]).stdout(Stdio::null());
-    run(pg_ctl, "pg_ctl start");
+    // The port was free when asked for; another process (a parallel test's cluster) may take
+    // it before the server binds it. Then the server does not start, and it tries another.
+    for attempt in 1.. {
+        let mut pg_ctl = cmd(&c, "pg_ctl");
+        pg_ctl
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(base.join("log"))
+            .arg("-o")
+            .arg(format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
+             -c full_page_writes=off -c max_connections=300{ssl}",
+                c.port,
+                base.display()
+            ));
+        pg_ctl.args(["-w", "start"]).stdout(Stdio::null());
+        let out = pg_ctl.output().expect("pg_ctl start");
+        if out.status.success() {
+            break;
+        }
+        let log = std::fs::read_to_string(base.join("log")).unwrap_or_default();
+        assert!(
+            attempt < 3 && log.contains("could not bind"),
+            "pg_ctl start failed: {}\n{log}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        c.port = free_port();
+    }
     watch_teardown(&c, &base, &data);
     c
 }
