@@ -83,6 +83,13 @@ fn main() {
     time("today's list", &|| {
         store.visits_on("2026-11-29").unwrap();
     });
+    // Last: the gaps behind 有一录一 (查看明细) read matters the screens above do not.
+    time("completeness gaps, month", &|| {
+        store.completeness(&month, &cal).unwrap();
+    });
+    time("completeness gaps, year", &|| {
+        store.completeness(&year, &cal).unwrap();
+    });
     println!(
         "peak RSS {} (the page cache may grow to 256 MiB)",
         peak_rss()
