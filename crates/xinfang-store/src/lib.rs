@@ -134,10 +134,6 @@ pub(crate) fn restore_page_cache(conn: &Connection, cache: i64) -> Result<()> {
     Ok(conn.execute_batch(&format!("PRAGMA cache_size = {cache}"))?)
 }
 
-/// The page cache of a connection that reads a period's rows once ([`Store::scanning`]), in
-/// KiB as `PRAGMA cache_size` takes a negative size.
-const SCAN_CACHE_KIB: i64 = 16 * 1024;
-
 /// Opens the SQLite file at `path`, keyed with `key` when given, and checks that the key opens
 /// it. For tests and maintenance tools that look at the file directly; the desk's SQL stays in
 /// this crate.
@@ -502,21 +498,6 @@ impl Store {
         let out = read(&tx)?;
         tx.commit()?;
         Ok(out)
-    }
-
-    /// Runs a pass that reads many rows once (a period's statistics) on a connection of its
-    /// own, whose small page cache goes with it: the store's cache (256 MiB, kept for search)
-    /// neither fills with those rows nor loses what search read. At 1,000,000 visitors a year's
-    /// statistics filled it, and the desk peaked at 320 MB (budget 200 MB). Inside a transaction
-    /// the pass runs on the store's connection, which alone sees what the transaction wrote.
-    pub(crate) fn scanning<T>(&self, scan: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        if !self.conn.is_autocommit() {
-            return scan(&self.conn);
-        }
-        let conn = open_connection(&self.path, self.key.as_ref(), false)?;
-        schema::configure(&conn)?;
-        conn.execute_batch(&format!("PRAGMA cache_size = -{SCAN_CACHE_KIB}"))?;
-        scan(&conn)
     }
 
     /// The schema version (SQLite `user_version`, maintained by the migrations).

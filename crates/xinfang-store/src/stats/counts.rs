@@ -238,15 +238,7 @@ impl Store {
     /// the completeness counts, added up by `xinfang_core::tally` from the period's rows. `cal`
     /// gives the limits of matters that have no event yet.
     pub fn statistics(&self, q: &StatsQuery, cal: &HolidayCalendar) -> Result<Statistics> {
-        self.scanning(|c| self.statistics_on(c, q, cal))
-    }
-
-    fn statistics_on(
-        &self,
-        c: &rusqlite::Connection,
-        q: &StatsQuery,
-        cal: &HolidayCalendar,
-    ) -> Result<Statistics> {
+        let c = &self.conn;
         let reference = self.reference_data();
         let (from, to) = (q.from(), q.to());
         let hall = q.hall.as_deref();
@@ -422,70 +414,5 @@ impl Store {
             rates,
             completeness,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use chrono::NaiveDate;
-    use xinfang_core::calendar::HolidayCalendar;
-    use xinfang_core::stats::Period;
-    use xinfang_core::visit::ValidVisit;
-
-    use crate::{StatsQuery, Store};
-
-    /// The statements run on the connection traced with [`record`].
-    static RAN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-
-    fn record(event: rusqlite::trace::TraceEvent<'_>) {
-        if let rusqlite::trace::TraceEvent::Stmt(_, sql) = event {
-            RAN.lock().unwrap().push(sql.to_owned());
-        }
-    }
-
-    /// The `n`th of the test's visits, each of another person, on a day of November 2026.
-    fn visit(n: u32) -> ValidVisit {
-        let at = format!("2026-11-{:02}T09:30:00+08:00", 2 + n % 20);
-        crate::test_support::visit_of(&format!("14052119800101{n:03}"), &at)
-    }
-
-    /// A period's statistics read its rows on a connection of their own, with a page cache of
-    /// its own: not one of them passes through the store's connection and its cache, kept for
-    /// search. Inside a transaction they are read on the store's connection, with the same
-    /// figures.
-    #[test]
-    fn statistics_read_their_rows_on_a_connection_of_their_own() {
-        let dir = tempfile::TempDir::new().unwrap();
-        let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
-        let clerk = crate::test_support::clerk(&mut store);
-        for n in 0..200 {
-            store.register_visit(&visit(n), &clerk).unwrap();
-        }
-        store.conn.trace_v2(
-            rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
-            Some(record),
-        );
-
-        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
-        let q = StatsQuery::new(
-            Period::new(d("2026-11-01"), d("2026-11-30")).unwrap(),
-            d("2026-12-01"),
-        );
-        let cal = HolidayCalendar::bundled();
-        let stats = store.statistics(&q, &cal).unwrap();
-        assert_eq!(stats.visits.visits, 200);
-        assert_eq!(stats.visits.visitors, 200);
-        let ran = std::mem::take(&mut *RAN.lock().unwrap());
-        assert!(
-            !ran.iter()
-                .any(|sql| sql.contains("visit_people") || sql.contains("FROM visits")),
-            "the period's rows were read on the store's connection: {ran:#?}"
-        );
-
-        let in_transaction = store.reading(|_| store.statistics(&q, &cal)).unwrap();
-        assert_eq!(
-            serde_json::to_value(&in_transaction).unwrap(),
-            serde_json::to_value(&stats).unwrap()
-        );
     }
 }
