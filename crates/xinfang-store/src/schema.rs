@@ -68,6 +68,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0038_queue_label_count.sql")),
         M::up(include_str!("../migrations/0039_registration_pages.sql")),
         M::up(include_str!("../migrations/0040_backlog_merged.sql")),
+        M::up(include_str!("../migrations/0041_gaps_by_index.sql")),
     ])
 }
 

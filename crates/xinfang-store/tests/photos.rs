@@ -67,12 +67,7 @@ fn visit(body17: &str, at: &str) -> ValidVisit {
 fn two_desks(da: &TempDir, db: &TempDir, first_encrypted: bool) -> (Store, String, Store) {
     let (mut a, clerk) = desk(da, first_encrypted, "admin-a");
     let (mut b, _) = desk(db, false, "admin-b");
-    let roots: Vec<_> = [&a, &b]
-        .iter()
-        .flat_map(|s| s.root_key_offer().unwrap())
-        .collect();
-    a.adopt_hall_roots(&roots).unwrap();
-    b.adopt_hall_roots(&roots).unwrap();
+    common::know_each_other(&mut [&mut a, &mut b]);
     (a, clerk, b)
 }
 

@@ -14,6 +14,8 @@ use xinfang_core::visit::{VisitInput, VisitorInput, validate_visit};
 use xinfang_store::{NewStaff, Store};
 use xinfang_sync::{DeskReplica, RemoteChange};
 
+mod common;
+
 /// A desk's first admin (a root of the hall's staff changes), named apart from every other
 /// desk's so that only the clerks clash.
 fn first_admin(store: &mut Store) {
@@ -27,17 +29,6 @@ fn first_admin(store: &mut Store) {
             password: "correct horse".into(),
         })
         .unwrap();
-}
-
-/// What the city hands every desk of a hall: the root keys of all of them.
-fn know_each_other(desks: &mut [&mut Store]) {
-    let roots: Vec<_> = desks
-        .iter()
-        .flat_map(|d| d.root_key_offer().unwrap())
-        .collect();
-    for d in desks.iter_mut() {
-        d.adopt_hall_roots(&roots).unwrap();
-    }
 }
 
 fn desk() -> (TempDir, Store, String) {
@@ -106,7 +97,7 @@ fn cursor(from: &Store, page: &[RemoteChange]) -> std::collections::BTreeMap<Str
 fn a_change_whose_parent_comes_later_waits_in_quarantine_and_the_rest_applies() {
     let (_da, mut a, clerk_a) = desk();
     let (_db, mut b, _) = desk();
-    know_each_other(&mut [&mut a, &mut b]);
+    common::know_each_other(&mut [&mut a, &mut b]);
     let (visit_id, _) = register(&mut a, &clerk_a, "14052119800115013");
     let all = pulled(&a, 0);
     // The page as a broken order would deliver it: the visitor comes only in a later page.
@@ -148,7 +139,7 @@ fn steps_pulled_in_any_split_give_the_same_matter_and_a_late_registration_erases
     let cal = HolidayCalendar::bundled();
     let (_da, mut a, clerk_a) = desk();
     let (_db, mut b, clerk_b) = desk();
-    know_each_other(&mut [&mut a, &mut b]);
+    common::know_each_other(&mut [&mut a, &mut b]);
     let (_, matter) = register(&mut a, &clerk_a, "14052119800115013");
     b.apply_remote(&pulled(&a, 0), &cursor(&a, &pulled(&a, 0)))
         .unwrap();
@@ -175,7 +166,7 @@ fn steps_pulled_in_any_split_give_the_same_matter_and_a_late_registration_erases
     // One page, or one change per page: the same matter as on A.
     for split in [steps.len(), 1] {
         let (_dc, mut c, _) = desk();
-        know_each_other(&mut [&mut a, &mut b, &mut c]);
+        common::know_each_other(&mut [&mut a, &mut b, &mut c]);
         let base = pulled(&a, 0);
         let first: Vec<RemoteChange> = base
             .iter()
@@ -319,7 +310,7 @@ fn desks_working_offline_in_random_orders_end_equal_with_the_same_conflicts() {
         }
         {
             let mut stores: Vec<&mut Store> = desks.iter_mut().map(|(_, s, _)| s).collect();
-            know_each_other(&mut stores);
+            common::know_each_other(&mut stores);
         }
         let mut relay = Relay { log: Vec::new() };
         let mut pushed = [0i64; 3];
@@ -485,7 +476,7 @@ fn desks_working_offline_in_random_orders_end_equal_with_the_same_conflicts() {
 fn compaction_shrinks_the_logs_and_the_rules_decide_as_before() {
     let (_dir_a, mut a, clerk_a) = desk();
     let (_dir_b, mut b, clerk_b) = desk();
-    know_each_other(&mut [&mut a, &mut b]);
+    common::know_each_other(&mut [&mut a, &mut b]);
     let phone_a = "13900000001";
     let phone_b = "13900000002";
     let _ = register_phone(&mut a, &clerk_a, phone_a);
@@ -610,7 +601,7 @@ fn a_pending_mediation_continued_at_one_desk_reads_the_same_at_another() {
     };
     let (_da, mut a, clerk_a) = desk();
     let (_db, mut b, _) = desk();
-    know_each_other(&mut [&mut a, &mut b]);
+    common::know_each_other(&mut [&mut a, &mut b]);
     let mediator = a
         .add_staff(&NewStaff {
             username: "mediator".into(),
@@ -774,7 +765,7 @@ fn a_pending_mediation_continued_at_one_desk_reads_the_same_at_another() {
 fn a_hall_setting_set_at_one_desk_reaches_every_desk() {
     let (_da, mut a, _) = desk();
     let (_db, mut b, _) = desk();
-    know_each_other(&mut [&mut a, &mut b]);
+    common::know_each_other(&mut [&mut a, &mut b]);
     let key = xinfang_store::MEDIATION_COMMITTEE;
     assert_eq!(b.hall_setting(key).unwrap(), None);
     a.set_hall_setting(key, "沁水县人民调解委员会").unwrap();
@@ -814,7 +805,7 @@ fn two_desks_concluding_one_mediation_offline_keep_both_as_a_conflict() {
     use xinfang_sync::DeskReplica as _;
     let (_da, mut a, clerk_a) = desk();
     let (_db, mut b, _) = desk();
-    know_each_other(&mut [&mut a, &mut b]);
+    common::know_each_other(&mut [&mut a, &mut b]);
     let mediator = a
         .add_staff(&NewStaff {
             username: "mediator".into(),

@@ -78,12 +78,7 @@ fn visit_fields(store: &Store, visit_id: &str) -> serde_json::Map<String, serde_
 fn a_skip_level_visit_is_stored_logged_synced_and_counted() {
     let (_da, mut a, clerk) = city_desk("admin-a");
     let (_db, mut b, _) = city_desk("admin-b");
-    let roots: Vec<_> = [&a, &b]
-        .iter()
-        .flat_map(|s| s.root_key_offer().unwrap())
-        .collect();
-    a.adopt_hall_roots(&roots).unwrap();
-    b.adopt_hall_roots(&roots).unwrap();
+    common::know_each_other(&mut [&mut a, &mut b]);
 
     // About 沁水县 at the city hall: 越级, the 属地 named.
     let skipped: Registered = a

@@ -30,17 +30,6 @@ fn new_desk(admin: &str) -> (TempDir, Store) {
     (dir, store)
 }
 
-/// What the city hands every desk of a hall at enrolment: the root keys of all of them.
-fn know_each_other(desks: &mut [&mut Store]) {
-    let roots: Vec<_> = desks
-        .iter()
-        .flat_map(|d| d.root_key_offer().unwrap())
-        .collect();
-    for d in desks.iter_mut() {
-        d.adopt_hall_roots(&roots).unwrap();
-    }
-}
-
 /// `from`'s changes after `after`, as the city would hand them on.
 fn pull(into: &mut Store, from: &Store, after: i64) -> i64 {
     common::pull_changes(
@@ -86,7 +75,7 @@ fn box_public(dir: &Path, store: &Store, username: &str) -> String {
 fn a_staff_change_written_behind_the_program_is_set_aside_by_the_other_desks() {
     let (dir_a, mut a) = new_desk("admin");
     let (_dir_b, mut b) = new_desk("admin2");
-    know_each_other(&mut [&mut a, &mut b]);
+    common::know_each_other(&mut [&mut a, &mut b]);
     let lawyer = a.add_staff(&new_staff("lawyer", Role::Lawyer)).unwrap();
     let boss = a.add_staff(&new_staff("boss", Role::Supervisor)).unwrap();
     let mut seen = pull(&mut b, &a, 0);
@@ -156,7 +145,7 @@ fn only_an_admin_signs_for_others_and_a_desk_the_city_never_pinned_is_not_believ
     let (_dir_b, mut b) = new_desk("admin2");
     // C is not a desk of the hall the city knows: its roots reach nobody.
     let (_dir_c, mut c) = new_desk("admin3");
-    know_each_other(&mut [&mut a, &mut b]);
+    common::know_each_other(&mut [&mut a, &mut b]);
     c.add_staff(&new_staff("intruder", Role::Supervisor))
         .unwrap();
     pull(&mut b, &c, 0);

@@ -1,5 +1,8 @@
 //! What several store tests share.
 
+// Each test crate that includes this module uses only some of it.
+#![allow(dead_code)]
+
 use xinfang_store::Store;
 use xinfang_sync::{Change, DeskReplica, RemoteChange};
 
@@ -18,4 +21,16 @@ pub fn pull_changes(into: &mut Store, from: &Store, changes: Vec<Change>, after:
     let cursors = [(from.device_id().to_owned(), last)].into_iter().collect();
     into.apply_remote(&page, &cursors).unwrap();
     last
+}
+
+/// What the city hands every desk of a hall at enrolment: the root keys of all of them, so
+/// each takes the others' staff changes.
+pub fn know_each_other(desks: &mut [&mut Store]) {
+    let roots: Vec<_> = desks
+        .iter()
+        .flat_map(|d| d.root_key_offer().unwrap())
+        .collect();
+    for d in desks.iter_mut() {
+        d.adopt_hall_roots(&roots).unwrap();
+    }
 }
