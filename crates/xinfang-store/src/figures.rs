@@ -18,6 +18,7 @@ use xinfang_core::tally::{
     StatsAccumulator, VisitRow, registered_overdue_cutoff,
 };
 
+use crate::stats::people;
 use crate::{Result, StoreError};
 
 /// ?1 first day, ?2 last day, ?3 hall or NULL.
@@ -411,11 +412,20 @@ pub(crate) fn keep_due(
             params![month_start.to_string(), month_end.to_string(), FORMAT],
             |r| r.get(0),
         )?;
-        if kept < days {
+        // An ended month's people are kept too: a year's statistics read twelve sets.
+        let first_of_month = month_end.with_day(1).unwrap_or(month_end);
+        let ended = month_end.succ_opt().is_some_and(|d| d.day() == 1);
+        let people_due = ended && !people::month_kept(conn, first_of_month)?;
+        if kept < days || people_due {
             if months_done < max_months {
-                // The figures added up are not needed here, only kept.
-                let mut unused = StatsAccumulator::new(period, today, cal).finish();
-                out.days += add_kept_days(conn, None, period, today, cal, &mut unused)?;
+                if kept < days {
+                    // The figures added up are not needed here, only kept.
+                    let mut unused = StatsAccumulator::new(period, today, cal).finish();
+                    out.days += add_kept_days(conn, None, period, today, cal, &mut unused)?;
+                }
+                if people_due {
+                    people::keep_month(conn, first_of_month)?;
+                }
                 months_done += 1;
             } else {
                 out.months_left += 1;

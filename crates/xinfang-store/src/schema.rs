@@ -69,6 +69,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0039_registration_pages.sql")),
         M::up(include_str!("../migrations/0040_backlog_merged.sql")),
         M::up(include_str!("../migrations/0041_gaps_by_index.sql")),
+        M::up(include_str!("../migrations/0042_month_people.sql")),
     ])
 }
 

@@ -2,7 +2,7 @@
 //! by hall, day, month, kind, category, agency, disposition and route. Added up by
 //! `xinfang_core::tally` from the period's rows; labels come from the reference lists.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rusqlite::params;
@@ -162,35 +162,6 @@ fn by_count(mut v: Vec<Count>) -> Vec<Count> {
     v
 }
 
-/// Distinct people over the period (`p`: first day, last day, hall or none), from one range of
-/// `visit_people` (migration 0028). A person on file twice and merged is one person
-/// (`person_id`: the record a visit's visitor is merged into, docs/sync.md "People"). Counted
-/// here rather than by `count(DISTINCT …)`, whose temporary B-tree took 0.4 s of a year's 0.45 s
-/// at 900,000 visits: ids are UUIDs, kept as 16-byte numbers (≈ 10 MB for 600,000 people).
-fn distinct_visitors(c: &rusqlite::Connection, p: [&dyn rusqlite::ToSql; 3]) -> Result<u64> {
-    let mut uuids = HashSet::new();
-    let mut others = HashSet::new();
-    let mut stmt = c.prepare_cached(
-        "SELECT person FROM visit_people
-          WHERE visit_date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR hall_code = ?3)",
-    )?;
-    let mut rows = stmt.query(p)?;
-    while let Some(r) = rows.next()? {
-        let person = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
-        match uuid::Uuid::parse_str(person) {
-            Ok(u) => {
-                uuids.insert(u.as_u128());
-            }
-            Err(_) => {
-                if !others.contains(person) {
-                    others.insert(person.to_owned());
-                }
-            }
-        }
-    }
-    Ok((uuids.len() + others.len()) as u64)
-}
-
 /// The page cache of the desk's keeper of figures (KiB, as `PRAGMA cache_size` takes a negative
 /// size).
 const KEEPER_CACHE_KIB: i64 = 16 * 1024;
@@ -206,7 +177,8 @@ impl Store {
     /// Drops every day's kept figures (migration 0027): the next statistics add every day up
     /// from its rows again. Nothing else changes; for checking the kept figures against the rows.
     pub fn forget_kept_figures(&self) -> Result<()> {
-        self.conn.execute("DELETE FROM stats_days", [])?;
+        self.conn
+            .execute_batch("DELETE FROM stats_days; DELETE FROM stats_month_people;")?;
         Ok(())
     }
 
@@ -242,10 +214,9 @@ impl Store {
         let reference = self.reference_data();
         let (from, to) = (q.from(), q.to());
         let hall = q.hall.as_deref();
-        let p: [&dyn rusqlite::ToSql; 3] = [&from, &to, &hall];
         let f = figures::figures(c, hall, q.period, q.today, cal)?;
         let t = &f.total;
-        let visitors = distinct_visitors(c, p)?;
+        let visitors = super::people::distinct_visitors(c, q.period, hall, q.today)?;
         let visits = VisitCounts {
             visits: t.visits,
             people: t.people,

@@ -9,6 +9,7 @@ mod completeness;
 mod counts;
 mod evaluations;
 mod ledger;
+pub(crate) mod people;
 mod publicity;
 mod rates;
 
