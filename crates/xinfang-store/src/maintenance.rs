@@ -385,6 +385,12 @@ impl Store {
                 .problems
                 .push(format!("来访人数索引不一致：{people} 条与来访记录不符"));
         }
+        let months = crate::stats::people::stale_months(&self.conn)?;
+        if months > 0 {
+            report
+                .problems
+                .push(format!("按月留存的来访人与来访记录不符：{months} 个月"));
+        }
         Ok(report)
     }
 }

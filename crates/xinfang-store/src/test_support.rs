@@ -45,3 +45,21 @@ pub(crate) fn visit_of(body17: &str, at: &str) -> ValidVisit {
         warnings: vec![],
     }
 }
+
+/// A new unencrypted store of hall 140521 in `dir` with a clerk, and `n` visits, the `k`th
+/// of its own visitor at `at(k)` (RFC 3339): the store, the clerk, the visits' ids.
+pub(crate) fn store_with_visits(
+    dir: &std::path::Path,
+    n: u32,
+    at: impl Fn(u32) -> String,
+) -> (Store, String, Vec<String>) {
+    let mut store = Store::create_unencrypted(dir, "140521").unwrap();
+    let clerk = clerk(&mut store);
+    let visits = (0..n)
+        .map(|k| {
+            let visit = visit_of(&format!("14052119800101{k:03}"), &at(k));
+            store.register_visit(&visit, &clerk).unwrap().visit_id
+        })
+        .collect();
+    (store, clerk, visits)
+}

@@ -149,7 +149,7 @@ mod tests {
     use xinfang_core::matter::MatterEvent;
     use xinfang_core::stats::Period;
 
-    use crate::{StatsQuery, Store};
+    use crate::StatsQuery;
 
     /// How many matters were read whole, on the connection traced with [`count`].
     static READ_WHOLE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -167,16 +167,15 @@ mod tests {
     #[test]
     fn only_the_matters_without_a_disposition_are_read_whole() {
         let dir = tempfile::TempDir::new().unwrap();
-        let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
-        let clerk = crate::test_support::clerk(&mut store);
+        let (mut store, clerk, visits) =
+            crate::test_support::store_with_visits(dir.path(), 12, |n| {
+                format!("2026-11-{:02}T09:30:00+08:00", 2 + n)
+            });
         let cal = HolidayCalendar::bundled();
         let d = |s: &str| s.parse::<NaiveDate>().unwrap();
         let mut open = Vec::new();
-        for n in 0..12u32 {
-            let at = format!("2026-11-{:02}T09:30:00+08:00", 2 + n);
-            let visit = crate::test_support::visit_of(&format!("14052119800101{n:03}"), &at);
-            let visit_id = store.register_visit(&visit, &clerk).unwrap().visit_id;
-            let matter = store.matter_of_visit(&visit_id).unwrap();
+        for (n, visit_id) in visits.iter().enumerate() {
+            let matter = store.matter_of_visit(visit_id).unwrap();
             if n % 4 == 0 {
                 open.push(matter);
                 continue;
@@ -216,16 +215,11 @@ mod tests {
     #[test]
     fn the_gaps_of_a_period_read_visits_only_from_the_date_index() {
         let dir = tempfile::TempDir::new().unwrap();
-        let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
-        let clerk = crate::test_support::clerk(&mut store);
+        let (store, _, visits) = crate::test_support::store_with_visits(dir.path(), 4, |n| {
+            format!("2026-11-{:02}T09:30:00+08:00", 2 + n)
+        });
         let cal = HolidayCalendar::bundled();
         let d = |s: &str| s.parse::<NaiveDate>().unwrap();
-        let mut visits = Vec::new();
-        for n in 0..4u32 {
-            let at = format!("2026-11-{:02}T09:30:00+08:00", 2 + n);
-            let visit = crate::test_support::visit_of(&format!("14052119800101{n:03}"), &at);
-            visits.push(store.register_visit(&visit, &clerk).unwrap().visit_id);
-        }
         // What only sync or an older desk leaves: a visit without a matter, one whose matter
         // has not arrived, a consultation without advice.
         store

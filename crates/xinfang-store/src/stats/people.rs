@@ -120,6 +120,29 @@ pub(crate) fn keep_month(conn: &Connection, first: NaiveDate) -> Result<()> {
     month(conn, first, None).map(drop)
 }
 
+/// How many kept sets differ from their month's links (for `verify`: the triggers keep them).
+pub(crate) fn stale_months(conn: &Connection) -> Result<usize> {
+    let mut stmt = conn.prepare("SELECT month, scope, people, others FROM stats_month_people")?;
+    let mut rows = stmt.query([])?;
+    let mut stale = 0;
+    while let Some(r) = rows.next()? {
+        let (month, scope): (String, String) = (r.get(0)?, r.get(1)?);
+        let kept = People::from_kept(&r.get::<_, Vec<u8>>(2)?, &r.get::<_, String>(3)?);
+        let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok();
+        let Some((kept, first)) = kept.zip(first) else {
+            stale += 1;
+            continue;
+        };
+        let hall = (scope != "*").then_some(scope.as_str());
+        let mut rows = People::default();
+        read_links(conn, first, last_of_month(first), hall, &mut rows)?;
+        if rows.uuids != kept.uuids || rows.others != kept.others {
+            stale += 1;
+        }
+    }
+    Ok(stale)
+}
+
 /// The people of the month that starts on `first`: kept, or read from the links and kept.
 fn month(conn: &Connection, first: NaiveDate, hall: Option<&str>) -> Result<People> {
     if let Some(people) = kept(conn, first, hall)? {
@@ -291,13 +314,9 @@ mod tests {
     #[test]
     fn a_year_of_ended_months_reads_their_kept_people_not_the_links() {
         let dir = tempfile::TempDir::new().unwrap();
-        let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
-        let clerk = crate::test_support::clerk(&mut store);
-        for n in 0..24u32 {
-            let at = format!("2025-{:02}-10T09:30:00+08:00", 1 + n % 12);
-            let v = crate::test_support::visit_of(&format!("14052119800101{n:03}"), &at);
-            store.register_visit(&v, &clerk).unwrap();
-        }
+        let (store, _, _) = crate::test_support::store_with_visits(dir.path(), 24, |n| {
+            format!("2025-{:02}-10T09:30:00+08:00", 1 + n % 12)
+        });
         let year = Period::new(d("2025-01-01"), d("2025-12-31")).unwrap();
         let (december, january) = (d("2025-12-20"), d("2026-01-05"));
         assert_eq!(
@@ -331,13 +350,9 @@ mod tests {
     #[test]
     fn the_keeper_keeps_the_people_of_the_ended_months() {
         let dir = tempfile::TempDir::new().unwrap();
-        let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
-        let clerk = crate::test_support::clerk(&mut store);
-        for n in 0..9u32 {
-            let at = format!("2025-{:02}-10T09:30:00+08:00", 1 + n % 3);
-            let v = crate::test_support::visit_of(&format!("14052119800101{n:03}"), &at);
-            store.register_visit(&v, &clerk).unwrap();
-        }
+        let (store, _, _) = crate::test_support::store_with_visits(dir.path(), 9, |n| {
+            format!("2025-{:02}-10T09:30:00+08:00", 1 + n % 3)
+        });
         let cal = xinfang_core::calendar::HolidayCalendar::bundled();
         store.forget_kept_figures().unwrap();
         store.keep_due_figures(d("2025-03-20"), &cal, 12).unwrap();
@@ -352,5 +367,29 @@ mod tests {
             .unwrap();
         let star = |m: &str| (m.to_owned(), "*".to_owned());
         assert_eq!(kept, [star("2025-01"), star("2025-02")]);
+    }
+
+    /// `verify` finds a kept set that no longer holds its month's people.
+    #[test]
+    fn verify_finds_a_kept_month_unlike_its_links() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (store, _, _) = crate::test_support::store_with_visits(dir.path(), 4, |n| {
+            format!("2025-0{}-10T09:30:00+08:00", 1 + n % 2)
+        });
+        let months = Period::new(d("2025-01-01"), d("2025-02-28")).unwrap();
+        assert_eq!(
+            distinct_visitors(&store.conn, months, None, d("2025-03-01")).unwrap(),
+            4
+        );
+        assert!(store.verify().unwrap().ok(), "kept sets equal their links");
+        store
+            .conn
+            .execute(
+                "UPDATE stats_month_people SET people = substr(people, 17) WHERE month = '2025-02'",
+                [],
+            )
+            .unwrap();
+        let report = store.verify().unwrap();
+        assert_eq!(report.problems, ["按月留存的来访人与来访记录不符：1 个月"]);
     }
 }
