@@ -174,8 +174,9 @@ impl Store {
         figures::feed(&self.conn, q.hall.as_deref(), acc)
     }
 
-    /// Drops every day's kept figures (migration 0027): the next statistics add every day up
-    /// from its rows again. Nothing else changes; for checking the kept figures against the rows.
+    /// Drops every day's kept figures (migration 0027) and every month's kept people (0042): the
+    /// next statistics add them up from their rows again. Nothing else changes; for checking
+    /// the kept figures against the rows.
     pub fn forget_kept_figures(&self) -> Result<()> {
         self.conn
             .execute_batch("DELETE FROM stats_days; DELETE FROM stats_month_people;")?;
