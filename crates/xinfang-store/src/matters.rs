@@ -1011,7 +1011,7 @@ impl Store {
                 continue;
             }
             state.deadlines = fresh;
-            let state_json = serde_json::to_string(&state)?;
+            let state_json = state.stored_json()?;
             tx.prepare_cached("UPDATE matters SET state = ?2, updated_at = ?3 WHERE id = ?1")?
                 .execute(params![id, state_json, now])?;
             let mut f = Map::new();

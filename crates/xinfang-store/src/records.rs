@@ -463,7 +463,7 @@ pub(crate) fn settle_steps(
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let state_json = serde_json::to_string(&folded.state)?;
+    let state_json = folded.state.stored_json()?;
     // Written only when something changed: an unchanged row fires no trigger.
     conn.prepare_cached(
         "UPDATE matters SET status = ?2, state = ?3, event_count = ?4,

@@ -1090,3 +1090,68 @@ fn steps_recorded_in_one_go_are_as_one_after_another() {
     assert_eq!(h.footprint(&untouched), footprint);
     h.verify_ok();
 }
+
+#[test]
+fn a_matters_state_is_stored_and_logged_without_its_nulls() {
+    let mut h = Hall::new();
+    let id = h.claim("钱七", "2026-11-02");
+    let before = h.store.changes_since(0, 10_000).unwrap().len();
+    h.record(
+        &id,
+        MatterEvent::Accept {
+            at: d("2026-11-03"),
+            notice_no: None,
+        },
+    );
+    let (_, _, _, stored) = h.footprint(&id);
+    assert!(
+        stored.contains("\"accepted_on\":\"2026-11-03\""),
+        "{stored}"
+    );
+    assert!(!stored.contains("null"), "{stored}");
+    let changes = h.store.changes_since(0, 10_000).unwrap();
+    let logged = changes[before..]
+        .iter()
+        .find(|c| c.entity == "matter")
+        .unwrap();
+    assert_eq!(logged.fields["state"].as_str(), Some(stored.as_str()));
+
+    // A state stored with its nulls (by an earlier build, or pulled from an older desk) reads
+    // as the same matter with the same limits, and verify finds nothing amiss.
+    let today = d("2026-11-20");
+    let view = h.store.matter(&id, today, &cal()).unwrap();
+    let limits = |h: &Hall| {
+        let conn = xinfang_store::open_raw(h.store.path(), h.store.data_key().as_ref()).unwrap();
+        let mut s = conn
+            .prepare("SELECT kind, party, due, done_on FROM matter_deadlines WHERE matter_id = ?1 ORDER BY kind")
+            .unwrap();
+        s.query_map([&id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap()
+    };
+    let limits_stored_without = limits(&h);
+    assert!(limits_stored_without.iter().any(|l| l.3.is_none()));
+    let with_nulls = serde_json::to_string(&view.state).unwrap();
+    assert!(with_nulls.contains("null"));
+    xinfang_store::open_raw(h.store.path(), h.store.data_key().as_ref())
+        .unwrap()
+        .execute(
+            "UPDATE matters SET state = ?2 WHERE id = ?1",
+            [&id, &with_nulls],
+        )
+        .unwrap();
+    assert_eq!(
+        h.store.matter(&id, today, &cal()).unwrap().state,
+        view.state
+    );
+    assert_eq!(limits(&h), limits_stored_without);
+    h.verify_ok();
+}

@@ -73,7 +73,7 @@ pub fn matter_fields(
         .ok()?
         .as_str()?
         .to_owned();
-    let state = serde_json::to_string(&folded.state).ok()?;
+    let state = folded.state.stored_json().ok()?;
     Some((
         status,
         state,

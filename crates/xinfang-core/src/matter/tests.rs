@@ -314,3 +314,120 @@ fn ranks_cover_every_status_in_order() {
     assert!(ranks.windows(2).all(|w| w[0] <= w[1]));
     assert_eq!(MatterStatus::Closed.ord(), 9);
 }
+
+/// Every state on the way through `events`, the registration first.
+fn states_along(received: &str, events: &[MatterEvent]) -> Vec<MatterState> {
+    let cal = HolidayCalendar::bundled();
+    let mut states = vec![MatterState::registered(d(received), &cal)];
+    for e in events {
+        let next = apply(states.last().unwrap(), e, &cal).unwrap();
+        states.push(next);
+    }
+    states
+}
+
+#[test]
+fn a_stored_state_leaves_out_its_nulls_and_reads_back_whole() {
+    let hearing = |date: &str| MatterEvent::Hearing {
+        date: d(date),
+        notice_on: None,
+        chair: "李主任".into(),
+        panel: vec!["王律师".into()],
+        participants: vec!["张三".into()],
+        record: "听证记录".into(),
+        opinion: "维持".into(),
+    };
+    let long_way = [
+        MatterEvent::Forward {
+            at: d("2025-01-07"),
+            to_authority: "泽州县人力资源和社会保障局".into(),
+            report_back_by: None,
+        },
+        MatterEvent::ReceiveTransfer {
+            at: d("2025-01-08"),
+        },
+        MatterEvent::ObjectTransfer {
+            at: d("2025-01-09"),
+            reason: "不属本机关职权范围".into(),
+        },
+        MatterEvent::Assign {
+            at: d("2025-01-10"),
+            to_authority: "泽州县住房和城乡建设局".into(),
+            report_back_by: d("2025-03-01"),
+        },
+        MatterEvent::Accept {
+            at: d("2025-01-13"),
+            notice_no: Some("泽信受〔2025〕12号".into()),
+        },
+        MatterEvent::StartHandling {
+            at: d("2025-01-13"),
+        },
+        hearing("2025-02-10"),
+        MatterEvent::Extend {
+            at: d("2025-03-01"),
+            days: 30,
+            approver: "王科长".into(),
+            reason: "涉及多个部门".into(),
+        },
+        MatterEvent::Conclude {
+            at: d("2025-03-20"),
+            opinion_summary: "不支持".into(),
+            details: OpinionDetails {
+                result: "不予支持".into(),
+                facts_reasons: String::new(),
+                legal_basis: String::new(),
+            },
+        },
+        MatterEvent::OpinionReceived {
+            at: d("2025-03-22"),
+        },
+        MatterEvent::RequestReview {
+            at: d("2025-04-01"),
+            body: "晋城市人民政府".into(),
+        },
+        hearing("2025-04-20"),
+        MatterEvent::ReviewOpinion {
+            at: d("2025-05-06"),
+            summary: "维持".into(),
+        },
+        MatterEvent::RequestReReview {
+            at: d("2025-05-20"),
+            body: "山西省人民政府".into(),
+        },
+        MatterEvent::ReReviewOpinion {
+            at: d("2025-06-10"),
+            summary: "维持".into(),
+        },
+        MatterEvent::Close {
+            at: d("2025-06-11"),
+        },
+    ];
+    let refused = [MatterEvent::Reject {
+        at: d("2025-01-08"),
+        reason: "已由人民法院受理".into(),
+    }];
+    let guided = [MatterEvent::GuideToLegalRoute {
+        at: d("2025-01-08"),
+        route_code: "litigation".into(),
+    }];
+    let mut states = states_along("2025-01-06", &long_way);
+    states.extend(states_along("2025-01-06", &refused));
+    states.extend(states_along("2025-01-06", &guided));
+    let (mut stored_bytes, mut full_bytes) = (0, 0);
+    for state in &states {
+        let stored = state.stored_json().unwrap();
+        assert!(!stored.contains("null"), "{stored}");
+        let back: MatterState = serde_json::from_str(&stored).unwrap();
+        assert_eq!(&back, state, "{stored}");
+        stored_bytes += stored.len();
+        full_bytes += serde_json::to_string(state).unwrap().len();
+    }
+    // Every optional part was on the way at least once, and each state before it lost its null.
+    let last = &states[long_way.len()];
+    assert!(last.earlier_transfers.len() == 1 && last.handling_hearing.is_some());
+    assert!(last.re_review.as_ref().is_some_and(|r| r.opinion.is_some()));
+    assert!(
+        stored_bytes * 10 < full_bytes * 9,
+        "{stored_bytes} of {full_bytes}"
+    );
+}
