@@ -27,7 +27,7 @@ use xinfang_sync::Hlc;
 use xinfang_sync::merge::{self, FieldWrite, Version, compare_writes};
 use xinfang_sync::wire::Op as WireOp;
 
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
 
 /// What compaction keeps of one record's writes (`log_base.kept`).
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -114,7 +114,9 @@ struct Base {
 fn read(conn: &Connection, entity: &str, entity_id: &str) -> Result<Option<Base>> {
     let row: Option<(i64, String, String)> = conn
         .prepare_cached(
-            "SELECT base_hlc, base_device, kept FROM log_base WHERE entity = ?1 AND entity_id = ?2",
+            "SELECT b.base_hlc, d.device, b.kept FROM log_base b
+               JOIN log_devices d ON d.id = b.base_device
+             WHERE b.entity = ?1 AND b.entity_id = ?2",
         )?
         .query_row(params![entity, entity_id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -124,7 +126,12 @@ fn read(conn: &Connection, entity: &str, entity_id: &str) -> Result<Option<Base>
         return Ok(None);
     };
     // A row this version wrote; unreadable only if damaged, then it keeps nothing.
-    let mut kept: Kept = serde_json::from_str(&kept).unwrap_or_default();
+    let mut kept: Value = serde_json::from_str(&kept).unwrap_or_default();
+    devices_in_kept(&mut kept, |d| match d.as_i64() {
+        Some(n) => Ok(Value::String(device_of(conn, n)?)),
+        None => Ok(d.clone()),
+    })?;
+    let mut kept: Kept = serde_json::from_value(kept).unwrap_or_default();
     if let Some(set) = kept.set.take() {
         let fields: Option<String> = conn
             .prepare_cached("SELECT fields FROM log_field_sets WHERE id = ?1")?
@@ -135,6 +142,58 @@ fn read(conn: &Connection, entity: &str, entity_id: &str) -> Result<Option<Base>
             .unwrap_or_default();
     }
     Ok(Some(Base { hlc, device, kept }))
+}
+
+/// The number `log_base` names `device` by (`log_devices`), given when new: a hall has a
+/// handful of devices and a store millions of versions.
+fn device_number(tx: &Connection, device: &str) -> Result<i64> {
+    let known: Option<i64> = tx
+        .prepare_cached("SELECT id FROM log_devices WHERE device = ?1")?
+        .query_row([device], |r| r.get(0))
+        .optional()?;
+    if let Some(n) = known {
+        return Ok(n);
+    }
+    tx.prepare_cached("INSERT INTO log_devices(device) VALUES (?1)")?
+        .execute([device])?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// The device numbered `n` in `log_devices`.
+fn device_of(conn: &Connection, n: i64) -> Result<String> {
+    conn.prepare_cached("SELECT device FROM log_devices WHERE id = ?1")?
+        .query_row([n], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::Corrupt(format!("变更日志压缩记录引用了不存在的设备编号 {n}")))
+}
+
+/// Replaces each device `kept` names (a version's `[hlc, device]` in `v`, a kept write's
+/// device and its base versions in `w`) by `f` of it: numbers as stored, ids in memory.
+fn devices_in_kept(kept: &mut Value, mut f: impl FnMut(&Value) -> Result<Value>) -> Result<()> {
+    if let Some(Value::Object(versions)) = kept.get_mut("v") {
+        for version in versions.values_mut() {
+            if let Some(d) = version.get_mut(1) {
+                *d = f(d)?;
+            }
+        }
+    }
+    if let Some(Value::Object(fields)) = kept.get_mut("w") {
+        for write in fields
+            .values_mut()
+            .filter_map(Value::as_array_mut)
+            .flatten()
+        {
+            if let Some(d) = write.get_mut(2) {
+                *d = f(d)?;
+            }
+            if let Some(Value::Array(base)) = write.get_mut(5) {
+                for d in base.iter_mut().filter_map(|version| version.get_mut(1)) {
+                    *d = f(d)?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The `log_field_sets` row listing `fields`, added when new.
@@ -196,7 +255,10 @@ pub(crate) fn base_device(
     entity_id: &str,
 ) -> Result<Option<String>> {
     Ok(conn
-        .prepare_cached("SELECT base_device FROM log_base WHERE entity = ?1 AND entity_id = ?2")?
+        .prepare_cached(
+            "SELECT d.device FROM log_base b JOIN log_devices d ON d.id = b.base_device
+             WHERE b.entity = ?1 AND b.entity_id = ?2",
+        )?
         .query_row(params![entity, entity_id], |r| r.get(0))
         .optional()?)
 }
@@ -401,6 +463,11 @@ pub(crate) fn put_base(
         kept.set = Some(field_set(tx, &kept.implicit)?);
         kept.implicit.clear();
     }
+    let mut stored = serde_json::to_value(&kept)?;
+    devices_in_kept(&mut stored, |d| match d.as_str() {
+        Some(device) => Ok(Value::from(device_number(tx, device)?)),
+        None => Ok(d.clone()),
+    })?;
     tx.prepare_cached(
         "INSERT INTO log_base(entity, entity_id, base_hlc, base_device, max_hlc, kept)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -411,9 +478,9 @@ pub(crate) fn put_base(
         entity,
         entity_id,
         base.hlc.0,
-        base.device_id,
+        device_number(tx, &base.device_id)?,
         max_hlc,
-        serde_json::to_string(&kept).unwrap_or_else(|_| "{}".into()),
+        stored.to_string(),
     ])?;
     Ok(())
 }
@@ -545,5 +612,121 @@ mod tests {
         assert_eq!(version_of("v1", "visited_at"), vec![registered.clone()]);
         assert_eq!(version_of("v1", "category_code"), vec![registered]);
         assert!(version_of("v1", "agency").is_empty());
+    }
+
+    fn stored(conn: &Connection, entity_id: &str) -> (String, String) {
+        conn.query_row(
+            "SELECT typeof(base_device), kept FROM log_base WHERE entity_id = ?1",
+            [entity_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    }
+
+    /// `log_base` names the devices of its versions by number (issue 21: a 36-character id,
+    /// a few times in each of ≈ 7 rows a visit), and every version reads back with its id.
+    #[test]
+    fn kept_versions_name_their_devices_by_number() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = Store::create_unencrypted(dir.path(), "140521").unwrap();
+        let conn = &store.conn;
+        let a = "01a24e8c-2a0d-71ad-9c9f-a7b4c4357162";
+        let b = "01a24e8c-3b10-7040-ad26-785b9dd533b8";
+        let registered = Version::new(Hlc(100), a.to_owned());
+        let edited = Version::new(Hlc(300), b.to_owned());
+        let phone = FieldWrite {
+            value: Value::from("13800000000"),
+            version: edited.clone(),
+            base: Some(vec![registered.clone()]),
+            changed_at: "2026-12-07T09:00:00+08:00".into(),
+            by: Some("staff-1".into()),
+        };
+        let writes = BTreeMap::from([
+            ("name".to_owned(), vec![plain(&registered)]),
+            ("address".to_owned(), vec![plain(&registered)]),
+            ("phone".to_owned(), vec![phone.clone()]),
+        ]);
+        assert!(kept_whole("visitor", "phone"));
+        put_base(conn, "visitor", "p1", writes, 300, &registered).unwrap();
+        let later = BTreeMap::from([("note".to_owned(), vec![plain(&edited)])]);
+        put_base(conn, "visitor", "p2", later, 300, &edited).unwrap();
+        for id in ["p1", "p2"] {
+            let (base_type, kept) = stored(conn, id);
+            assert_eq!(base_type, "integer");
+            assert!(!kept.contains(a) && !kept.contains(b), "{kept}");
+        }
+        let devices: i64 = conn
+            .query_row("SELECT count(*) FROM log_devices", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(devices, 2);
+        let back = field_writes(conn, "visitor", "p1", "phone").unwrap();
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].version, edited);
+        assert_eq!(back[0].base, phone.base);
+        assert_eq!(back[0].value, phone.value);
+        let version_of = |f: &str| field_writes(conn, "visitor", "p1", f).unwrap()[0].clone();
+        assert_eq!(version_of("name").version, registered);
+        assert_eq!(
+            base_device(conn, "visitor", "p1").unwrap().as_deref(),
+            Some(a)
+        );
+        assert_eq!(
+            base_device(conn, "visitor", "p2").unwrap().as_deref(),
+            Some(b)
+        );
+    }
+
+    /// Rows folded before migration 0043 named devices by id: they read back the same after
+    /// it, and a later fold writes them by number.
+    #[test]
+    fn rows_folded_before_devices_were_numbered_read_back() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let mut conn = Connection::open(dir.path().join("old.db")).unwrap();
+        crate::schema::migrations()
+            .to_version(&mut conn, 42)
+            .unwrap();
+        let a = "01a24e8c-2a0d-71ad-9c9f-a7b4c4357162";
+        let b = "01a24e8c-3b10-7040-ad26-785b9dd533b8";
+        conn.execute(
+            "INSERT INTO log_base(entity, entity_id, base_hlc, base_device, max_hlc, kept)
+             VALUES ('visitor', 'p1', 100, ?1, 300, ?3),
+                    ('visit', 'v1', 100, ?2, 100, '{\"i\":[\"appeal\"]}')",
+            rusqlite::params![
+                a,
+                b,
+                format!(
+                    r#"{{"i":["name"],"v":{{"note":[300,"{b}"]}},"w":{{"phone":[["138",300,"{b}","2026-12-07T09:00:00+08:00","staff-1",[[100,"{a}"]]]]}}}}"#
+                )
+            ],
+        )
+        .unwrap();
+        crate::schema::migrations().to_latest(&mut conn).unwrap();
+        let (base_type, _) = stored(&conn, "p1");
+        assert_eq!(base_type, "integer");
+        let registered = Version::new(Hlc(100), a.to_owned());
+        let edited = Version::new(Hlc(300), b.to_owned());
+        let one = |id: &str, entity: &str, f: &str| {
+            let ws = field_writes(&conn, entity, id, f).unwrap();
+            assert_eq!(ws.len(), 1, "{f}");
+            ws[0].clone()
+        };
+        assert_eq!(one("p1", "visitor", "name").version, registered);
+        assert_eq!(one("p1", "visitor", "note").version, edited);
+        let phone = one("p1", "visitor", "phone");
+        assert_eq!(
+            (phone.version, phone.base),
+            (edited.clone(), Some(vec![registered.clone()]))
+        );
+        assert_eq!(
+            one("v1", "visit", "appeal").version,
+            Version::new(Hlc(100), b.to_owned())
+        );
+        // Folded again with a later write, the row names every device by number.
+        let later = BTreeMap::from([("address".to_owned(), vec![plain(&edited)])]);
+        put_base(&conn, "visitor", "p1", later, 300, &edited).unwrap();
+        let (_, kept) = stored(&conn, "p1");
+        assert!(!kept.contains(a) && !kept.contains(b), "{kept}");
+        assert_eq!(one("p1", "visitor", "name").version, registered);
+        assert_eq!(one("p1", "visitor", "phone").base, Some(vec![registered]));
     }
 }

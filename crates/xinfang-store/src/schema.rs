@@ -22,7 +22,7 @@ pub(crate) fn configure(conn: &Connection) -> Result<()> {
 }
 
 /// Append-only list: never edit a migration that has shipped, add a new one.
-fn migrations() -> Migrations<'static> {
+pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../migrations/0001_init.sql")),
         M::up(include_str!("../migrations/0002_desk.sql")),
@@ -70,6 +70,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0040_backlog_merged.sql")),
         M::up(include_str!("../migrations/0041_gaps_by_index.sql")),
         M::up(include_str!("../migrations/0042_month_people.sql")),
+        M::up(include_str!("../migrations/0043_log_devices.sql")),
     ])
 }
 
