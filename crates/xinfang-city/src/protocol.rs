@@ -16,8 +16,8 @@ use xinfang_sync::merge::{self, Record, Version};
 use xinfang_sync::staff_sig;
 use xinfang_sync::wire::{
     AuditHead, CityCounts, MAX_PAGE_BYTES, OtherHallMatter, OwnChangesResponse, PullResponse,
-    PushResponse, RepeatVisit, RepeatVisits, SetAside, SnapshotRequest, SnapshotResponse,
-    change_bytes, fitting, json_len,
+    PushResponse, RepeatVisit, RepeatVisits, SetAside, SnapshotRecord, SnapshotRequest,
+    SnapshotResponse, change_bytes, fitting, json_len,
 };
 use xinfang_sync::{Change, Op, RemoteChange};
 
@@ -991,6 +991,11 @@ pub fn snapshot(
     req: &SnapshotRequest,
 ) -> Result<SnapshotResponse> {
     let mut page = storage.snapshot(device, req)?;
+    // A desk's own records come back only as it wrote them: a desk with a history (a county
+    // hall offline for months) pushes it before its first pull and holds every one already,
+    // with their versions in its log. Sending them made its first sync apply its own history a
+    // second time. `next` still says where the records read end.
+    page.records.retain(|r| !written_only_by(r, &device.id));
     let keep = page_fitting(&page.changes, |c| change_bytes(&c.change));
     if keep < page.changes.len() {
         page.changes.truncate(keep);
@@ -1004,6 +1009,14 @@ pub fn snapshot(
         page.next = page.records.last().map(|r| r.entity_id.clone());
     }
     Ok(page)
+}
+
+/// Whether every version of `record` (its base, each field written later, its deletion) is
+/// `device`'s own.
+fn written_only_by(record: &SnapshotRecord, device: &str) -> bool {
+    record.base_device == device
+        && record.versions.values().all(|(_, d)| d == device)
+        && record.deleted.as_ref().is_none_or(|(_, d)| d == device)
 }
 
 /// The highest server sequence number stored (what a live notification carries).

@@ -243,3 +243,39 @@ fn a_snapshot_cut_halfway_goes_on_at_the_next_sync() {
     assert!(c.open().verify().unwrap().ok());
 }
 }
+
+common::both_backends! {
+/// A hall that worked offline before it first reached the city pushes its history, then takes
+/// the snapshot: it takes the records of the hall's other desks, not its own back again, and
+/// ends as a desk that took everything.
+fn a_desk_with_a_history_does_not_take_its_own_records_back_from_the_snapshot() {
+    let server = Server::start();
+    let mut a = Desk::new(HALL, 21);
+    a.register_new(12);
+    a.enrol(&server.url, &server.enrol_code(HALL)).unwrap();
+    let first = a.sync().unwrap();
+    assert!(first.pushed > 0, "{first:?}");
+    assert_eq!(first.snapshot, 0, "the hall holds only A's own records: {first:?}");
+    // A new desk with no history takes all of A's.
+    let d = Desk::new(HALL, 22);
+    d.enrol(&server.url, &server.enrol_code(HALL)).unwrap();
+    let of_a = d.sync().unwrap().snapshot;
+    assert!(of_a > 12, "{of_a}");
+
+    let mut b = Desk::new(HALL, 23);
+    b.register_new(5);
+    b.enrol(&server.url, &server.enrol_code(HALL)).unwrap();
+    let b_first = b.sync().unwrap();
+    assert!(b_first.pushed > 0, "{b_first:?}");
+    // A's records and D's two accounts: none of the records B pushed a moment before.
+    assert_eq!(b_first.snapshot, of_a + 2, "{b_first:?}");
+    for x in [&a, &d, &b, &a, &d] {
+        x.sync().unwrap();
+    }
+    for x in [&a, &b] {
+        assert_eq!(x.snapshot(), d.snapshot());
+        assert_eq!(rows(x, MATTER_ROWS), rows(&d, MATTER_ROWS));
+        assert!(x.open().verify().unwrap().ok());
+    }
+}
+}
