@@ -1135,7 +1135,9 @@ pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, Failure> {
     Ok(limit)
 }
 
-/// One page of the hall's records of one entity, for a new desk's first sync.
+/// One page of the hall's records of one entity, for a new desk's first sync. The records
+/// the asking desk alone wrote are left out (it pushed them before), so a page may hold fewer
+/// than `limit`: `next` says where the records read end.
 #[utoipa::path(post, path = "/v1/sync/snapshot", tag = "sync", security(("bearer" = [])),
     request_body = SnapshotRequest,
     responses(
