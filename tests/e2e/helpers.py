@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
+from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.options import ArgOptions
@@ -215,6 +215,45 @@ def click(drv, name: str, index: int = 0) -> None:
             return False
 
     wait(drv).until(clicked)
+
+
+def choose_option(drv, name: str, label: str) -> None:
+    """An Element Plus select: open it, click the option once the list stands still.
+
+    The list opens with a zoom transition and its popper may still move it (flip above the field,
+    scroll to the chosen row) after it is visible; a click aimed at a moving option can land on its
+    neighbour or beside it and close the list with nothing chosen, as a hurried click by hand
+    would. So the click waits for two equal positions, is tried again while something covers the
+    option, and a list that closed without the choice is opened again, as a clerk would.
+    """
+    option = (By.XPATH, f"//li[contains(@class, 'el-select-dropdown__item')][normalize-space(.)='{label}']")
+    for _ in range(3):
+        click(drv, name)
+        item = wait(drv).until(EC.visibility_of_element_located(option))
+        drv.execute_script("arguments[0].scrollIntoView({block: 'nearest'})", item)
+        last = {}
+
+        def clicked_when_still(d):
+            rect = d.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.x, r.y, r.width, r.height]", item)
+            steady = rect == last.get("rect")
+            last["rect"] = rect
+            if not steady:
+                return False
+            try:
+                item.click()
+                return True
+            except ElementClickInterceptedException:
+                last.clear()
+                return False
+
+        WebDriverWait(drv, 10, poll_frequency=0.15).until(clicked_when_still)
+        try:
+            WebDriverWait(drv, 5, poll_frequency=0.25).until(lambda d: label in el(d, name).text)
+            return
+        except TimeoutException:
+            # Closed without the choice: let it finish closing before it is opened again.
+            WebDriverWait(drv, 5).until(EC.invisibility_of_element_located(option))
+    assert label in el(drv, name).text, f"{label} not chosen in {name}: {el(drv, name).text!r}"
 
 
 def replace(element, text: str) -> None:

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from helpers import CLI, click, el, els, make_hall, require_binaries, run_cli, shot, text_of, type_into, wait, xinfang
+from helpers import CLI, choose_option, click, el, els, make_hall, require_binaries, run_cli, shot, text_of, type_into, wait, xinfang
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
@@ -66,17 +66,6 @@ def log_in(drv, password: str) -> None:
     click(drv, "login-submit")
 
 
-def pick(drv, name: str, label: str) -> None:
-    """Opens an Element Plus select and clicks the option with `label` (its dropdown is
-    rendered under <body>)."""
-    click(drv, name)
-    option = wait(drv).until(lambda d: next(
-        (o for o in d.find_elements(By.CSS_SELECTOR, ".el-select-dropdown__item")
-         if o.is_displayed() and o.text.strip() == label), None))
-    option.click()
-    wait(drv).until(lambda d: label in d.find_element(By.CSS_SELECTOR, f'[data-testid="{name}"]').text)
-
-
 def device_row(drv, name: str):
     rows = drv.find_elements(By.CSS_SELECTOR, '[data-testid="devices-table"] .el-table__body tr')
     return next((r for r in rows if name in r.text), None)
@@ -99,7 +88,7 @@ def test_log_in_make_a_code_enrol_a_desk_and_revoke_it(console):
 
     # 注册码: a desk code for 沁水县, shown with its QR code.
     click(drv, "nav-codes")
-    pick(drv, "code-hall", "140521 沁水县")
+    choose_option(drv, "code-hall", "140521 沁水县")
     click(drv, "code-make")
     code = text_of(drv, "code-value")
     assert len(code) == 14 and code.count("-") == 2, code

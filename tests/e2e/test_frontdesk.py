@@ -9,13 +9,10 @@ import json
 import subprocess
 import time
 
-from helpers import (CLI, choose, click, el, els, login, own_hall, own_number, resident_id, shot,
+from helpers import (CLI, choose, choose_option, click, el, els, login, own_hall, own_number, resident_id, shot,
                      submit_registration, tid, type_into, wait)
-from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.wait import WebDriverWait
 
 ACCOUNTS = [("clerk", "王接待", "clerk"), ("super", "李科长", "supervisor")]
 CARD_NUMBER = "140521198503150016"  # the simulator's made-up 李明华
@@ -35,37 +32,6 @@ class Simulator:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=10)
-
-
-def choose_option(drv, name: str, label: str) -> None:
-    """A plain (not filterable) select: open it, click the option once the list stands still.
-
-    The list opens with a zoom transition and its popper may still move it (flip above the field)
-    after it is visible; a click aimed at a moving option can land beside it and close the list
-    with nothing chosen, as a hurried click by hand would. So the click waits for two equal
-    positions, and a list that closed without the choice is opened again, as a clerk would.
-    """
-    option = (By.XPATH, f"//li[contains(@class, 'el-select-dropdown__item')][normalize-space(.)='{label}']")
-    for _ in range(3):
-        click(drv, name)
-        item = wait(drv).until(EC.visibility_of_element_located(option))
-        last = {}
-
-        def still(d):
-            rect = d.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.x, r.y, r.width, r.height]", item)
-            steady = rect == last.get("rect")
-            last["rect"] = rect
-            return steady
-
-        WebDriverWait(drv, 10, poll_frequency=0.15).until(still)
-        item.click()
-        try:
-            WebDriverWait(drv, 5, poll_frequency=0.25).until(lambda d: label in el(d, name).text)
-            return
-        except TimeoutException:
-            # Closed without the choice: let it finish closing before it is opened again.
-            WebDriverWait(drv, 5).until(EC.invisibility_of_element_located(option))
-    assert label in el(drv, name).text, f"{label} not chosen in {name}: {el(drv, name).text!r}"
 
 
 def value(drv, name: str) -> str:
