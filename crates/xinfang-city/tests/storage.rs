@@ -230,6 +230,104 @@ fn every_postgres_statistics_query_uses_an_index() {
     }
 }
 
+/// A snapshot page on PostgreSQL is read from an index in the byte order it pages in, with no
+/// sort of the hall's records, also on a database whose collation is not C (a Debian cluster
+/// takes the system's locale): every page sorted all of them before.
+#[test]
+fn a_postgres_snapshot_page_is_read_in_byte_order_without_a_sort() {
+    let uri = pg::fresh_database_in_locale("C.UTF-8");
+    drop(PgStorage::open(&uri, None, Arc::new(SystemClock)).unwrap());
+    let plan = pg::query(
+        &uri,
+        &format!(
+            "SET enable_seqscan = off; PREPARE q(text, text, text, bigint, text) AS {}; \
+             EXPLAIN EXECUTE q('visit', 'vi-1', '140521', 1000, 'dev-00000001')",
+            xinfang_city::storage::postgres::SNAPSHOT_RECORDS_SQL
+        ),
+    );
+    assert!(!plan.contains("Sort"), "{plan}");
+    assert!(plan.contains("records_hall_bytes"), "{plan}");
+}
+
+/// A snapshot in small pages leaves out exactly the records the asking desk alone wrote —
+/// its base, later fields of its own, its own deletion — and keeps each one another desk of the
+/// hall wrote any part of; the pages go on past records left out and end.
+#[test]
+fn a_snapshot_in_pages_leaves_out_only_what_the_desk_alone_wrote() {
+    use xinfang_sync::wire::SnapshotRequest;
+    use xinfang_sync::{Change, Hlc, Op::*};
+    let at = |seq: i64, entity_id: &str, op, fields: serde_json::Value, hlc: i64| Change {
+        seq,
+        entity: "visit".into(),
+        entity_id: entity_id.into(),
+        op,
+        fields: fields.as_object().unwrap().clone(),
+        hlc: Hlc::new(hlc, 0),
+        changed_at: "2026-03-02T09:15:07+08:00".into(),
+    };
+    let t = xinfang_sync::hlc::wall_ms() - 600_000;
+    for (backend, s, me, _dir) in backends() {
+        let other = enrol_as(
+            s.as_ref(),
+            "GGGG-HHHH-JJJJ",
+            "dev-00000003",
+            "140521",
+            "二号机",
+            "xft_two",
+        );
+        let two = serde_json::json!({"hall_code": "140521", "appeal": "一"});
+        let mine = [
+            at(1, "vi-01", Insert, two.clone(), t),
+            at(2, "vi-03", Insert, two.clone(), t + 1),
+            at(3, "vi-05", Insert, two.clone(), t + 2),
+            at(4, "vi-07", Insert, two.clone(), t + 3),
+            at(5, "vi-09", Insert, two.clone(), t + 4),
+            // A later field of my own, and my own deletion: still mine alone.
+            at(
+                6,
+                "vi-05",
+                Update,
+                serde_json::json!({"appeal": "二"}),
+                t + 10,
+            ),
+            at(7, "vi-07", Delete, serde_json::json!({}), t + 11),
+        ];
+        protocol::push(s.as_ref(), &me, &mine, t + 20).unwrap();
+        let theirs = [
+            at(1, "vi-02", Insert, two.clone(), t + 30),
+            at(2, "vi-04", Insert, two.clone(), t + 31),
+            // A field of mine written again by the other desk, and a record of mine it deleted.
+            at(
+                3,
+                "vi-03",
+                Update,
+                serde_json::json!({"appeal": "三"}),
+                t + 32,
+            ),
+            at(4, "vi-09", Delete, serde_json::json!({}), t + 33),
+        ];
+        protocol::push(s.as_ref(), &other, &theirs, t + 40).unwrap();
+
+        let mut taken = Vec::new();
+        let mut after = None;
+        for page in 1.. {
+            assert!(page < 20, "{backend}: the pages do not end");
+            let req = SnapshotRequest {
+                entity: "visit".into(),
+                after: after.clone(),
+                limit: Some(2),
+            };
+            let resp = protocol::snapshot(s.as_ref(), &me, &req).unwrap();
+            taken.extend(resp.records.iter().map(|r| r.entity_id.clone()));
+            match resp.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(taken, ["vi-02", "vi-03", "vi-04", "vi-09"], "{backend}");
+    }
+}
+
 /// Text PostgreSQL cannot store (a NUL character) is set aside on both backends alike, and the
 /// device's later changes flow: never a push that fails forever on one backend only.
 #[test]

@@ -89,7 +89,22 @@ const MIGRATIONS: &[(i32, &str)] = &[
         10,
         include_str!("../../migrations/postgres/0010_facts_on_change.sql"),
     ),
+    (
+        11,
+        include_str!("../../migrations/postgres/0011_records_hall_bytes.sql"),
+    ),
 ];
+
+/// A page of a snapshot's records of one entity ($1) of a hall ($3) after the id $2, at most $4,
+/// in byte order (`COLLATE "C"`, as SQLite pages: the cursor is an entity id), read from
+/// `records_hall_bytes`. A record the asking desk ($5) alone wrote — its base, no later field
+/// and no deletion by another — is not read at all: `protocol::snapshot` checks the rest.
+pub const SNAPSHOT_RECORDS_SQL: &str =
+    "SELECT entity_id, data::text, versions, base_hlc, base_device, deleted_hlc, deleted_device
+     FROM records WHERE entity = $1 AND hall_code = $3
+       AND entity_id COLLATE \"C\" > $2
+       AND (base_device <> $5 OR versions <> '{}' OR coalesce(deleted_device, $5) <> $5)
+     ORDER BY entity_id COLLATE \"C\" LIMIT $4";
 
 /// The channel instances announce stored changes on (`NOTIFY`), for the desks listening to
 /// any of them (docs/sync.md "Live notifications").
@@ -2272,13 +2287,9 @@ impl Storage for PgStorage {
                 }
             } else {
                 let after = req.after.clone().unwrap_or_default();
-                // Byte order (COLLATE "C"), as SQLite pages: the cursor is an entity id.
                 for r in &t.query(
-                    "SELECT entity_id, data::text, versions, base_hlc, base_device, deleted_hlc, deleted_device
-                     FROM records WHERE entity = $1 AND hall_code = $3
-                       AND entity_id COLLATE \"C\" > $2
-                     ORDER BY entity_id COLLATE \"C\" LIMIT $4",
-                    &[&req.entity, &after, &device.hall_code, &limit],
+                    SNAPSHOT_RECORDS_SQL,
+                    &[&req.entity, &after, &device.hall_code, &limit, &device.id],
                 )? {
                     let row = record_from(r)?;
                     resp.records.push(SnapshotRecord {

@@ -259,7 +259,20 @@ pub fn fresh_tls_database() -> (String, PathBuf) {
     (fresh_on(c), c.ca.clone().expect("a TLS cluster has a CA"))
 }
 
+/// A new, empty database on the test cluster whose collation and character classes are
+/// `locale`'s (the cluster's own is C), as a cluster created with the system's locale has.
+pub fn fresh_database_in_locale(locale: &str) -> String {
+    create_on(
+        CLUSTER.get_or_init(start),
+        &format!("TEMPLATE template0 LC_COLLATE '{locale}' LC_CTYPE '{locale}'"),
+    )
+}
+
 fn fresh_on(c: &Cluster) -> String {
+    create_on(c, "")
+}
+
+fn create_on(c: &Cluster, options: &str) -> String {
     let name = format!(
         "t{}_{}",
         std::process::id(),
@@ -280,7 +293,7 @@ fn fresh_on(c: &Cluster) -> String {
         "-v",
         "ON_ERROR_STOP=1",
         "-qc",
-        &format!("CREATE DATABASE {name}"),
+        &format!("CREATE DATABASE {name} {options}"),
     ]);
     run(psql, "create the test database");
     format!("postgres://xinfang@127.0.0.1:{}/{name}", c.port)
