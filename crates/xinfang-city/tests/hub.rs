@@ -397,13 +397,20 @@ fn revocations_cross_the_relay_both_ways() {
     relay(&hub).unwrap();
     hub.admin(&["device", "revoke", &at_hub.device_id()]);
     city.admin(&["device", "revoke", &at_city.device_id()]);
+    // The hub's server relays every second by itself: which relay carries the revocations
+    // (this one or its own, a moment before) is a race, so the report's count is not asserted,
+    // only that each revocation arrives on the other side.
     let r = relay(&hub).unwrap();
-    assert_eq!(r["revoked"], 1, "{r}");
+    assert!(r["revoked"].as_u64().is_some_and(|n| n <= 1), "{r}");
     let revoked = |s: &Server, id: &str| {
         !s.rows(&format!("SELECT revoked_at FROM devices WHERE id = '{id}'"))[0].is_empty()
     };
-    assert!(revoked(&city, &at_hub.device_id()));
-    assert!(revoked(&hub, &at_city.device_id()));
+    wait_until("the hub's revocation at the city", || {
+        revoked(&city, &at_hub.device_id())
+    });
+    wait_until("the city's revocation at the hub", || {
+        revoked(&hub, &at_city.device_id())
+    });
 }
 }
 
