@@ -2,6 +2,25 @@
 //! (those are in [`crate::protocol`]). SQL lives in the backend modules, picked by the
 //! `--database` URI.
 
+/// SQL condition: the record was *not* written by the device `$device` (a placeholder) alone —
+/// another device wrote its base, a later field or its deletion. The snapshot statements of
+/// both backends read only such records (and the asker's with later fields of its own, which
+/// `versions <> '{}'` keeps): a coarse pre-filter of `protocol::written_only_by`, which decides
+/// those. A literal, so it goes into `concat!` and `prepare_cached` stays on `&'static str`.
+macro_rules! not_written_by_alone {
+    ($device:literal) => {
+        concat!(
+            "(base_device <> ",
+            $device,
+            " OR versions <> '{}' OR coalesce(deleted_device, ",
+            $device,
+            ") <> ",
+            $device,
+            ")"
+        )
+    };
+}
+
 pub mod derive;
 pub mod pg_tls;
 pub mod postgres;

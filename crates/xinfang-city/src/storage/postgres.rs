@@ -99,12 +99,13 @@ const MIGRATIONS: &[(i32, &str)] = &[
 /// in byte order (`COLLATE "C"`, as SQLite pages: the cursor is an entity id), read from
 /// `records_hall_bytes`. A record the asking desk ($5) alone wrote — its base, no later field
 /// and no deletion by another — is not read at all: `protocol::snapshot` checks the rest.
-pub const SNAPSHOT_RECORDS_SQL: &str =
+pub const SNAPSHOT_RECORDS_SQL: &str = concat!(
     "SELECT entity_id, data::text, versions, base_hlc, base_device, deleted_hlc, deleted_device
      FROM records WHERE entity = $1 AND hall_code = $3
-       AND entity_id COLLATE \"C\" > $2
-       AND (base_device <> $5 OR versions <> '{}' OR coalesce(deleted_device, $5) <> $5)
-     ORDER BY entity_id COLLATE \"C\" LIMIT $4";
+       AND entity_id COLLATE \"C\" > $2 AND ",
+    not_written_by_alone!("$5"),
+    " ORDER BY entity_id COLLATE \"C\" LIMIT $4"
+);
 
 /// The channel instances announce stored changes on (`NOTIFY`), for the desks listening to
 /// any of them (docs/sync.md "Live notifications").

@@ -1921,12 +1921,12 @@ impl Storage for SqliteStorage {
                 let after = req.after.clone().unwrap_or_default();
                 // A record the asking desk alone wrote (its base, no later field and no deletion
                 // by another) is not read at all: `protocol::snapshot` checks the rest.
-                let mut stmt = conn.prepare_cached(
+                let mut stmt = conn.prepare_cached(concat!(
                     "SELECT entity_id, data, versions, base_hlc, base_device, deleted_hlc, deleted_device
-                     FROM records WHERE entity = ?1 AND entity_id > ?2 AND hall_code = ?3
-                       AND (base_device <> ?5 OR versions <> '{}' OR coalesce(deleted_device, ?5) <> ?5)
-                     ORDER BY entity_id LIMIT ?4",
-                )?;
+                     FROM records WHERE entity = ?1 AND entity_id > ?2 AND hall_code = ?3 AND ",
+                    not_written_by_alone!("?5"),
+                    " ORDER BY entity_id LIMIT ?4"
+                ))?;
                 let rows = stmt.query_map(
                     params![req.entity, after, device.hall_code, limit, device.id],
                     record_row,
