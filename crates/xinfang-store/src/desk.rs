@@ -613,14 +613,25 @@ impl Store {
             ))?
             .query_map([desk.code()], handoff_from_row)?
             .collect::<rusqlite::Result<_>>()?;
-        let reference = self.reference_data();
+        // The queue's visits in one read (three statements), not one read per hand-off.
+        let visits: HashMap<String, VisitRow> = visit_rows(
+            &self.conn,
+            self.opener.as_ref(),
+            &self.reference_data(),
+            "x.id IN (SELECT visit_id FROM handoffs WHERE desk = ?1 AND state != 'done')",
+            desk.code(),
+        )?
+        .into_iter()
+        .map(|v| (v.visit_id.clone(), v))
+        .collect();
         handoffs
             .into_iter()
             .map(|h| {
-                Ok(QueueItem {
-                    visit: visit_row(&self.conn, self.opener.as_ref(), &reference, &h.visit_id)?,
-                    handoff: h,
-                })
+                let visit = visits
+                    .get(&h.visit_id)
+                    .cloned()
+                    .ok_or_else(|| not_found("该来访记录"))?;
+                Ok(QueueItem { visit, handoff: h })
             })
             .collect()
     }
@@ -792,27 +803,27 @@ impl Store {
             .optional()?
             .ok_or_else(|| not_found("该来访人"))?;
         let mut profile = head;
-        let visit_ids: Vec<String> = self
-            .conn
-            .prepare_cached(
-                "SELECT x.id FROM visit_visitors vv JOIN visits x ON x.id = vv.visit_id
-                 WHERE vv.person_id = ?1 ORDER BY x.visited_at DESC",
-            )?
-            .query_map([visitor_id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let reference = self.reference_data();
-        let cal = self.holiday_calendar();
-        for id in &visit_ids {
-            profile
-                .visits
-                .push(visit_row(&self.conn, self.opener.as_ref(), &reference, id)?);
-            profile
-                .consultations
-                .extend(consultations_where(&self.conn, "c.visit_id = ?1", id)?);
-            profile
-                .mediations
-                .extend(mediations_where(&self.conn, "m.visit_id = ?1", id, &cal)?);
-        }
+        // A few statements for the whole record, however many visits it has (a petitioner who
+        // comes back every week has hundreds): not five per visit.
+        const OF_PERSON: &str = "IN (SELECT visit_id FROM visit_visitors WHERE person_id = ?1)";
+        profile.visits = visit_rows(
+            &self.conn,
+            self.opener.as_ref(),
+            &self.reference_data(),
+            &format!("x.id {OF_PERSON}"),
+            visitor_id,
+        )?;
+        profile
+            .visits
+            .sort_by(|a, b| b.visited_at.cmp(&a.visited_at));
+        profile.consultations =
+            consultations_where(&self.conn, &format!("c.visit_id {OF_PERSON}"), visitor_id)?;
+        profile.mediations = mediations_where(
+            &self.conn,
+            &format!("m.visit_id {OF_PERSON}"),
+            visitor_id,
+            &self.holiday_calendar(),
+        )?;
         Ok(profile)
     }
 
@@ -832,19 +843,144 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::cell::Cell;
 
-    use xinfang_core::desk::{Desk, VisitStatus};
+    use xinfang_core::desk::{Desk, ValidConsultation, VisitStatus};
 
-    /// Statements reading visits run on the connection traced with [`count`].
-    static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
+    use crate::Store;
+
+    thread_local! {
+        /// Statements run on this thread's traced connection: all of them, and those reading
+        /// visits.
+        static STATEMENTS: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+    }
 
     fn count(event: rusqlite::trace::TraceEvent<'_>) {
-        if let rusqlite::trace::TraceEvent::Stmt(_, sql) = event
-            && sql.contains("FROM visits")
-        {
-            STATEMENTS.fetch_add(1, Ordering::Relaxed);
+        if let rusqlite::trace::TraceEvent::Stmt(_, sql) = event {
+            let visits = usize::from(sql.contains("FROM visits"));
+            STATEMENTS.with(|c| c.set((c.get().0 + 1, c.get().1 + visits)));
         }
+    }
+
+    /// What `f` returns, and the statements it ran on `store`'s connection: (all, reading visits).
+    fn traced<T>(store: &Store, f: impl FnOnce(&Store) -> T) -> (T, (usize, usize)) {
+        STATEMENTS.with(|c| c.set((0, 0)));
+        store.conn.trace_v2(
+            rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
+            Some(count),
+        );
+        let out = f(store);
+        store
+            .conn
+            .trace_v2(rusqlite::trace::TraceEventCodes::empty(), None);
+        (out, STATEMENTS.with(Cell::get))
+    }
+
+    fn consult(store: &mut Store, visit_id: &str, staff: &str) {
+        store.hand_off(visit_id, Desk::Lawyer, "", staff).unwrap();
+        store.take_next(Desk::Lawyer, staff).unwrap().unwrap();
+        store
+            .add_consultation(
+                &ValidConsultation {
+                    visit_id: visit_id.into(),
+                    question: "工资怎么要回来".into(),
+                    facts: String::new(),
+                    advice: "申请劳动仲裁".into(),
+                    legal_route: "labour_arbitration".into(),
+                    laws_cited: String::new(),
+                    duration_minutes: 20,
+                    follow_up: false,
+                    follow_up_note: String::new(),
+                },
+                staff,
+            )
+            .unwrap();
+    }
+
+    /// A visitor's record reads in the same few statements whether the visitor came once or
+    /// five times (it ran five statements a visit: a petitioner who comes back every week has
+    /// hundreds), and holds every visit as its own read gives it, newest first, with every
+    /// consultation.
+    #[test]
+    fn a_visitors_record_reads_in_as_many_statements_for_five_visits_as_for_one() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (mut store, clerk, visits) =
+            crate::test_support::store_with_visits(dir.path(), 2, |n| {
+                format!("2026-11-02T09:{:02}:00+08:00", 10 + n)
+            });
+        let mut again = vec![visits[1].clone()];
+        for day in 3..7 {
+            let visit = crate::test_support::visit_of(
+                "14052119800101001",
+                &format!("2026-11-0{day}T10:00:00+08:00"),
+            );
+            again.push(store.register_visit(&visit, &clerk).unwrap().visit_id);
+        }
+        consult(&mut store, &visits[0], &clerk);
+        consult(&mut store, &again[0], &clerk);
+        consult(&mut store, &again[3], &clerk);
+        let once = store.visit_row(&visits[0]).unwrap().visitors[0]
+            .visitor_id
+            .clone();
+        let often = store.visit_row(&again[0]).unwrap().visitors[0]
+            .visitor_id
+            .clone();
+        let _ = (store.reference_data(), store.holiday_calendar());
+
+        let (one, for_one) = traced(&store, |s| s.visitor_profile(&once).unwrap());
+        let (five, for_five) = traced(&store, |s| s.visitor_profile(&often).unwrap());
+        assert_eq!(for_five, for_one);
+        assert_eq!(one.visits.len(), 1);
+        assert_eq!(one.consultations.len(), 1);
+
+        let newest_first: Vec<&str> = again.iter().rev().map(String::as_str).collect();
+        let ids: Vec<&str> = five.visits.iter().map(|v| v.visit_id.as_str()).collect();
+        assert_eq!(ids, newest_first);
+        for row in &five.visits {
+            assert_eq!(row, &store.visit_row(&row.visit_id).unwrap());
+        }
+        let mut consulted: Vec<&str> = five
+            .consultations
+            .iter()
+            .map(|c| c.visit_id.as_str())
+            .collect();
+        consulted.sort_unstable();
+        let mut expected = vec![again[0].as_str(), again[3].as_str()];
+        expected.sort_unstable();
+        assert_eq!(consulted, expected);
+    }
+
+    /// A desk's queue reads its visits in one go: as many statements for four waiting
+    /// visitors as for one (it read each visit apart), each entry with its own visit.
+    #[test]
+    fn a_queue_reads_its_visits_in_as_many_statements_for_four_as_for_one() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (mut store, clerk, visits) =
+            crate::test_support::store_with_visits(dir.path(), 4, |n| {
+                format!("2026-11-05T09:{:02}:00+08:00", 10 + n)
+            });
+        store
+            .hand_off(&visits[2], Desk::Mediator, "", &clerk)
+            .unwrap();
+        let _ = store.reference_data();
+        let (one, for_one) = traced(&store, |s| s.queue(Desk::Mediator).unwrap());
+        for v in [&visits[0], &visits[3], &visits[1]] {
+            store.hand_off(v, Desk::Mediator, "", &clerk).unwrap();
+        }
+        store.take_next(Desk::Mediator, &clerk).unwrap();
+        let (four, for_four) = traced(&store, |s| s.queue(Desk::Mediator).unwrap());
+        assert_eq!(for_four, for_one);
+        assert_eq!(one.len(), 1);
+
+        let order: Vec<&str> = four.iter().map(|q| q.visit.visit_id.as_str()).collect();
+        let handed: Vec<&str> = [2, 0, 3, 1].iter().map(|&k| visits[k].as_str()).collect();
+        assert_eq!(order, handed);
+        for item in &four {
+            assert_eq!(item.visit.visit_id, item.handoff.visit_id);
+            assert_eq!(item.visit, store.visit_row(&item.visit.visit_id).unwrap());
+        }
+        assert_eq!(four[0].visit.status, VisitStatus::InMediation);
+        assert_eq!(four[1].visit.status, VisitStatus::InMediation);
     }
 
     /// Today's list reads a day in a few statements however many visits it had (issue 21: it
@@ -867,15 +1003,8 @@ mod tests {
         store.close_visit(&visits[3], &clerk).unwrap();
 
         let _ = store.reference_data();
-        store.conn.trace_v2(
-            rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
-            Some(count),
-        );
-        let day = store.visits_on("2026-11-05").unwrap();
-        store
-            .conn
-            .trace_v2(rusqlite::trace::TraceEventCodes::empty(), None);
-        assert_eq!(STATEMENTS.load(Ordering::Relaxed), 3);
+        let (day, (_, reading_visits)) = traced(&store, |s| s.visits_on("2026-11-05").unwrap());
+        assert_eq!(reading_visits, 3);
 
         let ids: Vec<&str> = day.iter().map(|r| r.visit_id.as_str()).collect();
         assert_eq!(ids, visits.iter().map(String::as_str).collect::<Vec<_>>());
