@@ -16,7 +16,7 @@ use chrono::NaiveDate;
 
 use crate::calendar::HolidayCalendar;
 use crate::stats::Period;
-use crate::tally::{Figures, StatsAccumulator};
+use crate::tally::{Figures, RowsFed, StatsAccumulator};
 
 /// Where a row goes: the one accumulator of a period, or the accumulator of the row's day
 /// ([`ByDay`]).
@@ -86,6 +86,18 @@ pub trait DayRows<'c> {
         sink: &mut dyn Sink<'c>,
     ) -> Result<(), Self::Error>;
 
+    /// Feeds only the matters concluded on the days `from..=to`, each with its latest
+    /// evaluation recorded up to `evaluated_until` (every evaluation when `None`), as
+    /// [`DayRows::feed_days`] feeds them: the one part of a day's figures that depends on the
+    /// day they are taken.
+    fn feed_concluded(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+        evaluated_until: Option<NaiveDate>,
+        sink: &mut dyn Sink<'c>,
+    ) -> Result<(), Self::Error>;
+
     /// For each day of `from..=to`, the latest day an evaluation was recorded for a matter
     /// concluded on it.
     fn latest_evaluations(
@@ -109,8 +121,12 @@ const RUN_DAYS: i64 = 31;
 /// others added up from their rows — each run of such days (at most [`RUN_DAYS`]) in one pass.
 /// Returns the days added up, for the store to keep.
 ///
-/// A day whose conclusions were evaluated after `as_of` is added up from its rows with only the
-/// evaluations until then (that sum is not what is kept).
+/// A day whose conclusions were evaluated after `as_of` counts only the evaluations until then:
+/// its conclusions are read again, with every evaluation and with those until `as_of`, and the
+/// one part swapped for the other (what is kept stays the day's figures with every evaluation).
+/// Last month's statistics meet such days every day of the month after (evaluations come in
+/// the weeks after a conclusion), and reading all their rows again took most of the month's
+/// time at the benchmark's scale.
 pub fn add_days<'c, R: DayRows<'c>>(
     rows: &mut R,
     period: Period,
@@ -140,8 +156,10 @@ pub fn add_days<'c, R: DayRows<'c>>(
         }
         if let (Some(d), Some(k)) = (d, k) {
             if k.evaluated_until.is_some_and(|u| u > as_of) {
-                let now = day_figures(rows, d, as_of, cal)?;
-                add_read(out, &now);
+                let mut now = k.figures.clone();
+                let read = evaluations_until(rows, d, as_of, cal, &mut now)?;
+                out.add(&now);
+                out.rows.add(read);
             } else {
                 out.add(&k.figures);
             }
@@ -169,8 +187,10 @@ fn add_run<'c, R: DayRows<'c>>(
         if evaluated_until.is_none_or(|u| u <= as_of) {
             add_read(out, &figures);
         } else {
-            let now = day_figures(rows, d, as_of, cal)?;
+            let mut now = figures.clone();
+            let read = evaluations_until(rows, d, as_of, cal, &mut now)?;
             add_read(out, &now);
+            out.rows.add(read);
         }
         fresh.push((
             d,
@@ -183,16 +203,26 @@ fn add_run<'c, R: DayRows<'c>>(
     Ok(())
 }
 
-/// One day's figures from its rows, with the evaluations up to `evaluated_until`.
-fn day_figures<'c, R: DayRows<'c>>(
+/// Makes `figures`, day `d`'s with every evaluation, the day's as taken on `as_of`: with the
+/// evaluations of its conclusions recorded until then. Returns the rows read.
+fn evaluations_until<'c, R: DayRows<'c>>(
     rows: &mut R,
     d: NaiveDate,
-    evaluated_until: NaiveDate,
+    as_of: NaiveDate,
     cal: &'c HolidayCalendar,
-) -> Result<Figures, R::Error> {
-    let mut acc = StatsAccumulator::new(Period { from: d, to: d }, d, cal);
-    rows.feed_days(d, d, Some(evaluated_until), &mut acc)?;
-    Ok(acc.finish())
+    figures: &mut Figures,
+) -> Result<RowsFed, R::Error> {
+    let concluded = |rows: &mut R, until| {
+        let mut acc = StatsAccumulator::new(Period { from: d, to: d }, d, cal);
+        rows.feed_concluded(d, d, until, &mut acc)
+            .map(|_| acc.finish())
+    };
+    let every = concluded(rows, None)?;
+    let until = concluded(rows, Some(as_of))?;
+    figures.swap_concluded(&every, &until);
+    let mut read = every.rows;
+    read.add(until.rows);
+    Ok(read)
 }
 
 /// Adds figures just added up from rows: their counts, and the rows read for them count as
@@ -237,6 +267,16 @@ mod tests {
                     skip_level: false,
                 });
             }
+            Ok(())
+        }
+
+        fn feed_concluded(
+            &mut self,
+            _: NaiveDate,
+            _: NaiveDate,
+            _: Option<NaiveDate>,
+            _: &mut dyn Sink<'c>,
+        ) -> Result<(), ()> {
             Ok(())
         }
 
@@ -290,5 +330,122 @@ mod tests {
         assert_eq!((out.total.visits, out.rows.visits), (120, 1));
         assert_eq!(rows.asked, vec![(d("2025-03-15"), d("2025-03-15"))]);
         assert_eq!(fresh.len(), 1);
+    }
+
+    /// A visit and a conclusion every day; each conclusion evaluated 满意 twenty days later
+    /// and 不满意 (the one that counts once recorded) thirty days later. Records what it was
+    /// asked for.
+    #[derive(Default)]
+    struct Evaluated {
+        days: Vec<(NaiveDate, NaiveDate)>,
+        concluded: Vec<(NaiveDate, NaiveDate)>,
+    }
+
+    fn conclusions<'c>(
+        from: NaiveDate,
+        to: NaiveDate,
+        until: Option<NaiveDate>,
+        sink: &mut dyn Sink<'c>,
+    ) {
+        use crate::stats::Evaluation::{Satisfied, Unsatisfied};
+        use crate::tally::ConcludedRow;
+        for date in from.iter_days().take_while(|d| *d <= to) {
+            let evaluation = [(20, Satisfied), (30, Unsatisfied)]
+                .into_iter()
+                .rfind(|(after, _)| until.is_none_or(|u| date + chrono::Days::new(*after) <= u))
+                .map(|(_, e)| e);
+            sink.at(date).concluded(&ConcludedRow {
+                hall_code: "140521",
+                concluded_on: date,
+                evaluation,
+            });
+        }
+    }
+
+    impl<'c> DayRows<'c> for Evaluated {
+        type Error = ();
+
+        fn feed_days(
+            &mut self,
+            from: NaiveDate,
+            to: NaiveDate,
+            until: Option<NaiveDate>,
+            sink: &mut dyn Sink<'c>,
+        ) -> Result<(), ()> {
+            self.days.push((from, to));
+            OneADay { asked: Vec::new() }.feed_days(from, to, until, sink)?;
+            conclusions(from, to, until, sink);
+            Ok(())
+        }
+
+        fn feed_concluded(
+            &mut self,
+            from: NaiveDate,
+            to: NaiveDate,
+            until: Option<NaiveDate>,
+            sink: &mut dyn Sink<'c>,
+        ) -> Result<(), ()> {
+            self.concluded.push((from, to));
+            conclusions(from, to, until, sink);
+            Ok(())
+        }
+
+        fn latest_evaluations(
+            &mut self,
+            from: NaiveDate,
+            to: NaiveDate,
+        ) -> Result<BTreeMap<NaiveDate, NaiveDate>, ()> {
+            Ok(from
+                .iter_days()
+                .take_while(|d| *d <= to)
+                .map(|d| (d, d + chrono::Days::new(30)))
+                .collect())
+        }
+    }
+
+    /// Last month's figures, taken on the 1st of this one, count only the evaluations recorded
+    /// until then. A kept day with later evaluations reads again only its conclusions (it read
+    /// all its rows), and the sum is the one every row fed with those evaluations gives.
+    #[test]
+    fn a_kept_day_evaluated_later_reads_only_its_conclusions_again() {
+        let cal = HolidayCalendar::bundled();
+        let march = Period::new(d("2025-03-01"), d("2025-03-31")).unwrap();
+        let as_of = d("2025-04-01");
+        let mut direct = StatsAccumulator::new(march, as_of, &cal);
+        Evaluated::default()
+            .feed_days(march.from, march.to, Some(as_of), &mut direct)
+            .unwrap();
+        let direct = direct.finish();
+        // 参评: the days until 12 March were evaluated by 1 April; of them, those until 2 March
+        // were 不满意 by then.
+        assert_eq!(direct.total.rates[2], (12, 31));
+        assert_eq!(direct.total.rates[3], (10, 12));
+
+        let mut rows = Evaluated::default();
+        let mut out = StatsAccumulator::new(march, as_of, &cal).finish();
+        let fresh = add_days(&mut rows, march, as_of, &cal, &BTreeMap::new(), &mut out).unwrap();
+        assert_eq!(out.total, direct.total);
+        assert_eq!(out.evaluations, direct.evaluations);
+        assert_eq!(rows.days, vec![(march.from, d("2025-03-31"))]);
+
+        // Every day kept, with every evaluation (each 不满意).
+        let kept: BTreeMap<NaiveDate, KeptDay> = fresh.into_iter().collect();
+        assert!(kept.values().all(|k| k.figures.total.rates[3] == (0, 1)));
+        let mut rows = Evaluated::default();
+        let mut out = StatsAccumulator::new(march, as_of, &cal).finish();
+        let fresh = add_days(&mut rows, march, as_of, &cal, &kept, &mut out).unwrap();
+        assert!(fresh.is_empty());
+        assert_eq!(out.total, direct.total);
+        assert_eq!(out.evaluations, direct.evaluations);
+        assert!(rows.days.is_empty(), "{:?}", rows.days);
+        // The days evaluated after 1 April (3 March on), twice each: with every evaluation and
+        // with those until then.
+        let later: Vec<(NaiveDate, NaiveDate)> = d("2025-03-03")
+            .iter_days()
+            .take_while(|d| *d <= march.to)
+            .flat_map(|d| [(d, d), (d, d)])
+            .collect();
+        assert_eq!(rows.concluded, later);
+        assert_eq!((out.rows.visits, out.rows.concluded), (0, 58));
     }
 }

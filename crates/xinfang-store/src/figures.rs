@@ -239,26 +239,36 @@ fn feed_days<'c>(
         }
     }
     feed_deadlines(conn, DEADLINES_DONE, &p, acc)?;
-    {
-        let p4: [&dyn rusqlite::ToSql; 4] = [&from, &to, &hall, &evaluated_until];
-        let mut stmt = conn.prepare_cached(CONCLUDED)?;
-        let mut rows = stmt.query(p4)?;
-        while let Some(r) = rows.next()? {
-            let hall_code: String = r.get(0)?;
-            let evaluation = match r.get::<_, Option<String>>(2)? {
-                Some(e) => Some(
-                    Evaluation::parse(&e)
-                        .ok_or_else(|| StoreError::Corrupt(format!("评价结果 {e} 无法识别")))?,
-                ),
-                None => None,
-            };
-            let concluded_on = day(&r.get::<_, String>(1)?)?;
-            acc.at(concluded_on).concluded(&ConcludedRow {
-                hall_code: &hall_code,
-                concluded_on,
-                evaluation,
-            });
-        }
+    feed_concluded(conn, (from, to), hall, evaluated_until, acc)
+}
+
+/// The matters concluded on the days `from..=to`, each with its latest evaluation recorded
+/// up to `evaluated_until`.
+fn feed_concluded<'c>(
+    conn: &Connection,
+    (from, to): (&str, &str),
+    hall: Option<&str>,
+    evaluated_until: &str,
+    acc: &mut dyn Sink<'c>,
+) -> Result<()> {
+    let p4: [&dyn rusqlite::ToSql; 4] = [&from, &to, &hall, &evaluated_until];
+    let mut stmt = conn.prepare_cached(CONCLUDED)?;
+    let mut rows = stmt.query(p4)?;
+    while let Some(r) = rows.next()? {
+        let hall_code: String = r.get(0)?;
+        let evaluation = match r.get::<_, Option<String>>(2)? {
+            Some(e) => Some(
+                Evaluation::parse(&e)
+                    .ok_or_else(|| StoreError::Corrupt(format!("评价结果 {e} 无法识别")))?,
+            ),
+            None => None,
+        };
+        let concluded_on = day(&r.get::<_, String>(1)?)?;
+        acc.at(concluded_on).concluded(&ConcludedRow {
+            hall_code: &hall_code,
+            concluded_on,
+            evaluation,
+        });
     }
     Ok(())
 }
@@ -458,6 +468,18 @@ impl<'c> DayRows<'c> for DeskRows<'_> {
         let until = evaluated_until_text(evaluated_until);
         let (from, to) = (from.to_string(), to.to_string());
         feed_days(self.conn, (&from, &to), self.hall, &until, sink)
+    }
+
+    fn feed_concluded(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+        evaluated_until: Option<NaiveDate>,
+        sink: &mut dyn Sink<'c>,
+    ) -> Result<()> {
+        let until = evaluated_until_text(evaluated_until);
+        let (from, to) = (from.to_string(), to.to_string());
+        feed_concluded(self.conn, (&from, &to), self.hall, &until, sink)
     }
 
     fn latest_evaluations(

@@ -806,6 +806,8 @@ fn a_period_reads_only_its_own_rows() {
 #[test]
 fn kept_day_figures_always_equal_the_rows() {
     use rand::{Rng, SeedableRng};
+    use xinfang_core::stats::Evaluation;
+    use xinfang_core::tally::StatsAccumulator;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
     let dir = TempDir::new().unwrap();
     let mut store = Store::create_unencrypted(dir.path(), "140521").unwrap();
@@ -899,6 +901,25 @@ fn kept_day_figures_always_equal_the_rows() {
         store.forget_kept_figures().unwrap();
         let from_rows = store.statistics(&query, &cal()).unwrap();
         assert_eq!(from_kept, from_rows, "step {step}: {query:?}");
+        // Days whose conclusions were evaluated after the figures' day count only the
+        // evaluations until then, swapped in from their conclusions alone: the same as every
+        // row of the period fed with those evaluations.
+        let cal = cal();
+        let mut acc = StatsAccumulator::new(query.period, query.today, &cal);
+        store.feed_statistics(&query, &mut acc).unwrap();
+        let direct = acc.finish();
+        let rates = &from_kept.rates;
+        assert_eq!(
+            (&rates.participation, &rates.satisfaction),
+            (&direct.total.rate(2), &direct.total.rate(3)),
+            "step {step}: {query:?}"
+        );
+        let counted: Vec<u64> = rates.evaluations.iter().map(|c| c.count).collect();
+        let fed: Vec<u64> = Evaluation::ALL
+            .iter()
+            .map(|e| direct.evaluations.get(e).copied().unwrap_or(0))
+            .collect();
+        assert_eq!(counted, fed, "step {step}: {query:?}");
     }
     // The kept figures were there to be used (not dropped by every write).
     assert!(kept_used > 120, "{kept_used}");

@@ -245,6 +245,17 @@ fn feed_days<'c>(
         Ok(())
     })?;
     feed_deadlines(src, StatsQuery::DeadlinesDone, &[from, to], acc)?;
+    feed_concluded(src, (from, to), evaluated_until, acc)
+}
+
+/// The matters concluded on the days `from..=to`, each with its latest evaluation recorded
+/// up to `evaluated_until` (see [`DayRows::feed_concluded`]).
+fn feed_concluded<'c>(
+    src: &mut dyn StatsSource,
+    (from, to): (&str, &str),
+    evaluated_until: &str,
+    acc: &mut dyn Sink<'c>,
+) -> Result<()> {
     src.each(
         StatsQuery::Concluded,
         &[from, to, evaluated_until],
@@ -299,6 +310,17 @@ impl<'c> DayRows<'c> for CityRows<'_> {
     ) -> Result<()> {
         let until = evaluated_until_text(evaluated_until);
         feed_days(self.0, (&from.to_string(), &to.to_string()), &until, sink)
+    }
+
+    fn feed_concluded(
+        &mut self,
+        from: NaiveDate,
+        to: NaiveDate,
+        evaluated_until: Option<NaiveDate>,
+        sink: &mut dyn Sink<'c>,
+    ) -> Result<()> {
+        let until = evaluated_until_text(evaluated_until);
+        feed_concluded(self.0, (&from.to_string(), &to.to_string()), &until, sink)
     }
 
     fn latest_evaluations(
