@@ -78,7 +78,7 @@ pub use other_halls::OtherHallsSeen;
 pub use people::{DuplicatePair, MergeRecord, PersonBrief, SplitOutcome, SplitTarget};
 pub use photos::VisitorPhoto;
 pub use records::{Conflict, ConflictOption, QuarantinedChange, Resolution};
-pub use search::{SearchKind, VisitorHit, classify_query, name_keys};
+pub use search::{SearchKind, VisitorHit, classify_query, name_keys, tokens as search_tokens};
 pub use staff::{NewStaff, Staff};
 pub use stats::{
     BacklogCounts, Completeness, CompletenessCounts, ConsultationCounts, Count, DeskCounts,

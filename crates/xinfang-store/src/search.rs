@@ -139,8 +139,9 @@ fn pair_token(a: char, b: char) -> String {
     format!("n{:06x}{:06x}", a as u32, b as u32)
 }
 
-/// The tokens indexed for one visitor, space-separated, each once.
-pub(crate) fn tokens(name: &str, phone: Option<&str>) -> String {
+/// The tokens indexed for one visitor, space-separated, each once (the benches' bare twin of a
+/// registration writes the same).
+pub fn tokens(name: &str, phone: Option<&str>) -> String {
     let chars: Vec<char> = name.chars().filter(|c| !c.is_whitespace()).collect();
     let mut set = BTreeSet::new();
     for c in &chars {
