@@ -193,7 +193,9 @@ fn visit_for(i: u64) -> ValidVisit {
     }
 }
 
-/// Bare SQLite writing the same rows (visitor, visit, link, matter) in one fsync'd transaction.
+/// Bare SQLite writing four narrow rows (visitor, visit, link, matter) in one fsync'd
+/// transaction into a new, small file: the floor. [`SameRowsTwin`] writes the same rows as the
+/// store. (Its criterion id, `bare/same_rows_one_txn`, is older than the twin and kept.)
 fn bare_register(conn: &mut Connection, i: u64) {
     let v = visit_for(i);
     let tx = conn.transaction().unwrap();
