@@ -203,6 +203,9 @@ pub(crate) fn reindex_visitor(
 const HIT_COLUMNS: &str =
     "v.rowid, v.id, v.name, v.id_type, v.id_number, v.phone, v.sex, v.birth_date";
 
+/// A hit's rowid and the id of the person its record was merged into.
+type MergedHit = (i64, String);
+
 /// One result line from a row of `HIT_COLUMNS, visit_count, last_visit_at`.
 fn hit_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitorHit> {
     let id_number: String = r.get(4)?;
@@ -228,32 +231,33 @@ impl Store {
             return Ok(Vec::new());
         };
         let limit = limit.clamp(1, 500) as i64;
+        // Each kind's rowids are a subquery of the one statement that reads the hits' rows.
         // The limit is written into the SQL, not bound: SQLite reads a bound LIMIT as a
         // constant of the plan, so rebinding it re-prepared the statement at every search.
-        let rowids: Vec<i64> = match kind {
-            SearchKind::IdNumber => self.rowids(
+        let (mut hits, merged) = match kind {
+            SearchKind::IdNumber => self.hits_of(
                 &format!("SELECT rowid FROM visitors WHERE id_number = ?1 ORDER BY rowid DESC LIMIT {limit}"),
                 params![q],
             )?,
             // One character or one pair is a single token: the index answers exactly.
-            SearchKind::Name if q.chars().count() <= 2 => self.rowids(
+            SearchKind::Name if q.chars().count() <= 2 => self.hits_of(
                 &format!("SELECT rowid FROM visitor_tokens WHERE visitor_tokens MATCH ?1 ORDER BY rowid DESC LIMIT {limit}"),
                 params![name_match(&q)],
             )?,
             SearchKind::Name => {
                 // Pairs may all occur without the whole name in order; instr() confirms it.
-                self.rowids(
+                self.hits_of(
                     &format!("SELECT t.rowid FROM visitor_tokens t JOIN visitors v ON v.rowid = t.rowid
                      WHERE visitor_tokens MATCH ?1 AND instr(v.name, ?2) > 0
                      ORDER BY t.rowid DESC LIMIT {limit}"),
                     params![name_match(&q), q],
                 )?
             }
-            SearchKind::Phone if q.len() == 4 => self.rowids(
+            SearchKind::Phone if q.len() == 4 => self.hits_of(
                 &format!("SELECT rowid FROM visitor_tokens WHERE visitor_tokens MATCH ?1 ORDER BY rowid DESC LIMIT {limit}"),
                 params![phone_match(&q)],
             )?,
-            SearchKind::Phone => self.rowids(
+            SearchKind::Phone => self.hits_of(
                 &format!("SELECT t.rowid FROM visitor_tokens t JOIN visitors v ON v.rowid = t.rowid
                  WHERE visitor_tokens MATCH ?1 AND instr(replace(v.phone, '-', ''), ?2) > 0
                  ORDER BY t.rowid DESC LIMIT {limit}"),
@@ -261,7 +265,8 @@ impl Store {
             )?,
             SearchKind::Pinyin => {
                 // Initials match whole (zsf), full pinyin by prefix (zhangs…). Range, not LIKE,
-                // so the B-tree index is used.
+                // so the B-tree index is used. The initials' matches come first, then the
+                // prefix's others up to the limit: two lists, so the hits are read by rowid.
                 let upper = format!("{q}{{");
                 let mut ids = self.rowids(
                     &format!("SELECT rowid FROM visitors WHERE pinyin_initials = ?1 ORDER BY rowid DESC LIMIT {limit}"),
@@ -276,31 +281,12 @@ impl Store {
                     }
                 }
                 ids.truncate(limit as usize);
-                ids
+                let ids = serde_json::to_string(&ids).expect("serialisable");
+                self.hits_of("SELECT value FROM json_each(?1)", [ids])?
             }
         };
-        // One query for all hits, each row read once. A record merged into another person is
-        // shown as that person, once (docs/sync.md, "People"): the few merged hits are
-        // replaced by their person in a second lookup.
-        let ids = serde_json::to_string(&rowids).expect("serialisable");
-        let mut hits: BTreeMap<i64, VisitorHit> = BTreeMap::new();
-        let mut merged: Vec<(i64, String)> = Vec::new();
-        {
-            let mut stmt = self.conn.prepare_cached(&format!(
-                "SELECT {HIT_COLUMNS}, v.visit_count, v.last_visit_at, v.merged_into FROM visitors v
-                 WHERE v.rowid IN (SELECT value FROM json_each(?1))"
-            ))?;
-            let mut rows = stmt.query([ids])?;
-            while let Some(r) = rows.next()? {
-                let rowid: i64 = r.get(0)?;
-                match r.get::<_, Option<String>>(10)? {
-                    Some(person) => merged.push((rowid, person)),
-                    None => {
-                        hits.insert(rowid, hit_of(r)?);
-                    }
-                }
-            }
-        }
+        // A record merged into another person is shown as that person, once (docs/sync.md,
+        // "People"): the few merged hits are replaced by their person in a second lookup.
         if !merged.is_empty() {
             let mut stmt = self.conn.prepare_cached(&format!(
                 "SELECT {HIT_COLUMNS}, v.visit_count, v.last_visit_at FROM visitors v WHERE v.id = ?1"
@@ -329,6 +315,32 @@ impl Store {
         hits.sort_by(|(ra, a), (rb, b)| b.last_visit_at.cmp(&a.last_visit_at).then(rb.cmp(ra)));
         let hits: Vec<VisitorHit> = hits.into_iter().map(|(_, h)| h).collect();
         Ok(hits)
+    }
+
+    /// The hits whose rowids `rowids` selects, read in one statement (each row once); the
+    /// records merged into another person apart, with that person's id.
+    fn hits_of(
+        &self,
+        rowids: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<(BTreeMap<i64, VisitorHit>, Vec<MergedHit>)> {
+        let mut hits = BTreeMap::new();
+        let mut merged = Vec::new();
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {HIT_COLUMNS}, v.visit_count, v.last_visit_at, v.merged_into FROM visitors v
+             WHERE v.rowid IN ({rowids})"
+        ))?;
+        let mut rows = stmt.query(params)?;
+        while let Some(r) = rows.next()? {
+            let rowid: i64 = r.get(0)?;
+            match r.get::<_, Option<String>>(10)? {
+                Some(person) => merged.push((rowid, person)),
+                None => {
+                    hits.insert(rowid, hit_of(r)?);
+                }
+            }
+        }
+        Ok((hits, merged))
     }
 
     fn rowids(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<i64>> {
@@ -409,5 +421,50 @@ mod tests {
             .map(|h| h.visitor_id)
             .collect();
         assert_eq!(ids, ["r2", "p1"]);
+    }
+
+    /// Over the limit, a search keeps the newest-registered matches of its kind: the limit and
+    /// order of the rowid subquery hold inside the statement that reads the hits.
+    #[test]
+    fn a_limited_search_keeps_the_newest_registered_matches() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = crate::Store::create_unencrypted(dir.path(), "140521").unwrap();
+        let names = ["王小一", "王小二", "王小三", "王小四", "王小五", "王小六"];
+        for (n, name) in names.iter().enumerate() {
+            let (full, initials) = name_keys(name);
+            let phone = format!("1390000000{n}");
+            store
+                .conn
+                .execute(
+                    "INSERT INTO visitors(id, name, id_type, id_number, phone, pinyin_full,
+                       pinyin_initials, hall_code, created_at, updated_at)
+                     VALUES (?1, ?2, 'resident_id', '140521198001150134', ?3, ?4, ?5, '140521', 'x', 'x')",
+                    params![format!("v{n}"), name, phone, full, initials],
+                )
+                .unwrap();
+            index_visitor(
+                &store.conn,
+                store.conn.last_insert_rowid(),
+                name,
+                Some(&phone),
+            )
+            .unwrap();
+        }
+        for q in ["140521198001150134", "王", "王小", "0000", "13900000"] {
+            let hits: Vec<String> = store
+                .search(q, 3)
+                .unwrap()
+                .into_iter()
+                .map(|h| h.name)
+                .collect();
+            assert_eq!(hits, ["王小六", "王小五", "王小四"], "{q}");
+        }
+        let three: Vec<String> = store
+            .search("王小三", 3)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.name)
+            .collect();
+        assert_eq!(three, ["王小三"]);
     }
 }
