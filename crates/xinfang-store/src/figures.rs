@@ -296,7 +296,7 @@ fn feed_open(
 
 /// The format of the figures kept in `stats_days`: raise it when [`Figures`] changes shape, so
 /// figures kept by an older version are added up again rather than misread.
-const FORMAT: i64 = 1;
+pub(crate) const FORMAT: i64 = 1;
 
 /// The figures of the period (of one hall, or all): each day's figures from `stats_days` where
 /// kept (migration 0027 drops a day's whenever one of its rows is written), the other days

@@ -899,8 +899,13 @@ fn kept_day_figures_always_equal_the_rows() {
         let before: u64 = store.kept_figure_days().unwrap();
         kept_used += u64::from(before > 0);
         store.forget_kept_figures().unwrap();
+        let gaps_from_rows = store.completeness(&query, &cal()).unwrap();
         let from_rows = store.statistics(&query, &cal()).unwrap();
         assert_eq!(from_kept, from_rows, "step {step}: {query:?}");
+        // 有一录一 with the period's days kept reads only the days whose figures count a gap:
+        // the same records as reading every day.
+        let gaps_from_kept = store.completeness(&query, &cal()).unwrap();
+        assert_eq!(gaps_from_kept, gaps_from_rows, "step {step}: {query:?}");
         // Days whose conclusions were evaluated after the figures' day count only the
         // evaluations until then, swapped in from their conclusions alone: the same as every
         // row of the period fed with those evaluations.
