@@ -282,52 +282,34 @@ impl Figures {
 /// The rates the concluded matters make (参评率, 满意率: indexes into [`HallFigures::rates`]).
 pub const CONCLUDED_RATES: [usize; 2] = [2, 3];
 
-fn take_map<K: Ord>(a: &mut BTreeMap<K, u64>, b: &BTreeMap<K, u64>) {
-    for (k, n) in b {
-        if let Some(m) = a.get_mut(k) {
-            debug_assert!(*m >= *n, "taking more than was counted");
-            *m = m.saturating_sub(*n);
-            if *m == 0 {
-                a.remove(k);
-            }
-        }
-    }
-}
-
 impl HallFigures {
-    fn swap_concluded(&mut self, was: &HallFigures, now: &HallFigures) {
+    fn replace_concluded(&mut self, now: &HallFigures) {
         for i in CONCLUDED_RATES {
-            let (r, w, n) = (&mut self.rates[i], was.rates[i], now.rates[i]);
-            debug_assert!(r.0 >= w.0 && r.1 >= w.1, "taking more than was counted");
-            r.0 = r.0.saturating_sub(w.0) + n.0;
-            r.1 = r.1.saturating_sub(w.1) + n.1;
+            self.rates[i] = now.rates[i];
         }
     }
 }
 
 impl Figures {
-    /// Swaps the part of these figures that the concluded matters of `was` made for the part
-    /// that the same matters make in `now`, fed with other evaluations: a day's figures kept
-    /// with every evaluation, taken as on an earlier day. Only what
-    /// [`StatsAccumulator::concluded`] counts changes (参评率, 满意率, the evaluations); `was`
-    /// and `now` are figures of those matters' rows alone. `rows` is left alone.
-    pub fn swap_concluded(&mut self, was: &Figures, now: &Figures) {
+    /// Replaces what the concluded matters count in one day's figures (参评率, 满意率 and the
+    /// evaluations: nothing else counts there, see [`StatsAccumulator::concluded`]) with what
+    /// they count in `now`, the figures of the same day's conclusions alone, fed with other
+    /// evaluations: a day's figures kept with every evaluation, taken as on an earlier day.
+    /// `rows` is left alone.
+    pub fn replace_concluded(&mut self, now: &Figures) {
         let none = HallFigures::default();
-        let codes: std::collections::BTreeSet<&String> =
-            was.halls.keys().chain(now.halls.keys()).collect();
-        for code in codes {
-            let (w, n) = (
-                was.halls.get(code).unwrap_or(&none),
-                now.halls.get(code).unwrap_or(&none),
-            );
-            self.halls
-                .entry(code.clone())
-                .or_default()
-                .swap_concluded(w, n);
+        for (code, h) in &mut self.halls {
+            h.replace_concluded(now.halls.get(code).unwrap_or(&none));
         }
-        self.total.swap_concluded(&was.total, &now.total);
-        take_map(&mut self.evaluations, &was.evaluations);
-        add_map(&mut self.evaluations, &now.evaluations);
+        for (code, n) in &now.halls {
+            if !self.halls.contains_key(code) {
+                let mut h = HallFigures::default();
+                h.replace_concluded(n);
+                self.halls.insert(code.clone(), h);
+            }
+        }
+        self.total.replace_concluded(&now.total);
+        self.evaluations = now.evaluations.clone();
     }
 }
 
@@ -564,7 +546,7 @@ impl<'c> StatsAccumulator<'c> {
     }
 
     /// A matter concluded in the period: 参评率 and 满意率 ([`CONCLUDED_RATES`]), and the
-    /// evaluations — nothing else (see [`Figures::swap_concluded`]).
+    /// evaluations — nothing else (see [`Figures::replace_concluded`]).
     pub fn concluded(&mut self, c: &ConcludedRow<'_>) {
         self.f.rows.concluded += 1;
         if !self.period.contains(c.concluded_on) {
