@@ -591,7 +591,8 @@ fn open_bare(path: &std::path::Path, store: &Store) -> Connection {
         None => Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap(),
     };
     // The store's page cache (schema.rs), so that both keep the pages they read; with SQLite's
-    // default 2 MiB, bare decrypts most pages again at every query.
+    // default 2 MiB, bare decrypts most pages again at every query. The store's cap on SQLite's
+    // memory is the process's, so it holds the bare connections too.
     conn.execute_batch("PRAGMA cache_size = -262144").unwrap();
     conn
 }

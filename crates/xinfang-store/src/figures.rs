@@ -80,12 +80,18 @@ pub(crate) const REGISTERED_LATE: &str = "SELECT m.id, m.hall_code, m.received_o
      WHERE m.status = 'registered' AND m.state IS NULL AND m.received_on < ?4
        AND (?3 IS NULL OR m.hall_code = ?3) AND ?1 IS NOT NULL AND ?2 IS NOT NULL";
 
-/// Matters concluded in the period with their latest evaluation up to ?4.
-pub(crate) const CONCLUDED: &str = "SELECT m.hall_code, s.concluded_on,
-       (SELECT e.result FROM matter_evaluations e WHERE e.matter_id = m.id AND e.evaluated_on <= ?4
-        ORDER BY e.evaluated_on DESC, e.created_at DESC LIMIT 1), m.id
-     FROM matter_stats s JOIN matters m INDEXED BY matters_facts ON m.id = s.matter_id
-     WHERE s.concluded_on BETWEEN ?1 AND ?2 AND (?3 IS NULL OR m.hall_code = ?3)";
+/// Matters concluded in the period with their latest evaluation up to ?4, from the day index
+/// alone (migration 0044 keeps each conclusion's hall and evaluations in it): only a matter
+/// evaluated both before and after ?4 reads its evaluations.
+pub(crate) const CONCLUDED: &str = "SELECT s.hall_code, s.concluded_on,
+       CASE WHEN s.first_evaluated_on IS NULL OR s.first_evaluated_on > ?4 THEN NULL
+            WHEN s.last_evaluated_on <= ?4 THEN s.last_evaluation
+            ELSE (SELECT e.result FROM matter_evaluations e
+                   WHERE e.matter_id = s.matter_id AND e.evaluated_on <= ?4
+                   ORDER BY e.evaluated_on DESC, e.created_at DESC LIMIT 1) END,
+       s.matter_id
+     FROM matter_stats s INDEXED BY matter_stats_concluded
+     WHERE s.concluded_on BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.hall_code = ?3)";
 
 fn day(s: &str) -> Result<NaiveDate> {
     s.parse()
@@ -499,10 +505,10 @@ fn latest_evaluations(
     (from, to): (&str, &str),
 ) -> Result<BTreeMap<NaiveDate, NaiveDate>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT s.concluded_on, max(e.evaluated_on)
-           FROM matter_stats s JOIN matters m INDEXED BY matters_facts ON m.id = s.matter_id
-           JOIN matter_evaluations e ON e.matter_id = s.matter_id
-          WHERE s.concluded_on BETWEEN ?1 AND ?2 AND (?3 IS NULL OR m.hall_code = ?3)
+        "SELECT s.concluded_on, max(s.last_evaluated_on)
+           FROM matter_stats s INDEXED BY matter_stats_concluded
+          WHERE s.concluded_on BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.hall_code = ?3)
+            AND s.last_evaluated_on IS NOT NULL
           GROUP BY s.concluded_on",
     )?;
     let mut rows = stmt.query(params![from, to, hall])?;
@@ -568,6 +574,36 @@ mod tests {
                 "{plan:?}"
             );
         }
+    }
+
+    /// A period's conclusions are one range of the day index, which holds each one's hall and
+    /// evaluations (migration 0044): no read of its matter (before, one per conclusion, most
+    /// of a month's time at 1M visitors from a file the OS had not cached).
+    #[test]
+    fn the_conclusions_are_read_from_the_day_index_alone() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = crate::Store::create_unencrypted(dir.path(), "140521").unwrap();
+        let mut stmt = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {CONCLUDED}"))
+            .unwrap();
+        let plan: Vec<String> = stmt
+            .query_map(
+                params!["2025-03-01", "2025-03-31", "140521", "2025-04-01"],
+                |r| r.get::<_, String>(3),
+            )
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan[0].contains("COVERING INDEX matter_stats_concluded"),
+            "{plan:#?}"
+        );
+        // Only the evaluations of a matter evaluated both before and after the day the figures
+        // are taken, in the subquery.
+        let tables: Vec<&String> = plan.iter().filter(|p| p.starts_with("SEARCH")).collect();
+        assert_eq!(tables.len(), 2, "{plan:#?}");
+        assert!(tables[1].contains("matter_evaluations"), "{plan:#?}");
     }
 
     /// Every statistics query reads through an index on the period (or on the open limits),

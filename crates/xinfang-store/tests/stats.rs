@@ -925,9 +925,64 @@ fn kept_day_figures_always_equal_the_rows() {
             .map(|e| direct.evaluations.get(e).copied().unwrap_or(0))
             .collect();
         assert_eq!(counted, fed, "step {step}: {query:?}");
+        // The same from the matters and evaluations themselves: what the day index keeps
+        // beside each conclusion (its hall, its evaluations) followed every write.
+        let raw = xinfang_store::open_raw(&dir.path().join(xinfang_store::DB_FILE), None).unwrap();
+        let own = conclusions_from_their_rows(&raw, &query, &cal);
+        assert_eq!(
+            (&rates.participation, &rates.satisfaction),
+            (&own.total.rate(2), &own.total.rate(3)),
+            "step {step}: {query:?}"
+        );
+        let own: Vec<u64> = Evaluation::ALL
+            .iter()
+            .map(|e| own.evaluations.get(e).copied().unwrap_or(0))
+            .collect();
+        assert_eq!(counted, own, "step {step}: {query:?}");
     }
     // The kept figures were there to be used (not dropped by every write).
     assert!(kept_used > 120, "{kept_used}");
+}
+
+/// A period's conclusions read from the matters and their evaluations themselves (as the store
+/// did before migration 0044 kept each conclusion's hall and evaluations in the day index).
+const CONCLUSIONS_FROM_THEIR_ROWS: &str = "SELECT m.hall_code, s.concluded_on,
+       (SELECT e.result FROM matter_evaluations e WHERE e.matter_id = m.id AND e.evaluated_on <= ?4
+        ORDER BY e.evaluated_on DESC, e.created_at DESC LIMIT 1), m.id
+     FROM matter_stats s JOIN matters m ON m.id = s.matter_id
+     WHERE s.concluded_on BETWEEN ?1 AND ?2 AND (?3 IS NULL OR m.hall_code = ?3)";
+
+/// The figures that only conclusions count (participation, satisfaction, the evaluations) of
+/// the query, fed from [`CONCLUSIONS_FROM_THEIR_ROWS`].
+fn conclusions_from_their_rows(
+    conn: &rusqlite::Connection,
+    q: &StatsQuery,
+    cal: &HolidayCalendar,
+) -> xinfang_core::tally::Figures {
+    use xinfang_core::stats::Evaluation;
+    use xinfang_core::tally::{ConcludedRow, StatsAccumulator};
+    let (from, to) = (q.period.from.to_string(), q.period.to.to_string());
+    let as_of = q.period.as_of(q.today).to_string();
+    let mut acc = StatsAccumulator::new(q.period, q.today, cal);
+    let mut stmt = conn.prepare(CONCLUSIONS_FROM_THEIR_ROWS).unwrap();
+    let rows = stmt
+        .query_map(rusqlite::params![from, to, q.hall, as_of], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })
+        .unwrap();
+    for row in rows {
+        let (hall_code, concluded_on, evaluation) = row.unwrap();
+        acc.concluded(&ConcludedRow {
+            hall_code: &hall_code,
+            concluded_on: concluded_on.parse().unwrap(),
+            evaluation: evaluation.map(|e| Evaluation::parse(&e).unwrap()),
+        });
+    }
+    acc.finish()
 }
 
 /// The hall's clerk 王接待.
