@@ -108,6 +108,9 @@ impl From<StoreError> for CommandError {
             StoreError::NeedsAdminKey => {
                 CommandError::new(ErrorKind::Forbidden, "needs_admin_key", e.to_string())
             }
+            StoreError::NewerVersion => {
+                CommandError::new(ErrorKind::Setup, "newer_version", e.to_string())
+            }
             StoreError::AlreadyExists(_) | StoreError::NotInitialised(_) => {
                 CommandError::new(ErrorKind::Setup, "setup", e.to_string())
             }

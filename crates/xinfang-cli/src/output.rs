@@ -73,6 +73,7 @@ impl From<StoreError> for Failure {
             StoreError::AlreadyExists(_) => refused("already_exists", &e),
             StoreError::NotInitialised(_) => refused("not_initialised", &e),
             StoreError::NotFound(_) => refused("not_found", &e),
+            StoreError::NewerVersion => refused("newer_version", &e),
             other => Failure::Other(other.into()),
         }
     }

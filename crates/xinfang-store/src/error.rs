@@ -33,6 +33,12 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("数据库升级失败：{0}")]
     Migration(#[from] rusqlite_migration::Error),
+    /// The file was opened by a newer version of the program, which changed its structure; an
+    /// older one must not write to it.
+    #[error(
+        "这份数据已由更新版本的信访接待台打开过，本程序版本较旧，不能打开。数据没有改动：请安装最新版本后再试。"
+    )]
+    NewerVersion,
     #[error("密码处理失败：{0}")]
     Password(String),
     /// A staff change needs an admin's signature and this session holds no admin's key (not

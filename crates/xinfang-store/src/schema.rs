@@ -85,7 +85,12 @@ pub(crate) fn migrations() -> Migrations<'static> {
 }
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
-    migrations().to_latest(conn)?;
+    migrations().to_latest(conn).map_err(|e| match e {
+        rusqlite_migration::Error::MigrationDefinition(
+            rusqlite_migration::MigrationDefinitionError::DatabaseTooFarAhead,
+        ) => crate::StoreError::NewerVersion,
+        e => e.into(),
+    })?;
     // Matters from before numbers (migration 0032) get theirs here: the rule is Rust's. One
     // transaction: one fsync, not one per matter.
     let tx = conn.transaction()?;
@@ -99,6 +104,28 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
+    }
+
+    /// A store a newer version has migrated is refused with a message a clerk understands,
+    /// and left as it is.
+    #[test]
+    fn a_store_from_a_newer_version_is_refused_in_plain_words() {
+        let dir = tempfile::TempDir::new().unwrap();
+        drop(crate::Store::create_unencrypted(dir.path(), "140521").unwrap());
+        let path = dir.path().join(crate::DB_FILE);
+        let newer: i64 = 10_000;
+        crate::open_raw(&path, None)
+            .unwrap()
+            .pragma_update(None, "user_version", newer)
+            .unwrap();
+        let e = crate::Store::open_unencrypted(dir.path()).unwrap_err();
+        assert!(matches!(e, crate::StoreError::NewerVersion), "{e:?}");
+        assert!(e.to_string().contains("更新版本"), "{e}");
+        let version: i64 = crate::open_raw(&path, None)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, newer);
     }
 
     /// SQLite's memory is capped as soon as a store is open, whatever reads come after.
