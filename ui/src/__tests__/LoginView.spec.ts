@@ -43,6 +43,27 @@ describe('LoginView', () => {
     expect(router.currentRoute.value.path).toBe('/register')
   })
 
+  it('says it is still opening the data when the login takes more than a second', async () => {
+    const { plugins } = setup()
+    let finish!: () => void
+    mockIPC((cmd) => {
+      if (cmd === 'login') return new Promise((resolve) => (finish = () => resolve(clerkSession)))
+      return cmd === 'reference' ? reference : null
+    })
+    const w = mount(LoginView, { global: { plugins } })
+    await w.find('[data-testid="login-username"]').setValue('clerk')
+    await w.find('[data-testid="login-password"]').setValue('pw-12345')
+    await w.find('form').trigger('submit')
+    await sleep(500)
+    expect(w.find('[data-testid="login-slow"]').exists()).toBe(false)
+    await sleep(600)
+    expect(w.find('[data-testid="login-slow"]').text()).toContain('正在打开本机数据')
+    finish()
+    await sleep(10)
+    expect(w.find('[data-testid="login-slow"]').exists()).toBe(false)
+    expect(useSessionStore().loggedIn).toBe(true)
+  })
+
   it('sets a new password with the recovery key and comes back to the login', async () => {
     const { plugins } = setup()
     const calls: unknown[] = []

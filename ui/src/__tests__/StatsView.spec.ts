@@ -121,6 +121,23 @@ describe('StatsView', () => {
     w.unmount()
   })
 
+  it('says it is still counting when the statistics take more than a second', async () => {
+    let finish: (() => void) | undefined
+    mockIPC((cmd, args) => {
+      if (cmd !== 'statistics') return null
+      const a = args as { from: string; to: string }
+      return new Promise((resolve) => (finish = () => resolve(stats(a.from, a.to, 3))))
+    })
+    const w = mountIt(StatsView)
+    await sleep(1100)
+    expect(w.find(q('stats-slow')).text()).toContain('正在统计')
+    finish?.()
+    await sleep(10)
+    expect(w.find(q('stats-slow')).exists()).toBe(false)
+    expect(w.find(q('fig-visits')).text()).toBe('3')
+    w.unmount()
+  })
+
   it('puts a refused date next to its field', async () => {
     mockIPC((cmd) => {
       if (cmd === 'statistics') throw commandError('from', 'date_format', '开始日期“2025/03/01”无法识别，请写成 2025-03-01 的格式。')

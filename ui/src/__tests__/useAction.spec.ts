@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { ref } from 'vue'
 import { ApiError } from '../api'
-import { useAction } from '../composables/useAction'
-import { commandError } from './helpers'
+import { SLOW_AFTER_MS, useAction } from '../composables/useAction'
+import { commandError, sleep } from './helpers'
 
 const refused = (field: string, message: string) => new ApiError(commandError(field, 'bad', message) as never)
 const general = (message: string) =>
@@ -20,6 +20,27 @@ function pending<T>() {
 }
 
 describe('useAction', () => {
+  it('says a call is slow once it has run longer than a second, and not after it ends', async () => {
+    const a = useAction()
+    const quick = pending<number>()
+    const first = a.run(() => quick.promise)
+    await sleep(SLOW_AFTER_MS - 1)
+    expect(a.slow.value).toBe(false)
+    quick.resolve(1)
+    await first
+    await sleep(10)
+    expect(a.slow.value).toBe(false)
+
+    const long = pending<number>()
+    const second = a.run(() => long.promise)
+    await sleep(SLOW_AFTER_MS)
+    expect(a.slow.value).toBe(true)
+    long.reject(general('没有权限。'))
+    await second
+    expect(a.slow.value).toBe(false)
+    expect(a.busy.value).toBe(false)
+  })
+
   it('is busy while the call runs, refuses a second one, and says what was done', async () => {
     const a = useAction()
     const p = pending<{ name: string }>()

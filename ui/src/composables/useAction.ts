@@ -3,6 +3,9 @@ import { useFieldErrors } from './useFieldErrors'
 
 type Done<T> = string | ((result: T) => string | void)
 
+/** After this long a call in flight is `slow`: the page says it is still working (issue 21). */
+export const SLOW_AFTER_MS = 1000
+
 /**
  * The submit pattern of every form: one call at a time (a busy flag, by key when a list has a
  * button per row), a success message, and a refusal shown in Chinese — at its fields when the
@@ -19,6 +22,8 @@ export function useAction(options: { done?: Ref<string>; field?: (name: string) 
   /** The key of the last call, whose field errors `errors` holds. */
   const last = ref('')
   const busy = computed(() => running.value !== '')
+  /** True once the call in flight has taken longer than [SLOW_AFTER_MS]. */
+  const slow = ref(false)
 
   /**
    * Runs `call` unless another is in flight. Resolves to its result, or to undefined when it
@@ -31,6 +36,7 @@ export function useAction(options: { done?: Ref<string>; field?: (name: string) 
     last.value = key
     fields.clear()
     done.value = ''
+    const slowTimer = setTimeout(() => (slow.value = true), SLOW_AFTER_MS)
     try {
       const result = await call()
       const message = typeof opts.done === 'function' ? opts.done(result) : opts.done
@@ -48,6 +54,8 @@ export function useAction(options: { done?: Ref<string>; field?: (name: string) 
       }
       return undefined
     } finally {
+      clearTimeout(slowTimer)
+      slow.value = false
       running.value = ''
     }
   }
@@ -62,6 +70,7 @@ export function useAction(options: { done?: Ref<string>; field?: (name: string) 
   return {
     run,
     busy,
+    slow,
     running,
     isBusy,
     done,
