@@ -108,21 +108,23 @@ pub(crate) fn reduced(entity: &str, field: &str, value: &Value) -> Value {
 struct Base {
     hlc: i64,
     device: String,
+    /// The greatest hlc among the writes folded in so far.
+    max_hlc: i64,
     kept: Kept,
 }
 
 fn read(conn: &Connection, entity: &str, entity_id: &str) -> Result<Option<Base>> {
-    let row: Option<(i64, String, String)> = conn
+    let row: Option<(i64, String, i64, String)> = conn
         .prepare_cached(
-            "SELECT b.base_hlc, d.device, b.kept FROM log_base b
+            "SELECT b.base_hlc, d.device, b.max_hlc, b.kept FROM log_base b
                JOIN log_devices d ON d.id = b.base_device
              WHERE b.entity = ?1 AND b.entity_id = ?2",
         )?
         .query_row(params![entity, entity_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()?;
-    let Some((hlc, device, kept)) = row else {
+    let Some((hlc, device, max_hlc, kept)) = row else {
         return Ok(None);
     };
     // A row this version wrote; unreadable only if damaged, then it keeps nothing.
@@ -141,7 +143,12 @@ fn read(conn: &Connection, entity: &str, entity_id: &str) -> Result<Option<Base>
             .and_then(|f| serde_json::from_str(&f).ok())
             .unwrap_or_default();
     }
-    Ok(Some(Base { hlc, device, kept }))
+    Ok(Some(Base {
+        hlc,
+        device,
+        max_hlc,
+        kept,
+    }))
 }
 
 /// The number `log_base` names `device` by (`log_devices`), given when new: a hall has a
@@ -412,12 +419,7 @@ pub(crate) fn put_base(
         for f in b.fields() {
             writes.entry(f.clone()).or_default().extend(b.writes_of(&f));
         }
-        let earlier_max: i64 = tx.query_row(
-            "SELECT max_hlc FROM log_base WHERE entity = ?1 AND entity_id = ?2",
-            params![entity, entity_id],
-            |r| r.get(0),
-        )?;
-        max_hlc = max_hlc.max(earlier_max);
+        max_hlc = max_hlc.max(b.max_hlc);
     }
     let mut kept = Kept::default();
     let mut plain: BTreeMap<String, Version> = BTreeMap::new();
