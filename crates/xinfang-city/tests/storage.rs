@@ -864,6 +864,53 @@ fn a_days_figures_are_kept_until_one_of_its_rows_changes() {
                     "created_at": "2025-03-04T16:00:00+08:00" }),
         )]);
         assert_eq!(participation(), (1, 1), "{backend}: the evaluation counts");
+
+        // A second evaluation after the day the figures are taken (migration 0020 keeps each
+        // matter's first and latest): figures taken before it count the first, later ones the
+        // second.
+        let to_april =
+            Period::new("2025-03-03".parse().unwrap(), "2025-04-30".parse().unwrap()).unwrap();
+        let taken_on = |today: &str| {
+            let f = s
+                .statistics(to_april, today.parse().unwrap(), &cal)
+                .unwrap();
+            let (p, sat) = (f.total.rate(2), f.total.rate(3));
+            (
+                (p.numerator, p.denominator),
+                (sat.numerator, sat.denominator),
+            )
+        };
+        push(&[change(
+            9,
+            "matter_evaluation",
+            "e-2",
+            Insert,
+            json!({ "matter_id": "m-1", "result": "unsatisfied", "evaluated_on": "2025-04-10",
+                    "created_at": "2025-04-10T10:00:00+08:00" }),
+        )]);
+        assert_eq!(
+            taken_on("2025-04-01"),
+            ((1, 1), (1, 1)),
+            "{backend}: the first evaluation, taken before the second"
+        );
+        assert_eq!(
+            taken_on("2025-04-30"),
+            ((1, 1), (0, 1)),
+            "{backend}: the second evaluation, taken after it"
+        );
+        // Each deletion changes what is kept: the latest is the first again, then there is none.
+        push(&[change(10, "matter_evaluation", "e-2", Delete, json!({}))]);
+        assert_eq!(
+            taken_on("2025-04-30"),
+            ((1, 1), (1, 1)),
+            "{backend}: the first again once the second is deleted"
+        );
+        push(&[change(11, "matter_evaluation", "e-1", Delete, json!({}))]);
+        assert_eq!(
+            taken_on("2025-04-30"),
+            ((0, 1), (0, 0)),
+            "{backend}: none once both are deleted"
+        );
     }
 }
 

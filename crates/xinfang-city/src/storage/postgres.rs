@@ -93,6 +93,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         11,
         include_str!("../../migrations/postgres/0011_records_hall_bytes.sql"),
     ),
+    (
+        12,
+        include_str!("../../migrations/postgres/0012_stats_evaluations.sql"),
+    ),
 ];
 
 /// A page of a snapshot's records of one entity ($1) of a hall ($3) after the id $2, at most $4,
@@ -1606,20 +1610,24 @@ pub fn stats_sql(q: StatsQuery) -> &'static str {
             "SELECT matter_id, hall_code, received_on FROM stats_matters
              WHERE has_state = 0 AND received_on < $3 AND $1::text IS NOT NULL AND $2::text IS NOT NULL"
         }
+        // From each matter's kept evaluations (migration 0012): only a matter evaluated both
+        // before and after $3 reads its records.
         StatsQuery::Concluded => {
             "SELECT s.hall_code, s.concluded_on,
-               (SELECT e.data->>'result' FROM records e
-                 WHERE e.entity = 'matter_evaluation' AND e.data->>'matter_id' = s.matter_id
-                   AND e.deleted_hlc IS NULL AND e.data->>'evaluated_on' <= $3
-                 ORDER BY e.data->>'evaluated_on' DESC, e.data->>'created_at' DESC
-                 LIMIT 1)
-             FROM stats_matters s WHERE s.concluded_on BETWEEN $1 AND $2"
+               CASE WHEN v.matter_id IS NULL OR v.first_evaluated_on > $3 THEN NULL
+                    WHEN v.last_evaluated_on <= $3 THEN v.last_evaluation
+                    ELSE (SELECT e.data->>'result' FROM records e
+                           WHERE e.entity = 'matter_evaluation' AND e.data->>'matter_id' = s.matter_id
+                             AND e.deleted_hlc IS NULL AND e.data->>'evaluated_on' <= $3
+                           ORDER BY e.data->>'evaluated_on' DESC, e.data->>'created_at' DESC
+                           LIMIT 1) END
+             FROM stats_matters s LEFT JOIN stats_evaluations v ON v.matter_id = s.matter_id
+             WHERE s.concluded_on BETWEEN $1 AND $2"
         }
         StatsQuery::LatestEvaluations => {
-            "SELECT s.concluded_on, max(e.data->>'evaluated_on')
-             FROM stats_matters s
-             JOIN records e ON e.entity = 'matter_evaluation' AND e.data->>'matter_id' = s.matter_id
-             WHERE s.concluded_on BETWEEN $1 AND $2 AND e.deleted_hlc IS NULL
+            "SELECT s.concluded_on, max(v.last_evaluated_on)
+             FROM stats_matters s JOIN stats_evaluations v ON v.matter_id = s.matter_id
+             WHERE s.concluded_on BETWEEN $1 AND $2
              GROUP BY s.concluded_on"
         }
     }

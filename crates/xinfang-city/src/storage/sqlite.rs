@@ -154,6 +154,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0017_hall_counts.sql")),
         M::up(include_str!("../../migrations/0018_facts_on_change.sql")),
         M::up(include_str!("../../migrations/0019_records_hall.sql")),
+        M::up(include_str!("../../migrations/0020_stats_evaluations.sql")),
     ])
 }
 
@@ -2142,20 +2143,24 @@ pub(crate) mod stats_rows {
          WHERE has_state = 0 AND received_on < ?3 AND ?1 IS NOT NULL AND ?2 IS NOT NULL";
 
     /// ?3: the last day of the evaluations that count.
+    /// From each matter's kept evaluations (migration 0020): only a matter evaluated both
+    /// before and after ?3 reads its records.
     pub(crate) const CONCLUDED: &str = "SELECT s.hall_code, s.concluded_on,
-           (SELECT json_extract(e.data, '$.result') FROM records e INDEXED BY records_evaluation_matter
-             WHERE e.entity = 'matter_evaluation' AND json_extract(e.data, '$.matter_id') = +s.matter_id
-               AND e.deleted_hlc IS NULL AND json_extract(e.data, '$.evaluated_on') <= ?3
-             ORDER BY json_extract(e.data, '$.evaluated_on') DESC, json_extract(e.data, '$.created_at') DESC
-             LIMIT 1)
-         FROM stats_matters s WHERE s.concluded_on BETWEEN ?1 AND ?2";
-
-    pub(crate) const LATEST_EVALUATIONS: &str =
-        "SELECT s.concluded_on, max(json_extract(e.data, '$.evaluated_on'))
+           CASE WHEN v.matter_id IS NULL OR v.first_evaluated_on > ?3 THEN NULL
+                WHEN v.last_evaluated_on <= ?3 THEN v.last_evaluation
+                ELSE (SELECT json_extract(e.data, '$.result') FROM records e INDEXED BY records_evaluation_matter
+                       WHERE e.entity = 'matter_evaluation' AND json_extract(e.data, '$.matter_id') = +s.matter_id
+                         AND e.deleted_hlc IS NULL AND json_extract(e.data, '$.evaluated_on') <= ?3
+                       ORDER BY json_extract(e.data, '$.evaluated_on') DESC, json_extract(e.data, '$.created_at') DESC
+                       LIMIT 1) END
          FROM stats_matters s INDEXED BY stats_matters_concluded
-           CROSS JOIN records e INDEXED BY records_evaluation_matter
-           ON e.entity = 'matter_evaluation' AND json_extract(e.data, '$.matter_id') = +s.matter_id
-         WHERE s.concluded_on BETWEEN ?1 AND ?2 AND e.deleted_hlc IS NULL
+           LEFT JOIN stats_evaluations v ON v.matter_id = s.matter_id
+         WHERE s.concluded_on BETWEEN ?1 AND ?2";
+
+    pub(crate) const LATEST_EVALUATIONS: &str = "SELECT s.concluded_on, max(v.last_evaluated_on)
+         FROM stats_matters s INDEXED BY stats_matters_concluded
+           JOIN stats_evaluations v ON v.matter_id = s.matter_id
+         WHERE s.concluded_on BETWEEN ?1 AND ?2
          GROUP BY s.concluded_on";
 
     /// The SQL of each statistics query.
