@@ -81,6 +81,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0042_month_people.sql")),
         M::up(include_str!("../migrations/0043_log_devices.sql")),
         M::up(include_str!("../migrations/0044_conclusions_by_day.sql")),
+        M::up(include_str!("../migrations/0045_matter_stats_queue.sql")),
     ])
 }
 

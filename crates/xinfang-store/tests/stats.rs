@@ -929,6 +929,11 @@ fn kept_day_figures_always_equal_the_rows() {
         // beside each conclusion (its hall, its evaluations) followed every write.
         let raw = xinfang_store::open_raw(&dir.path().join(xinfang_store::DB_FILE), None).unwrap();
         let own = conclusions_from_their_rows(&raw, &query, &cal);
+        // Each write's queued matters were read again within the write (migration 0045).
+        let queued: i64 = raw
+            .query_row("SELECT count(*) FROM matter_stats_stale", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(queued, 0, "step {step}");
         assert_eq!(
             (&rates.participation, &rates.satisfaction),
             (&own.total.rate(2), &own.total.rate(3)),
