@@ -138,6 +138,32 @@ describe('StatsView', () => {
     w.unmount()
   })
 
+  it('dims the figures of the last period while a new one is still being counted', async () => {
+    let finish: (() => void) | undefined
+    let calls = 0
+    mockIPC((cmd, args) => {
+      if (cmd !== 'statistics') return null
+      const a = args as { from: string; to: string }
+      calls += 1
+      if (calls === 1) return stats(a.from, a.to, 3)
+      return new Promise((resolve) => (finish = () => resolve(stats(a.from, a.to, 7))))
+    })
+    const w = mountIt(StatsView)
+    await sleep(10)
+    expect(w.find(q('stats-results')).classes()).not.toContain('stale')
+    await w.find(q('stats-query')).trigger('click')
+    await sleep(1100)
+    // The month's figures are still there, but shown as not the ones asked for.
+    expect(w.find(q('fig-visits')).text()).toBe('3')
+    expect(w.find(q('stats-results')).classes()).toContain('stale')
+    expect(w.find(q('stats-results')).attributes('aria-busy')).toBe('true')
+    finish?.()
+    await sleep(10)
+    expect(w.find(q('stats-results')).classes()).not.toContain('stale')
+    expect(w.find(q('fig-visits')).text()).toBe('7')
+    w.unmount()
+  })
+
   it('puts a refused date next to its field', async () => {
     mockIPC((cmd) => {
       if (cmd === 'statistics') throw commandError('from', 'date_format', '开始日期“2025/03/01”无法识别，请写成 2025-03-01 的格式。')
