@@ -1,5 +1,6 @@
 //! Times the statistics of a month and a year, the due list, the backlog dashboard, the backlog
-//! list (a page of it, and all of it as a script asks) and today's list on a store, each a few times in one process, as the desk app calls them (the store
+//! list (a page of it, and all of it as a script asks), today's list and the likely duplicate
+//! people on a store, each a few times in one process, as the desk app calls them (the store
 //! opened once): `cargo run --release -p xinfang-store --example screens -- DIR USER PASSWORD
 //! [--forget | --keep]`. Both drop every kept day first, as a hall's first sync drops them;
 //! with `--keep` the desk's keeper adds them up again (timed) before the screens.
@@ -82,6 +83,9 @@ fn main() {
     });
     time("today's list", &|| {
         store.visits_on("2026-11-29").unwrap();
+    });
+    time("likely duplicate people (疑似重复人员)", &|| {
+        store.duplicate_people().unwrap();
     });
     // Last: the gaps behind 有一录一 (查看明细) read matters the screens above do not.
     time("completeness gaps, month", &|| {

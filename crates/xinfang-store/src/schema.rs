@@ -82,6 +82,9 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/0043_log_devices.sql")),
         M::up(include_str!("../migrations/0044_conclusions_by_day.sql")),
         M::up(include_str!("../migrations/0045_matter_stats_queue.sql")),
+        M::up(include_str!(
+            "../migrations/0046_people_duplicates_kept.sql"
+        )),
     ])
 }
 

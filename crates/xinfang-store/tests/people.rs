@@ -490,6 +490,173 @@ fn merges_unmerges_splits_and_visits_in_any_order_give_the_same_people() {
                 first,
                 "seed {seed}: desk {i} differs"
             );
+            // The kept shared keys followed merges, splits and pulls in any order.
+            let raw =
+                xinfang_store::open_raw(&d.0.path().join(xinfang_store::DB_FILE), None).unwrap();
+            assert_eq!(kept_keys(&raw), shared_keys(&raw), "seed {seed} desk {i}");
         }
     }
+}
+
+/// The keys two or more people share, from every visitor (how the 疑似重复人员 screen grouped
+/// them before migration 0046 kept them).
+const SHARED_KEYS_OF_EVERY_VISITOR: &str = "
+    SELECT 'document', id_type, id_number, '' FROM visitors WHERE merged_into IS NULL
+     GROUP BY id_type, id_number HAVING count(*) > 1
+    UNION ALL
+    SELECT 'name_birth', birth_date, pinyin_full, name FROM visitors
+     WHERE merged_into IS NULL AND birth_date IS NOT NULL
+     GROUP BY name, birth_date, pinyin_full HAVING count(*) > 1
+    UNION ALL
+    SELECT 'sound_birth', birth_date, pinyin_full, '' FROM visitors
+     WHERE merged_into IS NULL AND birth_date IS NOT NULL AND pinyin_full <> ''
+     GROUP BY pinyin_full, birth_date HAVING count(DISTINCT name) > 1
+    UNION ALL
+    SELECT 'phone', replace(phone, '-', ''), '', '' FROM visitors
+     WHERE merged_into IS NULL AND length(phone) >= 7
+     GROUP BY replace(phone, '-', '') HAVING count(*) > 1";
+
+type Key = (String, String, String, String);
+
+fn keys_of(conn: &rusqlite::Connection, sql: &str) -> std::collections::BTreeSet<Key> {
+    conn.prepare(sql)
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+fn shared_keys(conn: &rusqlite::Connection) -> std::collections::BTreeSet<Key> {
+    keys_of(conn, SHARED_KEYS_OF_EVERY_VISITOR)
+}
+
+fn kept_keys(conn: &rusqlite::Connection) -> std::collections::BTreeSet<Key> {
+    keys_of(conn, "SELECT kind, a, b, c FROM people_dups")
+}
+
+/// Whoever writes a visitor — a form, a pull, a merge, a correction, a repair by hand — the kept
+/// shared keys are those of every visitor: seeded random inserts, changes of each key's column
+/// and of `merged_into`, and deletes, straight into the table.
+#[test]
+fn the_kept_shared_keys_always_equal_those_of_every_visitor() {
+    let (dir, _store, _) = desk();
+    let raw = xinfang_store::open_raw(&dir.path().join(xinfang_store::DB_FILE), None).unwrap();
+    // Few people, from small pools: a key is often shared by two, and then by one again.
+    let names = [
+        ("王伟", "wangwei"),
+        ("汪伟", "wangwei"),
+        ("张三", "zhangsan"),
+        ("张叁", "zhangsan"),
+        ("李四", "lisi"),
+        ("Li Si", ""),
+    ];
+    let births = [
+        Some("1980-01-15"),
+        Some("1980-01-16"),
+        Some("1975-02-03"),
+        None,
+    ];
+    let phones = [
+        Some("13800000001"),
+        Some("138-0000-0001"),
+        Some("13900000002"),
+        Some("139-0000-0002"),
+        Some("13700000003"),
+        Some("139"),
+        Some(""),
+        None,
+    ];
+    let numbers = [
+        "140521198001150130",
+        "140521198001150211",
+        "140521197502030211",
+        "E12345678",
+        "E87654321",
+    ];
+    let types = ["resident_id", "passport"];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(46);
+    let mut ids: Vec<String> = Vec::new();
+    let mut shared_seen = 0;
+    for step in 0..1000 {
+        let op = match ids.len() {
+            0..3 => 0,
+            3..8 => rng.random_range(0..8),
+            _ => rng.random_range(3..9),
+        };
+        match op {
+            0..=2 => {
+                let id = format!("v-{step}");
+                let (name, sound) = names[rng.random_range(0..names.len())];
+                raw.execute(
+                    "INSERT INTO visitors(id, name, id_type, id_number, birth_date, phone,
+                         pinyin_full, pinyin_initials, hall_code, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', '140521', 't', 't')",
+                    rusqlite::params![
+                        id,
+                        name,
+                        types[rng.random_range(0..types.len())],
+                        numbers[rng.random_range(0..numbers.len())],
+                        births[rng.random_range(0..births.len())],
+                        phones[rng.random_range(0..phones.len())],
+                        sound
+                    ],
+                )
+                .unwrap();
+                ids.push(id);
+            }
+            3 => {
+                let id = &ids[rng.random_range(0..ids.len())];
+                let (name, sound) = names[rng.random_range(0..names.len())];
+                raw.execute(
+                    "UPDATE visitors SET name = ?2, pinyin_full = ?3 WHERE id = ?1",
+                    rusqlite::params![id, name, sound],
+                )
+                .unwrap();
+            }
+            4 => {
+                let id = &ids[rng.random_range(0..ids.len())];
+                let (column, value) = match rng.random_range(0..4) {
+                    0 => ("birth_date", births[rng.random_range(0..births.len())]),
+                    1 => ("phone", phones[rng.random_range(0..phones.len())]),
+                    2 => (
+                        "id_number",
+                        Some(numbers[rng.random_range(0..numbers.len())]),
+                    ),
+                    _ => ("id_type", Some(types[rng.random_range(0..types.len())])),
+                };
+                raw.execute(
+                    &format!("UPDATE visitors SET {column} = ?2 WHERE id = ?1"),
+                    rusqlite::params![id, value],
+                )
+                .unwrap();
+            }
+            5 | 6 => {
+                // Merged into another, or a merge undone.
+                let id = &ids[rng.random_range(0..ids.len())];
+                let into = rng
+                    .random_bool(0.6)
+                    .then(|| ids[rng.random_range(0..ids.len())].clone());
+                raw.execute(
+                    "UPDATE visitors SET merged_into = ?2 WHERE id = ?1",
+                    rusqlite::params![id, into],
+                )
+                .unwrap();
+            }
+            _ => {
+                let id = ids.swap_remove(rng.random_range(0..ids.len()));
+                raw.execute("DELETE FROM visitors WHERE id = ?1", [&id])
+                    .unwrap();
+            }
+        }
+        let shared = shared_keys(&raw);
+        shared_seen += shared.len();
+        assert_eq!(kept_keys(&raw), shared, "step {step}");
+        let queued: i64 = raw
+            .query_row("SELECT count(*) FROM people_dups_stale", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(queued, 0, "step {step}");
+    }
+    // Keys were shared, for the comparison to mean something.
+    assert!(shared_seen > 1000, "{shared_seen}");
 }
