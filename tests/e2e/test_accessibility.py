@@ -85,3 +85,26 @@ def test_no_serious_accessibility_violations_on_the_main_screens(start_app, hall
         found[f"{account} form"] = serious_violations(drv)
     bad = {k: v for k, v in found.items() if v}
     assert not bad, json.dumps(bad, ensure_ascii=False, indent=1)
+
+
+def test_every_tab_of_the_supervisors_menu_is_in_view_on_a_small_office_screen(start_app, hall):
+    """At 1366×768, a common office screen, each of the supervisor's fifteen tabs is on screen
+    inside the menu bar (not behind its edge), so each can be found and clicked."""
+    drv = start_app(hall)
+    drv.set_window_size(1366, 768)
+    el(drv, "login-username", timeout=30)
+    login(drv, "supervisor")
+    outside = drv.execute_script(
+        """
+        const bar = document.querySelector('header nav').getBoundingClientRect();
+        return arguments[0].filter((id) => {
+          const tab = document.querySelector(`[data-testid="${id}"]`);
+          if (!tab) return true;
+          const r = tab.getBoundingClientRect();
+          return r.width === 0 || r.left < bar.left || r.right > bar.right + 0.5
+            || r.top < bar.top || r.bottom > bar.bottom + 0.5 || r.right > window.innerWidth;
+        });
+        """,
+        SCREENS,
+    )
+    assert outside == [], f"tabs out of view: {outside}"
