@@ -24,72 +24,70 @@ CREATE INDEX visitors_birth_sound ON visitors(birth_date, pinyin_full, name)
 CREATE INDEX visitors_phone_digits ON visitors(replace(phone, '-', ''))
     WHERE length(phone) >= 7 AND merged_into IS NULL;
 
--- A key whose people changed: the one trigger below counts them again, so the rule of each
--- kind is written once (as the day index's queue of 0045).
+-- A person's key fields as they were or are now, when they come (insert), go (delete, a merge)
+-- or change: the one trigger below checks each of their keys again by counting its people, so
+-- the keys and the rule of each kind are written once.
 CREATE TABLE people_dups_stale (
-    kind TEXT NOT NULL,
-    a    TEXT NOT NULL,
-    b    TEXT NOT NULL,
-    c    TEXT NOT NULL,
-    PRIMARY KEY (kind, a, b, c)
-) STRICT, WITHOUT ROWID;
+    id_type     TEXT NOT NULL,
+    id_number   TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    birth_date  TEXT,
+    pinyin_full TEXT NOT NULL,
+    phone       TEXT
+) STRICT;
 
 CREATE TRIGGER people_dups_keep AFTER INSERT ON people_dups_stale BEGIN
-    DELETE FROM people_dups WHERE kind = NEW.kind AND a = NEW.a AND b = NEW.b AND c = NEW.c;
-    INSERT INTO people_dups(kind, a, b, c) SELECT NEW.kind, NEW.a, NEW.b, NEW.c
-     WHERE CASE NEW.kind
-        WHEN 'document' THEN (SELECT count(*) FROM (SELECT 1 FROM visitors
-              WHERE id_number = NEW.b AND id_type = NEW.a AND merged_into IS NULL LIMIT 2))
-        WHEN 'name_birth' THEN (SELECT count(*) FROM (SELECT 1 FROM visitors
-              WHERE birth_date = NEW.a AND pinyin_full = NEW.b AND name = NEW.c
-                AND merged_into IS NULL LIMIT 2))
-        WHEN 'sound_birth' THEN (SELECT count(DISTINCT name) FROM visitors
-              WHERE birth_date = NEW.a AND pinyin_full = NEW.b AND merged_into IS NULL)
-        WHEN 'phone' THEN (SELECT count(*) FROM (SELECT 1 FROM visitors
-              WHERE replace(phone, '-', '') = NEW.a AND length(phone) >= 7
-                AND merged_into IS NULL LIMIT 2))
-     END > 1;
-    DELETE FROM people_dups_stale WHERE kind = NEW.kind AND a = NEW.a AND b = NEW.b AND c = NEW.c;
+    DELETE FROM people_dups
+     WHERE kind = 'document' AND a = NEW.id_type AND b = NEW.id_number AND c = '';
+    INSERT INTO people_dups(kind, a, b, c)
+    SELECT 'document', NEW.id_type, NEW.id_number, ''
+     WHERE (SELECT count(*) FROM (SELECT 1 FROM visitors
+             WHERE id_number = NEW.id_number AND id_type = NEW.id_type AND merged_into IS NULL
+             LIMIT 2)) > 1;
+    DELETE FROM people_dups
+     WHERE kind = 'name_birth' AND a = NEW.birth_date AND b = NEW.pinyin_full AND c = NEW.name;
+    INSERT INTO people_dups(kind, a, b, c)
+    SELECT 'name_birth', NEW.birth_date, NEW.pinyin_full, NEW.name
+     WHERE NEW.birth_date IS NOT NULL
+       AND (SELECT count(*) FROM (SELECT 1 FROM visitors
+             WHERE birth_date = NEW.birth_date AND pinyin_full = NEW.pinyin_full
+               AND name = NEW.name AND merged_into IS NULL LIMIT 2)) > 1;
+    DELETE FROM people_dups
+     WHERE kind = 'sound_birth' AND a = NEW.birth_date AND b = NEW.pinyin_full AND c = '';
+    INSERT INTO people_dups(kind, a, b, c)
+    SELECT 'sound_birth', NEW.birth_date, NEW.pinyin_full, ''
+     WHERE NEW.birth_date IS NOT NULL AND NEW.pinyin_full <> ''
+       AND (SELECT count(DISTINCT name) FROM visitors
+             WHERE birth_date = NEW.birth_date AND pinyin_full = NEW.pinyin_full
+               AND merged_into IS NULL) > 1;
+    DELETE FROM people_dups
+     WHERE kind = 'phone' AND a = replace(NEW.phone, '-', '') AND b = '' AND c = '';
+    INSERT INTO people_dups(kind, a, b, c)
+    SELECT 'phone', replace(NEW.phone, '-', ''), '', ''
+     WHERE length(NEW.phone) >= 7
+       AND (SELECT count(*) FROM (SELECT 1 FROM visitors
+             WHERE replace(phone, '-', '') = replace(NEW.phone, '-', '') AND length(phone) >= 7
+               AND merged_into IS NULL LIMIT 2)) > 1;
+    DELETE FROM people_dups_stale WHERE rowid = NEW.rowid;
 END;
 
--- A person's keys, queued when they come (insert), go (delete, a merge) or change.
 CREATE TRIGGER people_dups_insert AFTER INSERT ON visitors WHEN NEW.merged_into IS NULL BEGIN
-    INSERT OR IGNORE INTO people_dups_stale VALUES ('document', NEW.id_type, NEW.id_number, '');
-    INSERT OR IGNORE INTO people_dups_stale SELECT 'name_birth', NEW.birth_date, NEW.pinyin_full, NEW.name
-     WHERE NEW.birth_date IS NOT NULL;
-    INSERT OR IGNORE INTO people_dups_stale SELECT 'sound_birth', NEW.birth_date, NEW.pinyin_full, ''
-     WHERE NEW.birth_date IS NOT NULL AND NEW.pinyin_full <> '';
-    INSERT OR IGNORE INTO people_dups_stale SELECT 'phone', replace(NEW.phone, '-', ''), '', ''
-     WHERE length(NEW.phone) >= 7;
+    INSERT INTO people_dups_stale
+    VALUES (NEW.id_type, NEW.id_number, NEW.name, NEW.birth_date, NEW.pinyin_full, NEW.phone);
 END;
 CREATE TRIGGER people_dups_delete AFTER DELETE ON visitors WHEN OLD.merged_into IS NULL BEGIN
-    INSERT OR IGNORE INTO people_dups_stale VALUES ('document', OLD.id_type, OLD.id_number, '');
-    INSERT OR IGNORE INTO people_dups_stale SELECT 'name_birth', OLD.birth_date, OLD.pinyin_full, OLD.name
-     WHERE OLD.birth_date IS NOT NULL;
-    INSERT OR IGNORE INTO people_dups_stale SELECT 'sound_birth', OLD.birth_date, OLD.pinyin_full, ''
-     WHERE OLD.birth_date IS NOT NULL AND OLD.pinyin_full <> '';
-    INSERT OR IGNORE INTO people_dups_stale SELECT 'phone', replace(OLD.phone, '-', ''), '', ''
-     WHERE length(OLD.phone) >= 7;
+    INSERT INTO people_dups_stale
+    VALUES (OLD.id_type, OLD.id_number, OLD.name, OLD.birth_date, OLD.pinyin_full, OLD.phone);
 END;
 CREATE TRIGGER people_dups_update AFTER UPDATE OF
     id_type, id_number, name, birth_date, pinyin_full, phone, merged_into ON visitors
 BEGIN
-    INSERT OR IGNORE INTO people_dups_stale SELECT 'document', OLD.id_type, OLD.id_number, ''
+    INSERT INTO people_dups_stale
+    SELECT OLD.id_type, OLD.id_number, OLD.name, OLD.birth_date, OLD.pinyin_full, OLD.phone
      WHERE OLD.merged_into IS NULL;
-    INSERT OR IGNORE INTO people_dups_stale SELECT 'name_birth', OLD.birth_date, OLD.pinyin_full, OLD.name
-     WHERE OLD.merged_into IS NULL AND OLD.birth_date IS NOT NULL;
-    INSERT OR IGNORE INTO people_dups_stale SELECT 'sound_birth', OLD.birth_date, OLD.pinyin_full, ''
-     WHERE OLD.merged_into IS NULL AND OLD.birth_date IS NOT NULL AND OLD.pinyin_full <> '';
-    INSERT OR IGNORE INTO people_dups_stale SELECT 'phone', replace(OLD.phone, '-', ''), '', ''
-     WHERE OLD.merged_into IS NULL AND length(OLD.phone) >= 7;
-    INSERT OR IGNORE INTO people_dups_stale SELECT 'document', NEW.id_type, NEW.id_number, ''
+    INSERT INTO people_dups_stale
+    SELECT NEW.id_type, NEW.id_number, NEW.name, NEW.birth_date, NEW.pinyin_full, NEW.phone
      WHERE NEW.merged_into IS NULL;
-    INSERT OR IGNORE INTO people_dups_stale SELECT 'name_birth', NEW.birth_date, NEW.pinyin_full, NEW.name
-     WHERE NEW.merged_into IS NULL AND NEW.birth_date IS NOT NULL;
-    INSERT OR IGNORE INTO people_dups_stale SELECT 'sound_birth', NEW.birth_date, NEW.pinyin_full, ''
-     WHERE NEW.merged_into IS NULL AND NEW.birth_date IS NOT NULL AND NEW.pinyin_full <> '';
-    INSERT OR IGNORE INTO people_dups_stale SELECT 'phone', replace(NEW.phone, '-', ''), '', ''
-     WHERE NEW.merged_into IS NULL AND length(NEW.phone) >= 7;
 END;
 
 -- The keys shared today, each kind in one pass (the three last in the order of their index).
