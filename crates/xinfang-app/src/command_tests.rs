@@ -2070,6 +2070,7 @@ fn the_supervisor_merges_and_unmerges_from_the_people_screen() {
     state.login("supervisor", PW).unwrap();
     let page = state.people_duplicates().unwrap();
     assert_eq!(page.duplicates.len(), 1, "{page:#?}");
+    assert_eq!(page.duplicates_total, 1);
     let pair = &page.duplicates[0];
     assert_eq!(pair.reason_labels, ["姓名和出生日期相同"]);
     assert!(pair.other.reporter || pair.keep.reporter);

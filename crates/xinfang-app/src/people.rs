@@ -23,7 +23,10 @@ use crate::error::{CmdResult, CommandError};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PeoplePage {
+    /// The strongest pairs, at most `xinfang_store::PAIRS_CAP`.
     pub duplicates: Vec<DuplicatePair>,
+    /// Every pair found, listed or not.
+    pub duplicates_total: u32,
     pub merges: Vec<MergeRecord>,
 }
 
@@ -102,7 +105,8 @@ fn id_type_of(code: Option<&str>) -> Result<IdType, FieldError> {
 /// The likely duplicates and the merges, reporters masked as in every list.
 pub fn people_page(store: &Store, me: &Staff) -> CmdResult<PeoplePage> {
     allowed(me)?;
-    let mut duplicates = store.duplicate_people()?;
+    let found = store.duplicate_people()?;
+    let mut duplicates = found.pairs;
     for d in duplicates.iter_mut() {
         mask_reporter(store, me, &mut d.keep)?;
         mask_reporter(store, me, &mut d.other)?;
@@ -112,7 +116,11 @@ pub fn people_page(store: &Store, me: &Staff) -> CmdResult<PeoplePage> {
         mask_reporter(store, me, &mut m.survivor)?;
         mask_reporter(store, me, &mut m.merged)?;
     }
-    Ok(PeoplePage { duplicates, merges })
+    Ok(PeoplePage {
+        duplicates,
+        duplicates_total: u32::try_from(found.total).unwrap_or(u32::MAX),
+        merges,
+    })
 }
 
 /// Corrects a visitor's document number (checked as at registration), with a reason.

@@ -94,6 +94,12 @@ pub fn person(args: &Args, command: &PersonCommand) -> CmdResult {
                 let mut lines = Vec::new();
                 if page.duplicates.is_empty() {
                     lines.push("没有发现疑似重复的人员。".to_owned());
+                } else if page.duplicates.len() < page.duplicates_total as usize {
+                    lines.push(format!(
+                        "共 {} 对疑似重复，以下是可能性最高的 {} 对；合并后，其余的依次列出。",
+                        page.duplicates_total,
+                        page.duplicates.len()
+                    ));
                 }
                 for d in &page.duplicates {
                     lines.push(format!(

@@ -75,7 +75,9 @@ pub use matters::{
 };
 pub use notices::{PrintedEntry, StoredNotice};
 pub use other_halls::OtherHallsSeen;
-pub use people::{DuplicatePair, MergeRecord, PersonBrief, SplitOutcome, SplitTarget};
+pub use people::{
+    DuplicatePair, LikelyDuplicates, MergeRecord, PAIRS_CAP, PersonBrief, SplitOutcome, SplitTarget,
+};
 pub use photos::VisitorPhoto;
 pub use records::{Conflict, ConflictOption, QuarantinedChange, Resolution};
 pub use search::{SearchKind, VisitorHit, classify_query, name_keys, tokens as search_tokens};

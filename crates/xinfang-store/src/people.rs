@@ -55,6 +55,15 @@ pub struct DuplicatePair {
     pub reason_labels: Vec<String>,
 }
 
+/// The likely duplicates a supervisor is shown: the strongest pairs, and how many there are in
+/// all (a hall's first sync can bring thousands; the list stops at [`PAIRS_CAP`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LikelyDuplicates {
+    pub pairs: Vec<DuplicatePair>,
+    /// Every pair found, listed or not.
+    pub total: usize,
+}
+
 /// A merge as the screens list it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -396,13 +405,14 @@ fn key_people(conn: &Connection, kind: &str, a: &str, b: &str, c: &str) -> Resul
 /// otherwise list thousands of pairs.
 const GROUP_CAP: usize = 20;
 /// Pairs listed at most.
-const PAIRS_CAP: usize = 500;
+pub const PAIRS_CAP: usize = 500;
 
 impl Store {
     /// People who may be one person: the same document, the same name and birth date,
     /// sound-alike names (equal pinyin) with the same birth date, the same phone. Only people
-    /// not merged; pairs a supervisor already unmerged are not listed again. Strongest first.
-    pub fn duplicate_people(&self) -> Result<Vec<DuplicatePair>> {
+    /// not merged; pairs a supervisor already unmerged are not listed again. Strongest first,
+    /// at most [`PAIRS_CAP`], with the count of all.
+    pub fn duplicate_people(&self) -> Result<LikelyDuplicates> {
         #[allow(clippy::type_complexity)]
         let keys: Vec<(String, String, String, String)> = self
             .conn
@@ -459,6 +469,7 @@ impl Store {
             found.push((reasons, name, keep, other));
         }
         found.sort();
+        let total = found.len();
         found.truncate(PAIRS_CAP);
         let mut briefs: BTreeMap<&String, PersonBrief> = BTreeMap::new();
         let mut out = Vec::with_capacity(found.len());
@@ -483,7 +494,7 @@ impl Store {
                 reason_labels: reasons.iter().map(|r| r.label_zh().to_owned()).collect(),
             });
         }
-        Ok(out)
+        Ok(LikelyDuplicates { pairs: out, total })
     }
 
     /// One person as the people screens show them.

@@ -156,7 +156,7 @@ fn likely_duplicates_are_listed_with_why_and_an_unmerged_pair_not_again() {
     // 赵六 twice, with two birth dates: no reason to think they are one.
     visit(&mut a, &boss, "赵六", "14052119900101011", "");
     visit(&mut a, &boss, "赵六", "14052119910101011", "");
-    let dups = a.duplicate_people().unwrap();
+    let dups = a.duplicate_people().unwrap().pairs;
     assert_eq!(dups.len(), 1, "{dups:#?}");
     let pair = &dups[0];
     let ids = [pair.keep.visitor_id.clone(), pair.other.visitor_id.clone()];
@@ -166,10 +166,13 @@ fn likely_duplicates_are_listed_with_why_and_an_unmerged_pair_not_again() {
     assert!(pair.keep.id_number_masked.contains('*'));
 
     let m = a.merge_people(&wang, &wang2, "同一人", &boss).unwrap();
-    assert!(a.duplicate_people().unwrap().is_empty(), "merged: no pair");
+    assert!(
+        a.duplicate_people().unwrap().pairs.is_empty(),
+        "merged: no pair"
+    );
     a.unmerge_people(&m.merge_id, "核实为两人", &boss).unwrap();
     assert!(
-        a.duplicate_people().unwrap().is_empty(),
+        a.duplicate_people().unwrap().pairs.is_empty(),
         "a pair a supervisor unmerged is not listed again"
     );
 }
@@ -659,4 +662,49 @@ fn the_kept_shared_keys_always_equal_those_of_every_visitor() {
     }
     // Keys were shared, for the comparison to mean something.
     assert!(shared_seen > 1000, "{shared_seen}");
+}
+
+/// More pairs than the screen lists (a hall's first sync can bring thousands): the strongest
+/// are listed, and the count says how many there are in all, so a supervisor knows the list
+/// goes on.
+#[test]
+fn more_pairs_than_are_listed_are_counted() {
+    let (dir, store, _) = desk();
+    let raw = xinfang_store::open_raw(&dir.path().join(xinfang_store::DB_FILE), None).unwrap();
+    let phones = xinfang_store::PAIRS_CAP + 7;
+    // One pair of people sharing a phone each, and one pair sharing a document (stronger).
+    for (i, (name, number, phone)) in (0..phones)
+        .flat_map(|p| {
+            let phone = format!("1380000{p:04}");
+            [
+                (format!("甲{p}"), format!("E1{p:07}"), phone.clone()),
+                (format!("乙{p}"), format!("E2{p:07}"), phone),
+            ]
+        })
+        .chain([
+            (
+                "丙".to_owned(),
+                "E30000001".to_owned(),
+                "13900000001".to_owned(),
+            ),
+            (
+                "丙".to_owned(),
+                "E30000001".to_owned(),
+                "13900000002".to_owned(),
+            ),
+        ])
+        .enumerate()
+    {
+        raw.execute(
+            "INSERT INTO visitors(id, name, id_type, id_number, phone, pinyin_full,
+                 pinyin_initials, hall_code, created_at, updated_at)
+             VALUES (?1, ?2, 'passport', ?3, ?4, '', '', '140521', 't', 't')",
+            rusqlite::params![format!("v-{i}"), name, number, phone],
+        )
+        .unwrap();
+    }
+    let found = store.duplicate_people().unwrap();
+    assert_eq!(found.total, phones + 1);
+    assert_eq!(found.pairs.len(), xinfang_store::PAIRS_CAP);
+    assert_eq!(found.pairs[0].reasons, ["same_document"], "strongest first");
 }

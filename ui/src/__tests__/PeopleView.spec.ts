@@ -52,17 +52,17 @@ function mountView() {
 describe('PeopleView', () => {
   it('lists a pair with why, merges it keeping the chosen person, then offers the undo', async () => {
     const calls: unknown[] = []
-    let page = { duplicates: [pair], merges: [] as unknown[] }
+    let page = { duplicates: [pair], duplicates_total: 1, merges: [] as unknown[] }
     mockIPC((cmd, args) => {
       if (cmd === 'people_duplicates') return page
       if (cmd === 'merge_people') {
         calls.push(args)
-        page = { duplicates: [], merges: [merge] }
+        page = { duplicates: [], duplicates_total: 0, merges: [merge] }
         return merge
       }
       if (cmd === 'unmerge_people') {
         calls.push(args)
-        page = { duplicates: [pair], merges: [{ ...merge, active: false }] }
+        page = { duplicates: [pair], duplicates_total: 1, merges: [{ ...merge, active: false }] }
         return { ...merge, active: false }
       }
       return null
@@ -70,6 +70,7 @@ describe('PeopleView', () => {
     const w = mountView()
     await sleep(20)
     expect(w.findAll(q('duplicate'))).toHaveLength(1)
+    expect(w.find(q('people-more')).exists()).toBe(false)
     expect(w.find(q('duplicate-reason')).text()).toBe('姓名读音相同、出生日期相同')
     expect(w.findAll(q('duplicate-name')).map((n) => n.text())).toEqual(['张三', '张叁'])
     // Keep the second one: 张三 is merged into 张叁.
@@ -92,7 +93,7 @@ describe('PeopleView', () => {
 
   it('shows a refused merge at its field and keeps the pair', async () => {
     mockIPC((cmd) => {
-      if (cmd === 'people_duplicates') return { duplicates: [pair], merges: [] }
+      if (cmd === 'people_duplicates') return { duplicates: [pair], duplicates_total: 1, merges: [] }
       if (cmd === 'merge_people') throw commandError('reason', 'reason_empty', '请填写原因')
       return null
     })
@@ -102,6 +103,18 @@ describe('PeopleView', () => {
     await sleep(20)
     expect(w.find('[data-testid="field-error"][data-field="reason"]').text()).toBe('请填写原因')
     expect(w.findAll(q('duplicate'))).toHaveLength(1)
+    w.unmount()
+  })
+
+  it('says how many pairs there are when more are found than listed', async () => {
+    mockIPC((cmd) => {
+      if (cmd === 'people_duplicates') return { duplicates: [pair], duplicates_total: 2105, merges: [] }
+      return null
+    })
+    const w = mountView()
+    await sleep(20)
+    expect(w.findAll(q('duplicate'))).toHaveLength(1)
+    expect(w.find(q('people-more')).text()).toContain('共 2,105 对疑似重复，以下是可能性最高的 1 对')
     w.unmount()
   })
 })

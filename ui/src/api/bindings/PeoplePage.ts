@@ -5,4 +5,12 @@ import type { MergeRecord } from "./MergeRecord";
 /**
  * The desk's 疑似重复人员 screen: likely duplicates, and the merges held here (to undo one).
  */
-export type PeoplePage = { duplicates: Array<DuplicatePair>, merges: Array<MergeRecord>, };
+export type PeoplePage = { 
+/**
+ * The strongest pairs, at most `xinfang_store::PAIRS_CAP`.
+ */
+duplicates: Array<DuplicatePair>, 
+/**
+ * Every pair found, listed or not.
+ */
+duplicates_total: number, merges: Array<MergeRecord>, };
