@@ -117,4 +117,27 @@ describe('PeopleView', () => {
     expect(w.find(q('people-more')).text()).toContain('共 2,105 对疑似重复，以下是可能性最高的 1 对')
     w.unmount()
   })
+
+  it('draws the pairs fifty at a time, the rest on request', async () => {
+    const pairs = Array.from({ length: 120 }, (_, i) => ({
+      ...pair,
+      keep: person(`a-${i}`, `张三${i}`, 2),
+      other: person(`b-${i}`, `张叁${i}`, 1),
+    }))
+    mockIPC((cmd) => {
+      if (cmd === 'people_duplicates') return { duplicates: pairs, duplicates_total: 120, merges: [] }
+      return null
+    })
+    const w = mountView()
+    await sleep(20)
+    expect(w.findAll(q('duplicate'))).toHaveLength(50)
+    expect(w.find(q('people-show-more')).text()).toContain('还有 70 对')
+    await w.find(q('people-show-more')).trigger('click')
+    expect(w.findAll(q('duplicate'))).toHaveLength(100)
+    await w.find(q('people-show-more')).trigger('click')
+    expect(w.findAll(q('duplicate'))).toHaveLength(120)
+    expect(w.find(q('people-show-more')).exists()).toBe(false)
+    expect(w.findAll(q('duplicate-name')).at(-1)?.text()).toBe('张叁119')
+    w.unmount()
+  })
 })
