@@ -140,11 +140,8 @@ fn ledger_title(kind: &str) -> CmdResult<&'static str> {
 /// A ledger is a list, and lists never show what a 检举控告 says (the screens' rule): the
 /// appeal of a confidential visit is the mask unless a supervisor exports in full (audited
 /// as `export_full`); the writer leaves out the people of those rows the same way.
-fn mask_confidential_visits(rows: &mut [LedgerVisit], full: bool) {
-    if full {
-        return;
-    }
-    for v in rows.iter_mut().filter(|v| v.confidential) {
+fn mask_confidential_visit(v: &mut LedgerVisit, full: bool) {
+    if v.confidential && !full {
         v.appeal = CONFIDENTIAL_MASK.to_owned();
     }
 }
@@ -231,21 +228,24 @@ pub fn add_publicity(
     Ok(store.add_publicity(valid, &me.id)?)
 }
 
-/// The visit ledger to export (the desk's `exports/` or the CLI's `--out`): full ID numbers
-/// and phones only for a role that may export them.
-pub fn visit_ledger(
+/// The visit ledger to export (the desk's `exports/` or the CLI's `--out`), to `f` a visit at a
+/// time as the store reads it (a month at a city's scale is 85,000 visits): full ID numbers and
+/// phones only for a role that may export them.
+pub fn each_ledger_visit(
     store: &Store,
     me: &Staff,
     q: &StatsQuery,
     full: bool,
-) -> CmdResult<Vec<LedgerVisit>> {
+    mut f: impl FnMut(LedgerVisit) -> CmdResult<()>,
+) -> CmdResult<()> {
     authorize(&me.roles, Action::ExportLedger).map_err(CommandError::forbidden)?;
     if full {
         authorize(&me.roles, Action::ExportFullIds).map_err(CommandError::forbidden)?;
     }
-    let mut rows = store.visit_ledger(q, &store.holiday_calendar())?;
-    mask_confidential_visits(&mut rows, full);
-    Ok(rows)
+    store.each_ledger_visit(q, &store.holiday_calendar(), |mut v| {
+        mask_confidential_visit(&mut v, full);
+        f(v)
+    })
 }
 
 /// The consultation ledger to export, without question and advice for a role that may not
@@ -408,9 +408,11 @@ impl AppState {
                 let done = match kind {
                     "stats" => xinfang_ledger::write_statistics(p, &store.statistics(&q, &cal)?),
                     "visits" => {
-                        let list = visit_ledger(store, me, &q, full)?;
-                        rows = list.len();
-                        xinfang_ledger::write_visits(p, &list, full)
+                        let failed = |e: xinfang_ledger::LedgerError| write_failed(&path, &e);
+                        let mut sheet = xinfang_ledger::VisitSheet::new(p, full).map_err(failed)?;
+                        each_ledger_visit(store, me, &q, full, |v| sheet.push(&v).map_err(failed))?;
+                        rows = sheet.rows();
+                        sheet.save()
                     }
                     "consultations" => {
                         let list = consultation_ledger(store, me, &q)?;

@@ -428,9 +428,15 @@ pub fn export(args: &Args, a: &ExportArgs) -> CmdResult {
     let (kind, rows) = match a.kind {
         ExportKind::Visits => {
             // The desk's rule: a 检举控告's appeal masked unless exported in full.
-            let rows = xinfang_app::stats::visit_ledger(&store, &me, &q, a.full)?;
-            xinfang_ledger::write_visits(out, &rows, a.full).map_err(ledger_err)?;
-            ("visits", rows.len())
+            let mut sheet = xinfang_ledger::VisitSheet::new(out, a.full).map_err(ledger_err)?;
+            xinfang_app::stats::each_ledger_visit(&store, &me, &q, a.full, |v| {
+                sheet
+                    .push(&v)
+                    .map_err(|e| xinfang_app::export_file::write_failed(out, &e))
+            })?;
+            let rows = sheet.rows();
+            sheet.save().map_err(ledger_err)?;
+            ("visits", rows)
         }
         ExportKind::Consultations => {
             let rows = xinfang_app::stats::consultation_ledger(&store, &me, &q)?;

@@ -63,21 +63,37 @@ fn xe(path: &Path) -> impl Fn(XlsxError) -> LedgerError + '_ {
     move |e| LedgerError::Write(path.to_path_buf(), e.to_string())
 }
 
-/// A sheet with a header row and data rows.
-fn table(
-    ws: &mut Worksheet,
-    f: &Formats,
+/// A table being written: its header row at `first_row`, its rows below it one at a time, in
+/// order (a list's sheet keeps one row in memory: a month's visits at a city's scale are 85,000
+/// rows).
+struct Table {
     first_row: u32,
-    headers: &[(&str, f64)],
-    rows: &[Vec<V>],
-) -> Result<(), XlsxError> {
-    for (c, (h, w)) in headers.iter().enumerate() {
-        let c = u16::try_from(c).unwrap_or(u16::MAX);
-        ws.write_string_with_format(first_row, c, *h, &f.header)?;
-        ws.set_column_width(c, *w)?;
+    columns: usize,
+    written: u32,
+}
+
+impl Table {
+    fn start(
+        ws: &mut Worksheet,
+        f: &Formats,
+        first_row: u32,
+        headers: &[(&str, f64)],
+    ) -> Result<Table, XlsxError> {
+        for (c, (h, w)) in headers.iter().enumerate() {
+            let c = u16::try_from(c).unwrap_or(u16::MAX);
+            ws.write_string_with_format(first_row, c, *h, &f.header)?;
+            ws.set_column_width(c, *w)?;
+        }
+        Ok(Table {
+            first_row,
+            columns: headers.len(),
+            written: 0,
+        })
     }
-    for (r, row) in rows.iter().enumerate() {
-        let r = first_row + 1 + u32::try_from(r).unwrap_or(u32::MAX - first_row - 1);
+
+    fn row(&mut self, ws: &mut Worksheet, f: &Formats, row: &[V]) -> Result<(), XlsxError> {
+        self.written += 1;
+        let r = self.first_row + self.written;
         for (c, v) in row.iter().enumerate() {
             let c = u16::try_from(c).unwrap_or(u16::MAX);
             match v {
@@ -96,18 +112,37 @@ fn table(
                 }
             }
         }
+        Ok(())
     }
-    if !headers.is_empty() {
-        ws.set_freeze_panes(first_row + 1, 0)?;
-        let last_row = first_row + u32::try_from(rows.len()).unwrap_or(0);
-        ws.autofilter(
-            first_row,
-            0,
-            last_row,
-            u16::try_from(headers.len() - 1).unwrap_or(0),
-        )?;
+
+    /// The header row frozen and filtered over the rows written.
+    fn finish(self, ws: &mut Worksheet) -> Result<(), XlsxError> {
+        if self.columns > 0 {
+            ws.set_freeze_panes(self.first_row + 1, 0)?;
+            ws.autofilter(
+                self.first_row,
+                0,
+                self.first_row + self.written,
+                u16::try_from(self.columns - 1).unwrap_or(0),
+            )?;
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+/// A sheet's table: `headers` at `first_row`, `rows` below them.
+fn table<R: AsRef<[V]>>(
+    ws: &mut Worksheet,
+    f: &Formats,
+    first_row: u32,
+    headers: &[(&str, f64)],
+    rows: impl IntoIterator<Item = R>,
+) -> Result<(), XlsxError> {
+    let mut t = Table::start(ws, f, first_row, headers)?;
+    for row in rows {
+        t.row(ws, f, row.as_ref())?;
+    }
+    t.finish(ws)
 }
 
 fn save(mut wb: Workbook, path: &Path) -> Result<(), LedgerError> {
@@ -145,89 +180,133 @@ pub fn write_visits(
     visits: &[LedgerVisit],
     full_ids: bool,
 ) -> Result<(), LedgerError> {
-    let mut wb = Workbook::new();
-    let f = formats();
-    let ws = wb.add_worksheet();
-    ws.set_name("来访台账").map_err(xe(path))?;
-    let rows: Vec<Vec<V>> = visits
-        .iter()
-        .map(|v| {
-            let at = DateTime::parse_from_rfc3339(&v.visited_at).ok();
-            let hide = v.confidential && !full_ids;
-            let people = |f: &dyn Fn(&xinfang_store::LedgerPerson) -> String| -> String {
-                if hide {
-                    String::new()
-                } else {
-                    joined(v.people.iter().map(f))
-                }
-            };
-            let names = if hide {
-                "（检举控告，已隐去）".to_owned()
-            } else {
-                joined(v.people.iter().map(|p| p.name.clone()))
-            };
-            let reps = if v.people.len() > 1 || v.head_count > 1 {
-                people(&|p| {
-                    if p.representative {
-                        p.name.clone()
-                    } else {
-                        String::new()
-                    }
-                })
-                .split('、')
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join("、")
+    let mut sheet = VisitSheet::new(path, full_ids)?;
+    for v in visits {
+        sheet.push(v)?;
+    }
+    sheet.save()
+}
+
+/// [`write_visits`] a visit at a time, as the store reads them: memory stays that of one row
+/// (and the distinct texts), whatever the period.
+pub struct VisitSheet {
+    path: std::path::PathBuf,
+    wb: Workbook,
+    f: Formats,
+    table: Table,
+    full_ids: bool,
+}
+
+impl VisitSheet {
+    pub fn new(path: &Path, full_ids: bool) -> Result<VisitSheet, LedgerError> {
+        let mut wb = Workbook::new();
+        let f = formats();
+        let ws = wb.add_worksheet_with_constant_memory().map_err(xe(path))?;
+        ws.set_name("来访台账").map_err(xe(path))?;
+        let table = Table::start(ws, &f, 0, &visit_headers()).map_err(xe(path))?;
+        Ok(VisitSheet {
+            path: path.to_path_buf(),
+            wb,
+            f,
+            table,
+            full_ids,
+        })
+    }
+
+    pub fn push(&mut self, v: &LedgerVisit) -> Result<(), LedgerError> {
+        let row = visit_row(v, self.full_ids);
+        let path = &self.path;
+        let ws = self.wb.worksheet_from_index(0).map_err(xe(path))?;
+        self.table.row(ws, &self.f, &row).map_err(xe(path))
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> usize {
+        self.table.written as usize
+    }
+
+    pub fn save(mut self) -> Result<(), LedgerError> {
+        let path = &self.path;
+        let ws = self.wb.worksheet_from_index(0).map_err(xe(path))?;
+        self.table.finish(ws).map_err(xe(path))?;
+        save(self.wb, path)
+    }
+}
+
+/// One visit's row of the ledger.
+fn visit_row(v: &LedgerVisit, full_ids: bool) -> Vec<V> {
+    let at = DateTime::parse_from_rfc3339(&v.visited_at).ok();
+    let hide = v.confidential && !full_ids;
+    let people = |f: &dyn Fn(&xinfang_store::LedgerPerson) -> String| -> String {
+        if hide {
+            String::new()
+        } else {
+            joined(v.people.iter().map(f))
+        }
+    };
+    let names = if hide {
+        "（检举控告，已隐去）".to_owned()
+    } else {
+        joined(v.people.iter().map(|p| p.name.clone()))
+    };
+    let reps = if v.people.len() > 1 || v.head_count > 1 {
+        people(&|p| {
+            if p.representative {
+                p.name.clone()
             } else {
                 String::new()
-            };
-            let one = |f: &dyn Fn(&xinfang_store::LedgerPerson) -> Option<String>| -> String {
-                if hide || v.people.iter().all(|p| f(p).is_none()) {
-                    String::new()
-                } else {
-                    joined(v.people.iter().map(|p| f(p).unwrap_or_default()))
-                }
-            };
-            vec![
-                at.map_or_else(|| t(""), |a| V::D(a.date_naive())),
-                at.map_or_else(|| t(""), |a| V::Tm(a.time())),
-                t(names),
-                people(&|p| p.id_type.clone()).into(),
-                people(&|p| {
-                    if full_ids {
-                        p.id_number.clone()
-                    } else {
-                        mask_id(&p.id_number)
-                    }
-                })
-                .into(),
-                one(&|p| p.sex.clone()).into(),
-                one(&|p| {
-                    p.phone
-                        .as_ref()
-                        .map(|ph| if full_ids { ph.clone() } else { mask_phone(ph) })
-                })
-                .into(),
-                one(&|p| p.address.clone()).into(),
-                n(v.head_count as f64),
-                t(reps),
-                t(v.appeal.clone()),
-                t(v.appeal_kind_label.clone()),
-                t(v.category_name.clone()),
-                t(v.agency.clone()),
-                t(v.place_code.clone()),
-                n(v.queue_no as f64),
-                t(v.clerk_name.clone()),
-                yes(v.is_repeat),
-                t(v.disposition_label.clone()),
-                t(v.status_label.clone()),
-                t(v.number.clone()),
-                t(v.matter_number.clone().unwrap_or_default()),
-            ]
+            }
         })
-        .collect();
-    table(ws, &f, 0, &visit_headers(), &rows).map_err(xe(path))?;
-    save(wb, path)
+        .split('、')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("、")
+    } else {
+        String::new()
+    };
+    let one = |f: &dyn Fn(&xinfang_store::LedgerPerson) -> Option<String>| -> String {
+        if hide || v.people.iter().all(|p| f(p).is_none()) {
+            String::new()
+        } else {
+            joined(v.people.iter().map(|p| f(p).unwrap_or_default()))
+        }
+    };
+    vec![
+        at.map_or_else(|| t(""), |a| V::D(a.date_naive())),
+        at.map_or_else(|| t(""), |a| V::Tm(a.time())),
+        t(names),
+        people(&|p| p.id_type.clone()).into(),
+        people(&|p| {
+            if full_ids {
+                p.id_number.clone()
+            } else {
+                mask_id(&p.id_number)
+            }
+        })
+        .into(),
+        one(&|p| p.sex.clone()).into(),
+        one(&|p| {
+            p.phone
+                .as_ref()
+                .map(|ph| if full_ids { ph.clone() } else { mask_phone(ph) })
+        })
+        .into(),
+        one(&|p| p.address.clone()).into(),
+        n(v.head_count as f64),
+        t(reps),
+        t(v.appeal.clone()),
+        t(v.appeal_kind_label.clone()),
+        t(v.category_name.clone()),
+        t(v.agency.clone()),
+        t(v.place_code.clone()),
+        n(v.queue_no as f64),
+        t(v.clerk_name.clone()),
+        yes(v.is_repeat),
+        t(v.disposition_label.clone()),
+        t(v.status_label.clone()),
+        t(v.number.clone()),
+        t(v.matter_number.clone().unwrap_or_default()),
+    ]
 }
 
 impl From<String> for V {
@@ -345,27 +424,24 @@ pub fn write_errors(path: &Path, checked: &CheckedLedger) -> Result<(), LedgerEr
 pub fn write_consultations(path: &Path, rows: &[LedgerConsultation]) -> Result<(), LedgerError> {
     let mut wb = Workbook::new();
     let f = formats();
-    let ws = wb.add_worksheet();
+    let ws = wb.add_worksheet_with_constant_memory().map_err(xe(path))?;
     ws.set_name("法律咨询").map_err(xe(path))?;
-    let data: Vec<Vec<V>> = rows
-        .iter()
-        .map(|c| {
-            vec![
-                c.date.parse().map_or_else(|_| t(c.date.clone()), V::D),
-                t(joined(c.visitor_names.iter().cloned())),
-                t(c.lawyer_name.clone()),
-                t(c.question.clone()),
-                t(c.advice.clone()),
-                t(c.legal_route_name.clone()),
-                t(c.laws_cited.clone()),
-                n(c.duration_minutes as f64),
-                yes(c.follow_up),
-                t(c.visit_number.clone()),
-                // The record's id stays: `xinfang notice render --consultation` takes it.
-                t(c.id.clone()),
-            ]
-        })
-        .collect();
+    let data = rows.iter().map(|c| {
+        vec![
+            c.date.parse().map_or_else(|_| t(c.date.clone()), V::D),
+            t(joined(c.visitor_names.iter().cloned())),
+            t(c.lawyer_name.clone()),
+            t(c.question.clone()),
+            t(c.advice.clone()),
+            t(c.legal_route_name.clone()),
+            t(c.laws_cited.clone()),
+            n(c.duration_minutes as f64),
+            yes(c.follow_up),
+            t(c.visit_number.clone()),
+            // The record's id stays: `xinfang notice render --consultation` takes it.
+            t(c.id.clone()),
+        ]
+    });
     table(
         ws,
         &f,
@@ -383,7 +459,7 @@ pub fn write_consultations(path: &Path, rows: &[LedgerConsultation]) -> Result<(
             ("来访编号", 24.0),
             ("记录编号", 38.0),
         ],
-        &data,
+        data,
     )
     .map_err(xe(path))?;
     save(wb, path)
@@ -392,26 +468,23 @@ pub fn write_consultations(path: &Path, rows: &[LedgerConsultation]) -> Result<(
 pub fn write_mediations(path: &Path, rows: &[LedgerMediation]) -> Result<(), LedgerError> {
     let mut wb = Workbook::new();
     let f = formats();
-    let ws = wb.add_worksheet();
+    let ws = wb.add_worksheet_with_constant_memory().map_err(xe(path))?;
     ws.set_name("人民调解").map_err(xe(path))?;
-    let data: Vec<Vec<V>> = rows
-        .iter()
-        .map(|m| {
-            vec![
-                m.date.parse().map_or_else(|_| t(m.date.clone()), V::D),
-                t(joined(m.applicants.iter().cloned())),
-                t(joined(m.respondents.iter().cloned())),
-                t(m.dispute_type_name.clone()),
-                t(m.mediator_name.clone()),
-                n(m.sessions as f64),
-                t(m.outcome_label.clone()),
-                yes(m.judicial_confirmation),
-                t(m.visit_number.clone()),
-                // The record's id stays: `xinfang notice render --mediation` takes it.
-                t(m.id.clone()),
-            ]
-        })
-        .collect();
+    let data = rows.iter().map(|m| {
+        vec![
+            m.date.parse().map_or_else(|_| t(m.date.clone()), V::D),
+            t(joined(m.applicants.iter().cloned())),
+            t(joined(m.respondents.iter().cloned())),
+            t(m.dispute_type_name.clone()),
+            t(m.mediator_name.clone()),
+            n(m.sessions as f64),
+            t(m.outcome_label.clone()),
+            yes(m.judicial_confirmation),
+            t(m.visit_number.clone()),
+            // The record's id stays: `xinfang notice render --mediation` takes it.
+            t(m.id.clone()),
+        ]
+    });
     table(
         ws,
         &f,
@@ -428,7 +501,7 @@ pub fn write_mediations(path: &Path, rows: &[LedgerMediation]) -> Result<(), Led
             ("来访编号", 24.0),
             ("记录编号", 38.0),
         ],
-        &data,
+        data,
     )
     .map_err(xe(path))?;
     save(wb, path)
@@ -676,7 +749,7 @@ pub fn write_rate_matters(
 ) -> Result<(), LedgerError> {
     let mut wb = Workbook::new();
     let f = formats();
-    let ws = wb.add_worksheet();
+    let ws = wb.add_worksheet_with_constant_memory().map_err(xe(path))?;
     ws.set_name(kind.label_zh()).map_err(xe(path))?;
     let counted = match kind {
         RateKind::TimelyAcceptance => "是否及时",
@@ -684,23 +757,20 @@ pub fn write_rate_matters(
         RateKind::Participation => "是否参评",
         RateKind::Satisfaction => "是否满意",
     };
-    let data: Vec<Vec<V>> = rows
-        .iter()
-        .map(|m| {
-            vec![
-                V::D(m.received_on),
-                t(joined(m.visitor_names.iter().cloned())),
-                t(m.appeal_kind_label.clone()),
-                t(m.category_name.clone()),
-                t(m.status_label.clone()),
-                m.due.map_or_else(|| t(""), V::D),
-                m.done_on.map_or_else(|| t(""), V::D),
-                t(m.evaluation.clone().unwrap_or_default()),
-                yes(m.counted),
-                t(m.matter_number.clone()),
-            ]
-        })
-        .collect();
+    let data = rows.iter().map(|m| {
+        vec![
+            V::D(m.received_on),
+            t(joined(m.visitor_names.iter().cloned())),
+            t(m.appeal_kind_label.clone()),
+            t(m.category_name.clone()),
+            t(m.status_label.clone()),
+            m.due.map_or_else(|| t(""), V::D),
+            m.done_on.map_or_else(|| t(""), V::D),
+            t(m.evaluation.clone().unwrap_or_default()),
+            yes(m.counted),
+            t(m.matter_number.clone()),
+        ]
+    });
     table(
         ws,
         &f,
@@ -717,7 +787,7 @@ pub fn write_rate_matters(
             (counted, 10.0),
             ("事项编号", 22.0),
         ],
-        &data,
+        data,
     )
     .map_err(xe(path))?;
     save(wb, path)

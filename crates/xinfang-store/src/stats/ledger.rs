@@ -16,7 +16,7 @@ use super::{StatsQuery, parse_date};
 use crate::changelog::{self, Op};
 use crate::matters::{category_name_in, visitor_names};
 use crate::visits::{VisitIds, register_in};
-use crate::{Registered, Result, Store, now_text};
+use crate::{Registered, Result, Store, StoreError, now_text};
 
 /// One person of a visit, as the ledger shows them (full numbers: the caller masks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -123,6 +123,40 @@ impl Store {
     /// The visit ledger of the period, in visiting order, with full document numbers (the
     /// caller masks them unless the role may see them in full).
     pub fn visit_ledger(&self, q: &StatsQuery, cal: &HolidayCalendar) -> Result<Vec<LedgerVisit>> {
+        let mut out = Vec::new();
+        self.each_ledger_visit(q, cal, |v| {
+            out.push(v);
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(out)
+    }
+
+    /// [`Store::visit_ledger`] one visit at a time, to `f` as it is read: an export of a month
+    /// at a city's scale (85,000 visits) is written as it is read, not held whole.
+    pub fn each_ledger_visit<E: From<StoreError>>(
+        &self,
+        q: &StatsQuery,
+        cal: &HolidayCalendar,
+        mut f: impl FnMut(LedgerVisit) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let mut failed = None;
+        self.read_ledger_visits(q, cal, &mut |v| match f(v) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        })?;
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// The ledger's visits to `f`, in order, until it returns false.
+    fn read_ledger_visits(
+        &self,
+        q: &StatsQuery,
+        cal: &HolidayCalendar,
+        f: &mut dyn FnMut(LedgerVisit) -> bool,
+    ) -> Result<()> {
         let reference = self.reference_data();
         let mut stmt = self.conn.prepare_cached(
             "SELECT x.id, x.hall_code, x.visited_at, x.queue_no, coalesce(s.display_name, ''), x.head_count,
@@ -139,7 +173,6 @@ impl Store {
              WHERE vv.visit_id = ?1 ORDER BY vv.position",
         )?;
         let mut rows = stmt.query(params![q.from(), q.to(), q.hall])?;
-        let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let visit_id: String = r.get(0)?;
             let kind: String = r.get(7)?;
@@ -178,7 +211,7 @@ impl Store {
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let hall_code: String = r.get(1)?;
-            out.push(LedgerVisit {
+            let visit = LedgerVisit {
                 number: crate::numbers::visit_number(
                     &hall_code,
                     &r.get::<_, String>(17)?,
@@ -205,9 +238,12 @@ impl Store {
                 visit_id,
                 status_label,
                 disposition_label,
-            });
+            };
+            if !f(visit) {
+                break;
+            }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Consultations of the period, for the export.
