@@ -169,6 +169,7 @@ pub fn all() -> Vec<(String, String)> {
         s::Rates,
         s::CompletenessCounts,
         s::RateMatter,
+        s::RateMattersPage,
         s::Gap,
         s::Completeness,
         s::EvaluationRecord,

@@ -37,7 +37,7 @@ use xinfang_core::visit::{VisitInput, VisitorInput};
 use xinfang_store::{
     BacklogCase, BacklogCasePage, BacklogFilter, Completeness, Conflict, ConsultationRecord, Draft,
     DueList, EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, MergeRecord,
-    PersonBrief, PersonMatter, PublicityRecord, QueueItem, RateMatter, SplitOutcome, Staff,
+    PersonBrief, PersonMatter, PublicityRecord, QueueItem, RateMattersPage, SplitOutcome, Staff,
     VisitDetail, VisitRow, VisitorPhoto, VisitorProfile,
 };
 
@@ -601,8 +601,9 @@ pub async fn rate_matters(
     to: String,
     hall: Option<String>,
     rate: String,
-) -> CmdResult<Vec<RateMatter>> {
-    s.rate_matters(&from, &to, hall, &rate)
+    after: Option<String>,
+) -> CmdResult<RateMattersPage> {
+    s.rate_matters(&from, &to, hall, &rate, after.as_deref())
 }
 
 #[tauri::command]

@@ -107,7 +107,7 @@ macro_rules! command_table {
             print_visit_notice: PrintMatterNotice, (visit_id: String, kind: String, doc_no: Option<String>) -> PrintedNotice;
             // Statistics, Excel export, monthly report, publicity (stats.rs).
             statistics: ViewStatistics, (from: String, to: String, hall: Option<String>) -> StatsPage;
-            rate_matters: ViewStatistics, (from: String, to: String, hall: Option<String>, rate: String) -> Vec<RateMatter>;
+            rate_matters: ViewStatistics, (from: String, to: String, hall: Option<String>, rate: String, after: Option<String>) -> RateMattersPage;
             completeness: ViewStatistics, (from: String, to: String, hall: Option<String>) -> Completeness;
             // Exports go to a file the user names, outside the data dir (export_file.rs).
             suggest_export_path: ViewStatistics, (kind: String, from: String, to: String, hall: Option<String>, month: String) -> String;

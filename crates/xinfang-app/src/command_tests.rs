@@ -362,7 +362,7 @@ fn cases() -> Vec<(&'static str, Case)> {
             ok(s.statistics("2025-03-01", "2025-03-31", None))
         }),
         ("rate_matters", |s, _, _| {
-            ok(s.rate_matters("2025-03-01", "2025-03-31", None, "timely_acceptance"))
+            ok(s.rate_matters("2025-03-01", "2025-03-31", None, "timely_acceptance", None))
         }),
         ("completeness", |s, _, _| {
             ok(s.completeness("2025-03-01", "2025-03-31", None))

@@ -17,7 +17,7 @@ use xinfang_core::visit::{VisitInput, VisitorInput};
 use xinfang_store::{
     BacklogCase, BacklogCasePage, BacklogFilter, Completeness, Conflict, ConsultationRecord, Draft,
     DueList, EvaluationRecord, HandoffInfo, HistoryEntry, MediationRecord, MergeRecord,
-    PersonBrief, PersonMatter, PublicityRecord, QueueItem, RateMatter, SplitOutcome, Staff,
+    PersonBrief, PersonMatter, PublicityRecord, QueueItem, RateMattersPage, SplitOutcome, Staff,
     VisitDetail, VisitRow, VisitorPhoto, VisitorProfile,
 };
 

@@ -20,7 +20,7 @@ use xinfang_core::stats::{
 use xinfang_print::report;
 use xinfang_store::{
     Completeness, EvaluationRecord, FiguresKept, LedgerConsultation, LedgerVisit, PublicityRecord,
-    RateMatter, Staff, Statistics, StatsQuery, Store,
+    RateMatter, RateMattersPage, Staff, Statistics, StatsQuery, Store,
 };
 
 use crate::api::{AppState, Choice};
@@ -177,6 +177,35 @@ pub fn rate_matters(
     Ok(store.rate_matters(q, kind, &store.holiday_calendar())?)
 }
 
+/// Matters a page of the screen's list behind a rate shows.
+pub const RATE_PAGE: usize = 100;
+
+/// A page of the matters behind one rate: at most `limit` after the matter `after` (the
+/// screen's list; a month's denominator at a city's scale is 72,000 matters).
+pub fn rate_matters_page(
+    store: &Store,
+    me: &Staff,
+    q: &StatsQuery,
+    kind: RateKind,
+    after: Option<&str>,
+    limit: usize,
+) -> CmdResult<RateMattersPage> {
+    authorize(&me.roles, Action::ViewStatistics).map_err(CommandError::forbidden)?;
+    Ok(store.rate_matters_page(q, kind, &store.holiday_calendar(), after, limit)?)
+}
+
+/// The matters behind one rate to `f` one at a time, as the store reads them (an export).
+pub fn each_rate_matter(
+    store: &Store,
+    me: &Staff,
+    q: &StatsQuery,
+    kind: RateKind,
+    f: impl FnMut(RateMatter) -> CmdResult<()>,
+) -> CmdResult<()> {
+    authorize(&me.roles, Action::ViewStatistics).map_err(CommandError::forbidden)?;
+    store.each_rate_matter(q, kind, &store.holiday_calendar(), f)
+}
+
 /// 有一录一: the records the completeness check found wanting.
 pub fn completeness(store: &Store, me: &Staff, q: &StatsQuery) -> CmdResult<Completeness> {
     authorize(&me.roles, Action::ViewStatistics).map_err(CommandError::forbidden)?;
@@ -309,14 +338,16 @@ impl AppState {
         })
     }
 
-    /// The matters behind one rate (its denominator; `counted` marks the numerator).
+    /// The matters behind one rate (its denominator; `counted` marks the numerator), a page of
+    /// [`RATE_PAGE`] after the matter `after`.
     pub fn rate_matters(
         &self,
         from: &str,
         to: &str,
         hall: Option<String>,
         rate: &str,
-    ) -> CmdResult<Vec<RateMatter>> {
+        after: Option<&str>,
+    ) -> CmdResult<RateMattersPage> {
         self.act(Action::ViewStatistics, |store, me| {
             let q = query(from, to, hall, self.local_date())?;
             let kind = RateKind::parse(rate).ok_or_else(|| {
@@ -326,7 +357,7 @@ impl AppState {
                     format!("比率“{rate}”无法识别，请选择及时受理率、按期办结率、参评率或满意率。"),
                 )
             })?;
-            rate_matters(store, me, &q, kind)
+            rate_matters_page(store, me, &q, kind, after, RATE_PAGE)
         })
     }
 
@@ -409,7 +440,8 @@ impl AppState {
                     "stats" => xinfang_ledger::write_statistics(p, &store.statistics(&q, &cal)?),
                     "visits" => {
                         let failed = |e: xinfang_ledger::LedgerError| write_failed(&path, &e);
-                        let mut sheet = xinfang_ledger::VisitSheet::new(p, full).map_err(failed)?;
+                        let mut sheet =
+                            xinfang_ledger::ListSheet::visits(p, full).map_err(failed)?;
                         each_ledger_visit(store, me, &q, full, |v| sheet.push(&v).map_err(failed))?;
                         rows = sheet.rows();
                         sheet.save()
@@ -659,9 +691,11 @@ mod tests {
         let r = page.stats.rates.timely_acceptance;
         assert_eq!((r.numerator, r.denominator, r.percent), (1, 2, Some(50.0)));
         assert!(page.may_export && page.may_export_full && page.may_evaluate);
-        let rows = state
-            .rate_matters("2025-03-01", "2025-03-31", None, "timely_acceptance")
+        let page = state
+            .rate_matters("2025-03-01", "2025-03-31", None, "timely_acceptance", None)
             .unwrap();
+        assert!(!page.more);
+        let rows = page.rows;
         let counted: Vec<(bool, &str)> = rows
             .iter()
             .map(|m| (m.counted, m.visitor_names[0].as_str()))
@@ -726,7 +760,13 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("kind"));
         let e = state
-            .rate_matters("2025-03-01", "2025-03-31", Some("1405".into()), "满意率")
+            .rate_matters(
+                "2025-03-01",
+                "2025-03-31",
+                Some("1405".into()),
+                "满意率",
+                None,
+            )
             .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("hall"));
 

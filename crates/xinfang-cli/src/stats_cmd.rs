@@ -428,7 +428,7 @@ pub fn export(args: &Args, a: &ExportArgs) -> CmdResult {
     let (kind, rows) = match a.kind {
         ExportKind::Visits => {
             // The desk's rule: a 检举控告's appeal masked unless exported in full.
-            let mut sheet = xinfang_ledger::VisitSheet::new(out, a.full).map_err(ledger_err)?;
+            let mut sheet = xinfang_ledger::ListSheet::visits(out, a.full).map_err(ledger_err)?;
             xinfang_app::stats::each_ledger_visit(&store, &me, &q, a.full, |v| {
                 sheet
                     .push(&v)
@@ -469,9 +469,16 @@ pub fn export(args: &Args, a: &ExportArgs) -> CmdResult {
                 .into());
             };
             let kind = RateKind::from(rate);
-            let rows = xinfang_app::stats::rate_matters(&store, &me, &q, kind)?;
-            xinfang_ledger::write_rate_matters(out, kind, &rows).map_err(ledger_err)?;
-            ("rate", rows.len())
+            let mut sheet =
+                xinfang_ledger::ListSheet::rate_matters(out, kind).map_err(ledger_err)?;
+            xinfang_app::stats::each_rate_matter(&store, &me, &q, kind, |m| {
+                sheet
+                    .push(&m)
+                    .map_err(|e| xinfang_app::export_file::write_failed(out, &e))
+            })?;
+            let rows = sheet.rows();
+            sheet.save().map_err(ledger_err)?;
+            ("rate", rows)
         }
         ExportKind::Template => {
             xinfang_ledger::write_template(out).map_err(ledger_err)?;

@@ -13,7 +13,7 @@ pub use read::{
     BadRow, CheckedLedger, MAX_COLUMNS, MAX_ROWS, RowError, Sheet, check_ledger, read_table,
 };
 pub use write::{
-    VisitSheet, write_consultations, write_errors, write_mediations, write_publicity,
+    ListSheet, write_consultations, write_errors, write_mediations, write_publicity,
     write_rate_matters, write_statistics, write_template, write_visits,
 };
 

@@ -180,41 +180,65 @@ pub fn write_visits(
     visits: &[LedgerVisit],
     full_ids: bool,
 ) -> Result<(), LedgerError> {
-    let mut sheet = VisitSheet::new(path, full_ids)?;
+    let mut sheet = ListSheet::visits(path, full_ids)?;
     for v in visits {
         sheet.push(v)?;
     }
     sheet.save()
 }
 
-/// [`write_visits`] a visit at a time, as the store reads them: memory stays that of one row
-/// (and the distinct texts), whatever the period.
-pub struct VisitSheet {
+/// A list's sheet written a row at a time, as the store reads them: memory stays that of one
+/// row whatever the period ([`ListSheet::visits`], [`ListSheet::rate_matters`]).
+pub struct ListSheet<T> {
     path: std::path::PathBuf,
     wb: Workbook,
     f: Formats,
     table: Table,
-    full_ids: bool,
+    row: RowOf<T>,
 }
 
-impl VisitSheet {
-    pub fn new(path: &Path, full_ids: bool) -> Result<VisitSheet, LedgerError> {
+/// How a list's item becomes its row.
+type RowOf<T> = Box<dyn Fn(&T) -> Vec<V>>;
+
+impl ListSheet<LedgerVisit> {
+    /// The visit ledger ([`write_visits`]).
+    pub fn visits(path: &Path, full_ids: bool) -> Result<Self, LedgerError> {
+        ListSheet::new(path, "来访台账", &visit_headers(), move |v| {
+            visit_row(v, full_ids)
+        })
+    }
+}
+
+impl ListSheet<RateMatter> {
+    /// The matters behind one rate ([`write_rate_matters`]).
+    pub fn rate_matters(path: &Path, kind: RateKind) -> Result<Self, LedgerError> {
+        ListSheet::new(path, kind.label_zh(), &rate_headers(kind), rate_matter_row)
+    }
+}
+
+impl<T> ListSheet<T> {
+    fn new(
+        path: &Path,
+        name: &str,
+        headers: &[(&str, f64)],
+        row: impl Fn(&T) -> Vec<V> + 'static,
+    ) -> Result<Self, LedgerError> {
         let mut wb = Workbook::new();
         let f = formats();
         let ws = wb.add_worksheet_with_constant_memory().map_err(xe(path))?;
-        ws.set_name("来访台账").map_err(xe(path))?;
-        let table = Table::start(ws, &f, 0, &visit_headers()).map_err(xe(path))?;
-        Ok(VisitSheet {
+        ws.set_name(name).map_err(xe(path))?;
+        let table = Table::start(ws, &f, 0, headers).map_err(xe(path))?;
+        Ok(ListSheet {
             path: path.to_path_buf(),
             wb,
             f,
             table,
-            full_ids,
+            row: Box::new(row),
         })
     }
 
-    pub fn push(&mut self, v: &LedgerVisit) -> Result<(), LedgerError> {
-        let row = visit_row(v, self.full_ids);
+    pub fn push(&mut self, item: &T) -> Result<(), LedgerError> {
+        let row = (self.row)(item);
         let path = &self.path;
         let ws = self.wb.worksheet_from_index(0).map_err(xe(path))?;
         self.table.row(ws, &self.f, &row).map_err(xe(path))
@@ -747,48 +771,45 @@ pub fn write_rate_matters(
     kind: RateKind,
     rows: &[RateMatter],
 ) -> Result<(), LedgerError> {
-    let mut wb = Workbook::new();
-    let f = formats();
-    let ws = wb.add_worksheet_with_constant_memory().map_err(xe(path))?;
-    ws.set_name(kind.label_zh()).map_err(xe(path))?;
+    let mut sheet = ListSheet::rate_matters(path, kind)?;
+    for m in rows {
+        sheet.push(m)?;
+    }
+    sheet.save()
+}
+
+fn rate_headers(kind: RateKind) -> [(&'static str, f64); 10] {
     let counted = match kind {
         RateKind::TimelyAcceptance => "是否及时",
         RateKind::OnTimeConclusion => "是否按期",
         RateKind::Participation => "是否参评",
         RateKind::Satisfaction => "是否满意",
     };
-    let data = rows.iter().map(|m| {
-        vec![
-            V::D(m.received_on),
-            t(joined(m.visitor_names.iter().cloned())),
-            t(m.appeal_kind_label.clone()),
-            t(m.category_name.clone()),
-            t(m.status_label.clone()),
-            m.due.map_or_else(|| t(""), V::D),
-            m.done_on.map_or_else(|| t(""), V::D),
-            t(m.evaluation.clone().unwrap_or_default()),
-            yes(m.counted),
-            t(m.matter_number.clone()),
-        ]
-    });
-    table(
-        ws,
-        &f,
-        0,
-        &[
-            ("登记日期", 12.0),
-            ("信访人", 14.0),
-            ("诉求类别", 12.0),
-            ("问题分类", 14.0),
-            ("事项状态", 10.0),
-            ("期限", 12.0),
-            ("完成日期", 12.0),
-            ("评价", 10.0),
-            (counted, 10.0),
-            ("事项编号", 22.0),
-        ],
-        data,
-    )
-    .map_err(xe(path))?;
-    save(wb, path)
+    [
+        ("登记日期", 12.0),
+        ("信访人", 14.0),
+        ("诉求类别", 12.0),
+        ("问题分类", 14.0),
+        ("事项状态", 10.0),
+        ("期限", 12.0),
+        ("完成日期", 12.0),
+        ("评价", 10.0),
+        (counted, 10.0),
+        ("事项编号", 22.0),
+    ]
+}
+
+fn rate_matter_row(m: &RateMatter) -> Vec<V> {
+    vec![
+        V::D(m.received_on),
+        t(joined(m.visitor_names.iter().cloned())),
+        t(m.appeal_kind_label.clone()),
+        t(m.category_name.clone()),
+        t(m.status_label.clone()),
+        m.due.map_or_else(|| t(""), V::D),
+        m.done_on.map_or_else(|| t(""), V::D),
+        t(m.evaluation.clone().unwrap_or_default()),
+        yes(m.counted),
+        t(m.matter_number.clone()),
+    ]
 }

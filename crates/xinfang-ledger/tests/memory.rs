@@ -3,7 +3,7 @@
 //! Its own test binary, so that the counting allocator below sees only this test.
 
 use peak_alloc::PeakAlloc;
-use xinfang_ledger::VisitSheet;
+use xinfang_ledger::ListSheet;
 use xinfang_store::{LedgerPerson, LedgerVisit};
 
 /// The system allocator, counting the bytes held and the most held since the last reset.
@@ -53,7 +53,7 @@ fn peak_while_exporting(n: usize) -> usize {
     let path = dir.path().join("ledger.xlsx");
     ALLOCATOR.reset_peak_usage();
     let before = ALLOCATOR.current_usage();
-    let mut sheet = VisitSheet::new(&path, false).unwrap();
+    let mut sheet = ListSheet::visits(&path, false).unwrap();
     for i in 0..n {
         sheet.push(&visit(i)).unwrap();
     }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use xinfang_core::stats::Period;
+use xinfang_core::stats::{Period, RateKind};
 use xinfang_store::{BACKLOG_PAGE_SIZE, BacklogFilter, StatsQuery, Store};
 
 fn main() {
@@ -84,6 +84,22 @@ fn main() {
     time("today's list", &|| {
         store.visits_on("2026-11-29").unwrap();
     });
+    time(
+        "matters behind a rate (按期办结率), month, first page",
+        &|| {
+            store
+                .rate_matters_page(&month, RateKind::OnTimeConclusion, &cal, None, 100)
+                .unwrap();
+        },
+    );
+    time(
+        "matters behind a rate (按期办结率), year, first page",
+        &|| {
+            store
+                .rate_matters_page(&year, RateKind::OnTimeConclusion, &cal, None, 100)
+                .unwrap();
+        },
+    );
     time("likely duplicate people (疑似重复人员)", &|| {
         store.duplicate_people().unwrap();
     });

@@ -85,8 +85,8 @@ pub use staff::{NewStaff, Staff};
 pub use stats::{
     BacklogCounts, Completeness, CompletenessCounts, ConsultationCounts, Count, DeskCounts,
     EvaluationRecord, Gap, ImportOutcome, LedgerConsultation, LedgerImportRow, LedgerMediation,
-    LedgerPerson, LedgerVisit, MediationCounts, OverdueCounts, PublicityRecord, RateMatter, Rates,
-    Statistics, StatsQuery, VisitCounts,
+    LedgerPerson, LedgerVisit, MediationCounts, OverdueCounts, PublicityRecord, RateMatter,
+    RateMattersPage, Rates, Statistics, StatsQuery, VisitCounts,
 };
 pub use visits::{PersonMatter, Registered, VisitSummary};
 

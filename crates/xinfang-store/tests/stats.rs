@@ -491,6 +491,35 @@ fn each_rate_lists_its_matters() {
     assert!(!sat[0].counted);
 }
 
+/// The screen's list behind a rate comes a page at a time (a month's denominator at a city's
+/// scale is 72,000 matters): the pages, each after the last row of the one before, are the
+/// whole list in order, and the last says nothing more follows.
+#[test]
+fn a_rates_matters_come_a_page_at_a_time() {
+    let h = hall();
+    let query = q("2025-03-01", "2025-04-30");
+    let kind = RateKind::TimelyAcceptance;
+    let all = h.store.rate_matters(&query, kind, &cal()).unwrap();
+    assert_eq!(all.len(), 5);
+    let mut paged = Vec::new();
+    let mut after: Option<String> = None;
+    let mores = std::iter::from_fn(|| {
+        let page = h
+            .store
+            .rate_matters_page(&query, kind, &cal(), after.as_deref(), 2)
+            .unwrap();
+        if page.rows.is_empty() {
+            return None;
+        }
+        after = page.rows.last().map(|m| m.matter_id.clone());
+        paged.extend(page.rows);
+        Some(page.more)
+    })
+    .collect::<Vec<_>>();
+    assert_eq!(mores, [true, true, false]);
+    assert_eq!(paged, all);
+}
+
 #[test]
 fn completeness_names_the_records() {
     let h = hall();
@@ -889,8 +918,9 @@ fn kept_day_figures_always_equal_the_rows() {
             }
         }
         let from = march(rng.random_range(1..=31));
-        let to = from + chrono::Days::new(rng.random_range(0..45));
-        let today = from + chrono::Days::new(rng.random_range(0..75));
+        // Periods reach the conclusion limits (60 days after acceptance), late or met.
+        let to = from + chrono::Days::new(rng.random_range(0..100));
+        let today = from + chrono::Days::new(rng.random_range(0..150));
         let mut query = StatsQuery::new(Period::new(from, to).unwrap(), today);
         if rng.random_bool(0.3) {
             query.hall = Some("140521".into());
@@ -902,6 +932,22 @@ fn kept_day_figures_always_equal_the_rows() {
         let gaps_from_rows = store.completeness(&query, &cal()).unwrap();
         let from_rows = store.statistics(&query, &cal()).unwrap();
         assert_eq!(from_kept, from_rows, "step {step}: {query:?}");
+        // The list behind each rate is its denominator, the counted ones its numerator.
+        let r = &from_rows.rates;
+        for (kind, rate) in [
+            (RateKind::TimelyAcceptance, &r.timely_acceptance),
+            (RateKind::OnTimeConclusion, &r.on_time_conclusion),
+            (RateKind::Participation, &r.participation),
+            (RateKind::Satisfaction, &r.satisfaction),
+        ] {
+            let list = store.rate_matters(&query, kind, &cal()).unwrap();
+            let counted = list.iter().filter(|m| m.counted).count() as u32;
+            assert_eq!(
+                (counted, list.len() as u32),
+                (rate.numerator, rate.denominator),
+                "step {step}: {kind:?} {query:?}"
+            );
+        }
         // 有一录一 with the period's days kept reads only the days whose figures count a gap:
         // the same records as reading every day.
         let gaps_from_kept = store.completeness(&query, &cal()).unwrap();

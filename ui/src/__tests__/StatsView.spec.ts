@@ -63,6 +63,24 @@ function stats(from: string, to: string, visits: number) {
   }
 }
 
+/** A matter behind a rate: `m2` is a report (检举控告), listed without names. */
+function matterRow(id: string, counted: boolean) {
+  return {
+    matter_id: id,
+    matter_number: `沁水-2025-03-B000${id.slice(1)}`,
+    hall_code: '140521',
+    received_on: '2025-03-03',
+    status_label: counted ? '已受理' : '已登记',
+    appeal_kind_label: '申诉求决类',
+    category_name: '城乡建设',
+    visitor_names: id === 'm2' ? [] : ['张三'],
+    counted,
+    due: '2025-03-18',
+    done_on: counted ? '2025-03-10' : null,
+    evaluation: null,
+  }
+}
+
 function mountIt<T>(view: T) {
   const { plugins } = setup()
   const s = useSessionStore()
@@ -84,11 +102,7 @@ describe('StatsView', () => {
         calls.push(a)
         return stats(a.from, a.to, a.from === '2025-03-01' ? 3 : 7)
       }
-      if (cmd === 'rate_matters')
-        return [
-          { matter_id: 'm1', matter_number: '沁水-2025-03-B0001', hall_code: '140521', received_on: '2025-03-03', status_label: '已受理', appeal_kind_label: '申诉求决类', category_name: '城乡建设', visitor_names: ['张三'], counted: true, due: '2025-03-18', done_on: '2025-03-10', evaluation: null },
-          { matter_id: 'm2', matter_number: '沁水-2025-03-B0002', hall_code: '140521', received_on: '2025-03-05', status_label: '已登记', appeal_kind_label: '申诉求决类', category_name: '城乡建设', visitor_names: [], counted: false, due: '2025-03-20', done_on: null, evaluation: null },
-        ]
+      if (cmd === 'rate_matters') return { rows: [matterRow('m1', true), matterRow('m2', false)], more: false }
       return null
     })
     const w = mountIt(StatsView)
@@ -118,6 +132,36 @@ describe('StatsView', () => {
     expect(rows.length).toBe(2)
     expect(rows[0].getAttribute('data-counted')).toBe('yes')
     expect(rows[1].textContent).toContain('（保密）')
+    w.unmount()
+  })
+
+  it('lists the matters behind a rate a page at a time, the next after the last shown', async () => {
+    const asked: unknown[] = []
+    mockIPC((cmd, args) => {
+      if (cmd === 'statistics') {
+        const a = args as { from: string; to: string }
+        return stats(a.from, a.to, 3)
+      }
+      if (cmd === 'rate_matters') {
+        const a = args as { after: string | null }
+        asked.push(a.after)
+        return a.after === null
+          ? { rows: [matterRow('m1', true), matterRow('m2', false)], more: true }
+          : { rows: [matterRow('m3', true)], more: false }
+      }
+      return null
+    })
+    const w = mountIt(StatsView)
+    await sleep(10)
+    await w.find(q('rate-timely_acceptance')).trigger('click')
+    await sleep(10)
+    expect(document.querySelectorAll(q('rate-matter-row')).length).toBe(2)
+    expect(document.querySelector(q('rate-shown'))?.textContent).toContain('已显示 2 件，共 3 件')
+    ;(document.querySelector(q('rate-more')) as HTMLElement).click()
+    await sleep(10)
+    expect(asked).toEqual([null, 'm2'])
+    expect(document.querySelectorAll(q('rate-matter-row')).length).toBe(3)
+    expect(document.querySelector(q('rate-more'))).toBeNull()
     w.unmount()
   })
 

@@ -55,7 +55,7 @@ import type { PublicityInput } from './bindings/PublicityInput'
 import type { PublicityPage } from './bindings/PublicityPage'
 import type { PublicityRecord } from './bindings/PublicityRecord'
 import type { QueueItem } from './bindings/QueueItem'
-import type { RateMatter } from './bindings/RateMatter'
+import type { RateMattersPage } from './bindings/RateMattersPage'
 import type { ReaderSettings } from './bindings/ReaderSettings'
 import type { RecoveryInput } from './bindings/RecoveryInput'
 import type { ReferenceLists } from './bindings/ReferenceLists'
@@ -157,7 +157,7 @@ export interface Commands {
   open_notice: { args: { fileName: string }; result: string }
   print_visit_notice: { args: { visitId: string; kind: string; docNo: string | null }; result: PrintedNotice }
   statistics: { args: { from: string; to: string; hall: string | null }; result: StatsPage }
-  rate_matters: { args: { from: string; to: string; hall: string | null; rate: string }; result: Array<RateMatter> }
+  rate_matters: { args: { from: string; to: string; hall: string | null; rate: string; after: string | null }; result: RateMattersPage }
   completeness: { args: { from: string; to: string; hall: string | null }; result: Completeness }
   suggest_export_path: { args: { kind: string; from: string; to: string; hall: string | null; month: string }; result: string }
   export_ledger: { args: { kind: string; from: string; to: string; hall: string | null; full: boolean; dest: string; overwrite: boolean }; result: WrittenFile }

@@ -179,8 +179,9 @@ export const api = {
     call('print_visit_notice', { visitId, kind, docNo: null }),
   // Statistics, Excel export, monthly report, publicity (xinfang-app stats.rs).
   statistics: (from: string, to: string, hall: string | null) => call('statistics', { from, to, hall }),
-  rateMatters: (from: string, to: string, hall: string | null, rate: RateKind) =>
-    call('rate_matters', { from, to, hall, rate }),
+  // A page of the matters behind a rate, after the matter `after` (null: the first page).
+  rateMatters: (from: string, to: string, hall: string | null, rate: RateKind, after: string | null = null) =>
+    call('rate_matters', { from, to, hall, rate, after }),
   completeness: (from: string, to: string, hall: string | null) =>
     call('completeness', { from, to, hall }),
   suggestExportPath: (kind: string, from: string, to: string, hall: string | null, month: string) =>

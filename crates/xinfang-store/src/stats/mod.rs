@@ -31,7 +31,7 @@ pub use ledger::{
     ImportOutcome, LedgerConsultation, LedgerImportRow, LedgerMediation, LedgerPerson, LedgerVisit,
 };
 pub use publicity::PublicityRecord;
-pub use rates::{RateMatter, Rates};
+pub use rates::{RateMatter, RateMattersPage, Rates};
 
 use crate::{Result, Store, StoreError};
 
