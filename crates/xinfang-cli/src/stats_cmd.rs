@@ -396,6 +396,23 @@ fn ledger_err(e: xinfang_ledger::LedgerError) -> Failure {
     }
 }
 
+/// `sheet` written at `out` with the rows `each` hands over as the store reads them (an export
+/// holds one row, whatever the period); how many.
+fn streamed<T>(
+    out: &Path,
+    mut sheet: xinfang_ledger::ListSheet<T>,
+    each: impl FnOnce(&mut dyn FnMut(T) -> xinfang_app::CmdResult<()>) -> xinfang_app::CmdResult<()>,
+) -> Result<usize, Failure> {
+    each(&mut |row| {
+        sheet
+            .push(&row)
+            .map_err(|e| xinfang_app::export_file::write_failed(out, &e))
+    })?;
+    let rows = sheet.rows();
+    sheet.save().map_err(ledger_err)?;
+    Ok(rows)
+}
+
 fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|f| f.to_string_lossy().into_owned())
@@ -428,14 +445,10 @@ pub fn export(args: &Args, a: &ExportArgs) -> CmdResult {
     let (kind, rows) = match a.kind {
         ExportKind::Visits => {
             // The desk's rule: a 检举控告's appeal masked unless exported in full.
-            let mut sheet = xinfang_ledger::ListSheet::visits(out, a.full).map_err(ledger_err)?;
-            xinfang_app::stats::each_ledger_visit(&store, &me, &q, a.full, |v| {
-                sheet
-                    .push(&v)
-                    .map_err(|e| xinfang_app::export_file::write_failed(out, &e))
+            let sheet = xinfang_ledger::ListSheet::visits(out, a.full).map_err(ledger_err)?;
+            let rows = streamed(out, sheet, |f| {
+                xinfang_app::stats::each_ledger_visit(&store, &me, &q, a.full, f)
             })?;
-            let rows = sheet.rows();
-            sheet.save().map_err(ledger_err)?;
             ("visits", rows)
         }
         ExportKind::Consultations => {
@@ -469,15 +482,10 @@ pub fn export(args: &Args, a: &ExportArgs) -> CmdResult {
                 .into());
             };
             let kind = RateKind::from(rate);
-            let mut sheet =
-                xinfang_ledger::ListSheet::rate_matters(out, kind).map_err(ledger_err)?;
-            xinfang_app::stats::each_rate_matter(&store, &me, &q, kind, |m| {
-                sheet
-                    .push(&m)
-                    .map_err(|e| xinfang_app::export_file::write_failed(out, &e))
+            let sheet = xinfang_ledger::ListSheet::rate_matters(out, kind).map_err(ledger_err)?;
+            let rows = streamed(out, sheet, |f| {
+                xinfang_app::stats::each_rate_matter(&store, &me, &q, kind, f)
             })?;
-            let rows = sheet.rows();
-            sheet.save().map_err(ledger_err)?;
             ("rate", rows)
         }
         ExportKind::Template => {

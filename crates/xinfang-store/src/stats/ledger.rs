@@ -137,17 +137,9 @@ impl Store {
         &self,
         q: &StatsQuery,
         cal: &HolidayCalendar,
-        mut f: impl FnMut(LedgerVisit) -> std::result::Result<(), E>,
+        f: impl FnMut(LedgerVisit) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        let mut failed = None;
-        self.read_ledger_visits(q, cal, &mut |v| match f(v) {
-            Ok(()) => true,
-            Err(e) => {
-                failed = Some(e);
-                false
-            }
-        })?;
-        failed.map_or(Ok(()), Err)
+        super::until_error(|g| self.read_ledger_visits(q, cal, g), f)
     }
 
     /// The ledger's visits to `f`, in order, until it returns false.

@@ -86,6 +86,24 @@ fn parse_date(s: &str) -> Result<NaiveDate> {
         .map_err(|_| StoreError::Corrupt(format!("日期格式不正确：{s}")))
 }
 
+/// A list read a row at a time (`read` hands each to its callback until that returns false),
+/// each row to `f` until `f` fails: `f`'s error, or the store's as `E`. An export writes each
+/// row as it is read and stops at the first it cannot write.
+fn until_error<T, E: From<StoreError>>(
+    read: impl FnOnce(&mut dyn FnMut(T) -> bool) -> Result<()>,
+    mut f: impl FnMut(T) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
+    let mut failed = None;
+    read(&mut |row| match f(row) {
+        Ok(()) => true,
+        Err(e) => {
+            failed = Some(e);
+            false
+        }
+    })?;
+    failed.map_or(Ok(()), Err)
+}
+
 impl Store {
     /// The facts of the matters with these ids, for the lists behind a figure.
     fn matters_by_id(

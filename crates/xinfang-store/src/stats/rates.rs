@@ -192,17 +192,9 @@ impl Store {
         q: &StatsQuery,
         kind: RateKind,
         cal: &HolidayCalendar,
-        mut f: impl FnMut(RateMatter) -> std::result::Result<(), E>,
+        f: impl FnMut(RateMatter) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        let mut failed = None;
-        self.read_rate_matters(q, kind, cal, None, &mut |m| match f(m) {
-            Ok(()) => true,
-            Err(e) => {
-                failed = Some(e);
-                false
-            }
-        })?;
-        failed.map_or(Ok(()), Err)
+        super::until_error(|g| self.read_rate_matters(q, kind, cal, None, g), f)
     }
 
     /// The matters behind `kind` whose ids follow `after`, to `f` in order until it returns
