@@ -14,7 +14,7 @@ pub use read::{
 };
 pub use write::{
     ListSheet, write_consultations, write_errors, write_mediations, write_publicity,
-    write_rate_matters, write_statistics, write_template, write_visits,
+    write_statistics, write_template, write_visits,
 };
 
 /// One column of the visit ledger.

@@ -210,7 +210,7 @@ impl ListSheet<LedgerVisit> {
 }
 
 impl ListSheet<RateMatter> {
-    /// The matters behind one rate ([`write_rate_matters`]).
+    /// The matters behind one rate (`xinfang export rate`).
     pub fn rate_matters(path: &Path, kind: RateKind) -> Result<Self, LedgerError> {
         ListSheet::new(path, kind.label_zh(), &rate_headers(kind), rate_matter_row)
     }
@@ -763,19 +763,6 @@ pub fn write_statistics(path: &Path, s: &Statistics) -> Result<(), LedgerError> 
         table(ws, &f, 0, &[(head, 24.0), ("数量", 10.0)], &rows).map_err(xe(path))?;
     }
     save(wb, path)
-}
-
-/// The matters behind one rate.
-pub fn write_rate_matters(
-    path: &Path,
-    kind: RateKind,
-    rows: &[RateMatter],
-) -> Result<(), LedgerError> {
-    let mut sheet = ListSheet::rate_matters(path, kind)?;
-    for m in rows {
-        sheet.push(m)?;
-    }
-    sheet.save()
 }
 
 fn rate_headers(kind: RateKind) -> [(&'static str, f64); 10] {
